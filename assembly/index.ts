@@ -1,0 +1,5 @@
+// The wasm module's exports: pointer-and-length kernels over linear memory.
+export { heapBase } from './memory';
+export { firstNonFinite } from './validate';
+export { sumSquaresRows, scaleRows, clampValues } from './clip';
+export { accumulateRows } from './reduce';

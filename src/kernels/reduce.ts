@@ -1,0 +1,79 @@
+// Row reductions for aggregation: sum, mean and the FedAvg weighted mean (McMahan et al. 2017).
+// All three are one weighted row sum streamed through wasm; weights are normalized before the pass
+// so large client weights cannot overflow the float32 accumulator.
+import { PrivkitError } from '../errors.js';
+import { assertFloat32Array, describe, matrixColumns } from '../validate.js';
+import { withWasm } from '../wasm/runtime.js';
+import { readAccumulator, rowGroups, Window } from './stream.js';
+
+/** Column-wise sum of x (rows x cols, row-major). */
+export function sum(x: Float32Array, rows: number): Float32Array {
+  matrixColumns(x, rows);
+  return weightedSum(x, rows, new Float32Array(rows).fill(1));
+}
+
+/** Column-wise mean of x (rows x cols, row-major). */
+export function mean(x: Float32Array, rows: number): Float32Array {
+  matrixColumns(x, rows);
+  return weightedSum(x, rows, new Float32Array(rows).fill(1 / rows));
+}
+
+/**
+ * FedAvg: sum_r w_r x_r / sum_r w_r. Weights must be finite and >= 0 (e.g. example counts; they
+ * need not sum to 1) with a positive total.
+ */
+export function weightedMean(x: Float32Array, rows: number, weights: ArrayLike<number>): Float32Array {
+  matrixColumns(x, rows);
+  return weightedSum(x, rows, normalizeWeights(weights, rows));
+}
+
+/** Returns w_r / sum(w) as float32, after checking that `weights` fits `rows`. */
+export function normalizeWeights(weights: ArrayLike<number>, rows: number): Float32Array {
+  if (weights === null || typeof weights !== 'object' || typeof weights.length !== 'number') {
+    throw new PrivkitError('E_ARG', `weights must be an array of numbers, got ${describe(weights)}`, {
+      argument: 'weights',
+    });
+  }
+  if (weights.length !== rows) {
+    throw new PrivkitError('E_SHAPE', `weights.length (${weights.length}) must equal rows (${rows})`, {
+      argument: 'weights',
+    });
+  }
+  let total = 0;
+  for (let r = 0; r < rows; r++) {
+    const w = weights[r];
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) {
+      throw new PrivkitError('E_ARG', `weights[${r}] is ${describe(w)}; weights must be finite and >= 0`, {
+        argument: 'weights',
+        index: r,
+      });
+    }
+    total += w;
+  }
+  if (!(total > 0)) {
+    throw new PrivkitError('E_ARG', 'weights sum to 0; at least one weight must be positive', { argument: 'weights' });
+  }
+  return Float32Array.from({ length: rows }, (_, r) => weights[r]! / total);
+}
+
+/**
+ * sum_r weights[r] * x_r with float32 weights already validated (the shared core of sum, mean,
+ * weightedMean and of their pooled versions, which add the partial sums of each worker).
+ */
+export function weightedSum(x: Float32Array, rows: number, weights: Float32Array): Float32Array {
+  const cols = matrixColumns(x, rows);
+  assertFloat32Array('weights', weights);
+  return withWasm((kernels, arena) => {
+    const acc = arena.allocF32(cols);
+    arena.f32(acc, cols).fill(0);
+    const w = arena.copyIn(weights);
+    const window = new Window(kernels, arena, x, cols);
+    for (const group of rowGroups(rows, cols)) {
+      for (const chunk of group.chunks) {
+        window.load(chunk);
+        kernels.accumulateRows(window.ptr, chunk.rows, chunk.cols, chunk.cols, w + 4 * chunk.row, 1, acc + 4 * chunk.col);
+      }
+    }
+    return readAccumulator(kernels, arena, acc, cols);
+  });
+}

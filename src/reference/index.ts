@@ -1,0 +1,84 @@
+// Plain-TypeScript reference implementations of every kernel: readable, float64 arithmetic,
+// results rounded to float32 once. They are the oracle of the property tests and the JS baseline
+// of the benchmarks; they check shapes but not finiteness.
+import { matrixColumns } from '../validate.js';
+
+export function l2Norms(x: Float32Array, rows: number): Float32Array {
+  const cols = matrixColumns(x, rows);
+  const norms = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let sq = 0;
+    for (let j = r * cols; j < (r + 1) * cols; j++) sq += x[j]! * x[j]!;
+    norms[r] = Math.sqrt(sq);
+  }
+  return norms;
+}
+
+/** Per-layer clipping; flat clipping is the one-layer case. Returns clipped rows, norms and count. */
+export function clipLayers(
+  x: Float32Array,
+  rows: number,
+  layerSizes: number[],
+  maxNorms: number[],
+): { clipped: Float32Array; norms: Float32Array; clippedCount: number } {
+  const cols = matrixColumns(x, rows);
+  const clipped = new Float32Array(x.length);
+  const norms = new Float32Array(rows * layerSizes.length);
+  let clippedCount = 0;
+  for (let r = 0; r < rows; r++) {
+    let start = r * cols;
+    for (let k = 0; k < layerSizes.length; k++) {
+      const end = start + layerSizes[k]!;
+      let sq = 0;
+      for (let j = start; j < end; j++) sq += x[j]! * x[j]!;
+      const norm = Math.sqrt(sq);
+      const scale = Math.min(1, maxNorms[k]! / norm);
+      if (norm > maxNorms[k]!) clippedCount++;
+      for (let j = start; j < end; j++) clipped[j] = x[j]! * scale;
+      norms[r * layerSizes.length + k] = norm;
+      start = end;
+    }
+  }
+  return { clipped, norms, clippedCount };
+}
+
+export function clipByL2(x: Float32Array, rows: number, maxNorm: number): Float32Array {
+  return clipLayers(x, rows, [matrixColumns(x, rows)], [maxNorm]).clipped;
+}
+
+export function clipAndSum(
+  x: Float32Array,
+  rows: number,
+  maxNorm: number,
+): { sum: Float32Array; norms: Float32Array; clippedCount: number } {
+  const cols = matrixColumns(x, rows);
+  const { clipped, norms, clippedCount } = clipLayers(x, rows, [cols], [maxNorm]);
+  return { sum: sum(clipped, rows), norms, clippedCount };
+}
+
+export function clipValues(x: Float32Array, min: number, max: number): Float32Array {
+  return x.map((v) => Math.min(max, Math.max(min, v)));
+}
+
+export function weightedMean(x: Float32Array, rows: number, weights: ArrayLike<number>): Float32Array {
+  let total = 0;
+  for (let r = 0; r < rows; r++) total += weights[r]!;
+  return weightedSum(x, rows, Array.from({ length: rows }, (_, r) => weights[r]! / total));
+}
+
+export function sum(x: Float32Array, rows: number): Float32Array {
+  return weightedSum(x, rows, new Array<number>(rows).fill(1));
+}
+
+export function mean(x: Float32Array, rows: number): Float32Array {
+  return weightedSum(x, rows, new Array<number>(rows).fill(1 / rows));
+}
+
+function weightedSum(x: Float32Array, rows: number, weights: number[]): Float32Array {
+  const cols = matrixColumns(x, rows);
+  const acc = new Float64Array(cols);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < cols; j++) acc[j] += weights[r]! * x[r * cols + j]!;
+  }
+  return Float32Array.from(acc);
+}

@@ -1,0 +1,63 @@
+// Argument checks shared by every public function. Each throws a PrivkitError naming the argument.
+import { PrivkitError } from './errors.js';
+
+export type FloatArray = Float32Array | Float64Array;
+
+export function describe(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  if (value === null) return 'null';
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as Float32Array).length})`;
+  if (Array.isArray(value)) return `Array(${value.length})`;
+  return typeof value;
+}
+
+export function assertFloat32Array(name: string, value: unknown): asserts value is Float32Array {
+  if (!(value instanceof Float32Array)) {
+    throw new PrivkitError('E_ARG', `${name} must be a Float32Array, got ${describe(value)}`, { argument: name });
+  }
+}
+
+/** A finite number, optionally required to be > 0 or >= 0. */
+export function assertNumber(name: string, value: unknown, range: 'any' | 'positive' | 'nonnegative' = 'any'): number {
+  if (typeof value !== 'number') {
+    throw new PrivkitError('E_ARG', `${name} must be a number, got ${describe(value)}`, { argument: name });
+  }
+  if (!Number.isFinite(value)) {
+    throw new PrivkitError('E_ARG', `${name} must be finite, got ${value}`, { argument: name });
+  }
+  if (range === 'positive' && !(value > 0)) {
+    throw new PrivkitError('E_ARG', `${name} must be > 0, got ${value}`, { argument: name });
+  }
+  if (range === 'nonnegative' && !(value >= 0)) {
+    throw new PrivkitError('E_ARG', `${name} must be >= 0, got ${value}`, { argument: name });
+  }
+  return value;
+}
+
+/** A non-negative safe integer (or a positive one when `min` is 1). */
+export function assertInteger(name: string, value: unknown, min = 0): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new PrivkitError('E_ARG', `${name} must be an integer >= ${min}, got ${describe(value)}`, {
+      argument: name,
+    });
+  }
+  return value;
+}
+
+/** Checks that `x` (a Float32Array) holds `rows` equal rows and returns the row length. */
+export function matrixColumns(x: unknown, rows: unknown): number {
+  assertFloat32Array('x', x);
+  const r = assertInteger('rows', rows, 1);
+  if (x.length % r !== 0) {
+    throw new PrivkitError('E_SHAPE', `x.length (${x.length}) is not divisible by rows (${r})`, { argument: 'rows' });
+  }
+  const cols = x.length / r;
+  if (cols > 0x7fffffff) throw new PrivkitError('E_SHAPE', `row length ${cols} exceeds 2^31 - 1`, { argument: 'x' });
+  return cols;
+}
+
+/** Index of the first non-finite element, or -1 (for small arrays checked in JS). */
+export function firstNonFiniteJs(values: ArrayLike<number>): number {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return i;
+  return -1;
+}

@@ -1,0 +1,73 @@
+// Memory manager for wasm linear memory: a bump arena above the module's static data.
+// Each kernel call takes a mark, allocates its buffers, and releases back to the mark, so
+// repeated calls reuse the same bytes and memory grows only for a larger call than any before.
+// Views are created on demand from the current `memory.buffer`, so growth never leaves a stale view.
+import { PrivkitError } from '../errors.js';
+
+const PAGE = 65536;
+const ALIGN = 16;
+
+export class Arena {
+  private top: number;
+
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    private readonly base: number,
+  ) {
+    this.top = alignUp(base);
+  }
+
+  /** Reserves `bytes` bytes (16-byte aligned) and returns their address. Contents are unspecified. */
+  alloc(bytes: number): number {
+    const ptr = this.top;
+    const end = alignUp(ptr + bytes);
+    if (end > 0xffff0000) throw new PrivkitError('E_WASM', `wasm memory limit: cannot allocate ${bytes} bytes`);
+    const size = this.memory.buffer.byteLength;
+    if (end > size) this.memory.grow(Math.ceil((end - size) / PAGE));
+    this.top = end;
+    return ptr;
+  }
+
+  allocF32(length: number): number {
+    return this.alloc(length * 4);
+  }
+
+  /** Allocates `length` float64 values set to zero. */
+  allocZeroF64(length: number): number {
+    const ptr = this.alloc(length * 8);
+    this.f64(ptr, length).fill(0);
+    return ptr;
+  }
+
+  /** Copies `values` into fresh arena memory and returns the address. */
+  copyIn(values: Float32Array): number {
+    const ptr = this.allocF32(values.length);
+    this.f32(ptr, values.length).set(values);
+    return ptr;
+  }
+
+  f32(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, length);
+  }
+
+  f64(ptr: number, length: number): Float64Array {
+    return new Float64Array(this.memory.buffer, ptr, length);
+  }
+
+  mark(): number {
+    return this.top;
+  }
+
+  release(mark: number): void {
+    this.top = mark;
+  }
+
+  /** Current size of linear memory in bytes (for tests that check calls do not leak). */
+  get memoryBytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+}
+
+function alignUp(n: number): number {
+  return (n + ALIGN - 1) & ~(ALIGN - 1);
+}
