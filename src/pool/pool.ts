@@ -1,0 +1,315 @@
+// The worker pool: the sync kernels as async operations spread over worker threads.
+// Rows are split into one contiguous part per worker; partial results (norm lists, partial sums)
+// are merged here. Inputs are shared with workers through SharedArrayBuffer where the runtime
+// allows it (Node; cross-origin-isolated pages), and transferred as per-part copies otherwise.
+import * as Comlink from 'comlink';
+import { canShareMemory, defaultThreads, spawnKernelWorker } from '#platform';
+import { PrivkitError, type PrivkitErrorCode } from '../errors.js';
+import { layerPlan, type ClipAndSumResult, type ClipOptions, type LayerOptions } from '../kernels/clip.js';
+import { normalizeWeights } from '../kernels/reduce.js';
+import { assertFloat32Array, assertInteger, assertNumber, matrixColumns } from '../validate.js';
+import type { SpawnedWorker } from '../platform/types.js';
+import type { KernelWorkerApi } from '../../workers/kernel-worker.js';
+
+export interface PoolOptions {
+  /** Number of worker threads (default: the number of cores). */
+  threads?: number;
+}
+
+type Api = Comlink.Remote<KernelWorkerApi>;
+
+interface Slot {
+  spawned: SpawnedWorker;
+  api: Api;
+  started: Promise<void>;
+  /** Rejecters of the calls in flight on this worker, run if it crashes. */
+  inFlight: Set<(error: PrivkitError) => void>;
+}
+
+/** A contiguous range of rows handed to one worker. */
+interface Part {
+  row: number;
+  rows: number;
+}
+
+export async function createPool(opts: PoolOptions = {}): Promise<Pool> {
+  const threads = opts.threads === undefined ? defaultThreads() : assertInteger('threads', opts.threads, 1);
+  const pool = new Pool(threads);
+  try {
+    await pool.started();
+  } catch (error) {
+    await pool.close();
+    throw error;
+  }
+  return pool;
+}
+
+export class Pool {
+  private readonly slots: Slot[] = [];
+  private closed = false;
+
+  constructor(readonly threads: number) {
+    for (let i = 0; i < threads; i++) this.slots.push(this.spawn(i));
+  }
+
+  /** Resolves when every worker has instantiated its wasm engine. */
+  async started(): Promise<void> {
+    await Promise.all(this.slots.map((slot) => slot.started));
+  }
+
+  async l2Norms(x: Float32Array, rows: number): Promise<Float32Array> {
+    const cols = matrixColumns(x, rows);
+    const norms = await this.map(x, rows, cols, (api, part, input) => api.l2Norms(input, part.rows));
+    return concat(norms, rows);
+  }
+
+  async clipByL2(x: Float32Array, rows: number, maxNorm: number, opts: ClipOptions = {}): Promise<Float32Array> {
+    const cols = matrixColumns(x, rows);
+    assertNumber('maxNorm', maxNorm, 'positive');
+    return this.clipLayers(x, rows, cols, [cols], [maxNorm], opts);
+  }
+
+  async clipPerLayer(
+    x: Float32Array,
+    rows: number,
+    layerSizes: ArrayLike<number>,
+    maxNorms: number | ArrayLike<number>,
+    opts: ClipOptions = {},
+  ): Promise<Float32Array> {
+    const cols = matrixColumns(x, rows);
+    const layers = layerPlan(cols, layerSizes, maxNorms);
+    const sizes = layers.map((l) => l.end - l.start);
+    return this.clipLayers(x, rows, cols, sizes, layers.map((l) => l.maxNorm), opts);
+  }
+
+  async clipAndSum(
+    x: Float32Array,
+    rows: number,
+    maxNorm: number | ArrayLike<number>,
+    opts: LayerOptions = {},
+  ): Promise<ClipAndSumResult> {
+    const cols = matrixColumns(x, rows);
+    const layers = layerPlan(cols, opts.layerSizes ?? [cols], opts.layerSizes === undefined ? assertNumber('maxNorm', maxNorm, 'positive') : maxNorm);
+    const sizes = layers.map((l) => l.end - l.start);
+    const bounds = layers.map((l) => l.maxNorm);
+    const parts = await this.map(x, rows, cols, (api, part, input) => api.clipAndSum(input, part.rows, sizes, bounds));
+    return {
+      sum: addAll(parts.map((p) => p.sum), cols),
+      norms: concat(parts.map((p) => p.norms), rows * layers.length),
+      clippedCount: parts.reduce((n, p) => n + p.clippedCount, 0),
+    };
+  }
+
+  async clipValues(x: Float32Array, min: number, max: number, opts: ClipOptions = {}): Promise<Float32Array> {
+    assertFloat32Array('x', x);
+    assertNumber('min', min);
+    assertNumber('max', max);
+    if (min > max) throw new PrivkitError('E_ARG', `min (${min}) must be <= max (${max})`, { argument: 'min' });
+    // Element-wise: split the values as if each were a row of one column.
+    return this.writeParts(x, x.length, 1, opts, (api, _part, input, out) => api.clipValues(input, min, max, out));
+  }
+
+  async sum(x: Float32Array, rows: number): Promise<Float32Array> {
+    matrixColumns(x, rows);
+    return this.weightedSum(x, rows, new Float32Array(rows).fill(1));
+  }
+
+  async mean(x: Float32Array, rows: number): Promise<Float32Array> {
+    matrixColumns(x, rows);
+    return this.weightedSum(x, rows, new Float32Array(rows).fill(1 / rows));
+  }
+
+  async weightedMean(x: Float32Array, rows: number, weights: ArrayLike<number>): Promise<Float32Array> {
+    matrixColumns(x, rows);
+    return this.weightedSum(x, rows, normalizeWeights(weights, rows));
+  }
+
+  /** Ends every worker. Later calls reject with E_WORKER. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const closing = new PrivkitError('E_WORKER', 'the pool was closed before the call finished');
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        for (const reject of slot.inFlight) reject(closing);
+        slot.api[Comlink.releaseProxy]();
+        await slot.spawned.terminate();
+      }),
+    );
+  }
+
+  private async weightedSum(x: Float32Array, rows: number, weights: Float32Array): Promise<Float32Array> {
+    const cols = x.length / rows;
+    const partial = await this.map(x, rows, cols, (api, part, input) =>
+      api.weightedSum(input, part.rows, weights.slice(part.row, part.row + part.rows)),
+    );
+    const total = addAll(partial, cols);
+    const overflow = total.findIndex((v) => !Number.isFinite(v));
+    if (overflow >= 0) {
+      throw new PrivkitError('E_OVERFLOW', `the result overflows float32 at column ${overflow}`, { argument: 'x' });
+    }
+    return total;
+  }
+
+  private clipLayers(
+    x: Float32Array,
+    rows: number,
+    cols: number,
+    sizes: number[],
+    bounds: number[],
+    opts: ClipOptions,
+  ): Promise<Float32Array> {
+    return this.writeParts(x, rows, cols, opts, (api, part, input, out) =>
+      api.clipPerLayer(input, part.rows, sizes, bounds, out),
+    );
+  }
+
+  /**
+   * Runs an operation whose output has the shape of its input. With shared memory the workers
+   * write straight into a shared output; otherwise each returns its part, copied into place here.
+   */
+  private async writeParts(
+    x: Float32Array,
+    rows: number,
+    cols: number,
+    opts: ClipOptions,
+    run: (api: Api, part: Part, input: Float32Array, out?: Float32Array) => Promise<Float32Array | undefined>,
+  ): Promise<Float32Array> {
+    if (opts.out !== undefined) {
+      assertFloat32Array('opts.out', opts.out);
+      if (opts.out.length !== x.length) {
+        throw new PrivkitError('E_SHAPE', `opts.out.length (${opts.out.length}) must equal x.length (${x.length})`, {
+          argument: 'opts.out',
+        });
+      }
+    }
+    const target = opts.out ?? (opts.inPlace === true ? x : undefined);
+    const shared = canShareMemory();
+    const out = shared ? (target !== undefined && isShared(target) ? target : sharedFloat32Array(x.length)) : undefined;
+    const results = await this.map(x, rows, cols, (api, part, input) =>
+      run(api, part, input, out?.subarray(part.row * cols, (part.row + part.rows) * cols)),
+    );
+    if (out !== undefined) {
+      if (target === undefined || target === out) return out;
+      target.set(out);
+      return target;
+    }
+    const result = target ?? new Float32Array(x.length);
+    let offset = 0;
+    for (const part of results) {
+      result.set(part!, offset);
+      offset += part!.length;
+    }
+    return result;
+  }
+
+  /** Splits x by rows, runs `run` for each part on its own worker and returns the results in order. */
+  private async map<T>(
+    x: Float32Array,
+    rows: number,
+    cols: number,
+    run: (api: Api, part: Part, input: Float32Array) => Promise<T>,
+  ): Promise<T[]> {
+    if (this.closed) throw new PrivkitError('E_WORKER', 'the pool is closed');
+    const parts = splitRows(rows, this.threads);
+    const source = canShareMemory() ? toShared(x) : undefined;
+    return Promise.all(
+      parts.map((part, i) => {
+        const start = part.row * cols;
+        const end = start + part.rows * cols;
+        const input = source !== undefined ? source.subarray(start, end) : x.slice(start, end);
+        return this.call(i, (api) => run(api, part, source !== undefined ? input : Comlink.transfer(input, [input.buffer])), start);
+      }),
+    );
+  }
+
+  /** Runs one call on worker `index`; rejects with E_WORKER if that worker dies meanwhile. */
+  private async call<T>(index: number, run: (api: Api) => Promise<T>, elementOffset: number): Promise<T> {
+    const slot = this.slots[index]!;
+    await slot.started;
+    return new Promise<T>((resolve, reject) => {
+      slot.inFlight.add(reject);
+      run(slot.api)
+        .then(resolve, (error: unknown) => reject(fromWorker(error, elementOffset)))
+        .finally(() => slot.inFlight.delete(reject));
+    });
+  }
+
+  private spawn(index: number): Slot {
+    const spawned = spawnKernelWorker((reason) => this.replace(index, spawned, reason));
+    const api = Comlink.wrap<KernelWorkerApi>(spawned.endpoint);
+    const started = api.init().catch((error: unknown) => {
+      throw new PrivkitError('E_WORKER', `a pool worker failed to start: ${String(error)}`, { cause: error });
+    });
+    started.catch(() => {});
+    return { spawned, api, started, inFlight: new Set() };
+  }
+
+  /** A crashed worker: its calls are rejected and a fresh worker takes its place. */
+  private replace(index: number, crashed: SpawnedWorker, reason: string): void {
+    const slot = this.slots[index]!;
+    if (this.closed || slot.spawned !== crashed) return;
+    const error = new PrivkitError('E_WORKER', `a pool worker crashed (${reason}); the call was abandoned`);
+    for (const reject of slot.inFlight) reject(error);
+    slot.api[Comlink.releaseProxy]();
+    void slot.spawned.terminate().catch(() => {});
+    this.slots[index] = this.spawn(index);
+  }
+}
+
+/** A Float32Array on a SharedArrayBuffer when the runtime allows it, so the pool can use it without copies. */
+export function sharedFloat32Array(length: number): Float32Array {
+  assertInteger('length', length);
+  return canShareMemory() ? new Float32Array(new SharedArrayBuffer(length * 4)) : new Float32Array(length);
+}
+
+function isShared(x: Float32Array): boolean {
+  return typeof SharedArrayBuffer === 'function' && x.buffer instanceof SharedArrayBuffer;
+}
+
+function toShared(x: Float32Array): Float32Array {
+  if (isShared(x)) return x;
+  const copy = sharedFloat32Array(x.length);
+  copy.set(x);
+  return copy;
+}
+
+function splitRows(rows: number, workers: number): Part[] {
+  const n = Math.min(rows, workers);
+  const parts: Part[] = [];
+  for (let i = 0, row = 0; i < n; i++) {
+    const count = Math.floor(rows / n) + (i < rows % n ? 1 : 0);
+    parts.push({ row, rows: count });
+    row += count;
+  }
+  return parts;
+}
+
+function concat(parts: Float32Array[], length: number): Float32Array {
+  const out = new Float32Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+function addAll(parts: Float32Array[], length: number): Float32Array {
+  const out = new Float32Array(length);
+  for (const part of parts) for (let j = 0; j < length; j++) out[j] += part[j]!;
+  return out;
+}
+
+/** Rebuilds a PrivkitError that crossed the worker boundary; element indexes become indexes into the caller's x. */
+function fromWorker(error: unknown, elementOffset: number): PrivkitError {
+  if (error instanceof PrivkitError) return error;
+  const e = error as { name?: string; message?: string; code?: PrivkitErrorCode; argument?: string; index?: number };
+  if (e?.name === 'PrivkitError' && e.code !== undefined) {
+    const index = e.index === undefined ? undefined : e.argument === 'x' ? e.index + elementOffset : e.index;
+    const text = (e.message ?? '').replace(/^E_\w+: /, '');
+    const message = index !== undefined && e.argument === 'x' ? text.replace(/^x\[\d+\]/, `x[${index}]`) : text;
+    return new PrivkitError(e.code, message, { argument: e.argument, index });
+  }
+  return new PrivkitError('E_WORKER', `a pool worker failed: ${String(e?.message ?? error)}`, { cause: error });
+}

@@ -1,0 +1,59 @@
+// Kernel worker: instantiates the wasm engine in its own thread and serves the pool over Comlink.
+// Inputs arrive as views on shared memory or as transferred copies; results that are new arrays are
+// transferred back. PrivkitError fields (code, argument, index) survive the trip to the caller.
+import * as Comlink from 'comlink';
+import { workerEndpoint } from '#platform';
+import { ready } from '../src/wasm/runtime.js';
+import { clipAndSum, clipPerLayer, clipValues, l2Norms, type ClipAndSumResult } from '../src/kernels/clip.js';
+import { weightedSum } from '../src/kernels/reduce.js';
+import { PrivkitError } from '../src/errors.js';
+
+const defaultThrow = Comlink.transferHandlers.get('throw')!;
+Comlink.transferHandlers.set('throw', {
+  canHandle: defaultThrow.canHandle,
+  serialize(thrown: { value: unknown }) {
+    const { value } = thrown;
+    if (!(value instanceof PrivkitError)) return defaultThrow.serialize(thrown);
+    const { message, name, stack, code, argument, index } = value;
+    return [{ isError: true, value: { message, name, stack, code, argument, index } }, []];
+  },
+  deserialize: defaultThrow.deserialize,
+});
+
+const transferred = <T extends Float32Array>(array: T): T => Comlink.transfer(array, [array.buffer as ArrayBuffer]);
+
+const api = {
+  /** Resolves once the wasm engine of this worker is instantiated. */
+  init(): Promise<void> {
+    return ready();
+  },
+  l2Norms(x: Float32Array, rows: number): Float32Array {
+    return transferred(l2Norms(x, rows));
+  },
+  /** Flat clipping is per-layer clipping with one layer. Writes into `out` when given (shared memory). */
+  clipPerLayer(
+    x: Float32Array,
+    rows: number,
+    layerSizes: number[],
+    maxNorms: number[],
+    out?: Float32Array,
+  ): Float32Array | undefined {
+    const result = clipPerLayer(x, rows, layerSizes, maxNorms, out === undefined ? {} : { out });
+    return out === undefined ? transferred(result) : undefined;
+  },
+  clipAndSum(x: Float32Array, rows: number, layerSizes: number[], maxNorms: number[]): ClipAndSumResult {
+    const result = clipAndSum(x, rows, maxNorms, { layerSizes });
+    return Comlink.transfer(result, [result.sum.buffer as ArrayBuffer, result.norms.buffer as ArrayBuffer]);
+  },
+  clipValues(x: Float32Array, min: number, max: number, out?: Float32Array): Float32Array | undefined {
+    const result = clipValues(x, min, max, out === undefined ? {} : { out });
+    return out === undefined ? transferred(result) : undefined;
+  },
+  weightedSum(x: Float32Array, rows: number, weights: Float32Array): Float32Array {
+    return transferred(weightedSum(x, rows, weights));
+  },
+};
+
+export type KernelWorkerApi = typeof api;
+
+Comlink.expose(api, workerEndpoint());
