@@ -55,9 +55,3 @@ export function matrixColumns(x: unknown, rows: unknown): number {
   if (cols > 0x7fffffff) throw new PrivkitError('E_SHAPE', `row length ${cols} exceeds 2^31 - 1`, { argument: 'x' });
   return cols;
 }
-
-/** Index of the first non-finite element, or -1 (for small arrays checked in JS). */
-export function firstNonFiniteJs(values: ArrayLike<number>): number {
-  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return i;
-  return -1;
-}

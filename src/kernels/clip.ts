@@ -4,7 +4,7 @@
 import { PrivkitError } from '../errors.js';
 import { assertFloat32Array, assertInteger, assertNumber, matrixColumns } from '../validate.js';
 import { withWasm } from '../wasm/runtime.js';
-import { readAccumulator, rowGroups, Window, WINDOW_FLOATS } from './stream.js';
+import { nonFiniteResultError, readAccumulator, rowGroups, Window, WINDOW_FLOATS } from './stream.js';
 
 export interface Layer {
   start: number;
@@ -37,7 +37,7 @@ export interface LayerOptions {
 export function l2Norms(x: Float32Array, rows: number): Float32Array {
   const cols = matrixColumns(x, rows);
   return withWasm((kernels, arena) => {
-    const window = new Window(kernels, arena, x, cols);
+    const window = new Window(arena, x, cols);
     const sq = arena.allocZeroF64(rows);
     for (const group of rowGroups(rows, cols)) {
       for (const chunk of group.chunks) {
@@ -45,7 +45,9 @@ export function l2Norms(x: Float32Array, rows: number): Float32Array {
         kernels.sumSquaresRows(window.ptr, chunk.rows, chunk.cols, chunk.cols, sq + 8 * chunk.row, 1);
       }
     }
-    return Float32Array.from(arena.f64(sq, rows), Math.sqrt);
+    const norms = Float32Array.from(arena.f64(sq, rows), Math.sqrt);
+    if (norms.some((norm) => !Number.isFinite(norm))) throw nonFiniteResultError(x, 0, x.length);
+    return norms;
   });
 }
 
@@ -95,7 +97,7 @@ export function clipAndSum(
     const acc = arena.allocF32(cols);
     arena.f32(acc, cols).fill(0);
     const { norms, clippedCount } = clipRows(x, rows, cols, layers, { acc });
-    return { sum: readAccumulator(kernels, arena, acc, cols), norms, clippedCount };
+    return { sum: readAccumulator(kernels, arena, acc, cols, x), norms, clippedCount };
   });
 }
 
@@ -107,11 +109,13 @@ export function clipValues(x: Float32Array, min: number, max: number, opts: Clip
   if (min > max) throw new PrivkitError('E_ARG', `min (${min}) must be <= max (${max})`, { argument: 'min' });
   const out = outputFor(x, opts);
   withWasm((kernels, arena) => {
-    const window = new Window(kernels, arena, x, x.length);
+    const window = new Window(arena, x, x.length);
     for (const group of rowGroups(1, x.length)) {
       for (const chunk of group.chunks) {
         window.load(chunk);
-        kernels.clampValues(window.ptr, chunk.cols, min, max);
+        if (kernels.clampValues(window.ptr, chunk.cols, min, max) !== 0) {
+          throw nonFiniteResultError(x, chunk.col, chunk.col + chunk.cols);
+        }
         window.store(chunk, out);
       }
     }
@@ -136,7 +140,7 @@ function clipRows(
   return withWasm((kernels, arena) => {
     const nLayers = layers.length;
     const groupRows = cols === 0 ? rows : Math.max(1, Math.min(rows, Math.floor(WINDOW_FLOATS / cols)));
-    const window = new Window(kernels, arena, x, cols);
+    const window = new Window(arena, x, cols);
     const sq = arena.alloc(groupRows * nLayers * 8);
     const scales = arena.allocF32(groupRows * nLayers);
     const norms = new Float32Array(rows * nLayers);
@@ -163,6 +167,7 @@ function clipRows(
       const scaleView = arena.f32(scales, n);
       for (let i = 0; i < n; i++) {
         const norm = Math.sqrt(sqView[i]!);
+        if (!Number.isFinite(norm)) throw nonFiniteResultError(x, group.row * cols, (group.row + group.rows) * cols);
         const bound = layers[i % nLayers]!.maxNorm;
         norms[group.row * nLayers + i] = norm;
         if (norm > bound) {

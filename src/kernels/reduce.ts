@@ -67,13 +67,13 @@ export function weightedSum(x: Float32Array, rows: number, weights: Float32Array
     const acc = arena.allocF32(cols);
     arena.f32(acc, cols).fill(0);
     const w = arena.copyIn(weights);
-    const window = new Window(kernels, arena, x, cols);
+    const window = new Window(arena, x, cols);
     for (const group of rowGroups(rows, cols)) {
       for (const chunk of group.chunks) {
         window.load(chunk);
         kernels.accumulateRows(window.ptr, chunk.rows, chunk.cols, chunk.cols, w + 4 * chunk.row, 1, acc + 4 * chunk.col);
       }
     }
-    return readAccumulator(kernels, arena, acc, cols);
+    return readAccumulator(kernels, arena, acc, cols, x);
   });
 }

@@ -1,6 +1,7 @@
 // Streams a rows x cols float32 matrix through a fixed staging window in wasm memory.
-// Inputs are never copied whole: each chunk is copied once into a cache-sized window, checked for
-// non-finite values, and processed while it is hot. A row group is a set of complete rows; when a
+// Inputs are never copied whole: each chunk is copied once into a cache-sized window and processed
+// while it is hot. Kernels reveal NaN/Infinity through non-finite results; only then is x scanned
+// for the offending index, so valid input pays no separate validation pass. A row group is a set of complete rows; when a
 // row is longer than the window it forms a group of its own, split into column chunks.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import type { Arena } from '../wasm/arena.js';
@@ -46,41 +47,39 @@ export class Window {
   readonly ptr: number;
 
   constructor(
-    private readonly kernels: Kernels,
     private readonly arena: Arena,
     private readonly x: Float32Array,
     private readonly cols: number,
-    private readonly name = 'x',
   ) {
     this.ptr = arena.allocF32(Math.min(x.length, WINDOW_FLOATS));
   }
 
-  /** Copies `chunk` of x into the window and rejects it if it holds NaN or +-Infinity. */
+  /** Copies `chunk` of x into the window. */
   load(chunk: Chunk): void {
     const start = chunk.row * this.cols + chunk.col;
     const length = chunk.rows * chunk.cols;
-    this.view(length).set(this.x.subarray(start, start + length));
-    const bad = this.kernels.firstNonFinite(this.ptr, length);
-    if (bad >= 0) throw nonFiniteError(this.name, start + bad, this.x[start + bad]!);
+    this.arena.f32(this.ptr, length).set(this.x.subarray(start, start + length));
   }
 
   /** Copies the window's first `chunk` values out to the same place in `out`. */
   store(chunk: Chunk, out: Float32Array): void {
     const start = chunk.row * this.cols + chunk.col;
     const length = chunk.rows * chunk.cols;
-    out.set(this.view(length), start);
-  }
-
-  private view(length: number): Float32Array {
-    return this.arena.f32(this.ptr, length);
+    out.set(this.arena.f32(this.ptr, length), start);
   }
 }
 
-/** Copies a float32 accumulator out of wasm memory, rejecting a result that overflowed float32. */
-export function readAccumulator(kernels: Kernels, arena: Arena, ptr: number, length: number): Float32Array {
-  const overflow = kernels.firstNonFinite(ptr, length);
-  if (overflow >= 0) {
-    throw new PrivkitError('E_OVERFLOW', `the result overflows float32 at column ${overflow}`, { argument: 'x' });
-  }
+/**
+ * The error for a non-finite result computed from x[start, end): E_NONFINITE at the first NaN or
+ * Infinity of that range if there is one, else E_OVERFLOW (finite inputs, result beyond float32).
+ */
+export function nonFiniteResultError(x: Float32Array, start: number, end: number): PrivkitError {
+  for (let i = start; i < end; i++) if (!Number.isFinite(x[i])) return nonFiniteError('x', i, x[i]!);
+  return new PrivkitError('E_OVERFLOW', 'the result overflows float32', { argument: 'x' });
+}
+
+/** Copies a float32 accumulator out of wasm memory, rejecting a non-finite result. */
+export function readAccumulator(kernels: Kernels, arena: Arena, ptr: number, length: number, x: Float32Array): Float32Array {
+  if (kernels.firstNonFinite(ptr, length) >= 0) throw nonFiniteResultError(x, 0, x.length);
   return arena.f32(ptr, length).slice();
 }

@@ -213,7 +213,7 @@ export class Pool {
     if (this.closed) throw new PrivkitError('E_WORKER', 'the pool is closed');
     const parts = splitRows(rows, this.threads);
     const source = canShareMemory() ? toShared(x) : undefined;
-    return Promise.all(
+    const settled = await Promise.allSettled(
       parts.map((part, i) => {
         const start = part.row * cols;
         const end = start + part.rows * cols;
@@ -221,6 +221,10 @@ export class Pool {
         return this.call(i, (api) => run(api, part, source !== undefined ? input : Comlink.transfer(input, [input.buffer])), start);
       }),
     );
+    // Report the failure of the earliest part, so a bad element is the first one in x.
+    const failed = settled.find((result) => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    return settled.map((result) => (result as PromiseFulfilledResult<T>).value);
   }
 
   /** Runs one call on worker `index`; rejects with E_WORKER if that worker dies meanwhile. */
