@@ -72,22 +72,44 @@ export function sumSquaresRows(x: usize, rows: i32, len: i32, stride: i32, out: 
   }
 }
 
-/** Row r *= scales[r * scaleStride] (float32), in place. */
+/**
+ * Row r *= scales[r * scaleStride] (float64), in place. A scale outside float32's normal range
+ * (the product x * s may still be a normal float32) is applied in float64 with one rounding.
+ */
 export function scaleRows(x: usize, rows: i32, len: i32, stride: i32, scales: usize, scaleStride: i32): void {
   for (let r = 0; r < rows; r++) {
-    const s = load<f32>(scales + (<usize>(r * scaleStride) << 2));
+    const s = load<f64>(scales + (<usize>(r * scaleStride) << 3));
     if (s == 1) continue;
     const row = x + (<usize>r * <usize>stride << 2);
-    const sv = f32x4.splat(s);
-    let i = 0;
-    for (; i + 4 <= len; i += 4) {
-      const p = row + (<usize>i << 2);
-      v128.store(p, f32x4.mul(v128.load(p), sv));
-    }
-    for (; i < len; i++) {
-      const p = row + (<usize>i << 2);
-      store<f32>(p, load<f32>(p) * s);
-    }
+    if (isFloat32Safe(s)) scaleFloat32(row, len, <f32>s);
+    else scaleFloat64(row, len, s);
+  }
+}
+
+/** True when float32 arithmetic with factor s loses nothing that float64 would keep. */
+// @ts-ignore: decorator
+@inline export function isFloat32Safe(s: f64): bool {
+  const a = abs(s);
+  return a == 0 || (a >= 1.1754943508222875e-38 && a <= 3.4028234663852886e38);
+}
+
+function scaleFloat32(row: usize, len: i32, s: f32): void {
+  const sv = f32x4.splat(s);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const p = row + (<usize>i << 2);
+    v128.store(p, f32x4.mul(v128.load(p), sv));
+  }
+  for (; i < len; i++) {
+    const p = row + (<usize>i << 2);
+    store<f32>(p, load<f32>(p) * s);
+  }
+}
+
+function scaleFloat64(row: usize, len: i32, s: f64): void {
+  for (let i = 0; i < len; i++) {
+    const p = row + (<usize>i << 2);
+    store<f32>(p, <f32>(<f64>load<f32>(p) * s));
   }
 }
 

@@ -49,7 +49,7 @@ const api = {
     const result = clipValues(x, min, max, out === undefined ? {} : { out });
     return out === undefined ? transferred(result) : undefined;
   },
-  weightedSum(x: Float32Array, rows: number, weights: Float32Array): Float32Array {
+  weightedSum(x: Float32Array, rows: number, weights: Float64Array): Float32Array {
     return transferred(weightedSum(x, rows, weights));
   },
 };

@@ -2,7 +2,7 @@
 // DP-SGD (Abadi et al. 2016), and element-wise clamping. Every function is one pass of the shared
 // row-group stream: load a chunk, take per-(row, layer) squared norms, scale or accumulate.
 import { PrivkitError } from '../errors.js';
-import { assertFloat32Array, assertInteger, assertNumber, matrixColumns } from '../validate.js';
+import { assertFloat32Array, assertInteger, assertNumber, describe, matrixColumns } from '../validate.js';
 import { withWasm } from '../wasm/runtime.js';
 import { nonFiniteResultError, readAccumulator, rowGroups, Window, WINDOW_FLOATS } from './stream.js';
 
@@ -142,7 +142,7 @@ function clipRows(
     const groupRows = cols === 0 ? rows : Math.max(1, Math.min(rows, Math.floor(WINDOW_FLOATS / cols)));
     const window = new Window(arena, x, cols);
     const sq = arena.alloc(groupRows * nLayers * 8);
-    const scales = arena.allocF32(groupRows * nLayers);
+    const scales = arena.alloc(groupRows * nLayers * 8);
     const norms = new Float32Array(rows * nLayers);
     let clippedCount = 0;
 
@@ -164,7 +164,7 @@ function clipRows(
         );
       }
       const sqView = arena.f64(sq, n);
-      const scaleView = arena.f32(scales, n);
+      const scaleView = arena.f64(scales, n);
       for (let i = 0; i < n; i++) {
         const norm = Math.sqrt(sqView[i]!);
         if (!Number.isFinite(norm)) throw nonFiniteResultError(x, group.row * cols, (group.row + group.rows) * cols);
@@ -181,8 +181,8 @@ function clipRows(
         if (group.chunks.length > 1) window.load(chunk);
         forEachPiece(chunk, (k, offset, len) => {
           const rowsPtr = window.ptr + 4 * offset;
-          if ('out' in sink) kernels.scaleRows(rowsPtr, chunk.rows, len, chunk.cols, scales + 4 * k, nLayers);
-          else kernels.accumulateRows(rowsPtr, chunk.rows, len, chunk.cols, scales + 4 * k, nLayers, sink.acc + 4 * (chunk.col + offset));
+          if ('out' in sink) kernels.scaleRows(rowsPtr, chunk.rows, len, chunk.cols, scales + 8 * k, nLayers);
+          else kernels.accumulateRows(rowsPtr, chunk.rows, len, chunk.cols, scales + 8 * k, nLayers, sink.acc + 4 * (chunk.col + offset));
         });
         if ('out' in sink) window.store(chunk, sink.out);
       }
@@ -210,8 +210,13 @@ export function layerPlan(cols: number, layerSizes: ArrayLike<number>, maxNorms:
     throw new PrivkitError('E_ARG', 'layerSizes must be a non-empty array of sizes', { argument: 'layerSizes' });
   }
   const bounds = typeof maxNorms === 'number' ? undefined : maxNorms;
-  if (bounds !== undefined && (bounds === null || typeof bounds !== 'object' || bounds.length !== layerSizes.length)) {
-    throw new PrivkitError('E_SHAPE', `maxNorm must be a number or have one bound per layer (${layerSizes.length})`, {
+  if (bounds !== undefined && (bounds === null || typeof bounds !== 'object' || typeof bounds.length !== 'number')) {
+    throw new PrivkitError('E_ARG', `maxNorm must be a number or an array of numbers, got ${describe(bounds)}`, {
+      argument: 'maxNorm',
+    });
+  }
+  if (bounds !== undefined && bounds.length !== layerSizes.length) {
+    throw new PrivkitError('E_SHAPE', `maxNorm has ${bounds.length} bounds for ${layerSizes.length} layers`, {
       argument: 'maxNorm',
     });
   }

@@ -2,20 +2,20 @@
 // All three are one weighted row sum streamed through wasm; weights are normalized before the pass
 // so large client weights cannot overflow the float32 accumulator.
 import { PrivkitError } from '../errors.js';
-import { assertFloat32Array, describe, matrixColumns } from '../validate.js';
+import { describe, matrixColumns } from '../validate.js';
 import { withWasm } from '../wasm/runtime.js';
 import { readAccumulator, rowGroups, Window } from './stream.js';
 
 /** Column-wise sum of x (rows x cols, row-major). */
 export function sum(x: Float32Array, rows: number): Float32Array {
   matrixColumns(x, rows);
-  return weightedSum(x, rows, new Float32Array(rows).fill(1));
+  return weightedSum(x, rows, new Float64Array(rows).fill(1));
 }
 
 /** Column-wise mean of x (rows x cols, row-major). */
 export function mean(x: Float32Array, rows: number): Float32Array {
   matrixColumns(x, rows);
-  return weightedSum(x, rows, new Float32Array(rows).fill(1 / rows));
+  return weightedSum(x, rows, new Float64Array(rows).fill(1 / rows));
 }
 
 /**
@@ -27,8 +27,8 @@ export function weightedMean(x: Float32Array, rows: number, weights: ArrayLike<n
   return weightedSum(x, rows, normalizeWeights(weights, rows));
 }
 
-/** Returns w_r / sum(w) as float32, after checking that `weights` fits `rows`. */
-export function normalizeWeights(weights: ArrayLike<number>, rows: number): Float32Array {
+/** Returns w_r / sum(w), after checking that `weights` fits `rows` (scaled by the largest weight first, so no sum overflows). */
+export function normalizeWeights(weights: ArrayLike<number>, rows: number): Float64Array {
   if (weights === null || typeof weights !== 'object' || typeof weights.length !== 'number') {
     throw new PrivkitError('E_ARG', `weights must be an array of numbers, got ${describe(weights)}`, {
       argument: 'weights',
@@ -39,7 +39,7 @@ export function normalizeWeights(weights: ArrayLike<number>, rows: number): Floa
       argument: 'weights',
     });
   }
-  let total = 0;
+  let largest = 0;
   for (let r = 0; r < rows; r++) {
     const w = weights[r];
     if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) {
@@ -48,30 +48,35 @@ export function normalizeWeights(weights: ArrayLike<number>, rows: number): Floa
         index: r,
       });
     }
-    total += w;
+    largest = Math.max(largest, w);
   }
-  if (!(total > 0)) {
+  if (largest === 0) {
     throw new PrivkitError('E_ARG', 'weights sum to 0; at least one weight must be positive', { argument: 'weights' });
   }
-  return Float32Array.from({ length: rows }, (_, r) => weights[r]! / total);
+  const scaled = Float64Array.from({ length: rows }, (_, r) => weights[r]! / largest);
+  const total = scaled.reduce((a, b) => a + b, 0);
+  return scaled.map((w) => w / total);
 }
 
 /**
- * sum_r weights[r] * x_r with float32 weights already validated (the shared core of sum, mean,
+ * sum_r weights[r] * x_r with float64 weights already validated (the shared core of sum, mean,
  * weightedMean and of their pooled versions, which add the partial sums of each worker).
  */
-export function weightedSum(x: Float32Array, rows: number, weights: Float32Array): Float32Array {
+export function weightedSum(x: Float32Array, rows: number, weights: Float64Array): Float32Array {
   const cols = matrixColumns(x, rows);
-  assertFloat32Array('weights', weights);
+  if (!(weights instanceof Float64Array) || weights.length !== rows) {
+    throw new PrivkitError('E_SHAPE', `weights must be a Float64Array of length rows (${rows})`, { argument: 'weights' });
+  }
   return withWasm((kernels, arena) => {
     const acc = arena.allocF32(cols);
     arena.f32(acc, cols).fill(0);
-    const w = arena.copyIn(weights);
+    const w = arena.alloc(8 * rows);
+    arena.f64(w, rows).set(weights);
     const window = new Window(arena, x, cols);
     for (const group of rowGroups(rows, cols)) {
       for (const chunk of group.chunks) {
         window.load(chunk);
-        kernels.accumulateRows(window.ptr, chunk.rows, chunk.cols, chunk.cols, w + 4 * chunk.row, 1, acc + 4 * chunk.col);
+        kernels.accumulateRows(window.ptr, chunk.rows, chunk.cols, chunk.cols, w + 8 * chunk.row, 1, acc + 4 * chunk.col);
       }
     }
     return readAccumulator(kernels, arena, acc, cols, x);

@@ -111,12 +111,12 @@ export class Pool {
 
   async sum(x: Float32Array, rows: number): Promise<Float32Array> {
     matrixColumns(x, rows);
-    return this.weightedSum(x, rows, new Float32Array(rows).fill(1));
+    return this.weightedSum(x, rows, new Float64Array(rows).fill(1));
   }
 
   async mean(x: Float32Array, rows: number): Promise<Float32Array> {
     matrixColumns(x, rows);
-    return this.weightedSum(x, rows, new Float32Array(rows).fill(1 / rows));
+    return this.weightedSum(x, rows, new Float64Array(rows).fill(1 / rows));
   }
 
   async weightedMean(x: Float32Array, rows: number, weights: ArrayLike<number>): Promise<Float32Array> {
@@ -138,7 +138,7 @@ export class Pool {
     );
   }
 
-  private async weightedSum(x: Float32Array, rows: number, weights: Float32Array): Promise<Float32Array> {
+  private async weightedSum(x: Float32Array, rows: number, weights: Float64Array): Promise<Float32Array> {
     const cols = x.length / rows;
     const partial = await this.map(x, rows, cols, (api, part, input) =>
       api.weightedSum(input, part.rows, weights.slice(part.row, part.row + part.rows)),

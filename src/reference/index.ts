@@ -61,9 +61,10 @@ export function clipValues(x: Float32Array, min: number, max: number): Float32Ar
 }
 
 export function weightedMean(x: Float32Array, rows: number, weights: ArrayLike<number>): Float32Array {
+  const largest = Math.max(...Array.from({ length: rows }, (_, r) => weights[r]!));
   let total = 0;
-  for (let r = 0; r < rows; r++) total += weights[r]!;
-  return weightedSum(x, rows, Array.from({ length: rows }, (_, r) => weights[r]! / total));
+  for (let r = 0; r < rows; r++) total += weights[r]! / largest;
+  return weightedSum(x, rows, Array.from({ length: rows }, (_, r) => weights[r]! / largest / total));
 }
 
 export function sum(x: Float32Array, rows: number): Float32Array {

@@ -39,13 +39,6 @@ export class Arena {
     return ptr;
   }
 
-  /** Copies `values` into fresh arena memory and returns the address. */
-  copyIn(values: Float32Array): number {
-    const ptr = this.allocF32(values.length);
-    this.f32(ptr, values.length).set(values);
-    return ptr;
-  }
-
   f32(ptr: number, length: number): Float32Array {
     return new Float32Array(this.memory.buffer, ptr, length);
   }

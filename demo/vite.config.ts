@@ -1,0 +1,33 @@
+// Vite config of the benchmark demo (`npm run demo`; `vite build --config demo/vite.config.ts` writes
+// demo/dist). The page imports the built package (dist/, made by `npm run build`, which `predemo`
+// runs) through the same aliases the tests use. COOP/COEP make the page cross-origin isolated, so
+// SharedArrayBuffer exists and the pool row can share memory with its workers.
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+const crossOriginIsolation = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+export default defineConfig({
+  root: here('.'),
+  // Relative asset URLs, so demo/dist can be served from any path.
+  base: './',
+  resolve: {
+    alias: [
+      { find: /^privkit\/pool$/, replacement: here('../dist/src/pool/index.js') },
+      { find: /^privkit\/reference$/, replacement: here('../dist/src/reference/index.js') },
+      { find: /^privkit$/, replacement: here('../dist/src/index.js') },
+    ],
+  },
+  // comlink is only reached from worker code; pre-bundling it up front avoids a mid-run reload in dev.
+  optimizeDeps: { include: ['comlink'] },
+  server: { headers: crossOriginIsolation },
+  preview: { headers: crossOriginIsolation },
+  // ES workers: the default 'iife' format can not code-split, and the pool spawns nested module workers.
+  worker: { format: 'es' },
+  build: { outDir: here('dist'), emptyOutDir: true, target: 'es2022' },
+});
