@@ -127,7 +127,7 @@ export function clampValues(x: usize, n: i32, lo: f32, hi: f32): i32 {
     const p = x + (<usize>i << 2);
     const v = v128.load(p);
     bad = v128.or(bad, i32x4.eq(v128.and(v, exponent), exponent));
-    v128.store(p, f32x4.pmin(hiv, f32x4.pmax(lov, v)));
+    v128.store(p, f32x4.min(hiv, f32x4.max(lov, v)));
   }
   let found = v128.any_true(bad);
   for (; i < n; i++) {

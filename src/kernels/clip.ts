@@ -4,7 +4,7 @@
 import { PrivkitError } from '../errors.js';
 import { assertFloat32Array, assertInteger, assertNumber, describe, matrixColumns } from '../validate.js';
 import { withWasm } from '../wasm/runtime.js';
-import { nonFiniteResultError, readAccumulator, rowGroups, Window, WINDOW_FLOATS } from './stream.js';
+import { groupRows, nonFiniteResultError, readAccumulator, rowGroups, Window } from './stream.js';
 
 export interface Layer {
   start: number;
@@ -21,6 +21,10 @@ export interface ClipAndSumResult {
   clippedCount: number;
 }
 
+/**
+ * Where a clipping result goes. A call that throws (e.g. E_NONFINITE found in a later chunk) may
+ * already have written the chunks before the error into the target.
+ */
 export interface ClipOptions {
   /** Write the result into x instead of a new array. */
   inPlace?: boolean;
@@ -36,19 +40,7 @@ export interface LayerOptions {
 /** L2 norm of each row of x (rows x cols, row-major), accumulated in float64. */
 export function l2Norms(x: Float32Array, rows: number): Float32Array {
   const cols = matrixColumns(x, rows);
-  return withWasm((kernels, arena) => {
-    const window = new Window(arena, x, cols);
-    const sq = arena.allocZeroF64(rows);
-    for (const group of rowGroups(rows, cols)) {
-      for (const chunk of group.chunks) {
-        window.load(chunk);
-        kernels.sumSquaresRows(window.ptr, chunk.rows, chunk.cols, chunk.cols, sq + 8 * chunk.row, 1);
-      }
-    }
-    const norms = Float32Array.from(arena.f64(sq, rows), Math.sqrt);
-    if (norms.some((norm) => !Number.isFinite(norm))) throw nonFiniteResultError(x, 0, x.length);
-    return norms;
-  });
+  return float32Norms(clipRows(x, rows, cols, [{ start: 0, end: cols, maxNorm: Infinity }], { normsOnly: true }).norms);
 }
 
 /** Scales every row whose L2 norm exceeds maxNorm down to maxNorm (flat per-sample clipping). */
@@ -72,7 +64,7 @@ export function clipPerLayer(
   opts: ClipOptions = {},
 ): Float32Array {
   const cols = matrixColumns(x, rows);
-  const layers = layerPlan(cols, layerSizes, maxNorms);
+  const layers = layerPlan(cols, layerSizes, maxNorms, 'maxNorms');
   const out = outputFor(x, opts);
   clipRows(x, rows, cols, layers, { out });
   return out;
@@ -97,16 +89,14 @@ export function clipAndSum(
     const acc = arena.allocF32(cols);
     arena.f32(acc, cols).fill(0);
     const { norms, clippedCount } = clipRows(x, rows, cols, layers, { acc });
-    return { sum: readAccumulator(kernels, arena, acc, cols, x), norms, clippedCount };
+    return { sum: readAccumulator(kernels, arena, acc, cols, x), norms: float32Norms(norms), clippedCount };
   });
 }
 
 /** Clamps every element of x into [min, max]. */
 export function clipValues(x: Float32Array, min: number, max: number, opts: ClipOptions = {}): Float32Array {
   assertFloat32Array('x', x);
-  assertNumber('min', min);
-  assertNumber('max', max);
-  if (min > max) throw new PrivkitError('E_ARG', `min (${min}) must be <= max (${max})`, { argument: 'min' });
+  assertClampBounds(min, max);
   const out = outputFor(x, opts);
   withWasm((kernels, arena) => {
     const window = new Window(arena, x, x.length);
@@ -123,12 +113,13 @@ export function clipValues(x: Float32Array, min: number, max: number, opts: Clip
   return out;
 }
 
-type Sink = { out: Float32Array } | { acc: number };
+type Sink = { out: Float32Array } | { acc: number } | { normsOnly: true };
 
 /**
  * The shared clipping pass. For each row group: squared norms per (row, layer) over the group's
- * chunks, then the scales min(1, C_k / norm), then either scaled rows written to `out` or the
- * scaled rows added into the float32 accumulator at `acc` (an address in the caller's arena scope).
+ * chunks, then the scales min(1, C_k / norm), then either scaled rows written to `out`, or the
+ * scaled rows added into the float32 accumulator at `acc` (an address in the caller's arena scope),
+ * or nothing (`normsOnly`).
  */
 function clipRows(
   x: Float32Array,
@@ -136,14 +127,14 @@ function clipRows(
   cols: number,
   layers: Layer[],
   sink: Sink,
-): { norms: Float32Array; clippedCount: number } {
+): { norms: Float64Array; clippedCount: number } {
   return withWasm((kernels, arena) => {
     const nLayers = layers.length;
-    const groupRows = cols === 0 ? rows : Math.max(1, Math.min(rows, Math.floor(WINDOW_FLOATS / cols)));
+    const maxGroup = Math.min(rows, groupRows(cols)) * nLayers;
     const window = new Window(arena, x, cols);
-    const sq = arena.alloc(groupRows * nLayers * 8);
-    const scales = arena.alloc(groupRows * nLayers * 8);
-    const norms = new Float32Array(rows * nLayers);
+    const sq = arena.alloc(maxGroup * 8);
+    const scales = arena.alloc(maxGroup * 8);
+    const norms = new Float64Array(rows * nLayers);
     let clippedCount = 0;
 
     const forEachPiece = (chunk: { col: number; cols: number }, visit: (k: number, offset: number, len: number) => void) => {
@@ -167,9 +158,10 @@ function clipRows(
       const scaleView = arena.f64(scales, n);
       for (let i = 0; i < n; i++) {
         const norm = Math.sqrt(sqView[i]!);
-        if (!Number.isFinite(norm)) throw nonFiniteResultError(x, group.row * cols, (group.row + group.rows) * cols);
-        const bound = layers[i % nLayers]!.maxNorm;
+        const row = group.row + Math.floor(i / nLayers);
+        if (!Number.isFinite(norm)) throw nonFiniteResultError(x, row * cols, (row + 1) * cols);
         norms[group.row * nLayers + i] = norm;
+        const bound = layers[i % nLayers]!.maxNorm;
         if (norm > bound) {
           scaleView[i] = bound / norm;
           clippedCount++;
@@ -177,6 +169,7 @@ function clipRows(
           scaleView[i] = 1;
         }
       }
+      if ('normsOnly' in sink) continue;
       for (const chunk of group.chunks) {
         if (group.chunks.length > 1) window.load(chunk);
         forEachPiece(chunk, (k, offset, len) => {
@@ -190,6 +183,30 @@ function clipRows(
     return { norms, clippedCount };
   });
 }
+
+/** Norms as returned to callers: float32, with E_OVERFLOW for a (finite) norm beyond the float32 range. */
+function float32Norms(norms: Float64Array): Float32Array {
+  const out = Float32Array.from(norms);
+  const index = out.indexOf(Infinity);
+  if (index >= 0) {
+    throw new PrivkitError('E_OVERFLOW', `the L2 norm norms[${index}] (${norms[index]}) overflows float32`, { argument: 'x' });
+  }
+  return out;
+}
+
+/**
+ * Clamp bounds: finite, min <= max, and not forcing values out of the float32 range (a min above
+ * the largest float32 would turn every value into Infinity; a min below -max float32 clamps nothing).
+ */
+export function assertClampBounds(min: number, max: number): void {
+  assertNumber('min', min);
+  assertNumber('max', max);
+  if (min > max) throw new PrivkitError('E_ARG', `min (${min}) must be <= max (${max})`, { argument: 'min' });
+  if (min > FLOAT32_MAX) throw new PrivkitError('E_ARG', `min (${min}) exceeds the float32 range`, { argument: 'min' });
+  if (max < -FLOAT32_MAX) throw new PrivkitError('E_ARG', `max (${max}) is below the float32 range`, { argument: 'max' });
+}
+
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 function outputFor(x: Float32Array, opts: ClipOptions): Float32Array {
   if (opts.out !== undefined) {
@@ -205,26 +222,31 @@ function outputFor(x: Float32Array, opts: ClipOptions): Float32Array {
 }
 
 /** Validates per-layer sizes and bounds and turns them into column ranges. */
-export function layerPlan(cols: number, layerSizes: ArrayLike<number>, maxNorms: number | ArrayLike<number>): Layer[] {
+export function layerPlan(
+  cols: number,
+  layerSizes: ArrayLike<number>,
+  maxNorms: number | ArrayLike<number>,
+  boundsName = 'maxNorm',
+): Layer[] {
   if (layerSizes === null || typeof layerSizes !== 'object' || typeof layerSizes.length !== 'number' || layerSizes.length === 0) {
     throw new PrivkitError('E_ARG', 'layerSizes must be a non-empty array of sizes', { argument: 'layerSizes' });
   }
   const bounds = typeof maxNorms === 'number' ? undefined : maxNorms;
   if (bounds !== undefined && (bounds === null || typeof bounds !== 'object' || typeof bounds.length !== 'number')) {
-    throw new PrivkitError('E_ARG', `maxNorm must be a number or an array of numbers, got ${describe(bounds)}`, {
-      argument: 'maxNorm',
+    throw new PrivkitError('E_ARG', `${boundsName} must be a number or an array of numbers, got ${describe(bounds)}`, {
+      argument: boundsName,
     });
   }
   if (bounds !== undefined && bounds.length !== layerSizes.length) {
-    throw new PrivkitError('E_SHAPE', `maxNorm has ${bounds.length} bounds for ${layerSizes.length} layers`, {
-      argument: 'maxNorm',
+    throw new PrivkitError('E_SHAPE', `${boundsName} has ${bounds.length} bounds for ${layerSizes.length} layers`, {
+      argument: boundsName,
     });
   }
   const layers: Layer[] = [];
   let start = 0;
   for (let k = 0; k < layerSizes.length; k++) {
     const size = assertInteger(`layerSizes[${k}]`, layerSizes[k]);
-    const maxNorm = assertNumber(bounds === undefined ? 'maxNorm' : `maxNorm[${k}]`, bounds === undefined ? maxNorms : bounds[k], 'positive');
+    const maxNorm = assertNumber(bounds === undefined ? boundsName : `${boundsName}[${k}]`, bounds === undefined ? maxNorms : bounds[k], 'positive');
     layers.push({ start, end: start + size, maxNorm });
     start += size;
   }

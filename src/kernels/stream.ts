@@ -24,9 +24,14 @@ export interface RowGroup {
   chunks: Chunk[];
 }
 
+/** Rows per group when rows fit the window (empty rows count as one value, bounding per-group buffers). */
+export function groupRows(cols: number, windowFloats = WINDOW_FLOATS): number {
+  return Math.max(1, Math.floor(windowFloats / Math.max(1, cols)));
+}
+
 export function* rowGroups(rows: number, cols: number, windowFloats = WINDOW_FLOATS): Generator<RowGroup> {
   if (cols <= windowFloats) {
-    const step = cols === 0 ? rows : Math.floor(windowFloats / cols);
+    const step = groupRows(cols, windowFloats);
     for (let row = 0; row < rows; row += step) {
       const n = Math.min(step, rows - row);
       yield { row, rows: n, chunks: [{ row, rows: n, col: 0, cols }] };

@@ -5,7 +5,7 @@
 import * as Comlink from 'comlink';
 import { canShareMemory, defaultThreads, spawnKernelWorker } from '#platform';
 import { PrivkitError, type PrivkitErrorCode } from '../errors.js';
-import { layerPlan, type ClipAndSumResult, type ClipOptions, type LayerOptions } from '../kernels/clip.js';
+import { assertClampBounds, layerPlan, type ClipAndSumResult, type ClipOptions, type LayerOptions } from '../kernels/clip.js';
 import { normalizeWeights } from '../kernels/reduce.js';
 import { assertFloat32Array, assertInteger, assertNumber, matrixColumns } from '../validate.js';
 import type { SpawnedWorker } from '../platform/types.js';
@@ -17,6 +17,8 @@ export interface PoolOptions {
 }
 
 type Api = Comlink.Remote<KernelWorkerApi>;
+
+const MAX_SPARE_STAGING = 4;
 
 interface Slot {
   spawned: SpawnedWorker;
@@ -46,6 +48,7 @@ export async function createPool(opts: PoolOptions = {}): Promise<Pool> {
 
 export class Pool {
   private readonly slots: Slot[] = [];
+  private readonly spareStaging: SharedArrayBuffer[] = [];
   private closed = false;
 
   constructor(readonly threads: number) {
@@ -77,7 +80,7 @@ export class Pool {
     opts: ClipOptions = {},
   ): Promise<Float32Array> {
     const cols = matrixColumns(x, rows);
-    const layers = layerPlan(cols, layerSizes, maxNorms);
+    const layers = layerPlan(cols, layerSizes, maxNorms, 'maxNorms');
     const sizes = layers.map((l) => l.end - l.start);
     return this.clipLayers(x, rows, cols, sizes, layers.map((l) => l.maxNorm), opts);
   }
@@ -102,9 +105,7 @@ export class Pool {
 
   async clipValues(x: Float32Array, min: number, max: number, opts: ClipOptions = {}): Promise<Float32Array> {
     assertFloat32Array('x', x);
-    assertNumber('min', min);
-    assertNumber('max', max);
-    if (min > max) throw new PrivkitError('E_ARG', `min (${min}) must be <= max (${max})`, { argument: 'min' });
+    assertClampBounds(min, max);
     // Element-wise: split the values as if each were a row of one column.
     return this.writeParts(x, x.length, 1, opts, (api, _part, input, out) => api.clipValues(input, min, max, out));
   }
@@ -144,9 +145,10 @@ export class Pool {
       api.weightedSum(input, part.rows, weights.slice(part.row, part.row + part.rows)),
     );
     const total = addAll(partial, cols);
-    const overflow = total.findIndex((v) => !Number.isFinite(v));
-    if (overflow >= 0) {
-      throw new PrivkitError('E_OVERFLOW', `the result overflows float32 at column ${overflow}`, { argument: 'x' });
+    for (let j = 0; j < cols; j++) {
+      if (!Number.isFinite(total[j])) {
+        throw new PrivkitError('E_OVERFLOW', `the result overflows float32 at column ${j}`, { argument: 'x' });
+      }
     }
     return total;
   }
@@ -184,16 +186,20 @@ export class Pool {
       }
     }
     const target = opts.out ?? (opts.inPlace === true ? x : undefined);
-    const shared = canShareMemory();
-    const out = shared ? (target !== undefined && isShared(target) ? target : sharedFloat32Array(x.length)) : undefined;
-    const results = await this.map(x, rows, cols, (api, part, input) =>
-      run(api, part, input, out?.subarray(part.row * cols, (part.row + part.rows) * cols)),
-    );
-    if (out !== undefined) {
-      if (target === undefined || target === out) return out;
-      target.set(out);
-      return target;
+    if (canShareMemory()) {
+      // Workers write into shared memory: the target itself, a new shared result, or staging copied to the target.
+      if (target === undefined || isShared(target)) {
+        const out = target ?? sharedFloat32Array(x.length);
+        await this.map(x, rows, cols, (api, part, input) => run(api, part, input, out.subarray(part.row * cols, (part.row + part.rows) * cols)));
+        return out;
+      }
+      return this.withStaging(x.length, async (out) => {
+        await this.map(x, rows, cols, (api, part, input) => run(api, part, input, out.subarray(part.row * cols, (part.row + part.rows) * cols)));
+        target.set(out);
+        return target;
+      });
     }
+    const results = await this.map(x, rows, cols, (api, part, input) => run(api, part, input));
     const result = target ?? new Float32Array(x.length);
     let offset = 0;
     for (const part of results) {
@@ -211,8 +217,14 @@ export class Pool {
     run: (api: Api, part: Part, input: Float32Array) => Promise<T>,
   ): Promise<T[]> {
     if (this.closed) throw new PrivkitError('E_WORKER', 'the pool is closed');
+    if (canShareMemory() && !isShared(x)) {
+      return this.withStaging(x.length, (copy) => {
+        copy.set(x);
+        return this.map(copy, rows, cols, run);
+      });
+    }
     const parts = splitRows(rows, this.threads);
-    const source = canShareMemory() ? toShared(x) : undefined;
+    const source = isShared(x) ? x : undefined;
     const settled = await Promise.allSettled(
       parts.map((part, i) => {
         const start = part.row * cols;
@@ -225,6 +237,22 @@ export class Pool {
     const failed = settled.find((result) => result.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
     return settled.map((result) => (result as PromiseFulfilledResult<T>).value);
+  }
+
+  /**
+   * Lends `body` a shared Float32Array of `length` values for the duration of a call. Buffers are
+   * kept for reuse (at most MAX_SPARE_STAGING), because allocating and first-touching a fresh
+   * SharedArrayBuffer per call costs more than the copy itself.
+   */
+  private async withStaging<T>(length: number, body: (view: Float32Array) => Promise<T>): Promise<T> {
+    const i = this.spareStaging.findIndex((buffer) => buffer.byteLength >= length * 4);
+    const buffer = i >= 0 ? this.spareStaging.splice(i, 1)[0]! : new SharedArrayBuffer(length * 4);
+    try {
+      return await body(new Float32Array(buffer, 0, length));
+    } finally {
+      this.spareStaging.push(buffer);
+      if (this.spareStaging.length > MAX_SPARE_STAGING) this.spareStaging.sort((a, b) => b.byteLength - a.byteLength).pop();
+    }
   }
 
   /** Runs one call on worker `index`; rejects with E_WORKER if that worker dies meanwhile. */
@@ -269,13 +297,6 @@ export function sharedFloat32Array(length: number): Float32Array {
 
 function isShared(x: Float32Array): boolean {
   return typeof SharedArrayBuffer === 'function' && x.buffer instanceof SharedArrayBuffer;
-}
-
-function toShared(x: Float32Array): Float32Array {
-  if (isShared(x)) return x;
-  const copy = sharedFloat32Array(x.length);
-  copy.set(x);
-  return copy;
 }
 
 function splitRows(rows: number, workers: number): Part[] {

@@ -61,7 +61,8 @@ export function clipValues(x: Float32Array, min: number, max: number): Float32Ar
 }
 
 export function weightedMean(x: Float32Array, rows: number, weights: ArrayLike<number>): Float32Array {
-  const largest = Math.max(...Array.from({ length: rows }, (_, r) => weights[r]!));
+  let largest = 0;
+  for (let r = 0; r < rows; r++) largest = Math.max(largest, weights[r]!);
   let total = 0;
   for (let r = 0; r < rows; r++) total += weights[r]! / largest;
   return weightedSum(x, rows, Array.from({ length: rows }, (_, r) => weights[r]! / largest / total));

@@ -6,6 +6,7 @@ import { PrivkitError } from '../errors.js';
 
 const PAGE = 65536;
 const ALIGN = 16;
+const MAX_BYTES = 65536 * PAGE;
 
 export class Arena {
   private top: number;
@@ -21,7 +22,7 @@ export class Arena {
   alloc(bytes: number): number {
     const ptr = this.top;
     const end = alignUp(ptr + bytes);
-    if (end > 0xffff0000) throw new PrivkitError('E_WASM', `wasm memory limit: cannot allocate ${bytes} bytes`);
+    if (end > MAX_BYTES) throw new PrivkitError('E_WASM', `wasm memory limit (4 GiB): cannot allocate ${bytes} more bytes`);
     const size = this.memory.buffer.byteLength;
     if (end > size) this.memory.grow(Math.ceil((end - size) / PAGE));
     this.top = end;
@@ -62,5 +63,5 @@ export class Arena {
 }
 
 function alignUp(n: number): number {
-  return (n + ALIGN - 1) & ~(ALIGN - 1);
+  return Math.ceil(n / ALIGN) * ALIGN;
 }
