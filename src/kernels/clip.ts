@@ -46,10 +46,7 @@ export function l2Norms(x: Float32Array, rows: number): Float32Array {
 /** Scales every row whose L2 norm exceeds maxNorm down to maxNorm (flat per-sample clipping). */
 export function clipByL2(x: Float32Array, rows: number, maxNorm: number, opts: ClipOptions = {}): Float32Array {
   const cols = matrixColumns(x, rows);
-  const layers = [{ start: 0, end: cols, maxNorm: assertNumber('maxNorm', maxNorm, 'positive') }];
-  const out = outputFor(x, opts);
-  clipRows(x, rows, cols, layers, { out });
-  return out;
+  return clipInto(x, rows, cols, clipLayers(cols, maxNorm), opts);
 }
 
 /**
@@ -64,10 +61,7 @@ export function clipPerLayer(
   opts: ClipOptions = {},
 ): Float32Array {
   const cols = matrixColumns(x, rows);
-  const layers = layerPlan(cols, layerSizes, maxNorms, 'maxNorms');
-  const out = outputFor(x, opts);
-  clipRows(x, rows, cols, layers, { out });
-  return out;
+  return clipInto(x, rows, cols, layerPlan(cols, layerSizes, maxNorms, 'maxNorms'), opts);
 }
 
 /**
@@ -81,10 +75,7 @@ export function clipAndSum(
   opts: LayerOptions = {},
 ): ClipAndSumResult {
   const cols = matrixColumns(x, rows);
-  const layers =
-    opts.layerSizes === undefined
-      ? [{ start: 0, end: cols, maxNorm: assertNumber('maxNorm', maxNorm, 'positive') }]
-      : layerPlan(cols, opts.layerSizes, maxNorm);
+  const layers = clipLayers(cols, maxNorm, opts.layerSizes);
   return withWasm((kernels, arena) => {
     const acc = arena.allocF32(cols);
     arena.f32(acc, cols).fill(0);
@@ -110,6 +101,12 @@ export function clipValues(x: Float32Array, min: number, max: number, opts: Clip
       }
     }
   });
+  return out;
+}
+
+function clipInto(x: Float32Array, rows: number, cols: number, layers: Layer[], opts: ClipOptions): Float32Array {
+  const out = outputFor(x, opts);
+  clipRows(x, rows, cols, layers, { out });
   return out;
 }
 
@@ -208,7 +205,8 @@ export function assertClampBounds(min: number, max: number): void {
 
 const FLOAT32_MAX = 3.4028234663852886e38;
 
-function outputFor(x: Float32Array, opts: ClipOptions): Float32Array {
+/** Where a result goes when the caller chose: `opts.out` (checked) or x itself for `inPlace`. */
+export function resultTarget(x: Float32Array, opts: ClipOptions): Float32Array | undefined {
   if (opts.out !== undefined) {
     assertFloat32Array('opts.out', opts.out);
     if (opts.out.length !== x.length) {
@@ -218,7 +216,17 @@ function outputFor(x: Float32Array, opts: ClipOptions): Float32Array {
     }
     return opts.out;
   }
-  return opts.inPlace === true ? x : new Float32Array(x.length);
+  return opts.inPlace === true ? x : undefined;
+}
+
+function outputFor(x: Float32Array, opts: ClipOptions): Float32Array {
+  return resultTarget(x, opts) ?? new Float32Array(x.length);
+}
+
+/** The layers of a clipping call: one spanning the whole row, or the given layer sizes with their bounds. */
+export function clipLayers(cols: number, maxNorm: number | ArrayLike<number>, layerSizes?: ArrayLike<number>): Layer[] {
+  if (layerSizes !== undefined) return layerPlan(cols, layerSizes, maxNorm);
+  return [{ start: 0, end: cols, maxNorm: assertNumber('maxNorm', maxNorm, 'positive') }];
 }
 
 /** Validates per-layer sizes and bounds and turns them into column ranges. */

@@ -5,9 +5,18 @@
 import * as Comlink from 'comlink';
 import { canShareMemory, defaultThreads, spawnKernelWorker } from '#platform';
 import { PrivkitError, type PrivkitErrorCode } from '../errors.js';
-import { assertClampBounds, layerPlan, type ClipAndSumResult, type ClipOptions, type LayerOptions } from '../kernels/clip.js';
+import {
+  assertClampBounds,
+  clipLayers,
+  layerPlan,
+  resultTarget,
+  type ClipAndSumResult,
+  type ClipOptions,
+  type Layer,
+  type LayerOptions,
+} from '../kernels/clip.js';
 import { normalizeWeights } from '../kernels/reduce.js';
-import { assertFloat32Array, assertInteger, assertNumber, matrixColumns } from '../validate.js';
+import { assertFloat32Array, assertInteger, matrixColumns } from '../validate.js';
 import type { SpawnedWorker } from '../platform/types.js';
 import type { KernelWorkerApi } from '../../workers/kernel-worker.js';
 
@@ -68,8 +77,7 @@ export class Pool {
 
   async clipByL2(x: Float32Array, rows: number, maxNorm: number, opts: ClipOptions = {}): Promise<Float32Array> {
     const cols = matrixColumns(x, rows);
-    assertNumber('maxNorm', maxNorm, 'positive');
-    return this.clipLayers(x, rows, cols, [cols], [maxNorm], opts);
+    return this.clipInto(x, rows, cols, clipLayers(cols, maxNorm), opts);
   }
 
   async clipPerLayer(
@@ -80,9 +88,7 @@ export class Pool {
     opts: ClipOptions = {},
   ): Promise<Float32Array> {
     const cols = matrixColumns(x, rows);
-    const layers = layerPlan(cols, layerSizes, maxNorms, 'maxNorms');
-    const sizes = layers.map((l) => l.end - l.start);
-    return this.clipLayers(x, rows, cols, sizes, layers.map((l) => l.maxNorm), opts);
+    return this.clipInto(x, rows, cols, layerPlan(cols, layerSizes, maxNorms, 'maxNorms'), opts);
   }
 
   async clipAndSum(
@@ -92,9 +98,8 @@ export class Pool {
     opts: LayerOptions = {},
   ): Promise<ClipAndSumResult> {
     const cols = matrixColumns(x, rows);
-    const layers = layerPlan(cols, opts.layerSizes ?? [cols], opts.layerSizes === undefined ? assertNumber('maxNorm', maxNorm, 'positive') : maxNorm);
-    const sizes = layers.map((l) => l.end - l.start);
-    const bounds = layers.map((l) => l.maxNorm);
+    const layers = clipLayers(cols, maxNorm, opts.layerSizes);
+    const { sizes, bounds } = layerArrays(layers);
     const parts = await this.map(x, rows, cols, (api, part, input) => api.clipAndSum(input, part.rows, sizes, bounds));
     return {
       sum: addAll(parts.map((p) => p.sum), cols),
@@ -153,14 +158,8 @@ export class Pool {
     return total;
   }
 
-  private clipLayers(
-    x: Float32Array,
-    rows: number,
-    cols: number,
-    sizes: number[],
-    bounds: number[],
-    opts: ClipOptions,
-  ): Promise<Float32Array> {
+  private clipInto(x: Float32Array, rows: number, cols: number, layers: Layer[], opts: ClipOptions): Promise<Float32Array> {
+    const { sizes, bounds } = layerArrays(layers);
     return this.writeParts(x, rows, cols, opts, (api, part, input, out) =>
       api.clipPerLayer(input, part.rows, sizes, bounds, out),
     );
@@ -177,15 +176,7 @@ export class Pool {
     opts: ClipOptions,
     run: (api: Api, part: Part, input: Float32Array, out?: Float32Array) => Promise<Float32Array | undefined>,
   ): Promise<Float32Array> {
-    if (opts.out !== undefined) {
-      assertFloat32Array('opts.out', opts.out);
-      if (opts.out.length !== x.length) {
-        throw new PrivkitError('E_SHAPE', `opts.out.length (${opts.out.length}) must equal x.length (${x.length})`, {
-          argument: 'opts.out',
-        });
-      }
-    }
-    const target = opts.out ?? (opts.inPlace === true ? x : undefined);
+    const target = resultTarget(x, opts);
     if (canShareMemory()) {
       // Workers write into shared memory: the target itself, a new shared result, or staging copied to the target.
       if (target === undefined || isShared(target)) {
@@ -297,6 +288,11 @@ export function sharedFloat32Array(length: number): Float32Array {
 
 function isShared(x: Float32Array): boolean {
   return typeof SharedArrayBuffer === 'function' && x.buffer instanceof SharedArrayBuffer;
+}
+
+/** Layers as the plain arrays a worker call takes. */
+function layerArrays(layers: Layer[]): { sizes: number[]; bounds: number[] } {
+  return { sizes: layers.map((l) => l.end - l.start), bounds: layers.map((l) => l.maxNorm) };
 }
 
 function splitRows(rows: number, workers: number): Part[] {
