@@ -1,7 +1,8 @@
 // The worker pool: the sync kernels as async operations spread over worker threads.
 // Rows are split into one contiguous part per worker; partial results (norm lists, partial sums)
-// are merged here. Inputs are shared with workers through SharedArrayBuffer where the runtime
-// allows it (Node; cross-origin-isolated pages), and transferred as per-part copies otherwise.
+// are merged here. Where the runtime has SharedArrayBuffer (Node; cross-origin-isolated pages),
+// workers read shared inputs in place and plain inputs from one copy in reusable shared staging
+// memory; elsewhere each worker gets a transferred copy of its part.
 import * as Comlink from 'comlink';
 import { canShareMemory, defaultThreads, spawnKernelWorker } from '#platform';
 import { PrivkitError, type PrivkitErrorCode } from '../errors.js';
