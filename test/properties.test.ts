@@ -274,26 +274,21 @@ describe('wasm == reference on random shapes and values', () => {
     );
   });
 
+  /** A random matrix with a random layer split and bounds drawn around each layer's norms. */
+  const layeredCaseArb = (salt: number) =>
+    fc
+      .tuple(caseArb, fc.integer({ min: 1, max: 6 }), fc.array(boundArb, { minLength: 6, maxLength: 6 }), fc.boolean())
+      .map(([{ rows, cols, seed, profile }, parts, layerBounds, scalar]) => {
+        const x = randomMatrix(rows, cols, seed, profile);
+        const sizes = randomLayerSizes(cols, parts, seed ^ salt);
+        const norms = rowNorms(x, rows, cols, sizes);
+        const bounds = sizes.map((_, k) => chooseBound(layerBounds[k]!, norms.filter((_, i) => i % sizes.length === k)));
+        return { x, rows, sizes, bounds: scalar ? bounds[0]! : bounds };
+      });
+
   it('clipPerLayer with random layer splits (one bound or one per layer)', () => {
     fc.assert(
-      fc.property(
-        caseArb,
-        fc.integer({ min: 1, max: 6 }),
-        fc.array(boundArb, { minLength: 6, maxLength: 6 }),
-        fc.boolean(),
-        ({ rows, cols, seed, profile }, parts, layerBounds, scalar) => {
-          const x = randomMatrix(rows, cols, seed, profile);
-          const sizes = randomLayerSizes(cols, parts, seed ^ 0x1234);
-          const norms = rowNorms(x, rows, cols, sizes);
-          const bounds = sizes.map((_, k) =>
-            chooseBound(
-              layerBounds[k]!,
-              norms.filter((_, i) => i % sizes.length === k),
-            ),
-          );
-          checkClipPerLayer(x, rows, sizes, scalar ? bounds[0]! : bounds);
-        },
-      ),
+      fc.property(layeredCaseArb(0x1234), ({ x, rows, sizes, bounds }) => checkClipPerLayer(x, rows, sizes, bounds)),
     );
   });
 
@@ -308,24 +303,7 @@ describe('wasm == reference on random shapes and values', () => {
 
   it('clipAndSum with random layer splits', () => {
     fc.assert(
-      fc.property(
-        caseArb,
-        fc.integer({ min: 1, max: 6 }),
-        fc.array(boundArb, { minLength: 6, maxLength: 6 }),
-        fc.boolean(),
-        ({ rows, cols, seed, profile }, parts, layerBounds, scalar) => {
-          const x = randomMatrix(rows, cols, seed, profile);
-          const sizes = randomLayerSizes(cols, parts, seed ^ 0x4321);
-          const norms = rowNorms(x, rows, cols, sizes);
-          const bounds = sizes.map((_, k) =>
-            chooseBound(
-              layerBounds[k]!,
-              norms.filter((_, i) => i % sizes.length === k),
-            ),
-          );
-          checkClipAndSum(x, rows, scalar ? bounds[0]! : bounds, sizes);
-        },
-      ),
+      fc.property(layeredCaseArb(0x4321), ({ x, rows, sizes, bounds }) => checkClipAndSum(x, rows, bounds, sizes)),
     );
   });
 
