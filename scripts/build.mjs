@@ -1,7 +1,7 @@
 // Build: AssemblyScript -> build/privkit.wasm (+ raw bindings), embed the wasm as base64 in a
 // generated TS module, compile TS to dist/ with declarations, and place the generated bindings.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,8 +22,11 @@ writeFileSync(
 copyFileSync(join(root, 'build/privkit.js'), join(generated, 'bindings.js'));
 copyFileSync(join(root, 'build/privkit.d.ts'), join(generated, 'bindings.d.ts'));
 
-rmSync(join(root, 'dist'), { recursive: true, force: true });
-run(bin('tsc'), ['-p', 'tsconfig.json']);
-const distGenerated = join(root, 'dist/src/wasm/generated');
-copyFileSync(join(generated, 'bindings.js'), join(distGenerated, 'bindings.js'));
-copyFileSync(join(generated, 'bindings.d.ts'), join(distGenerated, 'bindings.d.ts'));
+// Compile into a fresh folder and swap it in, so a test or bench running meanwhile never sees a half-built dist/.
+const fresh = join(root, `dist.tmp-${process.pid}`);
+run(bin('tsc'), ['-p', 'tsconfig.json', '--outDir', fresh]);
+for (const file of ['bindings.js', 'bindings.d.ts']) copyFileSync(join(generated, file), join(fresh, 'src/wasm/generated', file));
+const old = join(root, `dist.old-${process.pid}`);
+if (existsSync(join(root, 'dist'))) renameSync(join(root, 'dist'), old);
+renameSync(fresh, join(root, 'dist'));
+rmSync(old, { recursive: true, force: true });
