@@ -8,6 +8,8 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^privkit\/pool$/, replacement: dist('pool/index.js') },
+      { find: /^privkit\/dp$/, replacement: dist('dp/index.js') },
+      { find: /^privkit\/accounting$/, replacement: dist('accounting/index.js') },
       { find: /^privkit\/reference$/, replacement: dist('reference/index.js') },
       { find: /^privkit$/, replacement: dist('index.js') },
     ],

@@ -3,3 +3,4 @@ export { heapBase } from './memory';
 export { firstNonFinite } from './validate';
 export { sumSquaresRows, scaleRows, clampValues } from './clip';
 export { accumulateRows } from './reduce';
+export { chachaBytes, uniformDoubles, generatorBytes } from './chacha';
