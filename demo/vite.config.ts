@@ -4,6 +4,7 @@
 // SharedArrayBuffer exists and the pool row can share memory with its workers.
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+import { privkitAliases } from '../scripts/aliases.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
@@ -16,13 +17,7 @@ export default defineConfig({
   root: here('.'),
   // Relative asset URLs, so demo/dist can be served from any path.
   base: './',
-  resolve: {
-    alias: [
-      { find: /^privkit\/pool$/, replacement: here('../dist/src/pool/index.js') },
-      { find: /^privkit\/reference$/, replacement: here('../dist/src/reference/index.js') },
-      { find: /^privkit$/, replacement: here('../dist/src/index.js') },
-    ],
-  },
+  resolve: { alias: privkitAliases },
   // comlink is only reached from worker code; pre-bundling it up front avoids a mid-run reload in dev.
   optimizeDeps: { include: ['comlink'] },
   server: { headers: crossOriginIsolation },

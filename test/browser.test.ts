@@ -11,6 +11,7 @@ import type { Browser } from 'playwright-core';
 import { build, type InlineConfig, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as privkit from 'privkit';
+import * as dp from 'privkit/dp';
 import {
   CASES,
   caseInput,
@@ -20,6 +21,7 @@ import {
   NAN_CASE,
   NAN_INDEX,
   runKernels,
+  runRandomness,
   type KernelApi,
   type Results,
 } from './browser/cases.js';
@@ -42,6 +44,7 @@ interface Report {
   syncError: CapturedError;
   syncClipAndSumError: CapturedError;
   syncAfterError: string;
+  randomness: Results;
   poolThreads: number;
   pool: Results;
   poolError: CapturedError;
@@ -247,6 +250,10 @@ describe.each(['isolated', 'plain'] as const)('headless Chromium, %s page', (mod
     }
     expectBitEqual(r.syncAfterError, node[`${NAN_CASE.name}/l2Norms`], 'sync l2Norms after the error');
     expectBitEqual(r.poolAfterError, node[`${NAN_CASE.name}/l2Norms`], 'pool l2Norms after the error');
+  });
+
+  it('produces the same seeded ChaCha20 stream and uniform doubles as Node', () => {
+    expect(report().randomness).toEqual(runRandomness(dp));
   });
 
   it('rejects calls on a closed pool with E_WORKER', () => {

@@ -132,6 +132,11 @@ export function inputWithNaN(): Float32Array {
 }
 
 export function encodeF32(values: Float32Array): string {
+  return encodeBytes(values);
+}
+
+/** Base64 of the raw bytes of any typed array. */
+export function encodeBytes(values: ArrayBufferView): string {
   const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) {
@@ -145,4 +150,18 @@ export function decodeF32(text: string): Float32Array {
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return new Float32Array(bytes.buffer);
+}
+
+/** The seeded generator's outputs that must agree bit for bit across Node, workers and browsers. */
+export interface RandomnessApi {
+  createRng(opts: { seed: Uint8Array; stream?: number }): {
+    bytes(n: number): Uint8Array;
+    uniform(n: number): Float64Array;
+  };
+}
+
+export function runRandomness(dp: RandomnessApi): Results {
+  const seed = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
+  const rng = dp.createRng({ seed, stream: 12345 });
+  return { bytes: encodeBytes(rng.bytes(4099)), uniform: encodeBytes(rng.uniform(2001)) };
 }

@@ -17,12 +17,8 @@ export const COI_HEADERS = {
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const dist = (path: string) => fileURLToPath(new URL(`../../dist/src/${path}`, import.meta.url));
 
-/** Resolves `privkit`, `privkit/pool` and `privkit/reference` to the built package, as the Vitest config does. */
-export const privkitAliases = [
-  { find: /^privkit\/pool$/, replacement: dist('pool/index.js') },
-  { find: /^privkit\/reference$/, replacement: dist('reference/index.js') },
-  { find: /^privkit$/, replacement: dist('index.js') },
-];
+/** Resolves `privkit` and its subpaths to the built package, as the Vitest config does. */
+export { privkitAliases } from '../../scripts/aliases.js';
 
 /** Throws (so the test fails, never skips) when the built package or Chromium is missing. */
 export function requirePrerequisites(): void {

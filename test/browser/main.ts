@@ -2,8 +2,9 @@
 // a 2-worker pool on the shared deterministic cases, checks error behaviour, and leaves a plain
 // JSON-able report on window.__results for the Node side to compare.
 import * as privkit from 'privkit';
+import * as dp from 'privkit/dp';
 import { createPool, sharedFloat32Array } from 'privkit/pool';
-import { caseInput, encodeF32, inputWithNaN, MAX_NORM, NAN_CASE, runKernels, type KernelApi } from './cases.js';
+import { caseInput, encodeF32, inputWithNaN, MAX_NORM, NAN_CASE, runKernels, runRandomness, type KernelApi } from './cases.js';
 
 export interface CapturedError {
   thrown: boolean;
@@ -57,6 +58,7 @@ async function main(): Promise<Record<string, unknown>> {
   report.syncError = await capture(() => privkit.l2Norms(inputWithNaN(), rows));
   report.syncClipAndSumError = await capture(() => privkit.clipAndSum(inputWithNaN(), rows, MAX_NORM));
   report.syncAfterError = encodeF32(privkit.l2Norms(clean, rows));
+  report.randomness = runRandomness(dp);
 
   const pool = await createPool({ threads: 2 });
   try {
