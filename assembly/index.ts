@@ -4,3 +4,4 @@ export { firstNonFinite } from './validate';
 export { sumSquaresRows, scaleRows, clampValues } from './clip';
 export { accumulateRows } from './reduce';
 export { chachaBytes, uniformDoubles, generatorBytes } from './chacha';
+export { gaussianFill64, gaussianFill32, laplaceFill64, laplaceFill32, gaussianAdd64, gaussianAdd32, laplaceAdd64, laplaceAdd32, secureLaplaceLattice, secureGaussianLattice } from './noise';

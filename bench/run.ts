@@ -1,9 +1,13 @@
 // `npm run bench [suite ...]`: runs the benchmark suites (all by default, in this order) in one
 // process; each prints its tables and writes bench/results/<suite>.json.
+import { accountingSuite } from './accounting.js';
 import { kernelsSuite } from './kernels.js';
+import { noiseSuite } from './noise.js';
 
 const suites: Record<string, () => Promise<void>> = {
   kernels: kernelsSuite,
+  accounting: accountingSuite,
+  noise: noiseSuite,
 };
 
 async function main(): Promise<void> {

@@ -1,0 +1,156 @@
+// Calibration: the smallest noise multiplier (or the most steps) that keeps epsilon at or below a target,
+// by bracketing and bisection on the accountant's own epsilon (RDP or PLD).
+import { PrivkitError } from '../errors.js';
+import { assertNumber } from '../validate.js';
+import { argError, assertDelta, assertSampleRate, assertSteps } from './events.js';
+import { normalizeOrders } from './orders.js';
+import { PldAccountant } from './pld-accountant.js';
+import { RdpAccountant } from './rdp-accountant.js';
+
+export interface CalibrationOptions {
+  targetEpsilon: number;
+  delta: number;
+  sampleRate: number;
+  /** Either `steps` or `epochs` (steps = floor(epochs / sampleRate), as Opacus). */
+  steps?: number;
+  epochs?: number;
+  accountant?: 'rdp' | 'pld';
+  sampling?: 'poisson' | 'without-replacement';
+  /** RDP orders (RDP accountant only). */
+  orders?: readonly number[];
+}
+
+export interface CalibrationResult {
+  /** The smallest noise multiplier found (to a relative 1e-4) whose epsilon is <= targetEpsilon. */
+  noiseMultiplier: number;
+  /** Its epsilon. */
+  epsilon: number;
+  steps: number;
+}
+
+/** sigma is found to this relative precision: sigma (1 - RELATIVE_TOLERANCE) already exceeds the target. */
+const RELATIVE_TOLERANCE = 1e-4;
+const MAX_NOISE_MULTIPLIER = 1e6;
+const MIN_NOISE_MULTIPLIER = 1e-6;
+const MAX_STEPS = 2 ** 40;
+
+function assertTarget(value: unknown): number {
+  return assertNumber('targetEpsilon', value, 'positive');
+}
+
+function resolveSteps(options: { steps?: number; epochs?: number; sampleRate: number }): number {
+  if (options.steps !== undefined && options.epochs !== undefined) throw argError('epochs', 'must not be given together with steps');
+  if (options.steps !== undefined) return assertSteps('steps', options.steps);
+  if (options.epochs === undefined) throw argError('steps', 'or epochs must be given');
+  const epochs = assertNumber('epochs', options.epochs, 'positive');
+  // A tiny allowance so that e.g. 15 / 0.0025 is 6000 even when the division rounds down.
+  const steps = Math.floor(epochs / options.sampleRate + 1e-9);
+  if (!(steps >= 1 && steps <= Number.MAX_SAFE_INTEGER)) {
+    throw argError('epochs', `gives ${steps} steps at sampleRate ${options.sampleRate}; epochs / sampleRate must be in [1, 2^53)`);
+  }
+  return steps;
+}
+
+type EpsilonOf = (noiseMultiplier: number, steps: number) => number;
+
+function epsilonFunction(options: CalibrationOptions, delta: number, sampleRate: number): EpsilonOf {
+  const accountant = options.accountant ?? 'rdp';
+  const sampling = options.sampling ?? 'poisson';
+  if (sampling !== 'poisson' && sampling !== 'without-replacement') {
+    throw argError('sampling', `must be 'poisson' or 'without-replacement', got ${String(sampling)}`);
+  }
+  if (accountant === 'rdp') {
+    const orders = normalizeOrders(options.orders);
+    return (noiseMultiplier, steps) =>
+      new RdpAccountant({ orders }).step({ noiseMultiplier, sampleRate, steps, sampling }).getEpsilon(delta).epsilon;
+  }
+  if (accountant === 'pld') {
+    if (sampling !== 'poisson') throw argError('sampling', "must be 'poisson' with accountant 'pld'");
+    return (noiseMultiplier, steps) => new PldAccountant().step({ noiseMultiplier, sampleRate, steps }).getEpsilon(delta).epsilon;
+  }
+  throw argError('accountant', `must be 'rdp' or 'pld', got ${String(accountant)}`);
+}
+
+/**
+ * The smallest noise multiplier (within a relative 1e-4) whose epsilon after `steps` steps is <= targetEpsilon.
+ * Throws E_ARG (targetEpsilon) when no noise multiplier up to 1e6 reaches the target.
+ */
+export function calibrateNoiseMultiplier(options: CalibrationOptions): CalibrationResult {
+  if (typeof options !== 'object' || options === null) throw argError('options', 'must be an object');
+  const target = assertTarget(options.targetEpsilon);
+  const delta = assertDelta('delta', options.delta);
+  const sampleRate = assertSampleRate('sampleRate', options.sampleRate);
+  const steps = resolveSteps(options);
+  const epsilonOf = epsilonFunction(options, delta, sampleRate);
+
+  // Bracket: epsilon(lo) > target >= epsilon(hi). The PLD search starts from the RDP answer, which it never exceeds.
+  let hi = options.accountant === 'pld' ? calibrateNoiseMultiplier({ ...options, accountant: 'rdp' }).noiseMultiplier : 1;
+  let epsHi = epsilonOf(hi, steps);
+  while (epsHi > target) {
+    if (hi >= MAX_NOISE_MULTIPLIER) {
+      throw new PrivkitError(
+        'E_ARG',
+        `targetEpsilon ${target} is unreachable: epsilon is still ${epsHi} with noiseMultiplier ${hi} (delta ${delta}, sampleRate ${sampleRate}, ${steps} steps)`,
+        { argument: 'targetEpsilon' },
+      );
+    }
+    hi *= 2;
+    epsHi = epsilonOf(hi, steps);
+  }
+  let lo = hi / 2;
+  while (!(epsilonOf(lo, steps) > target)) {
+    hi = lo;
+    lo /= 2;
+    if (lo < MIN_NOISE_MULTIPLIER) {
+      return { noiseMultiplier: hi, epsilon: epsilonOf(hi, steps), steps };
+    }
+  }
+  epsHi = epsilonOf(hi, steps);
+  while (hi - lo > 0.5 * RELATIVE_TOLERANCE * hi) {
+    const mid = Math.sqrt(lo * hi);
+    const eps = epsilonOf(mid, steps);
+    if (eps > target) lo = mid;
+    else {
+      hi = mid;
+      epsHi = eps;
+    }
+  }
+  return { noiseMultiplier: hi, epsilon: epsHi, steps };
+}
+
+export interface StepsCalibrationOptions {
+  targetEpsilon: number;
+  delta: number;
+  sampleRate: number;
+  noiseMultiplier: number;
+  accountant?: 'rdp' | 'pld';
+  sampling?: 'poisson' | 'without-replacement';
+  orders?: readonly number[];
+}
+
+/** The largest number of steps whose epsilon is <= targetEpsilon; throws E_ARG (targetEpsilon) if even one step exceeds it. */
+export function calibrateSteps(options: StepsCalibrationOptions): { steps: number; epsilon: number } {
+  if (typeof options !== 'object' || options === null) throw argError('options', 'must be an object');
+  const target = assertTarget(options.targetEpsilon);
+  const delta = assertDelta('delta', options.delta);
+  const sampleRate = assertSampleRate('sampleRate', options.sampleRate);
+  const noiseMultiplier = assertNumber('noiseMultiplier', options.noiseMultiplier, 'nonnegative');
+  const epsilonOf = epsilonFunction(options, delta, sampleRate);
+  if (epsilonOf(noiseMultiplier, 1) > target) {
+    throw new PrivkitError('E_ARG', `targetEpsilon ${target} is unreachable: one step already costs epsilon ${epsilonOf(noiseMultiplier, 1)}`, {
+      argument: 'targetEpsilon',
+    });
+  }
+  let lo = 1;
+  let hi = 2;
+  while (hi <= MAX_STEPS && epsilonOf(noiseMultiplier, hi) <= target) {
+    lo = hi;
+    hi *= 2;
+  }
+  while (hi - lo > 1 && lo < MAX_STEPS) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (epsilonOf(noiseMultiplier, mid) <= target) lo = mid;
+    else hi = mid;
+  }
+  return { steps: lo, epsilon: epsilonOf(noiseMultiplier, lo) };
+}

@@ -1,0 +1,179 @@
+// Renyi DP of one event at each order: the Poisson-subsampled Gaussian (Mironov, Talwar, Zhang 2019),
+// the Gaussian without replacement (Wang, Balle, Kasiviswanathan 2019), and the plain Gaussian,
+// Laplace (Mironov 2017, Prop. 6) and zCDP mechanisms.
+import type { NormalizedEvent } from './events.js';
+import { logAdd, logErfc, logSub } from './special.js';
+
+/** 1.1, 1.2, ..., 10.9, 11, 12, ..., 63, 128, 256, 512, 1024 (156 orders). */
+export const DEFAULT_ORDERS: readonly number[] = Object.freeze([
+  ...Array.from({ length: 99 }, (_, i) => 1 + (i + 1) / 10),
+  ...Array.from({ length: 53 }, (_, i) => 11 + i),
+  128,
+  256,
+  512,
+  1024,
+]);
+
+/**
+ * The fractional-order series stops once both new terms fall below e^-30 times min(1, log A): relative
+ * to the RDP itself, which is tiny for small q or alpha near 1 (a cut-off relative to A only, as in
+ * Opacus, loses digits there). log A is floored at 1e-22 for the purpose.
+ */
+const SERIES_CUTOFF = -30;
+const MIN_LOG_A = 1e-22;
+/**
+ * Beyond this many terms the series is abandoned for quadrature: when q >= ~1/2 and sigma is large its
+ * terms decay only polynomially (|binom(alpha, i)| ~ i^(-alpha-1)).
+ */
+const MAX_SERIES_TERMS = 1000;
+
+/** log A_alpha for integer alpha: log sum_i C(alpha, i) q^i (1-q)^(alpha-i) exp((i^2 - i) / (2 sigma^2)) (MTZ19, Sec. 3.3). */
+function logAInteger(q: number, sigma: number, alpha: number): number {
+  const logQ = Math.log(q);
+  const log1mQ = Math.log1p(-q);
+  const twoSigma2 = 2 * sigma * sigma;
+  let logBinom = 0;
+  let logA = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i <= alpha; i++) {
+    if (i > 0) logBinom += Math.log((alpha - i + 1) / i);
+    logA = logAdd(logA, logBinom + i * logQ + (alpha - i) * log1mQ + (i * i - i) / twoSigma2);
+  }
+  return logA;
+}
+
+/**
+ * log A_alpha for fractional alpha: the exact two-sided series of MTZ19 (Sec. 3.3), with each term
+ * signed by binom(alpha, i) (not the absolute-value upper bound), summed in log space.
+ */
+function logAFractional(q: number, sigma: number, alpha: number): number {
+  const logQ = Math.log(q);
+  const log1mQ = Math.log1p(-q);
+  const twoSigma2 = 2 * sigma * sigma;
+  const sqrt2Sigma = Math.SQRT2 * sigma;
+  const z0 = sigma * sigma * Math.log(1 / q - 1) + 0.5;
+  let positive = Number.NEGATIVE_INFINITY;
+  let negative = Number.NEGATIVE_INFINITY;
+  let logAbsBinom = 0;
+  let binomSign = 1;
+  for (let i = 0; ; i++) {
+    if (i === MAX_SERIES_TERMS) return logAQuadrature(q, sigma, alpha);
+    if (i > 0) {
+      const ratio = (alpha - i + 1) / i;
+      logAbsBinom += Math.log(Math.abs(ratio));
+      if (ratio < 0) binomSign = -binomSign;
+    }
+    const j = alpha - i;
+    const s0 = logAbsBinom + i * logQ + j * log1mQ + (i * i - i) / twoSigma2 + logErfc((i - z0) / sqrt2Sigma) - Math.LN2;
+    const s1 = logAbsBinom + j * logQ + i * log1mQ + (j * j - j) / twoSigma2 + logErfc((z0 - j) / sqrt2Sigma) - Math.LN2;
+    const term = logAdd(s0, s1);
+    if (binomSign > 0) positive = logAdd(positive, term);
+    else negative = logAdd(negative, term);
+    const logA = logSub(positive, negative);
+    if (Math.max(s0, s1) < SERIES_CUTOFF + Math.min(0, Math.log(logA > MIN_LOG_A ? logA : MIN_LOG_A))) return logA;
+  }
+}
+
+/**
+ * log A_alpha = log E_{z ~ N(0, sigma^2)}[(1 - q + q e^{(2z - 1) / (2 sigma^2)})^alpha] by the trapezoid rule,
+ * whose error decays like e^{-2 pi d / h} for an integrand analytic in the strip |Im z| < d = pi sigma^2
+ * (here e^-60 relative). Sums A - 1 directly while that can not overflow, so small RDPs keep their digits.
+ */
+function logAQuadrature(q: number, sigma: number, alpha: number): number {
+  const s2 = sigma * sigma;
+  const h = Math.min(sigma / 6, (Math.PI * s2) / 10);
+  const lo = -14 * sigma;
+  const count = Math.ceil((alpha + 28 * sigma) / h);
+  const logTilt = (z: number) => alpha * Math.log1p(q * Math.expm1((2 * z - 1) / (2 * s2)));
+  const logNorm = Math.log(h / (Math.sqrt(2 * Math.PI) * sigma));
+  if (logTilt(lo + count * h) < 600) {
+    let sum = 0;
+    for (let k = 0; k <= count; k++) {
+      const z = lo + k * h;
+      sum += Math.exp(-(z * z) / (2 * s2)) * Math.expm1(logTilt(z));
+    }
+    return Math.log1p(Math.exp(logNorm) * sum);
+  }
+  let logSum = Number.NEGATIVE_INFINITY;
+  for (let k = 0; k <= count; k++) {
+    const z = lo + k * h;
+    logSum = logAdd(logSum, -(z * z) / (2 * s2) + logTilt(z));
+  }
+  return logSum + logNorm;
+}
+
+/** RDP of one Poisson-subsampled Gaussian step at order alpha (Infinity allowed). */
+export function rdpPoissonGaussian(q: number, sigma: number, alpha: number): number {
+  if (sigma === 0) return Number.POSITIVE_INFINITY;
+  if (q === 1) return alpha / (2 * sigma * sigma);
+  if (alpha === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  const logA = Number.isInteger(alpha) ? logAInteger(q, sigma, alpha) : logAFractional(q, sigma, alpha);
+  return Math.max(0, logA) / (alpha - 1);
+}
+
+/**
+ * The cumulant bound (alpha - 1) x RDP for sampling without replacement at integer alpha >= 1:
+ * the general upper bound of WBK19, Thm 9, with eps(j) = j / (2 sigma^2) for the Gaussian.
+ */
+function worCumulant(q: number, sigma: number, alpha: number): number {
+  if (alpha === 1) return 0;
+  const logQ = Math.log(q);
+  const inv2Sigma2 = 1 / (2 * sigma * sigma);
+  const eps2 = 2 * inv2Sigma2;
+  // j = 2: q^2 C(alpha, 2) min(4 (e^eps(2) - 1), 2 e^eps(2)).
+  let logBinom = Math.log((alpha * (alpha - 1)) / 2);
+  const second = Math.min(Math.log(4) + logSub(eps2, 0), Math.LN2 + eps2);
+  let logA = logAdd(0, 2 * logQ + logBinom + second);
+  for (let j = 3; j <= alpha; j++) {
+    logBinom += Math.log((alpha - j + 1) / j);
+    // q^j C(alpha, j) 2 e^{(j - 1) eps(j)}
+    logA = logAdd(logA, j * logQ + logBinom + Math.LN2 + (j - 1) * j * inv2Sigma2);
+  }
+  return logA;
+}
+
+/** RDP of one Gaussian step on a batch sampled without replacement (WBK19; fractional alpha by convex interpolation, Cor. 10). */
+export function rdpWithoutReplacementGaussian(q: number, sigma: number, alpha: number): number {
+  if (sigma === 0) return Number.POSITIVE_INFINITY;
+  if (q === 1) return alpha / (2 * sigma * sigma);
+  if (alpha === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  if (Number.isInteger(alpha)) return worCumulant(q, sigma, alpha) / (alpha - 1);
+  const lo = Math.floor(alpha);
+  const t = alpha - lo;
+  return ((1 - t) * worCumulant(q, sigma, lo) + t * worCumulant(q, sigma, lo + 1)) / (alpha - 1);
+}
+
+/** RDP of the Laplace mechanism with scale b = noiseMultiplier x l1 sensitivity (Mironov 2017, Prop. 6). */
+export function rdpLaplace(noiseMultiplier: number, alpha: number): number {
+  if (noiseMultiplier === 0) return Number.POSITIVE_INFINITY;
+  const eps = 1 / noiseMultiplier;
+  if (alpha === Number.POSITIVE_INFINITY) return eps;
+  return eps + Math.log1p(((alpha - 1) * Math.expm1(eps * (1 - 2 * alpha))) / (2 * alpha - 1)) / (alpha - 1);
+}
+
+/** Total RDP of `event` (all its steps) at each order. */
+export function eventRdp(event: NormalizedEvent, orders: readonly number[]): Float64Array {
+  const out = new Float64Array(orders.length);
+  for (let k = 0; k < orders.length; k++) {
+    const alpha = orders[k]!;
+    let one: number;
+    switch (event.mechanism) {
+      case 'subsampled-gaussian':
+        one =
+          event.sampling === 'poisson'
+            ? rdpPoissonGaussian(event.sampleRate, event.noiseMultiplier, alpha)
+            : rdpWithoutReplacementGaussian(event.sampleRate, event.noiseMultiplier, alpha);
+        break;
+      case 'gaussian':
+        one = rdpPoissonGaussian(1, event.noiseMultiplier, alpha);
+        break;
+      case 'laplace':
+        one = rdpLaplace(event.noiseMultiplier, alpha);
+        break;
+      case 'zcdp':
+        one = event.rho === 0 ? 0 : alpha * event.rho;
+        break;
+    }
+    out[k] = one * event.steps;
+  }
+  return out;
+}

@@ -1,0 +1,275 @@
+// Bounded DP aggregates over Float64Array records with the semantics of Google's differential-privacy
+// building blocks (Count, BoundedSum, BoundedMean; cc/docs/algorithms): each record is one person's
+// single contribution (add/remove neighbours), values are clamped to [lower, upper], and every noisy
+// value is released through the secure lattice mechanisms of mechanisms.ts. Sums are computed exactly
+// and rounded once (Shewchuk's partials), so float summation cannot raise the sensitivity beyond the
+// documented margin (the order- and rounding-based attacks of Casacuberta et al. 2022).
+import { PrivkitError } from '../errors.js';
+import { assertInteger, assertNumber, describe } from '../validate.js';
+import { gaussianMechanism, laplaceMechanism } from './mechanisms.js';
+import type { Rng } from './rng.js';
+import { secureValueBound } from './secure.js';
+
+export interface AggregateOptions {
+  /** Privacy parameter epsilon > 0 of the whole aggregate. */
+  epsilon: number;
+  /** The generator; default: this thread's CSPRNG. A seeded (reproducible) Rng is for tests only, never for releases. */
+  rng?: Rng;
+}
+
+export interface BoundedOptions extends AggregateOptions {
+  /** Records are clamped to [lower, upper]; lower < upper, |lower|, |upper| <= 2^960. */
+  lower: number;
+  upper: number;
+}
+
+export interface HistogramOptions extends AggregateOptions {
+  /** Bin edges, strictly increasing: bin i is [edges[i], edges[i+1]), the last bin also holds edges[last]. */
+  edges?: Float64Array | readonly number[];
+  /** Or: this many equal-width bins over [lower, upper]. */
+  bins?: number;
+  lower?: number;
+  upper?: number;
+  /** 'laplace' (default, epsilon-DP) or 'gaussian' ((epsilon, delta)-DP, needs delta). */
+  noise?: 'laplace' | 'gaussian';
+  /** delta in (0, 1) for Gaussian noise. */
+  delta?: number;
+}
+
+export interface DpHistogram {
+  /** Noisy count per bin (on the lattice of the mechanism, not rounded; round or clamp at 0 as post-processing). */
+  counts: Float64Array;
+  /** The bin edges used (length counts.length + 1). */
+  edges: Float64Array;
+}
+
+/** Most records an aggregate accepts. */
+export const MAX_RECORDS = 2 ** 32 - 1;
+/**
+ * Relative sensitivity margin for exactly computed, once-rounded sums: with n <= 2^32 records of
+ * magnitude <= B, two neighbouring rounded sums differ by at most B (1 + 2^-20).
+ */
+const SUM_MARGIN = 1 + 2 ** -19;
+const MAX_BOUND = 2 ** 960;
+
+function options<T>(opts: T): T {
+  if (opts === null || typeof opts !== 'object') {
+    throw new PrivkitError('E_ARG', `options must be an object, got ${describe(opts)}`, { argument: 'options' });
+  }
+  return opts;
+}
+
+function checkRecords(records: unknown): Float64Array {
+  if (!(records instanceof Float64Array)) {
+    throw new PrivkitError('E_ARG', `records must be a Float64Array, got ${describe(records)}`, { argument: 'records' });
+  }
+  if (records.length > MAX_RECORDS) {
+    throw new PrivkitError('E_ARG', `records.length must be <= 2^32 - 1, got ${records.length}`, { argument: 'records' });
+  }
+  for (let i = 0; i < records.length; i++) {
+    if (Number.isNaN(records[i])) {
+      throw new PrivkitError('E_NONFINITE', `records[${i}] is NaN`, { argument: 'records', index: i });
+    }
+  }
+  return records;
+}
+
+function checkBounds(lower: unknown, upper: unknown): { lower: number; upper: number } {
+  const lo = assertNumber('lower', lower);
+  const hi = assertNumber('upper', upper);
+  if (Math.abs(lo) > MAX_BOUND) throw new PrivkitError('E_ARG', `|lower| must be <= 2^960, got ${lo}`, { argument: 'lower' });
+  if (Math.abs(hi) > MAX_BOUND) throw new PrivkitError('E_ARG', `|upper| must be <= 2^960, got ${hi}`, { argument: 'upper' });
+  if (!(lo < hi)) throw new PrivkitError('E_ARG', `lower (${lo}) must be < upper (${hi})`, { argument: 'upper' });
+  return { lower: lo, upper: hi };
+}
+
+/** Data-independent check that the largest possible aggregate fits the exact lattice of the mechanism. */
+function checkMagnitude(maxAbs: number, scale: number): void {
+  const bound = secureValueBound(scale);
+  if (maxAbs > bound) {
+    throw new PrivkitError(
+      'E_ARG',
+      `records.length x bound (${maxAbs}) exceeds the exact range of the secure noise (${bound}); use a smaller epsilon or fewer records`,
+      { argument: 'records' },
+    );
+  }
+}
+
+/**
+ * The exact sum of `values` rounded once to the nearest double (Shewchuk 1997, "Adaptive precision
+ * floating-point arithmetic"; the partials method with a correctly rounded final step, as Python's fsum).
+ */
+export function exactSum(values: ArrayLike<number>): number {
+  const partials: number[] = [];
+  for (let j = 0; j < values.length; j++) {
+    let x = values[j]!;
+    let used = 0;
+    for (let i = 0; i < partials.length; i++) {
+      let y = partials[i]!;
+      if (Math.abs(x) < Math.abs(y)) [x, y] = [y, x];
+      const hi = x + y;
+      const lo = y - (hi - x);
+      if (lo !== 0) partials[used++] = lo;
+      x = hi;
+    }
+    partials.length = used;
+    partials.push(x);
+  }
+  let n = partials.length;
+  if (n === 0) return 0;
+  let hi = partials[--n]!;
+  let lo = 0;
+  while (n > 0) {
+    const x = hi;
+    const y = partials[--n]!;
+    hi = x + y;
+    lo = y - (hi - x);
+    if (lo !== 0) break;
+  }
+  // round half to even correctly when the remaining partials push past the halfway point
+  if (n > 0 && ((lo < 0 && partials[n - 1]! < 0) || (lo > 0 && partials[n - 1]! > 0))) {
+    const y = lo * 2;
+    const x = hi + y;
+    if (y === x - hi) hi = x;
+  }
+  return hi;
+}
+
+function clamp(x: number, lower: number, upper: number): number {
+  return x < lower ? lower : x > upper ? upper : x;
+}
+
+function releaseOne(value: number, epsilon: number, sensitivity: number, maxAbs: number, rng: Rng | undefined): number {
+  const mechanism = laplaceMechanism({ epsilon, l1Sensitivity: sensitivity, rng });
+  checkMagnitude(maxAbs, mechanism.scale);
+  return mechanism.release(Float64Array.of(value))[0]!;
+}
+
+/**
+ * Noisy count of records (or of a given count), Laplace noise of scale about 1/epsilon on the
+ * secure lattice: epsilon-DP under add/remove neighbours. Not rounded (round as post-processing).
+ */
+export function dpCount(records: Float64Array | number, opts: AggregateOptions): number {
+  const { epsilon, rng } = options(opts);
+  assertNumber('epsilon', epsilon, 'positive');
+  const n = typeof records === 'number' ? assertInteger('records', records) : checkRecords(records).length;
+  return releaseOne(n, epsilon, 1, Math.max(n, 1), rng);
+}
+
+/**
+ * Noisy sum of the records clamped to [lower, upper] (Google's BoundedSum): epsilon-DP under
+ * add/remove neighbours, sensitivity max(|lower|, |upper|) (times 1 + 2^-19 for the single rounding
+ * of the exact sum).
+ */
+export function dpSum(records: Float64Array, opts: BoundedOptions): number {
+  const { epsilon, lower, upper, rng } = options(opts);
+  assertNumber('epsilon', epsilon, 'positive');
+  const x = checkRecords(records);
+  const b = checkBounds(lower, upper);
+  const clamped = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) clamped[i] = clamp(x[i]!, b.lower, b.upper);
+  const sensitivity = Math.max(Math.abs(b.lower), Math.abs(b.upper));
+  return releaseOne(exactSum(clamped), epsilon, sensitivity * SUM_MARGIN, (x.length + 1) * sensitivity, rng);
+}
+
+/**
+ * Noisy mean of the records clamped to [lower, upper] (Google's BoundedMean): epsilon is split
+ * equally between a noisy sum of the records normalized by the midpoint (sensitivity (upper - lower)/2)
+ * and a noisy count (sensitivity 1); the result noisySum / max(1, noisyCount) + midpoint is clamped
+ * to [lower, upper]. epsilon-DP under add/remove neighbours.
+ */
+export function dpMean(records: Float64Array, opts: BoundedOptions): number {
+  const { epsilon, lower, upper, rng } = options(opts);
+  assertNumber('epsilon', epsilon, 'positive');
+  const x = checkRecords(records);
+  const b = checkBounds(lower, upper);
+  const mid = b.lower + (b.upper - b.lower) / 2;
+  const normalized = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) normalized[i] = clamp(x[i]!, b.lower, b.upper) - mid;
+  // rounding is monotone, so no normalized value exceeds the normalized bounds computed the same way
+  const half = Math.max(Math.abs(b.lower - mid), Math.abs(b.upper - mid));
+  const noisySum = releaseOne(exactSum(normalized), epsilon / 2, half * SUM_MARGIN, (x.length + 1) * half, rng);
+  const noisyCount = releaseOne(x.length, epsilon / 2, 1, x.length + 1, rng);
+  return clamp(noisySum / Math.max(1, noisyCount) + mid, b.lower, b.upper);
+}
+
+function histogramEdges(opts: HistogramOptions): Float64Array {
+  const { edges, bins, lower, upper } = opts;
+  if (edges !== undefined) {
+    if (bins !== undefined) throw new PrivkitError('E_ARG', 'give either edges or bins, not both', { argument: 'bins' });
+    if (!(edges instanceof Float64Array || Array.isArray(edges)) || edges.length < 2) {
+      throw new PrivkitError('E_ARG', `edges must hold at least 2 numbers, got ${describe(edges)}`, { argument: 'edges' });
+    }
+    const out = Float64Array.from(edges as ArrayLike<number>);
+    for (let i = 0; i < out.length; i++) {
+      if (!Number.isFinite(out[i]) || (i > 0 && !(out[i]! > out[i - 1]!))) {
+        throw new PrivkitError('E_ARG', `edges must be finite and strictly increasing (edges[${i}] = ${out[i]})`, {
+          argument: 'edges',
+          index: i,
+        });
+      }
+    }
+    return out;
+  }
+  if (bins === undefined) throw new PrivkitError('E_ARG', 'edges or bins is required', { argument: 'edges' });
+  const k = assertInteger('bins', bins, 1);
+  if (k > 2 ** 24) throw new PrivkitError('E_ARG', `bins must be <= 2^24, got ${k}`, { argument: 'bins' });
+  const b = checkBounds(lower, upper);
+  const out = new Float64Array(k + 1);
+  for (let i = 0; i < k; i++) out[i] = b.lower + ((b.upper - b.lower) * i) / k;
+  out[k] = b.upper;
+  for (let i = 1; i <= k; i++) {
+    if (!(out[i]! > out[i - 1]!)) {
+      throw new PrivkitError('E_ARG', `bins (${k}) too many for [${b.lower}, ${b.upper}]: edges coincide`, { argument: 'bins' });
+    }
+  }
+  return out;
+}
+
+/** Index of the bin holding x, or -1 when x is outside [edges[0], edges[last]]. */
+function binOf(x: number, edges: Float64Array): number {
+  const last = edges.length - 1;
+  if (!(x >= edges[0]! && x <= edges[last]!)) return -1;
+  if (x === edges[last]) return last - 1;
+  let lo = 0;
+  let hi = last; // edges[lo] <= x < edges[hi]
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (edges[mid]! <= x) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Noisy histogram: counts of records per bin (records outside the edges are not counted), with
+ * Laplace noise (epsilon-DP) or analytic Gaussian noise ((epsilon, delta)-DP). Under add/remove
+ * neighbours one record changes one count by 1: L1 and L2 sensitivity 1.
+ */
+export function dpHistogram(records: Float64Array, opts: HistogramOptions): DpHistogram {
+  const o = options(opts);
+  assertNumber('epsilon', o.epsilon, 'positive');
+  const x = checkRecords(records);
+  const noise = o.noise ?? 'laplace';
+  if (noise !== 'laplace' && noise !== 'gaussian') {
+    throw new PrivkitError('E_ARG', `noise must be 'laplace' or 'gaussian', got ${describe(noise)}`, { argument: 'noise' });
+  }
+  if (noise === 'laplace' && o.delta !== undefined) {
+    throw new PrivkitError('E_ARG', 'delta applies to Gaussian noise only', { argument: 'delta' });
+  }
+  if (noise === 'gaussian' && o.delta === undefined) {
+    throw new PrivkitError('E_ARG', 'delta is required for Gaussian noise', { argument: 'delta' });
+  }
+  const edges = histogramEdges(o);
+  const mechanism =
+    noise === 'laplace'
+      ? laplaceMechanism({ epsilon: o.epsilon, l1Sensitivity: 1, rng: o.rng })
+      : gaussianMechanism({ epsilon: o.epsilon, delta: o.delta!, l2Sensitivity: 1, rng: o.rng });
+  checkMagnitude(x.length + 1, 'scale' in mechanism ? mechanism.scale : mechanism.sigma);
+  const counts = new Float64Array(edges.length - 1);
+  for (let i = 0; i < x.length; i++) {
+    const bin = binOf(x[i]!, edges);
+    if (bin >= 0) counts[bin]!++;
+  }
+  return { counts: mechanism.release(counts), edges };
+}

@@ -1,0 +1,145 @@
+// Fast continuous DP noise: Gaussian and Laplace samples from the wasm Ziggurat kernels
+// (assembly/noise.ts, Marsaglia and Tsang 2000) driven by ChaCha20. Arrays are streamed through a
+// 1 MiB window of wasm memory, so memory use does not grow with the length. These samplers are
+// for noise that is not released bit-exact (DP-SGD gradients, simulations); released values should
+// use the secure mode (src/dp/secure.ts), which resists floating-point attacks.
+import { nonFiniteError, PrivkitError } from '../errors.js';
+import { assertInteger, assertNumber, describe } from '../validate.js';
+import type { Kernels } from '../wasm/runtime.js';
+import { createRng, type Rng } from './rng.js';
+
+export type NoiseDtype = 'float64' | 'float32';
+
+export interface NoiseOptions {
+  /** The generator to draw from; default: this thread's CSPRNG (ChaCha20 keyed by crypto.getRandomValues). */
+  rng?: Rng;
+  /** Element type of the result; default 'float64'. */
+  dtype?: NoiseDtype;
+}
+
+export interface AddNoiseOptions {
+  /** The generator to draw from; default: this thread's CSPRNG. */
+  rng?: Rng;
+}
+
+/** Longest array a noise call accepts (2^31 - 1 elements). */
+export const MAX_NOISE_LENGTH = 0x7fffffff;
+/** Bytes per wasm call: the staging window. */
+const WINDOW_BYTES = 1 << 20;
+
+let threadRng: Rng | undefined;
+
+/** The generator of a call: `opts.rng` (checked) or the thread's CSPRNG, created on first use. */
+export function resolveRng(opts: unknown): Rng {
+  if (opts === undefined) return (threadRng ??= createRng());
+  if (opts === null || typeof opts !== 'object') {
+    throw new PrivkitError('E_ARG', `opts must be an object, got ${describe(opts)}`, { argument: 'opts' });
+  }
+  const rng = (opts as { rng?: unknown }).rng;
+  if (rng === undefined) return (threadRng ??= createRng());
+  if (rng === null || typeof rng !== 'object' || typeof (rng as Rng).withGenerator !== 'function') {
+    throw new PrivkitError('E_ARG', `opts.rng must be an Rng from createRng(), got ${describe(rng)}`, { argument: 'opts.rng' });
+  }
+  return rng as Rng;
+}
+
+type FillKernel = 'gaussianFill64' | 'gaussianFill32' | 'laplaceFill64' | 'laplaceFill32';
+type AddKernel = 'gaussianAdd64' | 'gaussianAdd32' | 'laplaceAdd64' | 'laplaceAdd32';
+
+/** `length` samples of N(0, sigma^2). */
+export function gaussianNoise(length: number, sigma: number, opts: NoiseOptions & { dtype: 'float32' }): Float32Array;
+export function gaussianNoise(length: number, sigma: number, opts?: NoiseOptions & { dtype?: 'float64' }): Float64Array;
+export function gaussianNoise(length: number, sigma: number, opts?: NoiseOptions): Float64Array | Float32Array;
+export function gaussianNoise(length: number, sigma: number, opts?: NoiseOptions): Float64Array | Float32Array {
+  return fillNoise('gaussian', length, assertNumber('sigma', sigma, 'positive'), opts);
+}
+
+/** `length` samples of Laplace(0, scale): density exp(-|x| / scale) / (2 scale). */
+export function laplaceNoise(length: number, scale: number, opts: NoiseOptions & { dtype: 'float32' }): Float32Array;
+export function laplaceNoise(length: number, scale: number, opts?: NoiseOptions & { dtype?: 'float64' }): Float64Array;
+export function laplaceNoise(length: number, scale: number, opts?: NoiseOptions): Float64Array | Float32Array;
+export function laplaceNoise(length: number, scale: number, opts?: NoiseOptions): Float64Array | Float32Array {
+  return fillNoise('laplace', length, assertNumber('scale', scale, 'positive'), opts);
+}
+
+/**
+ * Adds N(0, sigma^2) noise to every element of x in place and returns x (the DP-SGD step on a
+ * summed gradient). Float32 sums are formed in float64 and rounded once. NaN/Infinity in x gives
+ * E_NONFINITE with its index; a result beyond the float range gives E_OVERFLOW. On an error, the
+ * 1 MiB chunks of x before the offending one may already hold noise.
+ */
+export function addGaussianNoise<T extends Float32Array | Float64Array>(x: T, sigma: number, opts?: AddNoiseOptions): T {
+  return addNoise('gaussian', x, assertNumber('sigma', sigma, 'positive'), opts);
+}
+
+/** Adds Laplace(0, scale) noise to every element of x in place and returns x (errors as addGaussianNoise). */
+export function addLaplaceNoise<T extends Float32Array | Float64Array>(x: T, scale: number, opts?: AddNoiseOptions): T {
+  return addNoise('laplace', x, assertNumber('scale', scale, 'positive'), opts);
+}
+
+function fillNoise(kind: 'gaussian' | 'laplace', length: number, scale: number, opts: NoiseOptions | undefined): Float64Array | Float32Array {
+  const n = assertInteger('length', length);
+  if (n > MAX_NOISE_LENGTH) {
+    throw new PrivkitError('E_ARG', `length must be <= ${MAX_NOISE_LENGTH}, got ${n}`, { argument: 'length' });
+  }
+  const rng = resolveRng(opts);
+  const dtype = opts?.dtype ?? 'float64';
+  if (dtype !== 'float64' && dtype !== 'float32') {
+    throw new PrivkitError('E_ARG', `opts.dtype must be 'float64' or 'float32', got ${describe(dtype)}`, { argument: 'opts.dtype' });
+  }
+  const out = dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  const kernel: FillKernel = `${kind}Fill${dtype === 'float64' ? '64' : '32'}` as const;
+  stream(rng, out, (kernels, g, ptr, count, start) => {
+    if (kernels[kernel](g, ptr, count, scale) >= 0) {
+      const name = kind === 'gaussian' ? 'sigma' : 'scale';
+      throw new PrivkitError('E_OVERFLOW', `${kind} noise with ${name} ${scale} overflows ${dtype} (from index ${start})`, {
+        argument: name,
+      });
+    }
+  }, false);
+  return out;
+}
+
+function addNoise<T extends Float32Array | Float64Array>(kind: 'gaussian' | 'laplace', x: T, scale: number, opts: AddNoiseOptions | undefined): T {
+  if (!(x instanceof Float32Array || x instanceof Float64Array)) {
+    throw new PrivkitError('E_ARG', `x must be a Float32Array or Float64Array, got ${describe(x)}`, { argument: 'x' });
+  }
+  const rng = resolveRng(opts);
+  const kernel: AddKernel = `${kind}Add${x instanceof Float64Array ? '64' : '32'}` as const;
+  stream(rng, x, (kernels, g, ptr, count, start) => {
+    const bad = kernels[kernel](g, ptr, count, scale);
+    if (bad >= 0) {
+      const index = start + bad;
+      if (!Number.isFinite(x[index]!)) throw nonFiniteError('x', index, x[index]!);
+      const name = kind === 'gaussian' ? 'sigma' : 'scale';
+      throw new PrivkitError('E_OVERFLOW', `x[${index}] plus ${kind} noise (${name} ${scale}) overflows`, { argument: 'x', index });
+    }
+  }, true);
+  return x;
+}
+
+/**
+ * Runs `body` on consecutive chunks of `array` staged in one window of wasm memory, with the
+ * generator of `rng`; `load` copies each chunk in first (in-place kernels). Results are copied back.
+ */
+export function stream(
+  rng: Rng,
+  array: Float32Array | Float64Array,
+  body: (kernels: Kernels, g: number, ptr: number, count: number, start: number) => void,
+  load: boolean,
+): void {
+  if (array.length === 0) return;
+  const bytes = array.BYTES_PER_ELEMENT;
+  const perChunk = WINDOW_BYTES / bytes;
+  rng.withGenerator((kernels, g, arena) => {
+    const ptr = arena.alloc(Math.min(array.length, perChunk) * bytes);
+    const view = (count: number) => (bytes === 8 ? arena.f64(ptr, count) : arena.f32(ptr, count));
+    for (let start = 0; start < array.length; start += perChunk) {
+      const count = Math.min(perChunk, array.length - start);
+      const chunk = array.subarray(start, start + count);
+      if (load) view(count).set(chunk);
+      body(kernels, g, ptr, count, start);
+      chunk.set(view(count));
+    }
+  });
+}

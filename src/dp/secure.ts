@@ -1,0 +1,139 @@
+// Secure noise for released values, after Google's "Secure Noise Generation" (2020): every input is
+// rounded to the lattice r Z and integer noise times r is added, so outputs never reveal input bits
+// through floating-point effects.
+//
+// Resolution. r = 2^(ceil(log2(scale)) - 24), a power of two chosen from the noise scale only (never
+// from the data); the noise scale in lattice units t = scale / r lies in (2^23, 2^24]. Google uses
+// 2^40 (Laplace) and 2^57 (binomial Gaussian); we take 2^24 so that (a) every output is an exact
+// double for |value| <= 2^52 r (>= 2^28 scale, e.g. counts up to 2.7e8 at scale 1) instead of
+// Google's ~4096 scale, (b) the Gaussian discretization below stays at relative 2^-25 and (c) the
+// sensitivity cost r / Delta stays below 2^-23 scale / Delta (about 1.2e-7 scale / Delta).
+//
+// Output. value -> (nearest(value / r) + Z) r with Z an integer: Laplace, Z two-sided geometric
+// (discrete Laplace) with P(Z = z) proportional to exp(-|z| / t); Gaussian, Z = nearest(t N) with N
+// the wasm Ziggurat normal, a discrete Gaussian of standard deviation t up to a relative pmf error
+// of 2^-25 (each lattice cell holds >= 2^26 points of the sampler's 2^-53 grid; rounding the continuous
+// density adds O(1/t^2)). Every step is exact in float64: value / r and the product by r are
+// scalings by a power of two, and |nearest(value / r) + Z| < 2^53.
+//
+// Why this defeats the attacks. Mironov (CCS 2012) shows that value + noise computed in floating
+// point has a porous, input-dependent support: many doubles reachable from input 0 are unreachable
+// from input 1, and one such output identifies the input. Casacuberta et al. (CCS 2022) show that the
+// rounding of floating-point additions leaks in the same way. Here the output is always a point of
+// the same lattice r Z whatever the input, every lattice point is reachable, and the probability of
+// each output is the integer pmf at (output / r - nearest(value / r)): neighbouring inputs give the
+// same support and probability ratios bounded exactly as for the discrete mechanism. No rounding
+// happens after the noise is added. (Rounding or reordering inside the computation of the value
+// itself, e.g. a float sum, is the caller's to bound: it is part of the sensitivity Delta.)
+//
+// Privacy cost. |round_r(a) - round_r(b)| <= |a - b| + r, so rounding turns sensitivity Delta into
+// Delta + r (Google's Prop. 1). Laplace with scale b is (Delta + r) / b-DP, i.e. epsilon grows by
+// the factor 1 + r / Delta <= 1 + 2^-23 b / Delta = 1 + 2^-23 / epsilon. Gaussian: calibrate sigma
+// for sensitivity Delta + r; the discrete Gaussian has the continuous one's zCDP
+// rho = (Delta + r)^2 / (2 sigma^2) (Canonne, Kamath, Steinke 2020), and the 2^-25 pmf error adds
+// at most ~6e-8 to the privacy loss.
+//
+// Limits. scale in [2^-1000, 2^990]; values finite (E_NONFINITE) with |value| <= 2^52 r (E_ARG),
+// which keeps value + noise exactly representable on the lattice.
+import { nonFiniteError, PrivkitError } from '../errors.js';
+import { assertNumber, describe } from '../validate.js';
+import type { Kernels } from '../wasm/runtime.js';
+import { resolveRng, stream } from './noise.js';
+import type { Rng } from './rng.js';
+
+/** log2 of the noise scale in lattice units (t = scale / r is in (2^(BITS-1), 2^BITS]). */
+export const SECURE_GRANULARITY_BITS = 24;
+const MIN_SCALE = 2 ** -1000;
+const MAX_SCALE = 2 ** 990;
+/** log2 of M, the block of the geometric split G = M Q + R: M = 2^23 <= t (so M / t is in [1/2, 1)). */
+const GEOMETRIC_BLOCK_BITS = SECURE_GRANULARITY_BITS - 1;
+
+export interface SecureNoiseOptions {
+  /** The generator; default: this thread's CSPRNG. A seeded Rng is reproducible and not for releases. */
+  rng?: Rng;
+}
+
+export interface SecureNoiseResult {
+  /** New array: each input rounded to a multiple of `resolution`, plus integer noise times `resolution`. */
+  values: Float64Array;
+  /** The lattice step r (a power of two, a function of the scale only). */
+  resolution: number;
+}
+
+/** The lattice step of secureLaplace for `scale`: 2^(ceil(log2 scale) - 24). */
+export function laplaceResolution(scale: number): number {
+  return resolution('scale', scale);
+}
+
+/** The lattice step of secureGaussian for `sigma`: 2^(ceil(log2 sigma) - 24). */
+export function gaussianResolution(sigma: number): number {
+  return resolution('sigma', sigma);
+}
+
+/** The largest |value| the secure samplers accept for noise scale `scale`: 2^52 times the resolution. */
+export function secureValueBound(scale: number): number {
+  return 2 ** 52 * resolution('scale', scale);
+}
+
+/**
+ * Laplace noise of scale `scale` on the lattice: returns new values
+ * (nearest(v / r) + Z) r with Z two-sided geometric, P(Z = z) proportional to exp(-|z| r / scale).
+ * With sensitivity Delta this is (Delta + r) / scale-DP (see the file header).
+ */
+export function secureLaplace(values: Float64Array, scale: number, opts?: SecureNoiseOptions): SecureNoiseResult {
+  const r = resolution('scale', scale);
+  const t = scale / r;
+  return lattice(values, r, opts, (kernels, g, ptr, count, bound) =>
+    kernels.secureLaplaceLattice(g, ptr, count, r, t, bound, GEOMETRIC_BLOCK_BITS),
+  );
+}
+
+/**
+ * Gaussian noise of standard deviation `sigma` on the lattice: returns new values
+ * (nearest(v / r) + Z) r with Z a discrete Gaussian of standard deviation sigma / r (see the file header).
+ */
+export function secureGaussian(values: Float64Array, sigma: number, opts?: SecureNoiseOptions): SecureNoiseResult {
+  const r = resolution('sigma', sigma);
+  const t = sigma / r;
+  return lattice(values, r, opts, (kernels, g, ptr, count, bound) => kernels.secureGaussianLattice(g, ptr, count, r, t, bound));
+}
+
+function resolution(name: string, scale: number): number {
+  assertNumber(name, scale, 'positive');
+  if (scale < MIN_SCALE || scale > MAX_SCALE) {
+    throw new PrivkitError('E_ARG', `${name} must be in [2^-1000, 2^990] for secure noise, got ${scale}`, { argument: name });
+  }
+  // ceil(log2(scale)), corrected for any rounding of Math.log2.
+  let e = Math.ceil(Math.log2(scale));
+  while (2 ** e < scale) e++;
+  while (2 ** (e - 1) >= scale) e--;
+  return 2 ** (e - SECURE_GRANULARITY_BITS);
+}
+
+function lattice(
+  values: Float64Array,
+  r: number,
+  opts: SecureNoiseOptions | undefined,
+  kernel: (kernels: Kernels, g: number, ptr: number, count: number, bound: number) => number,
+): SecureNoiseResult {
+  if (!(values instanceof Float64Array)) {
+    throw new PrivkitError('E_ARG', `values must be a Float64Array, got ${describe(values)}`, { argument: 'values' });
+  }
+  const rng = resolveRng(opts);
+  const bound = 2 ** 52 * r;
+  const out = values.slice();
+  stream(rng, out, (kernels, g, ptr, count, start) => {
+    const bad = kernel(kernels, g, ptr, count, bound);
+    if (bad >= 0) {
+      const index = start + bad;
+      const value = values[index]!;
+      if (!Number.isFinite(value)) throw nonFiniteError('values', index, value);
+      throw new PrivkitError(
+        'E_ARG',
+        `|values[${index}]| (${value}) exceeds 2^52 x resolution (${bound}); larger values are not exact on the lattice`,
+        { argument: 'values', index },
+      );
+    }
+  }, true);
+  return { values: out, resolution: r };
+}
