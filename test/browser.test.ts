@@ -252,7 +252,7 @@ describe.each(['isolated', 'plain'] as const)('headless Chromium, %s page', (mod
     expectBitEqual(r.poolAfterError, node[`${NAN_CASE.name}/l2Norms`], 'pool l2Norms after the error');
   });
 
-  it('produces the same seeded ChaCha20 stream and uniform doubles as Node', () => {
+  it('produces the same seeded ChaCha20 stream, uniforms and noise of every sampler as Node', () => {
     expect(report().randomness).toEqual(runRandomness(dp));
   });
 

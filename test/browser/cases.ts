@@ -153,15 +153,23 @@ export function decodeF32(text: string): Float32Array {
 }
 
 /** The seeded generator's outputs that must agree bit for bit across Node, workers and browsers. */
-export interface RandomnessApi {
-  createRng(opts: { seed: Uint8Array; stream?: number }): {
-    bytes(n: number): Uint8Array;
-    uniform(n: number): Float64Array;
-  };
-}
+export type RandomnessApi = typeof import('privkit/dp');
 
+/** Every sampler on a seeded generator: the same seed must give the same bits in Node and browsers. */
 export function runRandomness(dp: RandomnessApi): Results {
   const seed = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
   const rng = dp.createRng({ seed, stream: 12345 });
-  return { bytes: encodeBytes(rng.bytes(4099)), uniform: encodeBytes(rng.uniform(2001)) };
+  const values = Float64Array.from({ length: 500 }, (_, i) => (i - 250) * 0.37);
+  return {
+    bytes: encodeBytes(rng.bytes(4099)),
+    uniform: encodeBytes(rng.uniform(2001)),
+    gaussian64: encodeBytes(dp.gaussianNoise(3001, 1.5, { rng })),
+    gaussian32: encodeBytes(dp.gaussianNoise(3001, 1.5, { rng, dtype: 'float32' })),
+    laplace64: encodeBytes(dp.laplaceNoise(3001, 0.7, { rng })),
+    addGaussian32: encodeBytes(dp.addGaussianNoise(new Float32Array(2000).fill(1), 2, { rng })),
+    secureLaplace: encodeBytes(dp.secureLaplace(values, 2, { rng }).values),
+    secureGaussian: encodeBytes(dp.secureGaussian(values, 2, { rng }).values),
+    discreteLaplace: encodeBytes(dp.discreteLaplace(1000, 3.7, { rng })),
+    discreteGaussian: encodeBytes(dp.discreteGaussian(1000, 3.7, { rng })),
+  };
 }
