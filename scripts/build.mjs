@@ -24,9 +24,13 @@ copyFileSync(join(root, 'build/privkit.d.ts'), join(generated, 'bindings.d.ts'))
 
 // Compile into a fresh folder and swap it in, so a test or bench running meanwhile never sees a half-built dist/.
 const fresh = join(root, `dist.tmp-${process.pid}`);
-run(bin('tsc'), ['-p', 'tsconfig.json', '--outDir', fresh]);
-for (const file of ['bindings.js', 'bindings.d.ts']) copyFileSync(join(generated, file), join(fresh, 'src/wasm/generated', file));
-const old = join(root, `dist.old-${process.pid}`);
-if (existsSync(join(root, 'dist'))) renameSync(join(root, 'dist'), old);
-renameSync(fresh, join(root, 'dist'));
-rmSync(old, { recursive: true, force: true });
+try {
+  run(bin('tsc'), ['-p', 'tsconfig.json', '--outDir', fresh]);
+  for (const file of ['bindings.js', 'bindings.d.ts']) copyFileSync(join(generated, file), join(fresh, 'src/wasm/generated', file));
+  const old = join(root, `dist.old-${process.pid}`);
+  if (existsSync(join(root, 'dist'))) renameSync(join(root, 'dist'), old);
+  renameSync(fresh, join(root, 'dist'));
+  rmSync(old, { recursive: true, force: true });
+} finally {
+  rmSync(fresh, { recursive: true, force: true });
+}
