@@ -12,7 +12,11 @@
 // grid of u. Laplace = random sign x Exponential. Tables are computed once in the module start.
 // The float32 kernels take the first attempt of each sample from 32 bits (layer, sign and a 23-bit
 // u: below float32's own rounding), so two samples share one 64-bit draw; any further attempt,
-// wedge or tail draws full 64-bit words.
+// wedge or tail draws full 64-bit words. Only the magnitude is ever rejected: the sign bit is
+// independent of the magnitude and of its rejection, so a redrawn magnitude keeps the first sign
+// (the same distribution), applied with bit operations rather than a branch that would mispredict
+// on half the samples. The secure Laplace kernel (discrete Laplace on the lattice) is exact up to
+// the 2^-53 relative rounding of its float64 probabilities; see nextTwoSidedGeometric.
 import { chachaBytes, nextU64, nextUniform } from './chacha';
 
 const LAYERS = 256;
@@ -59,14 +63,45 @@ buildExponentialTables();
 
 const TWO_M23: f64 = 1.1920928955078125e-7; // 2^-23
 
+// X[i] 2^-23 and X[i] 2^-53: u X[i] with u = k 2^-b is computed as k (X[i] 2^-b), the same double
+// (scaling by a power of two is exact), one multiplication fewer in the hot loops.
+const NX23: usize = memory.data((LAYERS + 1) * 8);
+const NX53: usize = memory.data((LAYERS + 1) * 8);
+const EX23: usize = memory.data((LAYERS + 1) * 8);
+const EX53: usize = memory.data((LAYERS + 1) * 8);
+
+function buildScaledTables(): void {
+  for (let i = 0; i <= LAYERS; i++) {
+    const o = <usize>i << 3;
+    store<f64>(NX23 + o, load<f64>(NX + o) * TWO_M23);
+    store<f64>(NX53 + o, load<f64>(NX + o) * TWO_M53);
+    store<f64>(EX23 + o, load<f64>(EX + o) * TWO_M23);
+    store<f64>(EX53 + o, load<f64>(EX + o) * TWO_M53);
+  }
+}
+buildScaledTables();
+
 /**
- * One Ziggurat attempt for the standard normal with the given layer, sign and uniform u in [0, 1):
- * the sample, or NaN when the attempt is rejected (the caller then draws afresh).
+ * The magnitude |N| of a fresh standard normal from 64-bit draws: layer = bits 0-7, u = bits 11-63
+ * (53 bits). The sign is the caller's (independent of the magnitude and of any rejection).
+ */
+function gaussianMagnitude(g: usize): f64 {
+  while (true) {
+    const bits = nextU64(g);
+    const layer = <usize>(bits & 0xff) << 3;
+    const x = <f64>(<i64>(bits >> 11)) * load<f64>(NX53 + layer);
+    if (x < load<f64>(NX + layer + 8)) return x;
+    const v = gaussianSlow(g, layer, x);
+    if (v == v) return v;
+  }
+}
+
+/**
+ * The rare part of a Ziggurat attempt for the normal at layer offset `layer` (= 8 i) whose point x
+ * fell outside the inner box: the tail sample when i = 0, x when the wedge test accepts it, else NaN.
  */
 // @ts-ignore: decorator
-@inline function gaussianAttempt(g: usize, layer: usize, negative: bool, u: f64): f64 {
-  const x = u * load<f64>(NX + (layer << 3));
-  if (x < load<f64>(NX + (layer << 3) + 8)) return negative ? -x : x;
+@inline function gaussianSlow(g: usize, layer: usize, x: f64): f64 {
   if (layer == 0) {
     // Tail beyond R (Marsaglia 1964): a = -ln(U1)/R, b = -ln(U2), accept when 2b >= a^2.
     let a: f64, b: f64;
@@ -74,85 +109,71 @@ const TWO_M23: f64 = 1.1920928955078125e-7; // 2^-23
       a = -Math.log(nextUniform(g)) / NORMAL_R;
       b = -Math.log(nextUniform(g));
     } while (b + b < a * a);
-    return negative ? -(NORMAL_R + a) : NORMAL_R + a;
+    return NORMAL_R + a;
   }
-  const f0 = load<f64>(NF + (layer << 3));
-  const y = f0 + <f64>(<i64>(nextU64(g) >> 11)) * TWO_M53 * (load<f64>(NF + (layer << 3) + 8) - f0);
-  if (y < Math.exp(-0.5 * x * x)) return negative ? -x : x;
-  return NaN;
+  const f0 = load<f64>(NF + layer);
+  const y = f0 + <f64>(<i64>(nextU64(g) >> 11)) * TWO_M53 * (load<f64>(NF + layer + 8) - f0);
+  return y < Math.exp(-0.5 * x * x) ? x : NaN;
 }
 
-/** A standard normal sample from 64-bit draws: layer = bits 0-7, sign = bit 8, u = bits 11-63 (53 bits). */
+/** The magnitude of a normal whose first attempt (layer offset `layer`, point x) left the inner box. */
+function gaussianRare(g: usize, layer: usize, x: f64): f64 {
+  const v = gaussianSlow(g, layer, x);
+  return v == v ? v : gaussianMagnitude(g);
+}
+
+/** A standard normal sample from 64-bit draws (sign = bit 8 of the first draw). */
 // @ts-ignore: decorator
 @inline function nextGaussian(g: usize): f64 {
-  while (true) {
-    const bits = nextU64(g);
-    const v = gaussianAttempt(g, <usize>(bits & 0xff), (bits & 0x100) != 0, <f64>(<i64>(bits >> 11)) * TWO_M53);
-    if (v == v) return v;
-  }
+  const bits = nextU64(g);
+  const layer = <usize>(bits & 0xff) << 3;
+  let x = <f64>(<i64>(bits >> 11)) * load<f64>(NX53 + layer);
+  if (x >= load<f64>(NX + layer + 8)) x = gaussianRare(g, layer, x);
+  return withSign(x, bits << 55);
 }
 
-function gaussianFresh(g: usize): f64 {
-  return nextGaussian(g);
+/** x (>= 0) with the sign bit set when bit 63 of s is: the sign without a branch. */
+// @ts-ignore: decorator
+@inline function withSign(x: f64, s: u64): f64 {
+  return reinterpret<f64>(reinterpret<u64>(x) | (s & 0x8000000000000000));
 }
 
 /**
- * A standard normal sample whose first attempt uses the 32-bit word w (layer = bits 0-7, sign = bit 8,
- * u = bits 9-31, 23 bits: the float32 kernels, where a finer u is lost in the rounding anyway).
+ * The magnitude of a fresh standard exponential (the Laplace magnitude) from 64-bit draws; the tail
+ * beyond R is R plus a fresh exponential (memorylessness).
  */
-// @ts-ignore: decorator
-@inline function gaussianFrom32(g: usize, w: u32): f64 {
-  const v = gaussianAttempt(g, <usize>(w & 0xff), (w & 0x100) != 0, <f64>(w >> 9) * TWO_M23);
-  return v == v ? v : gaussianFresh(g);
-}
-
-/** One Ziggurat attempt for the standard Laplace (sign x exponential); NaN when rejected. */
-// @ts-ignore: decorator
-@inline function laplaceAttempt(g: usize, layer: usize, negative: bool, u: f64): f64 {
-  let x = u * load<f64>(EX + (layer << 3));
-  if (x >= load<f64>(EX + (layer << 3) + 8)) {
-    if (layer == 0) {
-      x = EXP_R + Math.abs(laplaceFresh(g)); // the exponential is memoryless: tail = R + a fresh exponential
-    } else {
-      const f0 = load<f64>(EF + (layer << 3));
-      const y = f0 + <f64>(<i64>(nextU64(g) >> 11)) * TWO_M53 * (load<f64>(EF + (layer << 3) + 8) - f0);
-      if (y >= Math.exp(-x)) return NaN;
-    }
-  }
-  return negative ? -x : x;
-}
-
-/** A fresh standard Laplace sample (not inlined: the tail of laplaceAttempt calls it). */
-function laplaceFresh(g: usize): f64 {
+function exponentialMagnitude(g: usize): f64 {
   let shift: f64 = 0;
   while (true) {
     const bits = nextU64(g);
     const layer = <usize>(bits & 0xff) << 3;
-    let x = <f64>(<i64>(bits >> 11)) * TWO_M53 * load<f64>(EX + layer);
-    if (x >= load<f64>(EX + layer + 8)) {
-      if (layer == 0) {
-        shift += EXP_R;
-        continue;
-      }
-      const f0 = load<f64>(EF + layer);
-      const y = f0 + <f64>(<i64>(nextU64(g) >> 11)) * TWO_M53 * (load<f64>(EF + layer + 8) - f0);
-      if (y >= Math.exp(-x)) continue;
+    const x = <f64>(<i64>(bits >> 11)) * load<f64>(EX53 + layer);
+    if (x < load<f64>(EX + layer + 8)) return x + shift;
+    if (layer == 0) {
+      shift += EXP_R;
+      continue;
     }
-    x += shift;
-    return (bits & 0x100) != 0 ? -x : x;
+    const f0 = load<f64>(EF + layer);
+    const y = f0 + <f64>(<i64>(nextU64(g) >> 11)) * TWO_M53 * (load<f64>(EF + layer + 8) - f0);
+    if (y < Math.exp(-x)) return x + shift;
   }
 }
 
-/** A standard Laplace sample whose first attempt uses the 32-bit word w (as gaussianFrom32). */
-// @ts-ignore: decorator
-@inline function laplaceFrom32(g: usize, w: u32): f64 {
-  const v = laplaceAttempt(g, <usize>(w & 0xff), (w & 0x100) != 0, <f64>(w >> 9) * TWO_M23);
-  return v == v ? v : laplaceFresh(g);
+/** The magnitude of an exponential whose first attempt (layer offset `layer`, point x) left the inner box. */
+function exponentialRare(g: usize, layer: usize, x: f64): f64 {
+  if (layer == 0) return EXP_R + exponentialMagnitude(g);
+  const f0 = load<f64>(EF + layer);
+  const y = f0 + <f64>(<i64>(nextU64(g) >> 11)) * TWO_M53 * (load<f64>(EF + layer + 8) - f0);
+  return y < Math.exp(-x) ? x : exponentialMagnitude(g);
 }
 
 // Kernels draw the first attempt of a batch of samples from keystream written straight into a
 // scratch block (one chachaBytes call per batch, so the hot loop does not touch the generator's
-// bookkeeping); rejected attempts, wedges and tails draw further words from the generator.
+// bookkeeping); rejected attempts, wedges and tails draw further words from the generator. Each
+// first attempt is layer = bits 0-7, sign = bit 8 and u = the top 23 (float32: a 32-bit word) or
+// 53 bits (float64: a 64-bit word); only the magnitude is rejected, so a rejected attempt keeps
+// its sign bit (independent of the magnitude and of the rejection) and redraws the magnitude.
+// The sign is applied with bit operations: a branch on it would mispredict half the time.
 const SCRATCH_BYTES: i32 = 2048;
 const SCRATCH: usize = memory.data(SCRATCH_BYTES, 16);
 
@@ -165,24 +186,28 @@ const SCRATCH: usize = memory.data(SCRATCH_BYTES, 16);
 @inline function noiseLoop<T>(g: usize, p: usize, n: i32, scale: f64, laplace: bool, add: bool): i32 {
   const bytes = <i32>sizeof<T>();
   const perBatch = SCRATCH_BYTES / bytes;
+  const xs = bytes == 8 ? (laplace ? EX53 : NX53) : laplace ? EX23 : NX23;
+  const xi = laplace ? EX : NX;
   let bad = -1;
   for (let i = 0; i < n; i += perBatch) {
     const m = min(perBatch, n - i);
     chachaBytes(g, SCRATCH, m * bytes);
+    const q0 = p + (<usize>i << (bytes == 8 ? 3 : 2));
     for (let j = 0; j < m; j++) {
-      let z: f64;
+      let bits: u64, k: f64;
       if (bytes == 8) {
-        const bits = load<u64>(SCRATCH + (<usize>j << 3));
-        const layer = <usize>(bits & 0xff);
-        const negative = (bits & 0x100) != 0;
-        const u = <f64>(<i64>(bits >> 11)) * TWO_M53;
-        z = laplace ? laplaceAttempt(g, layer, negative, u) : gaussianAttempt(g, layer, negative, u);
-        if (z != z) z = laplace ? laplaceFresh(g) : gaussianFresh(g);
+        bits = load<u64>(SCRATCH + (<usize>j << 3));
+        k = <f64>(<i64>(bits >> 11));
       } else {
         const w = load<u32>(SCRATCH + (<usize>j << 2));
-        z = laplace ? laplaceFrom32(g, w) : gaussianFrom32(g, w);
+        bits = <u64>w;
+        k = <f64>(<i32>(w >> 9));
       }
-      const q = p + (<usize>(i + j) << (bytes == 8 ? 3 : 2));
+      const layer = <usize>(<u32>bits & 0xff) << 3;
+      let x = k * load<f64>(xs + layer);
+      if (x >= load<f64>(xi + layer + 8)) x = laplace ? exponentialRare(g, layer, x) : gaussianRare(g, layer, x);
+      const z = withSign(x, bits << 55);
+      const q = q0 + (<usize>j << (bytes == 8 ? 3 : 2));
       const v = add ? <T>(<f64>load<T>(q) + scale * z) : <T>(scale * z);
       if (!isFinite(v)) {
         if (add) return i + j;
@@ -236,36 +261,113 @@ export function laplaceAdd32(g: usize, x: usize, n: i32, scale: f64): i32 {
 
 const TWO_52: f64 = 4503599627370496;
 
+// The secure Laplace kernel reads the keystream as 32-bit words from the scratch block (refilled
+// 2 KiB at a time; words left over when the kernel returns are discarded, never reused).
+const SCRATCH_WORDS: i32 = SCRATCH_BYTES >> 2;
+let wordPosition: i32 = SCRATCH_WORDS;
+
+// @ts-ignore: decorator
+@inline function nextWord(g: usize): u32 {
+  let i = wordPosition;
+  if (i == SCRATCH_WORDS) {
+    chachaBytes(g, SCRATCH, SCRATCH_BYTES);
+    i = 0;
+  }
+  wordPosition = i + 1;
+  return load<u32>(SCRATCH + (<usize>i << 2));
+}
+
+/** Q thresholds: QT[k - 1] = floor(p^k 2^64), k = 1..Q_TABLE, for P(Q >= k) = p^k. */
+const Q_TABLE: i32 = 64;
+const QT: usize = memory.data(Q_TABLE * 8, 8);
+
+/** High words of QT[0..16) XOR 2^31 (so signed SIMD compares order them as unsigned), for nextBlockCount. */
+const QH: usize = memory.data(16 * 4, 16);
+
 /**
- * Two-sided geometric (discrete Laplace) Z with P(Z = z) proportional to exp(-|z| / t), t >= 2.
- * |Z| = G, a geometric variable with q = e^(-1/t), drawn as G = M Q + R (M = 2^m <= t):
- * Q ~ Geometric(q^M) counts successes of Bernoulli(e^(-M/t)) (64-bit threshold `qThreshold`), and
- * R, geometric truncated to [0, M), is a uniform proposal accepted with probability e^(-R/t)
- * (squeezed between 1 - R/t and 1 - R/t + (R/t)^2/2 so exp is rarely evaluated). Both factors are
- * exact up to the 2^-53 relative rounding of their acceptance probabilities. A random sign is
- * attached and the pair (negative, 0) rejected so zero is not counted twice.
+ * Q ~ Geometric, P(Q >= k) = p^k: inversion of one 64-bit uniform U = hi 2^-32 + lo 2^-64 against
+ * QT (Q >= k iff U < QT[k - 1]), compared lazily: lo is drawn only on a tie of the high words.
+ * Usually (no tie among the first 16 high words, Q < 16) Q is the count of high words above hi,
+ * found without branches.
  */
 // @ts-ignore: decorator
-@inline function nextTwoSidedGeometric(g: usize, t: f64, mMask: u64, mSize: f64, qThreshold: u64): f64 {
-  const invT = 1 / t;
+@inline function nextBlockCount(g: usize): f64 {
+  const hi = nextWord(g);
+  const h = i32x4.splat(hi ^ 0x80000000);
+  const a0 = v128.load(QH), a1 = v128.load(QH, 16), a2 = v128.load(QH, 32), a3 = v128.load(QH, 48);
+  const lt = i32x4.add(i32x4.add(i32x4.lt_s(h, a0), i32x4.lt_s(h, a1)), i32x4.add(i32x4.lt_s(h, a2), i32x4.lt_s(h, a3)));
+  const eq = v128.or(v128.or(i32x4.eq(h, a0), i32x4.eq(h, a1)), v128.or(i32x4.eq(h, a2), i32x4.eq(h, a3)));
+  const s = i32x4.add(lt, i32x4.shuffle(lt, lt, 2, 3, 0, 1));
+  const count = -(i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1));
+  if (!v128.any_true(eq)) {
+    if (count < 16) return <f64>count;
+    return blockCountSlow(g, hi, 16); // Q >= 16 (probability p^16 <= e^-4)
+  }
+  return blockCountSlow(g, hi, 0);
+}
+
+/** nextBlockCount's exact scan, from the high word hi already drawn and known Q >= k0. */
+function blockCountSlow(g: usize, hi: u32, k0: i32): f64 {
+  let q: f64 = 0;
   while (true) {
-    let r: f64, negative: bool;
+    let lo: u32 = 0;
+    let haveLo = false;
+    let k: i32 = k0;
+    k0 = 0;
+    for (; k < Q_TABLE; k++) {
+      const t = load<u64>(QT + (<usize>k << 3));
+      const thi = <u32>(t >> 32);
+      if (hi < thi) continue;
+      if (hi > thi) break;
+      if (!haveLo) {
+        lo = nextWord(g);
+        haveLo = true;
+      }
+      if (lo >= <u32>t) break;
+    }
+    q += <f64>k;
+    if (k < Q_TABLE) return q;
+    // U < p^Q_TABLE (probability below e^-32): memorylessness, Q = Q_TABLE + a fresh Q.
+    hi = nextWord(g);
+  }
+}
+
+/**
+ * Two-sided geometric (discrete Laplace) Z with P(Z = z) proportional to exp(-|z| / t), t >= 2.
+ * |Z| = G, a geometric variable with q = e^(-1/t), drawn as G = M Q + R (M = 2^m < t, m <= 23):
+ * Q ~ Geometric(q^M) by inversion of a 64-bit uniform against the table of floor(q^(Mk) 2^64), and
+ * R, geometric truncated to [0, M), is a uniform proposal accepted with probability e^(-R/t). One
+ * 32-bit word gives R (bits 0 to m-1), the sign (bit 31) and the first 8 bits of the acceptance
+ * uniform u (bits 23-30); the accept test (u < e^(-R/t), squeezed between 1 - R/t and
+ * 1 - R/t + (R/t)^2/2 so exp is rarely evaluated) is decided from those 8 bits when the squeeze
+ * allows, and otherwise from a full 53-bit u (two more words): the same decision as with a 53-bit u
+ * drawn at once. Both factors are exact up to the 2^-53 relative rounding of their probabilities
+ * (q^(Mk) and e^(-R/t) in float64, compared with 64- and 53-bit uniforms). The pair (negative, 0)
+ * is rejected so zero is not counted twice.
+ */
+// @ts-ignore: decorator
+@inline function nextTwoSidedGeometric(g: usize, invT: f64, mMask: u32, mSize: f64): f64 {
+  while (true) {
+    let r: f64, w: u32;
     while (true) {
-      const bits = nextU64(g);
-      r = <f64>(bits & mMask);
-      negative = (bits & 0x8000000000000000) != 0;
-      const u = <f64>(<i64>(nextU64(g) >> 11)) * TWO_M53;
+      w = nextWord(g);
+      r = <f64>(<i32>(w & mMask));
       const x = r * invT;
-      if (u < 1 - x) break;
-      if (u >= 1 - x + 0.5 * x * x) continue;
+      const lower = 1 - x;
+      const top = <f64>((w >> 23) & 0xff) * 0.00390625; // u in [top, top + 2^-8)
+      if (top + 0.00390625 <= lower) break;
+      const upper = lower + 0.5 * x * x;
+      if (top >= upper) continue;
+      const u = <f64>(<i64>(((<u64>((w >> 23) & 0xff)) << 45) | (<u64>nextWord(g) << 13) | <u64>(nextWord(g) >> 19))) * TWO_M53;
+      if (u < lower) break;
+      if (u >= upper) continue;
       if (u < Math.exp(-x)) break;
     }
-    let q: f64 = 0;
-    while (nextU64(g) < qThreshold) q += 1;
-    const magnitude = q * mSize + r;
+    const magnitude = nextBlockCount(g) * mSize + r;
+    const negative = (w & 0x80000000) != 0;
     if (negative && magnitude == 0) continue;
     if (magnitude >= TWO_52) continue; // probability below e^(-2^52 / t): never in practice
-    return negative ? -magnitude : magnitude;
+    return withSign(magnitude, <u64>w << 32);
   }
 }
 
@@ -274,14 +376,20 @@ const TWO_52: f64 = 4503599627370496;
  * of the first value with !(|v| <= bound) (NaN included) or -1.
  */
 export function secureLaplaceLattice(g: usize, values: usize, n: i32, r: f64, t: f64, bound: f64, mBits: i32): i32 {
-  const mMask: u64 = (<u64>1 << <u64>mBits) - 1;
+  const mMask: u32 = (<u32>1 << <u32>mBits) - 1;
   const mSize = <f64>(<u64>1 << <u64>mBits);
-  const qThreshold = <u64>(Math.exp(-mSize / t) * 18446744073709551616.0);
+  for (let k = 0; k < Q_TABLE; k++) {
+    const threshold = <u64>(Math.exp(-mSize * <f64>(k + 1) / t) * 18446744073709551616.0);
+    store<u64>(QT + (<usize>k << 3), threshold);
+    if (k < 16) store<u32>(QH + (<usize>k << 2), <u32>(threshold >> 32) ^ 0x80000000);
+  }
+  const invT = 1 / t;
+  wordPosition = SCRATCH_WORDS;
   for (let i = 0; i < n; i++) {
     const p = values + (<usize>i << 3);
     const v = load<f64>(p);
     if (!(Math.abs(v) <= bound)) return i;
-    const z = nextTwoSidedGeometric(g, t, mMask, mSize, qThreshold);
+    const z = nextTwoSidedGeometric(g, invT, mMask, mSize);
     store<f64>(p, (nearest(v / r) + z) * r);
   }
   return -1;

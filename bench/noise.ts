@@ -1,18 +1,21 @@
 // Noise suite of `npm run bench`: ChaCha20 keystream bytes/s vs crypto.getRandomValues, and
 // Gaussian / Laplace samples/s for privkit (fast Ziggurat, float64 and float32; secure lattice mode)
 // against the JS code people write by hand: Box-Muller / inverse-CDF on Math.random (the naive,
-// insecure baseline) and on crypto.getRandomValues. Math.random appears here only, as a baseline.
+// insecure baseline) and on crypto.getRandomValues; in-place Gaussian noise on a large vector on one
+// thread and in a 2-worker pool. Math.random appears here only, as a baseline.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ready } from '../src/index.js';
 import { addGaussianNoise, createRng, gaussianNoise, laplaceNoise, secureGaussian, secureLaplace } from '../src/dp/index.js';
+import { createPool, sharedFloat32Array } from '../src/pool/index.js';
 import { measure, type BenchTask, type Row, type TimingOptions } from './harness.js';
 
 const TIMING: TimingOptions = { time: 1000, iterations: 5, warmupTime: 300, warmupIterations: 2 };
 const CHACHA_BYTES = 16 << 20;
 const SAMPLES = 1 << 20;
+const LARGE_SAMPLES = 16 << 20;
 const CRYPTO_CALL_BYTES = 65536; // crypto.getRandomValues' per-call limit
 
 interface NoiseRow extends Row {
@@ -125,6 +128,21 @@ export async function noiseSuite(): Promise<void> {
       { name: 'JS Box-Muller on crypto.getRandomValues', kind: 'baseline', fn: () => boxMullerCrypto(SAMPLES) },
     ], naiveGaussian)),
   );
+
+  // A DP-SGD-sized vector on shared memory, so the pool's workers add into it in place.
+  const large = sharedFloat32Array(LARGE_SAMPLES);
+  const pool = await createPool({ threads: 2 });
+  try {
+    rows.push(
+      ...(await table('Gaussian noise, large vector', LARGE_SAMPLES, 'samples', [
+        { name: 'privkit addGaussianNoise float32 in place', kind: 'library', fn: () => addGaussianNoise(large, 1, { rng }) },
+        { name: 'pool 2 workers addGaussianNoise float32 (shared)', kind: 'library', fn: () => pool.addGaussianNoise(large, 1) },
+        { name: naiveGaussian, kind: 'baseline', fn: () => boxMullerMathRandom(LARGE_SAMPLES) },
+      ], naiveGaussian)),
+    );
+  } finally {
+    await pool.close();
+  }
 
   const naiveLaplace = 'JS inverse CDF on Math.random (naive)';
   rows.push(

@@ -53,6 +53,15 @@ interface Report {
   sharedInputIsShared: boolean;
   poolInPlaceReturnsInput: boolean;
   poolInPlace: string;
+  poolNoise: {
+    gaussianType: string;
+    gaussianLength: number;
+    gaussianVariance: number;
+    halvesDiffer: boolean;
+    addReturnsInput: boolean;
+    addVariance: number;
+    nanError: CapturedError;
+  };
   poolClosedError: CapturedError;
   /** Console errors, uncaught errors and failed requests seen while the page ran. */
   problems: string[];
@@ -254,6 +263,14 @@ describe.each(['isolated', 'plain'] as const)('headless Chromium, %s page', (mod
 
   it('produces the same seeded ChaCha20 stream, uniforms and noise of every sampler as Node', () => {
     expect(report().randomness).toEqual(runRandomness(dp));
+  });
+
+  it('samples noise through the pool (per-worker CSPRNGs; wide bounds, 10+ standard deviations)', () => {
+    const r = report().poolNoise;
+    expect(r).toMatchObject({ gaussianType: 'Float32Array', gaussianLength: 100_000, halvesDiffer: true, addReturnsInput: true });
+    expect(Math.abs(r.gaussianVariance / 4 - 1)).toBeLessThan(0.05);
+    expect(Math.abs(r.addVariance / 2 - 1)).toBeLessThan(0.07);
+    expect(r.nanError).toMatchObject({ thrown: true, isPrivkitError: true, code: 'E_NONFINITE', argument: 'x', index: 873 });
   });
 
   it('rejects calls on a closed pool with E_WORKER', () => {

@@ -6,7 +6,9 @@ import { workerEndpoint } from '#platform';
 import { ready } from '../src/wasm/runtime.js';
 import { clipAndSum, clipPerLayer, clipValues, l2Norms, type ClipAndSumResult } from '../src/kernels/clip.js';
 import { weightedSum } from '../src/kernels/reduce.js';
+import { addNoise, fillNoise, resolveRng, type NoiseDtype, type NoiseKind } from '../src/dp/noise.js';
 import { PrivkitError } from '../src/errors.js';
+import type { FloatArray } from '../src/validate.js';
 
 const defaultThrow = Comlink.transferHandlers.get('throw')!;
 Comlink.transferHandlers.set('throw', {
@@ -20,7 +22,7 @@ Comlink.transferHandlers.set('throw', {
   deserialize: defaultThrow.deserialize,
 });
 
-const transferred = <T extends Float32Array>(array: T): T => Comlink.transfer(array, [array.buffer as ArrayBuffer]);
+const transferred = <T extends FloatArray>(array: T): T => Comlink.transfer(array, [array.buffer as ArrayBuffer]);
 
 const api = {
   /** Resolves once the wasm engine of this worker is instantiated. */
@@ -51,6 +53,17 @@ const api = {
   },
   weightedSum(x: Float32Array, rows: number, weights: Float64Array): Float32Array {
     return transferred(weightedSum(x, rows, weights));
+  },
+  /** `length` noise samples from this worker's CSPRNG, written into `out` when given (shared memory). */
+  noise(kind: NoiseKind, scale: number, length: number, dtype: NoiseDtype, out?: FloatArray): FloatArray | undefined {
+    const result = out ?? (dtype === 'float64' ? new Float64Array(length) : new Float32Array(length));
+    fillNoise(kind, result, scale, resolveRng(undefined));
+    return out === undefined ? transferred(result) : undefined;
+  },
+  /** Adds noise from this worker's CSPRNG to x in place: a view on shared memory, or a transferred copy sent back. */
+  addNoise(kind: NoiseKind, x: FloatArray, scale: number): FloatArray | undefined {
+    addNoise(kind, x, scale, resolveRng(undefined));
+    return typeof SharedArrayBuffer === 'function' && x.buffer instanceof SharedArrayBuffer ? undefined : transferred(x);
   },
 };
 

@@ -9,6 +9,7 @@ import type { Kernels } from '../wasm/runtime.js';
 import { createRng, type Rng } from './rng.js';
 
 export type NoiseDtype = 'float64' | 'float32';
+export type NoiseKind = 'gaussian' | 'laplace';
 
 export interface NoiseOptions {
   /** The generator to draw from; default: this thread's CSPRNG (ChaCha20 keyed by crypto.getRandomValues). */
@@ -31,17 +32,53 @@ let threadRng: Rng | undefined;
 
 /** The generator of a call: `opts.rng` (checked) or the thread's CSPRNG, created on first use. */
 export function resolveRng(opts: unknown): Rng {
-  if (opts === undefined) return (threadRng ??= createRng());
-  if (opts === null || typeof opts !== 'object') {
-    throw new PrivkitError('E_ARG', `opts must be an object, got ${describe(opts)}`, { argument: 'opts' });
-  }
-  const rng = (opts as { rng?: unknown }).rng;
+  const rng = checkOptions(opts)?.rng;
   if (rng === undefined) return (threadRng ??= createRng());
   if (rng === null || typeof rng !== 'object' || typeof (rng as Rng).withGenerator !== 'function') {
     throw new PrivkitError('E_ARG', `opts.rng must be an Rng from createRng(), got ${describe(rng)}`, { argument: 'opts.rng' });
   }
   return rng as Rng;
 }
+
+/** `opts` of a noise call: undefined or an object. */
+export function checkOptions(opts: unknown): { rng?: unknown; dtype?: unknown } | undefined {
+  if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
+    throw new PrivkitError('E_ARG', `opts must be an object, got ${describe(opts)}`, { argument: 'opts' });
+  }
+  return opts as { rng?: unknown; dtype?: unknown } | undefined;
+}
+
+/** The noise scale argument: `sigma` (Gaussian) or `scale` (Laplace), finite and > 0. */
+export function noiseScale(kind: NoiseKind, value: unknown): number {
+  return assertNumber(scaleName(kind), value, 'positive');
+}
+
+/** The length of a noise array: an integer in [0, MAX_NOISE_LENGTH]. */
+export function noiseLength(length: unknown): number {
+  const n = assertInteger('length', length);
+  if (n > MAX_NOISE_LENGTH) {
+    throw new PrivkitError('E_ARG', `length must be <= ${MAX_NOISE_LENGTH}, got ${n}`, { argument: 'length' });
+  }
+  return n;
+}
+
+/** `opts.dtype` (already checked to be an object or undefined); default 'float64'. */
+export function noiseDtype(opts: { dtype?: unknown } | undefined): NoiseDtype {
+  const dtype = opts?.dtype ?? 'float64';
+  if (dtype !== 'float64' && dtype !== 'float32') {
+    throw new PrivkitError('E_ARG', `opts.dtype must be 'float64' or 'float32', got ${describe(dtype)}`, { argument: 'opts.dtype' });
+  }
+  return dtype;
+}
+
+/** The array of an in-place noise call. */
+export function assertNoiseTarget(x: unknown): asserts x is Float32Array | Float64Array {
+  if (!(x instanceof Float32Array || x instanceof Float64Array)) {
+    throw new PrivkitError('E_ARG', `x must be a Float32Array or Float64Array, got ${describe(x)}`, { argument: 'x' });
+  }
+}
+
+const scaleName = (kind: NoiseKind) => (kind === 'gaussian' ? 'sigma' : 'scale');
 
 type FillKernel = 'gaussianFill64' | 'gaussianFill32' | 'laplaceFill64' | 'laplaceFill32';
 type AddKernel = 'gaussianAdd64' | 'gaussianAdd32' | 'laplaceAdd64' | 'laplaceAdd32';
@@ -51,7 +88,7 @@ export function gaussianNoise(length: number, sigma: number, opts: NoiseOptions 
 export function gaussianNoise(length: number, sigma: number, opts?: NoiseOptions & { dtype?: 'float64' }): Float64Array;
 export function gaussianNoise(length: number, sigma: number, opts?: NoiseOptions): Float64Array | Float32Array;
 export function gaussianNoise(length: number, sigma: number, opts?: NoiseOptions): Float64Array | Float32Array {
-  return fillNoise('gaussian', length, assertNumber('sigma', sigma, 'positive'), opts);
+  return newNoise('gaussian', length, noiseScale('gaussian', sigma), opts);
 }
 
 /** `length` samples of Laplace(0, scale): density exp(-|x| / scale) / (2 scale). */
@@ -59,7 +96,7 @@ export function laplaceNoise(length: number, scale: number, opts: NoiseOptions &
 export function laplaceNoise(length: number, scale: number, opts?: NoiseOptions & { dtype?: 'float64' }): Float64Array;
 export function laplaceNoise(length: number, scale: number, opts?: NoiseOptions): Float64Array | Float32Array;
 export function laplaceNoise(length: number, scale: number, opts?: NoiseOptions): Float64Array | Float32Array {
-  return fillNoise('laplace', length, assertNumber('scale', scale, 'positive'), opts);
+  return newNoise('laplace', length, noiseScale('laplace', scale), opts);
 }
 
 /**
@@ -69,50 +106,48 @@ export function laplaceNoise(length: number, scale: number, opts?: NoiseOptions)
  * 1 MiB chunks of x before the offending one may already hold noise.
  */
 export function addGaussianNoise<T extends Float32Array | Float64Array>(x: T, sigma: number, opts?: AddNoiseOptions): T {
-  return addNoise('gaussian', x, assertNumber('sigma', sigma, 'positive'), opts);
+  const checked = noiseScale('gaussian', sigma);
+  assertNoiseTarget(x);
+  return addNoise('gaussian', x, checked, resolveRng(opts));
 }
 
 /** Adds Laplace(0, scale) noise to every element of x in place and returns x (errors as addGaussianNoise). */
 export function addLaplaceNoise<T extends Float32Array | Float64Array>(x: T, scale: number, opts?: AddNoiseOptions): T {
-  return addNoise('laplace', x, assertNumber('scale', scale, 'positive'), opts);
+  const checked = noiseScale('laplace', scale);
+  assertNoiseTarget(x);
+  return addNoise('laplace', x, checked, resolveRng(opts));
 }
 
-function fillNoise(kind: 'gaussian' | 'laplace', length: number, scale: number, opts: NoiseOptions | undefined): Float64Array | Float32Array {
-  const n = assertInteger('length', length);
-  if (n > MAX_NOISE_LENGTH) {
-    throw new PrivkitError('E_ARG', `length must be <= ${MAX_NOISE_LENGTH}, got ${n}`, { argument: 'length' });
-  }
+function newNoise(kind: NoiseKind, length: number, scale: number, opts: NoiseOptions | undefined): Float64Array | Float32Array {
+  const n = noiseLength(length);
   const rng = resolveRng(opts);
-  const dtype = opts?.dtype ?? 'float64';
-  if (dtype !== 'float64' && dtype !== 'float32') {
-    throw new PrivkitError('E_ARG', `opts.dtype must be 'float64' or 'float32', got ${describe(dtype)}`, { argument: 'opts.dtype' });
-  }
-  const out = dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
-  const kernel: FillKernel = `${kind}Fill${dtype === 'float64' ? '64' : '32'}` as const;
-  stream(rng, out, (kernels, g, ptr, count, start) => {
-    if (kernels[kernel](g, ptr, count, scale) >= 0) {
-      const name = kind === 'gaussian' ? 'sigma' : 'scale';
-      throw new PrivkitError('E_OVERFLOW', `${kind} noise with ${name} ${scale} overflows ${dtype} (from index ${start})`, {
-        argument: name,
-      });
-    }
-  }, false);
+  const out = noiseDtype(opts) === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  fillNoise(kind, out, scale, rng);
   return out;
 }
 
-function addNoise<T extends Float32Array | Float64Array>(kind: 'gaussian' | 'laplace', x: T, scale: number, opts: AddNoiseOptions | undefined): T {
-  if (!(x instanceof Float32Array || x instanceof Float64Array)) {
-    throw new PrivkitError('E_ARG', `x must be a Float32Array or Float64Array, got ${describe(x)}`, { argument: 'x' });
-  }
-  const rng = resolveRng(opts);
+/** Overwrites `out` with noise of `kind` and the checked `scale`, drawn from `rng`. */
+export function fillNoise(kind: NoiseKind, out: Float32Array | Float64Array, scale: number, rng: Rng): void {
+  const bits = out instanceof Float64Array ? '64' : '32';
+  const kernel: FillKernel = `${kind}Fill${bits}` as const;
+  stream(rng, out, (kernels, g, ptr, count) => {
+    if (kernels[kernel](g, ptr, count, scale) >= 0) {
+      throw new PrivkitError('E_OVERFLOW', `${kind} noise with ${scaleName(kind)} ${scale} overflows float${bits}`, {
+        argument: scaleName(kind),
+      });
+    }
+  }, false);
+}
+
+/** Adds noise of `kind` and the checked `scale` to every element of x in place, drawn from `rng`; returns x. */
+export function addNoise<T extends Float32Array | Float64Array>(kind: NoiseKind, x: T, scale: number, rng: Rng): T {
   const kernel: AddKernel = `${kind}Add${x instanceof Float64Array ? '64' : '32'}` as const;
   stream(rng, x, (kernels, g, ptr, count, start) => {
     const bad = kernels[kernel](g, ptr, count, scale);
     if (bad >= 0) {
       const index = start + bad;
       if (!Number.isFinite(x[index]!)) throw nonFiniteError('x', index, x[index]!);
-      const name = kind === 'gaussian' ? 'sigma' : 'scale';
-      throw new PrivkitError('E_OVERFLOW', `x[${index}] plus ${kind} noise (${name} ${scale}) overflows`, { argument: 'x', index });
+      throw new PrivkitError('E_OVERFLOW', `x[${index}] plus ${kind} noise (${scaleName(kind)} ${scale}) overflows`, { argument: 'x', index });
     }
   }, true);
   return x;

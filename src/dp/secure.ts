@@ -10,7 +10,11 @@
 // sensitivity cost r / Delta stays below 2^-23 scale / Delta (about 1.2e-7 scale / Delta).
 //
 // Output. value -> (nearest(value / r) + Z) r with Z an integer: Laplace, Z two-sided geometric
-// (discrete Laplace) with P(Z = z) proportional to exp(-|z| / t); Gaussian, Z = nearest(t N) with N
+// (discrete Laplace) with P(Z = z) proportional to exp(-|z| / t), sampled with integer and table
+// arithmetic as |Z| = 2^22 Q + R (Q by inversion of a 64-bit uniform against a table of
+// exp(-2^22 k / t), R by a uniform proposal accepted with probability exp(-R / t) against a 53-bit
+// uniform), exact up to the 2^-53 relative rounding of those float64 probabilities (no log, no
+// continuous intermediate: the pmf is not a rounded continuous density); Gaussian, Z = nearest(t N) with N
 // the wasm Ziggurat normal, a discrete Gaussian of standard deviation t up to a relative pmf error
 // of 2^-25 (each lattice cell holds >= 2^26 points of the sampler's 2^-53 grid; rounding the continuous
 // density adds O(1/t^2)). Every step is exact in float64: value / r and the product by r are
@@ -38,15 +42,21 @@
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { assertNumber, describe } from '../validate.js';
 import type { Kernels } from '../wasm/runtime.js';
-import { resolveRng, stream } from './noise.js';
+import { resolveRng } from './noise.js';
 import type { Rng } from './rng.js';
 
 /** log2 of the noise scale in lattice units (t = scale / r is in (2^(BITS-1), 2^BITS]). */
 export const SECURE_GRANULARITY_BITS = 24;
 const MIN_SCALE = 2 ** -1000;
 const MAX_SCALE = 2 ** 990;
-/** log2 of M, the block of the geometric split G = M Q + R: M = 2^23 <= t (so M / t is in [1/2, 1)). */
-const GEOMETRIC_BLOCK_BITS = SECURE_GRANULARITY_BITS - 1;
+/** Values per wasm call (1 MiB of float64). */
+const WINDOW_VALUES = (1 << 20) / 8;
+/**
+ * log2 of M, the block of the geometric split G = M Q + R: M = 2^22, so M / t is in [1/4, 1/2) (the
+ * uniform proposal for R is accepted with probability >= 79%; Q is usually below 16, the size of the
+ * kernel's branch-free comparison; the kernel needs M <= 2^23).
+ */
+const GEOMETRIC_BLOCK_BITS = SECURE_GRANULARITY_BITS - 2;
 
 export interface SecureNoiseOptions {
   /** The generator; default: this thread's CSPRNG. A seeded Rng is reproducible and not for releases. */
@@ -121,19 +131,29 @@ function lattice(
   }
   const rng = resolveRng(opts);
   const bound = 2 ** 52 * r;
-  const out = values.slice();
-  stream(rng, out, (kernels, g, ptr, count, start) => {
-    const bad = kernel(kernels, g, ptr, count, bound);
-    if (bad >= 0) {
-      const index = start + bad;
-      const value = values[index]!;
-      if (!Number.isFinite(value)) throw nonFiniteError('values', index, value);
-      throw new PrivkitError(
-        'E_ARG',
-        `|values[${index}]| (${value}) exceeds 2^52 x resolution (${bound}); larger values are not exact on the lattice`,
-        { argument: 'values', index },
-      );
+  const out = new Float64Array(values.length);
+  if (values.length === 0) return { values: out, resolution: r };
+  // Chunks of `values` go straight into a window of wasm memory and the results into `out` (one
+  // copy each way; no intermediate copy of the input).
+  rng.withGenerator((kernels, g, arena) => {
+    const ptr = arena.alloc(Math.min(values.length, WINDOW_VALUES) * 8);
+    for (let start = 0; start < values.length; start += WINDOW_VALUES) {
+      const count = Math.min(WINDOW_VALUES, values.length - start);
+      const window = arena.f64(ptr, count);
+      window.set(values.subarray(start, start + count));
+      const bad = kernel(kernels, g, ptr, count, bound);
+      if (bad >= 0) {
+        const index = start + bad;
+        const value = values[index]!;
+        if (!Number.isFinite(value)) throw nonFiniteError('values', index, value);
+        throw new PrivkitError(
+          'E_ARG',
+          `|values[${index}]| (${value}) exceeds 2^52 x resolution (${bound}); larger values are not exact on the lattice`,
+          { argument: 'values', index },
+        );
+      }
+      out.set(arena.f64(ptr, count), start);
     }
-  }, true);
+  });
   return { values: out, resolution: r };
 }

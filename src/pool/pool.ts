@@ -1,8 +1,9 @@
 // The worker pool: the sync kernels as async operations spread over worker threads.
-// Rows are split into one contiguous part per worker; partial results (norm lists, partial sums)
-// are merged here. Where the runtime has SharedArrayBuffer (Node; cross-origin-isolated pages),
-// workers read shared inputs in place and plain inputs from one copy in reusable shared staging
-// memory; elsewhere each worker gets a transferred copy of its part.
+// Rows (elements, for element-wise operations and noise) are split into one contiguous part per
+// worker; partial results (norm lists, partial sums) are merged here. Where the runtime has
+// SharedArrayBuffer (Node; cross-origin-isolated pages), workers read shared inputs in place and
+// plain inputs from one copy in reusable shared staging memory, and write outputs into shared
+// memory; elsewhere each worker gets a transferred copy of its part and sends its result back.
 import * as Comlink from 'comlink';
 import { canShareMemory, defaultThreads, spawnKernelWorker } from '#platform';
 import { PrivkitError, type PrivkitErrorCode } from '../errors.js';
@@ -17,7 +18,16 @@ import {
   type LayerOptions,
 } from '../kernels/clip.js';
 import { normalizeWeights } from '../kernels/reduce.js';
-import { assertFloat32Array, assertInteger, matrixColumns } from '../validate.js';
+import {
+  assertNoiseTarget,
+  checkOptions,
+  noiseDtype,
+  noiseLength,
+  noiseScale,
+  type NoiseDtype,
+  type NoiseKind,
+} from '../dp/noise.js';
+import { assertFloat32Array, assertInteger, matrixColumns, type FloatArray } from '../validate.js';
 import type { SpawnedWorker } from '../platform/types.js';
 import type { KernelWorkerApi } from '../../workers/kernel-worker.js';
 
@@ -26,7 +36,19 @@ export interface PoolOptions {
   threads?: number;
 }
 
+/** Options of the pooled noise samplers: as the sync ones, without `rng` (a generator can not cross threads). */
+export interface PoolNoiseOptions {
+  /** Element type of the result; default 'float64'. */
+  dtype?: NoiseDtype;
+}
+
 type Api = Comlink.Remote<KernelWorkerApi>;
+/** Float32Array or Float64Array (the constructor). */
+interface FloatType {
+  new (length: number): FloatArray;
+  new (buffer: SharedArrayBuffer, byteOffset: number, length: number): FloatArray;
+  readonly BYTES_PER_ELEMENT: number;
+}
 
 const MAX_SPARE_STAGING = 4;
 
@@ -113,7 +135,7 @@ export class Pool {
     assertFloat32Array('x', x);
     assertClampBounds(min, max);
     // Element-wise: split the values as if each were a row of one column.
-    return this.writeParts(x, x.length, 1, opts, (api, _part, input, out) => api.clipValues(input, min, max, out));
+    return this.writeParts(x, x.length, 1, resultTarget(x, opts), (api, _part, input, out) => api.clipValues(input, min, max, out));
   }
 
   async sum(x: Float32Array, rows: number): Promise<Float32Array> {
@@ -129,6 +151,45 @@ export class Pool {
   async weightedMean(x: Float32Array, rows: number, weights: ArrayLike<number>): Promise<Float32Array> {
     matrixColumns(x, rows);
     return this.weightedSum(x, rows, normalizeWeights(weights, rows));
+  }
+
+  /**
+   * `length` samples of N(0, sigma^2), as the sync gaussianNoise; each worker fills its part from
+   * its own CSPRNG (ChaCha20 keyed by crypto.getRandomValues in that worker), so the parts are
+   * independent. There is no `rng` option: a generator can not cross threads; for reproducible
+   * noise use the sync API with a seeded rng. With shared memory the result is on a SharedArrayBuffer.
+   */
+  async gaussianNoise(length: number, sigma: number, opts: PoolNoiseOptions & { dtype: 'float32' }): Promise<Float32Array>;
+  async gaussianNoise(length: number, sigma: number, opts?: PoolNoiseOptions & { dtype?: 'float64' }): Promise<Float64Array>;
+  async gaussianNoise(length: number, sigma: number, opts?: PoolNoiseOptions): Promise<FloatArray>;
+  async gaussianNoise(length: number, sigma: number, opts?: PoolNoiseOptions): Promise<FloatArray> {
+    return this.fillNoise('gaussian', length, noiseScale('gaussian', sigma), opts);
+  }
+
+  /** `length` samples of Laplace(0, scale), as the sync laplaceNoise (per-worker CSPRNGs, no `rng`: see gaussianNoise). */
+  async laplaceNoise(length: number, scale: number, opts: PoolNoiseOptions & { dtype: 'float32' }): Promise<Float32Array>;
+  async laplaceNoise(length: number, scale: number, opts?: PoolNoiseOptions & { dtype?: 'float64' }): Promise<Float64Array>;
+  async laplaceNoise(length: number, scale: number, opts?: PoolNoiseOptions): Promise<FloatArray>;
+  async laplaceNoise(length: number, scale: number, opts?: PoolNoiseOptions): Promise<FloatArray> {
+    return this.fillNoise('laplace', length, noiseScale('laplace', scale), opts);
+  }
+
+  /**
+   * Adds N(0, sigma^2) noise to every element of x in place and resolves to x, as the sync
+   * addGaussianNoise, from per-worker CSPRNGs (no `rng`: see gaussianNoise). Workers add into x
+   * directly when it is on a SharedArrayBuffer; on an error such an x may hold noise in part.
+   */
+  async addGaussianNoise<T extends FloatArray>(x: T, sigma: number): Promise<T> {
+    const checked = noiseScale('gaussian', sigma);
+    assertNoiseTarget(x);
+    return this.addNoise('gaussian', x, checked);
+  }
+
+  /** Adds Laplace(0, scale) noise to every element of x in place and resolves to x (as addGaussianNoise). */
+  async addLaplaceNoise<T extends FloatArray>(x: T, scale: number): Promise<T> {
+    const checked = noiseScale('laplace', scale);
+    assertNoiseTarget(x);
+    return this.addNoise('laplace', x, checked);
   }
 
   /** Ends every worker. Later calls reject with E_WORKER. */
@@ -161,40 +222,79 @@ export class Pool {
 
   private clipInto(x: Float32Array, rows: number, cols: number, layers: Layer[], opts: ClipOptions): Promise<Float32Array> {
     const { sizes, bounds } = layerArrays(layers);
-    return this.writeParts(x, rows, cols, opts, (api, part, input, out) =>
+    return this.writeParts(x, rows, cols, resultTarget(x, opts), (api, part, input, out) =>
       api.clipPerLayer(input, part.rows, sizes, bounds, out),
     );
   }
 
+  private fillNoise(kind: NoiseKind, length: number, scale: number, opts: unknown): Promise<FloatArray> {
+    const n = noiseLength(length);
+    const dtype = noiseDtype(poolNoiseOptions(opts));
+    return this.collect<FloatArray>(dtype === 'float64' ? Float64Array : Float32Array, n, undefined, (out) =>
+      this.runParts<FloatArray | undefined>(n, 1, (part) => {
+        const view = out?.subarray(part.row, part.row + part.rows);
+        return (api) => api.noise(kind, scale, part.rows, dtype, view);
+      }),
+    );
+  }
+
+  private async addNoise<T extends FloatArray>(kind: NoiseKind, x: T, scale: number): Promise<T> {
+    // In place, so `out` (shared memory) is the memory of `input`: the workers add into it.
+    await this.writeParts<FloatArray>(x, x.length, 1, x, (api, _part, input, out) => api.addNoise(kind, out ?? input, scale));
+    return x;
+  }
+
   /**
-   * Runs an operation whose output has the shape of its input. With shared memory the workers
-   * write straight into a shared output; otherwise each returns its part, copied into place here.
+   * Runs an operation whose output has the shape of its input, into `target` (x itself when in
+   * place) or a new array. With shared memory the workers write straight into shared memory (in
+   * place, `out` is the memory of `input`: x when it is shared, else one staged copy of it);
+   * otherwise each returns its part.
    */
-  private async writeParts(
-    x: Float32Array,
+  private async writeParts<A extends FloatArray>(
+    x: A,
     rows: number,
     cols: number,
-    opts: ClipOptions,
-    run: (api: Api, part: Part, input: Float32Array, out?: Float32Array) => Promise<Float32Array | undefined>,
-  ): Promise<Float32Array> {
-    const target = resultTarget(x, opts);
+    target: A | undefined,
+    run: (api: Api, part: Part, input: A, out?: A) => Promise<A | undefined>,
+  ): Promise<A> {
+    return this.collect(typeOf(x), x.length, target, (out) => {
+      if (out === undefined) return this.map(x, rows, cols, (api, part, input) => run(api, part, input));
+      // In place, the workers read and write `out`: x itself when shared, else one staged copy of x.
+      const source = target === x ? out : x;
+      if (source !== x) source.set(x);
+      return this.map(source, rows, cols, (api, part, input) =>
+        run(api, part, input, out.subarray(part.row * cols, (part.row + part.rows) * cols) as A),
+      );
+    });
+  }
+
+  /**
+   * Produces `length` elements of `type` into `target` or a new array. With shared memory
+   * `produce` gets a shared array for the workers to write into (the target itself, a new shared
+   * result, or staging copied to the target); otherwise it resolves to the parts, in order.
+   */
+  private async collect<A extends FloatArray>(
+    type: FloatType,
+    length: number,
+    target: A | undefined,
+    produce: (out?: A) => Promise<(A | undefined)[]>,
+  ): Promise<A> {
     if (canShareMemory()) {
-      // Workers write into shared memory: the target itself, a new shared result, or staging copied to the target.
       if (target === undefined || isShared(target)) {
-        const out = target ?? sharedFloat32Array(x.length);
-        await this.map(x, rows, cols, (api, part, input) => run(api, part, input, out.subarray(part.row * cols, (part.row + part.rows) * cols)));
+        const out = target ?? sharedArray<A>(type, length);
+        await produce(out);
         return out;
       }
-      return this.withStaging(x.length, async (out) => {
-        await this.map(x, rows, cols, (api, part, input) => run(api, part, input, out.subarray(part.row * cols, (part.row + part.rows) * cols)));
+      return this.withStaging(type, length, async (out: A) => {
+        await produce(out);
         target.set(out);
         return target;
       });
     }
-    const results = await this.map(x, rows, cols, (api, part, input) => run(api, part, input));
-    const result = target ?? new Float32Array(x.length);
+    const parts = await produce();
+    const result = target ?? (new type(length) as A);
     let offset = 0;
-    for (const part of results) {
+    for (const part of parts) {
       result.set(part!, offset);
       offset += part!.length;
     }
@@ -202,28 +302,35 @@ export class Pool {
   }
 
   /** Splits x by rows, runs `run` for each part on its own worker and returns the results in order. */
-  private async map<T>(
-    x: Float32Array,
+  private async map<A extends FloatArray, T>(
+    x: A,
     rows: number,
     cols: number,
-    run: (api: Api, part: Part, input: Float32Array) => Promise<T>,
+    run: (api: Api, part: Part, input: A) => Promise<T>,
   ): Promise<T[]> {
-    if (this.closed) throw new PrivkitError('E_WORKER', 'the pool is closed');
     if (canShareMemory() && !isShared(x)) {
-      return this.withStaging(x.length, (copy) => {
+      return this.withStaging(typeOf(x), x.length, (copy: A) => {
         copy.set(x);
         return this.map(copy, rows, cols, run);
       });
     }
-    const parts = splitRows(rows, this.threads);
-    const source = isShared(x) ? x : undefined;
+    const shared = isShared(x);
+    return this.runParts(rows, cols, (part) => {
+      const start = part.row * cols;
+      const end = start + part.rows * cols;
+      const input = (shared ? x.subarray(start, end) : x.slice(start, end)) as A;
+      return (api) => run(api, part, shared ? input : Comlink.transfer(input, [input.buffer]));
+    });
+  }
+
+  /**
+   * Splits `rows` rows of `cols` values into one part per worker and runs each part's call (made
+   * now by `prepare`) on its worker; returns the results in order.
+   */
+  private async runParts<T>(rows: number, cols: number, prepare: (part: Part) => (api: Api) => Promise<T>): Promise<T[]> {
+    if (this.closed) throw new PrivkitError('E_WORKER', 'the pool is closed');
     const settled = await Promise.allSettled(
-      parts.map((part, i) => {
-        const start = part.row * cols;
-        const end = start + part.rows * cols;
-        const input = source !== undefined ? source.subarray(start, end) : x.slice(start, end);
-        return this.call(i, (api) => run(api, part, source !== undefined ? input : Comlink.transfer(input, [input.buffer])), start);
-      }),
+      splitRows(rows, this.threads).map((part, i) => this.call(i, prepare(part), part.row * cols)),
     );
     // Report the failure of the earliest part, so a bad element is the first one in x.
     const failed = settled.find((result) => result.status === 'rejected');
@@ -232,15 +339,16 @@ export class Pool {
   }
 
   /**
-   * Lends `body` a shared Float32Array of `length` values for the duration of a call. Buffers are
-   * kept for reuse (at most MAX_SPARE_STAGING), because allocating and first-touching a fresh
+   * Lends `body` a shared array of `length` values of `type` for the duration of a call. Buffers
+   * are kept for reuse (at most MAX_SPARE_STAGING), because allocating and first-touching a fresh
    * SharedArrayBuffer per call costs more than the copy itself.
    */
-  private async withStaging<T>(length: number, body: (view: Float32Array) => Promise<T>): Promise<T> {
-    const i = this.spareStaging.findIndex((buffer) => buffer.byteLength >= length * 4);
-    const buffer = i >= 0 ? this.spareStaging.splice(i, 1)[0]! : new SharedArrayBuffer(length * 4);
+  private async withStaging<A extends FloatArray, T>(type: FloatType, length: number, body: (view: A) => Promise<T>): Promise<T> {
+    const bytes = length * type.BYTES_PER_ELEMENT;
+    const i = this.spareStaging.findIndex((buffer) => buffer.byteLength >= bytes);
+    const buffer = i >= 0 ? this.spareStaging.splice(i, 1)[0]! : new SharedArrayBuffer(bytes);
     try {
-      return await body(new Float32Array(buffer, 0, length));
+      return await body(new type(buffer, 0, length) as A);
     } finally {
       this.spareStaging.push(buffer);
       if (this.spareStaging.length > MAX_SPARE_STAGING) this.spareStaging.sort((a, b) => b.byteLength - a.byteLength).pop();
@@ -283,12 +391,38 @@ export class Pool {
 
 /** A Float32Array on a SharedArrayBuffer when the runtime allows it, so the pool can use it without copies. */
 export function sharedFloat32Array(length: number): Float32Array {
-  assertInteger('length', length);
-  return canShareMemory() ? new Float32Array(new SharedArrayBuffer(length * 4)) : new Float32Array(length);
+  return sharedArray(Float32Array, assertInteger('length', length));
 }
 
-function isShared(x: Float32Array): boolean {
+/** A Float64Array on a SharedArrayBuffer when the runtime allows it (as sharedFloat32Array). */
+export function sharedFloat64Array(length: number): Float64Array {
+  return sharedArray(Float64Array, assertInteger('length', length));
+}
+
+function sharedArray<A extends FloatArray>(type: FloatType, length: number): A {
+  const array = canShareMemory() ? new type(new SharedArrayBuffer(length * type.BYTES_PER_ELEMENT), 0, length) : new type(length);
+  return array as A;
+}
+
+function isShared(x: FloatArray): boolean {
   return typeof SharedArrayBuffer === 'function' && x.buffer instanceof SharedArrayBuffer;
+}
+
+function typeOf(x: FloatArray): FloatType {
+  return x instanceof Float64Array ? Float64Array : Float32Array;
+}
+
+/** Options of a pooled noise call, checked as the sync API does; an `rng` is refused rather than ignored. */
+function poolNoiseOptions(opts: unknown): { dtype?: unknown } | undefined {
+  const checked = checkOptions(opts);
+  if (checked?.rng !== undefined) {
+    throw new PrivkitError(
+      'E_ARG',
+      'opts.rng can not be used by the pool: each worker draws from its own CSPRNG (for reproducible noise use the sync API with a seeded rng)',
+      { argument: 'opts.rng' },
+    );
+  }
+  return checked;
 }
 
 /** Layers as the plain arrays a worker call takes. */

@@ -3,7 +3,7 @@
 // JSON-able report on window.__results for the Node side to compare.
 import * as privkit from 'privkit';
 import * as dp from 'privkit/dp';
-import { createPool, sharedFloat32Array } from 'privkit/pool';
+import { createPool, sharedFloat32Array, type Pool } from 'privkit/pool';
 import { caseInput, encodeF32, inputWithNaN, MAX_NORM, NAN_CASE, runKernels, runRandomness, type KernelApi } from './cases.js';
 
 export interface CapturedError {
@@ -44,6 +44,35 @@ async function capture(run: () => unknown): Promise<CapturedError> {
   }
 }
 
+function variance(x: ArrayLike<number>): number {
+  let sum = 0;
+  let squares = 0;
+  for (let i = 0; i < x.length; i++) {
+    sum += x[i]!;
+    squares += x[i]! ** 2;
+  }
+  return squares / x.length - (sum / x.length) ** 2;
+}
+
+/** The pooled noise samplers (per-worker CSPRNGs): type, length and variance of the output, in place, a NaN's index. */
+async function runPoolNoise(pool: Pool): Promise<Record<string, unknown>> {
+  const n = 100_000;
+  const fresh = await pool.gaussianNoise(n, 2, { dtype: 'float32' });
+  const x = new Float64Array(n).fill(1);
+  const added = await pool.addLaplaceNoise(x, 1);
+  const bad = new Float32Array(1000);
+  bad[873] = Number.NaN;
+  return {
+    gaussianType: fresh.constructor.name,
+    gaussianLength: fresh.length,
+    gaussianVariance: variance(fresh),
+    halvesDiffer: fresh.subarray(0, n / 2).some((v, i) => v !== fresh[n / 2 + i]),
+    addReturnsInput: added === x,
+    addVariance: variance(x),
+    nanError: await capture(() => pool.addGaussianNoise(bad, 1)),
+  };
+}
+
 async function main(): Promise<Record<string, unknown>> {
   const report: Record<string, unknown> = {
     crossOriginIsolated: self.crossOriginIsolated,
@@ -74,6 +103,7 @@ async function main(): Promise<Record<string, unknown>> {
     const clipped = await pool.clipByL2(shared, rows, MAX_NORM, { inPlace: true });
     report.poolInPlaceReturnsInput = clipped === shared;
     report.poolInPlace = encodeF32(clipped);
+    report.poolNoise = await runPoolNoise(pool);
   } finally {
     await pool.close();
   }
