@@ -1,4 +1,4 @@
-// Privacy accounting (privkit/accounting): the published vectors of ../shared/vectors/accounting.json,
+// Privacy accounting (privkit/accounting): the published vectors of test/vectors/accounting.json (a copy of shared/vectors),
 // the fractional-order RDP against numerical integration, the PLD against the exact Gaussian,
 // edge cases, conversions, zCDP, budgets and argument errors.
 import { readFileSync } from 'node:fs';
@@ -32,7 +32,7 @@ interface Vectors {
 }
 
 const vectors = JSON.parse(
-  readFileSync(new URL('../../shared/vectors/accounting.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('./vectors/accounting.json', import.meta.url), 'utf8'),
 ) as Vectors;
 const toNumber = (v: number | string) => (v === 'Infinity' ? Number.POSITIVE_INFINITY : Number(v));
 
