@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ready } from 'privkit';
-import { createRng } from 'privkit/dp';
+import { createRng, gaussianNoise } from 'privkit/dp';
 import { chachaBlock, uniformFromWords } from 'privkit/reference';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
@@ -79,6 +79,30 @@ describe('ChaCha20 (RFC 8439)', () => {
     expect(hex(createRng().bytes(32))).not.toBe(hex(createRng().bytes(32)));
     expect(createRng({ seed }).reproducible).toBe(true);
     expect(createRng().reproducible).toBe(false);
+  });
+
+  it('a seeded stream is the same in a Node worker thread', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const seed = new Uint8Array(32).fill(42);
+    const dp = new URL('../dist/src/dp/index.js', import.meta.url).href;
+    const root = new URL('../dist/src/index.js', import.meta.url).href;
+    const worker = new Worker(
+      `import { parentPort, workerData } from 'node:worker_threads';
+       const { ready } = await import(${JSON.stringify(root)});
+       const { createRng, gaussianNoise } = await import(${JSON.stringify(dp)});
+       await ready();
+       const rng = createRng({ seed: workerData, stream: 7 });
+       parentPort.postMessage({ bytes: rng.bytes(1000), noise: gaussianNoise(100, 1, { rng }) });`,
+      { eval: true, workerData: seed },
+    );
+    const fromWorker = await new Promise<{ bytes: Uint8Array; noise: Float64Array }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    const rng = createRng({ seed, stream: 7 });
+    expect(hex(fromWorker.bytes)).toBe(hex(rng.bytes(1000)));
+    expect(fromWorker.noise).toEqual(gaussianNoise(100, 1, { rng }));
   });
 
   it('fill() writes keystream into an existing array', () => {
