@@ -1,29 +1,34 @@
-// `npm start`: one DP-FedAvg-style aggregation round on synthetic data. Client updates are generated
-// deterministically in batches into shared memory, each update is clipped to an L2 bound and the
-// batch summed by the worker pool (pool.clipAndSum), the partial sums are accumulated, and the
-// total is divided by the number of clients. While the pool works on one batch, the main thread
-// generates the next one into a second buffer, so at most two batches are held at once.
-//
-// Not yet private: the aggregate is clipped but not noised. Gaussian noise on the clipped sum
-// (and the privacy accounting that goes with it) arrives in a later issue.
+// `npm start`: one DP-FedAvg aggregation round (user-level central DP, McMahan et al. 2018) on
+// synthetic data. Client updates are generated deterministically in batches into shared memory,
+// each update is clipped to an L2 bound and the batch summed by the worker pool (pool.clipAndSum),
+// the partial sums are accumulated, Gaussian noise of standard deviation noiseMultiplier x clip is
+// added to the sum with the secure (lattice) sampler, and the noisy sum is divided by the number of
+// clients. The RDP and PLD accountants state the round's (epsilon, delta). While the pool works on
+// one batch, the main thread generates the next one into a second buffer, so at most two batches
+// are held at once.
 import { parseArgs } from 'node:util';
+import { RdpAccountant, PldAccountant } from '../src/accounting/index.js';
+import { secureGaussian } from '../src/dp/index.js';
 import { clipAndSum, ready, type ClipAndSumResult } from '../src/index.js';
 import { createPool, sharedFloat32Array } from '../src/pool/index.js';
 import { ProgressBar } from './progress.js';
 
 const HELP = `Usage: npm start -- [options]
 
-Simulates one aggregation round: every client's update is clipped to an L2 norm bound and the
-clipped updates are summed in batches by a worker pool, then averaged. Synthetic, deterministic data.
-The result is clipped but NOT noised (no differential-privacy guarantee yet).
+Simulates one DP-FedAvg aggregation round: every client's update is clipped to an L2 norm bound,
+the clipped updates are summed in batches by a worker pool, Gaussian noise (secure lattice sampler)
+is added to the sum, and the noisy sum is averaged. Reports the round's user-level (epsilon, delta).
+Synthetic, deterministic client data; the noise comes from the CSPRNG.
 
 Options:
-  --clients N   number of clients (default 1000)
-  --params N    parameters per client update, float32 (default 100000)
-  --threads N   pool worker threads (default: number of cores)
-  --batch N     clients per batch (default: 100, fewer for very large updates)
-  --clip C      L2 clip bound (default 1.0)
-  --help        show this help
+  --clients N            number of clients (default 1000)
+  --params N             parameters per client update, float32 (default 100000)
+  --threads N            pool worker threads (default: number of cores)
+  --batch N              clients per batch (default: 100, fewer for very large updates)
+  --clip C               L2 clip bound (default 1.0)
+  --noise-multiplier Z   noise standard deviation / clip bound (default 1.0)
+  --delta D              delta of the reported (epsilon, delta) (default 1e-5)
+  --help                 show this help
 `;
 
 /** Largest batch buffer in float32 values (64 MiB): batches shrink for very large updates. */
@@ -37,6 +42,8 @@ interface Config {
   threads: number | undefined;
   batch: number;
   clip: number;
+  noiseMultiplier: number;
+  delta: number;
 }
 
 function parseConfig(argv: string[]): Config | undefined {
@@ -48,6 +55,8 @@ function parseConfig(argv: string[]): Config | undefined {
       threads: { type: 'string' },
       batch: { type: 'string' },
       clip: { type: 'string' },
+      'noise-multiplier': { type: 'string' },
+      delta: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -59,14 +68,21 @@ function parseConfig(argv: string[]): Config | undefined {
     return n;
   };
   const params = integer('params', values.params, 100_000);
-  const clip = values.clip === undefined ? 1 : Number(values.clip);
-  if (!Number.isFinite(clip) || clip <= 0) throw new Error(`--clip must be a positive number, got "${values.clip}"`);
+  const positive = (name: string, text: string | undefined, fallback: number, below = Infinity): number => {
+    if (text === undefined) return fallback;
+    const v = Number(text);
+    if (!(Number.isFinite(v) && v > 0 && v < below)) throw new Error(`--${name} must be a number in (0, ${below}), got "${text}"`);
+    return v;
+  };
+  const clip = positive('clip', values.clip, 1);
   return {
     clients: integer('clients', values.clients, 1000),
     params,
     threads: values.threads === undefined ? undefined : integer('threads', values.threads, 1),
     batch: integer('batch', values.batch, Math.max(1, Math.min(100, Math.floor(MAX_BATCH_FLOATS / params)))),
     clip,
+    noiseMultiplier: positive('noise-multiplier', values['noise-multiplier'], 1),
+    delta: positive('delta', values.delta, 1e-5, 1),
   };
 }
 
@@ -158,6 +174,7 @@ async function main(): Promise<void> {
   }
   const { clients, params, batch, clip } = config;
   const clientsData = new SyntheticClients(params, clip);
+  await ready();
   const pool = await createPool(config.threads === undefined ? {} : { threads: config.threads });
   try {
     // Two batch buffers in shared memory: the pool reads one (zero-copy) while the next is generated.
@@ -200,12 +217,19 @@ async function main(): Promise<void> {
       const seconds = (performance.now() - started) / 1000;
       progress.update(done, `${(done / seconds).toFixed(0)} clients/s`);
     }
+    // Central DP: N(0, (noiseMultiplier * clip)^2) on the sum, released on the secure lattice.
+    const sigma = config.noiseMultiplier * clip;
+    const noisy = secureGaussian(total, sigma);
     const wallSeconds = (performance.now() - started) / 1000;
     progress.finish();
     const meanUpdate = Float32Array.from(total, (v) => v / clients);
+    const noisyMean = Float32Array.from(noisy.values, (v) => v / clients);
+    // Every client takes part in this round (sample rate 1): a Gaussian mechanism of sensitivity clip.
+    const event = { noiseMultiplier: config.noiseMultiplier, sampleRate: 1 };
+    const rdp = new RdpAccountant().step(event).getEpsilon(config.delta);
+    const pld = new PldAccountant().step(event).getEpsilon(config.delta);
 
     // Check: the pooled first batch equals the sync wasm clipAndSum of the same (regenerated) batch.
-    await ready();
     const firstCount = Math.min(batch, clients);
     const check = buffers[0]!.subarray(0, firstCount * params);
     clientsData.fill(check, 0, firstCount);
@@ -217,12 +241,16 @@ async function main(): Promise<void> {
     const gigabytes = (clients * params * 4) / 1e9;
     const lines = [
       '',
-      'Aggregation round (synthetic data; clipped, NOT noised: DP noise comes in a later issue)',
+      'DP-FedAvg aggregation round (synthetic client data, central DP at the aggregator)',
       `  clients              ${clients} (batches of ${batch})`,
       `  parameters           ${params} float32 per update (${gigabytes.toFixed(2)} GB in total)`,
       `  clip bound (L2)      ${clip}`,
       `  clipped              ${clippedCount} of ${clients} updates (${((100 * clippedCount) / clients).toFixed(1)}%)`,
       `  mean update norm     ${(normSum / clients).toFixed(4)} before clipping; norm of the averaged update ${l2(meanUpdate).toFixed(4)}`,
+      `  noise                Gaussian, sigma ${sigma} on the sum (noise multiplier ${config.noiseMultiplier}), secure lattice` +
+        ` resolution ${noisy.resolution.toExponential(3)}; norm of the noisy average ${l2(noisyMean).toFixed(4)}`,
+      `  privacy              epsilon ${rdp.epsilon.toFixed(3)} at delta ${config.delta} for this round, user level` +
+        ` (RDP, best order ${rdp.order}); PLD: ${pld.epsilon.toFixed(3)}`,
       `  threads              ${pool.threads} pool worker${pool.threads === 1 ? '' : 's'}`,
       `  wall time            ${wallSeconds.toFixed(2)} s: generating data ${(generateMs / 1000).toFixed(2)} s (main thread, overlapped` +
         ` with the pool), waiting for the pool ${(waitMs / 1000).toFixed(2)} s`,
