@@ -3,11 +3,13 @@
 import { accountingSuite } from './accounting.js';
 import { kernelsSuite } from './kernels.js';
 import { noiseSuite } from './noise.js';
+import { paillierSuite } from './paillier.js';
 
 const suites: Record<string, () => Promise<void>> = {
   kernels: kernelsSuite,
   accounting: accountingSuite,
   noise: noiseSuite,
+  paillier: paillierSuite,
 };
 
 async function main(): Promise<void> {

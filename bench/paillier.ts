@@ -1,0 +1,207 @@
+// Paillier suite of `npm run bench`: at 2048-bit keys, the dominant modexp (4096-bit modulus n^2,
+// 2048-bit exponent) privkit vs native BigInt square-and-multiply; encrypt, decrypt, add and
+// multiplyPlain ops/s privkit vs paillier-bigint 3.4.3 under the same key (issue 5 targets:
+// encrypt >= 4x, decrypt >= 12x); and a packed 100,000-entry Float32 vector encrypted by 10 clients,
+// summed and decrypted, vs paillier-bigint entry by entry (both extrapolated from timed samples;
+// target >= 100x). Printed as tables and written to bench/results/paillier.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, platform, release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as pb from 'paillier-bigint';
+import { createRng } from '../src/dp/rng.js';
+import { generateKeyPair } from '../src/paillier/keys.js';
+import { Modulus, powBigInt } from '../src/paillier/modpow.js';
+import type { EncryptedVector } from '../src/paillier/packing.js';
+import { randomBelow, randomBits } from '../src/paillier/primes.js';
+import { ready } from '../src/wasm/runtime.js';
+import { DEFAULT_TIMING, measure, type BenchTask, type Row } from './harness.js';
+
+const KEY_BITS = 2048;
+const TIMING = { ...DEFAULT_TIMING, time: 1500, iterations: 6, warmupTime: 200, warmupIterations: 2 };
+
+interface Case {
+  operation: string;
+  shape: string;
+  /** Required speed-up of the privkit row over the reference row (issue 5), if any. */
+  target?: number;
+  tasks: BenchTask[];
+}
+
+interface PaillierRow extends Row {
+  operation: string;
+  opsPerSecond: number;
+  target?: number;
+}
+
+function modInverse(a: bigint, m: bigint): bigint {
+  let [r0, r1, s0, s1] = [a % m, m, 1n, 0n];
+  while (r1 !== 0n) {
+    const t = r0 / r1;
+    [r0, r1, s0, s1] = [r1, r0 - t * r1, s1, s0 - t * s1];
+  }
+  return ((s0 % m) + m) % m;
+}
+
+function formatTable(rows: PaillierRow[]): string {
+  const header = ['operation', 'task', 'mean ms', '±%', 'ops/s', 'samples', 'x ref', 'target', 'bg load'];
+  const cells = rows.map((r) => [
+    r.operation,
+    r.task,
+    r.meanMs.toFixed(3),
+    r.rmePercent.toFixed(1),
+    r.opsPerSecond.toFixed(1),
+    String(r.samples),
+    r.kind === 'library' ? r.vsReference.toFixed(2) : '',
+    r.kind === 'library' && r.target !== undefined ? `>= ${r.target} ${r.vsReference >= r.target ? 'yes' : 'NO'}` : '',
+    r.backgroundCores.toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((v, i) => (i < 2 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+}
+
+export async function paillierSuite(): Promise<void> {
+  const started = performance.now();
+  await ready();
+  const rng = createRng();
+
+  const keygenStart = performance.now();
+  const { publicKey, privateKey } = await generateKeyPair({ bits: KEY_BITS });
+  const keygenMs = performance.now() - keygenStart;
+  const { n, nSquared } = publicKey;
+  const { p, q } = privateKey;
+  const phi = (p - 1n) * (q - 1n);
+  // the same key in paillier-bigint's form (its "simple variant": g = n + 1, lambda = phi, mu = phi^-1 mod n)
+  const theirPublic = new pb.PublicKey(n, n + 1n);
+  const theirPrivate = new pb.PrivateKey(phi, modInverse(phi, n), theirPublic, p, q);
+
+  const m1 = randomBelow(n, rng);
+  const m2 = randomBelow(n, rng);
+  const k = randomBelow(n, rng);
+  const c1 = publicKey.encrypt(m1);
+  const c2 = publicKey.encrypt(m2);
+  const t1 = theirPublic.encrypt(m1);
+  const t2 = theirPublic.encrypt(m2);
+  // results are checked once before timing
+  if (privateKey.decrypt(t1) !== m1 || theirPrivate.decrypt(c1.value) !== m1) throw new Error('paillier bench: interop check failed');
+
+  const modN2 = new Modulus(nSquared);
+  const base = randomBelow(nSquared, rng);
+  const exponent = randomBits(KEY_BITS, rng) | (1n << BigInt(KEY_BITS - 1));
+  if (modN2.pow(base, exponent) !== powBigInt(base, exponent, nSquared)) throw new Error('paillier bench: modexp check failed');
+
+  const cases: Case[] = [
+    {
+      operation: 'modexp',
+      shape: '4096-bit modulus, 2048-bit exponent',
+      tasks: [
+        { name: 'privkit Montgomery (wasm)', kind: 'library', fn: () => modN2.pow(base, exponent) },
+        { name: 'BigInt square-and-multiply', kind: 'reference', fn: () => powBigInt(base, exponent, nSquared) },
+      ],
+    },
+    {
+      operation: 'encrypt',
+      shape: `${KEY_BITS}-bit key, random m < n`,
+      target: 4,
+      tasks: [
+        { name: 'privkit encrypt', kind: 'library', fn: () => publicKey.encrypt(m1) },
+        { name: 'paillier-bigint encrypt', kind: 'reference', fn: () => theirPublic.encrypt(m1) },
+      ],
+    },
+    {
+      operation: 'decrypt',
+      shape: `${KEY_BITS}-bit key`,
+      target: 12,
+      tasks: [
+        { name: 'privkit decrypt (CRT)', kind: 'library', fn: () => privateKey.decrypt(c1) },
+        { name: 'paillier-bigint decrypt', kind: 'reference', fn: () => theirPrivate.decrypt(t1) },
+      ],
+    },
+    {
+      operation: 'add',
+      shape: `${KEY_BITS}-bit key`,
+      tasks: [
+        { name: 'privkit add', kind: 'library', fn: () => publicKey.add(c1, c2) },
+        { name: 'paillier-bigint addition', kind: 'reference', fn: () => theirPublic.addition(t1, t2) },
+      ],
+    },
+    {
+      operation: 'multiplyPlain',
+      shape: `${KEY_BITS}-bit key, random k < n`,
+      tasks: [
+        { name: 'privkit multiplyPlain', kind: 'library', fn: () => publicKey.multiplyPlain(c1, k) },
+        { name: 'paillier-bigint multiply', kind: 'reference', fn: () => theirPublic.multiply(t1, k) },
+      ],
+    },
+  ];
+
+  const rows: PaillierRow[] = [];
+  for (const c of cases) {
+    const measured = await measure({ kernel: c.operation, shape: c.shape, inputBytes: 0, tasks: c.tasks }, TIMING);
+    for (const row of measured) rows.push({ ...row, operation: c.operation, opsPerSecond: 1000 / row.meanMs, ...(c.target === undefined ? {} : { target: c.target }) });
+  }
+
+  console.log(`\npaillier — privkit/paillier vs paillier-bigint 3.4.3, ${KEY_BITS}-bit key (same key in both)\n`);
+  console.log(formatTable(rows));
+  console.log(`\nprivkit generateKeyPair({ bits: ${KEY_BITS} }): ${keygenMs.toFixed(0)} ms (one run; prime search time varies widely)`);
+
+  // Packed vector round trip: 10 clients x 100,000 entries, extrapolated from 8 ciphertexts' worth.
+  const packing = { scale: 2 ** 16, clip: 4, maxAdditions: 10 };
+  const clients = 10;
+  const entries = 100_000;
+  const slots = publicKey.encryptVector(new Float32Array(1), packing).layout.slots;
+  const sample = Float32Array.from({ length: 8 * slots }, (_, i) => 3 * Math.sin(i));
+  const timeMs = (fn: () => unknown, reps: number) => {
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) fn();
+    return (performance.now() - t0) / reps;
+  };
+  let encrypted: EncryptedVector | undefined;
+  const encMs = timeMs(() => (encrypted = publicKey.encryptVector(sample, packing)), 3);
+  let total = encrypted!;
+  const addMs = timeMs(() => publicKey.addVectors(encrypted!, encrypted!), 20);
+  for (let k = 1; k < clients; k++) total = publicKey.addVectors(total, publicKey.encryptVector(sample, packing));
+  let decoded: Float64Array = new Float64Array(0);
+  const decMs = timeMs(() => (decoded = privateKey.decryptVector(total)), 3);
+  const packError = Math.max(...Array.from(decoded, (y, i) => Math.abs(y - clients * sample[i]!)));
+  if (!(packError <= clients / packing.scale)) throw new Error(`paillier bench: packed sum is off by ${packError}`);
+  const scaleUp = Math.ceil(entries / slots) / 8; // ciphertexts for 100k entries / ciphertexts timed
+  const packedMs = scaleUp * (clients * encMs + (clients - 1) * addMs + decMs);
+  const meanOf = (task: string) => rows.find((r) => r.task === task)!.meanMs;
+  const elementMs = entries * (clients * meanOf('paillier-bigint encrypt') + (clients - 1) * meanOf('paillier-bigint addition') + meanOf('paillier-bigint decrypt'));
+  const vector = {
+    shape: `${clients} clients x ${entries} float32 entries, scale 2^16, clip 4, ${slots} entries per ciphertext`,
+    privkitPackedSeconds: packedMs / 1000,
+    paillierBigintElementwiseSeconds: elementMs / 1000,
+    speedup: elementMs / packedMs,
+    target: 100,
+  };
+  console.log(`\npacked vector round trip (${vector.shape}), extrapolated from timed samples:`);
+  console.log(`  privkit packed (1 thread): ${vector.privkitPackedSeconds.toFixed(1)} s  [per 8 ciphertexts: encrypt ${encMs.toFixed(1)} ms, add ${addMs.toFixed(2)} ms, decrypt ${decMs.toFixed(1)} ms]`);
+  console.log(`  paillier-bigint entry by entry: ${vector.paillierBigintElementwiseSeconds.toFixed(0)} s`);
+  console.log(`  speed-up ${vector.speedup.toFixed(0)}x (target >= 100x: ${vector.speedup >= 100 ? 'yes' : 'NO'})`);
+
+  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, os: `${platform()} ${release()}`, node: process.version };
+  const file = join(dirname(fileURLToPath(import.meta.url)), '../../bench/results/paillier.json');
+  mkdirSync(dirname(file), { recursive: true });
+  const results = rows.map(({ operation, shape, task, kind, meanMs, medianMs, minMs, rmePercent, samples, opsPerSecond, vsReference, target, backgroundCores }) => ({
+    operation,
+    shape,
+    task,
+    kind,
+    meanMs,
+    medianMs,
+    minMs,
+    rmePercent,
+    samples,
+    opsPerSecond,
+    ...(kind === 'library' ? { speedupVsReference: vsReference } : {}),
+    ...(kind === 'library' && target !== undefined ? { target, meetsTarget: vsReference >= target } : {}),
+    backgroundCores,
+  }));
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, keyBits: KEY_BITS, keygenMs, rows: results, vector }, null, 2) + '\n');
+  console.log(`\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  console.log('"x ref" = privkit ops/s over the reference row (BigInt or paillier-bigint); "bg load" = cores busy with other processes meanwhile.');
+  console.log(`written ${file}`);
+}

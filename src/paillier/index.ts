@@ -1,0 +1,33 @@
+// privkit/paillier: Paillier homomorphic encryption on the wasm Montgomery kernels, signed and
+// fixed-point plaintext encodings, packed vectors, JSON serialization, and the modular
+// exponentiation underneath it.
+export { ready } from '../wasm/runtime.js';
+export {
+  Ciphertext,
+  generateKeyPair,
+  PrivateKey,
+  PublicKey,
+  MAX_KEY_BITS,
+  MIN_KEY_BITS,
+  MIN_TEST_KEY_BITS,
+  type EncryptOptions,
+  type GenerateKeyPairOptions,
+  type KeyOptions,
+  type KeyPair,
+} from './keys.js';
+export { decodeFixed, decodeSigned, encodeFixed, encodeSigned, FIXED_POINT_BASE, maxSignedInt } from './encoding.js';
+export { addVectors, decryptVector, encryptVector, packingLayout, type EncryptedVector, type PackingLayout, type PackingOptions } from './packing.js';
+export {
+  ciphertextFromJSON,
+  ciphertextToJSON,
+  privateKeyFromJSON,
+  privateKeyToJSON,
+  publicKeyFromJSON,
+  publicKeyToJSON,
+  SERIALIZATION_VERSION,
+  type CiphertextJSON,
+  type PrivateKeyJSON,
+  type PublicKeyJSON,
+} from './serialize.js';
+export { bitLength, MAX_MODULUS_BITS, Modulus, modPow, powBigInt } from './modpow.js';
+export { millerRabin, millerRabinRounds, randomPrime } from './primes.js';

@@ -1,0 +1,120 @@
+// Packed vector encryption: many quantized entries per Paillier plaintext. Each entry is clipped to
+// [-clip, clip], quantized to round(x * scale) and offset to [0, 2 maxAbs] (maxAbs = round(clip *
+// scale)); slots are wide enough for the sum of `maxAdditions` such vectors, so up to that many
+// encrypted vectors can be added (one ciphertext product per packed plaintext) without a slot
+// carrying into the next. Adding more throws E_OVERFLOW instead of silently corrupting slots.
+import { PrivkitError } from '../errors.js';
+import { assertFloat32Array, assertInteger, assertNumber } from '../validate.js';
+import type { Ciphertext, EncryptOptions, PrivateKey, PublicKey } from './keys.js';
+import { bitLength } from './modpow.js';
+
+export interface PackingOptions extends EncryptOptions {
+  /** Quantization scale: an entry x becomes round(x * scale) (resolution 1 / scale). */
+  scale: number;
+  /** Entries are clipped to [-clip, clip] before quantization. */
+  clip: number;
+  /** How many encrypted vectors may be summed (the slot headroom), >= 1. */
+  maxAdditions: number;
+}
+
+/** The slot layout shared by vectors that can be added. */
+export interface PackingLayout {
+  scale: number;
+  clip: number;
+  maxAdditions: number;
+  /** round(clip * scale): the largest quantized magnitude (also the per-vector slot offset). */
+  maxAbs: number;
+  /** Bits per slot: enough for maxAdditions * 2 maxAbs. */
+  slotBits: number;
+  /** Slots per ciphertext. */
+  slots: number;
+}
+
+/** An encrypted, packed vector: `count` encrypted vectors summed so far. */
+export interface EncryptedVector {
+  publicKey: PublicKey;
+  layout: PackingLayout;
+  length: number;
+  count: number;
+  ciphertexts: Ciphertext[];
+}
+
+/** The slot layout for a key and options (throws when a single slot does not fit a plaintext). */
+export function packingLayout(publicKey: PublicKey, opts: PackingOptions): PackingLayout {
+  if (opts === null || typeof opts !== 'object') throw new PrivkitError('E_ARG', 'opts must give scale, clip and maxAdditions', { argument: 'opts' });
+  const scale = assertNumber('opts.scale', opts.scale, 'positive');
+  const clip = assertNumber('opts.clip', opts.clip, 'positive');
+  const maxAdditions = assertInteger('opts.maxAdditions', opts.maxAdditions, 1);
+  const maxAbs = Math.round(clip * scale);
+  if (!(maxAbs >= 1) || !Number.isSafeInteger(maxAbs * 2 * maxAdditions)) {
+    throw new PrivkitError('E_ARG', `clip * scale must round to an integer in [1, 2^53 / (2 maxAdditions)), got ${clip * scale}`, { argument: 'opts.scale' });
+  }
+  const slotBits = bitLength(BigInt(2 * maxAbs * maxAdditions));
+  const slots = Math.floor((publicKey.bits - 1) / slotBits);
+  if (slots < 1) throw new PrivkitError('E_ARG', `a ${slotBits}-bit slot does not fit a ${publicKey.bits}-bit key`, { argument: 'opts' });
+  return { scale, clip, maxAdditions, maxAbs, slotBits, slots };
+}
+
+/** Encrypts x packed: ceil(x.length / slots) ciphertexts (entries must be finite). */
+export function encryptVector(publicKey: PublicKey, x: Float32Array, opts: PackingOptions): EncryptedVector {
+  assertFloat32Array('x', x);
+  const layout = packingLayout(publicKey, opts);
+  const { slots, slotBits, scale, clip, maxAbs } = layout;
+  const ciphertexts: Ciphertext[] = [];
+  const shift = BigInt(slotBits);
+  for (let start = 0; start < x.length; start += slots) {
+    let m = 0n;
+    for (let i = Math.min(x.length, start + slots) - 1; i >= start; i--) {
+      const v = x[i]!;
+      if (!Number.isFinite(v)) throw new PrivkitError('E_NONFINITE', `x[${i}] is ${v}; values must be finite`, { argument: 'x', index: i });
+      const q = Math.round(Math.min(clip, Math.max(-clip, v)) * scale);
+      m = (m << shift) | BigInt(Math.min(maxAbs, Math.max(-maxAbs, q)) + maxAbs);
+    }
+    ciphertexts.push(publicKey.encrypt(m, opts.rng === undefined ? {} : { rng: opts.rng }));
+  }
+  return { publicKey, layout, length: x.length, count: 1, ciphertexts };
+}
+
+/** The packed sum of two encrypted vectors of the same key, layout and length. */
+export function addVectors(publicKey: PublicKey, a: EncryptedVector, b: EncryptedVector): EncryptedVector {
+  for (const [name, v] of [['a', a], ['b', b]] as const) {
+    if (v === null || typeof v !== 'object' || !Array.isArray(v.ciphertexts) || !publicKey.equals(v.publicKey)) {
+      throw new PrivkitError('E_ARG', `${name} must be an EncryptedVector under this public key`, { argument: name });
+    }
+  }
+  if (a.length !== b.length) throw new PrivkitError('E_SHAPE', `vector lengths differ: ${a.length} and ${b.length}`, { argument: 'b' });
+  const la = a.layout;
+  const lb = b.layout;
+  if (la.scale !== lb.scale || la.clip !== lb.clip || la.maxAdditions !== lb.maxAdditions || la.slotBits !== lb.slotBits || la.slots !== lb.slots) {
+    throw new PrivkitError('E_ARG', 'the vectors were packed with different layouts (scale, clip, maxAdditions)', { argument: 'b' });
+  }
+  const count = a.count + b.count;
+  if (count > la.maxAdditions) {
+    throw new PrivkitError('E_OVERFLOW', `the sum would hold ${count} vectors, beyond the slot headroom maxAdditions = ${la.maxAdditions}`, { argument: 'b' });
+  }
+  const ciphertexts = a.ciphertexts.map((c, i) => publicKey.add(c, b.ciphertexts[i]!));
+  return { publicKey, layout: la, length: a.length, count, ciphertexts };
+}
+
+/** The entries of an encrypted vector (a sum of `count` vectors), dequantized. */
+export function decryptVector(privateKey: PrivateKey, v: EncryptedVector): Float64Array {
+  if (v === null || typeof v !== 'object' || !Array.isArray(v.ciphertexts) || !privateKey.publicKey.equals(v.publicKey)) {
+    throw new PrivkitError('E_ARG', 'v must be an EncryptedVector under this key', { argument: 'v' });
+  }
+  const { slots, slotBits, scale, maxAbs } = v.layout;
+  if (v.ciphertexts.length !== Math.ceil(v.length / slots)) throw new PrivkitError('E_SHAPE', 'v has the wrong number of ciphertexts for its length', { argument: 'v' });
+  const out = new Float64Array(v.length);
+  const mask = (1n << BigInt(slotBits)) - 1n;
+  const shift = BigInt(slotBits);
+  const offset = v.count * maxAbs;
+  v.ciphertexts.forEach((c, k) => {
+    let m = privateKey.decrypt(c);
+    const start = k * slots;
+    for (let i = start; i < Math.min(v.length, start + slots); i++) {
+      out[i] = (Number(m & mask) - offset) / scale;
+      m >>= shift;
+    }
+    if (m !== 0n) throw new PrivkitError('E_OVERFLOW', `ciphertext ${k} holds more than its slots (corrupted or over-added)`, { argument: 'v', index: k });
+  });
+  return out;
+}

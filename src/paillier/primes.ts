@@ -1,0 +1,121 @@
+// Random probable primes from the CSPRNG: random odd candidates with the top two bits set, trial
+// division by the odd primes below 2000, then Miller-Rabin with random bases (FIPS 186-5, B.3 and
+// Table B.1). Exponentiations use the wasm Montgomery kernels (./modpow.ts).
+import { PrivkitError } from '../errors.js';
+import type { Rng } from '../dp/rng.js';
+import { assertInteger } from '../validate.js';
+import { bitLength, Modulus } from './modpow.js';
+
+/** Odd primes below 2000, grouped so that each group's product is below 2^53. */
+const SMALL_PRIMES: number[] = oddPrimesBelow(2000);
+const GROUPS: Array<{ product: bigint; primes: number[] }> = groupPrimes(SMALL_PRIMES);
+
+/**
+ * Miller-Rabin rounds for a random candidate of `bits` bits and error <= 2^-128. FIPS 186-5
+ * Table B.1: 4 rounds for 1536- and 2048-bit primes (2^-128, 2^-144); it gives 5 rounds for
+ * 1024-bit primes at 2^-112, so 1024..1535 bits take 7 here as a margin. Below 1024 bits (test
+ * keys only) 64 rounds: the worst-case bound 4^-64 = 2^-128 holds for any input.
+ */
+export function millerRabinRounds(bits: number): number {
+  if (bits >= 1536) return 4;
+  if (bits >= 1024) return 7;
+  return 64;
+}
+
+/** A random probable prime of exactly `bits` bits (>= 16) with its top two bits set. */
+export function randomPrime(bits: number, rng: Rng): bigint {
+  assertInteger('bits', bits, 16);
+  for (;;) {
+    const candidate = randomBits(bits, rng) | (3n << BigInt(bits - 2)) | 1n;
+    if (!passesTrialDivision(candidate)) continue;
+    if (millerRabin(candidate, millerRabinRounds(bits), rng)) return candidate;
+  }
+}
+
+/** Whether x (odd, > 2000) has no prime factor below 2000. */
+export function passesTrialDivision(x: bigint): boolean {
+  for (const { product, primes } of GROUPS) {
+    const r = Number(x % product);
+    for (const p of primes) if (r % p === 0) return false;
+  }
+  return true;
+}
+
+/** Miller-Rabin with `rounds` random bases in [2, w - 2] (FIPS 186-5 B.3.1); w odd, w > 3. */
+export function millerRabin(w: bigint, rounds: number, rng: Rng): boolean {
+  if (w < 5n || (w & 1n) === 0n) throw new PrivkitError('E_ARG', 'millerRabin needs an odd integer > 3', { argument: 'w' });
+  const wMinus1 = w - 1n;
+  let a = 0;
+  let d = wMinus1;
+  while ((d & 1n) === 0n) {
+    d >>= 1n;
+    a++;
+  }
+  const mod = new Modulus(w);
+  const bits = bitLength(w);
+  for (let round = 0; round < rounds; round++) {
+    let b: bigint;
+    do b = randomBits(bits, rng);
+    while (b <= 1n || b >= wMinus1);
+    let z = mod.pow(b, d);
+    if (z === 1n || z === wMinus1) continue;
+    let composite = true;
+    for (let j = 1; j < a; j++) {
+      z = (z * z) % w;
+      if (z === wMinus1) {
+        composite = false;
+        break;
+      }
+      if (z === 1n) break;
+    }
+    if (composite) return false;
+  }
+  return true;
+}
+
+/** A uniform integer in [0, 2^bits) from the generator. */
+export function randomBits(bits: number, rng: Rng): bigint {
+  const bytes = rng.bytes(Math.ceil(bits / 8));
+  const extra = bytes.length * 8 - bits;
+  bytes[0] = bytes[0]! & (0xff >> extra);
+  let hex = '';
+  for (let i = 0; i < bytes.length; i++) hex += bytes[i]!.toString(16).padStart(2, '0');
+  return BigInt('0x' + hex);
+}
+
+/** A uniform integer in [0, bound) (bound >= 1), by rejection. */
+export function randomBelow(bound: bigint, rng: Rng): bigint {
+  const bits = bitLength(bound);
+  for (;;) {
+    const x = randomBits(bits, rng);
+    if (x < bound) return x;
+  }
+}
+
+function oddPrimesBelow(limit: number): number[] {
+  const sieve = new Uint8Array(limit);
+  const primes: number[] = [];
+  for (let i = 3; i < limit; i += 2) {
+    if (sieve[i] === 1) continue;
+    primes.push(i);
+    for (let j = i * i; j < limit; j += 2 * i) sieve[j] = 1;
+  }
+  return primes;
+}
+
+function groupPrimes(primes: number[]): Array<{ product: bigint; primes: number[] }> {
+  const groups: Array<{ product: bigint; primes: number[] }> = [];
+  let product = 1;
+  let members: number[] = [];
+  for (const p of primes) {
+    if (product * p > Number.MAX_SAFE_INTEGER) {
+      groups.push({ product: BigInt(product), primes: members });
+      product = 1;
+      members = [];
+    }
+    product *= p;
+    members.push(p);
+  }
+  groups.push({ product: BigInt(product), primes: members });
+  return groups;
+}
