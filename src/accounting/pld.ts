@@ -12,7 +12,7 @@
 import { PrivkitError } from '../errors.js';
 import { fft, twiddles } from './fft.js';
 import { DEFAULT_ORDERS, rdpPoissonGaussian } from './rdp.js';
-import { logAdd, logSub, normalCdf as phi } from './special.js';
+import { logAdd, logSub, normalCdf as phi } from '../math/special.js';
 
 export interface PldGroup {
   sampleRate: number;

@@ -2,7 +2,7 @@
 // the Gaussian without replacement (Wang, Balle, Kasiviswanathan 2019), and the plain Gaussian,
 // Laplace (Mironov 2017, Prop. 6) and zCDP mechanisms.
 import type { NormalizedEvent } from './events.js';
-import { logAdd, logErfc, logSub } from './special.js';
+import { logAdd, logErfc, logSub } from '../math/special.js';
 
 /** 1.1, 1.2, ..., 10.9, 11, 12, ..., 63, 128, 256, 512, 1024 (156 orders). */
 export const DEFAULT_ORDERS: readonly number[] = Object.freeze([
