@@ -12,6 +12,7 @@ import { build, type InlineConfig, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as privkit from 'privkit';
 import * as dp from 'privkit/dp';
+import * as paillier from 'privkit/paillier';
 import {
   CASES,
   caseInput,
@@ -21,6 +22,7 @@ import {
   NAN_CASE,
   NAN_INDEX,
   runKernels,
+  runPaillier,
   runRandomness,
   type KernelApi,
   type Results,
@@ -45,6 +47,7 @@ interface Report {
   syncClipAndSumError: CapturedError;
   syncAfterError: string;
   randomness: Results;
+  paillier: Results;
   poolThreads: number;
   pool: Results;
   poolError: CapturedError;
@@ -271,6 +274,15 @@ describe.each(['isolated', 'plain'] as const)('headless Chromium, %s page', (mod
     expect(Math.abs(r.gaussianVariance / 4 - 1)).toBeLessThan(0.05);
     expect(Math.abs(r.addVariance / 2 - 1)).toBeLessThan(0.07);
     expect(r.nanError).toMatchObject({ thrown: true, isPrivkitError: true, code: 'E_NONFINITE', argument: 'x', index: 873 });
+  });
+
+  it('generates the same seeded Paillier keys and ciphertexts as Node, and decrypts sums and packed vectors', async () => {
+    const expected = await runPaillier(paillier, dp);
+    expect(expected.plaintext).toBe(String(123456789n + 987654321n));
+    expect(expected.product).toBe(String(7n * 123456789n));
+    const vector = Buffer.from(expected.vector as string, 'base64');
+    expect(Array.from(new Float64Array(vector.buffer, vector.byteOffset, vector.length / 8))).toEqual([0.75, -0.25, 2, -1.5]);
+    expect(report().paillier).toEqual(expected);
   });
 
   it('rejects calls on a closed pool with E_WORKER', () => {

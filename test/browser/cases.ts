@@ -173,3 +173,24 @@ export function runRandomness(dp: RandomnessApi): Results {
     discreteGaussian: encodeBytes(dp.discreteGaussian(1000, 3.7, { rng })),
   };
 }
+
+/** Paillier with seeded keys and randomness: identical keys, ciphertexts and plaintexts in Node and browsers. */
+export async function runPaillier(paillier: typeof import('privkit/paillier'), dp: RandomnessApi): Promise<Results> {
+  const rng = dp.createRng({ seed: new Uint8Array(32).fill(5) });
+  const { publicKey, privateKey } = await paillier.generateKeyPair({ bits: 512, allowInsecureTestKeys: true, rng });
+  const a = publicKey.encrypt(123456789n, { rng });
+  const b = publicKey.encrypt(987654321n, { rng });
+  const sum = publicKey.add(a, b);
+  const opts = { scale: 2 ** 16, clip: 4, maxAdditions: 4, rng };
+  const packed = publicKey.addVectors(
+    publicKey.encryptVector(Float32Array.of(0.5, -1.25, 3, 2), opts),
+    publicKey.encryptVector(Float32Array.of(0.25, 1, -1, -3.5), opts),
+  );
+  return {
+    n: publicKey.n.toString(16),
+    ciphertext: sum.value.toString(16),
+    plaintext: privateKey.decrypt(sum).toString(),
+    product: privateKey.decrypt(publicKey.multiplyPlain(a, 7n)).toString(),
+    vector: encodeBytes(privateKey.decryptVector(packed)),
+  };
+}

@@ -3,8 +3,9 @@
 // JSON-able report on window.__results for the Node side to compare.
 import * as privkit from 'privkit';
 import * as dp from 'privkit/dp';
+import * as paillier from 'privkit/paillier';
 import { createPool, sharedFloat32Array, type Pool } from 'privkit/pool';
-import { caseInput, encodeF32, inputWithNaN, MAX_NORM, NAN_CASE, runKernels, runRandomness, type KernelApi } from './cases.js';
+import { caseInput, encodeF32, inputWithNaN, MAX_NORM, NAN_CASE, runKernels, runPaillier, runRandomness, type KernelApi } from './cases.js';
 
 export interface CapturedError {
   thrown: boolean;
@@ -88,6 +89,7 @@ async function main(): Promise<Record<string, unknown>> {
   report.syncClipAndSumError = await capture(() => privkit.clipAndSum(inputWithNaN(), rows, MAX_NORM));
   report.syncAfterError = encodeF32(privkit.l2Norms(clean, rows));
   report.randomness = runRandomness(dp);
+  report.paillier = await runPaillier(paillier, dp);
 
   const pool = await createPool({ threads: 2 });
   try {
