@@ -70,6 +70,20 @@ describe('interop with paillier-bigint', () => {
     }
   });
 
+  it('privkit private-key (CRT) ciphertexts decrypt in paillier-bigint, under both key pairs', () => {
+    for (const [a, b] of [
+      [ours, oursAsTheirs],
+      [theirsAsOurs, theirs],
+    ] as const) {
+      fc.assert(
+        fc.property(fc.bigInt({ min: 0n, max: a.publicKey.n - 1n }), (m) => {
+          expect(b.privateKey.decrypt(a.privateKey.encrypt(m).value)).toBe(m);
+        }),
+        { seed: SEED, numRuns: 15 },
+      );
+    }
+  });
+
   it('a paillier-bigint public key imported by n encrypts for the paillier-bigint private key', () => {
     const imported = new PublicKey(theirs.publicKey.n, { allowInsecureTestKeys: true });
     expect(theirs.privateKey.decrypt(imported.encrypt(31337n).value)).toBe(31337n);

@@ -8,6 +8,7 @@ import { clipAndSum, clipPerLayer, clipValues, l2Norms, type ClipAndSumResult } 
 import { weightedSum } from '../src/kernels/reduce.js';
 import { addNoise, fillNoise, resolveRng, type NoiseDtype, type NoiseKind } from '../src/dp/noise.js';
 import { PrivkitError } from '../src/errors.js';
+import { PublicKey } from '../src/paillier/keys.js';
 import type { FloatArray } from '../src/validate.js';
 
 const defaultThrow = Comlink.transferHandlers.get('throw')!;
@@ -23,6 +24,9 @@ Comlink.transferHandlers.set('throw', {
 });
 
 const transferred = <T extends FloatArray>(array: T): T => Comlink.transfer(array, [array.buffer as ArrayBuffer]);
+
+/** The public key of the last paillierRandomness call (its n^2 Montgomery constants are reused). */
+let paillierKey: PublicKey | undefined;
 
 const api = {
   /** Resolves once the wasm engine of this worker is instantiated. */
@@ -64,6 +68,19 @@ const api = {
   addNoise(kind: NoiseKind, x: FloatArray, scale: number): FloatArray | undefined {
     addNoise(kind, x, scale, resolveRng(undefined));
     return typeof SharedArrayBuffer === 'function' && x.buffer instanceof SharedArrayBuffer ? undefined : transferred(x);
+  },
+  /**
+   * `count` values r^n mod n^2 (Enc(0) = r^n) from this worker's CSPRNG for the public key with
+   * modulus n (hex text). Any test-key size is accepted: the caller's PublicKey enforced its policy.
+   */
+  paillierRandomness(nHex: string, count: number): bigint[] {
+    if (typeof nHex !== 'string' || !/^[0-9a-f]+$/i.test(nHex)) {
+      throw new PrivkitError('E_ARG', 'n must be hexadecimal text', { argument: 'n' });
+    }
+    const n = BigInt('0x' + nHex);
+    if (paillierKey?.n !== n) paillierKey = new PublicKey(n, { allowInsecureTestKeys: true });
+    const key = paillierKey;
+    return Array.from({ length: count }, () => key.encrypt(0n).value);
   },
 };
 

@@ -8,6 +8,7 @@ export {
   PrivateKey,
   PublicKey,
   MAX_KEY_BITS,
+  MAX_PRECOMPUTE,
   MIN_KEY_BITS,
   MIN_TEST_KEY_BITS,
   type EncryptOptions,

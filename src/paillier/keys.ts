@@ -2,10 +2,13 @@
 // g^m = 1 + m n mod n^2 and encryption costs one exponentiation r^n mod n^2. Decryption by CRT
 // with exponents p - 1 and q - 1 and precomputed hp, hq (the form of python-paillier,
 // phe/paillier.py). Exponentiations run on the wasm Montgomery kernels (./modpow.ts); randomness
-// only from the CSPRNG (createRng). Plaintexts are integers mod n.
+// only from the CSPRNG (createRng). Plaintexts are integers mod n. The key owner can encrypt by CRT
+// (r^n mod p^2 and mod q^2, as in python-paillier's private-key encryption), and a public key can
+// queue precomputed r^n values (filled here or by pool workers) so that encryption is one product.
 import { createRng, type Rng } from '../dp/rng.js';
 import { PrivkitError } from '../errors.js';
-import { describe } from '../validate.js';
+import type { Pool } from '../pool/pool.js';
+import { assertInteger, describe } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import { bitLength, Modulus } from './modpow.js';
 import { addVectors, decryptVector, encryptVector, type EncryptedVector, type PackingOptions } from './packing.js';
@@ -17,6 +20,8 @@ export const MIN_KEY_BITS = 2048;
 export const MAX_KEY_BITS = 6144;
 /** Smallest key size even with `allowInsecureTestKeys`. */
 export const MIN_TEST_KEY_BITS = 128;
+/** Most r^n values one precompute call adds (2^20: 512 MiB at 2048 bits). */
+export const MAX_PRECOMPUTE = 1 << 20;
 
 export interface KeyOptions {
   /** Accept keys below 2048 bits (down to 128). For tests only: such keys are not secure. */
@@ -79,6 +84,8 @@ export class PublicKey {
   /** Bit length of n. */
   readonly bits: number;
   private readonly modNSquared: Modulus;
+  /** Precomputed r^n mod n^2 values, each taken (and removed) by one encryption. */
+  private readonly precomputed: bigint[] = [];
 
   constructor(n: bigint, opts: KeyOptions = {}) {
     if (typeof n !== 'bigint') throw new PrivkitError('E_ARG', `n must be a bigint, got ${describe(n)}`, { argument: 'n' });
@@ -100,13 +107,16 @@ export class PublicKey {
     return other instanceof PublicKey && other.n === this.n;
   }
 
-  /** Enc(m) = (1 + m n) r^n mod n^2 with r uniform in Z*_n; m in (-n, n), taken mod n. */
+  /**
+   * Enc(m) = (1 + m n) r^n mod n^2 with r uniform in Z*_n; m in (-n, n), taken mod n. Without
+   * `opts.rng`, a precomputed r^n is used (once) when one is queued.
+   */
   encrypt(m: bigint, opts: EncryptOptions = {}): Ciphertext {
-    const gm = this.gToThe(this.plaintext(m, 'm'));
+    const gm = this.gToThe(plaintextResidue(this, m, 'm'));
     return trustedCiphertext(this, (gm * this.randomFactor(opts.rng)) % this.nSquared);
   }
 
-  /** The same plaintext under fresh randomness: c r^n mod n^2. */
+  /** The same plaintext under fresh randomness: c r^n mod n^2 (a queued r^n as in encrypt). */
   rerandomize(c: Ciphertext | bigint, opts: EncryptOptions = {}): Ciphertext {
     const value = this.own(c, 'c');
     return trustedCiphertext(this, (value * this.randomFactor(opts.rng)) % this.nSquared);
@@ -120,13 +130,13 @@ export class PublicKey {
   /** Enc(a + m mod n) from Enc(a) and a plaintext m in (-n, n). Not re-randomized. */
   addPlain(c: Ciphertext | bigint, m: bigint): Ciphertext {
     const value = this.own(c, 'c');
-    return trustedCiphertext(this, (value * this.gToThe(this.plaintext(m, 'm'))) % this.nSquared);
+    return trustedCiphertext(this, (value * this.gToThe(plaintextResidue(this, m, 'm'))) % this.nSquared);
   }
 
   /** Enc(k a mod n) from Enc(a) and a plaintext k in (-n, n): c^k mod n^2. Not re-randomized. */
   multiplyPlain(c: Ciphertext | bigint, k: bigint): Ciphertext {
     const value = this.own(c, 'c');
-    const kk = this.plaintext(k, 'k');
+    const kk = plaintextResidue(this, k, 'k');
     // a negative k near 0 is cheaper as (c^-1)^|k| than as c^(n - |k|)
     if (this.n - kk < kk) return trustedCiphertext(this, this.modNSquared.pow(modInverse(value, this.nSquared), this.n - kk));
     return trustedCiphertext(this, this.modNSquared.pow(value, kk));
@@ -153,6 +163,32 @@ export class PublicKey {
     return addVectors(this, a, b);
   }
 
+  /** Number of precomputed r^n values queued for encryption. */
+  get precomputedCount(): number {
+    return this.precomputed.length;
+  }
+
+  /** Computes `count` values r^n mod n^2 now (CSPRNG, or `opts.rng` for tests) and queues them. */
+  precompute(count: number, opts: EncryptOptions = {}): void {
+    checkPrecomputeCount(count);
+    const rng = opts.rng ?? csprng();
+    for (let i = 0; i < count; i++) this.precomputed.push(this.freshFactor(rng));
+  }
+
+  /**
+   * Queues `count` values r^n mod n^2 computed by the pool's workers (each draws r from its own
+   * CSPRNG); encryptions meanwhile compute their own. Each value is checked to lie in Z*_{n^2}.
+   */
+  async precomputeInPool(pool: Pool, count: number): Promise<void> {
+    if (typeof (pool as Partial<Pool> | null)?.paillierRandomness !== 'function') {
+      throw new PrivkitError('E_ARG', `pool must be a Pool from createPool(), got ${describe(pool)}`, { argument: 'pool' });
+    }
+    checkPrecomputeCount(count);
+    const values = await pool.paillierRandomness(this.n.toString(16), count);
+    for (const value of values) checkCiphertextValue(this, value, 'r^n');
+    this.precomputed.push(...values);
+  }
+
   /** A validated Ciphertext for a raw value under this key. */
   ciphertext(value: bigint): Ciphertext {
     return new Ciphertext(this, value);
@@ -170,26 +206,20 @@ export class PublicKey {
     return c.value;
   }
 
-  /** m in (-n, n) as its residue in [0, n). */
-  private plaintext(m: bigint, name: string): bigint {
-    if (typeof m !== 'bigint') throw new PrivkitError('E_ARG', `${name} must be a bigint, got ${describe(m)}`, { argument: name });
-    if (m >= this.n || m <= -this.n) {
-      throw new PrivkitError('E_ARG', `${name} is out of the plaintext range (-n, n) for a ${this.bits}-bit key`, { argument: name });
-    }
-    return m < 0n ? m + this.n : m;
-  }
-
   /** g^m = 1 + m n mod n^2 (m in [0, n)). */
   private gToThe(m: bigint): bigint {
     return (1n + m * this.n) % this.nSquared;
   }
 
-  /** r^n mod n^2 for r uniform in Z*_n. */
-  private randomFactor(rng: Rng = csprng()): bigint {
-    let r: bigint;
-    do r = randomBelow(this.n, rng);
-    while (r === 0n || gcd(r, this.n) !== 1n);
-    return this.modNSquared.pow(r, this.n);
+  /** r^n mod n^2 for r uniform in Z*_n: from `rng` if given, else a queued value, else the CSPRNG. */
+  private randomFactor(rng?: Rng): bigint {
+    if (rng === undefined && this.precomputed.length > 0) return this.precomputed.shift()!;
+    return this.freshFactor(rng ?? csprng());
+  }
+
+  /** r^n mod n^2 for a new r uniform in Z*_n. */
+  private freshFactor(rng: Rng): bigint {
+    return this.modNSquared.pow(randomUnit(this.n, rng), this.n);
   }
 }
 
@@ -203,6 +233,11 @@ export class PrivateKey {
   private readonly hp: bigint;
   private readonly hq: bigint;
   private readonly pInverseModQ: bigint;
+  /** n mod phi(p^2) (phi(p^2) = p (p - 1)) and n mod phi(q^2): the exponents of r^n mod p^2 and mod q^2. */
+  private readonly nModPhiP2: bigint;
+  private readonly nModPhiQ2: bigint;
+  /** (p^2)^-1 mod q^2, to combine the halves of r^n by CRT. */
+  private readonly p2InverseModQ2: bigint;
 
   /**
    * From the prime factors of n (checked: odd, distinct, probable primes, gcd(n, phi) = 1). Keys
@@ -231,6 +266,19 @@ export class PrivateKey {
     this.hp = this.h(p, this.pSquared);
     this.hq = this.h(q, this.qSquared);
     this.pInverseModQ = modInverse(p, q);
+    this.nModPhiP2 = n % (p * (p - 1n));
+    this.nModPhiQ2 = n % (q * (q - 1n));
+    this.p2InverseModQ2 = modInverse(this.pSquared.m, this.qSquared.m);
+  }
+
+  /**
+   * Enc(m) for the key owner, as publicKey.encrypt (same distribution, never a queued r^n) but with
+   * r^n mod n^2 from r^n mod p^2 and mod q^2 by CRT (python-paillier's private-key encryption).
+   */
+  encrypt(m: bigint, opts: EncryptOptions = {}): Ciphertext {
+    const pk = this.publicKey;
+    const gm = 1n + plaintextResidue(pk, m, 'm') * pk.n;
+    return trustedCiphertext(pk, (gm * this.rToTheN(randomUnit(pk.n, opts.rng ?? csprng()))) % pk.nSquared);
   }
 
   /** The plaintext in [0, n) of a ciphertext under this key. */
@@ -261,6 +309,16 @@ export class PrivateKey {
     return (((x - 1n) / p) * hp) % p;
   }
 
+  /** r^n mod n^2 by CRT (Garner): r^n mod p^2 = r^(n mod p(p-1)) mod p^2 as gcd(r, p) = 1, likewise q. */
+  private rToTheN(r: bigint): bigint {
+    const xp = this.pSquared.pow(r, this.nModPhiP2);
+    const xq = this.qSquared.pow(r, this.nModPhiQ2);
+    const q2 = this.qSquared.m;
+    let u = ((xq - xp) * this.p2InverseModQ2) % q2;
+    if (u < 0n) u += q2;
+    return xp + u * this.pSquared.m;
+  }
+
   private h(p: bigint, pSquared: Modulus): bigint {
     const x = pSquared.pow(this.publicKey.g, p - 1n);
     return modInverse((x - 1n) / p, p);
@@ -285,6 +343,29 @@ export async function generateKeyPair(opts: GenerateKeyPairOptions = {}): Promis
     if (bitLength(n) !== bits || gcd(n, (p - 1n) * (q - 1n)) !== 1n) continue;
     const privateKey = new PrivateKey(p, q, opts);
     return { publicKey: privateKey.publicKey, privateKey };
+  }
+}
+
+/** m in (-n, n) as its residue in [0, n). */
+function plaintextResidue(publicKey: PublicKey, m: unknown, name: string): bigint {
+  if (typeof m !== 'bigint') throw new PrivkitError('E_ARG', `${name} must be a bigint, got ${describe(m)}`, { argument: name });
+  if (m >= publicKey.n || m <= -publicKey.n) {
+    throw new PrivkitError('E_ARG', `${name} is out of the plaintext range (-n, n) for a ${publicKey.bits}-bit key`, { argument: name });
+  }
+  return m < 0n ? m + publicKey.n : m;
+}
+
+/** A uniform r in Z*_n, by rejection. */
+function randomUnit(n: bigint, rng: Rng): bigint {
+  let r: bigint;
+  do r = randomBelow(n, rng);
+  while (r === 0n || gcd(r, n) !== 1n);
+  return r;
+}
+
+function checkPrecomputeCount(count: number): void {
+  if (assertInteger('count', count) > MAX_PRECOMPUTE) {
+    throw new PrivkitError('E_ARG', `count must be at most ${MAX_PRECOMPUTE}, got ${count}`, { argument: 'count' });
   }
 }
 

@@ -192,6 +192,16 @@ export class Pool {
     return this.addNoise('laplace', x, checked);
   }
 
+  /**
+   * `count` Paillier randomness values r^n mod n^2 (r uniform in Z*_n) for the public key with
+   * modulus n (hex text), split over the workers, each drawing r from its own CSPRNG. Used by
+   * PublicKey.precomputeInPool, which validates and queues them.
+   */
+  async paillierRandomness(nHex: string, count: number): Promise<bigint[]> {
+    const parts = await this.runParts(assertInteger('count', count), 1, (part) => (api) => api.paillierRandomness(nHex, part.rows));
+    return parts.flat();
+  }
+
   /** Ends every worker. Later calls reject with E_WORKER. */
   async close(): Promise<void> {
     if (this.closed) return;
