@@ -4,8 +4,9 @@
 // encrypt >= 4x, decrypt >= 12x), including the key owner's CRT encryption and encryption with a
 // precomputed r^n; the time to precompute 64 r^n values on 1 thread vs 2 pool workers; and a packed
 // 100,000-entry Float32 vector encrypted by 10 clients, summed and decrypted, vs paillier-bigint
-// entry by entry (both extrapolated from timed samples; target >= 100x). Printed as tables and
-// written to bench/results/paillier.json.
+// entry by entry (both extrapolated from timed samples; target >= 100x); and that vector's packed
+// encryption and decryption on the main thread vs the pool at 1 and 2 workers (extrapolated).
+// Printed as tables and written to bench/results/paillier.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,6 +26,8 @@ const TIMING = { ...DEFAULT_TIMING, time: 1500, iterations: 6, warmupTime: 200, 
 /** For encryption with precomputed r^n: a fixed number of calls, each taking one queued value. */
 const QUEUED_TIMING = { time: 0, iterations: 40, warmupTime: 0, warmupIterations: 4 };
 const PRECOMPUTE_VALUES = 64;
+/** Ciphertexts' worth of entries timed for the pooled packed-vector rows. */
+const POOL_SAMPLE = 64;
 
 interface Case {
   operation: string;
@@ -223,6 +226,48 @@ export async function paillierSuite(): Promise<void> {
   console.log(`  privkit packed (1 thread): ${vector.privkitPackedSeconds.toFixed(1)} s  [per 8 ciphertexts: encrypt ${encMs.toFixed(1)} ms, add ${addMs.toFixed(2)} ms, decrypt ${decMs.toFixed(1)} ms]`);
   console.log(`  paillier-bigint entry by entry: ${vector.paillierBigintElementwiseSeconds.toFixed(0)} s`);
   console.log(`  speed-up ${vector.speedup.toFixed(0)}x (target >= 100x: ${vector.speedup >= 100 ? 'yes' : 'NO'})`);
+
+  // Packed vector encrypt and decrypt of 100,000 entries: sync vs the pool at 1 and 2 workers,
+  // extrapolated from POOL_SAMPLE ciphertexts' worth of entries (each path timed once, after a warm-up).
+  const poolSample = Float32Array.from({ length: POOL_SAMPLE * slots }, (_, i) => 3 * Math.sin(i));
+  const timeOnceMs = async (fn: () => unknown) => {
+    const t0 = performance.now();
+    await fn();
+    return performance.now() - t0;
+  };
+  const poolScaleUp = Math.ceil(entries / slots) / POOL_SAMPLE;
+  const syncEncrypted = publicKey.encryptVector(poolSample, packing);
+  const pooledRows = [
+    {
+      task: 'sync (main thread)',
+      encryptSeconds: (poolScaleUp * (await timeOnceMs(() => publicKey.encryptVector(poolSample, packing))) / 1000),
+      decryptSeconds: (poolScaleUp * (await timeOnceMs(() => privateKey.decryptVector(syncEncrypted))) / 1000),
+    },
+  ];
+  for (const threads of [1, 2]) {
+    const vectorPool = await createPool({ threads });
+    await vectorPool.decryptVector(privateKey, await vectorPool.encryptVector(publicKey, poolSample.subarray(0, 2 * slots), packing));
+    let pooled: EncryptedVector | undefined;
+    const encryptSeconds = (poolScaleUp * (await timeOnceMs(async () => (pooled = await vectorPool.encryptVector(publicKey, poolSample, packing))))) / 1000;
+    let pooledDecoded: Float64Array = new Float64Array(0);
+    const decryptSeconds = (poolScaleUp * (await timeOnceMs(async () => (pooledDecoded = await vectorPool.decryptVector(privateKey, syncEncrypted))))) / 1000;
+    await vectorPool.close();
+    const roundTrip = privateKey.decryptVector(pooled!);
+    if (pooledDecoded.some((y, i) => y !== roundTrip[i] || Math.abs(y - poolSample[i]!) > 0.5 / packing.scale)) {
+      throw new Error('paillier bench: pooled packed vector check failed');
+    }
+    pooledRows.push({ task: `pool, ${threads} worker${threads === 1 ? '' : 's'}`, encryptSeconds, decryptSeconds });
+  }
+  const vectorPool = {
+    shape: `${entries} float32 entries, ${KEY_BITS}-bit key, ${slots} entries per ciphertext, extrapolated from ${POOL_SAMPLE} ciphertexts`,
+    rows: pooledRows.map((r) => ({ ...r, encryptSpeedup: pooledRows[0]!.encryptSeconds / r.encryptSeconds, decryptSpeedup: pooledRows[0]!.decryptSeconds / r.decryptSeconds })),
+  };
+  console.log(`\npacked vector encrypt / decrypt, pool vs sync (${vectorPool.shape}):`);
+  for (const r of vectorPool.rows) {
+    console.log(
+      `  ${r.task.padEnd(20)} encrypt ${r.encryptSeconds.toFixed(2)} s (${r.encryptSpeedup.toFixed(2)}x)  decrypt ${r.decryptSeconds.toFixed(2)} s (${r.decryptSpeedup.toFixed(2)}x)`,
+    );
+  }
 
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, os: `${platform()} ${release()}`, node: process.version };
   const file = join(dirname(fileURLToPath(import.meta.url)), '../../bench/results/paillier.json');

@@ -8,7 +8,7 @@ import { clipAndSum, clipPerLayer, clipValues, l2Norms, type ClipAndSumResult } 
 import { weightedSum } from '../src/kernels/reduce.js';
 import { addNoise, fillNoise, resolveRng, type NoiseDtype, type NoiseKind } from '../src/dp/noise.js';
 import { PrivkitError } from '../src/errors.js';
-import { PublicKey } from '../src/paillier/keys.js';
+import { PrivateKey, PublicKey } from '../src/paillier/keys.js';
 import type { FloatArray } from '../src/validate.js';
 
 const defaultThrow = Comlink.transferHandlers.get('throw')!;
@@ -25,8 +25,23 @@ Comlink.transferHandlers.set('throw', {
 
 const transferred = <T extends FloatArray>(array: T): T => Comlink.transfer(array, [array.buffer as ArrayBuffer]);
 
-/** The public key of the last paillierRandomness call (its n^2 Montgomery constants are reused). */
+/** The public key of the last Paillier call (its n^2 Montgomery constants are reused). */
 let paillierKey: PublicKey | undefined;
+/** The private key of the last paillierDecrypt call (its CRT constants are reused). */
+let paillierPrivateKey: PrivateKey | undefined;
+
+/** The integer of hexadecimal text. */
+function fromHex(text: string, name: string): bigint {
+  if (typeof text !== 'string' || !/^[0-9a-f]+$/i.test(text)) throw new PrivkitError('E_ARG', `${name} must be hexadecimal text`, { argument: name });
+  return BigInt('0x' + text);
+}
+
+/** The public key with modulus n (hex text), cached. Any test-key size: the caller's key enforced its policy. */
+function publicKeyOf(nHex: string): PublicKey {
+  const n = fromHex(nHex, 'n');
+  if (paillierKey?.n !== n) paillierKey = new PublicKey(n, { allowInsecureTestKeys: true });
+  return paillierKey;
+}
 
 const api = {
   /** Resolves once the wasm engine of this worker is instantiated. */
@@ -71,16 +86,24 @@ const api = {
   },
   /**
    * `count` values r^n mod n^2 (Enc(0) = r^n) from this worker's CSPRNG for the public key with
-   * modulus n (hex text). Any test-key size is accepted: the caller's PublicKey enforced its policy.
+   * modulus n (hex text).
    */
   paillierRandomness(nHex: string, count: number): bigint[] {
-    if (typeof nHex !== 'string' || !/^[0-9a-f]+$/i.test(nHex)) {
-      throw new PrivkitError('E_ARG', 'n must be hexadecimal text', { argument: 'n' });
-    }
-    const n = BigInt('0x' + nHex);
-    if (paillierKey?.n !== n) paillierKey = new PublicKey(n, { allowInsecureTestKeys: true });
-    const key = paillierKey;
+    const key = publicKeyOf(nHex);
     return Array.from({ length: count }, () => key.encrypt(0n).value);
+  },
+  /** Enc(m) of each plaintext under the key with modulus n (hex text), r from this worker's CSPRNG. */
+  paillierEncrypt(nHex: string, plaintexts: bigint[]): bigint[] {
+    const key = publicKeyOf(nHex);
+    return plaintexts.map((m) => key.encrypt(m).value);
+  },
+  /** The plaintexts of ciphertext values (each checked to lie in Z*_{n^2}) under the key with factors p and q (hex text). */
+  paillierDecrypt(pHex: string, qHex: string, ciphertexts: bigint[]): bigint[] {
+    const p = fromHex(pHex, 'p');
+    const q = fromHex(qHex, 'q');
+    if (paillierPrivateKey?.p !== p || paillierPrivateKey.q !== q) paillierPrivateKey = new PrivateKey(p, q, { allowInsecureTestKeys: true });
+    const key = paillierPrivateKey;
+    return ciphertexts.map((c) => key.decrypt(c));
   },
 };
 

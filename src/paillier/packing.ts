@@ -57,10 +57,17 @@ export function packingLayout(publicKey: PublicKey, opts: PackingOptions): Packi
 
 /** Encrypts x packed: ceil(x.length / slots) ciphertexts (entries must be finite). */
 export function encryptVector(publicKey: PublicKey, x: Float32Array, opts: PackingOptions): EncryptedVector {
+  const { layout, plaintexts } = packVector(publicKey, x, opts);
+  const ciphertexts = plaintexts.map((m) => publicKey.encrypt(m, opts.rng === undefined ? {} : { rng: opts.rng }));
+  return { publicKey, layout, length: x.length, count: 1, ciphertexts };
+}
+
+/** The layout and the packed plaintexts of x (checked as encryptVector); shared with Pool.encryptVector. */
+export function packVector(publicKey: PublicKey, x: Float32Array, opts: PackingOptions): { layout: PackingLayout; plaintexts: bigint[] } {
   assertFloat32Array('x', x);
   const layout = packingLayout(publicKey, opts);
   const { slots, slotBits, scale, clip, maxAbs } = layout;
-  const ciphertexts: Ciphertext[] = [];
+  const plaintexts: bigint[] = [];
   const shift = BigInt(slotBits);
   for (let start = 0; start < x.length; start += slots) {
     let m = 0n;
@@ -70,9 +77,9 @@ export function encryptVector(publicKey: PublicKey, x: Float32Array, opts: Packi
       const q = Math.round(Math.min(clip, Math.max(-clip, v)) * scale);
       m = (m << shift) | BigInt(Math.min(maxAbs, Math.max(-maxAbs, q)) + maxAbs);
     }
-    ciphertexts.push(publicKey.encrypt(m, opts.rng === undefined ? {} : { rng: opts.rng }));
+    plaintexts.push(m);
   }
-  return { publicKey, layout, length: x.length, count: 1, ciphertexts };
+  return { layout, plaintexts };
 }
 
 /** The packed sum of two encrypted vectors of the same key, layout and length. */
@@ -98,17 +105,27 @@ export function addVectors(publicKey: PublicKey, a: EncryptedVector, b: Encrypte
 
 /** The entries of an encrypted vector (a sum of `count` vectors), dequantized. */
 export function decryptVector(privateKey: PrivateKey, v: EncryptedVector): Float64Array {
+  checkEncryptedVector(privateKey, v);
+  return unpackVector(v, v.ciphertexts.map((c) => privateKey.decrypt(c)));
+}
+
+/** Checks that v is an EncryptedVector under privateKey with as many ciphertexts as its length needs. */
+export function checkEncryptedVector(privateKey: PrivateKey, v: EncryptedVector): void {
   if (v === null || typeof v !== 'object' || !Array.isArray(v.ciphertexts) || !privateKey.publicKey.equals(v.publicKey)) {
     throw new PrivkitError('E_ARG', 'v must be an EncryptedVector under this key', { argument: 'v' });
   }
+  if (v.ciphertexts.length !== Math.ceil(v.length / v.layout.slots)) throw new PrivkitError('E_SHAPE', 'v has the wrong number of ciphertexts for its length', { argument: 'v' });
+}
+
+/** The dequantized entries of v from the plaintexts of its ciphertexts, in order. */
+export function unpackVector(v: EncryptedVector, plaintexts: bigint[]): Float64Array {
   const { slots, slotBits, scale, maxAbs } = v.layout;
-  if (v.ciphertexts.length !== Math.ceil(v.length / slots)) throw new PrivkitError('E_SHAPE', 'v has the wrong number of ciphertexts for its length', { argument: 'v' });
   const out = new Float64Array(v.length);
   const mask = (1n << BigInt(slotBits)) - 1n;
   const shift = BigInt(slotBits);
   const offset = v.count * maxAbs;
-  v.ciphertexts.forEach((c, k) => {
-    let m = privateKey.decrypt(c);
+  plaintexts.forEach((plaintext, k) => {
+    let m = plaintext;
     const start = k * slots;
     for (let i = start; i < Math.min(v.length, start + slots); i++) {
       out[i] = (Number(m & mask) - offset) / scale;

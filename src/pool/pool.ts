@@ -27,6 +27,8 @@ import {
   type NoiseDtype,
   type NoiseKind,
 } from '../dp/noise.js';
+import type { Ciphertext, PrivateKey, PublicKey } from '../paillier/keys.js';
+import { checkEncryptedVector, packVector, unpackVector, type EncryptedVector, type PackingOptions } from '../paillier/packing.js';
 import { assertFloat32Array, assertInteger, matrixColumns, type FloatArray } from '../validate.js';
 import type { SpawnedWorker } from '../platform/types.js';
 import type { KernelWorkerApi } from '../../workers/kernel-worker.js';
@@ -200,6 +202,48 @@ export class Pool {
   async paillierRandomness(nHex: string, count: number): Promise<bigint[]> {
     const parts = await this.runParts(assertInteger('count', count), 1, (part) => (api) => api.paillierRandomness(nHex, part.rows));
     return parts.flat();
+  }
+
+  /**
+   * Encrypts x packed, as the sync encryptVector (same checks and result), the ciphertexts split
+   * over the workers, each drawing r from its own CSPRNG (so `opts.rng` is refused) and never
+   * using r^n values queued on publicKey. Worker results are checked to lie in Z*_{n^2}.
+   */
+  async encryptVector(publicKey: PublicKey, x: Float32Array, opts: PackingOptions): Promise<EncryptedVector> {
+    const { layout, plaintexts } = packVector(publicKey, x, opts);
+    if (opts.rng !== undefined) {
+      throw new PrivkitError('E_ARG', 'opts.rng can not be used by the pool: each worker draws from its own CSPRNG (use the sync encryptVector)', {
+        argument: 'opts.rng',
+      });
+    }
+    const nHex = publicKey.n.toString(16);
+    const parts = await this.runParts(plaintexts.length, layout.slots, (part) => {
+      const chunk = plaintexts.slice(part.row, part.row + part.rows);
+      return (api) => api.paillierEncrypt(nHex, chunk);
+    });
+    const ciphertexts = parts.flat().map((value) => publicKey.ciphertext(value));
+    return { publicKey, layout, length: x.length, count: 1, ciphertexts };
+  }
+
+  /**
+   * The entries of an encrypted vector, as the sync decryptVector, the ciphertexts split over the
+   * workers. The private key's p and q are sent (as hex text) to this pool's own worker threads,
+   * and to nothing else; each worker keeps the last key it was given.
+   */
+  async decryptVector(privateKey: PrivateKey, v: EncryptedVector): Promise<Float64Array> {
+    checkEncryptedVector(privateKey, v);
+    const values = v.ciphertexts.map((c, k) => {
+      if (!privateKey.publicKey.equals((c as Partial<Ciphertext> | null)?.publicKey)) {
+        throw new PrivkitError('E_ARG', `v.ciphertexts[${k}] is not a Ciphertext under this key`, { argument: 'v', index: k });
+      }
+      return c.value;
+    });
+    const [pHex, qHex] = [privateKey.p.toString(16), privateKey.q.toString(16)];
+    const parts = await this.runParts(values.length, v.layout.slots, (part) => {
+      const chunk = values.slice(part.row, part.row + part.rows);
+      return (api) => api.paillierDecrypt(pHex, qHex, chunk);
+    });
+    return unpackVector(v, parts.flat());
   }
 
   /** Ends every worker. Later calls reject with E_WORKER. */
