@@ -5,15 +5,17 @@
 // precomputed r^n; the time to precompute 64 r^n values on 1 thread vs 2 pool workers; and a packed
 // 100,000-entry Float32 vector encrypted by 10 clients, summed and decrypted, vs paillier-bigint
 // entry by entry (both extrapolated from timed samples; target >= 100x); and that vector's packed
-// encryption and decryption on the main thread vs the pool at 1 and 2 workers (extrapolated).
-// Printed as tables and written to bench/results/paillier.json.
+// encryption and decryption on the main thread vs the pool at 1 and 2 workers (extrapolated); at
+// 3072-bit keys, encrypt and decrypt ops/s privkit vs paillier-bigint; and 2048-bit key generation
+// on the main thread vs the pool at 1 and 2 workers (the mean of KEYGEN_RUNS runs each: prime
+// search time varies widely). Printed as tables and written to bench/results/paillier.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as pb from 'paillier-bigint';
 import { createRng } from '../src/dp/rng.js';
-import { generateKeyPair, PublicKey } from '../src/paillier/keys.js';
+import { generateKeyPair, PublicKey, type PrivateKey } from '../src/paillier/keys.js';
 import { Modulus, powBigInt } from '../src/paillier/modpow.js';
 import type { EncryptedVector } from '../src/paillier/packing.js';
 import { randomBelow, randomBits } from '../src/paillier/primes.js';
@@ -22,6 +24,11 @@ import { ready } from '../src/wasm/runtime.js';
 import { DEFAULT_TIMING, measure, type BenchTask, type Row } from './harness.js';
 
 const KEY_BITS = 2048;
+const LARGE_KEY_BITS = 3072;
+/** For the 3072-bit rows (paillier-bigint takes a few hundred ms per call there). */
+const LARGE_TIMING = { time: 600, iterations: 4, warmupTime: 0, warmupIterations: 1 };
+/** Key generations timed per path (main thread, pool of 1 and of 2 workers). */
+const KEYGEN_RUNS = 20;
 const TIMING = { ...DEFAULT_TIMING, time: 1500, iterations: 6, warmupTime: 200, warmupIterations: 2 };
 /** For encryption with precomputed r^n: a fixed number of calls, each taking one queued value. */
 const QUEUED_TIMING = { time: 0, iterations: 40, warmupTime: 0, warmupIterations: 4 };
@@ -42,6 +49,15 @@ interface PaillierRow extends Row {
   operation: string;
   opsPerSecond: number;
   target?: number;
+}
+
+/** The same key pair in paillier-bigint's form (its "simple variant": g = n + 1, lambda = phi, mu = phi^-1 mod n). */
+function theirKeys(publicKey: PublicKey, privateKey: PrivateKey): { theirPublic: pb.PublicKey; theirPrivate: pb.PrivateKey } {
+  const { n } = publicKey;
+  const { p, q } = privateKey;
+  const phi = (p - 1n) * (q - 1n);
+  const theirPublic = new pb.PublicKey(n, n + 1n);
+  return { theirPublic, theirPrivate: new pb.PrivateKey(phi, modInverse(phi, n), theirPublic, p, q) };
 }
 
 function modInverse(a: bigint, m: bigint): bigint {
@@ -80,11 +96,7 @@ export async function paillierSuite(): Promise<void> {
   const { publicKey, privateKey } = await generateKeyPair({ bits: KEY_BITS });
   const keygenMs = performance.now() - keygenStart;
   const { n, nSquared } = publicKey;
-  const { p, q } = privateKey;
-  const phi = (p - 1n) * (q - 1n);
-  // the same key in paillier-bigint's form (its "simple variant": g = n + 1, lambda = phi, mu = phi^-1 mod n)
-  const theirPublic = new pb.PublicKey(n, n + 1n);
-  const theirPrivate = new pb.PrivateKey(phi, modInverse(phi, n), theirPublic, p, q);
+  const { theirPublic, theirPrivate } = theirKeys(publicKey, privateKey);
 
   const m1 = randomBelow(n, rng);
   const m2 = randomBelow(n, rng);
@@ -191,6 +203,67 @@ export async function paillierSuite(): Promise<void> {
   );
   console.log(`\nprivkit generateKeyPair({ bits: ${KEY_BITS} }): ${keygenMs.toFixed(0)} ms (one run; prime search time varies widely)`);
 
+  // Encrypt and decrypt at 3072 bits (the key generated on a 2-worker pool), same key in both libraries.
+  const keyPool = await createPool({ threads: 2 });
+  const large = await generateKeyPair({ bits: LARGE_KEY_BITS, pool: keyPool });
+  await keyPool.close();
+  const largeTheirs = theirKeys(large.publicKey, large.privateKey);
+  const lm = randomBelow(large.publicKey.n, rng);
+  const lc = large.publicKey.encrypt(lm);
+  const lt = largeTheirs.theirPublic.encrypt(lm);
+  if (large.privateKey.decrypt(lt) !== lm || largeTheirs.theirPrivate.decrypt(lc.value) !== lm) throw new Error('paillier bench: 3072-bit interop check failed');
+  const largeCases: Case[] = [
+    {
+      operation: 'encrypt',
+      shape: `${LARGE_KEY_BITS}-bit key, random m < n`,
+      tasks: [
+        { name: 'privkit encrypt', kind: 'library', fn: () => large.publicKey.encrypt(lm) },
+        { name: 'paillier-bigint encrypt', kind: 'reference', fn: () => largeTheirs.theirPublic.encrypt(lm) },
+      ],
+    },
+    {
+      operation: 'decrypt',
+      shape: `${LARGE_KEY_BITS}-bit key`,
+      tasks: [
+        { name: 'privkit decrypt (CRT)', kind: 'library', fn: () => large.privateKey.decrypt(lc) },
+        { name: 'paillier-bigint decrypt', kind: 'reference', fn: () => largeTheirs.theirPrivate.decrypt(lt) },
+      ],
+    },
+  ];
+  const largeRows: PaillierRow[] = [];
+  for (const c of largeCases) {
+    const measured = await measure({ kernel: c.operation, shape: c.shape, inputBytes: 0, tasks: c.tasks }, LARGE_TIMING);
+    for (const row of measured) largeRows.push({ ...row, operation: c.operation, opsPerSecond: 1000 / row.meanMs });
+  }
+  console.log(`\npaillier — privkit/paillier vs paillier-bigint 3.4.3, ${LARGE_KEY_BITS}-bit key (same key in both)\n`);
+  console.log(formatTable(largeRows));
+
+  // Key generation at KEY_BITS: main thread vs the pool with 1 and 2 workers, runs interleaved.
+  const keygenPools = [await createPool({ threads: 1 }), await createPool({ threads: 2 })];
+  for (const keygenPool of keygenPools) await generateKeyPair({ bits: 512, allowInsecureTestKeys: true, pool: keygenPool });
+  const keygenTimes: number[][] = [[], [], []];
+  for (let run = 0; run < KEYGEN_RUNS; run++) {
+    for (const [i, keygenPool] of [undefined, ...keygenPools].entries()) {
+      const t0 = performance.now();
+      await generateKeyPair({ bits: KEY_BITS, ...(keygenPool === undefined ? {} : { pool: keygenPool }) });
+      keygenTimes[i]!.push(performance.now() - t0);
+    }
+  }
+  for (const keygenPool of keygenPools) await keygenPool.close();
+  const keygenRows = ['main thread', 'pool, 1 worker', 'pool, 2 workers'].map((task, i) => {
+    const times = keygenTimes[i]!;
+    return { task, meanMs: times.reduce((a, b) => a + b, 0) / times.length, minMs: Math.min(...times), maxMs: Math.max(...times) };
+  });
+  const keygen = {
+    bits: KEY_BITS,
+    runs: KEYGEN_RUNS,
+    rows: keygenRows.map((r) => ({ ...r, speedupVsOneWorker: keygenRows[1]!.meanMs / r.meanMs })),
+  };
+  console.log(`\ngenerateKeyPair({ bits: ${KEY_BITS} }), mean of ${KEYGEN_RUNS} runs each (prime search time varies widely, so single runs mean little):`);
+  for (const r of keygen.rows) {
+    console.log(`  ${r.task.padEnd(16)} mean ${r.meanMs.toFixed(0)} ms (min ${r.minMs.toFixed(0)}, max ${r.maxMs.toFixed(0)}; ${r.speedupVsOneWorker.toFixed(2)}x vs 1 worker)`);
+  }
+
   // Packed vector round trip: 10 clients x 100,000 entries, extrapolated from 8 ciphertexts' worth.
   const packing = { scale: 2 ** 16, clip: 4, maxAdditions: 10 };
   const clients = 10;
@@ -272,7 +345,7 @@ export async function paillierSuite(): Promise<void> {
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, os: `${platform()} ${release()}`, node: process.version };
   const file = join(dirname(fileURLToPath(import.meta.url)), '../../bench/results/paillier.json');
   mkdirSync(dirname(file), { recursive: true });
-  const results = rows.map(({ operation, shape, task, kind, meanMs, medianMs, minMs, rmePercent, samples, opsPerSecond, vsReference, target, backgroundCores }) => ({
+  const results = [...rows, ...largeRows].map(({ operation, shape, task, kind, meanMs, medianMs, minMs, rmePercent, samples, opsPerSecond, vsReference, target, backgroundCores }) => ({
     operation,
     shape,
     task,
@@ -287,7 +360,7 @@ export async function paillierSuite(): Promise<void> {
     ...(kind === 'library' && target !== undefined ? { target, meetsTarget: vsReference >= target } : {}),
     backgroundCores,
   }));
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, keyBits: KEY_BITS, keygenMs, rows: results, precompute, vector }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, keyBits: KEY_BITS, keygenMs, rows: results, precompute, vector, keygen }, null, 2) + '\n');
   console.log(`\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${((performance.now() - started) / 1000).toFixed(0)} s`);
   console.log('"x ref" = privkit ops/s over the reference row (BigInt or paillier-bigint); "bg load" = cores busy with other processes meanwhile.');
   console.log(`written ${file}`);

@@ -1,6 +1,6 @@
 // Pool-parallel packed vectors: pooled encryption and decryption interoperate with the sync path
 // (round trips both ways, sums mixing pooled and sync vectors), lengths around the slot count,
-// and the sync checks plus the pool's own (no rng, foreign ciphertexts).
+// and the sync checks plus the pool's own (no rng, foreign ciphertexts); key generation on the pool.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from 'privkit/dp';
 import { generateKeyPair, packingLayout, ready, type EncryptedVector, type KeyPair } from 'privkit/paillier';
@@ -26,6 +26,25 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await pool.close();
+});
+
+describe('key generation on the pool', () => {
+  it('searches for p and q on the workers: a working key of the requested size', async () => {
+    const { publicKey: pk, privateKey: sk } = await generateKeyPair({ bits: 512, allowInsecureTestKeys: true, pool });
+    expect(pk.bits).toBe(512);
+    expect(sk.p.toString(2).length).toBe(256);
+    expect(sk.q.toString(2).length).toBe(256);
+    expect(sk.p).not.toBe(sk.q);
+    expect(sk.decrypt(pk.add(pk.encrypt(-5n), pk.encrypt(12n)))).toBe(7n);
+    const other = await generateKeyPair({ bits: 512, allowInsecureTestKeys: true, pool });
+    expect(other.publicKey.n).not.toBe(pk.n);
+  });
+
+  it('refuses an rng with a pool, a non-pool and the usual size checks', async () => {
+    await expect(generateKeyPair({ bits: 512, allowInsecureTestKeys: true, pool, rng: seededRng(1) })).rejects.toMatchObject({ code: 'E_ARG', argument: 'opts.rng' });
+    await expect(generateKeyPair({ bits: 512, allowInsecureTestKeys: true, pool: {} as Pool })).rejects.toMatchObject({ code: 'E_ARG', argument: 'opts.pool' });
+    await expect(generateKeyPair({ bits: 512, pool })).rejects.toMatchObject({ code: 'E_ARG', argument: 'bits' });
+  });
 });
 
 describe('pool-parallel packed vectors', () => {

@@ -9,6 +9,7 @@ import { weightedSum } from '../src/kernels/reduce.js';
 import { addNoise, fillNoise, resolveRng, type NoiseDtype, type NoiseKind } from '../src/dp/noise.js';
 import { PrivkitError } from '../src/errors.js';
 import { PrivateKey, PublicKey } from '../src/paillier/keys.js';
+import { randomPrime } from '../src/paillier/primes.js';
 import type { FloatArray } from '../src/validate.js';
 
 const defaultThrow = Comlink.transferHandlers.get('throw')!;
@@ -91,6 +92,11 @@ const api = {
   paillierRandomness(nHex: string, count: number): bigint[] {
     const key = publicKeyOf(nHex);
     return Array.from({ length: count }, () => key.encrypt(0n).value);
+  },
+  /** `count` random probable primes of `bits` bits from this worker's CSPRNG. */
+  paillierPrimes(bits: number, count: number): bigint[] {
+    const rng = resolveRng(undefined);
+    return Array.from({ length: count }, () => randomPrime(bits, rng));
   },
   /** Enc(m) of each plaintext under the key with modulus n (hex text), r from this worker's CSPRNG. */
   paillierEncrypt(nHex: string, plaintexts: bigint[]): bigint[] {

@@ -1,5 +1,5 @@
 // privkit/paillier: Paillier homomorphic encryption on the wasm Montgomery kernels, signed and
-// fixed-point plaintext encodings, packed vectors, JSON serialization, and the modular
+// fixed-point plaintext encodings, packed vectors, JSON and byte serialization, and the modular
 // exponentiation underneath it.
 export { ready } from '../wasm/runtime.js';
 export {
@@ -19,11 +19,17 @@ export {
 export { decodeFixed, decodeSigned, encodeFixed, encodeSigned, FIXED_POINT_BASE, maxSignedInt } from './encoding.js';
 export { addVectors, decryptVector, encryptVector, packingLayout, type EncryptedVector, type PackingLayout, type PackingOptions } from './packing.js';
 export {
+  ciphertextFromBytes,
   ciphertextFromJSON,
+  ciphertextToBytes,
   ciphertextToJSON,
+  privateKeyFromBytes,
   privateKeyFromJSON,
+  privateKeyToBytes,
   privateKeyToJSON,
+  publicKeyFromBytes,
   publicKeyFromJSON,
+  publicKeyToBytes,
   publicKeyToJSON,
   SERIALIZATION_VERSION,
   type CiphertextJSON,

@@ -33,6 +33,8 @@ export interface GenerateKeyPairOptions extends KeyOptions {
   bits?: number;
   /** Generator for the primes (default: a fresh CSPRNG). A seeded generator is for tests only. */
   rng?: Rng;
+  /** Search for p and q in parallel on this pool's workers, each with its own CSPRNG (no `rng` then). */
+  pool?: Pool;
 }
 
 export interface EncryptOptions {
@@ -325,18 +327,29 @@ export class PrivateKey {
   }
 }
 
-/** A new key pair: n of `bits` bits (default 3072; >= 2048 unless `allowInsecureTestKeys`). */
+/**
+ * A new key pair: n of `bits` bits (default 3072; >= 2048 unless `allowInsecureTestKeys`). With
+ * `opts.pool`, p and q are searched for in parallel on the pool's workers.
+ */
 export async function generateKeyPair(opts: GenerateKeyPairOptions = {}): Promise<KeyPair> {
   const bits = opts.bits ?? 3072;
   if (typeof bits !== 'number' || !Number.isSafeInteger(bits) || bits % 2 !== 0) {
     throw new PrivkitError('E_ARG', `bits must be an even integer, got ${describe(bits)}`, { argument: 'bits' });
   }
   checkKeyBits(bits, opts, 'bits');
+  const pool = opts.pool;
+  if (pool !== undefined) {
+    if (typeof (pool as Partial<Pool> | null)?.paillierPrimes !== 'function') {
+      throw new PrivkitError('E_ARG', `opts.pool must be a Pool from createPool(), got ${describe(pool)}`, { argument: 'opts.pool' });
+    }
+    if (opts.rng !== undefined) {
+      throw new PrivkitError('E_ARG', 'opts.rng can not be used with opts.pool: each worker draws from its own CSPRNG', { argument: 'opts.rng' });
+    }
+  }
   await ready();
-  const rng = opts.rng ?? createRng();
+  const rng = pool === undefined ? (opts.rng ?? createRng()) : undefined;
   for (;;) {
-    const p = randomPrime(bits / 2, rng);
-    const q = randomPrime(bits / 2, rng);
+    const [p, q] = rng === undefined ? await workerPrimes(pool!, bits / 2) : [randomPrime(bits / 2, rng), randomPrime(bits / 2, rng)];
     if (p === q) continue;
     const n = p * q;
     // the top two bits of p and q are set, so n has exactly `bits` bits
@@ -344,6 +357,15 @@ export async function generateKeyPair(opts: GenerateKeyPairOptions = {}): Promis
     const privateKey = new PrivateKey(p, q, opts);
     return { publicKey: privateKey.publicKey, privateKey };
   }
+}
+
+/** Two primes of `bits` bits from the pool's workers, checked for size and oddness (PrivateKey tests primality). */
+async function workerPrimes(pool: Pool, bits: number): Promise<[bigint, bigint]> {
+  const primes = await pool.paillierPrimes(bits, 2);
+  for (const x of primes) {
+    if (typeof x !== 'bigint' || bitLength(x) !== bits || (x & 1n) === 0n) throw new PrivkitError('E_WORKER', 'a pool worker returned an invalid prime');
+  }
+  return [primes[0]!, primes[1]!];
 }
 
 /** m in (-n, n) as its residue in [0, n). */

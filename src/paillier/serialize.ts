@@ -2,9 +2,12 @@
 // the integers in base64url (big-endian, unpadded, as python-paillier's JWK-like serialisation).
 // Parsing accepts the object or its JSON text and rejects anything malformed with E_ARG; the
 // values then go through the same checks as the constructors (key sizes, primes, Z*_{n^2}).
+// The byte forms: a version byte, a type byte (1 public key, 2 private key, 3 ciphertext), then
+// each integer (n; p and q; the ciphertext value) as a 4-byte big-endian length and its minimal
+// big-endian bytes (no leading zero byte, at most 1536 bytes); nothing may follow.
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
-import { Ciphertext, PrivateKey, PublicKey, type KeyOptions } from './keys.js';
+import { Ciphertext, MAX_KEY_BITS, PrivateKey, PublicKey, type KeyOptions } from './keys.js';
 
 export const SERIALIZATION_VERSION = 1;
 
@@ -60,6 +63,92 @@ export function ciphertextToJSON(c: Ciphertext): CiphertextJSON {
 export function ciphertextFromJSON(publicKey: PublicKey, json: CiphertextJSON | string): Ciphertext {
   const record = parseRecord(json, 'paillier-ciphertext', ['value']);
   return new Ciphertext(publicKey, fromBase64Url(record['value'], 'value'));
+}
+
+/** Type bytes of the byte forms. */
+const PUBLIC_KEY_TYPE = 1;
+const PRIVATE_KEY_TYPE = 2;
+const CIPHERTEXT_TYPE = 3;
+/** Longest integer in the byte forms: a ciphertext under the largest key (n^2, 2 * MAX_KEY_BITS bits). */
+const MAX_INTEGER_BYTES = (2 * MAX_KEY_BITS) / 8;
+
+export function publicKeyToBytes(publicKey: PublicKey): Uint8Array {
+  if (!(publicKey instanceof PublicKey)) throw new PrivkitError('E_ARG', `publicKey must be a PublicKey, got ${describe(publicKey)}`, { argument: 'publicKey' });
+  return encodeBytes(PUBLIC_KEY_TYPE, [publicKey.n]);
+}
+
+export function publicKeyFromBytes(bytes: Uint8Array, opts: KeyOptions = {}): PublicKey {
+  const [n] = decodeBytes(bytes, PUBLIC_KEY_TYPE, 1);
+  return new PublicKey(n!, opts);
+}
+
+export function privateKeyToBytes(privateKey: PrivateKey): Uint8Array {
+  if (!(privateKey instanceof PrivateKey)) throw new PrivkitError('E_ARG', `privateKey must be a PrivateKey, got ${describe(privateKey)}`, { argument: 'privateKey' });
+  return encodeBytes(PRIVATE_KEY_TYPE, [privateKey.p, privateKey.q]);
+}
+
+export function privateKeyFromBytes(bytes: Uint8Array, opts: KeyOptions = {}): PrivateKey {
+  const [p, q] = decodeBytes(bytes, PRIVATE_KEY_TYPE, 2);
+  return new PrivateKey(p!, q!, opts);
+}
+
+export function ciphertextToBytes(c: Ciphertext): Uint8Array {
+  if (!(c instanceof Ciphertext)) throw new PrivkitError('E_ARG', `c must be a Ciphertext, got ${describe(c)}`, { argument: 'c' });
+  return encodeBytes(CIPHERTEXT_TYPE, [c.value]);
+}
+
+/** A ciphertext under `publicKey` (checked: 0 < c < n^2, gcd(c, n) = 1). */
+export function ciphertextFromBytes(publicKey: PublicKey, bytes: Uint8Array): Ciphertext {
+  const [value] = decodeBytes(bytes, CIPHERTEXT_TYPE, 1);
+  return new Ciphertext(publicKey, value!);
+}
+
+/** Version byte, type byte, then each integer (> 0) as a 4-byte big-endian length and its minimal big-endian bytes. */
+function encodeBytes(type: number, integers: bigint[]): Uint8Array {
+  const parts = integers.map((x) => {
+    let hex = x.toString(16);
+    if (hex.length % 2 === 1) hex = '0' + hex;
+    return Uint8Array.from({ length: hex.length / 2 }, (_, k) => parseInt(hex.slice(2 * k, 2 * k + 2), 16));
+  });
+  const out = new Uint8Array(2 + parts.reduce((sum, part) => sum + 4 + part.length, 0));
+  const view = new DataView(out.buffer);
+  out[0] = SERIALIZATION_VERSION;
+  out[1] = type;
+  let offset = 2;
+  for (const part of parts) {
+    view.setUint32(offset, part.length);
+    out.set(part, offset + 4);
+    offset += 4 + part.length;
+  }
+  return out;
+}
+
+/** The `count` integers of a byte form of `type`; anything malformed is an E_ARG. */
+function decodeBytes(bytes: unknown, type: number, count: number): bigint[] {
+  if (!(bytes instanceof Uint8Array)) throw new PrivkitError('E_ARG', `bytes must be a Uint8Array, got ${describe(bytes)}`, { argument: 'bytes' });
+  const fail = (why: string): never => {
+    throw new PrivkitError('E_ARG', `bytes are malformed: ${why}`, { argument: 'bytes' });
+  };
+  if (bytes.length < 2) fail('too short');
+  if (bytes[0] !== SERIALIZATION_VERSION) fail(`version ${bytes[0]} is not supported (expected ${SERIALIZATION_VERSION})`);
+  if (bytes[1] !== type) fail(`type byte ${bytes[1]} is not ${type}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const integers: bigint[] = [];
+  let offset = 2;
+  for (let i = 0; i < count; i++) {
+    if (offset + 4 > bytes.length) fail('truncated length');
+    const length = view.getUint32(offset);
+    offset += 4;
+    if (length === 0 || length > MAX_INTEGER_BYTES) fail(`integer length ${length} is outside [1, ${MAX_INTEGER_BYTES}]`);
+    if (offset + length > bytes.length) fail('truncated integer');
+    if (bytes[offset] === 0) fail('integer has a leading zero byte');
+    let hex = '';
+    for (let k = offset; k < offset + length; k++) hex += bytes[k]!.toString(16).padStart(2, '0');
+    integers.push(BigInt('0x' + hex));
+    offset += length;
+  }
+  if (offset !== bytes.length) fail(`${bytes.length - offset} trailing bytes`);
+  return integers;
 }
 
 function parseRecord(json: unknown, type: string, fields: string[]): Record<string, unknown> {

@@ -205,6 +205,15 @@ export class Pool {
   }
 
   /**
+   * `count` random probable primes of `bits` bits (as randomPrime), split over the workers, each
+   * searching with its own CSPRNG. Used by generateKeyPair({ pool }), which validates them.
+   */
+  async paillierPrimes(bits: number, count: number): Promise<bigint[]> {
+    const parts = await this.runParts(assertInteger('count', count), 1, (part) => (api) => api.paillierPrimes(bits, part.rows));
+    return parts.flat();
+  }
+
+  /**
    * Encrypts x packed, as the sync encryptVector (same checks and result), the ciphertexts split
    * over the workers, each drawing r from its own CSPRNG (so `opts.rng` is refused) and never
    * using r^n values queued on publicKey. Worker results are checked to lie in Z*_{n^2}.
