@@ -360,7 +360,7 @@ export async function paillierSuite(): Promise<void> {
     ...(kind === 'library' && target !== undefined ? { target, meetsTarget: vsReference >= target } : {}),
     backgroundCores,
   }));
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, keyBits: KEY_BITS, keygenMs, rows: results, precompute, vector, keygen }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, keyBits: KEY_BITS, keygenMs, rows: results, precompute, vector, vectorPool, keygen }, null, 2) + '\n');
   console.log(`\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${((performance.now() - started) / 1000).toFixed(0)} s`);
   console.log('"x ref" = privkit ops/s over the reference row (BigInt or paillier-bigint); "bg load" = cores busy with other processes meanwhile.');
   console.log(`written ${file}`);
