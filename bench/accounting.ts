@@ -6,7 +6,7 @@ import { cpus, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { calibrateNoiseMultiplier, PldAccountant, RdpAccountant } from '../src/accounting/index.js';
-import { DEFAULT_TIMING, measure, type Row } from './harness.js';
+import { DEFAULT_TIMING, measure, textTable, type Row } from './harness.js';
 
 /** MNIST-like DP-SGD: batch 256 of 60,000 (q = 0.00427), sigma 1.1, 10,000 steps, delta 1e-5. */
 const DPSGD = { sampleRate: 256 / 60_000, noiseMultiplier: 1.1, steps: 10_000 };
@@ -55,9 +55,7 @@ function formatTable(rows: Array<Row & { targetMs: number; value: number }>): st
     r.meanMs <= r.targetMs ? 'yes' : 'NO',
     r.backgroundCores.toFixed(1),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => c.map((v, i) => (i < 2 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+  return textTable(header, cells, 2);
 }
 
 export async function accountingSuite(): Promise<void> {

@@ -120,8 +120,13 @@ export function formatTable(rows: Row[]): string {
     r.vsReference.toFixed(1),
     r.backgroundCores.toFixed(1),
   ]);
+  return textTable(header, cells);
+}
+
+/** A fixed-width text table: the first `leftColumns` columns left-aligned, the rest right-aligned. */
+export function textTable(header: string[], cells: string[][], leftColumns = 1): string {
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => c.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  const line = (c: string[]) => c.map((v, i) => (i < leftColumns ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
 }
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ready } from '../src/index.js';
 import { addGaussianNoise, createRng, gaussianNoise, laplaceNoise, secureGaussian, secureLaplace } from '../src/dp/index.js';
 import { createPool, sharedFloat32Array } from '../src/pool/index.js';
-import { measure, type BenchTask, type Row, type TimingOptions } from './harness.js';
+import { measure, textTable, type BenchTask, type Row, type TimingOptions } from './harness.js';
 
 const TIMING: TimingOptions = { time: 1000, iterations: 5, warmupTime: 300, warmupIterations: 2 };
 const CHACHA_BYTES = 16 << 20;
@@ -88,10 +88,8 @@ async function table(title: string, count: number, unit: 'samples' | 'bytes', ta
     r.vsNaive.toFixed(2),
     r.backgroundCores.toFixed(1),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => c.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
   console.log(`\n${title} — ${count} ${unit} per call\n`);
-  console.log([line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n'));
+  console.log(textTable(header, cells));
   return result;
 }
 

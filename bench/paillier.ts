@@ -21,7 +21,7 @@ import type { EncryptedVector } from '../src/paillier/packing.js';
 import { randomBelow, randomBits } from '../src/paillier/primes.js';
 import { createPool } from '../src/pool/pool.js';
 import { ready } from '../src/wasm/runtime.js';
-import { DEFAULT_TIMING, measure, type BenchTask, type Row } from './harness.js';
+import { DEFAULT_TIMING, measure, textTable, type BenchTask, type Row } from './harness.js';
 
 const KEY_BITS = 2048;
 const LARGE_KEY_BITS = 3072;
@@ -82,9 +82,7 @@ function formatTable(rows: PaillierRow[]): string {
     r.kind === 'library' && r.target !== undefined ? `>= ${r.target} ${r.vsReference >= r.target ? 'yes' : 'NO'}` : '',
     r.backgroundCores.toFixed(1),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => c.map((v, i) => (i < 2 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+  return textTable(header, cells, 2);
 }
 
 export async function paillierSuite(): Promise<void> {

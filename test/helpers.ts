@@ -209,3 +209,14 @@ export function expectPrivkitError(
   if (index !== undefined) expect(error.index, error.message).toBe(index);
   return error;
 }
+
+/** The PrivkitError code `f` throws, or 'no error' (a non-PrivkitError fails the test). */
+export function errorCode(f: () => unknown): string {
+  try {
+    f();
+  } catch (error) {
+    expect(error).toBeInstanceOf(PrivkitError);
+    return (error as PrivkitError).code;
+  }
+  return 'no error';
+}

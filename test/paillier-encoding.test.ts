@@ -3,22 +3,12 @@
 // round trips, homomorphic sums and scalar products, overflow detection and argument errors.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PrivkitError } from 'privkit';
 import { createRng } from 'privkit/dp';
 import { decodeFixed, decodeSigned, encodeFixed, encodeSigned, generateKeyPair, maxSignedInt, ready, type KeyPair } from 'privkit/paillier';
+import { errorCode } from './helpers.js';
 
 const SEED = 31;
 let keys: KeyPair;
-
-function errorCode(f: () => unknown): string {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PrivkitError);
-    return (error as PrivkitError).code;
-  }
-  return 'no error';
-}
 
 beforeAll(async () => {
   await ready();

@@ -1,22 +1,12 @@
 // Packed vector encryption: round trips within the quantization step, sums of up to maxAdditions
 // vectors, E_OVERFLOW beyond the headroom, clipping, layout/shape mismatches and bad inputs.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PrivkitError } from 'privkit';
 import { createRng } from 'privkit/dp';
 import { generateKeyPair, packingLayout, ready, type EncryptedVector, type KeyPair } from 'privkit/paillier';
+import { errorCode } from './helpers.js';
 
 let keys: KeyPair;
 const opts = { scale: 2 ** 16, clip: 4, maxAdditions: 5 };
-
-function errorCode(f: () => unknown): string {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PrivkitError);
-    return (error as PrivkitError).code;
-  }
-  return 'no error';
-}
 
 /** Deterministic test vectors in (-3, 3). */
 const vector = (length: number, seed: number) => Float32Array.from({ length }, (_, i) => 3 * Math.sin(seed * 1000 + i * 0.7));

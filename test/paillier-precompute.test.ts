@@ -3,10 +3,10 @@
 // synchronously or by pool workers, each used by at most one encryption.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrivkitError } from 'privkit';
 import { createRng } from 'privkit/dp';
 import { generateKeyPair, PrivateKey, PublicKey, randomPrime, ready, type KeyPair } from 'privkit/paillier';
 import { createPool, type Pool } from 'privkit/pool';
+import { errorCode } from './helpers.js';
 
 const SEED = 4242;
 let small: KeyPair; // 512-bit n
@@ -15,16 +15,6 @@ let pool: Pool;
 
 const seededRng = (byte: number) => createRng({ seed: new Uint8Array(32).fill(byte) });
 const insecure = { allowInsecureTestKeys: true };
-
-function errorCode(f: () => unknown): string {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PrivkitError);
-    return (error as PrivkitError).code;
-  }
-  return 'no error';
-}
 
 beforeAll(async () => {
   await ready();

@@ -4,7 +4,6 @@
 // non-minimal or out-of-range integers).
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PrivkitError } from 'privkit';
 import { createRng } from 'privkit/dp';
 import {
   ciphertextFromBytes,
@@ -23,19 +22,10 @@ import {
   ready,
   type KeyPair,
 } from 'privkit/paillier';
+import { errorCode } from './helpers.js';
 
 const opts = { allowInsecureTestKeys: true };
 let keys: KeyPair;
-
-function errorCode(f: () => unknown): string {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PrivkitError);
-    return (error as PrivkitError).code;
-  }
-  return 'no error';
-}
 
 const base64url = (x: bigint) => {
   let hex = x.toString(16);

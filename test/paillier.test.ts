@@ -17,6 +17,7 @@ import {
   ready,
   type KeyPair,
 } from 'privkit/paillier';
+import { errorCode } from './helpers.js';
 
 const SEED = 5150;
 let small: KeyPair; // 512-bit n
@@ -24,16 +25,6 @@ let medium: KeyPair; // 1024-bit n
 let other: KeyPair; // another 512-bit key
 
 const seededRng = (byte: number) => createRng({ seed: new Uint8Array(32).fill(byte) });
-
-function errorCode(f: () => unknown): string {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PrivkitError);
-    return (error as PrivkitError).code;
-  }
-  return 'no error';
-}
 
 function gcd(a: bigint, b: bigint): bigint {
   while (b !== 0n) [a, b] = [b, a % b];

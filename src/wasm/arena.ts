@@ -13,7 +13,7 @@ export class Arena {
 
   constructor(
     private readonly memory: WebAssembly.Memory,
-    private readonly base: number,
+    base: number,
   ) {
     this.top = alignUp(base);
   }
