@@ -69,8 +69,7 @@ interface Part {
 }
 
 export async function createPool(opts: PoolOptions = {}): Promise<Pool> {
-  const threads = opts.threads === undefined ? defaultThreads() : assertInteger('threads', opts.threads, 1);
-  const pool = new Pool(threads);
+  const pool = new Pool(opts.threads ?? defaultThreads());
   try {
     await pool.started();
   } catch (error) {
@@ -85,8 +84,12 @@ export class Pool {
   private readonly spareStaging: SharedArrayBuffer[] = [];
   private closed = false;
 
-  constructor(readonly threads: number) {
-    for (let i = 0; i < threads; i++) this.slots.push(this.spawn(i));
+  readonly threads: number;
+
+  /** Starts `threads` workers; `createPool` also waits until they are ready. */
+  constructor(threads: number) {
+    this.threads = assertInteger('threads', threads, 1);
+    for (let i = 0; i < this.threads; i++) this.slots.push(this.spawn(i));
   }
 
   /** Resolves when every worker has instantiated its wasm engine. */
