@@ -31,8 +31,8 @@ const POSITION: usize = 320;
   return v128.or(i32x4.shl(v, n), i32x4.shr_u(v, 32 - n));
 }
 
-/** Writes 4 blocks (counters c, c+1, c+2, c+3) at out, 64 bytes each. */
-function fourBlocks(state: usize, out: usize): void {
+/** Writes 4 blocks (counters c, c+1, c+2, c+3) at out, 64 bytes each, and advances the counter by 4. */
+export function fourBlocks(state: usize, out: usize): void {
   const counter = load<u64>(state, 48);
   const lo = <u32>counter;
   // Per-lane counters with the carry from word 12 into word 13 handled lane by lane.

@@ -8,7 +8,10 @@ export type PrivkitErrorCode =
   | 'E_NOT_READY' // a sync kernel was called before `await ready()`
   | 'E_WASM' // the WebAssembly module failed to load or trapped
   | 'E_WORKER' // a pool worker crashed or the pool is closed
-  | 'E_BUDGET'; // a privacy budget would be overspent
+  | 'E_BUDGET' // a privacy budget would be overspent
+  | 'E_PROTOCOL' // a protocol message is out of round, replayed, duplicated or from an unknown party
+  | 'E_AUTH' // authenticated decryption or a key check failed
+  | 'E_THRESHOLD'; // too few parties remain to finish a threshold protocol (e.g. secure aggregation)
 
 export interface PrivkitErrorDetails {
   /** The public argument the error is about, e.g. `x` or `maxNorm`. */
