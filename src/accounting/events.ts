@@ -37,13 +37,47 @@ export interface ZcdpEvent {
   steps?: number;
 }
 
-export type PrivacyEvent = SubsampledGaussianEvent | GaussianEvent | LaplaceEvent | ZcdpEvent;
+/**
+ * A sum of `clients` integer vectors, each with its own discrete Gaussian noise N_Z(0, localSigma^2)
+ * per coordinate (the distributed discrete Gaussian of Kairouz, Liu, Steinke 2021), released through
+ * secure aggregation. Every quantity is in quantized (integer) units.
+ */
+export interface DistributedDiscreteGaussianEvent {
+  mechanism: 'distributed-discrete-gaussian';
+  /** Standard deviation of one client's noise per coordinate, in quantized units (>= 1/2). */
+  localSigma: number;
+  /** How many clients' noise is in the released sum (the survivors of secure aggregation). */
+  clients: number;
+  /** Bound on the l2 norm of one client's quantized vector (add/remove-one sensitivity). */
+  l2Sensitivity: number;
+  /** Bound on its l1 norm; sqrt(dimension) x l2Sensitivity by default. */
+  l1Sensitivity?: number;
+  /** Length of the vectors. */
+  dimension: number;
+  /** Probability that a client takes part in a round; 1 by default. */
+  sampleRate?: number;
+  sampling?: 'poisson' | 'without-replacement';
+  steps?: number;
+}
+
+export type PrivacyEvent = SubsampledGaussianEvent | GaussianEvent | LaplaceEvent | ZcdpEvent | DistributedDiscreteGaussianEvent;
 
 /** A validated event with every default filled in. */
 export type NormalizedEvent =
   | { mechanism: 'subsampled-gaussian'; noiseMultiplier: number; sampleRate: number; steps: number; sampling: 'poisson' | 'without-replacement' }
   | { mechanism: 'gaussian' | 'laplace'; noiseMultiplier: number; steps: number }
-  | { mechanism: 'zcdp'; rho: number; steps: number };
+  | { mechanism: 'zcdp'; rho: number; steps: number }
+  | {
+      mechanism: 'distributed-discrete-gaussian';
+      localSigma: number;
+      clients: number;
+      l2Sensitivity: number;
+      l1Sensitivity: number;
+      dimension: number;
+      sampleRate: number;
+      sampling: 'poisson' | 'without-replacement';
+      steps: number;
+    };
 
 /** An E_ARG error about `argument` (and, for an array, the element at `index`). */
 export function argError(argument: string, message: string, index?: number): PrivkitError {
@@ -75,12 +109,12 @@ export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent 
   const e = event as Record<string, unknown>;
   const steps = e['steps'] === undefined ? 1 : assertSteps(`${name}.steps`, e['steps']);
   const mechanism = e['mechanism'] ?? 'subsampled-gaussian';
+  const sampling = e['sampling'] ?? 'poisson';
+  if (sampling !== 'poisson' && sampling !== 'without-replacement') {
+    throw argError(`${name}.sampling`, `must be 'poisson' or 'without-replacement', got ${describe(sampling)}`);
+  }
   switch (mechanism) {
     case 'subsampled-gaussian': {
-      const sampling = e['sampling'] ?? 'poisson';
-      if (sampling !== 'poisson' && sampling !== 'without-replacement') {
-        throw argError(`${name}.sampling`, `must be 'poisson' or 'without-replacement', got ${describe(sampling)}`);
-      }
       return {
         mechanism: 'subsampled-gaussian',
         noiseMultiplier: assertNumber(`${name}.noiseMultiplier`, e['noiseMultiplier'], 'nonnegative'),
@@ -98,10 +132,30 @@ export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent 
       };
     case 'zcdp':
       return { mechanism: 'zcdp', rho: assertNumber(`${name}.rho`, e['rho'], 'nonnegative'), steps };
+    case 'distributed-discrete-gaussian': {
+      const localSigma = assertNumber(`${name}.localSigma`, e['localSigma'], 'positive');
+      if (localSigma < 0.5) throw argError(`${name}.localSigma`, `must be >= 0.5 (KLS21, Prop. 14), got ${localSigma}`);
+      const dimension = assertInteger(`${name}.dimension`, e['dimension'], 1);
+      const l2Sensitivity = assertNumber(`${name}.l2Sensitivity`, e['l2Sensitivity'], 'nonnegative');
+      return {
+        mechanism: 'distributed-discrete-gaussian',
+        localSigma,
+        clients: assertInteger(`${name}.clients`, e['clients'], 1),
+        l2Sensitivity,
+        l1Sensitivity:
+          e['l1Sensitivity'] === undefined
+            ? Math.sqrt(dimension) * l2Sensitivity
+            : assertNumber(`${name}.l1Sensitivity`, e['l1Sensitivity'], 'nonnegative'),
+        dimension,
+        sampleRate: e['sampleRate'] === undefined ? 1 : assertSampleRate(`${name}.sampleRate`, e['sampleRate']),
+        sampling,
+        steps,
+      };
+    }
     default:
       throw argError(
         `${name}.mechanism`,
-        `must be 'subsampled-gaussian', 'gaussian', 'laplace' or 'zcdp', got ${typeof mechanism === 'string' ? `'${mechanism}'` : describe(mechanism)}`,
+        `must be 'subsampled-gaussian', 'gaussian', 'laplace', 'zcdp' or 'distributed-discrete-gaussian', got ${typeof mechanism === 'string' ? `'${mechanism}'` : describe(mechanism)}`,
       );
   }
 }

@@ -1,6 +1,7 @@
 // Renyi DP of one event at each order: the Poisson-subsampled Gaussian (Mironov, Talwar, Zhang 2019),
 // the Gaussian without replacement (Wang, Balle, Kasiviswanathan 2019), and the plain Gaussian,
-// Laplace (Mironov 2017, Prop. 6) and zCDP mechanisms.
+// Laplace (Mironov 2017, Prop. 6) and zCDP mechanisms, and the distributed discrete Gaussian of secure
+// aggregation (Kairouz, Liu, Steinke 2021) under either subsampling.
 import type { NormalizedEvent } from './events.js';
 import { logAdd, logErfc, logSub } from '../math/special.js';
 
@@ -111,14 +112,13 @@ export function rdpPoissonGaussian(q: number, sigma: number, alpha: number): num
 }
 
 /**
- * The cumulant bound (alpha - 1) x RDP for sampling without replacement at integer alpha >= 1:
- * the general upper bound of WBK19, Thm 9, with eps(j) = j / (2 sigma^2) for the Gaussian.
+ * The cumulant bound (alpha - 1) x RDP at integer alpha >= 1 of a mechanism with RDP curve eps(j),
+ * run on a batch sampled without replacement at rate q: the general upper bound of WBK19, Thm 9.
  */
-function worCumulant(q: number, sigma: number, alpha: number): number {
+function worCumulant(q: number, eps: (order: number) => number, alpha: number): number {
   if (alpha === 1) return 0;
   const logQ = Math.log(q);
-  const inv2Sigma2 = 1 / (2 * sigma * sigma);
-  const eps2 = 2 * inv2Sigma2;
+  const eps2 = eps(2);
   // j = 2: q^2 C(alpha, 2) min(4 (e^eps(2) - 1), 2 e^eps(2)).
   let logBinom = Math.log((alpha * (alpha - 1)) / 2);
   const second = Math.min(Math.log(4) + logSub(eps2, 0), Math.LN2 + eps2);
@@ -126,20 +126,78 @@ function worCumulant(q: number, sigma: number, alpha: number): number {
   for (let j = 3; j <= alpha; j++) {
     logBinom += Math.log((alpha - j + 1) / j);
     // q^j C(alpha, j) 2 e^{(j - 1) eps(j)}
-    logA = logAdd(logA, j * logQ + logBinom + Math.LN2 + (j - 1) * j * inv2Sigma2);
+    logA = logAdd(logA, j * logQ + logBinom + Math.LN2 + (j - 1) * eps(j));
   }
   return logA;
+}
+
+/**
+ * The cumulant bound (alpha - 1) x RDP at integer alpha >= 2 of a mechanism with RDP curve eps(j)
+ * under Poisson subsampling at rate q: the general upper bound of Zhu & Wang 2019, Thm 6,
+ * (1-q)^(a-1) (a q - q + 1) + C(a,2) q^2 (1-q)^(a-2) e^eps(2) + 3 sum_{l>=3} C(a,l) (1-q)^(a-l) q^l e^((l-1) eps(l)).
+ */
+function poissonCumulant(q: number, eps: (order: number) => number, alpha: number): number {
+  if (alpha === 1) return 0;
+  const logQ = Math.log(q);
+  const log1mQ = Math.log1p(-q);
+  let logA = (alpha - 1) * log1mQ + Math.log1p((alpha - 1) * q);
+  let logBinom = Math.log((alpha * (alpha - 1)) / 2);
+  logA = logAdd(logA, logBinom + 2 * logQ + (alpha - 2) * log1mQ + eps(2));
+  for (let l = 3; l <= alpha; l++) {
+    logBinom += Math.log((alpha - l + 1) / l);
+    logA = logAdd(logA, Math.log(3) + logBinom + (alpha - l) * log1mQ + l * logQ + (l - 1) * eps(l));
+  }
+  return logA;
+}
+
+/**
+ * RDP at order alpha of a mechanism with RDP curve eps, subsampled at rate q by `cumulant`. Fractional
+ * orders interpolate the cumulant linearly between integers, an upper bound since the true cumulant
+ * (alpha - 1) eps(alpha) is convex in alpha (WBK19, Cor. 10).
+ */
+function subsampledRdp(cumulant: typeof worCumulant, q: number, eps: (order: number) => number, alpha: number): number {
+  if (q === 1) return eps(alpha);
+  if (alpha === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  if (Number.isInteger(alpha)) return Math.min(eps(alpha), cumulant(q, eps, alpha) / (alpha - 1));
+  const lo = Math.floor(alpha);
+  const t = alpha - lo;
+  const interpolated = ((1 - t) * cumulant(q, eps, lo) + t * cumulant(q, eps, lo + 1)) / (alpha - 1);
+  return Math.min(eps(alpha), interpolated);
 }
 
 /** RDP of one Gaussian step on a batch sampled without replacement (WBK19; fractional alpha by convex interpolation, Cor. 10). */
 export function rdpWithoutReplacementGaussian(q: number, sigma: number, alpha: number): number {
   if (sigma === 0) return Number.POSITIVE_INFINITY;
-  if (q === 1) return alpha / (2 * sigma * sigma);
-  if (alpha === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
-  if (Number.isInteger(alpha)) return worCumulant(q, sigma, alpha) / (alpha - 1);
-  const lo = Math.floor(alpha);
-  const t = alpha - lo;
-  return ((1 - t) * worCumulant(q, sigma, lo) + t * worCumulant(q, sigma, lo + 1)) / (alpha - 1);
+  return subsampledRdp(worCumulant, q, (j) => j / (2 * sigma * sigma), alpha);
+}
+
+/**
+ * RDP at order alpha of the sum of `clients` vectors each carrying N_Z(0, localSigma^2) noise
+ * (Kairouz, Liu, Steinke 2021, Prop. 14): the sum of n discrete Gaussians is close to N_Z(0, n sigma^2),
+ * with tau = 10 sum_{k=1}^{n-1} exp(-2 pi^2 sigma^2 k / (k + 1)) measuring how close, and
+ * eps(alpha) = min( alpha D2^2 / 2 + tau d,  alpha/2 (D2^2 + 2 D1 tau + tau^2 d),  alpha/2 (D2 + tau sqrt(d))^2 )
+ * where D2, D1 are the sensitivities divided by sqrt(n) sigma.
+ */
+export function rdpDistributedDiscreteGaussian(
+  event: Extract<NormalizedEvent, { mechanism: 'distributed-discrete-gaussian' }>,
+  alpha: number,
+): number {
+  const { localSigma, clients, dimension, sampleRate } = event;
+  let tau = 0;
+  for (let k = 1; k < clients; k++) tau += Math.exp((-2 * Math.PI * Math.PI * localSigma * localSigma * k) / (k + 1));
+  tau *= 10;
+  const centralSigma = Math.sqrt(clients) * localSigma;
+  const d2 = event.l2Sensitivity / centralSigma;
+  const d1 = event.l1Sensitivity / centralSigma;
+  const eps = (order: number) =>
+    order === Number.POSITIVE_INFINITY
+      ? Number.POSITIVE_INFINITY
+      : Math.min(
+          (order / 2) * d2 * d2 + tau * dimension,
+          (order / 2) * (d2 * d2 + 2 * d1 * tau + tau * tau * dimension),
+          (order / 2) * (d2 + tau * Math.sqrt(dimension)) ** 2,
+        );
+  return subsampledRdp(event.sampling === 'poisson' ? poissonCumulant : worCumulant, sampleRate, eps, alpha);
 }
 
 /** RDP of the Laplace mechanism with scale b = noiseMultiplier x l1 sensitivity (Mironov 2017, Prop. 6). */
@@ -171,6 +229,9 @@ export function eventRdp(event: NormalizedEvent, orders: readonly number[]): Flo
         break;
       case 'zcdp':
         one = event.rho === 0 ? 0 : alpha * event.rho;
+        break;
+      case 'distributed-discrete-gaussian':
+        one = rdpDistributedDiscreteGaussian(event, alpha);
         break;
     }
     out[k] = one * event.steps;

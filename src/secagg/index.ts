@@ -2,3 +2,5 @@
 // quantization into Z_2^b and distributed discrete Gaussian noise (Kairouz, Liu, Steinke 2021).
 export { applyMasks, wordMask } from './masks.js';
 export type { Mask } from './masks.js';
+export { planDistributedDp } from './ddp.js';
+export type { DistributedDpOptions, DistributedDpPlan } from './ddp.js';

@@ -1,0 +1,119 @@
+// Parameters of the distributed discrete Gaussian mechanism (Kairouz, Liu, Steinke 2021, "The
+// Distributed Discrete Gaussian Mechanism for Federated Learning with Secure Aggregation"): each
+// client rotates its clipped update with a randomized Hadamard transform, scales it by `scale`, rounds
+// it conditionally (norm bound below) and adds N_Z(0, localSigma^2) before masking in Z_2^bits; the
+// server's sum carries N_Z-like noise of variance clients x localSigma^2 = (noiseMultiplier x clipNorm
+// x scale)^2, the central noise. The plan also bounds the probability that the modular sum wraps.
+import type { DistributedDiscreteGaussianEvent } from '../accounting/events.js';
+import { PrivkitError } from '../errors.js';
+import { assertInteger, assertNumber } from '../validate.js';
+import { wordMask } from './masks.js';
+
+export interface DistributedDpOptions {
+  /** L2 bound of one client's update (the user-level clip norm), in the update's units. */
+  clipNorm: number;
+  /** Length of the update before rotation (padded to a power of two by the rotation). */
+  dimension: number;
+  /** Clients whose updates (and noise) are summed in one round. */
+  clients: number;
+  /** Central noise standard deviation / clipNorm, as in central DP-FedAvg. */
+  noiseMultiplier: number;
+  /** The sum lives in Z_2^bits (1..32); 32 by default. */
+  bits?: number;
+  /** Target probability that any coordinate of the sum wraps around the modulus; 1e-9 by default. */
+  wrapProbability?: number;
+  /** Conditional rounding failure parameter beta of KLS21 (Sec. 4.1); e^-1/2 by default. */
+  beta?: number;
+}
+
+export interface DistributedDpPlan {
+  bits: number;
+  /** Power-of-two length after rotation. */
+  dimension: number;
+  clients: number;
+  /** Quantized value = round(scale x rotated value). */
+  scale: number;
+  /** Each client's discrete Gaussian standard deviation, in quantized units. */
+  localSigma: number;
+  /** Conditional rounding keeps a client's quantized l2 norm at or below this (KLS21, Sec. 4.1). */
+  conditionalBound: number;
+  /** Sensitivities of the quantized sum (one client's quantized vector), used by the accountant. */
+  l2Sensitivity: number;
+  l1Sensitivity: number;
+  /** Upper bound on the probability that some coordinate of the sum of `clients` updates wraps. */
+  wrapProbability: number;
+  /** The accounting event of one round with `clients` survivors (RdpAccountant). */
+  event(round: { clients?: number; sampleRate?: number; sampling?: 'poisson' | 'without-replacement' }): DistributedDiscreteGaussianEvent;
+}
+
+/**
+ * Chooses the scale so that the sum of `clients` quantized, noised updates stays inside
+ * [-2^(bits-1), 2^(bits-1)) except with probability `wrapProbability`.
+ *
+ * After the randomized Hadamard rotation every coordinate of a sum of vectors with total norm <= n c
+ * is sub-Gaussian with variance proxy (n c)^2 / d (Hoeffding over the random signs); each client's
+ * rounding error is in (-1, 1) with mean 0 (proxy 1/4) and its discrete Gaussian noise is
+ * localSigma^2-sub-Gaussian (Canonne, Kamath, Steinke 2020). With V = s^2 c^2 (n^2 / d + z^2)
+ * + n / 4 the chance that one of the d coordinates reaches 2^(bits-1) is at most
+ * 2 d exp(-4^(bits-1) / (2 V)); the scale s is the largest that keeps this at the target.
+ */
+export function planDistributedDp(options: DistributedDpOptions): DistributedDpPlan {
+  const clipNorm = assertNumber('clipNorm', options.clipNorm, 'positive');
+  const length = assertInteger('dimension', options.dimension, 1);
+  const clients = assertInteger('clients', options.clients, 1);
+  const noiseMultiplier = assertNumber('noiseMultiplier', options.noiseMultiplier, 'positive');
+  const bits = options.bits ?? 32;
+  wordMask(bits);
+  const target = assertNumber('wrapProbability', options.wrapProbability ?? 1e-9, 'positive');
+  if (target >= 1) throw new PrivkitError('E_ARG', `wrapProbability must be in (0, 1), got ${target}`, { argument: 'wrapProbability' });
+  const beta = assertNumber('beta', options.beta ?? Math.exp(-0.5), 'positive');
+  if (beta >= 1) throw new PrivkitError('E_ARG', `beta must be in (0, 1), got ${beta}`, { argument: 'beta' });
+
+  const dimension = 2 ** Math.ceil(Math.log2(length));
+  const half = 2 ** (bits - 1);
+  // 2 d exp(-half^2 / (2 V)) = target  <=>  V = half^2 / (2 log(2 d / target)).
+  const maxVariance = (half * half) / (2 * Math.log((2 * dimension) / target));
+  const signalVariance = clipNorm * clipNorm * ((clients * clients) / dimension + noiseMultiplier * noiseMultiplier);
+  const roundingVariance = clients / 4;
+  if (maxVariance <= roundingVariance) {
+    throw new PrivkitError('E_ARG', `bits = ${bits} is too few for ${clients} clients at wrapProbability ${target}: the rounding errors alone would wrap`, {
+      argument: 'bits',
+    });
+  }
+  const scale = Math.sqrt((maxVariance - roundingVariance) / signalVariance);
+  const localSigma = (noiseMultiplier * clipNorm * scale) / Math.sqrt(clients);
+  if (localSigma < 0.5) {
+    throw new PrivkitError('E_ARG', `the local noise would be ${localSigma.toPrecision(3)} quantized units (< 1/2): raise bits or noiseMultiplier`, {
+      argument: 'bits',
+    });
+  }
+  const c = clipNorm * scale;
+  // KLS21, Thm 31 (conditional randomized rounding): ||q||^2 <= c^2 + d/4 + sqrt(2 log(1/beta)) (c + sqrt(d)/2).
+  const conditionalBound = Math.sqrt(c * c + dimension / 4 + Math.sqrt(2 * Math.log(1 / beta)) * (c + Math.sqrt(dimension) / 2));
+  const l2Sensitivity = Math.min(conditionalBound, c + Math.sqrt(dimension));
+  // Rounding moves each coordinate by less than 1: ||q||_1 <= sqrt(d) c + d.
+  const l1Sensitivity = Math.min(Math.sqrt(dimension) * l2Sensitivity, Math.sqrt(dimension) * c + dimension);
+  const variance = scale * scale * signalVariance + roundingVariance;
+  const wrapProbability = Math.min(1, 2 * dimension * Math.exp(-(half * half) / (2 * variance)));
+  return {
+    bits,
+    dimension,
+    clients,
+    scale,
+    localSigma,
+    conditionalBound,
+    l2Sensitivity,
+    l1Sensitivity,
+    wrapProbability,
+    event: (round) => ({
+      mechanism: 'distributed-discrete-gaussian',
+      localSigma,
+      clients: round.clients ?? clients,
+      l2Sensitivity,
+      l1Sensitivity,
+      dimension,
+      sampleRate: round.sampleRate ?? 1,
+      sampling: round.sampling ?? 'poisson',
+    }),
+  };
+}

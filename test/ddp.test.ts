@@ -1,0 +1,84 @@
+// Distributed discrete Gaussian: the accounting event (KLS21, Prop. 14 under subsampling) and the
+// parameter plan (scale, local noise, wrap-around bound).
+import { describe, expect, it } from 'vitest';
+import { RdpAccountant } from 'privkit/accounting';
+import { planDistributedDp } from 'privkit/secagg';
+import { expectPrivkitError } from './helpers.js';
+
+const base = { clipNorm: 1, dimension: 7850, clients: 100, noiseMultiplier: 1.2 };
+
+function epsilon(event: Parameters<RdpAccountant['step']>[0], delta = 1e-5): number {
+  return new RdpAccountant().step(event).getEpsilon(delta).epsilon;
+}
+
+describe('distributed discrete Gaussian accounting', () => {
+  it('matches the central Gaussian with the same total noise when the local noise is large (tau -> 0)', () => {
+    const event = { mechanism: 'distributed-discrete-gaussian' as const, localSigma: 50, clients: 16, l2Sensitivity: 120, dimension: 1024, steps: 10 };
+    const central = { mechanism: 'gaussian' as const, noiseMultiplier: (4 * 50) / 120, steps: 10 };
+    expect(epsilon(event)).toBeCloseTo(epsilon(central), 10);
+  });
+
+  it('charges the gap between a sum of discrete Gaussians and one discrete Gaussian when the local noise is small', () => {
+    const event = { mechanism: 'distributed-discrete-gaussian' as const, clients: 16, dimension: 4096, steps: 1 };
+    const small = epsilon({ ...event, localSigma: 0.5, l2Sensitivity: 1 });
+    const central = epsilon({ mechanism: 'gaussian', noiseMultiplier: (4 * 0.5) / 1 });
+    expect(small).toBeGreaterThan(central * 1.05);
+  });
+
+  it('subsampling lowers epsilon, never below the subsampled Gaussian with the same noise', () => {
+    const common = { localSigma: 200, clients: 25, l2Sensitivity: 1000, dimension: 8192, steps: 100 };
+    const full = epsilon({ mechanism: 'distributed-discrete-gaussian', ...common });
+    for (const sampling of ['poisson', 'without-replacement'] as const) {
+      const sub = epsilon({ mechanism: 'distributed-discrete-gaussian', ...common, sampleRate: 0.05, sampling });
+      const gaussian = epsilon({ noiseMultiplier: 1, sampleRate: 0.05, steps: 100, sampling });
+      expect(sub).toBeLessThan(full / 3);
+      expect(sub).toBeGreaterThanOrEqual(gaussian * (1 - 1e-9));
+    }
+  });
+
+  it('rejects bad events with the field named', () => {
+    const ok = { mechanism: 'distributed-discrete-gaussian' as const, localSigma: 2, clients: 4, l2Sensitivity: 3, dimension: 8 };
+    expectPrivkitError(() => epsilon({ ...ok, localSigma: 0.25 }), 'E_ARG', 'event.localSigma');
+    expectPrivkitError(() => epsilon({ ...ok, clients: 0 }), 'E_ARG', 'event.clients');
+    expectPrivkitError(() => epsilon({ ...ok, dimension: 1.5 }), 'E_ARG', 'event.dimension');
+    expectPrivkitError(() => epsilon({ ...ok, l2Sensitivity: Number.NaN }), 'E_ARG', 'event.l2Sensitivity');
+    expectPrivkitError(() => epsilon({ ...ok, sampleRate: 2 }), 'E_ARG', 'event.sampleRate');
+  });
+});
+
+describe('planDistributedDp', () => {
+  it('pads the dimension, splits the central noise across clients and keeps the wrap probability at the target', () => {
+    const plan = planDistributedDp({ ...base, bits: 20, wrapProbability: 1e-6 });
+    expect(plan.dimension).toBe(8192);
+    expect(plan.localSigma * Math.sqrt(plan.clients)).toBeCloseTo(base.noiseMultiplier * base.clipNorm * plan.scale, 6);
+    expect(plan.wrapProbability).toBeCloseTo(1e-6, 12);
+    // One more bit doubles the scale (to within the rounding term).
+    const wider = planDistributedDp({ ...base, bits: 21, wrapProbability: 1e-6 });
+    expect(wider.scale / plan.scale).toBeCloseTo(2, 3);
+  });
+
+  it('rounding inflates the sensitivity only a little once the scaled clip norm dwarfs sqrt(d)', () => {
+    const plan = planDistributedDp(base);
+    const scaledClip = base.clipNorm * plan.scale;
+    expect(plan.l2Sensitivity).toBeGreaterThan(scaledClip);
+    expect(plan.l2Sensitivity / scaledClip).toBeLessThan(1.001);
+    const central = epsilon({ mechanism: 'gaussian', noiseMultiplier: base.noiseMultiplier, steps: 50 });
+    const distributed = epsilon({ ...plan.event({}), steps: 50 });
+    expect(distributed).toBeGreaterThan(central);
+    expect(distributed).toBeLessThan(central * 1.01);
+  });
+
+  it('accounts a round with fewer survivors as less noise (higher epsilon)', () => {
+    const plan = planDistributedDp(base);
+    expect(epsilon(plan.event({ clients: 80 }))).toBeGreaterThan(epsilon(plan.event({})));
+  });
+
+  it('refuses parameters that cannot work', () => {
+    expectPrivkitError(() => planDistributedDp({ ...base, bits: 4 }), 'E_ARG', 'bits');
+    expectPrivkitError(() => planDistributedDp({ ...base, bits: 33 }), 'E_ARG', 'bits');
+    expectPrivkitError(() => planDistributedDp({ ...base, clipNorm: 0 }), 'E_ARG', 'clipNorm');
+    expectPrivkitError(() => planDistributedDp({ ...base, noiseMultiplier: -1 }), 'E_ARG', 'noiseMultiplier');
+    expectPrivkitError(() => planDistributedDp({ ...base, wrapProbability: 1 }), 'E_ARG', 'wrapProbability');
+    expectPrivkitError(() => planDistributedDp({ ...base, clients: 2.5 }), 'E_ARG', 'clients');
+  });
+});
