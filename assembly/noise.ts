@@ -124,7 +124,7 @@ function gaussianRare(g: usize, layer: usize, x: f64): f64 {
 
 /** A standard normal sample from 64-bit draws (sign = bit 8 of the first draw). */
 // @ts-ignore: decorator
-@inline function nextGaussian(g: usize): f64 {
+@inline export function nextGaussian(g: usize): f64 {
   const bits = nextU64(g);
   const layer = <usize>(bits & 0xff) << 3;
   let x = <f64>(<i64>(bits >> 11)) * load<f64>(NX53 + layer);

@@ -11,6 +11,8 @@ import { PrivkitError } from '../src/errors.js';
 import { PrivateKey, PublicKey } from '../src/paillier/keys.js';
 import { randomPrime } from '../src/paillier/primes.js';
 import type { FloatArray } from '../src/validate.js';
+import { localUpdate, type ClientTask, type LocalTrainingOptions } from '../src/fl/local.js';
+import { createModel, type Model, type ModelSpec } from '../src/fl/model.js';
 
 const defaultThrow = Comlink.transferHandlers.get('throw')!;
 Comlink.transferHandlers.set('throw', {
@@ -30,6 +32,9 @@ const transferred = <T extends FloatArray>(array: T): T => Comlink.transfer(arra
 let paillierKey: PublicKey | undefined;
 /** The private key of the last paillierDecrypt call (its CRT constants are reused). */
 let paillierPrivateKey: PrivateKey | undefined;
+
+/** The model of the last localUpdates call (its scratch buffers are reused). */
+let flModel: Model | undefined;
 
 /** The integer of hexadecimal text. */
 function fromHex(text: string, name: string): bigint {
@@ -110,6 +115,24 @@ const api = {
     if (paillierPrivateKey?.p !== p || paillierPrivateKey.q !== q) paillierPrivateKey = new PrivateKey(p, q, { allowInsecureTestKeys: true });
     const key = paillierPrivateKey;
     return ciphertexts.map((c) => key.decrypt(c));
+  },
+  /**
+   * FedAvg local training of each client task from `params`; the updates (tasks x paramCount) are
+   * written into `out` when given (shared memory), else returned.
+   */
+  localUpdates(
+    spec: ModelSpec,
+    params: Float32Array,
+    clients: ClientTask[],
+    opts: Omit<LocalTrainingOptions, 'seed'>,
+    out?: Float32Array,
+  ): Float32Array | undefined {
+    if (flModel === undefined || JSON.stringify(flModel.spec) !== JSON.stringify(spec)) flModel = createModel(spec);
+    const model = flModel;
+    const d = model.paramCount;
+    const result = out ?? new Float32Array(clients.length * d);
+    clients.forEach((task, k) => result.set(localUpdate(model, params, task.images, task.labels, { ...opts, seed: task.seed }), k * d));
+    return out === undefined ? transferred(result) : undefined;
   },
 };
 

@@ -2,9 +2,10 @@
 // Gaussian for Differential Privacy", Algorithms 1-3). No floating point decides anything: a scale or
 // sigma given as a double is converted exactly to a dyadic rational, Bernoulli trials compare random
 // bits against integers (plain numbers while every intermediate is below 2^53, BigInt beyond), and
-// bounded integers are drawn by rejection (no modulo bias).
+// bounded integers are drawn by rejection (no modulo bias). The discrete Gaussian also has a fast
+// 'wasm' method (assembly/quantize.ts), exact up to the float64 rounding of an acceptance probability.
 import { PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber } from '../validate.js';
+import { assertInteger, assertNumber, describe } from '../validate.js';
 import { resolveRng } from './noise.js';
 import type { Rng } from './rng.js';
 
@@ -262,17 +263,45 @@ export function discreteLaplace(length: number, scale: number, opts?: DiscreteOp
   return out;
 }
 
+export interface DiscreteGaussianOptions extends DiscreteOptions {
+  /**
+   * 'exact' (default): CKS20 with exact rational arithmetic. 'wasm': round(sigma Z) proposals
+   * (Z from the Ziggurat normal) accepted with a float64 probability, exact up to that rounding
+   * (relative ~1e-14) and to the 2^-53 grid of the uniforms; about 12 ns per sample for sigma >= 10.
+   */
+  method?: 'exact' | 'wasm';
+}
+
+/** Samples per wasm call of the 'wasm' method (1 MiB of Int32). */
+const WASM_CHUNK = 1 << 18;
+
 /**
  * `length` exact samples of the discrete Gaussian distribution, P(x) proportional to
  * exp(-x^2 / (2 sigma^2)) over the integers (CKS20 Algorithm 3: discrete Laplace candidates with
  * scale t = floor(sigma) + 1, accepted with Bernoulli(exp(-(|y| - sigma^2/t)^2 / (2 sigma^2)))).
- * `sigma` is used exactly as the rational the double denotes; 0 < sigma <= 2^24.
+ * `sigma` is used exactly as the rational the double denotes; 0 < sigma <= 2^24. With
+ * `method: 'wasm'`, the fast sampler of assembly/quantize.ts instead (see DiscreteGaussianOptions).
  */
-export function discreteGaussian(length: number, sigma: number, opts?: DiscreteOptions): Int32Array {
+export function discreteGaussian(length: number, sigma: number, opts?: DiscreteGaussianOptions): Int32Array {
   const n = checkLength(length);
   const s = checkScale('sigma', sigma);
   const rng = resolveRng(opts);
+  const method = opts?.method ?? 'exact';
+  if (method !== 'exact' && method !== 'wasm') {
+    throw new PrivkitError('E_ARG', `opts.method must be 'exact' or 'wasm', got ${describe(method)}`, { argument: 'opts.method' });
+  }
   const out = new Int32Array(n);
+  if (method === 'wasm') {
+    rng.withGenerator((kernels, g, arena) => {
+      const ptr = arena.alloc(Math.min(n, WASM_CHUNK) * 4);
+      for (let start = 0; start < n; start += WASM_CHUNK) {
+        const count = Math.min(WASM_CHUNK, n - start);
+        kernels.discreteGaussianFill(g, ptr, count, s);
+        out.set(arena.i32(ptr, count), start);
+      }
+    });
+    return out;
+  }
   const sampler = discreteGaussianSampler(s, new ExactSource(rng, n * 12));
   for (let i = 0; i < n; i++) out[i] = sampler();
   return out;

@@ -2,7 +2,7 @@
 export { createRng } from './rng.js';
 export type { Rng, RngOptions } from './rng.js';
 export { discreteLaplace, discreteGaussian, bernoulliExp, uniformBelow, MAX_DISCRETE_SCALE } from './discrete.js';
-export type { DiscreteOptions } from './discrete.js';
+export type { DiscreteOptions, DiscreteGaussianOptions } from './discrete.js';
 export { gaussianNoise, laplaceNoise, addGaussianNoise, addLaplaceNoise, MAX_NOISE_LENGTH } from './noise.js';
 export type { NoiseOptions, AddNoiseOptions, NoiseDtype } from './noise.js';
 export { secureLaplace, secureGaussian, laplaceResolution, gaussianResolution, secureValueBound, SECURE_GRANULARITY_BITS } from './secure.js';

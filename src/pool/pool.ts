@@ -27,6 +27,8 @@ import {
   type NoiseDtype,
   type NoiseKind,
 } from '../dp/noise.js';
+import { checkClientTasks, checkLocalOptions, checkModel, type ClientTask, type LocalTrainingOptions } from '../fl/local.js';
+import type { Model } from '../fl/model.js';
 import type { Ciphertext, PrivateKey, PublicKey } from '../paillier/keys.js';
 import { checkEncryptedVector, packVector, unpackVector, type EncryptedVector, type PackingOptions } from '../paillier/packing.js';
 import { assertFloat32Array, assertInteger, matrixColumns, type FloatArray } from '../validate.js';
@@ -258,6 +260,39 @@ export class Pool {
     return unpackVector(v, parts.flat());
   }
 
+  /**
+   * FedAvg client training (localUpdate of privkit/fl) for every task, the tasks split into one
+   * contiguous part per worker. Resolves to the updates as one matrix, tasks x model.paramCount
+   * (row-major), on a SharedArrayBuffer when the runtime has one: row k is bit for bit
+   * localUpdate(model, params, clients[k].images, clients[k].labels, { ...opts, seed: clients[k].seed }).
+   * Client samples on a SharedArrayBuffer are read in place; others are copied once and transferred.
+   * Per-client seeds only (`opts.seed` is refused); a task without one trains from its worker's CSPRNG.
+   */
+  async localUpdates(model: Model, params: Float32Array, clients: readonly ClientTask[], opts: Omit<LocalTrainingOptions, 'seed'>): Promise<Float32Array> {
+    checkModel(model);
+    model.checkParams(params);
+    checkClientTasks(model, clients);
+    const local = checkLocalOptions(opts);
+    if ((opts as LocalTrainingOptions).seed !== undefined) {
+      throw new PrivkitError('E_ARG', 'opts.seed can not be used by the pool: give each client task its own seed', { argument: 'opts.seed' });
+    }
+    const d = model.paramCount;
+    const weights = isShared(params) ? params : params.slice();
+    return this.collect<Float32Array>(Float32Array, clients.length * d, undefined, (out) =>
+      this.runParts(clients.length, d, (part) => {
+        const buffers: ArrayBuffer[] = [];
+        const tasks = clients.slice(part.row, part.row + part.rows).map((task) => ({
+          images: movable(task.images, buffers),
+          labels: movable(task.labels, buffers),
+          ...(task.seed === undefined ? {} : { seed: task.seed.slice() }),
+        }));
+        const view = out?.subarray(part.row * d, (part.row + part.rows) * d);
+        const payload = Comlink.transfer(tasks, buffers);
+        return (api) => api.localUpdates(model.spec, weights, payload, local, view);
+      }),
+    );
+  }
+
   /** Ends every worker. Later calls reject with E_WORKER. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -472,6 +507,14 @@ function sharedArray<A extends FloatArray>(type: FloatType, length: number): A {
 
 function isShared(x: FloatArray): boolean {
   return typeof SharedArrayBuffer === 'function' && x.buffer instanceof SharedArrayBuffer;
+}
+
+/** `view` itself when on shared memory (workers read it in place), else a compact copy whose buffer joins `transfers`. */
+function movable<T extends Float32Array | Uint8Array>(view: T, transfers: ArrayBuffer[]): T {
+  if (typeof SharedArrayBuffer === 'function' && view.buffer instanceof SharedArrayBuffer) return view;
+  const copy = view.slice() as T;
+  transfers.push(copy.buffer as ArrayBuffer);
+  return copy;
 }
 
 function typeOf(x: FloatArray): FloatType {

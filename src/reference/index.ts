@@ -85,3 +85,4 @@ function weightedSum(x: Float32Array, rows: number, weights: number[]): Float32A
   return Float32Array.from(acc);
 }
 export { chachaBlock, uniformFromWords } from './chacha.js';
+export * from './secagg.js';

@@ -18,7 +18,12 @@ export interface DistributedDpOptions {
   clients: number;
   /** Central noise standard deviation / clipNorm, as in central DP-FedAvg. */
   noiseMultiplier: number;
-  /** The sum lives in Z_2^bits (1..32); 32 by default. */
+  /**
+   * The fewest clients expected to survive a round (default: clients): each adds 1/noiseClients of the
+   * central noise variance, so any round with at least this many survivors carries the central noise.
+   */
+  noiseClients?: number;
+  /** The sum lives in Z_2^bits (1..32); 20 by default (KLS21 work with 12-20 bits per coordinate). */
   bits?: number;
   /** Target probability that any coordinate of the sum wraps around the modulus; 1e-9 by default. */
   wrapProbability?: number;
@@ -42,7 +47,9 @@ export interface DistributedDpPlan {
   l1Sensitivity: number;
   /** Upper bound on the probability that some coordinate of the sum of `clients` updates wraps. */
   wrapProbability: number;
-  /** The accounting event of one round with `clients` survivors (RdpAccountant). */
+  /** The same bound for a round that sums another number of updates (each with this plan's noise). */
+  wrapProbabilityFor(clients: number): number;
+  /** The accounting event of one round with `clients` survivors (default noiseClients) for RdpAccountant. */
   event(round: { clients?: number; sampleRate?: number; sampling?: 'poisson' | 'without-replacement' }): DistributedDiscreteGaussianEvent;
 }
 
@@ -62,7 +69,11 @@ export function planDistributedDp(options: DistributedDpOptions): DistributedDpP
   const length = assertInteger('dimension', options.dimension, 1);
   const clients = assertInteger('clients', options.clients, 1);
   const noiseMultiplier = assertNumber('noiseMultiplier', options.noiseMultiplier, 'positive');
-  const bits = options.bits ?? 32;
+  const noiseClients = options.noiseClients === undefined ? clients : assertInteger('noiseClients', options.noiseClients, 1);
+  if (noiseClients > clients) {
+    throw new PrivkitError('E_ARG', `noiseClients must be <= clients (${clients}), got ${noiseClients}`, { argument: 'noiseClients' });
+  }
+  const bits = options.bits ?? 20;
   wordMask(bits);
   const target = assertNumber('wrapProbability', options.wrapProbability ?? 1e-9, 'positive');
   if (target >= 1) throw new PrivkitError('E_ARG', `wrapProbability must be in (0, 1), got ${target}`, { argument: 'wrapProbability' });
@@ -73,7 +84,8 @@ export function planDistributedDp(options: DistributedDpOptions): DistributedDpP
   const half = 2 ** (bits - 1);
   // 2 d exp(-half^2 / (2 V)) = target  <=>  V = half^2 / (2 log(2 d / target)).
   const maxVariance = (half * half) / (2 * Math.log((2 * dimension) / target));
-  const signalVariance = clipNorm * clipNorm * ((clients * clients) / dimension + noiseMultiplier * noiseMultiplier);
+  const noiseShare = clients / noiseClients;
+  const signalVariance = clipNorm * clipNorm * ((clients * clients) / dimension + noiseMultiplier * noiseMultiplier * noiseShare);
   const roundingVariance = clients / 4;
   if (maxVariance <= roundingVariance) {
     throw new PrivkitError('E_ARG', `bits = ${bits} is too few for ${clients} clients at wrapProbability ${target}: the rounding errors alone would wrap`, {
@@ -81,7 +93,7 @@ export function planDistributedDp(options: DistributedDpOptions): DistributedDpP
     });
   }
   const scale = Math.sqrt((maxVariance - roundingVariance) / signalVariance);
-  const localSigma = (noiseMultiplier * clipNorm * scale) / Math.sqrt(clients);
+  const localSigma = (noiseMultiplier * clipNorm * scale) / Math.sqrt(noiseClients);
   if (localSigma < 0.5) {
     throw new PrivkitError('E_ARG', `the local noise would be ${localSigma.toPrecision(3)} quantized units (< 1/2): raise bits or noiseMultiplier`, {
       argument: 'bits',
@@ -93,8 +105,12 @@ export function planDistributedDp(options: DistributedDpOptions): DistributedDpP
   const l2Sensitivity = Math.min(conditionalBound, c + Math.sqrt(dimension));
   // Rounding moves each coordinate by less than 1: ||q||_1 <= sqrt(d) c + d.
   const l1Sensitivity = Math.min(Math.sqrt(dimension) * l2Sensitivity, Math.sqrt(dimension) * c + dimension);
-  const variance = scale * scale * signalVariance + roundingVariance;
-  const wrapProbability = Math.min(1, 2 * dimension * Math.exp(-(half * half) / (2 * variance)));
+  const wrapProbabilityFor = (n: number): number => {
+    assertInteger('clients', n);
+    // Signal (n c)^2 / d, noise n localSigma^2 and rounding n / 4, in quantized units.
+    const variance = scale * scale * clipNorm * clipNorm * ((n * n) / dimension) + n * localSigma * localSigma + n / 4;
+    return n === 0 ? 0 : Math.min(1, 2 * dimension * Math.exp(-(half * half) / (2 * variance)));
+  };
   return {
     bits,
     dimension,
@@ -104,11 +120,12 @@ export function planDistributedDp(options: DistributedDpOptions): DistributedDpP
     conditionalBound,
     l2Sensitivity,
     l1Sensitivity,
-    wrapProbability,
+    wrapProbability: wrapProbabilityFor(clients),
+    wrapProbabilityFor,
     event: (round) => ({
       mechanism: 'distributed-discrete-gaussian',
       localSigma,
-      clients: round.clients ?? clients,
+      clients: round.clients ?? noiseClients,
       l2Sensitivity,
       l1Sensitivity,
       dimension,

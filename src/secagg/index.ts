@@ -4,3 +4,35 @@ export { applyMasks, wordMask } from './masks.js';
 export type { Mask } from './masks.js';
 export { planDistributedDp } from './ddp.js';
 export type { DistributedDpOptions, DistributedDpPlan } from './ddp.js';
+export { SecAggClient } from './client.js';
+export type { SecAggClientState } from './client.js';
+export { SecAggServer } from './server.js';
+export type { SecAggResult, SecAggServerOptions, SecAggServerRound } from './server.js';
+export { simulateRound } from './simulate.js';
+export type { SimulateRoundOptions, SimulateRoundResult } from './simulate.js';
+export { encodeMessage, decodeMessage } from './messages.js';
+export type {
+  AdvertiseKeysMessage,
+  ClientMessage,
+  EncodedMessage,
+  EncryptedShare,
+  EncryptedSharesMessage,
+  MaskedInputMessage,
+  PublicKeys,
+  PublicKeysMessage,
+  RevealedShare,
+  SecAggMessage,
+  ServerMessage,
+  SetupMessage,
+  ShareKeysMessage,
+  UnmaskMessage,
+  UnmaskRequestMessage,
+} from './messages.js';
+export { detectKeyAgreement } from './crypto.js';
+export type { KeyAgreementCurve } from './crypto.js';
+export { communicationGraph } from './graph.js';
+export { SHAMIR_PRIME, shamirSplit, shamirCombine, shamirCombiner, lagrangeAtZero } from './shamir.js';
+export type { ShamirOptions, ShamirShare } from './shamir.js';
+export { quantize, dequantize, MAX_ROUNDING_ATTEMPTS, MAX_QUANTIZED_MAGNITUDE } from './quantize.js';
+export type { QuantizeOptions, DequantizeOptions } from './quantize.js';
+export { randomizedHadamard, inverseRandomizedHadamard, rotationLength, ROTATION_STREAM, MAX_ROTATION_LENGTH } from './rotation.js';

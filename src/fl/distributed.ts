@@ -1,0 +1,224 @@
+// Distributed DP for FedAvg: the server never sees an update, only the sum of all of them. Each
+// client of a round rotates its clipped update with the round's randomized Hadamard transform,
+// quantizes it with conditional rounding, adds its share of the noise as a discrete Gaussian
+// (Kairouz, Liu, Steinke 2021) and masks it in Z_2^bits; the server runs secure aggregation
+// (Bonawitz et al. 2017, with SecAgg+ neighbourhoods of Bell et al. 2020) to learn only the sum,
+// then maps it back (dequantize, inverse rotation). The round's privacy is the distributed discrete
+// Gaussian over the clients whose masked input arrived: fewer survivors means less noise, and the
+// accountant is charged with the actual count. The clients run in this thread (a simulation of the
+// protocol with every message through its JSON wire format).
+import { RdpAccountant } from '../accounting/rdp-accountant.js';
+import { calibrateNoiseMultiplier } from '../accounting/calibrate.js';
+import { assertDelta } from '../accounting/events.js';
+import { PrivkitError } from '../errors.js';
+import { resolveRng } from '../dp/noise.js';
+import type { Rng } from '../dp/rng.js';
+import { planDistributedDp, type DistributedDpPlan } from '../secagg/ddp.js';
+import { quantize, dequantize } from '../secagg/quantize.js';
+import { inverseRandomizedHadamard, randomizedHadamard } from '../secagg/rotation.js';
+import { simulateRound } from '../secagg/simulate.js';
+import { assertInteger, assertNumber } from '../validate.js';
+import { checkDimension, stack, type AggregateResult, type UpdateAggregator } from './aggregators.js';
+
+export interface SecureAggregatorOptions {
+  /** Length of every update (the model's parameter count). */
+  dimension: number;
+  /** L2 bound C of each update. */
+  clipNorm: number;
+  /** Central noise z: the sum of `clientsPerRound` clients' noise has standard deviation z C. */
+  noiseMultiplier: number;
+  /** Expected clients per round: each client adds 1 / clientsPerRound of the noise variance. */
+  clientsPerRound: number;
+  /** Modulus 2^bits of the secure sum (default 20). */
+  bits?: number;
+  /** Target probability that the sum wraps around the modulus (default 1e-9). */
+  wrapProbability?: number;
+  /** SecAgg+ neighbours per client (an even number; default 16); at least clients - 1 means the complete graph. */
+  neighbours?: number;
+  /**
+   * Probability that a client fails during secure aggregation (default 0): half of the failures
+   * happen before the masked input is sent (the client's update and noise are lost), half after
+   * (the protocol recovers its input). A simulation knob for dropout recovery.
+   */
+  dropoutRate?: number;
+  /** Generator of the public rotation seeds, the simulated dropouts and the clients' rounding and noise. Default: the CSPRNG. */
+  rng?: Rng;
+}
+
+export interface SecureRoundReport {
+  round: number;
+  /** Clients whose masked input arrived (their updates and noise are in the sum). */
+  included: number;
+  /** Clients lost before sending their masked input, and after it (recovered). */
+  droppedBeforeInput: number;
+  droppedAfterInput: number;
+  /** Bound on the probability that this round's sum wrapped around the modulus. */
+  wrapProbability: number;
+  /** Milliseconds: client work (rotate, quantize, noise) and the whole secure-aggregation round. */
+  clientMs: number;
+  protocolMs: number;
+}
+
+export class SecureAggregator implements UpdateAggregator {
+  readonly dimension: number;
+  readonly clipNorm: number;
+  readonly noiseMultiplier: number;
+  readonly plan: DistributedDpPlan;
+  readonly neighbours: number;
+  readonly dropoutRate: number;
+  /** One report per aggregated round. */
+  readonly reports: SecureRoundReport[] = [];
+  private readonly rng: Rng;
+
+  constructor(options: SecureAggregatorOptions) {
+    this.dimension = checkDimension(options);
+    this.clipNorm = assertNumber('options.clipNorm', options.clipNorm, 'positive');
+    this.noiseMultiplier = assertNumber('options.noiseMultiplier', options.noiseMultiplier, 'positive');
+    const clientsPerRound = assertInteger('options.clientsPerRound', options.clientsPerRound, 1);
+    this.neighbours = options.neighbours === undefined ? 16 : assertInteger('options.neighbours', options.neighbours, 2);
+    this.dropoutRate = options.dropoutRate === undefined ? 0 : assertNumber('options.dropoutRate', options.dropoutRate, 'nonnegative');
+    if (this.dropoutRate >= 1) {
+      throw new PrivkitError('E_ARG', `options.dropoutRate must be in [0, 1), got ${this.dropoutRate}`, { argument: 'options.dropoutRate' });
+    }
+    this.plan = planDistributedDp({
+      clipNorm: this.clipNorm,
+      dimension: this.dimension,
+      clients: participantsBound(clientsPerRound),
+      noiseClients: noiseClients(clientsPerRound, this.dropoutRate),
+      noiseMultiplier: this.noiseMultiplier,
+      ...(options.bits === undefined ? {} : { bits: options.bits }),
+      ...(options.wrapProbability === undefined ? {} : { wrapProbability: options.wrapProbability }),
+    });
+    this.rng = resolveRng({ rng: options.rng });
+  }
+
+  /** The Shamir threshold for a round of `clients`: a majority of each neighbourhood (Bonawitz et al. 2017, Sec. 4). */
+  threshold(clients: number): number {
+    const neighbourhood = Math.min(clients, this.neighbours + 1);
+    return Math.floor(neighbourhood / 2) + 1;
+  }
+
+  async aggregate(clippedDeltas: Float32Array[], round: number): Promise<AggregateResult> {
+    const x = stack(clippedDeltas, round, this.dimension);
+    const n = clippedDeltas.length;
+    if (x === undefined || n === 0) return { sum: new Float32Array(this.dimension), included: 0 };
+    const { scale, bits, localSigma, conditionalBound } = this.plan;
+    const started = performance.now();
+    const rotationSeed = this.rng.bytes(32);
+    const inputs = clippedDeltas.map((delta) =>
+      quantize(randomizedHadamard(delta, rotationSeed), {
+        scale,
+        bits,
+        noiseSigma: localSigma,
+        rounding: 'conditional',
+        conditionalBound,
+        rng: this.rng,
+      }),
+    );
+    const clientMs = performance.now() - started;
+    const { before, after } = this.dropouts(n);
+    const threshold = this.threshold(n);
+    const result = await simulateRound({
+      inputs,
+      bits,
+      threshold,
+      neighbours: this.neighbours >= n - 1 ? undefined : this.neighbours,
+      dropBeforeMaskedInput: before,
+      dropAfterMaskedInput: after,
+    });
+    const included = result.included.length;
+    const rotated = dequantize(result.sum, { scale, bits });
+    const sum = inverseRandomizedHadamard(rotated, rotationSeed, this.dimension);
+    this.reports.push({
+      round,
+      included,
+      droppedBeforeInput: before.length,
+      droppedAfterInput: after.length,
+      wrapProbability: this.plan.wrapProbabilityFor(included),
+      clientMs,
+      protocolMs: result.timings.totalMs,
+    });
+    return { sum, included, event: { ...this.plan.event({ clients: included }) } };
+  }
+
+  /** Client indices failing before and after their masked input, each with probability dropoutRate / 2. */
+  private dropouts(n: number): { before: number[]; after: number[] } {
+    const before: number[] = [];
+    const after: number[] = [];
+    if (this.dropoutRate === 0) return { before, after };
+    const u = this.rng.uniform(n);
+    for (let i = 0; i < n; i++) {
+      if (u[i]! < this.dropoutRate / 2) before.push(i);
+      else if (u[i]! < this.dropoutRate) after.push(i);
+    }
+    return { before, after };
+  }
+}
+
+/**
+ * The survivors a round's noise is planned for: the expected participants less the expected losses
+ * before the masked input (dropoutRate / 2), less one standard deviation of a Poisson count. The
+ * accountant charges every round with its actual survivors (fewer survivors, less noise, more
+ * epsilon); planning one deviation low keeps the average charge within the calibrated one.
+ */
+function noiseClients(clientsPerRound: number, dropoutRate: number): number {
+  const expected = clientsPerRound * (1 - dropoutRate / 2);
+  return Math.max(1, Math.min(clientsPerRound, Math.floor(expected - Math.sqrt(expected))));
+}
+
+/** The most participants a round is planned for (the modulus must hold their sum): the mean plus three Poisson standard deviations. */
+function participantsBound(clientsPerRound: number): number {
+  return Math.ceil(clientsPerRound + 3 * Math.sqrt(clientsPerRound));
+}
+
+export interface SecureCalibrationOptions extends Omit<SecureAggregatorOptions, 'noiseMultiplier' | 'rng' | 'neighbours'> {
+  targetEpsilon: number;
+  delta: number;
+  rounds: number;
+  /** q: the probability that a client takes part in a round (clientsPerRound / clients). */
+  sampleRate: number;
+  sampling?: 'poisson' | 'without-replacement';
+}
+
+/**
+ * The smallest central noise multiplier z whose distributed discrete Gaussian keeps epsilon within
+ * targetEpsilon after `rounds` full rounds: starts from the continuous Gaussian's z (a lower bound:
+ * rounding and the sum of discrete Gaussians only add privacy loss) and bisects upwards.
+ */
+export function calibrateSecureNoise(options: SecureCalibrationOptions): { noiseMultiplier: number; epsilon: number } {
+  const targetEpsilon = assertNumber('options.targetEpsilon', options.targetEpsilon, 'positive');
+  const delta = assertDelta('options.delta', options.delta);
+  const rounds = assertInteger('options.rounds', options.rounds, 1);
+  const sampling = options.sampling ?? 'poisson';
+  const factor = sampling === 'poisson' ? 1 : 2;
+  const epsilonAt = (noiseMultiplier: number): number => {
+    const plan = planDistributedDp({
+      ...options,
+      clients: participantsBound(options.clientsPerRound),
+      noiseClients: noiseClients(options.clientsPerRound, options.dropoutRate ?? 0),
+      noiseMultiplier,
+    });
+    const event = plan.event({ sampleRate: options.sampleRate, sampling });
+    return new RdpAccountant()
+      .step({ ...event, l2Sensitivity: factor * plan.l2Sensitivity, l1Sensitivity: factor * plan.l1Sensitivity, steps: rounds })
+      .getEpsilon(delta).epsilon;
+  };
+  const gaussian = calibrateNoiseMultiplier({ targetEpsilon, delta, sampleRate: options.sampleRate, steps: rounds, sampling });
+  let lo = factor * gaussian.noiseMultiplier;
+  let hi = lo;
+  for (let grow = 0; epsilonAt(hi) > targetEpsilon; grow++) {
+    if (grow === 200) {
+      throw new PrivkitError('E_ARG', `options.targetEpsilon = ${targetEpsilon} is out of reach of the distributed discrete Gaussian with these parameters`, {
+        argument: 'options.targetEpsilon',
+      });
+    }
+    lo = hi;
+    hi *= 1.05;
+  }
+  for (let i = 0; i < 30 && hi - lo > 1e-5 * hi; i++) {
+    const mid = (lo + hi) / 2;
+    if (epsilonAt(mid) > targetEpsilon) lo = mid;
+    else hi = mid;
+  }
+  return { noiseMultiplier: hi, epsilon: epsilonAt(hi) };
+}

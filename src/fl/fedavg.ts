@@ -1,0 +1,427 @@
+// The FedAvg server (McMahan et al. 2017, Alg. 1) with user-level differential privacy (DP-FedAvg,
+// McMahan et al. 2018, Alg. 1) over simulated clients. Each round:
+//   1. sample clients from the server's generator: Poisson (each client independently with
+//      probability q = clientsPerRound / clients, the default, accounted as 'poisson' with
+//      add/remove-one-client neighbours) or a fixed-size sample without replacement (accounted as
+//      'without-replacement' with replace-one-client neighbours, under which the sum's L2
+//      sensitivity is 2C, so the accountant is charged with z / 2);
+//   2. drop each sampled client with probability dropoutRate (a simulated failure to report);
+//   3. train the others locally (localUpdate, on the worker pool when one is given);
+//   4. clip every update to L2 norm clipNorm (clipByL2) and hand them to the UpdateAggregator,
+//      which sums them and adds its noise (CentralDpAggregator: Gaussian noise z C at the server);
+//   5. average: divide by the expected number of clients per round when the aggregator adds noise
+//      (the fixed-denominator estimator of McMahan et al. 2018, whose sensitivity does not depend
+//      on who took part), by the number included otherwise;
+//   6. apply with the server optimizer: w += eta v, v = beta v + average (beta = 0: plain
+//      averaging with server learning rate eta; beta > 0: FedAvgM, Hsu et al. 2019);
+//   7. charge an RDP accountant (subsampled Gaussian, sample rate q; or the aggregator's own event,
+//      e.g. the distributed discrete Gaussian of secure aggregation) and report the running epsilon.
+// Dropping a client independently of the data only thins the sample, so accounting at q is an
+// upper bound. With `targetEpsilon`, z is the smallest noise multiplier that keeps epsilon within
+// the target after `rounds` rounds (calibrateNoiseMultiplier), and more rounds are refused.
+import { PrivkitError } from '../errors.js';
+import { calibrateNoiseMultiplier } from '../accounting/calibrate.js';
+import { RdpAccountant } from '../accounting/rdp-accountant.js';
+import { assertDelta } from '../accounting/events.js';
+import { createRng, type Rng } from '../dp/rng.js';
+import { clipByL2, l2Norms } from '../kernels/clip.js';
+import type { Pool } from '../pool/pool.js';
+import { assertFloat32Array, assertInteger, assertNumber, describe } from '../validate.js';
+import { ready } from '../wasm/runtime.js';
+import { CentralDpAggregator, NonPrivateAggregator, type UpdateAggregator } from './aggregators.js';
+import type { Dataset } from './data.js';
+import { checkLocalOptions, checkModel, checkSeed, localUpdate, type ClientTask, type LocalTrainingOptions } from './local.js';
+import type { Evaluation, Model } from './model.js';
+import { fixedSizeSample, poissonSample, UniformIntegers } from './sampling.js';
+
+export type ClientSampling = 'poisson' | 'without-replacement';
+
+export interface FedAvgOptions {
+  model: Model;
+  /** The clients' data, one Dataset each (see splitClients). */
+  clients: Dataset[];
+  /** Number of rounds: the loop length of runFedAvg, and the horizon of a targetEpsilon calibration. */
+  rounds: number;
+  /** Clients per round: the expected number (Poisson) or the exact number (without replacement). */
+  clientsPerRound: number;
+  /** Default 'poisson'. */
+  sampling?: ClientSampling;
+  /** Client training: epochs, batchSize, learningRate. */
+  local: Omit<LocalTrainingOptions, 'seed'>;
+  /** L2 bound C on each client update. Required with noise; without it a non-private run does not clip. */
+  clipNorm?: number;
+  /** z: noise of standard deviation z C on each round's sum (central DP). Default 0 (non-private). */
+  noiseMultiplier?: number;
+  /** Calibrate z so that epsilon after `rounds` rounds is at most this (instead of noiseMultiplier). */
+  targetEpsilon?: number;
+  /** delta of the reported (epsilon, delta); default 1e-5. */
+  delta?: number;
+  /** A custom aggregator (e.g. distributed DP with secure aggregation); its noiseMultiplier is accounted. */
+  aggregator?: UpdateAggregator;
+  /** eta: the server step on the averaged update; default 1. */
+  serverLearningRate?: number;
+  /** beta in [0, 1): server momentum (FedAvgM); default 0. */
+  serverMomentum?: number;
+  /** Probability in [0, 1) that a sampled client fails to report; default 0. */
+  dropoutRate?: number;
+  /** Held-out data evaluated every `evalEvery` rounds and after the last round. */
+  test?: Dataset;
+  /** Default 10. */
+  evalEvery?: number;
+  /** Starting global parameters; default model.initParams(). */
+  initialParams?: Float32Array;
+  /** Worker pool the clients train in; without one they train on this thread. */
+  pool?: Pool;
+  /**
+   * 32-byte key making the whole run reproducible (sampling, client shuffles, initial parameters and
+   * the server's noise). For simulations and tests only: seeded noise protects nothing.
+   */
+  seed?: Uint8Array;
+}
+
+export interface RoundMetrics {
+  /** Counts from 1. */
+  round: number;
+  /** Clients sampled this round. */
+  sampled: number;
+  /** Sampled clients that did not report. */
+  dropouts: number;
+  /** Updates in the aggregate (as the aggregator reports). */
+  included: number;
+  /** Updates whose norm exceeded clipNorm (a tuning aid for the simulation; not a private statistic). */
+  clipped: number;
+  /** Running epsilon at `delta` (Infinity without noise). */
+  epsilon: number;
+  /** Test accuracy and loss, on evaluation rounds. */
+  accuracy?: number;
+  loss?: number;
+  /** Wall time of the round. */
+  seconds: number;
+}
+
+export interface FedAvgCallbacks {
+  onRound?(metrics: RoundMetrics): void | Promise<void>;
+}
+
+export interface FedAvgResult {
+  /** Final global parameters. */
+  params: Float32Array;
+  /** z actually used (calibrated with targetEpsilon). */
+  noiseMultiplier: number;
+  epsilon: number;
+  delta: number;
+  history: RoundMetrics[];
+  /** Final test accuracy and loss (when `test` was given). */
+  accuracy?: number;
+  loss?: number;
+}
+
+const DEFAULT_DELTA = 1e-5;
+const DEFAULT_EVAL_EVERY = 10;
+
+export class FedAvg {
+  readonly model: Model;
+  readonly rounds: number;
+  readonly sampling: ClientSampling;
+  /** q = clientsPerRound / clients. */
+  readonly sampleRate: number;
+  /** z of the aggregator (0: non-private). */
+  readonly noiseMultiplier: number;
+  readonly delta: number;
+  /** Rounds run so far. */
+  round = 0;
+
+  readonly #clients: Dataset[];
+  readonly #clientsPerRound: number;
+  readonly #local: Omit<LocalTrainingOptions, 'seed'>;
+  readonly #clipNorm: number | undefined;
+  readonly #aggregator: UpdateAggregator;
+  readonly #serverLearningRate: number;
+  readonly #serverMomentum: number;
+  readonly #dropoutRate: number;
+  readonly #test: Dataset | undefined;
+  readonly #evalEvery: number;
+  readonly #pool: Pool | undefined;
+  readonly #calibrated: boolean;
+  readonly #accountant = new RdpAccountant();
+  readonly #samplingRng: Rng;
+  readonly #integers: UniformIntegers;
+  readonly #seedRng: Rng;
+  readonly #params: Float32Array;
+  readonly #velocity: Float32Array;
+  #busy = false;
+
+  constructor(options: FedAvgOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
+    }
+    checkModel(options.model);
+    const model: Model = (this.model = options.model);
+    if (!Array.isArray(options.clients) || options.clients.length === 0) {
+      throw new PrivkitError('E_ARG', `options.clients must be a non-empty array of datasets, got ${describe(options.clients)}`, {
+        argument: 'options.clients',
+      });
+    }
+    options.clients.forEach((client: unknown, k) => checkDataset(model, client, `options.clients[${k}]`));
+    this.#clients = options.clients.slice();
+    this.rounds = assertInteger('options.rounds', options.rounds, 1);
+    const population = this.#clients.length;
+    this.#clientsPerRound = assertInteger('options.clientsPerRound', options.clientsPerRound, 1);
+    if (this.#clientsPerRound > population) {
+      throw new PrivkitError('E_ARG', `options.clientsPerRound must be <= the number of clients (${population}), got ${this.#clientsPerRound}`, {
+        argument: 'options.clientsPerRound',
+      });
+    }
+    this.sampleRate = this.#clientsPerRound / population;
+    const sampling = options.sampling ?? 'poisson';
+    if (sampling !== 'poisson' && sampling !== 'without-replacement') {
+      throw new PrivkitError('E_ARG', `options.sampling must be 'poisson' or 'without-replacement', got ${describe(sampling)}`, {
+        argument: 'options.sampling',
+      });
+    }
+    this.sampling = sampling;
+    this.#local = checkLocalOptions(options.local, 'options.local');
+    this.#clipNorm = options.clipNorm === undefined ? undefined : assertNumber('options.clipNorm', options.clipNorm, 'positive');
+    this.delta = options.delta === undefined ? DEFAULT_DELTA : assertDelta('options.delta', options.delta);
+    this.#serverLearningRate =
+      options.serverLearningRate === undefined ? 1 : assertNumber('options.serverLearningRate', options.serverLearningRate, 'positive');
+    this.#serverMomentum = fraction('options.serverMomentum', options.serverMomentum);
+    this.#dropoutRate = fraction('options.dropoutRate', options.dropoutRate);
+    this.#test = options.test === undefined ? undefined : checkDataset(model, options.test, 'options.test');
+    this.#evalEvery = options.evalEvery === undefined ? DEFAULT_EVAL_EVERY : assertInteger('options.evalEvery', options.evalEvery, 1);
+    if (options.pool !== undefined && typeof (options.pool as Partial<Pool> | null)?.localUpdates !== 'function') {
+      throw new PrivkitError('E_ARG', `options.pool must be a Pool from createPool(), got ${describe(options.pool)}`, { argument: 'options.pool' });
+    }
+    this.#pool = options.pool;
+    checkSeed('options.seed', options.seed);
+    const generator = (stream: number): Rng => createRng(options.seed === undefined ? {} : { seed: options.seed, stream });
+    this.#samplingRng = generator(0);
+    this.#integers = new UniformIntegers(this.#samplingRng);
+    this.#seedRng = generator(1);
+
+    this.#calibrated = options.targetEpsilon !== undefined;
+    this.#aggregator = this.#resolveAggregator(options, generator(2));
+    this.noiseMultiplier = this.#aggregator.noiseMultiplier;
+    if (this.noiseMultiplier > 0 && this.#clipNorm === undefined) {
+      throw new PrivkitError('E_ARG', 'options.clipNorm must be given when the aggregator adds noise', { argument: 'options.clipNorm' });
+    }
+
+    if (options.initialParams === undefined) {
+      this.#params = model.initParams(options.seed === undefined ? {} : { seed: generator(3).bytes(32) });
+    } else {
+      model.checkParams(options.initialParams, 'options.initialParams');
+      this.#params = options.initialParams.slice();
+    }
+    this.#velocity = new Float32Array(model.paramCount);
+  }
+
+  /** The current global parameters (a copy). */
+  get params(): Float32Array {
+    return this.#params.slice();
+  }
+
+  /** Epsilon at `delta` after the rounds run so far (Infinity without noise, 0 before the first round). */
+  get epsilon(): number {
+    if (this.round === 0) return 0;
+    return this.noiseMultiplier > 0 ? this.#accountant.getEpsilon(this.delta).epsilon : Number.POSITIVE_INFINITY;
+  }
+
+  /** Accuracy and mean loss of the current global model on `data`. */
+  evaluate(data: Dataset): Evaluation {
+    checkDataset(this.model, data, 'data');
+    return this.model.evaluate(this.#params, data.images, data.labels);
+  }
+
+  /** Runs one round (see the file header) and returns its metrics. */
+  async runRound(): Promise<RoundMetrics> {
+    if (this.#busy) throw new PrivkitError('E_ARG', 'runRound was called while a round is running; await each round', { argument: 'runRound' });
+    if (this.#calibrated && this.round >= this.rounds) {
+      throw new PrivkitError('E_BUDGET', `the noise was calibrated for ${this.rounds} rounds; another round would exceed targetEpsilon`);
+    }
+    this.#busy = true;
+    try {
+      return await this.#round();
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #round(): Promise<RoundMetrics> {
+    await ready();
+    const started = performance.now();
+    const round = this.round + 1;
+    const population = this.#clients.length;
+    const sampled =
+      this.sampling === 'poisson'
+        ? poissonSample(population, this.sampleRate, this.#samplingRng)
+        : fixedSizeSample(population, this.#clientsPerRound, this.#integers);
+    const stay = this.#dropoutRate > 0 ? this.#samplingRng.uniform(sampled.length) : undefined;
+    const reporting = stay === undefined ? sampled : sampled.filter((_, k) => !(stay[k]! < this.#dropoutRate));
+    const tasks: ClientTask[] = reporting.map((i) => {
+      const { images, labels } = this.#clients[i]!;
+      return { images, labels, seed: this.#seedRng.bytes(32) };
+    });
+
+    const d = this.model.paramCount;
+    const deltas = await this.#train(tasks);
+    let clipped = 0;
+    if (this.#clipNorm !== undefined && tasks.length > 0) {
+      const norms = l2Norms(deltas, tasks.length);
+      for (const norm of norms) if (norm > this.#clipNorm) clipped++;
+      clipByL2(deltas, tasks.length, this.#clipNorm, { inPlace: true });
+    }
+    const views = tasks.map((_, k) => deltas.subarray(k * d, (k + 1) * d));
+    const { sum, included, event } = await this.#aggregator.aggregate(views, round);
+    checkAggregate(sum, included, d, views.length);
+
+    const denominator = this.noiseMultiplier > 0 ? this.#clientsPerRound : included;
+    if (denominator > 0) {
+      const scale = 1 / denominator;
+      const beta = this.#serverMomentum;
+      const eta = this.#serverLearningRate;
+      const v = this.#velocity;
+      const w = this.#params;
+      for (let j = 0; j < d; j++) {
+        v[j] = beta * v[j]! + sum[j]! * scale;
+        w[j] += eta * v[j]!;
+      }
+    }
+    if (event !== undefined) {
+      // Replace-one neighbours (sampling without replacement) double the sensitivities, as for z below.
+      const factor = this.sampling === 'poisson' ? 1 : 2;
+      this.#accountant.step({
+        ...event,
+        l2Sensitivity: factor * event.l2Sensitivity,
+        l1Sensitivity: factor * (event.l1Sensitivity ?? Math.sqrt(event.dimension) * event.l2Sensitivity),
+        sampleRate: this.sampleRate,
+        sampling: this.sampling,
+      });
+    } else if (this.noiseMultiplier > 0) {
+      const noiseMultiplier = this.sampling === 'poisson' ? this.noiseMultiplier : this.noiseMultiplier / 2;
+      this.#accountant.step({ noiseMultiplier, sampleRate: this.sampleRate, sampling: this.sampling });
+    }
+    this.round = round;
+
+    const metrics: RoundMetrics = {
+      round,
+      sampled: sampled.length,
+      dropouts: sampled.length - reporting.length,
+      included,
+      clipped,
+      epsilon: this.epsilon,
+      seconds: 0,
+    };
+    if (this.#test !== undefined && (round % this.#evalEvery === 0 || round === this.rounds)) {
+      const { accuracy, loss } = this.model.evaluate(this.#params, this.#test.images, this.#test.labels);
+      metrics.accuracy = accuracy;
+      metrics.loss = loss;
+    }
+    metrics.seconds = (performance.now() - started) / 1000;
+    return metrics;
+  }
+
+  /** The updates of the tasks as one matrix (tasks x paramCount), trained on the pool or on this thread. */
+  async #train(tasks: ClientTask[]): Promise<Float32Array> {
+    if (this.#pool !== undefined) return this.#pool.localUpdates(this.model, this.#params, tasks, this.#local);
+    const d = this.model.paramCount;
+    const deltas = new Float32Array(tasks.length * d);
+    tasks.forEach((task, k) => deltas.set(localUpdate(this.model, this.#params, task.images, task.labels, { ...this.#local, seed: task.seed }), k * d));
+    return deltas;
+  }
+
+  #resolveAggregator(options: FedAvgOptions, noiseRng: Rng): UpdateAggregator {
+    const dimension = this.model.paramCount;
+    if (options.aggregator !== undefined) {
+      for (const name of ['noiseMultiplier', 'targetEpsilon'] as const) {
+        if (options[name] !== undefined) {
+          throw new PrivkitError('E_ARG', `options.${name} must not be given with options.aggregator (the aggregator sets the noise)`, {
+            argument: `options.${name}`,
+          });
+        }
+      }
+      const aggregator = options.aggregator as Partial<UpdateAggregator> | null;
+      if (typeof aggregator !== 'object' || aggregator === null || typeof aggregator.aggregate !== 'function') {
+        throw new PrivkitError('E_ARG', `options.aggregator must implement UpdateAggregator, got ${describe(aggregator)}`, { argument: 'options.aggregator' });
+      }
+      assertNumber('options.aggregator.noiseMultiplier', aggregator.noiseMultiplier, 'nonnegative');
+      return options.aggregator;
+    }
+    let noiseMultiplier = options.noiseMultiplier === undefined ? 0 : assertNumber('options.noiseMultiplier', options.noiseMultiplier, 'nonnegative');
+    if (options.targetEpsilon !== undefined) {
+      if (options.noiseMultiplier !== undefined) {
+        throw new PrivkitError('E_ARG', 'options.noiseMultiplier must not be given together with options.targetEpsilon', {
+          argument: 'options.noiseMultiplier',
+        });
+      }
+      const accounted = calibrateNoiseMultiplier({
+        targetEpsilon: assertNumber('options.targetEpsilon', options.targetEpsilon, 'positive'),
+        delta: this.delta,
+        sampleRate: this.sampleRate,
+        steps: this.rounds,
+        sampling: this.sampling,
+      }).noiseMultiplier;
+      noiseMultiplier = this.sampling === 'poisson' ? accounted : 2 * accounted;
+    }
+    if (noiseMultiplier === 0) return new NonPrivateAggregator({ dimension });
+    if (this.#clipNorm === undefined) {
+      throw new PrivkitError('E_ARG', 'options.clipNorm must be given with noise (noiseMultiplier or targetEpsilon)', { argument: 'options.clipNorm' });
+    }
+    return new CentralDpAggregator({ dimension, clipNorm: this.#clipNorm, noiseMultiplier, rng: noiseRng });
+  }
+}
+
+/** Runs options.rounds rounds of FedAvg, calling onRound after each, and returns the final model and its privacy. */
+export async function runFedAvg(options: FedAvgOptions, callbacks: FedAvgCallbacks = {}): Promise<FedAvgResult> {
+  const fedavg = new FedAvg(options);
+  const history: RoundMetrics[] = [];
+  for (let r = 0; r < fedavg.rounds; r++) {
+    const metrics = await fedavg.runRound();
+    history.push(metrics);
+    await callbacks.onRound?.(metrics);
+  }
+  const last = history[history.length - 1]!;
+  const result: FedAvgResult = {
+    params: fedavg.params,
+    noiseMultiplier: fedavg.noiseMultiplier,
+    epsilon: fedavg.epsilon,
+    delta: fedavg.delta,
+    history,
+  };
+  if (last.accuracy !== undefined) {
+    result.accuracy = last.accuracy;
+    result.loss = last.loss!;
+  }
+  return result;
+}
+
+/** A probability in [0, 1), default 0. */
+function fraction(name: string, value: unknown): number {
+  if (value === undefined) return 0;
+  const p = assertNumber(name, value, 'nonnegative');
+  if (p >= 1) throw new PrivkitError('E_ARG', `${name} must be in [0, 1), got ${p}`, { argument: name });
+  return p;
+}
+
+function checkDataset(model: Model, data: unknown, name: string): Dataset {
+  if (typeof data !== 'object' || data === null) throw new PrivkitError('E_ARG', `${name} must be a dataset, got ${describe(data)}`, { argument: name });
+  const { images, labels } = data as Dataset;
+  model.checkData(images, labels, `${name}.`);
+  return data as Dataset;
+}
+
+/** An aggregator's answer must fit the round. */
+function checkAggregate(sum: unknown, included: unknown, dimension: number, given: number): void {
+  assertFloat32Array('aggregate().sum', sum);
+  if (sum.length !== dimension) {
+    throw new PrivkitError('E_SHAPE', `the aggregator returned a sum of length ${sum.length}, expected ${dimension}`, { argument: 'aggregate().sum' });
+  }
+  const n = assertInteger('aggregate().included', included);
+  if (n > given) {
+    throw new PrivkitError('E_ARG', `the aggregator reported ${n} updates included out of ${given}`, { argument: 'aggregate().included' });
+  }
+  for (let j = 0; j < dimension; j++) {
+    if (!Number.isFinite(sum[j]!)) {
+      throw new PrivkitError('E_NONFINITE', `the aggregator returned a non-finite sum at ${j}`, { argument: 'aggregate().sum', index: j });
+    }
+  }
+}

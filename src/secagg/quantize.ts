@@ -1,0 +1,182 @@
+// Quantization of client updates into Z_2^b for secure aggregation with distributed DP (Kairouz, Liu,
+// Steinke 2021, "The Distributed Discrete Gaussian Mechanism for Federated Learning with Secure
+// Aggregation", arXiv 2102.06387): scale, round stochastically to integers, add discrete Gaussian
+// noise, wrap mod 2^b; the server's sum maps back to signed values divided by the scale. The fused
+// kernel (assembly/quantize.ts) streams the input through a fixed window of wasm memory.
+import { nonFiniteError, PrivkitError } from '../errors.js';
+import { MAX_DISCRETE_SCALE } from '../dp/discrete.js';
+import { resolveRng } from '../dp/noise.js';
+import type { Rng } from '../dp/rng.js';
+import { assertFloat32Array, assertNumber, describe } from '../validate.js';
+
+export interface QuantizeOptions {
+  /** Quantized units per input unit (> 0): q ~ x * scale. */
+  scale: number;
+  /** Word size b, an integer in [1, 32]: results lie in [0, 2^b). */
+  bits: number;
+  /** Standard deviation (in quantized units, 0 <= noiseSigma <= 2^24) of the discrete Gaussian noise added to each value; default 0. */
+  noiseSigma?: number;
+  /**
+   * 'stochastic' (default): unbiased randomized rounding. 'conditional': KLS21 section 4 conditional
+   * randomized rounding, redrawn until ||q||_2 <= conditionalBound (the noise is added afterwards).
+   */
+  rounding?: 'stochastic' | 'conditional';
+  /** Bound on the L2 norm of the rounded integer vector (quantized units), required by 'conditional'. */
+  conditionalBound?: number;
+  /** The generator; default: this thread's CSPRNG. A seeded Rng is for tests only, never for releases. */
+  rng?: Rng;
+}
+
+export interface DequantizeOptions {
+  /** The scale the values were quantized with. */
+  scale: number;
+  /** The word size b they were wrapped into. */
+  bits: number;
+}
+
+/** Conditional rounding gives up (E_ARG on opts.conditionalBound) after this many rejected roundings. */
+export const MAX_ROUNDING_ATTEMPTS = 100;
+/** |x[i] * scale| must stay below this (2^52): every integer near it is then exact in float64. */
+export const MAX_QUANTIZED_MAGNITUDE = 2 ** 52;
+
+/** Values per wasm call: a multiple of the kernel's 256-value batch, so chunking never changes the output. */
+const CHUNK = 1 << 16;
+
+/**
+ * Quantizes x into Z_2^bits: q[i] = stochasticRound(x[i] * scale) + noise[i] mod 2^bits, with
+ * stochasticRound(v) = floor(v) + Bernoulli(v - floor(v)) (53-bit uniform from ChaCha20, so
+ * E[q] = x * scale up to 2^-53) and noise[i] an independent discrete Gaussian N_Z(0, noiseSigma^2)
+ * (exact up to float64 rounding; see assembly/quantize.ts), summed in 64-bit integers and wrapped as
+ * two's complement. Without noise, dequantize(quantize(x)) differs from x by less than 1 / scale per
+ * coordinate before its final float32 rounding (stochastic rounding moves x * scale by less than 1).
+ * Errors: E_NONFINITE (with the index) for NaN/Infinity in x, E_OVERFLOW (with the index) when
+ * |x[i] * scale| >= 2^52, E_ARG for a bad option or a conditionalBound no rounding met in
+ * MAX_ROUNDING_ATTEMPTS tries.
+ */
+export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
+  assertFloat32Array('x', x);
+  const options = optionsObject(opts);
+  const scale = assertNumber('opts.scale', options.scale, 'positive');
+  const mask = wordMask(options.bits);
+  const sigma = noiseSigma(options.noiseSigma);
+  const bound = roundingBound(options.rounding, options.conditionalBound);
+  const rng = resolveRng(options);
+  const out = new Uint32Array(x.length);
+  rng.withGenerator((kernels, g, arena) => {
+    const ptr = arena.alloc(Math.min(x.length, CHUNK) * 4);
+    /** Rounds (and noises with sigma > 0) all of x into out; returns the sum of squares of the rounded integers. */
+    const pass = (noise: number): number => {
+      let squares = 0;
+      for (let start = 0; start < x.length; start += CHUNK) {
+        const count = Math.min(CHUNK, x.length - start);
+        arena.f32(ptr, count).set(x.subarray(start, start + count));
+        const s = kernels.quantizeChunk(g, ptr, count, scale, noise, mask);
+        if (s < 0) throw inputError(x, start, start + count, scale);
+        squares += s;
+        out.set(arena.u32(ptr, count), start);
+      }
+      return squares;
+    };
+    if (bound === undefined) {
+      pass(sigma);
+      return;
+    }
+    for (let attempt = 1; !(pass(0) <= bound * bound); attempt++) {
+      if (attempt === MAX_ROUNDING_ATTEMPTS) {
+        throw new PrivkitError(
+          'E_ARG',
+          `opts.conditionalBound (${bound}) is too tight: no rounding of x * scale had L2 norm <= it in ${attempt} attempts`,
+          { argument: 'opts.conditionalBound' },
+        );
+      }
+    }
+    if (sigma === 0) return;
+    for (let start = 0; start < x.length; start += CHUNK) {
+      const count = Math.min(CHUNK, x.length - start);
+      const words = out.subarray(start, start + count);
+      arena.u32(ptr, count).set(words);
+      kernels.addDiscreteGaussianWrapped(g, ptr, count, sigma, mask);
+      words.set(arena.u32(ptr, count));
+    }
+  });
+  return out;
+}
+
+/**
+ * Maps each value of `sum` (in [0, 2^bits), E_ARG with the index otherwise) to its centered signed
+ * representative in [-2^(bits-1), 2^(bits-1)) and divides by scale: the float64 quotient, rounded
+ * to float32 once. The sum of n quantized vectors mod 2^bits dequantizes to the sum of their inputs
+ * within n / scale (plus the noise), provided |sum of x * scale| + n < 2^(bits-1) (no wrap-around).
+ */
+export function dequantize(sum: Uint32Array, opts: DequantizeOptions): Float32Array {
+  if (!(sum instanceof Uint32Array)) {
+    throw new PrivkitError('E_ARG', `sum must be a Uint32Array, got ${describe(sum)}`, { argument: 'sum' });
+  }
+  const options = optionsObject(opts);
+  const scale = assertNumber('opts.scale', options.scale, 'positive');
+  const modulus = wordMask(options.bits) + 1;
+  const half = modulus / 2;
+  const out = new Float32Array(sum.length);
+  for (let i = 0; i < sum.length; i++) {
+    const v = sum[i]!;
+    if (v >= modulus) {
+      throw new PrivkitError('E_ARG', `sum[${i}] is ${v}, outside [0, 2^${options.bits})`, { argument: 'sum', index: i });
+    }
+    out[i] = (v >= half ? v - modulus : v) / scale;
+  }
+  return out;
+}
+
+function optionsObject<T>(opts: T): T {
+  if (opts === null || typeof opts !== 'object') {
+    throw new PrivkitError('E_ARG', `opts must be an object, got ${describe(opts)}`, { argument: 'opts' });
+  }
+  return opts;
+}
+
+/** 2^bits - 1 for an integer bits in [1, 32]. */
+function wordMask(bits: unknown): number {
+  if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < 1 || bits > 32) {
+    throw new PrivkitError('E_ARG', `opts.bits must be an integer in [1, 32], got ${describe(bits)}`, { argument: 'opts.bits' });
+  }
+  return 2 ** bits - 1;
+}
+
+function noiseSigma(value: unknown): number {
+  if (value === undefined) return 0;
+  const sigma = assertNumber('opts.noiseSigma', value, 'nonnegative');
+  if (sigma > MAX_DISCRETE_SCALE) {
+    throw new PrivkitError('E_ARG', `opts.noiseSigma must be <= 2^24, got ${sigma}`, { argument: 'opts.noiseSigma' });
+  }
+  return sigma;
+}
+
+/** The conditional-rounding bound, or undefined for stochastic rounding. */
+function roundingBound(rounding: unknown, bound: unknown): number | undefined {
+  if (rounding === undefined || rounding === 'stochastic') {
+    if (bound !== undefined) {
+      throw new PrivkitError('E_ARG', `opts.conditionalBound needs opts.rounding: 'conditional'`, { argument: 'opts.conditionalBound' });
+    }
+    return undefined;
+  }
+  if (rounding !== 'conditional') {
+    throw new PrivkitError('E_ARG', `opts.rounding must be 'stochastic' or 'conditional', got ${describe(rounding)}`, {
+      argument: 'opts.rounding',
+    });
+  }
+  if (bound === undefined) {
+    throw new PrivkitError('E_ARG', `opts.rounding 'conditional' needs opts.conditionalBound`, { argument: 'opts.conditionalBound' });
+  }
+  return assertNumber('opts.conditionalBound', bound, 'positive');
+}
+
+/** The error for a chunk x[start, end) the kernel rejected: the first NaN/Infinity, else the first |x * scale| >= 2^52. */
+function inputError(x: Float32Array, start: number, end: number, scale: number): PrivkitError {
+  for (let i = start; i < end; i++) if (!Number.isFinite(x[i]!)) return nonFiniteError('x', i, x[i]!);
+  for (let i = start; i < end; i++) {
+    if (!(Math.abs(x[i]! * scale) < MAX_QUANTIZED_MAGNITUDE)) {
+      return new PrivkitError('E_OVERFLOW', `x[${i}] * scale = ${x[i]! * scale} is beyond 2^52 in magnitude`, { argument: 'x', index: i });
+    }
+  }
+  return new PrivkitError('E_WASM', 'the quantization kernel rejected a valid chunk');
+}

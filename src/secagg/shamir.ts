@@ -1,0 +1,227 @@
+// Shamir t-of-n secret sharing (Shamir 1979, "How to share a secret") over the prime field
+// GF(p), p = 2^521 - 1 by default. The secrets of secure aggregation are 32 bytes (a private key
+// scalar and the self-mask seed b_u): any p > 2^256 holds one as a single field element, and the
+// Mersenne prime 2^521 - 1 is a well-known prime whose size leaves no doubt, so there is no
+// chunking and no chunk boundary to get wrong. A share is the point (x, f(x)) of a random
+// polynomial f of degree t - 1 with f(0) = secret; shares are taken at x = 1..n (client index + 1).
+import { PrivkitError } from '../errors.js';
+import { assertInteger, describe } from '../validate.js';
+
+/** The field of the shares: the Mersenne prime 2^521 - 1. */
+export const SHAMIR_PRIME: bigint = (1n << 521n) - 1n;
+
+/** Bytes of a share value of the default field (ceil(521 / 8)). */
+export const SHAMIR_SHARE_BYTES = 66;
+
+export interface ShamirShare {
+  /** Evaluation point, an integer in [1, p). */
+  x: number;
+  /** f(x) mod p. */
+  y: bigint;
+}
+
+export interface ShamirOptions {
+  /** A prime modulus (default SHAMIR_PRIME); test vectors use small primes. */
+  prime?: bigint;
+}
+
+/**
+ * Splits `secret` (0 <= secret < p) into shares at the points `xs` (default 1..count) of a random
+ * polynomial of degree threshold - 1 whose coefficients come from crypto.getRandomValues.
+ */
+export function shamirSplit(
+  secret: bigint,
+  threshold: number,
+  count: number,
+  opts: ShamirOptions & { xs?: readonly number[] } = {},
+): ShamirShare[] {
+  const p = primeOf(opts);
+  const t = assertInteger('threshold', threshold, 1);
+  const n = assertInteger('count', count, 1);
+  if (t > n) throw new PrivkitError('E_ARG', `threshold (${t}) must be <= count (${n})`, { argument: 'threshold' });
+  if (typeof secret !== 'bigint' || secret < 0n || secret >= p) {
+    throw new PrivkitError('E_ARG', `secret must be a bigint in [0, p), got ${describe(secret)}`, { argument: 'secret' });
+  }
+  const xs = opts.xs ?? Array.from({ length: n }, (_, i) => i + 1);
+  if (xs.length !== n) {
+    throw new PrivkitError('E_SHAPE', `xs has ${xs.length} points, expected count = ${n}`, { argument: 'xs' });
+  }
+  checkPoints(xs, p, 'xs');
+  const coefficients = [secret];
+  for (let i = 1; i < t; i++) coefficients.push(randomFieldElement(p));
+  return xs.map((x) => ({ x, y: evaluate(coefficients, BigInt(x), p) }));
+}
+
+/**
+ * Recovers f(0) from `threshold` shares (the first `threshold` of `shares` by x; more are
+ * allowed and ignored) by Lagrange interpolation at 0.
+ */
+export function shamirCombine(shares: readonly ShamirShare[], threshold: number, opts: ShamirOptions = {}): bigint {
+  return shamirCombiner(threshold, opts)(shares);
+}
+
+/**
+ * shamirCombine for many secrets: the Lagrange coefficients are computed once per set of points
+ * and reused (with the complete graph every secret of a round is rebuilt from the same points).
+ */
+export function shamirCombiner(threshold: number, opts: ShamirOptions = {}): (shares: readonly ShamirShare[]) => bigint {
+  const p = primeOf(opts);
+  const t = assertInteger('threshold', threshold, 1);
+  const cache = new Map<string, bigint[]>();
+  return (shares) => {
+    if (!Array.isArray(shares)) {
+      throw new PrivkitError('E_ARG', `shares must be an array, got ${describe(shares)}`, { argument: 'shares' });
+    }
+    shares.forEach((share, i) => {
+      if (typeof share?.y !== 'bigint' || share.y < 0n || share.y >= p) {
+        throw new PrivkitError('E_ARG', `shares[${i}].y must be a bigint in [0, p), got ${describe(share?.y)}`, {
+          argument: 'shares',
+          index: i,
+        });
+      }
+    });
+    checkPoints(
+      shares.map((s) => s.x),
+      p,
+      'shares',
+    );
+    if (shares.length < t) {
+      throw new PrivkitError('E_THRESHOLD', `${shares.length} shares given, ${t} needed to reconstruct`, {
+        argument: 'shares',
+      });
+    }
+    const used = [...shares].sort((a, b) => a.x - b.x).slice(0, t);
+    const key = used.map((s) => s.x).join(',');
+    let lambdas = cache.get(key);
+    if (lambdas === undefined) {
+      lambdas = lagrangeAtZero(
+        used.map((s) => s.x),
+        opts,
+      );
+      cache.set(key, lambdas);
+    }
+    let secret = 0n;
+    used.forEach((share, i) => (secret = (secret + lambdas[i]! * share.y) % p));
+    return secret;
+  };
+}
+
+/**
+ * Lagrange basis coefficients at 0 for the distinct points `xs`: lambda_i = prod_{j != i} x_j / (x_j - x_i)
+ * mod p, so f(0) = sum_i lambda_i f(x_i) for every f of degree < xs.length. One modular inversion
+ * in all (the denominators are inverted together).
+ */
+export function lagrangeAtZero(xs: readonly number[], opts: ShamirOptions = {}): bigint[] {
+  const p = primeOf(opts);
+  checkPoints(xs, p, 'xs');
+  const points = xs.map(BigInt);
+  const numerators: bigint[] = [];
+  const denominators: bigint[] = [];
+  for (let i = 0; i < points.length; i++) {
+    let num = 1n;
+    let den = 1n;
+    for (let j = 0; j < points.length; j++) {
+      if (j === i) continue;
+      num = (num * points[j]!) % p;
+      den = (den * mod(points[j]! - points[i]!, p)) % p;
+    }
+    numerators.push(num);
+    denominators.push(den);
+  }
+  // Montgomery's batch inversion: invert the product once, then peel off each factor.
+  const prefix: bigint[] = [];
+  let product = 1n;
+  for (const d of denominators) {
+    prefix.push(product);
+    product = (product * d) % p;
+  }
+  let inverse = invert(product, p);
+  const lambdas = new Array<bigint>(points.length);
+  for (let i = points.length - 1; i >= 0; i--) {
+    lambdas[i] = (numerators[i]! * ((inverse * prefix[i]!) % p)) % p;
+    inverse = (inverse * denominators[i]!) % p;
+  }
+  return lambdas;
+}
+
+/** Big-endian bytes -> bigint. */
+export function bytesToBigInt(bytes: Uint8Array): bigint {
+  let v = 0n;
+  for (const b of bytes) v = (v << 8n) | BigInt(b);
+  return v;
+}
+
+/** bigint (0 <= v < 2^(8 length)) -> `length` big-endian bytes. */
+export function bigIntToBytes(v: bigint, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let rest = v;
+  for (let i = length - 1; i >= 0; i--) {
+    out[i] = Number(rest & 0xffn);
+    rest >>= 8n;
+  }
+  if (rest !== 0n) throw new PrivkitError('E_ARG', `value does not fit in ${length} bytes`, { argument: 'v' });
+  return out;
+}
+
+function primeOf(opts: ShamirOptions): bigint {
+  const p = opts.prime ?? SHAMIR_PRIME;
+  if (typeof p !== 'bigint' || p < 3n) {
+    throw new PrivkitError('E_ARG', `prime must be a bigint >= 3, got ${describe(p)}`, { argument: 'prime' });
+  }
+  return p;
+}
+
+/** Points must be distinct integers in [1, p): x = 0 would be the secret itself. */
+function checkPoints(xs: readonly number[], p: bigint, argument: string): void {
+  const seen = new Set<number>();
+  xs.forEach((x, i) => {
+    if (!Number.isSafeInteger(x) || x < 1 || BigInt(x) >= p) {
+      throw new PrivkitError('E_ARG', `${argument}[${i}]: x must be an integer in [1, p), got ${describe(x)}`, {
+        argument,
+        index: i,
+      });
+    }
+    if (seen.has(x)) {
+      throw new PrivkitError('E_ARG', `${argument}[${i}]: duplicate x = ${x}`, { argument, index: i });
+    }
+    seen.add(x);
+  });
+}
+
+/** Horner evaluation of sum_i c_i x^i mod p. */
+function evaluate(coefficients: readonly bigint[], x: bigint, p: bigint): bigint {
+  let y = 0n;
+  for (let i = coefficients.length - 1; i >= 0; i--) y = (y * x + coefficients[i]!) % p;
+  return y;
+}
+
+/** Uniform in [0, p) by rejection from the bit length of p. */
+function randomFieldElement(p: bigint): bigint {
+  const bits = p.toString(2).length;
+  const bytes = new Uint8Array(Math.ceil(bits / 8));
+  const topMask = 0xff >> (bytes.length * 8 - bits);
+  for (;;) {
+    crypto.getRandomValues(bytes);
+    bytes[0] = bytes[0]! & topMask;
+    const v = bytesToBigInt(bytes);
+    if (v < p) return v;
+  }
+}
+
+function mod(a: bigint, p: bigint): bigint {
+  const r = a % p;
+  return r < 0n ? r + p : r;
+}
+
+/** a^-1 mod p by the extended Euclidean algorithm (a != 0 mod p). */
+function invert(a: bigint, p: bigint): bigint {
+  let [r0, r1] = [mod(a, p), p];
+  let [s0, s1] = [1n, 0n];
+  while (r1 !== 0n) {
+    const q = r0 / r1;
+    [r0, r1] = [r1, r0 - q * r1];
+    [s0, s1] = [s1, s0 - q * s1];
+  }
+  if (r0 !== 1n) throw new PrivkitError('E_ARG', 'modulus is not prime (a point difference has no inverse)', { argument: 'prime' });
+  return mod(s0, p);
+}

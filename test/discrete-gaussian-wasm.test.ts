@@ -1,0 +1,270 @@
+// The wasm discrete Gaussian sampler (assembly/quantize.ts; discreteGaussian with method 'wasm', and
+// the noise of quantize): its acceptance probability against 60-digit mpmath values, chi-square
+// goodness of fit against the exact pmf and moment checks with fixed seeds at alpha = 1e-6, the
+// noise of the fused quantize kernel, and the option's validation. The exact CKS20 method stays default.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ready } from 'privkit';
+import { createRng, discreteGaussian } from 'privkit/dp';
+import { dequantize, quantize } from 'privkit/secagg';
+import * as runtime from '../dist/src/wasm/runtime.js';
+import { expectPrivkitError } from './helpers.js';
+
+beforeAll(ready);
+
+const seeded = (k: number) => createRng({ seed: new Uint8Array(32).fill(k) });
+
+// ---- statistics ------------------------------------------------------------------------------
+
+/** Lanczos log-gamma (g = 7, 9 terms), ~1e-15 relative for z > 0.5. */
+function logGamma(z: number): number {
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
+  z -= 1;
+  let x = c[0]!;
+  for (let i = 1; i < 9; i++) x += c[i]! / (z + i);
+  const t = z + 7.5;
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(x);
+}
+
+/** Regularized upper incomplete gamma Q(a, x): series below a + 1, Lentz continued fraction above. */
+function gammaQ(a: number, x: number): number {
+  const prefix = Math.exp(-x + a * Math.log(x) - logGamma(a));
+  if (x < a + 1) {
+    let term = 1 / a;
+    let sum = term;
+    for (let n = 1; n < 100_000 && term > sum * 1e-17; n++) {
+      term *= x / (a + n);
+      sum += term;
+    }
+    return 1 - prefix * sum;
+  }
+  const tiny = 1e-300;
+  let b = x + 1 - a;
+  let c = 1 / tiny;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < 100_000; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = b + an / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    h *= d * c;
+    if (Math.abs(d * c - 1) < 1e-16) break;
+  }
+  return prefix * h;
+}
+
+/** The exact discrete Gaussian pmf on [-K, K] (K = 12 sigma + 12: the mass beyond is below 1e-31). */
+function exactPmf(sigma: number): { K: number; p: Float64Array } {
+  const K = Math.ceil(12 * sigma + 12);
+  const p = new Float64Array(2 * K + 1);
+  let total = 0;
+  for (let k = -K; k <= K; k++) total += p[k + K] = Math.exp(-(k * k) / (2 * sigma * sigma));
+  for (let i = 0; i < p.length; i++) p[i]! /= total;
+  return { K, p };
+}
+
+/**
+ * Pearson chi-square p-value of integer samples against the exact pmf: consecutive integers are
+ * pooled from the left until a bin expects >= 20 samples (the remainder joins the last bin).
+ */
+function chiSquarePValue(samples: Int32Array, sigma: number): { p: number; bins: number } {
+  const n = samples.length;
+  const { K, p } = exactPmf(sigma);
+  const binOf = new Int32Array(2 * K + 1);
+  const expected: number[] = [0];
+  for (let i = 0; i < p.length; i++) {
+    if (expected[expected.length - 1]! >= 20) expected.push(0);
+    binOf[i] = expected.length - 1;
+    expected[expected.length - 1]! += n * p[i]!;
+  }
+  if (expected.length > 1 && expected[expected.length - 1]! < 20) {
+    const last = expected.pop()!;
+    expected[expected.length - 1]! += last;
+    for (let i = 0; i < binOf.length; i++) binOf[i] = Math.min(binOf[i]!, expected.length - 1);
+  }
+  const observed = new Float64Array(expected.length);
+  for (const s of samples) observed[binOf[Math.min(2 * K, Math.max(0, s + K))]!]!++;
+  let stat = 0;
+  for (let b = 0; b < expected.length; b++) stat += (observed[b]! - expected[b]!) ** 2 / expected[b]!;
+  return { p: gammaQ((expected.length - 1) / 2, stat / 2), bins: expected.length };
+}
+
+/** Exact variance and fourth moment of the discrete Gaussian (mean 0). */
+function exactMoments(sigma: number): { variance: number; fourth: number } {
+  const { K, p } = exactPmf(sigma);
+  let variance = 0;
+  let fourth = 0;
+  for (let k = -K; k <= K; k++) {
+    variance += k * k * p[k + K]!;
+    fourth += k ** 4 * p[k + K]!;
+  }
+  return { variance, fourth };
+}
+
+/** Two-sided z threshold of the moment checks: P(|N(0,1)| > 5) = 5.7e-7 < alpha = 1e-6. */
+const Z = 5;
+
+// ---- tests -----------------------------------------------------------------------------------
+
+describe('acceptance probability R(k) = g(0) / g(k)', () => {
+  const acceptance = (sigma: number, k: number) => runtime.withWasm((kernels) => kernels.discreteGaussianAcceptance(sigma, k));
+
+  // [sigma, k, R(k)]: mpmath at 60 digits, R = exp(-k^2 / 2s^2) (erf(1/(2 sqrt2 s)) * 2) / (erfc((k - 1/2)/(sqrt2 s)) - erfc((k + 1/2)/(sqrt2 s)))
+  const known: Array<[number, number, number]> = [
+    [0.05, 1, 1.8161722048296639e-64],
+    [0.05, 2, 7.4752158748933245e-151],
+    [0.3, 1, 7.3161916046223024e-2],
+    [0.3, 5, 1.1828002058663938e-10],
+    [0.5, 1, 5.8734157684921794e-1],
+    [0.5, 2, 1.6969093063209012e-1],
+    [0.5, 4, 6.7554373886752186e-3],
+    [0.5, 10, 1.1079474659706599e-7],
+    [0.7, 3, 3.0419642883716585e-1],
+    [1, 1, 9.6080495454838897e-1],
+    [1, 3, 7.1170919221252242e-1],
+    [1, 6, 3.0776373167689697e-1],
+    [1, 15, 8.7637805890552475e-3],
+    [2.5, 1, 9.9893979778801726e-1],
+    [2.5, 7, 9.4984094304622207e-1],
+    [2.5, 20, 6.747578673193815e-1],
+    [10, 1, 9.9999583473420051e-1],
+    [10, 30, 9.96261062965607e-1],
+    [10, 100, 9.5953039134976506e-1],
+    [1000, 1, 9.9999999999995833e-1],
+    [1000, 2_000, 9.9999983333335833e-1],
+    [1000, 10_000, 9.9999583334562497e-1],
+    [2 ** 24, 1, 1.0],
+    [2 ** 24, 10_000_000, 9.9999999999999995e-1],
+    [2 ** 24, 300_000_000, 9.9999999999995267e-1],
+  ];
+
+  it('matches 60-digit values within 1e-14 + 3e-16 |ln R| relative (both signs of k)', () => {
+    for (const [sigma, k, expected] of known) {
+      const tolerance = 1e-14 + 3e-16 * Math.abs(Math.log(expected));
+      for (const signed of [k, -k]) {
+        const got = acceptance(sigma, signed);
+        expect(Math.abs(got - expected) / expected, `sigma ${sigma}, k ${signed}: ${got} vs ${expected}`).toBeLessThanOrEqual(tolerance);
+      }
+    }
+    expect(acceptance(0.5, 0)).toBe(1);
+  });
+
+  it('lies in [exp(-a^2/8), 1] (a = k / sigma^2): the squeeze and the acceptance are valid', () => {
+    for (const sigma of [0.2, 0.5, 1, 1.7, 2.5, 10, 1000]) {
+      for (let k = 1; k <= 12 * sigma + 12; k += Math.max(1, Math.floor(sigma / 3))) {
+        const r = acceptance(sigma, k);
+        const a = k / (sigma * sigma);
+        expect(r, `sigma ${sigma}, k ${k}`).toBeLessThanOrEqual(1);
+        expect(r, `sigma ${sigma}, k ${k}`).toBeGreaterThanOrEqual(Math.exp(-(a * a) / 8) * (1 - 1e-15));
+      }
+    }
+  });
+});
+
+describe("discreteGaussian(n, sigma, { method: 'wasm' })", () => {
+  const SIGMAS = [0.5, 1, 2.5, 10, 1000];
+  const N = 1_000_000;
+
+  for (const [i, sigma] of SIGMAS.entries()) {
+    it(`chi-square against the exact pmf, sigma = ${sigma}, 10^6 samples (p > 1e-6)`, () => {
+      const samples = discreteGaussian(N, sigma, { rng: seeded(10 + i), method: 'wasm' });
+      const { p, bins } = chiSquarePValue(samples, sigma);
+      expect(bins).toBeGreaterThan(3);
+      expect(p, `bins ${bins}`).toBeGreaterThan(1e-6);
+    });
+
+    it(`mean and variance, sigma = ${sigma}, 10^6 samples (${Z} standard errors)`, () => {
+      const samples = discreteGaussian(N, sigma, { rng: seeded(20 + i), method: 'wasm' });
+      const { variance, fourth } = exactMoments(sigma);
+      let sum = 0;
+      let squares = 0;
+      for (const s of samples) {
+        sum += s;
+        squares += s * s;
+      }
+      const mean = sum / N;
+      expect(Math.abs(mean)).toBeLessThan(Z * Math.sqrt(variance / N));
+      // second moment about the true mean 0: standard error sqrt((E k^4 - Var^2) / n)
+      expect(Math.abs(squares / N - variance)).toBeLessThan(Z * Math.sqrt((fourth - variance * variance) / N));
+    });
+  }
+
+  it('the tests can fail: samples of sigma 1.05 are rejected as sigma 1 by the chi-square test', () => {
+    const samples = discreteGaussian(N, 1.05, { rng: seeded(30), method: 'wasm' });
+    expect(chiSquarePValue(samples, 1).p).toBeLessThan(1e-6);
+  });
+
+  it('is reproducible per seed, in and across wasm chunks (2^18 samples)', () => {
+    const same = (x: Int32Array, y: Int32Array) => x.length === y.length && x.every((v, i) => v === y[i]);
+    const a = discreteGaussian(300_000, 3.5, { rng: seeded(1), method: 'wasm' });
+    expect(same(discreteGaussian(300_000, 3.5, { rng: seeded(1), method: 'wasm' }), a)).toBe(true);
+    expect(same(discreteGaussian(300_000, 3.5, { rng: seeded(2), method: 'wasm' }), a)).toBe(false);
+    expect(discreteGaussian(0, 3.5, { method: 'wasm' }).length).toBe(0);
+  });
+
+  it("does not change the default: method 'exact' (CKS20)", () => {
+    const exact = discreteGaussian(2000, 3.5, { rng: seeded(4) });
+    expect(discreteGaussian(2000, 3.5, { rng: seeded(4), method: 'exact' })).toEqual(exact);
+    expect(discreteGaussian(2000, 3.5, { rng: seeded(4), method: 'wasm' })).not.toEqual(exact);
+  });
+
+  it('validates the method and sigma (E_ARG)', () => {
+    expectPrivkitError(() => discreteGaussian(10, 1, { method: 'fast' as any }), 'E_ARG', 'opts.method');
+    expectPrivkitError(() => discreteGaussian(10, 0, { method: 'wasm' }), 'E_ARG', 'sigma');
+    expectPrivkitError(() => discreteGaussian(10, 2 ** 25, { method: 'wasm' }), 'E_ARG', 'sigma');
+    expectPrivkitError(() => discreteGaussian(-1, 1, { method: 'wasm' }), 'E_ARG', 'length');
+  });
+
+  it('extreme sigmas: 0.05 gives only zeros in practice; 2^24 keeps the variance', () => {
+    expect(discreteGaussian(100_000, 0.05, { rng: seeded(5), method: 'wasm' }).every((v) => v === 0)).toBe(true);
+    const n = 200_000;
+    const samples = discreteGaussian(n, 2 ** 24, { rng: seeded(6), method: 'wasm' });
+    let squares = 0;
+    for (const s of samples) squares += (s / 2 ** 24) ** 2;
+    // the variance of N_Z(0, sigma^2) is sigma^2 up to exp(-2 pi^2 sigma^2); standard error of the scaled one sqrt(2 / n)
+    expect(Math.abs(squares / n - 1)).toBeLessThan(Z * Math.sqrt(2 / n));
+  });
+});
+
+describe('the noise of quantize (fused kernel)', () => {
+  it('on integer inputs, the noise is discrete Gaussian (chi-square, sigma 2.5 and 1000)', () => {
+    for (const [sigma, seed] of [[2.5, 40], [1000, 41]] as const) {
+      const n = 500_000;
+      const x = new Float32Array(n).map((_, i) => (i % 7) - 3); // integers: the rounding is exact
+      const q = dequantize(quantize(x, { scale: 1, bits: 32, noiseSigma: sigma, rng: seeded(seed) }), { scale: 1, bits: 32 });
+      const noise = Int32Array.from(q, (v, i) => v - x[i]!);
+      expect(chiSquarePValue(noise, sigma).p, `sigma ${sigma}`).toBeGreaterThan(1e-6);
+    }
+  });
+
+  it('the variance of q - x scale is noiseSigma-variance plus the rounding variance f (1 - f)', () => {
+    // x scale = 10 + f with f = 0.25: q - x scale = B - f + Z, B ~ Bernoulli(f), Z discrete Gaussian (independent)
+    const n = 1_000_000;
+    const sigma = 3;
+    const f = 0.25; // exact in float32 and float64
+    const x = new Float32Array(n).fill(10 + f);
+    const q = quantize(x, { scale: 1, bits: 16, noiseSigma: sigma, rng: seeded(42) });
+    const values = dequantize(q, { scale: 1, bits: 16 });
+    const { variance: vz, fourth: m4z } = exactMoments(sigma);
+    const vb = f * (1 - f);
+    const m4b = f * (1 - f) * (1 - 3 * f + 3 * f * f); // fourth central moment of Bernoulli(f)
+    const variance = vz + vb;
+    const fourth = m4z + 6 * vz * vb + m4b; // E[(Z + B - f)^4]: odd moments of Z vanish
+    let squares = 0;
+    let sum = 0;
+    for (const v of values) {
+      sum += v - (10 + f);
+      squares += (v - (10 + f)) ** 2;
+    }
+    expect(Math.abs(sum / n)).toBeLessThan(Z * Math.sqrt(variance / n));
+    expect(Math.abs(squares / n - variance)).toBeLessThan(Z * Math.sqrt((fourth - variance * variance) / n));
+    // the rounding variance is resolved: sigma^2 alone is rejected
+    expect(Math.abs(squares / n - vz)).toBeGreaterThan(Z * Math.sqrt((fourth - variance * variance) / n));
+  });
+});
