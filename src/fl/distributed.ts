@@ -49,6 +49,8 @@ export interface SecureRoundReport {
   round: number;
   /** Clients whose masked input arrived (their updates and noise are in the sum). */
   included: number;
+  /** Their positions in the round's list of updates. */
+  members: number[];
   /** Clients lost before sending their masked input, and after it (recovered). */
   droppedBeforeInput: number;
   droppedAfterInput: number;
@@ -132,6 +134,7 @@ export class SecureAggregator implements UpdateAggregator {
     this.reports.push({
       round,
       included,
+      members: result.included,
       droppedBeforeInput: before.length,
       droppedAfterInput: after.length,
       wrapProbability: this.plan.wrapProbabilityFor(included),
