@@ -3,16 +3,29 @@
 // COOP/COEP (cross-origin isolated: the pool shares memory through SharedArrayBuffer) and without
 // (the pool transfers per-part copies). The page runs the deterministic cases of
 // test/browser/cases.ts; this file runs the same cases with the sync API in Node and compares.
+// A second page (test/browser/secagg.html) runs secure-aggregation clients that take part, with
+// clients in Node, in a round aggregated by a SecAggServer in this process; every message between
+// page and Node crosses page.exposeFunction as JSON text of the wire format.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { build, type InlineConfig, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as privkit from 'privkit';
 import * as dp from 'privkit/dp';
 import * as paillier from 'privkit/paillier';
+import {
+  SecAggServer,
+  dequantize,
+  detectKeyAgreement,
+  inverseRandomizedHadamard,
+  wordMask,
+  type KeyAgreementCurve,
+  type SecAggResult,
+} from 'privkit/secagg';
+import { Aggregator } from './browser/aggregator.js';
 import {
   CASES,
   caseInput,
@@ -28,6 +41,7 @@ import {
   type Results,
 } from './browser/cases.js';
 import { COI_HEADERS, launchChromium, openPage, privkitAliases, requirePrerequisites, startPreview } from './browser/harness.js';
+import { ROTATION_SEED, SECAGG, clientInput, clientUpdate, runClient, type ClientReport } from './browser/secagg-round.js';
 
 interface CapturedError {
   thrown: boolean;
@@ -79,7 +93,13 @@ function fixtureConfig(outDir: string): InlineConfig {
     logLevel: 'warn',
     resolve: { alias: privkitAliases },
     worker: { format: 'es' },
-    build: { outDir, emptyOutDir: true, minify: false, reportCompressedSize: false },
+    build: {
+      outDir,
+      emptyOutDir: true,
+      minify: false,
+      reportCompressedSize: false,
+      rolldownOptions: { input: { main: join(fixtureRoot, 'index.html'), secagg: join(fixtureRoot, 'secagg.html') } },
+    },
   };
 }
 
@@ -88,6 +108,8 @@ const servers: PreviewServer[] = [];
 let outDir: string | undefined;
 const pages: Record<'isolated' | 'plain', Report> = {} as never;
 let node: Results;
+/** The page server without COOP/COEP (the secure-aggregation page needs no isolation). */
+let plainUrl: string | undefined;
 
 async function runFixture(url: string): Promise<Report> {
   const { page, problems } = await openPage(browser!, url);
@@ -125,6 +147,7 @@ async function start(): Promise<void> {
   servers.push(isolated.server);
   const plain = await startPreview(fixtureConfig(outDir), {});
   servers.push(plain.server);
+  plainUrl = plain.url;
   browser = await launchChromium();
   [pages.isolated, pages.plain] = await Promise.all([runFixture(isolated.url), runFixture(plain.url)]);
   await privkit.ready();
@@ -290,3 +313,145 @@ describe.each(['isolated', 'plain'] as const)('headless Chromium, %s page', (mod
   });
 });
 
+
+/** The page running the secure-aggregation clients, opened once; its exchange goes to the round in progress. */
+let secaggPage: Promise<{ page: Page; problems: string[] }> | undefined;
+let currentRound: Aggregator | undefined;
+
+async function openSecAggPage(): Promise<{ page: Page; problems: string[] }> {
+  const url = `${plainUrl!}secagg.html`;
+  const { page, problems } = await openPage(browser!, url);
+  await page.exposeFunction('__secaggExchange', (id: string, text: string | null) => {
+    if (currentRound === undefined) throw new Error('no secure-aggregation round is running in Node');
+    return currentRound.exchange(id, text);
+  });
+  try {
+    await page.waitForFunction(() => window.__secagg !== undefined, null, { timeout: 30_000 });
+  } catch (error) {
+    throw new Error(`the secure-aggregation page at ${url} did not load: ${String(error)}\n${problems.join('\n')}`);
+  }
+  return { page, problems };
+}
+
+interface RoundOutcome {
+  result: SecAggResult;
+  browser: ClientReport[];
+  node: ClientReport[];
+  /** Messages and JSON bytes the server received from each client. */
+  received: Map<string, { messages: number; bytes: number }>;
+  problems: string[];
+}
+
+/** One round: SECAGG.browserClients in the page, the other clients here; `dropped` Node clients leave after ShareKeys. */
+async function secaggRound(curve: KeyAgreementCurve, dropped: readonly string[] = []): Promise<RoundOutcome> {
+  setUp();
+  const { page, problems } = await (secaggPage ??= openSecAggPage());
+  const { clients, browserClients, bits, length, threshold } = SECAGG;
+  const round = new Aggregator(new SecAggServer({ clients, bits, length, threshold, curve }), clients);
+  currentRound = round;
+  try {
+    const inNode = clients.filter((id) => !(browserClients as readonly string[]).includes(id));
+    const [browser, node, result] = await Promise.all([
+      page.evaluate((ids) => window.__secagg!.run(ids), [...browserClients]),
+      Promise.all(
+        inNode.map((id) =>
+          runClient(id, (from, text) => round.exchange(from, text), {
+            dropBeforeMaskedInput: dropped.includes(id),
+            leave: (from) => round.leave(from),
+          }),
+        ),
+      ),
+      round.result,
+    ]);
+    return { result, browser, node, received: round.received, problems };
+  } finally {
+    round.dispose();
+    currentRound = undefined;
+  }
+}
+
+/** The sum mod 2^bits of the included clients' quantized inputs, recomputed in Node. */
+function expectedSum(included: readonly string[]): Uint32Array {
+  const sum = new Uint32Array(SECAGG.length);
+  for (const id of included) {
+    const input = clientInput(id);
+    for (let j = 0; j < sum.length; j++) sum[j] += input[j]!;
+  }
+  return sum.map((v) => v & wordMask(SECAGG.bits));
+}
+
+function expectSum(actual: Uint32Array, expected: Uint32Array): void {
+  expect(actual.length).toBe(expected.length);
+  const first = actual.findIndex((v, j) => v !== expected[j]);
+  if (first >= 0) expect.fail(`sum[${first}] = ${actual[first]}, expected ${expected[first]}`);
+}
+
+/**
+ * The dequantized, inverse-rotated sum is the sum of the float updates: stochastic rounding moves each
+ * rotated coordinate of each client by < 1/scale, so the L2 error is < n sqrt(d) / scale (the rotation
+ * is orthogonal), plus float32 rounding.
+ */
+function expectFloatSum(sum: Uint32Array, included: readonly string[]): void {
+  const recovered = inverseRandomizedHadamard(dequantize(sum, SECAGG), ROTATION_SEED, SECAGG.updateLength);
+  const exact = new Float64Array(SECAGG.updateLength);
+  for (const id of included) clientUpdate(id).forEach((v, j) => (exact[j] += v));
+  const error = Math.hypot(...exact.map((v, j) => v - recovered[j]!));
+  expect(error).toBeLessThan((included.length * Math.sqrt(SECAGG.length)) / SECAGG.scale + 1e-4);
+  expect(Math.hypot(...exact)).toBeGreaterThan(1); // not trivially zero
+}
+
+/** Checks shared by both rounds: curve, the page's inputs are Node's bit for bit, the message flow. */
+function expectClients(outcome: RoundOutcome, curve: KeyAgreementCurve, survivors: readonly string[], dropped: readonly string[]): void {
+  expect(outcome.problems).toEqual([]);
+  expect(outcome.browser.map((r) => r.id)).toEqual(SECAGG.browserClients);
+  for (const report of [...outcome.browser, ...outcome.node]) {
+    expect(report.curve, report.id).toBe(curve);
+    expect(report.dropped, report.id).toBe(dropped.includes(report.id));
+    expect(outcome.received.get(report.id)?.messages, `messages from ${report.id}`).toBe(report.dropped ? 2 : 4);
+  }
+  for (const report of outcome.browser) {
+    // quantize (seeded ChaCha20 in wasm) is bit-identical in Chromium and Node.
+    expect(report.input, `${report.id}: quantized input`).toEqual(Array.from(clientInput(report.id)));
+    expect(report.received).toEqual(['setup', 'public-keys', 'encrypted-shares', 'unmask-request']);
+    expect(report.unmaskRequest).toEqual({ survivors, dropped });
+    expect(report.revealed).toEqual({ selfMaskShares: survivors.length, keyShares: dropped.length });
+  }
+}
+
+describe('secure aggregation: 2 clients in headless Chromium, 3 in Node, the server in Node', () => {
+  /** X25519 where both runtimes' WebCrypto have it (Node 20 does; Chromium since 133), else P-256. */
+  async function sharedCurve(): Promise<KeyAgreementCurve> {
+    setUp();
+    const { page } = await (secaggPage ??= openSecAggPage());
+    const inPage = await page.evaluate(() => window.__secagg!.detectKeyAgreement());
+    expect(['X25519', 'P-256']).toContain(inPage);
+    return inPage === 'X25519' && (await detectKeyAgreement()) === 'X25519' ? 'X25519' : 'P-256';
+  }
+
+  describe.each([
+    ['the curve both detect', sharedCurve],
+    ['P-256 (the fallback)', async () => 'P-256' as const],
+  ])('key agreement: %s', (_, pickCurve) => {
+    it('sums every client: the server gets exactly the Node-computed modular sum of all quantized inputs', async () => {
+      const curve = await pickCurve();
+      const outcome = await secaggRound(curve);
+      const all = [...SECAGG.clients];
+      expectClients(outcome, curve, all, []);
+      expect(outcome.result.included).toEqual(all);
+      expect(outcome.result.dropped).toEqual([]);
+      expectSum(outcome.result.sum, expectedSum(all));
+      expectFloatSum(outcome.result.sum, all);
+    });
+
+    it('recovers from a Node client dropping after ShareKeys: the Chromium clients reveal its key share, the sum is the survivors\'', async () => {
+      const curve = await pickCurve();
+      const outcome = await secaggRound(curve, ['client-2']);
+      const survivors = SECAGG.clients.filter((id) => id !== 'client-2');
+      expectClients(outcome, curve, survivors, ['client-2']);
+      expect(outcome.result.included).toEqual(survivors);
+      expect(outcome.result.dropped).toEqual(['client-2']);
+      expectSum(outcome.result.sum, expectedSum(survivors));
+      expectFloatSum(outcome.result.sum, survivors);
+    });
+  });
+});

@@ -22,6 +22,7 @@ export class Aggregator {
   readonly #timeoutMs: number;
   #setup: Promise<string> | undefined;
   #closing = false;
+  #done = false;
   #failure: Error | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #settle!: { resolve(result: SecAggResult): void; reject(error: unknown): void };
@@ -58,9 +59,10 @@ export class Aggregator {
     return reply;
   }
 
-  /** Stops the stall timer (after the round, or when the test gives up on it). */
+  /** Ends the round: stops the stall timer and, unless the round finished, fails it so no client waits forever. */
   dispose(): void {
     clearTimeout(this.#timer);
+    if (!this.#done) this.#fail(new Error('the round was abandoned'));
   }
 
   /** Client `id` dropped out: the current and later rounds close without it. */
@@ -88,6 +90,7 @@ export class Aggregator {
           break;
         case 'unmasking':
           this.#settle.resolve(await this.#server.closeUnmasking());
+          this.#done = true;
           clearTimeout(this.#timer);
           replies = new Map();
           break;
@@ -118,7 +121,7 @@ export class Aggregator {
 
   #fail(error: unknown): Error {
     const failure = error instanceof Error ? error : new Error(String(error));
-    if (this.#failure !== undefined) return failure;
+    if (this.#failure !== undefined || this.#done) return failure;
     this.#failure = failure;
     clearTimeout(this.#timer);
     for (const { reject } of this.#waiting.values()) reject(failure);
