@@ -8,56 +8,13 @@ import { createRng, discreteGaussian } from 'privkit/dp';
 import { dequantize, quantize } from 'privkit/secagg';
 import * as runtime from '../dist/src/wasm/runtime.js';
 import { expectPrivkitError } from './helpers.js';
+import { chiSquareSf } from './noise-stats.js';
 
 beforeAll(ready);
 
 const seeded = (k: number) => createRng({ seed: new Uint8Array(32).fill(k) });
 
 // ---- statistics ------------------------------------------------------------------------------
-
-/** Lanczos log-gamma (g = 7, 9 terms), ~1e-15 relative for z > 0.5. */
-function logGamma(z: number): number {
-  const c = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
-  ];
-  z -= 1;
-  let x = c[0]!;
-  for (let i = 1; i < 9; i++) x += c[i]! / (z + i);
-  const t = z + 7.5;
-  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(x);
-}
-
-/** Regularized upper incomplete gamma Q(a, x): series below a + 1, Lentz continued fraction above. */
-function gammaQ(a: number, x: number): number {
-  const prefix = Math.exp(-x + a * Math.log(x) - logGamma(a));
-  if (x < a + 1) {
-    let term = 1 / a;
-    let sum = term;
-    for (let n = 1; n < 100_000 && term > sum * 1e-17; n++) {
-      term *= x / (a + n);
-      sum += term;
-    }
-    return 1 - prefix * sum;
-  }
-  const tiny = 1e-300;
-  let b = x + 1 - a;
-  let c = 1 / tiny;
-  let d = 1 / b;
-  let h = d;
-  for (let i = 1; i < 100_000; i++) {
-    const an = -i * (i - a);
-    b += 2;
-    d = an * d + b;
-    if (Math.abs(d) < tiny) d = tiny;
-    c = b + an / c;
-    if (Math.abs(c) < tiny) c = tiny;
-    d = 1 / d;
-    h *= d * c;
-    if (Math.abs(d * c - 1) < 1e-16) break;
-  }
-  return prefix * h;
-}
 
 /** The exact discrete Gaussian pmf on [-K, K] (K = 12 sigma + 12: the mass beyond is below 1e-31). */
 function exactPmf(sigma: number): { K: number; p: Float64Array } {
@@ -92,7 +49,7 @@ function chiSquarePValue(samples: Int32Array, sigma: number): { p: number; bins:
   for (const s of samples) observed[binOf[Math.min(2 * K, Math.max(0, s + K))]!]!++;
   let stat = 0;
   for (let b = 0; b < expected.length; b++) stat += (observed[b]! - expected[b]!) ** 2 / expected[b]!;
-  return { p: gammaQ((expected.length - 1) / 2, stat / 2), bins: expected.length };
+  return { p: chiSquareSf(stat, expected.length - 1), bins: expected.length };
 }
 
 /** Exact variance and fourth moment of the discrete Gaussian (mean 0). */

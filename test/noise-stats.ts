@@ -1,5 +1,5 @@
 // Statistics for the sampler tests: exact CDFs (normal, Laplace, discrete Laplace, rounded normal),
-// the Kolmogorov-Smirnov statistic and its critical value, and moments.
+// the Kolmogorov-Smirnov statistic and its critical value, moments, and the chi-square tail.
 
 /** erfc(x) to ~1e-13: Taylor series of erf for |x| < 3, Lentz continued fraction beyond. */
 export function erfc(x: number): number {
@@ -81,3 +81,51 @@ export function moments(x: ArrayLike<number>): { mean: number; variance: number;
 
 /** A 32-byte seed from a small integer (tests only). */
 export const seed = (k: number): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => (k * 131 + i * 7) & 0xff);
+
+/** Lanczos log-gamma (g = 7, 9 terms), ~1e-15 relative for z > 0.5. */
+function logGamma(z: number): number {
+  const g = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
+  z -= 1;
+  let x = g[0]!;
+  for (let i = 1; i < 9; i++) x += g[i]! / (z + i);
+  const t = z + 7.5;
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(x);
+}
+
+/** Regularized upper incomplete gamma Q(a, x): series below a + 1, Lentz continued fraction above. */
+function gammaQ(a: number, x: number): number {
+  const logPrefix = -x + a * Math.log(x) - logGamma(a);
+  if (x < a + 1) {
+    let term = 1 / a;
+    let sum = term;
+    for (let n = 1; n < 100_000 && Math.abs(term) > Math.abs(sum) * 1e-17; n++) {
+      term *= x / (a + n);
+      sum += term;
+    }
+    return 1 - Math.exp(logPrefix) * sum;
+  }
+  const tiny = 1e-300;
+  let b = x + 1 - a;
+  let c = 1 / tiny;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < 100_000; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = b + an / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const delta = d * c;
+    h *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  return Math.exp(logPrefix) * h;
+}
+
+/** P(X >= stat) for X ~ chi-square(df): the p-value of a chi-square statistic. */
+export const chiSquareSf = (stat: number, df: number): number => gammaQ(df / 2, stat / 2);

@@ -22,7 +22,7 @@ import {
   type ShareKeysMessage,
 } from 'privkit/secagg';
 import { FC_SEED, expectPrivkitError, seededRng } from './helpers.js';
-import { normalCdf } from './noise-stats.js';
+import { chiSquareSf } from './noise-stats.js';
 
 beforeAll(ready);
 
@@ -45,19 +45,7 @@ function expectSum(actual: Uint32Array, expected: Uint32Array): void {
   if (first >= 0) expect.fail(`sum[${first}] = ${actual[first]}, expected ${expected[first]}`);
 }
 
-/** Upper 1 - alpha quantile of chi-square(df) (Wilson-Hilferty, < 1% error for df >= 20). */
-function chiSquareCritical(df: number, alpha: number): number {
-  let lo = 0;
-  let hi = 10;
-  for (let i = 0; i < 100; i++) {
-    const mid = (lo + hi) / 2;
-    if (1 - normalCdf(mid) > alpha) lo = mid;
-    else hi = mid;
-  }
-  const c = 2 / (9 * df);
-  return df * (1 - c + lo * Math.sqrt(c)) ** 3;
-}
-
+/** Pearson chi-square statistic of `values` against the uniform distribution on [0, cells). */
 function uniformityStatistic(values: Uint32Array, cells: number): number {
   const counts = new Array<number>(cells).fill(0);
   for (const v of values) counts[v]!++;
@@ -70,6 +58,23 @@ interface Drops {
   beforeMaskedInput?: number[];
   afterMaskedInput?: number[];
 }
+
+/** Runs a simulated round with `drops` and checks that the sum is exactly that of the clients that sent their input. */
+async function expectRecovered(inputs: Uint32Array[], bits: number, threshold: number, drops: Required<Drops>, neighbours?: number): Promise<void> {
+  const r = await simulateRound({
+    inputs,
+    bits,
+    threshold,
+    ...(neighbours === undefined ? {} : { neighbours }),
+    dropBeforeShareKeys: drops.beforeShareKeys,
+    dropBeforeMaskedInput: drops.beforeMaskedInput,
+    dropAfterMaskedInput: drops.afterMaskedInput,
+  });
+  const gone = new Set([...drops.beforeShareKeys, ...drops.beforeMaskedInput]);
+  expect(r.included).toEqual(inputs.map((_, i) => i).filter((i) => !gone.has(i)));
+  expectSum(r.sum, plainSum(inputs, r.included, bits));
+}
+
 
 interface DrivenRound {
   result: SecAggResult;
@@ -182,17 +187,7 @@ describe('simulateRound (complete graph, original SecAgg)', () => {
           const threshold = Math.floor(n / 2) + 1 + Math.floor(tFraction * (n - Math.floor(n / 2) - 1));
           const drops = dropPattern(n, n - threshold, seededRng(seed));
           const inputs = randomInputs(n, length, bits, seed);
-          const r = await simulateRound({
-            inputs,
-            bits,
-            threshold,
-            dropBeforeShareKeys: drops.beforeShareKeys,
-            dropBeforeMaskedInput: drops.beforeMaskedInput,
-            dropAfterMaskedInput: drops.afterMaskedInput,
-          });
-          const gone = new Set([...drops.beforeShareKeys, ...drops.beforeMaskedInput]);
-          expect(r.included).toEqual(inputs.map((_, i) => i).filter((i) => !gone.has(i)));
-          expectSum(r.sum, plainSum(inputs, r.included, bits));
+          await expectRecovered(inputs, bits, threshold, drops);
         },
       ),
       { seed: FC_SEED, numRuns: 15 },
@@ -210,16 +205,16 @@ describe('the server never sees an unmasked input', () => {
     const length = 2 ** 14;
     const pattern = Uint32Array.from({ length }, (_, i) => (i * 37) & 255);
     const inputs = [new Uint32Array(length), new Uint32Array(length), pattern, pattern.slice()];
-    const critical = chiSquareCritical(255, 1e-6);
+    const pValue = (values: Uint32Array) => chiSquareSf(uniformityStatistic(values, 256), 255);
     // the test has power: the plaintexts themselves fail it
-    expect(uniformityStatistic(inputs[0]!, 256)).toBeGreaterThan(critical);
-    expect(uniformityStatistic(Uint32Array.from({ length }, (_, i) => (i * i) & 255), 256)).toBeGreaterThan(critical);
+    expect(pValue(inputs[0]!)).toBeLessThan(1e-6);
+    expect(pValue(Uint32Array.from({ length }, (_, i) => (i * i) & 255))).toBeLessThan(1e-6);
 
     const round = await driveRound({ inputs, bits: 8, threshold: 3, drops: () => ({ beforeMaskedInput: [3] }) });
     expect(round.maskedInputs.size).toBe(3);
     inputs.slice(0, 3).forEach((plain, i) => {
       const masked = round.maskedInputs.get(`c${i}`)!.maskedInput;
-      expect(uniformityStatistic(masked, 256), `client ${i}`).toBeLessThan(critical);
+      expect(pValue(masked), `client ${i}`).toBeGreaterThan(1e-6);
       const equal = masked.reduce((count, v, j) => count + (v === plain[j] ? 1 : 0), 0);
       expect(equal, `client ${i}: positions equal to the plaintext (about 64 expected)`).toBeLessThan(200);
     });
@@ -304,18 +299,7 @@ describe('SecAgg+ (k neighbours)', () => {
           const threshold = low + Math.floor(tFraction * (k + 1 - low + 1 - 1e-9));
           const drops = dropPattern(n, k + 1 - threshold, seededRng(seed));
           const inputs = randomInputs(n, 64, bits, seed);
-          const r = await simulateRound({
-            inputs,
-            bits,
-            threshold,
-            neighbours: k,
-            dropBeforeShareKeys: drops.beforeShareKeys,
-            dropBeforeMaskedInput: drops.beforeMaskedInput,
-            dropAfterMaskedInput: drops.afterMaskedInput,
-          });
-          const gone = new Set([...drops.beforeShareKeys, ...drops.beforeMaskedInput]);
-          expect(r.included).toEqual(inputs.map((_, i) => i).filter((i) => !gone.has(i)));
-          expectSum(r.sum, plainSum(inputs, r.included, bits));
+          await expectRecovered(inputs, bits, threshold, drops, k);
         },
       ),
       { seed: FC_SEED, numRuns: 12 },
