@@ -8,3 +8,4 @@ export { gaussianFill64, gaussianFill32, laplaceFill64, laplaceFill32, gaussianA
 export { montMul, montSqr, montPow, montPowScratchBytes, windowBits } from './bigint';
 export { addKeystream, andWords } from './mask';
 export { hadamardRotate, quantizeChunk, addDiscreteGaussianWrapped, discreteGaussianFill, discreteGaussianAcceptance } from './quantize';
+export { addKeystreams, addWords } from './mask';

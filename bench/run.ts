@@ -4,12 +4,14 @@ import { accountingSuite } from './accounting.js';
 import { kernelsSuite } from './kernels.js';
 import { noiseSuite } from './noise.js';
 import { paillierSuite } from './paillier.js';
+import { secaggSuite } from './secagg.js';
 
 const suites: Record<string, () => Promise<void>> = {
   kernels: kernelsSuite,
   accounting: accountingSuite,
   noise: noiseSuite,
   paillier: paillierSuite,
+  secagg: secaggSuite,
 };
 
 async function main(): Promise<void> {

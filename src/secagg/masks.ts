@@ -4,7 +4,8 @@
 import { PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
 import { assertInteger, describe } from '../validate.js';
-import { withWasm } from '../wasm/runtime.js';
+import type { Arena } from '../wasm/arena.js';
+import { withWasm, type Kernels } from '../wasm/runtime.js';
 
 export interface Mask {
   /** 32-byte seed of the mask's keystream. */
@@ -13,7 +14,7 @@ export interface Mask {
   subtract?: boolean;
 }
 
-/** Words per wasm call: a multiple of 64 (four ChaCha20 blocks), so streams continue across chunks. */
+/** Words per chunk copied into wasm memory: a multiple of 64 (four ChaCha20 blocks), so streams continue across chunks. */
 const CHUNK_WORDS = 1 << 16;
 
 /**
@@ -24,30 +25,84 @@ export function applyMasks(target: Uint32Array, masks: readonly Mask[], bits = 3
   if (!(target instanceof Uint32Array)) {
     throw new PrivkitError('E_ARG', `target must be a Uint32Array, got ${describe(target)}`, { argument: 'target' });
   }
+  return combine(target, [target], masks, bits);
+}
+
+/**
+ * The sum of `inputs` (Uint32Arrays of one length) plus or minus each mask's keystream, mod
+ * 2^bits, in a new array: the server's unmasking, summed and unmasked chunk by chunk in wasm.
+ * Equals applyMasks(sum of inputs mod 2^bits, masks, bits); an empty `inputs` needs `length`.
+ */
+export function maskedSum(inputs: readonly Uint32Array[], masks: readonly Mask[], bits = 32, length?: number): Uint32Array {
+  if (!Array.isArray(inputs)) {
+    throw new PrivkitError('E_ARG', `inputs must be an array of Uint32Array, got ${describe(inputs)}`, { argument: 'inputs' });
+  }
+  const n = length === undefined ? inputs[0]?.length : assertInteger('length', length);
+  if (n === undefined) throw new PrivkitError('E_ARG', 'length is required when inputs is empty', { argument: 'length' });
+  inputs.forEach((input, i) => {
+    if (!(input instanceof Uint32Array)) {
+      throw new PrivkitError('E_ARG', `inputs[${i}] must be a Uint32Array, got ${describe(input)}`, { argument: 'inputs', index: i });
+    }
+    if (input.length !== n) {
+      throw new PrivkitError('E_SHAPE', `inputs[${i}] has length ${input.length}, expected ${n}`, { argument: 'inputs', index: i });
+    }
+  });
+  return combine(new Uint32Array(n), inputs, masks, bits);
+}
+
+/**
+ * out = (sum of `inputs` + sum of +-keystreams) mod 2^bits, one chunk of CHUNK_WORDS at a time:
+ * the inputs are copied into wasm and added (addWords), then every mask is added to the chunk by
+ * addKeystreams with all generators in wasm memory at once. `out` may be one of the inputs.
+ */
+function combine(out: Uint32Array, inputs: readonly Uint32Array[], masks: readonly Mask[], bits: number): Uint32Array {
   const modulusMask = wordMask(bits);
-  const generators = masks.map((mask, i) => {
+  if (!Array.isArray(masks)) {
+    throw new PrivkitError('E_ARG', `masks must be an array, got ${describe(masks)}`, { argument: 'masks' });
+  }
+  masks.forEach((mask, i) => {
     if (!(mask?.seed instanceof Uint8Array) || mask.seed.length !== 32) {
       throw new PrivkitError('E_ARG', `masks[${i}].seed must be a Uint8Array of 32 bytes, got ${describe(mask?.seed)}`, {
         argument: 'masks',
         index: i,
       });
     }
-    return { rng: createRng({ seed: mask.seed }), subtract: mask.subtract === true };
   });
+  const states = generatorStates(masks);
   withWasm((kernels, arena) => {
-    const ptr = arena.alloc(Math.min(target.length, CHUNK_WORDS) * 4);
-    for (let start = 0; start < target.length; start += CHUNK_WORDS) {
-      const count = Math.min(CHUNK_WORDS, target.length - start);
-      const chunk = target.subarray(start, start + count);
-      arena.u32(ptr, count).set(chunk);
-      for (const { rng, subtract } of generators) {
-        rng.withGenerator((k, g) => k.addKeystream(g, ptr, count, subtract));
+    const count = masks.length;
+    const gens = arena.alloc(states.length);
+    arena.bytes(gens, states.length).set(states);
+    const subtract = arena.alloc(count * 4);
+    arena.u32(subtract, count).set(masks.map((mask) => (mask.subtract === true ? 1 : 0)));
+    const words = Math.min(out.length, CHUNK_WORDS);
+    const ptr = arena.alloc(words * 4);
+    const scratch = inputs.length > 1 ? arena.alloc(words * 4) : 0;
+    for (let start = 0; start < out.length; start += CHUNK_WORDS) {
+      const end = Math.min(out.length, start + CHUNK_WORDS);
+      const n = end - start;
+      if (inputs.length === 0) arena.u32(ptr, n).fill(0);
+      else arena.u32(ptr, n).set(inputs[0]!.subarray(start, end));
+      for (let i = 1; i < inputs.length; i++) {
+        arena.u32(scratch, n).set(inputs[i]!.subarray(start, end));
+        kernels.addWords(ptr, scratch, n);
       }
-      kernels.andWords(ptr, count, modulusMask);
-      chunk.set(arena.u32(ptr, count));
+      if (count > 0) kernels.addKeystreams(gens, subtract, count, ptr, n);
+      kernels.andWords(ptr, n, modulusMask);
+      out.set(arena.u32(ptr, n), start);
     }
   });
-  return target;
+  return out;
+}
+
+/** The initial generator state of each mask's seed (ChaCha20, stream 0), back to back, as addKeystreams reads them. */
+function generatorStates(masks: readonly Mask[]): Uint8Array {
+  const bytes = withWasm((kernels: Kernels) => kernels.generatorBytes());
+  const states = new Uint8Array(masks.length * bytes);
+  masks.forEach((mask, i) =>
+    createRng({ seed: mask.seed }).withGenerator((_kernels: Kernels, g: number, arena: Arena) => states.set(arena.bytes(g, bytes), i * bytes)),
+  );
+  return states;
 }
 
 /** 2^bits - 1 as an unsigned 32-bit mask, for 1 <= bits <= 32. */

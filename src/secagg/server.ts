@@ -24,7 +24,7 @@ import {
   type KeyAgreementCurve,
 } from './crypto.js';
 import { communicationGraph } from './graph.js';
-import { applyMasks, wordMask, type Mask } from './masks.js';
+import { maskedSum, type Mask } from './masks.js';
 import {
   checkMessage,
   checkRoundParameters,
@@ -293,14 +293,14 @@ export class SecAggServer {
         }),
       );
       masks.push(...pairwise.flat());
-      const sum = new Uint32Array(length);
-      for (const { maskedInput } of this.#masked.values()) {
-        for (let i = 0; i < length; i++) sum[i] += maskedInput[i]!;
-      }
-      const modulus = wordMask(bits);
-      for (let i = 0; i < length; i++) sum[i] &= modulus;
       await ready();
-      applyMasks(sum, masks, bits);
+      // Sum of the masked inputs and removal of the masks in one chunked pass in wasm.
+      const sum = maskedSum(
+        [...this.#masked.values()].map(({ maskedInput }) => maskedInput),
+        masks,
+        bits,
+        length,
+      );
       this.#result = { sum, included: survivors, dropped: this.#clients.filter((id) => !u3.has(id)) };
       this.#round = 'done';
       return this.#result;
