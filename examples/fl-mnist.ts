@@ -217,10 +217,14 @@ function report(
     const reports = secure.reports;
     const before = reports.reduce((n, r) => n + r.droppedBeforeInput, 0);
     const after = reports.reduce((n, r) => n + r.droppedAfterInput, 0);
+    const withheld = reports.filter((r) => r.withheld).length;
     const mean = (pick: (r: (typeof reports)[number]) => number) => reports.reduce((s, r) => s + pick(r), 0) / Math.max(1, reports.length);
     lines.push(
       ['aggregation', `SecAgg+ (${secure.neighbours} neighbours, Shamir threshold a neighbourhood majority), Z_2^${secure.plan.bits}, distributed discrete Gaussian (local sigma ${secure.plan.localSigma.toFixed(1)} units at scale ${secure.plan.scale.toPrecision(4)})`],
-      ['dropouts survived', `${before + after} clients in ${reports.filter((r) => r.droppedBeforeInput + r.droppedAfterInput > 0).length} rounds (${before} before sending their masked input, ${after} after); every round unmasked`],
+      [
+        'dropouts survived',
+        `${before + after} clients (${before} before sending their masked input, ${after} after); ${withheld} of ${reports.length} rounds withheld (fewer than ${secure.minClients} masked inputs)`,
+      ],
       ['wrap-around', `probability <= ${Math.max(...reports.map((r) => r.wrapProbability)).toExponential(1)} in the worst round`],
       ['secure round', `${mean((r) => r.clientMs).toFixed(1)} ms client work (rotate, quantize, noise) + ${mean((r) => r.protocolMs).toFixed(0)} ms protocol, per round`],
     );

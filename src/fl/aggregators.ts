@@ -22,9 +22,10 @@ export interface AggregateResult {
   included: number;
   /**
    * The release's privacy event when it is not the Gaussian of `noiseMultiplier` (the distributed
-   * discrete Gaussian of secure aggregation); the server adds its sampling rate and mode.
+   * discrete Gaussian of secure aggregation; the server adds its sampling rate and mode), or null
+   * when nothing derived from the updates was released (a withheld round: the sum is all zeros).
    */
-  event?: DistributedDiscreteGaussianEvent;
+  event?: DistributedDiscreteGaussianEvent | null;
 }
 
 export interface UpdateAggregator {

@@ -4,9 +4,11 @@
 // (Kairouz, Liu, Steinke 2021) and masks it in Z_2^bits; the server runs secure aggregation
 // (Bonawitz et al. 2017, with SecAgg+ neighbourhoods of Bell et al. 2020) to learn only the sum,
 // then maps it back (dequantize, inverse rotation). The round's privacy is the distributed discrete
-// Gaussian over the clients whose masked input arrived: fewer survivors means less noise, and the
-// accountant is charged with the actual count. The clients run in this thread (a simulation of the
-// protocol with every message through its JSON wire format).
+// Gaussian over the clients whose masked input arrived, and the accountant is charged with their
+// actual number. Each client's noise is planned so that `minClients` survivors carry the central
+// noise, and the server refuses to unmask a round with fewer (the round is withheld and releases
+// nothing), so no released round is charged more than the calibration assumed. The clients run in
+// this thread (a simulation of the protocol with every message through its JSON wire format).
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import { calibrateNoiseMultiplier } from '../accounting/calibrate.js';
 import { assertDelta } from '../accounting/events.js';
@@ -36,6 +38,11 @@ export interface SecureAggregatorOptions {
   /** SecAgg+ neighbours per client (an even number; default 16); at least clients - 1 means the complete graph. */
   neighbours?: number;
   /**
+   * The fewest masked inputs a round may be unmasked with; each client adds 1 / minClients of the
+   * central noise variance. Default: the expected survivors less two Poisson standard deviations.
+   */
+  minClients?: number;
+  /**
    * Probability that a client fails during secure aggregation (default 0): half of the failures
    * happen before the masked input is sent (the client's update and noise are lost), half after
    * (the protocol recovers its input). A simulation knob for dropout recovery.
@@ -47,8 +54,10 @@ export interface SecureAggregatorOptions {
 
 export interface SecureRoundReport {
   round: number;
-  /** Clients whose masked input arrived (their updates and noise are in the sum). */
+  /** Clients whose masked input arrived (their updates and noise are in the sum; 0 when withheld). */
   included: number;
+  /** Fewer than minClients masked inputs arrived: the server did not unmask, nothing was released. */
+  withheld: boolean;
   /** Their positions in the round's list of updates. */
   members: number[];
   /** Clients lost before sending their masked input, and after it (recovered). */
@@ -68,6 +77,7 @@ export class SecureAggregator implements UpdateAggregator {
   readonly plan: DistributedDpPlan;
   readonly neighbours: number;
   readonly dropoutRate: number;
+  readonly minClients: number;
   /** One report per aggregated round. */
   readonly reports: SecureRoundReport[] = [];
   private readonly rng: Rng;
@@ -82,11 +92,12 @@ export class SecureAggregator implements UpdateAggregator {
     if (this.dropoutRate >= 1) {
       throw new PrivkitError('E_ARG', `options.dropoutRate must be in [0, 1), got ${this.dropoutRate}`, { argument: 'options.dropoutRate' });
     }
+    this.minClients = resolveMinClients(options.minClients, clientsPerRound, this.dropoutRate);
     this.plan = planDistributedDp({
       clipNorm: this.clipNorm,
       dimension: this.dimension,
       clients: participantsBound(clientsPerRound),
-      noiseClients: noiseClients(clientsPerRound, this.dropoutRate),
+      noiseClients: this.minClients,
       noiseMultiplier: this.noiseMultiplier,
       ...(options.bits === undefined ? {} : { bits: options.bits }),
       ...(options.wrapProbability === undefined ? {} : { wrapProbability: options.wrapProbability }),
@@ -103,7 +114,7 @@ export class SecureAggregator implements UpdateAggregator {
   async aggregate(clippedDeltas: Float32Array[], round: number): Promise<AggregateResult> {
     const x = stack(clippedDeltas, round, this.dimension);
     const n = clippedDeltas.length;
-    if (x === undefined || n === 0) return { sum: new Float32Array(this.dimension), included: 0 };
+    if (x === undefined || n === 0) return { sum: new Float32Array(this.dimension), included: 0, event: null };
     const { scale, bits, localSigma, conditionalBound } = this.plan;
     const started = performance.now();
     const rotationSeed = this.rng.bytes(32);
@@ -119,6 +130,20 @@ export class SecureAggregator implements UpdateAggregator {
     );
     const clientMs = performance.now() - started;
     const { before, after } = this.dropouts(n);
+    if (n - before.length < this.minClients) {
+      this.reports.push({
+        round,
+        included: 0,
+        withheld: true,
+        members: [],
+        droppedBeforeInput: before.length,
+        droppedAfterInput: 0,
+        wrapProbability: 0,
+        clientMs,
+        protocolMs: 0,
+      });
+      return { sum: new Float32Array(this.dimension), included: 0, event: null };
+    }
     const threshold = this.threshold(n);
     const result = await simulateRound({
       inputs,
@@ -134,6 +159,7 @@ export class SecureAggregator implements UpdateAggregator {
     this.reports.push({
       round,
       included,
+      withheld: false,
       members: result.included,
       droppedBeforeInput: before.length,
       droppedAfterInput: after.length,
@@ -159,14 +185,20 @@ export class SecureAggregator implements UpdateAggregator {
 }
 
 /**
- * The survivors a round's noise is planned for: the expected participants less the expected losses
- * before the masked input (dropoutRate / 2), less one standard deviation of a Poisson count. The
- * accountant charges every round with its actual survivors (fewer survivors, less noise, more
- * epsilon); planning one deviation low keeps the average charge within the calibrated one.
+ * minClients, checked, or by default the survivors expected (the participants less the losses before
+ * the masked input, dropoutRate / 2) less two standard deviations of a Poisson count: about 2% of
+ * rounds are withheld.
  */
-function noiseClients(clientsPerRound: number, dropoutRate: number): number {
+function resolveMinClients(minClients: number | undefined, clientsPerRound: number, dropoutRate: number): number {
+  if (minClients !== undefined) {
+    const m = assertInteger('options.minClients', minClients, 1);
+    if (m > clientsPerRound) {
+      throw new PrivkitError('E_ARG', `options.minClients must be <= clientsPerRound (${clientsPerRound}), got ${m}`, { argument: 'options.minClients' });
+    }
+    return m;
+  }
   const expected = clientsPerRound * (1 - dropoutRate / 2);
-  return Math.max(1, Math.min(clientsPerRound, Math.floor(expected - Math.sqrt(expected))));
+  return Math.max(1, Math.floor(expected - 2 * Math.sqrt(expected)));
 }
 
 /** The most participants a round is planned for (the modulus must hold their sum): the mean plus three Poisson standard deviations. */
@@ -185,7 +217,8 @@ export interface SecureCalibrationOptions extends Omit<SecureAggregatorOptions, 
 
 /**
  * The smallest central noise multiplier z whose distributed discrete Gaussian keeps epsilon within
- * targetEpsilon after `rounds` full rounds: starts from the continuous Gaussian's z (a lower bound:
+ * targetEpsilon after `rounds` rounds, each charged as if only minClients survived (released rounds
+ * have at least that many, so the target holds whatever the dropouts): starts from the continuous Gaussian's z (a lower bound:
  * rounding and the sum of discrete Gaussians only add privacy loss) and bisects upwards.
  */
 export function calibrateSecureNoise(options: SecureCalibrationOptions): { noiseMultiplier: number; epsilon: number } {
@@ -198,7 +231,7 @@ export function calibrateSecureNoise(options: SecureCalibrationOptions): { noise
     const plan = planDistributedDp({
       ...options,
       clients: participantsBound(options.clientsPerRound),
-      noiseClients: noiseClients(options.clientsPerRound, options.dropoutRate ?? 0),
+      noiseClients: resolveMinClients(options.minClients, options.clientsPerRound, options.dropoutRate ?? 0),
       noiseMultiplier,
     });
     const event = plan.event({ sampleRate: options.sampleRate, sampling });

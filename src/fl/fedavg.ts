@@ -286,7 +286,9 @@ export class FedAvg {
         w[j] += eta * v[j]!;
       }
     }
-    if (event !== undefined) {
+    if (event === null) {
+      // A withheld round released nothing about the updates: nothing to charge.
+    } else if (event !== undefined) {
       // Replace-one neighbours (sampling without replacement) double the sensitivities, as for z below.
       const factor = this.sampling === 'poisson' ? 1 : 2;
       this.#accountant.step({
