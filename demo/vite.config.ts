@@ -1,10 +1,12 @@
-// Vite config of the benchmark demo (`npm run demo`; `vite build --config demo/vite.config.ts` writes
+// Vite config of the demo page (`npm run demo`; `vite build --config demo/vite.config.ts` writes
 // demo/dist). The page imports the built package (dist/, made by `npm run build`, which `predemo`
 // runs) through the same aliases the tests use. COOP/COEP make the page cross-origin isolated, so
-// SharedArrayBuffer exists and the pool row can share memory with its workers.
+// SharedArrayBuffer exists and the pool row can share memory with its workers. The mnistAsset plugin
+// serves and emits the digits of the training panel.
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import { privkitAliases } from '../scripts/aliases.js';
+import { mnistAsset } from './mnist-plugin.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
@@ -18,6 +20,7 @@ export default defineConfig({
   // Relative asset URLs, so demo/dist can be served from any path.
   base: './',
   resolve: { alias: privkitAliases },
+  plugins: [mnistAsset()],
   // comlink is only reached from worker code; pre-bundling it up front avoids a mid-run reload in dev.
   optimizeDeps: { include: ['comlink'] },
   server: { headers: crossOriginIsolation },

@@ -1,5 +1,6 @@
 // A grouped horizontal bar chart in plain SVG: throughput (GB/s of input, higher is better) of
-// each implementation, one group per kernel.
+// each implementation, one group per kernel. Its SVG helpers (el, tickStep) also draw the training
+// chart (train-chart.ts).
 import { IMPL_LABELS, IMPLS, KERNELS, type Impl, type ResultRow } from './protocol';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -20,7 +21,7 @@ const BAR_GAP = 4;
 const GROUP_GAP = 18;
 const AXIS = 28;
 
-function el<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
+export function el<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
   const node = document.createElementNS(SVG, name);
   for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
   if (text !== undefined) node.textContent = text;
@@ -28,7 +29,7 @@ function el<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string,
 }
 
 /** "Nice" axis step (1, 2 or 5 times a power of ten) for about `count` ticks up to `max`. */
-function tickStep(max: number, count = 5): number {
+export function tickStep(max: number, count = 5): number {
   const raw = max / count;
   const power = 10 ** Math.floor(Math.log10(raw));
   const unit = raw / power;

@@ -1,8 +1,10 @@
 // The demo page: picks a size, starts a benchmark worker and renders its results as they arrive.
 // `?autorun` runs on load; `?size=64x16384` preselects a size. document.body.dataset.status is
-// 'idle' | 'running' | 'done' | 'error' (the end-to-end test waits on it).
+// 'idle' | 'running' | 'done' | 'error' (the end-to-end test waits on it). The federated training
+// panel is train-panel.ts (`?train`).
 import { IMPL_COLORS, renderChart } from './chart';
 import { DEFAULT_SIZE, IMPL_LABELS, IMPLS, KERNELS, SIZES, type ResultRow, type WorkerMessage } from './protocol';
+import { setupTraining } from './train-panel';
 
 const $ = <T extends Element>(selector: string) => document.querySelector<T>(selector)!;
 const params = new URLSearchParams(location.search);
@@ -140,3 +142,4 @@ fillSizes();
 renderChart(chart, []);
 runButton.addEventListener('click', run);
 if (params.has('autorun')) run();
+setupTraining(params);
