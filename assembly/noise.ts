@@ -122,6 +122,29 @@ function gaussianRare(g: usize, layer: usize, x: f64): f64 {
   return v == v ? v : gaussianMagnitude(g);
 }
 
+// Accessors for kernels of other files (assembly/quantize.ts draws the normal Ziggurat's first
+// attempt from its own keystream blocks): the tables and the rare part, unchanged.
+
+/** X[i] 2^-53 of the normal Ziggurat, at the layer offset `layer` = 8 i (i = 0..256). */
+// @ts-ignore: decorator
+@inline export function normalLayerX53(layer: usize): f64 {
+  return load<f64>(NX53 + layer);
+}
+
+/** X[i] of the normal Ziggurat (X[0] = v / f(R), the base box's width; X[256] = 0), at `layer` = 8 i. */
+// @ts-ignore: decorator
+@inline export function normalLayerX(layer: usize): f64 {
+  return load<f64>(NX + layer);
+}
+
+/**
+ * The magnitude of a normal whose first attempt at layer offset `layer` gave the point x >= X[i+1]
+ * (outside the inner box): gaussianRare, as the kernels of this file use it.
+ */
+export function normalMagnitudeRare(g: usize, layer: usize, x: f64): f64 {
+  return gaussianRare(g, layer, x);
+}
+
 /** A standard normal sample from 64-bit draws (sign = bit 8 of the first draw). */
 // @ts-ignore: decorator
 @inline export function nextGaussian(g: usize): f64 {

@@ -1,7 +1,8 @@
 // The wasm discrete Gaussian sampler (assembly/quantize.ts; discreteGaussian with method 'wasm', and
 // the noise of quantize): its acceptance probability against 60-digit mpmath values, chi-square
-// goodness of fit against the exact pmf and moment checks with fixed seeds at alpha = 1e-6, the
-// noise of the fused quantize kernel, and the option's validation. The exact CKS20 method stays default.
+// goodness of fit against the exact pmf, residues mod 64 at large sigma (where the Ziggurat's low
+// bits are drawn lazily) and moment checks with fixed seeds at alpha = 1e-6, the noise of the fused
+// quantize kernel, and the option's validation. The exact CKS20 method stays default.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ready } from 'privkit';
 import { createRng, discreteGaussian } from 'privkit/dp';
@@ -152,6 +153,37 @@ describe("discreteGaussian(n, sigma, { method: 'wasm' })", () => {
     });
   }
 
+  it('chi-square against the exact pmf, sigma = 6201.8 (the secagg bench), 10^6 samples (p > 1e-6)', () => {
+    const sigma = 6201.8;
+    const samples = discreteGaussian(N, sigma, { rng: seeded(15), method: 'wasm' });
+    const { p, bins } = chiSquarePValue(samples, sigma);
+    expect(bins).toBeGreaterThan(1000);
+    expect(p, `bins ${bins}`).toBeGreaterThan(1e-6);
+  });
+
+  // The first attempt fixes 23 of the Ziggurat uniform's 53 bits; the other 30 are drawn only when
+  // the bin (or the inner box) is not decided without them: rarely for small sigma, mostly for sigma
+  // near 2^24, where one step of the 23-bit prefix spans several integers. Residues mod 64 of
+  // N_Z(0, sigma^2) are uniform within exp(-2 pi^2 sigma^2 / 64^2) for these sigmas: a check of the
+  // samples' lowest bits on both paths.
+  for (const [i, sigma] of [6201.8, 2 ** 20 + 0.5, 2 ** 24].entries()) {
+    it(`residues mod 64 are uniform, sigma = ${sigma}, 10^6 samples (chi-square, p > 1e-6)`, () => {
+      const samples = discreteGaussian(N, sigma, { rng: seeded(50 + i), method: 'wasm' });
+      const counts = new Float64Array(64);
+      for (const s of samples) counts[s & 63]!++;
+      const stat = counts.reduce((sum, c) => sum + (c - N / 64) ** 2 / (N / 64), 0);
+      expect(chiSquareSf(stat, 63)).toBeGreaterThan(1e-6);
+    });
+  }
+
+  it('the residue test can fail: the samples with their lowest bit cleared are rejected', () => {
+    const samples = discreteGaussian(N, 2 ** 20, { rng: seeded(53), method: 'wasm' });
+    const counts = new Float64Array(64);
+    for (const s of samples) counts[s & 62]!++;
+    const stat = counts.reduce((sum, c) => sum + (c - N / 64) ** 2 / (N / 64), 0);
+    expect(chiSquareSf(stat, 63)).toBeLessThan(1e-6);
+  });
+
   it('the tests can fail: samples of sigma 1.05 are rejected as sigma 1 by the chi-square test', () => {
     const samples = discreteGaussian(N, 1.05, { rng: seeded(30), method: 'wasm' });
     expect(chiSquarePValue(samples, 1).p).toBeLessThan(1e-6);
@@ -198,6 +230,16 @@ describe('the noise of quantize (fused kernel)', () => {
       const noise = Int32Array.from(q, (v, i) => v - x[i]!);
       expect(chiSquarePValue(noise, sigma).p, `sigma ${sigma}`).toBeGreaterThan(1e-6);
     }
+  });
+
+  it('on integer inputs, noise of sigma 2^20 has uniform residues mod 64 (chi-square)', () => {
+    const n = 500_000;
+    const x = new Float32Array(n).map((_, i) => (i % 7) - 3);
+    const q = quantize(x, { scale: 1, bits: 32, noiseSigma: 2 ** 20, rng: seeded(43) });
+    const counts = new Float64Array(64);
+    for (const [i, w] of q.entries()) counts[(w - x[i]!) & 63]!++;
+    const stat = counts.reduce((sum, c) => sum + (c - n / 64) ** 2 / (n / 64), 0);
+    expect(chiSquareSf(stat, 63)).toBeGreaterThan(1e-6);
   });
 
   it('the variance of q - x scale is noiseSigma-variance plus the rounding variance f (1 - f)', () => {

@@ -69,9 +69,9 @@ describe('SecureAggregator', () => {
       clipNorm,
       noiseMultiplier: 0.002,
       clientsPerRound: n,
-      neighbours: 8,
+      neighbours: n, // the complete graph: the Shamir threshold holds for any 9 dropouts
       dropoutRate: 0.3,
-      rng: createRng({ seed: seed(2) }),
+      rng: createRng({ seed: seed(7) }), // 3 clients fail before their masked input, 4 after
     });
     const { sum, included, event } = await aggregator.aggregate(xs, 1);
     const report = aggregator.reports[0]!;
@@ -108,11 +108,30 @@ describe('SecureAggregator', () => {
     const { sum, included, event } = await aggregator.aggregate(xs, 1);
     const report = aggregator.reports[0]!;
     expect(report.droppedBeforeInput).toBeGreaterThan(0);
-    expect(report).toMatchObject({ withheld: true, included: 0, protocolMs: 0 });
+    expect(report).toMatchObject({ withheld: true, included: 0, members: [] });
     expect(included).toBe(0);
     expect(event).toBeNull();
     expect(sum.every((v) => v === 0)).toBe(true);
     expectPrivkitError(() => new SecureAggregator({ dimension: d, clipNorm, noiseMultiplier: 1, clientsPerRound: n, minClients: n + 1 }), 'E_ARG', 'options.minClients');
+  });
+
+  it('withholds a round whose neighbourhoods lose more clients than the Shamir threshold (E_THRESHOLD inside)', async () => {
+    const n = 12;
+    const aggregator = new SecureAggregator({
+      dimension: d,
+      clipNorm,
+      noiseMultiplier: 0.5,
+      clientsPerRound: n,
+      neighbours: 2,
+      minClients: 1,
+      dropoutRate: 0.95,
+      rng: createRng({ seed: seed(1) }), // 5 clients fail before their masked input, 7 after: none answers the unmask request
+    });
+    const { sum, included, event } = await aggregator.aggregate(updates(n, d, clipNorm), 1);
+    expect(aggregator.reports[0]).toMatchObject({ withheld: true, droppedBeforeInput: 5, droppedAfterInput: 7 });
+    expect(included).toBe(0);
+    expect(event).toBeNull();
+    expect(sum.every((v) => v === 0)).toBe(true);
   });
 
   it('rejects bad options and updates with the argument named', async () => {

@@ -1,8 +1,9 @@
 // Quantization into Z_2^b (src/secagg/quantize.ts): bit-exact agreement with the reference given the
-// keystream's uniforms (fast-check), the round-trip error bound, unbiasedness of stochastic rounding,
-// wrap-around of negative values, sums of (masked) quantized vectors, conditional rounding, every error
-// path, seeded reproducibility across chunks, and memory stability. The noise's distribution is tested
-// in discrete-gaussian-wasm.test.ts.
+// keystream's rounding words and tie uniforms (fast-check; every value a tie), the round-trip error
+// bound, unbiasedness of stochastic rounding, wrap-around of negative values, sums of (masked)
+// quantized vectors, conditional rounding (with noise kept across redrawn roundings), every error
+// path, seeded reproducibility across chunks, and memory stability. The noise's distribution is
+// tested in discrete-gaussian-wasm.test.ts.
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -22,10 +23,33 @@ const seeded = (byte: number) => createRng({ seed: seedOf(byte) });
 /** Values per wasm call in src/secagg/quantize.ts (not exported). */
 const CHUNK = 65_536;
 
-/** The rounding uniforms quantize draws without noise: u_i = (keystream word i as u64 >> 11) 2^-53. */
-function keystreamUniforms(byte: number, n: number): Float64Array {
-  const words = seeded(byte).uint32(2 * n);
-  return Float64Array.from({ length: n }, (_, i) => (words[2 * i + 1]! * 2 ** 21 + (words[2 * i]! >>> 11)) * 2 ** -53);
+/** Values per keystream block of the kernel (assembly/quantize.ts BATCH). */
+const BATCH = 512;
+
+/**
+ * The rounding randomness quantize draws without noise, read from the seeded keystream as the kernel
+ * lays it out: per batch of up to BATCH values, a block of bytes w_i (8-bit words), then for
+ * each tie (isTie(i, w_i)) in value order a full-precision uniform U_i (the generator's next uniform:
+ * 8 bytes, more on the extended binade). Returns the words and the tie uniforms (NaN where no tie).
+ */
+function keystreamRounding(byte: number, n: number, isTie: (i: number, w: number) => boolean) {
+  const rng = seeded(byte);
+  const words = new Uint8Array(n);
+  const tieUniforms = new Float64Array(n).fill(NaN);
+  for (let start = 0; start < n; start += BATCH) {
+    const m = Math.min(BATCH, n - start);
+    words.set(rng.fill(new Uint8Array(m)), start);
+    for (let i = start; i < start + m; i++) if (isTie(i, words[i]!)) tieUniforms[i] = rng.uniform(1)[0]!;
+  }
+  return { words, tieUniforms };
+}
+
+/** keystreamRounding for quantize(x, { scale, rng: seeded(byte) }): a tie is w_i = floor(f 2^8), f = v - floor(v). */
+function keystreamWords(byte: number, x: Float32Array, scale: number) {
+  return keystreamRounding(byte, x.length, (i, w) => {
+    const v = x[i]! * scale;
+    return w === Math.floor((v - Math.floor(v)) * 2 ** 8);
+  });
 }
 
 /** The centered signed value of a word in Z_2^bits. */
@@ -45,7 +69,7 @@ describe('agrees with the reference', () => {
         (n, dataSeed, scale, bits, rngByte) => {
           const x = randomMatrix(1, n, dataSeed, 'normal'); // |x| in [1e-3, 1e3]
           const q = quantize(x, { scale, bits, rng: seeded(rngByte) });
-          const expected = ref.quantize(x, { scale, bits, uniforms: keystreamUniforms(rngByte, n) });
+          const expected = ref.quantize(x, { scale, bits, ...keystreamWords(rngByte, x, scale) });
           expect(same(q, expected)).toBe(true);
         },
       ),
@@ -56,8 +80,29 @@ describe('agrees with the reference', () => {
     const n = 2 * CHUNK + 18_929;
     const rand = seededRng(3);
     const x = Float32Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 0 : (rand() - 0.5) * 10 ** (10 * rand() - 6)));
-    const uniforms = keystreamUniforms(4, n);
-    expect(same(quantize(x, { scale: 2 ** 30, bits: 32, rng: seeded(4) }), ref.quantize(x, { scale: 2 ** 30, bits: 32, uniforms }))).toBe(true);
+    const randomness = keystreamWords(4, x, 2 ** 30);
+    expect(same(quantize(x, { scale: 2 ** 30, bits: 32, rng: seeded(4) }), ref.quantize(x, { scale: 2 ** 30, bits: 32, ...randomness }))).toBe(true);
+  });
+
+  it('ties (w = floor(f 2^8)) are decided by a fresh full-precision uniform: every value a tie, f 2^8 - w = s in [0, 1)', () => {
+    // x = w + s with s = k / 2^16 and scale 2^-8: f 2^8 = x, so the kernel rounds up iff U < s.
+    const n = 3 * BATCH + 7; // whole batches, then a scalar tail
+    const x = new Float32Array(n);
+    const s = (i: number) => ((i * 7919) % 65536) / 65536;
+    const { words, tieUniforms } = keystreamRounding(12, n, (i, w) => {
+      x[i] = w + s(i);
+      return true;
+    });
+    expect(x.every((v, i) => v === words[i]! + s(i))).toBe(true); // exact in float32
+    const scale = 2 ** -8;
+    const q = quantize(x, { scale, bits: 20, rng: seeded(12) });
+    expect(same(q, ref.quantize(x, { scale, bits: 20, words, tieUniforms }))).toBe(true);
+    expect(Array.from(q).every((w, i) => w === (tieUniforms[i]! < s(i) ? 1 : 0))).toBe(true);
+    // about the expected number of round-ups: sum of s, within 5 standard deviations
+    const ups = q.reduce((sum, w) => sum + w, 0);
+    const mean = x.reduce((sum, _, i) => sum + s(i), 0);
+    const sd = Math.sqrt(x.reduce((sum, _, i) => sum + s(i) * (1 - s(i)), 0));
+    expect(Math.abs(ups - mean)).toBeLessThan(5 * sd);
   });
 
   it('dequantize matches the reference', () => {
@@ -126,7 +171,7 @@ describe('stochastic rounding is unbiased', () => {
     const x = new Float32Array(M).fill(0.5);
     const v = Math.fround(0.5) * 1.7;
     const f = v - Math.floor(v);
-    const uniforms = keystreamUniforms(9, M).map((u) => u + 0.01); // P(round up) = f - 0.01
+    const uniforms = seeded(9).uniform(M).map((u) => u + 0.01); // P(round up) = f - 0.01
     const q = ref.quantize(x, { scale: 1.7, bits: 32, uniforms });
     let sum = 0;
     for (const w of q) sum += signed(w, 32);
@@ -208,6 +253,32 @@ describe("rounding: 'conditional' (KLS21 section 4)", () => {
       if (normOf(quantize(x, { scale, bits: 8, rng: seeded(k) }), 8) > bound) unconditionalAbove++;
     }
     expect(unconditionalAbove).toBeGreaterThan(5); // the condition was needed
+  });
+
+  it('with noise, only the rounding is redrawn: the noise of the first pass is kept (bits 8 and 32)', () => {
+    const x = Float32Array.from({ length: 400 }, (_, i) => -0.5 + 0.01 * Math.sin(i)); // roundings in {-1, 0}
+    const bound = Math.sqrt(200); // ||q||^2 = number of -1s ~ Binomial(400, ~0.5): about half are redrawn
+    for (const bits of [8, 32]) {
+      let redrawn = 0;
+      let differs = 0;
+      for (let k = 0; k < 40; k++) {
+        const options = { scale: 1, bits, rounding: 'conditional', conditionalBound: bound, rng: seeded(k) } as const;
+        // sigma 0.05: the noise is 0 but for probability 1e-86, so q is the accepted rounding
+        const q = quantize(x, { ...options, noiseSigma: 0.05 });
+        expect(q.every((w) => w === 0 || w === 2 ** bits - 1)).toBe(true);
+        expect(normOf(q, bits)).toBeLessThanOrEqual(bound);
+        const first = quantize(x, { scale: 1, bits, noiseSigma: 0.05, rng: seeded(k) }); // the first pass alone
+        if (normOf(first, bits) > bound) redrawn++;
+        else expect(same(q, first)).toBe(true);
+        // sigma 3: the conditional result minus the first pass (rounding + the same noise) is a change of rounding
+        const noisy = quantize(x, { ...options, noiseSigma: 3, rng: seeded(k) });
+        const noisyFirst = quantize(x, { scale: 1, bits, noiseSigma: 3, rng: seeded(k) });
+        expect(Array.from(noisy).every((w, i) => Math.abs(signed((w - noisyFirst[i]! + 2 ** bits) % 2 ** bits, bits)) <= 1)).toBe(true);
+        if (!same(noisy, noisyFirst)) differs++;
+      }
+      expect(redrawn).toBeGreaterThan(5);
+      expect(differs).toBeGreaterThan(5);
+    }
   });
 
   it('with a loose bound, the first rounding is kept: the same output as stochastic rounding', () => {

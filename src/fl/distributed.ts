@@ -18,7 +18,7 @@ import type { Rng } from '../dp/rng.js';
 import { planDistributedDp, type DistributedDpPlan } from '../secagg/ddp.js';
 import { quantize, dequantize } from '../secagg/quantize.js';
 import { inverseRandomizedHadamard, randomizedHadamard } from '../secagg/rotation.js';
-import { simulateRound } from '../secagg/simulate.js';
+import { simulateRound, type SimulateRoundResult } from '../secagg/simulate.js';
 import { assertInteger, assertNumber } from '../validate.js';
 import { checkDimension, stack, type AggregateResult, type UpdateAggregator } from './aggregators.js';
 
@@ -56,7 +56,10 @@ export interface SecureRoundReport {
   round: number;
   /** Clients whose masked input arrived (their updates and noise are in the sum; 0 when withheld). */
   included: number;
-  /** Fewer than minClients masked inputs arrived: the server did not unmask, nothing was released. */
+  /**
+   * Nothing was released: fewer than minClients masked inputs arrived, or a neighbourhood lost more
+   * clients than the Shamir threshold allows (E_THRESHOLD), so the server did not unmask.
+   */
   withheld: boolean;
   /** Their positions in the round's list of updates. */
   members: number[];
@@ -116,6 +119,8 @@ export class SecureAggregator implements UpdateAggregator {
     const n = clippedDeltas.length;
     if (x === undefined || n === 0) return { sum: new Float32Array(this.dimension), included: 0, event: null };
     const { scale, bits, localSigma, conditionalBound } = this.plan;
+    // Who fails is decided first (a simulation knob, independent of the data).
+    const { before, after } = this.dropouts(n);
     const started = performance.now();
     const rotationSeed = this.rng.bytes(32);
     const inputs = clippedDeltas.map((delta) =>
@@ -129,30 +134,37 @@ export class SecureAggregator implements UpdateAggregator {
       }),
     );
     const clientMs = performance.now() - started;
-    const { before, after } = this.dropouts(n);
-    if (n - before.length < this.minClients) {
+    const withhold = (droppedAfterInput: number): AggregateResult => {
       this.reports.push({
         round,
         included: 0,
         withheld: true,
         members: [],
         droppedBeforeInput: before.length,
-        droppedAfterInput: 0,
+        droppedAfterInput,
         wrapProbability: 0,
         clientMs,
-        protocolMs: 0,
+        protocolMs: performance.now() - started - clientMs,
       });
       return { sum: new Float32Array(this.dimension), included: 0, event: null };
-    }
+    };
+    if (n - before.length < this.minClients) return withhold(0);
     const threshold = this.threshold(n);
-    const result = await simulateRound({
-      inputs,
-      bits,
-      threshold,
-      neighbours: this.neighbours >= n - 1 ? undefined : this.neighbours,
-      dropBeforeMaskedInput: before,
-      dropAfterMaskedInput: after,
-    });
+    let result: SimulateRoundResult;
+    try {
+      result = await simulateRound({
+        inputs,
+        bits,
+        threshold,
+        neighbours: this.neighbours >= n - 1 ? undefined : this.neighbours,
+        dropBeforeMaskedInput: before,
+        dropAfterMaskedInput: after,
+      });
+    } catch (error) {
+      // A neighbourhood lost more clients than its threshold allows: the server cannot (and must not) unmask.
+      if (error instanceof PrivkitError && error.code === 'E_THRESHOLD') return withhold(after.length);
+      throw error;
+    }
     const included = result.included.length;
     const rotated = dequantize(result.sum, { scale, bits });
     const sum = inverseRandomizedHadamard(rotated, rotationSeed, this.dimension);

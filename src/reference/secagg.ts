@@ -1,7 +1,7 @@
 // Plain-TypeScript references of the secure-aggregation client kernels (src/secagg/rotation.ts and
 // src/secagg/quantize.ts): float64 arithmetic rounded to float32 once, the rotation's signs from the
-// reference ChaCha20 block function, rounding from explicitly given uniforms. They are the oracles
-// of the property tests and the JS baselines of the benchmarks.
+// reference ChaCha20 block function, rounding from explicitly given uniforms or keystream words.
+// They are the oracles of the property tests and the JS baselines of the benchmarks.
 import { ROTATION_STREAM } from '../secagg/rotation.js';
 import { chachaBlock } from './chacha.js';
 
@@ -64,18 +64,37 @@ export function inverseRandomizedHadamard(y: Float32Array, seed: Uint8Array, len
 }
 
 /**
- * q[i] = floor(v) + (uniforms[i] < v - floor(v) ? 1 : 0) + noise[i] mod 2^bits, v = x[i] * scale:
- * stochastic rounding decided by the given uniforms in [0, 1), optional integer noise.
+ * q[i] = floor(v) + up_i + noise[i] mod 2^bits, v = x[i] * scale, f = v - floor(v): stochastic
+ * rounding, round up (up_i = 1) with probability f, decided by the given randomness, either
+ * - `uniforms`: u_i in [0, 1), up_i = (u_i < f); or
+ * - as the wasm kernel draws it, u_i = (w_i + U_i) 2^-8 compared with f exactly: `words` holds the
+ *   8-bit words w_i, `tieUniforms` the uniforms U_i in [0, 1), read only on a tie. With
+ *   t = f 2^8 (exact) and W = floor(t), up_i = (w_i < W), or on a tie (w_i = W) up_i = (U_i < t - W).
+ * Optional integer noise is added before the reduction.
  */
 export function quantize(
   x: Float32Array,
-  opts: { scale: number; bits: number; uniforms: ArrayLike<number>; noise?: ArrayLike<number> },
+  opts: {
+    scale: number;
+    bits: number;
+    uniforms?: ArrayLike<number>;
+    words?: ArrayLike<number>;
+    tieUniforms?: ArrayLike<number>;
+    noise?: ArrayLike<number>;
+  },
 ): Uint32Array {
   const modulus = 2 ** opts.bits;
+  const roundUp = (i: number, f: number): boolean => {
+    if (opts.words === undefined) return opts.uniforms![i]! < f;
+    const t = f * 2 ** 8;
+    const top = Math.floor(t);
+    const w = opts.words[i]!;
+    return w < top || (w === top && opts.tieUniforms![i]! < t - top);
+  };
   return Uint32Array.from(x, (value, i) => {
     const v = value * opts.scale;
     const whole = Math.floor(v);
-    const q = whole + (opts.uniforms[i]! < v - whole ? 1 : 0) + (opts.noise?.[i] ?? 0);
+    const q = whole + (roundUp(i, v - whole) ? 1 : 0) + (opts.noise?.[i] ?? 0);
     return ((q % modulus) + modulus) % modulus;
   });
 }

@@ -39,16 +39,19 @@ export const MAX_ROUNDING_ATTEMPTS = 100;
 /** |x[i] * scale| must stay below this (2^52): every integer near it is then exact in float64. */
 export const MAX_QUANTIZED_MAGNITUDE = 2 ** 52;
 
-/** Values per wasm call: a multiple of the kernel's 256-value batch, so chunking never changes the output. */
+/** Values per wasm call: a multiple of the kernel's 512-value batch, so chunking never changes the output. */
 const CHUNK = 1 << 16;
 
 /**
  * Quantizes x into Z_2^bits: q[i] = stochasticRound(x[i] * scale) + noise[i] mod 2^bits, with
- * stochasticRound(v) = floor(v) + Bernoulli(v - floor(v)) (53-bit uniform from ChaCha20, so
- * E[q] = x * scale up to 2^-53) and noise[i] an independent discrete Gaussian N_Z(0, noiseSigma^2)
+ * stochasticRound(v) = floor(v) + Bernoulli(v - floor(v)), decided exactly from ChaCha20 keystream
+ * (an 8-bit word, and a fresh full-precision uniform on a tie: P(round up) = v - floor(v) to double
+ * precision, so E[q] = x * scale) and noise[i] an independent discrete Gaussian N_Z(0, noiseSigma^2)
  * (exact up to float64 rounding; see assembly/quantize.ts), summed in 64-bit integers and wrapped as
- * two's complement. Without noise, dequantize(quantize(x)) differs from x by less than 1 / scale per
- * coordinate before its final float32 rounding (stochastic rounding moves x * scale by less than 1).
+ * two's complement. Conditional rounding draws the noise once, with the first rounding (its keystream
+ * is independent of every rounding's), and redraws only the rounding until it meets the bound.
+ * Without noise, dequantize(quantize(x)) differs from x by less than 1 / scale per coordinate before
+ * its final float32 rounding (stochastic rounding moves x * scale by less than 1).
  * Errors: E_NONFINITE (with the index) for NaN/Infinity in x, E_OVERFLOW (with the index) when
  * |x[i] * scale| >= 2^52, E_ARG for a bad option or a conditionalBound no rounding met in
  * MAX_ROUNDING_ATTEMPTS tries.
@@ -64,24 +67,35 @@ export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
   const out = new Uint32Array(x.length);
   rng.withGenerator((kernels, g, arena) => {
     const ptr = arena.alloc(Math.min(x.length, CHUNK) * 4);
-    /** Rounds (and noises with sigma > 0) all of x into out; returns the sum of squares of the rounded integers. */
-    const pass = (noise: number): number => {
+    const bitsPtr = bound === undefined ? 0 : arena.alloc(Math.ceil(Math.min(x.length, CHUNK) / 32) * 4);
+    /**
+     * Rounds (and noises with sigma > 0) all of x; the words go to `words` (if given), the round-up
+     * bits to `bits` (if given). Returns the sum of squares of the rounded integers.
+     */
+    const pass = (noise: number, words: Uint32Array | undefined, bits: Uint32Array | undefined): number => {
       let squares = 0;
       for (let start = 0; start < x.length; start += CHUNK) {
         const count = Math.min(CHUNK, x.length - start);
         arena.f32(ptr, count).set(x.subarray(start, start + count));
-        const s = kernels.quantizeChunk(g, ptr, count, scale, noise, mask);
+        const s = kernels.quantizeChunk(g, ptr, count, scale, noise, mask, bits === undefined ? 0 : bitsPtr);
         if (s < 0) throw inputError(x, start, start + count, scale);
         squares += s;
-        out.set(arena.u32(ptr, count), start);
+        if (words !== undefined) words.set(arena.u32(ptr, count), start);
+        if (bits !== undefined) bits.set(arena.u32(bitsPtr, Math.ceil(count / 32)), start / 32);
       }
       return squares;
     };
     if (bound === undefined) {
-      pass(sigma);
+      pass(sigma, out, undefined);
       return;
     }
-    for (let attempt = 1; !(pass(0) <= bound * bound); attempt++) {
+    // out = rounding + noise; roundUp = that rounding's round-up bits. A redrawn rounding replaces
+    // them: out[i] moves by its new bit minus its old one (floor(x[i] * scale) is the same).
+    const roundUp = new Uint32Array(Math.ceil(x.length / 32));
+    let squares = pass(sigma, out, roundUp);
+    if (squares <= bound * bound) return;
+    const redrawn = new Uint32Array(roundUp.length);
+    for (let attempt = 1; !(squares <= bound * bound); attempt++) {
       if (attempt === MAX_ROUNDING_ATTEMPTS) {
         throw new PrivkitError(
           'E_ARG',
@@ -89,14 +103,15 @@ export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
           { argument: 'opts.conditionalBound' },
         );
       }
+      squares = pass(0, undefined, redrawn);
     }
-    if (sigma === 0) return;
-    for (let start = 0; start < x.length; start += CHUNK) {
-      const count = Math.min(CHUNK, x.length - start);
-      const words = out.subarray(start, start + count);
-      arena.u32(ptr, count).set(words);
-      kernels.addDiscreteGaussianWrapped(g, ptr, count, sigma, mask);
-      words.set(arena.u32(ptr, count));
+    for (let k = 0; k < roundUp.length; k++) {
+      const now = redrawn[k]!;
+      for (let changed = roundUp[k]! ^ now; changed !== 0; changed &= changed - 1) {
+        const bit = 31 - Math.clz32(changed & -changed);
+        const i = 32 * k + bit;
+        out[i] = (out[i]! + ((now >>> bit) & 1 ? 1 : mask)) & mask; // +1 or -1 mod 2^bits
+      }
     }
   });
   return out;
