@@ -211,7 +211,7 @@ function report(
     ['model', `${config.model === 'mlp' ? 'MLP 784-64-10' : 'softmax regression 784-10'}, ${run.fedavg.model.paramCount} parameters`],
     ['clients', `${config.clients} (${8000 / config.clients} digits each), ${(run.sampled / config.rounds).toFixed(1)} sampled per round on average (q = ${(config.perRound / config.clients).toFixed(3)}, Poisson)`],
     ['rounds', `${config.rounds}`],
-    ['privacy', `epsilon ${run.fedavg.epsilon.toFixed(3)} at delta ${config.delta} (target ${config.epsilon}); noise multiplier ${noiseMultiplier.toFixed(3)}, clip ${config.clip}`],
+    ['privacy', `epsilon ${run.fedavg.epsilon.toFixed(3)} at delta ${config.delta} (target ${config.epsilon}) for whoever sees the models; noise multiplier ${noiseMultiplier.toFixed(3)}, clip ${config.clip}`],
   ];
   if (secure !== undefined) {
     const reports = secure.reports;
@@ -220,6 +220,7 @@ function report(
     const withheld = reports.filter((r) => r.withheld).length;
     const mean = (pick: (r: (typeof reports)[number]) => number) => reports.reduce((s, r) => s + pick(r), 0) / Math.max(1, reports.length);
     lines.push(
+      ['vs the server', `epsilon ${secure.epsilonAgainstServer(config.delta).toFixed(1)} against the aggregation server, which sees who takes part (no amplification by sampling; replace-one neighbours)`],
       ['aggregation', `SecAgg+ (${secure.neighbours} neighbours, Shamir threshold a neighbourhood majority), Z_2^${secure.plan.bits}, distributed discrete Gaussian (local sigma ${secure.plan.localSigma.toFixed(1)} units at scale ${secure.plan.scale.toPrecision(4)})`],
       [
         'dropouts survived',

@@ -43,6 +43,8 @@ describe('distributed discrete Gaussian accounting', () => {
     expectPrivkitError(() => epsilon({ ...ok, dimension: 1.5 }), 'E_ARG', 'event.dimension');
     expectPrivkitError(() => epsilon({ ...ok, l2Sensitivity: Number.NaN }), 'E_ARG', 'event.l2Sensitivity');
     expectPrivkitError(() => epsilon({ ...ok, sampleRate: 2 }), 'E_ARG', 'event.sampleRate');
+    // l1 >= l2 for every vector: a smaller l1 would shrink the bound's second term.
+    expectPrivkitError(() => epsilon({ ...ok, l1Sensitivity: 2 }), 'E_ARG', 'event.l1Sensitivity');
   });
 });
 
@@ -68,6 +70,16 @@ describe('planDistributedDp', () => {
     expect(distributed).toBeLessThan(central * 1.01);
   });
 
+  it('doubles both sensitivities for sampling without replacement (replace-one neighbours)', () => {
+    const plan = planDistributedDp(base);
+    const poisson = plan.event({ sampleRate: 0.1 });
+    const wor = plan.event({ sampleRate: 0.1, sampling: 'without-replacement' });
+    expect(poisson.l2Sensitivity).toBe(plan.l2Sensitivity);
+    expect(wor.l2Sensitivity).toBe(2 * plan.l2Sensitivity);
+    expect(wor.l1Sensitivity).toBe(2 * plan.l1Sensitivity);
+    expect(plan.event()).toMatchObject({ sampleRate: 1, clients: base.clients });
+  });
+
   it('accounts a round with fewer survivors as less noise (higher epsilon)', () => {
     const plan = planDistributedDp(base);
     expect(epsilon(plan.event({ clients: 80 }))).toBeGreaterThan(epsilon(plan.event({})));
@@ -80,5 +92,7 @@ describe('planDistributedDp', () => {
     expectPrivkitError(() => planDistributedDp({ ...base, noiseMultiplier: -1 }), 'E_ARG', 'noiseMultiplier');
     expectPrivkitError(() => planDistributedDp({ ...base, wrapProbability: 1 }), 'E_ARG', 'wrapProbability');
     expectPrivkitError(() => planDistributedDp({ ...base, clients: 2.5 }), 'E_ARG', 'clients');
+    expectPrivkitError(() => planDistributedDp({ ...base, dimension: 2 ** 28 + 1 }), 'E_ARG', 'dimension');
+    expectPrivkitError(() => planDistributedDp({ ...base, noiseClients: base.clients + 1 }), 'E_ARG', 'noiseClients');
   });
 });

@@ -138,8 +138,15 @@ describe('SecureAggregator', () => {
     expectPrivkitError(() => new SecureAggregator({ dimension: d, clipNorm: 0, noiseMultiplier: 1, clientsPerRound: 10 }), 'E_ARG', 'options.clipNorm');
     expectPrivkitError(() => new SecureAggregator({ dimension: d, clipNorm: 1, noiseMultiplier: 1, clientsPerRound: 10, dropoutRate: 1 }), 'E_ARG', 'options.dropoutRate');
     expectPrivkitError(() => new SecureAggregator({ dimension: d, clipNorm: 1, noiseMultiplier: 1, clientsPerRound: 10, bits: 40 }), 'E_ARG', 'bits');
+    expectPrivkitError(() => new SecureAggregator({ dimension: d, clipNorm: 1, noiseMultiplier: 1, clientsPerRound: 10, neighbours: 3 }), 'E_ARG', 'options.neighbours');
     const aggregator = new SecureAggregator({ dimension: d, clipNorm: 1, noiseMultiplier: 1, clientsPerRound: 4 });
     await expect(aggregator.aggregate([new Float32Array(d), new Float32Array(d - 1)], 1)).rejects.toMatchObject({ code: 'E_SHAPE', argument: 'clippedDeltas' });
+    const unclipped = new Float32Array(d).fill(0.1); // norm 3.16 > clipNorm 1
+    await expect(aggregator.aggregate([new Float32Array(d), unclipped], 1)).rejects.toMatchObject({ code: 'E_ARG', argument: 'clippedDeltas', index: 1 });
+    // An empty round: a report, nothing released, nothing charged against the server either.
+    expect(await aggregator.aggregate([], 2)).toMatchObject({ included: 0, event: null });
+    expect(aggregator.reports.at(-1)).toMatchObject({ round: 2, withheld: true, included: 0 });
+    expect(aggregator.epsilonAgainstServer(1e-5)).toBe(0);
     const nan = new Float32Array(d);
     nan[3] = Number.NaN;
     await expect(aggregator.aggregate([new Float32Array(d), nan], 1)).rejects.toMatchObject({ code: 'E_NONFINITE' });
@@ -153,6 +160,8 @@ describe('SecureAggregator', () => {
     const lower = calibrateSecureNoise({ ...options, targetEpsilon: 4 }).noiseMultiplier;
     expect(lower).toBeLessThan(noiseMultiplier);
     expectPrivkitError(() => calibrateSecureNoise({ ...options, targetEpsilon: -1 }), 'E_ARG', 'options.targetEpsilon');
+    expectPrivkitError(() => calibrateSecureNoise({ ...options, dropoutRate: 1.5 }), 'E_ARG', 'options.dropoutRate');
+    expectPrivkitError(() => calibrateSecureNoise({ ...options, clientsPerRound: 0 }), 'E_ARG', 'options.clientsPerRound');
   });
 });
 
@@ -192,6 +201,8 @@ describe('DP-FedAvg with secure aggregation on MNIST', () => {
     // Every unmasked round had at least minClients survivors, so the calibrated target is a hard bound.
     expect(Math.min(...aggregator.reports.filter((r) => !r.withheld).map((r) => r.included))).toBeGreaterThanOrEqual(aggregator.minClients);
     expect(result.epsilon).toBeLessThanOrEqual(3);
+    // Against the server, who sees who took part, there is no amplification by sampling.
+    expect(aggregator.epsilonAgainstServer(1e-5)).toBeGreaterThan(5 * result.epsilon);
     expect(result.accuracy).toBeGreaterThanOrEqual(0.8);
   }, 120_000);
 });

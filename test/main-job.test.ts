@@ -11,12 +11,14 @@ const script = fileURLToPath(new URL('../dist/examples/fl-mnist.js', import.meta
 describe('npm start (federated MNIST)', () => {
   it('trains with secure aggregation and prints the report', async () => {
     const { stdout } = await run(process.execPath, [script, '--rounds', '3', '--clients', '200', '--per-round', '40', '--threads', '2']);
-    for (const label of ['model', 'clients', 'rounds', 'privacy', 'aggregation', 'dropouts survived', 'wrap-around', 'secure round', 'test accuracy', 'wall time']) {
+    for (const label of ['model', 'clients', 'rounds', 'privacy', 'vs the server', 'aggregation', 'dropouts survived', 'wrap-around', 'secure round', 'test accuracy', 'wall time']) {
       expect(stdout).toMatch(new RegExp(`^${label} +\\S`, 'm'));
     }
     const epsilon = Number(/privacy +epsilon ([\d.]+)/.exec(stdout)?.[1]);
     expect(epsilon).toBeGreaterThan(0);
     expect(epsilon).toBeLessThanOrEqual(3);
+    const serverEpsilon = Number(/vs the server +epsilon ([\d.]+)/.exec(stdout)?.[1]);
+    expect(serverEpsilon).toBeGreaterThan(epsilon);
     const [privateAccuracy, publicAccuracy] = [...stdout.matchAll(/([\d.]+)% (?:private|non-private)/g)].map((m) => Number(m[1]));
     expect(privateAccuracy).toBeGreaterThan(20);
     expect(publicAccuracy).toBeGreaterThan(60);

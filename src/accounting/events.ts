@@ -6,7 +6,11 @@ import { assertInteger, assertNumber, describe } from '../validate.js';
 /** One or more DP-SGD steps: the Gaussian mechanism (noise sigma = noiseMultiplier x clip norm) on a subsampled batch. */
 export interface SubsampledGaussianEvent {
   mechanism?: 'subsampled-gaussian';
-  /** sigma / l2 sensitivity (the clip norm). 0 means no noise (infinite epsilon). */
+  /**
+   * sigma / l2 sensitivity. 0 means no noise (infinite epsilon). With Poisson sampling (add/remove
+   * neighbours) the sensitivity of a sum of clipped terms is the clip norm C; without replacement
+   * (replace-one neighbours) it is 2C, so pass sigma / (2C) there.
+   */
   noiseMultiplier: number;
   /** q in (0, 1]: the Poisson inclusion probability, or batch size / dataset size without replacement. */
   sampleRate: number;
@@ -48,9 +52,13 @@ export interface DistributedDiscreteGaussianEvent {
   localSigma: number;
   /** How many clients' noise is in the released sum (the survivors of secure aggregation). */
   clients: number;
-  /** Bound on the l2 norm of one client's quantized vector (add/remove-one sensitivity). */
+  /**
+   * l2 sensitivity of the sum: a bound on one client's quantized vector under add/remove neighbours
+   * (Poisson sampling), twice that under replace-one (sampling without replacement; see
+   * subsampledDistributedEvent).
+   */
   l2Sensitivity: number;
-  /** Bound on its l1 norm; sqrt(dimension) x l2Sensitivity by default. */
+  /** l1 sensitivity, in [l2Sensitivity, sqrt(dimension) x l2Sensitivity]; the upper end by default. */
   l1Sensitivity?: number;
   /** Length of the vectors. */
   dimension: number;
@@ -142,10 +150,7 @@ export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent 
         localSigma,
         clients: assertInteger(`${name}.clients`, e['clients'], 1),
         l2Sensitivity,
-        l1Sensitivity:
-          e['l1Sensitivity'] === undefined
-            ? Math.sqrt(dimension) * l2Sensitivity
-            : assertNumber(`${name}.l1Sensitivity`, e['l1Sensitivity'], 'nonnegative'),
+        l1Sensitivity: l1Sensitivity(name, e['l1Sensitivity'], l2Sensitivity, dimension),
         dimension,
         sampleRate: e['sampleRate'] === undefined ? 1 : assertSampleRate(`${name}.sampleRate`, e['sampleRate']),
         sampling,
@@ -158,4 +163,38 @@ export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent 
         `must be 'subsampled-gaussian', 'gaussian', 'laplace', 'zcdp' or 'distributed-discrete-gaussian', got ${typeof mechanism === 'string' ? `'${mechanism}'` : describe(mechanism)}`,
       );
   }
+}
+
+/** The l1 sensitivity of a distributed discrete Gaussian event: l2 <= l1 <= sqrt(d) l2 for any vector. */
+function l1Sensitivity(name: string, value: unknown, l2: number, dimension: number): number {
+  const most = Math.sqrt(dimension) * l2;
+  if (value === undefined) return most;
+  const l1 = assertNumber(`${name}.l1Sensitivity`, value, 'nonnegative');
+  if (l1 < l2) throw argError(`${name}.l1Sensitivity`, `must be >= l2Sensitivity (${l2}), got ${l1}`);
+  return Math.min(l1, most);
+}
+
+/**
+ * The accounting event of one round of a distributed discrete Gaussian release (`release`: its noise,
+ * clients and add/remove sensitivities) whose clients were sampled at rate q: under sampling without
+ * replacement the neighbours replace one client, so both sensitivities double (the difference of two
+ * clients' vectors).
+ */
+export function subsampledDistributedEvent(
+  release: Omit<DistributedDiscreteGaussianEvent, 'sampleRate' | 'sampling' | 'steps' | 'mechanism'>,
+  sampleRate: number,
+  sampling: 'poisson' | 'without-replacement',
+): DistributedDiscreteGaussianEvent {
+  const factor = sampling === 'poisson' ? 1 : 2;
+  const l1 = release.l1Sensitivity ?? Math.sqrt(release.dimension) * release.l2Sensitivity;
+  return {
+    mechanism: 'distributed-discrete-gaussian',
+    localSigma: release.localSigma,
+    clients: release.clients,
+    dimension: release.dimension,
+    l2Sensitivity: factor * release.l2Sensitivity,
+    l1Sensitivity: factor * l1,
+    sampleRate,
+    sampling,
+  };
 }

@@ -11,3 +11,4 @@ export type { CalibrationOptions, CalibrationResult, StepsCalibrationOptions } f
 export { PrivacyBudget } from './budget.js';
 export type { Accountant, PrivacyBudgetOptions } from './budget.js';
 export { discreteGaussianZcdp, zcdpToDelta, zcdpToEpsilon } from './zcdp.js';
+export { subsampledDistributedEvent } from './events.js';

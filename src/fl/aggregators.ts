@@ -22,7 +22,8 @@ export interface AggregateResult {
   included: number;
   /**
    * The release's privacy event when it is not the Gaussian of `noiseMultiplier` (the distributed
-   * discrete Gaussian of secure aggregation; the server adds its sampling rate and mode), or null
+   * discrete Gaussian of secure aggregation, before sampling: the server adds its sampling rate and
+   * mode with subsampledDistributedEvent), or null
    * when nothing derived from the updates was released (a withheld round: the sum is all zeros).
    */
   event?: DistributedDiscreteGaussianEvent | null;

@@ -9,10 +9,19 @@
 // noise, and the server refuses to unmask a round with fewer (the round is withheld and releases
 // nothing), so no released round is charged more than the calibration assumed. The clients run in
 // this thread (a simulation of the protocol with every message through its JSON wire format).
+//
+// Whose view the epsilon is about: the FedAvg accountant applies amplification by sampling, which
+// holds for anyone who sees the released models but not which clients took part. It follows
+// KLS21's accounting in treating the number of participants (and so of noise shares) as public
+// and applies Zhu-Wang's general Poisson bound to Prop. 14. The aggregation server itself routes
+// every message, so it knows who took part: against it there is no amplification, and
+// epsilonAgainstServer() reports the composition of the released rounds without sampling, with
+// replace-one neighbours (one participant's update changed arbitrarily: twice the sensitivity).
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import { calibrateNoiseMultiplier } from '../accounting/calibrate.js';
-import { assertDelta } from '../accounting/events.js';
+import { assertDelta, subsampledDistributedEvent } from '../accounting/events.js';
 import { PrivkitError } from '../errors.js';
+import { l2Norms } from '../kernels/clip.js';
 import { resolveRng } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
 import { planDistributedDp, type DistributedDpPlan } from '../secagg/ddp.js';
@@ -27,15 +36,15 @@ export interface SecureAggregatorOptions {
   dimension: number;
   /** L2 bound C of each update. */
   clipNorm: number;
-  /** Central noise z: the sum of `clientsPerRound` clients' noise has standard deviation z C. */
+  /** Central noise z: the noise of minClients clients sums to standard deviation z C. */
   noiseMultiplier: number;
-  /** Expected clients per round: each client adds 1 / clientsPerRound of the noise variance. */
+  /** Expected clients per round (the modulus is planned for this many plus three Poisson standard deviations). */
   clientsPerRound: number;
   /** Modulus 2^bits of the secure sum (default 20). */
   bits?: number;
   /** Target probability that the sum wraps around the modulus (default 1e-9). */
   wrapProbability?: number;
-  /** SecAgg+ neighbours per client (an even number; default 16); at least clients - 1 means the complete graph. */
+  /** SecAgg+ neighbours per client (an even number >= 2; default 16); a round of at most neighbours + 1 clients uses the complete graph. */
   neighbours?: number;
   /**
    * The fewest masked inputs a round may be unmasked with; each client adds 1 / minClients of the
@@ -81,31 +90,34 @@ export class SecureAggregator implements UpdateAggregator {
   readonly neighbours: number;
   readonly dropoutRate: number;
   readonly minClients: number;
-  /** One report per aggregated round. */
+  /** One report per round passed to aggregate (withheld and empty rounds included). */
   readonly reports: SecureRoundReport[] = [];
   private readonly rng: Rng;
+  readonly #serverAccountant = new RdpAccountant();
 
   constructor(options: SecureAggregatorOptions) {
     this.dimension = checkDimension(options);
-    this.clipNorm = assertNumber('options.clipNorm', options.clipNorm, 'positive');
     this.noiseMultiplier = assertNumber('options.noiseMultiplier', options.noiseMultiplier, 'positive');
-    const clientsPerRound = assertInteger('options.clientsPerRound', options.clientsPerRound, 1);
     this.neighbours = options.neighbours === undefined ? 16 : assertInteger('options.neighbours', options.neighbours, 2);
-    this.dropoutRate = options.dropoutRate === undefined ? 0 : assertNumber('options.dropoutRate', options.dropoutRate, 'nonnegative');
-    if (this.dropoutRate >= 1) {
-      throw new PrivkitError('E_ARG', `options.dropoutRate must be in [0, 1), got ${this.dropoutRate}`, { argument: 'options.dropoutRate' });
+    if (this.neighbours % 2 !== 0) {
+      throw new PrivkitError('E_ARG', `options.neighbours must be even (a ring with k/2 neighbours on each side), got ${this.neighbours}`, {
+        argument: 'options.neighbours',
+      });
     }
-    this.minClients = resolveMinClients(options.minClients, clientsPerRound, this.dropoutRate);
-    this.plan = planDistributedDp({
-      clipNorm: this.clipNorm,
-      dimension: this.dimension,
-      clients: participantsBound(clientsPerRound),
-      noiseClients: this.minClients,
-      noiseMultiplier: this.noiseMultiplier,
-      ...(options.bits === undefined ? {} : { bits: options.bits }),
-      ...(options.wrapProbability === undefined ? {} : { wrapProbability: options.wrapProbability }),
-    });
+    const { clipNorm, dropoutRate, minClients, planOptions } = planInputs(options, this.dimension);
+    this.clipNorm = clipNorm;
+    this.dropoutRate = dropoutRate;
+    this.minClients = minClients;
+    this.plan = planDistributedDp({ ...planOptions, noiseMultiplier: this.noiseMultiplier });
     this.rng = resolveRng({ rng: options.rng });
+  }
+
+  /**
+   * Epsilon at delta against the aggregation server, which sees who takes part: the released rounds
+   * composed without amplification by sampling, replace-one neighbours (see the file header).
+   */
+  epsilonAgainstServer(delta: number): number {
+    return this.reports.some((r) => !r.withheld) ? this.#serverAccountant.getEpsilon(delta).epsilon : 0;
   }
 
   /** The Shamir threshold for a round of `clients`: a majority of each neighbourhood (Bonawitz et al. 2017, Sec. 4). */
@@ -117,7 +129,19 @@ export class SecureAggregator implements UpdateAggregator {
   async aggregate(clippedDeltas: Float32Array[], round: number): Promise<AggregateResult> {
     const x = stack(clippedDeltas, round, this.dimension);
     const n = clippedDeltas.length;
-    if (x === undefined || n === 0) return { sum: new Float32Array(this.dimension), included: 0, event: null };
+    if (x === undefined || n === 0) {
+      this.reports.push({ round, included: 0, withheld: true, members: [], droppedBeforeInput: 0, droppedAfterInput: 0, wrapProbability: 0, clientMs: 0, protocolMs: 0 });
+      return { sum: new Float32Array(this.dimension), included: 0, event: null };
+    }
+    l2Norms(x, n).forEach((norm, k) => {
+      // The sensitivity rests on the bound (float32 clipping may overshoot it by an ulp or so).
+      if (norm > this.clipNorm * (1 + 1e-6)) {
+        throw new PrivkitError('E_ARG', `clippedDeltas[${k}] has L2 norm ${norm}, above clipNorm ${this.clipNorm}: clip the updates first`, {
+          argument: 'clippedDeltas',
+          index: k,
+        });
+      }
+    });
     const { scale, bits, localSigma, conditionalBound } = this.plan;
     // Who fails is decided first (a simulation knob, independent of the data).
     const { before, after } = this.dropouts(n);
@@ -179,7 +203,9 @@ export class SecureAggregator implements UpdateAggregator {
       clientMs,
       protocolMs: result.timings.totalMs,
     });
-    return { sum, included, event: { ...this.plan.event({ clients: included }) } };
+    const event = this.plan.event({ clients: included });
+    this.#serverAccountant.step(subsampledDistributedEvent(event, 1, 'without-replacement'));
+    return { sum, included, event };
   }
 
   /** Client indices failing before and after their masked input, each with probability dropoutRate / 2. */
@@ -194,6 +220,26 @@ export class SecureAggregator implements UpdateAggregator {
     }
     return { before, after };
   }
+}
+
+/** Checks the options shared by SecureAggregator and calibrateSecureNoise and derives the plan's inputs. */
+function planInputs(options: Omit<SecureAggregatorOptions, 'noiseMultiplier'>, dimension: number) {
+  const clipNorm = assertNumber('options.clipNorm', options.clipNorm, 'positive');
+  const clientsPerRound = assertInteger('options.clientsPerRound', options.clientsPerRound, 1);
+  const dropoutRate = options.dropoutRate === undefined ? 0 : assertNumber('options.dropoutRate', options.dropoutRate, 'nonnegative');
+  if (dropoutRate >= 1) {
+    throw new PrivkitError('E_ARG', `options.dropoutRate must be in [0, 1), got ${dropoutRate}`, { argument: 'options.dropoutRate' });
+  }
+  const minClients = resolveMinClients(options.minClients, clientsPerRound, dropoutRate);
+  const planOptions = {
+    clipNorm,
+    dimension,
+    clients: participantsBound(clientsPerRound),
+    noiseClients: minClients,
+    ...(options.bits === undefined ? {} : { bits: options.bits }),
+    ...(options.wrapProbability === undefined ? {} : { wrapProbability: options.wrapProbability }),
+  };
+  return { clipNorm, dropoutRate, minClients, planOptions };
 }
 
 /**
@@ -230,29 +276,23 @@ export interface SecureCalibrationOptions extends Omit<SecureAggregatorOptions, 
 /**
  * The smallest central noise multiplier z whose distributed discrete Gaussian keeps epsilon within
  * targetEpsilon after `rounds` rounds, each charged as if only minClients survived (released rounds
- * have at least that many, so the target holds whatever the dropouts): starts from the continuous Gaussian's z (a lower bound:
- * rounding and the sum of discrete Gaussians only add privacy loss) and bisects upwards.
+ * have at least that many, so the target holds whatever the dropouts): starts from the continuous
+ * Gaussian's z (a lower bound: rounding and the sum of discrete Gaussians only add privacy loss) and
+ * bisects upwards.
  */
 export function calibrateSecureNoise(options: SecureCalibrationOptions): { noiseMultiplier: number; epsilon: number } {
   const targetEpsilon = assertNumber('options.targetEpsilon', options.targetEpsilon, 'positive');
   const delta = assertDelta('options.delta', options.delta);
   const rounds = assertInteger('options.rounds', options.rounds, 1);
   const sampling = options.sampling ?? 'poisson';
-  const factor = sampling === 'poisson' ? 1 : 2;
+  const { planOptions } = planInputs(options, assertInteger('options.dimension', options.dimension, 1));
   const epsilonAt = (noiseMultiplier: number): number => {
-    const plan = planDistributedDp({
-      ...options,
-      clients: participantsBound(options.clientsPerRound),
-      noiseClients: resolveMinClients(options.minClients, options.clientsPerRound, options.dropoutRate ?? 0),
-      noiseMultiplier,
-    });
-    const event = plan.event({ sampleRate: options.sampleRate, sampling });
-    return new RdpAccountant()
-      .step({ ...event, l2Sensitivity: factor * plan.l2Sensitivity, l1Sensitivity: factor * plan.l1Sensitivity, steps: rounds })
-      .getEpsilon(delta).epsilon;
+    const event = planDistributedDp({ ...planOptions, noiseMultiplier }).event({ sampleRate: options.sampleRate, sampling });
+    return new RdpAccountant().step({ ...event, steps: rounds }).getEpsilon(delta).epsilon;
   };
   const gaussian = calibrateNoiseMultiplier({ targetEpsilon, delta, sampleRate: options.sampleRate, steps: rounds, sampling });
-  let lo = factor * gaussian.noiseMultiplier;
+  // The Gaussian's calibrated noise multiplier is sigma / (2C) without replacement (replace-one neighbours).
+  let lo = (sampling === 'poisson' ? 1 : 2) * gaussian.noiseMultiplier;
   let hi = lo;
   for (let grow = 0; epsilonAt(hi) > targetEpsilon; grow++) {
     if (grow === 200) {

@@ -22,7 +22,7 @@
 import { PrivkitError } from '../errors.js';
 import { calibrateNoiseMultiplier } from '../accounting/calibrate.js';
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
-import { assertDelta } from '../accounting/events.js';
+import { assertDelta, subsampledDistributedEvent } from '../accounting/events.js';
 import { createRng, type Rng } from '../dp/rng.js';
 import { clipByL2, l2Norms } from '../kernels/clip.js';
 import type { Pool } from '../pool/pool.js';
@@ -289,15 +289,7 @@ export class FedAvg {
     if (event === null) {
       // A withheld round released nothing about the updates: nothing to charge.
     } else if (event !== undefined) {
-      // Replace-one neighbours (sampling without replacement) double the sensitivities, as for z below.
-      const factor = this.sampling === 'poisson' ? 1 : 2;
-      this.#accountant.step({
-        ...event,
-        l2Sensitivity: factor * event.l2Sensitivity,
-        l1Sensitivity: factor * (event.l1Sensitivity ?? Math.sqrt(event.dimension) * event.l2Sensitivity),
-        sampleRate: this.sampleRate,
-        sampling: this.sampling,
-      });
+      this.#accountant.step(subsampledDistributedEvent(event, this.sampleRate, this.sampling));
     } else if (this.noiseMultiplier > 0) {
       const noiseMultiplier = this.sampling === 'poisson' ? this.noiseMultiplier : this.noiseMultiplier / 2;
       this.#accountant.step({ noiseMultiplier, sampleRate: this.sampleRate, sampling: this.sampling });

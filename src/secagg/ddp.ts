@@ -4,10 +4,11 @@
 // it conditionally (norm bound below) and adds N_Z(0, localSigma^2) before masking in Z_2^bits; the
 // server's sum carries N_Z-like noise of variance clients x localSigma^2 = (noiseMultiplier x clipNorm
 // x scale)^2, the central noise. The plan also bounds the probability that the modular sum wraps.
-import type { DistributedDiscreteGaussianEvent } from '../accounting/events.js';
+import { subsampledDistributedEvent, type DistributedDiscreteGaussianEvent } from '../accounting/events.js';
 import { PrivkitError } from '../errors.js';
 import { assertInteger, assertNumber } from '../validate.js';
 import { wordMask } from './masks.js';
+import { MAX_ROTATION_LENGTH, rotationLength } from './rotation.js';
 
 export interface DistributedDpOptions {
   /** L2 bound of one client's update (the user-level clip norm), in the update's units. */
@@ -49,8 +50,11 @@ export interface DistributedDpPlan {
   wrapProbability: number;
   /** The same bound for a round that sums another number of updates (each with this plan's noise). */
   wrapProbabilityFor(clients: number): number;
-  /** The accounting event of one round with `clients` survivors (default noiseClients) for RdpAccountant. */
-  event(round: { clients?: number; sampleRate?: number; sampling?: 'poisson' | 'without-replacement' }): DistributedDiscreteGaussianEvent;
+  /**
+   * The accounting event of one round with `clients` survivors (default noiseClients) sampled at
+   * `sampleRate` (default 1) for RdpAccountant; without replacement the sensitivities double.
+   */
+  event(round?: { clients?: number; sampleRate?: number; sampling?: 'poisson' | 'without-replacement' }): DistributedDiscreteGaussianEvent;
 }
 
 /**
@@ -59,14 +63,21 @@ export interface DistributedDpPlan {
  *
  * After the randomized Hadamard rotation every coordinate of a sum of vectors with total norm <= n c
  * is sub-Gaussian with variance proxy (n c)^2 / d (Hoeffding over the random signs); each client's
- * rounding error is in (-1, 1) with mean 0 (proxy 1/4) and its discrete Gaussian noise is
- * localSigma^2-sub-Gaussian (Canonne, Kamath, Steinke 2020). With V = s^2 c^2 (n^2 / d + z^2)
- * + n / 4 the chance that one of the d coordinates reaches 2^(bits-1) is at most
- * 2 d exp(-4^(bits-1) / (2 V)); the scale s is the largest that keeps this at the target.
+ * stochastic rounding error lies in an interval of length 1 with mean 0 (proxy 1/4) and its discrete
+ * Gaussian noise is localSigma^2-sub-Gaussian (Canonne, Kamath, Steinke 2020). With m = noiseClients
+ * and V = s^2 c^2 (n^2 / d + z^2 n / m) + n / 4, the chance that one of the d coordinates reaches
+ * 2^(bits-1) is at most 2 d exp(-4^(bits-1) / (2 V)); the scale s is the largest that keeps this at
+ * the target. Conditional rounding conditions each client's rounding on its norm bound, which the
+ * Hoeffding step does not cover: for it the bound is a close estimate, not a proof (the events it
+ * excludes have probability at most beta per client and the redraws only shrink the vector).
  */
 export function planDistributedDp(options: DistributedDpOptions): DistributedDpPlan {
   const clipNorm = assertNumber('clipNorm', options.clipNorm, 'positive');
   const length = assertInteger('dimension', options.dimension, 1);
+  if (length > MAX_ROTATION_LENGTH) {
+    throw new PrivkitError('E_ARG', `dimension must be <= 2^28 (the longest rotation), got ${length}`, { argument: 'dimension' });
+  }
+  const dimension = rotationLength(length);
   const clients = assertInteger('clients', options.clients, 1);
   const noiseMultiplier = assertNumber('noiseMultiplier', options.noiseMultiplier, 'positive');
   const noiseClients = options.noiseClients === undefined ? clients : assertInteger('noiseClients', options.noiseClients, 1);
@@ -80,7 +91,6 @@ export function planDistributedDp(options: DistributedDpOptions): DistributedDpP
   const beta = assertNumber('beta', options.beta ?? Math.exp(-0.5), 'positive');
   if (beta >= 1) throw new PrivkitError('E_ARG', `beta must be in (0, 1), got ${beta}`, { argument: 'beta' });
 
-  const dimension = 2 ** Math.ceil(Math.log2(length));
   const half = 2 ** (bits - 1);
   // 2 d exp(-half^2 / (2 V)) = target  <=>  V = half^2 / (2 log(2 d / target)).
   const maxVariance = (half * half) / (2 * Math.log((2 * dimension) / target));
@@ -122,15 +132,11 @@ export function planDistributedDp(options: DistributedDpOptions): DistributedDpP
     l1Sensitivity,
     wrapProbability: wrapProbabilityFor(clients),
     wrapProbabilityFor,
-    event: (round) => ({
-      mechanism: 'distributed-discrete-gaussian',
-      localSigma,
-      clients: round.clients ?? noiseClients,
-      l2Sensitivity,
-      l1Sensitivity,
-      dimension,
-      sampleRate: round.sampleRate ?? 1,
-      sampling: round.sampling ?? 'poisson',
-    }),
+    event: (round = {}) =>
+      subsampledDistributedEvent(
+        { localSigma, clients: round.clients ?? noiseClients, l2Sensitivity, l1Sensitivity, dimension },
+        round.sampleRate ?? 1,
+        round.sampling ?? 'poisson',
+      ),
   };
 }
