@@ -6,10 +6,12 @@ import { PrivkitError, ready } from 'privkit';
 import {
   SecAggClient,
   SecAggServer,
+  communicationGraph,
   type ClientMessage,
   type EncryptedSharesMessage,
   type PublicKeysMessage,
   type SecAggServerOptions,
+  type UnmaskMessage,
   type UnmaskRequestMessage,
 } from 'privkit/secagg';
 import { expectPrivkitError } from './helpers.js';
@@ -115,6 +117,42 @@ describe('invalid parameters', () => {
     expectPrivkitError(() => new SecAggServer({ ...base, clients: ['a', ''] }), 'E_ARG', 'clients');
     expectPrivkitError(() => new SecAggServer({ ...base, roundId: '' }), 'E_ARG', 'roundId');
     expectPrivkitError(() => new SecAggClient(''), 'E_ARG', 'id');
+  });
+
+  it('the threshold must be a strict majority of a neighbourhood (t > min(n, k + 1) / 2)', () => {
+    const base = { clients: ['a', 'b', 'c'], bits: 8, length: 4, threshold: 2 };
+    const error = expectPrivkitError(() => new SecAggServer({ ...base, threshold: 1 }), 'E_ARG', 'threshold');
+    expect(error.message).toMatch(/strict majority/);
+    expect(error.message).toMatch(/\[2, 3\]/);
+    expectPrivkitError(() => new SecAggServer({ ...base, clients: ['a', 'b'], threshold: 1 }), 'E_ARG', 'threshold');
+    const twelve = Array.from({ length: 12 }, (_, i) => `c${i}`);
+    // k = 4: neighbourhoods of 5, so t >= 3
+    expectPrivkitError(() => new SecAggServer({ ...base, clients: twelve, neighbours: 4, threshold: 2 }), 'E_ARG', 'threshold');
+    expect(() => new SecAggServer({ ...base, clients: twelve, neighbours: 4, threshold: 3 })).not.toThrow();
+    // complete graph of 12: t >= 7
+    expectPrivkitError(() => new SecAggServer({ ...base, clients: twelve, threshold: 6 }), 'E_ARG', 'threshold');
+    expect(() => new SecAggServer({ ...base, clients: twelve, threshold: 7 })).not.toThrow();
+  });
+
+  it('minSurvivors: an integer in [threshold, clients.length]', () => {
+    const base = { clients: ['a', 'b', 'c', 'd', 'e'], bits: 8, length: 4, threshold: 3 };
+    for (const minSurvivors of [2, 6, 3.5, NaN, '4' as unknown as number]) {
+      expectPrivkitError(() => new SecAggServer({ ...base, minSurvivors }), 'E_ARG', 'minSurvivors');
+    }
+    for (const minSurvivors of [3, 5]) expect(() => new SecAggServer({ ...base, minSurvivors })).not.toThrow();
+  });
+
+  it('clients refuse a setup whose threshold is not a strict majority of a neighbourhood (E_PROTOCOL)', async () => {
+    const setup = await new SecAggServer({ clients: ['a', 'b', 'c'], bits: 8, length: 4, threshold: 2 }).setup();
+    const client = new SecAggClient('a');
+    const error = await rejects(client.advertiseKeys({ ...setup, threshold: 1 }), 'E_PROTOCOL');
+    expect(error.argument).toBe('threshold');
+    const twelve = Array.from({ length: 12 }, (_, i) => `c${i}`);
+    const plus = await new SecAggServer({ clients: twelve, bits: 8, length: 4, threshold: 3, neighbours: 4 }).setup();
+    await rejects(new SecAggClient('c0').advertiseKeys({ ...plus, threshold: 2 }), 'E_PROTOCOL');
+    expect(client.state).toBe('setup');
+    await client.advertiseKeys(setup);
+    expect(client.state).toBe('public-keys');
   });
 
   it('duplicate client ids -> E_PROTOCOL (server options and a setup message)', async () => {
@@ -303,6 +341,60 @@ describe('too many dropouts -> E_THRESHOLD, the server unchanged', () => {
     expect(round.server.round).toBe('done');
   });
 
+  it('fewer masked inputs than minSurvivors -> E_THRESHOLD at closeMaskedInput; one more lets the round complete', async () => {
+    const round = new Round(5, { threshold: 3, minSurvivors: 4 });
+    round.deliver(await round.advertise());
+    round.keys = round.server.closeAdvertiseKeys();
+    round.deliver(await round.shareKeys());
+    round.shares = round.server.closeShareKeys();
+    const masked = await round.maskedInput();
+    round.deliver(masked.slice(0, 3)); // t = 3 masked inputs: enough for the threshold, not for minSurvivors
+    const error = expectPrivkitError(() => round.server.closeMaskedInput(), 'E_THRESHOLD');
+    expect(error.message).toMatch(/minSurvivors = 4/);
+    expect(round.server.round).toBe('masked-input');
+    expect(round.server.receivedFrom).toEqual(['c0', 'c1', 'c2']);
+    round.deliver(masked.slice(3, 4)); // c4 drops
+    round.requests = round.server.closeMaskedInput();
+    round.deliver(await round.unmask());
+    const result = await round.server.closeUnmasking();
+    expect(result.included).toEqual(['c0', 'c1', 'c2', 'c3']);
+    expect(Array.from(result.sum)).toEqual(sumOf(['c0', 'c1', 'c2', 'c3']));
+  });
+
+  it("SecAgg+: survivors whose graph splits -> E_THRESHOLD at closeMaskedInput (each group's sum would be unmaskable)", async () => {
+    // k = 2, t = 2: a ring of 8; two clients dropping at opposite points split it into two arcs of 3,
+    // while every neighbourhood keeps 2 of its 3 members.
+    const round = new Round(8, { threshold: 2, neighbours: 2 });
+    round.deliver(await round.advertise());
+    const graph = communicationGraph(8, 2, round.server.setupMessage!.graphSeed);
+    const ring = [0];
+    for (let previous = -1; ring.length < 8; ) {
+      const current = ring[ring.length - 1]!;
+      const next = graph[current]!.find((v) => v !== previous)!;
+      previous = current;
+      ring.push(next);
+    }
+    expect(new Set(ring).size).toBe(8);
+    round.keys = round.server.closeAdvertiseKeys();
+    round.deliver(await round.shareKeys());
+    round.shares = round.server.closeShareKeys();
+    const [gone, late] = [`c${ring[0]}`, `c${ring[4]}`];
+    const masked = await round.maskedInput(round.clients.filter((c) => c.id !== gone));
+    round.deliver(masked.filter((m) => m.sender !== late));
+    const error = expectPrivkitError(() => round.server.closeMaskedInput(), 'E_THRESHOLD');
+    expect(error.message).toMatch(/splits into 2 groups \(3 \+ 3 clients\)/);
+    expect(round.server.round).toBe('masked-input');
+    expect(round.server.receivedFrom).toHaveLength(6);
+    // the late masked input joins the two arcs: the round completes without `gone`
+    round.deliver(masked.filter((m) => m.sender === late));
+    round.requests = round.server.closeMaskedInput();
+    round.deliver(await round.unmask());
+    const result = await round.server.closeUnmasking();
+    const survivors = round.clients.map((c) => c.id).filter((id) => id !== gone);
+    expect(result.included).toEqual(survivors);
+    expect(Array.from(result.sum)).toEqual(sumOf(survivors));
+  });
+
   it('clients check the threshold too', async () => {
     const round = new Round(5, { threshold: 3 });
     round.deliver(await round.advertise());
@@ -312,5 +404,77 @@ describe('too many dropouts -> E_THRESHOLD, the server unchanged', () => {
     await rejects(c0.shareKeys(thin), 'E_THRESHOLD');
     expect(c0.state).toBe('public-keys');
     expect(await round.finish()).toEqual(sumOf(['c0', 'c1', 'c2', 'c3', 'c4']));
+  });
+});
+
+describe('a bad share in an Unmasking response -> E_AUTH; the culprit is found and discarded when possible', () => {
+  /**
+   * `message` with the share of `owner` in `field` replaced by another field element: for a key
+   * share its last bit flipped (the key check catches any change), for a self-mask share a
+   * garbled value (b_u has no commitment: only a reconstruction outside [0, 2^256) shows it).
+   */
+  const tamper = (message: ClientMessage, field: 'selfMaskShares' | 'keyShares', owner: string): UnmaskMessage => {
+    const m = message as UnmaskMessage;
+    return {
+      ...m,
+      [field]: m[field].map((r) => {
+        if (r.owner !== owner) return r;
+        const share = field === 'keyShares' ? r.share.slice() : new Uint8Array(r.share.length).fill(0x5a);
+        if (field === 'keyShares') share[share.length - 1] = share[share.length - 1]! ^ 1;
+        else share[0] = 1; // < 2^521 - 1
+        return { owner, share };
+      }),
+    };
+  };
+
+  /** A round of 5 (t = 3) up to the Unmasking responses; c4 drops before its masked input (its key is rebuilt). */
+  async function toUnmasking(): Promise<{ round: Round; responses: ClientMessage[] }> {
+    const round = new Round(5, { threshold: 3 });
+    round.deliver(await round.advertise());
+    round.keys = round.server.closeAdvertiseKeys();
+    round.deliver(await round.shareKeys());
+    round.shares = round.server.closeShareKeys();
+    round.deliver(await round.maskedInput(round.clients.slice(0, 4)));
+    round.requests = round.server.closeMaskedInput();
+    return { round, responses: await round.unmask() };
+  }
+
+  for (const [sender, field, owner] of [
+    [0, 'selfMaskShares', 'c1'],
+    [1, 'keyShares', 'c4'],
+  ] as const) {
+    it(`a bad ${field === 'keyShares' ? 'masking-key' : 'self-mask'} share from c${sender}, with t + 1 responses: c${sender} is named and discarded, a retry succeeds`, async () => {
+      const { round, responses } = await toUnmasking();
+      const bad = tamper(responses[sender]!, field, owner);
+      round.deliver(responses.map((m, i) => (i === sender ? bad : m)));
+      const error = await rejects(round.server.closeUnmasking(), 'E_AUTH');
+      expect(error.message).toContain(`bad shares from "c${sender}"`);
+      expect(round.server.round).toBe('unmasking');
+      expect(round.server.result).toBeUndefined();
+      expect(round.server.receivedFrom).toEqual(['c0', 'c1', 'c2', 'c3'].filter((id) => id !== `c${sender}`));
+      // the discarded client may not answer again, not even with its genuine response
+      expectPrivkitError(() => round.server.receive(responses[sender]!), 'E_PROTOCOL');
+      const result = await round.server.closeUnmasking();
+      expect(result.included).toEqual(['c0', 'c1', 'c2', 'c3']);
+      expect(result.dropped).toEqual(['c4']);
+      expect(Array.from(result.sum)).toEqual(sumOf(['c0', 'c1', 'c2', 'c3']));
+    });
+  }
+
+  it('with only t responses the culprit can not be told apart: all kept; one more response identifies it', async () => {
+    const { round, responses } = await toUnmasking();
+    round.deliver([tamper(responses[0]!, 'selfMaskShares', 'c2'), responses[1]!, responses[2]!]);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const error = await rejects(round.server.closeUnmasking(), 'E_AUTH');
+      expect(error.message).toMatch(/self-mask seed of "c2" are inconsistent and no single response explains it/);
+      expect(round.server.receivedFrom).toEqual(['c0', 'c1', 'c2']);
+      expect(round.server.round).toBe('unmasking');
+    }
+    round.deliver([responses[3]!]);
+    const error = await rejects(round.server.closeUnmasking(), 'E_AUTH');
+    expect(error.message).toContain('bad shares from "c0"');
+    expect(round.server.receivedFrom).toEqual(['c1', 'c2', 'c3']);
+    const result = await round.server.closeUnmasking();
+    expect(Array.from(result.sum)).toEqual(sumOf(['c0', 'c1', 'c2', 'c3']));
   });
 });

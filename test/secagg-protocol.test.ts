@@ -222,19 +222,23 @@ describe('the server never sees an unmasked input', () => {
   });
 });
 
+/** Runs a complete-graph round (bits 8) up to the unmask requests, every client taking part. */
+async function untilUnmasking(ids: string[], threshold: number, input: (i: number) => Uint32Array) {
+  const server = new SecAggServer({ clients: ids, bits: 8, length: input(0).length, threshold });
+  const setup = await server.setup();
+  const clients = ids.map((id) => new SecAggClient(id));
+  for (const m of await Promise.all(clients.map((c) => c.advertiseKeys(setup)))) server.receive(m);
+  const keys = server.closeAdvertiseKeys();
+  for (const m of await Promise.all(clients.map((c) => c.shareKeys(keys.get(c.id)!)))) server.receive(m);
+  const shares = server.closeShareKeys();
+  for (const m of await Promise.all(clients.map((c, i) => c.maskedInput(shares.get(c.id)!, input(i))))) server.receive(m);
+  return { server, clients, requests: server.closeMaskedInput() };
+}
+
 describe('a survivor never reveals both shares of one client', () => {
   it('an unmask request listing a client as survivor and dropped -> E_PROTOCOL, nothing revealed; the honest request works', async () => {
     const ids = ['a', 'b', 'c'];
-    const server = new SecAggServer({ clients: ids, bits: 8, length: 4, threshold: 2 });
-    const setup = await server.setup();
-    const clients = ids.map((id) => new SecAggClient(id));
-    for (const m of await Promise.all(clients.map((c) => c.advertiseKeys(setup)))) server.receive(m);
-    const keys = server.closeAdvertiseKeys();
-    for (const m of await Promise.all(clients.map((c) => c.shareKeys(keys.get(c.id)!)))) server.receive(m);
-    const shares = server.closeShareKeys();
-    const input = Uint32Array.of(1, 2, 3, 4);
-    for (const m of await Promise.all(clients.map((c) => c.maskedInput(shares.get(c.id)!, input)))) server.receive(m);
-    const requests = server.closeMaskedInput();
+    const { server, clients, requests } = await untilUnmasking(ids, 2, () => Uint32Array.of(1, 2, 3, 4));
     const honest = requests.get('a')!;
     expect(honest.survivors).toEqual(['a', 'b', 'c']);
     expect(honest.dropped).toEqual([]);
@@ -251,6 +255,24 @@ describe('a survivor never reveals both shares of one client', () => {
     expect(Array.from(result.sum)).toEqual([3, 6, 9, 12]);
     expect(result.included).toEqual(ids);
     expect(result.dropped).toEqual([]);
+  });
+
+  it('an unmask request listing the client itself as dropped -> E_PROTOCOL, nothing revealed; the honest request works', async () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const { server, clients, requests } = await untilUnmasking(ids, 3, (i) => Uint32Array.of(i, 1));
+    // The server has a's masked input and gets a's b-share from the others; a's own key share
+    // would be one of the t key shares it needs to remove a's pairwise masks as well.
+    const honest = requests.get('a')!;
+    const selfDropped = { ...honest, survivors: honest.survivors.filter((id) => id !== 'a'), dropped: ['a'] };
+    const error = await clients[0]!.unmask(selfDropped).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PrivkitError);
+    expect((error as PrivkitError).code).toBe('E_PROTOCOL');
+    expect((error as PrivkitError).argument).toBe('dropped');
+    expect(clients[0]!.state).toBe('unmask-request');
+
+    for (const c of clients) server.receive(await c.unmask(requests.get(c.id)!));
+    const result = await server.closeUnmasking();
+    expect(Array.from(result.sum)).toEqual([0 + 1 + 2 + 3 + 4, 5]);
   });
 });
 

@@ -25,10 +25,13 @@ import {
   type AgreementKeyPair,
 } from './crypto.js';
 import { communicationGraph } from './graph.js';
-import { applyMasks, wordMask, type Mask } from './masks.js';
+import { applyMasks, type Mask } from './masks.js';
 import {
   checkMessage,
   checkRoundParameters,
+  checkVector,
+  protocolError,
+  thresholdError,
   toBase64Url,
   type AdvertiseKeysMessage,
   type EncryptedShare,
@@ -218,7 +221,9 @@ export class SecAggClient {
   /**
    * Unmasking: reveals the b-share of each listed survivor and the s-key share of each listed
    * dropped client. Revealing both for one client would let the server unmask its input, so a
-   * request that lists a client in both -> E_PROTOCOL (and nothing is revealed).
+   * request that lists a client in both, or lists this client itself as dropped (it sent its
+   * masked input, so the server holds its b-shares from the others) -> E_PROTOCOL, nothing
+   * revealed, the client unchanged.
    */
   unmask(message: UnmaskRequestMessage): Promise<UnmaskMessage> {
     return this.#step('unmask-request', 'done', async () => {
@@ -226,6 +231,9 @@ export class SecAggClient {
       this.#checkAddressed(checkMessage(message, 'unmask-request'));
       const survivors = this.#distinctHeld(message.survivors, 'survivors');
       const dropped = this.#distinctHeld(message.dropped, 'dropped');
+      if (dropped.has(this.id)) {
+        throw protocolError('the request lists this client as dropped, but it sent its masked input: refusing to reveal its masking key', 'dropped');
+      }
       for (const owner of dropped) {
         if (survivors.has(owner)) {
           throw protocolError(`refusing to reveal both the key share and the self-mask share of ${JSON.stringify(owner)}`, 'survivors');
@@ -288,30 +296,6 @@ export class SecAggClient {
   }
 }
 
-/** A vector of Z_2^bits: a Uint32Array of the round's length with every value < 2^bits. */
-export function checkVector(argument: string, vector: unknown, length: number, bits: number): asserts vector is Uint32Array {
-  if (!(vector instanceof Uint32Array)) {
-    throw new PrivkitError('E_ARG', `${argument} must be a Uint32Array, got ${describe(vector)}`, { argument });
-  }
-  if (vector.length !== length) {
-    throw new PrivkitError('E_SHAPE', `${argument} has length ${vector.length}, the round expects ${length}`, { argument });
-  }
-  const limit = wordMask(bits);
-  for (let i = 0; i < vector.length; i++) {
-    if (vector[i]! > limit) {
-      throw new PrivkitError('E_ARG', `${argument}[${i}] = ${vector[i]} is not below 2^${bits}`, { argument, index: i });
-    }
-  }
-}
-
 function splitShares(plaintext: Uint8Array): HeldShares {
   return { keyShare: plaintext.slice(0, SHAMIR_SHARE_BYTES), selfMaskShare: plaintext.slice(SHAMIR_SHARE_BYTES) };
-}
-
-function protocolError(message: string, argument = 'message'): PrivkitError {
-  return new PrivkitError('E_PROTOCOL', message, { argument });
-}
-
-function thresholdError(message: string): PrivkitError {
-  return new PrivkitError('E_THRESHOLD', message);
 }

@@ -10,8 +10,6 @@ import { fromBase64Url } from './messages.js';
 
 export type KeyAgreementCurve = 'X25519' | 'P-256';
 
-export const KEY_AGREEMENT_CURVES: readonly KeyAgreementCurve[] = ['X25519', 'P-256'];
-
 /** Raw public key bytes per curve. */
 export const PUBLIC_KEY_BYTES: Readonly<Record<KeyAgreementCurve, number>> = { X25519: 32, 'P-256': 65 };
 

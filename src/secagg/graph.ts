@@ -11,8 +11,15 @@
 // shares from that neighbourhood, and reconstruction needs t survivors in it. Privacy relies, as in
 // Bell et al., on the random labelling: with k large enough (logarithmic in n) no neighbourhood
 // holds t colluders and the graph of honest survivors stays connected, except with small
-// probability. If the survivors' graph did split, the server would learn the partial sum of each
-// component rather than only the total.
+// probability.
+//
+// Connectivity of the survivors: the pairwise masks of two survivors cancel only in a sum that
+// holds both, and the server can remove every other mask (it rebuilds each survivor's b_u and each
+// dropped client's s_u^SK). So if the survivors' graph (the clients of U3, with the edges between
+// neighbours both in U3) split into groups, the server could unmask each group's partial sum, not
+// only the total. The server therefore checks it (breadth-first search, connectedComponents) when
+// it closes MaskedInputCollection and refuses to unmask a split graph (E_THRESHOLD). H_{k,n} is
+// k-connected, so fewer than k clients missing from U3 never split it; the complete graph never splits.
 import { createRng } from '../dp/rng.js';
 
 /**
@@ -59,4 +66,30 @@ function keyedPermutation(count: number, seed: Uint8Array): number[] {
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
   return order;
+}
+
+/**
+ * The connected components of the subgraph of `graph` (adjacency lists by index) induced by
+ * `members`: breadth-first search over edges whose two ends are members. Each component is in
+ * increasing order; components come in the order of their smallest member.
+ */
+export function connectedComponents(graph: readonly (readonly number[])[], members: Iterable<number>): number[][] {
+  const inside = new Set(members);
+  const seen = new Set<number>();
+  const components: number[][] = [];
+  for (const start of [...inside].sort((a, b) => a - b)) {
+    if (seen.has(start)) continue;
+    seen.add(start);
+    const component = [start];
+    for (let head = 0; head < component.length; head++) {
+      for (const v of graph[component[head]!] ?? []) {
+        if (inside.has(v) && !seen.has(v)) {
+          seen.add(v);
+          component.push(v);
+        }
+      }
+    }
+    components.push(component.sort((a, b) => a - b));
+  }
+  return components;
 }

@@ -4,7 +4,9 @@
 // little-endian 32-bit words) so a browser can talk to a Node server over any transport.
 // Every message names its round id; client messages name their sender, server messages their recipient.
 import { PrivkitError } from '../errors.js';
+import { describe } from '../validate.js';
 import type { KeyAgreementCurve } from './crypto.js';
+import { wordMask } from './masks.js';
 
 /** Setup (server -> every client): the round's parameters, before AdvertiseKeys. */
 export interface SetupMessage {
@@ -370,13 +372,44 @@ export function checkRoundParameters(
       throw fail('neighbours', `neighbours must be an even integer >= 2, got ${p.neighbours}`);
     }
   }
+  // Bonawitz et al. 2017 (Sec. 4) need t > n/2 so that the server can not collect both shares of
+  // one client (its b-share from some honest clients, its key share from others); with SecAgg+ the
+  // shares live in a neighbourhood of min(n, k + 1) clients, so t must be a strict majority of it.
   const neighbourhood = Math.min(p.neighbours ?? Infinity, p.clients.length - 1) + 1;
-  if (!Number.isSafeInteger(p.threshold) || p.threshold < 1 || p.threshold > neighbourhood) {
+  const lowest = Math.floor(neighbourhood / 2) + 1;
+  if (!Number.isSafeInteger(p.threshold) || p.threshold < lowest || p.threshold > neighbourhood) {
     throw fail(
       'threshold',
-      `threshold must be an integer in [1, ${neighbourhood}] (the neighbourhood size, client included), got ${p.threshold}`,
+      `threshold must be an integer in [${lowest}, ${neighbourhood}] (a strict majority of the neighbourhood of ` +
+        `${neighbourhood} clients, client included), got ${p.threshold}`,
     );
   }
   if (!(p.graphSeed instanceof Uint8Array) || p.graphSeed.length !== 32) throw fail('graphSeed', 'graphSeed must be 32 bytes');
   if (p.curve !== 'X25519' && p.curve !== 'P-256') throw fail('curve', `curve must be 'X25519' or 'P-256', got ${String(p.curve)}`);
+}
+
+/** A vector of Z_2^bits: a Uint32Array of the round's length with every value < 2^bits. */
+export function checkVector(argument: string, vector: unknown, length: number, bits: number): asserts vector is Uint32Array {
+  if (!(vector instanceof Uint32Array)) {
+    throw new PrivkitError('E_ARG', `${argument} must be a Uint32Array, got ${describe(vector)}`, { argument });
+  }
+  if (vector.length !== length) {
+    throw new PrivkitError('E_SHAPE', `${argument} has length ${vector.length}, the round expects ${length}`, { argument });
+  }
+  const limit = wordMask(bits);
+  for (let i = 0; i < vector.length; i++) {
+    if (vector[i]! > limit) {
+      throw new PrivkitError('E_ARG', `${argument}[${i}] = ${vector[i]} is not below 2^${bits}`, { argument, index: i });
+    }
+  }
+}
+
+/** A message that breaks the protocol (out of order, unexpected content, unsafe request). */
+export function protocolError(message: string, argument = 'message'): PrivkitError {
+  return new PrivkitError('E_PROTOCOL', message, { argument });
+}
+
+/** Too few clients (or a split survivors' graph) to finish the round safely. */
+export function thresholdError(message: string): PrivkitError {
+  return new PrivkitError('E_THRESHOLD', message);
 }

@@ -8,6 +8,7 @@ import { MAX_DISCRETE_SCALE } from '../dp/discrete.js';
 import { resolveRng } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
 import { assertFloat32Array, assertNumber, describe } from '../validate.js';
+import { wordMask } from './masks.js';
 
 export interface QuantizeOptions {
   /** Quantized units per input unit (> 0): q ~ x * scale. */
@@ -60,7 +61,7 @@ export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
   assertFloat32Array('x', x);
   const options = optionsObject(opts);
   const scale = assertNumber('opts.scale', options.scale, 'positive');
-  const mask = wordMask(options.bits);
+  const mask = bitsMask(options.bits);
   const sigma = noiseSigma(options.noiseSigma);
   const bound = roundingBound(options.rounding, options.conditionalBound);
   const rng = resolveRng(options);
@@ -129,7 +130,7 @@ export function dequantize(sum: Uint32Array, opts: DequantizeOptions): Float32Ar
   }
   const options = optionsObject(opts);
   const scale = assertNumber('opts.scale', options.scale, 'positive');
-  const modulus = wordMask(options.bits) + 1;
+  const modulus = bitsMask(options.bits) + 1;
   const half = modulus / 2;
   const out = new Float32Array(sum.length);
   for (let i = 0; i < sum.length; i++) {
@@ -149,12 +150,13 @@ function optionsObject<T>(opts: T): T {
   return opts;
 }
 
-/** 2^bits - 1 for an integer bits in [1, 32]. */
-function wordMask(bits: unknown): number {
-  if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < 1 || bits > 32) {
-    throw new PrivkitError('E_ARG', `opts.bits must be an integer in [1, 32], got ${describe(bits)}`, { argument: 'opts.bits' });
+/** wordMask(bits) (2^bits - 1), with a bad value reported as opts.bits. */
+function bitsMask(bits: unknown): number {
+  try {
+    return wordMask(bits as number);
+  } catch (cause) {
+    throw new PrivkitError('E_ARG', `opts.bits must be an integer in [1, 32], got ${describe(bits)}`, { argument: 'opts.bits', cause });
   }
-  return 2 ** bits - 1;
 }
 
 function noiseSigma(value: unknown): number {

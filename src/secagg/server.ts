@@ -7,11 +7,12 @@
 // Rounds: setup() -> receive(AdvertiseKeys)* -> closeAdvertiseKeys() -> receive(ShareKeys)* ->
 // closeShareKeys() -> receive(MaskedInput)* -> closeMaskedInput() -> receive(Unmasking)* ->
 // closeUnmasking(). A message that fails a check, and a close that finds fewer than `threshold`
-// clients (E_THRESHOLD), leave the server as it was: the round can still be completed.
+// clients, fewer than `minSurvivors` masked inputs or a split survivors' graph (E_THRESHOLD), leave
+// the server as it was: the round can still be completed.
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
-import { checkVector, SHARE_PLAINTEXT_BYTES } from './client.js';
+import { SHARE_PLAINTEXT_BYTES } from './client.js';
 import {
   GCM_TAG_BYTES,
   IV_BYTES,
@@ -23,11 +24,14 @@ import {
   sharedSecret,
   type KeyAgreementCurve,
 } from './crypto.js';
-import { communicationGraph } from './graph.js';
+import { communicationGraph, connectedComponents } from './graph.js';
 import { maskedSum, type Mask } from './masks.js';
 import {
   checkMessage,
   checkRoundParameters,
+  checkVector,
+  protocolError,
+  thresholdError,
   toBase64Url,
   type AdvertiseKeysMessage,
   type ClientMessage,
@@ -53,9 +57,16 @@ export interface SecAggServerOptions {
   /**
    * Shamir threshold t: every round needs >= t clients (per neighbourhood with SecAgg+, a client
    * counting in its own neighbourhood). The server learns only the sum as long as fewer than t
-   * clients (of any neighbourhood) collude with it; t > n/2 (t > (k + 1)/2) is the usual choice.
+   * clients (of any neighbourhood) collude with it. t must be a strict majority of a neighbourhood,
+   * min(n, k + 1)/2 < t <= min(n, k + 1) (Bonawitz et al. 2017: t > n/2), else E_ARG.
    */
   threshold: number;
+  /**
+   * The fewest masked inputs the server unmasks: closeMaskedInput() with fewer -> E_THRESHOLD (a sum
+   * of too few inputs reveals too much about each). An integer in [threshold, clients.length];
+   * default: the threshold.
+   */
+  minSurvivors?: number;
   /** SecAgg+ (Bell et al. 2020): each client masks with and shares to k neighbours (even k >= 2). Default: all. */
   neighbours?: number;
   /** Default: 16 random bytes in base64url. */
@@ -76,7 +87,7 @@ export interface SecAggResult {
 }
 
 export class SecAggServer {
-  readonly #options: SecAggServerOptions & { roundId: string };
+  readonly #options: SecAggServerOptions & { roundId: string; minSurvivors: number };
   readonly #clients: readonly string[];
   readonly #indexOf: Map<string, number>;
   #round: SecAggServerRound = 'setup';
@@ -90,6 +101,8 @@ export class SecAggServer {
   readonly #masked = new Map<string, MaskedInputMessage>();
   readonly #unmasked = new Map<string, UnmaskMessage>();
   readonly #requests = new Map<string, UnmaskRequestMessage>();
+  /** Clients whose Unmasking response was discarded for a bad share; they may not answer again. */
+  readonly #discarded = new Set<string>();
   /** Every public key advertised so far (base64url), to refuse repeated keys. */
   readonly #publicKeys = new Set<string>();
   #closing = false;
@@ -102,7 +115,15 @@ export class SecAggServer {
     const roundId = options.roundId ?? toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
     checkRoundParameters({ ...options, roundId, graphSeed: new Uint8Array(32), curve: options.curve ?? 'X25519' }, 'E_ARG');
     const clients = [...options.clients];
-    this.#options = { ...options, clients, roundId };
+    const minSurvivors = options.minSurvivors ?? options.threshold;
+    if (!Number.isSafeInteger(minSurvivors) || minSurvivors < options.threshold || minSurvivors > clients.length) {
+      throw new PrivkitError(
+        'E_ARG',
+        `minSurvivors must be an integer in [threshold, clients.length] = [${options.threshold}, ${clients.length}], got ${describe(minSurvivors)}`,
+        { argument: 'minSurvivors' },
+      );
+    }
+    this.#options = { ...options, clients, roundId, minSurvivors };
     this.#clients = clients;
     this.#indexOf = new Map(clients.map((id, i) => [id, i]));
   }
@@ -164,6 +185,7 @@ export class SecAggServer {
     const sender = checked.sender;
     if (!this.#indexOf.has(sender)) throw protocolError(`unknown sender ${JSON.stringify(sender)}`);
     if (!this.#completedPreviousRound(sender)) throw protocolError(`${JSON.stringify(sender)} did not complete the previous round`);
+    if (this.#discarded.has(sender)) throw protocolError(`the Unmasking response of ${JSON.stringify(sender)} was discarded for bad shares`);
     if (this.#collected()!.has(sender)) throw protocolError(`duplicate or replayed '${round}' message from ${JSON.stringify(sender)}`);
     switch (checked.type) {
       case 'advertise-keys':
@@ -224,6 +246,10 @@ export class SecAggServer {
   /**
    * Ends MaskedInputCollection: asks each client of U3 for the b-shares of its neighbourhood's
    * survivors (U3) and the s-key shares of its neighbours that dropped after ShareKeys (U2 \ U3).
+   * E_THRESHOLD (nothing changed) when a secret to rebuild has fewer than t holders in U3, when
+   * fewer than `minSurvivors` clients sent masked inputs, or when the survivors' graph (U3 with the
+   * edges between neighbours both in U3) is not connected: its groups' partial sums would be
+   * unmaskable one by one (see graph.ts).
    */
   closeMaskedInput(): Map<string, UnmaskRequestMessage> {
     this.#expect('masked-input');
@@ -231,6 +257,11 @@ export class SecAggServer {
     const u3 = new Set(this.#masked.keys());
     // Every secret to rebuild (b_u for u in U3, s_u^SK for u in U2 \ U3) needs t holders in U3.
     this.#checkNeighbourhoods(u2, u3, 'sent masked inputs');
+    const { minSurvivors } = this.#options;
+    if (u3.size < minSurvivors) {
+      throw thresholdError(`${u3.size} clients sent masked inputs; the server unmasks no fewer than minSurvivors = ${minSurvivors}`);
+    }
+    this.#checkConnected(u3);
     const requests = new Map<string, UnmaskRequestMessage>();
     for (const v of this.#ordered(u3)) {
       const neighbourhood = [v, ...this.#neighbours(v)].filter((u) => u2.has(u));
@@ -250,6 +281,21 @@ export class SecAggServer {
   /**
    * Ends Unmasking: rebuilds b_u (u in U3) and s_u^SK (u in U2 \ U3) from t shares each, removes
    * the self masks and the dropped clients' pairwise masks, and returns the sum of U3's inputs.
+   *
+   * Every rebuilt secret is checked: s_u^SK must match the public key u advertised, and b_u must
+   * fit in 32 bytes. A secret that fails -> E_AUTH, and the server looks for the culprit: with more
+   * than t shares of that secret it rebuilds it again leaving out, one at a time, each holder whose
+   * share was used; if exactly one such exclusion gives a secret that passes the check, that
+   * holder's Unmasking response is discarded (the error names it; it may not answer again) and
+   * closeUnmasking() can be called again. With only t shares (or several bad ones) the culprit can
+   * not be told apart: the error says so and every response is kept, so a retry fails the same way
+   * until more responses have arrived. Either way the server stays in the unmasking round.
+   *
+   * Limitation: nothing commits to b_u, so its check is only the range. A garbled b-share (a
+   * random field element) is caught with probability 1 - 2^-265, but a share changed by a small
+   * amount d moves b_u by lambda * d, which can stay below 2^256 (lambda is a small integer for
+   * some point sets): the sum is then wrong without an error. The semi-honest protocol assumes
+   * clients reveal their shares faithfully.
    */
   async closeUnmasking(): Promise<SecAggResult> {
     this.#expect('unmasking');
@@ -276,12 +322,27 @@ export class SecAggServer {
     this.#closing = true;
     try {
       const combine = shamirCombiner(threshold);
-      const masks: Mask[] = [];
-      for (const u of survivors) masks.push({ seed: secretBytes(combine(selfMaskShares.get(u)!), 32, u), subtract: true });
+      // Each rebuild returns undefined when the secret fails its check.
+      const rebuildSeed = async (shares: readonly ShamirShare[]) => secretBytes(combine(shares));
+      const rebuildKey = (u: string) => async (shares: readonly ShamirShare[]) => {
+        const scalar = secretBytes(combine(shares));
+        return scalar === undefined ? undefined : matchingPrivateKey(curve, scalar, this.#advertised.get(u)!.sPublicKey);
+      };
+      const seeds = await Promise.all(survivors.map((u) => rebuildSeed(selfMaskShares.get(u)!)));
+      const keys = await Promise.all(dropped.map((u) => rebuildKey(u)(keyShares.get(u)!)));
+      const failures: SecretFailure[] = [
+        ...survivors.flatMap((u, i) =>
+          seeds[i] === undefined ? [{ owner: u, what: 'self-mask seed', shares: selfMaskShares.get(u)!, rebuild: rebuildSeed }] : [],
+        ),
+        ...dropped.flatMap((u, i) =>
+          keys[i] === undefined ? [{ owner: u, what: 'masking key', shares: keyShares.get(u)!, rebuild: rebuildKey(u) }] : [],
+        ),
+      ];
+      if (failures.length > 0) await this.#rejectBadShares(failures);
+      const masks: Mask[] = seeds.map((seed) => ({ seed: seed!, subtract: true }));
       const pairwise = await Promise.all(
-        dropped.map(async (u) => {
-          const scalar = secretBytes(combine(keyShares.get(u)!), 32, u);
-          const sKey = await importPrivateScalar(curve, scalar, this.#advertised.get(u)!.sPublicKey);
+        dropped.map(async (u, i) => {
+          const sKey = keys[i]!;
           const maskedWithU = this.#neighbours(u).filter((v) => u3.has(v));
           return Promise.all(
             maskedWithU.map(async (v): Promise<Mask> => {
@@ -307,6 +368,40 @@ export class SecAggServer {
     } finally {
       this.#closing = false;
     }
+  }
+
+  /**
+   * Secrets failed their check: finds, for each, the one holder whose share explains it (the secret
+   * rebuilt without that share passes), discards those holders' responses, and throws E_AUTH.
+   */
+  async #rejectBadShares(failures: readonly SecretFailure[]): Promise<never> {
+    const t = this.#options.threshold;
+    const culprits = new Set<string>();
+    const unexplained: string[] = [];
+    for (const { owner, what, shares, rebuild } of failures) {
+      const suspects: string[] = [];
+      if (shares.length > t) {
+        // Only the first t shares by x went into the rebuild; leaving out any other changes nothing.
+        for (const share of [...shares].sort((a, b) => a.x - b.x).slice(0, t)) {
+          if ((await rebuild(shares.filter((s) => s !== share))) !== undefined) suspects.push(this.#clients[share.x - 1]!);
+        }
+      }
+      if (suspects.length === 1) culprits.add(suspects[0]!);
+      else unexplained.push(`the ${what} of ${JSON.stringify(owner)}`);
+    }
+    for (const sender of culprits) {
+      this.#unmasked.delete(sender);
+      this.#discarded.add(sender);
+    }
+    const parts: string[] = [];
+    if (culprits.size > 0) {
+      const names = this.#ordered(culprits).map((id) => JSON.stringify(id)).join(', ');
+      parts.push(`bad shares from ${names}: their Unmasking responses are discarded, closeUnmasking() may be called again`);
+    }
+    if (unexplained.length > 0) {
+      parts.push(`the shares of ${unexplained.join(', ')} are inconsistent and no single response explains it (more responses may)`);
+    }
+    throw new PrivkitError('E_AUTH', parts.join('; '));
   }
 
   #expect(round: SecAggServerRound): void {
@@ -364,6 +459,20 @@ export class SecAggServer {
     }
   }
 
+  /** With SecAgg+, the survivors' graph must be connected, or the server could unmask each group's partial sum. */
+  #checkConnected(u3: Set<string>): void {
+    const { neighbours } = this.#options;
+    if (neighbours === undefined || neighbours >= this.#clients.length - 1) return; // complete graph
+    const components = connectedComponents(this.#graph, [...u3].map((id) => this.#indexOf.get(id)!));
+    if (components.length > 1) {
+      const sizes = components.map((c) => c.length).join(' + ');
+      throw thresholdError(
+        `the survivors' communication graph splits into ${components.length} groups (${sizes} clients): ` +
+          'unmasking would reveal the partial sum of each group',
+      );
+    }
+  }
+
   #checkAdvertise(message: AdvertiseKeysMessage): void {
     const size = PUBLIC_KEY_BYTES[this.#setup!.curve];
     for (const key of [message.cPublicKey, message.sPublicKey]) {
@@ -417,16 +526,25 @@ export class SecAggServer {
   }
 }
 
-/** A rebuilt 32-byte secret; a value >= 2^256 means the shares were inconsistent -> E_AUTH. */
-function secretBytes(value: bigint, bytes: number, owner: string): Uint8Array {
-  if (value >> BigInt(8 * bytes) !== 0n) throw new PrivkitError('E_AUTH', `the shares of ${JSON.stringify(owner)} are inconsistent`);
-  return bigIntToBytes(value, bytes);
+interface SecretFailure {
+  owner: string;
+  what: string;
+  shares: readonly ShamirShare[];
+  /** Rebuilds the secret from the first t of the given shares; undefined when it fails its check. */
+  rebuild: (shares: readonly ShamirShare[]) => Promise<unknown>;
 }
 
-function protocolError(message: string): PrivkitError {
-  return new PrivkitError('E_PROTOCOL', message, { argument: 'message' });
+/** A rebuilt 32-byte secret, or undefined for a value >= 2^256 (the shares were inconsistent). */
+function secretBytes(value: bigint): Uint8Array | undefined {
+  return value >> 256n === 0n ? bigIntToBytes(value, 32) : undefined;
 }
 
-function thresholdError(message: string): PrivkitError {
-  return new PrivkitError('E_THRESHOLD', message);
+/** The private key of `scalar` if it matches `publicKey`, else undefined. */
+async function matchingPrivateKey(curve: KeyAgreementCurve, scalar: Uint8Array, publicKey: Uint8Array): Promise<CryptoKey | undefined> {
+  try {
+    return await importPrivateScalar(curve, scalar, publicKey);
+  } catch (error) {
+    if (error instanceof PrivkitError && error.code === 'E_AUTH') return undefined;
+    throw error;
+  }
 }

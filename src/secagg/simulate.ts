@@ -18,6 +18,8 @@ export interface SimulateRoundOptions {
   threshold: number;
   /** SecAgg+ degree k (default: complete graph). */
   neighbours?: number;
+  /** The server's minSurvivors: fewest masked inputs it unmasks (default: the threshold). */
+  minSurvivors?: number;
   /** Clients (by index) that advertise keys, then drop before ShareKeys. */
   dropBeforeShareKeys?: readonly number[];
   /** Clients that share keys, then drop before sending their masked input. */
@@ -45,7 +47,7 @@ export interface SimulateRoundResult {
 
 export async function simulateRound(options: SimulateRoundOptions): Promise<SimulateRoundResult> {
   const start = performance.now();
-  const { inputs, bits, threshold, neighbours, roundId, curve, wire = 'json' } = options;
+  const { inputs, bits, threshold, neighbours, minSurvivors, roundId, curve, wire = 'json' } = options;
   if (!Array.isArray(inputs) || inputs.length === 0) {
     throw new PrivkitError('E_ARG', `inputs must be a non-empty array of Uint32Array, got ${describe(inputs)}`, { argument: 'inputs' });
   }
@@ -72,6 +74,7 @@ export async function simulateRound(options: SimulateRoundOptions): Promise<Simu
     length,
     threshold,
     ...(neighbours === undefined ? {} : { neighbours }),
+    ...(minSurvivors === undefined ? {} : { minSurvivors }),
     ...(roundId === undefined ? {} : { roundId }),
     ...(curve === undefined ? {} : { curve }),
   });
