@@ -7,10 +7,14 @@ import {
   SecAggClient,
   SecAggServer,
   communicationGraph,
+  decodeMessage,
+  encodeMessage,
+  shamirCombine,
   type ClientMessage,
   type EncryptedSharesMessage,
   type PublicKeysMessage,
   type SecAggServerOptions,
+  type ShareKeysMessage,
   type UnmaskMessage,
   type UnmaskRequestMessage,
 } from 'privkit/secagg';
@@ -27,6 +31,9 @@ const inputOf = (i: number) => Uint32Array.from({ length: LENGTH }, (_, j) => (i
 function sumOf(ids: readonly string[]): number[] {
   return Array.from({ length: LENGTH }, (_, j) => ids.reduce((s, id) => s + Number(id.slice(1)) + j, 0) & 1023);
 }
+
+/** Big-endian bytes as a bigint. */
+const bytesToBigInt = (bytes: Uint8Array): bigint => bytes.reduce((v, byte) => (v << 8n) | BigInt(byte), 0n);
 
 async function rejects(promise: Promise<unknown>, code: string): Promise<PrivkitError> {
   const error = await promise.then(
@@ -409,23 +416,32 @@ describe('too many dropouts -> E_THRESHOLD, the server unchanged', () => {
 
 describe('a bad share in an Unmasking response -> E_AUTH; the culprit is found and discarded when possible', () => {
   /**
-   * `message` with the share of `owner` in `field` replaced by another field element: for a key
-   * share its last bit flipped (the key check catches any change), for a self-mask share a
-   * garbled value (b_u has no commitment: only a reconstruction outside [0, 2^256) shows it).
+   * `message` with the share of `owner` in `field` replaced by another field element: 'flip' flips
+   * its lowest bit (the share moves by +-1, the rebuilt secret by lambda * (+-1), which stays in
+   * [0, 2^256) when the Lagrange coefficient lambda is a small integer: only the key check or the
+   * commitment to b_u shows it), 'garble' writes an unrelated value (rebuilt secret >= 2^256).
    */
-  const tamper = (message: ClientMessage, field: 'selfMaskShares' | 'keyShares', owner: string): UnmaskMessage => {
+  const tamper = (
+    message: ClientMessage,
+    field: 'selfMaskShares' | 'keyShares',
+    owner: string,
+    how: 'flip' | 'garble' = 'flip',
+  ): UnmaskMessage => {
     const m = message as UnmaskMessage;
     return {
       ...m,
       [field]: m[field].map((r) => {
         if (r.owner !== owner) return r;
-        const share = field === 'keyShares' ? r.share.slice() : new Uint8Array(r.share.length).fill(0x5a);
-        if (field === 'keyShares') share[share.length - 1] = share[share.length - 1]! ^ 1;
+        const share = how === 'flip' ? r.share.slice() : new Uint8Array(r.share.length).fill(0x5a);
+        if (how === 'flip') share[share.length - 1] = share[share.length - 1]! ^ 1;
         else share[0] = 1; // < 2^521 - 1
         return { owner, share };
       }),
     };
   };
+
+  const shareValue = (message: ClientMessage, owner: string) =>
+    bytesToBigInt((message as UnmaskMessage).selfMaskShares.find((r) => r.owner === owner)!.share);
 
   /** A round of 5 (t = 3) up to the Unmasking responses; c4 drops before its masked input (its key is rebuilt). */
   async function toUnmasking(): Promise<{ round: Round; responses: ClientMessage[] }> {
@@ -439,13 +455,15 @@ describe('a bad share in an Unmasking response -> E_AUTH; the culprit is found a
     return { round, responses: await round.unmask() };
   }
 
-  for (const [sender, field, owner] of [
-    [0, 'selfMaskShares', 'c1'],
-    [1, 'keyShares', 'c4'],
+  for (const [sender, field, owner, how] of [
+    [0, 'selfMaskShares', 'c1', 'garble'],
+    [0, 'selfMaskShares', 'c1', 'flip'],
+    [2, 'selfMaskShares', 'c3', 'flip'],
+    [1, 'keyShares', 'c4', 'flip'],
   ] as const) {
-    it(`a bad ${field === 'keyShares' ? 'masking-key' : 'self-mask'} share from c${sender}, with t + 1 responses: c${sender} is named and discarded, a retry succeeds`, async () => {
+    it(`a ${how === 'flip' ? 'one-bit-flipped' : 'garbled'} ${field === 'keyShares' ? 'masking-key' : 'self-mask'} share from c${sender}, with t + 1 responses: c${sender} is named and discarded, a retry succeeds`, async () => {
       const { round, responses } = await toUnmasking();
-      const bad = tamper(responses[sender]!, field, owner);
+      const bad = tamper(responses[sender]!, field, owner, how);
       round.deliver(responses.map((m, i) => (i === sender ? bad : m)));
       const error = await rejects(round.server.closeUnmasking(), 'E_AUTH');
       expect(error.message).toContain(`bad shares from "c${sender}"`);
@@ -461,20 +479,117 @@ describe('a bad share in an Unmasking response -> E_AUTH; the culprit is found a
     });
   }
 
-  it('with only t responses the culprit can not be told apart: all kept; one more response identifies it', async () => {
+  it('a one-bit flip in a self-mask share rebuilds a wrong b_u that fits in 32 bytes: the commitment catches it (E_AUTH)', async () => {
     const { round, responses } = await toUnmasking();
-    round.deliver([tamper(responses[0]!, 'selfMaskShares', 'c2'), responses[1]!, responses[2]!]);
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const error = await rejects(round.server.closeUnmasking(), 'E_AUTH');
-      expect(error.message).toMatch(/self-mask seed of "c2" are inconsistent and no single response explains it/);
-      expect(round.server.receivedFrom).toEqual(['c0', 'c1', 'c2']);
-      expect(round.server.round).toBe('unmasking');
-    }
-    round.deliver([responses[3]!]);
+    const bad = tamper(responses[0]!, 'selfMaskShares', 'c1');
+    // The rebuild uses the shares at x = 1, 2, 3 (c0, c1, c2), where c0's Lagrange coefficient is 3:
+    // b_c1 moves by +-3 and stays in [0, 2^256), which the range check alone let through.
+    const points = (first: ClientMessage) => [first, responses[1]!, responses[2]!].map((m, i) => ({ x: i + 1, y: shareValue(m, 'c1') }));
+    const genuine = shamirCombine(points(responses[0]!), 3);
+    const wrong = shamirCombine(points(bad), 3);
+    expect(genuine >> 256n).toBe(0n);
+    expect(wrong >> 256n).toBe(0n);
+    expect(wrong - genuine === 3n || genuine - wrong === 3n).toBe(true);
+    round.deliver([bad, ...responses.slice(1)]);
     const error = await rejects(round.server.closeUnmasking(), 'E_AUTH');
     expect(error.message).toContain('bad shares from "c0"');
+    expect(round.server.round).toBe('unmasking');
     expect(round.server.receivedFrom).toEqual(['c1', 'c2', 'c3']);
     const result = await round.server.closeUnmasking();
     expect(Array.from(result.sum)).toEqual(sumOf(['c0', 'c1', 'c2', 'c3']));
+  });
+
+  for (const how of ['garble', 'flip'] as const) {
+    it(`with only t responses the culprit of a ${how === 'flip' ? 'one-bit-flipped' : 'garbled'} share can not be told apart: all kept; one more response identifies it`, async () => {
+      const { round, responses } = await toUnmasking();
+      round.deliver([tamper(responses[0]!, 'selfMaskShares', 'c2', how), responses[1]!, responses[2]!]);
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const error = await rejects(round.server.closeUnmasking(), 'E_AUTH');
+        expect(error.message).toMatch(/self-mask seed of "c2" are inconsistent and no single response explains it/);
+        expect(round.server.receivedFrom).toEqual(['c0', 'c1', 'c2']);
+        expect(round.server.round).toBe('unmasking');
+      }
+      round.deliver([responses[3]!]);
+      const error = await rejects(round.server.closeUnmasking(), 'E_AUTH');
+      expect(error.message).toContain('bad shares from "c0"');
+      expect(round.server.receivedFrom).toEqual(['c1', 'c2', 'c3']);
+      const result = await round.server.closeUnmasking();
+      expect(Array.from(result.sum)).toEqual(sumOf(['c0', 'c1', 'c2', 'c3']));
+    });
+  }
+});
+
+describe('the commitment to the self-mask seed in ShareKeys', () => {
+  it('a ShareKeys message without a 32-byte commitment -> E_PROTOCOL, nothing kept; the round completes', async () => {
+    const round = new Round(3);
+    round.deliver(await round.advertise());
+    round.keys = round.server.closeAdvertiseKeys();
+    const shared = (await round.shareKeys()) as ShareKeysMessage[];
+    const s0 = shared[0]!;
+    expect(s0.selfMaskCommitment).toBeInstanceOf(Uint8Array);
+    expect(s0.selfMaskCommitment).toHaveLength(32);
+    const { selfMaskCommitment: _omitted, ...missing } = s0;
+    expectPrivkitError(() => round.server.receive(missing as unknown as ClientMessage), 'E_PROTOCOL');
+    expectPrivkitError(() => round.server.receive({ ...s0, selfMaskCommitment: Array.from(s0.selfMaskCommitment) } as unknown as ClientMessage), 'E_PROTOCOL');
+    const short = s0.selfMaskCommitment.subarray(0, 31);
+    expectPrivkitError(() => round.server.receive({ ...s0, selfMaskCommitment: short }), 'E_PROTOCOL', 'selfMaskCommitment');
+    const long = Uint8Array.of(...s0.selfMaskCommitment, 0);
+    expectPrivkitError(() => round.server.receive({ ...s0, selfMaskCommitment: long }), 'E_PROTOCOL', 'selfMaskCommitment');
+    expectPrivkitError(() => round.server.receive({ ...s0, selfMaskCommitment: new Uint8Array(0) }), 'E_PROTOCOL', 'selfMaskCommitment');
+    expect(round.server.receivedFrom).toEqual([]);
+    // also on the wire: a 31-byte commitment decodes (decodeMessage checks types) and the server refuses it
+    const wire = encodeMessage(s0);
+    const { selfMaskCommitment: _gone, ...unwired } = wire;
+    expectPrivkitError(() => decodeMessage(JSON.stringify(unwired)), 'E_PROTOCOL');
+    expectPrivkitError(() => decodeMessage({ ...wire, selfMaskCommitment: 7 }), 'E_PROTOCOL');
+    const decodedShort = decodeMessage({ ...wire, selfMaskCommitment: Buffer.from(short).toString('base64url') }) as ShareKeysMessage;
+    expect(decodedShort.selfMaskCommitment).toHaveLength(31);
+    expectPrivkitError(() => round.server.receive(decodedShort), 'E_PROTOCOL', 'selfMaskCommitment');
+    expect(round.server.receivedFrom).toEqual([]);
+    round.deliver(shared);
+    expect(await round.finish()).toEqual(sumOf(['c0', 'c1', 'c2']));
+  });
+
+  it('the JSON wire form carries the commitment (base64url); it is SHA-256 of the documented encoding of b_u', async () => {
+    const round = new Round(3, { roundId: 'round-ü' });
+    round.deliver(await round.advertise());
+    round.keys = round.server.closeAdvertiseKeys();
+    const shared = (await round.shareKeys()) as ShareKeysMessage[];
+    const wired = shared.map((m) => {
+      const encoded = encodeMessage(m);
+      expect(encoded.selfMaskCommitment).toBe(Buffer.from(m.selfMaskCommitment).toString('base64url'));
+      const back = decodeMessage(JSON.stringify(encoded)) as ShareKeysMessage;
+      expect(back).toEqual(m);
+      expect(back.selfMaskCommitment).not.toBe(m.selfMaskCommitment);
+      return back;
+    });
+    // distinct clients, distinct seeds: distinct commitments
+    expect(new Set(shared.map((m) => Buffer.from(m.selfMaskCommitment).toString('hex'))).size).toBe(3);
+    round.deliver(wired);
+    round.shares = round.server.closeShareKeys();
+    round.deliver(await round.maskedInput());
+    round.requests = round.server.closeMaskedInput();
+    const responses = (await round.unmask()) as UnmaskMessage[];
+    round.deliver(responses);
+    const result = await round.server.closeUnmasking();
+    expect(Array.from(result.sum)).toEqual(sumOf(['c0', 'c1', 'c2']));
+    // C_u = SHA-256(field(domain) || field(roundId) || field(u) || field(b_u)), field(x) = u32be(len x) || x, strings UTF-8
+    const field = (bytes: Uint8Array) => {
+      const out = new Uint8Array(4 + bytes.length);
+      new DataView(out.buffer).setUint32(0, bytes.length, false);
+      out.set(bytes, 4);
+      return out;
+    };
+    const utf8 = (text: string) => new TextEncoder().encode(text);
+    for (const [i, m] of shared.entries()) {
+      const owner = `c${i}`;
+      const points = responses.map((r) => ({
+        x: Number(r.sender.slice(1)) + 1,
+        y: bytesToBigInt(r.selfMaskShares.find((share) => share.owner === owner)!.share),
+      }));
+      const seed = Uint8Array.from(Buffer.from(shamirCombine(points, 2).toString(16).padStart(64, '0'), 'hex'));
+      const preimage = Buffer.concat([utf8('privkit/secagg/v1 self-mask seed commitment'), utf8('round-ü'), utf8(owner), seed].map(field));
+      expect(new Uint8Array(await crypto.subtle.digest('SHA-256', preimage))).toEqual(m.selfMaskCommitment);
+    }
   });
 });

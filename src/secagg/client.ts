@@ -3,7 +3,8 @@
 // method takes the server's message that closes the previous round and returns the client's
 // message for the next:
 //   advertiseKeys(setup)          -> AdvertiseKeys: fresh c (encryption) and s (masking) key pairs
-//   shareKeys(publicKeys)         -> ShareKeys: t-of-n Shamir shares of s_u^SK and of b_u, encrypted per neighbour
+//   shareKeys(publicKeys)         -> ShareKeys: t-of-n Shamir shares of s_u^SK and of b_u, encrypted per neighbour,
+//                                    and a commitment C_u to b_u (the server checks the rebuilt b_u against it)
 //   maskedInput(shares, x_u)      -> MaskedInputCollection: y_u = x_u + PRG(b_u) + sum_{v>u} PRG(s_uv) - sum_{v<u} PRG(s_uv)
 //   unmask(request)               -> Unmasking: b-shares of survivors, s-key shares of dropped clients, never both for one client
 // A call that throws leaves the client as it was (nothing is committed before every check passed).
@@ -11,6 +12,7 @@ import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import {
+  commitSelfMaskSeed,
   encryptShare,
   decryptShare,
   deriveMaskSeed,
@@ -122,7 +124,10 @@ export class SecAggClient {
     });
   }
 
-  /** ShareKeys: agrees an encryption key with each neighbour in U1 and sends it its shares of s_u^SK and b_u. */
+  /**
+   * ShareKeys: agrees an encryption key with each neighbour in U1 and sends it its shares of
+   * s_u^SK and b_u; tells the server the commitment C_u to b_u.
+   */
   shareKeys(message: PublicKeysMessage): Promise<ShareKeysMessage> {
     return this.#step('public-keys', 'encrypted-shares', async () => {
       const round = this.#round!;
@@ -164,15 +169,18 @@ export class SecAggClient {
       const maskShares = shamirSplit(bytesToBigInt(round.selfMaskSeed), threshold, xs.length, { xs });
       const plaintext = (i: number) =>
         concat([bigIntToBytes(keyShares[i]!.y, SHAMIR_SHARE_BYTES), bigIntToBytes(maskShares[i]!.y, SHAMIR_SHARE_BYTES)]);
-      const shares: EncryptedShare[] = await Promise.all(
-        others.map(async (entry, j) => {
-          const aad = shareAssociatedData(roundId, this.id, entry.id);
-          return { peer: entry.id, ...(await encryptShare(peers[j]![1].shareKey, plaintext(j + 1), aad)) };
-        }),
-      );
+      const [selfMaskCommitment, shares] = await Promise.all([
+        commitSelfMaskSeed(roundId, this.id, round.selfMaskSeed),
+        Promise.all(
+          others.map(async (entry, j): Promise<EncryptedShare> => {
+            const aad = shareAssociatedData(roundId, this.id, entry.id);
+            return { peer: entry.id, ...(await encryptShare(peers[j]![1].shareKey, plaintext(j + 1), aad)) };
+          }),
+        ),
+      ]);
       this.#peers = new Map(peers);
       this.#held = new Map([[this.id, splitShares(plaintext(0))]]);
-      return { type: 'share-keys', roundId, sender: this.id, shares };
+      return { type: 'share-keys', roundId, sender: this.id, shares, selfMaskCommitment };
     });
   }
 

@@ -4,7 +4,8 @@
 //   travel as raw bytes (32 bytes for X25519, 65-byte uncompressed points for P-256);
 // - HKDF-SHA256 turns each ECDH secret into a 32-byte pairwise mask seed (s-pair) or an
 //   AES-GCM-256 key (c-pair); the salt is the round id, the info string names the purpose;
-// - AE: AES-GCM with a fresh 12-byte random IV and associated data binding (round, sender, recipient).
+// - AE: AES-GCM with a fresh 12-byte random IV and associated data binding (round, sender, recipient);
+// - a SHA-256 commitment to each client's self-mask seed b_u, so a wrongly rebuilt b_u is detected.
 import { PrivkitError } from '../errors.js';
 import { fromBase64Url } from './messages.js';
 
@@ -23,6 +24,10 @@ export const GCM_TAG_BYTES = 16;
 
 const MASK_INFO = new TextEncoder().encode('privkit/secagg/v1 pairwise mask seed');
 const SHARE_KEY_INFO = new TextEncoder().encode('privkit/secagg/v1 share encryption key');
+const SELF_MASK_COMMITMENT_DOMAIN = new TextEncoder().encode('privkit/secagg/v1 self-mask seed commitment');
+
+/** Bytes of a self-mask seed commitment (a SHA-256 digest). */
+export const SELF_MASK_COMMITMENT_BYTES = 32;
 
 // PKCS#8 headers in front of the 32-byte private scalar: RFC 8410 (X25519) and RFC 5915 / SEC 1
 // ECPrivateKey without the optional public key (P-256).
@@ -125,6 +130,27 @@ export async function deriveShareKey(secret: Uint8Array, roundId: string): Promi
     'encrypt',
     'decrypt',
   ]);
+}
+
+/**
+ * C_u, the commitment to the self-mask seed b_u that client u sends with ShareKeys:
+ *   C_u = SHA-256(field(domain) || field(roundId) || field(clientId) || field(b_u))
+ * where field(x) = the byte length of x as a 4-byte big-endian unsigned integer, then x; strings
+ * are UTF-8 and domain is 'privkit/secagg/v1 self-mask seed commitment'. The length prefixes make
+ * the encoding injective, so a commitment for one (round, client) never fits another. b_u is 32
+ * uniformly random bytes, so C_u hides it (preimage resistance); collision resistance binds u to it.
+ */
+export async function commitSelfMaskSeed(roundId: string, clientId: string, seed: Uint8Array): Promise<Uint8Array> {
+  const encoder = new TextEncoder();
+  const fields = [SELF_MASK_COMMITMENT_DOMAIN, encoder.encode(roundId), encoder.encode(clientId), seed];
+  const data = concat(
+    fields.flatMap((field) => {
+      const length = new Uint8Array(4);
+      new DataView(length.buffer).setUint32(0, field.length, false);
+      return [length, field];
+    }),
+  );
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', arrayBacked(data)));
 }
 
 /** Associated data of a share ciphertext: the JSON array [roundId, sender, recipient] in UTF-8. */

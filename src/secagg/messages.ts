@@ -56,12 +56,17 @@ export interface EncryptedShare {
   ciphertext: Uint8Array;
 }
 
-/** Round 1, ShareKeys (client -> server): the shares of s_u^SK and b_u, encrypted for each neighbour. */
+/**
+ * Round 1, ShareKeys (client -> server): the shares of s_u^SK and b_u, encrypted for each
+ * neighbour, and the commitment to b_u the server checks the rebuilt b_u against.
+ */
 export interface ShareKeysMessage {
   type: 'share-keys';
   roundId: string;
   sender: string;
   shares: EncryptedShare[];
+  /** C_u = SHA-256 commitment to the self-mask seed b_u (32 bytes; encoding in crypto.ts, commitSelfMaskSeed). */
+  selfMaskCommitment: Uint8Array;
 }
 
 /** Server -> client after ShareKeys: the ciphertexts addressed to the recipient; their senders are U2. */
@@ -133,7 +138,7 @@ const SCHEMAS: Readonly<Record<SecAggMessage['type'], Schema>> = {
     recipient: 'string',
     keys: { list: { id: 'string', cPublicKey: 'bytes', sPublicKey: 'bytes' } },
   },
-  'share-keys': { roundId: 'string', sender: 'string', shares: { list: SHARE } },
+  'share-keys': { roundId: 'string', sender: 'string', shares: { list: SHARE }, selfMaskCommitment: 'bytes' },
   'encrypted-shares': { roundId: 'string', recipient: 'string', shares: { list: SHARE } },
   'masked-input': { roundId: 'string', sender: 'string', maskedInput: 'words' },
   'unmask-request': { roundId: 'string', recipient: 'string', survivors: 'strings', dropped: 'strings' },

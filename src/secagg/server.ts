@@ -3,7 +3,9 @@
 // inputs and finally removes the masks:
 //   sum = sum_{u in U3} y_u - sum_{u in U3} PRG(b_u) -/+ sum_{u in U2\U3, v in U3 neighbour of u} PRG(s_uv)
 // where U1 advertised keys, U2 shared keys, U3 sent masked inputs. b_u is rebuilt from the
-// survivors' shares, s_u^SK of each client that dropped after ShareKeys from its neighbours' shares.
+// survivors' shares, s_u^SK of each client that dropped after ShareKeys from its neighbours' shares;
+// each is checked against what its owner announced (b_u against the commitment C_u sent with
+// ShareKeys, s_u^SK against the public key of AdvertiseKeys).
 // Rounds: setup() -> receive(AdvertiseKeys)* -> closeAdvertiseKeys() -> receive(ShareKeys)* ->
 // closeShareKeys() -> receive(MaskedInput)* -> closeMaskedInput() -> receive(Unmasking)* ->
 // closeUnmasking(). A message that fails a check, and a close that finds fewer than `threshold`
@@ -17,8 +19,11 @@ import {
   GCM_TAG_BYTES,
   IV_BYTES,
   PUBLIC_KEY_BYTES,
+  SELF_MASK_COMMITMENT_BYTES,
+  commitSelfMaskSeed,
   deriveMaskSeed,
   detectKeyAgreement,
+  equalBytes,
   importPrivateScalar,
   importPublicKey,
   sharedSecret,
@@ -98,6 +103,8 @@ export class SecAggServer {
   readonly #advertised = new Map<string, AdvertiseKeysMessage>();
   /** ShareKeys ciphertexts by sender, then by recipient. */
   readonly #shared = new Map<string, Map<string, EncryptedShare>>();
+  /** C_u, the commitment to b_u each client of U2 sent with its ShareKeys message. */
+  readonly #commitments = new Map<string, Uint8Array>();
   readonly #masked = new Map<string, MaskedInputMessage>();
   readonly #unmasked = new Map<string, UnmaskMessage>();
   readonly #requests = new Map<string, UnmaskRequestMessage>();
@@ -196,6 +203,7 @@ export class SecAggServer {
       case 'share-keys':
         this.#checkShareKeys(checked);
         this.#shared.set(sender, new Map(checked.shares.map((share) => [share.peer, share])));
+        this.#commitments.set(sender, checked.selfMaskCommitment.slice());
         break;
       case 'masked-input':
         checkVector('maskedInput', checked.maskedInput, this.#options.length, this.#options.bits);
@@ -282,20 +290,25 @@ export class SecAggServer {
    * Ends Unmasking: rebuilds b_u (u in U3) and s_u^SK (u in U2 \ U3) from t shares each, removes
    * the self masks and the dropped clients' pairwise masks, and returns the sum of U3's inputs.
    *
-   * Every rebuilt secret is checked: s_u^SK must match the public key u advertised, and b_u must
-   * fit in 32 bytes. A secret that fails -> E_AUTH, and the server looks for the culprit: with more
-   * than t shares of that secret it rebuilds it again leaving out, one at a time, each holder whose
-   * share was used; if exactly one such exclusion gives a secret that passes the check, that
-   * holder's Unmasking response is discarded (the error names it; it may not answer again) and
-   * closeUnmasking() can be called again. With only t shares (or several bad ones) the culprit can
-   * not be told apart: the error says so and every response is kept, so a retry fails the same way
-   * until more responses have arrived. Either way the server stays in the unmasking round.
+   * Every rebuilt secret is checked against what its owner announced before any share was
+   * revealed: s_u^SK must match the public key u advertised, and b_u must fit in 32 bytes and match
+   * the commitment C_u that u sent with ShareKeys (crypto.ts, commitSelfMaskSeed). An altered share
+   * among the t that go into a rebuild always changes the secret (its Lagrange coefficient is
+   * non-zero), so it is caught short of a SHA-256 second preimage; shares beyond the first t are
+   * not used and not checked. A secret that fails -> E_AUTH, and the server looks for the culprit:
+   * with more than t shares of that secret it rebuilds it again leaving out, one at a time, each
+   * holder whose share was used; if exactly one such exclusion gives a secret that passes the
+   * check, that holder's Unmasking response is discarded (the error names it; it may not answer
+   * again) and closeUnmasking() can be called again. With only t shares (or several bad ones) the
+   * culprit can not be told apart: the error says so and every response is kept, so a retry fails
+   * the same way until more responses have arrived. Either way the server stays in the unmasking
+   * round.
    *
-   * Limitation: nothing commits to b_u, so its check is only the range. A garbled b-share (a
-   * random field element) is caught with probability 1 - 2^-265, but a share changed by a small
-   * amount d moves b_u by lambda * d, which can stay below 2^256 (lambda is a small integer for
-   * some point sets): the sum is then wrong without an error. The semi-honest protocol assumes
-   * clients reveal their shares faithfully.
+   * The checks catch shares altered after they were dealt. They do not verify the dealing: a
+   * client that deals shares of several polynomials in ShareKeys makes its secret fail the check
+   * (and may get an honest holder's response blamed), and one that commits to a seed other than
+   * the one in its masked input only garbles its own contribution, as a wrong input would. The
+   * semi-honest protocol assumes clients deal their shares faithfully.
    */
   async closeUnmasking(): Promise<SecAggResult> {
     this.#expect('unmasking');
@@ -323,16 +336,20 @@ export class SecAggServer {
     try {
       const combine = shamirCombiner(threshold);
       // Each rebuild returns undefined when the secret fails its check.
-      const rebuildSeed = async (shares: readonly ShamirShare[]) => secretBytes(combine(shares));
+      const rebuildSeed = (u: string) => async (shares: readonly ShamirShare[]) => {
+        const seed = secretBytes(combine(shares));
+        if (seed === undefined) return undefined;
+        return equalBytes(await commitSelfMaskSeed(this.roundId, u, seed), this.#commitments.get(u)!) ? seed : undefined;
+      };
       const rebuildKey = (u: string) => async (shares: readonly ShamirShare[]) => {
         const scalar = secretBytes(combine(shares));
         return scalar === undefined ? undefined : matchingPrivateKey(curve, scalar, this.#advertised.get(u)!.sPublicKey);
       };
-      const seeds = await Promise.all(survivors.map((u) => rebuildSeed(selfMaskShares.get(u)!)));
+      const seeds = await Promise.all(survivors.map((u) => rebuildSeed(u)(selfMaskShares.get(u)!)));
       const keys = await Promise.all(dropped.map((u) => rebuildKey(u)(keyShares.get(u)!)));
       const failures: SecretFailure[] = [
         ...survivors.flatMap((u, i) =>
-          seeds[i] === undefined ? [{ owner: u, what: 'self-mask seed', shares: selfMaskShares.get(u)!, rebuild: rebuildSeed }] : [],
+          seeds[i] === undefined ? [{ owner: u, what: 'self-mask seed', shares: selfMaskShares.get(u)!, rebuild: rebuildSeed(u) }] : [],
         ),
         ...dropped.flatMap((u, i) =>
           keys[i] === undefined ? [{ owner: u, what: 'masking key', shares: keyShares.get(u)!, rebuild: rebuildKey(u) }] : [],
@@ -482,8 +499,14 @@ export class SecAggServer {
     if (c === s || this.#publicKeys.has(c) || this.#publicKeys.has(s)) throw protocolError('public keys repeat keys already advertised');
   }
 
-  /** ShareKeys must carry exactly one well-sized ciphertext for each neighbour in U1. */
+  /** ShareKeys must carry a 32-byte commitment to b_u and exactly one well-sized ciphertext for each neighbour in U1. */
   #checkShareKeys(message: ShareKeysMessage): void {
+    if (message.selfMaskCommitment.length !== SELF_MASK_COMMITMENT_BYTES) {
+      throw protocolError(
+        `the self-mask seed commitment must have ${SELF_MASK_COMMITMENT_BYTES} bytes, got ${message.selfMaskCommitment.length}`,
+        'selfMaskCommitment',
+      );
+    }
     const expected = new Set(this.#neighbours(message.sender).filter((v) => this.#advertised.has(v)));
     const seen = new Set<string>();
     for (const share of message.shares) {
