@@ -161,6 +161,22 @@ export abstract class Model {
     return count;
   }
 
+  /** bias + the dot product of the gathered sample (nnz values) with the weight row at `row` of params. */
+  protected sparseDot(params: Float32Array, row: number, bias: number, nnz: number): number {
+    const index = this.nonZeroIndex;
+    const value = this.nonZeroValue;
+    let a = bias;
+    for (let t = 0; t < nnz; t++) a += params[row + index[t]!]! * value[t]!;
+    return a;
+  }
+
+  /** gradient[row + i] += g x (gathered sample)_i over the nnz gathered values. */
+  protected sparseAxpy(gradient: Float64Array, row: number, g: number, nnz: number): void {
+    const index = this.nonZeroIndex;
+    const value = this.nonZeroValue;
+    for (let t = 0; t < nnz; t++) gradient[row + index[t]!] += g * value[t]!;
+  }
+
   /**
    * Turns this.logits into softmax probabilities in place; adds the sample's cross-entropy
    * -log p(label) (as log-sum-exp, stable) and whether the label is the arg-max (first maximum) to `totals`.
@@ -211,27 +227,19 @@ class SoftmaxRegression extends Model {
     const d = this.inputs;
     const k = this.classes;
     const bias = k * d;
-    const index = this.nonZeroIndex;
-    const value = this.nonZeroValue;
     const z = this.logits;
     const totals: BatchTotals = { loss: 0, correct: 0 };
     for (let s = start; s < end; s++) {
       const n = order === null ? s : order[s]!;
       const nnz = this.gather(images, n);
-      for (let c = 0; c < k; c++) {
-        const row = c * d;
-        let a = params[bias + c]!;
-        for (let t = 0; t < nnz; t++) a += params[row + index[t]!]! * value[t]!;
-        z[c] = a;
-      }
+      for (let c = 0; c < k; c++) z[c] = this.sparseDot(params, c * d, params[bias + c]!, nnz);
       const label = labels[n]!;
       this.softmax(label, totals);
       if (gradient === null) continue;
       for (let c = 0; c < k; c++) {
         const g = c === label ? z[c]! - 1 : z[c]!;
-        const row = c * d;
         gradient[bias + c] += g;
-        for (let t = 0; t < nnz; t++) gradient[row + index[t]!] += g * value[t]!;
+        this.sparseAxpy(gradient, c * d, g, nnz);
       }
     }
     return totals;
@@ -283,8 +291,6 @@ class Mlp extends Model {
     const b1 = h * d;
     const w2 = b1 + h;
     const b2 = w2 + k * h;
-    const index = this.nonZeroIndex;
-    const value = this.nonZeroValue;
     const z = this.logits;
     const a = this.activation;
     const da = this.hiddenGradient;
@@ -293,9 +299,7 @@ class Mlp extends Model {
       const n = order === null ? s : order[s]!;
       const nnz = this.gather(images, n);
       for (let u = 0; u < h; u++) {
-        const row = u * d;
-        let pre = params[b1 + u]!;
-        for (let t = 0; t < nnz; t++) pre += params[row + index[t]!]! * value[t]!;
+        const pre = this.sparseDot(params, u * d, params[b1 + u]!, nnz);
         a[u] = pre > 0 ? pre : 0;
       }
       for (let c = 0; c < k; c++) {
@@ -319,10 +323,8 @@ class Mlp extends Model {
       }
       for (let u = 0; u < h; u++) {
         if (!(a[u]! > 0)) continue;
-        const g = da[u]!;
-        const row = u * d;
-        gradient[b1 + u] += g;
-        for (let t = 0; t < nnz; t++) gradient[row + index[t]!] += g * value[t]!;
+        gradient[b1 + u] += da[u]!;
+        this.sparseAxpy(gradient, u * d, da[u]!, nnz);
       }
     }
     return totals;
