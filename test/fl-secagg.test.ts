@@ -147,6 +147,7 @@ describe('SecureAggregator', () => {
     expect(await aggregator.aggregate([], 2)).toMatchObject({ included: 0, event: null });
     expect(aggregator.reports.at(-1)).toMatchObject({ round: 2, withheld: true, included: 0 });
     expect(aggregator.epsilonAgainstServer(1e-5)).toBe(0);
+    expectPrivkitError(() => aggregator.epsilonAgainstServer(0), 'E_ARG', 'delta');
     const nan = new Float32Array(d);
     nan[3] = Number.NaN;
     await expect(aggregator.aggregate([new Float32Array(d), nan], 1)).rejects.toMatchObject({ code: 'E_NONFINITE' });

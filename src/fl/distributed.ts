@@ -117,6 +117,7 @@ export class SecureAggregator implements UpdateAggregator {
    * composed without amplification by sampling, replace-one neighbours (see the file header).
    */
   epsilonAgainstServer(delta: number): number {
+    assertDelta('delta', delta);
     return this.reports.some((r) => !r.withheld) ? this.#serverAccountant.getEpsilon(delta).epsilon : 0;
   }
 
