@@ -1,6 +1,6 @@
 // `npm start`: federated training on MNIST with user-level DP-FedAvg (McMahan et al. 2018) and
 // secure aggregation. 8,000 training digits are split across simulated clients; every round a
-// Poisson sample of them trains locally in the worker pool, and their clipped updates reach the
+// fixed-size sample of them trains locally in the worker pool, and their clipped updates reach the
 // server only as a secure sum (SecureAggregator: randomized Hadamard rotation, conditional rounding,
 // distributed discrete Gaussian noise, SecAgg+ masking with dropout recovery). The noise is
 // calibrated so that epsilon at the given delta stays within --epsilon after --rounds rounds. With
@@ -32,7 +32,10 @@ Options:
   --epsilon E        target epsilon after all rounds (default 3)
   --delta D          delta (default 1e-5)
   --clients N        clients the 8,000 training digits are split across (default 1000)
-  --per-round N      expected clients per round (Poisson sampling; default 100)
+  --per-round N      clients per round (default 100)
+  --sampling S       without-replacement (default: a fixed-size sample, replace-one neighbours; the
+                     epsilon holds for anyone who sees the models and the counts) or poisson (central
+                     DP only: the epsilon then holds only for observers who see the models and nothing else)
   --rounds N         training rounds (default 100)
   --dropout P        probability a client fails during secure aggregation (default 0.1)
   --neighbours K     SecAgg+ neighbours per client, even (default 16)
@@ -57,6 +60,7 @@ interface Config {
   model: 'softmax' | 'mlp';
   threads: number | undefined;
   secagg: boolean;
+  sampling: 'without-replacement' | 'poisson';
 }
 
 function parseConfig(argv: string[]): Config | undefined {
@@ -75,6 +79,7 @@ function parseConfig(argv: string[]): Config | undefined {
       model: { type: 'string' },
       threads: { type: 'string' },
       'no-secagg': { type: 'boolean' },
+      sampling: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -93,6 +98,11 @@ function parseConfig(argv: string[]): Config | undefined {
     number(name, text, fallback, (v) => v >= lo && v < 1, `a number in [${lo}, 1)`);
   const model = values.model ?? 'softmax';
   if (model !== 'softmax' && model !== 'mlp') throw new Error(`--model must be softmax or mlp, got "${model}"`);
+  const sampling = values.sampling ?? 'without-replacement';
+  if (sampling !== 'without-replacement' && sampling !== 'poisson') throw new Error(`--sampling must be without-replacement or poisson, got "${sampling}"`);
+  if (sampling === 'poisson' && values['no-secagg'] !== true) {
+    throw new Error('--sampling poisson needs --no-secagg: the distributed noise reveals how many clients took part, which voids Poisson amplification');
+  }
   const clients = integer('clients', values.clients, 1000);
   const perRound = integer('per-round', values['per-round'], 100);
   if (perRound > clients) throw new Error(`--per-round (${perRound}) must not exceed --clients (${clients})`);
@@ -110,6 +120,7 @@ function parseConfig(argv: string[]): Config | undefined {
     model,
     threads: values.threads === undefined ? undefined : integer('threads', values.threads, 1),
     secagg: values['no-secagg'] !== true,
+    sampling,
   };
 }
 
@@ -136,9 +147,10 @@ async function train(
     clients: splitClients(config.clients, data.train),
     rounds: config.rounds,
     clientsPerRound: config.perRound,
+    sampling: config.sampling,
     local,
     serverMomentum,
-    ...(aggregator === undefined ? {} : { aggregator, clipNorm: config.clip, delta: config.delta }),
+    ...(aggregator === undefined ? {} : { aggregator, clipNorm: config.clip, delta: config.delta, targetEpsilon: config.epsilon }),
     test: data.test,
     pool,
   });
@@ -183,13 +195,21 @@ async function main(): Promise<void> {
           delta: config.delta,
           rounds: config.rounds,
           sampleRate,
+          sampling: config.sampling,
         }));
         secure = new SecureAggregator({ ...calibration, dimension, noiseMultiplier, neighbours: config.neighbours });
         return secure;
       });
       report(config, data.test, baseline, run, noiseMultiplier, secure);
     } else {
-      noiseMultiplier = calibrateNoiseMultiplier({ targetEpsilon: config.epsilon, delta: config.delta, sampleRate, steps: config.rounds }).noiseMultiplier;
+      noiseMultiplier = calibrateNoiseMultiplier({
+        targetEpsilon: config.epsilon,
+        delta: config.delta,
+        sampleRate,
+        steps: config.rounds,
+        sampling: config.sampling,
+        neighbours: config.sampling === 'poisson' ? 'add-remove' : 'replace-one',
+      }).noiseMultiplier;
       const run = await train(config, data, pool, 'central DP', (dimension) => new CentralDpAggregator({ dimension, clipNorm: config.clip, noiseMultiplier }));
       report(config, data.test, baseline, run, noiseMultiplier, undefined);
     }
@@ -209,9 +229,13 @@ function report(
   const accuracy = (fedavg: FedAvg) => `${(100 * fedavg.evaluate(test).accuracy).toFixed(2)}%`;
   const lines: [string, string][] = [
     ['model', `${config.model === 'mlp' ? 'MLP 784-64-10' : 'softmax regression 784-10'}, ${run.fedavg.model.paramCount} parameters`],
-    ['clients', `${config.clients} (${8000 / config.clients} digits each), ${(run.sampled / config.rounds).toFixed(1)} sampled per round on average (q = ${(config.perRound / config.clients).toFixed(3)}, Poisson)`],
+    [
+      'clients',
+      `${config.clients} (${8000 / config.clients} digits each), ${(run.sampled / config.rounds).toFixed(1)} sampled per round on average (q = ${(config.perRound / config.clients).toFixed(3)}, ${config.sampling === 'poisson' ? 'Poisson' : 'fixed-size, without replacement'})`,
+    ],
     ['rounds', `${config.rounds}`],
-    ['privacy', `epsilon ${run.fedavg.epsilon.toFixed(3)} at delta ${config.delta} (target ${config.epsilon}) for whoever sees the models; noise multiplier ${noiseMultiplier.toFixed(3)}, clip ${config.clip}`],
+    ['privacy', `epsilon ${run.fedavg.epsilon.toFixed(3)} at delta ${config.delta} (target ${config.epsilon}); noise multiplier ${noiseMultiplier.toFixed(3)}, clip ${config.clip}`],
+    ['observer', `the epsilon holds for ${run.fedavg.observer}`],
   ];
   if (secure !== undefined) {
     const reports = secure.reports;

@@ -361,9 +361,12 @@ describe('FedAvg', () => {
       expect(m.included).toBe(m.sampled);
       expect(m.clipped).toBe(0);
     }
-    // Poisson sampling: 20 expected of 100 per round; 400 draws in all (sd ~8).
-    const total = result.history.reduce((n, m) => n + m.sampled, 0);
+    // Fixed-size samples: exactly 20 of 100 per round. Poisson: 20 expected, 400 draws in all (sd ~8).
+    expect(result.history.every((m) => m.sampled === 20)).toBe(true);
+    const poisson = await runFedAvg({ ...base, sampling: 'poisson', rounds: 20 });
+    const total = poisson.history.reduce((n, m) => n + m.sampled, 0);
     expect(Math.abs(total - 400)).toBeLessThan(45);
+    expect(poisson.history.some((m) => m.sampled !== 20)).toBe(true);
     expect(await runFedAvg(base)).toEqual({ ...result, history: expect.any(Array) });
   });
 
@@ -418,20 +421,24 @@ describe('FedAvg', () => {
     expect(fedavg.epsilon).toBe(Infinity);
   });
 
-  it('accounts every round with the RDP accountant (Poisson: z; without replacement: z / 2, fixed sample size)', async () => {
+  it('accounts every round with the RDP accountant (fixed-size samples with replace-one neighbours by default; Poisson with add/remove)', async () => {
     const dp = { ...base, rounds: 5, clipNorm: 1, noiseMultiplier: 1.1, delta: 1e-6 };
-    const poisson = await runFedAvg(dp);
-    const expected = new RdpAccountant().step({ noiseMultiplier: 1.1, sampleRate: 0.2, steps: 5 }).getEpsilon(1e-6).epsilon;
-    expect(poisson.epsilon).toBeCloseTo(expected, 12);
-    expect(poisson.delta).toBe(1e-6);
-    const epsilons = poisson.history.map((m) => m.epsilon);
-    expect([...epsilons].sort((a, b) => a - b)).toEqual(epsilons);
-    const wor = await runFedAvg({ ...dp, sampling: 'without-replacement' });
+    const wor = await runFedAvg(dp);
     expect(wor.history.every((m) => m.sampled === 20)).toBe(true);
     const worExpected = new RdpAccountant()
-      .step({ noiseMultiplier: 0.55, sampleRate: 0.2, steps: 5, sampling: 'without-replacement' })
+      .step({ noiseMultiplier: 1.1, sampleRate: 0.2, steps: 5, sampling: 'without-replacement', neighbours: 'replace-one' })
       .getEpsilon(1e-6).epsilon;
     expect(wor.epsilon).toBeCloseTo(worExpected, 12);
+    expect(wor.delta).toBe(1e-6);
+    expect(wor.observer).toMatch(/participant counts/);
+    const epsilons = wor.history.map((m) => m.epsilon);
+    expect([...epsilons].sort((a, b) => a - b)).toEqual(epsilons);
+    const poisson = await runFedAvg({ ...dp, sampling: 'poisson' });
+    const expected = new RdpAccountant().step({ noiseMultiplier: 1.1, sampleRate: 0.2, steps: 5 }).getEpsilon(1e-6).epsilon;
+    expect(poisson.epsilon).toBeCloseTo(expected, 12);
+    expect(poisson.observer).toMatch(/only/);
+    // Given the count, replacing a client costs more than adding one under Poisson sampling.
+    expect(wor.epsilon).toBeGreaterThan(poisson.epsilon);
   });
 
   it('calibrates the noise to a target epsilon and refuses rounds beyond it', async () => {
@@ -441,12 +448,34 @@ describe('FedAvg', () => {
     expect(fedavg.epsilon).toBeLessThanOrEqual(2);
     expect(fedavg.epsilon).toBeGreaterThan(1.99);
     expect(await fedavg.runRound().catch((e: unknown) => e)).toMatchObject({ code: 'E_BUDGET' });
-    const wor = new FedAvg({ ...base, rounds: 4, clipNorm: 1, targetEpsilon: 2, sampling: 'without-replacement' });
     const accounted = new RdpAccountant()
-      .step({ noiseMultiplier: wor.noiseMultiplier / 2, sampleRate: 0.2, steps: 4, sampling: 'without-replacement' })
+      .step({ noiseMultiplier: fedavg.noiseMultiplier, sampleRate: 0.2, steps: 4, sampling: 'without-replacement', neighbours: 'replace-one' })
       .getEpsilon(1e-5).epsilon;
     expect(accounted).toBeLessThanOrEqual(2);
     expect(accounted).toBeGreaterThan(1.99);
+  });
+
+  it('refuses a round that could overspend the budget of an aggregator calibrated elsewhere, and rounds past `rounds`', async () => {
+    const aggregator = new CentralDpAggregator({ dimension: model.paramCount, clipNorm: 1, noiseMultiplier: 1.5 });
+    const epsilonAfter = (rounds: number) =>
+      new RdpAccountant()
+        .step({ noiseMultiplier: 1.5, sampleRate: 0.2, steps: rounds, sampling: 'without-replacement', neighbours: 'replace-one' })
+        .getEpsilon(1e-5).epsilon;
+    const target = (epsilonAfter(2) + epsilonAfter(3)) / 2;
+    const fedavg = new FedAvg({ ...base, rounds: 10, clipNorm: 1, aggregator, targetEpsilon: target });
+    await fedavg.runRound();
+    await fedavg.runRound();
+    expect(await fedavg.runRound().catch((e: unknown) => e)).toMatchObject({ code: 'E_BUDGET' });
+    expect(fedavg.round).toBe(2);
+    const capped = new FedAvg({ ...base, rounds: 1, clipNorm: 1, aggregator });
+    await capped.runRound();
+    expect(await capped.runRound().catch((e: unknown) => e)).toMatchObject({ code: 'E_BUDGET' });
+  });
+
+  it('refuses Poisson sampling with an aggregator whose release reveals the count', () => {
+    const revealing: UpdateAggregator = { noiseMultiplier: 1, aggregate: () => Promise.resolve({ sum: new Float32Array(model.paramCount), included: 0 }) };
+    expectPrivkitError(() => new FedAvg({ ...base, clipNorm: 1, aggregator: revealing, sampling: 'poisson' }), 'E_ARG', 'options.sampling');
+    expect(() => new FedAvg({ ...base, clipNorm: 1, aggregator: revealing })).not.toThrow();
   });
 
   it('refuses overlapping rounds and checks what a custom aggregator returns', async () => {

@@ -32,9 +32,21 @@ export interface AggregateResult {
 export interface UpdateAggregator {
   /**
    * Standard deviation of the noise in the returned sum divided by the clip norm (the noise
-   * multiplier z; 0 for none). The server's RDP accountant charges every round with it.
+   * multiplier z; 0 for none). The server's RDP accountant charges every round with it unless
+   * aggregate() returns its own event.
    */
   readonly noiseMultiplier: number;
+  /**
+   * True when the released sum does not reveal how many updates it holds (its noise does not depend on
+   * the count, and no round is withheld): the condition for amplification by Poisson sampling against
+   * observers of the model. Distributed DP reveals the count (the noise grows with it).
+   */
+  readonly hidesCount?: boolean;
+  /**
+   * The costliest event one round can charge (before sampling), when aggregate() returns events of its
+   * own: FedAvg refuses a round that could take epsilon past its target.
+   */
+  worstCaseEvent?(): DistributedDiscreteGaussianEvent;
   /**
    * Sums the updates of one round (each already clipped to the clip norm by the server, each of
    * the model's parameter count) and adds the aggregator's noise. `round` counts from 1.
@@ -74,10 +86,12 @@ export class NonPrivateAggregator implements UpdateAggregator {
 /**
  * User-level central DP: clips each update to clipNorm and sums them (clipAndSum), then adds
  * Gaussian noise of standard deviation noiseMultiplier x clipNorm with the secure lattice sampler
- * (secureGaussian), so the released sum resists floating-point attacks. The noise is added even
- * when no update arrived: with Poisson sampling an empty round must look like any other.
+ * (secureGaussian), so the released sum resists floating-point attacks. The noise does not depend on
+ * how many updates arrived and is added even when none did, so the release hides the count (an empty
+ * Poisson round looks like any other).
  */
 export class CentralDpAggregator implements UpdateAggregator {
+  readonly hidesCount = true;
   readonly dimension: number;
   readonly clipNorm: number;
   readonly noiseMultiplier: number;

@@ -10,16 +10,19 @@
 // nothing), so no released round is charged more than the calibration assumed. The clients run in
 // this thread (a simulation of the protocol with every message through its JSON wire format).
 //
-// Whose view the epsilon is about: the FedAvg accountant applies amplification by sampling, which
-// holds for anyone who sees the released models but not which clients took part. It follows
-// KLS21's accounting in treating the number of participants (and so of noise shares) as public
-// and applies Zhu-Wang's general Poisson bound to Prop. 14. The aggregation server itself routes
-// every message, so it knows who took part: against it there is no amplification, and
+// Whose view the epsilon is about: the noise in the released sum grows with the number of clients in
+// it, so anyone who sees the models learns that number, and the decision to withhold a round reveals
+// that it fell below minClients. Both are fine under FedAvg's default fixed-size sampling without
+// replacement with replace-one neighbours (dropouts are independent of the data, so the count carries
+// no information about it); Poisson amplification, which needs the count hidden, is refused for this
+// aggregator (hidesCount is false). The subsampled round is charged with the general bound of Wang,
+// Balle, Kasiviswanathan 2019 applied to KLS21's Prop. 14. The aggregation server itself routes every
+// message, so it knows who took part: against it there is no amplification, and
 // epsilonAgainstServer() reports the composition of the released rounds without sampling, with
 // replace-one neighbours (one participant's update changed arbitrarily: twice the sensitivity).
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import { calibrateNoiseMultiplier } from '../accounting/calibrate.js';
-import { assertDelta, subsampledDistributedEvent } from '../accounting/events.js';
+import { assertDelta, subsampledDistributedEvent, type DistributedDiscreteGaussianEvent, type Sampling } from '../accounting/events.js';
 import { PrivkitError } from '../errors.js';
 import { l2Norms } from '../kernels/clip.js';
 import { resolveRng } from '../dp/noise.js';
@@ -83,6 +86,8 @@ export interface SecureRoundReport {
 }
 
 export class SecureAggregator implements UpdateAggregator {
+  /** The noise in the sum grows with the number of clients in it: the release reveals the count. */
+  readonly hidesCount = false;
   readonly dimension: number;
   readonly clipNorm: number;
   readonly noiseMultiplier: number;
@@ -119,6 +124,11 @@ export class SecureAggregator implements UpdateAggregator {
   epsilonAgainstServer(delta: number): number {
     assertDelta('delta', delta);
     return this.reports.some((r) => !r.withheld) ? this.#serverAccountant.getEpsilon(delta).epsilon : 0;
+  }
+
+  /** The costliest round's event (before sampling): minClients survivors, the fewest that are unmasked. */
+  worstCaseEvent(): DistributedDiscreteGaussianEvent {
+    return this.plan.event();
   }
 
   /** The Shamir threshold for a round of `clients`: a majority of each neighbourhood (Bonawitz et al. 2017, Sec. 4). */
@@ -269,9 +279,10 @@ export interface SecureCalibrationOptions extends Omit<SecureAggregatorOptions, 
   targetEpsilon: number;
   delta: number;
   rounds: number;
-  /** q: the probability that a client takes part in a round (clientsPerRound / clients). */
+  /** q: the fraction of the clients that takes part in a round (clientsPerRound / clients). */
   sampleRate: number;
-  sampling?: 'poisson' | 'without-replacement';
+  /** 'without-replacement' (default, replace-one neighbours, as FedAvg) or 'poisson' (only where the count is hidden). */
+  sampling?: Sampling;
 }
 
 /**
@@ -285,15 +296,14 @@ export function calibrateSecureNoise(options: SecureCalibrationOptions): { noise
   const targetEpsilon = assertNumber('options.targetEpsilon', options.targetEpsilon, 'positive');
   const delta = assertDelta('options.delta', options.delta);
   const rounds = assertInteger('options.rounds', options.rounds, 1);
-  const sampling = options.sampling ?? 'poisson';
+  const sampling = options.sampling ?? 'without-replacement';
+  const neighbours = sampling === 'poisson' ? 'add-remove' : 'replace-one';
   const { planOptions } = planInputs(options, assertInteger('options.dimension', options.dimension, 1));
   const epsilonAt = (noiseMultiplier: number): number => {
     const event = planDistributedDp({ ...planOptions, noiseMultiplier }).event({ sampleRate: options.sampleRate, sampling });
     return new RdpAccountant().step({ ...event, steps: rounds }).getEpsilon(delta).epsilon;
   };
-  const gaussian = calibrateNoiseMultiplier({ targetEpsilon, delta, sampleRate: options.sampleRate, steps: rounds, sampling });
-  // The Gaussian's calibrated noise multiplier is sigma / (2C) without replacement (replace-one neighbours).
-  let lo = (sampling === 'poisson' ? 1 : 2) * gaussian.noiseMultiplier;
+  let lo = calibrateNoiseMultiplier({ targetEpsilon, delta, sampleRate: options.sampleRate, steps: rounds, sampling, neighbours }).noiseMultiplier;
   let hi = lo;
   for (let grow = 0; epsilonAt(hi) > targetEpsilon; grow++) {
     if (grow === 200) {
