@@ -15,7 +15,7 @@ import {
   type ClipAndSumResult,
   type ClipOptions,
   type Layer,
-  type LayerOptions,
+  type ClipAndSumOptions,
 } from '../kernels/clip.js';
 import { normalizeWeights } from '../kernels/reduce.js';
 import {
@@ -31,7 +31,7 @@ import { checkClientTasks, checkLocalOptions, checkModel, type ClientTask, type 
 import type { Model } from '../fl/model.js';
 import type { Ciphertext, PrivateKey, PublicKey } from '../paillier/keys.js';
 import { checkEncryptedVector, packVector, unpackVector, type EncryptedVector, type PackingOptions } from '../paillier/packing.js';
-import { assertFloat32Array, assertInteger, matrixColumns, type FloatArray } from '../validate.js';
+import { assertFloat32Array, assertInteger, batchColumns, matrixColumns, type FloatArray } from '../validate.js';
 import type { SpawnedWorker } from '../platform/types.js';
 import type { KernelWorkerApi } from '../../workers/kernel-worker.js';
 
@@ -125,10 +125,11 @@ export class Pool {
     x: Float32Array,
     rows: number,
     maxNorm: number | ArrayLike<number>,
-    opts: LayerOptions = {},
+    opts: ClipAndSumOptions = {},
   ): Promise<ClipAndSumResult> {
-    const cols = matrixColumns(x, rows);
+    const cols = batchColumns(x, rows, opts.columns);
     const layers = clipLayers(cols, maxNorm, opts.layerSizes);
+    if (rows === 0) return { sum: new Float32Array(cols), norms: new Float32Array(0), clippedCount: 0 };
     const { sizes, bounds } = layerArrays(layers);
     const parts = await this.map(x, rows, cols, (api, part, input) => api.clipAndSum(input, part.rows, sizes, bounds));
     return {
