@@ -41,7 +41,7 @@ export interface SecureAggregatorOptions {
   clipNorm: number;
   /** Central noise z: the noise of minClients clients sums to standard deviation z C. */
   noiseMultiplier: number;
-  /** Expected clients per round (the modulus is planned for this many plus three Poisson standard deviations). */
+  /** Clients per round: the fixed-size sample FedAvg draws (the modulus is planned for this many). */
   clientsPerRound: number;
   /** Modulus 2^bits of the secure sum (default 20). */
   bits?: number;
@@ -51,7 +51,7 @@ export interface SecureAggregatorOptions {
   neighbours?: number;
   /**
    * The fewest masked inputs a round may be unmasked with; each client adds 1 / minClients of the
-   * central noise variance. Default: the expected survivors less two Poisson standard deviations.
+   * central noise variance. Default: the expected survivors less two standard deviations.
    */
   minClients?: number;
   /**
@@ -143,6 +143,11 @@ export class SecureAggregator implements UpdateAggregator {
     if (x === undefined || n === 0) {
       this.reports.push({ round, included: 0, withheld: true, members: [], droppedBeforeInput: 0, droppedAfterInput: 0, wrapProbability: 0, clientMs: 0, protocolMs: 0 });
       return { sum: new Float32Array(this.dimension), included: 0, event: null };
+    }
+    if (n > this.plan.clients) {
+      throw new PrivkitError('E_ARG', `clippedDeltas holds ${n} updates, more than the ${this.plan.clients} (clientsPerRound) the modulus is planned for`, {
+        argument: 'clippedDeltas',
+      });
     }
     l2Norms(x, n).forEach((norm, k) => {
       // The sensitivity rests on the bound (float32 clipping may overshoot it by an ulp or so).
@@ -245,7 +250,7 @@ function planInputs(options: Omit<SecureAggregatorOptions, 'noiseMultiplier'>, d
   const planOptions = {
     clipNorm,
     dimension,
-    clients: participantsBound(clientsPerRound),
+    clients: clientsPerRound,
     noiseClients: minClients,
     ...(options.bits === undefined ? {} : { bits: options.bits }),
     ...(options.wrapProbability === undefined ? {} : { wrapProbability: options.wrapProbability }),
@@ -254,9 +259,10 @@ function planInputs(options: Omit<SecureAggregatorOptions, 'noiseMultiplier'>, d
 }
 
 /**
- * minClients, checked, or by default the survivors expected (the participants less the losses before
- * the masked input, dropoutRate / 2) less two standard deviations of a Poisson count: about 2% of
- * rounds are withheld.
+ * minClients, checked, or by default the survivors expected less two standard deviations: of the
+ * clientsPerRound participants (a fixed-size sample), each is lost before its masked input with
+ * probability dropoutRate / 2, so the survivors are Binomial(clientsPerRound, 1 - dropoutRate / 2) and
+ * about 2% of rounds are withheld.
  */
 function resolveMinClients(minClients: number | undefined, clientsPerRound: number, dropoutRate: number): number {
   if (minClients !== undefined) {
@@ -266,13 +272,9 @@ function resolveMinClients(minClients: number | undefined, clientsPerRound: numb
     }
     return m;
   }
-  const expected = clientsPerRound * (1 - dropoutRate / 2);
-  return Math.max(1, Math.floor(expected - 2 * Math.sqrt(expected)));
-}
-
-/** The most participants a round is planned for (the modulus must hold their sum): the mean plus three Poisson standard deviations. */
-function participantsBound(clientsPerRound: number): number {
-  return Math.ceil(clientsPerRound + 3 * Math.sqrt(clientsPerRound));
+  const lost = dropoutRate / 2;
+  const expected = clientsPerRound * (1 - lost);
+  return Math.max(1, Math.floor(expected - 2 * Math.sqrt(clientsPerRound * lost * (1 - lost))));
 }
 
 export interface SecureCalibrationOptions extends Omit<SecureAggregatorOptions, 'noiseMultiplier' | 'rng' | 'neighbours'> {
