@@ -232,6 +232,12 @@ function checkDimension(dimension: unknown): number {
   return k;
 }
 
+/** The zCDP of the discrete Gaussian, (Delta / sigma)^2 / 2, as a ratio so Delta^2 and sigma^2 cannot under- or overflow alone. */
+function zcdpOf(sensitivity: number, sigma: number): number {
+  const ratio = sensitivity / sigma;
+  return (ratio * ratio) / 2;
+}
+
 /**
  * The discrete Gaussian mechanism for integer-valued queries (Canonne, Kamath, Steinke 2020): adds
  * exact discrete Gaussian noise (discreteGaussian) to each value; rho-zCDP with
@@ -251,18 +257,26 @@ export function discreteGaussianMechanism(opts: DiscreteGaussianMechanismOptions
   } else {
     if (givenRho === undefined) throw new PrivkitError('E_ARG', 'sigma or rho is required', { argument: 'sigma' });
     const rho = assertNumber('rho', givenRho, 'positive');
-    sigma = delta / Math.sqrt(2 * rho);
-    while ((delta * delta) / (2 * sigma * sigma) > rho) sigma = nextUp(sigma);
+    // sqrt(2) sqrt(rho): no overflow; the rounding is fixed by a few ulps upwards
+    sigma = delta / (Math.SQRT2 * Math.sqrt(rho));
+    for (let step = 0; !(sigma > 0 && zcdpOf(delta, sigma) <= rho); step++) {
+      if (step === 64) throw new PrivkitError('E_ARG', `rho ${rho} is too large for l2Sensitivity ${delta}`, { argument: 'rho' });
+      sigma = sigma > 0 ? nextUp(sigma) : Number.MIN_VALUE;
+    }
     name = 'rho';
   }
   if (!(sigma <= MAX_DISCRETE_SCALE)) {
     throw new PrivkitError('E_ARG', `sigma must be <= 2^24 so that samples fit Int32, got ${sigma}`, { argument: name });
   }
+  const rho = zcdpOf(delta, sigma);
+  if (!(rho >= 2 ** -1022 && rho < Infinity)) {
+    throw new PrivkitError('E_ARG', `rho = (l2Sensitivity / sigma)^2 / 2 = ${rho} is out of the double range`, { argument: name });
+  }
   const generator = resolveRng({ rng });
   return {
     sigma,
     l2Sensitivity: delta,
-    rho: (delta * delta) / (2 * sigma * sigma),
+    rho,
     release: (values) => {
       if (!(values instanceof Int32Array)) {
         throw new PrivkitError('E_ARG', `values must be an Int32Array, got ${describe(values)}`, { argument: 'values' });
