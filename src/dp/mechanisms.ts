@@ -1,7 +1,8 @@
 // DP mechanisms that release values: Laplace (pure epsilon-DP) and analytic Gaussian ((epsilon, delta)-DP)
 // through the secure lattice noise of secure.ts (Google, "Secure Noise Generation", 2020), with the
-// rounding of every coordinate to the lattice charged to the sensitivity (latticeSensitivity); and the exact discrete Gaussian mechanism for
-// integer data (Canonne, Kamath, Steinke 2020), which is rho-zCDP with rho = Delta^2 / (2 sigma^2).
+// rounding of every coordinate to the lattice charged to the sensitivity (latticeSensitivity); and
+// the exact discrete Gaussian mechanism for integer data (Canonne, Kamath, Steinke 2020), which is
+// rho-zCDP with rho = Delta^2 / (2 sigma^2).
 // Every mechanism takes an `rng` option; a seeded (reproducible) Rng is for tests only, never for releases.
 import { PrivkitError } from '../errors.js';
 import { assertInteger, assertNumber, describe } from '../validate.js';
