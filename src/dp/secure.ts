@@ -30,19 +30,22 @@
 // happens after the noise is added. (Rounding or reordering inside the computation of the value
 // itself, e.g. a float sum, is the caller's to bound: it is part of the sensitivity Delta.)
 //
-// Privacy cost. |round_r(a) - round_r(b)| <= |a - b| + r, so rounding turns sensitivity Delta into
-// Delta + r (Google's Prop. 1). Laplace with scale b is (Delta + r) / b-DP, i.e. epsilon grows by
-// the factor 1 + r / Delta <= 1 + 2^-23 b / Delta = 1 + 2^-23 / epsilon. Gaussian: calibrate sigma
-// for sensitivity Delta + r; the discrete Gaussian has the continuous one's zCDP
-// rho = (Delta + r)^2 / (2 sigma^2) (Canonne, Kamath, Steinke 2020), and the 2^-25 pmf error adds
-// at most ~6e-8 to the privacy loss.
+// Privacy cost. |round_r(a) - round_r(b)| <= |a - b| + r for one value (Google's Prop. 1), and
+// rounding is per coordinate: for vectors that differ in k coordinates the shift can reach
+// Delta_1 + k r in L1 and Delta_2 + r sqrt(k) in L2 (every differing coordinate crossing a rounding
+// midpoint the same way; latticeSensitivity). Laplace with scale b is then (Delta_1 + k r) / b-DP,
+// i.e. epsilon grows by the factor 1 + k r / Delta_1 <= 1 + k 2^-23 / epsilon. Gaussian: calibrate sigma
+// for sensitivity Delta_2 + r sqrt(k); the discrete Gaussian has the continuous one's zCDP
+// rho = (Delta_2 + r sqrt(k))^2 / (2 sigma^2) (Canonne, Kamath, Steinke 2020), and the 2^-25 pmf
+// error adds at most ~6e-8 to the privacy loss.
 //
 // Limits. scale in [2^-1000, 2^990]; values finite (E_NONFINITE) with |value| <= 2^52 r (E_ARG),
 // which keeps value + noise exactly representable on the lattice.
 import { nonFiniteError, PrivkitError } from '../errors.js';
-import { assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, describe } from '../validate.js';
+import { nextUp } from './calibration.js';
 import type { Kernels } from '../wasm/runtime.js';
-import { resolveRng } from './noise.js';
+import { resolveRng, type NoiseKind } from './noise.js';
 import type { Rng } from './rng.js';
 
 /** log2 of the noise scale in lattice units (t = scale / r is in (2^(BITS-1), 2^BITS]). */
@@ -86,9 +89,36 @@ export function secureValueBound(scale: number): number {
 }
 
 /**
+ * The sensitivity to charge for a release through the lattice of step `resolution` (internal: not part
+ * of the public API). Rounding moves each coordinate by at most r/2 and leaves a coordinate on which
+ * neighbouring inputs agree unchanged, so if they differ in at most `coordinates` coordinates (the
+ * vector length, or a smaller public bound: 1 for a histogram under add/remove) the rounded vectors
+ * differ by at most Delta + k r in L1 ('laplace': Delta the L1 sensitivity) and Delta + r sqrt(k) in
+ * L2 ('gaussian': Delta the L2 sensitivity; triangle inequality with the rounding errors, each
+ * below r per coordinate). Both are attained up to o(r) by neighbours whose differing coordinates
+ * all cross a rounding midpoint the same way. Rounded up: never below the exact bound.
+ */
+export function latticeSensitivity(noise: NoiseKind, sensitivity: number, coordinates: number, resolution: number): number {
+  assertNumber('sensitivity', sensitivity, 'positive');
+  const k = assertInteger('coordinates', coordinates, 1);
+  assertNumber('resolution', resolution, 'positive');
+  let charged: number;
+  if (noise === 'laplace') charged = nextUp(sensitivity + nextUp(k * resolution));
+  else if (noise === 'gaussian') charged = nextUp(sensitivity + nextUp(resolution * nextUp(Math.sqrt(k))));
+  else throw new PrivkitError('E_ARG', `noise must be 'laplace' or 'gaussian', got ${describe(noise)}`, { argument: 'noise' });
+  if (!Number.isFinite(charged)) {
+    throw new PrivkitError('E_OVERFLOW', `the charged sensitivity of ${k} coordinates at resolution ${resolution} overflows`, {
+      argument: 'sensitivity',
+    });
+  }
+  return charged;
+}
+
+/**
  * Laplace noise of scale `scale` on the lattice: returns new values
  * (nearest(v / r) + Z) r with Z two-sided geometric, P(Z = z) proportional to exp(-|z| r / scale).
- * With sensitivity Delta this is (Delta + r) / scale-DP (see the file header).
+ * With L1 sensitivity Delta over vectors differing in k coordinates this is (Delta + k r) / scale-DP
+ * (see latticeSensitivity).
  */
 export function secureLaplace(values: Float64Array, scale: number, opts?: SecureNoiseOptions): SecureNoiseResult {
   const r = resolution('scale', scale);

@@ -184,8 +184,9 @@ export class Pool {
 
   /**
    * Adds N(0, sigma^2) noise to every element of x in place and resolves to x, as the sync
-   * addGaussianNoise, from per-worker CSPRNGs (no `rng`: see gaussianNoise). Workers add into x
-   * directly when it is on a SharedArrayBuffer; on an error such an x may hold noise in part.
+   * addGaussianNoise, from per-worker CSPRNGs (no `rng`: see gaussianNoise). Workers add into a
+   * staged copy of x, which replaces x only when every part succeeded: a failed call (E_NONFINITE,
+   * E_OVERFLOW, E_WORKER) leaves x unchanged, and each worker's generator moves past the noise it drew.
    */
   async addGaussianNoise<T extends FloatArray>(x: T, sigma: number): Promise<T> {
     const checked = noiseScale('gaussian', sigma);
@@ -341,9 +342,20 @@ export class Pool {
   }
 
   private async addNoise<T extends FloatArray>(kind: NoiseKind, x: T, scale: number): Promise<T> {
-    // In place, so `out` (shared memory) is the memory of `input`: the workers add into it.
-    await this.writeParts<FloatArray>(x, x.length, 1, x, (api, _part, input, out) => api.addNoise(kind, out ?? input, scale));
-    return x;
+    // In place, so `out` (shared memory) is the memory of `input`: the workers add into it. A plain x
+    // is staged by writeParts and written back only on success; a shared x is staged here alike.
+    const add = (target: FloatArray) =>
+      this.writeParts<FloatArray>(target, target.length, 1, target, (api, _part, input, out) => api.addNoise(kind, out ?? input, scale));
+    if (!isShared(x)) {
+      await add(x);
+      return x;
+    }
+    return this.withStaging(typeOf(x), x.length, async (copy: FloatArray) => {
+      copy.set(x);
+      await add(copy);
+      x.set(copy);
+      return x;
+    });
   }
 
   /**
