@@ -193,18 +193,30 @@ describe('aggregators', () => {
     expect(await aggregator.aggregate([], 2)).toEqual({ sum: new Float32Array(dimension), included: 0 });
   });
 
-  it('CentralDpAggregator clips to clipNorm, sums, and adds secure Gaussian noise z C', async () => {
+  it('CentralDpAggregator clips to clipNorm, sums, and adds secure Gaussian noise z C_eff', async () => {
     const aggregator = new CentralDpAggregator({ dimension, clipNorm: 1, noiseMultiplier: 0.5, rng: createRng({ seed: seedOf(3) }) });
     const { sum, included } = await aggregator.aggregate(deltas, 1);
     expect(included).toBe(3);
     // Same arithmetic by hand: clip (3,4,..) to norm 1 and (..,5,..) to 1, sum, then the secure sampler from the same seed.
     const clipped = Float64Array.from(clipAndSum(new Float32Array([...deltas[0]!, ...deltas[1]!, ...deltas[2]!]), 3, 1).sum);
     expect(Array.from(clipped).map((v) => Math.fround(v))).toEqual(Array.from(Float32Array.of(0.6, 0.8, 0.1, 0, 1, 0.2)));
-    const expected = secureGaussian(clipped, 0.5, { rng: createRng({ seed: seedOf(3) }) }).values;
+    const expected = secureGaussian(clipped, aggregator.noiseStddev, { rng: createRng({ seed: seedOf(3) }) }).values;
     expect(sum).toEqual(Float32Array.from(expected));
   });
 
-  it('CentralDpAggregator noise has standard deviation z C, also in an empty round', async () => {
+  it('CentralDpAggregator charges the float32 clipping, the float64 sum and the lattice rounding (independent recomputation)', () => {
+    const d = 7850;
+    const aggregator = new CentralDpAggregator({ dimension: d, clipNorm: 0.1, noiseMultiplier: 3.8 });
+    // C1 = C (1 + 5 * 2^-24) (+ a subnormal term), the sum of up to 2^20 rows: 2 N gamma_N, the lattice: r sqrt(d), r <= 2^-23 sigma.
+    const n = 2 ** 20;
+    const gamma = (n * 2 ** -53) / (1 - n * 2 ** -53);
+    const bound = 0.1 * (1 + 5 * 2 ** -24) * (1 + 2 * n * gamma) + 2 ** -23 * aggregator.noiseStddev * Math.sqrt(d);
+    expect(aggregator.noiseStddev).toBeGreaterThanOrEqual(3.8 * 0.1 * (1 + 5 * 2 ** -24) * (1 + 2 * n * gamma));
+    expect(aggregator.noiseStddev).toBeLessThanOrEqual(3.8 * bound * (1 + 1e-12));
+    expect(aggregator.noiseStddev / (3.8 * 0.1)).toBeLessThan(1.001);
+  });
+
+  it('CentralDpAggregator noise has standard deviation z C_eff (about z C), also in an empty round', async () => {
     const big = 40_000;
     const aggregator = new CentralDpAggregator({ dimension: big, clipNorm: 2, noiseMultiplier: 1.5, rng: createRng({ seed: seedOf(4) }) });
     const { sum, included } = await aggregator.aggregate([], 1);
