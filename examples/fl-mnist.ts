@@ -36,7 +36,7 @@ Options:
   --sampling S       without-replacement (default: a fixed-size sample, replace-one neighbours; the
                      epsilon holds for anyone who sees the models and the counts) or poisson (central
                      DP only: the epsilon then holds only for observers who see the models and nothing else)
-  --rounds N         training rounds (default 100)
+  --rounds N         training rounds (default 50)
   --dropout P        probability a client fails during secure aggregation (default 0.1)
   --neighbours K     SecAgg+ neighbours per client, even (default 16)
   --bits B           the secure sum lives in Z_2^B (default 20)
@@ -112,7 +112,7 @@ function parseConfig(argv: string[]): Config | undefined {
     delta: fraction('delta', values.delta, 1e-5, Number.MIN_VALUE),
     clients,
     perRound,
-    rounds: integer('rounds', values.rounds, 100),
+    rounds: integer('rounds', values.rounds, 50),
     dropout: fraction('dropout', values.dropout, 0.1, 0),
     neighbours: integer('neighbours', values.neighbours, 16, 2),
     bits: number('bits', values.bits, 20, (v) => Number.isInteger(v) && v >= 8 && v <= 32, 'an integer in [8, 32]'),
