@@ -1,15 +1,17 @@
 // The wasm discrete Gaussian sampler (assembly/quantize.ts; discreteGaussian with method 'wasm', and
 // the noise of quantize): its acceptance probability against 60-digit mpmath values, chi-square
-// goodness of fit against the exact pmf, residues mod 64 at large sigma (where the Ziggurat's low
-// bits are drawn lazily) and moment checks with fixed seeds at alpha = 1e-6, the noise of the fused
-// quantize kernel, and the option's validation. The exact CKS20 method stays default.
+// goodness of fit against the exact pmf (at 10^6 samples with fine bins, and at 2 x 10^7 samples
+// with bins sized so that a 1% error in any one of them fails the test), residues mod 64 at large
+// sigma (where the Ziggurat's low bits are drawn lazily) and moment checks with fixed seeds at
+// alpha = 1e-6, the noise of the fused quantize kernel, and the option's validation. The exact CKS20
+// method stays default.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ready } from 'privkit';
 import { createRng, discreteGaussian } from 'privkit/dp';
 import { dequantize, quantize } from 'privkit/secagg';
-import * as runtime from '../dist/src/wasm/runtime.js';
-import { expectPrivkitError } from './helpers.js';
-import { chiSquareSf } from './noise-stats.js';
+import * as runtime from '../../dist/src/wasm/runtime.js';
+import { expectPrivkitError } from '../helpers.js';
+import { chiSquareSf, IntegerHistogram, integerChiSquare } from '../noise-stats.js';
 
 beforeAll(ready);
 
@@ -27,30 +29,12 @@ function exactPmf(sigma: number): { K: number; p: Float64Array } {
   return { K, p };
 }
 
-/**
- * Pearson chi-square p-value of integer samples against the exact pmf: consecutive integers are
- * pooled from the left until a bin expects >= 20 samples (the remainder joins the last bin).
- */
+/** Chi-square test of integer samples against the exact pmf, with integerChiSquare's default bins (>= 20 expected). */
 function chiSquarePValue(samples: Int32Array, sigma: number): { p: number; bins: number } {
-  const n = samples.length;
   const { K, p } = exactPmf(sigma);
-  const binOf = new Int32Array(2 * K + 1);
-  const expected: number[] = [0];
-  for (let i = 0; i < p.length; i++) {
-    if (expected[expected.length - 1]! >= 20) expected.push(0);
-    binOf[i] = expected.length - 1;
-    expected[expected.length - 1]! += n * p[i]!;
-  }
-  if (expected.length > 1 && expected[expected.length - 1]! < 20) {
-    const last = expected.pop()!;
-    expected[expected.length - 1]! += last;
-    for (let i = 0; i < binOf.length; i++) binOf[i] = Math.min(binOf[i]!, expected.length - 1);
-  }
-  const observed = new Float64Array(expected.length);
-  for (const s of samples) observed[binOf[Math.min(2 * K, Math.max(0, s + K))]!]!++;
-  let stat = 0;
-  for (let b = 0; b < expected.length; b++) stat += (observed[b]! - expected[b]!) ** 2 / expected[b]!;
-  return { p: chiSquareSf(stat, expected.length - 1), bins: expected.length };
+  const histogram = new IntegerHistogram(K);
+  histogram.add(samples);
+  return integerChiSquare(histogram, p, {});
 }
 
 /** Exact variance and fourth moment of the discrete Gaussian (mean 0). */
@@ -219,6 +203,75 @@ describe("discreteGaussian(n, sigma, { method: 'wasm' })", () => {
     // the variance of N_Z(0, sigma^2) is sigma^2 up to exp(-2 pi^2 sigma^2); standard error of the scaled one sqrt(2 / n)
     expect(Math.abs(squares / n - 1)).toBeLessThan(Z * Math.sqrt(2 / n));
   });
+});
+
+// At least 2 x 10^7 samples, bins sized by integerChiSquare so that a 1% error in any one bin fails
+// the test (a 1-in-256 fault, such as a SIMD lane that skipped the wedge, bin and acceptance tests
+// when its acceptance byte was 0xff, moved P(|k| = 1) by 4.5% at sigma 0.3: invisible at 10^6
+// samples). At sigma 0.3, P(k = 1) = 0.0039 needs 8 x 10^7 samples for 1% in the bins k = +-1.
+const RESOLUTION = 0.01;
+const LARGE_CHUNK = 1 << 21;
+/** [sigma, samples] of the tests. */
+const LARGE_CASES: Array<[number, number]> = [[0.3, 80_000_000], [0.5, 20_000_000], [1.5, 20_000_000], [4, 20_000_000], [100, 20_000_000]];
+
+/** A histogram of n samples drawn LARGE_CHUNK at a time by draw(count). */
+function histogramOf(sigma: number, n: number, draw: (count: number) => Int32Array): IntegerHistogram {
+  const histogram = new IntegerHistogram(exactPmf(sigma).K);
+  for (let done = 0; done < n; done += LARGE_CHUNK) histogram.add(draw(Math.min(LARGE_CHUNK, n - done)));
+  return histogram;
+}
+
+/** The exact pmf of sigma with P(k) multiplied by `factor` for |k| = 1, renormalized. */
+function perturbedPmf(sigma: number, factor: number): Float64Array {
+  const { K, p } = exactPmf(sigma);
+  p[K - 1]! *= factor;
+  p[K + 1]! *= factor;
+  const total = p.reduce((a, b) => a + b, 0);
+  return p.map((v) => v / total);
+}
+
+describe(`the wasm discrete Gaussian at >= 2 x 10^7 samples, ${RESOLUTION * 100}% resolution per bin`, () => {
+  const histograms = new Map<string, IntegerHistogram>(); // the power check reuses the sigma 0.3 samples
+  const wasmSamples = (sigma: number, n: number, seed: number): IntegerHistogram => {
+    const key = `${sigma} ${n} ${seed}`;
+    if (!histograms.has(key)) {
+      const rng = seeded(seed);
+      histograms.set(key, histogramOf(sigma, n, (count) => discreteGaussian(count, sigma, { rng, method: 'wasm' })));
+    }
+    return histograms.get(key)!;
+  };
+
+  for (const [i, [sigma, n]] of LARGE_CASES.entries()) {
+    it(`discreteGaussian(n, ${sigma}, { method: 'wasm' }), ${n / 1e6} M samples: chi-square against the exact pmf (p > 1e-6)`, () => {
+      const result = integerChiSquare(wasmSamples(sigma, n, 60 + i), exactPmf(sigma).p, { resolution: RESOLUTION });
+      const detail = `chi-square ${result.stat.toFixed(1)} on ${result.df} dof, smallest bin ${result.minExpected.toFixed(0)}`;
+      expect(result.bins, detail).toBeGreaterThanOrEqual(3);
+      expect(result.resolution, detail).toBeLessThanOrEqual(RESOLUTION);
+      expect(result.p, detail).toBeGreaterThan(1e-6);
+    });
+  }
+
+  const [smallSigma, smallN] = LARGE_CASES[0]!;
+  it(`the test can fail: sigma ${smallSigma} samples against a pmf with P(|k| = 1) 1% higher are rejected`, () => {
+    const result = integerChiSquare(wasmSamples(smallSigma, smallN, 60), perturbedPmf(smallSigma, 1.01), { resolution: RESOLUTION });
+    expect(result.p).toBeLessThan(1e-6);
+  });
+
+  for (const [i, [sigma, n]] of LARGE_CASES.slice(0, 2).entries()) {
+    it(`the noise of quantize(zeros, { noiseSigma: ${sigma} }), ${n / 1e6} M samples: chi-square against the exact pmf (p > 1e-6)`, () => {
+      // zero inputs round to 0 exactly (a tie with f = 0 never rounds up): the words are the noise mod 2^32
+      const rng = seeded(70 + i);
+      const zeros = new Float32Array(LARGE_CHUNK);
+      const histogram = histogramOf(sigma, n, (count) => {
+        const words = quantize(zeros.subarray(0, count), { scale: 1, bits: 32, noiseSigma: sigma, rng });
+        return new Int32Array(words.buffer, words.byteOffset, words.length);
+      });
+      const result = integerChiSquare(histogram, exactPmf(sigma).p, { resolution: RESOLUTION });
+      const detail = `chi-square ${result.stat.toFixed(1)} on ${result.df} dof, smallest bin ${result.minExpected.toFixed(0)}`;
+      expect(result.resolution, detail).toBeLessThanOrEqual(RESOLUTION);
+      expect(result.p, detail).toBeGreaterThan(1e-6);
+    });
+  }
 });
 
 describe('the noise of quantize (fused kernel)', () => {
