@@ -1,17 +1,23 @@
 // The wasm discrete Gaussian sampler (assembly/quantize.ts; discreteGaussian with method 'wasm', and
-// the noise of quantize): its acceptance probability against 60-digit mpmath values, chi-square
+// the noise of quantize): bit-for-bit agreement with the plain-TS reference given the keystream
+// (src/reference/discrete-gaussian.ts; fast-check), its acceptance probability against 60-digit
+// mpmath values, chi-square
 // goodness of fit against the exact pmf (at 10^6 samples with fine bins, and at 2 x 10^7 samples
 // with bins sized so that a 1% error in any one of them fails the test), residues mod 64 at large
 // sigma (where the Ziggurat's low bits are drawn lazily) and moment checks with fixed seeds at
 // alpha = 1e-6, the noise of the fused quantize kernel, and the option's validation. The exact CKS20
 // method stays default.
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ready } from 'privkit';
 import { createRng, discreteGaussian } from 'privkit/dp';
+import * as ref from 'privkit/reference';
 import { dequantize, quantize } from 'privkit/secagg';
 import * as runtime from '../../dist/src/wasm/runtime.js';
-import { expectPrivkitError } from '../helpers.js';
+import { expectPrivkitError, FC_SEED, randomMatrix } from '../helpers.js';
 import { chiSquareSf, IntegerHistogram, integerChiSquare } from '../noise-stats.js';
+
+fc.configureGlobal({ seed: FC_SEED, numRuns: 60, endOnFailure: true });
 
 beforeAll(ready);
 
@@ -53,6 +59,79 @@ function exactMoments(sigma: number): { variance: number; fourth: number } {
 const Z = 5;
 
 // ---- tests -----------------------------------------------------------------------------------
+
+// ---- the reference ----------------------------------------------------------------------------
+
+/** The stream of seeded(k) as the reference reads it (the same bytes and uniforms the kernel draws). */
+function keystream(k: number): ref.KeystreamSource {
+  const rng = seeded(k);
+  return { bytes: (n) => rng.fill(new Uint8Array(n)), uniform: () => rng.uniform(1)[0]! };
+}
+
+const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (v, i) => v === b[i]);
+
+/** Sigmas from 0.05 to 2^24, log-uniform, and the ones where the fast path's bounds bind most. */
+const anySigma = fc.oneof(
+  fc.double({ min: Math.log(0.05), max: Math.log(2 ** 24), noNaN: true }).map(Math.exp),
+  fc.constantFrom(0.3, 0.5, 1.5, 4, 100, 6201.8, 2 ** 24),
+);
+
+describe('agrees with the reference bit for bit, given the keystream', () => {
+  // One lane that decides differently from the scalar reference (the 0xff acceptance byte of the
+  // old SIMD mask: 1 value in 256) changes that value and the stream after it.
+  it("discreteGaussian(n, sigma, { method: 'wasm' }): fast-check over n (whole batches, SIMD groups and a scalar tail), sigma, seed", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 3000 }), anySigma, fc.integer({ min: 0, max: 255 }), (n, sigma, k) => {
+        const wasm = discreteGaussian(n, sigma, { rng: seeded(k), method: 'wasm' });
+        expect(same(wasm, ref.discreteGaussianFromKeystream(n, sigma, keystream(k)))).toBe(true);
+      }),
+    );
+  });
+
+  it('20,003 values at sigma 0.3, 1.5 and 100', () => {
+    for (const sigma of [0.3, 1.5, 100]) {
+      const wasm = discreteGaussian(20_003, sigma, { rng: seeded(9), method: 'wasm' });
+      expect(same(wasm, ref.discreteGaussianFromKeystream(20_003, sigma, keystream(9))), `sigma ${sigma}`).toBe(true);
+    }
+  });
+
+  it('the noise of quantize(x, { noiseSigma }): fast-check over x, scale, sigma, seed', () => {
+    // Per batch of m values the kernel reads 6 m bytes (m Ziggurat words, m rounding bytes, m
+    // acceptance bytes), samples the noise in value order, then draws the rounding ties' uniforms.
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2000 }), fc.integer(), fc.constantFrom(1, 3.7, 2 ** 10), anySigma, fc.integer({ min: 0, max: 255 }), (n, dataSeed, scale, sigma, k) => {
+        const x = randomMatrix(1, n, dataSeed, 'normal');
+        const source = keystream(k);
+        const sample = ref.discreteGaussianBlockSampler(sigma, source);
+        const noise = new Int32Array(n);
+        const words = new Uint8Array(n);
+        const tieUniforms = new Float64Array(n).fill(Number.NaN);
+        for (let start = 0; start < n; start += 512) {
+          const m = Math.min(512, n - start);
+          const block = source.bytes(6 * m);
+          const zig = new DataView(block.buffer, block.byteOffset, 4 * m);
+          for (let j = 0; j < m; j++) {
+            noise[start + j] = sample(zig.getUint32(4 * j, true), block[5 * m + j]!);
+            words[start + j] = block[4 * m + j]!;
+          }
+          for (let i = start; i < start + m; i++) {
+            const v = x[i]! * scale;
+            if (words[i] === Math.floor((v - Math.floor(v)) * 2 ** 8)) tieUniforms[i] = source.uniform();
+          }
+        }
+        const q = quantize(x, { scale, bits: 32, noiseSigma: sigma, rng: seeded(k) });
+        expect(same(q, ref.quantize(x, { scale, bits: 32, words, tieUniforms, noise }))).toBe(true);
+      }),
+    );
+  });
+
+  it("the reference's R(k) is the kernel's to 1e-15 relative", () => {
+    for (const [sigma, k] of [[0.05, 1], [0.3, 5], [0.5, 2], [2.5, 7], [1000, 2000], [2 ** 24, 3e8]] as const) {
+      const kernel = runtime.withWasm((kernels) => kernels.discreteGaussianAcceptance(sigma, k));
+      expect(Math.abs(ref.discreteGaussianAcceptance(sigma, k) / kernel - 1), `sigma ${sigma}, k ${k}`).toBeLessThan(1e-15);
+    }
+  });
+});
 
 describe('acceptance probability R(k) = g(0) / g(k)', () => {
   const acceptance = (sigma: number, k: number) => runtime.withWasm((kernels) => kernels.discreteGaussianAcceptance(sigma, k));
