@@ -121,7 +121,7 @@ describe("secureLaplace's threshold table: QT[k - 1] = floor(e^(-M k / t) 2^64),
     for (const t of ts) expect(table(t), `t ${t}`).toEqual(ref.secureLaplaceTable(t, 22));
   });
 
-  it('the check can fail: the float64 table (exp in double precision) differs from the exact one', () => {
+  it('the check can fail: a table computed with float64 exp (the old kernel) is not exact', () => {
     // floor(Math.exp(-M k / t) 2^64) has 53 significant bits: it misses the exact value by hundreds of units
     const t = 2 ** 24;
     const exact = table(t);
@@ -131,7 +131,7 @@ describe("secureLaplace's threshold table: QT[k - 1] = floor(e^(-M k / t) 2^64),
 });
 
 describe('secureLaplace agrees with the reference bit for bit, given the keystream', () => {
-  it('fast-check over values, scale and seed (one kernel call: up to 2^17 values)', () => {
+  it('fast-check over values, scale and seed (n <= 4000: one kernel call)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 4000 }),
