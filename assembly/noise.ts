@@ -425,28 +425,42 @@ function qTableFill(t: f64, mBits: i32): void {
 
 /**
  * Q ~ Geometric, P(Q >= k) = p^k: inversion of 64-bit uniforms U = hi 2^-32 + lo 2^-64 against QT
- * (Q >= k iff U < QT[k - 1]), compared lazily: lo is drawn only on a tie of the high words. Each
- * round adds the count of thresholds above U (without branches when no high word ties), and a
- * count of 16 (probability p^16 <= e^-4) goes on with a fresh U.
+ * (Q >= k iff U < QT[k - 1]); 16 thresholds passed (probability p^16 <= e^-4) go on with a fresh U
+ * (memorylessness: Q = 16 + a fresh Q).
  */
 // @ts-ignore: decorator
 @inline function nextBlockCount(g: usize): f64 {
-  const a0 = v128.load(QH), a1 = v128.load(QH, 16), a2 = v128.load(QH, 32), a3 = v128.load(QH, 48);
-  let q: i32 = 0;
+  const count = thresholdsAbove(g, nextWord(g));
+  return count < Q_TABLE ? <f64>count : blockCountRestart(g);
+}
+
+/** nextBlockCount after a first U passed all 16 thresholds. */
+function blockCountRestart(g: usize): f64 {
+  let q: f64 = Q_TABLE;
   while (true) {
-    const hi = nextWord(g);
-    const h = i32x4.splat(hi ^ 0x80000000);
-    const lt = i32x4.add(i32x4.add(i32x4.lt_s(h, a0), i32x4.lt_s(h, a1)), i32x4.add(i32x4.lt_s(h, a2), i32x4.lt_s(h, a3)));
-    const eq = v128.or(v128.or(i32x4.eq(h, a0), i32x4.eq(h, a1)), v128.or(i32x4.eq(h, a2), i32x4.eq(h, a3)));
-    const s = i32x4.add(lt, i32x4.shuffle(lt, lt, 2, 3, 0, 1));
-    const count = v128.any_true(eq) ? blockCountTie(g, hi) : -(i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1));
-    q += count;
-    if (count < Q_TABLE) return <f64>q;
+    const count = thresholdsAbove(g, nextWord(g));
+    q += <f64>count;
+    if (count < Q_TABLE) return q;
   }
 }
 
-/** The count of k with U < QT[k] for U = hi 2^-32 + lo 2^-64 (lo drawn at the first tie of high words). */
-function blockCountTie(g: usize, hi: u32): i32 {
+/**
+ * The count of thresholds QT[k] above U = hi 2^-32 + lo 2^-64, lo drawn only on a tie of high words:
+ * without branches when no high word ties (the count of high words above hi), else by tieCount.
+ */
+// @ts-ignore: decorator
+@inline function thresholdsAbove(g: usize, hi: u32): i32 {
+  const h = i32x4.splat(hi ^ 0x80000000);
+  const a0 = v128.load(QH), a1 = v128.load(QH, 16), a2 = v128.load(QH, 32), a3 = v128.load(QH, 48);
+  const lt = i32x4.add(i32x4.add(i32x4.lt_s(h, a0), i32x4.lt_s(h, a1)), i32x4.add(i32x4.lt_s(h, a2), i32x4.lt_s(h, a3)));
+  const eq = v128.or(v128.or(i32x4.eq(h, a0), i32x4.eq(h, a1)), v128.or(i32x4.eq(h, a2), i32x4.eq(h, a3)));
+  if (v128.any_true(eq)) return tieCount(g, hi);
+  const s = i32x4.add(lt, i32x4.shuffle(lt, lt, 2, 3, 0, 1));
+  return -(i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1));
+}
+
+/** thresholdsAbove by a scan, drawing lo at the first tie of high words (probability below 2^-28). */
+function tieCount(g: usize, hi: u32): i32 {
   let lo: u32 = 0;
   let haveLo = false;
   let k = 0;
