@@ -7,10 +7,8 @@
 // --no-secagg the server adds the noise itself (central DP). A non-private run of the same
 // configuration is trained first for comparison. Prints a report at the end.
 import { parseArgs } from 'node:util';
-import { calibrateNoiseMultiplier } from '../src/accounting/index.js';
 import {
   calibrateSecureNoise,
-  CentralDpAggregator,
   createModel,
   FedAvg,
   SecureAggregator,
@@ -133,15 +131,18 @@ function training(config: Config) {
   };
 }
 
+/** How a run is private: not at all, central DP calibrated by FedAvg, or a given aggregator (within the same target). */
+type Privacy = 'none' | 'central' | ((dimension: number) => UpdateAggregator);
+
 async function train(
   config: Config,
   data: Mnist,
   pool: Pool,
   label: string,
-  aggregatorFor: (dimension: number) => UpdateAggregator | undefined,
+  privacy: Privacy,
 ): Promise<{ fedavg: FedAvg; seconds: number; sampled: number; included: number }> {
   const { model, local, serverMomentum } = training(config);
-  const aggregator = aggregatorFor(model.paramCount);
+  const dp = { clipNorm: config.clip, delta: config.delta, targetEpsilon: config.epsilon };
   const fedavg = new FedAvg({
     model,
     clients: splitClients(config.clients, data.train),
@@ -150,7 +151,7 @@ async function train(
     sampling: config.sampling,
     local,
     serverMomentum,
-    ...(aggregator === undefined ? {} : { aggregator, clipNorm: config.clip, delta: config.delta, targetEpsilon: config.epsilon }),
+    ...(privacy === 'none' ? {} : privacy === 'central' ? dp : { ...dp, aggregator: privacy(model.paramCount) }),
     test: data.test,
     pool,
   });
@@ -181,14 +182,12 @@ async function main(): Promise<void> {
   const pool = await createPool(config.threads === undefined ? {} : { threads: config.threads });
   try {
     const sampleRate = config.perRound / config.clients;
-    const baseline = await train(config, data, pool, 'non-private', () => undefined);
-    let secure: SecureAggregator | undefined;
-    let noiseMultiplier: number;
+    const baseline = await train(config, data, pool, 'non-private', 'none');
     if (config.secagg) {
-      const calibration = { dimension: 0, clipNorm: config.clip, clientsPerRound: config.perRound, bits: config.bits, dropoutRate: config.dropout };
-      noiseMultiplier = 0;
+      const calibration = { clipNorm: config.clip, clientsPerRound: config.perRound, bits: config.bits, dropoutRate: config.dropout };
+      let secure: SecureAggregator | undefined;
       const run = await train(config, data, pool, 'DP + secure aggregation', (dimension) => {
-        ({ noiseMultiplier } = calibrateSecureNoise({
+        const { noiseMultiplier } = calibrateSecureNoise({
           ...calibration,
           dimension,
           targetEpsilon: config.epsilon,
@@ -196,22 +195,14 @@ async function main(): Promise<void> {
           rounds: config.rounds,
           sampleRate,
           sampling: config.sampling,
-        }));
+        });
         secure = new SecureAggregator({ ...calibration, dimension, noiseMultiplier, neighbours: config.neighbours });
         return secure;
       });
-      report(config, data.test, baseline, run, noiseMultiplier, secure);
+      report(config, data.test, baseline, run, run.fedavg.noiseMultiplier, secure);
     } else {
-      noiseMultiplier = calibrateNoiseMultiplier({
-        targetEpsilon: config.epsilon,
-        delta: config.delta,
-        sampleRate,
-        steps: config.rounds,
-        sampling: config.sampling,
-        neighbours: config.sampling === 'poisson' ? 'add-remove' : 'replace-one',
-      }).noiseMultiplier;
-      const run = await train(config, data, pool, 'central DP', (dimension) => new CentralDpAggregator({ dimension, clipNorm: config.clip, noiseMultiplier }));
-      report(config, data.test, baseline, run, noiseMultiplier, undefined);
+      const run = await train(config, data, pool, 'central DP', 'central');
+      report(config, data.test, baseline, run, run.fedavg.noiseMultiplier, undefined);
     }
   } finally {
     await pool.close();

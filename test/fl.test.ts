@@ -21,6 +21,7 @@ import {
   type UpdateAggregator,
 } from 'privkit/fl';
 import { createPool, sharedFloat32Array, type Pool } from 'privkit/pool';
+import { samplerSlack } from '../dist/src/dp/secure.js';
 import { expectPrivkitError } from './helpers.js';
 
 const seedOf = (n: number): Uint8Array => {
@@ -437,8 +438,11 @@ describe('FedAvg', () => {
     const dp = { ...base, rounds: 5, clipNorm: 1, noiseMultiplier: 1.1, delta: 1e-6 };
     const wor = await runFedAvg(dp);
     expect(wor.history.every((m) => m.sampled === 20)).toBe(true);
+    // The secure lattice sampler's pmf slack over the model's coordinates is charged with every round.
+    const slack = samplerSlack('gaussian', model.paramCount);
+    expect(slack).toBeGreaterThan(0);
     const worExpected = new RdpAccountant()
-      .step({ noiseMultiplier: 1.1, sampleRate: 0.2, steps: 5, sampling: 'without-replacement', neighbours: 'replace-one' })
+      .step({ noiseMultiplier: 1.1, sampleRate: 0.2, steps: 5, sampling: 'without-replacement', neighbours: 'replace-one', slack })
       .getEpsilon(1e-6).epsilon;
     expect(wor.epsilon).toBeCloseTo(worExpected, 12);
     expect(wor.delta).toBe(1e-6);
@@ -446,8 +450,9 @@ describe('FedAvg', () => {
     const epsilons = wor.history.map((m) => m.epsilon);
     expect([...epsilons].sort((a, b) => a - b)).toEqual(epsilons);
     const poisson = await runFedAvg({ ...dp, sampling: 'poisson' });
-    const expected = new RdpAccountant().step({ noiseMultiplier: 1.1, sampleRate: 0.2, steps: 5 }).getEpsilon(1e-6).epsilon;
+    const expected = new RdpAccountant().step({ noiseMultiplier: 1.1, sampleRate: 0.2, steps: 5, slack }).getEpsilon(1e-6).epsilon;
     expect(poisson.epsilon).toBeCloseTo(expected, 12);
+    expect(poisson.epsilon).toBeGreaterThan(new RdpAccountant().step({ noiseMultiplier: 1.1, sampleRate: 0.2, steps: 5 }).getEpsilon(1e-6).epsilon);
     expect(poisson.observer).toMatch(/only/);
     // Given the count, replacing a client costs more than adding one under Poisson sampling.
     expect(wor.epsilon).toBeGreaterThan(poisson.epsilon);
@@ -461,7 +466,14 @@ describe('FedAvg', () => {
     expect(fedavg.epsilon).toBeGreaterThan(1.99);
     expect(await fedavg.runRound().catch((e: unknown) => e)).toMatchObject({ code: 'E_BUDGET' });
     const accounted = new RdpAccountant()
-      .step({ noiseMultiplier: fedavg.noiseMultiplier, sampleRate: 0.2, steps: 4, sampling: 'without-replacement', neighbours: 'replace-one' })
+      .step({
+        noiseMultiplier: fedavg.noiseMultiplier,
+        sampleRate: 0.2,
+        steps: 4,
+        sampling: 'without-replacement',
+        neighbours: 'replace-one',
+        slack: samplerSlack('gaussian', model.paramCount),
+      })
       .getEpsilon(1e-5).epsilon;
     expect(accounted).toBeLessThanOrEqual(2);
     expect(accounted).toBeGreaterThan(1.99);

@@ -18,6 +18,8 @@ export interface CalibrationOptions {
   /** As in the accountant's events: 'poisson' (default, add/remove neighbours) or 'without-replacement' (neighbours 'replace-one', required). */
   sampling?: Sampling;
   neighbours?: Neighbours;
+  /** The sampler's slack, as in the events (RDP accountant only); 0 by default. */
+  slack?: number;
   /** RDP orders (RDP accountant only). */
   orders?: readonly number[];
 }
@@ -62,13 +64,15 @@ function epsilonFunction(options: CalibrationOptions, delta: number, sampleRate:
   const accountant = options.accountant ?? 'rdp';
   // Checks sampling and neighbours once, as the accountant will (a without-replacement call must name replace-one).
   const { sampling, neighbours } = resolveSampling('', options.sampling, options.neighbours, sampleRate);
+  const slack = options.slack === undefined ? 0 : assertNumber('slack', options.slack, 'nonnegative');
   if (accountant === 'rdp') {
     const orders = normalizeOrders(options.orders);
     return (noiseMultiplier, steps) =>
-      new RdpAccountant({ orders }).step({ noiseMultiplier, sampleRate, steps, sampling, neighbours }).getEpsilon(delta).epsilon;
+      new RdpAccountant({ orders }).step({ noiseMultiplier, sampleRate, steps, sampling, neighbours, slack }).getEpsilon(delta).epsilon;
   }
   if (accountant === 'pld') {
     if (sampling !== 'poisson') throw argError('sampling', "must be 'poisson' with accountant 'pld'");
+    if (slack > 0) throw argError('slack', "must be 0 with accountant 'pld' (use 'rdp')");
     return (noiseMultiplier, steps) => new PldAccountant().step({ noiseMultiplier, sampleRate, steps }).getEpsilon(delta).epsilon;
   }
   throw argError('accountant', `must be 'rdp' or 'pld', got ${describe(accountant)}`);

@@ -31,6 +31,12 @@ export interface SubsampledGaussianEvent {
   sampling?: Sampling;
   /** 'add-remove' with Poisson sampling (the default there); 'replace-one', required, without replacement. */
   neighbours?: Neighbours;
+  /**
+   * s >= 0 (default 0): the sampler's pmf is within a factor e^{+-s} of the ideal Gaussian's over the
+   * whole output (e.g. secure lattice noise on d coordinates: CentralDpAggregator.slack). Each step's
+   * RDP grows by s (2 alpha - 1) / (alpha - 1).
+   */
+  slack?: number;
 }
 
 /** A released statistic with Gaussian noise: sigma = noiseMultiplier x l2 sensitivity. */
@@ -38,6 +44,8 @@ export interface GaussianEvent {
   mechanism: 'gaussian';
   noiseMultiplier: number;
   steps?: number;
+  /** As in SubsampledGaussianEvent. */
+  slack?: number;
 }
 
 /** A released statistic with Laplace noise: scale b = noiseMultiplier x l1 sensitivity (pure epsilon = 1 / noiseMultiplier). */
@@ -85,8 +93,9 @@ export type PrivacyEvent = SubsampledGaussianEvent | GaussianEvent | LaplaceEven
 
 /** A validated event with every default filled in. */
 export type NormalizedEvent =
-  | { mechanism: 'subsampled-gaussian'; noiseMultiplier: number; sampleRate: number; steps: number; sampling: Sampling; neighbours: Neighbours }
-  | { mechanism: 'gaussian' | 'laplace'; noiseMultiplier: number; steps: number }
+  | { mechanism: 'subsampled-gaussian'; noiseMultiplier: number; sampleRate: number; steps: number; sampling: Sampling; neighbours: Neighbours; slack: number }
+  | { mechanism: 'gaussian'; noiseMultiplier: number; steps: number; slack: number }
+  | { mechanism: 'laplace'; noiseMultiplier: number; steps: number }
   | { mechanism: 'zcdp'; rho: number; steps: number }
   | {
       mechanism: 'distributed-discrete-gaussian';
@@ -173,15 +182,18 @@ export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent 
         sampleRate,
         steps,
         ...resolveSampling(`${name}.`, e['sampling'], e['neighbours'], sampleRate),
+        slack: e['slack'] === undefined ? 0 : assertNumber(`${name}.slack`, e['slack'], 'nonnegative'),
       };
     }
     case 'gaussian':
-    case 'laplace':
       return {
-        mechanism: mechanism === 'gaussian' ? 'gaussian' : 'laplace',
+        mechanism: 'gaussian',
         noiseMultiplier: assertNumber(`${name}.noiseMultiplier`, e['noiseMultiplier'], 'nonnegative'),
         steps,
+        slack: e['slack'] === undefined ? 0 : assertNumber(`${name}.slack`, e['slack'], 'nonnegative'),
       };
+    case 'laplace':
+      return { mechanism: 'laplace', noiseMultiplier: assertNumber(`${name}.noiseMultiplier`, e['noiseMultiplier'], 'nonnegative'), steps };
     case 'zcdp':
       return { mechanism: 'zcdp', rho: assertNumber(`${name}.rho`, e['rho'], 'nonnegative'), steps };
     case 'distributed-discrete-gaussian': {

@@ -30,6 +30,11 @@ const SLACK_SHARE = 1e-3;
 
 /** The PLD group of an event: the Poisson-subsampled Gaussian with add/remove neighbours, or the plain Gaussian (q = 1). */
 function pldGroup(e: NormalizedEvent): PldGroup {
+  if ((e.mechanism === 'subsampled-gaussian' || e.mechanism === 'gaussian') && e.slack > 0) {
+    throw new PrivkitError('E_ARG', 'event.slack: PldAccountant composes ideal Gaussians only; use RdpAccountant for a sampler with slack', {
+      argument: 'event.slack',
+    });
+  }
   if (e.mechanism === 'subsampled-gaussian' && e.neighbours === 'add-remove') {
     return { sampleRate: e.sampleRate, noiseMultiplier: e.noiseMultiplier, steps: e.steps };
   }

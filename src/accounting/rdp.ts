@@ -4,7 +4,7 @@
 // aggregation (Kairouz, Liu, Steinke 2021) under either subsampling.
 import type { Neighbours, NormalizedEvent } from './events.js';
 import { logAdd, logErfc, logSub } from '../math/special.js';
-import { gaussianProfile, rdpProfile, rdpReplaceOneSampled, type LogProfile } from './replace-one.js';
+import { gaussianProfile, rdpProfile, rdpReplaceOneSampled, withSlack, type LogProfile } from './replace-one.js';
 
 /** 1.1, 1.2, ..., 10.9, 11, 12, ..., 63, 128, 256, 512, 1024 (156 orders). */
 export const DEFAULT_ORDERS: readonly number[] = Object.freeze([
@@ -224,6 +224,15 @@ function sampledRdp(
   return Float64Array.from(orders, (alpha, k) => Math.min(symmetric[k]!, subsampledRdp(worCumulant, q, base, alpha)));
 }
 
+/**
+ * What a sampler's pmf slack s adds to the RDP at order alpha: with the output's pmf within e^{+-s} of
+ * the ideal mechanism's on both neighbours, sum P'^alpha Q'^(1-alpha) <= e^{alpha s + (alpha - 1) s} sum P^alpha Q^(1-alpha).
+ */
+function slackRdp(slack: number, alpha: number): number {
+  if (slack === 0) return 0;
+  return alpha === Number.POSITIVE_INFINITY ? 2 * slack : (slack * (2 * alpha - 1)) / (alpha - 1);
+}
+
 /** Total RDP of `event` (all its steps) at each order. */
 export function eventRdp(event: NormalizedEvent, orders: readonly number[]): Float64Array {
   let one: Float64Array;
@@ -231,19 +240,21 @@ export function eventRdp(event: NormalizedEvent, orders: readonly number[]): Flo
     case 'subsampled-gaussian': {
       const z = event.noiseMultiplier;
       if (event.neighbours === 'add-remove') {
-        one = Float64Array.from(orders, (alpha) => rdpPoissonGaussian(event.sampleRate, z, alpha));
+        one = Float64Array.from(orders, (alpha) => rdpPoissonGaussian(event.sampleRate, z, alpha) + slackRdp(event.slack, alpha));
       } else {
-        // Replace-one neighbours move the sum by up to 2C: the Gaussian of sigma / (2C) = z / 2.
+        // Replace-one neighbours move the sum by up to 2C: the Gaussian of sigma / (2C) = z / 2, its profile
+        // widened by the sampler's slack (H_gamma <= e^s H_{gamma e^-2s} of the ideal pair).
         const sigma = z / 2;
+        const base = (alpha: number) => alpha / (2 * sigma * sigma) + slackRdp(event.slack, alpha);
         one =
           z === 0
             ? Float64Array.from(orders, () => Number.POSITIVE_INFINITY)
-            : sampledRdp((alpha) => alpha / (2 * sigma * sigma), event.sampleRate, 'replace-one', orders, gaussianProfile(sigma));
+            : sampledRdp(base, event.sampleRate, 'replace-one', orders, withSlack(gaussianProfile(sigma), event.slack));
       }
       break;
     }
     case 'gaussian':
-      one = Float64Array.from(orders, (alpha) => rdpPoissonGaussian(1, event.noiseMultiplier, alpha));
+      one = Float64Array.from(orders, (alpha) => rdpPoissonGaussian(1, event.noiseMultiplier, alpha) + slackRdp(event.slack, alpha));
       break;
     case 'laplace':
       one = Float64Array.from(orders, (alpha) => rdpLaplace(event.noiseMultiplier, alpha));

@@ -63,6 +63,25 @@ export function gaussianProfile(sigma: number): LogProfile {
 }
 
 /**
+ * The profile of a mechanism whose output pmf is within a factor e^{+-s} of one with profile `ideal`:
+ * H_gamma(P' || Q') <= e^s H_{gamma e^{-2s}}(P || Q), capped at 1 (and the tail bound grows by e^s
+ * with the profile evaluated 2s lower, which a shift of -2s in log gamma gives).
+ */
+export function withSlack(ideal: LogProfile, slack: number): LogProfile {
+  if (slack === 0) return ideal;
+  return {
+    logH(logGamma) {
+      const t = logGamma - 2 * slack;
+      if (t >= 0) return Math.min(0, slack + ideal.logH(t));
+      // Below gamma = 1: H_g(P || Q) = 1 - g + g H_{1/g}(Q || P), and the reverse order has the same bound.
+      const g = Math.exp(t);
+      return Math.min(0, slack + Math.log(1 - g + g * Math.exp(ideal.logH(-t))));
+    },
+    logTail: (alpha, v, shift) => slack + ideal.logTail(alpha, v, shift - 2 * slack),
+  };
+}
+
+/**
  * The profile implied by an RDP curve (eps(beta) at each of `orders`): H_{e^t} <= exp((beta - 1)(eps(beta) - t
  * + log(1 - 1/beta)) - log beta) at every order (Balle et al. 2020, Thm 21), minimized over the orders.
  */

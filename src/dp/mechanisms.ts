@@ -10,7 +10,7 @@ import { analyticGaussianSigma, nextUp } from './calibration.js';
 import { discreteGaussianSampler, ExactSource, MAX_DISCRETE_SCALE } from './discrete.js';
 import { MAX_NOISE_LENGTH, resolveRng, type NoiseKind } from './noise.js';
 import type { Rng } from './rng.js';
-import { gaussianResolution, laplaceResolution, latticeSensitivity, secureGaussian, secureLaplace } from './secure.js';
+import { gaussianResolution, laplaceResolution, latticeSensitivity, samplerSlack, secureGaussian, secureLaplace } from './secure.js';
 
 export interface MechanismOptions {
   /** The generator; default: this thread's CSPRNG. A seeded (reproducible) Rng is for tests only, never for releases. */
@@ -138,6 +138,15 @@ function latticeCalibration(
   );
 }
 
+/** epsilon does not cover twice the samplers' pmf slack over this many coordinates (named as latticeCalibration names them). */
+function slackError(epsilon: number, coordinates: number): PrivkitError {
+  return new PrivkitError(
+    'E_ARG',
+    `epsilon ${epsilon} does not cover the noise sampler's pmf error over ${coordinates} coordinate(s) (twice samplerSlack): raise epsilon or release fewer coordinates`,
+    { argument: coordinates === 1 ? 'epsilon' : 'dimension' },
+  );
+}
+
 /**
  * Noise scale and lattice step of an epsilon-DP lattice Laplace release of vectors that differ in at
  * most `coordinates` coordinates: the smallest scale b (up to two ulps) with
@@ -152,7 +161,10 @@ export function calibrateSecureLaplace(
   if (!(base >= 2 ** -990 && base <= 2 ** 980)) {
     throw new PrivkitError('E_ARG', `l1Sensitivity / epsilon must be in [2^-990, 2^980], got ${base}`, { argument: 'epsilon' });
   }
-  return latticeCalibration('laplace', l1Sensitivity, coordinates, (charged) => nextUp(charged / epsilon), laplaceResolution);
+  // The sampler's pmf slack s costs 2s of epsilon (samplerSlack): calibrate the ideal mechanism for epsilon - 2s.
+  const ideal = epsilon - 2 * samplerSlack('laplace', coordinates);
+  if (!(ideal > 0)) throw slackError(epsilon, coordinates);
+  return latticeCalibration('laplace', l1Sensitivity, coordinates, (charged) => nextUp(charged / ideal), laplaceResolution);
 }
 
 /**
@@ -165,8 +177,12 @@ export function calibrateSecureGaussian(
   l2Sensitivity: number,
   coordinates = 1,
 ): { sigma: number; resolution: number } {
+  // The sampler's pmf slack s (samplerSlack): the ideal mechanism at (epsilon - 2s, e^-s delta) is (epsilon, delta) here.
+  const slack = samplerSlack('gaussian', coordinates);
+  const ideal = { epsilon: epsilon - 2 * slack, delta: delta * Math.exp(-slack) };
+  if (!(ideal.epsilon > 0)) throw slackError(epsilon, coordinates);
   const sigmaFor = (charged: number) => {
-    const sigma = analyticGaussianSigma({ epsilon, delta, l2Sensitivity: charged });
+    const sigma = analyticGaussianSigma({ ...ideal, l2Sensitivity: charged });
     if (!(sigma >= 2 ** -990 && sigma <= 2 ** 980)) {
       throw new PrivkitError('E_ARG', `the calibrated sigma ${sigma} is outside [2^-990, 2^980]`, { argument: 'epsilon' });
     }

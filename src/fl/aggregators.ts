@@ -11,7 +11,7 @@ import { clipByL2 } from '../kernels/clip.js';
 import { sum } from '../kernels/reduce.js';
 import { resolveRng } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
-import { gaussianResolution, latticeSensitivity, secureGaussian } from '../dp/secure.js';
+import { gaussianResolution, latticeSensitivity, samplerSlack, secureGaussian } from '../dp/secure.js';
 import { assertInteger, assertNumber, describe } from '../validate.js';
 import { assertFinite } from './model.js';
 
@@ -42,6 +42,8 @@ export interface UpdateAggregator {
    * observers of the model. Distributed DP reveals the count (the noise grows with it).
    */
   readonly hidesCount?: boolean;
+  /** The release's sampler slack (SubsampledGaussianEvent.slack) charged with noiseMultiplier; 0 by default. */
+  readonly slack?: number;
   /**
    * The costliest event one round can charge (before sampling), when aggregate() returns events of its
    * own: FedAvg refuses a round that could take epsilon past its target.
@@ -99,7 +101,8 @@ export const MAX_UPDATES_PER_ROUND = 2 ** 20;
  * (latticeSensitivity). So adding or removing one update moves the release by at most
  * C_eff = C1 (1 + 2 N gamma_N) + r sqrt(d), and replacing one by at most 2 C_eff. The noise has
  * standard deviation noiseMultiplier x C_eff: the accountant's noise multiplier is exactly
- * noiseMultiplier (about 2.5e-4 relative more noise than z C, almost all of it the summation bound).
+ * noiseMultiplier (about 2.5e-4 relative more noise than z C, almost all of it the summation bound),
+ * and the lattice sampler's pmf error is charged as the event's slack (samplerSlack).
  */
 export class CentralDpAggregator implements UpdateAggregator {
   readonly hidesCount = true;
@@ -109,6 +112,8 @@ export class CentralDpAggregator implements UpdateAggregator {
   readonly noiseMultiplier: number;
   /** The standard deviation of the noise on every coordinate of the sum: noiseMultiplier x C_eff. */
   readonly noiseStddev: number;
+  /** The lattice sampler's pmf slack over the dimension's coordinates (samplerSlack), charged by FedAvg. */
+  readonly slack: number;
   private readonly rng: Rng;
 
   constructor(options: CentralDpAggregatorOptions) {
@@ -129,6 +134,7 @@ export class CentralDpAggregator implements UpdateAggregator {
       sigma = this.noiseMultiplier * charged;
     }
     this.noiseStddev = sigma;
+    this.slack = samplerSlack('gaussian', d);
   }
 
   async aggregate(clippedDeltas: Float32Array[], round: number): Promise<AggregateResult> {

@@ -40,6 +40,7 @@ import { calibrateNoiseMultiplier } from '../accounting/calibrate.js';
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import { assertDelta, subsampledDistributedEvent, type PrivacyEvent, type Sampling } from '../accounting/events.js';
 import { createRng, type Rng } from '../dp/rng.js';
+import { samplerSlack } from '../dp/secure.js';
 import { clipByL2, l2Norms } from '../kernels/clip.js';
 import type { Pool } from '../pool/pool.js';
 import { assertFloat32Array, assertInteger, assertNumber, describe } from '../validate.js';
@@ -374,6 +375,7 @@ export class FedAvg {
       sampleRate: this.sampleRate,
       sampling: this.sampling,
       neighbours: this.sampling === 'poisson' ? 'add-remove' : 'replace-one',
+      slack: this.#aggregator.slack ?? 0,
     };
   }
 
@@ -437,6 +439,7 @@ export class FedAvg {
         steps: this.rounds,
         sampling: this.sampling,
         neighbours: this.sampling === 'poisson' ? 'add-remove' : 'replace-one',
+        slack: samplerSlack('gaussian', dimension),
       }).noiseMultiplier;
     }
     if (noiseMultiplier === 0) return new NonPrivateAggregator({ dimension });

@@ -4,7 +4,8 @@
 // general bound of Wang, Balle, Kasiviswanathan 2019.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { RdpAccountant } from 'privkit/accounting';
+import { PldAccountant, RdpAccountant } from 'privkit/accounting';
+import { expectPrivkitError } from '../helpers.js';
 
 interface Case {
   sampleRate: number;
@@ -56,5 +57,31 @@ describe('RDP of the Gaussian sampled without replacement, replace-one neighbour
         .getEpsilon(1e-5).epsilon;
     expect(epsilonAt(3.6)).toBeGreaterThan(3);
     expect(epsilonAt(4.0)).toBeLessThan(3);
+  });
+});
+
+describe("a sampler's pmf slack", () => {
+  const event = { noiseMultiplier: 3, sampleRate: 0.1, sampling: 'without-replacement', neighbours: 'replace-one' } as const;
+  const rdpAt = (order: number, e: object) => new RdpAccountant({ orders: [order] }).step(e as never).getRdp()[0]!;
+
+  it('adds s (2 alpha - 1) / (alpha - 1) to the RDP of an unsampled Gaussian, in either relation', () => {
+    for (const order of [1.5, 4, 32]) {
+      const extra = (1e-3 * (2 * order - 1)) / (order - 1);
+      expect(rdpAt(order, { mechanism: 'gaussian', noiseMultiplier: 2, slack: 1e-3 })).toBeCloseTo(order / 8 + extra, 12);
+      expect(rdpAt(order, { ...event, sampleRate: 1, slack: 1e-3 })).toBeCloseTo((4 * order) / 18 + extra, 12);
+    }
+  });
+
+  it('raises the subsampled RDP, by at most what it adds unsampled', () => {
+    for (const order of [2, 8]) {
+      const ideal = rdpAt(order, event);
+      const slack = rdpAt(order, { ...event, slack: 1e-4 });
+      expect(slack).toBeGreaterThan(ideal);
+      expect(slack - ideal).toBeLessThanOrEqual((1e-4 * (2 * order - 1)) / (order - 1) + 1e-12);
+    }
+  });
+
+  it('is refused by the PLD accountant, which composes ideal Gaussians only', () => {
+    expectPrivkitError(() => new PldAccountant().step({ noiseMultiplier: 1, sampleRate: 0.1, slack: 1e-4 }), 'E_ARG', 'event.slack');
   });
 });
