@@ -57,7 +57,7 @@ export function batchColumns(x: unknown, rows: unknown, columns: unknown): numbe
     return cols;
   }
   assertFloat32Array('x', x);
-  if (x.length !== 0) throw new PrivkitError('E_SHAPE', `x must be empty when rows is 0, got length ${x.length}`, { argument: 'x' });
+  if (x.length !== 0) throw new PrivkitError('E_ARG', `rows must be >= 1 for a non-empty x (length ${x.length}); rows = 0 is for an empty batch`, { argument: 'rows' });
   if (columns === undefined) throw new PrivkitError('E_ARG', 'opts.columns must give the row length of an empty batch (rows = 0)', { argument: 'opts.columns' });
   const cols = assertInteger('opts.columns', columns, 1);
   if (cols > 0x7fffffff) throw new PrivkitError('E_SHAPE', `row length ${cols} exceeds 2^31 - 1`, { argument: 'opts.columns' });

@@ -185,7 +185,7 @@ describe('clipAndSum', () => {
     expect(clippedCount).toBe(0);
     expect(clipAndSum(f32([3, 4]), 1, 1, { columns: 2 }).clippedCount).toBe(1);
     expectPrivkitError(() => clipAndSum(new Float32Array(0), 0, 1), 'E_ARG', 'opts.columns');
-    expectPrivkitError(() => clipAndSum(new Float32Array(2), 0, 1, { columns: 2 }), 'E_SHAPE', 'x');
+    expectPrivkitError(() => clipAndSum(new Float32Array(2), 0, 1, { columns: 2 }), 'E_ARG', 'rows');
     expectPrivkitError(() => clipAndSum(f32([3, 4]), 1, 1, { columns: 3 }), 'E_SHAPE', 'opts.columns');
   });
 
