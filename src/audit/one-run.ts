@@ -1,8 +1,10 @@
 // One-run auditing (Steinke, Nasr, Jagielski 2023, "Privacy Auditing with One (1) Training Run",
 // NeurIPS 2023): m canaries are each included in the training data independently with probability
 // 1/2, the model is trained once, each canary gets a score from the final model, and the auditor
-// guesses "included" for the k highest scores and "excluded" for the k lowest. Their Theorem 3
-// bounds the number W of correct guesses among r guesses of an (epsilon, delta)-DP algorithm:
+// guesses "included" for the k highest scores and "excluded" for the k lowest. Their main theorem
+// (the (epsilon, delta) case, arXiv:2305.08846 Sec. 3; the p-value and bisection of their
+// appendix) bounds the number W of correct guesses among r guesses of an (epsilon, delta)-DP
+// algorithm:
 //
 //   P[W >= v] <= f(v) + 2 m delta max_{i = 1..m} (f(v - i) - f(v)) / i,
 //   f(w) = P[Binomial(r, e^epsilon / (e^epsilon + 1)) >= w],
@@ -69,7 +71,7 @@ function checkCounts(counts: OneRunCounts): { m: number; r: number; v: number; d
   return { m, r, v, delta };
 }
 
-/** The p-value of Theorem 3 for v correct of r guesses on m canaries under (epsilon, delta)-DP (see the file header). */
+/** The p-value of the main theorem for v correct of r guesses on m canaries under (epsilon, delta)-DP (see the file header). */
 export function oneRunPValue(counts: OneRunCounts & { epsilon: number }): number {
   const { m, r, v, delta } = checkCounts(counts);
   return pValue(m, r, v, assertNumber('epsilon', counts.epsilon, 'nonnegative'), delta);
@@ -100,7 +102,7 @@ function pValue(m: number, r: number, v: number, epsilon: number, delta: number)
 
 /**
  * The epsilon lower bound of Steinke, Nasr, Jagielski (2023) for v correct of r guesses on m
- * canaries: the largest epsilon whose Theorem 3 p-value is below 1 - confidence (to 1e-10).
+ * canaries: the largest epsilon whose p-value is below 1 - confidence (to 1e-10).
  */
 export function oneRunEpsilonLowerBound(counts: OneRunCounts & { confidence?: number }): number {
   const { m, r, v, delta } = checkCounts(counts);
@@ -127,7 +129,7 @@ function epsilonBound(m: number, r: number, v: number, delta: number, alpha: num
 
 /**
  * One-run audit from canary scores: guesses included for the highest scores and excluded for the
- * lowest, counts the correct guesses and converts them with Theorem 3 (see `guesses` for how many).
+ * lowest, counts the correct guesses and converts them with the main theorem (see `guesses` for how many).
  */
 export function auditCanaryScores(options: CanaryScoresOptions): OneRunResult {
   if (options === null || typeof options !== 'object') {

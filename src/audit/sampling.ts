@@ -65,7 +65,8 @@ export async function loadMechanism(mechanism: unknown): Promise<MechanismFuncti
   const spec = checkMechanismModule(mechanism);
   let loaded: Record<string, unknown>;
   try {
-    loaded = (await import(spec.module)) as Record<string, unknown>;
+    // a URL known only at run time: bundlers must leave this import to the runtime
+    loaded = (await import(/* @vite-ignore */ /* webpackIgnore: true */ spec.module)) as Record<string, unknown>;
   } catch (error) {
     throw new PrivkitError('E_ARG', `mechanism.module ${spec.module} could not be imported: ${messageOf(error)}`, {
       argument: 'mechanism.module',

@@ -7,7 +7,7 @@
 - betaQuantile: the root of the tail equation, by bisection (moderate) or Newton's method on the
   exact binomial sum (large integer parameters), started from scipy's betaincinv / betainccinv;
 - clopperPearson: the two-sided Clopper-Pearson interval (k, n, confidence);
-- oneRun: the p-value of Steinke, Nasr, Jagielski (2023, Theorem 3) for m canaries, r guesses, v
+- oneRun: the p-value of Steinke, Nasr, Jagielski (2023, main theorem, (eps, delta) case) for m canaries, r guesses, v
   correct at (eps, delta), with exact binomial probabilities, and the epsilon lower bound (the
   largest eps whose p-value is below 1 - confidence) by bisection to 1e-13.
 
@@ -131,7 +131,7 @@ for k, n in [(0, 1000), (1, 1000), (1000, 1000), (17, 50000), (25000, 50000), (4
         out["clopperPearson"].append({"k": k, "n": n, "confidence": confidence, "lower": num(lower), "upper": num(upper)})
 
 
-# --- one-run auditing (Steinke, Nasr, Jagielski 2023, Theorem 3), exact binomial probabilities
+# --- one-run auditing (Steinke, Nasr, Jagielski 2023, main theorem), exact binomial probabilities
 def one_run_p_value(m, r, v, eps, delta):
     q = 1 / (1 + mp.exp(-mp.mpf(eps)))
     pmf = [mp.binomial(r, j) * q**j * (1 - q) ** (r - j) for j in range(r + 1)]
