@@ -142,7 +142,7 @@ function reduceRows(rows: Float64Array, n: number, dimension: number, initial: n
 const bitsView = new DataView(new ArrayBuffer(8));
 
 /** The exponent e of the lowest set bit of a double: v is an odd multiple of 2^e (ZERO_BIT for 0). */
-export function lowestSetBit(v: number): number {
+function lowestSetBit(v: number): number {
   if (v === 0) return ZERO_BIT;
   bitsView.setFloat64(0, v);
   const high = bitsView.getUint32(0);
