@@ -27,6 +27,7 @@ import {
   type NoiseDtype,
   type NoiseKind,
 } from '../dp/noise.js';
+import { checkMechanismModule, concatSamples, type MechanismModule, type Samples } from '../audit/sampling.js';
 import { checkClientTasks, checkLocalOptions, checkModel, type ClientTask, type LocalTrainingOptions } from '../fl/local.js';
 import type { Model } from '../fl/model.js';
 import type { Ciphertext, PrivateKey, PublicKey } from '../paillier/keys.js';
@@ -293,6 +294,19 @@ export class Pool {
         return (api) => api.localUpdates(model.spec, weights, payload, local, view);
       }),
     );
+  }
+
+  /**
+   * The trials of a privacy audit (auditMechanism of privkit/audit with `pool`): runs the mechanism
+   * `trials` times on each of the two inputs, the trials split over the workers. Each worker imports
+   * `mechanism.module` itself (so the mechanism should draw from the worker's CSPRNG, not a seed
+   * fixed in the module); `inputs` are structured-cloned to every worker.
+   */
+  async auditSamples(mechanism: MechanismModule, inputs: readonly [unknown, unknown], trials: number): Promise<Samples> {
+    const spec = checkMechanismModule(mechanism);
+    const count = assertInteger('trials', trials, 1);
+    const pair: [unknown, unknown] = [inputs[0], inputs[1]];
+    return concatSamples(await this.runParts(count, 1, (part) => (api) => api.auditSamples(spec, pair, part.rows)));
   }
 
   /** Ends every worker. Later calls reject with E_WORKER. */
