@@ -344,7 +344,7 @@ function fedAvgOptions(seed: Uint8Array | undefined): FedAvgOptions {
 /** An aggregator that reports noise multiplier `claimed` to FedAvg's accountant but adds `applied`. */
 function misreportingAggregator(claimed: number, applied: number, dimension: number, rng: Rng | undefined): UpdateAggregator {
   const inner = new CentralDpAggregator({ dimension, clipNorm: 0.5, noiseMultiplier: applied, ...(rng === undefined ? {} : { rng }) });
-  return { noiseMultiplier: claimed, aggregate: (deltas, round) => inner.aggregate(deltas, round) };
+  return { noiseMultiplier: claimed, hidesCount: true, aggregate: (deltas, round) => inner.aggregate(deltas, round) };
 }
 
 export const ONE_RUN_CASES: OneRunCase[] = [

@@ -37,6 +37,9 @@ export interface CanaryAggregatorOptions {
 /** An UpdateAggregator that adds canary updates to each round (see the file header). */
 export class CanaryAggregator implements UpdateAggregator {
   readonly noiseMultiplier: number;
+  /** The inner aggregator's: whether its release hides the count, its sampler slack. */
+  readonly hidesCount: boolean;
+  readonly slack: number;
   /** Canary directions, canaries x dimension, each of norm clipNorm. */
   readonly directions: Float32Array;
   /** 1 for the canaries present in the population. */
@@ -56,6 +59,8 @@ export class CanaryAggregator implements UpdateAggregator {
     }
     this.#inner = options.aggregator;
     this.noiseMultiplier = assertNumber('options.aggregator.noiseMultiplier', options.aggregator.noiseMultiplier, 'nonnegative');
+    this.hidesCount = options.aggregator.hidesCount === true;
+    this.slack = options.aggregator.slack === undefined ? 0 : assertNumber('options.aggregator.slack', options.aggregator.slack, 'nonnegative');
     const m = assertInteger('options.canaries', options.canaries, 1);
     const d = (this.#dimension = assertInteger('options.dimension', options.dimension, 1));
     const clipNorm = assertNumber('options.clipNorm', options.clipNorm, 'positive');
