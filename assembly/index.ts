@@ -1,5 +1,5 @@
 // The wasm module's exports: pointer-and-length kernels over linear memory.
-export { heapBase } from './memory';
+export { heapBase, wipeScratch } from './memory';
 export { firstNonFinite } from './validate';
 export { sumSquaresRows, scaleRows, clampValues } from './clip';
 export { accumulateRows } from './reduce';
@@ -7,5 +7,5 @@ export { chachaBytes, uniformDoubles, generatorBytes } from './chacha';
 export { gaussianFill64, gaussianFill32, laplaceFill64, laplaceFill32, gaussianAdd64, gaussianAdd32, laplaceAdd64, laplaceAdd32, secureLaplaceLattice, secureLaplaceTable, secureGaussianLattice } from './noise';
 export { montMul, montSqr, montPow, montPowScratchBytes, windowBits, montPowSecret, montPowSecretScratchBytes, secretWindowBits, montCounters } from './bigint';
 export { andWords } from './mask';
-export { hadamardRotate, quantizeChunk, discreteGaussianFill, discreteGaussianAcceptance } from './quantize';
+export { hadamardRotate, hadamardSigns, hadamardBlock, hadamardSpans, quantizeChunk, discreteGaussianFill, discreteGaussianAcceptance } from './quantize';
 export { addKeystreams, addWords } from './mask';

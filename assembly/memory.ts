@@ -1,6 +1,16 @@
 // Linear-memory layout shared with the TypeScript memory manager (src/wasm/arena.ts).
-// Kernels allocate nothing: everything from heapBase() up belongs to the JS-side arena.
+// Kernels allocate nothing: everything from heapBase() up belongs to the JS-side arena. Below it,
+// the static data holds constant tables and a few KiB of scratch blocks where the samplers stage
+// keystream; wipeScratch zeroes those when a generator's call ends.
+import { wipeNoiseScratch } from './noise';
+import { wipeQuantizeScratch } from './quantize';
 
 export function heapBase(): usize {
   return __heap_base;
+}
+
+/** Zeroes every static scratch block that may hold keystream or values drawn from it. */
+export function wipeScratch(): void {
+  wipeNoiseScratch();
+  wipeQuantizeScratch();
 }

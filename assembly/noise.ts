@@ -289,6 +289,12 @@ const TWO_52: f64 = 4503599627370496;
 const SCRATCH_WORDS: i32 = SCRATCH_BYTES >> 2;
 let wordPosition: i32 = SCRATCH_WORDS;
 
+/** Zeroes the keystream staged in the scratch block (called when a generator's call ends). */
+export function wipeNoiseScratch(): void {
+  memory.fill(SCRATCH, 0, SCRATCH_BYTES);
+  wordPosition = SCRATCH_WORDS;
+}
+
 // @ts-ignore: decorator
 @inline function nextWord(g: usize): u32 {
   let i = wordPosition;

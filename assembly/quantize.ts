@@ -151,6 +151,27 @@ export function hadamardRotate(g: usize, x: usize, d: i32, inverse: bool): void 
   if (inverse) flipSigns(g, x, d);
 }
 
+// Rotations longer than the staging window run in three phases with the same arithmetic (the
+// butterfly stages of H_d are the within-block stages of every block, then the stages across
+// blocks, in the order fwht does them): signs and within-block stages block by block, then the
+// stages across blocks on slabs (a few columns of every block, gathered by the caller), then, for
+// the inverse, the signs block by block again.
+
+/** Negates x[i] (n floats, n = 2^k >= 32 or the whole vector) where the next keystream bit of g is set. */
+export function hadamardSigns(g: usize, x: usize, n: i32): void {
+  flipSigns(g, x, n);
+}
+
+/** The butterfly stages of spans 1 .. n/2 over n floats (n a power of two), the input scaled by `scale` first. */
+export function hadamardBlock(x: usize, n: i32, scale: f32): void {
+  fwht(x, n, scale);
+}
+
+/** The butterfly stages of spans from, 2 from, ... < to over n floats at x (from a power of two >= 4). */
+export function hadamardSpans(x: usize, n: i32, from: i32, to: i32): void {
+  laterStages(x, n, from, to);
+}
+
 // ---- Discrete Gaussian N_Z(0, sigma^2): P(k) proportional to exp(-k^2 / (2 sigma^2)), k integer ----
 // Proposal: k = round(sigma Z), Z ~ N(0, 1) from the Ziggurat of assembly/noise.ts. Writing the bin
 // [k - 1/2, k + 1/2) of sigma Z as k + t,
@@ -504,6 +525,16 @@ export function discreteGaussianFill(g: usize, out: usize, n: i32, sigma: f64): 
     chachaBytes(g, KEYS, m * 5);
     sampleBatch(g, KEYS, KEYS + (<usize>m << 2), out + (<usize>i << 2), m);
   }
+}
+
+/** Zeroes every block that stages keystream or samples drawn from it, and the spare keystream bits. */
+export function wipeQuantizeScratch(): void {
+  memory.fill(SCRATCH, 0, SCRATCH_BYTES);
+  memory.fill(KEYS, 0, BATCH * 8);
+  memory.fill(NOISE, 0, BATCH * 4);
+  memory.fill(BATCH_BITS, 0, BATCH >> 3);
+  spareBits = 0;
+  spareCount = 0;
 }
 
 /** The acceptance probability R(k) = g(0) / g(k) of the sampler (exported for its accuracy test). */

@@ -1,5 +1,6 @@
 // Argument checks shared by every public function. Each throws a PrivkitError naming the argument.
 import { PrivkitError } from './errors.js';
+import { checkTypedArray, currentLength } from './wasm/boundary.js';
 
 export type FloatArray = Float32Array | Float64Array;
 
@@ -11,10 +12,9 @@ export function describe(value: unknown): string {
   return typeof value;
 }
 
+/** A genuine, attached Float32Array (see checkTypedArray in wasm/boundary.ts). */
 export function assertFloat32Array(name: string, value: unknown): asserts value is Float32Array {
-  if (!(value instanceof Float32Array)) {
-    throw new PrivkitError('E_ARG', `${name} must be a Float32Array, got ${describe(value)}`, { argument: name });
-  }
+  checkTypedArray(name, value, ['Float32Array']);
 }
 
 /** A finite number, optionally required to be > 0 or >= 0. */
@@ -57,7 +57,8 @@ export function batchColumns(x: unknown, rows: unknown, columns: unknown): numbe
     return cols;
   }
   assertFloat32Array('x', x);
-  if (x.length !== 0) throw new PrivkitError('E_ARG', `rows must be >= 1 for a non-empty x (length ${x.length}); rows = 0 is for an empty batch`, { argument: 'rows' });
+  const length = currentLength(x);
+  if (length !== 0) throw new PrivkitError('E_ARG', `rows must be >= 1 for a non-empty x (length ${length}); rows = 0 is for an empty batch`, { argument: 'rows' });
   if (columns === undefined) throw new PrivkitError('E_ARG', 'opts.columns must give the row length of an empty batch (rows = 0)', { argument: 'opts.columns' });
   const cols = assertInteger('opts.columns', columns, 1);
   if (cols > 0x7fffffff) throw new PrivkitError('E_SHAPE', `row length ${cols} exceeds 2^31 - 1`, { argument: 'opts.columns' });
@@ -68,10 +69,46 @@ export function batchColumns(x: unknown, rows: unknown, columns: unknown): numbe
 export function matrixColumns(x: unknown, rows: unknown): number {
   assertFloat32Array('x', x);
   const r = assertInteger('rows', rows, 1);
-  if (x.length % r !== 0) {
-    throw new PrivkitError('E_SHAPE', `x.length (${x.length}) is not divisible by rows (${r})`, { argument: 'rows' });
+  const length = currentLength(x);
+  if (length % r !== 0) {
+    throw new PrivkitError('E_SHAPE', `x.length (${length}) is not divisible by rows (${r})`, { argument: 'rows' });
   }
-  const cols = x.length / r;
+  const cols = length / r;
   if (cols > 0x7fffffff) throw new PrivkitError('E_SHAPE', `row length ${cols} exceeds 2^31 - 1`, { argument: 'x' });
   return cols;
+}
+
+/**
+ * The options of a call, read once: each of `keys` is read exactly one time, in order, into a plain
+ * object. Calls read their options first, before they check their other arguments, so that a getter
+ * on the options can not change an input after it was checked. undefined and null mean no options;
+ * anything else that is not an object is E_ARG.
+ */
+export function readOptions<T extends object, K extends keyof T & string>(opts: T | null | undefined, keys: readonly K[], name = 'opts'): Partial<Pick<T, K>> {
+  if (opts === undefined || opts === null) return {};
+  if (typeof opts !== 'object') throw new PrivkitError('E_ARG', `${name} must be an object, got ${describe(opts)}`, { argument: name });
+  const read: Partial<Pick<T, K>> = {};
+  for (const key of keys) {
+    const value = opts[key];
+    if (value !== undefined) read[key] = value;
+  }
+  return read;
+}
+
+/**
+ * The elements of an array argument (an array or array-like), each read exactly once, into a plain
+ * array: E_ARG naming it when it is not array-like or has more than `maxLength` elements.
+ */
+export function readArray(name: string, value: unknown, maxLength: number): unknown[] {
+  if (value === null || typeof value !== 'object') {
+    throw new PrivkitError('E_ARG', `${name} must be an array, got ${describe(value)}`, { argument: name });
+  }
+  const length = (value as ArrayLike<unknown>).length;
+  if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
+    throw new PrivkitError('E_ARG', `${name} must be an array, got ${describe(value)}`, { argument: name });
+  }
+  if (length > maxLength) {
+    throw new PrivkitError('E_ARG', `${name} has ${length} elements; at most ${maxLength} are supported`, { argument: name });
+  }
+  return Array.from({ length }, (_, i) => (value as ArrayLike<unknown>)[i]);
 }

@@ -5,8 +5,8 @@
 // bounded integers are drawn by rejection (no modulo bias). The discrete Gaussian also has a fast
 // 'wasm' method (assembly/quantize.ts), exact up to the float64 rounding of an acceptance probability.
 import { PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
-import { resolveRng } from './noise.js';
+import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
+import { generatorOf, resolveRng } from './noise.js';
 import type { Rng } from './rng.js';
 
 /** Largest discrete Laplace scale / discrete Gaussian sigma: samples then leave Int32 with probability < 2^-180. */
@@ -283,17 +283,18 @@ const WASM_CHUNK = 1 << 18;
  * `method: 'wasm'`, the fast sampler of assembly/quantize.ts instead (see DiscreteGaussianOptions).
  */
 export function discreteGaussian(length: number, sigma: number, opts?: DiscreteGaussianOptions): Int32Array {
+  const options = readOptions(opts, ['rng', 'method']);
   const n = checkLength(length);
   const s = checkScale('sigma', sigma);
-  const rng = resolveRng(opts);
-  const method = opts?.method ?? 'exact';
+  const rng = generatorOf(options.rng);
+  const method = options.method ?? 'exact';
   if (method !== 'exact' && method !== 'wasm') {
     throw new PrivkitError('E_ARG', `opts.method must be 'exact' or 'wasm', got ${describe(method)}`, { argument: 'opts.method' });
   }
   const out = new Int32Array(n);
   if (method === 'wasm') {
     rng.withGenerator((kernels, g, arena) => {
-      const ptr = arena.alloc(Math.min(n, WASM_CHUNK) * 4);
+      const ptr = arena.allocSecret(Math.min(n, WASM_CHUNK) * 4);
       for (let start = 0; start < n; start += WASM_CHUNK) {
         const count = Math.min(WASM_CHUNK, n - start);
         kernels.discreteGaussianFill(g, ptr, count, s);

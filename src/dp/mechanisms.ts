@@ -245,7 +245,7 @@ export function gaussianMechanism(opts: GaussianMechanismOptions): GaussianMecha
 function checkDimension(dimension: unknown): number {
   if (dimension === undefined) return 1;
   const k = assertInteger('dimension', dimension, 1);
-  if (k > MAX_NOISE_LENGTH) throw new PrivkitError('E_ARG', `dimension must be <= 2^31 - 1, got ${k}`, { argument: 'dimension' });
+  if (k > MAX_NOISE_LENGTH) throw new PrivkitError('E_ARG', `dimension must be <= ${MAX_NOISE_LENGTH}, got ${k}`, { argument: 'dimension' });
   return k;
 }
 

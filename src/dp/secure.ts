@@ -45,10 +45,11 @@
 // Limits. scale in [2^-1000, 2^990]; values finite (E_NONFINITE) with |value| <= 2^52 r (E_ARG),
 // which keeps value + noise exactly representable on the lattice.
 import { nonFiniteError, PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { nextUp } from './calibration.js';
+import { checkTypedArray, copyIn, currentLength } from '../wasm/boundary.js';
 import type { Kernels } from '../wasm/runtime.js';
-import { resolveRng, type NoiseKind } from './noise.js';
+import { generatorOf, type NoiseKind } from './noise.js';
 import type { Rng } from './rng.js';
 
 /** log2 of the noise scale in lattice units (t = scale / r is in (2^(BITS-1), 2^BITS]). */
@@ -140,9 +141,10 @@ export function latticeSensitivity(noise: NoiseKind, sensitivity: number, coordi
  * (see latticeSensitivity).
  */
 export function secureLaplace(values: Float64Array, scale: number, opts?: SecureNoiseOptions): SecureNoiseResult {
+  const { rng } = readOptions(opts, ['rng']);
   const r = resolution('scale', scale);
   const t = scale / r;
-  return lattice(values, r, opts, (kernels, g, ptr, count, bound) =>
+  return lattice(values, r, rng, (kernels, g, ptr, count, bound) =>
     kernels.secureLaplaceLattice(g, ptr, count, r, t, bound, GEOMETRIC_BLOCK_BITS),
   );
 }
@@ -152,9 +154,10 @@ export function secureLaplace(values: Float64Array, scale: number, opts?: Secure
  * (nearest(v / r) + Z) r with Z a discrete Gaussian of standard deviation sigma / r (see the file header).
  */
 export function secureGaussian(values: Float64Array, sigma: number, opts?: SecureNoiseOptions): SecureNoiseResult {
+  const { rng } = readOptions(opts, ['rng']);
   const r = resolution('sigma', sigma);
   const t = sigma / r;
-  return lattice(values, r, opts, (kernels, g, ptr, count, bound) => kernels.secureGaussianLattice(g, ptr, count, r, t, bound));
+  return lattice(values, r, rng, (kernels, g, ptr, count, bound) => kernels.secureGaussianLattice(g, ptr, count, r, t, bound));
 }
 
 function resolution(name: string, scale: number): number {
@@ -169,27 +172,26 @@ function resolution(name: string, scale: number): number {
   return 2 ** (e - SECURE_GRANULARITY_BITS);
 }
 
+/** The lattice release of `values` with the `rng` option already read (see the file header). */
 function lattice(
   values: Float64Array,
   r: number,
-  opts: SecureNoiseOptions | undefined,
+  rngOption: unknown,
   kernel: (kernels: Kernels, g: number, ptr: number, count: number, bound: number) => number,
 ): SecureNoiseResult {
-  if (!(values instanceof Float64Array)) {
-    throw new PrivkitError('E_ARG', `values must be a Float64Array, got ${describe(values)}`, { argument: 'values' });
-  }
-  const rng = resolveRng(opts);
+  checkTypedArray('values', values, ['Float64Array']);
+  const rng = generatorOf(rngOption);
   const bound = 2 ** 52 * r;
-  const out = new Float64Array(values.length);
-  if (values.length === 0) return { values: out, resolution: r };
-  // Chunks of `values` go straight into a window of wasm memory and the results into `out` (one
-  // copy each way; no intermediate copy of the input).
+  const length = currentLength(values);
+  const out = new Float64Array(length);
+  if (length === 0) return { values: out, resolution: r };
+  // Chunks of `values` go straight into a window of wasm memory (secret: it holds inputs plus
+  // noise) and the results into `out` (one copy each way; no intermediate copy of the input).
   rng.withGenerator((kernels, g, arena) => {
-    const ptr = arena.alloc(Math.min(values.length, WINDOW_VALUES) * 8);
-    for (let start = 0; start < values.length; start += WINDOW_VALUES) {
-      const count = Math.min(WINDOW_VALUES, values.length - start);
-      const window = arena.f64(ptr, count);
-      window.set(values.subarray(start, start + count));
+    const ptr = arena.allocSecret(Math.min(length, WINDOW_VALUES) * 8);
+    for (let start = 0; start < length; start += WINDOW_VALUES) {
+      const count = Math.min(WINDOW_VALUES, length - start);
+      copyIn(arena.f64(ptr, count), values, start, 'values');
       const bad = kernel(kernels, g, ptr, count, bound);
       if (bad >= 0) {
         const index = start + bad;

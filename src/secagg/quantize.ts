@@ -5,9 +5,10 @@
 // kernel (assembly/quantize.ts) streams the input through a fixed window of wasm memory.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { MAX_DISCRETE_SCALE } from '../dp/discrete.js';
-import { resolveRng } from '../dp/noise.js';
+import { generatorOf } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
-import { assertFloat32Array, assertNumber, describe } from '../validate.js';
+import { assertFloat32Array, assertNumber, describe, readOptions } from '../validate.js';
+import { copyIn, currentLength } from '../wasm/boundary.js';
 import { wordMask } from './masks.js';
 
 export interface QuantizeOptions {
@@ -58,26 +59,28 @@ const CHUNK = 1 << 16;
  * MAX_ROUNDING_ATTEMPTS tries.
  */
 export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
-  assertFloat32Array('x', x);
-  const options = optionsObject(opts);
+  const options = readOptions(optionsObject(opts), ['scale', 'bits', 'noiseSigma', 'rounding', 'conditionalBound', 'rng']);
   const scale = assertNumber('opts.scale', options.scale, 'positive');
   const mask = bitsMask(options.bits);
   const sigma = noiseSigma(options.noiseSigma);
   const bound = roundingBound(options.rounding, options.conditionalBound);
-  const rng = resolveRng(options);
-  const out = new Uint32Array(x.length);
+  const rng = generatorOf(options.rng);
+  assertFloat32Array('x', x);
+  const length = currentLength(x);
+  const out = new Uint32Array(length);
   rng.withGenerator((kernels, g, arena) => {
-    const ptr = arena.alloc(Math.min(x.length, CHUNK) * 4);
-    const bitsPtr = bound === undefined ? 0 : arena.alloc(Math.ceil(Math.min(x.length, CHUNK) / 32) * 4);
+    // secret staging: the input, its rounding and noise
+    const ptr = arena.allocSecret(Math.min(length, CHUNK) * 4);
+    const bitsPtr = bound === undefined ? 0 : arena.allocSecret(Math.ceil(Math.min(length, CHUNK) / 32) * 4);
     /**
      * Rounds (and noises with sigma > 0) all of x; the words go to `words` (if given), the round-up
      * bits to `bits` (if given). Returns the sum of squares of the rounded integers.
      */
     const pass = (noise: number, words: Uint32Array | undefined, bits: Uint32Array | undefined): number => {
       let squares = 0;
-      for (let start = 0; start < x.length; start += CHUNK) {
-        const count = Math.min(CHUNK, x.length - start);
-        arena.f32(ptr, count).set(x.subarray(start, start + count));
+      for (let start = 0; start < length; start += CHUNK) {
+        const count = Math.min(CHUNK, length - start);
+        copyIn(arena.f32(ptr, count), x, start, 'x');
         const s = kernels.quantizeChunk(g, ptr, count, scale, noise, mask, bits === undefined ? 0 : bitsPtr);
         if (s < 0) throw inputError(x, start, start + count, scale);
         squares += s;
@@ -92,7 +95,7 @@ export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
     }
     // out = rounding + noise; roundUp = that rounding's round-up bits. A redrawn rounding replaces
     // them: out[i] moves by its new bit minus its old one (floor(x[i] * scale) is the same).
-    const roundUp = new Uint32Array(Math.ceil(x.length / 32));
+    const roundUp = new Uint32Array(Math.ceil(length / 32));
     let squares = pass(sigma, out, roundUp);
     if (squares <= bound * bound) return;
     const redrawn = new Uint32Array(roundUp.length);
@@ -125,10 +128,10 @@ export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
  * within n / scale (plus the noise), provided |sum of x * scale| + n < 2^(bits-1) (no wrap-around).
  */
 export function dequantize(sum: Uint32Array, opts: DequantizeOptions): Float32Array {
+  const options = readOptions(optionsObject(opts), ['scale', 'bits']);
   if (!(sum instanceof Uint32Array)) {
     throw new PrivkitError('E_ARG', `sum must be a Uint32Array, got ${describe(sum)}`, { argument: 'sum' });
   }
-  const options = optionsObject(opts);
   const scale = assertNumber('opts.scale', options.scale, 'positive');
   const modulus = bitsMask(options.bits) + 1;
   const half = modulus / 2;
