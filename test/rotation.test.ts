@@ -1,7 +1,8 @@
 // The randomized Hadamard rotation: hand-computed small cases, signs equal to the ChaCha20 keystream
 // bits of the seed (read from the seeded generator and from the reference block function), orthogonality
 // (norm preservation, round trip) within the float32 error bound, agreement with the float64
-// reference on random inputs (fast-check), errors, and memory stability.
+// reference on random inputs (fast-check), the blocked phases of long rotations bit for bit equal to
+// the one-window rotation, errors, and memory stability.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ready } from 'privkit';
@@ -14,6 +15,7 @@ import {
   ROTATION_STREAM,
   rotationLength,
 } from 'privkit/secagg';
+import { rotate } from '../dist/src/secagg/rotation.js';
 import * as runtime from '../dist/src/wasm/runtime.js';
 import { exactNorm, expectBitEqual, expectPrivkitError, FC_SEED, randomMatrix } from './helpers.js';
 
@@ -180,6 +182,34 @@ describe('agrees with the float64 reference', () => {
     const seed = seedOf(7);
     const y = randomizedHadamard(x, seed);
     expect(distance(y, ref.randomizedHadamard(x, seed))).toBeLessThanOrEqual(rotationBound(131_072, exactNorm(x), 1));
+  });
+});
+
+describe('rotations longer than the staging window run block by block with the same arithmetic', () => {
+  // `rotate` with a small block (the window is 2^18 floats) against the one-window rotation of the same vector
+  const cases: Array<[string, number, number]> = [
+    ['d = 2^12 in 4 blocks of 2^10', 4000, 1 << 10],
+    ['d = 2^14 in 64 blocks of 2^8 (slabs of 4 columns)', 16_000, 1 << 8],
+    ['d = 2^13 in 2 blocks of 2^12 (one stage across blocks)', 5000, 1 << 12],
+  ];
+  for (const [name, n, block] of cases) {
+    it(name, () => {
+      const x = vector(n, n);
+      const seed = seedOf(n % 251);
+      const d = rotationLength(n);
+      const forward = rotate(x, n, 'x', seed, d, d, false, block);
+      expectBitEqual(forward, randomizedHadamard(x, seed), 'forward');
+      const inverse = rotate(forward, d, 'y', seed, d, n, true, block);
+      expectBitEqual(inverse, inverseRandomizedHadamard(forward, seed, n), 'inverse');
+    });
+  }
+
+  it('errors name the element and the overflow in any block', () => {
+    const x = vector(4000, 3);
+    x[3333] = Infinity;
+    expectPrivkitError(() => rotate(x, x.length, 'x', seedOf(1), 4096, 4096, false, 1024), 'E_NONFINITE', 'x', 3333);
+    const huge = new Float32Array(4096).fill(3e38);
+    expectPrivkitError(() => rotate(huge, huge.length, 'x', seedOf(1), 4096, 4096, false, 1024), 'E_OVERFLOW', 'x');
   });
 });
 

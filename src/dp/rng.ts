@@ -8,7 +8,7 @@
 import { PrivkitError } from '../errors.js';
 import { assertInteger, describe } from '../validate.js';
 import type { Arena } from '../wasm/arena.js';
-import { byteRegion, checkTypedArray, copyOut, currentLength, type TypedArray } from '../wasm/boundary.js';
+import { byteRegion, checkTypedArray, currentLength } from '../wasm/boundary.js';
 import { withWasm, type Kernels } from '../wasm/runtime.js';
 
 export interface Rng {
@@ -123,8 +123,7 @@ class ChaChaRng implements Rng {
 
   fill<T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(out: T): T {
     checkTypedArray('out', out, ['Uint8Array', 'Uint16Array', 'Uint32Array', 'Int32Array']);
-    const bytes = byteRegion(out, 0, currentLength(out), 'out');
-    this.generate(bytes, 1, (kernels, g, ptr, count) => kernels.chachaBytes(g, ptr, count));
+    this.generate(byteRegion(out, 0, currentLength(out), 'out'), 1, (kernels, g, ptr, count) => kernels.chachaBytes(g, ptr, count));
     return out;
   }
 
@@ -135,6 +134,14 @@ class ChaChaRng implements Rng {
   }
 
   withGenerator<T>(body: (kernels: Kernels, g: number, arena: Arena) => T): T {
+    return this.run(body, true);
+  }
+
+  /**
+   * Runs `body` with the state in secret wasm memory at g, then saves the advanced state (also when
+   * `body` throws) and, for kernels that stage keystream there (`scratch`), zeroes the scratch blocks.
+   */
+  private run<T>(body: (kernels: Kernels, g: number, arena: Arena) => T, scratch: boolean): T {
     return withWasm((kernels, arena) => {
       const g = arena.allocSecret(GENERATOR_BYTES);
       arena.bytes(g, GENERATOR_BYTES).set(this.generator);
@@ -142,14 +149,14 @@ class ChaChaRng implements Rng {
         return body(kernels, g, arena);
       } finally {
         this.generator.set(arena.bytes(g, GENERATOR_BYTES));
-        kernels.wipeScratch();
+        if (scratch) kernels.wipeScratch();
       }
     });
   }
 
   /**
-   * Fills `out` (elements of `elementBytes`) chunk by chunk through secret staging: `kernel` writes
-   * `count` elements at `ptr`. `out` is the caller's (through a checked view) or the call's own array.
+   * Fills `out` (elements of `elementBytes`: the call's own array, or a checked view of the caller's)
+   * chunk by chunk through secret staging: `kernel` writes `count` elements at `ptr`, without scratch.
    */
   private generate(
     out: Uint8Array | Float64Array,
@@ -158,13 +165,14 @@ class ChaChaRng implements Rng {
   ): void {
     const perChunk = CHUNK_BYTES / elementBytes;
     const length = out.length;
-    this.withGenerator((kernels, g, arena) => {
+    this.run((kernels, g, arena) => {
       const ptr = arena.allocSecret(Math.min(length, perChunk) * elementBytes);
       for (let start = 0; start < length; start += perChunk) {
         const count = Math.min(perChunk, length - start);
         kernel(kernels, g, ptr, count);
-        copyOut(elementBytes === 8 ? arena.f64(ptr, count) : arena.bytes(ptr, count), out as TypedArray, start, 'out');
+        if (elementBytes === 8) (out as Float64Array).set(arena.f64(ptr, count), start);
+        else (out as Uint8Array).set(arena.bytes(ptr, count), start);
       }
-    });
+    }, false);
   }
 }

@@ -120,7 +120,7 @@ function combine(
     withWasm((kernels, arena) => {
       const batch = Math.min(count, MASK_BATCH);
       const gens = arena.allocSecret(batch * GENERATOR_BYTES);
-      const flags = arena.alloc(batch * 4);
+      const flags = arena.allocSecret(batch * 4);
       const words = Math.min(n, CHUNK_WORDS);
       const ptr = arena.allocSecret(words * 4);
       const scratch = inputs.length > 1 ? arena.allocSecret(words * 4) : 0;

@@ -99,7 +99,7 @@ export function rotate(
     const load = (start: number) => {
       const count = Math.max(0, Math.min(size, length - start));
       const window = arena.f32(ptr, size);
-      copyIn(window.subarray(0, count), v, start, name);
+      if (count > 0) copyIn(window.subarray(0, count), v, start, name);
       window.fill(0, count);
       const bad = kernels.firstNonFinite(ptr, count);
       if (bad >= 0) throw nonFiniteError(name, start + bad, arena.f32(ptr, size)[bad]!);

@@ -52,7 +52,10 @@ export class Arena {
   /** As `alloc`, for data that must not outlive the call: the region is zeroed when its scope closes. */
   allocSecret(bytes: number): number {
     const ptr = this.alloc(bytes);
-    this.secrets.push(ptr, this.top);
+    const secrets = this.secrets;
+    // a region right after the previous secret one extends it: one fill zeroes both
+    if (secrets.length > 0 && secrets[secrets.length - 1] === ptr) secrets[secrets.length - 1] = this.top;
+    else secrets.push(ptr, this.top);
     return ptr;
   }
 

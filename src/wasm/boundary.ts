@@ -59,6 +59,7 @@ export function isSharedArray(array: TypedArray): boolean {
 
 /** True when the buffer of a genuine typed array has been detached (transferred). */
 export function isDetached(array: TypedArray): boolean {
+  if (lengthOf.call(array) > 0) return false; // a detached array has no elements
   try {
     new Uint8Array(bufferOf.call(array), 0, 0);
     return false;
