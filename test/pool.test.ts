@@ -2,7 +2,8 @@
 // plain inputs, errors mapped back to the caller's indexes, crash recovery and close().
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clipAndSum, clipByL2, clipPerLayer, clipValues, l2Norms, mean, PrivkitError, ready, sum, weightedMean } from 'privkit';
-import { createPool, sharedFloat32Array, type Pool } from 'privkit/pool';
+import { createPool, MAX_POOL_THREADS, Pool as PoolClass, sharedFloat32Array, type Pool } from 'privkit/pool';
+import { MAX_PRECOMPUTE } from 'privkit/paillier';
 
 /** Deterministic test data (xorshift32), values in [-scale, scale). */
 function matrix(length: number, seed: number, scale = 1): Float32Array {
@@ -135,5 +136,54 @@ describe('pool errors', () => {
     const own = await createPool({ threads: 1 });
     await own.close();
     await expect(own.sum(matrix(4, 1), 2)).rejects.toMatchObject({ code: 'E_WORKER' });
+  });
+});
+
+describe('robustness', () => {
+  /** A microtask, a macrotask, or a few milliseconds: the points at which close() races the calls. */
+  const delays: Array<[string, () => Promise<void>]> = [
+    ['in the same tick', async () => {}],
+    ['one microtask later', () => Promise.resolve()],
+    ['one macrotask later', () => new Promise((resolve) => setTimeout(resolve, 0))],
+    ['3 ms later', () => new Promise((resolve) => setTimeout(resolve, 3))],
+  ];
+
+  it('calls racing close() resolve correctly or reject with PrivkitError E_WORKER, never a raw error', async () => {
+    const x = matrix(6 * 5000, 4);
+    for (const [when, wait] of delays) {
+      const own = await createPool({ threads: 2 });
+      const calls = Promise.allSettled([
+        own.l2Norms(x, 6).then((norms) => expect(norms).toEqual(l2Norms(x, 6))),
+        own.sum(x, 6),
+        own.gaussianNoise(10_000, 1),
+        own.clipValues(x, -0.5, 0.5),
+      ]);
+      if (when !== 'in the same tick') await wait();
+      const closing = own.close();
+      const later = Promise.allSettled([own.sum(x, 6), own.l2Norms(x, 6)]); // after close(): E_WORKER
+      await closing;
+      for (const outcome of [...(await calls), ...(await later)]) {
+        if (outcome.status === 'fulfilled') continue;
+        expect(outcome.reason, `${when}: ${String(outcome.reason)}`).toBeInstanceOf(PrivkitError);
+        expect((outcome.reason as PrivkitError).code, when).toBe('E_WORKER');
+      }
+      for (const outcome of await later) expect(outcome.status, when).toBe('rejected');
+    }
+  });
+
+  it('threads has a maximum (MAX_POOL_THREADS, E_ARG): 2^31 is refused at once, not spawned', async () => {
+    expect(MAX_POOL_THREADS).toBe(256);
+    await expect(createPool({ threads: 2 ** 31 })).rejects.toMatchObject({ code: 'E_ARG', argument: 'threads' });
+    await expect(createPool({ threads: MAX_POOL_THREADS + 1 })).rejects.toMatchObject({ code: 'E_ARG', argument: 'threads' });
+    expect(() => new PoolClass(MAX_POOL_THREADS + 1)).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'threads' }));
+  });
+
+  it('paillierRandomness bounds count (MAX_PRECOMPUTE, E_ARG) and keeps serving', async () => {
+    const n = (2n ** 127n - 1n) * (2n ** 61n - 1n); // a small test modulus (the workers take test-size keys)
+    await expect(pool.paillierRandomness(n.toString(16), 2 ** 31)).rejects.toMatchObject({ code: 'E_ARG', argument: 'count' });
+    await expect(pool.paillierRandomness(n.toString(16), MAX_PRECOMPUTE + 1)).rejects.toMatchObject({ code: 'E_ARG', argument: 'count' });
+    const values = await pool.paillierRandomness(n.toString(16), 3);
+    expect(values).toHaveLength(3);
+    for (const v of values) expect(v > 0n && v < n * n).toBe(true);
   });
 });

@@ -31,7 +31,7 @@ import {
 import { checkMechanismModule, concatSamples, type MechanismModule, type Samples } from '../audit/sampling.js';
 import { checkClientTasks, checkLocalOptions, checkModel, type ClientTask, type LocalTrainingOptions } from '../fl/local.js';
 import type { Model } from '../fl/model.js';
-import type { Ciphertext, PrivateKey, PublicKey } from '../paillier/keys.js';
+import { MAX_PRECOMPUTE, type Ciphertext, type PrivateKey, type PublicKey } from '../paillier/keys.js';
 import { checkEncryptedVector, packVector, unpackVector, type EncryptedVector, type PackingOptions } from '../paillier/packing.js';
 import { assertFloat32Array, assertInteger, batchColumns, matrixColumns, readOptions, type FloatArray } from '../validate.js';
 import { copyIn, copyOut, currentLength, isSharedArray, region } from '../wasm/boundary.js';
@@ -39,9 +39,12 @@ import type { SpawnedWorker } from '../platform/types.js';
 import type { KernelWorkerApi } from '../../workers/kernel-worker.js';
 
 export interface PoolOptions {
-  /** Number of worker threads (default: the number of cores). */
+  /** Number of worker threads, 1 to MAX_POOL_THREADS (default: the number of cores, at most MAX_POOL_THREADS). */
   threads?: number;
 }
+
+/** Most worker threads a pool takes (256). */
+export const MAX_POOL_THREADS = 256;
 
 /** Options of the pooled noise samplers: as the sync ones, without `rng` (a generator can not cross threads). */
 export interface PoolNoiseOptions {
@@ -74,7 +77,8 @@ interface Part {
 }
 
 export async function createPool(opts: PoolOptions = {}): Promise<Pool> {
-  const pool = new Pool(opts.threads ?? defaultThreads());
+  const { threads } = readOptions(opts, ['threads']);
+  const pool = new Pool(threads ?? Math.min(defaultThreads(), MAX_POOL_THREADS));
   try {
     await pool.started();
   } catch (error) {
@@ -94,6 +98,9 @@ export class Pool {
   /** Starts `threads` workers; `createPool` also waits until they are ready. */
   constructor(threads: number) {
     this.threads = assertInteger('threads', threads, 1);
+    if (this.threads > MAX_POOL_THREADS) {
+      throw new PrivkitError('E_ARG', `threads must be at most ${MAX_POOL_THREADS}, got ${this.threads}`, { argument: 'threads' });
+    }
     for (let i = 0; i < this.threads; i++) this.slots.push(this.spawn(i));
   }
 
@@ -218,7 +225,10 @@ export class Pool {
    * PublicKey.precomputeInPool, which validates and queues them.
    */
   async paillierRandomness(nHex: string, count: number): Promise<bigint[]> {
-    const parts = await this.runParts(assertInteger('count', count), 1, (part) => (api) => api.paillierRandomness(nHex, part.rows));
+    if (assertInteger('count', count) > MAX_PRECOMPUTE) {
+      throw new PrivkitError('E_ARG', `count must be at most ${MAX_PRECOMPUTE}, got ${count}`, { argument: 'count' });
+    }
+    const parts = await this.runParts(count, 1, (part) => (api) => api.paillierRandomness(nHex, part.rows));
     return parts.flat();
   }
 
@@ -493,15 +503,28 @@ export class Pool {
     }
   }
 
-  /** Runs one call on worker `index`; rejects with E_WORKER if that worker dies meanwhile. */
+  /**
+   * Runs one call on worker `index` once it has started; rejects with E_WORKER if that worker dies
+   * meanwhile or the pool is closed before the call could start or finish. A worker replaced while
+   * the call waited for it is waited for in turn.
+   */
   private async call<T>(index: number, run: (api: Api) => Promise<T>, elementOffset: number): Promise<T> {
-    const slot = this.slots[index]!;
-    await slot.started;
+    let slot = this.slots[index]!;
+    for (;;) {
+      await slot.started;
+      if (this.closed) throw new PrivkitError('E_WORKER', 'the pool was closed before the call started');
+      if (this.slots[index] === slot) break;
+      slot = this.slots[index]!;
+    }
     return new Promise<T>((resolve, reject) => {
       slot.inFlight.add(reject);
-      run(slot.api)
-        .then(resolve, (error: unknown) => reject(fromWorker(error, elementOffset)))
-        .finally(() => slot.inFlight.delete(reject));
+      let pending: Promise<T>;
+      try {
+        pending = run(slot.api);
+      } catch (error) {
+        pending = Promise.reject(error); // e.g. a proxy released by a crash: E_WORKER below
+      }
+      pending.then(resolve, (error: unknown) => reject(fromWorker(error, elementOffset))).finally(() => slot.inFlight.delete(reject));
     });
   }
 
