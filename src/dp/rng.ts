@@ -6,7 +6,7 @@
 // it into wasm memory, runs, copies the advanced state back and zeroes the wasm copy, the output
 // staging and the kernels' scratch blocks: no key or keystream byte stays in wasm memory.
 import { PrivkitError } from '../errors.js';
-import { assertInteger, describe } from '../validate.js';
+import { assertInteger, describe, readOptions } from '../validate.js';
 import type { Arena } from '../wasm/arena.js';
 import { byteRegion, checkTypedArray, currentLength } from '../wasm/boundary.js';
 import { withWasm, type Kernels } from '../wasm/runtime.js';
@@ -50,7 +50,7 @@ export const MAX_RNG_LENGTH = 2 ** 28;
 const generators = new WeakSet<object>();
 
 export function createRng(opts: RngOptions = {}): Rng {
-  const { seed, stream: streamOption } = readOptions(opts);
+  const { seed, stream: streamOption } = readOptions(opts, ['seed', 'stream']);
   const key = seed === undefined ? undefined : checkTypedArray('seed', seed, ['Uint8Array']);
   if (key !== undefined && currentLength(key) !== 32) {
     throw new PrivkitError('E_ARG', `seed must be a Uint8Array of 32 bytes, got ${describe(seed)}`, { argument: 'seed' });
@@ -71,13 +71,6 @@ function register(rng: ChaChaRng): Rng {
 /** True for a generator made by createRng (not an object that only looks like one). */
 export function isRng(value: unknown): value is Rng {
   return typeof value === 'object' && value !== null && generators.has(value);
-}
-
-function readOptions(opts: unknown): { seed?: unknown; stream?: unknown } {
-  if (opts === undefined || opts === null) return {};
-  if (typeof opts !== 'object') throw new PrivkitError('E_ARG', `opts must be an object, got ${describe(opts)}`, { argument: 'opts' });
-  const { seed, stream } = opts as RngOptions;
-  return { seed, stream };
 }
 
 function checkLength(n: unknown): number {

@@ -154,16 +154,17 @@ function clipRows(
   const length = rows * cols;
   const norms = new Float64Array(rows * nLayers);
   let clippedCount = 0;
-  /** Records the norms of rows [row, row + n) from their squared norms at `sq` and writes their scales at `scales`. */
-  const scaleRows = (sq: Float64Array, scales: Float64Array, row: number, n: number) => {
+  /** The scale of a (row, layer k) pair of L2 norm `norm`: min(1, C_k / norm). */
+  const scaleOf = (norm: number, k: number) => (norm > layers[k]!.maxNorm ? layers[k]!.maxNorm / norm : 1);
+  /** Records the norms of rows [row, row + n) from their squared norms `sq` and writes their scales into `scales`. */
+  const recordNorms = (sq: Float64Array, scales: Float64Array, row: number, n: number) => {
     for (let i = 0; i < n * nLayers; i++) {
       const norm = Math.sqrt(sq[i]!);
       const r = row + Math.floor(i / nLayers);
       if (!Number.isFinite(norm)) throw nonFiniteResultError(x, r * cols, (r + 1) * cols);
       norms[row * nLayers + i] = norm;
-      const bound = layers[i % nLayers]!.maxNorm;
-      if (norm > bound) clippedCount++;
-      scales[i] = norm > bound ? bound / norm : 1;
+      scales[i] = scaleOf(norm, i % nLayers);
+      if (norm > layers[i % nLayers]!.maxNorm) clippedCount++;
     }
   };
   /** Visits the part of each layer within columns [col, col + count): layer k, offset from col, length. */
@@ -199,7 +200,7 @@ function clipRows(
         const n = chunk.rows * nLayers;
         arena.f64(sq, n).fill(0);
         pieces(0, cols, (k, offset, len) => kernels.sumSquaresRows(window.ptr + 4 * offset, chunk.rows, len, cols, sq + 8 * k, nLayers));
-        scaleRows(arena.f64(sq, n), arena.f64(scales, n), chunk.row, chunk.rows);
+        recordNorms(arena.f64(sq, n), arena.f64(scales, n), chunk.row, chunk.rows);
         if (!('normsOnly' in sink)) apply(chunk, block);
       }
       acc?.end(kernels, block, x, length);
@@ -212,7 +213,7 @@ function clipRows(
         window.load(chunk);
         pieces(chunk.col, chunk.cols, (k, offset, len) => kernels.sumSquaresRows(window.ptr + 4 * offset, 1, len, cols, sq + 8 * k, nLayers));
       }
-      scaleRows(arena.f64(sq, nLayers), arena.f64(scales, nLayers), row, 1);
+      recordNorms(arena.f64(sq, nLayers), arena.f64(scales, nLayers), row, 1);
     }
     if ('normsOnly' in sink) return { norms, clippedCount };
     for (const block of columnBlocks(cols)) {
@@ -221,11 +222,7 @@ function clipRows(
         const chunk = { row, rows: 1, ...block };
         window.load(chunk);
         const scaleView = arena.f64(scales, nLayers);
-        pieces(block.col, block.cols, (k) => {
-          const norm = norms[row * nLayers + k]!;
-          const bound = layers[k]!.maxNorm;
-          scaleView[k] = norm > bound ? bound / norm : 1;
-        });
+        pieces(block.col, block.cols, (k) => (scaleView[k] = scaleOf(norms[row * nLayers + k]!, k)));
         apply(chunk, block);
       }
       acc?.end(kernels, block, x, length);
