@@ -95,20 +95,3 @@ export function readOptions<T extends object, K extends keyof T & string>(opts: 
   return read;
 }
 
-/**
- * The elements of an array argument (an array or array-like), each read exactly once, into a plain
- * array: E_ARG naming it when it is not array-like or has more than `maxLength` elements.
- */
-export function readArray(name: string, value: unknown, maxLength: number): unknown[] {
-  if (value === null || typeof value !== 'object') {
-    throw new PrivkitError('E_ARG', `${name} must be an array, got ${describe(value)}`, { argument: name });
-  }
-  const length = (value as ArrayLike<unknown>).length;
-  if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
-    throw new PrivkitError('E_ARG', `${name} must be an array, got ${describe(value)}`, { argument: name });
-  }
-  if (length > maxLength) {
-    throw new PrivkitError('E_ARG', `${name} has ${length} elements; at most ${maxLength} are supported`, { argument: name });
-  }
-  return Array.from({ length }, (_, i) => (value as ArrayLike<unknown>)[i]);
-}

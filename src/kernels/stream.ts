@@ -33,24 +33,24 @@ export interface ColumnBlock {
  * Rows per group of short rows: whole rows filling the window, and at most window / perRow rows so
  * that per-row scratch (`perRow` values a row, e.g. one per layer) stays bounded as well.
  */
-export function groupRows(cols: number, perRow = 1, windowFloats = WINDOW_FLOATS): number {
-  return Math.max(1, Math.floor(windowFloats / Math.max(1, cols, perRow)));
+export function groupRows(cols: number, perRow = 1): number {
+  return Math.max(1, Math.floor(WINDOW_FLOATS / Math.max(1, cols, perRow)));
 }
 
-/** The row groups of short rows (cols <= windowFloats): chunks of whole rows. */
-export function* rowGroups(rows: number, cols: number, perRow = 1, windowFloats = WINDOW_FLOATS): Generator<Chunk> {
-  const step = groupRows(cols, perRow, windowFloats);
+/** The row groups of short rows (cols <= WINDOW_FLOATS): chunks of whole rows. */
+export function* rowGroups(rows: number, cols: number, perRow = 1): Generator<Chunk> {
+  const step = groupRows(cols, perRow);
   for (let row = 0; row < rows; row += step) yield { row, rows: Math.min(step, rows - row), col: 0, cols };
 }
 
-/** The column blocks of long rows: consecutive ranges of at most windowFloats columns. */
-export function* columnBlocks(cols: number, windowFloats = WINDOW_FLOATS): Generator<ColumnBlock> {
-  for (let col = 0; col < cols; col += windowFloats) yield { col, cols: Math.min(windowFloats, cols - col) };
+/** The column blocks of long rows: consecutive ranges of at most WINDOW_FLOATS columns. */
+export function* columnBlocks(cols: number): Generator<ColumnBlock> {
+  for (let col = 0; col < cols; col += WINDOW_FLOATS) yield { col, cols: Math.min(WINDOW_FLOATS, cols - col) };
 }
 
 /** The chunks of one long row: its part of each column block. */
-export function* rowChunks(row: number, cols: number, windowFloats = WINDOW_FLOATS): Generator<Chunk> {
-  for (const block of columnBlocks(cols, windowFloats)) yield { row, rows: 1, ...block };
+export function* rowChunks(row: number, cols: number): Generator<Chunk> {
+  for (const block of columnBlocks(cols)) yield { row, rows: 1, ...block };
 }
 
 /** The staging window of one call, allocated in the call's arena scope, for x of `cols` columns. */

@@ -63,13 +63,6 @@ export class Arena {
     return this.alloc(length * 4);
   }
 
-  /** Allocates `length` float64 values set to zero. */
-  allocZeroF64(length: number): number {
-    const ptr = this.alloc(length * 8);
-    this.f64(ptr, length).fill(0);
-    return ptr;
-  }
-
   bytes(ptr: number, length: number): Uint8Array {
     return new Uint8Array(this.memory.buffer, ptr, length);
   }
