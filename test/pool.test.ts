@@ -171,6 +171,33 @@ describe('robustness', () => {
     }
   });
 
+  it('options are read before the input is checked: an input shrunk from an options getter gives the result on the shrunk input', async () => {
+    for (const call of ['clipByL2', 'clipValues', 'clipAndSum'] as const) {
+      const buffer = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void })(64, {
+        maxByteLength: 64,
+      });
+      const x = new Float32Array(buffer);
+      x.set(matrix(16, 3, 4));
+      const shrink = () => (buffer.resize(32), undefined);
+      const run = {
+        clipByL2: () => pool.clipByL2(x, 2, 1, Object.defineProperty({}, 'out', { get: shrink })),
+        clipValues: () => pool.clipValues(x, -1, 1, Object.defineProperty({}, 'inPlace', { get: shrink })),
+        clipAndSum: () => pool.clipAndSum(x, 2, 1, Object.defineProperty({}, 'layerSizes', { get: shrink })),
+      }[call];
+      const outcome = await run().then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+      const shrunk = new Float32Array(buffer.slice(0));
+      const expected = { clipByL2: () => clipByL2(shrunk, 2, 1), clipValues: () => clipValues(shrunk, -1, 1), clipAndSum: () => clipAndSum(shrunk, 2, 1) }[call]();
+      // the options are read before x is checked, so the call runs on the shrunk x
+      expect('error' in outcome ? String(outcome.error) : 'a result', call).toBe('a result');
+      if ('error' in outcome) continue;
+      if (call === 'clipAndSum') expect((outcome.value as ReturnType<typeof clipAndSum>).norms, call).toEqual((expected as ReturnType<typeof clipAndSum>).norms);
+      else expect(outcome.value, call).toEqual(expected);
+    }
+  });
+
   it('threads has a maximum (MAX_POOL_THREADS, E_ARG): 2^31 is refused at once, not spawned', async () => {
     expect(MAX_POOL_THREADS).toBe(256);
     await expect(createPool({ threads: 2 ** 31 })).rejects.toMatchObject({ code: 'E_ARG', argument: 'threads' });
