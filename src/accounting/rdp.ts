@@ -59,7 +59,7 @@ function overTwoSigma2(x: number, sigma: number): number {
 }
 
 /**
- * log A_alpha - 1 for integer alpha >= 2: A - 1 = sum_{i >= 2} C(alpha, i) q^i (1-q)^(alpha-i) (e^{(i^2 - i) / (2 sigma^2)} - 1)
+ * log(A_alpha - 1) for integer alpha >= 2: A - 1 = sum_{i >= 2} C(alpha, i) q^i (1-q)^(alpha-i) (e^{(i^2 - i) / (2 sigma^2)} - 1)
  * (MTZ19, Sec. 3.3, after subtracting the binomial sum 1), a sum of non-negative terms.
  */
 function logAMinusOneInteger(q: number, sigma: number, alpha: number): number {
@@ -112,7 +112,7 @@ function lossAtT(q: number, sigma: number, t: number): number {
 }
 
 /**
- * log A_alpha - 1 = log E_{z ~ N(0, sigma^2)}[g(L(z))] by the trapezoid rule in t = z / sigma. The integrand
+ * log(A_alpha - 1) = log E_{z ~ N(0, sigma^2)}[g(L(z))] by the trapezoid rule in t = z / sigma. The integrand
  * is analytic for |Im t| < pi sigma (where 1 - q + q e^w first vanishes); with step 0.4 min(1, sigma)
  * the error is below e^-44 relative (balancing the strip against the growth of e^{-t^2/2} off the axis).
  * The mass of N(0, 1) tilted by up to e^{max(alpha, 2) w} lies in [-10, max(alpha, 2) / sigma + 10].
