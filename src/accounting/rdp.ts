@@ -33,7 +33,9 @@ const MIN_LOG_A = 1e-22;
 /** Beyond this many terms the series is abandoned (its terms decay only polynomially when q >= ~1/2 and sigma is large). */
 const MAX_SERIES_TERMS = 1000;
 /** The series' result is used when its estimated relative rounding error is below this. */
-const SERIES_RELATIVE_ERROR = 1e-11;
+const SERIES_RELATIVE_ERROR = 1e-12;
+/** Below this many quadrature nodes the quadrature is used directly (the series would not be cheaper). */
+const CHEAP_QUADRATURE_NODES = 256;
 
 /** Checks the arguments of the exported RDP functions (order > 1, Infinity allowed). */
 function checkOrder(alpha: number): void {
@@ -119,12 +121,14 @@ function lossAtT(q: number, sigma: number, t: number): number {
  * Undefined when that needs more than MAX_QUADRATURE_NODES nodes (small sigma).
  */
 function logAMinusOneQuadrature(q: number, sigma: number, alpha: number): number | undefined {
-  const step = 0.4 * Math.min(1, sigma);
-  const hi = Math.max(alpha, 2) / sigma + 10;
-  if (!((hi + 10) / step < MAX_QUADRATURE_NODES - 1)) return undefined;
-  const result = logNormalExpectation((t) => logExcess(alpha, lossAtT(q, sigma, t)), -10, hi, step);
+  if (!(quadratureNodes(sigma, alpha) < MAX_QUADRATURE_NODES)) return undefined;
+  const result = logNormalExpectation((t) => logExcess(alpha, lossAtT(q, sigma, t)), -10, quadratureEnd(sigma, alpha), quadratureStep(sigma));
   return Number.isNaN(result) ? undefined : result;
 }
+
+const quadratureStep = (sigma: number) => 0.4 * Math.min(1, sigma);
+const quadratureEnd = (sigma: number, alpha: number) => Math.max(alpha, 2) / sigma + 10;
+const quadratureNodes = (sigma: number, alpha: number) => (quadratureEnd(sigma, alpha) + 10) / quadratureStep(sigma) + 1;
 
 /**
  * log A_alpha for fractional alpha by the exact two-sided series of MTZ19 (Sec. 3.3), each term signed
@@ -176,13 +180,18 @@ function logAConvexBound(q: number, sigma: number, alpha: number): number {
   return (lo + 1 - alpha) * logA(lo) + (alpha - lo) * logA(lo + 1);
 }
 
-/** log(A_alpha - 1) for 0 < q < 1, or an upper bound on it (Infinity when only the Gaussian bound is left). */
+/**
+ * log(A_alpha - 1) for 0 < q < 1, or an upper bound on it (Infinity when only the Gaussian bound is left).
+ * The quadrature is accurate everywhere but needs ~alpha / sigma^2 nodes; where that is many, the series
+ * is tried first, which is cheap there and accurate wherever log A is not tiny.
+ */
 function logAMinusOne(q: number, sigma: number, alpha: number): number {
   if (Number.isInteger(alpha) && alpha <= MAX_BINOMIAL_ORDER) return logAMinusOneInteger(q, sigma, alpha);
+  const series = quadratureNodes(sigma, alpha) > CHEAP_QUADRATURE_NODES ? logASeries(q, sigma, alpha) : undefined;
+  if (series !== undefined) return logExpm1(series);
   const quadrature = logAMinusOneQuadrature(q, sigma, alpha);
   if (quadrature !== undefined) return quadrature;
-  const series = logASeries(q, sigma, alpha);
-  return logExpm1(series !== undefined ? series : logAConvexBound(q, sigma, alpha));
+  return logExpm1(logASeries(q, sigma, alpha) ?? logAConvexBound(q, sigma, alpha));
 }
 
 /** RDP of one Poisson-subsampled Gaussian step at order alpha (Infinity allowed). */
