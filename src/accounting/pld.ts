@@ -510,7 +510,8 @@ function refinementThreshold(powerError: (f: number) => number, n: number, cells
   let count = 0;
   for (let bucket = offset + 63; bucket >= 0 && total > target * target; bucket--) {
     if (counts[bucket] === 0) continue;
-    if ((count + counts[bucket]!) * cells > MAX_REFINEMENT_WORK) break;
+    // Each frequency also costs a few hundred cells' worth of fixed work (roots of unity, the power).
+    if ((count + counts[bucket]!) * (cells + 512) > MAX_REFINEMENT_WORK) break;
     count += counts[bucket]!;
     total -= squares[bucket]!;
     threshold = 2 ** (bucket - offset);

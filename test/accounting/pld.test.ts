@@ -73,6 +73,23 @@ describe('PldAccountant on the compositions where it once reported epsilon 0', (
 });
 
 describe('grid sizing at the edges', () => {
+  it.each([
+    [1e-12, 0.5, 1000],
+    [0.001, 0.001, 1],
+    [0.5, 5, 2 ** 30],
+    [1 - 1e-12, 5, 1],
+    [1, 1e4, 1000],
+    [0.5, 1e12, 2 ** 30],
+  ])('q=%s sigma=%s, %s steps: a consistent answer (no NaN; delta at the epsilon it reports within target)', (q, sigma, steps) => {
+    const pld = composePld([{ sampleRate: q, noiseMultiplier: sigma, steps }], 0.01, 1e-8);
+    const { upper, estimate } = pldEpsilon(pld, 1e-5);
+    expect(Number.isNaN(upper) || Number.isNaN(estimate)).toBe(false);
+    expect(upper).toBeGreaterThanOrEqual(estimate);
+    expect(estimate).toBeGreaterThanOrEqual(0);
+    if (upper < Number.POSITIVE_INFINITY) expect(pldDelta(pld, upper)).toBeLessThanOrEqual(1e-5 * (1 + 1e-9));
+    else expect(pldDelta(pld, 1e6)).toBeGreaterThan(1e-5);
+  });
+
   it('says it has no bound (delta 1, epsilon Infinity) when no grid of 2^22 cells can hold the rounding noise of 2^50 steps', () => {
     const pld = composePld([{ sampleRate: 1e-9, noiseMultiplier: 5, steps: 2 ** 50 }], 0.01, 1e-8);
     expect(pld.directions).toHaveLength(0);
