@@ -17,8 +17,8 @@
 // double-double), the inverse FFT's, the pmf's own (also multiplied by K), and the tail sums'.
 import { PrivkitError } from '../errors.js';
 import { accurateDft, accuratePower, fft, twiddles } from './fft.js';
-import { DEFAULT_ORDERS, rdpPoissonGaussian } from './rdp.js';
-import { logAdd, logNormalExpectation, logSub, MAX_QUADRATURE_NODES, normalCdf as phi } from '../math/special.js';
+import { DEFAULT_ORDERS, logLossExpectation, rdpPoissonGaussian } from './rdp.js';
+import { logAdd, logSub, MAX_QUADRATURE_NODES, normalCdf as phi } from '../math/special.js';
 
 export interface PldGroup {
   sampleRate: number;
@@ -128,32 +128,16 @@ function logAddMeanIntegrand(L: number): number {
 
 /**
  * The mean of one step's loss: KL(P || Q) for remove, KL(Q || P) for add, as E_{z ~ N(0, sigma^2)} of a
- * non-negative integrand (no cancellation), by the trapezoid rule of rdp.ts (same strip, same step).
- * Undefined when that takes more than MAX_QUADRATURE_NODES nodes.
+ * non-negative integrand (no cancellation) growing like e^{2 w} at most. Undefined when its quadrature
+ * would take too many nodes (tiny sigma).
  */
 function lossMean(q: number, sigma: number, remove: boolean): { mean: number; error: number } | undefined {
-  if (q === 1) return { mean: 1 / (2 * sigma) / sigma, error: 4 * UNIT_ROUNDOFF / (2 * sigma) / sigma };
-  const step = 0.4 * Math.min(1, sigma);
-  const hi = 2 / sigma + 10;
-  const nodes = (hi + 10) / step + 1;
-  if (!(nodes < MAX_QUADRATURE_NODES)) return undefined;
-  const integrand = remove ? logRemoveMeanIntegrand : logAddMeanIntegrand;
-  const shift = 1 / (2 * sigma) / sigma;
-  const log1mQ = Math.log1p(-q);
-  const logQ = Math.log(q);
-  const logMean = logNormalExpectation(
-    (t) => {
-      const w = t / sigma - shift;
-      return integrand(w < 30 ? Math.log1p(q * Math.expm1(w)) : logAdd(log1mQ, logQ + w));
-    },
-    -10,
-    hi,
-    step,
-  );
-  if (Number.isNaN(logMean)) return undefined;
+  if (q === 1) return { mean: 1 / (2 * sigma) / sigma, error: (4 * UNIT_ROUNDOFF) / (2 * sigma) / sigma };
+  const logMean = logLossExpectation(q, sigma, 2, remove ? logRemoveMeanIntegrand : logAddMeanIntegrand);
+  if (logMean === undefined) return undefined;
   const mean = Math.exp(logMean);
   // The sum's rounding (a few ulps per node, all terms positive) and the integrand's, relative.
-  return { mean, error: (2 * nodes + 40) * UNIT_ROUNDOFF * mean };
+  return { mean, error: (2 * MAX_QUADRATURE_NODES + 40) * UNIT_ROUNDOFF * mean };
 }
 
 /** E[|Z|; Z < -c] + E[|Z|; Z > d] and P(Z < -c) + P(Z > d) for Z ~ N(m, sigma^2), with c, d >= 0. */

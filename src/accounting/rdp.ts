@@ -105,30 +105,30 @@ function logExcess(alpha: number, L: number): number {
 }
 
 /**
- * One step's privacy loss log(1 - q + q e^w) at w = (2z - 1) / (2 sigma^2), z = sigma t: the log
- * likelihood ratio of (1-q) N(0, s^2) + q N(1, s^2) to N(0, s^2), for q < 1.
+ * log E_{z ~ N(0, sigma^2)}[e^{logF(L(z))}] for the privacy loss L(z) = log(1 - q + q e^w), w = (2z - 1) / (2 sigma^2),
+ * of (1-q) N(0, sigma^2) + q N(1, sigma^2) against N(0, sigma^2) (q < 1), and an integrand that grows at most like
+ * e^{tilt w}: the trapezoid rule in t = z / sigma. The integrand is analytic for |Im t| < pi sigma (where
+ * 1 - q + q e^w first vanishes); with step 0.4 min(1, sigma) the error is below e^-44 relative (balancing
+ * the strip against the growth of e^{-t^2/2} off the axis). The mass of N(0, 1) tilted by up to e^{tilt w}
+ * lies in [-10, tilt / sigma + 10]. Undefined when that needs MAX_QUADRATURE_NODES nodes or more (small sigma).
  */
-function lossAtT(q: number, sigma: number, t: number): number {
-  const w = t / sigma - overTwoSigma2(1, sigma);
-  return w < 30 ? Math.log1p(q * Math.expm1(w)) : logAdd(Math.log1p(-q), Math.log(q) + w);
-}
-
-/**
- * log(A_alpha - 1) = log E_{z ~ N(0, sigma^2)}[g(L(z))] by the trapezoid rule in t = z / sigma. The integrand
- * is analytic for |Im t| < pi sigma (where 1 - q + q e^w first vanishes); with step 0.4 min(1, sigma)
- * the error is below e^-44 relative (balancing the strip against the growth of e^{-t^2/2} off the axis).
- * The mass of N(0, 1) tilted by up to e^{max(alpha, 2) w} lies in [-10, max(alpha, 2) / sigma + 10].
- * Undefined when that needs more than MAX_QUADRATURE_NODES nodes (small sigma).
- */
-function logAMinusOneQuadrature(q: number, sigma: number, alpha: number): number | undefined {
-  if (!(quadratureNodes(sigma, alpha) < MAX_QUADRATURE_NODES)) return undefined;
-  const result = logNormalExpectation((t) => logExcess(alpha, lossAtT(q, sigma, t)), -10, quadratureEnd(sigma, alpha), quadratureStep(sigma));
+export function logLossExpectation(q: number, sigma: number, tilt: number, logF: (loss: number) => number): number | undefined {
+  if (!(lossExpectationNodes(sigma, tilt) < MAX_QUADRATURE_NODES)) return undefined;
+  const shift = overTwoSigma2(1, sigma);
+  const log1mQ = Math.log1p(-q);
+  const logQ = Math.log(q);
+  const loss = (t: number) => {
+    const w = t / sigma - shift;
+    return w < 30 ? Math.log1p(q * Math.expm1(w)) : logAdd(log1mQ, logQ + w);
+  };
+  const result = logNormalExpectation((t) => logF(loss(t)), -10, tilt / sigma + 10, 0.4 * Math.min(1, sigma));
   return Number.isNaN(result) ? undefined : result;
 }
 
-const quadratureStep = (sigma: number) => 0.4 * Math.min(1, sigma);
-const quadratureEnd = (sigma: number, alpha: number) => Math.max(alpha, 2) / sigma + 10;
-const quadratureNodes = (sigma: number, alpha: number) => (quadratureEnd(sigma, alpha) + 10) / quadratureStep(sigma) + 1;
+/** How many nodes logLossExpectation evaluates. */
+function lossExpectationNodes(sigma: number, tilt: number): number {
+  return (tilt / sigma + 20) / (0.4 * Math.min(1, sigma)) + 1;
+}
 
 /**
  * log A_alpha for fractional alpha by the exact two-sided series of MTZ19 (Sec. 3.3), each term signed
@@ -182,14 +182,16 @@ function logAConvexBound(q: number, sigma: number, alpha: number): number {
 
 /**
  * log(A_alpha - 1) for 0 < q < 1, or an upper bound on it (Infinity when only the Gaussian bound is left).
- * The quadrature is accurate everywhere but needs ~alpha / sigma^2 nodes; where that is many, the series
- * is tried first, which is cheap there and accurate wherever log A is not tiny.
+ * A - 1 = E[g(L)] by quadrature is accurate everywhere but needs ~alpha / sigma^2 nodes; where that is
+ * many, the series is tried first, which is cheap there and accurate wherever log A is not tiny.
  */
 function logAMinusOne(q: number, sigma: number, alpha: number): number {
   if (Number.isInteger(alpha) && alpha <= MAX_BINOMIAL_ORDER) return logAMinusOneInteger(q, sigma, alpha);
-  const series = quadratureNodes(sigma, alpha) > CHEAP_QUADRATURE_NODES ? logASeries(q, sigma, alpha) : undefined;
+  // The integrand g(L) grows like e^{alpha w} for large w and like e^{2 w} (g ~ L^2) near w = 0.
+  const tilt = Math.max(alpha, 2);
+  const series = lossExpectationNodes(sigma, tilt) > CHEAP_QUADRATURE_NODES ? logASeries(q, sigma, alpha) : undefined;
   if (series !== undefined) return logExpm1(series);
-  const quadrature = logAMinusOneQuadrature(q, sigma, alpha);
+  const quadrature = logLossExpectation(q, sigma, tilt, (L) => logExcess(alpha, L));
   if (quadrature !== undefined) return quadrature;
   return logExpm1(logASeries(q, sigma, alpha) ?? logAConvexBound(q, sigma, alpha));
 }
