@@ -396,9 +396,17 @@ export function eventRdp(event: NormalizedEvent, orders: readonly number[]): Flo
     case 'zcdp':
       one = Float64Array.from(orders, (alpha) => (event.rho === 0 ? 0 : alpha * event.rho));
       break;
-    case 'distributed-discrete-gaussian':
-      one = sampledRdp(distributedDiscreteGaussianCurve(event), event.sampleRate, event.neighbours, orders, event.l2Sensitivity > 0);
+    case 'distributed-discrete-gaussian': {
+      const curve = distributedDiscreteGaussianCurve(event);
+      one = sampledRdp(
+        (alpha) => curve(alpha) + slackRdp(event.slack, alpha),
+        event.sampleRate,
+        event.neighbours,
+        orders,
+        event.l2Sensitivity > 0,
+      );
       break;
+    }
   }
   for (let k = 0; k < one.length; k++) one[k] = one[k]! * event.steps;
   return one;
