@@ -22,7 +22,8 @@ import { createRng, discreteGaussian, type Rng } from '../src/dp/index.js';
 import * as reference from '../src/reference/index.js';
 import {
   applyMasks,
-  communicationGraph,
+  CommunicationGraph,
+  generateSigningKeyPair,
   planDistributedDp,
   quantize,
   randomizedHadamard,
@@ -30,6 +31,7 @@ import {
   SecAggClient,
   SecAggServer,
   simulateRound,
+  type ClientMessage,
   type DistributedDpPlan,
   type Mask,
 } from '../src/secagg/index.js';
@@ -180,22 +182,29 @@ interface ServerCase {
  */
 async function prepareRound(inputs: readonly Uint32Array[], spec: ServerCase): Promise<{ server: SecAggServer; masks: number; included: number[] }> {
   const ids = inputs.map((_, i) => `client-${i}`);
-  const server = new SecAggServer({ clients: ids, bits: BITS, length: inputs[0]!.length, threshold: THRESHOLD, neighbours: NEIGHBOURS });
-  const clients = ids.map((id) => new SecAggClient(id));
+  const signingKeys = await Promise.all(ids.map(() => generateSigningKeyPair()));
+  const expectedParticipants = ids.map((id, i) => ({ id, signingPublicKey: signingKeys[i]!.publicKey }));
+  const server = new SecAggServer({ clients: ids, bits: BITS, length: inputs[0]!.length, threshold: THRESHOLD, neighbours: NEIGHBOURS, expectedParticipants });
+  const clients = ids.map((id, i) => new SecAggClient(id, { minParticipants: THRESHOLD, signingKey: signingKeys[i]!, expectedParticipants }));
+  const deliver = async (messages: readonly ClientMessage[]) => {
+    await Promise.all(messages.map((message) => server.receive(message)));
+  };
   const setup = await server.setup();
-  for (const message of await Promise.all(clients.map((c) => c.advertiseKeys(setup)))) server.receive(message);
+  await deliver(await Promise.all(clients.map((c) => c.advertiseKeys(setup))));
   const keys = server.closeAdvertiseKeys();
-  for (const message of await Promise.all(clients.map((c) => c.shareKeys(keys.get(c.id)!)))) server.receive(message);
+  await deliver(await Promise.all(clients.map((c) => c.shareKeys(keys.get(c.id)!))));
   const shares = server.closeShareKeys();
   const before = new Set(spec.dropBeforeMaskedInput);
   const after = new Set(spec.dropAfterMaskedInput);
   const masking = clients.filter((_, i) => !before.has(i));
-  for (const client of masking) server.receive(await client.maskedInput(shares.get(client.id)!, inputs[ids.indexOf(client.id)]!));
-  const requests = server.closeMaskedInput();
-  const unmasking = masking.filter((c) => !after.has(ids.indexOf(c.id)));
-  for (const message of await Promise.all(unmasking.map((c) => c.unmask(requests.get(c.id)!)))) server.receive(message);
-  const graph = communicationGraph(CLIENTS, NEIGHBOURS, setup.graphSeed);
-  const pairwise = spec.dropBeforeMaskedInput.reduce((count, u) => count + graph[u]!.filter((v) => !before.has(v)).length, 0);
+  for (const client of masking) await server.receive(await client.maskedInput(shares.get(client.id)!, inputs[ids.indexOf(client.id)]!));
+  const checks = server.closeMaskedInput();
+  const signing = masking.filter((c) => !after.has(ids.indexOf(c.id)));
+  await deliver(await Promise.all(signing.map((c) => c.consistencyCheck(checks.get(c.id)!))));
+  const requests = server.closeConsistencyCheck();
+  await deliver(await Promise.all(signing.map((c) => c.unmask(requests.get(c.id)!))));
+  const graph = new CommunicationGraph(CLIENTS, NEIGHBOURS, setup.graphSeed);
+  const pairwise = spec.dropBeforeMaskedInput.reduce((count, u) => count + graph.neighbours(u).filter((v) => !before.has(v)).length, 0);
   const included = inputs.map((_, i) => i).filter((i) => !before.has(i));
   return { server, masks: included.length + pairwise, included };
 }

@@ -1,13 +1,18 @@
 // The cryptographic primitives of secure aggregation (Bonawitz et al. 2017, §3: key agreement KA,
-// authenticated encryption AE), all from WebCrypto so the same code runs in Node and browsers:
+// authenticated encryption AE, signatures SIG), all from WebCrypto so the same code runs in Node and
+// browsers:
 // - KA: X25519, or ECDH on P-256 where the runtime lacks X25519 (detected once); public keys
-//   travel as raw bytes (32 bytes for X25519, 65-byte uncompressed points for P-256);
+//   travel as raw bytes (32 bytes for X25519, 65-byte uncompressed points for P-256) and are
+//   validated before use: a canonical X25519 u-coordinate outside the small-order set (RFC 7748 §6.1
+//   warns of all-zero shared secrets), a P-256 point on the curve (SEC 1 §3.2.2; the cofactor is 1);
 // - HKDF-SHA256 turns each ECDH secret into a 32-byte pairwise mask seed (s-pair) or an
 //   AES-GCM-256 key (c-pair); the salt is the round id, the info string names the purpose;
 // - AE: AES-GCM with a fresh 12-byte random IV and associated data binding (round, sender, recipient);
+// - SIG: Ed25519 (RFC 8032); every client message and every dealt share is signed, so a message
+//   can not be forged or altered on its way, and a share is traced to its dealer;
 // - a SHA-256 commitment to each client's self-mask seed b_u, so a wrongly rebuilt b_u is detected.
 import { PrivkitError } from '../errors.js';
-import { fromBase64Url } from './messages.js';
+import { MAX_CLIENTS, MAX_ID_LENGTH, fromBase64Url } from './messages.js';
 
 export type KeyAgreementCurve = 'X25519' | 'P-256';
 
@@ -60,13 +65,10 @@ export async function generateAgreementKeyPair(curve: KeyAgreementCurve): Promis
   return { privateKey: pair.privateKey, publicKey };
 }
 
-/** Imports a peer's raw public key; malformed bytes or an invalid point -> E_PROTOCOL. */
+/** Imports a peer's raw public key; malformed bytes or an invalid point (publicKeyProblem) -> E_PROTOCOL. */
 export async function importPublicKey(curve: KeyAgreementCurve, raw: Uint8Array): Promise<CryptoKey> {
-  if (raw.length !== PUBLIC_KEY_BYTES[curve]) {
-    throw new PrivkitError('E_PROTOCOL', `a ${curve} public key has ${PUBLIC_KEY_BYTES[curve]} bytes, got ${raw.length}`, {
-      argument: 'publicKey',
-    });
-  }
+  const problem = publicKeyProblem(curve, raw);
+  if (problem !== undefined) throw new PrivkitError('E_PROTOCOL', `invalid ${curve} public key: ${problem}`, { argument: 'publicKey' });
   try {
     return await crypto.subtle.importKey('raw', arrayBacked(raw), algorithm(curve), true, []);
   } catch (cause) {
@@ -188,6 +190,183 @@ export async function decryptShare(
   }
 }
 
+// ---- Public key validation ----
+
+const X25519_P = (1n << 255n) - 19n;
+/**
+ * The canonical u-coordinates of the points of small order on Curve25519 and its twist: 0, 1, p - 1
+ * and the two of order 8. X25519 with any of them gives an all-zero or key-independent secret.
+ */
+const X25519_SMALL_ORDER = new Set([
+  0n,
+  1n,
+  X25519_P - 1n,
+  0x00b8495f16056286fdb1329ceb8d09da6ac49ff1fae35616aeb8413b7c7aebe0n,
+  0x57119fd0dd4e22d8868e1c58c45c44045bef839c55b1d0b1248c50a3bc959c5fn,
+]);
+
+const P256_P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
+const P256_B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
+
+/**
+ * Why `raw` is not a usable public key of `curve`, or undefined when it is: X25519 keys must be
+ * 32 bytes encoding a canonical u < 2^255 - 19 (top bit clear) outside the small-order set; P-256
+ * keys 65 bytes 0x04 || x || y with x, y < p and y^2 = x^3 - 3x + b mod p.
+ */
+export function publicKeyProblem(curve: KeyAgreementCurve, raw: Uint8Array): string | undefined {
+  if (!(raw instanceof Uint8Array) || raw.length !== PUBLIC_KEY_BYTES[curve]) {
+    return `a ${curve} public key has ${PUBLIC_KEY_BYTES[curve]} bytes`;
+  }
+  if (curve === 'X25519') {
+    const u = bytesToBigIntLE(raw);
+    if (u >= X25519_P) return 'not a canonical u-coordinate';
+    return X25519_SMALL_ORDER.has(u) ? 'a point of small order' : undefined;
+  }
+  if (raw[0] !== 4) return 'not an uncompressed point';
+  const x = bytesToBigIntBE(raw.subarray(1, 33));
+  const y = bytesToBigIntBE(raw.subarray(33));
+  if (x >= P256_P || y >= P256_P) return 'a coordinate is not below p';
+  const rhs = (((x * x * x - 3n * x + P256_B) % P256_P) + P256_P) % P256_P;
+  return (y * y) % P256_P === rhs ? undefined : 'not on the curve';
+}
+
+function bytesToBigIntBE(bytes: Uint8Array): bigint {
+  let v = 0n;
+  for (const b of bytes) v = (v << 8n) | BigInt(b);
+  return v;
+}
+
+function bytesToBigIntLE(bytes: Uint8Array): bigint {
+  let v = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
+  return v;
+}
+
+// ---- Signatures (Ed25519) ----
+
+/** Bytes of an Ed25519 public key and of a signature. */
+export const SIGNING_KEY_BYTES = 32;
+export const SIGNATURE_BYTES = 64;
+
+/** An Ed25519 key pair: the private key as a WebCrypto key (usage 'sign'), the public key raw. */
+export interface SigningKeyPair {
+  privateKey: CryptoKey;
+  publicKey: Uint8Array;
+}
+
+/** A participant the application expects in a round: its id and Ed25519 public key. */
+export interface Participant {
+  id: string;
+  signingPublicKey: Uint8Array;
+}
+
+let signingChecked: Promise<void> | undefined;
+
+/**
+ * Resolves when WebCrypto has Ed25519 here (Node >= 20, Chromium >= 137, Firefox >= 129, Safari
+ * >= 17); otherwise rejects with E_AUTH: without signatures no message of the protocol can be
+ * authenticated. Checked once per thread.
+ */
+export function detectSigning(): Promise<void> {
+  signingChecked ??= crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']).then(
+    () => undefined,
+    (cause: unknown) => {
+      throw new PrivkitError(
+        'E_AUTH',
+        'this runtime has no Ed25519 in WebCrypto (crypto.subtle); secure aggregation signs every message with it ' +
+          '(Node >= 20, Chromium >= 137, Firefox >= 129, Safari >= 17)',
+        { cause },
+      );
+    },
+  );
+  return signingChecked;
+}
+
+/** The application's participant list as id -> signing key; malformed entries, repeated ids or keys -> E_ARG. */
+export function participantKeys(participants: readonly Participant[], argument = 'expectedParticipants'): Map<string, Uint8Array> {
+  if (!Array.isArray(participants) || participants.length === 0 || participants.length > MAX_CLIENTS) {
+    throw new PrivkitError('E_ARG', `${argument} must be an array of 1 to ${MAX_CLIENTS} participants`, { argument });
+  }
+  const keys = new Map<string, Uint8Array>();
+  const seen = new Set<string>();
+  participants.forEach((p, i) => {
+    const fail = (what: string) => new PrivkitError('E_ARG', `${argument}[${i}] ${what}`, { argument, index: i });
+    if (typeof p !== 'object' || p === null) throw fail('must be { id, signingPublicKey }');
+    if (typeof p.id !== 'string' || p.id.length === 0 || p.id.length > MAX_ID_LENGTH) {
+      throw fail(`.id must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
+    }
+    if (!(p.signingPublicKey instanceof Uint8Array) || p.signingPublicKey.length !== SIGNING_KEY_BYTES) throw fail('.signingPublicKey must be 32 bytes');
+    if (keys.has(p.id)) throw fail('repeats an id');
+    if (seen.has(hex(p.signingPublicKey))) throw fail('repeats a signing key');
+    seen.add(hex(p.signingPublicKey));
+    keys.set(p.id, p.signingPublicKey.slice());
+  });
+  return keys;
+}
+
+/** A fresh Ed25519 key pair (the private key is not extractable). */
+export async function generateSigningKeyPair(): Promise<SigningKeyPair> {
+  await detectSigning();
+  const pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])) as CryptoKeyPair;
+  return { privateKey: pair.privateKey, publicKey: new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey)) };
+}
+
+/** Checks that `key` is an Ed25519 key pair whose halves belong together (one signature made and verified); else E_ARG. */
+export async function checkSigningKeyPair(key: unknown, argument: string): Promise<SigningKeyPair> {
+  const pair = key as SigningKeyPair;
+  const usable =
+    typeof pair === 'object' &&
+    pair !== null &&
+    pair.privateKey instanceof CryptoKey &&
+    pair.privateKey.algorithm.name === 'Ed25519' &&
+    pair.privateKey.usages.includes('sign') &&
+    pair.publicKey instanceof Uint8Array &&
+    pair.publicKey.length === SIGNING_KEY_BYTES;
+  if (!usable) {
+    throw new PrivkitError('E_ARG', `${argument} must be { privateKey: an Ed25519 CryptoKey for 'sign', publicKey: 32 raw bytes }`, { argument });
+  }
+  const probe = new TextEncoder().encode('privkit/secagg/v2 key pair check');
+  if (!(await new SignatureVerifier().verify(pair.publicKey, await sign(pair.privateKey, probe), probe))) {
+    throw new PrivkitError('E_ARG', `${argument}.publicKey does not belong to ${argument}.privateKey`, { argument });
+  }
+  return pair;
+}
+
+export async function sign(privateKey: CryptoKey, bytes: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.sign('Ed25519', privateKey, arrayBacked(bytes)));
+}
+
+/** Verifies Ed25519 signatures, importing each public key once. */
+export class SignatureVerifier {
+  readonly #keys = new Map<string, Promise<CryptoKey | undefined>>();
+
+  /** True when `signature` is a valid signature of `bytes` under the raw public key; false for anything malformed. */
+  async verify(publicKey: Uint8Array, signature: Uint8Array, bytes: Uint8Array): Promise<boolean> {
+    if (publicKey.length !== SIGNING_KEY_BYTES || signature.length !== SIGNATURE_BYTES) return false;
+    const id = hex(publicKey);
+    let key = this.#keys.get(id);
+    if (key === undefined) {
+      key = crypto.subtle.importKey('raw', arrayBacked(publicKey), { name: 'Ed25519' }, false, ['verify']).catch(() => undefined);
+      this.#keys.set(id, key);
+    }
+    const imported = await key;
+    if (imported === undefined) return false;
+    return crypto.subtle.verify('Ed25519', imported, arrayBacked(signature), arrayBacked(bytes)).catch(() => false);
+  }
+}
+
+export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', arrayBacked(bytes)));
+}
+
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+export function hex(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += HEX[b]!;
+  return out;
+}
+
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
@@ -218,6 +397,6 @@ function arrayBacked(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
 }
 
-function hexBytes(hex: string): Uint8Array {
-  return Uint8Array.from(hex.match(/../g)!, (h) => parseInt(h, 16));
+function hexBytes(text: string): Uint8Array {
+  return Uint8Array.from(text.match(/../g)!, (h) => parseInt(h, 16));
 }
