@@ -113,6 +113,8 @@ export interface SecAggResult {
   included: string[];
   /** Registered clients not in the sum, in registration order. */
   dropped: string[];
+  /** Clients proven (by their own signatures) to have dealt inconsistent shares; the sum was rebuilt without their bad shares. */
+  convicted: string[];
 }
 
 /** The message type each collecting round receives. */
@@ -458,8 +460,9 @@ export class SecAggServer {
    * - a holder whose revealed share its dealer never signed altered it: its response is discarded
    *   (it may not answer again), E_AUTH names it, and closeUnmasking() may be called again;
    * - if every share carries the dealer's signature, the dealer dealt shares of inconsistent
-   *   polynomials, and its own signatures prove it: it is convicted (`convicted`), E_AUTH names it,
-   *   and the round can not be unmasked (its secret is lost): run a new round without it.
+   *   polynomials, and its own signatures prove it: it is convicted (`convicted`, and in the
+   *   result). Its secret is rebuilt leaving out one share at a time (with more than t shares); if
+   *   that fails too, E_AUTH names it and the round can not be unmasked: run a new one without it.
    * A response altered on the way fails its sender's signature in receive() and is refused without
    * blame. Either way the server stays in the unmasking round.
    */
@@ -484,24 +487,26 @@ export class SecAggServer {
     this.#closing = true;
     try {
       const combine = shamirCombiner(threshold);
-      const seeds = await Promise.all(
-        survivors.map(async (u) => {
-          const seed = secretBytes(combine(selfMaskShares.get(u)!.map((r) => r.point)));
-          const commitment = this.#shared.get(u)!.selfMaskCommitment;
-          return seed !== undefined && equalBytes(await commitSelfMaskSeed(this.roundId, u, seed), commitment) ? seed : undefined;
-        }),
-      );
-      const keys = await Promise.all(
-        outside.map(async (u) => {
-          const scalar = secretBytes(combine(keyShares.get(u)!.map((r) => r.point)));
-          return scalar === undefined ? undefined : matchingPrivateKey(curve, scalar, this.#advertised.get(u)!.sPublicKey);
-        }),
-      );
-      const failed = [
-        ...survivors.filter((_, i) => seeds[i] === undefined).map((u) => ({ owner: u, revealed: selfMaskShares.get(u)!, kind: 'selfMask' as const })),
-        ...outside.filter((_, i) => keys[i] === undefined).map((u) => ({ owner: u, revealed: keyShares.get(u)!, kind: 'key' as const })),
+      // Each rebuild returns undefined when the secret fails its check.
+      const rebuildSeed = (u: string) => async (points: readonly ShamirShare[]) => {
+        const seed = secretBytes(combine(points));
+        return seed !== undefined && equalBytes(await commitSelfMaskSeed(this.roundId, u, seed), this.#shared.get(u)!.selfMaskCommitment) ? seed : undefined;
+      };
+      const rebuildKey = (u: string) => async (points: readonly ShamirShare[]) => {
+        const scalar = secretBytes(combine(points));
+        return scalar === undefined ? undefined : matchingPrivateKey(curve, scalar, this.#advertised.get(u)!.sPublicKey);
+      };
+      const seeds = await Promise.all(survivors.map((u) => rebuildSeed(u)(selfMaskShares.get(u)!.map((r) => r.point))));
+      const keys = await Promise.all(outside.map((u) => rebuildKey(u)(keyShares.get(u)!.map((r) => r.point))));
+      const failed: Failure[] = [
+        ...survivors.flatMap((u, i) => (seeds[i] === undefined ? [{ owner: u, kind: 'selfMask' as const, revealed: selfMaskShares.get(u)!, rebuild: rebuildSeed(u) }] : [])),
+        ...outside.flatMap((u, i) => (keys[i] === undefined ? [{ owner: u, kind: 'key' as const, revealed: keyShares.get(u)!, rebuild: rebuildKey(u) }] : [])),
       ];
-      if (failed.length > 0) await this.#traceFailures(failed);
+      if (failed.length > 0) {
+        const recovered = await this.#traceFailures(failed);
+        survivors.forEach((u, i) => (seeds[i] ??= recovered.get(u) as Uint8Array));
+        outside.forEach((u, i) => (keys[i] ??= recovered.get(u) as CryptoKey));
+      }
       const masks: Mask[] = seeds.map((seed) => ({ seed: seed!, subtract: true }));
       const keyOf = new Map(outside.map((u, i) => [u, keys[i]!]));
       for (const w of survivors) {
@@ -519,7 +524,7 @@ export class SecAggServer {
         bits,
         length,
       );
-      this.#result = { sum, included: [...survivors], dropped: this.#clients.filter((id) => !inS.has(id)) };
+      this.#result = { sum, included: [...survivors], dropped: this.#clients.filter((id) => !inS.has(id)), convicted: this.convicted };
       this.#round = 'done';
       return this.#result;
     } finally {
@@ -528,46 +533,58 @@ export class SecAggServer {
   }
 
   /**
-   * Secrets failed their check: checks each of their revealed shares against the dealer's
-   * signature, discards the responses of holders who revealed unsigned shares, convicts dealers
-   * whose signed shares are inconsistent, and throws E_AUTH naming them.
+   * Secrets failed their check. Each revealed share of them is checked against its dealer's
+   * signature: holders who revealed shares their dealer never signed are discarded and named
+   * (E_AUTH; a retry may succeed). Otherwise every failing secret's shares all carry its owner's
+   * signature, so the owner dealt inconsistent shares: it is convicted, and its secret is rebuilt
+   * leaving out one share at a time; the secrets recovered so are returned, and if one can not be
+   * recovered, E_AUTH names the convicted dealers.
    */
-  async #traceFailures(failed: readonly { owner: string; revealed: readonly Revealed[]; kind: 'selfMask' | 'key' }[]): Promise<never> {
+  async #traceFailures(failed: readonly Failure[]): Promise<Map<string, unknown>> {
+    const { threshold } = this.#options;
     const culprits = new Set<string>();
-    const dealers = new Set<string>();
     for (const { owner, revealed, kind } of failed) {
       const key = this.#advertised.get(owner)!.signingPublicKey;
       const signedByDealer = await Promise.all(
         revealed.map(async ({ holder, point, share }) => {
           const digest = await sha256(share.share);
           const [keyDigest, selfMaskDigest] = kind === 'key' ? [digest, share.pairedDigest] : [share.pairedDigest, digest];
-          const statement = shareStatementBytes(this.roundId, owner, holder, point.x, keyDigest, selfMaskDigest);
-          return this.#verifier.verify(key, share.dealerSignature, statement);
+          return this.#verifier.verify(key, share.dealerSignature, shareStatementBytes(this.roundId, owner, holder, point.x, keyDigest, selfMaskDigest));
         }),
       );
-      const unsigned = revealed.filter((_, i) => !signedByDealer[i]).map((r) => r.holder);
-      if (unsigned.length === 0) dealers.add(owner);
-      for (const holder of unsigned) culprits.add(holder);
+      revealed.forEach((r, i) => !signedByDealer[i] && culprits.add(r.holder));
     }
-    for (const holder of culprits) {
-      this.#unmasked.delete(holder);
-      this.#discarded.add(holder);
-    }
-    for (const dealer of dealers) this.#convicted.add(dealer);
-    const parts: string[] = [];
     if (culprits.size > 0) {
-      parts.push(
-        `${this.#ordered(culprits).map(quote).join(', ')} revealed shares their dealers never signed: their Unmasking responses are discarded, ` +
-          'closeUnmasking() may be called again',
+      for (const holder of culprits) {
+        this.#unmasked.delete(holder);
+        this.#discarded.add(holder);
+      }
+      throw new PrivkitError(
+        'E_AUTH',
+        `${this.#ordered(culprits).map(quote).join(', ')} revealed shares their dealers never signed: ` +
+          'their Unmasking responses are discarded, closeUnmasking() may be called again',
       );
     }
-    if (dealers.size > 0) {
-      parts.push(
-        `${this.#ordered(dealers).map(quote).join(', ')} dealt inconsistent shares, each carrying its own signature (convicted): ` +
+    const recovered = new Map<string, unknown>();
+    const lost: string[] = [];
+    for (const { owner, revealed, rebuild } of failed) {
+      this.#convicted.add(owner);
+      const points = revealed.map((r) => r.point).sort((a, b) => a.x - b.x);
+      let secret: unknown;
+      for (let i = 0; i < Math.min(threshold, points.length) && secret === undefined && points.length > threshold; i++) {
+        secret = await rebuild(points.filter((_, j) => j !== i));
+      }
+      if (secret === undefined) lost.push(owner);
+      else recovered.set(owner, secret);
+    }
+    if (lost.length > 0) {
+      throw new PrivkitError(
+        'E_AUTH',
+        `${this.#ordered(lost).map(quote).join(', ')} dealt inconsistent shares, each carrying its own signature (convicted): ` +
           'the round can not be unmasked without its secret; run a new round without it',
       );
     }
-    throw new PrivkitError('E_AUTH', parts.join('; '));
+    return recovered;
   }
 
   /** U3 without every client that a neighbour in U3 did not mask with because it rejected that client's keys or shares. */
@@ -755,6 +772,15 @@ export class SecAggServer {
     }
     return byOwner;
   }
+}
+
+/** A secret that failed its check, with its revealed shares and how to rebuild it from some of them. */
+interface Failure {
+  owner: string;
+  kind: 'selfMask' | 'key';
+  revealed: readonly Revealed[];
+  /** Rebuilds the secret from the first t points; undefined when it fails its check. */
+  rebuild: (points: readonly ShamirShare[]) => Promise<unknown>;
 }
 
 /** A revealed share with its holder and its point (x = holder index + 1). */

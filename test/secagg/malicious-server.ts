@@ -1,18 +1,35 @@
-// A deviating secure-aggregation server for the attack tests: it drives real SecAggClients through
-// the public message API, but builds every server message itself, so a test can give each client a
-// different view (which peers' shares it gets, which clients it is told dropped). What it collects
-// is all a real server would see; the attacker's arithmetic (rebuilding secrets from revealed
-// shares, recomputing pairwise masks, stripping masks) uses only the protocol's public specification.
-import { applyMasks, shamirCombine, SecAggClient, type SetupMessage } from 'privkit/secagg';
-import type {
-  AdvertiseKeysMessage,
-  EncryptedSharesMessage,
-  MaskedInputMessage,
-  ShareKeysMessage,
-  UnmaskMessage,
+// Attackers for the secure-aggregation attack tests.
+// - MaliciousServer: a deviating server that drives real SecAggClients through the public message
+//   API but builds every server message itself, so it can give each client a different view (whose
+//   shares it gets, which survivor set it is shown, which signatures it is handed). What it collects
+//   is all a real server would see.
+// - The attacker's arithmetic (rebuild, pairwiseSeed, stripMasks): rebuilding secrets from revealed
+//   shares, recomputing pairwise masks and stripping masks, from the protocol's public specification.
+// - MaliciousDealer: a client that deals its shares itself (it holds its keys), so it can deal a
+//   holder a share of another polynomial or spoil its signature on a share.
+import { expect } from 'vitest';
+import {
+  SecAggClient,
+  applyMasks,
+  generateSigningKeyPair,
+  shamirCombine,
+  shamirSplit,
+  shareStatementBytes,
+  signMessage,
+  type AdvertiseKeysMessage,
+  type ConsistencySignatureMessage,
+  type EncryptedSharesMessage,
+  type MaskedInputMessage,
+  type Participant,
+  type PublicKeysMessage,
+  type SetupMessage,
+  type ShareKeysMessage,
+  type SigningKeyPair,
+  type UnmaskMessage,
 } from 'privkit/secagg';
 
 const MASK_INFO = new TextEncoder().encode('privkit/secagg/v1 pairwise mask seed');
+const SHARE_KEY_INFO = new TextEncoder().encode('privkit/secagg/v1 share encryption key');
 const X25519_PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20]);
 
 export interface RoundShape {
@@ -26,21 +43,31 @@ export interface RoundShape {
 export class MaliciousServer {
   readonly ids: string[];
   readonly clients: SecAggClient[];
+  readonly signingKeys: SigningKeyPair[];
+  readonly participants: Participant[];
   setup!: SetupMessage;
   readonly advertised = new Map<string, AdvertiseKeysMessage>();
   readonly shared = new Map<string, ShareKeysMessage>();
   readonly masked = new Map<string, MaskedInputMessage>();
+  readonly signatures = new Map<string, ConsistencySignatureMessage>();
 
-  constructor(readonly shape: RoundShape) {
+  private constructor(readonly shape: RoundShape, signingKeys: SigningKeyPair[], minParticipants: number) {
     this.ids = Array.from({ length: shape.n }, (_, i) => `c${i}`);
-    this.clients = this.ids.map((id) => new SecAggClient(id));
+    this.signingKeys = signingKeys;
+    this.participants = this.ids.map((id, i) => ({ id, signingPublicKey: signingKeys[i]!.publicKey }));
+    this.clients = this.ids.map((id, i) => new SecAggClient(id, { minParticipants, signingKey: signingKeys[i]!, expectedParticipants: this.participants }));
+  }
+
+  /** The victims: real clients holding the application's participant list; minParticipants defaults to the threshold. */
+  static async create(shape: RoundShape, minParticipants = shape.threshold): Promise<MaliciousServer> {
+    return new MaliciousServer(shape, await Promise.all(Array.from({ length: shape.n }, () => generateSigningKeyPair())), minParticipants);
   }
 
   client(id: string): SecAggClient {
     return this.clients[this.ids.indexOf(id)]!;
   }
 
-  /** Setup, AdvertiseKeys and ShareKeys, run honestly; `neighbourhood(id)` lists whose keys each client gets (default all). */
+  /** Setup, AdvertiseKeys and ShareKeys, run honestly; `neighbourhood(id)` lists whose keys each client gets (itself included). */
   async shareKeys(neighbourhood: (id: string) => string[] = () => this.ids): Promise<void> {
     const { threshold, bits, length, neighbours } = this.shape;
     this.setup = {
@@ -57,8 +84,8 @@ export class MaliciousServer {
     for (const c of this.clients) this.advertised.set(c.id, await c.advertiseKeys(this.setup));
     for (const c of this.clients) {
       const keys = neighbourhood(c.id).map((id) => {
-        const { cPublicKey, sPublicKey } = this.advertised.get(id)!;
-        return { id, cPublicKey, sPublicKey };
+        const { cPublicKey, sPublicKey, signingPublicKey, signature } = this.advertised.get(id)!;
+        return { id, cPublicKey, sPublicKey, signingPublicKey, signature };
       });
       this.shared.set(c.id, await c.shareKeys({ type: 'public-keys', roundId: this.setup.roundId, recipient: c.id, keys }));
     }
@@ -76,15 +103,50 @@ export class MaliciousServer {
     }
   }
 
-  /** Sends each listed client its own unmask request; returns the responses (a refusal is kept as the error). */
-  async unmask(requests: Map<string, { survivors: string[]; dropped: string[] }>): Promise<Map<string, UnmaskMessage | Error>> {
+  /**
+   * Shows each listed client its own survivor set, with the masking statements of its neighbours in
+   * it (`neighbours(id)`) and the signing keys of all its members; keeps the signatures it gets.
+   * Returns each client's answer (a refusal is kept as the error).
+   */
+  async consistency(sets: Map<string, string[]>, neighbours: (id: string) => string[]): Promise<Map<string, ConsistencySignatureMessage | Error>> {
+    const out = new Map<string, ConsistencySignatureMessage | Error>();
+    for (const [id, survivors] of sets) {
+      const statements = await Promise.all(
+        neighbours(id)
+          .filter((u) => survivors.includes(u))
+          .map(async (u) => {
+            const { maskedInput, maskedWith, rejected, signature } = this.masked.get(u)!;
+            const inputDigest = new Uint8Array(await crypto.subtle.digest('SHA-256', wordsBytes(maskedInput)));
+            return { sender: u, inputDigest, maskedWith, rejected, signature };
+          }),
+      );
+      const signingKeys = survivors.map((u) => ({ id: u, signingPublicKey: this.advertised.get(u)!.signingPublicKey }));
+      const answer = await this.client(id)
+        .consistencyCheck({ type: 'consistency-check', roundId: this.setup.roundId, recipient: id, survivors: [...survivors], statements, signingKeys })
+        .catch((error: Error) => error);
+      if (!(answer instanceof Error)) this.signatures.set(id, answer);
+      out.set(id, answer);
+    }
+    return out;
+  }
+
+  /** Sends each listed client an unmask request with the signatures of `signers(id)` (those it holds); returns the answers. */
+  async unmask(signers: Map<string, string[]>): Promise<Map<string, UnmaskMessage | Error>> {
     const out = new Map<string, UnmaskMessage | Error>();
-    for (const [id, { survivors, dropped }] of requests) {
-      const request = { type: 'unmask-request', roundId: this.setup.roundId, recipient: id, survivors, dropped } as const;
+    for (const [id, from] of signers) {
+      const signatures = from.filter((u) => this.signatures.has(u)).map((u) => ({ signer: u, signature: this.signatures.get(u)!.signature }));
+      const request = { type: 'unmask-request', roundId: this.setup.roundId, recipient: id, signatures } as const;
       out.set(id, await this.client(id).unmask(request).catch((error: Error) => error));
     }
     return out;
   }
+}
+
+function wordsBytes(words: Uint32Array): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(words.length * 4);
+  const view = new DataView(bytes.buffer);
+  words.forEach((w, i) => view.setUint32(4 * i, w, true));
+  return bytes;
 }
 
 /** Share points are x = registration index + 1. */
@@ -93,11 +155,7 @@ export function shareX(id: string): number {
 }
 
 /** The secrets the revealed shares rebuild (owners with at least t shares), as 32-byte strings. */
-export function rebuild(
-  responses: Iterable<UnmaskMessage | Error>,
-  field: 'selfMaskShares' | 'keyShares',
-  threshold: number,
-): Map<string, Uint8Array> {
+export function rebuild(responses: Iterable<UnmaskMessage | Error>, field: 'selfMaskShares' | 'keyShares', threshold: number): Map<string, Uint8Array> {
   const byOwner = new Map<string, { x: number; y: bigint }[]>();
   for (const response of responses) {
     if (response instanceof Error) continue;
@@ -118,8 +176,7 @@ export function rebuild(
 
 /** PRG seed of the pair (u, v) from u's rebuilt X25519 scalar and v's public key: X25519, then HKDF-SHA256 (salt = round id). */
 export async function pairwiseSeed(scalar: Uint8Array, peerPublicKey: Uint8Array, roundId: string): Promise<Uint8Array> {
-  const pkcs8 = new Uint8Array([...X25519_PKCS8_PREFIX, ...scalar]);
-  const privateKey = await crypto.subtle.importKey('pkcs8', pkcs8, { name: 'X25519' }, false, ['deriveBits']);
+  const privateKey = await crypto.subtle.importKey('pkcs8', new Uint8Array([...X25519_PKCS8_PREFIX, ...scalar]), { name: 'X25519' }, false, ['deriveBits']);
   const publicKey = await crypto.subtle.importKey('raw', new Uint8Array(peerPublicKey), { name: 'X25519' }, true, []);
   const secret = await crypto.subtle.deriveBits({ name: 'X25519', public: publicKey }, privateKey, 256);
   const ikm = await crypto.subtle.importKey('raw', secret, 'HKDF', false, ['deriveBits']);
@@ -138,17 +195,17 @@ export async function stripMasks(
   cut: readonly string[],
   selfMaskSeeds: Map<string, Uint8Array>,
   keys: Map<string, Uint8Array>,
-  peersOf: (id: string) => string[],
 ): Promise<Uint32Array> {
   const { bits, length } = server.shape;
   const sum = new Uint32Array(length);
   const masks: { seed: Uint8Array; subtract?: boolean }[] = [];
   for (const u of members) {
-    server.masked.get(u)!.maskedInput.forEach((w, j) => (sum[j] = (sum[j]! + w) >>> 0));
+    const y = server.masked.get(u)!;
+    y.maskedInput.forEach((w, j) => (sum[j] = (sum[j]! + w) >>> 0));
     const seed = selfMaskSeeds.get(u);
     if (seed === undefined) throw new Error(`the self-mask seed of ${u} was not revealed`);
     masks.push({ seed, subtract: true });
-    for (const v of peersOf(u).filter((p) => cut.includes(p))) {
+    for (const v of y.maskedWith.filter((p) => cut.includes(p))) {
       const scalar = keys.get(v);
       if (scalar === undefined) throw new Error(`the masking key of ${v} was not revealed`);
       const seedUV = await pairwiseSeed(scalar, server.advertised.get(u)!.sPublicKey, server.setup.roundId);
@@ -157,4 +214,79 @@ export async function stripMasks(
     }
   }
   return applyMasks(sum.map((w) => w & (2 ** bits - 1)), masks, bits);
+}
+
+/**
+ * A malicious client that deals its own shares: it advertises its own X25519 keys and, in
+ * ShareKeys, may deal some holders a share of another polynomial ('other-polynomial', still signed
+ * by it) or spoil its signature on their share ('bad-signature'). It then drops out, so its masking
+ * key is what the round rebuilds from its shares.
+ */
+export class MaliciousDealer {
+  #cKeys!: CryptoKeyPair;
+  #sKeys!: CryptoKeyPair;
+
+  constructor(readonly id: string, readonly signingKey: SigningKeyPair) {}
+
+  async advertiseKeys(setup: SetupMessage): Promise<AdvertiseKeysMessage> {
+    this.#cKeys = (await crypto.subtle.generateKey({ name: 'X25519' }, true, ['deriveBits'])) as CryptoKeyPair;
+    this.#sKeys = (await crypto.subtle.generateKey({ name: 'X25519' }, true, ['deriveBits'])) as CryptoKeyPair;
+    const raw = async (key: CryptoKey) => new Uint8Array(await crypto.subtle.exportKey('raw', key));
+    return signMessage<AdvertiseKeysMessage>(
+      {
+        type: 'advertise-keys',
+        roundId: setup.roundId,
+        sender: this.id,
+        cPublicKey: await raw(this.#cKeys.publicKey),
+        sPublicKey: await raw(this.#sKeys.publicKey),
+        signingPublicKey: this.signingKey.publicKey,
+      },
+      this.signingKey.privateKey,
+    );
+  }
+
+  async shareKeys(setup: SetupMessage, keys: PublicKeysMessage, deal: (holder: string) => 'other-polynomial' | 'bad-signature' | undefined): Promise<ShareKeysMessage> {
+    const { roundId, threshold, clients } = setup;
+    const holders = [this.id, ...keys.keys.map((k) => k.id).filter((id) => id !== this.id)];
+    const xs = holders.map((id) => clients.indexOf(id) + 1);
+    const d = (await crypto.subtle.exportKey('jwk', this.#sKeys.privateKey)).d!;
+    const scalar = BigInt(`0x${Buffer.from(d, 'base64url').toString('hex')}`);
+    const seed = BigInt(`0x${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')}`);
+    const keyShares = shamirSplit(scalar, threshold, xs.length, { xs });
+    const maskShares = shamirSplit(seed, threshold, xs.length, { xs });
+    const otherKeyShares = shamirSplit(scalar ^ 1n, threshold, xs.length, { xs });
+    const bytes = (v: bigint) => Uint8Array.from(Buffer.from(v.toString(16).padStart(132, '0'), 'hex'));
+    const digest = async (b: Uint8Array) => new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array(b)));
+    const shares = [];
+    for (const [i, holder] of holders.entries()) {
+      if (holder === this.id) continue;
+      const how = deal(holder);
+      const keyShare = bytes((how === 'other-polynomial' ? otherKeyShares : keyShares)[i]!.y);
+      const maskShare = bytes(maskShares[i]!.y);
+      const statement = shareStatementBytes(roundId, this.id, holder, xs[i]!, await digest(keyShare), await digest(maskShare));
+      const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', this.signingKey.privateKey, new Uint8Array(statement)));
+      if (how === 'bad-signature') signature[0] = signature[0]! ^ 1;
+      const peer = keys.keys.find((k) => k.id === holder)!;
+      const peerKey = await crypto.subtle.importKey('raw', new Uint8Array(peer.cPublicKey), { name: 'X25519' }, true, []);
+      const secret = await crypto.subtle.deriveBits({ name: 'X25519', public: peerKey }, this.#cKeys.privateKey, 256);
+      const ikm = await crypto.subtle.importKey('raw', secret, 'HKDF', false, ['deriveKey']);
+      const aesKey = await crypto.subtle.deriveKey(
+        { name: 'HKDF', hash: 'SHA-256', salt: new TextEncoder().encode(roundId), info: SHARE_KEY_INFO },
+        ikm,
+        { name: 'AES-GCM', length: 256 },
+        false,
+        ['encrypt'],
+      );
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      const aad = new TextEncoder().encode(JSON.stringify([roundId, this.id, holder]));
+      const plaintext = new Uint8Array([...keyShare, ...maskShare, ...signature]);
+      const ciphertext = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad }, aesKey, plaintext));
+      shares.push({ peer: holder, iv, ciphertext });
+    }
+    expect(shares).toHaveLength(holders.length - 1);
+    return signMessage<ShareKeysMessage>(
+      { type: 'share-keys', roundId, sender: this.id, shares, rejected: [], selfMaskCommitment: await digest(bytes(seed).subarray(34)) },
+      this.signingKey.privateKey,
+    );
+  }
 }
