@@ -218,7 +218,7 @@ describe('protocol violations -> E_PROTOCOL (E_AUTH for a bad signature), the ro
     await rejects(round.server.receive({ ...s0!, shares: [s0!.shares[0]!, s0!.shares[0]!] }), 'E_PROTOCOL');
     await rejects(round.server.receive({ ...s0!, shares: [{ ...s0!.shares[0]!, peer: 'c0' }, s0!.shares[1]!] }), 'E_PROTOCOL');
     await rejects(round.server.receive({ ...s0!, rejected: ['c1'] }), 'E_PROTOCOL'); // rejected yet given a share
-    const short = { ...s0!.shares[0]!, ciphertext: s0!.shares[0]!.ciphertext.subarray(1) };
+    const short = { ...s0!.shares[0]!, keyShare: s0!.shares[0]!.keyShare.subarray(1) };
     await rejects(round.server.receive({ ...s0!, shares: [short, s0!.shares[1]!] }), 'E_PROTOCOL');
     await round.deliver([s0!, ...others]);
     round.shares = round.server.closeShareKeys();
@@ -236,20 +236,20 @@ describe('protocol violations -> E_PROTOCOL (E_AUTH for a bad signature), the ro
 });
 
 describe('a share that fails at its recipient: the dealer is rejected, named, and treated as dropped', () => {
-  it('a tampered ciphertext, IV or relabelled sender: the recipient masks without that dealer and names it; the server drops the dealer', async () => {
+  it('a tampered ciphertext (either share) or relabelled sender: the recipient masks without that dealer and names it; the server drops the dealer', async () => {
     const all = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
-    for (const tamper of ['ciphertext', 'iv', 'swap'] as const) {
+    for (const tamper of ['key share', 'self-mask share', 'swap'] as const) {
       const round = await TestRound.create({ n: 7, threshold: 4 });
       await round.until('masked-input');
       const genuine = round.shares.get('c0')!;
       const [from1, from2, ...rest] = genuine.shares;
       const flipped = (bytes: Uint8Array, at: number) => bytes.map((b, i) => (i === at ? b ^ 1 : b));
       const shares =
-        tamper === 'ciphertext'
-          ? [{ ...from1!, ciphertext: flipped(from1!.ciphertext, 10) }, from2!, ...rest]
-          : tamper === 'iv'
-            ? [{ ...from1!, iv: flipped(from1!.iv, 0) }, from2!, ...rest]
-            : // c1's ciphertext presented as c2's and vice versa: the key and the associated data differ
+        tamper === 'key share'
+          ? [{ ...from1!, keyShare: flipped(from1!.keyShare, 10) }, from2!, ...rest]
+          : tamper === 'self-mask share'
+            ? [{ ...from1!, selfMaskShare: flipped(from1!.selfMaskShare, 80) }, from2!, ...rest]
+            : // c1's ciphertexts presented as c2's and vice versa: each share key belongs to one dealer and holder
               [{ ...from1!, peer: 'c2' }, { ...from2!, peer: 'c1' }, ...rest];
       round.shares.set('c0', { ...genuine, shares });
       const masked = (await round.maskedInput()) as MaskedInputMessage[];
@@ -368,7 +368,7 @@ describe('too many dropouts -> E_THRESHOLD, the server unchanged', () => {
   });
 });
 
-describe('a bad share in an Unmasking response: traced by the dealer signature, never blamed on an honest client', () => {
+describe('a bad share in an Unmasking response: traced through the dealer\'s signed ciphertext, never blamed on an honest client', () => {
   /** A round of 5 (t = 3) up to the Unmasking responses; c4 drops before its masked input (its key is rebuilt). */
   async function toUnmasking(): Promise<{ round: TestRound; responses: UnmaskMessage[] }> {
     const round = await TestRound.create({ n: 5, threshold: 3 });
@@ -407,12 +407,12 @@ describe('a bad share in an Unmasking response: traced by the dealer signature, 
     [2, 'selfMaskShares', 'c3', 'flip'],
     [1, 'keyShares', 'c4', 'flip'],
   ] as const) {
-    it(`c${sender} signs a response with a ${how === 'flip' ? 'one-bit-flipped' : 'garbled'} ${field === 'keyShares' ? 'masking-key' : 'self-mask'} share: its dealer never signed that share, so c${sender} is named and discarded; a retry succeeds`, async () => {
+    it(`c${sender} signs a response with a ${how === 'flip' ? 'one-bit-flipped' : 'garbled'} ${field === 'keyShares' ? 'masking-key' : 'self-mask'} share: it is not what its dealer sent, so c${sender} is named and discarded; a retry succeeds`, async () => {
       const { round, responses } = await toUnmasking();
       const bad = await round.resigned(responses[sender]!, tampered(responses[sender]!, field, owner, how));
       await round.deliver(responses.map((m, i) => (i === sender ? bad : m)));
       const error = await rejects(round.server.closeUnmasking(), 'E_AUTH');
-      expect(error.message).toContain(`"c${sender}" revealed shares their dealers never signed`);
+      expect(error.message).toContain(`"c${sender}" revealed shares their dealers never sent`);
       expect(round.server.round).toBe('unmasking');
       expect(round.server.result).toBeUndefined();
       expect(round.server.receivedFrom).toEqual(['c0', 'c1', 'c2', 'c3'].filter((id) => id !== `c${sender}`));
@@ -440,7 +440,7 @@ describe('a bad share in an Unmasking response: traced by the dealer signature, 
     expect(wrong - genuine === 3n || genuine - wrong === 3n).toBe(true);
     await round.deliver([bad, ...responses.slice(1)]);
     const error = await rejects(round.server.closeUnmasking(), 'E_AUTH');
-    expect(error.message).toContain('"c0" revealed shares their dealers never signed');
+    expect(error.message).toContain('"c0" revealed shares their dealers never sent');
     const result = await round.server.closeUnmasking();
     expect(Array.from(result.sum)).toEqual(sumOf(['c0', 'c1', 'c2', 'c3']));
   });
@@ -450,7 +450,7 @@ describe('a bad share in an Unmasking response: traced by the dealer signature, 
     const bad = await round.resigned(responses[0]!, tampered(responses[0]!, 'selfMaskShares', 'c2', 'garble'));
     await round.deliver([bad, responses[1]!, responses[2]!]);
     const error = await rejects(round.server.closeUnmasking(), 'E_AUTH');
-    expect(error.message).toContain('"c0" revealed shares their dealers never signed');
+    expect(error.message).toContain('"c0" revealed shares their dealers never sent');
     expect(round.server.receivedFrom).toEqual(['c1', 'c2']);
     await rejects(round.server.closeUnmasking(), 'E_THRESHOLD'); // two answers left
     await round.deliver([responses[3]!]);

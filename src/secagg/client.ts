@@ -3,14 +3,15 @@
 // runs one aggregation round; each method takes the server's message that closes the previous
 // round and returns the client's (Ed25519-signed) message for the next:
 //   advertiseKeys(setup)            -> AdvertiseKeys: fresh c (encryption) and s (masking) key pairs, the signing key
-//   shareKeys(publicKeys)           -> ShareKeys: t-of-n Shamir shares of s_u^SK and of b_u, each pair signed by u
-//                                      (the dealer) and encrypted per neighbour whose signed keys check out; the
-//                                      neighbours rejected; a commitment C_u to b_u
+//   shareKeys(publicKeys)           -> ShareKeys: t-of-n Shamir shares of s_u^SK and of b_u, each encrypted under
+//                                      its own key for a neighbour whose signed keys check out; the neighbours
+//                                      rejected; a commitment C_u to b_u
 //   maskedInput(shares, x_u)        -> MaskedInputCollection: y_u = x_u + PRG(b_u) + sum_{v>u} PRG(s_uv) - sum_{v<u} PRG(s_uv)
-//                                      over the neighbours v whose shares decrypted and carried v's signature,
-//                                      with the signed statement of whom it masked with
+//                                      over the neighbours v whose shares decrypted, with the signed
+//                                      statement of whom it masked with
 //   consistencyCheck(check)         -> ConsistencyCheck: the client's signature on the survivor set S
-//   unmask(request)                 -> Unmasking: b-shares of the members of S, s-key shares of the others it holds
+//   unmask(request)                 -> Unmasking: b-shares of the members of S, s-key shares of the others it holds,
+//                                      each with the key it came under (so the server can trace a bad share)
 //
 // What the server can not make a client do (the application's options are the anchor):
 // - join a round with fewer than `minParticipants` registered clients, or sign a survivor set smaller
@@ -32,30 +33,26 @@ import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import {
-  SIGNATURE_BYTES,
   SIGNING_KEY_BYTES,
   SignatureVerifier,
   checkSigningKeyPair,
   commitSelfMaskSeed,
-  concat,
-  decryptShare,
   deriveMaskSeed,
-  deriveShareKey,
-  encryptShare,
+  deriveShareKeys,
   equalBytes,
   exportPrivateScalar,
   generateAgreementKeyPair,
   generateSigningKeyPair,
-  hex,
+  bytesId,
   importPublicKey,
   participantKeys,
+  openShare,
   publicKeyProblem,
-  sha256,
-  shareAssociatedData,
+  sealShare,
   sharedSecret,
-  sign,
   type AgreementKeyPair,
   type Participant,
+  type ShareKeys,
   type SigningKeyPair,
 } from './crypto.js';
 import { CommunicationGraph } from './graph.js';
@@ -68,7 +65,6 @@ import {
   checkVector,
   protocolError,
   quote,
-  shareStatementBytes,
   signMessage,
   signedPayload,
   survivorsDigest,
@@ -109,23 +105,23 @@ export interface SecAggClientOptions {
   expectedParticipants?: readonly Participant[];
 }
 
-/** Plaintext of one encrypted share: the s_u^SK share and the b_u share (field elements), then the dealer's signature. */
-export const SHARE_PLAINTEXT_BYTES = 2 * SHAMIR_SHARE_BYTES + SIGNATURE_BYTES;
-
-/** What a holder keeps of a dealt share pair: both values, their digests and the dealer's signature of them. */
+/** What a holder keeps of a dealt share pair: both values and the keys the dealer encrypted them under (revealed with them). */
 interface HeldShares {
   keyShare: Uint8Array;
   selfMaskShare: Uint8Array;
-  keyDigest: Uint8Array;
-  selfMaskDigest: Uint8Array;
-  dealerSignature: Uint8Array;
+  keys: ShareKeys;
 }
 
 interface Peer {
   sPublicKey: CryptoKey;
-  shareKey: CryptoKey;
   signingPublicKey: Uint8Array;
+  /** Keys of this client's shares for the peer, and of the peer's shares for this client. */
+  dealing: ShareKeys;
+  holding: ShareKeys;
 }
+
+/** The holder's own share pair is not encrypted: its keys are empty. */
+const OWN_SHARE_KEYS: ShareKeys = { key: new Uint8Array(0), selfMask: new Uint8Array(0) };
 
 interface Survivors {
   ids: string[];
@@ -255,8 +251,8 @@ export class SecAggClient {
   /**
    * ShareKeys: checks each neighbour's advertised keys (its signature on them, the expected
    * signing key, valid points, no repeated key) and rejects those that fail; deals t-of-n shares
-   * of s_u^SK and b_u to itself and every accepted neighbour, signs each holder's pair and
-   * encrypts it for that neighbour; tells the server the commitment C_u to b_u.
+   * of s_u^SK and b_u to itself and every accepted neighbour, each share encrypted under its own
+   * single-use key; tells the server the commitment C_u to b_u.
    */
   shareKeys(message: PublicKeysMessage): Promise<ShareKeysMessage> {
     return this.#step('public-keys', 'encrypted-shares', async () => {
@@ -277,14 +273,14 @@ export class SecAggClient {
       // Fig. 4: all keys distinct. A key that appears twice disqualifies every entry carrying it.
       const uses = new Map<string, number>();
       for (const entry of message.keys) {
-        for (const key of [entry.cPublicKey, entry.sPublicKey, entry.signingPublicKey]) uses.set(hex(key), (uses.get(hex(key)) ?? 0) + 1);
+        for (const key of [entry.cPublicKey, entry.sPublicKey, entry.signingPublicKey]) uses.set(bytesId(key), (uses.get(bytesId(key)) ?? 0) + 1);
       }
       const others = this.#inClientOrder(message.keys.filter((entry) => entry.id !== this.id));
       const verdicts = await Promise.all(
         others.map(async (entry): Promise<Peer | undefined> => {
           const expected = this.#expected?.get(entry.id);
           if (expected !== undefined && !equalBytes(expected, entry.signingPublicKey)) return undefined;
-          if ([entry.cPublicKey, entry.sPublicKey, entry.signingPublicKey].some((key) => uses.get(hex(key))! > 1)) return undefined;
+          if ([entry.cPublicKey, entry.sPublicKey, entry.signingPublicKey].some((key) => uses.get(bytesId(key))! > 1)) return undefined;
           if (publicKeyProblem(curve, entry.cPublicKey) !== undefined || publicKeyProblem(curve, entry.sPublicKey) !== undefined) return undefined;
           const advertised: Omit<AdvertiseKeysMessage, 'signature'> = {
             type: 'advertise-keys',
@@ -299,8 +295,9 @@ export class SecAggClient {
           }
           try {
             const [cPublic, sPublicKey] = await Promise.all([importPublicKey(curve, entry.cPublicKey), importPublicKey(curve, entry.sPublicKey)]);
-            const shareKey = await deriveShareKey(await sharedSecret(curve, round.cKeys.privateKey, cPublic), roundId);
-            return { sPublicKey, shareKey, signingPublicKey: entry.signingPublicKey };
+            const [a, b] = round.indexOf.get(entry.id)! < round.index ? [entry.id, this.id] : [this.id, entry.id];
+            const keys = await deriveShareKeys(await sharedSecret(curve, round.cKeys.privateKey, cPublic), roundId, a, b);
+            return { sPublicKey, signingPublicKey: entry.signingPublicKey, dealing: keys.get(this.id)!, holding: keys.get(entry.id)! };
           } catch (error) {
             if (error instanceof PrivkitError) return undefined;
             throw error;
@@ -313,28 +310,23 @@ export class SecAggClient {
         const named = rejected.length === 0 ? '' : ` (keys rejected: ${rejected.map(quote).join(', ')})`;
         throw thresholdError(`${accepted.length + 1} clients of the neighbourhood have usable keys, threshold is ${threshold}${named}`);
       }
-      // Shamir shares at x = index + 1 of every accepted holder, this client included; each holder's pair signed.
+      // Shamir shares at x = index + 1 of every accepted holder, this client included; each share under its own key.
       const holders = [this.id, ...accepted.map((entry) => entry.id)];
       const xs = holders.map((id) => round.indexOf.get(id)! + 1);
       const keyShares = shamirSplit(bytesToBigInt(round.sScalar), threshold, xs.length, { xs });
       const maskShares = shamirSplit(bytesToBigInt(round.selfMaskSeed), threshold, xs.length, { xs });
-      const dealt = await Promise.all(
-        holders.map(async (holder, i): Promise<HeldShares> => {
-          const keyShare = bigIntToBytes(keyShares[i]!.y, SHAMIR_SHARE_BYTES);
-          const selfMaskShare = bigIntToBytes(maskShares[i]!.y, SHAMIR_SHARE_BYTES);
-          const [keyDigest, selfMaskDigest] = await Promise.all([sha256(keyShare), sha256(selfMaskShare)]);
-          const statement = shareStatementBytes(roundId, this.id, holder, xs[i]!, keyDigest, selfMaskDigest);
-          return { keyShare, selfMaskShare, keyDigest, selfMaskDigest, dealerSignature: await sign(round.signing.privateKey, statement) };
-        }),
-      );
+      const dealt = holders.map((_, i) => ({
+        keyShare: bigIntToBytes(keyShares[i]!.y, SHAMIR_SHARE_BYTES),
+        selfMaskShare: bigIntToBytes(maskShares[i]!.y, SHAMIR_SHARE_BYTES),
+      }));
       const peers = new Map(others.flatMap((entry, i) => (verdicts[i] === undefined ? [] : [[entry.id, verdicts[i]] as const])));
       const [selfMaskCommitment, shares] = await Promise.all([
         commitSelfMaskSeed(roundId, this.id, round.selfMaskSeed),
         Promise.all(
           accepted.map(async (entry, j): Promise<EncryptedShare> => {
-            const { keyShare, selfMaskShare, dealerSignature } = dealt[j + 1]!;
-            const aad = shareAssociatedData(roundId, this.id, entry.id);
-            return { peer: entry.id, ...(await encryptShare(peers.get(entry.id)!.shareKey, concat([keyShare, selfMaskShare, dealerSignature]), aad)) };
+            const { dealing } = peers.get(entry.id)!;
+            const [keyShare, selfMaskShare] = await Promise.all([sealShare(dealing.key, dealt[j + 1]!.keyShare), sealShare(dealing.selfMask, dealt[j + 1]!.selfMaskShare)]);
+            return { peer: entry.id, keyShare, selfMaskShare };
           }),
         ),
       ]);
@@ -343,15 +335,14 @@ export class SecAggClient {
         round.signing.privateKey,
       );
       round.peers = peers;
-      round.held = new Map([[this.id, dealt[0]!]]);
+      round.held = new Map([[this.id, { ...dealt[0]!, keys: OWN_SHARE_KEYS }]]);
       return response;
     });
   }
 
   /**
-   * MaskedInputCollection: decrypts the shares of the accepted neighbours and checks each pair's
-   * size and dealer signature; a neighbour whose shares fail is rejected (named in the message,
-   * not masked with). Returns y_u = x_u + PRG(b_u) + sum_{v>u} PRG(s_uv) - sum_{v<u} PRG(s_uv) mod
+   * MaskedInputCollection: decrypts the shares of the accepted neighbours and checks their size; a
+   * neighbour whose shares fail is rejected (named in the message, not masked with). Returns y_u = x_u + PRG(b_u) + sum_{v>u} PRG(s_uv) - sum_{v<u} PRG(s_uv) mod
    * 2^bits over the neighbours v whose shares it now holds (Bonawitz et al. 2017, §4: double
    * masking), signed together with the list of those neighbours.
    */
@@ -367,20 +358,12 @@ export class SecAggClient {
         if (senders.has(share.peer)) throw protocolError(`duplicate shares from ${quote(share.peer)}`);
         senders.add(share.peer);
       }
-      const x = round.index + 1;
       const opened = await Promise.all(
         this.#inClientOrder(message.shares.map((share) => ({ ...share, id: share.peer }))).map(async (share): Promise<[string, HeldShares | undefined]> => {
-          const peer = round.peers.get(share.peer)!;
-          const aad = shareAssociatedData(roundId, share.peer, this.id);
-          const plaintext = await decryptShare(peer.shareKey, share.iv, share.ciphertext, aad, share.peer).catch(() => undefined);
-          if (plaintext?.length !== SHARE_PLAINTEXT_BYTES) return [share.peer, undefined];
-          const keyShare = plaintext.slice(0, SHAMIR_SHARE_BYTES);
-          const selfMaskShare = plaintext.slice(SHAMIR_SHARE_BYTES, 2 * SHAMIR_SHARE_BYTES);
-          const dealerSignature = plaintext.slice(2 * SHAMIR_SHARE_BYTES);
-          const [keyDigest, selfMaskDigest] = await Promise.all([sha256(keyShare), sha256(selfMaskShare)]);
-          const statement = shareStatementBytes(roundId, share.peer, this.id, x, keyDigest, selfMaskDigest);
-          const signed = await this.#verifier.verify(peer.signingPublicKey, dealerSignature, statement);
-          return [share.peer, signed ? { keyShare, selfMaskShare, keyDigest, selfMaskDigest, dealerSignature } : undefined];
+          const keys = round.peers.get(share.peer)!.holding;
+          const [keyShare, selfMaskShare] = await Promise.all([openShare(keys.key, share.keyShare), openShare(keys.selfMask, share.selfMaskShare)]);
+          const usable = keyShare?.length === SHAMIR_SHARE_BYTES && selfMaskShare?.length === SHAMIR_SHARE_BYTES;
+          return [share.peer, usable ? { keyShare: keyShare!, selfMaskShare: selfMaskShare!, keys } : undefined];
         }),
       );
       const maskedWith = opened.filter(([, held]) => held !== undefined).map(([id]) => id);
@@ -495,15 +478,16 @@ export class SecAggClient {
         for (const v of round.graph.neighbours(u)) if (survivors.set.has(round.setup.clients[v]!)) centres.add(v);
       }
       const checked = round.graph.complete ? [round.index] : [...centres];
-      // Count the signatures in the order given, each only while a neighbourhood it counts in is short of t; verify those.
-      const signed = new Set<number>();
-      const short = () => checked.filter((c) => round.graph.countAround(c, signed) < threshold);
       const revealedSelfMasks = [...round.held.keys()].filter((owner) => survivors.set.has(owner));
+      // Count the signatures in the order given, each only while a neighbourhood it counts in is short of t; verify those.
+      const counts = new Map(checked.map((c) => [c, 0]));
+      const around = (u: number) => checked.filter((c) => c === u || round.graph.linked(c, u));
       const selfMaskOwners = new Set(revealedSelfMasks);
       const used = message.signatures.filter(({ signer }) => {
         const u = round.indexOf.get(signer)!;
-        if (!selfMaskOwners.has(signer) && !short().some((c) => c === u || round.graph.linked(c, u))) return false;
-        signed.add(u);
+        const countsIn = around(u);
+        if (!selfMaskOwners.has(signer) && !countsIn.some((c) => counts.get(c)! < threshold)) return false;
+        for (const c of countsIn) counts.set(c, counts.get(c)! + 1);
         return true;
       });
       const valid = await Promise.all(
@@ -517,10 +501,10 @@ export class SecAggClient {
       if (forged.length > 0) {
         throw new PrivkitError('E_AUTH', `the signatures of ${forged.map(quote).join(', ')} on the survivor set do not verify`, { argument: 'signatures' });
       }
-      const lacking = short()[0];
+      const lacking = checked.find((c) => counts.get(c)! < threshold);
       if (lacking !== undefined) {
         throw thresholdError(
-          `${round.graph.countAround(lacking, signed)} signatures on the survivor set from the neighbourhood of ${quote(round.setup.clients[lacking])}, ` +
+          `${counts.get(lacking)} signatures on the survivor set from the neighbourhood of ${quote(round.setup.clients[lacking])}, ` +
             `${threshold} needed before revealing`,
         );
       }
@@ -528,12 +512,7 @@ export class SecAggClient {
       const reveal = (owners: string[], share: 'selfMaskShare' | 'keyShare'): RevealedShare[] =>
         owners.map((owner) => {
           const held = round.held.get(owner)!;
-          return {
-            owner,
-            share: held[share],
-            pairedDigest: share === 'keyShare' ? held.selfMaskDigest : held.keyDigest,
-            dealerSignature: held.dealerSignature,
-          };
+          return { owner, share: held[share], key: share === 'keyShare' ? held.keys.key : held.keys.selfMask };
         });
       const owners = this.#inClientOrder([...round.held.keys()].map((id) => ({ id }))).map((o) => o.id);
       const response = await signMessage<UnmaskMessage>(

@@ -5,11 +5,16 @@
 //   travel as raw bytes (32 bytes for X25519, 65-byte uncompressed points for P-256) and are
 //   validated before use: a canonical X25519 u-coordinate outside the small-order set (RFC 7748 §6.1
 //   warns of all-zero shared secrets), a P-256 point on the curve (SEC 1 §3.2.2; the cofactor is 1);
-// - HKDF-SHA256 turns each ECDH secret into a 32-byte pairwise mask seed (s-pair) or an
-//   AES-GCM-256 key (c-pair); the salt is the round id, the info string names the purpose;
-// - AE: AES-GCM with a fresh 12-byte random IV and associated data binding (round, sender, recipient);
-// - SIG: Ed25519 (RFC 8032); every client message and every dealt share is signed, so a message
-//   can not be forged or altered on its way, and a share is traced to its dealer;
+// - HKDF-SHA256 turns each ECDH secret into a 32-byte pairwise mask seed (s-pair) or, for the
+//   c-pair, four AES-GCM-256 keys: one per share (s-key share, self-mask share) and direction; the
+//   salt is the round id, the info string names the purpose and the pair;
+// - AE: AES-GCM. Each share key encrypts exactly one share, so its IV is the constant zero. A holder
+//   reveals a share together with its key: the server can then decrypt the ciphertext the dealer
+//   signed (in its ShareKeys message) and see whether the holder revealed what the dealer sent. A
+//   holder can not find another key that opens an honest dealer's ciphertext (that would forge a
+//   GCM tag), so a share that fails reconstruction is traced to its dealer or to its holder;
+// - SIG: Ed25519 (RFC 8032); every client message is signed, so a message can not be forged or
+//   altered on its way;
 // - a SHA-256 commitment to each client's self-mask seed b_u, so a wrongly rebuilt b_u is detected.
 import { PrivkitError } from '../errors.js';
 import { MAX_CLIENTS, MAX_ID_LENGTH, fromBase64Url } from './messages.js';
@@ -22,13 +27,14 @@ export const PUBLIC_KEY_BYTES: Readonly<Record<KeyAgreementCurve, number>> = { X
 /** Bytes of a private scalar (the secret-shared s key) on either curve. */
 export const PRIVATE_KEY_BYTES = 32;
 
-export const IV_BYTES = 12;
-
 /** AES-GCM appends a 16-byte tag to each ciphertext. */
 export const GCM_TAG_BYTES = 16;
 
+/** Bytes of a share key (AES-256). */
+export const SHARE_KEY_BYTES = 32;
+
 const MASK_INFO = new TextEncoder().encode('privkit/secagg/v1 pairwise mask seed');
-const SHARE_KEY_INFO = new TextEncoder().encode('privkit/secagg/v1 share encryption key');
+const SHARE_KEYS_INFO = new TextEncoder().encode('privkit/secagg/v2 share keys');
 const SELF_MASK_COMMITMENT_DOMAIN = new TextEncoder().encode('privkit/secagg/v1 self-mask seed commitment');
 
 /** Bytes of a self-mask seed commitment (a SHA-256 digest). */
@@ -125,13 +131,52 @@ export async function deriveMaskSeed(secret: Uint8Array, roundId: string): Promi
   return new Uint8Array(await crypto.subtle.deriveBits(hkdf(roundId, MASK_INFO), ikm, 256));
 }
 
-/** The AES-GCM-256 key of a pair: HKDF-SHA256(secret, salt = round id, info = encryption purpose). */
-export async function deriveShareKey(secret: Uint8Array, roundId: string): Promise<CryptoKey> {
-  const ikm = await crypto.subtle.importKey('raw', arrayBacked(secret), 'HKDF', false, ['deriveKey']);
-  return crypto.subtle.deriveKey(hkdf(roundId, SHARE_KEY_INFO), ikm, { name: 'AES-GCM', length: 256 }, false, [
-    'encrypt',
-    'decrypt',
+/** The two share keys a dealer uses for one holder: one for its s-key share, one for its self-mask share. */
+export interface ShareKeys {
+  key: Uint8Array;
+  selfMask: Uint8Array;
+}
+
+/**
+ * The share keys of the pair (a, b), a before b in registration order: HKDF-SHA256(secret, salt =
+ * round id, info = 'privkit/secagg/v2 share keys' || field(a) || field(b)), 128 bytes read as the
+ * keys of a's shares for b (s-key share, self-mask share), then of b's shares for a. Returns them
+ * by dealer.
+ */
+export async function deriveShareKeys(secret: Uint8Array, roundId: string, a: string, b: string): Promise<Map<string, ShareKeys>> {
+  const encoder = new TextEncoder();
+  const info = concat([SHARE_KEYS_INFO, ...lengthPrefixed(encoder.encode(a)), ...lengthPrefixed(encoder.encode(b))]);
+  const ikm = await crypto.subtle.importKey('raw', arrayBacked(secret), 'HKDF', false, ['deriveBits']);
+  const bytes = new Uint8Array(await crypto.subtle.deriveBits(hkdf(roundId, info), ikm, 4 * 8 * SHARE_KEY_BYTES));
+  const key = (i: number) => bytes.slice(i * SHARE_KEY_BYTES, (i + 1) * SHARE_KEY_BYTES);
+  return new Map([
+    [a, { key: key(0), selfMask: key(1) }],
+    [b, { key: key(2), selfMask: key(3) }],
   ]);
+}
+
+const ZERO_IV = new Uint8Array(12);
+
+/** AES-GCM-256 under a single-use share key (constant zero IV). */
+export async function sealShare(key: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
+  const aes = await crypto.subtle.importKey('raw', arrayBacked(key), 'AES-GCM', false, ['encrypt']);
+  return new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: ZERO_IV }, aes, arrayBacked(plaintext)));
+}
+
+/** The plaintext of a share ciphertext, or undefined when the key, or the ciphertext, is not the right one. */
+export async function openShare(key: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array | undefined> {
+  try {
+    const aes = await crypto.subtle.importKey('raw', arrayBacked(key), 'AES-GCM', false, ['decrypt']);
+    return new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: ZERO_IV }, aes, arrayBacked(ciphertext)));
+  } catch {
+    return undefined;
+  }
+}
+
+function lengthPrefixed(bytes: Uint8Array): Uint8Array[] {
+  const length = new Uint8Array(4);
+  new DataView(length.buffer).setUint32(0, bytes.length, false);
+  return [length, bytes];
 }
 
 /**
@@ -145,49 +190,8 @@ export async function deriveShareKey(secret: Uint8Array, roundId: string): Promi
 export async function commitSelfMaskSeed(roundId: string, clientId: string, seed: Uint8Array): Promise<Uint8Array> {
   const encoder = new TextEncoder();
   const fields = [SELF_MASK_COMMITMENT_DOMAIN, encoder.encode(roundId), encoder.encode(clientId), seed];
-  const data = concat(
-    fields.flatMap((field) => {
-      const length = new Uint8Array(4);
-      new DataView(length.buffer).setUint32(0, field.length, false);
-      return [length, field];
-    }),
-  );
+  const data = concat(fields.flatMap(lengthPrefixed));
   return new Uint8Array(await crypto.subtle.digest('SHA-256', arrayBacked(data)));
-}
-
-/** Associated data of a share ciphertext: the JSON array [roundId, sender, recipient] in UTF-8. */
-export function shareAssociatedData(roundId: string, sender: string, recipient: string): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify([roundId, sender, recipient]));
-}
-
-export async function encryptShare(
-  key: CryptoKey,
-  plaintext: Uint8Array,
-  associatedData: Uint8Array,
-): Promise<{ iv: Uint8Array; ciphertext: Uint8Array }> {
-  const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-  const params = { name: 'AES-GCM', iv, additionalData: arrayBacked(associatedData) };
-  const ciphertext = new Uint8Array(await crypto.subtle.encrypt(params, key, arrayBacked(plaintext)));
-  return { iv, ciphertext };
-}
-
-/** AES-GCM decryption; a wrong key, IV, associated data or a tampered ciphertext -> E_AUTH. */
-export async function decryptShare(
-  key: CryptoKey,
-  iv: Uint8Array,
-  ciphertext: Uint8Array,
-  associatedData: Uint8Array,
-  sender: string,
-): Promise<Uint8Array> {
-  try {
-    const params = { name: 'AES-GCM', iv: arrayBacked(iv), additionalData: arrayBacked(associatedData) };
-    return new Uint8Array(await crypto.subtle.decrypt(params, key, arrayBacked(ciphertext)));
-  } catch (cause) {
-    throw new PrivkitError('E_AUTH', `the shares from ${JSON.stringify(sender)} failed authentication`, {
-      argument: 'shares',
-      cause,
-    });
-  }
 }
 
 // ---- Public key validation ----
@@ -297,8 +301,8 @@ export function participantKeys(participants: readonly Participant[], argument =
     }
     if (!(p.signingPublicKey instanceof Uint8Array) || p.signingPublicKey.length !== SIGNING_KEY_BYTES) throw fail('.signingPublicKey must be 32 bytes');
     if (keys.has(p.id)) throw fail('repeats an id');
-    if (seen.has(hex(p.signingPublicKey))) throw fail('repeats a signing key');
-    seen.add(hex(p.signingPublicKey));
+    if (seen.has(bytesId(p.signingPublicKey))) throw fail('repeats a signing key');
+    seen.add(bytesId(p.signingPublicKey));
     keys.set(p.id, p.signingPublicKey.slice());
   });
   return keys;
@@ -343,7 +347,7 @@ export class SignatureVerifier {
   /** True when `signature` is a valid signature of `bytes` under the raw public key; false for anything malformed. */
   async verify(publicKey: Uint8Array, signature: Uint8Array, bytes: Uint8Array): Promise<boolean> {
     if (publicKey.length !== SIGNING_KEY_BYTES || signature.length !== SIGNATURE_BYTES) return false;
-    const id = hex(publicKey);
+    const id = bytesId(publicKey);
     let key = this.#keys.get(id);
     if (key === undefined) {
       key = crypto.subtle.importKey('raw', arrayBacked(publicKey), { name: 'Ed25519' }, false, ['verify']).catch(() => undefined);
@@ -359,12 +363,9 @@ export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', arrayBacked(bytes)));
 }
 
-const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
-
-export function hex(bytes: Uint8Array): string {
-  let out = '';
-  for (const b of bytes) out += HEX[b]!;
-  return out;
+/** A string that identifies `bytes` (one character per byte), for sets and maps of keys. */
+export function bytesId(bytes: Uint8Array): string {
+  return String.fromCharCode(...bytes);
 }
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -16,7 +16,6 @@ export {
   decodeMessage,
   signMessage,
   signedBytes,
-  shareStatementBytes,
   survivorsDigest,
   MAX_CLIENTS,
   MAX_NEIGHBOURHOOD,

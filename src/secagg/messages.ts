@@ -63,14 +63,17 @@ export interface PublicKeysMessage {
 export interface EncryptedShare {
   /** The other end: the recipient in a ShareKeys message, the sender in an EncryptedShares message. */
   peer: string;
-  iv: Uint8Array;
-  ciphertext: Uint8Array;
+  /** The dealer's s-key share for this holder, AES-GCM under its single-use share key (crypto.ts, deriveShareKeys). */
+  keyShare: Uint8Array;
+  /** The dealer's self-mask share for this holder, under the other share key. */
+  selfMaskShare: Uint8Array;
 }
 
 /**
- * Round 1, ShareKeys (client -> server): the shares of s_u^SK and b_u (signed by the sender, the
- * dealer), encrypted for each neighbour whose keys it accepted; the neighbours whose keys it
- * rejected; the commitment to b_u the server checks the rebuilt b_u against.
+ * Round 1, ShareKeys (client -> server): the shares of s_u^SK and b_u, each encrypted under its own
+ * key for a neighbour whose keys it accepted (the sender's signature on the message binds the
+ * ciphertexts to it, the dealer); the neighbours whose keys it rejected; the commitment to b_u the
+ * server checks the rebuilt b_u against.
  */
 export interface ShareKeysMessage {
   type: 'share-keys';
@@ -103,7 +106,7 @@ export interface MaskedInputMessage {
   maskedInput: Uint32Array;
   /** Neighbours u added a pairwise mask with, in registration order. */
   maskedWith: string[];
-  /** Neighbours whose encrypted shares failed (decryption, size or dealer signature), in registration order. */
+  /** Neighbours whose encrypted shares failed (decryption or size), in registration order. */
   rejected: string[];
   signature: Uint8Array;
 }
@@ -167,10 +170,8 @@ export interface RevealedShare {
   owner: string;
   /** The share value f(x), big-endian, SHAMIR_SHARE_BYTES bytes. */
   share: Uint8Array;
-  /** SHA-256 of the owner's other share dealt to this holder (the dealer signed both digests). */
-  pairedDigest: Uint8Array;
-  /** The owner's (dealer's) Ed25519 signature of the share statement (shareStatementBytes). */
-  dealerSignature: Uint8Array;
+  /** The single-use key the owner encrypted this share under (the holder's own share: empty). */
+  key: Uint8Array;
 }
 
 /** Round 4, Unmasking (client -> server): b-shares of the members of S, s-key shares of the others it holds shares of. */
@@ -230,8 +231,8 @@ type Field =
   | { list: Schema; bound: Bound };
 type Schema = Readonly<Record<string, Field>>;
 
-const SHARE: Schema = { peer: 'string', iv: 'bytes', ciphertext: 'bytes' };
-const REVEALED: Schema = { owner: 'string', share: 'bytes', pairedDigest: 'bytes', dealerSignature: 'bytes' };
+const SHARE: Schema = { peer: 'string', keyShare: 'bytes', selfMaskShare: 'bytes' };
+const REVEALED: Schema = { owner: 'string', share: 'bytes', key: 'bytes' };
 const SCHEMAS: Readonly<Record<SecAggMessage['type'], Schema>> = {
   setup: {
     roundId: 'string',
@@ -470,31 +471,6 @@ export function survivorsDigest(roundId: string, survivors: readonly string[]): 
   out.u32(survivors.length);
   for (const id of survivors) out.field(utf8(id));
   return sha256(out.bytes());
-}
-
-/**
- * What the dealer u signs for each share it deals to holder v (x = v's index + 1): field('privkit/
- * secagg/v2 share') || field(roundId) || field(u) || field(v) || u64(x) || field(SHA-256 of the
- * s_u^SK share) || field(SHA-256 of the b_u share). A holder reveals one share with the other's
- * digest, so the signature can be checked on either alone.
- */
-export function shareStatementBytes(
-  roundId: string,
-  dealer: string,
-  holder: string,
-  x: number,
-  keyShareDigest: Uint8Array,
-  selfMaskShareDigest: Uint8Array,
-): Uint8Array {
-  const out = new ByteWriter();
-  out.field(utf8(`${SIGNING_DOMAIN}share`));
-  out.field(utf8(roundId));
-  out.field(utf8(dealer));
-  out.field(utf8(holder));
-  out.u64(x);
-  out.field(keyShareDigest);
-  out.field(selfMaskShareDigest);
-  return out.bytes();
 }
 
 class ByteWriter {

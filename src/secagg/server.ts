@@ -20,21 +20,20 @@
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
-import { SHARE_PLAINTEXT_BYTES } from './client.js';
 import {
   GCM_TAG_BYTES,
-  IV_BYTES,
   SELF_MASK_COMMITMENT_BYTES,
-  SIGNATURE_BYTES,
+  SHARE_KEY_BYTES,
   SIGNING_KEY_BYTES,
   SignatureVerifier,
   commitSelfMaskSeed,
   deriveMaskSeed,
   detectKeyAgreement,
   equalBytes,
-  hex,
+  bytesId,
   importPrivateScalar,
   importPublicKey,
+  openShare,
   participantKeys,
   publicKeyProblem,
   sha256,
@@ -50,7 +49,6 @@ import {
   checkVector,
   protocolError,
   quote,
-  shareStatementBytes,
   signedBytes,
   signedPayload,
   survivorsDigest,
@@ -293,11 +291,11 @@ export class SecAggServer {
       }
       switch (checked.type) {
         case 'advertise-keys':
-          if ([checked.cPublicKey, checked.sPublicKey, checked.signingPublicKey].some((k) => this.#publicKeys.has(hex(k)))) {
+          if ([checked.cPublicKey, checked.sPublicKey, checked.signingPublicKey].some((k) => this.#publicKeys.has(bytesId(k)))) {
             throw protocolError(`the keys of ${quote(sender)} repeat keys already advertised`);
           }
           this.#advertised.set(sender, checked);
-          for (const k of [checked.cPublicKey, checked.sPublicKey, checked.signingPublicKey]) this.#publicKeys.add(hex(k));
+          for (const k of [checked.cPublicKey, checked.sPublicKey, checked.signingPublicKey]) this.#publicKeys.add(bytesId(k));
           break;
         case 'share-keys':
           this.#shared.set(sender, checked);
@@ -353,7 +351,7 @@ export class SecAggServer {
       const rejected = new Set(this.#shared.get(v)!.rejected);
       const shares = this.#neighbours(v).flatMap((u) => {
         const share = this.#shared.get(u)?.shares.find((s) => s.peer === v);
-        return share === undefined || rejected.has(u) ? [] : [{ peer: u, iv: share.iv, ciphertext: share.ciphertext }];
+        return share === undefined || rejected.has(u) ? [] : [{ peer: u, keyShare: share.keyShare, selfMaskShare: share.selfMaskShare }];
       });
       if (shares.length + 1 >= this.#options.threshold) relays.set(v, shares);
     }
@@ -455,14 +453,15 @@ export class SecAggServer {
    * revealed: s_u^SK must match the public key u advertised, and b_u must fit in 32 bytes and match
    * the commitment C_u that u sent with ShareKeys. An altered share among the t used changes the
    * secret (its Lagrange coefficient is non-zero), so it is caught short of a SHA-256 second
-   * preimage. When a secret fails, every revealed share of it is checked against its dealer's
-   * signature (each share was signed by its owner u when dealt; the holder checked it on receipt):
-   * - a holder whose revealed share its dealer never signed altered it: its response is discarded
-   *   (it may not answer again), E_AUTH names it, and closeUnmasking() may be called again;
-   * - if every share carries the dealer's signature, the dealer dealt shares of inconsistent
-   *   polynomials, and its own signatures prove it: it is convicted (`convicted`, and in the
-   *   result). Its secret is rebuilt leaving out one share at a time (with more than t shares); if
-   *   that fails too, E_AUTH names it and the round can not be unmasked: run a new one without it.
+   * preimage. When a secret fails, every revealed share of it is checked against what its dealer
+   * sent (the holder reveals each share with the single-use key it came under, which opens the
+   * ciphertext in the dealer's signed ShareKeys message):
+   * - a holder whose revealed share is not what the dealer sent altered it: its response is
+   *   discarded (it may not answer again), E_AUTH names it, and closeUnmasking() may be called again;
+   * - if every share is what the dealer sent, the dealer dealt shares of inconsistent polynomials,
+   *   and its own signed ciphertexts prove it: it is convicted (`convicted`, and in the result). Its
+   *   secret is rebuilt leaving out one share at a time (with more than t shares); if that fails
+   *   too, E_AUTH names it and the round can not be unmasked: run a new one without it.
    * A response altered on the way fails its sender's signature in receive() and is refused without
    * blame. Either way the server stays in the unmasking round.
    */
@@ -533,26 +532,28 @@ export class SecAggServer {
   }
 
   /**
-   * Secrets failed their check. Each revealed share of them is checked against its dealer's
-   * signature: holders who revealed shares their dealer never signed are discarded and named
-   * (E_AUTH; a retry may succeed). Otherwise every failing secret's shares all carry its owner's
-   * signature, so the owner dealt inconsistent shares: it is convicted, and its secret is rebuilt
-   * leaving out one share at a time; the secrets recovered so are returned, and if one can not be
-   * recovered, E_AUTH names the convicted dealers.
+   * Secrets failed their check. Each revealed share of them is checked against what its dealer
+   * sent: the revealed key must open the ciphertext in the dealer's signed ShareKeys message to the
+   * revealed share. Holders who revealed anything else are discarded and named (E_AUTH; a retry may
+   * succeed). Otherwise every failing secret's shares are the ones its owner dealt (or its own), so
+   * the owner dealt inconsistent shares: it is convicted, and its secret is rebuilt leaving out one
+   * share at a time; the secrets recovered so are returned, and if one can not be recovered, E_AUTH
+   * names the convicted dealers.
    */
   async #traceFailures(failed: readonly Failure[]): Promise<Map<string, unknown>> {
     const { threshold } = this.#options;
     const culprits = new Set<string>();
     for (const { owner, revealed, kind } of failed) {
-      const key = this.#advertised.get(owner)!.signingPublicKey;
-      const signedByDealer = await Promise.all(
-        revealed.map(async ({ holder, point, share }) => {
-          const digest = await sha256(share.share);
-          const [keyDigest, selfMaskDigest] = kind === 'key' ? [digest, share.pairedDigest] : [share.pairedDigest, digest];
-          return this.#verifier.verify(key, share.dealerSignature, shareStatementBytes(this.roundId, owner, holder, point.x, keyDigest, selfMaskDigest));
+      const dealt = new Map(this.#shared.get(owner)!.shares.map((share) => [share.peer, share]));
+      const asDealt = await Promise.all(
+        revealed.map(async ({ holder, share }) => {
+          if (holder === owner) return true; // its own share: any fault in it is the owner's
+          const ciphertext = dealt.get(holder)![kind === 'key' ? 'keyShare' : 'selfMaskShare'];
+          const plaintext = await openShare(share.key, ciphertext);
+          return plaintext !== undefined && equalBytes(plaintext, share.share);
         }),
       );
-      revealed.forEach((r, i) => !signedByDealer[i] && culprits.add(r.holder));
+      revealed.forEach((r, i) => !asDealt[i] && culprits.add(r.holder));
     }
     if (culprits.size > 0) {
       for (const holder of culprits) {
@@ -561,7 +562,7 @@ export class SecAggServer {
       }
       throw new PrivkitError(
         'E_AUTH',
-        `${this.#ordered(culprits).map(quote).join(', ')} revealed shares their dealers never signed: ` +
+        `${this.#ordered(culprits).map(quote).join(', ')} revealed shares their dealers never sent: ` +
           'their Unmasking responses are discarded, closeUnmasking() may be called again',
       );
     }
@@ -580,7 +581,7 @@ export class SecAggServer {
     if (lost.length > 0) {
       throw new PrivkitError(
         'E_AUTH',
-        `${this.#ordered(lost).map(quote).join(', ')} dealt inconsistent shares, each carrying its own signature (convicted): ` +
+        `${this.#ordered(lost).map(quote).join(', ')} dealt inconsistent shares, as its own signed ciphertexts show (convicted): ` +
           'the round can not be unmasked without its secret; run a new round without it',
       );
     }
@@ -696,7 +697,7 @@ export class SecAggServer {
     if (expected !== undefined && !equalBytes(expected, message.signingPublicKey)) {
       throw new PrivkitError('E_AUTH', `${quote(message.sender)} advertised a signing key other than the expected one`, { argument: 'signingPublicKey' });
     }
-    const keys = [message.cPublicKey, message.sPublicKey, message.signingPublicKey].map(hex);
+    const keys = [message.cPublicKey, message.sPublicKey, message.signingPublicKey].map(bytesId);
     if (new Set(keys).size < 3) throw protocolError(`the keys of ${quote(message.sender)} repeat each other`);
   }
 
@@ -722,8 +723,8 @@ export class SecAggServer {
       if (!candidates.has(share.peer) || rejected.has(share.peer) || seen.has(share.peer)) {
         throw protocolError(`unexpected or repeated share recipient ${quote(share.peer)}`);
       }
-      if (share.iv.length !== IV_BYTES || share.ciphertext.length !== SHARE_PLAINTEXT_BYTES + GCM_TAG_BYTES) {
-        throw protocolError(`the ciphertext for ${quote(share.peer)} has the wrong size`);
+      if (share.keyShare.length !== SHAMIR_SHARE_BYTES + GCM_TAG_BYTES || share.selfMaskShare.length !== SHAMIR_SHARE_BYTES + GCM_TAG_BYTES) {
+        throw protocolError(`the ciphertexts for ${quote(share.peer)} have the wrong size`);
       }
       seen.add(share.peer);
     }
@@ -744,8 +745,8 @@ export class SecAggServer {
 
   /**
    * Unmasking must reveal, for each client the sender holds shares of (those it masked with and
-   * itself), the self-mask share if it is in S and the key share if not, each once, with field
-   * elements, 32-byte digests and 64-byte dealer signatures.
+   * itself), the self-mask share if it is in S and the key share if not, each once, as field
+   * elements with the 32-byte key each came under (none for its own).
    */
   #checkUnmask(message: UnmaskMessage): void {
     const inS = new Set(this.#survivors);
@@ -757,7 +758,7 @@ export class SecAggServer {
     }
     for (const r of [...message.selfMaskShares, ...message.keyShares]) {
       if (r.share.length !== SHAMIR_SHARE_BYTES || bytesToBigInt(r.share) >= SHAMIR_PRIME) throw protocolError('a revealed share is not a field element');
-      if (r.pairedDigest.length !== 32 || r.dealerSignature.length !== SIGNATURE_BYTES) throw protocolError('a revealed share lacks its digest or signature');
+      if (r.key.length !== (r.owner === message.sender ? 0 : SHARE_KEY_BYTES)) throw protocolError('a revealed share lacks the key it came under');
     }
   }
 

@@ -281,7 +281,7 @@ describe('malicious clients', () => {
   });
 
   /** A round of c0..c5 (t = 4) in which c5 is a MaliciousDealer that shares its keys, then drops: its masking key is rebuilt. */
-  async function dealerRound(deal: (holder: string) => 'other-polynomial' | 'bad-signature' | undefined) {
+  async function dealerRound(deal: (holder: string) => 'other-polynomial' | 'garbage' | undefined) {
     const round = await TestRound.create({ n: 6, threshold: 4, bits: BITS, length: LENGTH, input: inputOf });
     const dealer = new MaliciousDealer('c5', round.signingKeys.get('c5')!);
     const honest = round.clients.slice(0, 5);
@@ -294,7 +294,7 @@ describe('malicious clients', () => {
     return round;
   }
 
-  it('a dealer that gives one holder a share of another polynomial (signed): convicted by its own signatures, the holder not blamed, the sum exact', async () => {
+  it('a dealer that gives one holder a share of another polynomial: convicted by its own signed ciphertexts, the holder not blamed, the sum exact', async () => {
     const round = await dealerRound((holder) => (holder === 'c1' ? 'other-polynomial' : undefined));
     const result = await round.finish();
     expect(result.included).toEqual(['c0', 'c1', 'c2', 'c3', 'c4']);
@@ -309,13 +309,13 @@ describe('malicious clients', () => {
     round.requests = round.server.closeConsistencyCheck();
     await round.deliver(await round.unmask());
     const error = await rejects(round.server.closeUnmasking(), 'E_AUTH');
-    expect(error.message).toMatch(/^E_AUTH: "c5" dealt inconsistent shares, each carrying its own signature \(convicted\)/);
+    expect(error.message).toMatch(/^E_AUTH: "c5" dealt inconsistent shares, as its own signed ciphertexts show \(convicted\)/);
     expect(round.server.convicted).toEqual(['c5']);
     expect(round.server.receivedFrom).toEqual(['c0', 'c1', 'c2', 'c3', 'c4']);
   });
 
-  it('a dealer that spoils its signature on a holder\'s share: that holder rejects and names it, and the round completes', async () => {
-    const round = await dealerRound((holder) => (holder === 'c2' ? 'bad-signature' : undefined));
+  it('a dealer that sends a holder a ciphertext that does not open: that holder rejects and names it, and the round completes', async () => {
+    const round = await dealerRound((holder) => (holder === 'c2' ? 'garbage' : undefined));
     const masked = (await round.maskedInput()) as MaskedInputMessage[];
     expect(masked.find((m) => m.sender === 'c2')!.rejected).toEqual(['c5']);
     await round.deliver(masked);

@@ -14,7 +14,6 @@ import {
   generateSigningKeyPair,
   shamirCombine,
   shamirSplit,
-  shareStatementBytes,
   signMessage,
   type AdvertiseKeysMessage,
   type ConsistencySignatureMessage,
@@ -29,7 +28,7 @@ import {
 } from 'privkit/secagg';
 
 const MASK_INFO = new TextEncoder().encode('privkit/secagg/v1 pairwise mask seed');
-const SHARE_KEY_INFO = new TextEncoder().encode('privkit/secagg/v1 share encryption key');
+const SHARE_KEYS_INFO = new TextEncoder().encode('privkit/secagg/v2 share keys');
 const X25519_PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20]);
 
 export interface RoundShape {
@@ -96,7 +95,7 @@ export class MaliciousServer {
     for (const c of this.clients) {
       const shares = view(c.id).map((sender) => {
         const share = this.shared.get(sender)!.shares.find((s) => s.peer === c.id)!;
-        return { peer: sender, iv: share.iv, ciphertext: share.ciphertext };
+        return { peer: sender, keyShare: share.keyShare, selfMaskShare: share.selfMaskShare };
       });
       const message: EncryptedSharesMessage = { type: 'encrypted-shares', roundId: this.setup.roundId, recipient: c.id, shares };
       this.masked.set(c.id, await c.maskedInput(message, inputs(c.id)));
@@ -218,9 +217,9 @@ export async function stripMasks(
 
 /**
  * A malicious client that deals its own shares: it advertises its own X25519 keys and, in
- * ShareKeys, may deal some holders a share of another polynomial ('other-polynomial', still signed
- * by it) or spoil its signature on their share ('bad-signature'). It then drops out, so its masking
- * key is what the round rebuilds from its shares.
+ * ShareKeys, may deal some holders an s-key share of another polynomial ('other-polynomial', still
+ * encrypted as the protocol says) or a ciphertext that does not open ('garbage'). It then drops
+ * out, so its masking key is what the round rebuilds from its shares.
  */
 export class MaliciousDealer {
   #cKeys!: CryptoKeyPair;
@@ -245,7 +244,7 @@ export class MaliciousDealer {
     );
   }
 
-  async shareKeys(setup: SetupMessage, keys: PublicKeysMessage, deal: (holder: string) => 'other-polynomial' | 'bad-signature' | undefined): Promise<ShareKeysMessage> {
+  async shareKeys(setup: SetupMessage, keys: PublicKeysMessage, deal: (holder: string) => 'other-polynomial' | 'garbage' | undefined): Promise<ShareKeysMessage> {
     const { roundId, threshold, clients } = setup;
     const holders = [this.id, ...keys.keys.map((k) => k.id).filter((id) => id !== this.id)];
     const xs = holders.map((id) => clients.indexOf(id) + 1);
@@ -256,37 +255,47 @@ export class MaliciousDealer {
     const maskShares = shamirSplit(seed, threshold, xs.length, { xs });
     const otherKeyShares = shamirSplit(scalar ^ 1n, threshold, xs.length, { xs });
     const bytes = (v: bigint) => Uint8Array.from(Buffer.from(v.toString(16).padStart(132, '0'), 'hex'));
-    const digest = async (b: Uint8Array) => new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array(b)));
     const shares = [];
     for (const [i, holder] of holders.entries()) {
       if (holder === this.id) continue;
       const how = deal(holder);
-      const keyShare = bytes((how === 'other-polynomial' ? otherKeyShares : keyShares)[i]!.y);
-      const maskShare = bytes(maskShares[i]!.y);
-      const statement = shareStatementBytes(roundId, this.id, holder, xs[i]!, await digest(keyShare), await digest(maskShare));
-      const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', this.signingKey.privateKey, new Uint8Array(statement)));
-      if (how === 'bad-signature') signature[0] = signature[0]! ^ 1;
-      const peer = keys.keys.find((k) => k.id === holder)!;
-      const peerKey = await crypto.subtle.importKey('raw', new Uint8Array(peer.cPublicKey), { name: 'X25519' }, true, []);
-      const secret = await crypto.subtle.deriveBits({ name: 'X25519', public: peerKey }, this.#cKeys.privateKey, 256);
-      const ikm = await crypto.subtle.importKey('raw', secret, 'HKDF', false, ['deriveKey']);
-      const aesKey = await crypto.subtle.deriveKey(
-        { name: 'HKDF', hash: 'SHA-256', salt: new TextEncoder().encode(roundId), info: SHARE_KEY_INFO },
-        ikm,
-        { name: 'AES-GCM', length: 256 },
-        false,
-        ['encrypt'],
-      );
-      const iv = crypto.getRandomValues(new Uint8Array(12));
-      const aad = new TextEncoder().encode(JSON.stringify([roundId, this.id, holder]));
-      const plaintext = new Uint8Array([...keyShare, ...maskShare, ...signature]);
-      const ciphertext = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad }, aesKey, plaintext));
-      shares.push({ peer: holder, iv, ciphertext });
+      const { key, selfMask } = await this.#shareKeys(roundId, clients, holder, keys);
+      const keyShare = await seal(key, bytes((how === 'other-polynomial' ? otherKeyShares : keyShares)[i]!.y));
+      const selfMaskShare = await seal(selfMask, bytes(maskShares[i]!.y));
+      if (how === 'garbage') keyShare[0] = keyShare[0]! ^ 1;
+      shares.push({ peer: holder, keyShare, selfMaskShare });
     }
     expect(shares).toHaveLength(holders.length - 1);
+    const commitment = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes(seed)));
     return signMessage<ShareKeysMessage>(
-      { type: 'share-keys', roundId, sender: this.id, shares, rejected: [], selfMaskCommitment: await digest(bytes(seed).subarray(34)) },
+      { type: 'share-keys', roundId, sender: this.id, shares, rejected: [], selfMaskCommitment: commitment },
       this.signingKey.privateKey,
     );
   }
+
+  /** The keys of this dealer's shares for `holder`: X25519, then HKDF over the pair in registration order (crypto.ts, deriveShareKeys). */
+  async #shareKeys(roundId: string, clients: readonly string[], holder: string, keys: PublicKeysMessage): Promise<{ key: Uint8Array; selfMask: Uint8Array }> {
+    const peer = keys.keys.find((k) => k.id === holder)!;
+    const peerKey = await crypto.subtle.importKey('raw', new Uint8Array(peer.cPublicKey), { name: 'X25519' }, true, []);
+    const secret = await crypto.subtle.deriveBits({ name: 'X25519', public: peerKey }, this.#cKeys.privateKey, 256);
+    const [a, b] = clients.indexOf(this.id) < clients.indexOf(holder) ? [this.id, holder] : [holder, this.id];
+    const field = (text: string) => {
+      const utf8 = new TextEncoder().encode(text);
+      const out = new Uint8Array(4 + utf8.length);
+      new DataView(out.buffer).setUint32(0, utf8.length, false);
+      out.set(utf8, 4);
+      return out;
+    };
+    const info = new Uint8Array([...SHARE_KEYS_INFO, ...field(a), ...field(b)]);
+    const ikm = await crypto.subtle.importKey('raw', secret, 'HKDF', false, ['deriveBits']);
+    const all = new Uint8Array(await crypto.subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: new TextEncoder().encode(roundId), info }, ikm, 1024));
+    const at = a === this.id ? 0 : 64;
+    return { key: all.slice(at, at + 32), selfMask: all.slice(at + 32, at + 64) };
+  }
+}
+
+/** AES-GCM-256 with the constant zero IV (each share key encrypts one share). */
+async function seal(key: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
+  const aes = await crypto.subtle.importKey('raw', new Uint8Array(key), 'AES-GCM', false, ['encrypt']);
+  return new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: new Uint8Array(12) }, aes, new Uint8Array(plaintext)));
 }
