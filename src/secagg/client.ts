@@ -22,8 +22,9 @@
 //   the neighbourhood of every neighbour of u in S; an honest client signs one S per round, and t is
 //   a majority of a neighbourhood, so at most one S can gather them: every honest client that
 //   reveals a share of u, or of a neighbour of u, acts on the same S;
-// - reveal u's self-mask share unless u's signed statement says u masked with every neighbour of
-//   u in S (so u's input can not be cut off from the rest of S by masks it never added);
+// - reveal u's self-mask share unless u said it masked with every neighbour of u in S, by signing
+//   S itself or in its signed masking statement (so u's input can not be cut off from the rest of S
+//   by masks it never added);
 // - reveal both shares of one client (the survivors' self-mask shares, the others' key shares).
 // With these, the only sums the server can unmask are sums over whole signed survivor sets (see
 // the README's threat model). With `expectedParticipants` the keys come from the application; without

@@ -286,8 +286,22 @@ export function detectSigning(): Promise<void> {
   return signingChecked;
 }
 
-/** The application's participant list as id -> signing key; malformed entries, repeated ids or keys -> E_ARG. */
+/** Lists already read, with the map read from them: many clients of one process (a simulation) share one list. */
+const readLists = new WeakMap<readonly Participant[], { length: number; keys: Map<string, Uint8Array> }>();
+
+/**
+ * The application's participant list as id -> signing key (copies); malformed entries, repeated
+ * ids or keys -> E_ARG. A list is read once: pass a new array, not a changed one, to change it.
+ */
 export function participantKeys(participants: readonly Participant[], argument = 'expectedParticipants'): Map<string, Uint8Array> {
+  const read = Array.isArray(participants) ? readLists.get(participants) : undefined;
+  if (read !== undefined && read.length === participants.length) return read.keys;
+  const keys = readParticipantKeys(participants, argument);
+  readLists.set(participants, { length: participants.length, keys });
+  return keys;
+}
+
+function readParticipantKeys(participants: readonly Participant[], argument: string): Map<string, Uint8Array> {
   if (!Array.isArray(participants) || participants.length === 0 || participants.length > MAX_CLIENTS) {
     throw new PrivkitError('E_ARG', `${argument} must be an array of 1 to ${MAX_CLIENTS} participants`, { argument });
   }

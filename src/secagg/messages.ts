@@ -358,8 +358,8 @@ export interface DecodeOptions {
  */
 export function decodeMessage(encoded: unknown, opts: DecodeOptions = {}): SecAggMessage {
   const setup = opts.setup;
-  if (setup !== undefined) checkMessage(setup, 'setup');
-  const maxChars = opts.maxChars ?? (setup === undefined ? MAX_MESSAGE_CHARS : roundMessageChars(setup));
+  const roundChars = setup === undefined ? MAX_MESSAGE_CHARS : roundMessageChars(setup);
+  const maxChars = opts.maxChars ?? roundChars;
   if (typeof encoded === 'string' && encoded.length > maxChars) {
     throw new PrivkitError('E_PROTOCOL', `message of ${encoded.length} characters exceeds the limit of ${maxChars}`, { argument: 'message' });
   }
@@ -386,11 +386,12 @@ export function decodeMessage(encoded: unknown, opts: DecodeOptions = {}): SecAg
   return checkMessage(decoded, type, setup);
 }
 
-/** JSON text bound for any message of the round of `setup` (ids, vector, lists), cached per setup. */
+/** JSON text bound for any message of the round of `setup` (ids, vector, lists); the setup is checked once and the bound cached. */
 const roundBounds = new WeakMap<SetupMessage, number>();
 function roundMessageChars(setup: SetupMessage): number {
   let bound = roundBounds.get(setup);
   if (bound === undefined) {
+    checkMessage(setup, 'setup');
     const n = setup.clients.length;
     const h = neighbourhoodSize(n, setup.neighbours);
     const id = setup.clients.reduce((longest, c) => Math.max(longest, JSON.stringify(c).length), 0) + 1;
