@@ -147,7 +147,7 @@ export class SecAggServer {
   /** Clients sent an unmask request (the signers of S when closeConsistencyCheck succeeded). */
   readonly #requested = new Set<string>();
   readonly #unmasked = new Map<string, UnmaskMessage>();
-  /** Clients whose Unmasking response was discarded for a share its dealer never signed; they may not answer again. */
+  /** Clients whose Unmasking response was discarded for a share its dealer never sent; they may not answer again. */
   readonly #discarded = new Set<string>();
   /** Clients proven to have dealt inconsistent shares (each carrying their own signature). */
   readonly #convicted = new Set<string>();
@@ -251,7 +251,7 @@ export class SecAggServer {
     const sender = checked.sender;
     if (!this.#indexOf.has(sender)) throw protocolError(`unknown sender ${quote(sender)}`);
     if (!this.#completedPreviousRound(sender)) throw protocolError(`${quote(sender)} did not complete the previous round`);
-    if (this.#discarded.has(sender)) throw protocolError(`the Unmasking response of ${quote(sender)} was discarded for a share its dealer never signed`);
+    if (this.#discarded.has(sender)) throw protocolError(`the Unmasking response of ${quote(sender)} was discarded for a share its dealer never sent`);
     if (this.#collected()!.has(sender) || this.#pending.has(sender)) {
       throw protocolError(`duplicate or replayed '${checked.type}' message from ${quote(sender)}`);
     }
