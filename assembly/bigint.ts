@@ -8,9 +8,13 @@
 // comparing Montgomery multiplication algorithms", IEEE Micro 1996. Every operand is kept twice,
 // forward and limb-reversed, so both factors of a column are contiguous in memory. With R = 2^(wN)
 // > 4m, inputs below 2m give outputs below 2m and no final subtraction is needed (Walter 1999).
-// Exponentiation: left-to-right sliding window over odd powers (HAC 14.85), window size from the
-// exponent length with GMP's thresholds. Kernels allocate nothing: the caller passes scratch memory.
-
+// The products have no branch or memory index that depends on the operands' values.
+// Two exponentiations. montPow, for public exponents: left-to-right sliding window over odd powers
+// (HAC 14.85), window size from the exponent length with GMP's thresholds; its sequence of
+// operations and table reads follows the exponent's bits. montPowSecret, for secret exponents:
+// fixed windows over a caller-fixed number of exponent bits, every window one full table scan that
+// keeps the wanted entry by masks (no secret-dependent branch, index or loop count), and a
+// branch-free final subtraction. Kernels allocate nothing: the caller passes scratch memory.
 /** acc plus the products of 4 limbs of a and b (two per i64 lane). */
 // @ts-ignore: decorator
 @inline
@@ -93,12 +97,30 @@ function reverseLimbs(dst: usize, src: usize, n: i32): void {
   for (let i = 0; i < n; i++) store<u32>(dst + (<usize>(n - 1 - i) << 2), load<u32>(src + (<usize>i << 2)));
 }
 
+// Operation counts since the last montCounters call: Montgomery products, squarings and table
+// entries read by the constant-time scan. Tests read them to check that montPowSecret's work does
+// not depend on the exponent's value.
+let productCount: u32 = 0;
+let squareCount: u32 = 0;
+let scannedCount: u32 = 0;
+
+/** Writes the products, squarings and scanned table entries counted so far as 3 u32 at out, and resets them. */
+export function montCounters(out: usize): void {
+  store<u32>(out, productCount);
+  store<u32>(out, squareCount, 4);
+  store<u32>(out, scannedCount, 8);
+  productCount = 0;
+  squareCount = 0;
+  scannedCount = 0;
+}
+
 /**
  * r = a * b / R mod m (result < 2m when a, b < 2m), radix 2^w. a forward, brev = b reversed;
  * writes r forward and rrev reversed. m forward and mrev reversed, n limbs, mp = -m^-1 mod 2^w,
  * q: n limbs scratch. r and rrev must not overlap the inputs.
  */
 export function montMul(r: usize, rrev: usize, a: usize, brev: usize, m: usize, mrev: usize, q: usize, n: i32, mp: u32, w: u32): void {
+  productCount++;
   const last = n - 1;
   const m0 = <u64>load<u32>(m);
   const ww = <u64>w;
@@ -137,6 +159,7 @@ export function montMul(r: usize, rrev: usize, a: usize, brev: usize, m: usize, 
 
 /** r = a^2 / R mod m: as montMul with b = a (arev = a reversed), each cross product once, doubled. */
 export function montSqr(r: usize, rrev: usize, a: usize, arev: usize, m: usize, mrev: usize, q: usize, n: i32, mp: u32, w: u32): void {
+  squareCount++;
   const last = n - 1;
   const m0 = <u64>load<u32>(m);
   const ww = <u64>w;
@@ -273,20 +296,130 @@ export function montPow(out: usize, base: usize, e: usize, expBits: i32, m: usiz
   reduceOnce(out, m, n, w);
 }
 
-/** x -= m when x >= m (n limbs, radix 2^w). */
-function reduceOnce(x: usize, m: usize, n: i32, w: u32): void {
-  for (let i = n - 1; i >= 0; i--) {
-    const xi = load<u32>(x + (<usize>i << 2));
-    const mi = load<u32>(m + (<usize>i << 2));
-    if (xi < mi) return;
-    if (xi > mi) break;
+/**
+ * Window size of montPowSecret for `expBits` exponent bits: the k that minimises its cost of
+ * 2^k - 2 table products, expBits / k products and expBits / k scans of 2^k entries (a scan of one
+ * entry costs about a twentieth of a product at 2048 bits), within the sizes measured.
+ */
+export function secretWindowBits(expBits: i32): i32 {
+  if (expBits <= 16) return 1;
+  if (expBits <= 64) return 2;
+  if (expBits <= 256) return 3;
+  if (expBits <= 768) return 4;
+  return 5;
+}
+
+/** Bytes of one limb array in montPowSecret's scratch: n limbs rounded up to whole v128 words. */
+// @ts-ignore: decorator
+@inline
+function secretHalfBytes(n: i32): usize {
+  return ((<usize>n << 2) + 15) & ~(<usize>15);
+}
+
+/** Bytes of scratch memory montPowSecret needs for n limbs and `expBits` exponent bits. */
+export function montPowSecretScratchBytes(n: i32, expBits: i32): i32 {
+  const half = <i32>secretHalfBytes(n);
+  // q, the constant 1 (reversed), a selected entry (reversed), two accumulators and the table,
+  // the last three as forward plus reversed limbs
+  return half * (3 + 2 * (2 + (1 << secretWindowBits(expBits))));
+}
+
+/** Bits [pos, pos + k) of the exponent words at e (the word after bit pos + k - 1 must be readable). */
+// @ts-ignore: decorator
+@inline
+function exponentWindow(e: usize, pos: i32, mask: u32): u32 {
+  const word = e + (<usize>(pos >>> 5) << 2);
+  const pair = <u64>load<u32>(word) | (<u64>load<u32>(word + 4) << 32);
+  return <u32>(pair >> <u64>(pos & 31)) & mask;
+}
+
+/**
+ * dst = entry `index` of `entries` table entries `stride` bytes apart (`bytes` bytes each, a
+ * multiple of 16), reading every entry: each is ANDed with a mask that is all ones for the wanted
+ * index and zero otherwise, and ORed into dst.
+ */
+function selectEntry(dst: usize, table: usize, stride: usize, entries: i32, index: u32, bytes: usize): void {
+  for (let o: usize = 0; o < bytes; o += 16) v128.store(dst + o, i64x2.splat(0));
+  for (let i = 0; i < entries; i++) {
+    // (i ^ index) - 1 is negative exactly when i == index (both below 2^31)
+    const mask = i32x4.splat((<i32>((<u32>i ^ index) - 1)) >> 31);
+    const src = table + <usize>i * stride;
+    for (let o: usize = 0; o < bytes; o += 16) v128.store(dst + o, v128.or(v128.load(dst + o), v128.and(v128.load(src + o), mask)));
   }
-  const mask = (<i64>1 << <i64>w) - 1;
+  scannedCount += <u32>entries;
+}
+
+/**
+ * out = base^e mod m (out < m, n limbs forward) for a secret exponent e of at most expBits bits:
+ * the same arguments as montPow, but expBits is a public length fixed by the caller (not e's bit
+ * length) and e must hold expBits + 64 bits of words, zero above e. Every call with the same n and
+ * expBits runs the same sequence of operations and memory reads: the table of all 2^k powers
+ * x^0..x^(2^k - 1) (k = secretWindowBits(expBits)), then per k-bit window k squarings, a full
+ * table scan and one product (HAC 14.82 with a constant-time table lookup). scratch:
+ * montPowSecretScratchBytes(n, expBits) bytes, 16-byte aligned.
+ */
+export function montPowSecret(out: usize, base: usize, e: usize, expBits: i32, m: usize, mrev: usize, n: i32, mp: u32, w: u32, r2: usize, scratch: usize): void {
+  const half = secretHalfBytes(n);
+  const slot = half << 1; // forward limbs then reversed limbs
+  const q = scratch;
+  const oneRev = q + half;
+  const selected = oneRev + half;
+  const accA = selected + half;
+  const accB = accA + slot;
+  const table = accB + slot; // x^i at table + i * slot, in Montgomery form
+  const k = secretWindowBits(expBits);
+  const entries = 1 << k;
+  const mask = <u32>entries - 1;
+
+  // table[0] = R mod m (montMul of R^2 by 1); table[1] = x = base * R mod m (montMul of base by R^2)
+  memory.fill(oneRev, 0, half);
+  store<u32>(oneRev + (<usize>(n - 1) << 2), 1);
+  reverseLimbs(selected, r2, n);
+  montMul(table, table + half, r2, oneRev, m, mrev, q, n, mp, w);
+  montMul(table + slot, table + slot + half, base, selected, m, mrev, q, n, mp, w);
+  for (let i = 2; i < entries; i++) {
+    const cur = table + <usize>i * slot;
+    montMul(cur, cur + half, cur - slot, table + slot + half, m, mrev, q, n, mp, w);
+  }
+
+  const windows = (expBits + k - 1) / k;
+  let acc = accA;
+  let other = accB;
+  selectEntry(acc, table, slot, entries, exponentWindow(e, (windows - 1) * k, mask), slot);
+  for (let j = windows - 2; j >= 0; j--) {
+    for (let s = 0; s < k; s++) {
+      montSqr(other, other + half, acc, acc + half, m, mrev, q, n, mp, w);
+      const t = acc; acc = other; other = t;
+    }
+    selectEntry(selected, table + half, slot, entries, exponentWindow(e, j * k, mask), half);
+    montMul(other, other + half, acc, selected, m, mrev, q, n, mp, w);
+    const t = acc; acc = other; other = t;
+  }
+
+  // out of Montgomery form: acc * 1 / R, which is <= m; then the branch-free subtraction
+  montMul(out, other, acc, oneRev, m, mrev, q, n, mp, w);
+  reduceOnce(out, m, n, w);
+}
+
+/**
+ * x -= m when x >= m (n limbs, radix 2^w), without a branch on the values: the borrow of x - m is
+ * computed over all limbs, then every limb takes x or x - m under a mask made from it.
+ */
+function reduceOnce(x: usize, m: usize, n: i32, w: u32): void {
+  const ww = <i64>w;
+  const limbMask = (<i64>1 << ww) - 1;
   let borrow: i64 = 0;
   for (let i = 0; i < n; i++) {
     const o = <usize>i << 2;
-    const d = <i64>load<u32>(x + o) - <i64>load<u32>(m + o) + borrow;
-    store<u32>(x + o, <u32>(d & mask));
-    borrow = d >> <i64>w;
+    borrow = (<i64>load<u32>(x + o) - <i64>load<u32>(m + o) + borrow) >> ww;
+  }
+  const keep = <u32>borrow; // all ones when x < m, else 0
+  borrow = 0;
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const xi = load<u32>(x + o);
+    const d = <i64>xi - <i64>load<u32>(m + o) + borrow;
+    store<u32>(x + o, (xi & keep) | (<u32>(d & limbMask) & ~keep));
+    borrow = d >> ww;
   }
 }

@@ -273,7 +273,7 @@ function edgeIntegral(b: f64, c: f64): f64 {
  * (the exponent -c t^2 - a t with a = 2 c k becomes -(a - c) s - c s^2 + a/2 - c/4), so
  * R(k) = g(0) exp(-c (k - 1/4)) / h((2k - 1) c, c). Checked against 60-digit mpmath values of
  * exp(-k^2 / (2 sigma^2)) g(0) / (integral of exp(-y^2 / (2 sigma^2)) over the bin of k) for sigma from
- * 0.05 to 2^24 (test/discrete-gaussian-wasm.test.ts): relative error below 1e-14 + 3e-16 |ln R|, the
+ * 0.05 to 2^24 (test/dp/discrete-gaussian-wasm.test.ts): relative error below 1e-14 + 3e-16 |ln R|, the
  * second term from exp of the rounded argument c (k - 1/4) (it matters only where R < 1e-40).
  */
 function acceptanceRatio(k: f64): f64 {
@@ -478,8 +478,10 @@ function sampleRest(g: usize, z: u32, h: u32): i32 {
     const k = i32x4.shuffle(i32x4.trunc_sat_f64x2_s_zero(m0), i32x4.trunc_sat_f64x2_s_zero(m1), 0, 1, 4, 5);
     const sign = i32x4.shr_s(i32x4.shl(z, 23), 31);
     v128.store(out + (<usize>j << 2), i32x4.sub(v128.xor(k, sign), sign));
-    // lanes off the fast path: sampleRest in lane order (the same draws as sampleFromBlock one by one)
-    let slow = ~(i64x2.bitmask(fast0) | (i64x2.bitmask(fast1) << 2) | i8x16.bitmask(full)) & 15;
+    // lanes off the fast path (a bound not met, or acceptance byte 0xff): sampleRest in lane order,
+    // the same draws as sampleFromBlock one by one
+    const fastLanes = i64x2.bitmask(fast0) | (i64x2.bitmask(fast1) << 2);
+    let slow = (~fastLanes | i8x16.bitmask(full)) & 15;
     while (slow != 0) {
       const i = j + ctz(slow);
       store<i32>(out + (<usize>i << 2), sampleRest(g, load<u32>(zig + (<usize>i << 2)), load<u8>(acc + <usize>i)));

@@ -1,6 +1,8 @@
 // Accounting suite of `npm run bench`: RDP epsilon for 10,000 DP-SGD steps over the 156 default orders,
-// one RDP noise calibration, and PLD epsilon for 10,000 composed steps, each against its target time
-// (issue 4). Printed as a table and written to bench/results/accounting.json.
+// a training loop's 10^6 step() calls and the epsilon after them, one RDP noise calibration, the
+// replace-one accounting of sampling without replacement (FedAvg's default), and PLD epsilon for
+// 10,000 composed steps, each against its target time. Printed as a table and written to
+// bench/results/accounting.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -21,7 +23,41 @@ interface Case {
   fn: () => number;
 }
 
+/** FedAvg's default: 100 of 1,000 clients per round without replacement, replace-one neighbours, 100 rounds. */
+const FEDAVG = { sampleRate: 0.1, noiseMultiplier: 3.8, steps: 100, sampling: 'without-replacement', neighbours: 'replace-one' } as const;
+
+/** An accountant after a training loop of `calls` step() calls, one step each. */
+function trainingLoop(calls: number): RdpAccountant {
+  const acc = new RdpAccountant();
+  const step = { sampleRate: DPSGD.sampleRate, noiseMultiplier: DPSGD.noiseMultiplier };
+  for (let i = 0; i < calls; i++) acc.step(step);
+  return acc;
+}
+
+let loop: RdpAccountant | undefined;
+
 const cases: Case[] = [
+  {
+    name: 'RDP 10^6 step() calls',
+    shape: 'one step per call, as a DP-SGD loop (target: 2 us per call)',
+    targetMs: 2000,
+    fn: () => trainingLoop(1_000_000).events[0]!.steps,
+  },
+  {
+    name: 'RDP epsilon after them',
+    shape: 'getEpsilon after a new step (cache dropped), 10^6 merged steps',
+    targetMs: 5,
+    fn: () => {
+      loop ??= trainingLoop(1_000_000);
+      return loop.step({ sampleRate: DPSGD.sampleRate, noiseMultiplier: DPSGD.noiseMultiplier }).getEpsilon(DELTA).epsilon;
+    },
+  },
+  {
+    name: 'RDP replace-one epsilon',
+    shape: 'q=0.1 sigma=3.8, 100 rounds without replacement (FedAvg default)',
+    targetMs: 200,
+    fn: () => new RdpAccountant().step(FEDAVG).getEpsilon(DELTA).epsilon,
+  },
   {
     name: 'RDP epsilon',
     shape: `q=${DPSGD.sampleRate.toFixed(5)} sigma=${DPSGD.noiseMultiplier}, 10,000 steps, 156 orders`,

@@ -2,13 +2,14 @@
 // Gaussian / Laplace samples/s for privkit (fast Ziggurat, float64 and float32; secure lattice mode)
 // against the JS code people write by hand: Box-Muller / inverse-CDF on Math.random (the naive,
 // insecure baseline) and on crypto.getRandomValues; in-place Gaussian noise on a large vector on one
-// thread and in a 2-worker pool. Math.random appears here only, as a baseline.
+// thread and in a 2-worker pool; the discrete Gaussian (wasm sampler of assembly/quantize.ts against
+// the exact CKS20 sampler). Math.random appears here only, as a baseline.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ready } from '../src/index.js';
-import { addGaussianNoise, createRng, gaussianNoise, laplaceNoise, secureGaussian, secureLaplace } from '../src/dp/index.js';
+import { addGaussianNoise, createRng, discreteGaussian, gaussianNoise, laplaceNoise, secureGaussian, secureLaplace } from '../src/dp/index.js';
 import { createPool, sharedFloat32Array } from '../src/pool/index.js';
 import { measure, textTable, type BenchTask, type Row, type TimingOptions } from './harness.js';
 
@@ -153,11 +154,24 @@ export async function noiseSuite(): Promise<void> {
     ], naiveLaplace)),
   );
 
+  // sigma 0.3 (most proposals go to the exact acceptance test), 4, 100 and 6201.8 (the secagg bench's local noise)
+  const exactDiscrete = 'privkit discreteGaussian exact (CKS20), sigma 4';
+  rows.push(
+    ...(await table('discrete Gaussian noise', SAMPLES, 'samples', [
+      ...[0.3, 4, 100, 6201.8].map((sigma): BenchTask => ({
+        name: `privkit discreteGaussian wasm, sigma ${sigma}`,
+        kind: 'library',
+        fn: () => discreteGaussian(SAMPLES, sigma, { rng, method: 'wasm' }),
+      })),
+      { name: exactDiscrete, kind: 'library', fn: () => discreteGaussian(SAMPLES, 4, { rng }) },
+    ], exactDiscrete)),
+  );
+
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, os: `${platform()} ${release()}`, node: process.version };
   const file = join(dirname(fileURLToPath(import.meta.url)), '../../bench/results/noise.json');
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, rows }, null, 2) + '\n');
   console.log(`\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${((performance.now() - started) / 1000).toFixed(0)} s`);
-  console.log('"x ..." = rate / the naive Math.random baseline of the table; "bg load" = cores busy with other processes meanwhile.');
+  console.log('"x ..." = rate / the table\'s baseline (the naive Math.random one; exact CKS20 for the discrete Gaussian); "bg load" = cores busy with other processes meanwhile.');
   console.log(`written ${file}`);
 }

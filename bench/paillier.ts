@@ -8,17 +8,20 @@
 // encryption and decryption on the main thread vs the pool at 1 and 2 workers (extrapolated); at
 // 3072-bit keys, encrypt and decrypt ops/s privkit vs paillier-bigint; and 2048-bit key generation
 // on the main thread vs the pool at 1 and 2 workers (the mean of KEYGEN_RUNS runs each: prime
-// search time varies widely). Printed as tables and written to bench/results/paillier.json.
+// search time varies widely); and decryption time by key shape: keys whose p - 1, q - 1 are sparse
+// vs dense, timed interleaved, for privkit's decryption (constant-time, blinded) and for the same
+// CRT exponentiations by the variable-time and the unblinded constant-time kernels (the cost of
+// each step). Printed as tables and written to bench/results/paillier.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as pb from 'paillier-bigint';
 import { createRng } from '../src/dp/rng.js';
-import { generateKeyPair, PublicKey, type PrivateKey } from '../src/paillier/keys.js';
-import { Modulus, powBigInt } from '../src/paillier/modpow.js';
+import { generateKeyPair, PrivateKey, PublicKey } from '../src/paillier/keys.js';
+import { bitLength, Modulus, powBigInt } from '../src/paillier/modpow.js';
 import type { EncryptedVector } from '../src/paillier/packing.js';
-import { randomBelow, randomBits } from '../src/paillier/primes.js';
+import { millerRabin, passesTrialDivision, randomBelow, randomBits } from '../src/paillier/primes.js';
 import { createPool } from '../src/pool/pool.js';
 import { ready } from '../src/wasm/runtime.js';
 import { DEFAULT_TIMING, measure, textTable, type BenchTask, type Row } from './harness.js';
@@ -35,6 +38,9 @@ const QUEUED_TIMING = { time: 0, iterations: 40, warmupTime: 0, warmupIterations
 const PRECOMPUTE_VALUES = 64;
 /** Ciphertexts' worth of entries timed for the pooled packed-vector rows. */
 const POOL_SAMPLE = 64;
+/** Key-shape rows: rounds of SHAPE_REPS calls of every task in turn; each task's median round is reported. */
+const SHAPE_ROUNDS = 40;
+const SHAPE_REPS = 5;
 
 interface Case {
   operation: string;
@@ -67,6 +73,36 @@ function modInverse(a: bigint, m: bigint): bigint {
     [r0, r1, s0, s1] = [r1, r0 - t * r1, s1, s0 - t * s1];
   }
   return ((s0 % m) + m) % m;
+}
+
+/** The first probable prime top + sign x for odd x = 1, 3, 5, ...: few bits set in p - 1 for sign +1 and a sparse top, many for sign -1 and top 2^b. */
+function primeNear(top: bigint, sign: 1n | -1n, rng: ReturnType<typeof createRng>): bigint {
+  for (let x = 1n; ; x += 2n) {
+    const p = top + sign * x;
+    if (passesTrialDivision(p) && millerRabin(p, 64, rng)) return p;
+  }
+}
+
+/**
+ * Median and fastest ms per call of each task over SHAPE_ROUNDS interleaved rounds of SHAPE_REPS
+ * calls (drift and background load hit every task alike; the fastest round is the least disturbed).
+ */
+function interleavedTimes(tasks: Record<string, () => unknown>): Record<string, { medianMs: number; minMs: number }> {
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(tasks).map((name) => [name, []]));
+  for (const fn of Object.values(tasks)) for (let i = 0; i < SHAPE_REPS; i++) fn(); // warm-up
+  for (let round = 0; round < SHAPE_ROUNDS; round++) {
+    for (const [name, fn] of Object.entries(tasks)) {
+      const t0 = performance.now();
+      for (let i = 0; i < SHAPE_REPS; i++) fn();
+      samples[name]!.push((performance.now() - t0) / SHAPE_REPS);
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(samples).map(([name, times]) => {
+      times.sort((a, b) => a - b);
+      return [name, { medianMs: times[times.length >> 1]!, minMs: times[0]! }];
+    }),
+  );
 }
 
 function formatTable(rows: PaillierRow[]): string {
@@ -200,6 +236,68 @@ export async function paillierSuite(): Promise<void> {
       `(${precompute.speedup.toFixed(2)}x); ${queued - left} queued values used by the precomputed-encrypt row`,
   );
   console.log(`\nprivkit generateKeyPair({ bits: ${KEY_BITS} }): ${keygenMs.toFixed(0)} ms (one run; prime search time varies widely)`);
+
+  // Decryption by key shape: p - 1, q - 1 with few bits set (p = 2^1023 + 2^1022 + x: n has 2048
+  // bits) vs many (p = 2^1024 - x); q is 2^1000 away from p (FIPS 186-5 distance). Each shape:
+  // privkit's decryption, and its two CRT exponentiations c^(p-1) mod p^2, c^(q-1) mod q^2 by the
+  // variable-time kernel and by the constant-time kernel without blinding.
+  const half = BigInt(KEY_BITS / 2);
+  const sparseTop = 3n << (half - 2n);
+  const shapeKeys = {
+    sparse: new PrivateKey(primeNear(sparseTop, 1n, rng), primeNear(sparseTop + (1n << (half - 24n)), 1n, rng)),
+    dense: new PrivateKey(primeNear(1n << half, -1n, rng), primeNear((1n << half) - (1n << (half - 24n)), -1n, rng)),
+  };
+  const ones = (x: bigint) => x.toString(2).replaceAll('0', '').length;
+  const shapeTasks: Record<string, () => unknown> = {};
+  const shapeInfo: Record<string, { bitsSetInPMinus1AndQMinus1: number }> = {};
+  for (const [shape, sk] of Object.entries(shapeKeys)) {
+    const { p, q } = sk;
+    const m = randomBelow(sk.publicKey.n, rng);
+    const c = sk.publicKey.encrypt(m);
+    if (sk.decrypt(c) !== m) throw new Error(`paillier bench: ${shape}-key decryption check failed`);
+    const [p2, q2] = [new Modulus(p * p), new Modulus(q * q)];
+    shapeInfo[shape] = { bitsSetInPMinus1AndQMinus1: ones(p - 1n) + ones(q - 1n) };
+    shapeTasks[`${shape}: privkit decrypt (constant-time, blinded)`] = () => sk.decrypt(c);
+    shapeTasks[`${shape}: CRT exponentiations, variable-time kernel`] = () => [p2.pow(c.value, p - 1n), q2.pow(c.value, q - 1n)];
+    shapeTasks[`${shape}: CRT exponentiations, constant-time kernel, unblinded`] = () => [
+      p2.powSecret(c.value, p - 1n, bitLength(p)),
+      q2.powSecret(c.value, q - 1n, bitLength(q)),
+    ];
+  }
+  const shapeTimes = interleavedTimes(shapeTasks);
+  const shapeRows = ['privkit decrypt (constant-time, blinded)', 'CRT exponentiations, variable-time kernel', 'CRT exponentiations, constant-time kernel, unblinded'].map((task) => {
+    const sparse = shapeTimes[`sparse: ${task}`]!;
+    const dense = shapeTimes[`dense: ${task}`]!;
+    return {
+      task,
+      sparseMedianMs: sparse.medianMs,
+      denseMedianMs: dense.medianMs,
+      denseOverSparse: dense.medianMs / sparse.medianMs,
+      sparseMinMs: sparse.minMs,
+      denseMinMs: dense.minMs,
+      denseOverSparseMin: dense.minMs / sparse.minMs,
+    };
+  });
+  const keyShape = { keyBits: KEY_BITS, rounds: SHAPE_ROUNDS, repsPerRound: SHAPE_REPS, keys: shapeInfo, rows: shapeRows };
+  console.log(
+    `\ndecryption by key shape, ${KEY_BITS}-bit keys, p - 1 and q - 1 with ${shapeInfo['sparse']!.bitsSetInPMinus1AndQMinus1} (sparse) vs ` +
+      `${shapeInfo['dense']!.bitsSetInPMinus1AndQMinus1} (dense) bits set; median and fastest of ${SHAPE_ROUNDS} interleaved rounds of ${SHAPE_REPS} calls:`,
+  );
+  console.log(
+    textTable(
+      ['task', 'sparse ms', 'dense ms', 'dense / sparse', 'fastest: sparse', 'dense', 'dense / sparse'],
+      shapeRows.map((r) => [
+        r.task,
+        r.sparseMedianMs.toFixed(3),
+        r.denseMedianMs.toFixed(3),
+        r.denseOverSparse.toFixed(3),
+        r.sparseMinMs.toFixed(3),
+        r.denseMinMs.toFixed(3),
+        r.denseOverSparseMin.toFixed(3),
+      ]),
+      1,
+    ),
+  );
 
   // Encrypt and decrypt at 3072 bits (the key generated on a 2-worker pool), same key in both libraries.
   const keyPool = await createPool({ threads: 2 });
@@ -358,7 +456,7 @@ export async function paillierSuite(): Promise<void> {
     ...(kind === 'library' && target !== undefined ? { target, meetsTarget: vsReference >= target } : {}),
     backgroundCores,
   }));
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, keyBits: KEY_BITS, keygenMs, rows: results, precompute, vector, vectorPool, keygen }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, keyBits: KEY_BITS, keygenMs, rows: results, precompute, keyShape, vector, vectorPool, keygen }, null, 2) + '\n');
   console.log(`\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${((performance.now() - started) / 1000).toFixed(0)} s`);
   console.log('"x ref" = privkit ops/s over the reference row (BigInt or paillier-bigint); "bg load" = cores busy with other processes meanwhile.');
   console.log(`written ${file}`);

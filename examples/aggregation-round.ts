@@ -220,12 +220,23 @@ async function main(): Promise<void> {
     // Central DP: N(0, (noiseMultiplier * clip)^2) on the sum, released on the secure lattice.
     const sigma = config.noiseMultiplier * clip;
     const noisy = secureGaussian(total, sigma);
+    // What one client can move the release by: its clipped float32 row (norm <= clip (1 + 5u) + sqrt(d) 2^-149),
+    // twice the float32 rounding of a batch's sum of B rows (Higham 2002, eq. 4.4: B gamma_B per sum), twice the
+    // float64 rounding of the sum of the batch sums, and the lattice's rounding of d coordinates (r sqrt(d)).
+    const gamma = (n: number, u: number) => (n * u) / (1 - n * u);
+    const rowBound = clip * (1 + 5 * 2 ** -24) + Math.sqrt(params) * 2 ** -149;
+    const batches = Math.ceil(clients / config.batch);
+    const charged =
+      rowBound * (1 + 2 * config.batch * gamma(config.batch, 2 ** -24)) +
+      2 * batches * gamma(batches, 2 ** -53) * clients * rowBound +
+      noisy.resolution * Math.sqrt(params);
+    const accountedMultiplier = sigma / charged;
     const wallSeconds = (performance.now() - started) / 1000;
     progress.finish();
     const meanUpdate = Float32Array.from(total, (v) => v / clients);
     const noisyMean = Float32Array.from(noisy.values, (v) => v / clients);
-    // Every client takes part in this round (sample rate 1): a Gaussian mechanism of sensitivity clip.
-    const event = { noiseMultiplier: config.noiseMultiplier, sampleRate: 1 };
+    // Every client takes part in this round (sample rate 1): a Gaussian mechanism of sensitivity `charged`.
+    const event = { noiseMultiplier: accountedMultiplier, sampleRate: 1 };
     const rdp = new RdpAccountant().step(event).getEpsilon(config.delta);
     const pld = new PldAccountant().step(event).getEpsilon(config.delta);
 
@@ -247,7 +258,7 @@ async function main(): Promise<void> {
       `  clip bound (L2)      ${clip}`,
       `  clipped              ${clippedCount} of ${clients} updates (${((100 * clippedCount) / clients).toFixed(1)}%)`,
       `  mean update norm     ${(normSum / clients).toFixed(4)} before clipping; norm of the averaged update ${l2(meanUpdate).toFixed(4)}`,
-      `  noise                Gaussian, sigma ${sigma} on the sum (noise multiplier ${config.noiseMultiplier}), secure lattice` +
+      `  noise                Gaussian, sigma ${sigma} on the sum (noise multiplier ${config.noiseMultiplier}; ${accountedMultiplier.toFixed(4)} against the sensitivity with float and lattice rounding), secure lattice` +
         ` resolution ${noisy.resolution.toExponential(3)}; norm of the noisy average ${l2(noisyMean).toFixed(4)}`,
       `  privacy              epsilon ${rdp.epsilon.toFixed(3)} at delta ${config.delta} for this round, user level` +
         ` (RDP, best order ${rdp.order}); PLD: ${pld.epsilon.toFixed(3)}`,

@@ -1,16 +1,14 @@
 // `npm start`: federated training on MNIST with user-level DP-FedAvg (McMahan et al. 2018) and
 // secure aggregation. 8,000 training digits are split across simulated clients; every round a
-// Poisson sample of them trains locally in the worker pool, and their clipped updates reach the
+// fixed-size sample of them trains locally in the worker pool, and their clipped updates reach the
 // server only as a secure sum (SecureAggregator: randomized Hadamard rotation, conditional rounding,
 // distributed discrete Gaussian noise, SecAgg+ masking with dropout recovery). The noise is
 // calibrated so that epsilon at the given delta stays within --epsilon after --rounds rounds. With
 // --no-secagg the server adds the noise itself (central DP). A non-private run of the same
 // configuration is trained first for comparison. Prints a report at the end.
 import { parseArgs } from 'node:util';
-import { calibrateNoiseMultiplier } from '../src/accounting/index.js';
 import {
   calibrateSecureNoise,
-  CentralDpAggregator,
   createModel,
   FedAvg,
   SecureAggregator,
@@ -32,8 +30,11 @@ Options:
   --epsilon E        target epsilon after all rounds (default 3)
   --delta D          delta (default 1e-5)
   --clients N        clients the 8,000 training digits are split across (default 1000)
-  --per-round N      expected clients per round (Poisson sampling; default 100)
-  --rounds N         training rounds (default 100)
+  --per-round N      clients per round (default 100)
+  --sampling S       without-replacement (default: a fixed-size sample, replace-one neighbours; the
+                     epsilon holds for anyone who sees the models and the counts) or poisson (central
+                     DP only: the epsilon then holds only for observers who see the models and nothing else)
+  --rounds N         training rounds (default 50)
   --dropout P        probability a client fails during secure aggregation (default 0.1)
   --neighbours K     SecAgg+ neighbours per client, even (default 16)
   --bits B           the secure sum lives in Z_2^B (default 20)
@@ -57,6 +58,7 @@ interface Config {
   model: 'softmax' | 'mlp';
   threads: number | undefined;
   secagg: boolean;
+  sampling: 'without-replacement' | 'poisson';
 }
 
 function parseConfig(argv: string[]): Config | undefined {
@@ -75,6 +77,7 @@ function parseConfig(argv: string[]): Config | undefined {
       model: { type: 'string' },
       threads: { type: 'string' },
       'no-secagg': { type: 'boolean' },
+      sampling: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -93,6 +96,11 @@ function parseConfig(argv: string[]): Config | undefined {
     number(name, text, fallback, (v) => v >= lo && v < 1, `a number in [${lo}, 1)`);
   const model = values.model ?? 'softmax';
   if (model !== 'softmax' && model !== 'mlp') throw new Error(`--model must be softmax or mlp, got "${model}"`);
+  const sampling = values.sampling ?? 'without-replacement';
+  if (sampling !== 'without-replacement' && sampling !== 'poisson') throw new Error(`--sampling must be without-replacement or poisson, got "${sampling}"`);
+  if (sampling === 'poisson' && values['no-secagg'] !== true) {
+    throw new Error('--sampling poisson needs --no-secagg: the distributed noise reveals how many clients took part, which voids Poisson amplification');
+  }
   const clients = integer('clients', values.clients, 1000);
   const perRound = integer('per-round', values['per-round'], 100);
   if (perRound > clients) throw new Error(`--per-round (${perRound}) must not exceed --clients (${clients})`);
@@ -102,7 +110,7 @@ function parseConfig(argv: string[]): Config | undefined {
     delta: fraction('delta', values.delta, 1e-5, Number.MIN_VALUE),
     clients,
     perRound,
-    rounds: integer('rounds', values.rounds, 100),
+    rounds: integer('rounds', values.rounds, 50),
     dropout: fraction('dropout', values.dropout, 0.1, 0),
     neighbours: integer('neighbours', values.neighbours, 16, 2),
     bits: number('bits', values.bits, 20, (v) => Number.isInteger(v) && v >= 8 && v <= 32, 'an integer in [8, 32]'),
@@ -110,6 +118,7 @@ function parseConfig(argv: string[]): Config | undefined {
     model,
     threads: values.threads === undefined ? undefined : integer('threads', values.threads, 1),
     secagg: values['no-secagg'] !== true,
+    sampling,
   };
 }
 
@@ -122,23 +131,27 @@ function training(config: Config) {
   };
 }
 
+/** How a run is private: not at all, central DP calibrated by FedAvg, or a given aggregator (within the same target). */
+type Privacy = 'none' | 'central' | ((dimension: number) => UpdateAggregator);
+
 async function train(
   config: Config,
   data: Mnist,
   pool: Pool,
   label: string,
-  aggregatorFor: (dimension: number) => UpdateAggregator | undefined,
+  privacy: Privacy,
 ): Promise<{ fedavg: FedAvg; seconds: number; sampled: number; included: number }> {
   const { model, local, serverMomentum } = training(config);
-  const aggregator = aggregatorFor(model.paramCount);
+  const dp = { clipNorm: config.clip, delta: config.delta, targetEpsilon: config.epsilon };
   const fedavg = new FedAvg({
     model,
     clients: splitClients(config.clients, data.train),
     rounds: config.rounds,
     clientsPerRound: config.perRound,
+    sampling: config.sampling,
     local,
     serverMomentum,
-    ...(aggregator === undefined ? {} : { aggregator, clipNorm: config.clip, delta: config.delta }),
+    ...(privacy === 'none' ? {} : privacy === 'central' ? dp : { ...dp, aggregator: privacy(model.paramCount) }),
     test: data.test,
     pool,
   });
@@ -169,29 +182,27 @@ async function main(): Promise<void> {
   const pool = await createPool(config.threads === undefined ? {} : { threads: config.threads });
   try {
     const sampleRate = config.perRound / config.clients;
-    const baseline = await train(config, data, pool, 'non-private', () => undefined);
-    let secure: SecureAggregator | undefined;
-    let noiseMultiplier: number;
+    const baseline = await train(config, data, pool, 'non-private', 'none');
     if (config.secagg) {
-      const calibration = { dimension: 0, clipNorm: config.clip, clientsPerRound: config.perRound, bits: config.bits, dropoutRate: config.dropout };
-      noiseMultiplier = 0;
+      const calibration = { clipNorm: config.clip, clientsPerRound: config.perRound, bits: config.bits, dropoutRate: config.dropout };
+      let secure: SecureAggregator | undefined;
       const run = await train(config, data, pool, 'DP + secure aggregation', (dimension) => {
-        ({ noiseMultiplier } = calibrateSecureNoise({
+        const { noiseMultiplier } = calibrateSecureNoise({
           ...calibration,
           dimension,
           targetEpsilon: config.epsilon,
           delta: config.delta,
           rounds: config.rounds,
           sampleRate,
-        }));
+          sampling: config.sampling,
+        });
         secure = new SecureAggregator({ ...calibration, dimension, noiseMultiplier, neighbours: config.neighbours });
         return secure;
       });
-      report(config, data.test, baseline, run, noiseMultiplier, secure);
+      report(config, data.test, baseline, run, run.fedavg.noiseMultiplier, secure);
     } else {
-      noiseMultiplier = calibrateNoiseMultiplier({ targetEpsilon: config.epsilon, delta: config.delta, sampleRate, steps: config.rounds }).noiseMultiplier;
-      const run = await train(config, data, pool, 'central DP', (dimension) => new CentralDpAggregator({ dimension, clipNorm: config.clip, noiseMultiplier }));
-      report(config, data.test, baseline, run, noiseMultiplier, undefined);
+      const run = await train(config, data, pool, 'central DP', 'central');
+      report(config, data.test, baseline, run, run.fedavg.noiseMultiplier, undefined);
     }
   } finally {
     await pool.close();
@@ -209,9 +220,13 @@ function report(
   const accuracy = (fedavg: FedAvg) => `${(100 * fedavg.evaluate(test).accuracy).toFixed(2)}%`;
   const lines: [string, string][] = [
     ['model', `${config.model === 'mlp' ? 'MLP 784-64-10' : 'softmax regression 784-10'}, ${run.fedavg.model.paramCount} parameters`],
-    ['clients', `${config.clients} (${8000 / config.clients} digits each), ${(run.sampled / config.rounds).toFixed(1)} sampled per round on average (q = ${(config.perRound / config.clients).toFixed(3)}, Poisson)`],
+    [
+      'clients',
+      `${config.clients} (${8000 / config.clients} digits each), ${(run.sampled / config.rounds).toFixed(1)} sampled per round on average (q = ${(config.perRound / config.clients).toFixed(3)}, ${config.sampling === 'poisson' ? 'Poisson' : 'fixed-size, without replacement'})`,
+    ],
     ['rounds', `${config.rounds}`],
-    ['privacy', `epsilon ${run.fedavg.epsilon.toFixed(3)} at delta ${config.delta} (target ${config.epsilon}) for whoever sees the models; noise multiplier ${noiseMultiplier.toFixed(3)}, clip ${config.clip}`],
+    ['privacy', `epsilon ${run.fedavg.epsilon.toFixed(3)} at delta ${config.delta} (target ${config.epsilon}); noise multiplier ${noiseMultiplier.toFixed(3)}, clip ${config.clip}`],
+    ['observer', `the epsilon holds for ${run.fedavg.observer}`],
   ];
   if (secure !== undefined) {
     const reports = secure.reports;

@@ -3,5 +3,5 @@ export { ready } from './wasm/runtime.js';
 export { PrivkitError } from './errors.js';
 export type { PrivkitErrorCode, PrivkitErrorDetails } from './errors.js';
 export { l2Norms, clipByL2, clipPerLayer, clipAndSum, clipValues } from './kernels/clip.js';
-export type { ClipAndSumResult, ClipOptions, LayerOptions } from './kernels/clip.js';
+export type { ClipAndSumOptions, ClipAndSumResult, ClipOptions, LayerOptions } from './kernels/clip.js';
 export { sum, mean, weightedMean } from './kernels/reduce.js';

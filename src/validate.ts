@@ -44,6 +44,26 @@ export function assertInteger(name: string, value: unknown, min = 0): number {
   return value;
 }
 
+/**
+ * The row length of a batch that may be empty (an empty Poisson batch still gets its noise): `rows`
+ * rows of `x`, or with rows = 0 an empty `x` and the row length given as `columns`.
+ */
+export function batchColumns(x: unknown, rows: unknown, columns: unknown): number {
+  if (rows !== 0) {
+    const cols = matrixColumns(x, rows);
+    if (columns !== undefined && columns !== cols) {
+      throw new PrivkitError('E_SHAPE', `opts.columns (${describe(columns)}) does not match x.length / rows (${cols})`, { argument: 'opts.columns' });
+    }
+    return cols;
+  }
+  assertFloat32Array('x', x);
+  if (x.length !== 0) throw new PrivkitError('E_ARG', `rows must be >= 1 for a non-empty x (length ${x.length}); rows = 0 is for an empty batch`, { argument: 'rows' });
+  if (columns === undefined) throw new PrivkitError('E_ARG', 'opts.columns must give the row length of an empty batch (rows = 0)', { argument: 'opts.columns' });
+  const cols = assertInteger('opts.columns', columns, 1);
+  if (cols > 0x7fffffff) throw new PrivkitError('E_SHAPE', `row length ${cols} exceeds 2^31 - 1`, { argument: 'opts.columns' });
+  return cols;
+}
+
 /** Checks that `x` (a Float32Array) holds `rows` equal rows and returns the row length. */
 export function matrixColumns(x: unknown, rows: unknown): number {
   assertFloat32Array('x', x);

@@ -165,18 +165,21 @@ describe('RdpAccountant', () => {
     expect(mixed.events).toHaveLength(2);
   });
 
-  it('accounts sampling without replacement (WBK19) above the plain bound at q = 1 only', () => {
+  it('accounts sampling without replacement with replace-one neighbours at twice the sensitivity, below WBK19', () => {
     const q = 0.05;
-    const sigma = 1.2;
-    const rdp = (alpha: number) =>
-      new RdpAccountant({ orders: [alpha] }).step({ sampleRate: q, noiseMultiplier: sigma, sampling: 'without-replacement' }).getRdp()[0]!;
-    const e2 = 1 / (sigma * sigma);
-    expect(relativeError(rdp(2), Math.log1p(q * q * Math.min(4 * Math.expm1(e2), 2 * Math.exp(e2))))).toBeLessThan(1e-12);
-    // Fractional orders interpolate the cumulant (alpha - 1) RDP linearly (WBK19, Cor. 10).
-    expect(relativeError(rdp(2.5) * 1.5, (rdp(2) + 2 * rdp(3)) / 2)).toBeLessThan(1e-12);
-    const full = new RdpAccountant({ orders: [3] }).step({ sampleRate: 1, noiseMultiplier: sigma, sampling: 'without-replacement' });
-    expect(full.getRdp()[0]).toBe(3 / (2 * sigma * sigma));
-    expect(rdp(3)).toBeLessThan(3 / (2 * sigma * sigma));
+    const z = 2.4; // sigma / C; replace-one moves the sum by 2C, so the Gaussian of z / 2 = 1.2
+    const event = { sampleRate: q, noiseMultiplier: z, sampling: 'without-replacement', neighbours: 'replace-one' } as const;
+    const rdp = (alpha: number, e: PrivacyEvent = event) => new RdpAccountant({ orders: [alpha] }).step(e).getRdp()[0]!;
+    // q = 1: the plain Gaussian at sensitivity 2C.
+    expect(relativeError(rdp(3, { ...event, sampleRate: 1 }), (3 * 4) / (2 * z * z))).toBeLessThan(1e-12);
+    // WBK19, Thm 9 at alpha = 2 for sigma' = z / 2 is a valid but looser bound; the profile bound is below it.
+    const e2 = 4 / (z * z);
+    const wbk19 = Math.log1p(q * q * Math.min(4 * Math.expm1(e2), 2 * Math.exp(e2)));
+    expect(rdp(2)).toBeLessThanOrEqual(wbk19);
+    // ... and above the Poisson-subsampled Gaussian at z / 2, the RDP of a concrete neighbouring pair.
+    for (const alpha of [1.5, 2, 4, 16]) {
+      expect(rdp(alpha)).toBeGreaterThan(rdp(alpha, { sampleRate: q, noiseMultiplier: z / 2 }));
+    }
   });
 
   it('converts both ways: getDelta(getEpsilon(delta)) = delta', () => {
@@ -231,7 +234,7 @@ describe('PldAccountant', () => {
 
   it('refuses events it can not account, naming the field', () => {
     const acc = new PldAccountant();
-    expectPrivkitError(() => acc.step({ sampleRate: 0.1, noiseMultiplier: 1, sampling: 'without-replacement' }), 'E_ARG', 'event.sampling');
+    expectPrivkitError(() => acc.step({ sampleRate: 0.1, noiseMultiplier: 1, sampling: 'without-replacement', neighbours: 'replace-one' }), 'E_ARG', 'event.sampling');
     expectPrivkitError(() => acc.step({ mechanism: 'laplace', noiseMultiplier: 1 }), 'E_ARG', 'event.mechanism');
     expect(acc.events).toHaveLength(0);
   });
@@ -300,7 +303,7 @@ describe('PrivacyBudget', () => {
     const error = expectPrivkitError(() => budget.spend(event), 'E_BUDGET', 'event');
     expect(error.message).toMatch(/budget 2/);
     expect(budget.spent).toBe(spent);
-    expect(budget.events).toHaveLength(8);
+    expect(budget.events).toEqual([{ ...event, steps: 800, mechanism: 'subsampled-gaussian', sampling: 'poisson', neighbours: 'add-remove', slack: 0 }]);
     expect(budget.canSpend({ mechanism: 'gaussian', noiseMultiplier: 50 })).toBe(true);
   });
 
@@ -331,6 +334,10 @@ describe('argument errors', () => {
     ['steps 0', { ...good, steps: 0 }, 'event.steps'],
     ['steps 1.5', { ...good, steps: 1.5 }, 'event.steps'],
     ['sampling', { ...good, sampling: 'shuffle' }, 'event.sampling'],
+    ['without replacement, no relation named', { ...good, sampling: 'without-replacement' }, 'event.neighbours'],
+    ['without replacement, add-remove', { ...good, sampling: 'without-replacement', neighbours: 'add-remove' }, 'event.neighbours'],
+    ['Poisson, replace-one', { ...good, neighbours: 'replace-one' }, 'event.neighbours'],
+    ['neighbours', { ...good, neighbours: 'swap' }, 'event.neighbours'],
     ['mechanism', { ...good, mechanism: 'exponential' }, 'event.mechanism'],
     ['rho < 0', { mechanism: 'zcdp', rho: -1 }, 'event.rho'],
     ['not an object', 3, 'event'],

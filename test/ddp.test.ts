@@ -1,9 +1,11 @@
 // Distributed discrete Gaussian: the accounting event (KLS21, Prop. 14 under subsampling) and the
 // parameter plan (scale, local noise, wrap-around bound).
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { PrivkitError } from 'privkit';
 import { RdpAccountant } from 'privkit/accounting';
 import { planDistributedDp } from 'privkit/secagg';
-import { expectPrivkitError } from './helpers.js';
+import { expectPrivkitError, FC_SEED } from './helpers.js';
 
 const base = { clipNorm: 1, dimension: 7850, clients: 100, noiseMultiplier: 1.2 };
 
@@ -29,9 +31,10 @@ describe('distributed discrete Gaussian accounting', () => {
     const common = { localSigma: 200, clients: 25, l2Sensitivity: 1000, dimension: 8192, steps: 100 };
     const full = epsilon({ mechanism: 'distributed-discrete-gaussian', ...common });
     for (const sampling of ['poisson', 'without-replacement'] as const) {
-      const sub = epsilon({ mechanism: 'distributed-discrete-gaussian', ...common, sampleRate: 0.05, sampling });
-      const gaussian = epsilon({ noiseMultiplier: 1, sampleRate: 0.05, steps: 100, sampling });
-      expect(sub).toBeLessThan(full / 3);
+      const neighbours = sampling === 'poisson' ? 'add-remove' : 'replace-one';
+      const sub = epsilon({ mechanism: 'distributed-discrete-gaussian', ...common, sampleRate: 0.05, sampling, neighbours });
+      const gaussian = epsilon({ noiseMultiplier: 1, sampleRate: 0.05, steps: 100, sampling, neighbours });
+      expect(sub).toBeLessThan((sampling === 'poisson' ? full : epsilon({ mechanism: 'distributed-discrete-gaussian', ...common, neighbours })) / 3);
       expect(sub).toBeGreaterThanOrEqual(gaussian * (1 - 1e-9));
     }
   });
@@ -70,13 +73,14 @@ describe('planDistributedDp', () => {
     expect(distributed).toBeLessThan(central * 1.01);
   });
 
-  it('doubles both sensitivities for sampling without replacement (replace-one neighbours)', () => {
+  it('names replace-one neighbours for sampling without replacement, which the accountant charges at twice the sensitivities', () => {
     const plan = planDistributedDp(base);
-    const poisson = plan.event({ sampleRate: 0.1 });
-    const wor = plan.event({ sampleRate: 0.1, sampling: 'without-replacement' });
-    expect(poisson.l2Sensitivity).toBe(plan.l2Sensitivity);
-    expect(wor.l2Sensitivity).toBe(2 * plan.l2Sensitivity);
-    expect(wor.l1Sensitivity).toBe(2 * plan.l1Sensitivity);
+    const poisson = plan.event({ sampleRate: 1 });
+    const wor = plan.event({ sampleRate: 1, sampling: 'without-replacement' });
+    expect(poisson).toMatchObject({ l2Sensitivity: plan.l2Sensitivity, neighbours: 'add-remove' });
+    expect(wor).toMatchObject({ l2Sensitivity: plan.l2Sensitivity, l1Sensitivity: plan.l1Sensitivity, neighbours: 'replace-one' });
+    const doubled = { ...poisson, l2Sensitivity: 2 * plan.l2Sensitivity, l1Sensitivity: 2 * plan.l1Sensitivity };
+    expect(epsilon(wor)).toBeCloseTo(epsilon(doubled), 12);
     expect(plan.event()).toMatchObject({ sampleRate: 1, clients: base.clients });
   });
 
@@ -94,5 +98,30 @@ describe('planDistributedDp', () => {
     expectPrivkitError(() => planDistributedDp({ ...base, clients: 2.5 }), 'E_ARG', 'clients');
     expectPrivkitError(() => planDistributedDp({ ...base, dimension: 2 ** 28 + 1 }), 'E_ARG', 'dimension');
     expectPrivkitError(() => planDistributedDp({ ...base, noiseClients: base.clients + 1 }), 'E_ARG', 'noiseClients');
+    // the audit's case: clipNorm 1e-320 gave an Infinity scale silently
+    expectPrivkitError(() => planDistributedDp({ ...base, clipNorm: 1e-320 }), 'E_ARG', 'clipNorm');
+    expectPrivkitError(() => planDistributedDp({ ...base, noiseMultiplier: 1e-320 }), 'E_ARG', 'bits');
+  });
+
+  it('any finite parameters give a plan of finite, positive numbers or a PrivkitError (never NaN or Infinity)', () => {
+    const anyPositive = fc.double({ min: Number.MIN_VALUE, max: Number.MAX_VALUE, noNaN: true });
+    fc.assert(
+      fc.property(anyPositive, anyPositive, fc.integer({ min: 1, max: 2 ** 20 }), fc.integer({ min: 1, max: 10_000 }), (clipNorm, noiseMultiplier, dimension, clients) => {
+        let plan: ReturnType<typeof planDistributedDp>;
+        try {
+          plan = planDistributedDp({ clipNorm, noiseMultiplier, dimension, clients, bits: 32 });
+        } catch (error) {
+          expect(error).toBeInstanceOf(PrivkitError);
+          expect((error as PrivkitError).code).toBe('E_ARG');
+          return;
+        }
+        for (const value of [plan.scale, plan.localSigma, plan.conditionalBound, plan.l2Sensitivity, plan.l1Sensitivity]) {
+          expect(Number.isFinite(value) && value > 0).toBe(true);
+        }
+        expect(plan.wrapProbability).toBeLessThanOrEqual(1e-9 * (1 + 1e-9));
+        expect(plan.localSigma).toBeGreaterThanOrEqual(0.5);
+      }),
+      { seed: FC_SEED, numRuns: 500 },
+    );
   });
 });

@@ -165,13 +165,14 @@ describe('the benchmark demo', () => {
 });
 
 /**
- * A short seeded run: 5 rounds, 500 clients of 5 digits, 50 expected per round, 10% dropouts. With
- * seed 1 it measured 57.8% test accuracy at epsilon 2.37 with secure aggregation (29 dropouts
- * survived, ~1.5 s) and 62.0% at epsilon 3.00 with central DP; seeds 2 to 6 gave 50.6-56.6% and
- * 48.2-57.6% (chance: 10%). The accuracy floor sits below all of them.
+ * A short seeded run: 5 rounds, 500 clients of 5 digits, 50 per round (a fixed-size sample), 10%
+ * dropouts. Under the sound accounting (replace-one neighbours: the epsilon holds for observers who
+ * see the participant counts) seed 1 measured 41.6% test accuracy with secure aggregation and 43.6%
+ * with central DP at epsilon <= 3 (57.8% and 62.0% under the earlier Poisson accounting, which held
+ * only while the counts were hidden). Chance is 10%; the floor sits well above it and below the runs.
  */
 const TRAINING = { rounds: 5, clients: 500, perRound: 50, epsilon: 3, dropout: 0.1, seed: 1 };
-const ACCURACY_FLOOR = 0.45;
+const ACCURACY_FLOOR = 0.3;
 
 /** Runs the training panel with ?train and returns its report (field -> data-value), after the checks every run must pass. */
 async function train(url: string, secagg: boolean): Promise<Record<string, string>> {

@@ -1,10 +1,10 @@
 // Federated MNIST end to end: the seeded loader, then DP-FedAvg with softmax regression on 1000
-// IID clients of 8 digits (8000 train, 2000 test), 100 rounds of Poisson sampling with 100 clients
-// expected per round, 2 local epochs of batch 8 at learning rate 0.5, server momentum 0.9, local
-// training on a 2-thread pool. Every random choice is seeded, so the accuracies are exact repeats:
-// measured 0.916 without noise and 0.8795 with user-level central DP at epsilon 3 (delta 1e-5,
-// clip 0.1, calibrated z = 1.796; 0.849 at round 50), ~2 s per run on 2 cores. Other seeds gave
-// 0.910-0.912 and 0.868-0.876. The floors sit a bit below.
+// IID clients of 8 digits (8000 train, 2000 test), 100 clients per round, 2 local epochs of batch 8
+// at learning rate 0.5, server momentum 0.9, local training on a 2-thread pool. Every random choice is
+// seeded, so the accuracies are exact repeats (measured values in the tests' comments); the floors
+// sit a bit below. Under the sound accounting (fixed-size samples, replace-one neighbours, epsilon for
+// anyone who sees the models and the counts) epsilon 3 over 50 rounds takes z = 3.02; Poisson sampling
+// with add/remove neighbours, valid only while the count is hidden, takes z = 1.80 over 100 rounds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ready } from 'privkit';
 import { createModel, runFedAvg, splitClients, type FedAvgOptions } from 'privkit/fl';
@@ -69,12 +69,19 @@ describe('DP-FedAvg on MNIST', () => {
     expect(result.epsilon).toBe(Infinity);
   });
 
-  it('reaches 86% test accuracy with user-level DP at epsilon <= 3 (delta 1e-5)', async () => {
-    const result = await runFedAvg({ ...options, clipNorm: 0.1, targetEpsilon: 3, delta: 1e-5 });
+  it('reaches 81% test accuracy with user-level DP at epsilon <= 3 (delta 1e-5) for observers who see the counts', async () => {
+    const result = await runFedAvg({ ...options, rounds: 50, clipNorm: 0.1, targetEpsilon: 3, delta: 1e-5 });
     expect(result.epsilon).toBeLessThanOrEqual(3);
     expect(result.epsilon).toBeGreaterThan(2.99);
+    expect(result.noiseMultiplier).toBeGreaterThan(3);
+    expect(result.accuracy).toBeGreaterThanOrEqual(0.81); // measured 0.831
+  });
+
+  it('reaches 86% with Poisson sampling, whose epsilon <= 3 holds only while the count is hidden', async () => {
+    const result = await runFedAvg({ ...options, sampling: 'poisson', clipNorm: 0.1, targetEpsilon: 3, delta: 1e-5 });
+    expect(result.epsilon).toBeLessThanOrEqual(3);
     expect(result.noiseMultiplier).toBeGreaterThan(1.7);
-    expect(result.accuracy).toBeGreaterThanOrEqual(0.86);
-    expect(result.history[49]!.accuracy).toBeGreaterThan(0.8);
+    expect(result.observer).toMatch(/only/);
+    expect(result.accuracy).toBeGreaterThanOrEqual(0.86); // measured 0.8795
   });
 });

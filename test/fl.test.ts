@@ -21,6 +21,7 @@ import {
   type UpdateAggregator,
 } from 'privkit/fl';
 import { createPool, sharedFloat32Array, type Pool } from 'privkit/pool';
+import { samplerSlack } from '../dist/src/dp/secure.js';
 import { expectPrivkitError } from './helpers.js';
 
 const seedOf = (n: number): Uint8Array => {
@@ -193,18 +194,30 @@ describe('aggregators', () => {
     expect(await aggregator.aggregate([], 2)).toEqual({ sum: new Float32Array(dimension), included: 0 });
   });
 
-  it('CentralDpAggregator clips to clipNorm, sums, and adds secure Gaussian noise z C', async () => {
+  it('CentralDpAggregator clips to clipNorm, sums, and adds secure Gaussian noise z C_eff', async () => {
     const aggregator = new CentralDpAggregator({ dimension, clipNorm: 1, noiseMultiplier: 0.5, rng: createRng({ seed: seedOf(3) }) });
     const { sum, included } = await aggregator.aggregate(deltas, 1);
     expect(included).toBe(3);
     // Same arithmetic by hand: clip (3,4,..) to norm 1 and (..,5,..) to 1, sum, then the secure sampler from the same seed.
     const clipped = Float64Array.from(clipAndSum(new Float32Array([...deltas[0]!, ...deltas[1]!, ...deltas[2]!]), 3, 1).sum);
     expect(Array.from(clipped).map((v) => Math.fround(v))).toEqual(Array.from(Float32Array.of(0.6, 0.8, 0.1, 0, 1, 0.2)));
-    const expected = secureGaussian(clipped, 0.5, { rng: createRng({ seed: seedOf(3) }) }).values;
+    const expected = secureGaussian(clipped, aggregator.noiseStddev, { rng: createRng({ seed: seedOf(3) }) }).values;
     expect(sum).toEqual(Float32Array.from(expected));
   });
 
-  it('CentralDpAggregator noise has standard deviation z C, also in an empty round', async () => {
+  it('CentralDpAggregator charges the float32 clipping, the float64 sum and the lattice rounding (independent recomputation)', () => {
+    const d = 7850;
+    const aggregator = new CentralDpAggregator({ dimension: d, clipNorm: 0.1, noiseMultiplier: 3.8 });
+    // C1 = C (1 + 5 * 2^-24) (+ a subnormal term), the sum of up to 2^20 rows: 2 N gamma_N, the lattice: r sqrt(d), r <= 2^-23 sigma.
+    const n = 2 ** 20;
+    const gamma = (n * 2 ** -53) / (1 - n * 2 ** -53);
+    const bound = 0.1 * (1 + 5 * 2 ** -24) * (1 + 2 * n * gamma) + 2 ** -23 * aggregator.noiseStddev * Math.sqrt(d);
+    expect(aggregator.noiseStddev).toBeGreaterThanOrEqual(3.8 * 0.1 * (1 + 5 * 2 ** -24) * (1 + 2 * n * gamma));
+    expect(aggregator.noiseStddev).toBeLessThanOrEqual(3.8 * bound * (1 + 1e-12));
+    expect(aggregator.noiseStddev / (3.8 * 0.1)).toBeLessThan(1.001);
+  });
+
+  it('CentralDpAggregator noise has standard deviation z C_eff (about z C), also in an empty round', async () => {
     const big = 40_000;
     const aggregator = new CentralDpAggregator({ dimension: big, clipNorm: 2, noiseMultiplier: 1.5, rng: createRng({ seed: seedOf(4) }) });
     const { sum, included } = await aggregator.aggregate([], 1);
@@ -361,9 +374,12 @@ describe('FedAvg', () => {
       expect(m.included).toBe(m.sampled);
       expect(m.clipped).toBe(0);
     }
-    // Poisson sampling: 20 expected of 100 per round; 400 draws in all (sd ~8).
-    const total = result.history.reduce((n, m) => n + m.sampled, 0);
+    // Fixed-size samples: exactly 20 of 100 per round. Poisson: 20 expected, 400 draws in all (sd ~8).
+    expect(result.history.every((m) => m.sampled === 20)).toBe(true);
+    const poisson = await runFedAvg({ ...base, sampling: 'poisson', rounds: 20 });
+    const total = poisson.history.reduce((n, m) => n + m.sampled, 0);
     expect(Math.abs(total - 400)).toBeLessThan(45);
+    expect(poisson.history.some((m) => m.sampled !== 20)).toBe(true);
     expect(await runFedAvg(base)).toEqual({ ...result, history: expect.any(Array) });
   });
 
@@ -418,20 +434,28 @@ describe('FedAvg', () => {
     expect(fedavg.epsilon).toBe(Infinity);
   });
 
-  it('accounts every round with the RDP accountant (Poisson: z; without replacement: z / 2, fixed sample size)', async () => {
+  it('accounts every round with the RDP accountant (fixed-size samples with replace-one neighbours by default; Poisson with add/remove)', async () => {
     const dp = { ...base, rounds: 5, clipNorm: 1, noiseMultiplier: 1.1, delta: 1e-6 };
-    const poisson = await runFedAvg(dp);
-    const expected = new RdpAccountant().step({ noiseMultiplier: 1.1, sampleRate: 0.2, steps: 5 }).getEpsilon(1e-6).epsilon;
-    expect(poisson.epsilon).toBeCloseTo(expected, 12);
-    expect(poisson.delta).toBe(1e-6);
-    const epsilons = poisson.history.map((m) => m.epsilon);
-    expect([...epsilons].sort((a, b) => a - b)).toEqual(epsilons);
-    const wor = await runFedAvg({ ...dp, sampling: 'without-replacement' });
+    const wor = await runFedAvg(dp);
     expect(wor.history.every((m) => m.sampled === 20)).toBe(true);
+    // The secure lattice sampler's pmf slack over the model's coordinates is charged with every round.
+    const slack = samplerSlack('gaussian', model.paramCount);
+    expect(slack).toBeGreaterThan(0);
     const worExpected = new RdpAccountant()
-      .step({ noiseMultiplier: 0.55, sampleRate: 0.2, steps: 5, sampling: 'without-replacement' })
+      .step({ noiseMultiplier: 1.1, sampleRate: 0.2, steps: 5, sampling: 'without-replacement', neighbours: 'replace-one', slack })
       .getEpsilon(1e-6).epsilon;
     expect(wor.epsilon).toBeCloseTo(worExpected, 12);
+    expect(wor.delta).toBe(1e-6);
+    expect(wor.observer).toMatch(/participant counts/);
+    const epsilons = wor.history.map((m) => m.epsilon);
+    expect([...epsilons].sort((a, b) => a - b)).toEqual(epsilons);
+    const poisson = await runFedAvg({ ...dp, sampling: 'poisson' });
+    const expected = new RdpAccountant().step({ noiseMultiplier: 1.1, sampleRate: 0.2, steps: 5, slack }).getEpsilon(1e-6).epsilon;
+    expect(poisson.epsilon).toBeCloseTo(expected, 12);
+    expect(poisson.epsilon).toBeGreaterThan(new RdpAccountant().step({ noiseMultiplier: 1.1, sampleRate: 0.2, steps: 5 }).getEpsilon(1e-6).epsilon);
+    expect(poisson.observer).toMatch(/only/);
+    // Given the count, replacing a client costs more than adding one under Poisson sampling.
+    expect(wor.epsilon).toBeGreaterThan(poisson.epsilon);
   });
 
   it('calibrates the noise to a target epsilon and refuses rounds beyond it', async () => {
@@ -441,12 +465,41 @@ describe('FedAvg', () => {
     expect(fedavg.epsilon).toBeLessThanOrEqual(2);
     expect(fedavg.epsilon).toBeGreaterThan(1.99);
     expect(await fedavg.runRound().catch((e: unknown) => e)).toMatchObject({ code: 'E_BUDGET' });
-    const wor = new FedAvg({ ...base, rounds: 4, clipNorm: 1, targetEpsilon: 2, sampling: 'without-replacement' });
     const accounted = new RdpAccountant()
-      .step({ noiseMultiplier: wor.noiseMultiplier / 2, sampleRate: 0.2, steps: 4, sampling: 'without-replacement' })
+      .step({
+        noiseMultiplier: fedavg.noiseMultiplier,
+        sampleRate: 0.2,
+        steps: 4,
+        sampling: 'without-replacement',
+        neighbours: 'replace-one',
+        slack: samplerSlack('gaussian', model.paramCount),
+      })
       .getEpsilon(1e-5).epsilon;
     expect(accounted).toBeLessThanOrEqual(2);
     expect(accounted).toBeGreaterThan(1.99);
+  });
+
+  it('refuses a round that could overspend the budget of an aggregator calibrated elsewhere, and rounds past `rounds`', async () => {
+    const aggregator = new CentralDpAggregator({ dimension: model.paramCount, clipNorm: 1, noiseMultiplier: 1.5 });
+    const epsilonAfter = (rounds: number) =>
+      new RdpAccountant()
+        .step({ noiseMultiplier: 1.5, sampleRate: 0.2, steps: rounds, sampling: 'without-replacement', neighbours: 'replace-one' })
+        .getEpsilon(1e-5).epsilon;
+    const target = (epsilonAfter(2) + epsilonAfter(3)) / 2;
+    const fedavg = new FedAvg({ ...base, rounds: 10, clipNorm: 1, aggregator, targetEpsilon: target });
+    await fedavg.runRound();
+    await fedavg.runRound();
+    expect(await fedavg.runRound().catch((e: unknown) => e)).toMatchObject({ code: 'E_BUDGET' });
+    expect(fedavg.round).toBe(2);
+    const capped = new FedAvg({ ...base, rounds: 1, clipNorm: 1, aggregator });
+    await capped.runRound();
+    expect(await capped.runRound().catch((e: unknown) => e)).toMatchObject({ code: 'E_BUDGET' });
+  });
+
+  it('refuses Poisson sampling with an aggregator whose release reveals the count', () => {
+    const revealing: UpdateAggregator = { noiseMultiplier: 1, aggregate: () => Promise.resolve({ sum: new Float32Array(model.paramCount), included: 0 }) };
+    expectPrivkitError(() => new FedAvg({ ...base, clipNorm: 1, aggregator: revealing, sampling: 'poisson' }), 'E_ARG', 'options.sampling');
+    expect(() => new FedAvg({ ...base, clipNorm: 1, aggregator: revealing })).not.toThrow();
   });
 
   it('refuses overlapping rounds and checks what a custom aggregator returns', async () => {

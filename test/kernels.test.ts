@@ -11,7 +11,7 @@ import {
   sum,
   weightedMean,
 } from 'privkit';
-import { expectBitEqual, expectRelClose } from './helpers.js';
+import { expectBitEqual, expectPrivkitError, expectRelClose } from './helpers.js';
 
 const f32 = (values: number[]) => Float32Array.from(values);
 /** One float32 rounding of a hand-computed float64 answer. */
@@ -176,6 +176,17 @@ describe('clipAndSum', () => {
     expectRelClose(s, [1.2, -0.2], 4 * F32_EPS, 'sum');
     expectRelClose(norms, [5, 5, 0.6], F32_EPS, 'norms');
     expect(clippedCount).toBe(2);
+  });
+
+  it('accepts an empty batch (an empty Poisson sample still gets its noise) when the row length is given', () => {
+    const { sum: s, norms, clippedCount } = clipAndSum(new Float32Array(0), 0, 1, { columns: 3 });
+    expect(Array.from(s)).toEqual([0, 0, 0]);
+    expect(norms.length).toBe(0);
+    expect(clippedCount).toBe(0);
+    expect(clipAndSum(f32([3, 4]), 1, 1, { columns: 2 }).clippedCount).toBe(1);
+    expectPrivkitError(() => clipAndSum(new Float32Array(0), 0, 1), 'E_ARG', 'opts.columns');
+    expectPrivkitError(() => clipAndSum(new Float32Array(2), 0, 1, { columns: 2 }), 'E_ARG', 'rows');
+    expectPrivkitError(() => clipAndSum(f32([3, 4]), 1, 1, { columns: 3 }), 'E_SHAPE', 'opts.columns');
   });
 
   it('does not modify x', () => {

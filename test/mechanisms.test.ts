@@ -21,7 +21,9 @@ import {
   laplaceMechanism,
   laplaceResolution,
   normalCdf,
+  secureValueBound,
 } from 'privkit/dp';
+import { samplerSlack } from '../dist/src/dp/secure.js';
 import { FC_SEED } from './helpers.js';
 
 beforeAll(ready);
@@ -166,15 +168,17 @@ describe('laplaceMechanism', () => {
       const m = laplaceMechanism({ epsilon, l1Sensitivity });
       expect(m.epsilon).toBe(epsilon);
       expect(m.resolution).toBe(laplaceResolution(m.scale));
-      expect(m.scale).toBeGreaterThanOrEqual((l1Sensitivity + m.resolution) / epsilon);
-      expect(rel(m.scale, (l1Sensitivity + m.resolution) / epsilon)).toBeLessThan(1e-15);
+      // Calibrated for epsilon less twice the sampler's slack (samplerSlack, charged for its 2e-15 pmf error).
+      const ideal = epsilon - 2 * samplerSlack('laplace', 1);
+      expect(m.scale).toBeGreaterThanOrEqual((l1Sensitivity + m.resolution) / ideal);
+      expect(rel(m.scale, (l1Sensitivity + m.resolution) / ideal)).toBeLessThan(1e-15);
       expect(m.scale / (l1Sensitivity / epsilon) - 1).toBeLessThan(2 ** -22 / Math.min(1, epsilon));
     }
   });
 
   it('releases on the resolution lattice with variance 2 scale^2 and kurtosis 6', () => {
     const rng = seeded(1);
-    const m = laplaceMechanism({ epsilon: 0.5, l1Sensitivity: 1, rng });
+    const m = laplaceMechanism({ epsilon: 0.5, l1Sensitivity: 1, dimension: 200_000, rng });
     const input = Float64Array.from({ length: 200_000 }, (_, i) => (i % 7) * 0.3 - 1);
     const out = m.release(input);
     expect(out).not.toBe(input);
@@ -187,8 +191,8 @@ describe('laplaceMechanism', () => {
   });
 
   it('is reproducible with a seeded rng', () => {
-    const a = laplaceMechanism({ epsilon: 1, l1Sensitivity: 1, rng: seeded(2) }).release(new Float64Array(100));
-    const b = laplaceMechanism({ epsilon: 1, l1Sensitivity: 1, rng: seeded(2) }).release(new Float64Array(100));
+    const a = laplaceMechanism({ epsilon: 1, l1Sensitivity: 1, dimension: 100, rng: seeded(2) }).release(new Float64Array(100));
+    const b = laplaceMechanism({ epsilon: 1, l1Sensitivity: 1, dimension: 100, rng: seeded(2) }).release(new Float64Array(100));
     expect(a).toEqual(b);
   });
 
@@ -205,9 +209,12 @@ describe('laplaceMechanism', () => {
     rejects(() => laplaceMechanism({ epsilon: 1e-300, l1Sensitivity: 1e10 }), 'epsilon');
     rejects(() => laplaceMechanism(undefined as never), 'options');
     rejects(() => laplaceMechanism({ epsilon: 1, l1Sensitivity: 1, rng: 3 as never }), 'opts.rng');
-    const m = laplaceMechanism({ epsilon: 1, l1Sensitivity: 1 });
+    rejects(() => laplaceMechanism({ epsilon: 1, l1Sensitivity: 1, dimension: 0 }), 'dimension');
+    rejects(() => laplaceMechanism({ epsilon: 1, l1Sensitivity: 1, dimension: 2.5 }), 'dimension');
+    const m = laplaceMechanism({ epsilon: 1, l1Sensitivity: 1, dimension: 2 });
     rejects(() => m.release(new Float32Array(3) as never), 'values');
     rejects(() => m.release(Float64Array.of(0, Number.NaN)), 'values', 'E_NONFINITE');
+    rejects(() => m.release(new Float64Array(3)), 'values', 'E_SHAPE');
   });
 });
 
@@ -221,13 +228,16 @@ describe('gaussianMechanism', () => {
       const m = gaussianMechanism({ epsilon, delta, l2Sensitivity });
       expect(m.resolution).toBe(gaussianResolution(m.sigma));
       expect(m.sigma).toBeGreaterThan(analyticGaussianSigma({ epsilon, delta, l2Sensitivity }));
-      expect(rel(m.sigma, analyticGaussianSigma({ epsilon, delta, l2Sensitivity: l2Sensitivity + m.resolution }))).toBeLessThan(1e-15);
-      expect(gaussianDelta(m.sigma, { epsilon, l2Sensitivity: l2Sensitivity + m.resolution })).toBeLessThanOrEqual(delta * (1 + 1e-12));
+      // The ideal mechanism is calibrated at (epsilon - 2s, e^-s delta) for the sampler's slack s (samplerSlack).
+      const slack = samplerSlack('gaussian', 1);
+      const ideal = { epsilon: epsilon - 2 * slack, delta: delta * Math.exp(-slack) };
+      expect(rel(m.sigma, analyticGaussianSigma({ ...ideal, l2Sensitivity: l2Sensitivity + m.resolution }))).toBeLessThan(1e-15);
+      expect(gaussianDelta(m.sigma, { epsilon: ideal.epsilon, l2Sensitivity: l2Sensitivity + m.resolution })).toBeLessThanOrEqual(ideal.delta * (1 + 1e-12));
     }
   });
 
   it('releases on the lattice with variance sigma^2', () => {
-    const m = gaussianMechanism({ epsilon: 1, delta: 1e-5, l2Sensitivity: 1, rng: seeded(3) });
+    const m = gaussianMechanism({ epsilon: 1, delta: 1e-5, l2Sensitivity: 1, dimension: 200_000, rng: seeded(3) });
     const input = Float64Array.from({ length: 200_000 }, (_, i) => Math.sin(i) * 100);
     const out = m.release(input);
     expect(out.every((v) => Number.isInteger(v / m.resolution))).toBe(true);
@@ -245,10 +255,15 @@ describe('gaussianMechanism', () => {
       ['delta', 0],
       ['delta', undefined],
       ['l2Sensitivity', 0],
+      ['dimension', -1],
+      ['dimension', 2 ** 31],
     ] as const) {
       rejects(() => gaussianMechanism({ ...ok, [key]: bad } as never), key);
     }
     rejects(() => gaussianMechanism(ok).release([1, 2] as never), 'values');
+    rejects(() => gaussianMechanism(ok).release(new Float64Array(2)), 'values', 'E_SHAPE');
+    // the charge grows as fast as the noise: 2^-24 sigma sqrt(d) >= Delta has no consistent lattice
+    rejects(() => gaussianMechanism({ epsilon: 1e-3, delta: 1e-5, l2Sensitivity: 1, dimension: 2 ** 30 }), 'dimension');
   });
 });
 
@@ -382,6 +397,26 @@ describe('bounded aggregates', () => {
     expect(rel(m2, 2)).toBeLessThan(4.9 * Math.sqrt(5 / 20_000));
   });
 
+  it('whether a call succeeds does not depend on the data: values beyond the lattice range are released saturated', () => {
+    const rng = seeded(11);
+    // the audit's case: 2^19 + 1 records at epsilon 1000 used to throw while 2^19 worked
+    for (const n of [2 ** 19, 2 ** 19 + 1, 10 ** 15]) {
+      const count = dpCount(n, { epsilon: 1000, rng });
+      const bound = secureValueBound(laplaceMechanism({ epsilon: 1000, l1Sensitivity: 1 }).scale);
+      expect(Math.abs(count - Math.min(n, bound))).toBeLessThan(0.05);
+    }
+    // scale 1 + r just above 1: r = 2^-23, range 2^52 r = 2^29
+    expect(secureValueBound(laplaceMechanism({ epsilon: 1, l1Sensitivity: 1 }).scale)).toBe(2 ** 29);
+    expect(dpCount(10 ** 15, { epsilon: 1, rng })).toBeCloseTo(2 ** 29, -2);
+    // 1000 records at the bound 1 at epsilon 1e7 (scale ~1e-7, r = 2^-47): the sum 1000 is beyond 2^52 r = 32
+    expect(dpSum(new Float64Array(1000).fill(1), { epsilon: 1e7, lower: 0, upper: 1, rng })).toBeCloseTo(32, 4);
+    // (saturated sum 32 over saturated count 64, plus the midpoint: biased, but no error)
+    expect(dpMean(new Float64Array(1000).fill(1), { epsilon: 1e7, lower: 0, upper: 1, rng })).toBeCloseTo(1, 6);
+    const h = dpHistogram(new Float64Array(1000).fill(0.75), { epsilon: 1e7, bins: 2, lower: 0, upper: 1, rng });
+    expect(h.counts[0]).toBeCloseTo(0, 4);
+    expect(h.counts[1]).toBeCloseTo(32, 4);
+  });
+
   it('rejects bad arguments with the argument name', () => {
     const ok = { epsilon: 1, lower: 0, upper: 1 };
     for (const f of [dpSum, dpMean]) {
@@ -400,8 +435,6 @@ describe('bounded aggregates', () => {
     rejects(() => dpCount(2.5, { epsilon: 1 }), 'records');
     rejects(() => dpCount(records, { epsilon: -1 }), 'epsilon');
     rejects(() => dpCount(Float64Array.of(Number.NaN), { epsilon: 1 }), 'records', 'E_NONFINITE');
-    rejects(() => dpCount(10 ** 15, { epsilon: 1 }), 'records'); // beyond the exact lattice range
-    rejects(() => dpSum(new Float64Array(1000), { epsilon: 1e7, lower: 0, upper: 1 }), 'records');
     const h = { epsilon: 1, bins: 3, lower: 0, upper: 1 };
     rejects(() => dpHistogram(records, { ...h, bins: 0 }), 'bins');
     rejects(() => dpHistogram(records, { ...h, bins: 1.5 }), 'bins');

@@ -1,5 +1,7 @@
 // Statistics for the sampler tests: exact CDFs (normal, Laplace, discrete Laplace, rounded normal),
-// the Kolmogorov-Smirnov statistic and its critical value, moments, and the chi-square tail.
+// the Kolmogorov-Smirnov statistic and its critical value, moments, the chi-square tail and its
+// critical value, and a binned chi-square test of integer samples whose bins are sized so that a
+// given relative error in any one of them is visible.
 
 /** erfc(x) to ~1e-13: Taylor series of erf for |x| < 3, Lentz continued fraction beyond. */
 export function erfc(x: number): number {
@@ -129,3 +131,137 @@ function gammaQ(a: number, x: number): number {
 
 /** P(X >= stat) for X ~ chi-square(df): the p-value of a chi-square statistic. */
 export const chiSquareSf = (stat: number, df: number): number => gammaQ(df / 2, stat / 2);
+
+/** The critical value x with P(X >= x) = alpha for X ~ chi-square(df) (bisection on chiSquareSf). */
+export function chiSquareCritical(df: number, alpha = 1e-6): number {
+  let lo = 0;
+  let hi = df + 10;
+  while (chiSquareSf(hi, df) > alpha) hi *= 2;
+  for (let i = 0; i < 200 && hi - lo > 1e-12 * hi; i++) {
+    const mid = 0.5 * (lo + hi);
+    if (chiSquareSf(mid, df) > alpha) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+/** A histogram of integer samples on [-K, K]: counts[k + K]; samples beyond the range go to the end cells. */
+export class IntegerHistogram {
+  readonly counts: Float64Array;
+  total = 0;
+
+  constructor(readonly K: number) {
+    this.counts = new Float64Array(2 * K + 1);
+  }
+
+  add(samples: ArrayLike<number>): void {
+    const { K, counts } = this;
+    for (let i = 0; i < samples.length; i++) counts[Math.min(2 * K, Math.max(0, samples[i]! + K))]!++;
+    this.total += samples.length;
+  }
+}
+
+export interface IntegerChiSquare {
+  /** Pearson's statistic, its degrees of freedom (bins - 1) and p-value. */
+  stat: number;
+  df: number;
+  p: number;
+  bins: number;
+  /** The fewest samples any bin expects. */
+  minExpected: number;
+  /**
+   * The relative error of the least populated bin whose contribution alone, delta^2 E, reaches the
+   * critical value at alpha: any single bin off by this much (or more) fails the test on average
+   * by a margin of df (the statistic's null mean).
+   */
+  resolution: number;
+}
+
+/**
+ * Pearson chi-square test of a histogram of integer samples against the pmf p on the same cells
+ * (p[k + K], summing to 1). Bins grow outward from the pmf's mode: the mode and as many neighbours
+ * on both sides as it takes to expect `minExpected` samples, then on each side runs of consecutive
+ * integers pooled until a run expects at least minExpected (a side's remainder joins its outermost
+ * run, or the center when it has none). Given `resolution` instead, minExpected is the least
+ * count E for which a relative error `resolution` in a bin of E samples contributes the critical
+ * value, resolution^2 E = chiSquareCritical(df, alpha), found by iterating over df (the bin count
+ * falls as E grows, so this settles in a few rounds). The statistic's chi-square law needs
+ * minExpected >= ~20.
+ */
+export function integerChiSquare(
+  histogram: IntegerHistogram,
+  p: Float64Array,
+  opts: { minExpected?: number; resolution?: number; alpha?: number },
+): IntegerChiSquare {
+  const alpha = opts.alpha ?? 1e-6;
+  const n = histogram.total;
+  const makeBins = (minExpected: number) => binsOutward(p, n, minExpected);
+  let binOf: Int32Array;
+  let expected: number[];
+  if (opts.resolution === undefined) {
+    ({ binOf, expected } = makeBins(opts.minExpected ?? 20));
+  } else {
+    let minExpected = chiSquareCritical(1, alpha) / opts.resolution ** 2;
+    for (let round = 0; ; round++) {
+      ({ binOf, expected } = makeBins(minExpected));
+      const needed = chiSquareCritical(Math.max(1, expected.length - 1), alpha) / opts.resolution ** 2;
+      if (needed <= minExpected || round === 20) break;
+      minExpected = needed;
+    }
+  }
+  const observed = new Float64Array(expected.length);
+  for (let i = 0; i < histogram.counts.length; i++) observed[binOf[i]!]! += histogram.counts[i]!;
+  let stat = 0;
+  for (let b = 0; b < expected.length; b++) stat += (observed[b]! - expected[b]!) ** 2 / expected[b]!;
+  const df = expected.length - 1;
+  const fewest = Math.min(...expected);
+  return {
+    stat,
+    df,
+    p: chiSquareSf(stat, df),
+    bins: expected.length,
+    minExpected: fewest,
+    resolution: Math.sqrt(chiSquareCritical(Math.max(1, df), alpha) / fewest),
+  };
+}
+
+/**
+ * integerChiSquare's bins: binOf[cell] and the expected count of each bin (n p summed over its cells).
+ */
+function binsOutward(p: Float64Array, n: number, minExpected: number): { binOf: Int32Array; expected: number[] } {
+  let mode = 0;
+  for (let i = 1; i < p.length; i++) if (p[i]! > p[mode]!) mode = i;
+  type Run = { cells: number[]; expected: number };
+  // the center: the mode and its neighbours on both sides, widened until it expects minExpected
+  const center: Run = { cells: [mode], expected: n * p[mode]! };
+  let below = mode;
+  let above = mode;
+  while (center.expected < minExpected && (below > 0 || above < p.length - 1)) {
+    for (const cell of [--below, ++above]) {
+      if (cell < 0 || cell >= p.length) continue;
+      center.cells.push(cell);
+      center.expected += n * p[cell]!;
+    }
+  }
+  /** The runs of one side, outward from the mode. */
+  const side = (step: 1 | -1): Run[] => {
+    const runs: Run[] = [];
+    let run: Run = { cells: [], expected: 0 };
+    for (let i = (step > 0 ? above : below) + step; i >= 0 && i < p.length; i += step) {
+      run.cells.push(i);
+      run.expected += n * p[i]!;
+      if (run.expected >= minExpected) {
+        runs.push(run);
+        run = { cells: [], expected: 0 };
+      }
+    }
+    const home = runs[runs.length - 1] ?? center;
+    home.cells.push(...run.cells);
+    home.expected += run.expected;
+    return runs;
+  };
+  const ordered = [...side(-1).reverse(), center, ...side(1)];
+  const binOf = new Int32Array(p.length);
+  ordered.forEach((run, b) => run.cells.forEach((cell) => (binOf[cell] = b)));
+  return { binOf, expected: ordered.map((run) => run.expected) };
+}

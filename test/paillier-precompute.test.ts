@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from 'privkit/dp';
-import { generateKeyPair, PrivateKey, PublicKey, randomPrime, ready, type KeyPair } from 'privkit/paillier';
+import { generateKeyPair, MAX_FACTOR_BITS_DIFFERENCE, PrivateKey, PublicKey, randomPrime, ready, type KeyPair } from 'privkit/paillier';
 import { createPool, type Pool } from 'privkit/pool';
 import { errorCode } from './helpers.js';
 
@@ -41,8 +41,8 @@ describe('private-key CRT encryption', () => {
   });
 
   it('r^n by CRT equals r^n mod n^2 by direct modPow: same ciphertext as publicKey.encrypt for the same r', () => {
-    // keys with factors of equal and of different sizes (imported keys may have either)
-    const uneven = new PrivateKey(randomPrime(200, seededRng(33)), randomPrime(312, seededRng(34)), insecure);
+    // keys with factors of equal and of different sizes (imported keys may differ by MAX_FACTOR_BITS_DIFFERENCE bits)
+    const uneven = new PrivateKey(randomPrime(252, seededRng(33)), randomPrime(252 + MAX_FACTOR_BITS_DIFFERENCE, seededRng(34)), insecure);
     for (const sk of [small.privateKey, medium.privateKey, uneven]) {
       const pk = sk.publicKey;
       for (let seed = 1; seed <= 8; seed++) {
@@ -78,19 +78,46 @@ describe('private-key CRT encryption', () => {
 describe('precomputed r^n values', () => {
   it('encrypt takes queued values in order, each once, then computes its own', () => {
     const pk = new PublicKey(small.publicKey.n, insecure);
-    pk.precompute(4, { rng: seededRng(21) });
+    pk.precompute(4);
     expect(pk.precomputedCount).toBe(4);
+    // Enc(0) = r^n, so encrypting 0 shows the factor used; each is an n-th residue (decrypts to 0)
+    const used = Array.from({ length: 4 }, () => pk.encrypt(0n).value);
+    expect(pk.precomputedCount).toBe(0);
+    for (const value of used) expect(small.privateKey.decrypt(value)).toBe(0n);
+    const later = Array.from({ length: 4 }, () => pk.encrypt(0n).value);
+    expect(new Set([...used, ...later]).size).toBe(8);
+  });
+
+  it('values from a seeded generator feed only encryptions given that generator, never default ones', () => {
+    const pk = new PublicKey(small.publicKey.n, insecure);
+    const seeded = seededRng(21);
+    pk.precompute(4, { rng: seeded });
+    expect(pk.precomputedCount).toBe(0); // none for default encryptions
     // the same generator state gives the same r, so these are exactly the queued values
     const reference = new PublicKey(small.publicKey.n, insecure);
     const rng = seededRng(21);
     const expected = Array.from({ length: 4 }, () => reference.encrypt(0n, { rng }).value);
-    // Enc(0) = r^n, so encrypting 0 shows the factor used
-    const used = Array.from({ length: 4 }, () => pk.encrypt(0n).value);
-    expect(used).toEqual(expected);
-    expect(pk.precomputedCount).toBe(0);
-    const later = Array.from({ length: 4 }, () => pk.encrypt(0n).value);
-    for (const value of later) expect(expected).not.toContain(value);
-    expect(new Set([...used, ...later]).size).toBe(8);
+    // default encryptions (under this key and a second instance of it) never see them
+    const defaults = Array.from({ length: 6 }, () => pk.encrypt(0n).value);
+    for (const value of defaults) expect(expected).not.toContain(value);
+    // another seeded generator, even with the same seed, has its own queue
+    expect(pk.encrypt(0n, { rng: seededRng(21) }).value).toBe(expected[0]);
+    // the generator that made them takes them in order, then draws fresh values from its state
+    expect(Array.from({ length: 4 }, () => pk.encrypt(0n, { rng: seeded }).value)).toEqual(expected);
+    expect(pk.encrypt(0n, { rng: seeded }).value).toBe(reference.encrypt(0n, { rng }).value);
+  });
+
+  it('the queue is private: a structuredClone or spread of a key carries no r^n values', () => {
+    const pk = new PublicKey(small.publicKey.n, insecure);
+    pk.precompute(3);
+    const clone = structuredClone(pk) as unknown as Record<string, unknown>;
+    const spread = { ...pk } as Record<string, unknown>;
+    for (const copy of [clone, spread]) {
+      expect(copy['n']).toBe(pk.n);
+      for (const value of Object.values(copy)) expect(Array.isArray(value) || value instanceof Map || value instanceof Set).toBe(false);
+    }
+    expect(JSON.stringify(Object.keys(clone))).not.toMatch(/precomputed|queue/);
+    expect(pk.precomputedCount).toBe(3);
   });
 
   it('ciphertexts made with queued values decrypt; rerandomize uses the queue; opts.rng bypasses it', () => {
@@ -125,6 +152,34 @@ describe('precomputed r^n values', () => {
     expect(pk.precomputedCount).toBe(1);
     await pk.precomputeInPool(pool, 0);
     expect(pk.precomputedCount).toBe(1);
+  });
+
+  it('precomputeInPool refuses 1, other values 1 mod n, repeats, values outside Z*_{n^2} and short batches', async () => {
+    const pk = new PublicKey(small.publicKey.n, insecure);
+    const { n, nSquared } = pk;
+    const good = await pool.paillierRandomness(n.toString(16), 3);
+    const fakePool = (values: unknown) => ({ paillierRandomness: async () => values }) as unknown as Pool;
+    const refused = async (values: unknown, count = Array.isArray(values) ? values.length : 1) =>
+      pk.precomputeInPool(fakePool(values), count).then(
+        () => 'accepted',
+        (e: { code?: string }) => e.code,
+      );
+    // r^n = 1 would make Enc(31337) = 1 + 31337 n, readable without the key
+    expect(await refused([good[0], 1n])).toBe('E_WORKER');
+    expect(await refused([1n + 5n * n])).toBe('E_WORKER');
+    expect(await refused([good[0], good[0]])).toBe('E_WORKER');
+    expect(await refused([0n])).toBe('E_ARG');
+    expect(await refused([nSquared])).toBe('E_ARG');
+    expect(await refused([nSquared + good[0]!])).toBe('E_ARG');
+    expect(await refused([small.privateKey.p * 7n])).toBe('E_ARG'); // not coprime to n
+    expect(await refused(['12'])).toBe('E_ARG');
+    expect(await refused([good[0]], 2)).toBe('E_WORKER');
+    expect(await refused('nope', 1)).toBe('E_WORKER');
+    expect(pk.precomputedCount).toBe(0); // a bad value refuses the whole batch
+    expect(await refused([good[0], good[1]])).toBe('accepted');
+    expect(await refused([good[1], good[2]])).toBe('E_WORKER'); // repeats a queued value
+    expect(pk.precomputedCount).toBe(2);
+    expect(small.privateKey.decrypt(pk.encrypt(31337n))).toBe(31337n);
   });
 
   it('pool.paillierRandomness splits the count over the workers', async () => {

@@ -8,6 +8,8 @@ import { createRng } from 'privkit/dp';
 import {
   Ciphertext,
   generateKeyPair,
+  MAX_MILLER_RABIN_ROUNDS,
+  MAX_PRIME_BITS,
   millerRabin,
   millerRabinRounds,
   powBigInt,
@@ -67,6 +69,33 @@ describe('probable primes', () => {
   });
 });
 
+describe('size and generator arguments', () => {
+  it('randomPrime and millerRabin bound every size and count with an E_ARG (no process abort, no hang)', () => {
+    const rng = seededRng(8);
+    for (const bits of [2 ** 32, MAX_PRIME_BITS + 1, 15, -1, 1.5, Number.NaN, Infinity, '64']) {
+      expect(errorCode(() => randomPrime(bits as number, rng)), String(bits)).toBe('E_ARG');
+    }
+    for (const bad of [undefined, null, {}, { bytes: 5 }]) expect(errorCode(() => randomPrime(64, bad as never))).toBe('E_ARG');
+    for (const rounds of [undefined, 0, -1, 1.5, MAX_MILLER_RABIN_ROUNDS + 1, 2 ** 31, Number.NaN]) {
+      expect(errorCode(() => millerRabin(21n, rounds as number, rng)), String(rounds)).toBe('E_ARG');
+    }
+    for (const w of [21, 4n, 3n, -7n, (1n << 12289n) + 1n]) expect(errorCode(() => millerRabin(w as bigint, 4, rng)), String(w).slice(0, 12)).toBe('E_ARG');
+    expect(errorCode(() => millerRabin(21n, 4, {} as never))).toBe('E_ARG');
+  });
+
+  it('options: null is no options, non-objects and generators without bytes() are refused', () => {
+    const { publicKey: pk, privateKey: sk } = small;
+    expect(sk.decrypt(pk.encrypt(5n, null as never))).toBe(5n);
+    expect(sk.decrypt(sk.encrypt(6n, null as never))).toBe(6n);
+    for (const opts of [{ rng: {} }, { rng: null }, { rng: 5 }, 3, 'x']) {
+      expect(errorCode(() => pk.encrypt(5n, opts as never)), JSON.stringify(opts)).toBe('E_ARG');
+      expect(errorCode(() => sk.encrypt(5n, opts as never)), JSON.stringify(opts)).toBe('E_ARG');
+      expect(errorCode(() => pk.precompute(1, opts as never)), JSON.stringify(opts)).toBe('E_ARG');
+    }
+    expect(errorCode(() => new PublicKey(pk.n, 7 as never))).toBe('E_ARG');
+  });
+});
+
 describe('key generation', () => {
   it('n = p q has exactly the requested bits, p and q have equal size and gcd(n, phi) = 1', () => {
     for (const [{ publicKey, privateKey }, bits] of [
@@ -106,6 +135,7 @@ describe('key generation', () => {
     expect(await rejects({ bits: 64, allowInsecureTestKeys: true })).toBe('E_ARG');
     expect(await rejects({ bits: 8192 })).toBe('E_ARG');
     expect(await rejects({ bits: 2048.5 })).toBe('E_ARG');
+    expect(await rejects({ bits: 512, allowInsecureTestKeys: true, rng: {} as never })).toBe('E_ARG');
     expect(errorCode(() => new PublicKey(small.publicKey.n))).toBe('E_ARG');
   });
 });

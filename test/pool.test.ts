@@ -56,6 +56,7 @@ describe('pool results equal the sync kernels', () => {
       expect(pooled.clippedCount).toBe(direct.clippedCount);
       expect(pooled.clippedCount).toBeGreaterThan(0);
       expectClose(pooled.sum, direct.sum);
+      expect(await pool.clipAndSum(new Float32Array(0), 0, 20, { columns: cols })).toEqual(clipAndSum(new Float32Array(0), 0, 20, { columns: cols }));
       expectClose(await pool.sum(x, rows), sum(x, rows));
       expectClose(await pool.mean(x, rows), mean(x, rows));
       const weights = Array.from({ length: rows }, (_, r) => r + 1);

@@ -3,7 +3,7 @@
 // bound, unbiasedness of stochastic rounding, wrap-around of negative values, sums of (masked)
 // quantized vectors, conditional rounding (with noise kept across redrawn roundings), every error
 // path, seeded reproducibility across chunks, and memory stability. The noise's distribution is
-// tested in discrete-gaussian-wasm.test.ts.
+// tested in dp/discrete-gaussian-wasm.test.ts.
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,9 @@
 // Secure (lattice) noise: outputs on r Z with r a function of the scale only, integer noise that
-// passes KS against its exact target, exactness near the value bound, errors, and a demonstration of
-// Mironov's floating-point attack on the naive sampler that the lattice defeats.
+// passes KS against its exact target (and, for Laplace, a chi-square at 2 x 10^7 samples), the
+// Laplace kernel's threshold table against exact BigInt values, exactness near the value bound,
+// errors, and a demonstration of Mironov's floating-point attack on the naive sampler that the
+// lattice defeats.
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ready } from 'privkit';
 import {
@@ -12,7 +15,12 @@ import {
   secureValueBound,
   type Rng,
 } from 'privkit/dp';
-import { discreteLaplaceCdf, erfc, ksCritical, ksStatistic, normalCdf, seed } from './noise-stats.js';
+import * as ref from 'privkit/reference';
+import * as runtime from '../dist/src/wasm/runtime.js';
+import { FC_SEED } from './helpers.js';
+import { discreteLaplaceCdf, erfc, IntegerHistogram, integerChiSquare, ksCritical, ksStatistic, normalCdf, seed } from './noise-stats.js';
+
+fc.configureGlobal({ seed: FC_SEED, numRuns: 40, endOnFailure: true });
 
 beforeAll(ready);
 
@@ -92,6 +100,93 @@ describe('secureLaplace', () => {
     const inner = out.filter((o) => Math.abs(o / r) < t / 8).length;
     const p = discreteLaplaceCdf(Math.ceil(t / 8) - 1, t) - discreteLaplaceCdf(-Math.ceil(t / 8), t);
     expect(Math.abs(inner - n * p)).toBeLessThan(5 * Math.sqrt(n * p * (1 - p)));
+  });
+});
+
+describe("secureLaplace's threshold table: QT[k - 1] = floor(e^(-M k / t) 2^64), M = 2^22", () => {
+  const table = (t: number): bigint[] =>
+    runtime.withWasm((kernels, arena) => {
+      const ptr = arena.alloc(16 * 8);
+      const count = kernels.secureLaplaceTable(t, 22, ptr);
+      return Array.from(new BigUint64Array(kernels.memory.buffer, ptr, count));
+    });
+
+  it('equals the exact BigInt values (the reference) for every entry, at the ends of t in (2^23, 2^24] and 40 t in between', () => {
+    let state = 12345;
+    const between = Array.from({ length: 40 }, () => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return 2 ** 23 * (1 + (state + 1) / 2 ** 32) + (state & 1023) * 2 ** -20; // fractional bits too
+    });
+    const ts = [2 ** 23 + 2 ** -29, 2 ** 23 + 1, 2 ** 24 - 2 ** -29, 2 ** 24, 1 / laplaceResolution(1), 0.037 / laplaceResolution(0.037), ...between];
+    for (const t of ts) expect(table(t), `t ${t}`).toEqual(ref.secureLaplaceTable(t, 22));
+  });
+
+  it('the check can fail: a table computed with float64 exp (the old kernel) is not exact', () => {
+    // floor(Math.exp(-M k / t) 2^64) has 53 significant bits: it misses the exact value by hundreds of units
+    const t = 2 ** 24;
+    const exact = table(t);
+    const viaDouble = exact.map((_, i) => BigInt(Math.floor(Math.exp((-(2 ** 22) * (i + 1)) / t) * 2 ** 64)));
+    expect(viaDouble.some((v, i) => v !== exact[i])).toBe(true);
+  });
+});
+
+describe('secureLaplace agrees with the reference bit for bit, given the keystream', () => {
+  it('fast-check over values, scale and seed (n <= 4000: one kernel call)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 4000 }),
+        fc.double({ min: -30, max: 30, noNaN: true }).map((e) => 2 ** e),
+        fc.integer({ min: 0, max: 255 }),
+        (n, scale, k) => {
+          const values = Float64Array.from({ length: n }, (_, i) => Math.sin(i + k) * 100 * scale);
+          const { values: out, resolution: r } = secureLaplace(values, scale, { rng: createRng({ seed: seed(k) }) });
+          const rng = createRng({ seed: seed(k) });
+          const source = { bytes: (m: number) => rng.fill(new Uint8Array(m)), uniform: () => rng.uniform(1)[0]! };
+          expect(out).toEqual(ref.secureLaplaceFromKeystream(values, r, scale / r, 22, source));
+        },
+      ),
+    );
+  });
+});
+
+describe('secureLaplace at 2 x 10^7 samples', () => {
+  // The noise in cells of width w = t / 64 (M / 16 at scale 1) against the exact two-sided geometric
+  // P(Z = z) = (1 - q) / (1 + q) q^|z|, q = e^(-1/t): a fault in the table, in the branch-free count of
+  // Q (16 lanes) or in its restart at Q = 16 moves whole cells.
+  const scale = 1;
+  const r = laplaceResolution(scale);
+  const t = scale / r;
+  const w = t / 64;
+  const K = 64 * 24; // cells with |z| < 24 t; the end cells hold the rest (mass e^-24 = 4e-11)
+
+  /** P(cell c) = P(c w <= Z < (c + 1) w) for -K <= c <= K (the end cells open), at noise scale tau. */
+  function cellPmf(tau: number): Float64Array {
+    const q = Math.exp(-1 / tau);
+    // P(Z >= a), integer a: q^a / (1 + q) for a > 0, 1 - q^(1 - a) / (1 + q) for a <= 0
+    const atLeast = (a: number) => (a > 0 ? Math.exp(-a / tau) / (1 + q) : 1 - Math.exp((a - 1) / tau) / (1 + q));
+    const p = new Float64Array(2 * K + 1);
+    for (let c = -K; c <= K; c++) p[c + K] = (c === -K ? 1 : atLeast(c * w)) - (c === K ? 0 : atLeast((c + 1) * w));
+    return p;
+  }
+
+  it('chi-square of the cells against the exact pmf, coarse and fine bins (scale 1, t = 2^24, p > 1e-6); a 1% larger scale is rejected', () => {
+    const n = 20_000_000;
+    const chunk = 1 << 21;
+    const histogram = new IntegerHistogram(K);
+    const rng = createRng({ seed: seed(45) });
+    const zeros = new Float64Array(chunk);
+    for (let done = 0; done < n; done += chunk) {
+      const { values } = secureLaplace(zeros.subarray(0, Math.min(chunk, n - done)), scale, { rng });
+      histogram.add(values.map((o) => Math.floor(o / r / w)));
+    }
+    const coarse = integerChiSquare(histogram, cellPmf(t), { resolution: 0.01 });
+    const fine = integerChiSquare(histogram, cellPmf(t), {}); // >= 20 expected: the tails' shape, which the coarse bins pool
+    const detail = `chi-square ${coarse.stat.toFixed(1)} on ${coarse.df} dof (smallest bin ${coarse.minExpected.toFixed(0)}), fine bins ${fine.stat.toFixed(1)} on ${fine.df}`;
+    expect(coarse.bins, detail).toBeGreaterThan(10);
+    expect(coarse.resolution, detail).toBeLessThanOrEqual(0.01);
+    expect(coarse.p, detail).toBeGreaterThan(1e-6);
+    expect(fine.p, detail).toBeGreaterThan(1e-6);
+    expect(integerChiSquare(histogram, cellPmf(1.01 * t), { resolution: 0.01 }).p).toBeLessThan(1e-6);
   });
 });
 

@@ -13,6 +13,7 @@ import { randomPrime } from '../src/paillier/primes.js';
 import type { FloatArray } from '../src/validate.js';
 import { localUpdate, type ClientTask, type LocalTrainingOptions } from '../src/fl/local.js';
 import { createModel, type Model, type ModelSpec } from '../src/fl/model.js';
+import { collectSamples, loadMechanism, type MechanismModule, type Samples } from '../src/audit/sampling.js';
 
 const defaultThrow = Comlink.transferHandlers.get('throw')!;
 Comlink.transferHandlers.set('throw', {
@@ -133,6 +134,11 @@ const api = {
     const result = out ?? new Float32Array(clients.length * d);
     clients.forEach((task, k) => result.set(localUpdate(model, params, task.images, task.labels, { ...opts, seed: task.seed }), k * d));
     return out === undefined ? transferred(result) : undefined;
+  },
+  /** `trials` runs of an audited mechanism (imported from its module here) on each of two inputs. */
+  async auditSamples(mechanism: MechanismModule, inputs: [unknown, unknown], trials: number): Promise<Samples> {
+    const samples = await collectSamples(await loadMechanism(mechanism), inputs, trials);
+    return Comlink.transfer(samples, [samples.a.buffer as ArrayBuffer, samples.b.buffer as ArrayBuffer]);
   },
 };
 

@@ -7,9 +7,8 @@
 // with secure aggregation off, the server sums them and adds the noise (CentralDpAggregator).
 // Training settings are those of `npm start` (examples/fl-mnist.ts). One message per round.
 import { ready } from 'privkit';
-import { calibrateNoiseMultiplier } from 'privkit/accounting';
 import { createRng } from 'privkit/dp';
-import { calibrateSecureNoise, CentralDpAggregator, createModel, FedAvg, SecureAggregator, splitClients, type Dataset } from 'privkit/fl';
+import { calibrateSecureNoise, createModel, FedAvg, SecureAggregator, splitClients, type Dataset } from 'privkit/fl';
 import { createPool, sharedFloat32Array } from 'privkit/pool';
 import {
   DELTA,
@@ -80,15 +79,13 @@ async function train({ config, dataUrl }: TrainRequest): Promise<void> {
   const sampleRate = config.clientsPerRound / config.clients;
 
   post({ type: 'progress', text: `Calibrating the noise to epsilon ${config.epsilon}...` });
+  // Central DP: FedAvg calibrates its own aggregator (fixed-size samples, replace-one neighbours, the
+  // sampler's slack). Secure aggregation: calibrated here for the same sampling, within the same target.
   let secure: SecureAggregator | undefined;
-  let aggregator: SecureAggregator | CentralDpAggregator;
   if (config.secureAggregation) {
     const common = { dimension, clipNorm: CLIP_NORM, clientsPerRound: config.clientsPerRound, dropoutRate: config.dropoutRate };
     const { noiseMultiplier } = calibrateSecureNoise({ ...common, targetEpsilon: config.epsilon, delta: DELTA, rounds: config.rounds, sampleRate });
-    aggregator = secure = new SecureAggregator({ ...common, noiseMultiplier, ...rng });
-  } else {
-    const { noiseMultiplier } = calibrateNoiseMultiplier({ targetEpsilon: config.epsilon, delta: DELTA, sampleRate, steps: config.rounds });
-    aggregator = new CentralDpAggregator({ dimension, clipNorm: CLIP_NORM, noiseMultiplier, ...rng });
+    secure = new SecureAggregator({ ...common, noiseMultiplier, ...rng });
   }
 
   post({ type: 'progress', text: `Starting ${TRAIN_THREADS} pool workers...` });
@@ -103,7 +100,8 @@ async function train({ config, dataUrl }: TrainRequest): Promise<void> {
       serverMomentum: SERVER_MOMENTUM,
       clipNorm: CLIP_NORM,
       delta: DELTA,
-      aggregator,
+      targetEpsilon: config.epsilon,
+      ...(secure === undefined ? {} : { aggregator: secure }),
       // Without secure aggregation, the dropouts are sampled clients that fail to report.
       ...(secure === undefined ? { dropoutRate: config.dropoutRate } : {}),
       test: data.test,
@@ -113,7 +111,7 @@ async function train({ config, dataUrl }: TrainRequest): Promise<void> {
     });
     const setup: TrainSetup = {
       paramCount: dimension,
-      noiseMultiplier: aggregator.noiseMultiplier,
+      noiseMultiplier: fedavg.noiseMultiplier,
       clipNorm: CLIP_NORM,
       threads: pool.threads,
       sharedMemory: data.train.images.buffer instanceof SharedArrayBuffer,

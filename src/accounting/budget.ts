@@ -46,12 +46,17 @@ export class PrivacyBudget {
     return Math.max(0, this.epsilon - this.#spent);
   }
 
-  /** The events recorded so far. */
+  /** The events recorded so far (repeated events merged). */
   get events(): readonly NormalizedEvent[] {
     return this.#accountant.events;
   }
 
-  /** The epsilon the budget would have spent after `event`, without recording it. */
+  /** A copy of the accountant holding what was spent: persist it with `toJSON()` and resume with `new PrivacyBudget({ ..., accountant: RdpAccountant.fromJSON(json) })`. */
+  get accountant(): Accountant {
+    return this.#accountant.clone();
+  }
+
+  /** The epsilon the budget would have spent after `event`, without recording it (O(distinct events)). */
   preview(event: PrivacyEvent): number {
     return this.#accountant.clone().step(event).getEpsilon(this.delta).epsilon;
   }

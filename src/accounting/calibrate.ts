@@ -1,8 +1,8 @@
 // Calibration: the smallest noise multiplier (or the most steps) that keeps epsilon at or below a target,
 // by bracketing and bisection on the accountant's own epsilon (RDP or PLD).
 import { PrivkitError } from '../errors.js';
-import { assertNumber } from '../validate.js';
-import { argError, assertDelta, assertSampleRate, assertSteps } from './events.js';
+import { assertNumber, describe } from '../validate.js';
+import { argError, assertDelta, assertSampleRate, assertSteps, resolveSampling, type Neighbours, type Sampling } from './events.js';
 import { normalizeOrders } from './orders.js';
 import { PldAccountant } from './pld-accountant.js';
 import { RdpAccountant } from './rdp-accountant.js';
@@ -15,13 +15,20 @@ export interface CalibrationOptions {
   steps?: number;
   epochs?: number;
   accountant?: 'rdp' | 'pld';
-  sampling?: 'poisson' | 'without-replacement';
+  /** As in the accountant's events: 'poisson' (default, add/remove neighbours) or 'without-replacement' (neighbours 'replace-one', required). */
+  sampling?: Sampling;
+  neighbours?: Neighbours;
+  /** The sampler's slack, as in the events (RDP accountant only); 0 by default. */
+  slack?: number;
   /** RDP orders (RDP accountant only). */
   orders?: readonly number[];
 }
 
 export interface CalibrationResult {
-  /** The smallest noise multiplier found (to a relative 1e-4) whose epsilon is <= targetEpsilon. */
+  /**
+   * The smallest noise multiplier found (to a relative 1e-4) whose epsilon is <= targetEpsilon: the
+   * standard deviation to add to the sum divided by the clip norm, whatever the neighbouring relation.
+   */
   noiseMultiplier: number;
   /** Its epsilon. */
   epsilon: number;
@@ -55,20 +62,20 @@ type EpsilonOf = (noiseMultiplier: number, steps: number) => number;
 
 function epsilonFunction(options: CalibrationOptions, delta: number, sampleRate: number): EpsilonOf {
   const accountant = options.accountant ?? 'rdp';
-  const sampling = options.sampling ?? 'poisson';
-  if (sampling !== 'poisson' && sampling !== 'without-replacement') {
-    throw argError('sampling', `must be 'poisson' or 'without-replacement', got ${String(sampling)}`);
-  }
+  // Checks sampling and neighbours once, as the accountant will (a without-replacement call must name replace-one).
+  const { sampling, neighbours } = resolveSampling('', options.sampling, options.neighbours, sampleRate);
+  const slack = options.slack === undefined ? 0 : assertNumber('slack', options.slack, 'nonnegative');
   if (accountant === 'rdp') {
     const orders = normalizeOrders(options.orders);
     return (noiseMultiplier, steps) =>
-      new RdpAccountant({ orders }).step({ noiseMultiplier, sampleRate, steps, sampling }).getEpsilon(delta).epsilon;
+      new RdpAccountant({ orders }).step({ noiseMultiplier, sampleRate, steps, sampling, neighbours, slack }).getEpsilon(delta).epsilon;
   }
   if (accountant === 'pld') {
     if (sampling !== 'poisson') throw argError('sampling', "must be 'poisson' with accountant 'pld'");
+    if (slack > 0) throw argError('slack', "must be 0 with accountant 'pld' (use 'rdp')");
     return (noiseMultiplier, steps) => new PldAccountant().step({ noiseMultiplier, sampleRate, steps }).getEpsilon(delta).epsilon;
   }
-  throw argError('accountant', `must be 'rdp' or 'pld', got ${String(accountant)}`);
+  throw argError('accountant', `must be 'rdp' or 'pld', got ${describe(accountant)}`);
 }
 
 /**
@@ -124,7 +131,8 @@ export interface StepsCalibrationOptions {
   sampleRate: number;
   noiseMultiplier: number;
   accountant?: 'rdp' | 'pld';
-  sampling?: 'poisson' | 'without-replacement';
+  sampling?: Sampling;
+  neighbours?: Neighbours;
   orders?: readonly number[];
 }
 

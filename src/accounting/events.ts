@@ -3,21 +3,40 @@
 import { PrivkitError } from '../errors.js';
 import { assertInteger, assertNumber, describe } from '../validate.js';
 
+/** How a batch is drawn: each record independently with probability q, or a fixed-size uniform sample. */
+export type Sampling = 'poisson' | 'without-replacement';
+
+/**
+ * The neighbouring relation the epsilon is about: datasets that differ by adding or removing one
+ * record, or by replacing one record with another (same size). Poisson sampling is accounted with
+ * add/remove neighbours; fixed-size sampling without replacement with replace-one neighbours, under
+ * which the sum of clipped terms moves by up to twice the clip norm.
+ */
+export type Neighbours = 'add-remove' | 'replace-one';
+
 /** One or more DP-SGD steps: the Gaussian mechanism (noise sigma = noiseMultiplier x clip norm) on a subsampled batch. */
 export interface SubsampledGaussianEvent {
   mechanism?: 'subsampled-gaussian';
   /**
-   * sigma / l2 sensitivity. 0 means no noise (infinite epsilon). With Poisson sampling (add/remove
-   * neighbours) the sensitivity of a sum of clipped terms is the clip norm C; without replacement
-   * (replace-one neighbours) it is 2C, so pass sigma / (2C) there.
+   * sigma / C: the standard deviation of the noise actually added to the sum, divided by the clip
+   * norm C (the bound on one record's term). 0 means no noise (infinite epsilon). The accountant
+   * derives the sensitivity from `neighbours`: C under add/remove, 2C under replace-one.
    */
   noiseMultiplier: number;
   /** q in (0, 1]: the Poisson inclusion probability, or batch size / dataset size without replacement. */
   sampleRate: number;
   /** How many times the step is repeated; a positive integer, 1 by default. */
   steps?: number;
-  /** 'poisson' (add/remove neighbours, as Opacus' DPDataLoader) or 'without-replacement' (fixed-size batches, replace-one neighbours). */
-  sampling?: 'poisson' | 'without-replacement';
+  /** 'poisson' (the default, as Opacus' DPDataLoader) or 'without-replacement' (fixed-size batches). */
+  sampling?: Sampling;
+  /** 'add-remove' with Poisson sampling (the default there); 'replace-one', required, without replacement. */
+  neighbours?: Neighbours;
+  /**
+   * s >= 0 (default 0): the sampler's pmf is within a factor e^{+-s} of the ideal Gaussian's over the
+   * whole output (e.g. secure lattice noise on d coordinates: CentralDpAggregator.slack). Each step's
+   * RDP grows by s (2 alpha - 1) / (alpha - 1).
+   */
+  slack?: number;
 }
 
 /** A released statistic with Gaussian noise: sigma = noiseMultiplier x l2 sensitivity. */
@@ -25,6 +44,8 @@ export interface GaussianEvent {
   mechanism: 'gaussian';
   noiseMultiplier: number;
   steps?: number;
+  /** As in SubsampledGaussianEvent. */
+  slack?: number;
 }
 
 /** A released statistic with Laplace noise: scale b = noiseMultiplier x l1 sensitivity (pure epsilon = 1 / noiseMultiplier). */
@@ -53,18 +74,18 @@ export interface DistributedDiscreteGaussianEvent {
   /** How many clients' noise is in the released sum (the survivors of secure aggregation). */
   clients: number;
   /**
-   * l2 sensitivity of the sum: a bound on one client's quantized vector under add/remove neighbours
-   * (Poisson sampling), twice that under replace-one (sampling without replacement; see
-   * subsampledDistributedEvent).
+   * L2 bound on one client's quantized vector. The accountant derives the sensitivity from
+   * `neighbours`: this bound under add/remove, twice it under replace-one.
    */
   l2Sensitivity: number;
-  /** l1 sensitivity, in [l2Sensitivity, sqrt(dimension) x l2Sensitivity]; the upper end by default. */
+  /** L1 bound on one client's quantized vector, in [l2Sensitivity, sqrt(dimension) x l2Sensitivity]; the upper end by default. */
   l1Sensitivity?: number;
   /** Length of the vectors. */
   dimension: number;
   /** Probability that a client takes part in a round; 1 by default. */
   sampleRate?: number;
-  sampling?: 'poisson' | 'without-replacement';
+  sampling?: Sampling;
+  neighbours?: Neighbours;
   steps?: number;
 }
 
@@ -72,8 +93,9 @@ export type PrivacyEvent = SubsampledGaussianEvent | GaussianEvent | LaplaceEven
 
 /** A validated event with every default filled in. */
 export type NormalizedEvent =
-  | { mechanism: 'subsampled-gaussian'; noiseMultiplier: number; sampleRate: number; steps: number; sampling: 'poisson' | 'without-replacement' }
-  | { mechanism: 'gaussian' | 'laplace'; noiseMultiplier: number; steps: number }
+  | { mechanism: 'subsampled-gaussian'; noiseMultiplier: number; sampleRate: number; steps: number; sampling: Sampling; neighbours: Neighbours; slack: number }
+  | { mechanism: 'gaussian'; noiseMultiplier: number; steps: number; slack: number }
+  | { mechanism: 'laplace'; noiseMultiplier: number; steps: number }
   | { mechanism: 'zcdp'; rho: number; steps: number }
   | {
       mechanism: 'distributed-discrete-gaussian';
@@ -83,7 +105,8 @@ export type NormalizedEvent =
       l1Sensitivity: number;
       dimension: number;
       sampleRate: number;
-      sampling: 'poisson' | 'without-replacement';
+      sampling: Sampling;
+      neighbours: Neighbours;
       steps: number;
     };
 
@@ -109,6 +132,39 @@ export function assertSteps(name: string, value: unknown): number {
   return assertInteger(name, value, 1);
 }
 
+/**
+ * The sampling and neighbouring relation of a sampled event (fields `${prefix}sampling` and
+ * `${prefix}neighbours` in errors). Poisson sampling amplifies under add/remove neighbours
+ * (Mironov, Talwar, Zhang 2019); fixed-size sampling without replacement under replace-one neighbours
+ * (see replace-one.ts). Any other pairing, or without replacement with no relation named, is refused:
+ * the two conventions differ by a factor of two in the sensitivity, and guessing wrong would understate
+ * epsilon. At sampleRate 1 nothing is sampled and either relation may be named (add/remove by default).
+ */
+export function resolveSampling(prefix: string, sampling: unknown, neighbours: unknown, sampleRate: number): { sampling: Sampling; neighbours: Neighbours } {
+  const s = sampling ?? 'poisson';
+  if (s !== 'poisson' && s !== 'without-replacement') {
+    throw argError(`${prefix}sampling`, `must be 'poisson' or 'without-replacement', got ${describe(s)}`);
+  }
+  const name = `${prefix}neighbours`;
+  if (neighbours !== undefined && neighbours !== 'add-remove' && neighbours !== 'replace-one') {
+    throw argError(name, `must be 'add-remove' or 'replace-one', got ${describe(neighbours)}`);
+  }
+  if (sampleRate === 1) return { sampling: s, neighbours: neighbours ?? (s === 'poisson' ? 'add-remove' : 'replace-one') };
+  if (s === 'poisson') {
+    if (neighbours === 'replace-one') {
+      throw argError(name, "must be 'add-remove' with Poisson sampling (use sampling 'without-replacement' for replace-one neighbours)");
+    }
+    return { sampling: s, neighbours: 'add-remove' };
+  }
+  if (neighbours === undefined) {
+    throw argError(name, "must be given with sampling 'without-replacement': 'replace-one' (one record replaced, so the sum moves by up to twice the clip norm)");
+  }
+  if (neighbours === 'add-remove') {
+    throw argError(name, "must be 'replace-one' with sampling 'without-replacement' (use Poisson sampling for add/remove neighbours)");
+  }
+  return { sampling: s, neighbours };
+}
+
 /** Checks an event and fills in its defaults; `name` prefixes the field names in errors (e.g. `event`). */
 export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent {
   if (typeof event !== 'object' || event === null) {
@@ -117,27 +173,27 @@ export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent 
   const e = event as Record<string, unknown>;
   const steps = e['steps'] === undefined ? 1 : assertSteps(`${name}.steps`, e['steps']);
   const mechanism = e['mechanism'] ?? 'subsampled-gaussian';
-  const sampling = e['sampling'] ?? 'poisson';
-  if (sampling !== 'poisson' && sampling !== 'without-replacement') {
-    throw argError(`${name}.sampling`, `must be 'poisson' or 'without-replacement', got ${describe(sampling)}`);
-  }
   switch (mechanism) {
     case 'subsampled-gaussian': {
+      const sampleRate = assertSampleRate(`${name}.sampleRate`, e['sampleRate']);
       return {
         mechanism: 'subsampled-gaussian',
         noiseMultiplier: assertNumber(`${name}.noiseMultiplier`, e['noiseMultiplier'], 'nonnegative'),
-        sampleRate: assertSampleRate(`${name}.sampleRate`, e['sampleRate']),
+        sampleRate,
         steps,
-        sampling,
+        ...resolveSampling(`${name}.`, e['sampling'], e['neighbours'], sampleRate),
+        slack: e['slack'] === undefined ? 0 : assertNumber(`${name}.slack`, e['slack'], 'nonnegative'),
       };
     }
     case 'gaussian':
-    case 'laplace':
       return {
-        mechanism: mechanism === 'gaussian' ? 'gaussian' : 'laplace',
+        mechanism: 'gaussian',
         noiseMultiplier: assertNumber(`${name}.noiseMultiplier`, e['noiseMultiplier'], 'nonnegative'),
         steps,
+        slack: e['slack'] === undefined ? 0 : assertNumber(`${name}.slack`, e['slack'], 'nonnegative'),
       };
+    case 'laplace':
+      return { mechanism: 'laplace', noiseMultiplier: assertNumber(`${name}.noiseMultiplier`, e['noiseMultiplier'], 'nonnegative'), steps };
     case 'zcdp':
       return { mechanism: 'zcdp', rho: assertNumber(`${name}.rho`, e['rho'], 'nonnegative'), steps };
     case 'distributed-discrete-gaussian': {
@@ -145,6 +201,7 @@ export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent 
       if (localSigma < 0.5) throw argError(`${name}.localSigma`, `must be >= 0.5 (KLS21, Prop. 14), got ${localSigma}`);
       const dimension = assertInteger(`${name}.dimension`, e['dimension'], 1);
       const l2Sensitivity = assertNumber(`${name}.l2Sensitivity`, e['l2Sensitivity'], 'nonnegative');
+      const sampleRate = e['sampleRate'] === undefined ? 1 : assertSampleRate(`${name}.sampleRate`, e['sampleRate']);
       return {
         mechanism: 'distributed-discrete-gaussian',
         localSigma,
@@ -152,20 +209,20 @@ export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent 
         l2Sensitivity,
         l1Sensitivity: l1Sensitivity(name, e['l1Sensitivity'], l2Sensitivity, dimension),
         dimension,
-        sampleRate: e['sampleRate'] === undefined ? 1 : assertSampleRate(`${name}.sampleRate`, e['sampleRate']),
-        sampling,
+        sampleRate,
+        ...resolveSampling(`${name}.`, e['sampling'], e['neighbours'], sampleRate),
         steps,
       };
     }
     default:
       throw argError(
         `${name}.mechanism`,
-        `must be 'subsampled-gaussian', 'gaussian', 'laplace', 'zcdp' or 'distributed-discrete-gaussian', got ${typeof mechanism === 'string' ? `'${mechanism}'` : describe(mechanism)}`,
+        `must be 'subsampled-gaussian', 'gaussian', 'laplace', 'zcdp' or 'distributed-discrete-gaussian', got ${typeof mechanism === 'string' ? `'${mechanism.slice(0, 40)}'` : describe(mechanism)}`,
       );
   }
 }
 
-/** The l1 sensitivity of a distributed discrete Gaussian event: l2 <= l1 <= sqrt(d) l2 for any vector. */
+/** The l1 bound of a distributed discrete Gaussian event: l2 <= l1 <= sqrt(d) l2 for any vector. */
 function l1Sensitivity(name: string, value: unknown, l2: number, dimension: number): number {
   const most = Math.sqrt(dimension) * l2;
   if (value === undefined) return most;
@@ -175,26 +232,44 @@ function l1Sensitivity(name: string, value: unknown, l2: number, dimension: numb
 }
 
 /**
+ * True when two normalized events are the same mechanism with the same parameters (steps aside), so
+ * an accountant may record them as one event with the steps added.
+ */
+export function sameEvent(a: NormalizedEvent, b: NormalizedEvent): boolean {
+  if (a.mechanism !== b.mechanism) return false;
+  for (const key of Object.keys(a) as (keyof NormalizedEvent)[]) {
+    if (key !== 'steps' && !Object.is(a[key], (b as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}
+
+/** A string equal for exactly the events `sameEvent` equates. */
+export function eventKey(e: NormalizedEvent): string {
+  return Object.entries(e)
+    .filter(([key]) => key !== 'steps')
+    .map(([key, value]) => `${key}=${Object.is(value, -0) ? '-0' : String(value)}`)
+    .join(';');
+}
+
+/**
  * The accounting event of one round of a distributed discrete Gaussian release (`release`: its noise,
- * clients and add/remove sensitivities) whose clients were sampled at rate q: under sampling without
- * replacement the neighbours replace one client, so both sensitivities double (the difference of two
- * clients' vectors).
+ * clients and one client's bounds) whose clients were sampled at rate q: Poisson sampling with
+ * add/remove neighbours, or a fixed-size sample without replacement with replace-one neighbours.
  */
 export function subsampledDistributedEvent(
-  release: Omit<DistributedDiscreteGaussianEvent, 'sampleRate' | 'sampling' | 'steps' | 'mechanism'>,
+  release: Omit<DistributedDiscreteGaussianEvent, 'sampleRate' | 'sampling' | 'neighbours' | 'steps' | 'mechanism'>,
   sampleRate: number,
-  sampling: 'poisson' | 'without-replacement',
+  sampling: Sampling,
 ): DistributedDiscreteGaussianEvent {
-  const factor = sampling === 'poisson' ? 1 : 2;
-  const l1 = release.l1Sensitivity ?? Math.sqrt(release.dimension) * release.l2Sensitivity;
   return {
     mechanism: 'distributed-discrete-gaussian',
     localSigma: release.localSigma,
     clients: release.clients,
     dimension: release.dimension,
-    l2Sensitivity: factor * release.l2Sensitivity,
-    l1Sensitivity: factor * l1,
+    l2Sensitivity: release.l2Sensitivity,
+    l1Sensitivity: release.l1Sensitivity ?? Math.sqrt(release.dimension) * release.l2Sensitivity,
     sampleRate,
     sampling,
+    neighbours: sampling === 'poisson' ? 'add-remove' : 'replace-one',
   };
 }

@@ -3,7 +3,18 @@ export { RdpAccountant } from './rdp-accountant.js';
 export type { RdpAccountantOptions } from './rdp-accountant.js';
 export { DEFAULT_ORDERS } from './rdp.js';
 export type { DeltaResult, EpsilonResult } from './conversion.js';
-export type { DistributedDiscreteGaussianEvent, GaussianEvent, LaplaceEvent, NormalizedEvent, PrivacyEvent, SubsampledGaussianEvent, ZcdpEvent } from './events.js';
+export type {
+  DistributedDiscreteGaussianEvent,
+  GaussianEvent,
+  LaplaceEvent,
+  Neighbours,
+  NormalizedEvent,
+  PrivacyEvent,
+  Sampling,
+  SubsampledGaussianEvent,
+  ZcdpEvent,
+} from './events.js';
+export type { AccountantJson } from './ledger.js';
 export { PldAccountant } from './pld-accountant.js';
 export type { PldAccountantOptions, PldEpsilonResult } from './pld-accountant.js';
 export { calibrateNoiseMultiplier, calibrateSteps } from './calibrate.js';

@@ -1,11 +1,14 @@
 // PldAccountant: composes Gaussian events through their privacy loss distributions (see pld.ts) and
-// reports an upper bound on epsilon that is never above the RDP bound for the same events.
+// reports an upper bound on epsilon that is never above the RDP bound for the same events. Events
+// are merged as in RdpAccountant, so step() is O(1); the composition is computed (and cached) when an
+// epsilon or delta is asked for.
 import { PrivkitError } from '../errors.js';
 import { assertNumber } from '../validate.js';
-import { rdpToDelta, rdpToEpsilon, type DeltaResult, type EpsilonResult } from './conversion.js';
-import { assertDelta, normalizeEvent, type NormalizedEvent, type PrivacyEvent } from './events.js';
+import type { DeltaResult, EpsilonResult } from './conversion.js';
+import { argError, assertDelta, normalizeEvent, type NormalizedEvent, type PrivacyEvent } from './events.js';
+import { ACCOUNTANT_FORMAT, ACCOUNTANT_VERSION, EventLedger, parseAccountantJson, type AccountantJson } from './ledger.js';
 import { composePld, pldDelta, pldEpsilon, type ComposedPld, type PldGroup } from './pld.js';
-import { DEFAULT_ORDERS, eventRdp } from './rdp.js';
+import { RdpAccountant } from './rdp-accountant.js';
 
 export interface PldAccountantOptions {
   /**
@@ -25,52 +28,68 @@ export interface PldEpsilonResult extends EpsilonResult {
 /** Of all the delta, this share is set aside for the PLD's own slack (Hoeffding, truncation, wrap-around). */
 const SLACK_SHARE = 1e-3;
 
+/** The PLD group of an event: the Poisson-subsampled Gaussian with add/remove neighbours, or the plain Gaussian (q = 1). */
+function pldGroup(e: NormalizedEvent): PldGroup {
+  if ((e.mechanism === 'subsampled-gaussian' || e.mechanism === 'gaussian') && e.slack > 0) {
+    throw new PrivkitError('E_ARG', 'event.slack: PldAccountant composes ideal Gaussians only; use RdpAccountant for a sampler with slack', {
+      argument: 'event.slack',
+    });
+  }
+  if (e.mechanism === 'subsampled-gaussian' && e.neighbours === 'add-remove') {
+    return { sampleRate: e.sampleRate, noiseMultiplier: e.noiseMultiplier, steps: e.steps };
+  }
+  if (e.mechanism === 'gaussian') return { sampleRate: 1, noiseMultiplier: e.noiseMultiplier, steps: e.steps };
+  const argument = e.mechanism === 'subsampled-gaussian' ? 'event.sampling' : 'event.mechanism';
+  throw new PrivkitError(
+    'E_ARG',
+    `${argument}: PldAccountant handles the Poisson-subsampled and the plain Gaussian mechanism; use RdpAccountant for ${e.mechanism === 'subsampled-gaussian' ? 'replace-one neighbours (sampling without replacement)' : `'${e.mechanism}' events`}`,
+    { argument },
+  );
+}
+
 export class PldAccountant {
   readonly epsilonError: number;
-  readonly #events: NormalizedEvent[] = [];
-  readonly #groups: PldGroup[] = [];
-  readonly #rdp = new Float64Array(DEFAULT_ORDERS.length);
+  #ledger = new EventLedger();
+  /** The same events in an RDP accountant: its bound caps the PLD's. */
+  #rdp = new RdpAccountant();
   #cache = new Map<number, ComposedPld>();
 
   constructor(options: PldAccountantOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw argError('options', 'must be an object');
     this.epsilonError = options.epsilonError === undefined ? 0.01 : assertNumber('epsilonError', options.epsilonError, 'positive');
   }
 
   /** Records `event`: the Poisson-subsampled or the plain Gaussian mechanism. Returns this accountant. */
   step(event: PrivacyEvent): this {
     const e = normalizeEvent(event);
-    let group: PldGroup;
-    if (e.mechanism === 'subsampled-gaussian' && e.sampling === 'poisson') {
-      group = { sampleRate: e.sampleRate, noiseMultiplier: e.noiseMultiplier, steps: e.steps };
-    } else if (e.mechanism === 'gaussian') {
-      group = { sampleRate: 1, noiseMultiplier: e.noiseMultiplier, steps: e.steps };
-    } else {
-      const argument = e.mechanism === 'subsampled-gaussian' ? 'event.sampling' : 'event.mechanism';
-      throw new PrivkitError(
-        'E_ARG',
-        `${argument}: PldAccountant handles the Poisson-subsampled and the plain Gaussian mechanism; use RdpAccountant for ${e.mechanism === 'subsampled-gaussian' ? 'sampling without replacement' : `'${e.mechanism}' events`}`,
-        { argument },
-      );
-    }
-    const same = this.#groups.find((g) => g.sampleRate === group.sampleRate && g.noiseMultiplier === group.noiseMultiplier);
-    if (same) same.steps += group.steps;
-    else this.#groups.push(group);
-    const rdp = eventRdp(e, DEFAULT_ORDERS);
-    for (let k = 0; k < rdp.length; k++) this.#rdp[k] += rdp[k]!;
-    this.#events.push(e);
-    this.#cache = new Map();
+    pldGroup(e);
+    this.#ledger.add(e);
+    this.#rdp.step(e);
+    if (this.#cache.size > 0) this.#cache = new Map();
     return this;
   }
 
-  /** The events recorded so far, with defaults filled in. */
-  get events(): readonly NormalizedEvent[] {
-    return this.#events.slice();
+  /** The events recorded so far, with defaults filled in, repeated events merged (their steps added). */
+  get events(): NormalizedEvent[] {
+    return this.#ledger.events();
+  }
+
+  /** The recorded events as PLD groups, one per (sampleRate, noiseMultiplier). */
+  #groups(): PldGroup[] {
+    const groups: PldGroup[] = [];
+    for (let i = 0; i < this.#ledger.size; i++) {
+      const group = pldGroup(this.#ledger.group(i));
+      const same = groups.find((g) => g.sampleRate === group.sampleRate && g.noiseMultiplier === group.noiseMultiplier);
+      if (same) same.steps += group.steps;
+      else groups.push(group);
+    }
+    return groups;
   }
 
   #compose(deltaError: number): ComposedPld {
     let pld = this.#cache.get(deltaError);
     if (!pld) {
-      pld = composePld(this.#groups, this.epsilonError, deltaError);
+      pld = composePld(this.#groups(), this.epsilonError, deltaError);
       this.#cache.set(deltaError, pld);
     }
     return pld;
@@ -79,20 +98,20 @@ export class PldAccountant {
   /** An upper bound on epsilon at `delta`: min(PLD upper bound, RDP bound). */
   getEpsilon(delta: number): PldEpsilonResult {
     assertDelta('delta', delta);
-    const rdp = rdpToEpsilon(DEFAULT_ORDERS, this.#rdp, delta);
-    if (this.#groups.length === 0) return { epsilon: 0, estimate: 0, errorBound: 0 };
-    if (rdp.epsilon === Number.POSITIVE_INFINITY) return { epsilon: rdp.epsilon, estimate: rdp.epsilon, errorBound: 0 };
+    if (this.#ledger.size === 0) return { epsilon: 0, estimate: 0, errorBound: 0 };
+    const rdp = this.#rdp.getEpsilon(delta).epsilon;
+    if (rdp === Number.POSITIVE_INFINITY) return { epsilon: rdp, estimate: rdp, errorBound: 0 };
     const pld = this.#compose(delta * SLACK_SHARE);
     const { upper, estimate } = pldEpsilon(pld, delta);
-    return { epsilon: Math.min(upper, rdp.epsilon), estimate, errorBound: pld.epsilonShift };
+    return { epsilon: Math.min(upper, rdp), estimate, errorBound: pld.epsilonShift };
   }
 
   /** An upper bound on delta at `epsilon`: min(PLD bound, RDP bound). */
   getDelta(epsilon: number): DeltaResult {
     assertNumber('epsilon', epsilon, 'nonnegative');
-    const rdp = rdpToDelta(DEFAULT_ORDERS, this.#rdp, epsilon);
-    if (this.#groups.length === 0) return { delta: 0 };
-    if (this.#groups.some((g) => g.noiseMultiplier === 0)) return { delta: 1 };
+    if (this.#ledger.size === 0) return { delta: 0 };
+    const rdp = this.#rdp.getDelta(epsilon);
+    if (this.#groups().some((g) => g.noiseMultiplier === 0)) return { delta: 1 };
     // The PLD slack is a share of the RDP delta; a second pass re-sizes it to the (smaller) PLD delta.
     let deltaError = rdp.delta * SLACK_SHARE;
     let delta = pldDelta(this.#compose(deltaError), epsilon);
@@ -103,13 +122,25 @@ export class PldAccountant {
     return { delta: Math.min(rdp.delta, delta) };
   }
 
-  /** An independent accountant with the same settings and events. */
+  /** An independent accountant with the same settings and events (O(distinct events)). */
   clone(): PldAccountant {
     const copy = new PldAccountant({ epsilonError: this.epsilonError });
-    copy.#events.push(...this.#events);
-    copy.#groups.push(...this.#groups.map((g) => ({ ...g })));
-    copy.#rdp.set(this.#rdp);
-    copy.#cache = this.#cache;
+    copy.#ledger = this.#ledger.clone();
+    copy.#rdp = this.#rdp.clone();
+    copy.#cache = new Map(this.#cache);
     return copy;
+  }
+
+  /** The accountant as versioned JSON (epsilonError and merged events), for `PldAccountant.fromJSON`. */
+  toJSON(): AccountantJson {
+    return { format: ACCOUNTANT_FORMAT, version: ACCOUNTANT_VERSION, accountant: 'pld', epsilonError: this.epsilonError, events: this.events };
+  }
+
+  /** Rebuilds an accountant from `toJSON()` output (the object or its JSON text). Throws PrivkitError E_ARG on anything malformed. */
+  static fromJSON(json: unknown): PldAccountant {
+    const record = parseAccountantJson(json, 'pld');
+    const accountant = new PldAccountant({ epsilonError: assertNumber('json.epsilonError', record['epsilonError'], 'positive') });
+    record.events.forEach((event, i) => accountant.step(normalizeEvent(event, `json.events[${i}]`)));
+    return accountant;
   }
 }

@@ -1,7 +1,10 @@
 // RdpAccountant: composes privacy events by adding their Renyi DP at each order and converts the
-// total to (epsilon, delta) (Mironov 2017; Balle et al. 2020, Thm 21).
+// total to (epsilon, delta) (Mironov 2017; Balle et al. 2020, Thm 21). Repeated events are merged
+// (EventLedger), so a training loop that calls step() once per step pays O(1) per call; the RDP of
+// each distinct event is computed once and the total is summed when an epsilon is asked for.
 import { rdpToDelta, rdpToEpsilon, type DeltaResult, type EpsilonResult } from './conversion.js';
-import { assertDelta, normalizeEvent, type NormalizedEvent, type PrivacyEvent } from './events.js';
+import { argError, assertDelta, normalizeEvent, type NormalizedEvent, type PrivacyEvent } from './events.js';
+import { ACCOUNTANT_FORMAT, ACCOUNTANT_VERSION, EventLedger, parseAccountantJson, type AccountantJson } from './ledger.js';
 import { normalizeOrders } from './orders.js';
 import { eventRdp } from './rdp.js';
 import { assertNumber } from '../validate.js';
@@ -14,48 +17,102 @@ export interface RdpAccountantOptions {
 export class RdpAccountant {
   /** The orders the RDP is tracked at. */
   readonly orders: readonly number[];
-  readonly #rdp: Float64Array;
-  readonly #events: NormalizedEvent[] = [];
+  #ledger = new EventLedger();
+  /** RDP of one step of each ledger group, at each order. */
+  #perStep: Float64Array[] = [];
+  /** Cached total RDP and epsilons, dropped by step(). */
+  #total: Float64Array | undefined;
+  #epsilons = new Map<number, EpsilonResult>();
 
   constructor(options: RdpAccountantOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw argError('options', 'must be an object');
     this.orders = normalizeOrders(options.orders, 'orders');
-    this.#rdp = new Float64Array(this.orders.length);
   }
 
-  /** Records `event` (all its steps). Returns this accountant. */
+  /** Records `event` (all its steps). Returns this accountant. O(1) for an event already recorded. */
   step(event: PrivacyEvent): this {
-    const normalized = normalizeEvent(event);
-    const rdp = eventRdp(normalized, this.orders);
-    for (let k = 0; k < rdp.length; k++) this.#rdp[k] += rdp[k]!;
-    this.#events.push(normalized);
+    const e = normalizeEvent(event);
+    if (this.#ledger.indexOf(e) < 0) this.#perStep.push(eventRdp({ ...e, steps: 1 }, this.orders));
+    this.#ledger.add(e);
+    this.#total = undefined;
+    if (this.#epsilons.size > 0) this.#epsilons = new Map();
     return this;
   }
 
-  /** The events recorded so far, with defaults filled in. */
-  get events(): readonly NormalizedEvent[] {
-    return this.#events.slice();
+  /** The events recorded so far, with defaults filled in, repeated events merged (their steps added). */
+  get events(): NormalizedEvent[] {
+    return this.#ledger.events();
+  }
+
+  #rdp(): Float64Array {
+    if (this.#total === undefined) {
+      const total = new Float64Array(this.orders.length);
+      for (let g = 0; g < this.#ledger.size; g++) {
+        const steps = this.#ledger.group(g).steps;
+        const perStep = this.#perStep[g]!;
+        for (let k = 0; k < total.length; k++) total[k] += perStep[k]! * steps;
+      }
+      this.#total = total;
+    }
+    return this.#total;
   }
 
   /** The total RDP at each of `orders` (a copy). */
   getRdp(): Float64Array {
-    return this.#rdp.slice();
+    return this.#rdp().slice();
   }
 
   /** The smallest epsilon over the orders at which the recorded events are (epsilon, delta)-DP. */
   getEpsilon(delta: number): EpsilonResult {
-    return rdpToEpsilon(this.orders, this.#rdp, assertDelta('delta', delta));
+    assertDelta('delta', delta);
+    let result = this.#epsilons.get(delta);
+    if (result === undefined) {
+      result = rdpToEpsilon(this.orders, this.#rdp(), delta);
+      this.#epsilons.set(delta, result);
+    }
+    return { ...result };
   }
 
   /** The smallest delta over the orders at which the recorded events are (epsilon, delta)-DP. */
   getDelta(epsilon: number): DeltaResult {
-    return rdpToDelta(this.orders, this.#rdp, assertNumber('epsilon', epsilon, 'nonnegative'));
+    return rdpToDelta(this.orders, this.#rdp(), assertNumber('epsilon', epsilon, 'nonnegative'));
   }
 
-  /** An independent accountant with the same orders and events. */
+  /** An independent accountant with the same orders and events (O(distinct events)). */
   clone(): RdpAccountant {
     const copy = new RdpAccountant({ orders: this.orders });
-    copy.#rdp.set(this.#rdp);
-    copy.#events.push(...this.#events);
+    copy.#ledger = this.#ledger.clone();
+    copy.#perStep = this.#perStep.slice();
+    copy.#total = this.#total;
     return copy;
+  }
+
+  /** The accountant as versioned JSON (orders and merged events), for `RdpAccountant.fromJSON`. */
+  toJSON(): AccountantJson {
+    return {
+      format: ACCOUNTANT_FORMAT,
+      version: ACCOUNTANT_VERSION,
+      accountant: 'rdp',
+      orders: this.orders.map((alpha) => (alpha === Number.POSITIVE_INFINITY ? 'Infinity' : alpha)),
+      events: this.events,
+    };
+  }
+
+  /**
+   * Rebuilds an accountant from `toJSON()` output (the object or its JSON text), re-checking every
+   * event and recomputing the RDP from them. Throws PrivkitError E_ARG on anything malformed.
+   */
+  static fromJSON(json: unknown): RdpAccountant {
+    const record = parseAccountantJson(json, 'rdp');
+    const orders = record['orders'];
+    if (!Array.isArray(orders)) throw argError('json.orders', 'must be an array');
+    const accountant = new RdpAccountant({
+      orders: normalizeOrders(
+        orders.map((alpha: unknown) => (alpha === 'Infinity' ? Number.POSITIVE_INFINITY : alpha)),
+        'json.orders',
+      ),
+    });
+    record.events.forEach((event, i) => accountant.step(normalizeEvent(event, `json.events[${i}]`)));
+    return accountant;
   }
 }

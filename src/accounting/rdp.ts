@@ -2,8 +2,9 @@
 // the Gaussian without replacement (Wang, Balle, Kasiviswanathan 2019), and the plain Gaussian,
 // Laplace (Mironov 2017, Prop. 6) and zCDP mechanisms, and the distributed discrete Gaussian of secure
 // aggregation (Kairouz, Liu, Steinke 2021) under either subsampling.
-import type { NormalizedEvent } from './events.js';
+import type { Neighbours, NormalizedEvent } from './events.js';
 import { logAdd, logErfc, logSub } from '../math/special.js';
+import { gaussianProfile, rdpProfile, rdpReplaceOneSampled, withSlack, type LogProfile } from './replace-one.js';
 
 /** 1.1, 1.2, ..., 10.9, 11, 12, ..., 63, 128, 256, 512, 1024 (156 orders). */
 export const DEFAULT_ORDERS: readonly number[] = Object.freeze([
@@ -165,39 +166,34 @@ function subsampledRdp(cumulant: typeof worCumulant, q: number, eps: (order: num
   return Math.min(eps(alpha), interpolated);
 }
 
-/** RDP of one Gaussian step on a batch sampled without replacement (WBK19; fractional alpha by convex interpolation, Cor. 10). */
-export function rdpWithoutReplacementGaussian(q: number, sigma: number, alpha: number): number {
-  if (sigma === 0) return Number.POSITIVE_INFINITY;
-  return subsampledRdp(worCumulant, q, (j) => j / (2 * sigma * sigma), alpha);
-}
 
 /**
- * RDP at order alpha of the sum of `clients` vectors each carrying N_Z(0, localSigma^2) noise
- * (Kairouz, Liu, Steinke 2021, Prop. 14): the sum of n discrete Gaussians is close to N_Z(0, n sigma^2),
+ * The RDP curve of one unsampled release of the sum of `clients` vectors each carrying N_Z(0, localSigma^2)
+ * noise (Kairouz, Liu, Steinke 2021, Prop. 14): the sum of n discrete Gaussians is close to N_Z(0, n sigma^2),
  * with tau = 10 sum_{k=1}^{n-1} exp(-2 pi^2 sigma^2 k / (k + 1)) measuring how close, and
  * eps(alpha) = min( alpha D2^2 / 2 + tau d,  alpha/2 (D2^2 + 2 D1 tau + tau^2 d),  alpha/2 (D2 + tau sqrt(d))^2 )
- * where D2, D1 are the sensitivities divided by sqrt(n) sigma.
+ * where D2, D1 are the sensitivities divided by sqrt(n) sigma: one client's bounds under add/remove
+ * neighbours, twice them under replace-one (the difference of two clients' vectors).
  */
-export function rdpDistributedDiscreteGaussian(
+export function distributedDiscreteGaussianCurve(
   event: Extract<NormalizedEvent, { mechanism: 'distributed-discrete-gaussian' }>,
-  alpha: number,
-): number {
-  const { localSigma, clients, dimension, sampleRate } = event;
+): (alpha: number) => number {
+  const { localSigma, clients, dimension } = event;
   let tau = 0;
   for (let k = 1; k < clients; k++) tau += Math.exp((-2 * Math.PI * Math.PI * localSigma * localSigma * k) / (k + 1));
   tau *= 10;
   const centralSigma = Math.sqrt(clients) * localSigma;
-  const d2 = event.l2Sensitivity / centralSigma;
-  const d1 = event.l1Sensitivity / centralSigma;
-  const eps = (order: number) =>
-    order === Number.POSITIVE_INFINITY
+  const factor = event.neighbours === 'replace-one' ? 2 : 1;
+  const d2 = (factor * event.l2Sensitivity) / centralSigma;
+  const d1 = (factor * event.l1Sensitivity) / centralSigma;
+  return (alpha) =>
+    alpha === Number.POSITIVE_INFINITY
       ? Number.POSITIVE_INFINITY
       : Math.min(
-          (order / 2) * d2 * d2 + tau * dimension,
-          (order / 2) * (d2 * d2 + 2 * d1 * tau + tau * tau * dimension),
-          (order / 2) * (d2 + tau * Math.sqrt(dimension)) ** 2,
+          (alpha / 2) * d2 * d2 + tau * dimension,
+          (alpha / 2) * (d2 * d2 + 2 * d1 * tau + tau * tau * dimension),
+          (alpha / 2) * (d2 + tau * Math.sqrt(dimension)) ** 2,
         );
-  return subsampledRdp(event.sampling === 'poisson' ? poissonCumulant : worCumulant, sampleRate, eps, alpha);
 }
 
 /** RDP of the Laplace mechanism with scale b = noiseMultiplier x l1 sensitivity (Mironov 2017, Prop. 6). */
@@ -208,33 +204,68 @@ export function rdpLaplace(noiseMultiplier: number, alpha: number): number {
   return eps + Math.log1p(((alpha - 1) * Math.expm1(eps * (1 - 2 * alpha))) / (2 * alpha - 1)) / (alpha - 1);
 }
 
+/**
+ * One step's RDP at each order of a mechanism with RDP curve `base` (for its neighbouring relation)
+ * on a batch sampled at rate q: Poisson sampling with add/remove neighbours by the general bound of
+ * Zhu & Wang 2019; without replacement with replace-one neighbours by the smaller of the general bound
+ * of WBK19 and the bound from the base's privacy profile (replace-one.ts), `profile` when given (the
+ * Gaussian's exact one) and otherwise the one the RDP curve implies.
+ */
+function sampledRdp(
+  base: (alpha: number) => number,
+  q: number,
+  neighbours: Neighbours,
+  orders: readonly number[],
+  profile?: LogProfile,
+): Float64Array {
+  if (q === 1) return Float64Array.from(orders, base);
+  if (neighbours === 'add-remove') return Float64Array.from(orders, (alpha) => subsampledRdp(poissonCumulant, q, base, alpha));
+  const symmetric = rdpReplaceOneSampled(q, profile ?? rdpProfile(base, DEFAULT_ORDERS), orders);
+  return Float64Array.from(orders, (alpha, k) => Math.min(symmetric[k]!, subsampledRdp(worCumulant, q, base, alpha)));
+}
+
+/**
+ * What a sampler's pmf slack s adds to the RDP at order alpha: with the output's pmf within e^{+-s} of
+ * the ideal mechanism's on both neighbours, sum P'^alpha Q'^(1-alpha) <= e^{alpha s + (alpha - 1) s} sum P^alpha Q^(1-alpha).
+ */
+function slackRdp(slack: number, alpha: number): number {
+  if (slack === 0) return 0;
+  return alpha === Number.POSITIVE_INFINITY ? 2 * slack : (slack * (2 * alpha - 1)) / (alpha - 1);
+}
+
 /** Total RDP of `event` (all its steps) at each order. */
 export function eventRdp(event: NormalizedEvent, orders: readonly number[]): Float64Array {
-  const out = new Float64Array(orders.length);
-  for (let k = 0; k < orders.length; k++) {
-    const alpha = orders[k]!;
-    let one: number;
-    switch (event.mechanism) {
-      case 'subsampled-gaussian':
+  let one: Float64Array;
+  switch (event.mechanism) {
+    case 'subsampled-gaussian': {
+      const z = event.noiseMultiplier;
+      if (event.neighbours === 'add-remove') {
+        one = Float64Array.from(orders, (alpha) => rdpPoissonGaussian(event.sampleRate, z, alpha) + slackRdp(event.slack, alpha));
+      } else {
+        // Replace-one neighbours move the sum by up to 2C: the Gaussian of sigma / (2C) = z / 2, its profile
+        // widened by the sampler's slack (H_gamma <= e^s H_{gamma e^-2s} of the ideal pair).
+        const sigma = z / 2;
+        const base = (alpha: number) => alpha / (2 * sigma * sigma) + slackRdp(event.slack, alpha);
         one =
-          event.sampling === 'poisson'
-            ? rdpPoissonGaussian(event.sampleRate, event.noiseMultiplier, alpha)
-            : rdpWithoutReplacementGaussian(event.sampleRate, event.noiseMultiplier, alpha);
-        break;
-      case 'gaussian':
-        one = rdpPoissonGaussian(1, event.noiseMultiplier, alpha);
-        break;
-      case 'laplace':
-        one = rdpLaplace(event.noiseMultiplier, alpha);
-        break;
-      case 'zcdp':
-        one = event.rho === 0 ? 0 : alpha * event.rho;
-        break;
-      case 'distributed-discrete-gaussian':
-        one = rdpDistributedDiscreteGaussian(event, alpha);
-        break;
+          z === 0
+            ? Float64Array.from(orders, () => Number.POSITIVE_INFINITY)
+            : sampledRdp(base, event.sampleRate, 'replace-one', orders, withSlack(gaussianProfile(sigma), event.slack));
+      }
+      break;
     }
-    out[k] = one * event.steps;
+    case 'gaussian':
+      one = Float64Array.from(orders, (alpha) => rdpPoissonGaussian(1, event.noiseMultiplier, alpha) + slackRdp(event.slack, alpha));
+      break;
+    case 'laplace':
+      one = Float64Array.from(orders, (alpha) => rdpLaplace(event.noiseMultiplier, alpha));
+      break;
+    case 'zcdp':
+      one = Float64Array.from(orders, (alpha) => (event.rho === 0 ? 0 : alpha * event.rho));
+      break;
+    case 'distributed-discrete-gaussian':
+      one = sampledRdp(distributedDiscreteGaussianCurve(event), event.sampleRate, event.neighbours, orders);
+      break;
   }
-  return out;
+  for (let k = 0; k < one.length; k++) one[k] = one[k]! * event.steps;
+  return one;
 }

@@ -3,12 +3,15 @@
 // single contribution (add/remove neighbours), values are clamped to [lower, upper], and every noisy
 // value is released through the secure lattice mechanisms of mechanisms.ts. Sums are computed exactly
 // and rounded once (Shewchuk's partials), so float summation cannot raise the sensitivity beyond the
-// documented margin (the order- and rounding-based attacks of Casacuberta et al. 2022).
+// documented margin (the order- and rounding-based attacks of Casacuberta et al. 2022). No call fails
+// because of the data's values or size: a value beyond the lattice's exact range (2^28 x the noise
+// scale) is clamped to it before the noise, a public bound (clampToLattice).
 import { PrivkitError } from '../errors.js';
 import { assertInteger, assertNumber, describe } from '../validate.js';
-import { gaussianMechanism, laplaceMechanism } from './mechanisms.js';
+import { calibrateSecureGaussian, calibrateSecureLaplace, laplaceMechanism } from './mechanisms.js';
+import { resolveRng } from './noise.js';
 import type { Rng } from './rng.js';
-import { secureValueBound } from './secure.js';
+import { secureGaussian, secureLaplace, secureValueBound } from './secure.js';
 
 export interface AggregateOptions {
   /** Privacy parameter epsilon > 0 of the whole aggregate. */
@@ -83,18 +86,6 @@ function checkBounds(lower: unknown, upper: unknown): { lower: number; upper: nu
   return { lower: lo, upper: hi };
 }
 
-/** Data-independent check that the largest possible aggregate fits the exact lattice of the mechanism. */
-function checkMagnitude(maxAbs: number, scale: number): void {
-  const bound = secureValueBound(scale);
-  if (maxAbs > bound) {
-    throw new PrivkitError(
-      'E_ARG',
-      `records.length x bound (${maxAbs}) exceeds the exact range of the secure noise (${bound}); use a smaller epsilon or fewer records`,
-      { argument: 'records' },
-    );
-  }
-}
-
 /**
  * The exact sum of `values` rounded once to the nearest double (Shewchuk 1997, "Adaptive precision
  * floating-point arithmetic"; the partials method with a correctly rounded final step, as Python's fsum).
@@ -139,27 +130,40 @@ function clamp(x: number, lower: number, upper: number): number {
   return x < lower ? lower : x > upper ? upper : x;
 }
 
-function releaseOne(value: number, epsilon: number, sensitivity: number, maxAbs: number, rng: Rng | undefined): number {
+/**
+ * Each value clamped to the exact range of the lattice for noise `scale`, +-secureValueBound(scale)
+ * = +-2^52 r (r >= 2^-24 scale). The range is public, so whether a release succeeds never depends on
+ * the data, and clamping is 1-Lipschitz in every coordinate, so the sensitivity and the guarantee are
+ * unchanged; a value beyond it (a count above 2^28 x scale, e.g. 2.7e8 at epsilon 1) is released saturated.
+ */
+function clampToLattice(values: Float64Array, scale: number): Float64Array {
+  const bound = secureValueBound(scale);
+  for (let i = 0; i < values.length; i++) values[i] = clamp(values[i]!, -bound, bound);
+  return values;
+}
+
+/** One value with lattice Laplace noise for L1 sensitivity `sensitivity` (clamped to the lattice's range). */
+function releaseOne(value: number, epsilon: number, sensitivity: number, rng: Rng | undefined): number {
   const mechanism = laplaceMechanism({ epsilon, l1Sensitivity: sensitivity, rng });
-  checkMagnitude(maxAbs, mechanism.scale);
-  return mechanism.release(Float64Array.of(value))[0]!;
+  return mechanism.release(clampToLattice(Float64Array.of(value), mechanism.scale))[0]!;
 }
 
 /**
  * Noisy count of records (or of a given count), Laplace noise of scale about 1/epsilon on the
  * secure lattice: epsilon-DP under add/remove neighbours. Not rounded (round as post-processing).
+ * Counts above 2^28 x scale (2.7e8 at epsilon 1, 2.7e5 at epsilon 1000) are released saturated.
  */
 export function dpCount(records: Float64Array | number, opts: AggregateOptions): number {
   const { epsilon, rng } = options(opts);
   assertNumber('epsilon', epsilon, 'positive');
   const n = typeof records === 'number' ? assertInteger('records', records) : checkRecords(records).length;
-  return releaseOne(n, epsilon, 1, Math.max(n, 1), rng);
+  return releaseOne(n, epsilon, 1, rng);
 }
 
 /**
  * Noisy sum of the records clamped to [lower, upper] (Google's BoundedSum): epsilon-DP under
  * add/remove neighbours, sensitivity max(|lower|, |upper|) (times 1 + 2^-19 for the single rounding
- * of the exact sum).
+ * of the exact sum). Sums beyond 2^28 x the noise scale are released saturated.
  */
 export function dpSum(records: Float64Array, opts: BoundedOptions): number {
   const { epsilon, lower, upper, rng } = options(opts);
@@ -169,7 +173,7 @@ export function dpSum(records: Float64Array, opts: BoundedOptions): number {
   const clamped = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) clamped[i] = clamp(x[i]!, b.lower, b.upper);
   const sensitivity = Math.max(Math.abs(b.lower), Math.abs(b.upper));
-  return releaseOne(exactSum(clamped), epsilon, sensitivity * SUM_MARGIN, (x.length + 1) * sensitivity, rng);
+  return releaseOne(exactSum(clamped), epsilon, sensitivity * SUM_MARGIN, rng);
 }
 
 /**
@@ -188,8 +192,8 @@ export function dpMean(records: Float64Array, opts: BoundedOptions): number {
   for (let i = 0; i < x.length; i++) normalized[i] = clamp(x[i]!, b.lower, b.upper) - mid;
   // rounding is monotone, so no normalized value exceeds the normalized bounds computed the same way
   const half = Math.max(Math.abs(b.lower - mid), Math.abs(b.upper - mid));
-  const noisySum = releaseOne(exactSum(normalized), epsilon / 2, half * SUM_MARGIN, (x.length + 1) * half, rng);
-  const noisyCount = releaseOne(x.length, epsilon / 2, 1, x.length + 1, rng);
+  const noisySum = releaseOne(exactSum(normalized), epsilon / 2, half * SUM_MARGIN, rng);
+  const noisyCount = releaseOne(x.length, epsilon / 2, 1, rng);
   return clamp(noisySum / Math.max(1, noisyCount) + mid, b.lower, b.upper);
 }
 
@@ -244,7 +248,9 @@ function binOf(x: number, edges: Float64Array): number {
 /**
  * Noisy histogram: counts of records per bin (records outside the edges are not counted), with
  * Laplace noise (epsilon-DP) or analytic Gaussian noise ((epsilon, delta)-DP). Under add/remove
- * neighbours one record changes one count by 1: L1 and L2 sensitivity 1.
+ * neighbours one record changes one count by 1: L1 and L2 sensitivity 1, and only that coordinate
+ * is rounded differently, so the lattice charge is 1 + resolution whatever the number of bins.
+ * Counts beyond the lattice's exact range (2^28 x scale) are released saturated (see clampToLattice).
  */
 export function dpHistogram(records: Float64Array, opts: HistogramOptions): DpHistogram {
   const o = options(opts);
@@ -261,15 +267,15 @@ export function dpHistogram(records: Float64Array, opts: HistogramOptions): DpHi
     throw new PrivkitError('E_ARG', 'delta is required for Gaussian noise', { argument: 'delta' });
   }
   const edges = histogramEdges(o);
-  const mechanism =
-    noise === 'laplace'
-      ? laplaceMechanism({ epsilon: o.epsilon, l1Sensitivity: 1, rng: o.rng })
-      : gaussianMechanism({ epsilon: o.epsilon, delta: o.delta!, l2Sensitivity: 1, rng: o.rng });
-  checkMagnitude(x.length + 1, 'scale' in mechanism ? mechanism.scale : mechanism.sigma);
+  const rng = resolveRng({ rng: o.rng });
+  // one record changes one count: the lattice rounding is charged for one coordinate, whatever the bins
+  const scale = noise === 'laplace' ? calibrateSecureLaplace(o.epsilon, 1, 1).scale : calibrateSecureGaussian(o.epsilon, o.delta!, 1, 1).sigma;
   const counts = new Float64Array(edges.length - 1);
   for (let i = 0; i < x.length; i++) {
     const bin = binOf(x[i]!, edges);
     if (bin >= 0) counts[bin]!++;
   }
-  return { counts: mechanism.release(counts), edges };
+  clampToLattice(counts, scale);
+  const noisy = noise === 'laplace' ? secureLaplace(counts, scale, { rng }) : secureGaussian(counts, scale, { rng });
+  return { counts: noisy.values, edges };
 }

@@ -1,15 +1,16 @@
 // DP mechanisms that release values: Laplace (pure epsilon-DP) and analytic Gaussian ((epsilon, delta)-DP)
 // through the secure lattice noise of secure.ts (Google, "Secure Noise Generation", 2020), with the
-// rounding to the lattice charged to the sensitivity; and the exact discrete Gaussian mechanism for
-// integer data (Canonne, Kamath, Steinke 2020), which is rho-zCDP with rho = Delta^2 / (2 sigma^2).
+// rounding of every coordinate to the lattice charged to the sensitivity (latticeSensitivity); and
+// the exact discrete Gaussian mechanism for integer data (Canonne, Kamath, Steinke 2020), which is
+// rho-zCDP with rho = Delta^2 / (2 sigma^2).
 // Every mechanism takes an `rng` option; a seeded (reproducible) Rng is for tests only, never for releases.
 import { PrivkitError } from '../errors.js';
-import { assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, describe } from '../validate.js';
 import { analyticGaussianSigma, nextUp } from './calibration.js';
 import { discreteGaussianSampler, ExactSource, MAX_DISCRETE_SCALE } from './discrete.js';
-import { resolveRng } from './noise.js';
+import { MAX_NOISE_LENGTH, resolveRng, type NoiseKind } from './noise.js';
 import type { Rng } from './rng.js';
-import { gaussianResolution, laplaceResolution, secureGaussian, secureLaplace } from './secure.js';
+import { gaussianResolution, laplaceResolution, latticeSensitivity, samplerSlack, secureGaussian, secureLaplace } from './secure.js';
 
 export interface MechanismOptions {
   /** The generator; default: this thread's CSPRNG. A seeded (reproducible) Rng is for tests only, never for releases. */
@@ -21,16 +22,22 @@ export interface LaplaceMechanismOptions extends MechanismOptions {
   epsilon: number;
   /** L1 sensitivity Delta > 0: the largest L1 change of the released vector between neighbouring datasets. */
   l1Sensitivity: number;
+  /**
+   * The longest vector `release` takes (default 1): each coordinate is rounded to the lattice, which
+   * can add the resolution to each coordinate's change, so dimension x resolution is charged to Delta.
+   */
+  dimension?: number;
 }
 
 export interface LaplaceMechanism {
   readonly epsilon: number;
   readonly l1Sensitivity: number;
-  /** Noise scale b = (Delta + resolution) / epsilon (the rounding to the lattice adds `resolution` to Delta). */
+  readonly dimension: number;
+  /** Noise scale b = (Delta + dimension x resolution) / epsilon (the rounding to the lattice is charged to Delta). */
   readonly scale: number;
   /** Lattice step of the released values (a power of two fixed by the scale). */
   readonly resolution: number;
-  /** A new array: each value rounded to the lattice plus lattice Laplace noise of scale `scale`. epsilon-DP. */
+  /** A new array: each value rounded to the lattice plus lattice Laplace noise of scale `scale`. epsilon-DP. At most `dimension` values. */
   release(values: Float64Array): Float64Array;
 }
 
@@ -41,17 +48,20 @@ export interface GaussianMechanismOptions extends MechanismOptions {
   delta: number;
   /** L2 sensitivity Delta > 0 of the released vector. */
   l2Sensitivity: number;
+  /** The longest vector `release` takes (default 1): resolution x sqrt(dimension) is charged to Delta (see LaplaceMechanismOptions). */
+  dimension?: number;
 }
 
 export interface GaussianMechanism {
   readonly epsilon: number;
   readonly delta: number;
   readonly l2Sensitivity: number;
-  /** Standard deviation: the analytic Gaussian sigma (Balle and Wang 2018) for sensitivity Delta + resolution. */
+  readonly dimension: number;
+  /** Standard deviation: the analytic Gaussian sigma (Balle and Wang 2018) for sensitivity Delta + resolution x sqrt(dimension). */
   readonly sigma: number;
   /** Lattice step of the released values. */
   readonly resolution: number;
-  /** A new array: each value rounded to the lattice plus lattice Gaussian noise of standard deviation `sigma`. */
+  /** A new array: each value rounded to the lattice plus lattice Gaussian noise of standard deviation `sigma`. At most `dimension` values. */
   release(values: Float64Array): Float64Array;
 }
 
@@ -83,98 +93,166 @@ function options<T>(opts: T): T {
   return opts;
 }
 
-function checkValues(values: unknown): Float64Array {
+function checkValues(values: unknown, dimension: number): Float64Array {
   if (!(values instanceof Float64Array)) {
     throw new PrivkitError('E_ARG', `values must be a Float64Array, got ${describe(values)}`, { argument: 'values' });
+  }
+  if (values.length > dimension) {
+    throw new PrivkitError(
+      'E_SHAPE',
+      `values has ${values.length} coordinates but the mechanism was calibrated for dimension ${dimension} (the lattice rounding of every coordinate is charged)`,
+      { argument: 'values' },
+    );
   }
   return values;
 }
 
-/** Delta + r rounded up (never below the exact sum). */
-function inflate(sensitivity: number, resolution: number): number {
-  return nextUp(sensitivity + resolution);
+/** Most doublings of the lattice step while the charged rounding feeds back into the scale. */
+const MAX_LATTICE_STEPS = 64;
+
+/**
+ * The scale (and its lattice step r = resolutionOf(scale)) of a lattice release whose scale depends on
+ * the charged sensitivity latticeSensitivity(noise, Delta, coordinates, r): starting from the step of
+ * the uncharged scale, r can only grow (a larger r charges more, giving a larger scale and step), so
+ * the first r that reproduces itself is the smallest consistent one. When the charge k r grows as
+ * fast as the scale (too many coordinates for this epsilon) no r does: E_ARG.
+ */
+function latticeCalibration(
+  noise: NoiseKind,
+  sensitivity: number,
+  coordinates: number,
+  scaleFor: (charged: number) => number,
+  resolutionOf: (scale: number) => number,
+): { scale: number; resolution: number } {
+  let r = resolutionOf(scaleFor(sensitivity));
+  for (let step = 0; step < MAX_LATTICE_STEPS; step++) {
+    const scale = scaleFor(latticeSensitivity(noise, sensitivity, coordinates, r));
+    const next = resolutionOf(scale);
+    if (next <= r) return { scale, resolution: next };
+    r = next;
+  }
+  throw new PrivkitError(
+    'E_ARG',
+    `epsilon is too small for ${coordinates} coordinate(s) on the lattice: rounding each to a step of ~2^-24 noise scales would cost more than the noise covers`,
+    { argument: coordinates === 1 ? 'epsilon' : 'dimension' },
+  );
+}
+
+/** epsilon does not cover twice the samplers' pmf slack over this many coordinates (named as latticeCalibration names them). */
+function slackError(epsilon: number, coordinates: number): PrivkitError {
+  return new PrivkitError(
+    'E_ARG',
+    `epsilon ${epsilon} does not cover the noise sampler's pmf error over ${coordinates} coordinate(s) (twice samplerSlack): raise epsilon or release fewer coordinates`,
+    { argument: coordinates === 1 ? 'epsilon' : 'dimension' },
+  );
 }
 
 /**
- * Noise scale and lattice step of an epsilon-DP lattice Laplace release: the smallest (up to two ulps)
- * scale b with b >= (Delta + r(b)) / epsilon, r(b) = laplaceResolution(b).
+ * Noise scale and lattice step of an epsilon-DP lattice Laplace release of vectors that differ in at
+ * most `coordinates` coordinates: the smallest scale b (up to two ulps) with
+ * b >= (Delta + coordinates r(b)) / epsilon, r(b) = laplaceResolution(b).
  */
-export function calibrateSecureLaplace(epsilon: number, l1Sensitivity: number): { scale: number; resolution: number } {
+export function calibrateSecureLaplace(
+  epsilon: number,
+  l1Sensitivity: number,
+  coordinates = 1,
+): { scale: number; resolution: number } {
   const base = l1Sensitivity / epsilon;
   if (!(base >= 2 ** -990 && base <= 2 ** 980)) {
     throw new PrivkitError('E_ARG', `l1Sensitivity / epsilon must be in [2^-990, 2^980], got ${base}`, { argument: 'epsilon' });
   }
-  let r = laplaceResolution(base);
-  for (;;) {
-    const scale = nextUp(inflate(l1Sensitivity, r) / epsilon);
-    const next = laplaceResolution(scale);
-    if (next === r) return { scale, resolution: r };
-    r = next;
-  }
+  // The sampler's pmf slack s costs 2s of epsilon (samplerSlack): calibrate the ideal mechanism for epsilon - 2s.
+  const ideal = epsilon - 2 * samplerSlack('laplace', coordinates);
+  if (!(ideal > 0)) throw slackError(epsilon, coordinates);
+  return latticeCalibration('laplace', l1Sensitivity, coordinates, (charged) => nextUp(charged / ideal), laplaceResolution);
 }
 
-/** Sigma and lattice step of an (epsilon, delta)-DP lattice Gaussian release: analytic sigma for sensitivity Delta + r(sigma). */
+/**
+ * Sigma and lattice step of an (epsilon, delta)-DP lattice Gaussian release of vectors that differ in
+ * at most `coordinates` coordinates: the analytic sigma for sensitivity Delta + r(sigma) sqrt(coordinates).
+ */
 export function calibrateSecureGaussian(
   epsilon: number,
   delta: number,
   l2Sensitivity: number,
+  coordinates = 1,
 ): { sigma: number; resolution: number } {
-  let sigma = analyticGaussianSigma({ epsilon, delta, l2Sensitivity });
-  if (!(sigma >= 2 ** -990 && sigma <= 2 ** 980)) {
-    throw new PrivkitError('E_ARG', `the calibrated sigma ${sigma} is outside [2^-990, 2^980]`, { argument: 'epsilon' });
-  }
-  let r = gaussianResolution(sigma);
-  for (;;) {
-    sigma = analyticGaussianSigma({ epsilon, delta, l2Sensitivity: inflate(l2Sensitivity, r) });
-    const next = gaussianResolution(sigma);
-    if (next === r) return { sigma, resolution: r };
-    r = next;
-  }
+  // The sampler's pmf slack s (samplerSlack): the ideal mechanism at (epsilon - 2s, e^-s delta) is (epsilon, delta) here.
+  const slack = samplerSlack('gaussian', coordinates);
+  const ideal = { epsilon: epsilon - 2 * slack, delta: delta * Math.exp(-slack) };
+  if (!(ideal.epsilon > 0)) throw slackError(epsilon, coordinates);
+  const sigmaFor = (charged: number) => {
+    const sigma = analyticGaussianSigma({ ...ideal, l2Sensitivity: charged });
+    if (!(sigma >= 2 ** -990 && sigma <= 2 ** 980)) {
+      throw new PrivkitError('E_ARG', `the calibrated sigma ${sigma} is outside [2^-990, 2^980]`, { argument: 'epsilon' });
+    }
+    return sigma;
+  };
+  const { scale, resolution } = latticeCalibration('gaussian', l2Sensitivity, coordinates, sigmaFor, gaussianResolution);
+  return { sigma: scale, resolution };
 }
 
 /**
  * The Laplace mechanism: releases values + Laplace(scale) noise on the lattice of secureLaplace, with
- * scale = (Delta + resolution) / epsilon so that the rounding to the lattice is paid for: epsilon-DP
- * for any query of L1 sensitivity Delta (the resolution is <= 2^-23 scale, so the extra noise is a
- * relative 2^-23 / epsilon at most).
+ * scale = (Delta + dimension x resolution) / epsilon so that the rounding of every coordinate to the
+ * lattice is paid for: epsilon-DP for any query of L1 sensitivity Delta with at most `dimension`
+ * values (the resolution is <= 2^-23 scale, so the extra noise is a relative dimension x 2^-23 / epsilon at most).
  */
 export function laplaceMechanism(opts: LaplaceMechanismOptions): LaplaceMechanism {
-  const { epsilon, l1Sensitivity, rng } = options(opts);
+  const { epsilon, l1Sensitivity, dimension: givenDimension, rng } = options(opts);
   assertNumber('epsilon', epsilon, 'positive');
   assertNumber('l1Sensitivity', l1Sensitivity, 'positive');
+  const dimension = checkDimension(givenDimension);
   const generator = resolveRng({ rng });
-  const { scale, resolution } = calibrateSecureLaplace(epsilon, l1Sensitivity);
+  const { scale, resolution } = calibrateSecureLaplace(epsilon, l1Sensitivity, dimension);
   return {
     epsilon,
     l1Sensitivity,
+    dimension,
     scale,
     resolution,
-    release: (values) => secureLaplace(checkValues(values), scale, { rng: generator }).values,
+    release: (values) => secureLaplace(checkValues(values, dimension), scale, { rng: generator }).values,
   };
 }
 
 /**
  * The analytic Gaussian mechanism (Balle and Wang 2018): releases values + N(0, sigma^2) noise on the
- * lattice of secureGaussian, sigma calibrated for sensitivity Delta + resolution. (epsilon, delta)-DP
- * for any query of L2 sensitivity Delta, up to the 2^-25 relative pmf error of the lattice Gaussian
- * (see secure.ts).
+ * lattice of secureGaussian, sigma calibrated for sensitivity Delta + resolution x sqrt(dimension).
+ * (epsilon, delta)-DP for any query of L2 sensitivity Delta with at most `dimension` values, up to
+ * the 2^-25 relative pmf error of the lattice Gaussian (see secure.ts).
  */
 export function gaussianMechanism(opts: GaussianMechanismOptions): GaussianMechanism {
-  const { epsilon, delta, l2Sensitivity, rng } = options(opts);
+  const { epsilon, delta, l2Sensitivity, dimension: givenDimension, rng } = options(opts);
   assertNumber('epsilon', epsilon, 'positive');
   assertNumber('delta', delta, 'positive');
   if (!(delta < 1)) throw new PrivkitError('E_ARG', `delta must be in (0, 1), got ${delta}`, { argument: 'delta' });
   assertNumber('l2Sensitivity', l2Sensitivity, 'positive');
+  const dimension = checkDimension(givenDimension);
   const generator = resolveRng({ rng });
-  const { sigma, resolution } = calibrateSecureGaussian(epsilon, delta, l2Sensitivity);
+  const { sigma, resolution } = calibrateSecureGaussian(epsilon, delta, l2Sensitivity, dimension);
   return {
     epsilon,
     delta,
     l2Sensitivity,
+    dimension,
     sigma,
     resolution,
-    release: (values) => secureGaussian(checkValues(values), sigma, { rng: generator }).values,
+    release: (values) => secureGaussian(checkValues(values, dimension), sigma, { rng: generator }).values,
   };
+}
+
+/** The `dimension` option: an integer in [1, 2^31 - 1], 1 by default. */
+function checkDimension(dimension: unknown): number {
+  if (dimension === undefined) return 1;
+  const k = assertInteger('dimension', dimension, 1);
+  if (k > MAX_NOISE_LENGTH) throw new PrivkitError('E_ARG', `dimension must be <= 2^31 - 1, got ${k}`, { argument: 'dimension' });
+  return k;
+}
+
+/** The zCDP of the discrete Gaussian, (Delta / sigma)^2 / 2, as a ratio so Delta^2 and sigma^2 cannot under- or overflow alone. */
+function zcdpOf(sensitivity: number, sigma: number): number {
+  const ratio = sensitivity / sigma;
+  return (ratio * ratio) / 2;
 }
 
 /**
@@ -196,18 +274,26 @@ export function discreteGaussianMechanism(opts: DiscreteGaussianMechanismOptions
   } else {
     if (givenRho === undefined) throw new PrivkitError('E_ARG', 'sigma or rho is required', { argument: 'sigma' });
     const rho = assertNumber('rho', givenRho, 'positive');
-    sigma = delta / Math.sqrt(2 * rho);
-    while ((delta * delta) / (2 * sigma * sigma) > rho) sigma = nextUp(sigma);
+    // sqrt(2) sqrt(rho): no overflow; the rounding is fixed by a few ulps upwards
+    sigma = delta / (Math.SQRT2 * Math.sqrt(rho));
+    for (let step = 0; !(sigma > 0 && zcdpOf(delta, sigma) <= rho); step++) {
+      if (step === 64) throw new PrivkitError('E_ARG', `rho ${rho} is too large for l2Sensitivity ${delta}`, { argument: 'rho' });
+      sigma = sigma > 0 ? nextUp(sigma) : Number.MIN_VALUE;
+    }
     name = 'rho';
   }
   if (!(sigma <= MAX_DISCRETE_SCALE)) {
     throw new PrivkitError('E_ARG', `sigma must be <= 2^24 so that samples fit Int32, got ${sigma}`, { argument: name });
   }
+  const rho = zcdpOf(delta, sigma);
+  if (!(rho >= 2 ** -1022 && rho < Infinity)) {
+    throw new PrivkitError('E_ARG', `rho = (l2Sensitivity / sigma)^2 / 2 = ${rho} is out of the double range`, { argument: name });
+  }
   const generator = resolveRng({ rng });
   return {
     sigma,
     l2Sensitivity: delta,
-    rho: (delta * delta) / (2 * sigma * sigma),
+    rho,
     release: (values) => {
       if (!(values instanceof Int32Array)) {
         throw new PrivkitError('E_ARG', `values must be an Int32Array, got ${describe(values)}`, { argument: 'values' });

@@ -102,8 +102,9 @@ export function laplaceNoise(length: number, scale: number, opts?: NoiseOptions)
 /**
  * Adds N(0, sigma^2) noise to every element of x in place and returns x (the DP-SGD step on a
  * summed gradient). Float32 sums are formed in float64 and rounded once. NaN/Infinity in x gives
- * E_NONFINITE with its index; a result beyond the float range gives E_OVERFLOW. On an error, the
- * 1 MiB chunks of x before the offending one may already hold noise.
+ * E_NONFINITE with its index, before any noise is drawn; a result beyond the float range gives
+ * E_OVERFLOW, with x unchanged (x is then noised through a copy, see addNoise). A failed call never
+ * leaves x half-written, and noise drawn for it is never drawn again.
  */
 export function addGaussianNoise<T extends Float32Array | Float64Array>(x: T, sigma: number, opts?: AddNoiseOptions): T {
   const checked = noiseScale('gaussian', sigma);
@@ -139,18 +140,48 @@ export function fillNoise(kind: NoiseKind, out: Float32Array | Float64Array, sca
   }, false);
 }
 
-/** Adds noise of `kind` and the checked `scale` to every element of x in place, drawn from `rng`; returns x. */
+/**
+ * Beyond this many scales a sample of the fast samplers is out of reach: the normal Ziggurat's tail
+ * R + ln(1/U) / R stays below 220 (U >= 2^-1074), and a Laplace magnitude exceeds 2048 with
+ * probability e^-2048 (below 2^-2954) per sample.
+ */
+const NOISE_REACH = 2048;
+
+/**
+ * Adds noise of `kind` and the checked `scale` to every element of x in place, drawn from `rng`;
+ * returns x. x is checked whole before any noise is drawn (E_NONFINITE at its first NaN or
+ * Infinity); when max |x| + 2048 scale exceeds the float range, so that a sum could overflow, the
+ * noise goes into a copy that replaces x only on success. Either way a failure leaves x unchanged
+ * (except after an overflow beyond the reach above, probability < 2^-2900).
+ */
 export function addNoise<T extends Float32Array | Float64Array>(kind: NoiseKind, x: T, scale: number, rng: Rng): T {
   const kernel: AddKernel = `${kind}Add${x instanceof Float64Array ? '64' : '32'}` as const;
-  stream(rng, x, (kernels, g, ptr, count, start) => {
+  const largest = x instanceof Float64Array ? Number.MAX_VALUE : FLOAT32_MAX;
+  const target = maxMagnitude(x) + NOISE_REACH * scale < largest * (1 - 2 ** -40) ? x : (x.slice() as T);
+  stream(rng, target, (kernels, g, ptr, count, start) => {
     const bad = kernels[kernel](g, ptr, count, scale);
     if (bad >= 0) {
       const index = start + bad;
-      if (!Number.isFinite(x[index]!)) throw nonFiniteError('x', index, x[index]!);
       throw new PrivkitError('E_OVERFLOW', `x[${index}] plus ${kind} noise (${scaleName(kind)} ${scale}) overflows`, { argument: 'x', index });
     }
   }, true);
+  if (target !== x) x.set(target);
   return x;
+}
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** max |x[i]|, or E_NONFINITE at the first NaN or Infinity of x. */
+function maxMagnitude(x: Float32Array | Float64Array): number {
+  let largest = 0;
+  for (let i = 0; i < x.length; i++) {
+    const magnitude = Math.abs(x[i]!);
+    if (!(magnitude <= largest)) {
+      if (!(magnitude < Infinity)) throw nonFiniteError('x', i, x[i]!);
+      largest = magnitude;
+    }
+  }
+  return largest;
 }
 
 /**

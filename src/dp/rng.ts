@@ -20,7 +20,8 @@ export interface Rng {
   uniform(n: number): Float64Array;
   /**
    * Runs `body` with this generator's state copied into wasm memory at `g` (for samplers written
-   * as wasm kernels); the advanced state is kept afterwards.
+   * as wasm kernels); the advanced state is kept afterwards, also when `body` throws, so keystream
+   * drawn by a failed call (noise it may already have written out) is never drawn again.
    */
   withGenerator<T>(body: (kernels: Kernels, g: number, arena: Arena) => T): T;
 }
@@ -92,9 +93,11 @@ class ChaChaRng implements Rng {
     return withWasm((kernels, arena) => {
       const g = arena.alloc(GENERATOR_BYTES);
       arena.bytes(g, GENERATOR_BYTES).set(this.generator);
-      const result = body(kernels, g, arena);
-      this.generator.set(arena.bytes(g, GENERATOR_BYTES));
-      return result;
+      try {
+        return body(kernels, g, arena);
+      } finally {
+        this.generator.set(arena.bytes(g, GENERATOR_BYTES));
+      }
     });
   }
 

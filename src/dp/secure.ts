@@ -13,11 +13,13 @@
 // (discrete Laplace) with P(Z = z) proportional to exp(-|z| / t), sampled with integer and table
 // arithmetic as |Z| = 2^22 Q + R (Q by inversion of a 64-bit uniform against a table of
 // exp(-2^22 k / t), R by a uniform proposal accepted with probability exp(-R / t) against a 53-bit
-// uniform), exact up to the 2^-53 relative rounding of those float64 probabilities (no log, no
-// continuous intermediate: the pmf is not a rounded continuous density); Gaussian, Z = nearest(t N) with N
-// the wasm Ziggurat normal, a discrete Gaussian of standard deviation t up to a relative pmf error
-// of 2^-25 (each lattice cell holds >= 2^26 points of the sampler's 2^-53 grid; rounding the continuous
-// density adds O(1/t^2)). Every step is exact in float64: value / r and the product by r are
+// uniform), with Q's pmf within 5e-16 relative of the ideal (its threshold table is floor(p^k 2^64)
+// exactly) and R's acceptance within 7.4e-16 (no log, no continuous intermediate: the pmf is not a
+// rounded continuous density); Gaussian, Z = nearest(t N) with N the wasm Ziggurat normal: for an
+// integer centre a, nearest(a + t N) = a + Z, so the release is a post-processing (rounding) of the
+// continuous Gaussian mechanism on the rounded input, and has its privacy profile and RDP, up to the
+// sampler's relative pmf error of 2^-25 per coordinate (each lattice cell holds >= 2^26 points of the
+// sampler's 2^-53 grid). Every step is exact in float64: value / r and the product by r are
 // scalings by a power of two, and |nearest(value / r) + Z| < 2^53.
 //
 // Why this defeats the attacks. Mironov (CCS 2012) shows that value + noise computed in floating
@@ -30,23 +32,43 @@
 // happens after the noise is added. (Rounding or reordering inside the computation of the value
 // itself, e.g. a float sum, is the caller's to bound: it is part of the sensitivity Delta.)
 //
-// Privacy cost. |round_r(a) - round_r(b)| <= |a - b| + r, so rounding turns sensitivity Delta into
-// Delta + r (Google's Prop. 1). Laplace with scale b is (Delta + r) / b-DP, i.e. epsilon grows by
-// the factor 1 + r / Delta <= 1 + 2^-23 b / Delta = 1 + 2^-23 / epsilon. Gaussian: calibrate sigma
-// for sensitivity Delta + r; the discrete Gaussian has the continuous one's zCDP
-// rho = (Delta + r)^2 / (2 sigma^2) (Canonne, Kamath, Steinke 2020), and the 2^-25 pmf error adds
-// at most ~6e-8 to the privacy loss.
+// Privacy cost. |round_r(a) - round_r(b)| <= |a - b| + r for one value (Google's Prop. 1), and
+// rounding is per coordinate: for vectors that differ in k coordinates the shift can reach
+// Delta_1 + k r in L1 and Delta_2 + r sqrt(k) in L2 (every differing coordinate crossing a rounding
+// midpoint the same way; latticeSensitivity). Laplace with scale b is then (Delta_1 + k r) / b-DP,
+// i.e. epsilon grows by the factor 1 + k r / Delta_1 <= 1 + k 2^-23 / epsilon. Gaussian: calibrate the
+// continuous Gaussian for sensitivity Delta_2 + r sqrt(k). The samplers' pmf errors are charged too
+// (samplerSlack): over d released coordinates the output's pmf is within e^{+-s} of the ideal
+// mechanism's, s = d (-log(1 - eta)), which turns (epsilon, delta) into (epsilon + 2s, e^s delta)
+// and adds s (2 alpha - 1) / (alpha - 1) to the RDP at order alpha.
 //
 // Limits. scale in [2^-1000, 2^990]; values finite (E_NONFINITE) with |value| <= 2^52 r (E_ARG),
 // which keeps value + noise exactly representable on the lattice.
 import { nonFiniteError, PrivkitError } from '../errors.js';
-import { assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, describe } from '../validate.js';
+import { nextUp } from './calibration.js';
 import type { Kernels } from '../wasm/runtime.js';
-import { resolveRng } from './noise.js';
+import { resolveRng, type NoiseKind } from './noise.js';
 import type { Rng } from './rng.js';
 
 /** log2 of the noise scale in lattice units (t = scale / r is in (2^(BITS-1), 2^BITS]). */
 export const SECURE_GRANULARITY_BITS = 24;
+
+/**
+ * Relative error of one coordinate's noise pmf against the ideal mechanism: the lattice Gaussian's
+ * Ziggurat grid (2^-25), and the lattice Laplace's threshold table and acceptance (5e-16 + 7.4e-16,
+ * with 1.7e-16 per restart, rounded up).
+ */
+export const SAMPLER_PMF_ERROR: Readonly<Record<NoiseKind, number>> = Object.freeze({ gaussian: 2 ** -25, laplace: 2e-15 });
+
+/**
+ * The slack s of a release of `coordinates` lattice values (internal): the output's pmf is within a
+ * factor e^{+-s} of the ideal mechanism's, s = coordinates x -log(1 - eta). A (epsilon, delta) guarantee
+ * of the ideal mechanism becomes (epsilon + 2s, e^s delta); RDP at order alpha grows by s (2 alpha - 1) / (alpha - 1).
+ */
+export function samplerSlack(noise: NoiseKind, coordinates: number): number {
+  return nextUp(coordinates * -Math.log1p(-SAMPLER_PMF_ERROR[noise]));
+}
 const MIN_SCALE = 2 ** -1000;
 const MAX_SCALE = 2 ** 990;
 /** Values per wasm call (1 MiB of float64). */
@@ -86,9 +108,36 @@ export function secureValueBound(scale: number): number {
 }
 
 /**
+ * The sensitivity to charge for a release through the lattice of step `resolution` (internal: not part
+ * of the public API). Rounding moves each coordinate by at most r/2 and leaves a coordinate on which
+ * neighbouring inputs agree unchanged, so if they differ in at most `coordinates` coordinates (the
+ * vector length, or a smaller public bound: 1 for a histogram under add/remove) the rounded vectors
+ * differ by at most Delta + k r in L1 ('laplace': Delta the L1 sensitivity) and Delta + r sqrt(k) in
+ * L2 ('gaussian': Delta the L2 sensitivity; triangle inequality with the rounding errors, each
+ * below r per coordinate). Both are attained up to o(r) by neighbours whose differing coordinates
+ * all cross a rounding midpoint the same way. Rounded up: never below the exact bound.
+ */
+export function latticeSensitivity(noise: NoiseKind, sensitivity: number, coordinates: number, resolution: number): number {
+  assertNumber('sensitivity', sensitivity, 'positive');
+  const k = assertInteger('coordinates', coordinates, 1);
+  assertNumber('resolution', resolution, 'positive');
+  let charged: number;
+  if (noise === 'laplace') charged = nextUp(sensitivity + nextUp(k * resolution));
+  else if (noise === 'gaussian') charged = nextUp(sensitivity + nextUp(resolution * nextUp(Math.sqrt(k))));
+  else throw new PrivkitError('E_ARG', `noise must be 'laplace' or 'gaussian', got ${describe(noise)}`, { argument: 'noise' });
+  if (!Number.isFinite(charged)) {
+    throw new PrivkitError('E_OVERFLOW', `the charged sensitivity of ${k} coordinates at resolution ${resolution} overflows`, {
+      argument: 'sensitivity',
+    });
+  }
+  return charged;
+}
+
+/**
  * Laplace noise of scale `scale` on the lattice: returns new values
  * (nearest(v / r) + Z) r with Z two-sided geometric, P(Z = z) proportional to exp(-|z| r / scale).
- * With sensitivity Delta this is (Delta + r) / scale-DP (see the file header).
+ * With L1 sensitivity Delta over vectors differing in k coordinates this is (Delta + k r) / scale-DP
+ * (see latticeSensitivity).
  */
 export function secureLaplace(values: Float64Array, scale: number, opts?: SecureNoiseOptions): SecureNoiseResult {
   const r = resolution('scale', scale);

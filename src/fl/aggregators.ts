@@ -7,11 +7,11 @@
 // interface. NonPrivateAggregator is plain FedAvg (McMahan et al. 2017).
 import type { DistributedDiscreteGaussianEvent } from '../accounting/events.js';
 import { PrivkitError } from '../errors.js';
-import { clipAndSum } from '../kernels/clip.js';
+import { clipByL2 } from '../kernels/clip.js';
 import { sum } from '../kernels/reduce.js';
 import { resolveRng } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
-import { secureGaussian } from '../dp/secure.js';
+import { gaussianResolution, latticeSensitivity, samplerSlack, secureGaussian } from '../dp/secure.js';
 import { assertInteger, assertNumber, describe } from '../validate.js';
 import { assertFinite } from './model.js';
 
@@ -32,9 +32,23 @@ export interface AggregateResult {
 export interface UpdateAggregator {
   /**
    * Standard deviation of the noise in the returned sum divided by the clip norm (the noise
-   * multiplier z; 0 for none). The server's RDP accountant charges every round with it.
+   * multiplier z; 0 for none). The server's RDP accountant charges every round with it unless
+   * aggregate() returns its own event.
    */
   readonly noiseMultiplier: number;
+  /**
+   * True when the released sum does not reveal how many updates it holds (its noise does not depend on
+   * the count, and no round is withheld): the condition for amplification by Poisson sampling against
+   * observers of the model. Distributed DP reveals the count (the noise grows with it).
+   */
+  readonly hidesCount?: boolean;
+  /** The release's sampler slack (SubsampledGaussianEvent.slack) charged with noiseMultiplier; 0 by default. */
+  readonly slack?: number;
+  /**
+   * The costliest event one round can charge (before sampling), when aggregate() returns events of its
+   * own: FedAvg refuses a round that could take epsilon past its target.
+   */
+  worstCaseEvent?(): DistributedDiscreteGaussianEvent;
   /**
    * Sums the updates of one round (each already clipped to the clip norm by the server, each of
    * the model's parameter count) and adds the aggregator's noise. `round` counts from 1.
@@ -50,7 +64,7 @@ export interface NonPrivateAggregatorOptions {
 export interface CentralDpAggregatorOptions extends NonPrivateAggregatorOptions {
   /** L2 bound C of each update: enforced again here (clipAndSum), since the privacy guarantee rests on it. */
   clipNorm: number;
-  /** z > 0: the noise on the sum has standard deviation z C. */
+  /** z > 0: the noise on the sum has standard deviation z C_eff, C_eff the charged per-update bound (C grown by rounding; see the class). */
   noiseMultiplier: number;
   /** Noise generator; default: this thread's CSPRNG. A seeded Rng is reproducible and only for simulations. */
   rng?: Rng;
@@ -71,16 +85,35 @@ export class NonPrivateAggregator implements UpdateAggregator {
   }
 }
 
+/** The most updates one round may sum: a public bound, so the charged summation error is data-independent. */
+export const MAX_UPDATES_PER_ROUND = 2 ** 20;
+
 /**
- * User-level central DP: clips each update to clipNorm and sums them (clipAndSum), then adds
- * Gaussian noise of standard deviation noiseMultiplier x clipNorm with the secure lattice sampler
- * (secureGaussian), so the released sum resists floating-point attacks. The noise is added even
- * when no update arrived: with Poisson sampling an empty round must look like any other.
+ * User-level central DP: clips each update to clipNorm (clipByL2, float32), sums them in float64 and
+ * adds Gaussian noise with the secure lattice sampler (secureGaussian), so the released sum resists
+ * floating-point attacks. The noise does not depend on how many updates arrived and is added even
+ * when none did, so the release hides the count (an empty Poisson round looks like any other).
+ *
+ * What is charged: a clipped float32 row has norm at most C1 = C (1 + 5u) + sqrt(d) 2^-149 (u = 2^-24:
+ * the norm's and the scaling's roundings, and underflow), the float64 sum of at most N =
+ * MAX_UPDATES_PER_ROUND rows moves by at most 2 N gamma_N C1 more (Higham 2002, eq. 4.4; gamma_N =
+ * N 2^-53 / (1 - N 2^-53)), and the lattice rounds each of the d coordinates by less than r
+ * (latticeSensitivity). So adding or removing one update moves the release by at most
+ * C_eff = C1 (1 + 2 N gamma_N) + r sqrt(d), and replacing one by at most 2 C_eff. The noise has
+ * standard deviation noiseMultiplier x C_eff: the accountant's noise multiplier is exactly
+ * noiseMultiplier (about 2.5e-4 relative more noise than z C, almost all of it the summation bound),
+ * and the lattice sampler's pmf error is charged as the event's slack (samplerSlack).
  */
 export class CentralDpAggregator implements UpdateAggregator {
+  readonly hidesCount = true;
   readonly dimension: number;
   readonly clipNorm: number;
+  /** z: the noise's standard deviation divided by the charged per-update bound C_eff (>= clipNorm). */
   readonly noiseMultiplier: number;
+  /** The standard deviation of the noise on every coordinate of the sum: noiseMultiplier x C_eff. */
+  readonly noiseStddev: number;
+  /** The lattice sampler's pmf slack over the dimension's coordinates (samplerSlack), charged by FedAvg. */
+  readonly slack: number;
   private readonly rng: Rng;
 
   constructor(options: CentralDpAggregatorOptions) {
@@ -88,13 +121,38 @@ export class CentralDpAggregator implements UpdateAggregator {
     this.clipNorm = assertNumber('options.clipNorm', options.clipNorm, 'positive');
     this.noiseMultiplier = assertNumber('options.noiseMultiplier', options.noiseMultiplier, 'positive');
     this.rng = resolveRng({ rng: options.rng });
+    const d = this.dimension;
+    const rowBound = this.clipNorm * (1 + 5 * 2 ** -24) + Math.sqrt(d) * 2 ** -149;
+    const n = MAX_UPDATES_PER_ROUND;
+    const gamma = (n * 2 ** -53) / (1 - n * 2 ** -53);
+    const summed = rowBound * (1 + 2 * n * gamma);
+    // The lattice step grows with sigma, and sigma with the charged bound: iterate to the fixed point (one or two steps).
+    let sigma = this.noiseMultiplier * summed;
+    for (;;) {
+      const charged = latticeSensitivity('gaussian', summed, d, gaussianResolution(sigma));
+      if (this.noiseMultiplier * charged <= sigma) break;
+      sigma = this.noiseMultiplier * charged;
+    }
+    this.noiseStddev = sigma;
+    this.slack = samplerSlack('gaussian', d);
   }
 
   async aggregate(clippedDeltas: Float32Array[], round: number): Promise<AggregateResult> {
     const x = stack(clippedDeltas, round, this.dimension);
-    const total = x === undefined ? new Float64Array(this.dimension) : Float64Array.from(clipAndSum(x, clippedDeltas.length, this.clipNorm).sum);
-    const noisy = secureGaussian(total, this.noiseMultiplier * this.clipNorm, { rng: this.rng }).values;
-    return { sum: Float32Array.from(noisy), included: clippedDeltas.length };
+    const n = clippedDeltas.length;
+    if (n > MAX_UPDATES_PER_ROUND) {
+      throw new PrivkitError('E_ARG', `clippedDeltas holds ${n} updates, more than ${MAX_UPDATES_PER_ROUND} per round`, { argument: 'clippedDeltas' });
+    }
+    const total = new Float64Array(this.dimension);
+    if (x !== undefined) {
+      const clipped = clipByL2(x, n, this.clipNorm);
+      for (let k = 0; k < n; k++) {
+        const row = clipped.subarray(k * this.dimension, (k + 1) * this.dimension);
+        for (let j = 0; j < this.dimension; j++) total[j] += row[j]!;
+      }
+    }
+    const noisy = secureGaussian(total, this.noiseStddev, { rng: this.rng }).values;
+    return { sum: Float32Array.from(noisy), included: n };
   }
 }
 

@@ -10,16 +10,19 @@
 // nothing), so no released round is charged more than the calibration assumed. The clients run in
 // this thread (a simulation of the protocol with every message through its JSON wire format).
 //
-// Whose view the epsilon is about: the FedAvg accountant applies amplification by sampling, which
-// holds for anyone who sees the released models but not which clients took part. It follows
-// KLS21's accounting in treating the number of participants (and so of noise shares) as public
-// and applies Zhu-Wang's general Poisson bound to Prop. 14. The aggregation server itself routes
-// every message, so it knows who took part: against it there is no amplification, and
+// Whose view the epsilon is about: the noise in the released sum grows with the number of clients in
+// it, so anyone who sees the models learns that number, and the decision to withhold a round reveals
+// that it fell below minClients. Both are fine under FedAvg's default fixed-size sampling without
+// replacement with replace-one neighbours (dropouts are independent of the data, so the count carries
+// no information about it); Poisson amplification, which needs the count hidden, is refused for this
+// aggregator (hidesCount is false). The subsampled round is charged with the general bound of Wang,
+// Balle, Kasiviswanathan 2019 applied to KLS21's Prop. 14. The aggregation server itself routes every
+// message, so it knows who took part: against it there is no amplification, and
 // epsilonAgainstServer() reports the composition of the released rounds without sampling, with
 // replace-one neighbours (one participant's update changed arbitrarily: twice the sensitivity).
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import { calibrateNoiseMultiplier } from '../accounting/calibrate.js';
-import { assertDelta, subsampledDistributedEvent } from '../accounting/events.js';
+import { assertDelta, subsampledDistributedEvent, type DistributedDiscreteGaussianEvent, type Sampling } from '../accounting/events.js';
 import { PrivkitError } from '../errors.js';
 import { l2Norms } from '../kernels/clip.js';
 import { resolveRng } from '../dp/noise.js';
@@ -38,7 +41,7 @@ export interface SecureAggregatorOptions {
   clipNorm: number;
   /** Central noise z: the noise of minClients clients sums to standard deviation z C. */
   noiseMultiplier: number;
-  /** Expected clients per round (the modulus is planned for this many plus three Poisson standard deviations). */
+  /** Clients per round: the fixed-size sample FedAvg draws (the modulus is planned for this many). */
   clientsPerRound: number;
   /** Modulus 2^bits of the secure sum (default 20). */
   bits?: number;
@@ -48,7 +51,7 @@ export interface SecureAggregatorOptions {
   neighbours?: number;
   /**
    * The fewest masked inputs a round may be unmasked with; each client adds 1 / minClients of the
-   * central noise variance. Default: the expected survivors less two Poisson standard deviations.
+   * central noise variance. Default: the expected survivors less two standard deviations.
    */
   minClients?: number;
   /**
@@ -83,6 +86,8 @@ export interface SecureRoundReport {
 }
 
 export class SecureAggregator implements UpdateAggregator {
+  /** The noise in the sum grows with the number of clients in it: the release reveals the count. */
+  readonly hidesCount = false;
   readonly dimension: number;
   readonly clipNorm: number;
   readonly noiseMultiplier: number;
@@ -121,6 +126,11 @@ export class SecureAggregator implements UpdateAggregator {
     return this.reports.some((r) => !r.withheld) ? this.#serverAccountant.getEpsilon(delta).epsilon : 0;
   }
 
+  /** The costliest round's event (before sampling): minClients survivors, the fewest that are unmasked. */
+  worstCaseEvent(): DistributedDiscreteGaussianEvent {
+    return this.plan.event();
+  }
+
   /** The Shamir threshold for a round of `clients`: a majority of each neighbourhood (Bonawitz et al. 2017, Sec. 4). */
   threshold(clients: number): number {
     const neighbourhood = Math.min(clients, this.neighbours + 1);
@@ -133,6 +143,11 @@ export class SecureAggregator implements UpdateAggregator {
     if (x === undefined || n === 0) {
       this.reports.push({ round, included: 0, withheld: true, members: [], droppedBeforeInput: 0, droppedAfterInput: 0, wrapProbability: 0, clientMs: 0, protocolMs: 0 });
       return { sum: new Float32Array(this.dimension), included: 0, event: null };
+    }
+    if (n > this.plan.clients) {
+      throw new PrivkitError('E_ARG', `clippedDeltas holds ${n} updates, more than the ${this.plan.clients} (clientsPerRound) the modulus is planned for`, {
+        argument: 'clippedDeltas',
+      });
     }
     l2Norms(x, n).forEach((norm, k) => {
       // The sensitivity rests on the bound (float32 clipping may overshoot it by an ulp or so).
@@ -235,7 +250,7 @@ function planInputs(options: Omit<SecureAggregatorOptions, 'noiseMultiplier'>, d
   const planOptions = {
     clipNorm,
     dimension,
-    clients: participantsBound(clientsPerRound),
+    clients: clientsPerRound,
     noiseClients: minClients,
     ...(options.bits === undefined ? {} : { bits: options.bits }),
     ...(options.wrapProbability === undefined ? {} : { wrapProbability: options.wrapProbability }),
@@ -244,9 +259,10 @@ function planInputs(options: Omit<SecureAggregatorOptions, 'noiseMultiplier'>, d
 }
 
 /**
- * minClients, checked, or by default the survivors expected (the participants less the losses before
- * the masked input, dropoutRate / 2) less two standard deviations of a Poisson count: about 2% of
- * rounds are withheld.
+ * minClients, checked, or by default the survivors expected less two standard deviations: of the
+ * clientsPerRound participants (a fixed-size sample), each is lost before its masked input with
+ * probability dropoutRate / 2, so the survivors are Binomial(clientsPerRound, 1 - dropoutRate / 2) and
+ * about 2% of rounds are withheld.
  */
 function resolveMinClients(minClients: number | undefined, clientsPerRound: number, dropoutRate: number): number {
   if (minClients !== undefined) {
@@ -256,22 +272,19 @@ function resolveMinClients(minClients: number | undefined, clientsPerRound: numb
     }
     return m;
   }
-  const expected = clientsPerRound * (1 - dropoutRate / 2);
-  return Math.max(1, Math.floor(expected - 2 * Math.sqrt(expected)));
-}
-
-/** The most participants a round is planned for (the modulus must hold their sum): the mean plus three Poisson standard deviations. */
-function participantsBound(clientsPerRound: number): number {
-  return Math.ceil(clientsPerRound + 3 * Math.sqrt(clientsPerRound));
+  const lost = dropoutRate / 2;
+  const expected = clientsPerRound * (1 - lost);
+  return Math.max(1, Math.floor(expected - 2 * Math.sqrt(clientsPerRound * lost * (1 - lost))));
 }
 
 export interface SecureCalibrationOptions extends Omit<SecureAggregatorOptions, 'noiseMultiplier' | 'rng' | 'neighbours'> {
   targetEpsilon: number;
   delta: number;
   rounds: number;
-  /** q: the probability that a client takes part in a round (clientsPerRound / clients). */
+  /** q: the fraction of the clients that takes part in a round (clientsPerRound / clients). */
   sampleRate: number;
-  sampling?: 'poisson' | 'without-replacement';
+  /** 'without-replacement' (default, replace-one neighbours, as FedAvg) or 'poisson' (only where the count is hidden). */
+  sampling?: Sampling;
 }
 
 /**
@@ -285,15 +298,14 @@ export function calibrateSecureNoise(options: SecureCalibrationOptions): { noise
   const targetEpsilon = assertNumber('options.targetEpsilon', options.targetEpsilon, 'positive');
   const delta = assertDelta('options.delta', options.delta);
   const rounds = assertInteger('options.rounds', options.rounds, 1);
-  const sampling = options.sampling ?? 'poisson';
+  const sampling = options.sampling ?? 'without-replacement';
+  const neighbours = sampling === 'poisson' ? 'add-remove' : 'replace-one';
   const { planOptions } = planInputs(options, assertInteger('options.dimension', options.dimension, 1));
   const epsilonAt = (noiseMultiplier: number): number => {
     const event = planDistributedDp({ ...planOptions, noiseMultiplier }).event({ sampleRate: options.sampleRate, sampling });
     return new RdpAccountant().step({ ...event, steps: rounds }).getEpsilon(delta).epsilon;
   };
-  const gaussian = calibrateNoiseMultiplier({ targetEpsilon, delta, sampleRate: options.sampleRate, steps: rounds, sampling });
-  // The Gaussian's calibrated noise multiplier is sigma / (2C) without replacement (replace-one neighbours).
-  let lo = (sampling === 'poisson' ? 1 : 2) * gaussian.noiseMultiplier;
+  let lo = calibrateNoiseMultiplier({ targetEpsilon, delta, sampleRate: options.sampleRate, steps: rounds, sampling, neighbours }).noiseMultiplier;
   let hi = lo;
   for (let grow = 0; epsilonAt(hi) > targetEpsilon; grow++) {
     if (grow === 200) {

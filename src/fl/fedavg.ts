@@ -1,40 +1,58 @@
 // The FedAvg server (McMahan et al. 2017, Alg. 1) with user-level differential privacy (DP-FedAvg,
 // McMahan et al. 2018, Alg. 1) over simulated clients. Each round:
-//   1. sample clients from the server's generator: Poisson (each client independently with
-//      probability q = clientsPerRound / clients, the default, accounted as 'poisson' with
-//      add/remove-one-client neighbours) or a fixed-size sample without replacement (accounted as
-//      'without-replacement' with replace-one-client neighbours, under which the sum's L2
-//      sensitivity is 2C, so the accountant is charged with z / 2);
+//   1. sample clients from the server's generator: by default a fixed-size sample of clientsPerRound
+//      clients without replacement, or with `sampling: 'poisson'` each client independently with
+//      probability q = clientsPerRound / clients (see "Whose epsilon" below);
 //   2. drop each sampled client with probability dropoutRate (a simulated failure to report);
 //   3. train the others locally (localUpdate, on the worker pool when one is given);
 //   4. clip every update to L2 norm clipNorm (clipByL2) and hand them to the UpdateAggregator,
 //      which sums them and adds its noise (CentralDpAggregator: Gaussian noise z C at the server);
-//   5. average: divide by the expected number of clients per round when the aggregator adds noise
-//      (the fixed-denominator estimator of McMahan et al. 2018, whose sensitivity does not depend
-//      on who took part), by the number included otherwise;
+//   5. average: divide by clientsPerRound when the aggregator adds noise (the fixed-denominator
+//      estimator of McMahan et al. 2018, whose sensitivity does not depend on who took part), by the
+//      number included otherwise;
 //   6. apply with the server optimizer: w += eta v, v = beta v + average (beta = 0: plain
 //      averaging with server learning rate eta; beta > 0: FedAvgM, Hsu et al. 2019);
-//   7. charge an RDP accountant (subsampled Gaussian, sample rate q; or the aggregator's own event,
-//      e.g. the distributed discrete Gaussian of secure aggregation) and report the running epsilon.
-// Dropping a client independently of the data only thins the sample, so accounting at q is an
-// upper bound. With `targetEpsilon`, z is the smallest noise multiplier that keeps epsilon within
-// the target after `rounds` rounds (calibrateNoiseMultiplier), and more rounds are refused.
+//   7. charge an RDP accountant (the subsampled Gaussian of the aggregator's noise, or the
+//      aggregator's own event, e.g. the distributed discrete Gaussian of secure aggregation) and
+//      report the running epsilon.
+//
+// Whose epsilon. The number of clients in a round is not secret: RoundMetrics report it, and under
+// distributed DP the noise in the model grows with it. Given the count, adding one client to a
+// Poisson sample displaces another, so Poisson amplification with add/remove neighbours understates
+// epsilon for anyone who sees the count. The default is therefore a fixed-size sample without
+// replacement, accounted with replace-one neighbours (one client's data replaced: the sum moves by up
+// to 2C; Wang, Balle, Kasiviswanathan 2019): the count is then fixed and public, and the epsilon holds
+// for anyone who sees the models and every metric. Simulated dropouts are independent of the data, so
+// the included clients are a uniform sample of the population of their (public) number, at a rate no
+// higher than q, and the decision to withhold a round (too few survivors) depends only on that number:
+// it reveals nothing about the data and is not charged. Poisson sampling stays available where the
+// count is really hidden: only with an aggregator whose release hides it (`hidesCount`, central DP),
+// and its epsilon then holds only for observers who see the models and nothing else (not the
+// RoundMetrics counts, which are the server's own view). The aggregation server itself sees who takes
+// part; against it there is no amplification (SecureAggregator.epsilonAgainstServer).
+//
+// With `targetEpsilon`, z is the smallest noise multiplier that keeps epsilon within the target after
+// `rounds` rounds (calibrateNoiseMultiplier, same sampling and neighbours); with an aggregator of its
+// own, targetEpsilon is a budget. Either way a private FedAvg refuses (E_BUDGET) a round past `rounds`
+// or one whose costliest outcome could take epsilon past the target.
 import { PrivkitError } from '../errors.js';
 import { calibrateNoiseMultiplier } from '../accounting/calibrate.js';
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
-import { assertDelta, subsampledDistributedEvent } from '../accounting/events.js';
+import { assertDelta, subsampledDistributedEvent, type PrivacyEvent, type Sampling } from '../accounting/events.js';
 import { createRng, type Rng } from '../dp/rng.js';
+import { samplerSlack } from '../dp/secure.js';
 import { clipByL2, l2Norms } from '../kernels/clip.js';
 import type { Pool } from '../pool/pool.js';
 import { assertFloat32Array, assertInteger, assertNumber, describe } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
-import { CentralDpAggregator, NonPrivateAggregator, type UpdateAggregator } from './aggregators.js';
+import { CentralDpAggregator, NonPrivateAggregator, type AggregateResult, type UpdateAggregator } from './aggregators.js';
 import type { Dataset } from './data.js';
 import { checkLocalOptions, checkModel, checkSeed, localUpdate, type ClientTask, type LocalTrainingOptions } from './local.js';
 import type { Evaluation, Model } from './model.js';
 import { fixedSizeSample, poissonSample, UniformIntegers } from './sampling.js';
 
-export type ClientSampling = 'poisson' | 'without-replacement';
+/** 'without-replacement' (default: a fixed-size sample, replace-one neighbours) or 'poisson' (count-hiding aggregators only). */
+export type ClientSampling = Sampling;
 
 export interface FedAvgOptions {
   model: Model;
@@ -42,9 +60,9 @@ export interface FedAvgOptions {
   clients: Dataset[];
   /** Number of rounds: the loop length of runFedAvg, and the horizon of a targetEpsilon calibration. */
   rounds: number;
-  /** Clients per round: the expected number (Poisson) or the exact number (without replacement). */
+  /** Clients per round: the exact number (without replacement) or the expected number (Poisson). */
   clientsPerRound: number;
-  /** Default 'poisson'. */
+  /** Default 'without-replacement' (see the file header for whose epsilon each one gives). */
   sampling?: ClientSampling;
   /** Client training: epochs, batchSize, learningRate. */
   local: Omit<LocalTrainingOptions, 'seed'>;
@@ -52,7 +70,10 @@ export interface FedAvgOptions {
   clipNorm?: number;
   /** z: noise of standard deviation z C on each round's sum (central DP). Default 0 (non-private). */
   noiseMultiplier?: number;
-  /** Calibrate z so that epsilon after `rounds` rounds is at most this (instead of noiseMultiplier). */
+  /**
+   * Calibrate z so that epsilon after `rounds` rounds is at most this (instead of noiseMultiplier); with
+   * `aggregator`, the budget the aggregator's rounds must fit in (rounds that could overspend it are refused).
+   */
   targetEpsilon?: number;
   /** delta of the reported (epsilon, delta); default 1e-5. */
   delta?: number;
@@ -110,6 +131,8 @@ export interface FedAvgResult {
   noiseMultiplier: number;
   epsilon: number;
   delta: number;
+  /** Who the epsilon holds for, given what they see (FedAvg.observer). */
+  observer: string;
   history: RoundMetrics[];
   /** Final test accuracy and loss (when `test` was given). */
   accuracy?: number;
@@ -128,6 +151,10 @@ export class FedAvg {
   /** z of the aggregator (0: non-private). */
   readonly noiseMultiplier: number;
   readonly delta: number;
+  /** Who `epsilon` holds for, given what they see, and under which neighbouring relation. */
+  readonly observer: string;
+  /** The epsilon a private run may not exceed (targetEpsilon), or undefined. */
+  readonly targetEpsilon: number | undefined;
   /** Rounds run so far. */
   round = 0;
 
@@ -142,7 +169,6 @@ export class FedAvg {
   readonly #test: Dataset | undefined;
   readonly #evalEvery: number;
   readonly #pool: Pool | undefined;
-  readonly #calibrated: boolean;
   readonly #accountant = new RdpAccountant();
   readonly #samplingRng: Rng;
   readonly #integers: UniformIntegers;
@@ -173,9 +199,9 @@ export class FedAvg {
       });
     }
     this.sampleRate = this.#clientsPerRound / population;
-    const sampling = options.sampling ?? 'poisson';
+    const sampling = options.sampling ?? 'without-replacement';
     if (sampling !== 'poisson' && sampling !== 'without-replacement') {
-      throw new PrivkitError('E_ARG', `options.sampling must be 'poisson' or 'without-replacement', got ${describe(sampling)}`, {
+      throw new PrivkitError('E_ARG', `options.sampling must be 'without-replacement' or 'poisson', got ${describe(sampling)}`, {
         argument: 'options.sampling',
       });
     }
@@ -199,12 +225,26 @@ export class FedAvg {
     this.#integers = new UniformIntegers(this.#samplingRng);
     this.#seedRng = generator(1);
 
-    this.#calibrated = options.targetEpsilon !== undefined;
+    this.targetEpsilon = options.targetEpsilon === undefined ? undefined : assertNumber('options.targetEpsilon', options.targetEpsilon, 'positive');
     this.#aggregator = this.#resolveAggregator(options, generator(2));
     this.noiseMultiplier = this.#aggregator.noiseMultiplier;
     if (this.noiseMultiplier > 0 && this.#clipNorm === undefined) {
       throw new PrivkitError('E_ARG', 'options.clipNorm must be given when the aggregator adds noise', { argument: 'options.clipNorm' });
     }
+    if (this.noiseMultiplier === 0 && this.targetEpsilon !== undefined) {
+      throw new PrivkitError('E_ARG', 'options.targetEpsilon needs a private aggregator (this one adds no noise)', { argument: 'options.targetEpsilon' });
+    }
+    if (sampling === 'poisson' && this.noiseMultiplier > 0 && this.#aggregator.hidesCount !== true) {
+      throw new PrivkitError(
+        'E_ARG',
+        "options.sampling 'poisson' amplifies privacy only while the number of participants is hidden, and this aggregator's release reveals it: use 'without-replacement'",
+        { argument: 'options.sampling' },
+      );
+    }
+    this.observer =
+      sampling === 'poisson'
+        ? 'observers of the released models only, who see no participant counts or RoundMetrics (add/remove neighbours, Poisson amplification)'
+        : 'anyone who sees the released models and the participant counts, but not which clients took part (replace-one neighbours, amplification by sampling without replacement)';
 
     if (options.initialParams === undefined) {
       this.#params = model.initParams(options.seed === undefined ? {} : { seed: generator(3).bytes(32) });
@@ -235,9 +275,7 @@ export class FedAvg {
   /** Runs one round (see the file header) and returns its metrics. */
   async runRound(): Promise<RoundMetrics> {
     if (this.#busy) throw new PrivkitError('E_ARG', 'runRound was called while a round is running; await each round', { argument: 'runRound' });
-    if (this.#calibrated && this.round >= this.rounds) {
-      throw new PrivkitError('E_BUDGET', `the noise was calibrated for ${this.rounds} rounds; another round would exceed targetEpsilon`);
-    }
+    this.#checkBudget();
     this.#busy = true;
     try {
       return await this.#round();
@@ -273,6 +311,7 @@ export class FedAvg {
     const views = tasks.map((_, k) => deltas.subarray(k * d, (k + 1) * d));
     const { sum, included, event } = await this.#aggregator.aggregate(views, round);
     checkAggregate(sum, included, d, views.length);
+    const charge = this.#roundEvent(event);
 
     const denominator = this.noiseMultiplier > 0 ? this.#clientsPerRound : included;
     if (denominator > 0) {
@@ -286,14 +325,7 @@ export class FedAvg {
         w[j] += eta * v[j]!;
       }
     }
-    if (event === null) {
-      // A withheld round released nothing about the updates: nothing to charge.
-    } else if (event !== undefined) {
-      this.#accountant.step(subsampledDistributedEvent(event, this.sampleRate, this.sampling));
-    } else if (this.noiseMultiplier > 0) {
-      const noiseMultiplier = this.sampling === 'poisson' ? this.noiseMultiplier : this.noiseMultiplier / 2;
-      this.#accountant.step({ noiseMultiplier, sampleRate: this.sampleRate, sampling: this.sampling });
-    }
+    if (charge !== undefined) this.#accountant.step(charge);
     this.round = round;
 
     const metrics: RoundMetrics = {
@@ -314,6 +346,61 @@ export class FedAvg {
     return metrics;
   }
 
+  /** What a round whose aggregate came with `event` is charged (undefined: nothing). */
+  #roundEvent(event: AggregateResult['event']): PrivacyEvent | undefined {
+    if (event === null) {
+      // A withheld round released nothing about the updates, and withholding depended only on the public count.
+      if (this.sampling === 'poisson') {
+        throw new PrivkitError('E_PROTOCOL', 'the aggregator withheld a round under Poisson sampling, which reveals the count it claims to hide', {
+          argument: 'options.aggregator',
+        });
+      }
+      return undefined;
+    }
+    if (event !== undefined) {
+      if (this.targetEpsilon !== undefined && this.#aggregator.worstCaseEvent === undefined) {
+        throw new PrivkitError('E_ARG', 'an aggregator that returns its own events must implement worstCaseEvent() to run under targetEpsilon', {
+          argument: 'options.aggregator',
+        });
+      }
+      return subsampledDistributedEvent(event, this.sampleRate, this.sampling);
+    }
+    return this.noiseMultiplier > 0 ? this.#gaussianEvent() : undefined;
+  }
+
+  /** The event of one round of the aggregator's Gaussian noise (sigma = z C on the sum). */
+  #gaussianEvent(): PrivacyEvent {
+    return {
+      noiseMultiplier: this.noiseMultiplier,
+      sampleRate: this.sampleRate,
+      sampling: this.sampling,
+      neighbours: this.sampling === 'poisson' ? 'add-remove' : 'replace-one',
+      slack: this.#aggregator.slack ?? 0,
+    };
+  }
+
+  /**
+   * A private run stops after `rounds` rounds, and under targetEpsilon also before a round whose
+   * costliest outcome (the aggregator's worst case: e.g. the fewest survivors it unmasks) could take
+   * epsilon past the target.
+   */
+  #checkBudget(): void {
+    if (this.noiseMultiplier === 0) return;
+    if (this.round >= this.rounds) {
+      throw new PrivkitError('E_BUDGET', `this private FedAvg was set up for ${this.rounds} rounds; run a new one (with its own accounting) for more`);
+    }
+    if (this.targetEpsilon === undefined) return;
+    const worst = this.#aggregator.worstCaseEvent?.();
+    const event = worst === undefined ? this.#gaussianEvent() : subsampledDistributedEvent(worst, this.sampleRate, this.sampling);
+    const after = this.#accountant.clone().step(event).getEpsilon(this.delta).epsilon;
+    if (!(after <= this.targetEpsilon)) {
+      throw new PrivkitError(
+        'E_BUDGET',
+        `round ${this.round + 1} could bring epsilon to ${after} > targetEpsilon ${this.targetEpsilon} (delta ${this.delta}; spent ${this.epsilon})`,
+      );
+    }
+  }
+
   /** The updates of the tasks as one matrix (tasks x paramCount), trained on the pool or on this thread. */
   async #train(tasks: ClientTask[]): Promise<Float32Array> {
     if (this.#pool !== undefined) return this.#pool.localUpdates(this.model, this.#params, tasks, this.#local);
@@ -326,12 +413,10 @@ export class FedAvg {
   #resolveAggregator(options: FedAvgOptions, noiseRng: Rng): UpdateAggregator {
     const dimension = this.model.paramCount;
     if (options.aggregator !== undefined) {
-      for (const name of ['noiseMultiplier', 'targetEpsilon'] as const) {
-        if (options[name] !== undefined) {
-          throw new PrivkitError('E_ARG', `options.${name} must not be given with options.aggregator (the aggregator sets the noise)`, {
-            argument: `options.${name}`,
-          });
-        }
+      if (options.noiseMultiplier !== undefined) {
+        throw new PrivkitError('E_ARG', 'options.noiseMultiplier must not be given with options.aggregator (the aggregator sets the noise)', {
+          argument: 'options.noiseMultiplier',
+        });
       }
       const aggregator = options.aggregator as Partial<UpdateAggregator> | null;
       if (typeof aggregator !== 'object' || aggregator === null || typeof aggregator.aggregate !== 'function') {
@@ -347,14 +432,15 @@ export class FedAvg {
           argument: 'options.noiseMultiplier',
         });
       }
-      const accounted = calibrateNoiseMultiplier({
-        targetEpsilon: assertNumber('options.targetEpsilon', options.targetEpsilon, 'positive'),
+      noiseMultiplier = calibrateNoiseMultiplier({
+        targetEpsilon: this.targetEpsilon!,
         delta: this.delta,
         sampleRate: this.sampleRate,
         steps: this.rounds,
         sampling: this.sampling,
+        neighbours: this.sampling === 'poisson' ? 'add-remove' : 'replace-one',
+        slack: samplerSlack('gaussian', dimension),
       }).noiseMultiplier;
-      noiseMultiplier = this.sampling === 'poisson' ? accounted : 2 * accounted;
     }
     if (noiseMultiplier === 0) return new NonPrivateAggregator({ dimension });
     if (this.#clipNorm === undefined) {
@@ -379,6 +465,7 @@ export async function runFedAvg(options: FedAvgOptions, callbacks: FedAvgCallbac
     noiseMultiplier: fedavg.noiseMultiplier,
     epsilon: fedavg.epsilon,
     delta: fedavg.delta,
+    observer: fedavg.observer,
     history,
   };
   if (last.accuracy !== undefined) {

@@ -2,7 +2,7 @@
 // DP-SGD (Abadi et al. 2016), and element-wise clamping. Every function is one pass of the shared
 // row-group stream: load a chunk, take per-(row, layer) squared norms, scale or accumulate.
 import { PrivkitError } from '../errors.js';
-import { assertFloat32Array, assertInteger, assertNumber, describe, matrixColumns } from '../validate.js';
+import { assertFloat32Array, assertInteger, assertNumber, batchColumns, describe, matrixColumns } from '../validate.js';
 import { withWasm } from '../wasm/runtime.js';
 import { groupRows, nonFiniteResultError, readAccumulator, rowGroups, Window } from './stream.js';
 
@@ -35,6 +35,11 @@ export interface ClipOptions {
 export interface LayerOptions {
   /** Split each row into consecutive layers of these sizes (summing to the row length), clipped separately. */
   layerSizes?: ArrayLike<number>;
+}
+
+export interface ClipAndSumOptions extends LayerOptions {
+  /** The row length; required for an empty batch (rows = 0, whose sum is all zeros), checked otherwise. */
+  columns?: number;
 }
 
 /** L2 norm of each row of x (rows x cols, row-major), accumulated in float64. */
@@ -72,10 +77,11 @@ export function clipAndSum(
   x: Float32Array,
   rows: number,
   maxNorm: number | ArrayLike<number>,
-  opts: LayerOptions = {},
+  opts: ClipAndSumOptions = {},
 ): ClipAndSumResult {
-  const cols = matrixColumns(x, rows);
+  const cols = batchColumns(x, rows, opts.columns);
   const layers = clipLayers(cols, maxNorm, opts.layerSizes);
+  if (rows === 0) return { sum: new Float32Array(cols), norms: new Float32Array(0), clippedCount: 0 };
   return withWasm((kernels, arena) => {
     const acc = arena.allocF32(cols);
     arena.f32(acc, cols).fill(0);

@@ -7,6 +7,8 @@ export {
   generateKeyPair,
   PrivateKey,
   PublicKey,
+  IMPORTED_PRIME_ROUNDS,
+  MAX_FACTOR_BITS_DIFFERENCE,
   MAX_KEY_BITS,
   MAX_PRECOMPUTE,
   MIN_KEY_BITS,
@@ -36,5 +38,5 @@ export {
   type PrivateKeyJSON,
   type PublicKeyJSON,
 } from './serialize.js';
-export { bitLength, MAX_MODULUS_BITS, Modulus, modPow, powBigInt } from './modpow.js';
-export { millerRabin, millerRabinRounds, randomPrime } from './primes.js';
+export { bitLength, MAX_EXPONENT_BITS, MAX_MODULUS_BITS, Modulus, modPow, powBigInt } from './modpow.js';
+export { MAX_MILLER_RABIN_ROUNDS, MAX_PRIME_BITS, millerRabin, millerRabinRounds, randomPrime } from './primes.js';

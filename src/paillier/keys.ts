@@ -1,10 +1,12 @@
 // Paillier's additively homomorphic cryptosystem (Paillier, EUROCRYPT 1999) with g = n + 1, so
 // g^m = 1 + m n mod n^2 and encryption costs one exponentiation r^n mod n^2. Decryption by CRT
 // with exponents p - 1 and q - 1 and precomputed hp, hq (the form of python-paillier,
-// phe/paillier.py). Exponentiations run on the wasm Montgomery kernels (./modpow.ts); randomness
-// only from the CSPRNG (createRng). Plaintexts are integers mod n. The key owner can encrypt by CRT
-// (r^n mod p^2 and mod q^2, as in python-paillier's private-key encryption), and a public key can
-// queue precomputed r^n values (filled here or by pool workers) so that encryption is one product.
+// phe/paillier.py), on the constant-time exponentiation with a blinded exponent. Exponentiations
+// run on the wasm Montgomery kernels (./modpow.ts); randomness only from the CSPRNG (createRng).
+// Plaintexts are integers mod n. The key owner can encrypt by CRT (r^n mod p^2 and mod q^2, as in
+// python-paillier's private-key encryption), and a public key can queue precomputed r^n values
+// (filled here or by pool workers) so that encryption is one product. Keys given from outside are
+// validated as far as the given parts allow (see the PublicKey and PrivateKey constructors).
 import { createRng, type Rng } from '../dp/rng.js';
 import { PrivkitError } from '../errors.js';
 import type { Pool } from '../pool/pool.js';
@@ -12,7 +14,7 @@ import { assertInteger, describe } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import { bitLength, Modulus } from './modpow.js';
 import { addVectors, decryptVector, encryptVector, type EncryptedVector, type PackingOptions } from './packing.js';
-import { millerRabin, randomBelow, randomPrime } from './primes.js';
+import { checkRng, integerRoot, isPerfectPower, millerRabin, millerRabinRounds, passesTrialDivision, randomBelow, randomBits, randomPrime } from './primes.js';
 
 /** Keys below this size need `allowInsecureTestKeys` (NIST SP 800-57: 2048-bit factoring moduli). */
 export const MIN_KEY_BITS = 2048;
@@ -22,6 +24,16 @@ export const MAX_KEY_BITS = 6144;
 export const MIN_TEST_KEY_BITS = 128;
 /** Most r^n values one precompute call adds (2^20: 512 MiB at 2048 bits). */
 export const MAX_PRECOMPUTE = 1 << 20;
+/** Most the bit lengths of p and q may differ in a private key (generated keys: 0). */
+export const MAX_FACTOR_BITS_DIFFERENCE = 8;
+/**
+ * Miller-Rabin rounds for a prime given from outside: 4^-64 = 2^-128 bounds the error for any
+ * composite (Rabin 1980). FIPS 186-5 Table B.1's smaller counts hold only for random candidates;
+ * a composite built to fool the test (Monier-Rabin) passes each round with probability near 1/4.
+ */
+export const IMPORTED_PRIME_ROUNDS = 64;
+/** Bits of the random factor that blinds each decryption's exponents. */
+const BLINDING_BITS = 64;
 
 export interface KeyOptions {
   /** Accept keys below 2048 bits (down to 128). For tests only: such keys are not secure. */
@@ -51,6 +63,20 @@ let defaultRng: Rng | undefined;
 function csprng(): Rng {
   defaultRng ??= createRng();
   return defaultRng;
+}
+
+/** The origin under which r^n values from the CSPRNG are queued. */
+const CSPRNG_ORIGIN = Symbol('csprng');
+/**
+ * Module-private key options: FACTORED, n's factors were checked (PrivateKey skips the public-key
+ * checks); PRIME_ROUNDS, the Miller-Rabin rounds still due for primes generated here (instead of
+ * IMPORTED_PRIME_ROUNDS).
+ */
+const FACTORED = Symbol('factored');
+const PRIME_ROUNDS = Symbol('prime rounds');
+interface InternalKeyOptions extends KeyOptions {
+  [FACTORED]?: boolean;
+  [PRIME_ROUNDS]?: number;
 }
 
 let trustedCiphertext: (publicKey: PublicKey, value: bigint) => Ciphertext;
@@ -85,18 +111,33 @@ export class PublicKey {
   readonly nSquared: bigint;
   /** Bit length of n. */
   readonly bits: number;
-  private readonly modNSquared: Modulus;
-  /** Precomputed r^n mod n^2 values, each taken (and removed) by one encryption. */
-  private readonly precomputed: bigint[] = [];
+  readonly #modNSquared: Modulus;
+  /**
+   * Precomputed r^n mod n^2 values by origin, each taken (and removed) by one encryption: those
+   * from the CSPRNG (this thread's or pool workers') under CSPRNG_ORIGIN, for encryptions without
+   * opts.rng; those drawn from a caller's generator under that generator, for encryptions given it.
+   */
+  readonly #queues = new Map<Rng | typeof CSPRNG_ORIGIN, bigint[]>();
+  /** Every value in the queues (to refuse duplicates). */
+  readonly #queued = new Set<bigint>();
 
+  /**
+   * From the modulus n, with the checks a public key alone allows (NIST SP 800-56B Rev. 2, 6.4.2.2
+   * partial public-key validation, and SP 800-89 5.3.3): n odd, of an allowed size, no prime factor
+   * below 2000, not a probable prime, not a perfect power, and not a product of two factors so
+   * close that one step of Fermat's method finds them. That n has exactly two prime factors can
+   * not be checked without them.
+   */
   constructor(n: bigint, opts: KeyOptions = {}) {
     if (typeof n !== 'bigint') throw new PrivkitError('E_ARG', `n must be a bigint, got ${describe(n)}`, { argument: 'n' });
+    const options: InternalKeyOptions = keyOptions(opts);
     if (n <= 1n || (n & 1n) === 0n) throw new PrivkitError('E_ARG', 'n must be an odd integer > 1 (a product of two odd primes)', { argument: 'n' });
     this.bits = bitLength(n);
-    checkKeyBits(this.bits, opts, 'n');
+    checkKeyBits(this.bits, options, 'n');
+    if (options[FACTORED] !== true) checkPublicModulus(n);
     this.n = n;
     this.nSquared = n * n;
-    this.modNSquared = new Modulus(this.nSquared);
+    this.#modNSquared = new Modulus(this.nSquared);
   }
 
   /** The generator g = n + 1. */
@@ -110,18 +151,20 @@ export class PublicKey {
   }
 
   /**
-   * Enc(m) = (1 + m n) r^n mod n^2 with r uniform in Z*_n; m in (-n, n), taken mod n. Without
-   * `opts.rng`, a precomputed r^n is used (once) when one is queued.
+   * Enc(m) = (1 + m n) r^n mod n^2 with r uniform in Z*_n; m in (-n, n), taken mod n. A queued r^n
+   * of the same origin (the CSPRNG, or opts.rng) is used (once) when there is one.
    */
   encrypt(m: bigint, opts: EncryptOptions = {}): Ciphertext {
+    const rng = encryptRng(opts);
     const gm = this.gToThe(plaintextResidue(this, m, 'm'));
-    return trustedCiphertext(this, (gm * this.randomFactor(opts.rng)) % this.nSquared);
+    return trustedCiphertext(this, (gm * this.#randomFactor(rng)) % this.nSquared);
   }
 
   /** The same plaintext under fresh randomness: c r^n mod n^2 (a queued r^n as in encrypt). */
   rerandomize(c: Ciphertext | bigint, opts: EncryptOptions = {}): Ciphertext {
+    const rng = encryptRng(opts);
     const value = this.own(c, 'c');
-    return trustedCiphertext(this, (value * this.randomFactor(opts.rng)) % this.nSquared);
+    return trustedCiphertext(this, (value * this.#randomFactor(rng)) % this.nSquared);
   }
 
   /** Enc(a + b mod n) from Enc(a) and Enc(b): the product mod n^2. */
@@ -135,13 +178,16 @@ export class PublicKey {
     return trustedCiphertext(this, (value * this.gToThe(plaintextResidue(this, m, 'm'))) % this.nSquared);
   }
 
-  /** Enc(k a mod n) from Enc(a) and a plaintext k in (-n, n): c^k mod n^2. Not re-randomized. */
+  /**
+   * Enc(k a mod n) from Enc(a) and a plaintext k in (-n, n): c^k mod n^2. Not re-randomized. k is
+   * treated as public: the exponentiation's time depends on its bits.
+   */
   multiplyPlain(c: Ciphertext | bigint, k: bigint): Ciphertext {
     const value = this.own(c, 'c');
     const kk = plaintextResidue(this, k, 'k');
     // a negative k near 0 is cheaper as (c^-1)^|k| than as c^(n - |k|)
-    if (this.n - kk < kk) return trustedCiphertext(this, this.modNSquared.pow(modInverse(value, this.nSquared), this.n - kk));
-    return trustedCiphertext(this, this.modNSquared.pow(value, kk));
+    if (this.n - kk < kk) return trustedCiphertext(this, this.#modNSquared.pow(modInverse(value, this.nSquared), this.n - kk));
+    return trustedCiphertext(this, this.#modNSquared.pow(value, kk));
   }
 
   /** Enc(-a mod n) from Enc(a): c^-1 mod n^2. */
@@ -165,30 +211,41 @@ export class PublicKey {
     return addVectors(this, a, b);
   }
 
-  /** Number of precomputed r^n values queued for encryption. */
+  /** Number of precomputed CSPRNG r^n values queued for encryptions without opts.rng. */
   get precomputedCount(): number {
-    return this.precomputed.length;
+    return this.#queues.get(CSPRNG_ORIGIN)?.length ?? 0;
   }
 
-  /** Computes `count` values r^n mod n^2 now (CSPRNG, or `opts.rng` for tests) and queues them. */
+  /**
+   * Computes `count` values r^n mod n^2 now and queues them: from the CSPRNG for encryptions
+   * without opts.rng, or from `opts.rng` (tests) for encryptions given that same generator.
+   */
   precompute(count: number, opts: EncryptOptions = {}): void {
     checkPrecomputeCount(count);
-    const rng = opts.rng ?? csprng();
-    for (let i = 0; i < count; i++) this.precomputed.push(this.freshFactor(rng));
+    const rng = encryptRng(opts);
+    const origin = rng ?? CSPRNG_ORIGIN;
+    const source = rng ?? csprng();
+    const values: bigint[] = [];
+    for (let i = 0; i < count; i++) values.push(this.#freshFactor(source));
+    this.#enqueue(origin, values);
   }
 
   /**
    * Queues `count` values r^n mod n^2 computed by the pool's workers (each draws r from its own
-   * CSPRNG); encryptions meanwhile compute their own. Each value is checked to lie in Z*_{n^2}.
+   * CSPRNG) for encryptions without opts.rng; encryptions meanwhile compute their own. Each value
+   * is checked: in Z*_{n^2}, not 1 mod n (r^n = 1 + k n only for r^n = 1, which would leave the
+   * plaintext in the clear), and not already queued; a bad value refuses the whole batch.
    */
   async precomputeInPool(pool: Pool, count: number): Promise<void> {
     if (typeof (pool as Partial<Pool> | null)?.paillierRandomness !== 'function') {
       throw new PrivkitError('E_ARG', `pool must be a Pool from createPool(), got ${describe(pool)}`, { argument: 'pool' });
     }
     checkPrecomputeCount(count);
-    const values = await pool.paillierRandomness(this.n.toString(16), count);
-    for (const value of values) checkCiphertextValue(this, value, 'r^n');
-    this.precomputed.push(...values);
+    const values: unknown = await pool.paillierRandomness(this.n.toString(16), count);
+    if (!Array.isArray(values) || values.length !== count) {
+      throw new PrivkitError('E_WORKER', `the pool returned ${Array.isArray(values) ? values.length : describe(values)} values, expected ${count}`);
+    }
+    this.#enqueue(CSPRNG_ORIGIN, values);
   }
 
   /** A validated Ciphertext for a raw value under this key. */
@@ -213,15 +270,38 @@ export class PublicKey {
     return (1n + m * this.n) % this.nSquared;
   }
 
-  /** r^n mod n^2 for r uniform in Z*_n: from `rng` if given, else a queued value, else the CSPRNG. */
-  private randomFactor(rng?: Rng): bigint {
-    if (rng === undefined && this.precomputed.length > 0) return this.precomputed.shift()!;
-    return this.freshFactor(rng ?? csprng());
+  /** Checks every value (see precomputeInPool), then appends them all to the queue of `origin`. */
+  #enqueue(origin: Rng | typeof CSPRNG_ORIGIN, values: unknown[]): void {
+    const batch = new Set<bigint>();
+    for (const value of values) {
+      const x = checkCiphertextValue(this, value, 'r^n');
+      if (x % this.n === 1n) throw new PrivkitError('E_WORKER', 'a precomputed r^n is 1 mod n: it would not hide the plaintext');
+      if (this.#queued.has(x) || batch.has(x)) throw new PrivkitError('E_WORKER', 'a precomputed r^n repeats a queued value');
+      batch.add(x);
+    }
+    if (batch.size === 0) return;
+    const queue = this.#queues.get(origin) ?? [];
+    queue.push(...batch);
+    this.#queues.set(origin, queue);
+    for (const x of batch) this.#queued.add(x);
   }
 
-  /** r^n mod n^2 for a new r uniform in Z*_n. */
-  private freshFactor(rng: Rng): bigint {
-    return this.modNSquared.pow(randomUnit(this.n, rng), this.n);
+  /** r^n mod n^2 for r uniform in Z*_n: a queued value of the same origin, else a fresh one. */
+  #randomFactor(rng: Rng | undefined): bigint {
+    const origin = rng ?? CSPRNG_ORIGIN;
+    const queue = this.#queues.get(origin);
+    const queued = queue?.shift();
+    if (queued !== undefined) {
+      this.#queued.delete(queued);
+      if (queue!.length === 0) this.#queues.delete(origin);
+      return queued;
+    }
+    return this.#freshFactor(rng ?? csprng());
+  }
+
+  /** r^n mod n^2 for a new r uniform in Z*_n (n public: the variable-time exponentiation). */
+  #freshFactor(rng: Rng): bigint {
+    return this.#modNSquared.pow(randomUnit(this.n, rng), this.n);
   }
 }
 
@@ -229,48 +309,53 @@ export class PrivateKey {
   readonly publicKey: PublicKey;
   readonly p: bigint;
   readonly q: bigint;
-  private readonly pSquared: Modulus;
-  private readonly qSquared: Modulus;
-  /** hp = L_p(g^(p-1) mod p^2)^-1 mod p, and hq likewise (python-paillier). */
-  private readonly hp: bigint;
-  private readonly hq: bigint;
-  private readonly pInverseModQ: bigint;
-  /** n mod phi(p^2) (phi(p^2) = p (p - 1)) and n mod phi(q^2): the exponents of r^n mod p^2 and mod q^2. */
-  private readonly nModPhiP2: bigint;
-  private readonly nModPhiQ2: bigint;
+  readonly #pSquared: Modulus;
+  readonly #qSquared: Modulus;
+  /** hp = L_p(g^(p-1) mod p^2)^-1 mod p = -q^-1 mod p (as g^(p-1) = 1 + (p-1) n mod p^2), hq likewise. */
+  readonly #hp: bigint;
+  readonly #hq: bigint;
+  readonly #pInverseModQ: bigint;
   /** (p^2)^-1 mod q^2, to combine the halves of r^n by CRT. */
-  private readonly p2InverseModQ2: bigint;
+  readonly #p2InverseModQ2: bigint;
+  /** Bits of the blinding factor u = 1 + k of each decryption (64, fewer for tiny test keys so that u < p, q). */
+  readonly #blindingBits: number;
 
   /**
-   * From the prime factors of n (checked: odd, distinct, probable primes, gcd(n, phi) = 1). Keys
-   * imported from elsewhere may have factors of different sizes; generateKeyPair makes them equal.
+   * From the prime factors of n, checked: odd, distinct, of sizes within MAX_FACTOR_BITS_DIFFERENCE
+   * bits and more than 2^(|n|/2 - 100) apart (FIPS 186-5 A.1.3), without a prime factor below 2000,
+   * gcd(n, (p-1)(q-1)) = 1, n of an allowed size, and each prime by IMPORTED_PRIME_ROUNDS
+   * Miller-Rabin rounds.
    */
   constructor(p: bigint, q: bigint, opts: KeyOptions = {}) {
+    const options: InternalKeyOptions = keyOptions(opts);
     for (const [name, value] of [['p', p], ['q', q]] as const) {
-      if (typeof value !== 'bigint' || value < 5n || (value & 1n) === 0n) {
+      if (typeof value !== 'bigint' || value < 3n || (value & 1n) === 0n) {
         throw new PrivkitError('E_ARG', `${name} must be an odd prime bigint, got ${typeof value === 'bigint' ? 'an even or tiny value' : describe(value)}`, {
           argument: name,
         });
       }
     }
-    if (p === q) throw new PrivkitError('E_ARG', 'p and q must be distinct primes', { argument: 'q' });
     const n = p * q;
-    if (gcd(n, (p - 1n) * (q - 1n)) !== 1n) throw new PrivkitError('E_ARG', 'gcd(pq, (p-1)(q-1)) must be 1', { argument: 'q' });
-    const publicKey = new PublicKey(n, opts);
+    checkKeyBits(bitLength(n), options, 'n');
+    const problem = factorProblem(p, q);
+    if (problem !== undefined) throw new PrivkitError('E_ARG', problem.message, { argument: problem.argument });
+    const rounds = options[PRIME_ROUNDS] ?? IMPORTED_PRIME_ROUNDS;
     for (const [name, value] of [['p', p], ['q', q]] as const) {
-      if (!millerRabin(value, 2, csprng())) throw new PrivkitError('E_ARG', `${name} is not prime`, { argument: name });
+      if (rounds > 0 && !millerRabin(value, rounds, csprng())) throw new PrivkitError('E_ARG', `${name} is not prime`, { argument: name });
     }
-    this.publicKey = publicKey;
+    this.publicKey = new PublicKey(n, { ...options, [FACTORED]: true } as InternalKeyOptions);
     this.p = p;
     this.q = q;
-    this.pSquared = new Modulus(p * p);
-    this.qSquared = new Modulus(q * q);
-    this.hp = this.h(p, this.pSquared);
-    this.hq = this.h(q, this.qSquared);
-    this.pInverseModQ = modInverse(p, q);
-    this.nModPhiP2 = n % (p * (p - 1n));
-    this.nModPhiQ2 = n % (q * (q - 1n));
-    this.p2InverseModQ2 = modInverse(this.pSquared.m, this.qSquared.m);
+    this.#pSquared = new Modulus(p * p);
+    this.#qSquared = new Modulus(q * q);
+    this.#hp = p - inverseModPrime(q % p, p);
+    this.#hq = q - inverseModPrime(p % q, q);
+    this.#pInverseModQ = inverseModPrime(p % q, q);
+    // (p^2)^-1 mod q^2 from v = p^-1 mod q: one Newton (Hensel) step gives p^-1 mod q^2
+    const q2 = q * q;
+    const v = (this.#pInverseModQ * (2n - ((p * this.#pInverseModQ) % q2))) % q2;
+    this.#p2InverseModQ2 = (((v * v) % q2) + q2) % q2;
+    this.#blindingBits = Math.min(BLINDING_BITS, bitLength(p < q ? p : q) - 2);
   }
 
   /**
@@ -278,12 +363,18 @@ export class PrivateKey {
    * r^n mod n^2 from r^n mod p^2 and mod q^2 by CRT (python-paillier's private-key encryption).
    */
   encrypt(m: bigint, opts: EncryptOptions = {}): Ciphertext {
+    const rng = encryptRng(opts) ?? csprng();
     const pk = this.publicKey;
     const gm = 1n + plaintextResidue(pk, m, 'm') * pk.n;
-    return trustedCiphertext(pk, (gm * this.rToTheN(randomUnit(pk.n, opts.rng ?? csprng()))) % pk.nSquared);
+    return trustedCiphertext(pk, (gm * this.#rToTheN(randomUnit(pk.n, rng))) % pk.nSquared);
   }
 
-  /** The plaintext in [0, n) of a ciphertext under this key. */
+  /**
+   * The plaintext in [0, n) of a ciphertext under this key. The exponentiations run on the
+   * constant-time kernel with exponents (p - 1) u and (q - 1) u for a fresh random u = 1 + k
+   * (exponent blinding): L_p(c^((p-1) u) mod p^2) = u L_p(c^(p-1) mod p^2) mod p, so the halves
+   * give u m mod p and mod q, and u^-1 mod n (n public) removes u after the CRT.
+   */
   decrypt(c: Ciphertext | bigint): bigint {
     const pk = this.publicKey;
     let value: bigint;
@@ -292,12 +383,13 @@ export class PrivateKey {
       if (!c.publicKey.equals(pk)) throw new PrivkitError('E_ARG', 'c was encrypted under a different public key', { argument: 'c' });
       value = c.value;
     } else throw new PrivkitError('E_ARG', `c must be a Ciphertext or a bigint, got ${describe(c)}`, { argument: 'c' });
-    const mp = this.half(value, this.p, this.pSquared, this.hp);
-    const mq = this.half(value, this.q, this.qSquared, this.hq);
-    // CRT (Garner): m = mp + p ((mq - mp) p^-1 mod q)
-    let u = ((mq - mp) * this.pInverseModQ) % this.q;
-    if (u < 0n) u += this.q;
-    return mp + u * this.p;
+    const u = 1n + randomBits(this.#blindingBits, csprng());
+    const mp = this.#half(value, this.p, this.#pSquared, this.#hp, u);
+    const mq = this.#half(value, this.q, this.#qSquared, this.#hq, u);
+    // CRT (Garner): u m mod n = mp + p ((mq - mp) p^-1 mod q)
+    let t = ((mq - mp) * this.#pInverseModQ) % this.q;
+    if (t < 0n) t += this.q;
+    return ((mp + t * this.p) * modInverse(u, pk.n)) % pk.n;
   }
 
   /** The dequantized entries of an encrypted (possibly summed) packed vector. */
@@ -305,25 +397,20 @@ export class PrivateKey {
     return decryptVector(this, v);
   }
 
-  /** m mod p = L_p(c^(p-1) mod p^2) hp mod p. */
-  private half(c: bigint, p: bigint, pSquared: Modulus, hp: bigint): bigint {
-    const x = pSquared.pow(c % pSquared.m, p - 1n);
+  /** u m mod p = L_p(c^((p-1) u) mod p^2) hp mod p; the exponent's length is fixed by |p| and the blinding bits. */
+  #half(c: bigint, p: bigint, pSquared: Modulus, hp: bigint, u: bigint): bigint {
+    const x = pSquared.powSecret(c, (p - 1n) * u, bitLength(p) + this.#blindingBits);
     return (((x - 1n) / p) * hp) % p;
   }
 
-  /** r^n mod n^2 by CRT (Garner): r^n mod p^2 = r^(n mod p(p-1)) mod p^2 as gcd(r, p) = 1, likewise q. */
-  private rToTheN(r: bigint): bigint {
-    const xp = this.pSquared.pow(r, this.nModPhiP2);
-    const xq = this.qSquared.pow(r, this.nModPhiQ2);
-    const q2 = this.qSquared.m;
-    let u = ((xq - xp) * this.p2InverseModQ2) % q2;
-    if (u < 0n) u += q2;
-    return xp + u * this.pSquared.m;
-  }
-
-  private h(p: bigint, pSquared: Modulus): bigint {
-    const x = pSquared.pow(this.publicKey.g, p - 1n);
-    return modInverse((x - 1n) / p, p);
+  /** r^n mod n^2 by CRT (Garner) from r^n mod p^2 and r^n mod q^2 (n public: the variable-time exponentiation). */
+  #rToTheN(r: bigint): bigint {
+    const xp = this.#pSquared.pow(r, this.publicKey.n);
+    const xq = this.#qSquared.pow(r, this.publicKey.n);
+    const q2 = this.#qSquared.m;
+    let t = ((xq - xp) * this.#p2InverseModQ2) % q2;
+    if (t < 0n) t += q2;
+    return xp + t * this.#pSquared.m;
   }
 }
 
@@ -331,7 +418,8 @@ export class PrivateKey {
  * A new key pair: n of `bits` bits (default 3072; >= 2048 unless `allowInsecureTestKeys`). With
  * `opts.pool`, p and q are searched for in parallel on the pool's workers.
  */
-export async function generateKeyPair(opts: GenerateKeyPairOptions = {}): Promise<KeyPair> {
+export async function generateKeyPair(options: GenerateKeyPairOptions = {}): Promise<KeyPair> {
+  const opts = keyOptions(options) as GenerateKeyPairOptions;
   const bits = opts.bits ?? 3072;
   if (typeof bits !== 'number' || !Number.isSafeInteger(bits) || bits % 2 !== 0) {
     throw new PrivkitError('E_ARG', `bits must be an even integer, got ${describe(bits)}`, { argument: 'bits' });
@@ -346,20 +434,22 @@ export async function generateKeyPair(opts: GenerateKeyPairOptions = {}): Promis
       throw new PrivkitError('E_ARG', 'opts.rng can not be used with opts.pool: each worker draws from its own CSPRNG', { argument: 'opts.rng' });
     }
   }
+  if (opts.rng !== undefined) checkRng(opts.rng, 'opts.rng');
   await ready();
   const rng = pool === undefined ? (opts.rng ?? createRng()) : undefined;
+  // primes made here were tested with FIPS 186-5's rounds for random candidates; workers' primes
+  // are tested again with those rounds on this thread
+  const rounds = rng === undefined ? millerRabinRounds(bits / 2) : 0;
   for (;;) {
     const [p, q] = rng === undefined ? await workerPrimes(pool!, bits / 2) : [randomPrime(bits / 2, rng), randomPrime(bits / 2, rng)];
-    if (p === q) continue;
-    const n = p * q;
     // the top two bits of p and q are set, so n has exactly `bits` bits
-    if (bitLength(n) !== bits || gcd(n, (p - 1n) * (q - 1n)) !== 1n) continue;
-    const privateKey = new PrivateKey(p, q, opts);
+    if (factorProblem(p, q) !== undefined) continue;
+    const privateKey = new PrivateKey(p, q, { allowInsecureTestKeys: opts.allowInsecureTestKeys === true, [PRIME_ROUNDS]: rounds } as InternalKeyOptions);
     return { publicKey: privateKey.publicKey, privateKey };
   }
 }
 
-/** Two primes of `bits` bits from the pool's workers, checked for size and oddness (PrivateKey tests primality). */
+/** Two primes of `bits` bits from the pool's workers, checked for size and oddness (PrivateKey tests primality again). */
 async function workerPrimes(pool: Pool, bits: number): Promise<[bigint, bigint]> {
   const primes = await pool.paillierPrimes(bits, 2);
   for (const x of primes) {
@@ -389,6 +479,76 @@ function checkPrecomputeCount(count: number): void {
   if (assertInteger('count', count) > MAX_PRECOMPUTE) {
     throw new PrivkitError('E_ARG', `count must be at most ${MAX_PRECOMPUTE}, got ${count}`, { argument: 'count' });
   }
+}
+
+/**
+ * What makes p, q (odd, > 2) unfit as the factors of a key, or undefined: equal, sizes more than
+ * MAX_FACTOR_BITS_DIFFERENCE bits apart, |p - q| <= 2^(|n|/2 - 100) (FIPS 186-5 A.1.3), a prime
+ * factor below 2000, or gcd(n, (p-1)(q-1)) != 1 (for primes: p | q - 1 or q | p - 1).
+ */
+function factorProblem(p: bigint, q: bigint): { message: string; argument: string } | undefined {
+  if (p === q) return { message: 'p and q must be distinct primes', argument: 'q' };
+  const [pBits, qBits] = [bitLength(p), bitLength(q)];
+  if (Math.abs(pBits - qBits) > MAX_FACTOR_BITS_DIFFERENCE) {
+    return { message: `p and q have ${pBits} and ${qBits} bits; their sizes may differ by at most ${MAX_FACTOR_BITS_DIFFERENCE} bits`, argument: 'q' };
+  }
+  const minDistanceBits = Math.floor(bitLength(p * q) / 2) - 100;
+  if (minDistanceBits > 0 && bitLength(p > q ? p - q : q - p) <= minDistanceBits) {
+    return { message: `|p - q| must exceed 2^${minDistanceBits} (FIPS 186-5): factors this close are found by Fermat's method`, argument: 'q' };
+  }
+  for (const [name, value] of [['p', p], ['q', q]] as const) {
+    if (value > 2000n ? !passesTrialDivision(value) : !isOddPrimeBelow2000(value)) return { message: `${name} is not prime (it has a small factor)`, argument: name };
+  }
+  if ((p - 1n) % q === 0n || (q - 1n) % p === 0n) return { message: 'gcd(pq, (p-1)(q-1)) must be 1', argument: 'q' };
+  return undefined;
+}
+
+function isOddPrimeBelow2000(x: bigint): boolean {
+  const v = Number(x);
+  for (let d = 3; d * d <= v; d += 2) if (v % d === 0) return false;
+  return v >= 3;
+}
+
+/**
+ * The checks of a modulus that a public key alone allows (n odd and of an allowed size are checked
+ * before): no prime factor below 2000, not a probable prime (one Miller-Rabin round: a prime always
+ * passes it), not a perfect power, and not p q with p, q so close that one step of Fermat's method
+ * (ceil(sqrt n)^2 - n a square) finds them, which covers n = p^2.
+ */
+function checkPublicModulus(n: bigint): void {
+  const fail = (why: string): never => {
+    throw new PrivkitError('E_ARG', `n is not a Paillier modulus: ${why}`, { argument: 'n' });
+  };
+  if (!passesTrialDivision(n)) fail('it has a prime factor below 2000');
+  const root = integerRoot(n, 2);
+  const a = root * root === n ? root : root + 1n;
+  const b2 = a * a - n;
+  const b = integerRoot(b2, 2);
+  if (b * b === b2) fail(b === 0n ? 'it is a square' : "its factors are so close that Fermat's method finds them");
+  if (millerRabin(n, 1, csprng())) fail('it is a probable prime');
+  // no prime factor below 2000, so a perfect power x^k has x > 2000 > 2^10.96 and k < |n| / 10.96
+  if (isPerfectPower(n, Math.floor(bitLength(n) / 10.96))) fail('it is a perfect power');
+}
+
+/** a^-1 mod p for a prime p and 0 < a < p: a^(p - 2 + j (p - 1)) mod p (Fermat) on the constant-time kernel, with a random 64-bit j blinding the exponent. */
+function inverseModPrime(a: bigint, p: bigint): bigint {
+  const j = randomBits(BLINDING_BITS, csprng());
+  return new Modulus(p).powSecret(a, p - 2n + j * (p - 1n), bitLength(p) + BLINDING_BITS);
+}
+
+/** Key options: undefined or null as none; anything else must be an object. */
+function keyOptions(opts: unknown): InternalKeyOptions {
+  if (opts === undefined || opts === null) return {};
+  if (typeof opts !== 'object') throw new PrivkitError('E_ARG', `opts must be an object, got ${describe(opts)}`, { argument: 'opts' });
+  return opts as InternalKeyOptions;
+}
+
+/** The generator of an encryption's options: undefined for the CSPRNG, else a checked Rng. */
+function encryptRng(opts: unknown): Rng | undefined {
+  const rng = (keyOptions(opts) as EncryptOptions).rng;
+  if (rng === undefined) return undefined;
+  checkRng(rng, 'opts.rng');
+  return rng;
 }
 
 function checkKeyBits(bits: number, opts: KeyOptions, argument: string): void {

@@ -2,12 +2,18 @@
 // BigInt API. A `Modulus` caches what depends only on m (the limb radix 2^w, its limbs forward and
 // reversed, m' = -m^-1 mod 2^w and R^2 mod m), so repeated exponentiations modulo the same m pay
 // for it once. BigInt <-> limb conversion goes through hexadecimal text in 24-bit chunks (linear time).
+// `pow` is for public exponents (sliding window, timing follows the exponent's bits); `powSecret`
+// for secret ones (fixed windows over a caller-fixed length, constant-time table scans). Either
+// zeroes the wasm memory it used before returning, so no operand, modulus or intermediate power
+// stays readable there.
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
-import { withWasm } from '../wasm/runtime.js';
+import { withWasm, type Kernels } from '../wasm/runtime.js';
 
 /** Largest modulus the kernels take (radix 2^27 keeps a lane's N + 12 products below 2^64 up to 1000 limbs). */
 export const MAX_MODULUS_BITS = 12288;
+/** Longest exponent either exponentiation takes (twice the largest modulus). */
+export const MAX_EXPONENT_BITS = 2 * MAX_MODULUS_BITS;
 /** Radix 2^28 (fewer limbs) while a lane's N + 12 products below 2^56 fit 64 bits: N <= 240. */
 const MAX_LIMBS_28 = 240;
 /**
@@ -63,43 +69,89 @@ export class Modulus {
     this.r2Limbs = toLimbs((r * r) % m, this.limbs, this.limbBits);
   }
 
-  /** base^exponent mod m, for any bigint base and exponent >= 0. */
+  /** base^exponent mod m, for any bigint base and a public exponent >= 0 (variable time, see powSecret). */
   pow(base: bigint, exponent: bigint): bigint {
-    if (typeof base !== 'bigint') throw new PrivkitError('E_ARG', `base must be a bigint, got ${describe(base)}`, { argument: 'base' });
-    if (typeof exponent !== 'bigint' || exponent < 0n) {
-      throw new PrivkitError('E_ARG', `exponent must be a bigint >= 0, got ${describe(exponent)}`, { argument: 'exponent' });
-    }
-    const m = this.m;
-    let b = base % m;
-    if (b < 0n) b += m;
+    const b = this.reduce(base);
+    checkExponent(exponent, MAX_EXPONENT_BITS);
     if (exponent === 0n) return 1n;
     if (b <= 1n || exponent === 1n) return b;
-    if (this.bits < WASM_MIN_BITS) return powBigInt(b, exponent, m);
-    return this.powWasm(b, exponent);
+    if (this.bits < WASM_MIN_BITS) return powBigInt(b, exponent, this.m);
+    const expBits = bitLength(exponent);
+    return this.run(b, exponent, expBits, (kernels) => kernels.montPowScratchBytes(this.limbs, expBits), (kernels, args) => kernels.montPow(...args));
   }
 
-  private powWasm(base: bigint, exponent: bigint): bigint {
+  /**
+   * base^exponent mod m for a secret exponent 0 <= exponent < 2^exponentBits: the wasm kernel's
+   * sequence of operations and memory reads depends only on m's size and `exponentBits` (a public
+   * length, e.g. fixed by the key size), never on the exponent's or the base's value.
+   */
+  powSecret(base: bigint, exponent: bigint, exponentBits: number): bigint {
+    const b = this.reduce(base);
+    if (typeof exponentBits !== 'number' || !Number.isSafeInteger(exponentBits) || exponentBits < 1 || exponentBits > MAX_EXPONENT_BITS) {
+      throw new PrivkitError('E_ARG', `exponentBits must be an integer in [1, ${MAX_EXPONENT_BITS}], got ${describe(exponentBits)}`, { argument: 'exponentBits' });
+    }
+    checkExponent(exponent, exponentBits);
+    // the words cover exponentBits + 64 bits, zero above the exponent (the kernel reads whole windows and one word beyond)
+    const words = Math.ceil(exponentBits / 32) + 2;
+    return this.run(b, exponent, exponentBits, (kernels) => kernels.montPowSecretScratchBytes(this.limbs, exponentBits), (kernels, args) => kernels.montPowSecret(...args), words);
+  }
+
+  /** base mod m in [0, m). */
+  private reduce(base: bigint): bigint {
+    if (typeof base !== 'bigint') throw new PrivkitError('E_ARG', `base must be a bigint, got ${describe(base)}`, { argument: 'base' });
+    const b = base % this.m;
+    return b < 0n ? b + this.m : b;
+  }
+
+  /**
+   * Runs one exponentiation kernel on wasm copies of m, R^2, the base (< m) and the exponent
+   * (as `words` little-endian 32-bit words, by default just enough), then zeroes every byte the
+   * call allocated.
+   */
+  private run(
+    base: bigint,
+    exponent: bigint,
+    expBits: number,
+    scratchBytes: (kernels: Kernels) => number,
+    kernel: (kernels: Kernels, args: PowArguments) => void,
+    words = Math.ceil(expBits / 32),
+  ): bigint {
     const n = this.limbs;
-    const words = toWords(exponent);
-    const expBits = bitLength(exponent);
     return withWasm((kernels, arena) => {
-      const bytes = n * 4;
-      const m = arena.alloc(bytes);
-      const mrev = arena.alloc(bytes);
-      const r2 = arena.alloc(bytes);
-      const b = arena.alloc(bytes);
-      const out = arena.alloc(bytes);
-      const e = arena.alloc(words.length * 4);
-      const scratch = arena.alloc(kernels.montPowScratchBytes(n, expBits));
-      const view = (ptr: number, len: number) => new Uint32Array(arena.bytes(ptr, len * 4).buffer, ptr, len);
-      view(m, n).set(this.mLimbs);
-      view(mrev, n).set(this.mReversed);
-      view(r2, n).set(this.r2Limbs);
-      writeLimbs(base, view(b, n), this.limbBits);
-      view(e, words.length).set(words);
-      kernels.montPow(out, b, e, expBits, m, mrev, n, this.mPrime, this.limbBits, r2, scratch);
-      return fromLimbs(view(out, n), this.limbBits);
+      const start = arena.mark();
+      try {
+        const bytes = n * 4;
+        const m = arena.alloc(bytes);
+        const mrev = arena.alloc(bytes);
+        const r2 = arena.alloc(bytes);
+        const b = arena.alloc(bytes);
+        const out = arena.alloc(bytes);
+        const e = arena.alloc(words * 4);
+        const scratch = arena.alloc(scratchBytes(kernels));
+        arena.u32(m, n).set(this.mLimbs);
+        arena.u32(mrev, n).set(this.mReversed);
+        arena.u32(r2, n).set(this.r2Limbs);
+        writeLimbs(base, arena.u32(b, n), this.limbBits);
+        writeWords(exponent, arena.u32(e, words));
+        kernel(kernels, [out, b, e, expBits, m, mrev, n, this.mPrime, this.limbBits, r2, scratch]);
+        return fromLimbs(arena.u32(out, n), this.limbBits);
+      } finally {
+        arena.bytes(start, arena.mark() - start).fill(0);
+      }
     });
+  }
+}
+
+/** The arguments of montPow and montPowSecret: out, base, e, expBits, m, mrev, n, mp, w, r2, scratch. */
+type PowArguments = [number, number, number, number, number, number, number, number, number, number, number];
+
+/** Checks 0 <= exponent < 2^maxBits. */
+function checkExponent(exponent: unknown, maxBits: number): asserts exponent is bigint {
+  if (typeof exponent !== 'bigint' || exponent < 0n) {
+    throw new PrivkitError('E_ARG', `exponent must be a bigint >= 0, got ${describe(exponent)}`, { argument: 'exponent' });
+  }
+  if (exponent >> BigInt(maxBits) !== 0n) {
+    throw new PrivkitError('E_ARG', `exponent must be below 2^${maxBits}`, { argument: 'exponent' });
   }
 }
 
@@ -157,7 +209,8 @@ export function toLimbs(x: bigint, n: number, bits: number): Uint32Array {
 function writeLimbs(x: bigint, out: Uint32Array, bits: number): void {
   const base = 2 ** bits;
   out.fill(0);
-  const hex = x.toString(16);
+  // padded to the full width: the loop's length does not depend on x
+  const hex = x.toString(16).padStart(Math.ceil((out.length * bits) / 4), '0');
   let acc = 0;
   let accBits = 0;
   let k = 0;
@@ -194,10 +247,9 @@ export function fromLimbs(limbs: Uint32Array, bits: number): bigint {
   return BigInt('0x' + chunks.reverse().join(''));
 }
 
-/** x >= 0 as little-endian 32-bit words. */
-function toWords(x: bigint): Uint32Array {
-  const hex = x.toString(16);
-  const out = new Uint32Array(Math.ceil(hex.length / 8));
-  for (let i = 0, end = hex.length; end > 0; i++, end -= 8) out[i] = parseInt(hex.slice(Math.max(0, end - 8), end), 16);
-  return out;
+/** Writes x >= 0 into `out` as little-endian 32-bit words (x must fit), zero above it. */
+function writeWords(x: bigint, out: Uint32Array): void {
+  // padded to the full width: the loop's length does not depend on x
+  const hex = x.toString(16).padStart(out.length * 8, '0');
+  for (let i = 0, end = hex.length; end > 0; i++, end -= 8) out[i] = parseInt(hex.slice(end - 8, end), 16);
 }

@@ -1,10 +1,17 @@
 // Random probable primes from the CSPRNG: random odd candidates with the top two bits set, trial
 // division by the odd primes below 2000, then Miller-Rabin with random bases (FIPS 186-5, B.3 and
-// Table B.1). Exponentiations use the wasm Montgomery kernels (./modpow.ts).
+// Table B.1). Miller-Rabin's exponentiations run on the constant-time wasm kernel (./modpow.ts
+// powSecret): the exponent (w - 1) / 2^a of a prime being generated or imported is secret. Also
+// the integer roots behind the perfect-power and Fermat checks of imported keys (keys.ts).
 import { PrivkitError } from '../errors.js';
 import type { Rng } from '../dp/rng.js';
-import { assertInteger } from '../validate.js';
-import { bitLength, Modulus } from './modpow.js';
+import { assertInteger, describe } from '../validate.js';
+import { bitLength, MAX_MODULUS_BITS, Modulus } from './modpow.js';
+
+/** Largest prime randomPrime makes: the factors of the largest Paillier key (6144-bit n). */
+export const MAX_PRIME_BITS = 3072;
+/** Most Miller-Rabin rounds one call runs (64 already bound the error by 2^-128 for any input). */
+export const MAX_MILLER_RABIN_ROUNDS = 256;
 
 /** Odd primes below 2000, grouped so that each group's product is below 2^53. */
 const SMALL_PRIMES: number[] = oddPrimesBelow(2000);
@@ -22,9 +29,12 @@ export function millerRabinRounds(bits: number): number {
   return 64;
 }
 
-/** A random probable prime of exactly `bits` bits (>= 16) with its top two bits set. */
+/** A random probable prime of exactly `bits` bits (16..MAX_PRIME_BITS) with its top two bits set. */
 export function randomPrime(bits: number, rng: Rng): bigint {
-  assertInteger('bits', bits, 16);
+  if (assertInteger('bits', bits, 16) > MAX_PRIME_BITS) {
+    throw new PrivkitError('E_ARG', `bits must be at most ${MAX_PRIME_BITS}, got ${bits}`, { argument: 'bits' });
+  }
+  checkRng(rng);
   for (;;) {
     const candidate = randomBits(bits, rng) | (3n << BigInt(bits - 2)) | 1n;
     if (!passesTrialDivision(candidate)) continue;
@@ -41,9 +51,21 @@ export function passesTrialDivision(x: bigint): boolean {
   return true;
 }
 
-/** Miller-Rabin with `rounds` random bases in [2, w - 2] (FIPS 186-5 B.3.1); w odd, w > 3. */
+/**
+ * Miller-Rabin with `rounds` (1..MAX_MILLER_RABIN_ROUNDS) random bases in [2, w - 2] (FIPS 186-5
+ * B.3.1); w odd, 3 < w < 2^MAX_MODULUS_BITS. A composite passes one round with probability at most
+ * 1/4 (Rabin 1980), far less for random candidates (FIPS 186-5 Table B.1's counts assume those).
+ */
 export function millerRabin(w: bigint, rounds: number, rng: Rng): boolean {
-  if (w < 5n || (w & 1n) === 0n) throw new PrivkitError('E_ARG', 'millerRabin needs an odd integer > 3', { argument: 'w' });
+  if (typeof w !== 'bigint' || w < 5n || (w & 1n) === 0n || bitLength(w) > MAX_MODULUS_BITS) {
+    throw new PrivkitError('E_ARG', `w must be an odd bigint in (3, 2^${MAX_MODULUS_BITS}), got ${typeof w === 'bigint' ? `${bitLength(w)} bits` : describe(w)}`, {
+      argument: 'w',
+    });
+  }
+  if (assertInteger('rounds', rounds, 1) > MAX_MILLER_RABIN_ROUNDS) {
+    throw new PrivkitError('E_ARG', `rounds must be at most ${MAX_MILLER_RABIN_ROUNDS}, got ${rounds}`, { argument: 'rounds' });
+  }
+  checkRng(rng);
   const wMinus1 = w - 1n;
   let a = 0;
   let d = wMinus1;
@@ -57,7 +79,7 @@ export function millerRabin(w: bigint, rounds: number, rng: Rng): boolean {
     let b: bigint;
     do b = randomBits(bits, rng);
     while (b <= 1n || b >= wMinus1);
-    let z = mod.pow(b, d);
+    let z = mod.powSecret(b, d, bits);
     if (z === 1n || z === wMinus1) continue;
     let composite = true;
     for (let j = 1; j < a; j++) {
@@ -71,6 +93,43 @@ export function millerRabin(w: bigint, rounds: number, rng: Rng): boolean {
     if (composite) return false;
   }
   return true;
+}
+
+/** The largest x with x^k <= a (a >= 0, k >= 1), by Newton's iteration from above. */
+export function integerRoot(a: bigint, k: number): bigint {
+  if (a < 2n || k === 1) return a;
+  const kk = BigInt(k);
+  let x = 1n << BigInt(Math.ceil(bitLength(a) / k)); // >= the root
+  for (;;) {
+    const next = ((kk - 1n) * x + a / x ** (kk - 1n)) / kk;
+    if (next >= x) return x;
+    x = next;
+  }
+}
+
+/**
+ * Whether a >= 2 is x^k for some integers x >= 2, 2 <= k <= maxExponent (checked for prime k; by
+ * default every k up to the bit length, fewer when x is known to be large: x >= 2000 needs k <= |a| / 10.9).
+ */
+export function isPerfectPower(a: bigint, maxExponent = bitLength(a)): boolean {
+  for (let k = 2; k <= maxExponent; k++) {
+    if (!isSmallPrime(k)) continue;
+    const root = integerRoot(a, k);
+    if (root >= 2n && root ** BigInt(k) === a) return true;
+  }
+  return false;
+}
+
+/** Checks that `rng` is a generator (an object with a bytes method). */
+export function checkRng(rng: unknown, name = 'rng'): asserts rng is Rng {
+  if (rng === null || typeof rng !== 'object' || typeof (rng as Partial<Rng>).bytes !== 'function') {
+    throw new PrivkitError('E_ARG', `${name} must be an Rng from createRng(), got ${describe(rng)}`, { argument: name });
+  }
+}
+
+function isSmallPrime(k: number): boolean {
+  for (let d = 2; d * d <= k; d++) if (k % d === 0) return false;
+  return k >= 2;
 }
 
 /** A uniform integer in [0, 2^bits) from the generator. */

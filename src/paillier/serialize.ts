@@ -1,10 +1,13 @@
 // JSON forms of Paillier keys and ciphertexts: plain objects with a type tag, a version field and
 // the integers in base64url (big-endian, unpadded, as python-paillier's JWK-like serialisation).
-// Parsing accepts the object or its JSON text and rejects anything malformed with E_ARG; the
-// values then go through the same checks as the constructors (key sizes, primes, Z*_{n^2}).
+// Parsing accepts the object or its JSON text and rejects anything malformed with E_ARG: lengths
+// are checked before any parsing (the JSON text, each base64url field), and each integer must be in
+// its one canonical form (no leading zero byte, zero unused bits). The values then go through the
+// same checks as the constructors (key structure and sizes, primes, Z*_{n^2}).
 // The byte forms: a version byte, a type byte (1 public key, 2 private key, 3 ciphertext), then
 // each integer (n; p and q; the ciphertext value) as a 4-byte big-endian length and its minimal
-// big-endian bytes (no leading zero byte, at most 1536 bytes); nothing may follow.
+// big-endian bytes (no leading zero byte; at most 768 bytes for n, p and q, 1536 for a ciphertext);
+// nothing may follow.
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
 import { Ciphertext, MAX_KEY_BITS, PrivateKey, PublicKey, type KeyOptions } from './keys.js';
@@ -38,7 +41,7 @@ export function publicKeyToJSON(publicKey: PublicKey): PublicKeyJSON {
 
 export function publicKeyFromJSON(json: PublicKeyJSON | string, opts: KeyOptions = {}): PublicKey {
   const record = parseRecord(json, 'paillier-public-key', ['n']);
-  return new PublicKey(fromBase64Url(record['n'], 'n'), opts);
+  return new PublicKey(fromBase64Url(record['n'], 'n', MAX_KEY_BYTES), opts);
 }
 
 export function privateKeyToJSON(privateKey: PrivateKey): PrivateKeyJSON {
@@ -48,10 +51,11 @@ export function privateKeyToJSON(privateKey: PrivateKey): PrivateKeyJSON {
 
 export function privateKeyFromJSON(json: PrivateKeyJSON | string, opts: KeyOptions = {}): PrivateKey {
   const record = parseRecord(json, 'paillier-private-key', ['n', 'p', 'q']);
-  const n = fromBase64Url(record['n'], 'n');
-  const key = new PrivateKey(fromBase64Url(record['p'], 'p'), fromBase64Url(record['q'], 'q'), opts);
-  if (key.publicKey.n !== n) throw new PrivkitError('E_ARG', 'n does not equal p q', { argument: 'n' });
-  return key;
+  const n = fromBase64Url(record['n'], 'n', MAX_KEY_BYTES);
+  const p = fromBase64Url(record['p'], 'p', MAX_KEY_BYTES);
+  const q = fromBase64Url(record['q'], 'q', MAX_KEY_BYTES);
+  if (p * q !== n) throw new PrivkitError('E_ARG', 'n does not equal p q', { argument: 'n' });
+  return new PrivateKey(p, q, opts);
 }
 
 export function ciphertextToJSON(c: Ciphertext): CiphertextJSON {
@@ -62,15 +66,19 @@ export function ciphertextToJSON(c: Ciphertext): CiphertextJSON {
 /** A ciphertext under `publicKey` (checked: 0 < c < n^2, gcd(c, n) = 1). */
 export function ciphertextFromJSON(publicKey: PublicKey, json: CiphertextJSON | string): Ciphertext {
   const record = parseRecord(json, 'paillier-ciphertext', ['value']);
-  return new Ciphertext(publicKey, fromBase64Url(record['value'], 'value'));
+  return new Ciphertext(publicKey, fromBase64Url(record['value'], 'value', MAX_INTEGER_BYTES));
 }
 
 /** Type bytes of the byte forms. */
 const PUBLIC_KEY_TYPE = 1;
 const PRIVATE_KEY_TYPE = 2;
 const CIPHERTEXT_TYPE = 3;
-/** Longest integer in the byte forms: a ciphertext under the largest key (n^2, 2 * MAX_KEY_BITS bits). */
+/** Longest integer of a key (n, p or q) in either form: n of the largest key. */
+const MAX_KEY_BYTES = MAX_KEY_BITS / 8;
+/** Longest integer in either form: a ciphertext under the largest key (n^2, 2 * MAX_KEY_BITS bits). */
 const MAX_INTEGER_BYTES = (2 * MAX_KEY_BITS) / 8;
+/** Longest JSON text accepted: the largest private key's fields with room for whitespace. */
+const MAX_JSON_CHARS = 16384;
 
 export function publicKeyToBytes(publicKey: PublicKey): Uint8Array {
   if (!(publicKey instanceof PublicKey)) throw new PrivkitError('E_ARG', `publicKey must be a PublicKey, got ${describe(publicKey)}`, { argument: 'publicKey' });
@@ -78,7 +86,7 @@ export function publicKeyToBytes(publicKey: PublicKey): Uint8Array {
 }
 
 export function publicKeyFromBytes(bytes: Uint8Array, opts: KeyOptions = {}): PublicKey {
-  const [n] = decodeBytes(bytes, PUBLIC_KEY_TYPE, 1);
+  const [n] = decodeBytes(bytes, PUBLIC_KEY_TYPE, 1, MAX_KEY_BYTES);
   return new PublicKey(n!, opts);
 }
 
@@ -88,7 +96,7 @@ export function privateKeyToBytes(privateKey: PrivateKey): Uint8Array {
 }
 
 export function privateKeyFromBytes(bytes: Uint8Array, opts: KeyOptions = {}): PrivateKey {
-  const [p, q] = decodeBytes(bytes, PRIVATE_KEY_TYPE, 2);
+  const [p, q] = decodeBytes(bytes, PRIVATE_KEY_TYPE, 2, MAX_KEY_BYTES);
   return new PrivateKey(p!, q!, opts);
 }
 
@@ -99,7 +107,7 @@ export function ciphertextToBytes(c: Ciphertext): Uint8Array {
 
 /** A ciphertext under `publicKey` (checked: 0 < c < n^2, gcd(c, n) = 1). */
 export function ciphertextFromBytes(publicKey: PublicKey, bytes: Uint8Array): Ciphertext {
-  const [value] = decodeBytes(bytes, CIPHERTEXT_TYPE, 1);
+  const [value] = decodeBytes(bytes, CIPHERTEXT_TYPE, 1, MAX_INTEGER_BYTES);
   return new Ciphertext(publicKey, value!);
 }
 
@@ -123,13 +131,14 @@ function encodeBytes(type: number, integers: bigint[]): Uint8Array {
   return out;
 }
 
-/** The `count` integers of a byte form of `type`; anything malformed is an E_ARG. */
-function decodeBytes(bytes: unknown, type: number, count: number): bigint[] {
+/** The `count` integers (each at most `maxBytes` long) of a byte form of `type`; anything malformed is an E_ARG. */
+function decodeBytes(bytes: unknown, type: number, count: number, maxBytes: number): bigint[] {
   if (!(bytes instanceof Uint8Array)) throw new PrivkitError('E_ARG', `bytes must be a Uint8Array, got ${describe(bytes)}`, { argument: 'bytes' });
   const fail = (why: string): never => {
     throw new PrivkitError('E_ARG', `bytes are malformed: ${why}`, { argument: 'bytes' });
   };
   if (bytes.length < 2) fail('too short');
+  if (bytes.length > 2 + count * (4 + maxBytes)) fail(`${bytes.length} bytes is longer than any valid form (${2 + count * (4 + maxBytes)})`);
   if (bytes[0] !== SERIALIZATION_VERSION) fail(`version ${bytes[0]} is not supported (expected ${SERIALIZATION_VERSION})`);
   if (bytes[1] !== type) fail(`type byte ${bytes[1]} is not ${type}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -139,7 +148,7 @@ function decodeBytes(bytes: unknown, type: number, count: number): bigint[] {
     if (offset + 4 > bytes.length) fail('truncated length');
     const length = view.getUint32(offset);
     offset += 4;
-    if (length === 0 || length > MAX_INTEGER_BYTES) fail(`integer length ${length} is outside [1, ${MAX_INTEGER_BYTES}]`);
+    if (length === 0 || length > maxBytes) fail(`integer length ${length} is outside [1, ${maxBytes}]`);
     if (offset + length > bytes.length) fail('truncated integer');
     if (bytes[offset] === 0) fail('integer has a leading zero byte');
     let hex = '';
@@ -154,6 +163,9 @@ function decodeBytes(bytes: unknown, type: number, count: number): bigint[] {
 function parseRecord(json: unknown, type: string, fields: string[]): Record<string, unknown> {
   let value = json;
   if (typeof json === 'string') {
+    if (json.length > MAX_JSON_CHARS) {
+      throw new PrivkitError('E_ARG', `json text of ${json.length} characters is longer than any valid form (${MAX_JSON_CHARS})`, { argument: 'json' });
+    }
     try {
       value = JSON.parse(json);
     } catch (cause) {
@@ -191,10 +203,16 @@ export function toBase64Url(x: bigint): string {
   return out;
 }
 
-/** The non-negative integer of an unpadded base64url string (big-endian bytes). */
-export function fromBase64Url(text: unknown, name: string): bigint {
-  if (typeof text !== 'string' || !/^[A-Za-z0-9_-]+$/.test(text) || text.length % 4 === 1) {
-    throw new PrivkitError('E_ARG', `json.${name} is not a base64url integer`, { argument: 'json' });
+/**
+ * The integer of an unpadded base64url string of at most `maxBytes` big-endian bytes, which must
+ * be its canonical form (as toBase64Url writes it: no leading zero byte, zero unused bits); the
+ * length is checked before anything else.
+ */
+export function fromBase64Url(text: unknown, name: string, maxBytes: number): bigint {
+  const maxChars = Math.ceil((maxBytes * 4) / 3);
+  if (typeof text !== 'string' || text.length === 0 || text.length > maxChars || !/^[A-Za-z0-9_-]+$/.test(text) || text.length % 4 === 1) {
+    const why = typeof text === 'string' && text.length > maxChars ? `longer than ${maxChars} characters (${maxBytes} bytes)` : 'not a base64url integer';
+    throw new PrivkitError('E_ARG', `json.${name} is ${why}`, { argument: 'json' });
   }
   let hex = '';
   for (let i = 0; i < text.length; i += 4) {
@@ -205,5 +223,7 @@ export function fromBase64Url(text: unknown, name: string): bigint {
     value >>= (chunk.length * 6) - bytes * 8;
     hex += value.toString(16).padStart(bytes * 2, '0');
   }
-  return BigInt('0x' + hex);
+  const x = BigInt('0x' + hex);
+  if (toBase64Url(x) !== text) throw new PrivkitError('E_ARG', `json.${name} is not in canonical form (a leading zero byte or nonzero unused bits)`, { argument: 'json' });
+  return x;
 }

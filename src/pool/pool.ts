@@ -15,7 +15,7 @@ import {
   type ClipAndSumResult,
   type ClipOptions,
   type Layer,
-  type LayerOptions,
+  type ClipAndSumOptions,
 } from '../kernels/clip.js';
 import { normalizeWeights } from '../kernels/reduce.js';
 import {
@@ -27,11 +27,12 @@ import {
   type NoiseDtype,
   type NoiseKind,
 } from '../dp/noise.js';
+import { checkMechanismModule, concatSamples, type MechanismModule, type Samples } from '../audit/sampling.js';
 import { checkClientTasks, checkLocalOptions, checkModel, type ClientTask, type LocalTrainingOptions } from '../fl/local.js';
 import type { Model } from '../fl/model.js';
 import type { Ciphertext, PrivateKey, PublicKey } from '../paillier/keys.js';
 import { checkEncryptedVector, packVector, unpackVector, type EncryptedVector, type PackingOptions } from '../paillier/packing.js';
-import { assertFloat32Array, assertInteger, matrixColumns, type FloatArray } from '../validate.js';
+import { assertFloat32Array, assertInteger, batchColumns, matrixColumns, type FloatArray } from '../validate.js';
 import type { SpawnedWorker } from '../platform/types.js';
 import type { KernelWorkerApi } from '../../workers/kernel-worker.js';
 
@@ -125,10 +126,11 @@ export class Pool {
     x: Float32Array,
     rows: number,
     maxNorm: number | ArrayLike<number>,
-    opts: LayerOptions = {},
+    opts: ClipAndSumOptions = {},
   ): Promise<ClipAndSumResult> {
-    const cols = matrixColumns(x, rows);
+    const cols = batchColumns(x, rows, opts.columns);
     const layers = clipLayers(cols, maxNorm, opts.layerSizes);
+    if (rows === 0) return { sum: new Float32Array(cols), norms: new Float32Array(0), clippedCount: 0 };
     const { sizes, bounds } = layerArrays(layers);
     const parts = await this.map(x, rows, cols, (api, part, input) => api.clipAndSum(input, part.rows, sizes, bounds));
     return {
@@ -183,8 +185,9 @@ export class Pool {
 
   /**
    * Adds N(0, sigma^2) noise to every element of x in place and resolves to x, as the sync
-   * addGaussianNoise, from per-worker CSPRNGs (no `rng`: see gaussianNoise). Workers add into x
-   * directly when it is on a SharedArrayBuffer; on an error such an x may hold noise in part.
+   * addGaussianNoise, from per-worker CSPRNGs (no `rng`: see gaussianNoise). Workers add into a
+   * staged copy of x, which replaces x only when every part succeeded: a failed call (E_NONFINITE,
+   * E_OVERFLOW, E_WORKER) leaves x unchanged, and each worker's generator moves past the noise it drew.
    */
   async addGaussianNoise<T extends FloatArray>(x: T, sigma: number): Promise<T> {
     const checked = noiseScale('gaussian', sigma);
@@ -293,6 +296,19 @@ export class Pool {
     );
   }
 
+  /**
+   * The trials of a privacy audit (auditMechanism of privkit/audit with `pool`): runs the mechanism
+   * `trials` times on each of the two inputs, the trials split over the workers. Each worker imports
+   * `mechanism.module` itself (so the mechanism should draw from the worker's CSPRNG, not a seed
+   * fixed in the module); `inputs` are structured-cloned to every worker.
+   */
+  async auditSamples(mechanism: MechanismModule, inputs: readonly [unknown, unknown], trials: number): Promise<Samples> {
+    const spec = checkMechanismModule(mechanism);
+    const count = assertInteger('trials', trials, 1);
+    const pair: [unknown, unknown] = [inputs[0], inputs[1]];
+    return concatSamples(await this.runParts(count, 1, (part) => (api) => api.auditSamples(spec, pair, part.rows)));
+  }
+
   /** Ends every worker. Later calls reject with E_WORKER. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -340,9 +356,20 @@ export class Pool {
   }
 
   private async addNoise<T extends FloatArray>(kind: NoiseKind, x: T, scale: number): Promise<T> {
-    // In place, so `out` (shared memory) is the memory of `input`: the workers add into it.
-    await this.writeParts<FloatArray>(x, x.length, 1, x, (api, _part, input, out) => api.addNoise(kind, out ?? input, scale));
-    return x;
+    // In place, so `out` (shared memory) is the memory of `input`: the workers add into it. A plain x
+    // is staged by writeParts and written back only on success; a shared x is staged here alike.
+    const add = (target: FloatArray) =>
+      this.writeParts<FloatArray>(target, target.length, 1, target, (api, _part, input, out) => api.addNoise(kind, out ?? input, scale));
+    if (!isShared(x)) {
+      await add(x);
+      return x;
+    }
+    return this.withStaging(typeOf(x), x.length, async (copy: FloatArray) => {
+      copy.set(x);
+      await add(copy);
+      x.set(copy);
+      return x;
+    });
   }
 
   /**

@@ -86,3 +86,5 @@ function weightedSum(x: Float32Array, rows: number, weights: number[]): Float32A
 }
 export { chachaBlock, uniformFromWords } from './chacha.js';
 export * from './secagg.js';
+export * from './discrete-gaussian.js';
+export * from './secure-noise.js';

@@ -94,22 +94,25 @@ export function planDistributedDp(options: DistributedDpOptions): DistributedDpP
   const half = 2 ** (bits - 1);
   // 2 d exp(-half^2 / (2 V)) = target  <=>  V = half^2 / (2 log(2 d / target)).
   const maxVariance = (half * half) / (2 * Math.log((2 * dimension) / target));
-  const noiseShare = clients / noiseClients;
-  const signalVariance = clipNorm * clipNorm * ((clients * clients) / dimension + noiseMultiplier * noiseMultiplier * noiseShare);
   const roundingVariance = clients / 4;
   if (maxVariance <= roundingVariance) {
     throw new PrivkitError('E_ARG', `bits = ${bits} is too few for ${clients} clients at wrapProbability ${target}: the rounding errors alone would wrap`, {
       argument: 'bits',
     });
   }
-  const scale = Math.sqrt((maxVariance - roundingVariance) / signalVariance);
-  const localSigma = (noiseMultiplier * clipNorm * scale) / Math.sqrt(noiseClients);
-  if (localSigma < 0.5) {
+  // In quantized units the clip norm is c = clipNorm x scale, and V - n / 4 = c^2 (n^2 / d + z^2 n / m):
+  // solved for c first (hypot: no overflow for any z), so that only the scale depends on clipNorm.
+  const c = Math.sqrt(maxVariance - roundingVariance) / Math.hypot(clients / Math.sqrt(dimension), noiseMultiplier * Math.sqrt(clients / noiseClients));
+  const scale = c / clipNorm;
+  if (!(scale >= 2 ** -1022 && scale < Infinity)) {
+    throw new PrivkitError('E_ARG', `clipNorm ${clipNorm} is out of range: the quantization scale would be ${scale}`, { argument: 'clipNorm' });
+  }
+  const localSigma = (noiseMultiplier * c) / Math.sqrt(noiseClients);
+  if (!(localSigma >= 0.5)) {
     throw new PrivkitError('E_ARG', `the local noise would be ${localSigma.toPrecision(3)} quantized units (< 1/2): raise bits or noiseMultiplier`, {
       argument: 'bits',
     });
   }
-  const c = clipNorm * scale;
   // KLS21, Thm 31 (conditional randomized rounding): ||q||^2 <= c^2 + d/4 + sqrt(2 log(1/beta)) (c + sqrt(d)/2).
   const conditionalBound = Math.sqrt(c * c + dimension / 4 + Math.sqrt(2 * Math.log(1 / beta)) * (c + Math.sqrt(dimension) / 2));
   const l2Sensitivity = Math.min(conditionalBound, c + Math.sqrt(dimension));
@@ -118,7 +121,7 @@ export function planDistributedDp(options: DistributedDpOptions): DistributedDpP
   const wrapProbabilityFor = (n: number): number => {
     assertInteger('clients', n);
     // Signal (n c)^2 / d, noise n localSigma^2 and rounding n / 4, in quantized units.
-    const variance = scale * scale * clipNorm * clipNorm * ((n * n) / dimension) + n * localSigma * localSigma + n / 4;
+    const variance = c * c * ((n * n) / dimension) + n * localSigma * localSigma + n / 4;
     return n === 0 ? 0 : Math.min(1, 2 * dimension * Math.exp(-(half * half) / (2 * variance)));
   };
   return {

@@ -1,15 +1,23 @@
 // The wasm discrete Gaussian sampler (assembly/quantize.ts; discreteGaussian with method 'wasm', and
-// the noise of quantize): its acceptance probability against 60-digit mpmath values, chi-square
-// goodness of fit against the exact pmf, residues mod 64 at large sigma (where the Ziggurat's low
-// bits are drawn lazily) and moment checks with fixed seeds at alpha = 1e-6, the noise of the fused
-// quantize kernel, and the option's validation. The exact CKS20 method stays default.
+// the noise of quantize): bit-for-bit agreement with the plain-TS reference given the keystream
+// (src/reference/discrete-gaussian.ts; fast-check), its acceptance probability against 60-digit
+// mpmath values, chi-square
+// goodness of fit against the exact pmf (at 10^6 samples with fine bins, and at 2 x 10^7 samples
+// with bins sized so that a 1% error in any one of them fails the test), residues mod 64 at large
+// sigma (where the Ziggurat's low bits are drawn lazily) and moment checks with fixed seeds at
+// alpha = 1e-6, the noise of the fused quantize kernel, and the option's validation. The exact CKS20
+// method stays default.
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ready } from 'privkit';
 import { createRng, discreteGaussian } from 'privkit/dp';
+import * as ref from 'privkit/reference';
 import { dequantize, quantize } from 'privkit/secagg';
-import * as runtime from '../dist/src/wasm/runtime.js';
-import { expectPrivkitError } from './helpers.js';
-import { chiSquareSf } from './noise-stats.js';
+import * as runtime from '../../dist/src/wasm/runtime.js';
+import { expectPrivkitError, FC_SEED, randomMatrix } from '../helpers.js';
+import { chiSquareSf, IntegerHistogram, integerChiSquare } from '../noise-stats.js';
+
+fc.configureGlobal({ seed: FC_SEED, numRuns: 60, endOnFailure: true });
 
 beforeAll(ready);
 
@@ -27,30 +35,12 @@ function exactPmf(sigma: number): { K: number; p: Float64Array } {
   return { K, p };
 }
 
-/**
- * Pearson chi-square p-value of integer samples against the exact pmf: consecutive integers are
- * pooled from the left until a bin expects >= 20 samples (the remainder joins the last bin).
- */
+/** Chi-square test of integer samples against the exact pmf, with integerChiSquare's default bins (>= 20 expected). */
 function chiSquarePValue(samples: Int32Array, sigma: number): { p: number; bins: number } {
-  const n = samples.length;
   const { K, p } = exactPmf(sigma);
-  const binOf = new Int32Array(2 * K + 1);
-  const expected: number[] = [0];
-  for (let i = 0; i < p.length; i++) {
-    if (expected[expected.length - 1]! >= 20) expected.push(0);
-    binOf[i] = expected.length - 1;
-    expected[expected.length - 1]! += n * p[i]!;
-  }
-  if (expected.length > 1 && expected[expected.length - 1]! < 20) {
-    const last = expected.pop()!;
-    expected[expected.length - 1]! += last;
-    for (let i = 0; i < binOf.length; i++) binOf[i] = Math.min(binOf[i]!, expected.length - 1);
-  }
-  const observed = new Float64Array(expected.length);
-  for (const s of samples) observed[binOf[Math.min(2 * K, Math.max(0, s + K))]!]!++;
-  let stat = 0;
-  for (let b = 0; b < expected.length; b++) stat += (observed[b]! - expected[b]!) ** 2 / expected[b]!;
-  return { p: chiSquareSf(stat, expected.length - 1), bins: expected.length };
+  const histogram = new IntegerHistogram(K);
+  histogram.add(samples);
+  return integerChiSquare(histogram, p, {});
 }
 
 /** Exact variance and fourth moment of the discrete Gaussian (mean 0). */
@@ -69,6 +59,79 @@ function exactMoments(sigma: number): { variance: number; fourth: number } {
 const Z = 5;
 
 // ---- tests -----------------------------------------------------------------------------------
+
+// ---- the reference ----------------------------------------------------------------------------
+
+/** The stream of seeded(k) as the reference reads it (the same bytes and uniforms the kernel draws). */
+function keystream(k: number): ref.KeystreamSource {
+  const rng = seeded(k);
+  return { bytes: (n) => rng.fill(new Uint8Array(n)), uniform: () => rng.uniform(1)[0]! };
+}
+
+const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (v, i) => v === b[i]);
+
+/** Sigmas from 0.05 to 2^24, log-uniform, and the ones where the fast path's bounds bind most. */
+const anySigma = fc.oneof(
+  fc.double({ min: Math.log(0.05), max: Math.log(2 ** 24), noNaN: true }).map(Math.exp),
+  fc.constantFrom(0.3, 0.5, 1.5, 4, 100, 6201.8, 2 ** 24),
+);
+
+describe('agrees with the reference bit for bit, given the keystream', () => {
+  // One lane that decides differently from the scalar reference (the 0xff acceptance byte of the
+  // old SIMD mask: 1 value in 256) changes that value and the stream after it.
+  it("discreteGaussian(n, sigma, { method: 'wasm' }): fast-check over n (whole batches, SIMD groups and a scalar tail), sigma, seed", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 3000 }), anySigma, fc.integer({ min: 0, max: 255 }), (n, sigma, k) => {
+        const wasm = discreteGaussian(n, sigma, { rng: seeded(k), method: 'wasm' });
+        expect(same(wasm, ref.discreteGaussianFromKeystream(n, sigma, keystream(k)))).toBe(true);
+      }),
+    );
+  });
+
+  it('20,003 values at sigma 0.3, 1.5 and 100', () => {
+    for (const sigma of [0.3, 1.5, 100]) {
+      const wasm = discreteGaussian(20_003, sigma, { rng: seeded(9), method: 'wasm' });
+      expect(same(wasm, ref.discreteGaussianFromKeystream(20_003, sigma, keystream(9))), `sigma ${sigma}`).toBe(true);
+    }
+  });
+
+  it('the noise of quantize(x, { noiseSigma }): fast-check over x, scale, sigma, seed', () => {
+    // Per batch of m values the kernel reads 6 m bytes (m Ziggurat words, m rounding bytes, m
+    // acceptance bytes), samples the noise in value order, then draws the rounding ties' uniforms.
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2000 }), fc.integer(), fc.constantFrom(1, 3.7, 2 ** 10), anySigma, fc.integer({ min: 0, max: 255 }), (n, dataSeed, scale, sigma, k) => {
+        const x = randomMatrix(1, n, dataSeed, 'normal');
+        const source = keystream(k);
+        const sample = ref.discreteGaussianBlockSampler(sigma, source);
+        const noise = new Int32Array(n);
+        const words = new Uint8Array(n);
+        const tieUniforms = new Float64Array(n).fill(Number.NaN);
+        for (let start = 0; start < n; start += 512) {
+          const m = Math.min(512, n - start);
+          const block = source.bytes(6 * m);
+          const zig = new DataView(block.buffer, block.byteOffset, 4 * m);
+          for (let j = 0; j < m; j++) {
+            noise[start + j] = sample(zig.getUint32(4 * j, true), block[5 * m + j]!);
+            words[start + j] = block[4 * m + j]!;
+          }
+          for (let i = start; i < start + m; i++) {
+            const v = x[i]! * scale;
+            if (words[i] === Math.floor((v - Math.floor(v)) * 2 ** 8)) tieUniforms[i] = source.uniform();
+          }
+        }
+        const q = quantize(x, { scale, bits: 32, noiseSigma: sigma, rng: seeded(k) });
+        expect(same(q, ref.quantize(x, { scale, bits: 32, words, tieUniforms, noise }))).toBe(true);
+      }),
+    );
+  });
+
+  it("the reference's R(k) is the kernel's to 1e-15 relative", () => {
+    for (const [sigma, k] of [[0.05, 1], [0.3, 5], [0.5, 2], [2.5, 7], [1000, 2000], [2 ** 24, 3e8]] as const) {
+      const kernel = runtime.withWasm((kernels) => kernels.discreteGaussianAcceptance(sigma, k));
+      expect(Math.abs(ref.discreteGaussianAcceptance(sigma, k) / kernel - 1), `sigma ${sigma}, k ${k}`).toBeLessThan(1e-15);
+    }
+  });
+});
 
 describe('acceptance probability R(k) = g(0) / g(k)', () => {
   const acceptance = (sigma: number, k: number) => runtime.withWasm((kernels) => kernels.discreteGaussianAcceptance(sigma, k));
@@ -219,6 +282,82 @@ describe("discreteGaussian(n, sigma, { method: 'wasm' })", () => {
     // the variance of N_Z(0, sigma^2) is sigma^2 up to exp(-2 pi^2 sigma^2); standard error of the scaled one sqrt(2 / n)
     expect(Math.abs(squares / n - 1)).toBeLessThan(Z * Math.sqrt(2 / n));
   });
+});
+
+// At least 2 x 10^7 samples, bins sized by integerChiSquare so that a 1% error in any one bin fails
+// the test, and fine bins for the tails (a 1-in-256 fault, such as a SIMD lane that skipped the wedge, bin and acceptance tests
+// when its acceptance byte was 0xff, moved P(|k| = 1) by 4.5% at sigma 0.3: invisible at 10^6
+// samples). At sigma 0.3, P(k = 1) = 0.0039 needs 8 x 10^7 samples for 1% in the bins k = +-1.
+const RESOLUTION = 0.01;
+const LARGE_CHUNK = 1 << 21;
+/** [sigma, samples] of the tests. */
+const LARGE_CASES: Array<[number, number]> = [[0.3, 80_000_000], [0.5, 20_000_000], [1.5, 20_000_000], [4, 20_000_000], [100, 20_000_000]];
+
+/** A histogram of n samples drawn LARGE_CHUNK at a time by draw(count). */
+function histogramOf(sigma: number, n: number, draw: (count: number) => Int32Array): IntegerHistogram {
+  const histogram = new IntegerHistogram(exactPmf(sigma).K);
+  for (let done = 0; done < n; done += LARGE_CHUNK) histogram.add(draw(Math.min(LARGE_CHUNK, n - done)));
+  return histogram;
+}
+
+/**
+ * Chi-square at alpha = 1e-6 twice: with bins of 1% resolution, and with fine bins (>= 20 expected)
+ * that see the shape of the tails, which the coarse bins pool.
+ */
+function expectFits(histogram: IntegerHistogram, p: Float64Array): void {
+  const coarse = integerChiSquare(histogram, p, { resolution: RESOLUTION });
+  const fine = integerChiSquare(histogram, p, {});
+  const detail = `chi-square ${coarse.stat.toFixed(1)} on ${coarse.df} dof (smallest bin ${coarse.minExpected.toFixed(0)}), fine bins ${fine.stat.toFixed(1)} on ${fine.df}`;
+  expect(coarse.bins, detail).toBeGreaterThanOrEqual(3);
+  expect(coarse.resolution, detail).toBeLessThanOrEqual(RESOLUTION);
+  expect(coarse.p, detail).toBeGreaterThan(1e-6);
+  expect(fine.p, detail).toBeGreaterThan(1e-6);
+}
+
+/** The exact pmf of sigma with P(k) multiplied by `factor` for |k| = 1, renormalized. */
+function perturbedPmf(sigma: number, factor: number): Float64Array {
+  const { K, p } = exactPmf(sigma);
+  p[K - 1]! *= factor;
+  p[K + 1]! *= factor;
+  const total = p.reduce((a, b) => a + b, 0);
+  return p.map((v) => v / total);
+}
+
+describe(`the wasm discrete Gaussian at >= 2 x 10^7 samples, ${RESOLUTION * 100}% resolution per bin`, () => {
+  const histograms = new Map<string, IntegerHistogram>(); // the power check reuses the sigma 0.3 samples
+  const wasmSamples = (sigma: number, n: number, seed: number): IntegerHistogram => {
+    const key = `${sigma} ${n} ${seed}`;
+    if (!histograms.has(key)) {
+      const rng = seeded(seed);
+      histograms.set(key, histogramOf(sigma, n, (count) => discreteGaussian(count, sigma, { rng, method: 'wasm' })));
+    }
+    return histograms.get(key)!;
+  };
+
+  for (const [i, [sigma, n]] of LARGE_CASES.entries()) {
+    it(`discreteGaussian(n, ${sigma}, { method: 'wasm' }), ${n / 1e6} M samples: chi-square against the exact pmf, coarse and fine bins (p > 1e-6)`, () => {
+      expectFits(wasmSamples(sigma, n, 60 + i), exactPmf(sigma).p);
+    });
+  }
+
+  const [smallSigma, smallN] = LARGE_CASES[0]!;
+  it(`the test can fail: sigma ${smallSigma} samples against a pmf with P(|k| = 1) 1% higher are rejected`, () => {
+    const result = integerChiSquare(wasmSamples(smallSigma, smallN, 60), perturbedPmf(smallSigma, 1.01), { resolution: RESOLUTION });
+    expect(result.p).toBeLessThan(1e-6);
+  });
+
+  for (const [i, [sigma, n]] of LARGE_CASES.slice(0, 2).entries()) {
+    it(`the noise of quantize(zeros, { noiseSigma: ${sigma} }), ${n / 1e6} M samples: chi-square against the exact pmf, coarse and fine bins (p > 1e-6)`, () => {
+      // zero inputs round to 0 exactly (a tie with f = 0 never rounds up): the words are the noise mod 2^32
+      const rng = seeded(70 + i);
+      const zeros = new Float32Array(LARGE_CHUNK);
+      const histogram = histogramOf(sigma, n, (count) => {
+        const words = quantize(zeros.subarray(0, count), { scale: 1, bits: 32, noiseSigma: sigma, rng });
+        return new Int32Array(words.buffer, words.byteOffset, words.length);
+      });
+      expectFits(histogram, exactPmf(sigma).p);
+    });
+  }
 });
 
 describe('the noise of quantize (fused kernel)', () => {

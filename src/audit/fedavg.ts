@@ -1,0 +1,184 @@
+// One-run audit of DP-FedAvg (Steinke, Nasr, Jagielski 2023) with white-box canary clients: a
+// CanaryAggregator wraps the aggregator under audit and, each round, adds the updates of m canary
+// clients to the server's list before the aggregator sums and noises it. Each canary is present in
+// the population with probability 1/2 and, when present, takes part in a round with the sampling
+// rate of FedAvg's Poisson sampling; its update is a fixed random direction of norm clipNorm (the
+// largest update a client may send). After training, canary i scores <w_T - w_0, u_i>, and the
+// scores become an epsilon lower bound, reported next to FedAvg's own (accountant) epsilon.
+//
+// The glue to FedAvg is auditFedAvg alone: it needs Poisson sampling (`sampling: 'poisson'`, given
+// explicitly) because the canaries are sampled the same way, and a noiseMultiplier (a
+// CentralDpAggregator is built from it) or an aggregator of your own.
+import { createRng, type Rng } from '../dp/rng.js';
+import { PrivkitError } from '../errors.js';
+import { CentralDpAggregator, type AggregateResult, type UpdateAggregator } from '../fl/aggregators.js';
+import { FedAvg, type FedAvgOptions } from '../fl/fedavg.js';
+import { checkSeed } from '../fl/local.js';
+import { gaussianNoise } from '../dp/noise.js';
+import { assertInteger, assertNumber, describe } from '../validate.js';
+import { ready } from '../wasm/runtime.js';
+import { auditCanaryScores, type OneRunResult } from './one-run.js';
+
+export interface CanaryAggregatorOptions {
+  /** The aggregator under audit. */
+  aggregator: UpdateAggregator;
+  /** m: canary clients, each present with probability 1/2. */
+  canaries: number;
+  /** Length of every update (the model's parameter count). */
+  dimension: number;
+  /** Norm of every canary update (the server's clip norm). */
+  clipNorm: number;
+  /** Probability that a present canary takes part in a round (FedAvg's q = clientsPerRound / clients). */
+  sampleRate: number;
+  /** 32-byte key making the canaries and their participation reproducible (tests only). */
+  seed?: Uint8Array;
+}
+
+/** An UpdateAggregator that adds canary updates to each round (see the file header). */
+export class CanaryAggregator implements UpdateAggregator {
+  readonly noiseMultiplier: number;
+  /** The inner aggregator's: whether its release hides the count, its sampler slack. */
+  readonly hidesCount: boolean;
+  readonly slack: number;
+  /** Canary directions, canaries x dimension, each of norm clipNorm. */
+  readonly directions: Float32Array;
+  /** 1 for the canaries present in the population. */
+  readonly present: Uint8Array;
+  readonly #inner: UpdateAggregator;
+  readonly #dimension: number;
+  readonly #sampleRate: number;
+  readonly #participation: Rng;
+
+  constructor(options: CanaryAggregatorOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
+    }
+    const inner = options.aggregator as Partial<UpdateAggregator> | null;
+    if (typeof inner?.aggregate !== 'function') {
+      throw new PrivkitError('E_ARG', `options.aggregator must implement UpdateAggregator, got ${describe(inner)}`, { argument: 'options.aggregator' });
+    }
+    this.#inner = options.aggregator;
+    this.noiseMultiplier = assertNumber('options.aggregator.noiseMultiplier', options.aggregator.noiseMultiplier, 'nonnegative');
+    this.hidesCount = options.aggregator.hidesCount === true;
+    this.slack = options.aggregator.slack === undefined ? 0 : assertNumber('options.aggregator.slack', options.aggregator.slack, 'nonnegative');
+    const m = assertInteger('options.canaries', options.canaries, 1);
+    const d = (this.#dimension = assertInteger('options.dimension', options.dimension, 1));
+    const clipNorm = assertNumber('options.clipNorm', options.clipNorm, 'positive');
+    this.#sampleRate = assertNumber('options.sampleRate', options.sampleRate, 'positive');
+    if (this.#sampleRate > 1) throw new PrivkitError('E_ARG', `options.sampleRate must be in (0, 1], got ${this.#sampleRate}`, { argument: 'options.sampleRate' });
+    checkSeed('options.seed', options.seed);
+    const rng = (stream: number): Rng => createRng(options.seed === undefined ? {} : { seed: options.seed, stream });
+    const setup = rng(0);
+    this.directions = gaussianNoise(m * d, 1, { rng: setup, dtype: 'float32' });
+    for (let i = 0; i < m; i++) {
+      const u = this.directions.subarray(i * d, (i + 1) * d);
+      const norm = Math.sqrt(u.reduce((s, v) => s + v * v, 0));
+      for (let j = 0; j < d; j++) u[j] = (u[j]! / norm) * clipNorm;
+    }
+    this.present = Uint8Array.from(setup.uniform(m), (u) => (u < 0.5 ? 1 : 0));
+    this.#participation = rng(1);
+  }
+
+  async aggregate(clippedDeltas: Float32Array[], round: number): Promise<AggregateResult> {
+    if (!Array.isArray(clippedDeltas)) {
+      throw new PrivkitError('E_ARG', `clippedDeltas must be an array, got ${describe(clippedDeltas)}`, { argument: 'clippedDeltas' });
+    }
+    const d = this.#dimension;
+    const draws = this.#participation.uniform(this.present.length);
+    const canaries: Float32Array[] = [];
+    for (let i = 0; i < this.present.length; i++) {
+      if (this.present[i] && draws[i]! < this.#sampleRate) canaries.push(this.directions.subarray(i * d, (i + 1) * d));
+    }
+    const result = await this.#inner.aggregate([...clippedDeltas, ...canaries], round);
+    // FedAvg counts its own clients only
+    return { ...result, included: Math.max(0, result.included - canaries.length) };
+  }
+
+  /** Score of each canary: <final - initial, u_i> (larger when the model moved along the canary). */
+  scores(initialParams: Float32Array, finalParams: Float32Array): Float64Array {
+    const d = this.#dimension;
+    for (const [name, params] of [['initialParams', initialParams], ['finalParams', finalParams]] as const) {
+      if (!(params instanceof Float32Array) || params.length !== d) {
+        throw new PrivkitError('E_SHAPE', `${name} must be a Float32Array of length ${d}, got ${describe(params)}`, { argument: name });
+      }
+    }
+    return Float64Array.from({ length: this.present.length }, (_, i) => {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += (finalParams[j]! - initialParams[j]!) * this.directions[i * d + j]!;
+      return s;
+    });
+  }
+}
+
+export interface FedAvgAuditOptions {
+  /** The FedAvg run: `sampling: 'poisson'`, `clipNorm`, and `noiseMultiplier` or `aggregator` (no targetEpsilon). */
+  fedAvg: FedAvgOptions;
+  /** m: canary clients. */
+  canaries: number;
+  /** Default 0.95. */
+  confidence?: number;
+  /** Total guesses (see auditCanaryScores). */
+  guesses?: number;
+}
+
+export interface FedAvgAuditResult extends OneRunResult {
+  /** FedAvg's reported epsilon at its delta after the run. */
+  accountantEpsilon: number;
+}
+
+/** Runs FedAvg for fedAvg.rounds rounds with canary clients and returns the one-run bound next to FedAvg's epsilon. */
+export async function auditFedAvg(options: FedAvgAuditOptions): Promise<FedAvgAuditResult> {
+  if (options === null || typeof options !== 'object') {
+    throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
+  }
+  const fedAvg = options.fedAvg;
+  if (fedAvg === null || typeof fedAvg !== 'object') {
+    throw new PrivkitError('E_ARG', `fedAvg must be FedAvg options, got ${describe(fedAvg)}`, { argument: 'fedAvg' });
+  }
+  if (fedAvg.sampling !== 'poisson') {
+    throw new PrivkitError('E_ARG', `fedAvg.sampling must be given as 'poisson' (canaries are Poisson-sampled), got ${describe(fedAvg.sampling)}`, {
+      argument: 'fedAvg.sampling',
+    });
+  }
+  if (fedAvg.targetEpsilon !== undefined) {
+    throw new PrivkitError('E_ARG', 'fedAvg.targetEpsilon is not supported: give fedAvg.noiseMultiplier', { argument: 'fedAvg.targetEpsilon' });
+  }
+  const clipNorm = assertNumber('fedAvg.clipNorm', fedAvg.clipNorm, 'positive');
+  if (!Array.isArray(fedAvg.clients) || typeof fedAvg.model?.paramCount !== 'number') {
+    throw new PrivkitError('E_ARG', 'fedAvg.model and fedAvg.clients are required', { argument: 'fedAvg' });
+  }
+  const dimension = fedAvg.model.paramCount;
+  await ready();
+  const { noiseMultiplier, aggregator, seed, ...rest } = fedAvg;
+  checkSeed('fedAvg.seed', seed);
+  const stream = (k: number): Rng | undefined => (seed === undefined ? undefined : createRng({ seed, stream: k }));
+  let inner = aggregator;
+  if (inner === undefined) {
+    if (noiseMultiplier === undefined) {
+      throw new PrivkitError('E_ARG', 'fedAvg.noiseMultiplier (or fedAvg.aggregator) is required', { argument: 'fedAvg.noiseMultiplier' });
+    }
+    const noise = stream(16);
+    inner = new CentralDpAggregator({ dimension, clipNorm, noiseMultiplier, ...(noise === undefined ? {} : { rng: noise }) });
+  } else if (noiseMultiplier !== undefined) {
+    throw new PrivkitError('E_ARG', 'fedAvg.noiseMultiplier must not be given with fedAvg.aggregator', { argument: 'fedAvg.noiseMultiplier' });
+  }
+  const canaries = new CanaryAggregator({
+    aggregator: inner,
+    canaries: options.canaries,
+    dimension,
+    clipNorm,
+    sampleRate: fedAvg.clientsPerRound / fedAvg.clients.length,
+    ...(seed === undefined ? {} : { seed: stream(17)!.bytes(32) }),
+  });
+  const server = new FedAvg({ ...rest, ...(seed === undefined ? {} : { seed }), aggregator: canaries });
+  const initial = server.params;
+  for (let r = 0; r < server.rounds; r++) await server.runRound();
+  const result = auditCanaryScores({
+    scores: canaries.scores(initial, server.params),
+    included: canaries.present,
+    delta: server.delta,
+    ...(options.confidence === undefined ? {} : { confidence: options.confidence }),
+    ...(options.guesses === undefined ? {} : { guesses: options.guesses }),
+  });
+  return { ...result, accountantEpsilon: server.epsilon };
+}

@@ -1,0 +1,128 @@
+// auditMechanism: a black-box statistical lower bound on the epsilon of a mechanism, from many runs
+// on two neighbouring inputs (in the spirit of Ding et al. 2018, "Detecting Violations of
+// Differential Privacy", and of Google's DP stochastic tester / DP-Auditorium).
+//
+// If a mechanism M is (epsilon, delta)-DP then for every event E and both orders of the inputs,
+// P[M(a) in E] <= e^epsilon P[M(b) in E] + delta, i.e. epsilon >= log((P - delta) / Q). The auditor
+// runs M `trials` times on each input, chooses E and the order on half of the runs
+// (src/audit/events.ts), and estimates P and Q on the other half with Clopper-Pearson intervals,
+// each end at level (1 - confidence) / 2: with probability at least `confidence`,
+// epsilonLowerBound = log((P_lower - delta) / Q_upper) is below the true epsilon of any (., delta)
+// guarantee M has. A bound above the claimed epsilon disproves the claim at that confidence.
+import { PrivkitError } from '../errors.js';
+import type { Pool } from '../pool/pool.js';
+import { assertInteger, assertNumber, describe } from '../validate.js';
+import { ready } from '../wasm/runtime.js';
+import { chooseEvent, splitHalves } from './events.js';
+import { collectSamples, loadMechanism, type MechanismFunction, type MechanismModule, type Samples } from './sampling.js';
+import { assertConfidence, clopperPearson, normalUpperQuantile, wilson } from './statistics.js';
+
+export interface AuditOptions<I = unknown> {
+  /**
+   * The mechanism: one release on one input, returning a number or an array-like of numbers of
+   * fixed length (or a Promise of one). It is called with the same two input objects every time,
+   * so it must not modify them. With `pool`, a MechanismModule that each worker imports.
+   */
+  mechanism: MechanismFunction<I> | MechanismModule;
+  /** Two neighbouring inputs. */
+  inputs: readonly [I, I];
+  /** The claimed epsilon (>= 0). */
+  epsilon: number;
+  /** The claimed delta in [0, 1); default 0. */
+  delta?: number;
+  /** Runs on each input (>= 100); default 1,000,000. Half choose the event, half estimate it. */
+  trials?: number;
+  /** Probability in (0, 1) that the lower bound is valid; default 0.99. */
+  confidence?: number;
+  /** Runs the trials in this pool's workers (mechanism must then be a MechanismModule). */
+  pool?: Pool;
+}
+
+export interface AuditEvent {
+  /** What the event tests, in words (e.g. "output >= 1.003"). */
+  description: string;
+  /** The input the event favours: P is the probability of the event on inputs[favours], Q on the other. */
+  favours: 0 | 1;
+  /** P on the estimation half: the estimate and its Clopper-Pearson lower end. */
+  p: { estimate: number; lower: number };
+  /** Q on the estimation half: the estimate and its Clopper-Pearson upper end. */
+  q: { estimate: number; upper: number };
+}
+
+export interface AuditResult {
+  /** log((P_lower - delta) / Q_upper), or 0 when that is not positive: a lower bound on epsilon with probability >= confidence. */
+  epsilonLowerBound: number;
+  /** epsilonLowerBound <= the claimed epsilon: the audit found no violation. */
+  passed: boolean;
+  /** The event that gave the bound. */
+  event: AuditEvent;
+  /** Runs on each input. */
+  trials: number;
+}
+
+const DEFAULT_TRIALS = 1_000_000;
+const MIN_TRIALS = 100;
+
+/** Audits `mechanism` on two neighbouring inputs against its claimed (epsilon, delta) (see the file header). */
+export async function auditMechanism<I>(options: AuditOptions<I>): Promise<AuditResult> {
+  if (options === null || typeof options !== 'object') {
+    throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
+  }
+  const { mechanism, inputs, pool } = options;
+  if (!Array.isArray(inputs) || inputs.length !== 2) {
+    throw new PrivkitError('E_ARG', `inputs must be an array of two neighbouring inputs, got ${describe(inputs)}`, { argument: 'inputs' });
+  }
+  const epsilon = assertNumber('epsilon', options.epsilon, 'nonnegative');
+  const delta = options.delta === undefined ? 0 : assertNumber('delta', options.delta, 'nonnegative');
+  if (!(delta < 1)) throw new PrivkitError('E_ARG', `delta must be in [0, 1), got ${delta}`, { argument: 'delta' });
+  const trials = options.trials === undefined ? DEFAULT_TRIALS : assertInteger('trials', options.trials, MIN_TRIALS);
+  const confidence = options.confidence === undefined ? 0.99 : assertConfidence('confidence', options.confidence);
+
+  let samples: Samples;
+  if (pool !== undefined) {
+    if (typeof (pool as Partial<Pool> | null)?.auditSamples !== 'function') {
+      throw new PrivkitError('E_ARG', `pool must be a Pool from createPool(), got ${describe(pool)}`, { argument: 'pool' });
+    }
+    if (typeof mechanism === 'function') {
+      throw new PrivkitError('E_ARG', 'with a pool, mechanism must be { module, export } (a function can not be sent to worker threads)', {
+        argument: 'mechanism',
+      });
+    }
+    samples = await pool.auditSamples(mechanism, [inputs[0], inputs[1]], trials);
+  } else {
+    const run = await loadMechanism(mechanism);
+    await ready();
+    samples = await collectSamples(run, [inputs[0], inputs[1]], trials);
+  }
+  return estimate(samples, epsilon, delta, confidence);
+}
+
+/** Chooses the event on the even trials and bounds epsilon with the odd ones. */
+function estimate(samples: Samples, epsilon: number, delta: number, confidence: number): AuditResult {
+  const { selection, estimation } = splitHalves(samples);
+  const n = selection.n;
+  const z = normalUpperQuantile((1 - confidence) / 2);
+  const rank = (favoured: number, other: number, rows = n): number => {
+    const p = wilson(Math.min(favoured, rows), rows, z).lower - delta;
+    return p > 0 ? Math.log(p / wilson(Math.min(other, rows), rows, z).upper) : Number.NEGATIVE_INFINITY;
+  };
+  const chosen = chooseEvent(selection, samples.dimension, rank);
+  const counts = chosen.count(estimation);
+  const inP = counts[chosen.favours];
+  const inQ = counts[1 - chosen.favours]!;
+  const pLower = clopperPearson(inP, n, confidence).lower;
+  const qUpper = clopperPearson(inQ, n, confidence).upper;
+  const bound = pLower - delta > 0 ? Math.log((pLower - delta) / qUpper) : 0;
+  const epsilonLowerBound = Math.max(0, bound);
+  return {
+    epsilonLowerBound,
+    passed: epsilonLowerBound <= epsilon,
+    event: {
+      description: chosen.description,
+      favours: chosen.favours,
+      p: { estimate: inP / n, lower: pLower },
+      q: { estimate: inQ / n, upper: qUpper },
+    },
+    trials: samples.trials,
+  };
+}
