@@ -5,8 +5,9 @@
 //   Client: clip + randomized Hadamard rotation (pads 100,000 -> 131,072) + quantize (conditional
 //   rounding, discrete Gaussian noise) + 17 masks, its parts, the JS reference path, and the floor:
 //   the 17 masks' ChaCha20 keystream alone (wasm, no add), at 100,000 and at 131,072 words.
-//   Key agreement and secret sharing (X25519 + HKDF + AES-GCM + Shamir, per neighbour) are per-round
-//   protocol cost, measured apart on a one-word vector.
+//   Signatures, key agreement and secret sharing (Ed25519, X25519 + HKDF + AES-GCM + Shamir per
+//   neighbour, the consistency check) are per-round protocol cost, measured apart on a one-word
+//   vector for 100 and 1,000 clients.
 //   Server: closeUnmasking (rebuild secrets, recompute dropped clients' pairwise masks, remove
 //   masks, sum) with 0% dropout, 10% dropped before their masked input and 10% after it; against
 //   the keystream floor of the masks it expands and the plain clipped sum (clipAndSum, float32).
@@ -22,7 +23,8 @@ import { createRng, discreteGaussian, type Rng } from '../src/dp/index.js';
 import * as reference from '../src/reference/index.js';
 import {
   applyMasks,
-  communicationGraph,
+  CommunicationGraph,
+  generateSigningKeyPair,
   planDistributedDp,
   quantize,
   randomizedHadamard,
@@ -30,6 +32,7 @@ import {
   SecAggClient,
   SecAggServer,
   simulateRound,
+  type ClientMessage,
   type DistributedDpPlan,
   type Mask,
 } from '../src/secagg/index.js';
@@ -45,6 +48,9 @@ const THRESHOLD = Math.floor(MASKS / 2) + 1;
 const CLIENT_TIMING: TimingOptions = { time: 1500, iterations: 20, warmupTime: 300, warmupIterations: 5 };
 const REFERENCE_TIMING: TimingOptions = { time: 3000, iterations: 3, warmupTime: 0, warmupIterations: 1 };
 const PROTOCOL_TIMING: TimingOptions = { time: 3000, iterations: 4, warmupTime: 0, warmupIterations: 1 };
+/** The larger protocol round: 1,000 clients, two rounds timed (each takes tens of seconds). */
+const LARGE_ROUND = 1000;
+const LARGE_PROTOCOL_TIMING: TimingOptions = { time: 0, iterations: 2, warmupTime: 0, warmupIterations: 0 };
 /** Server rows: each sample runs a whole round and times only closeUnmasking (tinybench's time budget is unused). */
 const SERVER_TIMING: TimingOptions = { time: 0, iterations: 8, warmupTime: 0, warmupIterations: 1 };
 const SERVER_SAMPLES = SERVER_TIMING.iterations;
@@ -180,22 +186,29 @@ interface ServerCase {
  */
 async function prepareRound(inputs: readonly Uint32Array[], spec: ServerCase): Promise<{ server: SecAggServer; masks: number; included: number[] }> {
   const ids = inputs.map((_, i) => `client-${i}`);
-  const server = new SecAggServer({ clients: ids, bits: BITS, length: inputs[0]!.length, threshold: THRESHOLD, neighbours: NEIGHBOURS });
-  const clients = ids.map((id) => new SecAggClient(id));
+  const signingKeys = await Promise.all(ids.map(() => generateSigningKeyPair()));
+  const expectedParticipants = ids.map((id, i) => ({ id, signingPublicKey: signingKeys[i]!.publicKey }));
+  const server = new SecAggServer({ clients: ids, bits: BITS, length: inputs[0]!.length, threshold: THRESHOLD, neighbours: NEIGHBOURS, expectedParticipants });
+  const clients = ids.map((id, i) => new SecAggClient(id, { minParticipants: THRESHOLD, signingKey: signingKeys[i]!, expectedParticipants }));
+  const deliver = async (messages: readonly ClientMessage[]) => {
+    await Promise.all(messages.map((message) => server.receive(message)));
+  };
   const setup = await server.setup();
-  for (const message of await Promise.all(clients.map((c) => c.advertiseKeys(setup)))) server.receive(message);
+  await deliver(await Promise.all(clients.map((c) => c.advertiseKeys(setup))));
   const keys = server.closeAdvertiseKeys();
-  for (const message of await Promise.all(clients.map((c) => c.shareKeys(keys.get(c.id)!)))) server.receive(message);
+  await deliver(await Promise.all(clients.map((c) => c.shareKeys(keys.get(c.id)!))));
   const shares = server.closeShareKeys();
   const before = new Set(spec.dropBeforeMaskedInput);
   const after = new Set(spec.dropAfterMaskedInput);
   const masking = clients.filter((_, i) => !before.has(i));
-  for (const client of masking) server.receive(await client.maskedInput(shares.get(client.id)!, inputs[ids.indexOf(client.id)]!));
-  const requests = server.closeMaskedInput();
-  const unmasking = masking.filter((c) => !after.has(ids.indexOf(c.id)));
-  for (const message of await Promise.all(unmasking.map((c) => c.unmask(requests.get(c.id)!)))) server.receive(message);
-  const graph = communicationGraph(CLIENTS, NEIGHBOURS, setup.graphSeed);
-  const pairwise = spec.dropBeforeMaskedInput.reduce((count, u) => count + graph[u]!.filter((v) => !before.has(v)).length, 0);
+  for (const client of masking) await server.receive(await client.maskedInput(shares.get(client.id)!, inputs[ids.indexOf(client.id)]!));
+  const checks = server.closeMaskedInput();
+  const signing = masking.filter((c) => !after.has(ids.indexOf(c.id)));
+  await deliver(await Promise.all(signing.map((c) => c.consistencyCheck(checks.get(c.id)!))));
+  const requests = server.closeConsistencyCheck();
+  await deliver(await Promise.all(signing.map((c) => c.unmask(requests.get(c.id)!))));
+  const graph = new CommunicationGraph(CLIENTS, NEIGHBOURS, setup.graphSeed);
+  const pairwise = spec.dropBeforeMaskedInput.reduce((count, u) => count + graph.neighbours(u).filter((v) => !before.has(v)).length, 0);
   const included = inputs.map((_, i) => i).filter((i) => !before.has(i));
   return { server, masks: included.length + pairwise, included };
 }
@@ -292,29 +305,31 @@ export async function secaggSuite(): Promise<void> {
     ),
   );
 
-  // Per-round protocol cost (no data): key agreement, HKDF, AES-GCM shares, Shamir, for n = 100, k = 16.
-  const tiny = Array.from({ length: CLIENTS }, () => new Uint32Array(1));
-  const protocolRows = await measure(
-    {
-      kernel: 'secagg protocol',
-      shape: `${CLIENTS} clients, ${NEIGHBOURS} neighbours, 1-word vectors`,
-      inputBytes: 0,
-      tasks: [
-        {
-          name: `simulateRound, ${CLIENTS} clients x 1 word (JSON wire)`,
-          kind: 'library',
-          fn: () => simulateRound({ inputs: tiny, bits: BITS, threshold: THRESHOLD, neighbours: NEIGHBOURS }),
-        },
-      ],
-    },
-    PROTOCOL_TIMING,
-  );
-  const protocolPerClientMs = protocolRows[0]!.meanMs / CLIENTS;
+  // Per-round protocol cost (no data): signatures, key agreement, HKDF, AES-GCM shares, Shamir, the consistency check; k = 16.
+  const protocolRows: Row[] = [];
+  for (const [clients, timing] of [
+    [CLIENTS, PROTOCOL_TIMING],
+    [LARGE_ROUND, LARGE_PROTOCOL_TIMING],
+  ] as const) {
+    const tiny = Array.from({ length: clients }, () => new Uint32Array(1));
+    const task: BenchTask = {
+      name: `simulateRound, ${clients} clients x 1 word (JSON wire)`,
+      kind: 'library',
+      fn: () => simulateRound({ inputs: tiny, bits: BITS, threshold: THRESHOLD, neighbours: NEIGHBOURS }),
+    };
+    protocolRows.push(...(await measure({ kernel: 'secagg protocol', shape: `${clients} clients, ${NEIGHBOURS} neighbours, 1-word vectors`, inputBytes: 0, tasks: [task] }, timing)));
+  }
+  const protocolPerClientMs = Object.fromEntries([CLIENTS, LARGE_ROUND].map((clients, i) => [clients, protocolRows[i]!.meanMs / clients]));
   console.log(
-    `\nper-round protocol cost (X25519 + HKDF per neighbour, AES-GCM shares, Shamir; JSON wire), ${CLIENTS} clients x ${NEIGHBOURS} neighbours, ` +
-      `1-word vectors: ${fmt(protocolRows[0]!.meanMs)} ms ± ${fmt(protocolRows[0]!.rmePercent, 1)}% per round ` +
-      `= ${fmt(protocolPerClientMs)} ms per client (client and server share, all in this thread; bg load ${fmt(protocolRows[0]!.backgroundCores, 1)})`,
+    '\nper-round protocol cost (Ed25519 signatures, X25519 + HKDF per neighbour, AES-GCM shares, Shamir, the consistency check; JSON wire), ' +
+      `${NEIGHBOURS} neighbours, 1-word vectors, client and server share, all in this thread:`,
   );
+  for (const [i, clients] of [CLIENTS, LARGE_ROUND].entries()) {
+    const row = protocolRows[i]!;
+    console.log(
+      `  ${clients} clients: ${fmt(row.meanMs)} ms ± ${fmt(row.rmePercent, 1)}% per round = ${fmt(protocolPerClientMs[clients])} ms per client (bg load ${fmt(row.backgroundCores, 1)})`,
+    );
+  }
 
   // ---- Server ----------------------------------------------------------------------------------
   const qRng = createRng();

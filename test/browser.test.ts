@@ -407,12 +407,12 @@ function expectClients(outcome: RoundOutcome, curve: KeyAgreementCurve, survivor
   for (const report of [...outcome.browser, ...outcome.node]) {
     expect(report.curve, report.id).toBe(curve);
     expect(report.dropped, report.id).toBe(dropped.includes(report.id));
-    expect(outcome.received.get(report.id)?.messages, `messages from ${report.id}`).toBe(report.dropped ? 2 : 4);
+    expect(outcome.received.get(report.id)?.messages, `messages from ${report.id}`).toBe(report.dropped ? 2 : 5);
   }
   for (const report of outcome.browser) {
     // quantize (seeded ChaCha20 in wasm) is bit-identical in Chromium and Node.
     expect(report.input, `${report.id}: quantized input`).toEqual(Array.from(clientInput(report.id)));
-    expect(report.received).toEqual(['setup', 'public-keys', 'encrypted-shares', 'unmask-request']);
+    expect(report.received).toEqual(['setup', 'public-keys', 'encrypted-shares', 'consistency-check', 'unmask-request']);
     expect(report.unmaskRequest).toEqual({ survivors, dropped });
     expect(report.revealed).toEqual({ selfMaskShares: survivors.length, keyShares: dropped.length });
   }

@@ -1,4 +1,6 @@
 // RDP -> (epsilon, delta) and back, with the conversion of Balle et al. 2020 (Thm 21), optimized over the orders.
+// A NaN RDP (a bug upstream) throws rather than being skipped, which would report a smaller epsilon.
+import { PrivkitError } from '../errors.js';
 
 export interface EpsilonResult {
   /** The smallest epsilon over the orders (an upper bound for the PLD accountant); Infinity when no order is finite. */
@@ -14,6 +16,10 @@ export interface DeltaResult {
   delta: number;
   /** The RDP order that gave `delta` (absent when delta is 1 or nothing was spent). */
   order?: number;
+}
+
+function checkRdp(alpha: number, r: number): void {
+  if (Number.isNaN(r) || r < 0) throw new PrivkitError('E_OVERFLOW', `the RDP at order ${alpha} is ${r}`, { argument: 'rdp' });
 }
 
 function edge(orders: readonly number[], best: number): boolean {
@@ -35,6 +41,7 @@ export function rdpToEpsilon(orders: readonly number[], rdp: ArrayLike<number>, 
   for (let k = 0; k < orders.length; k++) {
     const alpha = orders[k]!;
     const r = rdp[k]!;
+    checkRdp(alpha, r);
     if (r === Number.POSITIVE_INFINITY) continue;
     const eps = alpha === Number.POSITIVE_INFINITY ? r : r + Math.log1p(-1 / alpha) - (logDelta + Math.log(alpha)) / (alpha - 1);
     if (eps < epsilon) {
@@ -54,6 +61,7 @@ export function rdpToDelta(orders: readonly number[], rdp: ArrayLike<number>, ep
   for (let k = 0; k < orders.length; k++) {
     const alpha = orders[k]!;
     const r = rdp[k]!;
+    checkRdp(alpha, r);
     if (r === Number.POSITIVE_INFINITY) continue;
     const value =
       alpha === Number.POSITIVE_INFINITY

@@ -87,6 +87,8 @@ export interface DistributedDiscreteGaussianEvent {
   sampling?: Sampling;
   neighbours?: Neighbours;
   steps?: number;
+  /** The samplers' pmf slack over the released sum, as in SubsampledGaussianEvent; 0 by default. */
+  slack?: number;
 }
 
 export type PrivacyEvent = SubsampledGaussianEvent | GaussianEvent | LaplaceEvent | ZcdpEvent | DistributedDiscreteGaussianEvent;
@@ -108,6 +110,7 @@ export type NormalizedEvent =
       sampling: Sampling;
       neighbours: Neighbours;
       steps: number;
+      slack: number;
     };
 
 /** An E_ARG error about `argument` (and, for an array, the element at `index`). */
@@ -212,6 +215,7 @@ export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent 
         sampleRate,
         ...resolveSampling(`${name}.`, e['sampling'], e['neighbours'], sampleRate),
         steps,
+        slack: e['slack'] === undefined ? 0 : assertNumber(`${name}.slack`, e['slack'], 'nonnegative'),
       };
     }
     default:
@@ -271,5 +275,6 @@ export function subsampledDistributedEvent(
     sampleRate,
     sampling,
     neighbours: sampling === 'poisson' ? 'add-remove' : 'replace-one',
+    slack: release.slack ?? 0,
   };
 }

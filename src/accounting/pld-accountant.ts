@@ -102,6 +102,8 @@ export class PldAccountant {
     const rdp = this.#rdp.getEpsilon(delta).epsilon;
     if (rdp === Number.POSITIVE_INFINITY) return { epsilon: rdp, estimate: rdp, errorBound: 0 };
     const pld = this.#compose(delta * SLACK_SHARE);
+    // No grid fits the composition (~1e11 steps or more): the RDP bound stands alone.
+    if (pld.directions.length === 0) return { epsilon: rdp, estimate: rdp, errorBound: 0 };
     const { upper, estimate } = pldEpsilon(pld, delta);
     return { epsilon: Math.min(upper, rdp), estimate, errorBound: pld.epsilonShift };
   }
@@ -111,6 +113,7 @@ export class PldAccountant {
     assertNumber('epsilon', epsilon, 'nonnegative');
     if (this.#ledger.size === 0) return { delta: 0 };
     const rdp = this.#rdp.getDelta(epsilon);
+    if (rdp.delta === 0) return { delta: 0 };
     if (this.#groups().some((g) => g.noiseMultiplier === 0)) return { delta: 1 };
     // The PLD slack is a share of the RDP delta; a second pass re-sizes it to the (smaller) PLD delta.
     let deltaError = rdp.delta * SLACK_SHARE;

@@ -2,8 +2,15 @@
 // the Gaussian without replacement (Wang, Balle, Kasiviswanathan 2019), and the plain Gaussian,
 // Laplace (Mironov 2017, Prop. 6) and zCDP mechanisms, and the distributed discrete Gaussian of secure
 // aggregation (Kairouz, Liu, Steinke 2021) under either subsampling.
+//
+// Every function returns an upper bound on the RDP with a small relative error, at every parameter:
+// tiny RDPs (small q, large sigma, alpha near 1) keep their digits because A_alpha - 1 is summed or
+// integrated from non-negative terms, never obtained by cancelling against 1; results below the
+// smallest double are reported as that double, and those above the largest as Infinity.
+import { PrivkitError } from '../errors.js';
+import { assertNumber } from '../validate.js';
 import type { Neighbours, NormalizedEvent } from './events.js';
-import { logAdd, logErfc, logSub } from '../math/special.js';
+import { log1pExp, logAdd, logErfc, logExpm1, logNormalExpectation, logSub, MAX_QUADRATURE_NODES } from '../math/special.js';
 import { gaussianProfile, rdpProfile, rdpReplaceOneSampled, withSlack, type LogProfile } from './replace-one.js';
 
 /** 1.1, 1.2, ..., 10.9, 11, 12, ..., 63, 128, 256, 512, 1024 (156 orders). */
@@ -17,37 +24,119 @@ export const DEFAULT_ORDERS: readonly number[] = Object.freeze([
 ]);
 
 /**
- * The fractional-order series stops once both new terms fall below e^-30 times min(1, log A): relative
- * to the RDP itself, which is tiny for small q or alpha near 1 (a cut-off relative to A only, as in
- * Opacus, loses digits there). log A is floored at 1e-22 for the purpose.
+ * Sums over the binomial terms i = 0..alpha run for integer orders up to this one; beyond it the
+ * subsampled bounds fall back to the unsubsampled mechanism's RDP (an upper bound) when nothing cheaper applies.
  */
+const MAX_BINOMIAL_ORDER = 1 << 16;
+/** The fractional-order series stops once both new terms fall below e^-30 times min(1, log A), floored at 1e-22. */
 const SERIES_CUTOFF = -30;
 const MIN_LOG_A = 1e-22;
-/**
- * Beyond this many terms the series is abandoned for quadrature: when q >= ~1/2 and sigma is large its
- * terms decay only polynomially (|binom(alpha, i)| ~ i^(-alpha-1)).
- */
+/** Beyond this many terms the series is abandoned (its terms decay only polynomially when q >= ~1/2 and sigma is large). */
 const MAX_SERIES_TERMS = 1000;
+/** The series' result is used when its estimated relative rounding error is below this. */
+const SERIES_RELATIVE_ERROR = 1e-12;
+/** Below this many quadrature nodes the quadrature is used directly (the series would not be cheaper). */
+const CHEAP_QUADRATURE_NODES = 256;
 
-/** log A_alpha for integer alpha: log sum_i C(alpha, i) q^i (1-q)^(alpha-i) exp((i^2 - i) / (2 sigma^2)) (MTZ19, Sec. 3.3). */
-function logAInteger(q: number, sigma: number, alpha: number): number {
-  const logQ = Math.log(q);
-  const log1mQ = Math.log1p(-q);
-  const twoSigma2 = 2 * sigma * sigma;
-  let logBinom = 0;
-  let logA = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i <= alpha; i++) {
-    if (i > 0) logBinom += Math.log((alpha - i + 1) / i);
-    logA = logAdd(logA, logBinom + i * logQ + (alpha - i) * log1mQ + (i * i - i) / twoSigma2);
+/** Checks the arguments of the exported RDP functions (order > 1, Infinity allowed). */
+function checkOrder(alpha: number): void {
+  if (typeof alpha !== 'number' || !(alpha > 1)) {
+    throw new PrivkitError('E_ARG', `alpha must be a number > 1, got ${alpha}`, { argument: 'alpha' });
   }
-  return logA;
+}
+
+function checkSampleRate(q: number): void {
+  assertNumber('sampleRate', q, 'positive');
+  if (q > 1) throw new PrivkitError('E_ARG', `sampleRate must be in (0, 1], got ${q}`, { argument: 'sampleRate' });
+}
+
+/** A positive RDP too small for a double is reported as the smallest one, an upper bound; NaN is a bug and throws. */
+function positiveResult(rdp: number): number {
+  if (Number.isNaN(rdp)) throw new PrivkitError('E_OVERFLOW', 'an RDP computation produced NaN');
+  return Math.max(Number.MIN_VALUE, rdp);
+}
+
+/** x / (2 sigma^2) without overflow in sigma^2 (Infinity when the result exceeds the double range). */
+function overTwoSigma2(x: number, sigma: number): number {
+  return x / (2 * sigma) / sigma;
 }
 
 /**
- * log A_alpha for fractional alpha: the exact two-sided series of MTZ19 (Sec. 3.3), with each term
- * signed by binom(alpha, i) (not the absolute-value upper bound), summed in log space.
+ * log(A_alpha - 1) for integer alpha >= 2: A - 1 = sum_{i >= 2} C(alpha, i) q^i (1-q)^(alpha-i) (e^{(i^2 - i) / (2 sigma^2)} - 1)
+ * (MTZ19, Sec. 3.3, after subtracting the binomial sum 1), a sum of non-negative terms.
  */
-function logAFractional(q: number, sigma: number, alpha: number): number {
+function logAMinusOneInteger(q: number, sigma: number, alpha: number): number {
+  const logQ = Math.log(q);
+  const log1mQ = Math.log1p(-q);
+  const logSigma = Math.log(sigma);
+  let logBinom = Math.log(alpha);
+  let result = Number.NEGATIVE_INFINITY;
+  for (let i = 2; i <= alpha; i++) {
+    logBinom += Math.log((alpha - i + 1) / i);
+    // log(e^c - 1) for c = (i^2 - i) / (2 sigma^2); from log c where a huge sigma would round c to 0.
+    const c = overTwoSigma2(i * (i - 1), sigma);
+    const logExpm1C = c > 1e-300 ? logExpm1(c) : Math.log((i * (i - 1)) / 2) - 2 * logSigma;
+    result = logAdd(result, logBinom + i * logQ + (alpha - i) * log1mQ + logExpm1C);
+  }
+  return result;
+}
+
+/**
+ * log g(L) for g(L) = e^{alpha L} - 1 - alpha (e^L - 1) >= 0, with full relative precision: the
+ * integrand of A_alpha - 1 = E[(1 + X)^alpha - 1 - alpha X] (E[X] = 0) with L = log(1 + X).
+ */
+function logExcess(alpha: number, L: number): number {
+  const x = alpha * L;
+  if (Math.abs(x) <= 1) {
+    // sum_{k >= 2} (alpha^k - alpha) L^k / k!, with alpha^k - alpha = alpha expm1((k - 1) log alpha).
+    const logAlpha = Math.log(alpha);
+    let power = L;
+    let sum = 0;
+    for (let k = 2; k <= 40; k++) {
+      power *= L / k;
+      const term = alpha * Math.expm1((k - 1) * logAlpha) * power;
+      sum += term;
+      if (Math.abs(term) <= 1e-17 * Math.abs(sum)) break;
+    }
+    return Math.log(sum);
+  }
+  // e^L (e^{(alpha - 1) L} - 1) - (alpha - 1)(e^L - 1): the two terms cancel by at most a bounded factor here.
+  if (x < 700) return Math.log(Math.exp(L) * Math.expm1((alpha - 1) * L) - (alpha - 1) * Math.expm1(L));
+  return x + Math.log1p(-Math.exp(-x) * (1 + alpha * Math.expm1(L)));
+}
+
+/**
+ * log E_{z ~ N(0, sigma^2)}[e^{logF(L(z))}] for the privacy loss L(z) = log(1 - q + q e^w), w = (2z - 1) / (2 sigma^2),
+ * of (1-q) N(0, sigma^2) + q N(1, sigma^2) against N(0, sigma^2) (q < 1), and an integrand that grows at most like
+ * e^{tilt w}: the trapezoid rule in t = z / sigma. The integrand is analytic for |Im t| < pi sigma (where
+ * 1 - q + q e^w first vanishes); with step 0.4 min(1, sigma) the error is below e^-44 relative (balancing
+ * the strip against the growth of e^{-t^2/2} off the axis). The mass of N(0, 1) tilted by up to e^{tilt w}
+ * lies in [-10, tilt / sigma + 10]. Undefined when that needs MAX_QUADRATURE_NODES nodes or more (small sigma).
+ */
+export function logLossExpectation(q: number, sigma: number, tilt: number, logF: (loss: number) => number): number | undefined {
+  if (!(lossExpectationNodes(sigma, tilt) < MAX_QUADRATURE_NODES)) return undefined;
+  const shift = overTwoSigma2(1, sigma);
+  const log1mQ = Math.log1p(-q);
+  const logQ = Math.log(q);
+  const loss = (t: number) => {
+    const w = t / sigma - shift;
+    return w < 30 ? Math.log1p(q * Math.expm1(w)) : logAdd(log1mQ, logQ + w);
+  };
+  const result = logNormalExpectation((t) => logF(loss(t)), -10, tilt / sigma + 10, 0.4 * Math.min(1, sigma));
+  return Number.isNaN(result) ? undefined : result;
+}
+
+/** How many nodes logLossExpectation evaluates. */
+function lossExpectationNodes(sigma: number, tilt: number): number {
+  return (tilt / sigma + 20) / (0.4 * Math.min(1, sigma)) + 1;
+}
+
+/**
+ * log A_alpha for fractional alpha by the exact two-sided series of MTZ19 (Sec. 3.3), each term signed
+ * by binom(alpha, i), summed in log space. Its rounding error is absolute in A, so it is used only where
+ * log A is large enough (small sigma, where the quadrature would need too many nodes); undefined otherwise.
+ */
+function logASeries(q: number, sigma: number, alpha: number): number | undefined {
   const logQ = Math.log(q);
   const log1mQ = Math.log1p(-q);
   const twoSigma2 = 2 * sigma * sigma;
@@ -57,59 +146,71 @@ function logAFractional(q: number, sigma: number, alpha: number): number {
   let negative = Number.NEGATIVE_INFINITY;
   let logAbsBinom = 0;
   let binomSign = 1;
-  for (let i = 0; ; i++) {
-    if (i === MAX_SERIES_TERMS) return logAQuadrature(q, sigma, alpha);
+  for (let i = 0; i < MAX_SERIES_TERMS; i++) {
     if (i > 0) {
       const ratio = (alpha - i + 1) / i;
       logAbsBinom += Math.log(Math.abs(ratio));
       if (ratio < 0) binomSign = -binomSign;
     }
     const j = alpha - i;
-    const s0 = logAbsBinom + i * logQ + j * log1mQ + (i * i - i) / twoSigma2 + logErfc((i - z0) / sqrt2Sigma) - Math.LN2;
-    const s1 = logAbsBinom + j * logQ + i * log1mQ + (j * j - j) / twoSigma2 + logErfc((z0 - j) / sqrt2Sigma) - Math.LN2;
+    // j (j - 1), not j^2 - j, which cancels for alpha near 1.
+    const s0 = logAbsBinom + i * logQ + j * log1mQ + (i * (i - 1)) / twoSigma2 + logErfc((i - z0) / sqrt2Sigma) - Math.LN2;
+    const s1 = logAbsBinom + j * logQ + i * log1mQ + (j * (j - 1)) / twoSigma2 + logErfc((z0 - j) / sqrt2Sigma) - Math.LN2;
+    if (!(Math.max(s0, s1) < Number.POSITIVE_INFINITY)) return undefined;
     const term = logAdd(s0, s1);
     if (binomSign > 0) positive = logAdd(positive, term);
     else negative = logAdd(negative, term);
     const logA = logSub(positive, negative);
-    if (Math.max(s0, s1) < SERIES_CUTOFF + Math.min(0, Math.log(logA > MIN_LOG_A ? logA : MIN_LOG_A))) return logA;
+    if (Math.max(s0, s1) < SERIES_CUTOFF + Math.min(0, Math.log(logA > MIN_LOG_A ? logA : MIN_LOG_A))) {
+      // Each log-space addition errs by a few ulps of the running sums, which may dwarf A itself.
+      const relativeError = (4 * (i + 2) * Number.EPSILON * (Math.exp(positive - logA) + Math.exp(negative - logA))) / logA;
+      return relativeError < SERIES_RELATIVE_ERROR ? logA : undefined;
+    }
   }
+  return undefined;
 }
 
 /**
- * log A_alpha = log E_{z ~ N(0, sigma^2)}[(1 - q + q e^{(2z - 1) / (2 sigma^2)})^alpha] by the trapezoid rule,
- * whose error decays like e^{-2 pi d / h} for an integrand analytic in the strip |Im z| < d = pi sigma^2
- * (here e^-60 relative). Sums A - 1 directly while that can not overflow, so small RDPs keep their digits.
+ * An upper bound on log A_alpha from the neighbouring integer orders: (alpha - 1) D_alpha = log A_alpha is
+ * convex in alpha (a cumulant generating function), with log A_1 = 0. Infinity beyond MAX_BINOMIAL_ORDER.
  */
-function logAQuadrature(q: number, sigma: number, alpha: number): number {
-  const s2 = sigma * sigma;
-  const h = Math.min(sigma / 6, (Math.PI * s2) / 10);
-  const lo = -14 * sigma;
-  const count = Math.ceil((alpha + 28 * sigma) / h);
-  const logTilt = (z: number) => alpha * Math.log1p(q * Math.expm1((2 * z - 1) / (2 * s2)));
-  const logNorm = Math.log(h / (Math.sqrt(2 * Math.PI) * sigma));
-  if (logTilt(lo + count * h) < 600) {
-    let sum = 0;
-    for (let k = 0; k <= count; k++) {
-      const z = lo + k * h;
-      sum += Math.exp(-(z * z) / (2 * s2)) * Math.expm1(logTilt(z));
-    }
-    return Math.log1p(Math.exp(logNorm) * sum);
-  }
-  let logSum = Number.NEGATIVE_INFINITY;
-  for (let k = 0; k <= count; k++) {
-    const z = lo + k * h;
-    logSum = logAdd(logSum, -(z * z) / (2 * s2) + logTilt(z));
-  }
-  return logSum + logNorm;
+function logAConvexBound(q: number, sigma: number, alpha: number): number {
+  const lo = Math.floor(alpha);
+  if (lo + 1 > MAX_BINOMIAL_ORDER) return Number.POSITIVE_INFINITY;
+  const logA = (order: number) => (order === 1 ? 0 : log1pExp(logAMinusOneInteger(q, sigma, order)));
+  return (lo + 1 - alpha) * logA(lo) + (alpha - lo) * logA(lo + 1);
+}
+
+/**
+ * log(A_alpha - 1) for 0 < q < 1, or an upper bound on it (Infinity when only the Gaussian bound is left).
+ * A - 1 = E[g(L)] by quadrature is accurate everywhere but needs ~alpha / sigma^2 nodes; where that is
+ * many, the series is tried first, which is cheap there and accurate wherever log A is not tiny.
+ */
+function logAMinusOne(q: number, sigma: number, alpha: number): number {
+  if (Number.isInteger(alpha) && alpha <= MAX_BINOMIAL_ORDER) return logAMinusOneInteger(q, sigma, alpha);
+  // The integrand g(L) grows like e^{alpha w} for large w and like e^{2 w} (g ~ L^2) near w = 0.
+  const tilt = Math.max(alpha, 2);
+  const series = lossExpectationNodes(sigma, tilt) > CHEAP_QUADRATURE_NODES ? logASeries(q, sigma, alpha) : undefined;
+  if (series !== undefined) return logExpm1(series);
+  const quadrature = logLossExpectation(q, sigma, tilt, (L) => logExcess(alpha, L));
+  if (quadrature !== undefined) return quadrature;
+  return logExpm1(logASeries(q, sigma, alpha) ?? logAConvexBound(q, sigma, alpha));
 }
 
 /** RDP of one Poisson-subsampled Gaussian step at order alpha (Infinity allowed). */
 export function rdpPoissonGaussian(q: number, sigma: number, alpha: number): number {
-  if (sigma === 0) return Number.POSITIVE_INFINITY;
-  if (q === 1) return alpha / (2 * sigma * sigma);
-  if (alpha === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
-  const logA = Number.isInteger(alpha) ? logAInteger(q, sigma, alpha) : logAFractional(q, sigma, alpha);
-  return Math.max(0, logA) / (alpha - 1);
+  checkSampleRate(q);
+  assertNumber('noiseMultiplier', sigma, 'nonnegative');
+  checkOrder(alpha);
+  if (sigma === 0 || alpha === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  // The unsubsampled Gaussian's RDP bounds every q (joint quasi-convexity). When it overflows, so does the
+  // subsampled one, which is at least alpha / (2 sigma^2) + alpha log(q) / (alpha - 1) (the i = alpha term).
+  const gaussian = overTwoSigma2(alpha, sigma);
+  if (q === 1 || gaussian === Number.POSITIVE_INFINITY) return positiveResult(gaussian);
+  const logAm1 = logAMinusOne(q, sigma, alpha);
+  // RDP = log(1 + (A - 1)) / (alpha - 1), straight from log(A - 1) where A - 1 is below the double range.
+  const rdp = logAm1 > -700 ? log1pExp(logAm1) / (alpha - 1) : Math.exp(logAm1 - Math.log(alpha - 1));
+  return positiveResult(Math.min(gaussian, rdp));
 }
 
 /**
@@ -157,8 +258,7 @@ function poissonCumulant(q: number, eps: (order: number) => number, alpha: numbe
  * (alpha - 1) eps(alpha) is convex in alpha (WBK19, Cor. 10).
  */
 function subsampledRdp(cumulant: typeof worCumulant, q: number, eps: (order: number) => number, alpha: number): number {
-  if (q === 1) return eps(alpha);
-  if (alpha === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  if (q === 1 || alpha > MAX_BINOMIAL_ORDER) return eps(alpha);
   if (Number.isInteger(alpha)) return Math.min(eps(alpha), cumulant(q, eps, alpha) / (alpha - 1));
   const lo = Math.floor(alpha);
   const t = alpha - lo;
@@ -166,6 +266,9 @@ function subsampledRdp(cumulant: typeof worCumulant, q: number, eps: (order: num
   return Math.min(eps(alpha), interpolated);
 }
 
+
+/** Terms of KLS21's tau summed one by one; the rest are bounded together. */
+const TAU_TERMS = 4096;
 
 /**
  * The RDP curve of one unsampled release of the sum of `clients` vectors each carrying N_Z(0, localSigma^2)
@@ -179,8 +282,11 @@ export function distributedDiscreteGaussianCurve(
   event: Extract<NormalizedEvent, { mechanism: 'distributed-discrete-gaussian' }>,
 ): (alpha: number) => number {
   const { localSigma, clients, dimension } = event;
+  // The terms grow towards e^{-2 pi^2 sigma^2} with k: past the first TAU_TERMS, each is bounded by that limit.
+  const exponent = -2 * Math.PI * Math.PI * localSigma * localSigma;
   let tau = 0;
-  for (let k = 1; k < clients; k++) tau += Math.exp((-2 * Math.PI * Math.PI * localSigma * localSigma * k) / (k + 1));
+  for (let k = 1; k < Math.min(clients, TAU_TERMS + 1); k++) tau += Math.exp((exponent * k) / (k + 1));
+  if (clients > TAU_TERMS + 1) tau += (clients - 1 - TAU_TERMS) * Math.exp(exponent);
   tau *= 10;
   const centralSigma = Math.sqrt(clients) * localSigma;
   const factor = event.neighbours === 'replace-one' ? 2 : 1;
@@ -196,12 +302,37 @@ export function distributedDiscreteGaussianCurve(
         );
 }
 
-/** RDP of the Laplace mechanism with scale b = noiseMultiplier x l1 sensitivity (Mironov 2017, Prop. 6). */
+/**
+ * RDP of the Laplace mechanism with scale b = noiseMultiplier x l1 sensitivity (Mironov 2017, Prop. 6):
+ * log(alpha/(2 alpha-1) e^{(alpha-1) eps} + (alpha-1)/(2 alpha-1) e^{-alpha eps}) / (alpha-1) with eps = 1/b,
+ * computed as log1p(D) / (alpha - 1) for D = (alpha expm1((alpha-1) eps) + (alpha-1) expm1(-alpha eps)) / (2 alpha - 1).
+ * The two terms of D cancel to first order in eps, so for alpha eps <= 1 it is summed as its Taylor series
+ * alpha (alpha-1) sum_{k>=2} ((alpha-1)^(k-1) - (-alpha)^(k-1)) eps^k / k!  (over 2 alpha - 1).
+ */
 export function rdpLaplace(noiseMultiplier: number, alpha: number): number {
+  assertNumber('noiseMultiplier', noiseMultiplier, 'nonnegative');
+  checkOrder(alpha);
   if (noiseMultiplier === 0) return Number.POSITIVE_INFINITY;
   const eps = 1 / noiseMultiplier;
   if (alpha === Number.POSITIVE_INFINITY) return eps;
-  return eps + Math.log1p(((alpha - 1) * Math.expm1(eps * (1 - 2 * alpha))) / (2 * alpha - 1)) / (alpha - 1);
+  const a = alpha - 1;
+  if (alpha * eps <= 1) {
+    let powA = 1;
+    let powMinusAlpha = 1;
+    let epsPower = eps;
+    let sum = 0;
+    for (let k = 2; k <= 60; k++) {
+      powA *= a;
+      powMinusAlpha *= -alpha;
+      epsPower *= eps / k;
+      const term = (powA - powMinusAlpha) * epsPower;
+      sum += term;
+      if (Math.abs(term) <= 1e-17 * Math.abs(sum)) break;
+    }
+    return positiveResult(Math.log1p((alpha * a * sum) / (2 * alpha - 1)) / a);
+  }
+  if (a * eps < 700) return Math.log1p((alpha * Math.expm1(a * eps) + a * Math.expm1(-alpha * eps)) / (2 * alpha - 1)) / a;
+  return eps + Math.log1p((a * Math.expm1(-eps * (2 * alpha - 1))) / (2 * alpha - 1)) / a;
 }
 
 /**
@@ -216,12 +347,15 @@ function sampledRdp(
   q: number,
   neighbours: Neighbours,
   orders: readonly number[],
+  distinguishable: boolean,
   profile?: LogProfile,
 ): Float64Array {
-  if (q === 1) return Float64Array.from(orders, base);
-  if (neighbours === 'add-remove') return Float64Array.from(orders, (alpha) => subsampledRdp(poissonCumulant, q, base, alpha));
+  if (q === 1) return Float64Array.from(orders, (alpha) => (distinguishable ? positiveResult(base(alpha)) : base(alpha)));
+  // A positive RDP (any neighbours the mechanism can tell apart) too small for a double is reported as the smallest one, never as 0.
+  const positive = (_alpha: number, rdp: number) => (distinguishable ? positiveResult(rdp) : rdp);
+  if (neighbours === 'add-remove') return Float64Array.from(orders, (alpha) => positive(alpha, subsampledRdp(poissonCumulant, q, base, alpha)));
   const symmetric = rdpReplaceOneSampled(q, profile ?? rdpProfile(base, DEFAULT_ORDERS), orders);
-  return Float64Array.from(orders, (alpha, k) => Math.min(symmetric[k]!, subsampledRdp(worCumulant, q, base, alpha)));
+  return Float64Array.from(orders, (alpha, k) => positive(alpha, Math.min(symmetric[k]!, subsampledRdp(worCumulant, q, base, alpha))));
 }
 
 /**
@@ -245,11 +379,11 @@ export function eventRdp(event: NormalizedEvent, orders: readonly number[]): Flo
         // Replace-one neighbours move the sum by up to 2C: the Gaussian of sigma / (2C) = z / 2, its profile
         // widened by the sampler's slack (H_gamma <= e^s H_{gamma e^-2s} of the ideal pair).
         const sigma = z / 2;
-        const base = (alpha: number) => alpha / (2 * sigma * sigma) + slackRdp(event.slack, alpha);
+        const base = (alpha: number) => overTwoSigma2(alpha, sigma) + slackRdp(event.slack, alpha);
         one =
           z === 0
             ? Float64Array.from(orders, () => Number.POSITIVE_INFINITY)
-            : sampledRdp(base, event.sampleRate, 'replace-one', orders, withSlack(gaussianProfile(sigma), event.slack));
+            : sampledRdp(base, event.sampleRate, 'replace-one', orders, true, withSlack(gaussianProfile(sigma), event.slack));
       }
       break;
     }
@@ -262,9 +396,17 @@ export function eventRdp(event: NormalizedEvent, orders: readonly number[]): Flo
     case 'zcdp':
       one = Float64Array.from(orders, (alpha) => (event.rho === 0 ? 0 : alpha * event.rho));
       break;
-    case 'distributed-discrete-gaussian':
-      one = sampledRdp(distributedDiscreteGaussianCurve(event), event.sampleRate, event.neighbours, orders);
+    case 'distributed-discrete-gaussian': {
+      const curve = distributedDiscreteGaussianCurve(event);
+      one = sampledRdp(
+        (alpha) => curve(alpha) + slackRdp(event.slack, alpha),
+        event.sampleRate,
+        event.neighbours,
+        orders,
+        event.l2Sensitivity > 0,
+      );
       break;
+    }
   }
   for (let k = 0; k < one.length; k++) one[k] = one[k]! * event.steps;
   return one;

@@ -46,17 +46,26 @@ export function gaussianProfile(sigma: number): LogProfile {
   return {
     // H_gamma(N(1, s^2) || N(0, s^2)) = Phi(c - s eps) - gamma Phi(-c - s eps), eps = log gamma, c = 1 / (2 s).
     logH(eps) {
-      const a = logNormalCdf(c - sigma * eps);
-      const b = eps + logNormalCdf(-c - sigma * eps);
-      return b < a ? a + Math.log1p(-Math.exp(b - a)) : Number.NEGATIVE_INFINITY;
+      const x = sigma * eps;
+      const a = logNormalCdf(c - x);
+      const b = eps + logNormalCdf(-c - x);
+      // Well conditioned: the difference keeps its digits.
+      if (b < a - 1e-6) return a + Math.log1p(-Math.exp(b - a));
+      // Otherwise (huge sigma, eps near 0) bound the two terms apart: Phi(c - x) - Phi(-c - x) <= 2c phi(x) cosh(c x)
+      // (the integral of phi over [x - c, x + c]), less (e^eps - 1) Phi(-c - x) taken a little low.
+      const logD = Math.log(2 * c) - (x * x) / 2 - 0.5 * Math.log(2 * Math.PI) + c * x + Math.log1p(Math.exp(-2 * c * x)) - Math.LN2;
+      const logSub = eps > 0 ? Math.log(Math.expm1(eps)) + logNormalCdf(-c - x) : Number.NEGATIVE_INFINITY;
+      return logSub < logD ? logD + Math.log1p(-Math.exp(logSub - logD) * (1 - 1e-12)) : logD;
     },
     // g(u e^shift) <= Phi(c - s (v + shift)) <= exp(-(s v - c')^2 / 2) for s v >= c' = c - s shift, so the tail is a
     // Gaussian integral in v: int_V^inf 2 e^{(alpha - 1) v - (s v - c')^2 / 2} dv = 2 e^K sqrt(2 pi) / s Phi(-s (V - m)).
     logTail(alpha, v, shift) {
       const c1 = c - sigma * shift;
       if (sigma * v < c1) return Number.POSITIVE_INFINITY;
-      const m = (c1 * sigma + alpha - 1) / (sigma * sigma);
-      const k = (alpha - 1) * m - (sigma * m - c1) ** 2 / 2;
+      // The maximum of the exponent at m = (c' s + alpha - 1) / s^2, arranged so that no square overflows.
+      const w = (alpha - 1) / sigma;
+      const m = c1 / sigma + w / sigma;
+      const k = (alpha - 1) * m - (w * w) / 2;
       return Math.LN2 + k + 0.5 * Math.log(2 * Math.PI) - Math.log(sigma) + logNormalCdf(-sigma * (v - m));
     },
   };
@@ -202,6 +211,10 @@ function logWeightedSum(grid: Grid, s: number): number {
   };
   let reference = Number.NEGATIVE_INFINITY;
   for (let b = 0; b < blockMax.length; b++) reference = Math.max(reference, blockBounds(b)[0]);
+  if (reference === Number.NEGATIVE_INFINITY) {
+    for (let b = 0; b < blockMax.length; b++) reference = Math.max(reference, blockBounds(b)[1]);
+    if (reference === Number.NEGATIVE_INFINITY) return reference;
+  }
   const cutoff = reference - NEGLIGIBLE;
   let sum = 0;
   let dropped = 0;

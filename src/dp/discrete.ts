@@ -272,6 +272,17 @@ export interface DiscreteGaussianOptions extends DiscreteOptions {
   method?: 'exact' | 'wasm';
 }
 
+/**
+ * Relative pmf error of the 'wasm' discrete Gaussian at `sigma` (internal): its proposals round a
+ * Ziggurat normal whose values lie on a grid of spacing <= 4 x 2^-53, so each rounding cell of width
+ * 1 / sigma holds >= 2^51 / sigma grid points and its probability is off by at most two of them
+ * (16 sigma 2^-53 relative, as the secure lattice Gaussian's 2^-25 at 2^24), plus 1e-14 for the float64
+ * acceptance probability.
+ */
+export function wasmDiscreteGaussianPmfError(sigma: number): number {
+  return 16 * sigma * 2 ** -53 + 1e-14;
+}
+
 /** Samples per wasm call of the 'wasm' method (1 MiB of Int32). */
 const WASM_CHUNK = 1 << 18;
 

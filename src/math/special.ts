@@ -1,6 +1,8 @@
 // Special functions shared by the DP calibration and the accountants: the error function in double
 // precision (W. J. Cody 1969, "Rational Chebyshev approximations for the error function"), its
-// scaled and logarithmic forms with full relative precision in the far tails, and log-space sums.
+// scaled and logarithmic forms with full relative precision in the far tails, log-space sums, and
+// Gaussian expectations by the trapezoid rule.
+import { PrivkitError } from '../errors.js';
 
 // Cody's coefficients: erf on |x| <= 0.5, erfc e^{x^2} on [0.5, 4], and erfc x e^{x^2} beyond 4.
 const A = [3.1611237438705656, 113.86415415105016, 377.48523768530202, 3209.3775891384695, 0.18577770618460315];
@@ -55,6 +57,7 @@ function erfcxLarge(y: number): number {
 
 /** e^{-y^2} for y >= 0 without the rounding of y*y: y = h + l with h a multiple of 1/16, y^2 = h^2 + (y - h)(y + h). */
 function expMinusSquare(y: number): number {
+  if (y > 27.3) return 0; // e^{-y^2} < 2^-1074; also keeps y = Infinity from making NaN
   const h = Math.trunc(y * 16) / 16;
   return Math.exp(-h * h) * Math.exp(-(y - h) * (y + h));
 }
@@ -98,14 +101,55 @@ export function logNormalCdf(x: number): number {
 export function logAdd(a: number, b: number): number {
   if (a === Number.NEGATIVE_INFINITY) return b;
   if (b === Number.NEGATIVE_INFINITY) return a;
+  if (a === b) return a + Math.LN2; // also log(Inf + Inf) = Inf, where a - b would be NaN
   return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b));
 }
 
-/** log(e^a - e^b) for a >= b; -Infinity when they are equal. */
+/** log(e^a - e^b) for a >= b; -Infinity when they are equal; NaN for Infinity - Infinity. */
 export function logSub(a: number, b: number): number {
   if (b === Number.NEGATIVE_INFINITY) return a;
-  if (!(a >= b)) return Number.NaN;
+  if (!(a >= b) || b === Number.POSITIVE_INFINITY) return Number.NaN;
   if (a === b) return Number.NEGATIVE_INFINITY;
   const d = b - a;
   return a + (d > -Math.LN2 ? Math.log(-Math.expm1(d)) : Math.log1p(-Math.exp(d)));
+}
+
+/** log(1 + e^x) without overflow, with full relative precision for very negative x. */
+export function log1pExp(x: number): number {
+  return x > 36 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
+}
+
+/** log(e^x - 1) for x >= 0 (-Infinity at 0), with full relative precision for tiny x. */
+export function logExpm1(x: number): number {
+  return x > 36 ? x + Math.log1p(-Math.exp(-x)) : Math.log(Math.expm1(x));
+}
+
+/** The most nodes `logNormalExpectation` evaluates; its callers switch to another method beyond it. */
+export const MAX_QUADRATURE_NODES = 1 << 16;
+
+/**
+ * log E[e^{logF(T)}] for T ~ N(0, 1) by the trapezoid rule on the nodes lo, lo + step, ..., hi. For an
+ * integrand analytic in the strip |Im t| < d the error decays like e^{-2 pi d / step} (Trefethen & Weideman
+ * 2014, "The exponentially convergent trapezoidal rule"); the mass outside [lo, hi] must be negligible.
+ * The sum is kept scaled by its largest term, so it neither overflows nor loses tiny integrands.
+ */
+export function logNormalExpectation(logF: (t: number) => number, lo: number, hi: number, step: number): number {
+  const count = Math.floor((hi - lo) / step) + 1;
+  if (!(count >= 1 && count <= MAX_QUADRATURE_NODES)) {
+    throw new PrivkitError('E_ARG', `quadrature over [${lo}, ${hi}] with step ${step} needs more than ${MAX_QUADRATURE_NODES} nodes`, { argument: 'step' });
+  }
+  let max = Number.NEGATIVE_INFINITY;
+  let sum = 0;
+  for (let k = 0; k < count; k++) {
+    const t = lo + k * step;
+    const v = logF(t) - (t * t) / 2;
+    if (v === Number.NEGATIVE_INFINITY) continue;
+    if (v > max) {
+      sum = sum * Math.exp(max - v) + 1;
+      max = v;
+    } else {
+      sum += Math.exp(v - max);
+    }
+  }
+  return max + Math.log((sum * step) / Math.sqrt(2 * Math.PI));
 }

@@ -5,6 +5,7 @@
 // server's sum carries N_Z-like noise of variance clients x localSigma^2 = (noiseMultiplier x clipNorm
 // x scale)^2, the central noise. The plan also bounds the probability that the modular sum wraps.
 import { subsampledDistributedEvent, type DistributedDiscreteGaussianEvent } from '../accounting/events.js';
+import { wasmDiscreteGaussianPmfError } from '../dp/discrete.js';
 import { PrivkitError } from '../errors.js';
 import { assertInteger, assertNumber } from '../validate.js';
 import { wordMask } from './masks.js';
@@ -135,11 +136,15 @@ export function planDistributedDp(options: DistributedDpOptions): DistributedDpP
     l1Sensitivity,
     wrapProbability: wrapProbabilityFor(clients),
     wrapProbabilityFor,
-    event: (round = {}) =>
-      subsampledDistributedEvent(
-        { localSigma, clients: round.clients ?? noiseClients, l2Sensitivity, l1Sensitivity, dimension },
+    event: (round = {}) => {
+      const survivors = round.clients ?? noiseClients;
+      // Each client's noise pmf is within a relative eta of N_Z on each coordinate, so the sum's is within (1 + eta)^clients.
+      const slack = dimension * survivors * -Math.log1p(-wasmDiscreteGaussianPmfError(localSigma));
+      return subsampledDistributedEvent(
+        { localSigma, clients: survivors, l2Sensitivity, l1Sensitivity, dimension, slack },
         round.sampleRate ?? 1,
         round.sampling ?? 'poisson',
-      ),
+      );
+    },
   };
 }

@@ -1,11 +1,16 @@
-// The messages of secure aggregation (the four rounds of Bonawitz et al. 2017, Fig. 4) as plain,
-// structured-cloneable objects with Uint8Array / Uint32Array fields, one schema per message type,
-// and their JSON-safe wire form (byte fields as unpadded base64url, vectors as base64url of
-// little-endian 32-bit words) so a browser can talk to a Node server over any transport.
-// Every message names its round id; client messages name their sender, server messages their recipient.
+// The messages of secure aggregation (the five rounds of Bonawitz et al. 2017, Fig. 4, active
+// version, with the consistency check) as plain, structured-cloneable objects with Uint8Array /
+// Uint32Array fields, one schema per message type; their JSON-safe wire form (byte fields as
+// unpadded base64url, vectors as base64url of little-endian 32-bit words) so a browser can talk to
+// a Node server over any transport; and the canonical bytes a client signs.
+// Every message names its round id; client messages name their sender and carry its Ed25519
+// signature, server messages name their recipient.
+// Resource limits: a decoded message is bounded before anything is decoded (its text length, then
+// every list length against the round, every byte field's size), and no error message echoes more
+// than a short prefix of what it got.
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
-import type { KeyAgreementCurve } from './crypto.js';
+import { sha256, sign, type KeyAgreementCurve } from './crypto.js';
 import { wordMask } from './masks.js';
 
 /** Setup (server -> every client): the round's parameters, before AdvertiseKeys. */
@@ -24,7 +29,7 @@ export interface SetupMessage {
   curve: KeyAgreementCurve;
 }
 
-/** Round 0, AdvertiseKeys (client -> server): the client's two public keys. */
+/** Round 0, AdvertiseKeys (client -> server): the client's two key-agreement public keys and its signing key. */
 export interface AdvertiseKeysMessage {
   type: 'advertise-keys';
   roundId: string;
@@ -33,12 +38,18 @@ export interface AdvertiseKeysMessage {
   cPublicKey: Uint8Array;
   /** Public key of the pair that agrees pairwise mask seeds. */
   sPublicKey: Uint8Array;
+  /** Ed25519 public key that signs this and every later message of the sender. */
+  signingPublicKey: Uint8Array;
+  signature: Uint8Array;
 }
 
+/** A client's advertised keys as relayed to its neighbours, with its signature on its AdvertiseKeys message. */
 export interface PublicKeys {
   id: string;
   cPublicKey: Uint8Array;
   sPublicKey: Uint8Array;
+  signingPublicKey: Uint8Array;
+  signature: Uint8Array;
 }
 
 /** Server -> client after AdvertiseKeys: the keys of the recipient's neighbours (and its own) that arrived (U1). */
@@ -52,21 +63,28 @@ export interface PublicKeysMessage {
 export interface EncryptedShare {
   /** The other end: the recipient in a ShareKeys message, the sender in an EncryptedShares message. */
   peer: string;
-  iv: Uint8Array;
-  ciphertext: Uint8Array;
+  /** The dealer's s-key share for this holder, AES-GCM under its single-use share key (crypto.ts, deriveShareKeys). */
+  keyShare: Uint8Array;
+  /** The dealer's self-mask share for this holder, under the other share key. */
+  selfMaskShare: Uint8Array;
 }
 
 /**
- * Round 1, ShareKeys (client -> server): the shares of s_u^SK and b_u, encrypted for each
- * neighbour, and the commitment to b_u the server checks the rebuilt b_u against.
+ * Round 1, ShareKeys (client -> server): the shares of s_u^SK and b_u, each encrypted under its own
+ * key for a neighbour whose keys it accepted (the sender's signature on the message binds the
+ * ciphertexts to it, the dealer); the neighbours whose keys it rejected; the commitment to b_u the
+ * server checks the rebuilt b_u against.
  */
 export interface ShareKeysMessage {
   type: 'share-keys';
   roundId: string;
   sender: string;
   shares: EncryptedShare[];
+  /** Neighbours whose advertised keys failed (bad signature, invalid point, unexpected signing key, repeated key). */
+  rejected: string[];
   /** C_u = SHA-256 commitment to the self-mask seed b_u (32 bytes; encoding in crypto.ts, commitSelfMaskSeed). */
   selfMaskCommitment: Uint8Array;
+  signature: Uint8Array;
 }
 
 /** Server -> client after ShareKeys: the ciphertexts addressed to the recipient; their senders are U2. */
@@ -77,54 +95,148 @@ export interface EncryptedSharesMessage {
   shares: EncryptedShare[];
 }
 
-/** Round 2, MaskedInputCollection (client -> server): y_u in Z_2^bits. */
+/**
+ * Round 2, MaskedInputCollection (client -> server): y_u in Z_2^bits, and the signed statement of
+ * whom u masked with (the neighbours whose shares it holds) and whose shares it rejected.
+ */
 export interface MaskedInputMessage {
   type: 'masked-input';
   roundId: string;
   sender: string;
   maskedInput: Uint32Array;
+  /** Neighbours u added a pairwise mask with, in registration order. */
+  maskedWith: string[];
+  /** Neighbours whose encrypted shares failed (decryption or size), in registration order. */
+  rejected: string[];
+  signature: Uint8Array;
 }
 
-/** Server -> client after MaskedInputCollection: whose self-mask shares (U3) and whose key shares (U2 \ U3) to reveal. */
+/**
+ * A masked-input message without its vector: what its sender signed, with the vector replaced by
+ * its SHA-256 digest (the signature covers the digest, see signedBytes), so neighbours can check it.
+ */
+export interface MaskingStatement {
+  sender: string;
+  inputDigest: Uint8Array;
+  maskedWith: string[];
+  rejected: string[];
+  signature: Uint8Array;
+}
+
+export interface SigningKey {
+  id: string;
+  signingPublicKey: Uint8Array;
+}
+
+/**
+ * Round 3, ConsistencyCheck (server -> client): the survivor set S (the clients whose masked inputs
+ * will be summed, registration order), the masking statements of the recipient's neighbours in S,
+ * and the signing keys of the members of S within three hops (their signatures come next).
+ */
+export interface ConsistencyCheckMessage {
+  type: 'consistency-check';
+  roundId: string;
+  recipient: string;
+  survivors: string[];
+  statements: MaskingStatement[];
+  signingKeys: SigningKey[];
+}
+
+/** Round 3 answer (client -> server): the sender's signature on S, through its digest (survivorsDigest). */
+export interface ConsistencySignatureMessage {
+  type: 'consistency-signature';
+  roundId: string;
+  sender: string;
+  /** SHA-256 of the survivor set, see survivorsDigest. */
+  survivorsDigest: Uint8Array;
+  signature: Uint8Array;
+}
+
+export interface SurvivorSignature {
+  signer: string;
+  /** The signer's signature of its ConsistencySignature message. */
+  signature: Uint8Array;
+}
+
+/** Server -> client after ConsistencyCheck: signatures on S from members of S (within three hops). */
 export interface UnmaskRequestMessage {
   type: 'unmask-request';
   roundId: string;
   recipient: string;
-  survivors: string[];
-  dropped: string[];
+  signatures: SurvivorSignature[];
 }
 
 export interface RevealedShare {
   owner: string;
   /** The share value f(x), big-endian, SHAMIR_SHARE_BYTES bytes. */
   share: Uint8Array;
+  /** The single-use key the owner encrypted this share under (the holder's own share: empty). */
+  key: Uint8Array;
 }
 
-/** Round 3, Unmasking (client -> server): b-shares of survivors, s-key shares of dropped clients. */
+/** Round 4, Unmasking (client -> server): b-shares of the members of S, s-key shares of the others it holds shares of. */
 export interface UnmaskMessage {
   type: 'unmasking';
   roundId: string;
   sender: string;
   selfMaskShares: RevealedShare[];
   keyShares: RevealedShare[];
+  signature: Uint8Array;
 }
 
-export type ClientMessage = AdvertiseKeysMessage | ShareKeysMessage | MaskedInputMessage | UnmaskMessage;
-export type ServerMessage = SetupMessage | PublicKeysMessage | EncryptedSharesMessage | UnmaskRequestMessage;
+export type ClientMessage =
+  | AdvertiseKeysMessage
+  | ShareKeysMessage
+  | MaskedInputMessage
+  | ConsistencySignatureMessage
+  | UnmaskMessage;
+export type ServerMessage =
+  | SetupMessage
+  | PublicKeysMessage
+  | EncryptedSharesMessage
+  | ConsistencyCheckMessage
+  | UnmaskRequestMessage;
 export type SecAggMessage = ClientMessage | ServerMessage;
 
 /** A message in its JSON-safe wire form. */
 export type EncodedMessage = { type: SecAggMessage['type'] } & Record<string, unknown>;
 
-type Field = 'string' | 'integer' | 'curve' | 'bytes' | 'words' | 'strings' | { optional: Field } | { list: Schema };
+// ---- Limits ----
+
+/** Most clients a round may register. */
+export const MAX_CLIENTS = 65_536;
+/** Largest neighbourhood, min(n, k + 1): every client does work quadratic in it (Shamir). */
+export const MAX_NEIGHBOURHOOD = 1_024;
+/** Longest client id or round id, in UTF-16 code units. */
+export const MAX_ID_LENGTH = 256;
+/** Largest supported vector length (one Uint32Array of the masked input). */
+export const MAX_VECTOR_LENGTH = 2 ** 30;
+/** Largest byte field (keys, ciphertexts, shares, signatures are all smaller). */
+export const MAX_FIELD_BYTES = 256;
+/** Default bound on the JSON text decodeMessage parses when it is not given the round (64 Mi characters). */
+export const MAX_MESSAGE_CHARS = 2 ** 26;
+
+// ---- Schemas ----
+
+/** A list bounded by the round's client count, or by the size of a neighbourhood. */
+type Bound = 'round' | 'neighbourhood';
+type Field =
+  | 'string'
+  | 'integer'
+  | 'curve'
+  | 'bytes'
+  | 'words'
+  | { strings: Bound }
+  | { optional: Field }
+  | { list: Schema; bound: Bound };
 type Schema = Readonly<Record<string, Field>>;
 
-const SHARE: Schema = { peer: 'string', iv: 'bytes', ciphertext: 'bytes' };
-const REVEALED: Schema = { owner: 'string', share: 'bytes' };
+const SHARE: Schema = { peer: 'string', keyShare: 'bytes', selfMaskShare: 'bytes' };
+const REVEALED: Schema = { owner: 'string', share: 'bytes', key: 'bytes' };
 const SCHEMAS: Readonly<Record<SecAggMessage['type'], Schema>> = {
   setup: {
     roundId: 'string',
-    clients: 'strings',
+    clients: { strings: 'round' },
     bits: 'integer',
     length: 'integer',
     threshold: 'integer',
@@ -132,33 +244,86 @@ const SCHEMAS: Readonly<Record<SecAggMessage['type'], Schema>> = {
     graphSeed: 'bytes',
     curve: 'curve',
   },
-  'advertise-keys': { roundId: 'string', sender: 'string', cPublicKey: 'bytes', sPublicKey: 'bytes' },
+  'advertise-keys': { roundId: 'string', sender: 'string', cPublicKey: 'bytes', sPublicKey: 'bytes', signingPublicKey: 'bytes', signature: 'bytes' },
   'public-keys': {
     roundId: 'string',
     recipient: 'string',
-    keys: { list: { id: 'string', cPublicKey: 'bytes', sPublicKey: 'bytes' } },
+    keys: { list: { id: 'string', cPublicKey: 'bytes', sPublicKey: 'bytes', signingPublicKey: 'bytes', signature: 'bytes' }, bound: 'neighbourhood' },
   },
-  'share-keys': { roundId: 'string', sender: 'string', shares: { list: SHARE }, selfMaskCommitment: 'bytes' },
-  'encrypted-shares': { roundId: 'string', recipient: 'string', shares: { list: SHARE } },
-  'masked-input': { roundId: 'string', sender: 'string', maskedInput: 'words' },
-  'unmask-request': { roundId: 'string', recipient: 'string', survivors: 'strings', dropped: 'strings' },
-  unmasking: { roundId: 'string', sender: 'string', selfMaskShares: { list: REVEALED }, keyShares: { list: REVEALED } },
+  'share-keys': {
+    roundId: 'string',
+    sender: 'string',
+    shares: { list: SHARE, bound: 'neighbourhood' },
+    rejected: { strings: 'neighbourhood' },
+    selfMaskCommitment: 'bytes',
+    signature: 'bytes',
+  },
+  'encrypted-shares': { roundId: 'string', recipient: 'string', shares: { list: SHARE, bound: 'neighbourhood' } },
+  'masked-input': {
+    roundId: 'string',
+    sender: 'string',
+    maskedInput: 'words',
+    maskedWith: { strings: 'neighbourhood' },
+    rejected: { strings: 'neighbourhood' },
+    signature: 'bytes',
+  },
+  'consistency-check': {
+    roundId: 'string',
+    recipient: 'string',
+    survivors: { strings: 'round' },
+    statements: {
+      list: { sender: 'string', inputDigest: 'bytes', maskedWith: { strings: 'neighbourhood' }, rejected: { strings: 'neighbourhood' }, signature: 'bytes' },
+      bound: 'neighbourhood',
+    },
+    signingKeys: { list: { id: 'string', signingPublicKey: 'bytes' }, bound: 'round' },
+  },
+  'consistency-signature': { roundId: 'string', sender: 'string', survivorsDigest: 'bytes', signature: 'bytes' },
+  'unmask-request': { roundId: 'string', recipient: 'string', signatures: { list: { signer: 'string', signature: 'bytes' }, bound: 'round' } },
+  unmasking: {
+    roundId: 'string',
+    sender: 'string',
+    selfMaskShares: { list: REVEALED, bound: 'neighbourhood' },
+    keyShares: { list: REVEALED, bound: 'neighbourhood' },
+    signature: 'bytes',
+  },
 };
 
+/** Limits a message is checked against: its round's setup (list lengths, the vector length), if known. */
+interface Limits {
+  round: number;
+  neighbourhood: number;
+  /** Exact vector length, when the round is known. */
+  length?: number;
+}
+
+function limitsOf(setup: SetupMessage | undefined): Limits {
+  if (setup === undefined) return { round: MAX_CLIENTS, neighbourhood: MAX_CLIENTS };
+  return { round: setup.clients.length, neighbourhood: neighbourhoodSize(setup.clients.length, setup.neighbours), length: setup.length };
+}
+
+/** min(n, k + 1): the clients of one neighbourhood, the client included (all n with the complete graph). */
+export function neighbourhoodSize(clients: number, neighbours: number | undefined): number {
+  return Math.min(neighbours ?? Infinity, clients - 1) + 1;
+}
+
 /**
- * Checks that `message` is a well-formed message of type `type` (right field types; no length or
- * protocol checks) and returns it typed. Malformed -> E_PROTOCOL.
+ * Checks that `message` is a well-formed message of type `type` (right field types, list lengths
+ * within the round's limits when `setup` is given; no protocol checks) and returns it typed.
+ * Malformed -> E_PROTOCOL.
  */
 export function checkMessage<T extends SecAggMessage['type']>(
   message: unknown,
   type: T,
+  setup?: SetupMessage,
 ): Extract<SecAggMessage, { type: T }> {
   if (!isObject(message) || message.type !== type) {
-    const got = isObject(message) ? JSON.stringify(message.type) : typeof message;
+    const got = isObject(message) ? quote(message.type) : typeof message;
     throw new PrivkitError('E_PROTOCOL', `expected a '${type}' message, got ${got}`, { argument: 'message' });
   }
-  walk(message, SCHEMAS[type], 'message', (value, field, path) => {
+  walk(message, SCHEMAS[type], 'message', limitsOf(setup), (value, field, path) => {
     if (!matches(value, field)) throw malformed(path, field);
+    if (field === 'bytes' && (value as Uint8Array).length > MAX_FIELD_BYTES) throw malformed(path, field);
+    if (field === 'string' && (value as string).length > MAX_ID_LENGTH) throw malformed(path, field);
     return value;
   });
   return message as unknown as Extract<SecAggMessage, { type: T }>;
@@ -170,32 +335,196 @@ export function encodeMessage(message: SecAggMessage): EncodedMessage {
   checkMessage(message, type);
   return {
     type,
-    ...walk(message as unknown as Record<string, unknown>, SCHEMAS[type], 'message', (value, field) =>
+    ...walk(message as unknown as Record<string, unknown>, SCHEMAS[type], 'message', limitsOf(undefined), (value, field) =>
       field === 'bytes' ? toBase64Url(value as Uint8Array) : field === 'words' ? toBase64Url(wordsToBytes(value as Uint32Array)) : value,
     ),
   } as EncodedMessage;
 }
 
-/** Parses the wire form (an object or its JSON text) back into a message; malformed -> E_PROTOCOL. */
-export function decodeMessage(encoded: unknown): SecAggMessage {
+export interface DecodeOptions {
+  /**
+   * The round's setup message: bounds the text length, every list by the round's client count or
+   * neighbourhood size, and the vector to exactly the round's length, all before decoding.
+   */
+  setup?: SetupMessage;
+  /** Longest JSON text accepted (default: derived from `setup`, else MAX_MESSAGE_CHARS). */
+  maxChars?: number;
+}
+
+/**
+ * Parses the wire form (an object or its JSON text) back into a message; malformed or too large
+ * -> E_PROTOCOL. Sizes are checked before anything is decoded: the text length, then each list's
+ * length and each base64url field's length.
+ */
+export function decodeMessage(encoded: unknown, opts: DecodeOptions = {}): SecAggMessage {
+  const setup = opts.setup;
+  const roundChars = setup === undefined ? MAX_MESSAGE_CHARS : roundMessageChars(setup);
+  const maxChars = opts.maxChars ?? roundChars;
+  if (typeof encoded === 'string' && encoded.length > maxChars) {
+    throw new PrivkitError('E_PROTOCOL', `message of ${encoded.length} characters exceeds the limit of ${maxChars}`, { argument: 'message' });
+  }
   const object = typeof encoded === 'string' ? parseJson(encoded) : encoded;
   const type = typeOf(object);
+  const limits = limitsOf(setup);
   const decoded = {
     type,
-    ...walk(object as Record<string, unknown>, SCHEMAS[type], 'message', (value, field, path) => {
+    ...walk(object as Record<string, unknown>, SCHEMAS[type], 'message', limits, (value, field, path) => {
       if (field === 'bytes' || field === 'words') {
         if (typeof value !== 'string') throw malformed(path, field);
+        const maxBytes = field === 'bytes' ? MAX_FIELD_BYTES : 4 * (limits.length ?? MAX_VECTOR_LENGTH);
+        if (value.length > Math.ceil((4 * maxBytes) / 3)) throw malformed(path, field);
         const bytes = fromBase64Url(value, path);
         if (field === 'bytes') return bytes;
         if (bytes.length % 4 !== 0) throw malformed(path, field);
         return bytesToWords(bytes);
       }
       if (!matches(value, field)) throw malformed(path, field);
+      if (field === 'string' && (value as string).length > MAX_ID_LENGTH) throw malformed(path, field);
       return value;
     }),
   };
-  return checkMessage(decoded, type);
+  return checkMessage(decoded, type, setup);
 }
+
+/** JSON text bound for any message of the round of `setup` (ids, vector, lists); the setup is checked once and the bound cached. */
+const roundBounds = new WeakMap<SetupMessage, number>();
+function roundMessageChars(setup: SetupMessage): number {
+  let bound = roundBounds.get(setup);
+  if (bound === undefined) {
+    checkMessage(setup, 'setup');
+    const n = setup.clients.length;
+    const h = neighbourhoodSize(n, setup.neighbours);
+    const id = setup.clients.reduce((longest, c) => Math.max(longest, JSON.stringify(c).length), 0) + 1;
+    // fixed fields; the vector in base64url; per client of the round an id and a key or signature;
+    // per neighbour an entry with two id lists of a neighbourhood and its byte fields
+    bound = 2 ** 16 + Math.ceil((16 * setup.length) / 3) + n * (id + 256) + h * (2 * h * id + 1024);
+    roundBounds.set(setup, bound);
+  }
+  return bound;
+}
+
+// ---- What a client signs ----
+
+const SIGNING_DOMAIN = 'privkit/secagg/v2 ';
+
+/**
+ * The bytes a client signs for `message` (every field but `signature`): a canonical, injective
+ * encoding (signedPayload) in which each vector enters as its SHA-256 digest, so a statement can
+ * be checked without the vector.
+ */
+export async function signedBytes(message: ClientMessage): Promise<Uint8Array> {
+  const digests = new Map<string, Uint8Array>();
+  for (const [name, field] of Object.entries(SCHEMAS[message.type])) {
+    if (field === 'words') digests.set(name, await sha256(wordsToBytes((message as unknown as Record<string, Uint32Array>)[name]!)));
+  }
+  return signedPayload(message.type, message as unknown as Record<string, unknown>, digests);
+}
+
+/** `message` with its sender's Ed25519 signature of signedBytes(message). */
+export async function signMessage<T extends ClientMessage>(message: Omit<T, 'signature'>, privateKey: CryptoKey): Promise<T> {
+  const unsigned = { ...message, signature: new Uint8Array(0) } as unknown as T;
+  return { ...unsigned, signature: await sign(privateKey, await signedBytes(unsigned)) };
+}
+
+/**
+ * The canonical encoding of the fields of a client message of `type` (schema order, `signature`
+ * left out): field(x) = 4-byte big-endian length || x for strings (UTF-8), byte fields and vector
+ * digests (from `digests`, by field name); integers as 8 bytes big-endian; an optional field as
+ * one byte 0 or 1 then the value; a list as its 4-byte count then its items. It starts with
+ * field('privkit/secagg/v2 ' + type).
+ */
+export function signedPayload(type: ClientMessage['type'], fields: Record<string, unknown>, digests: ReadonlyMap<string, Uint8Array>): Uint8Array {
+  const out = new ByteWriter();
+  out.field(utf8(SIGNING_DOMAIN + type));
+  const write = (schema: Schema, object: Record<string, unknown>) => {
+    for (const [name, field] of Object.entries(schema)) {
+      if (name === 'signature') continue;
+      writeField(out, field, object[name], digests.get(name));
+    }
+  };
+  const writeField = (w: ByteWriter, field: Field, value: unknown, digest: Uint8Array | undefined): void => {
+    if (field === 'string' || field === 'curve') w.field(utf8(value as string));
+    else if (field === 'integer') w.u64(value as number);
+    else if (field === 'bytes') w.field(value as Uint8Array);
+    else if (field === 'words') w.field(digest!);
+    else if ('strings' in field) {
+      const list = value as string[];
+      w.u32(list.length);
+      for (const s of list) w.field(utf8(s));
+    } else if ('optional' in field) {
+      w.byte(value === undefined ? 0 : 1);
+      if (value !== undefined) writeField(w, field.optional, value, digest);
+    } else {
+      const list = value as Record<string, unknown>[];
+      w.u32(list.length);
+      for (const item of list) write(field.list, item);
+    }
+  };
+  write(SCHEMAS[type], fields);
+  return out.bytes();
+}
+
+/** The digest a ConsistencySignature signs: SHA-256(field('privkit/secagg/v2 survivors') || field(roundId) || u32 count || field(id)...). */
+export function survivorsDigest(roundId: string, survivors: readonly string[]): Promise<Uint8Array> {
+  const out = new ByteWriter();
+  out.field(utf8(`${SIGNING_DOMAIN}survivors`));
+  out.field(utf8(roundId));
+  out.u32(survivors.length);
+  for (const id of survivors) out.field(utf8(id));
+  return sha256(out.bytes());
+}
+
+class ByteWriter {
+  #buffer = new Uint8Array(256);
+  #view = new DataView(this.#buffer.buffer);
+  #length = 0;
+
+  /** Makes room for n more bytes and returns the offset they start at. */
+  #reserve(n: number): number {
+    if (this.#length + n > this.#buffer.length) {
+      const grown = new Uint8Array(Math.max(2 * this.#buffer.length, this.#length + n));
+      grown.set(this.#buffer.subarray(0, this.#length));
+      this.#buffer = grown;
+      this.#view = new DataView(grown.buffer);
+    }
+    const at = this.#length;
+    this.#length += n;
+    return at;
+  }
+
+  byte(v: number): void {
+    const at = this.#reserve(1);
+    this.#view.setUint8(at, v);
+  }
+
+  u32(v: number): void {
+    const at = this.#reserve(4);
+    this.#view.setUint32(at, v, false);
+  }
+
+  u64(v: number): void {
+    const at = this.#reserve(8);
+    this.#view.setBigUint64(at, BigInt(v), false);
+  }
+
+  field(bytes: Uint8Array): void {
+    this.u32(bytes.length);
+    const at = this.#reserve(bytes.length);
+    this.#buffer.set(bytes, at);
+  }
+
+  bytes(): Uint8Array {
+    return this.#buffer.slice(0, this.#length);
+  }
+}
+
+const ENCODER = new TextEncoder();
+
+function utf8(text: string): Uint8Array {
+  return ENCODER.encode(text);
+}
+
+// ---- base64url ----
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const ENCODE = new TextEncoder().encode(ALPHABET);
@@ -253,7 +582,7 @@ export function fromBase64Url(text: string, argument = 'text'): Uint8Array {
   return out;
 }
 
-function wordsToBytes(words: Uint32Array): Uint8Array {
+export function wordsToBytes(words: Uint32Array): Uint8Array {
   const bytes = new Uint8Array(words.length * 4);
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < words.length; i++) view.setUint32(4 * i, words[i]!, true);
@@ -267,14 +596,18 @@ function bytesToWords(bytes: Uint8Array): Uint32Array {
   return words;
 }
 
+// ---- Schema walking ----
+
 /**
  * Copies the schema's fields of `object` (and only those), mapping each leaf through `leaf`;
- * lists are walked element by element, absent optional fields stay absent.
+ * lists are walked element by element after their length is checked against `limits`; absent
+ * optional fields stay absent.
  */
 function walk(
   object: Record<string, unknown>,
   schema: Schema,
   path: string,
+  limits: Limits,
   leaf: (value: unknown, field: Field, path: string) => unknown,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -283,12 +616,20 @@ function walk(
     const at = `${path}.${name}`;
     if (typeof field === 'object' && 'optional' in field) {
       if (value !== undefined) out[name] = leaf(value, field.optional, at);
-    } else if (typeof field === 'object') {
+    } else if (typeof field === 'object' && 'list' in field) {
       if (!Array.isArray(value)) throw malformed(at, 'list');
+      checkCount(value, limits[field.bound], at);
       out[name] = value.map((item: unknown, i) => {
         if (!isObject(item)) throw malformed(`${at}[${i}]`, 'object');
-        return walk(item, field.list, `${at}[${i}]`, leaf);
+        return walk(item, field.list, `${at}[${i}]`, limits, leaf);
       });
+    } else if (typeof field === 'object') {
+      if (!Array.isArray(value)) throw malformed(at, field);
+      checkCount(value, limits[field.strings], at);
+      value.forEach((s: unknown, i) => {
+        if (typeof s !== 'string' || s.length > MAX_ID_LENGTH) throw malformed(`${at}[${i}]`, 'string');
+      });
+      out[name] = [...(value as string[])];
     } else {
       out[name] = leaf(value, field, at);
     }
@@ -296,20 +637,26 @@ function walk(
   return out;
 }
 
+function checkCount(list: unknown[], limit: number, path: string): void {
+  if (list.length > limit) {
+    throw new PrivkitError('E_PROTOCOL', `malformed message: ${path} has ${list.length} entries, at most ${limit} fit the round`, {
+      argument: 'message',
+    });
+  }
+}
+
 function matches(value: unknown, field: Field): boolean {
   switch (field) {
     case 'string':
       return typeof value === 'string';
     case 'integer':
-      return Number.isSafeInteger(value);
+      return Number.isSafeInteger(value) && (value as number) >= 0;
     case 'curve':
       return value === 'X25519' || value === 'P-256';
     case 'bytes':
       return value instanceof Uint8Array;
     case 'words':
       return value instanceof Uint32Array;
-    case 'strings':
-      return Array.isArray(value) && value.every((s) => typeof s === 'string');
     default:
       return false;
   }
@@ -318,9 +665,7 @@ function matches(value: unknown, field: Field): boolean {
 function typeOf(message: unknown): SecAggMessage['type'] {
   const type = isObject(message) ? message.type : undefined;
   if (typeof type !== 'string' || !Object.hasOwn(SCHEMAS, type)) {
-    throw new PrivkitError('E_PROTOCOL', `not a secure-aggregation message (type ${JSON.stringify(type)})`, {
-      argument: 'message',
-    });
+    throw new PrivkitError('E_PROTOCOL', `not a secure-aggregation message (type ${quote(type)})`, { argument: 'message' });
   }
   return type as SecAggMessage['type'];
 }
@@ -338,12 +683,18 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function malformed(path: string, field: Field | 'list' | 'object'): PrivkitError {
-  const expected = typeof field === 'string' ? field : 'optional' in field ? field.optional : 'list';
-  return new PrivkitError('E_PROTOCOL', `malformed message: ${path} must be ${expected}`, { argument: 'message' });
+  const expected =
+    typeof field === 'string' ? field : 'optional' in field ? field.optional : 'strings' in field ? 'a list of strings' : 'list';
+  return new PrivkitError('E_PROTOCOL', `malformed message: ${path} must be ${expected} within the round's limits`, { argument: 'message' });
 }
 
-/** Largest supported vector length (one Uint32Array of the masked input). */
-export const MAX_VECTOR_LENGTH = 2 ** 30;
+/** A value echoed in an error message: JSON, strings cut to 48 characters. */
+export function quote(value: unknown): string {
+  if (typeof value !== 'string') return typeof value === 'number' ? String(value) : describe(value);
+  return JSON.stringify(value.length > 48 ? `${value.slice(0, 48)}…` : value);
+}
+
+// ---- Round parameters ----
 
 /**
  * Checks the round parameters of a setup message (or the server's options). Bad values throw
@@ -355,42 +706,51 @@ export function checkRoundParameters(
   code: 'E_ARG' | 'E_PROTOCOL',
 ): void {
   const fail = (argument: string, message: string) => new PrivkitError(code, message, { argument });
-  if (typeof p.roundId !== 'string' || p.roundId.length === 0) throw fail('roundId', 'roundId must be a non-empty string');
+  if (typeof p.roundId !== 'string' || p.roundId.length === 0 || p.roundId.length > MAX_ID_LENGTH) {
+    throw fail('roundId', `roundId must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
+  }
   if (!Array.isArray(p.clients) || p.clients.length === 0) throw fail('clients', 'clients must be a non-empty array of ids');
+  if (p.clients.length > MAX_CLIENTS) throw fail('clients', `at most ${MAX_CLIENTS} clients, got ${p.clients.length}`);
   const seen = new Set<string>();
   p.clients.forEach((id, i) => {
-    if (typeof id !== 'string' || id.length === 0) throw fail('clients', `clients[${i}] must be a non-empty string`);
+    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
+      throw fail('clients', `clients[${i}] must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
+    }
     if (seen.has(id)) {
-      throw new PrivkitError('E_PROTOCOL', `duplicate client id ${JSON.stringify(id)} at clients[${i}]`, {
-        argument: 'clients',
-        index: i,
-      });
+      throw new PrivkitError('E_PROTOCOL', `duplicate client id ${quote(id)} at clients[${i}]`, { argument: 'clients', index: i });
     }
     seen.add(id);
   });
-  if (!Number.isSafeInteger(p.bits) || p.bits < 1 || p.bits > 32) throw fail('bits', `bits must be an integer in [1, 32], got ${p.bits}`);
+  if (!Number.isSafeInteger(p.bits) || p.bits < 1 || p.bits > 32) throw fail('bits', `bits must be an integer in [1, 32], got ${describe(p.bits)}`);
   if (!Number.isSafeInteger(p.length) || p.length < 1 || p.length > MAX_VECTOR_LENGTH) {
-    throw fail('length', `length must be an integer in [1, 2^30], got ${p.length}`);
+    throw fail('length', `length must be an integer in [1, 2^30], got ${describe(p.length)}`);
   }
   if (p.neighbours !== undefined) {
     if (!Number.isSafeInteger(p.neighbours) || p.neighbours < 2 || p.neighbours % 2 !== 0) {
-      throw fail('neighbours', `neighbours must be an even integer >= 2, got ${p.neighbours}`);
+      throw fail('neighbours', `neighbours must be an even integer >= 2, got ${describe(p.neighbours)}`);
     }
   }
+  const neighbourhood = neighbourhoodSize(p.clients.length, p.neighbours);
+  if (neighbourhood > MAX_NEIGHBOURHOOD) {
+    throw fail(
+      p.neighbours === undefined ? 'clients' : 'neighbours',
+      `a neighbourhood has ${neighbourhood} clients, at most ${MAX_NEIGHBOURHOOD} are supported (use neighbours: k for SecAgg+)`,
+    );
+  }
   // Bonawitz et al. 2017 (Sec. 4) need t > n/2 so that the server can not collect both shares of
-  // one client (its b-share from some honest clients, its key share from others); with SecAgg+ the
-  // shares live in a neighbourhood of min(n, k + 1) clients, so t must be a strict majority of it.
-  const neighbourhood = Math.min(p.neighbours ?? Infinity, p.clients.length - 1) + 1;
+  // one client (its b-share from some honest clients, its key share from others) and so that at
+  // most one survivor set can carry t signatures; with SecAgg+ the shares and the signatures that
+  // release them live in a neighbourhood of min(n, k + 1) clients, so t must be a strict majority of it.
   const lowest = Math.floor(neighbourhood / 2) + 1;
   if (!Number.isSafeInteger(p.threshold) || p.threshold < lowest || p.threshold > neighbourhood) {
     throw fail(
       'threshold',
       `threshold must be an integer in [${lowest}, ${neighbourhood}] (a strict majority of the neighbourhood of ` +
-        `${neighbourhood} clients, client included), got ${p.threshold}`,
+        `${neighbourhood} clients, client included), got ${describe(p.threshold)}`,
     );
   }
   if (!(p.graphSeed instanceof Uint8Array) || p.graphSeed.length !== 32) throw fail('graphSeed', 'graphSeed must be 32 bytes');
-  if (p.curve !== 'X25519' && p.curve !== 'P-256') throw fail('curve', `curve must be 'X25519' or 'P-256', got ${String(p.curve)}`);
+  if (p.curve !== 'X25519' && p.curve !== 'P-256') throw fail('curve', `curve must be 'X25519' or 'P-256', got ${quote(p.curve)}`);
 }
 
 /** A vector of Z_2^bits: a Uint32Array of the round's length with every value < 2^bits. */

@@ -1,45 +1,64 @@
-// The server of secure aggregation (Bonawitz et al. 2017, Fig. 4, semi-honest version; SecAgg+
-// neighbourhoods of Bell et al. 2020). It relays keys and encrypted shares, collects masked
-// inputs and finally removes the masks:
-//   sum = sum_{u in U3} y_u - sum_{u in U3} PRG(b_u) -/+ sum_{u in U2\U3, v in U3 neighbour of u} PRG(s_uv)
-// where U1 advertised keys, U2 shared keys, U3 sent masked inputs. b_u is rebuilt from the
-// survivors' shares, s_u^SK of each client that dropped after ShareKeys from its neighbours' shares;
-// each is checked against what its owner announced (b_u against the commitment C_u sent with
-// ShareKeys, s_u^SK against the public key of AdvertiseKeys).
+// The server of secure aggregation (Bonawitz et al. 2017, Fig. 4 with the ConsistencyCheck round;
+// SecAgg+ neighbourhoods of Bell et al. 2020). It relays keys, encrypted shares, masking
+// statements and signatures, collects masked inputs and finally removes the masks:
+//   sum = sum_{u in S} y_u - sum_{u in S} PRG(b_u) -/+ sum_{u in S, v masked with u, v not in S} PRG(s_uv)
+// where U1 advertised keys, U2 shared keys, U3 sent masked inputs, S (the survivor set) is U3
+// without the clients a neighbour rejected, and the clients that signed S reveal the shares.
+// b_u is rebuilt from the revealed shares of each u in S, s_u^SK of each other client someone in S
+// masked with; each is checked against what its owner announced (b_u against the commitment C_u
+// sent with ShareKeys, s_u^SK against the public key of AdvertiseKeys).
+// Every client message is Ed25519-signed; receive() checks the signature against the key the
+// sender advertised (and, given `expectedParticipants`, the key the application expects), so a
+// message can be neither forged nor altered, and a message that fails is refused without blaming
+// its claimed sender. The transport must still bind clients to their ids (TLS or another
+// authenticated channel) if nobody is to advertise keys in another client's name.
 // Rounds: setup() -> receive(AdvertiseKeys)* -> closeAdvertiseKeys() -> receive(ShareKeys)* ->
-// closeShareKeys() -> receive(MaskedInput)* -> closeMaskedInput() -> receive(Unmasking)* ->
-// closeUnmasking(). A message that fails a check, and a close that finds fewer than `threshold`
-// clients, fewer than `minSurvivors` masked inputs or a split survivors' graph (E_THRESHOLD), leave
-// the server as it was: the round can still be completed.
+// closeShareKeys() -> receive(MaskedInput)* -> closeMaskedInput() -> receive(ConsistencySignature)*
+// -> closeConsistencyCheck() -> receive(Unmasking)* -> closeUnmasking(). A message that fails a
+// check, and a close that finds too few clients to go on (E_THRESHOLD), leave the server as it
+// was: the round can still be completed.
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
-import { SHARE_PLAINTEXT_BYTES } from './client.js';
 import {
   GCM_TAG_BYTES,
-  IV_BYTES,
-  PUBLIC_KEY_BYTES,
   SELF_MASK_COMMITMENT_BYTES,
+  SHARE_KEY_BYTES,
+  SIGNING_KEY_BYTES,
+  SignatureVerifier,
   commitSelfMaskSeed,
   deriveMaskSeed,
   detectKeyAgreement,
   equalBytes,
+  bytesId,
   importPrivateScalar,
   importPublicKey,
+  openShare,
+  participantKeys,
+  publicKeyProblem,
+  sha256,
   sharedSecret,
   type KeyAgreementCurve,
+  type Participant,
 } from './crypto.js';
-import { communicationGraph, connectedComponents } from './graph.js';
+import { CommunicationGraph } from './graph.js';
 import { maskedSum, type Mask } from './masks.js';
 import {
   checkMessage,
   checkRoundParameters,
   checkVector,
   protocolError,
+  quote,
+  signedBytes,
+  signedPayload,
+  survivorsDigest,
   thresholdError,
   toBase64Url,
+  wordsToBytes,
   type AdvertiseKeysMessage,
   type ClientMessage,
+  type ConsistencyCheckMessage,
+  type ConsistencySignatureMessage,
   type EncryptedShare,
   type EncryptedSharesMessage,
   type MaskedInputMessage,
@@ -61,15 +80,16 @@ export interface SecAggServerOptions {
   length: number;
   /**
    * Shamir threshold t: every round needs >= t clients (per neighbourhood with SecAgg+, a client
-   * counting in its own neighbourhood). The server learns only the sum as long as fewer than t
-   * clients (of any neighbourhood) collude with it. t must be a strict majority of a neighbourhood,
-   * min(n, k + 1)/2 < t <= min(n, k + 1) (Bonawitz et al. 2017: t > n/2), else E_ARG.
+   * counting in its own neighbourhood). The server learns only sums over whole signed survivor sets
+   * as long as fewer than 2t - min(n, k + 1) clients of a neighbourhood collude with it. t must be a
+   * strict majority of a neighbourhood, min(n, k + 1)/2 < t <= min(n, k + 1) (Bonawitz et al. 2017:
+   * t > n/2), else E_ARG.
    */
   threshold: number;
   /**
    * The fewest masked inputs the server unmasks: closeMaskedInput() with fewer -> E_THRESHOLD (a sum
    * of too few inputs reveals too much about each). An integer in [threshold, clients.length];
-   * default: the threshold.
+   * default: the threshold. (Clients enforce their own minimum, minParticipants.)
    */
   minSurvivors?: number;
   /** SecAgg+ (Bell et al. 2020): each client masks with and shares to k neighbours (even k >= 2). Default: all. */
@@ -78,40 +98,63 @@ export interface SecAggServerOptions {
   roundId?: string;
   /** Key agreement; default X25519 where WebCrypto has it, else P-256. All clients must support it. */
   curve?: KeyAgreementCurve;
+  /** The registered clients' Ed25519 public keys, from the application: an AdvertiseKeys message signed with another key is refused. */
+  expectedParticipants?: readonly Participant[];
 }
 
-export type SecAggServerRound = 'setup' | 'advertise-keys' | 'share-keys' | 'masked-input' | 'unmasking' | 'done';
+export type SecAggServerRound = 'setup' | 'advertise-keys' | 'share-keys' | 'masked-input' | 'consistency-check' | 'unmasking' | 'done';
 
 export interface SecAggResult {
   /** Sum of the included clients' inputs mod 2^bits. */
   sum: Uint32Array;
-  /** Clients whose inputs are in the sum (U3), in registration order. */
+  /** Clients whose inputs are in the sum (the survivor set S), in registration order. */
   included: string[];
   /** Registered clients not in the sum, in registration order. */
   dropped: string[];
+  /** Clients proven (by their own signatures) to have dealt inconsistent shares; the sum was rebuilt without their bad shares. */
+  convicted: string[];
 }
+
+/** The message type each collecting round receives. */
+const RECEIVES = {
+  'advertise-keys': 'advertise-keys',
+  'share-keys': 'share-keys',
+  'masked-input': 'masked-input',
+  'consistency-check': 'consistency-signature',
+  unmasking: 'unmasking',
+} as const;
 
 export class SecAggServer {
   readonly #options: SecAggServerOptions & { roundId: string; minSurvivors: number };
   readonly #clients: readonly string[];
   readonly #indexOf: Map<string, number>;
+  readonly #expected: Map<string, Uint8Array> | undefined;
+  readonly #verifier = new SignatureVerifier();
   #round: SecAggServerRound = 'setup';
   #setup: SetupMessage | undefined;
-  /** Neighbourhoods: for each client index, its neighbours' indices (fixed by setup). */
-  #graph: number[][] = [];
-  /** Messages received in each round, by sender; a round's senders are U1, U2, U3, U5. */
+  #graph!: CommunicationGraph;
+  /** Messages accepted in each round, by sender; a round's senders are U1, U2, U3, U4 (signers of S), U5. */
   readonly #advertised = new Map<string, AdvertiseKeysMessage>();
-  /** ShareKeys ciphertexts by sender, then by recipient. */
-  readonly #shared = new Map<string, Map<string, EncryptedShare>>();
-  /** C_u, the commitment to b_u each client of U2 sent with its ShareKeys message. */
-  readonly #commitments = new Map<string, Uint8Array>();
+  readonly #shared = new Map<string, ShareKeysMessage>();
+  /** The senders whose shares closeShareKeys relayed to each client. */
+  readonly #relayed = new Map<string, Set<string>>();
   readonly #masked = new Map<string, MaskedInputMessage>();
+  readonly #inputDigests = new Map<string, Uint8Array>();
+  /** The survivor set S (registration order) and the digest its signers sign. */
+  #survivors: string[] = [];
+  #survivorsDigest: Promise<Uint8Array> | undefined;
+  readonly #signatures = new Map<string, ConsistencySignatureMessage>();
+  /** Clients sent an unmask request (the signers of S when closeConsistencyCheck succeeded). */
+  readonly #requested = new Set<string>();
   readonly #unmasked = new Map<string, UnmaskMessage>();
-  readonly #requests = new Map<string, UnmaskRequestMessage>();
-  /** Clients whose Unmasking response was discarded for a bad share; they may not answer again. */
+  /** Clients whose Unmasking response was discarded for a share its dealer never sent; they may not answer again. */
   readonly #discarded = new Set<string>();
-  /** Every public key advertised so far (base64url), to refuse repeated keys. */
+  /** Clients proven to have dealt inconsistent shares (each carrying their own signature). */
+  readonly #convicted = new Set<string>();
+  /** Every public key advertised so far (hex), to refuse repeated keys. */
   readonly #publicKeys = new Set<string>();
+  /** Senders whose message is being verified (receive() awaits the signature check). */
+  readonly #pending = new Set<string>();
   #closing = false;
   #result: SecAggResult | undefined;
 
@@ -129,6 +172,13 @@ export class SecAggServer {
         `minSurvivors must be an integer in [threshold, clients.length] = [${options.threshold}, ${clients.length}], got ${describe(minSurvivors)}`,
         { argument: 'minSurvivors' },
       );
+    }
+    if (options.expectedParticipants !== undefined) {
+      this.#expected = participantKeys(options.expectedParticipants);
+      const missing = clients.find((id) => !this.#expected!.has(id));
+      if (missing !== undefined) {
+        throw new PrivkitError('E_ARG', `expectedParticipants has no key for the registered client ${quote(missing)}`, { argument: 'expectedParticipants' });
+      }
     }
     this.#options = { ...options, clients, roundId, minSurvivors };
     this.#clients = clients;
@@ -154,6 +204,11 @@ export class SecAggServer {
     return received === undefined ? [] : this.#ordered(received.keys());
   }
 
+  /** Clients proven (by their own signatures) to have dealt inconsistent shares, in registration order. */
+  get convicted(): string[] {
+    return this.#ordered(this.#convicted);
+  }
+
   /** The result, once closeUnmasking() has succeeded. */
   get result(): SecAggResult | undefined {
     return this.#result;
@@ -166,7 +221,7 @@ export class SecAggServer {
     this.#expect('setup');
     const graphSeed = crypto.getRandomValues(new Uint8Array(32));
     const { roundId, bits, length, threshold, neighbours } = this.#options;
-    this.#graph = communicationGraph(this.#clients.length, neighbours, graphSeed);
+    this.#graph = new CommunicationGraph(this.#clients.length, neighbours, graphSeed);
     this.#setup = {
       type: 'setup',
       roundId,
@@ -182,204 +237,293 @@ export class SecAggServer {
     return this.#setup;
   }
 
-  /** Accepts one client message of the current round, or throws (E_PROTOCOL, E_SHAPE, E_ARG) and keeps nothing of it. */
-  receive(message: ClientMessage): void {
+  /**
+   * Accepts one signed client message of the current round, or rejects (E_PROTOCOL, E_SHAPE,
+   * E_ARG; E_AUTH when the signature fails) and keeps nothing of it. Messages of one round may be
+   * received concurrently; close the round once every receive() has settled.
+   */
+  async receive(message: ClientMessage): Promise<void> {
     if (this.#closing) throw protocolError('the server is closing the unmasking round');
     const round = this.#round;
     if (round === 'setup' || round === 'done') throw protocolError(`no round is collecting messages (state '${round}')`);
-    const checked = checkMessage(message, round);
-    if (checked.roundId !== this.roundId) throw protocolError(`message of round ${JSON.stringify(checked.roundId)}`);
+    const checked = checkMessage(message, RECEIVES[round], this.#setup);
+    if (checked.roundId !== this.roundId) throw protocolError(`message of round ${quote(checked.roundId)}`);
     const sender = checked.sender;
-    if (!this.#indexOf.has(sender)) throw protocolError(`unknown sender ${JSON.stringify(sender)}`);
-    if (!this.#completedPreviousRound(sender)) throw protocolError(`${JSON.stringify(sender)} did not complete the previous round`);
-    if (this.#discarded.has(sender)) throw protocolError(`the Unmasking response of ${JSON.stringify(sender)} was discarded for bad shares`);
-    if (this.#collected()!.has(sender)) throw protocolError(`duplicate or replayed '${round}' message from ${JSON.stringify(sender)}`);
-    switch (checked.type) {
-      case 'advertise-keys':
-        this.#checkAdvertise(checked);
-        this.#advertised.set(sender, checked);
-        for (const key of [checked.cPublicKey, checked.sPublicKey]) this.#publicKeys.add(toBase64Url(key));
-        break;
-      case 'share-keys':
-        this.#checkShareKeys(checked);
-        this.#shared.set(sender, new Map(checked.shares.map((share) => [share.peer, share])));
-        this.#commitments.set(sender, checked.selfMaskCommitment.slice());
-        break;
-      case 'masked-input':
-        checkVector('maskedInput', checked.maskedInput, this.#options.length, this.#options.bits);
-        this.#masked.set(sender, checked);
-        break;
-      case 'unmasking':
-        this.#checkUnmask(checked);
-        this.#unmasked.set(sender, checked);
-        break;
+    if (!this.#indexOf.has(sender)) throw protocolError(`unknown sender ${quote(sender)}`);
+    if (!this.#completedPreviousRound(sender)) throw protocolError(`${quote(sender)} did not complete the previous round`);
+    if (this.#discarded.has(sender)) throw protocolError(`the Unmasking response of ${quote(sender)} was discarded for a share its dealer never sent`);
+    if (this.#collected()!.has(sender) || this.#pending.has(sender)) {
+      throw protocolError(`duplicate or replayed '${checked.type}' message from ${quote(sender)}`);
+    }
+    this.#pending.add(sender);
+    try {
+      let inputDigest: Uint8Array | undefined;
+      switch (checked.type) {
+        case 'advertise-keys':
+          this.#checkAdvertise(checked);
+          break;
+        case 'share-keys':
+          this.#checkShareKeys(checked);
+          break;
+        case 'masked-input':
+          checkVector('maskedInput', checked.maskedInput, this.#options.length, this.#options.bits);
+          this.#checkMaskedWith(checked);
+          inputDigest = await sha256(wordsToBytes(checked.maskedInput));
+          break;
+        case 'consistency-signature':
+          if (!equalBytes(checked.survivorsDigest, await this.#survivorsDigest!)) {
+            throw protocolError(`${quote(sender)} signed another survivor set`, 'survivorsDigest');
+          }
+          break;
+        case 'unmasking':
+          this.#checkUnmask(checked);
+          break;
+      }
+      const key = checked.type === 'advertise-keys' ? checked.signingPublicKey : this.#advertised.get(sender)!.signingPublicKey;
+      const bytes =
+        inputDigest === undefined ? await signedBytes(checked) : signedPayload('masked-input', checked as unknown as Record<string, unknown>, new Map([['maskedInput', inputDigest]]));
+      if (!(await this.#verifier.verify(key, checked.signature, bytes))) {
+        throw new PrivkitError(
+          'E_AUTH',
+          `the signature of a '${checked.type}' message from ${quote(sender)} does not verify: refused (forged or altered on the way; the sender is not blamed)`,
+          { argument: 'signature' },
+        );
+      }
+      switch (checked.type) {
+        case 'advertise-keys':
+          if ([checked.cPublicKey, checked.sPublicKey, checked.signingPublicKey].some((k) => this.#publicKeys.has(bytesId(k)))) {
+            throw protocolError(`the keys of ${quote(sender)} repeat keys already advertised`);
+          }
+          this.#advertised.set(sender, checked);
+          for (const k of [checked.cPublicKey, checked.sPublicKey, checked.signingPublicKey]) this.#publicKeys.add(bytesId(k));
+          break;
+        case 'share-keys':
+          this.#shared.set(sender, checked);
+          break;
+        case 'masked-input':
+          this.#masked.set(sender, checked);
+          this.#inputDigests.set(sender, inputDigest!);
+          break;
+        case 'consistency-signature':
+          this.#signatures.set(sender, checked);
+          break;
+        case 'unmasking':
+          this.#unmasked.set(sender, checked);
+          break;
+      }
+    } finally {
+      this.#pending.delete(sender);
     }
   }
 
-  /** Ends AdvertiseKeys: each client of U1 gets the public keys of its neighbourhood within U1. */
+  /**
+   * Ends AdvertiseKeys: each client of U1 whose neighbourhood within U1 reaches t gets the signed
+   * keys of its neighbourhood within U1. E_THRESHOLD (nothing changed) when fewer than t clients can go on.
+   */
   closeAdvertiseKeys(): Map<string, PublicKeysMessage> {
     this.#expect('advertise-keys');
-    const u1 = new Set(this.#advertised.keys());
-    this.#checkNeighbourhoods(u1, u1, 'advertised keys');
+    const u1 = this.#indices(this.#advertised.keys());
+    const going = this.#ordered(this.#advertised.keys()).filter((u) => this.#graph.countAround(this.#indexOf.get(u)!, u1) >= this.#options.threshold);
+    this.#atLeastThreshold(going.length, 'clients can go on after AdvertiseKeys (with t neighbours that advertised keys)');
     const out = new Map<string, PublicKeysMessage>();
-    for (const u of this.#ordered(u1)) {
-      const members = this.#ordered([u, ...this.#neighbours(u)].filter((v) => u1.has(v)));
-      const keys = members.map((id) => {
-        const { cPublicKey, sPublicKey } = this.#advertised.get(id)!;
-        return { id, cPublicKey, sPublicKey };
-      });
+    for (const u of going) {
+      const keys = this.#neighbourhood(u)
+        .filter((v) => this.#advertised.has(v))
+        .map((id) => {
+          const { cPublicKey, sPublicKey, signingPublicKey, signature } = this.#advertised.get(id)!;
+          return { id, cPublicKey, sPublicKey, signingPublicKey, signature };
+        });
       out.set(u, { type: 'public-keys', roundId: this.roundId, recipient: u, keys });
     }
     this.#round = 'share-keys';
     return out;
   }
 
-  /** Ends ShareKeys: each client of U2 gets the ciphertexts addressed to it by its neighbours in U2. */
+  /**
+   * Ends ShareKeys: each client of U2 gets the ciphertexts its neighbours in U2 addressed to it,
+   * except from those whose keys it rejected; a client left with fewer than t - 1 gets nothing (it
+   * could not mask). E_THRESHOLD (nothing changed) when fewer than t clients can mask.
+   */
   closeShareKeys(): Map<string, EncryptedSharesMessage> {
     this.#expect('share-keys');
-    const u2 = new Set(this.#shared.keys());
-    this.#checkNeighbourhoods(u2, u2, 'shared keys');
-    const out = new Map<string, EncryptedSharesMessage>();
-    for (const v of this.#ordered(u2)) {
-      const shares = this.#ordered(this.#neighbours(v).filter((u) => u2.has(u))).map((u) => {
-        const { iv, ciphertext } = this.#shared.get(u)!.get(v)!;
-        return { peer: u, iv, ciphertext };
+    const relays = new Map<string, EncryptedShare[]>();
+    for (const v of this.#ordered(this.#shared.keys())) {
+      const rejected = new Set(this.#shared.get(v)!.rejected);
+      const shares = this.#neighbours(v).flatMap((u) => {
+        const share = this.#shared.get(u)?.shares.find((s) => s.peer === v);
+        return share === undefined || rejected.has(u) ? [] : [{ peer: u, keyShare: share.keyShare, selfMaskShare: share.selfMaskShare }];
       });
+      if (shares.length + 1 >= this.#options.threshold) relays.set(v, shares);
+    }
+    this.#atLeastThreshold(relays.size, 'clients received enough shares to mask');
+    const out = new Map<string, EncryptedSharesMessage>();
+    for (const [v, shares] of relays) {
       out.set(v, { type: 'encrypted-shares', roundId: this.roundId, recipient: v, shares });
+      this.#relayed.set(v, new Set(shares.map((s) => s.peer)));
     }
     this.#round = 'masked-input';
     return out;
   }
 
   /**
-   * Ends MaskedInputCollection: asks each client of U3 for the b-shares of its neighbourhood's
-   * survivors (U3) and the s-key shares of its neighbours that dropped after ShareKeys (U2 \ U3).
-   * E_THRESHOLD (nothing changed) when a secret to rebuild has fewer than t holders in U3, when
-   * fewer than `minSurvivors` clients sent masked inputs, or when the survivors' graph (U3 with the
-   * edges between neighbours both in U3) is not connected: its groups' partial sums would be
-   * unmaskable one by one (see graph.ts).
+   * Ends MaskedInputCollection: fixes the survivor set S (U3 without each client a neighbour in U3
+   * rejected the shares or keys of: the masks between them would not cancel) and sends each
+   * member of S the set, its neighbours' masking statements and the signing keys of S within three
+   * hops. E_THRESHOLD (nothing changed) when S is smaller than minSurvivors, splits in the public
+   * graph (its groups' partial sums would be unmaskable one by one, see graph.ts), or a secret to
+   * rebuild (b_u for u in S, s_u^SK for each other client someone in S masked with) has fewer than
+   * t holders in S.
    */
-  closeMaskedInput(): Map<string, UnmaskRequestMessage> {
+  closeMaskedInput(): Map<string, ConsistencyCheckMessage> {
     this.#expect('masked-input');
-    const u2 = new Set(this.#shared.keys());
-    const u3 = new Set(this.#masked.keys());
-    // Every secret to rebuild (b_u for u in U3, s_u^SK for u in U2 \ U3) needs t holders in U3.
-    this.#checkNeighbourhoods(u2, u3, 'sent masked inputs');
-    const { minSurvivors } = this.#options;
-    if (u3.size < minSurvivors) {
-      throw thresholdError(`${u3.size} clients sent masked inputs; the server unmasks no fewer than minSurvivors = ${minSurvivors}`);
+    const survivors = this.#survivorSet();
+    const { minSurvivors, threshold } = this.#options;
+    if (survivors.length < minSurvivors) {
+      throw thresholdError(`${survivors.length} clients can be summed; the server unmasks no fewer than minSurvivors = ${minSurvivors}`);
     }
-    this.#checkConnected(u3);
-    const requests = new Map<string, UnmaskRequestMessage>();
-    for (const v of this.#ordered(u3)) {
-      const neighbourhood = [v, ...this.#neighbours(v)].filter((u) => u2.has(u));
-      requests.set(v, {
-        type: 'unmask-request',
-        roundId: this.roundId,
-        recipient: v,
-        survivors: this.#ordered(neighbourhood.filter((u) => u3.has(u))),
-        dropped: this.#ordered(neighbourhood.filter((u) => !u3.has(u))),
-      });
+    const members = this.#indices(survivors);
+    const components = this.#graph.components(members);
+    if (components.length > 1) {
+      throw thresholdError(
+        `the survivors' communication graph splits into ${components.length} groups (${components.map((c) => c.length).join(' + ')} clients): ` +
+          'unmasking would reveal the partial sum of each group',
+      );
     }
-    for (const [v, request] of requests) this.#requests.set(v, request);
-    this.#round = 'unmasking';
-    return requests;
+    for (const [owner, holders] of this.#holders(survivors)) {
+      if (holders.length < threshold) throw thresholdError(`${holders.length} holders of the shares of ${quote(owner)} can answer, threshold is ${threshold}`);
+    }
+    const inS = new Set(survivors);
+    const out = new Map<string, ConsistencyCheckMessage>();
+    for (const v of survivors) {
+      const statements = this.#neighbours(v)
+        .filter((u) => inS.has(u))
+        .map((u) => {
+          const { maskedWith, rejected, signature } = this.#masked.get(u)!;
+          return { sender: u, inputDigest: this.#inputDigests.get(u)!, maskedWith, rejected, signature };
+        });
+      const signingKeys = this.#within(v, 3)
+        .filter((u) => inS.has(u))
+        .map((id) => ({ id, signingPublicKey: this.#advertised.get(id)!.signingPublicKey }));
+      out.set(v, { type: 'consistency-check', roundId: this.roundId, recipient: v, survivors: [...survivors], statements, signingKeys });
+    }
+    this.#survivors = survivors;
+    this.#survivorsDigest = survivorsDigest(this.roundId, survivors);
+    this.#round = 'consistency-check';
+    return out;
   }
 
   /**
-   * Ends Unmasking: rebuilds b_u (u in U3) and s_u^SK (u in U2 \ U3) from t shares each, removes
-   * the self masks and the dropped clients' pairwise masks, and returns the sum of U3's inputs.
+   * Ends ConsistencyCheck: the members of S that signed it (U4) get the signatures they need:
+   * those of the signers within three hops, nearest first (with the complete graph, t of them). E_THRESHOLD
+   * (nothing changed) when a secret to rebuild has fewer than t holders among the signers, or the
+   * neighbourhood of a client to unmask holds fewer than t signers (clients would refuse to reveal).
+   */
+  closeConsistencyCheck(): Map<string, UnmaskRequestMessage> {
+    this.#expect('consistency-check');
+    const { threshold } = this.#options;
+    const signers = new Set(this.#signatures.keys());
+    const signed = this.#indices(signers);
+    for (const [owner, holders] of this.#holders(this.#survivors)) {
+      const answering = holders.filter((h) => signers.has(h)).length;
+      if (answering < threshold) throw thresholdError(`${answering} holders of the shares of ${quote(owner)} signed the survivor set, threshold is ${threshold}`);
+      const around = this.#graph.countAround(this.#indexOf.get(owner)!, signed);
+      if (around < threshold) throw thresholdError(`${around} clients around ${quote(owner)} signed the survivor set, threshold is ${threshold}`);
+    }
+    const ordered = this.#ordered(signers);
+    const out = new Map<string, UnmaskRequestMessage>();
+    for (const v of ordered) {
+      // Nearest first: the client verifies signatures in this order only until every neighbourhood it checks holds t.
+      const from = this.#graph.complete
+        ? ordered.slice(0, threshold)
+        : this.#graph.nearest(this.#indexOf.get(v)!, 3).map((u) => this.#clients[u]!).filter((u) => signers.has(u));
+      const signatures = from.map((signer) => ({ signer, signature: this.#signatures.get(signer)!.signature }));
+      out.set(v, { type: 'unmask-request', roundId: this.roundId, recipient: v, signatures });
+    }
+    for (const v of ordered) this.#requested.add(v);
+    this.#round = 'unmasking';
+    return out;
+  }
+
+  /**
+   * Ends Unmasking: rebuilds b_u (u in S) and s_u^SK (u masked with by someone in S, u not in S)
+   * from t shares each, removes the self masks and the pairwise masks towards clients outside S,
+   * and returns the sum of S's inputs.
    *
    * Every rebuilt secret is checked against what its owner announced before any share was
    * revealed: s_u^SK must match the public key u advertised, and b_u must fit in 32 bytes and match
-   * the commitment C_u that u sent with ShareKeys (crypto.ts, commitSelfMaskSeed). An altered share
-   * among the t that go into a rebuild always changes the secret (its Lagrange coefficient is
-   * non-zero), so it is caught short of a SHA-256 second preimage; shares beyond the first t are
-   * not used and not checked. A secret that fails -> E_AUTH, and the server looks for the culprit:
-   * with more than t shares of that secret it rebuilds it again leaving out, one at a time, each
-   * holder whose share was used; if exactly one such exclusion gives a secret that passes the
-   * check, that holder's Unmasking response is discarded (the error names it; it may not answer
-   * again) and closeUnmasking() can be called again. With only t shares (or several bad ones) the
-   * culprit can not be told apart: the error says so and every response is kept, so a retry fails
-   * the same way until more responses have arrived. Either way the server stays in the unmasking
-   * round.
-   *
-   * The checks catch shares altered after they were dealt. They do not verify the dealing: a
-   * client that deals shares of several polynomials in ShareKeys makes its secret fail the check
-   * (and may get an honest holder's response blamed), and one that commits to a seed other than
-   * the one in its masked input only garbles its own contribution, as a wrong input would. The
-   * semi-honest protocol assumes clients deal their shares faithfully.
+   * the commitment C_u that u sent with ShareKeys. An altered share among the t used changes the
+   * secret (its Lagrange coefficient is non-zero), so it is caught short of a SHA-256 second
+   * preimage. When a secret fails, every revealed share of it is checked against what its dealer
+   * sent (the holder reveals each share with the single-use key it came under, which opens the
+   * ciphertext in the dealer's signed ShareKeys message):
+   * - a holder whose revealed share is not what the dealer sent altered it: its response is
+   *   discarded (it may not answer again), E_AUTH names it, and closeUnmasking() may be called again;
+   * - if every share is what the dealer sent, the dealer dealt shares of inconsistent polynomials,
+   *   and its own signed ciphertexts prove it: it is convicted (`convicted`, and in the result). Its
+   *   secret is rebuilt leaving out one share at a time (with more than t shares); if that fails
+   *   too, E_AUTH names it and the round can not be unmasked: run a new one without it.
+   * A response altered on the way fails its sender's signature in receive() and is refused without
+   * blame. Either way the server stays in the unmasking round.
    */
   async closeUnmasking(): Promise<SecAggResult> {
     this.#expect('unmasking');
     const { bits, threshold, length } = this.#options;
     const curve = this.#setup!.curve;
-    const u3 = new Set(this.#masked.keys());
-    const survivors = this.#ordered(u3);
-    const dropped = this.#ordered([...this.#shared.keys()].filter((u) => !u3.has(u)));
+    const survivors = this.#survivors;
+    const inS = new Set(survivors);
     const responses = [...this.#unmasked.values()];
-    if (responses.length < threshold) throw thresholdError(`${responses.length} clients answered the unmask request, threshold is ${threshold}`);
-    // Shares by owner: b-shares of survivors, s-key shares of dropped clients, each at x = holder index + 1.
+    this.#atLeastThreshold(responses.length, 'clients answered the unmask request');
     const selfMaskShares = this.#sharesByOwner(responses, (r) => r.selfMaskShares);
     const keyShares = this.#sharesByOwner(responses, (r) => r.keyShares);
-    const needed = [
-      ...survivors.map((u) => [u, selfMaskShares, 'self-mask seed'] as const),
-      ...dropped.map((u) => [u, keyShares, 'masking key'] as const),
-    ];
-    for (const [u, shares, what] of needed) {
-      const count = shares.get(u)?.length ?? 0;
+    const owners = [...this.#holders(survivors).keys()];
+    const outside = owners.filter((u) => !inS.has(u));
+    for (const u of owners) {
+      const count = (inS.has(u) ? selfMaskShares : keyShares).get(u)?.length ?? 0;
       if (count < threshold) {
-        throw thresholdError(`${count} shares of the ${what} of ${JSON.stringify(u)} arrived, threshold is ${threshold}`);
+        throw thresholdError(`${count} shares of the ${inS.has(u) ? 'self-mask seed' : 'masking key'} of ${quote(u)} arrived, threshold is ${threshold}`);
       }
     }
     this.#closing = true;
     try {
       const combine = shamirCombiner(threshold);
       // Each rebuild returns undefined when the secret fails its check.
-      const rebuildSeed = (u: string) => async (shares: readonly ShamirShare[]) => {
-        const seed = secretBytes(combine(shares));
-        if (seed === undefined) return undefined;
-        return equalBytes(await commitSelfMaskSeed(this.roundId, u, seed), this.#commitments.get(u)!) ? seed : undefined;
+      const rebuildSeed = (u: string) => async (points: readonly ShamirShare[]) => {
+        const seed = secretBytes(combine(points));
+        return seed !== undefined && equalBytes(await commitSelfMaskSeed(this.roundId, u, seed), this.#shared.get(u)!.selfMaskCommitment) ? seed : undefined;
       };
-      const rebuildKey = (u: string) => async (shares: readonly ShamirShare[]) => {
-        const scalar = secretBytes(combine(shares));
+      const rebuildKey = (u: string) => async (points: readonly ShamirShare[]) => {
+        const scalar = secretBytes(combine(points));
         return scalar === undefined ? undefined : matchingPrivateKey(curve, scalar, this.#advertised.get(u)!.sPublicKey);
       };
-      const seeds = await Promise.all(survivors.map((u) => rebuildSeed(u)(selfMaskShares.get(u)!)));
-      const keys = await Promise.all(dropped.map((u) => rebuildKey(u)(keyShares.get(u)!)));
-      const failures: SecretFailure[] = [
-        ...survivors.flatMap((u, i) =>
-          seeds[i] === undefined ? [{ owner: u, what: 'self-mask seed', shares: selfMaskShares.get(u)!, rebuild: rebuildSeed(u) }] : [],
-        ),
-        ...dropped.flatMap((u, i) =>
-          keys[i] === undefined ? [{ owner: u, what: 'masking key', shares: keyShares.get(u)!, rebuild: rebuildKey(u) }] : [],
-        ),
+      const seeds = await Promise.all(survivors.map((u) => rebuildSeed(u)(selfMaskShares.get(u)!.map((r) => r.point))));
+      const keys = await Promise.all(outside.map((u) => rebuildKey(u)(keyShares.get(u)!.map((r) => r.point))));
+      const failed: Failure[] = [
+        ...survivors.flatMap((u, i) => (seeds[i] === undefined ? [{ owner: u, kind: 'selfMask' as const, revealed: selfMaskShares.get(u)!, rebuild: rebuildSeed(u) }] : [])),
+        ...outside.flatMap((u, i) => (keys[i] === undefined ? [{ owner: u, kind: 'key' as const, revealed: keyShares.get(u)!, rebuild: rebuildKey(u) }] : [])),
       ];
-      if (failures.length > 0) await this.#rejectBadShares(failures);
+      if (failed.length > 0) {
+        const recovered = await this.#traceFailures(failed);
+        survivors.forEach((u, i) => (seeds[i] ??= recovered.get(u) as Uint8Array));
+        outside.forEach((u, i) => (keys[i] ??= recovered.get(u) as CryptoKey));
+      }
       const masks: Mask[] = seeds.map((seed) => ({ seed: seed!, subtract: true }));
-      const pairwise = await Promise.all(
-        dropped.map(async (u, i) => {
-          const sKey = keys[i]!;
-          const maskedWithU = this.#neighbours(u).filter((v) => u3.has(v));
-          return Promise.all(
-            maskedWithU.map(async (v): Promise<Mask> => {
-              const secret = await sharedSecret(curve, sKey, await importPublicKey(curve, this.#advertised.get(v)!.sPublicKey));
-              // y_v carries +PRG(s_uv) when u > v and -PRG(s_uv) when u < v: take it back out.
-              return { seed: await deriveMaskSeed(secret, this.roundId), subtract: this.#indexOf.get(v)! < this.#indexOf.get(u)! };
-            }),
-          );
-        }),
-      );
-      masks.push(...pairwise.flat());
+      const keyOf = new Map(outside.map((u, i) => [u, keys[i]!]));
+      for (const w of survivors) {
+        for (const u of this.#masked.get(w)!.maskedWith.filter((v) => !inS.has(v))) {
+          const secret = await sharedSecret(curve, keyOf.get(u)!, await importPublicKey(curve, this.#advertised.get(w)!.sPublicKey));
+          // y_w carries +PRG(s_wu) when w < u and -PRG(s_wu) when w > u: take it back out.
+          masks.push({ seed: await deriveMaskSeed(secret, this.roundId), subtract: this.#indexOf.get(w)! < this.#indexOf.get(u)! });
+        }
+      }
       await ready();
       // Sum of the masked inputs and removal of the masks in one chunked pass in wasm.
       const sum = maskedSum(
-        [...this.#masked.values()].map(({ maskedInput }) => maskedInput),
+        survivors.map((u) => this.#masked.get(u)!.maskedInput),
         masks,
         bits,
         length,
       );
-      this.#result = { sum, included: survivors, dropped: this.#clients.filter((id) => !u3.has(id)) };
+      this.#result = { sum, included: [...survivors], dropped: this.#clients.filter((id) => !inS.has(id)), convicted: this.convicted };
       this.#round = 'done';
       return this.#result;
     } finally {
@@ -388,42 +532,101 @@ export class SecAggServer {
   }
 
   /**
-   * Secrets failed their check: finds, for each, the one holder whose share explains it (the secret
-   * rebuilt without that share passes), discards those holders' responses, and throws E_AUTH.
+   * Secrets failed their check. Each revealed share of them is checked against what its dealer
+   * sent: the revealed key must open the ciphertext in the dealer's signed ShareKeys message to the
+   * revealed share. Holders who revealed anything else are discarded and named (E_AUTH; a retry may
+   * succeed). Otherwise every failing secret's shares are the ones its owner dealt (or its own), so
+   * the owner dealt inconsistent shares: it is convicted, and its secret is rebuilt leaving out one
+   * share at a time; the secrets recovered so are returned, and if one can not be recovered, E_AUTH
+   * names the convicted dealers.
    */
-  async #rejectBadShares(failures: readonly SecretFailure[]): Promise<never> {
-    const t = this.#options.threshold;
+  async #traceFailures(failed: readonly Failure[]): Promise<Map<string, unknown>> {
+    const { threshold } = this.#options;
     const culprits = new Set<string>();
-    const unexplained: string[] = [];
-    for (const { owner, what, shares, rebuild } of failures) {
-      const suspects: string[] = [];
-      if (shares.length > t) {
-        // Only the first t shares by x went into the rebuild; leaving out any other changes nothing.
-        for (const share of [...shares].sort((a, b) => a.x - b.x).slice(0, t)) {
-          if ((await rebuild(shares.filter((s) => s !== share))) !== undefined) suspects.push(this.#clients[share.x - 1]!);
-        }
-      }
-      if (suspects.length === 1) culprits.add(suspects[0]!);
-      else unexplained.push(`the ${what} of ${JSON.stringify(owner)}`);
+    for (const { owner, revealed, kind } of failed) {
+      const dealt = new Map(this.#shared.get(owner)!.shares.map((share) => [share.peer, share]));
+      const asDealt = await Promise.all(
+        revealed.map(async ({ holder, share }) => {
+          if (holder === owner) return true; // its own share: any fault in it is the owner's
+          const ciphertext = dealt.get(holder)![kind === 'key' ? 'keyShare' : 'selfMaskShare'];
+          const plaintext = await openShare(share.key, ciphertext);
+          return plaintext !== undefined && equalBytes(plaintext, share.share);
+        }),
+      );
+      revealed.forEach((r, i) => !asDealt[i] && culprits.add(r.holder));
     }
-    for (const sender of culprits) {
-      this.#unmasked.delete(sender);
-      this.#discarded.add(sender);
-    }
-    const parts: string[] = [];
     if (culprits.size > 0) {
-      const names = this.#ordered(culprits).map((id) => JSON.stringify(id)).join(', ');
-      parts.push(`bad shares from ${names}: their Unmasking responses are discarded, closeUnmasking() may be called again`);
+      for (const holder of culprits) {
+        this.#unmasked.delete(holder);
+        this.#discarded.add(holder);
+      }
+      throw new PrivkitError(
+        'E_AUTH',
+        `${this.#ordered(culprits).map(quote).join(', ')} revealed shares their dealers never sent: ` +
+          'their Unmasking responses are discarded, closeUnmasking() may be called again',
+      );
     }
-    if (unexplained.length > 0) {
-      parts.push(`the shares of ${unexplained.join(', ')} are inconsistent and no single response explains it (more responses may)`);
+    const recovered = new Map<string, unknown>();
+    const lost: string[] = [];
+    for (const { owner, revealed, rebuild } of failed) {
+      this.#convicted.add(owner);
+      const points = revealed.map((r) => r.point).sort((a, b) => a.x - b.x);
+      let secret: unknown;
+      for (let i = 0; i < Math.min(threshold, points.length) && secret === undefined && points.length > threshold; i++) {
+        secret = await rebuild(points.filter((_, j) => j !== i));
+      }
+      if (secret === undefined) lost.push(owner);
+      else recovered.set(owner, secret);
     }
-    throw new PrivkitError('E_AUTH', parts.join('; '));
+    if (lost.length > 0) {
+      throw new PrivkitError(
+        'E_AUTH',
+        `${this.#ordered(lost).map(quote).join(', ')} dealt inconsistent shares, as its own signed ciphertexts show (convicted): ` +
+          'the round can not be unmasked without its secret; run a new round without it',
+      );
+    }
+    return recovered;
+  }
+
+  /** U3 without every client that a neighbour in U3 did not mask with because it rejected that client's keys or shares. */
+  #survivorSet(): string[] {
+    const u3 = this.#ordered(this.#masked.keys());
+    const maskedWith = new Map(u3.map((u) => [u, new Set(this.#masked.get(u)!.maskedWith)]));
+    const rejectedBy = new Map(u3.map((u) => [u, new Set([...this.#shared.get(u)!.rejected, ...this.#masked.get(u)!.rejected])]));
+    const accused = new Set<string>();
+    for (const u of u3) {
+      for (const w of this.#neighbours(u)) {
+        if (!maskedWith.has(w) || (maskedWith.get(u)!.has(w) && maskedWith.get(w)!.has(u))) continue;
+        // The edge is not masked both ways: drop whoever the other rejected (both if neither says).
+        const uRejected = rejectedBy.get(w)!.has(u);
+        const wRejected = rejectedBy.get(u)!.has(w);
+        if (uRejected || !wRejected) accused.add(u);
+        if (wRejected || !uRejected) accused.add(w);
+      }
+    }
+    return u3.filter((u) => !accused.has(u));
+  }
+
+  /** For each secret to rebuild (b_u, u in S; s_u^SK, u masked with by someone in S), the members of S holding its shares. */
+  #holders(survivors: readonly string[]): Map<string, string[]> {
+    const holders = new Map<string, string[]>(survivors.map((u) => [u, [u]]));
+    for (const w of survivors) {
+      for (const u of this.#masked.get(w)!.maskedWith) {
+        if (!holders.has(u)) holders.set(u, []);
+        holders.get(u)!.push(w);
+      }
+    }
+    return new Map(this.#ordered(holders.keys()).map((u) => [u, holders.get(u)!]));
   }
 
   #expect(round: SecAggServerRound): void {
     if (this.#round !== round) throw protocolError(`the server is in state '${this.#round}', not '${round}'`);
     if (this.#closing) throw protocolError('the server is closing the unmasking round');
+    if (this.#pending.size > 0) throw protocolError(`${this.#pending.size} messages are still being verified: await receive() before closing the round`);
+  }
+
+  #atLeastThreshold(count: number, what: string): void {
+    if (count < this.#options.threshold) throw thresholdError(`${count} ${what}, threshold is ${this.#options.threshold}`);
   }
 
   #collected(): Map<string, unknown> | undefined {
@@ -434,6 +637,8 @@ export class SecAggServer {
         return this.#shared;
       case 'masked-input':
         return this.#masked;
+      case 'consistency-check':
+        return this.#signatures;
       case 'unmasking':
         return this.#unmasked;
       default:
@@ -441,65 +646,65 @@ export class SecAggServer {
     }
   }
 
-  /** Senders of the current round must have completed the previous one (any registered client may advertise keys). */
+  /** Senders of the current round must have received the server's message that opened it (any registered client may advertise keys). */
   #completedPreviousRound(sender: string): boolean {
     switch (this.#round) {
       case 'share-keys':
         return this.#advertised.has(sender);
       case 'masked-input':
-        return this.#shared.has(sender);
+        return this.#relayed.has(sender);
+      case 'consistency-check':
+        return this.#survivors.includes(sender);
       case 'unmasking':
-        return this.#requests.has(sender);
+        return this.#requested.has(sender);
       default:
         return true;
     }
   }
 
   #neighbours(id: string): string[] {
-    return this.#graph[this.#indexOf.get(id)!]!.map((v) => this.#clients[v]!);
+    return this.#graph.neighbours(this.#indexOf.get(id)!).map((v) => this.#clients[v]!);
+  }
+
+  /** The client and its neighbours, in registration order. */
+  #neighbourhood(id: string): string[] {
+    return this.#within(id, 1);
+  }
+
+  #within(id: string, hops: number): string[] {
+    return this.#graph.within(this.#indexOf.get(id)!, hops).map((v) => this.#clients[v]!);
+  }
+
+  #indices(ids: Iterable<string>): Set<number> {
+    return new Set([...ids].map((id) => this.#indexOf.get(id)!));
   }
 
   #ordered(ids: Iterable<string>): string[] {
     return [...ids].sort((a, b) => this.#indexOf.get(a)! - this.#indexOf.get(b)!);
   }
 
-  /**
-   * `holders` must reach t, and so must the members of each owner's neighbourhood (the owner and
-   * its neighbours) in `holders`: they hold the owner's shares.
-   */
-  #checkNeighbourhoods(owners: Set<string>, holders: Set<string>, what: string): void {
-    const t = this.#options.threshold;
-    if (holders.size < t) throw thresholdError(`${holders.size} clients ${what}, threshold is ${t}`);
-    for (const u of this.#ordered(owners)) {
-      const count = this.#neighbours(u).filter((v) => holders.has(v)).length + (holders.has(u) ? 1 : 0);
-      if (count < t) throw thresholdError(`${count} clients of the neighbourhood of ${JSON.stringify(u)} ${what}, threshold is ${t}`);
-    }
-  }
-
-  /** With SecAgg+, the survivors' graph must be connected, or the server could unmask each group's partial sum. */
-  #checkConnected(u3: Set<string>): void {
-    const { neighbours } = this.#options;
-    if (neighbours === undefined || neighbours >= this.#clients.length - 1) return; // complete graph
-    const components = connectedComponents(this.#graph, [...u3].map((id) => this.#indexOf.get(id)!));
-    if (components.length > 1) {
-      const sizes = components.map((c) => c.length).join(' + ');
-      throw thresholdError(
-        `the survivors' communication graph splits into ${components.length} groups (${sizes} clients): ` +
-          'unmasking would reveal the partial sum of each group',
-      );
-    }
-  }
-
   #checkAdvertise(message: AdvertiseKeysMessage): void {
-    const size = PUBLIC_KEY_BYTES[this.#setup!.curve];
-    for (const key of [message.cPublicKey, message.sPublicKey]) {
-      if (key.length !== size) throw protocolError(`a ${this.#setup!.curve} public key has ${size} bytes, got ${key.length}`);
+    const { curve } = this.#setup!;
+    for (const [name, key] of [
+      ['cPublicKey', message.cPublicKey],
+      ['sPublicKey', message.sPublicKey],
+    ] as const) {
+      const problem = publicKeyProblem(curve, key);
+      if (problem !== undefined) throw protocolError(`the ${name} of ${quote(message.sender)} is not a valid ${curve} public key: ${problem}`, name);
     }
-    const [c, s] = [toBase64Url(message.cPublicKey), toBase64Url(message.sPublicKey)];
-    if (c === s || this.#publicKeys.has(c) || this.#publicKeys.has(s)) throw protocolError('public keys repeat keys already advertised');
+    if (message.signingPublicKey.length !== SIGNING_KEY_BYTES) throw protocolError(`a signing key has ${SIGNING_KEY_BYTES} bytes`, 'signingPublicKey');
+    const expected = this.#expected?.get(message.sender);
+    if (expected !== undefined && !equalBytes(expected, message.signingPublicKey)) {
+      throw new PrivkitError('E_AUTH', `${quote(message.sender)} advertised a signing key other than the expected one`, { argument: 'signingPublicKey' });
+    }
+    const keys = [message.cPublicKey, message.sPublicKey, message.signingPublicKey].map(bytesId);
+    if (new Set(keys).size < 3) throw protocolError(`the keys of ${quote(message.sender)} repeat each other`);
   }
 
-  /** ShareKeys must carry a 32-byte commitment to b_u and exactly one well-sized ciphertext for each neighbour in U1. */
+  /**
+   * ShareKeys must carry a 32-byte commitment to b_u, name only neighbours in U1 as rejected, and
+   * hold exactly one well-sized ciphertext for each other neighbour in U1.
+   */
   #checkShareKeys(message: ShareKeysMessage): void {
     if (message.selfMaskCommitment.length !== SELF_MASK_COMMITMENT_BYTES) {
       throw protocolError(
@@ -507,54 +712,83 @@ export class SecAggServer {
         'selfMaskCommitment',
       );
     }
-    const expected = new Set(this.#neighbours(message.sender).filter((v) => this.#advertised.has(v)));
+    const candidates = new Set(this.#neighbours(message.sender).filter((v) => this.#advertised.has(v)));
+    const rejected = new Set<string>();
+    for (const peer of message.rejected) {
+      if (!candidates.has(peer) || rejected.has(peer)) throw protocolError(`unexpected or repeated rejected neighbour ${quote(peer)}`, 'rejected');
+      rejected.add(peer);
+    }
     const seen = new Set<string>();
     for (const share of message.shares) {
-      if (!expected.has(share.peer) || seen.has(share.peer)) {
-        throw protocolError(`unexpected or repeated share recipient ${JSON.stringify(share.peer)}`);
+      if (!candidates.has(share.peer) || rejected.has(share.peer) || seen.has(share.peer)) {
+        throw protocolError(`unexpected or repeated share recipient ${quote(share.peer)}`);
       }
-      if (share.iv.length !== IV_BYTES || share.ciphertext.length !== SHARE_PLAINTEXT_BYTES + GCM_TAG_BYTES) {
-        throw protocolError(`the ciphertext for ${JSON.stringify(share.peer)} has the wrong size`);
+      if (share.keyShare.length !== SHAMIR_SHARE_BYTES + GCM_TAG_BYTES || share.selfMaskShare.length !== SHAMIR_SHARE_BYTES + GCM_TAG_BYTES) {
+        throw protocolError(`the ciphertexts for ${quote(share.peer)} have the wrong size`);
       }
       seen.add(share.peer);
     }
-    if (seen.size !== expected.size) throw protocolError(`${expected.size - seen.size} neighbours got no share`);
+    if (seen.size + rejected.size !== candidates.size) throw protocolError(`${candidates.size - seen.size - rejected.size} neighbours got no share`);
   }
 
-  /** Unmasking must answer exactly the request sent to that client (each owner once), with field elements. */
+  /** maskedWith and rejected must split exactly the senders whose shares the server relayed to the client. */
+  #checkMaskedWith(message: MaskedInputMessage): void {
+    const relayed = this.#relayed.get(message.sender)!;
+    const named = [...message.maskedWith, ...message.rejected];
+    if (new Set(named).size !== named.length || named.length !== relayed.size || !named.every((v) => relayed.has(v))) {
+      throw protocolError('maskedWith and rejected must split the senders of the relayed shares', 'maskedWith');
+    }
+    if (message.maskedWith.length + 1 < this.#options.threshold) {
+      throw thresholdError(`${quote(message.sender)} masked with ${message.maskedWith.length} neighbours, threshold is ${this.#options.threshold}`);
+    }
+  }
+
+  /**
+   * Unmasking must reveal, for each client the sender holds shares of (those it masked with and
+   * itself), the self-mask share if it is in S and the key share if not, each once, as field
+   * elements with the 32-byte key each came under (none for its own).
+   */
   #checkUnmask(message: UnmaskMessage): void {
-    const request = this.#requests.get(message.sender)!;
-    const same = (revealed: RevealedShare[], owners: string[]) => {
-      const asked = new Set(owners);
-      return revealed.length === asked.size && new Set(revealed.map((r) => r.owner)).size === asked.size && revealed.every((r) => asked.has(r.owner));
-    };
-    if (!same(message.selfMaskShares, request.survivors) || !same(message.keyShares, request.dropped)) {
+    const inS = new Set(this.#survivors);
+    const held = [message.sender, ...this.#masked.get(message.sender)!.maskedWith];
+    const same = (revealed: RevealedShare[], owners: string[]) =>
+      revealed.length === owners.length && new Set(revealed.map((r) => r.owner)).size === owners.length && revealed.every((r) => owners.includes(r.owner));
+    if (!same(message.selfMaskShares, held.filter((u) => inS.has(u))) || !same(message.keyShares, held.filter((u) => !inS.has(u)))) {
       throw protocolError('the revealed shares do not answer the unmask request');
     }
-    for (const { share } of [...message.selfMaskShares, ...message.keyShares]) {
-      if (share.length !== SHAMIR_SHARE_BYTES || bytesToBigInt(share) >= SHAMIR_PRIME) throw protocolError('a revealed share is not a field element');
+    for (const r of [...message.selfMaskShares, ...message.keyShares]) {
+      if (r.share.length !== SHAMIR_SHARE_BYTES || bytesToBigInt(r.share) >= SHAMIR_PRIME) throw protocolError('a revealed share is not a field element');
+      if (r.key.length !== (r.owner === message.sender ? 0 : SHARE_KEY_BYTES)) throw protocolError('a revealed share lacks the key it came under');
     }
   }
 
-  #sharesByOwner(responses: UnmaskMessage[], pick: (r: UnmaskMessage) => RevealedShare[]): Map<string, ShamirShare[]> {
-    const byOwner = new Map<string, ShamirShare[]>();
+  #sharesByOwner(responses: UnmaskMessage[], pick: (r: UnmaskMessage) => RevealedShare[]): Map<string, Revealed[]> {
+    const byOwner = new Map<string, Revealed[]>();
     for (const response of responses) {
       const x = this.#indexOf.get(response.sender)! + 1;
-      for (const { owner, share } of pick(response)) {
-        if (!byOwner.has(owner)) byOwner.set(owner, []);
-        byOwner.get(owner)!.push({ x, y: bytesToBigInt(share) });
+      for (const share of pick(response)) {
+        if (!byOwner.has(share.owner)) byOwner.set(share.owner, []);
+        byOwner.get(share.owner)!.push({ holder: response.sender, point: { x, y: bytesToBigInt(share.share) }, share });
       }
     }
     return byOwner;
   }
 }
 
-interface SecretFailure {
+/** A secret that failed its check, with its revealed shares and how to rebuild it from some of them. */
+interface Failure {
   owner: string;
-  what: string;
-  shares: readonly ShamirShare[];
-  /** Rebuilds the secret from the first t of the given shares; undefined when it fails its check. */
-  rebuild: (shares: readonly ShamirShare[]) => Promise<unknown>;
+  kind: 'selfMask' | 'key';
+  revealed: readonly Revealed[];
+  /** Rebuilds the secret from the first t points; undefined when it fails its check. */
+  rebuild: (points: readonly ShamirShare[]) => Promise<unknown>;
+}
+
+/** A revealed share with its holder and its point (x = holder index + 1). */
+interface Revealed {
+  holder: string;
+  point: ShamirShare;
+  share: RevealedShare;
 }
 
 /** A rebuilt 32-byte secret, or undefined for a value >= 2^256 (the shares were inconsistent). */

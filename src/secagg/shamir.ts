@@ -13,6 +13,12 @@ export const SHAMIR_PRIME: bigint = (1n << 521n) - 1n;
 /** Bytes of a share value of the default field (ceil(521 / 8)). */
 export const SHAMIR_SHARE_BYTES = 66;
 
+/** Most shares one split deals, and the largest threshold: a split costs threshold x count and a rebuild threshold^2 field multiplications. */
+export const MAX_SHAMIR_SHARES = 65_536;
+export const MAX_SHAMIR_THRESHOLD = 4_096;
+/** Most field multiplications (threshold x count) one split may take. */
+export const MAX_SPLIT_WORK = 2 ** 24;
+
 export interface ShamirShare {
   /** Evaluation point, an integer in [1, p). */
   x: number;
@@ -36,14 +42,18 @@ export function shamirSplit(
   opts: ShamirOptions & { xs?: readonly number[] } = {},
 ): ShamirShare[] {
   const p = primeOf(opts);
-  const t = assertInteger('threshold', threshold, 1);
+  const t = checkThreshold(threshold);
   const n = assertInteger('count', count, 1);
+  if (n > MAX_SHAMIR_SHARES) throw new PrivkitError('E_ARG', `count must be <= ${MAX_SHAMIR_SHARES}, got ${n}`, { argument: 'count' });
   if (t > n) throw new PrivkitError('E_ARG', `threshold (${t}) must be <= count (${n})`, { argument: 'threshold' });
+  if (t * n > MAX_SPLIT_WORK) {
+    throw new PrivkitError('E_ARG', `threshold x count = ${t * n} field multiplications exceed ${MAX_SPLIT_WORK}`, { argument: 'count' });
+  }
   if (typeof secret !== 'bigint' || secret < 0n || secret >= p) {
     throw new PrivkitError('E_ARG', `secret must be a bigint in [0, p), got ${describe(secret)}`, { argument: 'secret' });
   }
   const xs = opts.xs ?? Array.from({ length: n }, (_, i) => i + 1);
-  if (xs.length !== n) {
+  if (!Array.isArray(xs) || xs.length !== n) {
     throw new PrivkitError('E_SHAPE', `xs has ${xs.length} points, expected count = ${n}`, { argument: 'xs' });
   }
   checkPoints(xs, p, 'xs');
@@ -66,7 +76,7 @@ export function shamirCombine(shares: readonly ShamirShare[], threshold: number,
  */
 export function shamirCombiner(threshold: number, opts: ShamirOptions = {}): (shares: readonly ShamirShare[]) => bigint {
   const p = primeOf(opts);
-  const t = assertInteger('threshold', threshold, 1);
+  const t = checkThreshold(threshold);
   const cache = new Map<string, bigint[]>();
   return (shares) => {
     if (!Array.isArray(shares)) {
@@ -113,6 +123,9 @@ export function shamirCombiner(threshold: number, opts: ShamirOptions = {}): (sh
  */
 export function lagrangeAtZero(xs: readonly number[], opts: ShamirOptions = {}): bigint[] {
   const p = primeOf(opts);
+  if (!Array.isArray(xs) || xs.length > MAX_SHAMIR_THRESHOLD) {
+    throw new PrivkitError('E_ARG', `xs must be an array of at most ${MAX_SHAMIR_THRESHOLD} points, got ${describe(xs)}`, { argument: 'xs' });
+  }
   checkPoints(xs, p, 'xs');
   const points = xs.map(BigInt);
   const numerators: bigint[] = [];
@@ -161,6 +174,12 @@ export function bigIntToBytes(v: bigint, length: number): Uint8Array {
   }
   if (rest !== 0n) throw new PrivkitError('E_ARG', `value does not fit in ${length} bytes`, { argument: 'v' });
   return out;
+}
+
+function checkThreshold(threshold: unknown): number {
+  const t = assertInteger('threshold', threshold, 1);
+  if (t > MAX_SHAMIR_THRESHOLD) throw new PrivkitError('E_ARG', `threshold must be <= ${MAX_SHAMIR_THRESHOLD}, got ${t}`, { argument: 'threshold' });
+  return t;
 }
 
 function primeOf(opts: ShamirOptions): bigint {

@@ -1,14 +1,18 @@
 // One secure-aggregation round with every client and the server in this thread, over an in-memory
 // transport. By default each message crosses the wire format (encodeMessage -> JSON text ->
-// decodeMessage), so a simulation exercises exactly what a browser and a Node server exchange.
+// decodeMessage with the round's limits), so a simulation exercises exactly what a browser and a
+// Node server exchange. Each simulated client gets a fresh Ed25519 key pair, and both the clients
+// and the server are given the full participant list with those keys (the strongest setting, as
+// with an application-side PKI); each client's minParticipants is the server's minSurvivors.
 // Dropouts are scripted by client index at the three points where Bonawitz et al. 2017 (§4)
 // must recover: before ShareKeys (never masked with anyone), before MaskedInputCollection (their
-// pairwise masks are in the survivors' inputs) and after it (their input is excluded).
+// pairwise masks are in the survivors' inputs) and after it (their input is in the sum, but they
+// neither sign the survivor set nor reveal shares).
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
 import { SecAggClient } from './client.js';
-import type { KeyAgreementCurve } from './crypto.js';
-import { decodeMessage, encodeMessage, type SecAggMessage } from './messages.js';
+import { generateSigningKeyPair, type KeyAgreementCurve } from './crypto.js';
+import { decodeMessage, encodeMessage, type ClientMessage, type SecAggMessage } from './messages.js';
 import { SecAggServer } from './server.js';
 
 export interface SimulateRoundOptions {
@@ -24,7 +28,7 @@ export interface SimulateRoundOptions {
   dropBeforeShareKeys?: readonly number[];
   /** Clients that share keys, then drop before sending their masked input. */
   dropBeforeMaskedInput?: readonly number[];
-  /** Clients that send their masked input, then drop before Unmasking. */
+  /** Clients that send their masked input, then drop before ConsistencyCheck and Unmasking. */
   dropAfterMaskedInput?: readonly number[];
   roundId?: string;
   curve?: KeyAgreementCurve;
@@ -58,6 +62,23 @@ export async function simulateRound(options: SimulateRoundOptions): Promise<Simu
   const ids = inputs.map((_, i) => `client-${i}`);
   const drops = dropSchedule(options, inputs.length);
 
+  const signingKeys = await Promise.all(ids.map(() => generateSigningKeyPair()));
+  const expectedParticipants = ids.map((id, i) => ({ id, signingPublicKey: signingKeys[i]!.publicKey }));
+  const server = new SecAggServer({
+    clients: ids,
+    bits,
+    length,
+    threshold,
+    expectedParticipants,
+    ...(neighbours === undefined ? {} : { neighbours }),
+    ...(minSurvivors === undefined ? {} : { minSurvivors }),
+    ...(roundId === undefined ? {} : { roundId }),
+    ...(curve === undefined ? {} : { curve }),
+  });
+  const minParticipants = minSurvivors ?? threshold;
+  const clients = ids.map((id, i) => new SecAggClient(id, { minParticipants, signingKey: signingKeys[i]!, expectedParticipants }));
+  const setup = await server.setup();
+
   let messagesToServer = 0;
   let bytesToServer = 0;
   const transfer = <T extends SecAggMessage>(message: T, toServer: boolean): T => {
@@ -65,41 +86,31 @@ export async function simulateRound(options: SimulateRoundOptions): Promise<Simu
     if (wire === 'structured-clone') return structuredClone(message);
     const text = JSON.stringify(encodeMessage(message));
     if (toServer) bytesToServer += text.length;
-    return decodeMessage(text) as T;
+    return decodeMessage(text, { setup }) as T;
+  };
+  const deliver = async (messages: readonly ClientMessage[]) => {
+    await Promise.all(messages.map((message) => server.receive(transfer(message, true))));
   };
 
-  const server = new SecAggServer({
-    clients: ids,
-    bits,
-    length,
-    threshold,
-    ...(neighbours === undefined ? {} : { neighbours }),
-    ...(minSurvivors === undefined ? {} : { minSurvivors }),
-    ...(roundId === undefined ? {} : { roundId }),
-    ...(curve === undefined ? {} : { curve }),
-  });
-  const clients = ids.map((id) => new SecAggClient(id));
-  const setup = await server.setup();
-
-  const advertised = await Promise.all(clients.map((client) => client.advertiseKeys(transfer(setup, false))));
-  advertised.forEach((message) => server.receive(transfer(message, true)));
+  await deliver(await Promise.all(clients.map((client) => client.advertiseKeys(transfer(setup, false)))));
   const keys = server.closeAdvertiseKeys();
 
-  const sharing = clients.filter((_, i) => !drops.beforeShareKeys.has(i));
-  const shared = await Promise.all(sharing.map((client) => client.shareKeys(transfer(keys.get(client.id)!, false))));
-  shared.forEach((message) => server.receive(transfer(message, true)));
+  const sharing = clients.filter((client, i) => !drops.beforeShareKeys.has(i) && keys.has(client.id));
+  await deliver(await Promise.all(sharing.map((client) => client.shareKeys(transfer(keys.get(client.id)!, false)))));
   const shares = server.closeShareKeys();
 
-  const masking = sharing.filter((client) => !drops.beforeMaskedInput.has(ids.indexOf(client.id)));
-  const masked = await Promise.all(
-    masking.map((client) => client.maskedInput(transfer(shares.get(client.id)!, false), inputs[ids.indexOf(client.id)]!)),
+  const masking = sharing.filter((client) => !drops.beforeMaskedInput.has(ids.indexOf(client.id)) && shares.has(client.id));
+  await deliver(
+    await Promise.all(masking.map((client) => client.maskedInput(transfer(shares.get(client.id)!, false), inputs[ids.indexOf(client.id)]!))),
   );
-  masked.forEach((message) => server.receive(transfer(message, true)));
-  const requests = server.closeMaskedInput();
+  const checks = server.closeMaskedInput();
 
-  const unmasking = masking.filter((client) => !drops.afterMaskedInput.has(ids.indexOf(client.id)));
-  const revealed = await Promise.all(unmasking.map((client) => client.unmask(transfer(requests.get(client.id)!, false))));
-  revealed.forEach((message) => server.receive(transfer(message, true)));
+  const signing = masking.filter((client) => !drops.afterMaskedInput.has(ids.indexOf(client.id)) && checks.has(client.id));
+  await deliver(await Promise.all(signing.map((client) => client.consistencyCheck(transfer(checks.get(client.id)!, false)))));
+  const requests = server.closeConsistencyCheck();
+
+  const unmasking = signing.filter((client) => requests.has(client.id));
+  await deliver(await Promise.all(unmasking.map((client) => client.unmask(transfer(requests.get(client.id)!, false)))));
   const unmaskStart = performance.now();
   const result = await server.closeUnmasking();
   const end = performance.now();

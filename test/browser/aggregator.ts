@@ -45,12 +45,17 @@ export class Aggregator {
       this.#setup ??= this.#server.setup().then((setup) => JSON.stringify(encodeMessage(setup)));
       return this.#setup;
     }
+    return this.#accept(id, text);
+  }
+
+  /** Hands a client's message to the server (which checks its signature) and waits for the round to close. */
+  async #accept(id: string, text: string): Promise<string | null> {
     try {
-      const message = decodeMessage(text) as ClientMessage;
+      const message = decodeMessage(text, { setup: this.#server.setupMessage! }) as ClientMessage;
       if (message.sender !== id) throw new Error(`${JSON.stringify(id)} sent a message signed ${JSON.stringify(message.sender)}`);
-      this.#server.receive(message);
+      await this.#server.receive(message);
     } catch (error) {
-      return Promise.reject(this.#fail(error));
+      throw this.#fail(error);
     }
     const count = this.received.get(id) ?? { messages: 0, bytes: 0 };
     this.received.set(id, { messages: count.messages + 1, bytes: count.bytes + text.length });
@@ -87,6 +92,9 @@ export class Aggregator {
           break;
         case 'masked-input':
           replies = this.#server.closeMaskedInput();
+          break;
+        case 'consistency-check':
+          replies = this.#server.closeConsistencyCheck();
           break;
         case 'unmasking':
           this.#settle.resolve(await this.#server.closeUnmasking());

@@ -2,9 +2,11 @@
 // Chromium) and the Node side of test/browser.test.ts (the other clients), so both run exactly the
 // same client code on reproducible inputs. A client rotates its Float32 update with the round's
 // public randomized Hadamard seed, quantizes it with its own seeded ChaCha20 rng (so Node can
-// recompute the browser's input bit for bit), then runs the four protocol steps. Every message
+// recompute the browser's input bit for bit), then runs the five protocol steps. Every client
+// signs with an Ed25519 key imported from a fixed test seed and knows every participant's public
+// key (the application's list), so Chromium and Node check each other's signatures. Every message
 // crosses the transport as JSON text of the wire format: encodeMessage -> JSON.stringify on the
-// way out, decodeMessage (of the text) on the way in.
+// way out, decodeMessage (of the text, with the round's limits) on the way in.
 import { ready } from 'privkit';
 import { createRng } from 'privkit/dp';
 import {
@@ -15,7 +17,10 @@ import {
   randomizedHadamard,
   rotationLength,
   type ClientMessage,
+  type Participant,
   type SecAggMessage,
+  type SetupMessage,
+  type SigningKeyPair,
 } from 'privkit/secagg';
 import { seededRandom } from './cases.js';
 
@@ -52,6 +57,24 @@ export function clientSeed(id: string): Uint8Array {
   return Uint8Array.from({ length: 32 }, (_, i) => (i * 13 + 101 * (clientIndex(id) + 1)) & 0xff);
 }
 
+/** PKCS#8 header of an Ed25519 private key (RFC 8410) in front of its 32-byte seed. */
+const ED25519_PKCS8_PREFIX = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+
+/** Client `id`'s Ed25519 key pair from a fixed seed (test keys only), the same in Chromium and Node. */
+export async function clientSigningKey(id: string): Promise<SigningKeyPair> {
+  const seed = Array.from({ length: 32 }, (_, i) => (i * 29 + 7 * (clientIndex(id) + 1)) & 0xff);
+  const pkcs8 = new Uint8Array([...ED25519_PKCS8_PREFIX, ...seed]);
+  const privateKey = await crypto.subtle.importKey('pkcs8', pkcs8, { name: 'Ed25519' }, true, ['sign']);
+  const { x } = await crypto.subtle.exportKey('jwk', privateKey);
+  const publicKey = Uint8Array.from(atob(x!.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+  return { privateKey, publicKey };
+}
+
+/** Every participant with its public key: the application's list, known to every client. */
+export async function participants(): Promise<Participant[]> {
+  return Promise.all(SECAGG.clients.map(async (id) => ({ id, signingPublicKey: (await clientSigningKey(id)).publicKey })));
+}
+
 /** Client `id`'s protocol input: its rotated update, stochastically rounded into Z_2^bits. Call after ready(). */
 export function clientInput(id: string): Uint32Array {
   const rotated = randomizedHadamard(clientUpdate(id), ROTATION_SEED);
@@ -82,7 +105,7 @@ export interface ClientReport {
   received: string[];
   /** Bytes of JSON text sent to the server. */
   bytesSent: number;
-  /** The unmask request (absent when the client dropped). */
+  /** The survivor set it signed and the clients whose key shares it revealed (absent when the client dropped). */
   unmaskRequest?: { survivors: string[]; dropped: string[] };
   /** How many self-mask shares and key shares the client revealed. */
   revealed?: { selfMaskShares: number; keyShares: number };
@@ -92,20 +115,21 @@ export interface ClientReport {
 /** Runs client `id` through one round over `exchange`. */
 export async function runClient(id: string, exchange: Exchange, options: ClientOptions = {}): Promise<ClientReport> {
   await ready();
-  const client = new SecAggClient(id);
+  const client = new SecAggClient(id, { minParticipants: SECAGG.threshold, signingKey: await clientSigningKey(id), expectedParticipants: await participants() });
   const report: ClientReport = { id, curve: '', input: [], received: [], bytesSent: 0, dropped: false };
+  let setup: SetupMessage | undefined;
   async function send<T extends SecAggMessage['type']>(message: ClientMessage | null, expected: T): Promise<Extract<SecAggMessage, { type: T }>> {
     const text = message === null ? null : JSON.stringify(encodeMessage(message));
     report.bytesSent += text?.length ?? 0;
     const reply = await exchange(id, text);
     if (reply === null) throw new Error(`${id} expected a '${expected}' message and got none`);
-    const decoded = decodeMessage(reply);
+    const decoded = decodeMessage(reply, setup === undefined ? {} : { setup });
     if (decoded.type !== expected) throw new Error(`${id} expected a '${expected}' message and got a '${decoded.type}' message`);
     report.received.push(decoded.type);
     return decoded as Extract<SecAggMessage, { type: T }>;
   }
 
-  const setup = await send(null, 'setup');
+  setup = await send(null, 'setup');
   report.curve = setup.curve;
   const input = clientInput(id);
   report.input = Array.from(input);
@@ -116,9 +140,10 @@ export async function runClient(id: string, exchange: Exchange, options: ClientO
     report.dropped = true;
     return report;
   }
-  const request = await send(await client.maskedInput(shares, input), 'unmask-request');
-  report.unmaskRequest = { survivors: request.survivors, dropped: request.dropped };
+  const check = await send(await client.maskedInput(shares, input), 'consistency-check');
+  const request = await send(await client.consistencyCheck(check), 'unmask-request');
   const unmasking = await client.unmask(request);
+  report.unmaskRequest = { survivors: check.survivors, dropped: unmasking.keyShares.map((r) => r.owner) };
   report.revealed = { selfMaskShares: unmasking.selfMaskShares.length, keyShares: unmasking.keyShares.length };
   const text = JSON.stringify(encodeMessage(unmasking));
   report.bytesSent += text.length;
