@@ -125,3 +125,16 @@ describe('planDistributedDp', () => {
     );
   });
 });
+
+describe('a round with more survivors never costs more than the fewest', () => {
+  it('charges tau and the slack for every planned client, so the fewest survivors are the worst case', () => {
+    // Small local noise (10 bits): tau is not negligible and grows with the count, the sensitivity term shrinks.
+    const plan = planDistributedDp({ clipNorm: 1, dimension: 6, clients: 500, noiseClients: 250, noiseMultiplier: 27, bits: 10 });
+    const worst = epsilon({ ...plan.event({ clients: 250, sampleRate: 0.1, sampling: 'without-replacement' }), steps: 3 });
+    for (const survivors of [250, 300, 400, 500]) {
+      expect(epsilon({ ...plan.event({ clients: survivors, sampleRate: 0.1, sampling: 'without-replacement' }), steps: 3 })).toBeLessThanOrEqual(worst);
+    }
+    expect(plan.event({ clients: 300 })).toMatchObject({ clients: 300, tauClients: 500 });
+    expectPrivkitError(() => plan.event({ clients: 501 }), 'E_ARG', 'round.clients');
+  });
+});

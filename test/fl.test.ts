@@ -496,6 +496,18 @@ describe('FedAvg', () => {
     expect(await capped.runRound().catch((e: unknown) => e)).toMatchObject({ code: 'E_BUDGET' });
   });
 
+  it('a client whose training diverges contributes a zero update under DP, so the round still completes', async () => {
+    const wild: Dataset = { images: new Float32Array(model.inputs * 4).fill(3e38), labels: new Uint8Array([1, 0, 1, 0]) };
+    const options = { ...base, clients: [wild, ...base.clients.slice(1)], clientsPerRound: 100, rounds: 1, local: { epochs: 1, batchSize: 1, learningRate: 1 } };
+    const metrics = await new FedAvg({ ...options, clipNorm: 1, noiseMultiplier: 5 }).runRound();
+    expect(metrics.included).toBe(100);
+    // The same client trained directly: 'throw' (the default) refuses the diverged model, 'zero' returns zeros.
+    const params = model.initParams({ seed: new Uint8Array(32) });
+    const diverging = { epochs: 3, batchSize: 1, learningRate: 1e30 };
+    expect(() => localUpdate(model, params, wild.images, wild.labels, diverging)).toThrow(/diverged/);
+    expect(Array.from(localUpdate(model, params, wild.images, wild.labels, { ...diverging, divergence: 'zero' })).every((v) => v === 0)).toBe(true);
+  });
+
   it('refuses Poisson sampling with an aggregator whose release reveals the count', () => {
     const revealing: UpdateAggregator = { noiseMultiplier: 1, aggregate: () => Promise.resolve({ sum: new Float32Array(model.paramCount), included: 0 }) };
     expectPrivkitError(() => new FedAvg({ ...base, clipNorm: 1, aggregator: revealing, sampling: 'poisson' }), 'E_ARG', 'options.sampling');

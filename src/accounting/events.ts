@@ -74,6 +74,13 @@ export interface DistributedDiscreteGaussianEvent {
   /** How many clients' noise is in the released sum (the survivors of secure aggregation). */
   clients: number;
   /**
+   * The client count KLS21's tau (the gap between the sum of discrete Gaussians and one discrete
+   * Gaussian, which grows with the count) is computed for; >= clients, clients by default. A bound on
+   * the survivors (e.g. the clients per round) makes the charge decrease with the survivors, so the
+   * fewest survivors are the costliest round.
+   */
+  tauClients?: number;
+  /**
    * L2 bound on one client's quantized vector. The accountant derives the sensitivity from
    * `neighbours`: this bound under add/remove, twice it under replace-one.
    */
@@ -103,6 +110,7 @@ export type NormalizedEvent =
       mechanism: 'distributed-discrete-gaussian';
       localSigma: number;
       clients: number;
+      tauClients: number;
       l2Sensitivity: number;
       l1Sensitivity: number;
       dimension: number;
@@ -205,10 +213,14 @@ export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent 
       const dimension = assertInteger(`${name}.dimension`, e['dimension'], 1);
       const l2Sensitivity = assertNumber(`${name}.l2Sensitivity`, e['l2Sensitivity'], 'nonnegative');
       const sampleRate = e['sampleRate'] === undefined ? 1 : assertSampleRate(`${name}.sampleRate`, e['sampleRate']);
+      const clients = assertInteger(`${name}.clients`, e['clients'], 1);
+      const tauClients = e['tauClients'] === undefined ? clients : assertInteger(`${name}.tauClients`, e['tauClients'], 1);
+      if (tauClients < clients) throw argError(`${name}.tauClients`, `must be >= clients (${clients}), got ${tauClients}`);
       return {
         mechanism: 'distributed-discrete-gaussian',
         localSigma,
-        clients: assertInteger(`${name}.clients`, e['clients'], 1),
+        clients,
+        tauClients,
         l2Sensitivity,
         l1Sensitivity: l1Sensitivity(name, e['l1Sensitivity'], l2Sensitivity, dimension),
         dimension,
@@ -269,6 +281,7 @@ export function subsampledDistributedEvent(
     mechanism: 'distributed-discrete-gaussian',
     localSigma: release.localSigma,
     clients: release.clients,
+    tauClients: release.tauClients ?? release.clients,
     dimension: release.dimension,
     l2Sensitivity: release.l2Sensitivity,
     l1Sensitivity: release.l1Sensitivity ?? Math.sqrt(release.dimension) * release.l2Sensitivity,

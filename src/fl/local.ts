@@ -19,6 +19,12 @@ export interface LocalTrainingOptions {
   learningRate: number;
   /** 32-byte key of the shuffle generator: reproducible training (simulations, tests). Default: the CSPRNG. */
   seed?: Uint8Array;
+  /**
+   * What a diverged training (non-finite parameters) returns: 'throw' (default: E_OVERFLOW) or 'zero'
+   * (a zero update). FedAvg uses 'zero', so that whether a round completes never depends on one
+   * client's data (the zero update is just another bounded contribution).
+   */
+  divergence?: 'throw' | 'zero';
 }
 
 /** One client's job for Pool.localUpdates. */
@@ -37,10 +43,15 @@ export function checkLocalOptions(opts: unknown, name = 'opts'): Omit<LocalTrain
     throw new PrivkitError('E_ARG', `${name} must be an object, got ${describe(opts)}`, { argument: name });
   }
   const o = opts as Partial<LocalTrainingOptions>;
+  const divergence = o.divergence ?? 'throw';
+  if (divergence !== 'throw' && divergence !== 'zero') {
+    throw new PrivkitError('E_ARG', `${name}.divergence must be 'throw' or 'zero', got ${describe(divergence)}`, { argument: `${name}.divergence` });
+  }
   return {
     epochs: assertInteger(`${name}.epochs`, o.epochs, 1),
     batchSize: assertInteger(`${name}.batchSize`, o.batchSize, 1),
     learningRate: assertNumber(`${name}.learningRate`, o.learningRate, 'positive'),
+    divergence,
   };
 }
 
@@ -80,7 +91,7 @@ export function localUpdate(model: Model, params: Float32Array, images: Float32A
   checkModel(model);
   model.checkParams(params);
   const n = model.checkData(images, labels);
-  const { epochs, batchSize, learningRate } = checkLocalOptions(opts);
+  const { epochs, batchSize, learningRate, divergence } = checkLocalOptions(opts);
   checkSeed('opts.seed', opts.seed);
   const integers = new UniformIntegers(createRng(opts.seed === undefined ? {} : { seed: opts.seed }));
   const weights = params.slice();
@@ -100,6 +111,7 @@ export function localUpdate(model: Model, params: Float32Array, images: Float32A
   for (let j = 0; j < weights.length; j++) {
     weights[j] -= params[j]!;
     if (!Number.isFinite(weights[j]!)) {
+      if (divergence === 'zero') return weights.fill(0);
       throw new PrivkitError('E_OVERFLOW', `local training diverged to non-finite parameters (learningRate ${learningRate} too large?)`, {
         argument: 'opts.learningRate',
       });

@@ -136,12 +136,17 @@ export function planDistributedDp(options: DistributedDpOptions): DistributedDpP
     l1Sensitivity,
     wrapProbability: wrapProbabilityFor(clients),
     wrapProbabilityFor,
+    // tau and the samplers' slack grow with the survivors and the sensitivity term shrinks: charging tau and the
+    // slack for all `clients` makes every round's charge decrease with its survivors (noiseClients is the worst).
     event: (round = {}) => {
       const survivors = round.clients ?? noiseClients;
+      if (!Number.isSafeInteger(survivors) || survivors < 1 || survivors > clients) {
+        throw new PrivkitError('E_ARG', `round.clients must be an integer in [1, ${clients}], got ${survivors}`, { argument: 'round.clients' });
+      }
       // Each client's noise pmf is within a relative eta of N_Z on each coordinate, so the sum's is within (1 + eta)^clients.
-      const slack = dimension * survivors * -Math.log1p(-wasmDiscreteGaussianPmfError(localSigma));
+      const slack = dimension * clients * -Math.log1p(-wasmDiscreteGaussianPmfError(localSigma));
       return subsampledDistributedEvent(
-        { localSigma, clients: survivors, l2Sensitivity, l1Sensitivity, dimension, slack },
+        { localSigma, clients: survivors, tauClients: clients, l2Sensitivity, l1Sensitivity, dimension, slack },
         round.sampleRate ?? 1,
         round.sampling ?? 'poisson',
       );
