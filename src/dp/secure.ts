@@ -19,7 +19,9 @@
 // integer centre a, nearest(a + t N) = a + Z, so the release is a post-processing (rounding) of the
 // continuous Gaussian mechanism on the rounded input, and has its privacy profile and RDP, up to the
 // sampler's relative pmf error of 2^-25 per coordinate (each lattice cell holds >= 2^26 points of the
-// sampler's 2^-53 grid). Every step is exact in float64: value / r and the product by r are
+// sampler's 2^-53 grid). The Ziggurat's support ends near |N| = 207.7 (the tail's 1074 ln 2 / R): the
+// outputs beyond it have probability below e^-21000 per coordinate, a delta below the smallest double,
+// which is not charged. Every step is exact in float64: value / r and the product by r are
 // scalings by a power of two, and |nearest(value / r) + Z| < 2^53.
 //
 // Why this defeats the attacks. Mironov (CCS 2012) shows that value + noise computed in floating

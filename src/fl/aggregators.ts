@@ -38,8 +38,9 @@ export interface UpdateAggregator {
   readonly noiseMultiplier: number;
   /**
    * True when the released sum does not reveal how many updates it holds (its noise does not depend on
-   * the count, and no round is withheld): the condition for amplification by Poisson sampling against
-   * observers of the model. Distributed DP reveals the count (the noise grows with it).
+   * the count, and no round is withheld: an empty round releases the noise alone): the condition for
+   * amplification by Poisson sampling against observers of the model. Distributed DP reveals the count
+   * (the noise grows with it). FedAvg refuses (E_PROTOCOL) a withheld round from such an aggregator.
    */
   readonly hidesCount?: boolean;
   /** The release's sampler slack (SubsampledGaussianEvent.slack) charged with noiseMultiplier; 0 by default. */

@@ -174,16 +174,17 @@ export class SecureAggregator implements UpdateAggregator {
     const { before, after } = this.dropouts(n);
     const started = performance.now();
     const rotationSeed = this.rng.bytes(32);
-    const inputs = clippedDeltas.map((delta) =>
-      quantize(randomizedHadamard(delta, rotationSeed), {
-        scale,
-        bits,
-        noiseSigma: localSigma,
-        rounding: 'conditional',
-        conditionalBound,
-        rng: this.rng,
-      }),
-    );
+    const options = { scale, bits, noiseSigma: localSigma, rounding: 'conditional', conditionalBound, rng: this.rng } as const;
+    const inputs = clippedDeltas.map((delta) => {
+      try {
+        return quantize(randomizedHadamard(delta, rotationSeed), options);
+      } catch (error) {
+        // Conditional rounding gives up with probability < 1e-21 per client: that client sends the zero
+        // update (plus its noise) instead, so whether a round completes never depends on its data.
+        if (error instanceof PrivkitError && error.argument === 'opts.conditionalBound') return quantize(new Float32Array(delta.length), options);
+        throw error;
+      }
+    });
     const clientMs = performance.now() - started;
     const withhold = (droppedAfterInput: number): AggregateResult => {
       this.reports.push({
@@ -314,8 +315,15 @@ export function calibrateSecureNoise(options: SecureCalibrationOptions): { noise
   const neighbours = sampling === 'poisson' ? 'add-remove' : 'replace-one';
   const { planOptions } = planInputs(options, assertInteger('options.dimension', options.dimension, 1));
   const epsilonAt = (noiseMultiplier: number): number => {
-    const event = planDistributedDp({ ...planOptions, noiseMultiplier }).event({ sampleRate: options.sampleRate, sampling });
-    return new RdpAccountant().step({ ...event, steps: rounds }).getEpsilon(delta).epsilon;
+    let plan: DistributedDpPlan;
+    try {
+      plan = planDistributedDp({ ...planOptions, noiseMultiplier });
+    } catch (error) {
+      // Too little noise for a valid local discrete Gaussian (< 1/2 unit): more noise is needed, as for a missed target.
+      if (error instanceof PrivkitError && error.argument === 'bits') return Number.POSITIVE_INFINITY;
+      throw error;
+    }
+    return new RdpAccountant().step({ ...plan.event({ sampleRate: options.sampleRate, sampling }), steps: rounds }).getEpsilon(delta).epsilon;
   };
   let lo = calibrateNoiseMultiplier({ targetEpsilon, delta, sampleRate: options.sampleRate, steps: rounds, sampling, neighbours }).noiseMultiplier;
   let hi = lo;
