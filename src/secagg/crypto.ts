@@ -17,7 +17,8 @@
 //   altered on its way;
 // - a SHA-256 commitment to each client's self-mask seed b_u, so a wrongly rebuilt b_u is detected.
 import { PrivkitError } from '../errors.js';
-import { MAX_CLIENTS, MAX_ID_LENGTH, fromBase64Url } from './messages.js';
+import { fromBase64Url } from './base64url.js';
+import { MAX_CLIENTS, MAX_ID_LENGTH } from './limits.js';
 
 export type KeyAgreementCurve = 'X25519' | 'P-256';
 
