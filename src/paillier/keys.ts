@@ -7,13 +7,15 @@
 // python-paillier's private-key encryption), and a public key can queue precomputed r^n values
 // (filled here or by pool workers) so that encryption is one product. Keys given from outside are
 // validated as far as the given parts allow (see the PublicKey and PrivateKey constructors).
+// Packed vectors (the layout and packing in ./packing.ts) are encrypted, added and decrypted here,
+// beside the key methods that serve them.
 import { createRng, type Rng } from '../dp/rng.js';
 import { PrivkitError } from '../errors.js';
 import type { Pool } from '../pool/pool.js';
 import { assertInteger, describe } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import { bitLength, Modulus } from './modpow.js';
-import { addVectors, decryptVector, encryptVector, type EncryptedVector, type PackingOptions } from './packing.js';
+import { packVector, unpackVector, type PackingLayout, type PackingOptions } from './packing.js';
 import { checkRng, integerRoot, isPerfectPower, millerRabin, millerRabinRounds, passesTrialDivision, randomBelow, randomBits, randomPrime } from './primes.js';
 
 /** Keys below this size need `allowInsecureTestKeys` (NIST SP 800-57: 2048-bit factoring moduli). */
@@ -456,6 +458,59 @@ async function workerPrimes(pool: Pool, bits: number): Promise<[bigint, bigint]>
     if (typeof x !== 'bigint' || bitLength(x) !== bits || (x & 1n) === 0n) throw new PrivkitError('E_WORKER', 'a pool worker returned an invalid prime');
   }
   return [primes[0]!, primes[1]!];
+}
+
+// ---- Packed vectors ----
+
+/** An encrypted, packed vector: `count` encrypted vectors summed so far. */
+export interface EncryptedVector {
+  publicKey: PublicKey;
+  layout: PackingLayout;
+  length: number;
+  count: number;
+  ciphertexts: Ciphertext[];
+}
+
+/** Encrypts x packed: ceil(x.length / slots) ciphertexts (entries must be finite). */
+export function encryptVector(publicKey: PublicKey, x: Float32Array, opts: PackingOptions): EncryptedVector {
+  const { layout, plaintexts } = packVector(publicKey, x, opts);
+  const ciphertexts = plaintexts.map((m) => publicKey.encrypt(m, opts.rng === undefined ? {} : { rng: opts.rng }));
+  return { publicKey, layout, length: x.length, count: 1, ciphertexts };
+}
+
+/** The packed sum of two encrypted vectors of the same key, layout and length. */
+export function addVectors(publicKey: PublicKey, a: EncryptedVector, b: EncryptedVector): EncryptedVector {
+  for (const [name, v] of [['a', a], ['b', b]] as const) {
+    if (v === null || typeof v !== 'object' || !Array.isArray(v.ciphertexts) || !publicKey.equals(v.publicKey)) {
+      throw new PrivkitError('E_ARG', `${name} must be an EncryptedVector under this public key`, { argument: name });
+    }
+  }
+  if (a.length !== b.length) throw new PrivkitError('E_SHAPE', `vector lengths differ: ${a.length} and ${b.length}`, { argument: 'b' });
+  const la = a.layout;
+  const lb = b.layout;
+  if (la.scale !== lb.scale || la.clip !== lb.clip || la.maxAdditions !== lb.maxAdditions || la.slotBits !== lb.slotBits || la.slots !== lb.slots) {
+    throw new PrivkitError('E_ARG', 'the vectors were packed with different layouts (scale, clip, maxAdditions)', { argument: 'b' });
+  }
+  const count = a.count + b.count;
+  if (count > la.maxAdditions) {
+    throw new PrivkitError('E_OVERFLOW', `the sum would hold ${count} vectors, beyond the slot headroom maxAdditions = ${la.maxAdditions}`, { argument: 'b' });
+  }
+  const ciphertexts = a.ciphertexts.map((c, i) => publicKey.add(c, b.ciphertexts[i]!));
+  return { publicKey, layout: la, length: a.length, count, ciphertexts };
+}
+
+/** The entries of an encrypted vector (a sum of `count` vectors), dequantized. */
+export function decryptVector(privateKey: PrivateKey, v: EncryptedVector): Float64Array {
+  checkEncryptedVector(privateKey, v);
+  return unpackVector(v, v.ciphertexts.map((c) => privateKey.decrypt(c)));
+}
+
+/** Checks that v is an EncryptedVector under privateKey with as many ciphertexts as its length needs. */
+export function checkEncryptedVector(privateKey: PrivateKey, v: EncryptedVector): void {
+  if (v === null || typeof v !== 'object' || !Array.isArray(v.ciphertexts) || !privateKey.publicKey.equals(v.publicKey)) {
+    throw new PrivkitError('E_ARG', 'v must be an EncryptedVector under this key', { argument: 'v' });
+  }
+  if (v.ciphertexts.length !== Math.ceil(v.length / v.layout.slots)) throw new PrivkitError('E_SHAPE', 'v has the wrong number of ciphertexts for its length', { argument: 'v' });
 }
 
 /** m in (-n, n) as its residue in [0, n). */

@@ -3,12 +3,15 @@
 // scale)); slots are wide enough for the sum of `maxAdditions` such vectors, so up to that many
 // encrypted vectors can be added (one ciphertext product per packed plaintext) without a slot
 // carrying into the next. Adding more throws E_OVERFLOW instead of silently corrupting slots.
+// The vectors themselves (EncryptedVector: encrypt, add, decrypt) live with the keys in ./keys.ts.
 import { PrivkitError } from '../errors.js';
+import type { Rng } from '../dp/rng.js';
 import { assertFloat32Array, assertInteger, assertNumber } from '../validate.js';
-import type { Ciphertext, EncryptOptions, PrivateKey, PublicKey } from './keys.js';
 import { bitLength } from './modpow.js';
 
-export interface PackingOptions extends EncryptOptions {
+export interface PackingOptions {
+  /** Generator for each ciphertext's r (default: the CSPRNG). A seeded generator is for tests only. */
+  rng?: Rng;
   /** Quantization scale: an entry x becomes round(x * scale) (resolution 1 / scale). */
   scale: number;
   /** Entries are clipped to [-clip, clip] before quantization. */
@@ -30,17 +33,8 @@ export interface PackingLayout {
   slots: number;
 }
 
-/** An encrypted, packed vector: `count` encrypted vectors summed so far. */
-export interface EncryptedVector {
-  publicKey: PublicKey;
-  layout: PackingLayout;
-  length: number;
-  count: number;
-  ciphertexts: Ciphertext[];
-}
-
 /** The slot layout for a key and options (throws when a single slot does not fit a plaintext). */
-export function packingLayout(publicKey: PublicKey, opts: PackingOptions): PackingLayout {
+export function packingLayout(publicKey: { readonly bits: number }, opts: PackingOptions): PackingLayout {
   if (opts === null || typeof opts !== 'object') throw new PrivkitError('E_ARG', 'opts must give scale, clip and maxAdditions', { argument: 'opts' });
   const scale = assertNumber('opts.scale', opts.scale, 'positive');
   const clip = assertNumber('opts.clip', opts.clip, 'positive');
@@ -55,15 +49,8 @@ export function packingLayout(publicKey: PublicKey, opts: PackingOptions): Packi
   return { scale, clip, maxAdditions, maxAbs, slotBits, slots };
 }
 
-/** Encrypts x packed: ceil(x.length / slots) ciphertexts (entries must be finite). */
-export function encryptVector(publicKey: PublicKey, x: Float32Array, opts: PackingOptions): EncryptedVector {
-  const { layout, plaintexts } = packVector(publicKey, x, opts);
-  const ciphertexts = plaintexts.map((m) => publicKey.encrypt(m, opts.rng === undefined ? {} : { rng: opts.rng }));
-  return { publicKey, layout, length: x.length, count: 1, ciphertexts };
-}
-
-/** The layout and the packed plaintexts of x (checked as encryptVector); shared with Pool.encryptVector. */
-export function packVector(publicKey: PublicKey, x: Float32Array, opts: PackingOptions): { layout: PackingLayout; plaintexts: bigint[] } {
+/** The layout and the packed plaintexts of x (checked as encryptVector); shared with the pooled encryptVector. */
+export function packVector(publicKey: { readonly bits: number }, x: Float32Array, opts: PackingOptions): { layout: PackingLayout; plaintexts: bigint[] } {
   assertFloat32Array('x', x);
   const layout = packingLayout(publicKey, opts);
   const { slots, slotBits, scale, clip, maxAbs } = layout;
@@ -82,43 +69,8 @@ export function packVector(publicKey: PublicKey, x: Float32Array, opts: PackingO
   return { layout, plaintexts };
 }
 
-/** The packed sum of two encrypted vectors of the same key, layout and length. */
-export function addVectors(publicKey: PublicKey, a: EncryptedVector, b: EncryptedVector): EncryptedVector {
-  for (const [name, v] of [['a', a], ['b', b]] as const) {
-    if (v === null || typeof v !== 'object' || !Array.isArray(v.ciphertexts) || !publicKey.equals(v.publicKey)) {
-      throw new PrivkitError('E_ARG', `${name} must be an EncryptedVector under this public key`, { argument: name });
-    }
-  }
-  if (a.length !== b.length) throw new PrivkitError('E_SHAPE', `vector lengths differ: ${a.length} and ${b.length}`, { argument: 'b' });
-  const la = a.layout;
-  const lb = b.layout;
-  if (la.scale !== lb.scale || la.clip !== lb.clip || la.maxAdditions !== lb.maxAdditions || la.slotBits !== lb.slotBits || la.slots !== lb.slots) {
-    throw new PrivkitError('E_ARG', 'the vectors were packed with different layouts (scale, clip, maxAdditions)', { argument: 'b' });
-  }
-  const count = a.count + b.count;
-  if (count > la.maxAdditions) {
-    throw new PrivkitError('E_OVERFLOW', `the sum would hold ${count} vectors, beyond the slot headroom maxAdditions = ${la.maxAdditions}`, { argument: 'b' });
-  }
-  const ciphertexts = a.ciphertexts.map((c, i) => publicKey.add(c, b.ciphertexts[i]!));
-  return { publicKey, layout: la, length: a.length, count, ciphertexts };
-}
-
-/** The entries of an encrypted vector (a sum of `count` vectors), dequantized. */
-export function decryptVector(privateKey: PrivateKey, v: EncryptedVector): Float64Array {
-  checkEncryptedVector(privateKey, v);
-  return unpackVector(v, v.ciphertexts.map((c) => privateKey.decrypt(c)));
-}
-
-/** Checks that v is an EncryptedVector under privateKey with as many ciphertexts as its length needs. */
-export function checkEncryptedVector(privateKey: PrivateKey, v: EncryptedVector): void {
-  if (v === null || typeof v !== 'object' || !Array.isArray(v.ciphertexts) || !privateKey.publicKey.equals(v.publicKey)) {
-    throw new PrivkitError('E_ARG', 'v must be an EncryptedVector under this key', { argument: 'v' });
-  }
-  if (v.ciphertexts.length !== Math.ceil(v.length / v.layout.slots)) throw new PrivkitError('E_SHAPE', 'v has the wrong number of ciphertexts for its length', { argument: 'v' });
-}
-
 /** The dequantized entries of v from the plaintexts of its ciphertexts, in order. */
-export function unpackVector(v: EncryptedVector, plaintexts: bigint[]): Float64Array {
+export function unpackVector(v: { layout: PackingLayout; length: number; count: number }, plaintexts: bigint[]): Float64Array {
   const { slots, slotBits, scale, maxAbs } = v.layout;
   const out = new Float64Array(v.length);
   const mask = (1n << BigInt(slotBits)) - 1n;

@@ -31,8 +31,8 @@ import {
 import { checkMechanismModule, concatSamples, type MechanismModule, type Samples } from '../audit/sampling.js';
 import { checkClientTasks, checkLocalOptions, checkModel, type ClientTask, type LocalTrainingOptions } from '../fl/local.js';
 import type { Model } from '../fl/model.js';
-import { MAX_PRECOMPUTE, type Ciphertext, type PrivateKey, type PublicKey } from '../paillier/keys.js';
-import { checkEncryptedVector, packVector, unpackVector, type EncryptedVector, type PackingOptions } from '../paillier/packing.js';
+import { checkEncryptedVector, MAX_PRECOMPUTE, type Ciphertext, type EncryptedVector, type PrivateKey, type PublicKey } from '../paillier/keys.js';
+import { packVector, unpackVector, type PackingOptions } from '../paillier/packing.js';
 import { assertFloat32Array, assertInteger, batchColumns, matrixColumns, readOptions, type FloatArray } from '../validate.js';
 import { copyIn, copyOut, currentLength, isSharedArray, region } from '../wasm/boundary.js';
 import type { SpawnedWorker } from '../platform/types.js';
