@@ -21,8 +21,6 @@ export default defineConfig({
   base: './',
   resolve: { alias: privkitAliases },
   plugins: [mnistAsset()],
-  // comlink is only reached from worker code; pre-bundling it up front avoids a mid-run reload in dev.
-  optimizeDeps: { include: ['comlink'] },
   server: { headers: crossOriginIsolation },
   preview: { headers: crossOriginIsolation },
   // ES workers: the default 'iife' format can not code-split, and the pool spawns nested module workers.

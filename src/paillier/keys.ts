@@ -11,12 +11,14 @@
 // beside the key methods that serve them.
 import { createRng, type Rng } from '../dp/rng.js';
 import { PrivkitError } from '../errors.js';
-import type { Pool } from '../pool/pool.js';
+import { assertPool, refuseInPool } from '../pool/guards.js';
+import type { PoolRunner } from '../pool/types.js';
 import { assertInteger, describe } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
+import { paillierPrimes, paillierRandomness } from './key-pool-ops.js';
 import { bitLength, Modulus } from './modpow.js';
 import { packVector, unpackVector, type PackingLayout, type PackingOptions } from './packing.js';
-import { checkRng, integerRoot, isPerfectPower, millerRabin, millerRabinRounds, passesTrialDivision, randomBelow, randomBits, randomPrime } from './primes.js';
+import { checkRng, gcd, integerRoot, isPerfectPower, millerRabin, millerRabinRounds, passesTrialDivision, randomBits, randomPrime, randomUnit } from './primes.js';
 
 /** Keys below this size need `allowInsecureTestKeys` (NIST SP 800-57: 2048-bit factoring moduli). */
 export const MIN_KEY_BITS = 2048;
@@ -48,7 +50,7 @@ export interface GenerateKeyPairOptions extends KeyOptions {
   /** Generator for the primes (default: a fresh CSPRNG). A seeded generator is for tests only. */
   rng?: Rng;
   /** Search for p and q in parallel on this pool's workers, each with its own CSPRNG (no `rng` then). */
-  pool?: Pool;
+  pool?: PoolRunner;
 }
 
 export interface EncryptOptions {
@@ -238,12 +240,10 @@ export class PublicKey {
    * is checked: in Z*_{n^2}, not 1 mod n (r^n = 1 + k n only for r^n = 1, which would leave the
    * plaintext in the clear), and not already queued; a bad value refuses the whole batch.
    */
-  async precomputeInPool(pool: Pool, count: number): Promise<void> {
-    if (typeof (pool as Partial<Pool> | null)?.paillierRandomness !== 'function') {
-      throw new PrivkitError('E_ARG', `pool must be a Pool from createPool(), got ${describe(pool)}`, { argument: 'pool' });
-    }
+  async precomputeInPool(pool: PoolRunner, count: number): Promise<void> {
+    assertPool(pool, 'pool');
     checkPrecomputeCount(count);
-    const values: unknown = await pool.paillierRandomness(this.n.toString(16), count);
+    const values: unknown = await pool.run(paillierRandomness, this.n, count);
     if (!Array.isArray(values) || values.length !== count) {
       throw new PrivkitError('E_WORKER', `the pool returned ${Array.isArray(values) ? values.length : describe(values)} values, expected ${count}`);
     }
@@ -429,12 +429,8 @@ export async function generateKeyPair(options: GenerateKeyPairOptions = {}): Pro
   checkKeyBits(bits, opts, 'bits');
   const pool = opts.pool;
   if (pool !== undefined) {
-    if (typeof (pool as Partial<Pool> | null)?.paillierPrimes !== 'function') {
-      throw new PrivkitError('E_ARG', `opts.pool must be a Pool from createPool(), got ${describe(pool)}`, { argument: 'opts.pool' });
-    }
-    if (opts.rng !== undefined) {
-      throw new PrivkitError('E_ARG', 'opts.rng can not be used with opts.pool: each worker draws from its own CSPRNG', { argument: 'opts.rng' });
-    }
+    assertPool(pool, 'opts.pool');
+    refuseInPool('opts.rng', opts.rng, 'use opts.rng without opts.pool');
   }
   if (opts.rng !== undefined) checkRng(opts.rng, 'opts.rng');
   await ready();
@@ -452,8 +448,8 @@ export async function generateKeyPair(options: GenerateKeyPairOptions = {}): Pro
 }
 
 /** Two primes of `bits` bits from the pool's workers, checked for size and oddness (PrivateKey tests primality again). */
-async function workerPrimes(pool: Pool, bits: number): Promise<[bigint, bigint]> {
-  const primes = await pool.paillierPrimes(bits, 2);
+async function workerPrimes(pool: PoolRunner, bits: number): Promise<[bigint, bigint]> {
+  const primes = await pool.run(paillierPrimes, bits, 2);
   for (const x of primes) {
     if (typeof x !== 'bigint' || bitLength(x) !== bits || (x & 1n) === 0n) throw new PrivkitError('E_WORKER', 'a pool worker returned an invalid prime');
   }
@@ -520,14 +516,6 @@ function plaintextResidue(publicKey: PublicKey, m: unknown, name: string): bigin
     throw new PrivkitError('E_ARG', `${name} is out of the plaintext range (-n, n) for a ${publicKey.bits}-bit key`, { argument: name });
   }
   return m < 0n ? m + publicKey.n : m;
-}
-
-/** A uniform r in Z*_n, by rejection. */
-function randomUnit(n: bigint, rng: Rng): bigint {
-  let r: bigint;
-  do r = randomBelow(n, rng);
-  while (r === 0n || gcd(r, n) !== 1n);
-  return r;
 }
 
 function checkPrecomputeCount(count: number): void {
@@ -623,14 +611,6 @@ function checkCiphertextValue(publicKey: PublicKey, value: unknown, name: string
     throw new PrivkitError('E_ARG', `${name} is not a ciphertext: gcd(c, n) must be 1`, { argument: name });
   }
   return value;
-}
-
-/** Greatest common divisor (Euclid). */
-export function gcd(a: bigint, b: bigint): bigint {
-  if (a < 0n) a = -a;
-  if (b < 0n) b = -b;
-  while (b !== 0n) [a, b] = [b, a % b];
-  return a;
 }
 
 /** a^-1 mod m (extended Euclid); throws when gcd(a, m) != 1. */
