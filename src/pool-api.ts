@@ -12,6 +12,8 @@ import { poolThreads, WorkerPool, type PoolOptions } from './pool/engine.js';
 import { operations } from './registry.js';
 import type { FloatArray } from './validate.js';
 
+export type { PoolNoiseOptions };
+
 /** Starts a pool of workers and resolves once every one is ready; rejects with E_WORKER when a worker can not start. */
 export async function createPool(opts: PoolOptions = {}): Promise<Pool> {
   const pool = new Pool(poolThreads(opts));
