@@ -1,17 +1,19 @@
 // End-to-end test of the demo page (demo/): `vite build` with the demo's own config, served by
-// `vite preview` (whose COOP/COEP headers come from that config), opened with ?autorun in
-// headless Chromium; also on the dev server that `npm run demo` starts. The training panel runs a
-// short seeded DP-FedAvg (?train) with secure aggregation on the built page and with central DP on
-// the dev server (which serves the digits asset from the plugin's middleware instead of the build).
+// `vite preview` (whose COOP/COEP headers come from that config), running the kernels' benchmark
+// (?bench=quick&only=kernels) in headless Chromium; also on the dev server that `npm run demo`
+// starts. The training panel runs a short seeded DP-FedAvg (?train) with secure aggregation on the
+// built page and with central DP on the dev server (which serves the digits asset from the plugin's
+// middleware instead of the build). e2e/demo-static.test.ts runs every family, with and without
+// the isolation headers.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { build, createServer, type PreviewServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMPLS, KERNELS } from '../demo/src/protocol.js';
 import { DELTA } from '../demo/src/train-protocol.js';
 import { COI_HEADERS, launchChromium, openPage, repoRoot, requirePrerequisites, startPreview } from './browser/harness.js';
+import { expectCompleteBenchmark } from './e2e/demo-page.js';
 
 const configFile = join(repoRoot, 'demo/vite.config.ts');
 /** A small matrix keeps the run to a few seconds; the default size is what visitors get. */
@@ -47,12 +49,6 @@ afterAll(async () => {
   if (outDir !== undefined) rmSync(outDir, { recursive: true, force: true });
 });
 
-interface TableRow {
-  kernel: string;
-  impl: string;
-  cells: Record<string, string>;
-}
-
 /** Opens `url` and waits until `target` (the element carrying data-status) is done, or throws with `statusText`'s text. */
 async function openAndWait(url: string, target: string, statusText: string): Promise<{ page: Page; problems: string[]; headers: Record<string, string> }> {
   const { page, problems } = await openPage(browser!, 'about:blank');
@@ -71,8 +67,8 @@ async function openAndWait(url: string, target: string, statusText: string): Pro
   return { page, problems, headers };
 }
 
-/** Opens the demo with ?autorun and waits until the benchmark has finished. */
-const autorun = (url: string) => openAndWait(`${url}?autorun&size=${SIZE}`, 'body', '#status');
+/** Opens the demo with the kernels' quick benchmark and waits until it has finished. */
+const benchmarkKernels = (url: string) => openAndWait(`${url}?bench=quick&only=kernels&size=${SIZE}`, 'body', '#status');
 
 /** The preview server of the built page (started once). */
 let preview: Promise<string> | undefined;
@@ -101,53 +97,18 @@ function devUrl(): Promise<string> {
   return dev;
 }
 
-async function readTable(page: Page): Promise<TableRow[]> {
-  return page.$$eval('#results tbody tr', (trs) =>
-    trs.map((tr) => ({
-      kernel: (tr as HTMLElement).dataset.kernel ?? '',
-      impl: (tr as HTMLElement).dataset.impl ?? '',
-      cells: Object.fromEntries(
-        [...tr.querySelectorAll('td')].map((td) => [(td as HTMLElement).dataset.field ?? '', td.textContent ?? '']),
-      ),
-    })),
-  );
-}
-
-/** The checks of a finished run: isolation, a numeric row per kernel and implementation, and the chart. */
+/** The checks of a finished run: isolation and a complete kernels table (with the pool on shared input). */
 async function expectCompleteRun(page: Page, problems: string[]): Promise<void> {
   expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
   expect(await page.textContent('#isolation')).toBe('yes');
-
-  const rows = await readTable(page);
-  expect(rows.map((r) => `${r.kernel}/${r.impl}`).sort()).toEqual(KERNELS.flatMap((k) => IMPLS.map((i) => `${k}/${i}`)).sort());
-  for (const row of rows) {
-    const where = `${row.kernel}/${row.impl}`;
-    for (const field of ['medianMs', 'minMs', 'gbPerS']) {
-      const value = Number(row.cells[field]);
-      expect(Number.isFinite(value) && value > 0, `${where} ${field} = "${row.cells[field]}"`).toBe(true);
-    }
-    expect(Number(row.cells.minMs), where).toBeLessThanOrEqual(Number(row.cells.medianMs));
-    expect(row.cells.speedup, where).toMatch(/^\d+(\.\d)?x$/);
-    if (row.impl === 'wasm' || row.impl === 'pool') {
-      // The demo checks every result against the JS reference: only float32 rounding may differ.
-      const diff = Number(row.cells.maxRelDiff);
-      expect(Number.isFinite(diff) && diff < 1e-5, `${where} maxRelDiff = "${row.cells.maxRelDiff}"`).toBe(true);
-    } else {
-      expect(row.cells.maxRelDiff, where).toBe('');
-    }
-  }
-
-  const bars = await page.$$eval('svg#chart rect.bar', (rects) =>
-    rects.map((r) => `${r.getAttribute('data-kernel')}/${r.getAttribute('data-impl')}:${Number(r.getAttribute('width')) > 0}`),
-  );
-  expect(bars.sort()).toEqual(KERNELS.flatMap((k) => IMPLS.map((i) => `${k}/${i}:true`)).sort());
+  await expectCompleteBenchmark(page, true, ['kernels']);
   expect(problems).toEqual([]);
 }
 
 describe('the benchmark demo', () => {
-  it('builds, is served cross-origin isolated by vite preview, and autoruns every kernel', async () => {
+  it('builds, is served cross-origin isolated by vite preview, and benchmarks every kernel', async () => {
     setUp();
-    const { page, problems, headers } = await autorun(await previewUrl());
+    const { page, problems, headers } = await benchmarkKernels(await previewUrl());
     expect(headers['cross-origin-opener-policy']).toBe(COI_HEADERS['Cross-Origin-Opener-Policy']);
     expect(headers['cross-origin-embedder-policy']).toBe(COI_HEADERS['Cross-Origin-Embedder-Policy']);
     await expectCompleteRun(page, problems);
@@ -156,7 +117,7 @@ describe('the benchmark demo', () => {
 
   it('runs on the dev server of `npm run demo` too', async () => {
     setUp();
-    const { page, problems, headers } = await autorun(await devUrl());
+    const { page, problems, headers } = await benchmarkKernels(await devUrl());
     expect(headers['cross-origin-opener-policy']).toBe('same-origin');
     expect(headers['cross-origin-embedder-policy']).toBe('require-corp');
     await expectCompleteRun(page, problems);
