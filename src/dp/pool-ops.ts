@@ -5,10 +5,10 @@
 // the parts are independent and no noise is drawn twice. In-place noise goes into a staged copy of
 // x that replaces x only when every part succeeded, and each worker's generator moves past the
 // noise it drew even when its part fails.
-import type { Plan, PoolOperation } from '../pool/types.js';
 import { refuseInPool } from '../pool/guards.js';
-import { typedArrayKind, currentLength } from '../wasm/boundary.js';
+import type { PartMemory, Plan, PoolOperation } from '../pool/types.js';
 import type { FloatArray } from '../validate.js';
+import { currentLength, typedArrayKind } from '../wasm/boundary.js';
 import * as noise from './noise.js';
 
 /** Options of the pooled noise samplers: as the sync ones, without `rng` (a generator can not cross threads). */
@@ -75,10 +75,10 @@ function addPlan(kind: noise.NoiseKind, x: FloatArray, scale: number): Plan<Nois
   };
 }
 
-function fillPart({ kind, scale }: NoiseTask, { output }: { output?: FloatArray }): void {
+function fillPart({ kind, scale }: NoiseTask, { output }: PartMemory): void {
   noise.fillNoise(kind, output!, scale, noise.generatorOf(undefined));
 }
 
-function addPart({ kind, scale }: NoiseTask, { output }: { output?: FloatArray }): void {
+function addPart({ kind, scale }: NoiseTask, { output }: PartMemory): void {
   noise.addNoise(kind, output!, scale, noise.generatorOf(undefined));
 }
