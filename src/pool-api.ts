@@ -33,34 +33,42 @@ export async function createPool(opts: PoolOptions = {}): Promise<Pool> {
  * check them. Plus `run` for any registered operation, `threads` and `close()`.
  */
 export class Pool extends WorkerPool {
+  /** As the sync l2Norms: the L2 norm of each row, the rows split over the workers. */
   l2Norms(x: Float32Array, rows: number): Promise<Float32Array> {
     return this.run(operations.l2Norms, x, rows);
   }
 
+  /** As the sync clipByL2 (in place, into `opts.out` or a new array on shared memory where the runtime has it). */
   clipByL2(x: Float32Array, rows: number, maxNorm: number, opts?: ClipOptions): Promise<Float32Array> {
     return this.run(operations.clipByL2, x, rows, maxNorm, opts);
   }
 
+  /** As the sync clipPerLayer (targets as clipByL2). */
   clipPerLayer(x: Float32Array, rows: number, layerSizes: ArrayLike<number>, maxNorms: number | ArrayLike<number>, opts?: ClipOptions): Promise<Float32Array> {
     return this.run(operations.clipPerLayer, x, rows, layerSizes, maxNorms, opts);
   }
 
+  /** As the sync clipAndSum: the workers' column sums of their clipped rows are added in float32. */
   clipAndSum(x: Float32Array, rows: number, maxNorm: number | ArrayLike<number>, opts?: ClipAndSumOptions): Promise<ClipAndSumResult> {
     return this.run(operations.clipAndSum, x, rows, maxNorm, opts);
   }
 
+  /** As the sync clipValues, the elements split over the workers (targets as clipByL2). */
   clipValues(x: Float32Array, min: number, max: number, opts?: ClipOptions): Promise<Float32Array> {
     return this.run(operations.clipValues, x, min, max, opts);
   }
 
+  /** As the sync sum: the workers' partial column sums added in float32 (E_OVERFLOW beyond float32). */
   sum(x: Float32Array, rows: number): Promise<Float32Array> {
     return this.run(operations.sum, x, rows);
   }
 
+  /** As the sync mean (partial sums as in sum). */
   mean(x: Float32Array, rows: number): Promise<Float32Array> {
     return this.run(operations.mean, x, rows);
   }
 
+  /** As the sync weightedMean (partial sums as in sum). */
   weightedMean(x: Float32Array, rows: number, weights: ArrayLike<number>): Promise<Float32Array> {
     return this.run(operations.weightedMean, x, rows, weights);
   }
