@@ -84,8 +84,13 @@ if (project !== undefined) {
     if (reflection === undefined) failures.push(`missing: ${name} is not exported`);
     else if (examplesOf(reflection).length === 0) failures.push(`missing @example: ${name}`);
   }
+  // TypeDoc gives each overload of a function the comment of the first: compile each block once.
+  const seen = new Set();
   for (const reflection of project.getReflectionsByKind(ReflectionKind.All)) {
-    for (const [i, code] of examplesOf(reflection, false).entries()) examples.push({ name: `${reflection.getFullName()}#${i + 1}`, code });
+    for (const [i, code] of examplesOf(reflection, false).entries()) {
+      if (!seen.has(code)) examples.push({ name: `${reflection.getFullName()}#${i + 1}`, code });
+      seen.add(code);
+    }
   }
   failures.push(...compileExamples(examples));
 }

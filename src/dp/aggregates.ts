@@ -13,6 +13,7 @@ import { resolveRng } from './noise.js';
 import type { Rng } from './rng.js';
 import { secureGaussian, secureLaplace, secureValueBound } from './secure.js';
 
+/** Options of every DP aggregate. */
 export interface AggregateOptions {
   /** Privacy parameter epsilon > 0 of the whole aggregate. */
   epsilon: number;
@@ -20,18 +21,23 @@ export interface AggregateOptions {
   rng?: Rng;
 }
 
+/** Options of {@link dpSum} and {@link dpMean}: the privacy parameter and the clamping bounds. */
 export interface BoundedOptions extends AggregateOptions {
   /** Records are clamped to [lower, upper]; lower < upper, |lower|, |upper| <= 2^960. */
   lower: number;
+  /** The upper clamping bound (see `lower`). */
   upper: number;
 }
 
+/** Options of {@link dpHistogram}: the bins (`edges`, or `bins` over [lower, upper]) and the noise. */
 export interface HistogramOptions extends AggregateOptions {
   /** Bin edges, strictly increasing: bin i is [edges[i], edges[i+1]), the last bin also holds edges[last]. */
   edges?: Float64Array | readonly number[];
-  /** Or: this many equal-width bins over [lower, upper]. */
+  /** Or: this many equal-width bins over [lower, upper] (1 to 2^24). */
   bins?: number;
+  /** With `bins`: the lower end of the first bin (finite, < upper). */
   lower?: number;
+  /** With `bins`: the upper end of the last bin, which includes it. */
   upper?: number;
   /** 'laplace' (default, epsilon-DP) or 'gaussian' ((epsilon, delta)-DP, needs delta). */
   noise?: 'laplace' | 'gaussian';
@@ -39,6 +45,7 @@ export interface HistogramOptions extends AggregateOptions {
   delta?: number;
 }
 
+/** The release of {@link dpHistogram}. */
 export interface DpHistogram {
   /** Noisy count per bin (on the lattice of the mechanism, not rounded; round or clamp at 0 as post-processing). */
   counts: Float64Array;
@@ -89,6 +96,7 @@ function checkBounds(lower: unknown, upper: unknown): { lower: number; upper: nu
 /**
  * The exact sum of `values` rounded once to the nearest double (Shewchuk 1997, "Adaptive precision
  * floating-point arithmetic"; the partials method with a correctly rounded final step, as Python's fsum).
+ * Values are not checked: NaN or Infinity among them gives NaN or Infinity.
  */
 export function exactSum(values: ArrayLike<number>): number {
   const partials: number[] = [];
@@ -152,6 +160,11 @@ function releaseOne(value: number, epsilon: number, sensitivity: number, rng: Rn
  * Noisy count of records (or of a given count), Laplace noise of scale about 1/epsilon on the
  * secure lattice: epsilon-DP under add/remove neighbours. Not rounded (round as post-processing).
  * Counts above 2^28 x scale (2.7e8 at epsilon 1, 2.7e5 at epsilon 1000) are released saturated.
+ *
+ * @param records - the records (only their number counts), or the exact count itself.
+ * @throws {PrivkitError} E_ARG when opts is not an object, epsilon is not finite and > 0, records is neither a Float64Array (of at most 2^32 - 1 records) nor a non-negative integer, or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_NONFINITE when a record is NaN.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function dpCount(records: Float64Array | number, opts: AggregateOptions): number {
   const { epsilon, rng } = options(opts);
@@ -164,6 +177,10 @@ export function dpCount(records: Float64Array | number, opts: AggregateOptions):
  * Noisy sum of the records clamped to [lower, upper] (Google's BoundedSum): epsilon-DP under
  * add/remove neighbours, sensitivity max(|lower|, |upper|) (times 1 + 2^-19 for the single rounding
  * of the exact sum). Sums beyond 2^28 x the noise scale are released saturated.
+ *
+ * @throws {PrivkitError} E_ARG when opts is not an object, epsilon is not finite and > 0, records is not a Float64Array of at most 2^32 - 1 records, the bounds are not finite with lower < upper and magnitudes <= 2^960, or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_NONFINITE when a record is NaN (+-Infinity is clamped).
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function dpSum(records: Float64Array, opts: BoundedOptions): number {
   const { epsilon, lower, upper, rng } = options(opts);
@@ -181,6 +198,19 @@ export function dpSum(records: Float64Array, opts: BoundedOptions): number {
  * equally between a noisy sum of the records normalized by the midpoint (sensitivity (upper - lower)/2)
  * and a noisy count (sensitivity 1); the result noisySum / max(1, noisyCount) + midpoint is clamped
  * to [lower, upper]. epsilon-DP under add/remove neighbours.
+ *
+ * @throws {PrivkitError} E_ARG when opts is not an object, epsilon is not finite and > 0, records is not a Float64Array of at most 2^32 - 1 records, the bounds are not finite with lower < upper and magnitudes <= 2^960, or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_NONFINITE when a record is NaN (+-Infinity is clamped).
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ *
+ * @example
+ * ```ts
+ * import { ready } from 'privkit';
+ * import { dpMean } from 'privkit/dp';
+ * await ready();
+ * const ages = new Float64Array([34, 51, 29, 42, 67]); // one record per person
+ * const mean = dpMean(ages, { epsilon: 1, lower: 18, upper: 90 });
+ * ```
  */
 export function dpMean(records: Float64Array, opts: BoundedOptions): number {
   const { epsilon, lower, upper, rng } = options(opts);
@@ -251,6 +281,10 @@ function binOf(x: number, edges: Float64Array): number {
  * neighbours one record changes one count by 1: L1 and L2 sensitivity 1, and only that coordinate
  * is rounded differently, so the lattice charge is 1 + resolution whatever the number of bins.
  * Counts beyond the lattice's exact range (2^28 x scale) are released saturated (see clampToLattice).
+ *
+ * @throws {PrivkitError} E_ARG when opts is not an object, epsilon is not finite and > 0, records is not a Float64Array of at most 2^32 - 1 records, noise is not 'laplace' or 'gaussian', delta is missing for (or given with) the wrong noise or not in (0, 1), the bins are not given as exactly one of `edges` (finite, strictly increasing, >= 2) or `bins` (1 to 2^24, with valid lower < upper), or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_NONFINITE when a record is NaN.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function dpHistogram(records: Float64Array, opts: HistogramOptions): DpHistogram {
   const o = options(opts);

@@ -5,6 +5,7 @@ import { PrivkitError } from '../errors.js';
 import { erfcx, logNormalCdf, logSub } from '../math/special.js';
 import { assertNumber } from '../validate.js';
 
+/** The privacy target and sensitivity a Gaussian noise scale is calibrated for. */
 export interface GaussianCalibration {
   /** Privacy parameter epsilon > 0. */
   epsilon: number;
@@ -26,6 +27,10 @@ function checkEpsilonDelta(epsilon: unknown, delta: unknown, l2Sensitivity: unkn
  * (epsilon, delta)-DP (Balle and Wang 2018, Theorem 8):
  * delta = Phi(Delta/(2 sigma) - epsilon sigma/Delta) - e^epsilon Phi(-Delta/(2 sigma) - epsilon sigma/Delta),
  * evaluated without cancellation (see logDeltaOf) to about 1e-12 relative; 0 and 1 in the limits.
+ *
+ * @param sigma - the noise standard deviation (> 0).
+ * @param params - epsilon (> 0) and the L2 sensitivity Delta (> 0).
+ * @throws {PrivkitError} E_ARG when sigma, params.epsilon or params.l2Sensitivity is not finite and > 0, or delta can not be evaluated there.
  */
 export function gaussianDelta(sigma: number, params: { epsilon: number; l2Sensitivity: number }): number {
   assertNumber('sigma', sigma, 'positive');
@@ -156,6 +161,19 @@ const MIN_NORMAL = 2 ** -1022;
  * epsilon > 0 (the classic one needs epsilon < 1). E_ARG when sigma / Delta would leave
  * [2^-1000, 2^1000] (epsilon too small or too large for delta) or sigma fall below 2^-1022;
  * E_OVERFLOW when sigma exceeds the doubles.
+ *
+ * @param params - the target epsilon (> 0), delta in (0, 1) and L2 sensitivity (> 0).
+ * @returns sigma, in the units of the sensitivity.
+ * @throws {PrivkitError} E_ARG when epsilon or l2Sensitivity is not finite and > 0, delta is not in (0, 1), or sigma / l2Sensitivity would leave [2^-1000, 2^1000].
+ * @throws {PrivkitError} E_OVERFLOW when sigma exceeds the largest double.
+ *
+ * @example
+ * ```ts
+ * import { analyticGaussianSigma, classicGaussianSigma } from 'privkit/dp';
+ * const params = { epsilon: 1, delta: 1e-5, l2Sensitivity: 1 };
+ * analyticGaussianSigma(params); // about 3.73
+ * classicGaussianSigma(params); // about 4.84
+ * ```
  */
 export function analyticGaussianSigma(params: GaussianCalibration): number {
   const { epsilon, delta, l2Sensitivity } = params ?? ({} as GaussianCalibration);
@@ -194,7 +212,12 @@ function ratioError(epsilon: number, delta: number, size: string, bound: string)
   });
 }
 
-/** The classic Gaussian mechanism bound sqrt(2 ln(1.25/delta)) Delta / epsilon (Dwork and Roth 2014, Theorem A.1; proved for epsilon < 1). */
+/**
+ * The classic Gaussian mechanism bound sqrt(2 ln(1.25/delta)) Delta / epsilon (Dwork and Roth 2014, Theorem A.1; proved for epsilon < 1).
+ *
+ * @throws {PrivkitError} E_ARG when epsilon or l2Sensitivity is not finite and > 0, delta is not in (0, 1), or sigma falls below 2^-1022.
+ * @throws {PrivkitError} E_OVERFLOW when sigma exceeds the largest double.
+ */
 export function classicGaussianSigma(params: GaussianCalibration): number {
   const { epsilon, delta, l2Sensitivity } = params ?? ({} as GaussianCalibration);
   checkEpsilonDelta(epsilon, delta, l2Sensitivity);

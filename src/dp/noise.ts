@@ -9,9 +9,11 @@ import { checkTypedArray, copyIn, copyOut, currentLength, snapshot } from '../wa
 import type { Kernels } from '../wasm/runtime.js';
 import { createRng, isRng, type Rng } from './rng.js';
 
+/** The element type of a noise array: Float64Array ('float64') or Float32Array ('float32'). */
 export type NoiseDtype = 'float64' | 'float32';
 export type NoiseKind = 'gaussian' | 'laplace';
 
+/** Options of {@link gaussianNoise} and {@link laplaceNoise}. */
 export interface NoiseOptions {
   /** The generator to draw from; default: this thread's CSPRNG (ChaCha20 keyed by crypto.getRandomValues). */
   rng?: Rng;
@@ -19,6 +21,7 @@ export interface NoiseOptions {
   dtype?: NoiseDtype;
 }
 
+/** Options of {@link addGaussianNoise} and {@link addLaplaceNoise}. */
 export interface AddNoiseOptions {
   /** The generator to draw from; default: this thread's CSPRNG. */
   rng?: Rng;
@@ -86,7 +89,27 @@ const scaleName = (kind: NoiseKind) => (kind === 'gaussian' ? 'sigma' : 'scale')
 type FillKernel = 'gaussianFill64' | 'gaussianFill32' | 'laplaceFill64' | 'laplaceFill32';
 type AddKernel = 'gaussianAdd64' | 'gaussianAdd32' | 'laplaceAdd64' | 'laplaceAdd32';
 
-/** `length` samples of N(0, sigma^2). */
+/**
+ * `length` samples of N(0, sigma^2) from the wasm Ziggurat sampler, driven by ChaCha20. Fast noise
+ * for values that are not released bit-exact (DP-SGD gradients, simulations); a released value
+ * should use {@link secureGaussian}, which resists floating-point attacks.
+ *
+ * @param length - how many samples (0 to {@link MAX_NOISE_LENGTH}).
+ * @param sigma - the standard deviation (> 0); for DP-SGD, noiseMultiplier x clip norm.
+ * @param opts - the generator and the element type (default 'float64').
+ * @throws {PrivkitError} E_ARG when length is not an integer in [0, 2^28], sigma is not finite and > 0, opts.dtype is not 'float64' or 'float32', or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_OVERFLOW when a sample exceeds the range of the dtype (sigma near the float32 maximum).
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ *
+ * @example
+ * ```ts
+ * import { ready } from 'privkit';
+ * import { gaussianNoise } from 'privkit/dp';
+ * await ready();
+ * const noise64 = gaussianNoise(1024, 2.0); // Float64Array
+ * const noise32 = gaussianNoise(1024, 2.0, { dtype: 'float32' }); // Float32Array
+ * ```
+ */
 export function gaussianNoise(length: number, sigma: number, opts: NoiseOptions & { dtype: 'float32' }): Float32Array;
 export function gaussianNoise(length: number, sigma: number, opts?: NoiseOptions & { dtype?: 'float64' }): Float64Array;
 export function gaussianNoise(length: number, sigma: number, opts?: NoiseOptions): Float64Array | Float32Array;
@@ -94,7 +117,25 @@ export function gaussianNoise(length: number, sigma: number, opts?: NoiseOptions
   return newNoise('gaussian', length, noiseScale('gaussian', sigma), opts);
 }
 
-/** `length` samples of Laplace(0, scale): density exp(-|x| / scale) / (2 scale). */
+/**
+ * `length` samples of Laplace(0, scale): density exp(-|x| / scale) / (2 scale), from the wasm
+ * sampler driven by ChaCha20. For released values use {@link secureLaplace}.
+ *
+ * @param length - how many samples (0 to {@link MAX_NOISE_LENGTH}).
+ * @param scale - the scale b (> 0); for epsilon-DP of a query of L1 sensitivity D, b = D / epsilon.
+ * @param opts - the generator and the element type (default 'float64').
+ * @throws {PrivkitError} E_ARG when length is not an integer in [0, 2^28], scale is not finite and > 0, opts.dtype is not 'float64' or 'float32', or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_OVERFLOW when a sample exceeds the range of the dtype.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ *
+ * @example
+ * ```ts
+ * import { ready } from 'privkit';
+ * import { laplaceNoise } from 'privkit/dp';
+ * await ready();
+ * const noise = laplaceNoise(10, 1 / 0.5); // scale = sensitivity / epsilon
+ * ```
+ */
 export function laplaceNoise(length: number, scale: number, opts: NoiseOptions & { dtype: 'float32' }): Float32Array;
 export function laplaceNoise(length: number, scale: number, opts?: NoiseOptions & { dtype?: 'float64' }): Float64Array;
 export function laplaceNoise(length: number, scale: number, opts?: NoiseOptions): Float64Array | Float32Array;
@@ -108,6 +149,25 @@ export function laplaceNoise(length: number, scale: number, opts?: NoiseOptions)
  * E_NONFINITE with its index, before any noise is drawn; a result beyond the float range gives
  * E_OVERFLOW, with x unchanged (x is then noised through a copy, see addNoise). A failed call never
  * leaves x half-written, and noise drawn for it is never drawn again.
+ *
+ * @param x - the values to noise, modified in place.
+ * @param sigma - the standard deviation (> 0).
+ * @throws {PrivkitError} E_ARG when x is not an attached Float32Array or Float64Array, sigma is not finite and > 0, or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity (`index` is the first one).
+ * @throws {PrivkitError} E_OVERFLOW when an element plus its noise leaves the float range (x unchanged).
+ * @throws {PrivkitError} E_SHAPE when x's buffer is resized or detached during the call.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ *
+ * @example
+ * ```ts
+ * import { ready, clipAndSum } from 'privkit';
+ * import { addGaussianNoise } from 'privkit/dp';
+ * await ready();
+ * const maxNorm = 1, noiseMultiplier = 1.1, batch = 2;
+ * const { sum } = clipAndSum(new Float32Array([3, 4, 0.3, 0.4]), batch, maxNorm);
+ * addGaussianNoise(sum, noiseMultiplier * maxNorm); // sigma = noiseMultiplier x C
+ * const update = sum.map((v) => v / batch);
+ * ```
  */
 export function addGaussianNoise<T extends Float32Array | Float64Array>(x: T, sigma: number, opts?: AddNoiseOptions): T {
   const { rng } = noiseOptions(opts);
@@ -116,7 +176,16 @@ export function addGaussianNoise<T extends Float32Array | Float64Array>(x: T, si
   return addNoise('gaussian', x, checked, generatorOf(rng));
 }
 
-/** Adds Laplace(0, scale) noise to every element of x in place and returns x (errors as addGaussianNoise). */
+/**
+ * Adds Laplace(0, scale) noise to every element of x in place and returns x (errors as addGaussianNoise).
+ *
+ * @param x - the values to noise, modified in place.
+ * @param scale - the Laplace scale b (> 0).
+ * @throws {PrivkitError} E_ARG when x is not an attached Float32Array or Float64Array, scale is not finite and > 0, or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity (`index` is the first one).
+ * @throws {PrivkitError} E_OVERFLOW when an element plus its noise leaves the float range (x unchanged).
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ */
 export function addLaplaceNoise<T extends Float32Array | Float64Array>(x: T, scale: number, opts?: AddNoiseOptions): T {
   const { rng } = noiseOptions(opts);
   const checked = noiseScale('laplace', scale);
