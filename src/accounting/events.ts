@@ -16,6 +16,7 @@ export type Neighbours = 'add-remove' | 'replace-one';
 
 /** One or more DP-SGD steps: the Gaussian mechanism (noise sigma = noiseMultiplier x clip norm) on a subsampled batch. */
 export interface SubsampledGaussianEvent {
+  /** The mechanism tag; may be left out: an event without one is a subsampled Gaussian. */
   mechanism?: 'subsampled-gaussian';
   /**
    * sigma / C: the standard deviation of the noise actually added to the sum, divided by the clip
@@ -41,8 +42,11 @@ export interface SubsampledGaussianEvent {
 
 /** A released statistic with Gaussian noise: sigma = noiseMultiplier x l2 sensitivity. */
 export interface GaussianEvent {
+  /** The mechanism tag. */
   mechanism: 'gaussian';
+  /** sigma / Delta_2: the noise standard deviation over the L2 sensitivity of the statistic; 0 means no noise (infinite epsilon). */
   noiseMultiplier: number;
+  /** How many times the event is repeated (composed); a positive integer, 1 by default. */
   steps?: number;
   /** As in SubsampledGaussianEvent. */
   slack?: number;
@@ -50,15 +54,21 @@ export interface GaussianEvent {
 
 /** A released statistic with Laplace noise: scale b = noiseMultiplier x l1 sensitivity (pure epsilon = 1 / noiseMultiplier). */
 export interface LaplaceEvent {
+  /** The mechanism tag. */
   mechanism: 'laplace';
+  /** b / Delta_1: the Laplace scale over the L1 sensitivity of the statistic (each step is 1 / noiseMultiplier-DP); 0 means no noise. */
   noiseMultiplier: number;
+  /** How many times the event is repeated (composed); a positive integer, 1 by default. */
   steps?: number;
 }
 
 /** A mechanism known to be rho-zCDP (e.g. the discrete Gaussian, see `discreteGaussianZcdp`). */
 export interface ZcdpEvent {
+  /** The mechanism tag. */
   mechanism: 'zcdp';
+  /** rho >= 0 of one step (rho-zCDP: RDP epsilon(alpha) = rho alpha at every order). */
   rho: number;
+  /** How many times the event is repeated (composed); a positive integer, 1 by default. */
   steps?: number;
 }
 
@@ -68,6 +78,7 @@ export interface ZcdpEvent {
  * secure aggregation. Every quantity is in quantized (integer) units.
  */
 export interface DistributedDiscreteGaussianEvent {
+  /** The mechanism tag. */
   mechanism: 'distributed-discrete-gaussian';
   /** Standard deviation of one client's noise per coordinate, in quantized units (>= 1/2). */
   localSigma: number;
@@ -91,33 +102,95 @@ export interface DistributedDiscreteGaussianEvent {
   dimension: number;
   /** Probability that a client takes part in a round; 1 by default. */
   sampleRate?: number;
+  /** How the round's clients are drawn, as in SubsampledGaussianEvent ('poisson' by default). */
   sampling?: Sampling;
+  /** The neighbouring relation (of clients), as in SubsampledGaussianEvent. */
   neighbours?: Neighbours;
+  /** How many rounds; a positive integer, 1 by default. */
   steps?: number;
   /** The samplers' pmf slack over the released sum, as in SubsampledGaussianEvent; 0 by default. */
   slack?: number;
 }
 
+/**
+ * What an accountant's `step` and a budget's `spend` take: one mechanism, repeated `steps` times.
+ * An event without `mechanism` is a {@link SubsampledGaussianEvent} (a DP-SGD step).
+ */
 export type PrivacyEvent = SubsampledGaussianEvent | GaussianEvent | LaplaceEvent | ZcdpEvent | DistributedDiscreteGaussianEvent;
 
-/** A validated event with every default filled in. */
+/**
+ * A validated event with every default filled in (the form accountants record and write in
+ * `toJSON().events`, with the steps of equal events added). Each field means what it means in the
+ * event of the same `mechanism`: {@link SubsampledGaussianEvent}, {@link GaussianEvent},
+ * {@link LaplaceEvent}, {@link ZcdpEvent} or {@link DistributedDiscreteGaussianEvent}.
+ */
 export type NormalizedEvent =
-  | { mechanism: 'subsampled-gaussian'; noiseMultiplier: number; sampleRate: number; steps: number; sampling: Sampling; neighbours: Neighbours; slack: number }
-  | { mechanism: 'gaussian'; noiseMultiplier: number; steps: number; slack: number }
-  | { mechanism: 'laplace'; noiseMultiplier: number; steps: number }
-  | { mechanism: 'zcdp'; rho: number; steps: number }
   | {
-      mechanism: 'distributed-discrete-gaussian';
-      localSigma: number;
-      clients: number;
-      tauClients: number;
-      l2Sensitivity: number;
-      l1Sensitivity: number;
-      dimension: number;
+      /** See {@link SubsampledGaussianEvent}. */
+      mechanism: 'subsampled-gaussian';
+      /** sigma / C. */
+      noiseMultiplier: number;
+      /** q in (0, 1]. */
       sampleRate: number;
-      sampling: Sampling;
-      neighbours: Neighbours;
+      /** Total repetitions. */
       steps: number;
+      /** How batches are drawn. */
+      sampling: Sampling;
+      /** The neighbouring relation. */
+      neighbours: Neighbours;
+      /** The sampler's pmf slack (0 when none). */
+      slack: number;
+    }
+  | {
+      /** See {@link GaussianEvent}. */
+      mechanism: 'gaussian';
+      /** sigma / Delta_2. */
+      noiseMultiplier: number;
+      /** Total repetitions. */
+      steps: number;
+      /** The sampler's pmf slack (0 when none). */
+      slack: number;
+    }
+  | {
+      /** See {@link LaplaceEvent}. */
+      mechanism: 'laplace';
+      /** b / Delta_1. */
+      noiseMultiplier: number;
+      /** Total repetitions. */
+      steps: number;
+    }
+  | {
+      /** See {@link ZcdpEvent}. */
+      mechanism: 'zcdp';
+      /** rho of one step. */
+      rho: number;
+      /** Total repetitions. */
+      steps: number;
+    }
+  | {
+      /** See {@link DistributedDiscreteGaussianEvent}. */
+      mechanism: 'distributed-discrete-gaussian';
+      /** One client's noise standard deviation per coordinate, in quantized units. */
+      localSigma: number;
+      /** Clients whose noise is in the sum. */
+      clients: number;
+      /** The client count tau is computed for (>= clients). */
+      tauClients: number;
+      /** L2 bound on one client's quantized vector. */
+      l2Sensitivity: number;
+      /** L1 bound on one client's quantized vector. */
+      l1Sensitivity: number;
+      /** Length of the vectors. */
+      dimension: number;
+      /** Client sampling rate. */
+      sampleRate: number;
+      /** How clients are drawn. */
+      sampling: Sampling;
+      /** The neighbouring relation. */
+      neighbours: Neighbours;
+      /** Total rounds. */
+      steps: number;
+      /** The samplers' pmf slack (0 when none). */
       slack: number;
     };
 
@@ -271,6 +344,7 @@ export function eventKey(e: NormalizedEvent): string {
  * The accounting event of one round of a distributed discrete Gaussian release (`release`: its noise,
  * clients and one client's bounds) whose clients were sampled at rate q: Poisson sampling with
  * add/remove neighbours, or a fixed-size sample without replacement with replace-one neighbours.
+ * Nothing is checked here: the accountant checks the event when it is recorded.
  */
 export function subsampledDistributedEvent(
   release: Omit<DistributedDiscreteGaussianEvent, 'sampleRate' | 'sampling' | 'neighbours' | 'steps' | 'mechanism'>,

@@ -60,8 +60,11 @@ export class EventLedger {
 
 /** The versioned JSON form of an accountant (`toJSON()`), read back by the accountant's `fromJSON`. */
 export interface AccountantJson {
+  /** Always 'privkit-accountant': marks the object as an accountant's state. */
   format: 'privkit-accountant';
+  /** The version of this format (1); `fromJSON` reads version 1 only. */
   version: 1;
+  /** Which accountant wrote it; `fromJSON` of the other one refuses it. */
   accountant: 'rdp' | 'pld';
   /** RDP orders (the RDP accountant; Infinity written as the string 'Infinity'). */
   orders?: (number | 'Infinity')[];
