@@ -35,11 +35,13 @@ export const IMPORTED_PRIME_ROUNDS = 64;
 /** Bits of the random factor that blinds each decryption's exponents. */
 const BLINDING_BITS = 64;
 
+/** Options of the key constructors, key generation and key parsing. */
 export interface KeyOptions {
   /** Accept keys below 2048 bits (down to 128). For tests only: such keys are not secure. */
   allowInsecureTestKeys?: boolean;
 }
 
+/** Options of {@link generateKeyPair}. */
 export interface GenerateKeyPairOptions extends KeyOptions {
   /** Bit length of n (even, default 3072). */
   bits?: number;
@@ -49,13 +51,17 @@ export interface GenerateKeyPairOptions extends KeyOptions {
   pool?: Pool;
 }
 
+/** Options of the encryptions. */
 export interface EncryptOptions {
   /** Generator for r (default: the module's CSPRNG). A seeded generator is for tests only. */
   rng?: Rng;
 }
 
+/** A key pair made by {@link generateKeyPair}. */
 export interface KeyPair {
+  /** The public key (n): encrypts and combines ciphertexts. */
   publicKey: PublicKey;
+  /** The private key (p, q): decrypts; its `publicKey` is the same object as the pair's. */
   privateKey: PrivateKey;
 }
 
@@ -83,10 +89,16 @@ let trustedCiphertext: (publicKey: PublicKey, value: bigint) => Ciphertext;
 
 /** A Paillier ciphertext: an element of Z*_{n^2} under `publicKey`. */
 export class Ciphertext {
+  /** The key it was encrypted under. */
   declare readonly publicKey: PublicKey;
+  /** The ciphertext c, in Z*_{n^2}. */
   declare readonly value: bigint;
 
-  /** Checks 0 < value < n^2 and gcd(value, n) = 1. */
+  /**
+   * Checks 0 < value < n^2 and gcd(value, n) = 1.
+   *
+   * @throws {PrivkitError} E_ARG when publicKey is not a PublicKey or value is not a bigint in Z*_{n^2}.
+   */
   constructor(publicKey: PublicKey, value: bigint) {
     if (!(publicKey instanceof PublicKey)) {
       throw new PrivkitError('E_ARG', `publicKey must be a Paillier PublicKey, got ${describe(publicKey)}`, { argument: 'publicKey' });
@@ -104,6 +116,21 @@ export class Ciphertext {
   }
 }
 
+/**
+ * A Paillier public key (g = n + 1): encrypts integers mod n and combines ciphertexts
+ * homomorphically (add, addPlain, multiplyPlain, negate, subtract). Made by {@link generateKeyPair},
+ * from a modulus (`new PublicKey(n)`) or by {@link publicKeyFromJSON} / {@link publicKeyFromBytes}.
+ * Every operation except the constructor's checks needs `await ready()` first.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPair } from 'privkit/paillier';
+ * const { publicKey, privateKey } = await generateKeyPair({ bits: 2048 });
+ * const total = publicKey.add(publicKey.encrypt(20n), publicKey.encrypt(22n));
+ * const doubled = publicKey.multiplyPlain(total, 2n);
+ * console.log(privateKey.decrypt(doubled)); // 84n
+ * ```
+ */
 export class PublicKey {
   /** The modulus n = p q. */
   readonly n: bigint;
@@ -127,6 +154,10 @@ export class PublicKey {
    * below 2000, not a probable prime, not a perfect power, and not a product of two factors so
    * close that one step of Fermat's method finds them. That n has exactly two prime factors can
    * not be checked without them.
+   *
+   * @param n - the modulus (2048 to 6144 bits; down to 128 with `opts.allowInsecureTestKeys`).
+   * @throws {PrivkitError} E_ARG when n is not a bigint, is even, has a size outside the allowed range, or fails one of the checks above.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
    */
   constructor(n: bigint, opts: KeyOptions = {}) {
     if (typeof n !== 'bigint') throw new PrivkitError('E_ARG', `n must be a bigint, got ${describe(n)}`, { argument: 'n' });
@@ -153,6 +184,9 @@ export class PublicKey {
   /**
    * Enc(m) = (1 + m n) r^n mod n^2 with r uniform in Z*_n; m in (-n, n), taken mod n. A queued r^n
    * of the same origin (the CSPRNG, or opts.rng) is used (once) when there is one.
+   *
+   * @throws {PrivkitError} E_ARG when m is not a bigint in (-n, n) or opts.rng is not an Rng.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
    */
   encrypt(m: bigint, opts: EncryptOptions = {}): Ciphertext {
     const rng = encryptRng(opts);
@@ -160,19 +194,32 @@ export class PublicKey {
     return trustedCiphertext(this, (gm * this.#randomFactor(rng)) % this.nSquared);
   }
 
-  /** The same plaintext under fresh randomness: c r^n mod n^2 (a queued r^n as in encrypt). */
+  /**
+   * The same plaintext under fresh randomness: c r^n mod n^2 (a queued r^n as in encrypt).
+   *
+   * @throws {PrivkitError} E_ARG when c is not a ciphertext under this key or opts.rng is not an Rng.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+   */
   rerandomize(c: Ciphertext | bigint, opts: EncryptOptions = {}): Ciphertext {
     const rng = encryptRng(opts);
     const value = this.own(c, 'c');
     return trustedCiphertext(this, (value * this.#randomFactor(rng)) % this.nSquared);
   }
 
-  /** Enc(a + b mod n) from Enc(a) and Enc(b): the product mod n^2. */
+  /**
+   * Enc(a + b mod n) from Enc(a) and Enc(b): the product mod n^2.
+   *
+   * @throws {PrivkitError} E_ARG when c1 or c2 is not a ciphertext under this key (a raw bigint must lie in Z*_{n^2}).
+   */
   add(c1: Ciphertext | bigint, c2: Ciphertext | bigint): Ciphertext {
     return trustedCiphertext(this, (this.own(c1, 'c1') * this.own(c2, 'c2')) % this.nSquared);
   }
 
-  /** Enc(a + m mod n) from Enc(a) and a plaintext m in (-n, n). Not re-randomized. */
+  /**
+   * Enc(a + m mod n) from Enc(a) and a plaintext m in (-n, n). Not re-randomized.
+   *
+   * @throws {PrivkitError} E_ARG when c is not a ciphertext under this key or m is not a bigint in (-n, n).
+   */
   addPlain(c: Ciphertext | bigint, m: bigint): Ciphertext {
     const value = this.own(c, 'c');
     return trustedCiphertext(this, (value * this.gToThe(plaintextResidue(this, m, 'm'))) % this.nSquared);
@@ -181,6 +228,9 @@ export class PublicKey {
   /**
    * Enc(k a mod n) from Enc(a) and a plaintext k in (-n, n): c^k mod n^2. Not re-randomized. k is
    * treated as public: the exponentiation's time depends on its bits.
+   *
+   * @throws {PrivkitError} E_ARG when c is not a ciphertext under this key or k is not a bigint in (-n, n).
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
    */
   multiplyPlain(c: Ciphertext | bigint, k: bigint): Ciphertext {
     const value = this.own(c, 'c');
@@ -190,23 +240,41 @@ export class PublicKey {
     return trustedCiphertext(this, this.#modNSquared.pow(value, kk));
   }
 
-  /** Enc(-a mod n) from Enc(a): c^-1 mod n^2. */
+  /**
+   * Enc(-a mod n) from Enc(a): c^-1 mod n^2.
+   *
+   * @throws {PrivkitError} E_ARG when c is not a ciphertext under this key.
+   */
   negate(c: Ciphertext | bigint): Ciphertext {
     return trustedCiphertext(this, modInverse(this.own(c, 'c'), this.nSquared));
   }
 
-  /** Enc(a - b mod n) from Enc(a) and Enc(b). */
+  /**
+   * Enc(a - b mod n) from Enc(a) and Enc(b).
+   *
+   * @throws {PrivkitError} E_ARG when c1 or c2 is not a ciphertext under this key.
+   */
   subtract(c1: Ciphertext | bigint, c2: Ciphertext | bigint): Ciphertext {
     const a = this.own(c1, 'c1');
     return trustedCiphertext(this, (a * modInverse(this.own(c2, 'c2'), this.nSquared)) % this.nSquared);
   }
 
-  /** Encrypts x packed many entries per plaintext (see packing.ts: scale, clip, maxAdditions). */
+  /**
+   * Encrypts x packed many entries per plaintext (see packing.ts: scale, clip, maxAdditions).
+   * The same as {@link encryptVector}(this, x, opts).
+   *
+   * @throws {PrivkitError} E_ARG, E_NONFINITE, E_NOT_READY as {@link encryptVector}.
+   */
   encryptVector(x: Float32Array, opts: PackingOptions): EncryptedVector {
     return encryptVector(this, x, opts);
   }
 
-  /** The packed sum of two encrypted vectors; E_OVERFLOW beyond their maxAdditions headroom. */
+  /**
+   * The packed sum of two encrypted vectors; E_OVERFLOW beyond their maxAdditions headroom.
+   * The same as {@link addVectors}(this, a, b).
+   *
+   * @throws {PrivkitError} E_ARG, E_SHAPE, E_OVERFLOW as {@link addVectors}.
+   */
   addVectors(a: EncryptedVector, b: EncryptedVector): EncryptedVector {
     return addVectors(this, a, b);
   }
@@ -219,6 +287,10 @@ export class PublicKey {
   /**
    * Computes `count` values r^n mod n^2 now and queues them: from the CSPRNG for encryptions
    * without opts.rng, or from `opts.rng` (tests) for encryptions given that same generator.
+   *
+   * @param count - how many values (0 to {@link MAX_PRECOMPUTE}).
+   * @throws {PrivkitError} E_ARG when count is not an integer in [0, 2^20] or opts.rng is not an Rng.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
    */
   precompute(count: number, opts: EncryptOptions = {}): void {
     checkPrecomputeCount(count);
@@ -235,6 +307,9 @@ export class PublicKey {
    * CSPRNG) for encryptions without opts.rng; encryptions meanwhile compute their own. Each value
    * is checked: in Z*_{n^2}, not 1 mod n (r^n = 1 + k n only for r^n = 1, which would leave the
    * plaintext in the clear), and not already queued; a bad value refuses the whole batch.
+   *
+   * @throws {PrivkitError} E_ARG (as a rejection) when pool is not a Pool from createPool or count is not an integer in [0, 2^20].
+   * @throws {PrivkitError} E_WORKER (as a rejection) when the pool fails or returns a missing, invalid, trivial or repeated value.
    */
   async precomputeInPool(pool: Pool, count: number): Promise<void> {
     if (typeof (pool as Partial<Pool> | null)?.paillierRandomness !== 'function') {
@@ -248,7 +323,11 @@ export class PublicKey {
     this.#enqueue(CSPRNG_ORIGIN, values);
   }
 
-  /** A validated Ciphertext for a raw value under this key. */
+  /**
+   * A validated Ciphertext for a raw value under this key.
+   *
+   * @throws {PrivkitError} E_ARG when value is not a bigint in Z*_{n^2}.
+   */
   ciphertext(value: bigint): Ciphertext {
     return new Ciphertext(this, value);
   }
@@ -305,9 +384,27 @@ export class PublicKey {
   }
 }
 
+/**
+ * A Paillier private key: the prime factors p and q of n. Decrypts by CRT on the constant-time
+ * exponentiation with a blinded exponent; the key owner can also encrypt (faster, by CRT). Made by
+ * {@link generateKeyPair}, from the primes (`new PrivateKey(p, q)`) or by {@link privateKeyFromJSON} /
+ * {@link privateKeyFromBytes}.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPair, privateKeyToJSON, privateKeyFromJSON } from 'privkit/paillier';
+ * const { publicKey, privateKey } = await generateKeyPair({ bits: 2048 });
+ * const saved = JSON.stringify(privateKeyToJSON(privateKey)); // keep it secret
+ * const restored = privateKeyFromJSON(saved);
+ * console.log(restored.decrypt(publicKey.encrypt(7n))); // 7n (negative plaintexts come back as n - |m|)
+ * ```
+ */
 export class PrivateKey {
+  /** The matching public key (n = p q). */
   readonly publicKey: PublicKey;
+  /** The first prime factor of n. Secret. */
   readonly p: bigint;
+  /** The second prime factor of n. Secret. */
   readonly q: bigint;
   readonly #pSquared: Modulus;
   readonly #qSquared: Modulus;
@@ -325,6 +422,9 @@ export class PrivateKey {
    * bits and more than 2^(|n|/2 - 100) apart (FIPS 186-5 A.1.3), without a prime factor below 2000,
    * gcd(n, (p-1)(q-1)) = 1, n of an allowed size, and each prime by IMPORTED_PRIME_ROUNDS
    * Miller-Rabin rounds.
+   *
+   * @throws {PrivkitError} E_ARG when p or q is not an odd bigint >= 3, not prime, or the pair fails one of the checks above.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
    */
   constructor(p: bigint, q: bigint, opts: KeyOptions = {}) {
     const options: InternalKeyOptions = keyOptions(opts);
@@ -361,6 +461,9 @@ export class PrivateKey {
   /**
    * Enc(m) for the key owner, as publicKey.encrypt (same distribution, never a queued r^n) but with
    * r^n mod n^2 from r^n mod p^2 and mod q^2 by CRT (python-paillier's private-key encryption).
+   *
+   * @throws {PrivkitError} E_ARG when m is not a bigint in (-n, n) or opts.rng is not an Rng.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
    */
   encrypt(m: bigint, opts: EncryptOptions = {}): Ciphertext {
     const rng = encryptRng(opts) ?? csprng();
@@ -374,6 +477,9 @@ export class PrivateKey {
    * constant-time kernel with exponents (p - 1) u and (q - 1) u for a fresh random u = 1 + k
    * (exponent blinding): L_p(c^((p-1) u) mod p^2) = u L_p(c^(p-1) mod p^2) mod p, so the halves
    * give u m mod p and mod q, and u^-1 mod n (n public) removes u after the CRT.
+   *
+   * @throws {PrivkitError} E_ARG when c is not a ciphertext under this key (a raw bigint must lie in Z*_{n^2}).
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
    */
   decrypt(c: Ciphertext | bigint): bigint {
     const pk = this.publicKey;
@@ -392,7 +498,12 @@ export class PrivateKey {
     return ((mp + t * this.p) * modInverse(u, pk.n)) % pk.n;
   }
 
-  /** The dequantized entries of an encrypted (possibly summed) packed vector. */
+  /**
+   * The dequantized entries of an encrypted (possibly summed) packed vector.
+   * The same as {@link decryptVector}(this, v).
+   *
+   * @throws {PrivkitError} E_ARG, E_SHAPE, E_OVERFLOW, E_NOT_READY as {@link decryptVector}.
+   */
   decryptVector(v: EncryptedVector): Float64Array {
     return decryptVector(this, v);
   }
@@ -416,7 +527,20 @@ export class PrivateKey {
 
 /**
  * A new key pair: n of `bits` bits (default 3072; >= 2048 unless `allowInsecureTestKeys`). With
- * `opts.pool`, p and q are searched for in parallel on the pool's workers.
+ * `opts.pool`, p and q are searched for in parallel on the pool's workers. Calls `ready()` itself.
+ * Key generation takes seconds at 3072 bits on one thread; a pool shortens it.
+ *
+ * @throws {PrivkitError} E_ARG (as a rejection) when options is not an object, bits is not an even integer in [2048, 6144] (or [128, 6144] with allowInsecureTestKeys), opts.pool is not a Pool, opts.rng is not an Rng, or both pool and rng are given.
+ * @throws {PrivkitError} E_WORKER (as a rejection) when a pool worker fails or returns an invalid prime.
+ * @throws {PrivkitError} E_WASM (as a rejection) when the wasm module can not be loaded.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPair } from 'privkit/paillier';
+ * const { publicKey, privateKey } = await generateKeyPair({ bits: 2048 });
+ * const c = publicKey.addPlain(publicKey.encrypt(40n), 2n);
+ * console.log(privateKey.decrypt(c)); // 42n
+ * ```
  */
 export async function generateKeyPair(options: GenerateKeyPairOptions = {}): Promise<KeyPair> {
   const opts = keyOptions(options) as GenerateKeyPairOptions;

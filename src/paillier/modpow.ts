@@ -33,19 +33,42 @@ export function bitLength(x: bigint): number {
 
 /** An odd modulus m >= 3 with its Montgomery constants, for repeated `modPow` calls. */
 export class Modulus {
+  /** The modulus. */
   readonly m: bigint;
+  /** Its bit length. */
   readonly bits: number;
-  /** Bits per limb of the kernel representation (28, or 27 for moduli above 6718 bits). */
+  /**
+   * Bits per limb of the kernel representation (28, or 27 for moduli above 6718 bits).
+   *
+   * @internal
+   */
   readonly limbBits: number;
-  /** Limbs of the kernel representation. */
+  /**
+   * Limbs of the kernel representation.
+   *
+   * @internal
+   */
   readonly limbs: number;
-  /** -m^-1 mod 2^limbBits. */
+  /**
+   * -m^-1 mod 2^limbBits.
+   *
+   * @internal
+   */
   readonly mPrime: number;
-  /** m and R^2 mod m (R = 2^(limbBits limbs)) as limbs, m also reversed. */
+  /**
+   * m and R^2 mod m (R = 2^(limbBits limbs)) as limbs, m also reversed.
+   *
+   * @internal
+   */
   readonly mLimbs: Uint32Array;
+  /** @internal */
   readonly mReversed: Uint32Array;
+  /** @internal */
   readonly r2Limbs: Uint32Array;
 
+  /**
+   * @throws {PrivkitError} E_ARG when m is not an odd bigint >= 3 of at most {@link MAX_MODULUS_BITS} bits.
+   */
   constructor(m: bigint) {
     if (typeof m !== 'bigint') throw new PrivkitError('E_ARG', `modulus must be a bigint, got ${describe(m)}`, { argument: 'modulus' });
     if (m < 3n || (m & 1n) === 0n) {
@@ -69,7 +92,12 @@ export class Modulus {
     this.r2Limbs = toLimbs((r * r) % m, this.limbs, this.limbBits);
   }
 
-  /** base^exponent mod m, for any bigint base and a public exponent >= 0 (variable time, see powSecret). */
+  /**
+   * base^exponent mod m, for any bigint base and a public exponent >= 0 (variable time, see powSecret).
+   *
+   * @throws {PrivkitError} E_ARG when base is not a bigint or exponent is not a bigint in [0, 2^24576).
+   * @throws {PrivkitError} E_NOT_READY before `await ready()` (moduli of 96 bits and more run in wasm).
+   */
   pow(base: bigint, exponent: bigint): bigint {
     const b = this.reduce(base);
     checkExponent(exponent, MAX_EXPONENT_BITS);
@@ -84,6 +112,9 @@ export class Modulus {
    * base^exponent mod m for a secret exponent 0 <= exponent < 2^exponentBits: the wasm kernel's
    * sequence of operations and memory reads depends only on m's size and `exponentBits` (a public
    * length, e.g. fixed by the key size), never on the exponent's or the base's value.
+   *
+   * @throws {PrivkitError} E_ARG when base is not a bigint, exponentBits is not an integer in [1, 24576], or exponent is not a bigint in [0, 2^exponentBits).
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
    */
   powSecret(base: bigint, exponent: bigint, exponentBits: number): bigint {
     const b = this.reduce(base);
@@ -171,7 +202,13 @@ export function modulus(m: bigint): Modulus {
   return entry;
 }
 
-/** base^exponent mod m for an odd modulus m >= 3 (wasm Montgomery kernels; needs `await ready()`). */
+/**
+ * base^exponent mod m for an odd modulus m >= 3 (wasm Montgomery kernels; needs `await ready()`).
+ * The exponent is treated as public (variable time); see {@link Modulus.powSecret} for secret ones.
+ *
+ * @throws {PrivkitError} E_ARG when m is not an odd integer >= 3 of at most 12288 bits, base is not a bigint, or exponent is not a bigint in [0, 2^24576).
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ */
 export function modPow(base: bigint, exponent: bigint, m: bigint | Modulus): bigint {
   return (m instanceof Modulus ? m : modulus(m)).pow(base, exponent);
 }

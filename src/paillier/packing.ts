@@ -8,6 +8,7 @@ import { assertFloat32Array, assertInteger, assertNumber } from '../validate.js'
 import type { Ciphertext, EncryptOptions, PrivateKey, PublicKey } from './keys.js';
 import { bitLength } from './modpow.js';
 
+/** Options of {@link encryptVector}: the quantization and the headroom for sums. */
 export interface PackingOptions extends EncryptOptions {
   /** Quantization scale: an entry x becomes round(x * scale) (resolution 1 / scale). */
   scale: number;
@@ -19,8 +20,11 @@ export interface PackingOptions extends EncryptOptions {
 
 /** The slot layout shared by vectors that can be added. */
 export interface PackingLayout {
+  /** The quantization scale (see {@link PackingOptions.scale}). */
   scale: number;
+  /** The clipping bound (see {@link PackingOptions.clip}). */
   clip: number;
+  /** How many vectors a sum may hold (see {@link PackingOptions.maxAdditions}). */
   maxAdditions: number;
   /** round(clip * scale): the largest quantized magnitude (also the per-vector slot offset). */
   maxAbs: number;
@@ -32,14 +36,23 @@ export interface PackingLayout {
 
 /** An encrypted, packed vector: `count` encrypted vectors summed so far. */
 export interface EncryptedVector {
+  /** The key the ciphertexts are under. */
   publicKey: PublicKey;
+  /** How the entries are packed into slots. */
   layout: PackingLayout;
+  /** How many entries the vector has. */
   length: number;
+  /** How many encrypted vectors this one is the sum of (1 when fresh; at most layout.maxAdditions). */
   count: number;
+  /** ceil(length / layout.slots) ciphertexts, the first holding entries 0 to slots - 1 (entry 0 in the lowest slot). */
   ciphertexts: Ciphertext[];
 }
 
-/** The slot layout for a key and options (throws when a single slot does not fit a plaintext). */
+/**
+ * The slot layout for a key and options (throws when a single slot does not fit a plaintext).
+ *
+ * @throws {PrivkitError} E_ARG when opts is not an object, scale or clip is not finite and > 0, maxAdditions is not an integer >= 1, clip x scale does not round to an integer in [1, 2^53 / (2 maxAdditions)), or one slot does not fit the key.
+ */
 export function packingLayout(publicKey: PublicKey, opts: PackingOptions): PackingLayout {
   if (opts === null || typeof opts !== 'object') throw new PrivkitError('E_ARG', 'opts must give scale, clip and maxAdditions', { argument: 'opts' });
   const scale = assertNumber('opts.scale', opts.scale, 'positive');
@@ -55,7 +68,25 @@ export function packingLayout(publicKey: PublicKey, opts: PackingOptions): Packi
   return { scale, clip, maxAdditions, maxAbs, slotBits, slots };
 }
 
-/** Encrypts x packed: ceil(x.length / slots) ciphertexts (entries must be finite). */
+/**
+ * Encrypts x packed: ceil(x.length / slots) ciphertexts (entries must be finite). Each entry is
+ * clipped to [-clip, clip] and quantized to round(x scale); up to `maxAdditions` such vectors can
+ * then be summed under encryption with {@link addVectors}.
+ *
+ * @throws {PrivkitError} E_ARG when x is not an attached Float32Array, the packing options are invalid (see {@link packingLayout}), or opts.rng is not an Rng.
+ * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ *
+ * @example
+ * ```ts
+ * import { addVectors, decryptVector, encryptVector, generateKeyPair } from 'privkit/paillier';
+ * const { publicKey, privateKey } = await generateKeyPair({ bits: 2048 });
+ * const opts = { scale: 2 ** 16, clip: 1, maxAdditions: 100 }; // resolution 2^-16, up to 100 clients
+ * const a = encryptVector(publicKey, new Float32Array([0.5, -0.25, 0.75]), opts);
+ * const b = encryptVector(publicKey, new Float32Array([0.25, 0.5, 2]), opts); // 2 is clipped to 1
+ * const sum = decryptVector(privateKey, addVectors(publicKey, a, b)); // [0.75, 0.25, 1.75]
+ * ```
+ */
 export function encryptVector(publicKey: PublicKey, x: Float32Array, opts: PackingOptions): EncryptedVector {
   const { layout, plaintexts } = packVector(publicKey, x, opts);
   const ciphertexts = plaintexts.map((m) => publicKey.encrypt(m, opts.rng === undefined ? {} : { rng: opts.rng }));
@@ -82,7 +113,13 @@ export function packVector(publicKey: PublicKey, x: Float32Array, opts: PackingO
   return { layout, plaintexts };
 }
 
-/** The packed sum of two encrypted vectors of the same key, layout and length. */
+/**
+ * The packed sum of two encrypted vectors of the same key, layout and length.
+ *
+ * @throws {PrivkitError} E_ARG when a or b is not an EncryptedVector under publicKey or their layouts differ.
+ * @throws {PrivkitError} E_SHAPE when their lengths differ.
+ * @throws {PrivkitError} E_OVERFLOW when the sum would hold more than maxAdditions vectors.
+ */
 export function addVectors(publicKey: PublicKey, a: EncryptedVector, b: EncryptedVector): EncryptedVector {
   for (const [name, v] of [['a', a], ['b', b]] as const) {
     if (v === null || typeof v !== 'object' || !Array.isArray(v.ciphertexts) || !publicKey.equals(v.publicKey)) {
@@ -103,7 +140,14 @@ export function addVectors(publicKey: PublicKey, a: EncryptedVector, b: Encrypte
   return { publicKey, layout: la, length: a.length, count, ciphertexts };
 }
 
-/** The entries of an encrypted vector (a sum of `count` vectors), dequantized. */
+/**
+ * The entries of an encrypted vector (a sum of `count` vectors), dequantized.
+ *
+ * @throws {PrivkitError} E_ARG when v is not an EncryptedVector under this key.
+ * @throws {PrivkitError} E_SHAPE when v has the wrong number of ciphertexts for its length.
+ * @throws {PrivkitError} E_OVERFLOW when a plaintext holds more than its slots (corrupted or over-added).
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ */
 export function decryptVector(privateKey: PrivateKey, v: EncryptedVector): Float64Array {
   checkEncryptedVector(privateKey, v);
   return unpackVector(v, v.ciphertexts.map((c) => privateKey.decrypt(c)));

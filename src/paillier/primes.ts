@@ -29,7 +29,12 @@ export function millerRabinRounds(bits: number): number {
   return 64;
 }
 
-/** A random probable prime of exactly `bits` bits (16..MAX_PRIME_BITS) with its top two bits set. */
+/**
+ * A random probable prime of exactly `bits` bits (16..MAX_PRIME_BITS) with its top two bits set.
+ *
+ * @throws {PrivkitError} E_ARG when bits is not an integer in [16, 3072] or rng is not an Rng.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ */
 export function randomPrime(bits: number, rng: Rng): bigint {
   if (assertInteger('bits', bits, 16) > MAX_PRIME_BITS) {
     throw new PrivkitError('E_ARG', `bits must be at most ${MAX_PRIME_BITS}, got ${bits}`, { argument: 'bits' });
@@ -55,6 +60,9 @@ export function passesTrialDivision(x: bigint): boolean {
  * Miller-Rabin with `rounds` (1..MAX_MILLER_RABIN_ROUNDS) random bases in [2, w - 2] (FIPS 186-5
  * B.3.1); w odd, 3 < w < 2^MAX_MODULUS_BITS. A composite passes one round with probability at most
  * 1/4 (Rabin 1980), far less for random candidates (FIPS 186-5 Table B.1's counts assume those).
+ *
+ * @throws {PrivkitError} E_ARG when w is not an odd bigint in (3, 2^12288), rounds is not an integer in [1, 256], or rng is not an Rng.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function millerRabin(w: bigint, rounds: number, rng: Rng): boolean {
   if (typeof w !== 'bigint' || w < 5n || (w & 1n) === 0n || bitLength(w) > MAX_MODULUS_BITS) {
