@@ -19,6 +19,7 @@
 import { PrivkitError } from '../errors.js';
 import { MAX_CLIENTS, MAX_ID_LENGTH, fromBase64Url } from './messages.js';
 
+/** The key-agreement curve of a round (WebCrypto ECDH): X25519 where available, else P-256. */
 export type KeyAgreementCurve = 'X25519' | 'P-256';
 
 /** Raw public key bytes per curve. */
@@ -254,13 +255,17 @@ export const SIGNATURE_BYTES = 64;
 
 /** An Ed25519 key pair: the private key as a WebCrypto key (usage 'sign'), the public key raw. */
 export interface SigningKeyPair {
+  /** The WebCrypto private key (algorithm Ed25519, usage 'sign'). */
   privateKey: CryptoKey;
+  /** The raw 32-byte public key, to register with the application. */
   publicKey: Uint8Array;
 }
 
 /** A participant the application expects in a round: its id and Ed25519 public key. */
 export interface Participant {
+  /** The client id (1 to 256 characters). */
   id: string;
+  /** Its raw 32-byte Ed25519 public key. */
   signingPublicKey: Uint8Array;
 }
 
@@ -270,6 +275,8 @@ let signingChecked: Promise<void> | undefined;
  * Resolves when WebCrypto has Ed25519 here (Node >= 20, Chromium >= 137, Firefox >= 129, Safari
  * >= 17); otherwise rejects with E_AUTH: without signatures no message of the protocol can be
  * authenticated. Checked once per thread.
+ *
+ * @throws {PrivkitError} E_AUTH (as a rejection) when WebCrypto has no Ed25519.
  */
 export function detectSigning(): Promise<void> {
   signingChecked ??= crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']).then(
@@ -322,7 +329,11 @@ function readParticipantKeys(participants: readonly Participant[], argument: str
   return keys;
 }
 
-/** A fresh Ed25519 key pair (the private key is not extractable). */
+/**
+ * A fresh Ed25519 key pair (the private key is not extractable).
+ *
+ * @throws {PrivkitError} E_AUTH (as a rejection) when this runtime's WebCrypto has no Ed25519.
+ */
 export async function generateSigningKeyPair(): Promise<SigningKeyPair> {
   await detectSigning();
   const pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])) as CryptoKeyPair;

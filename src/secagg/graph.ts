@@ -34,9 +34,11 @@ export const MAX_ADJACENCY_ENTRIES = 2 ** 24;
  * their registration indices 0..size-1.
  */
 export class CommunicationGraph {
+  /** The number of clients. */
   readonly size: number;
   /** Neighbours of each client: k, or size - 1 for the complete graph. */
   readonly degree: number;
+  /** True for the complete graph (original SecAgg, or k >= size - 1). */
   readonly complete: boolean;
   /** Ring position -> client, and client -> ring position (SecAgg+ only). */
   readonly #ring: Uint32Array;
@@ -45,6 +47,12 @@ export class CommunicationGraph {
   /**
    * `neighbours` undefined, or k >= count - 1, gives the complete graph; otherwise k is even and >= 2.
    * Needs the wasm engine (`await ready()`) for the keyed permutation.
+   *
+   * @param count - the clients, 1 to 65,536.
+   * @param neighbours - the SecAgg+ degree k (even, >= 2), or undefined for the complete graph.
+   * @param seed - the round's public 32-byte graph seed.
+   * @throws {PrivkitError} E_ARG when count, neighbours or seed is out of range.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()` (SecAgg+ graphs only).
    */
   constructor(count: number, neighbours: number | undefined, seed: Uint8Array) {
     if (!Number.isSafeInteger(count) || count < 1 || count > MAX_CLIENTS) {
@@ -150,6 +158,9 @@ export class CommunicationGraph {
  * For each client index, its neighbours' indices in increasing order (never itself), as lists:
  * at most MAX_ADJACENCY_ENTRIES entries in all (E_ARG beyond; CommunicationGraph answers per client).
  * Needs the wasm engine (`await ready()`) for the keyed permutation.
+ *
+ * @throws {PrivkitError} E_ARG when count, neighbours or seed is out of range, or the lists would exceed MAX_ADJACENCY_ENTRIES entries.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()` (SecAgg+ graphs only).
  */
 export function communicationGraph(count: number, neighbours: number | undefined, seed: Uint8Array): number[][] {
   const graph = new CommunicationGraph(count, neighbours, seed);

@@ -15,24 +15,33 @@ import { wordMask } from './masks.js';
 
 /** Setup (server -> every client): the round's parameters, before AdvertiseKeys. */
 export interface SetupMessage {
+  /** The message type. */
   type: 'setup';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
   /** Registered client ids; a client's index here orders the pairwise masks and gives its share point x = index + 1. */
   clients: string[];
+  /** The inputs, masks and sum live in Z_2^bits (1 to 32). */
   bits: number;
+  /** Length of every input vector (1 to 2^30). */
   length: number;
+  /** Shamir threshold t: shares needed to rebuild a secret; a strict majority of a neighbourhood. */
   threshold: number;
   /** SecAgg+ degree k (absent: complete graph). */
   neighbours?: number;
   /** Public randomness that places the clients on the SecAgg+ ring. */
   graphSeed: Uint8Array;
+  /** The key-agreement curve of the round. */
   curve: KeyAgreementCurve;
 }
 
 /** Round 0, AdvertiseKeys (client -> server): the client's two key-agreement public keys and its signing key. */
 export interface AdvertiseKeysMessage {
+  /** The message type. */
   type: 'advertise-keys';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
+  /** The client that sent and signed the message. */
   sender: string;
   /** Public key of the pair that encrypts shares. */
   cPublicKey: Uint8Array;
@@ -40,26 +49,37 @@ export interface AdvertiseKeysMessage {
   sPublicKey: Uint8Array;
   /** Ed25519 public key that signs this and every later message of the sender. */
   signingPublicKey: Uint8Array;
+  /** The sender's Ed25519 signature of {@link signedBytes}(message). */
   signature: Uint8Array;
 }
 
 /** A client's advertised keys as relayed to its neighbours, with its signature on its AdvertiseKeys message. */
 export interface PublicKeys {
+  /** The client whose keys these are. */
   id: string;
+  /** As in {@link AdvertiseKeysMessage.cPublicKey}. */
   cPublicKey: Uint8Array;
+  /** As in {@link AdvertiseKeysMessage.sPublicKey}. */
   sPublicKey: Uint8Array;
+  /** As in {@link AdvertiseKeysMessage.signingPublicKey}. */
   signingPublicKey: Uint8Array;
+  /** The client's signature of its AdvertiseKeys message: the recipient verifies the relayed keys with it. */
   signature: Uint8Array;
 }
 
 /** Server -> client after AdvertiseKeys: the keys of the recipient's neighbours (and its own) that arrived (U1). */
 export interface PublicKeysMessage {
+  /** The message type. */
   type: 'public-keys';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
+  /** The client the message is addressed to. */
   recipient: string;
+  /** The advertised keys of the recipient's neighbours that arrived, the recipient's own included. */
   keys: PublicKeys[];
 }
 
+/** One dealer's two encrypted shares for one holder. */
 export interface EncryptedShare {
   /** The other end: the recipient in a ShareKeys message, the sender in an EncryptedShares message. */
   peer: string;
@@ -76,22 +96,31 @@ export interface EncryptedShare {
  * server checks the rebuilt b_u against.
  */
 export interface ShareKeysMessage {
+  /** The message type. */
   type: 'share-keys';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
+  /** The client that sent and signed the message. */
   sender: string;
+  /** One entry per neighbour whose keys the sender accepted; `peer` is the holder. */
   shares: EncryptedShare[];
   /** Neighbours whose advertised keys failed (bad signature, invalid point, unexpected signing key, repeated key). */
   rejected: string[];
   /** C_u = SHA-256 commitment to the self-mask seed b_u (32 bytes; encoding in crypto.ts, commitSelfMaskSeed). */
   selfMaskCommitment: Uint8Array;
+  /** The sender's Ed25519 signature of {@link signedBytes}(message). */
   signature: Uint8Array;
 }
 
 /** Server -> client after ShareKeys: the ciphertexts addressed to the recipient; their senders are U2. */
 export interface EncryptedSharesMessage {
+  /** The message type. */
   type: 'encrypted-shares';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
+  /** The client the message is addressed to. */
   recipient: string;
+  /** The shares dealt to the recipient; `peer` is the dealer. */
   shares: EncryptedShare[];
 }
 
@@ -100,14 +129,19 @@ export interface EncryptedSharesMessage {
  * whom u masked with (the neighbours whose shares it holds) and whose shares it rejected.
  */
 export interface MaskedInputMessage {
+  /** The message type. */
   type: 'masked-input';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
+  /** The client that sent and signed the message. */
   sender: string;
+  /** y_u: the input plus its self mask and pairwise masks, in Z_2^bits (the round's length). */
   maskedInput: Uint32Array;
   /** Neighbours u added a pairwise mask with, in registration order. */
   maskedWith: string[];
   /** Neighbours whose encrypted shares failed (decryption or size), in registration order. */
   rejected: string[];
+  /** The sender's Ed25519 signature of {@link signedBytes}(message). */
   signature: Uint8Array;
 }
 
@@ -116,15 +150,23 @@ export interface MaskedInputMessage {
  * its SHA-256 digest (the signature covers the digest, see signedBytes), so neighbours can check it.
  */
 export interface MaskingStatement {
+  /** The client whose masked-input message this is. */
   sender: string;
+  /** SHA-256 of its masked input (the vector as little-endian 32-bit words). */
   inputDigest: Uint8Array;
+  /** As in {@link MaskedInputMessage.maskedWith}. */
   maskedWith: string[];
+  /** As in {@link MaskedInputMessage.rejected}. */
   rejected: string[];
+  /** The sender's signature of its MaskedInput message (which covers the digest, not the vector). */
   signature: Uint8Array;
 }
 
+/** A client's Ed25519 signing key, as the server relays it. */
 export interface SigningKey {
+  /** The client. */
   id: string;
+  /** Its raw 32-byte Ed25519 public key. */
   signingPublicKey: Uint8Array;
 }
 
@@ -134,25 +176,37 @@ export interface SigningKey {
  * and the signing keys of the members of S within three hops (their signatures come next).
  */
 export interface ConsistencyCheckMessage {
+  /** The message type. */
   type: 'consistency-check';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
+  /** The client the message is addressed to. */
   recipient: string;
+  /** S: the clients whose masked inputs will be summed, in registration order. */
   survivors: string[];
+  /** The masking statements of the recipient's neighbours in S. */
   statements: MaskingStatement[];
+  /** The signing keys of the members of S within three hops of the recipient. */
   signingKeys: SigningKey[];
 }
 
 /** Round 3 answer (client -> server): the sender's signature on S, through its digest (survivorsDigest). */
 export interface ConsistencySignatureMessage {
+  /** The message type. */
   type: 'consistency-signature';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
+  /** The client that sent and signed the message. */
   sender: string;
   /** SHA-256 of the survivor set, see survivorsDigest. */
   survivorsDigest: Uint8Array;
+  /** The sender's Ed25519 signature of {@link signedBytes}(message). */
   signature: Uint8Array;
 }
 
+/** One survivor's signature on the survivor set, as the server relays it. */
 export interface SurvivorSignature {
+  /** The member of S who signed. */
   signer: string;
   /** The signer's signature of its ConsistencySignature message. */
   signature: Uint8Array;
@@ -160,13 +214,19 @@ export interface SurvivorSignature {
 
 /** Server -> client after ConsistencyCheck: signatures on S from members of S (within three hops). */
 export interface UnmaskRequestMessage {
+  /** The message type. */
   type: 'unmask-request';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
+  /** The client the message is addressed to. */
   recipient: string;
+  /** Signatures on S from members of S within three hops of the recipient. */
   signatures: SurvivorSignature[];
 }
 
+/** A share a client reveals in the unmasking round, with the key that opens the ciphertext it came in. */
 export interface RevealedShare {
+  /** The dealer the share belongs to (whose secret it is a share of). */
   owner: string;
   /** The share value f(x), big-endian, SHAMIR_SHARE_BYTES bytes. */
   share: Uint8Array;
@@ -176,30 +236,42 @@ export interface RevealedShare {
 
 /** Round 4, Unmasking (client -> server): b-shares of the members of S, s-key shares of the others it holds shares of. */
 export interface UnmaskMessage {
+  /** The message type. */
   type: 'unmasking';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
+  /** The client that sent and signed the message. */
   sender: string;
+  /** Its shares of the self-mask seeds b_v of the members v of S. */
   selfMaskShares: RevealedShare[];
+  /** Its shares of the mask keys s_v^SK of the clients v that dropped out (not in S). */
   keyShares: RevealedShare[];
+  /** The sender's Ed25519 signature of {@link signedBytes}(message). */
   signature: Uint8Array;
 }
 
+/** A message a client sends to the server. */
 export type ClientMessage =
   | AdvertiseKeysMessage
   | ShareKeysMessage
   | MaskedInputMessage
   | ConsistencySignatureMessage
   | UnmaskMessage;
+/** A message the server sends to a client. */
 export type ServerMessage =
   | SetupMessage
   | PublicKeysMessage
   | EncryptedSharesMessage
   | ConsistencyCheckMessage
   | UnmaskRequestMessage;
+/** Any message of the protocol. */
 export type SecAggMessage = ClientMessage | ServerMessage;
 
 /** A message in its JSON-safe wire form. */
-export type EncodedMessage = { type: SecAggMessage['type'] } & Record<string, unknown>;
+export type EncodedMessage = {
+  /** The message type, as in the decoded message. */
+  type: SecAggMessage['type'];
+} & Record<string, unknown>;
 
 // ---- Limits ----
 
@@ -329,7 +401,11 @@ export function checkMessage<T extends SecAggMessage['type']>(
   return message as unknown as Extract<SecAggMessage, { type: T }>;
 }
 
-/** The JSON-safe form of a message (JSON.stringify it, or send it over structured clone). */
+/**
+ * The JSON-safe form of a message (JSON.stringify it, or send it over structured clone).
+ *
+ * @throws {PrivkitError} E_PROTOCOL when message is not a well-formed message of a known type.
+ */
 export function encodeMessage(message: SecAggMessage): EncodedMessage {
   const type = typeOf(message);
   checkMessage(message, type);
@@ -341,6 +417,7 @@ export function encodeMessage(message: SecAggMessage): EncodedMessage {
   } as EncodedMessage;
 }
 
+/** Options of {@link decodeMessage}: the bounds to check a message against. */
 export interface DecodeOptions {
   /**
    * The round's setup message: bounds the text length, every list by the round's client count or
@@ -355,6 +432,8 @@ export interface DecodeOptions {
  * Parses the wire form (an object or its JSON text) back into a message; malformed or too large
  * -> E_PROTOCOL. Sizes are checked before anything is decoded: the text length, then each list's
  * length and each base64url field's length.
+ *
+ * @throws {PrivkitError} E_PROTOCOL when the text is longer than allowed, not JSON, not a known message type, malformed (field types, non-canonical base64url) or beyond the round's limits.
  */
 export function decodeMessage(encoded: unknown, opts: DecodeOptions = {}): SecAggMessage {
   const setup = opts.setup;
@@ -410,7 +489,7 @@ const SIGNING_DOMAIN = 'privkit/secagg/v2 ';
 /**
  * The bytes a client signs for `message` (every field but `signature`): a canonical, injective
  * encoding (signedPayload) in which each vector enters as its SHA-256 digest, so a statement can
- * be checked without the vector.
+ * be checked without the vector. The message is not checked (see {@link encodeMessage}).
  */
 export async function signedBytes(message: ClientMessage): Promise<Uint8Array> {
   const digests = new Map<string, Uint8Array>();

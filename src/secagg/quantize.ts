@@ -11,6 +11,7 @@ import { assertFloat32Array, assertNumber, describe, readOptions } from '../vali
 import { copyIn, currentLength } from '../wasm/boundary.js';
 import { wordMask } from './masks.js';
 
+/** Options of {@link quantize}. */
 export interface QuantizeOptions {
   /** Quantized units per input unit (> 0): q ~ x * scale. */
   scale: number;
@@ -29,6 +30,7 @@ export interface QuantizeOptions {
   rng?: Rng;
 }
 
+/** Options of {@link dequantize}: the scale and word size the values were quantized with. */
 export interface DequantizeOptions {
   /** The scale the values were quantized with. */
   scale: number;
@@ -57,6 +59,11 @@ const CHUNK = 1 << 16;
  * Errors: E_NONFINITE (with the index) for NaN/Infinity in x, E_OVERFLOW (with the index) when
  * |x[i] * scale| >= 2^52, E_ARG for a bad option or a conditionalBound no rounding met in
  * MAX_ROUNDING_ATTEMPTS tries.
+ *
+ * @throws {PrivkitError} E_ARG when x is not an attached Float32Array, opts is not an object, scale is not finite and > 0, bits is not an integer in [1, 32], noiseSigma is not in [0, 2^24], rounding and conditionalBound do not fit together, conditional rounding fails MAX_ROUNDING_ATTEMPTS times, or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity (`index` names it).
+ * @throws {PrivkitError} E_OVERFLOW when |x[i] x scale| >= 2^52 (`index` names it).
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
   const options = readOptions(optionsObject(opts), ['scale', 'bits', 'noiseSigma', 'rounding', 'conditionalBound', 'rng']);
@@ -126,6 +133,8 @@ export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
  * representative in [-2^(bits-1), 2^(bits-1)) and divides by scale: the float64 quotient, rounded
  * to float32 once. The sum of n quantized vectors mod 2^bits dequantizes to the sum of their inputs
  * within n / scale (plus the noise), provided |sum of x * scale| + n < 2^(bits-1) (no wrap-around).
+ *
+ * @throws {PrivkitError} E_ARG when sum is not a Uint32Array, opts is not an object, scale is not finite and > 0, bits is not an integer in [1, 32], or a value is not below 2^bits (`index` names it).
  */
 export function dequantize(sum: Uint32Array, opts: DequantizeOptions): Float32Array {
   const options = readOptions(optionsObject(opts), ['scale', 'bits']);

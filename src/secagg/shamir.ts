@@ -19,6 +19,7 @@ export const MAX_SHAMIR_THRESHOLD = 4_096;
 /** Most field multiplications (threshold x count) one split may take. */
 export const MAX_SPLIT_WORK = 2 ** 24;
 
+/** One Shamir share: the point x and the polynomial's value there. */
 export interface ShamirShare {
   /** Evaluation point, an integer in [1, p). */
   x: number;
@@ -26,6 +27,7 @@ export interface ShamirShare {
   y: bigint;
 }
 
+/** Options of the Shamir functions: the field. */
 export interface ShamirOptions {
   /** A prime modulus (default SHAMIR_PRIME); test vectors use small primes. */
   prime?: bigint;
@@ -34,6 +36,9 @@ export interface ShamirOptions {
 /**
  * Splits `secret` (0 <= secret < p) into shares at the points `xs` (default 1..count) of a random
  * polynomial of degree threshold - 1 whose coefficients come from crypto.getRandomValues.
+ *
+ * @throws {PrivkitError} E_ARG when threshold or count is not a positive integer within the limits (threshold <= count, threshold x count <= 2^24), secret is not a bigint in [0, p), the prime is not a bigint >= 3, or the points are not distinct integers in [1, p).
+ * @throws {PrivkitError} E_SHAPE when opts.xs does not hold `count` points.
  */
 export function shamirSplit(
   secret: bigint,
@@ -65,6 +70,9 @@ export function shamirSplit(
 /**
  * Recovers f(0) from `threshold` shares (the first `threshold` of `shares` by x; more are
  * allowed and ignored) by Lagrange interpolation at 0.
+ *
+ * @throws {PrivkitError} E_ARG when threshold is not an integer in [1, 4096], shares is not an array of shares with distinct points in [1, p) and values in [0, p), or the prime is invalid (or not prime).
+ * @throws {PrivkitError} E_THRESHOLD when fewer than `threshold` shares are given.
  */
 export function shamirCombine(shares: readonly ShamirShare[], threshold: number, opts: ShamirOptions = {}): bigint {
   return shamirCombiner(threshold, opts)(shares);
@@ -73,6 +81,9 @@ export function shamirCombine(shares: readonly ShamirShare[], threshold: number,
 /**
  * shamirCombine for many secrets: the Lagrange coefficients are computed once per set of points
  * and reused (with the complete graph every secret of a round is rebuilt from the same points).
+ * The returned function throws as {@link shamirCombine}.
+ *
+ * @throws {PrivkitError} E_ARG when threshold is not an integer in [1, 4096] or the prime is invalid.
  */
 export function shamirCombiner(threshold: number, opts: ShamirOptions = {}): (shares: readonly ShamirShare[]) => bigint {
   const p = primeOf(opts);
@@ -120,6 +131,8 @@ export function shamirCombiner(threshold: number, opts: ShamirOptions = {}): (sh
  * Lagrange basis coefficients at 0 for the distinct points `xs`: lambda_i = prod_{j != i} x_j / (x_j - x_i)
  * mod p, so f(0) = sum_i lambda_i f(x_i) for every f of degree < xs.length. One modular inversion
  * in all (the denominators are inverted together).
+ *
+ * @throws {PrivkitError} E_ARG when xs is not an array of at most 4096 distinct integers in [1, p), or the prime is invalid (or not prime).
  */
 export function lagrangeAtZero(xs: readonly number[], opts: ShamirOptions = {}): bigint[] {
   const p = primeOf(opts);

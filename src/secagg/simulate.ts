@@ -15,10 +15,13 @@ import { generateSigningKeyPair, type KeyAgreementCurve } from './crypto.js';
 import { decodeMessage, encodeMessage, type ClientMessage, type SecAggMessage } from './messages.js';
 import { SecAggServer } from './server.js';
 
+/** Options of {@link simulateRound}. */
 export interface SimulateRoundOptions {
   /** One input per client, all of one length, values < 2^bits. */
   inputs: readonly Uint32Array[];
+  /** The word size b: inputs and sum live in Z_2^bits (1 to 32). */
   bits: number;
+  /** The Shamir threshold t, a strict majority of a neighbourhood (as {@link SecAggServerOptions.threshold}). */
   threshold: number;
   /** SecAgg+ degree k (default: complete graph). */
   neighbours?: number;
@@ -30,12 +33,15 @@ export interface SimulateRoundOptions {
   dropBeforeMaskedInput?: readonly number[];
   /** Clients that send their masked input, then drop before ConsistencyCheck and Unmasking. */
   dropAfterMaskedInput?: readonly number[];
+  /** The round id (default: random). */
   roundId?: string;
+  /** The key-agreement curve (default: X25519 where available, else P-256). */
   curve?: KeyAgreementCurve;
   /** 'json' (default): every message goes through encodeMessage/JSON/decodeMessage; 'structured-clone': through structuredClone. */
   wire?: 'json' | 'structured-clone';
 }
 
+/** The outcome of {@link simulateRound}. */
 export interface SimulateRoundResult {
   /** Sum of the included inputs mod 2^bits. */
   sum: Uint32Array;
@@ -46,9 +52,31 @@ export interface SimulateRoundResult {
   /** Bytes of those messages on the wire (JSON text; 0 with structured clone). */
   bytesToServer: number;
   /** Wall-clock milliseconds: the whole round, and the server's closeUnmasking (reconstruction and unmasking). */
-  timings: { totalMs: number; unmaskMs: number };
+  timings: {
+    /** The whole round, signing keys included. */
+    totalMs: number;
+    /** The server's closeUnmasking. */
+    unmaskMs: number;
+  };
 }
 
+/**
+ * Runs one secure-aggregation round with every client (ids `client-0`, `client-1`, ...) and the
+ * server in this thread, each message through the wire format by default, with scripted dropouts
+ * at the three points where the protocol must recover. For tests, benchmarks and demos.
+ *
+ * @throws {PrivkitError} E_ARG (as a rejection) when inputs is empty or not an array, wire is unknown, a dropout index is not a distinct client index, or a round parameter is out of range (as {@link SecAggServer}).
+ * @throws {PrivkitError} E_THRESHOLD (as a rejection) when the dropouts leave too few clients to finish.
+ * @throws {PrivkitError} E_ARG, E_SHAPE (as a rejection) when an input is not a Uint32Array of the round's length with values < 2^bits.
+ *
+ * @example
+ * ```ts
+ * import { simulateRound } from 'privkit/secagg';
+ * const inputs = [1, 2, 3, 4, 5].map((v) => new Uint32Array([v, 100 * v]));
+ * const { sum, included } = await simulateRound({ inputs, bits: 16, threshold: 3, dropBeforeMaskedInput: [4] });
+ * // sum = [10, 1000] (client 4 dropped before sending its input), included = [0, 1, 2, 3]
+ * ```
+ */
 export async function simulateRound(options: SimulateRoundOptions): Promise<SimulateRoundResult> {
   const start = performance.now();
   const { inputs, bits, threshold, neighbours, minSurvivors, roundId, curve, wire = 'json' } = options;
