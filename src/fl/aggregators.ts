@@ -15,6 +15,7 @@ import { gaussianResolution, latticeSensitivity, samplerSlack, secureGaussian } 
 import { assertInteger, assertNumber, describe } from '../validate.js';
 import { assertFinite } from './model.js';
 
+/** What an {@link UpdateAggregator} returns for one round. */
 export interface AggregateResult {
   /** The (noisy) sum of the included updates; length = the model's parameter count. */
   sum: Float32Array;
@@ -29,6 +30,10 @@ export interface AggregateResult {
   event?: DistributedDiscreteGaussianEvent | null;
 }
 
+/**
+ * The server-side privacy mechanism of FedAvg: sums one round's clipped updates and adds its noise.
+ * Implemented by {@link CentralDpAggregator}, {@link NonPrivateAggregator} and {@link SecureAggregator}.
+ */
 export interface UpdateAggregator {
   /**
    * Standard deviation of the noise in the returned sum divided by the clip norm (the noise
@@ -57,11 +62,13 @@ export interface UpdateAggregator {
   aggregate(clippedDeltas: Float32Array[], round: number): Promise<AggregateResult>;
 }
 
+/** Options of {@link NonPrivateAggregator}. */
 export interface NonPrivateAggregatorOptions {
   /** Length of every update (the model's parameter count). */
   dimension: number;
 }
 
+/** Options of {@link CentralDpAggregator}. */
 export interface CentralDpAggregatorOptions extends NonPrivateAggregatorOptions {
   /** L2 bound C of each update: enforced again here (clipAndSum), since the privacy guarantee rests on it. */
   clipNorm: number;
@@ -73,13 +80,25 @@ export interface CentralDpAggregatorOptions extends NonPrivateAggregatorOptions 
 
 /** The plain sum of the updates, no noise. */
 export class NonPrivateAggregator implements UpdateAggregator {
+  /** 0: no noise. */
   readonly noiseMultiplier = 0;
+  /** Length of every update. */
   readonly dimension: number;
 
+  /**
+   * @throws {PrivkitError} E_ARG when options is not an object or dimension is not a positive integer.
+   */
   constructor(options: NonPrivateAggregatorOptions) {
     this.dimension = checkDimension(options);
   }
 
+  /**
+   * The plain sum of the updates (zeros for none).
+   *
+   * @throws {PrivkitError} E_ARG when round is not an integer >= 1 or clippedDeltas is not an array.
+   * @throws {PrivkitError} E_SHAPE when an update is not a Float32Array of length `dimension`; E_NONFINITE when it holds NaN or +-Infinity.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+   */
   async aggregate(clippedDeltas: Float32Array[], round: number): Promise<AggregateResult> {
     const x = stack(clippedDeltas, round, this.dimension);
     return { sum: x === undefined ? new Float32Array(this.dimension) : sum(x, clippedDeltas.length), included: clippedDeltas.length };
@@ -106,8 +125,11 @@ export const MAX_UPDATES_PER_ROUND = 2 ** 20;
  * and the lattice sampler's pmf error is charged as the event's slack (samplerSlack).
  */
 export class CentralDpAggregator implements UpdateAggregator {
+  /** True: the noise does not depend on the count, and empty rounds are released too. */
   readonly hidesCount = true;
+  /** Length of every update. */
   readonly dimension: number;
+  /** The L2 bound C every update is clipped to. */
   readonly clipNorm: number;
   /** z: the noise's standard deviation divided by the charged per-update bound C_eff (>= clipNorm). */
   readonly noiseMultiplier: number;
@@ -117,6 +139,9 @@ export class CentralDpAggregator implements UpdateAggregator {
   readonly slack: number;
   private readonly rng: Rng;
 
+  /**
+   * @throws {PrivkitError} E_ARG when options is not an object, dimension is not a positive integer, clipNorm or noiseMultiplier is not finite and > 0, or rng is not an Rng from createRng.
+   */
   constructor(options: CentralDpAggregatorOptions) {
     this.dimension = checkDimension(options);
     this.clipNorm = assertNumber('options.clipNorm', options.clipNorm, 'positive');
@@ -138,6 +163,15 @@ export class CentralDpAggregator implements UpdateAggregator {
     this.slack = samplerSlack('gaussian', d);
   }
 
+  /**
+   * Clips each update to clipNorm again, sums them in float64 and adds the lattice Gaussian noise of
+   * standard deviation noiseStddev (also to an empty round).
+   *
+   * @throws {PrivkitError} E_ARG when round is not an integer >= 1 or clippedDeltas is not an array.
+   * @throws {PrivkitError} E_SHAPE when an update is not a Float32Array of length `dimension`; E_NONFINITE when it holds NaN or +-Infinity.
+   * @throws {PrivkitError} E_ARG when more than MAX_UPDATES_PER_ROUND updates are given.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+   */
   async aggregate(clippedDeltas: Float32Array[], round: number): Promise<AggregateResult> {
     const x = stack(clippedDeltas, round, this.dimension);
     const n = clippedDeltas.length;

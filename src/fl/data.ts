@@ -5,6 +5,7 @@
 import { PrivkitError } from '../errors.js';
 import { assertFloat32Array, assertInteger, describe } from '../validate.js';
 
+/** Samples with their labels: row-major features and one byte label per row. */
 export interface Dataset {
   /** Samples, rows x inputs, row-major. */
   images: Float32Array;
@@ -12,6 +13,7 @@ export interface Dataset {
   labels: Uint8Array;
 }
 
+/** Options of {@link splitClients}. */
 export interface SplitOptions {
   /** 'iid' (default): slices in the given order; 'label-sorted': slices after a stable sort by label. */
   partition?: 'iid' | 'label-sorted';
@@ -21,6 +23,9 @@ export interface SplitOptions {
  * Splits `data` into `count` clients of contiguous rows, sizes differing by at most one (the first
  * rows % count clients get one more). IID slices are views on `data` (no copy: shared memory stays
  * shared); label-sorted slices are views on one sorted copy, on the same kind of buffer.
+ *
+ * @throws {PrivkitError} E_ARG when data is not { images: Float32Array, labels: non-empty Uint8Array }, count is not an integer in [1, rows], or opts.partition is unknown.
+ * @throws {PrivkitError} E_SHAPE when images.length is not a positive multiple of labels.length.
  */
 export function splitClients(count: number, data: Dataset, opts: SplitOptions = {}): Dataset[] {
   const rows = datasetRows(data);

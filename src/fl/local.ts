@@ -10,6 +10,7 @@ import { assertInteger, assertNumber, describe } from '../validate.js';
 import type { Model } from './model.js';
 import { UniformIntegers } from './sampling.js';
 
+/** Options of a client's local training (FedAvg's ClientUpdate). */
 export interface LocalTrainingOptions {
   /** Passes over the client's samples (E in McMahan et al.). */
   epochs: number;
@@ -86,6 +87,11 @@ export function checkModel(model: unknown): asserts model is Model {
 /**
  * Trains a copy of `params` on the client's samples with mini-batch SGD and returns the update
  * (trained - params). Throws E_OVERFLOW if training diverges to non-finite values.
+ *
+ * @throws {PrivkitError} E_ARG when model is not a Model, the options are not positive (epochs, batchSize integers; learningRate finite), divergence is unknown, or the seed is not 32 bytes.
+ * @throws {PrivkitError} E_ARG, E_SHAPE, E_NONFINITE when params or the samples do not fit the model.
+ * @throws {PrivkitError} E_OVERFLOW when training diverges and opts.divergence is 'throw' (the default).
+ * @throws {PrivkitError} E_NOT_READY before `await ready()` (the shuffle generator runs in wasm).
  */
 export function localUpdate(model: Model, params: Float32Array, images: Float32Array, labels: Uint8Array, opts: LocalTrainingOptions): Float32Array {
   checkModel(model);

@@ -13,15 +13,49 @@ import { nonFiniteError, PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
 import { assertFloat32Array, assertInteger, describe } from '../validate.js';
 
+/** A model's architecture as plain data (what crosses to pool workers): every size given. */
 export type ModelSpec =
-  | { type: 'softmax-regression'; inputs: number; classes: number }
-  | { type: 'mlp'; inputs: number; hidden: number; classes: number };
+  | {
+      /** Softmax regression: p = softmax(W x + b). */
+      type: 'softmax-regression';
+      /** Features per sample. */
+      inputs: number;
+      /** Classes (2 to 256). */
+      classes: number;
+    }
+  | {
+      /** One hidden ReLU layer: p = softmax(W2 relu(W1 x + b1) + b2). */
+      type: 'mlp';
+      /** Features per sample. */
+      inputs: number;
+      /** Hidden units. */
+      hidden: number;
+      /** Classes (2 to 256). */
+      classes: number;
+    };
 
 /** What createModel takes: a ModelSpec whose sizes default to MNIST (784 inputs, 10 classes, 64 hidden units). */
 export type ModelSpecInput =
-  | { type: 'softmax-regression'; inputs?: number; classes?: number }
-  | { type: 'mlp'; inputs?: number; hidden?: number; classes?: number };
+  | {
+      /** Softmax regression. */
+      type: 'softmax-regression';
+      /** Features per sample (default 784). */
+      inputs?: number;
+      /** Classes (default 10). */
+      classes?: number;
+    }
+  | {
+      /** One hidden ReLU layer. */
+      type: 'mlp';
+      /** Features per sample (default 784). */
+      inputs?: number;
+      /** Hidden units (default 64). */
+      hidden?: number;
+      /** Classes (default 10). */
+      classes?: number;
+    };
 
+/** A model's quality on a data set. */
 export interface Evaluation {
   /** Fraction of samples whose highest-scoring class is their label. */
   accuracy: number;
@@ -29,6 +63,7 @@ export interface Evaluation {
   loss: number;
 }
 
+/** The result of {@link Model.lossAndGradient}. */
 export interface LossAndGradient {
   /** Mean cross-entropy over the samples. */
   loss: number;
@@ -38,7 +73,9 @@ export interface LossAndGradient {
 
 /** Totals over a range of samples: summed loss and the count of correct predictions. */
 export interface BatchTotals {
+  /** Summed cross-entropy (natural log) over the samples. */
   loss: number;
+  /** How many samples the model classified correctly. */
   correct: number;
 }
 
@@ -46,18 +83,40 @@ export interface BatchTotals {
 const MAX_WIDTH = 1 << 16;
 const MAX_PARAMS = 1 << 27;
 
+/**
+ * A model on one flat Float32Array parameter vector (softmax regression or a one-hidden-layer MLP),
+ * made by {@link createModel}. Samples are rows of a Float32Array (rows x inputs) with Uint8Array
+ * labels; the loss is the mean cross-entropy.
+ */
 export abstract class Model {
   /** The normalized spec: plain data that recreates this model with createModel. */
   abstract readonly spec: ModelSpec;
   /** Length of the parameter vector. */
   abstract readonly paramCount: number;
 
+  /**
+   * Scratch: indices of the gathered non-zero inputs.
+   *
+   * @internal
+   */
   protected readonly nonZeroIndex: Int32Array;
+  /**
+   * Scratch: values of the gathered non-zero inputs.
+   *
+   * @internal
+   */
   protected readonly nonZeroValue: Float64Array;
+  /**
+   * Scratch: one sample's logits.
+   *
+   * @internal
+   */
   protected readonly logits: Float64Array;
 
   protected constructor(
+    /** Features per sample. */
     readonly inputs: number,
+    /** Number of classes. */
     readonly classes: number,
   ) {
     this.nonZeroIndex = new Int32Array(inputs);
@@ -84,7 +143,11 @@ export abstract class Model {
     gradient: Float64Array | null,
   ): BatchTotals;
 
-  /** Mean cross-entropy over the samples and its gradient. */
+  /**
+   * Mean cross-entropy over the samples and its gradient.
+   *
+   * @throws {PrivkitError} E_ARG, E_SHAPE, E_NONFINITE when params or the samples do not fit the model (see {@link Model.checkParams}, {@link Model.checkData}).
+   */
   lossAndGradient(params: Float32Array, images: Float32Array, labels: Uint8Array): LossAndGradient {
     this.checkParams(params);
     const n = this.checkData(images, labels);
@@ -95,7 +158,11 @@ export abstract class Model {
     return { loss: loss / n, gradient };
   }
 
-  /** Accuracy and mean cross-entropy on the samples. */
+  /**
+   * Accuracy and mean cross-entropy on the samples.
+   *
+   * @throws {PrivkitError} E_ARG, E_SHAPE, E_NONFINITE when params or the samples do not fit the model.
+   */
   evaluate(params: Float32Array, images: Float32Array, labels: Uint8Array): Evaluation {
     this.checkParams(params);
     const n = this.checkData(images, labels);
@@ -103,7 +170,11 @@ export abstract class Model {
     return { accuracy: correct / n, loss: loss / n };
   }
 
-  /** Checks a parameter vector: a Float32Array of paramCount finite values. */
+  /**
+   * Checks a parameter vector: a Float32Array of paramCount finite values.
+   *
+   * @throws {PrivkitError} E_ARG when params is not an attached Float32Array; E_SHAPE when its length is not paramCount; E_NONFINITE at its first NaN or +-Infinity.
+   */
   checkParams(params: unknown, name = 'params'): asserts params is Float32Array {
     assertFloat32Array(name, params);
     if (params.length !== this.paramCount) {
@@ -116,6 +187,10 @@ export abstract class Model {
    * Checks samples: images a Float32Array of labels.length x inputs finite values, labels a
    * Uint8Array of at least one class index below `classes`. Returns the sample count. `name`
    * prefixes the argument names in errors (e.g. `clients[3].`).
+   *
+   * @throws {PrivkitError} E_ARG when labels is not a Uint8Array, a label is not below `classes`, or images is not an attached Float32Array.
+   * @throws {PrivkitError} E_SHAPE when there are no samples or images.length is not labels.length x inputs.
+   * @throws {PrivkitError} E_NONFINITE when images holds NaN or +-Infinity.
    */
   checkData(images: unknown, labels: unknown, name = ''): number {
     if (!(labels instanceof Uint8Array)) {
@@ -331,7 +406,11 @@ class Mlp extends Model {
   }
 }
 
-/** A model from its spec: `{ type: 'softmax-regression' }` or `{ type: 'mlp', hidden? }`, sizes defaulting to MNIST's. */
+/**
+ * A model from its spec: `{ type: 'softmax-regression' }` or `{ type: 'mlp', hidden? }`, sizes defaulting to MNIST's.
+ *
+ * @throws {PrivkitError} E_ARG when spec is not an object, its type is unknown, a size is not an integer in [1, 65536], classes is not in [2, 256], or the model would have more than 2^27 parameters.
+ */
 export function createModel(spec: ModelSpecInput): Model {
   if (typeof spec !== 'object' || spec === null) {
     throw new PrivkitError('E_ARG', `spec must be an object, got ${describe(spec)}`, { argument: 'spec' });
