@@ -25,6 +25,7 @@ import { auditCanaryScores, type OneRunResult } from './one-run.js';
 /** Turns `rows` per-example gradients (rows x dimension, row-major) into the privatized batch sum. */
 export type PrivatizeBatch = (gradients: Float32Array, rows: number, dimension: number) => Float32Array;
 
+/** Options of {@link auditDpSgd}. */
 export interface DpSgdAuditOptions {
   /** m: canaries (each present with probability 1/2). */
   canaries: number;
@@ -40,13 +41,13 @@ export interface DpSgdAuditOptions {
   clipNorm?: number;
   /** Ordinary training examples; default 1,000. */
   examples?: number;
-  /** Default 0.5. */
+  /** SGD step size on the noisy sum divided by the expected batch size; default 0.5. */
   learningRate?: number;
   /** The step under audit; default privkit's clipAndSum and Gaussian noise of sigma z C. */
   privatize?: PrivatizeBatch;
   /** delta of the reported epsilons; default 1e-5. */
   delta?: number;
-  /** Default 0.95. */
+  /** Probability in (0, 1) that the lower bound is valid; default 0.95. */
   confidence?: number;
   /** Total guesses (see auditCanaryScores); default: the best of several, Bonferroni-corrected. */
   guesses?: number;
@@ -54,12 +55,25 @@ export interface DpSgdAuditOptions {
   seed?: Uint8Array;
 }
 
+/** The outcome of {@link auditDpSgd}: the one-run lower bound and the accountant's epsilon. */
 export interface DpSgdAuditResult extends OneRunResult {
   /** The RDP accountant's epsilon at `delta` for the claimed noise multiplier, sample rate and steps. */
   accountantEpsilon: number;
 }
 
-/** Runs the audited DP-SGD loop once (see the file header) and returns both epsilons. */
+/**
+ * Runs the audited DP-SGD loop once (see the file header) and returns both epsilons. Calls `ready()` itself.
+ *
+ * @throws {PrivkitError} E_ARG (as a rejection) when options is not an object, an option is out of range (canaries, dimension, steps, examples positive integers; sampleRate in (0, 1]; noiseMultiplier, clipNorm, learningRate finite and > 0; delta in (0, 1); confidence in (0, 1); seed 32 bytes), privatize is not a function, or (examples + canaries) x dimension exceeds 2^28.
+ * @throws {PrivkitError} E_SHAPE (as a rejection) when privatize does not return a Float32Array of the dimension; errors of privatize pass through.
+ *
+ * @example
+ * ```ts
+ * import { auditDpSgd } from 'privkit/audit';
+ * const audit = await auditDpSgd({ canaries: 1000, dimension: 5000, steps: 100, sampleRate: 0.1, noiseMultiplier: 1 });
+ * console.log(`epsilon >= ${audit.epsilonLowerBound} (audit), <= ${audit.accountantEpsilon} (accountant)`);
+ * ```
+ */
 export async function auditDpSgd(options: DpSgdAuditOptions): Promise<DpSgdAuditResult> {
   if (options === null || typeof options !== 'object') {
     throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });

@@ -19,6 +19,7 @@ import { assertInteger, assertNumber, describe } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import { auditCanaryScores, type OneRunResult } from './one-run.js';
 
+/** Options of {@link CanaryAggregator}. */
 export interface CanaryAggregatorOptions {
   /** The aggregator under audit. */
   aggregator: UpdateAggregator;
@@ -36,9 +37,11 @@ export interface CanaryAggregatorOptions {
 
 /** An UpdateAggregator that adds canary updates to each round (see the file header). */
 export class CanaryAggregator implements UpdateAggregator {
+  /** The inner aggregator's noise multiplier. */
   readonly noiseMultiplier: number;
   /** The inner aggregator's: whether its release hides the count, its sampler slack. */
   readonly hidesCount: boolean;
+  /** The inner aggregator's sampler slack (0 when it has none). */
   readonly slack: number;
   /** Canary directions, canaries x dimension, each of norm clipNorm. */
   readonly directions: Float32Array;
@@ -49,6 +52,10 @@ export class CanaryAggregator implements UpdateAggregator {
   readonly #sampleRate: number;
   readonly #participation: Rng;
 
+  /**
+   * @throws {PrivkitError} E_ARG when options is not an object, aggregator does not implement UpdateAggregator, canaries or dimension is not a positive integer, clipNorm is not finite and > 0, sampleRate is not in (0, 1], or seed is not 32 bytes.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+   */
   constructor(options: CanaryAggregatorOptions) {
     if (options === null || typeof options !== 'object') {
       throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
@@ -79,6 +86,12 @@ export class CanaryAggregator implements UpdateAggregator {
     this.#participation = rng(1);
   }
 
+  /**
+   * Adds the updates of the present canaries that take part in this round, then aggregates with the
+   * inner aggregator; `included` counts FedAvg's own clients only.
+   *
+   * @throws {PrivkitError} E_ARG when clippedDeltas is not an array; errors of the inner aggregator pass through.
+   */
   async aggregate(clippedDeltas: Float32Array[], round: number): Promise<AggregateResult> {
     if (!Array.isArray(clippedDeltas)) {
       throw new PrivkitError('E_ARG', `clippedDeltas must be an array, got ${describe(clippedDeltas)}`, { argument: 'clippedDeltas' });
@@ -94,7 +107,11 @@ export class CanaryAggregator implements UpdateAggregator {
     return { ...result, included: Math.max(0, result.included - canaries.length) };
   }
 
-  /** Score of each canary: <final - initial, u_i> (larger when the model moved along the canary). */
+  /**
+   * Score of each canary: <final - initial, u_i> (larger when the model moved along the canary).
+   *
+   * @throws {PrivkitError} E_SHAPE when a parameter vector is not a Float32Array of the dimension.
+   */
   scores(initialParams: Float32Array, finalParams: Float32Array): Float64Array {
     const d = this.#dimension;
     for (const [name, params] of [['initialParams', initialParams], ['finalParams', finalParams]] as const) {
@@ -110,23 +127,30 @@ export class CanaryAggregator implements UpdateAggregator {
   }
 }
 
+/** Options of {@link auditFedAvg}. */
 export interface FedAvgAuditOptions {
   /** The FedAvg run: `sampling: 'poisson'`, `clipNorm`, and `noiseMultiplier` or `aggregator` (no targetEpsilon). */
   fedAvg: FedAvgOptions;
   /** m: canary clients. */
   canaries: number;
-  /** Default 0.95. */
+  /** Probability in (0, 1) that the lower bound is valid; default 0.95. */
   confidence?: number;
   /** Total guesses (see auditCanaryScores). */
   guesses?: number;
 }
 
+/** The outcome of {@link auditFedAvg}: the one-run lower bound and FedAvg's own epsilon. */
 export interface FedAvgAuditResult extends OneRunResult {
   /** FedAvg's reported epsilon at its delta after the run. */
   accountantEpsilon: number;
 }
 
-/** Runs FedAvg for fedAvg.rounds rounds with canary clients and returns the one-run bound next to FedAvg's epsilon. */
+/**
+ * Runs FedAvg for fedAvg.rounds rounds with canary clients and returns the one-run bound next to FedAvg's epsilon.
+ * Calls `ready()` itself.
+ *
+ * @throws {PrivkitError} E_ARG (as a rejection) when options or fedAvg is not an object, fedAvg.sampling is not 'poisson', fedAvg.targetEpsilon is given, fedAvg.clipNorm is missing, model or clients are missing, neither or both of noiseMultiplier and aggregator are given, or canaries is not a positive integer; otherwise as the {@link FedAvg} constructor and {@link FedAvg.runRound}.
+ */
 export async function auditFedAvg(options: FedAvgAuditOptions): Promise<FedAvgAuditResult> {
   if (options === null || typeof options !== 'object') {
     throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });

@@ -17,6 +17,7 @@ import { chooseEvent, splitHalves } from './events.js';
 import { collectSamples, loadMechanism, type MechanismFunction, type MechanismModule, type Samples } from './sampling.js';
 import { assertConfidence, clopperPearson, normalUpperQuantile, wilson } from './statistics.js';
 
+/** Options of {@link auditMechanism}; `I` is the type of the mechanism's input. */
 export interface AuditOptions<I = unknown> {
   /**
    * The mechanism: one release on one input, returning a number or an array-like of numbers of
@@ -38,17 +39,29 @@ export interface AuditOptions<I = unknown> {
   pool?: Pool;
 }
 
+/** The output event an audit found most telling, with its estimated probabilities. */
 export interface AuditEvent {
   /** What the event tests, in words (e.g. "output >= 1.003"). */
   description: string;
   /** The input the event favours: P is the probability of the event on inputs[favours], Q on the other. */
   favours: 0 | 1;
   /** P on the estimation half: the estimate and its Clopper-Pearson lower end. */
-  p: { estimate: number; lower: number };
+  p: {
+    /** The fraction of runs on inputs[favours] whose output is in the event. */
+    estimate: number;
+    /** Its Clopper-Pearson lower end. */
+    lower: number;
+  };
   /** Q on the estimation half: the estimate and its Clopper-Pearson upper end. */
-  q: { estimate: number; upper: number };
+  q: {
+    /** The fraction of runs on the other input whose output is in the event. */
+    estimate: number;
+    /** Its Clopper-Pearson upper end. */
+    upper: number;
+  };
 }
 
+/** The outcome of {@link auditMechanism}. */
 export interface AuditResult {
   /** log((P_lower - delta) / Q_upper), or 0 when that is not positive: a lower bound on epsilon with probability >= confidence. */
   epsilonLowerBound: number;
@@ -63,7 +76,30 @@ export interface AuditResult {
 const DEFAULT_TRIALS = 1_000_000;
 const MIN_TRIALS = 100;
 
-/** Audits `mechanism` on two neighbouring inputs against its claimed (epsilon, delta) (see the file header). */
+/**
+ * Audits `mechanism` on two neighbouring inputs against its claimed (epsilon, delta): runs it `trials`
+ * times on each input, chooses an output event on half of the runs and bounds epsilon from below
+ * with Clopper-Pearson intervals on the other half. With probability at least `confidence` the bound
+ * is below the true epsilon, so `passed: false` disproves the claim. Calls `ready()` itself.
+ *
+ * @throws {PrivkitError} E_ARG (as a rejection) when options is not an object, inputs is not a pair, epsilon is not finite and >= 0, delta is not in [0, 1), trials is not an integer >= 100, confidence is not in (0, 1), pool is not a Pool (or is given with a mechanism function), the mechanism module can not be loaded, the mechanism throws or returns something other than a number or a non-empty array of numbers, or trials x output length exceeds 2^26.
+ * @throws {PrivkitError} E_SHAPE (as a rejection) when the mechanism's output length changes between runs; E_NONFINITE when an output is NaN or +-Infinity.
+ * @throws {PrivkitError} E_WORKER (as a rejection) when a pool worker fails.
+ *
+ * @example
+ * ```ts
+ * import { auditMechanism } from 'privkit/audit';
+ * import { laplaceMechanism } from 'privkit/dp';
+ * const counts = laplaceMechanism({ epsilon: 1, l1Sensitivity: 1 });
+ * const result = await auditMechanism({
+ *   mechanism: (count: number) => counts.release(Float64Array.of(count))[0]!,
+ *   inputs: [0, 1], // two neighbouring datasets' counts
+ *   epsilon: 1,
+ *   trials: 100_000,
+ * });
+ * console.log(result.passed, result.epsilonLowerBound, result.event.description);
+ * ```
+ */
 export async function auditMechanism<I>(options: AuditOptions<I>): Promise<AuditResult> {
   if (options === null || typeof options !== 'object') {
     throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });

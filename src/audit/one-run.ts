@@ -17,6 +17,7 @@ import { binomialUpperTail, logBinomialPmf } from '../math/beta.js';
 import { assertInteger, assertNumber, describe } from '../validate.js';
 import { assertConfidence } from './statistics.js';
 
+/** The counts of a one-run audit (Steinke, Nasr, Jagielski 2023). */
 export interface OneRunCounts {
   /** m: canaries, each included independently with probability 1/2. */
   canaries: number;
@@ -28,16 +29,23 @@ export interface OneRunCounts {
   delta?: number;
 }
 
+/** The outcome of a one-run audit. */
 export interface OneRunResult {
   /** The largest epsilon rejected at `confidence` (0 when none is). */
   epsilonLowerBound: number;
+  /** m: the canaries. */
   canaries: number;
+  /** r: the guesses the bound was computed from. */
   guesses: number;
+  /** v: the correct guesses among them. */
   correct: number;
+  /** The delta of the (epsilon, delta) guarantee tested. */
   delta: number;
+  /** The confidence of the bound. */
   confidence: number;
 }
 
+/** Options of {@link auditCanaryScores}. */
 export interface CanaryScoresOptions {
   /** One score per canary: higher means "more likely included". */
   scores: ArrayLike<number>;
@@ -45,7 +53,7 @@ export interface CanaryScoresOptions {
   included: ArrayLike<boolean | number>;
   /** delta of the guarantee tested; default 0. */
   delta?: number;
-  /** Default 0.95 (as Steinke et al.). */
+  /** Probability in (0, 1) that the bound is valid; default 0.95 (as Steinke et al.). */
   confidence?: number;
   /**
    * Total guesses r (the ceil(r/2) highest scores guessed included, the floor(r/2) lowest
@@ -71,7 +79,11 @@ function checkCounts(counts: OneRunCounts): { m: number; r: number; v: number; d
   return { m, r, v, delta };
 }
 
-/** The p-value of the main theorem for v correct of r guesses on m canaries under (epsilon, delta)-DP (see the file header). */
+/**
+ * The p-value of the main theorem for v correct of r guesses on m canaries under (epsilon, delta)-DP (see the file header).
+ *
+ * @throws {PrivkitError} E_ARG when the counts are not integers with 1 <= r <= m and 0 <= v <= r, delta is not in [0, 1), or epsilon is not finite and >= 0.
+ */
 export function oneRunPValue(counts: OneRunCounts & { epsilon: number }): number {
   const { m, r, v, delta } = checkCounts(counts);
   return pValue(m, r, v, assertNumber('epsilon', counts.epsilon, 'nonnegative'), delta);
@@ -103,6 +115,8 @@ function pValue(m: number, r: number, v: number, epsilon: number, delta: number)
 /**
  * The epsilon lower bound of Steinke, Nasr, Jagielski (2023) for v correct of r guesses on m
  * canaries: the largest epsilon whose p-value is below 1 - confidence (to 1e-10).
+ *
+ * @throws {PrivkitError} E_ARG when the counts are not integers with 1 <= r <= m and 0 <= v <= r, delta is not in [0, 1), or confidence is not in (0, 1).
  */
 export function oneRunEpsilonLowerBound(counts: OneRunCounts & { confidence?: number }): number {
   const { m, r, v, delta } = checkCounts(counts);
@@ -130,6 +144,9 @@ function epsilonBound(m: number, r: number, v: number, delta: number, alpha: num
 /**
  * One-run audit from canary scores: guesses included for the highest scores and excluded for the
  * lowest, counts the correct guesses and converts them with the main theorem (see `guesses` for how many).
+ *
+ * @throws {PrivkitError} E_ARG when options is not an object, scores or included is not a non-empty array, delta is not in [0, 1), confidence is not in (0, 1), or guesses is not an integer in [1, canaries].
+ * @throws {PrivkitError} E_SHAPE when included and scores differ in length; E_NONFINITE when a score is NaN or +-Infinity.
  */
 export function auditCanaryScores(options: CanaryScoresOptions): OneRunResult {
   if (options === null || typeof options !== 'object') {

@@ -127,7 +127,12 @@ function continuedFraction(x: number, y: number, a: number, b: number): number {
  * typically, at worst ~1e-9 next to the mean when one parameter is ~1e7 and the other ~1 (the
  * continued fraction is ill-conditioned there); the other tail as 1 minus it.
  */
-export function betaTails(x: number, y: number, a: number, b: number): { lower: number; upper: number } {
+export function betaTails(x: number, y: number, a: number, b: number): {
+  /** I_x(a, b) = P[Beta(a, b) <= x]. */
+  lower: number;
+  /** 1 - I_x(a, b) = P[Beta(a, b) > x]. */
+  upper: number;
+} {
   if (x <= 0) return { lower: 0, upper: 1 };
   if (y <= 0) return { lower: 1, upper: 0 };
   if (x < (a + 1) / (a + b + 2)) {
