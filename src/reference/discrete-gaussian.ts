@@ -8,7 +8,9 @@
 
 /** The kernel's randomness, read in order: raw keystream bytes, or a full-precision uniform (the generator's nextUniform). */
 export interface KeystreamSource {
+  /** The next n keystream bytes. */
   bytes(n: number): Uint8Array;
+  /** The next full-precision uniform double in (0, 1). */
   uniform(): number;
 }
 
