@@ -124,7 +124,12 @@ export abstract class Model {
     this.logits = new Float64Array(classes);
   }
 
-  /** Initial parameters (zeros for softmax regression; Glorot-uniform weights for the MLP, drawn from `seed` or the CSPRNG). */
+  /**
+   * Initial parameters (zeros for softmax regression; Glorot-uniform weights for the MLP, drawn from `seed` or the CSPRNG).
+   *
+   * @param opts - `seed`: a 32-byte key for reproducible weights (MLP only).
+   * @throws {PrivkitError} E_ARG when seed is not a Uint8Array of 32 bytes; E_NOT_READY before `await ready()` (MLP only).
+   */
   abstract initParams(opts?: { seed?: Uint8Array }): Float32Array;
 
   /**
@@ -218,7 +223,11 @@ export abstract class Model {
     return n;
   }
 
-  /** Gathers the non-zero inputs of sample n into the scratch buffers; returns their count. */
+  /**
+   * Gathers the non-zero inputs of sample n into the scratch buffers; returns their count.
+   *
+   * @internal
+   */
   protected gather(images: Float32Array, n: number): number {
     const d = this.inputs;
     const offset = n * d;
@@ -236,7 +245,11 @@ export abstract class Model {
     return count;
   }
 
-  /** bias + the dot product of the gathered sample (nnz values) with the weight row at `row` of params. */
+  /**
+   * bias + the dot product of the gathered sample (nnz values) with the weight row at `row` of params.
+   *
+   * @internal
+   */
   protected sparseDot(params: Float32Array, row: number, bias: number, nnz: number): number {
     const index = this.nonZeroIndex;
     const value = this.nonZeroValue;
@@ -245,7 +258,11 @@ export abstract class Model {
     return a;
   }
 
-  /** gradient[row + i] += g x (gathered sample)_i over the nnz gathered values. */
+  /**
+   * gradient[row + i] += g x (gathered sample)_i over the nnz gathered values.
+   *
+   * @internal
+   */
   protected sparseAxpy(gradient: Float64Array, row: number, g: number, nnz: number): void {
     const index = this.nonZeroIndex;
     const value = this.nonZeroValue;
@@ -255,6 +272,8 @@ export abstract class Model {
   /**
    * Turns this.logits into softmax probabilities in place; adds the sample's cross-entropy
    * -log p(label) (as log-sum-exp, stable) and whether the label is the arg-max (first maximum) to `totals`.
+   *
+   * @internal
    */
   protected softmax(label: number, totals: BatchTotals): void {
     const z = this.logits;
