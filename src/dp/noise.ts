@@ -98,7 +98,7 @@ type AddKernel = 'gaussianAdd64' | 'gaussianAdd32' | 'laplaceAdd64' | 'laplaceAd
  * @param sigma - the standard deviation (> 0); for DP-SGD, noiseMultiplier x clip norm.
  * @param opts - the generator and the element type (default 'float64').
  * @throws {PrivkitError} E_ARG when length is not an integer in [0, 2^28], sigma is not finite and > 0, opts.dtype is not 'float64' or 'float32', or opts.rng is not an Rng from createRng.
- * @throws {PrivkitError} E_OVERFLOW when a sample exceeds the range of the dtype (sigma near the float32 maximum).
+ * @throws {PrivkitError} E_OVERFLOW when a sample exceeds the range of the dtype (a sigma within a few hundred times of its largest value).
  * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  *
  * @example
