@@ -3,7 +3,7 @@
 // 2102.06387): the randomized Hadamard rotation, a fast discrete Gaussian sampler, and the fused
 // quantizer (stochastic rounding + discrete Gaussian noise + wrap into Z_2^b). All randomness comes
 // from the ChaCha20 generator of assembly/chacha.ts; the TypeScript side is src/secagg/.
-import { chachaBytes, nextU64, nextUniform } from './chacha';
+import { chachaBytes, nextU64, nextUniform } from './rng';
 import { nextGaussian, normalLayerX, normalLayerX53, normalMagnitudeRare } from './noise';
 
 // Keystream staging block: sign bits of the rotation.

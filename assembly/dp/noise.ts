@@ -17,7 +17,7 @@
 // (the same distribution), applied with bit operations rather than a branch that would mispredict
 // on half the samples. The secure Laplace kernel (discrete Laplace on the lattice) realizes the
 // discrete Laplace pmf up to relative errors near 1e-15, bounded in nextTwoSidedGeometric.
-import { chachaBytes, nextU64, nextUniform } from './chacha';
+import { chachaBytes, nextU64, nextUniform } from './rng';
 
 const LAYERS = 256;
 // R and v for 256 layers, solved to 20 digits so that the top layer closes (area v, ends at x = 0).

@@ -2,8 +2,8 @@
 // Kernels allocate nothing: everything from heapBase() up belongs to the JS-side arena. Below it,
 // the static data holds constant tables and a few KiB of scratch blocks where the samplers stage
 // keystream; wipeScratch zeroes those when a generator's call ends.
-import { wipeNoiseScratch } from './noise';
-import { wipeQuantizeScratch } from './quantize';
+import { wipeNoiseScratch } from '../dp/noise';
+import { wipeQuantizeScratch } from '../dp/discrete';
 
 export function heapBase(): usize {
   return __heap_base;
