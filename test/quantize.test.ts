@@ -23,7 +23,7 @@ const seeded = (byte: number) => createRng({ seed: seedOf(byte) });
 /** Values per wasm call in src/secagg/quantize.ts (not exported). */
 const CHUNK = 65_536;
 
-/** Values per keystream block of the kernel (assembly/quantize.ts BATCH). */
+/** Values per keystream block of the kernel (assembly/dp/discrete.ts BATCH). */
 const BATCH = 512;
 
 /**
@@ -395,7 +395,7 @@ describe('randomness', () => {
   });
 
   it('Math.random appears in none of the sources', () => {
-    for (const file of ['assembly/quantize.ts', 'src/secagg/quantize.ts', 'src/secagg/rotation.ts', 'src/reference/secagg.ts']) {
+    for (const file of ['assembly/secagg/quantize.ts', 'assembly/secagg/rotation.ts', 'assembly/dp/discrete.ts', 'src/secagg/quantize.ts', 'src/secagg/rotation.ts', 'src/reference/secagg.ts']) {
       expect(readFileSync(new URL(`../${file}`, import.meta.url), 'utf8'), file).not.toMatch(/Math\.random/);
     }
   });

@@ -1,4 +1,5 @@
-// ChaCha20 (RFC 8439 section 2.3) keystream generator: the engine's CSPRNG and seeded PRG.
+// ChaCha20 (RFC 8439 section 2.3) keystream generator: the engine's CSPRNG and seeded PRG
+// (src/dp/rng.ts), and the staging block where batched samplers put a batch's keystream.
 // A generator is GENERATOR_BYTES of linear memory owned by the caller:
 //   [0, 64)    the 16-word state: constants, 256-bit key, 64-bit block counter (words 12-13),
 //              64-bit stream id (words 14-15); with counter < 2^32 this is RFC 8439's
@@ -12,7 +13,8 @@ const GENERATOR_BYTES: usize = 336;
 export function generatorBytes(): usize {
   return GENERATOR_BYTES;
 }
-const BUFFER: usize = 64;
+/** Offset of the generator's keystream buffer (four blocks). */
+export const BUFFER: usize = 64;
 const BUFFER_BYTES: u32 = 256;
 const POSITION: usize = 320;
 
@@ -111,6 +113,17 @@ export function chachaBytes(g: usize, out: usize, n: i32): void {
     memory.copy(out + done, g + BUFFER, position);
   }
   store<u32>(g, position, POSITION);
+}
+
+// The keystream staging block: kernels that draw a batch of values at once (assembly/dp/noise.ts,
+// dp/secure.ts, secagg/rotation.ts) write the batch's keystream here with one chachaBytes call, so
+// their hot loops do not touch the generator's bookkeeping. Static data, below the heap base.
+export const KEYSTREAM_BYTES: i32 = 2048;
+export const KEYSTREAM: usize = memory.data(KEYSTREAM_BYTES, 16);
+
+/** Zeroes the staging block (called when a generator's call ends: it may hold keystream). */
+export function wipeKeystream(): void {
+  memory.fill(KEYSTREAM, 0, KEYSTREAM_BYTES);
 }
 
 /** The next 64 keystream bits of generator g, little-endian. */

@@ -2,8 +2,9 @@
 // Kernels allocate nothing: everything from heapBase() up belongs to the JS-side arena. Below it,
 // the static data holds constant tables and a few KiB of scratch blocks where the samplers stage
 // keystream; wipeScratch zeroes those when a generator's call ends.
-import { wipeNoiseScratch } from '../dp/noise';
-import { wipeQuantizeScratch } from '../dp/discrete';
+import { wipeDiscreteScratch } from '../dp/discrete';
+import { wipeKeystream } from '../dp/rng';
+import { wipeQuantizeScratch } from '../secagg/quantize';
 
 export function heapBase(): usize {
   return __heap_base;
@@ -11,6 +12,7 @@ export function heapBase(): usize {
 
 /** Zeroes every static scratch block that may hold keystream or values drawn from it. */
 export function wipeScratch(): void {
-  wipeNoiseScratch();
+  wipeKeystream();
+  wipeDiscreteScratch();
   wipeQuantizeScratch();
 }

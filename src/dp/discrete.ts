@@ -3,7 +3,7 @@
 // sigma given as a double is converted exactly to a dyadic rational, Bernoulli trials compare random
 // bits against integers (plain numbers while every intermediate is below 2^53, BigInt beyond), and
 // bounded integers are drawn by rejection (no modulo bias). The discrete Gaussian also has a fast
-// 'wasm' method (assembly/quantize.ts), exact up to the float64 rounding of an acceptance probability.
+// 'wasm' method (assembly/dp/discrete.ts), exact up to the float64 rounding of an acceptance probability.
 import { PrivkitError } from '../errors.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { generatorOf, resolveRng } from './noise.js';
@@ -291,7 +291,7 @@ const WASM_CHUNK = 1 << 18;
  * exp(-x^2 / (2 sigma^2)) over the integers (CKS20 Algorithm 3: discrete Laplace candidates with
  * scale t = floor(sigma) + 1, accepted with Bernoulli(exp(-(|y| - sigma^2/t)^2 / (2 sigma^2)))).
  * `sigma` is used exactly as the rational the double denotes; 0 < sigma <= 2^24. With
- * `method: 'wasm'`, the fast sampler of assembly/quantize.ts instead (see DiscreteGaussianOptions).
+ * `method: 'wasm'`, the fast sampler of assembly/dp/discrete.ts instead (see DiscreteGaussianOptions).
  */
 export function discreteGaussian(length: number, sigma: number, opts?: DiscreteGaussianOptions): Int32Array {
   const options = readOptions(opts, ['rng', 'method']);

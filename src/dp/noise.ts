@@ -1,5 +1,5 @@
 // Fast continuous DP noise: Gaussian and Laplace samples from the wasm Ziggurat kernels
-// (assembly/noise.ts, Marsaglia and Tsang 2000) driven by ChaCha20. Arrays are streamed through a
+// (assembly/dp/noise.ts, Marsaglia and Tsang 2000) driven by ChaCha20. Arrays are streamed through a
 // 1 MiB window of wasm memory, so memory use does not grow with the length. These samplers are
 // for noise that is not released bit-exact (DP-SGD gradients, simulations); released values should
 // use the secure mode (src/dp/secure.ts), which resists floating-point attacks.

@@ -1,4 +1,4 @@
-// Modular exponentiation for odd moduli: the wasm Montgomery kernels (assembly/bigint.ts) behind a
+// Modular exponentiation for odd moduli: the wasm Montgomery kernels (assembly/paillier/modpow.ts) behind a
 // BigInt API. A `Modulus` caches what depends only on m (the limb radix 2^w, its limbs forward and
 // reversed, m' = -m^-1 mod 2^w and R^2 mod m), so repeated exponentiations modulo the same m pay
 // for it once. BigInt <-> limb conversion goes through hexadecimal text in 24-bit chunks (linear time).

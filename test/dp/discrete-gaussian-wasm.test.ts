@@ -1,4 +1,4 @@
-// The wasm discrete Gaussian sampler (assembly/quantize.ts; discreteGaussian with method 'wasm', and
+// The wasm discrete Gaussian sampler (assembly/dp/discrete.ts; discreteGaussian with method 'wasm', and
 // the noise of quantize): bit-for-bit agreement with the plain-TS reference given the keystream
 // (src/reference/discrete-gaussian.ts; fast-check), its acceptance probability against 60-digit
 // mpmath values, chi-square
