@@ -1,7 +1,7 @@
 // The wasm module's exports: pointer-and-length kernels over linear memory. Each kernel lives at
 // assembly/<family>/<name>.ts, beside the TypeScript module that calls it (src/<family>/<name>.ts).
-export { heapBase, wipeScratch } from './wasm/memory';
-export { firstNonFinite } from './validate';
+export { heapBase, wipeScratch } from './wasm/runtime';
+export { firstNonFinite } from './kernels/stream';
 export { sumSquaresRows, scaleRows, clampValues } from './kernels/clip';
 export { accumulateRows } from './kernels/reduce';
 export { chachaBytes, uniformDoubles, generatorBytes } from './dp/rng';

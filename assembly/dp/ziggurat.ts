@@ -1,3 +1,4 @@
+// Internal to the wasm (no TS module calls it); its plain-TS reference is in src/reference/discrete-gaussian.ts.
 // The Ziggurat samplers of the standard normal and the standard exponential, shared by the noise
 // kernels (assembly/dp/noise.ts), the secure lattice Gaussian (dp/secure.ts) and the fast discrete
 // Gaussian (dp/discrete.ts); every draw comes from the ChaCha20 generator (dp/rng.ts).

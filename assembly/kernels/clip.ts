@@ -1,3 +1,4 @@
+// Serves src/kernels/clip.ts (l2Norms, clipByL2, clipPerLayer, clipAndSum, clipValues).
 // Clipping kernels: per-row squared L2 norms, per-row scaling and element-wise clamping.
 // A "row block" is `rows` runs of `len` float32 values whose starts are `stride` floats apart,
 // so the same kernels serve whole rows (flat clipping) and one layer of each row (per-layer).

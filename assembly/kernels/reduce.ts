@@ -1,3 +1,4 @@
+// Serves src/kernels/reduce.ts (sum, mean, weightedMean) and src/kernels/clip.ts (clipAndSum).
 // Weighted row reduction: acc[j] += sum over rows r of weights[r * weightStride] * x[r * stride + j].
 // Serves sum, mean, weightedMean (FedAvg) and the accumulate step of clipAndSum. Weights are float64;
 // those outside float32's normal range take a float64 path. NaN or Infinity in x shows up as a

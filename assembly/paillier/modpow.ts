@@ -1,3 +1,4 @@
+// Serves src/paillier/modpow.ts (pow, powSecret).
 // Big-integer Montgomery arithmetic on fixed-size limb arrays in linear memory (Paillier, primes).
 // Limbs are radix 2^w held in u32 slots (32-bit limb slots, 64-bit products), least significant
 // first, "reduced radix": w = 28, or 27 above 240 limbs (the caller chooses). The column dot

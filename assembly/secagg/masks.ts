@@ -1,3 +1,4 @@
+// Serves src/secagg/masks.ts.
 // Secure-aggregation masks (Bonawitz et al. 2017): the ChaCha20 keystream of a full 32-byte seed,
 // read as little-endian 32-bit words, added to or subtracted from a vector in Z_2^32. Reducing the
 // result mod 2^b afterwards gives the same vector as masking in Z_2^b, because 2^b divides 2^32.

@@ -1,3 +1,4 @@
+// Serves src/kernels/stream.ts (the staging window's scan for the offending index) and src/secagg/rotation.ts.
 // Finiteness scan: the engine rejects NaN and +-Infinity before any kernel runs on them.
 
 /** Index of the first NaN or +-Infinity among n float32 values at x, or -1 if all are finite. */

@@ -1,3 +1,4 @@
+// Serves src/wasm/runtime.ts (heapBase: where its arena starts) and src/dp/rng.ts (wipeScratch).
 // Linear-memory layout shared with the TypeScript memory manager (src/wasm/arena.ts).
 // Kernels allocate nothing: everything from heapBase() up belongs to the JS-side arena. Below it,
 // the static data holds constant tables and a few KiB of scratch blocks where the samplers stage
