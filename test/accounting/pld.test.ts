@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PldAccountant, RdpAccountant } from 'privkit/accounting';
 import { composePld, pldDelta, pldEpsilon } from '../../dist/src/accounting/pld.js';
-import { expectPrivkitError } from '../helpers.js';
+import { expectPrivkitError } from '../support/helpers.js';
 
 interface ExactCase {
   sampleRate: number;

@@ -14,8 +14,8 @@ import { createRng, discreteGaussian } from 'privkit/dp';
 import * as ref from 'privkit/reference';
 import { dequantize, quantize } from 'privkit/secagg';
 import * as runtime from '../../dist/src/wasm/runtime.js';
-import { expectPrivkitError, FC_SEED, randomMatrix } from '../helpers.js';
-import { chiSquareSf, IntegerHistogram, integerChiSquare } from '../noise-stats.js';
+import { expectPrivkitError, FC_SEED, randomMatrix } from '../support/helpers.js';
+import { chiSquareSf, IntegerHistogram, integerChiSquare } from '../support/noise-stats.js';
 
 fc.configureGlobal({ seed: FC_SEED, numRuns: 60, endOnFailure: true });
 
