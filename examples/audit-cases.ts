@@ -1,4 +1,4 @@
-// The mechanisms `npm run audit` and test/audit/audit.test.ts audit with privkit/audit: every public
+// The mechanisms `npm run audit` and test/stat/audit/audit.test.ts audit with privkit/audit: every public
 // release mechanism of privkit (which must pass) and deliberately broken ones (which the auditor
 // must catch with a lower bound above their claim). Each case builds its mechanism from an
 // optional generator (seeded in tests; the CSPRNG otherwise); `buildMechanism(name)` is the

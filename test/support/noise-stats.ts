@@ -44,6 +44,16 @@ export function discreteLaplaceCdf(z: number, t: number): number {
   return z < 0 ? Math.pow(q, -z) / (1 + q) : 1 - Math.pow(q, z + 1) / (1 + q);
 }
 
+/** The exact discrete Gaussian pmf on [-K, K] (K = 12 sigma + 12: the mass beyond is below 1e-31). */
+export function discreteGaussianPmf(sigma: number): { K: number; p: Float64Array } {
+  const K = Math.ceil(12 * sigma + 12);
+  const p = new Float64Array(2 * K + 1);
+  let total = 0;
+  for (let k = -K; k <= K; k++) total += p[k + K] = Math.exp(-(k * k) / (2 * sigma * sigma));
+  for (let i = 0; i < p.length; i++) p[i]! /= total;
+  return { K, p };
+}
+
 /**
  * Kolmogorov-Smirnov statistic of `samples` against `cdf`. With `discrete`, samples are integers and
  * cdf(z - 1) is the left limit at z.

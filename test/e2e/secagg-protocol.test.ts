@@ -23,7 +23,7 @@ import {
 } from 'privkit/secagg';
 import { FC_SEED, expectPrivkitError, seededRng } from '../support/helpers.js';
 import { chiSquareSf } from '../support/noise-stats.js';
-import { TestRound, rejects } from './round.js';
+import { TestRound, rejects } from '../secagg/round.js';
 
 beforeAll(ready);
 

@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PldAccountant, RdpAccountant } from 'privkit/accounting';
-import { composePld, pldDelta, pldEpsilon } from '../../dist/src/accounting/pld.js';
-import { expectPrivkitError } from '../support/helpers.js';
+import { composePld, pldDelta, pldEpsilon } from '../../../dist/src/accounting/pld.js';
+import { expectPrivkitError } from '../../support/helpers.js';
 
 interface ExactCase {
   sampleRate: number;
@@ -20,7 +20,7 @@ interface ExactCase {
   logDeltaSlope: number;
 }
 
-const cases = (JSON.parse(readFileSync(new URL('../vectors/pld-mpmath.json', import.meta.url), 'utf8')) as { cases: ExactCase[] }).cases;
+const cases = (JSON.parse(readFileSync(new URL('../../vectors/pld-mpmath.json', import.meta.url), 'utf8')) as { cases: ExactCase[] }).cases;
 
 /** The accountant's share of delta set aside for the PLD's slack (pld-accountant.ts). */
 const SLACK_SHARE = 1e-3;
