@@ -7,7 +7,7 @@ export { accumulateRows } from './kernels/reduce';
 export { chachaBytes, uniformDoubles, generatorBytes } from './dp/rng';
 export { gaussianFill64, gaussianFill32, laplaceFill64, laplaceFill32, gaussianAdd64, gaussianAdd32, laplaceAdd64, laplaceAdd32 } from './dp/noise';
 export { secureLaplaceLattice, secureLaplaceTable, secureGaussianLattice } from './dp/secure';
-export { montMul, montSqr, montPow, montPowScratchBytes, windowBits, montPowSecret, montPowSecretScratchBytes, secretWindowBits, montCounters } from './paillier/modpow';
+export { montPow, montPowScratchBytes, montPowSecret, montPowSecretScratchBytes, secretWindowBits, montCounters } from './paillier/modpow';
 export { andWords, addKeystreams, addWords } from './secagg/masks';
 export { hadamardRotate, hadamardSigns, hadamardBlock, hadamardSpans } from './secagg/rotation';
 export { quantizeChunk } from './secagg/quantize';

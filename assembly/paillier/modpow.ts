@@ -120,7 +120,7 @@ export function montCounters(out: usize): void {
  * writes r forward and rrev reversed. m forward and mrev reversed, n limbs, mp = -m^-1 mod 2^w,
  * q: n limbs scratch. r and rrev must not overlap the inputs.
  */
-export function montMul(r: usize, rrev: usize, a: usize, brev: usize, m: usize, mrev: usize, q: usize, n: i32, mp: u32, w: u32): void {
+function montMul(r: usize, rrev: usize, a: usize, brev: usize, m: usize, mrev: usize, q: usize, n: i32, mp: u32, w: u32): void {
   productCount++;
   const last = n - 1;
   const m0 = <u64>load<u32>(m);
@@ -159,7 +159,7 @@ export function montMul(r: usize, rrev: usize, a: usize, brev: usize, m: usize, 
 }
 
 /** r = a^2 / R mod m: as montMul with b = a (arev = a reversed), each cross product once, doubled. */
-export function montSqr(r: usize, rrev: usize, a: usize, arev: usize, m: usize, mrev: usize, q: usize, n: i32, mp: u32, w: u32): void {
+function montSqr(r: usize, rrev: usize, a: usize, arev: usize, m: usize, mrev: usize, q: usize, n: i32, mp: u32, w: u32): void {
   squareCount++;
   const last = n - 1;
   const m0 = <u64>load<u32>(m);
@@ -207,7 +207,7 @@ export function montSqr(r: usize, rrev: usize, a: usize, arev: usize, m: usize, 
 }
 
 /** GMP's window-size thresholds (mpn/generic/powm.c): the window for an exponent of `bits` bits. */
-export function windowBits(bits: i32): i32 {
+function windowBits(bits: i32): i32 {
   if (bits <= 7) return 1;
   if (bits <= 25) return 2;
   if (bits <= 81) return 3;

@@ -10,7 +10,7 @@ const GROUP_WORDS: i32 = 64; // one call of fourBlocks: 4 blocks of 16 words
  * target[i] += (or -=) keystream word i of generator g, for i < n, continuing g's block counter.
  * Callers keep n a multiple of 64 except in the last call on a generator.
  */
-export function addKeystream(g: usize, target: usize, n: i32, subtract: bool): void {
+function addKeystream(g: usize, target: usize, n: i32, subtract: bool): void {
   const buffer = g + BUFFER;
   for (let done = 0; done < n; done += GROUP_WORDS) {
     fourBlocks(g, buffer);

@@ -12,7 +12,7 @@ import type { Rng } from './rng.js';
 /** Largest discrete Laplace scale / discrete Gaussian sigma: samples then leave Int32 with probability < 2^-180. */
 export const MAX_DISCRETE_SCALE = 2 ** 24;
 /** Largest `length` of one sampler call. */
-export const MAX_DISCRETE_LENGTH = 2 ** 28;
+const MAX_DISCRETE_LENGTH = 2 ** 28;
 
 export interface DiscreteOptions {
   /** The generator; default: this thread's CSPRNG. A seeded (reproducible) Rng is for tests only, never for releases. */
@@ -30,7 +30,7 @@ function bitLength(n: number): number {
 }
 
 /** x = m * 2^e exactly, with m an odd safe integer (x finite and > 0). */
-export function dyadic(x: number): { m: number; e: number } {
+function dyadic(x: number): { m: number; e: number } {
   const view = new DataView(new ArrayBuffer(8));
   view.setFloat64(0, x);
   const hi = view.getUint32(0);

@@ -5,6 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ready } from 'privkit';
 import { createRng, gaussianNoise } from 'privkit/dp';
 import { chachaBlock, uniformFromWords } from 'privkit/reference';
+import { GENERATOR_BYTES } from '../../dist/src/dp/rng.js';
+import * as runtime from '../../dist/src/wasm/runtime.js';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const fromHex = (text: string) => Uint8Array.from(Buffer.from(text.replace(/[\s:]/g, ''), 'hex'));
@@ -103,6 +105,10 @@ describe('ChaCha20 (RFC 8439)', () => {
     const rng = createRng({ seed, stream: 7 });
     expect(hex(fromWorker.bytes)).toBe(hex(rng.bytes(1000)));
     expect(fromWorker.noise).toEqual(gaussianNoise(100, 1, { rng }));
+  });
+
+  it('a generator state is as long in TypeScript as in the wasm that reads it (generatorBytes)', () => {
+    expect(runtime.withWasm((kernels) => kernels.generatorBytes())).toBe(GENERATOR_BYTES);
   });
 
   it('fill() writes keystream into an existing array', () => {
