@@ -3,7 +3,7 @@
 // sigma given as a double is converted exactly to a dyadic rational, Bernoulli trials compare random
 // bits against integers (plain numbers while every intermediate is below 2^53, BigInt beyond), and
 // bounded integers are drawn by rejection (no modulo bias). The discrete Gaussian also has a fast
-// 'wasm' method (assembly/quantize.ts), exact up to the float64 rounding of an acceptance probability.
+// 'wasm' method (assembly/dp/discrete.ts), exact up to the float64 rounding of an acceptance probability.
 import { PrivkitError } from '../errors.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { generatorOf, resolveRng } from './noise.js';
@@ -12,7 +12,7 @@ import type { Rng } from './rng.js';
 /** Largest discrete Laplace scale / discrete Gaussian sigma: samples then leave Int32 with probability < 2^-180. */
 export const MAX_DISCRETE_SCALE = 2 ** 24;
 /** Largest `length` of one sampler call. */
-export const MAX_DISCRETE_LENGTH = 2 ** 28;
+const MAX_DISCRETE_LENGTH = 2 ** 28;
 
 /** Options of the exact discrete samplers. */
 export interface DiscreteOptions {
@@ -31,7 +31,7 @@ function bitLength(n: number): number {
 }
 
 /** x = m * 2^e exactly, with m an odd safe integer (x finite and > 0). */
-export function dyadic(x: number): { m: number; e: number } {
+function dyadic(x: number): { m: number; e: number } {
   const view = new DataView(new ArrayBuffer(8));
   view.setFloat64(0, x);
   const hi = view.getUint32(0);
@@ -309,7 +309,7 @@ const WASM_CHUNK = 1 << 18;
  * exp(-x^2 / (2 sigma^2)) over the integers (CKS20 Algorithm 3: discrete Laplace candidates with
  * scale t = floor(sigma) + 1, accepted with Bernoulli(exp(-(|y| - sigma^2/t)^2 / (2 sigma^2)))).
  * `sigma` is used exactly as the rational the double denotes; 0 < sigma <= 2^24. With
- * `method: 'wasm'`, the fast sampler of assembly/quantize.ts instead (see DiscreteGaussianOptions).
+ * `method: 'wasm'`, the fast sampler of assembly/dp/discrete.ts instead (see DiscreteGaussianOptions).
  *
  * @param length - how many samples (0 to 2^28).
  * @param sigma - the scale parameter (> 0, <= {@link MAX_DISCRETE_SCALE}); the variance is slightly below sigma^2.

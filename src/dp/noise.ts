@@ -1,5 +1,5 @@
 // Fast continuous DP noise: Gaussian and Laplace samples from the wasm Ziggurat kernels
-// (assembly/noise.ts, Marsaglia and Tsang 2000) driven by ChaCha20. Arrays are streamed through a
+// (assembly/dp/noise.ts, Marsaglia and Tsang 2000) driven by ChaCha20. Arrays are streamed through a
 // 1 MiB window of wasm memory, so memory use does not grow with the length. These samplers are
 // for noise that is not released bit-exact (DP-SGD gradients, simulations); released values should
 // use the secure mode (src/dp/secure.ts), which resists floating-point attacks.
@@ -86,8 +86,17 @@ export function assertNoiseTarget(x: unknown): asserts x is Float32Array | Float
 
 const scaleName = (kind: NoiseKind) => (kind === 'gaussian' ? 'sigma' : 'scale');
 
-type FillKernel = 'gaussianFill64' | 'gaussianFill32' | 'laplaceFill64' | 'laplaceFill32';
-type AddKernel = 'gaussianAdd64' | 'gaussianAdd32' | 'laplaceAdd64' | 'laplaceAdd32';
+/** The wasm kernels that write noise of each kind into float64 and float32 arrays. */
+const FILL_KERNELS = {
+  gaussian: { float64: 'gaussianFill64', float32: 'gaussianFill32' },
+  laplace: { float64: 'laplaceFill64', float32: 'laplaceFill32' },
+} as const satisfies Record<NoiseKind, Record<NoiseDtype, keyof Kernels>>;
+
+/** The wasm kernels that add noise of each kind to float64 and float32 arrays in place. */
+const ADD_KERNELS = {
+  gaussian: { float64: 'gaussianAdd64', float32: 'gaussianAdd32' },
+  laplace: { float64: 'laplaceAdd64', float32: 'laplaceAdd32' },
+} as const satisfies Record<NoiseKind, Record<NoiseDtype, keyof Kernels>>;
 
 /**
  * `length` samples of N(0, sigma^2) from the wasm Ziggurat sampler, driven by ChaCha20. Fast noise
@@ -204,11 +213,11 @@ function newNoise(kind: NoiseKind, length: number, scale: number, opts: NoiseOpt
 
 /** Overwrites `out` with noise of `kind` and the checked `scale`, drawn from `rng`. */
 export function fillNoise(kind: NoiseKind, out: Float32Array | Float64Array, scale: number, rng: Rng): void {
-  const bits = out instanceof Float64Array ? '64' : '32';
-  const kernel: FillKernel = `${kind}Fill${bits}` as const;
+  const dtype = out instanceof Float64Array ? 'float64' : 'float32';
+  const kernel = FILL_KERNELS[kind][dtype];
   stream(rng, out, out.length, (kernels, g, ptr, count) => {
     if (kernels[kernel](g, ptr, count, scale) >= 0) {
-      throw new PrivkitError('E_OVERFLOW', `${kind} noise with ${scaleName(kind)} ${scale} overflows float${bits}`, {
+      throw new PrivkitError('E_OVERFLOW', `${kind} noise with ${scaleName(kind)} ${scale} overflows ${dtype}`, {
         argument: scaleName(kind),
       });
     }
@@ -231,7 +240,7 @@ const NOISE_REACH = 2048;
  */
 export function addNoise<T extends Float32Array | Float64Array>(kind: NoiseKind, x: T, scale: number, rng: Rng): T {
   const double = checkTypedArray('x', x, ['Float32Array', 'Float64Array']) instanceof Float64Array;
-  const kernel: AddKernel = `${kind}Add${double ? '64' : '32'}` as const;
+  const kernel = ADD_KERNELS[kind][double ? 'float64' : 'float32'];
   const largest = double ? Number.MAX_VALUE : FLOAT32_MAX;
   const length = currentLength(x);
   const target = maxMagnitude(x, length) + NOISE_REACH * scale < largest * (1 - 2 ** -40) ? x : snapshot(x, length, 'x');

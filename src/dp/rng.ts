@@ -60,7 +60,7 @@ export interface RngOptions {
   stream?: number;
 }
 
-/** Bytes of one generator state (assembly/chacha.ts). */
+/** Bytes of one generator state (assembly/dp/rng.ts). */
 export const GENERATOR_BYTES = 336;
 const BUFFER_BYTES = 256;
 /** Output produced per wasm call, so large requests never grow wasm memory. */
@@ -123,7 +123,7 @@ function checkLength(n: unknown): number {
 
 /**
  * The initial state of the generator with a 32-byte `key` and stream id `stream` (0 <= stream < 2^53),
- * laid out as assembly/chacha.ts reads it (GENERATOR_BYTES bytes): block counter 0, empty buffer.
+ * laid out as assembly/dp/rng.ts reads it (GENERATOR_BYTES bytes): block counter 0, empty buffer.
  */
 export function generatorState(key: Uint8Array, stream: number): Uint8Array {
   const state = new Uint8Array(GENERATOR_BYTES);

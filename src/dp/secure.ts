@@ -62,7 +62,7 @@ export const SECURE_GRANULARITY_BITS = 24;
  * Ziggurat grid (2^-25), and the lattice Laplace's threshold table and acceptance (5e-16 + 7.4e-16,
  * with 1.7e-16 per restart, rounded up).
  */
-export const SAMPLER_PMF_ERROR: Readonly<Record<NoiseKind, number>> = Object.freeze({ gaussian: 2 ** -25, laplace: 2e-15 });
+const SAMPLER_PMF_ERROR: Readonly<Record<NoiseKind, number>> = Object.freeze({ gaussian: 2 ** -25, laplace: 2e-15 });
 
 /**
  * The slack s of a release of `coordinates` lattice values (internal): the output's pmf is within a

@@ -106,7 +106,7 @@ export class NonPrivateAggregator implements UpdateAggregator {
 }
 
 /** The most updates one round may sum: a public bound, so the charged summation error is data-independent. */
-export const MAX_UPDATES_PER_ROUND = 2 ** 20;
+const MAX_UPDATES_PER_ROUND = 2 ** 20;
 
 /**
  * User-level central DP: clips each update to clipNorm (clipByL2, float32), sums them in float64 and

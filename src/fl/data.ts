@@ -47,7 +47,7 @@ export function splitClients(count: number, data: Dataset, opts: SplitOptions = 
 }
 
 /** Checks a dataset's arrays fit together; returns its row count. */
-export function datasetRows(data: unknown, name = 'data'): number {
+function datasetRows(data: unknown, name = 'data'): number {
   if (typeof data !== 'object' || data === null) throw new PrivkitError('E_ARG', `${name} must be an object, got ${describe(data)}`, { argument: name });
   const { images, labels } = data as Dataset;
   assertFloat32Array(`${name}.images`, images);

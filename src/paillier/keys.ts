@@ -703,7 +703,7 @@ export function gcd(a: bigint, b: bigint): bigint {
 }
 
 /** a^-1 mod m (extended Euclid); throws when gcd(a, m) != 1. */
-export function modInverse(a: bigint, m: bigint): bigint {
+function modInverse(a: bigint, m: bigint): bigint {
   let [r0, r1] = [((a % m) + m) % m, m];
   let [s0, s1] = [1n, 0n];
   while (r1 !== 0n) {

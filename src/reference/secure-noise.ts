@@ -1,4 +1,4 @@
-// Plain-TypeScript reference of the secure Laplace kernel (assembly/noise.ts, secureLaplaceLattice)
+// Plain-TypeScript reference of the secure Laplace kernel (assembly/dp/secure.ts, secureLaplaceLattice)
 // as a function of its keystream: the threshold table of Q computed exactly with BigInt rationals,
 // and the two-sided geometric Z = +-(M Q + R) drawn word by word as the kernel draws it. The oracle
 // of the kernel's branch-free count of Q and of its table.

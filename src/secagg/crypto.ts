@@ -23,10 +23,10 @@ import { MAX_CLIENTS, MAX_ID_LENGTH, fromBase64Url } from './messages.js';
 export type KeyAgreementCurve = 'X25519' | 'P-256';
 
 /** Raw public key bytes per curve. */
-export const PUBLIC_KEY_BYTES: Readonly<Record<KeyAgreementCurve, number>> = { X25519: 32, 'P-256': 65 };
+const PUBLIC_KEY_BYTES: Readonly<Record<KeyAgreementCurve, number>> = { X25519: 32, 'P-256': 65 };
 
 /** Bytes of a private scalar (the secret-shared s key) on either curve. */
-export const PRIVATE_KEY_BYTES = 32;
+const PRIVATE_KEY_BYTES = 32;
 
 /** AES-GCM appends a 16-byte tag to each ciphertext. */
 export const GCM_TAG_BYTES = 16;
@@ -251,7 +251,7 @@ function bytesToBigIntLE(bytes: Uint8Array): bigint {
 
 /** Bytes of an Ed25519 public key and of a signature. */
 export const SIGNING_KEY_BYTES = 32;
-export const SIGNATURE_BYTES = 64;
+const SIGNATURE_BYTES = 64;
 
 /** An Ed25519 key pair: the private key as a WebCrypto key (usage 'sign'), the public key raw. */
 export interface SigningKeyPair {

@@ -282,9 +282,9 @@ export const MAX_NEIGHBOURHOOD = 1_024;
 /** Longest client id or round id, in UTF-16 code units. */
 export const MAX_ID_LENGTH = 256;
 /** Largest supported vector length (one Uint32Array of the masked input). */
-export const MAX_VECTOR_LENGTH = 2 ** 30;
+const MAX_VECTOR_LENGTH = 2 ** 30;
 /** Largest byte field (keys, ciphertexts, shares, signatures are all smaller). */
-export const MAX_FIELD_BYTES = 256;
+const MAX_FIELD_BYTES = 256;
 /** Default bound on the JSON text decodeMessage parses when it is not given the round (64 Mi characters). */
 export const MAX_MESSAGE_CHARS = 2 ** 26;
 
@@ -374,7 +374,7 @@ function limitsOf(setup: SetupMessage | undefined): Limits {
 }
 
 /** min(n, k + 1): the clients of one neighbourhood, the client included (all n with the complete graph). */
-export function neighbourhoodSize(clients: number, neighbours: number | undefined): number {
+function neighbourhoodSize(clients: number, neighbours: number | undefined): number {
   return Math.min(neighbours ?? Infinity, clients - 1) + 1;
 }
 

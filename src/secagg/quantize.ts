@@ -2,7 +2,7 @@
 // Steinke 2021, "The Distributed Discrete Gaussian Mechanism for Federated Learning with Secure
 // Aggregation", arXiv 2102.06387): scale, round stochastically to integers, add discrete Gaussian
 // noise, wrap mod 2^b; the server's sum maps back to signed values divided by the scale. The fused
-// kernel (assembly/quantize.ts) streams the input through a fixed window of wasm memory.
+// kernel (assembly/secagg/quantize.ts) streams the input through a fixed window of wasm memory.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { MAX_DISCRETE_SCALE } from '../dp/discrete.js';
 import { generatorOf } from '../dp/noise.js';
@@ -51,7 +51,7 @@ const CHUNK = 1 << 16;
  * stochasticRound(v) = floor(v) + Bernoulli(v - floor(v)), decided exactly from ChaCha20 keystream
  * (an 8-bit word, and a fresh full-precision uniform on a tie: P(round up) = v - floor(v) to double
  * precision, so E[q] = x * scale) and noise[i] an independent discrete Gaussian N_Z(0, noiseSigma^2)
- * (exact up to float64 rounding; see assembly/quantize.ts), summed in 64-bit integers and wrapped as
+ * (exact up to float64 rounding; see assembly/dp/discrete.ts), summed in 64-bit integers and wrapped as
  * two's complement. Conditional rounding draws the noise once, with the first rounding (its keystream
  * is independent of every rounding's), and redraws only the rounding until it meets the bound.
  * Without noise, dequantize(quantize(x)) differs from x by less than 1 / scale per coordinate before

@@ -2,7 +2,7 @@
 // HadamardTransformFactory): clients rotate their clipped update before quantizing so that its
 // energy is spread evenly over the coordinates, and the server rotates the aggregate back. The
 // Rademacher signs come from the ChaCha20 keystream of a public per-round seed, so every client and
-// the server apply the same rotation. Kernels: hadamardRotate and its blocked phases in assembly/quantize.ts.
+// the server apply the same rotation. Kernels: hadamardRotate and its blocked phases in assembly/secagg/rotation.ts.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
 import { assertFloat32Array, assertInteger, describe } from '../validate.js';
@@ -88,7 +88,7 @@ function readSeed(seed: unknown): Uint8Array {
 /**
  * The rotation (or with `inverse` its inverse) of the first `length` values of v padded to d, its
  * first `outLength` values returned. Up to `block` floats (a power of two >= 32) are rotated in one
- * window of wasm memory; longer vectors run in three phases (see assembly/quantize.ts): signs and
+ * window of wasm memory; longer vectors run in three phases (see assembly/secagg/rotation.ts): signs and
  * the stages within each block, block by block; the stages across blocks on slabs of `block / (d /
  * block)` columns of every block; and for the inverse the signs again. Same arithmetic, same result.
  * Exported for tests, which use a small `block`. The window is secret: it holds the update.

@@ -14,10 +14,10 @@ export const SHAMIR_PRIME: bigint = (1n << 521n) - 1n;
 export const SHAMIR_SHARE_BYTES = 66;
 
 /** Most shares one split deals, and the largest threshold: a split costs threshold x count and a rebuild threshold^2 field multiplications. */
-export const MAX_SHAMIR_SHARES = 65_536;
-export const MAX_SHAMIR_THRESHOLD = 4_096;
+const MAX_SHAMIR_SHARES = 65_536;
+const MAX_SHAMIR_THRESHOLD = 4_096;
 /** Most field multiplications (threshold x count) one split may take. */
-export const MAX_SPLIT_WORK = 2 ** 24;
+const MAX_SPLIT_WORK = 2 ** 24;
 
 /** One Shamir share: the point x and the polynomial's value there. */
 export interface ShamirShare {
