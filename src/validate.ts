@@ -1,20 +1,161 @@
 // Argument checks shared by every public function. Each throws a PrivkitError naming the argument.
+// Typed arrays are checked by brand (the internal slot behind %TypedArray%.prototype[@@toStringTag]),
+// so a Proxy, a DataView or an array-like object never passes for one, and a view whose buffer was
+// transferred (detached) is refused rather than read as empty. Messages describe values with
+// `describe`, which never throws and never copies a long input whole.
 import { PrivkitError } from './errors.js';
 
 export type FloatArray = Float32Array | Float64Array;
 
+export type TypedArray =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Uint16Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
+export type TypedArrayConstructor<T extends TypedArray = TypedArray> = { new (length: number): T; readonly prototype: T; readonly name: string };
+
+/** Longest piece of an input copied into a message. */
+const MAX_DESCRIBED = 40;
+
+const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!.get!;
+
+/** The class name of a genuine typed array ('Float32Array', ...), or undefined for anything else (Proxies included). */
+export function typedArrayName(value: unknown): string | undefined {
+  return typedArrayTag.call(value) as string | undefined;
+}
+
+/** Whether an ArrayBuffer was detached (transferred); never true for a SharedArrayBuffer. */
+export function isDetachedBuffer(buffer: ArrayBufferLike): boolean {
+  const flag = (buffer as { detached?: unknown }).detached;
+  if (typeof flag === 'boolean') return flag;
+  if (typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer) return false;
+  try {
+    ArrayBuffer.prototype.slice.call(buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** A short description of a value for messages: its type, a number, a prefix of a string, a typed array's class and length. Never throws. */
 export function describe(value: unknown): string {
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
-  if (value === null) return 'null';
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as Float32Array).length})`;
-  if (Array.isArray(value)) return `Array(${value.length})`;
-  return typeof value;
+  try {
+    switch (typeof value) {
+      case 'number':
+      case 'boolean':
+        return String(value);
+      case 'bigint': {
+        const text = value.toString();
+        return text.length <= MAX_DESCRIBED ? `${text}n` : `a ${value < 0n ? 'negative ' : ''}${(value < 0n ? -value : value).toString(2).length}-bit bigint`;
+      }
+      case 'string':
+        return value.length <= MAX_DESCRIBED ? JSON.stringify(value) : `a string of ${value.length} characters`;
+      case 'symbol':
+      case 'undefined':
+      case 'function':
+        return typeof value;
+    }
+    if (value === null) return 'null';
+    const name = typedArrayName(value);
+    if (name !== undefined) {
+      const view = value as TypedArray;
+      return view.byteLength === 0 && isDetachedBuffer(view.buffer) ? `a detached ${name}` : `${name}(${view.length})`;
+    }
+    if (ArrayBuffer.isView(value)) return 'DataView';
+    if (Array.isArray(value)) return `Array(${value.length})`;
+    return 'object';
+  } catch {
+    return 'an unreadable value';
+  }
+}
+
+/**
+ * Checks that `value` is a genuine typed array of one of `classes` (not a Proxy or look-alike)
+ * whose buffer is not detached, and returns it.
+ */
+export function assertTypedArray<T extends TypedArray>(name: string, value: unknown, classes: readonly TypedArrayConstructor<T>[]): T {
+  const brand = typedArrayName(value);
+  const match = brand === undefined ? undefined : classes.find((c) => c.name === brand && value instanceof c);
+  if (match === undefined) {
+    const wanted = classes.map((c) => c.name).join(' or ');
+    throw new PrivkitError('E_ARG', `${name} must be a ${wanted}, got ${describe(value)}`, { argument: name });
+  }
+  const view = value as T;
+  if (view.byteLength === 0 && isDetachedBuffer(view.buffer)) {
+    throw new PrivkitError('E_ARG', `${name} is a detached ${brand} (its buffer was transferred); pass an array that is still usable`, { argument: name });
+  }
+  return view;
+}
+
+/** A genuine Uint8Array of exactly `length` bytes (a key, a seed, a nonce). */
+export function assertBytes(name: string, value: unknown, length: number): Uint8Array {
+  const bytes = assertTypedArray(name, value, [Uint8Array]);
+  if (bytes.length !== length) throw new PrivkitError('E_ARG', `${name} must be a Uint8Array of ${length} bytes, got ${describe(value)}`, { argument: name });
+  return bytes;
 }
 
 export function assertFloat32Array(name: string, value: unknown): asserts value is Float32Array {
-  if (!(value instanceof Float32Array)) {
-    throw new PrivkitError('E_ARG', `${name} must be a Float32Array, got ${describe(value)}`, { argument: name });
+  assertTypedArray(name, value, [Float32Array]);
+}
+
+/**
+ * The options argument of a call: undefined and null mean no options ({}); anything else must be a
+ * plain object (not an array, typed array or function).
+ */
+export function readOptions<T extends object>(name: string, value: unknown): Partial<T> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) {
+    throw new PrivkitError('E_ARG', `${name} must be an object, got ${describe(value)}`, { argument: name });
   }
+  return value as Partial<T>;
+}
+
+/** A boolean option: undefined gives `fallback`. */
+export function optionalBoolean(name: string, value: unknown, fallback = false): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new PrivkitError('E_ARG', `${name} must be a boolean, got ${describe(value)}`, { argument: name });
+  return value;
+}
+
+/** One of a fixed set of values (option strings); undefined gives `fallback` when one is given. */
+export function assertOneOf<T>(name: string, value: unknown, values: readonly T[], fallback?: T): T {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (!values.includes(value as T)) {
+    throw new PrivkitError('E_ARG', `${name} must be ${values.map((v) => describe(v)).join(' or ')}, got ${describe(value)}`, { argument: name });
+  }
+  return value as T;
+}
+
+/** A string of at most `maxLength` characters. */
+export function assertString(name: string, value: unknown, maxLength: number): string {
+  if (typeof value !== 'string') throw new PrivkitError('E_ARG', `${name} must be a string, got ${describe(value)}`, { argument: name });
+  if (value.length > maxLength) {
+    throw new PrivkitError('E_ARG', `${name} must have at most ${maxLength} characters, got ${value.length}`, { argument: name });
+  }
+  return value;
+}
+
+/** A function (a callback). */
+export function assertFunction<T extends (...args: never[]) => unknown>(name: string, value: unknown): T {
+  if (typeof value !== 'function') throw new PrivkitError('E_ARG', `${name} must be a function, got ${describe(value)}`, { argument: name });
+  return value as T;
+}
+
+/** A bigint, optionally within [min, max]. */
+export function assertBigInt(name: string, value: unknown, min?: bigint, max?: bigint): bigint {
+  if (typeof value !== 'bigint') throw new PrivkitError('E_ARG', `${name} must be a bigint, got ${describe(value)}`, { argument: name });
+  if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
+    const range = `${min === undefined ? '(-inf' : `[${describe(min)}`}, ${max === undefined ? 'inf)' : `${describe(max)}]`}`;
+    throw new PrivkitError('E_ARG', `${name} must be in ${range}, got ${describe(value)}`, { argument: name });
+  }
+  return value;
 }
 
 /** A finite number, optionally required to be > 0 or >= 0. */
@@ -34,14 +175,104 @@ export function assertNumber(name: string, value: unknown, range: 'any' | 'posit
   return value;
 }
 
-/** A non-negative safe integer (or a positive one when `min` is 1). */
-export function assertInteger(name: string, value: unknown, min = 0): number {
+/** A non-negative safe integer (or a positive one when `min` is 1), at most `max`. */
+export function assertInteger(name: string, value: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
     throw new PrivkitError('E_ARG', `${name} must be an integer >= ${min}, got ${describe(value)}`, {
       argument: name,
     });
   }
+  if (value > max) throw new PrivkitError('E_ARG', `${name} must be at most ${max}, got ${value}`, { argument: name });
   return value;
+}
+
+/** Longest array (of options, bounds, records given as a JS array) a check reads: 2^28 elements. */
+export const MAX_ARRAY_LENGTH = 2 ** 28;
+
+/** The length of an array-like argument: an Array, a genuine attached typed array, or an object with a length; at most `maxLength`. */
+export function arrayLength(name: string, value: unknown, maxLength = MAX_ARRAY_LENGTH): number {
+  if (value === null || typeof value !== 'object') {
+    throw new PrivkitError('E_ARG', `${name} must be an array, got ${describe(value)}`, { argument: name });
+  }
+  const brand = typedArrayName(value);
+  if (brand !== undefined) assertTypedArray(name, value, [value.constructor as TypedArrayConstructor]);
+  else if (ArrayBuffer.isView(value)) throw new PrivkitError('E_ARG', `${name} must be an array, got ${describe(value)}`, { argument: name });
+  const length = (value as ArrayLike<unknown>).length;
+  if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
+    throw new PrivkitError('E_ARG', `${name} must be an array, got ${describe(value)}`, { argument: name });
+  }
+  if (length > maxLength) throw new PrivkitError('E_ARG', `${name} must have at most ${maxLength} elements, got ${length}`, { argument: name });
+  return length;
+}
+
+/** What a number must be: finite unless `finite` is false, an integer, within bounds (inclusive min/max, exclusive above/below). */
+export interface NumberRule {
+  finite?: boolean;
+  integer?: boolean;
+  min?: number;
+  max?: number;
+  above?: number;
+  below?: number;
+}
+
+/** The rule in words, for messages: "a finite integer >= 1". */
+function ruleText(rule: NumberRule): string {
+  const parts = [rule.integer ? 'an integer' : rule.finite === false ? 'a number' : 'a finite number'];
+  if (rule.min !== undefined) parts.push(`>= ${rule.min}`);
+  if (rule.above !== undefined) parts.push(`> ${rule.above}`);
+  if (rule.max !== undefined) parts.push(`<= ${rule.max}`);
+  if (rule.below !== undefined) parts.push(`< ${rule.below}`);
+  return parts.join(' ');
+}
+
+function followsRule(v: number, rule: NumberRule): boolean {
+  if (Number.isNaN(v) || (rule.finite !== false && !Number.isFinite(v))) return false;
+  if (rule.integer && !Number.isSafeInteger(v)) return false;
+  return !(
+    (rule.min !== undefined && v < rule.min) ||
+    (rule.max !== undefined && v > rule.max) ||
+    (rule.above !== undefined && !(v > rule.above)) ||
+    (rule.below !== undefined && !(v < rule.below))
+  );
+}
+
+/**
+ * The numbers of an array-like argument (an Array, a typed array or an array-like object), each
+ * checked by `rule`, copied into a new Float64Array (so later reads can not see other values). A
+ * bad element gives E_ARG (E_NONFINITE for NaN or +-Infinity where finite numbers are required)
+ * with the argument and the element's index.
+ */
+export function readNumbers(name: string, value: unknown, rule: NumberRule = {}, maxLength = MAX_ARRAY_LENGTH): Float64Array {
+  const length = arrayLength(name, value, maxLength);
+  const out = new Float64Array(length);
+  for (let i = 0; i < length; i++) {
+    const v = (value as ArrayLike<unknown>)[i];
+    if (typeof v !== 'number' || !followsRule(v, rule)) {
+      const code = typeof v === 'number' && !Number.isFinite(v) && !rule.integer ? 'E_NONFINITE' : 'E_ARG';
+      throw new PrivkitError(code, `${name}[${i}] must be ${ruleText(rule)}, got ${describe(v)}`, { argument: name, index: i });
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
+/** One number checked by `rule` (E_ARG naming `name` otherwise). */
+export function checkNumber(name: string, value: unknown, rule: NumberRule): number {
+  if (typeof value !== 'number' || !followsRule(value, rule)) {
+    throw new PrivkitError('E_ARG', `${name} must be ${ruleText(rule)}, got ${describe(value)}`, { argument: name });
+  }
+  return value;
+}
+
+/**
+ * The elements of an array-like argument (at most `maxLength`), each checked by `element` (called
+ * with the element's name `name[i]` and value); returns them as a new Array.
+ */
+export function readArray<T>(name: string, value: unknown, element: (name: string, value: unknown) => T, maxLength = MAX_ARRAY_LENGTH): T[] {
+  const length = arrayLength(name, value, maxLength);
+  const out: T[] = new Array(length);
+  for (let i = 0; i < length; i++) out[i] = element(`${name}[${i}]`, (value as ArrayLike<unknown>)[i]);
+  return out;
 }
 
 /**

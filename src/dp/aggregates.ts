@@ -7,7 +7,7 @@
 // because of the data's values or size: a value beyond the lattice's exact range (2^28 x the noise
 // scale) is clamped to it before the noise, a public bound (clampToLattice).
 import { PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, assertOneOf, assertTypedArray, readNumbers, readOptions } from '../validate.js';
 import { calibrateSecureGaussian, calibrateSecureLaplace, laplaceMechanism } from './mechanisms.js';
 import { resolveRng } from './noise.js';
 import type { Rng } from './rng.js';
@@ -55,17 +55,8 @@ export const MAX_RECORDS = 2 ** 32 - 1;
 const SUM_MARGIN = 1 + 2 ** -19;
 const MAX_BOUND = 2 ** 960;
 
-function options<T>(opts: T): T {
-  if (opts === null || typeof opts !== 'object') {
-    throw new PrivkitError('E_ARG', `options must be an object, got ${describe(opts)}`, { argument: 'options' });
-  }
-  return opts;
-}
-
-function checkRecords(records: unknown): Float64Array {
-  if (!(records instanceof Float64Array)) {
-    throw new PrivkitError('E_ARG', `records must be a Float64Array, got ${describe(records)}`, { argument: 'records' });
-  }
+function checkRecords(value: unknown): Float64Array {
+  const records = assertTypedArray('records', value, [Float64Array]);
   if (records.length > MAX_RECORDS) {
     throw new PrivkitError('E_ARG', `records.length must be <= 2^32 - 1, got ${records.length}`, { argument: 'records' });
   }
@@ -91,6 +82,11 @@ function checkBounds(lower: unknown, upper: unknown): { lower: number; upper: nu
  * floating-point arithmetic"; the partials method with a correctly rounded final step, as Python's fsum).
  */
 export function exactSum(values: ArrayLike<number>): number {
+  return sumOfFinite(readNumbers('values', values, { finite: true }, MAX_RECORDS));
+}
+
+/** exactSum of values already checked to be finite numbers. */
+function sumOfFinite(values: Float64Array): number {
   const partials: number[] = [];
   for (let j = 0; j < values.length; j++) {
     let x = values[j]!;
@@ -154,8 +150,8 @@ function releaseOne(value: number, epsilon: number, sensitivity: number, rng: Rn
  * Counts above 2^28 x scale (2.7e8 at epsilon 1, 2.7e5 at epsilon 1000) are released saturated.
  */
 export function dpCount(records: Float64Array | number, opts: AggregateOptions): number {
-  const { epsilon, rng } = options(opts);
-  assertNumber('epsilon', epsilon, 'positive');
+  const { epsilon: e, rng } = readOptions<AggregateOptions>('opts', opts);
+  const epsilon = assertNumber('epsilon', e, 'positive');
   const n = typeof records === 'number' ? assertInteger('records', records) : checkRecords(records).length;
   return releaseOne(n, epsilon, 1, rng);
 }
@@ -166,14 +162,14 @@ export function dpCount(records: Float64Array | number, opts: AggregateOptions):
  * of the exact sum). Sums beyond 2^28 x the noise scale are released saturated.
  */
 export function dpSum(records: Float64Array, opts: BoundedOptions): number {
-  const { epsilon, lower, upper, rng } = options(opts);
-  assertNumber('epsilon', epsilon, 'positive');
+  const { epsilon: e, lower, upper, rng } = readOptions<BoundedOptions>('opts', opts);
+  const epsilon = assertNumber('epsilon', e, 'positive');
   const x = checkRecords(records);
   const b = checkBounds(lower, upper);
   const clamped = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) clamped[i] = clamp(x[i]!, b.lower, b.upper);
   const sensitivity = Math.max(Math.abs(b.lower), Math.abs(b.upper));
-  return releaseOne(exactSum(clamped), epsilon, sensitivity * SUM_MARGIN, rng);
+  return releaseOne(sumOfFinite(clamped), epsilon, sensitivity * SUM_MARGIN, rng);
 }
 
 /**
@@ -183,8 +179,8 @@ export function dpSum(records: Float64Array, opts: BoundedOptions): number {
  * to [lower, upper]. epsilon-DP under add/remove neighbours.
  */
 export function dpMean(records: Float64Array, opts: BoundedOptions): number {
-  const { epsilon, lower, upper, rng } = options(opts);
-  assertNumber('epsilon', epsilon, 'positive');
+  const { epsilon: e, lower, upper, rng } = readOptions<BoundedOptions>('opts', opts);
+  const epsilon = assertNumber('epsilon', e, 'positive');
   const x = checkRecords(records);
   const b = checkBounds(lower, upper);
   const mid = b.lower + (b.upper - b.lower) / 2;
@@ -192,22 +188,20 @@ export function dpMean(records: Float64Array, opts: BoundedOptions): number {
   for (let i = 0; i < x.length; i++) normalized[i] = clamp(x[i]!, b.lower, b.upper) - mid;
   // rounding is monotone, so no normalized value exceeds the normalized bounds computed the same way
   const half = Math.max(Math.abs(b.lower - mid), Math.abs(b.upper - mid));
-  const noisySum = releaseOne(exactSum(normalized), epsilon / 2, half * SUM_MARGIN, rng);
+  const noisySum = releaseOne(sumOfFinite(normalized), epsilon / 2, half * SUM_MARGIN, rng);
   const noisyCount = releaseOne(x.length, epsilon / 2, 1, rng);
   return clamp(noisySum / Math.max(1, noisyCount) + mid, b.lower, b.upper);
 }
 
-function histogramEdges(opts: HistogramOptions): Float64Array {
+function histogramEdges(opts: Partial<HistogramOptions>): Float64Array {
   const { edges, bins, lower, upper } = opts;
   if (edges !== undefined) {
     if (bins !== undefined) throw new PrivkitError('E_ARG', 'give either edges or bins, not both', { argument: 'bins' });
-    if (!(edges instanceof Float64Array || Array.isArray(edges)) || edges.length < 2) {
-      throw new PrivkitError('E_ARG', `edges must hold at least 2 numbers, got ${describe(edges)}`, { argument: 'edges' });
-    }
-    const out = Float64Array.from(edges as ArrayLike<number>);
-    for (let i = 0; i < out.length; i++) {
-      if (!Number.isFinite(out[i]) || (i > 0 && !(out[i]! > out[i - 1]!))) {
-        throw new PrivkitError('E_ARG', `edges must be finite and strictly increasing (edges[${i}] = ${out[i]})`, {
+    const out = readNumbers('edges', edges, { finite: true }, 2 ** 24 + 1);
+    if (out.length < 2) throw new PrivkitError('E_ARG', `edges must hold at least 2 numbers, got ${out.length}`, { argument: 'edges' });
+    for (let i = 1; i < out.length; i++) {
+      if (!(out[i]! > out[i - 1]!)) {
+        throw new PrivkitError('E_ARG', `edges must be strictly increasing (edges[${i}] = ${out[i]})`, {
           argument: 'edges',
           index: i,
         });
@@ -253,13 +247,10 @@ function binOf(x: number, edges: Float64Array): number {
  * Counts beyond the lattice's exact range (2^28 x scale) are released saturated (see clampToLattice).
  */
 export function dpHistogram(records: Float64Array, opts: HistogramOptions): DpHistogram {
-  const o = options(opts);
-  assertNumber('epsilon', o.epsilon, 'positive');
+  const o = readOptions<HistogramOptions>('opts', opts);
+  const epsilon = assertNumber('epsilon', o.epsilon, 'positive');
   const x = checkRecords(records);
-  const noise = o.noise ?? 'laplace';
-  if (noise !== 'laplace' && noise !== 'gaussian') {
-    throw new PrivkitError('E_ARG', `noise must be 'laplace' or 'gaussian', got ${describe(noise)}`, { argument: 'noise' });
-  }
+  const noise = assertOneOf('noise', o.noise, ['laplace', 'gaussian'] as const, 'laplace');
   if (noise === 'laplace' && o.delta !== undefined) {
     throw new PrivkitError('E_ARG', 'delta applies to Gaussian noise only', { argument: 'delta' });
   }
@@ -269,7 +260,7 @@ export function dpHistogram(records: Float64Array, opts: HistogramOptions): DpHi
   const edges = histogramEdges(o);
   const rng = resolveRng({ rng: o.rng });
   // one record changes one count: the lattice rounding is charged for one coordinate, whatever the bins
-  const scale = noise === 'laplace' ? calibrateSecureLaplace(o.epsilon, 1, 1).scale : calibrateSecureGaussian(o.epsilon, o.delta!, 1, 1).sigma;
+  const scale = noise === 'laplace' ? calibrateSecureLaplace(epsilon, 1, 1).scale : calibrateSecureGaussian(epsilon, assertNumber('delta', o.delta, 'positive'), 1, 1).sigma;
   const counts = new Float64Array(edges.length - 1);
   for (let i = 0; i < x.length; i++) {
     const bin = binOf(x[i]!, edges);

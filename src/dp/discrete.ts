@@ -5,7 +5,7 @@
 // bounded integers are drawn by rejection (no modulo bias). The discrete Gaussian also has a fast
 // 'wasm' method (assembly/quantize.ts), exact up to the float64 rounding of an acceptance probability.
 import { PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, assertOneOf, readOptions } from '../validate.js';
 import { resolveRng } from './noise.js';
 import type { Rng } from './rng.js';
 
@@ -253,7 +253,7 @@ function checkScale(name: string, value: unknown): number {
 export function discreteLaplace(length: number, scale: number, opts?: DiscreteOptions): Int32Array {
   const n = checkLength(length);
   const b = checkScale('scale', scale);
-  const rng = resolveRng(opts);
+  const rng = resolveRng({ rng: readOptions<DiscreteOptions>('opts', opts).rng });
   const { m, e } = dyadic(b);
   // scale = t / 2^k with t a safe integer (b <= 2^24, so e >= 0 gives t = b exactly)
   const params = e >= 0 ? laplaceParams(m * 2 ** e, 0) : laplaceParams(m, -e);
@@ -296,11 +296,9 @@ const WASM_CHUNK = 1 << 18;
 export function discreteGaussian(length: number, sigma: number, opts?: DiscreteGaussianOptions): Int32Array {
   const n = checkLength(length);
   const s = checkScale('sigma', sigma);
-  const rng = resolveRng(opts);
-  const method = opts?.method ?? 'exact';
-  if (method !== 'exact' && method !== 'wasm') {
-    throw new PrivkitError('E_ARG', `opts.method must be 'exact' or 'wasm', got ${describe(method)}`, { argument: 'opts.method' });
-  }
+  const options = readOptions<DiscreteGaussianOptions>('opts', opts);
+  const rng = resolveRng({ rng: options.rng });
+  const method = assertOneOf('opts.method', options.method, ['exact', 'wasm'] as const, 'exact');
   const out = new Int32Array(n);
   if (method === 'wasm') {
     rng.withGenerator((kernels, g, arena) => {
@@ -366,7 +364,7 @@ function exactRational(x: number): { n: bigint; d: bigint } {
 export function bernoulliExp(length: number, gamma: number, opts?: DiscreteOptions): Uint8Array {
   const n = checkLength(length);
   const g = assertNumber('gamma', gamma, 'nonnegative');
-  const rng = resolveRng(opts);
+  const rng = resolveRng({ rng: readOptions<DiscreteOptions>('opts', opts).rng });
   const { n: num, d: den } = exactRational(g);
   const src = new ExactSource(rng, n * 4);
   const out = new Uint8Array(n);
@@ -387,7 +385,7 @@ export function bernoulliExp(length: number, gamma: number, opts?: DiscreteOptio
 export function uniformBelow(length: number, bound: number, opts?: DiscreteOptions): Float64Array {
   const n = checkLength(length);
   const k = assertInteger('bound', bound, 1);
-  const rng = resolveRng(opts);
+  const rng = resolveRng({ rng: readOptions<DiscreteOptions>('opts', opts).rng });
   const src = new ExactSource(rng, n * 2);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = src.below(k);

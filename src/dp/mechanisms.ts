@@ -5,7 +5,7 @@
 // rho-zCDP with rho = Delta^2 / (2 sigma^2).
 // Every mechanism takes an `rng` option; a seeded (reproducible) Rng is for tests only, never for releases.
 import { PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, assertTypedArray, readOptions } from '../validate.js';
 import { analyticGaussianSigma, nextUp } from './calibration.js';
 import { discreteGaussianSampler, ExactSource, MAX_DISCRETE_SCALE } from './discrete.js';
 import { MAX_NOISE_LENGTH, resolveRng, type NoiseKind } from './noise.js';
@@ -86,17 +86,8 @@ export interface DiscreteGaussianMechanism {
 /** Largest |value| the discrete Gaussian mechanism accepts: with sigma <= 2^24, value + noise then stays in Int32. */
 export const MAX_DISCRETE_VALUE = 2 ** 30;
 
-function options<T>(opts: T): T {
-  if (opts === null || typeof opts !== 'object') {
-    throw new PrivkitError('E_ARG', `options must be an object, got ${describe(opts)}`, { argument: 'options' });
-  }
-  return opts;
-}
-
-function checkValues(values: unknown, dimension: number): Float64Array {
-  if (!(values instanceof Float64Array)) {
-    throw new PrivkitError('E_ARG', `values must be a Float64Array, got ${describe(values)}`, { argument: 'values' });
-  }
+function checkValues(value: unknown, dimension: number): Float64Array {
+  const values = assertTypedArray('values', value, [Float64Array]);
   if (values.length > dimension) {
     throw new PrivkitError(
       'E_SHAPE',
@@ -199,9 +190,10 @@ export function calibrateSecureGaussian(
  * values (the resolution is <= 2^-23 scale, so the extra noise is a relative dimension x 2^-23 / epsilon at most).
  */
 export function laplaceMechanism(opts: LaplaceMechanismOptions): LaplaceMechanism {
-  const { epsilon, l1Sensitivity, dimension: givenDimension, rng } = options(opts);
-  assertNumber('epsilon', epsilon, 'positive');
-  assertNumber('l1Sensitivity', l1Sensitivity, 'positive');
+  const o = readOptions<LaplaceMechanismOptions>('opts', opts);
+  const epsilon = assertNumber('epsilon', o.epsilon, 'positive');
+  const l1Sensitivity = assertNumber('l1Sensitivity', o.l1Sensitivity, 'positive');
+  const { dimension: givenDimension, rng } = o;
   const dimension = checkDimension(givenDimension);
   const generator = resolveRng({ rng });
   const { scale, resolution } = calibrateSecureLaplace(epsilon, l1Sensitivity, dimension);
@@ -222,11 +214,12 @@ export function laplaceMechanism(opts: LaplaceMechanismOptions): LaplaceMechanis
  * the 2^-25 relative pmf error of the lattice Gaussian (see secure.ts).
  */
 export function gaussianMechanism(opts: GaussianMechanismOptions): GaussianMechanism {
-  const { epsilon, delta, l2Sensitivity, dimension: givenDimension, rng } = options(opts);
-  assertNumber('epsilon', epsilon, 'positive');
-  assertNumber('delta', delta, 'positive');
+  const o = readOptions<GaussianMechanismOptions>('opts', opts);
+  const epsilon = assertNumber('epsilon', o.epsilon, 'positive');
+  const delta = assertNumber('delta', o.delta, 'positive');
   if (!(delta < 1)) throw new PrivkitError('E_ARG', `delta must be in (0, 1), got ${delta}`, { argument: 'delta' });
-  assertNumber('l2Sensitivity', l2Sensitivity, 'positive');
+  const l2Sensitivity = assertNumber('l2Sensitivity', o.l2Sensitivity, 'positive');
+  const { dimension: givenDimension, rng } = o;
   const dimension = checkDimension(givenDimension);
   const generator = resolveRng({ rng });
   const { sigma, resolution } = calibrateSecureGaussian(epsilon, delta, l2Sensitivity, dimension);
@@ -261,7 +254,7 @@ function zcdpOf(sensitivity: number, sigma: number): number {
  * rho = Delta^2 / (2 sigma^2) for L2 sensitivity Delta. Give `sigma` or a target `rho`.
  */
 export function discreteGaussianMechanism(opts: DiscreteGaussianMechanismOptions): DiscreteGaussianMechanism {
-  const { sigma: givenSigma, rho: givenRho, l2Sensitivity, rng } = options(opts);
+  const { sigma: givenSigma, rho: givenRho, l2Sensitivity, rng } = readOptions<DiscreteGaussianMechanismOptions>('opts', opts);
   const delta = assertNumber('l2Sensitivity', l2Sensitivity, 'positive');
   let sigma: number;
   let name: 'sigma' | 'rho';
@@ -295,9 +288,7 @@ export function discreteGaussianMechanism(opts: DiscreteGaussianMechanismOptions
     l2Sensitivity: delta,
     rho,
     release: (values) => {
-      if (!(values instanceof Int32Array)) {
-        throw new PrivkitError('E_ARG', `values must be an Int32Array, got ${describe(values)}`, { argument: 'values' });
-      }
+      assertTypedArray('values', values, [Int32Array]);
       for (let i = 0; i < values.length; i++) {
         if (Math.abs(values[i]!) > MAX_DISCRETE_VALUE) {
           throw new PrivkitError('E_ARG', `|values[${i}]| (${values[i]}) exceeds 2^30`, { argument: 'values', index: i });

@@ -45,7 +45,7 @@
 // Limits. scale in [2^-1000, 2^990]; values finite (E_NONFINITE) with |value| <= 2^52 r (E_ARG),
 // which keeps value + noise exactly representable on the lattice.
 import { nonFiniteError, PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, assertTypedArray, describe, readOptions } from '../validate.js';
 import { nextUp } from './calibration.js';
 import type { Kernels } from '../wasm/runtime.js';
 import { resolveRng, type NoiseKind } from './noise.js';
@@ -175,10 +175,8 @@ function lattice(
   opts: SecureNoiseOptions | undefined,
   kernel: (kernels: Kernels, g: number, ptr: number, count: number, bound: number) => number,
 ): SecureNoiseResult {
-  if (!(values instanceof Float64Array)) {
-    throw new PrivkitError('E_ARG', `values must be a Float64Array, got ${describe(values)}`, { argument: 'values' });
-  }
-  const rng = resolveRng(opts);
+  assertTypedArray('values', values, [Float64Array]);
+  const rng = resolveRng({ rng: readOptions<SecureNoiseOptions>('opts', opts).rng });
   const bound = 2 ** 52 * r;
   const out = new Float64Array(values.length);
   if (values.length === 0) return { values: out, resolution: r };

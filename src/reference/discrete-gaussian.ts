@@ -5,6 +5,8 @@
 // attempt is not decided by the block (the fast path's bounds below) draws 64 bits for the rest of
 // its uniform and acceptance word, then wedges, tails, tie uniforms and restarts, in value order.
 // The oracle of the SIMD batch: any lane that decides differently shows as a different value.
+import { PrivkitError } from '../errors.js';
+import { checkNumber, describe, typedArrayName } from '../validate.js';
 
 /** The kernel's randomness, read in order: raw keystream bytes, or a full-precision uniform (the generator's nextUniform). */
 export interface KeystreamSource {
@@ -12,7 +14,36 @@ export interface KeystreamSource {
   uniform(): number;
 }
 
+/** `source` checked to have both methods, wrapped so that what they return is checked too (E_ARG naming `source`). */
+export function checkedSource(source: unknown): KeystreamSource {
+  const s = source as Partial<KeystreamSource> | null;
+  if (typeof s !== 'object' || s === null) {
+    throw new PrivkitError('E_ARG', `source must be an object with bytes(n) and uniform() methods, got ${describe(source)}`, { argument: 'source' });
+  }
+  for (const method of ['bytes', 'uniform'] as const) {
+    if (typeof s[method] !== 'function') throw new PrivkitError('E_ARG', `source.${method} must be a function, got ${describe(s[method])}`, { argument: `source.${method}` });
+  }
+  const bad = (what: string) => new PrivkitError('E_ARG', `source.${what}`, { argument: 'source' });
+  return {
+    bytes: (n) => {
+      const out: unknown = s.bytes!(n);
+      if (typedArrayName(out) !== 'Uint8Array' || (out as Uint8Array).length !== n) throw bad(`bytes(${n}) must return a Uint8Array of ${n} bytes, got ${describe(out)}`);
+      return out as Uint8Array;
+    },
+    uniform: () => {
+      const u: unknown = s.uniform!();
+      if (typeof u !== 'number' || !(u > 0 && u <= 1)) throw bad(`uniform() must return a number in (0, 1], got ${describe(u)}`);
+      return u;
+    },
+  };
+}
+
+/** sigma of the sampler: as the wasm kernel's, 0 < sigma <= 2^24. */
+const checkSigma = (sigma: unknown): number => checkNumber('sigma', sigma, { above: 0, max: 2 ** 24 });
+
 const BATCH = 512;
+/** Most values of one reference call (as the samplers' 2^28). */
+const MAX_VALUES = 2 ** 28;
 const TWO_M53 = 2 ** -53;
 const TWO_30 = 2 ** 30;
 const LOW_30 = 2 ** 30 - 1;
@@ -218,17 +249,19 @@ function squeezeSafe(c: number): number {
  * `source`. Call it in value order, after reading the batch's block.
  */
 export function discreteGaussianBlockSampler(sigma: number, source: KeystreamSource): (z: number, h: number) => number {
-  const sampler = new Sampler(sigma, source);
-  return (z, h) => sampler.fromBlock(z, h);
+  const sampler = new Sampler(checkSigma(sigma), checkedSource(source));
+  return (z, h) => sampler.fromBlock(checkNumber('z', z, { integer: true, min: 0, max: 2 ** 32 - 1 }), checkNumber('h', h, { integer: true, min: 0, max: 255 }));
 }
 
 /** n samples as one discreteGaussianFill call draws them: per batch, a block of 5 m bytes, then the values in order. */
 export function discreteGaussianFromKeystream(n: number, sigma: number, source: KeystreamSource): Int32Array {
-  const sample = discreteGaussianBlockSampler(sigma, source);
-  const out = new Int32Array(n);
-  for (let start = 0; start < n; start += BATCH) {
-    const m = Math.min(BATCH, n - start);
-    const block = source.bytes(5 * m);
+  const count = checkNumber('n', n, { integer: true, min: 0, max: MAX_VALUES });
+  const checked = checkedSource(source);
+  const sample = discreteGaussianBlockSampler(sigma, checked);
+  const out = new Int32Array(count);
+  for (let start = 0; start < count; start += BATCH) {
+    const m = Math.min(BATCH, count - start);
+    const block = checked.bytes(5 * m);
     const words = new DataView(block.buffer, block.byteOffset, 4 * m);
     for (let j = 0; j < m; j++) out[start + j] = sample(words.getUint32(4 * j, true), block[4 * m + j]!);
   }
@@ -237,5 +270,8 @@ export function discreteGaussianFromKeystream(n: number, sigma: number, source: 
 
 /** R(k) = g(0) / g(k), the sampler's acceptance probability of the proposal k (k != 0). */
 export function discreteGaussianAcceptance(sigma: number, k: number): number {
-  return new Sampler(sigma, { bytes: () => new Uint8Array(0), uniform: () => 0 }).acceptance(Math.abs(k));
+  const s = checkSigma(sigma);
+  const m = checkNumber('k', k, { integer: true });
+  if (m === 0) throw new PrivkitError('E_ARG', 'k must be a non-zero integer (the acceptance of 0 is 1)', { argument: 'k' });
+  return new Sampler(s, { bytes: () => new Uint8Array(0), uniform: () => 0 }).acceptance(Math.abs(m));
 }
