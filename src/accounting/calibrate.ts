@@ -1,7 +1,7 @@
 // Calibration: the smallest noise multiplier (or the most steps) that keeps epsilon at or below a target,
 // by bracketing and bisection on the accountant's own epsilon (RDP or PLD).
 import { PrivkitError } from '../errors.js';
-import { assertNumber, describe } from '../validate.js';
+import { assertNumber, describe, readOptions } from '../validate.js';
 import { argError, assertDelta, assertSampleRate, assertSteps, resolveSampling, type Neighbours, type Sampling } from './events.js';
 import { normalizeOrders } from './orders.js';
 import { PldAccountant } from './pld-accountant.js';
@@ -61,7 +61,7 @@ function resolveSteps(options: { steps?: number; epochs?: number; sampleRate: nu
 type EpsilonOf = (noiseMultiplier: number, steps: number) => number;
 
 function epsilonFunction(options: CalibrationOptions, delta: number, sampleRate: number): EpsilonOf {
-  const accountant = options.accountant ?? 'rdp';
+  const accountant = options.accountant === undefined ? 'rdp' : options.accountant;
   // Checks sampling and neighbours once, as the accountant will (a without-replacement call must name replace-one).
   const { sampling, neighbours } = resolveSampling('', options.sampling, options.neighbours, sampleRate);
   const slack = options.slack === undefined ? 0 : assertNumber('slack', options.slack, 'nonnegative');
@@ -82,8 +82,8 @@ function epsilonFunction(options: CalibrationOptions, delta: number, sampleRate:
  * The smallest noise multiplier (within a relative 1e-4) whose epsilon after `steps` steps is <= targetEpsilon.
  * Throws E_ARG (targetEpsilon) when no noise multiplier up to 1e6 reaches the target.
  */
-export function calibrateNoiseMultiplier(options: CalibrationOptions): CalibrationResult {
-  if (typeof options !== 'object' || options === null) throw argError('options', 'must be an object');
+export function calibrateNoiseMultiplier(given: CalibrationOptions): CalibrationResult {
+  const options = readOptions<CalibrationOptions>('options', given) as CalibrationOptions;
   const target = assertTarget(options.targetEpsilon);
   const delta = assertDelta('delta', options.delta);
   const sampleRate = assertSampleRate('sampleRate', options.sampleRate);
@@ -137,8 +137,8 @@ export interface StepsCalibrationOptions {
 }
 
 /** The largest number of steps whose epsilon is <= targetEpsilon; throws E_ARG (targetEpsilon) if even one step exceeds it. */
-export function calibrateSteps(options: StepsCalibrationOptions): { steps: number; epsilon: number } {
-  if (typeof options !== 'object' || options === null) throw argError('options', 'must be an object');
+export function calibrateSteps(given: StepsCalibrationOptions): { steps: number; epsilon: number } {
+  const options = readOptions<StepsCalibrationOptions>('options', given) as StepsCalibrationOptions;
   const target = assertTarget(options.targetEpsilon);
   const delta = assertDelta('delta', options.delta);
   const sampleRate = assertSampleRate('sampleRate', options.sampleRate);

@@ -4,10 +4,10 @@
 // each distinct event is computed once and the total is summed when an epsilon is asked for.
 import { rdpToDelta, rdpToEpsilon, type DeltaResult, type EpsilonResult } from './conversion.js';
 import { argError, assertDelta, normalizeEvent, type NormalizedEvent, type PrivacyEvent } from './events.js';
-import { ACCOUNTANT_FORMAT, ACCOUNTANT_VERSION, EventLedger, parseAccountantJson, type AccountantJson } from './ledger.js';
+import { ACCOUNTANT_FORMAT, ACCOUNTANT_VERSION, EventLedger, parseAccountantJson, replayEvents, type AccountantJson } from './ledger.js';
 import { normalizeOrders } from './orders.js';
 import { eventRdp } from './rdp.js';
-import { assertNumber } from '../validate.js';
+import { assertNumber, readOptions } from '../validate.js';
 
 export interface RdpAccountantOptions {
   /** RDP orders (each > 1, Infinity allowed); DEFAULT_ORDERS when omitted. */
@@ -25,8 +25,7 @@ export class RdpAccountant {
   #epsilons = new Map<number, EpsilonResult>();
 
   constructor(options: RdpAccountantOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw argError('options', 'must be an object');
-    this.orders = normalizeOrders(options.orders, 'orders');
+    this.orders = normalizeOrders(readOptions<RdpAccountantOptions>('options', options).orders, 'orders');
   }
 
   /** Records `event` (all its steps). Returns this accountant. O(1) for an event already recorded. */
@@ -112,7 +111,7 @@ export class RdpAccountant {
         'json.orders',
       ),
     });
-    record.events.forEach((event, i) => accountant.step(normalizeEvent(event, `json.events[${i}]`)));
+    replayEvents(accountant, record.events);
     return accountant;
   }
 }

@@ -1,12 +1,13 @@
 // Zero-concentrated DP (Bun & Steinke 2016) for the discrete Gaussian (Canonne, Kamath, Steinke 2020)
 // and its conversion to (epsilon, delta) (CKS20, Cor. 13), optimized over a continuous order.
-import { assertNumber } from '../validate.js';
+import { assertNumber, readOptions } from '../validate.js';
 import { assertDelta } from './events.js';
 
 /** rho = sensitivity^2 / (2 sigma^2): the discrete Gaussian N_Z(0, sigma^2) on values with l2 sensitivity `sensitivity` is rho-zCDP (CKS20, Thm 14). */
 export function discreteGaussianZcdp(options: { sigma: number; sensitivity?: number }): number {
-  const sigma = assertNumber('sigma', options?.sigma, 'positive');
-  const sensitivity = options.sensitivity === undefined ? 1 : assertNumber('sensitivity', options.sensitivity, 'nonnegative');
+  const o = readOptions<{ sigma: number; sensitivity: number }>('options', options);
+  const sigma = assertNumber('sigma', o.sigma, 'positive');
+  const sensitivity = o.sensitivity === undefined ? 1 : assertNumber('sensitivity', o.sensitivity, 'nonnegative');
   return (sensitivity * sensitivity) / (2 * sigma * sigma);
 }
 

@@ -103,7 +103,10 @@ const accountantRows: Row[] = (Object.keys(accountants) as (keyof typeof account
         label: `${name}#step ${kind}`,
         setup: make,
         params: [{ name: 'event', domain }],
-        args: () => [event()],
+        // the PLD accountant composes ideal Gaussians only (no sampler slack)
+        args: () => [name === 'PldAccountant' ? { ...event(), slack: 0 } : event()],
+        // without its mechanism an event is a subsampled Gaussian, which misses other fields
+        aliases: { 'event.mechanism': ['sampleRate', 'noiseMultiplier'] },
         call: ([e], a: Accountant) => a.step(e),
         observe: (a: Accountant) => a.events,
       }),
@@ -164,7 +167,7 @@ const accountantRows: Row[] = (Object.keys(accountants) as (keyof typeof account
               format: oneOf(['privkit-accountant']),
               version: oneOf([1]),
               accountant: oneOf([name === 'RdpAccountant' ? 'rdp' : 'pld']),
-              ...(name === 'RdpAccountant' ? { orders: arrayOf(union([num({ above: 1 }), oneOf(['Infinity'])])) } : { epsilonError: positive() }),
+              ...(name === 'RdpAccountant' ? { orders: arrayOf(union([num({ above: 1, infinite: true }), oneOf(['Infinity'])])) } : { epsilonError: positive() }),
               events: arrayOf(EVENTS['subsampled-gaussian']!.domain),
             }),
           ]),
@@ -238,6 +241,7 @@ const calibrationRows: Row[] = [
     entry,
     export: 'calibrateNoiseMultiplier',
     label: 'calibrateNoiseMultiplier epochs',
+    aliases: { 'options.epochs': ['steps'] },
     params: [{ name: 'options', domain: obj({ targetEpsilon: positive(), delta: probability(), sampleRate, epochs: positive() }) }],
     args: () => [{ targetEpsilon: 2, delta: 1e-5, sampleRate: 0.01, epochs: 2 }],
     call: ([o]) => acc.calibrateNoiseMultiplier(o),
