@@ -6,18 +6,20 @@
 // one exponent for all the values that are combined (phe docs/caveats.rst).
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
-import type { PublicKey } from './keys.js';
+import { assertPublicKey, type PublicKey } from './keys.js';
 
 /** Base of the fixed-point exponent, as python-paillier. */
 export const FIXED_POINT_BASE = 16;
 
 /** Largest magnitude of an encoded signed integer: floor(n / 3) - 1 (python-paillier's max_int). */
 export function maxSignedInt(publicKey: PublicKey): bigint {
+  assertPublicKey('publicKey', publicKey);
   return publicKey.n / 3n - 1n;
 }
 
 /** The plaintext of a signed integer |x| <= maxSignedInt: x, or n + x for negatives. */
 export function encodeSigned(publicKey: PublicKey, x: bigint): bigint {
+  assertPublicKey('publicKey', publicKey);
   if (typeof x !== 'bigint') throw new PrivkitError('E_ARG', `x must be a bigint, got ${describe(x)}`, { argument: 'x' });
   const max = maxSignedInt(publicKey);
   if (x > max || x < -max) {
@@ -28,6 +30,7 @@ export function encodeSigned(publicKey: PublicKey, x: bigint): bigint {
 
 /** The signed integer of a decrypted plaintext; E_OVERFLOW when it lies in the middle third. */
 export function decodeSigned(publicKey: PublicKey, m: bigint): bigint {
+  assertPublicKey('publicKey', publicKey);
   const n = publicKey.n;
   if (typeof m !== 'bigint' || m < 0n || m >= n) {
     throw new PrivkitError('E_ARG', `m must be a plaintext bigint in [0, n), got ${typeof m === 'bigint' ? 'a value out of range' : describe(m)}`, { argument: 'm' });
@@ -44,6 +47,7 @@ export function decodeSigned(publicKey: PublicKey, m: bigint): bigint {
  * encoded factor has exponent e1 + e2.
  */
 export function encodeFixed(publicKey: PublicKey, x: number, exponent: number): bigint {
+  assertPublicKey('publicKey', publicKey);
   if (typeof x !== 'number' || !Number.isFinite(x)) throw new PrivkitError('E_ARG', `x must be a finite number, got ${describe(x)}`, { argument: 'x' });
   const e = checkExponent(exponent);
   const scaled = scale(x, -e);
@@ -53,6 +57,7 @@ export function encodeFixed(publicKey: PublicKey, x: number, exponent: number): 
 
 /** The number mantissa * 16^exponent of a decrypted fixed-point plaintext (E_OVERFLOW as decodeSigned). */
 export function decodeFixed(publicKey: PublicKey, m: bigint, exponent: number): number {
+  assertPublicKey('publicKey', publicKey);
   const e = checkExponent(exponent);
   return scale(Number(decodeSigned(publicKey, m)), e);
 }

@@ -24,6 +24,7 @@ const GROUPS: Array<{ product: bigint; primes: number[] }> = groupPrimes(SMALL_P
  * keys only) 64 rounds: the worst-case bound 4^-64 = 2^-128 holds for any input.
  */
 export function millerRabinRounds(bits: number): number {
+  assertInteger('bits', bits, 1, MAX_MODULUS_BITS);
   if (bits >= 1536) return 4;
   if (bits >= 1024) return 7;
   return 64;
@@ -58,7 +59,7 @@ export function passesTrialDivision(x: bigint): boolean {
  */
 export function millerRabin(w: bigint, rounds: number, rng: Rng): boolean {
   if (typeof w !== 'bigint' || w < 5n || (w & 1n) === 0n || bitLength(w) > MAX_MODULUS_BITS) {
-    throw new PrivkitError('E_ARG', `w must be an odd bigint in (3, 2^${MAX_MODULUS_BITS}), got ${typeof w === 'bigint' ? `${bitLength(w)} bits` : describe(w)}`, {
+    throw new PrivkitError('E_ARG', `w must be an odd bigint in (3, 2^${MAX_MODULUS_BITS}), got ${typeof w === 'bigint' && w > 0n ? `${bitLength(w)} bits` : describe(w)}`, {
       argument: 'w',
     });
   }

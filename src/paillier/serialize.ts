@@ -9,8 +9,8 @@
 // big-endian bytes (no leading zero byte; at most 768 bytes for n, p and q, 1536 for a ciphertext);
 // nothing may follow.
 import { PrivkitError } from '../errors.js';
-import { describe } from '../validate.js';
-import { Ciphertext, MAX_KEY_BITS, PrivateKey, PublicKey, type KeyOptions } from './keys.js';
+import { assertTypedArray, describe } from '../validate.js';
+import { assertCiphertext, assertPrivateKey, assertPublicKey, Ciphertext, MAX_KEY_BITS, PrivateKey, PublicKey, type KeyOptions } from './keys.js';
 
 export const SERIALIZATION_VERSION = 1;
 
@@ -35,7 +35,7 @@ export interface CiphertextJSON {
 }
 
 export function publicKeyToJSON(publicKey: PublicKey): PublicKeyJSON {
-  if (!(publicKey instanceof PublicKey)) throw new PrivkitError('E_ARG', `publicKey must be a PublicKey, got ${describe(publicKey)}`, { argument: 'publicKey' });
+  assertPublicKey('publicKey', publicKey);
   return { type: 'paillier-public-key', version: 1, n: toBase64Url(publicKey.n) };
 }
 
@@ -45,7 +45,7 @@ export function publicKeyFromJSON(json: PublicKeyJSON | string, opts: KeyOptions
 }
 
 export function privateKeyToJSON(privateKey: PrivateKey): PrivateKeyJSON {
-  if (!(privateKey instanceof PrivateKey)) throw new PrivkitError('E_ARG', `privateKey must be a PrivateKey, got ${describe(privateKey)}`, { argument: 'privateKey' });
+  assertPrivateKey('privateKey', privateKey);
   return { type: 'paillier-private-key', version: 1, n: toBase64Url(privateKey.publicKey.n), p: toBase64Url(privateKey.p), q: toBase64Url(privateKey.q) };
 }
 
@@ -59,7 +59,7 @@ export function privateKeyFromJSON(json: PrivateKeyJSON | string, opts: KeyOptio
 }
 
 export function ciphertextToJSON(c: Ciphertext): CiphertextJSON {
-  if (!(c instanceof Ciphertext)) throw new PrivkitError('E_ARG', `c must be a Ciphertext, got ${describe(c)}`, { argument: 'c' });
+  assertCiphertext('c', c);
   return { type: 'paillier-ciphertext', version: 1, value: toBase64Url(c.value) };
 }
 
@@ -81,7 +81,7 @@ const MAX_INTEGER_BYTES = (2 * MAX_KEY_BITS) / 8;
 const MAX_JSON_CHARS = 16384;
 
 export function publicKeyToBytes(publicKey: PublicKey): Uint8Array {
-  if (!(publicKey instanceof PublicKey)) throw new PrivkitError('E_ARG', `publicKey must be a PublicKey, got ${describe(publicKey)}`, { argument: 'publicKey' });
+  assertPublicKey('publicKey', publicKey);
   return encodeBytes(PUBLIC_KEY_TYPE, [publicKey.n]);
 }
 
@@ -91,7 +91,7 @@ export function publicKeyFromBytes(bytes: Uint8Array, opts: KeyOptions = {}): Pu
 }
 
 export function privateKeyToBytes(privateKey: PrivateKey): Uint8Array {
-  if (!(privateKey instanceof PrivateKey)) throw new PrivkitError('E_ARG', `privateKey must be a PrivateKey, got ${describe(privateKey)}`, { argument: 'privateKey' });
+  assertPrivateKey('privateKey', privateKey);
   return encodeBytes(PRIVATE_KEY_TYPE, [privateKey.p, privateKey.q]);
 }
 
@@ -101,7 +101,7 @@ export function privateKeyFromBytes(bytes: Uint8Array, opts: KeyOptions = {}): P
 }
 
 export function ciphertextToBytes(c: Ciphertext): Uint8Array {
-  if (!(c instanceof Ciphertext)) throw new PrivkitError('E_ARG', `c must be a Ciphertext, got ${describe(c)}`, { argument: 'c' });
+  assertCiphertext('c', c);
   return encodeBytes(CIPHERTEXT_TYPE, [c.value]);
 }
 
@@ -132,8 +132,8 @@ function encodeBytes(type: number, integers: bigint[]): Uint8Array {
 }
 
 /** The `count` integers (each at most `maxBytes` long) of a byte form of `type`; anything malformed is an E_ARG. */
-function decodeBytes(bytes: unknown, type: number, count: number, maxBytes: number): bigint[] {
-  if (!(bytes instanceof Uint8Array)) throw new PrivkitError('E_ARG', `bytes must be a Uint8Array, got ${describe(bytes)}`, { argument: 'bytes' });
+function decodeBytes(value: unknown, type: number, count: number, maxBytes: number): bigint[] {
+  const bytes = assertTypedArray('bytes', value, [Uint8Array]);
   const fail = (why: string): never => {
     throw new PrivkitError('E_ARG', `bytes are malformed: ${why}`, { argument: 'bytes' });
   };
@@ -176,9 +176,9 @@ function parseRecord(json: unknown, type: string, fields: string[]): Record<stri
     throw new PrivkitError('E_ARG', `json must be an object, got ${describe(value)}`, { argument: 'json' });
   }
   const record = value as Record<string, unknown>;
-  if (record['type'] !== type) throw new PrivkitError('E_ARG', `json.type must be "${type}", got ${JSON.stringify(record['type'])}`, { argument: 'json' });
+  if (record['type'] !== type) throw new PrivkitError('E_ARG', `json.type must be "${type}", got ${describe(record['type'])}`, { argument: 'json' });
   if (record['version'] !== SERIALIZATION_VERSION) {
-    throw new PrivkitError('E_ARG', `json.version ${JSON.stringify(record['version'])} is not supported (expected ${SERIALIZATION_VERSION})`, { argument: 'json' });
+    throw new PrivkitError('E_ARG', `json.version ${describe(record['version'])} is not supported (expected ${SERIALIZATION_VERSION})`, { argument: 'json' });
   }
   for (const field of fields) {
     if (typeof record[field] !== 'string') throw new PrivkitError('E_ARG', `json.${field} must be a base64url string`, { argument: 'json' });

@@ -566,9 +566,9 @@ function namesArgument(argument: string | undefined, path: readonly (string | nu
   const canon = (s: string) => (OPTION_ROOTS.has(s) ? 'opts' : s);
   const w = want.map(canon);
   const g = got.map(canon);
-  if (g[g.length - 1] === w[w.length - 1]) return true;
-  // an error about the whole options object or a field of it, when the mutated value is that object
-  return w.length === 1 && g[0] === w[0];
+  // the value's own name, or the argument it is part of (an error about a malformed structure may
+  // name the whole argument: "a must be an EncryptedVector"), or a field of the mutated object
+  return g[g.length - 1] === w[w.length - 1] || (g.length === 1 && g[0] === w[0]) || (w.length === 1 && g[0] === w[0]);
 }
 
 export function describeValue(value: unknown): string {

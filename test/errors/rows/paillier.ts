@@ -42,7 +42,10 @@ const encryptOptions = obj({ rng: rngField() }, { optional: true });
 const publicKey = { name: 'publicKey', domain: instance('PublicKey') };
 const privateKey = { name: 'privateKey', domain: instance('PrivateKey') };
 const ciphertextLike = union([instance('Ciphertext'), big(1n)]);
-const packing = obj({ scale: positive(), clip: positive(), maxAdditions: int(1), rng: rngField() });
+const layoutOptions = { scale: positive(), clip: positive(), maxAdditions: int(1) };
+const packing = obj({ ...layoutOptions, rng: rngField() });
+/** src/dp/rng.ts has no brand check: an object made from the Rng prototype passes checkRng (for the memory-hygiene change). */
+const RNG_GAP = 'src/dp/rng.ts: an object made from the Rng prototype passes checkRng and fails inside Rng#bytes with a TypeError; needs a brand check in rng.ts';
 const encryptedVector = obj({
   publicKey: instance('PublicKey'),
   layout: opaque('the layout is compared field by field with the other vector or the key (E_ARG on any difference)'),
@@ -91,7 +94,6 @@ const keyRows: Row[] = [
       'options=empty': 'no options: a 3072-bit key (seconds of prime search)',
       'options.bits=missing': 'the default: a 3072-bit key (seconds of prime search)',
       'options.bits=undefined': 'the default: a 3072-bit key (seconds of prime search)',
-      'options.bits=2^31': 'refused by the key size check, as 1e308 (kept out to bound the row)',
     },
   },
   {
@@ -155,8 +157,6 @@ const keyMethods: Row[] = [
     params: [{ name: 'count', domain: int(0, pl.MAX_PRECOMPUTE) }, { name: 'opts', domain: encryptOptions }],
     args: () => [2, { rng: seeded() }],
     call: ([n, o], k: pl.PublicKey) => k.precompute(n, o),
-    notApplicable: { 'count=0.5': 'fractional: refused as any non-integer (kept with NaN)' },
-    knownGaps: {},
   },
   {
     entry,
@@ -224,7 +224,7 @@ const encodingRows: Row[] = [
 ];
 
 const packingRows: Row[] = [
-  { entry, export: 'packingLayout', params: [publicKey, { name: 'opts', domain: packing }], args: () => [pk(), { scale: 16, clip: 4, maxAdditions: 4 }], call: ([k, o]) => pl.packingLayout(k, o) },
+  { entry, export: 'packingLayout', params: [publicKey, { name: 'opts', domain: obj(layoutOptions) }], args: () => [pk(), { scale: 16, clip: 4, maxAdditions: 4 }], call: ([k, o]) => pl.packingLayout(k, o) },
   {
     entry,
     export: 'encryptVector',
@@ -331,7 +331,6 @@ const arithmeticRows: Row[] = [
     params: [{ name: 'base', domain: big() }, { name: 'exponent', domain: big(0n, (1n << 80n) - 1n) }, { name: 'exponentBits', domain: int(1, pl.MAX_EXPONENT_BITS) }],
     args: () => [3n, 12345678901234567890n, 80],
     call: ([b, e, bits], m: pl.Modulus) => m.powSecret(b, e, bits),
-    notApplicable: { 'exponentBits=2^31': 'refused (above MAX_EXPONENT_BITS) as 1e308' },
   },
   {
     entry,
@@ -354,15 +353,20 @@ const arithmeticRows: Row[] = [
     args: () => [MOD, 8, seeded()],
     call: ([w, r, g]) => pl.millerRabin(w, r, g),
   },
-  { entry, export: 'millerRabinRounds', params: [{ name: 'bits', domain: int(1, pl.MAX_PRIME_BITS) }], args: () => [1024], call: ([b]) => pl.millerRabinRounds(b) },
+  { entry, export: 'millerRabinRounds', params: [{ name: 'bits', domain: int(1, pl.MAX_MODULUS_BITS) }], args: () => [1024], call: ([b]) => pl.millerRabinRounds(b) },
   {
     entry,
     export: 'randomPrime',
     params: [{ name: 'bits', domain: int(16, 512) }, { name: 'rng', domain: instance('Rng') }],
     args: () => [64, seeded()],
     call: ([b, g]) => pl.randomPrime(b, g),
-    notApplicable: { 'bits=2^31': 'refused above MAX_PRIME_BITS as 1e308', 'bits=2^53': 'refused as 1e308' },
   },
 ];
 
-export const paillierRows: SweepRow[] = [...constants, ...keyRows, ...keyMethods, ...encodingRows, ...packingRows, ...serializationRows, ...arithmeticRows];
+/** Every row records the Rng gap (src/dp/rng.ts) for the fields that take a generator. */
+const withRngGap = (row: Row): Row => ({ ...row, knownGaps: { '*rng=forged': RNG_GAP, ...row.knownGaps } });
+
+export const paillierRows: SweepRow[] = [
+  ...constants,
+  ...[...keyRows, ...keyMethods, ...encodingRows, ...packingRows, ...serializationRows, ...arithmeticRows].map(withRngGap),
+];
