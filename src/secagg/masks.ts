@@ -3,7 +3,7 @@
 // and added to or subtracted from a vector in Z_2^b. Masks of opposite sign from the same seed cancel.
 import { PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
-import { assertInteger, describe } from '../validate.js';
+import { assertBytes, assertInteger, assertTypedArray, describe, optionalBoolean, readArray } from '../validate.js';
 import type { Arena } from '../wasm/arena.js';
 import { withWasm, type Kernels } from '../wasm/runtime.js';
 
@@ -22,9 +22,7 @@ const CHUNK_WORDS = 1 << 16;
  * Values of `target` must already lie in [0, 2^bits).
  */
 export function applyMasks(target: Uint32Array, masks: readonly Mask[], bits = 32): Uint32Array {
-  if (!(target instanceof Uint32Array)) {
-    throw new PrivkitError('E_ARG', `target must be a Uint32Array, got ${describe(target)}`, { argument: 'target' });
-  }
+  assertTypedArray('target', target, [Uint32Array]);
   return combine(target, [target], masks, bits);
 }
 
@@ -55,18 +53,16 @@ export function maskedSum(inputs: readonly Uint32Array[], masks: readonly Mask[]
  * the inputs are copied into wasm and added (addWords), then every mask is added to the chunk by
  * addKeystreams with all generators in wasm memory at once. `out` may be one of the inputs.
  */
-function combine(out: Uint32Array, inputs: readonly Uint32Array[], masks: readonly Mask[], bits: number): Uint32Array {
+function combine(out: Uint32Array, inputs: readonly Uint32Array[], given: readonly Mask[], bits: number): Uint32Array {
   const modulusMask = wordMask(bits);
-  if (!Array.isArray(masks)) {
-    throw new PrivkitError('E_ARG', `masks must be an array, got ${describe(masks)}`, { argument: 'masks' });
+  if (!Array.isArray(given)) {
+    throw new PrivkitError('E_ARG', `masks must be an array, got ${describe(given)}`, { argument: 'masks' });
   }
-  masks.forEach((mask, i) => {
-    if (!(mask?.seed instanceof Uint8Array) || mask.seed.length !== 32) {
-      throw new PrivkitError('E_ARG', `masks[${i}].seed must be a Uint8Array of 32 bytes, got ${describe(mask?.seed)}`, {
-        argument: 'masks',
-        index: i,
-      });
-    }
+  // each mask read once, into a checked copy (a for loop in readArray: a hole is refused)
+  const masks = readArray('masks', given, (name, mask): Mask => {
+    if (typeof mask !== 'object' || mask === null) throw new PrivkitError('E_ARG', `${name} must be { seed, subtract? }, got ${describe(mask)}`, { argument: name });
+    const { seed, subtract } = mask as Mask;
+    return { seed: assertBytes(`${name}.seed`, seed, 32), subtract: optionalBoolean(`${name}.subtract`, subtract) };
   });
   const states = generatorStates(masks);
   withWasm((kernels, arena) => {

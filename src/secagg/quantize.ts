@@ -7,7 +7,7 @@ import { nonFiniteError, PrivkitError } from '../errors.js';
 import { MAX_DISCRETE_SCALE } from '../dp/discrete.js';
 import { resolveRng } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
-import { assertFloat32Array, assertNumber, describe } from '../validate.js';
+import { assertFloat32Array, assertNumber, assertTypedArray, describe, readOptions } from '../validate.js';
 import { wordMask } from './masks.js';
 
 export interface QuantizeOptions {
@@ -59,7 +59,7 @@ const CHUNK = 1 << 16;
  */
 export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
   assertFloat32Array('x', x);
-  const options = optionsObject(opts);
+  const options = readOptions<QuantizeOptions>('opts', opts);
   const scale = assertNumber('opts.scale', options.scale, 'positive');
   const mask = bitsMask(options.bits);
   const sigma = noiseSigma(options.noiseSigma);
@@ -125,10 +125,8 @@ export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
  * within n / scale (plus the noise), provided |sum of x * scale| + n < 2^(bits-1) (no wrap-around).
  */
 export function dequantize(sum: Uint32Array, opts: DequantizeOptions): Float32Array {
-  if (!(sum instanceof Uint32Array)) {
-    throw new PrivkitError('E_ARG', `sum must be a Uint32Array, got ${describe(sum)}`, { argument: 'sum' });
-  }
-  const options = optionsObject(opts);
+  assertTypedArray('sum', sum, [Uint32Array]);
+  const options = readOptions<DequantizeOptions>('opts', opts);
   const scale = assertNumber('opts.scale', options.scale, 'positive');
   const modulus = bitsMask(options.bits) + 1;
   const half = modulus / 2;
@@ -141,13 +139,6 @@ export function dequantize(sum: Uint32Array, opts: DequantizeOptions): Float32Ar
     out[i] = (v >= half ? v - modulus : v) / scale;
   }
   return out;
-}
-
-function optionsObject<T>(opts: T): T {
-  if (opts === null || typeof opts !== 'object') {
-    throw new PrivkitError('E_ARG', `opts must be an object, got ${describe(opts)}`, { argument: 'opts' });
-  }
-  return opts;
 }
 
 /** wordMask(bits) (2^bits - 1), with a bad value reported as opts.bits. */

@@ -5,7 +5,7 @@
 // the server apply the same rotation. Kernel: hadamardRotate in assembly/quantize.ts.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
-import { assertFloat32Array, assertInteger, describe } from '../validate.js';
+import { assertBytes, assertFloat32Array, assertInteger } from '../validate.js';
 
 /** Longest vector the rotation accepts (its padded copy lives in wasm memory: 4 bytes per value). */
 export const MAX_ROTATION_LENGTH = 2 ** 28;
@@ -58,9 +58,7 @@ export function inverseRandomizedHadamard(y: Float32Array, seed: Uint8Array, len
 }
 
 function rotate(v: Float32Array, name: string, seed: Uint8Array, d: number, outLength: number, inverse: boolean): Float32Array {
-  if (!(seed instanceof Uint8Array && seed.length === 32)) {
-    throw new PrivkitError('E_ARG', `seed must be a Uint8Array of 32 bytes, got ${describe(seed)}`, { argument: 'seed' });
-  }
+  assertBytes('seed', seed, 32);
   return createRng({ seed, stream: ROTATION_STREAM }).withGenerator((kernels, g, arena) => {
     const ptr = arena.allocF32(d);
     const view = arena.f32(ptr, d);

@@ -18,7 +18,7 @@
 // check, and a close that finds too few clients to go on (E_THRESHOLD), leave the server as it
 // was: the round can still be completed.
 import { PrivkitError } from '../errors.js';
-import { describe } from '../validate.js';
+import { describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import {
   GCM_TAG_BYTES,
@@ -158,14 +158,12 @@ export class SecAggServer {
   #closing = false;
   #result: SecAggResult | undefined;
 
-  constructor(options: SecAggServerOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
-    }
-    const roundId = options.roundId ?? toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
-    checkRoundParameters({ ...options, roundId, graphSeed: new Uint8Array(32), curve: options.curve ?? 'X25519' }, 'E_ARG');
+  constructor(given: SecAggServerOptions) {
+    const options = readOptions<SecAggServerOptions>('options', given) as SecAggServerOptions;
+    const roundId = options.roundId === undefined ? toBase64Url(crypto.getRandomValues(new Uint8Array(16))) : options.roundId;
+    checkRoundParameters({ ...options, roundId, graphSeed: new Uint8Array(32), curve: options.curve === undefined ? 'X25519' : options.curve }, 'E_ARG');
     const clients = [...options.clients];
-    const minSurvivors = options.minSurvivors ?? options.threshold;
+    const minSurvivors = options.minSurvivors === undefined ? options.threshold : options.minSurvivors;
     if (!Number.isSafeInteger(minSurvivors) || minSurvivors < options.threshold || minSurvivors > clients.length) {
       throw new PrivkitError(
         'E_ARG',

@@ -134,7 +134,7 @@ export interface ArgSpec {
 }
 
 export interface Row<C = any> {
-  /** Argument names an error may give for a mutated path besides its own (path label -> names). */
+  /** Argument names an error may give for a mutated path (and everything under it) besides its own. */
   aliases?: Record<string, readonly string[]>;
   /** The entry point, e.g. 'privkit/dp'. */
   entry: string;
@@ -566,9 +566,12 @@ function namesArgument(argument: string | undefined, path: readonly (string | nu
   const canon = (s: string) => (OPTION_ROOTS.has(s) ? 'opts' : s);
   const w = want.map(canon);
   const g = got.map(canon);
-  // the value's own name, or the argument it is part of (an error about a malformed structure may
-  // name the whole argument: "a must be an EncryptedVector"), or a field of the mutated object
-  return g[g.length - 1] === w[w.length - 1] || (g.length === 1 && g[0] === w[0]) || (w.length === 1 && g[0] === w[0]);
+  // the value's own name, or a part of the argument that holds it (an error about a malformed
+  // structure may name the structure: "a must be an EncryptedVector", "expectedParticipants[2] ..."),
+  // or a field of the mutated object
+  if (g[g.length - 1] === w[w.length - 1] || (w.length === 1 && g[0] === w[0])) return true;
+  for (let start = 0; start + g.length <= w.length; start++) if (g.every((s, i) => s === w[start + i])) return true;
+  return false;
 }
 
 export function describeValue(value: unknown): string {
@@ -703,7 +706,9 @@ async function judgeMutation(
     if (error.message.length > MAX_MESSAGE) return { failure: 'message', detail: `${error.message.length} characters` };
     if (slow) return { failure: 'hang', detail: `rejected${slow}` };
     if (m.expect === 'equal') return { failure: 'variant-failed', detail: describeValue(error) };
-    const names = [...(m.alsoNames ?? []), ...(row.aliases?.[pathLabel(fieldPath)] ?? [])];
+    const label = pathLabel(fieldPath);
+    const aliases = Object.entries(row.aliases ?? {}).flatMap(([k, v]) => (label === k || label.startsWith(`${k}.`) || label.startsWith(`${k}[`) ? v : []));
+    const names = [...(m.alsoNames ?? []), ...aliases];
     if (m.expect === 'reject' && !namesArgument(error.argument, fieldPath) && !names.some((n) => namesArgument(error.argument, [n]))) {
       return { failure: 'argument', detail: `argument ${JSON.stringify(error.argument)} for ${pathLabel(fieldPath)}: ${error.message.slice(0, 200)}` };
     }
