@@ -28,10 +28,11 @@ import { l2Norms } from '../kernels/clip.js';
 import { resolveRng } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
 import { planDistributedDp, type DistributedDpPlan } from '../secagg/ddp.js';
+import { MAX_CLIENTS } from '../secagg/messages.js';
 import { quantize, dequantize } from '../secagg/quantize.js';
 import { inverseRandomizedHadamard, randomizedHadamard } from '../secagg/rotation.js';
 import { simulateRound, type SimulateRoundResult } from '../secagg/simulate.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, assertOneOf, readOptions } from '../validate.js';
 import { checkDimension, stack, type AggregateResult, type UpdateAggregator } from './aggregators.js';
 
 export interface SecureAggregatorOptions {
@@ -121,11 +122,7 @@ export class SecureAggregator implements UpdateAggregator {
     this.minClients = minClients;
     this.plan = planDistributedDp({ ...planOptions, noiseMultiplier: this.noiseMultiplier });
     this.rng = resolveRng({ rng: options.rng });
-    const wire = options.wire ?? 'json';
-    if (wire !== 'json' && wire !== 'structured-clone') {
-      throw new PrivkitError('E_ARG', `options.wire must be 'json' or 'structured-clone', got ${describe(wire)}`, { argument: 'options.wire' });
-    }
-    this.wire = wire;
+    this.wire = checkWire(options.wire);
   }
 
   /**
@@ -144,6 +141,7 @@ export class SecureAggregator implements UpdateAggregator {
 
   /** The Shamir threshold for a round of `clients`: a majority of each neighbourhood (Bonawitz et al. 2017, Sec. 4). */
   threshold(clients: number): number {
+    assertInteger('clients', clients, 1);
     const neighbourhood = Math.min(clients, this.neighbours + 1);
     return Math.floor(neighbourhood / 2) + 1;
   }
@@ -250,10 +248,15 @@ export class SecureAggregator implements UpdateAggregator {
   }
 }
 
+/** The wire option: 'json' (default) or 'structured-clone'. */
+function checkWire(wire: unknown): 'json' | 'structured-clone' {
+  return assertOneOf('options.wire', wire, ['json', 'structured-clone'] as const, 'json');
+}
+
 /** Checks the options shared by SecureAggregator and calibrateSecureNoise and derives the plan's inputs. */
 function planInputs(options: Omit<SecureAggregatorOptions, 'noiseMultiplier'>, dimension: number) {
   const clipNorm = assertNumber('options.clipNorm', options.clipNorm, 'positive');
-  const clientsPerRound = assertInteger('options.clientsPerRound', options.clientsPerRound, 1);
+  const clientsPerRound = assertInteger('options.clientsPerRound', options.clientsPerRound, 1, MAX_CLIENTS);
   const dropoutRate = options.dropoutRate === undefined ? 0 : assertNumber('options.dropoutRate', options.dropoutRate, 'nonnegative');
   if (dropoutRate >= 1) {
     throw new PrivkitError('E_ARG', `options.dropoutRate must be in [0, 1), got ${dropoutRate}`, { argument: 'options.dropoutRate' });
@@ -306,13 +309,17 @@ export interface SecureCalibrationOptions extends Omit<SecureAggregatorOptions, 
  * Gaussian's z (a lower bound: rounding and the sum of discrete Gaussians only add privacy loss) and
  * bisects upwards.
  */
-export function calibrateSecureNoise(options: SecureCalibrationOptions): { noiseMultiplier: number; epsilon: number } {
+export function calibrateSecureNoise(given: SecureCalibrationOptions): { noiseMultiplier: number; epsilon: number } {
+  const options = readOptions<SecureCalibrationOptions>('options', given) as SecureCalibrationOptions;
+  checkWire(options.wire);
   const targetEpsilon = assertNumber('options.targetEpsilon', options.targetEpsilon, 'positive');
   const delta = assertDelta('options.delta', options.delta);
   const rounds = assertInteger('options.rounds', options.rounds, 1);
-  const sampling = options.sampling ?? 'without-replacement';
+  const sampling = assertOneOf('options.sampling', options.sampling, ['poisson', 'without-replacement'] as const, 'without-replacement');
   const neighbours = sampling === 'poisson' ? 'add-remove' : 'replace-one';
   const { planOptions } = planInputs(options, assertInteger('options.dimension', options.dimension, 1));
+  // the plan's options (bits, wrapProbability) and the sampling checked once, before any calibration
+  planDistributedDp({ ...planOptions, noiseMultiplier: 1 }).event({ sampleRate: options.sampleRate, sampling });
   const epsilonAt = (noiseMultiplier: number): number => {
     const event = planDistributedDp({ ...planOptions, noiseMultiplier }).event({ sampleRate: options.sampleRate, sampling });
     return new RdpAccountant().step({ ...event, steps: rounds }).getEpsilon(delta).epsilon;

@@ -43,7 +43,7 @@ import { createRng, type Rng } from '../dp/rng.js';
 import { samplerSlack } from '../dp/secure.js';
 import { clipByL2, l2Norms } from '../kernels/clip.js';
 import type { Pool } from '../pool/pool.js';
-import { assertFloat32Array, assertInteger, assertNumber, describe } from '../validate.js';
+import { assertFloat32Array, assertFunction, assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import { CentralDpAggregator, NonPrivateAggregator, type AggregateResult, type UpdateAggregator } from './aggregators.js';
 import type { Dataset } from './data.js';
@@ -142,6 +142,9 @@ export interface FedAvgResult {
 const DEFAULT_DELTA = 1e-5;
 const DEFAULT_EVAL_EVERY = 10;
 
+/** Most rounds of one run (far beyond any federated training; bounds one call's work). */
+export const MAX_ROUNDS = 2 ** 20;
+
 export class FedAvg {
   readonly model: Model;
   readonly rounds: number;
@@ -177,10 +180,8 @@ export class FedAvg {
   readonly #velocity: Float32Array;
   #busy = false;
 
-  constructor(options: FedAvgOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
-    }
+  constructor(given: FedAvgOptions) {
+    const options = readOptions<FedAvgOptions>('options', given) as FedAvgOptions;
     checkModel(options.model);
     const model: Model = (this.model = options.model);
     if (!Array.isArray(options.clients) || options.clients.length === 0) {
@@ -188,9 +189,10 @@ export class FedAvg {
         argument: 'options.clients',
       });
     }
-    options.clients.forEach((client: unknown, k) => checkDataset(model, client, `options.clients[${k}]`));
+    // a for loop, not forEach: a hole is a missing client, refused rather than skipped
+    for (let k = 0; k < options.clients.length; k++) checkDataset(model, options.clients[k], `options.clients[${k}]`);
     this.#clients = options.clients.slice();
-    this.rounds = assertInteger('options.rounds', options.rounds, 1);
+    this.rounds = assertInteger('options.rounds', options.rounds, 1, MAX_ROUNDS);
     const population = this.#clients.length;
     this.#clientsPerRound = assertInteger('options.clientsPerRound', options.clientsPerRound, 1);
     if (this.#clientsPerRound > population) {
@@ -199,12 +201,7 @@ export class FedAvg {
       });
     }
     this.sampleRate = this.#clientsPerRound / population;
-    const sampling = options.sampling ?? 'without-replacement';
-    if (sampling !== 'poisson' && sampling !== 'without-replacement') {
-      throw new PrivkitError('E_ARG', `options.sampling must be 'without-replacement' or 'poisson', got ${describe(sampling)}`, {
-        argument: 'options.sampling',
-      });
-    }
+    const sampling = assertOneOf('options.sampling', options.sampling, ['without-replacement', 'poisson'] as const, 'without-replacement');
     this.sampling = sampling;
     this.#local = checkLocalOptions(options.local, 'options.local');
     this.#clipNorm = options.clipNorm === undefined ? undefined : assertNumber('options.clipNorm', options.clipNorm, 'positive');
@@ -452,12 +449,14 @@ export class FedAvg {
 
 /** Runs options.rounds rounds of FedAvg, calling onRound after each, and returns the final model and its privacy. */
 export async function runFedAvg(options: FedAvgOptions, callbacks: FedAvgCallbacks = {}): Promise<FedAvgResult> {
+  const { onRound } = readOptions<FedAvgCallbacks>('callbacks', callbacks);
+  if (onRound !== undefined) assertFunction('callbacks.onRound', onRound);
   const fedavg = new FedAvg(options);
   const history: RoundMetrics[] = [];
   for (let r = 0; r < fedavg.rounds; r++) {
     const metrics = await fedavg.runRound();
     history.push(metrics);
-    await callbacks.onRound?.(metrics);
+    await onRound?.call(callbacks, metrics);
   }
   const last = history[history.length - 1]!;
   const result: FedAvgResult = {

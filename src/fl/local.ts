@@ -6,7 +6,7 @@
 // in pool workers (Pool.localUpdates).
 import { PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertBytes, assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import type { Model } from './model.js';
 import { UniformIntegers } from './sampling.js';
 
@@ -31,14 +31,14 @@ export interface ClientTask {
   seed?: Uint8Array;
 }
 
+/** Most local epochs of one client update (federated clients train a few; this bounds one call's work). */
+export const MAX_LOCAL_EPOCHS = 1000;
+
 /** Checks local-training options (`name` prefixes the field names in errors); returns them without a seed. */
 export function checkLocalOptions(opts: unknown, name = 'opts'): Omit<LocalTrainingOptions, 'seed'> {
-  if (typeof opts !== 'object' || opts === null) {
-    throw new PrivkitError('E_ARG', `${name} must be an object, got ${describe(opts)}`, { argument: name });
-  }
-  const o = opts as Partial<LocalTrainingOptions>;
+  const o = readOptions<LocalTrainingOptions>(name, opts);
   return {
-    epochs: assertInteger(`${name}.epochs`, o.epochs, 1),
+    epochs: assertInteger(`${name}.epochs`, o.epochs, 1, MAX_LOCAL_EPOCHS),
     batchSize: assertInteger(`${name}.batchSize`, o.batchSize, 1),
     learningRate: assertNumber(`${name}.learningRate`, o.learningRate, 'positive'),
   };
@@ -46,9 +46,7 @@ export function checkLocalOptions(opts: unknown, name = 'opts'): Omit<LocalTrain
 
 /** Checks a 32-byte seed, when given. */
 export function checkSeed(name: string, seed: unknown): void {
-  if (seed !== undefined && !(seed instanceof Uint8Array && seed.length === 32)) {
-    throw new PrivkitError('E_ARG', `${name} must be a Uint8Array of 32 bytes, got ${describe(seed)}`, { argument: name });
-  }
+  if (seed !== undefined) assertBytes(name, seed, 32);
 }
 
 /** Checks the tasks of Pool.localUpdates against the model. */

@@ -11,7 +11,7 @@
 // which is what crosses to pool workers.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
-import { assertFloat32Array, assertInteger, describe } from '../validate.js';
+import { assertBytes, assertFloat32Array, assertInteger, assertTypedArray, describe, readOptions } from '../validate.js';
 
 export type ModelSpec =
   | { type: 'softmax-regression'; inputs: number; classes: number }
@@ -69,10 +69,11 @@ export abstract class Model {
   abstract initParams(opts?: { seed?: Uint8Array }): Float32Array;
 
   /**
-   * The unchecked kernel under evaluate, lossAndGradient and localUpdate: for the samples
-   * order[start..end) (or start..end when `order` is null), adds the gradient of their summed loss
-   * into `gradient` (when given) and returns their summed loss and correct count. Arguments must
-   * already be valid (as the checked methods ensure).
+   * The kernel under evaluate, lossAndGradient and localUpdate: for the samples order[start..end)
+   * (or start..end when `order` is null), adds the gradient of their summed loss into `gradient`
+   * (when given) and returns their summed loss and correct count. Implementations call checkBatch
+   * first (types, lengths, the batch's sample indices and labels: O(batch)); the values of params
+   * and images are not scanned (the checked methods do that).
    */
   abstract accumulate(
     params: Float32Array,
@@ -103,6 +104,43 @@ export abstract class Model {
     return { accuracy: correct / n, loss: loss / n };
   }
 
+  /** The seed of initParams' options (checked: undefined or 32 bytes; null options as none). */
+  protected initSeed(opts: unknown): Uint8Array | undefined {
+    const { seed } = readOptions<{ seed: Uint8Array }>('opts', opts);
+    return seed === undefined ? undefined : assertBytes('opts.seed', seed, 32);
+  }
+
+  /** The checks of accumulate's arguments (see accumulate). */
+  protected checkBatch(
+    params: unknown,
+    images: unknown,
+    labels: unknown,
+    order: unknown,
+    start: unknown,
+    end: unknown,
+    gradient: unknown,
+  ): void {
+    assertFloat32Array('params', params);
+    if (params.length !== this.paramCount) throw new PrivkitError('E_SHAPE', `params.length must be ${this.paramCount}, got ${params.length}`, { argument: 'params' });
+    const y = assertTypedArray('labels', labels, [Uint8Array]);
+    assertFloat32Array('images', images);
+    if (images.length !== y.length * this.inputs) {
+      throw new PrivkitError('E_SHAPE', `images.length must be labels.length x ${this.inputs}, got ${images.length}`, { argument: 'images' });
+    }
+    const indices = order === null ? undefined : assertTypedArray('order', order, [Uint32Array]);
+    const last = assertInteger('end', end, 0, indices === undefined ? y.length : indices.length);
+    const first = assertInteger('start', start, 0, last);
+    for (let s = first; s < last; s++) {
+      const n = indices === undefined ? s : indices[s]!;
+      if (n >= y.length) throw new PrivkitError('E_ARG', `order[${s}] = ${n} is not a sample index (< ${y.length})`, { argument: 'order', index: s });
+      if (y[n]! >= this.classes) throw new PrivkitError('E_ARG', `labels[${n}] is ${y[n]}; labels must be < ${this.classes}`, { argument: 'labels', index: n });
+    }
+    if (gradient !== null) {
+      const g = assertTypedArray('gradient', gradient, [Float64Array]);
+      if (g.length !== this.paramCount) throw new PrivkitError('E_SHAPE', `gradient.length must be ${this.paramCount}, got ${g.length}`, { argument: 'gradient' });
+    }
+  }
+
   /** Checks a parameter vector: a Float32Array of paramCount finite values. */
   checkParams(params: unknown, name = 'params'): asserts params is Float32Array {
     assertFloat32Array(name, params);
@@ -117,10 +155,8 @@ export abstract class Model {
    * Uint8Array of at least one class index below `classes`. Returns the sample count. `name`
    * prefixes the argument names in errors (e.g. `clients[3].`).
    */
-  checkData(images: unknown, labels: unknown, name = ''): number {
-    if (!(labels instanceof Uint8Array)) {
-      throw new PrivkitError('E_ARG', `${name}labels must be a Uint8Array, got ${describe(labels)}`, { argument: `${name}labels` });
-    }
+  checkData(images: unknown, givenLabels: unknown, name = ''): number {
+    const labels = assertTypedArray(`${name}labels`, givenLabels, [Uint8Array]);
     assertFloat32Array(`${name}images`, images);
     const n = labels.length;
     if (n === 0) throw new PrivkitError('E_SHAPE', `${name}labels must hold at least one sample`, { argument: `${name}labels` });
@@ -211,7 +247,8 @@ class SoftmaxRegression extends Model {
     this.paramCount = classes * inputs + classes;
   }
 
-  initParams(): Float32Array {
+  initParams(opts?: { seed?: Uint8Array }): Float32Array {
+    this.initSeed(opts);
     return new Float32Array(this.paramCount);
   }
 
@@ -224,6 +261,7 @@ class SoftmaxRegression extends Model {
     end: number,
     gradient: Float64Array | null,
   ): BatchTotals {
+    this.checkBatch(params, images, labels, order, start, end, gradient);
     const d = this.inputs;
     const k = this.classes;
     const bias = k * d;
@@ -264,9 +302,10 @@ class Mlp extends Model {
   }
 
   /** Glorot-uniform weights (Glorot and Bengio 2010), zero biases. */
-  initParams(opts: { seed?: Uint8Array } = {}): Float32Array {
+  initParams(opts?: { seed?: Uint8Array }): Float32Array {
     const { inputs: d, hidden: h, classes: k } = this;
-    const rng = createRng(opts.seed === undefined ? {} : { seed: opts.seed });
+    const seed = this.initSeed(opts);
+    const rng = createRng(seed === undefined ? {} : { seed });
     const params = new Float32Array(this.paramCount);
     const fill = (offset: number, count: number, fanIn: number, fanOut: number): void => {
       const limit = Math.sqrt(6 / (fanIn + fanOut));
@@ -287,6 +326,7 @@ class Mlp extends Model {
     end: number,
     gradient: Float64Array | null,
   ): BatchTotals {
+    this.checkBatch(params, images, labels, order, start, end, gradient);
     const { inputs: d, hidden: h, classes: k } = this;
     const b1 = h * d;
     const w2 = b1 + h;
@@ -332,22 +372,20 @@ class Mlp extends Model {
 }
 
 /** A model from its spec: `{ type: 'softmax-regression' }` or `{ type: 'mlp', hidden? }`, sizes defaulting to MNIST's. */
-export function createModel(spec: ModelSpecInput): Model {
-  if (typeof spec !== 'object' || spec === null) {
-    throw new PrivkitError('E_ARG', `spec must be an object, got ${describe(spec)}`, { argument: 'spec' });
-  }
-  const inputs = width('spec.inputs', spec.inputs ?? 784);
-  const classes = width('spec.classes', spec.classes ?? 10);
+export function createModel(given: ModelSpecInput): Model {
+  const spec = readOptions<{ type: string; inputs: number; classes: number; hidden: number }>('spec', given);
+  const inputs = width('spec.inputs', spec.inputs === undefined ? 784 : spec.inputs);
+  const classes = width('spec.classes', spec.classes === undefined ? 10 : spec.classes);
   if (classes < 2) throw new PrivkitError('E_ARG', `spec.classes must be >= 2, got ${classes}`, { argument: 'spec.classes' });
   if (classes > 256) throw new PrivkitError('E_ARG', `spec.classes must be <= 256 (labels are bytes), got ${classes}`, { argument: 'spec.classes' });
   const model =
     spec.type === 'softmax-regression'
       ? new SoftmaxRegression(inputs, classes)
       : spec.type === 'mlp'
-        ? new Mlp(inputs, width('spec.hidden', spec.hidden ?? 64), classes)
+        ? new Mlp(inputs, width('spec.hidden', spec.hidden === undefined ? 64 : spec.hidden), classes)
         : undefined;
   if (model === undefined) {
-    throw new PrivkitError('E_ARG', `spec.type must be 'softmax-regression' or 'mlp', got ${describe((spec as { type: unknown }).type)}`, {
+    throw new PrivkitError('E_ARG', `spec.type must be 'softmax-regression' or 'mlp', got ${describe(spec.type)}`, {
       argument: 'spec.type',
     });
   }

@@ -98,6 +98,8 @@ describe('bad-input sweep', () => {
         reports.push(report);
         outcomes.push(...report.outcomes);
       }
+      const slow = reports.filter((r) => rows.some((row) => (row.label ?? row.export) === r.row) && r.ms > 300);
+      if (slow.length > 0) console.log(`${entry}: slowest rows\n${slow.map((r) => `  ${r.row}: ${r.calls} calls, ${Math.round(r.ms)} ms`).join('\n')}`);
       const failures = outcomes.filter((o) => o.failure !== undefined && o.knownGap === undefined);
       const gaps = outcomes.filter((o) => o.failure !== undefined && o.knownGap !== undefined);
       if (gaps.length > 0) console.log(`${entry}: ${gaps.length} known gaps\n${gaps.map((o) => `  ${format(o)} [${o.knownGap}]`).join('\n')}`);
