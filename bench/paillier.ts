@@ -12,8 +12,9 @@
 // vs dense, timed interleaved, for privkit's decryption (constant-time, blinded) and for the same
 // CRT exponentiations by the variable-time and the unblinded constant-time kernels (the cost of
 // each step). Printed as tables and written to bench/results/paillier.json.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, platform, release } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, platform, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as pb from 'paillier-bigint';
@@ -438,6 +439,8 @@ export async function paillierSuite(): Promise<void> {
     );
   }
 
+  const native = await nativeDecryptRows();
+
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, os: `${platform()} ${release()}`, node: process.version };
   const file = join(dirname(fileURLToPath(import.meta.url)), '../../bench/results/paillier.json');
   mkdirSync(dirname(file), { recursive: true });
@@ -456,8 +459,54 @@ export async function paillierSuite(): Promise<void> {
     ...(kind === 'library' && target !== undefined ? { target, meetsTarget: vsReference >= target } : {}),
     backgroundCores,
   }));
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, keyBits: KEY_BITS, keygenMs, rows: results, precompute, keyShape, vector, vectorPool, keygen }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, keyBits: KEY_BITS, keygenMs, rows: results, precompute, keyShape, vector, vectorPool, keygen, native }, null, 2) + '\n');
   console.log(`\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${((performance.now() - started) / 1000).toFixed(0)} s`);
   console.log('"x ref" = privkit ops/s over the reference row (BigInt or paillier-bigint); "bg load" = cores busy with other processes meanwhile.');
   console.log(`written ${file}`);
+}
+
+/** Decryptions timed per key size for the native comparison (medians). */
+const NATIVE_REPS = 60;
+
+/**
+ * privkit's decryption against GMP's two CRT exponentiations (bench/native/gmp-decrypt.c, compiled with
+ * the system's C compiler and libgmp when both are present; otherwise the rows are skipped with the
+ * reason), medians at 2048 and 3072 bits, each on a fresh random key.
+ */
+async function nativeDecryptRows(): Promise<{ bits: number; privkitMs: number; gmpMs: number; gmpSecMs: number }[] | string> {
+  const source = join(dirname(fileURLToPath(import.meta.url)), '../../bench/native/gmp-decrypt.c');
+  const binary = join(tmpdir(), `privkit-gmp-decrypt-${process.pid}`);
+  const built = spawnSync('cc', ['-O2', '-o', binary, source, '-lgmp'], { encoding: 'utf8' });
+  if (built.status !== 0) {
+    const reason = `GMP comparison skipped: could not build ${source} (${(built.stderr || String(built.error)).trim().split('\n')[0]}); install a C compiler and libgmp-dev`;
+    console.log(`\n${reason}`);
+    return reason;
+  }
+  const rows = [];
+  try {
+    for (const bits of [KEY_BITS, LARGE_KEY_BITS]) {
+      const { publicKey, privateKey } = await generateKeyPair({ bits });
+      const c = publicKey.encrypt(randomBelow(publicKey.n, createRng()));
+      const times: number[] = [];
+      for (let i = 0; i < NATIVE_REPS; i++) {
+        const start = performance.now();
+        privateKey.decrypt(c);
+        times.push(performance.now() - start);
+      }
+      times.sort((a, b) => a - b);
+      const out = spawnSync(binary, [String(bits), String(NATIVE_REPS)], { encoding: 'utf8' }).stdout.trim().split(' ').map(Number);
+      rows.push({ bits, privkitMs: times[NATIVE_REPS >> 1]!, gmpMs: out[1]!, gmpSecMs: out[2]! });
+    }
+  } finally {
+    rmSync(binary, { force: true });
+  }
+  console.log('\ndecrypt vs native GMP (median ms; GMP: the two CRT exponentiations only):\n');
+  console.log(
+    textTable(
+      ['key', 'privkit decrypt (constant-time, blinded)', 'GMP mpz_powm', 'GMP mpz_powm_sec', 'privkit / mpz_powm_sec'],
+      rows.map((r) => [`${r.bits}-bit`, r.privkitMs.toFixed(3), r.gmpMs.toFixed(3), r.gmpSecMs.toFixed(3), `${(r.privkitMs / r.gmpSecMs).toFixed(2)}x`]),
+      1,
+    ),
+  );
+  return rows;
 }

@@ -2,6 +2,6 @@
 export { ready } from './wasm/runtime.js';
 export { PrivkitError } from './errors.js';
 export type { PrivkitErrorCode, PrivkitErrorDetails } from './errors.js';
-export { l2Norms, clipByL2, clipPerLayer, clipAndSum, clipValues } from './kernels/clip.js';
+export { l2Norms, clipByL2, clipPerLayer, clipAndSum, clipValues, MAX_LAYERS } from './kernels/clip.js';
 export type { ClipAndSumOptions, ClipAndSumResult, ClipOptions, LayerOptions } from './kernels/clip.js';
 export { sum, mean, weightedMean } from './kernels/reduce.js';

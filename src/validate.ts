@@ -1,50 +1,17 @@
 // Argument checks shared by every public function. Each throws a PrivkitError naming the argument.
-// Typed arrays are checked by brand (the internal slot behind %TypedArray%.prototype[@@toStringTag]),
-// so a Proxy, a DataView or an array-like object never passes for one, and a view whose buffer was
-// transferred (detached) is refused rather than read as empty. Messages describe values with
-// `describe`, which never throws and never copies a long input whole.
+// Typed arrays are checked by brand at the wasm boundary (checkTypedArray in wasm/boundary.ts), so a
+// Proxy, a DataView or an array-like object never passes for one, and a view whose buffer was
+// transferred (detached) is refused rather than read as empty. Options are read once (readOptions).
+// Messages describe values with `describe`, which never throws and never copies a long input whole.
 import { PrivkitError } from './errors.js';
+import { checkTypedArray, currentLength, isDetached, typedArrayKind, type TypedArray } from './wasm/boundary.js';
 
 export type FloatArray = Float32Array | Float64Array;
-
-export type TypedArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | Uint8Array
-  | Uint8ClampedArray
-  | Uint16Array
-  | Uint32Array
-  | BigInt64Array
-  | BigUint64Array;
-export type TypedArrayConstructor<T extends TypedArray = TypedArray> = { new (length: number): T; readonly prototype: T; readonly name: string };
 
 /** Longest piece of an input copied into a message. */
 const MAX_DESCRIBED = 40;
 
-const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!.get!;
-
-/** The class name of a genuine typed array ('Float32Array', ...), or undefined for anything else (Proxies included). */
-export function typedArrayName(value: unknown): string | undefined {
-  return typedArrayTag.call(value) as string | undefined;
-}
-
-/** Whether an ArrayBuffer was detached (transferred); never true for a SharedArrayBuffer. */
-export function isDetachedBuffer(buffer: ArrayBufferLike): boolean {
-  const flag = (buffer as { detached?: unknown }).detached;
-  if (typeof flag === 'boolean') return flag;
-  if (typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer) return false;
-  try {
-    ArrayBuffer.prototype.slice.call(buffer, 0, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
-
-/** A short description of a value for messages: its type, a number, a prefix of a string, a typed array's class and length. Never throws. */
+/** A short description of a value for messages: its type, a number, a prefix of a string, a typed array's kind and length. Never throws. */
 export function describe(value: unknown): string {
   try {
     switch (typeof value) {
@@ -63,10 +30,10 @@ export function describe(value: unknown): string {
         return typeof value;
     }
     if (value === null) return 'null';
-    const name = typedArrayName(value);
-    if (name !== undefined) {
+    const kind = typedArrayKind(value);
+    if (kind !== undefined) {
       const view = value as TypedArray;
-      return view.byteLength === 0 && isDetachedBuffer(view.buffer) ? `a detached ${name}` : `${name}(${view.length})`;
+      return isDetached(view) ? `a detached ${kind}` : `${kind}(${currentLength(view)})`;
     }
     if (ArrayBuffer.isView(value)) return 'DataView';
     if (Array.isArray(value)) return `Array(${value.length})`;
@@ -76,45 +43,16 @@ export function describe(value: unknown): string {
   }
 }
 
-/**
- * Checks that `value` is a genuine typed array of one of `classes` (not a Proxy or look-alike)
- * whose buffer is not detached, and returns it.
- */
-export function assertTypedArray<T extends TypedArray>(name: string, value: unknown, classes: readonly TypedArrayConstructor<T>[]): T {
-  const brand = typedArrayName(value);
-  const match = brand === undefined ? undefined : classes.find((c) => c.name === brand && value instanceof c);
-  if (match === undefined) {
-    const wanted = classes.map((c) => c.name).join(' or ');
-    throw new PrivkitError('E_ARG', `${name} must be a ${wanted}, got ${describe(value)}`, { argument: name });
-  }
-  const view = value as T;
-  if (view.byteLength === 0 && isDetachedBuffer(view.buffer)) {
-    throw new PrivkitError('E_ARG', `${name} is a detached ${brand} (its buffer was transferred); pass an array that is still usable`, { argument: name });
-  }
-  return view;
-}
-
-/** A genuine Uint8Array of exactly `length` bytes (a key, a seed, a nonce). */
+/** A genuine, attached Uint8Array of exactly `length` bytes (a key, a seed, a nonce). */
 export function assertBytes(name: string, value: unknown, length: number): Uint8Array {
-  const bytes = assertTypedArray(name, value, [Uint8Array]);
-  if (bytes.length !== length) throw new PrivkitError('E_ARG', `${name} must be a Uint8Array of ${length} bytes, got ${describe(value)}`, { argument: name });
+  const bytes = checkTypedArray(name, value, ['Uint8Array']);
+  if (currentLength(bytes) !== length) throw new PrivkitError('E_ARG', `${name} must be a Uint8Array of ${length} bytes, got ${describe(value)}`, { argument: name });
   return bytes;
 }
 
+/** A genuine, attached Float32Array (see checkTypedArray in wasm/boundary.ts). */
 export function assertFloat32Array(name: string, value: unknown): asserts value is Float32Array {
-  assertTypedArray(name, value, [Float32Array]);
-}
-
-/**
- * The options argument of a call: undefined and null mean no options ({}); anything else must be a
- * plain object (not an array, typed array or function).
- */
-export function readOptions<T extends object>(name: string, value: unknown): Partial<T> {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) {
-    throw new PrivkitError('E_ARG', `${name} must be an object, got ${describe(value)}`, { argument: name });
-  }
-  return value as Partial<T>;
+  checkTypedArray(name, value, ['Float32Array']);
 }
 
 /** A boolean option: undefined gives `fallback`. */
@@ -194,13 +132,17 @@ export function arrayLength(name: string, value: unknown, maxLength = MAX_ARRAY_
   if (value === null || typeof value !== 'object') {
     throw new PrivkitError('E_ARG', `${name} must be an array, got ${describe(value)}`, { argument: name });
   }
-  const brand = typedArrayName(value);
-  if (brand !== undefined) assertTypedArray(name, value, [value.constructor as TypedArrayConstructor]);
-  else if (ArrayBuffer.isView(value)) throw new PrivkitError('E_ARG', `${name} must be an array, got ${describe(value)}`, { argument: name });
+  const kind = typedArrayKind(value);
+  if (kind !== undefined) return checkLength(name, currentLength(checkTypedArray(name, value, [kind])), maxLength);
+  if (ArrayBuffer.isView(value)) throw new PrivkitError('E_ARG', `${name} must be an array, got ${describe(value)}`, { argument: name });
   const length = (value as ArrayLike<unknown>).length;
   if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
     throw new PrivkitError('E_ARG', `${name} must be an array, got ${describe(value)}`, { argument: name });
   }
+  return checkLength(name, length, maxLength);
+}
+
+function checkLength(name: string, length: number, maxLength: number): number {
   if (length > maxLength) throw new PrivkitError('E_ARG', `${name} must have at most ${maxLength} elements, got ${length}`, { argument: name });
   return length;
 }
@@ -266,12 +208,12 @@ export function checkNumber(name: string, value: unknown, rule: NumberRule): num
 
 /**
  * The elements of an array-like argument (at most `maxLength`), each checked by `element` (called
- * with the element's name `name[i]` and value); returns them as a new Array.
+ * with the element's name `name[i]`, value and index); returns them as a new Array.
  */
-export function readArray<T>(name: string, value: unknown, element: (name: string, value: unknown) => T, maxLength = MAX_ARRAY_LENGTH): T[] {
+export function readArray<T>(name: string, value: unknown, element: (name: string, value: unknown, index: number) => T, maxLength = MAX_ARRAY_LENGTH): T[] {
   const length = arrayLength(name, value, maxLength);
   const out: T[] = new Array(length);
-  for (let i = 0; i < length; i++) out[i] = element(`${name}[${i}]`, (value as ArrayLike<unknown>)[i]);
+  for (let i = 0; i < length; i++) out[i] = element(`${name}[${i}]`, (value as ArrayLike<unknown>)[i], i);
   return out;
 }
 
@@ -288,7 +230,8 @@ export function batchColumns(x: unknown, rows: unknown, columns: unknown): numbe
     return cols;
   }
   assertFloat32Array('x', x);
-  if (x.length !== 0) throw new PrivkitError('E_ARG', `rows must be >= 1 for a non-empty x (length ${x.length}); rows = 0 is for an empty batch`, { argument: 'rows' });
+  const length = currentLength(x);
+  if (length !== 0) throw new PrivkitError('E_ARG', `rows must be >= 1 for a non-empty x (length ${length}); rows = 0 is for an empty batch`, { argument: 'rows' });
   if (columns === undefined) throw new PrivkitError('E_ARG', 'opts.columns must give the row length of an empty batch (rows = 0)', { argument: 'opts.columns' });
   const cols = assertInteger('opts.columns', columns, 1);
   if (cols > 0x7fffffff) throw new PrivkitError('E_SHAPE', `row length ${cols} exceeds 2^31 - 1`, { argument: 'opts.columns' });
@@ -299,10 +242,31 @@ export function batchColumns(x: unknown, rows: unknown, columns: unknown): numbe
 export function matrixColumns(x: unknown, rows: unknown): number {
   assertFloat32Array('x', x);
   const r = assertInteger('rows', rows, 1);
-  if (x.length % r !== 0) {
-    throw new PrivkitError('E_SHAPE', `x.length (${x.length}) is not divisible by rows (${r})`, { argument: 'rows' });
+  const length = currentLength(x);
+  if (length % r !== 0) {
+    throw new PrivkitError('E_SHAPE', `x.length (${length}) is not divisible by rows (${r})`, { argument: 'rows' });
   }
-  const cols = x.length / r;
+  const cols = length / r;
   if (cols > 0x7fffffff) throw new PrivkitError('E_SHAPE', `row length ${cols} exceeds 2^31 - 1`, { argument: 'x' });
   return cols;
 }
+
+/**
+ * The options of a call, read once: each of `keys` is read exactly one time, in order, into a plain
+ * object. Calls read their options first, before they check their other arguments, so that a getter
+ * on the options can not change an input after it was checked. undefined and null mean no options;
+ * anything else that is not a plain object (an array, a typed array, a primitive, a function) is E_ARG.
+ */
+export function readOptions<T extends object, K extends keyof T & string>(opts: T | null | undefined, keys: readonly K[], name = 'opts'): Partial<Pick<T, K>> {
+  if (opts === undefined || opts === null) return {};
+  if (typeof opts !== 'object' || Array.isArray(opts) || ArrayBuffer.isView(opts)) {
+    throw new PrivkitError('E_ARG', `${name} must be an object, got ${describe(opts)}`, { argument: name });
+  }
+  const read: Partial<Pick<T, K>> = {};
+  for (const key of keys) {
+    const value = opts[key];
+    if (value !== undefined) read[key] = value;
+  }
+  return read;
+}
+

@@ -1,6 +1,6 @@
 // The training chart in plain SVG: test accuracy (left axis, %) and the running epsilon (right
 // axis, with the target as a dashed line) after each round, over the run's rounds.
-import { el, tickStep } from './chart';
+import { el, tickStep } from './svg';
 import type { RoundUpdate } from './train-protocol';
 
 export const SERIES_COLORS = { accuracy: '#2563eb', epsilon: '#dc2626' } as const;

@@ -114,7 +114,8 @@ async function train({ config, dataUrl }: TrainRequest): Promise<void> {
       noiseMultiplier: fedavg.noiseMultiplier,
       clipNorm: CLIP_NORM,
       threads: pool.threads,
-      sharedMemory: data.train.images.buffer instanceof SharedArrayBuffer,
+      // SharedArrayBuffer exists only on cross-origin-isolated pages: test for it before instanceof.
+      sharedMemory: typeof SharedArrayBuffer === 'function' && data.train.images.buffer instanceof SharedArrayBuffer,
     };
     if (secure !== undefined) setup.secure = { bits: secure.plan.bits, neighbours: secure.neighbours, localSigma: secure.plan.localSigma };
     post({ type: 'setup', setup });

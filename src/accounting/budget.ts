@@ -22,7 +22,7 @@ export class PrivacyBudget {
   #spent: number;
 
   constructor(options: PrivacyBudgetOptions) {
-    const o = readOptions<PrivacyBudgetOptions>('options', options);
+    const o = readOptions(options, ['epsilon', 'delta', 'accountant'], 'options');
     this.epsilon = assertNumber('epsilon', o.epsilon, 'positive');
     this.delta = assertDelta('delta', o.delta);
     const accountant = o.accountant === undefined ? 'rdp' : o.accountant;

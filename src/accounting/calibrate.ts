@@ -83,7 +83,7 @@ function epsilonFunction(options: CalibrationOptions, delta: number, sampleRate:
  * Throws E_ARG (targetEpsilon) when no noise multiplier up to 1e6 reaches the target.
  */
 export function calibrateNoiseMultiplier(given: CalibrationOptions): CalibrationResult {
-  const options = readOptions<CalibrationOptions>('options', given) as CalibrationOptions;
+  const options = readOptions(given, ['targetEpsilon', 'delta', 'sampleRate', 'steps', 'epochs', 'accountant', 'sampling', 'neighbours', 'slack', 'orders'], 'options') as CalibrationOptions;
   const target = assertTarget(options.targetEpsilon);
   const delta = assertDelta('delta', options.delta);
   const sampleRate = assertSampleRate('sampleRate', options.sampleRate);
@@ -138,7 +138,7 @@ export interface StepsCalibrationOptions {
 
 /** The largest number of steps whose epsilon is <= targetEpsilon; throws E_ARG (targetEpsilon) if even one step exceeds it. */
 export function calibrateSteps(given: StepsCalibrationOptions): { steps: number; epsilon: number } {
-  const options = readOptions<StepsCalibrationOptions>('options', given) as StepsCalibrationOptions;
+  const options = readOptions(given, ['targetEpsilon', 'delta', 'sampleRate', 'noiseMultiplier', 'accountant', 'sampling', 'neighbours', 'orders'], 'options') as StepsCalibrationOptions;
   const target = assertTarget(options.targetEpsilon);
   const delta = assertDelta('delta', options.delta);
   const sampleRate = assertSampleRate('sampleRate', options.sampleRate);

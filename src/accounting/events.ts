@@ -74,6 +74,13 @@ export interface DistributedDiscreteGaussianEvent {
   /** How many clients' noise is in the released sum (the survivors of secure aggregation). */
   clients: number;
   /**
+   * The client count KLS21's tau (the gap between the sum of discrete Gaussians and one discrete
+   * Gaussian, which grows with the count) is computed for; >= clients, clients by default. A bound on
+   * the survivors (e.g. the clients per round) makes the charge decrease with the survivors, so the
+   * fewest survivors are the costliest round.
+   */
+  tauClients?: number;
+  /**
    * L2 bound on one client's quantized vector. The accountant derives the sensitivity from
    * `neighbours`: this bound under add/remove, twice it under replace-one.
    */
@@ -103,6 +110,7 @@ export type NormalizedEvent =
       mechanism: 'distributed-discrete-gaussian';
       localSigma: number;
       clients: number;
+      tauClients: number;
       l2Sensitivity: number;
       l1Sensitivity: number;
       dimension: number;
@@ -168,10 +176,29 @@ export function resolveSampling(prefix: string, sampling: unknown, neighbours: u
   return { sampling: s, neighbours };
 }
 
+/** Every field any event has (each read once from the caller's event, see readOptions). */
+const EVENT_KEYS = [
+  'mechanism',
+  'steps',
+  'noiseMultiplier',
+  'sampleRate',
+  'sampling',
+  'neighbours',
+  'slack',
+  'rho',
+  'localSigma',
+  'clients',
+  'tauClients',
+  'dimension',
+  'l2Sensitivity',
+  'l1Sensitivity',
+] as const;
+type EventKey = (typeof EVENT_KEYS)[number];
+
 /** Checks an event and fills in its defaults; `name` prefixes the field names in errors (e.g. `event`). */
 export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent {
   if (event === undefined || event === null) throw argError(name, `must be an event object, got ${describe(event)}`);
-  const e = readOptions<Record<string, unknown>>(name, event);
+  const e: Record<string, unknown> = readOptions(event as Record<EventKey, unknown>, EVENT_KEYS, name);
   const steps = e['steps'] === undefined ? 1 : assertSteps(`${name}.steps`, e['steps']);
   const mechanism = e['mechanism'] === undefined ? 'subsampled-gaussian' : e['mechanism'];
   switch (mechanism) {
@@ -203,10 +230,14 @@ export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent 
       const dimension = assertInteger(`${name}.dimension`, e['dimension'], 1);
       const l2Sensitivity = assertNumber(`${name}.l2Sensitivity`, e['l2Sensitivity'], 'nonnegative');
       const sampleRate = e['sampleRate'] === undefined ? 1 : assertSampleRate(`${name}.sampleRate`, e['sampleRate']);
+      const clients = assertInteger(`${name}.clients`, e['clients'], 1);
+      const tauClients = e['tauClients'] === undefined ? clients : assertInteger(`${name}.tauClients`, e['tauClients'], 1);
+      if (tauClients < clients) throw argError(`${name}.tauClients`, `must be >= clients (${clients}), got ${tauClients}`);
       return {
         mechanism: 'distributed-discrete-gaussian',
         localSigma,
-        clients: assertInteger(`${name}.clients`, e['clients'], 1),
+        clients,
+        tauClients,
         l2Sensitivity,
         l1Sensitivity: l1Sensitivity(name, e['l1Sensitivity'], l2Sensitivity, dimension),
         dimension,
@@ -264,7 +295,7 @@ export function subsampledDistributedEvent(
   sampleRate: number,
   sampling: Sampling,
 ): DistributedDiscreteGaussianEvent {
-  const r = readOptions<typeof release>('release', release);
+  const r = readOptions(release, ['localSigma', 'clients', 'tauClients', 'dimension', 'l2Sensitivity', 'l1Sensitivity', 'slack'], 'release');
   const q = assertSampleRate('sampleRate', sampleRate);
   const s = assertOneOf('sampling', sampling, ['poisson', 'without-replacement'] as const);
   const e = normalizeEvent(
@@ -272,6 +303,7 @@ export function subsampledDistributedEvent(
       mechanism: 'distributed-discrete-gaussian',
       localSigma: r.localSigma,
       clients: r.clients,
+      tauClients: r.tauClients,
       dimension: r.dimension,
       l2Sensitivity: r.l2Sensitivity,
       l1Sensitivity: r.l1Sensitivity,

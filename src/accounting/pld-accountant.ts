@@ -55,7 +55,7 @@ export class PldAccountant {
   #cache = new Map<number, ComposedPld>();
 
   constructor(options: PldAccountantOptions = {}) {
-    const { epsilonError } = readOptions<PldAccountantOptions>('options', options);
+    const { epsilonError } = readOptions(options, ['epsilonError'], 'options');
     this.epsilonError = epsilonError === undefined ? 0.01 : assertNumber('epsilonError', epsilonError, 'positive');
   }
 

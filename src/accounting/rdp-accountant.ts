@@ -25,7 +25,7 @@ export class RdpAccountant {
   #epsilons = new Map<number, EpsilonResult>();
 
   constructor(options: RdpAccountantOptions = {}) {
-    this.orders = normalizeOrders(readOptions<RdpAccountantOptions>('options', options).orders, 'orders');
+    this.orders = normalizeOrders(readOptions(options, ['orders'], 'options').orders, 'orders');
   }
 
   /** Records `event` (all its steps). Returns this accountant. O(1) for an event already recorded. */

@@ -273,20 +273,21 @@ const TAU_TERMS = 4096;
 /**
  * The RDP curve of one unsampled release of the sum of `clients` vectors each carrying N_Z(0, localSigma^2)
  * noise (Kairouz, Liu, Steinke 2021, Prop. 14): the sum of n discrete Gaussians is close to N_Z(0, n sigma^2),
- * with tau = 10 sum_{k=1}^{n-1} exp(-2 pi^2 sigma^2 k / (k + 1)) measuring how close, and
+ * with tau = 10 sum_{k=1}^{n-1} exp(-2 pi^2 sigma^2 k / (k + 1)) measuring how close (n = tauClients >= clients:
+ * tau only grows with n, so a larger n is a valid, more conservative charge), and
  * eps(alpha) = min( alpha D2^2 / 2 + tau d,  alpha/2 (D2^2 + 2 D1 tau + tau^2 d),  alpha/2 (D2 + tau sqrt(d))^2 )
  * where D2, D1 are the sensitivities divided by sqrt(n) sigma: one client's bounds under add/remove
  * neighbours, twice them under replace-one (the difference of two clients' vectors).
  */
-export function distributedDiscreteGaussianCurve(
+function distributedDiscreteGaussianCurve(
   event: Extract<NormalizedEvent, { mechanism: 'distributed-discrete-gaussian' }>,
 ): (alpha: number) => number {
-  const { localSigma, clients, dimension } = event;
+  const { localSigma, clients, tauClients, dimension } = event;
   // The terms grow towards e^{-2 pi^2 sigma^2} with k: past the first TAU_TERMS, each is bounded by that limit.
   const exponent = -2 * Math.PI * Math.PI * localSigma * localSigma;
   let tau = 0;
-  for (let k = 1; k < Math.min(clients, TAU_TERMS + 1); k++) tau += Math.exp((exponent * k) / (k + 1));
-  if (clients > TAU_TERMS + 1) tau += (clients - 1 - TAU_TERMS) * Math.exp(exponent);
+  for (let k = 1; k < Math.min(tauClients, TAU_TERMS + 1); k++) tau += Math.exp((exponent * k) / (k + 1));
+  if (tauClients > TAU_TERMS + 1) tau += (tauClients - 1 - TAU_TERMS) * Math.exp(exponent);
   tau *= 10;
   const centralSigma = Math.sqrt(clients) * localSigma;
   const factor = event.neighbours === 'replace-one' ? 2 : 1;

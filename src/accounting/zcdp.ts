@@ -5,7 +5,7 @@ import { assertDelta } from './events.js';
 
 /** rho = sensitivity^2 / (2 sigma^2): the discrete Gaussian N_Z(0, sigma^2) on values with l2 sensitivity `sensitivity` is rho-zCDP (CKS20, Thm 14). */
 export function discreteGaussianZcdp(options: { sigma: number; sensitivity?: number }): number {
-  const o = readOptions<{ sigma: number; sensitivity: number }>('options', options);
+  const o = readOptions(options, ['sigma', 'sensitivity'], 'options');
   const sigma = assertNumber('sigma', o.sigma, 'positive');
   const sensitivity = o.sensitivity === undefined ? 1 : assertNumber('sensitivity', o.sensitivity, 'nonnegative');
   return (sensitivity * sensitivity) / (2 * sigma * sigma);

@@ -31,7 +31,7 @@ export interface Samples {
 }
 
 /** Most output values kept per input (2^26 doubles = 512 MiB). */
-export const MAX_SAMPLE_VALUES = 2 ** 26;
+const MAX_SAMPLE_VALUES = 2 ** 26;
 
 /** Checks a MechanismModule and returns its parts in cloneable form. */
 export function checkMechanismModule(spec: unknown): { module: string; export: string; args?: unknown[] } {

@@ -7,7 +7,8 @@
 // because of the data's values or size: a value beyond the lattice's exact range (2^28 x the noise
 // scale) is clamped to it before the noise, a public bound (clampToLattice).
 import { PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, assertOneOf, assertTypedArray, readNumbers, readOptions } from '../validate.js';
+import { assertInteger, assertNumber, assertOneOf, readNumbers, readOptions } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 import { calibrateSecureGaussian, calibrateSecureLaplace, laplaceMechanism } from './mechanisms.js';
 import { resolveRng } from './noise.js';
 import type { Rng } from './rng.js';
@@ -56,7 +57,7 @@ const SUM_MARGIN = 1 + 2 ** -19;
 const MAX_BOUND = 2 ** 960;
 
 function checkRecords(value: unknown): Float64Array {
-  const records = assertTypedArray('records', value, [Float64Array]);
+  const records = checkTypedArray('records', value, ['Float64Array']);
   if (records.length > MAX_RECORDS) {
     throw new PrivkitError('E_ARG', `records.length must be <= 2^32 - 1, got ${records.length}`, { argument: 'records' });
   }
@@ -150,7 +151,7 @@ function releaseOne(value: number, epsilon: number, sensitivity: number, rng: Rn
  * Counts above 2^28 x scale (2.7e8 at epsilon 1, 2.7e5 at epsilon 1000) are released saturated.
  */
 export function dpCount(records: Float64Array | number, opts: AggregateOptions): number {
-  const { epsilon: e, rng } = readOptions<AggregateOptions>('opts', opts);
+  const { epsilon: e, rng } = readOptions(opts, ['epsilon', 'rng']);
   const epsilon = assertNumber('epsilon', e, 'positive');
   const n = typeof records === 'number' ? assertInteger('records', records) : checkRecords(records).length;
   return releaseOne(n, epsilon, 1, rng);
@@ -162,7 +163,7 @@ export function dpCount(records: Float64Array | number, opts: AggregateOptions):
  * of the exact sum). Sums beyond 2^28 x the noise scale are released saturated.
  */
 export function dpSum(records: Float64Array, opts: BoundedOptions): number {
-  const { epsilon: e, lower, upper, rng } = readOptions<BoundedOptions>('opts', opts);
+  const { epsilon: e, lower, upper, rng } = readOptions(opts, ['epsilon', 'lower', 'upper', 'rng']);
   const epsilon = assertNumber('epsilon', e, 'positive');
   const x = checkRecords(records);
   const b = checkBounds(lower, upper);
@@ -179,7 +180,7 @@ export function dpSum(records: Float64Array, opts: BoundedOptions): number {
  * to [lower, upper]. epsilon-DP under add/remove neighbours.
  */
 export function dpMean(records: Float64Array, opts: BoundedOptions): number {
-  const { epsilon: e, lower, upper, rng } = readOptions<BoundedOptions>('opts', opts);
+  const { epsilon: e, lower, upper, rng } = readOptions(opts, ['epsilon', 'lower', 'upper', 'rng']);
   const epsilon = assertNumber('epsilon', e, 'positive');
   const x = checkRecords(records);
   const b = checkBounds(lower, upper);
@@ -247,7 +248,7 @@ function binOf(x: number, edges: Float64Array): number {
  * Counts beyond the lattice's exact range (2^28 x scale) are released saturated (see clampToLattice).
  */
 export function dpHistogram(records: Float64Array, opts: HistogramOptions): DpHistogram {
-  const o = readOptions<HistogramOptions>('opts', opts);
+  const o = readOptions(opts, ['epsilon', 'noise', 'delta', 'edges', 'bins', 'lower', 'upper', 'rng']);
   const epsilon = assertNumber('epsilon', o.epsilon, 'positive');
   const x = checkRecords(records);
   const noise = assertOneOf('noise', o.noise, ['laplace', 'gaussian'] as const, 'laplace');

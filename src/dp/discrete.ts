@@ -3,16 +3,16 @@
 // sigma given as a double is converted exactly to a dyadic rational, Bernoulli trials compare random
 // bits against integers (plain numbers while every intermediate is below 2^53, BigInt beyond), and
 // bounded integers are drawn by rejection (no modulo bias). The discrete Gaussian also has a fast
-// 'wasm' method (assembly/quantize.ts), exact up to the float64 rounding of an acceptance probability.
+// 'wasm' method (assembly/dp/discrete.ts), exact up to the float64 rounding of an acceptance probability.
 import { PrivkitError } from '../errors.js';
 import { assertInteger, assertNumber, assertOneOf, readOptions } from '../validate.js';
-import { resolveRng } from './noise.js';
+import { generatorOf, resolveRng } from './noise.js';
 import type { Rng } from './rng.js';
 
 /** Largest discrete Laplace scale / discrete Gaussian sigma: samples then leave Int32 with probability < 2^-180. */
 export const MAX_DISCRETE_SCALE = 2 ** 24;
 /** Largest `length` of one sampler call. */
-export const MAX_DISCRETE_LENGTH = 2 ** 28;
+const MAX_DISCRETE_LENGTH = 2 ** 28;
 
 export interface DiscreteOptions {
   /** The generator; default: this thread's CSPRNG. A seeded (reproducible) Rng is for tests only, never for releases. */
@@ -30,7 +30,7 @@ function bitLength(n: number): number {
 }
 
 /** x = m * 2^e exactly, with m an odd safe integer (x finite and > 0). */
-export function dyadic(x: number): { m: number; e: number } {
+function dyadic(x: number): { m: number; e: number } {
   const view = new DataView(new ArrayBuffer(8));
   view.setFloat64(0, x);
   const hi = view.getUint32(0);
@@ -253,7 +253,7 @@ function checkScale(name: string, value: unknown): number {
 export function discreteLaplace(length: number, scale: number, opts?: DiscreteOptions): Int32Array {
   const n = checkLength(length);
   const b = checkScale('scale', scale);
-  const rng = resolveRng({ rng: readOptions<DiscreteOptions>('opts', opts).rng });
+  const rng = resolveRng(opts);
   const { m, e } = dyadic(b);
   // scale = t / 2^k with t a safe integer (b <= 2^24, so e >= 0 gives t = b exactly)
   const params = e >= 0 ? laplaceParams(m * 2 ** e, 0) : laplaceParams(m, -e);
@@ -291,18 +291,18 @@ const WASM_CHUNK = 1 << 18;
  * exp(-x^2 / (2 sigma^2)) over the integers (CKS20 Algorithm 3: discrete Laplace candidates with
  * scale t = floor(sigma) + 1, accepted with Bernoulli(exp(-(|y| - sigma^2/t)^2 / (2 sigma^2)))).
  * `sigma` is used exactly as the rational the double denotes; 0 < sigma <= 2^24. With
- * `method: 'wasm'`, the fast sampler of assembly/quantize.ts instead (see DiscreteGaussianOptions).
+ * `method: 'wasm'`, the fast sampler of assembly/dp/discrete.ts instead (see DiscreteGaussianOptions).
  */
 export function discreteGaussian(length: number, sigma: number, opts?: DiscreteGaussianOptions): Int32Array {
+  const options = readOptions(opts, ['rng', 'method']);
   const n = checkLength(length);
   const s = checkScale('sigma', sigma);
-  const options = readOptions<DiscreteGaussianOptions>('opts', opts);
-  const rng = resolveRng({ rng: options.rng });
+  const rng = generatorOf(options.rng);
   const method = assertOneOf('opts.method', options.method, ['exact', 'wasm'] as const, 'exact');
   const out = new Int32Array(n);
   if (method === 'wasm') {
     rng.withGenerator((kernels, g, arena) => {
-      const ptr = arena.alloc(Math.min(n, WASM_CHUNK) * 4);
+      const ptr = arena.allocSecret(Math.min(n, WASM_CHUNK) * 4);
       for (let start = 0; start < n; start += WASM_CHUNK) {
         const count = Math.min(WASM_CHUNK, n - start);
         kernels.discreteGaussianFill(g, ptr, count, s);
@@ -364,7 +364,7 @@ function exactRational(x: number): { n: bigint; d: bigint } {
 export function bernoulliExp(length: number, gamma: number, opts?: DiscreteOptions): Uint8Array {
   const n = checkLength(length);
   const g = assertNumber('gamma', gamma, 'nonnegative');
-  const rng = resolveRng({ rng: readOptions<DiscreteOptions>('opts', opts).rng });
+  const rng = resolveRng(opts);
   const { n: num, d: den } = exactRational(g);
   const src = new ExactSource(rng, n * 4);
   const out = new Uint8Array(n);
@@ -385,7 +385,7 @@ export function bernoulliExp(length: number, gamma: number, opts?: DiscreteOptio
 export function uniformBelow(length: number, bound: number, opts?: DiscreteOptions): Float64Array {
   const n = checkLength(length);
   const k = assertInteger('bound', bound, 1);
-  const rng = resolveRng({ rng: readOptions<DiscreteOptions>('opts', opts).rng });
+  const rng = resolveRng(opts);
   const src = new ExactSource(rng, n * 2);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = src.below(k);

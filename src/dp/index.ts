@@ -1,5 +1,5 @@
 // privkit/dp: randomness and noise for differential privacy.
-export { createRng } from './rng.js';
+export { createRng, MAX_RNG_LENGTH } from './rng.js';
 export type { Rng, RngOptions } from './rng.js';
 export { discreteLaplace, discreteGaussian, bernoulliExp, uniformBelow, MAX_DISCRETE_SCALE } from './discrete.js';
 export type { DiscreteOptions, DiscreteGaussianOptions } from './discrete.js';

@@ -5,7 +5,8 @@
 // rho-zCDP with rho = Delta^2 / (2 sigma^2).
 // Every mechanism takes an `rng` option; a seeded (reproducible) Rng is for tests only, never for releases.
 import { PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, assertTypedArray, readOptions } from '../validate.js';
+import { assertInteger, assertNumber, readOptions } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 import { analyticGaussianSigma, nextUp } from './calibration.js';
 import { discreteGaussianSampler, ExactSource, MAX_DISCRETE_SCALE } from './discrete.js';
 import { MAX_NOISE_LENGTH, resolveRng, type NoiseKind } from './noise.js';
@@ -87,7 +88,7 @@ export interface DiscreteGaussianMechanism {
 export const MAX_DISCRETE_VALUE = 2 ** 30;
 
 function checkValues(value: unknown, dimension: number): Float64Array {
-  const values = assertTypedArray('values', value, [Float64Array]);
+  const values = checkTypedArray('values', value, ['Float64Array']);
   if (values.length > dimension) {
     throw new PrivkitError(
       'E_SHAPE',
@@ -190,7 +191,7 @@ export function calibrateSecureGaussian(
  * values (the resolution is <= 2^-23 scale, so the extra noise is a relative dimension x 2^-23 / epsilon at most).
  */
 export function laplaceMechanism(opts: LaplaceMechanismOptions): LaplaceMechanism {
-  const o = readOptions<LaplaceMechanismOptions>('opts', opts);
+  const o = readOptions(opts, ['epsilon', 'l1Sensitivity', 'dimension', 'rng']);
   const epsilon = assertNumber('epsilon', o.epsilon, 'positive');
   const l1Sensitivity = assertNumber('l1Sensitivity', o.l1Sensitivity, 'positive');
   const { dimension: givenDimension, rng } = o;
@@ -214,7 +215,7 @@ export function laplaceMechanism(opts: LaplaceMechanismOptions): LaplaceMechanis
  * the 2^-25 relative pmf error of the lattice Gaussian (see secure.ts).
  */
 export function gaussianMechanism(opts: GaussianMechanismOptions): GaussianMechanism {
-  const o = readOptions<GaussianMechanismOptions>('opts', opts);
+  const o = readOptions(opts, ['epsilon', 'delta', 'l2Sensitivity', 'dimension', 'rng']);
   const epsilon = assertNumber('epsilon', o.epsilon, 'positive');
   const delta = assertNumber('delta', o.delta, 'positive');
   if (!(delta < 1)) throw new PrivkitError('E_ARG', `delta must be in (0, 1), got ${delta}`, { argument: 'delta' });
@@ -238,7 +239,7 @@ export function gaussianMechanism(opts: GaussianMechanismOptions): GaussianMecha
 function checkDimension(dimension: unknown): number {
   if (dimension === undefined) return 1;
   const k = assertInteger('dimension', dimension, 1);
-  if (k > MAX_NOISE_LENGTH) throw new PrivkitError('E_ARG', `dimension must be <= 2^31 - 1, got ${k}`, { argument: 'dimension' });
+  if (k > MAX_NOISE_LENGTH) throw new PrivkitError('E_ARG', `dimension must be <= ${MAX_NOISE_LENGTH}, got ${k}`, { argument: 'dimension' });
   return k;
 }
 
@@ -254,7 +255,7 @@ function zcdpOf(sensitivity: number, sigma: number): number {
  * rho = Delta^2 / (2 sigma^2) for L2 sensitivity Delta. Give `sigma` or a target `rho`.
  */
 export function discreteGaussianMechanism(opts: DiscreteGaussianMechanismOptions): DiscreteGaussianMechanism {
-  const { sigma: givenSigma, rho: givenRho, l2Sensitivity, rng } = readOptions<DiscreteGaussianMechanismOptions>('opts', opts);
+  const { sigma: givenSigma, rho: givenRho, l2Sensitivity, rng } = readOptions(opts, ['sigma', 'rho', 'l2Sensitivity', 'rng']);
   const delta = assertNumber('l2Sensitivity', l2Sensitivity, 'positive');
   let sigma: number;
   let name: 'sigma' | 'rho';
@@ -288,7 +289,7 @@ export function discreteGaussianMechanism(opts: DiscreteGaussianMechanismOptions
     l2Sensitivity: delta,
     rho,
     release: (values) => {
-      assertTypedArray('values', values, [Int32Array]);
+      checkTypedArray('values', values, ['Int32Array']);
       for (let i = 0; i < values.length; i++) {
         if (Math.abs(values[i]!) > MAX_DISCRETE_VALUE) {
           throw new PrivkitError('E_ARG', `|values[${i}]| (${values[i]}) exceeds 2^30`, { argument: 'values', index: i });

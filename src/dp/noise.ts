@@ -1,12 +1,13 @@
 // Fast continuous DP noise: Gaussian and Laplace samples from the wasm Ziggurat kernels
-// (assembly/noise.ts, Marsaglia and Tsang 2000) driven by ChaCha20. Arrays are streamed through a
+// (assembly/dp/noise.ts, Marsaglia and Tsang 2000) driven by ChaCha20. Arrays are streamed through a
 // 1 MiB window of wasm memory, so memory use does not grow with the length. These samplers are
 // for noise that is not released bit-exact (DP-SGD gradients, simulations); released values should
 // use the secure mode (src/dp/secure.ts), which resists floating-point attacks.
 import { nonFiniteError, PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
+import { checkTypedArray, copyIn, copyOut, currentLength, snapshot } from '../wasm/boundary.js';
 import type { Kernels } from '../wasm/runtime.js';
-import { createRng, type Rng } from './rng.js';
+import { createRng, isRng, type Rng } from './rng.js';
 
 export type NoiseDtype = 'float64' | 'float32';
 export type NoiseKind = 'gaussian' | 'laplace';
@@ -23,29 +24,33 @@ export interface AddNoiseOptions {
   rng?: Rng;
 }
 
-/** Longest array a noise call accepts (2^31 - 1 elements). */
-export const MAX_NOISE_LENGTH = 0x7fffffff;
+/** Longest array a noise call returns (2^28 elements: 2 GiB of float64). */
+export const MAX_NOISE_LENGTH = 2 ** 28;
 /** Bytes per wasm call: the staging window. */
 const WINDOW_BYTES = 1 << 20;
 
 let threadRng: Rng | undefined;
 
-/** The generator of a call: `opts.rng` (checked) or the thread's CSPRNG, created on first use. */
+/** The generator of a call with options `opts`: its `rng` (read once) or the thread's CSPRNG. */
 export function resolveRng(opts: unknown): Rng {
-  const rng = checkOptions(opts)?.rng;
-  if (rng === undefined) return (threadRng ??= createRng());
-  if (rng === null || typeof rng !== 'object' || typeof (rng as Rng).withGenerator !== 'function') {
-    throw new PrivkitError('E_ARG', `opts.rng must be an Rng from createRng(), got ${describe(rng)}`, { argument: 'opts.rng' });
-  }
-  return rng as Rng;
+  return generatorOf(readOptions(opts as { rng?: unknown } | undefined, ['rng']).rng);
 }
 
-/** `opts` of a noise call: undefined or an object. */
-export function checkOptions(opts: unknown): { rng?: unknown; dtype?: unknown } | undefined {
-  if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
-    throw new PrivkitError('E_ARG', `opts must be an object, got ${describe(opts)}`, { argument: 'opts' });
+/**
+ * The generator of an `rng` option already read from the options: a generator made by createRng,
+ * or when undefined the thread's CSPRNG, created on first use.
+ */
+export function generatorOf(rng: unknown): Rng {
+  if (rng === undefined) return (threadRng ??= createRng());
+  if (!isRng(rng)) {
+    throw new PrivkitError('E_ARG', `opts.rng must be an Rng from createRng(), got ${describe(rng)}`, { argument: 'opts.rng' });
   }
-  return opts as { rng?: unknown; dtype?: unknown } | undefined;
+  return rng;
+}
+
+/** The options of a noise call, each read once (see readOptions). */
+export function noiseOptions(opts: unknown): { rng?: unknown; dtype?: unknown } {
+  return readOptions(opts as { rng?: unknown; dtype?: unknown } | undefined, ['rng', 'dtype']);
 }
 
 /** The noise scale argument: `sigma` (Gaussian) or `scale` (Laplace), finite and > 0. */
@@ -62,26 +67,33 @@ export function noiseLength(length: unknown): number {
   return n;
 }
 
-/** `opts.dtype` (already checked to be an object or undefined); default 'float64'. */
-export function noiseDtype(opts: { dtype?: unknown } | undefined): NoiseDtype {
-  const dtype = opts?.dtype ?? 'float64';
+/** The `dtype` option (already read from the options); default 'float64'. */
+export function noiseDtype(option: unknown): NoiseDtype {
+  const dtype = option ?? 'float64';
   if (dtype !== 'float64' && dtype !== 'float32') {
     throw new PrivkitError('E_ARG', `opts.dtype must be 'float64' or 'float32', got ${describe(dtype)}`, { argument: 'opts.dtype' });
   }
   return dtype;
 }
 
-/** The array of an in-place noise call. */
+/** The array of an in-place noise call: a genuine, attached Float32Array or Float64Array. */
 export function assertNoiseTarget(x: unknown): asserts x is Float32Array | Float64Array {
-  if (!(x instanceof Float32Array || x instanceof Float64Array)) {
-    throw new PrivkitError('E_ARG', `x must be a Float32Array or Float64Array, got ${describe(x)}`, { argument: 'x' });
-  }
+  checkTypedArray('x', x, ['Float32Array', 'Float64Array']);
 }
 
 const scaleName = (kind: NoiseKind) => (kind === 'gaussian' ? 'sigma' : 'scale');
 
-type FillKernel = 'gaussianFill64' | 'gaussianFill32' | 'laplaceFill64' | 'laplaceFill32';
-type AddKernel = 'gaussianAdd64' | 'gaussianAdd32' | 'laplaceAdd64' | 'laplaceAdd32';
+/** The wasm kernels that write noise of each kind into float64 and float32 arrays. */
+const FILL_KERNELS = {
+  gaussian: { float64: 'gaussianFill64', float32: 'gaussianFill32' },
+  laplace: { float64: 'laplaceFill64', float32: 'laplaceFill32' },
+} as const satisfies Record<NoiseKind, Record<NoiseDtype, keyof Kernels>>;
+
+/** The wasm kernels that add noise of each kind to float64 and float32 arrays in place. */
+const ADD_KERNELS = {
+  gaussian: { float64: 'gaussianAdd64', float32: 'gaussianAdd32' },
+  laplace: { float64: 'laplaceAdd64', float32: 'laplaceAdd32' },
+} as const satisfies Record<NoiseKind, Record<NoiseDtype, keyof Kernels>>;
 
 /** `length` samples of N(0, sigma^2). */
 export function gaussianNoise(length: number, sigma: number, opts: NoiseOptions & { dtype: 'float32' }): Float32Array;
@@ -107,33 +119,36 @@ export function laplaceNoise(length: number, scale: number, opts?: NoiseOptions)
  * leaves x half-written, and noise drawn for it is never drawn again.
  */
 export function addGaussianNoise<T extends Float32Array | Float64Array>(x: T, sigma: number, opts?: AddNoiseOptions): T {
+  const { rng } = noiseOptions(opts);
   const checked = noiseScale('gaussian', sigma);
   assertNoiseTarget(x);
-  return addNoise('gaussian', x, checked, resolveRng(opts));
+  return addNoise('gaussian', x, checked, generatorOf(rng));
 }
 
 /** Adds Laplace(0, scale) noise to every element of x in place and returns x (errors as addGaussianNoise). */
 export function addLaplaceNoise<T extends Float32Array | Float64Array>(x: T, scale: number, opts?: AddNoiseOptions): T {
+  const { rng } = noiseOptions(opts);
   const checked = noiseScale('laplace', scale);
   assertNoiseTarget(x);
-  return addNoise('laplace', x, checked, resolveRng(opts));
+  return addNoise('laplace', x, checked, generatorOf(rng));
 }
 
 function newNoise(kind: NoiseKind, length: number, scale: number, opts: NoiseOptions | undefined): Float64Array | Float32Array {
+  const { rng, dtype } = noiseOptions(opts);
   const n = noiseLength(length);
-  const rng = resolveRng(opts);
-  const out = noiseDtype(opts) === 'float64' ? new Float64Array(n) : new Float32Array(n);
-  fillNoise(kind, out, scale, rng);
+  const generator = generatorOf(rng);
+  const out = noiseDtype(dtype) === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  fillNoise(kind, out, scale, generator);
   return out;
 }
 
 /** Overwrites `out` with noise of `kind` and the checked `scale`, drawn from `rng`. */
 export function fillNoise(kind: NoiseKind, out: Float32Array | Float64Array, scale: number, rng: Rng): void {
-  const bits = out instanceof Float64Array ? '64' : '32';
-  const kernel: FillKernel = `${kind}Fill${bits}` as const;
-  stream(rng, out, (kernels, g, ptr, count) => {
+  const dtype = out instanceof Float64Array ? 'float64' : 'float32';
+  const kernel = FILL_KERNELS[kind][dtype];
+  stream(rng, out, out.length, (kernels, g, ptr, count) => {
     if (kernels[kernel](g, ptr, count, scale) >= 0) {
-      throw new PrivkitError('E_OVERFLOW', `${kind} noise with ${scaleName(kind)} ${scale} overflows float${bits}`, {
+      throw new PrivkitError('E_OVERFLOW', `${kind} noise with ${scaleName(kind)} ${scale} overflows ${dtype}`, {
         argument: scaleName(kind),
       });
     }
@@ -155,26 +170,28 @@ const NOISE_REACH = 2048;
  * (except after an overflow beyond the reach above, probability < 2^-2900).
  */
 export function addNoise<T extends Float32Array | Float64Array>(kind: NoiseKind, x: T, scale: number, rng: Rng): T {
-  const kernel: AddKernel = `${kind}Add${x instanceof Float64Array ? '64' : '32'}` as const;
-  const largest = x instanceof Float64Array ? Number.MAX_VALUE : FLOAT32_MAX;
-  const target = maxMagnitude(x) + NOISE_REACH * scale < largest * (1 - 2 ** -40) ? x : (x.slice() as T);
-  stream(rng, target, (kernels, g, ptr, count, start) => {
+  const double = checkTypedArray('x', x, ['Float32Array', 'Float64Array']) instanceof Float64Array;
+  const kernel = ADD_KERNELS[kind][double ? 'float64' : 'float32'];
+  const largest = double ? Number.MAX_VALUE : FLOAT32_MAX;
+  const length = currentLength(x);
+  const target = maxMagnitude(x, length) + NOISE_REACH * scale < largest * (1 - 2 ** -40) ? x : snapshot(x, length, 'x');
+  stream(rng, target, length, (kernels, g, ptr, count, start) => {
     const bad = kernels[kernel](g, ptr, count, scale);
     if (bad >= 0) {
       const index = start + bad;
       throw new PrivkitError('E_OVERFLOW', `x[${index}] plus ${kind} noise (${scaleName(kind)} ${scale}) overflows`, { argument: 'x', index });
     }
   }, true);
-  if (target !== x) x.set(target);
+  if (target !== x) copyOut(target, x, 0, 'x');
   return x;
 }
 
 const FLOAT32_MAX = 3.4028234663852886e38;
 
-/** max |x[i]|, or E_NONFINITE at the first NaN or Infinity of x. */
-function maxMagnitude(x: Float32Array | Float64Array): number {
+/** max |x[i]| over the first `length` values, or E_NONFINITE at the first NaN or Infinity. */
+function maxMagnitude(x: Float32Array | Float64Array, length: number): number {
   let largest = 0;
-  for (let i = 0; i < x.length; i++) {
+  for (let i = 0; i < length; i++) {
     const magnitude = Math.abs(x[i]!);
     if (!(magnitude <= largest)) {
       if (!(magnitude < Infinity)) throw nonFiniteError('x', i, x[i]!);
@@ -185,27 +202,28 @@ function maxMagnitude(x: Float32Array | Float64Array): number {
 }
 
 /**
- * Runs `body` on consecutive chunks of `array` staged in one window of wasm memory, with the
- * generator of `rng`; `load` copies each chunk in first (in-place kernels). Results are copied back.
+ * Runs `body` on consecutive chunks of the first `length` values of `array`, staged in one window
+ * of wasm memory (zeroed when the call ends: it holds noise), with the generator of `rng`; `load`
+ * copies each chunk in first (in-place kernels). Results are copied back.
  */
 export function stream(
   rng: Rng,
   array: Float32Array | Float64Array,
+  length: number,
   body: (kernels: Kernels, g: number, ptr: number, count: number, start: number) => void,
   load: boolean,
 ): void {
-  if (array.length === 0) return;
-  const bytes = array.BYTES_PER_ELEMENT;
+  if (length === 0) return;
+  const bytes = array instanceof Float64Array ? 8 : 4;
   const perChunk = WINDOW_BYTES / bytes;
   rng.withGenerator((kernels, g, arena) => {
-    const ptr = arena.alloc(Math.min(array.length, perChunk) * bytes);
+    const ptr = arena.allocSecret(Math.min(length, perChunk) * bytes);
     const view = (count: number) => (bytes === 8 ? arena.f64(ptr, count) : arena.f32(ptr, count));
-    for (let start = 0; start < array.length; start += perChunk) {
-      const count = Math.min(perChunk, array.length - start);
-      const chunk = array.subarray(start, start + count);
-      if (load) view(count).set(chunk);
+    for (let start = 0; start < length; start += perChunk) {
+      const count = Math.min(perChunk, length - start);
+      if (load) copyIn(view(count), array, start, 'x');
       body(kernels, g, ptr, count, start);
-      chunk.set(view(count));
+      copyOut(view(count), array, start, 'x');
     }
   });
 }

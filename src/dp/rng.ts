@@ -2,9 +2,13 @@
 // bits from crypto.getRandomValues (a CSPRNG, independent per generator, thread and worker); with a
 // seed it is a reproducible PRG (tests, simulations, secure-aggregation masks) that must never be
 // used to release data.
+// A generator's state (key, counter and buffered keystream) lives in JS between calls. A call copies
+// it into wasm memory, runs, copies the advanced state back and zeroes the wasm copy, the output
+// staging and the kernels' scratch blocks: no key or keystream byte stays in wasm memory.
 import { PrivkitError } from '../errors.js';
-import { assertInteger, describe } from '../validate.js';
+import { assertInteger, describe, readOptions } from '../validate.js';
 import type { Arena } from '../wasm/arena.js';
+import { byteRegion, checkTypedArray, currentLength } from '../wasm/boundary.js';
 import { withWasm, type Kernels } from '../wasm/runtime.js';
 
 export interface Rng {
@@ -33,90 +37,135 @@ export interface RngOptions {
   stream?: number;
 }
 
-const GENERATOR_BYTES = 336;
+/** Bytes of one generator state (assembly/dp/rng.ts). */
+export const GENERATOR_BYTES = 336;
 const BUFFER_BYTES = 256;
 /** Output produced per wasm call, so large requests never grow wasm memory. */
 const CHUNK_BYTES = 1 << 20;
 const SIGMA = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]; // "expand 32-byte k"
+/** Largest n of bytes, uint32 and uniform (elements of one call's new array). */
+export const MAX_RNG_LENGTH = 2 ** 28;
+
+/** The generators made by createRng (kernels run only with these: see isRng). */
+const generators = new WeakSet<object>();
 
 export function createRng(opts: RngOptions = {}): Rng {
-  const seed = opts.seed;
-  if (seed !== undefined && !(seed instanceof Uint8Array && seed.length === 32)) {
+  const { seed, stream: streamOption } = readOptions(opts, ['seed', 'stream']);
+  const key = seed === undefined ? undefined : checkTypedArray('seed', seed, ['Uint8Array']);
+  if (key !== undefined && currentLength(key) !== 32) {
     throw new PrivkitError('E_ARG', `seed must be a Uint8Array of 32 bytes, got ${describe(seed)}`, { argument: 'seed' });
   }
-  const stream = opts.stream === undefined ? 0 : assertInteger('stream', opts.stream);
-  const key = seed ?? crypto.getRandomValues(new Uint8Array(32));
-  return new ChaChaRng(key, stream, seed !== undefined);
+  const stream = streamOption === undefined ? 0 : assertInteger('stream', streamOption);
+  if (key !== undefined) return register(new ChaChaRng(byteRegion(key, 0, 32, 'seed'), stream, true));
+  const random = crypto.getRandomValues(new Uint8Array(32));
+  const rng = new ChaChaRng(random, stream, false);
+  random.fill(0);
+  return register(rng);
+}
+
+function register(rng: ChaChaRng): Rng {
+  generators.add(rng);
+  return rng;
+}
+
+/** True for a generator made by createRng (not an object that only looks like one). */
+export function isRng(value: unknown): value is Rng {
+  return typeof value === 'object' && value !== null && generators.has(value);
+}
+
+function checkLength(n: unknown): number {
+  const length = assertInteger('n', n);
+  if (length > MAX_RNG_LENGTH) throw new PrivkitError('E_ARG', `n must be <= 2^28, got ${length}`, { argument: 'n' });
+  return length;
+}
+
+/**
+ * The initial state of the generator with a 32-byte `key` and stream id `stream` (0 <= stream < 2^53),
+ * laid out as assembly/dp/rng.ts reads it (GENERATOR_BYTES bytes): block counter 0, empty buffer.
+ */
+export function generatorState(key: Uint8Array, stream: number): Uint8Array {
+  const state = new Uint8Array(GENERATOR_BYTES);
+  const words = new DataView(state.buffer);
+  SIGMA.forEach((word, i) => words.setUint32(4 * i, word, true));
+  state.set(key, 16);
+  // words 12-13: block counter 0; words 14-15: the stream id
+  words.setUint32(56, stream % 2 ** 32, true);
+  words.setUint32(60, Math.floor(stream / 2 ** 32), true);
+  words.setUint32(320, BUFFER_BYTES, true); // empty buffer
+  return state;
 }
 
 class ChaChaRng implements Rng {
-  private readonly generator = new Uint8Array(GENERATOR_BYTES);
+  private readonly generator: Uint8Array;
 
   constructor(
     key: Uint8Array,
     stream: number,
     readonly reproducible: boolean,
   ) {
-    const words = new DataView(this.generator.buffer);
-    SIGMA.forEach((word, i) => words.setUint32(4 * i, word, true));
-    this.generator.set(key, 16);
-    // words 12-13: block counter 0; words 14-15: the stream id
-    words.setUint32(56, stream % 2 ** 32, true);
-    words.setUint32(60, Math.floor(stream / 2 ** 32), true);
-    words.setUint32(320, BUFFER_BYTES, true); // empty buffer
+    this.generator = generatorState(key, stream);
   }
 
   bytes(n: number): Uint8Array {
-    return this.fill(new Uint8Array(assertInteger('n', n)));
+    return this.fill(new Uint8Array(checkLength(n)));
   }
 
   uint32(n: number): Uint32Array {
-    return this.fill(new Uint32Array(assertInteger('n', n)));
+    return this.fill(new Uint32Array(checkLength(n)));
   }
 
   fill<T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(out: T): T {
-    if (!(out instanceof Uint8Array || out instanceof Uint16Array || out instanceof Uint32Array || out instanceof Int32Array)) {
-      throw new PrivkitError('E_ARG', `out must be an integer typed array, got ${describe(out)}`, { argument: 'out' });
-    }
-    const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-    this.generate(bytes, 1, (kernels, g, ptr, count) => kernels.chachaBytes(g, ptr, count));
+    checkTypedArray('out', out, ['Uint8Array', 'Uint16Array', 'Uint32Array', 'Int32Array']);
+    this.generate(byteRegion(out, 0, currentLength(out), 'out'), 1, (kernels, g, ptr, count) => kernels.chachaBytes(g, ptr, count));
     return out;
   }
 
   uniform(n: number): Float64Array {
-    const out = new Float64Array(assertInteger('n', n));
+    const out = new Float64Array(checkLength(n));
     this.generate(out, 8, (kernels, g, ptr, count) => kernels.uniformDoubles(g, ptr, count));
     return out;
   }
 
   withGenerator<T>(body: (kernels: Kernels, g: number, arena: Arena) => T): T {
+    return this.run(body, true);
+  }
+
+  /**
+   * Runs `body` with the state in secret wasm memory at g, then saves the advanced state (also when
+   * `body` throws) and, for kernels that stage keystream there (`scratch`), zeroes the scratch blocks.
+   */
+  private run<T>(body: (kernels: Kernels, g: number, arena: Arena) => T, scratch: boolean): T {
     return withWasm((kernels, arena) => {
-      const g = arena.alloc(GENERATOR_BYTES);
+      const g = arena.allocSecret(GENERATOR_BYTES);
       arena.bytes(g, GENERATOR_BYTES).set(this.generator);
       try {
         return body(kernels, g, arena);
       } finally {
         this.generator.set(arena.bytes(g, GENERATOR_BYTES));
+        if (scratch) kernels.wipeScratch();
       }
     });
   }
 
-  /** Fills `out` chunk by chunk: `kernel` writes `count` elements of `elementBytes` at `ptr`. */
+  /**
+   * Fills `out` (elements of `elementBytes`: the call's own array, or a checked view of the caller's)
+   * chunk by chunk through secret staging: `kernel` writes `count` elements at `ptr`, without scratch.
+   */
   private generate(
     out: Uint8Array | Float64Array,
     elementBytes: number,
     kernel: (kernels: Kernels, g: number, ptr: number, count: number) => void,
   ): void {
     const perChunk = CHUNK_BYTES / elementBytes;
-    this.withGenerator((kernels, g, arena) => {
-      const ptr = arena.alloc(Math.min(out.length, perChunk) * elementBytes);
-      for (let start = 0; start < out.length; start += perChunk) {
-        const count = Math.min(perChunk, out.length - start);
+    const length = out.length;
+    this.run((kernels, g, arena) => {
+      const ptr = arena.allocSecret(Math.min(length, perChunk) * elementBytes);
+      for (let start = 0; start < length; start += perChunk) {
+        const count = Math.min(perChunk, length - start);
         kernel(kernels, g, ptr, count);
-        new Uint8Array(out.buffer, out.byteOffset + start * elementBytes, count * elementBytes).set(
-          arena.bytes(ptr, count * elementBytes),
-        );
+        if (elementBytes === 8) (out as Float64Array).set(arena.f64(ptr, count), start);
+        else (out as Uint8Array).set(arena.bytes(ptr, count), start);
       }
-    });
+    }, false);
   }
 }

@@ -19,7 +19,9 @@
 // integer centre a, nearest(a + t N) = a + Z, so the release is a post-processing (rounding) of the
 // continuous Gaussian mechanism on the rounded input, and has its privacy profile and RDP, up to the
 // sampler's relative pmf error of 2^-25 per coordinate (each lattice cell holds >= 2^26 points of the
-// sampler's 2^-53 grid). Every step is exact in float64: value / r and the product by r are
+// sampler's 2^-53 grid). The Ziggurat's support ends near |N| = 207.7 (the tail's 1074 ln 2 / R): the
+// outputs beyond it have probability below e^-21000 per coordinate, a delta below the smallest double,
+// which is not charged. Every step is exact in float64: value / r and the product by r are
 // scalings by a power of two, and |nearest(value / r) + Z| < 2^53.
 //
 // Why this defeats the attacks. Mironov (CCS 2012) shows that value + noise computed in floating
@@ -45,10 +47,11 @@
 // Limits. scale in [2^-1000, 2^990]; values finite (E_NONFINITE) with |value| <= 2^52 r (E_ARG),
 // which keeps value + noise exactly representable on the lattice.
 import { nonFiniteError, PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, assertTypedArray, describe, readOptions } from '../validate.js';
+import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { nextUp } from './calibration.js';
+import { checkTypedArray, copyIn, currentLength } from '../wasm/boundary.js';
 import type { Kernels } from '../wasm/runtime.js';
-import { resolveRng, type NoiseKind } from './noise.js';
+import { generatorOf, type NoiseKind } from './noise.js';
 import type { Rng } from './rng.js';
 
 /** log2 of the noise scale in lattice units (t = scale / r is in (2^(BITS-1), 2^BITS]). */
@@ -59,7 +62,7 @@ export const SECURE_GRANULARITY_BITS = 24;
  * Ziggurat grid (2^-25), and the lattice Laplace's threshold table and acceptance (5e-16 + 7.4e-16,
  * with 1.7e-16 per restart, rounded up).
  */
-export const SAMPLER_PMF_ERROR: Readonly<Record<NoiseKind, number>> = Object.freeze({ gaussian: 2 ** -25, laplace: 2e-15 });
+const SAMPLER_PMF_ERROR: Readonly<Record<NoiseKind, number>> = Object.freeze({ gaussian: 2 ** -25, laplace: 2e-15 });
 
 /**
  * The slack s of a release of `coordinates` lattice values (internal): the output's pmf is within a
@@ -140,9 +143,10 @@ export function latticeSensitivity(noise: NoiseKind, sensitivity: number, coordi
  * (see latticeSensitivity).
  */
 export function secureLaplace(values: Float64Array, scale: number, opts?: SecureNoiseOptions): SecureNoiseResult {
+  const { rng } = readOptions(opts, ['rng']);
   const r = resolution('scale', scale);
   const t = scale / r;
-  return lattice(values, r, opts, (kernels, g, ptr, count, bound) =>
+  return lattice(values, r, rng, (kernels, g, ptr, count, bound) =>
     kernels.secureLaplaceLattice(g, ptr, count, r, t, bound, GEOMETRIC_BLOCK_BITS),
   );
 }
@@ -152,9 +156,10 @@ export function secureLaplace(values: Float64Array, scale: number, opts?: Secure
  * (nearest(v / r) + Z) r with Z a discrete Gaussian of standard deviation sigma / r (see the file header).
  */
 export function secureGaussian(values: Float64Array, sigma: number, opts?: SecureNoiseOptions): SecureNoiseResult {
+  const { rng } = readOptions(opts, ['rng']);
   const r = resolution('sigma', sigma);
   const t = sigma / r;
-  return lattice(values, r, opts, (kernels, g, ptr, count, bound) => kernels.secureGaussianLattice(g, ptr, count, r, t, bound));
+  return lattice(values, r, rng, (kernels, g, ptr, count, bound) => kernels.secureGaussianLattice(g, ptr, count, r, t, bound));
 }
 
 function resolution(name: string, scale: number): number {
@@ -169,25 +174,26 @@ function resolution(name: string, scale: number): number {
   return 2 ** (e - SECURE_GRANULARITY_BITS);
 }
 
+/** The lattice release of `values` with the `rng` option already read (see the file header). */
 function lattice(
   values: Float64Array,
   r: number,
-  opts: SecureNoiseOptions | undefined,
+  rngOption: unknown,
   kernel: (kernels: Kernels, g: number, ptr: number, count: number, bound: number) => number,
 ): SecureNoiseResult {
-  assertTypedArray('values', values, [Float64Array]);
-  const rng = resolveRng({ rng: readOptions<SecureNoiseOptions>('opts', opts).rng });
+  checkTypedArray('values', values, ['Float64Array']);
+  const rng = generatorOf(rngOption);
   const bound = 2 ** 52 * r;
-  const out = new Float64Array(values.length);
-  if (values.length === 0) return { values: out, resolution: r };
-  // Chunks of `values` go straight into a window of wasm memory and the results into `out` (one
-  // copy each way; no intermediate copy of the input).
+  const length = currentLength(values);
+  const out = new Float64Array(length);
+  if (length === 0) return { values: out, resolution: r };
+  // Chunks of `values` go straight into a window of wasm memory (secret: it holds inputs plus
+  // noise) and the results into `out` (one copy each way; no intermediate copy of the input).
   rng.withGenerator((kernels, g, arena) => {
-    const ptr = arena.alloc(Math.min(values.length, WINDOW_VALUES) * 8);
-    for (let start = 0; start < values.length; start += WINDOW_VALUES) {
-      const count = Math.min(WINDOW_VALUES, values.length - start);
-      const window = arena.f64(ptr, count);
-      window.set(values.subarray(start, start + count));
+    const ptr = arena.allocSecret(Math.min(length, WINDOW_VALUES) * 8);
+    for (let start = 0; start < length; start += WINDOW_VALUES) {
+      const count = Math.min(WINDOW_VALUES, length - start);
+      copyIn(arena.f64(ptr, count), values, start, 'values');
       const bad = kernel(kernels, g, ptr, count, bound);
       if (bad >= 0) {
         const index = start + bad;

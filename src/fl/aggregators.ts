@@ -12,7 +12,8 @@ import { sum } from '../kernels/reduce.js';
 import { resolveRng } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
 import { gaussianResolution, latticeSensitivity, samplerSlack, secureGaussian } from '../dp/secure.js';
-import { assertInteger, assertNumber, describe, readOptions, typedArrayName } from '../validate.js';
+import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
+import { typedArrayKind } from '../wasm/boundary.js';
 import { assertFinite } from './model.js';
 
 export interface AggregateResult {
@@ -38,8 +39,9 @@ export interface UpdateAggregator {
   readonly noiseMultiplier: number;
   /**
    * True when the released sum does not reveal how many updates it holds (its noise does not depend on
-   * the count, and no round is withheld): the condition for amplification by Poisson sampling against
-   * observers of the model. Distributed DP reveals the count (the noise grows with it).
+   * the count, and no round is withheld: an empty round releases the noise alone): the condition for
+   * amplification by Poisson sampling against observers of the model. Distributed DP reveals the count
+   * (the noise grows with it). FedAvg refuses (E_PROTOCOL) a withheld round from such an aggregator.
    */
   readonly hidesCount?: boolean;
   /** The release's sampler slack (SubsampledGaussianEvent.slack) charged with noiseMultiplier; 0 by default. */
@@ -86,7 +88,7 @@ export class NonPrivateAggregator implements UpdateAggregator {
 }
 
 /** The most updates one round may sum: a public bound, so the charged summation error is data-independent. */
-export const MAX_UPDATES_PER_ROUND = 2 ** 20;
+const MAX_UPDATES_PER_ROUND = 2 ** 20;
 
 /**
  * User-level central DP: clips each update to clipNorm (clipByL2, float32), sums them in float64 and
@@ -116,7 +118,8 @@ export class CentralDpAggregator implements UpdateAggregator {
   readonly slack: number;
   private readonly rng: Rng;
 
-  constructor(options: CentralDpAggregatorOptions) {
+  constructor(given: CentralDpAggregatorOptions) {
+    const options = readOptions(given, ['dimension', 'clipNorm', 'noiseMultiplier', 'rng'], 'options');
     this.dimension = checkDimension(options);
     this.clipNorm = assertNumber('options.clipNorm', options.clipNorm, 'positive');
     this.noiseMultiplier = assertNumber('options.noiseMultiplier', options.noiseMultiplier, 'positive');
@@ -157,7 +160,7 @@ export class CentralDpAggregator implements UpdateAggregator {
 export const MAX_DIMENSION = 2 ** 27;
 
 export function checkDimension(options: unknown): number {
-  return assertInteger('options.dimension', readOptions<NonPrivateAggregatorOptions>('options', options).dimension, 1, MAX_DIMENSION);
+  return assertInteger('options.dimension', readOptions(options as NonPrivateAggregatorOptions | undefined, ['dimension'], 'options').dimension, 1, MAX_DIMENSION);
 }
 
 /** Checks the arguments of aggregate and copies the updates into one matrix (undefined when there are none). */
@@ -172,7 +175,7 @@ export function stack(deltas: unknown, round: unknown, dimension: number): Float
   // a for loop, not forEach: a hole is a missing update, refused rather than skipped
   for (let k = 0; k < deltas.length; k++) {
     const delta: unknown = deltas[k];
-    if (typedArrayName(delta) !== 'Float32Array' || (delta as Float32Array).length !== dimension) {
+    if (typedArrayKind(delta) !== 'Float32Array' || (delta as Float32Array).length !== dimension) {
       throw new PrivkitError('E_SHAPE', `clippedDeltas[${k}] must be a Float32Array of length ${dimension}, got ${describe(delta)}`, {
         argument: 'clippedDeltas',
         index: k,

@@ -3,7 +3,8 @@
 // samples are already shuffled, or non-IID after a stable sort by label (each client then holds one
 // or two classes, the "pathological non-IID" split of McMahan et al. 2017, Sec. 3, without shards).
 import { PrivkitError } from '../errors.js';
-import { assertFloat32Array, assertInteger, assertOneOf, assertTypedArray, describe, readOptions } from '../validate.js';
+import { assertFloat32Array, assertInteger, assertOneOf, describe, readOptions } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 
 export interface Dataset {
   /** Samples, rows x inputs, row-major. */
@@ -26,7 +27,7 @@ export function splitClients(count: number, data: Dataset, opts: SplitOptions = 
   const rows = datasetRows(data);
   const n = assertInteger('count', count, 1);
   if (n > rows) throw new PrivkitError('E_ARG', `count must be <= the number of samples (${rows}), got ${n}`, { argument: 'count' });
-  const partition = assertOneOf('opts.partition', readOptions<SplitOptions>('opts', opts).partition, ['iid', 'label-sorted'] as const, 'iid');
+  const partition = assertOneOf('opts.partition', readOptions(opts, ['partition']).partition, ['iid', 'label-sorted'] as const, 'iid');
   const { images, labels } = partition === 'iid' ? data : sortByLabel(data, rows);
   const inputs = images.length / rows;
   const clients: Dataset[] = [];
@@ -39,11 +40,11 @@ export function splitClients(count: number, data: Dataset, opts: SplitOptions = 
 }
 
 /** Checks a dataset's arrays fit together; returns its row count. */
-export function datasetRows(data: unknown, name = 'data'): number {
+function datasetRows(data: unknown, name = 'data'): number {
   if (typeof data !== 'object' || data === null) throw new PrivkitError('E_ARG', `${name} must be an object, got ${describe(data)}`, { argument: name });
   const { images } = data as Dataset;
   assertFloat32Array(`${name}.images`, images);
-  const labels = assertTypedArray(`${name}.labels`, (data as Dataset).labels, [Uint8Array]);
+  const labels = checkTypedArray(`${name}.labels`, (data as Dataset).labels, ['Uint8Array']);
   if (labels.length === 0) throw new PrivkitError('E_ARG', `${name}.labels must hold at least one label`, { argument: `${name}.labels` });
   if (images.length === 0 || images.length % labels.length !== 0) {
     throw new PrivkitError('E_SHAPE', `${name}.images.length (${images.length}) must be a positive multiple of labels.length (${labels.length})`, {

@@ -107,7 +107,12 @@ export class SecureAggregator implements UpdateAggregator {
   private readonly rng: Rng;
   readonly #serverAccountant = new RdpAccountant();
 
-  constructor(options: SecureAggregatorOptions) {
+  constructor(given: SecureAggregatorOptions) {
+    const options = readOptions(
+      given,
+      ['dimension', 'clipNorm', 'noiseMultiplier', 'clientsPerRound', 'bits', 'wrapProbability', 'neighbours', 'minClients', 'dropoutRate', 'rng', 'wire'],
+      'options',
+    ) as SecureAggregatorOptions;
     this.dimension = checkDimension(options);
     this.noiseMultiplier = assertNumber('options.noiseMultiplier', options.noiseMultiplier, 'positive');
     this.neighbours = options.neighbours === undefined ? 16 : assertInteger('options.neighbours', options.neighbours, 2);
@@ -172,16 +177,17 @@ export class SecureAggregator implements UpdateAggregator {
     const { before, after } = this.dropouts(n);
     const started = performance.now();
     const rotationSeed = this.rng.bytes(32);
-    const inputs = clippedDeltas.map((delta) =>
-      quantize(randomizedHadamard(delta, rotationSeed), {
-        scale,
-        bits,
-        noiseSigma: localSigma,
-        rounding: 'conditional',
-        conditionalBound,
-        rng: this.rng,
-      }),
-    );
+    const options = { scale, bits, noiseSigma: localSigma, rounding: 'conditional', conditionalBound, rng: this.rng } as const;
+    const inputs = clippedDeltas.map((delta) => {
+      try {
+        return quantize(randomizedHadamard(delta, rotationSeed), options);
+      } catch (error) {
+        // Conditional rounding gives up with probability < 1e-21 per client: that client sends the zero
+        // update (plus its noise) instead, so whether a round completes never depends on its data.
+        if (error instanceof PrivkitError && error.argument === 'opts.conditionalBound') return quantize(new Float32Array(delta.length), options);
+        throw error;
+      }
+    });
     const clientMs = performance.now() - started;
     const withhold = (droppedAfterInput: number): AggregateResult => {
       this.reports.push({
@@ -310,7 +316,11 @@ export interface SecureCalibrationOptions extends Omit<SecureAggregatorOptions, 
  * bisects upwards.
  */
 export function calibrateSecureNoise(given: SecureCalibrationOptions): { noiseMultiplier: number; epsilon: number } {
-  const options = readOptions<SecureCalibrationOptions>('options', given) as SecureCalibrationOptions;
+  const options = readOptions(
+    given,
+    ['dimension', 'clipNorm', 'clientsPerRound', 'bits', 'wrapProbability', 'minClients', 'dropoutRate', 'wire', 'targetEpsilon', 'delta', 'rounds', 'sampleRate', 'sampling'],
+    'options',
+  ) as SecureCalibrationOptions;
   checkWire(options.wire);
   const targetEpsilon = assertNumber('options.targetEpsilon', options.targetEpsilon, 'positive');
   const delta = assertDelta('options.delta', options.delta);
@@ -321,8 +331,15 @@ export function calibrateSecureNoise(given: SecureCalibrationOptions): { noiseMu
   // the plan's options (bits, wrapProbability) and the sampling checked once, before any calibration
   planDistributedDp({ ...planOptions, noiseMultiplier: 1 }).event({ sampleRate: options.sampleRate, sampling });
   const epsilonAt = (noiseMultiplier: number): number => {
-    const event = planDistributedDp({ ...planOptions, noiseMultiplier }).event({ sampleRate: options.sampleRate, sampling });
-    return new RdpAccountant().step({ ...event, steps: rounds }).getEpsilon(delta).epsilon;
+    let plan: DistributedDpPlan;
+    try {
+      plan = planDistributedDp({ ...planOptions, noiseMultiplier });
+    } catch (error) {
+      // Too little noise for a valid local discrete Gaussian (< 1/2 unit): more noise is needed, as for a missed target.
+      if (error instanceof PrivkitError && error.argument === 'bits') return Number.POSITIVE_INFINITY;
+      throw error;
+    }
+    return new RdpAccountant().step({ ...plan.event({ sampleRate: options.sampleRate, sampling }), steps: rounds }).getEpsilon(delta).epsilon;
   };
   let lo = calibrateNoiseMultiplier({ targetEpsilon, delta, sampleRate: options.sampleRate, steps: rounds, sampling, neighbours }).noiseMultiplier;
   let hi = lo;

@@ -41,7 +41,6 @@ import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import { assertDelta, subsampledDistributedEvent, type PrivacyEvent, type Sampling } from '../accounting/events.js';
 import { createRng, type Rng } from '../dp/rng.js';
 import { samplerSlack } from '../dp/secure.js';
-import { clipByL2, l2Norms } from '../kernels/clip.js';
 import type { Pool } from '../pool/pool.js';
 import { assertFloat32Array, assertFunction, assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
@@ -109,14 +108,14 @@ export interface RoundMetrics {
   dropouts: number;
   /** Updates in the aggregate (as the aggregator reports). */
   included: number;
-  /** Updates whose norm exceeded clipNorm (a tuning aid for the simulation; not a private statistic). */
+  /** Updates whose norm exceeded clipNorm: a tuning aid that depends on the clients' data, not covered by epsilon (keep it to the server). */
   clipped: number;
   /** Running epsilon at `delta` (Infinity without noise). */
   epsilon: number;
   /** Test accuracy and loss, on evaluation rounds. */
   accuracy?: number;
   loss?: number;
-  /** Wall time of the round. */
+  /** Wall time of the round: it depends on the clients' data, so, like `clipped`, it is not covered by epsilon. */
   seconds: number;
 }
 
@@ -141,6 +140,29 @@ export interface FedAvgResult {
 
 const DEFAULT_DELTA = 1e-5;
 const DEFAULT_EVAL_EVERY = 10;
+
+/** Every field of FedAvgOptions (each read once, see readOptions). */
+export const FEDAVG_OPTION_KEYS = [
+  'model',
+  'clients',
+  'rounds',
+  'clientsPerRound',
+  'sampling',
+  'local',
+  'clipNorm',
+  'noiseMultiplier',
+  'targetEpsilon',
+  'delta',
+  'aggregator',
+  'serverLearningRate',
+  'serverMomentum',
+  'dropoutRate',
+  'test',
+  'evalEvery',
+  'initialParams',
+  'pool',
+  'seed',
+] as const satisfies readonly (keyof FedAvgOptions)[];
 
 /** Most rounds of one run (far beyond any federated training; bounds one call's work). */
 export const MAX_ROUNDS = 2 ** 20;
@@ -181,7 +203,7 @@ export class FedAvg {
   #busy = false;
 
   constructor(given: FedAvgOptions) {
-    const options = readOptions<FedAvgOptions>('options', given) as FedAvgOptions;
+    const options = readOptions(given, FEDAVG_OPTION_KEYS, 'options') as FedAvgOptions;
     checkModel(options.model);
     const model: Model = (this.model = options.model);
     if (!Array.isArray(options.clients) || options.clients.length === 0) {
@@ -203,7 +225,7 @@ export class FedAvg {
     this.sampleRate = this.#clientsPerRound / population;
     const sampling = assertOneOf('options.sampling', options.sampling, ['without-replacement', 'poisson'] as const, 'without-replacement');
     this.sampling = sampling;
-    this.#local = checkLocalOptions(options.local, 'options.local');
+    const local = checkLocalOptions(options.local, 'options.local');
     this.#clipNorm = options.clipNorm === undefined ? undefined : assertNumber('options.clipNorm', options.clipNorm, 'positive');
     this.delta = options.delta === undefined ? DEFAULT_DELTA : assertDelta('options.delta', options.delta);
     this.#serverLearningRate =
@@ -228,6 +250,8 @@ export class FedAvg {
     if (this.noiseMultiplier > 0 && this.#clipNorm === undefined) {
       throw new PrivkitError('E_ARG', 'options.clipNorm must be given when the aggregator adds noise', { argument: 'options.clipNorm' });
     }
+    // Under DP a client whose training diverges contributes a zero update: whether a round completes must not depend on its data.
+    this.#local = this.noiseMultiplier > 0 ? { ...local, divergence: 'zero' } : local;
     if (this.noiseMultiplier === 0 && this.targetEpsilon !== undefined) {
       throw new PrivkitError('E_ARG', 'options.targetEpsilon needs a private aggregator (this one adds no noise)', { argument: 'options.targetEpsilon' });
     }
@@ -241,7 +265,7 @@ export class FedAvg {
     this.observer =
       sampling === 'poisson'
         ? 'observers of the released models only, who see no participant counts or RoundMetrics (add/remove neighbours, Poisson amplification)'
-        : 'anyone who sees the released models and the participant counts, but not which clients took part (replace-one neighbours, amplification by sampling without replacement)';
+        : 'anyone who sees the released models and the participant counts (not RoundMetrics.clipped or seconds), but not which clients took part (replace-one neighbours, amplification by sampling without replacement)';
 
     if (options.initialParams === undefined) {
       this.#params = model.initParams(options.seed === undefined ? {} : { seed: generator(3).bytes(32) });
@@ -299,12 +323,7 @@ export class FedAvg {
 
     const d = this.model.paramCount;
     const deltas = await this.#train(tasks);
-    let clipped = 0;
-    if (this.#clipNorm !== undefined && tasks.length > 0) {
-      const norms = l2Norms(deltas, tasks.length);
-      for (const norm of norms) if (norm > this.#clipNorm) clipped++;
-      clipByL2(deltas, tasks.length, this.#clipNorm, { inPlace: true });
-    }
+    const clipped = this.#clipNorm === undefined ? 0 : clipUpdates(deltas, tasks.length, d, this.#clipNorm);
     const views = tasks.map((_, k) => deltas.subarray(k * d, (k + 1) * d));
     const { sum, included, event } = await this.#aggregator.aggregate(views, round);
     checkAggregate(sum, included, d, views.length);
@@ -449,7 +468,7 @@ export class FedAvg {
 
 /** Runs options.rounds rounds of FedAvg, calling onRound after each, and returns the final model and its privacy. */
 export async function runFedAvg(options: FedAvgOptions, callbacks: FedAvgCallbacks = {}): Promise<FedAvgResult> {
-  const { onRound } = readOptions<FedAvgCallbacks>('callbacks', callbacks);
+  const { onRound } = readOptions(callbacks, ['onRound'], 'callbacks');
   if (onRound !== undefined) assertFunction('callbacks.onRound', onRound);
   const fedavg = new FedAvg(options);
   const history: RoundMetrics[] = [];
@@ -472,6 +491,32 @@ export async function runFedAvg(options: FedAvgOptions, callbacks: FedAvgCallbac
     result.loss = last.loss!;
   }
   return result;
+}
+
+/**
+ * Clips each of the `rows` updates of `deltas` (rows x d) to L2 norm `clipNorm` in place and returns how
+ * many were above it. Norms are taken in float64, so no update's size can make the round fail (a float32
+ * norm of a huge but finite update overflows): whether a round completes never depends on one client's data.
+ */
+function clipUpdates(deltas: Float32Array, rows: number, d: number, clipNorm: number): number {
+  let clipped = 0;
+  for (let k = 0; k < rows; k++) {
+    const row = deltas.subarray(k * d, (k + 1) * d);
+    let squares = 0;
+    for (let j = 0; j < d; j++) squares += row[j]! * row[j]!;
+    const norm = Math.sqrt(squares);
+    if (!Number.isFinite(norm)) {
+      // A non-finite update (a model that diverged on this client's data) is replaced by zeros, like a diverged local training.
+      clipped++;
+      row.fill(0);
+    } else if (norm > clipNorm) {
+      clipped++;
+      // Scaled in float64; the float32 result may exceed clipNorm by an ulp, which the aggregators' charge covers.
+      const scale = clipNorm / norm;
+      for (let j = 0; j < d; j++) row[j] = row[j]! * scale;
+    }
+  }
+  return clipped;
 }
 
 /** A probability in [0, 1), default 0. */

@@ -6,7 +6,7 @@
 // in pool workers (Pool.localUpdates).
 import { PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
-import { assertBytes, assertInteger, assertNumber, describe, readOptions } from '../validate.js';
+import { assertBytes, assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import type { Model } from './model.js';
 import { UniformIntegers } from './sampling.js';
 
@@ -19,6 +19,12 @@ export interface LocalTrainingOptions {
   learningRate: number;
   /** 32-byte key of the shuffle generator: reproducible training (simulations, tests). Default: the CSPRNG. */
   seed?: Uint8Array;
+  /**
+   * What a diverged training (non-finite parameters) returns: 'throw' (default: E_OVERFLOW) or 'zero'
+   * (a zero update). FedAvg uses 'zero', so that whether a round completes never depends on one
+   * client's data (the zero update is just another bounded contribution).
+   */
+  divergence?: 'throw' | 'zero';
 }
 
 /** One client's job for Pool.localUpdates. */
@@ -36,11 +42,13 @@ export const MAX_LOCAL_EPOCHS = 1000;
 
 /** Checks local-training options (`name` prefixes the field names in errors); returns them without a seed. */
 export function checkLocalOptions(opts: unknown, name = 'opts'): Omit<LocalTrainingOptions, 'seed'> {
-  const o = readOptions<LocalTrainingOptions>(name, opts);
+  const o = readOptions(opts as LocalTrainingOptions | undefined, ['epochs', 'batchSize', 'learningRate', 'divergence'], name);
+  const divergence = assertOneOf(`${name}.divergence`, o.divergence, ['throw', 'zero'] as const, 'throw');
   return {
     epochs: assertInteger(`${name}.epochs`, o.epochs, 1, MAX_LOCAL_EPOCHS),
     batchSize: assertInteger(`${name}.batchSize`, o.batchSize, 1),
     learningRate: assertNumber(`${name}.learningRate`, o.learningRate, 'positive'),
+    divergence,
   };
 }
 
@@ -52,14 +60,16 @@ export function checkSeed(name: string, seed: unknown): void {
 /** Checks the tasks of Pool.localUpdates against the model. */
 export function checkClientTasks(model: Model, clients: unknown): asserts clients is readonly ClientTask[] {
   if (!Array.isArray(clients)) throw new PrivkitError('E_ARG', `clients must be an array, got ${describe(clients)}`, { argument: 'clients' });
-  clients.forEach((task: unknown, k) => {
+  // a for loop, not forEach: a hole is a missing task, refused rather than skipped
+  for (let k = 0; k < clients.length; k++) {
+    const task: unknown = clients[k];
     if (typeof task !== 'object' || task === null) {
       throw new PrivkitError('E_ARG', `clients[${k}] must be an object, got ${describe(task)}`, { argument: 'clients', index: k });
     }
     const { images, labels, seed } = task as ClientTask;
     model.checkData(images, labels, `clients[${k}].`);
     checkSeed(`clients[${k}].seed`, seed);
-  });
+  }
 }
 
 /** Checks that `model` is a Model (from createModel). */
@@ -78,9 +88,10 @@ export function localUpdate(model: Model, params: Float32Array, images: Float32A
   checkModel(model);
   model.checkParams(params);
   const n = model.checkData(images, labels);
-  const { epochs, batchSize, learningRate } = checkLocalOptions(opts);
-  checkSeed('opts.seed', opts.seed);
-  const integers = new UniformIntegers(createRng(opts.seed === undefined ? {} : { seed: opts.seed }));
+  const { epochs, batchSize, learningRate, divergence } = checkLocalOptions(opts);
+  const { seed } = readOptions(opts, ['seed']);
+  checkSeed('opts.seed', seed);
+  const integers = new UniformIntegers(createRng(seed === undefined ? {} : { seed }));
   const weights = params.slice();
   const gradient = new Float64Array(model.paramCount);
   const order = new Uint32Array(n);
@@ -98,6 +109,7 @@ export function localUpdate(model: Model, params: Float32Array, images: Float32A
   for (let j = 0; j < weights.length; j++) {
     weights[j] -= params[j]!;
     if (!Number.isFinite(weights[j]!)) {
+      if (divergence === 'zero') return weights.fill(0);
       throw new PrivkitError('E_OVERFLOW', `local training diverged to non-finite parameters (learningRate ${learningRate} too large?)`, {
         argument: 'opts.learningRate',
       });

@@ -11,7 +11,8 @@
 // which is what crosses to pool workers.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
-import { assertBytes, assertFloat32Array, assertInteger, assertTypedArray, describe, readOptions } from '../validate.js';
+import { assertBytes, assertFloat32Array, assertInteger, describe, readOptions } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 
 export type ModelSpec =
   | { type: 'softmax-regression'; inputs: number; classes: number }
@@ -106,7 +107,7 @@ export abstract class Model {
 
   /** The seed of initParams' options (checked: undefined or 32 bytes; null options as none). */
   protected initSeed(opts: unknown): Uint8Array | undefined {
-    const { seed } = readOptions<{ seed: Uint8Array }>('opts', opts);
+    const { seed } = readOptions(opts as { seed?: Uint8Array } | undefined, ['seed']);
     return seed === undefined ? undefined : assertBytes('opts.seed', seed, 32);
   }
 
@@ -122,12 +123,12 @@ export abstract class Model {
   ): void {
     assertFloat32Array('params', params);
     if (params.length !== this.paramCount) throw new PrivkitError('E_SHAPE', `params.length must be ${this.paramCount}, got ${params.length}`, { argument: 'params' });
-    const y = assertTypedArray('labels', labels, [Uint8Array]);
+    const y = checkTypedArray('labels', labels, ['Uint8Array']);
     assertFloat32Array('images', images);
     if (images.length !== y.length * this.inputs) {
       throw new PrivkitError('E_SHAPE', `images.length must be labels.length x ${this.inputs}, got ${images.length}`, { argument: 'images' });
     }
-    const indices = order === null ? undefined : assertTypedArray('order', order, [Uint32Array]);
+    const indices = order === null ? undefined : checkTypedArray('order', order, ['Uint32Array']);
     const last = assertInteger('end', end, 0, indices === undefined ? y.length : indices.length);
     const first = assertInteger('start', start, 0, last);
     for (let s = first; s < last; s++) {
@@ -136,7 +137,7 @@ export abstract class Model {
       if (y[n]! >= this.classes) throw new PrivkitError('E_ARG', `labels[${n}] is ${y[n]}; labels must be < ${this.classes}`, { argument: 'labels', index: n });
     }
     if (gradient !== null) {
-      const g = assertTypedArray('gradient', gradient, [Float64Array]);
+      const g = checkTypedArray('gradient', gradient, ['Float64Array']);
       if (g.length !== this.paramCount) throw new PrivkitError('E_SHAPE', `gradient.length must be ${this.paramCount}, got ${g.length}`, { argument: 'gradient' });
     }
   }
@@ -156,7 +157,7 @@ export abstract class Model {
    * prefixes the argument names in errors (e.g. `clients[3].`).
    */
   checkData(images: unknown, givenLabels: unknown, name = ''): number {
-    const labels = assertTypedArray(`${name}labels`, givenLabels, [Uint8Array]);
+    const labels = checkTypedArray(`${name}labels`, givenLabels, ['Uint8Array']);
     assertFloat32Array(`${name}images`, images);
     const n = labels.length;
     if (n === 0) throw new PrivkitError('E_SHAPE', `${name}labels must hold at least one sample`, { argument: `${name}labels` });
@@ -373,7 +374,7 @@ class Mlp extends Model {
 
 /** A model from its spec: `{ type: 'softmax-regression' }` or `{ type: 'mlp', hidden? }`, sizes defaulting to MNIST's. */
 export function createModel(given: ModelSpecInput): Model {
-  const spec = readOptions<{ type: string; inputs: number; classes: number; hidden: number }>('spec', given);
+  const spec = readOptions(given as { type?: unknown; inputs?: number; classes?: number; hidden?: number } | undefined, ['type', 'inputs', 'classes', 'hidden'], 'spec');
   const inputs = width('spec.inputs', spec.inputs === undefined ? 784 : spec.inputs);
   const classes = width('spec.classes', spec.classes === undefined ? 10 : spec.classes);
   if (classes < 2) throw new PrivkitError('E_ARG', `spec.classes must be >= 2, got ${classes}`, { argument: 'spec.classes' });

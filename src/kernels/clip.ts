@@ -2,9 +2,21 @@
 // DP-SGD (Abadi et al. 2016), and element-wise clamping. Every function is one pass of the shared
 // row-group stream: load a chunk, take per-(row, layer) squared norms, scale or accumulate.
 import { PrivkitError } from '../errors.js';
-import { assertFloat32Array, assertInteger, assertNumber, batchColumns, describe, matrixColumns } from '../validate.js';
+import { assertFloat32Array, assertInteger, assertNumber, batchColumns, describe, matrixColumns, readOptions } from '../validate.js';
+import { checkTypedArray, currentLength } from '../wasm/boundary.js';
 import { withWasm } from '../wasm/runtime.js';
-import { groupRows, nonFiniteResultError, readAccumulator, rowGroups, Window } from './stream.js';
+import {
+  Accumulator,
+  columnBlocks,
+  groupRows,
+  nonFiniteResultError,
+  rowChunks,
+  rowGroups,
+  Window,
+  WINDOW_FLOATS,
+  type Chunk,
+  type ColumnBlock,
+} from './stream.js';
 
 export interface Layer {
   start: number;
@@ -42,6 +54,9 @@ export interface ClipAndSumOptions extends LayerOptions {
   columns?: number;
 }
 
+/** Most layers a per-layer clipping call takes (2^20). */
+export const MAX_LAYERS = 2 ** 20;
+
 /** L2 norm of each row of x (rows x cols, row-major), accumulated in float64. */
 export function l2Norms(x: Float32Array, rows: number): Float32Array {
   const cols = matrixColumns(x, rows);
@@ -50,8 +65,9 @@ export function l2Norms(x: Float32Array, rows: number): Float32Array {
 
 /** Scales every row whose L2 norm exceeds maxNorm down to maxNorm (flat per-sample clipping). */
 export function clipByL2(x: Float32Array, rows: number, maxNorm: number, opts: ClipOptions = {}): Float32Array {
+  const options = readOptions(opts, ['inPlace', 'out']);
   const cols = matrixColumns(x, rows);
-  return clipInto(x, rows, cols, clipLayers(cols, maxNorm), opts);
+  return clipInto(x, rows, cols, clipLayers(cols, maxNorm), options);
 }
 
 /**
@@ -65,8 +81,10 @@ export function clipPerLayer(
   maxNorms: number | ArrayLike<number>,
   opts: ClipOptions = {},
 ): Float32Array {
+  const options = readOptions(opts, ['inPlace', 'out']);
+  const layerArguments = readLayerArguments(layerSizes, maxNorms, 'maxNorms');
   const cols = matrixColumns(x, rows);
-  return clipInto(x, rows, cols, layerPlan(cols, layerSizes, maxNorms, 'maxNorms'), opts);
+  return clipInto(x, rows, cols, layerPlan(cols, layerArguments.sizes, layerArguments.bounds, 'maxNorms'), options);
 }
 
 /**
@@ -79,50 +97,51 @@ export function clipAndSum(
   maxNorm: number | ArrayLike<number>,
   opts: ClipAndSumOptions = {},
 ): ClipAndSumResult {
-  const cols = batchColumns(x, rows, opts.columns);
-  const layers = clipLayers(cols, maxNorm, opts.layerSizes);
+  const { columns, layerSizes } = readOptions(opts, ['columns', 'layerSizes']);
+  const layerArguments = layerSizes === undefined ? undefined : readLayerArguments(layerSizes, maxNorm, 'maxNorm');
+  const cols = batchColumns(x, rows, columns);
+  const layers = layerArguments === undefined ? clipLayers(cols, maxNorm) : layerPlan(cols, layerArguments.sizes, layerArguments.bounds);
   if (rows === 0) return { sum: new Float32Array(cols), norms: new Float32Array(0), clippedCount: 0 };
-  return withWasm((kernels, arena) => {
-    const acc = arena.allocF32(cols);
-    arena.f32(acc, cols).fill(0);
-    const { norms, clippedCount } = clipRows(x, rows, cols, layers, { acc });
-    return { sum: readAccumulator(kernels, arena, acc, cols, x), norms: float32Norms(norms), clippedCount };
-  });
+  const { norms, clippedCount, sum } = clipRows(x, rows, cols, layers, { sum: true });
+  return { sum: sum!, norms: float32Norms(norms), clippedCount };
 }
 
 /** Clamps every element of x into [min, max]. */
 export function clipValues(x: Float32Array, min: number, max: number, opts: ClipOptions = {}): Float32Array {
+  const options = readOptions(opts, ['inPlace', 'out']);
   assertFloat32Array('x', x);
   assertClampBounds(min, max);
-  const out = outputFor(x, opts);
+  const length = currentLength(x);
+  const out = outputFor(x, length, options);
   withWasm((kernels, arena) => {
-    const window = new Window(arena, x, x.length);
-    for (const group of rowGroups(1, x.length)) {
-      for (const chunk of group.chunks) {
-        window.load(chunk);
-        if (kernels.clampValues(window.ptr, chunk.cols, min, max) !== 0) {
-          throw nonFiniteResultError(x, chunk.col, chunk.col + chunk.cols);
-        }
-        window.store(chunk, out);
+    const window = new Window(arena, x, length, length);
+    for (const chunk of rowChunks(0, length)) {
+      window.load(chunk);
+      if (kernels.clampValues(window.ptr, chunk.cols, min, max) !== 0) {
+        throw nonFiniteResultError(x, chunk.col, chunk.col + chunk.cols);
       }
+      window.store(chunk, out, out === x ? 'x' : 'opts.out');
     }
   });
   return out;
 }
 
 function clipInto(x: Float32Array, rows: number, cols: number, layers: Layer[], opts: ClipOptions): Float32Array {
-  const out = outputFor(x, opts);
-  clipRows(x, rows, cols, layers, { out });
+  const out = outputFor(x, rows * cols, opts);
+  clipRows(x, rows, cols, layers, { out, name: out === x ? 'x' : 'opts.out' });
   return out;
 }
 
-type Sink = { out: Float32Array } | { acc: number } | { normsOnly: true };
+/** Where clipped rows go: scaled into `out`, summed (column sums returned as `sum`), or nowhere (`normsOnly`). */
+type Sink = { out: Float32Array; name: string } | { sum: true } | { normsOnly: true };
 
 /**
- * The shared clipping pass. For each row group: squared norms per (row, layer) over the group's
- * chunks, then the scales min(1, C_k / norm), then either scaled rows written to `out`, or the
- * scaled rows added into the float32 accumulator at `acc` (an address in the caller's arena scope),
- * or nothing (`normsOnly`).
+ * The shared clipping pass. Squared norms per (row, layer), the scales min(1, C_k / norm), then
+ * either the scaled rows written to `out`, or their column sums, or nothing (`normsOnly`). Short
+ * rows go group by group, each group's chunk loaded once for its norms and its scaling; long rows
+ * take two passes, the norms row by row, then the scaling column block by column block (so the
+ * column sums need one block of accumulator only). Both orders add the rows into each column sum
+ * in row order: the results are the same.
  */
 function clipRows(
   x: Float32Array,
@@ -130,60 +149,85 @@ function clipRows(
   cols: number,
   layers: Layer[],
   sink: Sink,
-): { norms: Float64Array; clippedCount: number } {
+): { norms: Float64Array; clippedCount: number; sum?: Float32Array } {
+  const nLayers = layers.length;
+  const length = rows * cols;
+  const norms = new Float64Array(rows * nLayers);
+  let clippedCount = 0;
+  /** The scale of a (row, layer k) pair of L2 norm `norm`: min(1, C_k / norm). */
+  const scaleOf = (norm: number, k: number) => (norm > layers[k]!.maxNorm ? layers[k]!.maxNorm / norm : 1);
+  /** Records the norms of rows [row, row + n) from their squared norms `sq` and writes their scales into `scales`. */
+  const recordNorms = (sq: Float64Array, scales: Float64Array, row: number, n: number) => {
+    for (let i = 0; i < n * nLayers; i++) {
+      const norm = Math.sqrt(sq[i]!);
+      const r = row + Math.floor(i / nLayers);
+      if (!Number.isFinite(norm)) throw nonFiniteResultError(x, r * cols, (r + 1) * cols);
+      norms[row * nLayers + i] = norm;
+      scales[i] = scaleOf(norm, i % nLayers);
+      if (norm > layers[i % nLayers]!.maxNorm) clippedCount++;
+    }
+  };
+  /** Visits the part of each layer within columns [col, col + count): layer k, offset from col, length. */
+  const pieces = (col: number, count: number, visit: (k: number, offset: number, len: number) => void) => {
+    for (let k = 0; k < nLayers; k++) {
+      const start = Math.max(layers[k]!.start, col);
+      const end = Math.min(layers[k]!.end, col + count);
+      if (end > start) visit(k, start - col, end - start);
+    }
+  };
   return withWasm((kernels, arena) => {
-    const nLayers = layers.length;
-    const maxGroup = Math.min(rows, groupRows(cols)) * nLayers;
-    const window = new Window(arena, x, cols);
-    const sq = arena.alloc(maxGroup * 8);
-    const scales = arena.alloc(maxGroup * 8);
-    const norms = new Float64Array(rows * nLayers);
-    let clippedCount = 0;
-
-    const forEachPiece = (chunk: { col: number; cols: number }, visit: (k: number, offset: number, len: number) => void) => {
-      for (let k = 0; k < nLayers; k++) {
-        const start = Math.max(layers[k]!.start, chunk.col);
-        const end = Math.min(layers[k]!.end, chunk.col + chunk.cols);
-        if (end > start) visit(k, start - chunk.col, end - start);
-      }
+    const window = new Window(arena, x, length, cols);
+    const long = cols > WINDOW_FLOATS;
+    const group = long ? 1 : Math.min(rows, groupRows(cols, nLayers));
+    const sq = arena.alloc(group * nLayers * 8);
+    const scales = arena.alloc(group * nLayers * 8);
+    const acc = 'sum' in sink ? new Accumulator(arena, cols) : undefined;
+    /** Scales (into `out`) or sums (into the accumulator of `block`) the loaded chunk with the scales at `scales`. */
+    const apply = (chunk: Chunk, block: ColumnBlock) => {
+      pieces(chunk.col, chunk.cols, (k, offset, len) => {
+        const rowsPtr = window.ptr + 4 * offset;
+        if (acc === undefined) kernels.scaleRows(rowsPtr, chunk.rows, len, chunk.cols, scales + 8 * k, nLayers);
+        else kernels.accumulateRows(rowsPtr, chunk.rows, len, chunk.cols, scales + 8 * k, nLayers, acc.ptr + 4 * (chunk.col - block.col + offset));
+      });
+      if ('out' in sink) window.store(chunk, sink.out, sink.name);
     };
 
-    for (const group of rowGroups(rows, cols)) {
-      const n = group.rows * nLayers;
-      arena.f64(sq, n).fill(0);
-      for (const chunk of group.chunks) {
+    if (!long) {
+      const block = { col: 0, cols };
+      acc?.begin(block);
+      for (const chunk of rowGroups(rows, cols, nLayers)) {
         window.load(chunk);
-        forEachPiece(chunk, (k, offset, len) =>
-          kernels.sumSquaresRows(window.ptr + 4 * offset, chunk.rows, len, chunk.cols, sq + 8 * k, nLayers),
-        );
+        const n = chunk.rows * nLayers;
+        arena.f64(sq, n).fill(0);
+        pieces(0, cols, (k, offset, len) => kernels.sumSquaresRows(window.ptr + 4 * offset, chunk.rows, len, cols, sq + 8 * k, nLayers));
+        recordNorms(arena.f64(sq, n), arena.f64(scales, n), chunk.row, chunk.rows);
+        if (!('normsOnly' in sink)) apply(chunk, block);
       }
-      const sqView = arena.f64(sq, n);
-      const scaleView = arena.f64(scales, n);
-      for (let i = 0; i < n; i++) {
-        const norm = Math.sqrt(sqView[i]!);
-        const row = group.row + Math.floor(i / nLayers);
-        if (!Number.isFinite(norm)) throw nonFiniteResultError(x, row * cols, (row + 1) * cols);
-        norms[group.row * nLayers + i] = norm;
-        const bound = layers[i % nLayers]!.maxNorm;
-        if (norm > bound) {
-          scaleView[i] = bound / norm;
-          clippedCount++;
-        } else {
-          scaleView[i] = 1;
-        }
-      }
-      if ('normsOnly' in sink) continue;
-      for (const chunk of group.chunks) {
-        if (group.chunks.length > 1) window.load(chunk);
-        forEachPiece(chunk, (k, offset, len) => {
-          const rowsPtr = window.ptr + 4 * offset;
-          if ('out' in sink) kernels.scaleRows(rowsPtr, chunk.rows, len, chunk.cols, scales + 8 * k, nLayers);
-          else kernels.accumulateRows(rowsPtr, chunk.rows, len, chunk.cols, scales + 8 * k, nLayers, sink.acc + 4 * (chunk.col + offset));
-        });
-        if ('out' in sink) window.store(chunk, sink.out);
-      }
+      acc?.end(kernels, block, x, length);
+      return { norms, clippedCount, sum: acc?.sum };
     }
-    return { norms, clippedCount };
+
+    for (let row = 0; row < rows; row++) {
+      arena.f64(sq, nLayers).fill(0);
+      for (const chunk of rowChunks(row, cols)) {
+        window.load(chunk);
+        pieces(chunk.col, chunk.cols, (k, offset, len) => kernels.sumSquaresRows(window.ptr + 4 * offset, 1, len, cols, sq + 8 * k, nLayers));
+      }
+      recordNorms(arena.f64(sq, nLayers), arena.f64(scales, nLayers), row, 1);
+    }
+    if ('normsOnly' in sink) return { norms, clippedCount };
+    for (const block of columnBlocks(cols)) {
+      acc?.begin(block);
+      for (let row = 0; row < rows; row++) {
+        const chunk = { row, rows: 1, ...block };
+        window.load(chunk);
+        const scaleView = arena.f64(scales, nLayers);
+        pieces(block.col, block.cols, (k) => (scaleView[k] = scaleOf(norms[row * nLayers + k]!, k)));
+        apply(chunk, block);
+      }
+      acc?.end(kernels, block, x, length);
+    }
+    return { norms, clippedCount, sum: acc?.sum };
   });
 }
 
@@ -211,22 +255,26 @@ export function assertClampBounds(min: number, max: number): void {
 
 const FLOAT32_MAX = 3.4028234663852886e38;
 
-/** Where a result goes when the caller chose: `opts.out` (checked) or x itself for `inPlace`. */
-export function resultTarget(x: Float32Array, opts: ClipOptions): Float32Array | undefined {
-  if (opts.out !== undefined) {
-    assertFloat32Array('opts.out', opts.out);
-    if (opts.out.length !== x.length) {
-      throw new PrivkitError('E_SHAPE', `opts.out.length (${opts.out.length}) must equal x.length (${x.length})`, {
+/**
+ * Where a result of `length` values goes when the caller chose: `out` (checked) or x itself for
+ * `inPlace`. `opts` are options already read (see readOptions).
+ */
+export function resultTarget(x: Float32Array, length: number, opts: ClipOptions): Float32Array | undefined {
+  const { out, inPlace } = opts;
+  if (out !== undefined) {
+    checkTypedArray('opts.out', out, ['Float32Array']);
+    if (currentLength(out) !== length) {
+      throw new PrivkitError('E_SHAPE', `opts.out.length (${currentLength(out)}) must equal x.length (${length})`, {
         argument: 'opts.out',
       });
     }
-    return opts.out;
+    return out;
   }
-  return opts.inPlace === true ? x : undefined;
+  return inPlace === true ? x : undefined;
 }
 
-function outputFor(x: Float32Array, opts: ClipOptions): Float32Array {
-  return resultTarget(x, opts) ?? new Float32Array(x.length);
+function outputFor(x: Float32Array, length: number, opts: ClipOptions): Float32Array {
+  return resultTarget(x, length, opts) ?? new Float32Array(length);
 }
 
 /** The layers of a clipping call: one spanning the whole row, or the given layer sizes with their bounds. */
@@ -235,32 +283,45 @@ export function clipLayers(cols: number, maxNorm: number | ArrayLike<number>, la
   return [{ start: 0, end: cols, maxNorm: assertNumber('maxNorm', maxNorm, 'positive') }];
 }
 
-/** Validates per-layer sizes and bounds and turns them into column ranges. */
-export function layerPlan(
-  cols: number,
-  layerSizes: ArrayLike<number>,
-  maxNorms: number | ArrayLike<number>,
-  boundsName = 'maxNorm',
-): Layer[] {
-  if (layerSizes === null || typeof layerSizes !== 'object' || typeof layerSizes.length !== 'number' || layerSizes.length === 0) {
+/**
+ * Layer sizes and bounds as read from the caller, each element once (calls read them before they
+ * check x, see readOptions): plain arrays, `bounds` one number or one per layer.
+ */
+export function readLayerArguments(layerSizes: unknown, maxNorms: unknown, boundsName = 'maxNorm'): { sizes: unknown[]; bounds: number | unknown[] } {
+  const sizes = readSizes(layerSizes);
+  if (typeof maxNorms === 'number') return { sizes, bounds: maxNorms };
+  const length = maxNorms === null || typeof maxNorms !== 'object' ? undefined : (maxNorms as ArrayLike<unknown>).length;
+  if (typeof length !== 'number') {
+    throw new PrivkitError('E_ARG', `${boundsName} must be a number or an array of numbers, got ${describe(maxNorms)}`, {
+      argument: boundsName,
+    });
+  }
+  if (length !== sizes.length) {
+    throw new PrivkitError('E_SHAPE', `${boundsName} has ${length} bounds for ${sizes.length} layers`, { argument: boundsName });
+  }
+  return { sizes, bounds: Array.from({ length }, (_, k) => (maxNorms as ArrayLike<unknown>)[k]) };
+}
+
+function readSizes(layerSizes: unknown): unknown[] {
+  const length = layerSizes === null || typeof layerSizes !== 'object' ? undefined : (layerSizes as ArrayLike<unknown>).length;
+  if (typeof length !== 'number' || !Number.isSafeInteger(length) || length === 0) {
     throw new PrivkitError('E_ARG', 'layerSizes must be a non-empty array of sizes', { argument: 'layerSizes' });
   }
-  const bounds = typeof maxNorms === 'number' ? undefined : maxNorms;
-  if (bounds !== undefined && (bounds === null || typeof bounds !== 'object' || typeof bounds.length !== 'number')) {
-    throw new PrivkitError('E_ARG', `${boundsName} must be a number or an array of numbers, got ${describe(bounds)}`, {
-      argument: boundsName,
-    });
+  if (length > MAX_LAYERS) {
+    throw new PrivkitError('E_ARG', `layerSizes has ${length} layers; at most 2^20 are supported`, { argument: 'layerSizes' });
   }
-  if (bounds !== undefined && bounds.length !== layerSizes.length) {
-    throw new PrivkitError('E_SHAPE', `${boundsName} has ${bounds.length} bounds for ${layerSizes.length} layers`, {
-      argument: boundsName,
-    });
-  }
+  return Array.from({ length }, (_, k) => (layerSizes as ArrayLike<unknown>)[k]);
+}
+
+/** Validates per-layer sizes and bounds (read once, see readLayerArguments) and turns them into column ranges. */
+export function layerPlan(cols: number, layerSizes: unknown, maxNorms: unknown, boundsName = 'maxNorm'): Layer[] {
+  const { sizes, bounds } = readLayerArguments(layerSizes, maxNorms, boundsName);
   const layers: Layer[] = [];
   let start = 0;
-  for (let k = 0; k < layerSizes.length; k++) {
-    const size = assertInteger(`layerSizes[${k}]`, layerSizes[k]);
-    const maxNorm = assertNumber(bounds === undefined ? boundsName : `${boundsName}[${k}]`, bounds === undefined ? maxNorms : bounds[k], 'positive');
+  for (let k = 0; k < sizes.length; k++) {
+    const size = assertInteger(`layerSizes[${k}]`, sizes[k]);
+    const maxNorm =
+      typeof bounds === 'number' ? assertNumber(boundsName, bounds, 'positive') : assertNumber(`${boundsName}[${k}]`, bounds[k], 'positive');
     layers.push({ start, end: start + size, maxNorm });
     start += size;
   }

@@ -2,9 +2,9 @@
 // All three are one weighted row sum streamed through wasm; weights are normalized before the pass
 // so large client weights cannot overflow the float32 accumulator.
 import { PrivkitError } from '../errors.js';
-import { describe, matrixColumns } from '../validate.js';
+import { assertInteger, describe, matrixColumns } from '../validate.js';
 import { withWasm } from '../wasm/runtime.js';
-import { readAccumulator, rowGroups, Window } from './stream.js';
+import { Accumulator, columnBlocks, groupRows, rowGroups, Window, WINDOW_FLOATS } from './stream.js';
 
 /** Column-wise sum of x (rows x cols, row-major). */
 export function sum(x: Float32Array, rows: number): Float32Array {
@@ -23,12 +23,30 @@ export function mean(x: Float32Array, rows: number): Float32Array {
  * need not sum to 1) with a positive total.
  */
 export function weightedMean(x: Float32Array, rows: number, weights: ArrayLike<number>): Float32Array {
+  const read = readWeights(weights, rows);
   matrixColumns(x, rows);
-  return weightedSum(x, rows, normalizeWeights(weights, rows));
+  return weightedSum(x, rows, normalizeWeights(read, rows));
+}
+
+/**
+ * The weights as read from the caller, each element once, before x is checked (see readOptions);
+ * `rows` (a primitive) is checked first so that a wrong length is refused before any element is read.
+ */
+export function readWeights(weights: unknown, rows: unknown): unknown[] {
+  const r = assertInteger('rows', rows, 1);
+  if (weights === null || typeof weights !== 'object') {
+    throw new PrivkitError('E_ARG', `weights must be an array of numbers, got ${describe(weights)}`, { argument: 'weights' });
+  }
+  const length = (weights as ArrayLike<unknown>).length;
+  if (typeof length !== 'number') {
+    throw new PrivkitError('E_ARG', `weights must be an array of numbers, got ${describe(weights)}`, { argument: 'weights' });
+  }
+  if (length !== r) throw new PrivkitError('E_SHAPE', `weights.length (${length}) must equal rows (${r})`, { argument: 'weights' });
+  return Array.from({ length }, (_, i) => (weights as ArrayLike<unknown>)[i]);
 }
 
 /** Returns w_r / sum(w), after checking that `weights` fits `rows` (scaled by the largest weight first, so no sum overflows). */
-export function normalizeWeights(weights: ArrayLike<number>, rows: number): Float64Array {
+export function normalizeWeights(weights: ArrayLike<unknown>, rows: number): Float64Array {
   if (weights === null || typeof weights !== 'object' || typeof weights.length !== 'number') {
     throw new PrivkitError('E_ARG', `weights must be an array of numbers, got ${describe(weights)}`, {
       argument: 'weights',
@@ -53,7 +71,7 @@ export function normalizeWeights(weights: ArrayLike<number>, rows: number): Floa
   if (largest === 0) {
     throw new PrivkitError('E_ARG', 'weights sum to 0; at least one weight must be positive', { argument: 'weights' });
   }
-  const scaled = Float64Array.from({ length: rows }, (_, r) => weights[r]! / largest);
+  const scaled = Float64Array.from({ length: rows }, (_, r) => (weights[r] as number) / largest);
   const total = scaled.reduce((a, b) => a + b, 0);
   return scaled.map((w) => w / total);
 }
@@ -67,18 +85,33 @@ export function weightedSum(x: Float32Array, rows: number, weights: Float64Array
   if (!(weights instanceof Float64Array) || weights.length !== rows) {
     throw new PrivkitError('E_SHAPE', `weights must be a Float64Array of length rows (${rows})`, { argument: 'weights' });
   }
+  const length = rows * cols;
   return withWasm((kernels, arena) => {
-    const acc = arena.allocF32(cols);
-    arena.f32(acc, cols).fill(0);
-    const w = arena.alloc(8 * rows);
-    arena.f64(w, rows).set(weights);
-    const window = new Window(arena, x, cols);
-    for (const group of rowGroups(rows, cols)) {
-      for (const chunk of group.chunks) {
+    const window = new Window(arena, x, length, cols);
+    const acc = new Accumulator(arena, cols);
+    if (cols <= WINDOW_FLOATS) {
+      const w = arena.alloc(8 * Math.min(rows, groupRows(cols)));
+      const block = { col: 0, cols };
+      acc.begin(block);
+      for (const chunk of rowGroups(rows, cols)) {
         window.load(chunk);
-        kernels.accumulateRows(window.ptr, chunk.rows, chunk.cols, chunk.cols, w + 8 * chunk.row, 1, acc + 4 * chunk.col);
+        arena.f64(w, chunk.rows).set(weights.subarray(chunk.row, chunk.row + chunk.rows));
+        kernels.accumulateRows(window.ptr, chunk.rows, cols, cols, w, 1, acc.ptr);
       }
+      acc.end(kernels, block, x, length);
+      return acc.sum;
     }
-    return readAccumulator(kernels, arena, acc, cols, x);
+    // long rows: column block by column block, each row in order (the same sums as row by row)
+    const w = arena.alloc(8);
+    for (const block of columnBlocks(cols)) {
+      acc.begin(block);
+      for (let row = 0; row < rows; row++) {
+        window.load({ row, rows: 1, ...block });
+        arena.f64(w, 1)[0] = weights[row]!;
+        kernels.accumulateRows(window.ptr, 1, block.cols, block.cols, w, 1, acc.ptr);
+      }
+      acc.end(kernels, block, x, length);
+    }
+    return acc.sum;
   });
 }

@@ -1,10 +1,15 @@
 // Streams a rows x cols float32 matrix through a fixed staging window in wasm memory.
 // Inputs are never copied whole: each chunk is copied once into a cache-sized window and processed
 // while it is hot. Kernels reveal NaN/Infinity through non-finite results; only then is x scanned
-// for the offending index, so valid input pays no separate validation pass. A row group is a set of complete rows; when a
-// row is longer than the window it forms a group of its own, split into column chunks.
+// for the offending index, so valid input pays no separate validation pass.
+// Short rows (cols <= the window) go in row groups: chunks of whole rows. Long rows go column block
+// by column block: each block is at most a window of columns, and a chunk is one row's part of it.
+// Column sums accumulate in a float32 accumulator of one block, written out when the block is done,
+// so no buffer of a call grows with the row length: wasm memory stays within a few MiB.
+// Every copy goes through the checked boundary (wasm/boundary.ts).
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import type { Arena } from '../wasm/arena.js';
+import { copyIn, copyOut } from '../wasm/boundary.js';
 import type { Kernels } from '../wasm/runtime.js';
 
 /** Float32 values per staging window: 1 MiB, well inside a core's L2 cache. */
@@ -18,59 +23,85 @@ export interface Chunk {
   cols: number;
 }
 
-export interface RowGroup {
-  row: number;
-  rows: number;
-  chunks: Chunk[];
+/** Columns [col, col + cols) of every row. */
+export interface ColumnBlock {
+  col: number;
+  cols: number;
 }
 
-/** Rows per group when rows fit the window (empty rows count as one value, bounding per-group buffers). */
-export function groupRows(cols: number, windowFloats = WINDOW_FLOATS): number {
-  return Math.max(1, Math.floor(windowFloats / Math.max(1, cols)));
+/**
+ * Rows per group of short rows: whole rows filling the window, and at most window / perRow rows so
+ * that per-row scratch (`perRow` values a row, e.g. one per layer) stays bounded as well.
+ */
+export function groupRows(cols: number, perRow = 1): number {
+  return Math.max(1, Math.floor(WINDOW_FLOATS / Math.max(1, cols, perRow)));
 }
 
-export function* rowGroups(rows: number, cols: number, windowFloats = WINDOW_FLOATS): Generator<RowGroup> {
-  if (cols <= windowFloats) {
-    const step = groupRows(cols, windowFloats);
-    for (let row = 0; row < rows; row += step) {
-      const n = Math.min(step, rows - row);
-      yield { row, rows: n, chunks: [{ row, rows: n, col: 0, cols }] };
-    }
-    return;
-  }
-  for (let row = 0; row < rows; row++) {
-    const chunks: Chunk[] = [];
-    for (let col = 0; col < cols; col += windowFloats) {
-      chunks.push({ row, rows: 1, col, cols: Math.min(windowFloats, cols - col) });
-    }
-    yield { row, rows: 1, chunks };
-  }
+/** The row groups of short rows (cols <= WINDOW_FLOATS): chunks of whole rows. */
+export function* rowGroups(rows: number, cols: number, perRow = 1): Generator<Chunk> {
+  const step = groupRows(cols, perRow);
+  for (let row = 0; row < rows; row += step) yield { row, rows: Math.min(step, rows - row), col: 0, cols };
 }
 
-/** The staging window of one call, allocated in the call's arena scope. */
+/** The column blocks of long rows: consecutive ranges of at most WINDOW_FLOATS columns. */
+export function* columnBlocks(cols: number): Generator<ColumnBlock> {
+  for (let col = 0; col < cols; col += WINDOW_FLOATS) yield { col, cols: Math.min(WINDOW_FLOATS, cols - col) };
+}
+
+/** The chunks of one long row: its part of each column block. */
+export function* rowChunks(row: number, cols: number): Generator<Chunk> {
+  for (const block of columnBlocks(cols)) yield { row, rows: 1, ...block };
+}
+
+/** The staging window of one call, allocated in the call's arena scope, for x of `cols` columns. */
 export class Window {
   readonly ptr: number;
 
   constructor(
     private readonly arena: Arena,
     private readonly x: Float32Array,
+    length: number,
     private readonly cols: number,
   ) {
-    this.ptr = arena.allocF32(Math.min(x.length, WINDOW_FLOATS));
+    this.ptr = arena.allocF32(Math.min(length, WINDOW_FLOATS));
   }
 
   /** Copies `chunk` of x into the window. */
   load(chunk: Chunk): void {
-    const start = chunk.row * this.cols + chunk.col;
-    const length = chunk.rows * chunk.cols;
-    this.arena.f32(this.ptr, length).set(this.x.subarray(start, start + length));
+    copyIn(this.arena.f32(this.ptr, chunk.rows * chunk.cols), this.x, chunk.row * this.cols + chunk.col, 'x');
   }
 
   /** Copies the window's first `chunk` values out to the same place in `out`. */
-  store(chunk: Chunk, out: Float32Array): void {
-    const start = chunk.row * this.cols + chunk.col;
-    const length = chunk.rows * chunk.cols;
-    out.set(this.arena.f32(this.ptr, length), start);
+  store(chunk: Chunk, out: Float32Array, name: string): void {
+    copyOut(this.arena.f32(this.ptr, chunk.rows * chunk.cols), out, chunk.row * this.cols + chunk.col, name);
+  }
+}
+
+/**
+ * Column sums of a call: a float32 accumulator in wasm for one column block at a time (the whole
+ * row for short rows), written into `sum` when the block ends.
+ */
+export class Accumulator {
+  readonly ptr: number;
+  readonly sum: Float32Array;
+
+  constructor(
+    private readonly arena: Arena,
+    cols: number,
+  ) {
+    this.ptr = arena.allocF32(Math.min(cols, WINDOW_FLOATS));
+    this.sum = new Float32Array(cols);
+  }
+
+  /** Starts a block: its sums at zero. */
+  begin(block: ColumnBlock): void {
+    this.arena.f32(this.ptr, block.cols).fill(0);
+  }
+
+  /** Ends a block: rejects a non-finite sum (as nonFiniteResultError over x's `length` values), else copies it out. */
+  end(kernels: Kernels, block: ColumnBlock, x: Float32Array, length: number): void {
+    if (kernels.firstNonFinite(this.ptr, block.cols) >= 0) throw nonFiniteResultError(x, 0, length);
+    this.sum.set(this.arena.f32(this.ptr, block.cols), block.col);
   }
 }
 
@@ -81,10 +112,4 @@ export class Window {
 export function nonFiniteResultError(x: Float32Array, start: number, end: number): PrivkitError {
   for (let i = start; i < end; i++) if (!Number.isFinite(x[i])) return nonFiniteError('x', i, x[i]!);
   return new PrivkitError('E_OVERFLOW', 'the result overflows float32', { argument: 'x' });
-}
-
-/** Copies a float32 accumulator out of wasm memory, rejecting a non-finite result. */
-export function readAccumulator(kernels: Kernels, arena: Arena, ptr: number, length: number, x: Float32Array): Float32Array {
-  if (kernels.firstNonFinite(ptr, length) >= 0) throw nonFiniteResultError(x, 0, x.length);
-  return arena.f32(ptr, length).slice();
 }

@@ -39,7 +39,7 @@ export function logGamma(x: number): number {
 }
 
 /** log(1 + t) - t, accurate also for small |t| (t > -1). */
-export function log1pmx(t: number): number {
+function log1pmx(t: number): number {
   if (Math.abs(t) > 0.25) return Math.log1p(t) - t;
   // -t^2/2 + t^3/3 - ... ; |t| <= 1/4 needs about 24 terms for 1e-16
   let power = t * t;
@@ -74,7 +74,7 @@ function logPrefactor(x: number, y: number, a: number, b: number): number {
 }
 
 /** log B(a, b) = log Gamma(a) + log Gamma(b) - log Gamma(a + b), without cancellation between large terms. */
-export function logBeta(a: number, b: number): number {
+function logBeta(a: number, b: number): number {
   const small = Math.min(a, b);
   const large = Math.max(a, b);
   if (large < STIRLING_FROM) return logGamma(small) + logGamma(large) - logGamma(small + large);

@@ -47,6 +47,6 @@ export function betaQuantile(p: number, a: number, b: number, opts?: { upper?: b
   const pp = unit('p', p);
   const aa = shape('a', a);
   const bb = shape('b', b);
-  const upper = optionalBoolean('opts.upper', readOptions<{ upper: boolean }>('opts', opts).upper);
+  const upper = optionalBoolean('opts.upper', readOptions(opts, ['upper']).upper);
   return beta.betaQuantile(pp, aa, bb, { upper });
 }

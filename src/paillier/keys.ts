@@ -568,10 +568,18 @@ function inverseModPrime(a: bigint, p: bigint): bigint {
   return new Modulus(p).powSecret(a, p - 2n + j * (p - 1n), bitLength(p) + BLINDING_BITS);
 }
 
-/** Key options: undefined or null as none; anything else must be an object, with allowInsecureTestKeys a boolean. */
+/**
+ * Key options, each read once (see readOptions): undefined or null as none; anything else must be
+ * an object, with allowInsecureTestKeys a boolean. The module-private flags are copied too.
+ */
 function keyOptions(opts: unknown): InternalKeyOptions {
-  const options = readOptions<InternalKeyOptions>('opts', opts) as InternalKeyOptions;
+  const options: InternalKeyOptions = readOptions(opts as GenerateKeyPairOptions | undefined, ['allowInsecureTestKeys', 'bits', 'rng', 'pool']);
   optionalBoolean('opts.allowInsecureTestKeys', options.allowInsecureTestKeys);
+  if (opts !== undefined && opts !== null) {
+    const internal = opts as InternalKeyOptions;
+    if (internal[FACTORED] !== undefined) options[FACTORED] = internal[FACTORED];
+    if (internal[PRIME_ROUNDS] !== undefined) options[PRIME_ROUNDS] = internal[PRIME_ROUNDS];
+  }
   return options;
 }
 
@@ -611,7 +619,7 @@ export function gcd(a: bigint, b: bigint): bigint {
 }
 
 /** a^-1 mod m (extended Euclid); throws when gcd(a, m) != 1. */
-export function modInverse(a: bigint, m: bigint): bigint {
+function modInverse(a: bigint, m: bigint): bigint {
   let [r0, r1] = [((a % m) + m) % m, m];
   let [s0, s1] = [1n, 0n];
   while (r1 !== 0n) {

@@ -1,4 +1,4 @@
-// Modular exponentiation for odd moduli: the wasm Montgomery kernels (assembly/bigint.ts) behind a
+// Modular exponentiation for odd moduli: the wasm Montgomery kernels (assembly/paillier/modpow.ts) behind a
 // BigInt API. A `Modulus` caches what depends only on m (the limb radix 2^w, its limbs forward and
 // reversed, m' = -m^-1 mod 2^w and R^2 mod m), so repeated exponentiations modulo the same m pay
 // for it once. BigInt <-> limb conversion goes through hexadecimal text in 24-bit chunks (linear time).
@@ -22,7 +22,7 @@ const MAX_LIMBS_28 = 240;
  * BigInt measured on the development machine (exponent as long as the modulus): 64 bits 0.97x,
  * 128 bits 1.7x, 256 bits 1.5x, 1024 bits 2.3x, 2048 bits 3.0x, 4096 bits (2048-bit exponent) 2.8x.
  */
-export const WASM_MIN_BITS = 96;
+const WASM_MIN_BITS = 96;
 
 /** Bit length of a non-negative bigint (0 for 0). */
 export function bitLength(x: bigint): number {
@@ -203,7 +203,7 @@ function negInverseLimb(x: number, bits: number): number {
 }
 
 /** x (0 <= x < 2^(bits n)) as n limbs of radix 2^bits (bits <= 29). */
-export function toLimbs(x: bigint, n: number, bits: number): Uint32Array {
+function toLimbs(x: bigint, n: number, bits: number): Uint32Array {
   const out = new Uint32Array(n);
   writeLimbs(x, out, bits);
   return out;
@@ -233,7 +233,7 @@ function writeLimbs(x: bigint, out: Uint32Array, bits: number): void {
 }
 
 /** The bigint held in radix-2^bits limbs. */
-export function fromLimbs(limbs: Uint32Array, bits: number): bigint {
+function fromLimbs(limbs: Uint32Array, bits: number): bigint {
   const chunks: string[] = [];
   let acc = 0;
   let accBits = 0;

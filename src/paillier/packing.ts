@@ -42,7 +42,7 @@ export interface EncryptedVector {
 /** The slot layout for a key and options (throws when a single slot does not fit a plaintext). */
 export function packingLayout(publicKey: PublicKey, given: PackingOptions): PackingLayout {
   assertPublicKey('publicKey', publicKey);
-  const opts = readOptions<PackingOptions>('opts', given);
+  const opts = readOptions(given, ['scale', 'clip', 'maxAdditions']);
   const scale = assertNumber('opts.scale', opts.scale, 'positive');
   const clip = assertNumber('opts.clip', opts.clip, 'positive');
   const maxAdditions = assertInteger('opts.maxAdditions', opts.maxAdditions, 1);
@@ -59,7 +59,7 @@ export function packingLayout(publicKey: PublicKey, given: PackingOptions): Pack
 /** Encrypts x packed: ceil(x.length / slots) ciphertexts (entries must be finite). */
 export function encryptVector(publicKey: PublicKey, x: Float32Array, opts: PackingOptions): EncryptedVector {
   const { layout, plaintexts } = packVector(publicKey, x, opts);
-  const { rng } = readOptions<PackingOptions>('opts', opts);
+  const { rng } = readOptions(opts, ['rng']);
   const ciphertexts = plaintexts.map((m) => publicKey.encrypt(m, rng === undefined ? {} : { rng }));
   return { publicKey, layout, length: x.length, count: 1, ciphertexts };
 }
@@ -127,7 +127,7 @@ function checkVector(publicKey: PublicKey, v: unknown, name: string): EncryptedV
   if (!(typeof key === 'object' && key !== null && publicKey.equals(key))) {
     throw new PrivkitError('E_ARG', `${name}.publicKey is not this public key`, { argument: `${name}.publicKey` });
   }
-  const l = readOptions<PackingLayout>(`${name}.layout`, layout);
+  const l = readOptions(layout, ['scale', 'clip', 'maxAdditions', 'maxAbs', 'slotBits', 'slots'], `${name}.layout`);
   let expected: PackingLayout;
   try {
     expected = packingLayout(publicKey, l as PackingLayout);
@@ -140,9 +140,11 @@ function checkVector(publicKey: PublicKey, v: unknown, name: string): EncryptedV
   const n = assertInteger(`${name}.length`, length);
   const k = assertInteger(`${name}.count`, count, 1, expected.maxAdditions);
   const expectedCount = Math.ceil(n / expected.slots);
-  const list = readArray(`${name}.ciphertexts`, ciphertexts, (itemName, c) => {
+  const list = readArray(`${name}.ciphertexts`, ciphertexts, (itemName, c, index) => {
     assertCiphertext(itemName, c);
-    if (!c.publicKey.equals(publicKey)) throw new PrivkitError('E_ARG', `${itemName} was encrypted under a different public key`, { argument: `${name}.ciphertexts` });
+    if (!c.publicKey.equals(publicKey)) {
+      throw new PrivkitError('E_ARG', `${itemName} was encrypted under a different public key`, { argument: `${name}.ciphertexts`, index });
+    }
     return c;
   }, expectedCount);
   if (list.length !== expectedCount) {

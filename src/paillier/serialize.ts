@@ -9,7 +9,8 @@
 // big-endian bytes (no leading zero byte; at most 768 bytes for n, p and q, 1536 for a ciphertext);
 // nothing may follow.
 import { PrivkitError } from '../errors.js';
-import { assertTypedArray, describe } from '../validate.js';
+import { describe } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 import { assertCiphertext, assertPrivateKey, assertPublicKey, Ciphertext, MAX_KEY_BITS, PrivateKey, PublicKey, type KeyOptions } from './keys.js';
 
 export const SERIALIZATION_VERSION = 1;
@@ -133,7 +134,7 @@ function encodeBytes(type: number, integers: bigint[]): Uint8Array {
 
 /** The `count` integers (each at most `maxBytes` long) of a byte form of `type`; anything malformed is an E_ARG. */
 function decodeBytes(value: unknown, type: number, count: number, maxBytes: number): bigint[] {
-  const bytes = assertTypedArray('bytes', value, [Uint8Array]);
+  const bytes = checkTypedArray('bytes', value, ['Uint8Array']);
   const fail = (why: string): never => {
     throw new PrivkitError('E_ARG', `bytes are malformed: ${why}`, { argument: 'bytes' });
   };

@@ -11,17 +11,18 @@ import {
   assertClampBounds,
   clipLayers,
   layerPlan,
+  readLayerArguments,
   resultTarget,
   type ClipAndSumResult,
   type ClipOptions,
   type Layer,
   type ClipAndSumOptions,
 } from '../kernels/clip.js';
-import { normalizeWeights } from '../kernels/reduce.js';
+import { normalizeWeights, readWeights } from '../kernels/reduce.js';
 import {
   assertNoiseTarget,
-  checkOptions,
   noiseDtype,
+  noiseOptions,
   noiseLength,
   noiseScale,
   type NoiseDtype,
@@ -30,16 +31,20 @@ import {
 import { checkMechanismModule, concatSamples, type MechanismModule, type Samples } from '../audit/sampling.js';
 import { checkClientTasks, checkLocalOptions, checkModel, type ClientTask, type LocalTrainingOptions } from '../fl/local.js';
 import type { Model } from '../fl/model.js';
-import type { Ciphertext, PrivateKey, PublicKey } from '../paillier/keys.js';
+import { MAX_PRECOMPUTE, type Ciphertext, type PrivateKey, type PublicKey } from '../paillier/keys.js';
 import { checkEncryptedVector, packVector, unpackVector, type EncryptedVector, type PackingOptions } from '../paillier/packing.js';
-import { assertFloat32Array, assertInteger, batchColumns, matrixColumns, type FloatArray } from '../validate.js';
+import { assertFloat32Array, assertInteger, batchColumns, matrixColumns, readOptions, type FloatArray } from '../validate.js';
+import { copyIn, copyOut, currentLength, isSharedArray, region } from '../wasm/boundary.js';
 import type { SpawnedWorker } from '../platform/types.js';
 import type { KernelWorkerApi } from '../../workers/kernel-worker.js';
 
 export interface PoolOptions {
-  /** Number of worker threads (default: the number of cores). */
+  /** Number of worker threads, 1 to MAX_POOL_THREADS (default: the number of cores, at most MAX_POOL_THREADS). */
   threads?: number;
 }
+
+/** Most worker threads a pool takes (256). */
+export const MAX_POOL_THREADS = 256;
 
 /** Options of the pooled noise samplers: as the sync ones, without `rng` (a generator can not cross threads). */
 export interface PoolNoiseOptions {
@@ -72,7 +77,8 @@ interface Part {
 }
 
 export async function createPool(opts: PoolOptions = {}): Promise<Pool> {
-  const pool = new Pool(opts.threads ?? defaultThreads());
+  const { threads } = readOptions(opts, ['threads']);
+  const pool = new Pool(threads ?? Math.min(defaultThreads(), MAX_POOL_THREADS));
   try {
     await pool.started();
   } catch (error) {
@@ -92,6 +98,9 @@ export class Pool {
   /** Starts `threads` workers; `createPool` also waits until they are ready. */
   constructor(threads: number) {
     this.threads = assertInteger('threads', threads, 1);
+    if (this.threads > MAX_POOL_THREADS) {
+      throw new PrivkitError('E_ARG', `threads must be at most ${MAX_POOL_THREADS}, got ${this.threads}`, { argument: 'threads' });
+    }
     for (let i = 0; i < this.threads; i++) this.slots.push(this.spawn(i));
   }
 
@@ -107,8 +116,9 @@ export class Pool {
   }
 
   async clipByL2(x: Float32Array, rows: number, maxNorm: number, opts: ClipOptions = {}): Promise<Float32Array> {
+    const options = readOptions(opts, ['inPlace', 'out']);
     const cols = matrixColumns(x, rows);
-    return this.clipInto(x, rows, cols, clipLayers(cols, maxNorm), opts);
+    return this.clipInto(x, rows, cols, clipLayers(cols, maxNorm), options);
   }
 
   async clipPerLayer(
@@ -118,8 +128,10 @@ export class Pool {
     maxNorms: number | ArrayLike<number>,
     opts: ClipOptions = {},
   ): Promise<Float32Array> {
+    const options = readOptions(opts, ['inPlace', 'out']);
+    const { sizes, bounds } = readLayerArguments(layerSizes, maxNorms, 'maxNorms');
     const cols = matrixColumns(x, rows);
-    return this.clipInto(x, rows, cols, layerPlan(cols, layerSizes, maxNorms, 'maxNorms'), opts);
+    return this.clipInto(x, rows, cols, layerPlan(cols, sizes, bounds, 'maxNorms'), options);
   }
 
   async clipAndSum(
@@ -128,8 +140,10 @@ export class Pool {
     maxNorm: number | ArrayLike<number>,
     opts: ClipAndSumOptions = {},
   ): Promise<ClipAndSumResult> {
-    const cols = batchColumns(x, rows, opts.columns);
-    const layers = clipLayers(cols, maxNorm, opts.layerSizes);
+    const { columns, layerSizes } = readOptions(opts, ['columns', 'layerSizes']);
+    const layerArguments = layerSizes === undefined ? undefined : readLayerArguments(layerSizes, maxNorm, 'maxNorm');
+    const cols = batchColumns(x, rows, columns);
+    const layers = layerArguments === undefined ? clipLayers(cols, maxNorm) : layerPlan(cols, layerArguments.sizes, layerArguments.bounds);
     if (rows === 0) return { sum: new Float32Array(cols), norms: new Float32Array(0), clippedCount: 0 };
     const { sizes, bounds } = layerArrays(layers);
     const parts = await this.map(x, rows, cols, (api, part, input) => api.clipAndSum(input, part.rows, sizes, bounds));
@@ -141,10 +155,12 @@ export class Pool {
   }
 
   async clipValues(x: Float32Array, min: number, max: number, opts: ClipOptions = {}): Promise<Float32Array> {
+    const options = readOptions(opts, ['inPlace', 'out']);
     assertFloat32Array('x', x);
     assertClampBounds(min, max);
+    const length = currentLength(x);
     // Element-wise: split the values as if each were a row of one column.
-    return this.writeParts(x, x.length, 1, resultTarget(x, opts), (api, _part, input, out) => api.clipValues(input, min, max, out));
+    return this.writeParts(x, length, 1, resultTarget(x, length, options), (api, _part, input, out) => api.clipValues(input, min, max, out));
   }
 
   async sum(x: Float32Array, rows: number): Promise<Float32Array> {
@@ -158,8 +174,9 @@ export class Pool {
   }
 
   async weightedMean(x: Float32Array, rows: number, weights: ArrayLike<number>): Promise<Float32Array> {
+    const read = readWeights(weights, rows);
     matrixColumns(x, rows);
-    return this.weightedSum(x, rows, normalizeWeights(weights, rows));
+    return this.weightedSum(x, rows, normalizeWeights(read, rows));
   }
 
   /**
@@ -208,7 +225,10 @@ export class Pool {
    * PublicKey.precomputeInPool, which validates and queues them.
    */
   async paillierRandomness(nHex: string, count: number): Promise<bigint[]> {
-    const parts = await this.runParts(assertInteger('count', count), 1, (part) => (api) => api.paillierRandomness(nHex, part.rows));
+    if (assertInteger('count', count) > MAX_PRECOMPUTE) {
+      throw new PrivkitError('E_ARG', `count must be at most ${MAX_PRECOMPUTE}, got ${count}`, { argument: 'count' });
+    }
+    const parts = await this.runParts(count, 1, (part) => (api) => api.paillierRandomness(nHex, part.rows));
     return parts.flat();
   }
 
@@ -324,7 +344,7 @@ export class Pool {
   }
 
   private async weightedSum(x: Float32Array, rows: number, weights: Float64Array): Promise<Float32Array> {
-    const cols = x.length / rows;
+    const cols = currentLength(x) / rows;
     const partial = await this.map(x, rows, cols, (api, part, input) =>
       api.weightedSum(input, part.rows, weights.slice(part.row, part.row + part.rows)),
     );
@@ -339,14 +359,14 @@ export class Pool {
 
   private clipInto(x: Float32Array, rows: number, cols: number, layers: Layer[], opts: ClipOptions): Promise<Float32Array> {
     const { sizes, bounds } = layerArrays(layers);
-    return this.writeParts(x, rows, cols, resultTarget(x, opts), (api, part, input, out) =>
+    return this.writeParts(x, rows, cols, resultTarget(x, rows * cols, opts), (api, part, input, out) =>
       api.clipPerLayer(input, part.rows, sizes, bounds, out),
     );
   }
 
   private fillNoise(kind: NoiseKind, length: number, scale: number, opts: unknown): Promise<FloatArray> {
     const n = noiseLength(length);
-    const dtype = noiseDtype(poolNoiseOptions(opts));
+    const dtype = noiseDtype(poolNoiseOptions(opts).dtype);
     return this.collect<FloatArray>(dtype === 'float64' ? Float64Array : Float32Array, n, undefined, (out) =>
       this.runParts<FloatArray | undefined>(n, 1, (part) => {
         const view = out?.subarray(part.row, part.row + part.rows);
@@ -358,16 +378,17 @@ export class Pool {
   private async addNoise<T extends FloatArray>(kind: NoiseKind, x: T, scale: number): Promise<T> {
     // In place, so `out` (shared memory) is the memory of `input`: the workers add into it. A plain x
     // is staged by writeParts and written back only on success; a shared x is staged here alike.
+    const length = currentLength(x);
     const add = (target: FloatArray) =>
-      this.writeParts<FloatArray>(target, target.length, 1, target, (api, _part, input, out) => api.addNoise(kind, out ?? input, scale));
+      this.writeParts<FloatArray>(target, length, 1, target, (api, _part, input, out) => api.addNoise(kind, out ?? input, scale));
     if (!isShared(x)) {
       await add(x);
       return x;
     }
-    return this.withStaging(typeOf(x), x.length, async (copy: FloatArray) => {
-      copy.set(x);
+    return this.withStaging(typeOf(x), length, async (copy: FloatArray) => {
+      copyIn(copy, x, 0, 'x');
       await add(copy);
-      x.set(copy);
+      copyOut(copy, x, 0, 'x');
       return x;
     });
   }
@@ -385,13 +406,13 @@ export class Pool {
     target: A | undefined,
     run: (api: Api, part: Part, input: A, out?: A) => Promise<A | undefined>,
   ): Promise<A> {
-    return this.collect(typeOf(x), x.length, target, (out) => {
+    return this.collect(typeOf(x), rows * cols, target, (out) => {
       if (out === undefined) return this.map(x, rows, cols, (api, part, input) => run(api, part, input));
       // In place, the workers read and write `out`: x itself when shared, else one staged copy of x.
       const source = target === x ? out : x;
-      if (source !== x) source.set(x);
+      if (source !== x) copyIn(source, x, 0, 'x');
       return this.map(source, rows, cols, (api, part, input) =>
-        run(api, part, input, out.subarray(part.row * cols, (part.row + part.rows) * cols) as A),
+        run(api, part, input, region(out, part.row * cols, part.rows * cols, 'the target')),
       );
     });
   }
@@ -415,7 +436,7 @@ export class Pool {
       }
       return this.withStaging(type, length, async (out: A) => {
         await produce(out);
-        target.set(out);
+        copyOut(out, target, 0, 'the target');
         return target;
       });
     }
@@ -423,7 +444,7 @@ export class Pool {
     const result = target ?? (new type(length) as A);
     let offset = 0;
     for (const part of parts) {
-      result.set(part!, offset);
+      copyOut(part!, result, offset, 'the target');
       offset += part!.length;
     }
     return result;
@@ -437,16 +458,15 @@ export class Pool {
     run: (api: Api, part: Part, input: A) => Promise<T>,
   ): Promise<T[]> {
     if (canShareMemory() && !isShared(x)) {
-      return this.withStaging(typeOf(x), x.length, (copy: A) => {
-        copy.set(x);
+      return this.withStaging(typeOf(x), rows * cols, (copy: A) => {
+        copyIn(copy, x, 0, 'x');
         return this.map(copy, rows, cols, run);
       });
     }
     const shared = isShared(x);
     return this.runParts(rows, cols, (part) => {
-      const start = part.row * cols;
-      const end = start + part.rows * cols;
-      const input = (shared ? x.subarray(start, end) : x.slice(start, end)) as A;
+      const view = region(x, part.row * cols, part.rows * cols, 'x');
+      const input = (shared ? view : view.slice()) as A;
       return (api) => run(api, part, shared ? input : Comlink.transfer(input, [input.buffer]));
     });
   }
@@ -483,15 +503,28 @@ export class Pool {
     }
   }
 
-  /** Runs one call on worker `index`; rejects with E_WORKER if that worker dies meanwhile. */
+  /**
+   * Runs one call on worker `index` once it has started; rejects with E_WORKER if that worker dies
+   * meanwhile or the pool is closed before the call could start or finish. A worker replaced while
+   * the call waited for it is waited for in turn.
+   */
   private async call<T>(index: number, run: (api: Api) => Promise<T>, elementOffset: number): Promise<T> {
-    const slot = this.slots[index]!;
-    await slot.started;
+    let slot = this.slots[index]!;
+    for (;;) {
+      await slot.started;
+      if (this.closed) throw new PrivkitError('E_WORKER', 'the pool was closed before the call started');
+      if (this.slots[index] === slot) break;
+      slot = this.slots[index]!;
+    }
     return new Promise<T>((resolve, reject) => {
       slot.inFlight.add(reject);
-      run(slot.api)
-        .then(resolve, (error: unknown) => reject(fromWorker(error, elementOffset)))
-        .finally(() => slot.inFlight.delete(reject));
+      let pending: Promise<T>;
+      try {
+        pending = run(slot.api);
+      } catch (error) {
+        pending = Promise.reject(error); // e.g. a proxy released by a crash: E_WORKER below
+      }
+      pending.then(resolve, (error: unknown) => reject(fromWorker(error, elementOffset))).finally(() => slot.inFlight.delete(reject));
     });
   }
 
@@ -533,7 +566,7 @@ function sharedArray<A extends FloatArray>(type: FloatType, length: number): A {
 }
 
 function isShared(x: FloatArray): boolean {
-  return typeof SharedArrayBuffer === 'function' && x.buffer instanceof SharedArrayBuffer;
+  return isSharedArray(x);
 }
 
 /** `view` itself when on shared memory (workers read it in place), else a compact copy whose buffer joins `transfers`. */
@@ -549,9 +582,9 @@ function typeOf(x: FloatArray): FloatType {
 }
 
 /** Options of a pooled noise call, checked as the sync API does; an `rng` is refused rather than ignored. */
-function poolNoiseOptions(opts: unknown): { dtype?: unknown } | undefined {
-  const checked = checkOptions(opts);
-  if (checked?.rng !== undefined) {
+function poolNoiseOptions(opts: unknown): { dtype?: unknown } {
+  const checked = noiseOptions(opts);
+  if (checked.rng !== undefined) {
     throw new PrivkitError(
       'E_ARG',
       'opts.rng can not be used by the pool: each worker draws from its own CSPRNG (for reproducible noise use the sync API with a seeded rng)',

@@ -1,7 +1,8 @@
 // Plain-TypeScript reference of the ChaCha20 block function (RFC 8439 section 2.3) and of the
 // full-precision uniform double conversion: the oracle for the wasm generator.
 import { PrivkitError } from '../errors.js';
-import { assertBytes, assertTypedArray, checkNumber } from '../validate.js';
+import { assertBytes, checkNumber } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 
 const SIGMA = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574];
 
@@ -42,7 +43,7 @@ export function chachaBlock(key: Uint8Array, counter: number, nonce: Uint8Array)
  * choose the binade, and when those 12 bits are all zero further 64-bit words extend the count.
  */
 export function uniformFromWords(words: Uint32Array, n: number): Float64Array {
-  assertTypedArray('words', words, [Uint32Array]);
+  checkTypedArray('words', words, ['Uint32Array']);
   const out = new Float64Array(checkNumber('n', n, { integer: true, min: 0, max: Math.floor(words.length / 2) }));
   let w = 0;
   const next64 = (): [number, number] => {

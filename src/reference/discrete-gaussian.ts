@@ -1,4 +1,4 @@
-// Plain-TypeScript reference of the wasm discrete Gaussian sampler (assembly/quantize.ts,
+// Plain-TypeScript reference of the wasm discrete Gaussian sampler (assembly/dp/discrete.ts,
 // discreteGaussianFill) as a function of its keystream: one value at a time, the same arithmetic
 // and the same draws in the same order. Per batch of m <= 512 values the kernel reads a block of
 // 5 m bytes (m little-endian 32-bit Ziggurat words, then m acceptance bytes); a value whose first
@@ -6,7 +6,8 @@
 // its uniform and acceptance word, then wedges, tails, tie uniforms and restarts, in value order.
 // The oracle of the SIMD batch: any lane that decides differently shows as a different value.
 import { PrivkitError } from '../errors.js';
-import { checkNumber, describe, typedArrayName } from '../validate.js';
+import { checkNumber, describe } from '../validate.js';
+import { typedArrayKind } from '../wasm/boundary.js';
 
 /** The kernel's randomness, read in order: raw keystream bytes, or a full-precision uniform (the generator's nextUniform). */
 export interface KeystreamSource {
@@ -27,7 +28,7 @@ export function checkedSource(source: unknown): KeystreamSource {
   return {
     bytes: (n) => {
       const out: unknown = s.bytes!(n);
-      if (typedArrayName(out) !== 'Uint8Array' || (out as Uint8Array).length !== n) throw bad(`bytes(${n}) must return a Uint8Array of ${n} bytes, got ${describe(out)}`);
+      if (typedArrayKind(out) !== 'Uint8Array' || (out as Uint8Array).length !== n) throw bad(`bytes(${n}) must return a Uint8Array of ${n} bytes, got ${describe(out)}`);
       return out as Uint8Array;
     },
     uniform: () => {
@@ -50,7 +51,7 @@ const LOW_30 = 2 ** 30 - 1;
 const SLACK = 2 ** -40;
 const INT32_MAX = 2 ** 31 - 1;
 
-// The normal Ziggurat of assembly/noise.ts: 256 layers of area V, X[0] = V / f(R), X[256] = 0.
+// The normal Ziggurat of assembly/dp/ziggurat.ts: 256 layers of area V, X[0] = V / f(R), X[256] = 0.
 const NORMAL_R = 3.6541528853610088;
 const NORMAL_V = 0.0049286732339746553;
 const X = new Float64Array(257);
@@ -211,7 +212,7 @@ function massAtZero(c: number): number {
   return Math.exp(-0.25 * c) * sum;
 }
 
-/** h(b, c) = integral over [0, 1] of exp(-b s - c s^2) ds by composite Gauss-Legendre (assembly/quantize.ts). */
+/** h(b, c) = integral over [0, 1] of exp(-b s - c s^2) ds by composite Gauss-Legendre (assembly/dp/discrete.ts). */
 function edgeIntegral(b: number, c: number): number {
   const length = b > 40 ? 40 / b : 1;
   const panels = Math.max(1, Math.ceil(((b + 2 * c * length) * length) / 6));

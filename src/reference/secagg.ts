@@ -4,7 +4,8 @@
 // They are the oracles of the property tests and the JS baselines of the benchmarks.
 import { PrivkitError } from '../errors.js';
 import { MAX_ROTATION_LENGTH, ROTATION_STREAM } from '../secagg/rotation.js';
-import { assertBytes, assertFloat32Array, assertTypedArray, checkNumber, readNumbers, readOptions } from '../validate.js';
+import { assertBytes, assertFloat32Array, checkNumber, readNumbers, readOptions } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 import { chachaBlock } from './chacha.js';
 
 /** The padded length: the least power of two >= max(1, n). */
@@ -117,7 +118,7 @@ export function quantize(
  * `tieUniforms`; integer `noise` optional.
  */
 function quantizeOptions(opts: unknown, n: number) {
-  const o = readOptions<{ scale: number; bits: number; uniforms: unknown; words: unknown; tieUniforms: unknown; noise: unknown }>('opts', opts);
+  const o = readOptions(opts as Record<'scale' | 'bits' | 'uniforms' | 'words' | 'tieUniforms' | 'noise', unknown> | undefined, ['scale', 'bits', 'uniforms', 'words', 'tieUniforms', 'noise']);
   const { scale, bits } = scaleAndBits(o);
   const perValue = (name: string, value: unknown, rule: Parameters<typeof readNumbers>[2]) => {
     if (value === undefined) return undefined;
@@ -143,8 +144,8 @@ function scaleAndBits(o: { scale?: unknown; bits?: unknown }): { scale: number; 
 
 /** sum[i] mapped to [-2^(bits-1), 2^(bits-1)) and divided by scale. */
 export function dequantize(sum: Uint32Array, opts: { scale: number; bits: number }): Float32Array {
-  assertTypedArray('sum', sum, [Uint32Array]);
-  const { scale, bits } = scaleAndBits(readOptions<{ scale: number; bits: number }>('opts', opts));
+  checkTypedArray('sum', sum, ['Uint32Array']);
+  const { scale, bits } = scaleAndBits(readOptions(opts as { scale?: unknown; bits?: unknown } | undefined, ['scale', 'bits']));
   const modulus = 2 ** bits;
   return Float32Array.from(sum, (v) => (v >= modulus / 2 ? v - modulus : v) / scale);
 }

@@ -1,10 +1,11 @@
-// Plain-TypeScript reference of the secure Laplace kernel (assembly/noise.ts, secureLaplaceLattice)
+// Plain-TypeScript reference of the secure Laplace kernel (assembly/dp/secure.ts, secureLaplaceLattice)
 // as a function of its keystream: the threshold table of Q computed exactly with BigInt rationals,
 // and the two-sided geometric Z = +-(M Q + R) drawn word by word as the kernel draws it. The oracle
 // of the kernel's branch-free count of Q and of its table.
 
 import { PrivkitError } from '../errors.js';
-import { assertTypedArray, checkNumber } from '../validate.js';
+import { checkNumber } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 import { checkedSource, type KeystreamSource } from './discrete-gaussian.js';
 
 /** t and mBits as the kernel takes them: t a double in [1, 2^24], M = 2^mBits a power of two below t and at most 2^23. */
@@ -66,7 +67,7 @@ function nearest(x: number): number {
  * words; 16 thresholds passed go on with a fresh U). Values must satisfy |v| <= 2^52 r.
  */
 export function secureLaplaceFromKeystream(values: Float64Array, r: number, t: number, mBits: number, source: KeystreamSource): Float64Array {
-  assertTypedArray('values', values, [Float64Array]);
+  checkTypedArray('values', values, ['Float64Array']);
   checkNumber('r', r, { above: 0 });
   const bound = 2 ** 52 * r;
   values.forEach((v, i) => {

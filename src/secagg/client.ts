@@ -170,7 +170,7 @@ export class SecAggClient {
     if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
       throw new PrivkitError('E_ARG', `id must be a non-empty string of at most ${MAX_ID_LENGTH} characters, got ${describe(id)}`, { argument: 'id' });
     }
-    const { minParticipants: min, signingKey, expectedParticipants } = readOptions<SecAggClientOptions>('options', options);
+    const { minParticipants: min, signingKey, expectedParticipants } = readOptions(options, ['minParticipants', 'signingKey', 'expectedParticipants'], 'options');
     if (typeof min !== 'number' || !Number.isSafeInteger(min) || min < 1 || min > MAX_CLIENTS) {
       throw new PrivkitError('E_ARG', `minParticipants must be an integer in [1, ${MAX_CLIENTS}], got ${describe(min)}`, {
         argument: 'minParticipants',

@@ -17,16 +17,17 @@
 //   altered on its way;
 // - a SHA-256 commitment to each client's self-mask seed b_u, so a wrongly rebuilt b_u is detected.
 import { PrivkitError } from '../errors.js';
-import { assertBytes, assertOneOf, describe, typedArrayName } from '../validate.js';
+import { assertBytes, assertOneOf, describe } from '../validate.js';
+import { typedArrayKind } from '../wasm/boundary.js';
 import { MAX_CLIENTS, MAX_ID_LENGTH, fromBase64Url } from './messages.js';
 
 export type KeyAgreementCurve = 'X25519' | 'P-256';
 
 /** Raw public key bytes per curve. */
-export const PUBLIC_KEY_BYTES: Readonly<Record<KeyAgreementCurve, number>> = { X25519: 32, 'P-256': 65 };
+const PUBLIC_KEY_BYTES: Readonly<Record<KeyAgreementCurve, number>> = { X25519: 32, 'P-256': 65 };
 
 /** Bytes of a private scalar (the secret-shared s key) on either curve. */
-export const PRIVATE_KEY_BYTES = 32;
+const PRIVATE_KEY_BYTES = 32;
 
 /** AES-GCM appends a 16-byte tag to each ciphertext. */
 export const GCM_TAG_BYTES = 16;
@@ -252,7 +253,7 @@ function bytesToBigIntLE(bytes: Uint8Array): bigint {
 
 /** Bytes of an Ed25519 public key and of a signature. */
 export const SIGNING_KEY_BYTES = 32;
-export const SIGNATURE_BYTES = 64;
+const SIGNATURE_BYTES = 64;
 
 /** An Ed25519 key pair: the private key as a WebCrypto key (usage 'sign'), the public key raw. */
 export interface SigningKeyPair {
@@ -317,7 +318,7 @@ function readParticipantKeys(participants: readonly Participant[], argument: str
     if (typeof p.id !== 'string' || p.id.length === 0 || p.id.length > MAX_ID_LENGTH) {
       throw fail(`.id must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
     }
-    if (typedArrayName(p.signingPublicKey) !== 'Uint8Array' || p.signingPublicKey.length !== SIGNING_KEY_BYTES) throw fail('.signingPublicKey must be 32 bytes');
+    if (typedArrayKind(p.signingPublicKey) !== 'Uint8Array' || p.signingPublicKey.length !== SIGNING_KEY_BYTES) throw fail('.signingPublicKey must be 32 bytes');
     if (keys.has(p.id)) throw fail(' repeats an id');
     if (seen.has(bytesId(p.signingPublicKey))) throw fail(' repeats a signing key');
     seen.add(bytesId(p.signingPublicKey));

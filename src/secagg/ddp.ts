@@ -73,7 +73,7 @@ export interface DistributedDpPlan {
  * excludes have probability at most beta per client and the redraws only shrink the vector).
  */
 export function planDistributedDp(given: DistributedDpOptions): DistributedDpPlan {
-  const options = readOptions<DistributedDpOptions>('options', given);
+  const options = readOptions(given, ['clipNorm', 'dimension', 'clients', 'noiseMultiplier', 'noiseClients', 'bits', 'wrapProbability', 'beta'], 'options');
   const clipNorm = assertNumber('clipNorm', options.clipNorm, 'positive');
   const length = assertInteger('dimension', options.dimension, 1);
   if (length > MAX_ROTATION_LENGTH) {
@@ -137,13 +137,15 @@ export function planDistributedDp(given: DistributedDpOptions): DistributedDpPla
     l1Sensitivity,
     wrapProbability: wrapProbabilityFor(clients),
     wrapProbabilityFor,
+    // tau and the samplers' slack grow with the survivors and the sensitivity term shrinks: charging tau and the
+    // slack for all `clients` makes every round's charge decrease with its survivors (noiseClients is the worst).
     event: (given) => {
-      const round = readOptions<NonNullable<typeof given>>('round', given);
-      const survivors = round.clients === undefined ? noiseClients : assertInteger('round.clients', round.clients, 1);
+      const round = readOptions(given, ['clients', 'sampleRate', 'sampling'], 'round');
+      const survivors = round.clients === undefined ? noiseClients : assertInteger('round.clients', round.clients, 1, clients);
       // Each client's noise pmf is within a relative eta of N_Z on each coordinate, so the sum's is within (1 + eta)^clients.
-      const slack = dimension * survivors * -Math.log1p(-wasmDiscreteGaussianPmfError(localSigma));
+      const slack = dimension * clients * -Math.log1p(-wasmDiscreteGaussianPmfError(localSigma));
       return subsampledDistributedEvent(
-        { localSigma, clients: survivors, l2Sensitivity, l1Sensitivity, dimension, slack },
+        { localSigma, clients: survivors, tauClients: clients, l2Sensitivity, l1Sensitivity, dimension, slack },
         round.sampleRate === undefined ? 1 : round.sampleRate,
         round.sampling === undefined ? 'poisson' : round.sampling,
       );

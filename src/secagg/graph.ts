@@ -27,7 +27,7 @@ import { assertBytes, assertInteger, describe } from '../validate.js';
 import { MAX_CLIENTS } from './messages.js';
 
 /** Most adjacency entries communicationGraph returns as lists (count x degree). */
-export const MAX_ADJACENCY_ENTRIES = 2 ** 24;
+const MAX_ADJACENCY_ENTRIES = 2 ** 24;
 
 /**
  * The graph of a round: `complete` (every pair linked) or H_{k,n} on a keyed ring. Clients are

@@ -1,11 +1,12 @@
 // Pairwise and self masks of secure aggregation: each mask is the ChaCha20 keystream of a full
 // 32-byte seed (never a truncated one, unlike Flower's 32-bit MT19937 seeding), read as 32-bit words
 // and added to or subtracted from a vector in Z_2^b. Masks of opposite sign from the same seed cancel.
+// Seeds, generator states and keystream never stay in wasm memory after a call (see combine).
 import { PrivkitError } from '../errors.js';
-import { createRng } from '../dp/rng.js';
-import { assertBytes, assertInteger, assertTypedArray, describe, optionalBoolean, readArray } from '../validate.js';
-import type { Arena } from '../wasm/arena.js';
-import { withWasm, type Kernels } from '../wasm/runtime.js';
+import { GENERATOR_BYTES, generatorState } from '../dp/rng.js';
+import { assertInteger, describe } from '../validate.js';
+import { checkTypedArray, copyIn, copyOut, currentLength, isDetached, snapshot, typedArrayKind } from '../wasm/boundary.js';
+import { withWasm } from '../wasm/runtime.js';
 
 export interface Mask {
   /** 32-byte seed of the mask's keystream. */
@@ -16,14 +17,26 @@ export interface Mask {
 
 /** Words per chunk copied into wasm memory: a multiple of 64 (four ChaCha20 blocks), so streams continue across chunks. */
 const CHUNK_WORDS = 1 << 16;
+/** Generators in wasm memory at once (86 KiB): any number of masks runs in bounded memory. */
+const MASK_BATCH = 256;
+/** Longest vector (2^30 words, as a protocol message's). */
+const MAX_LENGTH = 2 ** 30;
+
+/** A mask as read from the caller, once: a copy of its seed and its sign. */
+interface ReadMask {
+  seed: Uint8Array;
+  subtract: boolean;
+}
 
 /**
  * Adds (or subtracts) each mask's keystream to `target` in place, mod 2^bits, and returns it.
  * Values of `target` must already lie in [0, 2^bits).
  */
 export function applyMasks(target: Uint32Array, masks: readonly Mask[], bits = 32): Uint32Array {
-  assertTypedArray('target', target, [Uint32Array]);
-  return combine(target, [target], masks, bits);
+  const read = readMasks(masks);
+  const modulusMask = wordMask(bits);
+  checkTypedArray('target', target, ['Uint32Array']);
+  return combine(target, 'target', [target], ['target'], read, modulusMask, currentLength(target));
 }
 
 /**
@@ -35,70 +48,108 @@ export function maskedSum(inputs: readonly Uint32Array[], masks: readonly Mask[]
   if (!Array.isArray(inputs)) {
     throw new PrivkitError('E_ARG', `inputs must be an array of Uint32Array, got ${describe(inputs)}`, { argument: 'inputs' });
   }
-  const n = length === undefined ? inputs[0]?.length : assertInteger('length', length);
-  if (n === undefined) throw new PrivkitError('E_ARG', 'length is required when inputs is empty', { argument: 'length' });
-  inputs.forEach((input, i) => {
-    if (!(input instanceof Uint32Array)) {
-      throw new PrivkitError('E_ARG', `inputs[${i}] must be a Uint32Array, got ${describe(input)}`, { argument: 'inputs', index: i });
-    }
-    if (input.length !== n) {
-      throw new PrivkitError('E_SHAPE', `inputs[${i}] has length ${input.length}, expected ${n}`, { argument: 'inputs', index: i });
+  const list: unknown[] = Array.from(inputs);
+  const read = readMasks(masks);
+  const modulusMask = wordMask(bits);
+  list.forEach((input, i) => {
+    if (typedArrayKind(input) !== 'Uint32Array' || isDetached(input as Uint32Array)) {
+      throw new PrivkitError('E_ARG', `inputs[${i}] must be an attached Uint32Array, got ${describe(input)}`, { argument: 'inputs', index: i });
     }
   });
-  return combine(new Uint32Array(n), inputs, masks, bits);
+  const arrays = list as Uint32Array[];
+  const n = length === undefined ? (arrays.length === 0 ? undefined : currentLength(arrays[0]!)) : assertInteger('length', length);
+  if (n === undefined) throw new PrivkitError('E_ARG', 'length is required when inputs is empty', { argument: 'length' });
+  if (n > MAX_LENGTH) throw new PrivkitError('E_ARG', `length must be <= 2^30, got ${n}`, { argument: 'length' });
+  arrays.forEach((input, i) => {
+    if (currentLength(input) !== n) {
+      throw new PrivkitError('E_SHAPE', `inputs[${i}] has length ${currentLength(input)}, expected ${n}`, { argument: 'inputs', index: i });
+    }
+  });
+  const names = arrays.map((_, i) => `inputs[${i}]`);
+  return combine(new Uint32Array(n), 'out', arrays, names, read, modulusMask, n);
 }
 
 /**
- * out = (sum of `inputs` + sum of +-keystreams) mod 2^bits, one chunk of CHUNK_WORDS at a time:
- * the inputs are copied into wasm and added (addWords), then every mask is added to the chunk by
- * addKeystreams with all generators in wasm memory at once. `out` may be one of the inputs.
+ * The masks of a call, each read once (a hole is refused, not skipped), their seeds checked and
+ * copied (so the caller's later changes do not reach the call).
  */
-function combine(out: Uint32Array, inputs: readonly Uint32Array[], given: readonly Mask[], bits: number): Uint32Array {
-  const modulusMask = wordMask(bits);
-  if (!Array.isArray(given)) {
-    throw new PrivkitError('E_ARG', `masks must be an array, got ${describe(given)}`, { argument: 'masks' });
+function readMasks(masks: unknown): ReadMask[] {
+  if (!Array.isArray(masks)) {
+    throw new PrivkitError('E_ARG', `masks must be an array, got ${describe(masks)}`, { argument: 'masks' });
   }
-  // each mask read once, into a checked copy (a for loop in readArray: a hole is refused)
-  const masks = readArray('masks', given, (name, mask): Mask => {
-    if (typeof mask !== 'object' || mask === null) throw new PrivkitError('E_ARG', `${name} must be { seed, subtract? }, got ${describe(mask)}`, { argument: name });
-    const { seed, subtract } = mask as Mask;
-    return { seed: assertBytes(`${name}.seed`, seed, 32), subtract: optionalBoolean(`${name}.subtract`, subtract) };
+  return Array.from(masks as unknown[], (mask, i) => {
+    const bad = (what: string, value: unknown) =>
+      new PrivkitError('E_ARG', `masks[${i}]${what}, got ${describe(value)}`, { argument: 'masks', index: i });
+    if (typeof mask !== 'object' || mask === null) throw bad(' must be { seed, subtract? }', mask);
+    const { seed, subtract } = mask as Partial<Mask>;
+    if (!isSeed(seed)) throw bad('.seed must be a Uint8Array of 32 bytes', seed);
+    if (subtract !== undefined && typeof subtract !== 'boolean') throw bad('.subtract must be a boolean', subtract);
+    return { seed: snapshot(seed, 32, `masks[${i}].seed`), subtract: subtract === true };
   });
-  const states = generatorStates(masks);
-  withWasm((kernels, arena) => {
-    const count = masks.length;
-    const gens = arena.alloc(states.length);
-    arena.bytes(gens, states.length).set(states);
-    const subtract = arena.alloc(count * 4);
-    arena.u32(subtract, count).set(masks.map((mask) => (mask.subtract === true ? 1 : 0)));
-    const words = Math.min(out.length, CHUNK_WORDS);
-    const ptr = arena.alloc(words * 4);
-    const scratch = inputs.length > 1 ? arena.alloc(words * 4) : 0;
-    for (let start = 0; start < out.length; start += CHUNK_WORDS) {
-      const end = Math.min(out.length, start + CHUNK_WORDS);
-      const n = end - start;
-      if (inputs.length === 0) arena.u32(ptr, n).fill(0);
-      else arena.u32(ptr, n).set(inputs[0]!.subarray(start, end));
-      for (let i = 1; i < inputs.length; i++) {
-        arena.u32(scratch, n).set(inputs[i]!.subarray(start, end));
-        kernels.addWords(ptr, scratch, n);
-      }
-      if (count > 0) kernels.addKeystreams(gens, subtract, count, ptr, n);
-      kernels.andWords(ptr, n, modulusMask);
-      out.set(arena.u32(ptr, n), start);
-    }
-  });
-  return out;
 }
 
-/** The initial generator state of each mask's seed (ChaCha20, stream 0), back to back, as addKeystreams reads them. */
-function generatorStates(masks: readonly Mask[]): Uint8Array {
-  const bytes = withWasm((kernels: Kernels) => kernels.generatorBytes());
-  const states = new Uint8Array(masks.length * bytes);
-  masks.forEach((mask, i) =>
-    createRng({ seed: mask.seed }).withGenerator((_kernels: Kernels, g: number, arena: Arena) => states.set(arena.bytes(g, bytes), i * bytes)),
-  );
-  return states;
+/** True for a genuine, attached Uint8Array of 32 bytes. */
+function isSeed(seed: unknown): seed is Uint8Array {
+  return typedArrayKind(seed) === 'Uint8Array' && !isDetached(seed as Uint8Array) && currentLength(seed as Uint8Array) === 32;
+}
+
+/**
+ * out = (sum of `inputs` + sum of +-keystreams) mod 2^bits over n words, one chunk of CHUNK_WORDS at
+ * a time: the inputs are copied into wasm and added (addWords), then the masks' generators are
+ * loaded MASK_BATCH at a time, add their keystreams to the chunk (addKeystreams) and are saved
+ * back. Generator states and staging are secret: zeroed in wasm when the call ends, and the JS
+ * copy of the states too. `out` may be one of the inputs.
+ */
+function combine(
+  out: Uint32Array,
+  outName: string,
+  inputs: readonly Uint32Array[],
+  names: readonly string[],
+  masks: readonly ReadMask[],
+  modulusMask: number,
+  n: number,
+): Uint32Array {
+  const count = masks.length;
+  const states = new Uint8Array(count * GENERATOR_BYTES);
+  masks.forEach((mask, i) => {
+    const state = generatorState(mask.seed, 0);
+    states.set(state, i * GENERATOR_BYTES);
+    state.fill(0);
+    mask.seed.fill(0);
+  });
+  const subtract = Uint32Array.from(masks, (mask) => (mask.subtract ? 1 : 0));
+  try {
+    withWasm((kernels, arena) => {
+      const batch = Math.min(count, MASK_BATCH);
+      const gens = arena.allocSecret(batch * GENERATOR_BYTES);
+      const flags = arena.allocSecret(batch * 4);
+      const words = Math.min(n, CHUNK_WORDS);
+      const ptr = arena.allocSecret(words * 4);
+      const scratch = inputs.length > 1 ? arena.allocSecret(words * 4) : 0;
+      for (let start = 0; start < n; start += CHUNK_WORDS) {
+        const length = Math.min(CHUNK_WORDS, n - start);
+        if (inputs.length === 0) arena.u32(ptr, length).fill(0);
+        else copyIn(arena.u32(ptr, length), inputs[0]!, start, names[0]!);
+        for (let i = 1; i < inputs.length; i++) {
+          copyIn(arena.u32(scratch, length), inputs[i]!, start, names[i]!);
+          kernels.addWords(ptr, scratch, length);
+        }
+        for (let first = 0; first < count; first += MASK_BATCH) {
+          const m = Math.min(MASK_BATCH, count - first);
+          const batchStates = states.subarray(first * GENERATOR_BYTES, (first + m) * GENERATOR_BYTES);
+          arena.bytes(gens, batchStates.length).set(batchStates);
+          arena.u32(flags, m).set(subtract.subarray(first, first + m));
+          kernels.addKeystreams(gens, flags, m, ptr, length);
+          batchStates.set(arena.bytes(gens, batchStates.length));
+        }
+        kernels.andWords(ptr, length, modulusMask);
+        copyOut(arena.u32(ptr, length), out, start, outName);
+      }
+    });
+  } finally {
+    states.fill(0);
+  }
+  return out;
 }
 
 /** 2^bits - 1 as an unsigned 32-bit mask, for 1 <= bits <= 32. */

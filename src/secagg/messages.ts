@@ -9,7 +9,8 @@
 // every list length against the round, every byte field's size), and no error message echoes more
 // than a short prefix of what it got.
 import { PrivkitError } from '../errors.js';
-import { assertInteger, describe, isDetachedBuffer, readOptions, typedArrayName } from '../validate.js';
+import { assertInteger, describe, readOptions } from '../validate.js';
+import { isDetached, typedArrayKind } from '../wasm/boundary.js';
 import { checkSigningPrivateKey, sha256, sign, type KeyAgreementCurve } from './crypto.js';
 import { wordMask } from './masks.js';
 
@@ -210,9 +211,9 @@ export const MAX_NEIGHBOURHOOD = 1_024;
 /** Longest client id or round id, in UTF-16 code units. */
 export const MAX_ID_LENGTH = 256;
 /** Largest supported vector length (one Uint32Array of the masked input). */
-export const MAX_VECTOR_LENGTH = 2 ** 30;
+const MAX_VECTOR_LENGTH = 2 ** 30;
 /** Largest byte field (keys, ciphertexts, shares, signatures are all smaller). */
-export const MAX_FIELD_BYTES = 256;
+const MAX_FIELD_BYTES = 256;
 /** Default bound on the JSON text decodeMessage parses when it is not given the round (64 Mi characters). */
 export const MAX_MESSAGE_CHARS = 2 ** 26;
 
@@ -302,7 +303,7 @@ function limitsOf(setup: SetupMessage | undefined): Limits {
 }
 
 /** min(n, k + 1): the clients of one neighbourhood, the client included (all n with the complete graph). */
-export function neighbourhoodSize(clients: number, neighbours: number | undefined): number {
+function neighbourhoodSize(clients: number, neighbours: number | undefined): number {
   return Math.min(neighbours ?? Infinity, clients - 1) + 1;
 }
 
@@ -358,7 +359,7 @@ export interface DecodeOptions {
  * length and each base64url field's length.
  */
 export function decodeMessage(encoded: unknown, opts: DecodeOptions = {}): SecAggMessage {
-  const options = readOptions<DecodeOptions>('opts', opts);
+  const options = readOptions(opts, ['setup', 'maxChars']);
   const setup = options.setup;
   const roundChars = setup === undefined ? MAX_MESSAGE_CHARS : roundMessageChars(setup);
   const maxChars = options.maxChars === undefined ? roundChars : assertInteger('opts.maxChars', options.maxChars);
@@ -714,7 +715,7 @@ function parseJson(text: string): unknown {
 
 /** A genuine, attached typed array of this class (no Proxy or look-alike; a transferred buffer is not an empty field). */
 function isTypedArray(value: unknown, name: 'Uint8Array' | 'Uint32Array'): value is Uint8Array | Uint32Array {
-  return typedArrayName(value) === name && !((value as Uint8Array).byteLength === 0 && isDetachedBuffer((value as Uint8Array).buffer));
+  return typedArrayKind(value) === name && !isDetached(value as Uint8Array);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

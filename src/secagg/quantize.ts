@@ -2,12 +2,13 @@
 // Steinke 2021, "The Distributed Discrete Gaussian Mechanism for Federated Learning with Secure
 // Aggregation", arXiv 2102.06387): scale, round stochastically to integers, add discrete Gaussian
 // noise, wrap mod 2^b; the server's sum maps back to signed values divided by the scale. The fused
-// kernel (assembly/quantize.ts) streams the input through a fixed window of wasm memory.
+// kernel (assembly/secagg/quantize.ts) streams the input through a fixed window of wasm memory.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { MAX_DISCRETE_SCALE } from '../dp/discrete.js';
-import { resolveRng } from '../dp/noise.js';
+import { generatorOf } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
-import { assertFloat32Array, assertNumber, assertTypedArray, describe, readOptions } from '../validate.js';
+import { assertFloat32Array, assertNumber, describe, readOptions } from '../validate.js';
+import { checkTypedArray, copyIn, currentLength } from '../wasm/boundary.js';
 import { wordMask } from './masks.js';
 
 export interface QuantizeOptions {
@@ -48,7 +49,7 @@ const CHUNK = 1 << 16;
  * stochasticRound(v) = floor(v) + Bernoulli(v - floor(v)), decided exactly from ChaCha20 keystream
  * (an 8-bit word, and a fresh full-precision uniform on a tie: P(round up) = v - floor(v) to double
  * precision, so E[q] = x * scale) and noise[i] an independent discrete Gaussian N_Z(0, noiseSigma^2)
- * (exact up to float64 rounding; see assembly/quantize.ts), summed in 64-bit integers and wrapped as
+ * (exact up to float64 rounding; see assembly/dp/discrete.ts), summed in 64-bit integers and wrapped as
  * two's complement. Conditional rounding draws the noise once, with the first rounding (its keystream
  * is independent of every rounding's), and redraws only the rounding until it meets the bound.
  * Without noise, dequantize(quantize(x)) differs from x by less than 1 / scale per coordinate before
@@ -58,26 +59,28 @@ const CHUNK = 1 << 16;
  * MAX_ROUNDING_ATTEMPTS tries.
  */
 export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
-  assertFloat32Array('x', x);
-  const options = readOptions<QuantizeOptions>('opts', opts);
+  const options = readOptions(opts, ['scale', 'bits', 'noiseSigma', 'rounding', 'conditionalBound', 'rng']);
   const scale = assertNumber('opts.scale', options.scale, 'positive');
   const mask = bitsMask(options.bits);
   const sigma = noiseSigma(options.noiseSigma);
   const bound = roundingBound(options.rounding, options.conditionalBound);
-  const rng = resolveRng(options);
-  const out = new Uint32Array(x.length);
+  const rng = generatorOf(options.rng);
+  assertFloat32Array('x', x);
+  const length = currentLength(x);
+  const out = new Uint32Array(length);
   rng.withGenerator((kernels, g, arena) => {
-    const ptr = arena.alloc(Math.min(x.length, CHUNK) * 4);
-    const bitsPtr = bound === undefined ? 0 : arena.alloc(Math.ceil(Math.min(x.length, CHUNK) / 32) * 4);
+    // secret staging: the input, its rounding and noise
+    const ptr = arena.allocSecret(Math.min(length, CHUNK) * 4);
+    const bitsPtr = bound === undefined ? 0 : arena.allocSecret(Math.ceil(Math.min(length, CHUNK) / 32) * 4);
     /**
      * Rounds (and noises with sigma > 0) all of x; the words go to `words` (if given), the round-up
      * bits to `bits` (if given). Returns the sum of squares of the rounded integers.
      */
     const pass = (noise: number, words: Uint32Array | undefined, bits: Uint32Array | undefined): number => {
       let squares = 0;
-      for (let start = 0; start < x.length; start += CHUNK) {
-        const count = Math.min(CHUNK, x.length - start);
-        arena.f32(ptr, count).set(x.subarray(start, start + count));
+      for (let start = 0; start < length; start += CHUNK) {
+        const count = Math.min(CHUNK, length - start);
+        copyIn(arena.f32(ptr, count), x, start, 'x');
         const s = kernels.quantizeChunk(g, ptr, count, scale, noise, mask, bits === undefined ? 0 : bitsPtr);
         if (s < 0) throw inputError(x, start, start + count, scale);
         squares += s;
@@ -92,7 +95,7 @@ export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
     }
     // out = rounding + noise; roundUp = that rounding's round-up bits. A redrawn rounding replaces
     // them: out[i] moves by its new bit minus its old one (floor(x[i] * scale) is the same).
-    const roundUp = new Uint32Array(Math.ceil(x.length / 32));
+    const roundUp = new Uint32Array(Math.ceil(length / 32));
     let squares = pass(sigma, out, roundUp);
     if (squares <= bound * bound) return;
     const redrawn = new Uint32Array(roundUp.length);
@@ -125,8 +128,8 @@ export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
  * within n / scale (plus the noise), provided |sum of x * scale| + n < 2^(bits-1) (no wrap-around).
  */
 export function dequantize(sum: Uint32Array, opts: DequantizeOptions): Float32Array {
-  assertTypedArray('sum', sum, [Uint32Array]);
-  const options = readOptions<DequantizeOptions>('opts', opts);
+  const options = readOptions(opts, ['scale', 'bits']);
+  checkTypedArray('sum', sum, ['Uint32Array']);
   const scale = assertNumber('opts.scale', options.scale, 'positive');
   const modulus = bitsMask(options.bits) + 1;
   const half = modulus / 2;

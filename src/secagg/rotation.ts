@@ -2,10 +2,11 @@
 // HadamardTransformFactory): clients rotate their clipped update before quantizing so that its
 // energy is spread evenly over the coordinates, and the server rotates the aggregate back. The
 // Rademacher signs come from the ChaCha20 keystream of a public per-round seed, so every client and
-// the server apply the same rotation. Kernel: hadamardRotate in assembly/quantize.ts.
+// the server apply the same rotation. Kernels: hadamardRotate and its blocked phases in assembly/secagg/rotation.ts.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
 import { assertBytes, assertFloat32Array, assertInteger } from '../validate.js';
+import { copyIn, currentLength, snapshot } from '../wasm/boundary.js';
 
 /** Longest vector the rotation accepts (its padded copy lives in wasm memory: 4 bytes per value). */
 export const MAX_ROTATION_LENGTH = 2 ** 28;
@@ -27,6 +28,9 @@ export function rotationLength(length: number): number {
   return d;
 }
 
+/** Floats of the staging window (1 MiB): longer rotations run block by block, in bounded wasm memory. */
+const ROTATION_BLOCK = 1 << 18;
+
 /**
  * y = H D [x, 0...] / sqrt(d): x padded with zeros to d = rotationLength(x.length), multiplied by the
  * Rademacher signs D of `seed` (x[i] is negated when bit i & 31 of keystream word i >> 5, words
@@ -36,9 +40,11 @@ export function rotationLength(length: number): number {
  * E_OVERFLOW if ||x||_2 exceeds the float32 range.
  */
 export function randomizedHadamard(x: Float32Array, seed: Uint8Array): Float32Array {
+  const key = readSeed(seed);
   assertFloat32Array('x', x);
-  const d = rotationLength(x.length);
-  return rotate(x, 'x', seed, d, d, false);
+  const length = currentLength(x);
+  const d = rotationLength(length);
+  return rotate(x, length, 'x', key, d, d, false);
 }
 
 /**
@@ -47,31 +53,84 @@ export function randomizedHadamard(x: Float32Array, seed: Uint8Array): Float32Ar
  * (2 log2 d + 4) 2^-24 ||x||_2 in L2 norm.
  */
 export function inverseRandomizedHadamard(y: Float32Array, seed: Uint8Array, length: number): Float32Array {
+  const key = readSeed(seed);
   assertFloat32Array('y', y);
   const d = rotationLength(length);
-  if (y.length !== d) {
-    throw new PrivkitError('E_SHAPE', `y.length must be ${d} (the padded length of ${length} values), got ${y.length}`, {
+  if (currentLength(y) !== d) {
+    throw new PrivkitError('E_SHAPE', `y.length must be ${d} (the padded length of ${length} values), got ${currentLength(y)}`, {
       argument: 'y',
     });
   }
-  return rotate(y, 'y', seed, d, length, true);
+  return rotate(y, d, 'y', key, d, length, true);
 }
 
-function rotate(v: Float32Array, name: string, seed: Uint8Array, d: number, outLength: number, inverse: boolean): Float32Array {
-  assertBytes('seed', seed, 32);
+/** A copy of the 32-byte seed (read before the vector, so nothing the seed runs can change the vector after its check). */
+function readSeed(seed: unknown): Uint8Array {
+  return snapshot(assertBytes('seed', seed, 32), 32, 'seed');
+}
+
+/**
+ * The rotation (or with `inverse` its inverse) of the first `length` values of v padded to d, its
+ * first `outLength` values returned. Up to `block` floats (a power of two >= 32) are rotated in one
+ * window of wasm memory; longer vectors run in three phases (see assembly/secagg/rotation.ts): signs and
+ * the stages within each block, block by block; the stages across blocks on slabs of `block / (d /
+ * block)` columns of every block; and for the inverse the signs again. Same arithmetic, same result.
+ * Exported for tests, which use a small `block`. The window is secret: it holds the update.
+ */
+export function rotate(
+  v: Float32Array,
+  length: number,
+  name: string,
+  seed: Uint8Array,
+  d: number,
+  outLength: number,
+  inverse: boolean,
+  block = ROTATION_BLOCK,
+): Float32Array {
   return createRng({ seed, stream: ROTATION_STREAM }).withGenerator((kernels, g, arena) => {
-    const ptr = arena.allocF32(d);
-    const view = arena.f32(ptr, d);
-    view.set(v);
-    view.fill(0, v.length);
-    const bad = kernels.firstNonFinite(ptr, v.length);
-    if (bad >= 0) throw nonFiniteError(name, bad, v[bad]!);
-    kernels.hadamardRotate(g, ptr, d, inverse);
-    if (kernels.firstNonFinite(ptr, d) >= 0) {
-      throw new PrivkitError('E_OVERFLOW', `the rotation of ${name} overflows float32 (its L2 norm is beyond 3.4e38)`, {
-        argument: name,
-      });
+    const size = Math.min(d, block);
+    const ptr = arena.allocSecret(size * 4);
+    const overflow = () =>
+      new PrivkitError('E_OVERFLOW', `the rotation of ${name} overflows float32 (its L2 norm is beyond 3.4e38)`, { argument: name });
+    /** Copies v[start, start + size) into the window, zero beyond v's values; E_NONFINITE for NaN/Infinity. */
+    const load = (start: number) => {
+      const count = Math.max(0, Math.min(size, length - start));
+      const window = arena.f32(ptr, size);
+      if (count > 0) copyIn(window.subarray(0, count), v, start, name);
+      window.fill(0, count);
+      const bad = kernels.firstNonFinite(ptr, count);
+      if (bad >= 0) throw nonFiniteError(name, start + bad, arena.f32(ptr, size)[bad]!);
+    };
+    if (d <= block) {
+      load(0);
+      kernels.hadamardRotate(g, ptr, d, inverse);
+      if (kernels.firstNonFinite(ptr, d) >= 0) throw overflow();
+      return arena.f32(ptr, outLength).slice();
     }
-    return arena.f32(ptr, outLength).slice();
+    const work = new Float32Array(d);
+    const blocks = d / block;
+    const width = block / blocks;
+    const scale = Math.fround(1 / Math.sqrt(d));
+    for (let b = 0; b < blocks; b++) {
+      load(b * block);
+      if (!inverse) kernels.hadamardSigns(g, ptr, block);
+      kernels.hadamardBlock(ptr, block, scale);
+      work.set(arena.f32(ptr, block), b * block);
+    }
+    for (let col = 0; col < block; col += width) {
+      for (let b = 0; b < blocks; b++) arena.f32(ptr + 4 * b * width, width).set(work.subarray(b * block + col, b * block + col + width));
+      kernels.hadamardSpans(ptr, block, width, block);
+      if (kernels.firstNonFinite(ptr, block) >= 0) throw overflow();
+      for (let b = 0; b < blocks; b++) work.set(arena.f32(ptr + 4 * b * width, width), b * block + col);
+    }
+    if (inverse) {
+      for (let b = 0; b * block < outLength; b++) {
+        const view = arena.f32(ptr, block);
+        view.set(work.subarray(b * block, (b + 1) * block));
+        kernels.hadamardSigns(g, ptr, block);
+        work.set(view, b * block);
+      }
+    }
+    return inverse ? work.slice(0, outLength) : work;
   });
 }

@@ -159,7 +159,11 @@ export class SecAggServer {
   #result: SecAggResult | undefined;
 
   constructor(given: SecAggServerOptions) {
-    const options = readOptions<SecAggServerOptions>('options', given) as SecAggServerOptions;
+    const options = readOptions(
+      given,
+      ['clients', 'bits', 'length', 'threshold', 'minSurvivors', 'neighbours', 'roundId', 'curve', 'expectedParticipants'],
+      'options',
+    ) as SecAggServerOptions;
     const roundId = options.roundId === undefined ? toBase64Url(crypto.getRandomValues(new Uint8Array(16))) : options.roundId;
     checkRoundParameters({ ...options, roundId, graphSeed: new Uint8Array(32), curve: options.curve === undefined ? 'X25519' : options.curve }, 'E_ARG');
     const clients = [...options.clients];

@@ -14,10 +14,10 @@ export const SHAMIR_PRIME: bigint = (1n << 521n) - 1n;
 export const SHAMIR_SHARE_BYTES = 66;
 
 /** Most shares one split deals, and the largest threshold: a split costs threshold x count and a rebuild threshold^2 field multiplications. */
-export const MAX_SHAMIR_SHARES = 65_536;
-export const MAX_SHAMIR_THRESHOLD = 4_096;
+const MAX_SHAMIR_SHARES = 65_536;
+const MAX_SHAMIR_THRESHOLD = 4_096;
 /** Most field multiplications (threshold x count) one split may take. */
-export const MAX_SPLIT_WORK = 2 ** 24;
+const MAX_SPLIT_WORK = 2 ** 24;
 
 export interface ShamirShare {
   /** Evaluation point, an integer in [1, p). */
@@ -52,7 +52,7 @@ export function shamirSplit(
   if (typeof secret !== 'bigint' || secret < 0n || secret >= p) {
     throw new PrivkitError('E_ARG', `secret must be a bigint in [0, p), got ${describe(secret)}`, { argument: 'secret' });
   }
-  const { xs: givenXs } = readOptions<ShamirOptions & { xs: readonly number[] }>('opts', opts);
+  const { xs: givenXs } = readOptions(opts as (ShamirOptions & { xs?: readonly number[] }) | undefined, ['xs']);
   const xs = givenXs === undefined ? Array.from({ length: n }, (_, i) => i + 1) : givenXs;
   if (!Array.isArray(xs)) throw new PrivkitError('E_ARG', `opts.xs must be an array of points, got ${describe(xs)}`, { argument: 'xs' });
   if (xs.length !== n) throw new PrivkitError('E_SHAPE', `xs has ${xs.length} points, expected count = ${n}`, { argument: 'xs' });
@@ -185,7 +185,7 @@ function checkThreshold(threshold: unknown): number {
 }
 
 function primeOf(opts: unknown): bigint {
-  const { prime } = readOptions<ShamirOptions>('opts', opts);
+  const { prime } = readOptions(opts as ShamirOptions | undefined, ['prime']);
   const p = prime === undefined ? SHAMIR_PRIME : prime;
   if (typeof p !== 'bigint' || p < 3n) {
     throw new PrivkitError('E_ARG', `prime must be a bigint >= 3, got ${describe(p)}`, { argument: 'prime' });

@@ -9,7 +9,8 @@
 // pairwise masks are in the survivors' inputs) and after it (their input is in the sum, but they
 // neither sign the survivor set nor reveal shares).
 import { PrivkitError } from '../errors.js';
-import { assertTypedArray, describe, readArray, readOptions } from '../validate.js';
+import { assertOneOf, describe, readArray, readOptions } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 import { SecAggClient } from './client.js';
 import { generateSigningKeyPair, type KeyAgreementCurve } from './crypto.js';
 import { decodeMessage, encodeMessage, MAX_CLIENTS, type ClientMessage, type SecAggMessage } from './messages.js';
@@ -51,19 +52,22 @@ export interface SimulateRoundResult {
 
 export async function simulateRound(options: SimulateRoundOptions): Promise<SimulateRoundResult> {
   const start = performance.now();
-  const { inputs: given, bits, threshold, neighbours, minSurvivors, roundId, curve, wire = 'json' } = readOptions<SimulateRoundOptions>('options', options) as SimulateRoundOptions;
+  const read = readOptions(
+    options,
+    ['inputs', 'bits', 'threshold', 'neighbours', 'minSurvivors', 'dropBeforeShareKeys', 'dropBeforeMaskedInput', 'dropAfterMaskedInput', 'roundId', 'curve', 'wire'],
+    'options',
+  ) as SimulateRoundOptions;
+  const { inputs: given, bits, threshold, neighbours, minSurvivors, roundId, curve } = read;
   if (!Array.isArray(given) || given.length === 0) {
     throw new PrivkitError('E_ARG', `inputs must be a non-empty array of Uint32Array, got ${describe(given)}`, { argument: 'inputs' });
   }
-  const inputs = readArray('inputs', given, (name, input) => assertTypedArray(name, input, [Uint32Array]), MAX_CLIENTS);
+  const inputs = readArray('inputs', given, (name, input) => checkTypedArray(name, input, ['Uint32Array']), MAX_CLIENTS);
   const mismatch = inputs.findIndex((input) => input.length !== inputs[0]!.length);
   if (mismatch >= 0) throw new PrivkitError('E_SHAPE', `inputs[${mismatch}] has length ${inputs[mismatch]!.length}, inputs[0] ${inputs[0]!.length}`, { argument: 'inputs', index: mismatch });
-  if (wire !== 'json' && wire !== 'structured-clone') {
-    throw new PrivkitError('E_ARG', `wire must be 'json' or 'structured-clone', got ${String(wire)}`, { argument: 'wire' });
-  }
+  const wire = assertOneOf('wire', read.wire, ['json', 'structured-clone'] as const, 'json');
   const length = inputs[0]!.length;
   const ids = inputs.map((_, i) => `client-${i}`);
-  const drops = dropSchedule(options, inputs.length);
+  const drops = dropSchedule(read, inputs.length);
 
   const signingKeys = await Promise.all(ids.map(() => generateSigningKeyPair()));
   const expectedParticipants = ids.map((id, i) => ({ id, signingPublicKey: signingKeys[i]!.publicKey }));

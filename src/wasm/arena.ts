@@ -1,21 +1,35 @@
 // Memory manager for wasm linear memory: a bump arena above the module's static data.
-// Each kernel call takes a mark, allocates its buffers, and releases back to the mark, so
-// repeated calls reuse the same bytes and memory grows only for a larger call than any before.
-// Views are created on demand from the current `memory.buffer`, so growth never leaves a stale view.
+// Each kernel call opens a scope, allocates its buffers, and closes the scope, which releases them,
+// so repeated calls reuse the same bytes and memory grows only for a larger call than any before.
+// One call (the outermost scope and everything nested in it) may allocate at most MAX_CALL_BYTES:
+// kernels stage their data through bounded windows, so this is a backstop, not a working limit.
+// Regions allocated as secret (generator states, keystream, secret inputs) are zeroed when their
+// scope closes, also when the call fails. Views are created on demand from the current
+// `memory.buffer`, so growth never leaves a stale view.
 import { PrivkitError } from '../errors.js';
 
 const PAGE = 65536;
 const ALIGN = 16;
 const MAX_BYTES = 65536 * PAGE;
 
+/** The most wasm memory one call may allocate: 64 MiB (the staging windows of a call take a few MiB). */
+export const MAX_CALL_BYTES = 64 << 20;
+
 export class Arena {
   private top: number;
+  private depth = 0;
+  /** The top when the outermost open scope was opened. */
+  private callStart: number;
+  /** Start and end of each live secret region, in allocation order (so a closing scope's are last). */
+  private readonly secrets: number[] = [];
 
   constructor(
     private readonly memory: WebAssembly.Memory,
     base: number,
+    private readonly maxCallBytes = MAX_CALL_BYTES,
   ) {
     this.top = alignUp(base);
+    this.callStart = this.top;
   }
 
   /** Reserves `bytes` bytes (16-byte aligned) and returns their address. Contents are unspecified. */
@@ -23,21 +37,30 @@ export class Arena {
     const ptr = this.top;
     const end = alignUp(ptr + bytes);
     if (end > MAX_BYTES) throw new PrivkitError('E_WASM', `wasm memory limit (4 GiB): cannot allocate ${bytes} more bytes`);
+    if (end - this.callStart > this.maxCallBytes) {
+      throw new PrivkitError(
+        'E_OVERFLOW',
+        `one call may allocate at most ${this.maxCallBytes / 2 ** 20} MiB of wasm memory; ${bytes} more bytes would pass it`,
+      );
+    }
     const size = this.memory.buffer.byteLength;
     if (end > size) this.memory.grow(Math.ceil((end - size) / PAGE));
     this.top = end;
     return ptr;
   }
 
-  allocF32(length: number): number {
-    return this.alloc(length * 4);
+  /** As `alloc`, for data that must not outlive the call: the region is zeroed when its scope closes. */
+  allocSecret(bytes: number): number {
+    const ptr = this.alloc(bytes);
+    const secrets = this.secrets;
+    // a region right after the previous secret one extends it: one fill zeroes both
+    if (secrets.length > 0 && secrets[secrets.length - 1] === ptr) secrets[secrets.length - 1] = this.top;
+    else secrets.push(ptr, this.top);
+    return ptr;
   }
 
-  /** Allocates `length` float64 values set to zero. */
-  allocZeroF64(length: number): number {
-    const ptr = this.alloc(length * 8);
-    this.f64(ptr, length).fill(0);
-    return ptr;
+  allocF32(length: number): number {
+    return this.alloc(length * 4);
   }
 
   bytes(ptr: number, length: number): Uint8Array {
@@ -60,12 +83,32 @@ export class Arena {
     return new Float64Array(this.memory.buffer, ptr, length);
   }
 
+  /** The current top (the next allocation's address). */
   mark(): number {
     return this.top;
   }
 
-  release(mark: number): void {
+  /** Opens a scope; returns the mark that `close` takes. */
+  open(): number {
+    if (this.depth++ === 0) this.callStart = this.top;
+    return this.top;
+  }
+
+  /** Closes the scope opened at `mark`: zeroes its secret regions and releases everything allocated since. */
+  close(mark: number): void {
+    const secrets = this.secrets;
+    while (secrets.length > 0 && secrets[secrets.length - 2]! >= mark) {
+      const end = secrets.pop()!;
+      const start = secrets.pop()!;
+      this.bytes(start, end - start).fill(0);
+    }
     this.top = mark;
+    this.depth--;
+  }
+
+  /** True outside every scope (no call in progress). */
+  get idle(): boolean {
+    return this.depth === 0;
   }
 
   /** Current size of linear memory in bytes (for tests that check calls do not leak). */

@@ -1,6 +1,11 @@
 // Loads the embedded wasm module once per thread and runs kernel calls inside an arena scope.
 // Traps (WebAssembly.RuntimeError) become PrivkitError E_WASM; the arena is released either way,
 // so a failed call leaves the engine ready for the next one.
+// WebAssembly memory can grow but never shrink. A call that left memory above RETAINED_BYTES (only
+// unusual calls do: kernels stage their data through windows of about 1 MiB) makes the engine
+// replace its instance by a fresh one, compiled module reused, as soon as the thread is idle (after
+// the current task): the old instance and its memory are then garbage. Kernels keep no state in
+// wasm memory between calls, so the swap is invisible except for the memory it frees.
 import { PrivkitError } from '../errors.js';
 import { instantiate } from './generated/bindings.js';
 import { WASM_BASE64 } from './generated/wasm-base64.js';
@@ -9,12 +14,17 @@ import { Arena } from './arena.js';
 export type Kernels = Awaited<ReturnType<typeof instantiate>>;
 
 interface Engine {
+  module: WebAssembly.Module;
   kernels: Kernels;
   arena: Arena;
 }
 
+/** Wasm memory a thread keeps after a call (16 MiB); above it the instance is renewed when idle. */
+export const RETAINED_BYTES = 16 << 20;
+
 let engine: Engine | undefined;
 let loading: Promise<void> | undefined;
+let renewing: Promise<void> | undefined;
 
 /** Compiles and instantiates the wasm module (once per thread). Every sync kernel needs this first. */
 export function ready(): Promise<void> {
@@ -32,9 +42,29 @@ async function load(): Promise<void> {
   if (!WebAssembly.validate(bytes)) {
     throw new PrivkitError('E_WASM', 'this runtime does not support WebAssembly SIMD (fixed-width v128)');
   }
-  const module = await WebAssembly.compile(bytes);
+  engine = await newEngine(await WebAssembly.compile(bytes));
+}
+
+async function newEngine(module: WebAssembly.Module): Promise<Engine> {
   const kernels = await instantiate(module, {});
-  engine = { kernels, arena: new Arena(kernels.memory, kernels.heapBase()) };
+  return { module, kernels, arena: new Arena(kernels.memory, kernels.heapBase()) };
+}
+
+/** Swaps in a fresh instance once it is ready (no call can be in progress then: calls are synchronous). */
+function renew(module: WebAssembly.Module): void {
+  renewing ??= newEngine(module)
+    .then((fresh) => {
+      if (engine?.arena.idle === true) engine = fresh;
+    })
+    .catch(() => {}) // keep the current instance
+    .finally(() => {
+      renewing = undefined;
+    });
+}
+
+/** Resolves when a pending renewal of the instance (see the header) is done: for tests. */
+export function settled(): Promise<void> {
+  return renewing ?? Promise.resolve();
 }
 
 export function isReady(): boolean {
@@ -49,8 +79,8 @@ export function withWasm<T>(body: (kernels: Kernels, arena: Arena) => T): T {
   if (engine === undefined) {
     throw new PrivkitError('E_NOT_READY', 'call `await ready()` before using the sync kernels');
   }
-  const { kernels, arena } = engine;
-  const mark = arena.mark();
+  const { module, kernels, arena } = engine;
+  const mark = arena.open();
   try {
     return body(kernels, arena);
   } catch (error) {
@@ -59,7 +89,8 @@ export function withWasm<T>(body: (kernels: Kernels, arena: Arena) => T): T {
     }
     throw error;
   } finally {
-    arena.release(mark);
+    arena.close(mark);
+    if (arena.idle && arena.memoryBytes > RETAINED_BYTES) renew(module);
   }
 }
 

@@ -9,7 +9,7 @@ import { ready } from 'privkit';
 import { auditDpSgd, auditFedAvg, CanaryAggregator } from 'privkit/audit';
 import { NonPrivateAggregator, createModel, type FedAvgOptions } from 'privkit/fl';
 import { ONE_RUN_CASES } from '../../dist/examples/audit-cases.js';
-import { expectPrivkitError } from '../helpers.js';
+import { expectPrivkitError } from '../support/helpers.js';
 
 const CONFIDENCE = 1 - 1e-4;
 const seed = (n: number) => Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? n : i === 31 ? 0x1b : 0));

@@ -1,0 +1,130 @@
+// The wasm boundary: how the engine reads a caller's typed arrays and copies them into and out of
+// wasm memory. A caller's array is never trusted for its own properties: its kind, length, buffer
+// and offset are read through the intrinsic %TypedArray% accessors, so an own `length` getter, a
+// `constructor` getter (which subarray and slice would consult as the species) or a Proxy can
+// neither lie nor run code in the middle of a call. Every copy re-checks, right before it happens,
+// that the array still holds the range the call validated: an array whose resizable buffer shrank,
+// or whose buffer was detached, meanwhile gives E_SHAPE naming it, never a shorter copy that would
+// leave stale wasm memory in the result.
+import { PrivkitError } from '../errors.js';
+
+export type TypedArray =
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array;
+
+const CONSTRUCTORS = {
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+} as const;
+
+type TypedArrayKind = keyof typeof CONSTRUCTORS;
+
+const prototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const accessor = (key: PropertyKey) => Object.getOwnPropertyDescriptor(prototype, key)!.get!;
+const kindOf: (this: unknown) => string | undefined = accessor(Symbol.toStringTag);
+const lengthOf: (this: unknown) => number = accessor('length');
+const bufferOf: (this: unknown) => ArrayBufferLike = accessor('buffer');
+const byteOffsetOf: (this: unknown) => number = accessor('byteOffset');
+
+/** The kind of a genuine typed array ('Float32Array', ...); undefined for anything else (fakes, Proxies, DataViews). */
+export function typedArrayKind(value: unknown): TypedArrayKind | undefined {
+  if (!ArrayBuffer.isView(value)) return undefined;
+  const kind = kindOf.call(value);
+  return kind !== undefined && kind in CONSTRUCTORS ? (kind as TypedArrayKind) : undefined;
+}
+
+/** The current length of a genuine typed array: 0 once its buffer is detached or shrank below it. */
+export function currentLength(array: TypedArray): number {
+  return lengthOf.call(array);
+}
+
+/** True when a genuine typed array is backed by a SharedArrayBuffer. */
+export function isSharedArray(array: TypedArray): boolean {
+  return typeof SharedArrayBuffer === 'function' && bufferOf.call(array) instanceof SharedArrayBuffer;
+}
+
+/** True when the buffer of a genuine typed array has been detached (transferred). */
+export function isDetached(array: TypedArray): boolean {
+  if (lengthOf.call(array) > 0) return false; // a detached array has no elements
+  try {
+    new Uint8Array(bufferOf.call(array), 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * `value` as a genuine, attached typed array of one of `kinds`: E_ARG naming it otherwise (a fake
+ * inheriting a typed array prototype and a Proxy of a typed array are not genuine).
+ */
+export function checkTypedArray<K extends TypedArrayKind>(name: string, value: unknown, kinds: readonly K[]): InstanceType<(typeof CONSTRUCTORS)[K]> {
+  const kind = typedArrayKind(value);
+  if (kind === undefined || !(kinds as readonly TypedArrayKind[]).includes(kind)) {
+    throw new PrivkitError('E_ARG', `${name} must be a ${kinds.join(' or ')}, got ${kind ?? describeValue(value)}`, { argument: name });
+  }
+  if (isDetached(value as TypedArray)) {
+    throw new PrivkitError('E_ARG', `${name} is detached (its buffer was transferred)`, { argument: name });
+  }
+  return value as InstanceType<(typeof CONSTRUCTORS)[K]>;
+}
+
+/**
+ * A fresh view of array[start, start + count) after checking that the array still holds that range
+ * (E_SHAPE naming `name` when it was detached or shrank since the call validated it).
+ */
+export function region<T extends TypedArray>(array: T, start: number, count: number, name: string): T {
+  const kind = typedArrayKind(array);
+  if (kind === undefined) throw new PrivkitError('E_ARG', `${name} must be a typed array`, { argument: name });
+  const length = lengthOf.call(array);
+  if (start + count > length) {
+    throw new PrivkitError(
+      'E_SHAPE',
+      `${name} changed during the call: it holds ${length} values where the call needs ${start + count} (was its buffer resized or detached?)`,
+      { argument: name },
+    );
+  }
+  const type = CONSTRUCTORS[kind];
+  return new type(bufferOf.call(array) as ArrayBuffer, byteOffsetOf.call(array) + start * type.BYTES_PER_ELEMENT, count) as T;
+}
+
+/** The bytes of array[start, start + count) (elements), checked as by `region`. */
+export function byteRegion(array: TypedArray, start: number, count: number, name: string): Uint8Array {
+  const view = region(array, start, count, name);
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/** Copies array[start, start + target.length) into `target` (a view of wasm memory), checked as by `region`. */
+export function copyIn(target: TypedArray, array: TypedArray, start: number, name: string): void {
+  target.set(region(array, start, target.length, name) as ArrayLike<number>);
+}
+
+/** Copies `source` (a view of wasm memory) into array[start, start + source.length), checked as by `region`. */
+export function copyOut(source: TypedArray, array: TypedArray, start: number, name: string): void {
+  region(array, start, source.length, name).set(source as ArrayLike<number>);
+}
+
+/** A plain copy of array[0, length): the caller's later changes to the array do not reach it. */
+export function snapshot<T extends TypedArray>(array: T, length: number, name: string): T {
+  return region(array, 0, length, name).slice() as T;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'Array';
+  return typeof value;
+}
