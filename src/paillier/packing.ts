@@ -140,6 +140,9 @@ function checkVector(publicKey: PublicKey, v: unknown, name: string): EncryptedV
   const n = assertInteger(`${name}.length`, length);
   const k = assertInteger(`${name}.count`, count, 1, expected.maxAdditions);
   const expectedCount = Math.ceil(n / expected.slots);
+  if (!Array.isArray(ciphertexts)) {
+    throw new PrivkitError('E_ARG', `${name}.ciphertexts must be an array of Ciphertexts, got ${describe(ciphertexts)}`, { argument: `${name}.ciphertexts` });
+  }
   const list = readArray(`${name}.ciphertexts`, ciphertexts, (itemName, c, index) => {
     assertCiphertext(itemName, c);
     if (!c.publicKey.equals(publicKey)) {

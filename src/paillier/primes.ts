@@ -4,7 +4,7 @@
 // powSecret): the exponent (w - 1) / 2^a of a prime being generated or imported is secret. Also
 // the integer roots behind the perfect-power and Fermat checks of imported keys (keys.ts).
 import { PrivkitError } from '../errors.js';
-import type { Rng } from '../dp/rng.js';
+import { isRng, type Rng } from '../dp/rng.js';
 import { assertInteger, describe } from '../validate.js';
 import { bitLength, MAX_MODULUS_BITS, Modulus } from './modpow.js';
 
@@ -123,7 +123,7 @@ export function isPerfectPower(a: bigint, maxExponent = bitLength(a)): boolean {
 
 /** Checks that `rng` is a generator (an object with a bytes method). */
 export function checkRng(rng: unknown, name = 'rng'): asserts rng is Rng {
-  if (rng === null || typeof rng !== 'object' || typeof (rng as Partial<Rng>).bytes !== 'function') {
+  if (!isRng(rng)) {
     throw new PrivkitError('E_ARG', `${name} must be an Rng from createRng(), got ${describe(rng)}`, { argument: name });
   }
 }

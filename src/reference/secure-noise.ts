@@ -6,7 +6,7 @@
 import { PrivkitError } from '../errors.js';
 import { checkNumber } from '../validate.js';
 import { checkTypedArray } from '../wasm/boundary.js';
-import { checkedSource, type KeystreamSource } from './discrete-gaussian.js';
+import { checkedSource, type KeystreamSource } from './source.js';
 
 /** t and mBits as the kernel takes them: t a double in [1, 2^24], M = 2^mBits a power of two below t and at most 2^23. */
 function checkTable(t: unknown, mBits: unknown): { t: number; mBits: number } {

@@ -307,7 +307,7 @@ export function mutations(path: readonly (string | number)[], domain: Domain, go
     for (const m of [...own, ...others]) {
       if (seen.has(m.label)) continue;
       seen.add(m.label);
-      if (m.expect === 'reject' && domain.of.some((d) => d !== member && admits(d, m.make(good)))) m.expect = 'accept';
+      if (m.expect === 'reject' && domain.of.some((d) => admits(d, m.make(good)))) m.expect = 'accept';
       out.push(m);
     }
     return out;
@@ -506,7 +506,8 @@ export type FailureClass =
   | 'argument' // a PrivkitError that names no argument or another one
   | 'message' // an unbounded message (input interpolated whole)
   | 'hang' // an async call did not settle in time, or a sync call took too long
-  | 'broken'; // the engine's health check failed after the row
+  | 'broken' // the engine's health check failed after the row
+  | 'stale-gap'; // a knownGaps pattern that no longer fails (remove it)
 
 export interface Outcome {
   row: string;
@@ -666,8 +667,10 @@ export async function runRow(row: Row, healthy: () => Promise<void> | void): Pro
     all.push(...mutations([param.name], param.domain, goodArgs[index]));
   }
 
+  // the gap patterns that matched a failure (or a call not run); any other is stale
+  const gapsSeen = new Set<string>();
   const gapFor = (label: string) => {
-    for (const [pattern, gap] of Object.entries(row.knownGaps ?? {})) if (matchesPattern(pattern, label)) return gap;
+    for (const [pattern, gap] of Object.entries(row.knownGaps ?? {})) if (matchesPattern(pattern, label)) return { pattern, gap };
     return undefined;
   };
 
@@ -683,15 +686,22 @@ export async function runRow(row: Row, healthy: () => Promise<void> | void): Pro
       continue;
     }
     if (m.expect === 'equal') equalRun.add(m.path[0]!);
-    const gap = gapFor(m.label);
-    if (gap !== undefined && typeof gap === 'object') {
-      skipped.push({ mutation: m.label, reason: `knownGap (not run): ${gap.reason}` });
-      outcomes.push({ row: name, mutation: m.label, failure: 'hang', detail: 'not run', knownGap: gap.reason });
+    const found = gapFor(m.label);
+    if (found !== undefined && typeof found.gap === 'object') {
+      gapsSeen.add(found.pattern);
+      skipped.push({ mutation: m.label, reason: `knownGap (not run): ${found.gap.reason}` });
+      outcomes.push({ row: name, mutation: m.label, failure: 'hang', detail: 'not run', knownGap: found.gap.reason });
       continue;
     }
     const outcome = await judgeMutation(row, m, invoke, observe, plainObserved);
-    if (outcome.failure !== undefined && gap !== undefined) outcome.knownGap = gap;
+    if (outcome.failure !== undefined && found !== undefined) {
+      gapsSeen.add(found.pattern);
+      outcome.knownGap = found.gap as string;
+    }
     outcomes.push({ row: name, mutation: m.label, ...outcome });
+  }
+  for (const pattern of Object.keys(row.knownGaps ?? {})) {
+    if (!gapsSeen.has(pattern)) outcomes.push({ row: name, mutation: pattern, failure: 'stale-gap', detail: 'a knownGaps pattern with no failing call: remove it' });
   }
 
   try {

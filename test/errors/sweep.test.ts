@@ -63,6 +63,8 @@ beforeAll(async () => {
 afterAll(closeSweepPool);
 
 const reports: RowReport[] = [];
+/** The entry point of each report, for the totals. */
+const reportEntry = new Map<RowReport, string>();
 
 function format(o: Outcome): string {
   return `${o.row} ${o.mutation}: ${o.failure}${o.detail ? ` (${o.detail})` : ''}`;
@@ -96,6 +98,7 @@ describe('bad-input sweep', () => {
       for (const row of rows) {
         const report = await runRow(row, healthy);
         reports.push(report);
+        reportEntry.set(report, entry);
         outcomes.push(...report.outcomes);
       }
       const slow = reports.filter((r) => rows.some((row) => (row.label ?? row.export) === r.row) && r.ms > 300);
@@ -110,8 +113,19 @@ describe('bad-input sweep', () => {
   it('reports the sweep size', () => {
     const calls = reports.reduce((n, r) => n + r.calls, 0);
     const ms = reports.reduce((n, r) => n + r.ms, 0);
+    // functions: each exported function, constructor and method a row calls; exports: the exports they belong to
+    const functions = new Set(reports.map((r) => `${reportEntry.get(r)} ${r.row}`)).size;
+    const exports = new Set(TABLE.filter((row) => !isConstant(row)).map((row) => `${row.entry}#${row.export}`)).size;
+    const entries = new Set(reports.map((r) => reportEntry.get(r))).size;
+    const broken = reports.flatMap((r) => r.outcomes).filter((o) => o.failure === 'broken').length;
+    const gaps = reports.flatMap((r) => r.outcomes).filter((o) => o.knownGap !== undefined).length;
     const skipped = reports.flatMap((r) => r.skipped.map((s) => `  ${r.row} ${s.mutation}: ${s.reason}`));
-    console.log(`sweep: ${reports.length} rows, ${calls} calls, ${Math.round(ms)} ms; not run:\n${skipped.join('\n')}`);
+    console.log(
+      `sweep: ${calls} calls over ${functions} exported functions and methods (${exports} non-constant exports) of ${entries} entry points, ` +
+        `${broken} engine breakages, ${gaps} known gaps; ${reports.length} rows in ${Math.round(ms)} ms; not run:\n${skipped.join('\n')}`,
+    );
+    expect(entries).toBe(ENTRY_POINTS.length);
+    expect(broken).toBe(0);
     expect(calls).toBeGreaterThan(0);
   });
 });

@@ -10,15 +10,6 @@ const clipOptions = obj({ inPlace: bool({ optional: true }), out: typed('Float32
 const sizes = arrayOf(int(0), { arrayLike: true });
 const bounds = union([positive(), arrayOf(positive(), { arrayLike: true })]);
 
-/** src/kernels/ belongs to the memory-hygiene change: its option gaps are recorded for it, not fixed here. */
-const KERNEL_GAPS = {
-  'opts=*': 'src/kernels/clip.ts reads opts.out / opts.inPlace / opts.columns without readOptions: null options throw a TypeError, non-object options are ignored (clipAndSum then reports maxNorm)',
-  'opts.inPlace=*': 'src/kernels/clip.ts resultTarget takes opts.inPlace === true and ignores any other value instead of requiring a boolean',
-};
-const LAYER_GAPS = {
-  '*layerSizes=hugeFake': 'src/kernels/clip.ts layerPlan compares the bound count with layerSizes.length before checking the sizes, so an array-like of length 2^32 is reported as a maxNorm mismatch (E_SHAPE) instead of layerSizes',
-};
-
 const kernels: Row[] = [
   { entry: 'privkit', export: 'ready', params: [], args: () => [], call: () => pk.ready() },
   {
@@ -41,7 +32,6 @@ const kernels: Row[] = [
     params: [x, rows, { name: 'maxNorm', domain: positive() }, { name: 'opts', domain: clipOptions }],
     args: () => [matrix(), 2, 1, { inPlace: false }],
     call: ([a, r, c, o]) => pk.clipByL2(a, r, c, o),
-    knownGaps: KERNEL_GAPS,
   },
   {
     entry: 'privkit',
@@ -50,7 +40,6 @@ const kernels: Row[] = [
     params: [x, rows, { name: 'maxNorm', domain: positive() }, { name: 'opts', domain: clipOptions }],
     args: () => [matrix(), 2, 1, { out: new Float32Array(6) }],
     call: ([a, r, c, o]) => pk.clipByL2(a, r, c, o),
-    knownGaps: KERNEL_GAPS,
   },
   {
     entry: 'privkit',
@@ -58,7 +47,6 @@ const kernels: Row[] = [
     params: [x, rows, { name: 'layerSizes', domain: sizes }, { name: 'maxNorms', domain: bounds }, { name: 'opts', domain: clipOptions }],
     args: () => [matrix(), 2, [2, 1], [1, 0.5], { out: new Float32Array(6) }],
     call: ([a, r, s, b, o]) => pk.clipPerLayer(a, r, s, b, o),
-    knownGaps: { ...KERNEL_GAPS, ...LAYER_GAPS },
   },
   {
     entry: 'privkit',
@@ -71,7 +59,6 @@ const kernels: Row[] = [
     ],
     args: () => [matrix(), 2, [1, 2], { layerSizes: [1, 2], columns: 3 }],
     call: ([a, r, c, o]) => pk.clipAndSum(a, r, c, o),
-    knownGaps: { ...KERNEL_GAPS, ...LAYER_GAPS },
   },
   {
     entry: 'privkit',
@@ -79,7 +66,6 @@ const kernels: Row[] = [
     params: [x, { name: 'min', domain: num() }, { name: 'max', domain: num() }, { name: 'opts', domain: clipOptions }],
     args: () => [matrix(), 0.15, 3.5, { out: new Float32Array(6) }],
     call: ([a, lo, hi, o]) => pk.clipValues(a, lo, hi, o),
-    knownGaps: KERNEL_GAPS,
   },
   { entry: 'privkit', export: 'sum', params: [x, rows], args: () => [matrix(), 2], call: ([a, r]) => pk.sum(a, r) },
   { entry: 'privkit', export: 'mean', params: [x, rows], args: () => [matrix(), 2], call: ([a, r]) => pk.mean(a, r) },
@@ -247,4 +233,4 @@ function keystream(): { bytes(n: number): Uint8Array; uniform(): number } {
   };
 }
 
-export const coreRows: SweepRow[] = [...kernels, ...references];
+export const coreRows: SweepRow[] = [{ entry: 'privkit', export: 'MAX_LAYERS', constant: true }, ...kernels, ...references];

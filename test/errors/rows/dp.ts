@@ -20,16 +20,12 @@ import {
 import { seeded } from './fixtures.js';
 
 const entry = 'privkit/dp';
-const constants: SweepRow[] = ['MAX_DISCRETE_SCALE', 'MAX_DISCRETE_VALUE', 'MAX_NOISE_LENGTH', 'MAX_RECORDS', 'SECURE_GRANULARITY_BITS'].map((name) => ({
+const constants: SweepRow[] = ['MAX_DISCRETE_SCALE', 'MAX_DISCRETE_VALUE', 'MAX_NOISE_LENGTH', 'MAX_RECORDS', 'MAX_RNG_LENGTH', 'SECURE_GRANULARITY_BITS'].map((name) => ({
   entry,
   export: name,
   constant: true,
 }));
 
-/** rng.ts and noise.ts belong to the memory-hygiene change: their gaps are recorded, not fixed here. */
-const RNG_GAPS = {
-  'opts.rng=forged': 'src/dp/noise.ts resolveRng accepts an object made from the Rng prototype (TypeError inside withGenerator); needs a brand check in src/dp/rng.ts',
-};
 const noiseOptions = obj({ rng: rngField(), dtype: oneOf(['float64', 'float32'], { optional: true }) }, { optional: true });
 const rngOptions = obj({ rng: rngField() }, { optional: true });
 const length = (max: number) => ({ name: 'length', domain: int(0, max) });
@@ -42,11 +38,6 @@ const rng: Row[] = [
     args: () => [{ seed: new Uint8Array(32).fill(3), stream: 5 }],
     call: ([o]) => dp.createRng(o),
     observe: (r: dp.Rng) => r.uint32(4),
-    knownGaps: {
-      'opts.seed=proxy': 'src/dp/rng.ts checks seed with instanceof: a Proxy-wrapped Uint8Array is read through the Proxy (same key) instead of being refused',
-      'opts=*': 'src/dp/rng.ts reads opts.seed without checking opts is an object (null: TypeError; a string: ignored)',
-      'opts.seed=detached': 'src/dp/rng.ts: a detached seed is refused only because its length is not 32 (message says "got Uint8Array(0)")',
-    },
   },
   ...(['bytes', 'uint32', 'uniform'] as const).map(
     (method): Row => ({
@@ -57,9 +48,6 @@ const rng: Row[] = [
       params: [{ name: 'n', domain: int(0, 2 ** 28) }],
       args: () => [5],
       call: ([n], r: dp.Rng) => r[method](n),
-      knownGaps: {
-        'n=2^31': { reason: `src/dp/rng.ts: Rng#${method}(2^31) is accepted and allocates and fills 2^31 elements (seconds to minutes; uint32 throws a RangeError); needs a length cap`, skip: true },
-      },
     }),
   ),
   {
@@ -70,10 +58,6 @@ const rng: Row[] = [
     params: [{ name: 'out', domain: typed(['Uint8Array', 'Uint16Array', 'Uint32Array', 'Int32Array']) }],
     args: () => [new Uint32Array(4)],
     call: ([out], r: dp.Rng) => r.fill(out),
-    knownGaps: {
-      'out=proxy': 'src/dp/rng.ts Rng#fill checks out with instanceof (a Proxy passes, then .buffer throws a TypeError)',
-      'out=detached': 'src/dp/rng.ts Rng#fill fills a detached array as an empty one instead of refusing it',
-    },
   },
   {
     entry,
@@ -83,7 +67,6 @@ const rng: Row[] = [
     params: [{ name: 'body', domain: fn() }],
     args: () => [() => 7],
     call: ([body], r: dp.Rng) => r.withGenerator(body),
-    knownGaps: { 'body=*': 'src/dp/rng.ts Rng#withGenerator calls body without checking it is a function (TypeError)' },
   },
 ];
 
@@ -92,15 +75,9 @@ const noise: Row[] = [
     (name): Row => ({
       entry,
       export: name,
-      params: [length(2 ** 31 - 1), { name: name === 'gaussianNoise' ? 'sigma' : 'scale', domain: positive() }, { name: 'opts', domain: noiseOptions }],
+      params: [length(dp.MAX_NOISE_LENGTH), { name: name === 'gaussianNoise' ? 'sigma' : 'scale', domain: positive() }, { name: 'opts', domain: noiseOptions }],
       args: () => [6, 1.5, { rng: seeded(), dtype: 'float32' }],
       call: ([n, s, o]) => dp[name](n, s, o),
-      knownGaps: {
-        ...RNG_GAPS,
-        'length=2^31': 'src/dp/noise.ts: length 2^31 is refused, but 2^31 - 1 (MAX_NOISE_LENGTH) is accepted and allocates 16 GiB',
-        'opts=null': 'src/dp/noise.ts checkOptions refuses null options instead of treating them as none',
-        'opts.dtype=null': "src/dp/noise.ts noiseDtype reads opts.dtype with ?? so null is taken as the default 'float64'",
-      },
     }),
   ),
   ...(['addGaussianNoise', 'addLaplaceNoise'] as const).map(
@@ -110,12 +87,6 @@ const noise: Row[] = [
       params: [{ name: 'x', domain: typed(['Float32Array', 'Float64Array']) }, { name: name === 'addGaussianNoise' ? 'sigma' : 'scale', domain: positive() }, { name: 'opts', domain: rngOptions }],
       args: () => [Float64Array.of(1, -2, 3.5), 0.5, { rng: seeded() }],
       call: ([x, s, o]) => dp[name](x, s, o),
-      knownGaps: {
-        ...RNG_GAPS,
-        'x=proxy': 'src/dp/noise.ts assertNoiseTarget checks x with instanceof (a Proxy passes, then subarray throws a TypeError)',
-        'x=detached': 'src/dp/noise.ts noises a detached x as an empty array instead of refusing it',
-        'opts=null': 'src/dp/noise.ts checkOptions refuses null options instead of treating them as none',
-      },
     }),
   ),
   ...(['discreteLaplace', 'discreteGaussian'] as const).map(
@@ -129,7 +100,6 @@ const noise: Row[] = [
       ],
       args: () => [5, 2.5, { rng: seeded() }],
       call: ([n, s, o]) => dp[name](n, s, o),
-      knownGaps: RNG_GAPS,
     }),
   ),
   {
@@ -138,7 +108,6 @@ const noise: Row[] = [
     params: [length(2 ** 28), { name: 'gamma', domain: nonNegative() }, { name: 'opts', domain: rngOptions }],
     args: () => [6, 0.75, { rng: seeded() }],
     call: ([n, g, o]) => dp.bernoulliExp(n, g, o),
-    knownGaps: RNG_GAPS,
   },
   {
     entry,
@@ -146,7 +115,6 @@ const noise: Row[] = [
     params: [length(2 ** 28), { name: 'bound', domain: int(1, 2 ** 53) }, { name: 'opts', domain: rngOptions }],
     args: () => [6, 1000, { rng: seeded() }],
     call: ([n, b, o]) => dp.uniformBelow(n, b, o),
-    knownGaps: RNG_GAPS,
   },
   ...(['secureLaplace', 'secureGaussian'] as const).map(
     (name): Row => ({
@@ -155,7 +123,6 @@ const noise: Row[] = [
       params: [{ name: 'values', domain: typed('Float64Array') }, { name: name === 'secureLaplace' ? 'scale' : 'sigma', domain: positive({ max: 2 ** 990 }) }, { name: 'opts', domain: rngOptions }],
       args: () => [Float64Array.of(1, 2.5, -3), 2, { rng: seeded() }],
       call: ([v, s, o]) => dp[name](v, s, o),
-      knownGaps: RNG_GAPS,
     }),
   ),
   ...(['laplaceResolution', 'gaussianResolution', 'secureValueBound'] as const).map(
@@ -212,7 +179,6 @@ const mechanisms: Row[] = [
       const m = dp.laplaceMechanism(o);
       return { scale: m.scale, resolution: m.resolution, values: m.release(Float64Array.of(1, 2, 3)) };
     },
-    knownGaps: RNG_GAPS,
   },
   {
     entry,
@@ -232,7 +198,6 @@ const mechanisms: Row[] = [
       const m = dp.gaussianMechanism(o);
       return { sigma: m.sigma, resolution: m.resolution, values: m.release(Float64Array.of(1, 2, 3)) };
     },
-    knownGaps: RNG_GAPS,
   },
   {
     entry,
@@ -252,7 +217,6 @@ const mechanisms: Row[] = [
       const m = dp.discreteGaussianMechanism(o);
       return { sigma: m.sigma, rho: m.rho, values: m.release(Int32Array.of(1, 2, 3)) };
     },
-    knownGaps: RNG_GAPS,
   },
   {
     entry,
@@ -262,7 +226,6 @@ const mechanisms: Row[] = [
     params: [{ name: 'opts', domain: obj({ rho: positive(), l2Sensitivity: positive(), rng: rngField() }) }],
     args: () => [{ rho: 0.5, l2Sensitivity: 1, rng: seeded() }],
     call: ([o]) => dp.discreteGaussianMechanism(o).sigma,
-    knownGaps: RNG_GAPS,
   },
   {
     entry,
@@ -290,7 +253,6 @@ const aggregates: Row[] = [
     params: [{ name: 'records', domain: union([typed('Float64Array'), int(0, 2 ** 32 - 1)]) }, { name: 'opts', domain: obj({ epsilon: positive(), rng: rngField() }) }],
     args: () => [Float64Array.of(1, 2, 3), { epsilon: 1, rng: seeded() }],
     call: ([r, o]) => dp.dpCount(r, o),
-    knownGaps: RNG_GAPS,
   },
   ...(['dpSum', 'dpMean'] as const).map(
     (name): Row => ({
@@ -299,7 +261,6 @@ const aggregates: Row[] = [
       params: [records, { name: 'opts', domain: obj({ epsilon: positive(), lower: num({ min: -(2 ** 960), max: 2 ** 960 }), upper: num({ min: -(2 ** 960), max: 2 ** 960 }), rng: rngField() }) }],
       args: () => [Float64Array.of(1, 2, 30), { epsilon: 1, lower: 0, upper: 10, rng: seeded() }],
       call: ([r, o]) => dp[name](r, o),
-      knownGaps: RNG_GAPS,
     }),
   ),
   {
@@ -322,7 +283,6 @@ const aggregates: Row[] = [
     ],
     args: () => [Float64Array.of(1, 2, 3, 7), { epsilon: 1, bins: 4, lower: 0, upper: 8, noise: 'gaussian', delta: 1e-6, rng: seeded() }],
     call: ([r, o]) => dp.dpHistogram(r, o),
-    knownGaps: RNG_GAPS,
   },
   {
     entry,
@@ -331,7 +291,6 @@ const aggregates: Row[] = [
     params: [records, { name: 'opts', domain: obj({ epsilon: positive(), edges: union([typed('Float64Array'), arrayOf(num())]), rng: rngField() }) }],
     args: () => [Float64Array.of(1, 2, 3, 7), { epsilon: 1, edges: [0, 2, 5, 8], rng: seeded() }],
     call: ([r, o]) => dp.dpHistogram(r, o),
-    knownGaps: RNG_GAPS,
   },
 ];
 

@@ -182,7 +182,6 @@ const quantizeRows: Row[] = [
     ],
     args: () => [matrix(), { scale: 8, bits: 16, noiseSigma: 1.5, rounding: 'conditional', conditionalBound: 100, rng: seeded() }],
     call: ([x, o]) => sa.quantize(x, o),
-    knownGaps: { 'opts.rng=forged': 'src/dp/noise.ts resolveRng accepts an object made from the Rng prototype; needs a brand check in src/dp/rng.ts' },
   },
   {
     entry,
