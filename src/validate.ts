@@ -71,29 +71,10 @@ export function assertOneOf<T>(name: string, value: unknown, values: readonly T[
   return value as T;
 }
 
-/** A string of at most `maxLength` characters. */
-export function assertString(name: string, value: unknown, maxLength: number): string {
-  if (typeof value !== 'string') throw new PrivkitError('E_ARG', `${name} must be a string, got ${describe(value)}`, { argument: name });
-  if (value.length > maxLength) {
-    throw new PrivkitError('E_ARG', `${name} must have at most ${maxLength} characters, got ${value.length}`, { argument: name });
-  }
-  return value;
-}
-
 /** A function (a callback). */
 export function assertFunction<T extends (...args: never[]) => unknown>(name: string, value: unknown): T {
   if (typeof value !== 'function') throw new PrivkitError('E_ARG', `${name} must be a function, got ${describe(value)}`, { argument: name });
   return value as T;
-}
-
-/** A bigint, optionally within [min, max]. */
-export function assertBigInt(name: string, value: unknown, min?: bigint, max?: bigint): bigint {
-  if (typeof value !== 'bigint') throw new PrivkitError('E_ARG', `${name} must be a bigint, got ${describe(value)}`, { argument: name });
-  if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
-    const range = `${min === undefined ? '(-inf' : `[${describe(min)}`}, ${max === undefined ? 'inf)' : `${describe(max)}]`}`;
-    throw new PrivkitError('E_ARG', `${name} must be in ${range}, got ${describe(value)}`, { argument: name });
-  }
-  return value;
 }
 
 /** A finite number, optionally required to be > 0 or >= 0. */
@@ -125,10 +106,10 @@ export function assertInteger(name: string, value: unknown, min = 0, max = Numbe
 }
 
 /** Longest array (of options, bounds, records given as a JS array) a check reads: 2^28 elements. */
-export const MAX_ARRAY_LENGTH = 2 ** 28;
+const MAX_ARRAY_LENGTH = 2 ** 28;
 
 /** The length of an array-like argument: an Array, a genuine attached typed array, or an object with a length; at most `maxLength`. */
-export function arrayLength(name: string, value: unknown, maxLength = MAX_ARRAY_LENGTH): number {
+function arrayLength(name: string, value: unknown, maxLength = MAX_ARRAY_LENGTH): number {
   if (value === null || typeof value !== 'object') {
     throw new PrivkitError('E_ARG', `${name} must be an array, got ${describe(value)}`, { argument: name });
   }

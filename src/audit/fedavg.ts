@@ -21,7 +21,7 @@ import { ready } from '../wasm/runtime.js';
 import { auditCanaryScores, type OneRunResult } from './one-run.js';
 
 /** Most canaries of one audit (their directions are canaries x dimension floats, at most MAX_NOISE_LENGTH). */
-export const MAX_CANARIES = 2 ** 20;
+const MAX_CANARIES = 2 ** 20;
 
 export interface CanaryAggregatorOptions {
   /** The aggregator under audit. */

@@ -165,7 +165,7 @@ export const FEDAVG_OPTION_KEYS = [
 ] as const satisfies readonly (keyof FedAvgOptions)[];
 
 /** Most rounds of one run (far beyond any federated training; bounds one call's work). */
-export const MAX_ROUNDS = 2 ** 20;
+const MAX_ROUNDS = 2 ** 20;
 
 export class FedAvg {
   readonly model: Model;

@@ -38,7 +38,7 @@ export interface ClientTask {
 }
 
 /** Most local epochs of one client update (federated clients train a few; this bounds one call's work). */
-export const MAX_LOCAL_EPOCHS = 1000;
+const MAX_LOCAL_EPOCHS = 1000;
 
 /** Checks local-training options (`name` prefixes the field names in errors); returns them without a seed. */
 export function checkLocalOptions(opts: unknown, name = 'opts'): Omit<LocalTrainingOptions, 'seed'> {
