@@ -6,7 +6,7 @@
 // it into wasm memory, runs, copies the advanced state back and zeroes the wasm copy, the output
 // staging and the kernels' scratch blocks: no key or keystream byte stays in wasm memory.
 import { PrivkitError } from '../errors.js';
-import { assertInteger, describe, readOptions } from '../validate.js';
+import { assertFunction, assertInteger, describe, readOptions } from '../validate.js';
 import type { Arena } from '../wasm/arena.js';
 import { byteRegion, checkTypedArray, currentLength } from '../wasm/boundary.js';
 import { withWasm, type Kernels } from '../wasm/runtime.js';
@@ -169,7 +169,7 @@ class ChaChaRng implements Rng {
   }
 
   withGenerator<T>(body: (kernels: Kernels, g: number, arena: Arena) => T): T {
-    return this.run(body, true);
+    return this.run(assertFunction('body', body), true);
   }
 
   /**
