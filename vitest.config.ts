@@ -6,6 +6,7 @@ export default defineConfig({
   resolve: { alias: privkitAliases },
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/support/setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

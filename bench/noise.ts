@@ -2,7 +2,7 @@
 // Gaussian / Laplace samples/s for privkit (fast Ziggurat, float64 and float32; secure lattice mode)
 // against the JS code people write by hand: Box-Muller / inverse-CDF on Math.random (the naive,
 // insecure baseline) and on crypto.getRandomValues; in-place Gaussian noise on a large vector on one
-// thread and in a 2-worker pool; the discrete Gaussian (wasm sampler of assembly/quantize.ts against
+// thread and in a 2-worker pool; the discrete Gaussian (wasm sampler of assembly/dp/discrete.ts against
 // the exact CKS20 sampler). Math.random appears here only, as a baseline.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';

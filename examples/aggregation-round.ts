@@ -7,10 +7,10 @@
 // one batch, the main thread generates the next one into a second buffer, so at most two batches
 // are held at once.
 import { parseArgs } from 'node:util';
-import { RdpAccountant, PldAccountant } from '../src/accounting/index.js';
-import { secureGaussian } from '../src/dp/index.js';
-import { clipAndSum, ready, type ClipAndSumResult } from '../src/index.js';
-import { createPool, sharedFloat32Array } from '../src/pool/index.js';
+import { RdpAccountant, PldAccountant } from 'privkit/accounting';
+import { secureGaussian } from 'privkit/dp';
+import { clipAndSum, ready, type ClipAndSumResult } from 'privkit';
+import { createPool, sharedFloat32Array } from 'privkit/pool';
 import { ProgressBar } from './progress.js';
 
 const HELP = `Usage: npm start -- [options]

@@ -1,10 +1,10 @@
-// The mechanisms `npm run audit` and test/audit/audit.test.ts audit with privkit/audit: every public
+// The mechanisms `npm run audit` and test/stat/audit/audit.test.ts audit with privkit/audit: every public
 // release mechanism of privkit (which must pass) and deliberately broken ones (which the auditor
 // must catch with a lower bound above their claim). Each case builds its mechanism from an
 // optional generator (seeded in tests; the CSPRNG otherwise); `buildMechanism(name)` is the
 // factory pool workers call (auditMechanism's { module, export: 'buildMechanism', args: [name] }).
-import { zcdpToEpsilon } from '../src/accounting/index.js';
-import { auditDpSgd, auditFedAvg, type MechanismFunction, type OneRunResult, type PrivatizeBatch } from '../src/audit/index.js';
+import { zcdpToEpsilon } from 'privkit/accounting';
+import { auditDpSgd, auditFedAvg, type MechanismFunction, type OneRunResult, type PrivatizeBatch } from 'privkit/audit';
 import {
   discreteGaussianMechanism,
   discreteLaplace,
@@ -19,9 +19,9 @@ import {
   secureLaplace,
   type Rng,
   createRng,
-} from '../src/dp/index.js';
-import { clipAndSum } from '../src/index.js';
-import { CentralDpAggregator, createModel, splitClients, type Dataset, type FedAvgOptions, type UpdateAggregator } from '../src/fl/index.js';
+} from 'privkit/dp';
+import { clipAndSum } from 'privkit';
+import { CentralDpAggregator, createModel, splitClients, type Dataset, type FedAvgOptions, type UpdateAggregator } from 'privkit/fl';
 
 export interface AuditCase {
   name: string;

@@ -5,8 +5,8 @@
 // Exits with status 1 if one of privkit's mechanisms fails or a planted bug is not caught.
 import { parseArgs } from 'node:util';
 import { textTable } from '../bench/harness.js';
-import { auditMechanism } from '../src/audit/index.js';
-import { createPool } from '../src/pool/index.js';
+import { auditMechanism } from 'privkit/audit';
+import { createPool } from 'privkit/pool';
 import { AUDIT_CASES, ONE_RUN_CASES } from './audit-cases.js';
 
 const HELP = `Usage: npm run audit -- [options]

@@ -15,8 +15,8 @@ import {
   splitClients,
   type Dataset,
   type UpdateAggregator,
-} from '../src/fl/index.js';
-import { createPool, type Pool } from '../src/pool/index.js';
+} from 'privkit/fl';
+import { createPool, type Pool } from 'privkit/pool';
 import { loadMnist, type Mnist } from './mnist.js';
 import { ProgressBar } from './progress.js';
 

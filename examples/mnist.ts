@@ -7,10 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { createRng } from '../src/dp/index.js';
-import type { Dataset } from '../src/fl/index.js';
-import { ready } from '../src/index.js';
-import { sharedFloat32Array } from '../src/pool/index.js';
+import { createRng } from 'privkit/dp';
+import type { Dataset } from 'privkit/fl';
+import { ready } from 'privkit';
+import { sharedFloat32Array } from 'privkit/pool';
 
 export const MNIST_PIXELS = 784;
 /** Digits the package ships. */

@@ -1,7 +1,7 @@
 // Build: AssemblyScript -> build/privkit.wasm (+ raw bindings), embed the wasm as base64 in a
 // generated TS module, compile TS to dist/ with declarations, and place the generated bindings.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,13 +10,31 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
 
+// The wasm is rebuilt only when an input is newer than every output (a checkout rewrites the files it
+// changes, so switching branches rebuilds too): most edits touch src/ or test/, and asc takes seconds.
+const mtime = (path) => statSync(join(root, path)).mtimeMs;
+const filesUnder = (dir) =>
+  readdirSync(join(root, dir), { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)],
+  );
+const wasmInputs = [
+  ...filesUnder('assembly'),
+  'asconfig.json',
+  'node_modules/assemblyscript/package.json',
+];
+const wasmOutputs = ['build/privkit.wasm', 'build/privkit.js', 'build/privkit.d.ts'];
+const wasmFresh =
+  wasmOutputs.every((path) => existsSync(join(root, path))) &&
+  Math.max(...wasmInputs.map(mtime)) < Math.min(...wasmOutputs.map(mtime));
 // Binaryen's optimizer prints "Last converge was suboptimal." when its repeat-until-no-gain loop ends
 // on a pass that did not shrink the module; the output is still the best one found, so the line is
 // dropped and everything else asc says is passed through.
-const asc = spawnSync(bin('asc'), ['assembly/index.ts', '--config', 'asconfig.json'], { cwd: root, encoding: 'utf8' });
-process.stdout.write(asc.stdout);
-process.stderr.write(asc.stderr.replace(/^Last converge was suboptimal\.\n/gm, ''));
-if (asc.status !== 0) throw new Error(`asc failed (exit ${asc.status ?? asc.signal})`);
+if (!wasmFresh) {
+  const asc = spawnSync(bin('asc'), ['assembly/index.ts', '--config', 'asconfig.json'], { cwd: root, encoding: 'utf8' });
+  process.stdout.write(asc.stdout);
+  process.stderr.write(asc.stderr.replace(/^Last converge was suboptimal\.\n/gm, ''));
+  if (asc.status !== 0) throw new Error(`asc failed (exit ${asc.status ?? asc.signal})`);
+}
 
 const generated = join(root, 'src/wasm/generated');
 mkdirSync(generated, { recursive: true });

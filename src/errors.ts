@@ -1,5 +1,21 @@
 // PrivkitError: the one error type of the engine, with a stable machine-readable code.
 
+/**
+ * The stable, machine-readable code of a {@link PrivkitError}: branch on `error.code`, never on the
+ * message text (which may change).
+ *
+ * - `E_ARG`: an argument has the wrong type or an out-of-range value.
+ * - `E_SHAPE`: lengths or row counts do not fit together (or an array changed size during a call).
+ * - `E_NONFINITE`: an input holds NaN or +-Infinity (`index` says where).
+ * - `E_OVERFLOW`: a result left the float32 range (or a call would need more memory than allowed).
+ * - `E_NOT_READY`: a sync kernel was called before `await ready()`.
+ * - `E_WASM`: the WebAssembly module failed to load or trapped; the engine keeps working afterwards.
+ * - `E_WORKER`: a pool worker crashed, could not start, or the pool is closed.
+ * - `E_BUDGET`: a privacy budget would be overspent.
+ * - `E_PROTOCOL`: a protocol message is out of round, replayed, duplicated or from an unknown party.
+ * - `E_AUTH`: authenticated decryption, a signature or a key check failed.
+ * - `E_THRESHOLD`: too few parties remain to finish a threshold protocol (e.g. secure aggregation).
+ */
 export type PrivkitErrorCode =
   | 'E_ARG' // an argument has the wrong type or an out-of-range value
   | 'E_SHAPE' // lengths or row counts do not fit together
@@ -13,26 +29,91 @@ export type PrivkitErrorCode =
   | 'E_AUTH' // authenticated decryption or a key check failed
   | 'E_THRESHOLD'; // too few parties remain to finish a threshold protocol (e.g. secure aggregation)
 
+/** Optional details of a {@link PrivkitError}, given to its constructor. */
 export interface PrivkitErrorDetails {
   /** The public argument the error is about, e.g. `x` or `maxNorm`. */
   argument?: string;
   /** For element-wise errors: the index of the first offending element of `argument`. */
   index?: number;
+  /** The underlying error (e.g. a WebAssembly trap or a WebCrypto failure), kept as the standard `Error.cause`. */
   cause?: unknown;
 }
 
+const CODES: ReadonlySet<string> = new Set<PrivkitErrorCode>([
+  'E_ARG',
+  'E_SHAPE',
+  'E_NONFINITE',
+  'E_OVERFLOW',
+  'E_NOT_READY',
+  'E_WASM',
+  'E_WORKER',
+  'E_BUDGET',
+  'E_PROTOCOL',
+  'E_AUTH',
+  'E_THRESHOLD',
+]);
+/** Longest message kept whole; longer ones are cut (messages never carry an input whole). */
+const MAX_MESSAGE = 1000;
+
+/**
+ * The one error type of privkit. Every function reports bad input, an overspent budget, a protocol
+ * violation or a failed kernel with a `PrivkitError` whose {@link PrivkitError.code | code} is
+ * stable; its message (prefixed with the code) names the argument and the offending value.
+ *
+ * @example
+ * ```ts
+ * import { ready, clipByL2, PrivkitError } from 'privkit';
+ * await ready();
+ * try {
+ *   clipByL2(new Float32Array([1, NaN]), 1, 1);
+ * } catch (e) {
+ *   if (e instanceof PrivkitError) console.log(e.code, e.argument, e.index); // E_NONFINITE x 1
+ * }
+ * ```
+ */
 export class PrivkitError extends Error {
+  /** What went wrong, as a stable code (see {@link PrivkitErrorCode}). */
   readonly code: PrivkitErrorCode;
+  /** The public argument the error is about, e.g. `x` or `opts.delta`, when there is one. */
   readonly argument?: string;
+  /** For element-wise errors (e.g. E_NONFINITE): the index of the first offending element of `argument`. */
   readonly index?: number;
 
-  constructor(code: PrivkitErrorCode, message: string, details: PrivkitErrorDetails = {}) {
-    super(`${code}: ${message}`, details.cause === undefined ? undefined : { cause: details.cause });
+  /**
+   * Checks its own arguments like every public constructor: a bad one gives a PrivkitError E_ARG naming it.
+   * A message longer than 1,000 characters is cut (messages never carry an input whole).
+   *
+   * @param code - the stable error code.
+   * @param message - a human-readable explanation; the error's `message` is `${code}: ${message}`.
+   * @param details - the argument, element index and cause the error is about.
+   */
+  constructor(code: PrivkitErrorCode, message: string, details?: PrivkitErrorDetails | null) {
+    const problem = constructorProblem(code, message, details);
+    if (problem !== undefined) throw new PrivkitError('E_ARG', problem.message, { argument: problem.argument });
+    details ??= {};
+    const text = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}... (${message.length - MAX_MESSAGE} more characters)` : message;
+    super(`${code}: ${text}`, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'PrivkitError';
     this.code = code;
     if (details.argument !== undefined) this.argument = details.argument;
     if (details.index !== undefined) this.index = details.index;
   }
+}
+
+/** What is wrong with the PrivkitError constructor's arguments, or undefined. */
+function constructorProblem(code: unknown, message: unknown, details: unknown): { message: string; argument: string } | undefined {
+  if (typeof code !== 'string' || !CODES.has(code)) return { message: `code must be one of ${[...CODES].join(', ')}`, argument: 'code' };
+  if (typeof message !== 'string') return { message: `message must be a string, got ${typeof message}`, argument: 'message' };
+  if (details === undefined || details === null) return undefined;
+  if (typeof details !== 'object') return { message: `details must be an object, got ${typeof details}`, argument: 'details' };
+  const { argument, index } = details as PrivkitErrorDetails;
+  if (argument !== undefined && (typeof argument !== 'string' || argument.length > 256)) {
+    return { message: 'details.argument must be a string of at most 256 characters', argument: 'details.argument' };
+  }
+  if (index !== undefined && !(typeof index === 'number' && Number.isSafeInteger(index) && index >= 0)) {
+    return { message: 'details.index must be an integer >= 0', argument: 'details.index' };
+  }
+  return undefined;
 }
 
 /** The error for a non-finite element; the pool re-raises it with the index shifted to the caller's array. */

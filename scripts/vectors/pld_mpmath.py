@@ -13,7 +13,7 @@ through the saddle point (both integrands are analytic, so the rule converges ex
 checked against half the steps), everything at 50 digits. epsilon(delta) is then the root of delta(eps) = delta, and the exact
 epsilon of the pair is the larger of the two directions. No discretization, no FFT: an independent check of
 privkit's PLD accountant. Checked against the closed form for the Gaussian mechanism (q = 1).
-Writes test/vectors/pld-mpmath.json for test/accounting/pld.test.ts.
+Writes test/vectors/pld-mpmath.json for test/stat/accounting/pld.test.ts.
 
     python3 scripts/vectors/pld_mpmath.py
 """

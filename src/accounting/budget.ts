@@ -1,31 +1,62 @@
 // PrivacyBudget: an (epsilon, delta) allowance that records events through an accountant and refuses,
 // before recording it, any event that would overspend.
 import { PrivkitError } from '../errors.js';
-import { assertNumber, describe } from '../validate.js';
+import { assertNumber, describe, readOptions } from '../validate.js';
 import { argError, assertDelta, type NormalizedEvent, type PrivacyEvent } from './events.js';
 import { PldAccountant } from './pld-accountant.js';
 import { RdpAccountant } from './rdp-accountant.js';
 
+/** An accountant a {@link PrivacyBudget} can record with. */
 export type Accountant = RdpAccountant | PldAccountant;
 
+/** Options of {@link PrivacyBudget}. */
 export interface PrivacyBudgetOptions {
+  /** The epsilon allowance (> 0). */
   epsilon: number;
+  /** The delta every epsilon is measured at, in (0, 1). */
   delta: number;
   /** 'rdp' (default), 'pld', or an accountant whose recorded events count as already spent (it is copied, not shared). */
   accountant?: 'rdp' | 'pld' | Accountant;
 }
 
+/**
+ * An (epsilon, delta) allowance: records events through an accountant and refuses, before recording
+ * it, any event that would take the spent epsilon (at this delta) above the allowance.
+ *
+ * @example
+ * ```ts
+ * import { PrivkitError } from 'privkit';
+ * import { PrivacyBudget } from 'privkit/accounting';
+ * const budget = new PrivacyBudget({ epsilon: 2, delta: 1e-5 });
+ * const epoch = { noiseMultiplier: 1.1, sampleRate: 0.004, steps: 250 };
+ * while (budget.canSpend(epoch)) {
+ *   // ... train one epoch ...
+ *   budget.spend(epoch);
+ * }
+ * try {
+ *   budget.spend(epoch);
+ * } catch (e) {
+ *   if (e instanceof PrivkitError && e.code === 'E_BUDGET') console.log('budget spent:', budget.spent);
+ * }
+ * ```
+ */
 export class PrivacyBudget {
+  /** The epsilon allowance. */
   readonly epsilon: number;
+  /** The delta every epsilon is measured at. */
   readonly delta: number;
   #accountant: Accountant;
   #spent: number;
 
+  /**
+   * @throws {PrivkitError} E_ARG when options is not an object, epsilon is not finite and > 0, delta is not in (0, 1), or accountant is not 'rdp', 'pld' or an accountant.
+   * @throws {PrivkitError} E_BUDGET when the given accountant has already spent more than epsilon.
+   */
   constructor(options: PrivacyBudgetOptions) {
-    if (typeof options !== 'object' || options === null) throw argError('options', `must be an object, got ${describe(options)}`);
-    this.epsilon = assertNumber('epsilon', options.epsilon, 'positive');
-    this.delta = assertDelta('delta', options.delta);
-    const accountant = options.accountant ?? 'rdp';
+    const o = readOptions(options, ['epsilon', 'delta', 'accountant'], 'options');
+    this.epsilon = assertNumber('epsilon', o.epsilon, 'positive');
+    this.delta = assertDelta('delta', o.delta);
+    const accountant = o.accountant === undefined ? 'rdp' : o.accountant;
     if (accountant === 'rdp') this.#accountant = new RdpAccountant();
     else if (accountant === 'pld') this.#accountant = new PldAccountant();
     else if (accountant instanceof RdpAccountant || accountant instanceof PldAccountant) this.#accountant = accountant.clone();
@@ -56,12 +87,20 @@ export class PrivacyBudget {
     return this.#accountant.clone();
   }
 
-  /** The epsilon the budget would have spent after `event`, without recording it (O(distinct events)). */
+  /**
+   * The epsilon the budget would have spent after `event`, without recording it (O(distinct events)).
+   *
+   * @throws {PrivkitError} E_ARG when the event is malformed or the accountant does not take it.
+   */
   preview(event: PrivacyEvent): number {
     return this.#accountant.clone().step(event).getEpsilon(this.delta).epsilon;
   }
 
-  /** True when `event` fits in the remaining budget. */
+  /**
+   * True when `event` fits in the remaining budget.
+   *
+   * @throws {PrivkitError} E_ARG when the event is malformed or the accountant does not take it.
+   */
   canSpend(event: PrivacyEvent): boolean {
     return this.preview(event) <= this.epsilon;
   }
@@ -69,6 +108,9 @@ export class PrivacyBudget {
   /**
    * Records `event` and returns the epsilon spent in total. Throws PrivkitError E_BUDGET, leaving the
    * budget unchanged, when the event would take the spent epsilon above the budget.
+   *
+   * @throws {PrivkitError} E_BUDGET when the event would overspend (nothing is recorded then).
+   * @throws {PrivkitError} E_ARG when the event is malformed or the accountant does not take it.
    */
   spend(event: PrivacyEvent): number {
     const next = this.#accountant.clone().step(event);

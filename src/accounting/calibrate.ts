@@ -1,22 +1,29 @@
 // Calibration: the smallest noise multiplier (or the most steps) that keeps epsilon at or below a target,
 // by bracketing and bisection on the accountant's own epsilon (RDP or PLD).
 import { PrivkitError } from '../errors.js';
-import { assertNumber, describe } from '../validate.js';
+import { assertNumber, describe, readOptions } from '../validate.js';
 import { argError, assertDelta, assertSampleRate, assertSteps, resolveSampling, type Neighbours, type Sampling } from './events.js';
 import { normalizeOrders } from './orders.js';
 import { PldAccountant } from './pld-accountant.js';
 import { RdpAccountant } from './rdp-accountant.js';
 
+/** Options of {@link calibrateNoiseMultiplier}: the target, the sampling and the length of training. */
 export interface CalibrationOptions {
+  /** The epsilon to reach or stay below (> 0). */
   targetEpsilon: number;
+  /** The delta the epsilon is at, in (0, 1). */
   delta: number;
+  /** q in (0, 1]: the Poisson inclusion probability, or batch size / dataset size without replacement. */
   sampleRate: number;
   /** Either `steps` or `epochs` (steps = floor(epochs / sampleRate), as Opacus). */
   steps?: number;
+  /** Passes over the data (> 0), instead of `steps`. */
   epochs?: number;
+  /** The accountant whose epsilon is calibrated: 'rdp' (default) or 'pld' (tighter; Poisson sampling, no slack). */
   accountant?: 'rdp' | 'pld';
   /** As in the accountant's events: 'poisson' (default, add/remove neighbours) or 'without-replacement' (neighbours 'replace-one', required). */
   sampling?: Sampling;
+  /** The neighbouring relation, as in the accountant's events ('replace-one' required without replacement). */
   neighbours?: Neighbours;
   /** The sampler's slack, as in the events (RDP accountant only); 0 by default. */
   slack?: number;
@@ -24,6 +31,7 @@ export interface CalibrationOptions {
   orders?: readonly number[];
 }
 
+/** The result of {@link calibrateNoiseMultiplier}. */
 export interface CalibrationResult {
   /**
    * The smallest noise multiplier found (to a relative 1e-4) whose epsilon is <= targetEpsilon: the
@@ -32,6 +40,7 @@ export interface CalibrationResult {
   noiseMultiplier: number;
   /** Its epsilon. */
   epsilon: number;
+  /** The steps it is calibrated for (given, or derived from the epochs). */
   steps: number;
 }
 
@@ -61,7 +70,7 @@ function resolveSteps(options: { steps?: number; epochs?: number; sampleRate: nu
 type EpsilonOf = (noiseMultiplier: number, steps: number) => number;
 
 function epsilonFunction(options: CalibrationOptions, delta: number, sampleRate: number): EpsilonOf {
-  const accountant = options.accountant ?? 'rdp';
+  const accountant = options.accountant === undefined ? 'rdp' : options.accountant;
   // Checks sampling and neighbours once, as the accountant will (a without-replacement call must name replace-one).
   const { sampling, neighbours } = resolveSampling('', options.sampling, options.neighbours, sampleRate);
   const slack = options.slack === undefined ? 0 : assertNumber('slack', options.slack, 'nonnegative');
@@ -81,9 +90,24 @@ function epsilonFunction(options: CalibrationOptions, delta: number, sampleRate:
 /**
  * The smallest noise multiplier (within a relative 1e-4) whose epsilon after `steps` steps is <= targetEpsilon.
  * Throws E_ARG (targetEpsilon) when no noise multiplier up to 1e6 reaches the target.
+ *
+ * @returns the noise multiplier sigma / C (C the clip norm), its epsilon and the steps.
+ * @throws {PrivkitError} E_ARG when options is not an object, targetEpsilon is not finite and > 0, delta is not in (0, 1), sampleRate is not in (0, 1], not exactly one of steps (a positive integer) and epochs (> 0) is given, sampling, neighbours, slack, orders or accountant is invalid (or 'pld' with sampling without replacement or a slack), or the target is unreachable.
+ *
+ * @example
+ * ```ts
+ * import { calibrateNoiseMultiplier } from 'privkit/accounting';
+ * const { noiseMultiplier, epsilon, steps } = calibrateNoiseMultiplier({
+ *   targetEpsilon: 3,
+ *   delta: 1e-5,
+ *   sampleRate: 256 / 60_000,
+ *   epochs: 15,
+ * });
+ * // add noise of standard deviation noiseMultiplier x maxNorm to each clipped batch sum
+ * ```
  */
-export function calibrateNoiseMultiplier(options: CalibrationOptions): CalibrationResult {
-  if (typeof options !== 'object' || options === null) throw argError('options', 'must be an object');
+export function calibrateNoiseMultiplier(given: CalibrationOptions): CalibrationResult {
+  const options = readOptions(given, ['targetEpsilon', 'delta', 'sampleRate', 'steps', 'epochs', 'accountant', 'sampling', 'neighbours', 'slack', 'orders'], 'options') as CalibrationOptions;
   const target = assertTarget(options.targetEpsilon);
   const delta = assertDelta('delta', options.delta);
   const sampleRate = assertSampleRate('sampleRate', options.sampleRate);
@@ -125,20 +149,39 @@ export function calibrateNoiseMultiplier(options: CalibrationOptions): Calibrati
   return { noiseMultiplier: hi, epsilon: epsHi, steps };
 }
 
+/** Options of {@link calibrateSteps}. */
 export interface StepsCalibrationOptions {
+  /** The epsilon to stay at or below (> 0). */
   targetEpsilon: number;
+  /** The delta the epsilon is at, in (0, 1). */
   delta: number;
+  /** q in (0, 1], as in {@link CalibrationOptions.sampleRate}. */
   sampleRate: number;
+  /** sigma / C of every step (>= 0). */
   noiseMultiplier: number;
+  /** 'rdp' (default) or 'pld'. */
   accountant?: 'rdp' | 'pld';
+  /** 'poisson' (default) or 'without-replacement', as in {@link CalibrationOptions.sampling}. */
   sampling?: Sampling;
+  /** The neighbouring relation, as in {@link CalibrationOptions.neighbours}. */
   neighbours?: Neighbours;
+  /** RDP orders (RDP accountant only). */
   orders?: readonly number[];
 }
 
-/** The largest number of steps whose epsilon is <= targetEpsilon; throws E_ARG (targetEpsilon) if even one step exceeds it. */
-export function calibrateSteps(options: StepsCalibrationOptions): { steps: number; epsilon: number } {
-  if (typeof options !== 'object' || options === null) throw argError('options', 'must be an object');
+/**
+ * The largest number of steps whose epsilon is <= targetEpsilon; throws E_ARG (targetEpsilon) if even one step exceeds it.
+ * The search stops at 2^40 steps.
+ *
+ * @throws {PrivkitError} E_ARG when options is not an object, targetEpsilon is not finite and > 0, delta is not in (0, 1), sampleRate is not in (0, 1], noiseMultiplier is not finite and >= 0, sampling, neighbours, orders or accountant is invalid, or one step already exceeds the target.
+ */
+export function calibrateSteps(given: StepsCalibrationOptions): {
+  /** The most steps within the target. */
+  steps: number;
+  /** Their epsilon. */
+  epsilon: number;
+} {
+  const options = readOptions(given, ['targetEpsilon', 'delta', 'sampleRate', 'noiseMultiplier', 'accountant', 'sampling', 'neighbours', 'orders'], 'options') as StepsCalibrationOptions;
   const target = assertTarget(options.targetEpsilon);
   const delta = assertDelta('delta', options.delta);
   const sampleRate = assertSampleRate('sampleRate', options.sampleRate);

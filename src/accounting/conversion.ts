@@ -2,6 +2,7 @@
 // A NaN RDP (a bug upstream) throws rather than being skipped, which would report a smaller epsilon.
 import { PrivkitError } from '../errors.js';
 
+/** An accountant's epsilon at a given delta. */
 export interface EpsilonResult {
   /** The smallest epsilon over the orders (an upper bound for the PLD accountant); Infinity when no order is finite. */
   epsilon: number;
@@ -11,6 +12,7 @@ export interface EpsilonResult {
   atEdge?: boolean;
 }
 
+/** An accountant's delta at a given epsilon. */
 export interface DeltaResult {
   /** The smallest delta over the orders, in [0, 1]. */
   delta: number;

@@ -1,7 +1,7 @@
 // Privacy events: what an accountant records with `step(event)` and a budget with `spend(event)`,
 // and their validation (every bad field throws a PrivkitError naming it).
 import { PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 
 /** How a batch is drawn: each record independently with probability q, or a fixed-size uniform sample. */
 export type Sampling = 'poisson' | 'without-replacement';
@@ -16,6 +16,7 @@ export type Neighbours = 'add-remove' | 'replace-one';
 
 /** One or more DP-SGD steps: the Gaussian mechanism (noise sigma = noiseMultiplier x clip norm) on a subsampled batch. */
 export interface SubsampledGaussianEvent {
+  /** The mechanism tag; may be left out: an event without one is a subsampled Gaussian. */
   mechanism?: 'subsampled-gaussian';
   /**
    * sigma / C: the standard deviation of the noise actually added to the sum, divided by the clip
@@ -41,8 +42,11 @@ export interface SubsampledGaussianEvent {
 
 /** A released statistic with Gaussian noise: sigma = noiseMultiplier x l2 sensitivity. */
 export interface GaussianEvent {
+  /** The mechanism tag. */
   mechanism: 'gaussian';
+  /** sigma / Delta_2: the noise standard deviation over the L2 sensitivity of the statistic; 0 means no noise (infinite epsilon). */
   noiseMultiplier: number;
+  /** How many times the event is repeated (composed); a positive integer, 1 by default. */
   steps?: number;
   /** As in SubsampledGaussianEvent. */
   slack?: number;
@@ -50,15 +54,21 @@ export interface GaussianEvent {
 
 /** A released statistic with Laplace noise: scale b = noiseMultiplier x l1 sensitivity (pure epsilon = 1 / noiseMultiplier). */
 export interface LaplaceEvent {
+  /** The mechanism tag. */
   mechanism: 'laplace';
+  /** b / Delta_1: the Laplace scale over the L1 sensitivity of the statistic (each step is 1 / noiseMultiplier-DP); 0 means no noise. */
   noiseMultiplier: number;
+  /** How many times the event is repeated (composed); a positive integer, 1 by default. */
   steps?: number;
 }
 
 /** A mechanism known to be rho-zCDP (e.g. the discrete Gaussian, see `discreteGaussianZcdp`). */
 export interface ZcdpEvent {
+  /** The mechanism tag. */
   mechanism: 'zcdp';
+  /** rho >= 0 of one step (rho-zCDP: RDP epsilon(alpha) = rho alpha at every order). */
   rho: number;
+  /** How many times the event is repeated (composed); a positive integer, 1 by default. */
   steps?: number;
 }
 
@@ -68,6 +78,7 @@ export interface ZcdpEvent {
  * secure aggregation. Every quantity is in quantized (integer) units.
  */
 export interface DistributedDiscreteGaussianEvent {
+  /** The mechanism tag. */
   mechanism: 'distributed-discrete-gaussian';
   /** Standard deviation of one client's noise per coordinate, in quantized units (>= 1/2). */
   localSigma: number;
@@ -91,33 +102,95 @@ export interface DistributedDiscreteGaussianEvent {
   dimension: number;
   /** Probability that a client takes part in a round; 1 by default. */
   sampleRate?: number;
+  /** How the round's clients are drawn, as in SubsampledGaussianEvent ('poisson' by default). */
   sampling?: Sampling;
+  /** The neighbouring relation (of clients), as in SubsampledGaussianEvent. */
   neighbours?: Neighbours;
+  /** How many rounds; a positive integer, 1 by default. */
   steps?: number;
   /** The samplers' pmf slack over the released sum, as in SubsampledGaussianEvent; 0 by default. */
   slack?: number;
 }
 
+/**
+ * What an accountant's `step` and a budget's `spend` take: one mechanism, repeated `steps` times.
+ * An event without `mechanism` is a {@link SubsampledGaussianEvent} (a DP-SGD step).
+ */
 export type PrivacyEvent = SubsampledGaussianEvent | GaussianEvent | LaplaceEvent | ZcdpEvent | DistributedDiscreteGaussianEvent;
 
-/** A validated event with every default filled in. */
+/**
+ * A validated event with every default filled in (the form accountants record and write in
+ * `toJSON().events`, with the steps of equal events added). Each field means what it means in the
+ * event of the same `mechanism`: {@link SubsampledGaussianEvent}, {@link GaussianEvent},
+ * {@link LaplaceEvent}, {@link ZcdpEvent} or {@link DistributedDiscreteGaussianEvent}.
+ */
 export type NormalizedEvent =
-  | { mechanism: 'subsampled-gaussian'; noiseMultiplier: number; sampleRate: number; steps: number; sampling: Sampling; neighbours: Neighbours; slack: number }
-  | { mechanism: 'gaussian'; noiseMultiplier: number; steps: number; slack: number }
-  | { mechanism: 'laplace'; noiseMultiplier: number; steps: number }
-  | { mechanism: 'zcdp'; rho: number; steps: number }
   | {
-      mechanism: 'distributed-discrete-gaussian';
-      localSigma: number;
-      clients: number;
-      tauClients: number;
-      l2Sensitivity: number;
-      l1Sensitivity: number;
-      dimension: number;
+      /** See {@link SubsampledGaussianEvent}. */
+      mechanism: 'subsampled-gaussian';
+      /** sigma / C. */
+      noiseMultiplier: number;
+      /** q in (0, 1]. */
       sampleRate: number;
-      sampling: Sampling;
-      neighbours: Neighbours;
+      /** Total repetitions. */
       steps: number;
+      /** How batches are drawn. */
+      sampling: Sampling;
+      /** The neighbouring relation. */
+      neighbours: Neighbours;
+      /** The sampler's pmf slack (0 when none). */
+      slack: number;
+    }
+  | {
+      /** See {@link GaussianEvent}. */
+      mechanism: 'gaussian';
+      /** sigma / Delta_2. */
+      noiseMultiplier: number;
+      /** Total repetitions. */
+      steps: number;
+      /** The sampler's pmf slack (0 when none). */
+      slack: number;
+    }
+  | {
+      /** See {@link LaplaceEvent}. */
+      mechanism: 'laplace';
+      /** b / Delta_1. */
+      noiseMultiplier: number;
+      /** Total repetitions. */
+      steps: number;
+    }
+  | {
+      /** See {@link ZcdpEvent}. */
+      mechanism: 'zcdp';
+      /** rho of one step. */
+      rho: number;
+      /** Total repetitions. */
+      steps: number;
+    }
+  | {
+      /** See {@link DistributedDiscreteGaussianEvent}. */
+      mechanism: 'distributed-discrete-gaussian';
+      /** One client's noise standard deviation per coordinate, in quantized units. */
+      localSigma: number;
+      /** Clients whose noise is in the sum. */
+      clients: number;
+      /** The client count tau is computed for (>= clients). */
+      tauClients: number;
+      /** L2 bound on one client's quantized vector. */
+      l2Sensitivity: number;
+      /** L1 bound on one client's quantized vector. */
+      l1Sensitivity: number;
+      /** Length of the vectors. */
+      dimension: number;
+      /** Client sampling rate. */
+      sampleRate: number;
+      /** How clients are drawn. */
+      sampling: Sampling;
+      /** The neighbouring relation. */
+      neighbours: Neighbours;
+      /** Total rounds. */
+      steps: number;
+      /** The samplers' pmf slack (0 when none). */
       slack: number;
     };
 
@@ -152,7 +225,7 @@ export function assertSteps(name: string, value: unknown): number {
  * epsilon. At sampleRate 1 nothing is sampled and either relation may be named (add/remove by default).
  */
 export function resolveSampling(prefix: string, sampling: unknown, neighbours: unknown, sampleRate: number): { sampling: Sampling; neighbours: Neighbours } {
-  const s = sampling ?? 'poisson';
+  const s = sampling === undefined ? 'poisson' : sampling;
   if (s !== 'poisson' && s !== 'without-replacement') {
     throw argError(`${prefix}sampling`, `must be 'poisson' or 'without-replacement', got ${describe(s)}`);
   }
@@ -176,14 +249,31 @@ export function resolveSampling(prefix: string, sampling: unknown, neighbours: u
   return { sampling: s, neighbours };
 }
 
+/** Every field any event has (each read once from the caller's event, see readOptions). */
+const EVENT_KEYS = [
+  'mechanism',
+  'steps',
+  'noiseMultiplier',
+  'sampleRate',
+  'sampling',
+  'neighbours',
+  'slack',
+  'rho',
+  'localSigma',
+  'clients',
+  'tauClients',
+  'dimension',
+  'l2Sensitivity',
+  'l1Sensitivity',
+] as const;
+type EventKey = (typeof EVENT_KEYS)[number];
+
 /** Checks an event and fills in its defaults; `name` prefixes the field names in errors (e.g. `event`). */
 export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent {
-  if (typeof event !== 'object' || event === null) {
-    throw argError(name, `must be an object, got ${describe(event)}`);
-  }
-  const e = event as Record<string, unknown>;
+  if (event === undefined || event === null) throw argError(name, `must be an event object, got ${describe(event)}`);
+  const e: Record<string, unknown> = readOptions(event as Record<EventKey, unknown>, EVENT_KEYS, name);
   const steps = e['steps'] === undefined ? 1 : assertSteps(`${name}.steps`, e['steps']);
-  const mechanism = e['mechanism'] ?? 'subsampled-gaussian';
+  const mechanism = e['mechanism'] === undefined ? 'subsampled-gaussian' : e['mechanism'];
   switch (mechanism) {
     case 'subsampled-gaussian': {
       const sampleRate = assertSampleRate(`${name}.sampleRate`, e['sampleRate']);
@@ -271,23 +361,32 @@ export function eventKey(e: NormalizedEvent): string {
  * The accounting event of one round of a distributed discrete Gaussian release (`release`: its noise,
  * clients and one client's bounds) whose clients were sampled at rate q: Poisson sampling with
  * add/remove neighbours, or a fixed-size sample without replacement with replace-one neighbours.
+ * Every field is checked as the accountants check events (E_ARG naming `release.<field>`).
  */
 export function subsampledDistributedEvent(
   release: Omit<DistributedDiscreteGaussianEvent, 'sampleRate' | 'sampling' | 'neighbours' | 'steps' | 'mechanism'>,
   sampleRate: number,
   sampling: Sampling,
 ): DistributedDiscreteGaussianEvent {
-  return {
-    mechanism: 'distributed-discrete-gaussian',
-    localSigma: release.localSigma,
-    clients: release.clients,
-    tauClients: release.tauClients ?? release.clients,
-    dimension: release.dimension,
-    l2Sensitivity: release.l2Sensitivity,
-    l1Sensitivity: release.l1Sensitivity ?? Math.sqrt(release.dimension) * release.l2Sensitivity,
-    sampleRate,
-    sampling,
-    neighbours: sampling === 'poisson' ? 'add-remove' : 'replace-one',
-    slack: release.slack ?? 0,
-  };
+  const r = readOptions(release, ['localSigma', 'clients', 'tauClients', 'dimension', 'l2Sensitivity', 'l1Sensitivity', 'slack'], 'release');
+  const q = assertSampleRate('sampleRate', sampleRate);
+  const s = assertOneOf('sampling', sampling, ['poisson', 'without-replacement'] as const);
+  const e = normalizeEvent(
+    {
+      mechanism: 'distributed-discrete-gaussian',
+      localSigma: r.localSigma,
+      clients: r.clients,
+      tauClients: r.tauClients,
+      dimension: r.dimension,
+      l2Sensitivity: r.l2Sensitivity,
+      l1Sensitivity: r.l1Sensitivity,
+      slack: r.slack,
+      sampleRate: q,
+      sampling: s,
+      neighbours: s === 'poisson' ? 'add-remove' : 'replace-one',
+    },
+    'release',
+  );
+  const { steps: _steps, ...event } = e as Extract<NormalizedEvent, { mechanism: 'distributed-discrete-gaussian' }>;
+  return event;
 }

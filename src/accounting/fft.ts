@@ -4,7 +4,7 @@
 import { PrivkitError } from '../errors.js';
 
 /** Cosine and sine tables for a transform of length n (a power of two). */
-export interface Twiddles {
+interface Twiddles {
   n: number;
   cos: Float64Array;
   sin: Float64Array;
@@ -78,7 +78,7 @@ export function fft(re: Float64Array, im: Float64Array, table: Twiddles, inverse
 // Hida, Li, Bailey 2001, "Algorithms for quad-double precision floating point arithmetic").
 
 /** A double-double complex number: [re.hi, re.lo, im.hi, im.lo]. */
-export type DoubleDoubleComplex = [number, number, number, number];
+type DoubleDoubleComplex = [number, number, number, number];
 
 /** s + e = a + b exactly. */
 function twoSum(a: number, b: number): [number, number] {

@@ -3,13 +3,14 @@
 // are merged as in RdpAccountant, so step() is O(1); the composition is computed (and cached) when an
 // epsilon or delta is asked for.
 import { PrivkitError } from '../errors.js';
-import { assertNumber } from '../validate.js';
+import { assertNumber, readOptions } from '../validate.js';
 import type { DeltaResult, EpsilonResult } from './conversion.js';
-import { argError, assertDelta, normalizeEvent, type NormalizedEvent, type PrivacyEvent } from './events.js';
-import { ACCOUNTANT_FORMAT, ACCOUNTANT_VERSION, EventLedger, parseAccountantJson, type AccountantJson } from './ledger.js';
+import { assertDelta, normalizeEvent, type NormalizedEvent, type PrivacyEvent } from './events.js';
+import { ACCOUNTANT_FORMAT, ACCOUNTANT_VERSION, EventLedger, parseAccountantJson, replayEvents, type AccountantJson } from './ledger.js';
 import { composePld, pldDelta, pldEpsilon, type ComposedPld, type PldGroup } from './pld.js';
 import { RdpAccountant } from './rdp-accountant.js';
 
+/** Options of {@link PldAccountant}. */
 export interface PldAccountantOptions {
   /**
    * The Hoeffding margin s added to the PLD estimate to make it an upper bound, in epsilon units
@@ -18,6 +19,7 @@ export interface PldAccountantOptions {
   epsilonError?: number;
 }
 
+/** {@link PldAccountant.getEpsilon}'s result: the upper bound `epsilon`, and the estimate and margin behind it. */
 export interface PldEpsilonResult extends EpsilonResult {
   /** The PLD point estimate of epsilon (not a bound). */
   estimate: number;
@@ -47,19 +49,45 @@ function pldGroup(e: NormalizedEvent): PldGroup {
   );
 }
 
+/**
+ * The privacy-loss-distribution accountant: composes Gaussian events through their privacy loss
+ * distributions (numerically, on a grid, with FFT) and reports an upper bound on epsilon, never above
+ * the RDP bound for the same events (it takes the smaller of the two). Tighter than
+ * {@link RdpAccountant} for DP-SGD; handles the Poisson-subsampled Gaussian with add/remove neighbours
+ * and the plain Gaussian (events without slack) only.
+ *
+ * @example
+ * ```ts
+ * import { PldAccountant, RdpAccountant } from 'privkit/accounting';
+ * const event = { noiseMultiplier: 1.1, sampleRate: 0.004, steps: 2500 };
+ * const pld = new PldAccountant().step(event).getEpsilon(1e-5);
+ * const rdp = new RdpAccountant().step(event).getEpsilon(1e-5);
+ * console.log(pld.epsilon, '<=', rdp.epsilon, 'estimate', pld.estimate);
+ * ```
+ */
 export class PldAccountant {
+  /** The Hoeffding margin in epsilon units (see {@link PldAccountantOptions.epsilonError}). */
   readonly epsilonError: number;
   #ledger = new EventLedger();
   /** The same events in an RDP accountant: its bound caps the PLD's. */
   #rdp = new RdpAccountant();
   #cache = new Map<number, ComposedPld>();
 
+  /**
+   * @param options - the epsilon margin (default 0.01).
+   * @throws {PrivkitError} E_ARG when options is not an object or epsilonError is not finite and > 0.
+   */
   constructor(options: PldAccountantOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw argError('options', 'must be an object');
-    this.epsilonError = options.epsilonError === undefined ? 0.01 : assertNumber('epsilonError', options.epsilonError, 'positive');
+    const { epsilonError } = readOptions(options, ['epsilonError'], 'options');
+    this.epsilonError = epsilonError === undefined ? 0.01 : assertNumber('epsilonError', epsilonError, 'positive');
   }
 
-  /** Records `event`: the Poisson-subsampled or the plain Gaussian mechanism. Returns this accountant. */
+  /**
+   * Records `event`: the Poisson-subsampled or the plain Gaussian mechanism. Returns this accountant.
+   *
+   * @throws {PrivkitError} E_ARG when a field of the event is missing or out of range, or the event is not a Poisson-subsampled (add/remove) or plain Gaussian without slack (use {@link RdpAccountant} for those).
+   * @throws {PrivkitError} E_OVERFLOW when the steps of one event add up beyond 2^53 - 1.
+   */
   step(event: PrivacyEvent): this {
     const e = normalizeEvent(event);
     pldGroup(e);
@@ -95,7 +123,12 @@ export class PldAccountant {
     return pld;
   }
 
-  /** An upper bound on epsilon at `delta`: min(PLD upper bound, RDP bound). */
+  /**
+   * An upper bound on epsilon at `delta`: min(PLD upper bound, RDP bound).
+   *
+   * @param delta - in (0, 1).
+   * @throws {PrivkitError} E_ARG when delta is not in (0, 1).
+   */
   getEpsilon(delta: number): PldEpsilonResult {
     assertDelta('delta', delta);
     if (this.#ledger.size === 0) return { epsilon: 0, estimate: 0, errorBound: 0 };
@@ -108,7 +141,12 @@ export class PldAccountant {
     return { epsilon: Math.min(upper, rdp), estimate, errorBound: pld.epsilonShift };
   }
 
-  /** An upper bound on delta at `epsilon`: min(PLD bound, RDP bound). */
+  /**
+   * An upper bound on delta at `epsilon`: min(PLD bound, RDP bound).
+   *
+   * @param epsilon - finite and >= 0.
+   * @throws {PrivkitError} E_ARG when epsilon is not finite and >= 0.
+   */
   getDelta(epsilon: number): DeltaResult {
     assertNumber('epsilon', epsilon, 'nonnegative');
     if (this.#ledger.size === 0) return { delta: 0 };
@@ -139,11 +177,15 @@ export class PldAccountant {
     return { format: ACCOUNTANT_FORMAT, version: ACCOUNTANT_VERSION, accountant: 'pld', epsilonError: this.epsilonError, events: this.events };
   }
 
-  /** Rebuilds an accountant from `toJSON()` output (the object or its JSON text). Throws PrivkitError E_ARG on anything malformed. */
+  /**
+   * Rebuilds an accountant from `toJSON()` output (the object or its JSON text). Throws PrivkitError E_ARG on anything malformed.
+   *
+   * @throws {PrivkitError} E_ARG when json is not valid JSON text or an object of format 'privkit-accountant', version 1, accountant 'pld', or its epsilonError or an event is malformed.
+   */
   static fromJSON(json: unknown): PldAccountant {
     const record = parseAccountantJson(json, 'pld');
     const accountant = new PldAccountant({ epsilonError: assertNumber('json.epsilonError', record['epsilonError'], 'positive') });
-    record.events.forEach((event, i) => accountant.step(normalizeEvent(event, `json.events[${i}]`)));
+    replayEvents(accountant, record.events);
     return accountant;
   }
 }

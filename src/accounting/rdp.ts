@@ -279,7 +279,7 @@ const TAU_TERMS = 4096;
  * where D2, D1 are the sensitivities divided by sqrt(n) sigma: one client's bounds under add/remove
  * neighbours, twice them under replace-one (the difference of two clients' vectors).
  */
-export function distributedDiscreteGaussianCurve(
+function distributedDiscreteGaussianCurve(
   event: Extract<NormalizedEvent, { mechanism: 'distributed-discrete-gaussian' }>,
 ): (alpha: number) => number {
   const { localSigma, clients, tauClients, dimension } = event;

@@ -1,12 +1,18 @@
 // Zero-concentrated DP (Bun & Steinke 2016) for the discrete Gaussian (Canonne, Kamath, Steinke 2020)
 // and its conversion to (epsilon, delta) (CKS20, Cor. 13), optimized over a continuous order.
-import { assertNumber } from '../validate.js';
+import { assertNumber, readOptions } from '../validate.js';
 import { assertDelta } from './events.js';
 
-/** rho = sensitivity^2 / (2 sigma^2): the discrete Gaussian N_Z(0, sigma^2) on values with l2 sensitivity `sensitivity` is rho-zCDP (CKS20, Thm 14). */
+/**
+ * rho = sensitivity^2 / (2 sigma^2): the discrete Gaussian N_Z(0, sigma^2) on values with l2 sensitivity `sensitivity` is rho-zCDP (CKS20, Thm 14).
+ *
+ * @param options - sigma (> 0) and the L2 sensitivity (>= 0, default 1).
+ * @throws {PrivkitError} E_ARG when sigma is not finite and > 0 or sensitivity is not finite and >= 0.
+ */
 export function discreteGaussianZcdp(options: { sigma: number; sensitivity?: number }): number {
-  const sigma = assertNumber('sigma', options?.sigma, 'positive');
-  const sensitivity = options.sensitivity === undefined ? 1 : assertNumber('sensitivity', options.sensitivity, 'nonnegative');
+  const o = readOptions(options, ['sigma', 'sensitivity'], 'options');
+  const sigma = assertNumber('sigma', o.sigma, 'positive');
+  const sensitivity = o.sensitivity === undefined ? 1 : assertNumber('sensitivity', o.sensitivity, 'nonnegative');
   return (sensitivity * sensitivity) / (2 * sigma * sigma);
 }
 
@@ -48,8 +54,17 @@ function minimizeOverOrder(f: (alpha: number) => number): { value: number; order
   return { value: Math.min(f1, f2), order };
 }
 
-/** The smallest epsilon with (epsilon, delta)-DP implied by rho-zCDP (CKS20, Cor. 13), and the order attaining it. */
-export function zcdpToEpsilon(rho: number, delta: number): { epsilon: number; order: number } {
+/**
+ * The smallest epsilon with (epsilon, delta)-DP implied by rho-zCDP (CKS20, Cor. 13), and the order attaining it.
+ *
+ * @throws {PrivkitError} E_ARG when rho is not finite and >= 0 or delta is not in (0, 1).
+ */
+export function zcdpToEpsilon(rho: number, delta: number): {
+  /** The epsilon. */
+  epsilon: number;
+  /** The Renyi order alpha attaining it (Infinity when rho = 0). */
+  order: number;
+} {
   assertNumber('rho', rho, 'nonnegative');
   const logDelta = Math.log(assertDelta('delta', delta));
   if (rho === 0) return { epsilon: 0, order: Number.POSITIVE_INFINITY };
@@ -57,8 +72,17 @@ export function zcdpToEpsilon(rho: number, delta: number): { epsilon: number; or
   return { epsilon: Math.max(0, value), order };
 }
 
-/** The smallest delta with (epsilon, delta)-DP implied by rho-zCDP (CKS20, Cor. 13). */
-export function zcdpToDelta(rho: number, epsilon: number): { delta: number; order: number } {
+/**
+ * The smallest delta with (epsilon, delta)-DP implied by rho-zCDP (CKS20, Cor. 13).
+ *
+ * @throws {PrivkitError} E_ARG when rho or epsilon is not finite and >= 0.
+ */
+export function zcdpToDelta(rho: number, epsilon: number): {
+  /** The delta, in [0, 1]. */
+  delta: number;
+  /** The Renyi order alpha attaining it (Infinity when rho = 0). */
+  order: number;
+} {
   assertNumber('rho', rho, 'nonnegative');
   assertNumber('epsilon', epsilon, 'nonnegative');
   if (rho === 0) return { delta: 0, order: Number.POSITIVE_INFINITY };

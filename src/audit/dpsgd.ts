@@ -18,13 +18,15 @@ import { createRng, type Rng } from '../dp/rng.js';
 import { PrivkitError } from '../errors.js';
 import { checkSeed } from '../fl/local.js';
 import { clipAndSum } from '../kernels/clip.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertFunction, assertInteger, assertNumber, describe, readOptions } from '../validate.js';
+import { currentLength, typedArrayKind } from '../wasm/boundary.js';
 import { ready } from '../wasm/runtime.js';
 import { auditCanaryScores, type OneRunResult } from './one-run.js';
 
 /** Turns `rows` per-example gradients (rows x dimension, row-major) into the privatized batch sum. */
 export type PrivatizeBatch = (gradients: Float32Array, rows: number, dimension: number) => Float32Array;
 
+/** Options of {@link auditDpSgd}. */
 export interface DpSgdAuditOptions {
   /** m: canaries (each present with probability 1/2). */
   canaries: number;
@@ -40,13 +42,13 @@ export interface DpSgdAuditOptions {
   clipNorm?: number;
   /** Ordinary training examples; default 1,000. */
   examples?: number;
-  /** Default 0.5. */
+  /** SGD step size on the noisy sum divided by the expected batch size; default 0.5. */
   learningRate?: number;
   /** The step under audit; default privkit's clipAndSum and Gaussian noise of sigma z C. */
   privatize?: PrivatizeBatch;
   /** delta of the reported epsilons; default 1e-5. */
   delta?: number;
-  /** Default 0.95. */
+  /** Probability in (0, 1) that the lower bound is valid; default 0.95. */
   confidence?: number;
   /** Total guesses (see auditCanaryScores); default: the best of several, Bonferroni-corrected. */
   guesses?: number;
@@ -54,37 +56,54 @@ export interface DpSgdAuditOptions {
   seed?: Uint8Array;
 }
 
+/** The outcome of {@link auditDpSgd}: the one-run lower bound and the accountant's epsilon. */
 export interface DpSgdAuditResult extends OneRunResult {
   /** The RDP accountant's epsilon at `delta` for the claimed noise multiplier, sample rate and steps. */
   accountantEpsilon: number;
 }
 
-/** Runs the audited DP-SGD loop once (see the file header) and returns both epsilons. */
-export async function auditDpSgd(options: DpSgdAuditOptions): Promise<DpSgdAuditResult> {
-  if (options === null || typeof options !== 'object') {
-    throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
-  }
-  const m = assertInteger('canaries', options.canaries, 1);
-  const d = assertInteger('dimension', options.dimension, 1);
-  const steps = assertInteger('steps', options.steps, 1);
+/** Most canaries, examples, steps and dimensions of one audit (bounds one call's work and memory). */
+const MAX_AUDIT_SIZE = 2 ** 20;
+
+/**
+ * Runs the audited DP-SGD loop once (see the file header) and returns both epsilons. Calls `ready()` itself.
+ *
+ * @throws {PrivkitError} E_ARG (as a rejection) when options is not an object, an option is out of range (canaries, dimension, steps, examples positive integers; sampleRate in (0, 1]; noiseMultiplier, clipNorm, learningRate finite and > 0; delta in (0, 1); confidence in (0, 1); seed 32 bytes), privatize is not a function, or (examples + canaries) x dimension exceeds 2^28.
+ * @throws {PrivkitError} E_SHAPE (as a rejection) when privatize does not return a Float32Array of the dimension; errors of privatize pass through.
+ *
+ * @example
+ * ```ts
+ * import { auditDpSgd } from 'privkit/audit';
+ * const audit = await auditDpSgd({ canaries: 1000, dimension: 5000, steps: 100, sampleRate: 0.1, noiseMultiplier: 1 });
+ * console.log(`epsilon >= ${audit.epsilonLowerBound} (audit), <= ${audit.accountantEpsilon} (accountant)`);
+ * ```
+ */
+export async function auditDpSgd(given: DpSgdAuditOptions): Promise<DpSgdAuditResult> {
+  const options = readOptions(
+    given,
+    ['canaries', 'dimension', 'steps', 'sampleRate', 'noiseMultiplier', 'clipNorm', 'examples', 'learningRate', 'privatize', 'delta', 'confidence', 'guesses', 'seed'],
+    'options',
+  );
+  const m = assertInteger('canaries', options.canaries, 1, MAX_AUDIT_SIZE);
+  const d = assertInteger('dimension', options.dimension, 1, MAX_AUDIT_SIZE);
+  const steps = assertInteger('steps', options.steps, 1, MAX_AUDIT_SIZE);
   const q = assertNumber('sampleRate', options.sampleRate, 'positive');
   if (q > 1) throw new PrivkitError('E_ARG', `sampleRate must be in (0, 1], got ${q}`, { argument: 'sampleRate' });
   const z = assertNumber('noiseMultiplier', options.noiseMultiplier, 'positive');
   const clip = options.clipNorm === undefined ? 1 : assertNumber('clipNorm', options.clipNorm, 'positive');
-  const n = options.examples === undefined ? 1000 : assertInteger('examples', options.examples, 1);
+  const n = options.examples === undefined ? 1000 : assertInteger('examples', options.examples, 1, MAX_AUDIT_SIZE);
   const learningRate = options.learningRate === undefined ? 0.5 : assertNumber('learningRate', options.learningRate, 'positive');
   const delta = options.delta === undefined ? 1e-5 : assertDelta('delta', options.delta);
-  if (options.privatize !== undefined && typeof options.privatize !== 'function') {
-    throw new PrivkitError('E_ARG', `privatize must be a function, got ${describe(options.privatize)}`, { argument: 'privatize' });
-  }
-  checkSeed('seed', options.seed);
+  const custom = options.privatize === undefined ? undefined : assertFunction<PrivatizeBatch>('privatize', options.privatize);
+  const seed = options.seed;
+  checkSeed('seed', seed);
   if ((n + m) * d > 2 ** 28) throw new PrivkitError('E_ARG', `(examples + canaries) x dimension must be <= 2^28`, { argument: 'dimension' });
   await ready();
 
-  const rng = (stream: number): Rng => createRng(options.seed === undefined ? {} : { seed: options.seed, stream });
+  const rng = (stream: number): Rng => createRng(seed === undefined ? {} : { seed, stream });
   const noiseRng = rng(0);
   const privatize: PrivatizeBatch =
-    options.privatize ??
+    custom ??
     ((gradients, rows, dimension) => {
       const sum = rows === 0 ? new Float32Array(dimension) : clipAndSum(gradients, rows, clip).sum;
       return addGaussianNoise(sum, z * clip, { rng: noiseRng });
@@ -122,7 +141,7 @@ export async function auditDpSgd(options: DpSgdAuditOptions): Promise<DpSgdAudit
     });
     chosenCanaries.forEach((i, k) => batch.set(directions.subarray(i * d, (i + 1) * d), (chosenExamples.length + k) * d));
     const noisy = privatize(batch, chosenExamples.length + chosenCanaries.length, d);
-    if (!(noisy instanceof Float32Array) || noisy.length !== d) {
+    if (typedArrayKind(noisy) !== 'Float32Array' || currentLength(noisy) !== d) {
       throw new PrivkitError('E_SHAPE', `privatize must return a Float32Array of length ${d}, got ${describe(noisy)}`, { argument: 'privatize' });
     }
     for (let j = 0; j < d; j++) params[j] -= (learningRate * noisy[j]!) / expectedBatch;

@@ -26,7 +26,7 @@ export interface Half {
 }
 
 /** A candidate event, chosen on the selection half. */
-export interface ChosenEvent {
+interface ChosenEvent {
   /** What the event tests, in words. */
   description: string;
   /** The input the event favours: 0 for inputs[0], 1 for inputs[1]. */

@@ -12,13 +12,14 @@
 import { PrivkitError } from '../errors.js';
 import { assertPool } from '../pool/guards.js';
 import type { PoolRunner } from '../pool/types.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import { chooseEvent, splitHalves } from './events.js';
 import { auditSamples } from './pool-ops.js';
-import { collectSamples, loadMechanism, type MechanismFunction, type MechanismModule, type Samples } from './sampling.js';
+import { collectSamples, loadMechanism, MAX_SAMPLE_VALUES, type MechanismFunction, type MechanismModule, type Samples } from './sampling.js';
 import { assertConfidence, clopperPearson, normalUpperQuantile, wilson } from './statistics.js';
 
+/** Options of {@link auditMechanism}; `I` is the type of the mechanism's input. */
 export interface AuditOptions<I = unknown> {
   /**
    * The mechanism: one release on one input, returning a number or an array-like of numbers of
@@ -32,7 +33,7 @@ export interface AuditOptions<I = unknown> {
   epsilon: number;
   /** The claimed delta in [0, 1); default 0. */
   delta?: number;
-  /** Runs on each input (>= 100); default 1,000,000. Half choose the event, half estimate it. */
+  /** Runs on each input (100 to 2^26); default 1,000,000. Half choose the event, half estimate it. */
   trials?: number;
   /** Probability in (0, 1) that the lower bound is valid; default 0.99. */
   confidence?: number;
@@ -40,17 +41,29 @@ export interface AuditOptions<I = unknown> {
   pool?: PoolRunner;
 }
 
+/** The output event an audit found most telling, with its estimated probabilities. */
 export interface AuditEvent {
   /** What the event tests, in words (e.g. "output >= 1.003"). */
   description: string;
   /** The input the event favours: P is the probability of the event on inputs[favours], Q on the other. */
   favours: 0 | 1;
   /** P on the estimation half: the estimate and its Clopper-Pearson lower end. */
-  p: { estimate: number; lower: number };
+  p: {
+    /** The fraction of runs on inputs[favours] whose output is in the event. */
+    estimate: number;
+    /** Its Clopper-Pearson lower end. */
+    lower: number;
+  };
   /** Q on the estimation half: the estimate and its Clopper-Pearson upper end. */
-  q: { estimate: number; upper: number };
+  q: {
+    /** The fraction of runs on the other input whose output is in the event. */
+    estimate: number;
+    /** Its Clopper-Pearson upper end. */
+    upper: number;
+  };
 }
 
+/** The outcome of {@link auditMechanism}. */
 export interface AuditResult {
   /** log((P_lower - delta) / Q_upper), or 0 when that is not positive: a lower bound on epsilon with probability >= confidence. */
   epsilonLowerBound: number;
@@ -65,11 +78,32 @@ export interface AuditResult {
 const DEFAULT_TRIALS = 1_000_000;
 const MIN_TRIALS = 100;
 
-/** Audits `mechanism` on two neighbouring inputs against its claimed (epsilon, delta) (see the file header). */
-export async function auditMechanism<I>(options: AuditOptions<I>): Promise<AuditResult> {
-  if (options === null || typeof options !== 'object') {
-    throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
-  }
+/**
+ * Audits `mechanism` on two neighbouring inputs against its claimed (epsilon, delta): runs it `trials`
+ * times on each input, chooses an output event on half of the runs and bounds epsilon from below
+ * with Clopper-Pearson intervals on the other half. With probability at least `confidence` the bound
+ * is below the true epsilon, so `passed: false` disproves the claim. Calls `ready()` itself.
+ *
+ * @throws {PrivkitError} E_ARG (as a rejection) when options is not an object, inputs is not a pair, epsilon is not finite and >= 0, delta is not in [0, 1), trials is not an integer >= 100, confidence is not in (0, 1), pool is not a Pool (or is given with a mechanism function), the mechanism module can not be loaded, the mechanism throws or returns something other than a number or a non-empty array of numbers, or trials x output length exceeds 2^26.
+ * @throws {PrivkitError} E_SHAPE (as a rejection) when the mechanism's output length changes between runs; E_NONFINITE when an output is NaN or +-Infinity.
+ * @throws {PrivkitError} E_WORKER (as a rejection) when a pool worker fails.
+ *
+ * @example
+ * ```ts
+ * import { auditMechanism } from 'privkit/audit';
+ * import { laplaceMechanism } from 'privkit/dp';
+ * const counts = laplaceMechanism({ epsilon: 1, l1Sensitivity: 1 });
+ * const result = await auditMechanism({
+ *   mechanism: (count: number) => counts.release(Float64Array.of(count))[0]!,
+ *   inputs: [0, 1], // two neighbouring datasets' counts
+ *   epsilon: 1,
+ *   trials: 100_000,
+ * });
+ * console.log(result.passed, result.epsilonLowerBound, result.event.description);
+ * ```
+ */
+export async function auditMechanism<I>(given: AuditOptions<I>): Promise<AuditResult> {
+  const options = readOptions(given, ['mechanism', 'inputs', 'epsilon', 'delta', 'trials', 'confidence', 'pool'], 'options');
   const { mechanism, inputs, pool } = options;
   if (!Array.isArray(inputs) || inputs.length !== 2) {
     throw new PrivkitError('E_ARG', `inputs must be an array of two neighbouring inputs, got ${describe(inputs)}`, { argument: 'inputs' });
@@ -77,7 +111,8 @@ export async function auditMechanism<I>(options: AuditOptions<I>): Promise<Audit
   const epsilon = assertNumber('epsilon', options.epsilon, 'nonnegative');
   const delta = options.delta === undefined ? 0 : assertNumber('delta', options.delta, 'nonnegative');
   if (!(delta < 1)) throw new PrivkitError('E_ARG', `delta must be in [0, 1), got ${delta}`, { argument: 'delta' });
-  const trials = options.trials === undefined ? DEFAULT_TRIALS : assertInteger('trials', options.trials, MIN_TRIALS);
+  // at most one output value per trial fits MAX_SAMPLE_VALUES; a pool is told no more either
+  const trials = options.trials === undefined ? DEFAULT_TRIALS : assertInteger('trials', options.trials, MIN_TRIALS, MAX_SAMPLE_VALUES);
   const confidence = options.confidence === undefined ? 0.99 : assertConfidence('confidence', options.confidence);
 
   let samples: Samples;
@@ -88,7 +123,7 @@ export async function auditMechanism<I>(options: AuditOptions<I>): Promise<Audit
         argument: 'mechanism',
       });
     }
-    samples = await pool.run(auditSamples, mechanism, [inputs[0], inputs[1]], trials);
+    samples = await pool.run(auditSamples, mechanism as MechanismModule, [inputs[0], inputs[1]], trials);
   } else {
     const run = await loadMechanism(mechanism);
     await ready();

@@ -3,9 +3,10 @@
 // of two inputs, the trials split over the workers. Each worker imports `mechanism.module` itself
 // (a closure can not cross threads), so a mechanism should draw from the worker's CSPRNG, not a seed
 // fixed in its module; `inputs` are structured-cloned to every worker.
+import { PrivkitError } from '../errors.js';
 import type { PoolOperation } from '../pool/types.js';
-import { assertInteger } from '../validate.js';
-import { checkMechanismModule, collectSamples, concatSamples, loadMechanism, type MechanismModule, type Samples } from './sampling.js';
+import { assertInteger, describe } from '../validate.js';
+import { checkMechanismModule, collectSamples, concatSamples, loadMechanism, MAX_SAMPLE_VALUES, type MechanismModule, type Samples } from './sampling.js';
 
 export interface TrialsTask {
   mechanism: MechanismModule;
@@ -17,7 +18,10 @@ export const auditSamples: PoolOperation<[mechanism: MechanismModule, inputs: re
   name: 'auditSamples',
   plan(mechanism, inputs, trials) {
     const spec = checkMechanismModule(mechanism);
-    const count = assertInteger('trials', trials, 1);
+    if (!Array.isArray(inputs) || inputs.length !== 2) {
+      throw new PrivkitError('E_ARG', `inputs must be an array of two neighbouring inputs, got ${describe(inputs)}`, { argument: 'inputs' });
+    }
+    const count = assertInteger('trials', trials, 1, MAX_SAMPLE_VALUES);
     const pair: [unknown, unknown] = [inputs[0], inputs[1]];
     return { rows: count, task: (part) => ({ mechanism: spec, inputs: pair, trials: part.rows }) };
   },

@@ -5,6 +5,7 @@
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
 
+/** One release of a mechanism under audit: a number, or a fixed-length array of numbers. */
 export type MechanismOutput = number | ArrayLike<number>;
 /** A mechanism under audit: one release on one input; it may return a Promise (e.g. an aggregator's round). */
 export type MechanismFunction<I = unknown> = (input: I) => MechanismOutput | Promise<MechanismOutput>;
@@ -17,8 +18,11 @@ export type MechanismFunction<I = unknown> = (input: I) => MechanismOutput | Pro
  * mechanisms should draw from the CSPRNG.
  */
 export interface MechanismModule {
+  /** Absolute URL of the module (e.g. `new URL('./mechanisms.js', import.meta.url)`). */
   module: string | URL;
+  /** The name of the export: the mechanism, or with `args` its factory. */
   export: string;
+  /** Arguments (structured-cloneable) each worker calls the factory with once. */
   args?: unknown[];
 }
 
@@ -35,7 +39,7 @@ export const MAX_SAMPLE_VALUES = 2 ** 26;
 
 /** Checks a MechanismModule and returns its parts in cloneable form. */
 export function checkMechanismModule(spec: unknown): { module: string; export: string; args?: unknown[] } {
-  if (spec === null || typeof spec !== 'object') {
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
     throw new PrivkitError('E_ARG', `mechanism must be a function or { module, export }, got ${describe(spec)}`, { argument: 'mechanism' });
   }
   const { module, export: name, args } = spec as MechanismModule;

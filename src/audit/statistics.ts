@@ -6,8 +6,11 @@ import { betaQuantile } from '../math/beta.js';
 import { normalCdf } from '../math/special.js';
 import { assertInteger, assertNumber } from '../validate.js';
 
+/** A confidence interval [lower, upper]. */
 export interface Interval {
+  /** The lower end. */
   lower: number;
+  /** The upper end. */
   upper: number;
 }
 
@@ -23,6 +26,8 @@ export function assertConfidence(name: string, value: unknown): number {
  * after `successes` of `trials`: each end misses the true proportion with probability at most
  * (1 - confidence) / 2. lower = the (1-c)/2 quantile of Beta(k, n - k + 1) (0 when k = 0),
  * upper = the 1 - (1-c)/2 quantile of Beta(k + 1, n - k) (1 when k = n).
+ *
+ * @throws {PrivkitError} E_ARG when trials is not an integer >= 1, successes is not an integer in [0, trials], or confidence is not in (0, 1).
  */
 export function clopperPearson(successes: number, trials: number, confidence: number): Interval {
   const n = assertInteger('trials', trials, 1);

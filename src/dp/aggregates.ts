@@ -7,12 +7,14 @@
 // because of the data's values or size: a value beyond the lattice's exact range (2^28 x the noise
 // scale) is clamped to it before the noise, a public bound (clampToLattice).
 import { PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, assertOneOf, readNumbers, readOptions } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 import { calibrateSecureGaussian, calibrateSecureLaplace, laplaceMechanism } from './mechanisms.js';
 import { resolveRng } from './noise.js';
 import type { Rng } from './rng.js';
 import { secureGaussian, secureLaplace, secureValueBound } from './secure.js';
 
+/** Options of every DP aggregate. */
 export interface AggregateOptions {
   /** Privacy parameter epsilon > 0 of the whole aggregate. */
   epsilon: number;
@@ -20,18 +22,23 @@ export interface AggregateOptions {
   rng?: Rng;
 }
 
+/** Options of {@link dpSum} and {@link dpMean}: the privacy parameter and the clamping bounds. */
 export interface BoundedOptions extends AggregateOptions {
   /** Records are clamped to [lower, upper]; lower < upper, |lower|, |upper| <= 2^960. */
   lower: number;
+  /** The upper clamping bound (see `lower`). */
   upper: number;
 }
 
+/** Options of {@link dpHistogram}: the bins (`edges`, or `bins` over [lower, upper]) and the noise. */
 export interface HistogramOptions extends AggregateOptions {
   /** Bin edges, strictly increasing: bin i is [edges[i], edges[i+1]), the last bin also holds edges[last]. */
   edges?: Float64Array | readonly number[];
-  /** Or: this many equal-width bins over [lower, upper]. */
+  /** Or: this many equal-width bins over [lower, upper] (1 to 2^24). */
   bins?: number;
+  /** With `bins`: the lower end of the first bin (finite, < upper). */
   lower?: number;
+  /** With `bins`: the upper end of the last bin, which includes it. */
   upper?: number;
   /** 'laplace' (default, epsilon-DP) or 'gaussian' ((epsilon, delta)-DP, needs delta). */
   noise?: 'laplace' | 'gaussian';
@@ -39,6 +46,7 @@ export interface HistogramOptions extends AggregateOptions {
   delta?: number;
 }
 
+/** The release of {@link dpHistogram}. */
 export interface DpHistogram {
   /** Noisy count per bin (on the lattice of the mechanism, not rounded; round or clamp at 0 as post-processing). */
   counts: Float64Array;
@@ -55,17 +63,8 @@ export const MAX_RECORDS = 2 ** 32 - 1;
 const SUM_MARGIN = 1 + 2 ** -19;
 const MAX_BOUND = 2 ** 960;
 
-function options<T>(opts: T): T {
-  if (opts === null || typeof opts !== 'object') {
-    throw new PrivkitError('E_ARG', `options must be an object, got ${describe(opts)}`, { argument: 'options' });
-  }
-  return opts;
-}
-
-function checkRecords(records: unknown): Float64Array {
-  if (!(records instanceof Float64Array)) {
-    throw new PrivkitError('E_ARG', `records must be a Float64Array, got ${describe(records)}`, { argument: 'records' });
-  }
+function checkRecords(value: unknown): Float64Array {
+  const records = checkTypedArray('records', value, ['Float64Array']);
   if (records.length > MAX_RECORDS) {
     throw new PrivkitError('E_ARG', `records.length must be <= 2^32 - 1, got ${records.length}`, { argument: 'records' });
   }
@@ -89,8 +88,14 @@ function checkBounds(lower: unknown, upper: unknown): { lower: number; upper: nu
 /**
  * The exact sum of `values` rounded once to the nearest double (Shewchuk 1997, "Adaptive precision
  * floating-point arithmetic"; the partials method with a correctly rounded final step, as Python's fsum).
+ * Values are not checked: NaN or Infinity among them gives NaN or Infinity.
  */
 export function exactSum(values: ArrayLike<number>): number {
+  return sumOfFinite(readNumbers('values', values, { finite: true }, MAX_RECORDS));
+}
+
+/** exactSum of values already checked to be finite numbers. */
+function sumOfFinite(values: Float64Array): number {
   const partials: number[] = [];
   for (let j = 0; j < values.length; j++) {
     let x = values[j]!;
@@ -152,10 +157,15 @@ function releaseOne(value: number, epsilon: number, sensitivity: number, rng: Rn
  * Noisy count of records (or of a given count), Laplace noise of scale about 1/epsilon on the
  * secure lattice: epsilon-DP under add/remove neighbours. Not rounded (round as post-processing).
  * Counts above 2^28 x scale (2.7e8 at epsilon 1, 2.7e5 at epsilon 1000) are released saturated.
+ *
+ * @param records - the records (only their number counts), or the exact count itself.
+ * @throws {PrivkitError} E_ARG when opts is not an object, epsilon is not finite and > 0, records is neither a Float64Array (of at most 2^32 - 1 records) nor a non-negative integer, or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_NONFINITE when a record is NaN.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function dpCount(records: Float64Array | number, opts: AggregateOptions): number {
-  const { epsilon, rng } = options(opts);
-  assertNumber('epsilon', epsilon, 'positive');
+  const { epsilon: e, rng } = readOptions(opts, ['epsilon', 'rng']);
+  const epsilon = assertNumber('epsilon', e, 'positive');
   const n = typeof records === 'number' ? assertInteger('records', records) : checkRecords(records).length;
   return releaseOne(n, epsilon, 1, rng);
 }
@@ -164,16 +174,20 @@ export function dpCount(records: Float64Array | number, opts: AggregateOptions):
  * Noisy sum of the records clamped to [lower, upper] (Google's BoundedSum): epsilon-DP under
  * add/remove neighbours, sensitivity max(|lower|, |upper|) (times 1 + 2^-19 for the single rounding
  * of the exact sum). Sums beyond 2^28 x the noise scale are released saturated.
+ *
+ * @throws {PrivkitError} E_ARG when opts is not an object, epsilon is not finite and > 0, records is not a Float64Array of at most 2^32 - 1 records, the bounds are not finite with lower < upper and magnitudes <= 2^960, or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_NONFINITE when a record is NaN (+-Infinity is clamped).
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function dpSum(records: Float64Array, opts: BoundedOptions): number {
-  const { epsilon, lower, upper, rng } = options(opts);
-  assertNumber('epsilon', epsilon, 'positive');
+  const { epsilon: e, lower, upper, rng } = readOptions(opts, ['epsilon', 'lower', 'upper', 'rng']);
+  const epsilon = assertNumber('epsilon', e, 'positive');
   const x = checkRecords(records);
   const b = checkBounds(lower, upper);
   const clamped = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) clamped[i] = clamp(x[i]!, b.lower, b.upper);
   const sensitivity = Math.max(Math.abs(b.lower), Math.abs(b.upper));
-  return releaseOne(exactSum(clamped), epsilon, sensitivity * SUM_MARGIN, rng);
+  return releaseOne(sumOfFinite(clamped), epsilon, sensitivity * SUM_MARGIN, rng);
 }
 
 /**
@@ -181,10 +195,23 @@ export function dpSum(records: Float64Array, opts: BoundedOptions): number {
  * equally between a noisy sum of the records normalized by the midpoint (sensitivity (upper - lower)/2)
  * and a noisy count (sensitivity 1); the result noisySum / max(1, noisyCount) + midpoint is clamped
  * to [lower, upper]. epsilon-DP under add/remove neighbours.
+ *
+ * @throws {PrivkitError} E_ARG when opts is not an object, epsilon is not finite and > 0, records is not a Float64Array of at most 2^32 - 1 records, the bounds are not finite with lower < upper and magnitudes <= 2^960, or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_NONFINITE when a record is NaN (+-Infinity is clamped).
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ *
+ * @example
+ * ```ts
+ * import { ready } from 'privkit';
+ * import { dpMean } from 'privkit/dp';
+ * await ready();
+ * const ages = new Float64Array([34, 51, 29, 42, 67]); // one record per person
+ * const mean = dpMean(ages, { epsilon: 1, lower: 18, upper: 90 });
+ * ```
  */
 export function dpMean(records: Float64Array, opts: BoundedOptions): number {
-  const { epsilon, lower, upper, rng } = options(opts);
-  assertNumber('epsilon', epsilon, 'positive');
+  const { epsilon: e, lower, upper, rng } = readOptions(opts, ['epsilon', 'lower', 'upper', 'rng']);
+  const epsilon = assertNumber('epsilon', e, 'positive');
   const x = checkRecords(records);
   const b = checkBounds(lower, upper);
   const mid = b.lower + (b.upper - b.lower) / 2;
@@ -192,22 +219,20 @@ export function dpMean(records: Float64Array, opts: BoundedOptions): number {
   for (let i = 0; i < x.length; i++) normalized[i] = clamp(x[i]!, b.lower, b.upper) - mid;
   // rounding is monotone, so no normalized value exceeds the normalized bounds computed the same way
   const half = Math.max(Math.abs(b.lower - mid), Math.abs(b.upper - mid));
-  const noisySum = releaseOne(exactSum(normalized), epsilon / 2, half * SUM_MARGIN, rng);
+  const noisySum = releaseOne(sumOfFinite(normalized), epsilon / 2, half * SUM_MARGIN, rng);
   const noisyCount = releaseOne(x.length, epsilon / 2, 1, rng);
   return clamp(noisySum / Math.max(1, noisyCount) + mid, b.lower, b.upper);
 }
 
-function histogramEdges(opts: HistogramOptions): Float64Array {
+function histogramEdges(opts: Partial<HistogramOptions>): Float64Array {
   const { edges, bins, lower, upper } = opts;
   if (edges !== undefined) {
     if (bins !== undefined) throw new PrivkitError('E_ARG', 'give either edges or bins, not both', { argument: 'bins' });
-    if (!(edges instanceof Float64Array || Array.isArray(edges)) || edges.length < 2) {
-      throw new PrivkitError('E_ARG', `edges must hold at least 2 numbers, got ${describe(edges)}`, { argument: 'edges' });
-    }
-    const out = Float64Array.from(edges as ArrayLike<number>);
-    for (let i = 0; i < out.length; i++) {
-      if (!Number.isFinite(out[i]) || (i > 0 && !(out[i]! > out[i - 1]!))) {
-        throw new PrivkitError('E_ARG', `edges must be finite and strictly increasing (edges[${i}] = ${out[i]})`, {
+    const out = readNumbers('edges', edges, { finite: true }, 2 ** 24 + 1);
+    if (out.length < 2) throw new PrivkitError('E_ARG', `edges must hold at least 2 numbers, got ${out.length}`, { argument: 'edges' });
+    for (let i = 1; i < out.length; i++) {
+      if (!(out[i]! > out[i - 1]!)) {
+        throw new PrivkitError('E_ARG', `edges must be strictly increasing (edges[${i}] = ${out[i]})`, {
           argument: 'edges',
           index: i,
         });
@@ -251,15 +276,16 @@ function binOf(x: number, edges: Float64Array): number {
  * neighbours one record changes one count by 1: L1 and L2 sensitivity 1, and only that coordinate
  * is rounded differently, so the lattice charge is 1 + resolution whatever the number of bins.
  * Counts beyond the lattice's exact range (2^28 x scale) are released saturated (see clampToLattice).
+ *
+ * @throws {PrivkitError} E_ARG when opts is not an object, epsilon is not finite and > 0, records is not a Float64Array of at most 2^32 - 1 records, noise is not 'laplace' or 'gaussian', delta is missing for (or given with) the wrong noise or not in (0, 1), the bins are not given as exactly one of `edges` (finite, strictly increasing, >= 2) or `bins` (1 to 2^24, with valid lower < upper), or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_NONFINITE when a record is NaN.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function dpHistogram(records: Float64Array, opts: HistogramOptions): DpHistogram {
-  const o = options(opts);
-  assertNumber('epsilon', o.epsilon, 'positive');
+  const o = readOptions(opts, ['epsilon', 'noise', 'delta', 'edges', 'bins', 'lower', 'upper', 'rng']);
+  const epsilon = assertNumber('epsilon', o.epsilon, 'positive');
   const x = checkRecords(records);
-  const noise = o.noise ?? 'laplace';
-  if (noise !== 'laplace' && noise !== 'gaussian') {
-    throw new PrivkitError('E_ARG', `noise must be 'laplace' or 'gaussian', got ${describe(noise)}`, { argument: 'noise' });
-  }
+  const noise = assertOneOf('noise', o.noise, ['laplace', 'gaussian'] as const, 'laplace');
   if (noise === 'laplace' && o.delta !== undefined) {
     throw new PrivkitError('E_ARG', 'delta applies to Gaussian noise only', { argument: 'delta' });
   }
@@ -269,7 +295,7 @@ export function dpHistogram(records: Float64Array, opts: HistogramOptions): DpHi
   const edges = histogramEdges(o);
   const rng = resolveRng({ rng: o.rng });
   // one record changes one count: the lattice rounding is charged for one coordinate, whatever the bins
-  const scale = noise === 'laplace' ? calibrateSecureLaplace(o.epsilon, 1, 1).scale : calibrateSecureGaussian(o.epsilon, o.delta!, 1, 1).sigma;
+  const scale = noise === 'laplace' ? calibrateSecureLaplace(epsilon, 1, 1).scale : calibrateSecureGaussian(epsilon, assertNumber('delta', o.delta, 'positive'), 1, 1).sigma;
   const counts = new Float64Array(edges.length - 1);
   for (let i = 0; i < x.length; i++) {
     const bin = binOf(x[i]!, edges);

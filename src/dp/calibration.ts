@@ -3,8 +3,9 @@
 // classic sqrt(2 ln(1.25/delta)) Delta/epsilon bound for comparison.
 import { PrivkitError } from '../errors.js';
 import { erfcx, logNormalCdf, logSub } from '../math/special.js';
-import { assertNumber } from '../validate.js';
+import { assertNumber, readOptions } from '../validate.js';
 
+/** The privacy target and sensitivity a Gaussian noise scale is calibrated for. */
 export interface GaussianCalibration {
   /** Privacy parameter epsilon > 0. */
   epsilon: number;
@@ -14,11 +15,13 @@ export interface GaussianCalibration {
   l2Sensitivity: number;
 }
 
-function checkEpsilonDelta(epsilon: unknown, delta: unknown, l2Sensitivity: unknown): void {
-  assertNumber('epsilon', epsilon, 'positive');
-  const d = assertNumber('delta', delta, 'positive');
-  if (!(d < 1)) throw new PrivkitError('E_ARG', `delta must be in (0, 1), got ${d}`, { argument: 'delta' });
-  assertNumber('l2Sensitivity', l2Sensitivity, 'positive');
+/** The calibration parameters, checked (null or missing params: every field missing). */
+function checkEpsilonDelta(params: unknown): GaussianCalibration {
+  const p = readOptions(params as GaussianCalibration | undefined, ['epsilon', 'delta', 'l2Sensitivity'], 'params');
+  const epsilon = assertNumber('epsilon', p.epsilon, 'positive');
+  const delta = assertNumber('delta', p.delta, 'positive');
+  if (!(delta < 1)) throw new PrivkitError('E_ARG', `delta must be in (0, 1), got ${delta}`, { argument: 'delta' });
+  return { epsilon, delta, l2Sensitivity: assertNumber('l2Sensitivity', p.l2Sensitivity, 'positive') };
 }
 
 /**
@@ -26,11 +29,16 @@ function checkEpsilonDelta(epsilon: unknown, delta: unknown, l2Sensitivity: unkn
  * (epsilon, delta)-DP (Balle and Wang 2018, Theorem 8):
  * delta = Phi(Delta/(2 sigma) - epsilon sigma/Delta) - e^epsilon Phi(-Delta/(2 sigma) - epsilon sigma/Delta),
  * evaluated without cancellation (see logDeltaOf) to about 1e-12 relative; 0 and 1 in the limits.
+ *
+ * @param sigma - the noise standard deviation (> 0).
+ * @param params - epsilon (> 0) and the L2 sensitivity Delta (> 0).
+ * @throws {PrivkitError} E_ARG when sigma, params.epsilon or params.l2Sensitivity is not finite and > 0, or delta can not be evaluated there.
  */
 export function gaussianDelta(sigma: number, params: { epsilon: number; l2Sensitivity: number }): number {
   assertNumber('sigma', sigma, 'positive');
-  const epsilon = assertNumber('epsilon', params.epsilon, 'positive');
-  const sensitivity = assertNumber('l2Sensitivity', params.l2Sensitivity, 'positive');
+  const p = readOptions(params, ['epsilon', 'l2Sensitivity'], 'params');
+  const epsilon = assertNumber('epsilon', p.epsilon, 'positive');
+  const sensitivity = assertNumber('l2Sensitivity', p.l2Sensitivity, 'positive');
   return Math.exp(logDeltaOf(sigma / sensitivity, epsilon));
 }
 
@@ -156,10 +164,22 @@ const MIN_NORMAL = 2 ** -1022;
  * epsilon > 0 (the classic one needs epsilon < 1). E_ARG when sigma / Delta would leave
  * [2^-1000, 2^1000] (epsilon too small or too large for delta) or sigma fall below 2^-1022;
  * E_OVERFLOW when sigma exceeds the doubles.
+ *
+ * @param params - the target epsilon (> 0), delta in (0, 1) and L2 sensitivity (> 0).
+ * @returns sigma, in the units of the sensitivity.
+ * @throws {PrivkitError} E_ARG when epsilon or l2Sensitivity is not finite and > 0, delta is not in (0, 1), or sigma / l2Sensitivity would leave [2^-1000, 2^1000].
+ * @throws {PrivkitError} E_OVERFLOW when sigma exceeds the largest double.
+ *
+ * @example
+ * ```ts
+ * import { analyticGaussianSigma, classicGaussianSigma } from 'privkit/dp';
+ * const params = { epsilon: 1, delta: 1e-5, l2Sensitivity: 1 };
+ * analyticGaussianSigma(params); // about 3.73
+ * classicGaussianSigma(params); // about 4.84
+ * ```
  */
 export function analyticGaussianSigma(params: GaussianCalibration): number {
-  const { epsilon, delta, l2Sensitivity } = params ?? ({} as GaussianCalibration);
-  checkEpsilonDelta(epsilon, delta, l2Sensitivity);
+  const { epsilon, delta, l2Sensitivity } = checkEpsilonDelta(params);
   const target = Math.log(delta);
   // bracket the root in s = sigma / Delta; logDeltaOf decreases in s
   let lo = 1;
@@ -194,10 +214,14 @@ function ratioError(epsilon: number, delta: number, size: string, bound: string)
   });
 }
 
-/** The classic Gaussian mechanism bound sqrt(2 ln(1.25/delta)) Delta / epsilon (Dwork and Roth 2014, Theorem A.1; proved for epsilon < 1). */
+/**
+ * The classic Gaussian mechanism bound sqrt(2 ln(1.25/delta)) Delta / epsilon (Dwork and Roth 2014, Theorem A.1; proved for epsilon < 1).
+ *
+ * @throws {PrivkitError} E_ARG when epsilon or l2Sensitivity is not finite and > 0, delta is not in (0, 1), or sigma falls below 2^-1022.
+ * @throws {PrivkitError} E_OVERFLOW when sigma exceeds the largest double.
+ */
 export function classicGaussianSigma(params: GaussianCalibration): number {
-  const { epsilon, delta, l2Sensitivity } = params ?? ({} as GaussianCalibration);
-  checkEpsilonDelta(epsilon, delta, l2Sensitivity);
+  const { epsilon, delta, l2Sensitivity } = checkEpsilonDelta(params);
   return checkedSigma((Math.sqrt(2 * Math.log(1.25 / delta)) * l2Sensitivity) / epsilon, 'epsilon');
 }
 

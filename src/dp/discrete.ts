@@ -3,17 +3,18 @@
 // sigma given as a double is converted exactly to a dyadic rational, Bernoulli trials compare random
 // bits against integers (plain numbers while every intermediate is below 2^53, BigInt beyond), and
 // bounded integers are drawn by rejection (no modulo bias). The discrete Gaussian also has a fast
-// 'wasm' method (assembly/quantize.ts), exact up to the float64 rounding of an acceptance probability.
+// 'wasm' method (assembly/dp/discrete.ts), exact up to the float64 rounding of an acceptance probability.
 import { PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
+import { assertInteger, assertNumber, assertOneOf, readOptions } from '../validate.js';
 import { generatorOf, resolveRng } from './noise.js';
 import type { Rng } from './rng.js';
 
 /** Largest discrete Laplace scale / discrete Gaussian sigma: samples then leave Int32 with probability < 2^-180. */
 export const MAX_DISCRETE_SCALE = 2 ** 24;
 /** Largest `length` of one sampler call. */
-export const MAX_DISCRETE_LENGTH = 2 ** 28;
+const MAX_DISCRETE_LENGTH = 2 ** 28;
 
+/** Options of the exact discrete samplers. */
 export interface DiscreteOptions {
   /** The generator; default: this thread's CSPRNG. A seeded (reproducible) Rng is for tests only, never for releases. */
   rng?: Rng;
@@ -30,7 +31,7 @@ function bitLength(n: number): number {
 }
 
 /** x = m * 2^e exactly, with m an odd safe integer (x finite and > 0). */
-export function dyadic(x: number): { m: number; e: number } {
+function dyadic(x: number): { m: number; e: number } {
   const view = new DataView(new ArrayBuffer(8));
   view.setFloat64(0, x);
   const hi = view.getUint32(0);
@@ -249,6 +250,22 @@ function checkScale(name: string, value: unknown): number {
  * over the integers (CKS20 Algorithm 2). `scale` is used exactly as the rational the double denotes.
  * Requires 0 < scale <= 2^24 (samples then fit Int32 except with probability < 2^-180, in which
  * case the call throws E_OVERFLOW rather than return a wrong value).
+ *
+ * @param length - how many samples (0 to 2^28).
+ * @param scale - the scale b (> 0, <= {@link MAX_DISCRETE_SCALE}); for epsilon-DP of an integer query of L1 sensitivity D, b = D / epsilon.
+ * @throws {PrivkitError} E_ARG when length is not an integer in [0, 2^28], scale is not finite and in (0, 2^24], or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_OVERFLOW when a sample leaves the Int32 range (probability < 2^-180).
+ * @throws {PrivkitError} E_NOT_READY before `await ready()` (the generator runs in wasm).
+ *
+ * @example
+ * ```ts
+ * import { ready } from 'privkit';
+ * import { discreteLaplace } from 'privkit/dp';
+ * await ready();
+ * const counts = new Int32Array([120, 45]);
+ * const noise = discreteLaplace(counts.length, 1 / 0.5); // epsilon = 0.5 for a count (sensitivity 1)
+ * const released = counts.map((c, i) => c + noise[i]!);
+ * ```
  */
 export function discreteLaplace(length: number, scale: number, opts?: DiscreteOptions): Int32Array {
   const n = checkLength(length);
@@ -263,6 +280,7 @@ export function discreteLaplace(length: number, scale: number, opts?: DiscreteOp
   return out;
 }
 
+/** Options of {@link discreteGaussian}. */
 export interface DiscreteGaussianOptions extends DiscreteOptions {
   /**
    * 'exact' (default): CKS20 with exact rational arithmetic. 'wasm': round(sigma Z) proposals
@@ -291,17 +309,29 @@ const WASM_CHUNK = 1 << 18;
  * exp(-x^2 / (2 sigma^2)) over the integers (CKS20 Algorithm 3: discrete Laplace candidates with
  * scale t = floor(sigma) + 1, accepted with Bernoulli(exp(-(|y| - sigma^2/t)^2 / (2 sigma^2)))).
  * `sigma` is used exactly as the rational the double denotes; 0 < sigma <= 2^24. With
- * `method: 'wasm'`, the fast sampler of assembly/quantize.ts instead (see DiscreteGaussianOptions).
+ * `method: 'wasm'`, the fast sampler of assembly/dp/discrete.ts instead (see DiscreteGaussianOptions).
+ *
+ * @param length - how many samples (0 to 2^28).
+ * @param sigma - the scale parameter (> 0, <= {@link MAX_DISCRETE_SCALE}); the variance is slightly below sigma^2.
+ * @throws {PrivkitError} E_ARG when length is not an integer in [0, 2^28], sigma is not finite and in (0, 2^24], opts.method is not 'exact' or 'wasm', or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_OVERFLOW when a sample leaves the Int32 range (probability < 2^-180).
+ * @throws {PrivkitError} E_NOT_READY before `await ready()` (the generator runs in wasm).
+ *
+ * @example
+ * ```ts
+ * import { ready } from 'privkit';
+ * import { discreteGaussian } from 'privkit/dp';
+ * await ready();
+ * const exact = discreteGaussian(1000, 3.5);
+ * const fast = discreteGaussian(1_000_000, 40, { method: 'wasm' });
+ * ```
  */
 export function discreteGaussian(length: number, sigma: number, opts?: DiscreteGaussianOptions): Int32Array {
   const options = readOptions(opts, ['rng', 'method']);
   const n = checkLength(length);
   const s = checkScale('sigma', sigma);
   const rng = generatorOf(options.rng);
-  const method = options.method ?? 'exact';
-  if (method !== 'exact' && method !== 'wasm') {
-    throw new PrivkitError('E_ARG', `opts.method must be 'exact' or 'wasm', got ${describe(method)}`, { argument: 'opts.method' });
-  }
+  const method = assertOneOf('opts.method', options.method, ['exact', 'wasm'] as const, 'exact');
   const out = new Int32Array(n);
   if (method === 'wasm') {
     rng.withGenerator((kernels, g, arena) => {
@@ -363,6 +393,9 @@ function exactRational(x: number): { n: bigint; d: bigint } {
 /**
  * `length` exact Bernoulli(exp(-gamma)) trials (1 = success) for a finite gamma >= 0 taken as the exact
  * rational the double denotes (CKS20 Algorithm 1). The building block of the discrete samplers.
+ *
+ * @throws {PrivkitError} E_ARG when length is not an integer in [0, 2^28], gamma is not finite and >= 0, or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function bernoulliExp(length: number, gamma: number, opts?: DiscreteOptions): Uint8Array {
   const n = checkLength(length);
@@ -384,6 +417,9 @@ export function bernoulliExp(length: number, gamma: number, opts?: DiscreteOptio
 /**
  * `length` integers uniform on {0, ..., bound - 1} (1 <= bound <= 2^53), by rejection sampling on
  * bitLength(bound - 1) random bits: no modulo bias. Returned as doubles (exact below 2^53).
+ *
+ * @throws {PrivkitError} E_ARG when length is not an integer in [0, 2^28], bound is not a safe integer >= 1, or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function uniformBelow(length: number, bound: number, opts?: DiscreteOptions): Float64Array {
   const n = checkLength(length);

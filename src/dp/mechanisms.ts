@@ -5,18 +5,21 @@
 // rho-zCDP with rho = Delta^2 / (2 sigma^2).
 // Every mechanism takes an `rng` option; a seeded (reproducible) Rng is for tests only, never for releases.
 import { PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, readOptions } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 import { analyticGaussianSigma, nextUp } from './calibration.js';
 import { discreteGaussianSampler, ExactSource, MAX_DISCRETE_SCALE } from './discrete.js';
 import { MAX_NOISE_LENGTH, resolveRng, type NoiseKind } from './noise.js';
 import type { Rng } from './rng.js';
 import { gaussianResolution, laplaceResolution, latticeSensitivity, samplerSlack, secureGaussian, secureLaplace } from './secure.js';
 
+/** The generator option every mechanism takes. */
 export interface MechanismOptions {
   /** The generator; default: this thread's CSPRNG. A seeded (reproducible) Rng is for tests only, never for releases. */
   rng?: Rng;
 }
 
+/** Options of {@link laplaceMechanism}. */
 export interface LaplaceMechanismOptions extends MechanismOptions {
   /** Privacy parameter epsilon > 0. */
   epsilon: number;
@@ -29,18 +32,30 @@ export interface LaplaceMechanismOptions extends MechanismOptions {
   dimension?: number;
 }
 
+/** A calibrated Laplace mechanism made by {@link laplaceMechanism}. */
 export interface LaplaceMechanism {
+  /** The epsilon every release satisfies (pure epsilon-DP). */
   readonly epsilon: number;
+  /** The L1 sensitivity Delta it was calibrated for. */
   readonly l1Sensitivity: number;
+  /** The longest vector `release` takes. */
   readonly dimension: number;
   /** Noise scale b = (Delta + dimension x resolution) / epsilon (the rounding to the lattice is charged to Delta). */
   readonly scale: number;
   /** Lattice step of the released values (a power of two fixed by the scale). */
   readonly resolution: number;
-  /** A new array: each value rounded to the lattice plus lattice Laplace noise of scale `scale`. epsilon-DP. At most `dimension` values. */
+  /**
+   * A new array: each value rounded to the lattice plus lattice Laplace noise of scale `scale`. epsilon-DP. At most `dimension` values.
+   *
+   * @throws {PrivkitError} E_ARG when values is not a Float64Array or a value exceeds 2^52 x resolution in magnitude.
+   * @throws {PrivkitError} E_SHAPE when values has more than `dimension` coordinates.
+   * @throws {PrivkitError} E_NONFINITE when values holds NaN or +-Infinity.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+   */
   release(values: Float64Array): Float64Array;
 }
 
+/** Options of {@link gaussianMechanism}. */
 export interface GaussianMechanismOptions extends MechanismOptions {
   /** Privacy parameter epsilon > 0. */
   epsilon: number;
@@ -52,19 +67,32 @@ export interface GaussianMechanismOptions extends MechanismOptions {
   dimension?: number;
 }
 
+/** A calibrated Gaussian mechanism made by {@link gaussianMechanism}. */
 export interface GaussianMechanism {
+  /** The epsilon of the (epsilon, delta)-DP guarantee of every release. */
   readonly epsilon: number;
+  /** The delta of the (epsilon, delta)-DP guarantee of every release. */
   readonly delta: number;
+  /** The L2 sensitivity Delta it was calibrated for. */
   readonly l2Sensitivity: number;
+  /** The longest vector `release` takes. */
   readonly dimension: number;
   /** Standard deviation: the analytic Gaussian sigma (Balle and Wang 2018) for sensitivity Delta + resolution x sqrt(dimension). */
   readonly sigma: number;
   /** Lattice step of the released values. */
   readonly resolution: number;
-  /** A new array: each value rounded to the lattice plus lattice Gaussian noise of standard deviation `sigma`. At most `dimension` values. */
+  /**
+   * A new array: each value rounded to the lattice plus lattice Gaussian noise of standard deviation `sigma`. At most `dimension` values.
+   *
+   * @throws {PrivkitError} E_ARG when values is not a Float64Array or a value exceeds 2^52 x resolution in magnitude.
+   * @throws {PrivkitError} E_SHAPE when values has more than `dimension` coordinates.
+   * @throws {PrivkitError} E_NONFINITE when values holds NaN or +-Infinity.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+   */
   release(values: Float64Array): Float64Array;
 }
 
+/** Options of {@link discreteGaussianMechanism}: the L2 sensitivity and either `sigma` or `rho`. */
 export interface DiscreteGaussianMechanismOptions extends MechanismOptions {
   /** Standard-deviation parameter of the discrete Gaussian (0 < sigma <= 2^24). Give sigma or rho. */
   sigma?: number;
@@ -74,29 +102,29 @@ export interface DiscreteGaussianMechanismOptions extends MechanismOptions {
   l2Sensitivity: number;
 }
 
+/** A calibrated discrete Gaussian mechanism made by {@link discreteGaussianMechanism}. */
 export interface DiscreteGaussianMechanism {
+  /** The sigma parameter of the discrete Gaussian noise (given, or derived from rho and rounded up). */
   readonly sigma: number;
+  /** The L2 sensitivity Delta of the integer query. */
   readonly l2Sensitivity: number;
   /** zCDP parameter Delta^2 / (2 sigma^2) (Canonne, Kamath, Steinke 2020, Theorem 14). */
   readonly rho: number;
-  /** A new Int32Array: values plus exact discrete Gaussian noise. Requires |values[i]| <= 2^30. */
+  /**
+   * A new Int32Array: values plus exact discrete Gaussian noise. Requires |values[i]| <= 2^30.
+   *
+   * @throws {PrivkitError} E_ARG when values is not an Int32Array or a value exceeds 2^30 in magnitude (`index` names it).
+   * @throws {PrivkitError} E_OVERFLOW when a noised value leaves the Int32 range (probability < 2^-1000).
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+   */
   release(values: Int32Array): Int32Array;
 }
 
 /** Largest |value| the discrete Gaussian mechanism accepts: with sigma <= 2^24, value + noise then stays in Int32. */
 export const MAX_DISCRETE_VALUE = 2 ** 30;
 
-function options<T>(opts: T): T {
-  if (opts === null || typeof opts !== 'object') {
-    throw new PrivkitError('E_ARG', `options must be an object, got ${describe(opts)}`, { argument: 'options' });
-  }
-  return opts;
-}
-
-function checkValues(values: unknown, dimension: number): Float64Array {
-  if (!(values instanceof Float64Array)) {
-    throw new PrivkitError('E_ARG', `values must be a Float64Array, got ${describe(values)}`, { argument: 'values' });
-  }
+function checkValues(value: unknown, dimension: number): Float64Array {
+  const values = checkTypedArray('values', value, ['Float64Array']);
   if (values.length > dimension) {
     throw new PrivkitError(
       'E_SHAPE',
@@ -197,11 +225,23 @@ export function calibrateSecureGaussian(
  * scale = (Delta + dimension x resolution) / epsilon so that the rounding of every coordinate to the
  * lattice is paid for: epsilon-DP for any query of L1 sensitivity Delta with at most `dimension`
  * values (the resolution is <= 2^-23 scale, so the extra noise is a relative dimension x 2^-23 / epsilon at most).
+ *
+ * @throws {PrivkitError} E_ARG when opts is not an object, epsilon or l1Sensitivity is not finite and > 0, l1Sensitivity / epsilon is outside [2^-990, 2^980], dimension is not an integer in [1, 2^28], epsilon is too small for the lattice rounding of `dimension` coordinates, or opts.rng is not an Rng from createRng.
+ *
+ * @example
+ * ```ts
+ * import { ready } from 'privkit';
+ * import { laplaceMechanism } from 'privkit/dp';
+ * await ready();
+ * const counts = laplaceMechanism({ epsilon: 0.5, l1Sensitivity: 1, dimension: 3 });
+ * const released = counts.release(new Float64Array([1200, 37, 5])); // scale ~ 2
+ * ```
  */
 export function laplaceMechanism(opts: LaplaceMechanismOptions): LaplaceMechanism {
-  const { epsilon, l1Sensitivity, dimension: givenDimension, rng } = options(opts);
-  assertNumber('epsilon', epsilon, 'positive');
-  assertNumber('l1Sensitivity', l1Sensitivity, 'positive');
+  const o = readOptions(opts, ['epsilon', 'l1Sensitivity', 'dimension', 'rng']);
+  const epsilon = assertNumber('epsilon', o.epsilon, 'positive');
+  const l1Sensitivity = assertNumber('l1Sensitivity', o.l1Sensitivity, 'positive');
+  const { dimension: givenDimension, rng } = o;
   const dimension = checkDimension(givenDimension);
   const generator = resolveRng({ rng });
   const { scale, resolution } = calibrateSecureLaplace(epsilon, l1Sensitivity, dimension);
@@ -220,13 +260,26 @@ export function laplaceMechanism(opts: LaplaceMechanismOptions): LaplaceMechanis
  * lattice of secureGaussian, sigma calibrated for sensitivity Delta + resolution x sqrt(dimension).
  * (epsilon, delta)-DP for any query of L2 sensitivity Delta with at most `dimension` values, up to
  * the 2^-25 relative pmf error of the lattice Gaussian (see secure.ts).
+ *
+ * @throws {PrivkitError} E_ARG when opts is not an object, epsilon or l2Sensitivity is not finite and > 0, delta is not in (0, 1), dimension is not an integer in [1, 2^28], the calibrated sigma is outside [2^-990, 2^980], epsilon is too small for the lattice rounding of `dimension` coordinates, or opts.rng is not an Rng from createRng.
+ *
+ * @example
+ * ```ts
+ * import { ready } from 'privkit';
+ * import { gaussianMechanism } from 'privkit/dp';
+ * await ready();
+ * const mechanism = gaussianMechanism({ epsilon: 1, delta: 1e-6, l2Sensitivity: 1, dimension: 2 });
+ * console.log(mechanism.sigma);
+ * const released = mechanism.release(new Float64Array([0.25, -1.5]));
+ * ```
  */
 export function gaussianMechanism(opts: GaussianMechanismOptions): GaussianMechanism {
-  const { epsilon, delta, l2Sensitivity, dimension: givenDimension, rng } = options(opts);
-  assertNumber('epsilon', epsilon, 'positive');
-  assertNumber('delta', delta, 'positive');
+  const o = readOptions(opts, ['epsilon', 'delta', 'l2Sensitivity', 'dimension', 'rng']);
+  const epsilon = assertNumber('epsilon', o.epsilon, 'positive');
+  const delta = assertNumber('delta', o.delta, 'positive');
   if (!(delta < 1)) throw new PrivkitError('E_ARG', `delta must be in (0, 1), got ${delta}`, { argument: 'delta' });
-  assertNumber('l2Sensitivity', l2Sensitivity, 'positive');
+  const l2Sensitivity = assertNumber('l2Sensitivity', o.l2Sensitivity, 'positive');
+  const { dimension: givenDimension, rng } = o;
   const dimension = checkDimension(givenDimension);
   const generator = resolveRng({ rng });
   const { sigma, resolution } = calibrateSecureGaussian(epsilon, delta, l2Sensitivity, dimension);
@@ -259,9 +312,22 @@ function zcdpOf(sensitivity: number, sigma: number): number {
  * The discrete Gaussian mechanism for integer-valued queries (Canonne, Kamath, Steinke 2020): adds
  * exact discrete Gaussian noise (discreteGaussian) to each value; rho-zCDP with
  * rho = Delta^2 / (2 sigma^2) for L2 sensitivity Delta. Give `sigma` or a target `rho`.
+ *
+ * @throws {PrivkitError} E_ARG when opts is not an object, l2Sensitivity is not finite and > 0, both or neither of sigma and rho are given, either is not finite and > 0, sigma (given or derived) exceeds 2^24, rho falls out of the double range, or opts.rng is not an Rng from createRng.
+ *
+ * @example
+ * ```ts
+ * import { ready } from 'privkit';
+ * import { discreteGaussianMechanism } from 'privkit/dp';
+ * import { zcdpToEpsilon } from 'privkit/accounting';
+ * await ready();
+ * const mechanism = discreteGaussianMechanism({ rho: 0.125, l2Sensitivity: 1 }); // sigma = 2
+ * const released = mechanism.release(new Int32Array([42, 7, 0]));
+ * const { epsilon } = zcdpToEpsilon(mechanism.rho, 1e-6);
+ * ```
  */
 export function discreteGaussianMechanism(opts: DiscreteGaussianMechanismOptions): DiscreteGaussianMechanism {
-  const { sigma: givenSigma, rho: givenRho, l2Sensitivity, rng } = options(opts);
+  const { sigma: givenSigma, rho: givenRho, l2Sensitivity, rng } = readOptions(opts, ['sigma', 'rho', 'l2Sensitivity', 'rng']);
   const delta = assertNumber('l2Sensitivity', l2Sensitivity, 'positive');
   let sigma: number;
   let name: 'sigma' | 'rho';
@@ -295,9 +361,7 @@ export function discreteGaussianMechanism(opts: DiscreteGaussianMechanismOptions
     l2Sensitivity: delta,
     rho,
     release: (values) => {
-      if (!(values instanceof Int32Array)) {
-        throw new PrivkitError('E_ARG', `values must be an Int32Array, got ${describe(values)}`, { argument: 'values' });
-      }
+      checkTypedArray('values', values, ['Int32Array']);
       for (let i = 0; i < values.length; i++) {
         if (Math.abs(values[i]!) > MAX_DISCRETE_VALUE) {
           throw new PrivkitError('E_ARG', `|values[${i}]| (${values[i]}) exceeds 2^30`, { argument: 'values', index: i });

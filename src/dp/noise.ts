@@ -1,5 +1,5 @@
 // Fast continuous DP noise: Gaussian and Laplace samples from the wasm Ziggurat kernels
-// (assembly/noise.ts, Marsaglia and Tsang 2000) driven by ChaCha20. Arrays are streamed through a
+// (assembly/dp/noise.ts, Marsaglia and Tsang 2000) driven by ChaCha20. Arrays are streamed through a
 // 1 MiB window of wasm memory, so memory use does not grow with the length. These samplers are
 // for noise that is not released bit-exact (DP-SGD gradients, simulations); released values should
 // use the secure mode (src/dp/secure.ts), which resists floating-point attacks.
@@ -9,9 +9,11 @@ import { checkTypedArray, copyIn, copyOut, currentLength, snapshot } from '../wa
 import type { Kernels } from '../wasm/runtime.js';
 import { createRng, isRng, type Rng } from './rng.js';
 
+/** The element type of a noise array: Float64Array ('float64') or Float32Array ('float32'). */
 export type NoiseDtype = 'float64' | 'float32';
 export type NoiseKind = 'gaussian' | 'laplace';
 
+/** Options of {@link gaussianNoise} and {@link laplaceNoise}. */
 export interface NoiseOptions {
   /** The generator to draw from; default: this thread's CSPRNG (ChaCha20 keyed by crypto.getRandomValues). */
   rng?: Rng;
@@ -19,6 +21,7 @@ export interface NoiseOptions {
   dtype?: NoiseDtype;
 }
 
+/** Options of {@link addGaussianNoise} and {@link addLaplaceNoise}. */
 export interface AddNoiseOptions {
   /** The generator to draw from; default: this thread's CSPRNG. */
   rng?: Rng;
@@ -69,7 +72,7 @@ export function noiseLength(length: unknown): number {
 
 /** The `dtype` option (already read from the options); default 'float64'. */
 export function noiseDtype(option: unknown): NoiseDtype {
-  const dtype = option ?? 'float64';
+  const dtype = option === undefined ? 'float64' : option;
   if (dtype !== 'float64' && dtype !== 'float32') {
     throw new PrivkitError('E_ARG', `opts.dtype must be 'float64' or 'float32', got ${describe(dtype)}`, { argument: 'opts.dtype' });
   }
@@ -83,10 +86,39 @@ export function assertNoiseTarget(x: unknown): asserts x is Float32Array | Float
 
 const scaleName = (kind: NoiseKind) => (kind === 'gaussian' ? 'sigma' : 'scale');
 
-type FillKernel = 'gaussianFill64' | 'gaussianFill32' | 'laplaceFill64' | 'laplaceFill32';
-type AddKernel = 'gaussianAdd64' | 'gaussianAdd32' | 'laplaceAdd64' | 'laplaceAdd32';
+/** The wasm kernels that write noise of each kind into float64 and float32 arrays. */
+const FILL_KERNELS = {
+  gaussian: { float64: 'gaussianFill64', float32: 'gaussianFill32' },
+  laplace: { float64: 'laplaceFill64', float32: 'laplaceFill32' },
+} as const satisfies Record<NoiseKind, Record<NoiseDtype, keyof Kernels>>;
 
-/** `length` samples of N(0, sigma^2). */
+/** The wasm kernels that add noise of each kind to float64 and float32 arrays in place. */
+const ADD_KERNELS = {
+  gaussian: { float64: 'gaussianAdd64', float32: 'gaussianAdd32' },
+  laplace: { float64: 'laplaceAdd64', float32: 'laplaceAdd32' },
+} as const satisfies Record<NoiseKind, Record<NoiseDtype, keyof Kernels>>;
+
+/**
+ * `length` samples of N(0, sigma^2) from the wasm Ziggurat sampler, driven by ChaCha20. Fast noise
+ * for values that are not released bit-exact (DP-SGD gradients, simulations); a released value
+ * should use {@link secureGaussian}, which resists floating-point attacks.
+ *
+ * @param length - how many samples (0 to {@link MAX_NOISE_LENGTH}).
+ * @param sigma - the standard deviation (> 0); for DP-SGD, noiseMultiplier x clip norm.
+ * @param opts - the generator and the element type (default 'float64').
+ * @throws {PrivkitError} E_ARG when length is not an integer in [0, 2^28], sigma is not finite and > 0, opts.dtype is not 'float64' or 'float32', or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_OVERFLOW when a sample exceeds the range of the dtype (a sigma within a few hundred times of its largest value).
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ *
+ * @example
+ * ```ts
+ * import { ready } from 'privkit';
+ * import { gaussianNoise } from 'privkit/dp';
+ * await ready();
+ * const noise64 = gaussianNoise(1024, 2.0); // Float64Array
+ * const noise32 = gaussianNoise(1024, 2.0, { dtype: 'float32' }); // Float32Array
+ * ```
+ */
 export function gaussianNoise(length: number, sigma: number, opts: NoiseOptions & { dtype: 'float32' }): Float32Array;
 export function gaussianNoise(length: number, sigma: number, opts?: NoiseOptions & { dtype?: 'float64' }): Float64Array;
 export function gaussianNoise(length: number, sigma: number, opts?: NoiseOptions): Float64Array | Float32Array;
@@ -94,7 +126,25 @@ export function gaussianNoise(length: number, sigma: number, opts?: NoiseOptions
   return newNoise('gaussian', length, noiseScale('gaussian', sigma), opts);
 }
 
-/** `length` samples of Laplace(0, scale): density exp(-|x| / scale) / (2 scale). */
+/**
+ * `length` samples of Laplace(0, scale): density exp(-|x| / scale) / (2 scale), from the wasm
+ * sampler driven by ChaCha20. For released values use {@link secureLaplace}.
+ *
+ * @param length - how many samples (0 to {@link MAX_NOISE_LENGTH}).
+ * @param scale - the scale b (> 0); for epsilon-DP of a query of L1 sensitivity D, b = D / epsilon.
+ * @param opts - the generator and the element type (default 'float64').
+ * @throws {PrivkitError} E_ARG when length is not an integer in [0, 2^28], scale is not finite and > 0, opts.dtype is not 'float64' or 'float32', or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_OVERFLOW when a sample exceeds the range of the dtype.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ *
+ * @example
+ * ```ts
+ * import { ready } from 'privkit';
+ * import { laplaceNoise } from 'privkit/dp';
+ * await ready();
+ * const noise = laplaceNoise(10, 1 / 0.5); // scale = sensitivity / epsilon
+ * ```
+ */
 export function laplaceNoise(length: number, scale: number, opts: NoiseOptions & { dtype: 'float32' }): Float32Array;
 export function laplaceNoise(length: number, scale: number, opts?: NoiseOptions & { dtype?: 'float64' }): Float64Array;
 export function laplaceNoise(length: number, scale: number, opts?: NoiseOptions): Float64Array | Float32Array;
@@ -108,6 +158,25 @@ export function laplaceNoise(length: number, scale: number, opts?: NoiseOptions)
  * E_NONFINITE with its index, before any noise is drawn; a result beyond the float range gives
  * E_OVERFLOW, with x unchanged (x is then noised through a copy, see addNoise). A failed call never
  * leaves x half-written, and noise drawn for it is never drawn again.
+ *
+ * @param x - the values to noise, modified in place.
+ * @param sigma - the standard deviation (> 0).
+ * @throws {PrivkitError} E_ARG when x is not an attached Float32Array or Float64Array, sigma is not finite and > 0, or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity (`index` is the first one).
+ * @throws {PrivkitError} E_OVERFLOW when an element plus its noise leaves the float range (x unchanged).
+ * @throws {PrivkitError} E_SHAPE when x's buffer is resized or detached during the call.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ *
+ * @example
+ * ```ts
+ * import { ready, clipAndSum } from 'privkit';
+ * import { addGaussianNoise } from 'privkit/dp';
+ * await ready();
+ * const maxNorm = 1, noiseMultiplier = 1.1, batch = 2;
+ * const { sum } = clipAndSum(new Float32Array([3, 4, 0.3, 0.4]), batch, maxNorm);
+ * addGaussianNoise(sum, noiseMultiplier * maxNorm); // sigma = noiseMultiplier x C
+ * const update = sum.map((v) => v / batch);
+ * ```
  */
 export function addGaussianNoise<T extends Float32Array | Float64Array>(x: T, sigma: number, opts?: AddNoiseOptions): T {
   const { rng } = noiseOptions(opts);
@@ -116,7 +185,16 @@ export function addGaussianNoise<T extends Float32Array | Float64Array>(x: T, si
   return addNoise('gaussian', x, checked, generatorOf(rng));
 }
 
-/** Adds Laplace(0, scale) noise to every element of x in place and returns x (errors as addGaussianNoise). */
+/**
+ * Adds Laplace(0, scale) noise to every element of x in place and returns x (errors as addGaussianNoise).
+ *
+ * @param x - the values to noise, modified in place.
+ * @param scale - the Laplace scale b (> 0).
+ * @throws {PrivkitError} E_ARG when x is not an attached Float32Array or Float64Array, scale is not finite and > 0, or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity (`index` is the first one).
+ * @throws {PrivkitError} E_OVERFLOW when an element plus its noise leaves the float range (x unchanged).
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ */
 export function addLaplaceNoise<T extends Float32Array | Float64Array>(x: T, scale: number, opts?: AddNoiseOptions): T {
   const { rng } = noiseOptions(opts);
   const checked = noiseScale('laplace', scale);
@@ -135,11 +213,11 @@ function newNoise(kind: NoiseKind, length: number, scale: number, opts: NoiseOpt
 
 /** Overwrites `out` with noise of `kind` and the checked `scale`, drawn from `rng`. */
 export function fillNoise(kind: NoiseKind, out: Float32Array | Float64Array, scale: number, rng: Rng): void {
-  const bits = out instanceof Float64Array ? '64' : '32';
-  const kernel: FillKernel = `${kind}Fill${bits}` as const;
+  const dtype = out instanceof Float64Array ? 'float64' : 'float32';
+  const kernel = FILL_KERNELS[kind][dtype];
   stream(rng, out, out.length, (kernels, g, ptr, count) => {
     if (kernels[kernel](g, ptr, count, scale) >= 0) {
-      throw new PrivkitError('E_OVERFLOW', `${kind} noise with ${scaleName(kind)} ${scale} overflows float${bits}`, {
+      throw new PrivkitError('E_OVERFLOW', `${kind} noise with ${scaleName(kind)} ${scale} overflows ${dtype}`, {
         argument: scaleName(kind),
       });
     }
@@ -162,7 +240,7 @@ const NOISE_REACH = 2048;
  */
 export function addNoise<T extends Float32Array | Float64Array>(kind: NoiseKind, x: T, scale: number, rng: Rng): T {
   const double = checkTypedArray('x', x, ['Float32Array', 'Float64Array']) instanceof Float64Array;
-  const kernel: AddKernel = `${kind}Add${double ? '64' : '32'}` as const;
+  const kernel = ADD_KERNELS[kind][double ? 'float64' : 'float32'];
   const largest = double ? Number.MAX_VALUE : FLOAT32_MAX;
   const length = currentLength(x);
   const target = maxMagnitude(x, length) + NOISE_REACH * scale < largest * (1 - 2 ** -40) ? x : snapshot(x, length, 'x');

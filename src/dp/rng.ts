@@ -6,38 +6,61 @@
 // it into wasm memory, runs, copies the advanced state back and zeroes the wasm copy, the output
 // staging and the kernels' scratch blocks: no key or keystream byte stays in wasm memory.
 import { PrivkitError } from '../errors.js';
-import { assertInteger, describe, readOptions } from '../validate.js';
+import { assertFunction, assertInteger, describe, readOptions } from '../validate.js';
 import type { Arena } from '../wasm/arena.js';
 import { byteRegion, checkTypedArray, currentLength } from '../wasm/boundary.js';
 import { withWasm, type Kernels } from '../wasm/runtime.js';
 
+/**
+ * A ChaCha20 random generator made by {@link createRng}: a CSPRNG by default, a reproducible PRG when
+ * seeded. Every noise sampler takes one as `opts.rng`.
+ */
 export interface Rng {
   /** True when seeded: the same seed and stream give the same output. Not for releasing data. */
   readonly reproducible: boolean;
-  /** n keystream bytes. */
+  /**
+   * n keystream bytes.
+   *
+   * @throws {PrivkitError} E_ARG when n is not an integer in [0, 2^28]; E_NOT_READY before `await ready()`.
+   */
   bytes(n: number): Uint8Array;
-  /** Overwrites the bytes of `out` with keystream and returns it (no allocation). */
+  /**
+   * Overwrites the bytes of `out` with keystream and returns it (no allocation).
+   *
+   * @throws {PrivkitError} E_ARG when out is not an attached Uint8Array, Uint16Array, Uint32Array or Int32Array; E_NOT_READY before `await ready()`.
+   */
   fill<T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(out: T): T;
-  /** n uniform 32-bit integers (the keystream read as little-endian words). */
+  /**
+   * n uniform 32-bit integers (the keystream read as little-endian words).
+   *
+   * @throws {PrivkitError} E_ARG when n is not an integer in [0, 2^28]; E_NOT_READY before `await ready()`.
+   */
   uint32(n: number): Uint32Array;
-  /** n doubles uniform in (0, 1), every double of the interval reachable with its probability. */
+  /**
+   * n doubles uniform in (0, 1), every double of the interval reachable with its probability.
+   *
+   * @throws {PrivkitError} E_ARG when n is not an integer in [0, 2^28]; E_NOT_READY before `await ready()`.
+   */
   uniform(n: number): Float64Array;
   /**
    * Runs `body` with this generator's state copied into wasm memory at `g` (for samplers written
    * as wasm kernels); the advanced state is kept afterwards, also when `body` throws, so keystream
    * drawn by a failed call (noise it may already have written out) is never drawn again.
+   *
+   * @internal
    */
   withGenerator<T>(body: (kernels: Kernels, g: number, arena: Arena) => T): T;
 }
 
+/** Options of {@link createRng}. */
 export interface RngOptions {
-  /** 32-byte key: makes the generator reproducible (and not for releases). */
+  /** 32-byte key: makes the generator reproducible (and not for releases). Default: a fresh random key from `crypto.getRandomValues`. */
   seed?: Uint8Array;
-  /** Stream id (0 <= stream < 2^53): independent streams under one seed, e.g. one per worker. */
+  /** Stream id (0 <= stream < 2^53): independent streams under one seed, e.g. one per worker. Default 0. */
   stream?: number;
 }
 
-/** Bytes of one generator state (assembly/chacha.ts). */
+/** Bytes of one generator state (assembly/dp/rng.ts). */
 export const GENERATOR_BYTES = 336;
 const BUFFER_BYTES = 256;
 /** Output produced per wasm call, so large requests never grow wasm memory. */
@@ -49,6 +72,25 @@ export const MAX_RNG_LENGTH = 2 ** 28;
 /** The generators made by createRng (kernels run only with these: see isRng). */
 const generators = new WeakSet<object>();
 
+/**
+ * Makes a ChaCha20 generator (RFC 8439) run in wasm. Without a seed it is keyed with 256 bits from
+ * `crypto.getRandomValues` (a CSPRNG, independent per call); with `opts.seed` it is a reproducible
+ * PRG for tests and simulations, whose output must never protect released data.
+ *
+ * @param opts - the seed and stream id (both optional).
+ * @throws {PrivkitError} E_ARG when opts is not an object, seed is not an attached Uint8Array of 32 bytes, or stream is not a safe integer >= 0.
+ *
+ * @example
+ * ```ts
+ * import { ready } from 'privkit';
+ * import { createRng, gaussianNoise } from 'privkit/dp';
+ * await ready();
+ * const rng = createRng(); // CSPRNG-keyed: for noise that protects released data
+ * const noise = gaussianNoise(4, 1.5, { rng });
+ * const test = createRng({ seed: new Uint8Array(32) }); // reproducible: tests only
+ * console.log(test.reproducible, test.uint32(2));
+ * ```
+ */
 export function createRng(opts: RngOptions = {}): Rng {
   const { seed, stream: streamOption } = readOptions(opts, ['seed', 'stream']);
   const key = seed === undefined ? undefined : checkTypedArray('seed', seed, ['Uint8Array']);
@@ -81,7 +123,7 @@ function checkLength(n: unknown): number {
 
 /**
  * The initial state of the generator with a 32-byte `key` and stream id `stream` (0 <= stream < 2^53),
- * laid out as assembly/chacha.ts reads it (GENERATOR_BYTES bytes): block counter 0, empty buffer.
+ * laid out as assembly/dp/rng.ts reads it (GENERATOR_BYTES bytes): block counter 0, empty buffer.
  */
 export function generatorState(key: Uint8Array, stream: number): Uint8Array {
   const state = new Uint8Array(GENERATOR_BYTES);
@@ -127,7 +169,7 @@ class ChaChaRng implements Rng {
   }
 
   withGenerator<T>(body: (kernels: Kernels, g: number, arena: Arena) => T): T {
-    return this.run(body, true);
+    return this.run(assertFunction('body', body), true);
   }
 
   /**

@@ -62,7 +62,7 @@ export const SECURE_GRANULARITY_BITS = 24;
  * Ziggurat grid (2^-25), and the lattice Laplace's threshold table and acceptance (5e-16 + 7.4e-16,
  * with 1.7e-16 per restart, rounded up).
  */
-export const SAMPLER_PMF_ERROR: Readonly<Record<NoiseKind, number>> = Object.freeze({ gaussian: 2 ** -25, laplace: 2e-15 });
+const SAMPLER_PMF_ERROR: Readonly<Record<NoiseKind, number>> = Object.freeze({ gaussian: 2 ** -25, laplace: 2e-15 });
 
 /**
  * The slack s of a release of `coordinates` lattice values (internal): the output's pmf is within a
@@ -83,11 +83,13 @@ const WINDOW_VALUES = (1 << 20) / 8;
  */
 const GEOMETRIC_BLOCK_BITS = SECURE_GRANULARITY_BITS - 2;
 
+/** Options of {@link secureLaplace} and {@link secureGaussian}. */
 export interface SecureNoiseOptions {
   /** The generator; default: this thread's CSPRNG. A seeded Rng is reproducible and not for releases. */
   rng?: Rng;
 }
 
+/** A release of {@link secureLaplace} or {@link secureGaussian}. */
 export interface SecureNoiseResult {
   /** New array: each input rounded to a multiple of `resolution`, plus integer noise times `resolution`. */
   values: Float64Array;
@@ -95,17 +97,29 @@ export interface SecureNoiseResult {
   resolution: number;
 }
 
-/** The lattice step of secureLaplace for `scale`: 2^(ceil(log2 scale) - 24). */
+/**
+ * The lattice step of secureLaplace for `scale`: 2^(ceil(log2 scale) - 24).
+ *
+ * @throws {PrivkitError} E_ARG when scale is not finite or outside [2^-1000, 2^990].
+ */
 export function laplaceResolution(scale: number): number {
   return resolution('scale', scale);
 }
 
-/** The lattice step of secureGaussian for `sigma`: 2^(ceil(log2 sigma) - 24). */
+/**
+ * The lattice step of secureGaussian for `sigma`: 2^(ceil(log2 sigma) - 24).
+ *
+ * @throws {PrivkitError} E_ARG when sigma is not finite or outside [2^-1000, 2^990].
+ */
 export function gaussianResolution(sigma: number): number {
   return resolution('sigma', sigma);
 }
 
-/** The largest |value| the secure samplers accept for noise scale `scale`: 2^52 times the resolution. */
+/**
+ * The largest |value| the secure samplers accept for noise scale `scale`: 2^52 times the resolution.
+ *
+ * @throws {PrivkitError} E_ARG when scale is not finite or outside [2^-1000, 2^990].
+ */
 export function secureValueBound(scale: number): number {
   return 2 ** 52 * resolution('scale', scale);
 }
@@ -140,7 +154,26 @@ export function latticeSensitivity(noise: NoiseKind, sensitivity: number, coordi
  * Laplace noise of scale `scale` on the lattice: returns new values
  * (nearest(v / r) + Z) r with Z two-sided geometric, P(Z = z) proportional to exp(-|z| r / scale).
  * With L1 sensitivity Delta over vectors differing in k coordinates this is (Delta + k r) / scale-DP
- * (see latticeSensitivity).
+ * (see latticeSensitivity). Resists the floating-point attacks on textbook Laplace noise (Mironov 2012):
+ * use it for values that are released.
+ *
+ * @param values - the exact values to release (not modified).
+ * @param scale - the Laplace scale b, in [2^-1000, 2^990].
+ * @returns new noised values and the lattice step r = {@link laplaceResolution}(scale).
+ * @throws {PrivkitError} E_ARG when values is not an attached Float64Array, scale is not finite or outside [2^-1000, 2^990], a value exceeds {@link secureValueBound}(scale) in magnitude, or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_NONFINITE when values holds NaN or +-Infinity.
+ * @throws {PrivkitError} E_SHAPE when values' buffer is resized or detached during the call.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ *
+ * @example
+ * ```ts
+ * import { ready } from 'privkit';
+ * import { secureLaplace } from 'privkit/dp';
+ * await ready();
+ * const counts = new Float64Array([1200, 37, 5]); // a histogram: L1 sensitivity 1 under add/remove
+ * const epsilon = 1;
+ * const { values, resolution } = secureLaplace(counts, 1 / epsilon); // costs (1 + resolution) / scale
+ * ```
  */
 export function secureLaplace(values: Float64Array, scale: number, opts?: SecureNoiseOptions): SecureNoiseResult {
   const { rng } = readOptions(opts, ['rng']);
@@ -154,6 +187,25 @@ export function secureLaplace(values: Float64Array, scale: number, opts?: Secure
 /**
  * Gaussian noise of standard deviation `sigma` on the lattice: returns new values
  * (nearest(v / r) + Z) r with Z a discrete Gaussian of standard deviation sigma / r (see the file header).
+ * Calibrate sigma for the L2 sensitivity Delta + r sqrt(k) of vectors differing in k coordinates.
+ *
+ * @param values - the exact values to release (not modified).
+ * @param sigma - the standard deviation, in [2^-1000, 2^990].
+ * @returns new noised values and the lattice step r = {@link gaussianResolution}(sigma).
+ * @throws {PrivkitError} E_ARG when values is not an attached Float64Array, sigma is not finite or outside [2^-1000, 2^990], a value exceeds {@link secureValueBound}(sigma) in magnitude, or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_NONFINITE when values holds NaN or +-Infinity.
+ * @throws {PrivkitError} E_SHAPE when values' buffer is resized or detached during the call.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ *
+ * @example
+ * ```ts
+ * import { ready } from 'privkit';
+ * import { analyticGaussianSigma, secureGaussian } from 'privkit/dp';
+ * await ready();
+ * const sums = new Float64Array([12.5, -3.25]); // L2 sensitivity 1
+ * const sigma = analyticGaussianSigma({ epsilon: 1, delta: 1e-6, l2Sensitivity: 1 });
+ * const { values } = secureGaussian(sums, sigma);
+ * ```
  */
 export function secureGaussian(values: Float64Array, sigma: number, opts?: SecureNoiseOptions): SecureNoiseResult {
   const { rng } = readOptions(opts, ['rng']);

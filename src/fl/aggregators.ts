@@ -12,9 +12,11 @@ import { sum } from '../kernels/reduce.js';
 import { resolveRng } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
 import { gaussianResolution, latticeSensitivity, samplerSlack, secureGaussian } from '../dp/secure.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
+import { typedArrayKind } from '../wasm/boundary.js';
 import { assertFinite } from './model.js';
 
+/** What an {@link UpdateAggregator} returns for one round. */
 export interface AggregateResult {
   /** The (noisy) sum of the included updates; length = the model's parameter count. */
   sum: Float32Array;
@@ -29,6 +31,10 @@ export interface AggregateResult {
   event?: DistributedDiscreteGaussianEvent | null;
 }
 
+/**
+ * The server-side privacy mechanism of FedAvg: sums one round's clipped updates and adds its noise.
+ * Implemented by {@link CentralDpAggregator}, {@link NonPrivateAggregator} and {@link SecureAggregator}.
+ */
 export interface UpdateAggregator {
   /**
    * Standard deviation of the noise in the returned sum divided by the clip norm (the noise
@@ -57,11 +63,13 @@ export interface UpdateAggregator {
   aggregate(clippedDeltas: Float32Array[], round: number): Promise<AggregateResult>;
 }
 
+/** Options of {@link NonPrivateAggregator}. */
 export interface NonPrivateAggregatorOptions {
   /** Length of every update (the model's parameter count). */
   dimension: number;
 }
 
+/** Options of {@link CentralDpAggregator}. */
 export interface CentralDpAggregatorOptions extends NonPrivateAggregatorOptions {
   /** L2 bound C of each update: enforced again here (clipAndSum), since the privacy guarantee rests on it. */
   clipNorm: number;
@@ -73,13 +81,25 @@ export interface CentralDpAggregatorOptions extends NonPrivateAggregatorOptions 
 
 /** The plain sum of the updates, no noise. */
 export class NonPrivateAggregator implements UpdateAggregator {
+  /** 0: no noise. */
   readonly noiseMultiplier = 0;
+  /** Length of every update. */
   readonly dimension: number;
 
+  /**
+   * @throws {PrivkitError} E_ARG when options is not an object or dimension is not a positive integer.
+   */
   constructor(options: NonPrivateAggregatorOptions) {
     this.dimension = checkDimension(options);
   }
 
+  /**
+   * The plain sum of the updates (zeros for none).
+   *
+   * @throws {PrivkitError} E_ARG when round is not an integer >= 1 or clippedDeltas is not an array.
+   * @throws {PrivkitError} E_SHAPE when an update is not a Float32Array of length `dimension`; E_NONFINITE when it holds NaN or +-Infinity.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+   */
   async aggregate(clippedDeltas: Float32Array[], round: number): Promise<AggregateResult> {
     const x = stack(clippedDeltas, round, this.dimension);
     return { sum: x === undefined ? new Float32Array(this.dimension) : sum(x, clippedDeltas.length), included: clippedDeltas.length };
@@ -87,7 +107,7 @@ export class NonPrivateAggregator implements UpdateAggregator {
 }
 
 /** The most updates one round may sum: a public bound, so the charged summation error is data-independent. */
-export const MAX_UPDATES_PER_ROUND = 2 ** 20;
+const MAX_UPDATES_PER_ROUND = 2 ** 20;
 
 /**
  * User-level central DP: clips each update to clipNorm (clipByL2, float32), sums them in float64 and
@@ -106,8 +126,11 @@ export const MAX_UPDATES_PER_ROUND = 2 ** 20;
  * and the lattice sampler's pmf error is charged as the event's slack (samplerSlack).
  */
 export class CentralDpAggregator implements UpdateAggregator {
+  /** True: the noise does not depend on the count, and empty rounds are released too. */
   readonly hidesCount = true;
+  /** Length of every update. */
   readonly dimension: number;
+  /** The L2 bound C every update is clipped to. */
   readonly clipNorm: number;
   /** z: the noise's standard deviation divided by the charged per-update bound C_eff (>= clipNorm). */
   readonly noiseMultiplier: number;
@@ -117,7 +140,11 @@ export class CentralDpAggregator implements UpdateAggregator {
   readonly slack: number;
   private readonly rng: Rng;
 
-  constructor(options: CentralDpAggregatorOptions) {
+  /**
+   * @throws {PrivkitError} E_ARG when options is not an object, dimension is not a positive integer, clipNorm or noiseMultiplier is not finite and > 0, or rng is not an Rng from createRng.
+   */
+  constructor(given: CentralDpAggregatorOptions) {
+    const options = readOptions(given, ['dimension', 'clipNorm', 'noiseMultiplier', 'rng'], 'options');
     this.dimension = checkDimension(options);
     this.clipNorm = assertNumber('options.clipNorm', options.clipNorm, 'positive');
     this.noiseMultiplier = assertNumber('options.noiseMultiplier', options.noiseMultiplier, 'positive');
@@ -138,12 +165,18 @@ export class CentralDpAggregator implements UpdateAggregator {
     this.slack = samplerSlack('gaussian', d);
   }
 
+  /**
+   * Clips each update to clipNorm again, sums them in float64 and adds the lattice Gaussian noise of
+   * standard deviation noiseStddev (also to an empty round).
+   *
+   * @throws {PrivkitError} E_ARG when round is not an integer >= 1 or clippedDeltas is not an array.
+   * @throws {PrivkitError} E_SHAPE when an update is not a Float32Array of length `dimension`; E_NONFINITE when it holds NaN or +-Infinity.
+   * @throws {PrivkitError} E_ARG when more than MAX_UPDATES_PER_ROUND updates are given.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+   */
   async aggregate(clippedDeltas: Float32Array[], round: number): Promise<AggregateResult> {
     const x = stack(clippedDeltas, round, this.dimension);
     const n = clippedDeltas.length;
-    if (n > MAX_UPDATES_PER_ROUND) {
-      throw new PrivkitError('E_ARG', `clippedDeltas holds ${n} updates, more than ${MAX_UPDATES_PER_ROUND} per round`, { argument: 'clippedDeltas' });
-    }
     const total = new Float64Array(this.dimension);
     if (x !== undefined) {
       const clipped = clipByL2(x, n, this.clipNorm);
@@ -157,11 +190,11 @@ export class CentralDpAggregator implements UpdateAggregator {
   }
 }
 
+/** Largest update dimension (as the largest model, 2^27 parameters). */
+export const MAX_DIMENSION = 2 ** 27;
+
 export function checkDimension(options: unknown): number {
-  if (typeof options !== 'object' || options === null) {
-    throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
-  }
-  return assertInteger('options.dimension', (options as NonPrivateAggregatorOptions).dimension, 1);
+  return assertInteger('options.dimension', readOptions(options as NonPrivateAggregatorOptions | undefined, ['dimension'], 'options').dimension, 1, MAX_DIMENSION);
 }
 
 /** Checks the arguments of aggregate and copies the updates into one matrix (undefined when there are none). */
@@ -169,16 +202,21 @@ export function stack(deltas: unknown, round: unknown, dimension: number): Float
   assertInteger('round', round, 1);
   if (!Array.isArray(deltas)) throw new PrivkitError('E_ARG', `clippedDeltas must be an array, got ${describe(deltas)}`, { argument: 'clippedDeltas' });
   if (deltas.length === 0) return undefined;
+  if (deltas.length > MAX_UPDATES_PER_ROUND) {
+    throw new PrivkitError('E_ARG', `clippedDeltas holds ${deltas.length} updates, more than ${MAX_UPDATES_PER_ROUND} per round`, { argument: 'clippedDeltas' });
+  }
   const x = new Float32Array(deltas.length * dimension);
-  deltas.forEach((delta: unknown, k) => {
-    if (!(delta instanceof Float32Array) || delta.length !== dimension) {
+  // a for loop, not forEach: a hole is a missing update, refused rather than skipped
+  for (let k = 0; k < deltas.length; k++) {
+    const delta: unknown = deltas[k];
+    if (typedArrayKind(delta) !== 'Float32Array' || (delta as Float32Array).length !== dimension) {
       throw new PrivkitError('E_SHAPE', `clippedDeltas[${k}] must be a Float32Array of length ${dimension}, got ${describe(delta)}`, {
         argument: 'clippedDeltas',
         index: k,
       });
     }
-    assertFinite(`clippedDeltas[${k}]`, delta);
-    x.set(delta, k * dimension);
-  });
+    assertFinite(`clippedDeltas[${k}]`, delta as Float32Array);
+    x.set(delta as Float32Array, k * dimension);
+  }
   return x;
 }

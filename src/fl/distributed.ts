@@ -28,12 +28,14 @@ import { l2Norms } from '../kernels/clip.js';
 import { resolveRng } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
 import { planDistributedDp, type DistributedDpPlan } from '../secagg/ddp.js';
+import { MAX_CLIENTS } from '../secagg/limits.js';
 import { quantize, dequantize } from '../secagg/quantize.js';
 import { inverseRandomizedHadamard, randomizedHadamard } from '../secagg/rotation.js';
 import { simulateRound, type SimulateRoundResult } from '../secagg/simulate.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, assertOneOf, readOptions } from '../validate.js';
 import { checkDimension, stack, type AggregateResult, type UpdateAggregator } from './aggregators.js';
 
+/** Options of {@link SecureAggregator}. */
 export interface SecureAggregatorOptions {
   /** Length of every update (the model's parameter count). */
   dimension: number;
@@ -69,7 +71,9 @@ export interface SecureAggregatorOptions {
   wire?: 'json' | 'structured-clone';
 }
 
+/** What one round of a {@link SecureAggregator} did. */
 export interface SecureRoundReport {
+  /** The round (from 1). */
   round: number;
   /** Clients whose masked input arrived (their updates and noise are in the sum; 0 when withheld). */
   included: number;
@@ -82,31 +86,56 @@ export interface SecureRoundReport {
   members: number[];
   /** Clients lost before sending their masked input, and after it (recovered). */
   droppedBeforeInput: number;
+  /** Clients lost after sending their masked input (their input is recovered). */
   droppedAfterInput: number;
   /** Bound on the probability that this round's sum wrapped around the modulus. */
   wrapProbability: number;
   /** Milliseconds: client work (rotate, quantize, noise) and the whole secure-aggregation round. */
   clientMs: number;
+  /** Milliseconds of the whole secure-aggregation round. */
   protocolMs: number;
 }
 
+/**
+ * Distributed DP for FedAvg: each client rotates, quantizes and noises its clipped update (the
+ * distributed discrete Gaussian of Kairouz, Liu, Steinke 2021) and masks it; secure aggregation
+ * (simulated in this thread, every message through its wire format) gives the server only the sum.
+ * Rounds with fewer than minClients masked inputs are withheld. Pass it to {@link FedAvg} as
+ * `aggregator` (sampling without replacement); see {@link FedAvg} for an example.
+ */
 export class SecureAggregator implements UpdateAggregator {
   /** The noise in the sum grows with the number of clients in it: the release reveals the count. */
   readonly hidesCount = false;
+  /** Length of every update. */
   readonly dimension: number;
+  /** The L2 bound C every update must respect. */
   readonly clipNorm: number;
+  /** Central noise z: minClients clients' noise sums to standard deviation z C. */
   readonly noiseMultiplier: number;
+  /** The quantization, noise and modulus of every round (see {@link planDistributedDp}). */
   readonly plan: DistributedDpPlan;
+  /** SecAgg+ neighbours per client. */
   readonly neighbours: number;
+  /** Simulated probability that a client fails during secure aggregation. */
   readonly dropoutRate: number;
+  /** The fewest masked inputs a round is unmasked with. */
   readonly minClients: number;
+  /** How the simulated messages travel. */
   readonly wire: 'json' | 'structured-clone';
   /** One report per round passed to aggregate (withheld and empty rounds included). */
   readonly reports: SecureRoundReport[] = [];
   private readonly rng: Rng;
   readonly #serverAccountant = new RdpAccountant();
 
-  constructor(options: SecureAggregatorOptions) {
+  /**
+   * @throws {PrivkitError} E_ARG when options is not an object or an option is out of range (dimension, clipNorm, noiseMultiplier, clientsPerRound, neighbours not even and >= 2, dropoutRate not in [0, 1), minClients above clientsPerRound, wire, rng), or the plan is infeasible (see {@link planDistributedDp}).
+   */
+  constructor(given: SecureAggregatorOptions) {
+    const options = readOptions(
+      given,
+      ['dimension', 'clipNorm', 'noiseMultiplier', 'clientsPerRound', 'bits', 'wrapProbability', 'neighbours', 'minClients', 'dropoutRate', 'rng', 'wire'],
+      'options',
+    ) as SecureAggregatorOptions;
     this.dimension = checkDimension(options);
     this.noiseMultiplier = assertNumber('options.noiseMultiplier', options.noiseMultiplier, 'positive');
     this.neighbours = options.neighbours === undefined ? 16 : assertInteger('options.neighbours', options.neighbours, 2);
@@ -121,16 +150,14 @@ export class SecureAggregator implements UpdateAggregator {
     this.minClients = minClients;
     this.plan = planDistributedDp({ ...planOptions, noiseMultiplier: this.noiseMultiplier });
     this.rng = resolveRng({ rng: options.rng });
-    const wire = options.wire ?? 'json';
-    if (wire !== 'json' && wire !== 'structured-clone') {
-      throw new PrivkitError('E_ARG', `options.wire must be 'json' or 'structured-clone', got ${describe(wire)}`, { argument: 'options.wire' });
-    }
-    this.wire = wire;
+    this.wire = checkWire(options.wire);
   }
 
   /**
    * Epsilon at delta against the aggregation server, which sees who takes part: the released rounds
    * composed without amplification by sampling, replace-one neighbours (see the file header).
+   *
+   * @throws {PrivkitError} E_ARG when delta is not in (0, 1).
    */
   epsilonAgainstServer(delta: number): number {
     assertDelta('delta', delta);
@@ -144,10 +171,18 @@ export class SecureAggregator implements UpdateAggregator {
 
   /** The Shamir threshold for a round of `clients`: a majority of each neighbourhood (Bonawitz et al. 2017, Sec. 4). */
   threshold(clients: number): number {
+    assertInteger('clients', clients, 1);
     const neighbourhood = Math.min(clients, this.neighbours + 1);
     return Math.floor(neighbourhood / 2) + 1;
   }
 
+  /**
+   * Runs one round of secure aggregation with distributed DP over the updates and returns the
+   * dequantized sum with its privacy event (null when the round was withheld).
+   *
+   * @throws {PrivkitError} E_ARG when round is not an integer >= 1, clippedDeltas is not an array, holds more than clientsPerRound updates, or an update's L2 norm exceeds clipNorm.
+   * @throws {PrivkitError} E_SHAPE when an update is not a Float32Array of length `dimension`; E_NONFINITE when it holds NaN or +-Infinity.
+   */
   async aggregate(clippedDeltas: Float32Array[], round: number): Promise<AggregateResult> {
     const x = stack(clippedDeltas, round, this.dimension);
     const n = clippedDeltas.length;
@@ -251,10 +286,15 @@ export class SecureAggregator implements UpdateAggregator {
   }
 }
 
+/** The wire option: 'json' (default) or 'structured-clone'. */
+function checkWire(wire: unknown): 'json' | 'structured-clone' {
+  return assertOneOf('options.wire', wire, ['json', 'structured-clone'] as const, 'json');
+}
+
 /** Checks the options shared by SecureAggregator and calibrateSecureNoise and derives the plan's inputs. */
 function planInputs(options: Omit<SecureAggregatorOptions, 'noiseMultiplier'>, dimension: number) {
   const clipNorm = assertNumber('options.clipNorm', options.clipNorm, 'positive');
-  const clientsPerRound = assertInteger('options.clientsPerRound', options.clientsPerRound, 1);
+  const clientsPerRound = assertInteger('options.clientsPerRound', options.clientsPerRound, 1, MAX_CLIENTS);
   const dropoutRate = options.dropoutRate === undefined ? 0 : assertNumber('options.dropoutRate', options.dropoutRate, 'nonnegative');
   if (dropoutRate >= 1) {
     throw new PrivkitError('E_ARG', `options.dropoutRate must be in [0, 1), got ${dropoutRate}`, { argument: 'options.dropoutRate' });
@@ -290,9 +330,13 @@ function resolveMinClients(minClients: number | undefined, clientsPerRound: numb
   return Math.max(1, Math.floor(expected - 2 * Math.sqrt(clientsPerRound * lost * (1 - lost))));
 }
 
+/** Options of {@link calibrateSecureNoise}: the target, and the SecureAggregator options it plans for. */
 export interface SecureCalibrationOptions extends Omit<SecureAggregatorOptions, 'noiseMultiplier' | 'rng' | 'neighbours'> {
+  /** The epsilon (against observers of the models) to stay within after `rounds` rounds (> 0). */
   targetEpsilon: number;
+  /** The delta it is at, in (0, 1). */
   delta: number;
+  /** Rounds of training (a positive integer). */
   rounds: number;
   /** q: the fraction of the clients that takes part in a round (clientsPerRound / clients). */
   sampleRate: number;
@@ -306,14 +350,29 @@ export interface SecureCalibrationOptions extends Omit<SecureAggregatorOptions, 
  * have at least that many, so the target holds whatever the dropouts): starts from the continuous
  * Gaussian's z (a lower bound: rounding and the sum of discrete Gaussians only add privacy loss) and
  * bisects upwards.
+ *
+ * @throws {PrivkitError} E_ARG when targetEpsilon is not finite and > 0, delta is not in (0, 1), rounds is not a positive integer, sampleRate or a SecureAggregator option is out of range, or the target is out of reach.
  */
-export function calibrateSecureNoise(options: SecureCalibrationOptions): { noiseMultiplier: number; epsilon: number } {
+export function calibrateSecureNoise(given: SecureCalibrationOptions): {
+  /** The central noise multiplier z to give SecureAggregator. */
+  noiseMultiplier: number;
+  /** Its epsilon after `rounds` rounds. */
+  epsilon: number;
+} {
+  const options = readOptions(
+    given,
+    ['dimension', 'clipNorm', 'clientsPerRound', 'bits', 'wrapProbability', 'minClients', 'dropoutRate', 'wire', 'targetEpsilon', 'delta', 'rounds', 'sampleRate', 'sampling'],
+    'options',
+  ) as SecureCalibrationOptions;
+  checkWire(options.wire);
   const targetEpsilon = assertNumber('options.targetEpsilon', options.targetEpsilon, 'positive');
   const delta = assertDelta('options.delta', options.delta);
   const rounds = assertInteger('options.rounds', options.rounds, 1);
-  const sampling = options.sampling ?? 'without-replacement';
+  const sampling = assertOneOf('options.sampling', options.sampling, ['poisson', 'without-replacement'] as const, 'without-replacement');
   const neighbours = sampling === 'poisson' ? 'add-remove' : 'replace-one';
   const { planOptions } = planInputs(options, assertInteger('options.dimension', options.dimension, 1));
+  // the plan's options (bits, wrapProbability) and the sampling checked once, before any calibration
+  planDistributedDp({ ...planOptions, noiseMultiplier: 1 }).event({ sampleRate: options.sampleRate, sampling });
   const epsilonAt = (noiseMultiplier: number): number => {
     let plan: DistributedDpPlan;
     try {

@@ -43,7 +43,7 @@ import { createRng, type Rng } from '../dp/rng.js';
 import { samplerSlack } from '../dp/secure.js';
 import { assertPool } from '../pool/guards.js';
 import type { PoolRunner } from '../pool/types.js';
-import { assertFloat32Array, assertInteger, assertNumber, describe } from '../validate.js';
+import { assertFloat32Array, assertFunction, assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import { CentralDpAggregator, NonPrivateAggregator, type AggregateResult, type UpdateAggregator } from './aggregators.js';
 import type { Dataset } from './data.js';
@@ -55,7 +55,9 @@ import { fixedSizeSample, poissonSample, UniformIntegers } from './sampling.js';
 /** 'without-replacement' (default: a fixed-size sample, replace-one neighbours) or 'poisson' (count-hiding aggregators only). */
 export type ClientSampling = Sampling;
 
+/** Options of {@link FedAvg} and {@link runFedAvg}. */
 export interface FedAvgOptions {
+  /** The model to train (from createModel). */
   model: Model;
   /** The clients' data, one Dataset each (see splitClients). */
   clients: Dataset[];
@@ -88,7 +90,7 @@ export interface FedAvgOptions {
   dropoutRate?: number;
   /** Held-out data evaluated every `evalEvery` rounds and after the last round. */
   test?: Dataset;
-  /** Default 10. */
+  /** Evaluate `test` every this many rounds; default 10. */
   evalEvery?: number;
   /** Starting global parameters; default model.initParams(). */
   initialParams?: Float32Array;
@@ -101,6 +103,7 @@ export interface FedAvgOptions {
   seed?: Uint8Array;
 }
 
+/** What one round of FedAvg reports. */
 export interface RoundMetrics {
   /** Counts from 1. */
   round: number;
@@ -114,43 +117,108 @@ export interface RoundMetrics {
   clipped: number;
   /** Running epsilon at `delta` (Infinity without noise). */
   epsilon: number;
-  /** Test accuracy and loss, on evaluation rounds. */
+  /** Test accuracy, on evaluation rounds. */
   accuracy?: number;
+  /** Test mean cross-entropy, on evaluation rounds. */
   loss?: number;
   /** Wall time of the round: it depends on the clients' data, so, like `clipped`, it is not covered by epsilon. */
   seconds: number;
 }
 
+/** Callbacks of {@link runFedAvg}. */
 export interface FedAvgCallbacks {
+  /** Called after each round with its metrics; a returned promise is awaited before the next round. */
   onRound?(metrics: RoundMetrics): void | Promise<void>;
 }
 
+/** The outcome of {@link runFedAvg}. */
 export interface FedAvgResult {
   /** Final global parameters. */
   params: Float32Array;
   /** z actually used (calibrated with targetEpsilon). */
   noiseMultiplier: number;
+  /** User-level epsilon at `delta` after all rounds (Infinity without noise). */
   epsilon: number;
+  /** The delta of the guarantee. */
   delta: number;
   /** Who the epsilon holds for, given what they see (FedAvg.observer). */
   observer: string;
+  /** The metrics of every round, in order. */
   history: RoundMetrics[];
-  /** Final test accuracy and loss (when `test` was given). */
+  /** Final test accuracy (when `test` was given). */
   accuracy?: number;
+  /** Final test mean cross-entropy (when `test` was given). */
   loss?: number;
 }
 
 const DEFAULT_DELTA = 1e-5;
 const DEFAULT_EVAL_EVERY = 10;
 
+/** Every field of FedAvgOptions (each read once, see readOptions). */
+export const FEDAVG_OPTION_KEYS = [
+  'model',
+  'clients',
+  'rounds',
+  'clientsPerRound',
+  'sampling',
+  'local',
+  'clipNorm',
+  'noiseMultiplier',
+  'targetEpsilon',
+  'delta',
+  'aggregator',
+  'serverLearningRate',
+  'serverMomentum',
+  'dropoutRate',
+  'test',
+  'evalEvery',
+  'initialParams',
+  'pool',
+  'seed',
+] as const satisfies readonly (keyof FedAvgOptions)[];
+
+/** Most rounds of one run (far beyond any federated training; bounds one call's work). */
+const MAX_ROUNDS = 2 ** 20;
+
+/**
+ * The FedAvg server (McMahan et al. 2017) with user-level differential privacy (DP-FedAvg, McMahan
+ * et al. 2018) over simulated clients: each {@link FedAvg.runRound} samples clients, trains them
+ * locally (on the pool when given), clips their updates, aggregates them through the
+ * {@link UpdateAggregator} (central DP, secure aggregation with distributed DP, or none), applies the
+ * average and charges an RDP accountant. A private run refuses (E_BUDGET) rounds past `rounds` or past
+ * targetEpsilon. {@link runFedAvg} runs all rounds.
+ *
+ * @example
+ * ```ts
+ * import { ready } from 'privkit';
+ * import { createModel, splitClients } from 'privkit/fl';
+ * await ready();
+ * // a toy task (20 features, 2 classes); use real data such as MNIST in practice
+ * const labels = Uint8Array.from({ length: 2000 }, (_, i) => i % 2);
+ * const images = Float32Array.from({ length: 2000 * 20 }, (_, k) => labels[Math.floor(k / 20)]! - 0.5 + Math.sin(k));
+ * const model = createModel({ type: 'softmax-regression', inputs: 20, classes: 2 });
+ * const clients = splitClients(100, { images, labels });
+ * import { FedAvg, SecureAggregator } from 'privkit/fl';
+ * // distributed DP: clients quantize, noise and mask their updates; the server learns only the sum
+ * const aggregator = new SecureAggregator({ dimension: model.paramCount, clipNorm: 1, noiseMultiplier: 2, clientsPerRound: 20 });
+ * const fedavg = new FedAvg({ model, clients, rounds: 5, clientsPerRound: 20, clipNorm: 1, aggregator,
+ *   local: { epochs: 1, batchSize: 10, learningRate: 0.1 } });
+ * while (fedavg.round < fedavg.rounds) await fedavg.runRound();
+ * console.log(fedavg.epsilon, 'against the server:', aggregator.epsilonAgainstServer(fedavg.delta));
+ * ```
+ */
 export class FedAvg {
+  /** The model being trained. */
   readonly model: Model;
+  /** Rounds a private run may take (the calibration horizon). */
   readonly rounds: number;
+  /** How each round's clients are drawn. */
   readonly sampling: ClientSampling;
   /** q = clientsPerRound / clients. */
   readonly sampleRate: number;
   /** z of the aggregator (0: non-private). */
   readonly noiseMultiplier: number;
+  /** The delta `epsilon` is at. */
   readonly delta: number;
   /** Who `epsilon` holds for, given what they see, and under which neighbouring relation. */
   readonly observer: string;
@@ -178,10 +246,14 @@ export class FedAvg {
   readonly #velocity: Float32Array;
   #busy = false;
 
-  constructor(options: FedAvgOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
-    }
+  /**
+   * Checks the options, calibrates the noise for targetEpsilon and draws the initial parameters.
+   *
+   * @throws {PrivkitError} E_ARG when an option is missing or out of range (the message names it: e.g. options.clientsPerRound above the number of clients, noise without clipNorm, noiseMultiplier together with targetEpsilon or aggregator, Poisson sampling with an aggregator that reveals the count, an unreachable targetEpsilon).
+   * @throws {PrivkitError} E_ARG, E_SHAPE, E_NONFINITE when a client's or the test data, or initialParams, does not fit the model.
+   */
+  constructor(given: FedAvgOptions) {
+    const options = readOptions(given, FEDAVG_OPTION_KEYS, 'options') as FedAvgOptions;
     checkModel(options.model);
     const model: Model = (this.model = options.model);
     if (!Array.isArray(options.clients) || options.clients.length === 0) {
@@ -189,9 +261,10 @@ export class FedAvg {
         argument: 'options.clients',
       });
     }
-    options.clients.forEach((client: unknown, k) => checkDataset(model, client, `options.clients[${k}]`));
+    // a for loop, not forEach: a hole is a missing client, refused rather than skipped
+    for (let k = 0; k < options.clients.length; k++) checkDataset(model, options.clients[k], `options.clients[${k}]`);
     this.#clients = options.clients.slice();
-    this.rounds = assertInteger('options.rounds', options.rounds, 1);
+    this.rounds = assertInteger('options.rounds', options.rounds, 1, MAX_ROUNDS);
     const population = this.#clients.length;
     this.#clientsPerRound = assertInteger('options.clientsPerRound', options.clientsPerRound, 1);
     if (this.#clientsPerRound > population) {
@@ -200,12 +273,7 @@ export class FedAvg {
       });
     }
     this.sampleRate = this.#clientsPerRound / population;
-    const sampling = options.sampling ?? 'without-replacement';
-    if (sampling !== 'poisson' && sampling !== 'without-replacement') {
-      throw new PrivkitError('E_ARG', `options.sampling must be 'without-replacement' or 'poisson', got ${describe(sampling)}`, {
-        argument: 'options.sampling',
-      });
-    }
+    const sampling = assertOneOf('options.sampling', options.sampling, ['without-replacement', 'poisson'] as const, 'without-replacement');
     this.sampling = sampling;
     const local = checkLocalOptions(options.local, 'options.local');
     this.#clipNorm = options.clipNorm === undefined ? undefined : assertNumber('options.clipNorm', options.clipNorm, 'positive');
@@ -267,13 +335,24 @@ export class FedAvg {
     return this.noiseMultiplier > 0 ? this.#accountant.getEpsilon(this.delta).epsilon : Number.POSITIVE_INFINITY;
   }
 
-  /** Accuracy and mean loss of the current global model on `data`. */
+  /**
+   * Accuracy and mean loss of the current global model on `data`.
+   *
+   * @throws {PrivkitError} E_ARG, E_SHAPE, E_NONFINITE when data does not fit the model.
+   */
   evaluate(data: Dataset): Evaluation {
     checkDataset(this.model, data, 'data');
     return this.model.evaluate(this.#params, data.images, data.labels);
   }
 
-  /** Runs one round (see the file header) and returns its metrics. */
+  /**
+   * Runs one round (see the file header) and returns its metrics. Calls `ready()` itself.
+   *
+   * @throws {PrivkitError} E_BUDGET (as a rejection) when a private run has done all its rounds, or the round could take epsilon past targetEpsilon.
+   * @throws {PrivkitError} E_ARG (as a rejection) when a round is still running, or the aggregator misbehaves (returns its own events without worstCaseEvent under targetEpsilon, or a bad result).
+   * @throws {PrivkitError} E_PROTOCOL (as a rejection) when a count-hiding aggregator withholds a round under Poisson sampling.
+   * @throws {PrivkitError} E_WORKER (as a rejection) when the pool fails; errors of the aggregator pass through.
+   */
   async runRound(): Promise<RoundMetrics> {
     if (this.#busy) throw new PrivkitError('E_ARG', 'runRound was called while a round is running; await each round', { argument: 'runRound' });
     this.#checkBudget();
@@ -446,14 +525,46 @@ export class FedAvg {
   }
 }
 
-/** Runs options.rounds rounds of FedAvg, calling onRound after each, and returns the final model and its privacy. */
+/**
+ * Runs options.rounds rounds of FedAvg, calling onRound after each, and returns the final model and its privacy.
+ *
+ * @throws {PrivkitError} (as a rejection) as the {@link FedAvg} constructor and {@link FedAvg.runRound}; errors of onRound pass through.
+ *
+ * @example
+ * ```ts
+ * import { ready } from 'privkit';
+ * import { createModel, splitClients } from 'privkit/fl';
+ * await ready();
+ * // a toy task (20 features, 2 classes); use real data such as MNIST in practice
+ * const labels = Uint8Array.from({ length: 2000 }, (_, i) => i % 2);
+ * const images = Float32Array.from({ length: 2000 * 20 }, (_, k) => labels[Math.floor(k / 20)]! - 0.5 + Math.sin(k));
+ * const model = createModel({ type: 'softmax-regression', inputs: 20, classes: 2 });
+ * const clients = splitClients(100, { images, labels });
+ * import { runFedAvg } from 'privkit/fl';
+ * const result = await runFedAvg(
+ *   {
+ *     model,
+ *     clients,
+ *     rounds: 20,
+ *     clientsPerRound: 10,
+ *     local: { epochs: 1, batchSize: 10, learningRate: 0.1 },
+ *     clipNorm: 1,
+ *     targetEpsilon: 8, // calibrates the noise: user-level (8, 1e-5)-DP after 20 rounds
+ *   },
+ *   { onRound: (m) => console.log(`round ${m.round}: epsilon ${m.epsilon.toFixed(2)}`) },
+ * );
+ * console.log(result.noiseMultiplier, result.epsilon, result.observer);
+ * ```
+ */
 export async function runFedAvg(options: FedAvgOptions, callbacks: FedAvgCallbacks = {}): Promise<FedAvgResult> {
+  const { onRound } = readOptions(callbacks, ['onRound'], 'callbacks');
+  if (onRound !== undefined) assertFunction('callbacks.onRound', onRound);
   const fedavg = new FedAvg(options);
   const history: RoundMetrics[] = [];
   for (let r = 0; r < fedavg.rounds; r++) {
     const metrics = await fedavg.runRound();
     history.push(metrics);
-    await callbacks.onRound?.(metrics);
+    await onRound?.call(callbacks, metrics);
   }
   const last = history[history.length - 1]!;
   const result: FedAvgResult = {

@@ -11,17 +11,52 @@
 // which is what crosses to pool workers.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
-import { assertFloat32Array, assertInteger, describe } from '../validate.js';
+import { assertBytes, assertFloat32Array, assertInteger, describe, readOptions } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 
+/** A model's architecture as plain data (what crosses to pool workers): every size given. */
 export type ModelSpec =
-  | { type: 'softmax-regression'; inputs: number; classes: number }
-  | { type: 'mlp'; inputs: number; hidden: number; classes: number };
+  | {
+      /** Softmax regression: p = softmax(W x + b). */
+      type: 'softmax-regression';
+      /** Features per sample. */
+      inputs: number;
+      /** Classes (2 to 256). */
+      classes: number;
+    }
+  | {
+      /** One hidden ReLU layer: p = softmax(W2 relu(W1 x + b1) + b2). */
+      type: 'mlp';
+      /** Features per sample. */
+      inputs: number;
+      /** Hidden units. */
+      hidden: number;
+      /** Classes (2 to 256). */
+      classes: number;
+    };
 
 /** What createModel takes: a ModelSpec whose sizes default to MNIST (784 inputs, 10 classes, 64 hidden units). */
 export type ModelSpecInput =
-  | { type: 'softmax-regression'; inputs?: number; classes?: number }
-  | { type: 'mlp'; inputs?: number; hidden?: number; classes?: number };
+  | {
+      /** Softmax regression. */
+      type: 'softmax-regression';
+      /** Features per sample (default 784). */
+      inputs?: number;
+      /** Classes (default 10). */
+      classes?: number;
+    }
+  | {
+      /** One hidden ReLU layer. */
+      type: 'mlp';
+      /** Features per sample (default 784). */
+      inputs?: number;
+      /** Hidden units (default 64). */
+      hidden?: number;
+      /** Classes (default 10). */
+      classes?: number;
+    };
 
+/** A model's quality on a data set. */
 export interface Evaluation {
   /** Fraction of samples whose highest-scoring class is their label. */
   accuracy: number;
@@ -29,6 +64,7 @@ export interface Evaluation {
   loss: number;
 }
 
+/** The result of {@link Model.lossAndGradient}. */
 export interface LossAndGradient {
   /** Mean cross-entropy over the samples. */
   loss: number;
@@ -38,7 +74,9 @@ export interface LossAndGradient {
 
 /** Totals over a range of samples: summed loss and the count of correct predictions. */
 export interface BatchTotals {
+  /** Summed cross-entropy (natural log) over the samples. */
   loss: number;
+  /** How many samples the model classified correctly. */
   correct: number;
 }
 
@@ -46,18 +84,40 @@ export interface BatchTotals {
 const MAX_WIDTH = 1 << 16;
 const MAX_PARAMS = 1 << 27;
 
+/**
+ * A model on one flat Float32Array parameter vector (softmax regression or a one-hidden-layer MLP),
+ * made by {@link createModel}. Samples are rows of a Float32Array (rows x inputs) with Uint8Array
+ * labels; the loss is the mean cross-entropy.
+ */
 export abstract class Model {
   /** The normalized spec: plain data that recreates this model with createModel. */
   abstract readonly spec: ModelSpec;
   /** Length of the parameter vector. */
   abstract readonly paramCount: number;
 
+  /**
+   * Scratch: indices of the gathered non-zero inputs.
+   *
+   * @internal
+   */
   protected readonly nonZeroIndex: Int32Array;
+  /**
+   * Scratch: values of the gathered non-zero inputs.
+   *
+   * @internal
+   */
   protected readonly nonZeroValue: Float64Array;
+  /**
+   * Scratch: one sample's logits.
+   *
+   * @internal
+   */
   protected readonly logits: Float64Array;
 
   protected constructor(
+    /** Features per sample. */
     readonly inputs: number,
+    /** Number of classes. */
     readonly classes: number,
   ) {
     this.nonZeroIndex = new Int32Array(inputs);
@@ -65,14 +125,20 @@ export abstract class Model {
     this.logits = new Float64Array(classes);
   }
 
-  /** Initial parameters (zeros for softmax regression; Glorot-uniform weights for the MLP, drawn from `seed` or the CSPRNG). */
+  /**
+   * Initial parameters (zeros for softmax regression; Glorot-uniform weights for the MLP, drawn from `seed` or the CSPRNG).
+   *
+   * @param opts - `seed`: a 32-byte key for reproducible weights (MLP only).
+   * @throws {PrivkitError} E_ARG when seed is not a Uint8Array of 32 bytes; E_NOT_READY before `await ready()` (MLP only).
+   */
   abstract initParams(opts?: { seed?: Uint8Array }): Float32Array;
 
   /**
-   * The unchecked kernel under evaluate, lossAndGradient and localUpdate: for the samples
-   * order[start..end) (or start..end when `order` is null), adds the gradient of their summed loss
-   * into `gradient` (when given) and returns their summed loss and correct count. Arguments must
-   * already be valid (as the checked methods ensure).
+   * The kernel under evaluate, lossAndGradient and localUpdate: for the samples order[start..end)
+   * (or start..end when `order` is null), adds the gradient of their summed loss into `gradient`
+   * (when given) and returns their summed loss and correct count. Implementations call checkBatch
+   * first (types, lengths, the batch's sample indices and labels: O(batch)); the values of params
+   * and images are not scanned (the checked methods do that).
    */
   abstract accumulate(
     params: Float32Array,
@@ -84,7 +150,11 @@ export abstract class Model {
     gradient: Float64Array | null,
   ): BatchTotals;
 
-  /** Mean cross-entropy over the samples and its gradient. */
+  /**
+   * Mean cross-entropy over the samples and its gradient.
+   *
+   * @throws {PrivkitError} E_ARG, E_SHAPE, E_NONFINITE when params or the samples do not fit the model (see {@link Model.checkParams}, {@link Model.checkData}).
+   */
   lossAndGradient(params: Float32Array, images: Float32Array, labels: Uint8Array): LossAndGradient {
     this.checkParams(params);
     const n = this.checkData(images, labels);
@@ -95,7 +165,11 @@ export abstract class Model {
     return { loss: loss / n, gradient };
   }
 
-  /** Accuracy and mean cross-entropy on the samples. */
+  /**
+   * Accuracy and mean cross-entropy on the samples.
+   *
+   * @throws {PrivkitError} E_ARG, E_SHAPE, E_NONFINITE when params or the samples do not fit the model.
+   */
   evaluate(params: Float32Array, images: Float32Array, labels: Uint8Array): Evaluation {
     this.checkParams(params);
     const n = this.checkData(images, labels);
@@ -103,7 +177,48 @@ export abstract class Model {
     return { accuracy: correct / n, loss: loss / n };
   }
 
-  /** Checks a parameter vector: a Float32Array of paramCount finite values. */
+  /** The seed of initParams' options (checked: undefined or 32 bytes; null options as none). */
+  protected initSeed(opts: unknown): Uint8Array | undefined {
+    const { seed } = readOptions(opts as { seed?: Uint8Array } | undefined, ['seed']);
+    return seed === undefined ? undefined : assertBytes('opts.seed', seed, 32);
+  }
+
+  /** The checks of accumulate's arguments (see accumulate). */
+  protected checkBatch(
+    params: unknown,
+    images: unknown,
+    labels: unknown,
+    order: unknown,
+    start: unknown,
+    end: unknown,
+    gradient: unknown,
+  ): void {
+    assertFloat32Array('params', params);
+    if (params.length !== this.paramCount) throw new PrivkitError('E_SHAPE', `params.length must be ${this.paramCount}, got ${params.length}`, { argument: 'params' });
+    const y = checkTypedArray('labels', labels, ['Uint8Array']);
+    assertFloat32Array('images', images);
+    if (images.length !== y.length * this.inputs) {
+      throw new PrivkitError('E_SHAPE', `images.length must be labels.length x ${this.inputs}, got ${images.length}`, { argument: 'images' });
+    }
+    const indices = order === null ? undefined : checkTypedArray('order', order, ['Uint32Array']);
+    const last = assertInteger('end', end, 0, indices === undefined ? y.length : indices.length);
+    const first = assertInteger('start', start, 0, last);
+    for (let s = first; s < last; s++) {
+      const n = indices === undefined ? s : indices[s]!;
+      if (n >= y.length) throw new PrivkitError('E_ARG', `order[${s}] = ${n} is not a sample index (< ${y.length})`, { argument: 'order', index: s });
+      if (y[n]! >= this.classes) throw new PrivkitError('E_ARG', `labels[${n}] is ${y[n]}; labels must be < ${this.classes}`, { argument: 'labels', index: n });
+    }
+    if (gradient !== null) {
+      const g = checkTypedArray('gradient', gradient, ['Float64Array']);
+      if (g.length !== this.paramCount) throw new PrivkitError('E_SHAPE', `gradient.length must be ${this.paramCount}, got ${g.length}`, { argument: 'gradient' });
+    }
+  }
+
+  /**
+   * Checks a parameter vector: a Float32Array of paramCount finite values.
+   *
+   * @throws {PrivkitError} E_ARG when params is not an attached Float32Array; E_SHAPE when its length is not paramCount; E_NONFINITE at its first NaN or +-Infinity.
+   */
   checkParams(params: unknown, name = 'params'): asserts params is Float32Array {
     assertFloat32Array(name, params);
     if (params.length !== this.paramCount) {
@@ -116,11 +231,13 @@ export abstract class Model {
    * Checks samples: images a Float32Array of labels.length x inputs finite values, labels a
    * Uint8Array of at least one class index below `classes`. Returns the sample count. `name`
    * prefixes the argument names in errors (e.g. `clients[3].`).
+   *
+   * @throws {PrivkitError} E_ARG when labels is not a Uint8Array, a label is not below `classes`, or images is not an attached Float32Array.
+   * @throws {PrivkitError} E_SHAPE when there are no samples or images.length is not labels.length x inputs.
+   * @throws {PrivkitError} E_NONFINITE when images holds NaN or +-Infinity.
    */
-  checkData(images: unknown, labels: unknown, name = ''): number {
-    if (!(labels instanceof Uint8Array)) {
-      throw new PrivkitError('E_ARG', `${name}labels must be a Uint8Array, got ${describe(labels)}`, { argument: `${name}labels` });
-    }
+  checkData(images: unknown, givenLabels: unknown, name = ''): number {
+    const labels = checkTypedArray(`${name}labels`, givenLabels, ['Uint8Array']);
     assertFloat32Array(`${name}images`, images);
     const n = labels.length;
     if (n === 0) throw new PrivkitError('E_SHAPE', `${name}labels must hold at least one sample`, { argument: `${name}labels` });
@@ -143,7 +260,11 @@ export abstract class Model {
     return n;
   }
 
-  /** Gathers the non-zero inputs of sample n into the scratch buffers; returns their count. */
+  /**
+   * Gathers the non-zero inputs of sample n into the scratch buffers; returns their count.
+   *
+   * @internal
+   */
   protected gather(images: Float32Array, n: number): number {
     const d = this.inputs;
     const offset = n * d;
@@ -161,7 +282,11 @@ export abstract class Model {
     return count;
   }
 
-  /** bias + the dot product of the gathered sample (nnz values) with the weight row at `row` of params. */
+  /**
+   * bias + the dot product of the gathered sample (nnz values) with the weight row at `row` of params.
+   *
+   * @internal
+   */
   protected sparseDot(params: Float32Array, row: number, bias: number, nnz: number): number {
     const index = this.nonZeroIndex;
     const value = this.nonZeroValue;
@@ -170,7 +295,11 @@ export abstract class Model {
     return a;
   }
 
-  /** gradient[row + i] += g x (gathered sample)_i over the nnz gathered values. */
+  /**
+   * gradient[row + i] += g x (gathered sample)_i over the nnz gathered values.
+   *
+   * @internal
+   */
   protected sparseAxpy(gradient: Float64Array, row: number, g: number, nnz: number): void {
     const index = this.nonZeroIndex;
     const value = this.nonZeroValue;
@@ -180,6 +309,8 @@ export abstract class Model {
   /**
    * Turns this.logits into softmax probabilities in place; adds the sample's cross-entropy
    * -log p(label) (as log-sum-exp, stable) and whether the label is the arg-max (first maximum) to `totals`.
+   *
+   * @internal
    */
   protected softmax(label: number, totals: BatchTotals): void {
     const z = this.logits;
@@ -211,7 +342,8 @@ class SoftmaxRegression extends Model {
     this.paramCount = classes * inputs + classes;
   }
 
-  initParams(): Float32Array {
+  initParams(opts?: { seed?: Uint8Array }): Float32Array {
+    this.initSeed(opts);
     return new Float32Array(this.paramCount);
   }
 
@@ -224,6 +356,7 @@ class SoftmaxRegression extends Model {
     end: number,
     gradient: Float64Array | null,
   ): BatchTotals {
+    this.checkBatch(params, images, labels, order, start, end, gradient);
     const d = this.inputs;
     const k = this.classes;
     const bias = k * d;
@@ -264,9 +397,10 @@ class Mlp extends Model {
   }
 
   /** Glorot-uniform weights (Glorot and Bengio 2010), zero biases. */
-  initParams(opts: { seed?: Uint8Array } = {}): Float32Array {
+  initParams(opts?: { seed?: Uint8Array }): Float32Array {
     const { inputs: d, hidden: h, classes: k } = this;
-    const rng = createRng(opts.seed === undefined ? {} : { seed: opts.seed });
+    const seed = this.initSeed(opts);
+    const rng = createRng(seed === undefined ? {} : { seed });
     const params = new Float32Array(this.paramCount);
     const fill = (offset: number, count: number, fanIn: number, fanOut: number): void => {
       const limit = Math.sqrt(6 / (fanIn + fanOut));
@@ -287,6 +421,7 @@ class Mlp extends Model {
     end: number,
     gradient: Float64Array | null,
   ): BatchTotals {
+    this.checkBatch(params, images, labels, order, start, end, gradient);
     const { inputs: d, hidden: h, classes: k } = this;
     const b1 = h * d;
     const w2 = b1 + h;
@@ -331,23 +466,25 @@ class Mlp extends Model {
   }
 }
 
-/** A model from its spec: `{ type: 'softmax-regression' }` or `{ type: 'mlp', hidden? }`, sizes defaulting to MNIST's. */
-export function createModel(spec: ModelSpecInput): Model {
-  if (typeof spec !== 'object' || spec === null) {
-    throw new PrivkitError('E_ARG', `spec must be an object, got ${describe(spec)}`, { argument: 'spec' });
-  }
-  const inputs = width('spec.inputs', spec.inputs ?? 784);
-  const classes = width('spec.classes', spec.classes ?? 10);
+/**
+ * A model from its spec: `{ type: 'softmax-regression' }` or `{ type: 'mlp', hidden? }`, sizes defaulting to MNIST's.
+ *
+ * @throws {PrivkitError} E_ARG when spec is not an object, its type is unknown, a size is not an integer in [1, 65536], classes is not in [2, 256], or the model would have more than 2^27 parameters.
+ */
+export function createModel(given: ModelSpecInput): Model {
+  const spec = readOptions(given as { type?: unknown; inputs?: number; classes?: number; hidden?: number } | undefined, ['type', 'inputs', 'classes', 'hidden'], 'spec');
+  const inputs = width('spec.inputs', spec.inputs === undefined ? 784 : spec.inputs);
+  const classes = width('spec.classes', spec.classes === undefined ? 10 : spec.classes);
   if (classes < 2) throw new PrivkitError('E_ARG', `spec.classes must be >= 2, got ${classes}`, { argument: 'spec.classes' });
   if (classes > 256) throw new PrivkitError('E_ARG', `spec.classes must be <= 256 (labels are bytes), got ${classes}`, { argument: 'spec.classes' });
   const model =
     spec.type === 'softmax-regression'
       ? new SoftmaxRegression(inputs, classes)
       : spec.type === 'mlp'
-        ? new Mlp(inputs, width('spec.hidden', spec.hidden ?? 64), classes)
+        ? new Mlp(inputs, width('spec.hidden', spec.hidden === undefined ? 64 : spec.hidden), classes)
         : undefined;
   if (model === undefined) {
-    throw new PrivkitError('E_ARG', `spec.type must be 'softmax-regression' or 'mlp', got ${describe((spec as { type: unknown }).type)}`, {
+    throw new PrivkitError('E_ARG', `spec.type must be 'softmax-regression' or 'mlp', got ${describe(spec.type)}`, {
       argument: 'spec.type',
     });
   }

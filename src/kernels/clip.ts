@@ -2,7 +2,7 @@
 // DP-SGD (Abadi et al. 2016), and element-wise clamping. Every function is one pass of the shared
 // row-group stream: load a chunk, take per-(row, layer) squared norms, scale or accumulate.
 import { PrivkitError } from '../errors.js';
-import { assertFloat32Array, assertInteger, assertNumber, batchColumns, describe, matrixColumns, readOptions } from '../validate.js';
+import { assertFloat32Array, assertInteger, assertNumber, batchColumns, describe, matrixColumns, optionalBoolean, readOptions } from '../validate.js';
 import { checkTypedArray, currentLength } from '../wasm/boundary.js';
 import { withWasm } from '../wasm/runtime.js';
 import {
@@ -24,6 +24,7 @@ export interface Layer {
   maxNorm: number;
 }
 
+/** The result of {@link clipAndSum}. */
 export interface ClipAndSumResult {
   /** Sum over rows of the clipped rows (length = row length). */
   sum: Float32Array;
@@ -38,17 +39,19 @@ export interface ClipAndSumResult {
  * already have written the chunks before the error into the target.
  */
 export interface ClipOptions {
-  /** Write the result into x instead of a new array. */
+  /** Write the result into x instead of a new array (default false; ignored when `out` is given). */
   inPlace?: boolean;
   /** Write the result into this array (length x.length) instead of a new array. */
   out?: Float32Array;
 }
 
+/** Per-layer clipping for {@link clipAndSum}. */
 export interface LayerOptions {
   /** Split each row into consecutive layers of these sizes (summing to the row length), clipped separately. */
   layerSizes?: ArrayLike<number>;
 }
 
+/** Options of {@link clipAndSum}. */
 export interface ClipAndSumOptions extends LayerOptions {
   /** The row length; required for an empty batch (rows = 0, whose sum is all zeros), checked otherwise. */
   columns?: number;
@@ -57,13 +60,36 @@ export interface ClipAndSumOptions extends LayerOptions {
 /** Most layers a per-layer clipping call takes (2^20). */
 export const MAX_LAYERS = 2 ** 20;
 
-/** L2 norm of each row of x (rows x cols, row-major), accumulated in float64. */
+/**
+ * L2 norm of each row of x (rows x cols, row-major), accumulated in float64.
+ *
+ * @param x - the matrix, row-major; its length must be a multiple of `rows`.
+ * @param rows - the number of rows (>= 1).
+ * @returns one norm per row.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ * @throws {PrivkitError} E_ARG when x is not an attached Float32Array or rows is not an integer >= 1.
+ * @throws {PrivkitError} E_SHAPE when x.length is not a multiple of rows.
+ * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity; E_OVERFLOW when a norm exceeds the float32 range.
+ */
 export function l2Norms(x: Float32Array, rows: number): Float32Array {
   const cols = matrixColumns(x, rows);
   return float32Norms(clipRows(x, rows, cols, [{ start: 0, end: cols, maxNorm: Infinity }], { normsOnly: true }).norms);
 }
 
-/** Scales every row whose L2 norm exceeds maxNorm down to maxNorm (flat per-sample clipping). */
+/**
+ * Scales every row whose L2 norm exceeds maxNorm down to maxNorm (flat per-sample clipping); rows
+ * within the bound are copied unchanged.
+ *
+ * @param x - the matrix (rows x cols, row-major).
+ * @param rows - the number of rows (>= 1).
+ * @param maxNorm - the clipping bound C (> 0).
+ * @param opts - where the result goes (a new array by default).
+ * @returns the clipped matrix: a new array, `opts.out`, or x itself with `opts.inPlace`.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ * @throws {PrivkitError} E_ARG when x is not an attached Float32Array, rows is not an integer >= 1, or maxNorm is not finite and > 0.
+ * @throws {PrivkitError} E_SHAPE when x.length is not a multiple of rows or opts.out.length differs from x.length.
+ * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity (`index` is the first one); E_OVERFLOW when a norm exceeds the float32 range.
+ */
 export function clipByL2(x: Float32Array, rows: number, maxNorm: number, opts: ClipOptions = {}): Float32Array {
   const options = readOptions(opts, ['inPlace', 'out']);
   const cols = matrixColumns(x, rows);
@@ -73,6 +99,17 @@ export function clipByL2(x: Float32Array, rows: number, maxNorm: number, opts: C
 /**
  * Per-layer clipping (as Opacus' per-layer mode): each row is split into consecutive layers of
  * `layerSizes`, and layer k of every row is clipped to `maxNorms[k]` (or one bound for all layers).
+ *
+ * @param x - the matrix (rows x cols, row-major).
+ * @param rows - the number of rows (>= 1).
+ * @param layerSizes - the layer lengths (at most {@link MAX_LAYERS}), summing to the row length.
+ * @param maxNorms - one bound (> 0) for every layer, or one bound per layer.
+ * @param opts - where the result goes (a new array by default).
+ * @returns the clipped matrix: a new array, `opts.out`, or x itself with `opts.inPlace`.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ * @throws {PrivkitError} E_ARG when x is not an attached Float32Array, rows or a layer size is not an integer, layerSizes is empty or too long, or a bound is not finite and > 0.
+ * @throws {PrivkitError} E_SHAPE when x.length is not a multiple of rows, layerSizes do not sum to the row length, maxNorms has a different length than layerSizes, or opts.out.length differs from x.length.
+ * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity; E_OVERFLOW when a norm exceeds the float32 range.
  */
 export function clipPerLayer(
   x: Float32Array,
@@ -89,7 +126,27 @@ export function clipPerLayer(
 
 /**
  * The fused DP-SGD step: per-row norm, scale min(1, maxNorm / norm), and the sum of the clipped rows,
- * in one streaming pass over x. With `layerSizes`, maxNorm may be one bound per layer.
+ * in one streaming pass over x. With `layerSizes`, maxNorm may be one bound per layer. x is not
+ * modified. An empty batch (rows = 0, x empty, `opts.columns` given) sums to zeros.
+ *
+ * @param x - the per-sample gradients (rows x cols, row-major).
+ * @param rows - the number of rows (samples), >= 0.
+ * @param maxNorm - the clipping bound C (> 0), or with `opts.layerSizes` one bound per layer.
+ * @param opts - the row length of an empty batch and the layers.
+ * @returns the sum of the clipped rows, the norms before clipping and how many rows were clipped.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ * @throws {PrivkitError} E_ARG when x is not an attached Float32Array, rows is not a non-negative integer (or 0 with a non-empty x or no opts.columns), or a bound is not finite and > 0.
+ * @throws {PrivkitError} E_SHAPE when x.length is not a multiple of rows, opts.columns disagrees with it, or the layers do not fit the row length.
+ * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity; E_OVERFLOW when a norm or the sum exceeds the float32 range.
+ *
+ * @example
+ * ```ts
+ * import { ready, clipAndSum } from 'privkit';
+ * await ready();
+ * const grads = new Float32Array([3, 4, 0.3, 0.4]); // 2 samples x 2 parameters
+ * const { sum, norms, clippedCount } = clipAndSum(grads, 2, 1);
+ * // norms = [5, 0.5]; the first row is scaled to norm 1: sum = [0.6 + 0.3, 0.8 + 0.4]; clippedCount = 1
+ * ```
  */
 export function clipAndSum(
   x: Float32Array,
@@ -106,7 +163,19 @@ export function clipAndSum(
   return { sum: sum!, norms: float32Norms(norms), clippedCount };
 }
 
-/** Clamps every element of x into [min, max]. */
+/**
+ * Clamps every element of x into [min, max].
+ *
+ * @param x - the values.
+ * @param min - the lower bound (finite, <= max, not above the float32 range).
+ * @param max - the upper bound (finite, not below the float32 range).
+ * @param opts - where the result goes (a new array by default).
+ * @returns the clamped values: a new array, `opts.out`, or x itself with `opts.inPlace`.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ * @throws {PrivkitError} E_ARG when x is not an attached Float32Array, a bound is not finite, min > max, or a bound lies outside the float32 range.
+ * @throws {PrivkitError} E_SHAPE when opts.out.length differs from x.length.
+ * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity.
+ */
 export function clipValues(x: Float32Array, min: number, max: number, opts: ClipOptions = {}): Float32Array {
   const options = readOptions(opts, ['inPlace', 'out']);
   assertFloat32Array('x', x);
@@ -260,7 +329,8 @@ const FLOAT32_MAX = 3.4028234663852886e38;
  * `inPlace`. `opts` are options already read (see readOptions).
  */
 export function resultTarget(x: Float32Array, length: number, opts: ClipOptions): Float32Array | undefined {
-  const { out, inPlace } = opts;
+  const { out } = opts;
+  const inPlace = optionalBoolean('opts.inPlace', opts.inPlace);
   if (out !== undefined) {
     checkTypedArray('opts.out', out, ['Float32Array']);
     if (currentLength(out) !== length) {
@@ -270,7 +340,7 @@ export function resultTarget(x: Float32Array, length: number, opts: ClipOptions)
     }
     return out;
   }
-  return inPlace === true ? x : undefined;
+  return inPlace ? x : undefined;
 }
 
 function outputFor(x: Float32Array, length: number, opts: ClipOptions): Float32Array {

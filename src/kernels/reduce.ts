@@ -6,13 +6,27 @@ import { assertInteger, describe, matrixColumns } from '../validate.js';
 import { withWasm } from '../wasm/runtime.js';
 import { Accumulator, columnBlocks, groupRows, rowGroups, Window, WINDOW_FLOATS } from './stream.js';
 
-/** Column-wise sum of x (rows x cols, row-major). */
+/**
+ * Column-wise sum of x (rows x cols, row-major), accumulated in float32.
+ *
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ * @throws {PrivkitError} E_ARG when x is not an attached Float32Array or rows is not an integer >= 1.
+ * @throws {PrivkitError} E_SHAPE when x.length is not a multiple of rows.
+ * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity; E_OVERFLOW when a sum exceeds the float32 range.
+ */
 export function sum(x: Float32Array, rows: number): Float32Array {
   matrixColumns(x, rows);
   return weightedSum(x, rows, new Float64Array(rows).fill(1));
 }
 
-/** Column-wise mean of x (rows x cols, row-major). */
+/**
+ * Column-wise mean of x (rows x cols, row-major).
+ *
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ * @throws {PrivkitError} E_ARG when x is not an attached Float32Array or rows is not an integer >= 1.
+ * @throws {PrivkitError} E_SHAPE when x.length is not a multiple of rows.
+ * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity.
+ */
 export function mean(x: Float32Array, rows: number): Float32Array {
   matrixColumns(x, rows);
   return weightedSum(x, rows, new Float64Array(rows).fill(1 / rows));
@@ -21,6 +35,14 @@ export function mean(x: Float32Array, rows: number): Float32Array {
 /**
  * FedAvg: sum_r w_r x_r / sum_r w_r. Weights must be finite and >= 0 (e.g. example counts; they
  * need not sum to 1) with a positive total.
+ *
+ * @param x - one row per client (rows x cols, row-major).
+ * @param rows - the number of rows (>= 1).
+ * @param weights - one weight per row.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ * @throws {PrivkitError} E_ARG when x is not an attached Float32Array, rows is not an integer >= 1, weights is not an array, a weight is negative or not finite (`index` names it), or all weights are 0.
+ * @throws {PrivkitError} E_SHAPE when x.length is not a multiple of rows or weights.length differs from rows.
+ * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity.
  */
 export function weightedMean(x: Float32Array, rows: number, weights: ArrayLike<number>): Float32Array {
   const read = readWeights(weights, rows);

@@ -12,6 +12,7 @@
 // remainder of log Gamma (the approach of DiDonato and Morris 1992, TOMS 708, "brcomp"). Callers
 // pass y as well as x, so a tail near x = 1 keeps its precision. Quantiles are found by bisection
 // on logit(x) to the last bit.
+import { PrivkitError } from '../errors.js';
 
 const HALF_LOG_2PI = 0.91893853320467274178;
 /** Stirling-series remainders are used from here on (error < 1e-17 absolute). */
@@ -38,7 +39,7 @@ export function logGamma(x: number): number {
 }
 
 /** log(1 + t) - t, accurate also for small |t| (t > -1). */
-export function log1pmx(t: number): number {
+function log1pmx(t: number): number {
   if (Math.abs(t) > 0.25) return Math.log1p(t) - t;
   // -t^2/2 + t^3/3 - ... ; |t| <= 1/4 needs about 24 terms for 1e-16
   let power = t * t;
@@ -73,7 +74,7 @@ function logPrefactor(x: number, y: number, a: number, b: number): number {
 }
 
 /** log B(a, b) = log Gamma(a) + log Gamma(b) - log Gamma(a + b), without cancellation between large terms. */
-export function logBeta(a: number, b: number): number {
+function logBeta(a: number, b: number): number {
   const small = Math.min(a, b);
   const large = Math.max(a, b);
   if (large < STIRLING_FROM) return logGamma(small) + logGamma(large) - logGamma(small + large);
@@ -117,7 +118,7 @@ function continuedFraction(x: number, y: number, a: number, b: number): number {
     h *= step;
     if (Math.abs(step - 1) <= 2e-16) return h;
   }
-  throw new Error(`incomplete beta: no convergence for x=${x}, a=${a}, b=${b}`);
+  throw new PrivkitError('E_ARG', `the incomplete beta function does not converge for x = ${x}, a = ${a}, b = ${b}`, { argument: 'a' });
 }
 
 /**
@@ -127,7 +128,12 @@ function continuedFraction(x: number, y: number, a: number, b: number): number {
  * typically, at worst ~1e-9 next to the mean when one parameter is ~1e7 and the other ~1 (the
  * continued fraction is ill-conditioned there); the other tail as 1 minus it.
  */
-export function betaTails(x: number, y: number, a: number, b: number): { lower: number; upper: number } {
+export function betaTails(x: number, y: number, a: number, b: number): {
+  /** I_x(a, b) = P[Beta(a, b) <= x]. */
+  lower: number;
+  /** 1 - I_x(a, b) = P[Beta(a, b) > x]. */
+  upper: number;
+} {
   if (x <= 0) return { lower: 0, upper: 1 };
   if (y <= 0) return { lower: 1, upper: 0 };
   if (x < (a + 1) / (a + b + 2)) {

@@ -16,6 +16,7 @@ export {
   addVectors,
   decryptVector,
   encryptVector,
+  packingLayout,
   type EncryptedVector,
   type EncryptOptions,
   type GenerateKeyPairOptions,
@@ -23,7 +24,7 @@ export {
   type KeyPair,
 } from './keys.js';
 export { decodeFixed, decodeSigned, encodeFixed, encodeSigned, FIXED_POINT_BASE, maxSignedInt } from './encoding.js';
-export { packingLayout, type PackingLayout, type PackingOptions } from './packing.js';
+export { type PackingLayout, type PackingOptions } from './packing.js';
 export {
   ciphertextFromBytes,
   ciphertextFromJSON,

@@ -13,11 +13,11 @@ import { createRng, type Rng } from '../dp/rng.js';
 import { PrivkitError } from '../errors.js';
 import { assertPool, refuseInPool } from '../pool/guards.js';
 import type { PoolRunner } from '../pool/types.js';
-import { assertInteger, describe } from '../validate.js';
+import { assertInteger, describe, optionalBoolean, readArray, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import { paillierPrimes, paillierRandomness } from './key-pool-ops.js';
 import { bitLength, Modulus } from './modpow.js';
-import { packVector, unpackVector, type PackingLayout, type PackingOptions } from './packing.js';
+import { layoutForKeyBits, packVector, unpackVector, type PackingLayout, type PackingOptions } from './packing.js';
 import { checkRng, gcd, integerRoot, isPerfectPower, millerRabin, millerRabinRounds, passesTrialDivision, randomBits, randomPrime, randomUnit } from './primes.js';
 
 /** Keys below this size need `allowInsecureTestKeys` (NIST SP 800-57: 2048-bit factoring moduli). */
@@ -39,11 +39,13 @@ export const IMPORTED_PRIME_ROUNDS = 64;
 /** Bits of the random factor that blinds each decryption's exponents. */
 const BLINDING_BITS = 64;
 
+/** Options of the key constructors, key generation and key parsing. */
 export interface KeyOptions {
   /** Accept keys below 2048 bits (down to 128). For tests only: such keys are not secure. */
   allowInsecureTestKeys?: boolean;
 }
 
+/** Options of {@link generateKeyPair}. */
 export interface GenerateKeyPairOptions extends KeyOptions {
   /** Bit length of n (even, default 3072). */
   bits?: number;
@@ -53,13 +55,17 @@ export interface GenerateKeyPairOptions extends KeyOptions {
   pool?: PoolRunner;
 }
 
+/** Options of the encryptions. */
 export interface EncryptOptions {
   /** Generator for r (default: the module's CSPRNG). A seeded generator is for tests only. */
   rng?: Rng;
 }
 
+/** A key pair made by {@link generateKeyPair}. */
 export interface KeyPair {
+  /** The public key (n): encrypts and combines ciphertexts. */
   publicKey: PublicKey;
+  /** The private key (p, q): decrypts; its `publicKey` is the same object as the pair's. */
   privateKey: PrivateKey;
 }
 
@@ -84,30 +90,85 @@ interface InternalKeyOptions extends KeyOptions {
 }
 
 let trustedCiphertext: (publicKey: PublicKey, value: bigint) => Ciphertext;
+/** Every Ciphertext made here (by the constructor, after its checks, or by an operation): an object merely made from the prototype is not one. */
+const ciphertexts = new WeakSet<object>();
 
 /** A Paillier ciphertext: an element of Z*_{n^2} under `publicKey`. */
 export class Ciphertext {
+  /** The key it was encrypted under. */
   declare readonly publicKey: PublicKey;
+  /** The ciphertext c, in Z*_{n^2}. */
   declare readonly value: bigint;
 
-  /** Checks 0 < value < n^2 and gcd(value, n) = 1. */
+  /**
+   * Checks 0 < value < n^2 and gcd(value, n) = 1.
+   *
+   * @throws {PrivkitError} E_ARG when publicKey is not a PublicKey or value is not a bigint in Z*_{n^2}.
+   */
   constructor(publicKey: PublicKey, value: bigint) {
-    if (!(publicKey instanceof PublicKey)) {
-      throw new PrivkitError('E_ARG', `publicKey must be a Paillier PublicKey, got ${describe(publicKey)}`, { argument: 'publicKey' });
-    }
-    checkCiphertextValue(publicKey, value, 'ciphertext');
+    assertPublicKey('publicKey', publicKey);
+    checkCiphertextValue(publicKey, value, 'value');
     Object.defineProperties(this, { publicKey: { value: publicKey, enumerable: true }, value: { value, enumerable: true } });
+    ciphertexts.add(this);
   }
 
   static {
-    trustedCiphertext = (publicKey, value) =>
-      Object.create(Ciphertext.prototype, {
+    trustedCiphertext = (publicKey, value) => {
+      const c = Object.create(Ciphertext.prototype, {
         publicKey: { value: publicKey, enumerable: true },
         value: { value, enumerable: true },
       }) as Ciphertext;
+      ciphertexts.add(c);
+      return c;
+    };
   }
 }
 
+/** Checks that `value` is a PublicKey made by its constructor (not an object made from the prototype). */
+export function assertPublicKey(name: string, value: unknown): asserts value is PublicKey {
+  if (!PublicKey.isKey(value)) throw new PrivkitError('E_ARG', `${name} must be a Paillier PublicKey, got ${describe(value)}`, { argument: name });
+}
+
+/** Checks that `value` is a PrivateKey made by its constructor. */
+export function assertPrivateKey(name: string, value: unknown): asserts value is PrivateKey {
+  if (!PrivateKey.isKey(value)) throw new PrivkitError('E_ARG', `${name} must be a Paillier PrivateKey, got ${describe(value)}`, { argument: name });
+}
+
+/** Checks that `value` is a Ciphertext made here (by the constructor or an operation). */
+export function assertCiphertext(name: string, value: unknown): asserts value is Ciphertext {
+  if (typeof value !== 'object' || value === null || !ciphertexts.has(value)) {
+    throw new PrivkitError('E_ARG', `${name} must be a Paillier Ciphertext, got ${describe(value)}`, { argument: name });
+  }
+}
+
+/** The value of a ciphertext given as a Ciphertext of `publicKey`'s key or as a raw bigint (fully validated). */
+function ciphertextValue(publicKey: PublicKey, c: unknown, name: string): bigint {
+  if (typeof c === 'bigint') return checkCiphertextValue(publicKey, c, name);
+  if (typeof c !== 'object' || c === null || !ciphertexts.has(c)) {
+    throw new PrivkitError('E_ARG', `${name} must be a Ciphertext or a bigint, got ${describe(c)}`, { argument: name });
+  }
+  const { publicKey: key, value } = c as Ciphertext;
+  if (key !== publicKey && !key.equals(publicKey)) {
+    throw new PrivkitError('E_ARG', `${name} was encrypted under a different public key`, { argument: name });
+  }
+  return value;
+}
+
+/**
+ * A Paillier public key (g = n + 1): encrypts integers mod n and combines ciphertexts
+ * homomorphically (add, addPlain, multiplyPlain, negate, subtract). Made by {@link generateKeyPair},
+ * from a modulus (`new PublicKey(n)`) or by {@link publicKeyFromJSON} / {@link publicKeyFromBytes}.
+ * Every operation except the constructor's checks needs `await ready()` first.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPair } from 'privkit/paillier';
+ * const { publicKey, privateKey } = await generateKeyPair({ bits: 2048 });
+ * const total = publicKey.add(publicKey.encrypt(20n), publicKey.encrypt(22n));
+ * const doubled = publicKey.multiplyPlain(total, 2n);
+ * console.log(privateKey.decrypt(doubled)); // 84n
+ * ```
+ */
 export class PublicKey {
   /** The modulus n = p q. */
   readonly n: bigint;
@@ -131,7 +192,16 @@ export class PublicKey {
    * below 2000, not a probable prime, not a perfect power, and not a product of two factors so
    * close that one step of Fermat's method finds them. That n has exactly two prime factors can
    * not be checked without them.
+   *
+   * @param n - the modulus (2048 to 6144 bits; down to 128 with `opts.allowInsecureTestKeys`).
+   * @throws {PrivkitError} E_ARG when n is not a bigint, is even, has a size outside the allowed range, or fails one of the checks above.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
    */
+  /** Whether `value` was made by this constructor (a brand check: prototype look-alikes and Proxies fail it). */
+  static isKey(value: unknown): value is PublicKey {
+    return typeof value === 'object' && value !== null && #modNSquared in value;
+  }
+
   constructor(n: bigint, opts: KeyOptions = {}) {
     if (typeof n !== 'bigint') throw new PrivkitError('E_ARG', `n must be a bigint, got ${describe(n)}`, { argument: 'n' });
     const options: InternalKeyOptions = keyOptions(opts);
@@ -157,6 +227,9 @@ export class PublicKey {
   /**
    * Enc(m) = (1 + m n) r^n mod n^2 with r uniform in Z*_n; m in (-n, n), taken mod n. A queued r^n
    * of the same origin (the CSPRNG, or opts.rng) is used (once) when there is one.
+   *
+   * @throws {PrivkitError} E_ARG when m is not a bigint in (-n, n) or opts.rng is not an Rng.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
    */
   encrypt(m: bigint, opts: EncryptOptions = {}): Ciphertext {
     const rng = encryptRng(opts);
@@ -164,19 +237,32 @@ export class PublicKey {
     return trustedCiphertext(this, (gm * this.#randomFactor(rng)) % this.nSquared);
   }
 
-  /** The same plaintext under fresh randomness: c r^n mod n^2 (a queued r^n as in encrypt). */
+  /**
+   * The same plaintext under fresh randomness: c r^n mod n^2 (a queued r^n as in encrypt).
+   *
+   * @throws {PrivkitError} E_ARG when c is not a ciphertext under this key or opts.rng is not an Rng.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+   */
   rerandomize(c: Ciphertext | bigint, opts: EncryptOptions = {}): Ciphertext {
     const rng = encryptRng(opts);
     const value = this.own(c, 'c');
     return trustedCiphertext(this, (value * this.#randomFactor(rng)) % this.nSquared);
   }
 
-  /** Enc(a + b mod n) from Enc(a) and Enc(b): the product mod n^2. */
+  /**
+   * Enc(a + b mod n) from Enc(a) and Enc(b): the product mod n^2.
+   *
+   * @throws {PrivkitError} E_ARG when c1 or c2 is not a ciphertext under this key (a raw bigint must lie in Z*_{n^2}).
+   */
   add(c1: Ciphertext | bigint, c2: Ciphertext | bigint): Ciphertext {
     return trustedCiphertext(this, (this.own(c1, 'c1') * this.own(c2, 'c2')) % this.nSquared);
   }
 
-  /** Enc(a + m mod n) from Enc(a) and a plaintext m in (-n, n). Not re-randomized. */
+  /**
+   * Enc(a + m mod n) from Enc(a) and a plaintext m in (-n, n). Not re-randomized.
+   *
+   * @throws {PrivkitError} E_ARG when c is not a ciphertext under this key or m is not a bigint in (-n, n).
+   */
   addPlain(c: Ciphertext | bigint, m: bigint): Ciphertext {
     const value = this.own(c, 'c');
     return trustedCiphertext(this, (value * this.gToThe(plaintextResidue(this, m, 'm'))) % this.nSquared);
@@ -185,6 +271,9 @@ export class PublicKey {
   /**
    * Enc(k a mod n) from Enc(a) and a plaintext k in (-n, n): c^k mod n^2. Not re-randomized. k is
    * treated as public: the exponentiation's time depends on its bits.
+   *
+   * @throws {PrivkitError} E_ARG when c is not a ciphertext under this key or k is not a bigint in (-n, n).
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
    */
   multiplyPlain(c: Ciphertext | bigint, k: bigint): Ciphertext {
     const value = this.own(c, 'c');
@@ -194,23 +283,41 @@ export class PublicKey {
     return trustedCiphertext(this, this.#modNSquared.pow(value, kk));
   }
 
-  /** Enc(-a mod n) from Enc(a): c^-1 mod n^2. */
+  /**
+   * Enc(-a mod n) from Enc(a): c^-1 mod n^2.
+   *
+   * @throws {PrivkitError} E_ARG when c is not a ciphertext under this key.
+   */
   negate(c: Ciphertext | bigint): Ciphertext {
     return trustedCiphertext(this, modInverse(this.own(c, 'c'), this.nSquared));
   }
 
-  /** Enc(a - b mod n) from Enc(a) and Enc(b). */
+  /**
+   * Enc(a - b mod n) from Enc(a) and Enc(b).
+   *
+   * @throws {PrivkitError} E_ARG when c1 or c2 is not a ciphertext under this key.
+   */
   subtract(c1: Ciphertext | bigint, c2: Ciphertext | bigint): Ciphertext {
     const a = this.own(c1, 'c1');
     return trustedCiphertext(this, (a * modInverse(this.own(c2, 'c2'), this.nSquared)) % this.nSquared);
   }
 
-  /** Encrypts x packed many entries per plaintext (see packing.ts: scale, clip, maxAdditions). */
+  /**
+   * Encrypts x packed many entries per plaintext (see packing.ts: scale, clip, maxAdditions).
+   * The same as {@link encryptVector}(this, x, opts).
+   *
+   * @throws {PrivkitError} E_ARG, E_NONFINITE, E_NOT_READY as {@link encryptVector}.
+   */
   encryptVector(x: Float32Array, opts: PackingOptions): EncryptedVector {
     return encryptVector(this, x, opts);
   }
 
-  /** The packed sum of two encrypted vectors; E_OVERFLOW beyond their maxAdditions headroom. */
+  /**
+   * The packed sum of two encrypted vectors; E_OVERFLOW beyond their maxAdditions headroom.
+   * The same as {@link addVectors}(this, a, b).
+   *
+   * @throws {PrivkitError} E_ARG, E_SHAPE, E_OVERFLOW as {@link addVectors}.
+   */
   addVectors(a: EncryptedVector, b: EncryptedVector): EncryptedVector {
     return addVectors(this, a, b);
   }
@@ -223,6 +330,10 @@ export class PublicKey {
   /**
    * Computes `count` values r^n mod n^2 now and queues them: from the CSPRNG for encryptions
    * without opts.rng, or from `opts.rng` (tests) for encryptions given that same generator.
+   *
+   * @param count - how many values (0 to {@link MAX_PRECOMPUTE}).
+   * @throws {PrivkitError} E_ARG when count is not an integer in [0, 2^20] or opts.rng is not an Rng.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
    */
   precompute(count: number, opts: EncryptOptions = {}): void {
     checkPrecomputeCount(count);
@@ -239,6 +350,9 @@ export class PublicKey {
    * CSPRNG) for encryptions without opts.rng; encryptions meanwhile compute their own. Each value
    * is checked: in Z*_{n^2}, not 1 mod n (r^n = 1 + k n only for r^n = 1, which would leave the
    * plaintext in the clear), and not already queued; a bad value refuses the whole batch.
+   *
+   * @throws {PrivkitError} E_ARG (as a rejection) when pool is not a Pool from createPool or count is not an integer in [0, 2^20].
+   * @throws {PrivkitError} E_WORKER (as a rejection) when the pool fails or returns a missing, invalid, trivial or repeated value.
    */
   async precomputeInPool(pool: PoolRunner, count: number): Promise<void> {
     assertPool(pool, 'pool');
@@ -250,21 +364,18 @@ export class PublicKey {
     this.#enqueue(CSPRNG_ORIGIN, values);
   }
 
-  /** A validated Ciphertext for a raw value under this key. */
+  /**
+   * A validated Ciphertext for a raw value under this key.
+   *
+   * @throws {PrivkitError} E_ARG when value is not a bigint in Z*_{n^2}.
+   */
   ciphertext(value: bigint): Ciphertext {
     return new Ciphertext(this, value);
   }
 
   /** The value of c after checking it belongs to this key (a raw bigint is fully validated). */
   private own(c: Ciphertext | bigint, name: string): bigint {
-    if (typeof c === 'bigint') return checkCiphertextValue(this, c, name);
-    if (!(c instanceof Ciphertext)) {
-      throw new PrivkitError('E_ARG', `${name} must be a Ciphertext or a bigint, got ${describe(c)}`, { argument: name });
-    }
-    if (c.publicKey !== this && !c.publicKey.equals(this)) {
-      throw new PrivkitError('E_ARG', `${name} was encrypted under a different public key`, { argument: name });
-    }
-    return c.value;
+    return ciphertextValue(this, c, name);
   }
 
   /** g^m = 1 + m n mod n^2 (m in [0, n)). */
@@ -307,9 +418,27 @@ export class PublicKey {
   }
 }
 
+/**
+ * A Paillier private key: the prime factors p and q of n. Decrypts by CRT on the constant-time
+ * exponentiation with a blinded exponent; the key owner can also encrypt (faster, by CRT). Made by
+ * {@link generateKeyPair}, from the primes (`new PrivateKey(p, q)`) or by {@link privateKeyFromJSON} /
+ * {@link privateKeyFromBytes}.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPair, privateKeyToJSON, privateKeyFromJSON } from 'privkit/paillier';
+ * const { publicKey, privateKey } = await generateKeyPair({ bits: 2048 });
+ * const saved = JSON.stringify(privateKeyToJSON(privateKey)); // keep it secret
+ * const restored = privateKeyFromJSON(saved);
+ * console.log(restored.decrypt(publicKey.encrypt(7n))); // 7n (negative plaintexts come back as n - |m|)
+ * ```
+ */
 export class PrivateKey {
+  /** The matching public key (n = p q). */
   readonly publicKey: PublicKey;
+  /** The first prime factor of n. Secret. */
   readonly p: bigint;
+  /** The second prime factor of n. Secret. */
   readonly q: bigint;
   readonly #pSquared: Modulus;
   readonly #qSquared: Modulus;
@@ -322,11 +451,19 @@ export class PrivateKey {
   /** Bits of the blinding factor u = 1 + k of each decryption (64, fewer for tiny test keys so that u < p, q). */
   readonly #blindingBits: number;
 
+  /** Whether `value` was made by this constructor (a brand check: prototype look-alikes and Proxies fail it). */
+  static isKey(value: unknown): value is PrivateKey {
+    return typeof value === 'object' && value !== null && #hp in value;
+  }
+
   /**
    * From the prime factors of n, checked: odd, distinct, of sizes within MAX_FACTOR_BITS_DIFFERENCE
    * bits and more than 2^(|n|/2 - 100) apart (FIPS 186-5 A.1.3), without a prime factor below 2000,
    * gcd(n, (p-1)(q-1)) = 1, n of an allowed size, and each prime by IMPORTED_PRIME_ROUNDS
    * Miller-Rabin rounds.
+   *
+   * @throws {PrivkitError} E_ARG when p or q is not an odd bigint >= 3, not prime, or the pair fails one of the checks above.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
    */
   constructor(p: bigint, q: bigint, opts: KeyOptions = {}) {
     const options: InternalKeyOptions = keyOptions(opts);
@@ -363,6 +500,9 @@ export class PrivateKey {
   /**
    * Enc(m) for the key owner, as publicKey.encrypt (same distribution, never a queued r^n) but with
    * r^n mod n^2 from r^n mod p^2 and mod q^2 by CRT (python-paillier's private-key encryption).
+   *
+   * @throws {PrivkitError} E_ARG when m is not a bigint in (-n, n) or opts.rng is not an Rng.
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
    */
   encrypt(m: bigint, opts: EncryptOptions = {}): Ciphertext {
     const rng = encryptRng(opts) ?? csprng();
@@ -376,15 +516,13 @@ export class PrivateKey {
    * constant-time kernel with exponents (p - 1) u and (q - 1) u for a fresh random u = 1 + k
    * (exponent blinding): L_p(c^((p-1) u) mod p^2) = u L_p(c^(p-1) mod p^2) mod p, so the halves
    * give u m mod p and mod q, and u^-1 mod n (n public) removes u after the CRT.
+   *
+   * @throws {PrivkitError} E_ARG when c is not a ciphertext under this key (a raw bigint must lie in Z*_{n^2}).
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
    */
   decrypt(c: Ciphertext | bigint): bigint {
     const pk = this.publicKey;
-    let value: bigint;
-    if (typeof c === 'bigint') value = checkCiphertextValue(pk, c, 'c');
-    else if (c instanceof Ciphertext) {
-      if (!c.publicKey.equals(pk)) throw new PrivkitError('E_ARG', 'c was encrypted under a different public key', { argument: 'c' });
-      value = c.value;
-    } else throw new PrivkitError('E_ARG', `c must be a Ciphertext or a bigint, got ${describe(c)}`, { argument: 'c' });
+    const value = ciphertextValue(pk, c, 'c');
     const u = 1n + randomBits(this.#blindingBits, csprng());
     const mp = this.#half(value, this.p, this.#pSquared, this.#hp, u);
     const mq = this.#half(value, this.q, this.#qSquared, this.#hq, u);
@@ -394,7 +532,12 @@ export class PrivateKey {
     return ((mp + t * this.p) * modInverse(u, pk.n)) % pk.n;
   }
 
-  /** The dequantized entries of an encrypted (possibly summed) packed vector. */
+  /**
+   * The dequantized entries of an encrypted (possibly summed) packed vector.
+   * The same as {@link decryptVector}(this, v).
+   *
+   * @throws {PrivkitError} E_ARG, E_SHAPE, E_OVERFLOW, E_NOT_READY as {@link decryptVector}.
+   */
   decryptVector(v: EncryptedVector): Float64Array {
     return decryptVector(this, v);
   }
@@ -418,11 +561,24 @@ export class PrivateKey {
 
 /**
  * A new key pair: n of `bits` bits (default 3072; >= 2048 unless `allowInsecureTestKeys`). With
- * `opts.pool`, p and q are searched for in parallel on the pool's workers.
+ * `opts.pool`, p and q are searched for in parallel on the pool's workers. Calls `ready()` itself.
+ * Key generation takes seconds at 3072 bits on one thread; a pool shortens it.
+ *
+ * @throws {PrivkitError} E_ARG (as a rejection) when options is not an object, bits is not an even integer in [2048, 6144] (or [128, 6144] with allowInsecureTestKeys), opts.pool is not a Pool, opts.rng is not an Rng, or both pool and rng are given.
+ * @throws {PrivkitError} E_WORKER (as a rejection) when a pool worker fails or returns an invalid prime.
+ * @throws {PrivkitError} E_WASM (as a rejection) when the wasm module can not be loaded.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPair } from 'privkit/paillier';
+ * const { publicKey, privateKey } = await generateKeyPair({ bits: 2048 });
+ * const c = publicKey.addPlain(publicKey.encrypt(40n), 2n);
+ * console.log(privateKey.decrypt(c)); // 42n
+ * ```
  */
 export async function generateKeyPair(options: GenerateKeyPairOptions = {}): Promise<KeyPair> {
   const opts = keyOptions(options) as GenerateKeyPairOptions;
-  const bits = opts.bits ?? 3072;
+  const bits = opts.bits === undefined ? 3072 : opts.bits;
   if (typeof bits !== 'number' || !Number.isSafeInteger(bits) || bits % 2 !== 0) {
     throw new PrivkitError('E_ARG', `bits must be an even integer, got ${describe(bits)}`, { argument: 'bits' });
   }
@@ -460,27 +616,66 @@ async function workerPrimes(pool: PoolRunner, bits: number): Promise<[bigint, bi
 
 /** An encrypted, packed vector: `count` encrypted vectors summed so far. */
 export interface EncryptedVector {
+  /** The key the ciphertexts are under. */
   publicKey: PublicKey;
+  /** How the entries are packed into slots. */
   layout: PackingLayout;
+  /** How many entries the vector has. */
   length: number;
+  /** How many encrypted vectors this one is the sum of (1 when fresh; at most layout.maxAdditions). */
   count: number;
+  /** ceil(length / layout.slots) ciphertexts, the first holding entries 0 to slots - 1 (entry 0 in the lowest slot). */
   ciphertexts: Ciphertext[];
 }
 
-/** Encrypts x packed: ceil(x.length / slots) ciphertexts (entries must be finite). */
+/**
+ * The slot layout for a key and options (throws when a single slot does not fit a plaintext).
+ *
+ * @throws {PrivkitError} E_ARG when publicKey is not a PublicKey, opts is not an options object, scale or clip is not finite and > 0, maxAdditions is not an integer >= 1, clip x scale does not round to an integer in [1, 2^53 / (2 maxAdditions)), or one slot does not fit the key.
+ */
+export function packingLayout(publicKey: PublicKey, opts: PackingOptions): PackingLayout {
+  assertPublicKey('publicKey', publicKey);
+  return layoutForKeyBits(publicKey.bits, opts);
+}
+
+/**
+ * Encrypts x packed: ceil(x.length / slots) ciphertexts (entries must be finite). Each entry is
+ * clipped to [-clip, clip] and quantized to round(x scale); up to `maxAdditions` such vectors can
+ * then be summed under encryption with {@link addVectors}.
+ *
+ * @throws {PrivkitError} E_ARG when x is not an attached Float32Array, the packing options are invalid (see {@link packingLayout}), or opts.rng is not an Rng.
+ * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ *
+ * @example
+ * ```ts
+ * import { addVectors, decryptVector, encryptVector, generateKeyPair } from 'privkit/paillier';
+ * const { publicKey, privateKey } = await generateKeyPair({ bits: 2048 });
+ * const opts = { scale: 2 ** 16, clip: 1, maxAdditions: 100 }; // resolution 2^-16, up to 100 clients
+ * const a = encryptVector(publicKey, new Float32Array([0.5, -0.25, 0.75]), opts);
+ * const b = encryptVector(publicKey, new Float32Array([0.25, 0.5, 2]), opts); // 2 is clipped to 1
+ * const sum = decryptVector(privateKey, addVectors(publicKey, a, b)); // [0.75, 0.25, 1.75]
+ * ```
+ */
 export function encryptVector(publicKey: PublicKey, x: Float32Array, opts: PackingOptions): EncryptedVector {
+  assertPublicKey('publicKey', publicKey);
   const { layout, plaintexts } = packVector(publicKey, x, opts);
-  const ciphertexts = plaintexts.map((m) => publicKey.encrypt(m, opts.rng === undefined ? {} : { rng: opts.rng }));
+  const { rng } = readOptions(opts, ['rng']);
+  const ciphertexts = plaintexts.map((m) => publicKey.encrypt(m, rng === undefined ? {} : { rng }));
   return { publicKey, layout, length: x.length, count: 1, ciphertexts };
 }
 
-/** The packed sum of two encrypted vectors of the same key, layout and length. */
-export function addVectors(publicKey: PublicKey, a: EncryptedVector, b: EncryptedVector): EncryptedVector {
-  for (const [name, v] of [['a', a], ['b', b]] as const) {
-    if (v === null || typeof v !== 'object' || !Array.isArray(v.ciphertexts) || !publicKey.equals(v.publicKey)) {
-      throw new PrivkitError('E_ARG', `${name} must be an EncryptedVector under this public key`, { argument: name });
-    }
-  }
+/**
+ * The packed sum of two encrypted vectors of the same key, layout and length.
+ *
+ * @throws {PrivkitError} E_ARG when a or b is not an EncryptedVector under publicKey or their layouts differ.
+ * @throws {PrivkitError} E_SHAPE when their lengths differ.
+ * @throws {PrivkitError} E_OVERFLOW when the sum would hold more than maxAdditions vectors.
+ */
+export function addVectors(publicKey: PublicKey, first: EncryptedVector, second: EncryptedVector): EncryptedVector {
+  assertPublicKey('publicKey', publicKey);
+  const a = checkVector(publicKey, first, 'a');
+  const b = checkVector(publicKey, second, 'b');
   if (a.length !== b.length) throw new PrivkitError('E_SHAPE', `vector lengths differ: ${a.length} and ${b.length}`, { argument: 'b' });
   const la = a.layout;
   const lb = b.layout;
@@ -495,18 +690,64 @@ export function addVectors(publicKey: PublicKey, a: EncryptedVector, b: Encrypte
   return { publicKey, layout: la, length: a.length, count, ciphertexts };
 }
 
-/** The entries of an encrypted vector (a sum of `count` vectors), dequantized. */
+/**
+ * The entries of an encrypted vector (a sum of `count` vectors), dequantized.
+ *
+ * @throws {PrivkitError} E_ARG when v is not an EncryptedVector under this key.
+ * @throws {PrivkitError} E_SHAPE when v has the wrong number of ciphertexts for its length.
+ * @throws {PrivkitError} E_OVERFLOW when a plaintext holds more than its slots (corrupted or over-added).
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ */
 export function decryptVector(privateKey: PrivateKey, v: EncryptedVector): Float64Array {
-  checkEncryptedVector(privateKey, v);
-  return unpackVector(v, v.ciphertexts.map((c) => privateKey.decrypt(c)));
+  assertPrivateKey('privateKey', privateKey);
+  const checked = checkVector(privateKey.publicKey, v, 'v');
+  return unpackVector(checked, checked.ciphertexts.map((c) => privateKey.decrypt(c)));
 }
 
 /** Checks that v is an EncryptedVector under privateKey with as many ciphertexts as its length needs. */
 export function checkEncryptedVector(privateKey: PrivateKey, v: EncryptedVector): void {
-  if (v === null || typeof v !== 'object' || !Array.isArray(v.ciphertexts) || !privateKey.publicKey.equals(v.publicKey)) {
-    throw new PrivkitError('E_ARG', 'v must be an EncryptedVector under this key', { argument: 'v' });
+  assertPrivateKey('privateKey', privateKey);
+  checkVector(privateKey.publicKey, v, 'v');
+}
+
+/**
+ * A copy of the encrypted vector `v` after checking it is one under `publicKey` whose parts agree:
+ * its layout is the one packingLayout gives for its scale, clip and maxAdditions, count is in
+ * [1, maxAdditions], and it holds ceil(length / slots) Ciphertexts of this key.
+ */
+function checkVector(publicKey: PublicKey, v: unknown, name: string): EncryptedVector {
+  if (typeof v !== 'object' || v === null) throw new PrivkitError('E_ARG', `${name} must be an EncryptedVector, got ${describe(v)}`, { argument: name });
+  const { publicKey: key, layout, length, count, ciphertexts } = v as Partial<EncryptedVector>;
+  if (!(typeof key === 'object' && key !== null && publicKey.equals(key))) {
+    throw new PrivkitError('E_ARG', `${name}.publicKey is not this public key`, { argument: `${name}.publicKey` });
   }
-  if (v.ciphertexts.length !== Math.ceil(v.length / v.layout.slots)) throw new PrivkitError('E_SHAPE', 'v has the wrong number of ciphertexts for its length', { argument: 'v' });
+  const l = readOptions(layout, ['scale', 'clip', 'maxAdditions', 'maxAbs', 'slotBits', 'slots'], `${name}.layout`);
+  let expected: PackingLayout;
+  try {
+    expected = packingLayout(publicKey, l as PackingLayout);
+  } catch {
+    throw new PrivkitError('E_ARG', `${name}.layout is not a packing layout`, { argument: `${name}.layout` });
+  }
+  for (const field of ['maxAbs', 'slotBits', 'slots'] as const) {
+    if (l[field] !== expected[field]) throw new PrivkitError('E_ARG', `${name}.layout.${field} does not match its scale, clip and maxAdditions`, { argument: `${name}.layout` });
+  }
+  const n = assertInteger(`${name}.length`, length);
+  const k = assertInteger(`${name}.count`, count, 1, expected.maxAdditions);
+  const expectedCount = Math.ceil(n / expected.slots);
+  if (!Array.isArray(ciphertexts)) {
+    throw new PrivkitError('E_ARG', `${name}.ciphertexts must be an array of Ciphertexts, got ${describe(ciphertexts)}`, { argument: `${name}.ciphertexts` });
+  }
+  const list = readArray(`${name}.ciphertexts`, ciphertexts, (itemName, c, index) => {
+    assertCiphertext(itemName, c);
+    if (!c.publicKey.equals(publicKey)) {
+      throw new PrivkitError('E_ARG', `${itemName} was encrypted under a different public key`, { argument: `${name}.ciphertexts`, index });
+    }
+    return c;
+  }, expectedCount);
+  if (list.length !== expectedCount) {
+    throw new PrivkitError('E_SHAPE', `${name} has ${list.length} ciphertexts for ${n} values (${expectedCount} expected)`, { argument: `${name}.ciphertexts` });
+  }
+  return { publicKey, layout: expected, length: n, count: k, ciphertexts: list };
 }
 
 /** m in (-n, n) as its residue in [0, n). */
@@ -579,11 +820,19 @@ function inverseModPrime(a: bigint, p: bigint): bigint {
   return new Modulus(p).powSecret(a, p - 2n + j * (p - 1n), bitLength(p) + BLINDING_BITS);
 }
 
-/** Key options: undefined or null as none; anything else must be an object. */
+/**
+ * Key options, each read once (see readOptions): undefined or null as none; anything else must be
+ * an object, with allowInsecureTestKeys a boolean. The module-private flags are copied too.
+ */
 function keyOptions(opts: unknown): InternalKeyOptions {
-  if (opts === undefined || opts === null) return {};
-  if (typeof opts !== 'object') throw new PrivkitError('E_ARG', `opts must be an object, got ${describe(opts)}`, { argument: 'opts' });
-  return opts as InternalKeyOptions;
+  const options: InternalKeyOptions = readOptions(opts as GenerateKeyPairOptions | undefined, ['allowInsecureTestKeys', 'bits', 'rng', 'pool']);
+  optionalBoolean('opts.allowInsecureTestKeys', options.allowInsecureTestKeys);
+  if (opts !== undefined && opts !== null) {
+    const internal = opts as InternalKeyOptions;
+    if (internal[FACTORED] !== undefined) options[FACTORED] = internal[FACTORED];
+    if (internal[PRIME_ROUNDS] !== undefined) options[PRIME_ROUNDS] = internal[PRIME_ROUNDS];
+  }
+  return options;
 }
 
 /** The generator of an encryption's options: undefined for the CSPRNG, else a checked Rng. */
@@ -614,7 +863,7 @@ function checkCiphertextValue(publicKey: PublicKey, value: unknown, name: string
 }
 
 /** a^-1 mod m (extended Euclid); throws when gcd(a, m) != 1. */
-export function modInverse(a: bigint, m: bigint): bigint {
+function modInverse(a: bigint, m: bigint): bigint {
   let [r0, r1] = [((a % m) + m) % m, m];
   let [s0, s1] = [1n, 0n];
   while (r1 !== 0n) {

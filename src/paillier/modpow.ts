@@ -1,4 +1,4 @@
-// Modular exponentiation for odd moduli: the wasm Montgomery kernels (assembly/bigint.ts) behind a
+// Modular exponentiation for odd moduli: the wasm Montgomery kernels (assembly/paillier/modpow.ts) behind a
 // BigInt API. A `Modulus` caches what depends only on m (the limb radix 2^w, its limbs forward and
 // reversed, m' = -m^-1 mod 2^w and R^2 mod m), so repeated exponentiations modulo the same m pay
 // for it once. BigInt <-> limb conversion goes through hexadecimal text in 24-bit chunks (linear time).
@@ -22,10 +22,11 @@ const MAX_LIMBS_28 = 240;
  * BigInt measured on the development machine (exponent as long as the modulus): 64 bits 0.97x,
  * 128 bits 1.7x, 256 bits 1.5x, 1024 bits 2.3x, 2048 bits 3.0x, 4096 bits (2048-bit exponent) 2.8x.
  */
-export const WASM_MIN_BITS = 96;
+const WASM_MIN_BITS = 96;
 
 /** Bit length of a non-negative bigint (0 for 0). */
 export function bitLength(x: bigint): number {
+  if (typeof x !== 'bigint' || x < 0n) throw new PrivkitError('E_ARG', `x must be a bigint >= 0, got ${describe(x)}`, { argument: 'x' });
   if (x === 0n) return 0;
   const hex = x.toString(16);
   return (hex.length - 1) * 4 + (32 - Math.clz32(parseInt(hex[0]!, 16)));
@@ -33,30 +34,51 @@ export function bitLength(x: bigint): number {
 
 /** An odd modulus m >= 3 with its Montgomery constants, for repeated `modPow` calls. */
 export class Modulus {
+  /** The modulus. */
   readonly m: bigint;
+  /** Its bit length. */
   readonly bits: number;
-  /** Bits per limb of the kernel representation (28, or 27 for moduli above 6718 bits). */
+  /**
+   * Bits per limb of the kernel representation (28, or 27 for moduli above 6718 bits).
+   *
+   * @internal
+   */
   readonly limbBits: number;
-  /** Limbs of the kernel representation. */
+  /**
+   * Limbs of the kernel representation.
+   *
+   * @internal
+   */
   readonly limbs: number;
-  /** -m^-1 mod 2^limbBits. */
+  /**
+   * -m^-1 mod 2^limbBits.
+   *
+   * @internal
+   */
   readonly mPrime: number;
-  /** m and R^2 mod m (R = 2^(limbBits limbs)) as limbs, m also reversed. */
+  /**
+   * m and R^2 mod m (R = 2^(limbBits limbs)) as limbs, m also reversed.
+   *
+   * @internal
+   */
   readonly mLimbs: Uint32Array;
+  /** @internal */
   readonly mReversed: Uint32Array;
+  /** @internal */
   readonly r2Limbs: Uint32Array;
 
+  /**
+   * @throws {PrivkitError} E_ARG when m is not an odd bigint >= 3 of at most {@link MAX_MODULUS_BITS} bits.
+   */
   constructor(m: bigint) {
-    if (typeof m !== 'bigint') throw new PrivkitError('E_ARG', `modulus must be a bigint, got ${describe(m)}`, { argument: 'modulus' });
+    if (typeof m !== 'bigint') throw new PrivkitError('E_ARG', `modulus m must be a bigint, got ${describe(m)}`, { argument: 'm' });
     if (m < 3n || (m & 1n) === 0n) {
-      throw new PrivkitError('E_ARG', `modulus must be an odd integer >= 3 (Montgomery arithmetic), got ${m < 1n << 64n ? m : 'an even number'}`, {
-        argument: 'modulus',
-      });
+      throw new PrivkitError('E_ARG', `modulus m must be an odd integer >= 3 (Montgomery arithmetic), got ${describe(m)}`, { argument: 'm' });
     }
     this.m = m;
     this.bits = bitLength(m);
     if (this.bits > MAX_MODULUS_BITS) {
-      throw new PrivkitError('E_ARG', `modulus has ${this.bits} bits; at most ${MAX_MODULUS_BITS} are supported`, { argument: 'modulus' });
+      throw new PrivkitError('E_ARG', `modulus m has ${this.bits} bits; at most ${MAX_MODULUS_BITS} are supported`, { argument: 'm' });
     }
     // R = 2^(w N) > 4m, so Montgomery products of values below 2m stay below 2m.
     const limbs28 = Math.ceil((this.bits + 2) / 28);
@@ -69,7 +91,12 @@ export class Modulus {
     this.r2Limbs = toLimbs((r * r) % m, this.limbs, this.limbBits);
   }
 
-  /** base^exponent mod m, for any bigint base and a public exponent >= 0 (variable time, see powSecret). */
+  /**
+   * base^exponent mod m, for any bigint base and a public exponent >= 0 (variable time, see powSecret).
+   *
+   * @throws {PrivkitError} E_ARG when base is not a bigint or exponent is not a bigint in [0, 2^24576).
+   * @throws {PrivkitError} E_NOT_READY before `await ready()` (moduli of 96 bits and more run in wasm).
+   */
   pow(base: bigint, exponent: bigint): bigint {
     const b = this.reduce(base);
     checkExponent(exponent, MAX_EXPONENT_BITS);
@@ -84,6 +111,9 @@ export class Modulus {
    * base^exponent mod m for a secret exponent 0 <= exponent < 2^exponentBits: the wasm kernel's
    * sequence of operations and memory reads depends only on m's size and `exponentBits` (a public
    * length, e.g. fixed by the key size), never on the exponent's or the base's value.
+   *
+   * @throws {PrivkitError} E_ARG when base is not a bigint, exponentBits is not an integer in [1, 24576], or exponent is not a bigint in [0, 2^exponentBits).
+   * @throws {PrivkitError} E_NOT_READY before `await ready()`.
    */
   powSecret(base: bigint, exponent: bigint, exponentBits: number): bigint {
     const b = this.reduce(base);
@@ -171,13 +201,24 @@ export function modulus(m: bigint): Modulus {
   return entry;
 }
 
-/** base^exponent mod m for an odd modulus m >= 3 (wasm Montgomery kernels; needs `await ready()`). */
+/**
+ * base^exponent mod m for an odd modulus m >= 3 (wasm Montgomery kernels; needs `await ready()`).
+ * The exponent is treated as public (variable time); see {@link Modulus.powSecret} for secret ones.
+ *
+ * @throws {PrivkitError} E_ARG when m is not an odd integer >= 3 of at most 12288 bits, base is not a bigint, or exponent is not a bigint in [0, 2^24576).
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ */
 export function modPow(base: bigint, exponent: bigint, m: bigint | Modulus): bigint {
   return (m instanceof Modulus ? m : modulus(m)).pow(base, exponent);
 }
 
 /** Plain BigInt left-to-right square-and-multiply (the baseline and the path for small moduli). */
 export function powBigInt(base: bigint, exponent: bigint, m: bigint): bigint {
+  if (typeof base !== 'bigint') throw new PrivkitError('E_ARG', `base must be a bigint, got ${describe(base)}`, { argument: 'base' });
+  checkExponent(exponent, MAX_EXPONENT_BITS);
+  if (typeof m !== 'bigint' || m < 1n || bitLength(m) > MAX_MODULUS_BITS) {
+    throw new PrivkitError('E_ARG', `modulus m must be a bigint in [1, 2^${MAX_MODULUS_BITS}), got ${describe(m)}`, { argument: 'm' });
+  }
   let b = base % m;
   if (b < 0n) b += m;
   let result = 1n % m;
@@ -199,7 +240,7 @@ function negInverseLimb(x: number, bits: number): number {
 }
 
 /** x (0 <= x < 2^(bits n)) as n limbs of radix 2^bits (bits <= 29). */
-export function toLimbs(x: bigint, n: number, bits: number): Uint32Array {
+function toLimbs(x: bigint, n: number, bits: number): Uint32Array {
   const out = new Uint32Array(n);
   writeLimbs(x, out, bits);
   return out;
@@ -229,7 +270,7 @@ function writeLimbs(x: bigint, out: Uint32Array, bits: number): void {
 }
 
 /** The bigint held in radix-2^bits limbs. */
-export function fromLimbs(limbs: Uint32Array, bits: number): bigint {
+function fromLimbs(limbs: Uint32Array, bits: number): bigint {
   const chunks: string[] = [];
   let acc = 0;
   let accBits = 0;

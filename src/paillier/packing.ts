@@ -6,9 +6,10 @@
 // The vectors themselves (EncryptedVector: encrypt, add, decrypt) live with the keys in ./keys.ts.
 import { PrivkitError } from '../errors.js';
 import type { Rng } from '../dp/rng.js';
-import { assertFloat32Array, assertInteger, assertNumber } from '../validate.js';
+import { assertFloat32Array, assertInteger, assertNumber, readOptions } from '../validate.js';
 import { bitLength } from './modpow.js';
 
+/** Options of encryptVector: the quantization, the headroom for sums and the generator. */
 export interface PackingOptions {
   /** Generator for each ciphertext's r (default: the CSPRNG). A seeded generator is for tests only. */
   rng?: Rng;
@@ -22,8 +23,11 @@ export interface PackingOptions {
 
 /** The slot layout shared by vectors that can be added. */
 export interface PackingLayout {
+  /** The quantization scale (see {@link PackingOptions.scale}). */
   scale: number;
+  /** The clipping bound (see {@link PackingOptions.clip}). */
   clip: number;
+  /** How many vectors a sum may hold (see {@link PackingOptions.maxAdditions}). */
   maxAdditions: number;
   /** round(clip * scale): the largest quantized magnitude (also the per-vector slot offset). */
   maxAbs: number;
@@ -33,9 +37,9 @@ export interface PackingLayout {
   slots: number;
 }
 
-/** The slot layout for a key and options (throws when a single slot does not fit a plaintext). */
-export function packingLayout(publicKey: { readonly bits: number }, opts: PackingOptions): PackingLayout {
-  if (opts === null || typeof opts !== 'object') throw new PrivkitError('E_ARG', 'opts must give scale, clip and maxAdditions', { argument: 'opts' });
+/** The slot layout for a key of `bits` bits and the options (see the public packingLayout in ./keys.ts, which checks the key). */
+export function layoutForKeyBits(bits: number, given: PackingOptions): PackingLayout {
+  const opts = readOptions(given, ['scale', 'clip', 'maxAdditions']);
   const scale = assertNumber('opts.scale', opts.scale, 'positive');
   const clip = assertNumber('opts.clip', opts.clip, 'positive');
   const maxAdditions = assertInteger('opts.maxAdditions', opts.maxAdditions, 1);
@@ -44,15 +48,15 @@ export function packingLayout(publicKey: { readonly bits: number }, opts: Packin
     throw new PrivkitError('E_ARG', `clip * scale must round to an integer in [1, 2^53 / (2 maxAdditions)), got ${clip * scale}`, { argument: 'opts.scale' });
   }
   const slotBits = bitLength(BigInt(2 * maxAbs * maxAdditions));
-  const slots = Math.floor((publicKey.bits - 1) / slotBits);
-  if (slots < 1) throw new PrivkitError('E_ARG', `a ${slotBits}-bit slot does not fit a ${publicKey.bits}-bit key`, { argument: 'opts' });
+  const slots = Math.floor((bits - 1) / slotBits);
+  if (slots < 1) throw new PrivkitError('E_ARG', `a ${slotBits}-bit slot does not fit a ${bits}-bit key`, { argument: 'opts' });
   return { scale, clip, maxAdditions, maxAbs, slotBits, slots };
 }
 
 /** The layout and the packed plaintexts of x (checked as encryptVector); shared with the pooled encryptVector. */
 export function packVector(publicKey: { readonly bits: number }, x: Float32Array, opts: PackingOptions): { layout: PackingLayout; plaintexts: bigint[] } {
   assertFloat32Array('x', x);
-  const layout = packingLayout(publicKey, opts);
+  const layout = layoutForKeyBits(publicKey.bits, opts);
   const { slots, slotBits, scale, clip, maxAbs } = layout;
   const plaintexts: bigint[] = [];
   const shift = BigInt(slotBits);

@@ -8,7 +8,7 @@
 import { PrivkitError } from '../errors.js';
 import { refuseInPool } from '../pool/guards.js';
 import type { Plan, PoolOperation } from '../pool/types.js';
-import { checkEncryptedVector, PrivateKey, PublicKey, type Ciphertext, type EncryptedVector } from './keys.js';
+import { assertPublicKey, checkEncryptedVector, PrivateKey, PublicKey, type Ciphertext, type EncryptedVector } from './keys.js';
 import { packVector, unpackVector, type PackingLayout, type PackingOptions } from './packing.js';
 
 export interface EncryptTask {
@@ -40,6 +40,7 @@ let workerPrivateKey: PrivateKey | undefined;
 export const encryptVector: PoolOperation<[publicKey: PublicKey, x: Float32Array, opts: PackingOptions], EncryptTask, bigint[], EncryptedVector, EncryptPlan> = {
   name: 'encryptVector',
   plan(publicKey, x, opts) {
+    assertPublicKey('publicKey', publicKey);
     const { layout, plaintexts } = packVector(publicKey, x, opts);
     refuseInPool('opts.rng', opts.rng, 'use the sync encryptVector');
     return {

@@ -5,7 +5,7 @@
 // the integer roots behind the perfect-power and Fermat checks of imported keys (keys.ts), and
 // uniform random integers below a bound and units mod n (Paillier's r).
 import { PrivkitError } from '../errors.js';
-import type { Rng } from '../dp/rng.js';
+import { isRng, type Rng } from '../dp/rng.js';
 import { assertInteger, describe } from '../validate.js';
 import { bitLength, MAX_MODULUS_BITS, Modulus } from './modpow.js';
 
@@ -25,12 +25,18 @@ const GROUPS: Array<{ product: bigint; primes: number[] }> = groupPrimes(SMALL_P
  * keys only) 64 rounds: the worst-case bound 4^-64 = 2^-128 holds for any input.
  */
 export function millerRabinRounds(bits: number): number {
+  assertInteger('bits', bits, 1, MAX_MODULUS_BITS);
   if (bits >= 1536) return 4;
   if (bits >= 1024) return 7;
   return 64;
 }
 
-/** A random probable prime of exactly `bits` bits (16..MAX_PRIME_BITS) with its top two bits set. */
+/**
+ * A random probable prime of exactly `bits` bits (16..MAX_PRIME_BITS) with its top two bits set.
+ *
+ * @throws {PrivkitError} E_ARG when bits is not an integer in [16, 3072] or rng is not an Rng.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ */
 export function randomPrime(bits: number, rng: Rng): bigint {
   checkPrimeBits(bits);
   checkRng(rng);
@@ -61,10 +67,13 @@ export function passesTrialDivision(x: bigint): boolean {
  * Miller-Rabin with `rounds` (1..MAX_MILLER_RABIN_ROUNDS) random bases in [2, w - 2] (FIPS 186-5
  * B.3.1); w odd, 3 < w < 2^MAX_MODULUS_BITS. A composite passes one round with probability at most
  * 1/4 (Rabin 1980), far less for random candidates (FIPS 186-5 Table B.1's counts assume those).
+ *
+ * @throws {PrivkitError} E_ARG when w is not an odd bigint in (3, 2^12288), rounds is not an integer in [1, 256], or rng is not an Rng.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function millerRabin(w: bigint, rounds: number, rng: Rng): boolean {
   if (typeof w !== 'bigint' || w < 5n || (w & 1n) === 0n || bitLength(w) > MAX_MODULUS_BITS) {
-    throw new PrivkitError('E_ARG', `w must be an odd bigint in (3, 2^${MAX_MODULUS_BITS}), got ${typeof w === 'bigint' ? `${bitLength(w)} bits` : describe(w)}`, {
+    throw new PrivkitError('E_ARG', `w must be an odd bigint in (3, 2^${MAX_MODULUS_BITS}), got ${typeof w === 'bigint' && w > 0n ? `${bitLength(w)} bits` : describe(w)}`, {
       argument: 'w',
     });
   }
@@ -128,7 +137,7 @@ export function isPerfectPower(a: bigint, maxExponent = bitLength(a)): boolean {
 
 /** Checks that `rng` is a generator (an object with a bytes method). */
 export function checkRng(rng: unknown, name = 'rng'): asserts rng is Rng {
-  if (rng === null || typeof rng !== 'object' || typeof (rng as Partial<Rng>).bytes !== 'function') {
+  if (!isRng(rng)) {
     throw new PrivkitError('E_ARG', `${name} must be an Rng from createRng(), got ${describe(rng)}`, { argument: name });
   }
 }

@@ -10,45 +10,83 @@
 // nothing may follow.
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
-import { Ciphertext, MAX_KEY_BITS, PrivateKey, PublicKey, type KeyOptions } from './keys.js';
+import { checkTypedArray } from '../wasm/boundary.js';
+import { assertCiphertext, assertPrivateKey, assertPublicKey, Ciphertext, MAX_KEY_BITS, PrivateKey, PublicKey, type KeyOptions } from './keys.js';
 
+/** The version of the JSON and byte forms this privkit writes and reads (1). */
 export const SERIALIZATION_VERSION = 1;
 
+/** The JSON form of a public key (see {@link publicKeyToJSON}). */
 export interface PublicKeyJSON {
+  /** The type tag. */
   type: 'paillier-public-key';
+  /** The format version ({@link SERIALIZATION_VERSION}). */
   version: 1;
+  /** The modulus n, unpadded base64url of its big-endian bytes. */
   n: string;
 }
 
+/** The JSON form of a private key (see {@link privateKeyToJSON}). Secret. */
 export interface PrivateKeyJSON {
+  /** The type tag. */
   type: 'paillier-private-key';
+  /** The format version ({@link SERIALIZATION_VERSION}). */
   version: 1;
+  /** The modulus n = p q, base64url (checked against p q on parsing). */
   n: string;
+  /** The prime p, base64url. */
   p: string;
+  /** The prime q, base64url. */
   q: string;
 }
 
+/** The JSON form of a ciphertext (see {@link ciphertextToJSON}); its key is not included. */
 export interface CiphertextJSON {
+  /** The type tag. */
   type: 'paillier-ciphertext';
+  /** The format version ({@link SERIALIZATION_VERSION}). */
   version: 1;
+  /** The ciphertext value, base64url. */
   value: string;
 }
 
+/**
+ * The JSON form of a public key (`JSON.stringify` it to store or send it).
+ *
+ * @throws {PrivkitError} E_ARG when publicKey is not a PublicKey.
+ */
 export function publicKeyToJSON(publicKey: PublicKey): PublicKeyJSON {
-  if (!(publicKey instanceof PublicKey)) throw new PrivkitError('E_ARG', `publicKey must be a PublicKey, got ${describe(publicKey)}`, { argument: 'publicKey' });
+  assertPublicKey('publicKey', publicKey);
   return { type: 'paillier-public-key', version: 1, n: toBase64Url(publicKey.n) };
 }
 
+/**
+ * A public key from its JSON form (the object or its text), checked as by the PublicKey constructor.
+ *
+ * @throws {PrivkitError} E_ARG when json is not an object or JSON text of this form (type, version 1, canonical base64url integers within the size limit), or n fails the public-key checks.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ */
 export function publicKeyFromJSON(json: PublicKeyJSON | string, opts: KeyOptions = {}): PublicKey {
   const record = parseRecord(json, 'paillier-public-key', ['n']);
   return new PublicKey(fromBase64Url(record['n'], 'n', MAX_KEY_BYTES), opts);
 }
 
+/**
+ * The JSON form of a private key (it holds the secret primes).
+ *
+ * @throws {PrivkitError} E_ARG when privateKey is not a PrivateKey.
+ */
 export function privateKeyToJSON(privateKey: PrivateKey): PrivateKeyJSON {
-  if (!(privateKey instanceof PrivateKey)) throw new PrivkitError('E_ARG', `privateKey must be a PrivateKey, got ${describe(privateKey)}`, { argument: 'privateKey' });
+  assertPrivateKey('privateKey', privateKey);
   return { type: 'paillier-private-key', version: 1, n: toBase64Url(privateKey.publicKey.n), p: toBase64Url(privateKey.p), q: toBase64Url(privateKey.q) };
 }
 
+/**
+ * A private key from its JSON form (the object or its text), checked as by the PrivateKey constructor.
+ *
+ * @throws {PrivkitError} E_ARG when json is not an object or JSON text of this form (type, version 1, canonical base64url integers within the size limit), n differs from p q, or the primes fail the private-key checks.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ */
 export function privateKeyFromJSON(json: PrivateKeyJSON | string, opts: KeyOptions = {}): PrivateKey {
   const record = parseRecord(json, 'paillier-private-key', ['n', 'p', 'q']);
   const n = fromBase64Url(record['n'], 'n', MAX_KEY_BYTES);
@@ -58,12 +96,21 @@ export function privateKeyFromJSON(json: PrivateKeyJSON | string, opts: KeyOptio
   return new PrivateKey(p, q, opts);
 }
 
+/**
+ * The JSON form of a ciphertext.
+ *
+ * @throws {PrivkitError} E_ARG when c is not a Ciphertext.
+ */
 export function ciphertextToJSON(c: Ciphertext): CiphertextJSON {
-  if (!(c instanceof Ciphertext)) throw new PrivkitError('E_ARG', `c must be a Ciphertext, got ${describe(c)}`, { argument: 'c' });
+  assertCiphertext('c', c);
   return { type: 'paillier-ciphertext', version: 1, value: toBase64Url(c.value) };
 }
 
-/** A ciphertext under `publicKey` (checked: 0 < c < n^2, gcd(c, n) = 1). */
+/**
+ * A ciphertext under `publicKey` (checked: 0 < c < n^2, gcd(c, n) = 1).
+ *
+ * @throws {PrivkitError} E_ARG when json is not an object or JSON text of this form (type, version 1, canonical base64url integers within the size limit), or the value is not in Z*_{n^2}.
+ */
 export function ciphertextFromJSON(publicKey: PublicKey, json: CiphertextJSON | string): Ciphertext {
   const record = parseRecord(json, 'paillier-ciphertext', ['value']);
   return new Ciphertext(publicKey, fromBase64Url(record['value'], 'value', MAX_INTEGER_BYTES));
@@ -80,32 +127,63 @@ const MAX_INTEGER_BYTES = (2 * MAX_KEY_BITS) / 8;
 /** Longest JSON text accepted: the largest private key's fields with room for whitespace. */
 const MAX_JSON_CHARS = 16384;
 
+/**
+ * The byte form of a public key: version, type 1, then n (4-byte length and minimal big-endian bytes).
+ *
+ * @throws {PrivkitError} E_ARG when publicKey is not a PublicKey.
+ */
 export function publicKeyToBytes(publicKey: PublicKey): Uint8Array {
-  if (!(publicKey instanceof PublicKey)) throw new PrivkitError('E_ARG', `publicKey must be a PublicKey, got ${describe(publicKey)}`, { argument: 'publicKey' });
+  assertPublicKey('publicKey', publicKey);
   return encodeBytes(PUBLIC_KEY_TYPE, [publicKey.n]);
 }
 
+/**
+ * A public key from its byte form, checked as by the PublicKey constructor.
+ *
+ * @throws {PrivkitError} E_ARG when bytes is not a Uint8Array of this form (version, type, lengths, no leading zero byte, nothing trailing) or n fails the public-key checks.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ */
 export function publicKeyFromBytes(bytes: Uint8Array, opts: KeyOptions = {}): PublicKey {
   const [n] = decodeBytes(bytes, PUBLIC_KEY_TYPE, 1, MAX_KEY_BYTES);
   return new PublicKey(n!, opts);
 }
 
+/**
+ * The byte form of a private key: version, type 2, then p and q (each a 4-byte length and its bytes). Secret.
+ *
+ * @throws {PrivkitError} E_ARG when privateKey is not a PrivateKey.
+ */
 export function privateKeyToBytes(privateKey: PrivateKey): Uint8Array {
-  if (!(privateKey instanceof PrivateKey)) throw new PrivkitError('E_ARG', `privateKey must be a PrivateKey, got ${describe(privateKey)}`, { argument: 'privateKey' });
+  assertPrivateKey('privateKey', privateKey);
   return encodeBytes(PRIVATE_KEY_TYPE, [privateKey.p, privateKey.q]);
 }
 
+/**
+ * A private key from its byte form, checked as by the PrivateKey constructor.
+ *
+ * @throws {PrivkitError} E_ARG when bytes is not a Uint8Array of this form or the primes fail the private-key checks.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ */
 export function privateKeyFromBytes(bytes: Uint8Array, opts: KeyOptions = {}): PrivateKey {
   const [p, q] = decodeBytes(bytes, PRIVATE_KEY_TYPE, 2, MAX_KEY_BYTES);
   return new PrivateKey(p!, q!, opts);
 }
 
+/**
+ * The byte form of a ciphertext: version, type 3, then its value (4-byte length and bytes).
+ *
+ * @throws {PrivkitError} E_ARG when c is not a Ciphertext.
+ */
 export function ciphertextToBytes(c: Ciphertext): Uint8Array {
-  if (!(c instanceof Ciphertext)) throw new PrivkitError('E_ARG', `c must be a Ciphertext, got ${describe(c)}`, { argument: 'c' });
+  assertCiphertext('c', c);
   return encodeBytes(CIPHERTEXT_TYPE, [c.value]);
 }
 
-/** A ciphertext under `publicKey` (checked: 0 < c < n^2, gcd(c, n) = 1). */
+/**
+ * A ciphertext under `publicKey` (checked: 0 < c < n^2, gcd(c, n) = 1).
+ *
+ * @throws {PrivkitError} E_ARG when bytes is not a Uint8Array of this form or the value is not in Z*_{n^2}.
+ */
 export function ciphertextFromBytes(publicKey: PublicKey, bytes: Uint8Array): Ciphertext {
   const [value] = decodeBytes(bytes, CIPHERTEXT_TYPE, 1, MAX_INTEGER_BYTES);
   return new Ciphertext(publicKey, value!);
@@ -132,8 +210,8 @@ function encodeBytes(type: number, integers: bigint[]): Uint8Array {
 }
 
 /** The `count` integers (each at most `maxBytes` long) of a byte form of `type`; anything malformed is an E_ARG. */
-function decodeBytes(bytes: unknown, type: number, count: number, maxBytes: number): bigint[] {
-  if (!(bytes instanceof Uint8Array)) throw new PrivkitError('E_ARG', `bytes must be a Uint8Array, got ${describe(bytes)}`, { argument: 'bytes' });
+function decodeBytes(value: unknown, type: number, count: number, maxBytes: number): bigint[] {
+  const bytes = checkTypedArray('bytes', value, ['Uint8Array']);
   const fail = (why: string): never => {
     throw new PrivkitError('E_ARG', `bytes are malformed: ${why}`, { argument: 'bytes' });
   };
@@ -176,9 +254,9 @@ function parseRecord(json: unknown, type: string, fields: string[]): Record<stri
     throw new PrivkitError('E_ARG', `json must be an object, got ${describe(value)}`, { argument: 'json' });
   }
   const record = value as Record<string, unknown>;
-  if (record['type'] !== type) throw new PrivkitError('E_ARG', `json.type must be "${type}", got ${JSON.stringify(record['type'])}`, { argument: 'json' });
+  if (record['type'] !== type) throw new PrivkitError('E_ARG', `json.type must be "${type}", got ${describe(record['type'])}`, { argument: 'json' });
   if (record['version'] !== SERIALIZATION_VERSION) {
-    throw new PrivkitError('E_ARG', `json.version ${JSON.stringify(record['version'])} is not supported (expected ${SERIALIZATION_VERSION})`, { argument: 'json' });
+    throw new PrivkitError('E_ARG', `json.version ${describe(record['version'])} is not supported (expected ${SERIALIZATION_VERSION})`, { argument: 'json' });
   }
   for (const field of fields) {
     if (typeof record[field] !== 'string') throw new PrivkitError('E_ARG', `json.${field} must be a base64url string`, { argument: 'json' });

@@ -29,7 +29,7 @@ export const MAX_POOL_THREADS = 256;
 /** The workers' count when the caller gave none. */
 export function poolThreads(opts: PoolOptions): number {
   const { threads } = readOptions(opts, ['threads']);
-  return threads ?? Math.min(platform.defaultThreads(), MAX_POOL_THREADS);
+  return threads === undefined ? Math.min(platform.defaultThreads(), MAX_POOL_THREADS) : assertInteger('threads', threads, 1, MAX_POOL_THREADS);
 }
 
 interface Pending {

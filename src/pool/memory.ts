@@ -13,14 +13,17 @@ const MAX_SPARE_STAGING = 4;
 
 const TYPES = { float32: Float32Array, float64: Float64Array } as const;
 
+/** Longest shared array (2^28 elements: 1 GiB of float32, 2 GiB of float64). */
+export const MAX_SHARED_LENGTH = 2 ** 28;
+
 /** A Float32Array on a SharedArrayBuffer when the runtime allows it, so the pool can use it without copies. */
 export function sharedFloat32Array(length: number): Float32Array {
-  return sharedArray('float32', assertInteger('length', length)) as Float32Array;
+  return sharedArray('float32', assertInteger('length', length, 0, MAX_SHARED_LENGTH)) as Float32Array;
 }
 
 /** A Float64Array on a SharedArrayBuffer when the runtime allows it (as sharedFloat32Array). */
 export function sharedFloat64Array(length: number): Float64Array {
-  return sharedArray('float64', assertInteger('length', length)) as Float64Array;
+  return sharedArray('float64', assertInteger('length', length, 0, MAX_SHARED_LENGTH)) as Float64Array;
 }
 
 /** A new array of `dtype`: on a SharedArrayBuffer when the runtime allows it. */

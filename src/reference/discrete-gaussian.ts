@@ -1,25 +1,29 @@
-// Plain-TypeScript reference of the wasm discrete Gaussian sampler (assembly/quantize.ts,
+// Plain-TypeScript reference of the wasm discrete Gaussian sampler (assembly/dp/discrete.ts,
 // discreteGaussianFill) as a function of its keystream: one value at a time, the same arithmetic
 // and the same draws in the same order. Per batch of m <= 512 values the kernel reads a block of
 // 5 m bytes (m little-endian 32-bit Ziggurat words, then m acceptance bytes); a value whose first
 // attempt is not decided by the block (the fast path's bounds below) draws 64 bits for the rest of
 // its uniform and acceptance word, then wedges, tails, tie uniforms and restarts, in value order.
 // The oracle of the SIMD batch: any lane that decides differently shows as a different value.
+import { PrivkitError } from '../errors.js';
+import { checkNumber } from '../validate.js';
+import { checkedSource, type KeystreamSource } from './source.js';
 
-/** The kernel's randomness, read in order: raw keystream bytes, or a full-precision uniform (the generator's nextUniform). */
-export interface KeystreamSource {
-  bytes(n: number): Uint8Array;
-  uniform(): number;
-}
+export type { KeystreamSource } from './source.js';
+
+/** sigma of the sampler: as the wasm kernel's, 0 < sigma <= 2^24. */
+const checkSigma = (sigma: unknown): number => checkNumber('sigma', sigma, { above: 0, max: 2 ** 24 });
 
 const BATCH = 512;
+/** Most values of one reference call (as the samplers' 2^28). */
+const MAX_VALUES = 2 ** 28;
 const TWO_M53 = 2 ** -53;
 const TWO_30 = 2 ** 30;
 const LOW_30 = 2 ** 30 - 1;
 const SLACK = 2 ** -40;
 const INT32_MAX = 2 ** 31 - 1;
 
-// The normal Ziggurat of assembly/noise.ts: 256 layers of area V, X[0] = V / f(R), X[256] = 0.
+// The normal Ziggurat of assembly/dp/ziggurat.ts: 256 layers of area V, X[0] = V / f(R), X[256] = 0.
 const NORMAL_R = 3.6541528853610088;
 const NORMAL_V = 0.0049286732339746553;
 const X = new Float64Array(257);
@@ -180,7 +184,7 @@ function massAtZero(c: number): number {
   return Math.exp(-0.25 * c) * sum;
 }
 
-/** h(b, c) = integral over [0, 1] of exp(-b s - c s^2) ds by composite Gauss-Legendre (assembly/quantize.ts). */
+/** h(b, c) = integral over [0, 1] of exp(-b s - c s^2) ds by composite Gauss-Legendre (assembly/dp/discrete.ts). */
 function edgeIntegral(b: number, c: number): number {
   const length = b > 40 ? 40 / b : 1;
   const panels = Math.max(1, Math.ceil(((b + 2 * c * length) * length) / 6));
@@ -218,17 +222,19 @@ function squeezeSafe(c: number): number {
  * `source`. Call it in value order, after reading the batch's block.
  */
 export function discreteGaussianBlockSampler(sigma: number, source: KeystreamSource): (z: number, h: number) => number {
-  const sampler = new Sampler(sigma, source);
-  return (z, h) => sampler.fromBlock(z, h);
+  const sampler = new Sampler(checkSigma(sigma), checkedSource(source));
+  return (z, h) => sampler.fromBlock(checkNumber('z', z, { integer: true, min: 0, max: 2 ** 32 - 1 }), checkNumber('h', h, { integer: true, min: 0, max: 255 }));
 }
 
 /** n samples as one discreteGaussianFill call draws them: per batch, a block of 5 m bytes, then the values in order. */
 export function discreteGaussianFromKeystream(n: number, sigma: number, source: KeystreamSource): Int32Array {
-  const sample = discreteGaussianBlockSampler(sigma, source);
-  const out = new Int32Array(n);
-  for (let start = 0; start < n; start += BATCH) {
-    const m = Math.min(BATCH, n - start);
-    const block = source.bytes(5 * m);
+  const count = checkNumber('n', n, { integer: true, min: 0, max: MAX_VALUES });
+  const checked = checkedSource(source);
+  const sample = discreteGaussianBlockSampler(sigma, checked);
+  const out = new Int32Array(count);
+  for (let start = 0; start < count; start += BATCH) {
+    const m = Math.min(BATCH, count - start);
+    const block = checked.bytes(5 * m);
     const words = new DataView(block.buffer, block.byteOffset, 4 * m);
     for (let j = 0; j < m; j++) out[start + j] = sample(words.getUint32(4 * j, true), block[4 * m + j]!);
   }
@@ -237,5 +243,8 @@ export function discreteGaussianFromKeystream(n: number, sigma: number, source: 
 
 /** R(k) = g(0) / g(k), the sampler's acceptance probability of the proposal k (k != 0). */
 export function discreteGaussianAcceptance(sigma: number, k: number): number {
-  return new Sampler(sigma, { bytes: () => new Uint8Array(0), uniform: () => 0 }).acceptance(Math.abs(k));
+  const s = checkSigma(sigma);
+  const m = checkNumber('k', k, { integer: true });
+  if (m === 0) throw new PrivkitError('E_ARG', 'k must be a non-zero integer (the acceptance of 0 is 1)', { argument: 'k' });
+  return new Sampler(s, { bytes: () => new Uint8Array(0), uniform: () => 0 }).acceptance(Math.abs(m));
 }

@@ -31,12 +31,13 @@
 // it they come from the server, which can then stand in for every other client (Sybils).
 // A call that throws leaves the client as it was (nothing is committed before every check passed).
 import { PrivkitError } from '../errors.js';
-import { describe } from '../validate.js';
+import { describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import {
   SIGNING_KEY_BYTES,
   SignatureVerifier,
   checkSigningKeyPair,
+  checkSigningKeyShape,
   commitSelfMaskSeed,
   deriveMaskSeed,
   deriveShareKeys,
@@ -88,6 +89,7 @@ import { SHAMIR_SHARE_BYTES, bigIntToBytes, bytesToBigInt, shamirSplit } from '.
 /** The server message a client waits for next. */
 export type SecAggClientState = 'setup' | 'public-keys' | 'encrypted-shares' | 'consistency-check' | 'unmask-request' | 'done';
 
+/** Options of {@link SecAggClient}. */
 export interface SecAggClientOptions {
   /**
    * The fewest clients whose inputs may be summed with this client's: a round registering fewer,
@@ -153,7 +155,31 @@ interface RoundContext {
   survivors?: Survivors;
 }
 
+/**
+ * One client of one secure-aggregation round (Bonawitz et al. 2017 against an active server, with
+ * the SecAgg+ neighbourhoods of Bell et al. 2020). Each method takes the server's message that closes
+ * the previous round and returns this client's signed message for the next; call them in order
+ * (`state` names the message expected next). A call that throws leaves the client as it was.
+ * Needs WebCrypto with Ed25519 and X25519 or P-256.
+ *
+ * @example
+ * ```ts
+ * import { SecAggClient, decodeMessage, encodeMessage, type ClientMessage, type SetupMessage } from 'privkit/secagg';
+ * // The application's transport (fetch, WebSocket, ...): sends JSON text, resolves with the server's next message.
+ * declare function post(json?: string): Promise<string>;
+ * const client = new SecAggClient('alice', { minParticipants: 10 });
+ * const setup = decodeMessage(await post()) as SetupMessage;
+ * const send = async (m: ClientMessage) => decodeMessage(await post(JSON.stringify(encodeMessage(m))), { setup });
+ * const input = new Uint32Array(setup.length); // this client's quantized update, values < 2^setup.bits
+ * let reply = await send(await client.advertiseKeys(setup));
+ * if (reply.type === 'public-keys') reply = await send(await client.shareKeys(reply));
+ * if (reply.type === 'encrypted-shares') reply = await send(await client.maskedInput(reply, input));
+ * if (reply.type === 'consistency-check') reply = await send(await client.consistencyCheck(reply));
+ * if (reply.type === 'unmask-request') await post(JSON.stringify(encodeMessage(await client.unmask(reply))));
+ * ```
+ */
 export class SecAggClient {
+  /** This client's id, as registered with the server. */
   readonly id: string;
   readonly #minParticipants: number;
   readonly #signingKey: SigningKeyPair | undefined;
@@ -164,30 +190,32 @@ export class SecAggClient {
   #busy = false;
   #round: RoundContext | undefined;
 
+  /**
+   * @param id - this client's registered id (1 to 256 characters).
+   * @throws {PrivkitError} E_ARG when id is not a string of 1 to 256 characters, options is not an object, minParticipants is not an integer in [1, 65536], or expectedParticipants is malformed, lacks this client, or does not match signingKey.
+   */
   constructor(id: string, options: SecAggClientOptions) {
     if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
       throw new PrivkitError('E_ARG', `id must be a non-empty string of at most ${MAX_ID_LENGTH} characters, got ${describe(id)}`, { argument: 'id' });
     }
-    if (typeof options !== 'object' || options === null) {
-      throw new PrivkitError('E_ARG', `options must be an object with minParticipants, got ${describe(options)}`, { argument: 'options' });
-    }
-    const min = options.minParticipants;
-    if (!Number.isSafeInteger(min) || min < 1 || min > MAX_CLIENTS) {
+    const { minParticipants: min, signingKey, expectedParticipants } = readOptions(options, ['minParticipants', 'signingKey', 'expectedParticipants'], 'options');
+    if (typeof min !== 'number' || !Number.isSafeInteger(min) || min < 1 || min > MAX_CLIENTS) {
       throw new PrivkitError('E_ARG', `minParticipants must be an integer in [1, ${MAX_CLIENTS}], got ${describe(min)}`, {
         argument: 'minParticipants',
       });
     }
+    if (signingKey !== undefined) checkSigningKeyShape(signingKey, 'signingKey');
     this.id = id;
-    this.#minParticipants = min;
-    this.#signingKey = options.signingKey;
-    this.#expected = options.expectedParticipants === undefined ? undefined : participantKeys(options.expectedParticipants);
+    this.#minParticipants = min!;
+    this.#signingKey = signingKey;
+    this.#expected = expectedParticipants === undefined ? undefined : participantKeys(expectedParticipants);
     if (this.#expected !== undefined) {
       const own = this.#expected.get(id);
       if (own === undefined) throw new PrivkitError('E_ARG', `expectedParticipants does not list this client ${quote(id)}`, { argument: 'expectedParticipants' });
-      if (options.signingKey === undefined) {
+      if (signingKey === undefined) {
         throw new PrivkitError('E_ARG', 'expectedParticipants needs signingKey: this client signs with its registered key', { argument: 'signingKey' });
       }
-      if (!(options.signingKey.publicKey instanceof Uint8Array) || !equalBytes(options.signingKey.publicKey, own)) {
+      if (!equalBytes(signingKey.publicKey, own)) {
         throw new PrivkitError('E_ARG', "signingKey.publicKey is not this client's key in expectedParticipants", { argument: 'signingKey' });
       }
     }
@@ -198,7 +226,14 @@ export class SecAggClient {
     return this.#state;
   }
 
-  /** AdvertiseKeys: checks the round parameters against the application's limits and returns two fresh public keys. */
+  /**
+   * AdvertiseKeys: checks the round parameters against the application's limits and returns two fresh public keys.
+   *
+   * @throws {PrivkitError} E_PROTOCOL (as a rejection) when the client is not waiting for this message (see `state`), a call is still running, or the message is malformed, of another round or addressed to another client, the round does not register this client, or registers a client not in expectedParticipants.
+   * @throws {PrivkitError} E_THRESHOLD (as a rejection) when the round registers fewer than minParticipants clients.
+   * @throws {PrivkitError} E_ARG (as a rejection) when options.signingKey is not a working Ed25519 key pair.
+   * @throws {PrivkitError} E_AUTH (as a rejection) when WebCrypto has no Ed25519.
+   */
   advertiseKeys(setup: SetupMessage): Promise<AdvertiseKeysMessage> {
     return this.#step('setup', 'public-keys', async () => {
       checkMessage(setup, 'setup');
@@ -253,6 +288,9 @@ export class SecAggClient {
    * signing key, valid points, no repeated key) and rejects those that fail; deals t-of-n shares
    * of s_u^SK and b_u to itself and every accepted neighbour, each share encrypted under its own
    * single-use key; tells the server the commitment C_u to b_u.
+   *
+   * @throws {PrivkitError} E_PROTOCOL (as a rejection) when the client is not waiting for this message (see `state`), a call is still running, or the message is malformed, of another round or addressed to another client, or it lists keys of a non-neighbour, twice, or not this client's own.
+   * @throws {PrivkitError} E_THRESHOLD (as a rejection) when fewer than threshold clients of the neighbourhood have usable keys.
    */
   shareKeys(message: PublicKeysMessage): Promise<ShareKeysMessage> {
     return this.#step('public-keys', 'encrypted-shares', async () => {
@@ -345,6 +383,11 @@ export class SecAggClient {
    * neighbour whose shares fail is rejected (named in the message, not masked with). Returns y_u = x_u + PRG(b_u) + sum_{v>u} PRG(s_uv) - sum_{v<u} PRG(s_uv) mod
    * 2^bits over the neighbours v whose shares it now holds (Bonawitz et al. 2017, §4: double
    * masking), signed together with the list of those neighbours.
+   *
+   * @param input - x_u: a Uint32Array of the round's length with every value below 2^bits.
+   * @throws {PrivkitError} E_PROTOCOL (as a rejection) when the client is not waiting for this message (see `state`), a call is still running, or the message is malformed, of another round or addressed to another client, or it holds shares from a client whose keys were not accepted, or twice.
+   * @throws {PrivkitError} E_THRESHOLD (as a rejection) when fewer than threshold clients of the neighbourhood dealt usable shares.
+   * @throws {PrivkitError} E_ARG (as a rejection) when input is not a Uint32Array with values below 2^bits; E_SHAPE when its length is not the round's.
    */
   maskedInput(message: EncryptedSharesMessage, input: Uint32Array): Promise<MaskedInputMessage> {
     return this.#step('encrypted-shares', 'consistency-check', async () => {
@@ -398,6 +441,9 @@ export class SecAggClient {
    * than t members of S (E_THRESHOLD); refuses a missing masking statement of a neighbour in S, or
    * one whose sender did not mask with each of its neighbours in S (E_PROTOCOL: the server could
    * cut that client's input off the rest of S). The statements' signatures are checked by unmask.
+   *
+   * @throws {PrivkitError} E_PROTOCOL (as a rejection) as described above, or when the message is out of order or malformed.
+   * @throws {PrivkitError} E_THRESHOLD (as a rejection) as described above.
    */
   consistencyCheck(message: ConsistencyCheckMessage): Promise<ConsistencySignatureMessage> {
     return this.#step('consistency-check', 'unmask-request', async () => {
@@ -456,6 +502,10 @@ export class SecAggClient {
    * for a revealed self-mask share of u every neighbourhood of a neighbour of u in S, holds t
    * valid signatures on S; a forged or misattributed signature, or a forged masking statement of
    * a client in S that did not sign S, -> E_AUTH.
+   *
+   * @throws {PrivkitError} E_THRESHOLD (as a rejection) when a neighbourhood lacks t valid signatures on S (nothing revealed).
+   * @throws {PrivkitError} E_AUTH (as a rejection) when a signature on S or a masking statement is forged.
+   * @throws {PrivkitError} E_PROTOCOL (as a rejection) when the message is out of order or malformed, or lists a signer outside S or twice.
    */
   unmask(message: UnmaskRequestMessage): Promise<UnmaskMessage> {
     return this.#step('unmask-request', 'done', async () => {

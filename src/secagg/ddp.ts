@@ -7,10 +7,11 @@
 import { subsampledDistributedEvent, type DistributedDiscreteGaussianEvent } from '../accounting/events.js';
 import { wasmDiscreteGaussianPmfError } from '../dp/discrete.js';
 import { PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber } from '../validate.js';
+import { assertInteger, assertNumber, readOptions } from '../validate.js';
 import { wordMask } from './masks.js';
 import { MAX_ROTATION_LENGTH, rotationLength } from './rotation.js';
 
+/** Options of {@link planDistributedDp}. */
 export interface DistributedDpOptions {
   /** L2 bound of one client's update (the user-level clip norm), in the update's units. */
   clipNorm: number;
@@ -33,10 +34,13 @@ export interface DistributedDpOptions {
   beta?: number;
 }
 
+/** The parameters of a distributed discrete Gaussian round, from {@link planDistributedDp}. */
 export interface DistributedDpPlan {
+  /** The word size b of the sum, Z_2^bits. */
   bits: number;
   /** Power-of-two length after rotation. */
   dimension: number;
+  /** The clients per round the plan was made for. */
   clients: number;
   /** Quantized value = round(scale x rotated value). */
   scale: number;
@@ -44,16 +48,23 @@ export interface DistributedDpPlan {
   localSigma: number;
   /** Conditional rounding keeps a client's quantized l2 norm at or below this (KLS21, Sec. 4.1). */
   conditionalBound: number;
-  /** Sensitivities of the quantized sum (one client's quantized vector), used by the accountant. */
+  /** L2 sensitivity of the quantized sum (a bound on one client's quantized vector), used by the accountant. */
   l2Sensitivity: number;
+  /** L1 sensitivity of the quantized sum, used by the accountant. */
   l1Sensitivity: number;
   /** Upper bound on the probability that some coordinate of the sum of `clients` updates wraps. */
   wrapProbability: number;
-  /** The same bound for a round that sums another number of updates (each with this plan's noise). */
+  /**
+   * The same bound for a round that sums another number of updates (each with this plan's noise).
+   *
+   * @throws {PrivkitError} E_ARG when clients is not a non-negative integer.
+   */
   wrapProbabilityFor(clients: number): number;
   /**
    * The accounting event of one round with `clients` survivors (default noiseClients) sampled at
    * `sampleRate` (default 1) for RdpAccountant; without replacement the sensitivities double.
+   *
+   * @throws {PrivkitError} E_ARG when round.clients is not an integer in [1, clients] (the sample rate and sampling are checked when the accountant records the event).
    */
   event(round?: { clients?: number; sampleRate?: number; sampling?: 'poisson' | 'without-replacement' }): DistributedDiscreteGaussianEvent;
 }
@@ -71,8 +82,22 @@ export interface DistributedDpPlan {
  * the target. Conditional rounding conditions each client's rounding on its norm bound, which the
  * Hoeffding step does not cover: for it the bound is a close estimate, not a proof (the events it
  * excludes have probability at most beta per client and the redraws only shrink the vector).
+ *
+ * @throws {PrivkitError} E_ARG when clipNorm or noiseMultiplier is not finite and > 0, dimension is not an integer in [1, 2^28], clients or noiseClients is not a positive integer (noiseClients <= clients), bits is not an integer in [1, 32], wrapProbability or beta is not in (0, 1), or the bits are too few for the clients (the rounding alone would wrap, or the local noise would fall below 1/2 quantized unit).
+ *
+ * @example
+ * ```ts
+ * import { RdpAccountant } from 'privkit/accounting';
+ * import { planDistributedDp } from 'privkit/secagg';
+ * const plan = planDistributedDp({ clipNorm: 1, dimension: 10_000, clients: 100, noiseMultiplier: 1, bits: 20 });
+ * // each client: quantize(randomizedHadamard(clippedUpdate, rotationSeed), { scale: plan.scale, bits: plan.bits,
+ * //   noiseSigma: plan.localSigma, rounding: 'conditional', conditionalBound: plan.conditionalBound }), then SecAgg
+ * const accountant = new RdpAccountant().step({ ...plan.event({ sampleRate: 0.1 }), steps: 50 });
+ * const { epsilon } = accountant.getEpsilon(1e-5);
+ * ```
  */
-export function planDistributedDp(options: DistributedDpOptions): DistributedDpPlan {
+export function planDistributedDp(given: DistributedDpOptions): DistributedDpPlan {
+  const options = readOptions(given, ['clipNorm', 'dimension', 'clients', 'noiseMultiplier', 'noiseClients', 'bits', 'wrapProbability', 'beta'], 'options');
   const clipNorm = assertNumber('clipNorm', options.clipNorm, 'positive');
   const length = assertInteger('dimension', options.dimension, 1);
   if (length > MAX_ROTATION_LENGTH) {
@@ -85,11 +110,11 @@ export function planDistributedDp(options: DistributedDpOptions): DistributedDpP
   if (noiseClients > clients) {
     throw new PrivkitError('E_ARG', `noiseClients must be <= clients (${clients}), got ${noiseClients}`, { argument: 'noiseClients' });
   }
-  const bits = options.bits ?? 20;
+  const bits = options.bits === undefined ? 20 : options.bits;
   wordMask(bits);
-  const target = assertNumber('wrapProbability', options.wrapProbability ?? 1e-9, 'positive');
+  const target = assertNumber('wrapProbability', options.wrapProbability === undefined ? 1e-9 : options.wrapProbability, 'positive');
   if (target >= 1) throw new PrivkitError('E_ARG', `wrapProbability must be in (0, 1), got ${target}`, { argument: 'wrapProbability' });
-  const beta = assertNumber('beta', options.beta ?? Math.exp(-0.5), 'positive');
+  const beta = assertNumber('beta', options.beta === undefined ? Math.exp(-0.5) : options.beta, 'positive');
   if (beta >= 1) throw new PrivkitError('E_ARG', `beta must be in (0, 1), got ${beta}`, { argument: 'beta' });
 
   const half = 2 ** (bits - 1);
@@ -138,17 +163,15 @@ export function planDistributedDp(options: DistributedDpOptions): DistributedDpP
     wrapProbabilityFor,
     // tau and the samplers' slack grow with the survivors and the sensitivity term shrinks: charging tau and the
     // slack for all `clients` makes every round's charge decrease with its survivors (noiseClients is the worst).
-    event: (round = {}) => {
-      const survivors = round.clients ?? noiseClients;
-      if (!Number.isSafeInteger(survivors) || survivors < 1 || survivors > clients) {
-        throw new PrivkitError('E_ARG', `round.clients must be an integer in [1, ${clients}], got ${survivors}`, { argument: 'round.clients' });
-      }
+    event: (given) => {
+      const round = readOptions(given, ['clients', 'sampleRate', 'sampling'], 'round');
+      const survivors = round.clients === undefined ? noiseClients : assertInteger('round.clients', round.clients, 1, clients);
       // Each client's noise pmf is within a relative eta of N_Z on each coordinate, so the sum's is within (1 + eta)^clients.
       const slack = dimension * clients * -Math.log1p(-wasmDiscreteGaussianPmfError(localSigma));
       return subsampledDistributedEvent(
         { localSigma, clients: survivors, tauClients: clients, l2Sensitivity, l1Sensitivity, dimension, slack },
-        round.sampleRate ?? 1,
-        round.sampling ?? 'poisson',
+        round.sampleRate === undefined ? 1 : round.sampleRate,
+        round.sampling === undefined ? 'poisson' : round.sampling,
       );
     },
   };

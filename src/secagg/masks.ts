@@ -8,10 +8,11 @@ import { assertInteger, describe } from '../validate.js';
 import { checkTypedArray, copyIn, copyOut, currentLength, isDetached, snapshot, typedArrayKind } from '../wasm/boundary.js';
 import { withWasm } from '../wasm/runtime.js';
 
+/** One mask of {@link applyMasks}: the ChaCha20 keystream of a 32-byte seed, added or subtracted. */
 export interface Mask {
   /** 32-byte seed of the mask's keystream. */
   seed: Uint8Array;
-  /** Subtract the keystream instead of adding it. */
+  /** Subtract the keystream instead of adding it (default false). */
   subtract?: boolean;
 }
 
@@ -30,7 +31,12 @@ interface ReadMask {
 
 /**
  * Adds (or subtracts) each mask's keystream to `target` in place, mod 2^bits, and returns it.
- * Values of `target` must already lie in [0, 2^bits).
+ * Values of `target` must already lie in [0, 2^bits). Masks of opposite sign from one seed cancel.
+ *
+ * @param bits - the word size b, 1 to 32 (default 32).
+ * @throws {PrivkitError} E_ARG when target is not an attached Uint32Array, masks is not an array of { seed: 32 bytes, subtract? }, or bits is not an integer in [1, 32].
+ * @throws {PrivkitError} E_SHAPE when target's buffer is resized or detached during the call.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function applyMasks(target: Uint32Array, masks: readonly Mask[], bits = 32): Uint32Array {
   const read = readMasks(masks);
@@ -69,19 +75,21 @@ export function maskedSum(inputs: readonly Uint32Array[], masks: readonly Mask[]
   return combine(new Uint32Array(n), 'out', arrays, names, read, modulusMask, n);
 }
 
-/** The masks of a call, each read once, their seeds copied (so the caller's later changes do not reach the call). */
+/**
+ * The masks of a call, each read once (a hole is refused, not skipped), their seeds checked and
+ * copied (so the caller's later changes do not reach the call).
+ */
 function readMasks(masks: unknown): ReadMask[] {
   if (!Array.isArray(masks)) {
     throw new PrivkitError('E_ARG', `masks must be an array, got ${describe(masks)}`, { argument: 'masks' });
   }
   return Array.from(masks as unknown[], (mask, i) => {
-    const { seed, subtract } = (mask ?? {}) as Partial<Mask>;
-    if (!isSeed(seed)) {
-      throw new PrivkitError('E_ARG', `masks[${i}].seed must be a Uint8Array of 32 bytes, got ${describe(seed)}`, {
-        argument: 'masks',
-        index: i,
-      });
-    }
+    const bad = (what: string, value: unknown) =>
+      new PrivkitError('E_ARG', `masks[${i}]${what}, got ${describe(value)}`, { argument: 'masks', index: i });
+    if (typeof mask !== 'object' || mask === null) throw bad(' must be { seed, subtract? }', mask);
+    const { seed, subtract } = mask as Partial<Mask>;
+    if (!isSeed(seed)) throw bad('.seed must be a Uint8Array of 32 bytes', seed);
+    if (subtract !== undefined && typeof subtract !== 'boolean') throw bad('.subtract must be a boolean', subtract);
     return { seed: snapshot(seed, 32, `masks[${i}].seed`), subtract: subtract === true };
   });
 }
@@ -150,7 +158,11 @@ function combine(
   return out;
 }
 
-/** 2^bits - 1 as an unsigned 32-bit mask, for 1 <= bits <= 32. */
+/**
+ * 2^bits - 1 as an unsigned 32-bit mask, for 1 <= bits <= 32.
+ *
+ * @throws {PrivkitError} E_ARG when bits is not an integer in [1, 32].
+ */
 export function wordMask(bits: number): number {
   const b = assertInteger('bits', bits, 1);
   if (b > 32) throw new PrivkitError('E_ARG', `bits must be an integer in [1, 32], got ${b}`, { argument: 'bits' });

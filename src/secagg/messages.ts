@@ -9,32 +9,42 @@
 // every list length against the round, every byte field's size), and no error message echoes more
 // than a short prefix of what it got.
 import { PrivkitError } from '../errors.js';
-import { describe } from '../validate.js';
+import { assertInteger, describe, readOptions } from '../validate.js';
+import { isDetached, typedArrayKind } from '../wasm/boundary.js';
 import { fromBase64Url, toBase64Url } from './base64url.js';
-import { sha256, sign, type KeyAgreementCurve } from './crypto.js';
+import { checkSigningPrivateKey, sha256, sign, type KeyAgreementCurve } from './crypto.js';
 import { MAX_CLIENTS, MAX_FIELD_BYTES, MAX_ID_LENGTH, MAX_MESSAGE_CHARS, MAX_NEIGHBOURHOOD, MAX_VECTOR_LENGTH } from './limits.js';
 import { wordMask } from './masks.js';
 
 /** Setup (server -> every client): the round's parameters, before AdvertiseKeys. */
 export interface SetupMessage {
+  /** The message type. */
   type: 'setup';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
   /** Registered client ids; a client's index here orders the pairwise masks and gives its share point x = index + 1. */
   clients: string[];
+  /** The inputs, masks and sum live in Z_2^bits (1 to 32). */
   bits: number;
+  /** Length of every input vector (1 to 2^30). */
   length: number;
+  /** Shamir threshold t: shares needed to rebuild a secret; a strict majority of a neighbourhood. */
   threshold: number;
   /** SecAgg+ degree k (absent: complete graph). */
   neighbours?: number;
   /** Public randomness that places the clients on the SecAgg+ ring. */
   graphSeed: Uint8Array;
+  /** The key-agreement curve of the round. */
   curve: KeyAgreementCurve;
 }
 
 /** Round 0, AdvertiseKeys (client -> server): the client's two key-agreement public keys and its signing key. */
 export interface AdvertiseKeysMessage {
+  /** The message type. */
   type: 'advertise-keys';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
+  /** The client that sent and signed the message. */
   sender: string;
   /** Public key of the pair that encrypts shares. */
   cPublicKey: Uint8Array;
@@ -42,26 +52,37 @@ export interface AdvertiseKeysMessage {
   sPublicKey: Uint8Array;
   /** Ed25519 public key that signs this and every later message of the sender. */
   signingPublicKey: Uint8Array;
+  /** The sender's Ed25519 signature of {@link signedBytes}(message). */
   signature: Uint8Array;
 }
 
 /** A client's advertised keys as relayed to its neighbours, with its signature on its AdvertiseKeys message. */
 export interface PublicKeys {
+  /** The client whose keys these are. */
   id: string;
+  /** As in {@link AdvertiseKeysMessage.cPublicKey}. */
   cPublicKey: Uint8Array;
+  /** As in {@link AdvertiseKeysMessage.sPublicKey}. */
   sPublicKey: Uint8Array;
+  /** As in {@link AdvertiseKeysMessage.signingPublicKey}. */
   signingPublicKey: Uint8Array;
+  /** The client's signature of its AdvertiseKeys message: the recipient verifies the relayed keys with it. */
   signature: Uint8Array;
 }
 
 /** Server -> client after AdvertiseKeys: the keys of the recipient's neighbours (and its own) that arrived (U1). */
 export interface PublicKeysMessage {
+  /** The message type. */
   type: 'public-keys';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
+  /** The client the message is addressed to. */
   recipient: string;
+  /** The advertised keys of the recipient's neighbours that arrived, the recipient's own included. */
   keys: PublicKeys[];
 }
 
+/** One dealer's two encrypted shares for one holder. */
 export interface EncryptedShare {
   /** The other end: the recipient in a ShareKeys message, the sender in an EncryptedShares message. */
   peer: string;
@@ -78,22 +99,31 @@ export interface EncryptedShare {
  * server checks the rebuilt b_u against.
  */
 export interface ShareKeysMessage {
+  /** The message type. */
   type: 'share-keys';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
+  /** The client that sent and signed the message. */
   sender: string;
+  /** One entry per neighbour whose keys the sender accepted; `peer` is the holder. */
   shares: EncryptedShare[];
   /** Neighbours whose advertised keys failed (bad signature, invalid point, unexpected signing key, repeated key). */
   rejected: string[];
   /** C_u = SHA-256 commitment to the self-mask seed b_u (32 bytes; encoding in crypto.ts, commitSelfMaskSeed). */
   selfMaskCommitment: Uint8Array;
+  /** The sender's Ed25519 signature of {@link signedBytes}(message). */
   signature: Uint8Array;
 }
 
 /** Server -> client after ShareKeys: the ciphertexts addressed to the recipient; their senders are U2. */
 export interface EncryptedSharesMessage {
+  /** The message type. */
   type: 'encrypted-shares';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
+  /** The client the message is addressed to. */
   recipient: string;
+  /** The shares dealt to the recipient; `peer` is the dealer. */
   shares: EncryptedShare[];
 }
 
@@ -102,14 +132,19 @@ export interface EncryptedSharesMessage {
  * whom u masked with (the neighbours whose shares it holds) and whose shares it rejected.
  */
 export interface MaskedInputMessage {
+  /** The message type. */
   type: 'masked-input';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
+  /** The client that sent and signed the message. */
   sender: string;
+  /** y_u: the input plus its self mask and pairwise masks, in Z_2^bits (the round's length). */
   maskedInput: Uint32Array;
   /** Neighbours u added a pairwise mask with, in registration order. */
   maskedWith: string[];
   /** Neighbours whose encrypted shares failed (decryption or size), in registration order. */
   rejected: string[];
+  /** The sender's Ed25519 signature of {@link signedBytes}(message). */
   signature: Uint8Array;
 }
 
@@ -118,15 +153,23 @@ export interface MaskedInputMessage {
  * its SHA-256 digest (the signature covers the digest, see signedBytes), so neighbours can check it.
  */
 export interface MaskingStatement {
+  /** The client whose masked-input message this is. */
   sender: string;
+  /** SHA-256 of its masked input (the vector as little-endian 32-bit words). */
   inputDigest: Uint8Array;
+  /** As in {@link MaskedInputMessage.maskedWith}. */
   maskedWith: string[];
+  /** As in {@link MaskedInputMessage.rejected}. */
   rejected: string[];
+  /** The sender's signature of its MaskedInput message (which covers the digest, not the vector). */
   signature: Uint8Array;
 }
 
+/** A client's Ed25519 signing key, as the server relays it. */
 export interface SigningKey {
+  /** The client. */
   id: string;
+  /** Its raw 32-byte Ed25519 public key. */
   signingPublicKey: Uint8Array;
 }
 
@@ -136,25 +179,37 @@ export interface SigningKey {
  * and the signing keys of the members of S within three hops (their signatures come next).
  */
 export interface ConsistencyCheckMessage {
+  /** The message type. */
   type: 'consistency-check';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
+  /** The client the message is addressed to. */
   recipient: string;
+  /** S: the clients whose masked inputs will be summed, in registration order. */
   survivors: string[];
+  /** The masking statements of the recipient's neighbours in S. */
   statements: MaskingStatement[];
+  /** The signing keys of the members of S within three hops of the recipient. */
   signingKeys: SigningKey[];
 }
 
 /** Round 3 answer (client -> server): the sender's signature on S, through its digest (survivorsDigest). */
 export interface ConsistencySignatureMessage {
+  /** The message type. */
   type: 'consistency-signature';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
+  /** The client that sent and signed the message. */
   sender: string;
   /** SHA-256 of the survivor set, see survivorsDigest. */
   survivorsDigest: Uint8Array;
+  /** The sender's Ed25519 signature of {@link signedBytes}(message). */
   signature: Uint8Array;
 }
 
+/** One survivor's signature on the survivor set, as the server relays it. */
 export interface SurvivorSignature {
+  /** The member of S who signed. */
   signer: string;
   /** The signer's signature of its ConsistencySignature message. */
   signature: Uint8Array;
@@ -162,13 +217,19 @@ export interface SurvivorSignature {
 
 /** Server -> client after ConsistencyCheck: signatures on S from members of S (within three hops). */
 export interface UnmaskRequestMessage {
+  /** The message type. */
   type: 'unmask-request';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
+  /** The client the message is addressed to. */
   recipient: string;
+  /** Signatures on S from members of S within three hops of the recipient. */
   signatures: SurvivorSignature[];
 }
 
+/** A share a client reveals in the unmasking round, with the key that opens the ciphertext it came in. */
 export interface RevealedShare {
+  /** The dealer the share belongs to (whose secret it is a share of). */
   owner: string;
   /** The share value f(x), big-endian, SHAMIR_SHARE_BYTES bytes. */
   share: Uint8Array;
@@ -178,30 +239,42 @@ export interface RevealedShare {
 
 /** Round 4, Unmasking (client -> server): b-shares of the members of S, s-key shares of the others it holds shares of. */
 export interface UnmaskMessage {
+  /** The message type. */
   type: 'unmasking';
+  /** The round this message belongs to (the setup's roundId). */
   roundId: string;
+  /** The client that sent and signed the message. */
   sender: string;
+  /** Its shares of the self-mask seeds b_v of the members v of S. */
   selfMaskShares: RevealedShare[];
+  /** Its shares of the mask keys s_v^SK of the clients v that dropped out (not in S). */
   keyShares: RevealedShare[];
+  /** The sender's Ed25519 signature of {@link signedBytes}(message). */
   signature: Uint8Array;
 }
 
+/** A message a client sends to the server. */
 export type ClientMessage =
   | AdvertiseKeysMessage
   | ShareKeysMessage
   | MaskedInputMessage
   | ConsistencySignatureMessage
   | UnmaskMessage;
+/** A message the server sends to a client. */
 export type ServerMessage =
   | SetupMessage
   | PublicKeysMessage
   | EncryptedSharesMessage
   | ConsistencyCheckMessage
   | UnmaskRequestMessage;
+/** Any message of the protocol. */
 export type SecAggMessage = ClientMessage | ServerMessage;
 
 /** A message in its JSON-safe wire form. */
-export type EncodedMessage = { type: SecAggMessage['type'] } & Record<string, unknown>;
+export type EncodedMessage = {
+  /** The message type, as in the decoded message. */
+  type: SecAggMessage['type'];
+} & Record<string, unknown>;
 
 // ---- Schemas ----
 
@@ -289,7 +362,7 @@ function limitsOf(setup: SetupMessage | undefined): Limits {
 }
 
 /** min(n, k + 1): the clients of one neighbourhood, the client included (all n with the complete graph). */
-export function neighbourhoodSize(clients: number, neighbours: number | undefined): number {
+function neighbourhoodSize(clients: number, neighbours: number | undefined): number {
   return Math.min(neighbours ?? Infinity, clients - 1) + 1;
 }
 
@@ -302,12 +375,13 @@ export function checkMessage<T extends SecAggMessage['type']>(
   message: unknown,
   type: T,
   setup?: SetupMessage,
+  argument = 'message',
 ): Extract<SecAggMessage, { type: T }> {
   if (!isObject(message) || message.type !== type) {
     const got = isObject(message) ? quote(message.type) : typeof message;
-    throw new PrivkitError('E_PROTOCOL', `expected a '${type}' message, got ${got}`, { argument: 'message' });
+    throw new PrivkitError('E_PROTOCOL', `expected a '${type}' message, got ${got}`, { argument });
   }
-  walk(message, SCHEMAS[type], 'message', limitsOf(setup), (value, field, path) => {
+  walk(message, SCHEMAS[type], argument, limitsOf(setup), (value, field, path) => {
     if (!matches(value, field)) throw malformed(path, field);
     if (field === 'bytes' && (value as Uint8Array).length > MAX_FIELD_BYTES) throw malformed(path, field);
     if (field === 'string' && (value as string).length > MAX_ID_LENGTH) throw malformed(path, field);
@@ -316,7 +390,11 @@ export function checkMessage<T extends SecAggMessage['type']>(
   return message as unknown as Extract<SecAggMessage, { type: T }>;
 }
 
-/** The JSON-safe form of a message (JSON.stringify it, or send it over structured clone). */
+/**
+ * The JSON-safe form of a message (JSON.stringify it, or send it over structured clone).
+ *
+ * @throws {PrivkitError} E_PROTOCOL when message is not a well-formed message of a known type.
+ */
 export function encodeMessage(message: SecAggMessage): EncodedMessage {
   const type = typeOf(message);
   checkMessage(message, type);
@@ -328,6 +406,7 @@ export function encodeMessage(message: SecAggMessage): EncodedMessage {
   } as EncodedMessage;
 }
 
+/** Options of {@link decodeMessage}: the bounds to check a message against. */
 export interface DecodeOptions {
   /**
    * The round's setup message: bounds the text length, every list by the round's client count or
@@ -342,11 +421,14 @@ export interface DecodeOptions {
  * Parses the wire form (an object or its JSON text) back into a message; malformed or too large
  * -> E_PROTOCOL. Sizes are checked before anything is decoded: the text length, then each list's
  * length and each base64url field's length.
+ *
+ * @throws {PrivkitError} E_PROTOCOL when the text is longer than allowed, not JSON, not a known message type, malformed (field types, non-canonical base64url) or beyond the round's limits.
  */
 export function decodeMessage(encoded: unknown, opts: DecodeOptions = {}): SecAggMessage {
-  const setup = opts.setup;
+  const options = readOptions(opts, ['setup', 'maxChars']);
+  const setup = options.setup;
   const roundChars = setup === undefined ? MAX_MESSAGE_CHARS : roundMessageChars(setup);
-  const maxChars = opts.maxChars ?? roundChars;
+  const maxChars = options.maxChars === undefined ? roundChars : assertInteger('opts.maxChars', options.maxChars);
   if (typeof encoded === 'string' && encoded.length > maxChars) {
     throw new PrivkitError('E_PROTOCOL', `message of ${encoded.length} characters exceeds the limit of ${maxChars}`, { argument: 'message' });
   }
@@ -378,7 +460,7 @@ const roundBounds = new WeakMap<SetupMessage, number>();
 function roundMessageChars(setup: SetupMessage): number {
   let bound = roundBounds.get(setup);
   if (bound === undefined) {
-    checkMessage(setup, 'setup');
+    checkMessage(setup, 'setup', undefined, 'opts.setup');
     const n = setup.clients.length;
     const h = neighbourhoodSize(n, setup.neighbours);
     const id = setup.clients.reduce((longest, c) => Math.max(longest, JSON.stringify(c).length), 0) + 1;
@@ -392,14 +474,33 @@ function roundMessageChars(setup: SetupMessage): number {
 
 // ---- What a client signs ----
 
+const CLIENT_TYPES: readonly ClientMessage['type'][] = ['advertise-keys', 'share-keys', 'masked-input', 'consistency-signature', 'unmasking'];
+
+/** Checks a client message by its schema (E_ARG naming `message`); `unsigned`: its signature is not there yet. */
+function checkClientMessage(message: unknown, unsigned: boolean): void {
+  const type = isObject(message) ? message.type : undefined;
+  if (!CLIENT_TYPES.includes(type as ClientMessage['type'])) {
+    throw new PrivkitError('E_ARG', `message must be a client message (${CLIENT_TYPES.join(', ')}), got type ${quote(type)}`, { argument: 'message' });
+  }
+  checkMessage(unsigned ? { ...(message as object), signature: new Uint8Array(0) } : message, type as ClientMessage['type']);
+}
+
+/** A non-empty id of at most MAX_ID_LENGTH characters. */
+function checkId(name: string, value: unknown, argument = name): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH) {
+    throw new PrivkitError('E_ARG', `${name} must be a non-empty string of at most ${MAX_ID_LENGTH} characters, got ${describe(value)}`, { argument });
+  }
+}
+
 const SIGNING_DOMAIN = 'privkit/secagg/v2 ';
 
 /**
  * The bytes a client signs for `message` (every field but `signature`): a canonical, injective
  * encoding (signedPayload) in which each vector enters as its SHA-256 digest, so a statement can
- * be checked without the vector.
+ * be checked without the vector. The message is not checked (see {@link encodeMessage}).
  */
 export async function signedBytes(message: ClientMessage): Promise<Uint8Array> {
+  checkClientMessage(message, false);
   const digests = new Map<string, Uint8Array>();
   for (const [name, field] of Object.entries(SCHEMAS[message.type])) {
     if (field === 'words') digests.set(name, await sha256(wordsToBytes((message as unknown as Record<string, Uint32Array>)[name]!)));
@@ -409,6 +510,8 @@ export async function signedBytes(message: ClientMessage): Promise<Uint8Array> {
 
 /** `message` with its sender's Ed25519 signature of signedBytes(message). */
 export async function signMessage<T extends ClientMessage>(message: Omit<T, 'signature'>, privateKey: CryptoKey): Promise<T> {
+  checkClientMessage(message, true);
+  checkSigningPrivateKey(privateKey, 'privateKey');
   const unsigned = { ...message, signature: new Uint8Array(0) } as unknown as T;
   return { ...unsigned, signature: await sign(privateKey, await signedBytes(unsigned)) };
 }
@@ -452,7 +555,12 @@ export function signedPayload(type: ClientMessage['type'], fields: Record<string
 }
 
 /** The digest a ConsistencySignature signs: SHA-256(field('privkit/secagg/v2 survivors') || field(roundId) || u32 count || field(id)...). */
-export function survivorsDigest(roundId: string, survivors: readonly string[]): Promise<Uint8Array> {
+export async function survivorsDigest(roundId: string, survivors: readonly string[]): Promise<Uint8Array> {
+  checkId('roundId', roundId);
+  if (!Array.isArray(survivors) || survivors.length > MAX_CLIENTS) {
+    throw new PrivkitError('E_ARG', `survivors must be an array of at most ${MAX_CLIENTS} ids, got ${describe(survivors)}`, { argument: 'survivors' });
+  }
+  for (let i = 0; i < survivors.length; i++) checkId(`survivors[${i}]`, survivors[i], 'survivors');
   const out = new ByteWriter();
   out.field(utf8(`${SIGNING_DOMAIN}survivors`));
   out.field(utf8(roundId));
@@ -548,17 +656,18 @@ function walk(
     } else if (typeof field === 'object' && 'list' in field) {
       if (!Array.isArray(value)) throw malformed(at, 'list');
       checkCount(value, limits[field.bound], at);
-      out[name] = value.map((item: unknown, i) => {
+      // Array.from visits holes too (map and forEach skip them): a hole is a malformed entry
+      out[name] = Array.from(value as unknown[], (item, i) => {
         if (!isObject(item)) throw malformed(`${at}[${i}]`, 'object');
         return walk(item, field.list, `${at}[${i}]`, limits, leaf);
       });
     } else if (typeof field === 'object') {
       if (!Array.isArray(value)) throw malformed(at, field);
       checkCount(value, limits[field.strings], at);
-      value.forEach((s: unknown, i) => {
+      out[name] = Array.from(value as unknown[], (s, i) => {
         if (typeof s !== 'string' || s.length > MAX_ID_LENGTH) throw malformed(`${at}[${i}]`, 'string');
+        return s;
       });
-      out[name] = [...(value as string[])];
     } else {
       out[name] = leaf(value, field, at);
     }
@@ -569,9 +678,14 @@ function walk(
 function checkCount(list: unknown[], limit: number, path: string): void {
   if (list.length > limit) {
     throw new PrivkitError('E_PROTOCOL', `malformed message: ${path} has ${list.length} entries, at most ${limit} fit the round`, {
-      argument: 'message',
+      argument: rootOf(path),
     });
   }
+}
+
+/** The argument a field path belongs to: 'message' for 'message.keys[0].id', 'opts.setup' for 'opts.setup.bits'. */
+function rootOf(path: string): string {
+  return path.startsWith('opts.setup') ? 'opts.setup' : path.split(/[.[]/)[0]!;
 }
 
 function matches(value: unknown, field: Field): boolean {
@@ -583,9 +697,9 @@ function matches(value: unknown, field: Field): boolean {
     case 'curve':
       return value === 'X25519' || value === 'P-256';
     case 'bytes':
-      return value instanceof Uint8Array;
+      return isTypedArray(value, 'Uint8Array');
     case 'words':
-      return value instanceof Uint32Array;
+      return isTypedArray(value, 'Uint32Array');
     default:
       return false;
   }
@@ -607,6 +721,11 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** A genuine, attached typed array of this class (no Proxy or look-alike; a transferred buffer is not an empty field). */
+function isTypedArray(value: unknown, name: 'Uint8Array' | 'Uint32Array'): value is Uint8Array | Uint32Array {
+  return typedArrayKind(value) === name && !isDetached(value as Uint8Array);
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -614,7 +733,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function malformed(path: string, field: Field | 'list' | 'object'): PrivkitError {
   const expected =
     typeof field === 'string' ? field : 'optional' in field ? field.optional : 'strings' in field ? 'a list of strings' : 'list';
-  return new PrivkitError('E_PROTOCOL', `malformed message: ${path} must be ${expected} within the round's limits`, { argument: 'message' });
+  return new PrivkitError('E_PROTOCOL', `malformed message: ${path} must be ${expected} within the round's limits`, { argument: rootOf(path) });
 }
 
 /** A value echoed in an error message: JSON, strings cut to 48 characters. */
@@ -641,7 +760,9 @@ export function checkRoundParameters(
   if (!Array.isArray(p.clients) || p.clients.length === 0) throw fail('clients', 'clients must be a non-empty array of ids');
   if (p.clients.length > MAX_CLIENTS) throw fail('clients', `at most ${MAX_CLIENTS} clients, got ${p.clients.length}`);
   const seen = new Set<string>();
-  p.clients.forEach((id, i) => {
+  // a for loop, not forEach: a hole is a missing id, refused rather than skipped
+  for (let i = 0; i < p.clients.length; i++) {
+    const id = p.clients[i];
     if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
       throw fail('clients', `clients[${i}] must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
     }
@@ -649,7 +770,7 @@ export function checkRoundParameters(
       throw new PrivkitError('E_PROTOCOL', `duplicate client id ${quote(id)} at clients[${i}]`, { argument: 'clients', index: i });
     }
     seen.add(id);
-  });
+  }
   if (!Number.isSafeInteger(p.bits) || p.bits < 1 || p.bits > 32) throw fail('bits', `bits must be an integer in [1, 32], got ${describe(p.bits)}`);
   if (!Number.isSafeInteger(p.length) || p.length < 1 || p.length > MAX_VECTOR_LENGTH) {
     throw fail('length', `length must be an integer in [1, 2^30], got ${describe(p.length)}`);
@@ -684,7 +805,7 @@ export function checkRoundParameters(
 
 /** A vector of Z_2^bits: a Uint32Array of the round's length with every value < 2^bits. */
 export function checkVector(argument: string, vector: unknown, length: number, bits: number): asserts vector is Uint32Array {
-  if (!(vector instanceof Uint32Array)) {
+  if (!isTypedArray(vector, 'Uint32Array')) {
     throw new PrivkitError('E_ARG', `${argument} must be a Uint32Array, got ${describe(vector)}`, { argument });
   }
   if (vector.length !== length) {

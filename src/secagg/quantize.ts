@@ -2,15 +2,16 @@
 // Steinke 2021, "The Distributed Discrete Gaussian Mechanism for Federated Learning with Secure
 // Aggregation", arXiv 2102.06387): scale, round stochastically to integers, add discrete Gaussian
 // noise, wrap mod 2^b; the server's sum maps back to signed values divided by the scale. The fused
-// kernel (assembly/quantize.ts) streams the input through a fixed window of wasm memory.
+// kernel (assembly/secagg/quantize.ts) streams the input through a fixed window of wasm memory.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { MAX_DISCRETE_SCALE } from '../dp/discrete.js';
 import { generatorOf } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
 import { assertFloat32Array, assertNumber, describe, readOptions } from '../validate.js';
-import { copyIn, currentLength } from '../wasm/boundary.js';
+import { checkTypedArray, copyIn, currentLength } from '../wasm/boundary.js';
 import { wordMask } from './masks.js';
 
+/** Options of {@link quantize}. */
 export interface QuantizeOptions {
   /** Quantized units per input unit (> 0): q ~ x * scale. */
   scale: number;
@@ -29,6 +30,7 @@ export interface QuantizeOptions {
   rng?: Rng;
 }
 
+/** Options of {@link dequantize}: the scale and word size the values were quantized with. */
 export interface DequantizeOptions {
   /** The scale the values were quantized with. */
   scale: number;
@@ -49,7 +51,7 @@ const CHUNK = 1 << 16;
  * stochasticRound(v) = floor(v) + Bernoulli(v - floor(v)), decided exactly from ChaCha20 keystream
  * (an 8-bit word, and a fresh full-precision uniform on a tie: P(round up) = v - floor(v) to double
  * precision, so E[q] = x * scale) and noise[i] an independent discrete Gaussian N_Z(0, noiseSigma^2)
- * (exact up to float64 rounding; see assembly/quantize.ts), summed in 64-bit integers and wrapped as
+ * (exact up to float64 rounding; see assembly/dp/discrete.ts), summed in 64-bit integers and wrapped as
  * two's complement. Conditional rounding draws the noise once, with the first rounding (its keystream
  * is independent of every rounding's), and redraws only the rounding until it meets the bound.
  * Without noise, dequantize(quantize(x)) differs from x by less than 1 / scale per coordinate before
@@ -57,9 +59,14 @@ const CHUNK = 1 << 16;
  * Errors: E_NONFINITE (with the index) for NaN/Infinity in x, E_OVERFLOW (with the index) when
  * |x[i] * scale| >= 2^52, E_ARG for a bad option or a conditionalBound no rounding met in
  * MAX_ROUNDING_ATTEMPTS tries.
+ *
+ * @throws {PrivkitError} E_ARG when x is not an attached Float32Array, opts is not an object, scale is not finite and > 0, bits is not an integer in [1, 32], noiseSigma is not in [0, 2^24], rounding and conditionalBound do not fit together, conditional rounding fails MAX_ROUNDING_ATTEMPTS times, or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity (`index` names it).
+ * @throws {PrivkitError} E_OVERFLOW when |x[i] x scale| >= 2^52 (`index` names it).
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
-  const options = readOptions(optionsObject(opts), ['scale', 'bits', 'noiseSigma', 'rounding', 'conditionalBound', 'rng']);
+  const options = readOptions(opts, ['scale', 'bits', 'noiseSigma', 'rounding', 'conditionalBound', 'rng']);
   const scale = assertNumber('opts.scale', options.scale, 'positive');
   const mask = bitsMask(options.bits);
   const sigma = noiseSigma(options.noiseSigma);
@@ -126,12 +133,12 @@ export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
  * representative in [-2^(bits-1), 2^(bits-1)) and divides by scale: the float64 quotient, rounded
  * to float32 once. The sum of n quantized vectors mod 2^bits dequantizes to the sum of their inputs
  * within n / scale (plus the noise), provided |sum of x * scale| + n < 2^(bits-1) (no wrap-around).
+ *
+ * @throws {PrivkitError} E_ARG when sum is not a Uint32Array, opts is not an object, scale is not finite and > 0, bits is not an integer in [1, 32], or a value is not below 2^bits (`index` names it).
  */
 export function dequantize(sum: Uint32Array, opts: DequantizeOptions): Float32Array {
-  const options = readOptions(optionsObject(opts), ['scale', 'bits']);
-  if (!(sum instanceof Uint32Array)) {
-    throw new PrivkitError('E_ARG', `sum must be a Uint32Array, got ${describe(sum)}`, { argument: 'sum' });
-  }
+  const options = readOptions(opts, ['scale', 'bits']);
+  checkTypedArray('sum', sum, ['Uint32Array']);
   const scale = assertNumber('opts.scale', options.scale, 'positive');
   const modulus = bitsMask(options.bits) + 1;
   const half = modulus / 2;
@@ -144,13 +151,6 @@ export function dequantize(sum: Uint32Array, opts: DequantizeOptions): Float32Ar
     out[i] = (v >= half ? v - modulus : v) / scale;
   }
   return out;
-}
-
-function optionsObject<T>(opts: T): T {
-  if (opts === null || typeof opts !== 'object') {
-    throw new PrivkitError('E_ARG', `opts must be an object, got ${describe(opts)}`, { argument: 'opts' });
-  }
-  return opts;
 }
 
 /** wordMask(bits) (2^bits - 1), with a bad value reported as opts.bits. */

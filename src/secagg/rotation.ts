@@ -2,11 +2,11 @@
 // HadamardTransformFactory): clients rotate their clipped update before quantizing so that its
 // energy is spread evenly over the coordinates, and the server rotates the aggregate back. The
 // Rademacher signs come from the ChaCha20 keystream of a public per-round seed, so every client and
-// the server apply the same rotation. Kernels: hadamardRotate and its blocked phases in assembly/quantize.ts.
+// the server apply the same rotation. Kernels: hadamardRotate and its blocked phases in assembly/secagg/rotation.ts.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
-import { assertFloat32Array, assertInteger, describe } from '../validate.js';
-import { copyIn, currentLength, isDetached, snapshot, typedArrayKind } from '../wasm/boundary.js';
+import { assertBytes, assertFloat32Array, assertInteger } from '../validate.js';
+import { copyIn, currentLength, snapshot } from '../wasm/boundary.js';
 
 /** Longest vector the rotation accepts (its padded copy lives in wasm memory: 4 bytes per value). */
 export const MAX_ROTATION_LENGTH = 2 ** 28;
@@ -17,7 +17,11 @@ export const MAX_ROTATION_LENGTH = 2 ** 28;
  */
 export const ROTATION_STREAM = 0x68616461;
 
-/** The padded length d of the rotation of `length` values: the least power of two >= max(1, length). */
+/**
+ * The padded length d of the rotation of `length` values: the least power of two >= max(1, length).
+ *
+ * @throws {PrivkitError} E_ARG when length is not an integer in [0, 2^28].
+ */
 export function rotationLength(length: number): number {
   const n = assertInteger('length', length);
   if (n > MAX_ROTATION_LENGTH) {
@@ -38,6 +42,10 @@ const ROTATION_BLOCK = 1 << 18;
  * Walsh-Hadamard matrix H over sqrt(d). The rotation is orthogonal: ||y||_2 = ||x||_2 up to float32
  * rounding (relative error <= (log2 d + 2) 2^-24). Throws E_NONFINITE for NaN/Infinity in x and
  * E_OVERFLOW if ||x||_2 exceeds the float32 range.
+ *
+ * @throws {PrivkitError} E_ARG when x is not an attached Float32Array of at most 2^28 values or seed is not a Uint8Array of 32 bytes.
+ * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity; E_OVERFLOW when ||x||_2 exceeds the float32 range.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function randomizedHadamard(x: Float32Array, seed: Uint8Array): Float32Array {
   const key = readSeed(seed);
@@ -51,6 +59,11 @@ export function randomizedHadamard(x: Float32Array, seed: Uint8Array): Float32Ar
  * The inverse of randomizedHadamard: x = D H y / sqrt(d), truncated to its first `length` values.
  * y.length must be rotationLength(length) (E_SHAPE otherwise). A round trip returns x within
  * (2 log2 d + 4) 2^-24 ||x||_2 in L2 norm.
+ *
+ * @throws {PrivkitError} E_ARG when y is not an attached Float32Array, seed is not a Uint8Array of 32 bytes, or length is not an integer in [0, 2^28].
+ * @throws {PrivkitError} E_SHAPE when y.length is not rotationLength(length).
+ * @throws {PrivkitError} E_NONFINITE when y holds NaN or +-Infinity; E_OVERFLOW when the result exceeds the float32 range.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function inverseRandomizedHadamard(y: Float32Array, seed: Uint8Array, length: number): Float32Array {
   const key = readSeed(seed);
@@ -66,16 +79,13 @@ export function inverseRandomizedHadamard(y: Float32Array, seed: Uint8Array, len
 
 /** A copy of the 32-byte seed (read before the vector, so nothing the seed runs can change the vector after its check). */
 function readSeed(seed: unknown): Uint8Array {
-  if (typedArrayKind(seed) !== 'Uint8Array' || isDetached(seed as Uint8Array) || currentLength(seed as Uint8Array) !== 32) {
-    throw new PrivkitError('E_ARG', `seed must be a Uint8Array of 32 bytes, got ${describe(seed)}`, { argument: 'seed' });
-  }
-  return snapshot(seed as Uint8Array, 32, 'seed');
+  return snapshot(assertBytes('seed', seed, 32), 32, 'seed');
 }
 
 /**
  * The rotation (or with `inverse` its inverse) of the first `length` values of v padded to d, its
  * first `outLength` values returned. Up to `block` floats (a power of two >= 32) are rotated in one
- * window of wasm memory; longer vectors run in three phases (see assembly/quantize.ts): signs and
+ * window of wasm memory; longer vectors run in three phases (see assembly/secagg/rotation.ts): signs and
  * the stages within each block, block by block; the stages across blocks on slabs of `block / (d /
  * block)` columns of every block; and for the inverse the signs again. Same arithmetic, same result.
  * Exported for tests, which use a small `block`. The window is secret: it holds the update.

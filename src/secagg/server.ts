@@ -18,7 +18,7 @@
 // check, and a close that finds too few clients to go on (E_THRESHOLD), leave the server as it
 // was: the round can still be completed.
 import { PrivkitError } from '../errors.js';
-import { describe } from '../validate.js';
+import { describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import {
   GCM_TAG_BYTES,
@@ -71,6 +71,7 @@ import {
 } from './messages.js';
 import { SHAMIR_PRIME, SHAMIR_SHARE_BYTES, bigIntToBytes, bytesToBigInt, shamirCombiner, type ShamirShare } from './shamir.js';
 
+/** Options of {@link SecAggServer}: the registered clients and the round's parameters. */
 export interface SecAggServerOptions {
   /** Ids of the clients registered for the round (distinct); their order fixes mask signs and share points. */
   clients: readonly string[];
@@ -94,7 +95,7 @@ export interface SecAggServerOptions {
   minSurvivors?: number;
   /** SecAgg+ (Bell et al. 2020): each client masks with and shares to k neighbours (even k >= 2). Default: all. */
   neighbours?: number;
-  /** Default: 16 random bytes in base64url. */
+  /** The round id every message carries (1 to 256 characters). Default: 16 random bytes in base64url. */
   roundId?: string;
   /** Key agreement; default X25519 where WebCrypto has it, else P-256. All clients must support it. */
   curve?: KeyAgreementCurve;
@@ -102,8 +103,10 @@ export interface SecAggServerOptions {
   expectedParticipants?: readonly Participant[];
 }
 
+/** The server's round: which message it collects next ('setup' before setup(), 'done' after closeUnmasking()). */
 export type SecAggServerRound = 'setup' | 'advertise-keys' | 'share-keys' | 'masked-input' | 'consistency-check' | 'unmasking' | 'done';
 
+/** The outcome of a round, from {@link SecAggServer.closeUnmasking}. */
 export interface SecAggResult {
   /** Sum of the included clients' inputs mod 2^bits. */
   sum: Uint32Array;
@@ -124,6 +127,34 @@ const RECEIVES = {
   unmasking: 'unmasking',
 } as const;
 
+/**
+ * The server of one secure-aggregation round: relays keys, encrypted shares, masking statements
+ * and signatures, collects the masked inputs and removes the masks, learning only the sum over the
+ * signed survivor set. Drive it with setup(), then for each of the five rounds receive() every
+ * client message and close the round; a failed message or close leaves it as it was.
+ *
+ * @example
+ * ```ts
+ * import { SecAggClient, SecAggServer, generateSigningKeyPair } from 'privkit/secagg';
+ * const ids = ['alice', 'bob', 'carol'];
+ * const keys = await Promise.all(ids.map(() => generateSigningKeyPair()));
+ * const expectedParticipants = ids.map((id, i) => ({ id, signingPublicKey: keys[i]!.publicKey }));
+ * const server = new SecAggServer({ clients: ids, bits: 16, length: 2, threshold: 2, expectedParticipants });
+ * const clients = ids.map((id, i) => new SecAggClient(id, { minParticipants: 3, signingKey: keys[i]!, expectedParticipants }));
+ * // in one process for brevity; over a network, each message goes through encodeMessage / decodeMessage
+ * const setup = await server.setup();
+ * for (const c of clients) await server.receive(await c.advertiseKeys(setup));
+ * const publicKeys = server.closeAdvertiseKeys();
+ * for (const c of clients) await server.receive(await c.shareKeys(publicKeys.get(c.id)!));
+ * const shares = server.closeShareKeys();
+ * for (const [i, c] of clients.entries()) await server.receive(await c.maskedInput(shares.get(c.id)!, new Uint32Array([i + 1, 10])));
+ * const checks = server.closeMaskedInput();
+ * for (const c of clients) await server.receive(await c.consistencyCheck(checks.get(c.id)!));
+ * const requests = server.closeConsistencyCheck();
+ * for (const c of clients) await server.receive(await c.unmask(requests.get(c.id)!));
+ * const { sum, included } = await server.closeUnmasking(); // sum = [6, 30], included = all three
+ * ```
+ */
 export class SecAggServer {
   readonly #options: SecAggServerOptions & { roundId: string; minSurvivors: number };
   readonly #clients: readonly string[];
@@ -158,14 +189,20 @@ export class SecAggServer {
   #closing = false;
   #result: SecAggResult | undefined;
 
-  constructor(options: SecAggServerOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
-    }
-    const roundId = options.roundId ?? toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
-    checkRoundParameters({ ...options, roundId, graphSeed: new Uint8Array(32), curve: options.curve ?? 'X25519' }, 'E_ARG');
+  /**
+   * @throws {PrivkitError} E_ARG when options is not an object or a round parameter is out of range (clients, bits, length, threshold, neighbours, roundId, curve, minSurvivors), or expectedParticipants is malformed or lacks a registered client.
+   * @throws {PrivkitError} E_PROTOCOL when clients repeats an id.
+   */
+  constructor(given: SecAggServerOptions) {
+    const options = readOptions(
+      given,
+      ['clients', 'bits', 'length', 'threshold', 'minSurvivors', 'neighbours', 'roundId', 'curve', 'expectedParticipants'],
+      'options',
+    ) as SecAggServerOptions;
+    const roundId = options.roundId === undefined ? toBase64Url(crypto.getRandomValues(new Uint8Array(16))) : options.roundId;
+    checkRoundParameters({ ...options, roundId, graphSeed: new Uint8Array(32), curve: options.curve === undefined ? 'X25519' : options.curve }, 'E_ARG');
     const clients = [...options.clients];
-    const minSurvivors = options.minSurvivors ?? options.threshold;
+    const minSurvivors = options.minSurvivors === undefined ? options.threshold : options.minSurvivors;
     if (!Number.isSafeInteger(minSurvivors) || minSurvivors < options.threshold || minSurvivors > clients.length) {
       throw new PrivkitError(
         'E_ARG',
@@ -185,10 +222,12 @@ export class SecAggServer {
     this.#indexOf = new Map(clients.map((id, i) => [id, i]));
   }
 
+  /** The message the server collects next. */
   get round(): SecAggServerRound {
     return this.#round;
   }
 
+  /** The round id every message must carry. */
   get roundId(): string {
     return this.#options.roundId;
   }
@@ -214,7 +253,12 @@ export class SecAggServer {
     return this.#result;
   }
 
-  /** Fixes the key agreement curve and the public graph seed; returns the message every client starts from. */
+  /**
+   * Fixes the key agreement curve and the public graph seed; returns the message every client starts from.
+   * Calls `ready()` itself.
+   *
+   * @throws {PrivkitError} E_PROTOCOL (as a rejection) when setup() was already called.
+   */
   async setup(): Promise<SetupMessage> {
     const curve = this.#options.curve ?? (await detectKeyAgreement());
     await ready(); // the graph's keyed permutation runs in wasm
@@ -241,6 +285,10 @@ export class SecAggServer {
    * Accepts one signed client message of the current round, or rejects (E_PROTOCOL, E_SHAPE,
    * E_ARG; E_AUTH when the signature fails) and keeps nothing of it. Messages of one round may be
    * received concurrently; close the round once every receive() has settled.
+   *
+   * @throws {PrivkitError} E_PROTOCOL (as a rejection) when the message is malformed, of another round or type, from an unregistered or repeated sender, or breaks the protocol.
+   * @throws {PrivkitError} E_AUTH (as a rejection) when its signature does not verify (or is under another key than expected).
+   * @throws {PrivkitError} E_ARG, E_SHAPE (as a rejection) when a masked input is not a vector of the round.
    */
   async receive(message: ClientMessage): Promise<void> {
     if (this.#closing) throw protocolError('the server is closing the unmasking round');
@@ -319,6 +367,10 @@ export class SecAggServer {
   /**
    * Ends AdvertiseKeys: each client of U1 whose neighbourhood within U1 reaches t gets the signed
    * keys of its neighbourhood within U1. E_THRESHOLD (nothing changed) when fewer than t clients can go on.
+   *
+   * @returns the PublicKeys message of each client that goes on, by id.
+   * @throws {PrivkitError} E_PROTOCOL when the server is not in this round or a receive() has not settled.
+   * @throws {PrivkitError} E_THRESHOLD when fewer than t clients can go on.
    */
   closeAdvertiseKeys(): Map<string, PublicKeysMessage> {
     this.#expect('advertise-keys');
@@ -343,6 +395,10 @@ export class SecAggServer {
    * Ends ShareKeys: each client of U2 gets the ciphertexts its neighbours in U2 addressed to it,
    * except from those whose keys it rejected; a client left with fewer than t - 1 gets nothing (it
    * could not mask). E_THRESHOLD (nothing changed) when fewer than t clients can mask.
+   *
+   * @returns the EncryptedShares message of each client that can mask, by id.
+   * @throws {PrivkitError} E_PROTOCOL when the server is not in this round or a receive() has not settled.
+   * @throws {PrivkitError} E_THRESHOLD when fewer than t clients can mask.
    */
   closeShareKeys(): Map<string, EncryptedSharesMessage> {
     this.#expect('share-keys');
@@ -373,6 +429,10 @@ export class SecAggServer {
    * graph (its groups' partial sums would be unmaskable one by one, see graph.ts), or a secret to
    * rebuild (b_u for u in S, s_u^SK for each other client someone in S masked with) has fewer than
    * t holders in S.
+   *
+   * @returns the ConsistencyCheck message of each member of S, by id.
+   * @throws {PrivkitError} E_PROTOCOL when the server is not in this round or a receive() has not settled.
+   * @throws {PrivkitError} E_THRESHOLD as described above.
    */
   closeMaskedInput(): Map<string, ConsistencyCheckMessage> {
     this.#expect('masked-input');
@@ -417,6 +477,10 @@ export class SecAggServer {
    * those of the signers within three hops, nearest first (with the complete graph, t of them). E_THRESHOLD
    * (nothing changed) when a secret to rebuild has fewer than t holders among the signers, or the
    * neighbourhood of a client to unmask holds fewer than t signers (clients would refuse to reveal).
+   *
+   * @returns the UnmaskRequest message of each signer, by id.
+   * @throws {PrivkitError} E_PROTOCOL when the server is not in this round or a receive() has not settled.
+   * @throws {PrivkitError} E_THRESHOLD as described above.
    */
   closeConsistencyCheck(): Map<string, UnmaskRequestMessage> {
     this.#expect('consistency-check');
@@ -464,6 +528,10 @@ export class SecAggServer {
    *   too, E_AUTH names it and the round can not be unmasked: run a new one without it.
    * A response altered on the way fails its sender's signature in receive() and is refused without
    * blame. Either way the server stays in the unmasking round.
+   *
+   * @throws {PrivkitError} E_PROTOCOL (as a rejection) when the server is not in this round or a receive() has not settled.
+   * @throws {PrivkitError} E_THRESHOLD (as a rejection) when fewer than t clients answered, or a secret has fewer than t revealed shares.
+   * @throws {PrivkitError} E_AUTH (as a rejection) when a holder altered a share, or a convicted dealer's secret can not be rebuilt (see above).
    */
   async closeUnmasking(): Promise<SecAggResult> {
     this.#expect('unmasking');

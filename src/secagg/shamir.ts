@@ -5,7 +5,7 @@
 // chunking and no chunk boundary to get wrong. A share is the point (x, f(x)) of a random
 // polynomial f of degree t - 1 with f(0) = secret; shares are taken at x = 1..n (client index + 1).
 import { PrivkitError } from '../errors.js';
-import { assertInteger, describe } from '../validate.js';
+import { assertInteger, describe, readOptions } from '../validate.js';
 
 /** The field of the shares: the Mersenne prime 2^521 - 1. */
 export const SHAMIR_PRIME: bigint = (1n << 521n) - 1n;
@@ -14,11 +14,12 @@ export const SHAMIR_PRIME: bigint = (1n << 521n) - 1n;
 export const SHAMIR_SHARE_BYTES = 66;
 
 /** Most shares one split deals, and the largest threshold: a split costs threshold x count and a rebuild threshold^2 field multiplications. */
-export const MAX_SHAMIR_SHARES = 65_536;
-export const MAX_SHAMIR_THRESHOLD = 4_096;
+const MAX_SHAMIR_SHARES = 65_536;
+const MAX_SHAMIR_THRESHOLD = 4_096;
 /** Most field multiplications (threshold x count) one split may take. */
-export const MAX_SPLIT_WORK = 2 ** 24;
+const MAX_SPLIT_WORK = 2 ** 24;
 
+/** One Shamir share: the point x and the polynomial's value there. */
 export interface ShamirShare {
   /** Evaluation point, an integer in [1, p). */
   x: number;
@@ -26,6 +27,7 @@ export interface ShamirShare {
   y: bigint;
 }
 
+/** Options of the Shamir functions: the field. */
 export interface ShamirOptions {
   /** A prime modulus (default SHAMIR_PRIME); test vectors use small primes. */
   prime?: bigint;
@@ -34,6 +36,9 @@ export interface ShamirOptions {
 /**
  * Splits `secret` (0 <= secret < p) into shares at the points `xs` (default 1..count) of a random
  * polynomial of degree threshold - 1 whose coefficients come from crypto.getRandomValues.
+ *
+ * @throws {PrivkitError} E_ARG when threshold or count is not a positive integer within the limits (threshold <= count, threshold x count <= 2^24), secret is not a bigint in [0, p), the prime is not a bigint >= 3, or the points are not distinct integers in [1, p).
+ * @throws {PrivkitError} E_SHAPE when opts.xs does not hold `count` points.
  */
 export function shamirSplit(
   secret: bigint,
@@ -52,10 +57,10 @@ export function shamirSplit(
   if (typeof secret !== 'bigint' || secret < 0n || secret >= p) {
     throw new PrivkitError('E_ARG', `secret must be a bigint in [0, p), got ${describe(secret)}`, { argument: 'secret' });
   }
-  const xs = opts.xs ?? Array.from({ length: n }, (_, i) => i + 1);
-  if (!Array.isArray(xs) || xs.length !== n) {
-    throw new PrivkitError('E_SHAPE', `xs has ${xs.length} points, expected count = ${n}`, { argument: 'xs' });
-  }
+  const { xs: givenXs } = readOptions(opts as (ShamirOptions & { xs?: readonly number[] }) | undefined, ['xs']);
+  const xs = givenXs === undefined ? Array.from({ length: n }, (_, i) => i + 1) : givenXs;
+  if (!Array.isArray(xs)) throw new PrivkitError('E_ARG', `opts.xs must be an array of points, got ${describe(xs)}`, { argument: 'xs' });
+  if (xs.length !== n) throw new PrivkitError('E_SHAPE', `xs has ${xs.length} points, expected count = ${n}`, { argument: 'xs' });
   checkPoints(xs, p, 'xs');
   const coefficients = [secret];
   for (let i = 1; i < t; i++) coefficients.push(randomFieldElement(p));
@@ -65,6 +70,9 @@ export function shamirSplit(
 /**
  * Recovers f(0) from `threshold` shares (the first `threshold` of `shares` by x; more are
  * allowed and ignored) by Lagrange interpolation at 0.
+ *
+ * @throws {PrivkitError} E_ARG when threshold is not an integer in [1, 4096], shares is not an array of shares with distinct points in [1, p) and values in [0, p), or the prime is invalid (or not prime).
+ * @throws {PrivkitError} E_THRESHOLD when fewer than `threshold` shares are given.
  */
 export function shamirCombine(shares: readonly ShamirShare[], threshold: number, opts: ShamirOptions = {}): bigint {
   return shamirCombiner(threshold, opts)(shares);
@@ -73,23 +81,28 @@ export function shamirCombine(shares: readonly ShamirShare[], threshold: number,
 /**
  * shamirCombine for many secrets: the Lagrange coefficients are computed once per set of points
  * and reused (with the complete graph every secret of a round is rebuilt from the same points).
+ * The returned function throws as {@link shamirCombine}.
+ *
+ * @throws {PrivkitError} E_ARG when threshold is not an integer in [1, 4096] or the prime is invalid.
  */
 export function shamirCombiner(threshold: number, opts: ShamirOptions = {}): (shares: readonly ShamirShare[]) => bigint {
   const p = primeOf(opts);
   const t = checkThreshold(threshold);
   const cache = new Map<string, bigint[]>();
   return (shares) => {
-    if (!Array.isArray(shares)) {
-      throw new PrivkitError('E_ARG', `shares must be an array, got ${describe(shares)}`, { argument: 'shares' });
+    if (!Array.isArray(shares) || shares.length > MAX_SHAMIR_SHARES) {
+      throw new PrivkitError('E_ARG', `shares must be an array of at most ${MAX_SHAMIR_SHARES} shares, got ${describe(shares)}`, { argument: 'shares' });
     }
-    shares.forEach((share, i) => {
-      if (typeof share?.y !== 'bigint' || share.y < 0n || share.y >= p) {
-        throw new PrivkitError('E_ARG', `shares[${i}].y must be a bigint in [0, p), got ${describe(share?.y)}`, {
+    for (let i = 0; i < shares.length; i++) {
+      const share: unknown = shares[i];
+      const y = typeof share === 'object' && share !== null ? (share as ShamirShare).y : undefined;
+      if (typeof y !== 'bigint' || y < 0n || y >= p) {
+        throw new PrivkitError('E_ARG', `shares[${i}].y must be a bigint in [0, p), got ${describe(y)}`, {
           argument: 'shares',
           index: i,
         });
       }
-    });
+    }
     checkPoints(
       shares.map((s) => s.x),
       p,
@@ -120,6 +133,8 @@ export function shamirCombiner(threshold: number, opts: ShamirOptions = {}): (sh
  * Lagrange basis coefficients at 0 for the distinct points `xs`: lambda_i = prod_{j != i} x_j / (x_j - x_i)
  * mod p, so f(0) = sum_i lambda_i f(x_i) for every f of degree < xs.length. One modular inversion
  * in all (the denominators are inverted together).
+ *
+ * @throws {PrivkitError} E_ARG when xs is not an array of at most 4096 distinct integers in [1, p), or the prime is invalid (or not prime).
  */
 export function lagrangeAtZero(xs: readonly number[], opts: ShamirOptions = {}): bigint[] {
   const p = primeOf(opts);
@@ -182,8 +197,9 @@ function checkThreshold(threshold: unknown): number {
   return t;
 }
 
-function primeOf(opts: ShamirOptions): bigint {
-  const p = opts.prime ?? SHAMIR_PRIME;
+function primeOf(opts: unknown): bigint {
+  const { prime } = readOptions(opts as ShamirOptions | undefined, ['prime']);
+  const p = prime === undefined ? SHAMIR_PRIME : prime;
   if (typeof p !== 'bigint' || p < 3n) {
     throw new PrivkitError('E_ARG', `prime must be a bigint >= 3, got ${describe(p)}`, { argument: 'prime' });
   }
@@ -193,7 +209,9 @@ function primeOf(opts: ShamirOptions): bigint {
 /** Points must be distinct integers in [1, p): x = 0 would be the secret itself. */
 function checkPoints(xs: readonly number[], p: bigint, argument: string): void {
   const seen = new Set<number>();
-  xs.forEach((x, i) => {
+  // a for loop, not forEach: a hole is a missing point, refused rather than skipped
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i]!;
     if (!Number.isSafeInteger(x) || x < 1 || BigInt(x) >= p) {
       throw new PrivkitError('E_ARG', `${argument}[${i}]: x must be an integer in [1, p), got ${describe(x)}`, {
         argument,
@@ -204,7 +222,7 @@ function checkPoints(xs: readonly number[], p: bigint, argument: string): void {
       throw new PrivkitError('E_ARG', `${argument}[${i}]: duplicate x = ${x}`, { argument, index: i });
     }
     seen.add(x);
-  });
+  }
 }
 
 /** Horner evaluation of sum_i c_i x^i mod p. */

@@ -9,16 +9,21 @@
 // pairwise masks are in the survivors' inputs) and after it (their input is in the sum, but they
 // neither sign the survivor set nor reveal shares).
 import { PrivkitError } from '../errors.js';
-import { describe } from '../validate.js';
+import { assertOneOf, describe, readArray, readOptions } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 import { SecAggClient } from './client.js';
 import { generateSigningKeyPair, type KeyAgreementCurve } from './crypto.js';
+import { MAX_CLIENTS } from './limits.js';
 import { decodeMessage, encodeMessage, type ClientMessage, type SecAggMessage } from './messages.js';
 import { SecAggServer } from './server.js';
 
+/** Options of {@link simulateRound}. */
 export interface SimulateRoundOptions {
   /** One input per client, all of one length, values < 2^bits. */
   inputs: readonly Uint32Array[];
+  /** The word size b: inputs and sum live in Z_2^bits (1 to 32). */
   bits: number;
+  /** The Shamir threshold t, a strict majority of a neighbourhood (as {@link SecAggServerOptions.threshold}). */
   threshold: number;
   /** SecAgg+ degree k (default: complete graph). */
   neighbours?: number;
@@ -30,12 +35,15 @@ export interface SimulateRoundOptions {
   dropBeforeMaskedInput?: readonly number[];
   /** Clients that send their masked input, then drop before ConsistencyCheck and Unmasking. */
   dropAfterMaskedInput?: readonly number[];
+  /** The round id (default: random). */
   roundId?: string;
+  /** The key-agreement curve (default: X25519 where available, else P-256). */
   curve?: KeyAgreementCurve;
   /** 'json' (default): every message goes through encodeMessage/JSON/decodeMessage; 'structured-clone': through structuredClone. */
   wire?: 'json' | 'structured-clone';
 }
 
+/** The outcome of {@link simulateRound}. */
 export interface SimulateRoundResult {
   /** Sum of the included inputs mod 2^bits. */
   sum: Uint32Array;
@@ -46,21 +54,49 @@ export interface SimulateRoundResult {
   /** Bytes of those messages on the wire (JSON text; 0 with structured clone). */
   bytesToServer: number;
   /** Wall-clock milliseconds: the whole round, and the server's closeUnmasking (reconstruction and unmasking). */
-  timings: { totalMs: number; unmaskMs: number };
+  timings: {
+    /** The whole round, signing keys included. */
+    totalMs: number;
+    /** The server's closeUnmasking. */
+    unmaskMs: number;
+  };
 }
 
+/**
+ * Runs one secure-aggregation round with every client (ids `client-0`, `client-1`, ...) and the
+ * server in this thread, each message through the wire format by default, with scripted dropouts
+ * at the three points where the protocol must recover. For tests, benchmarks and demos.
+ *
+ * @throws {PrivkitError} E_ARG (as a rejection) when inputs is empty or not an array, wire is unknown, a dropout index is not a distinct client index, or a round parameter is out of range (as {@link SecAggServer}).
+ * @throws {PrivkitError} E_THRESHOLD (as a rejection) when the dropouts leave too few clients to finish.
+ * @throws {PrivkitError} E_ARG, E_SHAPE (as a rejection) when an input is not a Uint32Array of the round's length with values < 2^bits.
+ *
+ * @example
+ * ```ts
+ * import { simulateRound } from 'privkit/secagg';
+ * const inputs = [1, 2, 3, 4, 5].map((v) => new Uint32Array([v, 100 * v]));
+ * const { sum, included } = await simulateRound({ inputs, bits: 16, threshold: 3, dropBeforeMaskedInput: [4] });
+ * // sum = [10, 1000] (client 4 dropped before sending its input), included = [0, 1, 2, 3]
+ * ```
+ */
 export async function simulateRound(options: SimulateRoundOptions): Promise<SimulateRoundResult> {
   const start = performance.now();
-  const { inputs, bits, threshold, neighbours, minSurvivors, roundId, curve, wire = 'json' } = options;
-  if (!Array.isArray(inputs) || inputs.length === 0) {
-    throw new PrivkitError('E_ARG', `inputs must be a non-empty array of Uint32Array, got ${describe(inputs)}`, { argument: 'inputs' });
+  const read = readOptions(
+    options,
+    ['inputs', 'bits', 'threshold', 'neighbours', 'minSurvivors', 'dropBeforeShareKeys', 'dropBeforeMaskedInput', 'dropAfterMaskedInput', 'roundId', 'curve', 'wire'],
+    'options',
+  ) as SimulateRoundOptions;
+  const { inputs: given, bits, threshold, neighbours, minSurvivors, roundId, curve } = read;
+  if (!Array.isArray(given) || given.length === 0) {
+    throw new PrivkitError('E_ARG', `inputs must be a non-empty array of Uint32Array, got ${describe(given)}`, { argument: 'inputs' });
   }
-  if (wire !== 'json' && wire !== 'structured-clone') {
-    throw new PrivkitError('E_ARG', `wire must be 'json' or 'structured-clone', got ${String(wire)}`, { argument: 'wire' });
-  }
-  const length = inputs[0] instanceof Uint32Array ? inputs[0].length : 0;
+  const inputs = readArray('inputs', given, (name, input) => checkTypedArray(name, input, ['Uint32Array']), MAX_CLIENTS);
+  const mismatch = inputs.findIndex((input) => input.length !== inputs[0]!.length);
+  if (mismatch >= 0) throw new PrivkitError('E_SHAPE', `inputs[${mismatch}] has length ${inputs[mismatch]!.length}, inputs[0] ${inputs[0]!.length}`, { argument: 'inputs', index: mismatch });
+  const wire = assertOneOf('wire', read.wire, ['json', 'structured-clone'] as const, 'json');
+  const length = inputs[0]!.length;
   const ids = inputs.map((_, i) => `client-${i}`);
-  const drops = dropSchedule(options, inputs.length);
+  const drops = dropSchedule(read, inputs.length);
 
   const signingKeys = await Promise.all(ids.map(() => generateSigningKeyPair()));
   const expectedParticipants = ids.map((id, i) => ({ id, signingPublicKey: signingKeys[i]!.publicKey }));
@@ -75,7 +111,7 @@ export async function simulateRound(options: SimulateRoundOptions): Promise<Simu
     ...(roundId === undefined ? {} : { roundId }),
     ...(curve === undefined ? {} : { curve }),
   });
-  const minParticipants = minSurvivors ?? threshold;
+  const minParticipants = minSurvivors === undefined ? threshold : minSurvivors;
   const clients = ids.map((id, i) => new SecAggClient(id, { minParticipants, signingKey: signingKeys[i]!, expectedParticipants }));
   const setup = await server.setup();
 
@@ -128,18 +164,21 @@ export async function simulateRound(options: SimulateRoundOptions): Promise<Simu
 function dropSchedule(options: SimulateRoundOptions, n: number) {
   const seen = new Set<number>();
   const read = (name: 'dropBeforeShareKeys' | 'dropBeforeMaskedInput' | 'dropAfterMaskedInput'): Set<number> => {
-    const list = options[name] ?? [];
+    const list = options[name] === undefined ? [] : options[name];
     if (!Array.isArray(list)) throw new PrivkitError('E_ARG', `${name} must be an array of client indices`, { argument: name });
-    list.forEach((i, k) => {
-      if (!Number.isSafeInteger(i) || i < 0 || i >= n || seen.has(i)) {
-        throw new PrivkitError('E_ARG', `${name}[${k}] = ${String(i)} is not a distinct client index in [0, ${n})`, {
+    const indices = new Set<number>();
+    for (let k = 0; k < list.length; k++) {
+      const i: unknown = list[k];
+      if (typeof i !== 'number' || !Number.isSafeInteger(i) || i < 0 || i >= n || seen.has(i)) {
+        throw new PrivkitError('E_ARG', `${name}[${k}] = ${describe(i)} is not a distinct client index in [0, ${n})`, {
           argument: name,
           index: k,
         });
       }
       seen.add(i);
-    });
-    return new Set(list);
+      indices.add(i);
+    }
+    return indices;
   };
   return {
     beforeShareKeys: read('dropBeforeShareKeys'),

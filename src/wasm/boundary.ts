@@ -31,7 +31,7 @@ const CONSTRUCTORS = {
   Float64Array,
 } as const;
 
-export type TypedArrayKind = keyof typeof CONSTRUCTORS;
+type TypedArrayKind = keyof typeof CONSTRUCTORS;
 
 const prototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
 const accessor = (key: PropertyKey) => Object.getOwnPropertyDescriptor(prototype, key)!.get!;

@@ -26,7 +26,19 @@ let engine: Engine | undefined;
 let loading: Promise<void> | undefined;
 let renewing: Promise<void> | undefined;
 
-/** Compiles and instantiates the wasm module (once per thread). Every sync kernel needs this first. */
+/**
+ * Compiles and instantiates the wasm module (once per thread). Every sync kernel needs this first;
+ * later calls return the same promise, and a failed load may be retried by calling again.
+ *
+ * @throws {PrivkitError} E_WASM (as a rejection) when the runtime lacks WebAssembly or fixed-width SIMD, or the module fails to instantiate.
+ *
+ * @example
+ * ```ts
+ * import { ready, l2Norms } from 'privkit';
+ * await ready();
+ * const norms = l2Norms(new Float32Array([3, 4, 6, 8]), 2); // [5, 10]
+ * ```
+ */
 export function ready(): Promise<void> {
   loading ??= load().catch((cause: unknown) => {
     loading = undefined;

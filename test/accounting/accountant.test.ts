@@ -2,7 +2,7 @@
 // epsilons, clones and budgets in O(distinct events), no limit short of memory, versioned JSON.
 import { describe, expect, it } from 'vitest';
 import { PldAccountant, PrivacyBudget, RdpAccountant, type PrivacyEvent } from 'privkit/accounting';
-import { expectPrivkitError } from '../helpers.js';
+import { expectPrivkitError } from '../support/helpers.js';
 
 const sgd: PrivacyEvent = { noiseMultiplier: 1.1, sampleRate: 0.01 };
 

@@ -2,7 +2,7 @@
 // frequency, and the K-th power of a spectrum value) that keep K-fold compositions accurate.
 import { describe, expect, it } from 'vitest';
 import { accurateDft, accuratePower, fft, twiddles } from '../../dist/src/accounting/fft.js';
-import { expectPrivkitError, seededRng } from '../helpers.js';
+import { expectPrivkitError, seededRng } from '../support/helpers.js';
 
 describe('fft', () => {
   it('matches the naive DFT and inverts (unnormalized) on random input', () => {

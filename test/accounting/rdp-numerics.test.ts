@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { PrivacyBudget, RdpAccountant } from 'privkit/accounting';
 import { rdpLaplace, rdpPoissonGaussian } from '../../dist/src/accounting/rdp.js';
 import { erfcx, logAdd, logErfc, logSub } from '../../dist/src/math/special.js';
-import { expectPrivkitError, relativeError } from '../helpers.js';
+import { expectPrivkitError, relativeError } from '../support/helpers.js';
 
 interface RdpVector {
   sampleRate: number;

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PldAccountant, RdpAccountant } from 'privkit/accounting';
-import { expectPrivkitError } from '../helpers.js';
+import { expectPrivkitError } from '../support/helpers.js';
 
 interface Case {
   sampleRate: number;

@@ -9,7 +9,7 @@ import { ready } from 'privkit';
 import { auditDpSgd, auditFedAvg, CanaryAggregator } from 'privkit/audit';
 import { NonPrivateAggregator, createModel, type FedAvgOptions } from 'privkit/fl';
 import { ONE_RUN_CASES } from '../../dist/examples/audit-cases.js';
-import { expectPrivkitError } from '../helpers.js';
+import { expectPrivkitError } from '../support/helpers.js';
 
 const CONFIDENCE = 1 - 1e-4;
 const seed = (n: number) => Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? n : i === 31 ? 0x1b : 0));
@@ -95,7 +95,11 @@ describe('argument checks', () => {
       [{ fedAvg: { ...fedAvg, aggregator: new NonPrivateAggregator({ dimension: model.paramCount }) }, canaries: 4 }, 'fedAvg.noiseMultiplier'],
       [{ fedAvg: { ...fedAvg, clipNorm: undefined }, canaries: 4 }, 'fedAvg.clipNorm'],
       [{ fedAvg, canaries: 0 }, 'options.canaries'],
-      [{ fedAvg: null, canaries: 4 }, 'fedAvg'],
+      [{ fedAvg, canaries: 2 ** 20 + 1 }, 'options.canaries'],
+      [{ fedAvg: { ...fedAvg, clientsPerRound: 3 }, canaries: 4 }, 'fedAvg.clientsPerRound'],
+      // no fedAvg options (null) are no fields: the first one checked is named; a non-object is refused as such
+      [{ fedAvg: null, canaries: 4 }, 'fedAvg.sampling'],
+      [{ fedAvg: 'fedAvg', canaries: 4 }, 'fedAvg'],
     ];
     for (const [options, argument] of cases) await expect(auditFedAvg(options as never), argument).rejects.toMatchObject({ code: 'E_ARG', argument });
   });

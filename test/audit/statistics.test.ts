@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { auditCanaryScores, betaQuantile, betaTails, clopperPearson, oneRunEpsilonLowerBound, oneRunPValue } from 'privkit/audit';
-import { expectPrivkitError } from '../helpers.js';
+import { expectPrivkitError } from '../support/helpers.js';
 
 interface Vectors {
   betaTails: { x: number; a: number; b: number; lower: number; upper: number }[];

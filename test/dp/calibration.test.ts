@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PrivkitError, ready } from 'privkit';
 import { analyticGaussianSigma, classicGaussianSigma, gaussianDelta } from 'privkit/dp';
-import { FC_SEED } from '../helpers.js';
+import { FC_SEED } from '../support/helpers.js';
 
 beforeAll(ready);
 

@@ -1,12 +1,11 @@
-// The wasm discrete Gaussian sampler (assembly/quantize.ts; discreteGaussian with method 'wasm', and
+// The wasm discrete Gaussian sampler (assembly/dp/discrete.ts; discreteGaussian with method 'wasm', and
 // the noise of quantize): bit-for-bit agreement with the plain-TS reference given the keystream
 // (src/reference/discrete-gaussian.ts; fast-check), its acceptance probability against 60-digit
-// mpmath values, chi-square
-// goodness of fit against the exact pmf (at 10^6 samples with fine bins, and at 2 x 10^7 samples
-// with bins sized so that a 1% error in any one of them fails the test), residues mod 64 at large
-// sigma (where the Ziggurat's low bits are drawn lazily) and moment checks with fixed seeds at
-// alpha = 1e-6, the noise of the fused quantize kernel, and the option's validation. The exact CKS20
-// method stays default.
+// mpmath values, chi-square goodness of fit against the exact pmf at 10^6 samples with fine bins,
+// residues mod 64 at large sigma (where the Ziggurat's low bits are drawn lazily) and moment checks
+// with fixed seeds at alpha = 1e-6, the noise of the fused quantize kernel, and the option's
+// validation. The exact CKS20 method stays default. The fits at 2 x 10^7 samples, with bins sized so
+// that a 1% error in any one of them fails the test, are in test/stat/dp/discrete-gaussian-wasm.test.ts.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ready } from 'privkit';
@@ -14,8 +13,8 @@ import { createRng, discreteGaussian } from 'privkit/dp';
 import * as ref from 'privkit/reference';
 import { dequantize, quantize } from 'privkit/secagg';
 import * as runtime from '../../dist/src/wasm/runtime.js';
-import { expectPrivkitError, FC_SEED, randomMatrix } from '../helpers.js';
-import { chiSquareSf, IntegerHistogram, integerChiSquare } from '../noise-stats.js';
+import { expectPrivkitError, FC_SEED, randomMatrix } from '../support/helpers.js';
+import { chiSquareSf, discreteGaussianPmf, IntegerHistogram, integerChiSquare } from '../support/noise-stats.js';
 
 fc.configureGlobal({ seed: FC_SEED, numRuns: 60, endOnFailure: true });
 
@@ -25,19 +24,9 @@ const seeded = (k: number) => createRng({ seed: new Uint8Array(32).fill(k) });
 
 // ---- statistics ------------------------------------------------------------------------------
 
-/** The exact discrete Gaussian pmf on [-K, K] (K = 12 sigma + 12: the mass beyond is below 1e-31). */
-function exactPmf(sigma: number): { K: number; p: Float64Array } {
-  const K = Math.ceil(12 * sigma + 12);
-  const p = new Float64Array(2 * K + 1);
-  let total = 0;
-  for (let k = -K; k <= K; k++) total += p[k + K] = Math.exp(-(k * k) / (2 * sigma * sigma));
-  for (let i = 0; i < p.length; i++) p[i]! /= total;
-  return { K, p };
-}
-
 /** Chi-square test of integer samples against the exact pmf, with integerChiSquare's default bins (>= 20 expected). */
 function chiSquarePValue(samples: Int32Array, sigma: number): { p: number; bins: number } {
-  const { K, p } = exactPmf(sigma);
+  const { K, p } = discreteGaussianPmf(sigma);
   const histogram = new IntegerHistogram(K);
   histogram.add(samples);
   return integerChiSquare(histogram, p, {});
@@ -45,7 +34,7 @@ function chiSquarePValue(samples: Int32Array, sigma: number): { p: number; bins:
 
 /** Exact variance and fourth moment of the discrete Gaussian (mean 0). */
 function exactMoments(sigma: number): { variance: number; fourth: number } {
-  const { K, p } = exactPmf(sigma);
+  const { K, p } = discreteGaussianPmf(sigma);
   let variance = 0;
   let fourth = 0;
   for (let k = -K; k <= K; k++) {
@@ -105,7 +94,8 @@ describe('agrees with the reference bit for bit, given the keystream', () => {
         const sample = ref.discreteGaussianBlockSampler(sigma, source);
         const noise = new Int32Array(n);
         const words = new Uint8Array(n);
-        const tieUniforms = new Float64Array(n).fill(Number.NaN);
+        // only ties read their uniform; the others hold a valid value the reference never reads
+        const tieUniforms = new Float64Array(n);
         for (let start = 0; start < n; start += 512) {
           const m = Math.min(512, n - start);
           const block = source.bytes(6 * m);
@@ -282,82 +272,6 @@ describe("discreteGaussian(n, sigma, { method: 'wasm' })", () => {
     // the variance of N_Z(0, sigma^2) is sigma^2 up to exp(-2 pi^2 sigma^2); standard error of the scaled one sqrt(2 / n)
     expect(Math.abs(squares / n - 1)).toBeLessThan(Z * Math.sqrt(2 / n));
   });
-});
-
-// At least 2 x 10^7 samples, bins sized by integerChiSquare so that a 1% error in any one bin fails
-// the test, and fine bins for the tails (a 1-in-256 fault, such as a SIMD lane that skipped the wedge, bin and acceptance tests
-// when its acceptance byte was 0xff, moved P(|k| = 1) by 4.5% at sigma 0.3: invisible at 10^6
-// samples). At sigma 0.3, P(k = 1) = 0.0039 needs 8 x 10^7 samples for 1% in the bins k = +-1.
-const RESOLUTION = 0.01;
-const LARGE_CHUNK = 1 << 21;
-/** [sigma, samples] of the tests. */
-const LARGE_CASES: Array<[number, number]> = [[0.3, 80_000_000], [0.5, 20_000_000], [1.5, 20_000_000], [4, 20_000_000], [100, 20_000_000]];
-
-/** A histogram of n samples drawn LARGE_CHUNK at a time by draw(count). */
-function histogramOf(sigma: number, n: number, draw: (count: number) => Int32Array): IntegerHistogram {
-  const histogram = new IntegerHistogram(exactPmf(sigma).K);
-  for (let done = 0; done < n; done += LARGE_CHUNK) histogram.add(draw(Math.min(LARGE_CHUNK, n - done)));
-  return histogram;
-}
-
-/**
- * Chi-square at alpha = 1e-6 twice: with bins of 1% resolution, and with fine bins (>= 20 expected)
- * that see the shape of the tails, which the coarse bins pool.
- */
-function expectFits(histogram: IntegerHistogram, p: Float64Array): void {
-  const coarse = integerChiSquare(histogram, p, { resolution: RESOLUTION });
-  const fine = integerChiSquare(histogram, p, {});
-  const detail = `chi-square ${coarse.stat.toFixed(1)} on ${coarse.df} dof (smallest bin ${coarse.minExpected.toFixed(0)}), fine bins ${fine.stat.toFixed(1)} on ${fine.df}`;
-  expect(coarse.bins, detail).toBeGreaterThanOrEqual(3);
-  expect(coarse.resolution, detail).toBeLessThanOrEqual(RESOLUTION);
-  expect(coarse.p, detail).toBeGreaterThan(1e-6);
-  expect(fine.p, detail).toBeGreaterThan(1e-6);
-}
-
-/** The exact pmf of sigma with P(k) multiplied by `factor` for |k| = 1, renormalized. */
-function perturbedPmf(sigma: number, factor: number): Float64Array {
-  const { K, p } = exactPmf(sigma);
-  p[K - 1]! *= factor;
-  p[K + 1]! *= factor;
-  const total = p.reduce((a, b) => a + b, 0);
-  return p.map((v) => v / total);
-}
-
-describe(`the wasm discrete Gaussian at >= 2 x 10^7 samples, ${RESOLUTION * 100}% resolution per bin`, () => {
-  const histograms = new Map<string, IntegerHistogram>(); // the power check reuses the sigma 0.3 samples
-  const wasmSamples = (sigma: number, n: number, seed: number): IntegerHistogram => {
-    const key = `${sigma} ${n} ${seed}`;
-    if (!histograms.has(key)) {
-      const rng = seeded(seed);
-      histograms.set(key, histogramOf(sigma, n, (count) => discreteGaussian(count, sigma, { rng, method: 'wasm' })));
-    }
-    return histograms.get(key)!;
-  };
-
-  for (const [i, [sigma, n]] of LARGE_CASES.entries()) {
-    it(`discreteGaussian(n, ${sigma}, { method: 'wasm' }), ${n / 1e6} M samples: chi-square against the exact pmf, coarse and fine bins (p > 1e-6)`, () => {
-      expectFits(wasmSamples(sigma, n, 60 + i), exactPmf(sigma).p);
-    });
-  }
-
-  const [smallSigma, smallN] = LARGE_CASES[0]!;
-  it(`the test can fail: sigma ${smallSigma} samples against a pmf with P(|k| = 1) 1% higher are rejected`, () => {
-    const result = integerChiSquare(wasmSamples(smallSigma, smallN, 60), perturbedPmf(smallSigma, 1.01), { resolution: RESOLUTION });
-    expect(result.p).toBeLessThan(1e-6);
-  });
-
-  for (const [i, [sigma, n]] of LARGE_CASES.slice(0, 2).entries()) {
-    it(`the noise of quantize(zeros, { noiseSigma: ${sigma} }), ${n / 1e6} M samples: chi-square against the exact pmf, coarse and fine bins (p > 1e-6)`, () => {
-      // zero inputs round to 0 exactly (a tie with f = 0 never rounds up): the words are the noise mod 2^32
-      const rng = seeded(70 + i);
-      const zeros = new Float32Array(LARGE_CHUNK);
-      const histogram = histogramOf(sigma, n, (count) => {
-        const words = quantize(zeros.subarray(0, count), { scale: 1, bits: 32, noiseSigma: sigma, rng });
-        return new Int32Array(words.buffer, words.byteOffset, words.length);
-      });
-      expectFits(histogram, exactPmf(sigma).p);
-    });
-  }
 });
 
 describe('the noise of quantize (fused kernel)', () => {

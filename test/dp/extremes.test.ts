@@ -22,7 +22,7 @@ import {
   secureGaussian,
   secureLaplace,
 } from 'privkit/dp';
-import { FC_SEED } from '../helpers.js';
+import { FC_SEED } from '../support/helpers.js';
 
 beforeAll(ready);
 

@@ -17,7 +17,7 @@ import {
   secureGaussian,
 } from 'privkit/dp';
 import { latticeSensitivity } from '../../dist/src/dp/secure.js';
-import { expectPrivkitError } from '../helpers.js';
+import { expectPrivkitError } from '../support/helpers.js';
 
 beforeAll(ready);
 

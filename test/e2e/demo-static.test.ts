@@ -9,7 +9,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COI_HEADERS, launchChromium, openPage, repoRoot, requirePrerequisites } from '../browser/harness.js';
+import { COI_HEADERS, launchChromium, openPage, repoRoot, requirePrerequisites } from './browser/harness.js';
 import { expectCompleteBenchmark } from './demo-page.js';
 
 const CONTENT_TYPES: Record<string, string> = {

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from 'privkit/dp';
 import { MAX_EXPONENT_BITS, millerRabin, Modulus, powBigInt, PrivateKey, ready } from 'privkit/paillier';
 import * as runtime from '../../dist/src/wasm/runtime.js';
-import { errorCode } from '../helpers.js';
+import { errorCode } from '../support/helpers.js';
 
 const SEED = 20261125;
 

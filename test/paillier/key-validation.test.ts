@@ -25,7 +25,7 @@ import {
   ready,
   type KeyPair,
 } from 'privkit/paillier';
-import { errorCode } from '../helpers.js';
+import { errorCode } from '../support/helpers.js';
 
 const insecure = { allowInsecureTestKeys: true };
 const seededRng = (byte: number) => createRng({ seed: new Uint8Array(32).fill(byte) });

@@ -25,7 +25,7 @@ import { generateKeyPair, millerRabin, Modulus, randomPrime, type KeyPair } from
 import { createPool, sharedFloat32Array, type Pool } from 'privkit/pool';
 import { collectSamples } from '../../dist/src/audit/sampling.js';
 import { operations } from '../../dist/src/registry.js';
-import { chiSquareCritical, ksCritical, moments } from '../noise-stats.js';
+import { chiSquareCritical, ksCritical, moments } from '../support/noise-stats.js';
 
 type Name = keyof typeof operations;
 type Args = unknown[];

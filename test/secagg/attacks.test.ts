@@ -18,7 +18,7 @@ import {
   type MaskedInputMessage,
   type ShareKeysMessage,
 } from 'privkit/secagg';
-import { expectPrivkitError } from '../helpers.js';
+import { expectPrivkitError } from '../support/helpers.js';
 import { MaliciousDealer, MaliciousServer, rebuild, stripMasks } from './malicious-server.js';
 import { TestRound, rejects } from './round.js';
 

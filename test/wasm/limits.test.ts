@@ -13,7 +13,7 @@ import { MAX_RNG_LENGTH } from '../../dist/src/dp/rng.js';
 import { maskedSum } from '../../dist/src/secagg/masks.js';
 import { MAX_CALL_BYTES } from '../../dist/src/wasm/arena.js';
 import * as runtime from '../../dist/src/wasm/runtime.js';
-import { expectPrivkitError } from '../helpers.js';
+import { expectPrivkitError } from '../support/helpers.js';
 
 beforeAll(ready);
 
