@@ -14,7 +14,23 @@ import type { FloatArray } from './validate.js';
 
 export type { PoolNoiseOptions };
 
-/** Starts a pool of workers and resolves once every one is ready; rejects with E_WORKER when a worker can not start. */
+/**
+ * Starts a pool of workers and resolves once every one is ready. Its methods are the sync kernels'
+ * operations as promises, split by rows over the workers; close it when done.
+ *
+ * @throws {PrivkitError} E_ARG (as a rejection) when opts is not an options object or threads is not an integer in [1, MAX_POOL_THREADS].
+ * @throws {PrivkitError} E_WORKER (as a rejection) when a worker can not start.
+ *
+ * @example
+ * ```ts
+ * import { createPool, sharedFloat32Array } from 'privkit/pool';
+ * const pool = await createPool({ threads: 2 });
+ * const x = sharedFloat32Array(256 * 1024); // read in place by the workers
+ * const { sum, clippedCount } = await pool.clipAndSum(x, 256, 1.0);
+ * console.log(sum.length, clippedCount); // 1024 0
+ * await pool.close();
+ * ```
+ */
 export async function createPool(opts: PoolOptions = {}): Promise<Pool> {
   const pool = new Pool(poolThreads(opts));
   try {

@@ -18,6 +18,7 @@ import { splitRows } from './parts.js';
 import type { Reply, Request } from './protocol.js';
 import type { FloatDtype, Part, Plan, PlanInput, PoolOperation, PoolRunner } from './types.js';
 
+/** Options of createPool. */
 export interface PoolOptions {
   /** Number of worker threads, 1 to MAX_POOL_THREADS (default: the number of cores, at most MAX_POOL_THREADS). */
   threads?: number;
@@ -65,6 +66,7 @@ export class WorkerPool implements PoolRunner {
   private nextId = 1;
   private closed = false;
 
+  /** Number of worker threads. */
   readonly threads: number;
 
   /** Starts `threads` workers; createPool also waits until they are ready. */

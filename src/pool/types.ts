@@ -69,6 +69,8 @@ export interface PoolOperation<Args extends unknown[], Task, PartResult, Result,
 
 /** What runs pooled operations: a Pool from createPool(), as the families that take `{ pool }` see it. */
 export interface PoolRunner {
+  /** Number of worker threads. */
   readonly threads: number;
+  /** Runs a registered operation: plan on this thread, run its parts on the workers, merge the results. */
   run<Args extends unknown[], Result>(operation: PoolOperation<Args, unknown, unknown, Result, Plan<unknown>>, ...args: Args): Promise<Result>;
 }
