@@ -107,6 +107,11 @@ interface Slot {
 class Call {
   /** Why the call was cancelled, once it was. */
   cancelled: { error: unknown } | undefined;
+  /**
+   * Once cancelled: resolves when no worker can touch the call's memory any more (the workers that
+   * ran its parts ended), or undefined when a worker that keeps serving may still write it.
+   */
+  released: Promise<void> | undefined;
   /** Rejects when the call is cancelled. */
   readonly whenCancelled: Promise<never>;
   private readonly done: number[];
@@ -284,8 +289,11 @@ export class WorkerPool implements PoolRunner {
       memory.commit();
       return { results: replies.map((reply) => reply.value), output: memory.result };
     } finally {
-      // a cancelled call's workers may still write its staging: it is dropped, not reused
-      if (call.cancelled === undefined) for (const view of lent) this.staging.giveBack(view);
+      const giveBack = (): void => lent.forEach((view) => this.staging.giveBack(view));
+      // a cancelled call's staging is reused once its workers ended; if one keeps serving, it may
+      // still write the staging, which is then dropped
+      if (call.cancelled === undefined) giveBack();
+      else void call.released?.then(giveBack);
     }
   }
 
@@ -486,6 +494,8 @@ export class WorkerPool implements PoolRunner {
    */
   private cancel(call: Call): void {
     const error = call.cancelled!.error;
+    const ending: Promise<void>[] = [];
+    let serving = false;
     for (const slot of [...this.slots]) {
       let own = false;
       let others = false;
@@ -498,11 +508,15 @@ export class WorkerPool implements PoolRunner {
         slot.pending.delete(id);
         part.reject(error);
       }
-      if (own && !others && this.ended === undefined) {
-        void slot.spawned?.terminate().catch(() => {});
-        this.slots[slot.index] = this.spawn(slot.index, 0);
+      if (!own) continue;
+      if (others || this.ended !== undefined) {
+        serving = true;
+        continue;
       }
+      ending.push(slot.spawned!.terminate().catch(() => {}));
+      this.slots[slot.index] = this.spawn(slot.index, 0);
     }
+    call.released = serving ? undefined : Promise.all(ending).then(() => {});
   }
 
   private workerUrlText(): string {
