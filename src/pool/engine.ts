@@ -14,10 +14,11 @@
 // while calls run (or while they start), so a forgotten pool does not hold a finished program.
 import { platform } from '#platform';
 import { PrivkitError } from '../errors.js';
-import { assertFunction, assertInteger, describe, readOptions, type FloatArray } from '../validate.js';
+import { assertInteger, describe, readOptions, type FloatArray } from '../validate.js';
 import { copyIn, copyOut, isSharedArray, region } from '../wasm/boundary.js';
 import type { SpawnedWorker } from '../platform/types.js';
 import { fromWorkerError, type ElementOffset } from './errors.js';
+import { abortedError, callOptions } from './guards.js';
 import { dtypeOf, plainArray, sharedArray, Staging } from './memory.js';
 import { splitRows } from './parts.js';
 import type { Reply, Request } from './protocol.js';
@@ -56,21 +57,6 @@ export function poolOptions(opts: PoolOptions | undefined): { threads: number; w
 function checkWorkerUrl(argument: string, url: unknown): string | URL {
   if (url instanceof URL || (typeof url === 'string' && url.length > 0 && url.length <= 8192)) return url;
   throw new PrivkitError('E_ARG', `${argument} must be a URL or a non-empty string of at most 8192 characters, got ${describe(url)}`, { argument });
-}
-
-/** The call options of a pool call, checked. */
-function callOptions(call: CallOptions | undefined): CallOptions {
-  const { signal, onProgress } = readOptions(call, ['signal', 'onProgress']);
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new PrivkitError('E_ARG', `opts.signal must be an AbortSignal, got ${describe(signal)}`, { argument: 'opts.signal' });
-  }
-  if (onProgress !== undefined) assertFunction('opts.onProgress', onProgress);
-  return { signal, onProgress };
-}
-
-/** The rejection of an aborted call: E_ABORTED with the signal's reason as its cause. */
-export function abortedError(signal: AbortSignal): PrivkitError {
-  return new PrivkitError('E_ABORTED', 'the operation was aborted', { cause: signal.reason });
 }
 
 interface Pending {

@@ -183,7 +183,7 @@ describe('cancellation and progress', () => {
   });
 
   it('reports progress up to the total (ciphertexts) and resolves as without it', async () => {
-    const x = vector(8000);
+    const x = vector(3000);
     const seen: Array<[number, number]> = [];
     const v = await pool.encryptVector(keys.publicKey, x, { ...packing, onProgress: (done, total) => seen.push([done, total]) });
     const total = v.ciphertexts.length;
@@ -213,6 +213,32 @@ describe('cancellation and progress', () => {
       }),
     ).rejects.toBe(thrown);
     expect(await pool.l2Norms(x, 4)).toEqual(l2Norms(x, 4));
+  });
+
+  it('generateKeyPair: a pool search aborts at once; a search on this thread between its primes', async () => {
+    const controller = new AbortController();
+    const search = generateKeyPair({ bits: 4096, pool, signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    const started = performance.now();
+    const { error } = await rejection(search);
+    expect(error.code).toBe('E_ABORTED');
+    expect(performance.now() - started).toBeLessThan(1000);
+    const stop = new AbortController();
+    const primes: number[] = [];
+    const onThread = generateKeyPair({
+      bits: 512,
+      allowInsecureTestKeys: true,
+      signal: stop.signal,
+      onProgress: (done, total) => {
+        primes.push(done);
+        expect(total).toBe(2);
+        stop.abort();
+      },
+    });
+    expect((await rejection(onThread)).error.code).toBe('E_ABORTED');
+    expect(primes).toEqual([1]);
+    const pair = await generateKeyPair({ bits: 512, allowInsecureTestKeys: true, pool });
+    expect(pair.privateKey.decrypt(pair.publicKey.encrypt(7n))).toBe(7n);
   });
 
   it('checks signal and onProgress (E_ARG)', async () => {
