@@ -25,11 +25,21 @@ export function refuseInPool(argument: string, value: unknown, instead: string):
 /** `signal` and `onProgress` of the options object `opts` (named `name`), checked: E_ARG naming the bad one. */
 export function callOptions(opts: CallOptions | null | undefined, name = 'opts'): CallOptions {
   const { signal, onProgress } = readOptions(opts, ['signal', 'onProgress'], name);
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+  if (signal !== undefined && !isAbortSignal(signal)) {
     throw new PrivkitError('E_ARG', `${name}.signal must be an AbortSignal, got ${describe(signal)}`, { argument: `${name}.signal` });
   }
   if (onProgress !== undefined) assertFunction(`${name}.onProgress`, onProgress);
   return { signal, onProgress };
+}
+
+/** Whether `value` is a genuine AbortSignal (a forged one, made from its prototype, fails its own getters). */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  if (!(value instanceof AbortSignal)) return false;
+  try {
+    return typeof value.aborted === 'boolean';
+  } catch {
+    return false;
+  }
 }
 
 /** The rejection of an aborted operation: E_ABORTED with the signal's reason as its cause. */
