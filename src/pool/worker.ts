@@ -1,7 +1,8 @@
 // The pool's worker: instantiates the wasm engine in its own thread, announces that it is ready,
 // then runs each request's part through the operation of that name in the registry
 // (src/registry.ts) and answers with the result, its fresh arrays moved rather than copied. Errors
-// go back as their fields (./errors.ts).
+// go back as their fields (./errors.ts). Progress of a part, when asked for, goes back at most every
+// PROGRESS_INTERVAL_MS.
 import { platform } from '#platform';
 import { PrivkitError } from '../errors.js';
 import { operations } from '../registry.js';
@@ -10,6 +11,9 @@ import { toWorkerError } from './errors.js';
 import { plainArray } from './memory.js';
 import { freshBuffers, type Reply, type Request } from './protocol.js';
 import type { PoolOperation } from './types.js';
+
+/** Least time between two progress messages of one part. */
+const PROGRESS_INTERVAL_MS = 20;
 
 const port = platform.poolWorkerPort();
 const send = (reply: Reply, transfer: ArrayBuffer[] = []) => port.post(reply, transfer);
@@ -20,12 +24,24 @@ function operationNamed(name: string): PoolOperation<never, unknown, unknown, un
   return operations[name as keyof typeof operations] as unknown as PoolOperation<never, unknown, unknown, unknown>;
 }
 
+/** The progress callback of a request: throttled messages when asked for, else nothing. */
+function progressOf(request: Request): (done: number) => void {
+  if (request.progress !== true) return () => {};
+  let last = performance.now();
+  return (done) => {
+    const now = performance.now();
+    if (now - last < PROGRESS_INTERVAL_MS) return;
+    last = now;
+    send({ kind: 'progress', id: request.id, done });
+  };
+}
+
 async function serve(request: Request): Promise<void> {
   try {
     const operation = operationNamed(request.operation);
     const { input, allocate } = request;
     const output = request.output ?? (request.inPlace ? input : allocate && plainArray(allocate.dtype, allocate.length));
-    const value = await operation.run(request.task, { input, output });
+    const value = await operation.run(request.task, { input, output }, progressOf(request));
     const sentBack = request.output === undefined ? output : undefined;
     send({ kind: 'done', id: request.id, value, output: sentBack }, freshBuffers([value, sentBack]));
   } catch (error) {
