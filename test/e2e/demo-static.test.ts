@@ -2,41 +2,15 @@
 // plain Node file server twice, with the cross-origin isolation headers (COOP/COEP) and without them
 // (as GitHub Pages and most static hosts serve it), and in headless Chromium both runs every
 // benchmark in quick mode (?bench=quick) and a short federated training run (?train).
-import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, sep } from 'node:path';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COI_HEADERS, launchChromium, openPage, repoRoot, requirePrerequisites } from './browser/harness.js';
+import { COI_HEADERS, launchChromium, openPage, repoRoot, requirePrerequisites, serveStatic } from './browser/harness.js';
 import { expectCompleteBenchmark } from './demo-page.js';
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.wasm': 'application/wasm',
-  '.bin': 'application/octet-stream',
-};
-
-/** Serves the files under `root` on 127.0.0.1 (an ephemeral port), with `headers` on every response. */
-async function serveStatic(root: string, headers: Record<string, string>): Promise<{ server: Server; url: string }> {
-  const server = createServer((request, response) => {
-    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
-    const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));
-    if (!file.startsWith(root + sep) || !statSync(file, { throwIfNoEntry: false })?.isFile()) {
-      response.writeHead(404).end();
-      return;
-    }
-    response.writeHead(200, { ...headers, 'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' });
-    createReadStream(file).pipe(response);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('the file server has no TCP address');
-  return { server, url: `http://127.0.0.1:${address.port}/` };
-}
 
 const HOSTS = [
   { name: 'with cross-origin isolation headers', headers: COI_HEADERS, isolated: true },

@@ -1,7 +1,9 @@
 // Shared plumbing of the browser tests: Debian's Chromium through playwright-core (never a downloaded
 // browser), Vite preview servers on ephemeral localhost ports, and pages whose errors are collected
 // so a failure says what went wrong in the browser.
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { preview, type InlineConfig, type PreviewServer } from 'vite';
@@ -66,6 +68,32 @@ export async function startPreview(config: InlineConfig, headers?: Record<string
   });
   const address = server.httpServer.address();
   if (address === null || typeof address === 'string') throw new Error('preview server has no TCP address');
+  return { server, url: `http://127.0.0.1:${address.port}/` };
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.wasm': 'application/wasm',
+  '.bin': 'application/octet-stream',
+};
+
+/** Serves the files under `root` on 127.0.0.1 (an ephemeral port), with `headers` on every response. */
+export async function serveStatic(root: string, headers: Record<string, string>): Promise<{ server: Server; url: string }> {
+  const server = createServer((request, response) => {
+    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+    const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));
+    if (!file.startsWith(root + sep) || !statSync(file, { throwIfNoEntry: false })?.isFile()) {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(200, { ...headers, 'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' });
+    createReadStream(file).pipe(response);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the file server has no TCP address');
   return { server, url: `http://127.0.0.1:${address.port}/` };
 }
 
