@@ -5,12 +5,6 @@
 // that fails to load (404, wrong MIME type, a script error) fires `error` with no message.
 import type { Platform } from './types.js';
 
-/** The global scope of a worker, as this module uses it. */
-interface WorkerScope {
-  postMessage(message: unknown, transfer: Transferable[]): void;
-  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
-}
-
 export const platform = {
   spawnPoolWorker(events, url) {
     const worker = url === undefined ? new Worker(new URL('../pool/worker.js', import.meta.url), { type: 'module' }) : new Worker(url, { type: 'module' });
@@ -29,14 +23,6 @@ export const platform = {
   },
 
   defaultWorkerUrl: () => `pool/worker.js next to ${import.meta.url}`,
-
-  poolWorkerPort() {
-    const scope = self as unknown as WorkerScope;
-    return {
-      post: (message, transfer = []) => scope.postMessage(message, transfer),
-      listen: (receive) => scope.addEventListener('message', (event) => receive(event.data)),
-    };
-  },
 
   defaultThreads: () => Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 1),
 

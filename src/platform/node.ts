@@ -2,7 +2,7 @@
 // workers are worker_threads running src/pool/worker.ts. A string worker URL is a file path, or a
 // URL when it starts with a scheme such as file: or data:.
 import { cpus } from 'node:os';
-import { parentPort, Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import type { Platform } from './types.js';
 
 const defaultWorker = (): URL => new URL('../pool/worker.js', import.meta.url);
@@ -32,15 +32,6 @@ export const platform = {
   },
 
   defaultWorkerUrl: () => defaultWorker().href,
-
-  poolWorkerPort() {
-    const port = parentPort;
-    if (port === null) throw new Error('the pool worker must run in a worker thread');
-    return {
-      post: (message, transfer) => port.postMessage(message, transfer),
-      listen: (receive) => port.on('message', receive),
-    };
-  },
 
   defaultThreads: () => Math.max(1, cpus().length),
 

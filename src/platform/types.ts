@@ -17,12 +17,6 @@ export interface SpawnedWorker {
   raw: unknown;
 }
 
-/** Inside a pool worker: its channel to the pool. */
-export interface WorkerPort {
-  post(message: unknown, transfer?: ArrayBuffer[]): void;
-  listen(receive: (data: unknown) => void): void;
-}
-
 export interface Platform {
   /**
    * Starts a pool worker: src/pool/worker.ts, or the script at `url` when given. May throw (a URL the
@@ -31,8 +25,6 @@ export interface Platform {
   spawnPoolWorker(events: PoolWorkerEvents, url: string | URL | undefined): SpawnedWorker;
   /** Where the default worker script is, for error messages. */
   defaultWorkerUrl(): string;
-  /** The channel of the pool worker this code runs in. */
-  poolWorkerPort(): WorkerPort;
   /** Worker threads a pool starts by default: the number of cores. */
   defaultThreads(): number;
   /** Whether SharedArrayBuffer can be shared with workers. */

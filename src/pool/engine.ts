@@ -19,9 +19,9 @@ import { copyIn, copyOut, isSharedArray, region } from '../wasm/boundary.js';
 import type { SpawnedWorker } from '../platform/types.js';
 import { fromWorkerError, type ElementOffset } from './errors.js';
 import { abortedError, callOptions } from './guards.js';
-import { dtypeOf, plainArray, sharedArray, Staging } from './memory.js';
+import { dtypeOf, sharedArray, Staging } from './memory.js';
 import { splitRows } from './parts.js';
-import type { Reply, Request } from './protocol.js';
+import { plainArray, type Reply, type Request } from './protocol.js';
 import type { CallOptions, FloatDtype, Part, Plan, PlanInput, PoolOperation, PoolRunner } from './types.js';
 
 /** Options of createPool. */

@@ -6,6 +6,7 @@
 import { platform } from '#platform';
 import { assertInteger, type FloatArray } from '../validate.js';
 import { typedArrayKind } from '../wasm/boundary.js';
+import { plainArray } from './protocol.js';
 import type { FloatDtype } from './types.js';
 
 /** Spare staging buffers kept between calls. */
@@ -29,11 +30,6 @@ export function sharedFloat64Array(length: number): Float64Array {
 /** A new array of `dtype`: on a SharedArrayBuffer when the runtime allows it. */
 export function sharedArray(dtype: FloatDtype, length: number): FloatArray {
   return platform.canShareMemory() ? onBuffer(dtype, new SharedArrayBuffer(length * TYPES[dtype].BYTES_PER_ELEMENT), length) : plainArray(dtype, length);
-}
-
-/** A new plain array of `dtype`. */
-export function plainArray(dtype: FloatDtype, length: number): FloatArray {
-  return new TYPES[dtype](length);
 }
 
 /** An array of `length` values of `dtype` at the start of a shared buffer. */

@@ -6,6 +6,11 @@ import type { FloatArray } from '../validate.js';
 import type { WorkerError } from './errors.js';
 import type { FloatDtype } from './types.js';
 
+/** A new plain array of `dtype`. */
+export function plainArray(dtype: FloatDtype, length: number): FloatArray {
+  return dtype === 'float64' ? new Float64Array(length) : new Float32Array(length);
+}
+
 export interface Request {
   id: number;
   operation: string;

@@ -3,19 +3,18 @@
 // (src/registry.ts) and answers with the result, its fresh arrays moved rather than copied. Errors
 // go back as their fields (./errors.ts). Progress of a part, when asked for, goes back at most every
 // PROGRESS_INTERVAL_MS.
-import { platform } from '#platform';
 import { PrivkitError } from '../errors.js';
 import { operations } from '../registry.js';
 import { ready } from '../wasm/runtime.js';
 import { toWorkerError } from './errors.js';
-import { plainArray } from './memory.js';
-import { freshBuffers, type Reply, type Request } from './protocol.js';
+import { poolWorkerPort } from './port.js';
+import { freshBuffers, plainArray, type Reply, type Request } from './protocol.js';
 import type { PoolOperation } from './types.js';
 
 /** Least time between two progress messages of one part. */
 const PROGRESS_INTERVAL_MS = 20;
 
-const port = platform.poolWorkerPort();
+const port = poolWorkerPort();
 const send = (reply: Reply, transfer: ArrayBuffer[] = []) => port.post(reply, transfer);
 
 /** The registered operation called `name`. */

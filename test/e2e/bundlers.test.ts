@@ -1,6 +1,7 @@
 // The README's "Bundlers" recipes, each tried as a user would (issue 13): privkit is packed
 // (`npm pack`) and installed into a fresh app, the same tiny page is built by each bundler through
-// its JavaScript API (Vite 8 build and dev server, webpack 5, esbuild), and headless Chromium runs a synchronous kernel, the pool on two workers
+// its JavaScript API (Vite 8 build and dev server, webpack 5, esbuild), or served as it is (a copy
+// of dist/src, an import map with no bundler), and headless Chromium runs a synchronous kernel, the pool on two workers
 // (two families' operations, so lazily loaded pool code is fetched too) and a pool whose worker URL
 // is wrong, which must reject with E_WORKER naming it.
 import { execFileSync } from 'node:child_process';
@@ -73,6 +74,7 @@ const page = (head: string, script: string) =>
 /** The one line of createPool options a recipe needs. */
 const DEFAULT_POOL = '{ threads: 2 }';
 const BUNDLED_WORKER_POOL = "{ threads: 2, workerUrl: '/privkit-worker.js' }";
+const COPIED_WORKER_POOL = "{ threads: 2, workerUrl: '/privkit/pool/worker.js' }";
 
 let work: string;
 let app: string;
@@ -208,5 +210,23 @@ describe('bundler recipes in Chromium', () => {
     });
     cpSync(join(root, 'index.html'), join(outDir, 'index.html'));
     await expectAppWorks(await serve(outDir, {}), false);
+  }, 60_000);
+
+  it('any bundler: a copy of dist/src served as it is, whose worker createPool({ workerUrl }) names', async () => {
+    prerequisites();
+    const root = writeSource('copied', COPIED_WORKER_POOL);
+    const outDir = join(work, 'out-copied');
+    await esbuild.build({ entryPoints: [join(root, 'main.js')], bundle: true, format: 'esm', platform: 'browser', outdir: outDir, logLevel: 'warning' });
+    cpSync(join(root, 'index.html'), join(outDir, 'index.html'));
+    cpSync(join(app, 'node_modules/privkit/dist/src'), join(outDir, 'privkit'), { recursive: true });
+    await expectAppWorks(await serve(outDir, COI_HEADERS), true);
+  }, 60_000);
+
+  it('no bundler: an import map onto node_modules/privkit/dist/src', async () => {
+    prerequisites();
+    const dist = '/node_modules/privkit/dist/src';
+    const importMap = { imports: { privkit: `${dist}/index.js`, 'privkit/pool': `${dist}/pool/index.js`, '#platform': `${dist}/platform/browser.js` } };
+    writeSource('importmap', DEFAULT_POOL, page(`<script type="importmap">${JSON.stringify(importMap)}</script>`, './main.js'));
+    await expectAppWorks(`${await serve(app, {})}importmap/`, false);
   }, 60_000);
 });
