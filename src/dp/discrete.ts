@@ -6,6 +6,7 @@
 // 'wasm' method (assembly/dp/discrete.ts), exact up to the float64 rounding of an acceptance probability.
 import { PrivkitError } from '../errors.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
+import { StagingWindow } from '../wasm/boundary.js';
 import { generatorOf, resolveRng } from './noise.js';
 import type { Rng } from './rng.js';
 
@@ -301,9 +302,6 @@ export function wasmDiscreteGaussianPmfError(sigma: number): number {
   return 16 * sigma * 2 ** -53 + 1e-14;
 }
 
-/** Samples per wasm call of the 'wasm' method (1 MiB of Int32). */
-const WASM_CHUNK = 1 << 18;
-
 /**
  * `length` exact samples of the discrete Gaussian distribution, P(x) proportional to
  * exp(-x^2 / (2 sigma^2)) over the integers (CKS20 Algorithm 3: discrete Laplace candidates with
@@ -338,12 +336,8 @@ export function discreteGaussian(length: number, sigma: number, opts?: DiscreteG
   const out = new Int32Array(n);
   if (method === 'wasm') {
     rng.withGenerator((kernels, g, arena) => {
-      const ptr = arena.allocSecret(Math.min(n, WASM_CHUNK) * 4);
-      for (let start = 0; start < n; start += WASM_CHUNK) {
-        const count = Math.min(WASM_CHUNK, n - start);
-        kernels.discreteGaussianFill(g, ptr, count, s);
-        out.set(arena.i32(ptr, count), start);
-      }
+      const window = new StagingWindow(arena, 4, n, true);
+      window.stream(n, { output: { array: out, name: 'out' } }, (ptr, count) => kernels.discreteGaussianFill(g, ptr, count, s));
     });
     return out;
   }

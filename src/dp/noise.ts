@@ -5,7 +5,7 @@
 // use the secure mode (src/dp/secure.ts), which resists floating-point attacks.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
-import { checkTypedArray, copyIn, copyOut, currentLength, snapshot } from '../wasm/boundary.js';
+import { checkTypedArray, copyOut, currentLength, snapshot, StagingWindow } from '../wasm/boundary.js';
 import type { Kernels } from '../wasm/runtime.js';
 import { createRng, isRng, type Rng } from './rng.js';
 
@@ -29,8 +29,6 @@ export interface AddNoiseOptions {
 
 /** Longest array a noise call returns (2^28 elements: 2 GiB of float64). */
 export const MAX_NOISE_LENGTH = 2 ** 28;
-/** Bytes per wasm call: the staging window. */
-const WINDOW_BYTES = 1 << 20;
 
 let threadRng: Rng | undefined;
 
@@ -283,16 +281,9 @@ export function stream(
   load: boolean,
 ): void {
   if (length === 0) return;
-  const bytes = array instanceof Float64Array ? 8 : 4;
-  const perChunk = WINDOW_BYTES / bytes;
+  const x = { array, name: 'x' };
   rng.withGenerator((kernels, g, arena) => {
-    const ptr = arena.allocSecret(Math.min(length, perChunk) * bytes);
-    const view = (count: number) => (bytes === 8 ? arena.f64(ptr, count) : arena.f32(ptr, count));
-    for (let start = 0; start < length; start += perChunk) {
-      const count = Math.min(perChunk, length - start);
-      if (load) copyIn(view(count), array, start, 'x');
-      body(kernels, g, ptr, count, start);
-      copyOut(view(count), array, start, 'x');
-    }
+    const window = new StagingWindow(arena, array instanceof Float64Array ? 8 : 4, length, true);
+    window.stream(length, { input: load ? x : undefined, output: x }, (ptr, count, start) => body(kernels, g, ptr, count, start));
   });
 }

@@ -8,7 +8,7 @@
 import { PrivkitError } from '../errors.js';
 import { assertInteger, describe, readOptions } from '../validate.js';
 import type { Arena } from '../wasm/arena.js';
-import { byteRegion, checkTypedArray, currentLength } from '../wasm/boundary.js';
+import { byteRegion, checkTypedArray, currentLength, StagingWindow } from '../wasm/boundary.js';
 import { withWasm, type Kernels } from '../wasm/runtime.js';
 
 /**
@@ -63,8 +63,6 @@ export interface RngOptions {
 /** Bytes of one generator state (assembly/dp/rng.ts). */
 export const GENERATOR_BYTES = 336;
 const BUFFER_BYTES = 256;
-/** Output produced per wasm call, so large requests never grow wasm memory. */
-const CHUNK_BYTES = 1 << 20;
 const SIGMA = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]; // "expand 32-byte k"
 /** Largest n of bytes, uint32 and uniform (elements of one call's new array). */
 export const MAX_RNG_LENGTH = 2 ** 28;
@@ -191,23 +189,17 @@ class ChaChaRng implements Rng {
 
   /**
    * Fills `out` (elements of `elementBytes`: the call's own array, or a checked view of the caller's)
-   * chunk by chunk through secret staging: `kernel` writes `count` elements at `ptr`, without scratch.
+   * chunk by chunk through a secret staging window: `kernel` writes `count` elements at `ptr`, without scratch.
    */
   private generate(
     out: Uint8Array | Float64Array,
     elementBytes: number,
     kernel: (kernels: Kernels, g: number, ptr: number, count: number) => void,
   ): void {
-    const perChunk = CHUNK_BYTES / elementBytes;
     const length = out.length;
     this.run((kernels, g, arena) => {
-      const ptr = arena.allocSecret(Math.min(length, perChunk) * elementBytes);
-      for (let start = 0; start < length; start += perChunk) {
-        const count = Math.min(perChunk, length - start);
-        kernel(kernels, g, ptr, count);
-        if (elementBytes === 8) (out as Float64Array).set(arena.f64(ptr, count), start);
-        else (out as Uint8Array).set(arena.bytes(ptr, count), start);
-      }
+      const window = new StagingWindow(arena, elementBytes, length, true);
+      window.stream(length, { output: { array: out, name: 'out' } }, (ptr, count) => kernel(kernels, g, ptr, count));
     }, false);
   }
 }
