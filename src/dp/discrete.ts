@@ -9,6 +9,7 @@ import { assertInteger, assertNumber, describe, readOptions } from '../validate.
 import { StagingWindow } from '../wasm/boundary.js';
 import { generatorOf, resolveRng } from './noise.js';
 import type { Rng } from './rng.js';
+import { dpWasm } from './wasm.js';
 
 /** Largest discrete Laplace scale / discrete Gaussian sigma: samples then leave Int32 with probability < 2^-180. */
 export const MAX_DISCRETE_SCALE = 2 ** 24;
@@ -335,7 +336,7 @@ export function discreteGaussian(length: number, sigma: number, opts?: DiscreteG
   }
   const out = new Int32Array(n);
   if (method === 'wasm') {
-    rng.withGenerator((kernels, g, arena) => {
+    rng.withGenerator(dpWasm, (kernels, g, arena) => {
       const window = new StagingWindow(arena, 4, n, true);
       window.stream(n, { output: { array: out, name: 'out' } }, (ptr, count) => kernels.discreteGaussianFill(g, ptr, count, s));
     });

@@ -6,8 +6,8 @@
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { checkTypedArray, copyOut, currentLength, snapshot, StagingWindow } from '../wasm/boundary.js';
-import type { Kernels } from '../wasm/runtime.js';
 import { createRng, isRng, type Rng } from './rng.js';
+import { dpWasm, type DpExports } from './wasm.js';
 
 /** The element type of a noise array: Float64Array ('float64') or Float32Array ('float32'). */
 export type NoiseDtype = 'float64' | 'float32';
@@ -88,13 +88,13 @@ const scaleName = (kind: NoiseKind) => (kind === 'gaussian' ? 'sigma' : 'scale')
 const FILL_KERNELS = {
   gaussian: { float64: 'gaussianFill64', float32: 'gaussianFill32' },
   laplace: { float64: 'laplaceFill64', float32: 'laplaceFill32' },
-} as const satisfies Record<NoiseKind, Record<NoiseDtype, keyof Kernels>>;
+} as const satisfies Record<NoiseKind, Record<NoiseDtype, keyof DpExports>>;
 
 /** The wasm kernels that add noise of each kind to float64 and float32 arrays in place. */
 const ADD_KERNELS = {
   gaussian: { float64: 'gaussianAdd64', float32: 'gaussianAdd32' },
   laplace: { float64: 'laplaceAdd64', float32: 'laplaceAdd32' },
-} as const satisfies Record<NoiseKind, Record<NoiseDtype, keyof Kernels>>;
+} as const satisfies Record<NoiseKind, Record<NoiseDtype, keyof DpExports>>;
 
 /**
  * `length` samples of N(0, sigma^2) from the wasm Ziggurat sampler, driven by ChaCha20. Fast noise
@@ -277,12 +277,12 @@ export function stream(
   rng: Rng,
   array: Float32Array | Float64Array,
   length: number,
-  body: (kernels: Kernels, g: number, ptr: number, count: number, start: number) => void,
+  body: (kernels: DpExports, g: number, ptr: number, count: number, start: number) => void,
   load: boolean,
 ): void {
   if (length === 0) return;
   const x = { array, name: 'x' };
-  rng.withGenerator((kernels, g, arena) => {
+  rng.withGenerator(dpWasm, (kernels, g, arena) => {
     const window = new StagingWindow(arena, array instanceof Float64Array ? 8 : 4, length, true);
     window.stream(length, { input: load ? x : undefined, output: x }, (ptr, count, start) => body(kernels, g, ptr, count, start));
   });

@@ -50,9 +50,9 @@ import { nonFiniteError, PrivkitError } from '../errors.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { nextUp } from './calibration.js';
 import { checkTypedArray, currentLength, StagingWindow } from '../wasm/boundary.js';
-import type { Kernels } from '../wasm/runtime.js';
 import { generatorOf, type NoiseKind } from './noise.js';
 import type { Rng } from './rng.js';
+import { dpWasm, type DpExports } from './wasm.js';
 
 /** log2 of the noise scale in lattice units (t = scale / r is in (2^(BITS-1), 2^BITS]). */
 export const SECURE_GRANULARITY_BITS = 24;
@@ -229,7 +229,7 @@ function lattice(
   values: Float64Array,
   r: number,
   rngOption: unknown,
-  kernel: (kernels: Kernels, g: number, ptr: number, count: number, bound: number) => number,
+  kernel: (kernels: DpExports, g: number, ptr: number, count: number, bound: number) => number,
 ): SecureNoiseResult {
   checkTypedArray('values', values, ['Float64Array']);
   const rng = generatorOf(rngOption);
@@ -239,7 +239,7 @@ function lattice(
   if (length === 0) return { values: out, resolution: r };
   // Chunks of `values` go straight into a window of wasm memory (secret: it holds inputs plus
   // noise) and the results into `out` (one copy each way; no intermediate copy of the input).
-  rng.withGenerator((kernels, g, arena) => {
+  rng.withGenerator(dpWasm, (kernels, g, arena) => {
     const io = { input: { array: values, name: 'values' }, output: { array: out, name: 'out' } };
     new StagingWindow(arena, 8, length, true).stream(length, io, (ptr, count, start) => {
       const bad = kernel(kernels, g, ptr, count, bound);

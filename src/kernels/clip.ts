@@ -5,6 +5,7 @@ import { PrivkitError } from '../errors.js';
 import { assertFloat32Array, assertInteger, assertNumber, batchColumns, describe, matrixColumns, readOptions } from '../validate.js';
 import { checkTypedArray, currentLength, StagingWindow } from '../wasm/boundary.js';
 import { withWasm } from '../wasm/runtime.js';
+import { kernelsWasm } from './wasm.js';
 import {
   Accumulator,
   columnBlocks,
@@ -182,7 +183,7 @@ export function clipValues(x: Float32Array, min: number, max: number, opts: Clip
   assertClampBounds(min, max);
   const length = currentLength(x);
   const out = outputFor(x, length, options);
-  withWasm((kernels, arena) => {
+  withWasm(kernelsWasm, (kernels, arena) => {
     const io = { input: { array: x, name: 'x' }, output: { array: out, name: out === x ? 'x' : 'opts.out' } };
     new StagingWindow(arena, 4, length, false).stream(length, io, (ptr, count, start) => {
       if (kernels.clampValues(ptr, count, min, max) !== 0) throw nonFiniteResultError(x, start, start + count);
@@ -240,7 +241,7 @@ function clipRows(
       if (end > start) visit(k, start - col, end - start);
     }
   };
-  return withWasm((kernels, arena) => {
+  return withWasm(kernelsWasm, (kernels, arena) => {
     const window = new MatrixWindow(arena, { array: x, name: 'x' }, length, cols);
     const long = cols > WINDOW_FLOATS;
     const group = long ? 1 : Math.min(rows, groupRows(cols, nLayers));

@@ -5,6 +5,7 @@ import { PrivkitError } from '../errors.js';
 import { assertInteger, describe, matrixColumns } from '../validate.js';
 import { withWasm } from '../wasm/runtime.js';
 import { Accumulator, columnBlocks, groupRows, MatrixWindow, rowGroups, WINDOW_FLOATS } from './stream.js';
+import { kernelsWasm } from './wasm.js';
 
 /**
  * Column-wise sum of x (rows x cols, row-major), accumulated in float32.
@@ -108,7 +109,7 @@ export function weightedSum(x: Float32Array, rows: number, weights: Float64Array
     throw new PrivkitError('E_SHAPE', `weights must be a Float64Array of length rows (${rows})`, { argument: 'weights' });
   }
   const length = rows * cols;
-  return withWasm((kernels, arena) => {
+  return withWasm(kernelsWasm, (kernels, arena) => {
     const window = new MatrixWindow(arena, { array: x, name: 'x' }, length, cols);
     const acc = new Accumulator(arena, cols);
     if (cols <= WINDOW_FLOATS) {

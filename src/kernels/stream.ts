@@ -10,7 +10,7 @@
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import type { Arena } from '../wasm/arena.js';
 import { StagingWindow, WINDOW_BYTES, type Staged } from '../wasm/boundary.js';
-import type { Kernels } from '../wasm/runtime.js';
+import type { KernelsExports } from './wasm.js';
 
 /** Float32 values per staging window. */
 export const WINDOW_FLOATS = WINDOW_BYTES / 4;
@@ -97,7 +97,7 @@ export class Accumulator {
   }
 
   /** Ends a block: rejects a non-finite sum (as nonFiniteResultError over x's `length` values), else copies it out. */
-  end(kernels: Kernels, block: ColumnBlock, x: Float32Array, length: number): void {
+  end(kernels: KernelsExports, block: ColumnBlock, x: Float32Array, length: number): void {
     if (kernels.firstNonFinite(this.ptr, block.cols) >= 0) throw nonFiniteResultError(x, 0, length);
     this.sum.set(this.arena.f32(this.ptr, block.cols), block.col);
   }

@@ -4,6 +4,7 @@
 // Seeds, generator states and keystream never stay in wasm memory after a call (see combine).
 import { PrivkitError } from '../errors.js';
 import { GENERATOR_BYTES, generatorState } from '../dp/rng.js';
+import { dpWasm } from '../dp/wasm.js';
 import { assertInteger, describe } from '../validate.js';
 import { checkTypedArray, currentLength, isDetached, snapshot, StagingWindow, typedArrayKind } from '../wasm/boundary.js';
 import { withWasm } from '../wasm/runtime.js';
@@ -122,7 +123,7 @@ function combine(
   });
   const subtract = Uint32Array.from(masks, (mask) => (mask.subtract ? 1 : 0));
   try {
-    withWasm((kernels, arena) => {
+    withWasm(dpWasm, (kernels, arena) => {
       const batch = Math.min(count, MASK_BATCH);
       const gens = arena.allocSecret(batch * GENERATOR_BYTES);
       const flags = arena.allocSecret(batch * 4);

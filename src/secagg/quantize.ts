@@ -7,6 +7,7 @@ import { nonFiniteError, PrivkitError } from '../errors.js';
 import { MAX_DISCRETE_SCALE } from '../dp/discrete.js';
 import { generatorOf } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
+import { dpWasm } from '../dp/wasm.js';
 import { assertFloat32Array, assertNumber, describe, readOptions } from '../validate.js';
 import { currentLength, StagingWindow } from '../wasm/boundary.js';
 import { wordMask } from './masks.js';
@@ -73,7 +74,7 @@ export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
   assertFloat32Array('x', x);
   const length = currentLength(x);
   const out = new Uint32Array(length);
-  rng.withGenerator((kernels, g, arena) => {
+  rng.withGenerator(dpWasm, (kernels, g, arena) => {
     // secret staging: the input, its rounding and noise (a window holds a multiple of the kernel's
     // 512-value batch, so chunking never changes the output)
     const window = new StagingWindow(arena, 4, length, true);

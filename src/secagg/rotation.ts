@@ -5,6 +5,7 @@
 // the server apply the same rotation. Kernels: hadamardRotate and its blocked phases in assembly/secagg/rotation.ts.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
+import { dpWasm } from '../dp/wasm.js';
 import { assertFloat32Array, assertInteger, describe } from '../validate.js';
 import { copyIn, currentLength, isDetached, snapshot, typedArrayKind } from '../wasm/boundary.js';
 
@@ -103,7 +104,7 @@ export function rotate(
   inverse: boolean,
   block = ROTATION_BLOCK,
 ): Float32Array {
-  return createRng({ seed, stream: ROTATION_STREAM }).withGenerator((kernels, g, arena) => {
+  return createRng({ seed, stream: ROTATION_STREAM }).withGenerator(dpWasm, (kernels, g, arena) => {
     const size = Math.min(d, block);
     const ptr = arena.allocSecret(size * 4);
     const overflow = () =>

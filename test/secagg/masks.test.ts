@@ -8,6 +8,7 @@ import { createRng } from 'privkit/dp';
 import { applyMasks, wordMask } from 'privkit/secagg';
 import { maskedSum } from '../../dist/src/secagg/masks.js';
 import * as runtime from '../../dist/src/wasm/runtime.js';
+import { dpWasm } from '../../dist/src/dp/wasm.js';
 import { expectPrivkitError } from '../support/helpers.js';
 
 beforeAll(ready);
@@ -84,11 +85,11 @@ describe('applyMasks', () => {
   it('releases its wasm memory after every call', () => {
     const x = new Uint32Array(200_000);
     applyMasks(x, [{ seed: seedOf(1) }]);
-    const top = runtime.withWasm((_k, arena) => arena.mark());
-    const size = runtime.withWasm((_k, arena) => arena.memoryBytes);
+    const top = runtime.withWasm(dpWasm, (_k, arena) => arena.mark());
+    const size = runtime.withWasm(dpWasm, (_k, arena) => arena.memoryBytes);
     for (let i = 0; i < 50; i++) applyMasks(x, [{ seed: seedOf(i) }, { seed: seedOf(i + 1), subtract: true }]);
-    expect(runtime.withWasm((_k, arena) => arena.mark())).toBe(top);
-    expect(runtime.withWasm((_k, arena) => arena.memoryBytes)).toBe(size);
+    expect(runtime.withWasm(dpWasm, (_k, arena) => arena.mark())).toBe(top);
+    expect(runtime.withWasm(dpWasm, (_k, arena) => arena.memoryBytes)).toBe(size);
   });
 
   it('across staging windows (1 MiB, 262,144 words each): equals the reference, alone and summed', () => {
@@ -153,10 +154,10 @@ describe('maskedSum', () => {
   it('releases its wasm memory after every call', () => {
     const inputs = Array.from({ length: 3 }, () => new Uint32Array(200_000));
     maskedSum(inputs, [{ seed: seedOf(1) }]);
-    const top = runtime.withWasm((_k, arena) => arena.mark());
-    const size = runtime.withWasm((_k, arena) => arena.memoryBytes);
+    const top = runtime.withWasm(dpWasm, (_k, arena) => arena.mark());
+    const size = runtime.withWasm(dpWasm, (_k, arena) => arena.memoryBytes);
     for (let i = 0; i < 20; i++) maskedSum(inputs, [{ seed: seedOf(i) }, { seed: seedOf(i + 1), subtract: true }]);
-    expect(runtime.withWasm((_k, arena) => arena.mark())).toBe(top);
-    expect(runtime.withWasm((_k, arena) => arena.memoryBytes)).toBe(size);
+    expect(runtime.withWasm(dpWasm, (_k, arena) => arena.mark())).toBe(top);
+    expect(runtime.withWasm(dpWasm, (_k, arena) => arena.memoryBytes)).toBe(size);
   });
 });

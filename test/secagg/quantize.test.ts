@@ -12,6 +12,7 @@ import { createRng } from 'privkit/dp';
 import * as ref from 'privkit/reference';
 import { applyMasks, dequantize, MAX_ROUNDING_ATTEMPTS, quantize } from 'privkit/secagg';
 import * as runtime from '../../dist/src/wasm/runtime.js';
+import { dpWasm } from '../../dist/src/dp/wasm.js';
 import { catchPrivkitError, expectPrivkitError, FC_SEED, randomMatrix, seededRng } from '../support/helpers.js';
 
 fc.configureGlobal({ seed: FC_SEED, numRuns: 80, endOnFailure: true });
@@ -402,8 +403,8 @@ describe('randomness', () => {
 });
 
 describe('memory', () => {
-  const memoryBytes = () => runtime.withWasm((_kernels, arena) => arena.memoryBytes);
-  const arenaTop = () => runtime.withWasm((_kernels, arena) => arena.mark());
+  const memoryBytes = () => runtime.withWasm(dpWasm, (_kernels, arena) => arena.memoryBytes);
+  const arenaTop = () => runtime.withWasm(dpWasm, (_kernels, arena) => arena.mark());
 
   it('many calls, small and larger than the staging window, do not grow wasm memory', () => {
     const small = randomMatrix(1, 37, 1, 'normal');
