@@ -39,6 +39,22 @@ export interface PrivkitErrorDetails {
   cause?: unknown;
 }
 
+const CODES: ReadonlySet<string> = new Set<PrivkitErrorCode>([
+  'E_ARG',
+  'E_SHAPE',
+  'E_NONFINITE',
+  'E_OVERFLOW',
+  'E_NOT_READY',
+  'E_WASM',
+  'E_WORKER',
+  'E_BUDGET',
+  'E_PROTOCOL',
+  'E_AUTH',
+  'E_THRESHOLD',
+]);
+/** Longest message kept whole; longer ones are cut (messages never carry an input whole). */
+const MAX_MESSAGE = 1000;
+
 /**
  * The one error type of privkit. Every function reports bad input, an overspent budget, a protocol
  * violation or a failed kernel with a `PrivkitError` whose {@link PrivkitError.code | code} is
@@ -64,17 +80,40 @@ export class PrivkitError extends Error {
   readonly index?: number;
 
   /**
+   * Checks its own arguments like every public constructor: a bad one gives a PrivkitError E_ARG naming it.
+   * A message longer than 1,000 characters is cut (messages never carry an input whole).
+   *
    * @param code - the stable error code.
    * @param message - a human-readable explanation; the error's `message` is `${code}: ${message}`.
    * @param details - the argument, element index and cause the error is about.
    */
-  constructor(code: PrivkitErrorCode, message: string, details: PrivkitErrorDetails = {}) {
-    super(`${code}: ${message}`, details.cause === undefined ? undefined : { cause: details.cause });
+  constructor(code: PrivkitErrorCode, message: string, details?: PrivkitErrorDetails | null) {
+    const problem = constructorProblem(code, message, details);
+    if (problem !== undefined) throw new PrivkitError('E_ARG', problem.message, { argument: problem.argument });
+    details ??= {};
+    const text = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}... (${message.length - MAX_MESSAGE} more characters)` : message;
+    super(`${code}: ${text}`, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'PrivkitError';
     this.code = code;
     if (details.argument !== undefined) this.argument = details.argument;
     if (details.index !== undefined) this.index = details.index;
   }
+}
+
+/** What is wrong with the PrivkitError constructor's arguments, or undefined. */
+function constructorProblem(code: unknown, message: unknown, details: unknown): { message: string; argument: string } | undefined {
+  if (typeof code !== 'string' || !CODES.has(code)) return { message: `code must be one of ${[...CODES].join(', ')}`, argument: 'code' };
+  if (typeof message !== 'string') return { message: `message must be a string, got ${typeof message}`, argument: 'message' };
+  if (details === undefined || details === null) return undefined;
+  if (typeof details !== 'object') return { message: `details must be an object, got ${typeof details}`, argument: 'details' };
+  const { argument, index } = details as PrivkitErrorDetails;
+  if (argument !== undefined && (typeof argument !== 'string' || argument.length > 256)) {
+    return { message: 'details.argument must be a string of at most 256 characters', argument: 'details.argument' };
+  }
+  if (index !== undefined && !(typeof index === 'number' && Number.isSafeInteger(index) && index >= 0)) {
+    return { message: 'details.index must be an integer >= 0', argument: 'details.index' };
+  }
+  return undefined;
 }
 
 /** The error for a non-finite element; the pool re-raises it with the index shifted to the caller's array. */

@@ -1,20 +1,80 @@
 // Argument checks shared by every public function. Each throws a PrivkitError naming the argument.
+// Typed arrays are checked by brand at the wasm boundary (checkTypedArray in wasm/boundary.ts), so a
+// Proxy, a DataView or an array-like object never passes for one, and a view whose buffer was
+// transferred (detached) is refused rather than read as empty. Options are read once (readOptions).
+// Messages describe values with `describe`, which never throws and never copies a long input whole.
 import { PrivkitError } from './errors.js';
-import { checkTypedArray, currentLength } from './wasm/boundary.js';
+import { checkTypedArray, currentLength, isDetached, typedArrayKind, type TypedArray } from './wasm/boundary.js';
 
 export type FloatArray = Float32Array | Float64Array;
 
+/** Longest piece of an input copied into a message. */
+const MAX_DESCRIBED = 40;
+
+/** A short description of a value for messages: its type, a number, a prefix of a string, a typed array's kind and length. Never throws. */
 export function describe(value: unknown): string {
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
-  if (value === null) return 'null';
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as Float32Array).length})`;
-  if (Array.isArray(value)) return `Array(${value.length})`;
-  return typeof value;
+  try {
+    switch (typeof value) {
+      case 'number':
+      case 'boolean':
+        return String(value);
+      case 'bigint': {
+        const text = value.toString();
+        return text.length <= MAX_DESCRIBED ? `${text}n` : `a ${value < 0n ? 'negative ' : ''}${(value < 0n ? -value : value).toString(2).length}-bit bigint`;
+      }
+      case 'string':
+        return value.length <= MAX_DESCRIBED ? JSON.stringify(value) : `a string of ${value.length} characters`;
+      case 'symbol':
+      case 'undefined':
+      case 'function':
+        return typeof value;
+    }
+    if (value === null) return 'null';
+    const kind = typedArrayKind(value);
+    if (kind !== undefined) {
+      const view = value as TypedArray;
+      return isDetached(view) ? `a detached ${kind}` : `${kind}(${currentLength(view)})`;
+    }
+    if (ArrayBuffer.isView(value)) return 'DataView';
+    if (Array.isArray(value)) return `Array(${value.length})`;
+    return 'object';
+  } catch {
+    return 'an unreadable value';
+  }
+}
+
+/** A genuine, attached Uint8Array of exactly `length` bytes (a key, a seed, a nonce). */
+export function assertBytes(name: string, value: unknown, length: number): Uint8Array {
+  const bytes = checkTypedArray(name, value, ['Uint8Array']);
+  if (currentLength(bytes) !== length) throw new PrivkitError('E_ARG', `${name} must be a Uint8Array of ${length} bytes, got ${describe(value)}`, { argument: name });
+  return bytes;
 }
 
 /** A genuine, attached Float32Array (see checkTypedArray in wasm/boundary.ts). */
 export function assertFloat32Array(name: string, value: unknown): asserts value is Float32Array {
   checkTypedArray(name, value, ['Float32Array']);
+}
+
+/** A boolean option: undefined gives `fallback`. */
+export function optionalBoolean(name: string, value: unknown, fallback = false): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new PrivkitError('E_ARG', `${name} must be a boolean, got ${describe(value)}`, { argument: name });
+  return value;
+}
+
+/** One of a fixed set of values (option strings); undefined gives `fallback` when one is given. */
+export function assertOneOf<T>(name: string, value: unknown, values: readonly T[], fallback?: T): T {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (!values.includes(value as T)) {
+    throw new PrivkitError('E_ARG', `${name} must be ${values.map((v) => describe(v)).join(' or ')}, got ${describe(value)}`, { argument: name });
+  }
+  return value as T;
+}
+
+/** A function (a callback). */
+export function assertFunction<T extends (...args: never[]) => unknown>(name: string, value: unknown): T {
+  if (typeof value !== 'function') throw new PrivkitError('E_ARG', `${name} must be a function, got ${describe(value)}`, { argument: name });
+  return value as T;
 }
 
 /** A finite number, optionally required to be > 0 or >= 0. */
@@ -34,14 +94,108 @@ export function assertNumber(name: string, value: unknown, range: 'any' | 'posit
   return value;
 }
 
-/** A non-negative safe integer (or a positive one when `min` is 1). */
-export function assertInteger(name: string, value: unknown, min = 0): number {
+/** A non-negative safe integer (or a positive one when `min` is 1), at most `max`. */
+export function assertInteger(name: string, value: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
     throw new PrivkitError('E_ARG', `${name} must be an integer >= ${min}, got ${describe(value)}`, {
       argument: name,
     });
   }
+  if (value > max) throw new PrivkitError('E_ARG', `${name} must be at most ${max}, got ${value}`, { argument: name });
   return value;
+}
+
+/** Longest array (of options, bounds, records given as a JS array) a check reads: 2^28 elements. */
+const MAX_ARRAY_LENGTH = 2 ** 28;
+
+/** The length of an array-like argument: an Array, a genuine attached typed array, or an object with a length; at most `maxLength`. */
+function arrayLength(name: string, value: unknown, maxLength = MAX_ARRAY_LENGTH): number {
+  if (value === null || typeof value !== 'object') {
+    throw new PrivkitError('E_ARG', `${name} must be an array, got ${describe(value)}`, { argument: name });
+  }
+  const kind = typedArrayKind(value);
+  if (kind !== undefined) return checkLength(name, currentLength(checkTypedArray(name, value, [kind])), maxLength);
+  if (ArrayBuffer.isView(value)) throw new PrivkitError('E_ARG', `${name} must be an array, got ${describe(value)}`, { argument: name });
+  const length = (value as ArrayLike<unknown>).length;
+  if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
+    throw new PrivkitError('E_ARG', `${name} must be an array, got ${describe(value)}`, { argument: name });
+  }
+  return checkLength(name, length, maxLength);
+}
+
+function checkLength(name: string, length: number, maxLength: number): number {
+  if (length > maxLength) throw new PrivkitError('E_ARG', `${name} must have at most ${maxLength} elements, got ${length}`, { argument: name });
+  return length;
+}
+
+/** What a number must be: finite unless `finite` is false, an integer, within bounds (inclusive min/max, exclusive above/below). */
+export interface NumberRule {
+  finite?: boolean;
+  integer?: boolean;
+  min?: number;
+  max?: number;
+  above?: number;
+  below?: number;
+}
+
+/** The rule in words, for messages: "a finite integer >= 1". */
+function ruleText(rule: NumberRule): string {
+  const parts = [rule.integer ? 'an integer' : rule.finite === false ? 'a number' : 'a finite number'];
+  if (rule.min !== undefined) parts.push(`>= ${rule.min}`);
+  if (rule.above !== undefined) parts.push(`> ${rule.above}`);
+  if (rule.max !== undefined) parts.push(`<= ${rule.max}`);
+  if (rule.below !== undefined) parts.push(`< ${rule.below}`);
+  return parts.join(' ');
+}
+
+function followsRule(v: number, rule: NumberRule): boolean {
+  if (Number.isNaN(v) || (rule.finite !== false && !Number.isFinite(v))) return false;
+  if (rule.integer && !Number.isSafeInteger(v)) return false;
+  return !(
+    (rule.min !== undefined && v < rule.min) ||
+    (rule.max !== undefined && v > rule.max) ||
+    (rule.above !== undefined && !(v > rule.above)) ||
+    (rule.below !== undefined && !(v < rule.below))
+  );
+}
+
+/**
+ * The numbers of an array-like argument (an Array, a typed array or an array-like object), each
+ * checked by `rule`, copied into a new Float64Array (so later reads can not see other values). A
+ * bad element gives E_ARG (E_NONFINITE for NaN or +-Infinity where finite numbers are required)
+ * with the argument and the element's index.
+ */
+export function readNumbers(name: string, value: unknown, rule: NumberRule = {}, maxLength = MAX_ARRAY_LENGTH): Float64Array {
+  const length = arrayLength(name, value, maxLength);
+  const out = new Float64Array(length);
+  for (let i = 0; i < length; i++) {
+    const v = (value as ArrayLike<unknown>)[i];
+    if (typeof v !== 'number' || !followsRule(v, rule)) {
+      const code = typeof v === 'number' && !Number.isFinite(v) && !rule.integer ? 'E_NONFINITE' : 'E_ARG';
+      throw new PrivkitError(code, `${name}[${i}] must be ${ruleText(rule)}, got ${describe(v)}`, { argument: name, index: i });
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
+/** One number checked by `rule` (E_ARG naming `name` otherwise). */
+export function checkNumber(name: string, value: unknown, rule: NumberRule): number {
+  if (typeof value !== 'number' || !followsRule(value, rule)) {
+    throw new PrivkitError('E_ARG', `${name} must be ${ruleText(rule)}, got ${describe(value)}`, { argument: name });
+  }
+  return value;
+}
+
+/**
+ * The elements of an array-like argument (at most `maxLength`), each checked by `element` (called
+ * with the element's name `name[i]`, value and index); returns them as a new Array.
+ */
+export function readArray<T>(name: string, value: unknown, element: (name: string, value: unknown, index: number) => T, maxLength = MAX_ARRAY_LENGTH): T[] {
+  const length = arrayLength(name, value, maxLength);
+  const out: T[] = new Array(length);
+  for (let i = 0; i < length; i++) out[i] = element(`${name}[${i}]`, (value as ArrayLike<unknown>)[i], i);
+  return out;
 }
 
 /**
@@ -82,11 +236,13 @@ export function matrixColumns(x: unknown, rows: unknown): number {
  * The options of a call, read once: each of `keys` is read exactly one time, in order, into a plain
  * object. Calls read their options first, before they check their other arguments, so that a getter
  * on the options can not change an input after it was checked. undefined and null mean no options;
- * anything else that is not an object is E_ARG.
+ * anything else that is not a plain object (an array, a typed array, a primitive, a function) is E_ARG.
  */
 export function readOptions<T extends object, K extends keyof T & string>(opts: T | null | undefined, keys: readonly K[], name = 'opts'): Partial<Pick<T, K>> {
   if (opts === undefined || opts === null) return {};
-  if (typeof opts !== 'object') throw new PrivkitError('E_ARG', `${name} must be an object, got ${describe(opts)}`, { argument: name });
+  if (typeof opts !== 'object' || Array.isArray(opts) || ArrayBuffer.isView(opts)) {
+    throw new PrivkitError('E_ARG', `${name} must be an object, got ${describe(opts)}`, { argument: name });
+  }
   const read: Partial<Pick<T, K>> = {};
   for (const key of keys) {
     const value = opts[key];

@@ -1,7 +1,7 @@
 // PrivacyBudget: an (epsilon, delta) allowance that records events through an accountant and refuses,
 // before recording it, any event that would overspend.
 import { PrivkitError } from '../errors.js';
-import { assertNumber, describe } from '../validate.js';
+import { assertNumber, describe, readOptions } from '../validate.js';
 import { argError, assertDelta, type NormalizedEvent, type PrivacyEvent } from './events.js';
 import { PldAccountant } from './pld-accountant.js';
 import { RdpAccountant } from './rdp-accountant.js';
@@ -53,10 +53,10 @@ export class PrivacyBudget {
    * @throws {PrivkitError} E_BUDGET when the given accountant has already spent more than epsilon.
    */
   constructor(options: PrivacyBudgetOptions) {
-    if (typeof options !== 'object' || options === null) throw argError('options', `must be an object, got ${describe(options)}`);
-    this.epsilon = assertNumber('epsilon', options.epsilon, 'positive');
-    this.delta = assertDelta('delta', options.delta);
-    const accountant = options.accountant ?? 'rdp';
+    const o = readOptions(options, ['epsilon', 'delta', 'accountant'], 'options');
+    this.epsilon = assertNumber('epsilon', o.epsilon, 'positive');
+    this.delta = assertDelta('delta', o.delta);
+    const accountant = o.accountant === undefined ? 'rdp' : o.accountant;
     if (accountant === 'rdp') this.#accountant = new RdpAccountant();
     else if (accountant === 'pld') this.#accountant = new PldAccountant();
     else if (accountant instanceof RdpAccountant || accountant instanceof PldAccountant) this.#accountant = accountant.clone();

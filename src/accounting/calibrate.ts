@@ -1,7 +1,7 @@
 // Calibration: the smallest noise multiplier (or the most steps) that keeps epsilon at or below a target,
 // by bracketing and bisection on the accountant's own epsilon (RDP or PLD).
 import { PrivkitError } from '../errors.js';
-import { assertNumber, describe } from '../validate.js';
+import { assertNumber, describe, readOptions } from '../validate.js';
 import { argError, assertDelta, assertSampleRate, assertSteps, resolveSampling, type Neighbours, type Sampling } from './events.js';
 import { normalizeOrders } from './orders.js';
 import { PldAccountant } from './pld-accountant.js';
@@ -70,7 +70,7 @@ function resolveSteps(options: { steps?: number; epochs?: number; sampleRate: nu
 type EpsilonOf = (noiseMultiplier: number, steps: number) => number;
 
 function epsilonFunction(options: CalibrationOptions, delta: number, sampleRate: number): EpsilonOf {
-  const accountant = options.accountant ?? 'rdp';
+  const accountant = options.accountant === undefined ? 'rdp' : options.accountant;
   // Checks sampling and neighbours once, as the accountant will (a without-replacement call must name replace-one).
   const { sampling, neighbours } = resolveSampling('', options.sampling, options.neighbours, sampleRate);
   const slack = options.slack === undefined ? 0 : assertNumber('slack', options.slack, 'nonnegative');
@@ -106,8 +106,8 @@ function epsilonFunction(options: CalibrationOptions, delta: number, sampleRate:
  * // add noise of standard deviation noiseMultiplier x maxNorm to each clipped batch sum
  * ```
  */
-export function calibrateNoiseMultiplier(options: CalibrationOptions): CalibrationResult {
-  if (typeof options !== 'object' || options === null) throw argError('options', 'must be an object');
+export function calibrateNoiseMultiplier(given: CalibrationOptions): CalibrationResult {
+  const options = readOptions(given, ['targetEpsilon', 'delta', 'sampleRate', 'steps', 'epochs', 'accountant', 'sampling', 'neighbours', 'slack', 'orders'], 'options') as CalibrationOptions;
   const target = assertTarget(options.targetEpsilon);
   const delta = assertDelta('delta', options.delta);
   const sampleRate = assertSampleRate('sampleRate', options.sampleRate);
@@ -175,13 +175,13 @@ export interface StepsCalibrationOptions {
  *
  * @throws {PrivkitError} E_ARG when options is not an object, targetEpsilon is not finite and > 0, delta is not in (0, 1), sampleRate is not in (0, 1], noiseMultiplier is not finite and >= 0, sampling, neighbours, orders or accountant is invalid, or one step already exceeds the target.
  */
-export function calibrateSteps(options: StepsCalibrationOptions): {
+export function calibrateSteps(given: StepsCalibrationOptions): {
   /** The most steps within the target. */
   steps: number;
   /** Their epsilon. */
   epsilon: number;
 } {
-  if (typeof options !== 'object' || options === null) throw argError('options', 'must be an object');
+  const options = readOptions(given, ['targetEpsilon', 'delta', 'sampleRate', 'noiseMultiplier', 'accountant', 'sampling', 'neighbours', 'orders'], 'options') as StepsCalibrationOptions;
   const target = assertTarget(options.targetEpsilon);
   const delta = assertDelta('delta', options.delta);
   const sampleRate = assertSampleRate('sampleRate', options.sampleRate);

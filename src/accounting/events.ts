@@ -1,7 +1,7 @@
 // Privacy events: what an accountant records with `step(event)` and a budget with `spend(event)`,
 // and their validation (every bad field throws a PrivkitError naming it).
 import { PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 
 /** How a batch is drawn: each record independently with probability q, or a fixed-size uniform sample. */
 export type Sampling = 'poisson' | 'without-replacement';
@@ -225,7 +225,7 @@ export function assertSteps(name: string, value: unknown): number {
  * epsilon. At sampleRate 1 nothing is sampled and either relation may be named (add/remove by default).
  */
 export function resolveSampling(prefix: string, sampling: unknown, neighbours: unknown, sampleRate: number): { sampling: Sampling; neighbours: Neighbours } {
-  const s = sampling ?? 'poisson';
+  const s = sampling === undefined ? 'poisson' : sampling;
   if (s !== 'poisson' && s !== 'without-replacement') {
     throw argError(`${prefix}sampling`, `must be 'poisson' or 'without-replacement', got ${describe(s)}`);
   }
@@ -249,14 +249,31 @@ export function resolveSampling(prefix: string, sampling: unknown, neighbours: u
   return { sampling: s, neighbours };
 }
 
+/** Every field any event has (each read once from the caller's event, see readOptions). */
+const EVENT_KEYS = [
+  'mechanism',
+  'steps',
+  'noiseMultiplier',
+  'sampleRate',
+  'sampling',
+  'neighbours',
+  'slack',
+  'rho',
+  'localSigma',
+  'clients',
+  'tauClients',
+  'dimension',
+  'l2Sensitivity',
+  'l1Sensitivity',
+] as const;
+type EventKey = (typeof EVENT_KEYS)[number];
+
 /** Checks an event and fills in its defaults; `name` prefixes the field names in errors (e.g. `event`). */
 export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent {
-  if (typeof event !== 'object' || event === null) {
-    throw argError(name, `must be an object, got ${describe(event)}`);
-  }
-  const e = event as Record<string, unknown>;
+  if (event === undefined || event === null) throw argError(name, `must be an event object, got ${describe(event)}`);
+  const e: Record<string, unknown> = readOptions(event as Record<EventKey, unknown>, EVENT_KEYS, name);
   const steps = e['steps'] === undefined ? 1 : assertSteps(`${name}.steps`, e['steps']);
-  const mechanism = e['mechanism'] ?? 'subsampled-gaussian';
+  const mechanism = e['mechanism'] === undefined ? 'subsampled-gaussian' : e['mechanism'];
   switch (mechanism) {
     case 'subsampled-gaussian': {
       const sampleRate = assertSampleRate(`${name}.sampleRate`, e['sampleRate']);
@@ -344,24 +361,32 @@ export function eventKey(e: NormalizedEvent): string {
  * The accounting event of one round of a distributed discrete Gaussian release (`release`: its noise,
  * clients and one client's bounds) whose clients were sampled at rate q: Poisson sampling with
  * add/remove neighbours, or a fixed-size sample without replacement with replace-one neighbours.
- * Nothing is checked here: the accountant checks the event when it is recorded.
+ * Every field is checked as the accountants check events (E_ARG naming `release.<field>`).
  */
 export function subsampledDistributedEvent(
   release: Omit<DistributedDiscreteGaussianEvent, 'sampleRate' | 'sampling' | 'neighbours' | 'steps' | 'mechanism'>,
   sampleRate: number,
   sampling: Sampling,
 ): DistributedDiscreteGaussianEvent {
-  return {
-    mechanism: 'distributed-discrete-gaussian',
-    localSigma: release.localSigma,
-    clients: release.clients,
-    tauClients: release.tauClients ?? release.clients,
-    dimension: release.dimension,
-    l2Sensitivity: release.l2Sensitivity,
-    l1Sensitivity: release.l1Sensitivity ?? Math.sqrt(release.dimension) * release.l2Sensitivity,
-    sampleRate,
-    sampling,
-    neighbours: sampling === 'poisson' ? 'add-remove' : 'replace-one',
-    slack: release.slack ?? 0,
-  };
+  const r = readOptions(release, ['localSigma', 'clients', 'tauClients', 'dimension', 'l2Sensitivity', 'l1Sensitivity', 'slack'], 'release');
+  const q = assertSampleRate('sampleRate', sampleRate);
+  const s = assertOneOf('sampling', sampling, ['poisson', 'without-replacement'] as const);
+  const e = normalizeEvent(
+    {
+      mechanism: 'distributed-discrete-gaussian',
+      localSigma: r.localSigma,
+      clients: r.clients,
+      tauClients: r.tauClients,
+      dimension: r.dimension,
+      l2Sensitivity: r.l2Sensitivity,
+      l1Sensitivity: r.l1Sensitivity,
+      slack: r.slack,
+      sampleRate: q,
+      sampling: s,
+      neighbours: s === 'poisson' ? 'add-remove' : 'replace-one',
+    },
+    'release',
+  );
+  const { steps: _steps, ...event } = e as Extract<NormalizedEvent, { mechanism: 'distributed-discrete-gaussian' }>;
+  return event;
 }

@@ -3,7 +3,7 @@
 // O(distinct events) however long the training loop ran. Composition is commutative, so merging
 // events that were not consecutive changes no epsilon.
 import { PrivkitError } from '../errors.js';
-import { eventKey, sameEvent, type NormalizedEvent } from './events.js';
+import { eventKey, normalizeEvent, sameEvent, type NormalizedEvent, type PrivacyEvent } from './events.js';
 
 export class EventLedger {
   readonly #groups: NormalizedEvent[] = [];
@@ -105,4 +105,9 @@ export function parseAccountantJson(json: unknown, accountant: 'rdp' | 'pld'): R
   }
   if (!Array.isArray(record['events'])) throw new PrivkitError('E_ARG', 'json.events must be an array', { argument: 'json.events' });
   return record as Record<string, unknown> & { events: unknown[] };
+}
+
+/** Steps `accountant` through every event of a JSON form in order (a hole in the array is a missing event: E_ARG, never skipped). */
+export function replayEvents(accountant: { step(event: PrivacyEvent): unknown }, events: readonly unknown[]): void {
+  for (let i = 0; i < events.length; i++) accountant.step(normalizeEvent(events[i], `json.events[${i}]`));
 }

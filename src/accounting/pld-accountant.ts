@@ -3,10 +3,10 @@
 // are merged as in RdpAccountant, so step() is O(1); the composition is computed (and cached) when an
 // epsilon or delta is asked for.
 import { PrivkitError } from '../errors.js';
-import { assertNumber } from '../validate.js';
+import { assertNumber, readOptions } from '../validate.js';
 import type { DeltaResult, EpsilonResult } from './conversion.js';
-import { argError, assertDelta, normalizeEvent, type NormalizedEvent, type PrivacyEvent } from './events.js';
-import { ACCOUNTANT_FORMAT, ACCOUNTANT_VERSION, EventLedger, parseAccountantJson, type AccountantJson } from './ledger.js';
+import { assertDelta, normalizeEvent, type NormalizedEvent, type PrivacyEvent } from './events.js';
+import { ACCOUNTANT_FORMAT, ACCOUNTANT_VERSION, EventLedger, parseAccountantJson, replayEvents, type AccountantJson } from './ledger.js';
 import { composePld, pldDelta, pldEpsilon, type ComposedPld, type PldGroup } from './pld.js';
 import { RdpAccountant } from './rdp-accountant.js';
 
@@ -78,8 +78,8 @@ export class PldAccountant {
    * @throws {PrivkitError} E_ARG when options is not an object or epsilonError is not finite and > 0.
    */
   constructor(options: PldAccountantOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw argError('options', 'must be an object');
-    this.epsilonError = options.epsilonError === undefined ? 0.01 : assertNumber('epsilonError', options.epsilonError, 'positive');
+    const { epsilonError } = readOptions(options, ['epsilonError'], 'options');
+    this.epsilonError = epsilonError === undefined ? 0.01 : assertNumber('epsilonError', epsilonError, 'positive');
   }
 
   /**
@@ -185,7 +185,7 @@ export class PldAccountant {
   static fromJSON(json: unknown): PldAccountant {
     const record = parseAccountantJson(json, 'pld');
     const accountant = new PldAccountant({ epsilonError: assertNumber('json.epsilonError', record['epsilonError'], 'positive') });
-    record.events.forEach((event, i) => accountant.step(normalizeEvent(event, `json.events[${i}]`)));
+    replayEvents(accountant, record.events);
     return accountant;
   }
 }

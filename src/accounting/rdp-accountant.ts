@@ -4,10 +4,10 @@
 // each distinct event is computed once and the total is summed when an epsilon is asked for.
 import { rdpToDelta, rdpToEpsilon, type DeltaResult, type EpsilonResult } from './conversion.js';
 import { argError, assertDelta, normalizeEvent, type NormalizedEvent, type PrivacyEvent } from './events.js';
-import { ACCOUNTANT_FORMAT, ACCOUNTANT_VERSION, EventLedger, parseAccountantJson, type AccountantJson } from './ledger.js';
+import { ACCOUNTANT_FORMAT, ACCOUNTANT_VERSION, EventLedger, parseAccountantJson, replayEvents, type AccountantJson } from './ledger.js';
 import { normalizeOrders } from './orders.js';
 import { eventRdp } from './rdp.js';
-import { assertNumber } from '../validate.js';
+import { assertNumber, readOptions } from '../validate.js';
 
 /** Options of {@link RdpAccountant}. */
 export interface RdpAccountantOptions {
@@ -47,8 +47,7 @@ export class RdpAccountant {
    * @throws {PrivkitError} E_ARG when options is not an object or orders is not a non-empty array of numbers > 1.
    */
   constructor(options: RdpAccountantOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw argError('options', 'must be an object');
-    this.orders = normalizeOrders(options.orders, 'orders');
+    this.orders = normalizeOrders(readOptions(options, ['orders'], 'options').orders, 'orders');
   }
 
   /**
@@ -151,7 +150,7 @@ export class RdpAccountant {
         'json.orders',
       ),
     });
-    record.events.forEach((event, i) => accountant.step(normalizeEvent(event, `json.events[${i}]`)));
+    replayEvents(accountant, record.events);
     return accountant;
   }
 }

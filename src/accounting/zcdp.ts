@@ -1,6 +1,6 @@
 // Zero-concentrated DP (Bun & Steinke 2016) for the discrete Gaussian (Canonne, Kamath, Steinke 2020)
 // and its conversion to (epsilon, delta) (CKS20, Cor. 13), optimized over a continuous order.
-import { assertNumber } from '../validate.js';
+import { assertNumber, readOptions } from '../validate.js';
 import { assertDelta } from './events.js';
 
 /**
@@ -10,8 +10,9 @@ import { assertDelta } from './events.js';
  * @throws {PrivkitError} E_ARG when sigma is not finite and > 0 or sensitivity is not finite and >= 0.
  */
 export function discreteGaussianZcdp(options: { sigma: number; sensitivity?: number }): number {
-  const sigma = assertNumber('sigma', options?.sigma, 'positive');
-  const sensitivity = options.sensitivity === undefined ? 1 : assertNumber('sensitivity', options.sensitivity, 'nonnegative');
+  const o = readOptions(options, ['sigma', 'sensitivity'], 'options');
+  const sigma = assertNumber('sigma', o.sigma, 'positive');
+  const sensitivity = o.sensitivity === undefined ? 1 : assertNumber('sensitivity', o.sensitivity, 'nonnegative');
   return (sensitivity * sensitivity) / (2 * sigma * sigma);
 }
 

@@ -18,7 +18,8 @@ import { createRng, type Rng } from '../dp/rng.js';
 import { PrivkitError } from '../errors.js';
 import { checkSeed } from '../fl/local.js';
 import { clipAndSum } from '../kernels/clip.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertFunction, assertInteger, assertNumber, describe, readOptions } from '../validate.js';
+import { currentLength, typedArrayKind } from '../wasm/boundary.js';
 import { ready } from '../wasm/runtime.js';
 import { auditCanaryScores, type OneRunResult } from './one-run.js';
 
@@ -61,6 +62,9 @@ export interface DpSgdAuditResult extends OneRunResult {
   accountantEpsilon: number;
 }
 
+/** Most canaries, examples, steps and dimensions of one audit (bounds one call's work and memory). */
+const MAX_AUDIT_SIZE = 2 ** 20;
+
 /**
  * Runs the audited DP-SGD loop once (see the file header) and returns both epsilons. Calls `ready()` itself.
  *
@@ -74,31 +78,32 @@ export interface DpSgdAuditResult extends OneRunResult {
  * console.log(`epsilon >= ${audit.epsilonLowerBound} (audit), <= ${audit.accountantEpsilon} (accountant)`);
  * ```
  */
-export async function auditDpSgd(options: DpSgdAuditOptions): Promise<DpSgdAuditResult> {
-  if (options === null || typeof options !== 'object') {
-    throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
-  }
-  const m = assertInteger('canaries', options.canaries, 1);
-  const d = assertInteger('dimension', options.dimension, 1);
-  const steps = assertInteger('steps', options.steps, 1);
+export async function auditDpSgd(given: DpSgdAuditOptions): Promise<DpSgdAuditResult> {
+  const options = readOptions(
+    given,
+    ['canaries', 'dimension', 'steps', 'sampleRate', 'noiseMultiplier', 'clipNorm', 'examples', 'learningRate', 'privatize', 'delta', 'confidence', 'guesses', 'seed'],
+    'options',
+  );
+  const m = assertInteger('canaries', options.canaries, 1, MAX_AUDIT_SIZE);
+  const d = assertInteger('dimension', options.dimension, 1, MAX_AUDIT_SIZE);
+  const steps = assertInteger('steps', options.steps, 1, MAX_AUDIT_SIZE);
   const q = assertNumber('sampleRate', options.sampleRate, 'positive');
   if (q > 1) throw new PrivkitError('E_ARG', `sampleRate must be in (0, 1], got ${q}`, { argument: 'sampleRate' });
   const z = assertNumber('noiseMultiplier', options.noiseMultiplier, 'positive');
   const clip = options.clipNorm === undefined ? 1 : assertNumber('clipNorm', options.clipNorm, 'positive');
-  const n = options.examples === undefined ? 1000 : assertInteger('examples', options.examples, 1);
+  const n = options.examples === undefined ? 1000 : assertInteger('examples', options.examples, 1, MAX_AUDIT_SIZE);
   const learningRate = options.learningRate === undefined ? 0.5 : assertNumber('learningRate', options.learningRate, 'positive');
   const delta = options.delta === undefined ? 1e-5 : assertDelta('delta', options.delta);
-  if (options.privatize !== undefined && typeof options.privatize !== 'function') {
-    throw new PrivkitError('E_ARG', `privatize must be a function, got ${describe(options.privatize)}`, { argument: 'privatize' });
-  }
-  checkSeed('seed', options.seed);
+  const custom = options.privatize === undefined ? undefined : assertFunction<PrivatizeBatch>('privatize', options.privatize);
+  const seed = options.seed;
+  checkSeed('seed', seed);
   if ((n + m) * d > 2 ** 28) throw new PrivkitError('E_ARG', `(examples + canaries) x dimension must be <= 2^28`, { argument: 'dimension' });
   await ready();
 
-  const rng = (stream: number): Rng => createRng(options.seed === undefined ? {} : { seed: options.seed, stream });
+  const rng = (stream: number): Rng => createRng(seed === undefined ? {} : { seed, stream });
   const noiseRng = rng(0);
   const privatize: PrivatizeBatch =
-    options.privatize ??
+    custom ??
     ((gradients, rows, dimension) => {
       const sum = rows === 0 ? new Float32Array(dimension) : clipAndSum(gradients, rows, clip).sum;
       return addGaussianNoise(sum, z * clip, { rng: noiseRng });
@@ -136,7 +141,7 @@ export async function auditDpSgd(options: DpSgdAuditOptions): Promise<DpSgdAudit
     });
     chosenCanaries.forEach((i, k) => batch.set(directions.subarray(i * d, (i + 1) * d), (chosenExamples.length + k) * d));
     const noisy = privatize(batch, chosenExamples.length + chosenCanaries.length, d);
-    if (!(noisy instanceof Float32Array) || noisy.length !== d) {
+    if (typedArrayKind(noisy) !== 'Float32Array' || currentLength(noisy) !== d) {
       throw new PrivkitError('E_SHAPE', `privatize must return a Float32Array of length ${d}, got ${describe(noisy)}`, { argument: 'privatize' });
     }
     for (let j = 0; j < d; j++) params[j] -= (learningRate * noisy[j]!) / expectedBatch;

@@ -11,13 +11,17 @@
 // CentralDpAggregator is built from it) or an aggregator of your own.
 import { createRng, type Rng } from '../dp/rng.js';
 import { PrivkitError } from '../errors.js';
-import { CentralDpAggregator, type AggregateResult, type UpdateAggregator } from '../fl/aggregators.js';
-import { FedAvg, type FedAvgOptions } from '../fl/fedavg.js';
-import { checkSeed } from '../fl/local.js';
-import { gaussianNoise } from '../dp/noise.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { CentralDpAggregator, MAX_DIMENSION, type AggregateResult, type UpdateAggregator } from '../fl/aggregators.js';
+import { FEDAVG_OPTION_KEYS, FedAvg, type FedAvgOptions } from '../fl/fedavg.js';
+import { checkModel, checkSeed } from '../fl/local.js';
+import { gaussianNoise, MAX_NOISE_LENGTH } from '../dp/noise.js';
+import { assertFloat32Array, assertInteger, assertNumber, describe, readOptions } from '../validate.js';
+import { currentLength } from '../wasm/boundary.js';
 import { ready } from '../wasm/runtime.js';
 import { auditCanaryScores, type OneRunResult } from './one-run.js';
+
+/** Most canaries of one audit (their directions are canaries x dimension floats, at most MAX_NOISE_LENGTH). */
+const MAX_CANARIES = 2 ** 20;
 
 /** Options of {@link CanaryAggregator}. */
 export interface CanaryAggregatorOptions {
@@ -56,25 +60,35 @@ export class CanaryAggregator implements UpdateAggregator {
    * @throws {PrivkitError} E_ARG when options is not an object, aggregator does not implement UpdateAggregator, canaries or dimension is not a positive integer, clipNorm is not finite and > 0, sampleRate is not in (0, 1], or seed is not 32 bytes.
    * @throws {PrivkitError} E_NOT_READY before `await ready()`.
    */
-  constructor(options: CanaryAggregatorOptions) {
-    if (options === null || typeof options !== 'object') {
-      throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
-    }
-    const inner = options.aggregator as Partial<UpdateAggregator> | null;
+  constructor(given: CanaryAggregatorOptions) {
+    const options = readOptions(given, ['aggregator', 'canaries', 'dimension', 'clipNorm', 'sampleRate', 'seed'], 'options');
+    const inner = options.aggregator as Partial<UpdateAggregator> | null | undefined;
     if (typeof inner?.aggregate !== 'function') {
       throw new PrivkitError('E_ARG', `options.aggregator must implement UpdateAggregator, got ${describe(inner)}`, { argument: 'options.aggregator' });
     }
-    this.#inner = options.aggregator;
-    this.noiseMultiplier = assertNumber('options.aggregator.noiseMultiplier', options.aggregator.noiseMultiplier, 'nonnegative');
-    this.hidesCount = options.aggregator.hidesCount === true;
-    this.slack = options.aggregator.slack === undefined ? 0 : assertNumber('options.aggregator.slack', options.aggregator.slack, 'nonnegative');
-    const m = assertInteger('options.canaries', options.canaries, 1);
-    const d = (this.#dimension = assertInteger('options.dimension', options.dimension, 1));
+    this.#inner = inner as UpdateAggregator;
+    // the aggregator's own fields, each read once; a bad one is the aggregator's fault
+    const { noiseMultiplier, hidesCount, slack } = inner;
+    const aggregatorField = (name: string, value: unknown) => {
+      if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
+        throw new PrivkitError('E_ARG', `options.aggregator.${name} must be a finite number >= 0, got ${describe(value)}`, { argument: 'options.aggregator' });
+      }
+      return value;
+    };
+    this.noiseMultiplier = aggregatorField('noiseMultiplier', noiseMultiplier);
+    this.hidesCount = hidesCount === true;
+    this.slack = slack === undefined ? 0 : aggregatorField('slack', slack);
+    const m = assertInteger('options.canaries', options.canaries, 1, MAX_CANARIES);
+    const d = (this.#dimension = assertInteger('options.dimension', options.dimension, 1, MAX_DIMENSION));
+    if (m * d > MAX_NOISE_LENGTH) {
+      throw new PrivkitError('E_ARG', `options.canaries x options.dimension (${m} x ${d}) must be <= 2^28 (the canary directions)`, { argument: 'options.canaries' });
+    }
     const clipNorm = assertNumber('options.clipNorm', options.clipNorm, 'positive');
     this.#sampleRate = assertNumber('options.sampleRate', options.sampleRate, 'positive');
     if (this.#sampleRate > 1) throw new PrivkitError('E_ARG', `options.sampleRate must be in (0, 1], got ${this.#sampleRate}`, { argument: 'options.sampleRate' });
-    checkSeed('options.seed', options.seed);
-    const rng = (stream: number): Rng => createRng(options.seed === undefined ? {} : { seed: options.seed, stream });
+    const seed = options.seed;
+    checkSeed('options.seed', seed);
+    const rng = (stream: number): Rng => createRng(seed === undefined ? {} : { seed, stream });
     const setup = rng(0);
     this.directions = gaussianNoise(m * d, 1, { rng: setup, dtype: 'float32' });
     for (let i = 0; i < m; i++) {
@@ -115,7 +129,8 @@ export class CanaryAggregator implements UpdateAggregator {
   scores(initialParams: Float32Array, finalParams: Float32Array): Float64Array {
     const d = this.#dimension;
     for (const [name, params] of [['initialParams', initialParams], ['finalParams', finalParams]] as const) {
-      if (!(params instanceof Float32Array) || params.length !== d) {
+      assertFloat32Array(name, params);
+      if (currentLength(params) !== d) {
         throw new PrivkitError('E_SHAPE', `${name} must be a Float32Array of length ${d}, got ${describe(params)}`, { argument: name });
       }
     }
@@ -151,14 +166,9 @@ export interface FedAvgAuditResult extends OneRunResult {
  *
  * @throws {PrivkitError} E_ARG (as a rejection) when options or fedAvg is not an object, fedAvg.sampling is not 'poisson', fedAvg.targetEpsilon is given, fedAvg.clipNorm is missing, model or clients are missing, neither or both of noiseMultiplier and aggregator are given, or canaries is not a positive integer; otherwise as the {@link FedAvg} constructor and {@link FedAvg.runRound}.
  */
-export async function auditFedAvg(options: FedAvgAuditOptions): Promise<FedAvgAuditResult> {
-  if (options === null || typeof options !== 'object') {
-    throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
-  }
-  const fedAvg = options.fedAvg;
-  if (fedAvg === null || typeof fedAvg !== 'object') {
-    throw new PrivkitError('E_ARG', `fedAvg must be FedAvg options, got ${describe(fedAvg)}`, { argument: 'fedAvg' });
-  }
+export async function auditFedAvg(given: FedAvgAuditOptions): Promise<FedAvgAuditResult> {
+  const options = readOptions(given, ['fedAvg', 'canaries', 'confidence', 'guesses'], 'options');
+  const fedAvg = readOptions(options.fedAvg, FEDAVG_OPTION_KEYS, 'fedAvg');
   if (fedAvg.sampling !== 'poisson') {
     throw new PrivkitError('E_ARG', `fedAvg.sampling must be given as 'poisson' (canaries are Poisson-sampled), got ${describe(fedAvg.sampling)}`, {
       argument: 'fedAvg.sampling',
@@ -168,9 +178,12 @@ export async function auditFedAvg(options: FedAvgAuditOptions): Promise<FedAvgAu
     throw new PrivkitError('E_ARG', 'fedAvg.targetEpsilon is not supported: give fedAvg.noiseMultiplier', { argument: 'fedAvg.targetEpsilon' });
   }
   const clipNorm = assertNumber('fedAvg.clipNorm', fedAvg.clipNorm, 'positive');
-  if (!Array.isArray(fedAvg.clients) || typeof fedAvg.model?.paramCount !== 'number') {
-    throw new PrivkitError('E_ARG', 'fedAvg.model and fedAvg.clients are required', { argument: 'fedAvg' });
+  checkModel(fedAvg.model);
+  if (!Array.isArray(fedAvg.clients) || fedAvg.clients.length === 0) {
+    throw new PrivkitError('E_ARG', `fedAvg.clients must be a non-empty array of datasets, got ${describe(fedAvg.clients)}`, { argument: 'fedAvg.clients' });
   }
+  const population = fedAvg.clients.length;
+  const clientsPerRound = assertInteger('fedAvg.clientsPerRound', fedAvg.clientsPerRound, 1, population);
   const dimension = fedAvg.model.paramCount;
   await ready();
   const { noiseMultiplier, aggregator, seed, ...rest } = fedAvg;
@@ -188,13 +201,13 @@ export async function auditFedAvg(options: FedAvgAuditOptions): Promise<FedAvgAu
   }
   const canaries = new CanaryAggregator({
     aggregator: inner,
-    canaries: options.canaries,
+    canaries: options.canaries as number,
     dimension,
     clipNorm,
-    sampleRate: fedAvg.clientsPerRound / fedAvg.clients.length,
+    sampleRate: clientsPerRound / population,
     ...(seed === undefined ? {} : { seed: stream(17)!.bytes(32) }),
   });
-  const server = new FedAvg({ ...rest, ...(seed === undefined ? {} : { seed }), aggregator: canaries });
+  const server = new FedAvg({ ...rest, ...(seed === undefined ? {} : { seed }), aggregator: canaries } as FedAvgOptions);
   const initial = server.params;
   for (let r = 0; r < server.rounds; r++) await server.runRound();
   const result = auditCanaryScores({

@@ -12,4 +12,4 @@ export { auditFedAvg, CanaryAggregator } from './fedavg.js';
 export type { CanaryAggregatorOptions, FedAvgAuditOptions, FedAvgAuditResult } from './fedavg.js';
 export { clopperPearson } from './statistics.js';
 export type { Interval } from './statistics.js';
-export { betaQuantile, betaTails } from '../math/beta.js';
+export { betaQuantile, betaTails } from '../math/public.js';

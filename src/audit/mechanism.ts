@@ -11,10 +11,10 @@
 // guarantee M has. A bound above the claimed epsilon disproves the claim at that confidence.
 import { PrivkitError } from '../errors.js';
 import type { Pool } from '../pool/pool.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import { chooseEvent, splitHalves } from './events.js';
-import { collectSamples, loadMechanism, type MechanismFunction, type MechanismModule, type Samples } from './sampling.js';
+import { collectSamples, loadMechanism, MAX_SAMPLE_VALUES, type MechanismFunction, type MechanismModule, type Samples } from './sampling.js';
 import { assertConfidence, clopperPearson, normalUpperQuantile, wilson } from './statistics.js';
 
 /** Options of {@link auditMechanism}; `I` is the type of the mechanism's input. */
@@ -31,7 +31,7 @@ export interface AuditOptions<I = unknown> {
   epsilon: number;
   /** The claimed delta in [0, 1); default 0. */
   delta?: number;
-  /** Runs on each input (>= 100); default 1,000,000. Half choose the event, half estimate it. */
+  /** Runs on each input (100 to 2^26); default 1,000,000. Half choose the event, half estimate it. */
   trials?: number;
   /** Probability in (0, 1) that the lower bound is valid; default 0.99. */
   confidence?: number;
@@ -100,10 +100,8 @@ const MIN_TRIALS = 100;
  * console.log(result.passed, result.epsilonLowerBound, result.event.description);
  * ```
  */
-export async function auditMechanism<I>(options: AuditOptions<I>): Promise<AuditResult> {
-  if (options === null || typeof options !== 'object') {
-    throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
-  }
+export async function auditMechanism<I>(given: AuditOptions<I>): Promise<AuditResult> {
+  const options = readOptions(given, ['mechanism', 'inputs', 'epsilon', 'delta', 'trials', 'confidence', 'pool'], 'options');
   const { mechanism, inputs, pool } = options;
   if (!Array.isArray(inputs) || inputs.length !== 2) {
     throw new PrivkitError('E_ARG', `inputs must be an array of two neighbouring inputs, got ${describe(inputs)}`, { argument: 'inputs' });
@@ -111,7 +109,8 @@ export async function auditMechanism<I>(options: AuditOptions<I>): Promise<Audit
   const epsilon = assertNumber('epsilon', options.epsilon, 'nonnegative');
   const delta = options.delta === undefined ? 0 : assertNumber('delta', options.delta, 'nonnegative');
   if (!(delta < 1)) throw new PrivkitError('E_ARG', `delta must be in [0, 1), got ${delta}`, { argument: 'delta' });
-  const trials = options.trials === undefined ? DEFAULT_TRIALS : assertInteger('trials', options.trials, MIN_TRIALS);
+  // at most one output value per trial fits MAX_SAMPLE_VALUES; a pool is told no more either
+  const trials = options.trials === undefined ? DEFAULT_TRIALS : assertInteger('trials', options.trials, MIN_TRIALS, MAX_SAMPLE_VALUES);
   const confidence = options.confidence === undefined ? 0.99 : assertConfidence('confidence', options.confidence);
 
   let samples: Samples;
@@ -124,7 +123,7 @@ export async function auditMechanism<I>(options: AuditOptions<I>): Promise<Audit
         argument: 'mechanism',
       });
     }
-    samples = await pool.auditSamples(mechanism, [inputs[0], inputs[1]], trials);
+    samples = await pool.auditSamples(mechanism as MechanismModule, [inputs[0], inputs[1]], trials);
   } else {
     const run = await loadMechanism(mechanism);
     await ready();

@@ -14,7 +14,7 @@
 // (For i > v, f(v - i) = 1 and the ratio only decreases with i, so the maximum is over i <= v.)
 import { PrivkitError } from '../errors.js';
 import { binomialUpperTail, logBinomialPmf } from '../math/beta.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, describe, readArray, readNumbers, readOptions } from '../validate.js';
 import { assertConfidence } from './statistics.js';
 
 /** The counts of a one-run audit (Steinke, Nasr, Jagielski 2023). */
@@ -65,10 +65,9 @@ export interface CanaryScoresOptions {
 
 const GUESS_FRACTIONS = [0.02, 0.05, 0.1, 0.2, 0.5, 1];
 
-function checkCounts(counts: OneRunCounts): { m: number; r: number; v: number; delta: number } {
-  if (counts === null || typeof counts !== 'object') {
-    throw new PrivkitError('E_ARG', `options must be an object, got ${describe(counts)}`, { argument: 'options' });
-  }
+/** The counts of a one-run test, each read once (null or missing counts: every field missing). */
+function checkCounts(given: unknown): { m: number; r: number; v: number; delta: number; epsilon: unknown; confidence: unknown } {
+  const counts = readOptions(given as (OneRunCounts & { epsilon?: number; confidence?: number }) | undefined, ['canaries', 'guesses', 'correct', 'delta', 'epsilon', 'confidence'], 'counts');
   const m = assertInteger('canaries', counts.canaries, 1);
   const r = assertInteger('guesses', counts.guesses, 1);
   if (r > m) throw new PrivkitError('E_ARG', `guesses (${r}) must be <= canaries (${m})`, { argument: 'guesses' });
@@ -76,7 +75,7 @@ function checkCounts(counts: OneRunCounts): { m: number; r: number; v: number; d
   if (v > r) throw new PrivkitError('E_ARG', `correct (${v}) must be <= guesses (${r})`, { argument: 'correct' });
   const delta = counts.delta === undefined ? 0 : assertNumber('delta', counts.delta, 'nonnegative');
   if (!(delta < 1)) throw new PrivkitError('E_ARG', `delta must be in [0, 1), got ${delta}`, { argument: 'delta' });
-  return { m, r, v, delta };
+  return { m, r, v, delta, epsilon: counts.epsilon, confidence: counts.confidence };
 }
 
 /**
@@ -85,8 +84,8 @@ function checkCounts(counts: OneRunCounts): { m: number; r: number; v: number; d
  * @throws {PrivkitError} E_ARG when the counts are not integers with 1 <= r <= m and 0 <= v <= r, delta is not in [0, 1), or epsilon is not finite and >= 0.
  */
 export function oneRunPValue(counts: OneRunCounts & { epsilon: number }): number {
-  const { m, r, v, delta } = checkCounts(counts);
-  return pValue(m, r, v, assertNumber('epsilon', counts.epsilon, 'nonnegative'), delta);
+  const { m, r, v, delta, epsilon } = checkCounts(counts);
+  return pValue(m, r, v, assertNumber('epsilon', epsilon, 'nonnegative'), delta);
 }
 
 function pValue(m: number, r: number, v: number, epsilon: number, delta: number): number {
@@ -119,8 +118,8 @@ function pValue(m: number, r: number, v: number, epsilon: number, delta: number)
  * @throws {PrivkitError} E_ARG when the counts are not integers with 1 <= r <= m and 0 <= v <= r, delta is not in [0, 1), or confidence is not in (0, 1).
  */
 export function oneRunEpsilonLowerBound(counts: OneRunCounts & { confidence?: number }): number {
-  const { m, r, v, delta } = checkCounts(counts);
-  const confidence = counts.confidence === undefined ? 0.95 : assertConfidence('confidence', counts.confidence);
+  const { m, r, v, delta, confidence: given } = checkCounts(counts);
+  const confidence = given === undefined ? 0.95 : assertConfidence('confidence', given);
   return epsilonBound(m, r, v, delta, 1 - confidence);
 }
 
@@ -148,19 +147,18 @@ function epsilonBound(m: number, r: number, v: number, delta: number, alpha: num
  * @throws {PrivkitError} E_ARG when options is not an object, scores or included is not a non-empty array, delta is not in [0, 1), confidence is not in (0, 1), or guesses is not an integer in [1, canaries].
  * @throws {PrivkitError} E_SHAPE when included and scores differ in length; E_NONFINITE when a score is NaN or +-Infinity.
  */
-export function auditCanaryScores(options: CanaryScoresOptions): OneRunResult {
-  if (options === null || typeof options !== 'object') {
-    throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
-  }
-  const { scores, included } = options;
-  const m = arrayLength('scores', scores);
-  if (arrayLength('included', included) !== m) {
+export function auditCanaryScores(given: CanaryScoresOptions): OneRunResult {
+  const options = readOptions(given, ['scores', 'included', 'delta', 'confidence', 'guesses'], 'options');
+  const scores = readNumbers('scores', options.scores, { finite: true });
+  const m = scores.length;
+  if (m === 0) throw new PrivkitError('E_ARG', 'scores must hold at least one score', { argument: 'scores' });
+  const included = readArray('included', options.included, (name, value, index) => {
+    if (value === true || value === 1) return true;
+    if (value === false || value === 0) return false;
+    throw new PrivkitError('E_ARG', `${name} must be a boolean (or 0 or 1), got ${describe(value)}`, { argument: 'included', index });
+  });
+  if (included.length !== m) {
     throw new PrivkitError('E_SHAPE', `included has ${included.length} entries for ${m} scores`, { argument: 'included' });
-  }
-  for (let i = 0; i < m; i++) {
-    if (!Number.isFinite(scores[i])) {
-      throw new PrivkitError('E_NONFINITE', `scores[${i}] is ${scores[i]}`, { argument: 'scores', index: i });
-    }
   }
   const delta = options.delta === undefined ? 0 : assertNumber('delta', options.delta, 'nonnegative');
   if (!(delta < 1)) throw new PrivkitError('E_ARG', `delta must be in [0, 1), got ${delta}`, { argument: 'delta' });
@@ -187,12 +185,4 @@ export function auditCanaryScores(options: CanaryScoresOptions): OneRunResult {
     }
   }
   return best!;
-}
-
-function arrayLength(name: string, value: unknown): number {
-  const length = (value as ArrayLike<unknown> | null)?.length;
-  if (typeof value !== 'object' || value === null || typeof length !== 'number' || length < 1) {
-    throw new PrivkitError('E_ARG', `${name} must be a non-empty array, got ${describe(value)}`, { argument: name });
-  }
-  return length;
 }

@@ -35,11 +35,11 @@ export interface Samples {
 }
 
 /** Most output values kept per input (2^26 doubles = 512 MiB). */
-const MAX_SAMPLE_VALUES = 2 ** 26;
+export const MAX_SAMPLE_VALUES = 2 ** 26;
 
 /** Checks a MechanismModule and returns its parts in cloneable form. */
 export function checkMechanismModule(spec: unknown): { module: string; export: string; args?: unknown[] } {
-  if (spec === null || typeof spec !== 'object') {
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
     throw new PrivkitError('E_ARG', `mechanism must be a function or { module, export }, got ${describe(spec)}`, { argument: 'mechanism' });
   }
   const { module, export: name, args } = spec as MechanismModule;

@@ -7,7 +7,8 @@
 // because of the data's values or size: a value beyond the lattice's exact range (2^28 x the noise
 // scale) is clamped to it before the noise, a public bound (clampToLattice).
 import { PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, assertOneOf, readNumbers, readOptions } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 import { calibrateSecureGaussian, calibrateSecureLaplace, laplaceMechanism } from './mechanisms.js';
 import { resolveRng } from './noise.js';
 import type { Rng } from './rng.js';
@@ -62,17 +63,8 @@ export const MAX_RECORDS = 2 ** 32 - 1;
 const SUM_MARGIN = 1 + 2 ** -19;
 const MAX_BOUND = 2 ** 960;
 
-function options<T>(opts: T): T {
-  if (opts === null || typeof opts !== 'object') {
-    throw new PrivkitError('E_ARG', `options must be an object, got ${describe(opts)}`, { argument: 'options' });
-  }
-  return opts;
-}
-
-function checkRecords(records: unknown): Float64Array {
-  if (!(records instanceof Float64Array)) {
-    throw new PrivkitError('E_ARG', `records must be a Float64Array, got ${describe(records)}`, { argument: 'records' });
-  }
+function checkRecords(value: unknown): Float64Array {
+  const records = checkTypedArray('records', value, ['Float64Array']);
   if (records.length > MAX_RECORDS) {
     throw new PrivkitError('E_ARG', `records.length must be <= 2^32 - 1, got ${records.length}`, { argument: 'records' });
   }
@@ -99,6 +91,11 @@ function checkBounds(lower: unknown, upper: unknown): { lower: number; upper: nu
  * Values are not checked: NaN or Infinity among them gives NaN or Infinity.
  */
 export function exactSum(values: ArrayLike<number>): number {
+  return sumOfFinite(readNumbers('values', values, { finite: true }, MAX_RECORDS));
+}
+
+/** exactSum of values already checked to be finite numbers. */
+function sumOfFinite(values: Float64Array): number {
   const partials: number[] = [];
   for (let j = 0; j < values.length; j++) {
     let x = values[j]!;
@@ -167,8 +164,8 @@ function releaseOne(value: number, epsilon: number, sensitivity: number, rng: Rn
  * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function dpCount(records: Float64Array | number, opts: AggregateOptions): number {
-  const { epsilon, rng } = options(opts);
-  assertNumber('epsilon', epsilon, 'positive');
+  const { epsilon: e, rng } = readOptions(opts, ['epsilon', 'rng']);
+  const epsilon = assertNumber('epsilon', e, 'positive');
   const n = typeof records === 'number' ? assertInteger('records', records) : checkRecords(records).length;
   return releaseOne(n, epsilon, 1, rng);
 }
@@ -183,14 +180,14 @@ export function dpCount(records: Float64Array | number, opts: AggregateOptions):
  * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function dpSum(records: Float64Array, opts: BoundedOptions): number {
-  const { epsilon, lower, upper, rng } = options(opts);
-  assertNumber('epsilon', epsilon, 'positive');
+  const { epsilon: e, lower, upper, rng } = readOptions(opts, ['epsilon', 'lower', 'upper', 'rng']);
+  const epsilon = assertNumber('epsilon', e, 'positive');
   const x = checkRecords(records);
   const b = checkBounds(lower, upper);
   const clamped = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) clamped[i] = clamp(x[i]!, b.lower, b.upper);
   const sensitivity = Math.max(Math.abs(b.lower), Math.abs(b.upper));
-  return releaseOne(exactSum(clamped), epsilon, sensitivity * SUM_MARGIN, rng);
+  return releaseOne(sumOfFinite(clamped), epsilon, sensitivity * SUM_MARGIN, rng);
 }
 
 /**
@@ -213,8 +210,8 @@ export function dpSum(records: Float64Array, opts: BoundedOptions): number {
  * ```
  */
 export function dpMean(records: Float64Array, opts: BoundedOptions): number {
-  const { epsilon, lower, upper, rng } = options(opts);
-  assertNumber('epsilon', epsilon, 'positive');
+  const { epsilon: e, lower, upper, rng } = readOptions(opts, ['epsilon', 'lower', 'upper', 'rng']);
+  const epsilon = assertNumber('epsilon', e, 'positive');
   const x = checkRecords(records);
   const b = checkBounds(lower, upper);
   const mid = b.lower + (b.upper - b.lower) / 2;
@@ -222,22 +219,20 @@ export function dpMean(records: Float64Array, opts: BoundedOptions): number {
   for (let i = 0; i < x.length; i++) normalized[i] = clamp(x[i]!, b.lower, b.upper) - mid;
   // rounding is monotone, so no normalized value exceeds the normalized bounds computed the same way
   const half = Math.max(Math.abs(b.lower - mid), Math.abs(b.upper - mid));
-  const noisySum = releaseOne(exactSum(normalized), epsilon / 2, half * SUM_MARGIN, rng);
+  const noisySum = releaseOne(sumOfFinite(normalized), epsilon / 2, half * SUM_MARGIN, rng);
   const noisyCount = releaseOne(x.length, epsilon / 2, 1, rng);
   return clamp(noisySum / Math.max(1, noisyCount) + mid, b.lower, b.upper);
 }
 
-function histogramEdges(opts: HistogramOptions): Float64Array {
+function histogramEdges(opts: Partial<HistogramOptions>): Float64Array {
   const { edges, bins, lower, upper } = opts;
   if (edges !== undefined) {
     if (bins !== undefined) throw new PrivkitError('E_ARG', 'give either edges or bins, not both', { argument: 'bins' });
-    if (!(edges instanceof Float64Array || Array.isArray(edges)) || edges.length < 2) {
-      throw new PrivkitError('E_ARG', `edges must hold at least 2 numbers, got ${describe(edges)}`, { argument: 'edges' });
-    }
-    const out = Float64Array.from(edges as ArrayLike<number>);
-    for (let i = 0; i < out.length; i++) {
-      if (!Number.isFinite(out[i]) || (i > 0 && !(out[i]! > out[i - 1]!))) {
-        throw new PrivkitError('E_ARG', `edges must be finite and strictly increasing (edges[${i}] = ${out[i]})`, {
+    const out = readNumbers('edges', edges, { finite: true }, 2 ** 24 + 1);
+    if (out.length < 2) throw new PrivkitError('E_ARG', `edges must hold at least 2 numbers, got ${out.length}`, { argument: 'edges' });
+    for (let i = 1; i < out.length; i++) {
+      if (!(out[i]! > out[i - 1]!)) {
+        throw new PrivkitError('E_ARG', `edges must be strictly increasing (edges[${i}] = ${out[i]})`, {
           argument: 'edges',
           index: i,
         });
@@ -287,13 +282,10 @@ function binOf(x: number, edges: Float64Array): number {
  * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function dpHistogram(records: Float64Array, opts: HistogramOptions): DpHistogram {
-  const o = options(opts);
-  assertNumber('epsilon', o.epsilon, 'positive');
+  const o = readOptions(opts, ['epsilon', 'noise', 'delta', 'edges', 'bins', 'lower', 'upper', 'rng']);
+  const epsilon = assertNumber('epsilon', o.epsilon, 'positive');
   const x = checkRecords(records);
-  const noise = o.noise ?? 'laplace';
-  if (noise !== 'laplace' && noise !== 'gaussian') {
-    throw new PrivkitError('E_ARG', `noise must be 'laplace' or 'gaussian', got ${describe(noise)}`, { argument: 'noise' });
-  }
+  const noise = assertOneOf('noise', o.noise, ['laplace', 'gaussian'] as const, 'laplace');
   if (noise === 'laplace' && o.delta !== undefined) {
     throw new PrivkitError('E_ARG', 'delta applies to Gaussian noise only', { argument: 'delta' });
   }
@@ -303,7 +295,7 @@ export function dpHistogram(records: Float64Array, opts: HistogramOptions): DpHi
   const edges = histogramEdges(o);
   const rng = resolveRng({ rng: o.rng });
   // one record changes one count: the lattice rounding is charged for one coordinate, whatever the bins
-  const scale = noise === 'laplace' ? calibrateSecureLaplace(o.epsilon, 1, 1).scale : calibrateSecureGaussian(o.epsilon, o.delta!, 1, 1).sigma;
+  const scale = noise === 'laplace' ? calibrateSecureLaplace(epsilon, 1, 1).scale : calibrateSecureGaussian(epsilon, assertNumber('delta', o.delta, 'positive'), 1, 1).sigma;
   const counts = new Float64Array(edges.length - 1);
   for (let i = 0; i < x.length; i++) {
     const bin = binOf(x[i]!, edges);

@@ -3,7 +3,7 @@
 // classic sqrt(2 ln(1.25/delta)) Delta/epsilon bound for comparison.
 import { PrivkitError } from '../errors.js';
 import { erfcx, logNormalCdf, logSub } from '../math/special.js';
-import { assertNumber } from '../validate.js';
+import { assertNumber, readOptions } from '../validate.js';
 
 /** The privacy target and sensitivity a Gaussian noise scale is calibrated for. */
 export interface GaussianCalibration {
@@ -15,11 +15,13 @@ export interface GaussianCalibration {
   l2Sensitivity: number;
 }
 
-function checkEpsilonDelta(epsilon: unknown, delta: unknown, l2Sensitivity: unknown): void {
-  assertNumber('epsilon', epsilon, 'positive');
-  const d = assertNumber('delta', delta, 'positive');
-  if (!(d < 1)) throw new PrivkitError('E_ARG', `delta must be in (0, 1), got ${d}`, { argument: 'delta' });
-  assertNumber('l2Sensitivity', l2Sensitivity, 'positive');
+/** The calibration parameters, checked (null or missing params: every field missing). */
+function checkEpsilonDelta(params: unknown): GaussianCalibration {
+  const p = readOptions(params as GaussianCalibration | undefined, ['epsilon', 'delta', 'l2Sensitivity'], 'params');
+  const epsilon = assertNumber('epsilon', p.epsilon, 'positive');
+  const delta = assertNumber('delta', p.delta, 'positive');
+  if (!(delta < 1)) throw new PrivkitError('E_ARG', `delta must be in (0, 1), got ${delta}`, { argument: 'delta' });
+  return { epsilon, delta, l2Sensitivity: assertNumber('l2Sensitivity', p.l2Sensitivity, 'positive') };
 }
 
 /**
@@ -34,8 +36,9 @@ function checkEpsilonDelta(epsilon: unknown, delta: unknown, l2Sensitivity: unkn
  */
 export function gaussianDelta(sigma: number, params: { epsilon: number; l2Sensitivity: number }): number {
   assertNumber('sigma', sigma, 'positive');
-  const epsilon = assertNumber('epsilon', params.epsilon, 'positive');
-  const sensitivity = assertNumber('l2Sensitivity', params.l2Sensitivity, 'positive');
+  const p = readOptions(params, ['epsilon', 'l2Sensitivity'], 'params');
+  const epsilon = assertNumber('epsilon', p.epsilon, 'positive');
+  const sensitivity = assertNumber('l2Sensitivity', p.l2Sensitivity, 'positive');
   return Math.exp(logDeltaOf(sigma / sensitivity, epsilon));
 }
 
@@ -176,8 +179,7 @@ const MIN_NORMAL = 2 ** -1022;
  * ```
  */
 export function analyticGaussianSigma(params: GaussianCalibration): number {
-  const { epsilon, delta, l2Sensitivity } = params ?? ({} as GaussianCalibration);
-  checkEpsilonDelta(epsilon, delta, l2Sensitivity);
+  const { epsilon, delta, l2Sensitivity } = checkEpsilonDelta(params);
   const target = Math.log(delta);
   // bracket the root in s = sigma / Delta; logDeltaOf decreases in s
   let lo = 1;
@@ -219,8 +221,7 @@ function ratioError(epsilon: number, delta: number, size: string, bound: string)
  * @throws {PrivkitError} E_OVERFLOW when sigma exceeds the largest double.
  */
 export function classicGaussianSigma(params: GaussianCalibration): number {
-  const { epsilon, delta, l2Sensitivity } = params ?? ({} as GaussianCalibration);
-  checkEpsilonDelta(epsilon, delta, l2Sensitivity);
+  const { epsilon, delta, l2Sensitivity } = checkEpsilonDelta(params);
   return checkedSigma((Math.sqrt(2 * Math.log(1.25 / delta)) * l2Sensitivity) / epsilon, 'epsilon');
 }
 

@@ -5,7 +5,7 @@
 // bounded integers are drawn by rejection (no modulo bias). The discrete Gaussian also has a fast
 // 'wasm' method (assembly/dp/discrete.ts), exact up to the float64 rounding of an acceptance probability.
 import { PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
+import { assertInteger, assertNumber, assertOneOf, readOptions } from '../validate.js';
 import { StagingWindow } from '../wasm/boundary.js';
 import { generatorOf, resolveRng } from './noise.js';
 import type { Rng } from './rng.js';
@@ -330,10 +330,7 @@ export function discreteGaussian(length: number, sigma: number, opts?: DiscreteG
   const n = checkLength(length);
   const s = checkScale('sigma', sigma);
   const rng = generatorOf(options.rng);
-  const method = options.method ?? 'exact';
-  if (method !== 'exact' && method !== 'wasm') {
-    throw new PrivkitError('E_ARG', `opts.method must be 'exact' or 'wasm', got ${describe(method)}`, { argument: 'opts.method' });
-  }
+  const method = assertOneOf('opts.method', options.method, ['exact', 'wasm'] as const, 'exact');
   const out = new Int32Array(n);
   if (method === 'wasm') {
     rng.withGenerator(dpWasm, (kernels, g, arena) => {

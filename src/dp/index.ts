@@ -8,7 +8,7 @@ export type { NoiseOptions, AddNoiseOptions, NoiseDtype } from './noise.js';
 export { secureLaplace, secureGaussian, laplaceResolution, gaussianResolution, secureValueBound, SECURE_GRANULARITY_BITS } from './secure.js';
 export type { SecureNoiseOptions, SecureNoiseResult } from './secure.js';
 export { analyticGaussianSigma, classicGaussianSigma, gaussianDelta } from './calibration.js';
-export { erfc, erfcx, normalCdf } from '../math/special.js';
+export { erfc, erfcx, normalCdf } from '../math/public.js';
 export type { GaussianCalibration } from './calibration.js';
 export { laplaceMechanism, gaussianMechanism, discreteGaussianMechanism, MAX_DISCRETE_VALUE } from './mechanisms.js';
 export type {

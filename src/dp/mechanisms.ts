@@ -5,7 +5,8 @@
 // rho-zCDP with rho = Delta^2 / (2 sigma^2).
 // Every mechanism takes an `rng` option; a seeded (reproducible) Rng is for tests only, never for releases.
 import { PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, readOptions } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 import { analyticGaussianSigma, nextUp } from './calibration.js';
 import { discreteGaussianSampler, ExactSource, MAX_DISCRETE_SCALE } from './discrete.js';
 import { MAX_NOISE_LENGTH, resolveRng, type NoiseKind } from './noise.js';
@@ -122,17 +123,8 @@ export interface DiscreteGaussianMechanism {
 /** Largest |value| the discrete Gaussian mechanism accepts: with sigma <= 2^24, value + noise then stays in Int32. */
 export const MAX_DISCRETE_VALUE = 2 ** 30;
 
-function options<T>(opts: T): T {
-  if (opts === null || typeof opts !== 'object') {
-    throw new PrivkitError('E_ARG', `options must be an object, got ${describe(opts)}`, { argument: 'options' });
-  }
-  return opts;
-}
-
-function checkValues(values: unknown, dimension: number): Float64Array {
-  if (!(values instanceof Float64Array)) {
-    throw new PrivkitError('E_ARG', `values must be a Float64Array, got ${describe(values)}`, { argument: 'values' });
-  }
+function checkValues(value: unknown, dimension: number): Float64Array {
+  const values = checkTypedArray('values', value, ['Float64Array']);
   if (values.length > dimension) {
     throw new PrivkitError(
       'E_SHAPE',
@@ -246,9 +238,10 @@ export function calibrateSecureGaussian(
  * ```
  */
 export function laplaceMechanism(opts: LaplaceMechanismOptions): LaplaceMechanism {
-  const { epsilon, l1Sensitivity, dimension: givenDimension, rng } = options(opts);
-  assertNumber('epsilon', epsilon, 'positive');
-  assertNumber('l1Sensitivity', l1Sensitivity, 'positive');
+  const o = readOptions(opts, ['epsilon', 'l1Sensitivity', 'dimension', 'rng']);
+  const epsilon = assertNumber('epsilon', o.epsilon, 'positive');
+  const l1Sensitivity = assertNumber('l1Sensitivity', o.l1Sensitivity, 'positive');
+  const { dimension: givenDimension, rng } = o;
   const dimension = checkDimension(givenDimension);
   const generator = resolveRng({ rng });
   const { scale, resolution } = calibrateSecureLaplace(epsilon, l1Sensitivity, dimension);
@@ -281,11 +274,12 @@ export function laplaceMechanism(opts: LaplaceMechanismOptions): LaplaceMechanis
  * ```
  */
 export function gaussianMechanism(opts: GaussianMechanismOptions): GaussianMechanism {
-  const { epsilon, delta, l2Sensitivity, dimension: givenDimension, rng } = options(opts);
-  assertNumber('epsilon', epsilon, 'positive');
-  assertNumber('delta', delta, 'positive');
+  const o = readOptions(opts, ['epsilon', 'delta', 'l2Sensitivity', 'dimension', 'rng']);
+  const epsilon = assertNumber('epsilon', o.epsilon, 'positive');
+  const delta = assertNumber('delta', o.delta, 'positive');
   if (!(delta < 1)) throw new PrivkitError('E_ARG', `delta must be in (0, 1), got ${delta}`, { argument: 'delta' });
-  assertNumber('l2Sensitivity', l2Sensitivity, 'positive');
+  const l2Sensitivity = assertNumber('l2Sensitivity', o.l2Sensitivity, 'positive');
+  const { dimension: givenDimension, rng } = o;
   const dimension = checkDimension(givenDimension);
   const generator = resolveRng({ rng });
   const { sigma, resolution } = calibrateSecureGaussian(epsilon, delta, l2Sensitivity, dimension);
@@ -333,7 +327,7 @@ function zcdpOf(sensitivity: number, sigma: number): number {
  * ```
  */
 export function discreteGaussianMechanism(opts: DiscreteGaussianMechanismOptions): DiscreteGaussianMechanism {
-  const { sigma: givenSigma, rho: givenRho, l2Sensitivity, rng } = options(opts);
+  const { sigma: givenSigma, rho: givenRho, l2Sensitivity, rng } = readOptions(opts, ['sigma', 'rho', 'l2Sensitivity', 'rng']);
   const delta = assertNumber('l2Sensitivity', l2Sensitivity, 'positive');
   let sigma: number;
   let name: 'sigma' | 'rho';
@@ -367,9 +361,7 @@ export function discreteGaussianMechanism(opts: DiscreteGaussianMechanismOptions
     l2Sensitivity: delta,
     rho,
     release: (values) => {
-      if (!(values instanceof Int32Array)) {
-        throw new PrivkitError('E_ARG', `values must be an Int32Array, got ${describe(values)}`, { argument: 'values' });
-      }
+      checkTypedArray('values', values, ['Int32Array']);
       for (let i = 0; i < values.length; i++) {
         if (Math.abs(values[i]!) > MAX_DISCRETE_VALUE) {
           throw new PrivkitError('E_ARG', `|values[${i}]| (${values[i]}) exceeds 2^30`, { argument: 'values', index: i });

@@ -70,7 +70,7 @@ export function noiseLength(length: unknown): number {
 
 /** The `dtype` option (already read from the options); default 'float64'. */
 export function noiseDtype(option: unknown): NoiseDtype {
-  const dtype = option ?? 'float64';
+  const dtype = option === undefined ? 'float64' : option;
   if (dtype !== 'float64' && dtype !== 'float32') {
     throw new PrivkitError('E_ARG', `opts.dtype must be 'float64' or 'float32', got ${describe(dtype)}`, { argument: 'opts.dtype' });
   }

@@ -6,10 +6,10 @@
 // it into wasm memory, runs, copies the advanced state back and zeroes the wasm copy, the output
 // staging and the kernels' scratch blocks: no key or keystream byte stays in wasm memory.
 import { PrivkitError } from '../errors.js';
-import { assertInteger, describe, readOptions } from '../validate.js';
+import { assertFunction, assertInteger, describe, readOptions } from '../validate.js';
 import type { Arena } from '../wasm/arena.js';
 import { byteRegion, checkTypedArray, currentLength, StagingWindow } from '../wasm/boundary.js';
-import { withWasm, type ModuleExports, type WasmModule } from '../wasm/runtime.js';
+import { isWasmModule, withWasm, type ModuleExports, type WasmModule } from '../wasm/runtime.js';
 import { rngWasm, type RngExports } from './wasm.js';
 
 /**
@@ -174,9 +174,16 @@ class ChaChaRng implements Rng {
   }
 
   withGenerator<K extends GeneratorExports, T>(wasm: WasmModule<K>, body: (kernels: K, g: number, arena: Arena) => T): T {
+    if (!isWasmModule(wasm)) {
+      throw new PrivkitError('E_ARG', `wasm must be one of the engine's wasm modules, got ${describe(wasm)}`, { argument: 'wasm' });
+    }
+    const inner = assertFunction<typeof body>('body', body);
     return this.run(wasm, (kernels, g, arena) => {
+      if (typeof kernels.wipeScratch !== 'function') {
+        throw new PrivkitError('E_ARG', `wasm must be a module with generator kernels, got the ${wasm.name} module`, { argument: 'wasm' });
+      }
       try {
-        return body(kernels, g, arena);
+        return inner(kernels, g, arena);
       } finally {
         kernels.wipeScratch(); // the samplers stage keystream in the module's scratch blocks
       }

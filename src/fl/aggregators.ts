@@ -12,7 +12,8 @@ import { sum } from '../kernels/reduce.js';
 import { resolveRng } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
 import { gaussianResolution, latticeSensitivity, samplerSlack, secureGaussian } from '../dp/secure.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
+import { typedArrayKind } from '../wasm/boundary.js';
 import { assertFinite } from './model.js';
 
 /** What an {@link UpdateAggregator} returns for one round. */
@@ -142,7 +143,8 @@ export class CentralDpAggregator implements UpdateAggregator {
   /**
    * @throws {PrivkitError} E_ARG when options is not an object, dimension is not a positive integer, clipNorm or noiseMultiplier is not finite and > 0, or rng is not an Rng from createRng.
    */
-  constructor(options: CentralDpAggregatorOptions) {
+  constructor(given: CentralDpAggregatorOptions) {
+    const options = readOptions(given, ['dimension', 'clipNorm', 'noiseMultiplier', 'rng'], 'options');
     this.dimension = checkDimension(options);
     this.clipNorm = assertNumber('options.clipNorm', options.clipNorm, 'positive');
     this.noiseMultiplier = assertNumber('options.noiseMultiplier', options.noiseMultiplier, 'positive');
@@ -175,9 +177,6 @@ export class CentralDpAggregator implements UpdateAggregator {
   async aggregate(clippedDeltas: Float32Array[], round: number): Promise<AggregateResult> {
     const x = stack(clippedDeltas, round, this.dimension);
     const n = clippedDeltas.length;
-    if (n > MAX_UPDATES_PER_ROUND) {
-      throw new PrivkitError('E_ARG', `clippedDeltas holds ${n} updates, more than ${MAX_UPDATES_PER_ROUND} per round`, { argument: 'clippedDeltas' });
-    }
     const total = new Float64Array(this.dimension);
     if (x !== undefined) {
       const clipped = clipByL2(x, n, this.clipNorm);
@@ -191,11 +190,11 @@ export class CentralDpAggregator implements UpdateAggregator {
   }
 }
 
+/** Largest update dimension (as the largest model, 2^27 parameters). */
+export const MAX_DIMENSION = 2 ** 27;
+
 export function checkDimension(options: unknown): number {
-  if (typeof options !== 'object' || options === null) {
-    throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
-  }
-  return assertInteger('options.dimension', (options as NonPrivateAggregatorOptions).dimension, 1);
+  return assertInteger('options.dimension', readOptions(options as NonPrivateAggregatorOptions | undefined, ['dimension'], 'options').dimension, 1, MAX_DIMENSION);
 }
 
 /** Checks the arguments of aggregate and copies the updates into one matrix (undefined when there are none). */
@@ -203,16 +202,21 @@ export function stack(deltas: unknown, round: unknown, dimension: number): Float
   assertInteger('round', round, 1);
   if (!Array.isArray(deltas)) throw new PrivkitError('E_ARG', `clippedDeltas must be an array, got ${describe(deltas)}`, { argument: 'clippedDeltas' });
   if (deltas.length === 0) return undefined;
+  if (deltas.length > MAX_UPDATES_PER_ROUND) {
+    throw new PrivkitError('E_ARG', `clippedDeltas holds ${deltas.length} updates, more than ${MAX_UPDATES_PER_ROUND} per round`, { argument: 'clippedDeltas' });
+  }
   const x = new Float32Array(deltas.length * dimension);
-  deltas.forEach((delta: unknown, k) => {
-    if (!(delta instanceof Float32Array) || delta.length !== dimension) {
+  // a for loop, not forEach: a hole is a missing update, refused rather than skipped
+  for (let k = 0; k < deltas.length; k++) {
+    const delta: unknown = deltas[k];
+    if (typedArrayKind(delta) !== 'Float32Array' || (delta as Float32Array).length !== dimension) {
       throw new PrivkitError('E_SHAPE', `clippedDeltas[${k}] must be a Float32Array of length ${dimension}, got ${describe(delta)}`, {
         argument: 'clippedDeltas',
         index: k,
       });
     }
-    assertFinite(`clippedDeltas[${k}]`, delta);
-    x.set(delta, k * dimension);
-  });
+    assertFinite(`clippedDeltas[${k}]`, delta as Float32Array);
+    x.set(delta as Float32Array, k * dimension);
+  }
   return x;
 }

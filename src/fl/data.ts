@@ -3,7 +3,8 @@
 // samples are already shuffled, or non-IID after a stable sort by label (each client then holds one
 // or two classes, the "pathological non-IID" split of McMahan et al. 2017, Sec. 3, without shards).
 import { PrivkitError } from '../errors.js';
-import { assertFloat32Array, assertInteger, describe } from '../validate.js';
+import { assertFloat32Array, assertInteger, assertOneOf, describe, readOptions } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 
 /** Samples with their labels: row-major features and one byte label per row. */
 export interface Dataset {
@@ -31,10 +32,7 @@ export function splitClients(count: number, data: Dataset, opts: SplitOptions = 
   const rows = datasetRows(data);
   const n = assertInteger('count', count, 1);
   if (n > rows) throw new PrivkitError('E_ARG', `count must be <= the number of samples (${rows}), got ${n}`, { argument: 'count' });
-  const partition = opts.partition ?? 'iid';
-  if (partition !== 'iid' && partition !== 'label-sorted') {
-    throw new PrivkitError('E_ARG', `opts.partition must be 'iid' or 'label-sorted', got ${describe(partition)}`, { argument: 'opts.partition' });
-  }
+  const partition = assertOneOf('opts.partition', readOptions(opts, ['partition']).partition, ['iid', 'label-sorted'] as const, 'iid');
   const { images, labels } = partition === 'iid' ? data : sortByLabel(data, rows);
   const inputs = images.length / rows;
   const clients: Dataset[] = [];
@@ -49,11 +47,10 @@ export function splitClients(count: number, data: Dataset, opts: SplitOptions = 
 /** Checks a dataset's arrays fit together; returns its row count. */
 function datasetRows(data: unknown, name = 'data'): number {
   if (typeof data !== 'object' || data === null) throw new PrivkitError('E_ARG', `${name} must be an object, got ${describe(data)}`, { argument: name });
-  const { images, labels } = data as Dataset;
+  const { images } = data as Dataset;
   assertFloat32Array(`${name}.images`, images);
-  if (!(labels instanceof Uint8Array) || labels.length === 0) {
-    throw new PrivkitError('E_ARG', `${name}.labels must be a non-empty Uint8Array, got ${describe(labels)}`, { argument: `${name}.labels` });
-  }
+  const labels = checkTypedArray(`${name}.labels`, (data as Dataset).labels, ['Uint8Array']);
+  if (labels.length === 0) throw new PrivkitError('E_ARG', `${name}.labels must hold at least one label`, { argument: `${name}.labels` });
   if (images.length === 0 || images.length % labels.length !== 0) {
     throw new PrivkitError('E_SHAPE', `${name}.images.length (${images.length}) must be a positive multiple of labels.length (${labels.length})`, {
       argument: `${name}.images`,

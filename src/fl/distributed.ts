@@ -28,10 +28,11 @@ import { l2Norms } from '../kernels/clip.js';
 import { resolveRng } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
 import { planDistributedDp, type DistributedDpPlan } from '../secagg/ddp.js';
+import { MAX_CLIENTS } from '../secagg/messages.js';
 import { quantize, dequantize } from '../secagg/quantize.js';
 import { inverseRandomizedHadamard, randomizedHadamard } from '../secagg/rotation.js';
 import { simulateRound, type SimulateRoundResult } from '../secagg/simulate.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertInteger, assertNumber, assertOneOf, readOptions } from '../validate.js';
 import { checkDimension, stack, type AggregateResult, type UpdateAggregator } from './aggregators.js';
 
 /** Options of {@link SecureAggregator}. */
@@ -129,7 +130,12 @@ export class SecureAggregator implements UpdateAggregator {
   /**
    * @throws {PrivkitError} E_ARG when options is not an object or an option is out of range (dimension, clipNorm, noiseMultiplier, clientsPerRound, neighbours not even and >= 2, dropoutRate not in [0, 1), minClients above clientsPerRound, wire, rng), or the plan is infeasible (see {@link planDistributedDp}).
    */
-  constructor(options: SecureAggregatorOptions) {
+  constructor(given: SecureAggregatorOptions) {
+    const options = readOptions(
+      given,
+      ['dimension', 'clipNorm', 'noiseMultiplier', 'clientsPerRound', 'bits', 'wrapProbability', 'neighbours', 'minClients', 'dropoutRate', 'rng', 'wire'],
+      'options',
+    ) as SecureAggregatorOptions;
     this.dimension = checkDimension(options);
     this.noiseMultiplier = assertNumber('options.noiseMultiplier', options.noiseMultiplier, 'positive');
     this.neighbours = options.neighbours === undefined ? 16 : assertInteger('options.neighbours', options.neighbours, 2);
@@ -144,11 +150,7 @@ export class SecureAggregator implements UpdateAggregator {
     this.minClients = minClients;
     this.plan = planDistributedDp({ ...planOptions, noiseMultiplier: this.noiseMultiplier });
     this.rng = resolveRng({ rng: options.rng });
-    const wire = options.wire ?? 'json';
-    if (wire !== 'json' && wire !== 'structured-clone') {
-      throw new PrivkitError('E_ARG', `options.wire must be 'json' or 'structured-clone', got ${describe(wire)}`, { argument: 'options.wire' });
-    }
-    this.wire = wire;
+    this.wire = checkWire(options.wire);
   }
 
   /**
@@ -169,6 +171,7 @@ export class SecureAggregator implements UpdateAggregator {
 
   /** The Shamir threshold for a round of `clients`: a majority of each neighbourhood (Bonawitz et al. 2017, Sec. 4). */
   threshold(clients: number): number {
+    assertInteger('clients', clients, 1);
     const neighbourhood = Math.min(clients, this.neighbours + 1);
     return Math.floor(neighbourhood / 2) + 1;
   }
@@ -283,10 +286,15 @@ export class SecureAggregator implements UpdateAggregator {
   }
 }
 
+/** The wire option: 'json' (default) or 'structured-clone'. */
+function checkWire(wire: unknown): 'json' | 'structured-clone' {
+  return assertOneOf('options.wire', wire, ['json', 'structured-clone'] as const, 'json');
+}
+
 /** Checks the options shared by SecureAggregator and calibrateSecureNoise and derives the plan's inputs. */
 function planInputs(options: Omit<SecureAggregatorOptions, 'noiseMultiplier'>, dimension: number) {
   const clipNorm = assertNumber('options.clipNorm', options.clipNorm, 'positive');
-  const clientsPerRound = assertInteger('options.clientsPerRound', options.clientsPerRound, 1);
+  const clientsPerRound = assertInteger('options.clientsPerRound', options.clientsPerRound, 1, MAX_CLIENTS);
   const dropoutRate = options.dropoutRate === undefined ? 0 : assertNumber('options.dropoutRate', options.dropoutRate, 'nonnegative');
   if (dropoutRate >= 1) {
     throw new PrivkitError('E_ARG', `options.dropoutRate must be in [0, 1), got ${dropoutRate}`, { argument: 'options.dropoutRate' });
@@ -345,18 +353,26 @@ export interface SecureCalibrationOptions extends Omit<SecureAggregatorOptions, 
  *
  * @throws {PrivkitError} E_ARG when targetEpsilon is not finite and > 0, delta is not in (0, 1), rounds is not a positive integer, sampleRate or a SecureAggregator option is out of range, or the target is out of reach.
  */
-export function calibrateSecureNoise(options: SecureCalibrationOptions): {
+export function calibrateSecureNoise(given: SecureCalibrationOptions): {
   /** The central noise multiplier z to give SecureAggregator. */
   noiseMultiplier: number;
   /** Its epsilon after `rounds` rounds. */
   epsilon: number;
 } {
+  const options = readOptions(
+    given,
+    ['dimension', 'clipNorm', 'clientsPerRound', 'bits', 'wrapProbability', 'minClients', 'dropoutRate', 'wire', 'targetEpsilon', 'delta', 'rounds', 'sampleRate', 'sampling'],
+    'options',
+  ) as SecureCalibrationOptions;
+  checkWire(options.wire);
   const targetEpsilon = assertNumber('options.targetEpsilon', options.targetEpsilon, 'positive');
   const delta = assertDelta('options.delta', options.delta);
   const rounds = assertInteger('options.rounds', options.rounds, 1);
-  const sampling = options.sampling ?? 'without-replacement';
+  const sampling = assertOneOf('options.sampling', options.sampling, ['poisson', 'without-replacement'] as const, 'without-replacement');
   const neighbours = sampling === 'poisson' ? 'add-remove' : 'replace-one';
   const { planOptions } = planInputs(options, assertInteger('options.dimension', options.dimension, 1));
+  // the plan's options (bits, wrapProbability) and the sampling checked once, before any calibration
+  planDistributedDp({ ...planOptions, noiseMultiplier: 1 }).event({ sampleRate: options.sampleRate, sampling });
   const epsilonAt = (noiseMultiplier: number): number => {
     let plan: DistributedDpPlan;
     try {

@@ -42,7 +42,7 @@ import { assertDelta, subsampledDistributedEvent, type PrivacyEvent, type Sampli
 import { createRng, type Rng } from '../dp/rng.js';
 import { samplerSlack } from '../dp/secure.js';
 import type { Pool } from '../pool/pool.js';
-import { assertFloat32Array, assertInteger, assertNumber, describe } from '../validate.js';
+import { assertFloat32Array, assertFunction, assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import { CentralDpAggregator, NonPrivateAggregator, type AggregateResult, type UpdateAggregator } from './aggregators.js';
 import type { Dataset } from './data.js';
@@ -152,6 +152,32 @@ export interface FedAvgResult {
 const DEFAULT_DELTA = 1e-5;
 const DEFAULT_EVAL_EVERY = 10;
 
+/** Every field of FedAvgOptions (each read once, see readOptions). */
+export const FEDAVG_OPTION_KEYS = [
+  'model',
+  'clients',
+  'rounds',
+  'clientsPerRound',
+  'sampling',
+  'local',
+  'clipNorm',
+  'noiseMultiplier',
+  'targetEpsilon',
+  'delta',
+  'aggregator',
+  'serverLearningRate',
+  'serverMomentum',
+  'dropoutRate',
+  'test',
+  'evalEvery',
+  'initialParams',
+  'pool',
+  'seed',
+] as const satisfies readonly (keyof FedAvgOptions)[];
+
+/** Most rounds of one run (far beyond any federated training; bounds one call's work). */
+const MAX_ROUNDS = 2 ** 20;
+
 /**
  * The FedAvg server (McMahan et al. 2017) with user-level differential privacy (DP-FedAvg, McMahan
  * et al. 2018) over simulated clients: each {@link FedAvg.runRound} samples clients, trains them
@@ -224,10 +250,8 @@ export class FedAvg {
    * @throws {PrivkitError} E_ARG when an option is missing or out of range (the message names it: e.g. options.clientsPerRound above the number of clients, noise without clipNorm, noiseMultiplier together with targetEpsilon or aggregator, Poisson sampling with an aggregator that reveals the count, an unreachable targetEpsilon).
    * @throws {PrivkitError} E_ARG, E_SHAPE, E_NONFINITE when a client's or the test data, or initialParams, does not fit the model.
    */
-  constructor(options: FedAvgOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
-    }
+  constructor(given: FedAvgOptions) {
+    const options = readOptions(given, FEDAVG_OPTION_KEYS, 'options') as FedAvgOptions;
     checkModel(options.model);
     const model: Model = (this.model = options.model);
     if (!Array.isArray(options.clients) || options.clients.length === 0) {
@@ -235,9 +259,10 @@ export class FedAvg {
         argument: 'options.clients',
       });
     }
-    options.clients.forEach((client: unknown, k) => checkDataset(model, client, `options.clients[${k}]`));
+    // a for loop, not forEach: a hole is a missing client, refused rather than skipped
+    for (let k = 0; k < options.clients.length; k++) checkDataset(model, options.clients[k], `options.clients[${k}]`);
     this.#clients = options.clients.slice();
-    this.rounds = assertInteger('options.rounds', options.rounds, 1);
+    this.rounds = assertInteger('options.rounds', options.rounds, 1, MAX_ROUNDS);
     const population = this.#clients.length;
     this.#clientsPerRound = assertInteger('options.clientsPerRound', options.clientsPerRound, 1);
     if (this.#clientsPerRound > population) {
@@ -246,12 +271,7 @@ export class FedAvg {
       });
     }
     this.sampleRate = this.#clientsPerRound / population;
-    const sampling = options.sampling ?? 'without-replacement';
-    if (sampling !== 'poisson' && sampling !== 'without-replacement') {
-      throw new PrivkitError('E_ARG', `options.sampling must be 'without-replacement' or 'poisson', got ${describe(sampling)}`, {
-        argument: 'options.sampling',
-      });
-    }
+    const sampling = assertOneOf('options.sampling', options.sampling, ['without-replacement', 'poisson'] as const, 'without-replacement');
     this.sampling = sampling;
     const local = checkLocalOptions(options.local, 'options.local');
     this.#clipNorm = options.clipNorm === undefined ? undefined : assertNumber('options.clipNorm', options.clipNorm, 'positive');
@@ -537,12 +557,14 @@ export class FedAvg {
  * ```
  */
 export async function runFedAvg(options: FedAvgOptions, callbacks: FedAvgCallbacks = {}): Promise<FedAvgResult> {
+  const { onRound } = readOptions(callbacks, ['onRound'], 'callbacks');
+  if (onRound !== undefined) assertFunction('callbacks.onRound', onRound);
   const fedavg = new FedAvg(options);
   const history: RoundMetrics[] = [];
   for (let r = 0; r < fedavg.rounds; r++) {
     const metrics = await fedavg.runRound();
     history.push(metrics);
-    await callbacks.onRound?.(metrics);
+    await onRound?.call(callbacks, metrics);
   }
   const last = history[history.length - 1]!;
   const result: FedAvgResult = {

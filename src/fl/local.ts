@@ -6,7 +6,7 @@
 // in pool workers (Pool.localUpdates).
 import { PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
-import { assertInteger, assertNumber, describe } from '../validate.js';
+import { assertBytes, assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import type { Model } from './model.js';
 import { UniformIntegers } from './sampling.js';
 
@@ -38,18 +38,15 @@ export interface ClientTask {
   seed?: Uint8Array;
 }
 
+/** Most local epochs of one client update (federated clients train a few; this bounds one call's work). */
+const MAX_LOCAL_EPOCHS = 1000;
+
 /** Checks local-training options (`name` prefixes the field names in errors); returns them without a seed. */
 export function checkLocalOptions(opts: unknown, name = 'opts'): Omit<LocalTrainingOptions, 'seed'> {
-  if (typeof opts !== 'object' || opts === null) {
-    throw new PrivkitError('E_ARG', `${name} must be an object, got ${describe(opts)}`, { argument: name });
-  }
-  const o = opts as Partial<LocalTrainingOptions>;
-  const divergence = o.divergence ?? 'throw';
-  if (divergence !== 'throw' && divergence !== 'zero') {
-    throw new PrivkitError('E_ARG', `${name}.divergence must be 'throw' or 'zero', got ${describe(divergence)}`, { argument: `${name}.divergence` });
-  }
+  const o = readOptions(opts as LocalTrainingOptions | undefined, ['epochs', 'batchSize', 'learningRate', 'divergence'], name);
+  const divergence = assertOneOf(`${name}.divergence`, o.divergence, ['throw', 'zero'] as const, 'throw');
   return {
-    epochs: assertInteger(`${name}.epochs`, o.epochs, 1),
+    epochs: assertInteger(`${name}.epochs`, o.epochs, 1, MAX_LOCAL_EPOCHS),
     batchSize: assertInteger(`${name}.batchSize`, o.batchSize, 1),
     learningRate: assertNumber(`${name}.learningRate`, o.learningRate, 'positive'),
     divergence,
@@ -58,22 +55,22 @@ export function checkLocalOptions(opts: unknown, name = 'opts'): Omit<LocalTrain
 
 /** Checks a 32-byte seed, when given. */
 export function checkSeed(name: string, seed: unknown): void {
-  if (seed !== undefined && !(seed instanceof Uint8Array && seed.length === 32)) {
-    throw new PrivkitError('E_ARG', `${name} must be a Uint8Array of 32 bytes, got ${describe(seed)}`, { argument: name });
-  }
+  if (seed !== undefined) assertBytes(name, seed, 32);
 }
 
 /** Checks the tasks of Pool.localUpdates against the model. */
 export function checkClientTasks(model: Model, clients: unknown): asserts clients is readonly ClientTask[] {
   if (!Array.isArray(clients)) throw new PrivkitError('E_ARG', `clients must be an array, got ${describe(clients)}`, { argument: 'clients' });
-  clients.forEach((task: unknown, k) => {
+  // a for loop, not forEach: a hole is a missing task, refused rather than skipped
+  for (let k = 0; k < clients.length; k++) {
+    const task: unknown = clients[k];
     if (typeof task !== 'object' || task === null) {
       throw new PrivkitError('E_ARG', `clients[${k}] must be an object, got ${describe(task)}`, { argument: 'clients', index: k });
     }
     const { images, labels, seed } = task as ClientTask;
     model.checkData(images, labels, `clients[${k}].`);
     checkSeed(`clients[${k}].seed`, seed);
-  });
+  }
 }
 
 /** Checks that `model` is a Model (from createModel). */
@@ -98,8 +95,9 @@ export function localUpdate(model: Model, params: Float32Array, images: Float32A
   model.checkParams(params);
   const n = model.checkData(images, labels);
   const { epochs, batchSize, learningRate, divergence } = checkLocalOptions(opts);
-  checkSeed('opts.seed', opts.seed);
-  const integers = new UniformIntegers(createRng(opts.seed === undefined ? {} : { seed: opts.seed }));
+  const { seed } = readOptions(opts, ['seed']);
+  checkSeed('opts.seed', seed);
+  const integers = new UniformIntegers(createRng(seed === undefined ? {} : { seed }));
   const weights = params.slice();
   const gradient = new Float64Array(model.paramCount);
   const order = new Uint32Array(n);

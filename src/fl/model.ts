@@ -11,7 +11,8 @@
 // which is what crosses to pool workers.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
-import { assertFloat32Array, assertInteger, describe } from '../validate.js';
+import { assertBytes, assertFloat32Array, assertInteger, describe, readOptions } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 
 /** A model's architecture as plain data (what crosses to pool workers): every size given. */
 export type ModelSpec =
@@ -133,10 +134,11 @@ export abstract class Model {
   abstract initParams(opts?: { seed?: Uint8Array }): Float32Array;
 
   /**
-   * The unchecked kernel under evaluate, lossAndGradient and localUpdate: for the samples
-   * order[start..end) (or start..end when `order` is null), adds the gradient of their summed loss
-   * into `gradient` (when given) and returns their summed loss and correct count. Arguments must
-   * already be valid (as the checked methods ensure).
+   * The kernel under evaluate, lossAndGradient and localUpdate: for the samples order[start..end)
+   * (or start..end when `order` is null), adds the gradient of their summed loss into `gradient`
+   * (when given) and returns their summed loss and correct count. Implementations call checkBatch
+   * first (types, lengths, the batch's sample indices and labels: O(batch)); the values of params
+   * and images are not scanned (the checked methods do that).
    */
   abstract accumulate(
     params: Float32Array,
@@ -175,6 +177,43 @@ export abstract class Model {
     return { accuracy: correct / n, loss: loss / n };
   }
 
+  /** The seed of initParams' options (checked: undefined or 32 bytes; null options as none). */
+  protected initSeed(opts: unknown): Uint8Array | undefined {
+    const { seed } = readOptions(opts as { seed?: Uint8Array } | undefined, ['seed']);
+    return seed === undefined ? undefined : assertBytes('opts.seed', seed, 32);
+  }
+
+  /** The checks of accumulate's arguments (see accumulate). */
+  protected checkBatch(
+    params: unknown,
+    images: unknown,
+    labels: unknown,
+    order: unknown,
+    start: unknown,
+    end: unknown,
+    gradient: unknown,
+  ): void {
+    assertFloat32Array('params', params);
+    if (params.length !== this.paramCount) throw new PrivkitError('E_SHAPE', `params.length must be ${this.paramCount}, got ${params.length}`, { argument: 'params' });
+    const y = checkTypedArray('labels', labels, ['Uint8Array']);
+    assertFloat32Array('images', images);
+    if (images.length !== y.length * this.inputs) {
+      throw new PrivkitError('E_SHAPE', `images.length must be labels.length x ${this.inputs}, got ${images.length}`, { argument: 'images' });
+    }
+    const indices = order === null ? undefined : checkTypedArray('order', order, ['Uint32Array']);
+    const last = assertInteger('end', end, 0, indices === undefined ? y.length : indices.length);
+    const first = assertInteger('start', start, 0, last);
+    for (let s = first; s < last; s++) {
+      const n = indices === undefined ? s : indices[s]!;
+      if (n >= y.length) throw new PrivkitError('E_ARG', `order[${s}] = ${n} is not a sample index (< ${y.length})`, { argument: 'order', index: s });
+      if (y[n]! >= this.classes) throw new PrivkitError('E_ARG', `labels[${n}] is ${y[n]}; labels must be < ${this.classes}`, { argument: 'labels', index: n });
+    }
+    if (gradient !== null) {
+      const g = checkTypedArray('gradient', gradient, ['Float64Array']);
+      if (g.length !== this.paramCount) throw new PrivkitError('E_SHAPE', `gradient.length must be ${this.paramCount}, got ${g.length}`, { argument: 'gradient' });
+    }
+  }
+
   /**
    * Checks a parameter vector: a Float32Array of paramCount finite values.
    *
@@ -197,10 +236,8 @@ export abstract class Model {
    * @throws {PrivkitError} E_SHAPE when there are no samples or images.length is not labels.length x inputs.
    * @throws {PrivkitError} E_NONFINITE when images holds NaN or +-Infinity.
    */
-  checkData(images: unknown, labels: unknown, name = ''): number {
-    if (!(labels instanceof Uint8Array)) {
-      throw new PrivkitError('E_ARG', `${name}labels must be a Uint8Array, got ${describe(labels)}`, { argument: `${name}labels` });
-    }
+  checkData(images: unknown, givenLabels: unknown, name = ''): number {
+    const labels = checkTypedArray(`${name}labels`, givenLabels, ['Uint8Array']);
     assertFloat32Array(`${name}images`, images);
     const n = labels.length;
     if (n === 0) throw new PrivkitError('E_SHAPE', `${name}labels must hold at least one sample`, { argument: `${name}labels` });
@@ -305,7 +342,8 @@ class SoftmaxRegression extends Model {
     this.paramCount = classes * inputs + classes;
   }
 
-  initParams(): Float32Array {
+  initParams(opts?: { seed?: Uint8Array }): Float32Array {
+    this.initSeed(opts);
     return new Float32Array(this.paramCount);
   }
 
@@ -318,6 +356,7 @@ class SoftmaxRegression extends Model {
     end: number,
     gradient: Float64Array | null,
   ): BatchTotals {
+    this.checkBatch(params, images, labels, order, start, end, gradient);
     const d = this.inputs;
     const k = this.classes;
     const bias = k * d;
@@ -358,9 +397,10 @@ class Mlp extends Model {
   }
 
   /** Glorot-uniform weights (Glorot and Bengio 2010), zero biases. */
-  initParams(opts: { seed?: Uint8Array } = {}): Float32Array {
+  initParams(opts?: { seed?: Uint8Array }): Float32Array {
     const { inputs: d, hidden: h, classes: k } = this;
-    const rng = createRng(opts.seed === undefined ? {} : { seed: opts.seed });
+    const seed = this.initSeed(opts);
+    const rng = createRng(seed === undefined ? {} : { seed });
     const params = new Float32Array(this.paramCount);
     const fill = (offset: number, count: number, fanIn: number, fanOut: number): void => {
       const limit = Math.sqrt(6 / (fanIn + fanOut));
@@ -381,6 +421,7 @@ class Mlp extends Model {
     end: number,
     gradient: Float64Array | null,
   ): BatchTotals {
+    this.checkBatch(params, images, labels, order, start, end, gradient);
     const { inputs: d, hidden: h, classes: k } = this;
     const b1 = h * d;
     const w2 = b1 + h;
@@ -430,22 +471,20 @@ class Mlp extends Model {
  *
  * @throws {PrivkitError} E_ARG when spec is not an object, its type is unknown, a size is not an integer in [1, 65536], classes is not in [2, 256], or the model would have more than 2^27 parameters.
  */
-export function createModel(spec: ModelSpecInput): Model {
-  if (typeof spec !== 'object' || spec === null) {
-    throw new PrivkitError('E_ARG', `spec must be an object, got ${describe(spec)}`, { argument: 'spec' });
-  }
-  const inputs = width('spec.inputs', spec.inputs ?? 784);
-  const classes = width('spec.classes', spec.classes ?? 10);
+export function createModel(given: ModelSpecInput): Model {
+  const spec = readOptions(given as { type?: unknown; inputs?: number; classes?: number; hidden?: number } | undefined, ['type', 'inputs', 'classes', 'hidden'], 'spec');
+  const inputs = width('spec.inputs', spec.inputs === undefined ? 784 : spec.inputs);
+  const classes = width('spec.classes', spec.classes === undefined ? 10 : spec.classes);
   if (classes < 2) throw new PrivkitError('E_ARG', `spec.classes must be >= 2, got ${classes}`, { argument: 'spec.classes' });
   if (classes > 256) throw new PrivkitError('E_ARG', `spec.classes must be <= 256 (labels are bytes), got ${classes}`, { argument: 'spec.classes' });
   const model =
     spec.type === 'softmax-regression'
       ? new SoftmaxRegression(inputs, classes)
       : spec.type === 'mlp'
-        ? new Mlp(inputs, width('spec.hidden', spec.hidden ?? 64), classes)
+        ? new Mlp(inputs, width('spec.hidden', spec.hidden === undefined ? 64 : spec.hidden), classes)
         : undefined;
   if (model === undefined) {
-    throw new PrivkitError('E_ARG', `spec.type must be 'softmax-regression' or 'mlp', got ${describe((spec as { type: unknown }).type)}`, {
+    throw new PrivkitError('E_ARG', `spec.type must be 'softmax-regression' or 'mlp', got ${describe(spec.type)}`, {
       argument: 'spec.type',
     });
   }

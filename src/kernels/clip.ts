@@ -2,7 +2,7 @@
 // DP-SGD (Abadi et al. 2016), and element-wise clamping. Every function is one pass of the shared
 // row-group stream: load a chunk, take per-(row, layer) squared norms, scale or accumulate.
 import { PrivkitError } from '../errors.js';
-import { assertFloat32Array, assertInteger, assertNumber, batchColumns, describe, matrixColumns, readOptions } from '../validate.js';
+import { assertFloat32Array, assertInteger, assertNumber, batchColumns, describe, matrixColumns, optionalBoolean, readOptions } from '../validate.js';
 import { checkTypedArray, currentLength, StagingWindow } from '../wasm/boundary.js';
 import { withWasm } from '../wasm/runtime.js';
 import { kernelsWasm } from './wasm.js';
@@ -326,7 +326,8 @@ const FLOAT32_MAX = 3.4028234663852886e38;
  * `inPlace`. `opts` are options already read (see readOptions).
  */
 export function resultTarget(x: Float32Array, length: number, opts: ClipOptions): Float32Array | undefined {
-  const { out, inPlace } = opts;
+  const { out } = opts;
+  const inPlace = optionalBoolean('opts.inPlace', opts.inPlace);
   if (out !== undefined) {
     checkTypedArray('opts.out', out, ['Float32Array']);
     if (currentLength(out) !== length) {
@@ -336,7 +337,7 @@ export function resultTarget(x: Float32Array, length: number, opts: ClipOptions)
     }
     return out;
   }
-  return inPlace === true ? x : undefined;
+  return inPlace ? x : undefined;
 }
 
 function outputFor(x: Float32Array, length: number, opts: ClipOptions): Float32Array {

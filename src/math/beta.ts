@@ -12,6 +12,7 @@
 // remainder of log Gamma (the approach of DiDonato and Morris 1992, TOMS 708, "brcomp"). Callers
 // pass y as well as x, so a tail near x = 1 keeps its precision. Quantiles are found by bisection
 // on logit(x) to the last bit.
+import { PrivkitError } from '../errors.js';
 
 const HALF_LOG_2PI = 0.91893853320467274178;
 /** Stirling-series remainders are used from here on (error < 1e-17 absolute). */
@@ -117,7 +118,7 @@ function continuedFraction(x: number, y: number, a: number, b: number): number {
     h *= step;
     if (Math.abs(step - 1) <= 2e-16) return h;
   }
-  throw new Error(`incomplete beta: no convergence for x=${x}, a=${a}, b=${b}`);
+  throw new PrivkitError('E_ARG', `the incomplete beta function does not converge for x = ${x}, a = ${a}, b = ${b}`, { argument: 'a' });
 }
 
 /**

@@ -6,13 +6,14 @@
 // one exponent for all the values that are combined (phe docs/caveats.rst).
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
-import type { PublicKey } from './keys.js';
+import { assertPublicKey, type PublicKey } from './keys.js';
 
 /** Base of the fixed-point exponent, as python-paillier. */
 export const FIXED_POINT_BASE = 16;
 
 /** Largest magnitude of an encoded signed integer: floor(n / 3) - 1 (python-paillier's max_int). */
 export function maxSignedInt(publicKey: PublicKey): bigint {
+  assertPublicKey('publicKey', publicKey);
   return publicKey.n / 3n - 1n;
 }
 
@@ -22,6 +23,7 @@ export function maxSignedInt(publicKey: PublicKey): bigint {
  * @throws {PrivkitError} E_ARG when x is not a bigint or |x| > maxSignedInt(publicKey).
  */
 export function encodeSigned(publicKey: PublicKey, x: bigint): bigint {
+  assertPublicKey('publicKey', publicKey);
   if (typeof x !== 'bigint') throw new PrivkitError('E_ARG', `x must be a bigint, got ${describe(x)}`, { argument: 'x' });
   const max = maxSignedInt(publicKey);
   if (x > max || x < -max) {
@@ -37,6 +39,7 @@ export function encodeSigned(publicKey: PublicKey, x: bigint): bigint {
  * @throws {PrivkitError} E_OVERFLOW when m lies in the middle third (a sum or product left the signed range).
  */
 export function decodeSigned(publicKey: PublicKey, m: bigint): bigint {
+  assertPublicKey('publicKey', publicKey);
   const n = publicKey.n;
   if (typeof m !== 'bigint' || m < 0n || m >= n) {
     throw new PrivkitError('E_ARG', `m must be a plaintext bigint in [0, n), got ${typeof m === 'bigint' ? 'a value out of range' : describe(m)}`, { argument: 'm' });
@@ -56,6 +59,7 @@ export function decodeSigned(publicKey: PublicKey, m: bigint): bigint {
  * @throws {PrivkitError} E_ARG when x is not finite, x / 16^exponent overflows, exponent is not an integer in [-1024, 1024], or the rounded value is out of the signed range.
  */
 export function encodeFixed(publicKey: PublicKey, x: number, exponent: number): bigint {
+  assertPublicKey('publicKey', publicKey);
   if (typeof x !== 'number' || !Number.isFinite(x)) throw new PrivkitError('E_ARG', `x must be a finite number, got ${describe(x)}`, { argument: 'x' });
   const e = checkExponent(exponent);
   const scaled = scale(x, -e);
@@ -70,6 +74,7 @@ export function encodeFixed(publicKey: PublicKey, x: number, exponent: number): 
  * @throws {PrivkitError} E_OVERFLOW when m lies outside the signed range.
  */
 export function decodeFixed(publicKey: PublicKey, m: bigint, exponent: number): number {
+  assertPublicKey('publicKey', publicKey);
   const e = checkExponent(exponent);
   return scale(Number(decodeSigned(publicKey, m)), e);
 }

@@ -10,7 +10,7 @@
 import { createRng, type Rng } from '../dp/rng.js';
 import { PrivkitError } from '../errors.js';
 import type { Pool } from '../pool/pool.js';
-import { assertInteger, describe } from '../validate.js';
+import { assertInteger, describe, optionalBoolean, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import { bitLength, Modulus } from './modpow.js';
 import { addVectors, decryptVector, encryptVector, type EncryptedVector, type PackingOptions } from './packing.js';
@@ -86,6 +86,8 @@ interface InternalKeyOptions extends KeyOptions {
 }
 
 let trustedCiphertext: (publicKey: PublicKey, value: bigint) => Ciphertext;
+/** Every Ciphertext made here (by the constructor, after its checks, or by an operation): an object merely made from the prototype is not one. */
+const ciphertexts = new WeakSet<object>();
 
 /** A Paillier ciphertext: an element of Z*_{n^2} under `publicKey`. */
 export class Ciphertext {
@@ -100,20 +102,52 @@ export class Ciphertext {
    * @throws {PrivkitError} E_ARG when publicKey is not a PublicKey or value is not a bigint in Z*_{n^2}.
    */
   constructor(publicKey: PublicKey, value: bigint) {
-    if (!(publicKey instanceof PublicKey)) {
-      throw new PrivkitError('E_ARG', `publicKey must be a Paillier PublicKey, got ${describe(publicKey)}`, { argument: 'publicKey' });
-    }
-    checkCiphertextValue(publicKey, value, 'ciphertext');
+    assertPublicKey('publicKey', publicKey);
+    checkCiphertextValue(publicKey, value, 'value');
     Object.defineProperties(this, { publicKey: { value: publicKey, enumerable: true }, value: { value, enumerable: true } });
+    ciphertexts.add(this);
   }
 
   static {
-    trustedCiphertext = (publicKey, value) =>
-      Object.create(Ciphertext.prototype, {
+    trustedCiphertext = (publicKey, value) => {
+      const c = Object.create(Ciphertext.prototype, {
         publicKey: { value: publicKey, enumerable: true },
         value: { value, enumerable: true },
       }) as Ciphertext;
+      ciphertexts.add(c);
+      return c;
+    };
   }
+}
+
+/** Checks that `value` is a PublicKey made by its constructor (not an object made from the prototype). */
+export function assertPublicKey(name: string, value: unknown): asserts value is PublicKey {
+  if (!PublicKey.isKey(value)) throw new PrivkitError('E_ARG', `${name} must be a Paillier PublicKey, got ${describe(value)}`, { argument: name });
+}
+
+/** Checks that `value` is a PrivateKey made by its constructor. */
+export function assertPrivateKey(name: string, value: unknown): asserts value is PrivateKey {
+  if (!PrivateKey.isKey(value)) throw new PrivkitError('E_ARG', `${name} must be a Paillier PrivateKey, got ${describe(value)}`, { argument: name });
+}
+
+/** Checks that `value` is a Ciphertext made here (by the constructor or an operation). */
+export function assertCiphertext(name: string, value: unknown): asserts value is Ciphertext {
+  if (typeof value !== 'object' || value === null || !ciphertexts.has(value)) {
+    throw new PrivkitError('E_ARG', `${name} must be a Paillier Ciphertext, got ${describe(value)}`, { argument: name });
+  }
+}
+
+/** The value of a ciphertext given as a Ciphertext of `publicKey`'s key or as a raw bigint (fully validated). */
+function ciphertextValue(publicKey: PublicKey, c: unknown, name: string): bigint {
+  if (typeof c === 'bigint') return checkCiphertextValue(publicKey, c, name);
+  if (typeof c !== 'object' || c === null || !ciphertexts.has(c)) {
+    throw new PrivkitError('E_ARG', `${name} must be a Ciphertext or a bigint, got ${describe(c)}`, { argument: name });
+  }
+  const { publicKey: key, value } = c as Ciphertext;
+  if (key !== publicKey && !key.equals(publicKey)) {
+    throw new PrivkitError('E_ARG', `${name} was encrypted under a different public key`, { argument: name });
+  }
+  return value;
 }
 
 /**
@@ -159,6 +193,11 @@ export class PublicKey {
    * @throws {PrivkitError} E_ARG when n is not a bigint, is even, has a size outside the allowed range, or fails one of the checks above.
    * @throws {PrivkitError} E_NOT_READY before `await ready()`.
    */
+  /** Whether `value` was made by this constructor (a brand check: prototype look-alikes and Proxies fail it). */
+  static isKey(value: unknown): value is PublicKey {
+    return typeof value === 'object' && value !== null && #modNSquared in value;
+  }
+
   constructor(n: bigint, opts: KeyOptions = {}) {
     if (typeof n !== 'bigint') throw new PrivkitError('E_ARG', `n must be a bigint, got ${describe(n)}`, { argument: 'n' });
     const options: InternalKeyOptions = keyOptions(opts);
@@ -334,14 +373,7 @@ export class PublicKey {
 
   /** The value of c after checking it belongs to this key (a raw bigint is fully validated). */
   private own(c: Ciphertext | bigint, name: string): bigint {
-    if (typeof c === 'bigint') return checkCiphertextValue(this, c, name);
-    if (!(c instanceof Ciphertext)) {
-      throw new PrivkitError('E_ARG', `${name} must be a Ciphertext or a bigint, got ${describe(c)}`, { argument: name });
-    }
-    if (c.publicKey !== this && !c.publicKey.equals(this)) {
-      throw new PrivkitError('E_ARG', `${name} was encrypted under a different public key`, { argument: name });
-    }
-    return c.value;
+    return ciphertextValue(this, c, name);
   }
 
   /** g^m = 1 + m n mod n^2 (m in [0, n)). */
@@ -417,6 +449,11 @@ export class PrivateKey {
   /** Bits of the blinding factor u = 1 + k of each decryption (64, fewer for tiny test keys so that u < p, q). */
   readonly #blindingBits: number;
 
+  /** Whether `value` was made by this constructor (a brand check: prototype look-alikes and Proxies fail it). */
+  static isKey(value: unknown): value is PrivateKey {
+    return typeof value === 'object' && value !== null && #hp in value;
+  }
+
   /**
    * From the prime factors of n, checked: odd, distinct, of sizes within MAX_FACTOR_BITS_DIFFERENCE
    * bits and more than 2^(|n|/2 - 100) apart (FIPS 186-5 A.1.3), without a prime factor below 2000,
@@ -483,12 +520,7 @@ export class PrivateKey {
    */
   decrypt(c: Ciphertext | bigint): bigint {
     const pk = this.publicKey;
-    let value: bigint;
-    if (typeof c === 'bigint') value = checkCiphertextValue(pk, c, 'c');
-    else if (c instanceof Ciphertext) {
-      if (!c.publicKey.equals(pk)) throw new PrivkitError('E_ARG', 'c was encrypted under a different public key', { argument: 'c' });
-      value = c.value;
-    } else throw new PrivkitError('E_ARG', `c must be a Ciphertext or a bigint, got ${describe(c)}`, { argument: 'c' });
+    const value = ciphertextValue(pk, c, 'c');
     const u = 1n + randomBits(this.#blindingBits, csprng());
     const mp = this.#half(value, this.p, this.#pSquared, this.#hp, u);
     const mq = this.#half(value, this.q, this.#qSquared, this.#hq, u);
@@ -544,7 +576,7 @@ export class PrivateKey {
  */
 export async function generateKeyPair(options: GenerateKeyPairOptions = {}): Promise<KeyPair> {
   const opts = keyOptions(options) as GenerateKeyPairOptions;
-  const bits = opts.bits ?? 3072;
+  const bits = opts.bits === undefined ? 3072 : opts.bits;
   if (typeof bits !== 'number' || !Number.isSafeInteger(bits) || bits % 2 !== 0) {
     throw new PrivkitError('E_ARG', `bits must be an even integer, got ${describe(bits)}`, { argument: 'bits' });
   }
@@ -660,11 +692,19 @@ function inverseModPrime(a: bigint, p: bigint): bigint {
   return new Modulus(p).powSecret(a, p - 2n + j * (p - 1n), bitLength(p) + BLINDING_BITS);
 }
 
-/** Key options: undefined or null as none; anything else must be an object. */
+/**
+ * Key options, each read once (see readOptions): undefined or null as none; anything else must be
+ * an object, with allowInsecureTestKeys a boolean. The module-private flags are copied too.
+ */
 function keyOptions(opts: unknown): InternalKeyOptions {
-  if (opts === undefined || opts === null) return {};
-  if (typeof opts !== 'object') throw new PrivkitError('E_ARG', `opts must be an object, got ${describe(opts)}`, { argument: 'opts' });
-  return opts as InternalKeyOptions;
+  const options: InternalKeyOptions = readOptions(opts as GenerateKeyPairOptions | undefined, ['allowInsecureTestKeys', 'bits', 'rng', 'pool']);
+  optionalBoolean('opts.allowInsecureTestKeys', options.allowInsecureTestKeys);
+  if (opts !== undefined && opts !== null) {
+    const internal = opts as InternalKeyOptions;
+    if (internal[FACTORED] !== undefined) options[FACTORED] = internal[FACTORED];
+    if (internal[PRIME_ROUNDS] !== undefined) options[PRIME_ROUNDS] = internal[PRIME_ROUNDS];
+  }
+  return options;
 }
 
 /** The generator of an encryption's options: undefined for the CSPRNG, else a checked Rng. */

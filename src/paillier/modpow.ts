@@ -27,6 +27,7 @@ const WASM_MIN_BITS = 96;
 
 /** Bit length of a non-negative bigint (0 for 0). */
 export function bitLength(x: bigint): number {
+  if (typeof x !== 'bigint' || x < 0n) throw new PrivkitError('E_ARG', `x must be a bigint >= 0, got ${describe(x)}`, { argument: 'x' });
   if (x === 0n) return 0;
   const hex = x.toString(16);
   return (hex.length - 1) * 4 + (32 - Math.clz32(parseInt(hex[0]!, 16)));
@@ -71,16 +72,14 @@ export class Modulus {
    * @throws {PrivkitError} E_ARG when m is not an odd bigint >= 3 of at most {@link MAX_MODULUS_BITS} bits.
    */
   constructor(m: bigint) {
-    if (typeof m !== 'bigint') throw new PrivkitError('E_ARG', `modulus must be a bigint, got ${describe(m)}`, { argument: 'modulus' });
+    if (typeof m !== 'bigint') throw new PrivkitError('E_ARG', `modulus m must be a bigint, got ${describe(m)}`, { argument: 'm' });
     if (m < 3n || (m & 1n) === 0n) {
-      throw new PrivkitError('E_ARG', `modulus must be an odd integer >= 3 (Montgomery arithmetic), got ${m < 1n << 64n ? m : 'an even number'}`, {
-        argument: 'modulus',
-      });
+      throw new PrivkitError('E_ARG', `modulus m must be an odd integer >= 3 (Montgomery arithmetic), got ${describe(m)}`, { argument: 'm' });
     }
     this.m = m;
     this.bits = bitLength(m);
     if (this.bits > MAX_MODULUS_BITS) {
-      throw new PrivkitError('E_ARG', `modulus has ${this.bits} bits; at most ${MAX_MODULUS_BITS} are supported`, { argument: 'modulus' });
+      throw new PrivkitError('E_ARG', `modulus m has ${this.bits} bits; at most ${MAX_MODULUS_BITS} are supported`, { argument: 'm' });
     }
     // R = 2^(w N) > 4m, so Montgomery products of values below 2m stay below 2m.
     const limbs28 = Math.ceil((this.bits + 2) / 28);
@@ -216,6 +215,11 @@ export function modPow(base: bigint, exponent: bigint, m: bigint | Modulus): big
 
 /** Plain BigInt left-to-right square-and-multiply (the baseline and the path for small moduli). */
 export function powBigInt(base: bigint, exponent: bigint, m: bigint): bigint {
+  if (typeof base !== 'bigint') throw new PrivkitError('E_ARG', `base must be a bigint, got ${describe(base)}`, { argument: 'base' });
+  checkExponent(exponent, MAX_EXPONENT_BITS);
+  if (typeof m !== 'bigint' || m < 1n || bitLength(m) > MAX_MODULUS_BITS) {
+    throw new PrivkitError('E_ARG', `modulus m must be a bigint in [1, 2^${MAX_MODULUS_BITS}), got ${describe(m)}`, { argument: 'm' });
+  }
   let b = base % m;
   if (b < 0n) b += m;
   let result = 1n % m;

@@ -4,8 +4,8 @@
 // encrypted vectors can be added (one ciphertext product per packed plaintext) without a slot
 // carrying into the next. Adding more throws E_OVERFLOW instead of silently corrupting slots.
 import { PrivkitError } from '../errors.js';
-import { assertFloat32Array, assertInteger, assertNumber } from '../validate.js';
-import type { Ciphertext, EncryptOptions, PrivateKey, PublicKey } from './keys.js';
+import { assertFloat32Array, assertInteger, assertNumber, describe, readArray, readOptions } from '../validate.js';
+import { assertCiphertext, assertPrivateKey, assertPublicKey, type Ciphertext, type EncryptOptions, type PrivateKey, type PublicKey } from './keys.js';
 import { bitLength } from './modpow.js';
 
 /** Options of {@link encryptVector}: the quantization and the headroom for sums. */
@@ -53,8 +53,9 @@ export interface EncryptedVector {
  *
  * @throws {PrivkitError} E_ARG when opts is not an object, scale or clip is not finite and > 0, maxAdditions is not an integer >= 1, clip x scale does not round to an integer in [1, 2^53 / (2 maxAdditions)), or one slot does not fit the key.
  */
-export function packingLayout(publicKey: PublicKey, opts: PackingOptions): PackingLayout {
-  if (opts === null || typeof opts !== 'object') throw new PrivkitError('E_ARG', 'opts must give scale, clip and maxAdditions', { argument: 'opts' });
+export function packingLayout(publicKey: PublicKey, given: PackingOptions): PackingLayout {
+  assertPublicKey('publicKey', publicKey);
+  const opts = readOptions(given, ['scale', 'clip', 'maxAdditions']);
   const scale = assertNumber('opts.scale', opts.scale, 'positive');
   const clip = assertNumber('opts.clip', opts.clip, 'positive');
   const maxAdditions = assertInteger('opts.maxAdditions', opts.maxAdditions, 1);
@@ -89,7 +90,8 @@ export function packingLayout(publicKey: PublicKey, opts: PackingOptions): Packi
  */
 export function encryptVector(publicKey: PublicKey, x: Float32Array, opts: PackingOptions): EncryptedVector {
   const { layout, plaintexts } = packVector(publicKey, x, opts);
-  const ciphertexts = plaintexts.map((m) => publicKey.encrypt(m, opts.rng === undefined ? {} : { rng: opts.rng }));
+  const { rng } = readOptions(opts, ['rng']);
+  const ciphertexts = plaintexts.map((m) => publicKey.encrypt(m, rng === undefined ? {} : { rng }));
   return { publicKey, layout, length: x.length, count: 1, ciphertexts };
 }
 
@@ -120,12 +122,10 @@ export function packVector(publicKey: PublicKey, x: Float32Array, opts: PackingO
  * @throws {PrivkitError} E_SHAPE when their lengths differ.
  * @throws {PrivkitError} E_OVERFLOW when the sum would hold more than maxAdditions vectors.
  */
-export function addVectors(publicKey: PublicKey, a: EncryptedVector, b: EncryptedVector): EncryptedVector {
-  for (const [name, v] of [['a', a], ['b', b]] as const) {
-    if (v === null || typeof v !== 'object' || !Array.isArray(v.ciphertexts) || !publicKey.equals(v.publicKey)) {
-      throw new PrivkitError('E_ARG', `${name} must be an EncryptedVector under this public key`, { argument: name });
-    }
-  }
+export function addVectors(publicKey: PublicKey, first: EncryptedVector, second: EncryptedVector): EncryptedVector {
+  assertPublicKey('publicKey', publicKey);
+  const a = checkVector(publicKey, first, 'a');
+  const b = checkVector(publicKey, second, 'b');
   if (a.length !== b.length) throw new PrivkitError('E_SHAPE', `vector lengths differ: ${a.length} and ${b.length}`, { argument: 'b' });
   const la = a.layout;
   const lb = b.layout;
@@ -149,16 +149,55 @@ export function addVectors(publicKey: PublicKey, a: EncryptedVector, b: Encrypte
  * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function decryptVector(privateKey: PrivateKey, v: EncryptedVector): Float64Array {
-  checkEncryptedVector(privateKey, v);
-  return unpackVector(v, v.ciphertexts.map((c) => privateKey.decrypt(c)));
+  assertPrivateKey('privateKey', privateKey);
+  const checked = checkVector(privateKey.publicKey, v, 'v');
+  return unpackVector(checked, checked.ciphertexts.map((c) => privateKey.decrypt(c)));
 }
 
 /** Checks that v is an EncryptedVector under privateKey with as many ciphertexts as its length needs. */
 export function checkEncryptedVector(privateKey: PrivateKey, v: EncryptedVector): void {
-  if (v === null || typeof v !== 'object' || !Array.isArray(v.ciphertexts) || !privateKey.publicKey.equals(v.publicKey)) {
-    throw new PrivkitError('E_ARG', 'v must be an EncryptedVector under this key', { argument: 'v' });
+  assertPrivateKey('privateKey', privateKey);
+  checkVector(privateKey.publicKey, v, 'v');
+}
+
+/**
+ * A copy of the encrypted vector `v` after checking it is one under `publicKey` whose parts agree:
+ * its layout is the one packingLayout gives for its scale, clip and maxAdditions, count is in
+ * [1, maxAdditions], and it holds ceil(length / slots) Ciphertexts of this key.
+ */
+function checkVector(publicKey: PublicKey, v: unknown, name: string): EncryptedVector {
+  if (typeof v !== 'object' || v === null) throw new PrivkitError('E_ARG', `${name} must be an EncryptedVector, got ${describe(v)}`, { argument: name });
+  const { publicKey: key, layout, length, count, ciphertexts } = v as Partial<EncryptedVector>;
+  if (!(typeof key === 'object' && key !== null && publicKey.equals(key))) {
+    throw new PrivkitError('E_ARG', `${name}.publicKey is not this public key`, { argument: `${name}.publicKey` });
   }
-  if (v.ciphertexts.length !== Math.ceil(v.length / v.layout.slots)) throw new PrivkitError('E_SHAPE', 'v has the wrong number of ciphertexts for its length', { argument: 'v' });
+  const l = readOptions(layout, ['scale', 'clip', 'maxAdditions', 'maxAbs', 'slotBits', 'slots'], `${name}.layout`);
+  let expected: PackingLayout;
+  try {
+    expected = packingLayout(publicKey, l as PackingLayout);
+  } catch {
+    throw new PrivkitError('E_ARG', `${name}.layout is not a packing layout`, { argument: `${name}.layout` });
+  }
+  for (const field of ['maxAbs', 'slotBits', 'slots'] as const) {
+    if (l[field] !== expected[field]) throw new PrivkitError('E_ARG', `${name}.layout.${field} does not match its scale, clip and maxAdditions`, { argument: `${name}.layout` });
+  }
+  const n = assertInteger(`${name}.length`, length);
+  const k = assertInteger(`${name}.count`, count, 1, expected.maxAdditions);
+  const expectedCount = Math.ceil(n / expected.slots);
+  if (!Array.isArray(ciphertexts)) {
+    throw new PrivkitError('E_ARG', `${name}.ciphertexts must be an array of Ciphertexts, got ${describe(ciphertexts)}`, { argument: `${name}.ciphertexts` });
+  }
+  const list = readArray(`${name}.ciphertexts`, ciphertexts, (itemName, c, index) => {
+    assertCiphertext(itemName, c);
+    if (!c.publicKey.equals(publicKey)) {
+      throw new PrivkitError('E_ARG', `${itemName} was encrypted under a different public key`, { argument: `${name}.ciphertexts`, index });
+    }
+    return c;
+  }, expectedCount);
+  if (list.length !== expectedCount) {
+    throw new PrivkitError('E_SHAPE', `${name} has ${list.length} ciphertexts for ${n} values (${expectedCount} expected)`, { argument: `${name}.ciphertexts` });
+  }
+  return { publicKey, layout: expected, length: n, count: k, ciphertexts: list };
 }
 
 /** The dequantized entries of v from the plaintexts of its ciphertexts, in order. */

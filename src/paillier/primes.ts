@@ -4,7 +4,7 @@
 // powSecret): the exponent (w - 1) / 2^a of a prime being generated or imported is secret. Also
 // the integer roots behind the perfect-power and Fermat checks of imported keys (keys.ts).
 import { PrivkitError } from '../errors.js';
-import type { Rng } from '../dp/rng.js';
+import { isRng, type Rng } from '../dp/rng.js';
 import { assertInteger, describe } from '../validate.js';
 import { bitLength, MAX_MODULUS_BITS, Modulus } from './modpow.js';
 
@@ -24,6 +24,7 @@ const GROUPS: Array<{ product: bigint; primes: number[] }> = groupPrimes(SMALL_P
  * keys only) 64 rounds: the worst-case bound 4^-64 = 2^-128 holds for any input.
  */
 export function millerRabinRounds(bits: number): number {
+  assertInteger('bits', bits, 1, MAX_MODULUS_BITS);
   if (bits >= 1536) return 4;
   if (bits >= 1024) return 7;
   return 64;
@@ -66,7 +67,7 @@ export function passesTrialDivision(x: bigint): boolean {
  */
 export function millerRabin(w: bigint, rounds: number, rng: Rng): boolean {
   if (typeof w !== 'bigint' || w < 5n || (w & 1n) === 0n || bitLength(w) > MAX_MODULUS_BITS) {
-    throw new PrivkitError('E_ARG', `w must be an odd bigint in (3, 2^${MAX_MODULUS_BITS}), got ${typeof w === 'bigint' ? `${bitLength(w)} bits` : describe(w)}`, {
+    throw new PrivkitError('E_ARG', `w must be an odd bigint in (3, 2^${MAX_MODULUS_BITS}), got ${typeof w === 'bigint' && w > 0n ? `${bitLength(w)} bits` : describe(w)}`, {
       argument: 'w',
     });
   }
@@ -130,7 +131,7 @@ export function isPerfectPower(a: bigint, maxExponent = bitLength(a)): boolean {
 
 /** Checks that `rng` is a generator (an object with a bytes method). */
 export function checkRng(rng: unknown, name = 'rng'): asserts rng is Rng {
-  if (rng === null || typeof rng !== 'object' || typeof (rng as Partial<Rng>).bytes !== 'function') {
+  if (!isRng(rng)) {
     throw new PrivkitError('E_ARG', `${name} must be an Rng from createRng(), got ${describe(rng)}`, { argument: name });
   }
 }

@@ -10,7 +10,8 @@
 // nothing may follow.
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
-import { Ciphertext, MAX_KEY_BITS, PrivateKey, PublicKey, type KeyOptions } from './keys.js';
+import { checkTypedArray } from '../wasm/boundary.js';
+import { assertCiphertext, assertPrivateKey, assertPublicKey, Ciphertext, MAX_KEY_BITS, PrivateKey, PublicKey, type KeyOptions } from './keys.js';
 
 /** The version of the JSON and byte forms this privkit writes and reads (1). */
 export const SERIALIZATION_VERSION = 1;
@@ -55,7 +56,7 @@ export interface CiphertextJSON {
  * @throws {PrivkitError} E_ARG when publicKey is not a PublicKey.
  */
 export function publicKeyToJSON(publicKey: PublicKey): PublicKeyJSON {
-  if (!(publicKey instanceof PublicKey)) throw new PrivkitError('E_ARG', `publicKey must be a PublicKey, got ${describe(publicKey)}`, { argument: 'publicKey' });
+  assertPublicKey('publicKey', publicKey);
   return { type: 'paillier-public-key', version: 1, n: toBase64Url(publicKey.n) };
 }
 
@@ -76,7 +77,7 @@ export function publicKeyFromJSON(json: PublicKeyJSON | string, opts: KeyOptions
  * @throws {PrivkitError} E_ARG when privateKey is not a PrivateKey.
  */
 export function privateKeyToJSON(privateKey: PrivateKey): PrivateKeyJSON {
-  if (!(privateKey instanceof PrivateKey)) throw new PrivkitError('E_ARG', `privateKey must be a PrivateKey, got ${describe(privateKey)}`, { argument: 'privateKey' });
+  assertPrivateKey('privateKey', privateKey);
   return { type: 'paillier-private-key', version: 1, n: toBase64Url(privateKey.publicKey.n), p: toBase64Url(privateKey.p), q: toBase64Url(privateKey.q) };
 }
 
@@ -101,7 +102,7 @@ export function privateKeyFromJSON(json: PrivateKeyJSON | string, opts: KeyOptio
  * @throws {PrivkitError} E_ARG when c is not a Ciphertext.
  */
 export function ciphertextToJSON(c: Ciphertext): CiphertextJSON {
-  if (!(c instanceof Ciphertext)) throw new PrivkitError('E_ARG', `c must be a Ciphertext, got ${describe(c)}`, { argument: 'c' });
+  assertCiphertext('c', c);
   return { type: 'paillier-ciphertext', version: 1, value: toBase64Url(c.value) };
 }
 
@@ -132,7 +133,7 @@ const MAX_JSON_CHARS = 16384;
  * @throws {PrivkitError} E_ARG when publicKey is not a PublicKey.
  */
 export function publicKeyToBytes(publicKey: PublicKey): Uint8Array {
-  if (!(publicKey instanceof PublicKey)) throw new PrivkitError('E_ARG', `publicKey must be a PublicKey, got ${describe(publicKey)}`, { argument: 'publicKey' });
+  assertPublicKey('publicKey', publicKey);
   return encodeBytes(PUBLIC_KEY_TYPE, [publicKey.n]);
 }
 
@@ -153,7 +154,7 @@ export function publicKeyFromBytes(bytes: Uint8Array, opts: KeyOptions = {}): Pu
  * @throws {PrivkitError} E_ARG when privateKey is not a PrivateKey.
  */
 export function privateKeyToBytes(privateKey: PrivateKey): Uint8Array {
-  if (!(privateKey instanceof PrivateKey)) throw new PrivkitError('E_ARG', `privateKey must be a PrivateKey, got ${describe(privateKey)}`, { argument: 'privateKey' });
+  assertPrivateKey('privateKey', privateKey);
   return encodeBytes(PRIVATE_KEY_TYPE, [privateKey.p, privateKey.q]);
 }
 
@@ -174,7 +175,7 @@ export function privateKeyFromBytes(bytes: Uint8Array, opts: KeyOptions = {}): P
  * @throws {PrivkitError} E_ARG when c is not a Ciphertext.
  */
 export function ciphertextToBytes(c: Ciphertext): Uint8Array {
-  if (!(c instanceof Ciphertext)) throw new PrivkitError('E_ARG', `c must be a Ciphertext, got ${describe(c)}`, { argument: 'c' });
+  assertCiphertext('c', c);
   return encodeBytes(CIPHERTEXT_TYPE, [c.value]);
 }
 
@@ -209,8 +210,8 @@ function encodeBytes(type: number, integers: bigint[]): Uint8Array {
 }
 
 /** The `count` integers (each at most `maxBytes` long) of a byte form of `type`; anything malformed is an E_ARG. */
-function decodeBytes(bytes: unknown, type: number, count: number, maxBytes: number): bigint[] {
-  if (!(bytes instanceof Uint8Array)) throw new PrivkitError('E_ARG', `bytes must be a Uint8Array, got ${describe(bytes)}`, { argument: 'bytes' });
+function decodeBytes(value: unknown, type: number, count: number, maxBytes: number): bigint[] {
+  const bytes = checkTypedArray('bytes', value, ['Uint8Array']);
   const fail = (why: string): never => {
     throw new PrivkitError('E_ARG', `bytes are malformed: ${why}`, { argument: 'bytes' });
   };
@@ -253,9 +254,9 @@ function parseRecord(json: unknown, type: string, fields: string[]): Record<stri
     throw new PrivkitError('E_ARG', `json must be an object, got ${describe(value)}`, { argument: 'json' });
   }
   const record = value as Record<string, unknown>;
-  if (record['type'] !== type) throw new PrivkitError('E_ARG', `json.type must be "${type}", got ${JSON.stringify(record['type'])}`, { argument: 'json' });
+  if (record['type'] !== type) throw new PrivkitError('E_ARG', `json.type must be "${type}", got ${describe(record['type'])}`, { argument: 'json' });
   if (record['version'] !== SERIALIZATION_VERSION) {
-    throw new PrivkitError('E_ARG', `json.version ${JSON.stringify(record['version'])} is not supported (expected ${SERIALIZATION_VERSION})`, { argument: 'json' });
+    throw new PrivkitError('E_ARG', `json.version ${describe(record['version'])} is not supported (expected ${SERIALIZATION_VERSION})`, { argument: 'json' });
   }
   for (const field of fields) {
     if (typeof record[field] !== 'string') throw new PrivkitError('E_ARG', `json.${field} must be a base64url string`, { argument: 'json' });

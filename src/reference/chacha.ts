@@ -1,5 +1,8 @@
 // Plain-TypeScript reference of the ChaCha20 block function (RFC 8439 section 2.3) and of the
 // full-precision uniform double conversion: the oracle for the wasm generator.
+import { PrivkitError } from '../errors.js';
+import { assertBytes, checkNumber } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 
 const SIGMA = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574];
 
@@ -13,6 +16,9 @@ function quarterRound(s: Uint32Array, a: number, b: number, c: number, d: number
 
 /** One 64-byte block for a 32-byte key, a 32-bit block counter and a 12-byte nonce. */
 export function chachaBlock(key: Uint8Array, counter: number, nonce: Uint8Array): Uint8Array {
+  assertBytes('key', key, 32);
+  checkNumber('counter', counter, { integer: true, min: 0, max: 2 ** 32 - 1 });
+  assertBytes('nonce', nonce, 12);
   const keyWords = new DataView(key.buffer, key.byteOffset, 32);
   const nonceWords = new DataView(nonce.buffer, nonce.byteOffset, 12);
   const initial = new Uint32Array(16);
@@ -37,9 +43,11 @@ export function chachaBlock(key: Uint8Array, counter: number, nonce: Uint8Array)
  * choose the binade, and when those 12 bits are all zero further 64-bit words extend the count.
  */
 export function uniformFromWords(words: Uint32Array, n: number): Float64Array {
-  const out = new Float64Array(n);
+  checkTypedArray('words', words, ['Uint32Array']);
+  const out = new Float64Array(checkNumber('n', n, { integer: true, min: 0, max: Math.floor(words.length / 2) }));
   let w = 0;
   const next64 = (): [number, number] => {
+    if (w + 2 > words.length) throw new PrivkitError('E_SHAPE', `words ran out after ${w} words (a value needed more to choose its binade)`, { argument: 'words' });
     const pair: [number, number] = [words[w]!, words[w + 1]!];
     w += 2;
     return pair;

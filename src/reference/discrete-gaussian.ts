@@ -5,16 +5,18 @@
 // attempt is not decided by the block (the fast path's bounds below) draws 64 bits for the rest of
 // its uniform and acceptance word, then wedges, tails, tie uniforms and restarts, in value order.
 // The oracle of the SIMD batch: any lane that decides differently shows as a different value.
+import { PrivkitError } from '../errors.js';
+import { checkNumber } from '../validate.js';
+import { checkedSource, type KeystreamSource } from './source.js';
 
-/** The kernel's randomness, read in order: raw keystream bytes, or a full-precision uniform (the generator's nextUniform). */
-export interface KeystreamSource {
-  /** The next n keystream bytes. */
-  bytes(n: number): Uint8Array;
-  /** The next full-precision uniform double in (0, 1). */
-  uniform(): number;
-}
+export type { KeystreamSource } from './source.js';
+
+/** sigma of the sampler: as the wasm kernel's, 0 < sigma <= 2^24. */
+const checkSigma = (sigma: unknown): number => checkNumber('sigma', sigma, { above: 0, max: 2 ** 24 });
 
 const BATCH = 512;
+/** Most values of one reference call (as the samplers' 2^28). */
+const MAX_VALUES = 2 ** 28;
 const TWO_M53 = 2 ** -53;
 const TWO_30 = 2 ** 30;
 const LOW_30 = 2 ** 30 - 1;
@@ -220,17 +222,19 @@ function squeezeSafe(c: number): number {
  * `source`. Call it in value order, after reading the batch's block.
  */
 export function discreteGaussianBlockSampler(sigma: number, source: KeystreamSource): (z: number, h: number) => number {
-  const sampler = new Sampler(sigma, source);
-  return (z, h) => sampler.fromBlock(z, h);
+  const sampler = new Sampler(checkSigma(sigma), checkedSource(source));
+  return (z, h) => sampler.fromBlock(checkNumber('z', z, { integer: true, min: 0, max: 2 ** 32 - 1 }), checkNumber('h', h, { integer: true, min: 0, max: 255 }));
 }
 
 /** n samples as one discreteGaussianFill call draws them: per batch, a block of 5 m bytes, then the values in order. */
 export function discreteGaussianFromKeystream(n: number, sigma: number, source: KeystreamSource): Int32Array {
-  const sample = discreteGaussianBlockSampler(sigma, source);
-  const out = new Int32Array(n);
-  for (let start = 0; start < n; start += BATCH) {
-    const m = Math.min(BATCH, n - start);
-    const block = source.bytes(5 * m);
+  const count = checkNumber('n', n, { integer: true, min: 0, max: MAX_VALUES });
+  const checked = checkedSource(source);
+  const sample = discreteGaussianBlockSampler(sigma, checked);
+  const out = new Int32Array(count);
+  for (let start = 0; start < count; start += BATCH) {
+    const m = Math.min(BATCH, count - start);
+    const block = checked.bytes(5 * m);
     const words = new DataView(block.buffer, block.byteOffset, 4 * m);
     for (let j = 0; j < m; j++) out[start + j] = sample(words.getUint32(4 * j, true), block[4 * m + j]!);
   }
@@ -239,5 +243,8 @@ export function discreteGaussianFromKeystream(n: number, sigma: number, source: 
 
 /** R(k) = g(0) / g(k), the sampler's acceptance probability of the proposal k (k != 0). */
 export function discreteGaussianAcceptance(sigma: number, k: number): number {
-  return new Sampler(sigma, { bytes: () => new Uint8Array(0), uniform: () => 0 }).acceptance(Math.abs(k));
+  const s = checkSigma(sigma);
+  const m = checkNumber('k', k, { integer: true });
+  if (m === 0) throw new PrivkitError('E_ARG', 'k must be a non-zero integer (the acceptance of 0 is 1)', { argument: 'k' });
+  return new Sampler(s, { bytes: () => new Uint8Array(0), uniform: () => 0 }).acceptance(Math.abs(m));
 }

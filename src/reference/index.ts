@@ -1,7 +1,8 @@
 // Plain-TypeScript reference implementations of every kernel: readable, float64 arithmetic,
 // results rounded to float32 once. They are the oracle of the property tests and the JS baseline
 // of the benchmarks; they check shapes but not finiteness.
-import { matrixColumns } from '../validate.js';
+import { PrivkitError } from '../errors.js';
+import { assertFloat32Array, assertNumber, matrixColumns, readNumbers } from '../validate.js';
 
 /**
  * Reference of {@link index.l2Norms}: the L2 norm of each row, summed in float64, rounded to float32 once.
@@ -39,6 +40,7 @@ export function clipLayers(
   clippedCount: number;
 } {
   const cols = matrixColumns(x, rows);
+  checkLayers(cols, layerSizes, maxNorms);
   const clipped = new Float32Array(x.length);
   const norms = new Float32Array(rows * layerSizes.length);
   let clippedCount = 0;
@@ -59,13 +61,23 @@ export function clipLayers(
   return { clipped, norms, clippedCount };
 }
 
+/** layerSizes (integers >= 0 summing to the row length) and one bound > 0 per layer. */
+function checkLayers(cols: number, layerSizes: unknown, maxNorms: unknown): void {
+  const sizes = readNumbers('layerSizes', layerSizes, { integer: true, min: 0 });
+  const bounds = readNumbers('maxNorms', maxNorms, { above: 0 });
+  if (bounds.length !== sizes.length) {
+    throw new PrivkitError('E_SHAPE', `maxNorms has ${bounds.length} bounds for ${sizes.length} layers`, { argument: 'maxNorms' });
+  }
+  if (sizes.reduce((a, b) => a + b, 0) !== cols) throw new PrivkitError('E_SHAPE', `layerSizes must sum to the row length ${cols}`, { argument: 'layerSizes' });
+}
+
 /**
  * Reference of {@link index.clipByL2}: rows above maxNorm scaled down to it, in a new array.
  *
  * @throws {PrivkitError} E_ARG when x is not an attached Float32Array or rows is not an integer >= 1; E_SHAPE when x.length is not a multiple of rows.
  */
 export function clipByL2(x: Float32Array, rows: number, maxNorm: number): Float32Array {
-  return clipLayers(x, rows, [matrixColumns(x, rows)], [maxNorm]).clipped;
+  return clipLayers(x, rows, [matrixColumns(x, rows)], [assertNumber('maxNorm', maxNorm, 'positive')]).clipped;
 }
 
 /**
@@ -86,12 +98,14 @@ export function clipAndSum(
   clippedCount: number;
 } {
   const cols = matrixColumns(x, rows);
-  const { clipped, norms, clippedCount } = clipLayers(x, rows, [cols], [maxNorm]);
+  const { clipped, norms, clippedCount } = clipLayers(x, rows, [cols], [assertNumber('maxNorm', maxNorm, 'positive')]);
   return { sum: sum(clipped, rows), norms, clippedCount };
 }
 
 /** Reference of {@link index.clipValues}: every element clamped into [min, max], in a new array (nothing checked). */
 export function clipValues(x: Float32Array, min: number, max: number): Float32Array {
+  assertFloat32Array('x', x);
+  if (assertNumber('min', min) > assertNumber('max', max)) throw new PrivkitError('E_ARG', `min (${min}) must be <= max (${max})`, { argument: 'min' });
   return x.map((v) => Math.min(max, Math.max(min, v)));
 }
 
@@ -102,11 +116,15 @@ export function clipValues(x: Float32Array, min: number, max: number): Float32Ar
  * @throws {PrivkitError} E_ARG when x is not an attached Float32Array or rows is not an integer >= 1; E_SHAPE when x.length is not a multiple of rows.
  */
 export function weightedMean(x: Float32Array, rows: number, weights: ArrayLike<number>): Float32Array {
+  matrixColumns(x, rows);
+  const w = readNumbers('weights', weights, { min: 0 });
+  if (w.length !== rows) throw new PrivkitError('E_SHAPE', `weights.length (${w.length}) must equal rows (${rows})`, { argument: 'weights' });
+  if (!w.some((v) => v > 0)) throw new PrivkitError('E_ARG', 'weights sum to 0; at least one weight must be positive', { argument: 'weights' });
   let largest = 0;
-  for (let r = 0; r < rows; r++) largest = Math.max(largest, weights[r]!);
+  for (let r = 0; r < rows; r++) largest = Math.max(largest, w[r]!);
   let total = 0;
-  for (let r = 0; r < rows; r++) total += weights[r]! / largest;
-  return weightedSum(x, rows, Array.from({ length: rows }, (_, r) => weights[r]! / largest / total));
+  for (let r = 0; r < rows; r++) total += w[r]! / largest;
+  return weightedSum(x, rows, Array.from({ length: rows }, (_, r) => w[r]! / largest / total));
 }
 
 /**
@@ -115,6 +133,7 @@ export function weightedMean(x: Float32Array, rows: number, weights: ArrayLike<n
  * @throws {PrivkitError} E_ARG when x is not an attached Float32Array or rows is not an integer >= 1; E_SHAPE when x.length is not a multiple of rows.
  */
 export function sum(x: Float32Array, rows: number): Float32Array {
+  matrixColumns(x, rows);
   return weightedSum(x, rows, new Array<number>(rows).fill(1));
 }
 
@@ -124,6 +143,7 @@ export function sum(x: Float32Array, rows: number): Float32Array {
  * @throws {PrivkitError} E_ARG when x is not an attached Float32Array or rows is not an integer >= 1; E_SHAPE when x.length is not a multiple of rows.
  */
 export function mean(x: Float32Array, rows: number): Float32Array {
+  matrixColumns(x, rows);
   return weightedSum(x, rows, new Array<number>(rows).fill(1 / rows));
 }
 

@@ -2,7 +2,10 @@
 // src/secagg/quantize.ts): float64 arithmetic rounded to float32 once, the rotation's signs from the
 // reference ChaCha20 block function, rounding from explicitly given uniforms or keystream words.
 // They are the oracles of the property tests and the JS baselines of the benchmarks.
-import { ROTATION_STREAM } from '../secagg/rotation.js';
+import { PrivkitError } from '../errors.js';
+import { MAX_ROTATION_LENGTH, ROTATION_STREAM } from '../secagg/rotation.js';
+import { assertBytes, assertFloat32Array, checkNumber, readNumbers, readOptions } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 import { chachaBlock } from './chacha.js';
 
 /** The padded length: the least power of two >= max(1, n). */
@@ -17,6 +20,8 @@ function paddedLength(n: number): number {
  * the ChaCha20 keystream (key seed, block counter from 0, stream ROTATION_STREAM) is set.
  */
 export function rotationSigns(seed: Uint8Array, d: number): Float64Array {
+  assertBytes('seed', seed, 32);
+  checkNumber('d', d, { integer: true, min: 0, max: MAX_ROTATION_LENGTH });
   const nonce = new Uint8Array(12); // words 13-15: block counter high word 0, then the 64-bit stream id
   new DataView(nonce.buffer).setUint32(4, ROTATION_STREAM, true);
   const signs = new Float64Array(d);
@@ -46,6 +51,8 @@ function walshHadamard(v: Float64Array): void {
 
 /** y = H D [x, 0...] / sqrt(d), d the padded length of x. */
 export function randomizedHadamard(x: Float32Array, seed: Uint8Array): Float32Array {
+  assertFloat32Array('x', x);
+  if (x.length > MAX_ROTATION_LENGTH) throw new PrivkitError('E_ARG', `x must have at most 2^28 values, got ${x.length}`, { argument: 'x' });
   const d = paddedLength(x.length);
   const signs = rotationSigns(seed, d);
   const v = new Float64Array(d);
@@ -56,7 +63,11 @@ export function randomizedHadamard(x: Float32Array, seed: Uint8Array): Float32Ar
 
 /** x = D H y / sqrt(d), truncated to `length` values. */
 export function inverseRandomizedHadamard(y: Float32Array, seed: Uint8Array, length: number): Float32Array {
+  assertFloat32Array('y', y);
   const d = y.length;
+  if (d !== paddedLength(checkNumber('length', length, { integer: true, min: 0, max: MAX_ROTATION_LENGTH }))) {
+    throw new PrivkitError('E_SHAPE', `y.length must be ${paddedLength(length)} (the padded length of ${length} values), got ${d}`, { argument: 'y' });
+  }
   const signs = rotationSigns(seed, d);
   const v = Float64Array.from(y);
   walshHadamard(v);
@@ -83,24 +94,58 @@ export function quantize(
     noise?: ArrayLike<number>;
   },
 ): Uint32Array {
-  const modulus = 2 ** opts.bits;
+  assertFloat32Array('x', x);
+  const { scale, bits, uniforms, words, tieUniforms, noise } = quantizeOptions(opts, x.length);
+  const modulus = 2 ** bits;
   const roundUp = (i: number, f: number): boolean => {
-    if (opts.words === undefined) return opts.uniforms![i]! < f;
+    if (words === undefined) return uniforms![i]! < f;
     const t = f * 2 ** 8;
     const top = Math.floor(t);
-    const w = opts.words[i]!;
-    return w < top || (w === top && opts.tieUniforms![i]! < t - top);
+    const w = words[i]!;
+    return w < top || (w === top && tieUniforms![i]! < t - top);
   };
   return Uint32Array.from(x, (value, i) => {
-    const v = value * opts.scale;
+    const v = value * scale;
     const whole = Math.floor(v);
-    const q = whole + (roundUp(i, v - whole) ? 1 : 0) + (opts.noise?.[i] ?? 0);
+    const q = whole + (roundUp(i, v - whole) ? 1 : 0) + (noise?.[i] ?? 0);
     return ((q % modulus) + modulus) % modulus;
   });
 }
 
+/**
+ * The checked options of the reference quantize: scale > 0, bits in [1, 32], and the randomness as
+ * arrays of one entry per value: `uniforms` in [0, 1), or `words` (integers in [0, 255]) with
+ * `tieUniforms`; integer `noise` optional.
+ */
+function quantizeOptions(opts: unknown, n: number) {
+  const o = readOptions(opts as Record<'scale' | 'bits' | 'uniforms' | 'words' | 'tieUniforms' | 'noise', unknown> | undefined, ['scale', 'bits', 'uniforms', 'words', 'tieUniforms', 'noise']);
+  const { scale, bits } = scaleAndBits(o);
+  const perValue = (name: string, value: unknown, rule: Parameters<typeof readNumbers>[2]) => {
+    if (value === undefined) return undefined;
+    const values = readNumbers(`opts.${name}`, value, rule, n);
+    if (values.length !== n) throw new PrivkitError('E_SHAPE', `opts.${name} must have one entry per value (${n}), got ${values.length}`, { argument: `opts.${name}` });
+    return values;
+  };
+  const unit = { min: 0, below: 1 };
+  const words = perValue('words', o.words, { integer: true, min: 0, max: 255 });
+  const uniforms = perValue('uniforms', o.uniforms, unit);
+  const tieUniforms = perValue('tieUniforms', o.tieUniforms, unit);
+  if (words === undefined ? uniforms === undefined : tieUniforms === undefined) {
+    const missing = words === undefined ? 'uniforms' : 'tieUniforms';
+    throw new PrivkitError('E_ARG', `opts.${missing} is required (the rounding's randomness: uniforms, or words with tieUniforms)`, { argument: `opts.${missing}` });
+  }
+  const noise = perValue('noise', o.noise, { integer: true });
+  return { scale, bits, uniforms, words, tieUniforms, noise };
+}
+
+function scaleAndBits(o: { scale?: unknown; bits?: unknown }): { scale: number; bits: number } {
+  return { scale: checkNumber('opts.scale', o.scale, { above: 0 }), bits: checkNumber('opts.bits', o.bits, { integer: true, min: 1, max: 32 }) };
+}
+
 /** sum[i] mapped to [-2^(bits-1), 2^(bits-1)) and divided by scale. */
 export function dequantize(sum: Uint32Array, opts: { scale: number; bits: number }): Float32Array {
-  const modulus = 2 ** opts.bits;
-  return Float32Array.from(sum, (v) => (v >= modulus / 2 ? v - modulus : v) / opts.scale);
+  checkTypedArray('sum', sum, ['Uint32Array']);
+  const { scale, bits } = scaleAndBits(readOptions(opts as { scale?: unknown; bits?: unknown } | undefined, ['scale', 'bits']));
+  const modulus = 2 ** bits;
+  return Float32Array.from(sum, (v) => (v >= modulus / 2 ? v - modulus : v) / scale);
 }

@@ -3,15 +3,27 @@
 // and the two-sided geometric Z = +-(M Q + R) drawn word by word as the kernel draws it. The oracle
 // of the kernel's branch-free count of Q and of its table.
 
-import type { KeystreamSource } from './discrete-gaussian.js';
+import { PrivkitError } from '../errors.js';
+import { checkNumber } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
+import { checkedSource, type KeystreamSource } from './source.js';
+
+/** t and mBits as the kernel takes them: t a double in [1, 2^24], M = 2^mBits a power of two below t and at most 2^23. */
+function checkTable(t: unknown, mBits: unknown): { t: number; mBits: number } {
+  const tt = checkNumber('t', t, { min: 1, max: 2 ** 24 });
+  const m = checkNumber('mBits', mBits, { integer: true, min: 0, max: 23 });
+  if (!(2 ** m < tt)) throw new PrivkitError('E_ARG', `2^mBits (${2 ** m}) must be below t (${tt})`, { argument: 'mBits' });
+  return { t: tt, mBits: m };
+}
 
 /** Q's table: floor(e^(-M k / t) 2^64) for k = 1..16, M = 2^mBits, exactly (t a double >= 1, M < t). */
 export function secureLaplaceTable(t: number, mBits: number): bigint[] {
+  const checked = checkTable(t, mBits);
   // t = m / 2^e exactly, so M k / t = 2^mBits k 2^e / m
   let e = 0;
-  while (!Number.isInteger(t * 2 ** e)) e++;
-  const m = BigInt(t * 2 ** e);
-  return Array.from({ length: 16 }, (_, i) => floorExp64((1n << BigInt(mBits + e)) * BigInt(i + 1), m));
+  while (!Number.isInteger(checked.t * 2 ** e)) e++;
+  const m = BigInt(checked.t * 2 ** e);
+  return Array.from({ length: 16 }, (_, i) => floorExp64((1n << BigInt(checked.mBits + e)) * BigInt(i + 1), m));
 }
 
 /**
@@ -55,12 +67,19 @@ function nearest(x: number): number {
  * words; 16 thresholds passed go on with a fresh U). Values must satisfy |v| <= 2^52 r.
  */
 export function secureLaplaceFromKeystream(values: Float64Array, r: number, t: number, mBits: number, source: KeystreamSource): Float64Array {
+  checkTypedArray('values', values, ['Float64Array']);
+  checkNumber('r', r, { above: 0 });
+  const bound = 2 ** 52 * r;
+  values.forEach((v, i) => {
+    if (!(Math.abs(v) <= bound)) throw new PrivkitError('E_ARG', `|values[${i}]| must be <= 2^52 r, got ${v}`, { argument: 'values', index: i });
+  });
   const table = secureLaplaceTable(t, mBits);
+  const keystream = checkedSource(source);
   let block: DataView = new DataView(new ArrayBuffer(0));
   let position = 0;
   const word = (): number => {
     if (position === block.byteLength) {
-      const bytes = source.bytes(SCRATCH_BYTES);
+      const bytes = keystream.bytes(SCRATCH_BYTES);
       block = new DataView(bytes.buffer, bytes.byteOffset, SCRATCH_BYTES);
       position = 0;
     }

@@ -31,12 +31,13 @@
 // it they come from the server, which can then stand in for every other client (Sybils).
 // A call that throws leaves the client as it was (nothing is committed before every check passed).
 import { PrivkitError } from '../errors.js';
-import { describe } from '../validate.js';
+import { describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import {
   SIGNING_KEY_BYTES,
   SignatureVerifier,
   checkSigningKeyPair,
+  checkSigningKeyShape,
   commitSelfMaskSeed,
   deriveMaskSeed,
   deriveShareKeys,
@@ -198,26 +199,24 @@ export class SecAggClient {
     if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
       throw new PrivkitError('E_ARG', `id must be a non-empty string of at most ${MAX_ID_LENGTH} characters, got ${describe(id)}`, { argument: 'id' });
     }
-    if (typeof options !== 'object' || options === null) {
-      throw new PrivkitError('E_ARG', `options must be an object with minParticipants, got ${describe(options)}`, { argument: 'options' });
-    }
-    const min = options.minParticipants;
-    if (!Number.isSafeInteger(min) || min < 1 || min > MAX_CLIENTS) {
+    const { minParticipants: min, signingKey, expectedParticipants } = readOptions(options, ['minParticipants', 'signingKey', 'expectedParticipants'], 'options');
+    if (typeof min !== 'number' || !Number.isSafeInteger(min) || min < 1 || min > MAX_CLIENTS) {
       throw new PrivkitError('E_ARG', `minParticipants must be an integer in [1, ${MAX_CLIENTS}], got ${describe(min)}`, {
         argument: 'minParticipants',
       });
     }
+    if (signingKey !== undefined) checkSigningKeyShape(signingKey, 'signingKey');
     this.id = id;
-    this.#minParticipants = min;
-    this.#signingKey = options.signingKey;
-    this.#expected = options.expectedParticipants === undefined ? undefined : participantKeys(options.expectedParticipants);
+    this.#minParticipants = min!;
+    this.#signingKey = signingKey;
+    this.#expected = expectedParticipants === undefined ? undefined : participantKeys(expectedParticipants);
     if (this.#expected !== undefined) {
       const own = this.#expected.get(id);
       if (own === undefined) throw new PrivkitError('E_ARG', `expectedParticipants does not list this client ${quote(id)}`, { argument: 'expectedParticipants' });
-      if (options.signingKey === undefined) {
+      if (signingKey === undefined) {
         throw new PrivkitError('E_ARG', 'expectedParticipants needs signingKey: this client signs with its registered key', { argument: 'signingKey' });
       }
-      if (!(options.signingKey.publicKey instanceof Uint8Array) || !equalBytes(options.signingKey.publicKey, own)) {
+      if (!equalBytes(signingKey.publicKey, own)) {
         throw new PrivkitError('E_ARG', "signingKey.publicKey is not this client's key in expectedParticipants", { argument: 'signingKey' });
       }
     }

@@ -17,6 +17,8 @@
 //   altered on its way;
 // - a SHA-256 commitment to each client's self-mask seed b_u, so a wrongly rebuilt b_u is detected.
 import { PrivkitError } from '../errors.js';
+import { assertBytes, assertOneOf, describe } from '../validate.js';
+import { typedArrayKind } from '../wasm/boundary.js';
 import { MAX_CLIENTS, MAX_ID_LENGTH, fromBase64Url } from './messages.js';
 
 /** The key-agreement curve of a round (WebCrypto ECDH): X25519 where available, else P-256. */
@@ -219,6 +221,7 @@ const P256_B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604
  * keys 65 bytes 0x04 || x || y with x, y < p and y^2 = x^3 - 3x + b mod p.
  */
 export function publicKeyProblem(curve: KeyAgreementCurve, raw: Uint8Array): string | undefined {
+  assertOneOf('curve', curve, ['X25519', 'P-256'] as const);
   if (!(raw instanceof Uint8Array) || raw.length !== PUBLIC_KEY_BYTES[curve]) {
     return `a ${curve} public key has ${PUBLIC_KEY_BYTES[curve]} bytes`;
   }
@@ -314,18 +317,20 @@ function readParticipantKeys(participants: readonly Participant[], argument: str
   }
   const keys = new Map<string, Uint8Array>();
   const seen = new Set<string>();
-  participants.forEach((p, i) => {
-    const fail = (what: string) => new PrivkitError('E_ARG', `${argument}[${i}] ${what}`, { argument, index: i });
-    if (typeof p !== 'object' || p === null) throw fail('must be { id, signingPublicKey }');
+  // a for loop, not forEach: a hole in the list is a missing participant, never skipped
+  for (let i = 0; i < participants.length; i++) {
+    const p = participants[i];
+    const fail = (what: string) => new PrivkitError('E_ARG', `${argument}[${i}]${what}`, { argument, index: i });
+    if (typeof p !== 'object' || p === null) throw fail(' must be { id, signingPublicKey }');
     if (typeof p.id !== 'string' || p.id.length === 0 || p.id.length > MAX_ID_LENGTH) {
       throw fail(`.id must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
     }
-    if (!(p.signingPublicKey instanceof Uint8Array) || p.signingPublicKey.length !== SIGNING_KEY_BYTES) throw fail('.signingPublicKey must be 32 bytes');
-    if (keys.has(p.id)) throw fail('repeats an id');
-    if (seen.has(bytesId(p.signingPublicKey))) throw fail('repeats a signing key');
+    if (typedArrayKind(p.signingPublicKey) !== 'Uint8Array' || p.signingPublicKey.length !== SIGNING_KEY_BYTES) throw fail('.signingPublicKey must be 32 bytes');
+    if (keys.has(p.id)) throw fail(' repeats an id');
+    if (seen.has(bytesId(p.signingPublicKey))) throw fail(' repeats a signing key');
     seen.add(bytesId(p.signingPublicKey));
     keys.set(p.id, p.signingPublicKey.slice());
-  });
+  }
   return keys;
 }
 
@@ -340,20 +345,36 @@ export async function generateSigningKeyPair(): Promise<SigningKeyPair> {
   return { privateKey: pair.privateKey, publicKey: new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey)) };
 }
 
+/** Checks that `key` is an Ed25519 CryptoKey usable for signing; else E_ARG naming `argument`. */
+export function checkSigningPrivateKey(key: unknown, argument: string): asserts key is CryptoKey {
+  if (!isSigningKey(key)) {
+    throw new PrivkitError('E_ARG', `${argument} must be an Ed25519 CryptoKey for 'sign', got ${describe(key)}`, { argument });
+  }
+}
+
+/** Whether `key` is an Ed25519 CryptoKey for 'sign'; the getters throw on an object that is not a real CryptoKey (the brand check). */
+function isSigningKey(key: unknown): boolean {
+  try {
+    return key instanceof CryptoKey && key.algorithm.name === 'Ed25519' && key.usages.includes('sign');
+  } catch {
+    return false;
+  }
+}
+
+/** Checks the shape of a signing key pair: { privateKey: an Ed25519 signing CryptoKey, publicKey: 32 raw bytes }; else E_ARG. */
+export function checkSigningKeyShape(key: unknown, argument: string): asserts key is SigningKeyPair {
+  if (typeof key !== 'object' || key === null) {
+    throw new PrivkitError('E_ARG', `${argument} must be { privateKey: an Ed25519 CryptoKey for 'sign', publicKey: 32 raw bytes }, got ${describe(key)}`, { argument });
+  }
+  const pair = key as Partial<SigningKeyPair>;
+  checkSigningPrivateKey(pair.privateKey, `${argument}.privateKey`);
+  assertBytes(`${argument}.publicKey`, pair.publicKey, SIGNING_KEY_BYTES);
+}
+
 /** Checks that `key` is an Ed25519 key pair whose halves belong together (one signature made and verified); else E_ARG. */
 export async function checkSigningKeyPair(key: unknown, argument: string): Promise<SigningKeyPair> {
-  const pair = key as SigningKeyPair;
-  const usable =
-    typeof pair === 'object' &&
-    pair !== null &&
-    pair.privateKey instanceof CryptoKey &&
-    pair.privateKey.algorithm.name === 'Ed25519' &&
-    pair.privateKey.usages.includes('sign') &&
-    pair.publicKey instanceof Uint8Array &&
-    pair.publicKey.length === SIGNING_KEY_BYTES;
-  if (!usable) {
-    throw new PrivkitError('E_ARG', `${argument} must be { privateKey: an Ed25519 CryptoKey for 'sign', publicKey: 32 raw bytes }`, { argument });
-  }
+  checkSigningKeyShape(key, argument);
+  const pair = key;
   const probe = new TextEncoder().encode('privkit/secagg/v2 key pair check');
   if (!(await new SignatureVerifier().verify(pair.publicKey, await sign(pair.privateKey, probe), probe))) {
     throw new PrivkitError('E_ARG', `${argument}.publicKey does not belong to ${argument}.privateKey`, { argument });

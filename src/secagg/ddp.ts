@@ -7,7 +7,7 @@
 import { subsampledDistributedEvent, type DistributedDiscreteGaussianEvent } from '../accounting/events.js';
 import { wasmDiscreteGaussianPmfError } from '../dp/discrete.js';
 import { PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber } from '../validate.js';
+import { assertInteger, assertNumber, readOptions } from '../validate.js';
 import { wordMask } from './masks.js';
 import { MAX_ROTATION_LENGTH, rotationLength } from './rotation.js';
 
@@ -96,7 +96,8 @@ export interface DistributedDpPlan {
  * const { epsilon } = accountant.getEpsilon(1e-5);
  * ```
  */
-export function planDistributedDp(options: DistributedDpOptions): DistributedDpPlan {
+export function planDistributedDp(given: DistributedDpOptions): DistributedDpPlan {
+  const options = readOptions(given, ['clipNorm', 'dimension', 'clients', 'noiseMultiplier', 'noiseClients', 'bits', 'wrapProbability', 'beta'], 'options');
   const clipNorm = assertNumber('clipNorm', options.clipNorm, 'positive');
   const length = assertInteger('dimension', options.dimension, 1);
   if (length > MAX_ROTATION_LENGTH) {
@@ -109,11 +110,11 @@ export function planDistributedDp(options: DistributedDpOptions): DistributedDpP
   if (noiseClients > clients) {
     throw new PrivkitError('E_ARG', `noiseClients must be <= clients (${clients}), got ${noiseClients}`, { argument: 'noiseClients' });
   }
-  const bits = options.bits ?? 20;
+  const bits = options.bits === undefined ? 20 : options.bits;
   wordMask(bits);
-  const target = assertNumber('wrapProbability', options.wrapProbability ?? 1e-9, 'positive');
+  const target = assertNumber('wrapProbability', options.wrapProbability === undefined ? 1e-9 : options.wrapProbability, 'positive');
   if (target >= 1) throw new PrivkitError('E_ARG', `wrapProbability must be in (0, 1), got ${target}`, { argument: 'wrapProbability' });
-  const beta = assertNumber('beta', options.beta ?? Math.exp(-0.5), 'positive');
+  const beta = assertNumber('beta', options.beta === undefined ? Math.exp(-0.5) : options.beta, 'positive');
   if (beta >= 1) throw new PrivkitError('E_ARG', `beta must be in (0, 1), got ${beta}`, { argument: 'beta' });
 
   const half = 2 ** (bits - 1);
@@ -162,17 +163,15 @@ export function planDistributedDp(options: DistributedDpOptions): DistributedDpP
     wrapProbabilityFor,
     // tau and the samplers' slack grow with the survivors and the sensitivity term shrinks: charging tau and the
     // slack for all `clients` makes every round's charge decrease with its survivors (noiseClients is the worst).
-    event: (round = {}) => {
-      const survivors = round.clients ?? noiseClients;
-      if (!Number.isSafeInteger(survivors) || survivors < 1 || survivors > clients) {
-        throw new PrivkitError('E_ARG', `round.clients must be an integer in [1, ${clients}], got ${survivors}`, { argument: 'round.clients' });
-      }
+    event: (given) => {
+      const round = readOptions(given, ['clients', 'sampleRate', 'sampling'], 'round');
+      const survivors = round.clients === undefined ? noiseClients : assertInteger('round.clients', round.clients, 1, clients);
       // Each client's noise pmf is within a relative eta of N_Z on each coordinate, so the sum's is within (1 + eta)^clients.
       const slack = dimension * clients * -Math.log1p(-wasmDiscreteGaussianPmfError(localSigma));
       return subsampledDistributedEvent(
         { localSigma, clients: survivors, tauClients: clients, l2Sensitivity, l1Sensitivity, dimension, slack },
-        round.sampleRate ?? 1,
-        round.sampling ?? 'poisson',
+        round.sampleRate === undefined ? 1 : round.sampleRate,
+        round.sampling === undefined ? 'poisson' : round.sampling,
       );
     },
   };

@@ -23,7 +23,7 @@
 // missing from S never split it; the complete graph never splits.
 import { PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
-import { describe } from '../validate.js';
+import { assertBytes, assertInteger, describe } from '../validate.js';
 import { MAX_CLIENTS } from './messages.js';
 
 /** Most adjacency entries communicationGraph returns as lists (count x degree). */
@@ -61,9 +61,7 @@ export class CommunicationGraph {
     if (neighbours !== undefined && (!Number.isSafeInteger(neighbours) || neighbours < 2 || neighbours % 2 !== 0)) {
       throw new PrivkitError('E_ARG', `neighbours must be undefined or an even integer >= 2, got ${describe(neighbours)}`, { argument: 'neighbours' });
     }
-    if (!(seed instanceof Uint8Array) || seed.length !== 32) {
-      throw new PrivkitError('E_ARG', `seed must be a Uint8Array of 32 bytes, got ${describe(seed)}`, { argument: 'seed' });
-    }
+    assertBytes('seed', seed, 32);
     this.size = count;
     this.complete = neighbours === undefined || neighbours >= count - 1;
     this.degree = this.complete ? count - 1 : neighbours!;
@@ -75,12 +73,14 @@ export class CommunicationGraph {
   /** Client u's neighbours in increasing order (never u itself). */
   neighbours(u: number): number[] {
     const out: number[] = [];
-    this.#forEachWithin(u, 1, (v) => v !== u && out.push(v));
+    this.#forEachWithin(this.#client('u', u), 1, (v) => v !== u && out.push(v));
     return out.sort((a, b) => a - b);
   }
 
   /** True when u and v are distinct neighbours. */
   linked(u: number, v: number): boolean {
+    this.#client('u', u);
+    this.#client('v', v);
     if (u === v) return false;
     return this.complete || this.#ringDistance(u, v) <= this.degree / 2;
   }
@@ -88,12 +88,14 @@ export class CommunicationGraph {
   /** The clients at most `hops` edges from u, u included, in increasing order. */
   within(u: number, hops: number): number[] {
     const out: number[] = [];
-    this.#forEachWithin(u, hops, (v) => out.push(v));
+    this.#forEachWithin(this.#client('u', u), assertInteger('hops', hops), (v) => out.push(v));
     return out.sort((a, b) => a - b);
   }
 
   /** The clients at most `hops` edges from u, nearest first on the ring (u, then distance 1 either side, then 2, ...). */
   nearest(u: number, hops: number): number[] {
+    this.#client('u', u);
+    assertInteger('hops', hops);
     const reach = (hops * this.degree) / 2;
     if (this.complete || 2 * reach + 1 >= this.size) return this.within(u, hops);
     const p = this.#position[u]!;
@@ -104,6 +106,8 @@ export class CommunicationGraph {
 
   /** |members ∩ N[u]|: how many of `members` are u or its neighbours. */
   countAround(u: number, members: ReadonlySet<number>): number {
+    this.#client('u', u);
+    if (!isSet(members)) throw new PrivkitError('E_ARG', `members must be a Set of client indices, got ${describe(members)}`, { argument: 'members' });
     if (this.complete) return members.size;
     let count = 0;
     this.#forEachWithin(u, 1, (v) => (count += members.has(v) ? 1 : 0));
@@ -116,7 +120,10 @@ export class CommunicationGraph {
    * the order of their smallest member. O(|members| k).
    */
   components(members: Iterable<number>): number[][] {
-    const inside = new Set(members);
+    if (!(Array.isArray(members) || isSet(members))) {
+      throw new PrivkitError('E_ARG', `members must be an array or a Set of client indices, got ${describe(members)}`, { argument: 'members' });
+    }
+    const inside = new Set(Array.from(members, (u: unknown, i) => this.#client(`members[${i}]`, u, 'members')));
     if (this.complete) return inside.size === 0 ? [] : [[...inside].sort((a, b) => a - b)];
     const seen = new Set<number>();
     const components: number[][] = [];
@@ -137,6 +144,14 @@ export class CommunicationGraph {
     return components;
   }
 
+  /** A client index of this graph: an integer in [0, size). */
+  #client(name: string, u: unknown, argument = name): number {
+    if (typeof u !== 'number' || !Number.isSafeInteger(u) || u < 0 || u >= this.size) {
+      throw new PrivkitError('E_ARG', `${name} must be a client index in [0, ${this.size}), got ${describe(u)}`, { argument });
+    }
+    return u;
+  }
+
   /** Calls `visit` on each client at most `hops` edges from u (u included), in ring order. */
   #forEachWithin(u: number, hops: number, visit: (v: number) => unknown): void {
     const reach = (hops * this.degree) / 2;
@@ -151,6 +166,16 @@ export class CommunicationGraph {
   #ringDistance(u: number, v: number): number {
     const d = Math.abs(this.#position[u]! - this.#position[v]!);
     return Math.min(d, this.size - d);
+  }
+}
+
+/** Whether `value` is a real Set (Set.prototype.has throws on anything else, a look-alike made from the prototype included). */
+function isSet(value: unknown): value is ReadonlySet<unknown> {
+  try {
+    Set.prototype.has.call(value, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

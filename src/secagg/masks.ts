@@ -74,19 +74,21 @@ export function maskedSum(inputs: readonly Uint32Array[], masks: readonly Mask[]
   return combine(new Uint32Array(n), 'out', arrays, names, read, modulusMask, n);
 }
 
-/** The masks of a call, each read once, their seeds copied (so the caller's later changes do not reach the call). */
+/**
+ * The masks of a call, each read once (a hole is refused, not skipped), their seeds checked and
+ * copied (so the caller's later changes do not reach the call).
+ */
 function readMasks(masks: unknown): ReadMask[] {
   if (!Array.isArray(masks)) {
     throw new PrivkitError('E_ARG', `masks must be an array, got ${describe(masks)}`, { argument: 'masks' });
   }
   return Array.from(masks as unknown[], (mask, i) => {
-    const { seed, subtract } = (mask ?? {}) as Partial<Mask>;
-    if (!isSeed(seed)) {
-      throw new PrivkitError('E_ARG', `masks[${i}].seed must be a Uint8Array of 32 bytes, got ${describe(seed)}`, {
-        argument: 'masks',
-        index: i,
-      });
-    }
+    const bad = (what: string, value: unknown) =>
+      new PrivkitError('E_ARG', `masks[${i}]${what}, got ${describe(value)}`, { argument: 'masks', index: i });
+    if (typeof mask !== 'object' || mask === null) throw bad(' must be { seed, subtract? }', mask);
+    const { seed, subtract } = mask as Partial<Mask>;
+    if (!isSeed(seed)) throw bad('.seed must be a Uint8Array of 32 bytes', seed);
+    if (subtract !== undefined && typeof subtract !== 'boolean') throw bad('.subtract must be a boolean', subtract);
     return { seed: snapshot(seed, 32, `masks[${i}].seed`), subtract: subtract === true };
   });
 }

@@ -9,8 +9,9 @@
 // every list length against the round, every byte field's size), and no error message echoes more
 // than a short prefix of what it got.
 import { PrivkitError } from '../errors.js';
-import { describe } from '../validate.js';
-import { sha256, sign, type KeyAgreementCurve } from './crypto.js';
+import { assertInteger, describe, readOptions } from '../validate.js';
+import { isDetached, typedArrayKind } from '../wasm/boundary.js';
+import { checkSigningPrivateKey, sha256, sign, type KeyAgreementCurve } from './crypto.js';
 import { wordMask } from './masks.js';
 
 /** Setup (server -> every client): the round's parameters, before AdvertiseKeys. */
@@ -387,12 +388,13 @@ export function checkMessage<T extends SecAggMessage['type']>(
   message: unknown,
   type: T,
   setup?: SetupMessage,
+  argument = 'message',
 ): Extract<SecAggMessage, { type: T }> {
   if (!isObject(message) || message.type !== type) {
     const got = isObject(message) ? quote(message.type) : typeof message;
-    throw new PrivkitError('E_PROTOCOL', `expected a '${type}' message, got ${got}`, { argument: 'message' });
+    throw new PrivkitError('E_PROTOCOL', `expected a '${type}' message, got ${got}`, { argument });
   }
-  walk(message, SCHEMAS[type], 'message', limitsOf(setup), (value, field, path) => {
+  walk(message, SCHEMAS[type], argument, limitsOf(setup), (value, field, path) => {
     if (!matches(value, field)) throw malformed(path, field);
     if (field === 'bytes' && (value as Uint8Array).length > MAX_FIELD_BYTES) throw malformed(path, field);
     if (field === 'string' && (value as string).length > MAX_ID_LENGTH) throw malformed(path, field);
@@ -436,9 +438,10 @@ export interface DecodeOptions {
  * @throws {PrivkitError} E_PROTOCOL when the text is longer than allowed, not JSON, not a known message type, malformed (field types, non-canonical base64url) or beyond the round's limits.
  */
 export function decodeMessage(encoded: unknown, opts: DecodeOptions = {}): SecAggMessage {
-  const setup = opts.setup;
+  const options = readOptions(opts, ['setup', 'maxChars']);
+  const setup = options.setup;
   const roundChars = setup === undefined ? MAX_MESSAGE_CHARS : roundMessageChars(setup);
-  const maxChars = opts.maxChars ?? roundChars;
+  const maxChars = options.maxChars === undefined ? roundChars : assertInteger('opts.maxChars', options.maxChars);
   if (typeof encoded === 'string' && encoded.length > maxChars) {
     throw new PrivkitError('E_PROTOCOL', `message of ${encoded.length} characters exceeds the limit of ${maxChars}`, { argument: 'message' });
   }
@@ -470,7 +473,7 @@ const roundBounds = new WeakMap<SetupMessage, number>();
 function roundMessageChars(setup: SetupMessage): number {
   let bound = roundBounds.get(setup);
   if (bound === undefined) {
-    checkMessage(setup, 'setup');
+    checkMessage(setup, 'setup', undefined, 'opts.setup');
     const n = setup.clients.length;
     const h = neighbourhoodSize(n, setup.neighbours);
     const id = setup.clients.reduce((longest, c) => Math.max(longest, JSON.stringify(c).length), 0) + 1;
@@ -484,6 +487,24 @@ function roundMessageChars(setup: SetupMessage): number {
 
 // ---- What a client signs ----
 
+const CLIENT_TYPES: readonly ClientMessage['type'][] = ['advertise-keys', 'share-keys', 'masked-input', 'consistency-signature', 'unmasking'];
+
+/** Checks a client message by its schema (E_ARG naming `message`); `unsigned`: its signature is not there yet. */
+function checkClientMessage(message: unknown, unsigned: boolean): void {
+  const type = isObject(message) ? message.type : undefined;
+  if (!CLIENT_TYPES.includes(type as ClientMessage['type'])) {
+    throw new PrivkitError('E_ARG', `message must be a client message (${CLIENT_TYPES.join(', ')}), got type ${quote(type)}`, { argument: 'message' });
+  }
+  checkMessage(unsigned ? { ...(message as object), signature: new Uint8Array(0) } : message, type as ClientMessage['type']);
+}
+
+/** A non-empty id of at most MAX_ID_LENGTH characters. */
+function checkId(name: string, value: unknown, argument = name): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH) {
+    throw new PrivkitError('E_ARG', `${name} must be a non-empty string of at most ${MAX_ID_LENGTH} characters, got ${describe(value)}`, { argument });
+  }
+}
+
 const SIGNING_DOMAIN = 'privkit/secagg/v2 ';
 
 /**
@@ -492,6 +513,7 @@ const SIGNING_DOMAIN = 'privkit/secagg/v2 ';
  * be checked without the vector. The message is not checked (see {@link encodeMessage}).
  */
 export async function signedBytes(message: ClientMessage): Promise<Uint8Array> {
+  checkClientMessage(message, false);
   const digests = new Map<string, Uint8Array>();
   for (const [name, field] of Object.entries(SCHEMAS[message.type])) {
     if (field === 'words') digests.set(name, await sha256(wordsToBytes((message as unknown as Record<string, Uint32Array>)[name]!)));
@@ -501,6 +523,8 @@ export async function signedBytes(message: ClientMessage): Promise<Uint8Array> {
 
 /** `message` with its sender's Ed25519 signature of signedBytes(message). */
 export async function signMessage<T extends ClientMessage>(message: Omit<T, 'signature'>, privateKey: CryptoKey): Promise<T> {
+  checkClientMessage(message, true);
+  checkSigningPrivateKey(privateKey, 'privateKey');
   const unsigned = { ...message, signature: new Uint8Array(0) } as unknown as T;
   return { ...unsigned, signature: await sign(privateKey, await signedBytes(unsigned)) };
 }
@@ -544,7 +568,12 @@ export function signedPayload(type: ClientMessage['type'], fields: Record<string
 }
 
 /** The digest a ConsistencySignature signs: SHA-256(field('privkit/secagg/v2 survivors') || field(roundId) || u32 count || field(id)...). */
-export function survivorsDigest(roundId: string, survivors: readonly string[]): Promise<Uint8Array> {
+export async function survivorsDigest(roundId: string, survivors: readonly string[]): Promise<Uint8Array> {
+  checkId('roundId', roundId);
+  if (!Array.isArray(survivors) || survivors.length > MAX_CLIENTS) {
+    throw new PrivkitError('E_ARG', `survivors must be an array of at most ${MAX_CLIENTS} ids, got ${describe(survivors)}`, { argument: 'survivors' });
+  }
+  for (let i = 0; i < survivors.length; i++) checkId(`survivors[${i}]`, survivors[i], 'survivors');
   const out = new ByteWriter();
   out.field(utf8(`${SIGNING_DOMAIN}survivors`));
   out.field(utf8(roundId));
@@ -698,17 +727,18 @@ function walk(
     } else if (typeof field === 'object' && 'list' in field) {
       if (!Array.isArray(value)) throw malformed(at, 'list');
       checkCount(value, limits[field.bound], at);
-      out[name] = value.map((item: unknown, i) => {
+      // Array.from visits holes too (map and forEach skip them): a hole is a malformed entry
+      out[name] = Array.from(value as unknown[], (item, i) => {
         if (!isObject(item)) throw malformed(`${at}[${i}]`, 'object');
         return walk(item, field.list, `${at}[${i}]`, limits, leaf);
       });
     } else if (typeof field === 'object') {
       if (!Array.isArray(value)) throw malformed(at, field);
       checkCount(value, limits[field.strings], at);
-      value.forEach((s: unknown, i) => {
+      out[name] = Array.from(value as unknown[], (s, i) => {
         if (typeof s !== 'string' || s.length > MAX_ID_LENGTH) throw malformed(`${at}[${i}]`, 'string');
+        return s;
       });
-      out[name] = [...(value as string[])];
     } else {
       out[name] = leaf(value, field, at);
     }
@@ -719,9 +749,14 @@ function walk(
 function checkCount(list: unknown[], limit: number, path: string): void {
   if (list.length > limit) {
     throw new PrivkitError('E_PROTOCOL', `malformed message: ${path} has ${list.length} entries, at most ${limit} fit the round`, {
-      argument: 'message',
+      argument: rootOf(path),
     });
   }
+}
+
+/** The argument a field path belongs to: 'message' for 'message.keys[0].id', 'opts.setup' for 'opts.setup.bits'. */
+function rootOf(path: string): string {
+  return path.startsWith('opts.setup') ? 'opts.setup' : path.split(/[.[]/)[0]!;
 }
 
 function matches(value: unknown, field: Field): boolean {
@@ -733,9 +768,9 @@ function matches(value: unknown, field: Field): boolean {
     case 'curve':
       return value === 'X25519' || value === 'P-256';
     case 'bytes':
-      return value instanceof Uint8Array;
+      return isTypedArray(value, 'Uint8Array');
     case 'words':
-      return value instanceof Uint32Array;
+      return isTypedArray(value, 'Uint32Array');
     default:
       return false;
   }
@@ -757,6 +792,11 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** A genuine, attached typed array of this class (no Proxy or look-alike; a transferred buffer is not an empty field). */
+function isTypedArray(value: unknown, name: 'Uint8Array' | 'Uint32Array'): value is Uint8Array | Uint32Array {
+  return typedArrayKind(value) === name && !isDetached(value as Uint8Array);
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -764,7 +804,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function malformed(path: string, field: Field | 'list' | 'object'): PrivkitError {
   const expected =
     typeof field === 'string' ? field : 'optional' in field ? field.optional : 'strings' in field ? 'a list of strings' : 'list';
-  return new PrivkitError('E_PROTOCOL', `malformed message: ${path} must be ${expected} within the round's limits`, { argument: 'message' });
+  return new PrivkitError('E_PROTOCOL', `malformed message: ${path} must be ${expected} within the round's limits`, { argument: rootOf(path) });
 }
 
 /** A value echoed in an error message: JSON, strings cut to 48 characters. */
@@ -791,7 +831,9 @@ export function checkRoundParameters(
   if (!Array.isArray(p.clients) || p.clients.length === 0) throw fail('clients', 'clients must be a non-empty array of ids');
   if (p.clients.length > MAX_CLIENTS) throw fail('clients', `at most ${MAX_CLIENTS} clients, got ${p.clients.length}`);
   const seen = new Set<string>();
-  p.clients.forEach((id, i) => {
+  // a for loop, not forEach: a hole is a missing id, refused rather than skipped
+  for (let i = 0; i < p.clients.length; i++) {
+    const id = p.clients[i];
     if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
       throw fail('clients', `clients[${i}] must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
     }
@@ -799,7 +841,7 @@ export function checkRoundParameters(
       throw new PrivkitError('E_PROTOCOL', `duplicate client id ${quote(id)} at clients[${i}]`, { argument: 'clients', index: i });
     }
     seen.add(id);
-  });
+  }
   if (!Number.isSafeInteger(p.bits) || p.bits < 1 || p.bits > 32) throw fail('bits', `bits must be an integer in [1, 32], got ${describe(p.bits)}`);
   if (!Number.isSafeInteger(p.length) || p.length < 1 || p.length > MAX_VECTOR_LENGTH) {
     throw fail('length', `length must be an integer in [1, 2^30], got ${describe(p.length)}`);
@@ -834,7 +876,7 @@ export function checkRoundParameters(
 
 /** A vector of Z_2^bits: a Uint32Array of the round's length with every value < 2^bits. */
 export function checkVector(argument: string, vector: unknown, length: number, bits: number): asserts vector is Uint32Array {
-  if (!(vector instanceof Uint32Array)) {
+  if (!isTypedArray(vector, 'Uint32Array')) {
     throw new PrivkitError('E_ARG', `${argument} must be a Uint32Array, got ${describe(vector)}`, { argument });
   }
   if (vector.length !== length) {

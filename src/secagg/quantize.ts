@@ -9,7 +9,7 @@ import { generatorOf } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
 import { dpWasm } from '../dp/wasm.js';
 import { assertFloat32Array, assertNumber, describe, readOptions } from '../validate.js';
-import { currentLength, StagingWindow } from '../wasm/boundary.js';
+import { checkTypedArray, currentLength, StagingWindow } from '../wasm/boundary.js';
 import { wordMask } from './masks.js';
 
 /** Options of {@link quantize}. */
@@ -65,7 +65,7 @@ export const MAX_QUANTIZED_MAGNITUDE = 2 ** 52;
  * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
-  const options = readOptions(optionsObject(opts), ['scale', 'bits', 'noiseSigma', 'rounding', 'conditionalBound', 'rng']);
+  const options = readOptions(opts, ['scale', 'bits', 'noiseSigma', 'rounding', 'conditionalBound', 'rng']);
   const scale = assertNumber('opts.scale', options.scale, 'positive');
   const mask = bitsMask(options.bits);
   const sigma = noiseSigma(options.noiseSigma);
@@ -135,10 +135,8 @@ export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
  * @throws {PrivkitError} E_ARG when sum is not a Uint32Array, opts is not an object, scale is not finite and > 0, bits is not an integer in [1, 32], or a value is not below 2^bits (`index` names it).
  */
 export function dequantize(sum: Uint32Array, opts: DequantizeOptions): Float32Array {
-  const options = readOptions(optionsObject(opts), ['scale', 'bits']);
-  if (!(sum instanceof Uint32Array)) {
-    throw new PrivkitError('E_ARG', `sum must be a Uint32Array, got ${describe(sum)}`, { argument: 'sum' });
-  }
+  const options = readOptions(opts, ['scale', 'bits']);
+  checkTypedArray('sum', sum, ['Uint32Array']);
   const scale = assertNumber('opts.scale', options.scale, 'positive');
   const modulus = bitsMask(options.bits) + 1;
   const half = modulus / 2;
@@ -151,13 +149,6 @@ export function dequantize(sum: Uint32Array, opts: DequantizeOptions): Float32Ar
     out[i] = (v >= half ? v - modulus : v) / scale;
   }
   return out;
-}
-
-function optionsObject<T>(opts: T): T {
-  if (opts === null || typeof opts !== 'object') {
-    throw new PrivkitError('E_ARG', `opts must be an object, got ${describe(opts)}`, { argument: 'opts' });
-  }
-  return opts;
 }
 
 /** wordMask(bits) (2^bits - 1), with a bad value reported as opts.bits. */

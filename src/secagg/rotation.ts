@@ -6,8 +6,8 @@
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
 import { dpWasm } from '../dp/wasm.js';
-import { assertFloat32Array, assertInteger, describe } from '../validate.js';
-import { copyIn, currentLength, isDetached, snapshot, typedArrayKind } from '../wasm/boundary.js';
+import { assertBytes, assertFloat32Array, assertInteger } from '../validate.js';
+import { copyIn, currentLength, snapshot } from '../wasm/boundary.js';
 
 /** Longest vector the rotation accepts (its padded copy lives in wasm memory: 4 bytes per value). */
 export const MAX_ROTATION_LENGTH = 2 ** 28;
@@ -80,10 +80,7 @@ export function inverseRandomizedHadamard(y: Float32Array, seed: Uint8Array, len
 
 /** A copy of the 32-byte seed (read before the vector, so nothing the seed runs can change the vector after its check). */
 function readSeed(seed: unknown): Uint8Array {
-  if (typedArrayKind(seed) !== 'Uint8Array' || isDetached(seed as Uint8Array) || currentLength(seed as Uint8Array) !== 32) {
-    throw new PrivkitError('E_ARG', `seed must be a Uint8Array of 32 bytes, got ${describe(seed)}`, { argument: 'seed' });
-  }
-  return snapshot(seed as Uint8Array, 32, 'seed');
+  return snapshot(assertBytes('seed', seed, 32), 32, 'seed');
 }
 
 /**

@@ -18,7 +18,7 @@
 // check, and a close that finds too few clients to go on (E_THRESHOLD), leave the server as it
 // was: the round can still be completed.
 import { PrivkitError } from '../errors.js';
-import { describe } from '../validate.js';
+import { describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import {
   GCM_TAG_BYTES,
@@ -193,14 +193,16 @@ export class SecAggServer {
    * @throws {PrivkitError} E_ARG when options is not an object or a round parameter is out of range (clients, bits, length, threshold, neighbours, roundId, curve, minSurvivors), or expectedParticipants is malformed or lacks a registered client.
    * @throws {PrivkitError} E_PROTOCOL when clients repeats an id.
    */
-  constructor(options: SecAggServerOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw new PrivkitError('E_ARG', `options must be an object, got ${describe(options)}`, { argument: 'options' });
-    }
-    const roundId = options.roundId ?? toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
-    checkRoundParameters({ ...options, roundId, graphSeed: new Uint8Array(32), curve: options.curve ?? 'X25519' }, 'E_ARG');
+  constructor(given: SecAggServerOptions) {
+    const options = readOptions(
+      given,
+      ['clients', 'bits', 'length', 'threshold', 'minSurvivors', 'neighbours', 'roundId', 'curve', 'expectedParticipants'],
+      'options',
+    ) as SecAggServerOptions;
+    const roundId = options.roundId === undefined ? toBase64Url(crypto.getRandomValues(new Uint8Array(16))) : options.roundId;
+    checkRoundParameters({ ...options, roundId, graphSeed: new Uint8Array(32), curve: options.curve === undefined ? 'X25519' : options.curve }, 'E_ARG');
     const clients = [...options.clients];
-    const minSurvivors = options.minSurvivors ?? options.threshold;
+    const minSurvivors = options.minSurvivors === undefined ? options.threshold : options.minSurvivors;
     if (!Number.isSafeInteger(minSurvivors) || minSurvivors < options.threshold || minSurvivors > clients.length) {
       throw new PrivkitError(
         'E_ARG',

@@ -5,7 +5,7 @@
 // chunking and no chunk boundary to get wrong. A share is the point (x, f(x)) of a random
 // polynomial f of degree t - 1 with f(0) = secret; shares are taken at x = 1..n (client index + 1).
 import { PrivkitError } from '../errors.js';
-import { assertInteger, describe } from '../validate.js';
+import { assertInteger, describe, readOptions } from '../validate.js';
 
 /** The field of the shares: the Mersenne prime 2^521 - 1. */
 export const SHAMIR_PRIME: bigint = (1n << 521n) - 1n;
@@ -57,10 +57,10 @@ export function shamirSplit(
   if (typeof secret !== 'bigint' || secret < 0n || secret >= p) {
     throw new PrivkitError('E_ARG', `secret must be a bigint in [0, p), got ${describe(secret)}`, { argument: 'secret' });
   }
-  const xs = opts.xs ?? Array.from({ length: n }, (_, i) => i + 1);
-  if (!Array.isArray(xs) || xs.length !== n) {
-    throw new PrivkitError('E_SHAPE', `xs has ${xs.length} points, expected count = ${n}`, { argument: 'xs' });
-  }
+  const { xs: givenXs } = readOptions(opts as (ShamirOptions & { xs?: readonly number[] }) | undefined, ['xs']);
+  const xs = givenXs === undefined ? Array.from({ length: n }, (_, i) => i + 1) : givenXs;
+  if (!Array.isArray(xs)) throw new PrivkitError('E_ARG', `opts.xs must be an array of points, got ${describe(xs)}`, { argument: 'xs' });
+  if (xs.length !== n) throw new PrivkitError('E_SHAPE', `xs has ${xs.length} points, expected count = ${n}`, { argument: 'xs' });
   checkPoints(xs, p, 'xs');
   const coefficients = [secret];
   for (let i = 1; i < t; i++) coefficients.push(randomFieldElement(p));
@@ -90,17 +90,19 @@ export function shamirCombiner(threshold: number, opts: ShamirOptions = {}): (sh
   const t = checkThreshold(threshold);
   const cache = new Map<string, bigint[]>();
   return (shares) => {
-    if (!Array.isArray(shares)) {
-      throw new PrivkitError('E_ARG', `shares must be an array, got ${describe(shares)}`, { argument: 'shares' });
+    if (!Array.isArray(shares) || shares.length > MAX_SHAMIR_SHARES) {
+      throw new PrivkitError('E_ARG', `shares must be an array of at most ${MAX_SHAMIR_SHARES} shares, got ${describe(shares)}`, { argument: 'shares' });
     }
-    shares.forEach((share, i) => {
-      if (typeof share?.y !== 'bigint' || share.y < 0n || share.y >= p) {
-        throw new PrivkitError('E_ARG', `shares[${i}].y must be a bigint in [0, p), got ${describe(share?.y)}`, {
+    for (let i = 0; i < shares.length; i++) {
+      const share: unknown = shares[i];
+      const y = typeof share === 'object' && share !== null ? (share as ShamirShare).y : undefined;
+      if (typeof y !== 'bigint' || y < 0n || y >= p) {
+        throw new PrivkitError('E_ARG', `shares[${i}].y must be a bigint in [0, p), got ${describe(y)}`, {
           argument: 'shares',
           index: i,
         });
       }
-    });
+    }
     checkPoints(
       shares.map((s) => s.x),
       p,
@@ -195,8 +197,9 @@ function checkThreshold(threshold: unknown): number {
   return t;
 }
 
-function primeOf(opts: ShamirOptions): bigint {
-  const p = opts.prime ?? SHAMIR_PRIME;
+function primeOf(opts: unknown): bigint {
+  const { prime } = readOptions(opts as ShamirOptions | undefined, ['prime']);
+  const p = prime === undefined ? SHAMIR_PRIME : prime;
   if (typeof p !== 'bigint' || p < 3n) {
     throw new PrivkitError('E_ARG', `prime must be a bigint >= 3, got ${describe(p)}`, { argument: 'prime' });
   }
@@ -206,7 +209,9 @@ function primeOf(opts: ShamirOptions): bigint {
 /** Points must be distinct integers in [1, p): x = 0 would be the secret itself. */
 function checkPoints(xs: readonly number[], p: bigint, argument: string): void {
   const seen = new Set<number>();
-  xs.forEach((x, i) => {
+  // a for loop, not forEach: a hole is a missing point, refused rather than skipped
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i]!;
     if (!Number.isSafeInteger(x) || x < 1 || BigInt(x) >= p) {
       throw new PrivkitError('E_ARG', `${argument}[${i}]: x must be an integer in [1, p), got ${describe(x)}`, {
         argument,
@@ -217,7 +222,7 @@ function checkPoints(xs: readonly number[], p: bigint, argument: string): void {
       throw new PrivkitError('E_ARG', `${argument}[${i}]: duplicate x = ${x}`, { argument, index: i });
     }
     seen.add(x);
-  });
+  }
 }
 
 /** Horner evaluation of sum_i c_i x^i mod p. */

@@ -9,10 +9,11 @@
 // pairwise masks are in the survivors' inputs) and after it (their input is in the sum, but they
 // neither sign the survivor set nor reveal shares).
 import { PrivkitError } from '../errors.js';
-import { describe } from '../validate.js';
+import { assertOneOf, describe, readArray, readOptions } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 import { SecAggClient } from './client.js';
 import { generateSigningKeyPair, type KeyAgreementCurve } from './crypto.js';
-import { decodeMessage, encodeMessage, type ClientMessage, type SecAggMessage } from './messages.js';
+import { decodeMessage, encodeMessage, MAX_CLIENTS, type ClientMessage, type SecAggMessage } from './messages.js';
 import { SecAggServer } from './server.js';
 
 /** Options of {@link simulateRound}. */
@@ -79,16 +80,22 @@ export interface SimulateRoundResult {
  */
 export async function simulateRound(options: SimulateRoundOptions): Promise<SimulateRoundResult> {
   const start = performance.now();
-  const { inputs, bits, threshold, neighbours, minSurvivors, roundId, curve, wire = 'json' } = options;
-  if (!Array.isArray(inputs) || inputs.length === 0) {
-    throw new PrivkitError('E_ARG', `inputs must be a non-empty array of Uint32Array, got ${describe(inputs)}`, { argument: 'inputs' });
+  const read = readOptions(
+    options,
+    ['inputs', 'bits', 'threshold', 'neighbours', 'minSurvivors', 'dropBeforeShareKeys', 'dropBeforeMaskedInput', 'dropAfterMaskedInput', 'roundId', 'curve', 'wire'],
+    'options',
+  ) as SimulateRoundOptions;
+  const { inputs: given, bits, threshold, neighbours, minSurvivors, roundId, curve } = read;
+  if (!Array.isArray(given) || given.length === 0) {
+    throw new PrivkitError('E_ARG', `inputs must be a non-empty array of Uint32Array, got ${describe(given)}`, { argument: 'inputs' });
   }
-  if (wire !== 'json' && wire !== 'structured-clone') {
-    throw new PrivkitError('E_ARG', `wire must be 'json' or 'structured-clone', got ${String(wire)}`, { argument: 'wire' });
-  }
-  const length = inputs[0] instanceof Uint32Array ? inputs[0].length : 0;
+  const inputs = readArray('inputs', given, (name, input) => checkTypedArray(name, input, ['Uint32Array']), MAX_CLIENTS);
+  const mismatch = inputs.findIndex((input) => input.length !== inputs[0]!.length);
+  if (mismatch >= 0) throw new PrivkitError('E_SHAPE', `inputs[${mismatch}] has length ${inputs[mismatch]!.length}, inputs[0] ${inputs[0]!.length}`, { argument: 'inputs', index: mismatch });
+  const wire = assertOneOf('wire', read.wire, ['json', 'structured-clone'] as const, 'json');
+  const length = inputs[0]!.length;
   const ids = inputs.map((_, i) => `client-${i}`);
-  const drops = dropSchedule(options, inputs.length);
+  const drops = dropSchedule(read, inputs.length);
 
   const signingKeys = await Promise.all(ids.map(() => generateSigningKeyPair()));
   const expectedParticipants = ids.map((id, i) => ({ id, signingPublicKey: signingKeys[i]!.publicKey }));
@@ -103,7 +110,7 @@ export async function simulateRound(options: SimulateRoundOptions): Promise<Simu
     ...(roundId === undefined ? {} : { roundId }),
     ...(curve === undefined ? {} : { curve }),
   });
-  const minParticipants = minSurvivors ?? threshold;
+  const minParticipants = minSurvivors === undefined ? threshold : minSurvivors;
   const clients = ids.map((id, i) => new SecAggClient(id, { minParticipants, signingKey: signingKeys[i]!, expectedParticipants }));
   const setup = await server.setup();
 
@@ -156,18 +163,21 @@ export async function simulateRound(options: SimulateRoundOptions): Promise<Simu
 function dropSchedule(options: SimulateRoundOptions, n: number) {
   const seen = new Set<number>();
   const read = (name: 'dropBeforeShareKeys' | 'dropBeforeMaskedInput' | 'dropAfterMaskedInput'): Set<number> => {
-    const list = options[name] ?? [];
+    const list = options[name] === undefined ? [] : options[name];
     if (!Array.isArray(list)) throw new PrivkitError('E_ARG', `${name} must be an array of client indices`, { argument: name });
-    list.forEach((i, k) => {
-      if (!Number.isSafeInteger(i) || i < 0 || i >= n || seen.has(i)) {
-        throw new PrivkitError('E_ARG', `${name}[${k}] = ${String(i)} is not a distinct client index in [0, ${n})`, {
+    const indices = new Set<number>();
+    for (let k = 0; k < list.length; k++) {
+      const i: unknown = list[k];
+      if (typeof i !== 'number' || !Number.isSafeInteger(i) || i < 0 || i >= n || seen.has(i)) {
+        throw new PrivkitError('E_ARG', `${name}[${k}] = ${describe(i)} is not a distinct client index in [0, ${n})`, {
           argument: name,
           index: k,
         });
       }
       seen.add(i);
-    });
-    return new Set(list);
+      indices.add(i);
+    }
+    return indices;
   };
   return {
     beforeShareKeys: read('dropBeforeShareKeys'),

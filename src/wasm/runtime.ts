@@ -133,6 +133,11 @@ export function defineModule<K extends ModuleExports>(name: string, base64: stri
   return module;
 }
 
+/** True for a module declared by defineModule (the engine's own, not a look-alike). */
+export function isWasmModule(value: unknown): value is WasmModule<ModuleExports> {
+  return registered.includes(value as WasmModule<ModuleExports>);
+}
+
 /** The registered modules (for tests). */
 export function registeredModules(): readonly WasmModule<ModuleExports>[] {
   return registered;

@@ -83,7 +83,11 @@ describe('auditMechanism', () => {
       [{ ...base, mechanism: { module: new URL('./missing-module.js', import.meta.url), export: 'm' } }, 'mechanism.module'],
       [{ ...base, mechanism: { module: new URL('../../dist/examples/audit-cases.js', import.meta.url), export: 'buildMechanism', args: 'x' } }, 'mechanism.args'],
       [{ ...base, pool: {} }, 'pool'],
-      [null, 'options'],
+      [{ ...base, mechanism: [] }, 'mechanism'],
+      [{ ...base, trials: 2 ** 26 + 1 }, 'trials'],
+      // no options (null) are no fields: the first required one is named; a non-object is refused as such
+      [null, 'inputs'],
+      ['options', 'options'],
     ];
     for (const [options, argument] of cases) {
       await expect(auditMechanism(options as never), argument).rejects.toMatchObject({ name: 'PrivkitError', code: 'E_ARG', argument });

@@ -95,7 +95,11 @@ describe('argument checks', () => {
       [{ fedAvg: { ...fedAvg, aggregator: new NonPrivateAggregator({ dimension: model.paramCount }) }, canaries: 4 }, 'fedAvg.noiseMultiplier'],
       [{ fedAvg: { ...fedAvg, clipNorm: undefined }, canaries: 4 }, 'fedAvg.clipNorm'],
       [{ fedAvg, canaries: 0 }, 'options.canaries'],
-      [{ fedAvg: null, canaries: 4 }, 'fedAvg'],
+      [{ fedAvg, canaries: 2 ** 20 + 1 }, 'options.canaries'],
+      [{ fedAvg: { ...fedAvg, clientsPerRound: 3 }, canaries: 4 }, 'fedAvg.clientsPerRound'],
+      // no fedAvg options (null) are no fields: the first one checked is named; a non-object is refused as such
+      [{ fedAvg: null, canaries: 4 }, 'fedAvg.sampling'],
+      [{ fedAvg: 'fedAvg', canaries: 4 }, 'fedAvg'],
     ];
     for (const [options, argument] of cases) await expect(auditFedAvg(options as never), argument).rejects.toMatchObject({ code: 'E_ARG', argument });
   });

@@ -207,7 +207,9 @@ describe('laplaceMechanism', () => {
       rejects(() => laplaceMechanism({ epsilon: 1, l1Sensitivity: 1, [key]: bad } as never), key);
     }
     rejects(() => laplaceMechanism({ epsilon: 1e-300, l1Sensitivity: 1e10 }), 'epsilon');
-    rejects(() => laplaceMechanism(undefined as never), 'options');
+    // no options: the first required field is named; a non-object is refused as such
+    rejects(() => laplaceMechanism(undefined as never), 'epsilon');
+    rejects(() => laplaceMechanism(1 as never), 'opts');
     rejects(() => laplaceMechanism({ epsilon: 1, l1Sensitivity: 1, rng: 3 as never }), 'opts.rng');
     rejects(() => laplaceMechanism({ epsilon: 1, l1Sensitivity: 1, dimension: 0 }), 'dimension');
     rejects(() => laplaceMechanism({ epsilon: 1, l1Sensitivity: 1, dimension: 2.5 }), 'dimension');
@@ -428,7 +430,8 @@ describe('bounded aggregates', () => {
       rejects(() => f(records, { ...ok, upper: 1e300 }), 'upper');
       rejects(() => f([1, 2] as never, ok), 'records');
       rejects(() => f(Float64Array.of(1, Number.NaN), ok), 'records', 'E_NONFINITE');
-      rejects(() => f(records, undefined as never), 'options');
+      rejects(() => f(records, undefined as never), 'epsilon');
+      rejects(() => f(records, [] as never), 'opts');
       rejects(() => f(records, { ...ok, rng: {} as never }), 'opts.rng');
     }
     rejects(() => dpCount(-1, { epsilon: 1 }), 'records');
@@ -442,7 +445,7 @@ describe('bounded aggregates', () => {
     rejects(() => dpHistogram(records, { ...h, edges: [0, 1] }), 'bins');
     rejects(() => dpHistogram(records, { epsilon: 1 }), 'edges');
     rejects(() => dpHistogram(records, { epsilon: 1, edges: [0, 2, 1] }), 'edges');
-    rejects(() => dpHistogram(records, { epsilon: 1, edges: [0, Number.NaN] }), 'edges');
+    rejects(() => dpHistogram(records, { epsilon: 1, edges: [0, Number.NaN] }), 'edges', 'E_NONFINITE');
     rejects(() => dpHistogram(records, { epsilon: 1, edges: [0] }), 'edges');
     rejects(() => dpHistogram(records, { ...h, noise: 'uniform' as never }), 'noise');
     rejects(() => dpHistogram(records, { ...h, noise: 'gaussian' }), 'delta');

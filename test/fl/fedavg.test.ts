@@ -74,7 +74,9 @@ describe('models', () => {
 
   it('reject bad specs', () => {
     expectPrivkitError(() => createModel({ type: 'cnn' } as never), 'E_ARG', 'spec.type');
-    expectPrivkitError(() => createModel(null as never), 'E_ARG', 'spec');
+    // null options are no options: the first missing field is named; a non-object is refused as such
+    expectPrivkitError(() => createModel(null as never), 'E_ARG', 'spec.type');
+    expectPrivkitError(() => createModel('mlp' as never), 'E_ARG', 'spec');
     expectPrivkitError(() => createModel({ type: 'softmax-regression', classes: 1 }), 'E_ARG', 'spec.classes');
     expectPrivkitError(() => createModel({ type: 'softmax-regression', classes: 300 }), 'E_ARG', 'spec.classes');
     expectPrivkitError(() => createModel({ type: 'mlp', hidden: 0 }), 'E_ARG', 'spec.hidden');
@@ -175,7 +177,8 @@ describe('localUpdate', () => {
     expectPrivkitError(call({ ...ok, learningRate: -1 }), 'E_ARG', 'opts.learningRate');
     expectPrivkitError(call({ ...ok, learningRate: NaN }), 'E_ARG', 'opts.learningRate');
     expectPrivkitError(call({ ...ok, seed: new Uint8Array(16) }), 'E_ARG', 'opts.seed');
-    expectPrivkitError(call(undefined), 'E_ARG', 'opts');
+    expectPrivkitError(call(undefined), 'E_ARG', 'opts.epochs');
+    expectPrivkitError(call(7), 'E_ARG', 'opts');
     expectPrivkitError(() => localUpdate({ type: 'mlp' } as never, params, data.images, data.labels, ok), 'E_ARG', 'model');
     expectPrivkitError(call({ ...ok, learningRate: 1e300 }), 'E_OVERFLOW', 'opts.learningRate');
   });
@@ -231,7 +234,8 @@ describe('aggregators', () => {
 
   it('reject bad options and inputs', async () => {
     expectPrivkitError(() => new NonPrivateAggregator({ dimension: 0 }), 'E_ARG', 'options.dimension');
-    expectPrivkitError(() => new NonPrivateAggregator(undefined as never), 'E_ARG', 'options');
+    expectPrivkitError(() => new NonPrivateAggregator(undefined as never), 'E_ARG', 'options.dimension');
+    expectPrivkitError(() => new NonPrivateAggregator([10] as never), 'E_ARG', 'options');
     expectPrivkitError(() => new CentralDpAggregator({ dimension: 3, clipNorm: 0, noiseMultiplier: 1 }), 'E_ARG', 'options.clipNorm');
     expectPrivkitError(() => new CentralDpAggregator({ dimension: 3, clipNorm: 1, noiseMultiplier: 0 }), 'E_ARG', 'options.noiseMultiplier');
     expectPrivkitError(() => new CentralDpAggregator({ dimension: 3, clipNorm: 1, noiseMultiplier: 1, rng: {} as never }), 'E_ARG', 'opts.rng');
@@ -535,7 +539,8 @@ describe('FedAvg', () => {
   it('validates every option', () => {
     const bad = (patch: Record<string, unknown>, code: string, argument: string) =>
       expectPrivkitError(() => new FedAvg({ ...base, ...patch } as FedAvgOptions), code, argument);
-    expectPrivkitError(() => new FedAvg(undefined as never), 'E_ARG', 'options');
+    expectPrivkitError(() => new FedAvg(undefined as never), 'E_ARG', 'model');
+    expectPrivkitError(() => new FedAvg('options' as never), 'E_ARG', 'options');
     bad({ model: { type: 'softmax-regression' } }, 'E_ARG', 'model');
     bad({ clients: [] }, 'E_ARG', 'options.clients');
     bad({ clients: [clients[0], { images: new Float32Array(5), labels: Uint8Array.of(1) }] }, 'E_SHAPE', 'options.clients[1].images');
@@ -543,7 +548,8 @@ describe('FedAvg', () => {
     bad({ clientsPerRound: 101 }, 'E_ARG', 'options.clientsPerRound');
     bad({ clientsPerRound: 0 }, 'E_ARG', 'options.clientsPerRound');
     bad({ sampling: 'with-replacement' }, 'E_ARG', 'options.sampling');
-    bad({ local: undefined }, 'E_ARG', 'options.local');
+    bad({ local: undefined }, 'E_ARG', 'options.local.epochs');
+    bad({ local: 3 }, 'E_ARG', 'options.local');
     bad({ local: { epochs: 1, batchSize: 0, learningRate: 1 } }, 'E_ARG', 'options.local.batchSize');
     bad({ clipNorm: 0 }, 'E_ARG', 'options.clipNorm');
     bad({ noiseMultiplier: 1 }, 'E_ARG', 'options.clipNorm');

@@ -94,7 +94,7 @@ describe('pool-parallel packed vectors', () => {
     await expect(pool.encryptVector(pk, vector(3, 1), { ...opts, scale: 0 })).rejects.toMatchObject({ code: 'E_ARG' });
     await expect(pool.encryptVector(pk, vector(3, 1), { ...opts, maxAdditions: 0 })).rejects.toMatchObject({ code: 'E_ARG' });
     await expect(pool.encryptVector(pk, vector(3, 1), { ...opts, rng: seededRng(1) })).rejects.toMatchObject({ code: 'E_ARG', argument: 'opts.rng' });
-    await expect(pool.decryptVector(small.privateKey, a)).rejects.toMatchObject({ code: 'E_ARG', argument: 'v' });
+    await expect(pool.decryptVector(small.privateKey, a)).rejects.toMatchObject({ code: 'E_ARG', argument: 'v.publicKey' });
     await expect(pool.decryptVector(sk, { ...a, length: 1000 })).rejects.toMatchObject({ code: 'E_SHAPE' });
     await expect(pool.decryptVector(sk, null as unknown as EncryptedVector)).rejects.toMatchObject({ code: 'E_ARG' });
     const foreign = small.publicKey.encrypt(1n);

@@ -31,12 +31,13 @@ const BATCH = 512;
  * The rounding randomness quantize draws without noise, read from the seeded keystream as the kernel
  * lays it out: per batch of up to BATCH values, a block of bytes w_i (8-bit words), then for
  * each tie (isTie(i, w_i)) in value order a full-precision uniform U_i (the generator's next uniform:
- * 8 bytes, more on the extended binade). Returns the words and the tie uniforms (NaN where no tie).
+ * 8 bytes, more on the extended binade). Returns the words and the tie uniforms (0 where no tie).
  */
 function keystreamRounding(byte: number, n: number, isTie: (i: number, w: number) => boolean) {
   const rng = seeded(byte);
   const words = new Uint8Array(n);
-  const tieUniforms = new Float64Array(n).fill(NaN);
+  // only ties read their uniform; the others hold a valid value the reference never reads
+  const tieUniforms = new Float64Array(n);
   for (let start = 0; start < n; start += BATCH) {
     const m = Math.min(BATCH, n - start);
     words.set(rng.fill(new Uint8Array(m)), start);
@@ -172,7 +173,8 @@ describe('stochastic rounding is unbiased', () => {
     const x = new Float32Array(M).fill(0.5);
     const v = Math.fround(0.5) * 1.7;
     const f = v - Math.floor(v);
-    const uniforms = seeded(9).uniform(M).map((u) => u + 0.01); // P(round up) = f - 0.01
+    // uniforms in [0, 1), shifted up by 0.01 (those above 0.99 moved above f): P(round up) = f - 0.01
+    const uniforms = seeded(9).uniform(M).map((u) => (u < 0.99 ? u + 0.01 : 0.995));
     const q = ref.quantize(x, { scale: 1.7, bits: 32, uniforms });
     let sum = 0;
     for (const w of q) sum += signed(w, 32);
@@ -353,8 +355,10 @@ describe('errors', () => {
       expectPrivkitError(() => quantize(x, { scale: 1, bits: 8, rounding: 'conditional', conditionalBound }), 'E_ARG', 'opts.conditionalBound');
     }
     expectPrivkitError(() => quantize(x, { scale: 1, bits: 8, rng: {} } as any), 'E_ARG', 'opts.rng');
-    expectPrivkitError(() => quantize(x, undefined as any), 'E_ARG', 'opts');
-    expectPrivkitError(() => quantize(x, null as any), 'E_ARG', 'opts');
+    // no options (undefined or null) are no fields: the first required one is named; a non-object is refused as such
+    expectPrivkitError(() => quantize(x, undefined as any), 'E_ARG', 'opts.scale');
+    expectPrivkitError(() => quantize(x, null as any), 'E_ARG', 'opts.scale');
+    expectPrivkitError(() => quantize(x, 3 as any), 'E_ARG', 'opts');
     expectPrivkitError(() => quantize(new Float64Array(8) as any, { scale: 1, bits: 8 }), 'E_ARG', 'x');
     expectPrivkitError(() => quantize([0.5] as any, { scale: 1, bits: 8 }), 'E_ARG', 'x');
   });
@@ -363,7 +367,8 @@ describe('errors', () => {
     expectPrivkitError(() => dequantize(new Int32Array(4) as any, { scale: 1, bits: 8 }), 'E_ARG', 'sum');
     expectPrivkitError(() => dequantize(Uint32Array.of(0, 255, 256), { scale: 1, bits: 8 }), 'E_ARG', 'sum', 2);
     expectPrivkitError(() => dequantize(Uint32Array.of(1, 2), { scale: 1, bits: 1 }), 'E_ARG', 'sum', 1);
-    expectPrivkitError(() => dequantize(Uint32Array.of(1), null as any), 'E_ARG', 'opts');
+    expectPrivkitError(() => dequantize(Uint32Array.of(1), null as any), 'E_ARG', 'opts.scale');
+    expectPrivkitError(() => dequantize(Uint32Array.of(1), 'opts' as any), 'E_ARG', 'opts');
   });
 
   it('a failed call leaves the engine working', () => {
