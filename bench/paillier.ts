@@ -19,11 +19,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as pb from 'paillier-bigint';
 import { createRng } from '../src/dp/rng.js';
-import { generateKeyPair, PrivateKey, PublicKey } from '../src/paillier/keys.js';
+import { generateKeyPair, PrivateKey, PublicKey, type EncryptedVector } from '../src/paillier/keys.js';
 import { bitLength, Modulus, powBigInt } from '../src/paillier/modpow.js';
-import type { EncryptedVector } from '../src/paillier/packing.js';
 import { millerRabin, passesTrialDivision, randomBelow, randomBits } from '../src/paillier/primes.js';
-import { createPool } from '../src/pool/pool.js';
+import { createPool } from '../src/pool/index.js';
 import { ready } from '../src/wasm/runtime.js';
 import { DEFAULT_TIMING, measure, textTable, type BenchTask, type Row } from './harness.js';
 

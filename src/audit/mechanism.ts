@@ -10,10 +10,12 @@
 // epsilonLowerBound = log((P_lower - delta) / Q_upper) is below the true epsilon of any (., delta)
 // guarantee M has. A bound above the claimed epsilon disproves the claim at that confidence.
 import { PrivkitError } from '../errors.js';
-import type { Pool } from '../pool/pool.js';
+import { assertPool } from '../pool/guards.js';
+import type { PoolRunner } from '../pool/types.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import { chooseEvent, splitHalves } from './events.js';
+import { auditSamples } from './pool-ops.js';
 import { collectSamples, loadMechanism, MAX_SAMPLE_VALUES, type MechanismFunction, type MechanismModule, type Samples } from './sampling.js';
 import { assertConfidence, clopperPearson, normalUpperQuantile, wilson } from './statistics.js';
 
@@ -36,7 +38,7 @@ export interface AuditOptions<I = unknown> {
   /** Probability in (0, 1) that the lower bound is valid; default 0.99. */
   confidence?: number;
   /** Runs the trials in this pool's workers (mechanism must then be a MechanismModule). */
-  pool?: Pool;
+  pool?: PoolRunner;
 }
 
 /** The output event an audit found most telling, with its estimated probabilities. */
@@ -115,15 +117,13 @@ export async function auditMechanism<I>(given: AuditOptions<I>): Promise<AuditRe
 
   let samples: Samples;
   if (pool !== undefined) {
-    if (typeof (pool as Partial<Pool> | null)?.auditSamples !== 'function') {
-      throw new PrivkitError('E_ARG', `pool must be a Pool from createPool(), got ${describe(pool)}`, { argument: 'pool' });
-    }
+    assertPool(pool, 'pool');
     if (typeof mechanism === 'function') {
       throw new PrivkitError('E_ARG', 'with a pool, mechanism must be { module, export } (a function can not be sent to worker threads)', {
         argument: 'mechanism',
       });
     }
-    samples = await pool.auditSamples(mechanism as MechanismModule, [inputs[0], inputs[1]], trials);
+    samples = await pool.run(auditSamples, mechanism as MechanismModule, [inputs[0], inputs[1]], trials);
   } else {
     const run = await loadMechanism(mechanism);
     await ready();

@@ -28,7 +28,7 @@ import { l2Norms } from '../kernels/clip.js';
 import { resolveRng } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
 import { planDistributedDp, type DistributedDpPlan } from '../secagg/ddp.js';
-import { MAX_CLIENTS } from '../secagg/messages.js';
+import { MAX_CLIENTS } from '../secagg/limits.js';
 import { quantize, dequantize } from '../secagg/quantize.js';
 import { inverseRandomizedHadamard, randomizedHadamard } from '../secagg/rotation.js';
 import { simulateRound, type SimulateRoundResult } from '../secagg/simulate.js';

@@ -41,13 +41,15 @@ import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import { assertDelta, subsampledDistributedEvent, type PrivacyEvent, type Sampling } from '../accounting/events.js';
 import { createRng, type Rng } from '../dp/rng.js';
 import { samplerSlack } from '../dp/secure.js';
-import type { Pool } from '../pool/pool.js';
+import { assertPool } from '../pool/guards.js';
+import type { PoolRunner } from '../pool/types.js';
 import { assertFloat32Array, assertFunction, assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import { CentralDpAggregator, NonPrivateAggregator, type AggregateResult, type UpdateAggregator } from './aggregators.js';
 import type { Dataset } from './data.js';
 import { checkLocalOptions, checkModel, checkSeed, localUpdate, type ClientTask, type LocalTrainingOptions } from './local.js';
 import type { Evaluation, Model } from './model.js';
+import { localUpdates } from './pool-ops.js';
 import { fixedSizeSample, poissonSample, UniformIntegers } from './sampling.js';
 
 /** 'without-replacement' (default: a fixed-size sample, replace-one neighbours) or 'poisson' (count-hiding aggregators only). */
@@ -93,7 +95,7 @@ export interface FedAvgOptions {
   /** Starting global parameters; default model.initParams(). */
   initialParams?: Float32Array;
   /** Worker pool the clients train in; without one they train on this thread. */
-  pool?: Pool;
+  pool?: PoolRunner;
   /**
    * 32-byte key making the whole run reproducible (sampling, client shuffles, initial parameters and
    * the server's noise). For simulations and tests only: seeded noise protects nothing.
@@ -235,7 +237,7 @@ export class FedAvg {
   readonly #dropoutRate: number;
   readonly #test: Dataset | undefined;
   readonly #evalEvery: number;
-  readonly #pool: Pool | undefined;
+  readonly #pool: PoolRunner | undefined;
   readonly #accountant = new RdpAccountant();
   readonly #samplingRng: Rng;
   readonly #integers: UniformIntegers;
@@ -282,9 +284,7 @@ export class FedAvg {
     this.#dropoutRate = fraction('options.dropoutRate', options.dropoutRate);
     this.#test = options.test === undefined ? undefined : checkDataset(model, options.test, 'options.test');
     this.#evalEvery = options.evalEvery === undefined ? DEFAULT_EVAL_EVERY : assertInteger('options.evalEvery', options.evalEvery, 1);
-    if (options.pool !== undefined && typeof (options.pool as Partial<Pool> | null)?.localUpdates !== 'function') {
-      throw new PrivkitError('E_ARG', `options.pool must be a Pool from createPool(), got ${describe(options.pool)}`, { argument: 'options.pool' });
-    }
+    if (options.pool !== undefined) assertPool(options.pool, 'options.pool');
     this.#pool = options.pool;
     checkSeed('options.seed', options.seed);
     const generator = (stream: number): Rng => createRng(options.seed === undefined ? {} : { seed: options.seed, stream });
@@ -478,7 +478,7 @@ export class FedAvg {
 
   /** The updates of the tasks as one matrix (tasks x paramCount), trained on the pool or on this thread. */
   async #train(tasks: ClientTask[]): Promise<Float32Array> {
-    if (this.#pool !== undefined) return this.#pool.localUpdates(this.model, this.#params, tasks, this.#local);
+    if (this.#pool !== undefined) return this.#pool.run(localUpdates, this.model, this.#params, tasks, this.#local);
     const d = this.model.paramCount;
     const deltas = new Float32Array(tasks.length * d);
     tasks.forEach((task, k) => deltas.set(localUpdate(this.model, this.#params, task.images, task.labels, { ...this.#local, seed: task.seed }), k * d));

@@ -13,13 +13,18 @@ export {
   MAX_PRECOMPUTE,
   MIN_KEY_BITS,
   MIN_TEST_KEY_BITS,
+  addVectors,
+  decryptVector,
+  encryptVector,
+  packingLayout,
+  type EncryptedVector,
   type EncryptOptions,
   type GenerateKeyPairOptions,
   type KeyOptions,
   type KeyPair,
 } from './keys.js';
 export { decodeFixed, decodeSigned, encodeFixed, encodeSigned, FIXED_POINT_BASE, maxSignedInt } from './encoding.js';
-export { addVectors, decryptVector, encryptVector, packingLayout, type EncryptedVector, type PackingLayout, type PackingOptions } from './packing.js';
+export { type PackingLayout, type PackingOptions } from './packing.js';
 export {
   ciphertextFromBytes,
   ciphertextFromJSON,

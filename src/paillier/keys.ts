@@ -7,14 +7,18 @@
 // python-paillier's private-key encryption), and a public key can queue precomputed r^n values
 // (filled here or by pool workers) so that encryption is one product. Keys given from outside are
 // validated as far as the given parts allow (see the PublicKey and PrivateKey constructors).
+// Packed vectors (the layout and packing in ./packing.ts) are encrypted, added and decrypted here,
+// beside the key methods that serve them.
 import { createRng, type Rng } from '../dp/rng.js';
 import { PrivkitError } from '../errors.js';
-import type { Pool } from '../pool/pool.js';
-import { assertInteger, describe, optionalBoolean, readOptions } from '../validate.js';
+import { assertPool, refuseInPool } from '../pool/guards.js';
+import type { PoolRunner } from '../pool/types.js';
+import { assertInteger, describe, optionalBoolean, readArray, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
+import { paillierPrimes, paillierRandomness } from './key-pool-ops.js';
 import { bitLength, Modulus } from './modpow.js';
-import { addVectors, decryptVector, encryptVector, type EncryptedVector, type PackingOptions } from './packing.js';
-import { checkRng, integerRoot, isPerfectPower, millerRabin, millerRabinRounds, passesTrialDivision, randomBelow, randomBits, randomPrime } from './primes.js';
+import { layoutForKeyBits, packVector, unpackVector, type PackingLayout, type PackingOptions } from './packing.js';
+import { checkRng, gcd, integerRoot, isPerfectPower, millerRabin, millerRabinRounds, passesTrialDivision, randomBits, randomPrime, randomUnit } from './primes.js';
 
 /** Keys below this size need `allowInsecureTestKeys` (NIST SP 800-57: 2048-bit factoring moduli). */
 export const MIN_KEY_BITS = 2048;
@@ -48,7 +52,7 @@ export interface GenerateKeyPairOptions extends KeyOptions {
   /** Generator for the primes (default: a fresh CSPRNG). A seeded generator is for tests only. */
   rng?: Rng;
   /** Search for p and q in parallel on this pool's workers, each with its own CSPRNG (no `rng` then). */
-  pool?: Pool;
+  pool?: PoolRunner;
 }
 
 /** Options of the encryptions. */
@@ -350,12 +354,10 @@ export class PublicKey {
    * @throws {PrivkitError} E_ARG (as a rejection) when pool is not a Pool from createPool or count is not an integer in [0, 2^20].
    * @throws {PrivkitError} E_WORKER (as a rejection) when the pool fails or returns a missing, invalid, trivial or repeated value.
    */
-  async precomputeInPool(pool: Pool, count: number): Promise<void> {
-    if (typeof (pool as Partial<Pool> | null)?.paillierRandomness !== 'function') {
-      throw new PrivkitError('E_ARG', `pool must be a Pool from createPool(), got ${describe(pool)}`, { argument: 'pool' });
-    }
+  async precomputeInPool(pool: PoolRunner, count: number): Promise<void> {
+    assertPool(pool, 'pool');
     checkPrecomputeCount(count);
-    const values: unknown = await pool.paillierRandomness(this.n.toString(16), count);
+    const values: unknown = await pool.run(paillierRandomness, this.n, count);
     if (!Array.isArray(values) || values.length !== count) {
       throw new PrivkitError('E_WORKER', `the pool returned ${Array.isArray(values) ? values.length : describe(values)} values, expected ${count}`);
     }
@@ -583,12 +585,8 @@ export async function generateKeyPair(options: GenerateKeyPairOptions = {}): Pro
   checkKeyBits(bits, opts, 'bits');
   const pool = opts.pool;
   if (pool !== undefined) {
-    if (typeof (pool as Partial<Pool> | null)?.paillierPrimes !== 'function') {
-      throw new PrivkitError('E_ARG', `opts.pool must be a Pool from createPool(), got ${describe(pool)}`, { argument: 'opts.pool' });
-    }
-    if (opts.rng !== undefined) {
-      throw new PrivkitError('E_ARG', 'opts.rng can not be used with opts.pool: each worker draws from its own CSPRNG', { argument: 'opts.rng' });
-    }
+    assertPool(pool, 'opts.pool');
+    refuseInPool('opts.rng', opts.rng, 'use opts.rng without opts.pool');
   }
   if (opts.rng !== undefined) checkRng(opts.rng, 'opts.rng');
   await ready();
@@ -606,12 +604,150 @@ export async function generateKeyPair(options: GenerateKeyPairOptions = {}): Pro
 }
 
 /** Two primes of `bits` bits from the pool's workers, checked for size and oddness (PrivateKey tests primality again). */
-async function workerPrimes(pool: Pool, bits: number): Promise<[bigint, bigint]> {
-  const primes = await pool.paillierPrimes(bits, 2);
+async function workerPrimes(pool: PoolRunner, bits: number): Promise<[bigint, bigint]> {
+  const primes = await pool.run(paillierPrimes, bits, 2);
   for (const x of primes) {
     if (typeof x !== 'bigint' || bitLength(x) !== bits || (x & 1n) === 0n) throw new PrivkitError('E_WORKER', 'a pool worker returned an invalid prime');
   }
   return [primes[0]!, primes[1]!];
+}
+
+// ---- Packed vectors ----
+
+/** An encrypted, packed vector: `count` encrypted vectors summed so far. */
+export interface EncryptedVector {
+  /** The key the ciphertexts are under. */
+  publicKey: PublicKey;
+  /** How the entries are packed into slots. */
+  layout: PackingLayout;
+  /** How many entries the vector has. */
+  length: number;
+  /** How many encrypted vectors this one is the sum of (1 when fresh; at most layout.maxAdditions). */
+  count: number;
+  /** ceil(length / layout.slots) ciphertexts, the first holding entries 0 to slots - 1 (entry 0 in the lowest slot). */
+  ciphertexts: Ciphertext[];
+}
+
+/**
+ * The slot layout for a key and options (throws when a single slot does not fit a plaintext).
+ *
+ * @throws {PrivkitError} E_ARG when publicKey is not a PublicKey, opts is not an options object, scale or clip is not finite and > 0, maxAdditions is not an integer >= 1, clip x scale does not round to an integer in [1, 2^53 / (2 maxAdditions)), or one slot does not fit the key.
+ */
+export function packingLayout(publicKey: PublicKey, opts: PackingOptions): PackingLayout {
+  assertPublicKey('publicKey', publicKey);
+  return layoutForKeyBits(publicKey.bits, opts);
+}
+
+/**
+ * Encrypts x packed: ceil(x.length / slots) ciphertexts (entries must be finite). Each entry is
+ * clipped to [-clip, clip] and quantized to round(x scale); up to `maxAdditions` such vectors can
+ * then be summed under encryption with {@link addVectors}.
+ *
+ * @throws {PrivkitError} E_ARG when x is not an attached Float32Array, the packing options are invalid (see {@link packingLayout}), or opts.rng is not an Rng.
+ * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity.
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ *
+ * @example
+ * ```ts
+ * import { addVectors, decryptVector, encryptVector, generateKeyPair } from 'privkit/paillier';
+ * const { publicKey, privateKey } = await generateKeyPair({ bits: 2048 });
+ * const opts = { scale: 2 ** 16, clip: 1, maxAdditions: 100 }; // resolution 2^-16, up to 100 clients
+ * const a = encryptVector(publicKey, new Float32Array([0.5, -0.25, 0.75]), opts);
+ * const b = encryptVector(publicKey, new Float32Array([0.25, 0.5, 2]), opts); // 2 is clipped to 1
+ * const sum = decryptVector(privateKey, addVectors(publicKey, a, b)); // [0.75, 0.25, 1.75]
+ * ```
+ */
+export function encryptVector(publicKey: PublicKey, x: Float32Array, opts: PackingOptions): EncryptedVector {
+  assertPublicKey('publicKey', publicKey);
+  const { layout, plaintexts } = packVector(publicKey, x, opts);
+  const { rng } = readOptions(opts, ['rng']);
+  const ciphertexts = plaintexts.map((m) => publicKey.encrypt(m, rng === undefined ? {} : { rng }));
+  return { publicKey, layout, length: x.length, count: 1, ciphertexts };
+}
+
+/**
+ * The packed sum of two encrypted vectors of the same key, layout and length.
+ *
+ * @throws {PrivkitError} E_ARG when a or b is not an EncryptedVector under publicKey or their layouts differ.
+ * @throws {PrivkitError} E_SHAPE when their lengths differ.
+ * @throws {PrivkitError} E_OVERFLOW when the sum would hold more than maxAdditions vectors.
+ */
+export function addVectors(publicKey: PublicKey, first: EncryptedVector, second: EncryptedVector): EncryptedVector {
+  assertPublicKey('publicKey', publicKey);
+  const a = checkVector(publicKey, first, 'a');
+  const b = checkVector(publicKey, second, 'b');
+  if (a.length !== b.length) throw new PrivkitError('E_SHAPE', `vector lengths differ: ${a.length} and ${b.length}`, { argument: 'b' });
+  const la = a.layout;
+  const lb = b.layout;
+  if (la.scale !== lb.scale || la.clip !== lb.clip || la.maxAdditions !== lb.maxAdditions || la.slotBits !== lb.slotBits || la.slots !== lb.slots) {
+    throw new PrivkitError('E_ARG', 'the vectors were packed with different layouts (scale, clip, maxAdditions)', { argument: 'b' });
+  }
+  const count = a.count + b.count;
+  if (count > la.maxAdditions) {
+    throw new PrivkitError('E_OVERFLOW', `the sum would hold ${count} vectors, beyond the slot headroom maxAdditions = ${la.maxAdditions}`, { argument: 'b' });
+  }
+  const ciphertexts = a.ciphertexts.map((c, i) => publicKey.add(c, b.ciphertexts[i]!));
+  return { publicKey, layout: la, length: a.length, count, ciphertexts };
+}
+
+/**
+ * The entries of an encrypted vector (a sum of `count` vectors), dequantized.
+ *
+ * @throws {PrivkitError} E_ARG when v is not an EncryptedVector under this key.
+ * @throws {PrivkitError} E_SHAPE when v has the wrong number of ciphertexts for its length.
+ * @throws {PrivkitError} E_OVERFLOW when a plaintext holds more than its slots (corrupted or over-added).
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`.
+ */
+export function decryptVector(privateKey: PrivateKey, v: EncryptedVector): Float64Array {
+  assertPrivateKey('privateKey', privateKey);
+  const checked = checkVector(privateKey.publicKey, v, 'v');
+  return unpackVector(checked, checked.ciphertexts.map((c) => privateKey.decrypt(c)));
+}
+
+/** Checks that v is an EncryptedVector under privateKey with as many ciphertexts as its length needs. */
+export function checkEncryptedVector(privateKey: PrivateKey, v: EncryptedVector): void {
+  assertPrivateKey('privateKey', privateKey);
+  checkVector(privateKey.publicKey, v, 'v');
+}
+
+/**
+ * A copy of the encrypted vector `v` after checking it is one under `publicKey` whose parts agree:
+ * its layout is the one packingLayout gives for its scale, clip and maxAdditions, count is in
+ * [1, maxAdditions], and it holds ceil(length / slots) Ciphertexts of this key.
+ */
+function checkVector(publicKey: PublicKey, v: unknown, name: string): EncryptedVector {
+  if (typeof v !== 'object' || v === null) throw new PrivkitError('E_ARG', `${name} must be an EncryptedVector, got ${describe(v)}`, { argument: name });
+  const { publicKey: key, layout, length, count, ciphertexts } = v as Partial<EncryptedVector>;
+  if (!(typeof key === 'object' && key !== null && publicKey.equals(key))) {
+    throw new PrivkitError('E_ARG', `${name}.publicKey is not this public key`, { argument: `${name}.publicKey` });
+  }
+  const l = readOptions(layout, ['scale', 'clip', 'maxAdditions', 'maxAbs', 'slotBits', 'slots'], `${name}.layout`);
+  let expected: PackingLayout;
+  try {
+    expected = packingLayout(publicKey, l as PackingLayout);
+  } catch {
+    throw new PrivkitError('E_ARG', `${name}.layout is not a packing layout`, { argument: `${name}.layout` });
+  }
+  for (const field of ['maxAbs', 'slotBits', 'slots'] as const) {
+    if (l[field] !== expected[field]) throw new PrivkitError('E_ARG', `${name}.layout.${field} does not match its scale, clip and maxAdditions`, { argument: `${name}.layout` });
+  }
+  const n = assertInteger(`${name}.length`, length);
+  const k = assertInteger(`${name}.count`, count, 1, expected.maxAdditions);
+  const expectedCount = Math.ceil(n / expected.slots);
+  if (!Array.isArray(ciphertexts)) {
+    throw new PrivkitError('E_ARG', `${name}.ciphertexts must be an array of Ciphertexts, got ${describe(ciphertexts)}`, { argument: `${name}.ciphertexts` });
+  }
+  const list = readArray(`${name}.ciphertexts`, ciphertexts, (itemName, c, index) => {
+    assertCiphertext(itemName, c);
+    if (!c.publicKey.equals(publicKey)) {
+      throw new PrivkitError('E_ARG', `${itemName} was encrypted under a different public key`, { argument: `${name}.ciphertexts`, index });
+    }
+    return c;
+  }, expectedCount);
+  if (list.length !== expectedCount) {
+    throw new PrivkitError('E_SHAPE', `${name} has ${list.length} ciphertexts for ${n} values (${expectedCount} expected)`, { argument: `${name}.ciphertexts` });
+  }
+  return { publicKey, layout: expected, length: n, count: k, ciphertexts: list };
 }
 
 /** m in (-n, n) as its residue in [0, n). */
@@ -621,14 +757,6 @@ function plaintextResidue(publicKey: PublicKey, m: unknown, name: string): bigin
     throw new PrivkitError('E_ARG', `${name} is out of the plaintext range (-n, n) for a ${publicKey.bits}-bit key`, { argument: name });
   }
   return m < 0n ? m + publicKey.n : m;
-}
-
-/** A uniform r in Z*_n, by rejection. */
-function randomUnit(n: bigint, rng: Rng): bigint {
-  let r: bigint;
-  do r = randomBelow(n, rng);
-  while (r === 0n || gcd(r, n) !== 1n);
-  return r;
 }
 
 function checkPrecomputeCount(count: number): void {
@@ -732,14 +860,6 @@ function checkCiphertextValue(publicKey: PublicKey, value: unknown, name: string
     throw new PrivkitError('E_ARG', `${name} is not a ciphertext: gcd(c, n) must be 1`, { argument: name });
   }
   return value;
-}
-
-/** Greatest common divisor (Euclid). */
-export function gcd(a: bigint, b: bigint): bigint {
-  if (a < 0n) a = -a;
-  if (b < 0n) b = -b;
-  while (b !== 0n) [a, b] = [b, a % b];
-  return a;
 }
 
 /** a^-1 mod m (extended Euclid); throws when gcd(a, m) != 1. */

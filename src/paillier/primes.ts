@@ -2,7 +2,8 @@
 // division by the odd primes below 2000, then Miller-Rabin with random bases (FIPS 186-5, B.3 and
 // Table B.1). Miller-Rabin's exponentiations run on the constant-time wasm kernel (./modpow.ts
 // powSecret): the exponent (w - 1) / 2^a of a prime being generated or imported is secret. Also
-// the integer roots behind the perfect-power and Fermat checks of imported keys (keys.ts).
+// the integer roots behind the perfect-power and Fermat checks of imported keys (keys.ts), and
+// uniform random integers below a bound and units mod n (Paillier's r).
 import { PrivkitError } from '../errors.js';
 import { isRng, type Rng } from '../dp/rng.js';
 import { assertInteger, describe } from '../validate.js';
@@ -37,14 +38,19 @@ export function millerRabinRounds(bits: number): number {
  * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function randomPrime(bits: number, rng: Rng): bigint {
-  if (assertInteger('bits', bits, 16) > MAX_PRIME_BITS) {
-    throw new PrivkitError('E_ARG', `bits must be at most ${MAX_PRIME_BITS}, got ${bits}`, { argument: 'bits' });
-  }
+  checkPrimeBits(bits);
   checkRng(rng);
   for (;;) {
     const candidate = randomBits(bits, rng) | (3n << BigInt(bits - 2)) | 1n;
     if (!passesTrialDivision(candidate)) continue;
     if (millerRabin(candidate, millerRabinRounds(bits), rng)) return candidate;
+  }
+}
+
+/** Checks the size randomPrime takes: an integer in [16, MAX_PRIME_BITS]. */
+export function checkPrimeBits(bits: number): void {
+  if (assertInteger('bits', bits, 16) > MAX_PRIME_BITS) {
+    throw new PrivkitError('E_ARG', `bits must be at most ${MAX_PRIME_BITS}, got ${bits}`, { argument: 'bits' });
   }
 }
 
@@ -158,6 +164,22 @@ export function randomBelow(bound: bigint, rng: Rng): bigint {
     const x = randomBits(bits, rng);
     if (x < bound) return x;
   }
+}
+
+/** A uniform r in Z*_n, by rejection. */
+export function randomUnit(n: bigint, rng: Rng): bigint {
+  let r: bigint;
+  do r = randomBelow(n, rng);
+  while (r === 0n || gcd(r, n) !== 1n);
+  return r;
+}
+
+/** Greatest common divisor (Euclid). */
+export function gcd(a: bigint, b: bigint): bigint {
+  if (a < 0n) a = -a;
+  if (b < 0n) b = -b;
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
 }
 
 function oddPrimesBelow(limit: number): number[] {

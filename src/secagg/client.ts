@@ -58,10 +58,9 @@ import {
   type SigningKeyPair,
 } from './crypto.js';
 import { CommunicationGraph } from './graph.js';
+import { MAX_CLIENTS, MAX_ID_LENGTH } from './limits.js';
 import { applyMasks, type Mask } from './masks.js';
 import {
-  MAX_CLIENTS,
-  MAX_ID_LENGTH,
   checkMessage,
   checkRoundParameters,
   checkVector,

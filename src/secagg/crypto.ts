@@ -19,7 +19,8 @@
 import { PrivkitError } from '../errors.js';
 import { assertBytes, assertOneOf, describe } from '../validate.js';
 import { typedArrayKind } from '../wasm/boundary.js';
-import { MAX_CLIENTS, MAX_ID_LENGTH, fromBase64Url } from './messages.js';
+import { fromBase64Url } from './base64url.js';
+import { MAX_CLIENTS, MAX_ID_LENGTH } from './limits.js';
 
 /** The key-agreement curve of a round (WebCrypto ECDH): X25519 where available, else P-256. */
 export type KeyAgreementCurve = 'X25519' | 'P-256';

@@ -24,7 +24,7 @@
 import { PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
 import { assertBytes, assertInteger, describe } from '../validate.js';
-import { MAX_CLIENTS } from './messages.js';
+import { MAX_CLIENTS } from './limits.js';
 
 /** Most adjacency entries communicationGraph returns as lists (count x degree). */
 const MAX_ADJACENCY_ENTRIES = 2 ** 24;

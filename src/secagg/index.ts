@@ -11,17 +11,8 @@ export { SecAggServer } from './server.js';
 export type { SecAggResult, SecAggServerOptions, SecAggServerRound } from './server.js';
 export { simulateRound } from './simulate.js';
 export type { SimulateRoundOptions, SimulateRoundResult } from './simulate.js';
-export {
-  encodeMessage,
-  decodeMessage,
-  signMessage,
-  signedBytes,
-  survivorsDigest,
-  MAX_CLIENTS,
-  MAX_NEIGHBOURHOOD,
-  MAX_ID_LENGTH,
-  MAX_MESSAGE_CHARS,
-} from './messages.js';
+export { encodeMessage, decodeMessage, signMessage, signedBytes, survivorsDigest } from './messages.js';
+export { MAX_CLIENTS, MAX_NEIGHBOURHOOD, MAX_ID_LENGTH, MAX_MESSAGE_CHARS } from './limits.js';
 export type {
   AdvertiseKeysMessage,
   ClientMessage,

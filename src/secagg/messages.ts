@@ -11,7 +11,9 @@
 import { PrivkitError } from '../errors.js';
 import { assertInteger, describe, readOptions } from '../validate.js';
 import { isDetached, typedArrayKind } from '../wasm/boundary.js';
+import { fromBase64Url, toBase64Url } from './base64url.js';
 import { checkSigningPrivateKey, sha256, sign, type KeyAgreementCurve } from './crypto.js';
+import { MAX_CLIENTS, MAX_FIELD_BYTES, MAX_ID_LENGTH, MAX_MESSAGE_CHARS, MAX_NEIGHBOURHOOD, MAX_VECTOR_LENGTH } from './limits.js';
 import { wordMask } from './masks.js';
 
 /** Setup (server -> every client): the round's parameters, before AdvertiseKeys. */
@@ -273,21 +275,6 @@ export type EncodedMessage = {
   /** The message type, as in the decoded message. */
   type: SecAggMessage['type'];
 } & Record<string, unknown>;
-
-// ---- Limits ----
-
-/** Most clients a round may register. */
-export const MAX_CLIENTS = 65_536;
-/** Largest neighbourhood, min(n, k + 1): every client does work quadratic in it (Shamir). */
-export const MAX_NEIGHBOURHOOD = 1_024;
-/** Longest client id or round id, in UTF-16 code units. */
-export const MAX_ID_LENGTH = 256;
-/** Largest supported vector length (one Uint32Array of the masked input). */
-const MAX_VECTOR_LENGTH = 2 ** 30;
-/** Largest byte field (keys, ciphertexts, shares, signatures are all smaller). */
-const MAX_FIELD_BYTES = 256;
-/** Default bound on the JSON text decodeMessage parses when it is not given the round (64 Mi characters). */
-export const MAX_MESSAGE_CHARS = 2 ** 26;
 
 // ---- Schemas ----
 
@@ -630,64 +617,6 @@ const ENCODER = new TextEncoder();
 
 function utf8(text: string): Uint8Array {
   return ENCODER.encode(text);
-}
-
-// ---- base64url ----
-
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const ENCODE = new TextEncoder().encode(ALPHABET);
-const DECODE = new Int8Array(128).fill(-1);
-ENCODE.forEach((code, i) => (DECODE[code] = i));
-
-/** Unpadded base64url (RFC 4648 §5). */
-export function toBase64Url(bytes: Uint8Array): string {
-  const out = new Uint8Array(Math.ceil((bytes.length * 4) / 3));
-  let o = 0;
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out[o++] = ENCODE[v >>> 18]!;
-    out[o++] = ENCODE[(v >>> 12) & 63]!;
-    out[o++] = ENCODE[(v >>> 6) & 63]!;
-    out[o++] = ENCODE[v & 63]!;
-  }
-  const rest = bytes.length - i;
-  if (rest > 0) {
-    const v = (bytes[i]! << 16) | (rest === 2 ? bytes[i + 1]! << 8 : 0);
-    out[o++] = ENCODE[v >>> 18]!;
-    out[o++] = ENCODE[(v >>> 12) & 63]!;
-    if (rest === 2) out[o++] = ENCODE[(v >>> 6) & 63]!;
-  }
-  return new TextDecoder().decode(out);
-}
-
-/** Strict unpadded base64url: other characters, a dangling character or non-zero spare bits -> E_PROTOCOL. */
-export function fromBase64Url(text: string, argument = 'text'): Uint8Array {
-  const codes = new TextEncoder().encode(text);
-  const bad = () => new PrivkitError('E_PROTOCOL', `${argument} is not canonical unpadded base64url`, { argument });
-  if (codes.length !== text.length || text.length % 4 === 1) throw bad();
-  const sextet = (k: number): number => {
-    const v = codes[k]! < 128 ? DECODE[codes[k]!]! : -1;
-    if (v < 0) throw bad();
-    return v;
-  };
-  const out = new Uint8Array(Math.floor((text.length * 3) / 4));
-  let o = 0;
-  let k = 0;
-  for (; k + 3 < codes.length; k += 4) {
-    const v = (sextet(k) << 18) | (sextet(k + 1) << 12) | (sextet(k + 2) << 6) | sextet(k + 3);
-    out[o++] = v >>> 16;
-    out[o++] = (v >>> 8) & 255;
-    out[o++] = v & 255;
-  }
-  const rest = codes.length - k;
-  if (rest > 0) {
-    const v = (sextet(k) << 18) | (sextet(k + 1) << 12) | (rest === 3 ? sextet(k + 2) << 6 : 0);
-    if ((rest === 2 ? v & 0xffff : v & 0xff) !== 0) throw bad();
-    out[o++] = v >>> 16;
-    if (rest === 3) out[o++] = (v >>> 8) & 255;
-  }
-  return out;
 }
 
 export function wordsToBytes(words: Uint32Array): Uint8Array {

@@ -41,6 +41,7 @@ import {
   type KeyAgreementCurve,
   type Participant,
 } from './crypto.js';
+import { toBase64Url } from './base64url.js';
 import { CommunicationGraph } from './graph.js';
 import { maskedSum, type Mask } from './masks.js';
 import {
@@ -53,7 +54,6 @@ import {
   signedPayload,
   survivorsDigest,
   thresholdError,
-  toBase64Url,
   wordsToBytes,
   type AdvertiseKeysMessage,
   type ClientMessage,

@@ -13,7 +13,8 @@ import { assertOneOf, describe, readArray, readOptions } from '../validate.js';
 import { checkTypedArray } from '../wasm/boundary.js';
 import { SecAggClient } from './client.js';
 import { generateSigningKeyPair, type KeyAgreementCurve } from './crypto.js';
-import { decodeMessage, encodeMessage, MAX_CLIENTS, type ClientMessage, type SecAggMessage } from './messages.js';
+import { MAX_CLIENTS } from './limits.js';
+import { decodeMessage, encodeMessage, type ClientMessage, type SecAggMessage } from './messages.js';
 import { SecAggServer } from './server.js';
 
 /** Options of {@link simulateRound}. */

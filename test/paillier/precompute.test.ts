@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from 'privkit/dp';
 import { generateKeyPair, MAX_FACTOR_BITS_DIFFERENCE, PrivateKey, PublicKey, randomPrime, ready, type KeyPair } from 'privkit/paillier';
 import { createPool, type Pool } from 'privkit/pool';
+import { paillierRandomness } from '../../dist/src/paillier/key-pool-ops.js';
 import { errorCode } from '../support/helpers.js';
 
 const SEED = 4242;
@@ -157,8 +158,8 @@ describe('precomputed r^n values', () => {
   it('precomputeInPool refuses 1, other values 1 mod n, repeats, values outside Z*_{n^2} and short batches', async () => {
     const pk = new PublicKey(small.publicKey.n, insecure);
     const { n, nSquared } = pk;
-    const good = await pool.paillierRandomness(n.toString(16), 3);
-    const fakePool = (values: unknown) => ({ paillierRandomness: async () => values }) as unknown as Pool;
+    const good = await pool.run(paillierRandomness, n, 3);
+    const fakePool = (values: unknown) => ({ threads: 1, run: async () => values }) as unknown as Pool;
     const refused = async (values: unknown, count = Array.isArray(values) ? values.length : 1) =>
       pk.precomputeInPool(fakePool(values), count).then(
         () => 'accepted',
@@ -182,8 +183,8 @@ describe('precomputed r^n values', () => {
     expect(small.privateKey.decrypt(pk.encrypt(31337n))).toBe(31337n);
   });
 
-  it('pool.paillierRandomness splits the count over the workers', async () => {
-    const values = await pool.paillierRandomness(medium.publicKey.n.toString(16), 7);
+  it('the pooled paillierRandomness splits the count over the workers', async () => {
+    const values = await pool.run(paillierRandomness, medium.publicKey.n, 7);
     expect(values).toHaveLength(7);
     expect(new Set(values).size).toBe(7);
     for (const value of values) expect(medium.privateKey.decrypt(value)).toBe(0n);
@@ -196,9 +197,9 @@ describe('precomputed r^n values', () => {
       await expect(pk.precomputeInPool(pool, count as number)).rejects.toMatchObject({ code: 'E_ARG', argument: 'count' });
     }
     await expect(pk.precomputeInPool(null as unknown as Pool, 1)).rejects.toMatchObject({ code: 'E_ARG', argument: 'pool' });
-    await expect(pool.paillierRandomness('not hex', 1)).rejects.toMatchObject({ code: 'E_ARG', argument: 'n' });
-    await expect(pool.paillierRandomness('10', 1)).rejects.toMatchObject({ code: 'E_ARG', argument: 'n' });
-    await expect(pool.paillierRandomness('ff', -2)).rejects.toMatchObject({ code: 'E_ARG', argument: 'count' });
+    await expect(pool.run(paillierRandomness, 'not a bigint' as unknown as bigint, 1)).rejects.toMatchObject({ code: 'E_ARG', argument: 'n' });
+    await expect(pool.run(paillierRandomness, 16n, 1)).rejects.toMatchObject({ code: 'E_ARG', argument: 'n' });
+    await expect(pool.run(paillierRandomness, 255n, -2)).rejects.toMatchObject({ code: 'E_ARG', argument: 'count' });
     expect(pk.precomputedCount).toBe(0);
   });
 });

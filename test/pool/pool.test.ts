@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clipAndSum, clipByL2, clipPerLayer, clipValues, l2Norms, mean, PrivkitError, ready, sum, weightedMean } from 'privkit';
 import { createPool, MAX_POOL_THREADS, Pool as PoolClass, sharedFloat32Array, type Pool } from 'privkit/pool';
-import { MAX_PRECOMPUTE } from 'privkit/paillier';
+import { MAX_PRECOMPUTE, PublicKey } from 'privkit/paillier';
 
 /** Deterministic test data (xorshift32), values in [-scale, scale). */
 function matrix(length: number, seed: number, scale = 1): Float32Array {
@@ -205,12 +205,11 @@ describe('robustness', () => {
     expect(() => new PoolClass(MAX_POOL_THREADS + 1)).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'threads' }));
   });
 
-  it('paillierRandomness bounds count (MAX_PRECOMPUTE, E_ARG) and keeps serving', async () => {
-    const n = (2n ** 127n - 1n) * (2n ** 61n - 1n); // a small test modulus (the workers take test-size keys)
-    await expect(pool.paillierRandomness(n.toString(16), 2 ** 31)).rejects.toMatchObject({ code: 'E_ARG', argument: 'count' });
-    await expect(pool.paillierRandomness(n.toString(16), MAX_PRECOMPUTE + 1)).rejects.toMatchObject({ code: 'E_ARG', argument: 'count' });
-    const values = await pool.paillierRandomness(n.toString(16), 3);
-    expect(values).toHaveLength(3);
-    for (const v of values) expect(v > 0n && v < n * n).toBe(true);
+  it('precomputeInPool bounds count (MAX_PRECOMPUTE, E_ARG) and the pool keeps serving', async () => {
+    const key = new PublicKey((2n ** 127n - 1n) * (2n ** 61n - 1n), { allowInsecureTestKeys: true }); // a small test modulus
+    await expect(key.precomputeInPool(pool, 2 ** 31)).rejects.toMatchObject({ code: 'E_ARG', argument: 'count' });
+    await expect(key.precomputeInPool(pool, MAX_PRECOMPUTE + 1)).rejects.toMatchObject({ code: 'E_ARG', argument: 'count' });
+    await key.precomputeInPool(pool, 3);
+    expect(key.precomputedCount).toBe(3);
   });
 });

@@ -22,7 +22,7 @@ export { privkitAliases } from '../../../scripts/aliases.js';
 
 /** Throws (so the test fails, never skips) when the built package or Chromium is missing. */
 export function requirePrerequisites(): void {
-  for (const file of ['index.js', 'pool/index.js', 'secagg/index.js', 'platform/browser.js', '../workers/kernel-worker.js']) {
+  for (const file of ['index.js', 'pool/index.js', 'secagg/index.js', 'platform/browser.js', 'pool/worker.js']) {
     if (!existsSync(dist(file))) {
       throw new Error(`dist/src/${file} is missing: run \`npm run build\` (or \`npm test\`, which builds first)`);
     }

@@ -1,6 +1,4 @@
-// Sweep rows of privkit/pool: createPool and every Pool operation on a shared 2-thread pool. src/pool
-// and workers/ are being rewritten (a registry of pooled operations): what still fails here because
-// of them is a recorded known gap for that rewrite.
+// Sweep rows of privkit/pool: createPool and every public Pool operation on a shared 2-thread pool.
 import * as pool from 'privkit/pool';
 import * as fl from 'privkit/fl';
 import { arrayOf, bool, instance, int, num, obj, oneOf, opaque, positive, str, typed, union, type Row, type SweepRow } from '../sweep-harness.js';
@@ -63,30 +61,6 @@ const operations: Row[] = ([
     random: 'pool workers draw from their own CSPRNGs',
   })),
   {
-    label: 'paillierRandomness',
-    setup: paillierEnv,
-    params: [{ name: 'nHex', domain: str(3072) }, { name: 'count', domain: int(0, 1 << 20) }],
-    args: (env: Awaited<ReturnType<typeof paillierEnv>>) => [env.publicKey.n.toString(16), 2],
-    call: ([n, c]: any[]) => p().paillierRandomness(n, c),
-    random: 'r^n from the workers CSPRNG',
-    knownGaps: {
-      'nHex=longString': { reason: 'src/pool/pool.ts paillierRandomness does not check nHex: a 100,000-digit modulus makes the workers exponentiate for minutes', skip: true },
-      'nHex=*': 'src/pool/pool.ts paillierRandomness sends nHex unchecked: the worker refuses it naming "n", and a Symbol or a function fails to clone (E_WORKER, no argument)',
-    },
-  },
-  {
-    label: 'paillierPrimes',
-    params: [{ name: 'bits', domain: int(16, 3072) }, { name: 'count', domain: int(0, 1 << 10) }],
-    args: () => [64, 2],
-    call: ([b, c]: any[]) => p().paillierPrimes(b, c),
-    random: 'primes from the workers CSPRNG',
-    knownGaps: {
-      'count=2^31': { reason: 'src/pool/pool.ts paillierPrimes has no count cap: 2^31 primes (hangs)', skip: true },
-      'bits=symbol': 'src/pool/pool.ts paillierPrimes sends bits unchecked: a Symbol fails to clone (E_WORKER, no argument)',
-      'bits=function': 'src/pool/pool.ts paillierPrimes sends bits unchecked: a function fails to clone (E_WORKER, no argument)',
-    },
-  },
-  {
     label: 'encryptVector',
     setup: paillierEnv,
     params: [{ name: 'publicKey', domain: instance('PublicKey') }, { name: 'x', domain: typed('Float32Array') }, { name: 'opts', domain: obj({ scale: positive(), clip: positive(), maxAdditions: int(1) }) }],
@@ -123,10 +97,6 @@ const operations: Row[] = ([
     // the built privkit/dp, by absolute URL (each worker imports it)
     args: () => [{ module: new URL('../../../dist/src/dp/index.js', import.meta.url).href, export: 'normalCdf' }, [0, 1], 4],
     call: ([m, i, t]: any[]) => p().auditSamples(m, i, t),
-    knownGaps: {
-      'trials=2^31': { reason: 'src/pool/pool.ts auditSamples has no trials cap (auditMechanism has: 2^26): 2^31 mechanism runs (hangs)', skip: true },
-      'inputs=*': 'src/pool/pool.ts auditSamples does not check that inputs is an array of two (auditMechanism does): undefined or null give a TypeError, other values reach the mechanism (an error naming "mechanism")',
-    },
   },
 ] as Array<Omit<Row, 'entry' | 'export'>>).map((row): Row => ({ entry, export: 'Pool', ...row, label: `Pool#${row.label}` }));
 
@@ -143,7 +113,6 @@ export const poolRows: SweepRow[] = [
       await created.close();
       return threads;
     },
-    knownGaps: { 'opts.threads=null': 'src/pool/pool.ts createPool takes threads: null as the default (threads ?? ...) instead of refusing it' },
   },
   {
     entry,
@@ -166,7 +135,6 @@ export const poolRows: SweepRow[] = [
     params: [{ name: 'length', domain: int(0, 2 ** 28) }],
     args: () => [5],
     call: ([n]) => pool.sharedFloat32Array(n),
-    knownGaps: { 'length=2^31': 'src/pool/pool.ts sharedFloat32Array has no length cap (2^31 allocates 8 GiB or throws a RangeError)' },
   },
   {
     entry,
@@ -174,6 +142,5 @@ export const poolRows: SweepRow[] = [
     params: [{ name: 'length', domain: int(0, 2 ** 28) }],
     args: () => [5],
     call: ([n]) => pool.sharedFloat64Array(n),
-    knownGaps: { 'length=2^31': 'src/pool/pool.ts sharedFloat64Array has no length cap (2^31 allocates 16 GiB or throws a RangeError)' },
   },
 ];

@@ -1,0 +1,65 @@
+// FedAvg client training as a pooled operation (the contract is in src/pool/types.ts;
+// Pool.localUpdates and FedAvg({ pool }) run it): the client tasks split into one contiguous part
+// per worker, each trained with localUpdate (./local.ts), the updates written as one matrix, tasks
+// x model.paramCount. The plan checks as localUpdate does and refuses `opts.seed` (each task carries
+// its own). Client samples on a SharedArrayBuffer are read in place; others are copied once and
+// moved to their worker. Each worker keeps the model of its last part (its scratch buffers are reused).
+import { refuseInPool } from '../pool/guards.js';
+import type { PoolOperation } from '../pool/types.js';
+import { isSharedArray } from '../wasm/boundary.js';
+import { checkClientTasks, checkLocalOptions, checkModel, localUpdate, type ClientTask, type LocalTrainingOptions } from './local.js';
+import { createModel, type Model, type ModelSpec } from './model.js';
+
+export type LocalOptions = Omit<LocalTrainingOptions, 'seed'>;
+
+export interface LocalTask {
+  spec: ModelSpec;
+  params: Float32Array;
+  clients: ClientTask[];
+  opts: LocalOptions;
+}
+
+/** The model of this worker's last part. */
+let workerModel: Model | undefined;
+
+export const localUpdates: PoolOperation<[model: Model, params: Float32Array, clients: readonly ClientTask[], opts: LocalOptions], LocalTask, void, Float32Array> = {
+  name: 'localUpdates',
+  plan(model: Model, params: Float32Array, clients: readonly ClientTask[], opts: LocalOptions) {
+    checkModel(model);
+    model.checkParams(params);
+    checkClientTasks(model, clients);
+    const local = checkLocalOptions(opts);
+    refuseInPool('opts.seed', (opts as LocalTrainingOptions).seed, 'give each client task its own seed');
+    // a compact copy, so that one array (not the buffer under it) is cloned to each worker
+    const weights = isSharedArray(params) ? params : params.slice();
+    return {
+      rows: clients.length,
+      output: { dtype: 'float32', cols: model.paramCount },
+      task: (part, transfer) => ({
+        spec: model.spec,
+        params: weights,
+        clients: clients.slice(part.row, part.row + part.rows).map((task) => ({
+          images: movable(task.images, transfer),
+          labels: movable(task.labels, transfer),
+          ...(task.seed === undefined ? {} : { seed: task.seed.slice() }),
+        })),
+        opts: local,
+      }),
+    };
+  },
+  run({ spec, params, clients, opts }, { output }) {
+    if (workerModel === undefined || JSON.stringify(workerModel.spec) !== JSON.stringify(spec)) workerModel = createModel(spec);
+    const model = workerModel;
+    const d = model.paramCount;
+    clients.forEach((task, k) => output!.set(localUpdate(model, params, task.images, task.labels, { ...opts, seed: task.seed }), k * d));
+  },
+  merge: (_, __, output) => output as Float32Array,
+};
+
+/** `view` itself when on shared memory (the worker reads it in place), else a compact copy whose buffer joins `transfer`. */
+function movable<T extends Float32Array | Uint8Array>(view: T, transfer: ArrayBuffer[]): T {
+  if (isSharedArray(view)) return view;
+  const copy = view.slice() as T;
+  transfer.push(copy.buffer as ArrayBuffer);
+  return copy;
+}

@@ -1,0 +1,198 @@
+// The kernels as pooled operations (the contract is in src/pool/types.ts; the Pool methods of the
+// same names run them). Each plan checks its arguments with the sync function's own checks, in the
+// same order, and cuts x into row ranges; each worker runs its rows through the sync kernel; the
+// merges join norms, add per-worker column sums, or return the output the workers wrote.
+import { PrivkitError } from '../errors.js';
+import type { Part, PartMemory, Plan, PoolOperation } from '../pool/types.js';
+import { assertFloat32Array, batchColumns, matrixColumns, readOptions } from '../validate.js';
+import { currentLength } from '../wasm/boundary.js';
+import * as clip from './clip.js';
+import { normalizeWeights, readWeights, weightedSum } from './reduce.js';
+
+/** A part's rows, with the layers of a clipping call as plain arrays. */
+export interface ClipTask {
+  rows: number;
+  sizes: number[];
+  bounds: number[];
+}
+
+/** A part's rows and their weights. */
+export interface SumTask {
+  rows: number;
+  weights: Float64Array;
+}
+
+export interface ClipAndSumPlan extends Plan<ClipTask> {
+  cols: number;
+  layers: number;
+}
+
+export interface SumPlan extends Plan<SumTask> {
+  cols: number;
+}
+
+export const l2Norms: PoolOperation<[x: Float32Array, rows: number], { rows: number }, Float32Array, Float32Array> = {
+  name: 'l2Norms',
+  plan: (x, rows) => ({ rows, input: { name: 'x', array: x, cols: matrixColumns(x, rows) }, task: (part) => ({ rows: part.rows }) }),
+  run: ({ rows }, { input }) => clip.l2Norms(input as Float32Array, rows),
+  merge: (norms, plan) => concat(norms, plan.rows),
+};
+
+export const clipByL2: PoolOperation<[x: Float32Array, rows: number, maxNorm: number, opts?: clip.ClipOptions], ClipTask, void, Float32Array> = {
+  name: 'clipByL2',
+  plan(x, rows, maxNorm, opts = {}) {
+    const options = readOptions(opts, ['inPlace', 'out']);
+    const cols = matrixColumns(x, rows);
+    return clipPlan(x, rows, cols, clip.clipLayers(cols, maxNorm), options);
+  },
+  run: clipPart,
+  merge: (_, __, output) => output as Float32Array,
+};
+
+export const clipPerLayer: PoolOperation<
+  [x: Float32Array, rows: number, layerSizes: ArrayLike<number>, maxNorms: number | ArrayLike<number>, opts?: clip.ClipOptions],
+  ClipTask,
+  void,
+  Float32Array
+> = {
+  name: 'clipPerLayer',
+  plan(x, rows, layerSizes, maxNorms, opts = {}) {
+    const options = readOptions(opts, ['inPlace', 'out']);
+    const { sizes, bounds } = clip.readLayerArguments(layerSizes, maxNorms, 'maxNorms');
+    const cols = matrixColumns(x, rows);
+    return clipPlan(x, rows, cols, clip.layerPlan(cols, sizes, bounds, 'maxNorms'), options);
+  },
+  run: clipPart,
+  merge: (_, __, output) => output as Float32Array,
+};
+
+export const clipAndSum: PoolOperation<
+  [x: Float32Array, rows: number, maxNorm: number | ArrayLike<number>, opts?: clip.ClipAndSumOptions],
+  ClipTask,
+  clip.ClipAndSumResult,
+  clip.ClipAndSumResult,
+  ClipAndSumPlan
+> = {
+  name: 'clipAndSum',
+  plan(x, rows, maxNorm, opts = {}) {
+    const { columns, layerSizes } = readOptions(opts, ['columns', 'layerSizes']);
+    const layerArguments = layerSizes === undefined ? undefined : clip.readLayerArguments(layerSizes, maxNorm, 'maxNorm');
+    const cols = batchColumns(x, rows, columns);
+    const layers = layerArguments === undefined ? clip.clipLayers(cols, maxNorm) : clip.layerPlan(cols, layerArguments.sizes, layerArguments.bounds);
+    const arrays = layerArrays(layers);
+    return { rows, cols, layers: layers.length, input: { name: 'x', array: x, cols }, task: (part) => ({ rows: part.rows, ...arrays }) };
+  },
+  run: ({ rows, sizes, bounds }, { input }) => clip.clipAndSum(input as Float32Array, rows, bounds, { layerSizes: sizes }),
+  merge: (parts, plan) => ({
+    sum: addAll(parts.map((part) => part.sum), plan.cols),
+    norms: concat(parts.map((part) => part.norms), plan.rows * plan.layers),
+    clippedCount: parts.reduce((count, part) => count + part.clippedCount, 0),
+  }),
+};
+
+export const clipValues: PoolOperation<[x: Float32Array, min: number, max: number, opts?: clip.ClipOptions], { min: number; max: number }, void, Float32Array> = {
+  name: 'clipValues',
+  plan(x, min, max, opts = {}) {
+    const options = readOptions(opts, ['inPlace', 'out']);
+    assertFloat32Array('x', x);
+    clip.assertClampBounds(min, max);
+    const length = currentLength(x);
+    const target = clip.resultTarget(x, length, options);
+    // element-wise: the values are cut as if each were a row of one column
+    return {
+      rows: length,
+      input: { name: 'x', array: x, cols: 1 },
+      output: { dtype: 'float32', cols: 1, target, inPlace: target === x },
+      task: () => ({ min, max }),
+    };
+  },
+  run({ min, max }, { input, output }) {
+    clip.clipValues(input as Float32Array, min, max, output === input ? { inPlace: true } : { out: output as Float32Array });
+  },
+  merge: (_, __, output) => output as Float32Array,
+};
+
+export const sum: PoolOperation<[x: Float32Array, rows: number], SumTask, Float32Array, Float32Array, SumPlan> = {
+  name: 'sum',
+  plan: (x, rows) => sumPlan(x, rows, matrixColumns(x, rows), new Float64Array(rows).fill(1)),
+  run: sumPart,
+  merge: mergeSums,
+};
+
+export const mean: PoolOperation<[x: Float32Array, rows: number], SumTask, Float32Array, Float32Array, SumPlan> = {
+  name: 'mean',
+  plan: (x, rows) => sumPlan(x, rows, matrixColumns(x, rows), new Float64Array(rows).fill(1 / rows)),
+  run: sumPart,
+  merge: mergeSums,
+};
+
+export const weightedMean: PoolOperation<[x: Float32Array, rows: number, weights: ArrayLike<number>], SumTask, Float32Array, Float32Array, SumPlan> = {
+  name: 'weightedMean',
+  plan(x, rows, weights) {
+    const read = readWeights(weights, rows);
+    const cols = matrixColumns(x, rows);
+    return sumPlan(x, rows, cols, normalizeWeights(read, rows));
+  },
+  run: sumPart,
+  merge: mergeSums,
+};
+
+/** A clipping call writing rows x cols values into its target (x itself in place, `out`, or a new array). */
+function clipPlan(x: Float32Array, rows: number, cols: number, layers: clip.Layer[], options: clip.ClipOptions): Plan<ClipTask> {
+  const target = clip.resultTarget(x, rows * cols, options);
+  const arrays = layerArrays(layers);
+  return {
+    rows,
+    input: { name: 'x', array: x, cols },
+    output: { dtype: 'float32', cols, target, inPlace: target === x },
+    task: (part: Part) => ({ rows: part.rows, ...arrays }),
+  };
+}
+
+/** Flat clipping is per-layer clipping with one layer. */
+function clipPart({ rows, sizes, bounds }: ClipTask, { input, output }: PartMemory): void {
+  clip.clipPerLayer(input as Float32Array, rows, sizes, bounds, output === input ? { inPlace: true } : { out: output as Float32Array });
+}
+
+function sumPlan(x: Float32Array, rows: number, cols: number, weights: Float64Array): SumPlan {
+  return {
+    rows,
+    cols,
+    input: { name: 'x', array: x, cols },
+    task: (part) => ({ rows: part.rows, weights: weights.slice(part.row, part.row + part.rows) }),
+  };
+}
+
+function sumPart({ rows, weights }: SumTask, { input }: PartMemory): Float32Array {
+  return weightedSum(input as Float32Array, rows, weights);
+}
+
+/** The workers' partial column sums added in float32, in part order. */
+function mergeSums(partial: Float32Array[], plan: SumPlan): Float32Array {
+  const total = addAll(partial, plan.cols);
+  for (let j = 0; j < plan.cols; j++) {
+    if (!Number.isFinite(total[j])) throw new PrivkitError('E_OVERFLOW', `the result overflows float32 at column ${j}`, { argument: 'x' });
+  }
+  return total;
+}
+
+/** Layers as the plain arrays a part's task carries. */
+function layerArrays(layers: clip.Layer[]): { sizes: number[]; bounds: number[] } {
+  return { sizes: layers.map((layer) => layer.end - layer.start), bounds: layers.map((layer) => layer.maxNorm) };
+}
+
+function concat(parts: Float32Array[], length: number): Float32Array {
+  const out = new Float32Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+function addAll(parts: Float32Array[], length: number): Float32Array {
+  const out = new Float32Array(length);
+  for (const part of parts) for (let j = 0; j < length; j++) out[j] += part[j]!;
+  return out;
+}

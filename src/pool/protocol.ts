@@ -1,0 +1,42 @@
+// The messages between the pool and its workers. A worker announces that its wasm engine is ready
+// (or failed to start); then each request runs one part of a pooled operation, named as in the
+// registry, and is answered by its id with the part's result or its error.
+import type { FloatArray } from '../validate.js';
+import type { WorkerError } from './errors.js';
+import type { FloatDtype } from './types.js';
+
+export interface Request {
+  id: number;
+  operation: string;
+  task: unknown;
+  /** The part's rows of the input: a view of shared memory, or a copy moved to the worker. */
+  input?: FloatArray;
+  /** The part's rows of the output, a view of shared memory. */
+  output?: FloatArray;
+  /** Without shared memory: the worker writes a new array of this kind and sends it back. */
+  allocate?: { dtype: FloatDtype; length: number };
+  /** Without shared memory, in place: the worker writes into its copy of the input and sends it back. */
+  inPlace?: boolean;
+}
+
+export type Reply =
+  | { kind: 'ready' }
+  | { kind: 'failed'; message: string }
+  | { kind: 'done'; id: number; value: unknown; output?: FloatArray }
+  | { kind: 'error'; id: number; error: WorkerError };
+
+/**
+ * The buffers of the fresh arrays in `value` (typed arrays that span their whole, unshared buffer,
+ * in arrays and plain objects), to be moved to the other thread rather than copied.
+ */
+export function freshBuffers(value: unknown, found = new Set<ArrayBuffer>()): ArrayBuffer[] {
+  if (ArrayBuffer.isView(value)) {
+    const { buffer } = value;
+    if (buffer instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === buffer.byteLength) found.add(buffer);
+  } else if (Array.isArray(value)) {
+    for (const item of value) if (typeof item === 'object') freshBuffers(item, found);
+  } else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const item of Object.values(value)) if (typeof item === 'object') freshBuffers(item, found);
+  }
+  return [...found];
+}
