@@ -6,8 +6,8 @@ export interface BuiltFile {
   bytes: Buffer;
 }
 
-/** Builds an app whose main module is `source` with Vite (defaults) against this package; returns the files of the build. */
-export function buildApp(source: string): Promise<BuiltFile[]>;
+/** Builds an app whose main module is `source` with Vite against this package (workers in Vite's default format, or ES); returns the files of the build. */
+export function buildApp(source: string, options?: { worker?: 'es' }): Promise<BuiltFile[]>;
 
-/** The apps of `npm run size`: a name and the main module. */
-export const APPS: readonly (readonly [name: string, source: string])[];
+/** The apps of `npm run size`: a name, the main module and Vite's worker format. */
+export const APPS: readonly (readonly [name: string, source: string, worker?: 'es'])[];

@@ -69,7 +69,7 @@ describe('ready() loads every declared module', () => {
   });
 });
 
-describe('a bundle carries the modules its imports reach (Vite, default configuration)', () => {
+describe('a bundle carries the modules its imports reach (Vite)', () => {
   /** The modules whose embedded bytes a bundle of `source` contains. */
   async function modulesIn(source: string): Promise<string[]> {
     const code = (await buildApp(source)).map((file) => file.bytes.toString('latin1')).join('\n');
@@ -85,6 +85,23 @@ describe('a bundle carries the modules its imports reach (Vite, default configur
   it('the generator alone: the rng module; a noise sampler: the dp module too', async () => {
     expect(await modulesIn(`import { ready } from 'privkit';\nimport { createRng } from 'privkit/dp';\nawait ready();\nconsole.log(createRng().bytes(8));\n`)).toEqual(['rng']);
     expect(await modulesIn(`import { ready } from 'privkit';\nimport { gaussianNoise } from 'privkit/dp';\nawait ready();\nconsole.log(gaussianNoise(8, 1));\n`)).toEqual(['rng', 'dp']);
+  });
+
+  it("the pool's worker imports a family on its first operation: with ES workers, the worker's entry holds no module", async () => {
+    const files = await buildApp(
+      `import { createPool } from 'privkit/pool';\nconst pool = await createPool();\nconsole.log(await pool.sum(new Float32Array(4), 2));\n`,
+      { worker: 'es' },
+    );
+    const base64 = await Promise.all(MODULES.map(embedded));
+    /** The modules a file of the build holds. */
+    const holds = (file: { bytes: Buffer }) => MODULES.filter((_, i) => file.bytes.toString('latin1').includes(base64[i]!));
+    const worker = files.find((file) => /^assets\/worker-[\w-]+\.js$/.test(file.name));
+    expect(worker, 'the worker entry').toBeDefined();
+    expect(holds(worker!)).toEqual([]);
+    // the kernels family's chunks (the main thread's and the worker's) hold its module, and only it
+    const kernelsChunks = files.filter((file) => holds(file).includes('kernels'));
+    expect(kernelsChunks.length).toBe(2);
+    for (const file of kernelsChunks) expect(holds(file), file.name).toEqual(['kernels']);
   });
 
   it('accounting only: no module at all', async () => {
