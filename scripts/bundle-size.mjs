@@ -78,7 +78,7 @@ console.log(clipAndSum(new Float32Array(8), 2, 1).sum.length === 4 ? 'done' : 'w
   ['`clipAndSum` on the pool (Vite defaults)', POOL_APP],
   ["`clipAndSum` on the pool (`worker.format: 'es'`)", POOL_APP, 'es'],
   ...ENTRY_POINTS.map((entry) => [
-    `\`import * from ${entry}\``,
+    `\`import * from ${entry}\`${entry === 'privkit/pool' ? ' (no pool started)' : ''}`,
     `import { ready } from 'privkit';
 import * as entry from '${entry}';
 await ready();
