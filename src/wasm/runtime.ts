@@ -1,7 +1,8 @@
-// The wasm engine: one module per family (assembly/<family>/index.ts), each embedded as base64 and
-// declared by its family's accessor (src/<family>/wasm.ts) with defineModule. Declaring registers the
-// module; ready() instantiates every registered one. A family's kernels import its accessor, so a
-// bundle carries exactly the modules its imports reach, and `ready()` loads exactly those.
+// The wasm engine: several modules (kernels, rng, dp, paillier: one entry file assembly/<module>.ts
+// each), each embedded as base64 and declared by the family that uses it (src/<family>/wasm.ts)
+// with defineModule. Declaring registers the module; ready() instantiates every registered one. A
+// family's kernels import its declaration, so a bundle carries exactly the modules its imports reach,
+// and `ready()` loads exactly those.
 // Each module has its own instance, memory and arena, loaded once per thread. Kernel calls run
 // inside an arena scope (withWasm); traps (WebAssembly.RuntimeError) become PrivkitError E_WASM, and
 // the arena is released either way, so a failed call leaves the engine ready for the next one.
@@ -32,14 +33,15 @@ interface Engine<K> {
   arena: Arena;
 }
 
-/** A family's wasm module, as declared by defineModule: loaded by ready(), used through withWasm. */
+/** A wasm module, as declared by defineModule: loaded by ready(), used through withWasm. */
 export interface WasmModule<K extends ModuleExports> {
-  /** The family's name. */
+  /** The module's name (its entry file is assembly/<name>.ts). */
   readonly name: string;
   /** True once instantiated in this thread. */
   readonly loaded: boolean;
   /** Compiles and instantiates the module (once per thread; a failed load may be retried). */
   load(): Promise<void>;
+  /** Runs `body` with the kernels and the arena (see withWasm). */
   run<T>(body: (kernels: K, arena: Arena) => T): T;
   /** Resolves when a pending renewal of the instance is done. */
   settled(): Promise<void>;
@@ -124,7 +126,7 @@ class Module<K extends ModuleExports> implements WasmModule<K> {
 const registered: WasmModule<ModuleExports>[] = [];
 
 /**
- * Declares a family's wasm module (from its accessor, src/<family>/wasm.ts) and registers it, so
+ * Declares a wasm module (from the family that uses it, src/<family>/wasm.ts) and registers it, so
  * that ready() loads it. `base64` is the module's bytes, `instantiate` its generated bindings.
  */
 export function defineModule<K extends ModuleExports>(name: string, base64: string, instantiate: Instantiate<K>): WasmModule<K> {
