@@ -10,11 +10,12 @@
  * - `E_OVERFLOW`: a result left the float32 range (or a call would need more memory than allowed).
  * - `E_NOT_READY`: a sync kernel was called before `await ready()`.
  * - `E_WASM`: the WebAssembly module failed to load or trapped; the engine keeps working afterwards.
- * - `E_WORKER`: a pool worker crashed, could not start, or the pool is closed.
+ * - `E_WORKER`: a pool worker crashed or could not start, or the pool is closed or broken.
  * - `E_BUDGET`: a privacy budget would be overspent.
  * - `E_PROTOCOL`: a protocol message is out of round, replayed, duplicated or from an unknown party.
  * - `E_AUTH`: authenticated decryption, a signature or a key check failed.
  * - `E_THRESHOLD`: too few parties remain to finish a threshold protocol (e.g. secure aggregation).
+ * - `E_ABORTED`: the operation's AbortSignal aborted it (`cause` is the signal's reason).
  */
 export type PrivkitErrorCode =
   | 'E_ARG' // an argument has the wrong type or an out-of-range value
@@ -27,7 +28,8 @@ export type PrivkitErrorCode =
   | 'E_BUDGET' // a privacy budget would be overspent
   | 'E_PROTOCOL' // a protocol message is out of round, replayed, duplicated or from an unknown party
   | 'E_AUTH' // authenticated decryption or a key check failed
-  | 'E_THRESHOLD'; // too few parties remain to finish a threshold protocol (e.g. secure aggregation)
+  | 'E_THRESHOLD' // too few parties remain to finish a threshold protocol (e.g. secure aggregation)
+  | 'E_ABORTED'; // the operation's AbortSignal aborted it
 
 /** Optional details of a {@link PrivkitError}, given to its constructor. */
 export interface PrivkitErrorDetails {
@@ -51,6 +53,7 @@ const CODES: ReadonlySet<string> = new Set<PrivkitErrorCode>([
   'E_PROTOCOL',
   'E_AUTH',
   'E_THRESHOLD',
+  'E_ABORTED',
 ]);
 /** Longest message kept whole; longer ones are cut (messages never carry an input whole). */
 const MAX_MESSAGE = 1000;

@@ -41,8 +41,8 @@ import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import { assertDelta, subsampledDistributedEvent, type PrivacyEvent, type Sampling } from '../accounting/events.js';
 import { createRng, type Rng } from '../dp/rng.js';
 import { samplerSlack } from '../dp/secure.js';
-import { assertPool } from '../pool/guards.js';
-import type { PoolRunner } from '../pool/types.js';
+import { abortedError, assertPool, callOptions, checkpoint } from '../pool/guards.js';
+import type { CallOptions, PoolRunner } from '../pool/types.js';
 import { assertFloat32Array, assertFunction, assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import { CentralDpAggregator, NonPrivateAggregator, type AggregateResult, type UpdateAggregator } from './aggregators.js';
@@ -129,6 +129,22 @@ export interface RoundMetrics {
 export interface FedAvgCallbacks {
   /** Called after each round with its metrics; a returned promise is awaited before the next round. */
   onRound?(metrics: RoundMetrics): void | Promise<void>;
+  /** Called after each round with the rounds done and the rounds to run. */
+  onProgress?(done: number, total: number): void;
+  /** Aborting it stops the run (E_ABORTED) within the round it is in, before that round's aggregation (see FedAvg.runRound). */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link FedAvg.runRound}. */
+export interface RoundOptions {
+  /**
+   * Aborting it rejects the round with E_ABORTED before its aggregation, leaving the run as it was
+   * before the round (the clients' training is discarded: nothing was released, nothing is charged).
+   * With a pool the training stops at once; on this thread, between two clients.
+   */
+  signal?: AbortSignal;
+  /** Called as the round's clients finish training, with the clients trained and the clients reporting. */
+  onProgress?(done: number, total: number): void;
 }
 
 /** The outcome of {@link runFedAvg}. */
@@ -352,19 +368,23 @@ export class FedAvg {
    * @throws {PrivkitError} E_ARG (as a rejection) when a round is still running, or the aggregator misbehaves (returns its own events without worstCaseEvent under targetEpsilon, or a bad result).
    * @throws {PrivkitError} E_PROTOCOL (as a rejection) when a count-hiding aggregator withholds a round under Poisson sampling.
    * @throws {PrivkitError} E_WORKER (as a rejection) when the pool fails; errors of the aggregator pass through.
+   * @throws {PrivkitError} E_ABORTED (as a rejection) when opts.signal aborts the round (before its aggregation; the run is as before the round).
+   * @throws {PrivkitError} E_ARG (as a rejection) when opts.signal is not an AbortSignal or opts.onProgress is not a function.
    */
-  async runRound(): Promise<RoundMetrics> {
+  async runRound(opts?: RoundOptions): Promise<RoundMetrics> {
+    const call = callOptions(opts);
     if (this.#busy) throw new PrivkitError('E_ARG', 'runRound was called while a round is running; await each round', { argument: 'runRound' });
     this.#checkBudget();
+    if (call.signal?.aborted) throw abortedError(call.signal);
     this.#busy = true;
     try {
-      return await this.#round();
+      return await this.#round(call);
     } finally {
       this.#busy = false;
     }
   }
 
-  async #round(): Promise<RoundMetrics> {
+  async #round(call: CallOptions): Promise<RoundMetrics> {
     await ready();
     const started = performance.now();
     const round = this.round + 1;
@@ -381,7 +401,8 @@ export class FedAvg {
     });
 
     const d = this.model.paramCount;
-    const deltas = await this.#train(tasks);
+    const deltas = await this.#train(tasks, call);
+    if (call.signal?.aborted) throw abortedError(call.signal); // the last point before anything is released
     const clipped = this.#clipNorm === undefined ? 0 : clipUpdates(deltas, tasks.length, d, this.#clipNorm);
     const views = tasks.map((_, k) => deltas.subarray(k * d, (k + 1) * d));
     const { sum, included, event } = await this.#aggregator.aggregate(views, round);
@@ -477,11 +498,15 @@ export class FedAvg {
   }
 
   /** The updates of the tasks as one matrix (tasks x paramCount), trained on the pool or on this thread. */
-  async #train(tasks: ClientTask[]): Promise<Float32Array> {
-    if (this.#pool !== undefined) return this.#pool.run(localUpdates, this.model, this.#params, tasks, this.#local);
+  async #train(tasks: ClientTask[], call: CallOptions): Promise<Float32Array> {
+    if (this.#pool !== undefined) return this.#pool.runWith(call, localUpdates, this.model, this.#params, tasks, this.#local);
     const d = this.model.paramCount;
     const deltas = new Float32Array(tasks.length * d);
-    tasks.forEach((task, k) => deltas.set(localUpdate(this.model, this.#params, task.images, task.labels, { ...this.#local, seed: task.seed }), k * d));
+    for (const [k, task] of tasks.entries()) {
+      await checkpoint(call.signal);
+      deltas.set(localUpdate(this.model, this.#params, task.images, task.labels, { ...this.#local, seed: task.seed }), k * d);
+      call.onProgress?.(k + 1, tasks.length);
+    }
     return deltas;
   }
 
@@ -528,7 +553,8 @@ export class FedAvg {
 /**
  * Runs options.rounds rounds of FedAvg, calling onRound after each, and returns the final model and its privacy.
  *
- * @throws {PrivkitError} (as a rejection) as the {@link FedAvg} constructor and {@link FedAvg.runRound}; errors of onRound pass through.
+ * @throws {PrivkitError} (as a rejection) as the {@link FedAvg} constructor and {@link FedAvg.runRound}; errors of onRound and onProgress pass through.
+ * @throws {PrivkitError} E_ABORTED (as a rejection) when callbacks.signal aborts the run; E_ARG when callbacks.signal is not an AbortSignal or callbacks.onProgress not a function.
  *
  * @example
  * ```ts
@@ -559,12 +585,14 @@ export class FedAvg {
 export async function runFedAvg(options: FedAvgOptions, callbacks: FedAvgCallbacks = {}): Promise<FedAvgResult> {
   const { onRound } = readOptions(callbacks, ['onRound'], 'callbacks');
   if (onRound !== undefined) assertFunction('callbacks.onRound', onRound);
+  const { signal, onProgress } = callOptions(callbacks, 'callbacks');
   const fedavg = new FedAvg(options);
   const history: RoundMetrics[] = [];
   for (let r = 0; r < fedavg.rounds; r++) {
-    const metrics = await fedavg.runRound();
+    const metrics = await fedavg.runRound({ signal });
     history.push(metrics);
     await onRound?.call(callbacks, metrics);
+    onProgress?.call(callbacks, r + 1, fedavg.rounds);
   }
   const last = history[history.length - 1]!;
   const result: FedAvgResult = {

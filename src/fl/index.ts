@@ -10,6 +10,6 @@ export type { Dataset, SplitOptions } from './data.js';
 export { CentralDpAggregator, NonPrivateAggregator } from './aggregators.js';
 export type { AggregateResult, CentralDpAggregatorOptions, NonPrivateAggregatorOptions, UpdateAggregator } from './aggregators.js';
 export { FedAvg, runFedAvg } from './fedavg.js';
-export type { ClientSampling, FedAvgCallbacks, FedAvgOptions, FedAvgResult, RoundMetrics } from './fedavg.js';
+export type { ClientSampling, FedAvgCallbacks, FedAvgOptions, FedAvgResult, RoundMetrics, RoundOptions } from './fedavg.js';
 export { SecureAggregator, calibrateSecureNoise } from './distributed.js';
 export type { SecureAggregatorOptions, SecureCalibrationOptions, SecureRoundReport } from './distributed.js';

@@ -47,11 +47,14 @@ export const localUpdates: PoolOperation<[model: Model, params: Float32Array, cl
       }),
     };
   },
-  run({ spec, params, clients, opts }, { output }) {
+  run({ spec, params, clients, opts }, { output }, progress) {
     if (workerModel === undefined || JSON.stringify(workerModel.spec) !== JSON.stringify(spec)) workerModel = createModel(spec);
     const model = workerModel;
     const d = model.paramCount;
-    clients.forEach((task, k) => output!.set(localUpdate(model, params, task.images, task.labels, { ...opts, seed: task.seed }), k * d));
+    clients.forEach((task, k) => {
+      progress(k);
+      output!.set(localUpdate(model, params, task.images, task.labels, { ...opts, seed: task.seed }), k * d);
+    });
   },
   merge: (_, __, output) => output as Float32Array,
 };

@@ -24,7 +24,11 @@ export const paillierPrimes: PoolOperation<[bits: number, count: number], { bits
     checkPrimeBits(bits);
     return { rows: assertInteger('count', count), task: (part) => ({ bits, count: part.rows }) };
   },
-  run: ({ bits, count }) => Array.from({ length: count }, () => randomPrime(bits, csprng())),
+  run: ({ bits, count }, _, progress) =>
+    Array.from({ length: count }, (_, k) => {
+      progress(k);
+      return randomPrime(bits, csprng());
+    }),
   merge: (parts) => parts.flat(),
 };
 

@@ -11,8 +11,8 @@
 // beside the key methods that serve them.
 import { createRng, type Rng } from '../dp/rng.js';
 import { PrivkitError } from '../errors.js';
-import { assertPool, refuseInPool } from '../pool/guards.js';
-import type { PoolRunner } from '../pool/types.js';
+import { abortedError, assertPool, callOptions, checkpoint, refuseInPool } from '../pool/guards.js';
+import type { CallOptions, PoolRunner } from '../pool/types.js';
 import { assertInteger, describe, optionalBoolean, readArray, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import { paillierPrimes, paillierRandomness } from './key-pool-ops.js';
@@ -53,6 +53,13 @@ export interface GenerateKeyPairOptions extends KeyOptions {
   rng?: Rng;
   /** Search for p and q in parallel on this pool's workers, each with its own CSPRNG (no `rng` then). */
   pool?: PoolRunner;
+  /**
+   * Aborting it rejects with E_ABORTED: at once with a pool (its workers are replaced), else
+   * between the two primes, which this thread searches for one after the other.
+   */
+  signal?: AbortSignal;
+  /** Called with the primes found so far, of 2. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Options of the encryptions. */
@@ -564,7 +571,8 @@ export class PrivateKey {
  * `opts.pool`, p and q are searched for in parallel on the pool's workers. Calls `ready()` itself.
  * Key generation takes seconds at 3072 bits on one thread; a pool shortens it.
  *
- * @throws {PrivkitError} E_ARG (as a rejection) when options is not an object, bits is not an even integer in [2048, 6144] (or [128, 6144] with allowInsecureTestKeys), opts.pool is not a Pool, opts.rng is not an Rng, or both pool and rng are given.
+ * @throws {PrivkitError} E_ARG (as a rejection) when options is not an object, bits is not an even integer in [2048, 6144] (or [128, 6144] with allowInsecureTestKeys), opts.pool is not a Pool, opts.rng is not an Rng, both pool and rng are given, opts.signal is not an AbortSignal or opts.onProgress not a function.
+ * @throws {PrivkitError} E_ABORTED (as a rejection) when opts.signal aborts it.
  * @throws {PrivkitError} E_WORKER (as a rejection) when a pool worker fails or returns an invalid prime.
  * @throws {PrivkitError} E_WASM (as a rejection) when the wasm module can not be loaded.
  *
@@ -578,6 +586,7 @@ export class PrivateKey {
  */
 export async function generateKeyPair(options: GenerateKeyPairOptions = {}): Promise<KeyPair> {
   const opts = keyOptions(options) as GenerateKeyPairOptions;
+  const call = callOptions(options);
   const bits = opts.bits === undefined ? 3072 : opts.bits;
   if (typeof bits !== 'number' || !Number.isSafeInteger(bits) || bits % 2 !== 0) {
     throw new PrivkitError('E_ARG', `bits must be an even integer, got ${describe(bits)}`, { argument: 'bits' });
@@ -590,12 +599,13 @@ export async function generateKeyPair(options: GenerateKeyPairOptions = {}): Pro
   }
   if (opts.rng !== undefined) checkRng(opts.rng, 'opts.rng');
   await ready();
+  if (call.signal?.aborted) throw abortedError(call.signal);
   const rng = pool === undefined ? (opts.rng ?? createRng()) : undefined;
   // primes made here were tested with FIPS 186-5's rounds for random candidates; workers' primes
   // are tested again with those rounds on this thread
   const rounds = rng === undefined ? millerRabinRounds(bits / 2) : 0;
   for (;;) {
-    const [p, q] = rng === undefined ? await workerPrimes(pool!, bits / 2) : [randomPrime(bits / 2, rng), randomPrime(bits / 2, rng)];
+    const [p, q] = rng === undefined ? await workerPrimes(pool!, bits / 2, call) : await threadPrimes(bits / 2, rng, call);
     // the top two bits of p and q are set, so n has exactly `bits` bits
     if (factorProblem(p, q) !== undefined) continue;
     const privateKey = new PrivateKey(p, q, { allowInsecureTestKeys: opts.allowInsecureTestKeys === true, [PRIME_ROUNDS]: rounds } as InternalKeyOptions);
@@ -603,9 +613,19 @@ export async function generateKeyPair(options: GenerateKeyPairOptions = {}): Pro
   }
 }
 
+/** Two primes of `bits` bits found on this thread, one after the other (an abort can come in between). */
+async function threadPrimes(bits: number, rng: Rng, { signal, onProgress }: CallOptions): Promise<[bigint, bigint]> {
+  const p = randomPrime(bits, rng);
+  onProgress?.(1, 2);
+  await checkpoint(signal);
+  const q = randomPrime(bits, rng);
+  onProgress?.(2, 2);
+  return [p, q];
+}
+
 /** Two primes of `bits` bits from the pool's workers, checked for size and oddness (PrivateKey tests primality again). */
-async function workerPrimes(pool: PoolRunner, bits: number): Promise<[bigint, bigint]> {
-  const primes = await pool.run(paillierPrimes, bits, 2);
+async function workerPrimes(pool: PoolRunner, bits: number, call: CallOptions): Promise<[bigint, bigint]> {
+  const primes = await pool.runWith(call, paillierPrimes, bits, 2);
   for (const x of primes) {
     if (typeof x !== 'bigint' || bitLength(x) !== bits || (x & 1n) === 0n) throw new PrivkitError('E_WORKER', 'a pool worker returned an invalid prime');
   }

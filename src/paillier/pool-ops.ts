@@ -51,11 +51,14 @@ export const encryptVector: PoolOperation<[publicKey: PublicKey, x: Float32Array
       task: (part) => ({ n: publicKey.n, plaintexts: plaintexts.slice(part.row, part.row + part.rows) }),
     };
   },
-  run({ n, plaintexts }) {
+  run({ n, plaintexts }, _, progress) {
     // any test-key size: the caller's key enforced its policy
     if (workerPublicKey?.n !== n) workerPublicKey = new PublicKey(n, { allowInsecureTestKeys: true });
     const key = workerPublicKey;
-    return plaintexts.map((m) => key.encrypt(m).value);
+    return plaintexts.map((m, k) => {
+      progress(k);
+      return key.encrypt(m).value;
+    });
   },
   merge: (parts, plan) => {
     const ciphertexts = parts.flat().map((value) => plan.publicKey.ciphertext(value));
@@ -76,11 +79,14 @@ export const decryptVector: PoolOperation<[privateKey: PrivateKey, v: EncryptedV
     const { p, q } = privateKey;
     return { rows: values.length, vector: v, task: (part) => ({ p, q, ciphertexts: values.slice(part.row, part.row + part.rows) }) };
   },
-  run({ p, q, ciphertexts }) {
+  run({ p, q, ciphertexts }, _, progress) {
     if (workerPrivateKey?.p !== p || workerPrivateKey.q !== q) workerPrivateKey = new PrivateKey(p, q, { allowInsecureTestKeys: true });
     const key = workerPrivateKey;
     // each value is checked to lie in Z*_{n^2}
-    return ciphertexts.map((c) => key.decrypt(c));
+    return ciphertexts.map((c, k) => {
+      progress(k);
+      return key.decrypt(c);
+    });
   },
   merge: (parts, plan) => unpackVector(plan.vector, parts.flat()),
 };

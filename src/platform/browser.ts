@@ -1,7 +1,8 @@
 // Browser side of the platform seam (the default `#platform` condition): pool workers are module
 // Web Workers running src/pool/worker.ts. The `new Worker(new URL(...), { type: 'module' })` form
 // is what bundlers such as Vite and webpack recognize, so the worker script is emitted without
-// configuration.
+// configuration; `createPool({ workerUrl })` names the script for bundlers that do not. A worker
+// that fails to load (404, wrong MIME type, a script error) fires `error` with no message.
 import type { Platform } from './types.js';
 
 /** The global scope of a worker, as this module uses it. */
@@ -11,20 +12,23 @@ interface WorkerScope {
 }
 
 export const platform = {
-  spawnPoolWorker(events) {
-    const worker = new Worker(new URL('../pool/worker.js', import.meta.url), { type: 'module' });
+  spawnPoolWorker(events, url) {
+    const worker = url === undefined ? new Worker(new URL('../pool/worker.js', import.meta.url), { type: 'module' }) : new Worker(url, { type: 'module' });
     worker.addEventListener('message', (event) => events.message(event.data));
     worker.addEventListener('error', (event) => {
       event.preventDefault();
-      events.crash(`worker error: ${event.message || 'failed to load or crashed'}`);
+      events.crash(event.message ? `worker error: ${event.message}` : 'the worker script failed to load (network error, 404, not JavaScript, or an error at import)');
     });
     worker.addEventListener('messageerror', () => events.crash('worker message could not be deserialized'));
     return {
       raw: worker,
       post: (message, transfer) => worker.postMessage(message, transfer),
+      hold() {},
       terminate: async () => worker.terminate(),
     };
   },
+
+  defaultWorkerUrl: () => `pool/worker.js next to ${import.meta.url}`,
 
   poolWorkerPort() {
     const scope = self as unknown as WorkerScope;

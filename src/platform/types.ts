@@ -11,6 +11,8 @@ export interface PoolWorkerEvents {
 export interface SpawnedWorker {
   post(message: unknown, transfer: ArrayBuffer[]): void;
   terminate(): Promise<void>;
+  /** Whether the worker keeps the process alive (Node: ref or unref; browsers: nothing to do). */
+  hold(busy: boolean): void;
   /** The platform's worker object (worker_threads Worker or Web Worker), for diagnostics. */
   raw: unknown;
 }
@@ -22,8 +24,13 @@ export interface WorkerPort {
 }
 
 export interface Platform {
-  /** Starts a pool worker (src/pool/worker.ts). */
-  spawnPoolWorker(events: PoolWorkerEvents): SpawnedWorker;
+  /**
+   * Starts a pool worker: src/pool/worker.ts, or the script at `url` when given. May throw (a URL the
+   * runtime refuses, e.g. cross-origin in a browser); a worker that fails to load reports a crash.
+   */
+  spawnPoolWorker(events: PoolWorkerEvents, url: string | URL | undefined): SpawnedWorker;
+  /** Where the default worker script is, for error messages. */
+  defaultWorkerUrl(): string;
   /** The channel of the pool worker this code runs in. */
   poolWorkerPort(): WorkerPort;
   /** Worker threads a pool starts by default: the number of cores. */

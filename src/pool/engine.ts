@@ -5,49 +5,151 @@
 // inputs from one copy in reusable shared staging, and write outputs into shared memory (the target
 // itself, a new shared array, or staging copied to the target once every part succeeded);
 // elsewhere each worker gets a transferred copy of its rows and sends its output rows back.
-// A worker that dies rejects its calls with E_WORKER and is replaced; close() ends every worker and
-// rejects what is still running.
+// Failures: a worker that can not start breaks the pool at once (createPool rejects with E_WORKER
+// naming the worker URL and the cause; nothing is respawned); a worker that dies later rejects its
+// calls with E_WORKER and is respawned after a back-off, and one that crashes MAX_CRASHES times
+// within CRASH_WINDOW_MS breaks the pool (every call then rejects with E_WORKER: create a new pool).
+// close() ends every worker and rejects what is still running. A call's signal cancels it (E_ABORTED);
+// workers running only its parts are ended and replaced. In Node, workers keep the process alive only
+// while calls run (or while they start), so a forgotten pool does not hold a finished program.
 import { platform } from '#platform';
 import { PrivkitError } from '../errors.js';
-import { assertInteger, readOptions, type FloatArray } from '../validate.js';
+import { assertInteger, describe, readOptions, type FloatArray } from '../validate.js';
 import { copyIn, copyOut, isSharedArray, region } from '../wasm/boundary.js';
 import type { SpawnedWorker } from '../platform/types.js';
 import { fromWorkerError, type ElementOffset } from './errors.js';
+import { abortedError, callOptions } from './guards.js';
 import { dtypeOf, plainArray, sharedArray, Staging } from './memory.js';
 import { splitRows } from './parts.js';
 import type { Reply, Request } from './protocol.js';
-import type { FloatDtype, Part, Plan, PlanInput, PoolOperation, PoolRunner } from './types.js';
+import type { CallOptions, FloatDtype, Part, Plan, PlanInput, PoolOperation, PoolRunner } from './types.js';
 
 /** Options of createPool. */
 export interface PoolOptions {
   /** Number of worker threads, 1 to MAX_POOL_THREADS (default: the number of cores, at most MAX_POOL_THREADS). */
   threads?: number;
+  /**
+   * The worker script (privkit's dist/src/pool/worker.js, served with its imports), for bundlers that
+   * do not follow `new URL('./worker.js', import.meta.url)`. Browsers: a module worker URL of the
+   * page's origin; Node: a file path or a file: URL. Default: the worker next to the pool's module.
+   */
+  workerUrl?: string | URL;
 }
 
 /** Most worker threads a pool takes (256). */
 export const MAX_POOL_THREADS = 256;
+/** A worker crashing this many times within CRASH_WINDOW_MS breaks the pool. */
+const MAX_CRASHES = 3;
+const CRASH_WINDOW_MS = 60_000;
+/** Wait before the first respawn after a crash; each further crash in the window waits 4 times longer. */
+const RESPAWN_BACKOFF_MS = 100;
 
-/** The workers' count when the caller gave none. */
-export function poolThreads(opts: PoolOptions): number {
-  const { threads } = readOptions(opts, ['threads']);
-  return threads === undefined ? Math.min(platform.defaultThreads(), MAX_POOL_THREADS) : assertInteger('threads', threads, 1, MAX_POOL_THREADS);
+/** The options of createPool, read once and checked: the workers' count and script. */
+export function poolOptions(opts: PoolOptions | undefined): { threads: number; workerUrl: string | URL | undefined } {
+  const { threads, workerUrl } = readOptions(opts, ['threads', 'workerUrl']);
+  return {
+    threads: threads === undefined ? Math.min(platform.defaultThreads(), MAX_POOL_THREADS) : assertInteger('threads', threads, 1, MAX_POOL_THREADS),
+    workerUrl: workerUrl === undefined ? undefined : checkWorkerUrl('opts.workerUrl', workerUrl),
+  };
+}
+
+/** A worker URL: a non-empty string or a URL (what it points at is checked by starting the worker). */
+function checkWorkerUrl(argument: string, url: unknown): string | URL {
+  if (url instanceof URL || (typeof url === 'string' && url.length > 0 && url.length <= 8192)) return url;
+  throw new PrivkitError('E_ARG', `${argument} must be a URL or a non-empty string of at most 8192 characters, got ${describe(url)}`, { argument });
 }
 
 interface Pending {
   resolve(reply: Extract<Reply, { kind: 'done' }>): void;
-  reject(error: PrivkitError): void;
+  reject(error: unknown): void;
   /** Where the part's input starts in the caller's array (to re-index element errors). */
   elements: ElementOffset | undefined;
+  /** Units of the part done so far, as its worker reports them. */
+  progress(done: number): void;
+  /** The call the part belongs to. */
+  call: Call;
 }
 
 interface Slot {
-  spawned: SpawnedWorker;
+  index: number;
+  /** The worker; undefined while a respawn waits out its back-off, or when it could not be spawned. */
+  spawned?: SpawnedWorker;
   /** Resolves when the worker's wasm engine is ready; rejects when it failed to start or died first. */
   started: Promise<void>;
+  /** Whether the worker announced that it is ready. */
+  ready: boolean;
   /** The calls in flight on this worker, by request id. */
   pending: Map<number, Pending>;
   /** Settles `started` from the worker's first message or its crash. */
   settleStart(error?: PrivkitError): void;
+  /** The back-off timer of a respawn. */
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * One running call: its progress and its cancellation. Cancelling it (an abort, or onProgress
+ * throwing) rejects it at once; its parts' replies are then ignored.
+ */
+class Call {
+  /** Why the call was cancelled, once it was. */
+  cancelled: { error: unknown } | undefined;
+  /**
+   * Once cancelled: resolves when no worker can touch the call's memory any more (the workers that
+   * ran its parts ended), or undefined when a worker that keeps serving may still write it.
+   */
+  released: Promise<void> | undefined;
+  /** Rejects when the call is cancelled. */
+  readonly whenCancelled: Promise<never>;
+  private readonly done: number[];
+  private reported = 0;
+  private cancel!: (error: unknown) => void;
+  private readonly stopListening: () => void;
+
+  constructor(
+    readonly parts: Part[],
+    private readonly total: number,
+    private readonly onProgress: CallOptions['onProgress'],
+    signal: AbortSignal | undefined,
+    onCancel: (call: Call) => void,
+  ) {
+    this.done = parts.map(() => 0);
+    this.whenCancelled = new Promise<never>((_, reject) => {
+      this.cancel = (error) => {
+        if (this.cancelled !== undefined) return;
+        this.cancelled = { error };
+        reject(error);
+        onCancel(this);
+      };
+    });
+    this.whenCancelled.catch(() => {}); // raced by dispatch
+    const abort = (): void => this.cancel(abortedError(signal!));
+    signal?.addEventListener('abort', abort, { once: true });
+    this.stopListening = () => signal?.removeEventListener('abort', abort);
+  }
+
+  /** Part `i` has done `units` of its rows: tells onProgress the call's total when it grew. */
+  progress(i: number, units: number): void {
+    if (this.cancelled !== undefined || this.onProgress === undefined) return;
+    this.done[i] = Math.min(units, this.parts[i]!.rows);
+    const done = this.done.reduce((a, b) => a + b, 0);
+    if (done <= this.reported) return;
+    this.reported = done;
+    try {
+      this.onProgress(done, this.total);
+    } catch (error) {
+      this.cancel(error);
+    }
+  }
+
+  /** Whether the caller asked for progress. */
+  get wantsProgress(): boolean {
+    return this.onProgress !== undefined;
+  }
+
+  /** The call is over: it no longer listens to its signal. */
+  finish(): void {
+    this.stopListening();
+  }
 }
 
 /** Where the parts of one call read and write, and what to do once they all succeeded. */
@@ -63,68 +165,121 @@ interface CallMemory {
 export class WorkerPool implements PoolRunner {
   private readonly slots: Slot[] = [];
   private readonly staging = new Staging();
+  /** Recent crash times of each worker index. */
+  private readonly crashes: number[][] = [];
+  private readonly workerUrl: string | URL | undefined;
   private nextId = 1;
-  private closed = false;
+  /** Calls running; while there are any, workers keep a Node process alive. */
+  private active = 0;
+  /** Why calls are refused: the pool was closed or is broken. */
+  private ended: string | undefined;
+  /** The workers' termination, once the pool ended. */
+  private terminated: Promise<void> | undefined;
 
   /** Number of worker threads. */
   readonly threads: number;
 
-  /** Starts `threads` workers; createPool also waits until they are ready. */
-  constructor(threads: number) {
+  /**
+   * Starts `threads` workers (of the script at `workerUrl`, default privkit's own); createPool also
+   * waits until they are ready.
+   */
+  constructor(threads: number, workerUrl?: string | URL) {
     this.threads = assertInteger('threads', threads, 1);
     if (this.threads > MAX_POOL_THREADS) {
       throw new PrivkitError('E_ARG', `threads must be at most ${MAX_POOL_THREADS}, got ${this.threads}`, { argument: 'threads' });
     }
-    for (let i = 0; i < this.threads; i++) this.slots.push(this.spawn(i));
+    this.workerUrl = workerUrl === undefined ? undefined : checkWorkerUrl('workerUrl', workerUrl);
+    for (let i = 0; i < this.threads; i++) {
+      this.crashes.push([]);
+      this.slots.push(this.spawn(i, 0));
+    }
   }
 
-  /** Resolves when every worker has instantiated its wasm engine. */
+  /**
+   * Resolves when every worker has instantiated its wasm engine; rejects with E_WORKER (naming the
+   * worker URL and the cause) as soon as one fails to start, which breaks the pool.
+   */
   async started(): Promise<void> {
     await Promise.all(this.slots.map((slot) => slot.started));
   }
 
   /**
    * Runs a pooled operation: its plan here (rejecting as the sync API throws), its parts on the
-   * workers, its merge here. Rejects with E_WORKER if the pool is closed or a worker dies meanwhile;
-   * a part's error is the error of the earliest failing part, indexed into the caller's arrays.
+   * workers, its merge here. Rejects with E_WORKER if the pool is closed or broken or a worker dies
+   * meanwhile; a part's error is the error of the earliest failing part, indexed into the caller's arrays.
    */
-  async run<Args extends unknown[], Result>(operation: PoolOperation<Args, unknown, unknown, Result, Plan<unknown>>, ...args: Args): Promise<Result> {
+  run<Args extends unknown[], Result>(operation: PoolOperation<Args, unknown, unknown, Result, Plan<unknown>>, ...args: Args): Promise<Result> {
+    return this.runWith(undefined, operation, ...args);
+  }
+
+  /** As run, with cancellation and progress (see CallOptions): E_ABORTED when `call.signal` aborts. */
+  async runWith<Args extends unknown[], Result>(
+    call: CallOptions | undefined,
+    operation: PoolOperation<Args, unknown, unknown, Result, Plan<unknown>>,
+    ...args: Args
+  ): Promise<Result> {
+    const { signal, onProgress } = callOptions(call);
     const plan = operation.plan(...args);
-    if (this.closed) throw new PrivkitError('E_WORKER', 'the pool is closed');
+    if (this.ended !== undefined) throw new PrivkitError('E_WORKER', this.ended);
+    if (signal?.aborted) throw abortedError(signal);
     const parts = splitRows(plan.rows, this.threads);
-    const { results, output } = platform.canShareMemory() ? await this.runShared(operation.name, plan, parts) : await this.runCopying(operation.name, plan, parts);
-    return operation.merge(results, plan, output);
+    const running = new Call(parts, plan.rows, onProgress, signal, (cancelled) => this.cancel(cancelled));
+    if (this.active++ === 0) this.hold(true);
+    try {
+      const { results, output } = platform.canShareMemory() ? await this.runShared(operation.name, plan, running) : await this.runCopying(operation.name, plan, running);
+      return operation.merge(results, plan, output);
+    } finally {
+      running.finish();
+      if (--this.active === 0) this.hold(false);
+    }
   }
 
   /** Ends every worker. Later calls reject with E_WORKER. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const closing = new PrivkitError('E_WORKER', 'the pool was closed before the call finished');
-    await Promise.all(
+    if (this.ended === undefined) this.end('the pool is closed', new PrivkitError('E_WORKER', 'the pool was closed before the call finished'));
+    await this.terminated;
+  }
+
+  /** Whether the workers keep a Node process alive: while calls run, and while a worker starts. */
+  private hold(busy: boolean): void {
+    for (const slot of this.slots) if (slot.ready) slot.spawned?.hold(busy);
+  }
+
+  /**
+   * Ends the pool: `reason` for later calls, `error` for the calls in flight and the workers still
+   * starting; every worker is terminated.
+   */
+  private end(reason: string, error: PrivkitError): void {
+    this.ended = reason;
+    this.terminated = Promise.all(
       this.slots.map(async (slot) => {
-        for (const call of slot.pending.values()) call.reject(closing);
+        for (const part of slot.pending.values()) part.reject(error);
         slot.pending.clear();
-        slot.settleStart(closing);
-        await slot.spawned.terminate();
+        slot.settleStart(error);
+        clearTimeout(slot.timer);
+        await slot.spawned?.terminate().catch(() => {});
       }),
-    );
+    ).then(() => {});
   }
 
   /** With shared memory: the parts read and write views of shared arrays (see CallMemory). */
-  private async runShared(name: string, plan: Plan<unknown>, parts: Part[]): Promise<{ results: unknown[]; output?: FloatArray }> {
+  private async runShared(name: string, plan: Plan<unknown>, call: Call): Promise<{ results: unknown[]; output?: FloatArray }> {
     const { input, output } = plan;
     const lent: FloatArray[] = [];
     try {
       const memory = this.sharedMemory(plan, lent);
-      const replies = await this.dispatch(name, plan, parts, (part) => ({
+      const replies = await this.dispatch(name, plan, call, (part) => ({
         input: input && region(memory.input!, part.row * input.cols, part.rows * input.cols, input.name),
         output: output && region(memory.output!, part.row * output.cols, part.rows * output.cols, 'the target'),
       }));
       memory.commit();
       return { results: replies.map((reply) => reply.value), output: memory.result };
     } finally {
-      for (const view of lent) this.staging.giveBack(view);
+      const giveBack = (): void => lent.forEach((view) => this.staging.giveBack(view));
+      // a cancelled call's staging is reused once its workers ended; if one keeps serving, it may
+      // still write the staging, which is then dropped
+      if (call.cancelled === undefined) giveBack();
+      else void call.released?.then(giveBack);
     }
   }
 
@@ -168,9 +323,10 @@ export class WorkerPool implements PoolRunner {
   }
 
   /** Without shared memory: each part gets a copy of its rows, moved to its worker, and sends its output rows back. */
-  private async runCopying(name: string, plan: Plan<unknown>, parts: Part[]): Promise<{ results: unknown[]; output?: FloatArray }> {
+  private async runCopying(name: string, plan: Plan<unknown>, call: Call): Promise<{ results: unknown[]; output?: FloatArray }> {
     const { input, output } = plan;
-    const replies = await this.dispatch(name, plan, parts, (part, transfer) => {
+    const { parts } = call;
+    const replies = await this.dispatch(name, plan, call, (part, transfer) => {
       const copy = input && region(input.array, part.row * input.cols, part.rows * input.cols, input.name).slice();
       if (copy !== undefined) transfer.push(copy.buffer as ArrayBuffer);
       if (output === undefined) return { input: copy };
@@ -184,102 +340,176 @@ export class WorkerPool implements PoolRunner {
   }
 
   /**
-   * Sends each part to its worker with its rows of memory (made by `memoryOf`) and its task, and
-   * resolves to the replies in order once all succeeded; otherwise rejects with the error of the
-   * earliest failing part, so that a bad element is reported at its first occurrence.
+   * Sends each part of `call` to its worker with its rows of memory (made by `memoryOf`) and its
+   * task, and resolves to the replies in order once all succeeded; otherwise rejects with the error
+   * of the earliest failing part, so that a bad element is reported at its first occurrence, or at
+   * once with the call's cancellation.
    */
   private async dispatch(
     name: string,
     plan: Plan<unknown>,
-    parts: Part[],
+    call: Call,
     memoryOf: (part: Part, transfer: ArrayBuffer[]) => Omit<Request, 'id' | 'operation' | 'task'>,
   ): Promise<Extract<Reply, { kind: 'done' }>[]> {
-    const settled = await Promise.allSettled(
-      parts.map((part, i) => {
+    const parts = Promise.allSettled(
+      call.parts.map((part, i) => {
         const transfer: ArrayBuffer[] = [];
-        const request = { operation: name, ...memoryOf(part, transfer), task: plan.task(part, transfer) };
+        const request = { operation: name, ...memoryOf(part, transfer), task: plan.task(part, transfer), progress: call.wantsProgress };
         const elements = plan.input && { argument: plan.input.name, offset: part.row * plan.input.cols };
-        return this.call(i, request, transfer, elements);
+        return this.send(i, request, transfer, elements, call);
       }),
     );
+    const settled = await Promise.race([parts, call.whenCancelled]);
     const failed = settled.find((result) => result.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
     return settled.map((result) => (result as PromiseFulfilledResult<Extract<Reply, { kind: 'done' }>>).value);
   }
 
   /**
-   * Runs one request on worker `index` once it has started; rejects with E_WORKER if that worker
-   * dies meanwhile or the pool is closed before the call could start or finish. A worker replaced
-   * while the call waited for it is waited for in turn.
+   * Runs part `index` of `call` on worker `index` once it has started; rejects with E_WORKER if that
+   * worker dies meanwhile or the pool ends before the part could start or finish, and with the
+   * call's cancellation if it is cancelled first. A worker replaced while the part waited for it is
+   * waited for in turn.
    */
-  private async call(
+  private async send(
     index: number,
     request: Omit<Request, 'id'>,
     transfer: ArrayBuffer[],
     elements: ElementOffset | undefined,
+    call: Call,
   ): Promise<Extract<Reply, { kind: 'done' }>> {
     let slot = this.slots[index]!;
     for (;;) {
       try {
         await slot.started;
       } catch (error) {
-        if (this.slots[index] === slot || this.closed) throw error;
+        if (this.slots[index] === slot || this.ended !== undefined) throw error;
       }
-      if (this.closed) throw new PrivkitError('E_WORKER', 'the pool was closed before the call started');
+      if (call.cancelled !== undefined) throw call.cancelled.error;
+      if (this.ended !== undefined) throw new PrivkitError('E_WORKER', `${this.ended}: the call could not start`);
       if (this.slots[index] === slot) break;
       slot = this.slots[index]!;
     }
     const id = this.nextId++;
     const running = slot;
+    const rows = call.parts[index]!.rows;
     return new Promise((resolve, reject) => {
-      running.pending.set(id, { resolve, reject, elements });
+      const done = (reply: Extract<Reply, { kind: 'done' }>): void => {
+        call.progress(index, rows);
+        resolve(reply);
+      };
+      running.pending.set(id, { resolve: done, reject, elements, call, progress: (units) => call.progress(index, units) });
       try {
-        running.spawned.post({ ...request, id }, transfer);
+        running.spawned!.post({ ...request, id }, transfer);
       } catch (error) {
         running.pending.delete(id);
-        reject(new PrivkitError('E_WORKER', `a pool call could not be sent to its worker: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+        reject(new PrivkitError('E_WORKER', `a pool call could not be sent to its worker: ${errorText(error)}`, { cause: error }));
       }
     });
   }
 
-  /** A message from the worker of `slot`: its start, or the reply to one of its calls. */
+  /** A message from the worker of `slot`: its start, progress, or the reply to one of its parts. */
   private receive(slot: Slot, reply: Reply): void {
-    if (reply.kind === 'ready') return slot.settleStart();
-    if (reply.kind === 'failed') return slot.settleStart(new PrivkitError('E_WORKER', `a pool worker failed to start: ${reply.message}`));
-    const call = slot.pending.get(reply.id);
-    if (call === undefined) return; // abandoned: the pool was closed meanwhile
+    if (reply.kind === 'ready') {
+      slot.ready = true;
+      slot.spawned?.hold(this.active > 0);
+      return slot.settleStart();
+    }
+    if (reply.kind === 'failed') return this.crashed(slot, `its wasm engine failed to load: ${reply.message}`);
+    const part = slot.pending.get(reply.id);
+    if (part === undefined) return; // abandoned: the call was cancelled or the pool ended meanwhile
+    if (reply.kind === 'progress') return part.progress(reply.done);
     slot.pending.delete(reply.id);
-    if (reply.kind === 'done') call.resolve(reply);
-    else call.reject(fromWorkerError(reply.error, call.elements));
+    if (reply.kind === 'done') part.resolve(reply);
+    else part.reject(fromWorkerError(reply.error, part.elements));
   }
 
-  private spawn(index: number): Slot {
+  /** A new worker for index `index`, started after `delay` ms (a respawn's back-off). */
+  private spawn(index: number, delay: number): Slot {
     let settle!: (error?: PrivkitError) => void;
     const started = new Promise<void>((resolve, reject) => {
       settle = (error) => (error === undefined ? resolve() : reject(error));
     });
-    started.catch(() => {}); // observed by createPool and by each call
-    const slot: Slot = {
-      spawned: platform.spawnPoolWorker({
-        message: (data) => this.receive(slot, data as Reply),
-        crash: (reason) => this.replace(index, slot, reason),
-      }),
-      started,
-      pending: new Map(),
-      settleStart: settle,
+    started.catch(() => {}); // observed by createPool and by each part
+    const slot: Slot = { index, started, ready: false, pending: new Map(), settleStart: settle };
+    const start = (): void => {
+      slot.timer = undefined;
+      const events = { message: (data: unknown) => this.receive(slot, data as Reply), crash: (reason: string) => this.crashed(slot, reason) };
+      try {
+        slot.spawned = platform.spawnPoolWorker(events, this.workerUrl);
+      } catch (error) {
+        queueMicrotask(() => this.crashed(slot, `the worker could not be created: ${errorText(error)}`));
+      }
     };
+    if (delay === 0) start();
+    else slot.timer = setTimeout(start, delay);
     return slot;
   }
 
-  /** A crashed worker: its calls are rejected and a fresh worker takes its place. */
-  private replace(index: number, crashed: Slot, reason: string): void {
-    if (this.closed || this.slots[index] !== crashed) return;
+  /**
+   * A worker died or failed. One that never started breaks the pool (its script will not load any
+   * better the next time); one that crashes MAX_CRASHES times within CRASH_WINDOW_MS breaks it too.
+   * Otherwise its parts are rejected and it is respawned after a back-off.
+   */
+  private crashed(slot: Slot, reason: string): void {
+    if (this.ended !== undefined || this.slots[slot.index] !== slot) return;
+    if (!slot.ready) return this.break(`a pool worker failed to start from ${this.workerUrlText()}: ${reason}`);
+    const now = Date.now();
+    const recent = this.crashes[slot.index]!.filter((time) => now - time < CRASH_WINDOW_MS);
+    recent.push(now);
+    this.crashes[slot.index] = recent;
+    if (recent.length >= MAX_CRASHES) {
+      return this.break(`a pool worker crashed ${recent.length} times within ${CRASH_WINDOW_MS / 1000} s (last: ${reason}); the pool is broken: create a new one`);
+    }
     const error = new PrivkitError('E_WORKER', `a pool worker crashed (${reason}); the call was abandoned`);
-    for (const call of crashed.pending.values()) call.reject(error);
-    crashed.pending.clear();
-    crashed.settleStart(error);
-    void crashed.spawned.terminate().catch(() => {});
-    this.slots[index] = this.spawn(index);
+    for (const part of slot.pending.values()) part.reject(error);
+    slot.pending.clear();
+    void slot.spawned?.terminate().catch(() => {});
+    this.slots[slot.index] = this.spawn(slot.index, RESPAWN_BACKOFF_MS * 4 ** (recent.length - 1));
+  }
+
+  /** The pool is broken: calls in flight and later reject with E_WORKER saying why. */
+  private break(why: string): void {
+    this.end(why, new PrivkitError('E_WORKER', why));
+  }
+
+  /**
+   * A cancelled call: its parts' replies will be ignored. A worker busy with nothing but the call's
+   * parts is ended and replaced, so that the pool is free at once; one that also holds other calls'
+   * parts finishes the cancelled work and its result is dropped.
+   */
+  private cancel(call: Call): void {
+    const error = call.cancelled!.error;
+    const ending: Promise<void>[] = [];
+    let serving = false;
+    for (const slot of [...this.slots]) {
+      let own = false;
+      let others = false;
+      for (const [id, part] of slot.pending) {
+        if (part.call !== call) {
+          others = true;
+          continue;
+        }
+        own = true;
+        slot.pending.delete(id);
+        part.reject(error);
+      }
+      if (!own) continue;
+      if (others || this.ended !== undefined) {
+        serving = true;
+        continue;
+      }
+      ending.push(slot.spawned!.terminate().catch(() => {}));
+      this.slots[slot.index] = this.spawn(slot.index, 0);
+    }
+    call.released = serving ? undefined : Promise.all(ending).then(() => {});
+  }
+
+  private workerUrlText(): string {
+    return this.workerUrl === undefined ? platform.defaultWorkerUrl() : String(this.workerUrl);
   }
 }
 
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

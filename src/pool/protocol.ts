@@ -1,6 +1,7 @@
 // The messages between the pool and its workers. A worker announces that its wasm engine is ready
 // (or failed to start); then each request runs one part of a pooled operation, named as in the
-// registry, and is answered by its id with the part's result or its error.
+// registry, and is answered by its id with the part's result or its error (and, when asked for,
+// progress messages before that).
 import type { FloatArray } from '../validate.js';
 import type { WorkerError } from './errors.js';
 import type { FloatDtype } from './types.js';
@@ -17,11 +18,14 @@ export interface Request {
   allocate?: { dtype: FloatDtype; length: number };
   /** Without shared memory, in place: the worker writes into its copy of the input and sends it back. */
   inPlace?: boolean;
+  /** The caller wants progress: the worker sends `progress` replies while the part runs. */
+  progress?: boolean;
 }
 
 export type Reply =
   | { kind: 'ready' }
   | { kind: 'failed'; message: string }
+  | { kind: 'progress'; id: number; done: number }
   | { kind: 'done'; id: number; value: unknown; output?: FloatArray }
   | { kind: 'error'; id: number; error: WorkerError };
 

@@ -61,10 +61,29 @@ export interface PoolOperation<Args extends unknown[], Task, PartResult, Result,
   readonly name: string;
   /** Caller's thread: the checks of the sync API (the same code, so the same errors), then the work. */
   plan(...args: Args): P;
-  /** Worker: one part through the family's sync code. Fresh arrays in the result are moved back, not copied. */
-  run(task: Task, memory: PartMemory): PartResult | Promise<PartResult>;
+  /**
+   * Worker: one part through the family's sync code. Fresh arrays in the result are moved back, not
+   * copied. An operation whose part takes long calls `progress` with the units of its part done so
+   * far (the pool throttles and adds them up for the caller's onProgress).
+   */
+  run(task: Task, memory: PartMemory, progress: (done: number) => void): PartResult | Promise<PartResult>;
   /** Caller's thread: the call's result from the parts' results (in order) and the planned output, when there is one. */
   merge(results: PartResult[], plan: P, output: FloatArray | undefined): Result;
+}
+
+/** Cancellation and progress of one pool call (or of a longer operation made of pool calls). */
+export interface CallOptions {
+  /**
+   * Aborting it rejects the call with a PrivkitError E_ABORTED whose `cause` is `signal.reason`; the
+   * pool keeps serving (a worker busy with only the aborted call's work is ended and replaced).
+   */
+  signal?: AbortSignal;
+  /**
+   * Called as the work advances with the units done and the total (rows, elements, ciphertexts,
+   * clients, trials or rounds, as the operation counts them). If it throws, the call rejects with
+   * that error, as if aborted.
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** What runs pooled operations: a Pool from createPool(), as the families that take `{ pool }` see it. */
@@ -73,4 +92,6 @@ export interface PoolRunner {
   readonly threads: number;
   /** Runs a registered operation: plan on this thread, run its parts on the workers, merge the results. */
   run<Args extends unknown[], Result>(operation: PoolOperation<Args, unknown, unknown, Result, Plan<unknown>>, ...args: Args): Promise<Result>;
+  /** As run, with cancellation and progress (`call` is checked: E_ARG naming `call.signal` or `call.onProgress`). */
+  runWith<Args extends unknown[], Result>(call: CallOptions | undefined, operation: PoolOperation<Args, unknown, unknown, Result, Plan<unknown>>, ...args: Args): Promise<Result>;
 }

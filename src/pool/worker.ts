@@ -2,7 +2,8 @@
 // operation of that name in the registry (src/registry.ts) and answers with the result, its fresh
 // arrays moved rather than copied. An operation's family is imported on its first request, and the
 // wasm modules it declares are instantiated then (ready() loads every module declared so far), so a
-// worker loads only the families it runs. Errors go back as their fields (./errors.ts).
+// worker loads only the families it runs. Errors go back as their fields (./errors.ts). Progress of
+// a part, when asked for, goes back at most every PROGRESS_INTERVAL_MS.
 import { platform } from '#platform';
 import { PrivkitError } from '../errors.js';
 import { isOperationName, operation } from '../registry.js';
@@ -11,6 +12,9 @@ import { toWorkerError } from './errors.js';
 import { plainArray } from './memory.js';
 import { freshBuffers, type Reply, type Request } from './protocol.js';
 import type { PoolOperation } from './types.js';
+
+/** Least time between two progress messages of one part. */
+const PROGRESS_INTERVAL_MS = 20;
 
 const port = platform.poolWorkerPort();
 const send = (reply: Reply, transfer: ArrayBuffer[] = []) => port.post(reply, transfer);
@@ -23,12 +27,24 @@ async function operationNamed(name: string): Promise<PoolOperation<never, unknow
   return found as unknown as PoolOperation<never, unknown, unknown, unknown>;
 }
 
+/** The progress callback of a request: throttled messages when asked for, else nothing. */
+function progressOf(request: Request): (done: number) => void {
+  if (request.progress !== true) return () => {};
+  let last = performance.now();
+  return (done) => {
+    const now = performance.now();
+    if (now - last < PROGRESS_INTERVAL_MS) return;
+    last = now;
+    send({ kind: 'progress', id: request.id, done });
+  };
+}
+
 async function serve(request: Request): Promise<void> {
   try {
     const operation = await operationNamed(request.operation);
     const { input, allocate } = request;
     const output = request.output ?? (request.inPlace ? input : allocate && plainArray(allocate.dtype, allocate.length));
-    const value = await operation.run(request.task, { input, output });
+    const value = await operation.run(request.task, { input, output }, progressOf(request));
     const sentBack = request.output === undefined ? output : undefined;
     send({ kind: 'done', id: request.id, value, output: sentBack }, freshBuffers([value, sentBack]));
   } catch (error) {

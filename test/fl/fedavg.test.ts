@@ -365,6 +365,42 @@ describe('FedAvg', () => {
     }
   }
 
+  it('cancellation: runFedAvg stops with E_ABORTED; an aborted round leaves the run as before it; progress per round and per client', async () => {
+    const done: number[] = [];
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    const run = runFedAvg(base, {
+      signal: controller.signal,
+      onProgress: (rounds, total) => {
+        done.push(rounds);
+        expect(total).toBe(20);
+        if (rounds === 3) controller.abort(reason);
+      },
+    });
+    await expect(run).rejects.toMatchObject({ code: 'E_ABORTED', name: 'PrivkitError', cause: reason });
+    expect(done).toEqual([1, 2, 3]);
+
+    const fedavg = new FedAvg(base);
+    await fedavg.runRound();
+    const params = fedavg.params.slice();
+    const trained: number[] = [];
+    const stop = new AbortController();
+    const round = fedavg.runRound({
+      signal: stop.signal,
+      onProgress: (clients, total) => {
+        trained.push(clients);
+        expect(total).toBe(20);
+        if (clients === 5) stop.abort();
+      },
+    });
+    await expect(round).rejects.toMatchObject({ code: 'E_ABORTED' });
+    expect(trained).toEqual([1, 2, 3, 4, 5]);
+    expect(fedavg.round).toBe(1);
+    expect(fedavg.params).toEqual(params);
+    await expect(fedavg.runRound({ signal: 'stop' as never })).rejects.toMatchObject({ code: 'E_ARG', argument: 'opts.signal' });
+    expect((await fedavg.runRound()).round).toBe(2);
+  });
+
   it('learns without noise; metrics, evaluation rounds and reproducibility', async () => {
     const seen: number[] = [];
     const result = await runFedAvg(base, { onRound: (m) => void seen.push(m.round) });

@@ -159,7 +159,7 @@ describe('precomputed r^n values', () => {
     const pk = new PublicKey(small.publicKey.n, insecure);
     const { n, nSquared } = pk;
     const good = await pool.run(paillierRandomness, n, 3);
-    const fakePool = (values: unknown) => ({ threads: 1, run: async () => values }) as unknown as Pool;
+    const fakePool = (values: unknown) => ({ threads: 1, run: async () => values, runWith: async () => values }) as unknown as Pool;
     const refused = async (values: unknown, count = Array.isArray(values) ? values.length : 1) =>
       pk.precomputeInPool(fakePool(values), count).then(
         () => 'accepted',

@@ -285,6 +285,19 @@ const fedAvgRows: Row[] = [
   {
     entry,
     export: 'FedAvg',
+    label: 'FedAvg#runRound',
+    setup: () => fedAvgOptions() as fl.FedAvgOptions,
+    params: [{ name: 'opts', domain: obj({ signal: instance('AbortSignal', { optional: true }), onProgress: fn({ optional: true }) }, { optional: true }) }],
+    args: () => [{ signal: new AbortController().signal, onProgress: () => undefined }],
+    call: async ([o], options: fl.FedAvgOptions) => {
+      const f = new fl.FedAvg(options);
+      const metrics = await f.runRound(o);
+      return { params: f.params, sampled: metrics.sampled };
+    },
+  },
+  {
+    entry,
+    export: 'FedAvg',
     label: 'FedAvg#evaluate',
     setup: () => new fl.FedAvg(fedAvgOptions() as fl.FedAvgOptions),
     params: [{ name: 'data', domain: datasetDomain }],
@@ -294,8 +307,11 @@ const fedAvgRows: Row[] = [
   {
     entry,
     export: 'runFedAvg',
-    params: [{ name: 'options', domain: fedAvgDomain }, { name: 'callbacks', domain: obj({ onRound: fn({ optional: true }) }, { optional: true }) }],
-    args: () => [{ ...fedAvgOptions(), rounds: 1 }, { onRound: () => undefined }],
+    params: [
+      { name: 'options', domain: fedAvgDomain },
+      { name: 'callbacks', domain: obj({ onRound: fn({ optional: true }), onProgress: fn({ optional: true }), signal: instance('AbortSignal', { optional: true }) }, { optional: true }) },
+    ],
+    args: () => [{ ...fedAvgOptions(), rounds: 1 }, { onRound: () => undefined, onProgress: () => undefined, signal: new AbortController().signal }],
     call: async ([o, c]) => {
       const r = await fl.runFedAvg(o, c);
       return { params: r.params, epsilon: r.epsilon, accuracy: r.accuracy };

@@ -4,6 +4,7 @@ import {
   arrayOf,
   big,
   bool,
+  fn,
   instance,
   int,
   num,
@@ -78,12 +79,19 @@ const keyRows: Row[] = [
       {
         name: 'options',
         domain: obj(
-          { bits: int(128, 6144, { optional: true }), allowInsecureTestKeys: bool({ optional: true }), rng: rngField(), pool: instance('Pool', { optional: true }) },
+          {
+            bits: int(128, 6144, { optional: true }),
+            allowInsecureTestKeys: bool({ optional: true }),
+            rng: rngField(),
+            pool: instance('Pool', { optional: true }),
+            signal: instance('AbortSignal', { optional: true }),
+            onProgress: fn({ optional: true }),
+          },
           { optional: true },
         ),
       },
     ],
-    args: () => [{ bits: 128, allowInsecureTestKeys: true, rng: seeded(1) }],
+    args: () => [{ bits: 128, allowInsecureTestKeys: true, rng: seeded(1), signal: new AbortController().signal, onProgress: () => undefined }],
     call: ([o]) => pl.generateKeyPair(o),
     observe: (k: pl.KeyPair) => k.publicKey.n,
     notApplicable: {

@@ -134,7 +134,8 @@ const shamirRows: Row[] = [
     entry,
     export: 'shamirCombine',
     params: [{ name: 'shares', domain: arrayOf(share) }, { name: 'threshold', domain: int(1, 4096) }, { name: 'opts', domain: obj(prime, { optional: true }) }],
-    args: () => [sa.shamirSplit(12345n, 2, 3, { prime: SMALL_PRIME }), 2, { prime: SMALL_PRIME }],
+    // fixed shares: with a wrong prime (opts null or {} means 2^521 - 1) two calls must still agree
+    args: () => [FIXED_SHARES, 2, { prime: SMALL_PRIME }],
     call: ([s, t, o]) => sa.shamirCombine(s, t, o),
   },
   {
@@ -150,7 +151,7 @@ const shamirRows: Row[] = [
     label: 'shamirCombiner()(shares)',
     setup: () => sa.shamirCombiner(2, { prime: SMALL_PRIME }),
     params: [{ name: 'shares', domain: arrayOf(share) }],
-    args: () => [sa.shamirSplit(12345n, 2, 3, { prime: SMALL_PRIME })],
+    args: () => [FIXED_SHARES],
     call: ([s], combine: (shares: unknown) => bigint) => combine(s),
   },
   {
