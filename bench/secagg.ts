@@ -21,6 +21,8 @@ import { runInNewContext } from 'node:vm';
 import { clipAndSum, clipByL2, ready } from '../src/index.js';
 import { createRng, discreteGaussian, type Rng } from '../src/dp/index.js';
 import * as reference from '../src/reference/index.js';
+import { dpWasm } from '../src/dp/wasm.js';
+import { WINDOW_BYTES } from '../src/wasm/boundary.js';
 import {
   applyMasks,
   CommunicationGraph,
@@ -54,8 +56,8 @@ const LARGE_PROTOCOL_TIMING: TimingOptions = { time: 0, iterations: 2, warmupTim
 /** Server rows: each sample runs a whole round and times only closeUnmasking (tinybench's time budget is unused). */
 const SERVER_TIMING: TimingOptions = { time: 0, iterations: 8, warmupTime: 0, warmupIterations: 1 };
 const SERVER_SAMPLES = SERVER_TIMING.iterations;
-/** Keystream words per wasm call of the floor (as applyMasks' chunk). */
-const FLOOR_CHUNK_WORDS = 1 << 16;
+/** Keystream words per wasm call of the floor (as applyMasks' staging window). */
+const FLOOR_CHUNK_WORDS = WINDOW_BYTES / 4;
 
 interface SecAggRow extends Row {
   /** Masks expanded (keystreams of `words` words). */
@@ -112,7 +114,7 @@ function quantizeOptions(plan: DistributedDpPlan, rng: Rng) {
 /** The 17 masks' keystream alone: ChaCha20 of each seed into wasm memory, `words` words each, nothing added. */
 function keystreamFloor(seeds: readonly Uint8Array[], words: number): void {
   for (const seed of seeds) {
-    createRng({ seed }).withGenerator((kernels, g, arena) => {
+    createRng({ seed }).withGenerator(dpWasm, (kernels, g, arena) => {
       const ptr = arena.alloc(Math.min(words, FLOOR_CHUNK_WORDS) * 4);
       for (let start = 0; start < words; start += FLOOR_CHUNK_WORDS) kernels.chachaBytes(g, ptr, Math.min(FLOOR_CHUNK_WORDS, words - start) * 4);
     });

@@ -1,6 +1,8 @@
 // The Pool of privkit/pool: the pool engine (src/pool/engine.ts, which knows no family) with one
 // method per public pooled operation of the registry (src/registry.ts), named and typed as the sync
-// function it parallelizes. A registered operation becomes a Pool method by one line here.
+// function it parallelizes. A registered operation becomes a Pool method by one line here. A method
+// imports its operation's family on its first call (see the registry), so an app's bundle loads
+// only the families whose methods it calls.
 import type { MechanismModule, Samples } from './audit/sampling.js';
 import type { PoolNoiseOptions } from './dp/pool-ops.js';
 import type { ClientTask, LocalTrainingOptions } from './fl/local.js';
@@ -10,7 +12,7 @@ import type { EncryptedVector, PrivateKey, PublicKey } from './paillier/keys.js'
 import type { PackingOptions } from './paillier/packing.js';
 import { poolOptions, WorkerPool, type PoolOptions } from './pool/engine.js';
 import type { CallOptions } from './pool/types.js';
-import { operations } from './registry.js';
+import { operation } from './registry.js';
 import type { FloatArray } from './validate.js';
 
 export type { CallOptions, PoolNoiseOptions };
@@ -71,43 +73,43 @@ export class Pool extends WorkerPool {
   }
 
   /** As the sync l2Norms: the L2 norm of each row, the rows split over the workers. */
-  l2Norms(x: Float32Array, rows: number, opts?: CallOptions): Promise<Float32Array> {
-    return this.runWith(opts, operations.l2Norms, x, rows);
+  async l2Norms(x: Float32Array, rows: number, opts?: CallOptions): Promise<Float32Array> {
+    return this.runWith(opts, await operation('l2Norms'), x, rows);
   }
 
   /** As the sync clipByL2 (in place, into `opts.out` or a new array on shared memory where the runtime has it). */
-  clipByL2(x: Float32Array, rows: number, maxNorm: number, opts?: ClipOptions & CallOptions): Promise<Float32Array> {
-    return this.runWith(opts, operations.clipByL2, x, rows, maxNorm, opts);
+  async clipByL2(x: Float32Array, rows: number, maxNorm: number, opts?: ClipOptions & CallOptions): Promise<Float32Array> {
+    return this.runWith(opts, await operation('clipByL2'), x, rows, maxNorm, opts);
   }
 
   /** As the sync clipPerLayer (targets as clipByL2). */
-  clipPerLayer(x: Float32Array, rows: number, layerSizes: ArrayLike<number>, maxNorms: number | ArrayLike<number>, opts?: ClipOptions & CallOptions): Promise<Float32Array> {
-    return this.runWith(opts, operations.clipPerLayer, x, rows, layerSizes, maxNorms, opts);
+  async clipPerLayer(x: Float32Array, rows: number, layerSizes: ArrayLike<number>, maxNorms: number | ArrayLike<number>, opts?: ClipOptions & CallOptions): Promise<Float32Array> {
+    return this.runWith(opts, await operation('clipPerLayer'), x, rows, layerSizes, maxNorms, opts);
   }
 
   /** As the sync clipAndSum: the workers' column sums of their clipped rows are added in float32. */
-  clipAndSum(x: Float32Array, rows: number, maxNorm: number | ArrayLike<number>, opts?: ClipAndSumOptions & CallOptions): Promise<ClipAndSumResult> {
-    return this.runWith(opts, operations.clipAndSum, x, rows, maxNorm, opts);
+  async clipAndSum(x: Float32Array, rows: number, maxNorm: number | ArrayLike<number>, opts?: ClipAndSumOptions & CallOptions): Promise<ClipAndSumResult> {
+    return this.runWith(opts, await operation('clipAndSum'), x, rows, maxNorm, opts);
   }
 
   /** As the sync clipValues, the elements split over the workers (targets as clipByL2). */
-  clipValues(x: Float32Array, min: number, max: number, opts?: ClipOptions & CallOptions): Promise<Float32Array> {
-    return this.runWith(opts, operations.clipValues, x, min, max, opts);
+  async clipValues(x: Float32Array, min: number, max: number, opts?: ClipOptions & CallOptions): Promise<Float32Array> {
+    return this.runWith(opts, await operation('clipValues'), x, min, max, opts);
   }
 
   /** As the sync sum: the workers' partial column sums added in float32 (E_OVERFLOW beyond float32). */
-  sum(x: Float32Array, rows: number, opts?: CallOptions): Promise<Float32Array> {
-    return this.runWith(opts, operations.sum, x, rows);
+  async sum(x: Float32Array, rows: number, opts?: CallOptions): Promise<Float32Array> {
+    return this.runWith(opts, await operation('sum'), x, rows);
   }
 
   /** As the sync mean (partial sums as in sum). */
-  mean(x: Float32Array, rows: number, opts?: CallOptions): Promise<Float32Array> {
-    return this.runWith(opts, operations.mean, x, rows);
+  async mean(x: Float32Array, rows: number, opts?: CallOptions): Promise<Float32Array> {
+    return this.runWith(opts, await operation('mean'), x, rows);
   }
 
   /** As the sync weightedMean (partial sums as in sum). */
-  weightedMean(x: Float32Array, rows: number, weights: ArrayLike<number>, opts?: CallOptions): Promise<Float32Array> {
-    return this.runWith(opts, operations.weightedMean, x, rows, weights);
+  async weightedMean(x: Float32Array, rows: number, weights: ArrayLike<number>, opts?: CallOptions): Promise<Float32Array> {
+    return this.runWith(opts, await operation('weightedMean'), x, rows, weights);
   }
 
   /**
@@ -119,16 +121,16 @@ export class Pool extends WorkerPool {
   gaussianNoise(length: number, sigma: number, opts: PoolNoiseOptions & CallOptions & { dtype: 'float32' }): Promise<Float32Array>;
   gaussianNoise(length: number, sigma: number, opts?: PoolNoiseOptions & CallOptions & { dtype?: 'float64' }): Promise<Float64Array>;
   gaussianNoise(length: number, sigma: number, opts?: PoolNoiseOptions & CallOptions): Promise<FloatArray>;
-  gaussianNoise(length: number, sigma: number, opts?: PoolNoiseOptions & CallOptions): Promise<FloatArray> {
-    return this.runWith(opts, operations.gaussianNoise, length, sigma, opts);
+  async gaussianNoise(length: number, sigma: number, opts?: PoolNoiseOptions & CallOptions): Promise<FloatArray> {
+    return this.runWith(opts, await operation('gaussianNoise'), length, sigma, opts);
   }
 
   /** `length` samples of Laplace(0, scale), as the sync laplaceNoise (per-worker CSPRNGs, no `rng`: see gaussianNoise). */
   laplaceNoise(length: number, scale: number, opts: PoolNoiseOptions & CallOptions & { dtype: 'float32' }): Promise<Float32Array>;
   laplaceNoise(length: number, scale: number, opts?: PoolNoiseOptions & CallOptions & { dtype?: 'float64' }): Promise<Float64Array>;
   laplaceNoise(length: number, scale: number, opts?: PoolNoiseOptions & CallOptions): Promise<FloatArray>;
-  laplaceNoise(length: number, scale: number, opts?: PoolNoiseOptions & CallOptions): Promise<FloatArray> {
-    return this.runWith(opts, operations.laplaceNoise, length, scale, opts);
+  async laplaceNoise(length: number, scale: number, opts?: PoolNoiseOptions & CallOptions): Promise<FloatArray> {
+    return this.runWith(opts, await operation('laplaceNoise'), length, scale, opts);
   }
 
   /**
@@ -137,13 +139,13 @@ export class Pool extends WorkerPool {
    * (E_NONFINITE, E_OVERFLOW, E_WORKER) leaves x unchanged, and each worker's generator moves past
    * the noise it drew.
    */
-  addGaussianNoise<T extends FloatArray>(x: T, sigma: number, opts?: CallOptions): Promise<T> {
-    return this.runWith(opts, operations.addGaussianNoise, x, sigma) as Promise<T>;
+  async addGaussianNoise<T extends FloatArray>(x: T, sigma: number, opts?: CallOptions): Promise<T> {
+    return (await this.runWith(opts, await operation('addGaussianNoise'), x, sigma)) as T;
   }
 
   /** Adds Laplace(0, scale) noise to every element of x in place and resolves to x (as addGaussianNoise). */
-  addLaplaceNoise<T extends FloatArray>(x: T, scale: number, opts?: CallOptions): Promise<T> {
-    return this.runWith(opts, operations.addLaplaceNoise, x, scale) as Promise<T>;
+  async addLaplaceNoise<T extends FloatArray>(x: T, scale: number, opts?: CallOptions): Promise<T> {
+    return (await this.runWith(opts, await operation('addLaplaceNoise'), x, scale)) as T;
   }
 
   /**
@@ -151,8 +153,8 @@ export class Pool extends WorkerPool {
    * over the workers, each drawing r from its own CSPRNG (so `opts.rng` is refused) and never using
    * r^n values queued on publicKey. Worker results are checked to lie in Z*_{n^2}.
    */
-  encryptVector(publicKey: PublicKey, x: Float32Array, opts: PackingOptions & CallOptions): Promise<EncryptedVector> {
-    return this.runWith(opts, operations.encryptVector, publicKey, x, opts);
+  async encryptVector(publicKey: PublicKey, x: Float32Array, opts: PackingOptions & CallOptions): Promise<EncryptedVector> {
+    return this.runWith(opts, await operation('encryptVector'), publicKey, x, opts);
   }
 
   /**
@@ -160,8 +162,8 @@ export class Pool extends WorkerPool {
    * workers. The private key's p and q are sent to this pool's own worker threads, and to nothing
    * else; each worker keeps the last key it was given.
    */
-  decryptVector(privateKey: PrivateKey, v: EncryptedVector, opts?: CallOptions): Promise<Float64Array> {
-    return this.runWith(opts, operations.decryptVector, privateKey, v);
+  async decryptVector(privateKey: PrivateKey, v: EncryptedVector, opts?: CallOptions): Promise<Float64Array> {
+    return this.runWith(opts, await operation('decryptVector'), privateKey, v);
   }
 
   /**
@@ -171,8 +173,8 @@ export class Pool extends WorkerPool {
    * clients[k].images, clients[k].labels, { ...opts, seed: clients[k].seed }). Per-client seeds only
    * (`opts.seed` is refused); a task without one trains from its worker's CSPRNG.
    */
-  localUpdates(model: Model, params: Float32Array, clients: readonly ClientTask[], opts: Omit<LocalTrainingOptions, 'seed'> & CallOptions): Promise<Float32Array> {
-    return this.runWith(opts, operations.localUpdates, model, params, clients, opts);
+  async localUpdates(model: Model, params: Float32Array, clients: readonly ClientTask[], opts: Omit<LocalTrainingOptions, 'seed'> & CallOptions): Promise<Float32Array> {
+    return this.runWith(opts, await operation('localUpdates'), model, params, clients, opts);
   }
 
   /**
@@ -180,7 +182,7 @@ export class Pool extends WorkerPool {
    * `trials` times on each of the two inputs, the trials split over the workers, each of which
    * imports `mechanism.module` itself.
    */
-  auditSamples(mechanism: MechanismModule, inputs: readonly [unknown, unknown], trials: number, opts?: CallOptions): Promise<Samples> {
-    return this.runWith(opts, operations.auditSamples, mechanism, inputs, trials);
+  async auditSamples(mechanism: MechanismModule, inputs: readonly [unknown, unknown], trials: number, opts?: CallOptions): Promise<Samples> {
+    return this.runWith(opts, await operation('auditSamples'), mechanism, inputs, trials);
   }
 }

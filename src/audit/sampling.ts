@@ -4,6 +4,7 @@
 // imports the module itself, since closures can not cross threads.
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
+import { ready } from '../wasm/runtime.js';
 
 /** One release of a mechanism under audit: a number, or a fixed-length array of numbers. */
 export type MechanismOutput = number | ArrayLike<number>;
@@ -77,6 +78,7 @@ export async function loadMechanism(mechanism: unknown): Promise<MechanismFuncti
       cause: error,
     });
   }
+  await ready(); // the wasm modules of the families the mechanism's module imports (a pool worker may not have loaded them yet)
   let value = loaded[spec.export];
   if (spec.args !== undefined) {
     if (typeof value !== 'function') {

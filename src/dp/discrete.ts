@@ -6,8 +6,10 @@
 // 'wasm' method (assembly/dp/discrete.ts), exact up to the float64 rounding of an acceptance probability.
 import { PrivkitError } from '../errors.js';
 import { assertInteger, assertNumber, assertOneOf, readOptions } from '../validate.js';
+import { StagingWindow } from '../wasm/boundary.js';
 import { generatorOf, resolveRng } from './noise.js';
 import type { Rng } from './rng.js';
+import { dpWasm } from './wasm.js';
 
 /** Largest discrete Laplace scale / discrete Gaussian sigma: samples then leave Int32 with probability < 2^-180. */
 export const MAX_DISCRETE_SCALE = 2 ** 24;
@@ -301,9 +303,6 @@ export function wasmDiscreteGaussianPmfError(sigma: number): number {
   return 16 * sigma * 2 ** -53 + 1e-14;
 }
 
-/** Samples per wasm call of the 'wasm' method (1 MiB of Int32). */
-const WASM_CHUNK = 1 << 18;
-
 /**
  * `length` exact samples of the discrete Gaussian distribution, P(x) proportional to
  * exp(-x^2 / (2 sigma^2)) over the integers (CKS20 Algorithm 3: discrete Laplace candidates with
@@ -334,13 +333,9 @@ export function discreteGaussian(length: number, sigma: number, opts?: DiscreteG
   const method = assertOneOf('opts.method', options.method, ['exact', 'wasm'] as const, 'exact');
   const out = new Int32Array(n);
   if (method === 'wasm') {
-    rng.withGenerator((kernels, g, arena) => {
-      const ptr = arena.allocSecret(Math.min(n, WASM_CHUNK) * 4);
-      for (let start = 0; start < n; start += WASM_CHUNK) {
-        const count = Math.min(WASM_CHUNK, n - start);
-        kernels.discreteGaussianFill(g, ptr, count, s);
-        out.set(arena.i32(ptr, count), start);
-      }
+    rng.withGenerator(dpWasm, (kernels, g, arena) => {
+      const window = new StagingWindow(arena, 4, n, true);
+      window.stream(n, { output: { array: out, name: 'out' } }, (ptr, count) => kernels.discreteGaussianFill(g, ptr, count, s));
     });
     return out;
   }

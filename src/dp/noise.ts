@@ -5,9 +5,9 @@
 // use the secure mode (src/dp/secure.ts), which resists floating-point attacks.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
-import { checkTypedArray, copyIn, copyOut, currentLength, snapshot } from '../wasm/boundary.js';
-import type { Kernels } from '../wasm/runtime.js';
+import { checkTypedArray, copyOut, currentLength, snapshot, StagingWindow } from '../wasm/boundary.js';
 import { createRng, isRng, type Rng } from './rng.js';
+import { dpWasm, type DpExports } from './wasm.js';
 
 /** The element type of a noise array: Float64Array ('float64') or Float32Array ('float32'). */
 export type NoiseDtype = 'float64' | 'float32';
@@ -29,8 +29,6 @@ export interface AddNoiseOptions {
 
 /** Longest array a noise call returns (2^28 elements: 2 GiB of float64). */
 export const MAX_NOISE_LENGTH = 2 ** 28;
-/** Bytes per wasm call: the staging window. */
-const WINDOW_BYTES = 1 << 20;
 
 let threadRng: Rng | undefined;
 
@@ -90,13 +88,13 @@ const scaleName = (kind: NoiseKind) => (kind === 'gaussian' ? 'sigma' : 'scale')
 const FILL_KERNELS = {
   gaussian: { float64: 'gaussianFill64', float32: 'gaussianFill32' },
   laplace: { float64: 'laplaceFill64', float32: 'laplaceFill32' },
-} as const satisfies Record<NoiseKind, Record<NoiseDtype, keyof Kernels>>;
+} as const satisfies Record<NoiseKind, Record<NoiseDtype, keyof DpExports>>;
 
 /** The wasm kernels that add noise of each kind to float64 and float32 arrays in place. */
 const ADD_KERNELS = {
   gaussian: { float64: 'gaussianAdd64', float32: 'gaussianAdd32' },
   laplace: { float64: 'laplaceAdd64', float32: 'laplaceAdd32' },
-} as const satisfies Record<NoiseKind, Record<NoiseDtype, keyof Kernels>>;
+} as const satisfies Record<NoiseKind, Record<NoiseDtype, keyof DpExports>>;
 
 /**
  * `length` samples of N(0, sigma^2) from the wasm Ziggurat sampler, driven by ChaCha20. Fast noise
@@ -279,20 +277,13 @@ export function stream(
   rng: Rng,
   array: Float32Array | Float64Array,
   length: number,
-  body: (kernels: Kernels, g: number, ptr: number, count: number, start: number) => void,
+  body: (kernels: DpExports, g: number, ptr: number, count: number, start: number) => void,
   load: boolean,
 ): void {
   if (length === 0) return;
-  const bytes = array instanceof Float64Array ? 8 : 4;
-  const perChunk = WINDOW_BYTES / bytes;
-  rng.withGenerator((kernels, g, arena) => {
-    const ptr = arena.allocSecret(Math.min(length, perChunk) * bytes);
-    const view = (count: number) => (bytes === 8 ? arena.f64(ptr, count) : arena.f32(ptr, count));
-    for (let start = 0; start < length; start += perChunk) {
-      const count = Math.min(perChunk, length - start);
-      if (load) copyIn(view(count), array, start, 'x');
-      body(kernels, g, ptr, count, start);
-      copyOut(view(count), array, start, 'x');
-    }
+  const x = { array, name: 'x' };
+  rng.withGenerator(dpWasm, (kernels, g, arena) => {
+    const window = new StagingWindow(arena, array instanceof Float64Array ? 8 : 4, length, true);
+    window.stream(length, { input: load ? x : undefined, output: x }, (ptr, count, start) => body(kernels, g, ptr, count, start));
   });
 }

@@ -8,8 +8,9 @@
 import { PrivkitError } from '../errors.js';
 import { assertFunction, assertInteger, describe, readOptions } from '../validate.js';
 import type { Arena } from '../wasm/arena.js';
-import { byteRegion, checkTypedArray, currentLength } from '../wasm/boundary.js';
-import { withWasm, type Kernels } from '../wasm/runtime.js';
+import { byteRegion, checkTypedArray, currentLength, StagingWindow } from '../wasm/boundary.js';
+import { isWasmModule, withWasm, type ModuleExports, type WasmModule } from '../wasm/runtime.js';
+import { rngWasm, type RngExports } from './wasm.js';
 
 /**
  * A ChaCha20 random generator made by {@link createRng}: a CSPRNG by default, a reproducible PRG when
@@ -43,13 +44,19 @@ export interface Rng {
    */
   uniform(n: number): Float64Array;
   /**
-   * Runs `body` with this generator's state copied into wasm memory at `g` (for samplers written
-   * as wasm kernels); the advanced state is kept afterwards, also when `body` throws, so keystream
-   * drawn by a failed call (noise it may already have written out) is never drawn again.
+   * Runs `body` with this generator's state copied into the memory of the wasm module `wasm` at
+   * `g` (for samplers written as wasm kernels of that module); the advanced state is kept
+   * afterwards, also when `body` throws, so keystream drawn by a failed call (noise it may already
+   * have written out) is never drawn again.
    *
    * @internal
    */
-  withGenerator<T>(body: (kernels: Kernels, g: number, arena: Arena) => T): T;
+  withGenerator<K extends GeneratorExports, T>(wasm: WasmModule<K>, body: (kernels: K, g: number, arena: Arena) => T): T;
+}
+
+/** The exports of a wasm module that holds generators (assembly/dp/rng.ts compiled in): it wipes its scratch blocks. */
+export interface GeneratorExports extends ModuleExports {
+  wipeScratch(): void;
 }
 
 /** Options of {@link createRng}. */
@@ -63,8 +70,6 @@ export interface RngOptions {
 /** Bytes of one generator state (assembly/dp/rng.ts). */
 export const GENERATOR_BYTES = 336;
 const BUFFER_BYTES = 256;
-/** Output produced per wasm call, so large requests never grow wasm memory. */
-const CHUNK_BYTES = 1 << 20;
 const SIGMA = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]; // "expand 32-byte k"
 /** Largest n of bytes, uint32 and uniform (elements of one call's new array). */
 export const MAX_RNG_LENGTH = 2 ** 28;
@@ -168,46 +173,53 @@ class ChaChaRng implements Rng {
     return out;
   }
 
-  withGenerator<T>(body: (kernels: Kernels, g: number, arena: Arena) => T): T {
-    return this.run(assertFunction('body', body), true);
+  withGenerator<K extends GeneratorExports, T>(wasm: WasmModule<K>, body: (kernels: K, g: number, arena: Arena) => T): T {
+    if (!isWasmModule(wasm)) {
+      throw new PrivkitError('E_ARG', `wasm must be one of the engine's wasm modules, got ${describe(wasm)}`, { argument: 'wasm' });
+    }
+    const inner = assertFunction<typeof body>('body', body);
+    return this.run(wasm, (kernels, g, arena) => {
+      if (typeof kernels.wipeScratch !== 'function') {
+        throw new PrivkitError('E_ARG', `wasm must be a module with generator kernels, got the ${wasm.name} module`, { argument: 'wasm' });
+      }
+      try {
+        return inner(kernels, g, arena);
+      } finally {
+        kernels.wipeScratch(); // the samplers stage keystream in the module's scratch blocks
+      }
+    });
   }
 
   /**
-   * Runs `body` with the state in secret wasm memory at g, then saves the advanced state (also when
-   * `body` throws) and, for kernels that stage keystream there (`scratch`), zeroes the scratch blocks.
+   * Runs `body` with the state in secret memory of the module `wasm` at g, then saves the advanced
+   * state (also when `body` throws).
    */
-  private run<T>(body: (kernels: Kernels, g: number, arena: Arena) => T, scratch: boolean): T {
-    return withWasm((kernels, arena) => {
+  private run<K extends ModuleExports, T>(wasm: WasmModule<K>, body: (kernels: K, g: number, arena: Arena) => T): T {
+    return withWasm(wasm, (kernels, arena) => {
       const g = arena.allocSecret(GENERATOR_BYTES);
       arena.bytes(g, GENERATOR_BYTES).set(this.generator);
       try {
         return body(kernels, g, arena);
       } finally {
         this.generator.set(arena.bytes(g, GENERATOR_BYTES));
-        if (scratch) kernels.wipeScratch();
       }
     });
   }
 
   /**
    * Fills `out` (elements of `elementBytes`: the call's own array, or a checked view of the caller's)
-   * chunk by chunk through secret staging: `kernel` writes `count` elements at `ptr`, without scratch.
+   * chunk by chunk through a secret staging window of the rng module: `kernel` writes `count`
+   * elements at `ptr` (the module has no scratch blocks).
    */
   private generate(
     out: Uint8Array | Float64Array,
     elementBytes: number,
-    kernel: (kernels: Kernels, g: number, ptr: number, count: number) => void,
+    kernel: (kernels: RngExports, g: number, ptr: number, count: number) => void,
   ): void {
-    const perChunk = CHUNK_BYTES / elementBytes;
     const length = out.length;
-    this.run((kernels, g, arena) => {
-      const ptr = arena.allocSecret(Math.min(length, perChunk) * elementBytes);
-      for (let start = 0; start < length; start += perChunk) {
-        const count = Math.min(perChunk, length - start);
-        kernel(kernels, g, ptr, count);
-        if (elementBytes === 8) (out as Float64Array).set(arena.f64(ptr, count), start);
-        else (out as Uint8Array).set(arena.bytes(ptr, count), start);
-      }
-    }, false);
+    this.run(rngWasm, (kernels, g, arena) => {
+      const window = new StagingWindow(arena, elementBytes, length, true);
+      window.stream(length, { output: { array: out, name: 'out' } }, (ptr, count) => kernel(kernels, g, ptr, count));
+    });
   }
 }

@@ -49,10 +49,10 @@
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { nextUp } from './calibration.js';
-import { checkTypedArray, copyIn, currentLength } from '../wasm/boundary.js';
-import type { Kernels } from '../wasm/runtime.js';
+import { checkTypedArray, currentLength, StagingWindow } from '../wasm/boundary.js';
 import { generatorOf, type NoiseKind } from './noise.js';
 import type { Rng } from './rng.js';
+import { dpWasm, type DpExports } from './wasm.js';
 
 /** log2 of the noise scale in lattice units (t = scale / r is in (2^(BITS-1), 2^BITS]). */
 export const SECURE_GRANULARITY_BITS = 24;
@@ -74,8 +74,6 @@ export function samplerSlack(noise: NoiseKind, coordinates: number): number {
 }
 const MIN_SCALE = 2 ** -1000;
 const MAX_SCALE = 2 ** 990;
-/** Values per wasm call (1 MiB of float64). */
-const WINDOW_VALUES = (1 << 20) / 8;
 /**
  * log2 of M, the block of the geometric split G = M Q + R: M = 2^22, so M / t is in [1/4, 1/2) (the
  * uniform proposal for R is accepted with probability >= 79%; Q is usually below 16, the size of the
@@ -231,7 +229,7 @@ function lattice(
   values: Float64Array,
   r: number,
   rngOption: unknown,
-  kernel: (kernels: Kernels, g: number, ptr: number, count: number, bound: number) => number,
+  kernel: (kernels: DpExports, g: number, ptr: number, count: number, bound: number) => number,
 ): SecureNoiseResult {
   checkTypedArray('values', values, ['Float64Array']);
   const rng = generatorOf(rngOption);
@@ -241,11 +239,9 @@ function lattice(
   if (length === 0) return { values: out, resolution: r };
   // Chunks of `values` go straight into a window of wasm memory (secret: it holds inputs plus
   // noise) and the results into `out` (one copy each way; no intermediate copy of the input).
-  rng.withGenerator((kernels, g, arena) => {
-    const ptr = arena.allocSecret(Math.min(length, WINDOW_VALUES) * 8);
-    for (let start = 0; start < length; start += WINDOW_VALUES) {
-      const count = Math.min(WINDOW_VALUES, length - start);
-      copyIn(arena.f64(ptr, count), values, start, 'values');
+  rng.withGenerator(dpWasm, (kernels, g, arena) => {
+    const io = { input: { array: values, name: 'values' }, output: { array: out, name: 'out' } };
+    new StagingWindow(arena, 8, length, true).stream(length, io, (ptr, count, start) => {
       const bad = kernel(kernels, g, ptr, count, bound);
       if (bad >= 0) {
         const index = start + bad;
@@ -257,8 +253,7 @@ function lattice(
           { argument: 'values', index },
         );
       }
-      out.set(arena.f64(ptr, count), start);
-    }
+    });
   });
   return { values: out, resolution: r };
 }

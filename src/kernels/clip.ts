@@ -3,8 +3,9 @@
 // row-group stream: load a chunk, take per-(row, layer) squared norms, scale or accumulate.
 import { PrivkitError } from '../errors.js';
 import { assertFloat32Array, assertInteger, assertNumber, batchColumns, describe, matrixColumns, optionalBoolean, readOptions } from '../validate.js';
-import { checkTypedArray, currentLength } from '../wasm/boundary.js';
+import { checkTypedArray, currentLength, StagingWindow } from '../wasm/boundary.js';
 import { withWasm } from '../wasm/runtime.js';
+import { kernelsWasm } from './wasm.js';
 import {
   Accumulator,
   columnBlocks,
@@ -12,7 +13,7 @@ import {
   nonFiniteResultError,
   rowChunks,
   rowGroups,
-  Window,
+  MatrixWindow,
   WINDOW_FLOATS,
   type Chunk,
   type ColumnBlock,
@@ -182,15 +183,11 @@ export function clipValues(x: Float32Array, min: number, max: number, opts: Clip
   assertClampBounds(min, max);
   const length = currentLength(x);
   const out = outputFor(x, length, options);
-  withWasm((kernels, arena) => {
-    const window = new Window(arena, x, length, length);
-    for (const chunk of rowChunks(0, length)) {
-      window.load(chunk);
-      if (kernels.clampValues(window.ptr, chunk.cols, min, max) !== 0) {
-        throw nonFiniteResultError(x, chunk.col, chunk.col + chunk.cols);
-      }
-      window.store(chunk, out, out === x ? 'x' : 'opts.out');
-    }
+  withWasm(kernelsWasm, (kernels, arena) => {
+    const io = { input: { array: x, name: 'x' }, output: { array: out, name: out === x ? 'x' : 'opts.out' } };
+    new StagingWindow(arena, 4, length, false).stream(length, io, (ptr, count, start) => {
+      if (kernels.clampValues(ptr, count, min, max) !== 0) throw nonFiniteResultError(x, start, start + count);
+    });
   });
   return out;
 }
@@ -244,8 +241,8 @@ function clipRows(
       if (end > start) visit(k, start - col, end - start);
     }
   };
-  return withWasm((kernels, arena) => {
-    const window = new Window(arena, x, length, cols);
+  return withWasm(kernelsWasm, (kernels, arena) => {
+    const window = new MatrixWindow(arena, { array: x, name: 'x' }, length, cols);
     const long = cols > WINDOW_FLOATS;
     const group = long ? 1 : Math.min(rows, groupRows(cols, nLayers));
     const sq = arena.alloc(group * nLayers * 8);
@@ -258,14 +255,14 @@ function clipRows(
         if (acc === undefined) kernels.scaleRows(rowsPtr, chunk.rows, len, chunk.cols, scales + 8 * k, nLayers);
         else kernels.accumulateRows(rowsPtr, chunk.rows, len, chunk.cols, scales + 8 * k, nLayers, acc.ptr + 4 * (chunk.col - block.col + offset));
       });
-      if ('out' in sink) window.store(chunk, sink.out, sink.name);
+      if ('out' in sink) window.storeChunk(chunk, { array: sink.out, name: sink.name });
     };
 
     if (!long) {
       const block = { col: 0, cols };
       acc?.begin(block);
       for (const chunk of rowGroups(rows, cols, nLayers)) {
-        window.load(chunk);
+        window.loadChunk(chunk);
         const n = chunk.rows * nLayers;
         arena.f64(sq, n).fill(0);
         pieces(0, cols, (k, offset, len) => kernels.sumSquaresRows(window.ptr + 4 * offset, chunk.rows, len, cols, sq + 8 * k, nLayers));
@@ -279,7 +276,7 @@ function clipRows(
     for (let row = 0; row < rows; row++) {
       arena.f64(sq, nLayers).fill(0);
       for (const chunk of rowChunks(row, cols)) {
-        window.load(chunk);
+        window.loadChunk(chunk);
         pieces(chunk.col, chunk.cols, (k, offset, len) => kernels.sumSquaresRows(window.ptr + 4 * offset, 1, len, cols, sq + 8 * k, nLayers));
       }
       recordNorms(arena.f64(sq, nLayers), arena.f64(scales, nLayers), row, 1);
@@ -289,7 +286,7 @@ function clipRows(
       acc?.begin(block);
       for (let row = 0; row < rows; row++) {
         const chunk = { row, rows: 1, ...block };
-        window.load(chunk);
+        window.loadChunk(chunk);
         const scaleView = arena.f64(scales, nLayers);
         pieces(block.col, block.cols, (k) => (scaleView[k] = scaleOf(norms[row * nLayers + k]!, k)));
         apply(chunk, block);

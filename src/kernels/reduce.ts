@@ -4,7 +4,8 @@
 import { PrivkitError } from '../errors.js';
 import { assertInteger, describe, matrixColumns } from '../validate.js';
 import { withWasm } from '../wasm/runtime.js';
-import { Accumulator, columnBlocks, groupRows, rowGroups, Window, WINDOW_FLOATS } from './stream.js';
+import { Accumulator, columnBlocks, groupRows, MatrixWindow, rowGroups, WINDOW_FLOATS } from './stream.js';
+import { kernelsWasm } from './wasm.js';
 
 /**
  * Column-wise sum of x (rows x cols, row-major), accumulated in float32.
@@ -108,15 +109,15 @@ export function weightedSum(x: Float32Array, rows: number, weights: Float64Array
     throw new PrivkitError('E_SHAPE', `weights must be a Float64Array of length rows (${rows})`, { argument: 'weights' });
   }
   const length = rows * cols;
-  return withWasm((kernels, arena) => {
-    const window = new Window(arena, x, length, cols);
+  return withWasm(kernelsWasm, (kernels, arena) => {
+    const window = new MatrixWindow(arena, { array: x, name: 'x' }, length, cols);
     const acc = new Accumulator(arena, cols);
     if (cols <= WINDOW_FLOATS) {
       const w = arena.alloc(8 * Math.min(rows, groupRows(cols)));
       const block = { col: 0, cols };
       acc.begin(block);
       for (const chunk of rowGroups(rows, cols)) {
-        window.load(chunk);
+        window.loadChunk(chunk);
         arena.f64(w, chunk.rows).set(weights.subarray(chunk.row, chunk.row + chunk.rows));
         kernels.accumulateRows(window.ptr, chunk.rows, cols, cols, w, 1, acc.ptr);
       }
@@ -128,7 +129,7 @@ export function weightedSum(x: Float32Array, rows: number, weights: Float64Array
     for (const block of columnBlocks(cols)) {
       acc.begin(block);
       for (let row = 0; row < rows; row++) {
-        window.load({ row, rows: 1, ...block });
+        window.loadChunk({ row, rows: 1, ...block });
         arena.f64(w, 1)[0] = weights[row]!;
         kernels.accumulateRows(window.ptr, 1, block.cols, block.cols, w, 1, acc.ptr);
       }

@@ -6,14 +6,14 @@
 // by column block: each block is at most a window of columns, and a chunk is one row's part of it.
 // Column sums accumulate in a float32 accumulator of one block, written out when the block is done,
 // so no buffer of a call grows with the row length: wasm memory stays within a few MiB.
-// Every copy goes through the checked boundary (wasm/boundary.ts).
+// Every copy goes through the checked staging window of the wasm boundary (wasm/boundary.ts).
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import type { Arena } from '../wasm/arena.js';
-import { copyIn, copyOut } from '../wasm/boundary.js';
-import type { Kernels } from '../wasm/runtime.js';
+import { StagingWindow, WINDOW_BYTES, type Staged } from '../wasm/boundary.js';
+import type { KernelsExports } from './wasm.js';
 
-/** Float32 values per staging window: 1 MiB, well inside a core's L2 cache. */
-export const WINDOW_FLOATS = 1 << 18;
+/** Float32 values per staging window. */
+export const WINDOW_FLOATS = WINDOW_BYTES / 4;
 
 /** A block of the matrix: `rows` rows from `row`, columns [col, col + cols). Always contiguous in x. */
 export interface Chunk {
@@ -53,27 +53,25 @@ export function* rowChunks(row: number, cols: number): Generator<Chunk> {
   for (const block of columnBlocks(cols)) yield { row, rows: 1, ...block };
 }
 
-/** The staging window of one call, allocated in the call's arena scope, for x of `cols` columns. */
-export class Window {
-  readonly ptr: number;
-
+/** The staging window of a matrix stream: chunks are blocks of x, a matrix of `cols` columns. */
+export class MatrixWindow extends StagingWindow {
   constructor(
-    private readonly arena: Arena,
-    private readonly x: Float32Array,
+    arena: Arena,
+    private readonly x: Staged,
     length: number,
     private readonly cols: number,
   ) {
-    this.ptr = arena.allocF32(Math.min(length, WINDOW_FLOATS));
+    super(arena, 4, length, false);
   }
 
   /** Copies `chunk` of x into the window. */
-  load(chunk: Chunk): void {
-    copyIn(this.arena.f32(this.ptr, chunk.rows * chunk.cols), this.x, chunk.row * this.cols + chunk.col, 'x');
+  loadChunk(chunk: Chunk): void {
+    this.load(this.x, chunk.row * this.cols + chunk.col, chunk.rows * chunk.cols);
   }
 
-  /** Copies the window's first `chunk` values out to the same place in `out`. */
-  store(chunk: Chunk, out: Float32Array, name: string): void {
-    copyOut(this.arena.f32(this.ptr, chunk.rows * chunk.cols), out, chunk.row * this.cols + chunk.col, name);
+  /** Copies the window's first `chunk` values out to the same place in `out` (a matrix shaped as x). */
+  storeChunk(chunk: Chunk, out: Staged): void {
+    this.store(out, chunk.row * this.cols + chunk.col, chunk.rows * chunk.cols);
   }
 }
 
@@ -99,7 +97,7 @@ export class Accumulator {
   }
 
   /** Ends a block: rejects a non-finite sum (as nonFiniteResultError over x's `length` values), else copies it out. */
-  end(kernels: Kernels, block: ColumnBlock, x: Float32Array, length: number): void {
+  end(kernels: KernelsExports, block: ColumnBlock, x: Float32Array, length: number): void {
     if (kernels.firstNonFinite(this.ptr, block.cols) >= 0) throw nonFiniteResultError(x, 0, length);
     this.sum.set(this.arena.f32(this.ptr, block.cols), block.col);
   }

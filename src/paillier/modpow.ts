@@ -8,7 +8,8 @@
 // stays readable there.
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
-import { withWasm, type Kernels } from '../wasm/runtime.js';
+import { withWasm } from '../wasm/runtime.js';
+import { paillierWasm, type PaillierExports } from './wasm.js';
 
 /** Largest modulus the kernels take (radix 2^27 keeps a lane's N + 12 products below 2^64 up to 1000 limbs). */
 export const MAX_MODULUS_BITS = 12288;
@@ -142,12 +143,12 @@ export class Modulus {
     base: bigint,
     exponent: bigint,
     expBits: number,
-    scratchBytes: (kernels: Kernels) => number,
-    kernel: (kernels: Kernels, args: PowArguments) => void,
+    scratchBytes: (kernels: PaillierExports) => number,
+    kernel: (kernels: PaillierExports, args: PowArguments) => void,
     words = Math.ceil(expBits / 32),
   ): bigint {
     const n = this.limbs;
-    return withWasm((kernels, arena) => {
+    return withWasm(paillierWasm, (kernels, arena) => {
       const start = arena.mark();
       try {
         const bytes = n * 4;

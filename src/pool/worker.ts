@@ -1,10 +1,11 @@
-// The pool's worker: instantiates the wasm engine in its own thread, announces that it is ready,
-// then runs each request's part through the operation of that name in the registry
-// (src/registry.ts) and answers with the result, its fresh arrays moved rather than copied. Errors
-// go back as their fields (./errors.ts). Progress of a part, when asked for, goes back at most every
-// PROGRESS_INTERVAL_MS.
+// The pool's worker: announces that it is ready, then runs each request's part through the
+// operation of that name in the registry (src/registry.ts) and answers with the result, its fresh
+// arrays moved rather than copied. An operation's family is imported on its first request, and the
+// wasm modules it declares are instantiated then (ready() loads every module declared so far), so a
+// worker loads only the families it runs. Errors go back as their fields (./errors.ts). Progress of
+// a part, when asked for, goes back at most every PROGRESS_INTERVAL_MS.
 import { PrivkitError } from '../errors.js';
-import { operations } from '../registry.js';
+import { isOperationName, operation } from '../registry.js';
 import { ready } from '../wasm/runtime.js';
 import { toWorkerError } from './errors.js';
 import { poolWorkerPort } from './port.js';
@@ -17,10 +18,12 @@ const PROGRESS_INTERVAL_MS = 20;
 const port = poolWorkerPort();
 const send = (reply: Reply, transfer: ArrayBuffer[] = []) => port.post(reply, transfer);
 
-/** The registered operation called `name`. */
-function operationNamed(name: string): PoolOperation<never, unknown, unknown, unknown> {
-  if (!Object.hasOwn(operations, name)) throw new PrivkitError('E_ARG', `no pool operation is registered as '${name}'`, { argument: 'operation' });
-  return operations[name as keyof typeof operations] as unknown as PoolOperation<never, unknown, unknown, unknown>;
+/** The registered operation called `name`, with the wasm modules of its family instantiated. */
+async function operationNamed(name: string): Promise<PoolOperation<never, unknown, unknown, unknown>> {
+  if (!isOperationName(name)) throw new PrivkitError('E_ARG', `no pool operation is registered as '${name}'`, { argument: 'operation' });
+  const found = await operation(name);
+  await ready();
+  return found as unknown as PoolOperation<never, unknown, unknown, unknown>;
 }
 
 /** The progress callback of a request: throttled messages when asked for, else nothing. */
@@ -37,7 +40,7 @@ function progressOf(request: Request): (done: number) => void {
 
 async function serve(request: Request): Promise<void> {
   try {
-    const operation = operationNamed(request.operation);
+    const operation = await operationNamed(request.operation);
     const { input, allocate } = request;
     const output = request.output ?? (request.inPlace ? input : allocate && plainArray(allocate.dtype, allocate.length));
     const value = await operation.run(request.task, { input, output }, progressOf(request));

@@ -4,8 +4,9 @@
 // Seeds, generator states and keystream never stay in wasm memory after a call (see combine).
 import { PrivkitError } from '../errors.js';
 import { GENERATOR_BYTES, generatorState } from '../dp/rng.js';
+import { dpWasm } from '../dp/wasm.js';
 import { assertInteger, describe } from '../validate.js';
-import { checkTypedArray, copyIn, copyOut, currentLength, isDetached, snapshot, typedArrayKind } from '../wasm/boundary.js';
+import { checkTypedArray, currentLength, isDetached, snapshot, StagingWindow, typedArrayKind } from '../wasm/boundary.js';
 import { withWasm } from '../wasm/runtime.js';
 
 /** One mask of {@link applyMasks}: the ChaCha20 keystream of a 32-byte seed, added or subtracted. */
@@ -16,8 +17,6 @@ export interface Mask {
   subtract?: boolean;
 }
 
-/** Words per chunk copied into wasm memory: a multiple of 64 (four ChaCha20 blocks), so streams continue across chunks. */
-const CHUNK_WORDS = 1 << 16;
 /** Generators in wasm memory at once (86 KiB): any number of masks runs in bounded memory. */
 const MASK_BATCH = 256;
 /** Longest vector (2^30 words, as a protocol message's). */
@@ -100,8 +99,9 @@ function isSeed(seed: unknown): seed is Uint8Array {
 }
 
 /**
- * out = (sum of `inputs` + sum of +-keystreams) mod 2^bits over n words, one chunk of CHUNK_WORDS at
- * a time: the inputs are copied into wasm and added (addWords), then the masks' generators are
+ * out = (sum of `inputs` + sum of +-keystreams) mod 2^bits over n words, one staging window at a
+ * time (its words a multiple of 64, four ChaCha20 blocks, so streams continue across windows): the
+ * inputs are copied into wasm and added (addWords), then the masks' generators are
  * loaded MASK_BATCH at a time, add their keystreams to the chunk (addKeystreams) and are saved
  * back. Generator states and staging are secret: zeroed in wasm when the call ends, and the JS
  * copy of the states too. `out` may be one of the inputs.
@@ -125,20 +125,18 @@ function combine(
   });
   const subtract = Uint32Array.from(masks, (mask) => (mask.subtract ? 1 : 0));
   try {
-    withWasm((kernels, arena) => {
+    withWasm(dpWasm, (kernels, arena) => {
       const batch = Math.min(count, MASK_BATCH);
       const gens = arena.allocSecret(batch * GENERATOR_BYTES);
       const flags = arena.allocSecret(batch * 4);
-      const words = Math.min(n, CHUNK_WORDS);
-      const ptr = arena.allocSecret(words * 4);
-      const scratch = inputs.length > 1 ? arena.allocSecret(words * 4) : 0;
-      for (let start = 0; start < n; start += CHUNK_WORDS) {
-        const length = Math.min(CHUNK_WORDS, n - start);
+      const staged = inputs.map((array, i) => ({ array, name: names[i]! }));
+      const window = new StagingWindow(arena, 4, n, true);
+      const scratch = inputs.length > 1 ? new StagingWindow(arena, 4, n, true) : undefined;
+      window.stream(n, { input: staged[0], output: { array: out, name: outName } }, (ptr, length, start) => {
         if (inputs.length === 0) arena.u32(ptr, length).fill(0);
-        else copyIn(arena.u32(ptr, length), inputs[0]!, start, names[0]!);
         for (let i = 1; i < inputs.length; i++) {
-          copyIn(arena.u32(scratch, length), inputs[i]!, start, names[i]!);
-          kernels.addWords(ptr, scratch, length);
+          scratch!.load(staged[i]!, start, length);
+          kernels.addWords(ptr, scratch!.ptr, length);
         }
         for (let first = 0; first < count; first += MASK_BATCH) {
           const m = Math.min(MASK_BATCH, count - first);
@@ -149,8 +147,7 @@ function combine(
           batchStates.set(arena.bytes(gens, batchStates.length));
         }
         kernels.andWords(ptr, length, modulusMask);
-        copyOut(arena.u32(ptr, length), out, start, outName);
-      }
+      });
     });
   } finally {
     states.fill(0);

@@ -7,8 +7,9 @@ import { nonFiniteError, PrivkitError } from '../errors.js';
 import { MAX_DISCRETE_SCALE } from '../dp/discrete.js';
 import { generatorOf } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
+import { dpWasm } from '../dp/wasm.js';
 import { assertFloat32Array, assertNumber, describe, readOptions } from '../validate.js';
-import { checkTypedArray, copyIn, currentLength } from '../wasm/boundary.js';
+import { checkTypedArray, currentLength, StagingWindow } from '../wasm/boundary.js';
 import { wordMask } from './masks.js';
 
 /** Options of {@link quantize}. */
@@ -43,8 +44,6 @@ export const MAX_ROUNDING_ATTEMPTS = 100;
 /** |x[i] * scale| must stay below this (2^52): every integer near it is then exact in float64. */
 export const MAX_QUANTIZED_MAGNITUDE = 2 ** 52;
 
-/** Values per wasm call: a multiple of the kernel's 512-value batch, so chunking never changes the output. */
-const CHUNK = 1 << 16;
 
 /**
  * Quantizes x into Z_2^bits: q[i] = stochasticRound(x[i] * scale) + noise[i] mod 2^bits, with
@@ -75,25 +74,24 @@ export function quantize(x: Float32Array, opts: QuantizeOptions): Uint32Array {
   assertFloat32Array('x', x);
   const length = currentLength(x);
   const out = new Uint32Array(length);
-  rng.withGenerator((kernels, g, arena) => {
-    // secret staging: the input, its rounding and noise
-    const ptr = arena.allocSecret(Math.min(length, CHUNK) * 4);
-    const bitsPtr = bound === undefined ? 0 : arena.allocSecret(Math.ceil(Math.min(length, CHUNK) / 32) * 4);
+  rng.withGenerator(dpWasm, (kernels, g, arena) => {
+    // secret staging: the input, its rounding and noise (a window holds a multiple of the kernel's
+    // 512-value batch, so chunking never changes the output)
+    const window = new StagingWindow(arena, 4, length, true);
+    const bitsPtr = bound === undefined ? 0 : arena.allocSecret(Math.ceil(Math.min(length, window.capacity) / 32) * 4);
     /**
      * Rounds (and noises with sigma > 0) all of x; the words go to `words` (if given), the round-up
      * bits to `bits` (if given). Returns the sum of squares of the rounded integers.
      */
     const pass = (noise: number, words: Uint32Array | undefined, bits: Uint32Array | undefined): number => {
       let squares = 0;
-      for (let start = 0; start < length; start += CHUNK) {
-        const count = Math.min(CHUNK, length - start);
-        copyIn(arena.f32(ptr, count), x, start, 'x');
+      const io = { input: { array: x, name: 'x' }, output: words && { array: words, name: 'out' } };
+      window.stream(length, io, (ptr, count, start) => {
         const s = kernels.quantizeChunk(g, ptr, count, scale, noise, mask, bits === undefined ? 0 : bitsPtr);
         if (s < 0) throw inputError(x, start, start + count, scale);
         squares += s;
-        if (words !== undefined) words.set(arena.u32(ptr, count), start);
         if (bits !== undefined) bits.set(arena.u32(bitsPtr, Math.ceil(count / 32)), start / 32);
-      }
+      });
       return squares;
     };
     if (bound === undefined) {

@@ -5,8 +5,9 @@
 // the server apply the same rotation. Kernels: hadamardRotate and its blocked phases in assembly/secagg/rotation.ts.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
+import { dpWasm } from '../dp/wasm.js';
 import { assertBytes, assertFloat32Array, assertInteger } from '../validate.js';
-import { copyIn, currentLength, snapshot } from '../wasm/boundary.js';
+import { currentLength, snapshot, StagingWindow, WINDOW_BYTES } from '../wasm/boundary.js';
 
 /** Longest vector the rotation accepts (its padded copy lives in wasm memory: 4 bytes per value). */
 export const MAX_ROTATION_LENGTH = 2 ** 28;
@@ -32,8 +33,8 @@ export function rotationLength(length: number): number {
   return d;
 }
 
-/** Floats of the staging window (1 MiB): longer rotations run block by block, in bounded wasm memory. */
-const ROTATION_BLOCK = 1 << 18;
+/** Floats of the staging window: longer rotations run block by block, in bounded wasm memory. */
+const ROTATION_BLOCK = WINDOW_BYTES / 4;
 
 /**
  * y = H D [x, 0...] / sqrt(d): x padded with zeros to d = rotationLength(x.length), multiplied by the
@@ -100,17 +101,17 @@ export function rotate(
   inverse: boolean,
   block = ROTATION_BLOCK,
 ): Float32Array {
-  return createRng({ seed, stream: ROTATION_STREAM }).withGenerator((kernels, g, arena) => {
+  return createRng({ seed, stream: ROTATION_STREAM }).withGenerator(dpWasm, (kernels, g, arena) => {
     const size = Math.min(d, block);
-    const ptr = arena.allocSecret(size * 4);
+    const window = new StagingWindow(arena, 4, size, true);
+    const { ptr } = window;
     const overflow = () =>
       new PrivkitError('E_OVERFLOW', `the rotation of ${name} overflows float32 (its L2 norm is beyond 3.4e38)`, { argument: name });
     /** Copies v[start, start + size) into the window, zero beyond v's values; E_NONFINITE for NaN/Infinity. */
     const load = (start: number) => {
       const count = Math.max(0, Math.min(size, length - start));
-      const window = arena.f32(ptr, size);
-      if (count > 0) copyIn(window.subarray(0, count), v, start, name);
-      window.fill(0, count);
+      if (count > 0) window.load({ array: v, name }, start, count);
+      arena.f32(ptr, size).fill(0, count);
       const bad = kernels.firstNonFinite(ptr, count);
       if (bad >= 0) throw nonFiniteError(name, start + bad, arena.f32(ptr, size)[bad]!);
     };

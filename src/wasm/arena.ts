@@ -63,6 +63,11 @@ export class Arena {
     return this.alloc(length * 4);
   }
 
+  /** A view of `length` elements of the typed array type `type` at `ptr`. */
+  view<T>(type: new (buffer: ArrayBuffer, byteOffset: number, length: number) => T, ptr: number, length: number): T {
+    return new type(this.memory.buffer, ptr, length);
+  }
+
   bytes(ptr: number, length: number): Uint8Array {
     return new Uint8Array(this.memory.buffer, ptr, length);
   }

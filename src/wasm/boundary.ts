@@ -6,7 +6,11 @@
 // that the array still holds the range the call validated: an array whose resizable buffer shrank,
 // or whose buffer was detached, meanwhile gives E_SHAPE naming it, never a shorter copy that would
 // leave stale wasm memory in the result.
+// Kernels stream arrays through one staging window of wasm memory (StagingWindow), chunk by chunk:
+// a chunk is copied in, the kernel runs on it, the result is copied out, so a call's wasm memory
+// stays within a few MiB whatever the length of its arrays.
 import { PrivkitError } from '../errors.js';
+import type { Arena } from './arena.js';
 
 export type TypedArray =
   | Int8Array
@@ -116,6 +120,69 @@ export function copyIn(target: TypedArray, array: TypedArray, start: number, nam
 /** Copies `source` (a view of wasm memory) into array[start, start + source.length), checked as by `region`. */
 export function copyOut(source: TypedArray, array: TypedArray, start: number, name: string): void {
   region(array, start, source.length, name).set(source as ArrayLike<number>);
+}
+
+/** Bytes of a staging window: 1 MiB, inside a core's L2 cache. */
+export const WINDOW_BYTES = 1 << 20;
+
+/** An array a call streams through a staging window, with the name its errors give it. */
+export interface Staged {
+  array: TypedArray;
+  name: string;
+}
+
+/**
+ * The staging window of a call: WINDOW_BYTES of wasm memory (less for a shorter array) in the
+ * call's arena scope, holding up to `capacity` elements of `elementBytes` bytes. A secret window
+ * (inputs mixed with noise or keystream) is zeroed when the scope closes, also when the call fails.
+ */
+export class StagingWindow {
+  readonly ptr: number;
+  /** Elements per chunk: as many as the window holds. */
+  readonly capacity: number;
+
+  /** Allocates the window for a stream of `length` elements of `elementBytes` bytes each. */
+  constructor(
+    private readonly arena: Arena,
+    elementBytes: number,
+    length: number,
+    secret: boolean,
+  ) {
+    this.capacity = WINDOW_BYTES / elementBytes;
+    const bytes = Math.min(length, this.capacity) * elementBytes;
+    this.ptr = secret ? arena.allocSecret(bytes) : arena.alloc(bytes);
+  }
+
+  /** Copies array[start, start + count) into the window (checked as by `region`). */
+  load(from: Staged, start: number, count: number): void {
+    copyIn(this.view(from.array, count), from.array, start, from.name);
+  }
+
+  /** Copies the window's first `count` elements into array[start, start + count) (checked as by `region`). */
+  store(to: Staged, start: number, count: number): void {
+    copyOut(this.view(to.array, count), to.array, start, to.name);
+  }
+
+  /**
+   * Streams elements [0, length) through the window, one chunk of at most `capacity` elements at a
+   * time: copies the chunk of `input` in (when given), runs `kernel(ptr, count, start)` on it, and
+   * copies the window out to the same chunk of `output` (when given). Both arrays have elements of
+   * the window's size; the kernel may read an input of one type and leave an output of another.
+   */
+  stream(length: number, io: { input?: Staged; output?: Staged }, kernel: (ptr: number, count: number, start: number) => void): void {
+    for (let start = 0; start < length; start += this.capacity) {
+      const count = Math.min(this.capacity, length - start);
+      if (io.input !== undefined) this.load(io.input, start, count);
+      kernel(this.ptr, count, start);
+      if (io.output !== undefined) this.store(io.output, start, count);
+    }
+  }
+
+  /** The window's first `count` elements as an array of the kind of `like`. */
+  private view(like: TypedArray, count: number): TypedArray {
+    const type: new (buffer: ArrayBuffer, byteOffset: number, length: number) => TypedArray = CONSTRUCTORS[typedArrayKind(like)!];
+    return this.arena.view(type, this.ptr, count);
+  }
 }
 
 /** A plain copy of array[0, length): the caller's later changes to the array do not reach it. */

@@ -1,36 +1,159 @@
-// Loads the embedded wasm module once per thread and runs kernel calls inside an arena scope.
-// Traps (WebAssembly.RuntimeError) become PrivkitError E_WASM; the arena is released either way,
-// so a failed call leaves the engine ready for the next one.
-// WebAssembly memory can grow but never shrink. A call that left memory above RETAINED_BYTES (only
-// unusual calls do: kernels stage their data through windows of about 1 MiB) makes the engine
-// replace its instance by a fresh one, compiled module reused, as soon as the thread is idle (after
-// the current task): the old instance and its memory are then garbage. Kernels keep no state in
-// wasm memory between calls, so the swap is invisible except for the memory it frees.
+// The wasm engine: several modules (kernels, rng, dp, paillier: one entry file assembly/<module>.ts
+// each), each embedded as base64 and declared by the family that uses it (src/<family>/wasm.ts)
+// with defineModule. Declaring registers the module; ready() instantiates every registered one. A
+// family's kernels import its declaration, so a bundle carries exactly the modules its imports reach,
+// and `ready()` loads exactly those.
+// Each module has its own instance, memory and arena, loaded once per thread. Kernel calls run
+// inside an arena scope (withWasm); traps (WebAssembly.RuntimeError) become PrivkitError E_WASM, and
+// the arena is released either way, so a failed call leaves the engine ready for the next one.
+// WebAssembly memory can grow but never shrink. A call that left a module's memory above
+// RETAINED_BYTES (only unusual calls do: kernels stage their data through windows of 1 MiB) makes
+// the engine replace that module's instance by a fresh one, compiled module reused, as soon as the
+// thread is idle (after the current task): the old instance and its memory are then garbage.
+// Kernels keep no state in wasm memory between calls, so the swap is invisible except for the
+// memory it frees.
 import { PrivkitError } from '../errors.js';
-import { instantiate } from './generated/bindings.js';
-import { WASM_BASE64 } from './generated/wasm-base64.js';
 import { Arena } from './arena.js';
 
-export type Kernels = Awaited<ReturnType<typeof instantiate>>;
+/** Wasm memory a module keeps after a call (16 MiB); above it the instance is renewed when idle. */
+export const RETAINED_BYTES = 16 << 20;
 
-interface Engine {
+/** What every module exports (besides its kernels): its memory and where its arena starts. */
+export interface ModuleExports {
+  readonly memory: WebAssembly.Memory;
+  heapBase(): number;
+}
+
+/** The bindings asc generates for a module: instantiates it and adapts its exports. */
+export type Instantiate<K extends ModuleExports> = (module: WebAssembly.Module, imports: Record<string, never>) => Promise<K>;
+
+interface Engine<K> {
   module: WebAssembly.Module;
-  kernels: Kernels;
+  kernels: K;
   arena: Arena;
 }
 
-/** Wasm memory a thread keeps after a call (16 MiB); above it the instance is renewed when idle. */
-export const RETAINED_BYTES = 16 << 20;
+/** A wasm module, as declared by defineModule: loaded by ready(), used through withWasm. */
+export interface WasmModule<K extends ModuleExports> {
+  /** The module's name (its entry file is assembly/<name>.ts). */
+  readonly name: string;
+  /** True once instantiated in this thread. */
+  readonly loaded: boolean;
+  /** Compiles and instantiates the module (once per thread; a failed load may be retried). */
+  load(): Promise<void>;
+  /** Runs `body` with the kernels and the arena (see withWasm). */
+  run<T>(body: (kernels: K, arena: Arena) => T): T;
+  /** Resolves when a pending renewal of the instance is done. */
+  settled(): Promise<void>;
+}
 
-let engine: Engine | undefined;
-let loading: Promise<void> | undefined;
-let renewing: Promise<void> | undefined;
+class Module<K extends ModuleExports> implements WasmModule<K> {
+  private engine: Engine<K> | undefined;
+  private loading: Promise<void> | undefined;
+  private renewing: Promise<void> | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly base64: string,
+    private readonly instantiate: Instantiate<K>,
+  ) {}
+
+  load(): Promise<void> {
+    this.loading ??= this.compile().catch((cause: unknown) => {
+      this.loading = undefined;
+      throw cause instanceof PrivkitError
+        ? cause
+        : new PrivkitError('E_WASM', `could not instantiate the ${this.name} wasm module: ${String(cause)}`, { cause });
+    });
+    return this.loading;
+  }
+
+  get loaded(): boolean {
+    return this.engine !== undefined;
+  }
+
+  run<T>(body: (kernels: K, arena: Arena) => T): T {
+    const engine = this.engine;
+    if (engine === undefined) {
+      throw new PrivkitError('E_NOT_READY', 'call `await ready()` before using the sync kernels');
+    }
+    const { module, kernels, arena } = engine;
+    const mark = arena.open();
+    try {
+      return body(kernels, arena);
+    } catch (error) {
+      if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError) {
+        throw new PrivkitError('E_WASM', `wasm kernel failed: ${error.message}`, { cause: error });
+      }
+      throw error;
+    } finally {
+      arena.close(mark);
+      if (arena.idle && arena.memoryBytes > RETAINED_BYTES) this.renew(module);
+    }
+  }
+
+  settled(): Promise<void> {
+    return this.renewing ?? Promise.resolve();
+  }
+
+  private async compile(): Promise<void> {
+    const bytes = decodeBase64(this.base64);
+    if (!WebAssembly.validate(bytes)) {
+      throw new PrivkitError('E_WASM', 'this runtime does not support WebAssembly SIMD (fixed-width v128)');
+    }
+    this.engine = await this.instance(await WebAssembly.compile(bytes));
+  }
+
+  private async instance(module: WebAssembly.Module): Promise<Engine<K>> {
+    const kernels = await this.instantiate(module, {});
+    return { module, kernels, arena: new Arena(kernels.memory, kernels.heapBase()) };
+  }
+
+  /** Swaps in a fresh instance once it is ready (no call can be in progress then: calls are synchronous). */
+  private renew(module: WebAssembly.Module): void {
+    this.renewing ??= this.instance(module)
+      .then((fresh) => {
+        if (this.engine?.arena.idle === true) this.engine = fresh;
+      })
+      .catch(() => {}) // keep the current instance
+      .finally(() => {
+        this.renewing = undefined;
+      });
+  }
+}
+
+/** The modules declared so far in this thread, in declaration order. */
+const registered: WasmModule<ModuleExports>[] = [];
 
 /**
- * Compiles and instantiates the wasm module (once per thread). Every sync kernel needs this first;
- * later calls return the same promise, and a failed load may be retried by calling again.
+ * Declares a wasm module (from the family that uses it, src/<family>/wasm.ts) and registers it, so
+ * that ready() loads it. `base64` is the module's bytes, `instantiate` its generated bindings.
+ */
+export function defineModule<K extends ModuleExports>(name: string, base64: string, instantiate: Instantiate<K>): WasmModule<K> {
+  const module = new Module(name, base64, instantiate);
+  registered.push(module);
+  return module;
+}
+
+/** True for a module declared by defineModule (the engine's own, not a look-alike). */
+export function isWasmModule(value: unknown): value is WasmModule<ModuleExports> {
+  return registered.includes(value as WasmModule<ModuleExports>);
+}
+
+/** The registered modules (for tests). */
+export function registeredModules(): readonly WasmModule<ModuleExports>[] {
+  return registered;
+}
+
+/** The last call's promise, and how many modules were registered then (a module registered later is loaded by the next call). */
+let loading: { promise: Promise<void>; modules: number } | undefined;
+
+/**
+ * Compiles and instantiates the wasm modules of every family imported so far (once per thread).
+ * Every sync kernel needs this first; later calls return the same promise until another family's
+ * module is imported, and a failed load may be retried by calling again.
  *
- * @throws {PrivkitError} E_WASM (as a rejection) when the runtime lacks WebAssembly or fixed-width SIMD, or the module fails to instantiate.
+ * @throws {PrivkitError} E_WASM (as a rejection) when the runtime lacks WebAssembly or fixed-width SIMD, or a module fails to instantiate.
  *
  * @example
  * ```ts
@@ -40,70 +163,34 @@ let renewing: Promise<void> | undefined;
  * ```
  */
 export function ready(): Promise<void> {
-  loading ??= load().catch((cause: unknown) => {
-    loading = undefined;
-    throw cause instanceof PrivkitError
-      ? cause
-      : new PrivkitError('E_WASM', `could not instantiate the wasm module: ${String(cause)}`, { cause });
-  });
-  return loading;
-}
-
-async function load(): Promise<void> {
-  const bytes = decodeBase64(WASM_BASE64);
-  if (!WebAssembly.validate(bytes)) {
-    throw new PrivkitError('E_WASM', 'this runtime does not support WebAssembly SIMD (fixed-width v128)');
-  }
-  engine = await newEngine(await WebAssembly.compile(bytes));
-}
-
-async function newEngine(module: WebAssembly.Module): Promise<Engine> {
-  const kernels = await instantiate(module, {});
-  return { module, kernels, arena: new Arena(kernels.memory, kernels.heapBase()) };
-}
-
-/** Swaps in a fresh instance once it is ready (no call can be in progress then: calls are synchronous). */
-function renew(module: WebAssembly.Module): void {
-  renewing ??= newEngine(module)
-    .then((fresh) => {
-      if (engine?.arena.idle === true) engine = fresh;
-    })
-    .catch(() => {}) // keep the current instance
-    .finally(() => {
-      renewing = undefined;
+  if (loading === undefined || loading.modules !== registered.length) {
+    const call = { promise: Promise.all(registered.map((module) => module.load())).then(() => {}), modules: registered.length };
+    call.promise.catch(() => {
+      if (loading === call) loading = undefined;
     });
+    loading = call;
+  }
+  return loading.promise;
 }
 
-/** Resolves when a pending renewal of the instance (see the header) is done: for tests. */
-export function settled(): Promise<void> {
-  return renewing ?? Promise.resolve();
-}
-
+/** True when every registered module is loaded. */
 export function isReady(): boolean {
-  return engine !== undefined;
+  return registered.every((module) => module.loaded);
+}
+
+/** Resolves when the pending renewals of every module's instance (see the header) are done: for tests. */
+export async function settled(): Promise<void> {
+  await Promise.all(registered.map((module) => module.settled()));
 }
 
 /**
- * Runs `body` with the kernels and the arena; memory allocated inside is released afterwards.
- * `body` must not keep arena views past its return.
+ * Runs `body` with the kernels and the arena of `module`; memory allocated inside is released
+ * afterwards. `body` must not keep arena views past its return.
+ *
+ * @throws {PrivkitError} E_NOT_READY before `await ready()`; E_WASM when a kernel traps.
  */
-export function withWasm<T>(body: (kernels: Kernels, arena: Arena) => T): T {
-  if (engine === undefined) {
-    throw new PrivkitError('E_NOT_READY', 'call `await ready()` before using the sync kernels');
-  }
-  const { module, kernels, arena } = engine;
-  const mark = arena.open();
-  try {
-    return body(kernels, arena);
-  } catch (error) {
-    if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError) {
-      throw new PrivkitError('E_WASM', `wasm kernel failed: ${error.message}`, { cause: error });
-    }
-    throw error;
-  } finally {
-    arena.close(mark);
-    if (arena.idle && arena.memoryBytes > RETAINED_BYTES) renew(module);
-  }
+export function withWasm<K extends ModuleExports, T>(module: WasmModule<K>, body: (kernels: K, arena: Arena) => T): T {
+  return module.run(body);
 }
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {

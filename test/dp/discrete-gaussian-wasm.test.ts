@@ -13,6 +13,7 @@ import { createRng, discreteGaussian } from 'privkit/dp';
 import * as ref from 'privkit/reference';
 import { dequantize, quantize } from 'privkit/secagg';
 import * as runtime from '../../dist/src/wasm/runtime.js';
+import { dpWasm } from '../../dist/src/dp/wasm.js';
 import { expectPrivkitError, FC_SEED, randomMatrix } from '../support/helpers.js';
 import { chiSquareSf, discreteGaussianPmf, IntegerHistogram, integerChiSquare } from '../support/noise-stats.js';
 
@@ -117,14 +118,14 @@ describe('agrees with the reference bit for bit, given the keystream', () => {
 
   it("the reference's R(k) is the kernel's to 1e-15 relative", () => {
     for (const [sigma, k] of [[0.05, 1], [0.3, 5], [0.5, 2], [2.5, 7], [1000, 2000], [2 ** 24, 3e8]] as const) {
-      const kernel = runtime.withWasm((kernels) => kernels.discreteGaussianAcceptance(sigma, k));
+      const kernel = runtime.withWasm(dpWasm, (kernels) => kernels.discreteGaussianAcceptance(sigma, k));
       expect(Math.abs(ref.discreteGaussianAcceptance(sigma, k) / kernel - 1), `sigma ${sigma}, k ${k}`).toBeLessThan(1e-15);
     }
   });
 });
 
 describe('acceptance probability R(k) = g(0) / g(k)', () => {
-  const acceptance = (sigma: number, k: number) => runtime.withWasm((kernels) => kernels.discreteGaussianAcceptance(sigma, k));
+  const acceptance = (sigma: number, k: number) => runtime.withWasm(dpWasm, (kernels) => kernels.discreteGaussianAcceptance(sigma, k));
 
   // [sigma, k, R(k)]: mpmath at 60 digits, R = exp(-k^2 / 2s^2) (erf(1/(2 sqrt2 s)) * 2) / (erfc((k - 1/2)/(sqrt2 s)) - erfc((k + 1/2)/(sqrt2 s)))
   const known: Array<[number, number, number]> = [

@@ -17,6 +17,7 @@ import {
 } from 'privkit/dp';
 import * as ref from 'privkit/reference';
 import * as runtime from '../../dist/src/wasm/runtime.js';
+import { dpWasm } from '../../dist/src/dp/wasm.js';
 import { FC_SEED } from '../support/helpers.js';
 import { discreteLaplaceCdf, erfc, IntegerHistogram, integerChiSquare, ksCritical, ksStatistic, normalCdf, seed } from '../support/noise-stats.js';
 
@@ -105,7 +106,7 @@ describe('secureLaplace', () => {
 
 describe("secureLaplace's threshold table: QT[k - 1] = floor(e^(-M k / t) 2^64), M = 2^22", () => {
   const table = (t: number): bigint[] =>
-    runtime.withWasm((kernels, arena) => {
+    runtime.withWasm(dpWasm, (kernels, arena) => {
       const ptr = arena.alloc(16 * 8);
       const count = kernels.secureLaplaceTable(t, 22, ptr);
       return Array.from(new BigUint64Array(kernels.memory.buffer, ptr, count));

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from 'privkit/dp';
 import { MAX_EXPONENT_BITS, millerRabin, Modulus, powBigInt, PrivateKey, ready } from 'privkit/paillier';
 import * as runtime from '../../dist/src/wasm/runtime.js';
+import { paillierWasm } from '../../dist/src/paillier/wasm.js';
 import { errorCode } from '../support/helpers.js';
 
 const SEED = 20261125;
@@ -18,7 +19,7 @@ beforeAll(ready);
 /** Products, squarings and scanned table entries the kernels ran during fn. */
 function counts(fn: () => unknown): { products: number; squares: number; scanned: number } {
   const read = () =>
-    runtime.withWasm((kernels, arena) => {
+    runtime.withWasm(paillierWasm, (kernels, arena) => {
       const out = arena.alloc(12);
       kernels.montCounters(out);
       const [products, squares, scanned] = arena.u32(out, 3);
@@ -31,7 +32,7 @@ function counts(fn: () => unknown): { products: number; squares: number; scanned
 
 /** The counts montPowSecret must show for `bits` exponent bits: from the window size alone. */
 function expectedCounts(bits: number): { products: number; squares: number; scanned: number } {
-  const k = runtime.withWasm((kernels) => kernels.secretWindowBits(bits));
+  const k = runtime.withWasm(paillierWasm, (kernels) => kernels.secretWindowBits(bits));
   const windows = Math.ceil(bits / k);
   // the 2^k table entries, one product per window after the first, and the conversion out of Montgomery form
   return { products: 2 ** k + (windows - 1) + 1, squares: (windows - 1) * k, scanned: windows * 2 ** k };

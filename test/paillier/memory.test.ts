@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from 'privkit/dp';
 import { generateKeyPair, millerRabin, PrivateKey, ready } from 'privkit/paillier';
 import * as runtime from '../../dist/src/wasm/runtime.js';
+import { paillierWasm } from '../../dist/src/paillier/wasm.js';
 
 const insecure = { allowInsecureTestKeys: true };
 
@@ -46,7 +47,7 @@ function probes(secrets: Record<string, bigint>): Array<{ name: string; bytes: U
 
 /** Names of the secrets whose probes occur anywhere in wasm memory. */
 function foundInMemory(secrets: Record<string, bigint>): string[] {
-  const memory = runtime.withWasm((kernels) => new Uint8Array(kernels.memory.buffer));
+  const memory = runtime.withWasm(paillierWasm, (kernels) => new Uint8Array(kernels.memory.buffer));
   const found = new Set<string>();
   for (const { name, bytes } of probes(secrets)) {
     const first = bytes[0]!;
@@ -88,13 +89,13 @@ describe('wasm memory after Paillier calls', () => {
   it('the scan finds a secret that is in memory (control)', () => {
     // random bytes from outside the engine (its generators pass their output through wasm memory)
     const p = BigInt('0x' + Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')) | (1n << 255n);
-    const ptr = runtime.withWasm((_kernels, arena) => {
+    const ptr = runtime.withWasm(paillierWasm, (_kernels, arena) => {
       const at = arena.alloc(64);
       arena.bytes(at, 40).set(limbBytes(p, 28));
       return at;
     });
     expect(foundInMemory({ p })).toEqual(['p']);
-    runtime.withWasm((_kernels, arena) => arena.bytes(ptr, 64).fill(0));
+    runtime.withWasm(paillierWasm, (_kernels, arena) => arena.bytes(ptr, 64).fill(0));
     expect(foundInMemory({ p })).toEqual([]);
   });
 

@@ -8,6 +8,7 @@ import { createRng } from 'privkit/dp';
 import { applyMasks, wordMask } from 'privkit/secagg';
 import { maskedSum } from '../../dist/src/secagg/masks.js';
 import * as runtime from '../../dist/src/wasm/runtime.js';
+import { dpWasm } from '../../dist/src/dp/wasm.js';
 import { expectPrivkitError } from '../support/helpers.js';
 
 beforeAll(ready);
@@ -34,7 +35,7 @@ function referenceMask(target: Uint32Array, masks: { seed: Uint8Array; subtract?
 }
 
 describe('applyMasks', () => {
-  it('equals the reference for random lengths (across the 65,536-word chunk boundary), masks, signs and bits', () => {
+  it('equals the reference for random lengths, masks, signs and bits', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 140_000 }),
@@ -84,11 +85,19 @@ describe('applyMasks', () => {
   it('releases its wasm memory after every call', () => {
     const x = new Uint32Array(200_000);
     applyMasks(x, [{ seed: seedOf(1) }]);
-    const top = runtime.withWasm((_k, arena) => arena.mark());
-    const size = runtime.withWasm((_k, arena) => arena.memoryBytes);
+    const top = runtime.withWasm(dpWasm, (_k, arena) => arena.mark());
+    const size = runtime.withWasm(dpWasm, (_k, arena) => arena.memoryBytes);
     for (let i = 0; i < 50; i++) applyMasks(x, [{ seed: seedOf(i) }, { seed: seedOf(i + 1), subtract: true }]);
-    expect(runtime.withWasm((_k, arena) => arena.mark())).toBe(top);
-    expect(runtime.withWasm((_k, arena) => arena.memoryBytes)).toBe(size);
+    expect(runtime.withWasm(dpWasm, (_k, arena) => arena.mark())).toBe(top);
+    expect(runtime.withWasm(dpWasm, (_k, arena) => arena.memoryBytes)).toBe(size);
+  });
+
+  it('across staging windows (1 MiB, 262,144 words each): equals the reference, alone and summed', () => {
+    const length = 2 * 262_144 + 77;
+    const inputs = [0, 1, 2].map((k) => new Uint32Array(length).map((_, i) => Math.imul(i + 31 * k, 2654435761) >>> 0));
+    const masks = [{ seed: seedOf(7) }, { seed: seedOf(8), subtract: true }];
+    expect(applyMasks(inputs[0]!.slice(), masks)).toEqual(referenceMask(inputs[0]!, masks, 32));
+    expect(maskedSum(inputs, masks, 24)).toEqual(referenceMaskedSum(inputs, length, masks, 24));
   });
 
   it('with many masks equals the reference (every generator adds to every 1,024-word block, streams continue across blocks and chunks)', () => {
@@ -100,7 +109,7 @@ describe('applyMasks', () => {
 });
 
 describe('maskedSum', () => {
-  it('equals the sum of the inputs plus the masks mod 2^bits, for random counts, lengths (across the chunk boundary), masks and bits', () => {
+  it('equals the sum of the inputs plus the masks mod 2^bits, for random counts, lengths, masks and bits', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 140_000 }),
@@ -145,10 +154,10 @@ describe('maskedSum', () => {
   it('releases its wasm memory after every call', () => {
     const inputs = Array.from({ length: 3 }, () => new Uint32Array(200_000));
     maskedSum(inputs, [{ seed: seedOf(1) }]);
-    const top = runtime.withWasm((_k, arena) => arena.mark());
-    const size = runtime.withWasm((_k, arena) => arena.memoryBytes);
+    const top = runtime.withWasm(dpWasm, (_k, arena) => arena.mark());
+    const size = runtime.withWasm(dpWasm, (_k, arena) => arena.memoryBytes);
     for (let i = 0; i < 20; i++) maskedSum(inputs, [{ seed: seedOf(i) }, { seed: seedOf(i + 1), subtract: true }]);
-    expect(runtime.withWasm((_k, arena) => arena.mark())).toBe(top);
-    expect(runtime.withWasm((_k, arena) => arena.memoryBytes)).toBe(size);
+    expect(runtime.withWasm(dpWasm, (_k, arena) => arena.mark())).toBe(top);
+    expect(runtime.withWasm(dpWasm, (_k, arena) => arena.memoryBytes)).toBe(size);
   });
 });

@@ -12,6 +12,7 @@ import { createRng } from 'privkit/dp';
 import * as ref from 'privkit/reference';
 import { applyMasks, dequantize, MAX_ROUNDING_ATTEMPTS, quantize } from 'privkit/secagg';
 import * as runtime from '../../dist/src/wasm/runtime.js';
+import { dpWasm } from '../../dist/src/dp/wasm.js';
 import { catchPrivkitError, expectPrivkitError, FC_SEED, randomMatrix, seededRng } from '../support/helpers.js';
 
 fc.configureGlobal({ seed: FC_SEED, numRuns: 80, endOnFailure: true });
@@ -20,8 +21,8 @@ beforeAll(ready);
 
 const seedOf = (byte: number) => Uint8Array.from({ length: 32 }, (_, i) => (byte * 29 + i * 3) & 0xff);
 const seeded = (byte: number) => createRng({ seed: seedOf(byte) });
-/** Values per wasm call in src/secagg/quantize.ts (not exported). */
-const CHUNK = 65_536;
+/** Values per staging window of src/secagg/quantize.ts: 1 MiB of float32 (WINDOW_BYTES of src/wasm/boundary.ts). */
+const CHUNK = 262_144;
 
 /** Values per keystream block of the kernel (assembly/dp/discrete.ts BATCH). */
 const BATCH = 512;
@@ -77,7 +78,7 @@ describe('agrees with the reference', () => {
     );
   });
 
-  it('across wasm chunks (150,001 values) and with tiny, zero and huge values', () => {
+  it('across wasm chunks (543,217 values) and with tiny, zero and huge values', () => {
     const n = 2 * CHUNK + 18_929;
     const rand = seededRng(3);
     const x = Float32Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 0 : (rand() - 0.5) * 10 ** (10 * rand() - 6)));
@@ -407,8 +408,8 @@ describe('randomness', () => {
 });
 
 describe('memory', () => {
-  const memoryBytes = () => runtime.withWasm((_kernels, arena) => arena.memoryBytes);
-  const arenaTop = () => runtime.withWasm((_kernels, arena) => arena.mark());
+  const memoryBytes = () => runtime.withWasm(dpWasm, (_kernels, arena) => arena.memoryBytes);
+  const arenaTop = () => runtime.withWasm(dpWasm, (_kernels, arena) => arena.mark());
 
   it('many calls, small and larger than the staging window, do not grow wasm memory', () => {
     const small = randomMatrix(1, 37, 1, 'normal');

@@ -17,6 +17,7 @@ import {
 } from 'privkit/secagg';
 import { rotate } from '../../dist/src/secagg/rotation.js';
 import * as runtime from '../../dist/src/wasm/runtime.js';
+import { dpWasm } from '../../dist/src/dp/wasm.js';
 import { exactNorm, expectBitEqual, expectPrivkitError, FC_SEED, randomMatrix } from '../support/helpers.js';
 
 fc.configureGlobal({ seed: FC_SEED, numRuns: 60, endOnFailure: true });
@@ -254,8 +255,8 @@ describe('errors', () => {
 });
 
 describe('memory', () => {
-  const memoryBytes = () => runtime.withWasm((_kernels, arena) => arena.memoryBytes);
-  const arenaTop = () => runtime.withWasm((_kernels, arena) => arena.mark());
+  const memoryBytes = () => runtime.withWasm(dpWasm, (_kernels, arena) => arena.memoryBytes);
+  const arenaTop = () => runtime.withWasm(dpWasm, (_kernels, arena) => arena.mark());
 
   it('repeated rotations do not grow wasm memory or leak arena space', () => {
     const x = vector(100_000, 5);

@@ -16,12 +16,13 @@ import {
 } from 'privkit';
 import * as runtime from '../../dist/src/wasm/runtime.js';
 import { Arena } from '../../dist/src/wasm/arena.js';
+import { kernelsWasm } from '../../dist/src/kernels/wasm.js';
 import { catchPrivkitError, expectPrivkitError, expectRelClose, randomMatrix } from '../support/helpers.js';
 
 /** Size of wasm linear memory in bytes. */
-const memoryBytes = (): number => runtime.withWasm((_kernels, arena) => arena.memoryBytes);
+const memoryBytes = (): number => runtime.withWasm(kernelsWasm, (_kernels, arena) => arena.memoryBytes);
 /** The arena's free pointer outside any call (a leak would leave it higher). */
-const arenaTop = (): number => runtime.withWasm((_kernels, arena) => arena.mark());
+const arenaTop = (): number => runtime.withWasm(kernelsWasm, (_kernels, arena) => arena.mark());
 
 beforeAll(async () => {
   await ready();
@@ -206,7 +207,7 @@ describe('a wasm trap becomes PrivkitError E_WASM and the engine keeps working',
   it('out-of-bounds pointer in a raw kernel', () => {
     const top = arenaTop();
     const error = expectPrivkitError(
-      () => runtime.withWasm((kernels) => kernels.sumSquaresRows(0xfffffff0, 1, 64, 64, 0, 1)),
+      () => runtime.withWasm(kernelsWasm, (kernels) => kernels.sumSquaresRows(0xfffffff0, 1, 64, 64, 0, 1)),
       'E_WASM',
     );
     expect(error).toBeInstanceOf(PrivkitError);
@@ -227,7 +228,7 @@ describe('a wasm trap becomes PrivkitError E_WASM and the engine keeps working',
     for (let i = 0; i < 100; i++) {
       expectPrivkitError(
         () =>
-          runtime.withWasm((kernels, arena) => {
+          runtime.withWasm(kernelsWasm, (kernels, arena) => {
             const ptr = arena.allocF32(1024);
             arena.f32(ptr, 1024).fill(1);
             // output pointer out of bounds
@@ -251,11 +252,11 @@ describe('a wasm trap becomes PrivkitError E_WASM and the engine keeps working',
   it('traps in every raw kernel', () => {
     const oob = 0xfffffff0;
     const traps: Array<() => unknown> = [
-      () => runtime.withWasm((k) => k.firstNonFinite(oob, 64)),
-      () => runtime.withWasm((k) => k.clampValues(oob, 64, 0, 1)),
+      () => runtime.withWasm(kernelsWasm, (k) => k.firstNonFinite(oob, 64)),
+      () => runtime.withWasm(kernelsWasm, (k) => k.clampValues(oob, 64, 0, 1)),
       // valid scale / weight (0.5, as float64 and float32 bit patterns both non-1), out-of-bounds rows
-      () => runtime.withWasm((k, a) => k.scaleRows(oob, 1, 64, 64, halves(a), 1)),
-      () => runtime.withWasm((k, a) => k.accumulateRows(oob, 1, 64, 64, halves(a), 1, a.allocF32(64))),
+      () => runtime.withWasm(kernelsWasm, (k, a) => k.scaleRows(oob, 1, 64, 64, halves(a), 1)),
+      () => runtime.withWasm(kernelsWasm, (k, a) => k.accumulateRows(oob, 1, 64, 64, halves(a), 1, a.allocF32(64))),
     ];
     for (const trap of traps) {
       const error = expectPrivkitError(trap, 'E_WASM');
@@ -268,7 +269,7 @@ describe('a wasm trap becomes PrivkitError E_WASM and the engine keeps working',
     const top = arenaTop();
     const own = new TypeError('not a wasm error');
     expect(() =>
-      runtime.withWasm((_k, arena) => {
+      runtime.withWasm(kernelsWasm, (_k, arena) => {
         arena.alloc(4096);
         throw own;
       }),

@@ -275,9 +275,11 @@ const CASES: Record<string, Case> = {
   },
 };
 
-/** Fills wasm memory above the arena's free pointer with the canary. */
+/** Fills the memory of every wasm module above its arena's free pointer with the canary. */
 function plantCanary(): void {
-  runtime.withWasm((kernels, arena) => new Uint8Array(kernels.memory.buffer, arena.mark()).fill(0xa5));
+  for (const module of runtime.registeredModules()) {
+    runtime.withWasm(module, (kernels, arena) => new Uint8Array(kernels.memory.buffer, arena.mark()).fill(0xa5));
+  }
 }
 
 /** The typed arrays of a result (an array, or an object of arrays). */
@@ -331,8 +333,11 @@ describe('an input shrunk or detached during a call never yields stale wasm memo
 
   it('the canary check finds stale memory when it is there (control)', () => {
     plantCanary();
-    const stale = runtime.withWasm((_kernels, arena) => arena.f32(arena.alloc(16), 4).slice());
-    expect(holdsCanary(stale)).toBe(true);
+    for (const module of runtime.registeredModules()) {
+      const stale = runtime.withWasm(module, (_kernels, arena) => arena.f32(arena.alloc(16), 4).slice());
+      expect(holdsCanary(stale), module.name).toBe(true);
+    }
+    const stale = runtime.withWasm(runtime.registeredModules()[0]!, (_kernels, arena) => arena.f32(arena.alloc(16), 4).slice());
     expect(holdsCanary({ sum: new Float32Array(4), norms: stale })).toBe(true);
     expect(holdsCanary(new Float32Array(4))).toBe(false);
   });

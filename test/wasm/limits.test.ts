@@ -1,8 +1,8 @@
 // Bounded allocations (issue 11): long rows, long rotations and many masks run in bounded wasm
 // memory (the thread's memory does not grow); arguments asking for more than a call may allocate get
 // a coded error naming them before anything is allocated; one call may allocate at most
-// MAX_CALL_BYTES of wasm memory; a thread whose memory grew past RETAINED_BYTES gets a fresh instance
-// (its memory back to the initial size) once idle, and keeps computing correctly.
+// MAX_CALL_BYTES of wasm memory; a module whose memory grew past RETAINED_BYTES gets a fresh instance
+// (its memory back to the initial size) once the thread is idle, and keeps computing correctly.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { clipAndSum, clipPerLayer, ready, sum } from 'privkit';
 import { createRng, gaussianNoise, laplaceNoise, MAX_NOISE_LENGTH } from 'privkit/dp';
@@ -13,11 +13,15 @@ import { MAX_RNG_LENGTH } from '../../dist/src/dp/rng.js';
 import { maskedSum } from '../../dist/src/secagg/masks.js';
 import { MAX_CALL_BYTES } from '../../dist/src/wasm/arena.js';
 import * as runtime from '../../dist/src/wasm/runtime.js';
+import { dpWasm } from '../../dist/src/dp/wasm.js';
+import { kernelsWasm } from '../../dist/src/kernels/wasm.js';
 import { expectPrivkitError } from '../support/helpers.js';
 
 beforeAll(ready);
 
-const memoryBytes = (): number => runtime.withWasm((_kernels, arena) => arena.memoryBytes);
+/** Wasm memory of one module, or of all the thread's modules. */
+const moduleBytes = (module: runtime.WasmModule<runtime.ModuleExports>): number => runtime.withWasm(module, (_kernels, arena) => arena.memoryBytes);
+const memoryBytes = (): number => runtime.registeredModules().reduce((total, module) => total + moduleBytes(module), 0);
 const INITIAL_BYTES = 64 * 65536; // asconfig.json initialMemory
 
 describe('long inputs run in bounded wasm memory', () => {
@@ -96,42 +100,55 @@ describe('per-call limits: a coded error naming the argument, before any allocat
 
   it('one call may allocate at most MAX_CALL_BYTES (64 MiB) of wasm memory, nested scopes included', () => {
     expect(MAX_CALL_BYTES).toBe(64 * 2 ** 20);
-    const before = memoryBytes();
-    expectPrivkitError(() => runtime.withWasm((_kernels, arena) => arena.alloc(MAX_CALL_BYTES + 1)), 'E_OVERFLOW');
-    expectPrivkitError(
-      () =>
-        runtime.withWasm((_kernels, arena) => {
-          arena.alloc(MAX_CALL_BYTES / 2);
-          runtime.withWasm((_k, inner) => inner.alloc(MAX_CALL_BYTES / 2 + 64));
-        }),
-      'E_OVERFLOW',
-    );
-    expect(memoryBytes()).toBeLessThanOrEqual(before + MAX_CALL_BYTES / 2 + 65536);
+    for (const module of runtime.registeredModules()) {
+      const before = moduleBytes(module);
+      expectPrivkitError(() => runtime.withWasm(module, (_kernels, arena) => arena.alloc(MAX_CALL_BYTES + 1)), 'E_OVERFLOW');
+      expectPrivkitError(
+        () =>
+          runtime.withWasm(module, (_kernels, arena) => {
+            arena.alloc(MAX_CALL_BYTES / 2);
+            runtime.withWasm(module, (_k, inner) => inner.alloc(MAX_CALL_BYTES / 2 + 64));
+          }),
+        'E_OVERFLOW',
+      );
+      expect(moduleBytes(module), module.name).toBeLessThanOrEqual(before + MAX_CALL_BYTES / 2 + 65536);
+    }
   });
 });
 
 describe('high-water memory is released', () => {
-  it('after a call that grew memory past RETAINED_BYTES, the idle thread gets a fresh instance', async () => {
+  it('after a call that grew the memory of a module past RETAINED_BYTES, the idle thread gets a fresh instance of that module', async () => {
+    await runtime.settled(); // renewals started by earlier tests are done
     const x = Float32Array.from({ length: 1000 }, (_, i) => Math.cos(i));
     const clippedBefore = clipAndSum(x, 10, 0.5);
     const grownBy = runtime.RETAINED_BYTES + (4 << 20);
-    runtime.withWasm((_kernels, arena) => arena.bytes(arena.alloc(grownBy), 16).fill(7));
-    expect(memoryBytes()).toBeGreaterThan(runtime.RETAINED_BYTES);
-    const old = runtime.withWasm((kernels) => kernels.memory);
-    await runtime.settled();
-    const fresh = runtime.withWasm((kernels) => kernels.memory);
-    expect(fresh).not.toBe(old);
-    expect(memoryBytes()).toBe(INITIAL_BYTES);
-    // the fresh instance computes as the old one did
+    expect(runtime.registeredModules().length).toBeGreaterThanOrEqual(3); // kernels, rng, dp: the families imported here use them
+    for (const module of runtime.registeredModules()) {
+      const others = runtime.registeredModules().filter((other) => other !== module);
+      const memoryOf = (m: typeof module) => runtime.withWasm(m, (kernels) => kernels.memory);
+      const othersBefore = others.map(memoryOf);
+      runtime.withWasm(module, (_kernels, arena) => arena.bytes(arena.alloc(grownBy), 16).fill(7));
+      expect(moduleBytes(module), module.name).toBeGreaterThan(runtime.RETAINED_BYTES);
+      const old = memoryOf(module);
+      await runtime.settled();
+      expect(memoryOf(module), module.name).not.toBe(old);
+      expect(moduleBytes(module), module.name).toBe(INITIAL_BYTES);
+      others.forEach((other, i) => expect(memoryOf(other), `${other.name} keeps its instance`).toBe(othersBefore[i]));
+    }
+    // the fresh instances compute as the old ones did
     expect(clipAndSum(x, 10, 0.5)).toEqual(clippedBefore);
     const a = createRng({ seed: new Uint8Array(32).fill(9) }).bytes(100);
     expect(a.subarray(0, 64)).toEqual(ref.chachaBlock(new Uint8Array(32).fill(9), 0, new Uint8Array(12)));
   });
 
   it('calls within RETAINED_BYTES keep their instance', async () => {
-    const old = runtime.withWasm((kernels) => kernels.memory);
+    const modules: runtime.WasmModule<runtime.ModuleExports>[] = [dpWasm, kernelsWasm];
+    const memories = () => modules.map((module) => runtime.withWasm(module, (kernels) => kernels.memory));
+    const old = memories();
     gaussianNoise(100_000, 1);
+    clipAndSum(new Float32Array(100_000), 10, 1);
     await runtime.settled();
-    expect(runtime.withWasm((kernels) => kernels.memory)).toBe(old);
+    expect(memories()[0]).toBe(old[0]);
+    expect(memories()[1]).toBe(old[1]);
   });
 });

@@ -1,10 +1,10 @@
 // No secret left in wasm memory after a call (issue 11): after each kind of call that handles keys or
 // keystream (the generator's own outputs, every sampler, quantization with noise, secure-aggregation
-// masks, Paillier key generation, the thread's CSPRNG), the whole wasm memory is scanned for the
-// generator's 32-byte key, for any 16 bytes of the keystream it produced (recomputed from the key
+// masks, Paillier key generation, the thread's CSPRNG), the whole memory of every wasm module
+// (kernels, rng, dp and paillier: each has its own) is scanned for the generator's 32-byte key, for any 16 bytes of the keystream it produced (recomputed from the key
 // and the generator's final block counter with the plain-TypeScript ChaCha20 reference), for mask
-// seeds, and for the ChaCha20 constants that open every generator state; and the arena (memory
-// above the static data, zeroed before the call) must be all zero again. Controls check that each
+// seeds, and for the ChaCha20 constants that open every generator state; and each module's arena
+// (memory above its static data, zeroed before the call) must be all zero again. Controls check that each
 // scan finds what it looks for when it is there.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ready } from 'privkit';
@@ -31,13 +31,18 @@ beforeAll(ready);
 const SIGMA = new TextEncoder().encode('expand 32-byte k');
 const key = (k: number) => Uint8Array.from({ length: 32 }, (_, i) => (0x3d * (i + 1) + 17 * k) & 0xff);
 
-/** A copy of the whole wasm memory. */
-const wasmMemory = (): Uint8Array => runtime.withWasm((kernels) => new Uint8Array(kernels.memory.buffer).slice());
-const heapBase = (): number => runtime.withWasm((kernels) => kernels.heapBase());
+/** Every wasm module of the thread (the families imported here use all four). */
+const modules = runtime.registeredModules;
+/** A copy of the whole memory of a module. */
+const wasmMemory = (module: runtime.WasmModule<runtime.ModuleExports>): Uint8Array =>
+  runtime.withWasm(module, (kernels) => new Uint8Array(kernels.memory.buffer).slice());
+const heapBase = (module: runtime.WasmModule<runtime.ModuleExports>): number => runtime.withWasm(module, (kernels) => kernels.heapBase());
+/** The memory object of each module (an instance renewed meanwhile would have another). */
+const memories = () => modules().map((module) => runtime.withWasm(module, (kernels) => kernels.memory));
 
-/** Zeroes the arena, so that whatever is found there afterwards was left by the call under test. */
+/** Zeroes every arena, so that whatever is found there afterwards was left by the call under test. */
 function clearArena(): void {
-  runtime.withWasm((kernels) => new Uint8Array(kernels.memory.buffer, kernels.heapBase()).fill(0));
+  for (const module of modules()) runtime.withWasm(module, (kernels) => new Uint8Array(kernels.memory.buffer, kernels.heapBase()).fill(0));
 }
 
 /** The first `blocks` 64-byte blocks of ChaCha20 with `key` and stream id `stream`, from the reference. */
@@ -82,19 +87,22 @@ function fragmentsIn(haystack: Uint8Array, needle: Uint8Array, size = 16): numbe
 
 const contains = (haystack: Uint8Array, needle: Uint8Array) => Buffer.from(haystack.buffer, haystack.byteOffset, haystack.length).indexOf(Buffer.from(needle)) >= 0;
 
-/** What the scan found: keys, keystream fragments, generator constants, non-zero arena bytes. */
+/** What the scan of every module found: keys, keystream fragments, generator constants, non-zero arena bytes. */
 function leftovers(secrets: { keys: Uint8Array[]; streams: Uint8Array[] }): string[] {
-  const memory = wasmMemory();
   const found: string[] = [];
-  secrets.keys.forEach((k, i) => contains(memory, k) && found.push(`key ${i}`));
-  secrets.streams.forEach((s, i) => {
-    const at = fragmentsIn(memory, s);
-    if (at.length > 0) found.push(`keystream ${i} at ${at.length} offsets (first ${at[0]})`);
-  });
-  if (contains(memory, SIGMA)) found.push('a generator state (its ChaCha20 constants)');
-  const arena = memory.subarray(heapBase());
-  const dirty = arena.findIndex((byte) => byte !== 0);
-  if (dirty >= 0) found.push(`non-zero arena byte at heapBase + ${dirty}`);
+  for (const module of modules()) {
+    const memory = wasmMemory(module);
+    const report = (what: string) => found.push(`${module.name}: ${what}`);
+    secrets.keys.forEach((k, i) => contains(memory, k) && report(`key ${i}`));
+    secrets.streams.forEach((s, i) => {
+      const at = fragmentsIn(memory, s);
+      if (at.length > 0) report(`keystream ${i} at ${at.length} offsets (first ${at[0]})`);
+    });
+    if (contains(memory, SIGMA)) report('a generator state (its ChaCha20 constants)');
+    const arena = memory.subarray(heapBase(module));
+    const dirty = arena.findIndex((byte) => byte !== 0);
+    if (dirty >= 0) report(`non-zero arena byte at heapBase + ${dirty}`);
+  }
   return found;
 }
 
@@ -171,9 +179,9 @@ describe('no key, keystream or mask seed in wasm memory after a call', () => {
   for (const [name, run] of Object.entries(CASES)) {
     it(name, async () => {
       clearArena();
-      const before = runtime.withWasm((kernels) => kernels.memory);
+      const before = memories();
       const { rngs, masks = [] } = await run();
-      expect(runtime.withWasm((kernels) => kernels.memory), 'the same instance was scanned').toBe(before);
+      memories().forEach((memory, i) => expect(memory, 'the same instances were scanned').toBe(before[i]));
       const generators = rngs.map(produced);
       for (const { stream } of generators) expect(stream.length).toBeGreaterThan(0);
       const secrets = {
@@ -186,27 +194,33 @@ describe('no key, keystream or mask seed in wasm memory after a call', () => {
 });
 
 describe('the scans find what they look for (controls)', () => {
-  /** Writes `bytes` at an unaligned address of the arena, outside any secret region (left there after the call). */
-  const plant = (bytes: Uint8Array) =>
-    runtime.withWasm((_kernels, arena) => {
-      const ptr = arena.alloc(bytes.length + 16) + 5;
-      arena.bytes(ptr, bytes.length).set(bytes);
-    });
+  it('every module is scanned', () => {
+    expect(modules().map((module) => module.name).sort()).toEqual(['dp', 'kernels', 'paillier', 'rng']);
+  });
 
-  it('a key, a keystream fragment, a generator state and a stray byte', () => {
+  it('a key, a keystream fragment, a generator state and a stray byte, in each module', () => {
     const seed = key(12);
     const stream = keystream(seed, 0, 8);
-    clearArena();
-    expect(leftovers({ keys: [seed], streams: [stream] })).toEqual([]);
-    plant(seed);
-    expect(leftovers({ keys: [seed], streams: [] })).toEqual(['key 0', expect.stringMatching(/^non-zero arena byte/)]);
-    clearArena();
-    plant(stream.subarray(200, 216));
-    expect(leftovers({ keys: [], streams: [stream] })).toEqual([expect.stringMatching(/^keystream 0 at 1 offsets/), expect.stringMatching(/^non-zero/)]);
-    clearArena();
-    plant(generatorState(key(13), 0));
-    expect(leftovers({ keys: [], streams: [] })).toEqual(['a generator state (its ChaCha20 constants)', expect.stringMatching(/^non-zero/)]);
-    clearArena();
+    for (const module of modules()) {
+      /** Writes `bytes` at an unaligned address of the module's arena, outside any secret region (left there after the call). */
+      const plant = (bytes: Uint8Array) =>
+        runtime.withWasm(module, (_kernels, arena) => {
+          const ptr = arena.alloc(bytes.length + 16) + 5;
+          arena.bytes(ptr, bytes.length).set(bytes);
+        });
+      const where = `${module.name}: `;
+      clearArena();
+      expect(leftovers({ keys: [seed], streams: [stream] })).toEqual([]);
+      plant(seed);
+      expect(leftovers({ keys: [seed], streams: [] })).toEqual([`${where}key 0`, expect.stringMatching(`^${where}non-zero arena byte`)]);
+      clearArena();
+      plant(stream.subarray(200, 216));
+      expect(leftovers({ keys: [], streams: [stream] })).toEqual([expect.stringMatching(`^${where}keystream 0 at 1 offsets`), expect.stringMatching(`^${where}non-zero`)]);
+      clearArena();
+      plant(generatorState(key(13), 0));
+      expect(leftovers({ keys: [], streams: [] })).toEqual([`${where}a generator state (its ChaCha20 constants)`, expect.stringMatching(`^${where}non-zero`)]);
+      clearArena();
+    }
   });
 
   it('the keystream recomputed from a generator is the keystream it produced', () => {

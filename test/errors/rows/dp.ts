@@ -4,6 +4,7 @@ import * as dp from 'privkit/dp';
 import {
   arrayOf,
   fn,
+  instance,
   int,
   nonNegative,
   num,
@@ -17,6 +18,7 @@ import {
   type Row,
   type SweepRow,
 } from '../sweep-harness.js';
+import { dpWasm } from '../../../dist/src/dp/wasm.js';
 import { seeded } from './fixtures.js';
 
 const entry = 'privkit/dp';
@@ -64,9 +66,12 @@ const rng: Row[] = [
     export: 'createRng',
     label: 'Rng#withGenerator',
     setup: () => seeded(),
-    params: [{ name: 'body', domain: fn() }],
-    args: () => [() => 7],
-    call: ([body], r: dp.Rng) => r.withGenerator(body),
+    params: [
+      { name: 'wasm', domain: instance('WasmModule') },
+      { name: 'body', domain: fn() },
+    ],
+    args: () => [dpWasm, () => 7],
+    call: ([wasm, body], r: dp.Rng) => r.withGenerator(wasm as never, body as () => number),
   },
 ];
 

@@ -1,0 +1,110 @@
+// The wasm engine is split into modules (assembly/<module>.ts), each declared by its family
+// (src/<family>/wasm.ts): every module exports exactly its own kernels; ready() loads every
+// declared module, also one declared after an earlier ready(); a bundle that imports one kernel
+// carries only that kernel's module. This file imports only the kernels family at first (vitest
+// gives each test file its own module graph), so it sees the other modules being declared.
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../../scripts/bundle-size.mjs';
+import { kernelsWasm } from '../../dist/src/kernels/wasm.js';
+import * as runtime from '../../dist/src/wasm/runtime.js';
+import { expectPrivkitError } from '../support/helpers.js';
+
+/** The base64 of each module, as embedded in the package. */
+const MODULES = ['kernels', 'rng', 'dp', 'paillier'] as const;
+async function embedded(name: (typeof MODULES)[number]): Promise<string> {
+  return ((await import(`../../dist/src/wasm/generated/${name}-wasm.js`)) as { WASM_BASE64: string }).WASM_BASE64;
+}
+
+describe('each module exports exactly its own kernels', () => {
+  const EXPORTS: Record<(typeof MODULES)[number], string[]> = {
+    kernels: ['firstNonFinite', 'sumSquaresRows', 'scaleRows', 'clampValues', 'accumulateRows'],
+    rng: ['chachaBytes', 'uniformDoubles', 'generatorBytes'],
+    dp: [
+      ...['wipeScratch', 'firstNonFinite', 'chachaBytes'],
+      ...['gaussianFill64', 'gaussianFill32', 'laplaceFill64', 'laplaceFill32', 'gaussianAdd64', 'gaussianAdd32', 'laplaceAdd64', 'laplaceAdd32'],
+      ...['secureLaplaceLattice', 'secureLaplaceTable', 'secureGaussianLattice', 'discreteGaussianFill', 'discreteGaussianAcceptance'],
+      ...['andWords', 'addKeystreams', 'addWords', 'hadamardRotate', 'hadamardSigns', 'hadamardBlock', 'hadamardSpans', 'quantizeChunk'],
+    ],
+    paillier: ['montPow', 'montPowScratchBytes', 'montPowSecret', 'montPowSecretScratchBytes', 'secretWindowBits', 'montCounters'],
+  };
+
+  for (const name of MODULES) {
+    it(name, async () => {
+      const bytes = Buffer.from(await embedded(name), 'base64');
+      const exports = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((entry) => entry.name);
+      expect(exports.sort()).toEqual(['memory', 'heapBase', ...EXPORTS[name]].sort());
+    });
+  }
+});
+
+describe('ready() loads every declared module', () => {
+  it('only the modules of the imported families are declared, and ready() loads them; a module declared later is loaded by the next ready()', async () => {
+    expect(runtime.registeredModules().map((module) => module.name)).toEqual(['kernels']);
+    expect(runtime.isReady()).toBe(false);
+    expectPrivkitError(() => runtime.withWasm(kernelsWasm, () => 0), 'E_NOT_READY');
+
+    const first = runtime.ready();
+    expect(runtime.ready()).toBe(first); // nothing declared meanwhile: the same promise
+    await first;
+    expect(kernelsWasm.loaded).toBe(true);
+    expect(runtime.isReady()).toBe(true);
+    const kernelsMemory = runtime.withWasm(kernelsWasm, (kernels) => kernels.memory);
+
+    // importing a family's declaration declares its module
+    const { paillierWasm } = await import('../../dist/src/paillier/wasm.js');
+    expect(runtime.registeredModules().map((module) => module.name)).toEqual(['kernels', 'paillier']);
+    expect(runtime.isReady()).toBe(false);
+    expectPrivkitError(() => runtime.withWasm(paillierWasm, () => 0), 'E_NOT_READY');
+    const second = runtime.ready();
+    expect(second).not.toBe(first);
+    await second;
+    expect(paillierWasm.loaded).toBe(true);
+    expect(runtime.withWasm(paillierWasm, (kernels) => kernels.secretWindowBits(1024))).toBeGreaterThan(0);
+    expect(runtime.withWasm(kernelsWasm, (kernels) => kernels.memory), 'the kernels module is not instantiated again').toBe(kernelsMemory);
+
+    const { dpWasm, rngWasm } = await import('../../dist/src/dp/wasm.js');
+    expect(runtime.registeredModules().map((module) => module.name)).toEqual(['kernels', 'paillier', 'rng', 'dp']);
+    await runtime.ready();
+    expect([dpWasm.loaded, rngWasm.loaded, runtime.isReady()]).toEqual([true, true, true]);
+  });
+});
+
+describe('a bundle carries the modules its imports reach (Vite)', () => {
+  /** The modules whose embedded bytes a bundle of `source` contains. */
+  async function modulesIn(source: string): Promise<string[]> {
+    const code = (await buildApp(source)).map((file) => file.bytes.toString('latin1')).join('\n');
+    const found: string[] = [];
+    for (const name of MODULES) if (code.includes(await embedded(name))) found.push(name);
+    return found;
+  }
+
+  it('one kernel of privkit: the kernels module only', async () => {
+    expect(await modulesIn(`import { ready, clipAndSum } from 'privkit';\nawait ready();\nconsole.log(clipAndSum(new Float32Array(4), 2, 1));\n`)).toEqual(['kernels']);
+  });
+
+  it('the generator alone: the rng module; a noise sampler: the dp module too', async () => {
+    expect(await modulesIn(`import { ready } from 'privkit';\nimport { createRng } from 'privkit/dp';\nawait ready();\nconsole.log(createRng().bytes(8));\n`)).toEqual(['rng']);
+    expect(await modulesIn(`import { ready } from 'privkit';\nimport { gaussianNoise } from 'privkit/dp';\nawait ready();\nconsole.log(gaussianNoise(8, 1));\n`)).toEqual(['rng', 'dp']);
+  });
+
+  it("the pool's worker imports a family on its first operation: with ES workers, the worker's entry holds no module", async () => {
+    const files = await buildApp(
+      `import { createPool } from 'privkit/pool';\nconst pool = await createPool();\nconsole.log(await pool.sum(new Float32Array(4), 2));\n`,
+      { worker: 'es' },
+    );
+    const base64 = await Promise.all(MODULES.map(embedded));
+    /** The modules a file of the build holds. */
+    const holds = (file: { bytes: Buffer }) => MODULES.filter((_, i) => file.bytes.toString('latin1').includes(base64[i]!));
+    const worker = files.find((file) => /^assets\/worker-[\w-]+\.js$/.test(file.name));
+    expect(worker, 'the worker entry').toBeDefined();
+    expect(holds(worker!)).toEqual([]);
+    // the kernels family's chunks (the main thread's and the worker's) hold its module, and only it
+    const kernelsChunks = files.filter((file) => holds(file).includes('kernels'));
+    expect(kernelsChunks.length).toBe(2);
+    for (const file of kernelsChunks) expect(holds(file), file.name).toEqual(['kernels']);
+  });
+
+  it('accounting only: no module at all', async () => {
+    expect(await modulesIn(`import { RdpAccountant } from 'privkit/accounting';\nconsole.log(new RdpAccountant());\n`)).toEqual([]);
+  });
+});
