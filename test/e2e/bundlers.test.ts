@@ -1,17 +1,19 @@
 // The README's "Bundlers" recipes, each tried as a user would (issue 13): privkit is packed
 // (`npm pack`) and installed into a fresh app, the same tiny page is built by each bundler through
-// its JavaScript API (Vite 8 build and dev server, webpack 5, esbuild), or served as it is (a copy
+// its JavaScript API (Vite 8 build and dev server, the Vite 7 dev server, webpack 5, esbuild), or served as it is (a copy
 // of dist/src, an import map with no bundler), and headless Chromium runs a synchronous kernel, the pool on two workers
 // (two families' operations, so lazily loaded pool code is fetched too) and a pool whose worker URL
 // is wrong, which must reject with E_WORKER naming it.
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import type { Browser } from 'playwright-core';
-import { build as viteBuild, createServer as createViteServer, type ViteDevServer } from 'vite';
+import { build as viteBuild, createServer as createViteServer } from 'vite';
+import { createServer as createVite7Server } from 'vite7';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import webpack from 'webpack';
 import { COI_HEADERS, launchChromium, openPage, repoRoot, requirePrerequisites, serveStatic } from './browser/harness.js';
@@ -80,7 +82,7 @@ let work: string;
 let app: string;
 let browser: Browser | undefined;
 const servers: Server[] = [];
-const devServers: ViteDevServer[] = [];
+const devServers: { close(): Promise<void> }[] = [];
 let setupError: unknown;
 
 const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
@@ -123,32 +125,66 @@ afterAll(async () => {
   if (work !== undefined) rmSync(work, { recursive: true, force: true });
 });
 
-/** Opens the app at `url`, waits for its result and checks every number against this process's own. */
-async function expectAppWorks(url: string, isolated: boolean): Promise<void> {
+/** Opens the app at `url` and waits until it reports: its status, its result (when done) or error text, and the page's problems. */
+async function openApp(url: string): Promise<{ status: string | null; text: string; result: string | null; problems: string[] }> {
   const { page: tab, problems } = await openPage(browser!, url);
   try {
     await tab.waitForSelector('#result[data-status]', { state: 'attached', timeout: 30_000 });
-    const status = await tab.getAttribute('#result', 'data-status');
-    if (status !== 'done') throw new Error(`the app failed: ${await tab.textContent('#result')}\n${problems.join('\n')}`);
-    const result = JSON.parse((await tab.getAttribute('#result', 'data-result'))!) as PageResult;
-
-    expect(result.norms).toEqual([5, 10]);
-    const sums = [0, 0, 0];
-    for (let i = 0; i < ROWS; i++) rowValues(i).forEach((v, j) => (sums[j]! += v));
-    expect(result.sums).toEqual(sums);
-    expect(result.noise.length).toBe(NOISE_LENGTH);
-    // N(0, 1): the sample mean's sd is 1/64 and the sample sd's about 1/90, so these are > 6 sigma
-    expect(Math.abs(result.noise.mean)).toBeLessThan(0.1);
-    expect(Math.abs(result.noise.sd - 1)).toBeLessThan(0.07);
-    expect(result.isolated).toBe(isolated);
-    expect(result.wrongWorker.code).toBe('E_WORKER');
-    expect(result.wrongWorker.message).toContain('/no-such-worker.js');
-
-    // the only failed request is the deliberately wrong worker URL
-    expect(problems.filter((p) => !p.includes('/no-such-worker.js'))).toEqual([]);
+    return {
+      status: await tab.getAttribute('#result', 'data-status'),
+      text: (await tab.textContent('#result')) ?? '',
+      result: await tab.getAttribute('#result', 'data-result'),
+      problems,
+    };
   } finally {
     await tab.close();
   }
+}
+
+/** Opens the app at `url`, waits for its result and checks every number against this process's own. */
+async function expectAppWorks(url: string, isolated: boolean): Promise<void> {
+  const { status, text, result: json, problems } = await openApp(url);
+  if (status !== 'done') throw new Error(`the app failed: ${text}\n${problems.join('\n')}`);
+  const result = JSON.parse(json!) as PageResult;
+
+  expect(result.norms).toEqual([5, 10]);
+  const sums = [0, 0, 0];
+  for (let i = 0; i < ROWS; i++) rowValues(i).forEach((v, j) => (sums[j]! += v));
+  expect(result.sums).toEqual(sums);
+  expect(result.noise.length).toBe(NOISE_LENGTH);
+  // N(0, 1): the sample mean's sd is 1/64 and the sample sd's about 1/90, so these are > 6 sigma
+  expect(Math.abs(result.noise.mean)).toBeLessThan(0.1);
+  expect(Math.abs(result.noise.sd - 1)).toBeLessThan(0.07);
+  expect(result.isolated).toBe(isolated);
+  expect(result.wrongWorker.code).toBe('E_WORKER');
+  expect(result.wrongWorker.message).toContain('/no-such-worker.js');
+
+  // the only failed request is the deliberately wrong worker URL
+  expect(problems.filter((p) => !p.includes('/no-such-worker.js'))).toEqual([]);
+}
+
+/** A free TCP port on 127.0.0.1 (Vite 7 takes port 0 for its default, 5173). */
+async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** The options of a dev server (Vite 7 or 8) on a free port with the isolation headers, nothing watched. */
+async function devServerOptions(root: string, optimizeDeps: { exclude?: string[] } = {}) {
+  const port = await freePort();
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    config: {
+      configFile: false as const,
+      root,
+      logLevel: 'warn' as const,
+      optimizeDeps,
+      server: { host: '127.0.0.1', port, strictPort: true, headers: COI_HEADERS, hmr: false, watch: null },
+    },
+  };
 }
 
 function prerequisites(): void {
@@ -167,18 +203,30 @@ describe('bundler recipes in Chromium', () => {
 
   it('Vite 8 dev server: no configuration', async () => {
     prerequisites();
-    const root = writeSource('vite-dev', DEFAULT_POOL);
-    const server = await createViteServer({
-      configFile: false,
-      root,
-      logLevel: 'warn',
-      server: { host: '127.0.0.1', port: 0, strictPort: true, headers: COI_HEADERS, hmr: false, watch: null },
-    });
+    const { url, config } = await devServerOptions(writeSource('vite-dev', DEFAULT_POOL));
+    const server = await createViteServer(config);
     devServers.push(server);
     await server.listen();
-    const address = server.httpServer!.address();
-    if (address === null || typeof address === 'string') throw new Error('the dev server has no TCP address');
-    await expectAppWorks(`http://127.0.0.1:${address.port}/`, true);
+    await expectAppWorks(url, true);
+  }, 60_000);
+
+  it("Vite 7 dev server: optimizeDeps.exclude ['privkit'] (without it, pre-bundling moves privkit away from its worker and createPool rejects with E_WORKER)", async () => {
+    prerequisites();
+    const root = writeSource('vite7-dev', DEFAULT_POOL);
+    for (const exclude of [[], ['privkit']]) {
+      const { url, config } = await devServerOptions(root, { exclude });
+      const server = await createVite7Server(config);
+      devServers.push(server);
+      await server.listen();
+      if (exclude.length > 0) {
+        await expectAppWorks(url, true);
+      } else {
+        const { status, text } = await openApp(url);
+        expect(status).toBe('error');
+        expect(text).toContain('E_WORKER: a pool worker failed to start from pool/worker.js next to');
+        expect(text).toContain('/node_modules/.vite/deps/');
+      }
+    }
   }, 60_000);
 
   it('webpack 5: no configuration beyond an entry (new URL(..., import.meta.url) workers are followed)', async () => {
