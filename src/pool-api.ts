@@ -61,7 +61,8 @@ export async function createPool(opts: PoolOptions = {}): Promise<Pool> {
  *
  * Every operation takes `signal` and `onProgress` ({@link CallOptions}): in its options object where
  * it has one, else in an optional last argument. Aborting rejects with E_ABORTED and leaves the pool
- * serving; an aborted call that writes in place or into a shared target may have written part of it.
+ * serving; an aborted call that writes a shared array of the caller's (in place or a shared target)
+ * may have written part of it, and rejects only once no worker can write it any more.
  * Failures: a crashed worker rejects its calls with E_WORKER and is respawned after a back-off; a
  * worker that crashes 3 times within a minute breaks the pool (every call then rejects with
  * E_WORKER; create a new pool).

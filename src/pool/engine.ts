@@ -80,6 +80,8 @@ interface Slot {
   ready: boolean;
   /** The calls in flight on this worker, by request id. */
   pending: Map<number, Pending>;
+  /** Parts of cancelled calls the worker still runs while it serves others: run when each is over. */
+  abandoned: Map<number, () => void>;
   /** Settles `started` from the worker's first message or its crash. */
   settleStart(error?: PrivkitError): void;
   /** The back-off timer of a respawn. */
@@ -94,8 +96,8 @@ class Call {
   /** Why the call was cancelled, once it was. */
   cancelled: { error: unknown } | undefined;
   /**
-   * Once cancelled: resolves when no worker can touch the call's memory any more (the workers that
-   * ran its parts ended), or undefined when a worker that keeps serving may still write it.
+   * Once cancelled: resolves when no worker can touch the call's memory any more: the workers that
+   * ran only its parts ended, and those that keep serving finished its parts (their replies dropped).
    */
   released: Promise<void> | undefined;
   /** Rejects when the call is cancelled. */
@@ -257,7 +259,7 @@ export class WorkerPool implements PoolRunner {
         slot.pending.clear();
         slot.settleStart(error);
         clearTimeout(slot.timer);
-        await slot.spawned?.terminate().catch(() => {});
+        await terminateSlot(slot);
       }),
     ).then(() => {});
   }
@@ -266,8 +268,10 @@ export class WorkerPool implements PoolRunner {
   private async runShared(name: string, plan: Plan<unknown>, call: Call): Promise<{ results: unknown[]; output?: FloatArray }> {
     const { input, output } = plan;
     const lent: FloatArray[] = [];
+    let writesCaller = false;
     try {
       const memory = this.sharedMemory(plan, lent);
+      writesCaller = output?.target !== undefined && memory.output === output.target;
       const replies = await this.dispatch(name, plan, call, (part) => ({
         input: input && region(memory.input!, part.row * input.cols, part.rows * input.cols, input.name),
         output: output && region(memory.output!, part.row * output.cols, part.rows * output.cols, 'the target'),
@@ -276,10 +280,12 @@ export class WorkerPool implements PoolRunner {
       return { results: replies.map((reply) => reply.value), output: memory.result };
     } finally {
       const giveBack = (): void => lent.forEach((view) => this.staging.giveBack(view));
-      // a cancelled call's staging is reused once its workers ended; if one keeps serving, it may
-      // still write the staging, which is then dropped
+      // a cancelled call's staging is reused once no worker can write it any more; a cancelled call
+      // whose workers write the caller's own shared array settles only then, so the caller gets its
+      // array back with no write still to come (the wait is the rest of a part on a busy worker)
       if (call.cancelled === undefined) giveBack();
       else void call.released?.then(giveBack);
+      if (call.cancelled !== undefined && writesCaller) await call.released;
     }
   }
 
@@ -417,7 +423,11 @@ export class WorkerPool implements PoolRunner {
     }
     if (reply.kind === 'failed') return this.crashed(slot, `its wasm engine failed to load: ${reply.message}`);
     const part = slot.pending.get(reply.id);
-    if (part === undefined) return; // abandoned: the call was cancelled or the pool ended meanwhile
+    if (part === undefined) {
+      // abandoned: the call was cancelled (its part is over once it replies) or the pool ended meanwhile
+      if (reply.kind !== 'progress') releaseAbandoned(slot, reply.id);
+      return;
+    }
     if (reply.kind === 'progress') return part.progress(reply.done);
     slot.pending.delete(reply.id);
     if (reply.kind === 'done') part.resolve(reply);
@@ -431,7 +441,7 @@ export class WorkerPool implements PoolRunner {
       settle = (error) => (error === undefined ? resolve() : reject(error));
     });
     started.catch(() => {}); // observed by createPool and by each part
-    const slot: Slot = { index, started, ready: false, pending: new Map(), settleStart: settle };
+    const slot: Slot = { index, started, ready: false, pending: new Map(), abandoned: new Map(), settleStart: settle };
     const start = (): void => {
       slot.timer = undefined;
       const events = { message: (data: unknown) => this.receive(slot, data as Reply), crash: (reason: string) => this.crashed(slot, reason) };
@@ -464,7 +474,7 @@ export class WorkerPool implements PoolRunner {
     const error = new PrivkitError('E_WORKER', `a pool worker crashed (${reason}); the call was abandoned`);
     for (const part of slot.pending.values()) part.reject(error);
     slot.pending.clear();
-    void slot.spawned?.terminate().catch(() => {});
+    void terminateSlot(slot);
     this.slots[slot.index] = this.spawn(slot.index, RESPAWN_BACKOFF_MS * 4 ** (recent.length - 1));
   }
 
@@ -480,34 +490,45 @@ export class WorkerPool implements PoolRunner {
    */
   private cancel(call: Call): void {
     const error = call.cancelled!.error;
-    const ending: Promise<void>[] = [];
-    let serving = false;
+    const over: Promise<void>[] = [];
     for (const slot of [...this.slots]) {
-      let own = false;
+      const own: number[] = [];
       let others = false;
       for (const [id, part] of slot.pending) {
         if (part.call !== call) {
           others = true;
           continue;
         }
-        own = true;
+        own.push(id);
         slot.pending.delete(id);
         part.reject(error);
       }
-      if (!own) continue;
+      if (own.length === 0) continue;
       if (others || this.ended !== undefined) {
-        serving = true;
+        for (const id of own) over.push(new Promise((resolve) => slot.abandoned.set(id, resolve)));
         continue;
       }
-      ending.push(slot.spawned!.terminate().catch(() => {}));
+      over.push(terminateSlot(slot));
       this.slots[slot.index] = this.spawn(slot.index, 0);
     }
-    call.released = serving ? undefined : Promise.all(ending).then(() => {});
+    call.released = Promise.all(over).then(() => {});
   }
 
   private workerUrlText(): string {
     return this.workerUrl === undefined ? platform.defaultWorkerUrl() : String(this.workerUrl);
   }
+}
+
+/** Part `id` of a cancelled call is over on `slot`'s worker (it replied): the call's memory is free of it. */
+function releaseAbandoned(slot: Slot, id: number): void {
+  slot.abandoned.get(id)?.();
+  slot.abandoned.delete(id);
+}
+
+/** Terminates the worker of `slot`; the cancelled parts it still ran are over once it has ended. */
+async function terminateSlot(slot: Slot): Promise<void> {
+  await slot.spawned?.terminate().catch(() => {});
+  for (const id of [...slot.abandoned.keys()]) releaseAbandoned(slot, id);
 }
 
 function errorText(error: unknown): string {

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { l2Norms, PrivkitError, ready } from 'privkit';
 import { generateKeyPair, type KeyPair } from 'privkit/paillier';
-import { createPool, type Pool } from 'privkit/pool';
+import { createPool, sharedFloat32Array, type Pool } from 'privkit/pool';
 
 const run = promisify(execFile);
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -245,6 +245,30 @@ describe('cancellation and progress', () => {
     const x = vector(8);
     await expect(pool.sum(x, 2, { signal: { aborted: false } as never })).rejects.toMatchObject({ code: 'E_ARG', argument: 'opts.signal' });
     await expect(pool.clipByL2(x, 2, 1, { onProgress: 3 as never })).rejects.toMatchObject({ code: 'E_ARG', argument: 'opts.onProgress' });
+  });
+
+  it('an aborted call that writes a shared out rejects only once no worker can write it (no late writes)', async () => {
+    // a busy worker keeps serving other calls, so it finishes the aborted part instead of being ended
+    const pool = await createPool({ threads: 2 });
+    try {
+      await pool.clipByL2(new Float32Array(4), 2, 1);
+      const big = sharedFloat32Array(4 * 2 ** 20).fill(1);
+      for (let trial = 0; trial < 4; trial++) {
+        const busy = Promise.all(Array.from({ length: 6 }, () => pool.l2Norms(big, 1))); // one row: worker 0
+        const out = sharedFloat32Array(2 * 4096);
+        const controller = new AbortController();
+        const aborted = pool.clipByL2(new Float32Array(2 * 4096).fill(3), 2, 1, { out, signal: controller.signal });
+        setTimeout(() => controller.abort(), trial);
+        const outcome = await aborted.then(() => 'resolved', (error: PrivkitError) => error.code);
+        expect(['resolved', 'E_ABORTED']).toContain(outcome);
+        out.fill(0); // the caller owns `out` again
+        await busy;
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        expect(out.filter((v) => v !== 0).length).toBe(0);
+      }
+    } finally {
+      await pool.close();
+    }
   });
 
   it('200 aborted calls leak neither memory nor workers, and the pool keeps serving', async () => {
