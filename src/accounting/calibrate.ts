@@ -165,6 +165,8 @@ export interface StepsCalibrationOptions {
   sampling?: Sampling;
   /** The neighbouring relation, as in {@link CalibrationOptions.neighbours}. */
   neighbours?: Neighbours;
+  /** The sampler's slack, as in {@link CalibrationOptions.slack} (RDP accountant only); 0 by default. */
+  slack?: number;
   /** RDP orders (RDP accountant only). */
   orders?: readonly number[];
 }
@@ -181,7 +183,7 @@ export function calibrateSteps(given: StepsCalibrationOptions): {
   /** Their epsilon. */
   epsilon: number;
 } {
-  const options = readOptions(given, ['targetEpsilon', 'delta', 'sampleRate', 'noiseMultiplier', 'accountant', 'sampling', 'neighbours', 'orders'], 'options') as StepsCalibrationOptions;
+  const options = readOptions(given, ['targetEpsilon', 'delta', 'sampleRate', 'noiseMultiplier', 'accountant', 'sampling', 'neighbours', 'slack', 'orders'], 'options') as StepsCalibrationOptions;
   const target = assertTarget(options.targetEpsilon);
   const delta = assertDelta('delta', options.delta);
   const sampleRate = assertSampleRate('sampleRate', options.sampleRate);

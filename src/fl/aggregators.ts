@@ -13,7 +13,7 @@ import { resolveRng } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
 import { gaussianResolution, latticeSensitivity, samplerSlack, secureGaussian } from '../dp/secure.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
-import { typedArrayKind } from '../wasm/boundary.js';
+import { currentLength, typedArrayKind } from '../wasm/boundary.js';
 import { assertFinite } from './model.js';
 
 /** What an {@link UpdateAggregator} returns for one round. */
@@ -179,7 +179,7 @@ export class CentralDpAggregator implements UpdateAggregator {
     const n = clippedDeltas.length;
     const total = new Float64Array(this.dimension);
     if (x !== undefined) {
-      const clipped = clipByL2(x, n, this.clipNorm);
+      const clipped = clipByL2(x, n, this.clipNorm, { inPlace: true }); // x is stack's own copy
       for (let k = 0; k < n; k++) {
         const row = clipped.subarray(k * this.dimension, (k + 1) * this.dimension);
         for (let j = 0; j < this.dimension; j++) total[j] += row[j]!;
@@ -209,7 +209,7 @@ export function stack(deltas: unknown, round: unknown, dimension: number): Float
   // a for loop, not forEach: a hole is a missing update, refused rather than skipped
   for (let k = 0; k < deltas.length; k++) {
     const delta: unknown = deltas[k];
-    if (typedArrayKind(delta) !== 'Float32Array' || (delta as Float32Array).length !== dimension) {
+    if (typedArrayKind(delta) !== 'Float32Array' || currentLength(delta as Float32Array) !== dimension) {
       throw new PrivkitError('E_SHAPE', `clippedDeltas[${k}] must be a Float32Array of length ${dimension}, got ${describe(delta)}`, {
         argument: 'clippedDeltas',
         index: k,

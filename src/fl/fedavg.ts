@@ -138,9 +138,13 @@ export interface FedAvgCallbacks {
 /** Options of {@link FedAvg.runRound}. */
 export interface RoundOptions {
   /**
-   * Aborting it rejects the round with E_ABORTED before its aggregation, leaving the run as it was
-   * before the round (the clients' training is discarded: nothing was released, nothing is charged).
-   * With a pool the training stops at once; on this thread, between two clients.
+   * Aborting it rejects the round with E_ABORTED before its aggregation: the clients' training is
+   * discarded, nothing is released or charged, and the round is not counted (the sampling and seed
+   * generators have advanced, so a seeded run does not replay). The epsilon holds only when the
+   * decision to abort does not depend on the round's data: an abort driven by the round's progress
+   * or time (a timeout) is a data-dependent channel, like RoundMetrics.seconds, and retrying after it
+   * selects rounds by their clients. With a pool the training stops at once; on this thread, between
+   * two clients.
    */
   signal?: AbortSignal;
   /** Called as the round's clients finish training, with the clients trained and the clients reporting. */
@@ -328,8 +332,8 @@ export class FedAvg {
     }
     this.observer =
       sampling === 'poisson'
-        ? 'observers of the released models only, who see no participant counts or RoundMetrics (add/remove neighbours, Poisson amplification)'
-        : 'anyone who sees the released models and the participant counts (not RoundMetrics.clipped or seconds), but not which clients took part (replace-one neighbours, amplification by sampling without replacement)';
+        ? 'observers of the released models only, who see no participant counts, RoundMetrics or progress reports (add/remove neighbours, Poisson amplification)'
+        : 'anyone who sees the released models and the participant counts (not RoundMetrics.clipped or seconds, nor rounds aborted by their progress or time), but not which clients took part (replace-one neighbours, amplification by sampling without replacement)';
 
     if (options.initialParams === undefined) {
       this.#params = model.initParams(options.seed === undefined ? {} : { seed: generator(3).bytes(32) });

@@ -116,14 +116,14 @@ export const sum: PoolOperation<[x: Float32Array, rows: number], SumTask, Float3
   name: 'sum',
   plan: (x, rows) => sumPlan(x, rows, matrixColumns(x, rows), new Float64Array(rows).fill(1)),
   run: sumPart,
-  merge: mergeSums,
+  merge: (parts, plan) => addAll(parts, plan.cols),
 };
 
 export const mean: PoolOperation<[x: Float32Array, rows: number], SumTask, Float32Array, Float32Array, SumPlan> = {
   name: 'mean',
   plan: (x, rows) => sumPlan(x, rows, matrixColumns(x, rows), new Float64Array(rows).fill(1 / rows)),
   run: sumPart,
-  merge: mergeSums,
+  merge: (parts, plan) => addAll(parts, plan.cols),
 };
 
 export const weightedMean: PoolOperation<[x: Float32Array, rows: number, weights: ArrayLike<number>], SumTask, Float32Array, Float32Array, SumPlan> = {
@@ -134,7 +134,7 @@ export const weightedMean: PoolOperation<[x: Float32Array, rows: number, weights
     return sumPlan(x, rows, cols, normalizeWeights(read, rows));
   },
   run: sumPart,
-  merge: mergeSums,
+  merge: (parts, plan) => addAll(parts, plan.cols),
 };
 
 /** A clipping call writing rows x cols values into its target (x itself in place, `out`, or a new array). */
@@ -167,14 +167,6 @@ function sumPart({ rows, weights }: SumTask, { input }: PartMemory): Float32Arra
   return weightedSum(input as Float32Array, rows, weights);
 }
 
-/** The workers' partial column sums added in float32, in part order. */
-function mergeSums(partial: Float32Array[], plan: SumPlan): Float32Array {
-  const total = addAll(partial, plan.cols);
-  for (let j = 0; j < plan.cols; j++) {
-    if (!Number.isFinite(total[j])) throw new PrivkitError('E_OVERFLOW', `the result overflows float32 at column ${j}`, { argument: 'x' });
-  }
-  return total;
-}
 
 /** Layers as the plain arrays a part's task carries. */
 function layerArrays(layers: clip.Layer[]): { sizes: number[]; bounds: number[] } {
@@ -191,8 +183,12 @@ function concat(parts: Float32Array[], length: number): Float32Array {
   return out;
 }
 
+/** The workers' partial column sums added in float32, in part order; E_OVERFLOW as the sync kernels when the total leaves float32. */
 function addAll(parts: Float32Array[], length: number): Float32Array {
   const out = new Float32Array(length);
   for (const part of parts) for (let j = 0; j < length; j++) out[j] += part[j]!;
+  for (let j = 0; j < length; j++) {
+    if (!Number.isFinite(out[j])) throw new PrivkitError('E_OVERFLOW', `the result overflows float32 at column ${j}`, { argument: 'x' });
+  }
   return out;
 }

@@ -495,8 +495,9 @@ export class PrivateKey {
     this.#pSquared = new Modulus(p * p);
     this.#qSquared = new Modulus(q * q);
     this.#hp = p - inverseModPrime(q % p, p);
-    this.#hq = q - inverseModPrime(p % q, q);
-    this.#pInverseModQ = inverseModPrime(p % q, q);
+    const pInverseModQ = inverseModPrime(p % q, q);
+    this.#hq = q - pInverseModQ;
+    this.#pInverseModQ = pInverseModQ;
     // (p^2)^-1 mod q^2 from v = p^-1 mod q: one Newton (Hensel) step gives p^-1 mod q^2
     const q2 = q * q;
     const v = (this.#pInverseModQ * (2n - ((p * this.#pInverseModQ) % q2))) % q2;

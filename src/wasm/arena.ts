@@ -52,10 +52,9 @@ export class Arena {
   /** As `alloc`, for data that must not outlive the call: the region is zeroed when its scope closes. */
   allocSecret(bytes: number): number {
     const ptr = this.alloc(bytes);
-    const secrets = this.secrets;
-    // a region right after the previous secret one extends it: one fill zeroes both
-    if (secrets.length > 0 && secrets[secrets.length - 1] === ptr) secrets[secrets.length - 1] = this.top;
-    else secrets.push(ptr, this.top);
+    // never joined to the previous region: that one may belong to an enclosing scope, and a joined
+    // region would start below this scope's mark and outlive its close
+    this.secrets.push(ptr, this.top);
     return ptr;
   }
 

@@ -260,6 +260,14 @@ describe('calibration', () => {
     expect(eps(steps + 1)).toBeGreaterThan(3);
   });
 
+  it('charges the sampler slack when it finds the most steps', () => {
+    const withSlack = calibrateSteps({ targetEpsilon: 3, delta: 1e-5, sampleRate: 0.01, noiseMultiplier: 1, slack: 1e-4 });
+    const eps = (k: number) => new RdpAccountant().step({ sampleRate: 0.01, noiseMultiplier: 1, steps: k, slack: 1e-4 }).getEpsilon(1e-5).epsilon;
+    expect(eps(withSlack.steps)).toBeLessThanOrEqual(3);
+    expect(eps(withSlack.steps + 1)).toBeGreaterThan(3);
+    expect(withSlack.steps).toBeLessThan(calibrateSteps({ targetEpsilon: 3, delta: 1e-5, sampleRate: 0.01, noiseMultiplier: 1 }).steps);
+  });
+
   it('errors when the target is unreachable', () => {
     expectPrivkitError(() => calibrateNoiseMultiplier({ targetEpsilon: 1e-3, delta: 1e-5, sampleRate: 0.5, steps: 10 }), 'E_ARG', 'targetEpsilon');
     expectPrivkitError(() => calibrateSteps({ targetEpsilon: 0.1, delta: 1e-5, sampleRate: 1, noiseMultiplier: 1 }), 'E_ARG', 'targetEpsilon');

@@ -103,6 +103,12 @@ describe('pool errors', () => {
     expect((error as Error).message).toContain('x[873]');
   });
 
+  it('clipAndSum: a total that leaves float32 is E_OVERFLOW, as in the sync kernel, though every part is finite', async () => {
+    const x = Float32Array.of(1e38, 1e38, 1e38, 1e38); // parts 2e38 each (finite), total 4e38 (> 3.4e38)
+    expect(() => clipAndSum(x, 4, 1e38)).toThrow(expect.objectContaining({ code: 'E_OVERFLOW' }));
+    await expect(pool.clipAndSum(x, 4, 1e38)).rejects.toMatchObject({ code: 'E_OVERFLOW' });
+  });
+
   it('validates arguments before dispatch', async () => {
     const x = matrix(12, 1);
     await expect(pool.clipByL2(x, 5, 1)).rejects.toMatchObject({ code: 'E_SHAPE', argument: 'rows' });
