@@ -237,11 +237,22 @@ export function matrixColumns(x: unknown, rows: unknown): number {
  * object. Calls read their options first, before they check their other arguments, so that a getter
  * on the options can not change an input after it was checked. undefined and null mean no options;
  * anything else that is not a plain object (an array, a typed array, a primitive, a function) is E_ARG.
+ * With `exact`, an own key that is not one of `keys` is E_ARG too: the options that set a privacy
+ * guarantee (events, calibration, mechanisms, aggregators) refuse a misspelt key (`noiseMultipler`)
+ * rather than fall back to a default. Without it the object may carry keys another reader takes (a
+ * pool call's `signal` beside the operation's own options).
  */
-export function readOptions<T extends object, K extends keyof T & string>(opts: T | null | undefined, keys: readonly K[], name = 'opts'): Partial<Pick<T, K>> {
+export function readOptions<T extends object, K extends keyof T & string>(opts: T | null | undefined, keys: readonly K[], name = 'opts', exact = false): Partial<Pick<T, K>> {
   if (opts === undefined || opts === null) return {};
   if (typeof opts !== 'object' || Array.isArray(opts) || ArrayBuffer.isView(opts)) {
     throw new PrivkitError('E_ARG', `${name} must be an object, got ${describe(opts)}`, { argument: name });
+  }
+  if (exact) {
+    for (const key of Object.keys(opts)) {
+      if (!(keys as readonly string[]).includes(key)) {
+        throw new PrivkitError('E_ARG', `${name}.${key} is not an option here (known: ${keys.join(', ')})`, { argument: `${name}.${key}` });
+      }
+    }
   }
   const read: Partial<Pick<T, K>> = {};
   for (const key of keys) {

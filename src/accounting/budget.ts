@@ -53,7 +53,7 @@ export class PrivacyBudget {
    * @throws {PrivkitError} E_BUDGET when the given accountant has already spent more than epsilon.
    */
   constructor(options: PrivacyBudgetOptions) {
-    const o = readOptions(options, ['epsilon', 'delta', 'accountant'], 'options');
+    const o = readOptions(options, ['epsilon', 'delta', 'accountant'], 'options', true);
     this.epsilon = assertNumber('epsilon', o.epsilon, 'positive');
     this.delta = assertDelta('delta', o.delta);
     const accountant = o.accountant === undefined ? 'rdp' : o.accountant;

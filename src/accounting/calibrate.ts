@@ -107,7 +107,7 @@ function epsilonFunction(options: CalibrationOptions, delta: number, sampleRate:
  * ```
  */
 export function calibrateNoiseMultiplier(given: CalibrationOptions): CalibrationResult {
-  const options = readOptions(given, ['targetEpsilon', 'delta', 'sampleRate', 'steps', 'epochs', 'accountant', 'sampling', 'neighbours', 'slack', 'orders'], 'options') as CalibrationOptions;
+  const options = readOptions(given, ['targetEpsilon', 'delta', 'sampleRate', 'steps', 'epochs', 'accountant', 'sampling', 'neighbours', 'slack', 'orders'], 'options', true) as CalibrationOptions;
   const target = assertTarget(options.targetEpsilon);
   const delta = assertDelta('delta', options.delta);
   const sampleRate = assertSampleRate('sampleRate', options.sampleRate);
@@ -183,7 +183,7 @@ export function calibrateSteps(given: StepsCalibrationOptions): {
   /** Their epsilon. */
   epsilon: number;
 } {
-  const options = readOptions(given, ['targetEpsilon', 'delta', 'sampleRate', 'noiseMultiplier', 'accountant', 'sampling', 'neighbours', 'slack', 'orders'], 'options') as StepsCalibrationOptions;
+  const options = readOptions(given, ['targetEpsilon', 'delta', 'sampleRate', 'noiseMultiplier', 'accountant', 'sampling', 'neighbours', 'slack', 'orders'], 'options', true) as StepsCalibrationOptions;
   const target = assertTarget(options.targetEpsilon);
   const delta = assertDelta('delta', options.delta);
   const sampleRate = assertSampleRate('sampleRate', options.sampleRate);

@@ -271,7 +271,7 @@ type EventKey = (typeof EVENT_KEYS)[number];
 /** Checks an event and fills in its defaults; `name` prefixes the field names in errors (e.g. `event`). */
 export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent {
   if (event === undefined || event === null) throw argError(name, `must be an event object, got ${describe(event)}`);
-  const e: Record<string, unknown> = readOptions(event as Record<EventKey, unknown>, EVENT_KEYS, name);
+  const e: Record<string, unknown> = readOptions(event as Record<EventKey, unknown>, EVENT_KEYS, name, true);
   const steps = e['steps'] === undefined ? 1 : assertSteps(`${name}.steps`, e['steps']);
   const mechanism = e['mechanism'] === undefined ? 'subsampled-gaussian' : e['mechanism'];
   switch (mechanism) {

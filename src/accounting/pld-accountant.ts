@@ -78,7 +78,7 @@ export class PldAccountant {
    * @throws {PrivkitError} E_ARG when options is not an object or epsilonError is not finite and > 0.
    */
   constructor(options: PldAccountantOptions = {}) {
-    const { epsilonError } = readOptions(options, ['epsilonError'], 'options');
+    const { epsilonError } = readOptions(options, ['epsilonError'], 'options', true);
     this.epsilonError = epsilonError === undefined ? 0.01 : assertNumber('epsilonError', epsilonError, 'positive');
   }
 

@@ -47,7 +47,7 @@ export class RdpAccountant {
    * @throws {PrivkitError} E_ARG when options is not an object or orders is not a non-empty array of numbers > 1.
    */
   constructor(options: RdpAccountantOptions = {}) {
-    this.orders = normalizeOrders(readOptions(options, ['orders'], 'options').orders, 'orders');
+    this.orders = normalizeOrders(readOptions(options, ['orders'], 'options', true).orders, 'orders');
   }
 
   /**

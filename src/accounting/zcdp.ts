@@ -10,7 +10,7 @@ import { assertDelta } from './events.js';
  * @throws {PrivkitError} E_ARG when sigma is not finite and > 0 or sensitivity is not finite and >= 0.
  */
 export function discreteGaussianZcdp(options: { sigma: number; sensitivity?: number }): number {
-  const o = readOptions(options, ['sigma', 'sensitivity'], 'options');
+  const o = readOptions(options, ['sigma', 'sensitivity'], 'options', true);
   const sigma = assertNumber('sigma', o.sigma, 'positive');
   const sensitivity = o.sensitivity === undefined ? 1 : assertNumber('sensitivity', o.sensitivity, 'nonnegative');
   return (sensitivity * sensitivity) / (2 * sigma * sigma);

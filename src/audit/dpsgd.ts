@@ -83,6 +83,7 @@ export async function auditDpSgd(given: DpSgdAuditOptions): Promise<DpSgdAuditRe
     given,
     ['canaries', 'dimension', 'steps', 'sampleRate', 'noiseMultiplier', 'clipNorm', 'examples', 'learningRate', 'privatize', 'delta', 'confidence', 'guesses', 'seed'],
     'options',
+    true,
   );
   const m = assertInteger('canaries', options.canaries, 1, MAX_AUDIT_SIZE);
   const d = assertInteger('dimension', options.dimension, 1, MAX_AUDIT_SIZE);

@@ -61,7 +61,7 @@ export class CanaryAggregator implements UpdateAggregator {
    * @throws {PrivkitError} E_NOT_READY before `await ready()`.
    */
   constructor(given: CanaryAggregatorOptions) {
-    const options = readOptions(given, ['aggregator', 'canaries', 'dimension', 'clipNorm', 'sampleRate', 'seed'], 'options');
+    const options = readOptions(given, ['aggregator', 'canaries', 'dimension', 'clipNorm', 'sampleRate', 'seed'], 'options', true);
     const inner = options.aggregator as Partial<UpdateAggregator> | null | undefined;
     if (typeof inner?.aggregate !== 'function') {
       throw new PrivkitError('E_ARG', `options.aggregator must implement UpdateAggregator, got ${describe(inner)}`, { argument: 'options.aggregator' });
@@ -167,8 +167,8 @@ export interface FedAvgAuditResult extends OneRunResult {
  * @throws {PrivkitError} E_ARG (as a rejection) when options or fedAvg is not an object, fedAvg.sampling is not 'poisson', fedAvg.targetEpsilon is given, fedAvg.clipNorm is missing, model or clients are missing, neither or both of noiseMultiplier and aggregator are given, or canaries is not a positive integer; otherwise as the {@link FedAvg} constructor and {@link FedAvg.runRound}.
  */
 export async function auditFedAvg(given: FedAvgAuditOptions): Promise<FedAvgAuditResult> {
-  const options = readOptions(given, ['fedAvg', 'canaries', 'confidence', 'guesses'], 'options');
-  const fedAvg = readOptions(options.fedAvg, FEDAVG_OPTION_KEYS, 'fedAvg');
+  const options = readOptions(given, ['fedAvg', 'canaries', 'confidence', 'guesses'], 'options', true);
+  const fedAvg = readOptions(options.fedAvg, FEDAVG_OPTION_KEYS, 'fedAvg', true);
   if (fedAvg.sampling !== 'poisson') {
     throw new PrivkitError('E_ARG', `fedAvg.sampling must be given as 'poisson' (canaries are Poisson-sampled), got ${describe(fedAvg.sampling)}`, {
       argument: 'fedAvg.sampling',

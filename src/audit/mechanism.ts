@@ -103,7 +103,7 @@ const MIN_TRIALS = 100;
  * ```
  */
 export async function auditMechanism<I>(given: AuditOptions<I>): Promise<AuditResult> {
-  const options = readOptions(given, ['mechanism', 'inputs', 'epsilon', 'delta', 'trials', 'confidence', 'pool'], 'options');
+  const options = readOptions(given, ['mechanism', 'inputs', 'epsilon', 'delta', 'trials', 'confidence', 'pool'], 'options', true);
   const { mechanism, inputs, pool } = options;
   if (!Array.isArray(inputs) || inputs.length !== 2) {
     throw new PrivkitError('E_ARG', `inputs must be an array of two neighbouring inputs, got ${describe(inputs)}`, { argument: 'inputs' });

@@ -67,7 +67,7 @@ const GUESS_FRACTIONS = [0.02, 0.05, 0.1, 0.2, 0.5, 1];
 
 /** The counts of a one-run test, each read once (null or missing counts: every field missing). */
 function checkCounts(given: unknown): { m: number; r: number; v: number; delta: number; epsilon: unknown; confidence: unknown } {
-  const counts = readOptions(given as (OneRunCounts & { epsilon?: number; confidence?: number }) | undefined, ['canaries', 'guesses', 'correct', 'delta', 'epsilon', 'confidence'], 'counts');
+  const counts = readOptions(given as (OneRunCounts & { epsilon?: number; confidence?: number }) | undefined, ['canaries', 'guesses', 'correct', 'delta', 'epsilon', 'confidence'], 'counts', true);
   const m = assertInteger('canaries', counts.canaries, 1);
   const r = assertInteger('guesses', counts.guesses, 1);
   if (r > m) throw new PrivkitError('E_ARG', `guesses (${r}) must be <= canaries (${m})`, { argument: 'guesses' });
@@ -148,7 +148,7 @@ function epsilonBound(m: number, r: number, v: number, delta: number, alpha: num
  * @throws {PrivkitError} E_SHAPE when included and scores differ in length; E_NONFINITE when a score is NaN or +-Infinity.
  */
 export function auditCanaryScores(given: CanaryScoresOptions): OneRunResult {
-  const options = readOptions(given, ['scores', 'included', 'delta', 'confidence', 'guesses'], 'options');
+  const options = readOptions(given, ['scores', 'included', 'delta', 'confidence', 'guesses'], 'options', true);
   const scores = readNumbers('scores', options.scores, { finite: true });
   const m = scores.length;
   if (m === 0) throw new PrivkitError('E_ARG', 'scores must hold at least one score', { argument: 'scores' });

@@ -164,7 +164,7 @@ function releaseOne(value: number, epsilon: number, sensitivity: number, rng: Rn
  * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function dpCount(records: Float64Array | number, opts: AggregateOptions): number {
-  const { epsilon: e, rng } = readOptions(opts, ['epsilon', 'rng']);
+  const { epsilon: e, rng } = readOptions(opts, ['epsilon', 'rng'], 'opts', true);
   const epsilon = assertNumber('epsilon', e, 'positive');
   const n = typeof records === 'number' ? assertInteger('records', records) : checkRecords(records).length;
   return releaseOne(n, epsilon, 1, rng);
@@ -180,7 +180,7 @@ export function dpCount(records: Float64Array | number, opts: AggregateOptions):
  * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function dpSum(records: Float64Array, opts: BoundedOptions): number {
-  const { epsilon: e, lower, upper, rng } = readOptions(opts, ['epsilon', 'lower', 'upper', 'rng']);
+  const { epsilon: e, lower, upper, rng } = readOptions(opts, ['epsilon', 'lower', 'upper', 'rng'], 'opts', true);
   const epsilon = assertNumber('epsilon', e, 'positive');
   const x = checkRecords(records);
   const b = checkBounds(lower, upper);
@@ -210,7 +210,7 @@ export function dpSum(records: Float64Array, opts: BoundedOptions): number {
  * ```
  */
 export function dpMean(records: Float64Array, opts: BoundedOptions): number {
-  const { epsilon: e, lower, upper, rng } = readOptions(opts, ['epsilon', 'lower', 'upper', 'rng']);
+  const { epsilon: e, lower, upper, rng } = readOptions(opts, ['epsilon', 'lower', 'upper', 'rng'], 'opts', true);
   const epsilon = assertNumber('epsilon', e, 'positive');
   const x = checkRecords(records);
   const b = checkBounds(lower, upper);
@@ -282,7 +282,7 @@ function binOf(x: number, edges: Float64Array): number {
  * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
 export function dpHistogram(records: Float64Array, opts: HistogramOptions): DpHistogram {
-  const o = readOptions(opts, ['epsilon', 'noise', 'delta', 'edges', 'bins', 'lower', 'upper', 'rng']);
+  const o = readOptions(opts, ['epsilon', 'noise', 'delta', 'edges', 'bins', 'lower', 'upper', 'rng'], 'opts', true);
   const epsilon = assertNumber('epsilon', o.epsilon, 'positive');
   const x = checkRecords(records);
   const noise = assertOneOf('noise', o.noise, ['laplace', 'gaussian'] as const, 'laplace');

@@ -17,7 +17,7 @@ export interface GaussianCalibration {
 
 /** The calibration parameters, checked (null or missing params: every field missing). */
 function checkEpsilonDelta(params: unknown): GaussianCalibration {
-  const p = readOptions(params as GaussianCalibration | undefined, ['epsilon', 'delta', 'l2Sensitivity'], 'params');
+  const p = readOptions(params as GaussianCalibration | undefined, ['epsilon', 'delta', 'l2Sensitivity'], 'params', true);
   const epsilon = assertNumber('epsilon', p.epsilon, 'positive');
   const delta = assertNumber('delta', p.delta, 'positive');
   if (!(delta < 1)) throw new PrivkitError('E_ARG', `delta must be in (0, 1), got ${delta}`, { argument: 'delta' });
@@ -36,7 +36,7 @@ function checkEpsilonDelta(params: unknown): GaussianCalibration {
  */
 export function gaussianDelta(sigma: number, params: { epsilon: number; l2Sensitivity: number }): number {
   assertNumber('sigma', sigma, 'positive');
-  const p = readOptions(params, ['epsilon', 'l2Sensitivity'], 'params');
+  const p = readOptions(params, ['epsilon', 'l2Sensitivity'], 'params', true);
   const epsilon = assertNumber('epsilon', p.epsilon, 'positive');
   const sensitivity = assertNumber('l2Sensitivity', p.l2Sensitivity, 'positive');
   return Math.exp(logDeltaOf(sigma / sensitivity, epsilon));

@@ -238,7 +238,7 @@ export function calibrateSecureGaussian(
  * ```
  */
 export function laplaceMechanism(opts: LaplaceMechanismOptions): LaplaceMechanism {
-  const o = readOptions(opts, ['epsilon', 'l1Sensitivity', 'dimension', 'rng']);
+  const o = readOptions(opts, ['epsilon', 'l1Sensitivity', 'dimension', 'rng'], 'opts', true);
   const epsilon = assertNumber('epsilon', o.epsilon, 'positive');
   const l1Sensitivity = assertNumber('l1Sensitivity', o.l1Sensitivity, 'positive');
   const { dimension: givenDimension, rng } = o;
@@ -274,7 +274,7 @@ export function laplaceMechanism(opts: LaplaceMechanismOptions): LaplaceMechanis
  * ```
  */
 export function gaussianMechanism(opts: GaussianMechanismOptions): GaussianMechanism {
-  const o = readOptions(opts, ['epsilon', 'delta', 'l2Sensitivity', 'dimension', 'rng']);
+  const o = readOptions(opts, ['epsilon', 'delta', 'l2Sensitivity', 'dimension', 'rng'], 'opts', true);
   const epsilon = assertNumber('epsilon', o.epsilon, 'positive');
   const delta = assertNumber('delta', o.delta, 'positive');
   if (!(delta < 1)) throw new PrivkitError('E_ARG', `delta must be in (0, 1), got ${delta}`, { argument: 'delta' });
@@ -327,7 +327,7 @@ function zcdpOf(sensitivity: number, sigma: number): number {
  * ```
  */
 export function discreteGaussianMechanism(opts: DiscreteGaussianMechanismOptions): DiscreteGaussianMechanism {
-  const { sigma: givenSigma, rho: givenRho, l2Sensitivity, rng } = readOptions(opts, ['sigma', 'rho', 'l2Sensitivity', 'rng']);
+  const { sigma: givenSigma, rho: givenRho, l2Sensitivity, rng } = readOptions(opts, ['sigma', 'rho', 'l2Sensitivity', 'rng'], 'opts', true);
   const delta = assertNumber('l2Sensitivity', l2Sensitivity, 'positive');
   let sigma: number;
   let name: 'sigma' | 'rho';

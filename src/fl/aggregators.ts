@@ -87,10 +87,11 @@ export class NonPrivateAggregator implements UpdateAggregator {
   readonly dimension: number;
 
   /**
-   * @throws {PrivkitError} E_ARG when options is not an object or dimension is not a positive integer.
+   * @throws {PrivkitError} E_ARG when options is not an object, dimension is not a positive integer,
+   * or options carries another key (a `clipNorm` here would clip nothing: use CentralDpAggregator).
    */
   constructor(options: NonPrivateAggregatorOptions) {
-    this.dimension = checkDimension(options);
+    this.dimension = checkDimension(readOptions(options, ['dimension'], 'options', true).dimension);
   }
 
   /**
@@ -144,8 +145,8 @@ export class CentralDpAggregator implements UpdateAggregator {
    * @throws {PrivkitError} E_ARG when options is not an object, dimension is not a positive integer, clipNorm or noiseMultiplier is not finite and > 0, or rng is not an Rng from createRng.
    */
   constructor(given: CentralDpAggregatorOptions) {
-    const options = readOptions(given, ['dimension', 'clipNorm', 'noiseMultiplier', 'rng'], 'options');
-    this.dimension = checkDimension(options);
+    const options = readOptions(given, ['dimension', 'clipNorm', 'noiseMultiplier', 'rng'], 'options', true);
+    this.dimension = checkDimension(options.dimension);
     this.clipNorm = assertNumber('options.clipNorm', options.clipNorm, 'positive');
     this.noiseMultiplier = assertNumber('options.noiseMultiplier', options.noiseMultiplier, 'positive');
     this.rng = resolveRng({ rng: options.rng });
@@ -193,8 +194,9 @@ export class CentralDpAggregator implements UpdateAggregator {
 /** Largest update dimension (as the largest model, 2^27 parameters). */
 export const MAX_DIMENSION = 2 ** 27;
 
-export function checkDimension(options: unknown): number {
-  return assertInteger('options.dimension', readOptions(options as NonPrivateAggregatorOptions | undefined, ['dimension'], 'options').dimension, 1, MAX_DIMENSION);
+/** `options.dimension` of an aggregator, checked: a positive integer up to MAX_DIMENSION. */
+export function checkDimension(dimension: unknown): number {
+  return assertInteger('options.dimension', dimension, 1, MAX_DIMENSION);
 }
 
 /** Checks the arguments of aggregate and copies the updates into one matrix (undefined when there are none). */

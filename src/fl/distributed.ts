@@ -135,8 +135,9 @@ export class SecureAggregator implements UpdateAggregator {
       given,
       ['dimension', 'clipNorm', 'noiseMultiplier', 'clientsPerRound', 'bits', 'wrapProbability', 'neighbours', 'minClients', 'dropoutRate', 'rng', 'wire'],
       'options',
+    true,
     ) as SecureAggregatorOptions;
-    this.dimension = checkDimension(options);
+    this.dimension = checkDimension(options.dimension);
     this.noiseMultiplier = assertNumber('options.noiseMultiplier', options.noiseMultiplier, 'positive');
     this.neighbours = options.neighbours === undefined ? 16 : assertInteger('options.neighbours', options.neighbours, 2);
     if (this.neighbours % 2 !== 0) {
@@ -363,6 +364,7 @@ export function calibrateSecureNoise(given: SecureCalibrationOptions): {
     given,
     ['dimension', 'clipNorm', 'clientsPerRound', 'bits', 'wrapProbability', 'minClients', 'dropoutRate', 'wire', 'targetEpsilon', 'delta', 'rounds', 'sampleRate', 'sampling'],
     'options',
+    true,
   ) as SecureCalibrationOptions;
   checkWire(options.wire);
   const targetEpsilon = assertNumber('options.targetEpsilon', options.targetEpsilon, 'positive');

@@ -273,7 +273,7 @@ export class FedAvg {
    * @throws {PrivkitError} E_ARG, E_SHAPE, E_NONFINITE when a client's or the test data, or initialParams, does not fit the model.
    */
   constructor(given: FedAvgOptions) {
-    const options = readOptions(given, FEDAVG_OPTION_KEYS, 'options') as FedAvgOptions;
+    const options = readOptions(given, FEDAVG_OPTION_KEYS, 'options', true) as FedAvgOptions;
     checkModel(options.model);
     const model: Model = (this.model = options.model);
     if (!Array.isArray(options.clients) || options.clients.length === 0) {

@@ -97,7 +97,7 @@ export interface DistributedDpPlan {
  * ```
  */
 export function planDistributedDp(given: DistributedDpOptions): DistributedDpPlan {
-  const options = readOptions(given, ['clipNorm', 'dimension', 'clients', 'noiseMultiplier', 'noiseClients', 'bits', 'wrapProbability', 'beta'], 'options');
+  const options = readOptions(given, ['clipNorm', 'dimension', 'clients', 'noiseMultiplier', 'noiseClients', 'bits', 'wrapProbability', 'beta'], 'options', true);
   const clipNorm = assertNumber('clipNorm', options.clipNorm, 'positive');
   const length = assertInteger('dimension', options.dimension, 1);
   if (length > MAX_ROTATION_LENGTH) {
@@ -164,7 +164,7 @@ export function planDistributedDp(given: DistributedDpOptions): DistributedDpPla
     // tau and the samplers' slack grow with the survivors and the sensitivity term shrinks: charging tau and the
     // slack for all `clients` makes every round's charge decrease with its survivors (noiseClients is the worst).
     event: (given) => {
-      const round = readOptions(given, ['clients', 'sampleRate', 'sampling'], 'round');
+      const round = readOptions(given, ['clients', 'sampleRate', 'sampling'], 'round', true);
       const survivors = round.clients === undefined ? noiseClients : assertInteger('round.clients', round.clients, 1, clients);
       // Each client's noise pmf is within a relative eta of N_Z on each coordinate, so the sum's is within (1 + eta)^clients.
       const slack = dimension * clients * -Math.log1p(-wasmDiscreteGaussianPmfError(localSigma));

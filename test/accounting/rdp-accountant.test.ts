@@ -73,9 +73,12 @@ function gaussianDelta(sigma: number, epsilon: number): number {
   return normalCdf(1 / (2 * sigma) - epsilon * sigma) - Math.exp(epsilon) * normalCdf(-1 / (2 * sigma) - epsilon * sigma);
 }
 
+/** The sampled Gaussian event of a vector row (the rows also carry their expected results). */
+const eventOf = (v: { sampleRate: number; noiseMultiplier: number; steps?: number }) => ({ sampleRate: v.sampleRate, noiseMultiplier: v.noiseMultiplier, steps: v.steps ?? 1 });
+
 describe('published vectors', () => {
   it.each(vectors.epsilon)('epsilon for q=$sampleRate, sigma=$noiseMultiplier, $steps steps', (v) => {
-    const result = new RdpAccountant({ orders: OPACUS_ORDERS }).step(v).getEpsilon(v.delta);
+    const result = new RdpAccountant({ orders: OPACUS_ORDERS }).step(eventOf(v)).getEpsilon(v.delta);
     expect(relativeError(result.epsilon, v.epsilon)).toBeLessThan(1e-6);
     expect(result.order).toBe(v.order);
     expect(result.atEdge).toBe(false);
@@ -83,7 +86,7 @@ describe('published vectors', () => {
 
   it.each(vectors.rdpPerOrder)('RDP per order (integer, fractional, Infinity) for q=$sampleRate, sigma=$noiseMultiplier', (v) => {
     const orders = v.orders.map(toNumber);
-    const rdp = new RdpAccountant({ orders }).step(v).getRdp();
+    const rdp = new RdpAccountant({ orders }).step(eventOf(v)).getRdp();
     v.rdp.map(toNumber).forEach((expected, k) => {
       if (expected === Number.POSITIVE_INFINITY) expect(rdp[k]).toBe(Number.POSITIVE_INFINITY);
       else expect(relativeError(rdp[k]!, expected), `order ${orders[k]}`).toBeLessThan(v.relTolerance);
@@ -91,20 +94,21 @@ describe('published vectors', () => {
   });
 
   it.each(vectors.calibration)('calibration to epsilon $targetEpsilon beats Opacus (sigma <= $noiseMultiplier)', (v) => {
-    const result = calibrateNoiseMultiplier(v);
+    const { targetEpsilon, delta, sampleRate, steps, accountant } = v;
+    const result = calibrateNoiseMultiplier({ targetEpsilon, delta, sampleRate, steps, accountant });
     expect(result.noiseMultiplier).toBeLessThanOrEqual(v.noiseMultiplier);
     expect(result.epsilon).toBeLessThanOrEqual(v.targetEpsilon);
-    const eps = (sigma: number) => new RdpAccountant().step({ ...v, noiseMultiplier: sigma }).getEpsilon(v.delta).epsilon;
+    const eps = (sigma: number) => new RdpAccountant().step({ ...eventOf(v), noiseMultiplier: sigma }).getEpsilon(v.delta).epsilon;
     expect(eps(result.noiseMultiplier)).toBeLessThanOrEqual(v.targetEpsilon);
     expect(eps(result.noiseMultiplier * (1 - 1e-4))).toBeGreaterThan(v.targetEpsilon);
     // Opacus' answer is also within target under the same orders.
-    const opacus = new RdpAccountant({ orders: OPACUS_ORDERS }).step(v).getEpsilon(v.delta);
+    const opacus = new RdpAccountant({ orders: OPACUS_ORDERS }).step(eventOf(v)).getEpsilon(v.delta);
     expect(opacus.epsilon).toBeLessThanOrEqual(v.targetEpsilon);
   });
 
   it.each(vectors.pld)('PLD epsilon for q=$sampleRate, sigma=$noiseMultiplier, $steps steps', (v) => {
-    const pld = new PldAccountant().step(v).getEpsilon(v.delta);
-    const rdp = new RdpAccountant().step(v).getEpsilon(v.delta);
+    const pld = new PldAccountant().step(eventOf(v)).getEpsilon(v.delta);
+    const rdp = new RdpAccountant().step(eventOf(v)).getEpsilon(v.delta);
     expect(Math.abs(pld.epsilon - v.epsilon)).toBeLessThan(0.02);
     expect(pld.epsilon).toBeLessThanOrEqual(rdp.epsilon);
     expect(pld.estimate).toBeLessThan(pld.epsilon);
@@ -374,7 +378,8 @@ describe('argument errors', () => {
     expectPrivkitError(() => calibrateNoiseMultiplier({ ...base, steps: undefined }), 'E_ARG', 'steps');
     expectPrivkitError(() => calibrateNoiseMultiplier({ ...base, steps: undefined, epochs: 0.001 }), 'E_ARG', 'epochs');
     expectPrivkitError(() => calibrateNoiseMultiplier({ ...base, accountant: 'gdp' as 'rdp' }), 'E_ARG', 'accountant');
-    expectPrivkitError(() => calibrateSteps({ ...base, noiseMultiplier: -1 }), 'E_ARG', 'noiseMultiplier');
+    const { steps: _steps, ...stepsBase } = base;
+    expectPrivkitError(() => calibrateSteps({ ...stepsBase, noiseMultiplier: -1 }), 'E_ARG', 'noiseMultiplier');
     expectPrivkitError(() => new PrivacyBudget({ epsilon: -1, delta: 1e-5 }), 'E_ARG', 'epsilon');
     expectPrivkitError(() => new PrivacyBudget({ epsilon: 1, delta: 0 }), 'E_ARG', 'delta');
     expectPrivkitError(() => new PrivacyBudget({ epsilon: 1, delta: 1e-5, accountant: 'prv' as 'rdp' }), 'E_ARG', 'accountant');
