@@ -52,6 +52,11 @@ export interface UpdateAggregator {
   /** The release's sampler slack (SubsampledGaussianEvent.slack) charged with noiseMultiplier; 0 by default. */
   readonly slack?: number;
   /**
+   * The L2 bound on one update that the noise is calibrated to, when the aggregator has one: FedAvg
+   * clips to it (and refuses a different options.clipNorm).
+   */
+  readonly clipNorm?: number;
+  /**
    * The costliest event one round can charge (before sampling), when aggregate() returns events of its
    * own: FedAvg refuses a round that could take epsilon past its target.
    */

@@ -250,7 +250,7 @@ export class FedAvg {
   readonly #clients: Dataset[];
   readonly #clientsPerRound: number;
   readonly #local: Omit<LocalTrainingOptions, 'seed'>;
-  readonly #clipNorm: number | undefined;
+  #clipNorm: number | undefined;
   readonly #aggregator: UpdateAggregator;
   readonly #serverLearningRate: number;
   readonly #serverMomentum: number;
@@ -315,6 +315,7 @@ export class FedAvg {
     this.targetEpsilon = options.targetEpsilon === undefined ? undefined : assertNumber('options.targetEpsilon', options.targetEpsilon, 'positive');
     this.#aggregator = this.#resolveAggregator(options, generator(2));
     this.noiseMultiplier = this.#aggregator.noiseMultiplier;
+    this.#clipNorm = this.#agreedClipNorm(this.#clipNorm);
     if (this.noiseMultiplier > 0 && this.#clipNorm === undefined) {
       throw new PrivkitError('E_ARG', 'options.clipNorm must be given when the aggregator adds noise', { argument: 'options.clipNorm' });
     }
@@ -499,6 +500,25 @@ export class FedAvg {
         `round ${this.round + 1} could bring epsilon to ${after} > targetEpsilon ${this.targetEpsilon} (delta ${this.delta}; spent ${this.epsilon})`,
       );
     }
+  }
+
+  /**
+   * The clip norm of the run: the aggregator's own when it has one (its noise is calibrated to it, and
+   * an update clipped to a larger norm would be refused or clipped again mid-round), E_ARG when
+   * options.clipNorm names another.
+   */
+  #agreedClipNorm(given: number | undefined): number | undefined {
+    const own = this.#aggregator.clipNorm;
+    if (own === undefined) return given;
+    if (typeof own !== 'number' || !(own > 0) || !Number.isFinite(own)) {
+      throw new PrivkitError('E_ARG', `options.aggregator.clipNorm must be a positive number, got ${describe(own)}`, { argument: 'options.aggregator' });
+    }
+    if (given !== undefined && given !== own) {
+      throw new PrivkitError('E_ARG', `options.clipNorm (${given}) differs from the aggregator's clipNorm (${own}), which its noise is calibrated to`, {
+        argument: 'options.clipNorm',
+      });
+    }
+    return own;
   }
 
   /** The updates of the tasks as one matrix (tasks x paramCount), trained on the pool or on this thread. */

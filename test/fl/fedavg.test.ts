@@ -606,6 +606,11 @@ describe('FedAvg', () => {
     bad({ aggregator: new NonPrivateAggregator({ dimension: model.paramCount }), noiseMultiplier: 1, clipNorm: 1 }, 'E_ARG', 'options.noiseMultiplier');
     bad({ aggregator: new Recorder(NaN, () => ({ sum: new Float32Array(0), included: 0 })) }, 'E_ARG', 'options.aggregator.noiseMultiplier');
     bad({ aggregator: new Recorder(1, () => ({ sum: new Float32Array(0), included: 0 })) }, 'E_ARG', 'options.clipNorm');
+    const central = (clipNorm: number) => new CentralDpAggregator({ dimension: model.paramCount, clipNorm, noiseMultiplier: 1 });
+    bad({ aggregator: central(1), clipNorm: 2 }, 'E_ARG', 'options.clipNorm');
+    bad({ aggregator: central(2), clipNorm: 1 }, 'E_ARG', 'options.clipNorm');
+    // Without options.clipNorm the run clips to the aggregator's own bound (noise then needs no second clip norm).
+    expect(() => new FedAvg({ ...base, aggregator: central(2) })).not.toThrow();
     expectPrivkitError(() => new FedAvg(base).evaluate({ images: new Float32Array(2), labels: Uint8Array.of(0) }), 'E_SHAPE', 'data.images');
   });
 });
