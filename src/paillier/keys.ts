@@ -16,9 +16,10 @@ import type { CallOptions, PoolRunner } from '../pool/types.js';
 import { assertInteger, describe, optionalBoolean, readArray, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import { paillierPrimes, paillierRandomness } from './key-pool-ops.js';
+import { gcd, modInverse } from '../math/modular.js';
 import { bitLength, Modulus } from './modpow.js';
 import { layoutForKeyBits, packVector, unpackVector, type PackingLayout, type PackingOptions } from './packing.js';
-import { checkRng, gcd, integerRoot, isPerfectPower, millerRabin, millerRabinRounds, passesTrialDivision, randomBits, randomPrime, randomUnit } from './primes.js';
+import { checkRng, integerRoot, isPerfectPower, millerRabin, millerRabinRounds, passesTrialDivision, randomBits, randomPrime, randomUnit } from './primes.js';
 
 /** Keys below this size need `allowInsecureTestKeys` (NIST SP 800-57: 2048-bit factoring moduli). */
 export const MIN_KEY_BITS = 2048;
@@ -286,7 +287,7 @@ export class PublicKey {
     const value = this.own(c, 'c');
     const kk = plaintextResidue(this, k, 'k');
     // a negative k near 0 is cheaper as (c^-1)^|k| than as c^(n - |k|)
-    if (this.n - kk < kk) return trustedCiphertext(this, this.#modNSquared.pow(modInverse(value, this.nSquared), this.n - kk));
+    if (this.n - kk < kk) return trustedCiphertext(this, this.#modNSquared.pow(unitInverse(value, this.nSquared), this.n - kk));
     return trustedCiphertext(this, this.#modNSquared.pow(value, kk));
   }
 
@@ -296,7 +297,7 @@ export class PublicKey {
    * @throws {PrivkitError} E_ARG when c is not a ciphertext under this key.
    */
   negate(c: Ciphertext | bigint): Ciphertext {
-    return trustedCiphertext(this, modInverse(this.own(c, 'c'), this.nSquared));
+    return trustedCiphertext(this, unitInverse(this.own(c, 'c'), this.nSquared));
   }
 
   /**
@@ -306,7 +307,7 @@ export class PublicKey {
    */
   subtract(c1: Ciphertext | bigint, c2: Ciphertext | bigint): Ciphertext {
     const a = this.own(c1, 'c1');
-    return trustedCiphertext(this, (a * modInverse(this.own(c2, 'c2'), this.nSquared)) % this.nSquared);
+    return trustedCiphertext(this, (a * unitInverse(this.own(c2, 'c2'), this.nSquared)) % this.nSquared);
   }
 
   /**
@@ -537,7 +538,7 @@ export class PrivateKey {
     // CRT (Garner): u m mod n = mp + p ((mq - mp) p^-1 mod q)
     let t = ((mq - mp) * this.#pInverseModQ) % this.q;
     if (t < 0n) t += this.q;
-    return ((mp + t * this.p) * modInverse(u, pk.n)) % pk.n;
+    return ((mp + t * this.p) * unitInverse(u, pk.n)) % pk.n;
   }
 
   /**
@@ -883,15 +884,9 @@ function checkCiphertextValue(publicKey: PublicKey, value: unknown, name: string
   return value;
 }
 
-/** a^-1 mod m (extended Euclid); throws when gcd(a, m) != 1. */
-function modInverse(a: bigint, m: bigint): bigint {
-  let [r0, r1] = [((a % m) + m) % m, m];
-  let [s0, s1] = [1n, 0n];
-  while (r1 !== 0n) {
-    const t = r0 / r1;
-    [r0, r1] = [r1, r0 - t * r1];
-    [s0, s1] = [s1, s0 - t * s1];
-  }
-  if (r0 !== 1n) throw new PrivkitError('E_ARG', 'value is not invertible modulo m');
-  return ((s0 % m) + m) % m;
+/** a^-1 mod m for a unit a (ciphertexts and key parts are checked to be units before they get here). */
+function unitInverse(a: bigint, m: bigint): bigint {
+  const inverse = modInverse(a, m);
+  if (inverse === undefined) throw new PrivkitError('E_ARG', 'value is not invertible modulo m');
+  return inverse;
 }

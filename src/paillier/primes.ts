@@ -7,6 +7,7 @@
 import { PrivkitError } from '../errors.js';
 import { isRng, type Rng } from '../dp/rng.js';
 import { assertInteger, describe } from '../validate.js';
+import { gcd } from '../math/modular.js';
 import { bitLength, MAX_MODULUS_BITS, Modulus } from './modpow.js';
 
 /** Largest prime randomPrime makes: the factors of the largest Paillier key (6144-bit n). */
@@ -172,14 +173,6 @@ export function randomUnit(n: bigint, rng: Rng): bigint {
   do r = randomBelow(n, rng);
   while (r === 0n || gcd(r, n) !== 1n);
   return r;
-}
-
-/** Greatest common divisor (Euclid). */
-export function gcd(a: bigint, b: bigint): bigint {
-  if (a < 0n) a = -a;
-  if (b < 0n) b = -b;
-  while (b !== 0n) [a, b] = [b, a % b];
-  return a;
 }
 
 function oddPrimesBelow(limit: number): number[] {

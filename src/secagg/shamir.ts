@@ -5,6 +5,7 @@
 // chunking and no chunk boundary to get wrong. A share is the point (x, f(x)) of a random
 // polynomial f of degree t - 1 with f(0) = secret; shares are taken at x = 1..n (client index + 1).
 import { PrivkitError } from '../errors.js';
+import { mod, modInverse } from '../math/modular.js';
 import { assertInteger, describe, readOptions } from '../validate.js';
 
 /** The field of the shares: the Mersenne prime 2^521 - 1. */
@@ -245,20 +246,9 @@ function randomFieldElement(p: bigint): bigint {
   }
 }
 
-function mod(a: bigint, p: bigint): bigint {
-  const r = a % p;
-  return r < 0n ? r + p : r;
-}
-
-/** a^-1 mod p by the extended Euclidean algorithm (a != 0 mod p). */
+/** a^-1 mod p (a != 0 mod p): E_ARG naming the prime when there is none (p is not prime). */
 function invert(a: bigint, p: bigint): bigint {
-  let [r0, r1] = [mod(a, p), p];
-  let [s0, s1] = [1n, 0n];
-  while (r1 !== 0n) {
-    const q = r0 / r1;
-    [r0, r1] = [r1, r0 - q * r1];
-    [s0, s1] = [s1, s0 - q * s1];
-  }
-  if (r0 !== 1n) throw new PrivkitError('E_ARG', 'modulus is not prime (a point difference has no inverse)', { argument: 'prime' });
-  return mod(s0, p);
+  const inverse = modInverse(a, p);
+  if (inverse === undefined) throw new PrivkitError('E_ARG', 'modulus is not prime (a point difference has no inverse)', { argument: 'prime' });
+  return inverse;
 }
