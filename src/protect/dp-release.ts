@@ -251,7 +251,7 @@ export function dpQuantiles(values: ArrayLike<number>, opts: QuantilesOptions): 
     }
     const r = gumbelArgmax(logWeights, rng);
     const point = runs.start[r]! + uniformBelow(1, runs.length[r]!, { rng })[0]!;
-    released[k] = point === steps ? upper : lower + width * (point / steps);
+    released[k] = point === steps ? upper : lower + (width * point) / steps;
   });
   return released.sort();
 }
