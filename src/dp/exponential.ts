@@ -70,11 +70,15 @@ export function exponentialMechanism(scores: ArrayLike<number>, opts: Exponentia
   if (base !== undefined && !base.some((w) => w > 0)) throw new PrivkitError('E_ARG', 'baseMeasure must give some candidate a weight > 0', { argument: 'baseMeasure' });
   const rng = generatorOf(o.rng);
   const factor = epsilon / (2 * sensitivity);
+  // log-weights relative to the best score among the choosable candidates, which thus gets a finite
+  // log-weight whatever epsilon (differences of nearby scores are exact: Sterbenz)
   let best = -Infinity;
-  for (let i = 0; i < u.length; i++) best = Math.max(best, u[i]!);
-  // log-weights relative to the best score: differences of nearby scores are exact (Sterbenz)
+  for (let i = 0; i < u.length; i++) if (base === undefined || base[i]! > 0) best = Math.max(best, u[i]!);
   const logWeights = new Float64Array(u.length);
-  for (let i = 0; i < u.length; i++) logWeights[i] = (base === undefined ? 0 : Math.log(base[i]!)) + factor * (u[i]! - best);
+  for (let i = 0; i < u.length; i++) {
+    const gap = u[i]! - best;
+    logWeights[i] = (base === undefined ? 0 : Math.log(base[i]!)) + (gap === 0 ? 0 : factor * gap);
+  }
   return gumbelArgmax(logWeights, rng);
 }
 

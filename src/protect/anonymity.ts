@@ -60,11 +60,21 @@ const MAX_QUASI_IDENTIFIERS = 64;
 /** A value as a key part that tells types apart ('1' and 1 differ); null and undefined are one missing value. */
 function keyPart(name: string, value: unknown, index: number): string {
   if (value === null || value === undefined) return 'null';
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+  if (typeof value === 'string' || (typeof value === 'number' && !Number.isNaN(value)) || typeof value === 'boolean' || typeof value === 'bigint') {
     return JSON.stringify([typeof value, String(value)]);
   }
-  if (value instanceof Date) return JSON.stringify(['date', String(value.getTime())]);
-  throw new PrivkitError('E_ARG', `${name} must be a string, number, boolean, bigint, Date or null, got ${describe(value)}`, { argument: name, index });
+  const time = value instanceof Date ? dateTime(value) : NaN;
+  if (!Number.isNaN(time)) return JSON.stringify(['date', String(time)]);
+  throw new PrivkitError('E_ARG', `${name} must be a string, a number (not NaN), a boolean, a bigint, a valid Date or null, got ${describe(value)}`, { argument: name, index });
+}
+
+/** The time of a genuine Date, NaN for an invalid one or an object that only inherits from Date.prototype. */
+function dateTime(value: Date): number {
+  try {
+    return Date.prototype.getTime.call(value);
+  } catch {
+    return NaN;
+  }
 }
 
 function readColumnName(name: string, value: unknown): string {
@@ -78,7 +88,7 @@ function readColumnName(name: string, value: unknown): string {
  * those violating distinct and entropy l-diversity. Passing is necessary, not sufficient: see the
  * module notes (k-anonymity is not differential privacy).
  *
- * @param records - plain objects (at most 2^24); quasi-identifier and sensitive values are strings, numbers, booleans, bigints, Dates or null.
+ * @param records - plain objects (at most 2^24); quasi-identifier and sensitive values are strings, numbers (not NaN), booleans, bigints, valid Dates or null.
  * @throws {PrivkitError} E_ARG when records is not an array of objects, opts is not an object, quasiIdentifiers is not an array of 1 to 64 distinct strings, k or l is not an integer >= 1, sensitive is not a string, only one of sensitive and l is given, sensitive is also a quasi-identifier, or a value is of another type (named `records[i].<column>`).
  *
  * @example

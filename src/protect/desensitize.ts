@@ -9,7 +9,8 @@
 // guarantee. Check the result with anonymityReport, and prefer the DP releases (dpContingencyTable,
 // dpQuantiles) when aggregates are what the recipient needs.
 import { PrivkitError } from '../errors.js';
-import { assertBytes, assertInteger, assertNumber, assertOneOf, describe, readArray, readOptions } from '../validate.js';
+import { checkTypedArray, currentLength } from '../wasm/boundary.js';
+import { assertInteger, assertNumber, assertOneOf, describe, readArray, readOptions } from '../validate.js';
 
 /** A keyed pseudonymizer made by {@link createPseudonymizer}. */
 export interface Pseudonymizer {
@@ -108,11 +109,12 @@ export async function createPseudonymizer(opts: PseudonymizerOptions): Promise<P
 }
 
 function readKey(value: unknown): Uint8Array {
-  const length = value instanceof Uint8Array ? value.length : -1;
+  const key = checkTypedArray('key', value, ['Uint8Array']);
+  const length = currentLength(key);
   if (length < MIN_KEY_BYTES || length > MAX_KEY_BYTES) {
     throw new PrivkitError('E_ARG', `key must be a Uint8Array of ${MIN_KEY_BYTES} to ${MAX_KEY_BYTES} bytes, got ${describe(value)}`, { argument: 'key' });
   }
-  return assertBytes('key', value, length);
+  return key;
 }
 
 /** The collision risk of truncated tokens, from {@link pseudonymCollisionProbability}. */
@@ -245,7 +247,7 @@ export function maskString(value: string, opts: MaskOptions = {}): string {
  */
 export function maskEmail(value: string, opts: { keepFirst?: number } = {}): string {
   const keepFirst = readOptions(opts, ['keepFirst']).keepFirst;
-  return emailMask(assertInteger('keepFirst', keepFirst ?? 1, 0, 64))(value, 'value');
+  return emailMask(keepFirst === undefined ? 1 : assertInteger('keepFirst', keepFirst, 0, 64))(value, 'value');
 }
 
 function emailMask(keepFirst: number): (value: unknown, name: string, index?: number) => string {
@@ -273,7 +275,7 @@ function emailMask(keepFirst: number): (value: unknown, name: string, index?: nu
  */
 export function maskPhone(value: string, opts: { keepLast?: number } = {}): string {
   const keepLast = readOptions(opts, ['keepLast']).keepLast;
-  return phoneMask(assertInteger('keepLast', keepLast ?? 4, 0, 8))(value, 'value');
+  return phoneMask(keepLast === undefined ? 4 : assertInteger('keepLast', keepLast, 0, 8))(value, 'value');
 }
 
 function phoneMask(keepLast: number): (value: unknown, name: string, index?: number) => string {
@@ -315,13 +317,22 @@ export function truncateDate(value: Date | string | number, unit: DateUnit): str
 
 function dateTruncation(unit: DateUnit): (value: unknown, name: string, index?: number) => string {
   return (value, name, index) => {
-    const time = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : typeof value === 'number' ? value : NaN;
+    const time = typeof value === 'string' ? Date.parse(value) : typeof value === 'number' ? value : dateTime(value);
     const year = Number.isFinite(time) ? new Date(time).getUTCFullYear() : NaN;
     if (!(year >= 0 && year <= 9999)) {
       throw new PrivkitError('E_ARG', `${name} must be a valid date (a Date, an ISO string or milliseconds) in years 0 to 9999, got ${describe(value)}`, { argument: name, index });
     }
     return new Date(time).toISOString().slice(0, DATE_LENGTH[unit]);
   };
+}
+
+/** The time of a genuine Date (NaN for anything else, also an object that only inherits from Date.prototype). */
+function dateTime(value: unknown): number {
+  try {
+    return Date.prototype.getTime.call(value);
+  } catch {
+    return NaN;
+  }
 }
 
 /** Options of {@link bucketNumber}: buckets [origin + j width, origin + (j + 1) width). */
@@ -341,7 +352,11 @@ function readBucket(opts: unknown): (value: unknown, name: string, index?: numbe
       throw new PrivkitError('E_ARG', `${name} must be a finite number, got ${describe(value)}`, { argument: name, index });
     }
     const j = Math.floor((value - origin) / width);
-    return `[${origin + j * width}, ${origin + (j + 1) * width})`;
+    const [lo, hi] = [origin + j * width, origin + (j + 1) * width];
+    if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
+      throw new PrivkitError('E_ARG', `${name} (${value}) is too far from the origin for buckets of width ${width}: the bucket ends overflow`, { argument: name, index });
+    }
+    return `[${lo}, ${hi})`;
   };
 }
 
@@ -467,10 +482,14 @@ function compileRule(column: string, rule: unknown): CompiledRule | undefined {
       const maskChar = readMaskChar(o.maskChar);
       return { column, transform: (v, n, i) => masked([...readString(n, v, i)], keepFirst, keepLast, maskChar) };
     }
-    case 'email':
-      return { column, transform: emailMask(assertInteger(`${name}.keepFirst`, (rest as { keepFirst?: unknown }).keepFirst ?? 1, 0, 64)) };
-    case 'phone':
-      return { column, transform: phoneMask(assertInteger(`${name}.keepLast`, (rest as { keepLast?: unknown }).keepLast ?? 4, 0, 8)) };
+    case 'email': {
+      const { keepFirst } = rest as { keepFirst?: unknown };
+      return { column, transform: emailMask(keepFirst === undefined ? 1 : assertInteger(`${name}.keepFirst`, keepFirst, 0, 64)) };
+    }
+    case 'phone': {
+      const { keepLast } = rest as { keepLast?: unknown };
+      return { column, transform: phoneMask(keepLast === undefined ? 4 : assertInteger(`${name}.keepLast`, keepLast, 0, 8)) };
+    }
     case 'bucket':
       return { column, transform: readBucket(rest) };
     case 'topCode':

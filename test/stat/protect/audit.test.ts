@@ -80,7 +80,7 @@ const CASES: Case[] = [
 describe.each(CASES.map((c, k) => ({ ...c, k })))('$name', (c) => {
   it(`passes its claim and is caught below it (${TRIALS} trials)`, async () => {
     const audit = (claim: number, seed: number) =>
-      auditMechanism({ mechanism: c.mechanism(seeded(seed)), inputs: c.inputs, epsilon: claim, delta: c.delta, trials: TRIALS, confidence: CONFIDENCE });
+      auditMechanism({ mechanism: c.mechanism(seeded(seed)), inputs: c.inputs as [never, never], epsilon: claim, delta: c.delta, trials: TRIALS, confidence: CONFIDENCE });
     const result = await audit(c.epsilon, 2 * c.k);
     console.log(`${c.name}: lower bound ${result.epsilonLowerBound.toFixed(3)} <= claimed ${c.epsilon.toFixed(3)} (${result.event.description})`);
     expect(result.passed, `${result.epsilonLowerBound} > ${c.epsilon}: ${result.event.description}`).toBe(true);
