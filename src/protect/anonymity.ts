@@ -27,13 +27,15 @@ export interface DiversityReport {
   l: number;
   /** Fewest distinct sensitive values in a class. */
   smallestDistinct: number;
-  /** Classes with fewer than l distinct sensitive values, and the records in them. */
+  /** Classes with fewer than l distinct sensitive values. */
   classesViolatingDistinct: number;
+  /** Records in those classes. */
   recordsViolatingDistinct: number;
   /** exp of the smallest entropy (nats) of a class's sensitive values: the largest l for which the table is entropy l-diverse. */
   entropyL: number;
-  /** Classes whose entropy is below log l (up to a relative 1e-12 for rounding), and the records in them. */
+  /** Classes whose entropy is below log l (up to a relative 1e-12 for rounding). */
   classesViolatingEntropy: number;
+  /** Records in those classes. */
   recordsViolatingEntropy: number;
 }
 
@@ -47,8 +49,9 @@ export interface AnonymityReport {
   smallestClass: number;
   /** The k checked. */
   k: number;
-  /** Classes smaller than k, and the records in them (what suppression would have to remove). */
+  /** Classes smaller than k. */
   classesViolatingK: number;
+  /** Records in those classes (what suppression would have to remove). */
   recordsViolatingK: number;
   /** Present when `sensitive` and `l` are given. */
   diversity?: DiversityReport;

@@ -414,26 +414,58 @@ export function topCode(value: number, opts: TopCodeOptions): number {
   return readTopCode(opts)(value, 'value');
 }
 
-/** How {@link desensitize} treats one column. */
+/**
+ * How {@link desensitize} treats one column, by `kind`: 'keep' (copied unchanged: an explicit
+ * decision that the column is not identifying), 'suppress' (removed from every output record),
+ * 'pseudonymize' (its keyed token), 'mask' ({@link maskString}), 'email' ({@link maskEmail}),
+ * 'phone' ({@link maskPhone}), 'bucket' ({@link bucketNumber}), 'topCode' ({@link topCode}) or
+ * 'date' ({@link truncateDate}), with the options of that function.
+ */
 export type ColumnRule =
-  /** Copied unchanged (an explicit decision that the column is not identifying). */
-  | { kind: 'keep' }
-  /** Removed from every output record. */
-  | { kind: 'suppress' }
-  /** Replaced by its keyed token. */
-  | { kind: 'pseudonymize'; pseudonymizer: Pseudonymizer }
-  /** Masked by {@link maskString}. */
-  | ({ kind: 'mask' } & MaskOptions)
-  /** Masked by {@link maskEmail}. */
-  | { kind: 'email'; keepFirst?: number }
-  /** Masked by {@link maskPhone}. */
-  | { kind: 'phone'; keepLast?: number }
-  /** Generalized by {@link bucketNumber}. */
-  | ({ kind: 'bucket' } & BucketOptions)
-  /** Top/bottom-coded by {@link topCode}. */
-  | ({ kind: 'topCode' } & TopCodeOptions)
-  /** Truncated by {@link truncateDate}. */
-  | { kind: 'date'; unit: DateUnit };
+  | {
+      /** Copy unchanged. */
+      kind: 'keep';
+    }
+  | {
+      /** Remove the column. */
+      kind: 'suppress';
+    }
+  | {
+      /** Replace by the keyed token. */
+      kind: 'pseudonymize';
+      /** The pseudonymizer (its key decides the tokens). */
+      pseudonymizer: Pseudonymizer;
+    }
+  | ({
+      /** Mask by {@link maskString}. */
+      kind: 'mask';
+    } & MaskOptions)
+  | {
+      /** Mask by {@link maskEmail}. */
+      kind: 'email';
+      /** Characters of the local part kept; default 1. */
+      keepFirst?: number;
+    }
+  | {
+      /** Mask by {@link maskPhone}. */
+      kind: 'phone';
+      /** Digits kept at the end; default 4. */
+      keepLast?: number;
+    }
+  | ({
+      /** Generalize by {@link bucketNumber}. */
+      kind: 'bucket';
+    } & BucketOptions)
+  | ({
+      /** Top/bottom-code by {@link topCode}. */
+      kind: 'topCode';
+    } & TopCodeOptions)
+  | {
+      /** Truncate by {@link truncateDate}. */
+      kind: 'date';
+      /** The unit kept. */
+      unit: DateUnit;
+    };
 
 /** A column policy: the rule of every column the records may hold. */
 export type ColumnPolicy = Readonly<Record<string, ColumnRule>>;
