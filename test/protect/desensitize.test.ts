@@ -1,6 +1,7 @@
 // Desensitization: pseudonyms checked against node:crypto's HMAC (an independent implementation), the
 // birthday probability against the exact product, masking, generalization and the column policy.
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PrivkitError } from 'privkit';
 import {
@@ -15,6 +16,11 @@ import {
   truncateDate,
 } from 'privkit/protect';
 import { expectPrivkitError } from '../support/helpers.js';
+
+/** mpmath values of the exact product at sizes no loop reaches (test/vectors/collision-vectors.py). */
+const vectors = JSON.parse(readFileSync(new URL('../vectors/collision.json', import.meta.url), 'utf8')) as {
+  cases: { distinctValues: number; tokenBits: number; probability: number }[];
+};
 
 const key = Uint8Array.from({ length: 32 }, (_, i) => i * 7 + 1);
 
@@ -115,6 +121,14 @@ describe('pseudonymCollisionProbability', () => {
       const got = pseudonymCollisionProbability(n, bits);
       expect(Math.abs(got.probability - exact), `n=${n} bits=${bits}: ${got.probability} vs ${exact}`).toBeLessThanOrEqual(1e-9 * exact + 1e-300);
       expect(got.bound).toBeGreaterThanOrEqual(got.probability);
+    }
+  });
+
+  it('matches mpmath (120 digits, log-gamma) up to 2^52 values', () => {
+    expect(vectors.cases.length).toBeGreaterThanOrEqual(10);
+    for (const c of vectors.cases) {
+      const got = pseudonymCollisionProbability(c.distinctValues, c.tokenBits).probability;
+      expect(Math.abs(got - c.probability) / c.probability, `n=${c.distinctValues} bits=${c.tokenBits}: ${got} vs ${c.probability}`).toBeLessThan(1e-12);
     }
   });
 
