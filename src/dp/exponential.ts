@@ -97,7 +97,7 @@ export function gumbelArgmax(logWeights: Float64Array, rng: Rng): number {
     const w = logWeights[i]!;
     if (w === -Infinity) continue;
     // U = h or 1 - h (one random bit) with h = uniform / 2 uniform on (0, 1/2): E = -log U from both tails at full precision
-    const h = uniforms[i]! * 0.5;
+    const h = Math.max(uniforms[i]! * 0.5, Number.MIN_VALUE); // only 2^-1074 / 2 would round to 0
     const upperHalf = (bits[i >>> 5]! >>> (i & 31)) & 1;
     const exponential = upperHalf === 1 ? -Math.log1p(-h) : -Math.log(h);
     const key = w - Math.log(exponential);

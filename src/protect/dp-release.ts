@@ -29,6 +29,15 @@ export interface ContingencyTableOptions {
   epsilon?: number;
   /** zCDP rho > 0 (>= 2^-49) for Gaussian noise: sigma = 1 / sqrt(2 rho); convert to (epsilon, delta) with privkit/accounting's zcdpToEpsilon. */
   rho?: number;
+  /**
+   * The column naming the person (privacy unit) a record belongs to, when one person may have several
+   * records: the neighbour relation becomes add/remove one person, and only the first
+   * `maxRecordsPerUnit` records of each person (in input order) are counted. Without it, each record
+   * is taken to be a different person.
+   */
+  privacyUnit?: string;
+  /** With `privacyUnit`: records counted per person, 1 to 2^20 (default 1); the noise scale grows in proportion. */
+  maxRecordsPerUnit?: number;
   /** The generator; default: this thread's CSPRNG. A seeded (reproducible) Rng is for tests only, never for releases. */
   rng?: Rng;
 }
@@ -43,7 +52,7 @@ export interface DpContingencyTable {
   shape: number[];
   /** Noisy counts, non-negative integers: counts[sum_c index_c x stride_c] for the cell (domains[0][index_0], ...). */
   counts: Float64Array;
-  /** The noise scale: the discrete Laplace scale b (epsilon = 1/b) or the discrete Gaussian sigma (rho = 1/(2 sigma^2)). */
+  /** The noise scale: the discrete Laplace scale b (epsilon = c/b) or the discrete Gaussian sigma (rho = c^2/(2 sigma^2)), c = records counted per person. */
   scale: number;
 }
 
@@ -65,14 +74,16 @@ function domainKey(value: unknown): string | undefined {
  * Privacy: neighbouring tables differ by adding or removing one record; that changes one cell by 1
  * (L1 and L2 sensitivity 1), so discrete Laplace noise of scale 1/epsilon gives epsilon-DP and
  * discrete Gaussian noise of sigma gives 1/(2 sigma^2)-zCDP (Canonne, Kamath, Steinke 2020), with no
- * floating-point caveat. A record whose value in some column is outside that column's domain is not
+ * floating-point caveat. With `privacyUnit`, neighbours differ by one person, whose at most
+ * c = maxRecordsPerUnit counted records change the cells by at most c in L1 and in L2 (all may fall
+ * in one cell): the scale is c/epsilon, or sigma = c / sqrt(2 rho). A record whose value in some column is outside that column's domain is not
  * counted (add null, or an 'other' value, to the domain to count them). The domains must be public,
  * fixed before looking at the data: a table with a cell only for the values that occur would reveal,
  * by its very keys, that someone has a rare value (releasing which keys exist leaks; Google's DP
  * partition selection pays a delta for that, this function does not need it).
  *
  * @param records - plain objects, one per person (at most 2^32 - 1).
- * @throws {PrivkitError} E_ARG when records is not an array of objects, opts is not an object, columns is not an array of 1 to 16 distinct strings, a column has no domain or its domain is not an array of 1 or more distinct strings, numbers (not NaN), booleans or null, the table has more than 2^24 cells, noise is not 'laplace' or 'gaussian', epsilon (Laplace) or rho (Gaussian) is missing, given for the other noise, or out of range, or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_ARG when records is not an array of objects, opts is not an object, columns is not an array of 1 to 16 distinct strings, privacyUnit is not a string or a record's unit value is not a string, number (not NaN) or boolean, maxRecordsPerUnit is given without privacyUnit or is not an integer in [1, 2^20], a column has no domain or its domain is not an array of 1 or more distinct strings, numbers (not NaN), booleans or null, the table has more than 2^24 cells, noise is not 'laplace' or 'gaussian', epsilon (Laplace) or rho (Gaussian) is missing, given for the other noise, or out of range, or opts.rng is not an Rng from createRng.
  * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  *
  * @example
@@ -94,7 +105,7 @@ function domainKey(value: unknown): string | undefined {
  * ```
  */
 export function dpContingencyTable(records: readonly object[], opts: ContingencyTableOptions): DpContingencyTable {
-  const o = readOptions(opts, ['columns', 'domains', 'noise', 'epsilon', 'rho', 'rng']);
+  const o = readOptions(opts, ['columns', 'domains', 'noise', 'epsilon', 'rho', 'privacyUnit', 'maxRecordsPerUnit', 'rng']);
   const columns = readArray('columns', o.columns, (name, v) => {
     if (typeof v !== 'string') throw new PrivkitError('E_ARG', `${name} must be a column name (a string), got ${describe(v)}`, { argument: 'columns' });
     return v;
@@ -126,8 +137,14 @@ export function dpContingencyTable(records: readonly object[], opts: Contingency
   if (o[other] !== undefined) throw new PrivkitError('E_ARG', `${other} does not apply to ${noise} noise (give ${parameter})`, { argument: other });
   if (o[parameter] === undefined) throw new PrivkitError('E_ARG', `${parameter} is required for ${noise} noise`, { argument: parameter });
   const value = assertNumber(parameter, o[parameter], 'positive');
-  // the scale is rounded up, so the guarantee is at least the one asked for
-  const scale = noise === 'laplace' ? nextUp(1 / value) : nextUp(nextUp(Math.sqrt(1 / (2 * value))));
+  if (o.privacyUnit !== undefined && typeof o.privacyUnit !== 'string') {
+    throw new PrivkitError('E_ARG', `privacyUnit must be a column name (a string), got ${describe(o.privacyUnit)}`, { argument: 'privacyUnit' });
+  }
+  if (o.privacyUnit === undefined && o.maxRecordsPerUnit !== undefined) throw new PrivkitError('E_ARG', 'maxRecordsPerUnit applies with privacyUnit only', { argument: 'maxRecordsPerUnit' });
+  const perUnit = o.maxRecordsPerUnit === undefined ? 1 : assertInteger('maxRecordsPerUnit', o.maxRecordsPerUnit, 1, 2 ** 20);
+  // every rounding is followed by nextUp, so the scale is at least the exact one and the guarantee at least the one asked for
+  const unitScale = noise === 'laplace' ? nextUp(1 / value) : nextUp(nextUp(Math.sqrt(1 / (2 * value))));
+  const scale = perUnit === 1 ? unitScale : nextUp(perUnit * unitScale);
   if (!(scale <= MAX_DISCRETE_SCALE)) {
     throw new PrivkitError('E_ARG', `${parameter} ${value} is too small: the noise scale would exceed 2^24`, { argument: parameter });
   }
@@ -140,7 +157,21 @@ export function dpContingencyTable(records: readonly object[], opts: Contingency
     }
     return record as Record<string, unknown>;
   }, MAX_RECORDS);
-  for (const record of rows) {
+  const unit = o.privacyUnit;
+  const counted = new Map<string, number>();
+  for (const [i, record] of rows.entries()) {
+    if (unit !== undefined) {
+      const person = domainKey(record[unit]);
+      if (person === undefined || record[unit] === null || record[unit] === undefined) {
+        throw new PrivkitError('E_ARG', `records[${i}].${unit} must identify a person (a string, a number or a boolean), got ${describe(record[unit])}`, {
+          argument: `records[${i}].${unit}`,
+          index: i,
+        });
+      }
+      const seen = counted.get(person) ?? 0;
+      if (seen === perUnit) continue; // contribution bounding: the person's later records are not counted
+      counted.set(person, seen + 1);
+    }
     let cell = 0;
     for (let c = 0; c < columns.length && cell >= 0; c++) {
       const index = lookups[c]!.get(domainKey(record[columns[c]!]) ?? '');

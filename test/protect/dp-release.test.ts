@@ -165,3 +165,34 @@ describe('dpQuantiles', () => {
     expectPrivkitError(() => dpQuantiles([], { ...base, rng: 1 as never }), 'E_ARG', 'opts.rng');
   });
 });
+
+describe('dpContingencyTable with a privacy unit', () => {
+  const visits = [
+    { patient: 'p1', ward: 'a' },
+    { patient: 'p1', ward: 'a' },
+    { patient: 'p1', ward: 'b' },
+    { patient: 'p2', ward: 'b' },
+    { patient: 7, ward: 'a' },
+    { patient: '7', ward: 'b' }, // another person than the number 7
+  ];
+  const opts = { columns: ['ward'], domains: { ward: ['a', 'b'] }, privacyUnit: 'patient', epsilon: 1e6 };
+
+  it('counts at most maxRecordsPerUnit records per person, in input order, and scales the noise by it', () => {
+    const one = dpContingencyTable(visits, { ...opts, rng: seeded(8) });
+    expect([...one.counts]).toEqual([2, 2]); // p1's first visit, p2, 7, '7'
+    const two = dpContingencyTable(visits, { ...opts, maxRecordsPerUnit: 2, rng: seeded(8) });
+    expect([...two.counts]).toEqual([3, 2]);
+    expect(two.scale).toBeGreaterThanOrEqual(2 * one.scale);
+    expect(two.scale).toBeLessThan(2 * one.scale * (1 + 1e-15));
+    const gaussian = dpContingencyTable(visits, { ...opts, epsilon: undefined, noise: 'gaussian', rho: 0.5, maxRecordsPerUnit: 3, rng: seeded(9) });
+    expect(gaussian.scale).toBeGreaterThanOrEqual(3);
+  });
+
+  it('refuses a missing unit value and bad unit options', () => {
+    expectPrivkitError(() => dpContingencyTable([...visits, { ward: 'a' }], opts), 'E_ARG', 'records[6].patient', 6);
+    expectPrivkitError(() => dpContingencyTable([{ patient: NaN, ward: 'a' }], opts), 'E_ARG', 'records[0].patient', 0);
+    expectPrivkitError(() => dpContingencyTable(visits, { ...opts, privacyUnit: 3 as never }), 'E_ARG', 'privacyUnit');
+    expectPrivkitError(() => dpContingencyTable(visits, { ...opts, maxRecordsPerUnit: 0 }), 'E_ARG', 'maxRecordsPerUnit');
+    expectPrivkitError(() => dpContingencyTable(visits, { ...opts, privacyUnit: undefined, maxRecordsPerUnit: 2 }), 'E_ARG', 'maxRecordsPerUnit');
+  });
+});

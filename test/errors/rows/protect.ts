@@ -207,6 +207,34 @@ const releases: Row[] = [
   },
   {
     entry,
+    export: 'dpContingencyTable',
+    label: 'dpContingencyTable privacyUnit',
+    params: [
+      { name: 'records', domain: arrayOf(obj({ person: union([str(), num({ infinite: true }), bool()]), sex: anyValue })) },
+      {
+        name: 'opts',
+        domain: obj({
+          columns: arrayOf(str()),
+          domains: obj({ sex: arrayOf(cell(str(), num({ infinite: true }), bool())) }),
+          epsilon: positive(),
+          privacyUnit: str(undefined, { optional: true }),
+          maxRecordsPerUnit: int(1, 2 ** 20, { optional: true }),
+          rng: rngField(),
+        }),
+      },
+    ],
+    args: () => [
+      [
+        { person: 'p1', sex: 'f' },
+        { person: 'p1', sex: 'f' },
+        { person: 2, sex: 'm' },
+      ],
+      { columns: ['sex'], domains: { sex: domainValues('f', 'm') }, epsilon: 1, privacyUnit: 'person', maxRecordsPerUnit: 2, rng: seeded() },
+    ],
+    call: ([r, o]) => protect.dpContingencyTable(r, o),
+  },
+  {
+    entry,
     export: 'dpQuantiles',
     params: [
       { name: 'values', domain: arrayOf(num({ infinite: true }), { arrayLike: true }) },

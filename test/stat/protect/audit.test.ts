@@ -26,6 +26,14 @@ const table: Table = [
 ];
 const neighbourTable: Table = [...table, { sex: 'f', smoker: true }];
 const domains = { sex: ['f', 'm'], smoker: [true, false] };
+type Visits = { patient: string; ward: string }[];
+const visits: Visits = [
+  { patient: 'p1', ward: 'a' },
+  { patient: 'p2', ward: 'b' },
+  { patient: 'p2', ward: 'b' },
+];
+// one more person with three visits, all counted (maxRecordsPerUnit 3) and in one cell
+const neighbourVisits: Visits = [...visits, ...Array.from({ length: 3 }, () => ({ patient: 'p3', ward: 'a' }))];
 const values = [1, 3, 3, 5, 8];
 const neighbourValues = [...values, 8];
 
@@ -58,6 +66,15 @@ const CASES: Case[] = [
     inputs: [table, neighbourTable],
     understated: 0.5,
     mechanism: (rng) => (t: Table) => dpContingencyTable(t, { columns: ['sex', 'smoker'], domains, noise: 'gaussian', rho: RHO, rng }).counts,
+  },
+  {
+    name: 'dpContingencyTable, privacy unit of up to 3 records, epsilon 1',
+    epsilon: 1,
+    delta: 0,
+    inputs: [visits, neighbourVisits],
+    understated: 0.25,
+    mechanism: (rng) => (v: Visits) =>
+      dpContingencyTable(v, { columns: ['ward'], domains: { ward: ['a', 'b'] }, privacyUnit: 'patient', maxRecordsPerUnit: 3, epsilon: 1, rng }).counts,
   },
   {
     name: 'dpQuantiles, median, epsilon 1',
