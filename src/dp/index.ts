@@ -22,3 +22,5 @@ export type {
 } from './mechanisms.js';
 export { dpCount, dpSum, dpMean, dpHistogram, exactSum, MAX_RECORDS } from './aggregates.js';
 export type { AggregateOptions, BoundedOptions, HistogramOptions, DpHistogram } from './aggregates.js';
+export { exponentialMechanism } from './exponential.js';
+export type { ExponentialMechanismOptions } from './exponential.js';

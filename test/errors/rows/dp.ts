@@ -299,4 +299,25 @@ const aggregates: Row[] = [
   },
 ];
 
-export const dpRows: SweepRow[] = [...constants, ...rng, ...noise, ...calibration, ...mechanisms, ...aggregates];
+const selection: Row[] = [
+  {
+    entry,
+    export: 'exponentialMechanism',
+    params: [
+      { name: 'scores', domain: arrayOf(num(), { arrayLike: true }) },
+      {
+        name: 'opts',
+        domain: obj({
+          epsilon: positive(),
+          sensitivity: positive({ optional: true }),
+          baseMeasure: arrayOf(nonNegative(), { arrayLike: true, optional: true }),
+          rng: rngField(),
+        }),
+      },
+    ],
+    args: () => [[3, 1, 2], { epsilon: 1, sensitivity: 2, baseMeasure: [1, 0.5, 2], rng: seeded() }],
+    call: ([s, o]) => dp.exponentialMechanism(s, o),
+  },
+];
+
+export const dpRows: SweepRow[] = [...constants, ...rng, ...noise, ...calibration, ...mechanisms, ...aggregates, ...selection];
