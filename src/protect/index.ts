@@ -1,0 +1,11 @@
+// privkit/protect: model and data protection. The cryptographic half: encrypted tensor containers
+// (sealTensors, openTensors, createSealStream, createOpenStream; docs/FORMAT.md) with key wrapping
+// for several recipients (RSA-OAEP, X25519 / P-256, hybrid ML-KEM-768 + X25519, passphrases),
+// Ed25519-signed models, and Fernet tokens. All cryptography is WebCrypto's.
+export { sealTensors, openTensors, createSealStream, createOpenStream } from './container.js';
+export type { OpenedTensor, OpenOptions, OpenStream, OpenStreamOptions, SealOptions, Tensor, TensorData, TensorDtype, TensorPiece, TensorSpec } from './container.js';
+export { availableRecipientKinds, generateRecipientKeys, MAX_PBKDF2_ITERATIONS, MAX_RECIPIENTS, MIN_PBKDF2_ITERATIONS } from './keys.js';
+export type { OpeningKey, PassphraseRecipient, Recipient, RecipientKeyPair, RecipientKind, RecipientPublicKey } from './keys.js';
+export { generateSigningKeys } from './sign.js';
+export type { ModelSigningKeys } from './sign.js';
+export { DEFAULT_CHUNK_SIZE } from './format.js';
