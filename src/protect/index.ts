@@ -9,3 +9,4 @@ export type { OpeningKey, PassphraseRecipient, Recipient, RecipientKeyPair, Reci
 export { generateSigningKeys } from './sign.js';
 export type { ModelSigningKeys } from './sign.js';
 export { DEFAULT_CHUNK_SIZE } from './format.js';
+export { fernetDecrypt, fernetEncrypt, generateFernetKey } from './fernet.js';
