@@ -6,7 +6,7 @@
 // at most WINDOW chunks are in WebCrypto at once, and the engines hold one partial chunk.
 import { PrivkitError } from '../errors.js';
 import { toBase64Url } from '../secagg/base64url.js';
-import { assertOneOf, checkNumber, describe, readOptions } from '../validate.js';
+import { assertOneOf, checkNumber, describe, readArray, readOptions } from '../validate.js';
 import { checkTypedArray, currentLength, typedArrayKind } from '../wasm/boundary.js';
 import { ByteQueue, equalBytes, randomBytes, readBigEndian, sha256, wipe } from './bytes.js';
 import {
@@ -173,11 +173,11 @@ class Sealer {
   }
 
   /** Wraps a fresh CEK for every recipient, builds the header and queues the manifest. */
-  static async create(specs: TensorSpec[], recipients: ReadyRecipient[], signer: ReadySigner | undefined, chunkSize: number): Promise<Sealer> {
+  static async create(specs: TensorSpec[], recipients: ReadyRecipient[], signer: ReadySigner | undefined, chunkSize: number, argument: string): Promise<Sealer> {
     const manifest = encodeManifest(specs);
     const total = manifest.length + specs.reduce((sum, s) => sum + tensorBytes(s), 0);
     if (!Number.isSafeInteger(total) || Math.ceil(total / chunkSize) > MAX_CHUNKS) {
-      throw new PrivkitError('E_OVERFLOW', `the tensors need more than ${MAX_CHUNKS} chunks of ${chunkSize} bytes`, { argument: 'opts.chunkSize' });
+      throw new PrivkitError('E_OVERFLOW', `the tensors need more than ${MAX_CHUNKS} chunks of ${chunkSize} bytes`, { argument });
     }
     const cek = randomBytes(CEK_BYTES);
     let keys: { chunkKey: CryptoKey; commitment: Uint8Array };
@@ -380,7 +380,7 @@ class Opener {
     const bytes = new Uint8Array(this.prefix!.length + json.length);
     bytes.set(this.prefix!);
     bytes.set(json, this.prefix!.length);
-    const { header, nonceBase, keyCommitment } = parseHeader(json);
+    const { header, nonceBase, keyCommitment } = parseHeader(bytes.subarray(this.prefix!.length)); // our copy: never a view of shared memory
     if (this.verify !== undefined) {
       if (header.signer === null) throw new PrivkitError('E_AUTH', 'container is not signed, but opts.verifyKey asks for a signature', { argument: 'opts.verifyKey' });
       if (header.signer.keyId !== toBase64Url(this.verify.keyId)) throw new PrivkitError('E_AUTH', 'container is signed by another key than opts.verifyKey', { argument: 'opts.verifyKey' });
@@ -463,9 +463,9 @@ function readTensors(value: unknown): { specs: TensorSpec[]; views: Uint8Array[]
     const data = checkTypedArray(dataName, fields.data, ['Float32Array', 'Float64Array', 'Int32Array', 'Uint8Array']) as TensorData;
     const dtype = DTYPE_OF[typedArrayKind(data)!]!;
     const length = currentLength(data);
-    const shape = fields.shape === undefined ? [length] : Array.isArray(fields.shape) ? [...(fields.shape as number[])] : fields.shape;
+    const shape = fields.shape === undefined ? [length] : Array.isArray(fields.shape) ? Array.from(fields.shape as number[]) : fields.shape;
     const problem = specProblem(name, dtype, shape);
-    if (problem !== undefined) throw new PrivkitError('E_ARG', `${argument}: ${problem}`, { argument: typeof name === 'string' && problem.startsWith('a name') ? 'tensors' : `${argument}.shape` });
+    if (problem !== undefined) throw new PrivkitError('E_ARG', `${argument}: ${problem.message}`, { argument: problem.field === 'name' ? 'tensors' : `${argument}.shape` });
     const elements = (shape as number[]).reduce((a, b) => a * b, 1);
     if (elements !== length) throw new PrivkitError('E_SHAPE', `${argument}: shape [${(shape as number[]).join(', ')}] has ${elements} elements, the data ${length}`, { argument: `${argument}.shape` });
     specs.push({ name, dtype, shape: shape as number[] });
@@ -475,19 +475,20 @@ function readTensors(value: unknown): { specs: TensorSpec[]; views: Uint8Array[]
 }
 
 function readSpecs(value: unknown): TensorSpec[] {
-  if (!Array.isArray(value) || value.length > MAX_TENSORS) {
-    throw new PrivkitError('E_ARG', `manifest must be an array of at most ${MAX_TENSORS} { name, dtype, shape }, got ${describe(value)}`, { argument: 'manifest' });
-  }
   const names = new Set<string>();
-  return value.map((item: unknown, i) => {
-    const argument = `manifest[${i}]`;
-    if (item === null || typeof item !== 'object') throw new PrivkitError('E_ARG', `${argument} must be { name, dtype, shape }, got ${describe(item)}`, { argument });
-    const { name, dtype, shape } = readOptions(item as TensorSpec, ['name', 'dtype', 'shape'], argument);
-    const problem = specProblem(name, dtype, shape) ?? (names.has(name as string) ? 'a repeated name' : undefined);
-    if (problem !== undefined) throw new PrivkitError('E_ARG', `${argument}: ${problem}`, { argument });
-    names.add(name as string);
-    return { name: name as string, dtype: dtype as TensorDtype, shape: [...(shape as number[])] };
-  });
+  return readArray(
+    'manifest',
+    value,
+    (argument, item) => {
+      if (item === null || typeof item !== 'object') throw new PrivkitError('E_ARG', `${argument} must be { name, dtype, shape }, got ${describe(item)}`, { argument });
+      const { name, dtype, shape } = readOptions(item as TensorSpec, ['name', 'dtype', 'shape'], argument);
+      const problem = specProblem(name, dtype, shape) ?? (names.has(name as string) ? { field: 'name', message: 'a repeated name' } : undefined);
+      if (problem !== undefined) throw new PrivkitError('E_ARG', `${argument}.${problem.field}: ${problem.message}`, { argument: `${argument}.${problem.field}` });
+      names.add(name as string);
+      return { name: name as string, dtype: dtype as TensorDtype, shape: Array.from(shape as number[]) };
+    },
+    MAX_TENSORS,
+  );
 }
 
 // ---- Public API ----
@@ -515,7 +516,7 @@ function readSpecs(value: unknown): TensorSpec[] {
 export async function sealTensors(tensors: ReadonlyMap<string, TensorData | Tensor> | Readonly<Record<string, TensorData | Tensor>>, opts: SealOptions): Promise<Uint8Array> {
   const { specs, views } = readTensors(tensors);
   const { recipients, signer, chunkSize } = await readSealOptions(opts);
-  const sealer = await Sealer.create(specs, recipients, signer, chunkSize);
+  const sealer = await Sealer.create(specs, recipients, signer, chunkSize, 'tensors');
   const out = new Uint8Array(sealer.containerBytes);
   let at = 0;
   const emit: Emit = (bytes) => {
@@ -599,7 +600,7 @@ export async function openTensors(container: Uint8Array, opts: OpenOptions): Pro
 export async function createSealStream(manifest: readonly TensorSpec[], opts: SealOptions): Promise<TransformStream<Uint8Array, Uint8Array>> {
   const specs = readSpecs(manifest);
   const { recipients, signer, chunkSize } = await readSealOptions(opts);
-  const sealer = await Sealer.create(specs, recipients, signer, chunkSize);
+  const sealer = await Sealer.create(specs, recipients, signer, chunkSize, 'manifest');
   return new TransformStream<Uint8Array, Uint8Array>({
     async start(controller) {
       await sealer.begin((c) => controller.enqueue(c));

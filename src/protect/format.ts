@@ -164,7 +164,7 @@ export function parseManifest(json: Uint8Array): TensorSpec[] {
   const specs = (value.tensors as unknown[]).map((t) => {
     if (!isRecord(t, ['name', 'dtype', 'shape'])) throw malformed('a manifest entry');
     const problem = specProblem(t.name, t.dtype, t.shape);
-    if (problem !== undefined || names.has(t.name as string)) throw malformed(`manifest entry: ${problem ?? 'a repeated name'}`);
+    if (problem !== undefined || names.has(t.name as string)) throw malformed(`manifest entry: ${problem?.message ?? 'a repeated name'}`);
     names.add(t.name as string);
     const spec = { name: t.name as string, dtype: t.dtype as TensorDtype, shape: [...(t.shape as number[])] };
     total += tensorBytes(spec);
@@ -174,13 +174,17 @@ export function parseManifest(json: Uint8Array): TensorSpec[] {
   return specs;
 }
 
-/** What is wrong with a tensor's name, dtype or shape, or undefined. */
-export function specProblem(name: unknown, dtype: unknown, shape: unknown): string | undefined {
-  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH) return `a name must be a string of 1 to ${MAX_NAME_LENGTH} characters`;
-  if (!DTYPES.includes(dtype as TensorDtype)) return `dtype must be one of ${DTYPES.join(', ')}`;
-  if (!Array.isArray(shape) || shape.length > MAX_RANK || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-    return `shape must be an array of at most ${MAX_RANK} integers >= 0`;
+/** What is wrong with a tensor's name, dtype or shape (the field and why), or undefined. */
+export function specProblem(name: unknown, dtype: unknown, shape: unknown): { field: 'name' | 'dtype' | 'shape'; message: string } | undefined {
+  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH) return { field: 'name', message: `a name must be a string of 1 to ${MAX_NAME_LENGTH} characters` };
+  if (!DTYPES.includes(dtype as TensorDtype)) return { field: 'dtype', message: `dtype must be one of ${DTYPES.join(', ')}` };
+  const shapeProblem = { field: 'shape' as const, message: `shape must be an array of at most ${MAX_RANK} integers >= 0` };
+  if (!Array.isArray(shape) || shape.length > MAX_RANK) return shapeProblem;
+  let bytes = DTYPE_BYTES[dtype as TensorDtype];
+  for (let i = 0; i < shape.length; i++) {
+    const d: unknown = shape[i]; // by index: a hole is undefined, not skipped
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) return shapeProblem;
+    bytes *= d;
   }
-  const bytes = (shape as number[]).reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype as TensorDtype];
-  return Number.isSafeInteger(bytes) ? undefined : 'the tensor is too large';
+  return Number.isSafeInteger(bytes) ? undefined : { field: 'shape', message: 'the tensor is too large' };
 }

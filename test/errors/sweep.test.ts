@@ -19,11 +19,12 @@ import { dpRows } from './rows/dp.js';
 import { flRows } from './rows/fl.js';
 import { paillierEnv, paillierRows } from './rows/paillier.js';
 import { closeSweepPool, poolRows, sweepPool } from './rows/pool.js';
+import { protectRows } from './rows/protect.js';
 import { secaggRows } from './rows/secagg.js';
 
-const ENTRY_POINTS = ['privkit', 'privkit/dp', 'privkit/accounting', 'privkit/pool', 'privkit/paillier', 'privkit/secagg', 'privkit/fl', 'privkit/audit', 'privkit/reference'] as const;
+const ENTRY_POINTS = ['privkit', 'privkit/dp', 'privkit/accounting', 'privkit/pool', 'privkit/paillier', 'privkit/secagg', 'privkit/fl', 'privkit/audit', 'privkit/protect', 'privkit/reference'] as const;
 
-const TABLE: SweepRow[] = [...coreRows, ...dpRows, ...accountingRows, ...poolRows, ...paillierRows, ...secaggRows, ...flRows];
+const TABLE: SweepRow[] = [...coreRows, ...dpRows, ...accountingRows, ...poolRows, ...paillierRows, ...secaggRows, ...flRows, ...protectRows];
 
 const isConstant = (row: SweepRow): row is ConstantRow => 'constant' in row;
 
