@@ -213,13 +213,22 @@ class Sealer {
       throw new PrivkitError('E_SHAPE', `more tensor bytes than the manifest declares (${this.total - this.written} left, got ${bytes.length})`, { argument: 'chunk' });
     }
     let offset = 0;
+    const direct = bytes.buffer instanceof ArrayBuffer; // WebCrypto refuses views of shared memory
     while (offset < bytes.length) {
+      if (direct && this.filled === 0 && bytes.length - offset >= this.staging.length) {
+        // A whole chunk inside the input: encrypt the view (WebCrypto copies its input when called).
+        const count = this.staging.length;
+        this.written += count;
+        await this.sealChunk(bytes.subarray(offset, offset + count) as Uint8Array<ArrayBuffer>, emit);
+        offset += count;
+        continue;
+      }
       const count = Math.min(bytes.length - offset, this.staging.length - this.filled);
       this.staging.set(bytes.subarray(offset, offset + count), this.filled);
       this.filled += count;
       this.written += count;
       offset += count;
-      if (this.filled === this.staging.length) await this.sealChunk(emit);
+      if (this.filled === this.staging.length) await this.sealChunk(this.staging, emit);
     }
   }
 
@@ -233,14 +242,15 @@ class Sealer {
     if (this.signer !== undefined) emit(new Uint8Array(await crypto.subtle.sign('Ed25519', this.signer.privateKey, this.chain!.signedBytes())));
   }
 
-  private async sealChunk(emit: Emit): Promise<void> {
+  /** Seals one chunk of plaintext (the staging buffer, or a chunk-sized view of the input) and starts the next. */
+  private async sealChunk(plaintext: Uint8Array<ArrayBuffer>, emit: Emit): Promise<void> {
     const final = this.written === this.total;
     const iv = chunkNonce(this.nonceBase, this.index);
     const additionalData = chunkAad(this.headerHash, this.index, final);
-    const plaintext = this.staging.subarray(0, this.filled);
     this.window.add(crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData }, this.key, plaintext).then((c) => new Uint8Array(c)));
     this.index++;
-    this.staging = new Uint8Array(Math.min(this.chunkSize, this.total - this.written));
+    const next = Math.min(this.chunkSize, this.total - this.written);
+    if (plaintext === this.staging || next !== this.staging.length) this.staging = new Uint8Array(next);
     this.filled = 0;
     if (this.window.size >= WINDOW) await this.emitNext(emit);
   }
