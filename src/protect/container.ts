@@ -46,14 +46,19 @@ export type TensorData = Float32Array | Float64Array | Int32Array | Uint8Array;
 
 /** A tensor to seal: its elements and shape (default: one dimension, the data's length). */
 export interface Tensor {
+  /** The elements, row-major. */
   data: TensorData;
+  /** The dimensions; their product must be `data.length` (default `[data.length]`). */
   shape?: readonly number[];
 }
 
 /** A tensor of an opened container. */
 export interface OpenedTensor {
+  /** The element type, as sealed. */
   dtype: TensorDtype;
+  /** The dimensions, as sealed. */
   shape: number[];
+  /** The elements (a new array of the dtype's class). */
   data: TensorData;
 }
 
@@ -90,16 +95,23 @@ export interface OpenStreamOptions extends OpenOptions {
 
 /** A piece of one tensor's bytes from {@link createOpenStream}: `bytes` go at `byteOffset` of tensor `index` (`name`). */
 export interface TensorPiece {
+  /** The tensor's position in the manifest. */
   index: number;
+  /** The tensor's name. */
   name: string;
+  /** Where `bytes` go in the tensor's little-endian bytes. */
   byteOffset: number;
+  /** Decrypted bytes (pieces of one tensor arrive in order). */
   bytes: Uint8Array;
 }
 
 /** The stream pair of {@link createOpenStream}: write container bytes, read tensor pieces; `manifest` resolves with the tensors' names, dtypes and shapes. */
 export interface OpenStream {
+  /** Where the container's bytes are written. */
   writable: WritableStream<Uint8Array>;
+  /** The tensors' pieces. */
   readable: ReadableStream<TensorPiece>;
+  /** The manifest, once read (with release 'verified': once the container authenticated); rejects when the stream fails first. */
   manifest: Promise<TensorSpec[]>;
 }
 
@@ -523,7 +535,7 @@ function readSpecs(value: unknown): TensorSpec[] {
  * console.log(opened.get('w')?.shape); // [ 2, 2 ]
  * ```
  */
-export async function sealTensors(tensors: ReadonlyMap<string, TensorData | Tensor> | Readonly<Record<string, TensorData | Tensor>>, opts: SealOptions): Promise<Uint8Array> {
+export async function sealTensors(tensors: ReadonlyMap<string, TensorData | Tensor> | Readonly<Record<string, TensorData | Tensor>>, opts: SealOptions): Promise<Uint8Array<ArrayBuffer>> {
   const { specs, views } = readTensors(tensors);
   const { recipients, signer, chunkSize } = await readSealOptions(opts);
   const sealer = await Sealer.create(specs, recipients, signer, chunkSize, 'tensors');
@@ -603,8 +615,8 @@ export async function openTensors(container: Uint8Array, opts: OpenOptions): Pro
  * const bob = await generateRecipientKeys();
  * const seal = await createSealStream([{ name: 'x', dtype: 'uint8', shape: [3] }], { recipients: [bob] });
  * const open = await createOpenStream({ key: bob });
- * const pieces = new Blob([new Uint8Array([1, 2, 3])]).stream().pipeThrough(seal).pipeThrough(open);
- * for await (const piece of pieces) console.log(piece.name, piece.bytes); // x Uint8Array(3) [ 1, 2, 3 ]
+ * const reader = new Blob([new Uint8Array([1, 2, 3])]).stream().pipeThrough(seal).pipeThrough(open).getReader();
+ * for (let r = await reader.read(); !r.done; r = await reader.read()) console.log(r.value.name, r.value.bytes); // x Uint8Array(3) [ 1, 2, 3 ]
  * ```
  */
 export async function createSealStream(manifest: readonly TensorSpec[], opts: SealOptions): Promise<TransformStream<Uint8Array, Uint8Array>> {
@@ -641,8 +653,8 @@ export async function createSealStream(manifest: readonly TensorSpec[], opts: Se
  * const key = { passphrase: 'a long passphrase' };
  * const sealed = await sealTensors({ ids: new Int32Array([7, 8]) }, { recipients: [key] });
  * const open = await createOpenStream({ key });
- * const pieces = new Blob([sealed]).stream().pipeThrough(open);
- * for await (const piece of pieces) console.log(piece.name, piece.bytes.length); // ids 8
+ * const reader = new Blob([sealed]).stream().pipeThrough(open).getReader();
+ * for (let r = await reader.read(); !r.done; r = await reader.read()) console.log(r.value.name, r.value.bytes.length); // ids 8
  * console.log(await open.manifest); // [ { name: 'ids', dtype: 'int32', shape: [ 2 ] } ]
  * ```
  */

@@ -44,8 +44,11 @@ export const DTYPES = Object.keys(DTYPE_BYTES) as TensorDtype[];
 
 /** One tensor of a container's manifest. */
 export interface TensorSpec {
+  /** Unique within a container, 1 to 1,024 characters. */
   name: string;
+  /** The element type. */
   dtype: TensorDtype;
+  /** The dimensions (at most 32, each >= 0). */
   shape: number[];
 }
 

@@ -5,7 +5,7 @@
 export { sealTensors, openTensors, createSealStream, createOpenStream } from './container.js';
 export type { OpenedTensor, OpenOptions, OpenStream, OpenStreamOptions, SealOptions, Tensor, TensorData, TensorDtype, TensorPiece, TensorSpec } from './container.js';
 export { availableRecipientKinds, generateRecipientKeys, MAX_PBKDF2_ITERATIONS, MAX_RECIPIENTS, MIN_PBKDF2_ITERATIONS } from './keys.js';
-export type { OpeningKey, PassphraseRecipient, Recipient, RecipientKeyPair, RecipientKind, RecipientPublicKey } from './keys.js';
+export type { OpeningKey, PassphraseKey, PassphraseRecipient, Recipient, RecipientKeyPair, RecipientKind, RecipientPublicKey } from './keys.js';
 export { generateSigningKeys } from './sign.js';
 export type { ModelSigningKeys } from './sign.js';
 export { DEFAULT_CHUNK_SIZE } from './format.js';

@@ -21,7 +21,9 @@ export type RecipientKind = 'rsa-oaep' | 'x25519' | 'p-256' | 'ml-kem-768-x25519
 
 /** A recipient's public key: its kind and bytes (RSA: SPKI DER; X25519: 32 raw bytes; P-256: 65-byte uncompressed point; hybrid: the 1,184-byte ML-KEM-768 key followed by the 32-byte X25519 key). */
 export interface RecipientPublicKey {
+  /** The recipient's kind. */
   kind: RecipientKind;
+  /** The public key bytes, in the kind's encoding. */
   publicKey: Uint8Array;
 }
 
@@ -44,7 +46,12 @@ export interface PassphraseRecipient {
 /** Whom a container is sealed to. */
 export type Recipient = RecipientPublicKey | PassphraseRecipient;
 /** What opens a container: a recipient key pair or a passphrase. */
-export type OpeningKey = RecipientKeyPair | { passphrase: string | Uint8Array };
+export type OpeningKey = RecipientKeyPair | PassphraseKey;
+/** A passphrase that opens a container sealed to it. */
+export interface PassphraseKey {
+  /** The passphrase the container was sealed with. */
+  passphrase: string | Uint8Array;
+}
 
 /** Fewest PBKDF2 iterations accepted (sealing and opening). */
 export const MIN_PBKDF2_ITERATIONS = 600_000;

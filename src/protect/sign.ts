@@ -11,7 +11,9 @@ import { KEY_ID_BYTES, SIGNATURE_DOMAIN } from './format.js';
 
 /** An Ed25519 key pair: the private key as a WebCrypto key (usage 'sign'), the public key as 32 raw bytes. */
 export interface ModelSigningKeys {
+  /** The signing key (WebCrypto Ed25519, usage 'sign'). */
   privateKey: CryptoKey;
+  /** The raw 32-byte public key that verifies (`opts.verifyKey` of openTensors). */
   publicKey: Uint8Array;
 }
 
