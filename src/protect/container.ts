@@ -138,7 +138,7 @@ async function contentKeys(cek: Uint8Array<ArrayBuffer>): Promise<{ chunkKey: Cr
 }
 
 /** An in-order window of pending WebCrypto results; a rejection is kept for when its turn comes. */
-class Window<T> {
+class InFlight<T> {
   private pending: Promise<T>[] = [];
   get size(): number {
     return this.pending.length;
@@ -161,7 +161,7 @@ class Sealer {
   private filled = 0;
   private written = 0;
   private index = 0;
-  private readonly window = new Window<Uint8Array>();
+  private readonly window = new InFlight<Uint8Array>();
   private readonly chain: TagChain | undefined;
 
   private constructor(
@@ -347,7 +347,7 @@ class Opener {
   private trailer = 0;
   private chain: TagChain | undefined;
   private index = 0;
-  private readonly window = new Window<{ plain: Uint8Array; tag: Uint8Array }>();
+  private readonly window = new InFlight<{ plain: Uint8Array; tag: Uint8Array }>();
   private readonly sink: PlaintextSink;
 
   constructor(

@@ -64,6 +64,17 @@ describe('attacks on a container', () => {
     expect(undetected).toEqual([]);
   });
 
+  it('refuses an oversized header length, an unknown version and foreign bytes before any work', async () => {
+    const huge = container.slice();
+    new DataView(huge.buffer).setUint32(9, 0xffffffff);
+    const e = await opens(huge);
+    expect([e?.code, e?.message]).toEqual(['E_AUTH', 'E_AUTH: container is malformed: header of 4294967295 bytes (at most 262144)']);
+    const v2 = container.slice();
+    v2[8] = 2;
+    expect((await opens(v2))?.message).toMatch(/^E_ARG: container has format version 2/);
+    expect((await opens(new TextEncoder().encode('{"not":"a container"}')))?.code).toBe('E_ARG');
+  });
+
   it('detects every truncation', async () => {
     for (let n = 0; n < container.length; n++) await expectRefused(container.subarray(0, n));
   });
