@@ -59,6 +59,8 @@ export const MIN_PBKDF2_ITERATIONS = 600_000;
 export const MAX_PBKDF2_ITERATIONS = 10_000_000;
 /** Most recipients of one container. */
 export const MAX_RECIPIENTS = 64;
+/** Passphrase entries an opener tries (each costs a PBKDF2 run). */
+const MAX_PASSPHRASE_ATTEMPTS = 4;
 
 export const CEK_BYTES = 32;
 const KEY_ID_BYTES = 16;
@@ -345,14 +347,15 @@ export async function readOpeningKey(value: unknown, name = 'opts.key'): Promise
 
 /**
  * The CEK, from the first header entry `key` opens: entries of its type with its key id (for
- * passphrases: every passphrase entry). No entry opens -> E_AUTH (a wrong key or passphrase, or a
+ * passphrases: the first MAX_PASSPHRASE_ATTEMPTS passphrase entries). No entry opens -> E_AUTH (a wrong key or passphrase, or a
  * tampered entry: the two can not be told apart).
  */
 export async function unwrapKey(key: ReadyOpeningKey, entries: readonly RecipientEntry[]): Promise<Uint8Array<ArrayBuffer>> {
   const type = TYPE[key.kind];
   const keyId = key.kind === 'passphrase' ? undefined : toBase64Url(key.keyId);
-  for (const entry of entries) {
-    if (entry.type !== type || (keyId !== undefined && entry.keyId !== keyId)) continue;
+  const candidates = entries.filter((entry) => entry.type === type && (keyId === undefined || entry.keyId === keyId));
+  // A forged header could list 64 passphrase entries of 10^7 iterations each: try only the first few.
+  for (const entry of candidates.slice(0, key.kind === 'passphrase' ? MAX_PASSPHRASE_ATTEMPTS : candidates.length)) {
     const cek = await tryUnwrap(key, entry);
     if (cek !== undefined) return cek;
   }
