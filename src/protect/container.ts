@@ -407,7 +407,12 @@ class Opener {
       if (header.signer === null) throw new PrivkitError('E_AUTH', 'container is not signed, but opts.verifyKey asks for a signature', { argument: 'opts.verifyKey' });
       if (header.signer.keyId !== toBase64Url(this.verify.keyId)) throw new PrivkitError('E_AUTH', 'container is signed by another key than opts.verifyKey', { argument: 'opts.verifyKey' });
     }
-    const cek = await unwrapKey(this.openingKey, header.recipients);
+    let cek: Uint8Array<ArrayBuffer>;
+    try {
+      cek = await unwrapKey(this.openingKey, header.recipients);
+    } finally {
+      wipeSecrets([this.openingKey]); // the passphrase bytes are not needed after the unwrap
+    }
     try {
       const { chunkKey, commitment } = await contentKeys(cek);
       if (!equalBytes(commitment, keyCommitment)) throw new PrivkitError('E_AUTH', 'the unwrapped key does not match the key commitment (a tampered recipient entry)', { argument: 'container' });

@@ -72,6 +72,14 @@ describe('sealTensors / openTensors', () => {
     expect(sealed.length - headerLength).toBe((3 << 20) + 8 + 4 * 16 + manifestLength(['a', 'b'], ['float32', 'uint8'], [[2], [3 << 20]]));
   });
 
+  it('takes a passphrase as bytes, wiping only its own copy of them', async () => {
+    const passphrase = new TextEncoder().encode(PASSPHRASE);
+    const sealed = await sealTensors({ a: Int32Array.of(5) }, { recipients: [{ passphrase }] });
+    expect(new TextDecoder().decode(passphrase)).toBe(PASSPHRASE);
+    expect((await openTensors(sealed, { key: { passphrase: PASSPHRASE } })).get('a')!.data).toEqual(Int32Array.of(5));
+    expect(new TextDecoder().decode(passphrase)).toBe(PASSPHRASE);
+  });
+
   it('hides the tensor manifest: no tensor name appears in the container', async () => {
     const sealed = await sealTensors(sampleTensors(), { recipients: [keys[0]!] });
     const text = new TextDecoder('latin1').decode(sealed);
