@@ -116,7 +116,7 @@ export interface OpenStream {
 }
 
 /** Chunks in WebCrypto at once (seal and open): enough to overlap the thread pool's work with ours. */
-const WINDOW = 3;
+const WINDOW = 2;
 
 const DTYPE_OF: Readonly<Record<string, TensorDtype>> = { Float32Array: 'float32', Float64Array: 'float64', Int32Array: 'int32', Uint8Array: 'uint8' };
 const CONSTRUCTOR: Readonly<Record<TensorDtype, new (length: number) => TensorData>> = {
