@@ -1,6 +1,7 @@
 // `npm run bench [suite ...]`: runs the benchmark suites (all by default, in this order) in one
 // process; each prints its tables and writes bench/results/<suite>.json.
 import { accountingSuite } from './accounting.js';
+import { desensitizeSuite } from './desensitize.js';
 import { kernelsSuite } from './kernels.js';
 import { noiseSuite } from './noise.js';
 import { paillierSuite } from './paillier.js';
@@ -14,6 +15,7 @@ const suites: Record<string, () => Promise<void>> = {
   paillier: paillierSuite,
   secagg: secaggSuite,
   protect: protectSuite,
+  desensitize: desensitizeSuite,
 };
 
 async function main(): Promise<void> {

@@ -18,8 +18,8 @@ import { coreRows } from './rows/core.js';
 import { dpRows } from './rows/dp.js';
 import { flRows } from './rows/fl.js';
 import { paillierEnv, paillierRows } from './rows/paillier.js';
-import { protectRows } from './rows/protect.js';
 import { closeSweepPool, poolRows, sweepPool } from './rows/pool.js';
+import { protectRows } from './rows/protect.js';
 import { secaggRows } from './rows/secagg.js';
 
 const ENTRY_POINTS = ['privkit', 'privkit/dp', 'privkit/accounting', 'privkit/pool', 'privkit/paillier', 'privkit/secagg', 'privkit/fl', 'privkit/audit', 'privkit/protect', 'privkit/reference'] as const;
