@@ -3,7 +3,8 @@
 // (./parts.ts), each part run by the worker of the same index, and the parts' results merged here.
 // Memory: where the runtime has SharedArrayBuffer, workers read shared inputs in place and plain
 // inputs from one copy in reusable shared staging, and write outputs into shared memory (the target
-// itself, a new shared array, or staging copied to the target once every part succeeded);
+// itself, a new shared array, or staging copied to the target once every part succeeded); an input
+// in a shared wasm memory (./memory.ts) goes with that memory, so the workers' kernels read it there;
 // elsewhere each worker gets a transferred copy of its rows and sends its output rows back.
 // Failures: a worker that can not start breaks the pool at once (createPool rejects with E_WORKER
 // naming the worker URL and the cause; nothing is respawned); a worker that dies later rejects its
@@ -16,6 +17,7 @@ import { platform } from '#platform';
 import { PrivkitError } from '../errors.js';
 import { assertInteger, describe, readOptions, type FloatArray } from '../validate.js';
 import { copyIn, copyOut, isSharedArray, region } from '../wasm/boundary.js';
+import { compiledSharedModules, wasmMemoryOf } from '../wasm/shared-memory.js';
 import type { SpawnedWorker } from '../platform/types.js';
 import { fromWorkerError, type ElementOffset } from './errors.js';
 import { abortedError, callOptions } from './guards.js';
@@ -272,8 +274,11 @@ export class WorkerPool implements PoolRunner {
     try {
       const memory = this.sharedMemory(plan, lent);
       writesCaller = output?.target !== undefined && memory.output === output.target;
+      const inputMemory = memory.input && wasmMemoryOf(memory.input);
+      const modules = inputMemory && compiledSharedModules();
       const replies = await this.dispatch(name, plan, call, (part) => ({
         input: input && region(memory.input!, part.row * input.cols, part.rows * input.cols, input.name),
+        inputMemory: inputMemory && { memory: inputMemory, modules: modules! },
         output: output && region(memory.output!, part.row * output.cols, part.rows * output.cols, 'the target'),
       }));
       memory.commit();

@@ -82,10 +82,7 @@ class Module<K extends ModuleExports> implements WasmModule<K> {
     try {
       return body(kernels, arena);
     } catch (error) {
-      if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError) {
-        throw new PrivkitError('E_WASM', `wasm kernel failed: ${error.message}`, { cause: error });
-      }
-      throw error;
+      throw kernelFailure(error);
     } finally {
       arena.close(mark);
       if (arena.idle && arena.memoryBytes > RETAINED_BYTES) this.renew(module);
@@ -193,7 +190,16 @@ export function withWasm<K extends ModuleExports, T>(module: WasmModule<K>, body
   return module.run(body);
 }
 
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+/** The error a kernel call throws for `error`: E_WASM for a trap or a failed growth, else `error` itself. */
+export function kernelFailure(error: unknown): unknown {
+  if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError) {
+    return new PrivkitError('E_WASM', `wasm kernel failed: ${error.message}`, { cause: error });
+  }
+  return error;
+}
+
+/** The bytes of a module embedded as base64. */
+export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
