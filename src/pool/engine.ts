@@ -17,7 +17,7 @@ import { platform } from '#platform';
 import { PrivkitError } from '../errors.js';
 import { assertInteger, describe, readOptions, type FloatArray } from '../validate.js';
 import { copyIn, copyOut, isSharedArray, region } from '../wasm/boundary.js';
-import { compiledSharedModules, wasmMemoryOf } from '../wasm/shared-memory.js';
+import { compiledSharedModules, freeSlotsOf, wasmMemoryOf } from '../wasm/shared-memory.js';
 import type { SpawnedWorker } from '../platform/types.js';
 import { fromWorkerError, type ElementOffset } from './errors.js';
 import { abortedError, callOptions } from './guards.js';
@@ -84,6 +84,10 @@ interface Slot {
   pending: Map<number, Pending>;
   /** Parts of cancelled calls the worker still runs while it serves others: run when each is over. */
   abandoned: Map<number, () => void>;
+  /** The worker's THREAD_ID (from its ready message), by which it takes scratch slots of shared wasm memories. */
+  thread?: bigint;
+  /** The shared wasm memory of the input of each part in flight on the worker, by request id. */
+  memories: Map<number, WebAssembly.Memory>;
   /** Settles `started` from the worker's first message or its crash. */
   settleStart(error?: PrivkitError): void;
   /** The back-off timer of a respawn. */
@@ -410,6 +414,7 @@ export class WorkerPool implements PoolRunner {
         resolve(reply);
       };
       running.pending.set(id, { resolve: done, reject, elements, call, progress: (units) => call.progress(index, units) });
+      if (request.inputMemory !== undefined) running.memories.set(id, request.inputMemory.memory);
       try {
         running.spawned!.post({ ...request, id }, transfer);
       } catch (error) {
@@ -423,10 +428,12 @@ export class WorkerPool implements PoolRunner {
   private receive(slot: Slot, reply: Reply): void {
     if (reply.kind === 'ready') {
       slot.ready = true;
+      slot.thread = reply.thread;
       slot.spawned?.hold(this.active > 0);
       return slot.settleStart();
     }
     if (reply.kind === 'failed') return this.crashed(slot, `its wasm engine failed to load: ${reply.message}`);
+    if (reply.kind !== 'progress') slot.memories.delete(reply.id); // the part is over: it holds no scratch slot
     const part = slot.pending.get(reply.id);
     if (part === undefined) {
       // abandoned: the call was cancelled (its part is over once it replies) or the pool ended meanwhile
@@ -446,7 +453,7 @@ export class WorkerPool implements PoolRunner {
       settle = (error) => (error === undefined ? resolve() : reject(error));
     });
     started.catch(() => {}); // observed by createPool and by each part
-    const slot: Slot = { index, started, ready: false, pending: new Map(), abandoned: new Map(), settleStart: settle };
+    const slot: Slot = { index, started, ready: false, pending: new Map(), abandoned: new Map(), memories: new Map(), settleStart: settle };
     const start = (): void => {
       slot.timer = undefined;
       const events = { message: (data: unknown) => this.receive(slot, data as Reply), crash: (reason: string) => this.crashed(slot, reason) };
@@ -530,9 +537,14 @@ function releaseAbandoned(slot: Slot, id: number): void {
   slot.abandoned.delete(id);
 }
 
-/** Terminates the worker of `slot`; the cancelled parts it still ran are over once it has ended. */
+/**
+ * Terminates the worker of `slot`; the cancelled parts it still ran are over once it has ended, and
+ * the scratch slots it may have held in the shared wasm memories of their inputs are freed.
+ */
 async function terminateSlot(slot: Slot): Promise<void> {
   await slot.spawned?.terminate().catch(() => {});
+  if (slot.thread !== undefined) for (const memory of slot.memories.values()) freeSlotsOf(memory, slot.thread);
+  slot.memories.clear();
   for (const id of [...slot.abandoned.keys()]) releaseAbandoned(slot, id);
 }
 

@@ -1,7 +1,7 @@
-// The messages between the pool and its workers. A worker announces that its wasm engine is ready
-// (or failed to start); then each request runs one part of a pooled operation, named as in the
-// registry, and is answered by its id with the part's result or its error (and, when asked for,
-// progress messages before that).
+// The messages between the pool and its workers. A worker announces that its wasm engine is ready,
+// with its THREAD_ID (see src/wasm/shared-memory.ts), or that it failed to start; then each request
+// runs one part of a pooled operation, named as in the registry, and is answered by its id with the
+// part's result or its error (and, when asked for, progress messages before that).
 import type { FloatArray } from '../validate.js';
 import type { WorkerError } from './errors.js';
 import type { FloatDtype } from './types.js';
@@ -33,7 +33,7 @@ export interface Request {
 }
 
 export type Reply =
-  | { kind: 'ready' }
+  | { kind: 'ready'; thread: bigint }
   | { kind: 'failed'; message: string }
   | { kind: 'progress'; id: number; done: number }
   | { kind: 'done'; id: number; value: unknown; output?: FloatArray }

@@ -9,7 +9,7 @@
 import { PrivkitError } from '../errors.js';
 import { isOperationName, operation } from '../registry.js';
 import { ready } from '../wasm/runtime.js';
-import { adoptMemory, adoptSharedModules } from '../wasm/shared-memory.js';
+import { adoptMemory, adoptSharedModules, THREAD_ID } from '../wasm/shared-memory.js';
 import { toWorkerError } from './errors.js';
 import { poolWorkerPort } from './port.js';
 import { freshBuffers, plainArray, type Reply, type Request } from './protocol.js';
@@ -61,7 +61,7 @@ async function serve(request: Request): Promise<void> {
 ready().then(
   () => {
     port.listen((data) => void serve(data as Request));
-    send({ kind: 'ready' });
+    send({ kind: 'ready', thread: THREAD_ID });
   },
   (error: unknown) => send({ kind: 'failed', message: error instanceof Error ? error.message : String(error) }),
 );

@@ -13,16 +13,16 @@
 // reachable through such views.
 // Layout of such a memory: [0, STATIC_BYTES) the modules' static data (heapBase at most that; the
 // shared builds have none), then the header (Uint32 words: where the scratch regions start, how
-// many fit below the memory's maximum, then per scratch slot its state and whether it was ever
-// used), then the array, then the scratch regions, slot i's at a fixed place, SLOT_BYTES each. A
-// thread running a kernel on the array takes the first free slot (compare-and-swap on its state),
-// runs an arena scope in the slot's region (a read-only pass needs a few MiB, see
-// src/kernels/stream.ts) and frees the slot. The memory grows into a region as it is used, several
-// threads at once (Arena.alloc grows race-free: see its growTo); slots are taken first-free, so the
-// regions used stay few and low.
+// many fit below the memory's maximum, whether each slot was ever used; then, BigInt64, each slot's
+// owner), then the array, then the scratch regions, slot i's at a fixed place, SLOT_BYTES each. A
+// thread running a kernel on the array takes the first free slot (compare-and-swap of its owner
+// from 0 to the thread's random id), runs an arena scope in the slot's region (a read-only pass
+// needs a few MiB, see src/kernels/stream.ts) and frees the slot. The memory grows into a region as
+// it is used, several threads at once (Arena.alloc grows race-free: see its growTo); slots are
+// taken first-free, so the regions used stay few and low.
 // When every slot is taken the kernel runs on the thread's private memory through its staging
-// window, as it does elsewhere. A worker ended while it holds a slot (an aborted call) leaves that
-// slot taken: later calls on that array use the other slots, then the staging path.
+// window, as it does elsewhere. A worker ended while it holds a slot (an aborted call) cannot free
+// it: the pool frees the slots of a worker it ended once it is gone (freeSlotsOf).
 // Secrets and the adversary: every thread given the array (the caller's code and the pool's workers,
 // all in the caller's process or page) can read all of its memory at any time, during a call too. So
 // only what the caller already holds goes there: its array, and the scratch of read-only passes over
@@ -46,16 +46,23 @@ const STATIC_BYTES = 16384;
 export const SCRATCH_SLOTS = 32;
 /** Bytes of a slot's scratch region (8 MiB). */
 export const SLOT_BYTES = 8 << 20;
-/** Header words: where the scratch regions start, how many slots fit, then a state and a used mark per slot. */
+/** Header words (Uint32): where the scratch regions start, how many slots fit, then whether each slot was ever used. */
 const SCRATCH_START = 0;
 const USABLE_SLOTS = 1;
-const slotState = (slot: number) => 2 + 2 * slot;
-const slotUsed = (slot: number) => 3 + 2 * slot;
-const HEADER_WORDS = 2 + 2 * SCRATCH_SLOTS;
+const slotUsed = (slot: number) => 2 + slot;
+const HEADER_WORDS = 2 + SCRATCH_SLOTS;
+/** Then each slot's owner (BigInt64): 0 when free, else the THREAD_ID of the thread that took it. */
+const OWNERS_AT = STATIC_BYTES + alignUp(4 * HEADER_WORDS, 8);
 /** Where the array starts in its memory. */
-const DATA_START = alignUp(STATIC_BYTES + 4 * HEADER_WORDS, 64);
+const DATA_START = alignUp(OWNERS_AT + 8 * SCRATCH_SLOTS, 64);
 /** Smallest array given a wasm memory of its own (1 MiB): below, copying it costs less than a memory. */
 export const MIN_WASM_ARRAY_BYTES = 1 << 20;
+
+/**
+ * This thread's mark on the slots it takes: random (64 bits), so that no two threads (of any pool,
+ * in any worker) share one, and a pool that ended a worker can free the slots it held.
+ */
+export const THREAD_ID: bigint = randomThreadId();
 
 /** The memory holding each array allocated here (or received from another thread), by its buffer. */
 const memories = new WeakMap<ArrayBufferLike, WebAssembly.Memory>();
@@ -128,11 +135,12 @@ export class SharedWasmModule<K extends ModuleExports> {
    * lies in no wasm memory or every slot is taken (the caller then stages it). A trap becomes E_WASM.
    */
   runInPlace<T>(array: TypedArray, body: (kernels: K, arena: Arena, ptr: number) => T): { value: T } | undefined {
-    const { buffer, byteOffset } = arrayPlace(array);
-    const memory = memories.get(buffer);
+    const { buffer: arrayBuffer, byteOffset } = arrayPlace(array);
+    const memory = memories.get(arrayBuffer);
     if (memory === undefined) return undefined;
-    const words = header(memory.buffer as unknown as SharedArrayBuffer);
-    const slot = takeSlot(words);
+    const buffer = memory.buffer as unknown as SharedArrayBuffer;
+    const words = header(buffer);
+    const slot = takeSlot(words, owners(buffer));
     if (slot === undefined) return undefined;
     try {
       Atomics.store(words, slotUsed(slot), 1);
@@ -146,7 +154,7 @@ export class SharedWasmModule<K extends ModuleExports> {
     } catch (error) {
       throw kernelFailure(error);
     } finally {
-      Atomics.store(words, slotState(slot), 0);
+      Atomics.store(owners(buffer), slot, 0n);
     }
   }
 
@@ -181,25 +189,45 @@ export function scratchSlots(array: TypedArray): { inUse: number; assigned: numb
   const memory = wasmMemoryOf(array);
   const slots = { inUse: 0, assigned: 0 };
   if (memory === undefined) return slots;
-  const words = header(memory.buffer as unknown as SharedArrayBuffer);
+  const buffer = memory.buffer as unknown as SharedArrayBuffer;
+  const words = header(buffer);
+  const taken = owners(buffer);
   for (let slot = 0; slot < SCRATCH_SLOTS; slot++) {
-    slots.inUse += Atomics.load(words, slotState(slot));
+    if (Atomics.load(taken, slot) !== 0n) slots.inUse++;
     slots.assigned += Atomics.load(words, slotUsed(slot));
   }
   return slots;
 }
 
-/** Takes the first free slot (compare-and-swap of its state 0 -> 1), or undefined when all are taken. */
-function takeSlot(words: Uint32Array): number | undefined {
+/**
+ * Frees the slots of `memory` that the thread `owner` holds: called by a pool once it has ended that
+ * worker (an aborted call ends a worker in the middle of its part), so no thread uses them any more.
+ */
+export function freeSlotsOf(memory: WebAssembly.Memory, owner: bigint): void {
+  const taken = owners(memory.buffer as unknown as SharedArrayBuffer);
+  for (let slot = 0; slot < SCRATCH_SLOTS; slot++) Atomics.compareExchange(taken, slot, owner, 0n);
+}
+
+/** Takes the first free slot (compare-and-swap of its owner 0 -> THREAD_ID), or undefined when all are taken. */
+function takeSlot(words: Uint32Array, taken: BigInt64Array): number | undefined {
   const usable = Atomics.load(words, USABLE_SLOTS);
   for (let slot = 0; slot < usable; slot++) {
-    if (Atomics.compareExchange(words, slotState(slot), 0, 1) === 0) return slot;
+    if (Atomics.compareExchange(taken, slot, 0n, THREAD_ID) === 0n) return slot;
   }
   return undefined;
 }
 
 function header(buffer: SharedArrayBuffer): Uint32Array {
   return new Uint32Array(buffer, STATIC_BYTES, HEADER_WORDS);
+}
+
+function owners(buffer: SharedArrayBuffer): BigInt64Array {
+  return new BigInt64Array(buffer, OWNERS_AT, SCRATCH_SLOTS);
+}
+
+function randomThreadId(): bigint {
+  const id = crypto.getRandomValues(new BigInt64Array(1))[0]!;
+  return id === 0n ? 1n : id;
 }
 
 function alignUp(n: number, to: number): number {

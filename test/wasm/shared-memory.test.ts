@@ -162,4 +162,34 @@ describe('the pool in place', () => {
       expect(grown).toBeLessThanOrEqual(2 * slots.assigned * SLOT_BYTES);
     }
   });
+
+  it('a worker ended in the middle of a part (an aborted call) has its scratch slot freed by the pool', async () => {
+    const rows = 64;
+    const cols = 262_144; // 64 MiB: a part runs for milliseconds, long enough to be seen holding its slot
+    const x = sharedFloat32Array(rows * cols).fill(0.001);
+    const single = await createPool({ threads: 1 });
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+    try {
+      let seen = false;
+      for (let attempt = 0; attempt < 50 && !seen; attempt++) {
+        const controller = new AbortController();
+        const call = single.clipAndSum(x, rows, 1, { signal: controller.signal });
+        call.catch(() => {});
+        for (let wait = 0; wait < 200 && !seen; wait++) {
+          seen = scratchSlots(x).inUse === 1;
+          if (!seen) await tick();
+        }
+        controller.abort(new Error('stop'));
+        await expect(call).rejects.toMatchObject({ code: 'E_ABORTED' });
+      }
+      expect(seen).toBe(true); // the worker was ended while it held the slot
+      for (let wait = 0; wait < 500 && scratchSlots(x).inUse > 0; wait++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(scratchSlots(x).inUse).toBe(0);
+      // and the replacement worker reads the array in place again, in the slot freed
+      expect((await single.clipAndSum(x, rows, 1)).clippedCount).toBe(0);
+      expect(scratchSlots(x)).toEqual({ inUse: 0, assigned: 1 });
+    } finally {
+      await single.close();
+    }
+  });
 });
