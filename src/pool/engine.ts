@@ -3,9 +3,11 @@
 // (./parts.ts), each part run by the worker of the same index, and the parts' results merged here.
 // Memory: where the runtime has SharedArrayBuffer, workers read shared inputs in place and plain
 // inputs from one copy in reusable shared staging, and write outputs into shared memory (the target
-// itself, a new shared array, or staging copied to the target once every part succeeded); an input
-// in a shared wasm memory (./memory.ts) goes with that memory, so the workers' kernels read it there;
-// elsewhere each worker gets a transferred copy of its rows and sends its output rows back.
+// itself, a new shared array, or staging copied to the target once every part succeeded). An input
+// that lies in a shared wasm memory (./memory.ts) is sent with that memory, where the workers'
+// kernels read it. Without SharedArrayBuffer each worker gets a transferred copy of its rows and
+// sends its output rows back. The wasm modules this thread compiled go to each worker once, with its
+// first request after they were compiled, so workers compile none of them again.
 // Failures: a worker that can not start breaks the pool at once (createPool rejects with E_WORKER
 // naming the worker URL and the cause; nothing is respawned); a worker that dies later rejects its
 // calls with E_WORKER and is respawned after a back-off, and one that crashes MAX_CRASHES times
@@ -17,6 +19,7 @@ import { platform } from '#platform';
 import { PrivkitError } from '../errors.js';
 import { assertInteger, describe, readOptions, type FloatArray } from '../validate.js';
 import { copyIn, copyOut, isSharedArray, region } from '../wasm/boundary.js';
+import { compiledModules } from '../wasm/runtime.js';
 import { compiledSharedModules, freeSlotsOf, wasmMemoryOf } from '../wasm/shared-memory.js';
 import type { SpawnedWorker } from '../platform/types.js';
 import { fromWorkerError, type ElementOffset } from './errors.js';
@@ -88,6 +91,8 @@ interface Slot {
   thread?: bigint;
   /** The shared wasm memory of the input of each part in flight on the worker, by request id. */
   memories: Map<number, WebAssembly.Memory>;
+  /** Names of the compiled modules sent to the worker (each is sent once). */
+  modulesSent: Set<string>;
   /** Settles `started` from the worker's first message or its crash. */
   settleStart(error?: PrivkitError): void;
   /** The back-off timer of a respawn. */
@@ -416,7 +421,7 @@ export class WorkerPool implements PoolRunner {
       running.pending.set(id, { resolve: done, reject, elements, call, progress: (units) => call.progress(index, units) });
       if (request.inputMemory !== undefined) running.memories.set(id, request.inputMemory.memory);
       try {
-        running.spawned!.post({ ...request, id }, transfer);
+        running.spawned!.post({ ...request, id, modules: unsentModules(running) }, transfer);
       } catch (error) {
         running.pending.delete(id);
         reject(new PrivkitError('E_WORKER', `a pool call could not be sent to its worker: ${errorText(error)}`, { cause: error }));
@@ -453,7 +458,7 @@ export class WorkerPool implements PoolRunner {
       settle = (error) => (error === undefined ? resolve() : reject(error));
     });
     started.catch(() => {}); // observed by createPool and by each part
-    const slot: Slot = { index, started, ready: false, pending: new Map(), abandoned: new Map(), memories: new Map(), settleStart: settle };
+    const slot: Slot = { index, started, ready: false, pending: new Map(), abandoned: new Map(), memories: new Map(), modulesSent: new Set(), settleStart: settle };
     const start = (): void => {
       slot.timer = undefined;
       const events = { message: (data: unknown) => this.receive(slot, data as Reply), crash: (reason: string) => this.crashed(slot, reason) };
@@ -529,6 +534,13 @@ export class WorkerPool implements PoolRunner {
   private workerUrlText(): string {
     return this.workerUrl === undefined ? platform.defaultWorkerUrl() : String(this.workerUrl);
   }
+}
+
+/** The modules this thread compiled that the worker of `slot` has not been sent yet (then marked sent); undefined when none. */
+function unsentModules(slot: Slot): Record<string, WebAssembly.Module> | undefined {
+  const unsent = Object.entries(compiledModules()).filter(([name]) => !slot.modulesSent.has(name));
+  for (const [name] of unsent) slot.modulesSent.add(name);
+  return unsent.length > 0 ? Object.fromEntries(unsent) : undefined;
 }
 
 /** Part `id` of a cancelled call is over on `slot`'s worker (it replied): the call's memory is free of it. */

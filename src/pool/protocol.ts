@@ -28,6 +28,8 @@ export interface Request {
   allocate?: { dtype: FloatDtype; length: number };
   /** Without shared memory, in place: the worker writes into its copy of the input and sends it back. */
   inPlace?: boolean;
+  /** Modules the pool's thread compiled that it had not yet sent this worker: the worker loads them rather than compiling its own. */
+  modules?: Record<string, WebAssembly.Module>;
   /** The caller wants progress: the worker sends `progress` replies while the part runs. */
   progress?: boolean;
 }

@@ -8,7 +8,7 @@
 // PROGRESS_INTERVAL_MS.
 import { PrivkitError } from '../errors.js';
 import { isOperationName, operation } from '../registry.js';
-import { ready } from '../wasm/runtime.js';
+import { adoptModules, ready } from '../wasm/runtime.js';
 import { adoptMemory, adoptSharedModules, THREAD_ID } from '../wasm/shared-memory.js';
 import { toWorkerError } from './errors.js';
 import { poolWorkerPort } from './port.js';
@@ -21,10 +21,14 @@ const PROGRESS_INTERVAL_MS = 20;
 const port = poolWorkerPort();
 const send = (reply: Reply, transfer: ArrayBuffer[] = []) => port.post(reply, transfer);
 
-/** The registered operation called `name`, with the wasm modules of its family instantiated. */
-async function operationNamed(name: string): Promise<PoolOperation<never, unknown, unknown, unknown>> {
+/**
+ * The registered operation called `name`, with the wasm modules of its family instantiated (from the
+ * modules compiled by the pool's thread, when it sent them).
+ */
+async function operationNamed(name: string, modules: Request['modules']): Promise<PoolOperation<never, unknown, unknown, unknown>> {
   if (!isOperationName(name)) throw new PrivkitError('E_ARG', `no pool operation is registered as '${name}'`, { argument: 'operation' });
   const found = await operation(name);
+  if (modules !== undefined) adoptModules(modules);
   await ready();
   return found as unknown as PoolOperation<never, unknown, unknown, unknown>;
 }
@@ -43,7 +47,7 @@ function progressOf(request: Request): (done: number) => void {
 
 async function serve(request: Request): Promise<void> {
   try {
-    const operation = await operationNamed(request.operation);
+    const operation = await operationNamed(request.operation, request.modules);
     const { input, allocate, inputMemory } = request;
     if (input !== undefined && inputMemory !== undefined) {
       adoptSharedModules(inputMemory.modules);
