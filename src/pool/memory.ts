@@ -25,8 +25,10 @@ export const MAX_SHARED_LENGTH = 2 ** 28;
  * A zeroed Float32Array on shared memory when the runtime allows it (Node; cross-origin-isolated
  * pages), else a plain one. The pool's workers read and write a shared array in place; one of 1 MiB
  * or more lies in a shared WebAssembly memory of its own, so the sync kernels and the workers'
- * kernels read it with no copy at all. Its memory is freed when the array and every view made from
- * it are garbage. Do not write the array from another thread while a call reads it.
+ * kernels read it with no copy at all: its `buffer` is then that memory, holding more than the array,
+ * which starts at its `byteOffset` (make views with `subarray`, or from `byteOffset`). Its memory is
+ * freed when the array and every view made from it are garbage. Do not write the array from another
+ * thread while a call reads it.
  *
  * @example
  * ```ts
