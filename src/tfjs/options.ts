@@ -1,0 +1,17 @@
+// Option checks shared by makePrivate and dpGradients.
+import { PldAccountant } from '../accounting/pld-accountant.js';
+import { RdpAccountant } from '../accounting/rdp-accountant.js';
+import type { Accountant } from '../accounting/budget.js';
+import { PrivkitError } from '../errors.js';
+import { describe } from '../validate.js';
+
+/** An accountant given as an option: privkit's RdpAccountant or PldAccountant. */
+export function assertAccountant(name: string, value: unknown): Accountant {
+  if (value instanceof RdpAccountant || value instanceof PldAccountant) return value;
+  throw new PrivkitError('E_ARG', `${name} must be an RdpAccountant or a PldAccountant, got ${describe(value)}`, { argument: name });
+}
+
+/** The accounting event of one DP-SGD step on a Poisson sample (add/remove neighbours: one record's term moves the sum by <= C). */
+export function poissonStepEvent(noiseMultiplier: number, sampleRate: number, steps = 1) {
+  return { noiseMultiplier, sampleRate, steps, sampling: 'poisson', neighbours: 'add-remove' } as const;
+}
