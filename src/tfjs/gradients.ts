@@ -9,7 +9,7 @@ import type { Rng } from '../dp/rng.js';
 import type { Accountant } from '../accounting/budget.js';
 import { assertFunction, assertNumber, describe, readOptions } from '../validate.js';
 import { noisedClippedMean, type NoisedGradients } from './noised-sum.js';
-import { assertAccountant, poissonStepEvent } from './options.js';
+import { assertAccountant, isBatchTensor, poissonStepEvent } from './options.js';
 import { assertSampleRate } from './sampling.js';
 
 /** A batch: one tensor, an array of tensors or an object of tensors, each with the examples on axis 0. */
@@ -117,7 +117,7 @@ function tensorsOf(batch: Batch): tf.Tensor[] {
 /** The number of examples of a batch (all its tensors agree on axis 0). */
 export function batchSize(batch: Batch): number {
   const tensors = tensorsOf(batch);
-  if (tensors.length === 0 || !tensors.every((t) => t instanceof tf.Tensor && t.rank >= 1)) {
+  if (tensors.length === 0 || !tensors.every(isBatchTensor)) {
     throw new PrivkitError('E_ARG', `batch must be a tensor, an array or an object of tensors with the examples on axis 0, got ${describe(batch)}`, { argument: 'batch' });
   }
   const size = tensors[0]!.shape[0]!;

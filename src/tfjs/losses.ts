@@ -40,7 +40,7 @@ const NAMED: Record<LossName, PerExampleLoss> = {
  */
 export function resolveLoss(loss: unknown, compiled: unknown): PerExampleLoss {
   if (typeof loss === 'function') return checkedLoss(loss as PerExampleLoss);
-  const name = loss ?? compiled;
+  const name = loss === undefined ? compiled : loss;
   if (typeof name === 'string' && Object.hasOwn(NAMED, name)) return NAMED[name as LossName];
   const names = Object.keys(NAMED).join("', '");
   if (loss === undefined) {

@@ -9,14 +9,14 @@ import { PldAccountant } from '../accounting/pld-accountant.js';
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import type { Accountant } from '../accounting/budget.js';
 import { generatorOf } from '../dp/noise.js';
-import type { Rng } from '../dp/rng.js';
+import { MAX_RNG_LENGTH, type Rng } from '../dp/rng.js';
 import { PrivkitError } from '../errors.js';
 import { ready } from '../wasm/runtime.js';
 import { assertFunction, assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import { LayerChain, type LayersModelLike } from './layers.js';
 import { resolveLoss, type LossName, type PerExampleLoss } from './losses.js';
 import { noisedClippedMean } from './noised-sum.js';
-import { poissonStepEvent } from './options.js';
+import { isBatchTensor, poissonStepEvent } from './options.js';
 import { assertSampleRate, poissonSample } from './sampling.js';
 
 /** Options of {@link makePrivate}: the noise (or the epsilon to calibrate it for), the clip norm and the sampling. */
@@ -84,6 +84,9 @@ export interface FitOptions {
   /** Aborts training between steps (rejects with E_ABORTED). */
   signal?: AbortSignal;
 }
+
+/** The most epochs a training run may be planned or fitted for. */
+const MAX_EPOCHS = 1e6;
 
 /** makePrivate's options, checked. */
 interface ResolvedOptions {
@@ -154,13 +157,9 @@ export class PrivateModel {
    * @throws {PrivkitError} E_ARG when delta is not in (0, 1) or neither given nor set by makePrivate.
    */
   epsilon(delta?: number): number {
-    const d = delta ?? this.#options.delta;
-    if (d === undefined) throw new PrivkitError('E_ARG', 'delta must be given (makePrivate was called without one)', { argument: 'delta' });
-    if (this.#steps === 0) {
-      assertDelta(d);
-      return 0;
-    }
-    return this.#accountant.getEpsilon(assertDelta(d)).epsilon;
+    if (delta === undefined && this.#options.delta === undefined) throw new PrivkitError('E_ARG', 'delta must be given (makePrivate was called without one)', { argument: 'delta' });
+    const d = delta === undefined ? this.#options.delta! : assertDelta(delta);
+    return this.#steps === 0 ? 0 : this.#accountant.getEpsilon(d).epsilon;
   }
 
   /**
@@ -172,7 +171,7 @@ export class PrivateModel {
   async step(batch: TrainingBatch): Promise<StepResult> {
     await ready();
     const { xs, ys } = readOptions(batch, ['xs', 'ys'], 'batch');
-    if (!(xs instanceof tf.Tensor) || !(ys instanceof tf.Tensor) || xs.rank === 0 || ys.rank === 0 || xs.shape[0] !== ys.shape[0]) {
+    if (!isBatchTensor(xs) || !isBatchTensor(ys) || xs.shape[0] !== ys.shape[0]) {
       throw new PrivkitError('E_ARG', `batch must be { xs, ys }: tensors with the same size on axis 0, got ${describe(xs)} and ${describe(ys)}`, { argument: 'batch' });
     }
     if (this.#plan === undefined) throw new PrivkitError('E_ARG', 'datasetSize must be given to makePrivate before step() (or call fit)', { argument: 'datasetSize' });
@@ -188,15 +187,15 @@ export class PrivateModel {
    */
   async fit(xs: tf.Tensor, ys: tf.Tensor, opts?: FitOptions): Promise<{ epochs: { loss: number; epsilon: number }[] }> {
     const given = readOptions(opts, ['epochs', 'callbacks', 'signal']);
-    const epochs = given.epochs === undefined ? this.#options.epochs : assertInteger('epochs', given.epochs, 1);
+    const epochs = given.epochs === undefined ? this.#options.epochs : assertInteger('epochs', given.epochs, 1, MAX_EPOCHS);
     const callbacks = readOptions(given.callbacks, ['onBatchEnd', 'onEpochEnd'], 'callbacks');
     const onBatchEnd = callbacks.onBatchEnd === undefined ? undefined : assertFunction<NonNullable<FitCallbacks['onBatchEnd']>>('callbacks.onBatchEnd', callbacks.onBatchEnd);
     const onEpochEnd = callbacks.onEpochEnd === undefined ? undefined : assertFunction<NonNullable<FitCallbacks['onEpochEnd']>>('callbacks.onEpochEnd', callbacks.onEpochEnd);
     const signal = given.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new PrivkitError('E_ARG', `signal must be an AbortSignal, got ${describe(signal)}`, { argument: 'signal' });
-    if (!(xs instanceof tf.Tensor) || xs.rank === 0) throw new PrivkitError('E_ARG', `xs must be a tensor with the records on axis 0, got ${describe(xs)}`, { argument: 'xs' });
-    if (!(ys instanceof tf.Tensor) || ys.rank === 0 || ys.shape[0] !== xs.shape[0]) {
-      throw new PrivkitError('E_ARG', `ys must be a tensor with as many records as xs (${xs.shape[0]}), got ${ys instanceof tf.Tensor ? `shape [${ys.shape.join(', ')}]` : describe(ys)}`, { argument: 'ys' });
+    if (!isBatchTensor(xs)) throw new PrivkitError('E_ARG', `xs must be a tensor with the records on axis 0, got ${describe(xs)}`, { argument: 'xs' });
+    if (!isBatchTensor(ys) || ys.shape[0] !== xs.shape[0]) {
+      throw new PrivkitError('E_ARG', `ys must be a tensor with as many records as xs (${xs.shape[0]}), got ${isBatchTensor(ys) ? `shape [${ys.shape.join(', ')}]` : describe(ys)}`, { argument: 'ys' });
     }
     await ready();
     const size = xs.shape[0]!;
@@ -286,7 +285,7 @@ function assertDelta(value: unknown): number {
  *
  * @param model - the model (compiled, or give `loss` and `optimizer`).
  * @param opts - noise or target epsilon, clip norm, sampling, accountant.
- * @throws {PrivkitError} E_ARG when the model is not a chain of tfjs layers with trainable weights, a layer is refused, or an option is missing or out of range (exactly one of noiseMultiplier / targetEpsilon, and of sampleRate / expectedBatchSize; delta and epochs with targetEpsilon).
+ * @throws {PrivkitError} E_ARG when the model is not a chain of tfjs layers with trainable weights, a layer is refused, or an option is missing or out of range (exactly one of noiseMultiplier / targetEpsilon, and of sampleRate / expectedBatchSize; delta with targetEpsilon).
  *
  * @example
  * ```ts
@@ -318,16 +317,16 @@ export function makePrivate(model: LayersModelLike, opts: MakePrivateOptions): P
   }
   const sampleRate = given.sampleRate === undefined ? undefined : assertSampleRate(given.sampleRate);
   const expectedBatchSize = given.expectedBatchSize === undefined ? undefined : assertNumber('expectedBatchSize', given.expectedBatchSize, 'positive');
-  const datasetSize = given.datasetSize === undefined ? undefined : assertInteger('datasetSize', given.datasetSize, 1);
-  const epochs = given.epochs === undefined ? 1 : assertInteger('epochs', given.epochs, 1);
+  const datasetSize = given.datasetSize === undefined ? undefined : assertInteger('datasetSize', given.datasetSize, 1, MAX_RNG_LENGTH);
+  const epochs = given.epochs === undefined ? 1 : assertInteger('epochs', given.epochs, 1, MAX_EPOCHS);
   const accountant = assertOneOf('accountant', given.accountant, ['rdp', 'pld'] as const, 'rdp');
   const rng = generatorOf(given.rng);
   const onWarning = given.onWarning === undefined ? (message: string) => console.warn(message) : assertFunction<(message: string) => void>('onWarning', given.onWarning);
   const chain = new LayerChain(model);
   const compiled = model as { loss?: unknown; optimizer?: unknown };
   const loss = resolveLoss(given.loss, compiled.loss);
-  const optimizer = given.optimizer ?? compiled.optimizer;
-  if (!(optimizer instanceof tf.Optimizer)) {
+  const optimizer = given.optimizer === undefined ? compiled.optimizer : given.optimizer;
+  if (typeof optimizer !== 'object' || optimizer === null || !(optimizer instanceof tf.Optimizer)) {
     throw new PrivkitError('E_ARG', `optimizer must be a tf.Optimizer (or the model compiled with one), got ${describe(optimizer)}`, { argument: 'optimizer' });
   }
   if (chain.perExampleLayers.length > 0) {

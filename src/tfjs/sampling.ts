@@ -1,7 +1,7 @@
 // The DP data loader's sampler: Poisson sampling (each record independently with probability q),
 // the sampling that the accountants' subsampled Gaussian assumes (Abadi et al. 2016; Opacus'
 // DPDataLoader), drawn from privkit's ChaCha20 CSPRNG. Batches vary in size and may be empty.
-import type { Rng } from '../dp/rng.js';
+import { MAX_RNG_LENGTH, type Rng } from '../dp/rng.js';
 import { generatorOf } from '../dp/noise.js';
 import { PrivkitError } from '../errors.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
@@ -20,10 +20,10 @@ const CHUNK = 1 << 16;
  * independently with probability `sampleRate`. The sample may be empty; its expected size is
  * size x sampleRate, which DP-SGD divides the noised sum by.
  *
- * @param size - the number of records (a non-negative integer).
+ * @param size - the number of records (an integer in [0, 2^28]).
  * @param sampleRate - q in (0, 1].
  * @param opts - the generator.
- * @throws {PrivkitError} E_ARG when size is not a non-negative safe integer, sampleRate is not in (0, 1], or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_ARG when size is not an integer in [0, 2^28], sampleRate is not in (0, 1], or opts.rng is not an Rng from createRng.
  * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  *
  * @example
@@ -37,7 +37,7 @@ const CHUNK = 1 << 16;
 export function poissonSample(size: number, sampleRate: number, opts?: PoissonSampleOptions): Uint32Array {
   const { rng: given } = readOptions(opts, ['rng']);
   const rng = generatorOf(given);
-  const n = assertInteger('size', size, 0, 2 ** 32 - 1);
+  const n = assertInteger('size', size, 0, MAX_RNG_LENGTH);
   const q = assertSampleRate(sampleRate);
   const chosen: number[] = [];
   for (let start = 0; start < n; start += CHUNK) {
