@@ -2,7 +2,7 @@
 // dependency): makePrivate for tfjs layers models (ghost clipping), dpGradients for custom loops,
 // and the Poisson sampler of the DP data loader.
 export { makePrivate, PrivateModel } from './private.js';
-export type { FitCallbacks, FitOptions, MakePrivateOptions, StepResult, TrainingBatch } from './private.js';
+export type { EpochLogs, FitCallbacks, FitHistory, FitOptions, MakePrivateOptions, StepResult, TrainingBatch } from './private.js';
 export { dpGradients } from './gradients.js';
 export type { Batch, DpGradientsOptions } from './gradients.js';
 export type { NoisedGradients } from './noised-sum.js';

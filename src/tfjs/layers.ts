@@ -21,7 +21,10 @@ export interface LayerLike {
   /** The layer's name. */
   readonly name: string;
   /** Its weights that training updates. */
-  readonly trainableWeights: ReadonlyArray<{ read(): tf.Tensor }>;
+  readonly trainableWeights: ReadonlyArray<{
+    /** The weight's tf.Variable. */
+    read(): tf.Tensor;
+  }>;
   /** Its class name, e.g. 'Dense'. */
   getClassName(): string;
   /** Its configuration. */

@@ -67,12 +67,26 @@ export interface StepResult {
   clippedCount: number;
 }
 
+/** One epoch of {@link PrivateModel.fit}. */
+export interface EpochLogs {
+  /** The mean loss of the epoch's examples (each measured before its step's update). */
+  loss: number;
+  /** The epsilon spent so far at makePrivate's delta (NaN when it was not given). */
+  epsilon: number;
+}
+
+/** What {@link PrivateModel.fit} returns. */
+export interface FitHistory {
+  /** Per epoch, in order. */
+  epochs: EpochLogs[];
+}
+
 /** Callbacks of {@link PrivateModel.fit}. */
 export interface FitCallbacks {
   /** After each step. */
   onBatchEnd?: (step: number, logs: StepResult) => void | Promise<void>;
   /** After each epoch, with the mean loss of its steps and the epsilon spent so far. */
-  onEpochEnd?: (epoch: number, logs: { loss: number; epsilon: number }) => void | Promise<void>;
+  onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
 }
 
 /** Options of {@link PrivateModel.fit}. */
@@ -185,7 +199,7 @@ export class PrivateModel {
    * @throws {PrivkitError} E_ARG when xs and ys are not tensors with the same number of records, their count differs from datasetSize, or an option is out of range.
    * @throws {PrivkitError} E_ABORTED when the signal aborts (between steps).
    */
-  async fit(xs: tf.Tensor, ys: tf.Tensor, opts?: FitOptions): Promise<{ epochs: { loss: number; epsilon: number }[] }> {
+  async fit(xs: tf.Tensor, ys: tf.Tensor, opts?: FitOptions): Promise<FitHistory> {
     const given = readOptions(opts, ['epochs', 'callbacks', 'signal']);
     const epochs = given.epochs === undefined ? this.#options.epochs : assertInteger('epochs', given.epochs, 1, MAX_EPOCHS);
     const callbacks = readOptions(given.callbacks, ['onBatchEnd', 'onEpochEnd'], 'callbacks');
@@ -203,7 +217,7 @@ export class PrivateModel {
     const plan = this.#plan;
     if (plan.datasetSize !== size) throw new PrivkitError('E_ARG', `xs must have datasetSize (${plan.datasetSize}) records, got ${size}`, { argument: 'xs' });
     const stepsPerEpoch = Math.max(1, Math.round(1 / plan.sampleRate));
-    const history: { loss: number; epsilon: number }[] = [];
+    const history: EpochLogs[] = [];
     for (let epoch = 0; epoch < epochs; epoch++) {
       let lossSum = 0;
       let lossCount = 0;
@@ -226,7 +240,7 @@ export class PrivateModel {
         await onBatchEnd?.(this.#steps, result);
         await tf.nextFrame();
       }
-      const logs = { loss: lossCount === 0 ? NaN : lossSum / lossCount, epsilon: this.#options.delta === undefined ? NaN : this.epsilon() };
+      const logs: EpochLogs = { loss: lossCount === 0 ? NaN : lossSum / lossCount, epsilon: this.#options.delta === undefined ? NaN : this.epsilon() };
       history.push(logs);
       await onEpochEnd?.(epoch, logs);
     }
