@@ -5,6 +5,7 @@ import { kernelsSuite } from './kernels.js';
 import { noiseSuite } from './noise.js';
 import { paillierSuite } from './paillier.js';
 import { secaggSuite } from './secagg.js';
+import { tfjsSuite } from './tfjs.js';
 
 const suites: Record<string, () => Promise<void>> = {
   kernels: kernelsSuite,
@@ -12,6 +13,7 @@ const suites: Record<string, () => Promise<void>> = {
   noise: noiseSuite,
   paillier: paillierSuite,
   secagg: secaggSuite,
+  tfjs: tfjsSuite,
 };
 
 async function main(): Promise<void> {

@@ -1,7 +1,8 @@
 // dpGradients: the private gradient of any tfjs loss for custom training loops. It knows nothing
 // of the model's layers, so each example's gradient norm comes from that example's own gradient
 // (one backward pass per example: the general, slow path; makePrivate uses ghost norms instead);
-// the clipped sum, noise and scaling are makePrivate's (noised-sum.ts).
+// the clipped sum is one backward pass of the loss weighted by the clip factors; noise and scaling
+// are makePrivate's (noised-sum.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import { PrivkitError } from '../errors.js';
 import { generatorOf } from '../dp/noise.js';
@@ -99,7 +100,12 @@ export function dpGradients<B extends Batch>(lossFn: (batch: B) => tf.Tensor, va
     return tf.sqrt(tf.tensor1d(squares));
   }) as tf.Tensor1D;
   try {
-    const result = noisedClippedMean(variables, norms, (weights) => tf.sum(tf.mul(weights, perExampleLoss(batch))), { maxGradNorm, noiseMultiplier, denominator: expectedBatchSize, rng });
+    const weightedSum = (weights: tf.Tensor1D) => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(weights, perExampleLoss(batch))), variables);
+      value.dispose();
+      return grads;
+    };
+    const result = noisedClippedMean(variables, norms, weightedSum, { maxGradNorm, noiseMultiplier, denominator: expectedBatchSize, rng });
     if (accountant !== undefined) accountant.step(poissonStepEvent(noiseMultiplier, sampleRate!));
     return { ...result, loss: size === 0 ? NaN : lossSum / size };
   } finally {

@@ -12,6 +12,12 @@
 // built directly. Dense, Conv2D (channels last), Embedding and LayerNormalization (last axis) have
 // such formulas; any other layer with trainable weights falls back to per-example gradients of that
 // layer alone (a vector-Jacobian product per example, from its saved input and output gradient).
+//
+// The clipped sum sum_i c_i grad_i is the gradient of the weighted loss sum_i c_i loss_i, whose
+// gradient at each layer's output is c_i g_i for example i: its backward pass is run layer by layer
+// from the same saved inputs and output gradients (A^T diag(c) G for Dense; a vector-Jacobian product
+// of the layer otherwise), without a second forward pass, and the norms and the sum come from the
+// very same tensors.
 import * as tf from '@tensorflow/tfjs-core';
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
@@ -42,27 +48,37 @@ export interface LayersModelLike {
 /** Layers that are random while training: running them twice would not run one function twice. */
 const RANDOM_IN_TRAINING = new Set(['Dropout', 'SpatialDropout1D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
 
-/** What a forward pass records when it is the norm pass: inputs kept per tapped step and the output gradients captured there. */
-interface Recorder {
-  /** Added (as zero) to the first tap, so that the gradient with respect to it runs the backward pass down to there and no further. */
-  anchor: tf.Scalar;
-  /** Per tapped step: the tensors its norm needs from the forward pass. */
-  saved: tf.Tensor[][];
-  /** Per tapped step: the gradient of the summed loss with respect to its tap point. */
-  captured: (tf.Tensor | undefined)[];
-}
-
-/** One layer of the chain. */
+/** One layer of the chain, split at its tap point: the output before the activation (or the output). */
 interface Step {
   readonly layer: LayerLike;
   /** The trainable variables of the layer, in its own order. */
   readonly variables: tf.Variable[];
   /** False for a layer whose norms come from per-example gradients. */
   readonly ghost: boolean;
-  /** Runs the layer; when `tap` is given, passes its tap point through `tap` and saves what `squaredNorms` needs. */
-  forward(input: tf.Tensor, tap?: (point: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor): tf.Tensor;
-  /** Each example's squared gradient norm over this layer's variables, [batch]. */
-  squaredNorms?(saved: tf.Tensor[], gradient: tf.Tensor): tf.Tensor1D;
+  /** The layer's output before its activation: where its output gradient is taken. */
+  point(input: tf.Tensor): tf.Tensor;
+  /** The activation after the tap point (none when absent). */
+  after?(point: tf.Tensor): tf.Tensor;
+  /** Each example's squared gradient norm over this layer's variables, [batch], from its input and the gradient at its tap point. */
+  squaredNorms?(input: tf.Tensor, gradient: tf.Tensor): tf.Tensor1D;
+  /** sum_i c_i grad_i for this layer's variables, given the gradient at the tap point already scaled by c per example (explicit formula; else a vector-Jacobian product). */
+  weightedSum?(input: tf.Tensor, scaledGradient: tf.Tensor): tf.Tensor[];
+}
+
+/** A batch's backward pass through the chain: each example's gradient norm, and the clip-weighted gradient sum on demand. */
+export interface ExampleGradients {
+  /** Each example's gradient norm over all trainable weights, [batch]. */
+  norms: tf.Tensor1D;
+  /** The sum of the examples' losses. */
+  loss: tf.Scalar;
+  /**
+   * sum_i c_i grad_i per variable name for per-example weights c [batch]. For per-example losses,
+   * the gradient of sum_i c_i loss_i at a layer's output is c_i g_i, so this is the backward pass
+   * of the weighted loss, run layer by layer from the saved inputs and output gradients.
+   */
+  weightedSum(weights: tf.Tensor1D): tf.NamedTensorMap;
+  /** Releases the saved inputs and gradients. */
+  dispose(): void;
 }
 
 function config(layer: LayerLike): Record<string, unknown> {
@@ -105,6 +121,11 @@ function weightSquaredNorms(a: tf.Tensor3D, g: tf.Tensor3D): tf.Tensor1D {
   return tf.sum(tf.square(tf.matMul(a, g, true, false)), [1, 2]);
 }
 
+/** All positions of all examples as rows: [batch x positions, features]. */
+function rows(x: tf.Tensor): tf.Tensor2D {
+  return tf.reshape(x, [-1, x.shape[x.rank - 1]!]);
+}
+
 /** Each example's ||sum_t g_t||^2: the bias gradient's squared norm. */
 function biasSquaredNorms(g: tf.Tensor3D): tf.Tensor1D {
   return tf.sum(tf.square(tf.sum(g, 1)), 1);
@@ -119,16 +140,20 @@ function denseStep(layer: LayerLike, variables: tf.Variable[]): Step | undefined
     layer,
     variables,
     ghost: true,
-    forward(input, tap) {
-      let s: tf.Tensor =
-        input.rank === 2 ? tf.matMul(input as tf.Tensor2D, kernel as tf.Tensor2D) : tf.reshape(tf.matMul(tf.reshape(input, [-1, kernel.shape[0]!]), kernel as tf.Tensor2D), [...input.shape.slice(0, -1), outputs]);
-      if (bias !== undefined) s = tf.add(s, bias);
-      return activation(tap === undefined ? s : tap(s, [input]));
+    point(input) {
+      const s = input.rank === 2 ? tf.matMul(input as tf.Tensor2D, kernel as tf.Tensor2D) : tf.reshape(tf.matMul(rows(input), kernel as tf.Tensor2D), [...input.shape.slice(0, -1), outputs]);
+      return bias === undefined ? s : tf.add(s, bias);
     },
-    squaredNorms([input], gradient) {
+    after: activation,
+    squaredNorms(input, gradient) {
       const g = positions(gradient);
-      const norms = weightSquaredNorms(positions(input!), g);
+      const norms = weightSquaredNorms(positions(input), g);
       return bias === undefined ? norms : tf.add(norms, biasSquaredNorms(g));
+    },
+    weightedSum(input, scaledGradient) {
+      const g = rows(scaledGradient);
+      const kernelSum = tf.matMul(rows(input), g, true, false);
+      return bias === undefined ? [kernelSum] : [kernelSum, tf.sum(g, 0)];
     },
   };
 }
@@ -154,12 +179,12 @@ function conv2dStep(layer: LayerLike, variables: tf.Variable[]): Step | undefine
     layer,
     variables,
     ghost: true,
-    forward(input, tap) {
-      let s: tf.Tensor = tf.conv2d(input as tf.Tensor4D, kernel as tf.Tensor4D, strides, padding, 'NHWC', dilations);
-      if (bias !== undefined) s = tf.add(s, bias);
-      return activation(tap === undefined ? s : tap(s, [input]));
+    point(input) {
+      const s = tf.conv2d(input as tf.Tensor4D, kernel as tf.Tensor4D, strides, padding, 'NHWC', dilations);
+      return bias === undefined ? s : tf.add(s, bias);
     },
-    squaredNorms([input], gradient) {
+    after: activation,
+    squaredNorms(input, gradient) {
       // Bu et al. 2023: the kernel's per-example gradient is U^T G for the unfolded input U [pixels, kh kw c]
       unfold ??= tf.keep(unfoldFilter(kh, kw, channels));
       const patches = tf.conv2d(input as tf.Tensor4D, unfold, strides, padding, 'NHWC', dilations);
@@ -176,14 +201,11 @@ function embeddingStep(layer: LayerLike, variables: tf.Variable[]): Step | undef
     layer,
     variables,
     ghost: true,
-    forward(input, tap) {
-      const out = applyLayer(layer, input);
-      return tap === undefined ? out : tap(out, [input]);
-    },
-    squaredNorms([input], gradient) {
+    point: (input) => applyLayer(layer, input),
+    squaredNorms(input, gradient) {
       // the example's gradient has row v = sum of g_t over the positions t holding token v, so its
       // squared norm is sum_{t,s} [id_t = id_s] <g_t, g_s>
-      const ids = tf.reshape(tf.cast(input!, 'int32'), [input!.shape[0]!, -1]);
+      const ids = tf.reshape(tf.cast(input, 'int32'), [input.shape[0]!, -1]);
       const same = tf.cast(tf.equal(tf.expandDims(ids, 2), tf.expandDims(ids, 1)), 'float32');
       const g = positions(gradient);
       return tf.sum(tf.mul(same, tf.matMul(g, g, false, true)), [1, 2]);
@@ -201,20 +223,19 @@ function layerNormalizationStep(layer: LayerLike, variables: tf.Variable[], rank
   const [gamma, beta] = variables;
   if (c.center !== true || c.scale !== true || gamma === undefined || beta === undefined || variables.length !== 2) return undefined;
   const epsilon = c.epsilon as number;
+  const normalize = (input: tf.Tensor) => {
+    const { mean, variance } = tf.moments(input, -1, true);
+    return tf.mul(tf.sub(input, mean), tf.rsqrt(tf.add(variance, epsilon)));
+  };
   return {
     layer,
     variables,
     ghost: true,
-    forward(input, tap) {
-      const { mean, variance } = tf.moments(input, -1, true);
-      const normalized = tf.mul(tf.sub(input, mean), tf.rsqrt(tf.add(variance, epsilon)));
-      const out = tf.add(tf.mul(normalized, gamma), beta);
-      return tap === undefined ? out : tap(out, [normalized]);
-    },
-    squaredNorms([normalized], gradient) {
+    point: (input) => tf.add(tf.mul(normalize(input), gamma), beta),
+    squaredNorms(input, gradient) {
       // gamma's per-example gradient is sum_t g_t * normalized_t, beta's sum_t g_t
       const g = positions(gradient);
-      return tf.add(tf.sum(tf.square(tf.sum(tf.mul(g, positions(normalized!)), 1)), 1), biasSquaredNorms(g));
+      return tf.add(tf.sum(tf.square(tf.sum(tf.mul(g, positions(normalize(input))), 1)), 1), biasSquaredNorms(g));
     },
   };
 }
@@ -225,17 +246,15 @@ function perExampleStep(layer: LayerLike, variables: tf.Variable[]): Step {
     layer,
     variables,
     ghost: false,
-    forward(input, tap) {
-      const out = applyLayer(layer, input);
-      return tap === undefined ? out : tap(out, [input]);
-    },
-    squaredNorms([input], gradient) {
-      const batch = input!.shape[0]!;
+    point: (input) => applyLayer(layer, input),
+    squaredNorms(input, gradient) {
+      const batch = input.shape[0]!;
       const norms: tf.Scalar[] = [];
       for (let i = 0; i < batch; i++) {
-        const a = tf.slice(input!, i, 1);
+        const a = tf.slice(input, i, 1);
         const g = tf.slice(gradient, i, 1);
-        const { grads } = tf.variableGrads(() => tf.sum(tf.mul(applyLayer(layer, a), g)), variables);
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(applyLayer(layer, a), g)), variables);
+        value.dispose();
         norms.push(tf.addN(Object.values(grads).map((v) => tf.sum(tf.square(v)))) as tf.Scalar);
       }
       return batch === 0 ? tf.zeros([0]) : tf.stack(norms) as tf.Tensor1D;
@@ -244,7 +263,7 @@ function perExampleStep(layer: LayerLike, variables: tf.Variable[]): Step {
 }
 
 function plainStep(layer: LayerLike): Step {
-  return { layer, variables: [], ghost: true, forward: (input) => applyLayer(layer, input) };
+  return { layer, variables: [], ghost: true, point: (input) => applyLayer(layer, input) };
 }
 
 /** The layers of a model that run as a chain, each with its norm formula. */
@@ -288,59 +307,74 @@ export class LayerChain {
 
   /** The model's output for `input`. */
   forward(input: tf.Tensor): tf.Tensor {
-    return this.#steps.reduce((x, step) => step.forward(x), input);
+    return this.#steps.reduce((x, step) => run(step, x), input);
   }
 
   /**
-   * Runs the model on `input`, takes the gradient of `lossOf(output)` (a scalar: the sum of the
-   * examples' losses) at each trainable layer's output, and returns each example's gradient norm
-   * over all trainable weights, [batch], with the summed loss. Tensors are the caller's to dispose.
+   * Runs the model on `input` and the backward pass of `lossOf(output)` (a scalar: the sum of the
+   * examples' losses) down to the first trainable layer, keeping each trainable layer's input and
+   * the gradient at its tap point; from them each example's gradient norm (ghost clipping) and, on
+   * demand, the clip-weighted gradient sum. The result's tensors are the caller's to dispose.
    */
-  exampleNorms(input: tf.Tensor, lossOf: (output: tf.Tensor) => tf.Scalar): { norms: tf.Tensor1D; loss: tf.Scalar } {
-    const recorder: Recorder = { anchor: tf.scalar(0), saved: [], captured: [] };
+  backward(input: tf.Tensor, lossOf: (output: tf.Tensor) => tf.Scalar): ExampleGradients {
+    const trainable = this.#steps.filter((step) => step.variables.length > 0);
+    const inputs: tf.Tensor[] = [];
+    const gradients: (tf.Tensor | undefined)[] = [];
+    const batch = input.shape[0]!;
+    const release = () => tf.dispose([...inputs, ...gradients.filter((t): t is tf.Tensor => t !== undefined)]);
     try {
-      const { value, grads } = tf.valueAndGrads((anchor: tf.Tensor) => {
-        recorder.anchor = anchor as tf.Scalar;
-        return lossOf(this.#recordedForward(input, recorder));
-      })([recorder.anchor]);
-      tf.dispose(grads);
-      const norms = tf.tidy(() => {
-        const squares = this.#steps
-          .filter((step) => step.variables.length > 0)
-          .map((step, k) => {
-            const gradient = recorder.captured[k];
-            // a layer the loss does not depend on has zero gradients
-            return gradient === undefined ? tf.zeros([input.shape[0]!]) : step.squaredNorms!(recorder.saved[k]!, gradient);
+      const { value: loss, grads } = tf.valueAndGrads((anchor: tf.Tensor) => {
+        let tapped = 0;
+        const output = this.#steps.reduce((x, step) => {
+          if (step.variables.length === 0) return run(step, x);
+          const k = tapped++;
+          inputs[k] = tf.keep(tf.clone(x));
+          // the anchor (a zero) on the first tap point ends the backward pass there
+          const point = k === 0 ? tf.add(step.point(x), anchor) : step.point(x);
+          const captured = captureGradient(point, (dy) => {
+            gradients[k] = tf.keep(tf.clone(dy));
           });
-        return tf.sqrt(tf.addN(squares)) as tf.Tensor1D;
-      });
-      return { norms, loss: value };
-    } finally {
-      tf.dispose(recorder.anchor);
-      tf.dispose(recorder.saved.flat());
-      tf.dispose(recorder.captured.filter((t): t is tf.Tensor => t !== undefined));
+          return step.after === undefined ? captured : step.after(captured);
+        }, input);
+        return lossOf(output);
+      })([tf.scalar(0)]);
+      tf.dispose(grads);
+      // a layer the loss does not depend on has zero gradients
+      const gradientAt = (k: number) => gradients[k] ?? tf.zeros(trainable[k]!.point(inputs[k]!).shape);
+      const norms = tf.tidy(() => tf.sqrt(tf.addN(trainable.map((step, k) => step.squaredNorms!(inputs[k]!, gradientAt(k))))) as tf.Tensor1D);
+      return {
+        norms,
+        loss: loss as tf.Scalar,
+        weightedSum: (weights) =>
+          tf.tidy(() => {
+            const sums: tf.NamedTensorMap = {};
+            trainable.forEach((step, k) => {
+              const gradient = gradientAt(k);
+              const scaled = tf.mul(gradient, tf.reshape(weights, [batch, ...gradient.shape.slice(1).map(() => 1)]));
+              const parts = step.weightedSum?.(inputs[k]!, scaled) ?? layerVjp(step, inputs[k]!, scaled);
+              step.variables.forEach((v, i) => (sums[v.name] = parts[i]!));
+            });
+            return sums;
+          }),
+        dispose: release,
+      };
+    } catch (error) {
+      release();
+      throw error;
     }
   }
+}
 
-  #recordedForward(input: tf.Tensor, recorder: Recorder): tf.Tensor {
-    let tapped = 0;
-    let x = input;
-    for (const step of this.#steps) {
-      if (step.variables.length === 0) {
-        x = step.forward(x);
-        continue;
-      }
-      const k = tapped++;
-      x = step.forward(x, (point, saved) => {
-        recorder.saved[k] = saved.map((t) => tf.keep(tf.clone(t)));
-        const start = k === 0 ? tf.add(point, recorder.anchor) : point;
-        return captureGradient(start, (dy) => {
-          recorder.captured[k] = tf.keep(dy.clone());
-        });
-      });
-    }
-    return x;
-  }
+function run(step: Step, input: tf.Tensor): tf.Tensor {
+  const point = step.point(input);
+  return step.after === undefined ? point : step.after(point);
+}
+
+/** The gradient of sum(point(input) * cotangent) with respect to the layer's variables: its weight gradient for that output gradient. */
+function layerVjp(step: Step, input: tf.Tensor, cotangent: tf.Tensor): tf.Tensor[] {
+  const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(step.point(input), cotangent)), step.variables);
+  value.dispose();
+  return step.variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
 }
 
 /** The identity on `x` whose backward pass hands the incoming gradient to `onGradient`. */

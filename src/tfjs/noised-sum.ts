@@ -1,6 +1,6 @@
 // The private part of a DP-SGD step, shared by makePrivate and dpGradients: from each example's
 // gradient norm, the clip factors c_i = min(1, C / (norm_i + 1e-6)) (as Opacus' flat clipping); the
-// clipped sum sum_i c_i grad_i by one backward pass of the loss weighted by c (never per-example
+// clipped sum sum_i c_i grad_i, the gradient of the loss weighted by c (never per-example
 // gradients); Gaussian noise N(0, (z C)^2) per coordinate from privkit's CSPRNG sampler, copied
 // into the backend once; and the division by the expected batch size (a fixed denominator, so that
 // a batch's size reveals nothing: Opacus' expected_batch_size).
@@ -34,12 +34,13 @@ export interface NoiseParameters {
 
 /**
  * The noised clipped mean gradient of `variables`, given each example's gradient norm and the
- * batch's loss weighted per example (`weightedLoss(c)` = sum_i c_i loss_i).
+ * gradient of the batch's loss weighted per example (`weightedSum(c)` = the gradient of
+ * sum_i c_i loss_i per variable name).
  */
 export function noisedClippedMean(
   variables: readonly tf.Variable[],
   norms: tf.Tensor1D,
-  weightedLoss: (weights: tf.Tensor1D) => tf.Scalar,
+  weightedSum: (weights: tf.Tensor1D) => tf.NamedTensorMap,
   params: NoiseParameters,
 ): Omit<NoisedGradients, 'loss'> {
   const { maxGradNorm, noiseMultiplier, denominator, rng } = params;
@@ -50,8 +51,7 @@ export function noisedClippedMean(
   if (normValues.length > 0) {
     const weights = tf.tidy(() => tf.minimum(1, tf.div(maxGradNorm, tf.add(norms, 1e-6))) as tf.Tensor1D);
     try {
-      const { value, grads } = tf.variableGrads(() => weightedLoss(weights), variables as tf.Variable[]);
-      value.dispose();
+      const grads = weightedSum(weights);
       for (const variable of variables) {
         const grad = grads[variable.name];
         if (grad !== undefined) sums.set(variable, grad);

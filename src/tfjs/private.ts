@@ -257,28 +257,35 @@ export class PrivateModel {
 
   #step(plan: Plan, xs: tf.Tensor, ys: tf.Tensor): StepResult {
     const size = xs.shape[0]!;
-    const { maxGradNorm } = this.#options;
-    const denominator = plan.sampleRate * plan.datasetSize;
-    let loss = NaN;
-    let norms: tf.Tensor1D = tf.zeros([0]);
-    if (size > 0) {
-      norms.dispose();
-      const pass = this.#chain.exampleNorms(xs, (output) => tf.sum(this.#loss(ys, output)));
-      norms = pass.norms;
-      loss = pass.loss.dataSync()[0]! / size;
-      pass.loss.dispose();
+    if (size === 0) {
+      const none = tf.zeros([0]) as tf.Tensor1D;
+      try {
+        return this.#update(plan, none, () => ({}), NaN);
+      } finally {
+        none.dispose();
+      }
     }
+    const pass = this.#chain.backward(xs, (output) => tf.sum(this.#loss(ys, output)));
     try {
-      const weighted = (weights: tf.Tensor1D) => tf.sum(tf.mul(weights, this.#loss(ys, this.#chain.forward(xs)))) as tf.Scalar;
-      const { grads, clippedCount } = noisedClippedMean(this.#chain.variables, norms, weighted, { maxGradNorm, noiseMultiplier: plan.noiseMultiplier, denominator, rng: this.#rng });
-      this.#optimizer.applyGradients(grads);
-      tf.dispose(grads);
-      this.#accountant.step(poissonStepEvent(plan.noiseMultiplier, plan.sampleRate));
-      this.#steps++;
-      return { loss, batchSize: size, clippedCount };
+      return this.#update(plan, pass.norms, pass.weightedSum, pass.loss.dataSync()[0]! / size);
     } finally {
-      norms.dispose();
+      tf.dispose([pass.norms, pass.loss]);
+      pass.dispose();
     }
+  }
+
+  #update(plan: Plan, norms: tf.Tensor1D, weightedSum: (weights: tf.Tensor1D) => tf.NamedTensorMap, loss: number): StepResult {
+    const { grads, clippedCount } = noisedClippedMean(this.#chain.variables, norms, weightedSum, {
+      maxGradNorm: this.#options.maxGradNorm,
+      noiseMultiplier: plan.noiseMultiplier,
+      denominator: plan.sampleRate * plan.datasetSize,
+      rng: this.#rng,
+    });
+    this.#optimizer.applyGradients(grads);
+    tf.dispose(Object.values(grads));
+    this.#accountant.step(poissonStepEvent(plan.noiseMultiplier, plan.sampleRate));
+    this.#steps++;
+    return { loss, batchSize: norms.shape[0], clippedCount };
   }
 }
 

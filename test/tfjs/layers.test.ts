@@ -1,6 +1,7 @@
-// Ghost-clipping norms (src/tfjs/layers.ts) against the slow way: each example's gradient by its
-// own backward pass through the layers' own forward (model.apply), on random models of every
-// supported layer kind, a layer without a ghost formula (per-example fallback) and random shapes.
+// Ghost-clipping norms and clip-weighted sums (src/tfjs/layers.ts) against the slow way: each
+// example's gradient by its own backward pass through the layers' own forward (model.apply), on
+// random models of every supported layer kind, a layer without a ghost formula (per-example
+// fallback) and random shapes.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -17,35 +18,44 @@ beforeAll(async () => {
 /** Sum over examples of squared error against `ys`, per example. */
 const perExampleLoss = (ys: tf.Tensor) => (out: tf.Tensor) => tf.sum(tf.reshape(tf.square(tf.sub(out, ys)), [out.shape[0]!, -1]), 1);
 
-/** Each example's gradient norm over the model's trainable weights, one backward pass per example. */
-function slowNorms(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor): Float64Array {
+/** Each example's gradients (flattened, per variable), one backward pass per example. */
+function slowGradients(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor): Float64Array[][] {
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const out = new Float64Array(xs.shape[0]!);
-  for (let i = 0; i < out.length; i++) {
+  const out: Float64Array[][] = [];
+  for (let i = 0; i < xs.shape[0]!; i++) {
     tf.tidy(() => {
       const x = tf.slice(xs, i, 1);
       const y = tf.slice(ys, i, 1);
       const { grads } = tf.variableGrads(() => tf.sum(perExampleLoss(y)(model.apply(x) as tf.Tensor)), variables);
-      out[i] = Math.sqrt(Object.values(grads).reduce((s, g) => s + tf.sum(tf.square(g)).dataSync()[0]!, 0));
+      out.push(variables.map((v) => Float64Array.from(grads[v.name]!.dataSync())));
     });
   }
   return out;
 }
 
-function ghostNorms(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor): Float32Array {
+/** Ghost norms and the weighted sum for weights `c`, compared with the per-example gradients. */
+function compare(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor, c: Float32Array, relative: number): void {
+  const slow = slowGradients(model, xs, ys);
   const chain = new LayerChain(model);
-  const { norms, loss } = chain.exampleNorms(xs, (out) => tf.sum(perExampleLoss(ys)(out)));
-  const values = norms.dataSync() as Float32Array;
-  tf.dispose([norms, loss]);
-  return values.slice();
+  const pass = chain.backward(xs, (out) => tf.sum(perExampleLoss(ys)(out)));
+  const weights = tf.tensor1d(c);
+  const sums = pass.weightedSum(weights);
+  const norms = pass.norms.dataSync();
+  slow.forEach((grads, i) => {
+    const norm = Math.sqrt(grads.reduce((s, g) => s + g.reduce((t, x) => t + x * x, 0), 0));
+    expect(Math.abs(norms[i]! - norm)).toBeLessThanOrEqual(relative * Math.max(norm, 1e-3));
+  });
+  chain.variables.forEach((v, k) => {
+    const got = sums[v.name]!.dataSync();
+    const want = slow[0]![k]!.map((_, j) => slow.reduce((s, grads, i) => s + c[i]! * grads[k]![j]!, 0));
+    const scale = Math.max(1e-3, ...want.map(Math.abs));
+    want.forEach((w, j) => expect(Math.abs(got[j]! - w)).toBeLessThanOrEqual(relative * scale));
+  });
+  tf.dispose([weights, pass.norms, pass.loss, ...Object.values(sums)]);
+  pass.dispose();
 }
 
-function expectClose(ghost: Float32Array, slow: Float64Array, relative: number): void {
-  expect(ghost.length).toBe(slow.length);
-  slow.forEach((s, i) => expect(Math.abs(ghost[i]! - s)).toBeLessThanOrEqual(relative * Math.max(s, 1e-3)));
-}
-
-/** Builds a model, random data for it, and compares the norms. */
+/** Builds a model and random data for it, and compares norms and a weighted sum. */
 function check(layers: tfl.layers.Layer[], inputShape: number[], data: 'float' | { ids: number }, batch: number, seed: number): void {
   const model = tfl.sequential({ layers });
   const before = tf.memory().numTensors;
@@ -53,7 +63,8 @@ function check(layers: tfl.layers.Layer[], inputShape: number[], data: 'float' |
     const xs = typeof data === 'object' ? tf.cast(tf.randomUniform([batch, ...inputShape], 0, data.ids, 'int32', seed), 'float32') : tf.randomNormal([batch, ...inputShape], 0, 1, 'float32', seed);
     const outShape = model.outputs[0]!.shape.slice(1) as number[];
     const ys = tf.randomNormal([batch, ...outShape], 0, 1, 'float32', seed + 1);
-    expectClose(ghostNorms(model, xs, ys), slowNorms(model, xs, ys), 1e-5);
+    const c = Float32Array.from({ length: batch }, (_, i) => ((i * 7919 + seed) % 97) / 97);
+    compare(model, xs, ys, c, 1e-5);
   });
   expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 2); // only the cached unfold filters may stay
   model.dispose();
