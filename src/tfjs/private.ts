@@ -1,6 +1,7 @@
 // makePrivate: DP-SGD for a tfjs layers model, as Opacus' make_private. Each step draws a Poisson
 // batch, computes every example's gradient norm by ghost clipping (layers.ts), forms the clipped
-// sum by one backward pass of the clip-weighted loss, adds Gaussian noise from privkit's CSPRNG,
+// sum as the backward pass of the clip-weighted loss (layer by layer from the same activations and
+// output gradients), adds Gaussian noise from privkit's CSPRNG,
 // divides by the expected batch size, applies the model's optimizer and charges the accountant
 // one subsampled-Gaussian step (Poisson sampling, add/remove neighbours).
 import * as tf from '@tensorflow/tfjs-core';
