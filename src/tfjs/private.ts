@@ -58,7 +58,10 @@ export interface TrainingBatch {
   ys: tf.Tensor;
 }
 
-/** What one private step reports. */
+/**
+ * What one private step reports. `loss` and `clippedCount` are computed from the batch without
+ * noise: the trainer's own diagnostics, not covered by the epsilon (do not publish them).
+ */
 export interface StepResult {
   /** The mean loss of the batch's examples before the update (NaN for an empty batch). */
   loss: number;
@@ -70,7 +73,7 @@ export interface StepResult {
 
 /** One epoch of {@link PrivateModel.fit}. */
 export interface EpochLogs {
-  /** The mean loss of the epoch's examples (each measured before its step's update). */
+  /** The mean loss of the epoch's examples (each measured before its step's update; not private, as StepResult.loss). */
   loss: number;
   /** The epsilon spent so far at makePrivate's delta (NaN when it was not given). */
   epsilon: number;
