@@ -29,9 +29,11 @@ export interface MnistRecipe {
   learningRate: number;
   /** Hidden units. */
   hidden: number;
+  /** The accountant the noise is calibrated with. */
+  accountant: 'rdp' | 'pld';
 }
 
-export const DEFAULT_RECIPE: MnistRecipe = { backend: 'wasm', train: 8000, test: 2000, epochs: 20, targetEpsilon: 3, batch: 256, maxGradNorm: 1, learningRate: 0.5, hidden: 128 };
+export const DEFAULT_RECIPE: MnistRecipe = { backend: 'wasm', train: 8000, test: 2000, epochs: 10, targetEpsilon: 3, batch: 512, maxGradNorm: 1, learningRate: 0.5, hidden: 128, accountant: 'pld' };
 
 /** What a run measured. */
 export interface MnistReport {
@@ -66,7 +68,7 @@ export async function runMnist(recipe: MnistRecipe = DEFAULT_RECIPE): Promise<Mn
   const test = tensors(mnist.test);
 
   const privateModel = buildModel(recipe);
-  const dp = makePrivate(privateModel, { targetEpsilon: recipe.targetEpsilon, delta: 1e-5, maxGradNorm: recipe.maxGradNorm, expectedBatchSize: recipe.batch, epochs: recipe.epochs });
+  const dp = makePrivate(privateModel, { targetEpsilon: recipe.targetEpsilon, delta: 1e-5, maxGradNorm: recipe.maxGradNorm, expectedBatchSize: recipe.batch, epochs: recipe.epochs, accountant: recipe.accountant });
   let start = performance.now();
   await dp.fit(train.xs, train.ys);
   const msPerEpochPrivate = (performance.now() - start) / recipe.epochs;
@@ -112,10 +114,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const recipe: MnistRecipe = { ...DEFAULT_RECIPE };
   for (const key of Object.keys(recipe) as (keyof MnistRecipe)[]) {
     const value = argument(key);
-    if (value !== undefined) (recipe as unknown as Record<string, unknown>)[key] = key === 'backend' ? value : Number(value);
+    if (value !== undefined) (recipe as unknown as Record<string, unknown>)[key] = key === 'backend' || key === 'accountant' ? value : Number(value);
   }
   const report = await runMnist(recipe);
   console.log(`MNIST MLP 784-${recipe.hidden}-10, ${recipe.train} train / ${recipe.test} test, tfjs ${recipe.backend} backend, ${recipe.epochs} epochs, expected batch ${recipe.batch}`);
-  console.log(`DP-SGD:      accuracy ${(100 * report.privateAccuracy).toFixed(1)}% at epsilon ${report.epsilon.toFixed(2)} (delta 1e-5, noise multiplier ${report.noiseMultiplier.toFixed(3)}, clip ${recipe.maxGradNorm}), ${report.msPerEpochPrivate.toFixed(0)} ms per epoch`);
+  console.log(`DP-SGD:      accuracy ${(100 * report.privateAccuracy).toFixed(1)}% at epsilon ${report.epsilon.toFixed(2)} (delta 1e-5, ${recipe.accountant.toUpperCase()}, noise multiplier ${report.noiseMultiplier.toFixed(3)}, clip ${recipe.maxGradNorm}), ${report.msPerEpochPrivate.toFixed(0)} ms per epoch`);
   console.log(`non-private: accuracy ${(100 * report.nonPrivateAccuracy).toFixed(1)}%, ${report.msPerEpochNonPrivate.toFixed(0)} ms per epoch (DP / non-private: ${(report.msPerEpochPrivate / report.msPerEpochNonPrivate).toFixed(2)}x)`);
 }
