@@ -36,7 +36,7 @@ export interface MakePrivateOptions {
   expectedBatchSize?: number;
   /** N: the number of training records; taken from `fit`'s xs when not given (`step` needs it). */
   datasetSize?: number;
-  /** The number of epochs `fit` trains by default and that targetEpsilon is calibrated for (1 by default). */
+  /** The number of epochs `fit` trains by default and that targetEpsilon is calibrated for (1 by default; training longer spends more than targetEpsilon, which `epsilon()` reports). */
   epochs?: number;
   /** The accountant: 'rdp' (default) or 'pld' (tighter). */
   accountant?: 'rdp' | 'pld';

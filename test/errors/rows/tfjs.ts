@@ -131,6 +131,18 @@ const rows: Row[] = [
   },
   {
     entry,
+    export: 'flModel',
+    setup: cpu,
+    params: [
+      { name: 'model', domain: instance('tfjs layers model') },
+      { name: 'opts', domain: obj({ inputs: int(1, 1 << 16), classes: int(2, 256), inputShape: instance('shape', { optional: true }) }) },
+    ],
+    args: () => [model(), { inputs: 4, classes: 2, inputShape: [2, 2] }],
+    call: ([m, o]) => tj.flModel(m, o),
+    observe: (m: { paramCount: number; spec: unknown }) => [m.paramCount, m.spec],
+  },
+  {
+    entry,
     export: 'poissonSample',
     params: [
       { name: 'size', domain: int(0, 2 ** 28) },
