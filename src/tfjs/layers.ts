@@ -45,7 +45,7 @@ export interface LayersModelLike {
   readonly layers: readonly LayerLike[];
 }
 
-/** Layers that are random while training: running them twice would not run one function twice. */
+/** Layers that are random while training: privkit runs layers without tfjs's training flag, which would silently turn them off. */
 const RANDOM_IN_TRAINING = new Set(['Dropout', 'SpatialDropout1D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
 
 /** One layer of the chain, split at its tap point: the output before the activation (or the output). */
@@ -321,23 +321,24 @@ export class LayerChain {
     const inputs: tf.Tensor[] = [];
     const gradients: (tf.Tensor | undefined)[] = [];
     const batch = input.shape[0]!;
+    const anchor = tf.scalar(0);
     const release = () => tf.dispose([...inputs, ...gradients.filter((t): t is tf.Tensor => t !== undefined)]);
     try {
-      const { value: loss, grads } = tf.valueAndGrads((anchor: tf.Tensor) => {
+      const { value: loss, grads } = tf.valueAndGrads((zero: tf.Tensor) => {
         let tapped = 0;
         const output = this.#steps.reduce((x, step) => {
           if (step.variables.length === 0) return run(step, x);
           const k = tapped++;
           inputs[k] = tf.keep(tf.clone(x));
           // the anchor (a zero) on the first tap point ends the backward pass there
-          const point = k === 0 ? tf.add(step.point(x), anchor) : step.point(x);
+          const point = k === 0 ? tf.add(step.point(x), zero) : step.point(x);
           const captured = captureGradient(point, (dy) => {
             gradients[k] = tf.keep(tf.clone(dy));
           });
           return step.after === undefined ? captured : step.after(captured);
         }, input);
         return lossOf(output);
-      })([tf.scalar(0)]);
+      })([anchor]);
       tf.dispose(grads);
       // a layer the loss does not depend on has zero gradients
       const gradientAt = (k: number) => gradients[k] ?? tf.zeros(trainable[k]!.point(inputs[k]!).shape);
@@ -361,6 +362,8 @@ export class LayerChain {
     } catch (error) {
       release();
       throw error;
+    } finally {
+      anchor.dispose();
     }
   }
 }
@@ -404,7 +407,7 @@ function checkChained(layer: LayerLike, previous: unknown): void {
 function stepOf(layer: LayerLike): Step {
   const className = layer.getClassName();
   if (RANDOM_IN_TRAINING.has(className)) {
-    throw layerError(layer, 'is random while training; DP training runs the model twice per step (norms, then the clipped sum) and needs the same function both times: remove it');
+    throw layerError(layer, 'is random while training, and privkit runs layers in inference mode, which would silently turn it off: remove it');
   }
   const c = config(layer);
   for (const key of ['kernelRegularizer', 'biasRegularizer', 'activityRegularizer', 'embeddingsRegularizer', 'gammaRegularizer', 'betaRegularizer', 'kernelConstraint', 'biasConstraint', 'embeddingsConstraint', 'gammaConstraint', 'betaConstraint']) {

@@ -74,6 +74,10 @@ describe('makePrivate step equals the slow reference', () => {
       expect(result.clippedCount).toBeGreaterThan(0);
       expectUpdate(before, weightsOf(model), update);
       expect(dp.steps).toBe(1);
+      // a step leaves no tensor behind
+      const tensors = tf.memory().numTensors;
+      await dp.step({ xs, ys });
+      expect(tf.memory().numTensors).toBe(tensors);
     });
   }
 
