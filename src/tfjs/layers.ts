@@ -277,7 +277,7 @@ export class LayerChain {
   /**
    * Reads `model`'s layers.
    *
-   * @throws {PrivkitError} E_ARG when the model is not a chain of single-input layers, or a layer is random in training, regularized or constrained.
+   * @throws {PrivkitError} E_ARG when the model is not a chain of single-input layers, or a layer is random in training, a BatchNormalization, regularized or constrained.
    */
   constructor(model: unknown) {
     const layers = (model as { layers?: unknown } | null)?.layers;
@@ -408,6 +408,9 @@ function stepOf(layer: LayerLike): Step {
   const className = layer.getClassName();
   if (RANDOM_IN_TRAINING.has(className)) {
     throw layerError(layer, 'is random while training, and privkit runs layers in inference mode, which would silently turn it off: remove it');
+  }
+  if (className === 'BatchNormalization') {
+    throw layerError(layer, "normalizes with statistics of the whole batch while training, so one example's gradient depends on the others (as Opacus, refused): use LayerNormalization");
   }
   const c = config(layer);
   for (const key of ['kernelRegularizer', 'biasRegularizer', 'activityRegularizer', 'embeddingsRegularizer', 'gammaRegularizer', 'betaRegularizer', 'kernelConstraint', 'biasConstraint', 'embeddingsConstraint', 'gammaConstraint', 'betaConstraint']) {

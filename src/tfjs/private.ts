@@ -305,8 +305,8 @@ function assertDelta(value: unknown): number {
  * LayerNormalization layers (other layers with weights by per-example gradients of that layer, with
  * a one-time warning naming it), flat clipping to maxGradNorm, Gaussian noise from privkit's
  * CSPRNG, Poisson batches, the expected batch size as denominator and an RDP or PLD accountant.
- * Layers that are random in training (Dropout, GaussianNoise, ...) and regularized or constrained
- * layers are refused.
+ * Layers that are random in training (Dropout, GaussianNoise, ...), BatchNormalization and
+ * regularized or constrained layers are refused.
  *
  * @param model - the model (compiled, or give `loss` and `optimizer`).
  * @param opts - noise or target epsilon, clip norm, sampling, accountant.

@@ -156,6 +156,7 @@ describe('LayerChain refuses what it cannot train privately', () => {
   it('random layers, regularizers, non-models', () => {
     refuses([tfl.layers.dense({ inputShape: [3], units: 2 }), tfl.layers.dropout({ rate: 0.5 })], /Dropout.*random while training/);
     refuses([tfl.layers.dense({ inputShape: [3], units: 2, kernelRegularizer: tfl.regularizers.l2() })], /kernelRegularizer/);
+    refuses([tfl.layers.dense({ inputShape: [3], units: 2 }), tfl.layers.batchNormalization()], /BatchNormalization.*LayerNormalization/);
     expect(() => new LayerChain({})).toThrow(/model must be/);
     expect(() => new LayerChain(tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [2, 2] })] }))).toThrow(/no trainable weights/);
   });
