@@ -68,6 +68,7 @@ describe('the npm package', () => {
   it('installs no TensorFlow.js: privkit/tfjs needs its optional peer, which nothing else loads', () => {
     const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { peerDependenciesMeta?: Record<string, { optional?: boolean }> };
     expect(manifest.peerDependenciesMeta?.['@tensorflow/tfjs-core']?.optional).toBe(true);
+    expect(manifest.peerDependenciesMeta?.['@tensorflow/tfjs-layers']?.optional).toBe(true);
     const app = join(work, 'app');
     expect(existsSync(join(app, 'node_modules/@tensorflow'))).toBe(false);
     const load = (entry: string) =>
