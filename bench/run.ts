@@ -7,6 +7,7 @@ import { noiseSuite } from './noise.js';
 import { paillierSuite } from './paillier.js';
 import { protectSuite } from './protect.js';
 import { secaggSuite } from './secagg.js';
+import { tfjsSuite } from './tfjs.js';
 
 const suites: Record<string, () => Promise<void>> = {
   kernels: kernelsSuite,
@@ -16,6 +17,7 @@ const suites: Record<string, () => Promise<void>> = {
   secagg: secaggSuite,
   protect: protectSuite,
   desensitize: desensitizeSuite,
+  tfjs: tfjsSuite,
 };
 
 async function main(): Promise<void> {
