@@ -17,4 +17,3 @@ export {
   MAX_SUM_MAX,
 } from './variants.js';
 export type { Prio3CommonOptions, Prio3SumOptions, Prio3SumVecOptions, Prio3MultiproofOptions, Prio3HistogramOptions, Prio3MultihotOptions } from './variants.js';
-export { turboShake128, XofTurboShake128 } from './xof.js';

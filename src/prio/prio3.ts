@@ -349,12 +349,12 @@ export class Prio3<M, R> {
     const expected = f.encodedSize * vLength + (withJointRand ? SEED_SIZE : 0);
     let verifiers = new Array<bigint>(vLength).fill(0n);
     const parts: Uint8Array[] = [];
-    verifierShares.forEach((value, j) => {
-      const share = readBytes(`verifierShares[${j}]`, value);
+    for (let j = 0; j < this.shares; j++) {
+      const share = readBytes(`verifierShares[${j}]`, verifierShares[j]);
       if (share.length !== expected) throw new PrivkitError('E_ARG', `verifierShares[${j}] must be ${expected} bytes, got ${share.length}`, { argument: 'verifierShares', index: j });
       verifiers = vecAdd(f, verifiers, decodeVec(f, share.subarray(0, f.encodedSize * vLength), `verifierShares[${j}]`));
       if (withJointRand) parts.push(share.subarray(f.encodedSize * vLength));
-    });
+    }
     for (let i = 0; i < this.proofs; i++) {
       const verifier = verifiers.slice(i * this.verifierLength, (i + 1) * this.verifierLength);
       if (!decide(this.circuit, verifier)) throw new PrivkitError('E_AUTH', `${this.name} proof ${i} failed verification: the report is invalid`);
@@ -399,11 +399,11 @@ export class Prio3<M, R> {
       throw new PrivkitError('E_ARG', `aggShares must be an array of ${this.shares} Uint8Arrays, got ${describe(aggShares)}`, { argument: 'aggShares' });
     }
     let agg = new Array<bigint>(this.circuit.outputLen).fill(0n);
-    aggShares.forEach((value, j) => {
-      const share = decodeVec(this.field, readBytes(`aggShares[${j}]`, value), `aggShares[${j}]`);
+    for (let j = 0; j < this.shares; j++) {
+      const share = decodeVec(this.field, readBytes(`aggShares[${j}]`, aggShares[j]), `aggShares[${j}]`);
       if (share.length !== agg.length) throw new PrivkitError('E_ARG', `aggShares[${j}] must hold ${agg.length} field elements, got ${share.length}`, { argument: 'aggShares', index: j });
       agg = vecAdd(this.field, agg, share);
-    });
+    }
     return this.circuit.decode(agg, count);
   }
 

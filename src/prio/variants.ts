@@ -33,9 +33,10 @@ function checkInteger(name: string, value: unknown, max: number, index?: number)
   return value;
 }
 
+/** A copy of an array argument of `length` elements (holes read as undefined, so they are checked too). */
 function checkArray(name: string, value: unknown, length: number): unknown[] {
   if (!Array.isArray(value) || value.length !== length) throw new PrivkitError('E_ARG', `${name} must be an array of ${length} elements, got ${describe(value)}`, { argument: name });
-  return value as unknown[];
+  return Array.from({ length }, (_, i) => (value as unknown[])[i]);
 }
 
 /** The chunk length: given, or near the square root of the encoded length (the draft's recommendation). */

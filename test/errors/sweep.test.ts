@@ -20,10 +20,11 @@ import { flRows } from './rows/fl.js';
 import { paillierEnv, paillierRows } from './rows/paillier.js';
 import { closeSweepPool, poolRows, sweepPool } from './rows/pool.js';
 import { secaggRows } from './rows/secagg.js';
+import { prioRows } from './rows/prio.js';
 
-const ENTRY_POINTS = ['privkit', 'privkit/dp', 'privkit/accounting', 'privkit/pool', 'privkit/paillier', 'privkit/secagg', 'privkit/fl', 'privkit/audit', 'privkit/reference'] as const;
+const ENTRY_POINTS = ['privkit', 'privkit/dp', 'privkit/accounting', 'privkit/pool', 'privkit/paillier', 'privkit/secagg', 'privkit/fl', 'privkit/audit', 'privkit/reference', 'privkit/prio'] as const;
 
-const TABLE: SweepRow[] = [...coreRows, ...dpRows, ...accountingRows, ...poolRows, ...paillierRows, ...secaggRows, ...flRows];
+const TABLE: SweepRow[] = [...coreRows, ...dpRows, ...accountingRows, ...poolRows, ...paillierRows, ...secaggRows, ...flRows, ...prioRows];
 
 const isConstant = (row: SweepRow): row is ConstantRow => 'constant' in row;
 

@@ -13,11 +13,11 @@ import {
   prio3Sum,
   prio3SumVec,
   prio3SumVecWithMultiproof,
-  XofTurboShake128,
   type Prio3,
   type Prio3VerifyState,
 } from 'privkit/prio';
 import { encodeVec, Field128 } from '../../dist/src/prio/field.js';
+import { XofTurboShake128 } from '../../dist/src/prio/xof.js';
 
 const DIR = new URL('../vectors/vdaf/', import.meta.url);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
