@@ -4,7 +4,7 @@
 // shares to a collector. Malicious clients' invalid reports are rejected; no single aggregator
 // learns a measurement.
 export { Prio3, Prio3Aggregator, VERIFY_KEY_SIZE, NONCE_SIZE, MAX_CTX_LENGTH } from './prio3.js';
-export type { Prio3Report, Prio3ShardOptions, Prio3VerifyInput, Prio3VerifyState, Prio3VerifyInit } from './prio3.js';
+export type { Prio3Report, Prio3ShardOptions, Prio3VerifyInput, Prio3VerifyState, Prio3VerifyInit, Prio3LeaderInit, Prio3HelperInit } from './prio3.js';
 export {
   prio3Count,
   prio3Sum,

@@ -84,6 +84,22 @@ export interface Prio3VerifyInit {
   readonly verifierShare: Uint8Array;
 }
 
+/** The leader's first ping-pong step ({@link Prio3.leaderInit}). */
+export interface Prio3LeaderInit {
+  /** Kept by the leader until the helper answers. */
+  readonly state: Prio3VerifyState;
+  /** The `initialize` message for the helper. */
+  readonly outbound: Uint8Array;
+}
+
+/** The helper's ping-pong step ({@link Prio3.helperInit}). */
+export interface Prio3HelperInit {
+  /** The helper's output share of the report, to add to its aggregator. */
+  readonly outShare: Uint8Array;
+  /** The `finish` message for the leader. */
+  readonly outbound: Uint8Array;
+}
+
 const bytesOf = (...parts: (Uint8Array | number[])[]): Uint8Array => {
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let offset = 0;
@@ -419,7 +435,7 @@ export class Prio3<M, R> {
    * @param input - as for verifyInit, without aggregatorId (the leader is 0).
    * @throws {PrivkitError} as verifyInit; E_ARG when the VDAF has more than 2 aggregators.
    */
-  leaderInit(input: Omit<Prio3VerifyInput, 'aggregatorId'>): { state: Prio3VerifyState; outbound: Uint8Array } {
+  leaderInit(input: Omit<Prio3VerifyInput, 'aggregatorId'>): Prio3LeaderInit {
     this.requireTwo();
     const o = readOptions(input, ['verifyKey', 'nonce', 'publicShare', 'inputShare', 'ctx'], 'input');
     const { state, verifierShare } = this.verifyInit({ ...o, aggregatorId: 0 } as Prio3VerifyInput);
@@ -433,7 +449,7 @@ export class Prio3<M, R> {
    * @param input - as for verifyInit without aggregatorId (the helper is 1), plus the leader's `inbound` message.
    * @throws {PrivkitError} E_AUTH when the report is invalid (nothing of it may be aggregated); E_PROTOCOL when inbound is not a well-formed `initialize` message; as verifyInit otherwise.
    */
-  helperInit(input: Omit<Prio3VerifyInput, 'aggregatorId'> & { inbound: Uint8Array }): { outShare: Uint8Array; outbound: Uint8Array } {
+  helperInit(input: Omit<Prio3VerifyInput, 'aggregatorId'> & { inbound: Uint8Array }): Prio3HelperInit {
     this.requireTwo();
     const o = readOptions(input, ['verifyKey', 'nonce', 'publicShare', 'inputShare', 'ctx', 'inbound'], 'input');
     const { state, verifierShare } = this.verifyInit({ ...o, aggregatorId: 1 } as Prio3VerifyInput);
