@@ -250,6 +250,14 @@ export function extendValuesToPowerOf2(f: Field, p: bigint[], n: number): void {
   log2Exact(n);
   if (p.length > n) throw new PrivkitError('E_SHAPE', `${p.length} evaluations exceed ${n}`);
   const x = rootPowers(f, n);
+  if (p.length === n - 1) {
+    // One value missing: the interpolant has degree < n - 1, so its coefficient of x^(n-1),
+    // (1/n) sum_i v_i W^(-i(n-1)) = (1/n) sum_i v_i W^i, is zero and v_(n-1) = -W * sum_(i<n-1) v_i W^i.
+    let sum = 0n;
+    for (let i = 0; i < n - 1; i++) sum = add(f, sum, mul(f, p[i]!, x[i]!));
+    p.push(neg(f, mul(f, sum, x[1 % n]!)));
+    return;
+  }
   const w = new Array<bigint>(n).fill(0n);
   for (let i = 0; i < p.length; i++) {
     let prod = 1n;

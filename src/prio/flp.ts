@@ -9,10 +9,8 @@ import {
   type Field,
   fromInt,
   inv,
-  invNtt,
   mul,
   nextPowerOf2,
-  ntt,
   polyEvalBatched,
   polyEvalMonomial,
   polyMul,
@@ -20,6 +18,8 @@ import {
   sub,
 } from './field.js';
 import { PrivkitError } from '../errors.js';
+import * as kernels from './kernels.js';
+import { parallelSumMulWasm, wasmLoaded } from './kernels.js';
 
 /** A non-affine sub-circuit whose calls the proof covers (appendix A of the draft). */
 export interface Gadget {
@@ -75,7 +75,7 @@ export function polyEvalGadget(f: Field, coefficients: readonly bigint[], numCal
     degree,
     eval: (field, inp) => polyEvalMonomial(field, p, inp[0]!),
     evalPoly: (field, inp) => {
-      const points = ntt(field, invNtt(field, inp[0]!, inp[0]!.length), n);
+      const points = kernels.ntt(field, kernels.invNtt(field, inp[0]!, inp[0]!.length), n);
       return points.map((x) => polyEvalMonomial(field, p, x));
     },
   };
@@ -92,6 +92,7 @@ export function parallelSumGadget(inner: Gadget, count: number): Gadget {
       return out;
     },
     evalPoly: (f, inp) => {
+      if (inner === mulGadget && wasmLoaded()) return parallelSumMulWasm(f, inp);
       const length = nextPowerOf2(gadgetPolyLen(inner.degree, inp[0]!.length));
       const sum = new Array<bigint>(length).fill(0n);
       for (let i = 0; i < count; i++) {

@@ -9,7 +9,8 @@ import { checkTypedArray, currentLength } from '../wasm/boundary.js';
 import { assertBytes, assertInteger, describe, readOptions } from '../validate.js';
 import { decodeVec, encodeVec, type Field, vecAdd, vecSub } from './field.js';
 import { type Circuit, decide, proofLen, prove, proveRandLen, query, queryRandLen, verifierLen } from './flp.js';
-import { SEED_SIZE, XofTurboShake128 } from './xof.js';
+import { deriveSeed, expandIntoVec } from './kernels.js';
+import { SEED_SIZE } from './xof.js';
 
 /** The draft's VERSION constant (draft 20 keeps the wire format of draft 18). */
 const VERSION = 18;
@@ -183,23 +184,23 @@ export class Prio3<M, R> {
   }
 
   private helperMeasShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): bigint[] {
-    return XofTurboShake128.expandIntoVec(this.field, seed, this.dst(USAGE_MEAS_SHARE, ctx), new Uint8Array([aggId]), this.circuit.measLen);
+    return expandIntoVec(this.field, seed, this.dst(USAGE_MEAS_SHARE, ctx), new Uint8Array([aggId]), this.circuit.measLen);
   }
 
   private helperProofsShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): bigint[] {
-    return XofTurboShake128.expandIntoVec(this.field, seed, this.dst(USAGE_PROOF_SHARE, ctx), new Uint8Array([this.proofs, aggId]), this.proofLength * this.proofs);
+    return expandIntoVec(this.field, seed, this.dst(USAGE_PROOF_SHARE, ctx), new Uint8Array([this.proofs, aggId]), this.proofLength * this.proofs);
   }
 
   private jointRandPart(ctx: Uint8Array, aggId: number, blind: Uint8Array, measShare: readonly bigint[], nonce: Uint8Array): Uint8Array {
-    return XofTurboShake128.deriveSeed(blind, this.dst(USAGE_JOINT_RAND_PART, ctx), bytesOf([aggId], nonce, encodeVec(this.field, measShare)));
+    return deriveSeed(blind, this.dst(USAGE_JOINT_RAND_PART, ctx), bytesOf([aggId], nonce, encodeVec(this.field, measShare)));
   }
 
   private jointRandSeed(ctx: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
-    return XofTurboShake128.deriveSeed(new Uint8Array(SEED_SIZE), this.dst(USAGE_JOINT_RAND_SEED, ctx), bytesOf(...parts));
+    return deriveSeed(new Uint8Array(SEED_SIZE), this.dst(USAGE_JOINT_RAND_SEED, ctx), bytesOf(...parts));
   }
 
   private jointRands(ctx: Uint8Array, seed: Uint8Array): bigint[] {
-    return XofTurboShake128.expandIntoVec(this.field, seed, this.dst(USAGE_JOINT_RANDOMNESS, ctx), new Uint8Array([this.proofs]), this.circuit.jointRandLen * this.proofs);
+    return expandIntoVec(this.field, seed, this.dst(USAGE_JOINT_RANDOMNESS, ctx), new Uint8Array([this.proofs]), this.circuit.jointRandLen * this.proofs);
   }
 
   private readCtx(ctx: unknown): Uint8Array {
@@ -257,7 +258,7 @@ export class Prio3<M, R> {
     if (withJointRand) parts.unshift(this.jointRandPart(ctx, 0, leaderBlind!, leaderMeasShare, nonce));
 
     const proveRandLength = proveRandLen(c);
-    const proveRands = XofTurboShake128.expandIntoVec(f, proveSeed, this.dst(USAGE_PROVE_RANDOMNESS, ctx), new Uint8Array([this.proofs]), proveRandLength * this.proofs);
+    const proveRands = expandIntoVec(f, proveSeed, this.dst(USAGE_PROVE_RANDOMNESS, ctx), new Uint8Array([this.proofs]), proveRandLength * this.proofs);
     const jointRands = withJointRand ? this.jointRands(ctx, this.jointRandSeed(ctx, parts)) : [];
     let leaderProofs: bigint[] = [];
     for (let i = 0; i < this.proofs; i++) {
@@ -323,7 +324,7 @@ export class Prio3<M, R> {
       jointRands = this.jointRands(ctx, jointRandSeed);
     }
     const queryLength = queryRandLen(c);
-    const queryRands = XofTurboShake128.expandIntoVec(f, verifyKey, this.dst(USAGE_QUERY_RANDOMNESS, ctx), bytesOf([this.proofs], nonce), queryLength * this.proofs);
+    const queryRands = expandIntoVec(f, verifyKey, this.dst(USAGE_QUERY_RANDOMNESS, ctx), bytesOf([this.proofs], nonce), queryLength * this.proofs);
     const verifiers: bigint[] = [];
     const proofLength = this.proofLength;
     for (let i = 0; i < this.proofs; i++) {
