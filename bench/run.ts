@@ -4,6 +4,7 @@ import { accountingSuite } from './accounting.js';
 import { kernelsSuite } from './kernels.js';
 import { noiseSuite } from './noise.js';
 import { paillierSuite } from './paillier.js';
+import { prioSuite } from './prio.js';
 import { secaggSuite } from './secagg.js';
 
 const suites: Record<string, () => Promise<void>> = {
@@ -12,6 +13,7 @@ const suites: Record<string, () => Promise<void>> = {
   noise: noiseSuite,
   paillier: paillierSuite,
   secagg: secaggSuite,
+  prio: prioSuite,
 };
 
 async function main(): Promise<void> {
