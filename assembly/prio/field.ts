@@ -417,3 +417,84 @@ export function parallelSumMulScratchBytes(field: i32, p: i32): i32 {
   const half = p >> 1 > 0 ? p >> 1 : 1;
   return (4 + 2 * half + p + 2 * p + 2 * p + p) * (field == 64 ? 8 : 16);
 }
+
+/**
+ * Evaluates `count` polynomials, each given by its n evaluations at the powers of W_n (canonical,
+ * polynomial i at polys + i * n elements; n a power of 2), at the point x, in linear time (the
+ * draft's Lagrange poly_eval_batched, after Faz25). consts holds three canonical elements: W_n, x
+ * and (-1)^(n-1) / n. out gets `count` canonical elements. scratch: lagrangeEvalScratchBytes.
+ */
+export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, consts: usize, out: usize, scratch: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  const c = scratch;
+  const nodes = c + 3 * size;
+  const u = nodes + <usize>n * size;
+  memory.copy(c, consts, 3 * size);
+  toMontgomery(field, c, 3);
+  powers(field, nodes, get(field, c, 0), resHi, n);
+  const xLo = get(field, c, 1);
+  const xHi = resHi;
+  // u_j = p_j[0]; k = 1; d = nodes[0] - x
+  for (let j = 0; j < count; j++) {
+    memory.copy(u + <usize>j * size, polys + <usize>(j * n) * size, size);
+  }
+  toMontgomery(field, u, count);
+  let kLo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
+  let kHi: u64 = field == 64 ? 0 : 0x1b;
+  let dLo = diff(field, get(field, nodes, 0), resHi, xLo, xHi);
+  let dHi = resHi;
+  for (let i = 1; i < n; i++) {
+    kLo = mulAny(field, kLo, kHi, dLo, dHi);
+    kHi = resHi;
+    dLo = diff(field, get(field, nodes, i), resHi, xLo, xHi);
+    dHi = resHi;
+    const tLo = mulAny(field, kLo, kHi, get(field, nodes, i), resHi);
+    const tHi = resHi;
+    for (let j = 0; j < count; j++) {
+      // u_j = u_j * d + t * p_j[i] (p_j[i] converted to Montgomery form on the fly)
+      const at = polys + <usize>(j * n + i) * size;
+      let pLo: u64;
+      let pHi: u64 = 0;
+      if (field == 64) {
+        pLo = mont64(load<u64>(at), R2_64);
+      } else {
+        pLo = mont128(load<u64>(at), load<u64>(at, 8), R2_LO, R2_HI);
+        pHi = resHi;
+      }
+      const aLo = mulAny(field, get(field, u, j), resHi, dLo, dHi);
+      const aHi = resHi;
+      const bLo = mulAny(field, tLo, tHi, pLo, pHi);
+      const bHi = resHi;
+      const sLo = field == 64 ? add64(aLo, bLo) : add128(aLo, aHi, bLo, bHi);
+      put(field, u, j, sLo, resHi);
+    }
+  }
+  scale(field, u, count, c + 2 * size, true);
+  fromMontgomery(field, u, count);
+  memory.copy(out, u, <usize>count * size);
+}
+
+/** a * b in either field (Montgomery form); Field128's high limb in resHi. */
+// @ts-ignore: decorator
+@inline function mulAny(field: i32, aLo: u64, aHi: u64, bLo: u64, bHi: u64): u64 {
+  if (field == 64) {
+    resHi = 0;
+    return mont64(aLo, bLo);
+  }
+  return mont128(aLo, aHi, bLo, bHi);
+}
+
+/** a - b in either field; Field128's high limb in resHi. */
+// @ts-ignore: decorator
+@inline function diff(field: i32, aLo: u64, aHi: u64, bLo: u64, bHi: u64): u64 {
+  if (field == 64) {
+    resHi = 0;
+    return sub64(aLo, bLo);
+  }
+  return sub128(aLo, aHi, bLo, bHi);
+}
+
+/** Bytes of lagrangeEval's scratch block. */
+export function lagrangeEvalScratchBytes(field: i32, count: i32, n: i32): i32 {
+  return (3 + n + count) * (field == 64 ? 8 : 16);
+}

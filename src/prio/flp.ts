@@ -11,7 +11,6 @@ import {
   inv,
   mul,
   nextPowerOf2,
-  polyEvalBatched,
   polyEvalMonomial,
   polyMul,
   pow,
@@ -197,8 +196,8 @@ export function query(
     const t = rest[i]!;
     // A test point among the wire nodes would leak gadget outputs (section 7.3.4).
     if (pow(f, t, BigInt(g.wires[0]!.length)) === 1n) throw new PrivkitError('E_AUTH', 'the query randomness hit a root of unity; the report cannot be verified');
-    verifier.push(...polyEvalBatched(f, g.wires, t));
-    verifier.push(polyEvalBatched(f, [g.poly], t)[0]!);
+    verifier.push(...kernels.polyEvalBatched(f, g.wires, t));
+    verifier.push(kernels.polyEvalBatched(f, [g.poly], t)[0]!);
   });
   return verifier;
 }

@@ -3,7 +3,7 @@
 // inverse NTT, the ParallelSum(Mul) gadget polynomial, TurboSHAKE128 and XofTurboShake128 seed
 // derivation and expansion. Vectors cross the boundary in the draft's encoding (canonical
 // little-endian elements); every staged region is secret (zeroed when the call returns).
-import { decodeVec, encodeVec, type Field, inv, invNtt as invNttReference, ntt as nttReference, nthRoot } from './field.js';
+import { decodeVec, encodeVec, type Field, inv, invNtt as invNttReference, ntt as nttReference, nthRoot, polyEvalBatched as polyEvalBatchedReference } from './field.js';
 import { SEED_SIZE, XofTurboShake128 } from './xof.js';
 import { prioWasm } from './wasm.js';
 
@@ -122,3 +122,27 @@ export function parallelSumMulWasm(f: Field, wires: readonly (readonly bigint[])
   return decodeVec(f, bytes, 'parallelSumMul');
 }
 
+
+/** The draft's poly_eval_batched in wasm: each polynomial (n evaluations at the powers of W_n) at x. */
+export function polyEvalBatchedWasm(f: Field, polys: readonly (readonly bigint[])[], x: bigint): bigint[] {
+  const n = polys[0]!.length;
+  const size = f.encodedSize;
+  let factor = inv(f, BigInt(n));
+  if ((n - 1) % 2 === 1) factor = f.modulus - factor;
+  const bytes = prioWasm.run((k, arena) => {
+    const p = arena.allocSecret(polys.length * n * size);
+    const consts = arena.allocSecret(3 * size);
+    const out = arena.allocSecret(polys.length * size);
+    const scratch = arena.allocSecret(k.lagrangeEvalScratchBytes(fieldId(f), polys.length, n));
+    const view = arena.bytes(p, polys.length * n * size);
+    polys.forEach((poly, i) => view.set(encodeVec(f, poly), i * n * size));
+    arena.bytes(consts, 3 * size).set(encodeVec(f, [nthRoot(f, n), x, factor]));
+    k.lagrangeEval(fieldId(f), p, polys.length, n, consts, out, scratch);
+    return arena.bytes(out, polys.length * size).slice();
+  });
+  return decodeVec(f, bytes, 'polyEvalBatched');
+}
+
+/** poly_eval_batched: wasm when loaded, else the reference. */
+export const polyEvalBatched = (f: Field, polys: readonly (readonly bigint[])[], x: bigint): bigint[] =>
+  wasmLoaded() ? polyEvalBatchedWasm(f, polys, x) : polyEvalBatchedReference(f, polys, x);

@@ -24,7 +24,7 @@ import {
   vecAdd,
   type Field,
 } from '../../dist/src/prio/field.js';
-import { invNttWasm, nttWasm, parallelSumMulWasm, turboShake128Wasm, wasmLoaded, xofExpandWasm } from '../../dist/src/prio/kernels.js';
+import { invNttWasm, nttWasm, parallelSumMulWasm, polyEvalBatchedWasm, turboShake128Wasm, wasmLoaded, xofExpandWasm } from '../../dist/src/prio/kernels.js';
 import { turboShake128, XofTurboShake128 } from '../../dist/src/prio/xof.js';
 import { FC_SEED } from '../support/helpers.js';
 
@@ -85,6 +85,17 @@ describe.each(FIELDS)('%s', (_, f) => {
         let want = new Array<bigint>(2 * wires[0]!.length).fill(0n);
         for (let j = 0; j < wires.length; j += 2) want = vecAdd(f, want, polyMul(f, wires[j]!, wires[j + 1]!));
         expect(parallelSumMulWasm(f, wires)).toEqual(want);
+      }),
+    );
+  });
+
+  it('wasm batched Lagrange evaluation equals the reference', () => {
+    const input = fc.tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 5 })).chain(([log, count]) =>
+      fc.tuple(fc.array(vector(f, 2 ** log), { minLength: count, maxLength: count }), element(f)),
+    );
+    fc.assert(
+      fc.property(input, ([polys, x]) => {
+        expect(polyEvalBatchedWasm(f, polys, x)).toEqual(polyEvalBatched(f, polys, x));
       }),
     );
   });
