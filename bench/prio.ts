@@ -11,6 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { Prio3Histogram, Prio3SumVec } from '@divviup/prio3';
 import { ready } from '../src/index.js';
 import { prio3Histogram, prio3SumVec, type Prio3 } from '../src/prio/index.js';
+import { encodeVec, Field128, invNtt, mul, nthRoot, ntt } from '../src/prio/field.js';
+import { prioWasm } from '../src/prio/wasm.js';
+import { invNttWasm, mulVecWasm, nttWasm, turboShake128Wasm } from '../src/prio/kernels.js';
+import { turboShake128 } from '../src/prio/xof.js';
 import { textTable, xorshift32 } from './harness.js';
 
 const SAMPLES = 15;
@@ -68,8 +72,77 @@ async function divviupTimes(c: Case): Promise<{ shardMs: number; verifyMs: numbe
   return { shardMs, verifyMs };
 }
 
+/** The kernels the issue reports: TurboSHAKE128 throughput, Field128 multiplication, NTT of 2^16 points; wasm vs plain TS. */
+async function kernelRows(): Promise<Record<string, number | string>[]> {
+  const random = xorshift32(2);
+  const message = Uint8Array.from({ length: 1 << 20 }, () => Math.floor(random() * 256));
+  const element = (): bigint => {
+    let x = 0n;
+    for (let i = 0; i < 4; i++) x = (x << 32n) | BigInt(Math.floor(random() * 2 ** 32));
+    return x % Field128.modulus;
+  };
+  const count = 1 << 16;
+  const a = Array.from({ length: count }, element);
+  const b = Array.from({ length: count }, element);
+  const mb = message.length / 1e6;
+  const shakeWasm = await median(() => turboShake128Wasm(message, 1, 32), 9, 2);
+  const shakeTs = await median(() => turboShake128(message, 1, 32), 5, 1);
+  const mulStaged = await median(() => mulVecWasm(Field128, a, b), 9, 2);
+  const [mulWasm, nttKernel] = kernelOnly(a, b);
+  const mulTs = await median(() => a.map((x, i) => mul(Field128, x, b[i]!)), 5, 1);
+  const nttW = await median(() => invNttWasm(Field128, nttWasm(Field128, a, count), count), 5, 1);
+  const nttTs = await median(() => invNtt(Field128, ntt(Field128, a, count), count), 3, 1);
+  return [
+    { kernel: 'TurboSHAKE128, 1 MiB message', wasm: `${(mb / (shakeWasm / 1000)).toFixed(0)} MB/s`, ts: `${(mb / (shakeTs / 1000)).toFixed(0)} MB/s`, speedup: shakeTs / shakeWasm },
+    { kernel: 'Field128 multiply, 2^16 products: kernel', wasm: `${f2(mulWasm)} ms`, ts: `${f2(mulTs)} ms (BigInt)`, speedup: mulTs / mulWasm },
+    { kernel: 'Field128 multiply, 2^16 products: with bigint[] staging', wasm: `${f2(mulStaged)} ms`, ts: `${f2(mulTs)} ms (BigInt)`, speedup: mulTs / mulStaged },
+    { kernel: 'Field128 NTT of 2^16 points: kernel', wasm: `${f2(nttKernel)} ms`, ts: `${f2(nttTs / 2)} ms (BigInt, half of NTT + inverse)`, speedup: nttTs / 2 / nttKernel },
+    { kernel: 'Field128 NTT + inverse NTT, 2^16 points: with bigint[] staging', wasm: `${f2(nttW)} ms`, ts: `${f2(nttTs)} ms (BigInt)`, speedup: nttTs / nttW },
+  ];
+}
+
+/** Median ms of the wasm Field128 multiply and forward NTT kernels on data staged once (no bigint conversion). */
+function kernelOnly(a: readonly bigint[], b: readonly bigint[]): [number, number] {
+  const n = a.length;
+  return prioWasm.run((k, arena) => {
+    const x = arena.alloc(n * 16);
+    const y = arena.alloc(n * 16);
+    const v = arena.alloc(n * 16);
+    const consts = arena.alloc(48);
+    const scratch = arena.alloc(k.nttScratchBytes(128, n));
+    arena.bytes(x, n * 16).set(encodeVec(Field128, a));
+    arena.bytes(y, n * 16).set(encodeVec(Field128, b));
+    arena.bytes(consts, 48).set(encodeVec(Field128, [nthRoot(Field128, n), 1n, 1n]));
+    const timed = (f: () => void): number => {
+      const times: number[] = [];
+      for (let i = 0; i < 11; i++) {
+        const start = performance.now();
+        f();
+        times.push(performance.now() - start);
+      }
+      return times.sort((p, q) => p - q)[5]!;
+    };
+    const mulMs = timed(() => k.mulVec(128, v, x, y, n));
+    const nttMs = timed(() => {
+      memory(arena).copyWithin(v, x, x + n * 16);
+      k.ntt(128, v, n, consts, consts + 16, consts + 32, false, scratch);
+    });
+    return [mulMs, nttMs];
+  });
+}
+
+const memory = (arena: { bytes(ptr: number, length: number): Uint8Array }): Uint8Array => {
+  const view = arena.bytes(0, 0);
+  return new Uint8Array(view.buffer);
+};
+
+const f2 = (x: number): string => (x < 10 ? x.toFixed(2) : x.toFixed(1));
+
 export async function prioSuite(): Promise<void> {
   await ready();
+  const kernels = await kernelRows();
+  console.log('\nPrio kernels: wasm vs plain TypeScript (median)');
+  console.log(textTable(['kernel', 'wasm', 'TS', 'x'], kernels.map((r) => [String(r.kernel), String(r.wasm), String(r.ts), (r.speedup as number).toFixed(1)])));
   const random = xorshift32(1);
   const cases: Case[] = [
     {
@@ -110,5 +183,5 @@ export async function prioSuite(): Promise<void> {
   const file = join(dirname(fileURLToPath(import.meta.url)), '../../bench/results/prio.json');
   mkdirSync(dirname(file), { recursive: true });
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, platform: `${platform()} ${release()}`, node: process.version };
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, samples: SAMPLES, rows }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, samples: SAMPLES, rows, kernels }, null, 2) + '\n');
 }

@@ -146,3 +146,18 @@ export function polyEvalBatchedWasm(f: Field, polys: readonly (readonly bigint[]
 /** poly_eval_batched: wasm when loaded, else the reference. */
 export const polyEvalBatched = (f: Field, polys: readonly (readonly bigint[])[], x: bigint): bigint[] =>
   wasmLoaded() ? polyEvalBatchedWasm(f, polys, x) : polyEvalBatchedReference(f, polys, x);
+
+/** a[i] * b[i] in wasm (Montgomery multiplication; canonical in and out). */
+export function mulVecWasm(f: Field, a: readonly bigint[], b: readonly bigint[]): bigint[] {
+  const n = a.length;
+  const size = f.encodedSize;
+  const bytes = prioWasm.run((k, arena) => {
+    const x = arena.allocSecret(Math.max(n * size, 1));
+    const y = arena.allocSecret(Math.max(n * size, 1));
+    arena.bytes(x, n * size).set(encodeVec(f, a));
+    arena.bytes(y, n * size).set(encodeVec(f, b));
+    k.mulVec(fieldId(f), x, x, y, n);
+    return arena.bytes(x, n * size).slice();
+  });
+  return decodeVec(f, bytes, 'mulVec');
+}

@@ -24,7 +24,7 @@ import {
   vecAdd,
   type Field,
 } from '../../dist/src/prio/field.js';
-import { invNttWasm, nttWasm, parallelSumMulWasm, polyEvalBatchedWasm, turboShake128Wasm, wasmLoaded, xofExpandWasm } from '../../dist/src/prio/kernels.js';
+import { invNttWasm, mulVecWasm, nttWasm, parallelSumMulWasm, polyEvalBatchedWasm, turboShake128Wasm, wasmLoaded, xofExpandWasm } from '../../dist/src/prio/kernels.js';
 import { turboShake128, XofTurboShake128 } from '../../dist/src/prio/xof.js';
 import { FC_SEED } from '../support/helpers.js';
 
@@ -85,6 +85,15 @@ describe.each(FIELDS)('%s', (_, f) => {
         let want = new Array<bigint>(2 * wires[0]!.length).fill(0n);
         for (let j = 0; j < wires.length; j += 2) want = vecAdd(f, want, polyMul(f, wires[j]!, wires[j + 1]!));
         expect(parallelSumMulWasm(f, wires)).toEqual(want);
+      }),
+    );
+  });
+
+  it('wasm Montgomery multiplication equals BigInt multiplication mod p', () => {
+    const input = fc.integer({ min: 0, max: 40 }).chain((n) => fc.tuple(vector(f, n), vector(f, n)));
+    fc.assert(
+      fc.property(input, ([a, b]) => {
+        expect(mulVecWasm(f, a, b)).toEqual(a.map((x, i) => mul(f, x, b[i]!)));
       }),
     );
   });
