@@ -146,13 +146,20 @@ describe('tampered reports and messages are refused', () => {
     // a flipped joint-randomness part in a verifier share changes the message: verifyNext refuses it
     const other = vdaf.verifierSharesToMessage([inits[0]!.verifierShare, flip(inits[1]!.verifierShare, inits[1]!.verifierShare.length - 1)]);
     expectPrivkitError(() => vdaf.verifyNext(inits[0]!.state, other), 'E_AUTH');
-    expectPrivkitError(() => vdaf.verifyNext(inits[0]!.state, flip(message, 5)), 'E_AUTH');
+    // a state is finished once, also after a failed check: the right message no longer releases it
+    expectPrivkitError(() => vdaf.verifyNext(inits[0]!.state, message), 'E_PROTOCOL', 'state');
+    expectPrivkitError(() => vdaf.verifyNext(inits[1]!.state, flip(message, 5)), 'E_AUTH');
+    const again = r.inputShares.map((inputShare, aggregatorId) => vdaf.verifyInit({ ...common, aggregatorId, inputShare }));
+    expect(vdaf.verifyNext(again[0]!.state, message)).toBeInstanceOf(Uint8Array);
+    expectPrivkitError(() => vdaf.verifyNext(again[0]!.state, message), 'E_PROTOCOL', 'state');
     const leader = vdaf.leaderInit({ ...common, inputShare: r.inputShares[0]! });
     expectPrivkitError(() => vdaf.helperInit({ ...common, inputShare: r.inputShares[1]!, inbound: flip(leader.outbound, 0) }), 'E_PROTOCOL');
     expectPrivkitError(() => vdaf.helperInit({ ...common, inputShare: r.inputShares[1]!, inbound: leader.outbound.subarray(0, 10) }), 'E_PROTOCOL');
     const helper = vdaf.helperInit({ ...common, inputShare: r.inputShares[1]!, inbound: leader.outbound });
     expectPrivkitError(() => vdaf.leaderContinued(leader.state, flip(helper.outbound, helper.outbound.length - 1)), 'E_AUTH');
-    expect(vdaf.leaderContinued(leader.state, helper.outbound)).toBeInstanceOf(Uint8Array);
+    expectPrivkitError(() => vdaf.leaderContinued(leader.state, helper.outbound), 'E_PROTOCOL', 'state');
+    const leader2 = vdaf.leaderInit({ ...common, inputShare: r.inputShares[0]! });
+    expect(vdaf.leaderContinued(leader2.state, helper.outbound)).toBeInstanceOf(Uint8Array);
   });
 
   it('truncated, oversized and out-of-field shares are E_ARG', () => {
