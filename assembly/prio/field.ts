@@ -498,3 +498,61 @@ export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, const
 export function lagrangeEvalScratchBytes(field: i32, count: i32, n: i32): i32 {
   return (3 + n + count) * (field == 64 ? 8 : 16);
 }
+
+/**
+ * The wire polynomials of the chunked bit check (ParallelSum(Mul) in SumVec, Histogram and
+ * MultihotCountVec): for call k = 1..calls with r = jointRand[k-1] and the chunk's elements x_j
+ * (meas[(k-1) * chunk + j], zero past measLen), wire 2j gets r^(j+1) * x_j and wire 2j+1 gets
+ * x_j - sharesInv at position k; position 0 of wire i is seeds[i]; the rest up to p is zero.
+ * All canonical; wire i at wires + i * p elements (2 * chunk wires).
+ */
+export function chunkWires(field: i32, meas: usize, measLen: i32, jointRand: usize, calls: i32, chunk: i32, sharesInv: usize, seeds: usize, p: i32, wires: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  const arity = 2 * chunk;
+  memory.fill(wires, 0, <usize>(arity * p) * size);
+  for (let i = 0; i < arity; i++) memory.copy(wires + <usize>(i * p) * size, seeds + <usize>i * size, size);
+  let sLo: u64;
+  let sHi: u64 = 0;
+  if (field == 64) {
+    sLo = mont64(load<u64>(sharesInv), R2_64);
+  } else {
+    sLo = mont128(load<u64>(sharesInv), load<u64>(sharesInv, 8), R2_LO, R2_HI);
+    sHi = resHi;
+  }
+  for (let k = 1; k <= calls; k++) {
+    let rLo: u64;
+    let rHi: u64 = 0;
+    const rp = jointRand + <usize>(k - 1) * size;
+    if (field == 64) {
+      rLo = mont64(load<u64>(rp), R2_64);
+    } else {
+      rLo = mont128(load<u64>(rp), load<u64>(rp, 8), R2_LO, R2_HI);
+      rHi = resHi;
+    }
+    let powLo = rLo;
+    let powHi = rHi;
+    for (let j = 0; j < chunk; j++) {
+      const index = (k - 1) * chunk + j;
+      let xLo: u64 = 0;
+      let xHi: u64 = 0;
+      if (index < measLen) {
+        const xp = meas + <usize>index * size;
+        if (field == 64) {
+          xLo = mont64(load<u64>(xp), R2_64);
+        } else {
+          xLo = mont128(load<u64>(xp), load<u64>(xp, 8), R2_LO, R2_HI);
+          xHi = resHi;
+        }
+      }
+      const aLo = mulAny(field, powLo, powHi, xLo, xHi);
+      const aHi = resHi;
+      const bLo = diff(field, xLo, xHi, sLo, sHi);
+      const bHi = resHi;
+      // back to canonical form
+      put(field, wires, (2 * j) * p + k, mulAny(field, aLo, aHi, 1, 0), resHi);
+      put(field, wires, (2 * j + 1) * p + k, mulAny(field, bLo, bHi, 1, 0), resHi);
+      powLo = mulAny(field, powLo, powHi, rLo, rHi);
+      powHi = resHi;
+    }
+  }
+}

@@ -84,7 +84,7 @@ export function sumVecCircuit(f: Field, length: number, max: number, chunkLength
     outputLen: length,
     encode: (m) => m.flatMap((v) => encodeRangeChecked(v, max)),
     eval: (meas, jointRand, numShares, [g]) => [chunkedRangeCheck(f, meas, jointRand, numShares, chunkLength, calls, g!)],
-    truncate: (meas) => Array.from({ length }, (_, i) => decodeRangeChecked(f, meas.slice(i * bits, (i + 1) * bits), max)),
+    truncate: (meas) => Array.from({ length }, (_, i) => decodeRangeChecked(f, meas, max, i * bits)),
     decode: (output) => output.map(toCount),
   };
 }
@@ -129,7 +129,7 @@ export function multihotCountVecCircuit(f: Field, length: number, maxWeight: num
       const rangeCheck = chunkedRangeCheck(f, meas, jointRand, numShares, chunkLength, calls, g!);
       let weight = 0n;
       for (let i = 0; i < length; i++) weight = add(f, weight, meas[i]!);
-      const reported = decodeRangeChecked(f, meas.slice(length), maxWeight);
+      const reported = decodeRangeChecked(f, meas, maxWeight, length);
       return [rangeCheck, sub(f, weight, reported)];
     },
     truncate: (meas) => meas.slice(0, length),

@@ -18,7 +18,7 @@ import {
 } from './field.js';
 import { PrivkitError } from '../errors.js';
 import * as kernels from './kernels.js';
-import { parallelSumMulWasm, wasmLoaded } from './kernels.js';
+import { chunkedRangeCheckWasm, parallelSumMulWasm, wasmLoaded } from './kernels.js';
 
 /** A non-affine sub-circuit whose calls the proof covers (appendix A of the draft). */
 export interface Gadget {
@@ -28,10 +28,18 @@ export interface Gadget {
   eval(f: Field, inp: readonly bigint[]): bigint;
   /** The gadget on polynomials given by p evaluations each; returns evaluations at the powers of W_n, n >= its degree bound. */
   evalPoly(f: Field, inp: readonly (readonly bigint[])[]): bigint[];
+  /** For ParallelSum(Mul): the number of Mul pairs (the gadget the wasm chunked bit check covers). */
+  readonly mulPairs?: number;
 }
 
-/** One call of a gadget inside a circuit's evaluation. */
-export type GadgetCall = (inp: readonly bigint[]) => bigint;
+/**
+ * One call of a gadget inside a circuit's evaluation. A call may also take the whole chunked bit
+ * check at once (`chunkedRangeCheck`, the wasm path of prove and query): it returns the check's
+ * output, or undefined when the calls must be made one by one.
+ */
+export type GadgetCall = ((inp: readonly bigint[]) => bigint) & {
+  chunkedRangeCheck?: (meas: readonly bigint[], jointRand: readonly bigint[], numShares: number, chunkLength: number, calls: number) => bigint | undefined;
+};
 
 /** A validity circuit (section 7.3.2): accepts a measurement when every output is zero. */
 export interface Circuit<M, R> {
@@ -83,6 +91,7 @@ export function polyEvalGadget(f: Field, coefficients: readonly bigint[], numCal
 /** ParallelSum(sub, count): the sum of `count` calls of `sub` on consecutive slices of the input. */
 export function parallelSumGadget(inner: Gadget, count: number): Gadget {
   return {
+    ...(inner === mulGadget ? { mulPairs: count } : {}),
     arity: inner.arity * count,
     degree: inner.degree,
     eval: (f, inp) => {
@@ -130,20 +139,31 @@ export function prove(c: Circuit<unknown, unknown>, meas: readonly bigint[], pro
     offset += g.arity;
     return w;
   });
+  const bulkPolys = new Map<number, bigint[]>();
   const calls = c.gadgets.map((g, i) => {
     let k = 0;
-    return (inp: readonly bigint[]): bigint => {
+    const call: GadgetCall = (inp: readonly bigint[]): bigint => {
       k++;
       for (let j = 0; j < inp.length; j++) wires[i]![j]![k] = inp[j]!;
       return g.eval(f, inp);
     };
+    if (g.mulPairs !== undefined && wasmLoaded()) {
+      // the prover ignores the circuit's output: only the gadget polynomial is needed
+      call.chunkedRangeCheck = (m, r, numShares, chunkLength, gadgetCalls) => {
+        if (k !== 0 || bulkPolys.has(i) || chunkLength !== g.mulPairs || gadgetCalls !== c.gadgetCalls[i]) return undefined;
+        const seeds = wires[i]!.map((wire) => wire[0]!);
+        bulkPolys.set(i, chunkedRangeCheckWasm(f, m, r, numShares, chunkLength, gadgetCalls, seeds, wirePolyLen(gadgetCalls), undefined));
+        return 0n;
+      };
+    }
+    return call;
   });
   c.eval(meas, jointRand, 1, calls);
   const proof: bigint[] = [];
   c.gadgets.forEach((g, i) => {
     const w = wires[i]!;
     for (const wire of w) proof.push(wire[0]!);
-    const gadgetPoly = g.evalPoly(f, w);
+    const gadgetPoly = bulkPolys.get(i) ?? g.evalPoly(f, w);
     proof.push(...gadgetPoly.slice(0, gadgetPolyLen(g.degree, w[0]!.length)));
   });
   return proof;
@@ -173,13 +193,28 @@ export function query(
     while (poly.length < size) poly = doubleEvaluations(f, poly);
     return { wires, poly, step: size / p };
   });
-  const calls = gadgets.map((g) => {
+  const testPoints = queryRand.slice(c.evalOutputLen > 1 ? c.evalOutputLen : 0);
+  const bulkChecks = new Map<number, bigint[]>();
+  const calls = gadgets.map((g, i) => {
     let k = 0;
-    return (inp: readonly bigint[]): bigint => {
+    const call: GadgetCall = (inp: readonly bigint[]): bigint => {
       k++;
       for (let j = 0; j < inp.length; j++) g.wires[j]![k] = inp[j]!;
       return g.poly[k * g.step]!;
     };
+    const gadget = c.gadgets[i]!;
+    if (gadget.mulPairs !== undefined && wasmLoaded()) {
+      // the wire checks at the test point come from wasm; the output is the sum of the gadget values
+      call.chunkedRangeCheck = (m, r, shares, chunkLength, gadgetCalls) => {
+        if (k !== 0 || bulkChecks.has(i) || chunkLength !== gadget.mulPairs || gadgetCalls !== c.gadgetCalls[i]) return undefined;
+        const seeds = g.wires.map((wire) => wire[0]!);
+        bulkChecks.set(i, chunkedRangeCheckWasm(f, m, r, shares, chunkLength, gadgetCalls, seeds, g.wires[0]!.length, testPoints[i]!));
+        let out = 0n;
+        for (let call = 1; call <= gadgetCalls; call++) out = add(f, out, g.poly[call * g.step]!);
+        return out;
+      };
+    }
+    return call;
   });
   const out = c.eval(meas, jointRand, numShares, calls);
   let rest = queryRand;
@@ -196,7 +231,7 @@ export function query(
     const t = rest[i]!;
     // A test point among the wire nodes would leak gadget outputs (section 7.3.4).
     if (pow(f, t, BigInt(g.wires[0]!.length)) === 1n) throw new PrivkitError('E_AUTH', 'the query randomness hit a root of unity; the report cannot be verified');
-    verifier.push(...kernels.polyEvalBatched(f, g.wires, t));
+    verifier.push(...(bulkChecks.get(i) ?? kernels.polyEvalBatched(f, g.wires, t)));
     verifier.push(kernels.polyEvalBatched(f, [g.poly], t)[0]!);
   });
   return verifier;
@@ -239,13 +274,16 @@ export function encodeRangeChecked(value: number, max: number): bigint[] {
   return encoded;
 }
 
-/** The linear decoding of encodeRangeChecked (also on shares). */
-export function decodeRangeChecked(f: Field, encoded: readonly bigint[], max: number): bigint {
+/**
+ * The linear decoding of encodeRangeChecked (also on shares): sum_l 2^l b_l + lastWeight * b_last
+ * over the `bits` elements of `encoded` from `offset`, summed as integers and reduced once.
+ */
+export function decodeRangeChecked(f: Field, encoded: readonly bigint[], max: number, offset = 0): bigint {
   const bits = bitLength(max);
   const lastWeight = BigInt(max - (2 ** (bits - 1) - 1));
   let decoded = 0n;
-  for (let l = 0; l < bits - 1; l++) decoded = add(f, decoded, mul(f, 1n << BigInt(l), encoded[l]!));
-  return add(f, decoded, mul(f, lastWeight, encoded[bits - 1]!));
+  for (let l = bits - 2; l >= 0; l--) decoded = (decoded << 1n) + encoded[offset + l]!;
+  return (decoded + lastWeight * encoded[offset + bits - 1]!) % f.modulus;
 }
 
 /**
@@ -261,6 +299,8 @@ export function chunkedRangeCheck(
   calls: number,
   gadget: GadgetCall,
 ): bigint {
+  const bulk = gadget.chunkedRangeCheck?.(meas, jointRand, numShares, chunkLength, calls);
+  if (bulk !== undefined) return bulk;
   const sharesInv = inv(f, BigInt(numShares));
   let out = 0n;
   const inputs = new Array<bigint>(2 * chunkLength);

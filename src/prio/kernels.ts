@@ -161,3 +161,54 @@ export function mulVecWasm(f: Field, a: readonly bigint[], b: readonly bigint[])
   });
   return decodeVec(f, bytes, 'mulVec');
 }
+
+/**
+ * The chunked bit check's wires (SumVec, Histogram, MultihotCountVec: ParallelSum(Mul) over
+ * (r^(j+1) x_j, x_j - 1/shares)) built in wasm from the measurement (share), then either its gadget
+ * polynomial (`at` undefined: the prover's, 2p evaluations) or every wire polynomial evaluated at
+ * `at` (the query's wire checks), without the wires leaving wasm memory.
+ */
+export function chunkedRangeCheckWasm(
+  f: Field,
+  meas: readonly bigint[],
+  jointRand: readonly bigint[],
+  numShares: number,
+  chunkLength: number,
+  calls: number,
+  seeds: readonly bigint[],
+  p: number,
+  at: bigint | undefined,
+): bigint[] {
+  const size = f.encodedSize;
+  const arity = 2 * chunkLength;
+  const outLength = at === undefined ? 2 * p : arity;
+  const bytes = prioWasm.run((k, arena) => {
+    const m = arena.allocSecret(Math.max(meas.length * size, 1));
+    const r = arena.allocSecret(calls * size);
+    const s = arena.allocSecret(size);
+    const seedPtr = arena.allocSecret(arity * size);
+    const wires = arena.allocSecret(arity * p * size);
+    const consts = arena.allocSecret(4 * size);
+    const out = arena.allocSecret(outLength * size);
+    arena.bytes(m, meas.length * size).set(encodeVec(f, meas));
+    arena.bytes(r, calls * size).set(encodeVec(f, jointRand.slice(0, calls)));
+    arena.bytes(s, size).set(encodeVec(f, [inv(f, BigInt(numShares))]));
+    arena.bytes(seedPtr, arity * size).set(encodeVec(f, seeds));
+    const id = fieldId(f);
+    k.chunkWires(id, m, meas.length, r, calls, chunkLength, s, seedPtr, p, wires);
+    const root = nthRoot(f, p);
+    if (at === undefined) {
+      const scratch = arena.allocSecret(k.parallelSumMulScratchBytes(id, p));
+      arena.bytes(consts, 4 * size).set(encodeVec(f, [root, inv(f, root), nthRoot(f, 2 * p), inv(f, BigInt(p))]));
+      k.parallelSumMul(id, wires, chunkLength, p, consts, out, scratch);
+    } else {
+      let factor = inv(f, BigInt(p));
+      if ((p - 1) % 2 === 1) factor = f.modulus - factor;
+      const scratch = arena.allocSecret(k.lagrangeEvalScratchBytes(id, arity, p));
+      arena.bytes(consts, 3 * size).set(encodeVec(f, [root, at, factor]));
+      k.lagrangeEval(id, wires, arity, p, consts, out, scratch);
+    }
+    return arena.bytes(out, outLength * size).slice();
+  });
+  return decodeVec(f, bytes, 'chunkedRangeCheck');
+}
