@@ -60,11 +60,13 @@ export const fromInt = (f: Field, x: bigint): bigint => (x < 0n ? f.modulus + x 
 export function encodeVec(f: Field, vec: readonly bigint[]): Uint8Array {
   const out = new Uint8Array(vec.length * f.encodedSize);
   const view = new DataView(out.buffer);
-  for (let i = 0; i < vec.length; i++) {
-    let x = vec[i]!;
-    for (let w = 0; w < f.encodedSize; w += 8) {
-      view.setBigUint64(i * f.encodedSize + w, x & 0xffffffffffffffffn, true);
-      x >>= 64n;
+  if (f.encodedSize === 8) {
+    for (let i = 0; i < vec.length; i++) view.setBigUint64(8 * i, vec[i]!, true);
+  } else {
+    for (let i = 0; i < vec.length; i++) {
+      const x = vec[i]!;
+      view.setBigUint64(16 * i, BigInt.asUintN(64, x), true);
+      view.setBigUint64(16 * i + 8, x >> 64n, true);
     }
   }
   return out;
@@ -80,9 +82,9 @@ export function decodeVec(f: Field, bytes: Uint8Array, argument: string): bigint
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const vec = new Array<bigint>(bytes.length / f.encodedSize);
+  const wide = f.encodedSize === 16;
   for (let i = 0; i < vec.length; i++) {
-    let x = 0n;
-    for (let w = f.encodedSize - 8; w >= 0; w -= 8) x = (x << 64n) | view.getBigUint64(i * f.encodedSize + w, true);
+    const x = wide ? (view.getBigUint64(16 * i + 8, true) << 64n) | view.getBigUint64(16 * i, true) : view.getBigUint64(8 * i, true);
     if (x >= f.modulus) throw new PrivkitError('E_ARG', `${argument} element ${i} is not below the ${f.name} modulus`, { argument, index: i });
     vec[i] = x;
   }
