@@ -72,7 +72,7 @@ const R2_64: u64 = 0xfffffffe00000001; // R^2 mod p
 
 // ---- Field128: elements (lo, hi); results' high limb in resHi ----
 
-const P0: u64 = 1;
+const P0: u64 = 1; // mont128's reduction relies on p0 = 1
 const P1: u64 = 0xffffffffffffffe4;
 const NP128: u64 = 0xffffffffffffffff; // -p^-1 mod 2^64 (p = 1 mod 2^64)
 const R2_LO: u64 = 0xfffffffffffffcf1;
@@ -103,20 +103,19 @@ function mont128(a0: u64, a1: u64, b0: u64, b1: u64): u64 {
   t2 = mac(t2, a1, b1, c);
   let t3 = macHi;
   let t4: u64 = 0;
-  // first reduction word
+  // first reduction word; p0 = 1 and -p^-1 = -1 mod 2^64, so m = -t0 and t0 + m * p0 leaves
+  // only the carry (t0 != 0)
   let m = t0 * NP128;
-  mac(t0, m, P0, 0);
-  c = macHi;
+  c = u64(t0 != 0);
   t1 = mac(t1, m, P1, c);
   c = macHi;
   t2 += c;
   c = u64(t2 < c);
   t3 += c;
   t4 += u64(t3 < c);
-  // second reduction word
+  // second reduction word (as the first)
   m = t1 * NP128;
-  mac(t1, m, P0, 0);
-  c = macHi;
+  c = u64(t1 != 0);
   t2 = mac(t2, m, P1, c);
   c = macHi;
   t3 += c;
