@@ -1,6 +1,7 @@
 // The validity circuits of the Prio3 variants (draft-irtf-cfrg-vdaf-20, section 7.4): Count, Sum,
 // SumVec, Histogram and MultihotCountVec, plus the draft's test-only circuit with a degree-3
 // gadget (a count in {0, 1, 2}, checked by x(x-1)(x-2) = 0). Measurements reach encode() checked.
+import { PrivkitError } from '../errors.js';
 import { add, type Field, inv, sub } from './field.js';
 import {
   bitLength,
@@ -13,8 +14,14 @@ import {
   polyEvalGadget,
 } from './flp.js';
 
-/** A field element as a JS number (aggregates are small; larger ones are out of any real range). */
+/**
+ * An aggregate element as a JS number: E_OVERFLOW above 2^53 - 1 (never rounded). Aggregates are
+ * sums mod p, so a true sum of p or more wraps, as the draft defines it.
+ */
 function toCount(x: bigint): number {
+  if (x > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new PrivkitError('E_OVERFLOW', 'an aggregate element exceeds 2^53 - 1: the aggregate shares do not belong together, or the sum is too large for a JS number', { argument: 'aggShares' });
+  }
   return Number(x);
 }
 

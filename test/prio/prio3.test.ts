@@ -173,6 +173,14 @@ describe('tampered reports and messages are refused', () => {
     expectPrivkitError(() => verifyStar(vdaf, { ...r, publicShare: r.publicShare.subarray(1) }), 'E_ARG', 'publicShare');
   });
 
+  it("aggregate shares that do not belong together are E_OVERFLOW, never a rounded number", () => {
+    const r = report();
+    const [out0] = verifyStar(vdaf, r);
+    const alone = vdaf.aggregator();
+    alone.add(r.nonce, out0!);
+    expectPrivkitError(() => vdaf.unshard([alone.share(), alone.share()], 1), 'E_OVERFLOW', 'aggShares');
+  });
+
   it('a replayed report is aggregated once', () => {
     const r = report();
     const [out0] = verifyStar(vdaf, r);
