@@ -143,6 +143,7 @@ export function prove(c: Circuit<unknown, unknown>, meas: readonly bigint[], pro
   const calls = c.gadgets.map((g, i) => {
     let k = 0;
     const call: GadgetCall = (inp: readonly bigint[]): bigint => {
+      if (bulkPolys.has(i)) throw new PrivkitError('E_SHAPE', 'a circuit called a gadget after its whole chunked bit check');
       k++;
       for (let j = 0; j < inp.length; j++) wires[i]![j]![k] = inp[j]!;
       return g.eval(f, inp);
@@ -198,6 +199,7 @@ export function query(
   const calls = gadgets.map((g, i) => {
     let k = 0;
     const call: GadgetCall = (inp: readonly bigint[]): bigint => {
+      if (bulkChecks.has(i)) throw new PrivkitError('E_SHAPE', 'a circuit called a gadget after its whole chunked bit check');
       k++;
       for (let j = 0; j < inp.length; j++) g.wires[j]![k] = inp[j]!;
       return g.poly[k * g.step]!;
