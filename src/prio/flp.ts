@@ -17,8 +17,7 @@ import {
   sub,
 } from './field.js';
 import { PrivkitError } from '../errors.js';
-import * as kernels from './kernels.js';
-import { chunkedRangeCheckWasm, parallelSumMulWasm, wasmLoaded } from './kernels.js';
+import { chunkedRangeCheckWasm, invNtt, ntt, parallelSumMulWasm, polyEvalBatched, wasmLoaded } from './kernels.js';
 
 /** A non-affine sub-circuit whose calls the proof covers (appendix A of the draft). */
 export interface Gadget {
@@ -82,7 +81,7 @@ export function polyEvalGadget(f: Field, coefficients: readonly bigint[], numCal
     degree,
     eval: (field, inp) => polyEvalMonomial(field, p, inp[0]!),
     evalPoly: (field, inp) => {
-      const points = kernels.ntt(field, kernels.invNtt(field, inp[0]!, inp[0]!.length), n);
+      const points = ntt(field, invNtt(field, inp[0]!, inp[0]!.length), n);
       return points.map((x) => polyEvalMonomial(field, p, x));
     },
   };
@@ -233,8 +232,8 @@ export function query(
     const t = rest[i]!;
     // A test point among the wire nodes would leak gadget outputs (section 7.3.4).
     if (pow(f, t, BigInt(g.wires[0]!.length)) === 1n) throw new PrivkitError('E_AUTH', 'the query randomness hit a root of unity; the report cannot be verified');
-    verifier.push(...(bulkChecks.get(i) ?? kernels.polyEvalBatched(f, g.wires, t)));
-    verifier.push(kernels.polyEvalBatched(f, [g.poly], t)[0]!);
+    verifier.push(...(bulkChecks.get(i) ?? polyEvalBatched(f, g.wires, t)));
+    verifier.push(polyEvalBatched(f, [g.poly], t)[0]!);
   });
   return verifier;
 }
