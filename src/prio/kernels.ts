@@ -38,6 +38,11 @@ export function turboShake128Wasm(message: Uint8Array, domain: number, length: n
 
 /** XofTurboShake128.expandIntoVec in wasm: `length` field elements. */
 export function xofExpandWasm(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): bigint[] {
+  return decodeVec(f, xofExpandBytes(f, seed, dst, binder, length), 'xof');
+}
+
+/** The canonical encoding of XofTurboShake128.expandIntoVec, computed in wasm. */
+function xofExpandBytes(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): Uint8Array {
   const message = xofMessage(seed, dst, binder);
   const bytes = prioWasm.run((k, arena) => {
     const msg = arena.allocSecret(Math.max(message.length, 1));
@@ -48,7 +53,23 @@ export function xofExpandWasm(f: Field, seed: Uint8Array, dst: Uint8Array, binde
     return arena.bytes(out, length * f.encodedSize).slice();
   });
   message.fill(0);
-  return decodeVec(f, bytes, 'xof');
+  return bytes;
+}
+
+/** A field vector together with its encoding (canonical little-endian elements). */
+export interface EncodedVec {
+  readonly vec: bigint[];
+  readonly bytes: Uint8Array;
+}
+
+/** XofTurboShake128.expandIntoVec with the expansion's encoding kept (wasm when loaded, else the reference). */
+export function expandIntoEncodedVec(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): EncodedVec {
+  if (!wasmLoaded()) {
+    const vec = XofTurboShake128.expandIntoVec(f, seed, dst, binder, length);
+    return { vec, bytes: encodeVec(f, vec) };
+  }
+  const bytes = xofExpandBytes(f, seed, dst, binder, length);
+  return { vec: decodeVec(f, bytes, 'xof'), bytes };
 }
 
 /** Derives a seed (wasm when loaded, else the reference). */

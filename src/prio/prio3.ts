@@ -9,7 +9,7 @@ import { checkTypedArray, currentLength } from '../wasm/boundary.js';
 import { assertBytes, assertInteger, describe, readOptions } from '../validate.js';
 import { decodeVec, encodeVec, type Field, vecAdd, vecSub } from './field.js';
 import { type Circuit, decide, proofLen, prove, proveRandLen, query, queryRandLen, verifierLen } from './flp.js';
-import { deriveSeed, expandIntoVec } from './kernels.js';
+import { deriveSeed, type EncodedVec, expandIntoEncodedVec, expandIntoVec } from './kernels.js';
 import { SEED_SIZE } from './xof.js';
 
 /** The draft's VERSION constant (draft 20 keeps the wire format of draft 18). */
@@ -185,16 +185,17 @@ export class Prio3<M, R> {
     return bytesOf([VERSION, 0, id >>> 24, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff, usage >> 8, usage & 0xff], ctx);
   }
 
-  private helperMeasShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): bigint[] {
-    return expandIntoVec(this.field, seed, this.dst(USAGE_MEAS_SHARE, ctx), new Uint8Array([aggId]), this.circuit.measLen);
+  /** A helper's measurement share, as field elements and in its encoding (the joint randomness part hashes the latter). */
+  private helperMeasShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): EncodedVec {
+    return expandIntoEncodedVec(this.field, seed, this.dst(USAGE_MEAS_SHARE, ctx), new Uint8Array([aggId]), this.circuit.measLen);
   }
 
   private helperProofsShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): bigint[] {
     return expandIntoVec(this.field, seed, this.dst(USAGE_PROOF_SHARE, ctx), new Uint8Array([this.proofs, aggId]), this.proofLength * this.proofs);
   }
 
-  private jointRandPart(ctx: Uint8Array, aggId: number, blind: Uint8Array, measShare: readonly bigint[], nonce: Uint8Array): Uint8Array {
-    return deriveSeed(blind, this.dst(USAGE_JOINT_RAND_PART, ctx), bytesOf([aggId], nonce, encodeVec(this.field, measShare)));
+  private jointRandPart(ctx: Uint8Array, aggId: number, blind: Uint8Array, encodedMeasShare: Uint8Array, nonce: Uint8Array): Uint8Array {
+    return deriveSeed(blind, this.dst(USAGE_JOINT_RAND_PART, ctx), bytesOf([aggId], nonce, encodedMeasShare));
   }
 
   private jointRandSeed(ctx: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
@@ -254,10 +255,10 @@ export class Prio3<M, R> {
     const parts: Uint8Array[] = [];
     for (let j = 0; j < this.shares - 1; j++) {
       const helperShare = this.helperMeasShare(ctx, j + 1, helperSeeds[j]!);
-      leaderMeasShare = vecSub(f, leaderMeasShare, helperShare);
-      if (withJointRand) parts.push(this.jointRandPart(ctx, j + 1, helperBlinds[j]!, helperShare, nonce));
+      leaderMeasShare = vecSub(f, leaderMeasShare, helperShare.vec);
+      if (withJointRand) parts.push(this.jointRandPart(ctx, j + 1, helperBlinds[j]!, helperShare.bytes, nonce));
     }
-    if (withJointRand) parts.unshift(this.jointRandPart(ctx, 0, leaderBlind!, leaderMeasShare, nonce));
+    if (withJointRand) parts.unshift(this.jointRandPart(ctx, 0, leaderBlind!, encodeVec(f, leaderMeasShare), nonce));
 
     const proveRandLength = proveRandLen(c);
     const proveRands = expandIntoVec(f, proveSeed, this.dst(USAGE_PROVE_RANDOMNESS, ctx), new Uint8Array([this.proofs]), proveRandLength * this.proofs);
@@ -304,10 +305,11 @@ export class Prio3<M, R> {
     if (inputShare.length !== expectedInput) {
       throw new PrivkitError('E_ARG', `inputShare of aggregator ${aggId} must be ${expectedInput} bytes, got ${inputShare.length}`, { argument: 'inputShare' });
     }
-    let measShare: bigint[];
+    let measShare: EncodedVec;
     let proofsShare: bigint[];
     if (aggId === 0) {
-      measShare = decodeVec(f, inputShare.subarray(0, f.encodedSize * c.measLen), 'inputShare');
+      const bytes = inputShare.subarray(0, f.encodedSize * c.measLen);
+      measShare = { vec: decodeVec(f, bytes, 'inputShare'), bytes };
       proofsShare = decodeVec(f, inputShare.subarray(f.encodedSize * c.measLen, f.encodedSize * (c.measLen + proofsLength)), 'inputShare');
     } else {
       const seed = inputShare.subarray(0, SEED_SIZE);
@@ -320,7 +322,7 @@ export class Prio3<M, R> {
     let jointRandSeed: Uint8Array | undefined;
     let part: Uint8Array | undefined;
     if (withJointRand) {
-      part = this.jointRandPart(ctx, aggId, blind!, measShare, nonce);
+      part = this.jointRandPart(ctx, aggId, blind!, measShare.bytes, nonce);
       const parts = Array.from({ length: this.shares }, (_, j) => (j === aggId ? part! : publicShare.subarray(j * SEED_SIZE, (j + 1) * SEED_SIZE)));
       jointRandSeed = this.jointRandSeed(ctx, parts);
       jointRands = this.jointRands(ctx, jointRandSeed);
@@ -333,7 +335,7 @@ export class Prio3<M, R> {
       verifiers.push(
         ...query(
           c,
-          measShare,
+          measShare.vec,
           proofsShare.slice(i * proofLength, (i + 1) * proofLength),
           queryRands.slice(i * queryLength, (i + 1) * queryLength),
           jointRands.slice(i * c.jointRandLen, (i + 1) * c.jointRandLen),
@@ -342,7 +344,7 @@ export class Prio3<M, R> {
       );
     }
     return {
-      state: { outShare: c.truncate(measShare), jointRandSeed, owner: this },
+      state: { outShare: c.truncate(measShare.vec), jointRandSeed, owner: this },
       verifierShare: bytesOf(encodeVec(f, verifiers), part ?? []),
     };
   }
