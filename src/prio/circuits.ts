@@ -2,7 +2,7 @@
 // SumVec, Histogram and MultihotCountVec, plus the draft's test-only circuit with a degree-3
 // gadget (a count in {0, 1, 2}, checked by x(x-1)(x-2) = 0). Measurements reach encode() checked.
 import { PrivkitError } from '../errors.js';
-import { add, type Field, inv, sub } from './field.js';
+import { add, type Field, invInt, sub } from './field.js';
 import {
   bitLength,
   chunkedRangeCheck,
@@ -110,7 +110,7 @@ export function histogramCircuit(f: Field, length: number, chunkLength: number):
     encode: (m) => Array.from({ length }, (_, i) => (i === m ? 1n : 0n)),
     eval: (meas, jointRand, numShares, [g]) => {
       const rangeCheck = chunkedRangeCheck(f, meas, jointRand, numShares, chunkLength, calls, g!);
-      let sumCheck = sub(f, 0n, inv(f, BigInt(numShares)));
+      let sumCheck = sub(f, 0n, invInt(f, numShares));
       for (const b of meas) sumCheck = add(f, sumCheck, b);
       return [rangeCheck, sumCheck];
     },

@@ -133,11 +133,27 @@ export function rootPowers(f: Field, n: number): bigint[] {
   return powers;
 }
 
+/** Public constants of a field (roots of unity, inverses of small integers), computed once each. */
+const constants = new Map<string, bigint>();
+function constant(f: Field, key: string, compute: () => bigint): bigint {
+  const name = `${f.name} ${key}`;
+  let value = constants.get(name);
+  if (value === undefined) constants.set(name, (value = compute()));
+  return value;
+}
+
+/** The principal n-th root of unity W_n (n a power of 2). */
 export function nthRoot(f: Field, n: number): bigint {
   const log = log2Exact(n);
   if (log > f.genOrderLog) throw new PrivkitError('E_ARG', `an NTT of ${n} points exceeds the ${f.name} subgroup`);
-  return pow(f, f.generator, 1n << BigInt(f.genOrderLog - log));
+  return constant(f, `W${n}`, () => pow(f, f.generator, 1n << BigInt(f.genOrderLog - log)));
 }
+
+/** W_n^-1. */
+export const nthRootInverse = (f: Field, n: number): bigint => constant(f, `W${n}^-1`, () => inv(f, nthRoot(f, n)));
+
+/** 1/k for a public small integer k >= 1 (a number of shares, an NTT size). */
+export const invInt = (f: Field, k: number): bigint => constant(f, `1/${k}`, () => inv(f, BigInt(k)));
 
 /** In-place iterative radix-2 NTT of `a` (length n, a power of 2) with the n-th root `roots[1]`. */
 function transform(f: Field, a: bigint[], roots: readonly bigint[]): void {
@@ -193,7 +209,7 @@ export function invNtt(f: Field, values: readonly bigint[], n: number): bigint[]
   const inverseRoots = roots.map((_, i) => roots[(n - i) % n]!);
   const a = values.slice();
   transform(f, a, inverseRoots);
-  const nInv = inv(f, BigInt(n));
+  const nInv = invInt(f, n);
   for (let i = 0; i < n; i++) a[i] = mul(f, a[i]!, nInv);
   return a;
 }
@@ -242,7 +258,7 @@ export function polyEvalBatched(f: Field, polys: readonly (readonly bigint[])[],
     const t = mul(f, k, nodes[i]!);
     for (let j = 0; j < polys.length; j++) u[j] = add(f, mul(f, u[j]!, d), mul(f, t, polys[j]![i]!));
   }
-  let factor = inv(f, BigInt(n));
+  let factor = invInt(f, n);
   if ((n - 1) % 2 === 1) factor = neg(f, factor);
   return u.map((v) => mul(f, v, factor));
 }

@@ -8,7 +8,7 @@ import {
   extendValuesToPowerOf2,
   type Field,
   fromInt,
-  inv,
+  invInt,
   mul,
   nextPowerOf2,
   polyEvalMonomial,
@@ -302,7 +302,7 @@ export function chunkedRangeCheck(
 ): bigint {
   const bulk = gadget.chunkedRangeCheck?.(meas, jointRand, numShares, chunkLength, calls);
   if (bulk !== undefined) return bulk;
-  const sharesInv = inv(f, BigInt(numShares));
+  const sharesInv = invInt(f, numShares);
   let out = 0n;
   const inputs = new Array<bigint>(2 * chunkLength);
   for (let i = 0; i < calls; i++) {

@@ -3,7 +3,7 @@
 // inverse NTT, the ParallelSum(Mul) gadget polynomial, TurboSHAKE128 and XofTurboShake128 seed
 // derivation and expansion. Vectors cross the boundary in the draft's encoding (canonical
 // little-endian elements); every staged region is secret (zeroed when the call returns).
-import { decodeVec, encodeVec, type Field, inv, invNtt as invNttReference, ntt as nttReference, nthRoot, polyEvalBatched as polyEvalBatchedReference } from './field.js';
+import { decodeVec, encodeVec, type Field, invInt, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
 import { SEED_SIZE, XofTurboShake128 } from './xof.js';
 import { prioWasm } from './wasm.js';
 
@@ -94,7 +94,7 @@ export function nttWasm(f: Field, coeffs: readonly bigint[], n: number, shifted 
 
 /** The draft's inv_ntt(v, n) in wasm. */
 export function invNttWasm(f: Field, values: readonly bigint[], n: number): bigint[] {
-  return transformWasm(f, values, inv(f, nthRoot(f, n)), 1n, inv(f, BigInt(n)), true);
+  return transformWasm(f, values, nthRootInverse(f, n), 1n, invInt(f, n), true);
 }
 
 function transformWasm(f: Field, values: readonly bigint[], root: bigint, shift: bigint, nInv: bigint, inverse: boolean): bigint[] {
@@ -136,7 +136,7 @@ export function parallelSumMulWasm(f: Field, wires: readonly (readonly bigint[])
     const view = arena.bytes(w, wires.length * p * size);
     wires.forEach((wire, i) => view.set(encodeVec(f, wire), i * p * size));
     const root = nthRoot(f, p);
-    arena.bytes(consts, 4 * size).set(encodeVec(f, [root, inv(f, root), nthRoot(f, 2 * p), inv(f, BigInt(p))]));
+    arena.bytes(consts, 4 * size).set(encodeVec(f, [root, nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]));
     k.parallelSumMul(fieldId(f), w, count, p, consts, out, scratch);
     return arena.bytes(out, 2 * p * size).slice();
   });
@@ -148,7 +148,7 @@ export function parallelSumMulWasm(f: Field, wires: readonly (readonly bigint[])
 export function polyEvalBatchedWasm(f: Field, polys: readonly (readonly bigint[])[], x: bigint): bigint[] {
   const n = polys[0]!.length;
   const size = f.encodedSize;
-  let factor = inv(f, BigInt(n));
+  let factor = invInt(f, n);
   if ((n - 1) % 2 === 1) factor = f.modulus - factor;
   const bytes = prioWasm.run((k, arena) => {
     const p = arena.allocSecret(polys.length * n * size);
@@ -213,17 +213,17 @@ export function chunkedRangeCheckWasm(
     const out = arena.allocSecret(outLength * size);
     arena.bytes(m, meas.length * size).set(encodeVec(f, meas));
     arena.bytes(r, calls * size).set(encodeVec(f, jointRand.slice(0, calls)));
-    arena.bytes(s, size).set(encodeVec(f, [inv(f, BigInt(numShares))]));
+    arena.bytes(s, size).set(encodeVec(f, [invInt(f, numShares)]));
     arena.bytes(seedPtr, arity * size).set(encodeVec(f, seeds));
     const id = fieldId(f);
     k.chunkWires(id, m, meas.length, r, calls, chunkLength, s, seedPtr, p, wires);
     const root = nthRoot(f, p);
     if (at === undefined) {
       const scratch = arena.allocSecret(k.parallelSumMulScratchBytes(id, p));
-      arena.bytes(consts, 4 * size).set(encodeVec(f, [root, inv(f, root), nthRoot(f, 2 * p), inv(f, BigInt(p))]));
+      arena.bytes(consts, 4 * size).set(encodeVec(f, [root, nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]));
       k.parallelSumMul(id, wires, chunkLength, p, consts, out, scratch);
     } else {
-      let factor = inv(f, BigInt(p));
+      let factor = invInt(f, p);
       if ((p - 1) % 2 === 1) factor = f.modulus - factor;
       const scratch = arena.allocSecret(k.lagrangeEvalScratchBytes(id, arity, p));
       arena.bytes(consts, 3 * size).set(encodeVec(f, [root, at, factor]));
