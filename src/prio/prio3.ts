@@ -258,7 +258,8 @@ export class Prio3<M, R> {
       leaderMeasShare = vecSub(f, leaderMeasShare, helperShare.vec);
       if (withJointRand) parts.push(this.jointRandPart(ctx, j + 1, helperBlinds[j]!, helperShare.bytes, nonce));
     }
-    if (withJointRand) parts.unshift(this.jointRandPart(ctx, 0, leaderBlind!, encodeVec(f, leaderMeasShare), nonce));
+    const leaderMeasBytes = encodeVec(f, leaderMeasShare);
+    if (withJointRand) parts.unshift(this.jointRandPart(ctx, 0, leaderBlind!, leaderMeasBytes, nonce));
 
     const proveRandLength = proveRandLen(c);
     const proveRands = expandIntoVec(f, proveSeed, this.dst(USAGE_PROVE_RANDOMNESS, ctx), new Uint8Array([this.proofs]), proveRandLength * this.proofs);
@@ -271,7 +272,7 @@ export class Prio3<M, R> {
     }
     for (let j = 0; j < this.shares - 1; j++) leaderProofs = vecSub(f, leaderProofs, this.helperProofsShare(ctx, j + 1, helperSeeds[j]!));
 
-    const inputShares = [bytesOf(encodeVec(f, leaderMeasShare), encodeVec(f, leaderProofs), leaderBlind ?? [])];
+    const inputShares = [bytesOf(leaderMeasBytes, encodeVec(f, leaderProofs), leaderBlind ?? [])];
     for (let j = 0; j < this.shares - 1; j++) inputShares.push(bytesOf(helperSeeds[j]!, withJointRand ? helperBlinds[j]! : []));
     return { publicShare: bytesOf(...parts), inputShares };
   }
