@@ -253,8 +253,8 @@ export function decide(c: Circuit<unknown, unknown>, verifier: readonly bigint[]
 
 // ---- Circuit building blocks shared by the variants (section 7.4) ----
 
-/** The bit length of a positive integer. */
-export const bitLength = (x: number): number => x.toString(2).length;
+/** The bit length of a safe integer >= 0 (0 for 0). */
+export const bitLength = (x: number): number => (x < 2 ** 32 ? 32 - Math.clz32(x) : 64 - Math.clz32(Math.floor(x / 2 ** 32)));
 
 /**
  * The Sum encoding (section 7.4.2): bits-1 binary digits and a last bit of weight

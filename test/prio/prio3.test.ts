@@ -56,6 +56,8 @@ describe('honest reports aggregate to the true result', () => {
   const cases: [string, (shares: number) => AnyPrio3, unknown[], unknown][] = [
     ['Count', (shares) => prio3Count({ shares }), [1, 0, 1, 1], 3],
     ['Sum', (shares) => prio3Sum({ max: 1000, shares }), [1000, 0, 17], 1017],
+    ['Sum of 53-bit integers', (shares) => prio3Sum({ bits: 53, shares }), [2 ** 53 - 1, 0], 2 ** 53 - 1],
+    ['Sum with max 2^32 + 1', (shares) => prio3Sum({ max: 2 ** 32 + 1, shares }), [2 ** 32 + 1, 2 ** 31], 2 ** 32 + 1 + 2 ** 31],
     ['SumVec', (shares) => prio3SumVec({ length: 5, bits: 3, shares }), [[1, 2, 3, 4, 7], [7, 0, 0, 1, 1]], [8, 2, 3, 5, 8]],
     ['Histogram', (shares) => prio3Histogram({ length: 10, shares }), [0, 9, 9, 4], [1, 0, 0, 0, 1, 0, 0, 0, 0, 2]],
     ['MultihotCountVec', (shares) => prio3MultihotCountVec({ length: 4, maxWeight: 3, shares }), [[true, true, true, false], [false, false, false, false], [false, true, false, true]], [1, 2, 1, 1]],
