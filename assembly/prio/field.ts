@@ -367,11 +367,13 @@ export function parallelSumMul(field: i32, wires: usize, count: i32, p: i32, con
   toMontgomery(field, c, 4);
   powers(field, rootTable, get(field, c, 0), resHi, half);
   powers(field, invTable, get(field, c, 1), resHi, half);
+  // the twist table s^i / p: the inverse transform's 1/p and the coset shift in one pass
   powers(field, sPowers, get(field, c, 2), resHi, p);
+  scale(field, sPowers, p, c + 3 * size, true);
   memory.fill(out, 0, <usize>(2 * p) * size);
   for (let j = 0; j < count; j++) {
-    doubled(field, wires + <usize>(2 * j * p) * size, p, a, tmp, rootTable, invTable, sPowers, c + 3 * size);
-    doubled(field, wires + <usize>((2 * j + 1) * p) * size, p, b, tmp, rootTable, invTable, sPowers, c + 3 * size);
+    doubled(field, wires + <usize>(2 * j * p) * size, p, a, tmp, rootTable, invTable, sPowers);
+    doubled(field, wires + <usize>((2 * j + 1) * p) * size, p, b, tmp, rootTable, invTable, sPowers);
     for (let k = 0; k < 2 * p; k++) {
       if (field == 64) {
         const o = <usize>k << 3;
@@ -391,8 +393,11 @@ export function parallelSumMul(field: i32, wires: usize, count: i32, p: i32, con
   fromMontgomery(field, out, 2 * p);
 }
 
-/** dst (2p Montgomery elements) = the doubled evaluations of the canonical wire polynomial at src. */
-function doubled(field: i32, src: usize, p: i32, dst: usize, tmp: usize, rootTable: usize, invTable: usize, sPowers: usize, pInv: usize): void {
+/**
+ * dst (2p Montgomery elements) = the doubled evaluations of the canonical wire polynomial at src;
+ * `twist` holds s^i / p (Montgomery form).
+ */
+function doubled(field: i32, src: usize, p: i32, dst: usize, tmp: usize, rootTable: usize, invTable: usize, twist: usize): void {
   const size: usize = field == 64 ? 8 : 16;
   memory.copy(tmp, src, <usize>p * size);
   toMontgomery(field, tmp, p);
@@ -402,8 +407,7 @@ function doubled(field: i32, src: usize, p: i32, dst: usize, tmp: usize, rootTab
     else v128.store(dst + (<usize>(2 * i) << 4), v128.load(tmp + (<usize>i << 4)));
   }
   transform(field, tmp, p, invTable);
-  scale(field, tmp, p, pInv, true);
-  scale(field, tmp, p, sPowers, false);
+  scale(field, tmp, p, twist, false);
   transform(field, tmp, p, rootTable);
   for (let i = 0; i < p; i++) {
     if (field == 64) store<u64>(dst + (<usize>(2 * i + 1) << 3), load<u64>(tmp + (<usize>i << 3)));
