@@ -6,6 +6,7 @@ import { kernelsSuite } from './kernels.js';
 import { noiseSuite } from './noise.js';
 import { paillierSuite } from './paillier.js';
 import { protectSuite } from './protect.js';
+import { prioSuite } from './prio.js';
 import { secaggSuite } from './secagg.js';
 import { tfjsSuite } from './tfjs.js';
 
@@ -18,6 +19,7 @@ const suites: Record<string, () => Promise<void>> = {
   protect: protectSuite,
   desensitize: desensitizeSuite,
   tfjs: tfjsSuite,
+  prio: prioSuite,
 };
 
 async function main(): Promise<void> {

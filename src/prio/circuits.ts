@@ -1,0 +1,145 @@
+// The validity circuits of the Prio3 variants (draft-irtf-cfrg-vdaf-20, section 7.4): Count, Sum,
+// SumVec, Histogram and MultihotCountVec, plus the draft's test-only circuit with a degree-3
+// gadget (a count in {0, 1, 2}, checked by x(x-1)(x-2) = 0). Measurements reach encode() checked.
+import { PrivkitError } from '../errors.js';
+import { add, type Field, invInt, sub } from './field.js';
+import {
+  bitLength,
+  chunkedRangeCheck,
+  type Circuit,
+  decodeRangeChecked,
+  encodeRangeChecked,
+  mulGadget,
+  parallelSumGadget,
+  polyEvalGadget,
+} from './flp.js';
+
+/**
+ * An aggregate element as a JS number: E_OVERFLOW above 2^53 - 1 (never rounded). Aggregates are
+ * sums mod p, so a true sum of p or more wraps, as the draft defines it.
+ */
+function toCount(x: bigint): number {
+  if (x > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new PrivkitError('E_OVERFLOW', 'an aggregate element exceeds 2^53 - 1: the aggregate shares do not belong together, or the sum is too large for a JS number', { argument: 'aggShares' });
+  }
+  return Number(x);
+}
+
+/** Count: x in {0, 1}, checked by Mul(x, x) - x = 0. */
+export function countCircuit(f: Field): Circuit<number, number> {
+  return {
+    field: f,
+    gadgets: [mulGadget],
+    gadgetCalls: [1],
+    measLen: 1,
+    jointRandLen: 0,
+    evalOutputLen: 1,
+    outputLen: 1,
+    encode: (m) => [BigInt(m)],
+    eval: (meas, _jointRand, _numShares, [g]) => [sub(f, g!([meas[0]!, meas[0]!]), meas[0]!)],
+    truncate: (meas) => meas.slice(),
+    decode: (output) => toCount(output[0]!),
+  };
+}
+
+/** The draft's degree-3 test circuit: x in {0, 1, 2} through PolyEval(x^3 - 3x^2 + 2x). */
+export function higherDegreeCircuit(f: Field): Circuit<number, number> {
+  return {
+    field: f,
+    gadgets: [polyEvalGadget(f, [0n, 2n, -3n, 1n], 1)],
+    gadgetCalls: [1],
+    measLen: 1,
+    jointRandLen: 0,
+    evalOutputLen: 1,
+    outputLen: 1,
+    encode: (m) => [BigInt(m)],
+    eval: (meas, _jointRand, _numShares, [g]) => [g!([meas[0]!])],
+    truncate: (meas) => meas.slice(),
+    decode: (output) => toCount(output[0]!),
+  };
+}
+
+/** Sum: an integer in [0, max], as bits checked one by one by PolyEval(x^2 - x). */
+export function sumCircuit(f: Field, max: number): Circuit<number, number> {
+  const bits = bitLength(max);
+  return {
+    field: f,
+    gadgets: [polyEvalGadget(f, [0n, -1n, 1n], bits)],
+    gadgetCalls: [bits],
+    measLen: bits,
+    jointRandLen: 0,
+    evalOutputLen: bits,
+    outputLen: 1,
+    encode: (m) => encodeRangeChecked(m, max),
+    eval: (meas, _jointRand, _numShares, [g]) => meas.map((b) => g!([b])),
+    truncate: (meas) => [decodeRangeChecked(f, meas, max)],
+    decode: (output) => toCount(output[0]!),
+  };
+}
+
+/** SumVec: `length` integers in [0, max], bit-encoded and range-checked in chunks by ParallelSum(Mul). */
+export function sumVecCircuit(f: Field, length: number, max: number, chunkLength: number): Circuit<readonly number[], number[]> {
+  const bits = bitLength(max);
+  const calls = Math.ceil((length * bits) / chunkLength);
+  return {
+    field: f,
+    gadgets: [parallelSumGadget(mulGadget, chunkLength)],
+    gadgetCalls: [calls],
+    measLen: length * bits,
+    jointRandLen: calls,
+    evalOutputLen: 1,
+    outputLen: length,
+    encode: (m) => m.flatMap((v) => encodeRangeChecked(v, max)),
+    eval: (meas, jointRand, numShares, [g]) => [chunkedRangeCheck(f, meas, jointRand, numShares, chunkLength, calls, g!)],
+    truncate: (meas) => Array.from({ length }, (_, i) => decodeRangeChecked(f, meas, max, i * bits)),
+    decode: (output) => output.map(toCount),
+  };
+}
+
+/** Histogram: a one-hot vector of `length` buckets (bits checked in chunks, and their sum is 1). */
+export function histogramCircuit(f: Field, length: number, chunkLength: number): Circuit<number, number[]> {
+  const calls = Math.ceil(length / chunkLength);
+  return {
+    field: f,
+    gadgets: [parallelSumGadget(mulGadget, chunkLength)],
+    gadgetCalls: [calls],
+    measLen: length,
+    jointRandLen: calls,
+    evalOutputLen: 2,
+    outputLen: length,
+    encode: (m) => Array.from({ length }, (_, i) => (i === m ? 1n : 0n)),
+    eval: (meas, jointRand, numShares, [g]) => {
+      const rangeCheck = chunkedRangeCheck(f, meas, jointRand, numShares, chunkLength, calls, g!);
+      let sumCheck = sub(f, 0n, invInt(f, numShares));
+      for (const b of meas) sumCheck = add(f, sumCheck, b);
+      return [rangeCheck, sumCheck];
+    },
+    truncate: (meas) => meas.slice(),
+    decode: (output) => output.map(toCount),
+  };
+}
+
+/** MultihotCountVec: `length` booleans with at most `maxWeight` true, the weight sent bit-encoded beside them. */
+export function multihotCountVecCircuit(f: Field, length: number, maxWeight: number, chunkLength: number): Circuit<readonly boolean[], number[]> {
+  const weightBits = bitLength(maxWeight);
+  const calls = Math.ceil((length + weightBits) / chunkLength);
+  return {
+    field: f,
+    gadgets: [parallelSumGadget(mulGadget, chunkLength)],
+    gadgetCalls: [calls],
+    measLen: length + weightBits,
+    jointRandLen: calls,
+    evalOutputLen: 2,
+    outputLen: length,
+    encode: (m) => [...m.map((b) => (b ? 1n : 0n)), ...encodeRangeChecked(m.filter(Boolean).length, maxWeight)],
+    eval: (meas, jointRand, numShares, [g]) => {
+      const rangeCheck = chunkedRangeCheck(f, meas, jointRand, numShares, chunkLength, calls, g!);
+      let weight = 0n;
+      for (let i = 0; i < length; i++) weight = add(f, weight, meas[i]!);
+      const reported = decodeRangeChecked(f, meas, maxWeight, length);
+      return [rangeCheck, sub(f, weight, reported)];
+    },
+    truncate: (meas) => meas.slice(0, length),
+    decode: (output) => output.map(toCount),
+  };
+}

@@ -1,0 +1,19 @@
+// privkit/prio: Prio3 verifiable distributed aggregation (draft-irtf-cfrg-vdaf-20). Clients shard a
+// measurement with a fully linear proof of its validity among non-colluding aggregators, which
+// verify the proof on their shares, sum the valid reports' output shares, and hand the aggregate
+// shares to a collector. Malicious clients' invalid reports are rejected; no single aggregator
+// learns a measurement.
+export { Prio3, Prio3Aggregator, VERIFY_KEY_SIZE, NONCE_SIZE, MAX_CTX_LENGTH } from './prio3.js';
+export type { Prio3Report, Prio3ShardOptions, Prio3VerifyInput, Prio3VerifyState, Prio3VerifyInit, Prio3LeaderInit, Prio3HelperInit } from './prio3.js';
+export {
+  prio3Count,
+  prio3Sum,
+  prio3SumVec,
+  prio3SumVecWithMultiproof,
+  prio3Histogram,
+  prio3MultihotCountVec,
+  prio3HigherDegree,
+  MAX_MEASUREMENT_LENGTH,
+  MAX_SUM_MAX,
+} from './variants.js';
+export type { Prio3CommonOptions, Prio3SumOptions, Prio3SumVecOptions, Prio3MultiproofOptions, Prio3HistogramOptions, Prio3MultihotOptions } from './variants.js';

@@ -1,0 +1,235 @@
+// The Prio3 hot paths in wasm (assembly/prio.ts), with the plain-TS references (src/prio/field.ts,
+// src/prio/xof.ts, src/prio/flp.ts) as the fallback before `ready()` loads the module: NTT and
+// inverse NTT, the ParallelSum(Mul) gadget polynomial, TurboSHAKE128 and XofTurboShake128 seed
+// derivation and expansion. Vectors cross the boundary in the draft's encoding (canonical
+// little-endian elements); every staged region is secret (zeroed when the call returns).
+import { decodeVec, encodeVec, type Field, invInt, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
+import { SEED_SIZE, XofTurboShake128 } from './xof.js';
+import { prioWasm } from './wasm.js';
+
+const fieldId = (f: Field): number => f.encodedSize * 8;
+
+/** True once the prio wasm module is loaded (the kernels below use it then). */
+export const wasmLoaded = (): boolean => prioWasm.loaded;
+
+/** The XofTurboShake128 message: le16(|dst|) || dst || u8(|seed|) || seed || binder. */
+function xofMessage(seed: Uint8Array, dst: Uint8Array, binder: Uint8Array): Uint8Array {
+  const m = new Uint8Array(3 + dst.length + seed.length + binder.length);
+  m[0] = dst.length & 0xff;
+  m[1] = dst.length >> 8;
+  m.set(dst, 2);
+  m[2 + dst.length] = seed.length;
+  m.set(seed, 3 + dst.length);
+  m.set(binder, 3 + dst.length + seed.length);
+  return m;
+}
+
+/** TurboSHAKE128(M, D, L) in wasm. */
+export function turboShake128Wasm(message: Uint8Array, domain: number, length: number): Uint8Array {
+  return prioWasm.run((k, arena) => {
+    const msg = arena.allocSecret(Math.max(message.length, 1));
+    const out = arena.allocSecret(Math.max(length, 1));
+    const st = arena.allocSecret(k.SHAKE_STATE_BYTES.value);
+    arena.bytes(msg, message.length).set(message);
+    k.turboShake128(msg, message.length, domain, out, length, st);
+    return arena.bytes(out, length).slice();
+  });
+}
+
+/** XofTurboShake128.expandIntoVec in wasm: `length` field elements. */
+export function xofExpandWasm(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): bigint[] {
+  return decodeVec(f, xofExpandBytes(f, seed, dst, binder, length), 'xof');
+}
+
+/** The canonical encoding of XofTurboShake128.expandIntoVec, computed in wasm. */
+function xofExpandBytes(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): Uint8Array {
+  const message = xofMessage(seed, dst, binder);
+  const bytes = prioWasm.run((k, arena) => {
+    const msg = arena.allocSecret(Math.max(message.length, 1));
+    const out = arena.allocSecret(Math.max(length * f.encodedSize, 1));
+    const st = arena.allocSecret(k.SHAKE_STATE_BYTES.value);
+    arena.bytes(msg, message.length).set(message);
+    k.xofExpand(fieldId(f), msg, message.length, out, length, st);
+    return arena.bytes(out, length * f.encodedSize).slice();
+  });
+  message.fill(0);
+  return bytes;
+}
+
+/** A field vector together with its encoding (canonical little-endian elements). */
+export interface EncodedVec {
+  readonly vec: bigint[];
+  readonly bytes: Uint8Array;
+}
+
+/** XofTurboShake128.expandIntoVec with the expansion's encoding kept (wasm when loaded, else the reference). */
+export function expandIntoEncodedVec(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): EncodedVec {
+  if (!wasmLoaded()) {
+    const vec = XofTurboShake128.expandIntoVec(f, seed, dst, binder, length);
+    return { vec, bytes: encodeVec(f, vec) };
+  }
+  const bytes = xofExpandBytes(f, seed, dst, binder, length);
+  return { vec: decodeVec(f, bytes, 'xof'), bytes };
+}
+
+/** Derives a seed (wasm when loaded, else the reference). */
+export function deriveSeed(seed: Uint8Array, dst: Uint8Array, binder: Uint8Array): Uint8Array {
+  if (!wasmLoaded()) return XofTurboShake128.deriveSeed(seed, dst, binder);
+  const message = xofMessage(seed, dst, binder);
+  const out = turboShake128Wasm(message, 1, SEED_SIZE);
+  message.fill(0);
+  return out;
+}
+
+/** Expands a seed into field elements (wasm when loaded, else the reference). */
+export function expandIntoVec(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): bigint[] {
+  return wasmLoaded() ? xofExpandWasm(f, seed, dst, binder, length) : XofTurboShake128.expandIntoVec(f, seed, dst, binder, length);
+}
+
+/** The draft's ntt(p, n, set_s) in wasm. */
+export function nttWasm(f: Field, coeffs: readonly bigint[], n: number, shifted = false): bigint[] {
+  const padded = coeffs.length === n ? coeffs : [...coeffs, ...new Array<bigint>(n - coeffs.length).fill(0n)];
+  return transformWasm(f, padded, nthRoot(f, n), shifted ? nthRoot(f, 2 * n) : 1n, 1n, false);
+}
+
+/** The draft's inv_ntt(v, n) in wasm. */
+export function invNttWasm(f: Field, values: readonly bigint[], n: number): bigint[] {
+  return transformWasm(f, values, nthRootInverse(f, n), 1n, invInt(f, n), true);
+}
+
+function transformWasm(f: Field, values: readonly bigint[], root: bigint, shift: bigint, nInv: bigint, inverse: boolean): bigint[] {
+  const n = values.length;
+  const size = f.encodedSize;
+  const bytes = prioWasm.run((k, arena) => {
+    const v = arena.allocSecret(n * size);
+    const consts = arena.alloc(3 * size);
+    const scratch = arena.allocSecret(k.nttScratchBytes(fieldId(f), n));
+    arena.bytes(v, n * size).set(encodeVec(f, values));
+    arena.bytes(consts, 3 * size).set(encodeVec(f, [root, shift, nInv]));
+    k.ntt(fieldId(f), v, n, consts, consts + size, consts + 2 * size, inverse, scratch);
+    return arena.bytes(v, n * size).slice();
+  });
+  return decodeVec(f, bytes, 'ntt');
+}
+
+/** NTT: wasm when loaded, else the reference. */
+export const ntt = (f: Field, coeffs: readonly bigint[], n: number, shifted = false): bigint[] =>
+  wasmLoaded() ? nttWasm(f, coeffs, n, shifted) : nttReference(f, coeffs, n, shifted);
+
+/** Inverse NTT: wasm when loaded, else the reference. */
+export const invNtt = (f: Field, values: readonly bigint[], n: number): bigint[] => (wasmLoaded() ? invNttWasm(f, values, n) : invNttReference(f, values, n));
+
+/**
+ * The ParallelSum(Mul) gadget polynomial in wasm: `wires` holds 2 * count wire polynomials of p
+ * evaluations each (pair j: wires[2j], wires[2j+1]); returns the 2p evaluations of the sum of the
+ * pairs' products.
+ */
+export function parallelSumMulWasm(f: Field, wires: readonly (readonly bigint[])[]): bigint[] {
+  const p = wires[0]!.length;
+  const count = wires.length / 2;
+  const size = f.encodedSize;
+  const bytes = prioWasm.run((k, arena) => {
+    const w = arena.allocSecret(wires.length * p * size);
+    const consts = arena.alloc(4 * size);
+    const out = arena.allocSecret(2 * p * size);
+    const scratch = arena.allocSecret(k.parallelSumMulScratchBytes(fieldId(f), p));
+    const view = arena.bytes(w, wires.length * p * size);
+    wires.forEach((wire, i) => view.set(encodeVec(f, wire), i * p * size));
+    const root = nthRoot(f, p);
+    arena.bytes(consts, 4 * size).set(encodeVec(f, [root, nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]));
+    k.parallelSumMul(fieldId(f), w, count, p, consts, out, scratch);
+    return arena.bytes(out, 2 * p * size).slice();
+  });
+  return decodeVec(f, bytes, 'parallelSumMul');
+}
+
+
+/** The draft's poly_eval_batched in wasm: each polynomial (n evaluations at the powers of W_n) at x. */
+export function polyEvalBatchedWasm(f: Field, polys: readonly (readonly bigint[])[], x: bigint): bigint[] {
+  const n = polys[0]!.length;
+  const size = f.encodedSize;
+  let factor = invInt(f, n);
+  if ((n - 1) % 2 === 1) factor = f.modulus - factor;
+  const bytes = prioWasm.run((k, arena) => {
+    const p = arena.allocSecret(polys.length * n * size);
+    const consts = arena.allocSecret(3 * size);
+    const out = arena.allocSecret(polys.length * size);
+    const scratch = arena.allocSecret(k.lagrangeEvalScratchBytes(fieldId(f), polys.length, n));
+    const view = arena.bytes(p, polys.length * n * size);
+    polys.forEach((poly, i) => view.set(encodeVec(f, poly), i * n * size));
+    arena.bytes(consts, 3 * size).set(encodeVec(f, [nthRoot(f, n), x, factor]));
+    k.lagrangeEval(fieldId(f), p, polys.length, n, consts, out, scratch);
+    return arena.bytes(out, polys.length * size).slice();
+  });
+  return decodeVec(f, bytes, 'polyEvalBatched');
+}
+
+/** poly_eval_batched: wasm when loaded, else the reference. */
+export const polyEvalBatched = (f: Field, polys: readonly (readonly bigint[])[], x: bigint): bigint[] =>
+  wasmLoaded() ? polyEvalBatchedWasm(f, polys, x) : polyEvalBatchedReference(f, polys, x);
+
+/** a[i] * b[i] in wasm (Montgomery multiplication; canonical in and out). */
+export function mulVecWasm(f: Field, a: readonly bigint[], b: readonly bigint[]): bigint[] {
+  const n = a.length;
+  const size = f.encodedSize;
+  const bytes = prioWasm.run((k, arena) => {
+    const x = arena.allocSecret(Math.max(n * size, 1));
+    const y = arena.allocSecret(Math.max(n * size, 1));
+    arena.bytes(x, n * size).set(encodeVec(f, a));
+    arena.bytes(y, n * size).set(encodeVec(f, b));
+    k.mulVec(fieldId(f), x, x, y, n);
+    return arena.bytes(x, n * size).slice();
+  });
+  return decodeVec(f, bytes, 'mulVec');
+}
+
+/**
+ * The chunked bit check's wires (SumVec, Histogram, MultihotCountVec: ParallelSum(Mul) over
+ * (r^(j+1) x_j, x_j - 1/shares)) built in wasm from the measurement (share), then either its gadget
+ * polynomial (`at` undefined: the prover's, 2p evaluations) or every wire polynomial evaluated at
+ * `at` (the query's wire checks), without the wires leaving wasm memory.
+ */
+export function chunkedRangeCheckWasm(
+  f: Field,
+  meas: readonly bigint[],
+  jointRand: readonly bigint[],
+  numShares: number,
+  chunkLength: number,
+  calls: number,
+  seeds: readonly bigint[],
+  p: number,
+  at: bigint | undefined,
+): bigint[] {
+  const size = f.encodedSize;
+  const arity = 2 * chunkLength;
+  const outLength = at === undefined ? 2 * p : arity;
+  const bytes = prioWasm.run((k, arena) => {
+    const m = arena.allocSecret(Math.max(meas.length * size, 1));
+    const r = arena.allocSecret(calls * size);
+    const s = arena.allocSecret(size);
+    const seedPtr = arena.allocSecret(arity * size);
+    const wires = arena.allocSecret(arity * p * size);
+    const consts = arena.allocSecret(4 * size);
+    const out = arena.allocSecret(outLength * size);
+    arena.bytes(m, meas.length * size).set(encodeVec(f, meas));
+    arena.bytes(r, calls * size).set(encodeVec(f, jointRand.slice(0, calls)));
+    arena.bytes(s, size).set(encodeVec(f, [invInt(f, numShares)]));
+    arena.bytes(seedPtr, arity * size).set(encodeVec(f, seeds));
+    const id = fieldId(f);
+    k.chunkWires(id, m, meas.length, r, calls, chunkLength, s, seedPtr, p, wires);
+    const root = nthRoot(f, p);
+    if (at === undefined) {
+      const scratch = arena.allocSecret(k.parallelSumMulScratchBytes(id, p));
+      arena.bytes(consts, 4 * size).set(encodeVec(f, [root, nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]));
+      k.parallelSumMul(id, wires, chunkLength, p, consts, out, scratch);
+    } else {
+      let factor = invInt(f, p);
+      if ((p - 1) % 2 === 1) factor = f.modulus - factor;
+      const scratch = arena.allocSecret(k.lagrangeEvalScratchBytes(id, arity, p));
+      arena.bytes(consts, 3 * size).set(encodeVec(f, [root, at, factor]));
+      k.lagrangeEval(id, wires, arity, p, consts, out, scratch);
+    }
+    return arena.bytes(out, outLength * size).slice();
+  });
+  return decodeVec(f, bytes, 'chunkedRangeCheck');
+}

@@ -1,0 +1,554 @@
+// Prio3 (draft-irtf-cfrg-vdaf-20, section 7.2): the transformation of an FLP into a VDAF. A client
+// shards its encoded measurement and proof(s) into additive shares (helpers get an XOF seed), with
+// joint randomness bound to every share through the parts in the public share; each aggregator
+// queries its share into a verifier share; the combined verifier message decides; aggregate shares
+// are sums of output shares. Every message is encoded as the draft's section 7.2.7 says.
+import { PrivkitError } from '../errors.js';
+import { createRng, isRng, type Rng } from '../dp/rng.js';
+import { checkTypedArray, currentLength } from '../wasm/boundary.js';
+import { assertBytes, assertInteger, describe, readOptions } from '../validate.js';
+import { decodeVec, encodeVec, type Field, vecAdd, vecSub } from './field.js';
+import { type Circuit, decide, proofLen, prove, proveRandLen, query, queryRandLen, verifierLen } from './flp.js';
+import { deriveSeed, type EncodedVec, expandIntoEncodedVec, expandIntoVec } from './kernels.js';
+import { SEED_SIZE } from './xof.js';
+
+/** The draft's VERSION constant (draft 20 keeps the wire format of draft 18). */
+const VERSION = 18;
+const USAGE_MEAS_SHARE = 1;
+const USAGE_PROOF_SHARE = 2;
+const USAGE_JOINT_RANDOMNESS = 3;
+const USAGE_PROVE_RANDOMNESS = 4;
+const USAGE_QUERY_RANDOMNESS = 5;
+const USAGE_JOINT_RAND_SEED = 6;
+const USAGE_JOINT_RAND_PART = 7;
+
+/** Bytes of the verification key shared by the aggregators (an XOF seed). */
+export const VERIFY_KEY_SIZE = SEED_SIZE;
+/** Bytes of a report's nonce. */
+export const NONCE_SIZE = 16;
+/** Longest application context string accepted (the XOF's domain separation tag holds it). */
+export const MAX_CTX_LENGTH = 65535 - 8;
+
+/** What a client sends: a public share for every aggregator and one input share per aggregator. */
+export interface Prio3Report {
+  /** The report's 16-byte nonce (random unless given). */
+  readonly nonce: Uint8Array;
+  /** The public share (the joint randomness parts; empty for variants without joint randomness). */
+  readonly publicShare: Uint8Array;
+  /** inputShares[j] goes to aggregator j (0 is the leader). */
+  readonly inputShares: readonly Uint8Array[];
+}
+
+/** Options of {@link Prio3.shard}. */
+export interface Prio3ShardOptions {
+  /** Application context string bound into every XOF call (must equal the aggregators'). Default: empty. */
+  ctx?: Uint8Array;
+  /** The 16-byte nonce. Default: 16 bytes from the CSPRNG. */
+  nonce?: Uint8Array;
+  /** The sharding randomness (`randSize` bytes). Default: from the CSPRNG. Only for test vectors. */
+  rand?: Uint8Array;
+  /** The generator of the default nonce and randomness. Default: a CSPRNG made by createRng(). */
+  rng?: Rng;
+}
+
+/** The inputs of {@link Prio3.verifyInit}: one aggregator's view of one report. */
+export interface Prio3VerifyInput {
+  /** The verification key shared by the aggregators (32 bytes, secret from clients). */
+  verifyKey: Uint8Array;
+  /** This aggregator's index: 0 for the leader, 1..shares-1 for the helpers. */
+  aggregatorId: number;
+  /** The report's nonce. */
+  nonce: Uint8Array;
+  /** The report's public share. */
+  publicShare: Uint8Array;
+  /** This aggregator's input share. */
+  inputShare: Uint8Array;
+  /** Application context string. Default: empty. */
+  ctx?: Uint8Array;
+}
+
+/** One aggregator's verification state of a report (opaque; consumed by verifyNext). */
+export interface Prio3VerifyState {
+  /** @internal */
+  readonly outShare: readonly bigint[];
+  /** @internal */
+  readonly jointRandSeed: Uint8Array | undefined;
+  /** @internal */
+  readonly owner: object;
+}
+
+/** The result of {@link Prio3.verifyInit}. */
+export interface Prio3VerifyInit {
+  /** Kept by the aggregator until the verifier message arrives. */
+  readonly state: Prio3VerifyState;
+  /** Broadcast to the other aggregators. */
+  readonly verifierShare: Uint8Array;
+}
+
+/** The leader's first ping-pong step ({@link Prio3.leaderInit}). */
+export interface Prio3LeaderInit {
+  /** Kept by the leader until the helper answers. */
+  readonly state: Prio3VerifyState;
+  /** The `initialize` message for the helper. */
+  readonly outbound: Uint8Array;
+}
+
+/** The helper's ping-pong step ({@link Prio3.helperInit}). */
+export interface Prio3HelperInit {
+  /** The helper's output share of the report, to add to its aggregator. */
+  readonly outShare: Uint8Array;
+  /** The `finish` message for the leader. */
+  readonly outbound: Uint8Array;
+}
+
+const bytesOf = (...parts: (Uint8Array | number[])[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+};
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+let defaultRng: Rng | undefined;
+/** Verification states verifyNext has consumed (each gives at most one output share). */
+const finishedStates = new WeakSet<Prio3VerifyState>();
+
+/** A copy of a Uint8Array argument of any length up to `max` (no later change of the caller's array is seen). */
+function readBytes(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): Uint8Array {
+  const bytes = checkTypedArray(name, value, ['Uint8Array']);
+  if (currentLength(bytes) > max) throw new PrivkitError('E_ARG', `${name} must be at most ${max} bytes, got ${describe(value)}`, { argument: name });
+  return bytes.slice();
+}
+
+/**
+ * A Prio3 VDAF: made by {@link prio3Count}, {@link prio3Sum}, {@link prio3SumVec},
+ * {@link prio3Histogram}, {@link prio3MultihotCountVec} or {@link prio3SumVecWithMultiproof}.
+ * Clients call `shard`; each aggregator calls `verifyInit`, one party combines the verifier shares
+ * with `verifierSharesToMessage` (which rejects an invalid report), each aggregator finishes with
+ * `verifyNext` and adds the output share to its `aggregator()`; the collector calls `unshard`.
+ * For two aggregators the ping-pong methods run the same steps over one round trip.
+ *
+ * Adversary: any number of malicious clients (a report whose measurement is out of the variant's
+ * domain is rejected, except with the FLP's soundness error); the aggregators honest-but-curious
+ * and not colluding (any single one learns nothing of a measurement; the verify key must stay
+ * secret from clients). The aggregators' outputs are not differentially private by themselves.
+ */
+export class Prio3<M, R> {
+  /** The variant's name, e.g. `Prio3Histogram`. */
+  readonly name: string;
+  /** The VDAF identifier of the draft's registry (0xFFFFxxxx: private use). */
+  readonly id: number;
+  /** Number of aggregators (2 for the ping-pong methods). */
+  readonly shares: number;
+  /** Number of independent proofs. */
+  readonly proofs: number;
+  /** Bytes of sharding randomness a report consumes. */
+  readonly randSize: number;
+  /** @internal */
+  readonly circuit: Circuit<M, R>;
+  private readonly checkMeasurement: (m: unknown) => M;
+  private readonly field: Field;
+
+  /** @internal */
+  constructor(name: string, id: number, circuit: Circuit<M, R>, proofs: number, shares: number, check: (m: unknown) => M) {
+    this.name = name;
+    this.id = id;
+    this.circuit = circuit;
+    this.proofs = proofs;
+    this.shares = shares;
+    this.checkMeasurement = check;
+    this.field = circuit.field;
+    this.randSize = SEED_SIZE * shares * (circuit.jointRandLen > 0 ? 2 : 1);
+  }
+
+  /** Field elements of one proof. */
+  get proofLength(): number {
+    return proofLen(this.circuit);
+  }
+
+  /** Field elements of one verifier (per proof). */
+  get verifierLength(): number {
+    return verifierLen(this.circuit);
+  }
+
+  private dst(usage: number, ctx: Uint8Array): Uint8Array {
+    const id = this.id;
+    return bytesOf([VERSION, 0, id >>> 24, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff, usage >> 8, usage & 0xff], ctx);
+  }
+
+  /** A helper's measurement share, as field elements and in its encoding (the joint randomness part hashes the latter). */
+  private helperMeasShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): EncodedVec {
+    return expandIntoEncodedVec(this.field, seed, this.dst(USAGE_MEAS_SHARE, ctx), new Uint8Array([aggId]), this.circuit.measLen);
+  }
+
+  private helperProofsShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): bigint[] {
+    return expandIntoVec(this.field, seed, this.dst(USAGE_PROOF_SHARE, ctx), new Uint8Array([this.proofs, aggId]), this.proofLength * this.proofs);
+  }
+
+  private jointRandPart(ctx: Uint8Array, aggId: number, blind: Uint8Array, encodedMeasShare: Uint8Array, nonce: Uint8Array): Uint8Array {
+    return deriveSeed(blind, this.dst(USAGE_JOINT_RAND_PART, ctx), bytesOf([aggId], nonce, encodedMeasShare));
+  }
+
+  private jointRandSeed(ctx: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
+    return deriveSeed(new Uint8Array(SEED_SIZE), this.dst(USAGE_JOINT_RAND_SEED, ctx), bytesOf(...parts));
+  }
+
+  private jointRands(ctx: Uint8Array, seed: Uint8Array): bigint[] {
+    return expandIntoVec(this.field, seed, this.dst(USAGE_JOINT_RANDOMNESS, ctx), new Uint8Array([this.proofs]), this.circuit.jointRandLen * this.proofs);
+  }
+
+  private readCtx(ctx: unknown): Uint8Array {
+    return ctx === undefined ? new Uint8Array(0) : readBytes('ctx', ctx, MAX_CTX_LENGTH);
+  }
+
+  /**
+   * Splits a measurement into a report: a public share and one input share per aggregator, with
+   * proof(s) that the measurement is valid.
+   *
+   * @param measurement - the client's measurement (its type depends on the variant).
+   * @param opts - application context, nonce, randomness and generator (all optional).
+   * @throws {PrivkitError} E_ARG when the measurement is out of the variant's domain (checked before
+   *   any sharding), opts is not an object, ctx is not a Uint8Array of at most 65,527 bytes, nonce is
+   *   not 16 bytes, rand is not `randSize` bytes or rng is not made by createRng; E_NOT_READY before
+   *   `await ready()` when the CSPRNG must draw the nonce or randomness.
+   */
+  shard(measurement: M, opts: Prio3ShardOptions = {}): Prio3Report {
+    const o = readOptions(opts, ['ctx', 'nonce', 'rand', 'rng']);
+    const m = this.checkMeasurement(measurement);
+    const ctx = this.readCtx(o.ctx);
+    if (o.rng !== undefined && !isRng(o.rng)) throw new PrivkitError('E_ARG', `rng must be a generator made by createRng, got ${describe(o.rng)}`, { argument: 'rng' });
+    const nonceGiven = o.nonce === undefined ? undefined : assertBytes('nonce', o.nonce, NONCE_SIZE).slice();
+    const randGiven = o.rand === undefined ? undefined : assertBytes('rand', o.rand, this.randSize).slice();
+    const rng = o.rng ?? (nonceGiven === undefined || randGiven === undefined ? (defaultRng ??= createRng()) : undefined);
+    const nonce = nonceGiven ?? rng!.bytes(NONCE_SIZE);
+    const rand = randGiven ?? rng!.bytes(this.randSize);
+    try {
+      return { nonce, ...this.shardWith(ctx, this.circuit.encode(m), nonce, rand) };
+    } finally {
+      rand.fill(0);
+    }
+  }
+
+  private shardWith(ctx: Uint8Array, meas: bigint[], nonce: Uint8Array, rand: Uint8Array): Omit<Prio3Report, 'nonce'> {
+    const f = this.field;
+    const c = this.circuit;
+    const seeds: Uint8Array[] = [];
+    for (let i = 0; i < rand.length; i += SEED_SIZE) seeds.push(rand.slice(i, i + SEED_SIZE));
+    const withJointRand = c.jointRandLen > 0;
+    const perHelper = withJointRand ? 2 : 1;
+    const helperSeeds = Array.from({ length: this.shares - 1 }, (_, j) => seeds[perHelper * j]!);
+    const helperBlinds = Array.from({ length: this.shares - 1 }, (_, j) => seeds[perHelper * j + 1]!);
+    const rest = seeds.slice(perHelper * (this.shares - 1));
+    const leaderBlind = withJointRand ? rest[0]! : undefined;
+    const proveSeed = rest[withJointRand ? 1 : 0]!;
+
+    let leaderMeasShare = meas;
+    const parts: Uint8Array[] = [];
+    for (let j = 0; j < this.shares - 1; j++) {
+      const helperShare = this.helperMeasShare(ctx, j + 1, helperSeeds[j]!);
+      leaderMeasShare = vecSub(f, leaderMeasShare, helperShare.vec);
+      if (withJointRand) parts.push(this.jointRandPart(ctx, j + 1, helperBlinds[j]!, helperShare.bytes, nonce));
+    }
+    const leaderMeasBytes = encodeVec(f, leaderMeasShare);
+    if (withJointRand) parts.unshift(this.jointRandPart(ctx, 0, leaderBlind!, leaderMeasBytes, nonce));
+
+    const proveRandLength = proveRandLen(c);
+    const proveRands = expandIntoVec(f, proveSeed, this.dst(USAGE_PROVE_RANDOMNESS, ctx), new Uint8Array([this.proofs]), proveRandLength * this.proofs);
+    const jointRands = withJointRand ? this.jointRands(ctx, this.jointRandSeed(ctx, parts)) : [];
+    let leaderProofs: bigint[] = [];
+    for (let i = 0; i < this.proofs; i++) {
+      const proveRand = proveRands.slice(i * proveRandLength, (i + 1) * proveRandLength);
+      const jointRand = jointRands.slice(i * c.jointRandLen, (i + 1) * c.jointRandLen);
+      leaderProofs.push(...prove(c, meas, proveRand, jointRand));
+    }
+    for (let j = 0; j < this.shares - 1; j++) leaderProofs = vecSub(f, leaderProofs, this.helperProofsShare(ctx, j + 1, helperSeeds[j]!));
+
+    const inputShares = [bytesOf(leaderMeasBytes, encodeVec(f, leaderProofs), leaderBlind ?? [])];
+    for (let j = 0; j < this.shares - 1; j++) inputShares.push(bytesOf(helperSeeds[j]!, withJointRand ? helperBlinds[j]! : []));
+    return { publicShare: bytesOf(...parts), inputShares };
+  }
+
+  /**
+   * One aggregator's first verification step: expands and queries its input share, giving its
+   * verification state and its verifier share.
+   *
+   * @param input - the verify key, aggregator index, nonce, public share, input share and ctx.
+   * @throws {PrivkitError} E_ARG when an argument has the wrong type or length (naming it), or an
+   *   encoded field element is not below the modulus; E_AUTH when the query point hits a root of unity.
+   */
+  verifyInit(input: Prio3VerifyInput): Prio3VerifyInit {
+    const o = readOptions(input, ['verifyKey', 'aggregatorId', 'nonce', 'publicShare', 'inputShare', 'ctx'], 'input');
+    const f = this.field;
+    const c = this.circuit;
+    const verifyKey = assertBytes('verifyKey', o.verifyKey, VERIFY_KEY_SIZE);
+    const aggId = assertInteger('aggregatorId', o.aggregatorId, 0, this.shares - 1);
+    const nonce = assertBytes('nonce', o.nonce, NONCE_SIZE).slice();
+    const ctx = this.readCtx(o.ctx);
+    const withJointRand = c.jointRandLen > 0;
+    const publicShare = readBytes('publicShare', o.publicShare);
+    const expectedPublic = withJointRand ? SEED_SIZE * this.shares : 0;
+    if (publicShare.length !== expectedPublic) {
+      throw new PrivkitError('E_ARG', `publicShare must be ${expectedPublic} bytes for ${this.name} with ${this.shares} shares, got ${publicShare.length}`, { argument: 'publicShare' });
+    }
+    const inputShare = readBytes('inputShare', o.inputShare);
+    const proofsLength = this.proofLength * this.proofs;
+    const blindLength = withJointRand ? SEED_SIZE : 0;
+    const expectedInput = aggId === 0 ? f.encodedSize * (c.measLen + proofsLength) + blindLength : SEED_SIZE + blindLength;
+    if (inputShare.length !== expectedInput) {
+      throw new PrivkitError('E_ARG', `inputShare of aggregator ${aggId} must be ${expectedInput} bytes, got ${inputShare.length}`, { argument: 'inputShare' });
+    }
+    let measShare: EncodedVec;
+    let proofsShare: bigint[];
+    if (aggId === 0) {
+      const bytes = inputShare.subarray(0, f.encodedSize * c.measLen);
+      measShare = { vec: decodeVec(f, bytes, 'inputShare'), bytes };
+      proofsShare = decodeVec(f, inputShare.subarray(f.encodedSize * c.measLen, f.encodedSize * (c.measLen + proofsLength)), 'inputShare');
+    } else {
+      const seed = inputShare.subarray(0, SEED_SIZE);
+      measShare = this.helperMeasShare(ctx, aggId, seed);
+      proofsShare = this.helperProofsShare(ctx, aggId, seed);
+    }
+    const blind = withJointRand ? inputShare.subarray(inputShare.length - SEED_SIZE) : undefined;
+
+    let jointRands: bigint[] = [];
+    let jointRandSeed: Uint8Array | undefined;
+    let part: Uint8Array | undefined;
+    if (withJointRand) {
+      part = this.jointRandPart(ctx, aggId, blind!, measShare.bytes, nonce);
+      const parts = Array.from({ length: this.shares }, (_, j) => (j === aggId ? part! : publicShare.subarray(j * SEED_SIZE, (j + 1) * SEED_SIZE)));
+      jointRandSeed = this.jointRandSeed(ctx, parts);
+      jointRands = this.jointRands(ctx, jointRandSeed);
+    }
+    const queryLength = queryRandLen(c);
+    const queryRands = expandIntoVec(f, verifyKey, this.dst(USAGE_QUERY_RANDOMNESS, ctx), bytesOf([this.proofs], nonce), queryLength * this.proofs);
+    const verifiers: bigint[] = [];
+    const proofLength = this.proofLength;
+    for (let i = 0; i < this.proofs; i++) {
+      verifiers.push(
+        ...query(
+          c,
+          measShare.vec,
+          proofsShare.slice(i * proofLength, (i + 1) * proofLength),
+          queryRands.slice(i * queryLength, (i + 1) * queryLength),
+          jointRands.slice(i * c.jointRandLen, (i + 1) * c.jointRandLen),
+          this.shares,
+        ),
+      );
+    }
+    return {
+      state: { outShare: c.truncate(measShare.vec), jointRandSeed, owner: this },
+      verifierShare: bytesOf(encodeVec(f, verifiers), part ?? []),
+    };
+  }
+
+  /**
+   * Combines every aggregator's verifier share (in aggregator order) into the verifier message,
+   * deciding the proof(s).
+   *
+   * @param verifierShares - one verifier share per aggregator, leader first.
+   * @param opts - the application context (`ctx`, default empty).
+   * @throws {PrivkitError} E_AUTH when a proof fails: the report is invalid and must not be aggregated;
+   *   E_ARG when verifierShares is not an array of `shares` Uint8Arrays of the verifier share length.
+   */
+  verifierSharesToMessage(verifierShares: readonly Uint8Array[], opts: { ctx?: Uint8Array } = {}): Uint8Array {
+    const o = readOptions(opts, ['ctx']);
+    const ctx = this.readCtx(o.ctx);
+    const f = this.field;
+    if (!Array.isArray(verifierShares) || verifierShares.length !== this.shares) {
+      throw new PrivkitError('E_ARG', `verifierShares must be an array of ${this.shares} Uint8Arrays, got ${describe(verifierShares)}`, { argument: 'verifierShares' });
+    }
+    const vLength = this.verifierLength * this.proofs;
+    const withJointRand = this.circuit.jointRandLen > 0;
+    const expected = f.encodedSize * vLength + (withJointRand ? SEED_SIZE : 0);
+    let verifiers = new Array<bigint>(vLength).fill(0n);
+    const parts: Uint8Array[] = [];
+    for (let j = 0; j < this.shares; j++) {
+      const share = readBytes(`verifierShares[${j}]`, verifierShares[j]);
+      if (share.length !== expected) throw new PrivkitError('E_ARG', `verifierShares[${j}] must be ${expected} bytes, got ${share.length}`, { argument: 'verifierShares', index: j });
+      verifiers = vecAdd(f, verifiers, decodeVec(f, share.subarray(0, f.encodedSize * vLength), `verifierShares[${j}]`));
+      if (withJointRand) parts.push(share.subarray(f.encodedSize * vLength));
+    }
+    for (let i = 0; i < this.proofs; i++) {
+      const verifier = verifiers.slice(i * this.verifierLength, (i + 1) * this.verifierLength);
+      if (!decide(this.circuit, verifier)) throw new PrivkitError('E_AUTH', `${this.name} proof ${i} failed verification: the report is invalid`);
+    }
+    return withJointRand ? this.jointRandSeed(ctx, parts) : new Uint8Array(0);
+  }
+
+  /**
+   * One aggregator's last verification step: checks that the joint randomness the client used is the
+   * one the aggregators derived, and returns the encoded output share.
+   *
+   * @param state - this aggregator's state from verifyInit (used once).
+   * @param verifierMessage - the message from verifierSharesToMessage.
+   * @throws {PrivkitError} E_AUTH when the joint randomness differs (a cheating client or a mismatched
+   *   message); E_PROTOCOL when the state was already finished (also by a failed check); E_ARG when
+   *   state is not a verification state of this VDAF or verifierMessage not a Uint8Array.
+   */
+  verifyNext(state: Prio3VerifyState, verifierMessage: Uint8Array): Uint8Array {
+    if (typeof state !== 'object' || state === null || state.owner !== this) {
+      throw new PrivkitError('E_ARG', `state must be a verification state of this ${this.name}, got ${describe(state)}`, { argument: 'state' });
+    }
+    const message = readBytes('verifierMessage', verifierMessage);
+    if (finishedStates.has(state)) throw new PrivkitError('E_PROTOCOL', `this ${this.name} verification state was already finished: a report yields one output share`, { argument: 'state' });
+    finishedStates.add(state);
+    const expected = state.jointRandSeed ?? new Uint8Array(0);
+    if (!equalBytes(message, expected)) throw new PrivkitError('E_AUTH', `${this.name} joint randomness check failed: the report is invalid or the message is not this report's`);
+    return encodeVec(this.field, state.outShare);
+  }
+
+  /** A streaming aggregate share: add output shares as reports verify. */
+  aggregator(): Prio3Aggregator {
+    return new Prio3Aggregator(this.name, this.field, this.circuit.outputLen);
+  }
+
+  /**
+   * The aggregate result from every aggregator's aggregate share.
+   *
+   * @param aggShares - one encoded aggregate share per aggregator.
+   * @param numMeasurements - the number of reports aggregated.
+   * @throws {PrivkitError} E_ARG when aggShares is not an array of `shares` aggregate shares of the right length, or numMeasurements is not an integer >= 1;
+   *   E_OVERFLOW when an aggregate element exceeds 2^53 - 1 (shares that do not belong together, or a sum too large for a JS number; sums of p or more wrap mod p as in the draft).
+   */
+  unshard(aggShares: readonly Uint8Array[], numMeasurements: number): R {
+    const count = assertInteger('numMeasurements', numMeasurements, 1);
+    if (!Array.isArray(aggShares) || aggShares.length !== this.shares) {
+      throw new PrivkitError('E_ARG', `aggShares must be an array of ${this.shares} Uint8Arrays, got ${describe(aggShares)}`, { argument: 'aggShares' });
+    }
+    let agg = new Array<bigint>(this.circuit.outputLen).fill(0n);
+    for (let j = 0; j < this.shares; j++) {
+      const share = decodeVec(this.field, readBytes(`aggShares[${j}]`, aggShares[j]), `aggShares[${j}]`);
+      if (share.length !== agg.length) throw new PrivkitError('E_ARG', `aggShares[${j}] must hold ${agg.length} field elements, got ${share.length}`, { argument: 'aggShares', index: j });
+      agg = vecAdd(this.field, agg, share);
+    }
+    return this.circuit.decode(agg, count);
+  }
+
+  // ---- Ping-pong topology (section 5.7.1): two aggregators, one round trip ----
+
+  private requireTwo(): void {
+    if (this.shares !== 2) throw new PrivkitError('E_ARG', `the ping-pong methods need 2 aggregators, this ${this.name} has ${this.shares}`, { argument: 'shares' });
+  }
+
+  /**
+   * The leader's first ping-pong step: its verification state and the `initialize` message for the helper.
+   *
+   * @param input - as for verifyInit, without aggregatorId (the leader is 0).
+   * @throws {PrivkitError} as verifyInit; E_ARG when the VDAF has more than 2 aggregators.
+   */
+  leaderInit(input: Omit<Prio3VerifyInput, 'aggregatorId'>): Prio3LeaderInit {
+    this.requireTwo();
+    const o = readOptions(input, ['verifyKey', 'nonce', 'publicShare', 'inputShare', 'ctx'], 'input');
+    const { state, verifierShare } = this.verifyInit({ ...o, aggregatorId: 0 } as Prio3VerifyInput);
+    return { state, outbound: encodePingPong(0, [verifierShare]) };
+  }
+
+  /**
+   * The helper's ping-pong step on the leader's `initialize` message: verifies the report and returns
+   * its output share and the `finish` message for the leader.
+   *
+   * @param input - as for verifyInit without aggregatorId (the helper is 1), plus the leader's `inbound` message.
+   * @throws {PrivkitError} E_AUTH when the report is invalid (nothing of it may be aggregated); E_PROTOCOL when inbound is not a well-formed `initialize` message; as verifyInit otherwise.
+   */
+  helperInit(input: Omit<Prio3VerifyInput, 'aggregatorId'> & { inbound: Uint8Array }): Prio3HelperInit {
+    this.requireTwo();
+    const o = readOptions(input, ['verifyKey', 'nonce', 'publicShare', 'inputShare', 'ctx', 'inbound'], 'input');
+    const { state, verifierShare } = this.verifyInit({ ...o, aggregatorId: 1 } as Prio3VerifyInput);
+    const [leaderShare] = decodePingPong(readBytes('inbound', o.inbound), 0);
+    const message = this.verifierSharesToMessage([leaderShare!, verifierShare], { ctx: o.ctx ?? new Uint8Array(0) });
+    return { outShare: this.verifyNext(state, message), outbound: encodePingPong(2, [message]) };
+  }
+
+  /**
+   * The leader's last ping-pong step on the helper's `finish` message: its output share.
+   *
+   * @throws {PrivkitError} E_AUTH when the joint randomness check fails; E_PROTOCOL when inbound is not a well-formed `finish` message; E_ARG when state is not this VDAF's.
+   */
+  leaderContinued(state: Prio3VerifyState, inbound: Uint8Array): Uint8Array {
+    this.requireTwo();
+    const [message] = decodePingPong(readBytes('inbound', inbound), 2);
+    return this.verifyNext(state, message!);
+  }
+}
+
+/** Encodes a ping-pong Message: a type byte, then each field as a 4-byte big-endian length and its bytes. */
+function encodePingPong(type: number, fields: readonly Uint8Array[]): Uint8Array {
+  const parts: (Uint8Array | number[])[] = [[type]];
+  for (const field of fields) {
+    const n = field.length;
+    parts.push([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff], field);
+  }
+  return bytesOf(...parts);
+}
+
+function decodePingPong(bytes: Uint8Array, expectedType: number): Uint8Array[] {
+  const fieldCount = expectedType === 1 ? 2 : 1;
+  if (bytes.length < 1 || bytes[0] !== expectedType) {
+    throw new PrivkitError('E_PROTOCOL', `inbound must be a ping-pong message of type ${expectedType}, got ${bytes.length < 1 ? 'an empty message' : `type ${bytes[0]}`}`);
+  }
+  const fields: Uint8Array[] = [];
+  let offset = 1;
+  for (let i = 0; i < fieldCount; i++) {
+    if (offset + 4 > bytes.length) throw new PrivkitError('E_PROTOCOL', 'inbound ping-pong message is truncated');
+    const n = ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
+    offset += 4;
+    if (offset + n > bytes.length) throw new PrivkitError('E_PROTOCOL', 'inbound ping-pong message is truncated');
+    fields.push(bytes.subarray(offset, offset + n));
+    offset += n;
+  }
+  if (offset !== bytes.length) throw new PrivkitError('E_PROTOCOL', 'inbound ping-pong message has trailing bytes');
+  return fields;
+}
+
+/**
+ * One aggregator's running aggregate share: output shares are added as their reports verify. Each
+ * report's nonce may be added once (a replayed report is refused).
+ */
+export class Prio3Aggregator {
+  private sum: bigint[];
+  private readonly seen = new Set<string>();
+  private readonly field: Field;
+  private readonly name: string;
+
+  /** @internal */
+  constructor(name: string, field: Field, outputLen: number) {
+    this.name = name;
+    this.field = field;
+    this.sum = new Array<bigint>(outputLen).fill(0n);
+  }
+
+  /** Number of output shares added. */
+  get count(): number {
+    return this.seen.size;
+  }
+
+  /**
+   * Adds one verified report's output share.
+   *
+   * @param nonce - the report's nonce (a nonce already added is refused).
+   * @param outShare - the output share from verifyNext, helperInit or leaderContinued.
+   * @throws {PrivkitError} E_PROTOCOL when the nonce was added before; E_ARG when nonce is not 16 bytes or outShare is not an output share of this VDAF.
+   */
+  add(nonce: Uint8Array, outShare: Uint8Array): void {
+    const key = Array.from(assertBytes('nonce', nonce, NONCE_SIZE), (b) => b.toString(16).padStart(2, '0')).join('');
+    const share = decodeVec(this.field, readBytes('outShare', outShare), 'outShare');
+    if (share.length !== this.sum.length) throw new PrivkitError('E_ARG', `outShare must hold ${this.sum.length} ${this.field.name} elements for ${this.name}, got ${share.length}`, { argument: 'outShare' });
+    if (this.seen.has(key)) throw new PrivkitError('E_PROTOCOL', `a report with nonce ${key} was already aggregated`, { argument: 'nonce' });
+    this.seen.add(key);
+    this.sum = vecAdd(this.field, this.sum, share);
+  }
+
+  /** The encoded aggregate share, sent to the collector. */
+  share(): Uint8Array {
+    return encodeVec(this.field, this.sum);
+  }
+}

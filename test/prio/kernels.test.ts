@@ -1,0 +1,166 @@
+// The prio wasm kernels against their plain-TS references (fast-check, fixed seed): NTT, shifted NTT
+// and inverse NTT in Field64 and Field128, the ParallelSum(Mul) gadget polynomial, TurboSHAKE128 and
+// XofTurboShake128 expansion; the references themselves against direct definitions (naive
+// evaluation at roots of unity, Horner, Lagrange extension against interpolation), and TurboSHAKE128
+// against RFC 9861's test vectors.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ready } from 'privkit';
+import 'privkit/prio';
+import {
+  add,
+  extendValuesToPowerOf2,
+  Field128,
+  Field64,
+  invNtt,
+  mul,
+  ntt,
+  nthRoot,
+  polyEvalBatched,
+  polyEvalMonomial,
+  polyMul,
+  pow,
+  rootPowers,
+  vecAdd,
+  type Field,
+} from '../../dist/src/prio/field.js';
+import { invNttWasm, mulVecWasm, nttWasm, parallelSumMulWasm, polyEvalBatchedWasm, turboShake128Wasm, wasmLoaded, xofExpandWasm } from '../../dist/src/prio/kernels.js';
+import { turboShake128, XofTurboShake128 } from '../../dist/src/prio/xof.js';
+import { FC_SEED } from '../support/helpers.js';
+
+fc.configureGlobal({ seed: FC_SEED, numRuns: 60, endOnFailure: true });
+await ready();
+
+const FIELDS: [string, Field][] = [
+  ['Field64', Field64],
+  ['Field128', Field128],
+];
+/** A field element, with the edges 0, 1 and p - 1 often. */
+const element = (f: Field) => fc.oneof(fc.constantFrom(0n, 1n, f.modulus - 1n), fc.bigInt({ min: 0n, max: f.modulus - 1n }));
+const vector = (f: Field, n: number) => fc.array(element(f), { minLength: n, maxLength: n });
+const logSize = fc.integer({ min: 0, max: 7 });
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+it('the prio module is loaded by ready()', () => {
+  expect(wasmLoaded()).toBe(true);
+});
+
+describe.each(FIELDS)('%s', (_, f) => {
+  it('the reference NTT evaluates at the powers of W_n (and of s * W_n when shifted)', () => {
+    fc.assert(
+      fc.property(logSize.chain((log) => vector(f, 2 ** Math.min(log, 4))), (coeffs) => {
+        const n = coeffs.length;
+        const nodes = rootPowers(f, n);
+        expect(ntt(f, coeffs, n)).toEqual(nodes.map((x) => polyEvalMonomial(f, coeffs, x)));
+        const s = nthRoot(f, 2 * n);
+        expect(ntt(f, coeffs, n, true)).toEqual(nodes.map((x) => polyEvalMonomial(f, coeffs, mul(f, s, x))));
+        expect(invNtt(f, ntt(f, coeffs, n), n)).toEqual(coeffs);
+      }),
+    );
+  });
+
+  it('W_n has order n', () => {
+    for (const log of [1, 5, 20]) {
+      const w = nthRoot(f, 2 ** log);
+      expect(pow(f, w, BigInt(2 ** log))).toBe(1n);
+      expect(pow(f, w, BigInt(2 ** (log - 1)))).toBe(f.modulus - 1n);
+    }
+  });
+
+  it('wasm NTT, shifted NTT and inverse NTT equal the reference', () => {
+    fc.assert(
+      fc.property(logSize.chain((log) => vector(f, 2 ** log)), (v) => {
+        const n = v.length;
+        expect(nttWasm(f, v, n)).toEqual(ntt(f, v, n));
+        expect(nttWasm(f, v, n, true)).toEqual(ntt(f, v, n, true));
+        expect(invNttWasm(f, v, n)).toEqual(invNtt(f, v, n));
+      }),
+    );
+  });
+
+  it('wasm ParallelSum(Mul) equals the sum of the reference Lagrange products', () => {
+    const input = fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1, max: 4 })).chain(([log, count]) => fc.array(vector(f, 2 ** log), { minLength: 2 * count, maxLength: 2 * count }));
+    fc.assert(
+      fc.property(input, (wires) => {
+        let want = new Array<bigint>(2 * wires[0]!.length).fill(0n);
+        for (let j = 0; j < wires.length; j += 2) want = vecAdd(f, want, polyMul(f, wires[j]!, wires[j + 1]!));
+        expect(parallelSumMulWasm(f, wires)).toEqual(want);
+      }),
+    );
+  });
+
+  it('wasm Montgomery multiplication equals BigInt multiplication mod p', () => {
+    const input = fc.integer({ min: 0, max: 40 }).chain((n) => fc.tuple(vector(f, n), vector(f, n)));
+    fc.assert(
+      fc.property(input, ([a, b]) => {
+        expect(mulVecWasm(f, a, b)).toEqual(a.map((x, i) => mul(f, x, b[i]!)));
+      }),
+    );
+  });
+
+  it('wasm batched Lagrange evaluation equals the reference', () => {
+    const input = fc.tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 5 })).chain(([log, count]) =>
+      fc.tuple(fc.array(vector(f, 2 ** log), { minLength: count, maxLength: count }), element(f)),
+    );
+    fc.assert(
+      fc.property(input, ([polys, x]) => {
+        expect(polyEvalBatchedWasm(f, polys, x)).toEqual(polyEvalBatched(f, polys, x));
+      }),
+    );
+  });
+
+  it('Lagrange evaluation and extension agree with the monomial basis', () => {
+    const input = fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 32 })).chain(([log, degree]) =>
+      fc.tuple(fc.constant(2 ** log), vector(f, Math.min(degree, 2 ** log)), element(f)),
+    );
+    fc.assert(
+      fc.property(input, ([n, coeffs, x]) => {
+        const nodes = rootPowers(f, n);
+        const values = nodes.map((w) => polyEvalMonomial(f, coeffs, w));
+        expect(polyEvalBatched(f, [values], x)).toEqual([polyEvalMonomial(f, coeffs, x)]);
+        // extension from the first coeffs.length values (the interpolant of degree < that count)
+        const known = values.slice(0, coeffs.length);
+        extendValuesToPowerOf2(f, known, n);
+        expect(known).toEqual(values);
+      }),
+    );
+  });
+
+  it('wasm XofTurboShake128 expansion equals the reference', () => {
+    const input = fc.tuple(fc.uint8Array({ minLength: 0, maxLength: 64 }), fc.uint8Array({ minLength: 0, maxLength: 400 }), fc.uint8Array({ minLength: 0, maxLength: 400 }), fc.integer({ min: 1, max: 300 }));
+    fc.assert(
+      fc.property(input, ([seed, dst, binder, length]) => {
+        expect(xofExpandWasm(f, seed, dst, binder, length)).toEqual(XofTurboShake128.expandIntoVec(f, seed, dst, binder, length));
+      }),
+    );
+  });
+});
+
+describe('TurboSHAKE128', () => {
+  // RFC 9861, section 5: TurboSHAKE128(M, D, L) for M = ptn(17^i) (the pattern 00 01 .. fa repeated).
+  const ptn = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => i % 251);
+  it.each<[string, Uint8Array, number, number, string]>([
+    ['empty, D=0x1F', new Uint8Array(0), 0x1f, 32, '1e415f1c5983aff2169217277d17bb538cd945a397ddec541f1ce41af2c1b74c'],
+    ['empty, D=0x1F, 64 bytes', new Uint8Array(0), 0x1f, 64, '1e415f1c5983aff2169217277d17bb538cd945a397ddec541f1ce41af2c1b74c3e8ccae2a4dae56c84a04c2385c03c15e8193bdf58737363321691c05462c8df'],
+    ['ptn(1), D=0x1F', ptn(1), 0x1f, 32, '55cedd6f60af7bb29a4042ae832ef3f58db7299f893ebb9247247d856958daa9'],
+    ['ptn(17), D=0x1F', ptn(17), 0x1f, 32, '9c97d036a3bac819db70ede0ca554ec6e4c2a1a4ffbfd9ec269ca6a111161233'],
+    ['ptn(17^2), D=0x1F', ptn(17 ** 2), 0x1f, 32, '96c77c279e0126f7fc07c9b07f5cdae1e0be60bdbe10620040e75d7223a624d2'],
+    ['ptn(17^3), D=0x1F', ptn(17 ** 3), 0x1f, 32, 'd4976eb56bcf118520582b709f73e1d6853e001fdaf80e1b13e0d0599d5fb372'],
+  ])('%s (RFC 9861)', (_, message, domain, length, want) => {
+    expect(hex(turboShake128(message, domain, length))).toBe(want);
+    expect(hex(turboShake128Wasm(message, domain, length))).toBe(want);
+  });
+
+  it('wasm equals the reference on any message, domain byte and output length', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 700 }), fc.integer({ min: 1, max: 0x7f }), fc.integer({ min: 0, max: 600 }), (message, domain, length) => {
+        expect(hex(turboShake128Wasm(message, domain, length))).toBe(hex(turboShake128(message, domain, length)));
+      }),
+    );
+  });
+});
+
+it('field helpers: add wraps at p', () => {
+  expect(add(Field64, Field64.modulus - 1n, 2n)).toBe(1n);
+  expect(add(Field128, Field128.modulus - 1n, 1n)).toBe(0n);
+});
