@@ -61,7 +61,11 @@ function bigEndian(h: Uint32Array): Uint8Array {
   return out;
 }
 
-/** Reference SHA-256 of `message` (32 bytes). */
+/**
+ * Reference SHA-256 of `message` (32 bytes).
+ *
+ * @throws {PrivkitError} E_ARG when message is not an attached Uint8Array.
+ */
 export function sha256(message: Uint8Array): Uint8Array {
   checkTypedArray('message', message, ['Uint8Array']);
   const h = IV.slice();
@@ -73,6 +77,8 @@ export function sha256(message: Uint8Array): Uint8Array {
  * RFC 2104 section 2: the SHA-256 states after the padded key block XOR ipad (0x36) and XOR opad
  * (0x5c); a key longer than the 64-byte block is hashed first. The inner state's words, then the
  * outer state's (16 words): what the wasm kernel keeps per key.
+ *
+ * @throws {PrivkitError} E_ARG when key is not an attached Uint8Array.
  */
 export function hmacSha256KeyStates(key: Uint8Array): Uint32Array {
   checkTypedArray('key', key, ['Uint8Array']);
@@ -87,10 +93,14 @@ export function hmacSha256KeyStates(key: Uint8Array): Uint32Array {
   return states;
 }
 
-/** Reference HMAC-SHA-256 of `message` under `key` (32 bytes): H((K ^ opad) || H((K ^ ipad) || message)). */
+/**
+ * Reference HMAC-SHA-256 of `message` under `key` (32 bytes): H((K ^ opad) || H((K ^ ipad) || message)).
+ *
+ * @throws {PrivkitError} E_ARG when key or message is not an attached Uint8Array.
+ */
 export function hmacSha256(key: Uint8Array, message: Uint8Array): Uint8Array {
-  checkTypedArray('message', message, ['Uint8Array']);
   const states = hmacSha256KeyStates(key);
+  checkTypedArray('message', message, ['Uint8Array']);
   const inner = states.slice(0, 8);
   absorbPadded(inner, message, 64);
   const outer = states.slice(8, 16);
