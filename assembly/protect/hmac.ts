@@ -42,14 +42,41 @@ export function hmacWorkBytes(): i32 {
   return WORK_BYTES;
 }
 
-/** FIPS 180-4 section 6.2.2: compresses the 64-byte block at `block` into the hash at `h`. */
+// FIPS 180-4 section 4.1.2: the functions of the rounds and of the message schedule.
+@inline function ch(x: u32, y: u32, z: u32): u32 {
+  return (x & y) ^ (~x & z);
+}
+@inline function maj(x: u32, y: u32, z: u32): u32 {
+  return (x & y) ^ (x & z) ^ (y & z);
+}
+@inline function bigSigma0(x: u32): u32 {
+  return rotr<u32>(x, 2) ^ rotr<u32>(x, 13) ^ rotr<u32>(x, 22);
+}
+@inline function bigSigma1(x: u32): u32 {
+  return rotr<u32>(x, 6) ^ rotr<u32>(x, 11) ^ rotr<u32>(x, 25);
+}
+@inline function smallSigma0(x: u32): u32 {
+  return rotr<u32>(x, 7) ^ rotr<u32>(x, 18) ^ (x >>> 3);
+}
+@inline function smallSigma1(x: u32): u32 {
+  return rotr<u32>(x, 17) ^ rotr<u32>(x, 19) ^ (x >>> 10);
+}
+/** K[t] + W[t]. */
+@inline function kw(w: usize, t: usize): u32 {
+  return load<u32>(K + 4 * t) + load<u32>(w + 4 * t);
+}
+
+/**
+ * FIPS 180-4 section 6.2.2: compresses the 64-byte block at `block` into the hash at `h`. The rounds
+ * go eight at a time: instead of shifting a..h down by one each round, each round's two new values
+ * (e and a in the standard) are written to the variables whose role moved out (d and h), and the
+ * roles come back to their names after eight rounds.
+ */
 function compress(h: usize, block: usize, w: usize): void {
   for (let t: usize = 0; t < 16; t++) store<u32>(w + 4 * t, bswap<u32>(load<u32>(block + 4 * t)));
   for (let t: usize = 16; t < 64; t++) {
-    const w15 = load<u32>(w + 4 * (t - 15));
-    const w2 = load<u32>(w + 4 * (t - 2));
-    const s0 = rotr<u32>(w15, 7) ^ rotr<u32>(w15, 18) ^ (w15 >>> 3);
-    const s1 = rotr<u32>(w2, 17) ^ rotr<u32>(w2, 19) ^ (w2 >>> 10);
+    const s0 = smallSigma0(load<u32>(w + 4 * (t - 15)));
+    const s1 = smallSigma1(load<u32>(w + 4 * (t - 2)));
     store<u32>(w + 4 * t, load<u32>(w + 4 * (t - 16)) + s0 + load<u32>(w + 4 * (t - 7)) + s1);
   }
   let a = load<u32>(h, 0);
@@ -60,17 +87,31 @@ function compress(h: usize, block: usize, w: usize): void {
   let f = load<u32>(h, 20);
   let g = load<u32>(h, 24);
   let hh = load<u32>(h, 28);
-  for (let t: usize = 0; t < 64; t++) {
-    const t1 = hh + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + ((e & f) ^ (~e & g)) + load<u32>(K + 4 * t) + load<u32>(w + 4 * t);
-    const t2 = (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-    hh = g;
-    g = f;
-    f = e;
-    e = d + t1;
-    d = c;
-    c = b;
-    b = a;
-    a = t1 + t2;
+  for (let t: usize = 0; t < 64; t += 8) {
+    let t1 = hh + bigSigma1(e) + ch(e, f, g) + kw(w, t);
+    d += t1;
+    hh = t1 + bigSigma0(a) + maj(a, b, c);
+    t1 = g + bigSigma1(d) + ch(d, e, f) + kw(w, t + 1);
+    c += t1;
+    g = t1 + bigSigma0(hh) + maj(hh, a, b);
+    t1 = f + bigSigma1(c) + ch(c, d, e) + kw(w, t + 2);
+    b += t1;
+    f = t1 + bigSigma0(g) + maj(g, hh, a);
+    t1 = e + bigSigma1(b) + ch(b, c, d) + kw(w, t + 3);
+    a += t1;
+    e = t1 + bigSigma0(f) + maj(f, g, hh);
+    t1 = d + bigSigma1(a) + ch(a, b, c) + kw(w, t + 4);
+    hh += t1;
+    d = t1 + bigSigma0(e) + maj(e, f, g);
+    t1 = c + bigSigma1(hh) + ch(hh, a, b) + kw(w, t + 5);
+    g += t1;
+    c = t1 + bigSigma0(d) + maj(d, e, f);
+    t1 = b + bigSigma1(g) + ch(g, hh, a) + kw(w, t + 6);
+    f += t1;
+    b = t1 + bigSigma0(c) + maj(c, d, e);
+    t1 = a + bigSigma1(f) + ch(f, g, hh) + kw(w, t + 7);
+    e += t1;
+    a = t1 + bigSigma0(b) + maj(b, c, d);
   }
   store<u32>(h, load<u32>(h, 0) + a, 0);
   store<u32>(h, load<u32>(h, 4) + b, 4);
