@@ -24,7 +24,6 @@ beforeAll(async () => {
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const utf8 = (text: string) => new TextEncoder().encode(text);
-const bytesOf = (text: string) => Uint8Array.from(Buffer.from(text, 'hex'));
 
 /** HMAC-SHA-256 of raw byte messages by the wasm kernel directly (RFC 4231 has messages that are not UTF-8). */
 function kernelTags(key: Uint8Array, messages: Uint8Array[], tokenBytes = 32): Uint8Array[] {
