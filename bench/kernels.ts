@@ -1,6 +1,7 @@
-// Kernel suite of `npm run bench`: throughput of the clipping and aggregation kernels on 64 MiB inputs — wasm (sync),
-// the worker pool with 1 and 2 workers, the plain-TypeScript reference and the copy-bandwidth
-// baseline `dst.set(src)` — printed as one table per kernel and written to bench/results/kernels.json.
+// Kernel suite of `npm run bench`: throughput of the clipping and aggregation kernels on 64 MiB inputs — wasm (sync)
+// on a plain array and on a sharedFloat32Array (which lies in shared wasm memory: read in place), the worker pool
+// with 1 and 2 workers, the plain-TypeScript reference and the copy-bandwidth baseline `dst.set(src)` — printed as
+// one table per kernel and written to bench/results/kernels.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -89,6 +90,7 @@ export async function kernelsSuite(): Promise<void> {
 
     const expectedSum = reference.clipAndSum(xPlain, CLIP_ROWS, maxNorm);
     checkClipAndSum('wasm clipAndSum', clipAndSum(xPlain, CLIP_ROWS, maxNorm), expectedSum);
+    checkClipAndSum('wasm clipAndSum, shared input', clipAndSum(x, CLIP_ROWS, maxNorm), expectedSum);
     for (const [name, pool] of pools) checkClipAndSum(`${name} clipAndSum`, await pool.clipAndSum(x, CLIP_ROWS, maxNorm), expectedSum);
     const clipAndSumSpec: KernelSpec = {
       kernel: 'clipAndSum',
@@ -96,6 +98,7 @@ export async function kernelsSuite(): Promise<void> {
       inputBytes: bytes,
       tasks: [
         { name: 'wasm (sync)', kind: 'library', fn: () => clipAndSum(xPlain, CLIP_ROWS, maxNorm) },
+        { name: 'wasm (sync), shared input', kind: 'library', fn: () => clipAndSum(x, CLIP_ROWS, maxNorm) },
         ...pools.map(([name, pool]): BenchTask => ({ name, kind: 'library', fn: () => pool.clipAndSum(x, CLIP_ROWS, maxNorm) })),
         { name: 'pool 2 workers, non-shared input', kind: 'library', fn: () => pools[1]![1].clipAndSum(xPlain, CLIP_ROWS, maxNorm) },
         { name: 'JS reference', kind: 'reference', fn: () => reference.clipAndSum(xPlain, CLIP_ROWS, maxNorm) },
@@ -135,6 +138,7 @@ export async function kernelsSuite(): Promise<void> {
     const meanDst = new Float32Array(m.length);
     const expectedMean = reference.weightedMean(mPlain, MEAN_ROWS, weights);
     check('wasm weightedMean', weightedMean(mPlain, MEAN_ROWS, weights), expectedMean);
+    check('wasm weightedMean, shared input', weightedMean(m, MEAN_ROWS, weights), expectedMean);
     for (const [name, pool] of pools) check(`${name} weightedMean`, await pool.weightedMean(m, MEAN_ROWS, weights), expectedMean);
     const meanSpec: KernelSpec = {
       kernel: 'weightedMean',
@@ -142,6 +146,7 @@ export async function kernelsSuite(): Promise<void> {
       inputBytes: m.length * 4,
       tasks: [
         { name: 'wasm (sync)', kind: 'library', fn: () => weightedMean(mPlain, MEAN_ROWS, weights) },
+        { name: 'wasm (sync), shared input', kind: 'library', fn: () => weightedMean(m, MEAN_ROWS, weights) },
         ...pools.map(([name, pool]): BenchTask => ({ name, kind: 'library', fn: () => pool.weightedMean(m, MEAN_ROWS, weights) })),
         { name: 'JS reference', kind: 'reference', fn: () => reference.weightedMean(mPlain, MEAN_ROWS, weights) },
         { name: 'copy baseline dst.set(src)', kind: 'baseline', fn: () => meanDst.set(mPlain) },

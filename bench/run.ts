@@ -1,11 +1,13 @@
 // `npm run bench [suite ...]`: runs the benchmark suites (all by default, in this order) in one
 // process; each prints its tables and writes bench/results/<suite>.json.
 import { accountingSuite } from './accounting.js';
+import { desensitizeSuite } from './desensitize.js';
 import { kernelsSuite } from './kernels.js';
 import { noiseSuite } from './noise.js';
 import { paillierSuite } from './paillier.js';
 import { protectSuite } from './protect.js';
 import { secaggSuite } from './secagg.js';
+import { tfjsSuite } from './tfjs.js';
 
 const suites: Record<string, () => Promise<void>> = {
   kernels: kernelsSuite,
@@ -14,6 +16,8 @@ const suites: Record<string, () => Promise<void>> = {
   paillier: paillierSuite,
   secagg: secaggSuite,
   protect: protectSuite,
+  desensitize: desensitizeSuite,
+  tfjs: tfjsSuite,
 };
 
 async function main(): Promise<void> {

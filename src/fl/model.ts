@@ -33,6 +33,19 @@ export type ModelSpec =
       hidden: number;
       /** Classes (2 to 256). */
       classes: number;
+    }
+  | {
+      /**
+       * A model privkit cannot rebuild from plain data (a subclass of Model written elsewhere, such
+       * as privkit/tfjs's flModel): it trains on the caller's thread only, never in pool workers.
+       */
+      type: 'custom';
+      /** What the model is, for messages (e.g. 'tfjs'). */
+      name: string;
+      /** Features per sample. */
+      inputs: number;
+      /** Classes (2 to 256). */
+      classes: number;
     };
 
 /** What createModel takes: a ModelSpec whose sizes default to MNIST (784 inputs, 10 classes, 64 hidden units). */

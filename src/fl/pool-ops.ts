@@ -4,6 +4,7 @@
 // x model.paramCount. The plan checks as localUpdate does and refuses `opts.seed` (each task carries
 // its own). Client samples on a SharedArrayBuffer are read in place; others are copied once and
 // moved to their worker. Each worker keeps the model of its last part (its scratch buffers are reused).
+import { PrivkitError } from '../errors.js';
 import { refuseInPool } from '../pool/guards.js';
 import type { PoolOperation } from '../pool/types.js';
 import { isSharedArray } from '../wasm/boundary.js';
@@ -13,7 +14,7 @@ import { createModel, type Model, type ModelSpec } from './model.js';
 export type LocalOptions = Omit<LocalTrainingOptions, 'seed'>;
 
 export interface LocalTask {
-  spec: ModelSpec;
+  spec: Exclude<ModelSpec, { type: 'custom' }>;
   params: Float32Array;
   clients: ClientTask[];
   opts: LocalOptions;
@@ -26,6 +27,10 @@ export const localUpdates: PoolOperation<[model: Model, params: Float32Array, cl
   name: 'localUpdates',
   plan(model: Model, params: Float32Array, clients: readonly ClientTask[], opts: LocalOptions) {
     checkModel(model);
+    const spec = model.spec;
+    if (spec.type === 'custom') {
+      throw new PrivkitError('E_ARG', `model (${spec.name}) can not be rebuilt in pool workers: train it without a pool`, { argument: 'model' });
+    }
     model.checkParams(params);
     checkClientTasks(model, clients);
     const local = checkLocalOptions(opts);
@@ -36,7 +41,7 @@ export const localUpdates: PoolOperation<[model: Model, params: Float32Array, cl
       rows: clients.length,
       output: { dtype: 'float32', cols: model.paramCount },
       task: (part, transfer) => ({
-        spec: model.spec,
+        spec,
         params: weights,
         clients: clients.slice(part.row, part.row + part.rows).map((task) => ({
           images: movable(task.images, transfer),

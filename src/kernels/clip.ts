@@ -3,20 +3,23 @@
 // row-group stream: load a chunk, take per-(row, layer) squared norms, scale or accumulate.
 import { PrivkitError } from '../errors.js';
 import { assertFloat32Array, assertInteger, assertNumber, batchColumns, describe, matrixColumns, optionalBoolean, readOptions } from '../validate.js';
+import type { Arena } from '../wasm/arena.js';
 import { checkTypedArray, currentLength, StagingWindow } from '../wasm/boundary.js';
 import { withWasm } from '../wasm/runtime.js';
-import { kernelsWasm } from './wasm.js';
+import { kernelsWasm, type KernelsExports } from './wasm.js';
 import {
   Accumulator,
   columnBlocks,
   groupRows,
   nonFiniteResultError,
   rowChunks,
+  readMatrix,
   rowGroups,
   MatrixWindow,
   WINDOW_FLOATS,
   type Chunk,
   type ColumnBlock,
+  type MatrixSource,
 } from './stream.js';
 
 export interface Layer {
@@ -241,8 +244,7 @@ function clipRows(
       if (end > start) visit(k, start - col, end - start);
     }
   };
-  return withWasm(kernelsWasm, (kernels, arena) => {
-    const window = new MatrixWindow(arena, { array: x, name: 'x' }, length, cols);
+  const pass = (kernels: KernelsExports, arena: Arena, window: MatrixSource) => {
     const long = cols > WINDOW_FLOATS;
     const group = long ? 1 : Math.min(rows, groupRows(cols, nLayers));
     const sq = arena.alloc(group * nLayers * 8);
@@ -255,7 +257,7 @@ function clipRows(
         if (acc === undefined) kernels.scaleRows(rowsPtr, chunk.rows, len, chunk.cols, scales + 8 * k, nLayers);
         else kernels.accumulateRows(rowsPtr, chunk.rows, len, chunk.cols, scales + 8 * k, nLayers, acc.ptr + 4 * (chunk.col - block.col + offset));
       });
-      if ('out' in sink) window.storeChunk(chunk, { array: sink.out, name: sink.name });
+      if ('out' in sink) (window as MatrixWindow).storeChunk(chunk, { array: sink.out, name: sink.name });
     };
 
     if (!long) {
@@ -294,7 +296,10 @@ function clipRows(
       acc?.end(kernels, block, x, length);
     }
     return { norms, clippedCount, sum: acc?.sum };
-  });
+  };
+  // scaled rows are written in the window and copied out: only the read-only passes may read x in place
+  if ('out' in sink) return withWasm(kernelsWasm, (kernels, arena) => pass(kernels, arena, new MatrixWindow(arena, { array: x, name: 'x' }, length, cols)));
+  return readMatrix(x, length, cols, pass);
 }
 
 /** Norms as returned to callers: float32, with E_OVERFLOW for a (finite) norm beyond the float32 range. */

@@ -1,11 +1,10 @@
 // Row reductions for aggregation: sum, mean and the FedAvg weighted mean (McMahan et al. 2017).
 // All three are one weighted row sum streamed through wasm; weights are normalized before the pass
-// so large client weights cannot overflow the float32 accumulator.
+// so large client weights cannot overflow the float32 accumulator. x is read in place when it lies
+// in a shared wasm memory (see readMatrix in ./stream.ts).
 import { PrivkitError } from '../errors.js';
 import { assertInteger, describe, matrixColumns } from '../validate.js';
-import { withWasm } from '../wasm/runtime.js';
-import { Accumulator, columnBlocks, groupRows, MatrixWindow, rowGroups, WINDOW_FLOATS } from './stream.js';
-import { kernelsWasm } from './wasm.js';
+import { Accumulator, columnBlocks, groupRows, readMatrix, rowGroups, WINDOW_FLOATS } from './stream.js';
 
 /**
  * Column-wise sum of x (rows x cols, row-major), accumulated in float32.
@@ -109,8 +108,7 @@ export function weightedSum(x: Float32Array, rows: number, weights: Float64Array
     throw new PrivkitError('E_SHAPE', `weights must be a Float64Array of length rows (${rows})`, { argument: 'weights' });
   }
   const length = rows * cols;
-  return withWasm(kernelsWasm, (kernels, arena) => {
-    const window = new MatrixWindow(arena, { array: x, name: 'x' }, length, cols);
+  return readMatrix(x, length, cols, (kernels, arena, window) => {
     const acc = new Accumulator(arena, cols);
     if (cols <= WINDOW_FLOATS) {
       const w = arena.alloc(8 * Math.min(rows, groupRows(cols)));

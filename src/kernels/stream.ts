@@ -7,10 +7,16 @@
 // Column sums accumulate in a float32 accumulator of one block, written out when the block is done,
 // so no buffer of a call grows with the row length: wasm memory stays within a few MiB.
 // Every copy goes through the checked staging window of the wasm boundary (wasm/boundary.ts).
+// A read-only pass (norms, sums) over an x that lies in a shared wasm memory (a large
+// sharedFloat32Array, src/wasm/shared-memory.ts) reads it in place instead: its chunks are
+// addresses in x, nothing is copied, and the scratch (norms, scales, weights, accumulator) takes
+// a few MiB of a slot of that memory (at most 2 x 2 MiB of per-row values, 2 MiB of weights and 1 MiB
+// of accumulator, within SLOT_BYTES).
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import type { Arena } from '../wasm/arena.js';
-import { StagingWindow, WINDOW_BYTES, type Staged } from '../wasm/boundary.js';
-import type { KernelsExports } from './wasm.js';
+import { currentLength, StagingWindow, WINDOW_BYTES, type Staged } from '../wasm/boundary.js';
+import { withWasm } from '../wasm/runtime.js';
+import { kernelsSharedWasm, kernelsWasm, type KernelsExports } from './wasm.js';
 
 /** Float32 values per staging window. */
 export const WINDOW_FLOATS = WINDOW_BYTES / 4;
@@ -53,8 +59,43 @@ export function* rowChunks(row: number, cols: number): Generator<Chunk> {
   for (const block of columnBlocks(cols)) yield { row, rows: 1, ...block };
 }
 
+/** Where a pass finds each chunk of x: `loadChunk` makes `ptr` the chunk's address in wasm memory. */
+export interface MatrixSource {
+  readonly ptr: number;
+  loadChunk(chunk: Chunk): void;
+}
+
+/** x read where it lies (in the shared memory the kernels run on): a chunk's address is its place in x. */
+class InPlaceMatrix implements MatrixSource {
+  ptr: number;
+
+  constructor(
+    private readonly base: number,
+    private readonly cols: number,
+  ) {
+    this.ptr = base;
+  }
+
+  loadChunk(chunk: Chunk): void {
+    this.ptr = this.base + 4 * (chunk.row * this.cols + chunk.col);
+  }
+}
+
+/**
+ * Runs a read-only pass over x (`length` values, rows of `cols`): in place when x lies in a shared
+ * wasm memory with a scratch slot free, else through a staging window of this thread's kernels
+ * instance. Either way E_NOT_READY before `await ready()`.
+ */
+export function readMatrix<T>(x: Float32Array, length: number, cols: number, pass: (kernels: KernelsExports, arena: Arena, source: MatrixSource) => T): T {
+  if (kernelsWasm.loaded && currentLength(x) >= length) {
+    const inPlace = kernelsSharedWasm.runInPlace(x, (kernels, arena, ptr) => pass(kernels, arena, new InPlaceMatrix(ptr, cols)));
+    if (inPlace !== undefined) return inPlace.value;
+  }
+  return withWasm(kernelsWasm, (kernels, arena) => pass(kernels, arena, new MatrixWindow(arena, { array: x, name: 'x' }, length, cols)));
+}
+
 /** The staging window of a matrix stream: chunks are blocks of x, a matrix of `cols` columns. */
-export class MatrixWindow extends StagingWindow {
+export class MatrixWindow extends StagingWindow implements MatrixSource {
   constructor(
     arena: Arena,
     private readonly x: Staged,

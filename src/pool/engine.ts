@@ -3,8 +3,11 @@
 // (./parts.ts), each part run by the worker of the same index, and the parts' results merged here.
 // Memory: where the runtime has SharedArrayBuffer, workers read shared inputs in place and plain
 // inputs from one copy in reusable shared staging, and write outputs into shared memory (the target
-// itself, a new shared array, or staging copied to the target once every part succeeded);
-// elsewhere each worker gets a transferred copy of its rows and sends its output rows back.
+// itself, a new shared array, or staging copied to the target once every part succeeded). An input
+// that lies in a shared wasm memory (./memory.ts) is sent with that memory, where the workers'
+// kernels read it. Without SharedArrayBuffer each worker gets a transferred copy of its rows and
+// sends its output rows back. The wasm modules this thread compiled go to each worker once, with its
+// first request after they were compiled, so workers compile none of them again.
 // Failures: a worker that can not start breaks the pool at once (createPool rejects with E_WORKER
 // naming the worker URL and the cause; nothing is respawned); a worker that dies later rejects its
 // calls with E_WORKER and is respawned after a back-off, and one that crashes MAX_CRASHES times
@@ -16,6 +19,8 @@ import { platform } from '#platform';
 import { PrivkitError } from '../errors.js';
 import { assertInteger, describe, readOptions, type FloatArray } from '../validate.js';
 import { copyIn, copyOut, isSharedArray, region } from '../wasm/boundary.js';
+import { compiledModules } from '../wasm/runtime.js';
+import { compiledSharedModules, freeSlotsOf, wasmMemoryOf } from '../wasm/shared-memory.js';
 import type { SpawnedWorker } from '../platform/types.js';
 import { fromWorkerError, type ElementOffset } from './errors.js';
 import { abortedError, callOptions } from './guards.js';
@@ -82,6 +87,12 @@ interface Slot {
   pending: Map<number, Pending>;
   /** Parts of cancelled calls the worker still runs while it serves others: run when each is over. */
   abandoned: Map<number, () => void>;
+  /** The worker's THREAD_ID (from its ready message), by which it takes scratch slots of shared wasm memories. */
+  thread?: bigint;
+  /** The shared wasm memory of the input of each part in flight on the worker, by request id. */
+  memories: Map<number, WebAssembly.Memory>;
+  /** Names of the compiled modules sent to the worker (each is sent once). */
+  modulesSent: Set<string>;
   /** Settles `started` from the worker's first message or its crash. */
   settleStart(error?: PrivkitError): void;
   /** The back-off timer of a respawn. */
@@ -272,8 +283,11 @@ export class WorkerPool implements PoolRunner {
     try {
       const memory = this.sharedMemory(plan, lent);
       writesCaller = output?.target !== undefined && memory.output === output.target;
+      const inputMemory = memory.input && wasmMemoryOf(memory.input);
+      const modules = inputMemory && compiledSharedModules();
       const replies = await this.dispatch(name, plan, call, (part) => ({
         input: input && region(memory.input!, part.row * input.cols, part.rows * input.cols, input.name),
+        inputMemory: inputMemory && { memory: inputMemory, modules: modules! },
         output: output && region(memory.output!, part.row * output.cols, part.rows * output.cols, 'the target'),
       }));
       memory.commit();
@@ -405,8 +419,9 @@ export class WorkerPool implements PoolRunner {
         resolve(reply);
       };
       running.pending.set(id, { resolve: done, reject, elements, call, progress: (units) => call.progress(index, units) });
+      if (request.inputMemory !== undefined) running.memories.set(id, request.inputMemory.memory);
       try {
-        running.spawned!.post({ ...request, id }, transfer);
+        running.spawned!.post({ ...request, id, modules: unsentModules(running) }, transfer);
       } catch (error) {
         running.pending.delete(id);
         reject(new PrivkitError('E_WORKER', `a pool call could not be sent to its worker: ${errorText(error)}`, { cause: error }));
@@ -418,10 +433,12 @@ export class WorkerPool implements PoolRunner {
   private receive(slot: Slot, reply: Reply): void {
     if (reply.kind === 'ready') {
       slot.ready = true;
+      slot.thread = reply.thread;
       slot.spawned?.hold(this.active > 0);
       return slot.settleStart();
     }
     if (reply.kind === 'failed') return this.crashed(slot, `its wasm engine failed to load: ${reply.message}`);
+    if (reply.kind !== 'progress') slot.memories.delete(reply.id); // the part is over: it holds no scratch slot
     const part = slot.pending.get(reply.id);
     if (part === undefined) {
       // abandoned: the call was cancelled (its part is over once it replies) or the pool ended meanwhile
@@ -441,7 +458,7 @@ export class WorkerPool implements PoolRunner {
       settle = (error) => (error === undefined ? resolve() : reject(error));
     });
     started.catch(() => {}); // observed by createPool and by each part
-    const slot: Slot = { index, started, ready: false, pending: new Map(), abandoned: new Map(), settleStart: settle };
+    const slot: Slot = { index, started, ready: false, pending: new Map(), abandoned: new Map(), memories: new Map(), modulesSent: new Set(), settleStart: settle };
     const start = (): void => {
       slot.timer = undefined;
       const events = { message: (data: unknown) => this.receive(slot, data as Reply), crash: (reason: string) => this.crashed(slot, reason) };
@@ -519,15 +536,27 @@ export class WorkerPool implements PoolRunner {
   }
 }
 
+/** The modules this thread compiled that the worker of `slot` has not been sent yet (then marked sent); undefined when none. */
+function unsentModules(slot: Slot): Record<string, WebAssembly.Module> | undefined {
+  const unsent = Object.entries(compiledModules()).filter(([name]) => !slot.modulesSent.has(name));
+  for (const [name] of unsent) slot.modulesSent.add(name);
+  return unsent.length > 0 ? Object.fromEntries(unsent) : undefined;
+}
+
 /** Part `id` of a cancelled call is over on `slot`'s worker (it replied): the call's memory is free of it. */
 function releaseAbandoned(slot: Slot, id: number): void {
   slot.abandoned.get(id)?.();
   slot.abandoned.delete(id);
 }
 
-/** Terminates the worker of `slot`; the cancelled parts it still ran are over once it has ended. */
+/**
+ * Terminates the worker of `slot`; the cancelled parts it still ran are over once it has ended, and
+ * the scratch slots it may have held in the shared wasm memories of their inputs are freed.
+ */
 async function terminateSlot(slot: Slot): Promise<void> {
   await slot.spawned?.terminate().catch(() => {});
+  if (slot.thread !== undefined) for (const memory of slot.memories.values()) freeSlotsOf(memory, slot.thread);
+  slot.memories.clear();
   for (const id of [...slot.abandoned.keys()]) releaseAbandoned(slot, id);
 }
 

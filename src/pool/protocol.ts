@@ -1,7 +1,7 @@
-// The messages between the pool and its workers. A worker announces that its wasm engine is ready
-// (or failed to start); then each request runs one part of a pooled operation, named as in the
-// registry, and is answered by its id with the part's result or its error (and, when asked for,
-// progress messages before that).
+// The messages between the pool and its workers. A worker announces that its wasm engine is ready,
+// with its THREAD_ID (see src/wasm/shared-memory.ts), or that it failed to start; then each request
+// runs one part of a pooled operation, named as in the registry, and is answered by its id with the
+// part's result or its error (and, when asked for, progress messages before that).
 import type { FloatArray } from '../validate.js';
 import type { WorkerError } from './errors.js';
 import type { FloatDtype } from './types.js';
@@ -17,18 +17,25 @@ export interface Request {
   task: unknown;
   /** The part's rows of the input: a view of shared memory, or a copy moved to the worker. */
   input?: FloatArray;
+  /**
+   * When the input lies in a shared wasm memory: that memory, and the modules built for shared
+   * memory as compiled by the caller's thread, so that the worker reads the input in place.
+   */
+  inputMemory?: { memory: WebAssembly.Memory; modules: Record<string, WebAssembly.Module> };
   /** The part's rows of the output, a view of shared memory. */
   output?: FloatArray;
   /** Without shared memory: the worker writes a new array of this kind and sends it back. */
   allocate?: { dtype: FloatDtype; length: number };
   /** Without shared memory, in place: the worker writes into its copy of the input and sends it back. */
   inPlace?: boolean;
+  /** Modules the pool's thread compiled that it had not yet sent this worker: the worker loads them rather than compiling its own. */
+  modules?: Record<string, WebAssembly.Module>;
   /** The caller wants progress: the worker sends `progress` replies while the part runs. */
   progress?: boolean;
 }
 
 export type Reply =
-  | { kind: 'ready' }
+  | { kind: 'ready'; thread: bigint }
   | { kind: 'failed'; message: string }
   | { kind: 'progress'; id: number; done: number }
   | { kind: 'done'; id: number; value: unknown; output?: FloatArray }

@@ -2,11 +2,14 @@
 // operation of that name in the registry (src/registry.ts) and answers with the result, its fresh
 // arrays moved rather than copied. An operation's family is imported on its first request, and the
 // wasm modules it declares are instantiated then (ready() loads every module declared so far), so a
-// worker loads only the families it runs. Errors go back as their fields (./errors.ts). Progress of
-// a part, when asked for, goes back at most every PROGRESS_INTERVAL_MS.
+// worker loads only the families it runs. An input that lies in a shared wasm memory comes with the
+// memory and the compiled shared modules, which the worker adopts to read it in place. Errors go
+// back as their fields (./errors.ts). Progress of a part, when asked for, goes back at most every
+// PROGRESS_INTERVAL_MS.
 import { PrivkitError } from '../errors.js';
 import { isOperationName, operation } from '../registry.js';
-import { ready } from '../wasm/runtime.js';
+import { adoptModules, ready } from '../wasm/runtime.js';
+import { adoptMemory, adoptSharedModules, THREAD_ID } from '../wasm/shared-memory.js';
 import { toWorkerError } from './errors.js';
 import { poolWorkerPort } from './port.js';
 import { freshBuffers, plainArray, type Reply, type Request } from './protocol.js';
@@ -18,10 +21,14 @@ const PROGRESS_INTERVAL_MS = 20;
 const port = poolWorkerPort();
 const send = (reply: Reply, transfer: ArrayBuffer[] = []) => port.post(reply, transfer);
 
-/** The registered operation called `name`, with the wasm modules of its family instantiated. */
-async function operationNamed(name: string): Promise<PoolOperation<never, unknown, unknown, unknown>> {
+/**
+ * The registered operation called `name`, with the wasm modules of its family instantiated (from the
+ * modules compiled by the pool's thread, when it sent them).
+ */
+async function operationNamed(name: string, modules: Request['modules']): Promise<PoolOperation<never, unknown, unknown, unknown>> {
   if (!isOperationName(name)) throw new PrivkitError('E_ARG', `no pool operation is registered as '${name}'`, { argument: 'operation' });
   const found = await operation(name);
+  if (modules !== undefined) adoptModules(modules);
   await ready();
   return found as unknown as PoolOperation<never, unknown, unknown, unknown>;
 }
@@ -40,8 +47,12 @@ function progressOf(request: Request): (done: number) => void {
 
 async function serve(request: Request): Promise<void> {
   try {
-    const operation = await operationNamed(request.operation);
-    const { input, allocate } = request;
+    const operation = await operationNamed(request.operation, request.modules);
+    const { input, allocate, inputMemory } = request;
+    if (input !== undefined && inputMemory !== undefined) {
+      adoptSharedModules(inputMemory.modules);
+      adoptMemory(input, inputMemory.memory);
+    }
     const output = request.output ?? (request.inPlace ? input : allocate && plainArray(allocate.dtype, allocate.length));
     const value = await operation.run(request.task, { input, output }, progressOf(request));
     const sentBack = request.output === undefined ? output : undefined;
@@ -54,7 +65,7 @@ async function serve(request: Request): Promise<void> {
 ready().then(
   () => {
     port.listen((data) => void serve(data as Request));
-    send({ kind: 'ready' });
+    send({ kind: 'ready', thread: THREAD_ID });
   },
   (error: unknown) => send({ kind: 'failed', message: error instanceof Error ? error.message : String(error) }),
 );

@@ -5,7 +5,8 @@
 // kernels stage their data through bounded windows, so this is a backstop, not a working limit.
 // Regions allocated as secret (generator states, keystream, secret inputs) are zeroed when their
 // scope closes, also when the call fails. Views are created on demand from the current
-// `memory.buffer`, so growth never leaves a stale view.
+// `memory.buffer`, so growth never leaves a stale view. An arena may also run in a region of a shared
+// memory that other threads grow at the same time (src/wasm/shared-memory.ts): it grows it race-free.
 import { PrivkitError } from '../errors.js';
 
 const PAGE = 65536;
@@ -43,8 +44,7 @@ export class Arena {
         `one call may allocate at most ${this.maxCallBytes / 2 ** 20} MiB of wasm memory; ${bytes} more bytes would pass it`,
       );
     }
-    const size = this.memory.buffer.byteLength;
-    if (end > size) this.memory.grow(Math.ceil((end - size) / PAGE));
+    growTo(this.memory, end);
     this.top = end;
     return ptr;
   }
@@ -118,6 +118,22 @@ export class Arena {
   /** Current size of linear memory in bytes (for tests that check calls do not leak). */
   get memoryBytes(): number {
     return this.memory.buffer.byteLength;
+  }
+}
+
+/**
+ * Grows `memory` to at least `bytes` bytes. Race-free on a shared memory that several threads grow
+ * at once: each growth is sized from the length read just before it, so a racing thread's growth
+ * makes this one larger than needed (by at most its own shortfall), never too small; a growth
+ * refused because racing ones reached the maximum is retried from the new length.
+ */
+function growTo(memory: WebAssembly.Memory, bytes: number): void {
+  for (let size = memory.buffer.byteLength; size < bytes; size = memory.buffer.byteLength) {
+    try {
+      memory.grow(Math.ceil((bytes - size) / PAGE));
+    } catch (error) {
+      if (memory.buffer.byteLength === size) throw error;
+    }
   }
 }
 

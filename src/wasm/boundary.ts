@@ -62,6 +62,11 @@ export function isSharedArray(array: TypedArray): boolean {
   return typeof SharedArrayBuffer === 'function' && bufferOf.call(array) instanceof SharedArrayBuffer;
 }
 
+/** The buffer of a genuine typed array and where the array starts in it (read through the intrinsic accessors). */
+export function arrayPlace(array: TypedArray): { buffer: ArrayBufferLike; byteOffset: number } {
+  return { buffer: bufferOf.call(array), byteOffset: byteOffsetOf.call(array) };
+}
+
 /** True when the buffer of a genuine typed array has been detached (transferred). */
 export function isDetached(array: TypedArray): boolean {
   if (lengthOf.call(array) > 0) return false; // a detached array has no elements

@@ -3,7 +3,8 @@
 // with defineModule. Declaring registers the module; ready() instantiates every registered one. A
 // family's kernels import its declaration, so a bundle carries exactly the modules its imports reach,
 // and `ready()` loads exactly those.
-// Each module has its own instance, memory and arena, loaded once per thread. Kernel calls run
+// Each module has its own instance, memory and arena, loaded once per thread; a pool worker uses the
+// modules its pool's thread compiled (compiledModules / adoptModules) rather than compiling them again. Kernel calls run
 // inside an arena scope (withWasm); traps (WebAssembly.RuntimeError) become PrivkitError E_WASM, and
 // the arena is released either way, so a failed call leaves the engine ready for the next one.
 // WebAssembly memory can grow but never shrink. A call that left a module's memory above
@@ -51,6 +52,8 @@ class Module<K extends ModuleExports> implements WasmModule<K> {
   private engine: Engine<K> | undefined;
   private loading: Promise<void> | undefined;
   private renewing: Promise<void> | undefined;
+  /** The module as compiled by another thread, used instead of compiling it here. */
+  private adopted: WebAssembly.Module | undefined;
 
   constructor(
     readonly name: string,
@@ -82,10 +85,7 @@ class Module<K extends ModuleExports> implements WasmModule<K> {
     try {
       return body(kernels, arena);
     } catch (error) {
-      if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError) {
-        throw new PrivkitError('E_WASM', `wasm kernel failed: ${error.message}`, { cause: error });
-      }
-      throw error;
+      throw kernelFailure(error);
     } finally {
       arena.close(mark);
       if (arena.idle && arena.memoryBytes > RETAINED_BYTES) this.renew(module);
@@ -96,7 +96,21 @@ class Module<K extends ModuleExports> implements WasmModule<K> {
     return this.renewing ?? Promise.resolve();
   }
 
+  /** The compiled module, once loaded in this thread. */
+  get compiled(): WebAssembly.Module | undefined {
+    return this.engine?.module;
+  }
+
+  /** Uses `module`, compiled by another thread of this program, when this one has not started loading. */
+  adopt(module: WebAssembly.Module): void {
+    if (this.loading === undefined && module instanceof WebAssembly.Module) this.adopted = module;
+  }
+
   private async compile(): Promise<void> {
+    if (this.adopted !== undefined) {
+      this.engine = await this.instance(this.adopted);
+      return;
+    }
     const bytes = decodeBase64(this.base64);
     if (!WebAssembly.validate(bytes)) {
       throw new PrivkitError('E_WASM', 'this runtime does not support WebAssembly SIMD (fixed-width v128)');
@@ -133,6 +147,21 @@ export function defineModule<K extends ModuleExports>(name: string, base64: stri
   const module = new Module(name, base64, instantiate);
   registered.push(module);
   return module;
+}
+
+/** The modules loaded in this thread, compiled, by name: a pool hands them to its workers, which then compile none. */
+export function compiledModules(): Record<string, WebAssembly.Module> {
+  const compiled: Record<string, WebAssembly.Module> = {};
+  for (const module of registered as Module<ModuleExports>[]) if (module.compiled !== undefined) compiled[module.name] = module.compiled;
+  return compiled;
+}
+
+/** Uses the modules compiled by another thread (see compiledModules) for those declared here and not loading yet. */
+export function adoptModules(modules: Record<string, WebAssembly.Module>): void {
+  for (const module of registered as Module<ModuleExports>[]) {
+    const compiled = Object.hasOwn(modules, module.name) ? modules[module.name] : undefined;
+    if (compiled !== undefined) module.adopt(compiled);
+  }
 }
 
 /** True for a module declared by defineModule (the engine's own, not a look-alike). */
@@ -193,7 +222,16 @@ export function withWasm<K extends ModuleExports, T>(module: WasmModule<K>, body
   return module.run(body);
 }
 
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+/** The error a kernel call throws for `error`: E_WASM for a trap or a failed growth, else `error` itself. */
+export function kernelFailure(error: unknown): unknown {
+  if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError) {
+    return new PrivkitError('E_WASM', `wasm kernel failed: ${error.message}`, { cause: error });
+  }
+  return error;
+}
+
+/** The bytes of a module embedded as base64. */
+export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);

@@ -2,7 +2,9 @@
 // A fixture page (test/e2e/browser/) is built with Vite from the built package and served twice: with
 // COOP/COEP (cross-origin isolated: the pool shares memory through SharedArrayBuffer) and without
 // (the pool transfers per-part copies). The page runs the deterministic cases of
-// test/e2e/browser/cases.ts; this file runs the same cases with the sync API in Node and compares.
+// test/e2e/browser/cases.ts, on plain inputs and on sharedFloat32Array copies (which, isolated, lie
+// in shared wasm memory from 1 MiB on: the sync kernels and the workers read them in place); this
+// file runs the same cases with the sync API in Node and compares.
 // A second page (test/e2e/browser/secagg.html) runs secure-aggregation clients that take part, with
 // clients in Node, in a round aggregated by a SecAggServer in this process; every message between
 // page and Node crosses page.exposeFunction as JSON text of the wire format.
@@ -57,6 +59,7 @@ interface Report {
   crossOriginIsolated: boolean;
   hasSharedArrayBuffer: boolean;
   sync: Results;
+  syncShared: Results;
   syncError: CapturedError;
   syncClipAndSumError: CapturedError;
   syncAfterError: string;
@@ -64,10 +67,12 @@ interface Report {
   paillier: Results;
   poolThreads: number;
   pool: Results;
+  poolShared: Results;
   poolError: CapturedError;
   poolClipAndSumError: CapturedError;
   poolAfterError: string;
   sharedInputIsShared: boolean;
+  largeSharedInWasmMemory: boolean;
   poolInPlaceReturnsInput: boolean;
   poolInPlace: string;
   poolNoise: {
@@ -238,18 +243,19 @@ describe.each(['isolated', 'plain'] as const)('headless Chromium, %s page', (mod
     expect(report().crossOriginIsolated).toBe(mode === 'isolated');
     expect(report().hasSharedArrayBuffer).toBe(mode === 'isolated');
     expect(report().sharedInputIsShared).toBe(mode === 'isolated');
+    expect(report().largeSharedInWasmMemory).toBe(mode === 'isolated');
     expect(report().poolThreads).toBe(2);
     expect(report().problems).toEqual([]);
   });
 
-  it('computes every sync kernel bit-identically to Node', () => {
-    const { sync } = report();
+  it.each(['sync', 'syncShared'] as const)('computes every sync kernel bit-identically to Node (%s: plain inputs, inputs on shared memory)', (run) => {
+    const sync = report()[run];
     expect(Object.keys(sync).sort()).toEqual(Object.keys(node).sort());
     for (const key of Object.keys(node)) expectBitEqual(sync[key], node[key], key);
   });
 
-  it('computes the same results through a 2-worker pool (row sums up to float32 rounding)', () => {
-    const { pool } = report();
+  it.each(['pool', 'poolShared'] as const)('computes the same results through a 2-worker pool (row sums up to float32 rounding; %s)', (run) => {
+    const pool = report()[run];
     expect(Object.keys(pool).sort()).toEqual(Object.keys(node).sort());
     for (const key of Object.keys(node)) {
       if (isRowSum(key)) expectClose(pool[key], node[key], key);

@@ -65,6 +65,18 @@ describe('the npm package', () => {
     expect(missing).toEqual([]);
   });
 
+  it('installs no TensorFlow.js: privkit/tfjs needs its optional peer, which nothing else loads', () => {
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { peerDependenciesMeta?: Record<string, { optional?: boolean }> };
+    expect(manifest.peerDependenciesMeta?.['@tensorflow/tfjs-core']?.optional).toBe(true);
+    expect(manifest.peerDependenciesMeta?.['@tensorflow/tfjs-layers']?.optional).toBe(true);
+    const app = join(work, 'app');
+    expect(existsSync(join(app, 'node_modules/@tensorflow'))).toBe(false);
+    const load = (entry: string) =>
+      execFileSync(process.execPath, ['--input-type=module', '-e', `import('${entry}').then(() => console.log('loaded'), (e) => console.log(e.code))`], { cwd: app, encoding: 'utf8' }).trim();
+    expect(load('privkit/tfjs')).toBe('ERR_MODULE_NOT_FOUND');
+    for (const entry of ['privkit', 'privkit/dp', 'privkit/accounting', 'privkit/fl', 'privkit/pool']) expect(load(entry)).toBe('loaded');
+  });
+
   it('works from ESM and from CommonJS', () => {
     const app = join(work, 'app');
     writeFileSync(join(app, 'esm.mjs'), `

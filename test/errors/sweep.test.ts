@@ -18,13 +18,14 @@ import { coreRows } from './rows/core.js';
 import { dpRows } from './rows/dp.js';
 import { flRows } from './rows/fl.js';
 import { paillierEnv, paillierRows } from './rows/paillier.js';
-import { protectRows } from './rows/protect.js';
 import { closeSweepPool, poolRows, sweepPool } from './rows/pool.js';
+import { protectRows } from './rows/protect.js';
 import { secaggRows } from './rows/secagg.js';
+import { tfjsRows } from './rows/tfjs.js';
 
-const ENTRY_POINTS = ['privkit', 'privkit/dp', 'privkit/accounting', 'privkit/pool', 'privkit/paillier', 'privkit/secagg', 'privkit/fl', 'privkit/audit', 'privkit/protect', 'privkit/reference'] as const;
+const ENTRY_POINTS = ['privkit', 'privkit/dp', 'privkit/accounting', 'privkit/pool', 'privkit/paillier', 'privkit/secagg', 'privkit/fl', 'privkit/audit', 'privkit/protect', 'privkit/tfjs', 'privkit/reference'] as const;
 
-const TABLE: SweepRow[] = [...coreRows, ...dpRows, ...accountingRows, ...poolRows, ...paillierRows, ...secaggRows, ...flRows, ...protectRows];
+const TABLE: SweepRow[] = [...coreRows, ...dpRows, ...accountingRows, ...poolRows, ...paillierRows, ...secaggRows, ...flRows, ...protectRows, ...tfjsRows];
 
 const isConstant = (row: SweepRow): row is ConstantRow => 'constant' in row;
 

@@ -1,7 +1,8 @@
 // The wasm engine is split into modules (assembly/<module>.ts), each declared by its family
 // (src/<family>/wasm.ts): every module exports exactly its own kernels; ready() loads every
-// declared module, also one declared after an earlier ready(); a bundle that imports one kernel
-// carries only that kernel's module. This file imports only the kernels family at first (vitest
+// declared module, also one declared after an earlier ready(), and loads a module another thread
+// compiled without compiling it; a bundle that imports one kernel carries only that kernel's module
+// (with its build for shared memory). This file imports only the kernels family at first (vitest
 // gives each test file its own module graph), so it sees the other modules being declared.
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../scripts/bundle-size.mjs';
@@ -10,7 +11,7 @@ import * as runtime from '../../dist/src/wasm/runtime.js';
 import { expectPrivkitError } from '../support/helpers.js';
 
 /** The base64 of each module, as embedded in the package. */
-const MODULES = ['kernels', 'rng', 'dp', 'paillier', 'protect'] as const;
+const MODULES = ['kernels', 'kernels-shared', 'rng', 'dp', 'paillier', 'protect'] as const;
 async function embedded(name: (typeof MODULES)[number]): Promise<string> {
   return ((await import(`../../dist/src/wasm/generated/${name}-wasm.js`)) as { WASM_BASE64: string }).WASM_BASE64;
 }
@@ -18,6 +19,7 @@ async function embedded(name: (typeof MODULES)[number]): Promise<string> {
 describe('each module exports exactly its own kernels', () => {
   const EXPORTS: Record<(typeof MODULES)[number], string[]> = {
     kernels: ['firstNonFinite', 'sumSquaresRows', 'scaleRows', 'clampValues', 'accumulateRows'],
+    'kernels-shared': ['firstNonFinite', 'sumSquaresRows', 'scaleRows', 'clampValues', 'accumulateRows'],
     rng: ['chachaBytes', 'uniformDoubles', 'generatorBytes'],
     dp: [
       ...['wipeScratch', 'firstNonFinite', 'chachaBytes'],
@@ -36,6 +38,15 @@ describe('each module exports exactly its own kernels', () => {
       expect(exports.sort()).toEqual(['memory', 'heapBase', ...EXPORTS[name]].sort());
     });
   }
+
+  it('the shared build imports its memory (shared, declared as one page at least) and imports nothing else', async () => {
+    const module = new WebAssembly.Module(Buffer.from(await embedded('kernels-shared'), 'base64'));
+    expect(WebAssembly.Module.imports(module)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true });
+    expect(() => new WebAssembly.Instance(module, { env: { memory } })).not.toThrow();
+    const unshared = new WebAssembly.Memory({ initial: 1, maximum: 2 });
+    expect(() => new WebAssembly.Instance(module, { env: { memory: unshared } })).toThrow(WebAssembly.LinkError);
+  });
 });
 
 describe('ready() loads every declared module', () => {
@@ -68,6 +79,23 @@ describe('ready() loads every declared module', () => {
     await runtime.ready();
     expect([dpWasm.loaded, rngWasm.loaded, runtime.isReady()]).toEqual([true, true, true]);
   });
+
+  it('a module compiled by another thread (a pool hands its workers compiledModules()) is loaded without compiling it again', async () => {
+    const compiled = runtime.compiledModules();
+    expect(Object.keys(compiled).sort()).toEqual(['dp', 'kernels', 'paillier', 'rng']);
+    // declared with bytes that could not be decoded: only the adopted module can load it
+    const { instantiate } = await import('../../dist/src/wasm/generated/kernels.js');
+    const twin = runtime.defineModule('kernels twin', 'not base64 at all!', instantiate);
+    runtime.adoptModules({ 'kernels twin': compiled.kernels! });
+    await runtime.ready();
+    expect(twin.loaded).toBe(true);
+    const data = runtime.withWasm(twin, (kernels, arena) => {
+      const ptr = arena.allocF32(4);
+      arena.f32(ptr, 4).set([1, 2, NaN, 4]);
+      return kernels.firstNonFinite(ptr, 4);
+    });
+    expect(data).toBe(2);
+  });
 });
 
 describe('a bundle carries the modules its imports reach (Vite)', () => {
@@ -79,8 +107,8 @@ describe('a bundle carries the modules its imports reach (Vite)', () => {
     return found;
   }
 
-  it('one kernel of privkit: the kernels module only', async () => {
-    expect(await modulesIn(`import { ready, clipAndSum } from 'privkit';\nawait ready();\nconsole.log(clipAndSum(new Float32Array(4), 2, 1));\n`)).toEqual(['kernels']);
+  it('one kernel of privkit: the kernels module (and its build for shared memory) only', async () => {
+    expect(await modulesIn(`import { ready, clipAndSum } from 'privkit';\nawait ready();\nconsole.log(clipAndSum(new Float32Array(4), 2, 1));\n`)).toEqual(['kernels', 'kernels-shared']);
   });
 
   it('the generator alone: the rng module; a noise sampler: the dp module too', async () => {
@@ -99,10 +127,10 @@ describe('a bundle carries the modules its imports reach (Vite)', () => {
     const worker = files.find((file) => /^assets\/worker-[\w-]+\.js$/.test(file.name));
     expect(worker, 'the worker entry').toBeDefined();
     expect(holds(worker!)).toEqual([]);
-    // the kernels family's chunks (the main thread's and the worker's) hold its module, and only it
+    // the kernels family's chunks (the main thread's and the worker's) hold its modules, and only them
     const kernelsChunks = files.filter((file) => holds(file).includes('kernels'));
     expect(kernelsChunks.length).toBe(2);
-    for (const file of kernelsChunks) expect(holds(file), file.name).toEqual(['kernels']);
+    for (const file of kernelsChunks) expect(holds(file), file.name).toEqual(['kernels', 'kernels-shared']);
   });
 
   it('privkit/protect: the protect module only with the pseudonymizer', async () => {

@@ -88,11 +88,15 @@ export function caseInput(c: Case): CaseInput {
   return { x, weights, layerSizes: [a, b, c.cols - a - b], maxNorms: [3, 5, 4] };
 }
 
-/** Runs every kernel on every case (sequentially) and encodes the results. */
-export async function runKernels(api: KernelApi): Promise<Results> {
+/**
+ * Runs every kernel on every case (sequentially) and encodes the results; `place` puts each case's
+ * input where the run reads it (default: the plain array as made).
+ */
+export async function runKernels(api: KernelApi, place: (x: Float32Array) => Float32Array = (x) => x): Promise<Results> {
   const out: Results = {};
   for (const c of CASES) {
-    const { x, weights, layerSizes, maxNorms } = caseInput(c);
+    const { weights, layerSizes, maxNorms, ...input } = caseInput(c);
+    const x = place(input.x);
     const { rows } = c;
     const put = (key: string, value: Float32Array | number) => {
       out[`${c.name}/${key}`] = typeof value === 'number' ? value : encodeF32(value);

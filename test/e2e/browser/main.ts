@@ -74,6 +74,13 @@ async function runPoolNoise(pool: Pool): Promise<Record<string, unknown>> {
   };
 }
 
+/** A copy of x made by sharedFloat32Array. */
+function onSharedMemory(x: Float32Array): Float32Array {
+  const shared = sharedFloat32Array(x.length);
+  shared.set(x);
+  return shared;
+}
+
 async function main(): Promise<Record<string, unknown>> {
   const report: Record<string, unknown> = {
     crossOriginIsolated: self.crossOriginIsolated,
@@ -85,6 +92,8 @@ async function main(): Promise<Record<string, unknown>> {
 
   await privkit.ready();
   report.sync = await runKernels(privkit as unknown as KernelApi);
+  // on shared memory: inputs of 1 MiB and more lie in shared wasm memory where the page is isolated, read in place
+  report.syncShared = await runKernels(privkit as unknown as KernelApi, onSharedMemory);
   report.syncError = await capture(() => privkit.l2Norms(inputWithNaN(), rows));
   report.syncClipAndSumError = await capture(() => privkit.clipAndSum(inputWithNaN(), rows, MAX_NORM));
   report.syncAfterError = encodeF32(privkit.l2Norms(clean, rows));
@@ -95,6 +104,7 @@ async function main(): Promise<Record<string, unknown>> {
   try {
     report.poolThreads = pool.threads;
     report.pool = await runKernels(pool as unknown as KernelApi);
+    report.poolShared = await runKernels(pool as unknown as KernelApi, onSharedMemory);
     report.poolError = await capture(() => pool.l2Norms(inputWithNaN(), rows));
     report.poolClipAndSumError = await capture(() => pool.clipAndSum(inputWithNaN(), rows, MAX_NORM));
     report.poolAfterError = encodeF32(await pool.l2Norms(clean, rows));
@@ -102,6 +112,9 @@ async function main(): Promise<Record<string, unknown>> {
     const shared = sharedFloat32Array(clean.length);
     shared.set(clean);
     report.sharedInputIsShared = typeof SharedArrayBuffer === 'function' && shared.buffer instanceof SharedArrayBuffer;
+    // a shared array of 1 MiB lies in a wasm memory of its own: after the memory's header, pages long
+    const large = sharedFloat32Array(1 << 18);
+    report.largeSharedInWasmMemory = large.byteOffset > 0 && large.buffer.byteLength % 65536 === 0;
     const clipped = await pool.clipByL2(shared, rows, MAX_NORM, { inPlace: true });
     report.poolInPlaceReturnsInput = clipped === shared;
     report.poolInPlace = encodeF32(clipped);

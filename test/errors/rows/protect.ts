@@ -1,5 +1,8 @@
-// Sweep rows of privkit/protect (data desensitization): pseudonyms, masking, generalization, the
-// column policy, the anonymity report and the DP releases.
+// Sweep rows of privkit/protect: data desensitization (pseudonyms, masking, generalization, the
+// column policy, the anonymity report and the DP releases), then the cryptographic half (containers
+// sealed and opened whole and as streams, recipient and signing keys, and Fernet tokens). Keys are
+// fresh per call (X25519 or P-256: cheap); sealing is random (fresh content key and nonces), so its
+// variants need only succeed.
 import * as protect from 'privkit/protect';
 import { arrayOf, big, bool, instance, int, num, obj, oneOf, opaque, positive, rngField, str, typed, union, type Domain, type Row, type SweepRow } from '../sweep-harness.js';
 import { seeded } from './fixtures.js';
@@ -255,4 +258,119 @@ const releases: Row[] = [
   },
 ];
 
-export const protectRows: SweepRow[] = [...desensitization, ...releases];
+const constants: SweepRow[] = ['DEFAULT_CHUNK_SIZE', 'MAX_PBKDF2_ITERATIONS', 'MAX_RECIPIENTS', 'MIN_PBKDF2_ITERATIONS'].map((name) => ({ entry, export: name, constant: true }));
+
+const tensorArrays = typed(['Float32Array', 'Float64Array', 'Int32Array', 'Uint8Array']);
+const optionalTensor = typed(['Float32Array', 'Float64Array', 'Int32Array', 'Uint8Array'], { optional: true });
+const recipientKeys = opaque('a recipient key pair: kind, publicKey and privateKey are checked together (tested in test/protect/keys.test.ts)');
+const sealOpts = obj({ recipients: arrayOf(recipientKeys), chunkSize: int(16, 2 ** 26, { optional: true }) });
+const manifestDomain = arrayOf(obj({ name: str(1024), dtype: oneOf(['float32', 'float64', 'int32', 'uint8']), shape: arrayOf(int(0, 2 ** 40)) })); // a stream can carry a tensor of any size
+
+interface Sealed {
+  key: protect.RecipientKeyPair;
+  container: Uint8Array;
+}
+const sealedSetup = async (): Promise<Sealed> => {
+  const key = await protect.generateRecipientKeys('ecdh');
+  return { key, container: await protect.sealTensors({ w: Float32Array.of(1, 2, 3) }, { recipients: [key], chunkSize: 16 }) };
+};
+const openedValues = (m: Map<string, protect.OpenedTensor>) => [...m].map(([name, t]) => [name, t.dtype, t.shape, Array.from(t.data)]);
+
+const FERNET_KEY = 'cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=';
+const FERNET_TOKEN = 'gAAAAAAdwJ6wAAECAwQFBgcICQoLDA0ODy021cpGVWKZ_eEwCGM4BLLF_5CV9dOPmrhuVUPgJobwOz7JcbmrR64jVmpU4IwqDA==';
+
+const containers: Row[] = [
+  { entry, export: 'availableRecipientKinds', params: [], args: () => [], call: () => protect.availableRecipientKinds() },
+  {
+    entry,
+    export: 'generateRecipientKeys',
+    params: [
+      { name: 'kind', domain: oneOf(['ecdh', 'x25519', 'p-256'], { optional: true }) },
+      { name: 'opts', domain: obj({ extractable: bool({ optional: true }) }, { optional: true }) },
+    ],
+    args: () => ['p-256', { extractable: false }],
+    call: ([k, o]) => protect.generateRecipientKeys(k, o),
+    random: 'fresh key pairs',
+  },
+  {
+    entry,
+    export: 'generateSigningKeys',
+    params: [{ name: 'opts', domain: obj({ extractable: bool({ optional: true }) }, { optional: true }) }],
+    args: () => [{ extractable: false }],
+    call: ([o]) => protect.generateSigningKeys(o),
+    random: 'fresh key pairs',
+  },
+  {
+    entry,
+    export: 'sealTensors',
+    params: [
+      { name: 'tensors', domain: obj({ w: optionalTensor, b: obj({ data: tensorArrays, shape: arrayOf(int(0, 64), { optional: true }) }, { optional: true }) }) }, // any subset of tensors is a valid call
+      { name: 'opts', domain: sealOpts },
+    ],
+    aliases: { tensors: ['tensors.w', 'tensors.b', 'tensors.b.data', 'tensors.b.shape'] },
+    setup: () => protect.generateRecipientKeys('ecdh'),
+    args: (key) => [{ w: Float32Array.of(1, 2), b: { data: Uint8Array.of(1, 2, 3, 4), shape: [2, 2] } }, { recipients: [key], chunkSize: 32 }],
+    call: ([t, o]) => protect.sealTensors(t, o),
+    random: 'a fresh content key and nonce base per container',
+  },
+  {
+    entry,
+    export: 'openTensors',
+    params: [
+      { name: 'container', domain: typed('Uint8Array') },
+      { name: 'opts', domain: obj({ key: recipientKeys, verifyKey: typed('Uint8Array', { optional: true }) }) },
+    ],
+    setup: sealedSetup,
+    args: (s: Sealed) => [s.container, { key: s.key }],
+    call: ([c, o]) => protect.openTensors(c, o),
+    observe: openedValues,
+  },
+  {
+    entry,
+    export: 'createSealStream',
+    params: [
+      { name: 'manifest', domain: manifestDomain },
+      { name: 'opts', domain: sealOpts },
+    ],
+    setup: () => protect.generateRecipientKeys('ecdh'),
+    args: (key) => [[{ name: 'x', dtype: 'uint8', shape: [3] }], { recipients: [key] }],
+    call: ([m, o]) => protect.createSealStream(m, o),
+    random: 'a fresh content key and nonce base per container',
+  },
+  {
+    entry,
+    export: 'createOpenStream',
+    params: [{ name: 'opts', domain: obj({ key: recipientKeys, verifyKey: typed('Uint8Array', { optional: true }), release: oneOf(['verified', 'chunk'], { optional: true }) }) }],
+    setup: () => protect.generateRecipientKeys('ecdh'),
+    args: (key) => [{ key, release: 'chunk' }],
+    call: ([o]) => protect.createOpenStream(o),
+    random: 'a stream pair (compared by identity)',
+  },
+  { entry, export: 'generateFernetKey', params: [], args: () => [], call: () => protect.generateFernetKey(), random: 'fresh keys' },
+  {
+    entry,
+    export: 'fernetEncrypt',
+    params: [
+      { name: 'key', domain: str(44) },
+      { name: 'message', domain: union([typed('Uint8Array'), str()]) },
+      { name: 'opts', domain: obj({ now: int(0, Number.MAX_SAFE_INTEGER, { optional: true }), iv: typed('Uint8Array', { optional: true }) }, { optional: true }) },
+    ],
+    args: () => [FERNET_KEY, 'hello', { now: 499162800, iv: Uint8Array.from({ length: 16 }, (_, i) => i) }],
+    call: ([k, m, o]) => protect.fernetEncrypt(k, m, o),
+    random: 'a random IV when opts.iv is left out',
+  },
+  {
+    entry,
+    export: 'fernetDecrypt',
+    params: [
+      { name: 'key', domain: str(44) },
+      { name: 'token', domain: str() },
+      { name: 'opts', domain: obj({ ttl: int(0, Number.MAX_SAFE_INTEGER, { optional: true }), now: int(0, Number.MAX_SAFE_INTEGER, { optional: true }) }, { optional: true }) },
+    ],
+    args: () => [FERNET_KEY, FERNET_TOKEN, { ttl: 60, now: 499162801 }],
+    call: ([k, t, o]) => protect.fernetDecrypt(k, t, o),
+    observe: (m: Uint8Array) => Array.from(m),
+  },
+];
+
+export const protectRows: SweepRow[] = [...desensitization, ...releases, ...constants, ...containers];

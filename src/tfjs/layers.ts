@@ -1,0 +1,444 @@
+// A tfjs layers model read as a chain of steps that privkit runs itself, so that one forward and
+// backward pass yields every layer's input activations and output gradients, and from them each
+// example's gradient norm without building per-example gradients ("ghost clipping": Goodfellow 2015,
+// "Efficient per-example gradient computations"; Li et al. 2022, "Large language models can be
+// strong differentially private learners", Sec. 4; Bu et al. 2023, "Differentially private
+// optimization on large model at small cost", for convolutions through the unfolded input).
+//
+// For a layer y = a W (+ b) with input rows a_t and output gradients g_t of one example (t runs over
+// the positions: 1 for a dense input, the sequence or the output pixels otherwise), the example's
+// gradient is sum_t a_t^T g_t and its squared norm sum_{t,s} <a_t, a_s> <g_t, g_s>: a product of
+// two T x T Gram matrices, or, when T^2 exceeds the size of the weight, the norm of the T-term sum
+// built directly. Dense, Conv2D (channels last), Embedding and LayerNormalization (last axis) have
+// such formulas; any other layer with trainable weights falls back to per-example gradients of that
+// layer alone (a vector-Jacobian product per example, from its saved input and output gradient).
+//
+// The clipped sum sum_i c_i grad_i is the gradient of the weighted loss sum_i c_i loss_i, whose
+// gradient at each layer's output is c_i g_i for example i: its backward pass is run layer by layer
+// from the same saved inputs and output gradients (A^T diag(c) G for Dense; a vector-Jacobian product
+// of the layer otherwise), without a second forward pass, and the norms and the sum come from the
+// very same tensors.
+import * as tf from '@tensorflow/tfjs-core';
+import { PrivkitError } from '../errors.js';
+import { describe } from '../validate.js';
+
+/** A tfjs layer as privkit reads it (tf.layers.Layer satisfies it). */
+export interface LayerLike {
+  /** The layer's name. */
+  readonly name: string;
+  /** Its weights that training updates. */
+  readonly trainableWeights: ReadonlyArray<{
+    /** The weight's tf.Variable. */
+    read(): tf.Tensor;
+  }>;
+  /** Its class name, e.g. 'Dense'. */
+  getClassName(): string;
+  /** Its configuration. */
+  getConfig(): object;
+  /** Runs the layer. */
+  apply(inputs: tf.Tensor | tf.Tensor[], kwargs?: object): unknown;
+}
+
+/** A tfjs layers model as privkit reads it (tf.Sequential and tf.LayersModel satisfy it). */
+export interface LayersModelLike {
+  /** The model's layers, in order. */
+  readonly layers: readonly LayerLike[];
+}
+
+/** Layers that are random while training: privkit runs layers without tfjs's training flag, which would silently turn them off. */
+const RANDOM_IN_TRAINING = new Set(['Dropout', 'SpatialDropout1D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
+
+/** One layer of the chain, split at its tap point: the output before the activation (or the output). */
+interface Step {
+  readonly layer: LayerLike;
+  /** The trainable variables of the layer, in its own order. */
+  readonly variables: tf.Variable[];
+  /** False for a layer whose norms come from per-example gradients. */
+  readonly ghost: boolean;
+  /** The layer's output before its activation: where its output gradient is taken. */
+  point(input: tf.Tensor): tf.Tensor;
+  /** The activation after the tap point (none when absent). */
+  after?(point: tf.Tensor): tf.Tensor;
+  /** Each example's squared gradient norm over this layer's variables, [batch], from its input and the gradient at its tap point. */
+  squaredNorms?(input: tf.Tensor, gradient: tf.Tensor): tf.Tensor1D;
+  /** sum_i c_i grad_i for this layer's variables, given the gradient at the tap point already scaled by c per example (explicit formula; else a vector-Jacobian product). */
+  weightedSum?(input: tf.Tensor, scaledGradient: tf.Tensor): tf.Tensor[];
+}
+
+/** A batch's backward pass through the chain: each example's gradient norm, and the clip-weighted gradient sum on demand. */
+export interface ExampleGradients {
+  /** Each example's gradient norm over all trainable weights, [batch]. */
+  norms: tf.Tensor1D;
+  /** The sum of the examples' losses. */
+  loss: tf.Scalar;
+  /**
+   * sum_i c_i grad_i per variable name for per-example weights c [batch]. For per-example losses,
+   * the gradient of sum_i c_i loss_i at a layer's output is c_i g_i, so this is the backward pass
+   * of the weighted loss, run layer by layer from the saved inputs and output gradients.
+   */
+  weightedSum(weights: tf.Tensor1D): tf.NamedTensorMap;
+  /** Releases the saved inputs and gradients. */
+  dispose(): void;
+}
+
+function config(layer: LayerLike): Record<string, unknown> {
+  return layer.getConfig() as Record<string, unknown>;
+}
+
+function layerError(layer: LayerLike, reason: string): PrivkitError {
+  return new PrivkitError('E_ARG', `model: layer ${JSON.stringify(layer.name)} (${layer.getClassName()}) ${reason}`, { argument: 'model' });
+}
+
+function applyLayer(layer: LayerLike, input: tf.Tensor): tf.Tensor {
+  const out = layer.apply(input);
+  if (!(out instanceof tf.Tensor)) throw layerError(layer, 'did not return one tensor');
+  return out;
+}
+
+/** The activation function object of a Dense or Conv2D layer (tfjs keeps it as a field). */
+function activationOf(layer: LayerLike): ((x: tf.Tensor) => tf.Tensor) | undefined {
+  const activation = (layer as unknown as { activation?: { apply?: (x: tf.Tensor) => tf.Tensor } }).activation;
+  if (typeof activation?.apply !== 'function') return undefined;
+  return (x) => activation.apply!(x);
+}
+
+/** Rows (positions) of a per-example tensor: [batch, positions, features]. */
+function positions(x: tf.Tensor): tf.Tensor3D {
+  const batch = x.shape[0]!;
+  const features = x.shape[x.rank - 1]!;
+  return tf.reshape(x, [batch, -1, features]);
+}
+
+/**
+ * Each example's ||sum_t a_t^T g_t||^2 for activations a [batch, T, p] and gradients g [batch, T, q]:
+ * by Gram matrices when T^2 <= p q (Li et al. 2022), else by the explicit p x q sum.
+ */
+function weightSquaredNorms(a: tf.Tensor3D, g: tf.Tensor3D): tf.Tensor1D {
+  const [, t, p] = a.shape;
+  const q = g.shape[2];
+  if (t === 1) return tf.mul(tf.sum(tf.square(a), [1, 2]), tf.sum(tf.square(g), [1, 2]));
+  if (t * t <= p * q) return tf.sum(tf.mul(tf.matMul(a, a, false, true), tf.matMul(g, g, false, true)), [1, 2]);
+  return tf.sum(tf.square(tf.matMul(a, g, true, false)), [1, 2]);
+}
+
+/** All positions of all examples as rows: [batch x positions, features]. */
+function rows(x: tf.Tensor): tf.Tensor2D {
+  return tf.reshape(x, [-1, x.shape[x.rank - 1]!]);
+}
+
+/** Each example's ||sum_t g_t||^2: the bias gradient's squared norm. */
+function biasSquaredNorms(g: tf.Tensor3D): tf.Tensor1D {
+  return tf.sum(tf.square(tf.sum(g, 1)), 1);
+}
+
+function denseStep(layer: LayerLike, variables: tf.Variable[]): Step | undefined {
+  const activation = activationOf(layer);
+  const [kernel, bias] = variables;
+  if (activation === undefined || kernel === undefined || kernel.rank !== 2) return undefined;
+  const outputs = kernel.shape[1]!;
+  return {
+    layer,
+    variables,
+    ghost: true,
+    point(input) {
+      const s = input.rank === 2 ? tf.matMul(input as tf.Tensor2D, kernel as tf.Tensor2D) : tf.reshape(tf.matMul(rows(input), kernel as tf.Tensor2D), [...input.shape.slice(0, -1), outputs]);
+      return bias === undefined ? s : tf.add(s, bias);
+    },
+    after: activation,
+    squaredNorms(input, gradient) {
+      const g = positions(gradient);
+      const norms = weightSquaredNorms(positions(input), g);
+      return bias === undefined ? norms : tf.add(norms, biasSquaredNorms(g));
+    },
+    weightedSum(input, scaledGradient) {
+      const g = rows(scaledGradient);
+      const kernelSum = tf.matMul(rows(input), g, true, false);
+      return bias === undefined ? [kernelSum] : [kernelSum, tf.sum(g, 0)];
+    },
+  };
+}
+
+/** The identity filter that turns conv2d into patch extraction: [kh, kw, c, kh kw c]. */
+function unfoldFilter(kh: number, kw: number, channels: number): tf.Tensor4D {
+  const k = kh * kw * channels;
+  return tf.reshape(tf.eye(k), [kh, kw, channels, k]);
+}
+
+function conv2dStep(layer: LayerLike, variables: tf.Variable[]): Step | undefined {
+  const c = config(layer);
+  const activation = activationOf(layer);
+  const [kernel, bias] = variables;
+  if (activation === undefined || kernel === undefined || kernel.rank !== 4 || c.dataFormat !== 'channelsLast') return undefined;
+  if (c.padding !== 'valid' && c.padding !== 'same') return undefined;
+  const strides = c.strides as [number, number];
+  const dilations = c.dilationRate as [number, number];
+  const padding = c.padding;
+  const [kh, kw, channels] = kernel.shape as [number, number, number, number];
+  let unfold: tf.Tensor4D | undefined;
+  return {
+    layer,
+    variables,
+    ghost: true,
+    point(input) {
+      const s = tf.conv2d(input as tf.Tensor4D, kernel as tf.Tensor4D, strides, padding, 'NHWC', dilations);
+      return bias === undefined ? s : tf.add(s, bias);
+    },
+    after: activation,
+    squaredNorms(input, gradient) {
+      // Bu et al. 2023: the kernel's per-example gradient is U^T G for the unfolded input U [pixels, kh kw c]
+      unfold ??= tf.keep(unfoldFilter(kh, kw, channels));
+      const patches = tf.conv2d(input as tf.Tensor4D, unfold, strides, padding, 'NHWC', dilations);
+      const g = positions(gradient);
+      const norms = weightSquaredNorms(positions(patches), g);
+      return bias === undefined ? norms : tf.add(norms, biasSquaredNorms(g));
+    },
+  };
+}
+
+function embeddingStep(layer: LayerLike, variables: tf.Variable[]): Step | undefined {
+  if (variables.length !== 1) return undefined;
+  return {
+    layer,
+    variables,
+    ghost: true,
+    point: (input) => applyLayer(layer, input),
+    squaredNorms(input, gradient) {
+      // the example's gradient has row v = sum of g_t over the positions t holding token v, so its
+      // squared norm is sum_{t,s} [id_t = id_s] <g_t, g_s>
+      const ids = tf.reshape(tf.cast(input, 'int32'), [input.shape[0]!, -1]);
+      const same = tf.cast(tf.equal(tf.expandDims(ids, 2), tf.expandDims(ids, 1)), 'float32');
+      const g = positions(gradient);
+      return tf.sum(tf.mul(same, tf.matMul(g, g, false, true)), [1, 2]);
+    },
+  };
+}
+
+function layerNormalizationStep(layer: LayerLike, variables: tf.Variable[], rank: number | undefined): Step | undefined {
+  const c = config(layer);
+  const axis = c.axis as number[] | number;
+  const axes = Array.isArray(axis) ? axis : [axis];
+  const lastAxis = axes.length === 1 && (axes[0] === -1 || (rank !== undefined && axes[0] === rank - 1));
+  if (!lastAxis) return undefined;
+  // tfjs 4.22's own LayerNormalization fails without both gamma and beta, so only that form is read
+  const [gamma, beta] = variables;
+  if (c.center !== true || c.scale !== true || gamma === undefined || beta === undefined || variables.length !== 2) return undefined;
+  const epsilon = c.epsilon as number;
+  const normalize = (input: tf.Tensor) => {
+    const { mean, variance } = tf.moments(input, -1, true);
+    return tf.mul(tf.sub(input, mean), tf.rsqrt(tf.add(variance, epsilon)));
+  };
+  return {
+    layer,
+    variables,
+    ghost: true,
+    point: (input) => tf.add(tf.mul(normalize(input), gamma), beta),
+    squaredNorms(input, gradient) {
+      // gamma's per-example gradient is sum_t g_t * normalized_t, beta's sum_t g_t
+      const g = positions(gradient);
+      return tf.add(tf.sum(tf.square(tf.sum(tf.mul(g, positions(normalize(input))), 1)), 1), biasSquaredNorms(g));
+    },
+  };
+}
+
+/** Any layer with trainable weights: per-example vector-Jacobian products of that layer alone. */
+function perExampleStep(layer: LayerLike, variables: tf.Variable[]): Step {
+  return {
+    layer,
+    variables,
+    ghost: false,
+    point: (input) => applyLayer(layer, input),
+    squaredNorms(input, gradient) {
+      const batch = input.shape[0]!;
+      const norms: tf.Scalar[] = [];
+      for (let i = 0; i < batch; i++) {
+        const a = tf.slice(input, i, 1);
+        const g = tf.slice(gradient, i, 1);
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(applyLayer(layer, a), g)), variables);
+        value.dispose();
+        norms.push(tf.addN(Object.values(grads).map((v) => tf.sum(tf.square(v)))) as tf.Scalar);
+      }
+      return batch === 0 ? tf.zeros([0]) : tf.stack(norms) as tf.Tensor1D;
+    },
+  };
+}
+
+function plainStep(layer: LayerLike): Step {
+  return { layer, variables: [], ghost: true, point: (input) => applyLayer(layer, input) };
+}
+
+/** The layers of a model that run as a chain, each with its norm formula. */
+export class LayerChain {
+  /** The trainable variables of every layer, in order. */
+  readonly variables: tf.Variable[];
+  /** Names of the layers whose norms come from per-example gradients (no ghost formula). */
+  readonly perExampleLayers: string[];
+  readonly #steps: Step[];
+
+  /**
+   * Reads `model`'s layers.
+   *
+   * @throws {PrivkitError} E_ARG when the model is not a chain of single-input layers, or a layer is random in training, a BatchNormalization, regularized or constrained.
+   */
+  constructor(model: unknown) {
+    const layers = (model as { layers?: unknown } | null)?.layers;
+    if (typeof model !== 'object' || model === null || !Array.isArray(layers)) {
+      throw new PrivkitError('E_ARG', `model must be a tf.Sequential or tf.LayersModel, got ${describe(model)}`, { argument: 'model' });
+    }
+    this.#steps = [];
+    let previous: unknown;
+    for (const layer of layers as LayerLike[]) {
+      if (typeof layer?.getClassName !== 'function' || typeof layer.apply !== 'function') {
+        throw new PrivkitError('E_ARG', `model.layers must hold tfjs layers, got ${describe(layer)}`, { argument: 'model' });
+      }
+      const className = layer.getClassName();
+      if (className === 'InputLayer') {
+        previous = layer;
+        continue;
+      }
+      checkChained(layer, previous);
+      previous = layer;
+      this.#steps.push(stepOf(layer));
+    }
+    if (this.#steps.length === 0) throw new PrivkitError('E_ARG', 'model has no layers', { argument: 'model' });
+    this.variables = this.#steps.flatMap((step) => step.variables);
+    if (this.variables.length === 0) throw new PrivkitError('E_ARG', 'model has no trainable weights', { argument: 'model' });
+    this.perExampleLayers = this.#steps.filter((step) => step.variables.length > 0 && !step.ghost).map((step) => step.layer.name);
+  }
+
+  /** The model's output for `input`. */
+  forward(input: tf.Tensor): tf.Tensor {
+    return this.#steps.reduce((x, step) => run(step, x), input);
+  }
+
+  /**
+   * Runs the model on `input` and the backward pass of `lossOf(output)` (a scalar: the sum of the
+   * examples' losses) down to the first trainable layer, keeping each trainable layer's input and
+   * the gradient at its tap point; from them each example's gradient norm (ghost clipping) and, on
+   * demand, the clip-weighted gradient sum. The result's tensors are the caller's to dispose.
+   */
+  backward(input: tf.Tensor, lossOf: (output: tf.Tensor) => tf.Scalar): ExampleGradients {
+    const trainable = this.#steps.filter((step) => step.variables.length > 0);
+    const inputs: tf.Tensor[] = [];
+    const gradients: (tf.Tensor | undefined)[] = [];
+    const batch = input.shape[0]!;
+    const anchor = tf.scalar(0);
+    const release = () => tf.dispose([...inputs, ...gradients.filter((t): t is tf.Tensor => t !== undefined)]);
+    try {
+      const { value: loss, grads } = tf.valueAndGrads((zero: tf.Tensor) => {
+        let tapped = 0;
+        const output = this.#steps.reduce((x, step) => {
+          if (step.variables.length === 0) return run(step, x);
+          const k = tapped++;
+          inputs[k] = tf.keep(tf.clone(x));
+          // the anchor (a zero) on the first tap point ends the backward pass there
+          const point = k === 0 ? tf.add(step.point(x), zero) : step.point(x);
+          const captured = captureGradient(point, (dy) => {
+            gradients[k] = tf.keep(tf.clone(dy));
+          });
+          return step.after === undefined ? captured : step.after(captured);
+        }, input);
+        return lossOf(output);
+      })([anchor]);
+      tf.dispose(grads);
+      // a layer the loss does not depend on has zero gradients
+      const gradientAt = (k: number) => gradients[k] ?? tf.zeros(trainable[k]!.point(inputs[k]!).shape);
+      const norms = tf.tidy(() => tf.sqrt(tf.addN(trainable.map((step, k) => step.squaredNorms!(inputs[k]!, gradientAt(k))))) as tf.Tensor1D);
+      return {
+        norms,
+        loss: loss as tf.Scalar,
+        weightedSum: (weights) =>
+          tf.tidy(() => {
+            const sums: tf.NamedTensorMap = {};
+            trainable.forEach((step, k) => {
+              const gradient = gradientAt(k);
+              const scaled = tf.mul(gradient, tf.reshape(weights, [batch, ...gradient.shape.slice(1).map(() => 1)]));
+              const parts = step.weightedSum?.(inputs[k]!, scaled) ?? layerVjp(step, inputs[k]!, scaled);
+              step.variables.forEach((v, i) => (sums[v.name] = parts[i]!));
+            });
+            return sums;
+          }),
+        dispose: release,
+      };
+    } catch (error) {
+      release();
+      throw error;
+    } finally {
+      anchor.dispose();
+    }
+  }
+}
+
+function run(step: Step, input: tf.Tensor): tf.Tensor {
+  const point = step.point(input);
+  return step.after === undefined ? point : step.after(point);
+}
+
+/** The gradient of sum(point(input) * cotangent) with respect to the layer's variables: its weight gradient for that output gradient. */
+function layerVjp(step: Step, input: tf.Tensor, cotangent: tf.Tensor): tf.Tensor[] {
+  const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(step.point(input), cotangent)), step.variables);
+  value.dispose();
+  return step.variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
+}
+
+/** The identity on `x` whose backward pass hands the incoming gradient to `onGradient`. */
+function captureGradient(x: tf.Tensor, onGradient: (dy: tf.Tensor) => void): tf.Tensor {
+  const identity = tf.customGrad(((value: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([]);
+    return {
+      value: tf.clone(value),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+        const gradient = Array.isArray(dy) ? dy[0]! : dy;
+        onGradient(gradient);
+        return gradient;
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return identity(x);
+}
+
+function checkChained(layer: LayerLike, previous: unknown): void {
+  const nodes = (layer as unknown as { inboundNodes?: { inboundLayers?: unknown[] }[] }).inboundNodes;
+  if (!Array.isArray(nodes) || nodes.length === 0) return;
+  const inbound = nodes[0]!.inboundLayers ?? [];
+  const fromPrevious = inbound.length === 1 && (previous === undefined || inbound[0] === previous || (inbound[0] as LayerLike).getClassName?.() === 'InputLayer');
+  if (nodes.length !== 1 || !fromPrevious) throw layerError(layer, 'is not fed by the layer before it: privkit/tfjs trains chains of layers (as tf.Sequential)');
+}
+
+function stepOf(layer: LayerLike): Step {
+  const className = layer.getClassName();
+  if (RANDOM_IN_TRAINING.has(className)) {
+    throw layerError(layer, 'is random while training, and privkit runs layers in inference mode, which would silently turn it off: remove it');
+  }
+  if (className === 'BatchNormalization') {
+    throw layerError(layer, "normalizes with statistics of the whole batch while training, so one example's gradient depends on the others (as Opacus, refused): use LayerNormalization");
+  }
+  const c = config(layer);
+  for (const key of ['kernelRegularizer', 'biasRegularizer', 'activityRegularizer', 'embeddingsRegularizer', 'gammaRegularizer', 'betaRegularizer', 'kernelConstraint', 'biasConstraint', 'embeddingsConstraint', 'gammaConstraint', 'betaConstraint']) {
+    if (c[key] !== undefined && c[key] !== null) throw layerError(layer, `has a ${key}, which DP training does not apply`);
+  }
+  const variables = layer.trainableWeights.map((w) => w.read());
+  if (!variables.every((v): v is tf.Variable => v instanceof tf.Variable)) throw layerError(layer, 'has trainable weights that are not tf.Variable');
+  if (variables.length === 0) return plainStep(layer);
+  const inputRank = inputRankOf(layer);
+  const ghost =
+    className === 'Dense'
+      ? denseStep(layer, variables)
+      : className === 'Conv2D'
+        ? conv2dStep(layer, variables)
+        : className === 'Embedding'
+          ? embeddingStep(layer, variables)
+          : className === 'LayerNormalization'
+            ? layerNormalizationStep(layer, variables, inputRank)
+            : undefined;
+  return ghost ?? perExampleStep(layer, variables);
+}
+
+/** The rank of a built layer's input, when tfjs knows it. */
+function inputRankOf(layer: LayerLike): number | undefined {
+  try {
+    const shape = (layer as unknown as { inputShape?: unknown }).inputShape;
+    return Array.isArray(shape) && !Array.isArray(shape[0]) ? shape.length : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,28 @@
+// Option checks shared by makePrivate and dpGradients.
+import * as tf from '@tensorflow/tfjs-core';
+import { PldAccountant } from '../accounting/pld-accountant.js';
+import { RdpAccountant } from '../accounting/rdp-accountant.js';
+import type { Accountant } from '../accounting/budget.js';
+import { PrivkitError } from '../errors.js';
+import { describe } from '../validate.js';
+
+/** An accountant given as an option: privkit's RdpAccountant or PldAccountant. */
+export function assertAccountant(name: string, value: unknown): Accountant {
+  if (value instanceof RdpAccountant || value instanceof PldAccountant) return value;
+  throw new PrivkitError('E_ARG', `${name} must be an RdpAccountant or a PldAccountant, got ${describe(value)}`, { argument: name });
+}
+
+/** The accounting event of one DP-SGD step on a Poisson sample (add/remove neighbours: one record's term moves the sum by <= C). */
+export function poissonStepEvent(noiseMultiplier: number, sampleRate: number, steps = 1) {
+  return { noiseMultiplier, sampleRate, steps, sampling: 'poisson', neighbours: 'add-remove' } as const;
+}
+
+/** A live tensor (not a forged or disposed one) of rank >= 1: examples on axis 0. */
+export function isBatchTensor(value: unknown): value is tf.Tensor {
+  if (!(value instanceof tf.Tensor)) return false;
+  try {
+    return Array.isArray(value.shape) && value.shape.length >= 1 && typeof value.dtype === 'string' && value.dataId !== undefined && !value.isDisposed;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,362 @@
+// makePrivate: DP-SGD for a tfjs layers model, as Opacus' make_private. Each step draws a Poisson
+// batch, computes every example's gradient norm by ghost clipping (layers.ts), forms the clipped
+// sum as the backward pass of the clip-weighted loss (layer by layer from the same activations and
+// output gradients), adds Gaussian noise from privkit's CSPRNG,
+// divides by the expected batch size, applies the model's optimizer and charges the accountant
+// one subsampled-Gaussian step (Poisson sampling, add/remove neighbours).
+import * as tf from '@tensorflow/tfjs-core';
+import { calibrateNoiseMultiplier } from '../accounting/calibrate.js';
+import { PldAccountant } from '../accounting/pld-accountant.js';
+import { RdpAccountant } from '../accounting/rdp-accountant.js';
+import type { Accountant } from '../accounting/budget.js';
+import { generatorOf } from '../dp/noise.js';
+import { MAX_RNG_LENGTH, type Rng } from '../dp/rng.js';
+import { PrivkitError } from '../errors.js';
+import { ready } from '../wasm/runtime.js';
+import { assertFunction, assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
+import { LayerChain, type LayersModelLike } from './layers.js';
+import { resolveLoss, type LossName, type PerExampleLoss } from './losses.js';
+import { noisedClippedMean } from './noised-sum.js';
+import { isBatchTensor, poissonStepEvent } from './options.js';
+import { assertSampleRate, poissonSample } from './sampling.js';
+
+/** Options of {@link makePrivate}: the noise (or the epsilon to calibrate it for), the clip norm and the sampling. */
+export interface MakePrivateOptions {
+  /** z > 0: the noise standard deviation over the clip norm. Give this or `targetEpsilon`. */
+  noiseMultiplier?: number;
+  /** The epsilon (at `delta`) that `epochs` epochs must not exceed; the noise multiplier is calibrated for it. */
+  targetEpsilon?: number;
+  /** delta in (0, 1): required with targetEpsilon, and the default of `epsilon()`. */
+  delta?: number;
+  /** C > 0: each example's gradient is clipped to L2 norm <= C (flat clipping over all trainable weights). */
+  maxGradNorm: number;
+  /** q in (0, 1]: each record's Poisson inclusion probability. Give this or `expectedBatchSize`. */
+  sampleRate?: number;
+  /** q N: the expected batch size (q = expectedBatchSize / dataset size). */
+  expectedBatchSize?: number;
+  /** N: the number of training records; taken from `fit`'s xs when not given (`step` needs it). */
+  datasetSize?: number;
+  /** The number of epochs `fit` trains by default and that targetEpsilon is calibrated for (1 by default; training longer spends more than targetEpsilon, which `epsilon()` reports). */
+  epochs?: number;
+  /** The accountant: 'rdp' (default) or 'pld' (tighter). */
+  accountant?: 'rdp' | 'pld';
+  /** The per-example loss: a name, or (yTrue, yPred) => [batch] losses; by default the model's compiled loss. */
+  loss?: LossName | PerExampleLoss;
+  /** The optimizer that applies the noised gradient; by default the model's compiled one. */
+  optimizer?: tf.Optimizer;
+  /** The generator of the batches and the noise (privkit's CSPRNG by default; a seeded one only for tests). */
+  rng?: Rng;
+  /** Where the one-time warning about layers without a ghost formula goes (console.warn by default). */
+  onWarning?: (message: string) => void;
+}
+
+/** A batch for {@link PrivateModel.step}: inputs and targets with the examples on axis 0. */
+export interface TrainingBatch {
+  /** The inputs. */
+  xs: tf.Tensor;
+  /** The targets. */
+  ys: tf.Tensor;
+}
+
+/**
+ * What one private step reports. `loss` and `clippedCount` are computed from the batch without
+ * noise: the trainer's own diagnostics, not covered by the epsilon (do not publish them).
+ */
+export interface StepResult {
+  /** The mean loss of the batch's examples before the update (NaN for an empty batch). */
+  loss: number;
+  /** The batch's size. */
+  batchSize: number;
+  /** How many of its examples had their gradient clipped. */
+  clippedCount: number;
+}
+
+/** One epoch of {@link PrivateModel.fit}. */
+export interface EpochLogs {
+  /** The mean loss of the epoch's examples (each measured before its step's update; not private, as StepResult.loss). */
+  loss: number;
+  /** The epsilon spent so far at makePrivate's delta (NaN when it was not given). */
+  epsilon: number;
+}
+
+/** What {@link PrivateModel.fit} returns. */
+export interface FitHistory {
+  /** Per epoch, in order. */
+  epochs: EpochLogs[];
+}
+
+/** Callbacks of {@link PrivateModel.fit}. */
+export interface FitCallbacks {
+  /** After each step. */
+  onBatchEnd?: (step: number, logs: StepResult) => void | Promise<void>;
+  /** After each epoch, with the mean loss of its steps and the epsilon spent so far. */
+  onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
+}
+
+/** Options of {@link PrivateModel.fit}. */
+export interface FitOptions {
+  /** Epochs to train (the makePrivate option by default); an epoch is round(1 / q) Poisson batches. */
+  epochs?: number;
+  /** Progress callbacks. */
+  callbacks?: FitCallbacks;
+  /** Aborts training between steps (rejects with E_ABORTED). */
+  signal?: AbortSignal;
+}
+
+/** The most epochs a training run may be planned or fitted for. */
+const MAX_EPOCHS = 1e6;
+
+/** makePrivate's options, checked. */
+interface ResolvedOptions {
+  maxGradNorm: number;
+  noiseMultiplier: number | undefined;
+  targetEpsilon: number | undefined;
+  delta: number | undefined;
+  sampleRate: number | undefined;
+  expectedBatchSize: number | undefined;
+  epochs: number;
+  accountant: 'rdp' | 'pld';
+}
+
+/** The privacy plan, fixed once the dataset size is known. */
+interface Plan {
+  datasetSize: number;
+  sampleRate: number;
+  noiseMultiplier: number;
+}
+
+/** A model trained with DP-SGD, made by {@link makePrivate}. */
+export class PrivateModel {
+  /** The trained model (its weights are updated in place). */
+  readonly model: LayersModelLike;
+  /** Names of layers whose gradient norms come from per-example gradients (no ghost formula: slower). */
+  readonly perExampleLayers: readonly string[];
+  readonly #chain: LayerChain;
+  readonly #loss: PerExampleLoss;
+  readonly #optimizer: tf.Optimizer;
+  readonly #rng: Rng;
+  readonly #accountant: Accountant;
+  readonly #options: ResolvedOptions;
+  #plan: Plan | undefined;
+  #steps = 0;
+
+  /** @internal use makePrivate */
+  constructor(model: LayersModelLike, chain: LayerChain, loss: PerExampleLoss, optimizer: tf.Optimizer, rng: Rng, options: ResolvedOptions, datasetSize?: number) {
+    this.model = model;
+    this.#chain = chain;
+    this.perExampleLayers = chain.perExampleLayers;
+    this.#loss = loss;
+    this.#optimizer = optimizer;
+    this.#rng = rng;
+    this.#options = options;
+    this.#accountant = options.accountant === 'pld' ? new PldAccountant() : new RdpAccountant();
+    if (datasetSize !== undefined) this.#plan = this.#makePlan(datasetSize);
+  }
+
+  /** z: the noise multiplier in use (calibrated when targetEpsilon was given); undefined until the dataset size is known. */
+  get noiseMultiplier(): number | undefined {
+    return this.#plan?.noiseMultiplier;
+  }
+
+  /** q: the Poisson sampling rate in use; undefined until the dataset size is known. */
+  get sampleRate(): number | undefined {
+    return this.#plan?.sampleRate;
+  }
+
+  /** The private steps taken so far. */
+  get steps(): number {
+    return this.#steps;
+  }
+
+  /**
+   * The epsilon spent so far at `delta` (the makePrivate option by default), by the accountant:
+   * for an observer of every model update, about any one training record (add/remove neighbours).
+   *
+   * @throws {PrivkitError} E_ARG when delta is not in (0, 1) or neither given nor set by makePrivate.
+   */
+  epsilon(delta?: number): number {
+    if (delta === undefined && this.#options.delta === undefined) throw new PrivkitError('E_ARG', 'delta must be given (makePrivate was called without one)', { argument: 'delta' });
+    const d = delta === undefined ? this.#options.delta! : assertDelta(delta);
+    return this.#steps === 0 ? 0 : this.#accountant.getEpsilon(d).epsilon;
+  }
+
+  /**
+   * One private step on a batch the caller drew by Poisson sampling at the plan's sampleRate
+   * (e.g. with `poissonSample`): norms, clipped sum, noise, optimizer update, accounting.
+   *
+   * @throws {PrivkitError} E_ARG when the dataset size is unknown (neither datasetSize nor an earlier fit), or batch.xs / batch.ys are not tensors of the same batch size.
+   */
+  async step(batch: TrainingBatch): Promise<StepResult> {
+    await ready();
+    const { xs, ys } = readOptions(batch, ['xs', 'ys'], 'batch');
+    if (!isBatchTensor(xs) || !isBatchTensor(ys) || xs.shape[0] !== ys.shape[0]) {
+      throw new PrivkitError('E_ARG', `batch must be { xs, ys }: tensors with the same size on axis 0, got ${describe(xs)} and ${describe(ys)}`, { argument: 'batch' });
+    }
+    if (this.#plan === undefined) throw new PrivkitError('E_ARG', 'datasetSize must be given to makePrivate before step() (or call fit)', { argument: 'datasetSize' });
+    return this.#step(this.#plan, xs, ys);
+  }
+
+  /**
+   * Trains with DP-SGD: each epoch is round(1 / q) steps on Poisson samples of (xs, ys) drawn from
+   * the CSPRNG (batches vary in size and may be empty). Fixes the dataset size at the first call.
+   *
+   * @throws {PrivkitError} E_ARG when xs and ys are not tensors with the same number of records, their count differs from datasetSize, or an option is out of range.
+   * @throws {PrivkitError} E_ABORTED when the signal aborts (between steps).
+   */
+  async fit(xs: tf.Tensor, ys: tf.Tensor, opts?: FitOptions): Promise<FitHistory> {
+    const given = readOptions(opts, ['epochs', 'callbacks', 'signal']);
+    const epochs = given.epochs === undefined ? this.#options.epochs : assertInteger('epochs', given.epochs, 1, MAX_EPOCHS);
+    const callbacks = readOptions(given.callbacks, ['onBatchEnd', 'onEpochEnd'], 'callbacks');
+    const onBatchEnd = callbacks.onBatchEnd === undefined ? undefined : assertFunction<NonNullable<FitCallbacks['onBatchEnd']>>('callbacks.onBatchEnd', callbacks.onBatchEnd);
+    const onEpochEnd = callbacks.onEpochEnd === undefined ? undefined : assertFunction<NonNullable<FitCallbacks['onEpochEnd']>>('callbacks.onEpochEnd', callbacks.onEpochEnd);
+    const signal = given.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new PrivkitError('E_ARG', `signal must be an AbortSignal, got ${describe(signal)}`, { argument: 'signal' });
+    if (!isBatchTensor(xs)) throw new PrivkitError('E_ARG', `xs must be a tensor with the records on axis 0, got ${describe(xs)}`, { argument: 'xs' });
+    if (!isBatchTensor(ys) || ys.shape[0] !== xs.shape[0]) {
+      throw new PrivkitError('E_ARG', `ys must be a tensor with as many records as xs (${xs.shape[0]}), got ${isBatchTensor(ys) ? `shape [${ys.shape.join(', ')}]` : describe(ys)}`, { argument: 'ys' });
+    }
+    await ready();
+    const size = xs.shape[0]!;
+    this.#plan ??= this.#makePlan(size);
+    const plan = this.#plan;
+    if (plan.datasetSize !== size) throw new PrivkitError('E_ARG', `xs must have datasetSize (${plan.datasetSize}) records, got ${size}`, { argument: 'xs' });
+    const stepsPerEpoch = Math.max(1, Math.round(1 / plan.sampleRate));
+    const history: EpochLogs[] = [];
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      let lossSum = 0;
+      let lossCount = 0;
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        if (signal?.aborted) throw new PrivkitError('E_ABORTED', 'fit was aborted', { cause: signal.reason });
+        const indexes = tf.tensor1d(Int32Array.from(poissonSample(size, plan.sampleRate, { rng: this.#rng })), 'int32');
+        const batchXs = tf.gather(xs, indexes);
+        const batchYs = tf.gather(ys, indexes);
+        indexes.dispose();
+        let result: StepResult;
+        try {
+          result = this.#step(plan, batchXs, batchYs);
+        } finally {
+          tf.dispose([batchXs, batchYs]);
+        }
+        if (result.batchSize > 0) {
+          lossSum += result.loss * result.batchSize;
+          lossCount += result.batchSize;
+        }
+        await onBatchEnd?.(this.#steps, result);
+        await tf.nextFrame();
+      }
+      const logs: EpochLogs = { loss: lossCount === 0 ? NaN : lossSum / lossCount, epsilon: this.#options.delta === undefined ? NaN : this.epsilon() };
+      history.push(logs);
+      await onEpochEnd?.(epoch, logs);
+    }
+    return { epochs: history };
+  }
+
+  #makePlan(datasetSize: number): Plan {
+    const { sampleRate, expectedBatchSize, noiseMultiplier, targetEpsilon, delta, epochs, accountant } = this.#options;
+    const q = sampleRate ?? expectedBatchSize! / datasetSize;
+    if (q > 1) throw new PrivkitError('E_ARG', `expectedBatchSize must be <= the dataset size (${datasetSize}), got ${expectedBatchSize}`, { argument: 'expectedBatchSize' });
+    const z = noiseMultiplier ?? calibrateNoiseMultiplier({ targetEpsilon: targetEpsilon!, delta: delta!, sampleRate: q, steps: epochs * Math.max(1, Math.round(1 / q)), accountant }).noiseMultiplier;
+    return { datasetSize, sampleRate: q, noiseMultiplier: z };
+  }
+
+  #step(plan: Plan, xs: tf.Tensor, ys: tf.Tensor): StepResult {
+    const size = xs.shape[0]!;
+    if (size === 0) {
+      const none = tf.zeros([0]) as tf.Tensor1D;
+      try {
+        return this.#update(plan, none, () => ({}), NaN);
+      } finally {
+        none.dispose();
+      }
+    }
+    const pass = this.#chain.backward(xs, (output) => tf.sum(this.#loss(ys, output)));
+    try {
+      return this.#update(plan, pass.norms, pass.weightedSum, pass.loss.dataSync()[0]! / size);
+    } finally {
+      tf.dispose([pass.norms, pass.loss]);
+      pass.dispose();
+    }
+  }
+
+  #update(plan: Plan, norms: tf.Tensor1D, weightedSum: (weights: tf.Tensor1D) => tf.NamedTensorMap, loss: number): StepResult {
+    const { grads, clippedCount } = noisedClippedMean(this.#chain.variables, norms, weightedSum, {
+      maxGradNorm: this.#options.maxGradNorm,
+      noiseMultiplier: plan.noiseMultiplier,
+      denominator: plan.sampleRate * plan.datasetSize,
+      rng: this.#rng,
+    });
+    this.#optimizer.applyGradients(grads);
+    tf.dispose(Object.values(grads));
+    this.#accountant.step(poissonStepEvent(plan.noiseMultiplier, plan.sampleRate));
+    this.#steps++;
+    return { loss, batchSize: norms.shape[0], clippedCount };
+  }
+}
+
+function assertDelta(value: unknown): number {
+  const d = assertNumber('delta', value, 'positive');
+  if (d >= 1) throw new PrivkitError('E_ARG', `delta must be in (0, 1), got ${describe(value)}`, { argument: 'delta' });
+  return d;
+}
+
+/**
+ * Makes a tfjs layers model (tf.Sequential, or a tf.LayersModel whose layers form a chain) train
+ * with DP-SGD: per-example gradient norms by ghost clipping for Dense, Conv2D, Embedding and
+ * LayerNormalization layers (other layers with weights by per-example gradients of that layer, with
+ * a one-time warning naming it), flat clipping to maxGradNorm, Gaussian noise from privkit's
+ * CSPRNG, Poisson batches, the expected batch size as denominator and an RDP or PLD accountant.
+ * Layers that are random in training (Dropout, GaussianNoise, ...), BatchNormalization and
+ * regularized or constrained layers are refused.
+ *
+ * @param model - the model (compiled, or give `loss` and `optimizer`).
+ * @param opts - noise or target epsilon, clip norm, sampling, accountant.
+ * @throws {PrivkitError} E_ARG when the model is not a chain of tfjs layers with trainable weights, a layer is refused, or an option is missing or out of range (exactly one of noiseMultiplier / targetEpsilon, and of sampleRate / expectedBatchSize; delta with targetEpsilon).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import '@tensorflow/tfjs-backend-cpu';
+ * import * as tfl from '@tensorflow/tfjs-layers';
+ * import { makePrivate } from 'privkit/tfjs';
+ * const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [4], units: 8, activation: 'relu' }), tfl.layers.dense({ units: 2, activation: 'softmax' })] });
+ * model.compile({ optimizer: tf.train.sgd(0.1), loss: 'categoricalCrossentropy' });
+ * const dp = makePrivate(model, { targetEpsilon: 3, delta: 1e-5, maxGradNorm: 1, expectedBatchSize: 16, epochs: 2 });
+ * const xs = tf.randomNormal([64, 4]);
+ * const ys = tf.oneHot(tf.randomUniform([64], 0, 2, 'int32'), 2);
+ * await dp.fit(xs, ys);
+ * console.log(dp.epsilon()); // <= 3
+ * ```
+ */
+export function makePrivate(model: LayersModelLike, opts: MakePrivateOptions): PrivateModel {
+  const given = readOptions(opts, ['noiseMultiplier', 'targetEpsilon', 'delta', 'maxGradNorm', 'sampleRate', 'expectedBatchSize', 'datasetSize', 'epochs', 'accountant', 'loss', 'optimizer', 'rng', 'onWarning']);
+  const maxGradNorm = assertNumber('maxGradNorm', given.maxGradNorm, 'positive');
+  if ((given.noiseMultiplier === undefined) === (given.targetEpsilon === undefined)) {
+    throw new PrivkitError('E_ARG', 'exactly one of noiseMultiplier and targetEpsilon must be given', { argument: given.noiseMultiplier === undefined ? 'noiseMultiplier' : 'targetEpsilon' });
+  }
+  const noiseMultiplier = given.noiseMultiplier === undefined ? undefined : assertNumber('noiseMultiplier', given.noiseMultiplier, 'positive');
+  const targetEpsilon = given.targetEpsilon === undefined ? undefined : assertNumber('targetEpsilon', given.targetEpsilon, 'positive');
+  const delta = given.delta === undefined ? undefined : assertDelta(given.delta);
+  if (targetEpsilon !== undefined && delta === undefined) throw new PrivkitError('E_ARG', 'delta must be given with targetEpsilon', { argument: 'delta' });
+  if ((given.sampleRate === undefined) === (given.expectedBatchSize === undefined)) {
+    throw new PrivkitError('E_ARG', 'exactly one of sampleRate and expectedBatchSize must be given', { argument: given.sampleRate === undefined ? 'sampleRate' : 'expectedBatchSize' });
+  }
+  const sampleRate = given.sampleRate === undefined ? undefined : assertSampleRate(given.sampleRate);
+  const expectedBatchSize = given.expectedBatchSize === undefined ? undefined : assertNumber('expectedBatchSize', given.expectedBatchSize, 'positive');
+  const datasetSize = given.datasetSize === undefined ? undefined : assertInteger('datasetSize', given.datasetSize, 1, MAX_RNG_LENGTH);
+  const epochs = given.epochs === undefined ? 1 : assertInteger('epochs', given.epochs, 1, MAX_EPOCHS);
+  const accountant = assertOneOf('accountant', given.accountant, ['rdp', 'pld'] as const, 'rdp');
+  const rng = generatorOf(given.rng);
+  const onWarning = given.onWarning === undefined ? (message: string) => console.warn(message) : assertFunction<(message: string) => void>('onWarning', given.onWarning);
+  const chain = new LayerChain(model);
+  const compiled = model as { loss?: unknown; optimizer?: unknown };
+  const loss = resolveLoss(given.loss, compiled.loss);
+  const optimizer = given.optimizer === undefined ? compiled.optimizer : given.optimizer;
+  if (typeof optimizer !== 'object' || optimizer === null || !(optimizer instanceof tf.Optimizer)) {
+    throw new PrivkitError('E_ARG', `optimizer must be a tf.Optimizer (or the model compiled with one), got ${describe(optimizer)}`, { argument: 'optimizer' });
+  }
+  if (chain.perExampleLayers.length > 0) {
+    onWarning(`privkit/tfjs: no ghost-clipping formula for layer(s) ${chain.perExampleLayers.map((name) => JSON.stringify(name)).join(', ')}; their gradient norms are computed example by example (slower)`);
+  }
+  const options = { maxGradNorm, noiseMultiplier, targetEpsilon, delta, sampleRate, expectedBatchSize, epochs, accountant };
+  return new PrivateModel(model, chain, loss, optimizer, rng, options, datasetSize);
+}

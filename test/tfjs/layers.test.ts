@@ -1,0 +1,163 @@
+// Ghost-clipping norms and clip-weighted sums (src/tfjs/layers.ts) against the slow way: each
+// example's gradient by its own backward pass through the layers' own forward (model.apply), on
+// random models of every supported layer kind, a layer without a ghost formula (per-example
+// fallback) and random shapes.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tfl from '@tensorflow/tfjs-layers';
+import fc from 'fast-check';
+import { PrivkitError, ready } from 'privkit';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LayerChain } from '../../dist/src/tfjs/layers.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  await ready();
+});
+
+/** Sum over examples of squared error against `ys`, per example. */
+const perExampleLoss = (ys: tf.Tensor) => (out: tf.Tensor) => tf.sum(tf.reshape(tf.square(tf.sub(out, ys)), [out.shape[0]!, -1]), 1);
+
+/** Each example's gradients (flattened, per variable), one backward pass per example. */
+function slowGradients(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor): Float64Array[][] {
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const out: Float64Array[][] = [];
+  for (let i = 0; i < xs.shape[0]!; i++) {
+    tf.tidy(() => {
+      const x = tf.slice(xs, i, 1);
+      const y = tf.slice(ys, i, 1);
+      const { grads } = tf.variableGrads(() => tf.sum(perExampleLoss(y)(model.apply(x) as tf.Tensor)), variables);
+      out.push(variables.map((v) => Float64Array.from(grads[v.name]!.dataSync())));
+    });
+  }
+  return out;
+}
+
+/** Ghost norms and the weighted sum for weights `c`, compared with the per-example gradients. */
+function compare(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor, c: Float32Array, relative: number): void {
+  const slow = slowGradients(model, xs, ys);
+  const chain = new LayerChain(model);
+  const pass = chain.backward(xs, (out) => tf.sum(perExampleLoss(ys)(out)));
+  const weights = tf.tensor1d(c);
+  const sums = pass.weightedSum(weights);
+  const norms = pass.norms.dataSync();
+  slow.forEach((grads, i) => {
+    const norm = Math.sqrt(grads.reduce((s, g) => s + g.reduce((t, x) => t + x * x, 0), 0));
+    expect(Math.abs(norms[i]! - norm)).toBeLessThanOrEqual(relative * Math.max(norm, 1e-3));
+  });
+  chain.variables.forEach((v, k) => {
+    const got = sums[v.name]!.dataSync();
+    const want = slow[0]![k]!.map((_, j) => slow.reduce((s, grads, i) => s + c[i]! * grads[k]![j]!, 0));
+    const scale = Math.max(1e-3, ...want.map(Math.abs));
+    want.forEach((w, j) => expect(Math.abs(got[j]! - w)).toBeLessThanOrEqual(relative * scale));
+  });
+  tf.dispose([weights, pass.norms, pass.loss, ...Object.values(sums)]);
+  pass.dispose();
+}
+
+/** Builds a model and random data for it, and compares norms and a weighted sum. */
+function check(layers: tfl.layers.Layer[], inputShape: number[], data: 'float' | { ids: number }, batch: number, seed: number): void {
+  const model = tfl.sequential({ layers });
+  const before = tf.memory().numTensors;
+  tf.tidy(() => {
+    const xs = typeof data === 'object' ? tf.cast(tf.randomUniform([batch, ...inputShape], 0, data.ids, 'int32', seed), 'float32') : tf.randomNormal([batch, ...inputShape], 0, 1, 'float32', seed);
+    const outShape = model.outputs[0]!.shape.slice(1) as number[];
+    const ys = tf.randomNormal([batch, ...outShape], 0, 1, 'float32', seed + 1);
+    const c = Float32Array.from({ length: batch }, (_, i) => ((i * 7919 + seed) % 97) / 97);
+    compare(model, xs, ys, c, 1e-5);
+  });
+  // only the unfold filters (one per Conv2D layer, cached) stay
+  expect(tf.memory().numTensors).toBe(before + layers.filter((l) => l.getClassName() === 'Conv2D').length);
+  model.dispose();
+}
+
+const activation = fc.constantFrom('linear', 'relu', 'tanh', 'sigmoid') as fc.Arbitrary<'linear' | 'relu' | 'tanh' | 'sigmoid'>;
+
+describe('ghost norms equal per-example gradient norms', () => {
+  it('Dense stacks (with and without bias, 2-D and sequence inputs)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 4 }), activation, fc.boolean(), fc.integer(), (batch, din, hidden, dout, time, act, useBias, seed) => {
+        const sequence = time > 1;
+        const inputShape = sequence ? [time, din] : [din];
+        check([tfl.layers.dense({ inputShape, units: hidden, activation: act, useBias }), tfl.layers.dense({ units: dout, useBias: !useBias })], inputShape, 'float', batch, seed);
+      }),
+      { seed: 14, numRuns: 25 },
+    );
+  });
+
+  it('Conv2D (valid and same padding, strides, bias) + Dense', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 3, max: 7 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom(1, 2, 3), fc.constantFrom('valid', 'same'), fc.constantFrom(1, 2), fc.boolean(), fc.integer(), (batch, size, channels, filters, kernel, padding, stride, useBias, seed) => {
+        const inputShape = [size, size, channels];
+        check(
+          [
+            tfl.layers.conv2d({ inputShape, filters, kernelSize: kernel, padding: padding as 'valid' | 'same', strides: stride, useBias, activation: 'relu' }),
+            tfl.layers.conv2d({ filters: 2, kernelSize: 1 }),
+            tfl.layers.flatten(),
+            tfl.layers.dense({ units: 3 }),
+          ],
+          inputShape,
+          'float',
+          batch,
+          seed,
+        );
+      }),
+      { seed: 15, numRuns: 20 },
+    );
+  });
+
+  it('Embedding (repeated tokens) + LayerNormalization + Dense', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 2, max: 6 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 2, max: 8 }), fc.integer(), (batch, vocabulary, length, width, seed) => {
+        check(
+          [
+            tfl.layers.embedding({ inputDim: vocabulary, outputDim: width, inputLength: length, inputShape: [length] }),
+            tfl.layers.layerNormalization(),
+            tfl.layers.flatten(),
+            tfl.layers.dense({ units: 2, activation: 'tanh' }),
+          ],
+          [length],
+          { ids: vocabulary },
+          batch,
+          seed,
+        );
+      }),
+      { seed: 16, numRuns: 20 },
+    );
+  });
+
+  it('a layer without a ghost formula (Conv1D) falls back to per-example gradients of that layer', () => {
+    const conv = () => tfl.layers.conv1d({ inputShape: [6, 2], filters: 3, kernelSize: 2, activation: 'relu', name: 'conv1d_fallback' });
+    const chain = new LayerChain(tfl.sequential({ layers: [conv(), tfl.layers.flatten(), tfl.layers.dense({ units: 2 })] }));
+    expect(chain.perExampleLayers).toEqual(['conv1d_fallback']);
+    check([conv(), tfl.layers.flatten(), tfl.layers.dense({ units: 2 })], [6, 2], 'float', 5, 7);
+  });
+
+  it('norms of a frozen layer are left out', () => {
+    const frozen = tfl.layers.dense({ inputShape: [4], units: 3, trainable: false });
+    const model = tfl.sequential({ layers: [frozen, tfl.layers.dense({ units: 2 })] });
+    expect(new LayerChain(model).variables.length).toBe(2);
+    check([tfl.layers.dense({ inputShape: [4], units: 3, trainable: false }), tfl.layers.dense({ units: 2 })], [4], 'float', 4, 3);
+  });
+});
+
+describe('LayerChain refuses what it cannot train privately', () => {
+  const refuses = (layers: tfl.layers.Layer[], pattern: RegExp) => {
+    const model = tfl.sequential({ layers });
+    try {
+      new LayerChain(model);
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(PrivkitError);
+      expect((error as PrivkitError).code).toBe('E_ARG');
+      expect((error as PrivkitError).message).toMatch(pattern);
+    }
+  };
+  it('random layers, regularizers, non-models', () => {
+    refuses([tfl.layers.dense({ inputShape: [3], units: 2 }), tfl.layers.dropout({ rate: 0.5 })], /Dropout.*random while training/);
+    refuses([tfl.layers.dense({ inputShape: [3], units: 2, kernelRegularizer: tfl.regularizers.l2() })], /kernelRegularizer/);
+    refuses([tfl.layers.dense({ inputShape: [3], units: 2 }), tfl.layers.batchNormalization()], /BatchNormalization.*LayerNormalization/);
+    expect(() => new LayerChain({})).toThrow(/model must be/);
+    expect(() => new LayerChain(tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [2, 2] })] }))).toThrow(/no trainable weights/);
+  });
+});

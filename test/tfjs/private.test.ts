@@ -1,0 +1,169 @@
+// makePrivate and dpGradients against a reference DP-SGD step built the slow way: each example's
+// gradient by its own backward pass through the layers' own forward, clipped by
+// min(1, C / (norm + 1e-6)), summed, plus the same seeded noise, divided by q N. Also: empty
+// batches, accounting (the RDP/PLD accountants' epsilon for the same q, z, steps), calibration,
+// the Poisson sampler and the fallback warning.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { PrivkitError, ready } from 'privkit';
+import { PldAccountant, RdpAccountant } from 'privkit/accounting';
+import { createRng, gaussianNoise } from 'privkit/dp';
+import { dpGradients, makePrivate, poissonSample } from 'privkit/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  await ready();
+});
+
+const seed = (n: number) => new Uint8Array(32).fill(n);
+
+function buildModel(fallback = false): tfl.Sequential {
+  const first = fallback ? tfl.layers.conv1d({ inputShape: [3, 2], filters: 2, kernelSize: 2, activation: 'tanh', name: 'slow_conv' }) : tfl.layers.dense({ inputShape: [6], units: 5, activation: 'relu' });
+  const model = tfl.sequential({ layers: [first, ...(fallback ? [tfl.layers.flatten()] : []), tfl.layers.dense({ units: 3, activation: 'softmax' })] });
+  model.compile({ optimizer: tf.train.sgd(1), loss: 'categoricalCrossentropy' });
+  return model;
+}
+
+const categorical = (y: tf.Tensor, p: tf.Tensor) => tf.neg(tf.sum(tf.mul(y, tf.log(tf.clipByValue(tf.div(p, tf.sum(p, -1, true)), 1e-7, 1 - 1e-7))), -1));
+
+/** The DP-SGD update (the mean gradient) computed the slow way, with noise from a generator seeded like the one under test. */
+function referenceUpdate(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor, clip: number, z: number, denominator: number, noiseSeed: Uint8Array): Float64Array[] {
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const sums = variables.map((v) => new Float64Array(v.size));
+  for (let i = 0; i < xs.shape[0]!; i++) {
+    tf.tidy(() => {
+      const { grads } = tf.variableGrads(() => tf.sum(categorical(tf.slice(ys, i, 1), model.apply(tf.slice(xs, i, 1)) as tf.Tensor)), variables);
+      const values = variables.map((v) => grads[v.name]!.dataSync());
+      const norm = Math.sqrt(values.reduce((s, g) => s + Array.from(g).reduce((t, x) => t + x * x, 0), 0));
+      const factor = Math.min(1, clip / (norm + 1e-6));
+      values.forEach((g, k) => g.forEach((x, j) => (sums[k]![j]! += factor * x)));
+    });
+  }
+  const noise = gaussianNoise(sums.reduce((n, s) => n + s.length, 0), z * clip, { rng: createRng({ seed: noiseSeed }), dtype: 'float32' });
+  let offset = 0;
+  return sums.map((s) => s.map((x) => (x + noise[offset++]!) / denominator));
+}
+
+const weightsOf = (model: tfl.LayersModel) => model.trainableWeights.map((w) => Float64Array.from(w.read().dataSync()));
+
+function expectUpdate(before: Float64Array[], after: Float64Array[], update: Float64Array[]): void {
+  update.forEach((u, k) => u.forEach((x, j) => expect(before[k]![j]! - after[k]![j]!).toBeCloseTo(x, 5)));
+}
+
+function batch(n: number, shape: number[], dataSeed: number) {
+  const xs = tf.randomNormal([n, ...shape], 0, 2, 'float32', dataSeed);
+  const ys = tf.cast(tf.oneHot(tf.randomUniform([n], 0, 3, 'int32', dataSeed + 1), 3), 'float32');
+  return { xs, ys };
+}
+
+describe('makePrivate step equals the slow reference', () => {
+  for (const fallback of [false, true]) {
+    it(fallback ? 'with a per-example (fallback) layer' : 'Dense layers by ghost norms', async () => {
+      const model = buildModel(fallback);
+      const warnings: string[] = [];
+      const dp = makePrivate(model, { noiseMultiplier: 0.7, maxGradNorm: 0.5, sampleRate: 0.25, datasetSize: 40, rng: createRng({ seed: seed(3) }), onWarning: (m) => warnings.push(m) });
+      expect(warnings.length).toBe(fallback ? 1 : 0);
+      if (fallback) expect(warnings[0]).toContain('"slow_conv"');
+      const { xs, ys } = batch(9, fallback ? [3, 2] : [6], 11);
+      const before = weightsOf(model);
+      const update = referenceUpdate(model, xs, ys, 0.5, 0.7, 10, seed(3));
+      const result = await dp.step({ xs, ys });
+      expect(result.batchSize).toBe(9);
+      expect(result.clippedCount).toBeGreaterThan(0);
+      expectUpdate(before, weightsOf(model), update);
+      expect(dp.steps).toBe(1);
+      // a step leaves no tensor behind
+      const tensors = tf.memory().numTensors;
+      await dp.step({ xs, ys });
+      expect(tf.memory().numTensors).toBe(tensors);
+    });
+  }
+
+  it('an empty batch updates by the noise alone', async () => {
+    const model = buildModel();
+    const dp = makePrivate(model, { noiseMultiplier: 1.3, maxGradNorm: 2, expectedBatchSize: 8, datasetSize: 64, rng: createRng({ seed: seed(5) }) });
+    const { xs, ys } = batch(0, [6], 1);
+    const before = weightsOf(model);
+    const update = referenceUpdate(model, xs, ys, 2, 1.3, 8, seed(5));
+    expect(update.some((u) => u.some((x) => x !== 0))).toBe(true);
+    const result = await dp.step({ xs, ys });
+    expect(result).toEqual({ loss: NaN, batchSize: 0, clippedCount: 0 });
+    expectUpdate(before, weightsOf(model), update);
+  });
+});
+
+describe('dpGradients equals the slow reference', () => {
+  it('a custom loss over a batch given as an array of tensors', () => {
+    const model = buildModel();
+    const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const { xs, ys } = batch(7, [6], 21);
+    const update = referenceUpdate(model, xs, ys, 0.3, 2, 5, seed(9));
+    const accountant = new RdpAccountant();
+    const result = dpGradients(([x, y]: tf.Tensor[]) => categorical(y!, model.apply(x!) as tf.Tensor), variables, [xs, ys], { maxGradNorm: 0.3, noiseMultiplier: 2, expectedBatchSize: 5, rng: createRng({ seed: seed(9) }), accountant, sampleRate: 0.1 });
+    variables.forEach((v, k) => {
+      const got = result.grads[v.name]!.dataSync();
+      update[k]!.forEach((x, j) => expect(got[j]!).toBeCloseTo(x, 5));
+    });
+    expect(result.norms.length).toBe(7);
+    expect(accountant.getEpsilon(1e-5).epsilon).toBe(new RdpAccountant().step({ noiseMultiplier: 2, sampleRate: 0.1 }).getEpsilon(1e-5).epsilon);
+    tf.dispose(Object.values(result.grads));
+  });
+
+  it('refuses a loss that is not per example', () => {
+    const w = tf.variable(tf.zeros([2]));
+    const call = () => dpGradients(() => tf.sum(w), [w], tf.zeros([3, 2]), { maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: 3 });
+    expect(call).toThrow(PrivkitError);
+    expect(call).toThrow(/lossFn must return one loss per example/);
+  });
+});
+
+describe('accounting', () => {
+  it('epsilon is the accountant of the same (q, z, steps); targetEpsilon is met after the calibrated epochs', async () => {
+    for (const accountant of ['rdp', 'pld'] as const) {
+      const model = buildModel();
+      const dp = makePrivate(model, { targetEpsilon: 2, delta: 1e-5, maxGradNorm: 1, expectedBatchSize: 10, epochs: 2, accountant, rng: createRng({ seed: seed(7) }) });
+      expect(dp.epsilon()).toBe(0);
+      const { xs, ys } = batch(40, [6], 3);
+      const epochsSeen: number[] = [];
+      const history = await dp.fit(xs, ys, { callbacks: { onEpochEnd: (epoch) => void epochsSeen.push(epoch) } });
+      expect(epochsSeen).toEqual([0, 1]);
+      expect(dp.sampleRate).toBe(0.25);
+      expect(dp.steps).toBe(8);
+      const reference = (accountant === 'rdp' ? new RdpAccountant() : new PldAccountant()).step({ noiseMultiplier: dp.noiseMultiplier!, sampleRate: 0.25, steps: 8, sampling: 'poisson', neighbours: 'add-remove' });
+      expect(dp.epsilon()).toBeCloseTo(reference.getEpsilon(1e-5).epsilon, accountant === 'rdp' ? 12 : 6);
+      expect(dp.epsilon()).toBeLessThanOrEqual(2);
+      expect(dp.epsilon()).toBeGreaterThan(1.9);
+      expect(history.epochs[1]!.epsilon).toBe(dp.epsilon());
+    }
+  });
+
+  it('fit aborts between steps', async () => {
+    const dp = makePrivate(buildModel(), { noiseMultiplier: 1, maxGradNorm: 1, sampleRate: 0.5 });
+    const { xs, ys } = batch(10, [6], 3);
+    const controller = new AbortController();
+    const run = dp.fit(xs, ys, { epochs: 3, signal: controller.signal, callbacks: { onBatchEnd: () => controller.abort() } });
+    await expect(run).rejects.toMatchObject({ code: 'E_ABORTED' });
+    expect(dp.steps).toBe(1);
+  });
+});
+
+describe('poissonSample', () => {
+  it('includes each record with probability q, ascending, reproducibly with a seed', async () => {
+    const n = 200_000;
+    const q = 0.01;
+    const a = poissonSample(n, q, { rng: createRng({ seed: seed(1) }) });
+    const b = poissonSample(n, q, { rng: createRng({ seed: seed(1) }) });
+    expect(a).toEqual(b);
+    // binomial(n, q): 6 standard deviations
+    expect(Math.abs(a.length - n * q)).toBeLessThan(6 * Math.sqrt(n * q * (1 - q)));
+    for (let i = 1; i < a.length; i++) expect(a[i]!).toBeGreaterThan(a[i - 1]!);
+    expect(a[a.length - 1]!).toBeLessThan(n);
+    // records past the first generator chunk (65,536) are sampled too, at the same rate
+    const late = a.filter((i) => i >= 131_072).length;
+    expect(Math.abs(late - (n - 131_072) * q)).toBeLessThan(6 * Math.sqrt((n - 131_072) * q));
+    expect(poissonSample(0, 0.5).length).toBe(0);
+    expect(poissonSample(5, 1).length).toBe(5);
+  });
+});
