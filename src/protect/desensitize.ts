@@ -1,5 +1,5 @@
-// Desensitization of records before they leave their owner: keyed pseudonymization (HMAC-SHA-256
-// through WebCrypto), masking of strings, emails and phone numbers, generalization (numeric buckets,
+// Desensitization of records before they leave their owner: keyed pseudonymization (HMAC-SHA-256,
+// batched in wasm: src/protect/hmac.ts), masking of strings, emails and phone numbers, generalization (numeric buckets,
 // top/bottom-coding, date truncation) and suppression, applied column by column by a policy.
 //
 // What this does NOT protect: a desensitized table can still be linked to outside data through the
@@ -10,7 +10,9 @@
 // dpQuantiles) when aggregates are what the recipient needs.
 import { PrivkitError } from '../errors.js';
 import { checkTypedArray, currentLength } from '../wasm/boundary.js';
+import { ready } from '../wasm/runtime.js';
 import { assertInteger, assertNumber, assertOneOf, describe, readArray, readOptions } from '../validate.js';
+import { hmacKeyStates, hmacTokens } from './hmac.js';
 
 /** A keyed pseudonymizer made by {@link createPseudonymizer}. */
 export interface Pseudonymizer {
@@ -24,7 +26,7 @@ export interface Pseudonymizer {
    */
   token(value: string | number | bigint): Promise<string>;
   /**
-   * The tokens of many values, computed concurrently, each distinct value once.
+   * The tokens of many values, each distinct value once, in batched wasm calls.
    *
    * @throws {PrivkitError} E_ARG (as a rejection) when values is not an array of strings, finite numbers or bigints (`index` names the first bad one).
    */
@@ -43,11 +45,8 @@ const MIN_KEY_BYTES = 32;
 const MAX_KEY_BYTES = 1024;
 /** Most values of one tokens() or desensitize() call. */
 const MAX_VALUES = 2 ** 24;
-/** Values signed at once: enough to keep WebCrypto's worker threads busy, few enough to bound memory. */
-const CONCURRENCY = 4096;
 
 const pseudonymizers = new WeakSet<object>();
-const encoder = new TextEncoder();
 
 function tokenInput(name: string, value: unknown, index?: number): string {
   if (typeof value === 'string') return value;
@@ -55,19 +54,28 @@ function tokenInput(name: string, value: unknown, index?: number): string {
   throw new PrivkitError('E_ARG', `${name} must be a string, a finite number or a bigint, got ${describe(value)}`, { argument: name, index });
 }
 
-function hex(bytes: Uint8Array, length: number): string {
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
+/** The lower-case hex of bytes [start, start + length). */
+function hex(bytes: Uint8Array, start: number, length: number): string {
   let out = '';
-  for (let i = 0; i < length; i++) out += bytes[i]!.toString(16).padStart(2, '0');
+  for (let i = start; i < start + length; i++) out += HEX[bytes[i]!]!;
   return out;
 }
 
 /**
- * Makes a keyed pseudonymizer: tokens are HMAC-SHA-256 (RFC 2104, via WebCrypto) of each value under
- * a secret key, truncated to `tokenBytes`. Without the key a token reveals nothing about its value;
- * with it, anyone can confirm a guessed value, so keep the key with the data owner (and use a fresh
- * key per release when records of different releases must not be linkable).
+ * Makes a keyed pseudonymizer: tokens are HMAC-SHA-256 (RFC 2104) of each value under a secret key,
+ * truncated to `tokenBytes`. Without the key a token reveals nothing about its value; with it, anyone
+ * can confirm a guessed value, so keep the key with the data owner (and use a fresh key per release
+ * when records of different releases must not be linkable).
  *
- * @throws {PrivkitError} E_ARG (as a rejection) when opts is not an object, key is not a Uint8Array of 32 to 1024 bytes, or tokenBytes is not an integer in [4, 32].
+ * The HMACs run in privkit's protect wasm module, many values per call (this function awaits
+ * `ready()` itself). The pseudonymizer keeps the key's two padded SHA-256 states (as secret as the
+ * key), not the key; no key material stays in wasm memory between calls. The kernel is constant time
+ * with respect to the key and the values' bytes (SHA-256 is branch-free 32-bit word arithmetic);
+ * only the lengths of the values decide how many blocks are hashed.
+ *
+ * @throws {PrivkitError} E_ARG (as a rejection) when opts is not an object, key is not a Uint8Array of 32 to 1024 bytes, or tokenBytes is not an integer in [4, 32]; E_WASM (as a rejection) when the runtime cannot load the wasm modules.
  *
  * @example
  * ```ts
@@ -81,26 +89,17 @@ export async function createPseudonymizer(opts: PseudonymizerOptions): Promise<P
   if (o.key === undefined) throw new PrivkitError('E_ARG', 'opts.key is required', { argument: 'key' });
   const key = readKey(o.key);
   const tokenBytes = o.tokenBytes === undefined ? 16 : assertInteger('tokenBytes', o.tokenBytes, 4, 32);
-  const material = key.slice();
-  let cryptoKey: CryptoKey;
-  try {
-    cryptoKey = await crypto.subtle.importKey('raw', material, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  } finally {
-    material.fill(0);
-  }
-  const sign = async (text: string): Promise<string> => hex(new Uint8Array(await crypto.subtle.sign('HMAC', cryptoKey, encoder.encode(text))), tokenBytes);
+  await ready();
+  const keyStates = hmacKeyStates(key);
   const pseudonymizer: Pseudonymizer = {
     tokenBytes,
-    token: async (value) => sign(tokenInput('value', value)),
+    token: async (value) => hex(hmacTokens(keyStates, [tokenInput('value', value)], tokenBytes), 0, tokenBytes),
     tokens: async (values) => {
       const texts = readArray('values', values, (_name, v, i) => tokenInput('values', v, i), MAX_VALUES);
       const distinct = [...new Set(texts)];
+      const tags = hmacTokens(keyStates, distinct, tokenBytes);
       const tokenOf = new Map<string, string>();
-      for (let start = 0; start < distinct.length; start += CONCURRENCY) {
-        const batch = distinct.slice(start, start + CONCURRENCY);
-        const signed = await Promise.all(batch.map(sign));
-        batch.forEach((text, i) => tokenOf.set(text, signed[i]!));
-      }
+      distinct.forEach((text, i) => tokenOf.set(text, hex(tags, i * tokenBytes, tokenBytes)));
       return texts.map((text) => tokenOf.get(text)!);
     },
   };

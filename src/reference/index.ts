@@ -159,3 +159,4 @@ export { chachaBlock, uniformFromWords } from './chacha.js';
 export * from './secagg.js';
 export * from './discrete-gaussian.js';
 export * from './secure-noise.js';
+export { sha256, hmacSha256, hmacSha256KeyStates } from './hmac.js';

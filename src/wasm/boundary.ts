@@ -8,7 +8,8 @@
 // leave stale wasm memory in the result.
 // Kernels stream arrays through one staging window of wasm memory (StagingWindow), chunk by chunk:
 // a chunk is copied in, the kernel runs on it, the result is copied out, so a call's wasm memory
-// stays within a few MiB whatever the length of its arrays.
+// stays within a few MiB whatever the length of its arrays. Strings are staged the same way, packed
+// as UTF-8 with their offsets, as many as a window holds (packStrings).
 import { PrivkitError } from '../errors.js';
 import type { Arena } from './arena.js';
 
@@ -188,6 +189,28 @@ export class StagingWindow {
     const type: new (buffer: ArrayBuffer, byteOffset: number, length: number) => TypedArray = CONSTRUCTORS[typedArrayKind(like)!];
     return this.arena.view(type, this.ptr, count);
   }
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Packs strings as UTF-8, end to end, into `bytes` (a view of wasm memory): texts[first], texts[first
+ * + 1], ... as many as fit in `bytes` and in `offsets` (whose length bounds the count + 1). Writes
+ * offsets[0] = 0 and offsets[k] = the end of the k-th string packed; returns how many were packed
+ * (0 when texts[first] alone does not fit). Lone surrogates become U+FFFD, as TextEncoder makes them.
+ */
+export function packStrings(texts: readonly string[], first: number, bytes: Uint8Array, offsets: Uint32Array): number {
+  let end = 0;
+  let count = 0;
+  offsets[0] = 0;
+  while (first + count < texts.length && count + 1 < offsets.length) {
+    const text = texts[first + count]!;
+    const { read, written } = encoder.encodeInto(text, bytes.subarray(end));
+    if (read < text.length) break; // encodeInto stops before a character that does not fit whole
+    end += written;
+    offsets[++count] = end;
+  }
+  return count;
 }
 
 /** A plain copy of array[0, length): the caller's later changes to the array do not reach it. */

@@ -11,7 +11,7 @@ import * as runtime from '../../dist/src/wasm/runtime.js';
 import { expectPrivkitError } from '../support/helpers.js';
 
 /** The base64 of each module, as embedded in the package. */
-const MODULES = ['kernels', 'kernels-shared', 'rng', 'dp', 'paillier'] as const;
+const MODULES = ['kernels', 'kernels-shared', 'rng', 'dp', 'paillier', 'protect'] as const;
 async function embedded(name: (typeof MODULES)[number]): Promise<string> {
   return ((await import(`../../dist/src/wasm/generated/${name}-wasm.js`)) as { WASM_BASE64: string }).WASM_BASE64;
 }
@@ -28,6 +28,7 @@ describe('each module exports exactly its own kernels', () => {
       ...['andWords', 'addKeystreams', 'addWords', 'hadamardRotate', 'hadamardSigns', 'hadamardBlock', 'hadamardSpans', 'quantizeChunk'],
     ],
     paillier: ['montPow', 'montPowScratchBytes', 'montPowSecret', 'montPowSecretScratchBytes', 'secretWindowBits', 'montCounters'],
+    protect: ['sha256', 'hmacKeyStates', 'hmacStart', 'hmacAbsorb', 'hmacFinish', 'hmacTokens', 'hmacWorkBytes'],
   };
 
   for (const name of MODULES) {
@@ -130,6 +131,13 @@ describe('a bundle carries the modules its imports reach (Vite)', () => {
     const kernelsChunks = files.filter((file) => holds(file).includes('kernels'));
     expect(kernelsChunks.length).toBe(2);
     for (const file of kernelsChunks) expect(holds(file), file.name).toEqual(['kernels', 'kernels-shared']);
+  });
+
+  it('privkit/protect: the protect module only with the pseudonymizer', async () => {
+    expect(await modulesIn(`import { maskString } from 'privkit/protect';\nconsole.log(maskString('4111111111111111', { keepLast: 4 }));\n`)).not.toContain('protect');
+    expect(
+      await modulesIn(`import { createPseudonymizer } from 'privkit/protect';\nconst ids = await createPseudonymizer({ key: new Uint8Array(32) });\nconsole.log(await ids.token('a'));\n`),
+    ).toContain('protect');
   });
 
   it('accounting only: no module at all', async () => {

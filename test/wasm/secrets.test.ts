@@ -1,9 +1,11 @@
 // No secret left in wasm memory after a call (issue 11): after each kind of call that handles keys or
 // keystream (the generator's own outputs, every sampler, quantization with noise, secure-aggregation
-// masks, Paillier key generation, the thread's CSPRNG), the whole memory of every wasm module
-// (kernels, rng, dp and paillier: each has its own) is scanned for the generator's 32-byte key, for any 16 bytes of the keystream it produced (recomputed from the key
+// masks, Paillier key generation, the thread's CSPRNG, keyed pseudonyms), the whole memory of every
+// wasm module (kernels, rng, dp, paillier and protect: each has its own) is scanned for the generator's 32-byte key, for any 16 bytes of the keystream it produced (recomputed from the key
 // and the generator's final block counter with the plain-TypeScript ChaCha20 reference), for mask
-// seeds, and for the ChaCha20 constants that open every generator state; and each module's arena
+// seeds, for HMAC keys and any 16 bytes of their padded blocks and inner/outer states (from the
+// plain-TypeScript HMAC reference) or of the pseudonymized values, and for the ChaCha20 constants
+// that open every generator state; and each module's arena
 // (memory above its static data, zeroed before the call) must be all zero again. Controls check that each
 // scan finds what it looks for when it is there.
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +21,8 @@ import {
   type Rng,
 } from 'privkit/dp';
 import { generateKeyPair } from 'privkit/paillier';
-import { chachaBlock } from 'privkit/reference';
+import { chachaBlock, hmacSha256KeyStates, sha256 } from 'privkit/reference';
+import { createPseudonymizer, desensitize } from 'privkit/protect';
 import { applyMasks, quantize } from 'privkit/secagg';
 import { resolveRng } from '../../dist/src/dp/noise.js';
 import { generatorState } from '../../dist/src/dp/rng.js';
@@ -108,11 +111,26 @@ function leftovers(secrets: { keys: Uint8Array[]; streams: Uint8Array[] }): stri
 
 const floats = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 3);
 
+/** An HMAC key's secrets: the key (and the hash that replaces a long one), its blocks XOR ipad and XOR opad, its inner and outer states (as the kernel stores them: little-endian words). */
+function hmacSecrets(key: Uint8Array): { keys: Uint8Array[]; streams: Uint8Array[] } {
+  const padded = new Uint8Array(64);
+  padded.set(key.length > 64 ? sha256(key) : key); // a key longer than the block is hashed first
+  const states = new Uint8Array(hmacSha256KeyStates(key).buffer);
+  return { keys: [key, padded.subarray(0, 32)], streams: [states, padded.map((b) => b ^ 0x36), padded.map((b) => b ^ 0x5c)] };
+}
+
+interface CaseResult {
+  rngs: Rng[];
+  masks?: { seed: Uint8Array; words: number }[];
+  /** Other secrets: looked for whole (keys) or by any 16 bytes (streams). */
+  other?: { keys: Uint8Array[]; streams: Uint8Array[] };
+}
+
 /**
  * Each case runs its calls and returns the generators it used (their keys and keystreams are looked
- * for) and any extra keys (mask seeds) with the keystream each produced.
+ * for), any extra keys (mask seeds) with the keystream each produced, and other secrets.
  */
-const CASES: Record<string, () => Promise<{ rngs: Rng[]; masks?: { seed: Uint8Array; words: number }[] }> | { rngs: Rng[]; masks?: { seed: Uint8Array; words: number }[] }> = {
+const CASES: Record<string, () => Promise<CaseResult> | CaseResult> = {
   'createRng().bytes / uint32 / fill': () => {
     const rng = createRng({ seed: key(1) });
     rng.bytes(1000);
@@ -168,6 +186,18 @@ const CASES: Record<string, () => Promise<{ rngs: Rng[]; masks?: { seed: Uint8Ar
     await generateKeyPair({ bits: 512, allowInsecureTestKeys: true, rng });
     return { rngs: [rng] };
   },
+  'createPseudonymizer, token, tokens and desensitize (short and long keys)': async () => {
+    const [short, long] = [key(15), Uint8Array.from({ length: 100 }, (_, i) => (i * 29 + 3) & 0xff)];
+    const values = Array.from({ length: 300 }, (_, i) => `customer-${i}@pseudonymized.example.com`); // looked for as one stream (one scan)
+    for (const k of [short, long]) {
+      const ids = await createPseudonymizer({ key: k.slice(), tokenBytes: 12 });
+      await ids.token(values[0]!);
+      await ids.tokens(values);
+      await desensitize(values.map((id) => ({ id })), { id: { kind: 'pseudonymize', pseudonymizer: ids } });
+    }
+    const [a, b] = [hmacSecrets(short), hmacSecrets(long)];
+    return { rngs: [], other: { keys: [...a.keys, ...b.keys], streams: [...a.streams, ...b.streams, new TextEncoder().encode(values.join(''))] } };
+  },
   "the thread's CSPRNG": () => {
     gaussianNoise(1000, 1);
     discreteGaussian(1000, 10, { method: 'wasm' });
@@ -180,13 +210,13 @@ describe('no key, keystream or mask seed in wasm memory after a call', () => {
     it(name, async () => {
       clearArena();
       const before = memories();
-      const { rngs, masks = [] } = await run();
+      const { rngs, masks = [], other = { keys: [], streams: [] } } = await run();
       memories().forEach((memory, i) => expect(memory, 'the same instances were scanned').toBe(before[i]));
       const generators = rngs.map(produced);
       for (const { stream } of generators) expect(stream.length).toBeGreaterThan(0);
       const secrets = {
-        keys: [...generators.map((g) => g.key), ...masks.map((m) => m.seed)],
-        streams: [...generators.map((g) => g.stream), ...masks.map((m) => keystream(m.seed, 0, Math.ceil(m.words / 16)))],
+        keys: [...generators.map((g) => g.key), ...masks.map((m) => m.seed), ...other.keys],
+        streams: [...generators.map((g) => g.stream), ...masks.map((m) => keystream(m.seed, 0, Math.ceil(m.words / 16))), ...other.streams],
       };
       expect(leftovers(secrets)).toEqual([]);
     });
@@ -195,7 +225,7 @@ describe('no key, keystream or mask seed in wasm memory after a call', () => {
 
 describe('the scans find what they look for (controls)', () => {
   it('every module is scanned', () => {
-    expect(modules().map((module) => module.name).sort()).toEqual(['dp', 'kernels', 'paillier', 'rng']);
+    expect(modules().map((module) => module.name).sort()).toEqual(['dp', 'kernels', 'paillier', 'protect', 'rng']);
   });
 
   it('a key, a keystream fragment, a generator state and a stray byte, in each module', () => {

@@ -120,6 +120,21 @@ const references: Row[] = [
     args: () => [Uint32Array.of(1, 2, 3, 4, 5, 6), 3],
     call: ([w, n]) => ref.uniformFromWords(w, n),
   },
+  { entry: 'privkit/reference', export: 'sha256', params: [{ name: 'message', domain: typed('Uint8Array') }], args: () => [seedBytes()], call: ([m]) => ref.sha256(m) },
+  {
+    entry: 'privkit/reference',
+    export: 'hmacSha256',
+    params: [{ name: 'key', domain: typed('Uint8Array') }, { name: 'message', domain: typed('Uint8Array') }],
+    args: () => [seedBytes(), new Uint8Array(40).fill(7)],
+    call: ([k, m]) => ref.hmacSha256(k, m),
+  },
+  {
+    entry: 'privkit/reference',
+    export: 'hmacSha256KeyStates',
+    params: [{ name: 'key', domain: typed('Uint8Array') }],
+    args: () => [seedBytes()],
+    call: ([k]) => ref.hmacSha256KeyStates(k),
+  },
   {
     entry: 'privkit/reference',
     export: 'rotationSigns',
