@@ -159,3 +159,70 @@ describe('attacks on a container', () => {
     expect(got).toEqual([]);
   });
 });
+
+// GF(2^128) of GCM (NIST SP 800-38D §6.3): blocks as big-endian 128-bit integers, bit-reflected.
+const GCM_R = 0xe1n << 120n;
+function gfMul(x: bigint, y: bigint): bigint {
+  let z = 0n;
+  let v = y;
+  for (let i = 127n; i >= 0n; i--) {
+    if ((x >> i) & 1n) z ^= v;
+    v = v & 1n ? (v >> 1n) ^ GCM_R : v >> 1n;
+  }
+  return z;
+}
+const toBlock = (b: Uint8Array) => BigInt(`0x${Buffer.from(b).toString('hex')}`);
+const fromBlock = (x: bigint) => Buffer.from(x.toString(16).padStart(32, '0'), 'hex');
+
+describe('attacks by a recipient on a signed container (the signer must stay the only one who can make content verify)', () => {
+  it("refuses a signed container whose weights a recipient changed while keeping every GCM tag (GHASH is not collision resistant to a key holder)", async () => {
+    const nc = await import('node:crypto');
+    const mallory = await generateRecipientKeys('x25519', { extractable: true }); // a legitimate recipient
+    const victim = await generateRecipientKeys('ecdh'); // another recipient, who trusts the signer
+    const weights = Float32Array.from({ length: 64 }, (_, i) => i / 64);
+    const sealed = await sealTensors({ w: weights }, { recipients: [mallory, victim], signer, chunkSize: 80 });
+    const parts = split(sealed);
+    // Mallory unwraps the CEK with her own key (docs/FORMAT.md) and derives the chunk key and GHASH key H.
+    const entry = parts.json.recipients[0]!;
+    const ephemeral = Buffer.from(entry.ephemeralKey as string, 'base64url');
+    const privateKey = nc.createPrivateKey({ key: Buffer.from(await crypto.subtle.exportKey('pkcs8', mallory.privateKey)), format: 'der', type: 'pkcs8' });
+    const x25519Spki = Buffer.from('302a300506032b656e032100', 'hex');
+    const shared = nc.diffieHellman({ privateKey, publicKey: nc.createPublicKey({ key: Buffer.concat([x25519Spki, ephemeral]), format: 'der', type: 'spki' }) });
+    const hkdf = (ikm: Uint8Array, salt: Uint8Array, info: string) => Buffer.from(nc.hkdfSync('sha256', ikm, salt, Buffer.from(info), 32));
+    const kek = hkdf(shared, Buffer.concat([ephemeral, mallory.publicKey]), 'privkit/protect/v1 x25519-hkdf-sha256');
+    const wrapped = Buffer.from(entry.wrappedKey as string, 'base64url');
+    const unwrap = nc.createDecipheriv('aes-256-gcm', kek, Buffer.alloc(12));
+    unwrap.setAAD(Buffer.from('privkit/protect/v1 wrap'));
+    unwrap.setAuthTag(wrapped.subarray(32));
+    const cek = Buffer.concat([unwrap.update(wrapped.subarray(0, 32)), unwrap.final()]);
+    const chunkKey = hkdf(cek, Buffer.alloc(0), 'privkit/protect/v1 chunk key');
+    const ecb = nc.createCipheriv('aes-256-ecb', chunkKey, null);
+    const h = toBlock(ecb.update(Buffer.alloc(16))); // H = AES(chunk key, 0^128)
+    // In the last full chunk (all weight bytes), set plaintext block 0 to four chosen floats (CTR: XOR the
+    // ciphertext) and add Delta * H^(b - a) to block b = 1, which leaves GHASH, hence the tag, unchanged.
+    const index = parts.chunks.length - 2;
+    const chunk = parts.chunks[index]!.slice();
+    const manifestBytes = 4 + JSON.stringify({ tensors: [{ name: 'w', dtype: 'float32', shape: [64] }] }).length;
+    const start = 80 * index - manifestBytes; // where block 0 of the chunk lies in the weights' bytes
+    expect(start).toBeGreaterThanOrEqual(0);
+    const original = new Uint8Array(weights.buffer).subarray(start, start + 16);
+    const wanted = new Uint8Array(16).fill(0x7f); // four weights of ~3.4e38
+    const delta = toBlock(original.map((v, i) => v ^ wanted[i]!));
+    const compensation = gfMul(delta, h);
+    const block = (k: number) => chunk.subarray(16 * k, 16 * k + 16);
+    block(0).set(fromBlock(toBlock(block(0)) ^ delta));
+    block(1).set(fromBlock(toBlock(block(1)) ^ compensation));
+    expect(chunk.subarray(80)).toEqual(parts.chunks[index]!.subarray(80)); // the tag is untouched
+    const forged = join(parts.header, parts.chunks.map((x, i) => (i === index ? chunk : x)), parts.signature);
+    let opened: Awaited<ReturnType<typeof openTensors>> | undefined;
+    let error: unknown;
+    try {
+      opened = await openTensors(forged, { key: victim, verifyKey: signer.publicKey });
+    } catch (e) {
+      error = e;
+    }
+    const got = opened === undefined ? undefined : new Uint8Array(opened.get('w')!.data.buffer).slice(start, start + 16);
+    expect(got, 'the victim got weights the signer never signed, under a valid signature').toBeUndefined();
+    expect((error as PrivkitError).code).toBe('E_AUTH');
+  });
+});
