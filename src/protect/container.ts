@@ -593,6 +593,10 @@ export async function openTensors(container: Uint8Array, opts: OpenOptions): Pro
   const targets: Uint8Array[] = [];
   const opener = new Opener(key, verify, {
     manifest(specs) {
+      // The manifest is authentic, but anyone can seal to a public key: allocate no more than the container can fill.
+      if (specs.reduce((sum, spec) => sum + tensorBytes(spec), 0) > bytes.length) {
+        throw new PrivkitError('E_AUTH', 'container is malformed: its manifest declares more tensor bytes than the container holds', { argument: 'container' });
+      }
       for (const spec of specs) {
         const data = new CONSTRUCTOR[spec.dtype](spec.shape.reduce((a, b) => a * b, 1));
         tensors.set(spec.name, { dtype: spec.dtype, shape: spec.shape, data });

@@ -6,7 +6,7 @@
 // the streaming opener must release nothing by default.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PrivkitError } from 'privkit';
-import { createOpenStream, generateRecipientKeys, generateSigningKeys, openTensors, sealTensors, type ModelSigningKeys, type RecipientKeyPair } from 'privkit/protect';
+import { createOpenStream, createSealStream, generateRecipientKeys, generateSigningKeys, openTensors, sealTensors, type ModelSigningKeys, type RecipientKeyPair } from 'privkit/protect';
 import { join, split, withJson, type Layout } from './layout.js';
 
 const tensors = () => ({
@@ -140,6 +140,29 @@ describe('attacks on a container', () => {
     const mallory = await generateSigningKeys();
     const resealed = await sealTensors(tensors(), { recipients: [alice], signer: mallory, chunkSize: 80 });
     await expectRefused(resealed);
+  });
+
+  it('refuses, before allocating, a manifest that declares more tensor bytes than the container holds (anyone can seal to a public key)', async () => {
+    // Mallory seals to alice's public key a manifest of an 8 TiB tensor, keeps the authentic first
+    // chunks (the manifest) and ends the container with junk: openTensors must not allocate the tensor.
+    const seal = await createSealStream([{ name: 'x', dtype: 'float64', shape: [2 ** 40] }], { recipients: [alice], chunkSize: 4096 });
+    const writer = seal.writable.getWriter();
+    const reader = seal.readable.getReader();
+    void writer.write(new Uint8Array(3 * 4096)).catch(() => undefined);
+    const header = (await reader.read()).value!;
+    const chunk0 = (await reader.read()).value!; // holds the manifest, sealed as not final
+    void writer.abort().catch(() => undefined);
+    expect(chunk0.length).toBe(4096 + 16);
+    const forged = join(header, [chunk0, new Uint8Array(4096 + 16)]); // chunk 1 is junk: only its tag fails
+    let error: unknown;
+    try {
+      await openTensors(forged, { key: alice });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PrivkitError);
+    expect((error as PrivkitError).code).toBe('E_AUTH');
+    expect((error as PrivkitError).message).toMatch(/manifest/);
   });
 
   it('releases nothing through the streaming opener (default release) from a tampered container', async () => {
