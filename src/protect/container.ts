@@ -64,7 +64,7 @@ export interface OpenedTensor {
 
 /** Options of {@link sealTensors} and {@link createSealStream}. */
 export interface SealOptions {
-  /** Who can open the container: 1 to 64 public keys and passphrases; any one of them opens it. */
+  /** Who can open the container: 1 to 64 public keys and passphrases (at most 4 passphrases: an opener tries no more); any one of them opens it. */
   recipients: readonly Recipient[];
   /** An Ed25519 key pair ({@link generateSigningKeys}) that signs the header and the chunks. */
   signer?: ModelSigningKeys;
