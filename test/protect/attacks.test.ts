@@ -4,6 +4,7 @@
 // recipient entries swapped (a key-commitment attack), bytes appended, the signature stripped or
 // replaced. Each must end in a PrivkitError (E_AUTH; E_ARG for the magic and version bytes), and
 // the streaming opener must release nothing by default.
+import * as nc from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PrivkitError } from 'privkit';
 import { createOpenStream, createSealStream, generateRecipientKeys, generateSigningKeys, openTensors, sealTensors, type ModelSigningKeys, type RecipientKeyPair } from 'privkit/protect';
@@ -197,28 +198,61 @@ function gfMul(x: bigint, y: bigint): bigint {
 const toBlock = (b: Uint8Array) => BigInt(`0x${Buffer.from(b).toString('hex')}`);
 const fromBlock = (x: bigint) => Buffer.from(x.toString(16).padStart(32, '0'), 'hex');
 
+const hkdf = (ikm: Uint8Array, salt: Uint8Array, info: string) => Buffer.from(nc.hkdfSync('sha256', ikm, salt, Buffer.from(info), 32));
+
+/** The chunk key of a container, by docs/FORMAT.md, from its X25519 recipient entry `entry` and that recipient's (extractable) key pair. */
+async function chunkKeyOf(parts: Layout, entry: number, pair: RecipientKeyPair): Promise<Buffer> {
+  const e = parts.json.recipients[entry]!;
+  const ephemeral = Buffer.from(e.ephemeralKey as string, 'base64url');
+  const privateKey = nc.createPrivateKey({ key: Buffer.from(await crypto.subtle.exportKey('pkcs8', pair.privateKey)), format: 'der', type: 'pkcs8' });
+  const x25519Spki = Buffer.from('302a300506032b656e032100', 'hex');
+  const shared = nc.diffieHellman({ privateKey, publicKey: nc.createPublicKey({ key: Buffer.concat([x25519Spki, ephemeral]), format: 'der', type: 'spki' }) });
+  const kek = hkdf(shared, Buffer.concat([ephemeral, pair.publicKey]), 'privkit/protect/v1 x25519-hkdf-sha256');
+  const wrapped = Buffer.from(e.wrappedKey as string, 'base64url');
+  const unwrap = nc.createDecipheriv('aes-256-gcm', kek, Buffer.alloc(12));
+  unwrap.setAAD(Buffer.from('privkit/protect/v1 wrap'));
+  unwrap.setAuthTag(wrapped.subarray(32));
+  const cek = Buffer.concat([unwrap.update(wrapped.subarray(0, 32)), unwrap.final()]);
+  return hkdf(cek, Buffer.alloc(0), 'privkit/protect/v1 chunk key');
+}
+
+/** An unsigned container of the same plaintext under another header text (the sealer's power: it holds the chunk key). */
+function resealUnder(parts: Layout, chunkKey: Buffer, headerText: string): Uint8Array {
+  const json = Buffer.from(headerText);
+  const header = Buffer.concat([Buffer.from('89504b430d0a1a0a01', 'hex'), Buffer.alloc(4), json]);
+  header.writeUInt32BE(json.length, 9);
+  const oldHash = nc.createHash('sha256').update(parts.header).digest();
+  const newHash = nc.createHash('sha256').update(header).digest();
+  const nonceBase = Buffer.from(parts.json.nonceBase as string, 'base64url');
+  const aad = (hash: Buffer, i: number, final: boolean) => {
+    const index = Buffer.alloc(8);
+    index.writeBigUInt64BE(BigInt(i));
+    return Buffer.concat([hash, index, Buffer.of(final ? 1 : 0)]);
+  };
+  const chunks = parts.chunks.map((chunk, i) => {
+    const nonce = Buffer.from(nonceBase);
+    nonce.writeUInt32BE((nonce.readUInt32BE(8) ^ i) >>> 0, 8);
+    const final = i === parts.chunks.length - 1;
+    const d = nc.createDecipheriv('aes-256-gcm', chunkKey, nonce);
+    d.setAAD(aad(oldHash, i, final));
+    d.setAuthTag(chunk.subarray(chunk.length - 16));
+    const plain = Buffer.concat([d.update(chunk.subarray(0, chunk.length - 16)), d.final()]);
+    const c = nc.createCipheriv('aes-256-gcm', chunkKey, nonce);
+    c.setAAD(aad(newHash, i, final));
+    return Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]);
+  });
+  return join(header, chunks);
+}
+
 describe('attacks by a recipient on a signed container (the signer must stay the only one who can make content verify)', () => {
   it("refuses a signed container whose weights a recipient changed while keeping every GCM tag (GHASH is not collision resistant to a key holder)", async () => {
-    const nc = await import('node:crypto');
     const mallory = await generateRecipientKeys('x25519', { extractable: true }); // a legitimate recipient
     const victim = await generateRecipientKeys('ecdh'); // another recipient, who trusts the signer
     const weights = Float32Array.from({ length: 64 }, (_, i) => i / 64);
     const sealed = await sealTensors({ w: weights }, { recipients: [mallory, victim], signer, chunkSize: 80 });
     const parts = split(sealed);
     // Mallory unwraps the CEK with her own key (docs/FORMAT.md) and derives the chunk key and GHASH key H.
-    const entry = parts.json.recipients[0]!;
-    const ephemeral = Buffer.from(entry.ephemeralKey as string, 'base64url');
-    const privateKey = nc.createPrivateKey({ key: Buffer.from(await crypto.subtle.exportKey('pkcs8', mallory.privateKey)), format: 'der', type: 'pkcs8' });
-    const x25519Spki = Buffer.from('302a300506032b656e032100', 'hex');
-    const shared = nc.diffieHellman({ privateKey, publicKey: nc.createPublicKey({ key: Buffer.concat([x25519Spki, ephemeral]), format: 'der', type: 'spki' }) });
-    const hkdf = (ikm: Uint8Array, salt: Uint8Array, info: string) => Buffer.from(nc.hkdfSync('sha256', ikm, salt, Buffer.from(info), 32));
-    const kek = hkdf(shared, Buffer.concat([ephemeral, mallory.publicKey]), 'privkit/protect/v1 x25519-hkdf-sha256');
-    const wrapped = Buffer.from(entry.wrappedKey as string, 'base64url');
-    const unwrap = nc.createDecipheriv('aes-256-gcm', kek, Buffer.alloc(12));
-    unwrap.setAAD(Buffer.from('privkit/protect/v1 wrap'));
-    unwrap.setAuthTag(wrapped.subarray(32));
-    const cek = Buffer.concat([unwrap.update(wrapped.subarray(0, 32)), unwrap.final()]);
-    const chunkKey = hkdf(cek, Buffer.alloc(0), 'privkit/protect/v1 chunk key');
+    const chunkKey = await chunkKeyOf(parts, 0, mallory);
     const ecb = nc.createCipheriv('aes-256-ecb', chunkKey, null);
     const h = toBlock(ecb.update(Buffer.alloc(16))); // H = AES(chunk key, 0^128)
     // In the last full chunk (all weight bytes), set plaintext block 0 to four chosen floats (CTR: XOR the
@@ -247,5 +281,21 @@ describe('attacks by a recipient on a signed container (the signer must stay the
     const got = opened === undefined ? undefined : new Uint8Array(opened.get('w')!.data.buffer).slice(start, start + 16);
     expect(got, 'the victim got weights the signer never signed, under a valid signature').toBeUndefined();
     expect((error as PrivkitError).code).toBe('E_AUTH');
+  });
+});
+
+describe('attacks by a sealer on JSON parsing (every reader of docs/FORMAT.md must see one header)', () => {
+  it('refuses a header that repeats a name (first-wins and last-wins JSON readers would check different key commitments)', async () => {
+    const mallory = await generateRecipientKeys('x25519', { extractable: true });
+    const parts = split(await sealTensors(tensors(), { recipients: [mallory], chunkSize: 80 }));
+    const text = new TextDecoder().decode(parts.header.subarray(13));
+    const repeated = text.replace('"keyCommitment":', `"keyCommitment":"${other.json.keyCommitment as string}","keyCommitment":`);
+    expect(repeated).not.toBe(text);
+    const forged = resealUnder(parts, await chunkKeyOf(parts, 0, mallory), repeated);
+    expect(await openTensors(resealUnder(parts, await chunkKeyOf(parts, 0, mallory), text), { key: mallory })).toBeInstanceOf(Map); // the re-sealing is sound
+    const e = await openTensors(forged, { key: mallory }).catch((error: unknown) => error);
+    expect(e).toBeInstanceOf(PrivkitError);
+    expect((e as PrivkitError).code).toBe('E_AUTH');
+    expect((e as PrivkitError).message).toMatch(/repeat/);
   });
 });
