@@ -190,6 +190,7 @@ class Sealer {
     const manifest = encodeManifest(specs);
     const total = manifest.length + specs.reduce((sum, s) => sum + tensorBytes(s), 0);
     if (!Number.isSafeInteger(total) || Math.ceil(total / chunkSize) > MAX_CHUNKS) {
+      wipeSecrets(recipients); // as on every other way out of here
       throw new PrivkitError('E_OVERFLOW', `the tensors need more than ${MAX_CHUNKS} chunks of ${chunkSize} bytes`, { argument });
     }
     const cek = randomBytes(CEK_BYTES);
