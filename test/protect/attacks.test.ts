@@ -3,7 +3,9 @@
 // chunks dropped, reordered, duplicated and spliced from another container, header fields edited,
 // recipient entries swapped (a key-commitment attack), bytes appended, the signature stripped or
 // replaced. Each must end in a PrivkitError (E_AUTH; E_ARG for the magic and version bytes), and
-// the streaming opener must release nothing by default.
+// the streaming opener must release nothing by default. Then attacks with more power: anyone who
+// seals to a public key (a manifest larger than its container), a recipient who holds the chunk key
+// (rewriting a signed chunk while keeping its GCM tag), and a sealer who writes ambiguous JSON.
 import * as nc from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PrivkitError } from 'privkit';
