@@ -37,7 +37,7 @@ import {
   type TensorSpec,
 } from './format.js';
 import { CEK_BYTES, readOpeningKey, readRecipients, unwrapKey, wipeSecrets, wrapKey, type OpeningKey, type ReadyOpeningKey, type ReadyRecipient, type Recipient } from './keys.js';
-import { importVerifyKey, readSigner, TagChain, type ModelSigningKeys, type ReadySigner } from './sign.js';
+import { ChunkChain, importVerifyKey, readSigner, type ModelSigningKeys, type ReadySigner } from './sign.js';
 
 export type { TensorDtype, TensorSpec };
 
@@ -64,9 +64,9 @@ export interface OpenedTensor {
 
 /** Options of {@link sealTensors} and {@link createSealStream}. */
 export interface SealOptions {
-  /** Who can open the container: 1 to 64 public keys and passphrases; any one of them opens it. */
+  /** Who can open the container: 1 to 64 public keys and passphrases (at most 4 passphrases: an opener tries no more); any one of them opens it. */
   recipients: readonly Recipient[];
-  /** An Ed25519 key pair ({@link generateSigningKeys}) that signs the header and chunk tags. */
+  /** An Ed25519 key pair ({@link generateSigningKeys}) that signs the header and the chunks. */
   signer?: ModelSigningKeys;
   /** Plaintext bytes per chunk: default 1 MiB (1,048,576), 16 B to 64 MiB. */
   chunkSize?: number;
@@ -161,8 +161,9 @@ class Sealer {
   private filled = 0;
   private written = 0;
   private index = 0;
-  private readonly window = new InFlight<Uint8Array>();
-  private readonly chain: TagChain | undefined;
+  /** Sealed chunks, with their SHA-256 when signing. */
+  private readonly window = new InFlight<{ chunk: Uint8Array; digest: Uint8Array | undefined }>();
+  private readonly chain: ChunkChain | undefined;
 
   private constructor(
     private readonly header: Uint8Array,
@@ -176,7 +177,7 @@ class Sealer {
     private readonly signer: ReadySigner | undefined,
   ) {
     this.staging = new Uint8Array(Math.min(chunkSize, total));
-    this.chain = signer === undefined ? undefined : TagChain.start(headerHash);
+    this.chain = signer === undefined ? undefined : ChunkChain.start(headerHash);
   }
 
   /** Bytes of the whole container. */
@@ -189,6 +190,7 @@ class Sealer {
     const manifest = encodeManifest(specs);
     const total = manifest.length + specs.reduce((sum, s) => sum + tensorBytes(s), 0);
     if (!Number.isSafeInteger(total) || Math.ceil(total / chunkSize) > MAX_CHUNKS) {
+      wipeSecrets(recipients); // as on every other way out of here
       throw new PrivkitError('E_OVERFLOW', `the tensors need more than ${MAX_CHUNKS} chunks of ${chunkSize} bytes`, { argument });
     }
     const cek = randomBytes(CEK_BYTES);
@@ -259,7 +261,13 @@ class Sealer {
     const final = this.written === this.total;
     const iv = chunkNonce(this.nonceBase, this.index);
     const additionalData = chunkAad(this.headerHash, this.index, final);
-    this.window.add(crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData }, this.key, plaintext).then((c) => new Uint8Array(c)));
+    const signing = this.chain !== undefined;
+    this.window.add(
+      crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData }, this.key, plaintext).then(async (c) => {
+        const chunk = new Uint8Array(c);
+        return { chunk, digest: signing ? await sha256(chunk) : undefined };
+      }),
+    );
     this.index++;
     const next = Math.min(this.chunkSize, this.total - this.written);
     if (plaintext === this.staging || next !== this.staging.length) this.staging = new Uint8Array(next);
@@ -268,8 +276,8 @@ class Sealer {
   }
 
   private async emitNext(emit: Emit): Promise<void> {
-    const chunk = await this.window.next();
-    if (this.chain !== undefined) await this.chain.add(chunk.subarray(chunk.length - TAG_BYTES));
+    const { chunk, digest } = await this.window.next();
+    if (this.chain !== undefined) await this.chain.add(digest!);
     emit(chunk);
   }
 }
@@ -345,9 +353,10 @@ class Opener {
   private headerHash: Uint8Array<ArrayBuffer> = new Uint8Array(0);
   private chunkBytes = 0;
   private trailer = 0;
-  private chain: TagChain | undefined;
+  private chain: ChunkChain | undefined;
   private index = 0;
-  private readonly window = new InFlight<{ plain: Uint8Array; tag: Uint8Array }>();
+  /** Decrypted chunks, with the SHA-256 of their ciphertext when a signature is verified. */
+  private readonly window = new InFlight<{ plain: Uint8Array; digest: Uint8Array | undefined }>();
   private readonly sink: PlaintextSink;
 
   constructor(
@@ -424,7 +433,7 @@ class Opener {
     this.headerHash = await sha256(bytes);
     this.chunkBytes = header.chunkSize + TAG_BYTES;
     this.trailer = header.signer === null ? 0 : SIGNATURE_BYTES;
-    if (header.signer !== null && this.verify !== undefined) this.chain = TagChain.start(this.headerHash);
+    if (header.signer !== null && this.verify !== undefined) this.chain = ChunkChain.start(this.headerHash);
   }
 
   private startChunk(ciphertext: Uint8Array, final: boolean): void {
@@ -432,20 +441,21 @@ class Opener {
     if (index >= MAX_CHUNKS) throw tampered(index);
     const iv = chunkNonce(this.nonceBase, index);
     const additionalData = chunkAad(this.headerHash, index, final);
-    const tag = ciphertext.slice(ciphertext.length - TAG_BYTES);
     const data = (ciphertext.buffer instanceof ArrayBuffer ? ciphertext : ciphertext.slice()) as Uint8Array<ArrayBuffer>; // WebCrypto refuses shared memory
+    const digest = this.chain === undefined ? undefined : sha256(data); // both calls copy `data` before they return
     const decrypted = crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData }, this.key!, data).then(
-      (plain) => ({ plain: new Uint8Array(plain), tag }),
+      async (plain) => ({ plain: new Uint8Array(plain), digest: await digest }),
       (cause: unknown) => {
         throw tampered(index, cause);
       },
     );
+    digest?.catch(() => undefined);
     this.window.add(decrypted);
   }
 
   private async takeNext(): Promise<void> {
-    const { plain, tag } = await this.window.next();
-    if (this.chain !== undefined) await this.chain.add(tag);
+    const { plain, digest } = await this.window.next();
+    if (this.chain !== undefined) await this.chain.add(digest!);
     this.sink.push(plain);
   }
 }
@@ -584,6 +594,10 @@ export async function openTensors(container: Uint8Array, opts: OpenOptions): Pro
   const targets: Uint8Array[] = [];
   const opener = new Opener(key, verify, {
     manifest(specs) {
+      // The manifest is authentic, but anyone can seal to a public key: allocate no more than the container can fill.
+      if (specs.reduce((sum, spec) => sum + tensorBytes(spec), 0) > bytes.length) {
+        throw new PrivkitError('E_AUTH', 'container is malformed: its manifest declares more tensor bytes than the container holds', { argument: 'container' });
+      }
       for (const spec of specs) {
         const data = new CONSTRUCTOR[spec.dtype](spec.shape.reduce((a, b) => a * b, 1));
         tensors.set(spec.name, { dtype: spec.dtype, shape: spec.shape, data });

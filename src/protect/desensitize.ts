@@ -488,6 +488,12 @@ interface CompiledRule {
   pseudonymizer?: Pseudonymizer;
 }
 
+/** Sets an own data property: a column named "__proto__" (JSON.parse makes such keys) stays data, never the record's prototype. */
+function setColumn(record: DesensitizedRecord, column: string, value: unknown): void {
+  if (column === '__proto__') Object.defineProperty(record, column, { value, writable: true, enumerable: true, configurable: true });
+  else record[column] = value;
+}
+
 const RULE_KINDS = ['keep', 'suppress', 'pseudonymize', 'mask', 'email', 'phone', 'bucket', 'topCode', 'date'] as const;
 
 function compileRule(column: string, rule: unknown): CompiledRule | undefined {
@@ -581,14 +587,14 @@ export async function desensitize(records: readonly object[], policy: ColumnPoli
     for (const rule of rules) {
       const value = record[rule.column];
       const name = `records[${i}].${rule.column}`;
-      if (value === undefined || value === null) result[rule.column] = null;
+      if (value === undefined || value === null) setColumn(result, rule.column, null);
       else if (rule.pseudonymizer !== undefined) {
         const batch = pending.get(rule.pseudonymizer) ?? { at: [], values: [] };
         pending.set(rule.pseudonymizer, batch);
         batch.values.push(tokenInput(name, value, i));
         batch.at.push([result, rule.column]);
-        result[rule.column] = null; // the token replaces it below (keeping the policy's column order)
-      } else result[rule.column] = rule.transform === undefined ? value : rule.transform(value, name, i);
+        setColumn(result, rule.column, null); // the token replaces it below (keeping the policy's column order)
+      } else setColumn(result, rule.column, rule.transform === undefined ? value : rule.transform(value, name, i));
     }
     for (const column of Object.keys(record)) {
       if (named.has(column)) continue;
@@ -598,13 +604,13 @@ export async function desensitize(records: readonly object[], policy: ColumnPoli
           index: i,
         });
       }
-      if (unknownColumns === 'keep') result[column] = record[column];
+      if (unknownColumns === 'keep') setColumn(result, column, record[column]);
     }
     out[i] = result;
   });
   for (const [pseudonymizer, batch] of pending) {
     const tokens = await pseudonymizer.tokens(batch.values);
-    batch.at.forEach(([result, column], j) => (result[column] = tokens[j]));
+    batch.at.forEach(([result, column], j) => setColumn(result, column, tokens[j]));
   }
   return out;
 }

@@ -86,12 +86,7 @@ export function readPrefix(prefix: Uint8Array): number {
 
 /** Parses and checks the JSON header; anything off -> E_AUTH (it is attacker-controlled until the key commitment and chunk tags check). */
 export function parseHeader(json: Uint8Array): { header: Header; nonceBase: Uint8Array; keyCommitment: Uint8Array } {
-  let value: unknown;
-  try {
-    value = JSON.parse(fromUtf8.decode(json));
-  } catch {
-    throw malformed('the header is not JSON');
-  }
+  const value = parseJson(json, 'header');
   if (!isRecord(value, ['aead', 'chunkSize', 'nonceBase', 'keyCommitment', 'recipients', 'signer'])) throw malformed('unexpected header fields');
   const h = value as unknown as Header;
   if (h.aead !== AEAD) throw malformed(`unknown aead ${String(h.aead).slice(0, 40)}`);
@@ -109,6 +104,45 @@ export function parseHeader(json: Uint8Array): { header: Header; nonceBase: Uint
     bytesField(h.signer.keyId, KEY_ID_BYTES, 'signer.keyId');
   }
   return { header: h, nonceBase, keyCommitment };
+}
+
+/** UTF-8 JSON that names no member twice in an object (readers differ on which of two it keeps: first or last). */
+function parseJson(bytes: Uint8Array, what: 'header' | 'manifest'): unknown {
+  let text: string;
+  let value: unknown;
+  try {
+    text = fromUtf8.decode(bytes);
+    value = JSON.parse(text);
+  } catch {
+    throw malformed(`the ${what} is not JSON`);
+  }
+  if (repeatsName(text)) throw malformed(`the ${what} repeats a member name in an object`);
+  return value;
+}
+
+/** Whether valid JSON `text` has an object that repeats a member name (a string token followed by ':' is a name). */
+function repeatsName(text: string): boolean {
+  const scopes: (Set<string> | undefined)[] = []; // a Set of names per open object, undefined per open array
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{') scopes.push(new Set());
+    else if (c === '[') scopes.push(undefined);
+    else if (c === '}' || c === ']') scopes.pop();
+    else if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      let next = end + 1;
+      while (text[next] === ' ' || text[next] === '\t' || text[next] === '\n' || text[next] === '\r') next++;
+      if (text[next] === ':') {
+        const names = scopes[scopes.length - 1]!;
+        const name = JSON.parse(text.slice(i, end + 1)) as string;
+        if (names.has(name)) return true;
+        names.add(name);
+      }
+      i = end;
+    }
+  }
+  return false;
 }
 
 function isRecord(value: unknown, keys: readonly string[], optional = false): value is Record<string, unknown> {
@@ -155,12 +189,7 @@ export function tensorBytes(spec: TensorSpec): number {
 
 /** Parses the decrypted manifest JSON (authentic, but from whoever held the key): malformed -> E_AUTH. */
 export function parseManifest(json: Uint8Array): TensorSpec[] {
-  let value: unknown;
-  try {
-    value = JSON.parse(fromUtf8.decode(json));
-  } catch {
-    throw malformed('the manifest is not JSON');
-  }
+  const value = parseJson(json, 'manifest');
   if (!isRecord(value, ['tensors']) || !Array.isArray(value.tensors) || value.tensors.length > MAX_TENSORS) throw malformed('manifest');
   const names = new Set<string>();
   let total = 0;

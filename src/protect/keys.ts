@@ -59,7 +59,7 @@ export const MIN_PBKDF2_ITERATIONS = 600_000;
 export const MAX_PBKDF2_ITERATIONS = 10_000_000;
 /** Most recipients of one container. */
 export const MAX_RECIPIENTS = 64;
-/** Passphrase entries an opener tries (each costs a PBKDF2 run). */
+/** Passphrase entries an opener tries (each costs a PBKDF2 run), hence the most passphrases of one container. */
 const MAX_PASSPHRASE_ATTEMPTS = 4;
 
 export const CEK_BYTES = 32;
@@ -196,7 +196,14 @@ export async function readRecipients(value: unknown, name = 'opts.recipients'): 
   }
   const out: ReadyRecipient[] = [];
   try {
-    for (let i = 0; i < value.length; i++) out.push(await readRecipient(`${name}[${i}]`, value[i]));
+    for (let i = 0; i < value.length; i++) {
+      const recipient = await readRecipient(`${name}[${i}]`, value[i]);
+      out.push(recipient);
+      if (recipient.kind === 'passphrase' && out.filter((r) => r.kind === 'passphrase').length > MAX_PASSPHRASE_ATTEMPTS) {
+        // an opener tries only the first few passphrase entries (unwrapKey): a later one could never open
+        throw new PrivkitError('E_ARG', `${name} may hold at most ${MAX_PASSPHRASE_ATTEMPTS} passphrases (an opener tries only that many)`, { argument: `${name}[${i}]` });
+      }
+    }
   } catch (e) {
     for (const r of out) if (r.kind === 'passphrase') wipe(r.secret);
     throw e;

@@ -1,7 +1,9 @@
 // Signed models: an Ed25519 (RFC 8032, WebCrypto) signature over a container's header hash and its
-// chunk tags, chained as h_0 = SHA-256(header), h_{i+1} = SHA-256(h_i || tag_i); the signature is
-// over "privkit/protect/v1 signature" || h_n and trails the last chunk. Verified on open when a
-// public key is given.
+// chunks, chained as h_0 = SHA-256(header), h_{i+1} = SHA-256(h_i || SHA-256(chunk_i)); the signature
+// is over "privkit/protect/v1 signature" || h_n and trails the last chunk. Verified on open when a
+// public key is given. The chain hashes whole chunks, not only their GCM tags: a recipient holds the
+// chunk key, and with it GHASH is linear and public, so any recipient could change a chunk's
+// ciphertext (and the plaintext it decrypts to) while keeping its tag.
 import { PrivkitError } from '../errors.js';
 import { detectSigning } from '../secagg/crypto.js';
 import { describe, readOptions } from '../validate.js';
@@ -77,16 +79,17 @@ export async function importVerifyKey(value: unknown, name = 'opts.verifyKey'): 
   }
 }
 
-/** The running hash of a container's chunk tags. */
-export class TagChain {
+/** The running hash of a container's chunks (ciphertext and tag). */
+export class ChunkChain {
   private constructor(private value: Uint8Array<ArrayBuffer>) {}
 
-  static start(headerHash: Uint8Array<ArrayBuffer>): TagChain {
-    return new TagChain(headerHash);
+  static start(headerHash: Uint8Array<ArrayBuffer>): ChunkChain {
+    return new ChunkChain(headerHash);
   }
 
-  async add(tag: Uint8Array): Promise<void> {
-    this.value = await sha256(concat([this.value, tag]));
+  /** Takes the next chunk's SHA-256 (of the whole sealed chunk: ciphertext || tag). */
+  async add(chunkDigest: Uint8Array): Promise<void> {
+    this.value = await sha256(concat([this.value, chunkDigest]));
   }
 
   signedBytes(): Uint8Array<ArrayBuffer> {

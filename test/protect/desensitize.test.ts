@@ -233,6 +233,16 @@ describe('desensitize', () => {
     expect([error.code, error.argument, error.index]).toEqual(['E_ARG', 'records[1].secret', 1]);
     expect(await desensitize([{ a: 1, secret: 's' }], policy, { unknownColumns: 'drop' })).toEqual([{ a: 1 }]);
     expect(await desensitize([{ a: 1, secret: 's' }], policy, { unknownColumns: 'keep' })).toEqual([{ a: 1, secret: 's' }]);
+
+  });
+
+  it('copies a "__proto__" column of parsed records as data: it never becomes the prototype of an output record', async () => {
+    const records = JSON.parse('[{"a": 1, "__proto__": {"email": "jane@example.com", "a": 2}}]') as object[];
+    const [out] = await desensitize(records, { a: { kind: 'keep' } }, { unknownColumns: 'keep' });
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect('email' in out!).toBe(false);
+    expect(Object.keys(out!)).toEqual(['a', '__proto__']);
+    expect(Object.getOwnPropertyDescriptor(out, '__proto__')?.value).toEqual({ email: 'jane@example.com', a: 2 });
   });
 
   it('names the record and column of a value that does not fit its rule, and bad rules', async () => {

@@ -54,7 +54,7 @@ function readContainer(bytes: Uint8Array, unwrap: (entries: Record<string, unkno
     const chunk = buf.subarray(at, Math.min(end, at + header.chunkSize + 16));
     const final = at + chunk.length === end;
     plain.push(gcmOpen(chunkKey, nonceOf(b64(header.nonceBase), i), aadOf(headerHash, i, final), chunk));
-    chain = nc.createHash('sha256').update(Buffer.concat([chain, chunk.subarray(chunk.length - 16)])).digest();
+    chain = nc.createHash('sha256').update(Buffer.concat([chain, nc.createHash('sha256').update(chunk).digest()])).digest();
   }
   if (verifyKey !== undefined) {
     const key = nc.createPublicKey({ key: Buffer.concat([ED25519_SPKI, verifyKey]), format: 'der', type: 'spki' });
@@ -152,7 +152,7 @@ describe('docs/FORMAT.md interop with node:crypto', () => {
     for (let at = 0, i = 0; at < plain.length; at += chunkSize, i++) {
       const final = at + chunkSize >= plain.length;
       const chunk = gcmSeal(chunkKey, nonceOf(nonceBase, i), aadOf(headerHash, i, final), plain.subarray(at, at + chunkSize));
-      chain = nc.createHash('sha256').update(Buffer.concat([chain, chunk.subarray(chunk.length - 16)])).digest();
+      chain = nc.createHash('sha256').update(Buffer.concat([chain, nc.createHash('sha256').update(chunk).digest()])).digest();
       chunks.push(chunk);
     }
     const signature = nc.sign(null, Buffer.concat([ascii('privkit/protect/v1 signature'), chain]), signPrivate);

@@ -54,4 +54,12 @@ describe('recipient keys', () => {
     const other = await generateRecipientKeys('ml-kem-768-x25519');
     expect(await code(openTensors(sealed, { key: other }))).toBe('E_AUTH');
   });
+
+  it('refuses to seal to more passphrases than an opener tries (a fifth passphrase could never open its container)', async () => {
+    const recipients = ['one', 'two', 'three', 'four', 'five'].map((passphrase) => ({ passphrase }));
+    const e = await sealTensors({ a: new Uint8Array(1) }, { recipients }).catch((error: unknown) => error);
+    expect(e).toBeInstanceOf(PrivkitError);
+    expect((e as PrivkitError).code).toBe('E_ARG');
+    expect((e as PrivkitError).argument).toBe('opts.recipients[4]');
+  });
 });
