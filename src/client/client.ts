@@ -16,18 +16,27 @@ import { localUpdate } from '../fl/local.js';
 import { createModel, type Model } from '../fl/model.js';
 import type { Dataset } from '../fl/data.js';
 import { assertInteger, describe, readOptions } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 import { ready } from '../wasm/runtime.js';
-import { decodeFrame, encodeFrame, type Message, type RoundStatus, type WireLimits } from '../service/wire.js';
+import { decodeFrame, encodeFrame, maxFrameBytes, type Message, type RoundStatus, type WireLimits } from '../service/wire.js';
 
 /** The browser-shaped WebSocket a client needs (the global one, or `ws`'s in Node 20). */
 export interface WebSocketLike {
+  /** Set to 'arraybuffer' by the client. */
   binaryType: string;
+  /** 1 when open. */
   readonly readyState: number;
+  /** Called once connected. */
   onopen: ((event: unknown) => void) | null;
+  /** Called with each message (an ArrayBuffer for binary frames). */
   onmessage: ((event: { data: unknown }) => void) | null;
+  /** Called once closed, with the close code and reason. */
   onclose: ((event: { code: number; reason: string }) => void) | null;
+  /** Called on a transport error (a close follows). */
   onerror: ((event: unknown) => void) | null;
+  /** Sends one binary frame. */
   send(data: Uint8Array): void;
+  /** Closes the connection. */
   close(code?: number, reason?: string): void;
 }
 
@@ -121,13 +130,16 @@ export function connect(given: ClientOptions): ClientSession {
     }
   }
   if (!/^wss?:\/\//.test(options.url)) throw new PrivkitError('E_ARG', `options.url must be a ws:// or wss:// URL, got ${describe(options.url)}`, { argument: 'options.url' });
-  const data = options.data as Dataset | undefined;
-  if (typeof data !== 'object' || data === null || !(data.images instanceof Float32Array) || !(data.labels instanceof Uint8Array)) {
-    throw new PrivkitError('E_ARG', 'options.data must be { images: Float32Array, labels: Uint8Array }', { argument: 'options.data' });
-  }
+  const givenData = readOptions(options.data, ['images', 'labels'], 'options.data');
+  if (options.data === undefined || options.data === null) throw new PrivkitError('E_ARG', 'options.data must be { images: Float32Array, labels: Uint8Array }', { argument: 'options.data' });
+  const data: Dataset = {
+    images: checkTypedArray('options.data.images', givenData.images, ['Float32Array']),
+    labels: checkTypedArray('options.data.labels', givenData.labels, ['Uint8Array']),
+  };
   const Socket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (typeof Socket !== 'function') throw new PrivkitError('E_ARG', 'options.WebSocket must be given where there is no global WebSocket (Node 20: the ws package)', { argument: 'options.WebSocket' });
   if (options.onRound !== undefined && typeof options.onRound !== 'function') throw new PrivkitError('E_ARG', 'options.onRound must be a function', { argument: 'options.onRound' });
+  if (options.limits !== undefined) maxFrameBytes(options.limits); // checks them now, not at the first frame
   const retryMs = options.retryMs === undefined ? 250 : assertInteger('options.retryMs', options.retryMs, 1, 2 ** 31 - 1);
   const maxRetryMs = options.maxRetryMs === undefined ? 10000 : assertInteger('options.maxRetryMs', options.maxRetryMs, retryMs, 2 ** 31 - 1);
   const attempts = options.attempts === undefined ? 10 : assertInteger('options.attempts', options.attempts, 1, 2 ** 31 - 1);

@@ -47,7 +47,7 @@ import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import { assertDelta, type PrivacyEvent } from '../accounting/events.js';
 import { createRng } from '../dp/rng.js';
 import { CentralDpAggregator, centralRoundEvent } from '../fl/aggregators.js';
-import { checkLocalOptions } from '../fl/local.js';
+import { checkLocalOptions, type LocalTrainingOptions } from '../fl/local.js';
 import { createModel, type Model, type ModelSpecInput } from '../fl/model.js';
 import { fixedSizeSample, UniformIntegers } from '../fl/sampling.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
@@ -62,7 +62,7 @@ export interface TaskOptions {
   /** A built-in privkit/fl model (createModel's spec). */
   model: ModelSpecInput;
   /** The clients' local training: epochs, batchSize, learningRate. */
-  local: { epochs: number; batchSize: number; learningRate: number };
+  local: Pick<LocalTrainingOptions, 'epochs' | 'batchSize' | 'learningRate'>;
   /** Rounds to complete (released or withheld; aborted rounds do not count, but their charges do). */
   rounds: number;
   /** k: clients sampled per round. */
@@ -618,7 +618,10 @@ export async function createServer(given: ServerOptions): Promise<PrivkitServer>
     const http = createHttpServer({ headersTimeout: 10000, requestTimeout: 10000 });
     const wss = new ws.WebSocketServer({ server: http, maxPayload: frameBytes });
     await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
+      http.once('error', (cause: NodeJS.ErrnoException) => {
+        const argument = cause.code === 'EADDRINUSE' || cause.code === 'EACCES' ? 'options.port' : 'options.host';
+        reject(new PrivkitError('E_ARG', `cannot listen on ${describe(host)} port ${port}: ${cause.code ?? cause.message}`, { argument, cause }));
+      });
       http.listen(port, host, () => resolve());
     });
     const bound = (http.address() as AddressInfo).port;

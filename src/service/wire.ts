@@ -19,6 +19,8 @@
 // work one frame costs by its limits and never returns a partially decoded message; authentication,
 // phases and replay across connections are the server's (see src/server/server.ts).
 import { PrivkitError } from '../errors.js';
+import { checkTypedArray } from '../wasm/boundary.js';
+import { readOptions } from '../validate.js';
 
 /** The wire-format version this code speaks; a frame of another version is refused. */
 export const WIRE_VERSION = 1;
@@ -26,7 +28,7 @@ export const WIRE_VERSION = 1;
 export const HEADER_BYTES = 12;
 
 /** The message types: client to server (1-15), server to client (16-31). */
-export const MessageType = {
+export const MessageType = Object.freeze({
   /** client -> server: authenticate for a task with its bearer token. */
   Hello: 1,
   /** client -> server: ready to be sampled for the next round. */
@@ -43,36 +45,114 @@ export const MessageType = {
   RoundResult: 19,
   /** server -> client: a refused message (its code, a message, and the refused frame's sequence number). */
   Error: 20,
-} as const;
+} as const);
 /** A message type number (see MessageType). */
 export type MessageTypeNumber = (typeof MessageType)[keyof typeof MessageType];
 
-/** The model architectures a task can train (the built-in privkit/fl models). */
+/** The model architectures a task can train (the built-in privkit/fl models, as createModel's spec). */
 export type WireModelSpec =
-  | { type: 'softmax-regression'; inputs: number; classes: number }
-  | { type: 'mlp'; inputs: number; hidden: number; classes: number };
+  | {
+      /** Softmax regression. */
+      type: 'softmax-regression';
+      /** Features per sample. */
+      inputs: number;
+      /** Classes. */
+      classes: number;
+    }
+  | {
+      /** One hidden ReLU layer. */
+      type: 'mlp';
+      /** Features per sample. */
+      inputs: number;
+      /** Hidden units. */
+      hidden: number;
+      /** Classes. */
+      classes: number;
+    };
 
 /** How a round ended, as reported to clients. */
 export type RoundStatus = 'released' | 'withheld' | 'aborted';
 
-/** A decoded message (its `type` names the body). */
+/** A decoded message; its `type` names the body. */
 export type Message =
-  | { type: 'hello'; taskId: string; token: string }
-  | { type: 'check-in' }
-  | { type: 'update'; round: number; delta: Float32Array }
   | {
+      /** client -> server: authenticate. */
+      type: 'hello';
+      /** The task the client joins. */
+      taskId: string;
+      /** Its bearer token. */
+      token: string;
+    }
+  | {
+      /** client -> server: ready to be sampled. */
+      type: 'check-in';
+    }
+  | {
+      /** client -> server: a model update. */
+      type: 'update';
+      /** The round it was trained for. */
+      round: number;
+      /** trained - global parameters. */
+      delta: Float32Array;
+    }
+  | {
+      /** server -> client: authenticated. */
       type: 'welcome';
+      /** The client's id in the ledger. */
       clientId: string;
+      /** The model to train. */
       model: WireModelSpec;
+      /** Local epochs. */
       epochs: number;
+      /** Local mini-batch size. */
       batchSize: number;
+      /** Local SGD step size. */
       learningRate: number;
+      /** The L2 bound the server clips each update to. */
       clipNorm: number;
     }
-  | { type: 'checked-in'; round: number }
-  | { type: 'task'; round: number; modelVersion: number; deadlineMs: number; params: Float32Array }
-  | { type: 'round-result'; round: number; status: RoundStatus; included: number; modelVersion: number; epsilon: number }
-  | { type: 'error'; code: string; message: string; refSeq: number };
+  | {
+      /** server -> client: checked in. */
+      type: 'checked-in';
+      /** The number the next round will take. */
+      round: number;
+    }
+  | {
+      /** server -> client: sampled for a round. */
+      type: 'task';
+      /** The round. */
+      round: number;
+      /** The version of `params`. */
+      modelVersion: number;
+      /** Milliseconds the client has to upload its update. */
+      deadlineMs: number;
+      /** The global model's parameters. */
+      params: Float32Array;
+    }
+  | {
+      /** server -> client: a round's outcome. */
+      type: 'round-result';
+      /** The round. */
+      round: number;
+      /** How it ended. */
+      status: RoundStatus;
+      /** Updates aggregated (released) or received (withheld). */
+      included: number;
+      /** The latest model version after the round. */
+      modelVersion: number;
+      /** The task's epsilon after the round. */
+      epsilon: number;
+    }
+  | {
+      /** server -> client: a refused message. */
+      type: 'error';
+      /** The PrivkitError code (E_PROTOCOL, E_AUTH). */
+      code: string;
+      /** What was wrong. */
+      message: string;
+      /** The refused frame's sequence number (0 when it could not be read). */
+      refSeq: number;
+    };
 
 /** A decoded frame: its sequence number and message. */
 export interface Frame {
@@ -109,17 +189,18 @@ const STATUSES: readonly RoundStatus[] = ['released', 'withheld', 'aborted'];
 const MODEL_TYPES = ['softmax-regression', 'mlp'] as const;
 
 function protocolError(message: string): PrivkitError {
-  return new PrivkitError('E_PROTOCOL', `wire frame refused: ${message}`, { argument: 'frame' });
+  return new PrivkitError('E_PROTOCOL', `wire frame refused: ${message}`, { argument: 'bytes' });
 }
 
 /** The largest frame (header included) a receiver with `limits` accepts: a bound for transport buffers. */
-export function maxFrameBytes(limits: WireLimits = {}): number {
+export function maxFrameBytes(limits?: WireLimits | null): number {
   const { maxVector, maxString } = resolveLimits(limits);
   // the largest body: a task (3 u32 + vector) or a welcome (string + model + settings), whichever is larger
   return HEADER_BYTES + Math.max(16 + 4 * maxVector, 2 + maxString + 64, 4 + 2 * (2 + maxString));
 }
 
-function resolveLimits(limits: WireLimits): Required<WireLimits> {
+function resolveLimits(given: WireLimits | null | undefined): Required<WireLimits> {
+  const limits = readOptions(given, ['maxVector', 'maxString'], 'limits', true);
   const check = (name: keyof WireLimits, value: number | undefined, fallback: number, max: number): number => {
     if (value === undefined) return fallback;
     if (!Number.isInteger(value) || value < 1 || value > max) {
@@ -344,8 +425,8 @@ function readHeader(bytes: Uint8Array, limits: Required<WireLimits>): { type: nu
  * @throws {PrivkitError} E_PROTOCOL when the frame is malformed, truncated, oversized or has trailing bytes.
  * @throws {PrivkitError} E_ARG when bytes is not a Uint8Array or a limit is out of range.
  */
-export function decodeFrame(bytes: Uint8Array, limits: WireLimits = {}): Frame {
-  if (!(bytes instanceof Uint8Array)) throw new PrivkitError('E_ARG', 'bytes must be a Uint8Array', { argument: 'bytes' });
+export function decodeFrame(bytes: Uint8Array, limits?: WireLimits | null): Frame {
+  checkTypedArray('bytes', bytes, ['Uint8Array']);
   const resolved = resolveLimits(limits);
   const { type, seq } = readHeader(bytes, resolved);
   const r = new Reader(bytes, resolved);

@@ -17,13 +17,14 @@ import { accountingRows } from './rows/accounting.js';
 import { coreRows } from './rows/core.js';
 import { dpRows } from './rows/dp.js';
 import { flRows } from './rows/fl.js';
+import { serverRows } from './rows/server.js';
 import { paillierEnv, paillierRows } from './rows/paillier.js';
 import { closeSweepPool, poolRows, sweepPool } from './rows/pool.js';
 import { secaggRows } from './rows/secagg.js';
 
-const ENTRY_POINTS = ['privkit', 'privkit/dp', 'privkit/accounting', 'privkit/pool', 'privkit/paillier', 'privkit/secagg', 'privkit/fl', 'privkit/audit', 'privkit/reference'] as const;
+const ENTRY_POINTS = ['privkit', 'privkit/dp', 'privkit/accounting', 'privkit/pool', 'privkit/paillier', 'privkit/secagg', 'privkit/fl', 'privkit/audit', 'privkit/reference', 'privkit/server', 'privkit/client'] as const;
 
-const TABLE: SweepRow[] = [...coreRows, ...dpRows, ...accountingRows, ...poolRows, ...paillierRows, ...secaggRows, ...flRows];
+const TABLE: SweepRow[] = [...coreRows, ...dpRows, ...accountingRows, ...poolRows, ...paillierRows, ...secaggRows, ...flRows, ...serverRows];
 
 const isConstant = (row: SweepRow): row is ConstantRow => 'constant' in row;
 
