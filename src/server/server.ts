@@ -25,9 +25,11 @@
 // nothing). This rests on two assumptions, stated in the README: (a) whether a client checks in, and
 // whether it meets the deadline, does not depend on its data (its connection, not its samples), so the
 // n_t checked-in clients are a population of public size from which the sample is uniform; (b) an
-// adversary does not learn which clients were sampled (the server tells only the sampled ones). If (a)
-// fails for a client, so does amplification: set minCheckIns = clientsPerRound to charge q = 1 and
-// need no assumption (a). Timing (how fast a round completes) is not covered, as in FedAvg.
+// adversary does not learn which clients were sampled (the server tells only the sampled ones; a
+// coalition of checked-in clients learns its own members' sampling, and through it something about the
+// rest, so it is not such an observer). Where (a) or (b) may fail, set minCheckIns = clientsPerRound:
+// every checked-in client is sampled, q = 1 is charged, and neither assumption is needed. Timing (how
+// fast a round completes) is not covered, as in FedAvg.
 //
 // Adversary of the protocol: network clients, authenticated or not. Every message goes through the
 // wire decoder (bounded sizes, E_PROTOCOL), then through checks in this order: authentication
