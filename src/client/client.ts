@@ -211,6 +211,7 @@ class Session implements ClientSession {
     socket.binaryType = 'arraybuffer';
     socket.onopen = () => this.#send({ type: 'hello', taskId: this.options.taskId, token: this.options.token });
     socket.onmessage = (event) => {
+      if (this.#socket !== socket) return; // a late frame of a socket this client has left
       try {
         this.#receive(event.data);
       } catch (error) {
@@ -218,7 +219,9 @@ class Session implements ClientSession {
       }
     };
     socket.onerror = () => undefined; // onclose follows and decides
-    socket.onclose = (event) => this.#closed(event.code, event.reason);
+    socket.onclose = (event) => {
+      if (this.#socket === socket) this.#closed(event.code, event.reason);
+    };
   }
 
   #closed(code: number, reason: string): void {

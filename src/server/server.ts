@@ -343,9 +343,11 @@ export class PrivkitServer {
     if (this.#closing) return;
     this.#closing = true;
     if (this.#round !== undefined) clearTimeout(this.#round.timer);
+    const stopped = new Promise<void>((resolve) => this.#http.close(() => resolve())); // no new connections
     for (const client of this.#wss.clients) client.terminate();
-    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
-    await new Promise<void>((resolve) => this.#http.close(() => resolve()));
+    this.#wss.close();
+    this.#http.closeAllConnections(); // upgrades and requests still in progress
+    await stopped;
     this.#ledger.close();
   }
 
@@ -366,6 +368,7 @@ export class PrivkitServer {
   // ------------------------------------------------------------------------------------ connections
 
   #accept(socket: WsTypes.WebSocket): void {
+    if (this.#closing) return void socket.terminate();
     const connection: Connection = { socket, clientId: undefined, lastSeqIn: 0, seqOut: 0, tokens: this.#rate, refilledAt: Date.now(), helloTimer: undefined };
     connection.helloTimer = setTimeout(() => socket.close(4001, 'E_AUTH: no hello in time'), this.#helloMs);
     socket.on('message', (data, isBinary) => this.#receive(connection, data as Buffer, isBinary));
@@ -482,6 +485,7 @@ export class PrivkitServer {
         ...task.local,
         clipNorm: task.clipNorm,
       });
+      if (this.#finishedBy !== undefined) return void connection.socket.close(1000, 'task finished');
       // a sampled client that reconnects mid-round gets its task again
       const round = this.#round;
       if (round !== undefined && round.phase === 'training' && round.sampled.has(clientId) && !round.updates.has(clientId)) this.#sendTask(connection, round);

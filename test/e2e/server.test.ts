@@ -101,6 +101,41 @@ describe('privkit/server with privkit/client over 127.0.0.1', () => {
     await server.close();
   });
 
+  it('clients reconnect with back-off to a restarted server, which resumes the task from its ledger', async () => {
+    const first = await start({ id: 'restarted', rounds: 4, clientsPerRound: 3, minCheckIns: 4, noiseMultiplier: 2, trainMs: 3000 });
+    const dataDir = dirs.at(-1)!;
+    const port = first.port;
+    const tokens = Array.from({ length: 5 }, () => first.issueToken().token);
+    const released: number[] = [];
+    const sessions = tokens.map((token, c) =>
+      connect({ url: first.url, taskId: 'restarted', token, data: dataOf(c), WebSocket: WebSocket as never, retryMs: 50, maxRetryMs: 400, attempts: 40, onRound: (r) => void (c === 0 && released.push(r.round)) }),
+    );
+    while (first.status().completedRounds < 2) await new Promise((r) => setTimeout(r, 10));
+    const before = first.status();
+    await first.close(); // as a crash for the clients: their sockets are cut; a round in flight stays unreleased
+    const second = await createServer({
+      port,
+      dataDir,
+      limits: { maxVector: PARAMS, maxString: 256 },
+      messagesPerSecond: 1000,
+      task: { id: 'restarted', model, local: { epochs: 1, batchSize: 2, learningRate: 0.2 }, clipNorm: 1, rounds: 4, clientsPerRound: 3, minCheckIns: 4, noiseMultiplier: 2, trainMs: 3000 },
+    });
+    const final = await second.finished;
+    const summaries = await Promise.all(sessions.map((s) => s.done));
+    // the rounds committed before the restart are unchanged; an in-flight one became aborted; numbering continues
+    for (const r of before.rounds.filter((x) => x.status === 'released')) expect(final.rounds[r.round - 1]).toEqual(r);
+    expect(final.rounds.map((r) => r.round)).toEqual(final.rounds.map((_, i) => i + 1));
+    expect(final.rounds.filter((r) => r.status === 'released').length).toBe(4);
+    expect(final.rounds.every((r) => r.status === 'released' || r.status === 'aborted')).toBe(true);
+    const replay = new RdpAccountant();
+    for (const r of final.rounds) if (r.event !== undefined) replay.step(r.event);
+    expect(final.epsilon).toBeCloseTo(replay.getEpsilon(1e-5).epsilon, 12);
+    expect(final.modelVersion).toBe(4);
+    expect(summaries.every((s) => s.connections >= 2)).toBe(true); // every client reconnected
+    expect(released.at(-1)).toBe(final.rounds.at(-1)!.round);
+    await second.close();
+  });
+
   it('refuses every attack with a code and no state change; a silent client is a dropout; too few updates withhold a round', async () => {
     const server = await start({ id: 'attacked', rounds: 2, clientsPerRound: 3, minCheckIns: 3, minUpdates: 2, noiseMultiplier: 1, trainMs: 700 });
     // the whole task state; while honest clients act concurrently, the ledger's rounds only
