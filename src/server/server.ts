@@ -504,6 +504,7 @@ export class PrivkitServer {
   #finish(by: 'rounds' | 'budget'): void {
     this.#finishedBy = by;
     this.#checkedIn.clear();
+    for (const connection of this.#connections.values()) connection.socket.close(1000, 'task finished');
     this.#resolveFinished(this.status());
   }
 
@@ -567,11 +568,7 @@ export class PrivkitServer {
     this.#round = undefined;
     const result: Message = { type: 'round-result', round: round.round, status, included: updates.length, modelVersion: this.#modelVersion, epsilon: this.epsilon };
     for (const connection of this.#connections.values()) this.#send(connection, result);
-    if (this.#checkFinished()) {
-      for (const connection of this.#connections.values()) connection.socket.close(1000, 'task finished');
-      return;
-    }
-    this.#maybeStartRound();
+    this.#maybeStartRound(); // or finish: all rounds done, or the next one would overspend
   }
 }
 

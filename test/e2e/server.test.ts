@@ -22,14 +22,14 @@ function dataOf(c: number) {
   return { images, labels };
 }
 
-async function start(task: Omit<TaskOptions, 'model' | 'local' | 'clipNorm'> & Partial<TaskOptions>, helloMs = 10000): Promise<PrivkitServer> {
+async function start(task: Omit<TaskOptions, 'model' | 'local' | 'clipNorm'> & Partial<TaskOptions>, helloMs = 10000, messagesPerSecond = 1000): Promise<PrivkitServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'privkit-server-'));
   dirs.push(dataDir);
   return createServer({
     port: 0,
     dataDir,
     limits: { maxVector: PARAMS, maxString: 256 },
-    messagesPerSecond: 1000,
+    messagesPerSecond,
     helloMs,
     task: { model, local: { epochs: 1, batchSize: 2, learningRate: 0.2 }, clipNorm: 1, ...task },
   });
@@ -137,6 +137,34 @@ describe('privkit/server with privkit/client over 127.0.0.1', () => {
     expect(released[0]).toBe(1);
     expect(released.every((r, i) => i === 0 || r > released[i - 1]!)).toBe(true);
     await second.close();
+  });
+
+  it('stops the task before a round whose charge would pass targetEpsilon', async () => {
+    const oneRound = new RdpAccountant().step({ noiseMultiplier: 3, sampleRate: 1, sampling: 'without-replacement', neighbours: 'replace-one' }).getEpsilon(1e-5).epsilon;
+    const server = await start({ id: 'budgeted', rounds: 5, clientsPerRound: 2, noiseMultiplier: 3, targetEpsilon: 1.2 * oneRound });
+    const sessions = [0, 1].map((c) => connect({ url: server.url, taskId: 'budgeted', token: server.issueToken().token, data: dataOf(c), WebSocket: WebSocket as never }));
+    const final = await server.finished;
+    expect(final.finishedBy).toBe('budget');
+    expect(final.rounds.map((r) => r.status)).toEqual(['released']); // a second round would charge past the budget: never opened
+    expect(final.epsilon).toBeGreaterThanOrEqual(oneRound);
+    expect(final.epsilon).toBeLessThanOrEqual(1.2 * oneRound);
+    await Promise.all(sessions.map((s) => s.done));
+    await server.close();
+  });
+
+  it('rate-limits a flooding connection: frames over messagesPerSecond are refused and change nothing', async () => {
+    const server = await start({ id: 'flooded', rounds: 1, clientsPerRound: 1, minCheckIns: 2, noiseMultiplier: 1 }, 10000, 3);
+    const raw = new Raw(server.url);
+    await raw.hello('flooded', server.issueToken().token); // 1 of 3
+    raw.send({ type: 'check-in' }); // 2 of 3
+    await raw.next('checked-in');
+    const before = JSON.stringify(server.status());
+    for (let i = 0; i < 4; i++) raw.send({ type: 'check-in' }); // the first is refused as a repeat, the rest by the limit
+    const errors = [await raw.next('error'), await raw.next('error'), await raw.next('error'), await raw.next('error')];
+    expect(errors.map((e) => e.code)).toEqual(['E_PROTOCOL', 'E_PROTOCOL', 'E_PROTOCOL', 'E_PROTOCOL']);
+    expect(errors.filter((e) => /rate limit of 3 messages per second/.test(e.message)).length).toBeGreaterThanOrEqual(3);
+    expect(JSON.stringify(server.status())).toBe(before);
+    await server.close();
   });
 
   it('refuses every attack with a code and no state change; a silent client is a dropout; too few updates withhold a round', async () => {
