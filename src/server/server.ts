@@ -97,7 +97,7 @@ export interface ServerOptions {
   host?: string;
   /** Directory of the SQLite ledger; default './data'. */
   dataDir?: string;
-  /** Wire limits: longest vector and string a frame may carry (the vector limit must fit the model). */
+  /** Wire limits: longest vector (default: the model's parameter count, the least that works) and string a frame may carry. */
   limits?: WireLimits;
   /** Milliseconds a new connection has to authenticate; default 10000. */
   helloMs?: number;
@@ -604,11 +604,14 @@ export async function createServer(given: ServerOptions): Promise<PrivkitServer>
   const port = options.port === undefined ? 8080 : assertInteger('options.port', options.port, 0, 65535);
   const host = options.host === undefined ? '127.0.0.1' : options.host;
   if (typeof host !== 'string' || host.length === 0) throw new PrivkitError('E_ARG', 'options.host must be a non-empty string', { argument: 'options.host' });
-  const limits = options.limits ?? {};
-  const frameBytes = maxFrameBytes(limits); // checks the limits
-  if ((limits.maxVector ?? 2 ** 22) < task.model.paramCount) {
+  maxFrameBytes(options.limits); // checks the limits
+  // by default no frame may carry a vector longer than the model: the tightest bound, applied before allocation
+  const givenLimits = readOptions(options.limits, ['maxVector', 'maxString'], 'options.limits');
+  const limits: WireLimits = { maxVector: givenLimits.maxVector ?? task.model.paramCount, ...(givenLimits.maxString === undefined ? {} : { maxString: givenLimits.maxString }) };
+  if (limits.maxVector! < task.model.paramCount) {
     throw new PrivkitError('E_ARG', `options.limits.maxVector must be >= the model's ${task.model.paramCount} parameters`, { argument: 'options.limits.maxVector' });
   }
+  const frameBytes = maxFrameBytes(limits);
   const helloMs = options.helloMs === undefined ? 10000 : assertInteger('options.helloMs', options.helloMs, 1, 2 ** 31 - 1);
   const rate = options.messagesPerSecond === undefined ? 50 : assertInteger('options.messagesPerSecond', options.messagesPerSecond, 1, 1e6);
   const ws = loadWs();
