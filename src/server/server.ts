@@ -394,8 +394,8 @@ export class PrivkitServer {
   #receive(connection: Connection, data: Buffer, isBinary: boolean): void {
     let seq = 0;
     try {
-      if (!isBinary) throw new Refusal('E_PROTOCOL', 'text frames are not part of the protocol');
       this.#spendToken(connection);
+      if (!isBinary) throw new Refusal('E_PROTOCOL', 'text frames are not part of the protocol');
       let frame;
       try {
         frame = decodeFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), this.#limits);
@@ -409,7 +409,7 @@ export class PrivkitServer {
       accept();
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
-      this.#send(connection, { type: 'error', code: error.code, message: error.message.slice(0, 500), refSeq: seq });
+      this.#send(connection, { type: 'error', code: error.code, message: error.message.slice(0, 240), refSeq: seq }); // <= 960 UTF-8 bytes: within a client's default limit
       if (error.close) connection.socket.close(4001, error.code);
     }
   }
