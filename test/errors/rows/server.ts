@@ -10,9 +10,13 @@ import { fn, int, obj, oneOf, opaque, positive, str, typed, type SweepRow } from
 
 const entry = 'privkit/server';
 const limitsDomain = obj({ maxVector: int(1, 2 ** 27, { optional: true }), maxString: int(1, 65535, { optional: true }) }, { optional: true });
-const base = mkdtempSync(join(tmpdir(), 'privkit-sweep-server-'));
-process.once('exit', () => rmSync(base, { recursive: true, force: true }));
-let dirs = 0;
+
+const dataDirs: string[] = [];
+const dataDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'privkit-sweep-'));
+  dataDirs.push(dir);
+  return dir;
+};
 
 const task = () => ({
   id: 'sweep',
@@ -63,12 +67,17 @@ export const serverRows: SweepRow[] = [
         }),
       },
     ],
-    args: () => [{ task: task(), port: 0, host: '127.0.0.1', dataDir: join(base, String(dirs++)), limits: { maxVector: 64, maxString: 128 }, helloMs: 1000, messagesPerSecond: 10 }],
+    // each call gets its own data directory; after each call every one made so far is removed (a later call's is recreated by the ledger)
+    args: () => [{ task: task(), port: 0, host: '127.0.0.1', dataDir: dataDir(), limits: { maxVector: 64, maxString: 128 }, helloMs: 1000, messagesPerSecond: 10 }],
     call: async ([options]) => {
-      const running = await server.createServer(options);
-      const { state, id, epsilon } = running.status();
-      await running.close();
-      return { state, id, epsilon };
+      try {
+        const running = await server.createServer(options);
+        const { state, id, epsilon } = running.status();
+        await running.close();
+        return { state, id, epsilon };
+      } finally {
+        for (const dir of dataDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+      }
     },
     notApplicable: { 'options.dataDir=missing': 'the default ./data would be created in the working directory' },
     aliases: { 'options.task.model': ['spec'], 'options.limits': ['limits'] },
