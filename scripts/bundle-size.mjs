@@ -59,7 +59,8 @@ function listFiles(dir) {
 }
 
 /** The apps of the table: name, main module (each computes with what it imports and logs 'done'), Vite's worker format. */
-const ENTRY_POINTS = ['privkit', 'privkit/dp', 'privkit/accounting', 'privkit/pool', 'privkit/paillier', 'privkit/secagg', 'privkit/fl', 'privkit/audit', 'privkit/protect', 'privkit/tfjs', 'privkit/prio'];
+// privkit/server is left out: it is Node-only (node:http, node:crypto, ws, better-sqlite3) and never bundled for a page.
+const ENTRY_POINTS = ['privkit', 'privkit/dp', 'privkit/accounting', 'privkit/pool', 'privkit/paillier', 'privkit/secagg', 'privkit/fl', 'privkit/audit', 'privkit/protect', 'privkit/tfjs', 'privkit/prio', 'privkit/client'];
 const POOL_APP = `import { ready, clipAndSum } from 'privkit';
 import { createPool } from 'privkit/pool';
 await ready();

@@ -5,7 +5,7 @@
 // Alg. 1: Gaussian noise of standard deviation z C on the sum); a distributed-DP aggregator
 // (quantization, discrete Gaussian noise per client, secure aggregation) implements the same
 // interface. NonPrivateAggregator is plain FedAvg (McMahan et al. 2017).
-import type { DistributedDiscreteGaussianEvent } from '../accounting/events.js';
+import type { DistributedDiscreteGaussianEvent, Sampling, SubsampledGaussianEvent } from '../accounting/events.js';
 import { PrivkitError } from '../errors.js';
 import { clipByL2 } from '../kernels/clip.js';
 import { sum } from '../kernels/reduce.js';
@@ -194,6 +194,22 @@ export class CentralDpAggregator implements UpdateAggregator {
     const noisy = secureGaussian(total, this.noiseStddev, { rng: this.rng }).values;
     return { sum: Float32Array.from(noisy), included: n };
   }
+}
+
+/**
+ * The event one round of an aggregator's Gaussian noise is charged with: sigma = z C on the sum of a
+ * sample drawn at `sampleRate`; a fixed-size sample without replacement is accounted with replace-one
+ * neighbours (the count is public), a Poisson sample with add/remove (count-hiding aggregators only).
+ * Shared by FedAvg and privkit/server, so both charge a round alike.
+ */
+export function centralRoundEvent(aggregator: UpdateAggregator, sampleRate: number, sampling: Sampling): SubsampledGaussianEvent {
+  return {
+    noiseMultiplier: aggregator.noiseMultiplier,
+    sampleRate,
+    sampling,
+    neighbours: sampling === 'poisson' ? 'add-remove' : 'replace-one',
+    slack: aggregator.slack ?? 0,
+  };
 }
 
 /** Largest update dimension (as the largest model, 2^27 parameters). */

@@ -45,7 +45,7 @@ import { abortedError, assertPool, callOptions, checkpoint } from '../pool/guard
 import type { CallOptions, PoolRunner } from '../pool/types.js';
 import { assertFloat32Array, assertFunction, assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
-import { CentralDpAggregator, NonPrivateAggregator, type AggregateResult, type UpdateAggregator } from './aggregators.js';
+import { CentralDpAggregator, centralRoundEvent, NonPrivateAggregator, type AggregateResult, type UpdateAggregator } from './aggregators.js';
 import type { Dataset } from './data.js';
 import { checkLocalOptions, checkModel, checkSeed, localUpdate, type ClientTask, type LocalTrainingOptions } from './local.js';
 import type { Evaluation, Model } from './model.js';
@@ -474,13 +474,7 @@ export class FedAvg {
 
   /** The event of one round of the aggregator's Gaussian noise (sigma = z C on the sum). */
   #gaussianEvent(): PrivacyEvent {
-    return {
-      noiseMultiplier: this.noiseMultiplier,
-      sampleRate: this.sampleRate,
-      sampling: this.sampling,
-      neighbours: this.sampling === 'poisson' ? 'add-remove' : 'replace-one',
-      slack: this.#aggregator.slack ?? 0,
-    };
+    return centralRoundEvent(this.#aggregator, this.sampleRate, this.sampling);
   }
 
   /**

@@ -95,4 +95,18 @@ describe('the npm package', () => {
     expect(execFileSync(process.execPath, ['esm.mjs'], { cwd: app, encoding: 'utf8' }).trim()).toBe('5 4,6');
     expect(execFileSync(process.execPath, ['cjs.cjs'], { cwd: app, encoding: 'utf8' }).trim()).toBe('10 true');
   });
+
+  it('installs without the optional peers of privkit/server (ws, better-sqlite3), which then says what to install', () => {
+    const app = join(work, 'app');
+    expect(existsSync(join(app, 'node_modules/ws'))).toBe(false);
+    expect(existsSync(join(app, 'node_modules/better-sqlite3'))).toBe(false);
+    writeFileSync(join(app, 'server.mjs'), `
+      import { connect } from 'privkit/client';
+      import { createServer } from 'privkit/server';
+      const task = { id: 't', model: { type: 'softmax-regression', inputs: 2, classes: 2 }, rounds: 1, clientsPerRound: 1,
+        local: { epochs: 1, batchSize: 1, learningRate: 0.1 }, clipNorm: 1, noiseMultiplier: 1 };
+      await createServer({ task, port: 0, dataDir: 'data' }).catch((e) => console.log(typeof connect, e.code, e.message));
+    `);
+    expect(execFileSync(process.execPath, ['server.mjs'], { cwd: app, encoding: 'utf8' }).trim()).toMatch(/^function E_ARG .*npm install ws@8/);
+  });
 });

@@ -17,6 +17,7 @@ import { accountingRows } from './rows/accounting.js';
 import { coreRows } from './rows/core.js';
 import { dpRows } from './rows/dp.js';
 import { flRows } from './rows/fl.js';
+import { serverRows } from './rows/server.js';
 import { paillierEnv, paillierRows } from './rows/paillier.js';
 import { closeSweepPool, poolRows, sweepPool } from './rows/pool.js';
 import { protectRows } from './rows/protect.js';
@@ -24,9 +25,9 @@ import { secaggRows } from './rows/secagg.js';
 import { prioRows } from './rows/prio.js';
 import { tfjsRows } from './rows/tfjs.js';
 
-const ENTRY_POINTS = ['privkit', 'privkit/dp', 'privkit/accounting', 'privkit/pool', 'privkit/paillier', 'privkit/secagg', 'privkit/fl', 'privkit/audit', 'privkit/protect', 'privkit/tfjs', 'privkit/prio', 'privkit/reference'] as const;
+const ENTRY_POINTS = ['privkit', 'privkit/dp', 'privkit/accounting', 'privkit/pool', 'privkit/paillier', 'privkit/secagg', 'privkit/fl', 'privkit/audit', 'privkit/protect', 'privkit/tfjs', 'privkit/prio', 'privkit/reference', 'privkit/server', 'privkit/client'] as const;
 
-const TABLE: SweepRow[] = [...coreRows, ...dpRows, ...accountingRows, ...poolRows, ...paillierRows, ...secaggRows, ...flRows, ...protectRows, ...tfjsRows, ...prioRows];
+const TABLE: SweepRow[] = [...coreRows, ...dpRows, ...accountingRows, ...poolRows, ...paillierRows, ...secaggRows, ...flRows, ...protectRows, ...tfjsRows, ...prioRows, ...serverRows];
 
 const isConstant = (row: SweepRow): row is ConstantRow => 'constant' in row;
 

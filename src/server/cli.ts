@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// The privkit-server command: runs one task's federated-averaging service until the task finishes or
+// the process is stopped (SIGINT/SIGTERM close it cleanly; a kill -9 is recovered from the ledger).
+//   npx privkit-server --task task.json [--port 8080] [--host 127.0.0.1] [--db ./data] [--issue N] [--tokens FILE]
+// task.json holds the TaskOptions of privkit/server; --issue N enrols N new clients and prints one
+// JSON line { clientId, token } for each (hand each token to one client), or writes them to FILE
+// (owner-readable only) with --tokens.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createServer } from './server.js';
+
+const { values } = parseArgs({
+  options: {
+    task: { type: 'string' },
+    port: { type: 'string', default: '8080' },
+    host: { type: 'string', default: '127.0.0.1' },
+    db: { type: 'string', default: './data' },
+    issue: { type: 'string', default: '0' },
+    tokens: { type: 'string' },
+  },
+});
+if (values.task === undefined) {
+  process.stderr.write('usage: privkit-server --task task.json [--port 8080] [--host 127.0.0.1] [--db ./data] [--issue N] [--tokens FILE]\n');
+  process.exit(2);
+}
+const server = await createServer({ task: JSON.parse(readFileSync(values.task, 'utf8')), port: Number(values.port), host: values.host, dataDir: values.db }).catch(
+  (error: unknown) => {
+    process.stderr.write(`privkit-server: ${(error as Error).message}\n`);
+    process.exit(1);
+  },
+);
+const issued = Array.from({ length: Number(values.issue) }, () => `${JSON.stringify(server.issueToken())}\n`).join('');
+if (values.tokens === undefined) process.stdout.write(issued);
+else writeFileSync(values.tokens, issued, { mode: 0o600 });
+process.stderr.write(`privkit-server: task ${server.status().id} on ${server.url} (HTTP GET /health, /task), ledger in ${values.db}\n`);
+const stop = () => void server.close().then(() => process.exit(0));
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
+const final = await server.finished;
+process.stderr.write(`privkit-server: task finished (${final.finishedBy}), epsilon ${final.epsilon} at delta ${final.delta}\n`);
+await server.close();

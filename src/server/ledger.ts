@@ -1,0 +1,260 @@
+// The crash-safe state of privkit/server on SQLite (better-sqlite3, WAL, synchronous=FULL): tasks,
+// enrolled clients (hashes of their bearer tokens), rounds, model versions and the privacy ledger
+// (the accounting event charged for each round, with the running epsilon).
+//
+// The rules that make a crash (kill -9 at any instant) lose no committed round and never under- or
+// double-charge:
+//   1. a round is charged (its ledger row committed, status 'charged') BEFORE anything computed from
+//      its updates exists outside the server's memory: the charge precedes the aggregation itself;
+//   2. the round's release (status 'released') and its model version commit in one transaction, and
+//      the model is sent to anyone only after that commit;
+//   3. the ledger row's key is (task, round), so a round can be charged at most once, and round numbers
+//      are never reused: a restart marks every round in flight 'aborted' (recover), keeping a charged
+//      round's charge, and the task continues with the next round number from the last released model;
+//   4. a withheld round (too few updates) is decided on the public count before any aggregation and
+//      charges nothing, as in privkit/fl's FedAvg.
+// The accountant's state is never stored, only the events: epsilon is recomputed from the ledger rows.
+//
+// Adversary: a crash of the server process at any point (not a malicious operator: whoever controls
+// the server sees the updates in the clear under central DP, and can edit this database).
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import { PrivkitError } from '../errors.js';
+import type { PrivacyEvent } from '../accounting/events.js';
+
+/** The states of a round in the ledger. */
+export type LedgerRoundStatus = 'open' | 'charged' | 'released' | 'withheld' | 'aborted';
+
+/** One round as stored. */
+export interface LedgerRound {
+  /** Counts from 1; never reused within a task. */
+  round: number;
+  /** Where the round got to. */
+  status: LedgerRoundStatus;
+  /** Clients checked in when the round sampled (the public population of its sampling). */
+  checkedIn: number;
+  /** Clients sampled. */
+  sampled: number;
+  /** Updates aggregated (released) or received (withheld); 0 while open. */
+  included: number;
+  /** The charged event (JSON), when the round was charged. */
+  event?: PrivacyEvent;
+  /** Epsilon of the task after this round's charge. */
+  epsilonAfter?: number;
+  /** The model version the round released. */
+  modelVersion?: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS tasks (
+  id TEXT PRIMARY KEY,
+  spec TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS clients (
+  task_id TEXT NOT NULL REFERENCES tasks(id),
+  client_id TEXT NOT NULL,
+  token_hash BLOB NOT NULL UNIQUE,
+  PRIMARY KEY (task_id, client_id)
+);
+CREATE TABLE IF NOT EXISTS rounds (
+  task_id TEXT NOT NULL REFERENCES tasks(id),
+  round INTEGER NOT NULL CHECK (round >= 1),
+  status TEXT NOT NULL CHECK (status IN ('open', 'charged', 'released', 'withheld', 'aborted')),
+  checked_in INTEGER NOT NULL,
+  sampled INTEGER NOT NULL,
+  included INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (task_id, round)
+);
+CREATE TABLE IF NOT EXISTS charges (
+  task_id TEXT NOT NULL,
+  round INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  epsilon_after REAL NOT NULL,
+  PRIMARY KEY (task_id, round),
+  FOREIGN KEY (task_id, round) REFERENCES rounds(task_id, round)
+);
+CREATE TABLE IF NOT EXISTS models (
+  task_id TEXT NOT NULL REFERENCES tasks(id),
+  version INTEGER NOT NULL,
+  round INTEGER NOT NULL,
+  params BLOB NOT NULL,
+  PRIMARY KEY (task_id, version)
+);
+`;
+
+/** The database file inside the data directory. */
+export const LEDGER_FILE = 'privkit-ledger.sqlite';
+
+function loadDriver(): typeof BetterSqlite3 {
+  try {
+    return createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+  } catch (cause) {
+    throw new PrivkitError('E_ARG', 'privkit/server needs its optional peer dependency better-sqlite3 12.x: npm install better-sqlite3@12', {
+      argument: 'better-sqlite3',
+      cause,
+    });
+  }
+}
+
+/** The server's persistent state; one per data directory (see the file header for the crash rules). */
+export class Ledger {
+  readonly #db: BetterSqlite3.Database;
+
+  /**
+   * Opens (creating when missing) the ledger in directory `dir`, in WAL mode.
+   *
+   * @throws {PrivkitError} E_ARG when dir is not a non-empty string, or better-sqlite3 is not installed.
+   */
+  constructor(dir: string) {
+    if (typeof dir !== 'string' || dir.length === 0) throw new PrivkitError('E_ARG', 'dir must be a non-empty directory path', { argument: 'dir' });
+    const Database = loadDriver();
+    mkdirSync(dir, { recursive: true });
+    this.#db = new Database(join(dir, LEDGER_FILE));
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = FULL');
+    this.#db.pragma('foreign_keys = ON');
+    this.#db.exec(SCHEMA);
+  }
+
+  /** Stores a task's spec, or checks that the stored one is the same (a restart). Returns false when they differ. */
+  ensureTask(id: string, spec: string): boolean {
+    const row = this.#db.prepare('SELECT spec FROM tasks WHERE id = ?').get(id) as { spec: string } | undefined;
+    if (row !== undefined) return row.spec === spec;
+    this.#db.prepare('INSERT INTO tasks (id, spec) VALUES (?, ?)').run(id, spec);
+    return true;
+  }
+
+  /** Enrols a client of a task under the hash of its bearer token. */
+  addClient(taskId: string, clientId: string, tokenHash: Uint8Array): void {
+    this.#db.prepare('INSERT INTO clients (task_id, client_id, token_hash) VALUES (?, ?, ?)').run(taskId, clientId, tokenHash);
+  }
+
+  /** The client of a task holding the token with this hash, if any. */
+  findClient(taskId: string, tokenHash: Uint8Array): string | undefined {
+    const row = this.#db.prepare('SELECT client_id FROM clients WHERE task_id = ? AND token_hash = ?').get(taskId, tokenHash) as { client_id: string } | undefined;
+    return row?.client_id;
+  }
+
+  /** How many clients a task has enrolled. */
+  clientCount(taskId: string): number {
+    return (this.#db.prepare('SELECT COUNT(*) AS n FROM clients WHERE task_id = ?').get(taskId) as { n: number }).n;
+  }
+
+  /** Marks every round of the task still in flight 'aborted' (a charged one keeps its charge); returns their numbers. */
+  recover(taskId: string): number[] {
+    return this.#db.transaction(() => {
+      const rows = this.#db.prepare("SELECT round FROM rounds WHERE task_id = ? AND status IN ('open', 'charged') ORDER BY round").all(taskId) as { round: number }[];
+      this.#db.prepare("UPDATE rounds SET status = 'aborted' WHERE task_id = ? AND status IN ('open', 'charged')").run(taskId);
+      return rows.map((r) => r.round);
+    })();
+  }
+
+  /** The number the task's next round takes (one past every round ever opened). */
+  nextRound(taskId: string): number {
+    return ((this.#db.prepare('SELECT MAX(round) AS r FROM rounds WHERE task_id = ?').get(taskId) as { r: number | null }).r ?? 0) + 1;
+  }
+
+  /** Opens a round (nothing charged yet). */
+  openRound(taskId: string, round: number, checkedIn: number, sampled: number): void {
+    this.#db.prepare("INSERT INTO rounds (task_id, round, status, checked_in, sampled) VALUES (?, ?, 'open', ?, ?)").run(taskId, round, checkedIn, sampled);
+  }
+
+  /** Withholds an open round (too few updates): nothing charged, nothing released. */
+  withholdRound(taskId: string, round: number, received: number): void {
+    this.#transition(taskId, round, 'open', 'withheld', () => {
+      this.#db.prepare('UPDATE rounds SET included = ? WHERE task_id = ? AND round = ?').run(received, taskId, round);
+    });
+  }
+
+  /** Charges an open round with its event in one transaction (rule 1: before its aggregation). */
+  chargeRound(taskId: string, round: number, event: PrivacyEvent, epsilonAfter: number): void {
+    this.#transition(taskId, round, 'open', 'charged', () => {
+      this.#db.prepare('INSERT INTO charges (task_id, round, event, epsilon_after) VALUES (?, ?, ?, ?)').run(taskId, round, JSON.stringify(event), epsilonAfter);
+    });
+  }
+
+  /** Releases a charged round and stores its model version in one transaction (rule 2); returns the version. */
+  releaseRound(taskId: string, round: number, included: number, params: Float32Array): number {
+    let version = 0;
+    this.#transition(taskId, round, 'charged', 'released', () => {
+      version = this.latestModel(taskId)?.version ?? 0;
+      version += 1;
+      const bytes = new Uint8Array(params.buffer, params.byteOffset, params.byteLength);
+      this.#db.prepare('INSERT INTO models (task_id, version, round, params) VALUES (?, ?, ?, ?)').run(taskId, version, round, bytes);
+      this.#db.prepare('UPDATE rounds SET included = ? WHERE task_id = ? AND round = ?').run(included, taskId, round);
+    });
+    return version;
+  }
+
+  /** Stores the initial model (version 0, round 0) when the task has none. */
+  initModel(taskId: string, params: Float32Array): void {
+    if (this.latestModel(taskId) !== undefined) return;
+    this.#db.prepare('INSERT INTO models (task_id, version, round, params) VALUES (?, 0, 0, ?)').run(taskId, new Uint8Array(params.buffer, params.byteOffset, params.byteLength));
+  }
+
+  /** The task's latest model version, if any. */
+  latestModel(taskId: string): { version: number; round: number; params: Float32Array } | undefined {
+    const row = this.#db.prepare('SELECT version, round, params FROM models WHERE task_id = ? ORDER BY version DESC LIMIT 1').get(taskId) as
+      | { version: number; round: number; params: Uint8Array }
+      | undefined;
+    if (row === undefined) return undefined;
+    const copy = new Uint8Array(row.params); // own, aligned buffer
+    return { version: row.version, round: row.round, params: new Float32Array(copy.buffer, 0, copy.length / 4) };
+  }
+
+  /** The charged events of a task, in round order (what the accountant replays). */
+  charges(taskId: string): { round: number; event: PrivacyEvent; epsilonAfter: number }[] {
+    const rows = this.#db.prepare('SELECT round, event, epsilon_after FROM charges WHERE task_id = ? ORDER BY round').all(taskId) as {
+      round: number;
+      event: string;
+      epsilon_after: number;
+    }[];
+    return rows.map((r) => ({ round: r.round, event: JSON.parse(r.event) as PrivacyEvent, epsilonAfter: r.epsilon_after }));
+  }
+
+  /** Every round of a task with its charge and model version, in order. */
+  rounds(taskId: string): LedgerRound[] {
+    const rows = this.#db
+      .prepare(
+        `SELECT r.round, r.status, r.checked_in, r.sampled, r.included, c.event, c.epsilon_after, m.version
+         FROM rounds r LEFT JOIN charges c ON c.task_id = r.task_id AND c.round = r.round
+         LEFT JOIN models m ON m.task_id = r.task_id AND m.round = r.round
+         WHERE r.task_id = ? ORDER BY r.round`,
+      )
+      .all(taskId) as {
+      round: number;
+      status: LedgerRoundStatus;
+      checked_in: number;
+      sampled: number;
+      included: number;
+      event: string | null;
+      epsilon_after: number | null;
+      version: number | null;
+    }[];
+    return rows.map((r) => ({
+      round: r.round,
+      status: r.status,
+      checkedIn: r.checked_in,
+      sampled: r.sampled,
+      included: r.included,
+      ...(r.event === null ? {} : { event: JSON.parse(r.event) as PrivacyEvent }),
+      ...(r.epsilon_after === null ? {} : { epsilonAfter: r.epsilon_after }),
+      ...(r.version === null ? {} : { modelVersion: r.version }),
+    }));
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.#db.close();
+  }
+
+  #transition(taskId: string, round: number, from: LedgerRoundStatus, to: LedgerRoundStatus, also: () => void): void {
+    this.#db.transaction(() => {
+      const changed = this.#db.prepare('UPDATE rounds SET status = ? WHERE task_id = ? AND round = ? AND status = ?').run(to, taskId, round, from).changes;
+      if (changed !== 1) throw new PrivkitError('E_PROTOCOL', `round ${round} of task ${taskId} is not ${from}: it cannot become ${to}`, { argument: 'round' });
+      also();
+    })();
+  }
+}

@@ -1,0 +1,639 @@
+// privkit/server: a long-running federated-averaging service (DP-FedAvg, McMahan et al. 2018) over
+// WebSocket (`ws`) with an HTTP endpoint for health and task status, its state in the crash-safe
+// SQLite ledger (ledger.ts). One server runs one task: a built-in privkit/fl model trained by
+// clients that connect with bearer tokens issued per task (privkit/client).
+//
+// A round:
+//   1. clients check in (CheckIn); once at least minCheckIns have, the server samples exactly
+//      clientsPerRound k of the n checked in, uniformly without replacement, with privkit's CSPRNG;
+//   2. it opens the round in the ledger and sends each sampled client the model (Task) and a
+//      deadline; a sampled client whose update has not arrived by the deadline is a dropout;
+//   3. with fewer than minUpdates updates the round is withheld (decided on the count alone, before
+//      any aggregation: nothing is released or charged, as FedAvg does);
+//   4. otherwise the round's charge is committed to the ledger FIRST, then CentralDpAggregator clips
+//      every update to clipNorm, sums them and adds Gaussian noise z C; the model moves by
+//      eta x sum / k (FedAvg's fixed denominator), and the new model version and the round's release
+//      commit together before the result is sent to anyone.
+//
+// Whose epsilon. The server sees every update in the clear (central DP): the epsilon gives no
+// protection against the server or whoever controls it. It holds for observers of everything the
+// service releases: the model versions, the round results (status, number of updates, epsilon) and
+// the task status, which includes every round's checked-in count n_t and sample size k. Each round is
+// charged as privkit/fl's FedAvg charges a fixed-size sample (centralRoundEvent): the subsampled
+// Gaussian with sampling rate q_t = k / n_t, without replacement, replace-one neighbours (one client's
+// data replaced by any other: the counts are the same in both worlds, so publishing them costs
+// nothing). This rests on two assumptions, stated in the README: (a) whether a client checks in, and
+// whether it meets the deadline, does not depend on its data (its connection, not its samples), so the
+// n_t checked-in clients are a population of public size from which the sample is uniform; (b) an
+// adversary does not learn which clients were sampled (the server tells only the sampled ones; a
+// coalition of checked-in clients learns its own members' sampling, and through it something about the
+// rest, so it is not such an observer). Where (a) or (b) may fail, set minCheckIns = clientsPerRound:
+// every checked-in client is sampled, q = 1 is charged, and neither assumption is needed. Timing (how
+// fast a round completes) is not covered, as in FedAvg.
+//
+// Adversary of the protocol: network clients, authenticated or not. Every message goes through the
+// wire decoder (bounded sizes, E_PROTOCOL), then through checks in this order: authentication
+// (E_AUTH), per-connection sequence numbers (replay, E_PROTOCOL), a per-connection rate limit, and the
+// phase (an update for another round, a second update, a check-in while assigned: E_PROTOCOL). A
+// refused message gets an Error frame and changes no state of the task. A connection that does not
+// authenticate within helloMs is closed (slow clients cannot hold sockets). Not covered in this
+// version: Sybil clients with valid tokens (each token is one client: the operator issues them), and
+// a malicious server (clients trust it: use privkit/secagg's SecureAggregator in simulation for that).
+import { createHash } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import type * as WsTypes from 'ws';
+import { PrivkitError } from '../errors.js';
+import { RdpAccountant } from '../accounting/rdp-accountant.js';
+import { assertDelta, type PrivacyEvent } from '../accounting/events.js';
+import { createRng } from '../dp/rng.js';
+import { CentralDpAggregator, centralRoundEvent } from '../fl/aggregators.js';
+import { checkLocalOptions, type LocalTrainingOptions } from '../fl/local.js';
+import { createModel, type Model, type ModelSpecInput } from '../fl/model.js';
+import { fixedSizeSample, UniformIntegers } from '../fl/sampling.js';
+import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
+import { ready } from '../wasm/runtime.js';
+import { decodeFrame, encodeFrame, maxFrameBytes, type Message, type RoundStatus, type WireLimits, type WireModelSpec } from '../service/wire.js';
+import { Ledger, type LedgerRound } from './ledger.js';
+
+/** The task a server runs. */
+export interface TaskOptions {
+  /** The task's name (1-64 characters of [A-Za-z0-9_.-]); clients name it when they authenticate. */
+  id: string;
+  /** A built-in privkit/fl model (createModel's spec). */
+  model: ModelSpecInput;
+  /** The clients' local training: epochs, batchSize, learningRate. */
+  local: Pick<LocalTrainingOptions, 'epochs' | 'batchSize' | 'learningRate'>;
+  /** Rounds to complete (released or withheld; aborted rounds do not count, but their charges do). */
+  rounds: number;
+  /** k: clients sampled per round. */
+  clientsPerRound: number;
+  /** Checked-in clients needed before a round samples (>= clientsPerRound; default clientsPerRound, i.e. q = 1). */
+  minCheckIns?: number;
+  /** Updates a round needs to be released; fewer and it is withheld. Default 1. */
+  minUpdates?: number;
+  /** C: the L2 bound of each update. */
+  clipNorm: number;
+  /** z > 0: the noise on each round's sum has standard deviation z C. */
+  noiseMultiplier: number;
+  /** A budget: a round whose charge would take epsilon past it is not started, and the task ends. */
+  targetEpsilon?: number;
+  /** delta of the reported epsilon; default 1e-5. */
+  delta?: number;
+  /** eta: the server step on the averaged update; default 1. */
+  serverLearningRate?: number;
+  /** Milliseconds a sampled client has to upload its update; default 60000. */
+  trainMs?: number;
+}
+
+/** Options of {@link createServer}. */
+export interface ServerOptions {
+  /** The task to run (resumed from the ledger when the data directory already holds it). */
+  task: TaskOptions;
+  /** TCP port; default 8080, 0 for any free port. */
+  port?: number;
+  /** Interface to listen on; default '127.0.0.1'. */
+  host?: string;
+  /** Directory of the SQLite ledger; default './data'. */
+  dataDir?: string;
+  /** Wire limits: longest vector (default: the model's parameter count, the least that works) and string a frame may carry. */
+  limits?: WireLimits;
+  /** Milliseconds a new connection has to authenticate; default 10000. */
+  helloMs?: number;
+  /** Messages per second one connection may send (a token bucket of this size); default 50. */
+  messagesPerSecond?: number;
+}
+
+/** What GET /task and {@link PrivkitServer.status} report (all of it public: covered by the epsilon). */
+export interface TaskStatus {
+  /** The task id. */
+  id: string;
+  /** 'waiting' for check-ins, 'training' a round, or 'finished'. */
+  state: 'waiting' | 'training' | 'finished';
+  /** Why the task finished: all rounds done, or the budget. */
+  finishedBy?: 'rounds' | 'budget';
+  /** Rounds completed (released or withheld). */
+  completedRounds: number;
+  /** The latest model version (0: the initial model). */
+  modelVersion: number;
+  /** Clients checked in now. */
+  checkedIn: number;
+  /** Epsilon charged so far (at `delta`), for `observer`. */
+  epsilon: number;
+  /** The delta of epsilon. */
+  delta: number;
+  /** Who the epsilon holds for, given what they see. */
+  observer: string;
+  /** Every round in the ledger. */
+  rounds: LedgerRound[];
+}
+
+/** A bearer token issued for one client of the task. */
+export interface IssuedToken {
+  /** The client's id in the ledger. */
+  clientId: string;
+  /** The secret the client authenticates with (base64url, 256 bits); only its SHA-256 is stored. */
+  token: string;
+}
+
+const OBSERVER =
+  'observers of the released model versions, round results and task status (checked-in counts included), not the server itself, which sees updates in the clear (central DP); replace-one neighbours, sampling without replacement at k / checked-in, assuming check-in and deadlines do not depend on the data';
+const TASK_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const TASK_KEYS = [
+  'id',
+  'model',
+  'local',
+  'rounds',
+  'clientsPerRound',
+  'minCheckIns',
+  'minUpdates',
+  'clipNorm',
+  'noiseMultiplier',
+  'targetEpsilon',
+  'delta',
+  'serverLearningRate',
+  'trainMs',
+] as const satisfies readonly (keyof TaskOptions)[];
+
+interface ResolvedTask {
+  id: string;
+  model: Model;
+  local: { epochs: number; batchSize: number; learningRate: number };
+  rounds: number;
+  clientsPerRound: number;
+  minCheckIns: number;
+  minUpdates: number;
+  clipNorm: number;
+  noiseMultiplier: number;
+  targetEpsilon: number | undefined;
+  delta: number;
+  serverLearningRate: number;
+  trainMs: number;
+}
+
+function resolveTask(given: TaskOptions): ResolvedTask {
+  const t = readOptions(given, TASK_KEYS, 'options.task', true) as TaskOptions;
+  if (typeof t.id !== 'string' || !TASK_ID.test(t.id)) {
+    throw new PrivkitError('E_ARG', `options.task.id must be 1-64 characters of [A-Za-z0-9_.-], got ${describe(t.id)}`, { argument: 'options.task.id' });
+  }
+  const model = createModel(t.model);
+  const local = checkLocalOptions(t.local, 'options.task.local');
+  const clientsPerRound = assertInteger('options.task.clientsPerRound', t.clientsPerRound, 1, 2 ** 20);
+  return {
+    id: t.id,
+    model,
+    local: { epochs: local.epochs, batchSize: local.batchSize, learningRate: local.learningRate },
+    rounds: assertInteger('options.task.rounds', t.rounds, 1, 2 ** 20),
+    clientsPerRound,
+    minCheckIns: t.minCheckIns === undefined ? clientsPerRound : assertInteger('options.task.minCheckIns', t.minCheckIns, clientsPerRound, 2 ** 30),
+    minUpdates: t.minUpdates === undefined ? 1 : assertInteger('options.task.minUpdates', t.minUpdates, 1, clientsPerRound),
+    clipNorm: assertNumber('options.task.clipNorm', t.clipNorm, 'positive'),
+    noiseMultiplier: assertNumber('options.task.noiseMultiplier', t.noiseMultiplier, 'positive'),
+    targetEpsilon: t.targetEpsilon === undefined ? undefined : assertNumber('options.task.targetEpsilon', t.targetEpsilon, 'positive'),
+    delta: t.delta === undefined ? 1e-5 : assertDelta('options.task.delta', t.delta),
+    serverLearningRate: t.serverLearningRate === undefined ? 1 : assertNumber('options.task.serverLearningRate', t.serverLearningRate, 'positive'),
+    trainMs: t.trainMs === undefined ? 60000 : assertInteger('options.task.trainMs', t.trainMs, 1, 2 ** 31 - 1),
+  };
+}
+
+function loadWs(): typeof WsTypes {
+  try {
+    return createRequire(import.meta.url)('ws') as typeof WsTypes;
+  } catch (cause) {
+    throw new PrivkitError('E_ARG', 'privkit/server needs its optional peer dependency ws 8.x: npm install ws@8', { argument: 'ws', cause });
+  }
+}
+
+function tokenHash(token: string): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(token, 'utf8').digest());
+}
+
+/** One WebSocket connection and what it has proven. */
+interface Connection {
+  socket: WsTypes.WebSocket;
+  clientId: string | undefined;
+  lastSeqIn: number;
+  seqOut: number;
+  tokens: number;
+  refilledAt: number;
+  helloTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** The round in flight. */
+interface RoundState {
+  round: number;
+  event: PrivacyEvent;
+  sampled: Set<string>;
+  updates: Map<string, Float32Array>;
+  phase: 'training' | 'aggregating';
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** A refusal: the error frame's code and message. */
+class Refusal extends Error {
+  constructor(
+    readonly code: 'E_PROTOCOL' | 'E_AUTH',
+    message: string,
+    readonly close = false,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A running federated-averaging service (see {@link createServer}). Its task's state lives in the
+ * ledger; {@link PrivkitServer.close} stops it, and a new server on the same data directory resumes it.
+ */
+export class PrivkitServer {
+  /** The TCP port the server listens on. */
+  readonly port: number;
+  /** ws://host:port: what clients connect to. */
+  readonly url: string;
+  /** Who the task's epsilon holds for. */
+  readonly observer = OBSERVER;
+  /** Resolves with the final status once the task has finished (all rounds, or the budget). */
+  readonly finished: Promise<TaskStatus>;
+
+  readonly #task: ResolvedTask;
+  readonly #ledger: Ledger;
+  readonly #http: HttpServer;
+  readonly #wss: WsTypes.WebSocketServer;
+  readonly #limits: WireLimits;
+  readonly #helloMs: number;
+  readonly #rate: number;
+  readonly #aggregator: CentralDpAggregator;
+  readonly #integers = new UniformIntegers(createRng());
+  readonly #accountant = new RdpAccountant();
+  readonly #connections = new Map<string, Connection>(); // by client id, the authenticated ones
+  readonly #checkedIn = new Set<string>();
+  #params: Float32Array;
+  #modelVersion: number;
+  #round: RoundState | undefined;
+  #finishedBy: 'rounds' | 'budget' | undefined;
+  #resolveFinished!: (status: TaskStatus) => void;
+  #closing = false;
+
+  /** @internal use {@link createServer}. */
+  constructor(parts: { task: ResolvedTask; ledger: Ledger; http: HttpServer; wss: WsTypes.WebSocketServer; port: number; host: string; limits: WireLimits; helloMs: number; rate: number }) {
+    this.#task = parts.task;
+    this.#ledger = parts.ledger;
+    this.#http = parts.http;
+    this.#wss = parts.wss;
+    this.#limits = parts.limits;
+    this.#helloMs = parts.helloMs;
+    this.#rate = parts.rate;
+    this.port = parts.port;
+    this.url = `ws://${parts.host.includes(':') ? `[${parts.host}]` : parts.host}:${parts.port}`;
+    this.finished = new Promise((resolve) => (this.#resolveFinished = resolve));
+    const task = this.#task;
+    this.#aggregator = new CentralDpAggregator({ dimension: task.model.paramCount, clipNorm: task.clipNorm, noiseMultiplier: task.noiseMultiplier });
+    // Rule 3 of the ledger: a round in flight at a crash is aborted; its charge (if any) stays.
+    this.#ledger.recover(task.id);
+    for (const { event } of this.#ledger.charges(task.id)) this.#accountant.step(event);
+    this.#ledger.initModel(task.id, task.model.initParams());
+    const latest = this.#ledger.latestModel(task.id)!;
+    this.#params = latest.params;
+    this.#modelVersion = latest.version;
+    this.#checkFinished();
+    this.#http.on('request', (req, res) => this.#serveHttp(req, res));
+    this.#wss.on('connection', (socket) => this.#accept(socket));
+  }
+
+  /** Epsilon charged so far at the task's delta (0 before any charge). */
+  get epsilon(): number {
+    return this.#ledger.charges(this.#task.id).length === 0 ? 0 : this.#accountant.getEpsilon(this.#task.delta).epsilon;
+  }
+
+  /**
+   * Enrols a new client of the task and returns its bearer token (shown once; the ledger keeps its hash).
+   */
+  issueToken(): IssuedToken {
+    const rng = createRng();
+    const clientId = `c-${toBase64Url(rng.bytes(9))}`;
+    const token = toBase64Url(rng.bytes(32));
+    this.#ledger.addClient(this.#task.id, clientId, tokenHash(token));
+    return { clientId, token };
+  }
+
+  /** The task's state (what GET /task returns). */
+  status(): TaskStatus {
+    const rounds = this.#ledger.rounds(this.#task.id);
+    return {
+      id: this.#task.id,
+      state: this.#finishedBy !== undefined ? 'finished' : this.#round !== undefined ? 'training' : 'waiting',
+      ...(this.#finishedBy === undefined ? {} : { finishedBy: this.#finishedBy }),
+      completedRounds: rounds.filter((r) => r.status === 'released' || r.status === 'withheld').length,
+      modelVersion: this.#modelVersion,
+      checkedIn: this.#checkedIn.size,
+      epsilon: this.epsilon,
+      delta: this.#task.delta,
+      observer: OBSERVER,
+      rounds,
+    };
+  }
+
+  /** The latest released model parameters (a copy). */
+  get params(): Float32Array {
+    return this.#params.slice();
+  }
+
+  /** Stops listening, closes every connection and the ledger. A round in flight is aborted at the next start. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    if (this.#round !== undefined) clearTimeout(this.#round.timer);
+    const stopped = new Promise<void>((resolve) => this.#http.close(() => resolve())); // no new connections
+    for (const client of this.#wss.clients) client.terminate();
+    this.#wss.close();
+    this.#http.closeAllConnections(); // upgrades and requests still in progress
+    await stopped;
+    this.#ledger.close();
+  }
+
+  // ------------------------------------------------------------------------------------ HTTP
+
+  #serveHttp(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method !== 'GET') return send(405, { error: 'E_PROTOCOL', message: 'only GET' });
+    if (path === '/health') return send(200, { ok: true, task: this.#task.id });
+    if (path === '/task' || path === `/tasks/${this.#task.id}`) return send(200, this.status());
+    send(404, { error: 'E_PROTOCOL', message: 'not found' });
+  }
+
+  // ------------------------------------------------------------------------------------ connections
+
+  #accept(socket: WsTypes.WebSocket): void {
+    if (this.#closing) return void socket.terminate();
+    const connection: Connection = { socket, clientId: undefined, lastSeqIn: 0, seqOut: 0, tokens: this.#rate, refilledAt: Date.now(), helloTimer: undefined };
+    connection.helloTimer = setTimeout(() => socket.close(4001, 'E_AUTH: no hello in time'), this.#helloMs);
+    socket.on('message', (data, isBinary) => this.#receive(connection, data as Buffer, isBinary));
+    socket.on('close', () => this.#disconnect(connection));
+    socket.on('error', () => socket.terminate());
+  }
+
+  #disconnect(connection: Connection): void {
+    clearTimeout(connection.helloTimer);
+    const id = connection.clientId;
+    if (id !== undefined && this.#connections.get(id) === connection) {
+      this.#connections.delete(id);
+      this.#checkedIn.delete(id);
+    }
+  }
+
+  #send(connection: Connection, message: Message): void {
+    if (connection.socket.readyState !== connection.socket.OPEN) return;
+    connection.seqOut += 1;
+    connection.socket.send(encodeFrame(connection.seqOut, message));
+  }
+
+  #receive(connection: Connection, data: Buffer, isBinary: boolean): void {
+    let seq = 0;
+    try {
+      this.#spendToken(connection);
+      if (!isBinary) throw new Refusal('E_PROTOCOL', 'text frames are not part of the protocol');
+      let frame;
+      try {
+        frame = decodeFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), this.#limits);
+      } catch (error) {
+        throw new Refusal('E_PROTOCOL', error instanceof Error ? error.message : 'undecodable frame');
+      }
+      seq = frame.seq;
+      if (frame.seq <= connection.lastSeqIn) throw new Refusal('E_PROTOCOL', `sequence number ${frame.seq} replayed (last accepted ${connection.lastSeqIn})`);
+      const accept = this.#check(connection, frame.message); // throws a Refusal; changes nothing
+      connection.lastSeqIn = frame.seq;
+      accept();
+    } catch (error) {
+      if (!(error instanceof Refusal)) throw error;
+      this.#send(connection, { type: 'error', code: error.code, message: error.message.slice(0, 240), refSeq: seq }); // <= 960 UTF-8 bytes: within a client's default limit
+      if (error.close) connection.socket.close(4001, error.code);
+    }
+  }
+
+  #spendToken(connection: Connection): void {
+    const now = Date.now();
+    connection.tokens = Math.min(this.#rate, connection.tokens + ((now - connection.refilledAt) / 1000) * this.#rate);
+    connection.refilledAt = now;
+    if (connection.tokens < 1) throw new Refusal('E_PROTOCOL', `rate limit of ${this.#rate} messages per second exceeded`);
+    connection.tokens -= 1;
+  }
+
+  /** Checks a message against the connection and the task; returns the state change to apply. */
+  #check(connection: Connection, message: Message): () => void {
+    if (message.type === 'hello') return this.#checkHello(connection, message);
+    const id = connection.clientId;
+    if (id === undefined) throw new Refusal('E_AUTH', `${message.type} before authentication`, true);
+    switch (message.type) {
+      case 'check-in': {
+        if (this.#finishedBy !== undefined) throw new Refusal('E_PROTOCOL', 'the task has finished');
+        if (this.#checkedIn.has(id)) throw new Refusal('E_PROTOCOL', 'already checked in');
+        const round = this.#round;
+        if (round !== undefined && round.sampled.has(id) && !round.updates.has(id) && round.phase === 'training') {
+          throw new Refusal('E_PROTOCOL', `check-in while sampled for round ${round.round}: upload its update first`);
+        }
+        return () => {
+          this.#checkedIn.add(id);
+          this.#send(connection, { type: 'checked-in', round: this.#ledger.nextRound(this.#task.id) });
+          this.#maybeStartRound();
+        };
+      }
+      case 'update': {
+        const round = this.#round;
+        if (round === undefined || message.round !== round.round || round.phase !== 'training') {
+          throw new Refusal('E_PROTOCOL', `an update for round ${message.round} is out of phase (round in training: ${round?.phase === 'training' ? round.round : 'none'})`);
+        }
+        if (!round.sampled.has(id)) throw new Refusal('E_PROTOCOL', `client was not sampled for round ${round.round}`);
+        if (round.updates.has(id)) throw new Refusal('E_PROTOCOL', `a second update for round ${round.round}`);
+        if (message.delta.length !== this.#task.model.paramCount) {
+          throw new Refusal('E_PROTOCOL', `an update of ${message.delta.length} values; the model has ${this.#task.model.paramCount}`);
+        }
+        return () => {
+          round.updates.set(id, message.delta);
+          if (round.updates.size === round.sampled.size) void this.#finishRound(round);
+        };
+      }
+      default:
+        throw new Refusal('E_PROTOCOL', `a ${message.type} message is sent by the server, not to it`);
+    }
+  }
+
+  #checkHello(connection: Connection, message: Extract<Message, { type: 'hello' }>): () => void {
+    if (connection.clientId !== undefined) throw new Refusal('E_PROTOCOL', 'already authenticated');
+    if (message.taskId !== this.#task.id) throw new Refusal('E_AUTH', 'unknown task', true);
+    const clientId = this.#ledger.findClient(this.#task.id, tokenHash(message.token));
+    if (clientId === undefined) throw new Refusal('E_AUTH', 'unknown token', true);
+    return () => {
+      clearTimeout(connection.helloTimer);
+      const previous = this.#connections.get(clientId);
+      if (previous !== undefined) {
+        // a reconnect supersedes the old socket; its check-in lapses with it
+        this.#checkedIn.delete(clientId);
+        this.#connections.delete(clientId);
+        previous.socket.close(4000, 'superseded by a new connection');
+      }
+      connection.clientId = clientId;
+      this.#connections.set(clientId, connection);
+      const task = this.#task;
+      this.#send(connection, {
+        type: 'welcome',
+        clientId,
+        model: task.model.spec as WireModelSpec,
+        ...task.local,
+        clipNorm: task.clipNorm,
+      });
+      if (this.#finishedBy !== undefined) return void connection.socket.close(1000, 'task finished');
+      // a sampled client that reconnects mid-round gets its task again
+      const round = this.#round;
+      if (round !== undefined && round.phase === 'training' && round.sampled.has(clientId) && !round.updates.has(clientId)) this.#sendTask(connection, round);
+    };
+  }
+
+  // ------------------------------------------------------------------------------------ rounds
+
+  #checkFinished(): boolean {
+    if (this.#finishedBy !== undefined) return true;
+    const done = this.#ledger.rounds(this.#task.id).filter((r) => r.status === 'released' || r.status === 'withheld').length;
+    if (done >= this.#task.rounds) this.#finish('rounds');
+    return this.#finishedBy !== undefined;
+  }
+
+  #finish(by: 'rounds' | 'budget'): void {
+    this.#finishedBy = by;
+    this.#checkedIn.clear();
+    for (const connection of this.#connections.values()) connection.socket.close(1000, 'task finished');
+    this.#resolveFinished(this.status());
+  }
+
+  #maybeStartRound(): void {
+    if (this.#closing || this.#round !== undefined || this.#checkFinished()) return;
+    const task = this.#task;
+    const n = this.#checkedIn.size;
+    if (n < task.minCheckIns) return;
+    const event = centralRoundEvent(this.#aggregator, task.clientsPerRound / n, 'without-replacement');
+    if (task.targetEpsilon !== undefined && !(this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon <= task.targetEpsilon)) {
+      this.#finish('budget');
+      return;
+    }
+    const candidates = [...this.#checkedIn];
+    const sampled = new Set(fixedSizeSample(n, task.clientsPerRound, this.#integers).map((i) => candidates[i]!));
+    const roundNumber = this.#ledger.nextRound(task.id);
+    this.#ledger.openRound(task.id, roundNumber, n, task.clientsPerRound);
+    for (const id of sampled) this.#checkedIn.delete(id);
+    const round: RoundState = {
+      round: roundNumber,
+      event,
+      sampled,
+      updates: new Map(),
+      phase: 'training',
+      timer: setTimeout(() => void this.#finishRound(round), task.trainMs),
+    };
+    this.#round = round;
+    for (const id of sampled) {
+      const connection = this.#connections.get(id);
+      if (connection !== undefined) this.#sendTask(connection, round);
+    }
+  }
+
+  #sendTask(connection: Connection, round: RoundState): void {
+    this.#send(connection, { type: 'task', round: round.round, modelVersion: this.#modelVersion, deadlineMs: this.#task.trainMs, params: this.#params });
+  }
+
+  async #finishRound(round: RoundState): Promise<void> {
+    if (round.phase !== 'training' || this.#closing) return;
+    round.phase = 'aggregating';
+    clearTimeout(round.timer);
+    const task = this.#task;
+    const updates = [...round.updates.values()];
+    let status: RoundStatus;
+    if (updates.length < task.minUpdates) {
+      this.#ledger.withholdRound(task.id, round.round, updates.length);
+      status = 'withheld';
+    } else {
+      const after = this.#accountant.clone().step(round.event);
+      this.#ledger.chargeRound(task.id, round.round, round.event, after.getEpsilon(task.delta).epsilon); // rule 1: charge, then compute
+      this.#accountant.step(round.event);
+      const { sum } = await this.#aggregator.aggregate(updates, round.round);
+      if (this.#closing) return; // never released: aborted (charged) at the next start
+      const next = this.#params.slice();
+      const step = task.serverLearningRate / task.clientsPerRound; // FedAvg's fixed denominator under DP
+      for (let j = 0; j < next.length; j++) next[j] += step * sum[j]!;
+      this.#modelVersion = this.#ledger.releaseRound(task.id, round.round, updates.length, next); // rule 2
+      this.#params = next;
+      status = 'released';
+    }
+    this.#round = undefined;
+    const result: Message = { type: 'round-result', round: round.round, status, included: updates.length, modelVersion: this.#modelVersion, epsilon: this.epsilon };
+    for (const connection of this.#connections.values()) this.#send(connection, result);
+    this.#maybeStartRound(); // or finish: all rounds done, or the next one would overspend
+  }
+}
+
+function toBase64Url(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64url');
+}
+
+/**
+ * Starts a federated-averaging service for one task: HTTP (GET /health, GET /task) and WebSocket on
+ * the same port, its state in the SQLite ledger under `dataDir` (resumed when present). See the file
+ * header of src/server/server.ts for the round, whose epsilon it is and the adversary.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'privkit/server';
+ * const server = await createServer({
+ *   port: 0,
+ *   dataDir: './data',
+ *   task: { id: 'demo', model: { type: 'softmax-regression', inputs: 4, classes: 2 }, rounds: 3, clientsPerRound: 2,
+ *     local: { epochs: 1, batchSize: 2, learningRate: 0.1 }, clipNorm: 1, noiseMultiplier: 1 },
+ * });
+ * const { token } = server.issueToken(); // hand to one client (privkit/client's connect)
+ * console.log(server.url, token.length, server.status().state);
+ * await server.close();
+ * ```
+ *
+ * @throws {PrivkitError} E_ARG (as a rejection) when an option is out of range (the message names it), the data directory holds a different task of the same id, or ws / better-sqlite3 is not installed.
+ */
+export async function createServer(given: ServerOptions): Promise<PrivkitServer> {
+  const options = readOptions(given, ['task', 'port', 'host', 'dataDir', 'limits', 'helloMs', 'messagesPerSecond'], 'options', true) as ServerOptions;
+  await ready();
+  const task = resolveTask(options.task);
+  const port = options.port === undefined ? 8080 : assertInteger('options.port', options.port, 0, 65535);
+  const host = options.host === undefined ? '127.0.0.1' : options.host;
+  if (typeof host !== 'string' || host.length === 0) throw new PrivkitError('E_ARG', 'options.host must be a non-empty string', { argument: 'options.host' });
+  maxFrameBytes(options.limits); // checks the limits
+  // by default no frame may carry a vector longer than the model: the tightest bound, applied before allocation
+  const givenLimits = readOptions(options.limits, ['maxVector', 'maxString'], 'options.limits');
+  const limits: WireLimits = { maxVector: givenLimits.maxVector ?? task.model.paramCount, ...(givenLimits.maxString === undefined ? {} : { maxString: givenLimits.maxString }) };
+  if (limits.maxVector! < task.model.paramCount) {
+    throw new PrivkitError('E_ARG', `options.limits.maxVector must be >= the model's ${task.model.paramCount} parameters`, { argument: 'options.limits.maxVector' });
+  }
+  const frameBytes = maxFrameBytes(limits);
+  const helloMs = options.helloMs === undefined ? 10000 : assertInteger('options.helloMs', options.helloMs, 1, 2 ** 31 - 1);
+  const rate = options.messagesPerSecond === undefined ? 50 : assertInteger('options.messagesPerSecond', options.messagesPerSecond, 1, 1e6);
+  const ws = loadWs();
+  const ledger = new Ledger(options.dataDir ?? './data');
+  try {
+    const spec = JSON.stringify({ ...task, model: task.model.spec });
+    if (!ledger.ensureTask(task.id, spec)) {
+      throw new PrivkitError('E_ARG', `the data directory holds a task ${task.id} with other settings: use another id or directory`, { argument: 'options.task' });
+    }
+    const http = createHttpServer({ headersTimeout: 10000, requestTimeout: 10000 });
+    const wss = new ws.WebSocketServer({ server: http, maxPayload: frameBytes });
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', (cause: NodeJS.ErrnoException) => {
+        const argument = cause.code === 'EADDRINUSE' || cause.code === 'EACCES' ? 'options.port' : 'options.host';
+        reject(new PrivkitError('E_ARG', `cannot listen on ${describe(host)} port ${port}: ${cause.code ?? cause.message}`, { argument, cause }));
+      });
+      http.listen(port, host, () => resolve());
+    });
+    const bound = (http.address() as AddressInfo).port;
+    return new PrivkitServer({ task, ledger, http, wss, port: bound, host, limits, helloMs, rate });
+  } catch (error) {
+    ledger.close();
+    throw error;
+  }
+}
