@@ -277,7 +277,7 @@ export class LayerChain {
   /**
    * Reads `model`'s layers.
    *
-   * @throws {PrivkitError} E_ARG when the model is not a chain of single-input layers, or a layer is random in training, a BatchNormalization, regularized or constrained.
+   * @throws {PrivkitError} E_ARG when the model is not a chain of single-input layers, or a layer is random in training, a BatchNormalization, regularized or constrained, or shares a trainable weight with another layer.
    */
   constructor(model: unknown) {
     const layers = (model as { layers?: unknown } | null)?.layers;
@@ -302,6 +302,16 @@ export class LayerChain {
     if (this.#steps.length === 0) throw new PrivkitError('E_ARG', 'model has no layers', { argument: 'model' });
     this.variables = this.#steps.flatMap((step) => step.variables);
     if (this.variables.length === 0) throw new PrivkitError('E_ARG', 'model has no trainable weights', { argument: 'model' });
+    // a weight shared by two layers (tied weights) gets the sum of both layers' gradients, whose
+    // norm the per-layer norms do not bound (||u + v||^2 > ||u||^2 + ||v||^2 when u, v align)
+    const owners = new Map<tf.Variable, LayerLike>();
+    for (const step of this.#steps) {
+      for (const variable of step.variables) {
+        const owner = owners.get(variable);
+        if (owner !== undefined) throw layerError(step.layer, `shares the weight ${JSON.stringify(variable.name)} with layer ${JSON.stringify(owner.name)}: privkit/tfjs does not train tied weights (their per-layer gradient norms would under-estimate the example's gradient norm)`);
+        owners.set(variable, step.layer);
+      }
+    }
     this.perExampleLayers = this.#steps.filter((step) => step.variables.length > 0 && !step.ghost).map((step) => step.layer.name);
   }
 

@@ -141,6 +141,27 @@ describe('ghost norms equal per-example gradient norms', () => {
   });
 });
 
+/** A decoder tied to a Dense layer's kernel (x K^T), listing that kernel as its own trainable weight. */
+class TiedTranspose extends tfl.layers.Layer {
+  static readonly className = 'TiedTranspose';
+  readonly #source: tfl.layers.Layer;
+  constructor(source: tfl.layers.Layer) {
+    super({});
+    this.#source = source;
+  }
+  override build(): void {
+    (this as unknown as { _trainableWeights: unknown[] })._trainableWeights = [this.#source.trainableWeights[0]];
+    this.built = true;
+  }
+  override computeOutputShape(shape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    return [(shape as tfl.Shape)[0]!, this.#source.trainableWeights[0]!.shape[0]!];
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    return tf.matMul(x as tf.Tensor2D, this.#source.trainableWeights[0]!.read() as tf.Tensor2D, false, true);
+  }
+}
+
 describe('LayerChain refuses what it cannot train privately', () => {
   const refuses = (layers: tfl.layers.Layer[], pattern: RegExp) => {
     const model = tfl.sequential({ layers });
@@ -159,5 +180,9 @@ describe('LayerChain refuses what it cannot train privately', () => {
     refuses([tfl.layers.dense({ inputShape: [3], units: 2 }), tfl.layers.batchNormalization()], /BatchNormalization.*LayerNormalization/);
     expect(() => new LayerChain({})).toThrow(/model must be/);
     expect(() => new LayerChain(tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [2, 2] })] }))).toThrow(/no trainable weights/);
+  });
+  it('tied weights (attack: a kernel used by two layers has gradient u + v, whose norm exceeds sqrt(||u||^2 + ||v||^2))', () => {
+    const encoder = tfl.layers.dense({ inputShape: [3], units: 3, useBias: false });
+    refuses([encoder, new TiedTranspose(encoder)], /shares the weight .* with layer/);
   });
 });
