@@ -18,6 +18,13 @@
 // from the same saved inputs and output gradients (A^T diag(c) G for Dense; a vector-Jacobian product
 // of the layer otherwise), without a second forward pass, and the norms and the sum come from the
 // very same tensors.
+//
+// The norms are computed in the backend's floats, and a Gram-matrix formula squares before it
+// cancels: its rounding error is relative to (sum_t |a_t| |g_t|)^2, not to the result, so an example
+// whose positions cancel (a_1 ~ a_2 large, g_1 = -g_2) would get a norm of 0 while its gradient is
+// large. Each formula therefore returns an upper bound: the computed value plus the worst-case
+// rounding error of its sums (Higham, "Accuracy and stability of numerical algorithms", Sec. 3.1:
+// a sum of n products in any order is within gamma_n = n u / (1 - n u) of its magnitudes' sum).
 import * as tf from '@tensorflow/tfjs-core';
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
@@ -102,6 +109,32 @@ function activationOf(layer: LayerLike): ((x: tf.Tensor) => tf.Tensor) | undefin
   return (x) => activation.apply!(x);
 }
 
+/** gamma_n for the backend's unit roundoff u, with n doubled to cover the rounding of the bound's own terms. */
+function roundingFactor(n: number): number {
+  const u = tf.backend().floatPrecision() === 32 ? 2 ** -24 : 2 ** -11;
+  const nu = 2 * n * u;
+  return nu < 1 ? nu / (1 - nu) : Infinity;
+}
+
+/** An upper bound on squared norms computed as sums of n products of pairs whose magnitudes sum to `magnitude` [batch] (Gram formulas): s + gamma_n magnitude^2. */
+function gramBound(squared: tf.Tensor1D, magnitude: tf.Tensor1D, n: number): tf.Tensor1D {
+  return tf.add(tf.relu(squared), tf.mul(roundingFactor(n), tf.square(magnitude)));
+}
+
+/**
+ * An upper bound on the squared norms of m-entry sums over T positions, computed by summing the
+ * positions' terms (of norms summing to `magnitude` [batch]) and then squaring:
+ * (sqrt(s) (1 + gamma_m) + gamma_T magnitude)^2.
+ */
+function explicitBound(squared: tf.Tensor1D, m: number, magnitude: tf.Tensor1D, t: number): tf.Tensor1D {
+  return tf.square(tf.add(tf.mul(tf.sqrt(tf.relu(squared)), 1 + roundingFactor(m)), tf.mul(roundingFactor(t), magnitude))) as tf.Tensor1D;
+}
+
+/** Each example's sum over positions of the norms of its rows: [batch, T, f] -> [batch]. */
+function rowNormSum(x: tf.Tensor3D): tf.Tensor1D {
+  return tf.sum(tf.sqrt(tf.sum(tf.square(x), 2)), 1);
+}
+
 /** Rows (positions) of a per-example tensor: [batch, positions, features]. */
 function positions(x: tf.Tensor): tf.Tensor3D {
   const batch = x.shape[0]!;
@@ -110,15 +143,17 @@ function positions(x: tf.Tensor): tf.Tensor3D {
 }
 
 /**
- * Each example's ||sum_t a_t^T g_t||^2 for activations a [batch, T, p] and gradients g [batch, T, q]:
- * by Gram matrices when T^2 <= p q (Li et al. 2022), else by the explicit p x q sum.
+ * An upper bound on each example's ||sum_t a_t^T g_t||^2 for activations a [batch, T, p] and
+ * gradients g [batch, T, q] (exact but for the rounding bound): by Gram matrices when T^2 <= p q
+ * (Li et al. 2022), else by the explicit p x q sum.
  */
 function weightSquaredNorms(a: tf.Tensor3D, g: tf.Tensor3D): tf.Tensor1D {
   const [, t, p] = a.shape;
   const q = g.shape[2];
-  if (t === 1) return tf.mul(tf.sum(tf.square(a), [1, 2]), tf.sum(tf.square(g), [1, 2]));
-  if (t * t <= p * q) return tf.sum(tf.mul(tf.matMul(a, a, false, true), tf.matMul(g, g, false, true)), [1, 2]);
-  return tf.sum(tf.square(tf.matMul(a, g, true, false)), [1, 2]);
+  const magnitude = tf.sum(tf.mul(tf.sqrt(tf.sum(tf.square(a), 2)), tf.sqrt(tf.sum(tf.square(g), 2))), 1) as tf.Tensor1D;
+  if (t === 1) return gramBound(tf.mul(tf.sum(tf.square(a), [1, 2]), tf.sum(tf.square(g), [1, 2])), magnitude, p + q + 1);
+  if (t * t <= p * q) return gramBound(tf.sum(tf.mul(tf.matMul(a, a, false, true), tf.matMul(g, g, false, true)), [1, 2]), magnitude, p + q + t * t);
+  return explicitBound(tf.sum(tf.square(tf.matMul(a, g, true, false)), [1, 2]), p * q, magnitude, t);
 }
 
 /** All positions of all examples as rows: [batch x positions, features]. */
@@ -126,9 +161,9 @@ function rows(x: tf.Tensor): tf.Tensor2D {
   return tf.reshape(x, [-1, x.shape[x.rank - 1]!]);
 }
 
-/** Each example's ||sum_t g_t||^2: the bias gradient's squared norm. */
+/** An upper bound on each example's ||sum_t g_t||^2: the bias gradient's squared norm. */
 function biasSquaredNorms(g: tf.Tensor3D): tf.Tensor1D {
-  return tf.sum(tf.square(tf.sum(g, 1)), 1);
+  return explicitBound(tf.sum(tf.square(tf.sum(g, 1)), 1), g.shape[2], rowNormSum(g), g.shape[1]);
 }
 
 function denseStep(layer: LayerLike, variables: tf.Variable[]): Step | undefined {
@@ -208,7 +243,8 @@ function embeddingStep(layer: LayerLike, variables: tf.Variable[]): Step | undef
       const ids = tf.reshape(tf.cast(input, 'int32'), [input.shape[0]!, -1]);
       const same = tf.cast(tf.equal(tf.expandDims(ids, 2), tf.expandDims(ids, 1)), 'float32');
       const g = positions(gradient);
-      return tf.sum(tf.mul(same, tf.matMul(g, g, false, true)), [1, 2]);
+      const t = g.shape[1];
+      return gramBound(tf.sum(tf.mul(same, tf.matMul(g, g, false, true)), [1, 2]), rowNormSum(g), g.shape[2] + t * t);
     },
   };
 }
@@ -235,7 +271,8 @@ function layerNormalizationStep(layer: LayerLike, variables: tf.Variable[], rank
     squaredNorms(input, gradient) {
       // gamma's per-example gradient is sum_t g_t * normalized_t, beta's sum_t g_t
       const g = positions(gradient);
-      return tf.add(tf.sum(tf.square(tf.sum(tf.mul(g, positions(normalize(input))), 1)), 1), biasSquaredNorms(g));
+      const terms = tf.mul(g, positions(normalize(input))) as tf.Tensor3D;
+      return tf.add(explicitBound(tf.sum(tf.square(tf.sum(terms, 1)), 1), g.shape[2], rowNormSum(terms), g.shape[1]), biasSquaredNorms(g));
     },
   };
 }

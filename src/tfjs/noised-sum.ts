@@ -8,6 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../dp/rng.js';
 import { gaussianNoise } from '../dp/noise.js';
 
+/** 1 - 8 u for float32's unit roundoff u = 2^-24. */
+const CLIP_MARGIN = 1 - 2 ** -21;
+
 /** What one private gradient step produced. */
 export interface NoisedGradients {
   /** The noised mean gradient per variable name (tensors the caller disposes, e.g. after optimizer.applyGradients). */
@@ -49,7 +52,9 @@ export function noisedClippedMean(
   for (const norm of normValues) if (norm > maxGradNorm) clippedCount++;
   const sums = new Map<tf.Variable, tf.Tensor>();
   if (normValues.length > 0) {
-    const weights = tf.tidy(() => tf.minimum(1, tf.div(maxGradNorm, tf.add(norms, 1e-6))) as tf.Tensor1D);
+    // C shrunk by a few float32 roundings (of the sum, the division and the scaling), so that c_i
+    // times an upper bound of the norm stays <= C after rounding
+    const weights = tf.tidy(() => tf.minimum(1, tf.div(maxGradNorm * CLIP_MARGIN, tf.add(norms, 1e-6))) as tf.Tensor1D);
     try {
       const grads = weightedSum(weights);
       for (const variable of variables) {
