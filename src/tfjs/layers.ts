@@ -81,7 +81,9 @@ export interface ExampleGradients {
   /**
    * sum_i c_i grad_i per variable name for per-example weights c [batch]. For per-example losses,
    * the gradient of sum_i c_i loss_i at a layer's output is c_i g_i, so this is the backward pass
-   * of the weighted loss, run layer by layer from the saved inputs and output gradients.
+   * of the weighted loss, run layer by layer from the saved inputs and output gradients. Examples
+   * with c_i = 0 are left out (their inputs and gradients replaced by zeros), so that one with
+   * non-finite values adds nothing.
    */
   weightedSum(weights: tf.Tensor1D): tf.NamedTensorMap;
   /** Releases the saved inputs and gradients. */
@@ -396,10 +398,13 @@ export class LayerChain {
         weightedSum: (weights) =>
           tf.tidy(() => {
             const sums: tf.NamedTensorMap = {};
+            const kept = tf.notEqual(weights, 0);
+            const keep = (x: tf.Tensor) => tf.where(tf.reshape(kept, [batch, ...x.shape.slice(1).map(() => 1)]), x, tf.zerosLike(x));
             trainable.forEach((step, k) => {
               const gradient = gradientAt(k);
-              const scaled = tf.mul(gradient, tf.reshape(weights, [batch, ...gradient.shape.slice(1).map(() => 1)]));
-              const parts = step.weightedSum?.(inputs[k]!, scaled) ?? layerVjp(step, inputs[k]!, scaled);
+              const scaled = keep(tf.mul(gradient, tf.reshape(weights, [batch, ...gradient.shape.slice(1).map(() => 1)])));
+              const input = keep(inputs[k]!);
+              const parts = step.weightedSum?.(input, scaled) ?? layerVjp(step, input, scaled);
               step.variables.forEach((v, i) => (sums[v.name] = parts[i]!));
             });
             return sums;

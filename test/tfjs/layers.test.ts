@@ -1,7 +1,7 @@
 // Ghost-clipping norms (upper bounds: exact but for a rounding margin) and clip-weighted sums
 // (src/tfjs/layers.ts) against the slow way: each example's gradient by its own backward pass
-// through the layers' own forward (model.apply), on random models of every supported layer kind, a layer without a ghost formula (per-example
-// fallback) and random shapes.
+// through the layers' own forward (model.apply), on random models of every supported layer kind,
+// a layer without a ghost formula (per-example fallback) and random shapes.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';

@@ -110,6 +110,32 @@ async function contribution(model: tfl.LayersModel, xs: tf.Tensor, outputGradien
 }
 
 describe('clipping holds against examples built to defeat the norm formulas', () => {
+  it('a non-finite example (attack: an Infinity feature makes its norm Infinity, c = 0, and 0 x Infinity = NaN poisons the model when it is sampled)', async () => {
+    // the same step with and without the poisoned record, from the same weights and noise: the record must add nothing (c = 0)
+    const steps = await Promise.all(
+      [[[1, 2, 0, 0, 0, 0]], [[1, 2, 0, 0, 0, 0], [Infinity, 0, 0, 0, 0, 0]]].map(async (rows) => {
+        const model = buildModel();
+        model.setWeights(buildModel().getWeights().map((w) => tf.onesLike(w)));
+        const dp = makePrivate(model, { noiseMultiplier: 1, maxGradNorm: 1, sampleRate: 0.5, datasetSize: 4, rng: createRng({ seed: seed(3) }) });
+        const result = await dp.step({ xs: tf.tensor2d(rows), ys: tf.tensor2d(rows.map(() => [1, 0, 0])) });
+        return { weights: weightsOf(model), clippedCount: result.clippedCount };
+      }),
+    );
+    const [clean, poisoned] = steps as [(typeof steps)[0], (typeof steps)[0]];
+    poisoned.weights.forEach((w, k) => w.forEach((x, j) => expect(x).toBe(clean.weights[k]![j]!)));
+    expect(poisoned.clippedCount).toBe(clean.clippedCount + 1);
+  });
+
+  it('dpGradients: an example whose loss is not finite adds nothing', async () => {
+    const w = tf.variable(tf.ones([2, 1]));
+    const lossFn = ([x]: tf.Tensor[]) => tf.sum(tf.square(tf.matMul(x as tf.Tensor2D, w)), 1);
+    const [clean, poisoned] = [[[1, 2]], [[1, 2], [NaN, 1]]].map((rows) => {
+      const { grads } = dpGradients(lossFn, [w], [tf.tensor2d(rows)], { maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: 2, rng: createRng({ seed: seed(4) }) });
+      return Array.from(grads[w.name]!.dataSync());
+    });
+    expect(poisoned).toEqual(clean);
+  });
+
   it('Dense over positions (attack: a_1 ~ a_2 large and g_1 = -g_2 cancel in the Gram formula, which rounds the norm to 0)', async () => {
     const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [2, 2], units: 2, useBias: false, kernelInitializer: 'ones' })] });
     // gradient sum_t a_t^T g_t = (a_2 - a_1)^T g_2: norm 20 x 200 sqrt(2), but <a_t, a_s> = 1e10 for all t, s in float32
