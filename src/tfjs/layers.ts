@@ -316,7 +316,7 @@ export class LayerChain {
   /**
    * Reads `model`'s layers.
    *
-   * @throws {PrivkitError} E_ARG when the model is not a chain of single-input layers, or a layer is random in training, a BatchNormalization, regularized or constrained, or shares a trainable weight with another layer.
+   * @throws {PrivkitError} E_ARG when the model is not a chain of single-input layers, or a layer is random in training, a BatchNormalization, stateful, regularized or constrained, or shares a trainable weight with another layer.
    */
   constructor(model: unknown) {
     const layers = (model as { layers?: unknown } | null)?.layers;
@@ -465,6 +465,9 @@ function stepOf(layer: LayerLike): Step {
     throw layerError(layer, "normalizes with statistics of the whole batch while training, so one example's gradient depends on the others (as Opacus, refused): use LayerNormalization");
   }
   const c = config(layer);
+  if (c.stateful === true) {
+    throw layerError(layer, 'is stateful: its state carries the examples of one step into the next and into the released model, without noise: use stateful: false');
+  }
   for (const key of ['kernelRegularizer', 'biasRegularizer', 'activityRegularizer', 'embeddingsRegularizer', 'gammaRegularizer', 'betaRegularizer', 'kernelConstraint', 'biasConstraint', 'embeddingsConstraint', 'gammaConstraint', 'betaConstraint']) {
     if (c[key] !== undefined && c[key] !== null) throw layerError(layer, `has a ${key}, which DP training does not apply`);
   }

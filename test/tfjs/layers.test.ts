@@ -184,6 +184,19 @@ describe('LayerChain refuses what it cannot train privately', () => {
     expect(() => new LayerChain({})).toThrow(/model must be/);
     expect(() => new LayerChain(tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [2, 2] })] }))).toThrow(/no trainable weights/);
   });
+  it('stateful layers (attack: the state after a step is computed from the batch without noise, is part of the released model and feeds the next step)', () => {
+    const stateful = () => tfl.layers.simpleRNN({ units: 2, stateful: true, recurrentInitializer: 'glorotNormal', batchInputShape: [1, 3, 2] });
+    // the state a forward pass leaves behind is a function of the example it saw
+    const probe = tfl.sequential({ layers: [stateful()] });
+    const states = [tf.ones([1, 3, 2]), tf.zeros([1, 3, 2])].map((x) => {
+      probe.resetStates();
+      tf.dispose(probe.predict(x) as tf.Tensor);
+      return Array.from((probe.layers[0] as unknown as { states: tf.Tensor[] }).states[0]!.dataSync());
+    });
+    expect(states[0]).not.toEqual(states[1]);
+    refuses([stateful(), tfl.layers.dense({ units: 1 })], /stateful/);
+  });
+
   it('tied weights (attack: a kernel used by two layers has gradient u + v, whose norm exceeds sqrt(||u||^2 + ||v||^2))', () => {
     const encoder = tfl.layers.dense({ inputShape: [3], units: 3, useBias: false });
     refuses([encoder, new TiedTranspose(encoder)], /shares the weight .* with layer/);
