@@ -452,7 +452,8 @@ function checkChained(layer: LayerLike, previous: unknown): void {
   const nodes = (layer as unknown as { inboundNodes?: { inboundLayers?: unknown[] }[] }).inboundNodes;
   if (!Array.isArray(nodes) || nodes.length === 0) return;
   const inbound = nodes[0]!.inboundLayers ?? [];
-  const fromPrevious = inbound.length === 1 && (previous === undefined || inbound[0] === previous || (inbound[0] as LayerLike).getClassName?.() === 'InputLayer');
+  // only the first layer may be fed by an input: a later one fed by an input is a branch (a second head or a second input)
+  const fromPrevious = inbound.length === 1 && (previous === undefined || inbound[0] === previous);
   if (nodes.length !== 1 || !fromPrevious) throw layerError(layer, 'is not fed by the layer before it: privkit/tfjs trains chains of layers (as tf.Sequential)');
 }
 

@@ -184,6 +184,14 @@ describe('LayerChain refuses what it cannot train privately', () => {
     expect(() => new LayerChain({})).toThrow(/model must be/);
     expect(() => new LayerChain(tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [2, 2] })] }))).toThrow(/no trainable weights/);
   });
+  it('a functional model whose second layer is a second head on the input (it would be trained as a chain a -> b, which is not the model)', () => {
+    const input = tfl.input({ shape: [4] });
+    const heads = ['a', 'b'].map((name) => tfl.layers.dense({ units: 4, name }).apply(input) as tfl.SymbolicTensor);
+    expect(() => new LayerChain(tfl.model({ inputs: input, outputs: heads }))).toThrow(/"b" \(Dense\) is not fed by the layer before it/);
+    const chain = tfl.layers.dense({ units: 4 }).apply(tfl.layers.dense({ units: 4 }).apply(input)) as tfl.SymbolicTensor;
+    expect(new LayerChain(tfl.model({ inputs: input, outputs: chain })).variables.length).toBe(4);
+  });
+
   it('stateful layers (attack: the state after a step is computed from the batch without noise, is part of the released model and feeds the next step)', () => {
     const stateful = () => tfl.layers.simpleRNN({ units: 2, stateful: true, recurrentInitializer: 'glorotNormal', batchInputShape: [1, 3, 2] });
     // the state a forward pass leaves behind is a function of the example it saw
