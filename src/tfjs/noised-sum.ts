@@ -11,7 +11,7 @@ import { gaussianNoise } from '../dp/noise.js';
 /** 1 - 8 u for float32's unit roundoff u = 2^-24. */
 const CLIP_MARGIN = 1 - 2 ** -21;
 
-/** What one private gradient step produced. */
+/** What one private gradient step produced: only `grads` is private; `norms`, `clippedCount` and `loss` are computed from the batch without noise (the trainer's diagnostics, outside the epsilon). */
 export interface NoisedGradients {
   /** The noised mean gradient per variable name (tensors the caller disposes, e.g. after optimizer.applyGradients). */
   grads: tf.NamedTensorMap;
