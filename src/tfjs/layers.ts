@@ -457,7 +457,15 @@ function checkChained(layer: LayerLike, previous: unknown): void {
   if (nodes.length !== 1 || !fromPrevious) throw layerError(layer, 'is not fed by the layer before it: privkit/tfjs trains chains of layers (as tf.Sequential)');
 }
 
-function stepOf(layer: LayerLike): Step {
+/** The layers inside a layer: a nested model's layers, a wrapper's layer (TimeDistributed, Bidirectional). */
+function innerLayers(layer: LayerLike): LayerLike[] {
+  const fields = layer as unknown as { layers?: unknown; layer?: unknown; forwardLayer?: unknown; backwardLayer?: unknown };
+  const inner = [...(Array.isArray(fields.layers) ? fields.layers : []), fields.layer, fields.forwardLayer, fields.backwardLayer];
+  return inner.filter((l): l is LayerLike => typeof (l as LayerLike | undefined)?.getClassName === 'function');
+}
+
+/** Refuses a layer (or a layer inside it) that DP training can not run as the model would. */
+function checkTrainable(layer: LayerLike): void {
   const className = layer.getClassName();
   if (RANDOM_IN_TRAINING.has(className)) {
     throw layerError(layer, 'is random while training, and privkit runs layers in inference mode, which would silently turn it off: remove it');
@@ -472,6 +480,12 @@ function stepOf(layer: LayerLike): Step {
   for (const key of ['kernelRegularizer', 'biasRegularizer', 'activityRegularizer', 'embeddingsRegularizer', 'gammaRegularizer', 'betaRegularizer', 'kernelConstraint', 'biasConstraint', 'embeddingsConstraint', 'gammaConstraint', 'betaConstraint']) {
     if (c[key] !== undefined && c[key] !== null) throw layerError(layer, `has a ${key}, which DP training does not apply`);
   }
+  innerLayers(layer).forEach(checkTrainable);
+}
+
+function stepOf(layer: LayerLike): Step {
+  checkTrainable(layer);
+  const className = layer.getClassName();
   const variables = layer.trainableWeights.map((w) => w.read());
   if (!variables.every((v): v is tf.Variable => v instanceof tf.Variable)) throw layerError(layer, 'has trainable weights that are not tf.Variable');
   if (variables.length === 0) return plainStep(layer);

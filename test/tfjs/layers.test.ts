@@ -203,6 +203,9 @@ describe('LayerChain refuses what it cannot train privately', () => {
     });
     expect(states[0]).not.toEqual(states[1]);
     refuses([stateful(), tfl.layers.dense({ units: 1 })], /stateful/);
+    // also inside a wrapper, which privkit runs as one layer
+    refuses([tfl.layers.bidirectional({ layer: tfl.layers.simpleRNN({ units: 2, stateful: true, recurrentInitializer: 'glorotNormal' }) as tfl.RNN, batchInputShape: [1, 3, 2] }), tfl.layers.dense({ units: 1 })], /\(SimpleRNN\) is stateful/);
+    refuses([tfl.layers.timeDistributed({ layer: tfl.layers.dense({ units: 2, kernelRegularizer: tfl.regularizers.l2() }), inputShape: [3, 2] })], /\(Dense\) has a kernelRegularizer/);
   });
 
   it('tied weights (attack: a kernel used by two layers has gradient u + v, whose norm exceeds sqrt(||u||^2 + ||v||^2))', () => {
