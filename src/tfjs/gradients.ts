@@ -100,8 +100,14 @@ export function dpGradients<B extends Batch>(lossFn: (batch: B) => tf.Tensor, va
     return tf.sqrt(tf.tensor1d(squares));
   }) as tf.Tensor1D;
   try {
-    const weightedSum = (weights: tf.Tensor1D) => {
-      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(weights, perExampleLoss(batch))), variables);
+    // the examples with c_i != 0 only: one whose loss is not finite (c_i = 0) would make 0 x Infinity = NaN
+    const weightedSum = (weights: tf.Tensor1D): tf.NamedTensorMap => {
+      const kept = Int32Array.from(Array.from(weights.dataSync()).flatMap((c, i) => (c !== 0 ? [i] : [])));
+      if (kept.length === 0) return {};
+      const { value, grads } = tf.tidy(() => {
+        const indexes = tf.tensor1d(kept, 'int32');
+        return tf.variableGrads(() => tf.sum(tf.mul(tf.gather(weights, indexes), perExampleLoss(gatherBatch(batch, indexes)))), variables);
+      });
       value.dispose();
       return grads;
     };
@@ -131,6 +137,12 @@ export function batchSize(batch: Batch): number {
     throw new PrivkitError('E_ARG', `batch tensors must have the same size on axis 0, got ${tensors.map((t) => t.shape[0]).join(', ')}`, { argument: 'batch' });
   }
   return size;
+}
+
+function gatherBatch<B extends Batch>(batch: B, indexes: tf.Tensor1D): B {
+  if (batch instanceof tf.Tensor) return tf.gather(batch, indexes) as B;
+  if (Array.isArray(batch)) return batch.map((t) => tf.gather(t, indexes)) as B;
+  return Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, tf.gather(t, indexes)])) as B;
 }
 
 function sliceBatch<B extends Batch>(batch: B, i: number): B {

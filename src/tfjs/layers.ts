@@ -18,6 +18,13 @@
 // from the same saved inputs and output gradients (A^T diag(c) G for Dense; a vector-Jacobian product
 // of the layer otherwise), without a second forward pass, and the norms and the sum come from the
 // very same tensors.
+//
+// The norms are computed in the backend's floats, and a Gram-matrix formula squares before it
+// cancels: its rounding error is relative to (sum_t |a_t| |g_t|)^2, not to the result, so an example
+// whose positions cancel (a_1 ~ a_2 large, g_1 = -g_2) would get a norm of 0 while its gradient is
+// large. Each formula therefore returns an upper bound: the computed value plus the worst-case
+// rounding error of its sums (Higham, "Accuracy and stability of numerical algorithms", Sec. 3.1:
+// a sum of n products in any order is within gamma_n = n u / (1 - n u) of its magnitudes' sum).
 import * as tf from '@tensorflow/tfjs-core';
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
@@ -74,7 +81,9 @@ export interface ExampleGradients {
   /**
    * sum_i c_i grad_i per variable name for per-example weights c [batch]. For per-example losses,
    * the gradient of sum_i c_i loss_i at a layer's output is c_i g_i, so this is the backward pass
-   * of the weighted loss, run layer by layer from the saved inputs and output gradients.
+   * of the weighted loss, run layer by layer from the saved inputs and output gradients. Examples
+   * with c_i = 0 are left out (their inputs and gradients replaced by zeros), so that one with
+   * non-finite values adds nothing.
    */
   weightedSum(weights: tf.Tensor1D): tf.NamedTensorMap;
   /** Releases the saved inputs and gradients. */
@@ -102,6 +111,32 @@ function activationOf(layer: LayerLike): ((x: tf.Tensor) => tf.Tensor) | undefin
   return (x) => activation.apply!(x);
 }
 
+/** gamma_n for the backend's unit roundoff u, with n doubled to cover the rounding of the bound's own terms. */
+function roundingFactor(n: number): number {
+  const u = tf.backend().floatPrecision() === 32 ? 2 ** -24 : 2 ** -11;
+  const nu = 2 * n * u;
+  return nu < 1 ? nu / (1 - nu) : Infinity;
+}
+
+/** An upper bound on squared norms computed as sums of n products of pairs whose magnitudes sum to `magnitude` [batch] (Gram formulas): s + gamma_n magnitude^2. */
+function gramBound(squared: tf.Tensor1D, magnitude: tf.Tensor1D, n: number): tf.Tensor1D {
+  return tf.add(tf.relu(squared), tf.mul(roundingFactor(n), tf.square(magnitude)));
+}
+
+/**
+ * An upper bound on the squared norms of m-entry sums over T positions, computed by summing the
+ * positions' terms (of norms summing to `magnitude` [batch]) and then squaring:
+ * (sqrt(s) (1 + gamma_m) + gamma_T magnitude)^2.
+ */
+function explicitBound(squared: tf.Tensor1D, m: number, magnitude: tf.Tensor1D, t: number): tf.Tensor1D {
+  return tf.square(tf.add(tf.mul(tf.sqrt(tf.relu(squared)), 1 + roundingFactor(m)), tf.mul(roundingFactor(t), magnitude))) as tf.Tensor1D;
+}
+
+/** Each example's sum over positions of the norms of its rows: [batch, T, f] -> [batch]. */
+function rowNormSum(x: tf.Tensor3D): tf.Tensor1D {
+  return tf.sum(tf.sqrt(tf.sum(tf.square(x), 2)), 1);
+}
+
 /** Rows (positions) of a per-example tensor: [batch, positions, features]. */
 function positions(x: tf.Tensor): tf.Tensor3D {
   const batch = x.shape[0]!;
@@ -110,15 +145,17 @@ function positions(x: tf.Tensor): tf.Tensor3D {
 }
 
 /**
- * Each example's ||sum_t a_t^T g_t||^2 for activations a [batch, T, p] and gradients g [batch, T, q]:
- * by Gram matrices when T^2 <= p q (Li et al. 2022), else by the explicit p x q sum.
+ * An upper bound on each example's ||sum_t a_t^T g_t||^2 for activations a [batch, T, p] and
+ * gradients g [batch, T, q] (exact but for the rounding bound): by Gram matrices when T^2 <= p q
+ * (Li et al. 2022), else by the explicit p x q sum.
  */
 function weightSquaredNorms(a: tf.Tensor3D, g: tf.Tensor3D): tf.Tensor1D {
   const [, t, p] = a.shape;
   const q = g.shape[2];
-  if (t === 1) return tf.mul(tf.sum(tf.square(a), [1, 2]), tf.sum(tf.square(g), [1, 2]));
-  if (t * t <= p * q) return tf.sum(tf.mul(tf.matMul(a, a, false, true), tf.matMul(g, g, false, true)), [1, 2]);
-  return tf.sum(tf.square(tf.matMul(a, g, true, false)), [1, 2]);
+  const magnitude = tf.sum(tf.mul(tf.sqrt(tf.sum(tf.square(a), 2)), tf.sqrt(tf.sum(tf.square(g), 2))), 1) as tf.Tensor1D;
+  if (t === 1) return gramBound(tf.mul(tf.sum(tf.square(a), [1, 2]), tf.sum(tf.square(g), [1, 2])), magnitude, p + q + 1);
+  if (t * t <= p * q) return gramBound(tf.sum(tf.mul(tf.matMul(a, a, false, true), tf.matMul(g, g, false, true)), [1, 2]), magnitude, p + q + t * t);
+  return explicitBound(tf.sum(tf.square(tf.matMul(a, g, true, false)), [1, 2]), p * q, magnitude, t);
 }
 
 /** All positions of all examples as rows: [batch x positions, features]. */
@@ -126,9 +163,9 @@ function rows(x: tf.Tensor): tf.Tensor2D {
   return tf.reshape(x, [-1, x.shape[x.rank - 1]!]);
 }
 
-/** Each example's ||sum_t g_t||^2: the bias gradient's squared norm. */
+/** An upper bound on each example's ||sum_t g_t||^2: the bias gradient's squared norm. */
 function biasSquaredNorms(g: tf.Tensor3D): tf.Tensor1D {
-  return tf.sum(tf.square(tf.sum(g, 1)), 1);
+  return explicitBound(tf.sum(tf.square(tf.sum(g, 1)), 1), g.shape[2], rowNormSum(g), g.shape[1]);
 }
 
 function denseStep(layer: LayerLike, variables: tf.Variable[]): Step | undefined {
@@ -208,7 +245,8 @@ function embeddingStep(layer: LayerLike, variables: tf.Variable[]): Step | undef
       const ids = tf.reshape(tf.cast(input, 'int32'), [input.shape[0]!, -1]);
       const same = tf.cast(tf.equal(tf.expandDims(ids, 2), tf.expandDims(ids, 1)), 'float32');
       const g = positions(gradient);
-      return tf.sum(tf.mul(same, tf.matMul(g, g, false, true)), [1, 2]);
+      const t = g.shape[1];
+      return gramBound(tf.sum(tf.mul(same, tf.matMul(g, g, false, true)), [1, 2]), rowNormSum(g), g.shape[2] + t * t);
     },
   };
 }
@@ -235,7 +273,8 @@ function layerNormalizationStep(layer: LayerLike, variables: tf.Variable[], rank
     squaredNorms(input, gradient) {
       // gamma's per-example gradient is sum_t g_t * normalized_t, beta's sum_t g_t
       const g = positions(gradient);
-      return tf.add(tf.sum(tf.square(tf.sum(tf.mul(g, positions(normalize(input))), 1)), 1), biasSquaredNorms(g));
+      const terms = tf.mul(g, positions(normalize(input))) as tf.Tensor3D;
+      return tf.add(explicitBound(tf.sum(tf.square(tf.sum(terms, 1)), 1), g.shape[2], rowNormSum(terms), g.shape[1]), biasSquaredNorms(g));
     },
   };
 }
@@ -277,7 +316,7 @@ export class LayerChain {
   /**
    * Reads `model`'s layers.
    *
-   * @throws {PrivkitError} E_ARG when the model is not a chain of single-input layers, or a layer is random in training, a BatchNormalization, regularized or constrained.
+   * @throws {PrivkitError} E_ARG when the model is not a chain of single-input layers, or a layer is random in training, a BatchNormalization, stateful, regularized or constrained, or shares a trainable weight with another layer.
    */
   constructor(model: unknown) {
     const layers = (model as { layers?: unknown } | null)?.layers;
@@ -302,6 +341,16 @@ export class LayerChain {
     if (this.#steps.length === 0) throw new PrivkitError('E_ARG', 'model has no layers', { argument: 'model' });
     this.variables = this.#steps.flatMap((step) => step.variables);
     if (this.variables.length === 0) throw new PrivkitError('E_ARG', 'model has no trainable weights', { argument: 'model' });
+    // a weight shared by two layers (tied weights) gets the sum of both layers' gradients, whose
+    // norm the per-layer norms do not bound (||u + v||^2 > ||u||^2 + ||v||^2 when u, v align)
+    const owners = new Map<tf.Variable, LayerLike>();
+    for (const step of this.#steps) {
+      for (const variable of step.variables) {
+        const owner = owners.get(variable);
+        if (owner !== undefined) throw layerError(step.layer, `shares the weight ${JSON.stringify(variable.name)} with layer ${JSON.stringify(owner.name)}: privkit/tfjs does not train tied weights (their per-layer gradient norms would under-estimate the example's gradient norm)`);
+        owners.set(variable, step.layer);
+      }
+    }
     this.perExampleLayers = this.#steps.filter((step) => step.variables.length > 0 && !step.ghost).map((step) => step.layer.name);
   }
 
@@ -349,10 +398,13 @@ export class LayerChain {
         weightedSum: (weights) =>
           tf.tidy(() => {
             const sums: tf.NamedTensorMap = {};
+            const kept = tf.notEqual(weights, 0);
+            const keep = (x: tf.Tensor) => tf.where(tf.reshape(kept, [batch, ...x.shape.slice(1).map(() => 1)]), x, tf.zerosLike(x));
             trainable.forEach((step, k) => {
               const gradient = gradientAt(k);
-              const scaled = tf.mul(gradient, tf.reshape(weights, [batch, ...gradient.shape.slice(1).map(() => 1)]));
-              const parts = step.weightedSum?.(inputs[k]!, scaled) ?? layerVjp(step, inputs[k]!, scaled);
+              const scaled = keep(tf.mul(gradient, tf.reshape(weights, [batch, ...gradient.shape.slice(1).map(() => 1)])));
+              const input = keep(inputs[k]!);
+              const parts = step.weightedSum?.(input, scaled) ?? layerVjp(step, input, scaled);
               step.variables.forEach((v, i) => (sums[v.name] = parts[i]!));
             });
             return sums;
@@ -400,11 +452,20 @@ function checkChained(layer: LayerLike, previous: unknown): void {
   const nodes = (layer as unknown as { inboundNodes?: { inboundLayers?: unknown[] }[] }).inboundNodes;
   if (!Array.isArray(nodes) || nodes.length === 0) return;
   const inbound = nodes[0]!.inboundLayers ?? [];
-  const fromPrevious = inbound.length === 1 && (previous === undefined || inbound[0] === previous || (inbound[0] as LayerLike).getClassName?.() === 'InputLayer');
+  // only the first layer may be fed by an input: a later one fed by an input is a branch (a second head or a second input)
+  const fromPrevious = inbound.length === 1 && (previous === undefined || inbound[0] === previous);
   if (nodes.length !== 1 || !fromPrevious) throw layerError(layer, 'is not fed by the layer before it: privkit/tfjs trains chains of layers (as tf.Sequential)');
 }
 
-function stepOf(layer: LayerLike): Step {
+/** The layers inside a layer: a nested model's layers, a wrapper's layer (TimeDistributed, Bidirectional). */
+function innerLayers(layer: LayerLike): LayerLike[] {
+  const fields = layer as unknown as { layers?: unknown; layer?: unknown; forwardLayer?: unknown; backwardLayer?: unknown };
+  const inner = [...(Array.isArray(fields.layers) ? fields.layers : []), fields.layer, fields.forwardLayer, fields.backwardLayer];
+  return inner.filter((l): l is LayerLike => typeof (l as LayerLike | undefined)?.getClassName === 'function');
+}
+
+/** Refuses a layer (or a layer inside it) that DP training can not run as the model would. */
+function checkTrainable(layer: LayerLike): void {
   const className = layer.getClassName();
   if (RANDOM_IN_TRAINING.has(className)) {
     throw layerError(layer, 'is random while training, and privkit runs layers in inference mode, which would silently turn it off: remove it');
@@ -413,9 +474,18 @@ function stepOf(layer: LayerLike): Step {
     throw layerError(layer, "normalizes with statistics of the whole batch while training, so one example's gradient depends on the others (as Opacus, refused): use LayerNormalization");
   }
   const c = config(layer);
+  if (c.stateful === true) {
+    throw layerError(layer, 'is stateful: its state carries the examples of one step into the next and into the released model, without noise: use stateful: false');
+  }
   for (const key of ['kernelRegularizer', 'biasRegularizer', 'activityRegularizer', 'embeddingsRegularizer', 'gammaRegularizer', 'betaRegularizer', 'kernelConstraint', 'biasConstraint', 'embeddingsConstraint', 'gammaConstraint', 'betaConstraint']) {
     if (c[key] !== undefined && c[key] !== null) throw layerError(layer, `has a ${key}, which DP training does not apply`);
   }
+  innerLayers(layer).forEach(checkTrainable);
+}
+
+function stepOf(layer: LayerLike): Step {
+  checkTrainable(layer);
+  const className = layer.getClassName();
   const variables = layer.trainableWeights.map((w) => w.read());
   if (!variables.every((v): v is tf.Variable => v instanceof tf.Variable)) throw layerError(layer, 'has trainable weights that are not tf.Variable');
   if (variables.length === 0) return plainStep(layer);

@@ -8,7 +8,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../dp/rng.js';
 import { gaussianNoise } from '../dp/noise.js';
 
-/** What one private gradient step produced. */
+/** 1 - 8 u for float32's unit roundoff u = 2^-24. */
+const CLIP_MARGIN = 1 - 2 ** -21;
+
+/** What one private gradient step produced: only `grads` is private; `norms`, `clippedCount` and `loss` are computed from the batch without noise (the trainer's diagnostics, outside the epsilon). */
 export interface NoisedGradients {
   /** The noised mean gradient per variable name (tensors the caller disposes, e.g. after optimizer.applyGradients). */
   grads: tf.NamedTensorMap;
@@ -35,7 +38,8 @@ export interface NoiseParameters {
 /**
  * The noised clipped mean gradient of `variables`, given each example's gradient norm and the
  * gradient of the batch's loss weighted per example (`weightedSum(c)` = the gradient of
- * sum_i c_i loss_i per variable name).
+ * sum_i c_i loss_i per variable name, where an example with c_i = 0 must add exactly nothing,
+ * even when its own gradient is not finite).
  */
 export function noisedClippedMean(
   variables: readonly tf.Variable[],
@@ -46,10 +50,14 @@ export function noisedClippedMean(
   const { maxGradNorm, noiseMultiplier, denominator, rng } = params;
   const normValues = norms.dataSync() as Float32Array;
   let clippedCount = 0;
-  for (const norm of normValues) if (norm > maxGradNorm) clippedCount++;
+  for (const norm of normValues) if (!(norm <= maxGradNorm)) clippedCount++;
   const sums = new Map<tf.Variable, tf.Tensor>();
   if (normValues.length > 0) {
-    const weights = tf.tidy(() => tf.minimum(1, tf.div(maxGradNorm, tf.add(norms, 1e-6))) as tf.Tensor1D);
+    // C shrunk by a few float32 roundings (of the sum, the division and the scaling), so that c_i
+    // times an upper bound of the norm stays <= C after rounding; an example whose norm is not
+    // finite (an infinite or NaN feature, an overflow) gets c_i = 0, and weightedSum leaves it out
+    // entirely (0 x Infinity would be NaN)
+    const weights = tf.tidy(() => tf.where(tf.isFinite(norms), tf.minimum(1, tf.div(maxGradNorm * CLIP_MARGIN, tf.add(norms, 1e-6))), tf.zerosLike(norms)) as tf.Tensor1D);
     try {
       const grads = weightedSum(weights);
       for (const variable of variables) {

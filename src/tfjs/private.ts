@@ -40,7 +40,12 @@ export interface MakePrivateOptions {
   epochs?: number;
   /** The accountant: 'rdp' (default) or 'pld' (tighter). */
   accountant?: 'rdp' | 'pld';
-  /** The per-example loss: a name, or (yTrue, yPred) => [batch] losses; by default the model's compiled loss. */
+  /**
+   * The per-example loss: a name, or (yTrue, yPred) => [batch] losses; by default the model's
+   * compiled loss. A function's loss of example i must depend on example i's target and output
+   * only: one that mixes examples (e.g. centred on the batch mean) lets a record move the others'
+   * gradients, unclipped, and is outside the epsilon.
+   */
   loss?: LossName | PerExampleLoss;
   /** The optimizer that applies the noised gradient; by default the model's compiled one. */
   optimizer?: tf.Optimizer;
@@ -59,8 +64,8 @@ export interface TrainingBatch {
 }
 
 /**
- * What one private step reports. `loss` and `clippedCount` are computed from the batch without
- * noise: the trainer's own diagnostics, not covered by the epsilon (do not publish them).
+ * What one private step reports. `loss`, `batchSize` and `clippedCount` are computed from the batch
+ * without noise: the trainer's own diagnostics, not covered by the epsilon (do not publish them).
  */
 export interface StepResult {
   /** The mean loss of the batch's examples before the update (NaN for an empty batch). */
@@ -306,7 +311,9 @@ function assertDelta(value: unknown): number {
  * a one-time warning naming it), flat clipping to maxGradNorm, Gaussian noise from privkit's
  * CSPRNG, Poisson batches, the expected batch size as denominator and an RDP or PLD accountant.
  * Layers that are random in training (Dropout, GaussianNoise, ...), BatchNormalization and
- * regularized or constrained layers are refused.
+ * stateful, regularized or constrained layers and tied weights are refused. Custom layers must
+ * compute each example's output from that example alone (privkit can not check it; a layer that
+ * mixes the batch is outside the epsilon).
  *
  * @param model - the model (compiled, or give `loss` and `optimizer`).
  * @param opts - noise or target epsilon, clip norm, sampling, accountant.

@@ -94,6 +94,69 @@ describe('makePrivate step equals the slow reference', () => {
   });
 });
 
+/**
+ * Runs one step of makePrivate (noise 1e-9 C, sgd(1), q N = 1) on a one-example batch whose output
+ * gradients are `outputGradients` (a squared-error loss against targets chosen for them) and
+ * returns the norm of the update: the example's clipped contribution, which must be <= C.
+ */
+async function contribution(model: tfl.LayersModel, xs: tf.Tensor, outputGradients: tf.Tensor): Promise<number> {
+  const ys = tf.sub(model.predict(xs) as tf.Tensor, tf.div(outputGradients, 2));
+  const squaredError = (y: tf.Tensor, p: tf.Tensor) => tf.sum(tf.reshape(tf.square(tf.sub(p, y)), [p.shape[0]!, -1]), 1);
+  const dp = makePrivate(model, { noiseMultiplier: 1e-9, maxGradNorm: 1, sampleRate: 1, datasetSize: 1, loss: squaredError, optimizer: tf.train.sgd(1), rng: createRng({ seed: seed(9) }) });
+  const before = weightsOf(model);
+  await dp.step({ xs, ys });
+  const after = weightsOf(model);
+  return Math.sqrt(before.reduce((s, w, k) => s + w.reduce((t, x, j) => t + (x - after[k]![j]!) ** 2, 0), 0));
+}
+
+describe('clipping holds against examples built to defeat the norm formulas', () => {
+  it('a non-finite example (attack: an Infinity feature makes its norm Infinity, c = 0, and 0 x Infinity = NaN poisons the model when it is sampled)', async () => {
+    // the same step with and without the poisoned record, from the same weights and noise: the record must add nothing (c = 0)
+    const steps = await Promise.all(
+      [[[1, 2, 0, 0, 0, 0]], [[1, 2, 0, 0, 0, 0], [Infinity, 0, 0, 0, 0, 0]]].map(async (rows) => {
+        const model = buildModel();
+        model.setWeights(buildModel().getWeights().map((w) => tf.onesLike(w)));
+        const dp = makePrivate(model, { noiseMultiplier: 1, maxGradNorm: 1, sampleRate: 0.5, datasetSize: 4, rng: createRng({ seed: seed(3) }) });
+        const result = await dp.step({ xs: tf.tensor2d(rows), ys: tf.tensor2d(rows.map(() => [1, 0, 0])) });
+        return { weights: weightsOf(model), clippedCount: result.clippedCount };
+      }),
+    );
+    const [clean, poisoned] = steps as [(typeof steps)[0], (typeof steps)[0]];
+    poisoned.weights.forEach((w, k) => w.forEach((x, j) => expect(x).toBe(clean.weights[k]![j]!)));
+    expect(poisoned.clippedCount).toBe(clean.clippedCount + 1);
+  });
+
+  it('dpGradients: an example whose loss is not finite adds nothing', async () => {
+    const w = tf.variable(tf.ones([2, 1]));
+    const lossFn = ([x]: tf.Tensor[]) => tf.sum(tf.square(tf.matMul(x as tf.Tensor2D, w)), 1);
+    const [clean, poisoned] = [[[1, 2]], [[1, 2], [NaN, 1]]].map((rows) => {
+      const { grads } = dpGradients(lossFn, [w], [tf.tensor2d(rows)], { maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: 2, rng: createRng({ seed: seed(4) }) });
+      return Array.from(grads[w.name]!.dataSync());
+    });
+    expect(poisoned).toEqual(clean);
+  });
+
+  it('Dense over positions (attack: a_1 ~ a_2 large and g_1 = -g_2 cancel in the Gram formula, which rounds the norm to 0)', async () => {
+    const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [2, 2], units: 2, useBias: false, kernelInitializer: 'ones' })] });
+    // gradient sum_t a_t^T g_t = (a_2 - a_1)^T g_2: norm 20 x 200 sqrt(2), but <a_t, a_s> = 1e10 for all t, s in float32
+    const xs = tf.tensor3d([[[1e5, 0], [1e5, 20]]]);
+    const slow = tf.tidy(() => {
+      const kernel = model.trainableWeights[0]!.read() as tf.Variable;
+      const g = tf.tensor3d([[[-200, -200], [200, 200]]]);
+      const { grads } = tf.variableGrads(() => tf.sum(tf.mul(model.apply(xs) as tf.Tensor, g)), [kernel]);
+      return tf.norm(grads[kernel.name]!).dataSync()[0]!;
+    });
+    expect(slow).toBeGreaterThan(5000);
+    expect(await contribution(model, xs, tf.tensor3d([[[-200, -200], [200, 200]]]))).toBeLessThanOrEqual(1);
+  });
+
+  it('Embedding with a repeated token (attack: g_1 = -g_2 + d, |g| = 1e6, cancel in the Gram formula)', async () => {
+    const model = tfl.sequential({ layers: [tfl.layers.embedding({ inputDim: 3, outputDim: 2, inputLength: 2, inputShape: [2] })] });
+    // the token's row gets g_1 + g_2 = (100, 0): norm 100, while |g_1|^2 + |g_2|^2 + 2 <g_1, g_2> rounds to about 0
+    expect(await contribution(model, tf.tensor2d([[1, 1]]), tf.tensor3d([[[1e6, 0], [-1e6 + 100, 0]]]))).toBeLessThanOrEqual(1);
+  });
+});
+
 describe('dpGradients equals the slow reference', () => {
   it('a custom loss over a batch given as an array of tensors', () => {
     const model = buildModel();
