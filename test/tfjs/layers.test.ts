@@ -44,9 +44,11 @@ function compare(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor, c: Float3
   slow.forEach((grads, i) => {
     const norm = Math.sqrt(grads.reduce((s, g) => s + g.reduce((t, x) => t + x * x, 0), 0));
     // the ghost norm is an upper bound (the computed norm plus its worst-case rounding error): never
-    // below the per-example norm, and above it by no more than that bound on these well-conditioned data
+    // below the per-example norm, and above it by no more than that bound. The bound grows with the
+    // cancellation in the Gram sums, which depends on the layers' (unseeded) initial weights: 2e-4
+    // relative was seen on these shapes, so the utility side allows 1e-3 (privacy is the lower side).
     expect(norms[i]! - norm).toBeGreaterThanOrEqual(-relative * Math.max(norm, 1e-3));
-    expect(norms[i]! - norm).toBeLessThanOrEqual(10 * relative * Math.max(norm, 1e-3));
+    expect(norms[i]! - norm).toBeLessThanOrEqual(100 * relative * Math.max(norm, 1e-3));
   });
   chain.variables.forEach((v, k) => {
     const got = sums[v.name]!.dataSync();
