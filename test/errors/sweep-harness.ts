@@ -754,9 +754,13 @@ async function judgeMutation(
       const empty = await invoke((args) => setAt(args, m.path, () => ({}), row.params), `${m.label} (as {})`);
       if (!empty.ok) return { failure: 'wrong-result', detail: `null options returned, {} threw ${describeValue(empty.error)}` };
       if (row.random !== undefined || sameResult(observe(result.value, result.args, result.ctx), observe(empty.value, empty.args, empty.ctx))) return {};
-      // without options a call may draw from the CSPRNG: then only a repeatable {} call is compared
-      const again = await invoke((args) => setAt(args, m.path, () => ({}), row.params), `${m.label} (as {}, again)`);
-      if (again.ok && !sameResult(observe(again.value, again.args, again.ctx), observe(empty.value, empty.args, empty.ctx))) return {};
+      // without options a call may draw from the CSPRNG: then only a repeatable {} call is compared.
+      // A call with few possible results (six Bernoulli bits) repeats by chance, so {} is tried up to
+      // three more times: a false failure needs four equal draws.
+      for (let k = 0; k < 3; k++) {
+        const again = await invoke((args) => setAt(args, m.path, () => ({}), row.params), `${m.label} (as {}, again)`);
+        if (again.ok && !sameResult(observe(again.value, again.args, again.ctx), observe(empty.value, empty.args, empty.ctx))) return {};
+      }
       return { failure: 'wrong-result', detail: 'null options and {} gave different results' };
     }
     case 'equal':
