@@ -130,18 +130,8 @@ export function textTable(header: string[], cells: string[][], leftColumns = 1):
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
 }
 
-/** Deterministic data for benchmarks (xorshift32): NOT privacy randomness, only reproducible inputs. */
-export function xorshift32(seed: number): () => number {
-  let s = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296; // uniform in [0, 1)
-  };
-}
+/** Deterministic data for benchmarks (in its own file so that page scripts can import it). */
+export { xorshift32 } from './xorshift.js';
 
 /** Largest |a[i] - b[i]| relative to max |b[i]| (the reference); used to check results before timing them. */
 export function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {

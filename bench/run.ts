@@ -5,6 +5,7 @@ import { desensitizeSuite } from './desensitize.js';
 import { kernelsSuite } from './kernels.js';
 import { noiseSuite } from './noise.js';
 import { paillierSuite } from './paillier.js';
+import { protectBrowserSuite } from './protect-browser.js';
 import { protectSuite } from './protect.js';
 import { prioSuite } from './prio.js';
 import { secaggSuite } from './secagg.js';
@@ -17,6 +18,7 @@ const suites: Record<string, () => Promise<void>> = {
   paillier: paillierSuite,
   secagg: secaggSuite,
   protect: protectSuite,
+  'protect-browser': protectBrowserSuite,
   desensitize: desensitizeSuite,
   tfjs: tfjsSuite,
   prio: prioSuite,
