@@ -157,7 +157,10 @@ class InFlight<T> {
 type Emit = (bytes: Uint8Array) => void;
 
 class Sealer {
-  private staging: Uint8Array<ArrayBuffer>;
+  /** One buffer for every chunk assembled from pieces: WebCrypto copies its input when called, so it is free again at once (a fresh buffer per chunk cost more than the encryption in Chromium). */
+  private readonly staging: Uint8Array<ArrayBuffer>;
+  /** Plaintext bytes of the chunk being filled (the chunk size; less for the last chunk). */
+  private chunkLength: number;
   private filled = 0;
   private written = 0;
   private index = 0;
@@ -176,7 +179,8 @@ class Sealer {
     readonly total: number,
     private readonly signer: ReadySigner | undefined,
   ) {
-    this.staging = new Uint8Array(Math.min(chunkSize, total));
+    this.chunkLength = Math.min(chunkSize, total);
+    this.staging = new Uint8Array(this.chunkLength);
     this.chain = signer === undefined ? undefined : ChunkChain.start(headerHash);
   }
 
@@ -229,20 +233,20 @@ class Sealer {
     let offset = 0;
     const direct = bytes.buffer instanceof ArrayBuffer; // WebCrypto refuses views of shared memory
     while (offset < bytes.length) {
-      if (direct && this.filled === 0 && bytes.length - offset >= this.staging.length) {
-        // A whole chunk inside the input: encrypt the view (WebCrypto copies its input when called).
-        const count = this.staging.length;
+      if (direct && this.filled === 0 && bytes.length - offset >= this.chunkLength) {
+        // A whole chunk inside the input: encrypt the view.
+        const count = this.chunkLength;
         this.written += count;
         await this.sealChunk(bytes.subarray(offset, offset + count) as Uint8Array<ArrayBuffer>, emit);
         offset += count;
         continue;
       }
-      const count = Math.min(bytes.length - offset, this.staging.length - this.filled);
+      const count = Math.min(bytes.length - offset, this.chunkLength - this.filled);
       this.staging.set(bytes.subarray(offset, offset + count), this.filled);
       this.filled += count;
       this.written += count;
       offset += count;
-      if (this.filled === this.staging.length) await this.sealChunk(this.staging, emit);
+      if (this.filled === this.chunkLength) await this.sealChunk(this.staging.subarray(0, this.chunkLength), emit);
     }
   }
 
@@ -256,7 +260,7 @@ class Sealer {
     if (this.signer !== undefined) emit(new Uint8Array(await crypto.subtle.sign('Ed25519', this.signer.privateKey, this.chain!.signedBytes())));
   }
 
-  /** Seals one chunk of plaintext (the staging buffer, or a chunk-sized view of the input) and starts the next. */
+  /** Seals one chunk of plaintext (a view of the staging buffer or of the input; WebCrypto copies it before returning) and starts the next. */
   private async sealChunk(plaintext: Uint8Array<ArrayBuffer>, emit: Emit): Promise<void> {
     const final = this.written === this.total;
     const iv = chunkNonce(this.nonceBase, this.index);
@@ -269,8 +273,7 @@ class Sealer {
       }),
     );
     this.index++;
-    const next = Math.min(this.chunkSize, this.total - this.written);
-    if (plaintext === this.staging || next !== this.staging.length) this.staging = new Uint8Array(next);
+    this.chunkLength = Math.min(this.chunkSize, this.total - this.written);
     this.filled = 0;
     if (this.window.size >= WINDOW) await this.emitNext(emit);
   }
