@@ -113,7 +113,7 @@ function activationOf(layer: LayerLike): ((x: tf.Tensor) => tf.Tensor) | undefin
 
 /** gamma_n for the backend's unit roundoff u, with n doubled to cover the rounding of the bound's own terms. */
 function roundingFactor(n: number): number {
-  const u = tf.backend().floatPrecision() === 32 ? 2 ** -24 : 2 ** -11;
+  const u = 2 ** -24; // float32: LayerChain refuses other precisions
   const nu = 2 * n * u;
   return nu < 1 ? nu / (1 - nu) : Infinity;
 }
@@ -316,12 +316,20 @@ export class LayerChain {
   /**
    * Reads `model`'s layers.
    *
-   * @throws {PrivkitError} E_ARG when the model is not a chain of single-input layers, or a layer is random in training, a BatchNormalization, stateful, regularized or constrained, or shares a trainable weight with another layer.
+   * @throws {PrivkitError} E_ARG when the backend computes in 16-bit floats, the model is not a chain of single-input layers, or a layer is random in training, a BatchNormalization, stateful, regularized or constrained, or shares a trainable weight with another layer.
    */
   constructor(model: unknown) {
     const layers = (model as { layers?: unknown } | null)?.layers;
     if (typeof model !== 'object' || model === null || !Array.isArray(layers)) {
       throw new PrivkitError('E_ARG', `model must be a tf.Sequential or tf.LayersModel, got ${describe(model)}`, { argument: 'model' });
+    }
+    // In 16-bit floats (WebGL without float32 textures) the norms' rounding bound exceeds 1: every
+    // example would be left out and training would silently do nothing.
+    const precision = tf.backend().floatPrecision();
+    if (precision !== 32) {
+      throw new PrivkitError('E_ARG', `model: the tfjs backend '${tf.getBackend()}' computes in ${precision}-bit floats; DP-SGD needs 32-bit (e.g. WebGL with float32 textures, wasm or cpu)`, {
+        argument: 'model',
+      });
     }
     this.#steps = [];
     let previous: unknown;

@@ -179,6 +179,18 @@ describe('LayerChain refuses what it cannot train privately', () => {
       expect((error as PrivkitError).message).toMatch(pattern);
     }
   };
+  it('a backend that computes in 16-bit floats (WebGL without float32 textures)', () => {
+    const backend = tf.backend();
+    const own = backend.floatPrecision;
+    backend.floatPrecision = () => 16;
+    try {
+      refuses([tfl.layers.dense({ inputShape: [3], units: 2 })], /16-bit floats/);
+    } finally {
+      backend.floatPrecision = own;
+    }
+    expect(() => new LayerChain(tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [3], units: 2 })] }))).not.toThrow();
+  });
+
   it('random layers, regularizers, non-models', () => {
     refuses([tfl.layers.dense({ inputShape: [3], units: 2 }), tfl.layers.dropout({ rate: 0.5 })], /Dropout.*random while training/);
     refuses([tfl.layers.dense({ inputShape: [3], units: 2, kernelRegularizer: tfl.regularizers.l2() })], /kernelRegularizer/);
