@@ -167,6 +167,27 @@ describe('privkit/server with privkit/client over 127.0.0.1', () => {
     await server.close();
   });
 
+  it('a flood cannot keep a socket busy: an unauthenticated connection gets one refusal, an authenticated one is closed after a second of refused frames', async () => {
+    const server = await start({ id: 'flood-close', rounds: 1, clientsPerRound: 1, minCheckIns: 2, noiseMultiplier: 1 }, 10000, 3);
+    // unauthenticated garbage: one error frame, then the socket is closed (no error frame per garbage frame for helloMs)
+    const stranger = new Raw(server.url);
+    await stranger.opened();
+    for (let i = 0; i < 20; i++) stranger.socket.send(Uint8Array.of(1, 2, 3));
+    expect(await stranger.closed).toBe(4001);
+    expect(stranger.inbox.filter((m) => m.type === 'error')).toHaveLength(1);
+    // an authenticated flood of 40 frames at 3 per second: refused, then closed, long before 40 error frames
+    const raw = new Raw(server.url);
+    await raw.hello('flood-close', server.issueToken().token);
+    raw.send({ type: 'check-in' });
+    await raw.next('checked-in');
+    const before = server.status();
+    for (let i = 0; i < 40; i++) raw.send({ type: 'check-in' });
+    expect(await raw.closed).toBe(4001);
+    expect(raw.inbox.filter((m) => m.type === 'error').length).toBeLessThanOrEqual(6);
+    expect({ ...server.status(), checkedIn: 1 }).toEqual(before); // refused: nothing changed but the lapse of its check-in with the socket
+    await server.close();
+  });
+
   it('refuses every attack with a code and no state change; a silent client is a dropout; too few updates withhold a round', async () => {
     const server = await start({ id: 'attacked', rounds: 2, clientsPerRound: 3, minCheckIns: 3, minUpdates: 2, noiseMultiplier: 1, trainMs: 700 }, 400);
     // the whole task state; while honest clients act concurrently, the ledger's rounds only
