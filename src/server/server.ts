@@ -412,7 +412,8 @@ export class PrivkitServer {
       if (!(error instanceof Refusal)) throw error;
       this.#send(connection, { type: 'error', code: error.code, message: error.message.slice(0, 240), refSeq: seq }); // <= 960 UTF-8 bytes: within a client's default limit
       // an unauthenticated connection gets one refusal: it cannot keep a socket busy with refused frames
-      if (error.close || connection.clientId === undefined) connection.socket.close(4001, error.code);
+      // (4001 refuses the client's credentials, which it must not retry; 4002 a protocol violation, after which it may reconnect)
+      if (error.close || connection.clientId === undefined) connection.socket.close(error.code === 'E_AUTH' ? 4001 : 4002, error.code);
     }
   }
 
