@@ -2,7 +2,8 @@
 // complete central-DP rounds and the ledger matches an independent accountant; a client that goes
 // silent is a dropout; and an attacker's unauthenticated, malformed, oversized, text, replayed,
 // duplicated and out-of-phase messages are each refused with a code and change no task state.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
@@ -165,6 +166,30 @@ describe('privkit/server with privkit/client over 127.0.0.1', () => {
     expect(errors.filter((e) => /rate limit of 3 messages per second/.test(e.message)).length).toBeGreaterThanOrEqual(3);
     expect(JSON.stringify(server.status())).toBe(before);
     await server.close();
+  });
+
+  it('privkit-server --tokens narrows an existing, world-readable tokens file to its owner before writing the tokens', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'privkit-cli-'));
+    dirs.push(dir);
+    const taskFile = join(dir, 'task.json');
+    writeFileSync(taskFile, JSON.stringify({ id: 'cli', model, local: { epochs: 1, batchSize: 2, learningRate: 0.2 }, clipNorm: 1, rounds: 1, clientsPerRound: 1, noiseMultiplier: 1 }));
+    const tokens = join(dir, 'tokens.jsonl');
+    writeFileSync(tokens, 'left from an earlier run\n');
+    chmodSync(tokens, 0o644); // writeFileSync's mode applies only when it creates the file
+    const cli = join(import.meta.dirname, '../../dist/src/server/cli.js');
+    const child = spawn(process.execPath, [cli, '--task', taskFile, '--port', '0', '--db', join(dir, 'data'), '--issue', '2', '--tokens', tokens], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      child.stderr!.on('data', (chunk: Buffer) => {
+        err += chunk.toString();
+        if (err.includes(' on ws://')) resolve();
+      });
+      child.once('exit', () => reject(new Error(`privkit-server exited: ${err}`)));
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+    expect(statSync(tokens).mode & 0o077).toBe(0);
   });
 
   it('a flood cannot keep a socket busy: an unauthenticated connection gets one refusal, an authenticated one is closed after a second of refused frames', async () => {
