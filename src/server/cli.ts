@@ -5,7 +5,7 @@
 // task.json holds the TaskOptions of privkit/server; --issue N enrols N new clients and prints one
 // JSON line { clientId, token } for each (hand each token to one client), or writes them to FILE
 // (owner-readable only) with --tokens.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createServer } from './server.js';
 
@@ -31,7 +31,12 @@ const server = await createServer({ task: JSON.parse(readFileSync(values.task, '
 );
 const issued = Array.from({ length: Number(values.issue) }, () => `${JSON.stringify(server.issueToken())}\n`).join('');
 if (values.tokens === undefined) process.stdout.write(issued);
-else writeFileSync(values.tokens, issued, { mode: 0o600 });
+else {
+  const fd = openSync(values.tokens, 'w', 0o600);
+  fchmodSync(fd, 0o600); // open's mode applies only to a new file: an existing one is narrowed before the tokens go in
+  writeSync(fd, issued);
+  closeSync(fd);
+}
 process.stderr.write(`privkit-server: task ${server.status().id} on ${server.url} (HTTP GET /health, /task), ledger in ${values.db}\n`);
 const stop = () => void server.close().then(() => process.exit(0));
 process.once('SIGINT', stop);

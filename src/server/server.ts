@@ -35,7 +35,8 @@
 // wire decoder (bounded sizes, E_PROTOCOL), then through checks in this order: authentication
 // (E_AUTH), per-connection sequence numbers (replay, E_PROTOCOL), a per-connection rate limit, and the
 // phase (an update for another round, a second update, a check-in while assigned: E_PROTOCOL). A
-// refused message gets an Error frame and changes no state of the task. A connection that does not
+// refused message gets an Error frame and changes no state of the task; a refusal before
+// authentication, or a second's worth of rate-limited messages, also closes the connection. A connection that does not
 // authenticate within helloMs is closed (slow clients cannot hold sockets). Not covered in this
 // version: Sybil clients with valid tokens (each token is one client: the operator issues them), and
 // a malicious server (clients trust it: use privkit/secagg's SecureAggregator in simulation for that).
@@ -410,7 +411,9 @@ export class PrivkitServer {
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
       this.#send(connection, { type: 'error', code: error.code, message: error.message.slice(0, 240), refSeq: seq }); // <= 960 UTF-8 bytes: within a client's default limit
-      if (error.close) connection.socket.close(4001, error.code);
+      // an unauthenticated connection gets one refusal: it cannot keep a socket busy with refused frames
+      // (4001 refuses the client's credentials, which it must not retry; 4002 a protocol violation, after which it may reconnect)
+      if (error.close || connection.clientId === undefined) connection.socket.close(error.code === 'E_AUTH' ? 4001 : 4002, error.code);
     }
   }
 
@@ -418,8 +421,10 @@ export class PrivkitServer {
     const now = Date.now();
     connection.tokens = Math.min(this.#rate, connection.tokens + ((now - connection.refilledAt) / 1000) * this.#rate);
     connection.refilledAt = now;
-    if (connection.tokens < 1) throw new Refusal('E_PROTOCOL', `rate limit of ${this.#rate} messages per second exceeded`);
     connection.tokens -= 1;
+    // over the limit a message is refused; a second's worth of refused messages closes the connection,
+    // so a flood (whose every frame would cost an error frame) cannot grow the send buffer without bound
+    if (connection.tokens < 0) throw new Refusal('E_PROTOCOL', `rate limit of ${this.#rate} messages per second exceeded`, connection.tokens <= -this.#rate);
   }
 
   /** Checks a message against the connection and the task; returns the state change to apply. */

@@ -2,7 +2,8 @@
 // complete central-DP rounds and the ledger matches an independent accountant; a client that goes
 // silent is a dropout; and an attacker's unauthenticated, malformed, oversized, text, replayed,
 // duplicated and out-of-phase messages are each refused with a code and change no task state.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
@@ -164,6 +165,51 @@ describe('privkit/server with privkit/client over 127.0.0.1', () => {
     expect(errors.map((e) => e.code)).toEqual(['E_PROTOCOL', 'E_PROTOCOL', 'E_PROTOCOL', 'E_PROTOCOL']);
     expect(errors.filter((e) => /rate limit of 3 messages per second/.test(e.message)).length).toBeGreaterThanOrEqual(3);
     expect(JSON.stringify(server.status())).toBe(before);
+    await server.close();
+  });
+
+  it('privkit-server --tokens narrows an existing, world-readable tokens file to its owner before writing the tokens', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'privkit-cli-'));
+    dirs.push(dir);
+    const taskFile = join(dir, 'task.json');
+    writeFileSync(taskFile, JSON.stringify({ id: 'cli', model, local: { epochs: 1, batchSize: 2, learningRate: 0.2 }, clipNorm: 1, rounds: 1, clientsPerRound: 1, noiseMultiplier: 1 }));
+    const tokens = join(dir, 'tokens.jsonl');
+    writeFileSync(tokens, 'left from an earlier run\n');
+    chmodSync(tokens, 0o644); // writeFileSync's mode applies only when it creates the file
+    const cli = join(import.meta.dirname, '../../dist/src/server/cli.js');
+    const child = spawn(process.execPath, [cli, '--task', taskFile, '--port', '0', '--db', join(dir, 'data'), '--issue', '2', '--tokens', tokens], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      child.stderr!.on('data', (chunk: Buffer) => {
+        err += chunk.toString();
+        if (err.includes(' on ws://')) resolve();
+      });
+      child.once('exit', () => reject(new Error(`privkit-server exited: ${err}`)));
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+    expect(statSync(tokens).mode & 0o077).toBe(0);
+  });
+
+  it('a flood cannot keep a socket busy: an unauthenticated connection gets one refusal, an authenticated one is closed after a second of refused frames', async () => {
+    const server = await start({ id: 'flood-close', rounds: 1, clientsPerRound: 1, minCheckIns: 2, noiseMultiplier: 1 }, 10000, 3);
+    // unauthenticated garbage: one error frame, then the socket is closed (no error frame per garbage frame for helloMs)
+    const stranger = new Raw(server.url);
+    await stranger.opened();
+    for (let i = 0; i < 20; i++) stranger.socket.send(Uint8Array.of(1, 2, 3));
+    expect(await stranger.closed).toBe(4002); // a protocol violation, not a refused token
+    expect(stranger.inbox.filter((m) => m.type === 'error')).toHaveLength(1);
+    // an authenticated flood of 40 frames at 3 per second: refused, then closed, long before 40 error frames
+    const raw = new Raw(server.url);
+    await raw.hello('flood-close', server.issueToken().token);
+    raw.send({ type: 'check-in' });
+    await raw.next('checked-in');
+    const before = server.status();
+    for (let i = 0; i < 40; i++) raw.send({ type: 'check-in' });
+    expect(await raw.closed).toBe(4002); // an honest client may reconnect after it (4001 would end it with E_AUTH)
+    expect(raw.inbox.filter((m) => m.type === 'error').length).toBeLessThanOrEqual(6);
+    expect({ ...server.status(), checkedIn: 1 }).toEqual(before); // refused: nothing changed but the lapse of its check-in with the socket
     await server.close();
   });
 
