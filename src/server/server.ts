@@ -20,14 +20,16 @@
 // service releases: the model versions, the round results (status, number of updates, epsilon) and
 // the task status, which includes every round's checked-in count n_t and sample size k. Each round is
 // charged as privkit/fl's FedAvg charges a fixed-size sample (centralRoundEvent): the subsampled
-// Gaussian with sampling rate q_t = k / n_t, without replacement, replace-one neighbours (one client's
+// Gaussian with sampling rate q_t = min(1, k / (n_t - c)), without replacement, replace-one neighbours
+// (c = colludingClients, default 1: a client knows whether it was sampled itself, so to it the others
+// were sampled at k / (n_t - 1), and sampled clients receive the model; one client's
 // data replaced by any other: the counts are the same in both worlds, so publishing them costs
 // nothing). This rests on two assumptions, stated in the README: (a) whether a client checks in, and
 // whether it meets the deadline, does not depend on its data (its connection, not its samples), so the
 // n_t checked-in clients are a population of public size from which the sample is uniform; (b) an
-// adversary does not learn which clients were sampled (the server tells only the sampled ones; a
-// coalition of checked-in clients learns its own members' sampling, and through it something about the
-// rest, so it is not such an observer). Where (a) or (b) may fail, set minCheckIns = clientsPerRound:
+// adversary does not learn which other clients were sampled (the server tells only the sampled ones;
+// a coalition of more than c checked-in clients learns its members' sampling, and through it more
+// about the rest than the charge assumes). Where (a) or (b) may fail, set minCheckIns = clientsPerRound:
 // every checked-in client is sampled, q = 1 is charged, and neither assumption is needed. Timing (how
 // fast a round completes) is not covered, as in FedAvg.
 //
@@ -74,6 +76,13 @@ export interface TaskOptions {
   minCheckIns?: number;
   /** Updates a round needs to be released; fewer and it is withheld. Default 1. */
   minUpdates?: number;
+  /**
+   * c: how many checked-in clients the epsilon allows the observer to be or collude with. A client
+   * knows whether it was sampled itself, so to it the others were sampled at k / (n - 1); each round
+   * is charged at q = min(1, k / (n - c)). Default 1 (sampled clients receive the model: they are
+   * observers); 0 holds only for observers who are not clients. Integer in [0, minCheckIns - 1].
+   */
+  colludingClients?: number;
   /** C: the L2 bound of each update. */
   clipNorm: number;
   /** z > 0: the noise on each round's sum has standard deviation z C. */
@@ -139,7 +148,7 @@ export interface IssuedToken {
 }
 
 const OBSERVER =
-  'observers of the released model versions, round results and task status (checked-in counts included), not the server itself, which sees updates in the clear (central DP); replace-one neighbours, sampling without replacement at k / checked-in, assuming check-in and deadlines do not depend on the data';
+  'observers of the released model versions, round results and task status (checked-in counts included), not the server itself, which sees updates in the clear (central DP); replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in and deadlines do not depend on the data';
 const TASK_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const TASK_KEYS = [
   'id',
@@ -149,6 +158,7 @@ const TASK_KEYS = [
   'clientsPerRound',
   'minCheckIns',
   'minUpdates',
+  'colludingClients',
   'clipNorm',
   'noiseMultiplier',
   'targetEpsilon',
@@ -165,6 +175,7 @@ interface ResolvedTask {
   clientsPerRound: number;
   minCheckIns: number;
   minUpdates: number;
+  colludingClients: number;
   clipNorm: number;
   noiseMultiplier: number;
   targetEpsilon: number | undefined;
@@ -181,14 +192,16 @@ function resolveTask(given: TaskOptions): ResolvedTask {
   const model = createModel(t.model);
   const local = checkLocalOptions(t.local, 'options.task.local');
   const clientsPerRound = assertInteger('options.task.clientsPerRound', t.clientsPerRound, 1, 2 ** 20);
+  const minCheckIns = t.minCheckIns === undefined ? clientsPerRound : assertInteger('options.task.minCheckIns', t.minCheckIns, clientsPerRound, 2 ** 30);
   return {
     id: t.id,
     model,
     local: { epochs: local.epochs, batchSize: local.batchSize, learningRate: local.learningRate },
     rounds: assertInteger('options.task.rounds', t.rounds, 1, 2 ** 20),
     clientsPerRound,
-    minCheckIns: t.minCheckIns === undefined ? clientsPerRound : assertInteger('options.task.minCheckIns', t.minCheckIns, clientsPerRound, 2 ** 30),
+    minCheckIns,
     minUpdates: t.minUpdates === undefined ? 1 : assertInteger('options.task.minUpdates', t.minUpdates, 1, clientsPerRound),
+    colludingClients: t.colludingClients === undefined ? 1 : assertInteger('options.task.colludingClients', t.colludingClients, 0, minCheckIns - 1),
     clipNorm: assertNumber('options.task.clipNorm', t.clipNorm, 'positive'),
     noiseMultiplier: assertNumber('options.task.noiseMultiplier', t.noiseMultiplier, 'positive'),
     targetEpsilon: t.targetEpsilon === undefined ? undefined : assertNumber('options.task.targetEpsilon', t.targetEpsilon, 'positive'),
@@ -518,7 +531,8 @@ export class PrivkitServer {
     const task = this.#task;
     const n = this.#checkedIn.size;
     if (n < task.minCheckIns) return;
-    const event = centralRoundEvent(this.#aggregator, task.clientsPerRound / n, 'without-replacement');
+    // to an observer who is (or colludes with) c of the n checked-in clients, the others were sampled at k / (n - c)
+    const event = centralRoundEvent(this.#aggregator, Math.min(1, task.clientsPerRound / (n - task.colludingClients)), 'without-replacement');
     if (task.targetEpsilon !== undefined && !(this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon <= task.targetEpsilon)) {
       this.#finish('budget');
       return;

@@ -94,7 +94,8 @@ describe('privkit/server with privkit/client over 127.0.0.1', () => {
     for (const r of final.rounds) {
       expect(r.checkedIn).toBeGreaterThanOrEqual(8);
       expect(r.included).toBe(4);
-      independent.step({ noiseMultiplier: 1.5, sampleRate: 4 / r.checkedIn, sampling: 'without-replacement', neighbours: 'replace-one', slack: (r.event as { slack: number }).slack });
+      // colludingClients defaults to 1: q = k / (n - 1)
+      independent.step({ noiseMultiplier: 1.5, sampleRate: Math.min(1, 4 / (r.checkedIn - 1)), sampling: 'without-replacement', neighbours: 'replace-one', slack: (r.event as { slack: number }).slack });
       expect(r.epsilonAfter).toBeCloseTo(independent.getEpsilon(1e-5).epsilon, 12);
     }
     expect(final.epsilon).toBeCloseTo(independent.getEpsilon(1e-5).epsilon, 12);

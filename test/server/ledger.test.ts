@@ -107,7 +107,8 @@ describe('privacy ledger under kill -9', () => {
         }
         if (r.event !== null) {
           const event = JSON.parse(r.event);
-          expect(event).toMatchObject({ noiseMultiplier: 4, sampleRate: r.sampled / r.checked_in, sampling: 'without-replacement', neighbours: 'replace-one' });
+          // q = k / (n - c) with the default colludingClients c = 1
+          expect(event).toMatchObject({ noiseMultiplier: 4, sampleRate: Math.min(1, r.sampled / (r.checked_in - 1)), sampling: 'without-replacement', neighbours: 'replace-one' });
           // the stored running epsilon is the replay of the stored events: one charge per round, none lost
           expect(r.epsilon_after).toBeCloseTo(accountant.step(event).getEpsilon(1e-5).epsilon, 12);
         }

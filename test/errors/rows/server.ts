@@ -51,6 +51,7 @@ export const serverRows: SweepRow[] = [
             clientsPerRound: int(1, 2),
             minCheckIns: int(2, 2 ** 30, { optional: true }),
             minUpdates: int(1, 2, { optional: true }),
+            colludingClients: int(0, 2, { optional: true }), // below the row's minCheckIns (3)
             clipNorm: positive(),
             noiseMultiplier: positive(),
             targetEpsilon: positive({ optional: true }),
