@@ -8,6 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Application, Logger, LogLevel, ReflectionKind } from 'typedoc';
+import { withoutTfjsLibErrors } from './tsc-output.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -107,24 +108,6 @@ function examplesOf(reflection, deep = true) {
     }
   }
   return blocks;
-}
-
-/**
- * tsc's output without the errors it reports inside TensorFlow.js's own declaration files (with
- * their indented continuation lines): tfjs 4.22's .d.ts do not pass a strict library check (a
- * global `Long`, optional properties under a JSON index type), which privkit/tfjs's examples
- * cannot change; every other file, privkit's declarations included, stays checked.
- */
-function withoutTfjsLibErrors(output) {
-  let skipping = false;
-  return output
-    .split('\n')
-    .filter((line) => {
-      if (/^node_modules\/@tensorflow\//.test(line)) skipping = true;
-      else if (!/^\s/.test(line)) skipping = false;
-      return !skipping;
-    })
-    .join('\n');
 }
 
 /**

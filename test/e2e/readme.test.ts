@@ -4,24 +4,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { withoutTfjsLibErrors } from '../../scripts/tsc-output.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const examples = [...readFileSync(`${root}/README.md`, 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 // Inside the package folder, so `import 'privkit'` resolves to this package's exports, as it does for a user.
 const dir = `${root}/test-results/readme-examples`;
-
-/** tsc output without errors reported inside node_modules/@tensorflow (and their continuation lines). */
-function withoutTfjsLibErrors(output: string): string {
-  let skipping = false;
-  return output
-    .split('\n')
-    .filter((line) => {
-      if (/^node_modules\/@tensorflow\//.test(line)) skipping = true;
-      else if (!/^\s/.test(line)) skipping = false;
-      return !skipping;
-    })
-    .join('\n');
-}
 
 describe('README examples', () => {
   beforeAll(() => {
