@@ -135,10 +135,13 @@ describe('in-place noise in the pool', () => {
     const y = await pool.addGaussianNoise(sharedFloat32Array(n), 1e36);
     const secondPart = (a: Float32Array) => a.subarray(n / 2, n - 64);
     expect(coincidences(secondPart(x), new Float32Array(n / 2 - 64))).toBe(n / 2 - 64); // x untouched
-    // No noise value repeats between y and a fresh draw (exact zeros aside: the float32 sampler can return
-    // 0 with probability ~2^-24 per value, which is a coincidence of nothing).
+    // No noise repeats between y and a fresh draw (exact zeros aside: the float32 sampler can return 0
+    // with probability ~2^-24 per value, which is a coincidence of nothing). Two independent float32
+    // draws at sigma 1e36 are equal with probability ~2e-8 each (one ulp, 2^96, over sigma), so about
+    // 0.01 of the 524,416 positions coincide by chance (it happened: one in a run); replayed noise would
+    // repeat a whole window (262,144 values). At most 4 chance repeats: P(>= 5) ~ 1e-12.
     const fresh = await pool.gaussianNoise(n, 1e36, { dtype: 'float32' });
     const repeats = Array.from(y).filter((v, i) => v !== 0 && v === fresh[i]).length;
-    expect(repeats).toBe(0);
+    expect(repeats).toBeLessThanOrEqual(4);
   });
 });
