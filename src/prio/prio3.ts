@@ -283,7 +283,9 @@ export class Prio3<M, R> {
    *
    * @param input - the verify key, aggregator index, nonce, public share, input share and ctx.
    * @throws {PrivkitError} E_ARG when an argument has the wrong type or length (naming it), or an
-   *   encoded field element is not below the modulus; E_AUTH when the query point hits a root of unity.
+   *   encoded field element is not below the modulus; E_AUTH when the public share's joint-randomness
+   *   part of this aggregator is not the one its input share derives (the report is invalid), or the
+   *   query point hits a root of unity.
    */
   verifyInit(input: Prio3VerifyInput): Prio3VerifyInit {
     const o = readOptions(input, ['verifyKey', 'aggregatorId', 'nonce', 'publicShare', 'inputShare', 'ctx'], 'input');
@@ -324,6 +326,12 @@ export class Prio3<M, R> {
     let part: Uint8Array | undefined;
     if (withJointRand) {
       part = this.jointRandPart(ctx, aggId, blind!, measShare.bytes, nonce);
+      // Beyond the draft: an aggregator whose own part differs from the public share's would accept a
+      // report the others reject in verifyNext (they use the public share's part); refusing it here
+      // makes every honest aggregator decide alike, so no one adds an output share the others drop.
+      if (!equalBytes(part, publicShare.subarray(aggId * SEED_SIZE, (aggId + 1) * SEED_SIZE))) {
+        throw new PrivkitError('E_AUTH', `${this.name} joint-randomness part ${aggId} of the public share is not the one input share ${aggId} derives: the report is invalid`);
+      }
       const parts = Array.from({ length: this.shares }, (_, j) => (j === aggId ? part! : publicShare.subarray(j * SEED_SIZE, (j + 1) * SEED_SIZE)));
       jointRandSeed = this.jointRandSeed(ctx, parts);
       jointRands = this.jointRands(ctx, jointRandSeed);
