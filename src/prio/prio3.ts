@@ -119,8 +119,8 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 let defaultRng: Rng | undefined;
-/** Verification states verifyNext has consumed (each gives at most one output share). */
-const finishedStates = new WeakSet<Prio3VerifyState>();
+/** Verification states verifyInit made and verifyNext has not consumed (each gives at most one output share). */
+const pendingStates = new WeakSet<Prio3VerifyState>();
 
 /** A copy of a Uint8Array argument of any length up to `max` (no later change of the caller's array is seen). */
 function readBytes(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): Uint8Array {
@@ -352,10 +352,9 @@ export class Prio3<M, R> {
         ),
       );
     }
-    return {
-      state: { outShare: c.truncate(measShare.vec), jointRandSeed, owner: this },
-      verifierShare: bytesOf(encodeVec(f, verifiers), part ?? []),
-    };
+    const state: Prio3VerifyState = { outShare: c.truncate(measShare.vec), jointRandSeed, owner: this };
+    pendingStates.add(state);
+    return { state, verifierShare: bytesOf(encodeVec(f, verifiers), part ?? []) };
   }
 
   /**
@@ -399,7 +398,7 @@ export class Prio3<M, R> {
    * @param state - this aggregator's state from verifyInit (used once).
    * @param verifierMessage - the message from verifierSharesToMessage.
    * @throws {PrivkitError} E_AUTH when the joint randomness differs (a cheating client or a mismatched
-   *   message); E_PROTOCOL when the state was already finished (also by a failed check); E_ARG when
+   *   message); E_PROTOCOL when the state was already finished (also by a failed check) or is a copy not made by verifyInit; E_ARG when
    *   state is not a verification state of this VDAF or verifierMessage not a Uint8Array.
    */
   verifyNext(state: Prio3VerifyState, verifierMessage: Uint8Array): Uint8Array {
@@ -407,8 +406,10 @@ export class Prio3<M, R> {
       throw new PrivkitError('E_ARG', `state must be a verification state of this ${this.name}, got ${describe(state)}`, { argument: 'state' });
     }
     const message = readBytes('verifierMessage', verifierMessage);
-    if (finishedStates.has(state)) throw new PrivkitError('E_PROTOCOL', `this ${this.name} verification state was already finished: a report yields one output share`, { argument: 'state' });
-    finishedStates.add(state);
+    if (!pendingStates.has(state)) {
+      throw new PrivkitError('E_PROTOCOL', `this ${this.name} verification state was already finished or not made by verifyInit: a report yields one output share`, { argument: 'state' });
+    }
+    pendingStates.delete(state);
     const expected = state.jointRandSeed ?? new Uint8Array(0);
     if (!equalBytes(message, expected)) throw new PrivkitError('E_AUTH', `${this.name} joint randomness check failed: the report is invalid or the message is not this report's`);
     return encodeVec(this.field, state.outShare);
