@@ -122,11 +122,17 @@ let defaultRng: Rng | undefined;
 /** Verification states verifyInit made and verifyNext has not consumed (each gives at most one output share). */
 const pendingStates = new WeakSet<Prio3VerifyState>();
 
-/** A copy of a Uint8Array argument of any length up to `max` (no later change of the caller's array is seen). */
+/**
+ * A copy of a checked Uint8Array (a Node Buffer's slice() is a view, so the copy is made by the
+ * constructor: no later change of the caller's array is seen, and wiping the copy leaves it alone).
+ */
+const copyBytes = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
+
+/** A copy of a Uint8Array argument of any length up to `max`. */
 function readBytes(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): Uint8Array {
   const bytes = checkTypedArray(name, value, ['Uint8Array']);
   if (currentLength(bytes) > max) throw new PrivkitError('E_ARG', `${name} must be at most ${max} bytes, got ${describe(value)}`, { argument: name });
-  return bytes.slice();
+  return copyBytes(bytes);
 }
 
 /**
@@ -226,8 +232,8 @@ export class Prio3<M, R> {
     const m = this.checkMeasurement(measurement);
     const ctx = this.readCtx(o.ctx);
     if (o.rng !== undefined && !isRng(o.rng)) throw new PrivkitError('E_ARG', `rng must be a generator made by createRng, got ${describe(o.rng)}`, { argument: 'rng' });
-    const nonceGiven = o.nonce === undefined ? undefined : assertBytes('nonce', o.nonce, NONCE_SIZE).slice();
-    const randGiven = o.rand === undefined ? undefined : assertBytes('rand', o.rand, this.randSize).slice();
+    const nonceGiven = o.nonce === undefined ? undefined : copyBytes(assertBytes('nonce', o.nonce, NONCE_SIZE));
+    const randGiven = o.rand === undefined ? undefined : copyBytes(assertBytes('rand', o.rand, this.randSize));
     const rng = o.rng ?? (nonceGiven === undefined || randGiven === undefined ? (defaultRng ??= createRng()) : undefined);
     const nonce = nonceGiven ?? rng!.bytes(NONCE_SIZE);
     const rand = randGiven ?? rng!.bytes(this.randSize);
@@ -293,7 +299,7 @@ export class Prio3<M, R> {
     const c = this.circuit;
     const verifyKey = assertBytes('verifyKey', o.verifyKey, VERIFY_KEY_SIZE);
     const aggId = assertInteger('aggregatorId', o.aggregatorId, 0, this.shares - 1);
-    const nonce = assertBytes('nonce', o.nonce, NONCE_SIZE).slice();
+    const nonce = copyBytes(assertBytes('nonce', o.nonce, NONCE_SIZE));
     const ctx = this.readCtx(o.ctx);
     const withJointRand = c.jointRandLen > 0;
     const publicShare = readBytes('publicShare', o.publicShare);
