@@ -432,7 +432,7 @@ export class Prio3<M, R> {
    * @param aggShares - one encoded aggregate share per aggregator.
    * @param numMeasurements - the number of reports aggregated.
    * @throws {PrivkitError} E_ARG when aggShares is not an array of `shares` aggregate shares of the right length, or numMeasurements is not an integer >= 1;
-   *   E_OVERFLOW when an aggregate element exceeds 2^53 - 1 (shares that do not belong together, or a sum too large for a JS number; sums of p or more wrap mod p as in the draft).
+   *   E_OVERFLOW when an aggregate element exceeds 2^53 - 1 (shares that do not belong together, or a sum too large for a JS number), or when numMeasurements reports could sum past the modulus p to it (sums wrap mod p as in the draft: the result would be ambiguous).
    */
   unshard(aggShares: readonly Uint8Array[], numMeasurements: number): R {
     const count = assertInteger('numMeasurements', numMeasurements, 1);
