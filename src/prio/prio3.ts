@@ -147,6 +147,8 @@ function readBytes(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER):
  * domain is rejected, except with the FLP's soundness error); the aggregators honest-but-curious
  * and not colluding (any single one learns nothing of a measurement; the verify key must stay
  * secret from clients). The aggregators' outputs are not differentially private by themselves.
+ * Count, Sum and HigherDegree bind no share to the nonce (the draft's design): the transport must
+ * authenticate the nonce with the shares, or a replay under a fresh nonce verifies again.
  */
 export class Prio3<M, R> {
   /** The variant's name, e.g. `Prio3Histogram`. */
