@@ -47,7 +47,7 @@ export interface Prio3ShardOptions {
   nonce?: Uint8Array;
   /** The sharding randomness (`randSize` bytes). Default: from the CSPRNG. Only for test vectors. */
   rand?: Uint8Array;
-  /** The generator of the default nonce and randomness. Default: a CSPRNG made by createRng(). */
+  /** The generator of the default nonce and randomness. Default: a CSPRNG made by createRng(). A seeded (reproducible) Rng is for tests only: its shares are predictable. */
   rng?: Rng;
 }
 
