@@ -60,6 +60,17 @@ const flip = (bytes: Uint8Array, at: number, bit = 0): Uint8Array => {
   return copy;
 };
 
+/** A vector of field elements from its little-endian encoding, without the range check (the attacker's view). */
+function decode(f: Field, bytes: Uint8Array): bigint[] {
+  const out: bigint[] = [];
+  for (let i = 0; i < bytes.length; i += f.encodedSize) {
+    let x = 0n;
+    for (let b = f.encodedSize - 1; b >= 0; b--) x = (x << 8n) | BigInt(bytes[i + b]!);
+    out.push(x);
+  }
+  return out;
+}
+
 /** What a forging client knows when it makes proof `index`: every aggregator's measurement share and the joint randomness each will derive. */
 interface ForgeView {
   readonly index: number;
@@ -223,16 +234,6 @@ describe('a malicious client cannot get an invalid measurement accepted', () => 
     expect(prio3SumVecWithMultiproof({ length: 2, max: 5, proofs: 3 }).proofs).toBe(3);
   });
 });
-
-function decode(f: Field, bytes: Uint8Array): bigint[] {
-  const out: bigint[] = [];
-  for (let i = 0; i < bytes.length; i += f.encodedSize) {
-    let x = 0n;
-    for (let b = f.encodedSize - 1; b >= 0; b--) x = (x << 8n) | BigInt(bytes[i + b]!);
-    out.push(x);
-  }
-  return out;
-}
 
 describe('a lying joint-randomness part cannot make the aggregators disagree', () => {
   // All-ones measurements pass the bit check whatever the joint randomness, so a client that knows
