@@ -133,21 +133,25 @@ export function prio3SumVec(opts: Prio3SumVecOptions): Prio3<readonly number[], 
 
 /** Options of {@link prio3SumVecWithMultiproof}. */
 export interface Prio3MultiproofOptions extends Prio3SumVecOptions {
-  /** Number of independent proofs, 1..255 (more proofs, smaller soundness error). */
+  /** Number of independent proofs, 3..255 (more proofs, smaller soundness error). */
   proofs: number;
 }
+
+/** Fewest proofs of a Field64 circuit with joint randomness (draft-irtf-cfrg-vdaf-20, section 9.5: MUST be 3). */
+const MIN_FIELD64_PROOFS = 3;
 
 /**
  * The draft's Prio3SumVecWithMultiproof: SumVec over Field64 with several independent proofs
  * (a private-use codepoint, 0xFFFFFFFF). Soundness error per proof is about 2^-64 times the
- * circuit degree bound, so `proofs` = 3 or more is what the draft suggests for Field64.
+ * circuit degree bound, and a client may grind its joint randomness offline, so the draft requires
+ * at least 3 proofs for a Field64 circuit with joint randomness (fewer are E_ARG).
  *
  * @param opts - as prio3SumVec, plus `proofs`.
- * @throws {PrivkitError} E_ARG as prio3SumVec, or when proofs is not an integer in [1, 255].
+ * @throws {PrivkitError} E_ARG as prio3SumVec, or when proofs is not an integer in [3, 255].
  */
 export function prio3SumVecWithMultiproof(opts: Prio3MultiproofOptions): Prio3<readonly number[], number[]> {
   const o = readOptions(opts, ['proofs']);
-  const proofs = assertInteger('proofs', o.proofs, 1, 255);
+  const proofs = assertInteger('proofs', o.proofs, MIN_FIELD64_PROOFS, 255);
   return sumVec('Prio3SumVecWithMultiproof', ID_SUM_VEC_WITH_MULTIPROOF, Field64, proofs, opts);
 }
 

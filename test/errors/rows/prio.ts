@@ -32,7 +32,7 @@ const constructors: Row[] = [
   {
     entry,
     export: 'prio3SumVecWithMultiproof',
-    params: [{ name: 'opts', domain: obj({ length: int(1, 2 ** 22), max: int(1, pr.MAX_SUM_MAX), chunkLength: int(1, 80, { optional: true }), proofs: int(1, 255), shares }) }],
+    params: [{ name: 'opts', domain: obj({ length: int(1, 2 ** 22), max: int(1, pr.MAX_SUM_MAX), chunkLength: int(1, 80, { optional: true }), proofs: int(3, 255), shares }) }],
     args: () => [{ length: 10, max: 255, chunkLength: 9, proofs: 3 }],
     call: ([o]) => pr.prio3SumVecWithMultiproof(o),
     observe: (v: pr.Prio3<unknown, unknown>) => [v.proofs, v.proofLength],
