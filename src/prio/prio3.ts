@@ -163,7 +163,8 @@ export class Prio3<M, R> {
   readonly randSize: number;
   /** @internal */
   readonly circuit: Circuit<M, R>;
-  private readonly checkMeasurement: (m: unknown) => M;
+  /** @internal Checks a measurement as shard does (E_ARG naming `measurement`). */
+  readonly checkMeasurement: (m: unknown) => M;
   private readonly field: Field;
 
   /** @internal */
@@ -495,6 +496,18 @@ export class Prio3<M, R> {
     const [message] = decodePingPong(readBytes('inbound', inbound), 2);
     return this.verifyNext(state, message!);
   }
+}
+
+/**
+ * @internal The leader's verification state of a report whose leaderInit ran on a pool worker: the
+ * worker's state (output share, joint randomness seed) made a state of `vdaf` on this thread, ready
+ * for one leaderContinued. Only privkit/prio's pooled verification (./batch.ts) calls it, with what a
+ * worker's leaderInit returned.
+ */
+export function adoptLeaderState(vdaf: Prio3<unknown, unknown>, outShare: Uint8Array, jointRandSeed: Uint8Array | undefined): Prio3VerifyState {
+  const state: Prio3VerifyState = { outShare: decodeVec(vdaf.circuit.field, outShare, 'outShare'), jointRandSeed, owner: vdaf };
+  pendingStates.add(state);
+  return state;
 }
 
 /** Encodes a ping-pong Message: a type byte, then each field as a 4-byte big-endian length and its bytes. */
