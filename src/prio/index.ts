@@ -17,3 +17,5 @@ export {
   MAX_SUM_MAX,
 } from './variants.js';
 export type { Prio3CommonOptions, Prio3SumOptions, Prio3SumVecOptions, Prio3MultiproofOptions, Prio3HistogramOptions, Prio3MultihotOptions } from './variants.js';
+export { prio3BoundedL2VecSum, PRIO3_BOUNDED_L2_ID, MAX_BOUNDED_L2_BITS } from './bounded-l2.js';
+export type { Prio3BoundedL2Options } from './bounded-l2.js';
