@@ -259,7 +259,12 @@ export class PrioAggregator implements UpdateAggregator {
    *
    * @throws {PrivkitError} E_ARG when round is not an integer >= 1 or reports is not an array.
    */
-  async aggregateReports(reports: readonly Prio3Report[], round: number, clientMs = 0): Promise<AggregateResult> {
+  async aggregateReports(reports: readonly Prio3Report[], round: number): Promise<AggregateResult> {
+    return this.#verifyAndRelease(reports, round, 0);
+  }
+
+  /** aggregateReports, with the clients' time of the round (for its report). */
+  #verifyAndRelease(reports: readonly Prio3Report[], round: number, clientMs: number): AggregateResult {
     assertInteger('round', round, 1);
     if (!Array.isArray(reports)) throw new PrivkitError('E_ARG', `reports must be an array, got ${describe(reports)}`, { argument: 'reports' });
     const started = performance.now();
@@ -308,6 +313,6 @@ export class PrioAggregator implements UpdateAggregator {
     stack(clippedDeltas, round, this.dimension);
     const started = performance.now();
     const reports = clippedDeltas.map((delta) => this.clientReport(delta));
-    return this.aggregateReports(reports, round, performance.now() - started);
+    return this.#verifyAndRelease(reports, round, performance.now() - started);
   }
 }
