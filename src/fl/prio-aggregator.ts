@@ -68,7 +68,11 @@ export interface PrioAggregatorOptions {
   chunkLength?: number;
   /** See chunkLength. */
   normChunkLength?: number;
-  /** Generator of the verify key, the clients' sharding randomness and the aggregators' noise. Default: the CSPRNG. */
+  /**
+   * Generator of the clients' sharding randomness and the aggregators' noise. Default: the CSPRNG. A
+   * seeded Rng is reproducible and only for simulations (whoever knows the seed can unshard reports
+   * and remove the noise). The verify key always comes from the CSPRNG.
+   */
   rng?: Rng;
 }
 
@@ -203,7 +207,9 @@ export class PrioAggregator implements UpdateAggregator {
       ...(options.normChunkLength === undefined ? {} : { normChunkLength: options.normChunkLength }),
     });
     this.rng = resolveRng({ rng: options.rng });
-    this.verifyKey = this.rng.bytes(32);
+    // Always from the CSPRNG, even beside a seeded rng: a client that can predict the verify key can
+    // predict the query randomness and forge a proof (only the outputs' reproducibility needs the seed).
+    this.verifyKey = resolveRng({}).bytes(32);
     this.leader = new PrioParty(this.vdaf, this.noiseSigma, this.rng);
     this.helper = new PrioParty(this.vdaf, this.noiseSigma, this.rng);
   }
