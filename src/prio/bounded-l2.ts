@@ -91,13 +91,17 @@ function coordinateShare(f: Field, meas: readonly bigint[], offset: number, bits
  */
 export const BIT_SLICE_LENGTH = 2 ** 19;
 
-/** A default chunk length for `count` inputs: about sqrt(count), so that the calls are one less than a power of two (no padding of the wire polynomials). */
+/**
+ * A default chunk length for `count` inputs: about sqrt(count), rounded so that the calls are one less
+ * than a power of two P (the wire polynomials have P points, none padding) and P <= sqrt(count) + 1,
+ * which favours fewer, longer calls: the prover's NTTs cost about 2 count log2(P).
+ */
 export function defaultChunkLength(count: number): number {
-  const calls = 2 ** Math.max(1, Math.round(Math.log2(Math.sqrt(count) + 1))) - 1;
+  const calls = 2 ** Math.max(1, Math.floor(Math.log2(Math.sqrt(count) + 1))) - 1;
   return Math.max(1, Math.ceil(count / calls));
 }
 
-/** The slices [start, end) of the bit check. */
+/** The slices [start, end) of the bit check: as few as BIT_SLICE_LENGTH allows, of equal length but the last. */
 function bitSlices(measLen: number): { start: number; end: number }[] {
   const count = Math.ceil(measLen / BIT_SLICE_LENGTH);
   const length = Math.ceil(measLen / count);
@@ -190,7 +194,7 @@ export interface Prio3BoundedL2Options extends Prio3CommonOptions {
   bits: number;
   /** The largest squared L2 norm of a vector: a safe integer >= 1. */
   bound: number;
-  /** Elements per call of the bit-check gadget. Default: near sqrt(n B + bitLength(bound)). */
+  /** Elements per call of each bit-check gadget. Default: near the square root of a slice's length (the slices: n B + bitLength(bound) elements in as few slices of at most 2^19 as possible). */
   chunkLength?: number;
   /** Coordinates per call of the squaring gadget. Default: near sqrt(n). */
   normChunkLength?: number;
@@ -206,7 +210,7 @@ export function readBoundedL2Params(opts: Prio3BoundedL2Options): BoundedL2Param
   if (encodedLength > MAX_MEASUREMENT_LENGTH) {
     throw new PrivkitError('E_ARG', `the encoded measurement would hold ${encodedLength} field elements, more than ${MAX_MEASUREMENT_LENGTH}`, { argument: 'length' });
   }
-  const chunkLength = o.chunkLength === undefined ? defaultChunkLength(Math.min(encodedLength, BIT_SLICE_LENGTH)) : assertInteger('chunkLength', o.chunkLength, 1, Math.min(encodedLength, BIT_SLICE_LENGTH));
+  const chunkLength = o.chunkLength === undefined ? defaultChunkLength(bitSlices(encodedLength)[0]!.end) : assertInteger('chunkLength', o.chunkLength, 1, Math.min(encodedLength, BIT_SLICE_LENGTH));
   const normChunkLength = o.normChunkLength === undefined ? defaultChunkLength(length) : assertInteger('normChunkLength', o.normChunkLength, 1, length);
   const shares = o.shares === undefined ? 2 : assertInteger('shares', o.shares, 2, 255);
   return { length, bits, bound, chunkLength, normChunkLength, shares };
