@@ -12,11 +12,13 @@
 // bound - 2^(S-1) + 1, which represents exactly [0, bound]). Encoded length n B + S.
 //
 // Circuit (two outputs, reduced by the query randomness as in the draft's section 7.3.2):
-//   out_0 = the chunked bit check of SumVec over all n B + S elements: for call k, the ParallelSum of
-//           Mul over (r_k^(j+1) m_j, m_j - 1/shares) (gadget 0, joint randomness r_k);
+//   out_0 = the chunked bit check of SumVec over all n B + S elements, in slices of at most
+//           BIT_SLICE_LENGTH elements (one ParallelSum(Mul, chunkLength) gadget per slice, so that one
+//           slice's wire polynomials fit a wasm call): for call k of a slice, the sum over the chunk of
+//           Mul(r_k^(j+1) m_j, m_j - 1/shares), r_k a joint randomness element of its own per call;
 //   out_1 = sum_i Mul(x_i, x_i) + slack - bound/shares, where x_i = sum_l 2^l m_(iB+l) - 2^(B-1)/shares
 //           (the share of q_i) and slack = the linear Sum decoding of the last S elements; the squares
-//           are gadget 1, ParallelSum(Mul, normChunkLength), on the pairs (x_i, x_i).
+//           are the last gadget, ParallelSum(Mul, normChunkLength), on the pairs (x_i, x_i).
 // The output share of a report is e_i (linear in the bits); the collector subtracts N 2^(B-1) from
 // each aggregate coordinate and reads the result centred in (-p/2, p/2).
 //
@@ -29,11 +31,13 @@
 // Field128 and the variant's limits (B <= 32, n B <= 2^22, bound < 2^53) the left side is below 2^85,
 // far below p ~ 2^128: every admissible parameter set is free of wraparound.
 // Error: with gadget g called M_g times through wire polynomials of length P_g = nextPowerOf2(1 + M_g)
-// (both gadgets have degree 2), the gadget test at a random point misses a wrong gadget polynomial
-// with probability <= 2 (P_g - 1) / (p - P_g) per gadget (Boneh et al. 2019, Thm. 4.3); the bit check
-// misses a non-bit with probability <= chunkLength / p (Schwartz-Zippel in the joint randomness); the
-// random reduction of the two outputs misses a non-zero one with probability 1/p. For n = 100,000,
-// B = 16 this is below 2^-112 per report. The joint randomness is a hash of the client's shares
+// (every gadget has degree 2), the gadget test at the random point t (from the verify key: not known
+// to the client) misses a wrong gadget polynomial with probability <= 2 (P_g - 1) / (p - P_g), summed
+// over the gadgets (Boneh et al. 2019, Thm. 4.3); the bit check misses a non-bit with probability <=
+// chunkLength / p (Schwartz-Zippel in the r_k of one call holding a non-bit; the other calls' terms
+// do not depend on it); the random reduction of the two outputs misses a non-zero one with
+// probability 1/p. For n = 100,000, B = 16 (4 bit-check gadgets with P = 512, the squares with
+// P = 256, chunkLength 783) the sum is below 2^-114 per report. The joint randomness is a hash of the client's shares
 // (Fiat-Shamir), so a client that evaluates the XOF Q times can search for a lucky one: its chance is
 // at most Q times the bit-check term (the draft's robustness analysis, DPRS23).
 import { PrivkitError } from '../errors.js';
