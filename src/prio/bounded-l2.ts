@@ -133,11 +133,12 @@ export function boundedL2Circuit(f: Field, params: BoundedL2Params): Circuit<rea
     outputLen: length,
     encode: (q) => {
       const encoded = new Array<bigint>(measLen);
+      const bitValues = [0n, 1n];
       for (let i = 0; i < length; i++) {
-        let e = BigInt(q[i]!) + half;
+        let e = q[i]! + 2 ** (bits - 1); // < 2^32: exact as a JS number
         for (let l = 0; l < bits; l++) {
-          encoded[i * bits + l] = e & 1n;
-          e >>= 1n;
+          encoded[i * bits + l] = bitValues[e % 2]!;
+          e = Math.floor(e / 2);
         }
       }
       const slack = encodeRangeChecked(Number(BigInt(bound) - squaredNorm(q)), bound);
