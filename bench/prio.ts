@@ -2,7 +2,8 @@
 // aggregators (leader init, helper init with the verifier message, leader finish) for
 // Prio3SumVec (length 1,000, bits 8, chunk 100) and Prio3Histogram (length 100, chunk 10), privkit
 // (wasm kernels after ready()) against the JS implementation @divviup/prio3 0.8.0 (draft 08, BigInt
-// fields) on the same circuits. Each figure is the median of `SAMPLES` timed runs after warm-up.
+// fields) on the same circuits, and the norm-bounded FL update (bench/prio-bounded-l2.ts). Each figure
+// is the median of `SAMPLES` timed runs after warm-up.
 // Prints the table and writes bench/results/prio.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
@@ -16,6 +17,7 @@ import { prioWasm } from '../src/prio/wasm.js';
 import { invNttWasm, mulVecWasm, nttWasm, turboShake128Wasm } from '../src/prio/kernels.js';
 import { turboShake128 } from '../src/prio/xof.js';
 import { textTable, xorshift32 } from './harness.js';
+import { boundedL2Row } from './prio-bounded-l2.js';
 
 const SAMPLES = 15;
 const WARMUP = 3;
@@ -180,8 +182,16 @@ export async function prioSuite(): Promise<void> {
       rows.map((r) => [r.circuit, f(r.privkitShardMs), f(r.divviupShardMs), r.shardSpeedup.toFixed(1), f(r.privkitVerifyMs), f(r.divviupVerifyMs), r.verifySpeedup.toFixed(1)]),
     ),
   );
+  const bounded = boundedL2Row();
+  console.log('\nPrio3BoundedL2VecSum: a norm-bounded FL update (goals: shard <= 1 s, verify <= 1 s per aggregator, report <= 3x the update, >= 100 reports/min/core)');
+  console.log(
+    textTable(
+      ['circuit', 'shard ms (CPU)', 'leader verify ms (CPU)', 'helper verify ms (CPU)', 'report MB', 'x float32 update', 'x 16-bit update', 'reports/min/core'],
+      [[bounded.circuit, `${f(bounded.shardMs)} (${f(bounded.shardCpuMs)})`, `${f(bounded.leaderVerifyMs)} (${f(bounded.leaderVerifyCpuMs)})`, `${f(bounded.helperVerifyMs)} (${f(bounded.helperVerifyCpuMs)})`, (bounded.reportBytes / 1e6).toFixed(2), bounded.sizeVsFloat32.toFixed(1), bounded.sizeVs16Bit.toFixed(1), bounded.reportsPerMinutePerCore.toFixed(0)]],
+    ),
+  );
   const file = join(dirname(fileURLToPath(import.meta.url)), '../../bench/results/prio.json');
   mkdirSync(dirname(file), { recursive: true });
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, platform: `${platform()} ${release()}`, node: process.version };
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, samples: SAMPLES, rows, kernels }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, samples: SAMPLES, rows, kernels, boundedL2: bounded }, null, 2) + '\n');
 }

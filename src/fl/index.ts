@@ -13,3 +13,5 @@ export { FedAvg, runFedAvg } from './fedavg.js';
 export type { ClientSampling, FedAvgCallbacks, FedAvgOptions, FedAvgResult, RoundMetrics, RoundOptions } from './fedavg.js';
 export { SecureAggregator, calibrateSecureNoise } from './distributed.js';
 export type { SecureAggregatorOptions, SecureCalibrationOptions, SecureRoundReport } from './distributed.js';
+export { PrioAggregator, MAX_PRIO_FL_BITS } from './prio-aggregator.js';
+export type { PrioAggregatorOptions, PrioRoundReport } from './prio-aggregator.js';

@@ -19,3 +19,5 @@ export {
 export type { Prio3CommonOptions, Prio3SumOptions, Prio3SumVecOptions, Prio3MultiproofOptions, Prio3HistogramOptions, Prio3MultihotOptions } from './variants.js';
 export { shardReports, leaderInitReports, helperInitReports } from './batch.js';
 export type { Prio3BatchOptions, Prio3StepOptions, Prio3LeaderInput, Prio3HelperInput } from './batch.js';
+export { prio3BoundedL2VecSum, PRIO3_BOUNDED_L2_ID, MAX_BOUNDED_L2_BITS } from './bounded-l2.js';
+export type { Prio3BoundedL2Options } from './bounded-l2.js';

@@ -9,15 +9,34 @@ import { checkTypedArray } from '../wasm/boundary.js';
 import { assertBytes, describe, readOptions } from '../validate.js';
 import { encodeVec } from './field.js';
 import { adoptLeaderState, MAX_CTX_LENGTH, VERIFY_KEY_SIZE, type Prio3, type Prio3HelperInit, type Prio3LeaderInit, type Prio3Report } from './prio3.js';
-import { fromRecipe, recipeOf, type Prio3Recipe } from './variants.js';
+import { prio3BoundedL2VecSum } from './bounded-l2.js';
+import { recipeOf, type Prio3Recipe } from './recipes.js';
+import { prio3Count, prio3HigherDegree, prio3Histogram, prio3MultihotCountVec, prio3Sum, prio3SumVec, prio3SumVecWithMultiproof } from './variants.js';
+
+/** The factories a recipe may name. */
+const FACTORIES: Record<string, (options: never) => Prio3<any, unknown>> = {
+  prio3Count,
+  prio3Sum,
+  prio3SumVec,
+  prio3SumVecWithMultiproof,
+  prio3Histogram,
+  prio3MultihotCountVec,
+  prio3HigherDegree,
+  prio3BoundedL2VecSum,
+};
 
 /** The VDAFs this thread made from recipes, by recipe. */
-const made = new Map<string, Prio3<unknown, unknown>>();
+const remade = new Map<string, Prio3<unknown, unknown>>();
 
+/** The VDAF a recipe describes, made again by its factory (which checks the options again) once per thread. */
 function vdafOf(recipe: Prio3Recipe): Prio3<unknown, unknown> {
   const key = JSON.stringify(recipe);
-  let vdaf = made.get(key);
-  if (vdaf === undefined) made.set(key, (vdaf = fromRecipe(recipe)));
+  let vdaf = remade.get(key);
+  if (vdaf === undefined) {
+    const factory = FACTORIES[recipe.factory];
+    if (factory === undefined) throw new PrivkitError('E_ARG', `no privkit/prio factory is named ${recipe.factory}`, { argument: 'vdaf' });
+    remade.set(key, (vdaf = factory(recipe.options as never) as Prio3<unknown, unknown>));
+  }
   return vdaf;
 }
 

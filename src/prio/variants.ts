@@ -5,6 +5,7 @@ import { assertInteger, describe, readOptions } from '../validate.js';
 import { countCircuit, higherDegreeCircuit, histogramCircuit, multihotCountVecCircuit, sumCircuit, sumVecCircuit } from './circuits.js';
 import { Field128, Field64, type Field } from './field.js';
 import { Prio3 } from './prio3.js';
+import { made } from './recipes.js';
 
 /** Largest encoded measurement (field elements) a variant may have. */
 export const MAX_MEASUREMENT_LENGTH = 2 ** 22;
@@ -240,38 +241,4 @@ export function prio3MultihotCountVec(opts: Prio3MultihotOptions): Prio3<readonl
 export function prio3HigherDegree(opts: Prio3CommonOptions = {}): Prio3<number, number> {
   const o = readOptions(opts, ['shares']);
   return made('prio3HigherDegree', o, new Prio3('Prio3HigherDegree', ID_HIGHER_DEGREE, higherDegreeCircuit(Field64), 1, readShares(o.shares), (m) => checkInteger('measurement', m, 2)));
-}
-
-// ---- Recipes: how a VDAF object was made, so a pool worker can make the same one ----
-
-/** The factories a recipe may name. */
-const FACTORIES = { prio3Count, prio3Sum, prio3SumVec, prio3SumVecWithMultiproof, prio3Histogram, prio3MultihotCountVec, prio3HigherDegree };
-
-/** A VDAF's factory and its (numeric) options: structured-cloneable, so it crosses to a worker. */
-export interface Prio3Recipe {
-  factory: keyof typeof FACTORIES;
-  options: Record<string, number>;
-}
-
-const recipes = new WeakMap<object, Prio3Recipe>();
-
-/** Records how `vdaf` was made: `factory` on the options read from `opts` (every variant's options are numbers). */
-function made<V extends object>(factory: Prio3Recipe['factory'], opts: object, vdaf: V): V {
-  const options: Record<string, number> = {};
-  for (const [key, value] of Object.entries(opts)) if (typeof value === 'number') options[key] = value;
-  recipes.set(vdaf, { factory, options });
-  return vdaf;
-}
-
-/** The recipe of a VDAF made by one of this file's factories; E_ARG naming `argument` for anything else. */
-export function recipeOf(vdaf: unknown, argument: string): Prio3Recipe {
-  const recipe = typeof vdaf === 'object' && vdaf !== null ? recipes.get(vdaf) : undefined;
-  if (recipe === undefined) throw new PrivkitError('E_ARG', `${argument} must be a VDAF made by one of privkit/prio's factories (prio3Count, ...), got ${describe(vdaf)}`, { argument });
-  return recipe;
-}
-
-/** The VDAF a recipe describes, made again by its factory (which checks the options again). */
-export function fromRecipe(recipe: Prio3Recipe): Prio3<unknown, unknown> {
-  const factory = FACTORIES[recipe.factory] as (options: Record<string, number>) => Prio3<unknown, unknown>;
-  return factory(recipe.options);
 }

@@ -6,7 +6,7 @@ import { arrayOf, bool, fn, instance, int, obj, opaque, rngField, typed, type Ro
 
 const entry = 'privkit/prio';
 
-const constants: SweepRow[] = ['VERIFY_KEY_SIZE', 'NONCE_SIZE', 'MAX_CTX_LENGTH', 'MAX_MEASUREMENT_LENGTH', 'MAX_SUM_MAX'].map((name) => ({ entry, export: name, constant: true }));
+const constants: SweepRow[] = ['VERIFY_KEY_SIZE', 'NONCE_SIZE', 'MAX_CTX_LENGTH', 'MAX_MEASUREMENT_LENGTH', 'MAX_SUM_MAX', 'PRIO3_BOUNDED_L2_ID', 'MAX_BOUNDED_L2_BITS'].map((name) => ({ entry, export: name, constant: true }));
 
 const shares = int(2, 255, { optional: true });
 const constructors: Row[] = [
@@ -53,6 +53,19 @@ const constructors: Row[] = [
     call: ([o]) => pr.prio3MultihotCountVec(o),
     observe: (v: pr.Prio3<unknown, unknown>) => v.proofLength,
   },
+  {
+    entry,
+    export: 'prio3BoundedL2VecSum',
+    params: [
+      {
+        name: 'opts',
+        domain: obj({ length: int(1, 2 ** 22), bits: int(2, 32), bound: int(1, Number.MAX_SAFE_INTEGER), chunkLength: int(1, 80, { optional: true }), normChunkLength: int(1, 10, { optional: true }), shares }),
+      },
+    ],
+    args: () => [{ length: 10, bits: 8, bound: 1000, chunkLength: 9, normChunkLength: 3 }],
+    call: ([o]) => pr.prio3BoundedL2VecSum(o),
+    observe: (v: pr.Prio3<unknown, unknown>) => v.proofLength,
+  },
 ];
 
 const histogram = pr.prio3Histogram({ length: 4, chunkLength: 2 });
@@ -94,6 +107,8 @@ const methods: Row[] = [
   shardRow('Count', pr.prio3Count() as pr.Prio3<any, unknown>, 1, int(0, 1)),
   shardRow('Sum', pr.prio3Sum({ max: 100 }) as pr.Prio3<any, unknown>, 42, int(0, 100)),
   shardRow('SumVec', pr.prio3SumVec({ length: 3, bits: 4 }) as pr.Prio3<any, unknown>, [1, 15, 0], arrayOf(int(0, 15))),
+  // bound 3 x 8^2: every vector of the coordinate domain is within it
+  shardRow('BoundedL2VecSum', pr.prio3BoundedL2VecSum({ length: 3, bits: 4, bound: 192 }) as pr.Prio3<any, unknown>, [-8, 7, 0], arrayOf(int(-8, 7))),
   shardRow('Histogram', histogram as pr.Prio3<any, unknown>, 2, int(0, 3)),
   shardRow('MultihotCountVec', pr.prio3MultihotCountVec({ length: 3, maxWeight: 2 }) as pr.Prio3<any, unknown>, [true, false, true], arrayOf(bool())),
   {

@@ -1,0 +1,136 @@
+// PrioAggregator: honest clients' quantized updates sum to the true sum within the rounding bound;
+// malicious clients (a forged proof of an over-norm update, a flipped share byte, a replayed report,
+// something that is not a report) are rejected and counted while the honest sum is unchanged; each
+// aggregator really adds its discrete Gaussian (the released noise has variance 2 sigma^2); the round's
+// event charges one discrete Gaussian of sigma with sensitivity sqrt(M), checked against the zCDP
+// curve rho = D^2 / (2 sigma^2) computed here; FedAvg runs with it.
+import { describe, expect, it } from 'vitest';
+import { ready } from 'privkit';
+import { RdpAccountant } from 'privkit/accounting';
+import { createRng } from 'privkit/dp';
+import { createModel, FedAvg, PrioAggregator, splitClients } from 'privkit/fl';
+import { Prio3, type Prio3Report } from 'privkit/prio';
+import { boundedL2Circuit, PRIO3_BOUNDED_L2_ID } from '../../dist/src/prio/bounded-l2.js';
+import { Field128 } from '../../dist/src/prio/field.js';
+import { expectPrivkitError } from '../support/helpers.js';
+
+await ready();
+const seed = (byte: number): Uint8Array => new Uint8Array(32).fill(byte);
+
+/** n updates of length d with norms spread over (0, clipNorm], deterministic. */
+function updates(n: number, d: number, clipNorm: number): Float32Array[] {
+  const rng = createRng({ seed: seed(0x21) });
+  return Array.from({ length: n }, (_, k) => {
+    const x = Float32Array.from(rng.uniform(d), (v) => v - 0.5);
+    const norm = Math.hypot(...x);
+    return x.map((v) => (v * clipNorm * (0.4 + (k % 4) / 5)) / norm);
+  });
+}
+
+const trueSum = (xs: Float32Array[], d: number): Float64Array => {
+  const s = new Float64Array(d);
+  for (const x of xs) for (let j = 0; j < d; j++) s[j] += x[j]!;
+  return s;
+};
+
+describe('PrioAggregator', () => {
+  const d = 30;
+  const clipNorm = 2;
+
+  it('sums honest updates exactly up to the quantization (|error| <= n / (2 scale) per coordinate)', async () => {
+    const xs = updates(5, d, clipNorm);
+    const aggregator = new PrioAggregator({ dimension: d, clipNorm, bits: 12, noiseMultiplier: 0, rng: createRng({ seed: seed(1) }) });
+    const { sum, included, event } = await aggregator.aggregate(xs, 1);
+    expect(included).toBe(5);
+    expect(event).toBeUndefined();
+    const want = trueSum(xs, d);
+    for (let j = 0; j < d; j++) expect(Math.abs(sum[j]! - want[j]!)).toBeLessThanOrEqual(5 / (2 * aggregator.scale) + 1e-6);
+    expect(aggregator.reports[0]).toMatchObject({ round: 1, received: 5, accepted: 5, rejected: [], withheld: false });
+    // the proven bound: (Q (1 + 2^-30) + sqrt(d)/2)^2 rounded up, Q = 2^11 - 1
+    expect(aggregator.bound).toBe(Math.ceil((2047 * (1 + 2 ** -30) + Math.sqrt(d) / 2) ** 2));
+  });
+
+  it('rejects malicious reports, counts them, and sums only the honest ones', async () => {
+    const xs = updates(3, d, clipNorm);
+    const aggregator = new PrioAggregator({ dimension: d, clipNorm, bits: 10, noiseMultiplier: 0, rng: createRng({ seed: seed(2) }) });
+    const honest = xs.map((x) => aggregator.clientReport(x));
+    // A client that proves its own encoding: every coordinate at the maximum 511 (norm^2 = 30 x 511^2, far over M).
+    const circuit = aggregator.vdaf.circuit;
+    const overNorm = new Array<number>(d).fill(511);
+    const forgedCircuit = { ...boundedL2Circuit(Field128, { length: d, bits: 10, bound: aggregator.bound, chunkLength: (circuit.gadgets[0] as { mulPairs: number }).mulPairs, normChunkLength: (circuit.gadgets[1] as { mulPairs: number }).mulPairs }) };
+    const encoded = forgedCircuit.encode(overNorm.map(() => 0)); // valid slack bits for the zero vector...
+    for (let i = 0; i < d; i++) for (let l = 0; l < 10; l++) encoded[i * 10 + l] = BigInt(((511 + 512) >> l) & 1); // ...coordinates set to 511
+    const cheater = new Prio3<readonly number[], number[]>('Prio3BoundedL2VecSum', PRIO3_BOUNDED_L2_ID, { ...forgedCircuit, encode: () => encoded } as never, 1, 2, (m: unknown) => m as never);
+    const overNormReport = cheater.shard([], { rng: createRng({ seed: seed(3) }) });
+    const flipped = aggregator.clientReport(xs[0]!);
+    const leaderShare = flipped.inputShares[0]!.slice();
+    leaderShare[5]! ^= 0x10;
+    const tampered: Prio3Report = { ...flipped, inputShares: [leaderShare, flipped.inputShares[1]!] };
+    const truncated: Prio3Report = { ...flipped, inputShares: [flipped.inputShares[0]!.subarray(16), flipped.inputShares[1]!] };
+    const reports = [honest[0]!, overNormReport, honest[1]!, tampered, truncated, { nonce: 1 } as never, honest[2]!, honest[0]!];
+    const { sum, included } = await aggregator.aggregateReports(reports, 1);
+    expect(included).toBe(3);
+    expect(aggregator.reports[0]!.rejected).toEqual([1, 3, 4, 5, 7]); // 7: honest[0] replayed
+    const want = trueSum(xs, d);
+    for (let j = 0; j < d; j++) expect(Math.abs(sum[j]! - want[j]!)).toBeLessThanOrEqual(3 / (2 * aggregator.scale) + 1e-6);
+    // a replay in a later round is rejected too; a round of only rejected reports is withheld
+    const next = await aggregator.aggregateReports([honest[1]!], 2);
+    expect(next).toEqual({ sum: new Float32Array(d), included: 0, event: null });
+    expect(aggregator.reports[1]).toMatchObject({ accepted: 0, rejected: [0], withheld: true });
+  });
+
+  it('refuses an update over the clip norm at the client', () => {
+    const aggregator = new PrioAggregator({ dimension: 3, clipNorm: 1, noiseMultiplier: 0 });
+    expectPrivkitError(() => aggregator.clientReport(Float32Array.of(1, 0.1, 0)), 'E_ARG', 'update');
+    expectPrivkitError(() => aggregator.clientReport(new Float32Array(2)), 'E_SHAPE', 'update');
+    expectPrivkitError(() => aggregator.clientReport(Float32Array.of(Number.NaN, 0, 0)), 'E_NONFINITE', 'update');
+  });
+
+  it('each aggregator adds N_Z(0, sigma^2): the released noise has variance 2 sigma^2', async () => {
+    const dim = 3000;
+    const aggregator = new PrioAggregator({ dimension: dim, clipNorm: 1, bits: 8, noiseMultiplier: 0.5, rng: createRng({ seed: seed(4) }) });
+    const { sum, event } = await aggregator.aggregate([new Float32Array(dim)], 1);
+    let squares = 0;
+    for (const v of sum) squares += (v * aggregator.scale) ** 2;
+    const ratio = squares / dim / (2 * aggregator.noiseSigma ** 2);
+    // 3000 coordinates: the variance estimate's relative standard error is sqrt(2/3000) = 2.6%; one aggregator's noise alone would give 0.5
+    expect(ratio).toBeGreaterThan(0.88);
+    expect(ratio).toBeLessThan(1.12);
+    expect(event).toEqual({ mechanism: 'distributed-discrete-gaussian', localSigma: aggregator.noiseSigma, clients: 1, l2Sensitivity: Math.sqrt(aggregator.bound), dimension: dim });
+  });
+
+  it('charges rho = (2 sqrt(M))^2 / (2 sigma^2) = 2 / z^2 per round against the aggregators (replace-one, no sampling)', async () => {
+    const z = 3;
+    const aggregator = new PrioAggregator({ dimension: 4, clipNorm: 1, bits: 6, noiseMultiplier: z, rng: createRng({ seed: seed(5) }) });
+    for (let round = 1; round <= 4; round++) await aggregator.aggregate([Float32Array.of(0.5, 0.5, 0.5, -0.5)], round);
+    const rho = (4 * aggregator.bound) / (2 * aggregator.noiseSigma ** 2);
+    expect(rho).toBeCloseTo(2 / z ** 2, 12);
+    const reference = new RdpAccountant().step({ mechanism: 'zcdp', rho, steps: 4 }).getEpsilon(1e-6).epsilon;
+    expect(aggregator.epsilonAgainstAggregators(1e-6)).toBeCloseTo(reference, 9);
+    expectPrivkitError(() => aggregator.epsilonAgainstAggregators(0), 'E_ARG', 'delta');
+  });
+
+  it('refuses bad options', () => {
+    expectPrivkitError(() => new PrioAggregator({ dimension: 3, clipNorm: 1, bits: 25, noiseMultiplier: 1 }), 'E_ARG', 'options.bits');
+    expectPrivkitError(() => new PrioAggregator({ dimension: 3, clipNorm: 0, noiseMultiplier: 1 }), 'E_ARG', 'options.clipNorm');
+    expectPrivkitError(() => new PrioAggregator({ dimension: 3, clipNorm: 1, noiseMultiplier: -1 }), 'E_ARG', 'options.noiseMultiplier');
+    expectPrivkitError(() => new PrioAggregator({ dimension: 3, clipNorm: 1, bits: 2, noiseMultiplier: 0.01 }), 'E_ARG', 'options.noiseMultiplier');
+  });
+
+  it('runs FedAvg: every round verified and charged', async () => {
+    const classes = 2;
+    const inputs = 6;
+    const rng = createRng({ seed: seed(6) });
+    const u = rng.uniform(60 * inputs);
+    const images = Float32Array.from(u);
+    const labels = Uint8Array.from({ length: 60 }, (_, r) => (images[r * inputs]! > 0.5 ? 1 : 0));
+    const model = createModel({ type: 'softmax-regression', inputs, classes });
+    const clients = splitClients(6, { images, labels });
+    const aggregator = new PrioAggregator({ dimension: model.paramCount, clipNorm: 1, bits: 12, noiseMultiplier: 1, rng: createRng({ seed: seed(7) }) });
+    const fedavg = new FedAvg({ model, clients, rounds: 2, clientsPerRound: 3, clipNorm: 1, aggregator, local: { epochs: 1, batchSize: 5, learningRate: 0.5 }, seed: seed(8) });
+    while (fedavg.round < fedavg.rounds) await fedavg.runRound();
+    expect(aggregator.reports.map((r) => r.accepted)).toEqual([3, 3]);
+    expect(fedavg.epsilon).toBeGreaterThan(0);
+    expect(fedavg.epsilon).toBeLessThan(aggregator.epsilonAgainstAggregators(fedavg.delta));
+  });
+});
