@@ -91,7 +91,7 @@ interface Slot {
   thread?: bigint;
   /** The shared wasm memory of the input of each part in flight on the worker, by request id. */
   memories: Map<number, WebAssembly.Memory>;
-  /** Names of the compiled modules sent to the worker (each is sent once). */
+  /** Names of the compiled modules sent to the worker (each is sent once; the shared builds as <name>-shared). */
   modulesSent: Set<string>;
   /** Settles `started` from the worker's first message or its crash. */
   settleStart(error?: PrivkitError): void;
@@ -284,10 +284,9 @@ export class WorkerPool implements PoolRunner {
       const memory = this.sharedMemory(plan, lent);
       writesCaller = output?.target !== undefined && memory.output === output.target;
       const inputMemory = memory.input && wasmMemoryOf(memory.input);
-      const modules = inputMemory && compiledSharedModules();
       const replies = await this.dispatch(name, plan, call, (part) => ({
         input: input && region(memory.input!, part.row * input.cols, part.rows * input.cols, input.name),
-        inputMemory: inputMemory && { memory: inputMemory, modules: modules! },
+        inputMemory: inputMemory && { memory: inputMemory },
         output: output && region(memory.output!, part.row * output.cols, part.rows * output.cols, 'the target'),
       }));
       memory.commit();
@@ -421,7 +420,9 @@ export class WorkerPool implements PoolRunner {
       running.pending.set(id, { resolve: done, reject, elements, call, progress: (units) => call.progress(index, units) });
       if (request.inputMemory !== undefined) running.memories.set(id, request.inputMemory.memory);
       try {
-        running.spawned!.post({ ...request, id, modules: unsentModules(running) }, transfer);
+        const modules = unsentModules(running, compiledModules());
+        const sharedModules = request.inputMemory && unsentModules(running, compiledSharedModules(), '-shared');
+        running.spawned!.post({ ...request, id, modules, sharedModules }, transfer);
       } catch (error) {
         running.pending.delete(id);
         reject(new PrivkitError('E_WORKER', `a pool call could not be sent to its worker: ${errorText(error)}`, { cause: error }));
@@ -536,10 +537,13 @@ export class WorkerPool implements PoolRunner {
   }
 }
 
-/** The modules this thread compiled that the worker of `slot` has not been sent yet (then marked sent); undefined when none. */
-function unsentModules(slot: Slot): Record<string, WebAssembly.Module> | undefined {
-  const unsent = Object.entries(compiledModules()).filter(([name]) => !slot.modulesSent.has(name));
-  for (const [name] of unsent) slot.modulesSent.add(name);
+/**
+ * The modules of `compiled` (this thread's) that the worker of `slot` has not been sent yet, then
+ * marked sent (under their name + `suffix`: the shared builds are sent apart); undefined when none.
+ */
+function unsentModules(slot: Slot, compiled: Record<string, WebAssembly.Module>, suffix = ''): Record<string, WebAssembly.Module> | undefined {
+  const unsent = Object.entries(compiled).filter(([name]) => !slot.modulesSent.has(name + suffix));
+  for (const [name] of unsent) slot.modulesSent.add(name + suffix);
   return unsent.length > 0 ? Object.fromEntries(unsent) : undefined;
 }
 

@@ -17,11 +17,10 @@ export interface Request {
   task: unknown;
   /** The part's rows of the input: a view of shared memory, or a copy moved to the worker. */
   input?: FloatArray;
-  /**
-   * When the input lies in a shared wasm memory: that memory, and the modules built for shared
-   * memory as compiled by the caller's thread, so that the worker reads the input in place.
-   */
-  inputMemory?: { memory: WebAssembly.Memory; modules: Record<string, WebAssembly.Module> };
+  /** When the input lies in a shared wasm memory: that memory, where the worker reads the input in place. */
+  inputMemory?: { memory: WebAssembly.Memory };
+  /** With inputMemory: the modules built for shared memory that the pool's thread compiled and had not yet sent this worker. */
+  sharedModules?: Record<string, WebAssembly.Module>;
   /** The part's rows of the output, a view of shared memory. */
   output?: FloatArray;
   /** Without shared memory: the worker writes a new array of this kind and sends it back. */

@@ -3,9 +3,9 @@
 // arrays moved rather than copied. An operation's family is imported on its first request, and the
 // wasm modules it declares are instantiated then (ready() loads every module declared so far), so a
 // worker loads only the families it runs. An input that lies in a shared wasm memory comes with the
-// memory and the compiled shared modules, which the worker adopts to read it in place. Errors go
-// back as their fields (./errors.ts). Progress of a part, when asked for, goes back at most every
-// PROGRESS_INTERVAL_MS.
+// memory (and, the first time, the compiled shared modules), which the worker adopts to read it in
+// place. Errors go back as their fields (./errors.ts). Progress of a part, when asked for, goes back
+// at most every PROGRESS_INTERVAL_MS.
 import { PrivkitError } from '../errors.js';
 import { isOperationName, operation } from '../registry.js';
 import { adoptModules, ready } from '../wasm/runtime.js';
@@ -48,11 +48,9 @@ function progressOf(request: Request): (done: number) => void {
 async function serve(request: Request): Promise<void> {
   try {
     const operation = await operationNamed(request.operation, request.modules);
-    const { input, allocate, inputMemory } = request;
-    if (input !== undefined && inputMemory !== undefined) {
-      adoptSharedModules(inputMemory.modules);
-      adoptMemory(input, inputMemory.memory);
-    }
+    const { input, allocate, inputMemory, sharedModules } = request;
+    if (sharedModules !== undefined) adoptSharedModules(sharedModules);
+    if (input !== undefined && inputMemory !== undefined) adoptMemory(input, inputMemory.memory);
     const output = request.output ?? (request.inPlace ? input : allocate && plainArray(allocate.dtype, allocate.length));
     const value = await operation.run(request.task, { input, output }, progressOf(request));
     const sentBack = request.output === undefined ? output : undefined;
