@@ -94,7 +94,7 @@ export async function measure(spec: KernelSpec, timing: TimingOptions = DEFAULT_
  * Starts measuring how many cores other processes keep busy: machine-wide busy time (os.cpus)
  * minus this process's CPU time (all its threads, pool workers included), over the elapsed time.
  */
-function startLoadMeter(): () => number {
+export function startLoadMeter(): () => number {
   const busy = () => cpus().reduce((ms, { times: t }) => ms + t.user + t.nice + t.sys + t.irq, 0);
   const busy0 = busy();
   const own0 = process.cpuUsage();

@@ -1,7 +1,8 @@
 // Kernel suite of `npm run bench`: throughput of the clipping and aggregation kernels on 64 MiB inputs — wasm (sync)
 // on a plain array and on a sharedFloat32Array (which lies in shared wasm memory: read in place), the worker pool
 // with 1 and 2 workers, the plain-TypeScript reference and the copy-bandwidth baseline `dst.set(src)` — printed as
-// one table per kernel and written to bench/results/kernels.json.
+// one table per kernel, after the machine's read-bandwidth ceiling (./ceiling.ts), and written to
+// bench/results/kernels.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { clipAndSum, clipByL2, ready, weightedMean } from '../src/index.js';
 import { createPool, sharedFloat32Array, type Pool } from '../src/pool/index.js';
 import * as reference from '../src/reference/index.js';
+import { readCeiling, type CeilingRow } from './ceiling.js';
 import { formatTable, maxRelativeError, measure, xorshift32, type BenchTask, type KernelSpec, type Row } from './harness.js';
 
 const CLIP_ROWS = 256;
@@ -58,6 +60,7 @@ function median(values: Float32Array): number {
 export async function kernelsSuite(): Promise<void> {
   const started = performance.now();
   await ready();
+  const ceiling: CeilingRow[] = await readCeiling();
   const pools: Array<[string, Pool]> = [
     ['pool 1 worker', await createPool({ threads: 1 })],
     ['pool 2 workers', await createPool({ threads: 2 })],
@@ -165,7 +168,7 @@ export async function kernelsSuite(): Promise<void> {
   };
   const file = join(dirname(fileURLToPath(import.meta.url)), '../../bench/results/kernels.json');
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, poolSpeedups, rows }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, ceiling, poolSpeedups, rows }, null, 2) + '\n');
   console.log(`\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${((performance.now() - started) / 1000).toFixed(0)} s`);
   console.log(
     'GB/s = input bytes / mean time; "x copy" = throughput / dst.set(src) throughput; "x JS" = speed-up over the JS reference;\n' +

@@ -56,8 +56,20 @@ export function isOperationName(name: unknown): name is OperationName {
   return typeof name === 'string' && Object.hasOwn(REGISTRY, name);
 }
 
+/**
+ * Each family's pool-ops file once imported: a dynamic import of a module already loaded still
+ * resolves its specifier through the module loader (tens of microseconds in Node), on every call.
+ */
+const imported = new Map<Family, Promise<Record<string, unknown>>>();
+
 /** The operation registered as `name`, its family's pool-ops file imported on first use. */
 export async function operation<N extends OperationName>(name: N): Promise<RegisteredOperation<N>> {
-  const family: Record<string, unknown> = await families[REGISTRY[name]]();
-  return family[name] as RegisteredOperation<N>;
+  const familyName = REGISTRY[name];
+  let family = imported.get(familyName);
+  if (family === undefined) {
+    family = families[familyName]();
+    imported.set(familyName, family);
+    family.catch(() => imported.delete(familyName)); // a failed import is tried again by the next call
+  }
+  return (await family)[name] as RegisteredOperation<N>;
 }

@@ -183,12 +183,24 @@ function concat(parts: Float32Array[], length: number): Float32Array {
   return out;
 }
 
-/** The workers' partial column sums added in float32, in part order; E_OVERFLOW as the sync kernels when the total leaves float32. */
+/**
+ * The workers' partial column sums added in float32, in part order, into the first part's array (a
+ * fresh array moved from its worker); E_OVERFLOW as the sync kernels when the total leaves float32.
+ * Each part is finite (its worker checked it), so one part needs no check.
+ */
 function addAll(parts: Float32Array[], length: number): Float32Array {
-  const out = new Float32Array(length);
-  for (const part of parts) for (let j = 0; j < length; j++) out[j] += part[j]!;
-  for (let j = 0; j < length; j++) {
-    if (!Number.isFinite(out[j])) throw new PrivkitError('E_OVERFLOW', `the result overflows float32 at column ${j}`, { argument: 'x' });
+  const [out = new Float32Array(length), ...rest] = parts;
+  for (const part of rest) {
+    let finite = true;
+    for (let j = 0; j < length; j++) {
+      const total = Math.fround(out[j]! + part[j]!);
+      out[j] = total;
+      finite &&= total - total === 0;
+    }
+    if (!finite) {
+      const column = out.findIndex((value) => !Number.isFinite(value));
+      throw new PrivkitError('E_OVERFLOW', `the result overflows float32 at column ${column}`, { argument: 'x' });
+    }
   }
   return out;
 }

@@ -4,9 +4,10 @@
 // Memory: where the runtime has SharedArrayBuffer, workers read shared inputs in place and plain
 // inputs from one copy in reusable shared staging, and write outputs into shared memory (the target
 // itself, a new shared array, or staging copied to the target once every part succeeded). An input
-// that lies in a shared wasm memory (./memory.ts) is sent with that memory, where the workers'
-// kernels read it. Without SharedArrayBuffer each worker gets a transferred copy of its rows and
-// sends its output rows back. The wasm modules this thread compiled go to each worker once, with its
+// that lies in a shared wasm memory (./memory.ts) is read there by the workers' kernels: each worker
+// is sent that memory once and keeps it until the memory is garbage here (see Request.inputMemory).
+// Without SharedArrayBuffer each worker gets a transferred copy of its rows and sends its output rows
+// back. The wasm modules this thread compiled go to each worker once, with its
 // first request after they were compiled, so workers compile none of them again.
 // Failures: a worker that can not start breaks the pool at once (createPool rejects with E_WORKER
 // naming the worker URL and the cause; nothing is respawned); a worker that dies later rejects its
@@ -26,7 +27,7 @@ import { fromWorkerError, type ElementOffset } from './errors.js';
 import { abortedError, callOptions } from './guards.js';
 import { dtypeOf, sharedArray, Staging } from './memory.js';
 import { splitRows } from './parts.js';
-import { plainArray, type Reply, type Request } from './protocol.js';
+import { plainArray, type Forget, type Reply, type Request } from './protocol.js';
 import type { CallOptions, FloatDtype, Part, Plan, PlanInput, PoolOperation, PoolRunner } from './types.js';
 
 /** Options of createPool. */
@@ -91,7 +92,9 @@ interface Slot {
   thread?: bigint;
   /** The shared wasm memory of the input of each part in flight on the worker, by request id. */
   memories: Map<number, WebAssembly.Memory>;
-  /** Names of the compiled modules sent to the worker (each is sent once). */
+  /** Ids of the input memories sent to the worker (each is sent once; the worker keeps it until told to forget it). */
+  memoriesSent: Set<number>;
+  /** Names of the compiled modules sent to the worker (each is sent once; the shared builds as <name>-shared). */
   modulesSent: Set<string>;
   /** Settles `started` from the worker's first message or its crash. */
   settleStart(error?: PrivkitError): void;
@@ -188,6 +191,9 @@ export class WorkerPool implements PoolRunner {
   private ended: string | undefined;
   /** The workers' termination, once the pool ended. */
   private terminated: Promise<void> | undefined;
+  /** Tells the workers to forget an input memory once it is garbage here (registered when first sent). */
+  private readonly forgetting = new FinalizationRegistry<number>((id) => this.forget(id));
+  private readonly registered = new WeakSet<WebAssembly.Memory>();
 
   /** Number of worker threads. */
   readonly threads: number;
@@ -284,12 +290,14 @@ export class WorkerPool implements PoolRunner {
       const memory = this.sharedMemory(plan, lent);
       writesCaller = output?.target !== undefined && memory.output === output.target;
       const inputMemory = memory.input && wasmMemoryOf(memory.input);
-      const modules = inputMemory && compiledSharedModules();
-      const replies = await this.dispatch(name, plan, call, (part) => ({
-        input: input && region(memory.input!, part.row * input.cols, part.rows * input.cols, input.name),
-        inputMemory: inputMemory && { memory: inputMemory, modules: modules! },
-        output: output && region(memory.output!, part.row * output.cols, part.rows * output.cols, 'the target'),
-      }));
+      const replies = await this.dispatch(name, plan, call, (part) => {
+        const view = input && region(memory.input!, part.row * input.cols, part.rows * input.cols, input.name);
+        const target = output && region(memory.output!, part.row * output.cols, part.rows * output.cols, 'the target');
+        if (inputMemory === undefined || view === undefined) return { input: view, output: target };
+        // a part writing no output gets its input as a place in the memory (see Request.inputMemory)
+        const place = target === undefined ? { byteOffset: view.byteOffset, length: view.length, dtype: dtypeOf(view) } : undefined;
+        return { input: place === undefined ? view : undefined, inputMemory: { id: memoryId(inputMemory), memory: inputMemory, place }, output: target };
+      });
       memory.commit();
       return { results: replies.map((reply) => reply.value), output: memory.result };
     } finally {
@@ -419,14 +427,43 @@ export class WorkerPool implements PoolRunner {
         resolve(reply);
       };
       running.pending.set(id, { resolve: done, reject, elements, call, progress: (units) => call.progress(index, units) });
-      if (request.inputMemory !== undefined) running.memories.set(id, request.inputMemory.memory);
+      const { inputMemory } = request;
+      if (inputMemory?.memory !== undefined) running.memories.set(id, inputMemory.memory);
+      const firstTime = inputMemory !== undefined && !running.memoriesSent.has(inputMemory.id);
+      if (firstTime) this.markSent(running, inputMemory.id, inputMemory.memory!);
       try {
-        running.spawned!.post({ ...request, id, modules: unsentModules(running) }, transfer);
+        const modules = unsentModules(running, compiledModules());
+        const sharedModules = inputMemory && unsentModules(running, compiledSharedModules(), '-shared');
+        const sentMemory = inputMemory && (firstTime ? inputMemory : { ...inputMemory, memory: undefined });
+        running.spawned!.post({ ...request, id, inputMemory: sentMemory, modules, sharedModules }, transfer);
       } catch (error) {
+        if (firstTime) running.memoriesSent.delete(inputMemory.id);
         running.pending.delete(id);
         reject(new PrivkitError('E_WORKER', `a pool call could not be sent to its worker: ${errorText(error)}`, { cause: error }));
       }
     });
+  }
+
+  /** Marks memory `id` sent to the worker of `slot`, and watches it, to have the workers forget it once it is garbage here. */
+  private markSent(slot: Slot, id: number, memory: WebAssembly.Memory): void {
+    slot.memoriesSent.add(id);
+    if (!this.registered.has(memory)) {
+      this.registered.add(memory);
+      this.forgetting.register(memory, id);
+    }
+  }
+
+  /** Memory `id` is garbage in this thread: the workers holding it drop it. */
+  private forget(id: number): void {
+    if (this.ended !== undefined) return;
+    for (const slot of this.slots) {
+      if (!slot.memoriesSent.delete(id)) continue;
+      try {
+        slot.spawned?.post({ forget: id } satisfies Forget, []);
+      } catch {
+        // a worker that can not be told is ending: it drops everything
+      }
+    }
   }
 
   /** A message from the worker of `slot`: its start, progress, or the reply to one of its parts. */
@@ -458,7 +495,7 @@ export class WorkerPool implements PoolRunner {
       settle = (error) => (error === undefined ? resolve() : reject(error));
     });
     started.catch(() => {}); // observed by createPool and by each part
-    const slot: Slot = { index, started, ready: false, pending: new Map(), abandoned: new Map(), memories: new Map(), modulesSent: new Set(), settleStart: settle };
+    const slot: Slot = { index, started, ready: false, pending: new Map(), abandoned: new Map(), memories: new Map(), memoriesSent: new Set(), modulesSent: new Set(), settleStart: settle };
     const start = (): void => {
       slot.timer = undefined;
       const events = { message: (data: unknown) => this.receive(slot, data as Reply), crash: (reason: string) => this.crashed(slot, reason) };
@@ -536,10 +573,26 @@ export class WorkerPool implements PoolRunner {
   }
 }
 
-/** The modules this thread compiled that the worker of `slot` has not been sent yet (then marked sent); undefined when none. */
-function unsentModules(slot: Slot): Record<string, WebAssembly.Module> | undefined {
-  const unsent = Object.entries(compiledModules()).filter(([name]) => !slot.modulesSent.has(name));
-  for (const [name] of unsent) slot.modulesSent.add(name);
+/** Ids of the shared wasm memories of inputs sent to workers, numbered in this thread. */
+const memoryIds = new WeakMap<WebAssembly.Memory, number>();
+let nextMemoryId = 1;
+
+function memoryId(memory: WebAssembly.Memory): number {
+  let id = memoryIds.get(memory);
+  if (id === undefined) {
+    id = nextMemoryId++;
+    memoryIds.set(memory, id);
+  }
+  return id;
+}
+
+/**
+ * The modules of `compiled` (this thread's) that the worker of `slot` has not been sent yet, then
+ * marked sent (under their name + `suffix`: the shared builds are sent apart); undefined when none.
+ */
+function unsentModules(slot: Slot, compiled: Record<string, WebAssembly.Module>, suffix = ''): Record<string, WebAssembly.Module> | undefined {
+  const unsent = Object.entries(compiled).filter(([name]) => !slot.modulesSent.has(name + suffix));
+  for (const [name] of unsent) slot.modulesSent.add(name + suffix);
   return unsent.length > 0 ? Object.fromEntries(unsent) : undefined;
 }
 

@@ -18,10 +18,16 @@ export interface Request {
   /** The part's rows of the input: a view of shared memory, or a copy moved to the worker. */
   input?: FloatArray;
   /**
-   * When the input lies in a shared wasm memory: that memory, and the modules built for shared
-   * memory as compiled by the caller's thread, so that the worker reads the input in place.
+   * When the input lies in a shared wasm memory, where the worker reads it in place: the memory's id
+   * (numbered by the pool's thread), the memory itself only in the first request naming it to this
+   * worker (the worker keeps it until told to forget it), and for a part that writes no output, the
+   * input's place in it, sent instead of `input`: a view brings the worker a new SharedArrayBuffer
+   * object per message, which V8 counts as the whole memory of new external memory, pressing the
+   * worker into garbage collections.
    */
-  inputMemory?: { memory: WebAssembly.Memory; modules: Record<string, WebAssembly.Module> };
+  inputMemory?: { id: number; memory?: WebAssembly.Memory; place?: { byteOffset: number; length: number; dtype: FloatDtype } };
+  /** With inputMemory: the modules built for shared memory that the pool's thread compiled and had not yet sent this worker. */
+  sharedModules?: Record<string, WebAssembly.Module>;
   /** The part's rows of the output, a view of shared memory. */
   output?: FloatArray;
   /** Without shared memory: the worker writes a new array of this kind and sends it back. */
@@ -32,6 +38,11 @@ export interface Request {
   modules?: Record<string, WebAssembly.Module>;
   /** The caller wants progress: the worker sends `progress` replies while the part runs. */
   progress?: boolean;
+}
+
+/** The pool's thread no longer holds the memory `forget` (it was garbage collected there): the worker drops it too. */
+export interface Forget {
+  forget: number;
 }
 
 export type Reply =

@@ -2,23 +2,25 @@
 // operation of that name in the registry (src/registry.ts) and answers with the result, its fresh
 // arrays moved rather than copied. An operation's family is imported on its first request, and the
 // wasm modules it declares are instantiated then (ready() loads every module declared so far), so a
-// worker loads only the families it runs. An input that lies in a shared wasm memory comes with the
-// memory and the compiled shared modules, which the worker adopts to read it in place. Errors go
-// back as their fields (./errors.ts). Progress of a part, when asked for, goes back at most every
-// PROGRESS_INTERVAL_MS.
+// worker loads only the families it runs. An input that lies in a shared wasm memory is read in
+// place: the worker gets that memory (and the compiled shared modules) with the first request naming
+// it, and keeps it until the pool's thread says to forget it (see Request.inputMemory). Errors go back as their fields (./errors.ts). Progress of a part, when asked for, goes back
+// at most every PROGRESS_INTERVAL_MS.
 import { PrivkitError } from '../errors.js';
 import { isOperationName, operation } from '../registry.js';
 import { adoptModules, ready } from '../wasm/runtime.js';
 import { adoptMemory, adoptSharedModules, THREAD_ID } from '../wasm/shared-memory.js';
 import { toWorkerError } from './errors.js';
 import { poolWorkerPort } from './port.js';
-import { freshBuffers, plainArray, type Reply, type Request } from './protocol.js';
+import { freshBuffers, plainArray, type Forget, type Reply, type Request } from './protocol.js';
 import type { PoolOperation } from './types.js';
 
 /** Least time between two progress messages of one part. */
 const PROGRESS_INTERVAL_MS = 20;
 
 const port = poolWorkerPort();
+/** The shared wasm memories of inputs, by the id the pool's thread gave each, until it says to forget one. */
+const memories = new Map<number, WebAssembly.Memory>();
 const send = (reply: Reply, transfer: ArrayBuffer[] = []) => port.post(reply, transfer);
 
 /**
@@ -48,10 +50,16 @@ function progressOf(request: Request): (done: number) => void {
 async function serve(request: Request): Promise<void> {
   try {
     const operation = await operationNamed(request.operation, request.modules);
-    const { input, allocate, inputMemory } = request;
-    if (input !== undefined && inputMemory !== undefined) {
-      adoptSharedModules(inputMemory.modules);
-      adoptMemory(input, inputMemory.memory);
+    const { allocate, inputMemory, sharedModules } = request;
+    if (sharedModules !== undefined) adoptSharedModules(sharedModules);
+    let input = request.input;
+    if (inputMemory !== undefined) {
+      const memory = inputMemory.memory ?? memories.get(inputMemory.id);
+      if (memory === undefined) throw new PrivkitError('E_WORKER', `the pool worker was not sent the memory ${inputMemory.id} of its input`);
+      memories.set(inputMemory.id, memory);
+      const { place } = inputMemory;
+      if (place !== undefined) input = new (place.dtype === 'float64' ? Float64Array : Float32Array)(memory.buffer, place.byteOffset, place.length);
+      if (input !== undefined) adoptMemory(input, memory);
     }
     const output = request.output ?? (request.inPlace ? input : allocate && plainArray(allocate.dtype, allocate.length));
     const value = await operation.run(request.task, { input, output }, progressOf(request));
@@ -64,7 +72,11 @@ async function serve(request: Request): Promise<void> {
 
 ready().then(
   () => {
-    port.listen((data) => void serve(data as Request));
+    port.listen((data) => {
+      const message = data as Request | Forget;
+      if ('forget' in message) memories.delete(message.forget);
+      else void serve(message);
+    });
     send({ kind: 'ready', thread: THREAD_ID });
   },
   (error: unknown) => send({ kind: 'failed', message: error instanceof Error ? error.message : String(error) }),

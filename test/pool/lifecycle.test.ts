@@ -271,6 +271,15 @@ describe('cancellation and progress', () => {
     }
   });
 
+  it('workers keep the memory of a shared input between calls and drop it once the array is garbage', async () => {
+    const { stdout } = await run(process.execPath, ['--expose-gc', fixture('memory-churn.mjs')], { timeout: 50_000 });
+    const report = JSON.parse(stdout) as { heldBeforeCollection: number; heldAfter: number; right: boolean; nextCall: boolean };
+    expect(report.right).toBe(true);
+    expect(report.nextCall).toBe(true);
+    expect(report.heldBeforeCollection).toBeGreaterThan(0); // each worker holds the memories it was sent
+    expect(report.heldAfter).toBe(0); // ... until their arrays are collected here: then the workers were told to drop them
+  });
+
   it('200 aborted calls leak neither memory nor workers, and the pool keeps serving', async () => {
     const { stdout } = await run(process.execPath, ['--expose-gc', fixture('abort-churn.mjs')], { timeout: 50_000 });
     const report = JSON.parse(stdout) as {
