@@ -120,7 +120,8 @@ export interface OpenStream {
  * streaming opener counts the chunk it holds after the one it decrypts (it must see bytes after a
  * chunk to know that the chunk is not the final one), so it has WINDOW - 1 in WebCrypto; openTensors
  * has its whole input in memory already and keeps WINDOW there. (Seal piped into open in Chromium:
- * 5 chunks of live memory with 2 decrypts in flight, 4 with 1, at the same speed.)
+ * 5 chunks of live memory with 2 decrypts in flight, 4 with 1; raw WebCrypto there runs as fast with
+ * one call in flight as with two: 330 and 335 ms for 256 MiB in 1 MiB chunks.)
  */
 const WINDOW = 2;
 
@@ -618,7 +619,7 @@ export async function openTensors(container: Uint8Array, opts: OpenOptions): Pro
     piece({ index, byteOffset, bytes: piece }) {
       targets[index]!.set(piece, byteOffset);
     },
-   }, WINDOW);
+  }, WINDOW);
   try {
     await opener.write(bytes);
     await opener.finish();
@@ -709,7 +710,7 @@ export async function createOpenStream(opts: OpenStreamOptions): Promise<OpenStr
       if (release === 'chunk') controllerRef.enqueue(piece);
       else heldPieces.push(piece);
     },
-   }, WINDOW - 1);
+  }, WINDOW - 1);
   const fail = (e: unknown) => {
     wipeSecrets([key]);
     rejectManifest(e);
