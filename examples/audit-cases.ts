@@ -22,6 +22,7 @@ import {
 } from 'privkit/dp';
 import { clipAndSum } from 'privkit';
 import { CentralDpAggregator, createModel, splitClients, type Dataset, type FedAvgOptions, type UpdateAggregator } from 'privkit/fl';
+import { dpContingencyTable, dpQuantiles } from 'privkit/protect';
 
 export interface AuditCase {
   name: string;
@@ -85,6 +86,14 @@ function words(rng: Rng | undefined): () => number {
 }
 
 const central = { dimension: 4, clipNorm: 1, noiseMultiplier: 2 };
+/** A 2 x 2 table over public domains (dpContingencyTable), and the same people with one more. */
+const table = { columns: ['sex', 'smoker'], domains: { sex: ['f', 'm'], smoker: [true, false] } };
+const people = [
+  { sex: 'f', smoker: true },
+  { sex: 'm', smoker: false },
+  { sex: 'f', smoker: false },
+];
+const peoplePlusOne = [...people, { sex: 'm', smoker: true }];
 const update = (...values: number[]) => Float32Array.from(values);
 
 export const AUDIT_CASES: AuditCase[] = [
@@ -206,6 +215,50 @@ export const AUDIT_CASES: AuditCase[] = [
       const aggregator = new CentralDpAggregator({ ...central, rng });
       return async (updates: Float32Array[]) => (await aggregator.aggregate(updates, 1)).sum;
     },
+  },
+  {
+    name: 'dpContingencyTable (Laplace)',
+    source: 'privkit',
+    note: '2 x 2 table; one record added',
+    epsilon: 1,
+    delta: 0,
+    inputs: [people, peoplePlusOne],
+    trials: 500_000,
+    testTrials: 10_000,
+    build: (rng) => (records: object[]) => dpContingencyTable(records, { ...table, epsilon: 1, rng }).counts,
+  },
+  {
+    name: 'dpContingencyTable (Gaussian, rho)',
+    source: 'privkit',
+    note: '2 x 2 table, rho = 0.5 (sigma 1); one record added; epsilon from zCDP',
+    epsilon: zcdpToEpsilon(0.5, DELTA).epsilon,
+    delta: DELTA,
+    inputs: [people, peoplePlusOne],
+    trials: 500_000,
+    testTrials: 10_000,
+    build: (rng) => (records: object[]) => dpContingencyTable(records, { ...table, noise: 'gaussian', rho: 0.5, rng }).counts,
+  },
+  {
+    name: 'dpContingencyTable (Gaussian, epsilon and delta)',
+    source: 'privkit',
+    note: '2 x 2 table, analytic Gaussian sigma; one record added',
+    epsilon: 1,
+    delta: DELTA,
+    inputs: [people, peoplePlusOne],
+    trials: 500_000,
+    testTrials: 10_000,
+    build: (rng) => (records: object[]) => dpContingencyTable(records, { ...table, noise: 'gaussian', epsilon: 1, delta: DELTA, rng }).counts,
+  },
+  {
+    name: 'dpQuantiles',
+    source: 'privkit',
+    note: 'median on a 16-step grid over [0, 1]; a record at 1 added to 5 records',
+    epsilon: 1,
+    delta: 0,
+    inputs: [records(0.1, 0.3, 0.5, 0.5, 0.6), records(0.1, 0.3, 0.5, 0.5, 0.6, 1)],
+    trials: 500_000,
+    testTrials: 10_000,
+    build: (rng) => (x: Float64Array) => dpQuantiles(x, { quantiles: [0.5], lower: 0, upper: 1, epsilon: 1, steps: 16, rng }),
   },
   {
     name: 'Laplace at half the scale',

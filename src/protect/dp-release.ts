@@ -8,8 +8,10 @@ import { assertInteger, assertNumber, assertOneOf, describe, readArray, readNumb
 import { nextUp } from '../dp/calibration.js';
 import { discreteGaussian, discreteLaplace, MAX_DISCRETE_SCALE, uniformBelow } from '../dp/discrete.js';
 import { gumbelArgmax } from '../dp/exponential.js';
+import { calibrateSecureGaussian } from '../dp/mechanisms.js';
 import { generatorOf } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
+import { secureGaussian, secureValueBound } from '../dp/secure.js';
 
 /** A value of a contingency table's public domain. */
 export type DomainValue = string | number | boolean | null;
@@ -23,10 +25,16 @@ export interface ContingencyTableOptions {
    * missing value). It must not be read off the data: see {@link dpContingencyTable}.
    */
   domains: Readonly<Record<string, readonly DomainValue[]>>;
-  /** 'laplace' (default): exact discrete Laplace, epsilon-DP. 'gaussian': exact discrete Gaussian, rho-zCDP. */
+  /**
+   * 'laplace' (default): exact discrete Laplace, epsilon-DP. 'gaussian' with `rho`: exact discrete
+   * Gaussian, rho-zCDP; 'gaussian' with `epsilon` and `delta`: the analytic Gaussian mechanism on
+   * privkit/dp's secure lattice (as dpHistogram's), (epsilon, delta)-DP.
+   */
   noise?: 'laplace' | 'gaussian';
-  /** epsilon > 0 (>= 2^-24) for Laplace noise. */
+  /** epsilon > 0: of Laplace noise (>= 2^-24), or of Gaussian noise with `delta`. */
   epsilon?: number;
+  /** delta in (0, 1) of Gaussian noise given by (epsilon, delta). */
+  delta?: number;
   /** zCDP rho > 0 (>= 2^-49) for Gaussian noise: sigma = 1 / sqrt(2 rho); convert to (epsilon, delta) with privkit/accounting's zcdpToEpsilon. */
   rho?: number;
   /**
@@ -52,7 +60,7 @@ export interface DpContingencyTable {
   shape: number[];
   /** Noisy counts, non-negative integers: counts[sum_c index_c x stride_c] for the cell (domains[0][index_0], ...). */
   counts: Float64Array;
-  /** The noise scale: the discrete Laplace scale b (epsilon = c/b) or the discrete Gaussian sigma (rho = c^2/(2 sigma^2)), c = records counted per person. */
+  /** The noise scale: the discrete Laplace scale b (epsilon = c/b), the discrete Gaussian sigma (rho = c^2/(2 sigma^2)), or the analytic Gaussian sigma for (epsilon, delta) and sensitivity c, c = records counted per person. */
   scale: number;
 }
 
@@ -74,16 +82,21 @@ function domainKey(value: unknown): string | undefined {
  * Privacy: neighbouring tables differ by adding or removing one record; that changes one cell by 1
  * (L1 and L2 sensitivity 1), so discrete Laplace noise of scale 1/epsilon gives epsilon-DP and
  * discrete Gaussian noise of sigma gives 1/(2 sigma^2)-zCDP (Canonne, Kamath, Steinke 2020), with no
- * floating-point caveat. With `privacyUnit`, neighbours differ by one person, whose at most
+ * floating-point caveat. Gaussian noise for a target (epsilon, delta) is calibrated by the analytic
+ * Gaussian mechanism (Balle and Wang 2018; privkit/dp's analyticGaussianSigma) and drawn on
+ * privkit/dp's secure lattice, whose rounding and sampler error are charged (as dpHistogram does),
+ * then rounded to integers: Balle and Wang's sigma is for continuous noise, and the discrete Gaussian
+ * at that sigma can exceed the delta (by 3.5% at epsilon 1, delta 1e-5; twice it at epsilon 16),
+ * so the discrete sampler is used with rho only. With `privacyUnit`, neighbours differ by one person, whose at most
  * c = maxRecordsPerUnit counted records change the cells by at most c in L1 and in L2 (all may fall
- * in one cell): the scale is c/epsilon, or sigma = c / sqrt(2 rho). A record whose value in some column is outside that column's domain is not
+ * in one cell): the scale is c/epsilon, sigma = c / sqrt(2 rho), or the analytic sigma for L2 sensitivity c. A record whose value in some column is outside that column's domain is not
  * counted (add null, or an 'other' value, to the domain to count them). The domains must be public,
  * fixed before looking at the data: a table with a cell only for the values that occur would reveal,
  * by its very keys, that someone has a rare value (releasing which keys exist leaks; Google's DP
  * partition selection pays a delta for that, this function does not need it).
  *
  * @param records - plain objects, one per person (at most 2^32 - 1).
- * @throws {PrivkitError} E_ARG when records is not an array of objects, opts is not an object, columns is not an array of 1 to 16 distinct strings, privacyUnit is not a string or a record's unit value is not a string, number (not NaN) or boolean, maxRecordsPerUnit is given without privacyUnit or is not an integer in [1, 2^20], a column has no domain or its domain is not an array of 1 or more distinct strings, numbers (not NaN), booleans or null, the table has more than 2^24 cells, noise is not 'laplace' or 'gaussian', epsilon (Laplace) or rho (Gaussian) is missing, given for the other noise, or out of range, or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_ARG when records is not an array of objects, opts is not an object or holds a key that is not an option, columns is not an array of 1 to 16 distinct strings, privacyUnit is not a string or a record's unit value is not a string, number (not NaN) or boolean, maxRecordsPerUnit is given without privacyUnit or is not an integer in [1, 2^20], a column has no domain or its domain is not an array of 1 or more distinct strings, numbers (not NaN), booleans or null, the table has more than 2^24 cells, noise is not 'laplace' or 'gaussian', the privacy parameters are not epsilon (Laplace), or rho or epsilon and delta (Gaussian), or are out of range, or opts.rng is not an Rng from createRng.
  * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  *
  * @example
@@ -105,7 +118,7 @@ function domainKey(value: unknown): string | undefined {
  * ```
  */
 export function dpContingencyTable(records: readonly object[], opts: ContingencyTableOptions): DpContingencyTable {
-  const o = readOptions(opts, ['columns', 'domains', 'noise', 'epsilon', 'rho', 'privacyUnit', 'maxRecordsPerUnit', 'rng']);
+  const o = readOptions(opts, ['columns', 'domains', 'noise', 'epsilon', 'delta', 'rho', 'privacyUnit', 'maxRecordsPerUnit', 'rng'], 'opts', true);
   const columns = readArray('columns', o.columns, (name, v) => {
     if (typeof v !== 'string') throw new PrivkitError('E_ARG', `${name} must be a column name (a string), got ${describe(v)}`, { argument: 'columns' });
     return v;
@@ -132,21 +145,23 @@ export function dpContingencyTable(records: readonly object[], opts: Contingency
     lookups.push(lookup);
   }
   const noise = assertOneOf('noise', o.noise, ['laplace', 'gaussian'] as const, 'laplace');
-  const parameter = noise === 'laplace' ? 'epsilon' : 'rho';
-  const other = noise === 'laplace' ? 'rho' : 'epsilon';
-  if (o[other] !== undefined) throw new PrivkitError('E_ARG', `${other} does not apply to ${noise} noise (give ${parameter})`, { argument: other });
-  if (o[parameter] === undefined) throw new PrivkitError('E_ARG', `${parameter} is required for ${noise} noise`, { argument: parameter });
-  const value = assertNumber(parameter, o[parameter], 'positive');
+  const guarantee = readGuarantee(noise, o);
   if (o.privacyUnit !== undefined && typeof o.privacyUnit !== 'string') {
     throw new PrivkitError('E_ARG', `privacyUnit must be a column name (a string), got ${describe(o.privacyUnit)}`, { argument: 'privacyUnit' });
   }
   if (o.privacyUnit === undefined && o.maxRecordsPerUnit !== undefined) throw new PrivkitError('E_ARG', 'maxRecordsPerUnit applies with privacyUnit only', { argument: 'maxRecordsPerUnit' });
   const perUnit = o.maxRecordsPerUnit === undefined ? 1 : assertInteger('maxRecordsPerUnit', o.maxRecordsPerUnit, 1, 2 ** 20);
-  // every rounding is followed by nextUp, so the scale is at least the exact one and the guarantee at least the one asked for
-  const unitScale = noise === 'laplace' ? nextUp(1 / value) : nextUp(nextUp(Math.sqrt(1 / (2 * value))));
-  const scale = perUnit === 1 ? unitScale : nextUp(perUnit * unitScale);
-  if (!(scale <= MAX_DISCRETE_SCALE)) {
-    throw new PrivkitError('E_ARG', `${parameter} ${value} is too small: the noise scale would exceed 2^24`, { argument: parameter });
+  let scale: number;
+  if (guarantee.kind === 'epsilon-delta') {
+    // L2 sensitivity perUnit, in at most min(perUnit, cells) cells: the lattice rounding is charged for that many coordinates
+    scale = calibrateSecureGaussian(guarantee.epsilon, guarantee.delta, perUnit, Math.min(perUnit, cells)).sigma;
+  } else {
+    // every rounding is followed by nextUp, so the scale is at least the exact one and the guarantee at least the one asked for
+    const unitScale = guarantee.kind === 'epsilon' ? nextUp(1 / guarantee.epsilon) : nextUp(nextUp(Math.sqrt(1 / (2 * guarantee.rho))));
+    scale = perUnit === 1 ? unitScale : nextUp(perUnit * unitScale);
+    if (!(scale <= MAX_DISCRETE_SCALE)) {
+      throw new PrivkitError('E_ARG', `${guarantee.kind} ${guarantee.kind === 'epsilon' ? guarantee.epsilon : guarantee.rho} is too small: the noise scale would exceed 2^24`, { argument: guarantee.kind });
+    }
   }
   const rng = generatorOf(o.rng);
 
@@ -179,11 +194,46 @@ export function dpContingencyTable(records: readonly object[], opts: Contingency
     }
     if (cell >= 0) counts[cell]!++;
   }
-  const noiseValues = noise === 'laplace' ? discreteLaplace(cells, scale, { rng }) : discreteGaussian(cells, scale, { rng });
-  // post-processing: a count below 0 is released as 0 (exact integers: counts and noise are below 2^53)
-  for (let i = 0; i < cells; i++) counts[i] = Math.max(0, counts[i]! + noiseValues[i]!);
-  noiseValues.fill(0);
+  if (guarantee.kind === 'epsilon-delta') {
+    // counts above the lattice's exact range are clamped to it (1-Lipschitz per count: the sensitivity holds); post-processing rounds to integers >= 0
+    const bound = secureValueBound(scale);
+    for (let i = 0; i < cells; i++) counts[i] = Math.min(counts[i]!, bound);
+    const noisy = secureGaussian(counts, scale, { rng }).values;
+    for (let i = 0; i < cells; i++) counts[i] = Math.max(0, Math.round(noisy[i]!));
+    noisy.fill(0);
+  } else {
+    const noiseValues = guarantee.kind === 'epsilon' ? discreteLaplace(cells, scale, { rng }) : discreteGaussian(cells, scale, { rng });
+    // post-processing: a count below 0 is released as 0 (exact integers: counts and noise are below 2^53)
+    for (let i = 0; i < cells; i++) counts[i] = Math.max(0, counts[i]! + noiseValues[i]!);
+    noiseValues.fill(0);
+  }
   return { columns, domains, shape: domains.map((d) => d.length), counts, scale };
+}
+
+type Guarantee = { kind: 'epsilon'; epsilon: number } | { kind: 'rho'; rho: number } | { kind: 'epsilon-delta'; epsilon: number; delta: number };
+
+/** The privacy parameters of a contingency table: epsilon for Laplace noise; rho, or epsilon and delta, for Gaussian noise; nothing else. */
+function readGuarantee(noise: 'laplace' | 'gaussian', o: { epsilon?: unknown; delta?: unknown; rho?: unknown }): Guarantee {
+  if (noise === 'laplace') {
+    for (const other of ['rho', 'delta'] as const) {
+      if (o[other] !== undefined) throw new PrivkitError('E_ARG', `${other} does not apply to laplace noise (give epsilon)`, { argument: other });
+    }
+    if (o.epsilon === undefined) throw new PrivkitError('E_ARG', 'epsilon is required for laplace noise', { argument: 'epsilon' });
+    return { kind: 'epsilon', epsilon: assertNumber('epsilon', o.epsilon, 'positive') };
+  }
+  if (o.rho !== undefined) {
+    for (const other of ['epsilon', 'delta'] as const) {
+      if (o[other] !== undefined) throw new PrivkitError('E_ARG', `give rho, or epsilon and delta, for gaussian noise, not both (${other} given with rho)`, { argument: other });
+    }
+    return { kind: 'rho', rho: assertNumber('rho', o.rho, 'positive') };
+  }
+  if (o.epsilon === undefined && o.delta === undefined) throw new PrivkitError('E_ARG', 'rho, or epsilon and delta, is required for gaussian noise', { argument: 'rho' });
+  if (o.epsilon === undefined) throw new PrivkitError('E_ARG', 'epsilon is required with delta for gaussian noise', { argument: 'epsilon' });
+  if (o.delta === undefined) throw new PrivkitError('E_ARG', 'delta is required with epsilon for gaussian noise', { argument: 'delta' });
+  const epsilon = assertNumber('epsilon', o.epsilon, 'positive');
+  const delta = assertNumber('delta', o.delta, 'positive');
+  if (!(delta < 1)) throw new PrivkitError('E_ARG', `delta must be in (0, 1), got ${delta}`, { argument: 'delta' });
+  return { kind: 'epsilon-delta', epsilon, delta };
 }
 
 /** Options of {@link dpQuantiles}. */
@@ -230,7 +280,7 @@ const SCORE_SENSITIVITY = 1 + 2 ** -15;
  * probabilities) is documented there.
  *
  * @param values - one value per person (at most 2^28); +-Infinity is clamped, NaN refused.
- * @throws {PrivkitError} E_ARG when values is not an array of numbers, opts is not an object, quantiles is not 1 to 1024 strictly increasing numbers in [0, 1], lower and upper are not finite with lower < upper and magnitudes <= 2^960, epsilon is not finite with epsilon / quantiles.length >= 2^-20, steps is not an integer in [1, 2^32], or opts.rng is not an Rng from createRng.
+ * @throws {PrivkitError} E_ARG when values is not an array of numbers, opts is not an object or holds a key that is not an option, quantiles is not 1 to 1024 strictly increasing numbers in [0, 1], lower and upper are not finite with lower < upper and magnitudes <= 2^960, epsilon is not finite with epsilon / quantiles.length >= 2^-20, steps is not an integer in [1, 2^32], or opts.rng is not an Rng from createRng.
  * @throws {PrivkitError} E_NONFINITE when a value is NaN (`index` names it).
  * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  *
@@ -244,7 +294,7 @@ const SCORE_SENSITIVITY = 1 + 2 ** -15;
  * ```
  */
 export function dpQuantiles(values: ArrayLike<number>, opts: QuantilesOptions): Float64Array {
-  const o = readOptions(opts, ['quantiles', 'lower', 'upper', 'epsilon', 'steps', 'rng']);
+  const o = readOptions(opts, ['quantiles', 'lower', 'upper', 'epsilon', 'steps', 'rng'], 'opts', true);
   const quantiles = readNumbers('quantiles', o.quantiles, { min: 0, max: 1 }, MAX_QUANTILES);
   if (quantiles.length === 0) throw new PrivkitError('E_ARG', 'quantiles must hold at least one quantile', { argument: 'quantiles' });
   for (let i = 1; i < quantiles.length; i++) {

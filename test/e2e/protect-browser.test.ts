@@ -1,7 +1,9 @@
 // privkit/protect across runtimes: a container sealed in headless Chromium (createSealStream,
 // signed) opens in Node with the signature checked, and one sealed in Node opens in Chromium
 // (openTensors and createOpenStream). Where Chromium's WebCrypto has ML-KEM-768, the hybrid kind
-// seals and opens inside the page (Node 20 has no ML-KEM).
+// seals and opens inside the page (Node 20 has no ML-KEM). The pseudonymizer gives the same tokens
+// in Chromium as in Node for the same key (and both those of node:crypto's HMAC-SHA-256).
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { build, type InlineConfig, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateRecipientKeys, generateSigningKeys, openTensors, sealTensors, type RecipientKind } from 'privkit/protect';
+import { createPseudonymizer, desensitize, generateRecipientKeys, generateSigningKeys, openTensors, sealTensors, type RecipientKind } from 'privkit/protect';
 import { launchChromium, openPage, privkitAliases, requirePrerequisites, startPreview } from './browser/harness.js';
-import { protectTensors } from './browser/protect-data.js';
+import { protectTensors, pseudonymFixture, pseudonymPolicy } from './browser/protect-data.js';
 
 const fixtureRoot = fileURLToPath(new URL('./browser/', import.meta.url));
 
@@ -79,5 +81,22 @@ describe('privkit/protect between Chromium and Node', () => {
     console.log(`Chromium recipient kinds: ${kinds.join(', ')}`);
     if (!kinds.includes('ml-kem-768-x25519')) return; // no ML-KEM in this Chromium: nothing to run
     expect(await page.evaluate(() => window.__protect!.roundTrip('ml-kem-768-x25519'))).toEqual({ names: ['a', 'b'], wrongKey: 'E_AUTH', tampered: 'E_AUTH' });
+  });
+
+  it('createPseudonymizer and desensitize give the same tokens in Chromium as in Node for the same key', async () => {
+    const { key, values, records } = pseudonymFixture();
+    const chromium = await page.evaluate(() => window.__protect!.pseudonyms());
+    const ids = await createPseudonymizer({ key });
+    const short = await createPseudonymizer({ key, tokenBytes: 6 });
+    const hmac = (v: string | number | bigint) => createHmac('sha256', key).update(String(v), 'utf8').digest('hex');
+    expect(chromium.tokens).toEqual(values.map((v) => hmac(v).slice(0, 32)));
+    expect(chromium.tokens).toEqual(await ids.tokens(values));
+    expect(chromium.short).toEqual(values.map((v) => hmac(v).slice(0, 12)));
+    expect(chromium.short).toEqual(await Promise.all(values.map((v) => short.token(v))));
+    const node = await desensitize(records, pseudonymPolicy(ids));
+    expect(chromium.records).toEqual(node);
+    expect(chromium.records[3]!.id).toBe(hmac('user-3').slice(0, 32));
+    expect(new Set(chromium.records.map((r) => r.id)).size).toBe(17);
+    expect(problems).toEqual([]);
   });
 });

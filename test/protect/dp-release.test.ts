@@ -1,5 +1,8 @@
 // dpContingencyTable and dpQuantiles: layout, domain handling, argument checks, and accuracy against
-// the exact noise distributions and the exponential mechanism's selection law at fixed seeds.
+// the exact noise distributions and the exponential mechanism's selection law at fixed seeds; the
+// Gaussian (epsilon, delta) table's sigma against mpmath's analytic Gaussian sigma
+// (test/vectors/contingency-gaussian-vectors.py).
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ready } from 'privkit';
 import { createRng } from 'privkit/dp';
@@ -8,6 +11,10 @@ import { expectPrivkitError } from '../support/helpers.js';
 import { discreteGaussianPmf } from '../support/noise-stats.js';
 
 beforeAll(ready);
+
+const gaussianVectors = JSON.parse(readFileSync(new URL('../vectors/contingency-gaussian.json', import.meta.url), 'utf8')) as {
+  cases: { epsilon: number; delta: number; recordsPerUnit: number; sigma: string }[];
+};
 
 const seeded = (k: number) => createRng({ seed: new Uint8Array(32).fill(k) });
 
@@ -79,6 +86,31 @@ describe('dpContingencyTable', () => {
     expect(empty.counts.filter((c) => c === 0).length).toBeGreaterThan(1800);
   });
 
+  it('calibrates Gaussian noise for (epsilon, delta) to the analytic Gaussian sigma of sensitivity c (mpmath), charging only the lattice', () => {
+    const domains = { c: Array.from({ length: 100 }, (_, i) => i) };
+    for (const v of gaussianVectors.cases) {
+      const unit = v.recordsPerUnit === 1 ? {} : { privacyUnit: 'person', maxRecordsPerUnit: v.recordsPerUnit };
+      const table = dpContingencyTable([], { columns: ['c'], domains, noise: 'gaussian', epsilon: v.epsilon, delta: v.delta, ...unit, rng: seeded(9) });
+      const exact = Number(v.sigma);
+      // never below Balle and Wang's sigma; above it by the lattice rounding's and the sampler's charges only (relative 2^-23 sigma sqrt(k) / c and 2 k 2^-25 / epsilon)
+      expect(table.scale, `${JSON.stringify(v)}`).toBeGreaterThanOrEqual(exact);
+      expect(table.scale / exact - 1, `${JSON.stringify(v)}`).toBeLessThan(2e-5);
+    }
+  });
+
+  it('adds Gaussian noise of the calibrated sigma for (epsilon, delta), released as integers >= 0', () => {
+    const records = Array.from({ length: 4000 * 30 }, (_, i) => ({ c: i % 4000 }));
+    const domains = { c: Array.from({ length: 4000 }, (_, i) => i) };
+    const table = dpContingencyTable(records, { columns: ['c'], domains, noise: 'gaussian', epsilon: 1, delta: 1e-5, rng: seeded(6) });
+    expect(table.counts.every((c) => Number.isInteger(c) && c >= 0)).toBe(true);
+    // rounding the lattice value to an integer adds a uniform error of variance 1/12 (the lattice is far finer than 1)
+    const variance = table.scale ** 2 + 1 / 12;
+    const squares = meanAndError([...table.counts].map((c) => (c - 30) ** 2));
+    expect(Math.abs(squares.mean - variance)).toBeLessThan(5 * squares.error);
+    const mean = meanAndError([...table.counts].map((c) => c - 30));
+    expect(Math.abs(mean.mean)).toBeLessThan(5 * mean.error);
+  });
+
   it('refuses bad arguments, naming them', () => {
     const base = { columns: ['s'], domains: { s: ['a', 'b'] }, epsilon: 1 };
     expectPrivkitError(() => dpContingencyTable([], { ...base, columns: [] }), 'E_ARG', 'columns');
@@ -96,6 +128,14 @@ describe('dpContingencyTable', () => {
     expectPrivkitError(() => dpContingencyTable([], { ...base, rho: 1 }), 'E_ARG', 'rho');
     expectPrivkitError(() => dpContingencyTable([], { ...base, epsilon: undefined, noise: 'gaussian' }), 'E_ARG', 'rho');
     expectPrivkitError(() => dpContingencyTable([], { ...base, noise: 'gaussian', rho: 1 }), 'E_ARG', 'epsilon');
+    expectPrivkitError(() => dpContingencyTable([], { ...base, noise: 'gaussian' }), 'E_ARG', 'delta');
+    expectPrivkitError(() => dpContingencyTable([], { ...base, epsilon: undefined, noise: 'gaussian', delta: 1e-5 }), 'E_ARG', 'epsilon');
+    expectPrivkitError(() => dpContingencyTable([], { ...base, epsilon: undefined, noise: 'gaussian', rho: 1, delta: 1e-5 }), 'E_ARG', 'delta');
+    expectPrivkitError(() => dpContingencyTable([], { ...base, noise: 'gaussian', delta: 1 }), 'E_ARG', 'delta');
+    expectPrivkitError(() => dpContingencyTable([], { ...base, noise: 'gaussian', delta: 0 }), 'E_ARG', 'delta');
+    expectPrivkitError(() => dpContingencyTable([], { ...base, noise: 'gaussian', epsilon: 0, delta: 1e-5 }), 'E_ARG', 'epsilon');
+    expectPrivkitError(() => dpContingencyTable([], { ...base, delta: 1e-5 }), 'E_ARG', 'delta');
+    expectPrivkitError(() => dpContingencyTable([], { ...base, epsilom: 1 } as never), 'E_ARG', 'opts.epsilom');
     expectPrivkitError(() => dpContingencyTable([], { ...base, noise: 'cauchy' as never }), 'E_ARG', 'noise');
     expectPrivkitError(() => dpContingencyTable([3 as never], base), 'E_ARG', 'records', 0);
     expectPrivkitError(() => dpContingencyTable([], { ...base, rng: {} as never }), 'E_ARG', 'opts.rng');
@@ -154,6 +194,7 @@ describe('dpQuantiles', () => {
     expectPrivkitError(() => dpQuantiles(['1'] as never, base), 'E_ARG', 'values', 0);
     expectPrivkitError(() => dpQuantiles([], { ...base, quantiles: [] }), 'E_ARG', 'quantiles');
     expectPrivkitError(() => dpQuantiles([], { ...base, quantiles: [0.5, 0.5] }), 'E_ARG', 'quantiles', 1);
+    expectPrivkitError(() => dpQuantiles([], { ...base, quantile: [0.5] } as never), 'E_ARG', 'opts.quantile');
     expectPrivkitError(() => dpQuantiles([], { ...base, quantiles: [1.5] }), 'E_ARG', 'quantiles', 0);
     expectPrivkitError(() => dpQuantiles([], { ...base, lower: 1 }), 'E_ARG', 'upper');
     expectPrivkitError(() => dpQuantiles([], { ...base, lower: -Infinity }), 'E_ARG', 'lower');

@@ -1,11 +1,14 @@
 // Browser fixture for test/e2e/protect-browser.test.ts: seals containers in Chromium for a Node
 // recipient, and opens containers Node sealed for a recipient whose key pair lives in the page.
-// Bytes cross page.evaluate as base64 text.
+// It also tokenizes the pseudonym fixture with createPseudonymizer and desensitize, for Node to
+// compare. Bytes cross page.evaluate as base64 text.
 import {
   availableRecipientKinds,
   createOpenStream,
+  createPseudonymizer,
   createSealStream,
   generateRecipientKeys,
+  desensitize,
   generateSigningKeys,
   openTensors,
   sealTensors,
@@ -13,7 +16,7 @@ import {
   type RecipientKind,
   type TensorPiece,
 } from 'privkit/protect';
-import { protectTensors } from './protect-data.js';
+import { protectTensors, pseudonymFixture, pseudonymPolicy } from './protect-data.js';
 
 export interface ProtectPage {
   kinds(): Promise<string[]>;
@@ -25,6 +28,8 @@ export interface ProtectPage {
   open(container: string, verifyKey: string): Promise<{ whole: Record<string, number[]>; streamed: Record<string, number[]> }>;
   /** Seals to and opens with a fresh key pair of `kind` inside the page: the opened tensor names, and the error codes of another key pair and of a tampered recipient entry. */
   roundTrip(kind: RecipientKind): Promise<{ names: string[]; wrongKey: string; tampered: string }>;
+  /** The fixture's tokens (tokens() at 16 bytes, token() at 6 bytes) and its records desensitized with a 16-byte pseudonymizer. */
+  pseudonyms(): Promise<{ tokens: string[]; short: string[]; records: Record<string, unknown>[] }>;
 }
 
 declare global {
@@ -89,6 +94,16 @@ window.__protect = {
     tamperedBytes[at] = tamperedBytes[at] === 65 ? 66 : 65;
     const tampered = await codeOf(openTensors(tamperedBytes, { key: keys }));
     return { names, wrongKey, tampered };
+  },
+  async pseudonyms() {
+    const { key, values, records } = pseudonymFixture();
+    const ids = await createPseudonymizer({ key });
+    const short = await createPseudonymizer({ key, tokenBytes: 6 });
+    return {
+      tokens: await ids.tokens(values),
+      short: await Promise.all(values.map((v) => short.token(v))),
+      records: await desensitize(records, pseudonymPolicy(ids)),
+    };
   },
 };
 document.getElementById('status')!.textContent = 'ready';

@@ -4,7 +4,7 @@
 // fresh per call (X25519 or P-256: cheap); sealing is random (fresh content key and nonces), so its
 // variants need only succeed.
 import * as protect from 'privkit/protect';
-import { arrayOf, big, bool, instance, int, num, obj, oneOf, opaque, positive, rngField, str, typed, union, type Domain, type Row, type SweepRow } from '../sweep-harness.js';
+import { arrayOf, big, bool, instance, int, num, obj, oneOf, opaque, positive, probability, rngField, str, typed, union, type Domain, type Row, type SweepRow } from '../sweep-harness.js';
 import { seeded } from './fixtures.js';
 
 const entry = 'privkit/protect';
@@ -206,6 +206,28 @@ const releases: Row[] = [
       ],
       { columns: ['sex', 'smoker'], domains: { sex: domainValues('f', 'm', null), smoker: domainValues(true, false) }, noise: 'laplace', epsilon: 1, rng: seeded() },
     ],
+    call: ([r, o]) => protect.dpContingencyTable(r, o),
+  },
+  {
+    entry,
+    export: 'dpContingencyTable',
+    label: 'dpContingencyTable gaussian (epsilon, delta)',
+    aliases: { 'opts.noise': ['delta'] }, // without noise: Laplace, to which delta does not apply
+    params: [
+      { name: 'records', domain: arrayOf(obj({ sex: anyValue })) },
+      {
+        name: 'opts',
+        domain: obj({
+          columns: arrayOf(str()),
+          domains: obj({ sex: arrayOf(cell(str(), num({ infinite: true }), bool())) }),
+          noise: oneOf(['gaussian']),
+          epsilon: positive(),
+          delta: probability(),
+          rng: rngField(),
+        }),
+      },
+    ],
+    args: () => [[{ sex: 'f' }, { sex: 'm' }], { columns: ['sex'], domains: { sex: domainValues('f', 'm') }, noise: 'gaussian', epsilon: 1, delta: 1e-5, rng: seeded() }],
     call: ([r, o]) => protect.dpContingencyTable(r, o),
   },
   {

@@ -1,6 +1,6 @@
 // auditMechanism on every public release mechanism of privkit (none may be flagged) and on planted
 // bugs (each must be caught: a lower bound above its claim), from examples/audit-cases.ts, with
-// seeded generators. Every audit runs at confidence 1 - 1e-6, so a false alarm among the ~16 audits
+// seeded generators. Every audit runs at confidence 1 - 1e-6, so a false alarm among the ~20 audits
 // here has probability below 2e-5 (Bonferroni) even for an unlucky seed. auditMechanism's own unit
 // tests are in test/audit/audit.test.ts.
 import { describe, expect, it } from 'vitest';
