@@ -5,5 +5,5 @@ export { createServer } from './server.js';
 export type { IssuedToken, PrivkitServer, ServerOptions, TaskOptions, TaskStatus } from './server.js';
 export { LEDGER_FILE } from './ledger.js';
 export type { LedgerRound, LedgerRoundStatus } from './ledger.js';
-export { decodeFrame, encodeFrame, maxFrameBytes, MessageType, WIRE_VERSION, HEADER_BYTES } from '../service/wire.js';
-export type { Frame, Message, MessageTypeNumber, RoundStatus, WireLimits, WireModelSpec } from '../service/wire.js';
+export { decodeFrame, encodeFrame, enrolmentBytes, maxFrameBytes, MessageType, WIRE_VERSION, HEADER_BYTES } from '../service/wire.js';
+export type { Frame, Message, MessageTypeNumber, RoundStatus, WireAggregator, WireLimits, WireModelSpec } from '../service/wire.js';
