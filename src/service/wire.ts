@@ -415,7 +415,9 @@ export function encodeFrame(seq: number, message: Message): Uint8Array {
       body.u32(u32Field('batchSize', message.batchSize));
       body.f64(message.learningRate);
       body.f64(message.clipNorm);
-      body.u8(AGGREGATORS.indexOf(message.aggregator));
+      const aggregator = AGGREGATORS.indexOf(message.aggregator);
+      if (aggregator < 0) throw new PrivkitError('E_ARG', `message.aggregator must be one of ${AGGREGATORS.join(', ')}`, { argument: 'message.aggregator' });
+      body.u8(aggregator);
       break;
     }
     case 'checked-in':

@@ -137,4 +137,126 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     expect(final.epsilonAgainstServer).toBeCloseTo(independent.getEpsilon(1e-5).epsilon, 12); // q = 1 here: the same
     await server.close();
   });
+
+  const PHASES = ['advertise-keys', 'share-keys', 'masked-input', 'consistency-signature', 'unmasking'] as const;
+  it.each(PHASES)('a client silent from its %s message on is a dropout; the round completes above threshold', async (phase) => {
+    const server = await start({ id: `silent-${phase}`, rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 1500, phaseMs: 400 });
+    const sessions = Array.from({ length: 6 }, (_, c) => join_(server, `silent-${phase}`, c, c === 0 ? { WebSocket: wiredSocket({ silentFrom: phase }) } : {}));
+    const final = await server.finished;
+    const summaries = await Promise.all(sessions.map((s) => s.done));
+    // silent before its masked input: out of the sum; after it (no signature, no shares): its input is recovered
+    const inSum = phase === 'consistency-signature' || phase === 'unmasking';
+    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', inSum ? 6 : 5]]);
+    expect(summaries[1]!.results).toEqual([expect.objectContaining({ round: 1, status: 'released', included: inSum ? 6 : 5 })]);
+    await server.close();
+  });
+
+  it('an enrolled client whose messages are signed by another key is refused (E_AUTH) and changes nothing', async () => {
+    const server = await start({ id: 'wrong-key', rounds: 1, clientsPerRound: 4, minUpdates: 3, neighbours: 4, trainMs: 3000, phaseMs: 1000 });
+    const sessions = [1, 2, 3].map((c) => join_(server, 'wrong-key', c));
+    const raw = new Raw(server.url);
+    const welcome = await raw.hello('wrong-key', server.issueToken().token);
+    raw.send({ type: 'check-in' });
+    expect(await raw.next('error')).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('enrol a signing key') });
+    const [enrolled, other] = [await generateSigningKeyPair(), await generateSigningKeyPair()];
+    const sign = async (key: CryptoKey, bytes: Uint8Array) => new Uint8Array(await crypto.subtle.sign('Ed25519', key, bytes as Uint8Array<ArrayBuffer>));
+    // an enrolment signed by another key than the one it enrols: refused
+    raw.send({ type: 'enrol', signingPublicKey: enrolled.publicKey, signature: await sign(other.privateKey, enrolmentBytes('wrong-key', welcome.clientId, enrolled.publicKey)) });
+    expect(await raw.next('error')).toMatchObject({ code: 'E_AUTH' });
+    raw.send({ type: 'enrol', signingPublicKey: enrolled.publicKey, signature: await sign(enrolled.privateKey, enrolmentBytes('wrong-key', welcome.clientId, enrolled.publicKey)) });
+    await raw.next('enrolled');
+    // a second key for the same client: refused, the first stays bound
+    raw.send({ type: 'enrol', signingPublicKey: other.publicKey, signature: await sign(other.privateKey, enrolmentBytes('wrong-key', welcome.clientId, other.publicKey)) });
+    expect(await raw.next('error')).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('another signing key') });
+    raw.send({ type: 'check-in' });
+    const task = await raw.next('secagg-task');
+    const setup = decodeBinaryMessage(task.setup) as SetupMessage;
+    const advertise = async (signingKey: typeof enrolled) => {
+      const message = await new SecAggClient(welcome.clientId, { minParticipants: 3, signingKey }).advertiseKeys(setup);
+      raw.send({ type: 'secagg', round: task.round, payload: encodeBinaryMessage(message, setup) });
+    };
+    await advertise(other); // signed with (and advertising) a key other than the enrolled one
+    expect(await raw.next('error')).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('other than the expected') });
+    // nothing was kept of it: the same client can still advertise under its enrolled key, which is accepted (no error) ...
+    await advertise(enrolled);
+    const relay = await raw.next('secagg-relay');
+    expect(decodeBinaryMessage(relay.payload, { setup }).type).toBe('public-keys');
+    // ... a message in another client's name is refused before SecAggServer sees it, and a server message sent back too
+    const someoneElse = setup.clients.find((id) => id !== welcome.clientId)!;
+    const impersonation = await new SecAggClient(someoneElse, { minParticipants: 3, signingKey: enrolled }).advertiseKeys(setup);
+    raw.send({ type: 'secagg', round: task.round, payload: encodeBinaryMessage(impersonation, setup) });
+    expect(await raw.next('error')).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('another client') });
+    raw.send({ type: 'secagg', round: task.round, payload: relay.payload });
+    expect(await raw.next('error')).toMatchObject({ code: 'E_PROTOCOL' });
+    // the raw client goes silent: a dropout; the three others finish the round
+    const final = await server.finished;
+    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 3]]);
+    raw.socket.close();
+    await Promise.all(sessions.map((s) => s.done));
+    await server.close();
+  });
+
+  it('a forged key advertisement relayed by the server is refused by the client (its keys rejected: below threshold, nothing shared)', async () => {
+    const server = await start({ id: 'forged', rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 3000, phaseMs: 800 });
+    const forged = new Uint8Array(await crypto.subtle.exportKey('raw', ((await crypto.subtle.generateKey({ name: 'X25519' }, true, ['deriveBits'])) as CryptoKeyPair).publicKey));
+    const sent: Message[] = [];
+    // the "server" replaces every neighbour's mask key with its own (the neighbours' signatures no longer match)
+    const rewrite: Rewrite = (m) => (m.type === 'public-keys' ? { ...m, keys: m.keys.map((k) => (k.id === m.recipient ? k : { ...k, sPublicKey: forged })) } : undefined);
+    const sessions = Array.from({ length: 6 }, (_, c) => join_(server, 'forged', c, c === 0 ? { WebSocket: wiredSocket({ rewrite, sent }) } : {}));
+    const final = await server.finished;
+    const [victim] = await Promise.all(sessions.map((s) => s.done));
+    expect(victim!.refusedRounds).toEqual([{ round: 1, code: 'E_THRESHOLD', message: expect.stringContaining('keys rejected') }]);
+    const secaggSent = sent.flatMap((m) => (m.type === 'secagg' ? [decodeBinaryMessage(m.payload).type] : []));
+    expect(secaggSent).toEqual(['advertise-keys']); // no shares dealt under forged keys
+    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 5]]);
+    await server.close();
+  });
+
+  it('a survivor set smaller than minParticipants relayed by the server is refused by the client (nothing signed)', async () => {
+    const server = await start({ id: 'small-set', rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 3000, phaseMs: 800 });
+    const sent: Message[] = [];
+    const rewrite: Rewrite = (m, setup) =>
+      m.type === 'consistency-check' ? { ...m, survivors: setup.clients.filter((id) => id === m.recipient || id === m.survivors.find((s) => s !== m.recipient)) } : undefined;
+    const sessions = Array.from({ length: 6 }, (_, c) => join_(server, 'small-set', c, c === 0 ? { WebSocket: wiredSocket({ rewrite, sent }) } : {}));
+    const final = await server.finished;
+    const [victim] = await Promise.all(sessions.map((s) => s.done));
+    expect(victim!.refusedRounds).toEqual([{ round: 1, code: 'E_THRESHOLD', message: expect.stringContaining('survivor set has 2 clients') }]);
+    const types = sent.flatMap((m) => (m.type === 'secagg' ? [decodeBinaryMessage(m.payload).type] : []));
+    expect(types).toEqual(['advertise-keys', 'share-keys', 'masked-input']); // no signature on the forged set, no shares revealed
+    // its masked input is in the real survivor set; its neighbours reveal its shares
+    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 6]]);
+    await server.close();
+  });
 });
+
+/** A hand-driven client: raw frames in, decoded frames out. */
+class Raw {
+  readonly socket: WebSocket;
+  readonly inbox: Message[] = [];
+  seq = 0;
+  #waiters: (() => void)[] = [];
+
+  constructor(url: string) {
+    this.socket = new WebSocket(url);
+    this.socket.binaryType = 'arraybuffer';
+    this.socket.on('message', (data: ArrayBuffer) => {
+      this.inbox.push(decodeFrame(new Uint8Array(data)).message);
+      this.#waiters.splice(0).forEach((w) => w());
+    });
+  }
+  send(message: Message): void {
+    this.socket.send(encodeFrame(++this.seq, message));
+  }
+  async next<T extends Message['type']>(type: T): Promise<Extract<Message, { type: T }>> {
+    for (;;) {
+      const k = this.inbox.findIndex((m) => m.type === type);
+      if (k >= 0) return this.inbox.splice(k, 1)[0] as Extract<Message, { type: T }>;
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+  async hello(taskId: string, token: string): Promise<Extract<Message, { type: 'welcome' }>> {
+    await new Promise<void>((resolve) => (this.socket.readyState === WebSocket.OPEN ? resolve() : this.socket.once('open', () => resolve())));
+    this.send({ type: 'hello', taskId, token });
+    return this.next('welcome');
+  }
+}
