@@ -9,6 +9,7 @@ import { protectBrowserSuite } from './protect-browser.js';
 import { protectSuite } from './protect.js';
 import { prioSuite } from './prio.js';
 import { secaggSuite } from './secagg.js';
+import { serverSuite } from './server.js';
 import { tfjsSuite } from './tfjs.js';
 
 const suites: Record<string, () => Promise<void>> = {
@@ -22,6 +23,7 @@ const suites: Record<string, () => Promise<void>> = {
   desensitize: desensitizeSuite,
   tfjs: tfjsSuite,
   prio: prioSuite,
+  server: serverSuite,
 };
 
 async function main(): Promise<void> {
