@@ -16,6 +16,7 @@
 // malformed -> E_PROTOCOL. Adversary: whoever sends the bytes (a client to the server, the server to a client).
 import { PrivkitError } from '../errors.js';
 import { readOptions } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
 import { MAX_FIELD_BYTES, MAX_ID_LENGTH, MAX_VECTOR_LENGTH } from './limits.js';
 import { SCHEMAS, checkMessage, limitsOf, typeOf, type Field, type Limits, type Schema, type SecAggMessage, type SetupMessage } from './messages.js';
 
@@ -31,10 +32,11 @@ function malformed(what: string): PrivkitError {
  * The binary form of a message (see the file header). A message with a vector (masked-input) needs
  * the round's `bits`, from its setup.
  *
- * @throws {PrivkitError} E_PROTOCOL when message is not a well-formed message of a known type, or carries a vector and no setup is given.
+ * @throws {PrivkitError} E_PROTOCOL when message (or setup) is not a well-formed message of a known type, or message carries a vector and no setup is given.
  */
 export function encodeBinaryMessage(message: SecAggMessage, setup?: SetupMessage): Uint8Array {
   const type = typeOf(message);
+  if (setup !== undefined) checkMessage(setup, 'setup', undefined, 'setup');
   checkMessage(message, type, setup);
   const out = new BinaryWriter();
   out.u8(MESSAGE_TYPES.indexOf(type));
@@ -77,11 +79,13 @@ export interface BinaryDecodeOptions {
  * and the bytes left before allocating.
  *
  * @throws {PrivkitError} E_PROTOCOL when the bytes are truncated, carry trailing bytes, are not canonical, exceed the round's limits or do not form a well-formed message.
- * @throws {PrivkitError} E_ARG when bytes is not a Uint8Array.
+ * @throws {PrivkitError} E_PROTOCOL when options.setup is not a well-formed setup message.
+ * @throws {PrivkitError} E_ARG when bytes is not a Uint8Array or options is not an object.
  */
 export function decodeBinaryMessage(bytes: Uint8Array, options?: BinaryDecodeOptions): SecAggMessage {
-  if (!(bytes instanceof Uint8Array)) throw new PrivkitError('E_ARG', 'bytes must be a Uint8Array', { argument: 'bytes' });
+  checkTypedArray('bytes', bytes, ['Uint8Array']);
   const { setup } = readOptions(options, ['setup'], 'options');
+  if (setup !== undefined) checkMessage(setup, 'setup', undefined, 'options.setup');
   const limits: Limits = limitsOf(setup);
   const r = new BinaryReader(bytes);
   const type = MESSAGE_TYPES[r.u8('type')];

@@ -357,8 +357,7 @@ function u32Field(name: string, value: unknown): number {
 }
 
 function bytesField(name: string, value: unknown): Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new PrivkitError('E_ARG', `message.${name} must be a Uint8Array`, { argument: `message.${name}` });
-  return value;
+  return checkTypedArray(`message.${name}`, value as Uint8Array, ['Uint8Array']);
 }
 
 /**
@@ -645,6 +644,6 @@ export function enrolmentBytes(taskId: string, clientId: string, signingPublicKe
     if (typeof value !== 'string') throw new PrivkitError('E_ARG', `${name} must be a string`, { argument: name });
     out.string(value);
   }
-  out.blob(bytesField('signingPublicKey', signingPublicKey));
+  out.blob(checkTypedArray('signingPublicKey', signingPublicKey, ['Uint8Array']));
   return out.finish();
 }

@@ -196,6 +196,37 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     await server.close();
   });
 
+  it('the enrolled key survives a restart: the ledger refuses another key for the client, and the same key for another client', async () => {
+    const first = await start({ id: 'durable', rounds: 1, clientsPerRound: 2 });
+    const dataDir = dirs.at(-1)!;
+    const [alice, bob] = [first.issueToken(), first.issueToken()];
+    const [key, other] = [await generateSigningKeyPair(), await generateSigningKeyPair()];
+    const enrol = async (raw: Raw, clientId: string, pair: typeof key) => {
+      const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', pair.privateKey, enrolmentBytes('durable', clientId, pair.publicKey) as Uint8Array<ArrayBuffer>));
+      raw.send({ type: 'enrol', signingPublicKey: pair.publicKey, signature });
+    };
+    const a1 = new Raw(first.url);
+    await a1.hello('durable', alice.token);
+    await enrol(a1, alice.clientId, key);
+    await a1.next('enrolled');
+    await first.close();
+    const second = await createServer({ port: 0, dataDir, task: { id: 'durable', model, local: { epochs: 1, batchSize: 2, learningRate: 0.2 }, clipNorm: 1, noiseMultiplier: 1, aggregator: 'secagg', trainMs: 4000, phaseMs: 2000, rounds: 1, clientsPerRound: 2 } });
+    const a2 = new Raw(second.url);
+    await a2.hello('durable', alice.token);
+    await enrol(a2, alice.clientId, other);
+    expect(await a2.next('error')).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('another signing key') });
+    await enrol(a2, alice.clientId, key); // its own key again: acknowledged, nothing changes
+    await a2.next('enrolled');
+    const b2 = new Raw(second.url);
+    await b2.hello('durable', bob.token);
+    await enrol(b2, bob.clientId, key); // alice's key, with a valid signature over bob's id
+    expect(await b2.next('error')).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('another client') });
+    b2.send({ type: 'check-in' });
+    expect(await b2.next('error')).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('enrol a signing key') });
+    for (const raw of [a1, a2, b2]) raw.socket.close();
+    await second.close();
+  });
+
   it('a forged key advertisement relayed by the server is refused by the client (its keys rejected: below threshold, nothing shared)', async () => {
     const server = await start({ id: 'forged', rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 3000, phaseMs: 800 });
     const forged = new Uint8Array(await crypto.subtle.exportKey('raw', ((await crypto.subtle.generateKey({ name: 'X25519' }, true, ['deriveBits'])) as CryptoKeyPair).publicKey));
