@@ -138,7 +138,15 @@ export interface ClientSummary {
    * Secure aggregation: this client's quantized, noised input of each round it masked (values in
    * Z_2^bits; only its masked form left the client), for audits of the unmasked sum.
    */
-  quantizedInputs: { round: number; input: Uint32Array }[];
+  quantizedInputs: QuantizedInput[];
+}
+
+/** One secure-aggregation round's quantized, noised input of this client (see {@link ClientSummary.quantizedInputs}). */
+export interface QuantizedInput {
+  /** The round. */
+  round: number;
+  /** The input before masking: values in Z_2^bits, of the rotated length. */
+  input: Uint32Array;
 }
 
 /** A running client (see {@link connect}). */

@@ -1,5 +1,6 @@
-// privkit/server (Node only): a federated-averaging service over WebSocket with central DP, bearer
-// tokens per task, deadlines, and a crash-safe privacy ledger on SQLite. Needs the optional peer
+// privkit/server (Node only): a federated-averaging service over WebSocket with central DP or SecAgg+
+// (distributed DP, Ed25519 enrolment), bearer tokens per task, deadlines, and a crash-safe privacy
+// ledger on SQLite. Needs the optional peer
 // dependencies `ws` (8.x) and `better-sqlite3` (12.x).
 export { createServer } from './server.js';
 export type { IssuedToken, PrivkitServer, ServerOptions, TaskOptions, TaskStatus } from './server.js';
