@@ -152,7 +152,7 @@ export interface ServerOptions {
   host?: string;
   /** Directory of the SQLite ledger; default './data'. */
   dataDir?: string;
-  /** Wire limits: longest vector (default: the model's parameter count, the least that works) and string a frame may carry. */
+  /** Wire limits: longest vector (default: the model's parameter count, the least that works), string and byte field (default: the largest SecAgg+ message of the task; 128 without secure aggregation) a frame may carry. */
   limits?: WireLimits;
   /** Milliseconds a new connection has to authenticate; default 10000. */
   helloMs?: number;
@@ -949,12 +949,16 @@ export async function createServer(given: ServerOptions): Promise<PrivkitServer>
   maxFrameBytes(options.limits); // checks the limits
   // by default no frame may carry a vector longer than the model: the tightest bound, applied before allocation
   const givenLimits = readOptions(options.limits, ['maxVector', 'maxString', 'maxBytes'], 'options.limits');
-  // a secure-aggregation message holds a masked input of the rotated length at `bits` bits a value, and lists of a neighbourhood
-  const maxBytes = givenLimits.maxBytes ?? (task.aggregator === 'secagg' ? Math.ceil((rotationLength(task.model.paramCount) * task.bits) / 8) + 2 ** 20 : undefined);
+  // The longest byte field a client may send: with secure aggregation, a message holding a masked input of the
+  // rotated length at `bits` bits a value and lists of one neighbourhood (ids of this server's clients are 14
+  // characters: an entry of a list costs well under 512 bytes); else an enrolment's key and signature (refused anyway).
+  const neighbourhood = Math.min(task.clientsPerRound, task.neighbours + 1);
+  const maxBytes =
+    givenLimits.maxBytes ?? (task.aggregator === 'secagg' ? Math.ceil((rotationLength(task.model.paramCount) * task.bits) / 8) + 2 ** 16 + 512 * neighbourhood : 128);
   const limits: WireLimits = {
     maxVector: givenLimits.maxVector ?? task.model.paramCount,
     ...(givenLimits.maxString === undefined ? {} : { maxString: givenLimits.maxString }),
-    ...(maxBytes === undefined ? {} : { maxBytes }),
+    maxBytes,
   };
   if (limits.maxVector! < task.model.paramCount) {
     throw new PrivkitError('E_ARG', `options.limits.maxVector must be >= the model's ${task.model.paramCount} parameters`, { argument: 'options.limits.maxVector' });

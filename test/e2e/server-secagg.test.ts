@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RdpAccountant } from 'privkit/accounting';
+import { RdpAccountant, subsampledDistributedEvent } from 'privkit/accounting';
+import { SecureAggregator } from 'privkit/fl';
 import { connect, type ClientSummary, type WebSocketLike } from 'privkit/client';
 import {
   SecAggClient,
@@ -118,6 +119,10 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     ]);
     expect(summaries.every((s) => s.refusedRounds.length === 0)).toBe(true);
     const plan = planDistributedDp({ clipNorm: 1, dimension: PARAMS, clients: 6, noiseClients: 4, noiseMultiplier: 1, bits: 20 });
+    // the in-process FedAvg + SecureAggregator charges a round of 6 survivors (sampled at q = 1 here) with this event
+    const inProcess = new SecureAggregator({ dimension: PARAMS, clipNorm: 1, noiseMultiplier: 1, clientsPerRound: 6, minClients: 4, neighbours: 4, wire: 'structured-clone' });
+    const { event } = await inProcess.aggregate(Array.from({ length: 6 }, () => new Float32Array(PARAMS)), 1);
+    const fedAvgCharge = subsampledDistributedEvent(event!, 1, 'without-replacement');
     const independent = new RdpAccountant();
     for (const [i, r] of final.rounds.entries()) {
       // the unmasked sum is the sum mod 2^bits of every client's quantized input; the server steps by eta / k of its inverse rotation
@@ -131,7 +136,8 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
       const expected = params[i]!.slice();
       for (let j = 0; j < PARAMS; j++) expected[j] += (1 / 6) * step[j]!;
       expect(params[i + 1]).toEqual(expected);
-      independent.step(plan.event({ clients: 6, sampleRate: 1, sampling: 'without-replacement' }));
+      expect(r.event).toEqual(fedAvgCharge);
+      independent.step(fedAvgCharge);
       expect(r.epsilonAfter).toBeCloseTo(independent.getEpsilon(1e-5).epsilon, 12);
     }
     expect(final.epsilonAgainstServer).toBeCloseTo(independent.getEpsilon(1e-5).epsilon, 12); // q = 1 here: the same
@@ -175,6 +181,11 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
       const message = await new SecAggClient(welcome.clientId, { minParticipants: 3, signingKey }).advertiseKeys(setup);
       raw.send({ type: 'secagg', round: task.round, payload: encodeBinaryMessage(message, setup) });
     };
+    // out of phase (another round) and undecodable payloads: refused before SecAggServer sees them
+    raw.send({ type: 'secagg', round: task.round + 1, payload: new Uint8Array(4) });
+    expect(await raw.next('error')).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('out of phase') });
+    raw.send({ type: 'secagg', round: task.round, payload: Uint8Array.of(1, 2, 3) });
+    expect(await raw.next('error')).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('malformed binary message') });
     await advertise(other); // signed with (and advertising) a key other than the enrolled one
     expect(await raw.next('error')).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('other than the expected') });
     // nothing was kept of it: the same client can still advertise under its enrolled key, which is accepted (no error) ...
