@@ -96,6 +96,11 @@ export interface ClientOptions {
    * sessions. Default: a fresh pair for this session, which a server that enrolled another refuses.
    */
   signingKey?: SigningKeyPair;
+  /**
+   * Secure aggregation: called with this client's quantized, noised input of each round once its
+   * masked form is sent (only the masked form leaves the client), for local audits of the unmasked sum.
+   */
+  onInput?(input: QuantizedInput): void;
 }
 
 /** A secure-aggregation round this client refused: a server message failed privkit/secagg's checks. */
@@ -134,14 +139,9 @@ export interface ClientSummary {
   connections: number;
   /** Secure-aggregation rounds this client refused (see {@link RefusedRound}). */
   refusedRounds: RefusedRound[];
-  /**
-   * Secure aggregation: this client's quantized, noised input of each round it masked (values in
-   * Z_2^bits; only its masked form left the client), for audits of the unmasked sum.
-   */
-  quantizedInputs: QuantizedInput[];
 }
 
-/** One secure-aggregation round's quantized, noised input of this client (see {@link ClientSummary.quantizedInputs}). */
+/** One secure-aggregation round's quantized, noised input of this client (see {@link ClientOptions.onInput}). */
 export interface QuantizedInput {
   /** The round. */
   round: number;
@@ -181,7 +181,7 @@ const CLOSE_REFUSED = 4001;
 export function connect(given: ClientOptions): ClientSession {
   const options = readOptions(
     given,
-    ['url', 'taskId', 'token', 'data', 'WebSocket', 'limits', 'retryMs', 'maxRetryMs', 'attempts', 'onRound', 'minParticipants', 'signingKey'],
+    ['url', 'taskId', 'token', 'data', 'WebSocket', 'limits', 'retryMs', 'maxRetryMs', 'attempts', 'onRound', 'minParticipants', 'signingKey', 'onInput'],
     'options',
     true,
   ) as ClientOptions;
@@ -199,7 +199,9 @@ export function connect(given: ClientOptions): ClientSession {
   };
   const Socket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (typeof Socket !== 'function') throw new PrivkitError('E_ARG', 'options.WebSocket must be given where there is no global WebSocket (Node 20: the ws package)', { argument: 'options.WebSocket' });
-  if (options.onRound !== undefined && typeof options.onRound !== 'function') throw new PrivkitError('E_ARG', 'options.onRound must be a function', { argument: 'options.onRound' });
+  for (const key of ['onRound', 'onInput'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'function') throw new PrivkitError('E_ARG', `options.${key} must be a function`, { argument: `options.${key}` });
+  }
   if (options.limits !== undefined) maxFrameBytes(options.limits); // checks them now, not at the first frame
   const retryMs = options.retryMs === undefined ? 250 : assertInteger('options.retryMs', options.retryMs, 1, 2 ** 31 - 1);
   const maxRetryMs = options.maxRetryMs === undefined ? 10000 : assertInteger('options.maxRetryMs', options.maxRetryMs, retryMs, 2 ** 31 - 1);
@@ -220,7 +222,7 @@ class Session implements ClientSession {
   #model: Model | undefined;
   #rng: Rng | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly #summary: ClientSummary = { clientId: undefined, trainedRounds: [], results: [], connections: 0, refusedRounds: [], quantizedInputs: [] };
+  readonly #summary: ClientSummary = { clientId: undefined, trainedRounds: [], results: [], connections: 0, refusedRounds: [] };
   /** Secure aggregation: the signing key (checked once), the serial queue of protocol work, the round in flight. */
   #signing: Promise<SigningKeyPair> | undefined;
   #queue: Promise<void> = Promise.resolve();
@@ -492,7 +494,7 @@ class Session implements ClientSession {
     }
     const state = this.#secAgg!;
     this.#send({ type: 'secagg', round, payload: encodeBinaryMessage(reply, state.setup) });
-    if (reply.type === 'masked-input') this.#summary.quantizedInputs.push({ round, input: state.input });
+    if (reply.type === 'masked-input') this.options.onInput?.({ round, input: state.input });
     if (reply.type === 'unmasking') this.#secAgg = undefined; // this client's part is done
   }
 
