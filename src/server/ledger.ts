@@ -40,7 +40,7 @@ export interface LedgerRound {
   checkedIn: number;
   /** Clients sampled. */
   sampled: number;
-  /** Updates aggregated (released) or received (withheld); 0 while open. */
+  /** Updates aggregated (released), received (withheld), or charged for (a secure-aggregation round aborted after its charge: its survivors); 0 while open. */
   included: number;
   /** The charged event (JSON), when the round was charged. */
   event?: PrivacyEvent;
@@ -206,9 +206,11 @@ export class Ledger {
     });
   }
 
-  /** Aborts a charged round that will not be released (rule 5): its charge stays. */
-  abortRound(taskId: string, round: number): void {
-    this.#transition(taskId, round, 'charged', 'aborted', () => undefined);
+  /** Aborts a charged round that will not be released (rule 5): its charge stays; `included` is what it charged for. */
+  abortRound(taskId: string, round: number, included: number): void {
+    this.#transition(taskId, round, 'charged', 'aborted', () => {
+      this.#db.prepare('UPDATE rounds SET included = ? WHERE task_id = ? AND round = ?').run(included, taskId, round);
+    });
   }
 
   /** Releases a charged round and stores its model version in one transaction (rule 2); returns the version. */

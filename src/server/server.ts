@@ -890,7 +890,7 @@ export class PrivkitServer {
       // E_THRESHOLD (too few clients went on), E_AUTH (a cheating holder), or anything else: the round ends unreleased
       if (this.#closing) return;
       if (round.charged) {
-        this.#ledger.abortRound(task.id, round.round); // rule 5: the charge stays
+        this.#ledger.abortRound(task.id, round.round, round.survivors); // rule 5: the charge stays
         return this.#endRound(round.round, 'aborted', round.survivors);
       }
       this.#ledger.withholdRound(task.id, round.round, round.maskedInputs);

@@ -162,6 +162,32 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     await server.close();
   });
 
+  it('a round below threshold before the charge is withheld (nothing charged); one that fails after it is aborted and keeps its charge', async () => {
+    const until = async (server: PrivkitServer, status: string) => {
+      while (!server.status().rounds.some((r) => r.status === status)) await new Promise((r) => setTimeout(r, 20));
+      return server.status();
+    };
+    // 3 of 6 silent before their masked input: 3 < minUpdates = 4 masked inputs
+    const short = await start({ id: 'withheld', rounds: 5, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 2000, phaseMs: 300 });
+    const a = Array.from({ length: 6 }, (_, c) => join_(short, 'withheld', c, c < 3 ? { WebSocket: wiredSocket({ silentFrom: 'masked-input' }) } : {}));
+    const withheld = await until(short, 'withheld');
+    expect(withheld.rounds[0]).toMatchObject({ round: 1, status: 'withheld', included: 3 });
+    expect(withheld.rounds[0]!.event).toBeUndefined();
+    expect(withheld.epsilon).toBe(0);
+    await short.close();
+    a.forEach((s) => s.close());
+    // 4 of 6 sign the survivor set but never reveal: the charge is committed, the unmasking fails
+    const late = await start({ id: 'aborted', rounds: 5, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 2000, phaseMs: 300 });
+    const b = Array.from({ length: 6 }, (_, c) => join_(late, 'aborted', c, c < 4 ? { WebSocket: wiredSocket({ silentFrom: 'unmasking' }) } : {}));
+    const aborted = await until(late, 'aborted');
+    expect(aborted.rounds[0]).toMatchObject({ round: 1, status: 'aborted', included: 6 });
+    expect(aborted.rounds[0]!.event).toMatchObject({ mechanism: 'distributed-discrete-gaussian', clients: 6 });
+    expect(aborted.epsilon).toBeGreaterThan(0);
+    expect(aborted.modelVersion).toBe(0); // nothing released
+    await late.close();
+    b.forEach((s) => s.close());
+  });
+
   it('an enrolled client whose messages are signed by another key is refused (E_AUTH) and changes nothing', async () => {
     const server = await start({ id: 'wrong-key', rounds: 1, clientsPerRound: 4, minUpdates: 3, neighbours: 4, trainMs: 3000, phaseMs: 1000 });
     const sessions = [1, 2, 3].map((c) => join_(server, 'wrong-key', c));
