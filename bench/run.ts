@@ -1,6 +1,7 @@
 // `npm run bench [suite ...]`: runs the benchmark suites (all by default, in this order) in one
 // process; each prints its tables and writes bench/results/<suite>.json.
 import { accountingSuite } from './accounting.js';
+import { demoBrowserSuite } from './demo-browser.js';
 import { desensitizeSuite } from './desensitize.js';
 import { kernelsSuite } from './kernels.js';
 import { noiseSuite } from './noise.js';
@@ -23,6 +24,7 @@ const suites: Record<string, () => Promise<void>> = {
   desensitize: desensitizeSuite,
   tfjs: tfjsSuite,
   prio: prioSuite,
+  'prio-browser': () => demoBrowserSuite('prio-browser', ['prio']),
   server: serverSuite,
 };
 

@@ -28,7 +28,7 @@ export default defineConfig({
   // The version the page reports (environment.ts).
   define: { __PRIVKIT_VERSION__: JSON.stringify(version) },
   // These are only reached from worker code; pre-bundling them up front avoids a mid-run reload in dev.
-  optimizeDeps: { include: ['@noble/ciphers/chacha.js', 'paillier-bigint'] },
+  optimizeDeps: { include: ['@noble/ciphers/chacha.js', 'paillier-bigint', '@divviup/prio3', 'buffer'] },
   server: { headers: crossOriginIsolation },
   preview: { headers: crossOriginIsolation },
   // ES workers: the default 'iife' format can not code-split, and the pool spawns nested module workers.

@@ -15,6 +15,7 @@ const families = {
   paillier: () => import('./paillier/pool-ops.js'),
   fl: () => import('./fl/pool-ops.js'),
   audit: () => import('./audit/pool-ops.js'),
+  prio: () => import('./prio/pool-ops.js'),
 };
 
 type Family = keyof typeof families;
@@ -39,6 +40,8 @@ export const REGISTRY = {
   decryptVector: 'paillier',
   localUpdates: 'fl',
   auditSamples: 'audit',
+  prio3Shard: 'prio',
+  prio3Step: 'prio',
 } as const satisfies Record<string, Family>;
 
 export type OperationName = keyof typeof REGISTRY;

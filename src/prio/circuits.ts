@@ -15,10 +15,15 @@ import {
 } from './flp.js';
 
 /**
- * An aggregate element as a JS number: E_OVERFLOW above 2^53 - 1 (never rounded). Aggregates are
- * sums mod p, so a true sum of p or more wraps, as the draft defines it.
+ * An aggregate element as a JS number, from `count` reports each contributing at most `max`.
+ * Aggregates are sums mod p, so a true sum of p or more wraps: E_OVERFLOW when the element plus p
+ * is still a possible sum (valid reports near max could otherwise wrap past p and subtract from
+ * the others' total, unnoticed), and above 2^53 - 1 (never rounded).
  */
-function toCount(x: bigint): number {
+function toCount(f: Field, x: bigint, count: number, max: number): number {
+  if (x + f.modulus <= BigInt(count) * BigInt(max)) {
+    throw new PrivkitError('E_OVERFLOW', `an aggregate element is ambiguous: ${count} reports of at most ${max} may sum past the ${f.name} modulus and wrap`, { argument: 'numMeasurements' });
+  }
   if (x > BigInt(Number.MAX_SAFE_INTEGER)) {
     throw new PrivkitError('E_OVERFLOW', 'an aggregate element exceeds 2^53 - 1: the aggregate shares do not belong together, or the sum is too large for a JS number', { argument: 'aggShares' });
   }
@@ -38,7 +43,7 @@ export function countCircuit(f: Field): Circuit<number, number> {
     encode: (m) => [BigInt(m)],
     eval: (meas, _jointRand, _numShares, [g]) => [sub(f, g!([meas[0]!, meas[0]!]), meas[0]!)],
     truncate: (meas) => meas.slice(),
-    decode: (output) => toCount(output[0]!),
+    decode: (output, count) => toCount(f, output[0]!, count, 1),
   };
 }
 
@@ -55,7 +60,7 @@ export function higherDegreeCircuit(f: Field): Circuit<number, number> {
     encode: (m) => [BigInt(m)],
     eval: (meas, _jointRand, _numShares, [g]) => [g!([meas[0]!])],
     truncate: (meas) => meas.slice(),
-    decode: (output) => toCount(output[0]!),
+    decode: (output, count) => toCount(f, output[0]!, count, 2),
   };
 }
 
@@ -73,7 +78,7 @@ export function sumCircuit(f: Field, max: number): Circuit<number, number> {
     encode: (m) => encodeRangeChecked(m, max),
     eval: (meas, _jointRand, _numShares, [g]) => meas.map((b) => g!([b])),
     truncate: (meas) => [decodeRangeChecked(f, meas, max)],
-    decode: (output) => toCount(output[0]!),
+    decode: (output, count) => toCount(f, output[0]!, count, max),
   };
 }
 
@@ -92,7 +97,7 @@ export function sumVecCircuit(f: Field, length: number, max: number, chunkLength
     encode: (m) => m.flatMap((v) => encodeRangeChecked(v, max)),
     eval: (meas, jointRand, numShares, [g]) => [chunkedRangeCheck(f, meas, jointRand, numShares, chunkLength, calls, g!)],
     truncate: (meas) => Array.from({ length }, (_, i) => decodeRangeChecked(f, meas, max, i * bits)),
-    decode: (output) => output.map(toCount),
+    decode: (output, count) => output.map((x) => toCount(f, x, count, max)),
   };
 }
 
@@ -115,7 +120,7 @@ export function histogramCircuit(f: Field, length: number, chunkLength: number):
       return [rangeCheck, sumCheck];
     },
     truncate: (meas) => meas.slice(),
-    decode: (output) => output.map(toCount),
+    decode: (output, count) => output.map((x) => toCount(f, x, count, 1)),
   };
 }
 
@@ -140,6 +145,6 @@ export function multihotCountVecCircuit(f: Field, length: number, maxWeight: num
       return [rangeCheck, sub(f, weight, reported)];
     },
     truncate: (meas) => meas.slice(0, length),
-    decode: (output) => output.map(toCount),
+    decode: (output, count) => output.map((x) => toCount(f, x, count, 1)),
   };
 }

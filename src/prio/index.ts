@@ -17,3 +17,5 @@ export {
   MAX_SUM_MAX,
 } from './variants.js';
 export type { Prio3CommonOptions, Prio3SumOptions, Prio3SumVecOptions, Prio3MultiproofOptions, Prio3HistogramOptions, Prio3MultihotOptions } from './variants.js';
+export { shardReports, leaderInitReports, helperInitReports } from './batch.js';
+export type { Prio3BatchOptions, Prio3StepOptions, Prio3LeaderInput, Prio3HelperInput } from './batch.js';

@@ -47,7 +47,7 @@ export interface Prio3ShardOptions {
   nonce?: Uint8Array;
   /** The sharding randomness (`randSize` bytes). Default: from the CSPRNG. Only for test vectors. */
   rand?: Uint8Array;
-  /** The generator of the default nonce and randomness. Default: a CSPRNG made by createRng(). */
+  /** The generator of the default nonce and randomness. Default: a CSPRNG made by createRng(). A seeded (reproducible) Rng is for tests only: its shares are predictable. */
   rng?: Rng;
 }
 
@@ -119,14 +119,20 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 let defaultRng: Rng | undefined;
-/** Verification states verifyNext has consumed (each gives at most one output share). */
-const finishedStates = new WeakSet<Prio3VerifyState>();
+/** Verification states verifyInit made and verifyNext has not consumed (each gives at most one output share). */
+const pendingStates = new WeakSet<Prio3VerifyState>();
 
-/** A copy of a Uint8Array argument of any length up to `max` (no later change of the caller's array is seen). */
+/**
+ * A copy of a checked Uint8Array (a Node Buffer's slice() is a view, so the copy is made by the
+ * constructor: no later change of the caller's array is seen, and wiping the copy leaves it alone).
+ */
+const copyBytes = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
+
+/** A copy of a Uint8Array argument of any length up to `max`. */
 function readBytes(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): Uint8Array {
   const bytes = checkTypedArray(name, value, ['Uint8Array']);
   if (currentLength(bytes) > max) throw new PrivkitError('E_ARG', `${name} must be at most ${max} bytes, got ${describe(value)}`, { argument: name });
-  return bytes.slice();
+  return copyBytes(bytes);
 }
 
 /**
@@ -141,6 +147,8 @@ function readBytes(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER):
  * domain is rejected, except with the FLP's soundness error); the aggregators honest-but-curious
  * and not colluding (any single one learns nothing of a measurement; the verify key must stay
  * secret from clients). The aggregators' outputs are not differentially private by themselves.
+ * Count, Sum and HigherDegree bind no share to the nonce (the draft's design): the transport must
+ * authenticate the nonce with the shares, or a replay under a fresh nonce verifies again.
  */
 export class Prio3<M, R> {
   /** The variant's name, e.g. `Prio3Histogram`. */
@@ -155,7 +163,8 @@ export class Prio3<M, R> {
   readonly randSize: number;
   /** @internal */
   readonly circuit: Circuit<M, R>;
-  private readonly checkMeasurement: (m: unknown) => M;
+  /** @internal Checks a measurement as shard does (E_ARG naming `measurement`). */
+  readonly checkMeasurement: (m: unknown) => M;
   private readonly field: Field;
 
   /** @internal */
@@ -226,8 +235,8 @@ export class Prio3<M, R> {
     const m = this.checkMeasurement(measurement);
     const ctx = this.readCtx(o.ctx);
     if (o.rng !== undefined && !isRng(o.rng)) throw new PrivkitError('E_ARG', `rng must be a generator made by createRng, got ${describe(o.rng)}`, { argument: 'rng' });
-    const nonceGiven = o.nonce === undefined ? undefined : assertBytes('nonce', o.nonce, NONCE_SIZE).slice();
-    const randGiven = o.rand === undefined ? undefined : assertBytes('rand', o.rand, this.randSize).slice();
+    const nonceGiven = o.nonce === undefined ? undefined : copyBytes(assertBytes('nonce', o.nonce, NONCE_SIZE));
+    const randGiven = o.rand === undefined ? undefined : copyBytes(assertBytes('rand', o.rand, this.randSize));
     const rng = o.rng ?? (nonceGiven === undefined || randGiven === undefined ? (defaultRng ??= createRng()) : undefined);
     const nonce = nonceGiven ?? rng!.bytes(NONCE_SIZE);
     const rand = randGiven ?? rng!.bytes(this.randSize);
@@ -283,7 +292,9 @@ export class Prio3<M, R> {
    *
    * @param input - the verify key, aggregator index, nonce, public share, input share and ctx.
    * @throws {PrivkitError} E_ARG when an argument has the wrong type or length (naming it), or an
-   *   encoded field element is not below the modulus; E_AUTH when the query point hits a root of unity.
+   *   encoded field element is not below the modulus; E_AUTH when the public share's joint-randomness
+   *   part of this aggregator is not the one its input share derives (the report is invalid), or the
+   *   query point hits a root of unity.
    */
   verifyInit(input: Prio3VerifyInput): Prio3VerifyInit {
     const o = readOptions(input, ['verifyKey', 'aggregatorId', 'nonce', 'publicShare', 'inputShare', 'ctx'], 'input');
@@ -291,7 +302,7 @@ export class Prio3<M, R> {
     const c = this.circuit;
     const verifyKey = assertBytes('verifyKey', o.verifyKey, VERIFY_KEY_SIZE);
     const aggId = assertInteger('aggregatorId', o.aggregatorId, 0, this.shares - 1);
-    const nonce = assertBytes('nonce', o.nonce, NONCE_SIZE).slice();
+    const nonce = copyBytes(assertBytes('nonce', o.nonce, NONCE_SIZE));
     const ctx = this.readCtx(o.ctx);
     const withJointRand = c.jointRandLen > 0;
     const publicShare = readBytes('publicShare', o.publicShare);
@@ -324,6 +335,12 @@ export class Prio3<M, R> {
     let part: Uint8Array | undefined;
     if (withJointRand) {
       part = this.jointRandPart(ctx, aggId, blind!, measShare.bytes, nonce);
+      // Beyond the draft: an aggregator whose own part differs from the public share's would accept a
+      // report the others reject in verifyNext (they use the public share's part); refusing it here
+      // makes every honest aggregator decide alike, so no one adds an output share the others drop.
+      if (!equalBytes(part, publicShare.subarray(aggId * SEED_SIZE, (aggId + 1) * SEED_SIZE))) {
+        throw new PrivkitError('E_AUTH', `${this.name} joint-randomness part ${aggId} of the public share is not the one input share ${aggId} derives: the report is invalid`);
+      }
       const parts = Array.from({ length: this.shares }, (_, j) => (j === aggId ? part! : publicShare.subarray(j * SEED_SIZE, (j + 1) * SEED_SIZE)));
       jointRandSeed = this.jointRandSeed(ctx, parts);
       jointRands = this.jointRands(ctx, jointRandSeed);
@@ -344,10 +361,9 @@ export class Prio3<M, R> {
         ),
       );
     }
-    return {
-      state: { outShare: c.truncate(measShare.vec), jointRandSeed, owner: this },
-      verifierShare: bytesOf(encodeVec(f, verifiers), part ?? []),
-    };
+    const state: Prio3VerifyState = { outShare: c.truncate(measShare.vec), jointRandSeed, owner: this };
+    pendingStates.add(state);
+    return { state, verifierShare: bytesOf(encodeVec(f, verifiers), part ?? []) };
   }
 
   /**
@@ -391,7 +407,7 @@ export class Prio3<M, R> {
    * @param state - this aggregator's state from verifyInit (used once).
    * @param verifierMessage - the message from verifierSharesToMessage.
    * @throws {PrivkitError} E_AUTH when the joint randomness differs (a cheating client or a mismatched
-   *   message); E_PROTOCOL when the state was already finished (also by a failed check); E_ARG when
+   *   message); E_PROTOCOL when the state was already finished (also by a failed check) or is a copy not made by verifyInit; E_ARG when
    *   state is not a verification state of this VDAF or verifierMessage not a Uint8Array.
    */
   verifyNext(state: Prio3VerifyState, verifierMessage: Uint8Array): Uint8Array {
@@ -399,8 +415,10 @@ export class Prio3<M, R> {
       throw new PrivkitError('E_ARG', `state must be a verification state of this ${this.name}, got ${describe(state)}`, { argument: 'state' });
     }
     const message = readBytes('verifierMessage', verifierMessage);
-    if (finishedStates.has(state)) throw new PrivkitError('E_PROTOCOL', `this ${this.name} verification state was already finished: a report yields one output share`, { argument: 'state' });
-    finishedStates.add(state);
+    if (!pendingStates.has(state)) {
+      throw new PrivkitError('E_PROTOCOL', `this ${this.name} verification state was already finished or not made by verifyInit: a report yields one output share`, { argument: 'state' });
+    }
+    pendingStates.delete(state);
     const expected = state.jointRandSeed ?? new Uint8Array(0);
     if (!equalBytes(message, expected)) throw new PrivkitError('E_AUTH', `${this.name} joint randomness check failed: the report is invalid or the message is not this report's`);
     return encodeVec(this.field, state.outShare);
@@ -417,7 +435,7 @@ export class Prio3<M, R> {
    * @param aggShares - one encoded aggregate share per aggregator.
    * @param numMeasurements - the number of reports aggregated.
    * @throws {PrivkitError} E_ARG when aggShares is not an array of `shares` aggregate shares of the right length, or numMeasurements is not an integer >= 1;
-   *   E_OVERFLOW when an aggregate element exceeds 2^53 - 1 (shares that do not belong together, or a sum too large for a JS number; sums of p or more wrap mod p as in the draft).
+   *   E_OVERFLOW when an aggregate element exceeds 2^53 - 1 (shares that do not belong together, or a sum too large for a JS number), or when numMeasurements reports could sum past the modulus p to it (sums wrap mod p as in the draft: the result would be ambiguous).
    */
   unshard(aggShares: readonly Uint8Array[], numMeasurements: number): R {
     const count = assertInteger('numMeasurements', numMeasurements, 1);
@@ -478,6 +496,18 @@ export class Prio3<M, R> {
     const [message] = decodePingPong(readBytes('inbound', inbound), 2);
     return this.verifyNext(state, message!);
   }
+}
+
+/**
+ * @internal The leader's verification state of a report whose leaderInit ran on a pool worker: the
+ * worker's state (output share, joint randomness seed) made a state of `vdaf` on this thread, ready
+ * for one leaderContinued. Only privkit/prio's pooled verification (./batch.ts) calls it, with what a
+ * worker's leaderInit returned.
+ */
+export function adoptLeaderState(vdaf: Prio3<unknown, unknown>, outShare: Uint8Array, jointRandSeed: Uint8Array | undefined): Prio3VerifyState {
+  const state: Prio3VerifyState = { outShare: decodeVec(vdaf.circuit.field, outShare, 'outShare'), jointRandSeed, owner: vdaf };
+  pendingStates.add(state);
+  return state;
 }
 
 /** Encodes a ping-pong Message: a type byte, then each field as a 4-byte big-endian length and its bytes. */

@@ -74,7 +74,7 @@ function checkEncodedLength(length: number): void {
  */
 export function prio3Count(opts: Prio3CommonOptions = {}): Prio3<number, number> {
   const o = readOptions(opts, ['shares']);
-  return new Prio3('Prio3Count', 1, countCircuit(Field64), 1, readShares(o.shares), (m) => checkInteger('measurement', m, 1));
+  return made('prio3Count', o, new Prio3('Prio3Count', 1, countCircuit(Field64), 1, readShares(o.shares), (m) => checkInteger('measurement', m, 1)));
 }
 
 /** Options of {@link prio3Sum}. */
@@ -94,7 +94,7 @@ export interface Prio3SumOptions extends Prio3CommonOptions {
 export function prio3Sum(opts: Prio3SumOptions): Prio3<number, number> {
   const o = readOptions(opts, ['max', 'bits', 'shares']);
   const max = readMax(o.max, o.bits);
-  return new Prio3('Prio3Sum', 2, sumCircuit(Field64, max), 1, readShares(o.shares), (m) => checkInteger('measurement', m, max));
+  return made('prio3Sum', o, new Prio3('Prio3Sum', 2, sumCircuit(Field64, max), 1, readShares(o.shares), (m) => checkInteger('measurement', m, max)));
 }
 
 /** Options of {@link prio3SumVec}. */
@@ -128,27 +128,31 @@ function sumVec(name: string, id: number, field: Field, proofs: number, opts: Pr
  * @throws {PrivkitError} E_ARG when length is not an integer >= 1, not exactly one of max and bits is given, chunkLength is not in [1, length * bits], the encoded measurement would exceed 2^22 elements, or shares is not in [2, 255].
  */
 export function prio3SumVec(opts: Prio3SumVecOptions): Prio3<readonly number[], number[]> {
-  return sumVec('Prio3SumVec', 3, Field128, 1, opts);
+  return made('prio3SumVec', opts, sumVec('Prio3SumVec', 3, Field128, 1, opts));
 }
 
 /** Options of {@link prio3SumVecWithMultiproof}. */
 export interface Prio3MultiproofOptions extends Prio3SumVecOptions {
-  /** Number of independent proofs, 1..255 (more proofs, smaller soundness error). */
+  /** Number of independent proofs, 3..255 (more proofs, smaller soundness error). */
   proofs: number;
 }
+
+/** Fewest proofs of a Field64 circuit with joint randomness (draft-irtf-cfrg-vdaf-20, section 9.5: MUST be 3). */
+const MIN_FIELD64_PROOFS = 3;
 
 /**
  * The draft's Prio3SumVecWithMultiproof: SumVec over Field64 with several independent proofs
  * (a private-use codepoint, 0xFFFFFFFF). Soundness error per proof is about 2^-64 times the
- * circuit degree bound, so `proofs` = 3 or more is what the draft suggests for Field64.
+ * circuit degree bound, and a client may grind its joint randomness offline, so the draft requires
+ * at least 3 proofs for a Field64 circuit with joint randomness (fewer are E_ARG).
  *
  * @param opts - as prio3SumVec, plus `proofs`.
- * @throws {PrivkitError} E_ARG as prio3SumVec, or when proofs is not an integer in [1, 255].
+ * @throws {PrivkitError} E_ARG as prio3SumVec, or when proofs is not an integer in [3, 255].
  */
 export function prio3SumVecWithMultiproof(opts: Prio3MultiproofOptions): Prio3<readonly number[], number[]> {
   const o = readOptions(opts, ['proofs']);
-  const proofs = assertInteger('proofs', o.proofs, 1, 255);
-  return sumVec('Prio3SumVecWithMultiproof', ID_SUM_VEC_WITH_MULTIPROOF, Field64, proofs, opts);
+  const proofs = assertInteger('proofs', o.proofs, MIN_FIELD64_PROOFS, 255);
+  return made('prio3SumVecWithMultiproof', opts, sumVec('Prio3SumVecWithMultiproof', ID_SUM_VEC_WITH_MULTIPROOF, Field64, proofs, opts));
 }
 
 /** Options of {@link prio3Histogram}. */
@@ -188,7 +192,7 @@ export function prio3Histogram(opts: Prio3HistogramOptions): Prio3<number, numbe
   const o = readOptions(opts, ['length', 'chunkLength', 'shares']);
   const length = assertInteger('length', o.length, 1, MAX_MEASUREMENT_LENGTH);
   const chunkLength = readChunkLength(o.chunkLength, length);
-  return new Prio3('Prio3Histogram', 4, histogramCircuit(Field128, length, chunkLength), 1, readShares(o.shares), (m) => checkInteger('measurement', m, length - 1));
+  return made('prio3Histogram', o, new Prio3('Prio3Histogram', 4, histogramCircuit(Field128, length, chunkLength), 1, readShares(o.shares), (m) => checkInteger('measurement', m, length - 1)));
 }
 
 /** Options of {@link prio3MultihotCountVec}. */
@@ -214,7 +218,7 @@ export function prio3MultihotCountVec(opts: Prio3MultihotOptions): Prio3<readonl
   const maxWeight = assertInteger('maxWeight', o.maxWeight, 1, length);
   const encodedLength = length + maxWeight.toString(2).length;
   const chunkLength = readChunkLength(o.chunkLength, encodedLength);
-  return new Prio3('Prio3MultihotCountVec', 5, multihotCountVecCircuit(Field128, length, maxWeight, chunkLength), 1, readShares(o.shares), (m) => {
+  const vdaf = new Prio3('Prio3MultihotCountVec', 5, multihotCountVecCircuit(Field128, length, maxWeight, chunkLength), 1, readShares(o.shares), (m) => {
     const entries = checkArray('measurement', m, length).map((b, i) => {
       if (typeof b !== 'boolean') throw new PrivkitError('E_ARG', `measurement[${i}] must be a boolean, got ${describe(b)}`, { argument: 'measurement', index: i });
       return b;
@@ -223,6 +227,7 @@ export function prio3MultihotCountVec(opts: Prio3MultihotOptions): Prio3<readonl
     if (weight > maxWeight) throw new PrivkitError('E_ARG', `measurement has ${weight} true entries, more than maxWeight ${maxWeight}`, { argument: 'measurement' });
     return entries;
   });
+  return made('prio3MultihotCountVec', o, vdaf);
 }
 
 /**
@@ -234,5 +239,39 @@ export function prio3MultihotCountVec(opts: Prio3MultihotOptions): Prio3<readonl
  */
 export function prio3HigherDegree(opts: Prio3CommonOptions = {}): Prio3<number, number> {
   const o = readOptions(opts, ['shares']);
-  return new Prio3('Prio3HigherDegree', ID_HIGHER_DEGREE, higherDegreeCircuit(Field64), 1, readShares(o.shares), (m) => checkInteger('measurement', m, 2));
+  return made('prio3HigherDegree', o, new Prio3('Prio3HigherDegree', ID_HIGHER_DEGREE, higherDegreeCircuit(Field64), 1, readShares(o.shares), (m) => checkInteger('measurement', m, 2)));
+}
+
+// ---- Recipes: how a VDAF object was made, so a pool worker can make the same one ----
+
+/** The factories a recipe may name. */
+const FACTORIES = { prio3Count, prio3Sum, prio3SumVec, prio3SumVecWithMultiproof, prio3Histogram, prio3MultihotCountVec, prio3HigherDegree };
+
+/** A VDAF's factory and its (numeric) options: structured-cloneable, so it crosses to a worker. */
+export interface Prio3Recipe {
+  factory: keyof typeof FACTORIES;
+  options: Record<string, number>;
+}
+
+const recipes = new WeakMap<object, Prio3Recipe>();
+
+/** Records how `vdaf` was made: `factory` on the options read from `opts` (every variant's options are numbers). */
+function made<V extends object>(factory: Prio3Recipe['factory'], opts: object, vdaf: V): V {
+  const options: Record<string, number> = {};
+  for (const [key, value] of Object.entries(opts)) if (typeof value === 'number') options[key] = value;
+  recipes.set(vdaf, { factory, options });
+  return vdaf;
+}
+
+/** The recipe of a VDAF made by one of this file's factories; E_ARG naming `argument` for anything else. */
+export function recipeOf(vdaf: unknown, argument: string): Prio3Recipe {
+  const recipe = typeof vdaf === 'object' && vdaf !== null ? recipes.get(vdaf) : undefined;
+  if (recipe === undefined) throw new PrivkitError('E_ARG', `${argument} must be a VDAF made by one of privkit/prio's factories (prio3Count, ...), got ${describe(vdaf)}`, { argument });
+  return recipe;
+}
+
+/** The VDAF a recipe describes, made again by its factory (which checks the options again). */
+export function fromRecipe(recipe: Prio3Recipe): Prio3<unknown, unknown> {
+  const factory = FACTORIES[recipe.factory] as (options: Record<string, number>) => Prio3<unknown, unknown>;
+  return factory(recipe.options);
 }

@@ -23,6 +23,7 @@ import { addGaussianNoise, addLaplaceNoise, createRng, gaussianNoise, laplaceNoi
 import { createModel, localUpdate, type ClientTask } from 'privkit/fl';
 import { generateKeyPair, millerRabin, Modulus, randomPrime, type KeyPair } from 'privkit/paillier';
 import { createPool, sharedFloat32Array, type Pool } from 'privkit/pool';
+import { prio3SumVec, type Prio3Report } from 'privkit/prio';
 import { collectSamples } from '../../dist/src/audit/sampling.js';
 import { operation, REGISTRY, type OperationName } from '../../dist/src/registry.js';
 import { chiSquareCritical, ksCritical, moments } from '../support/noise-stats.js';
@@ -292,6 +293,24 @@ function localUpdatesSync(model: typeof MODEL, params: Float32Array, tasks: Clie
 const mechanism = (x: ArrayLike<number>) => [2 * x[0]! + x[1]!, x[1]! - 0.5];
 const MECHANISM = { module: `data:text/javascript,${encodeURIComponent(`export const mechanism = ${mechanism.toString()};`)}`, export: 'mechanism' };
 
+/** A Prio3 VDAF, its verify key, and a report of each of its measurements (9: 5 + 4 over two workers). */
+const PRIO = prio3SumVec({ length: 6, bits: 3, chunkLength: 3 });
+const PRIO_KEY = new Uint8Array(32).fill(9);
+const PRIO_MEASUREMENTS = Array.from({ length: ROWS }, (_, r) => Array.from({ length: 6 }, (_, i) => (r + i) % 8));
+
+/** The aggregate of one report through the sync ping-pong: what a pooled shard must unshard to. */
+function prioRoundTrip(report: Prio3Report): number[] {
+  const common = { verifyKey: PRIO_KEY, nonce: report.nonce, publicShare: report.publicShare };
+  const leader = PRIO.leaderInit({ ...common, inputShare: report.inputShares[0]! });
+  const helper = PRIO.helperInit({ ...common, inputShare: report.inputShares[1]!, inbound: leader.outbound });
+  const shares = [PRIO.leaderContinued(leader.state, helper.outbound), helper.outShare].map((share) => {
+    const aggregator = PRIO.aggregator();
+    aggregator.add(report.nonce, share);
+    return aggregator.share();
+  });
+  return PRIO.unshard(shares, 1);
+}
+
 // ---- the table ----
 
 const table: Record<Name, Row> = {
@@ -429,6 +448,38 @@ const table: Record<Name, Row> = {
         [MODEL, params, tasks, { ...LOCAL, epochs: 0 }],
         [MODEL, params, tasks, { ...LOCAL, learningRate: -1 }],
       ].map((args) => ({ pooled: args, sync: () => localUpdatesSync(...(args as Parameters<typeof localUpdatesSync>)) }));
+    },
+  },
+  prio3Shard: {
+    takesArray: false,
+    async check(run) {
+      // CSPRNG operation: every pooled report is a valid report of its measurement, and no two share randomness.
+      const reports = (await run(PRIO, PRIO_MEASUREMENTS, undefined)) as Prio3Report[];
+      expect(reports.map(prioRoundTrip)).toEqual(PRIO_MEASUREMENTS);
+      expect(new Set(reports.map((r) => r.inputShares[1]!.join())).size).toBe(ROWS);
+    },
+  },
+  prio3Step: {
+    takesArray: false,
+    async check(run) {
+      // Deterministic: each report's leader and helper steps give the sync steps' messages and output shares, bit for bit.
+      const reports = PRIO_MEASUREMENTS.map((m) => PRIO.shard(m));
+      const forged = { ...reports[0]!, publicShare: reports[0]!.publicShare.map((b) => b ^ 1) };
+      const all = [...reports, forged];
+      const led = (await run(PRIO, 'leader', PRIO_KEY, all.map((r) => ({ ...r, inputShare: r.inputShares[0]! })), undefined)) as PromiseSettledResult<{ outbound: Uint8Array; state: never }>[];
+      expect(led.map((r) => r.status)).toEqual([...reports.map(() => 'fulfilled'), 'rejected']);
+      expect((led[ROWS] as PromiseRejectedResult).reason).toMatchObject({ code: 'E_AUTH' });
+      const inbound = led.slice(0, ROWS).map((r) => (r as PromiseFulfilledResult<{ outbound: Uint8Array }>).value.outbound);
+      const helped = (await run(PRIO, 'helper', PRIO_KEY, reports.map((r, i) => ({ ...r, inputShare: r.inputShares[1]!, inbound: inbound[i]! })), undefined)) as PromiseFulfilledResult<{ outbound: Uint8Array; outShare: Uint8Array }>[];
+      reports.forEach((report, i) => {
+        const common = { verifyKey: PRIO_KEY, nonce: report.nonce, publicShare: report.publicShare };
+        const leader = PRIO.leaderInit({ ...common, inputShare: report.inputShares[0]! });
+        const helper = PRIO.helperInit({ ...common, inputShare: report.inputShares[1]!, inbound: leader.outbound });
+        expectSameBits(inbound[i], leader.outbound);
+        expectSameBits(helped[i]!.value, helper);
+        const pooledState = (led[i] as PromiseFulfilledResult<{ state: never }>).value.state;
+        expectSameBits(PRIO.leaderContinued(pooledState, helped[i]!.value.outbound), PRIO.leaderContinued(leader.state, helper.outbound));
+      });
     },
   },
   auditSamples: {

@@ -61,7 +61,7 @@ describe('honest reports aggregate to the true result', () => {
     ['SumVec', (shares) => prio3SumVec({ length: 5, bits: 3, shares }), [[1, 2, 3, 4, 7], [7, 0, 0, 1, 1]], [8, 2, 3, 5, 8]],
     ['Histogram', (shares) => prio3Histogram({ length: 10, shares }), [0, 9, 9, 4], [1, 0, 0, 0, 1, 0, 0, 0, 0, 2]],
     ['MultihotCountVec', (shares) => prio3MultihotCountVec({ length: 4, maxWeight: 3, shares }), [[true, true, true, false], [false, false, false, false], [false, true, false, true]], [1, 2, 1, 1]],
-    ['SumVecWithMultiproof', (shares) => prio3SumVecWithMultiproof({ length: 3, max: 100, proofs: 2, shares }), [[100, 1, 2], [0, 50, 2]], [100, 51, 4]],
+    ['SumVecWithMultiproof', (shares) => prio3SumVecWithMultiproof({ length: 3, max: 100, proofs: 3, shares }), [[100, 1, 2], [0, 50, 2]], [100, 51, 4]],
   ];
   it.each(cases)('%s over ping-pong', (_, make, measurements, want) => {
     expect(aggregate(make(2), measurements, verifyPingPong)).toEqual(want);

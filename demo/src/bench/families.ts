@@ -4,7 +4,8 @@ import type { Family } from './family';
 import { kernels } from './kernels';
 import { noise } from './noise';
 import { paillier } from './paillier';
+import { prio } from './prio';
 import { random } from './random';
 import { secagg } from './secagg';
 
-export const FAMILIES: Family[] = [kernels, random, noise, secagg, paillier, accounting];
+export const FAMILIES: Family[] = [kernels, random, noise, secagg, paillier, prio, accounting];

@@ -2,7 +2,7 @@
 // buckets and the other variants' shard), the ping-pong steps and the streaming aggregator. Reports
 // are sharded with a fixed nonce and randomness, so a call and its variants give the same bytes.
 import * as pr from 'privkit/prio';
-import { arrayOf, bool, int, obj, opaque, rngField, typed, type Row, type SweepRow } from '../sweep-harness.js';
+import { arrayOf, bool, fn, instance, int, obj, opaque, rngField, typed, type Row, type SweepRow } from '../sweep-harness.js';
 
 const entry = 'privkit/prio';
 
@@ -32,7 +32,7 @@ const constructors: Row[] = [
   {
     entry,
     export: 'prio3SumVecWithMultiproof',
-    params: [{ name: 'opts', domain: obj({ length: int(1, 2 ** 22), max: int(1, pr.MAX_SUM_MAX), chunkLength: int(1, 80, { optional: true }), proofs: int(1, 255), shares }) }],
+    params: [{ name: 'opts', domain: obj({ length: int(1, 2 ** 22), max: int(1, pr.MAX_SUM_MAX), chunkLength: int(1, 80, { optional: true }), proofs: int(3, 255), shares }) }],
     args: () => [{ length: 10, max: 255, chunkLength: 9, proofs: 3 }],
     call: ([o]) => pr.prio3SumVecWithMultiproof(o),
     observe: (v: pr.Prio3<unknown, unknown>) => [v.proofs, v.proofLength],
@@ -221,4 +221,44 @@ const methods: Row[] = [
   },
 ];
 
-export const prioRows: SweepRow[] = [...constants, ...constructors, ...methods];
+/** The batch functions' options: pool, ctx and the call options (the steps add verifyKey). */
+const batchFields = { pool: instance('Pool', { optional: true }), ctx: typed('Uint8Array', { optional: true }), signal: instance('AbortSignal', { optional: true }), onProgress: fn({ optional: true }) };
+const vdafParam = { name: 'vdaf', domain: opaque('a VDAF made by a privkit/prio factory (E_ARG otherwise)') };
+const reportFields = { nonce: typed('Uint8Array'), publicShare: typed('Uint8Array'), inputShare: typed('Uint8Array') };
+const statuses = (settled: PromiseSettledResult<{ outbound: Uint8Array }>[]) => settled.map((r) => (r.status === 'fulfilled' ? r.value.outbound : r.status));
+
+const batches: Row[] = [
+  {
+    entry,
+    export: 'shardReports',
+    params: [vdafParam, { name: 'measurements', domain: arrayOf(int(0, 3)) }, { name: 'opts', domain: obj(batchFields, { optional: true }) }],
+    args: () => [histogram, [0, 3, 1], { ctx: new Uint8Array([1]), signal: new AbortController().signal, onProgress: () => undefined }],
+    call: ([vdaf, measurements, o]) => pr.shardReports(vdaf, measurements, o),
+    observe: (reports: pr.Prio3Report[]) => reports.length,
+  },
+  {
+    entry,
+    export: 'leaderInitReports',
+    params: [vdafParam, { name: 'reports', domain: arrayOf(obj(reportFields)) }, { name: 'opts', domain: obj({ verifyKey: typed('Uint8Array'), ...batchFields }) }],
+    args: () => {
+      const r = report();
+      return [histogram, [{ nonce: r.nonce, publicShare: r.publicShare, inputShare: r.inputShares[0]! }], { verifyKey: verifyKey(), ctx: new Uint8Array(0) }];
+    },
+    call: ([vdaf, reports, o]) => pr.leaderInitReports(vdaf, reports, o),
+    observe: statuses,
+  },
+  {
+    entry,
+    export: 'helperInitReports',
+    params: [vdafParam, { name: 'reports', domain: arrayOf(obj({ ...reportFields, inbound: typed('Uint8Array') })) }, { name: 'opts', domain: obj({ verifyKey: typed('Uint8Array'), ...batchFields }) }],
+    args: () => {
+      const r = report();
+      const leader = histogram.leaderInit({ verifyKey: verifyKey(), nonce: r.nonce, publicShare: r.publicShare, inputShare: r.inputShares[0]! });
+      return [histogram, [{ nonce: r.nonce, publicShare: r.publicShare, inputShare: r.inputShares[1]!, inbound: leader.outbound }], { verifyKey: verifyKey() }];
+    },
+    call: ([vdaf, reports, o]) => pr.helperInitReports(vdaf, reports, o),
+    observe: statuses,
+  },
+];
+
+export const prioRows: SweepRow[] = [...constants, ...constructors, ...methods, ...batches];

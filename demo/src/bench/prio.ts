@@ -1,0 +1,174 @@
+// The Prio3 family: a client sharding one report and the two aggregators verifying it (leader init,
+// helper init with the leader's message, leader finish: the ping-pong of draft-irtf-cfrg-vdaf-20),
+// privkit (wasm field arithmetic and TurboSHAKE128) against @divviup/prio3 0.8 (draft 08, BigInt
+// fields) on the same circuits: Prio3SumVec (length 1,000, 8 bits, chunks of 100; length 100 in
+// quick mode) and Prio3Histogram (100 buckets, chunks of 10). Every row's check runs the whole
+// round trip once and unshards the aggregate back to the client's measurement.
+import { Buffer } from 'buffer';
+import { Prio3Histogram, Prio3SumVec } from '@divviup/prio3';
+import { prio3Histogram, prio3SumVec, type Prio3, type Prio3Report } from 'privkit/prio';
+import { lcg, type BenchContext, type Family, type Group } from './family';
+
+const VERIFY_KEY = new Uint8Array(32).fill(7);
+
+/** The parts of @divviup/prio3's Prio3 (one class per circuit) that the rows call. */
+interface Divviup {
+  randSize: number;
+  verifyKeySize: number;
+  shard(measurement: unknown, nonce: Buffer, rand: Buffer): Promise<{ publicShare: unknown; inputShares: unknown[] }>;
+  prepareInit(verifyKey: Buffer, aggregatorId: number, param: null, nonce: Buffer, publicShare: unknown, inputShare: unknown): Promise<{ preparationState: unknown; preparationShare: unknown }>;
+  unshardPreparationShares(param: null, shares: unknown[]): Promise<unknown>;
+  prepareNext(state: unknown, message: unknown): { outputShare?: unknown };
+  aggregate(param: null, outputShares: unknown[]): unknown;
+  unshard(param: null, aggregatorShares: unknown[], count: number): unknown;
+}
+
+interface Circuit {
+  /** Group id prefix. */
+  id: string;
+  shape: string;
+  ours: Prio3<unknown, unknown>;
+  theirs: Divviup;
+  measurement: unknown;
+  /** The aggregate of one report of `measurement` (the vector itself; the histogram's one-hot counts). */
+  aggregate: unknown;
+  /** privkit's factory call, as the rows' setup shows it. */
+  setup: string;
+}
+
+function circuits(ctx: BenchContext): Circuit[] {
+  const length = ctx.mode === 'quick' ? 100 : 1000;
+  const next = lcg(1);
+  const vector = Array.from({ length }, () => Math.floor(next() * 256));
+  return [
+    {
+      id: 'sumvec',
+      shape: `a vector of ${length.toLocaleString('en-US')} 8-bit integers, proof in chunks of 100 (Field128, 2 aggregators)`,
+      ours: prio3SumVec({ length, bits: 8, chunkLength: 100 }) as Prio3<unknown, unknown>,
+      theirs: new Prio3SumVec({ shares: 2, length, bits: 8, chunkLength: 100 }) as unknown as Divviup,
+      measurement: vector,
+      aggregate: vector,
+      setup: `import { prio3SumVec } from 'privkit/prio';\nimport { Prio3SumVec } from '@divviup/prio3';\nconst vdaf = prio3SumVec({ length: ${length}, bits: 8, chunkLength: 100 });\nconst theirs = new Prio3SumVec({ shares: 2, length: ${length}, bits: 8, chunkLength: 100 });`,
+    },
+    {
+      id: 'histogram',
+      shape: 'one bucket index of 100, proof in chunks of 10 (Field128, 2 aggregators)',
+      ours: prio3Histogram({ length: 100, chunkLength: 10 }) as Prio3<unknown, unknown>,
+      theirs: new Prio3Histogram({ shares: 2, length: 100, chunkLength: 10 }) as unknown as Divviup,
+      measurement: 42,
+      aggregate: Array.from({ length: 100 }, (_, i) => (i === 42 ? 1 : 0)),
+      setup: "import { prio3Histogram } from 'privkit/prio';\nimport { Prio3Histogram } from '@divviup/prio3';\nconst vdaf = prio3Histogram({ length: 100, chunkLength: 10 });\nconst theirs = new Prio3Histogram({ shares: 2, length: 100, chunkLength: 10 });",
+    },
+  ];
+}
+
+/** privkit's ping-pong verification of one report; returns both aggregators' output shares. */
+function verifyOurs(vdaf: Prio3<unknown, unknown>, report: Prio3Report): Uint8Array[] {
+  const common = { verifyKey: VERIFY_KEY, nonce: report.nonce, publicShare: report.publicShare };
+  const leader = vdaf.leaderInit({ ...common, inputShare: report.inputShares[0]! });
+  const helper = vdaf.helperInit({ ...common, inputShare: report.inputShares[1]!, inbound: leader.outbound });
+  return [vdaf.leaderContinued(leader.state, helper.outbound), helper.outShare];
+}
+
+/** @divviup/prio3's verification of one report by both aggregators; returns their output shares. */
+async function verifyTheirs(vdaf: Divviup, nonce: Buffer, report: { publicShare: unknown; inputShares: unknown[] }): Promise<unknown[]> {
+  const verifyKey = Buffer.from(VERIFY_KEY.subarray(0, vdaf.verifyKeySize));
+  const inits = await Promise.all([0, 1].map((j) => vdaf.prepareInit(verifyKey, j, null, nonce, report.publicShare, report.inputShares[j])));
+  const message = await vdaf.unshardPreparationShares(null, inits.map((i) => i.preparationShare));
+  return inits.map((init) => {
+    const out = vdaf.prepareNext(init.preparationState, message);
+    if (out.outputShare === undefined) throw new Error('@divviup/prio3 did not finish verification');
+    return out.outputShare;
+  });
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a, (_, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)) === JSON.stringify(b);
+const recovered = (result: unknown, c: Circuit) => (same(result, c.aggregate) ? "verified; unshards to the measurement's aggregate" : 'WRONG: the aggregate differs from the measurement');
+
+/** The aggregate of one report, unsharded, by privkit. */
+function roundTripOurs(c: Circuit, report: Prio3Report): unknown {
+  const outShares = verifyOurs(c.ours, report);
+  const aggShares = outShares.map((share) => {
+    const aggregator = c.ours.aggregator();
+    aggregator.add(report.nonce, share);
+    return aggregator.share();
+  });
+  return c.ours.unshard(aggShares, 1);
+}
+
+async function roundTripTheirs(c: Circuit, nonce: Buffer, rand: Buffer): Promise<unknown> {
+  const report = await c.theirs.shard(c.measurement, nonce, rand);
+  const outShares = await verifyTheirs(c.theirs, nonce, report);
+  return c.theirs.unshard(null, outShares.map((share) => c.theirs.aggregate(null, [share])), 1);
+}
+
+function shardGroup(c: Circuit): Group {
+  const nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(16)));
+  const rand = Buffer.from(crypto.getRandomValues(new Uint8Array(c.theirs.randSize)));
+  return {
+    shape: c.shape,
+    setup: c.setup,
+    rate: { unit: 'reports/s', perCall: 1, scale: 1 },
+    baseline: 'divviup',
+    tasks: [
+      { id: 'privkit', label: 'privkit (wasm)', kind: 'privkit', code: 'vdaf.shard(measurement)', run: () => c.ours.shard(c.measurement), check: () => recovered(roundTripOurs(c, c.ours.shard(c.measurement)), c) },
+      {
+        id: 'divviup',
+        label: '@divviup/prio3 (BigInt)',
+        kind: 'baseline',
+        code: 'await theirs.shard(measurement, nonce, rand)',
+        run: () => c.theirs.shard(c.measurement, nonce, rand),
+        check: async () => recovered(await roundTripTheirs(c, nonce, rand), c),
+      },
+    ],
+  };
+}
+
+async function verifyGroup(c: Circuit): Promise<Group> {
+  const ours = c.ours.shard(c.measurement);
+  const nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(16)));
+  const rand = Buffer.from(crypto.getRandomValues(new Uint8Array(c.theirs.randSize)));
+  const theirs = await c.theirs.shard(c.measurement, nonce, rand);
+  return {
+    shape: `${c.shape}; both aggregators' work on one report`,
+    setup: `${c.setup}\nconst report = vdaf.shard(measurement);`,
+    rate: { unit: 'reports/s', perCall: 1, scale: 1 },
+    baseline: 'divviup',
+    tasks: [
+      {
+        id: 'privkit',
+        label: 'privkit (wasm), ping-pong',
+        kind: 'privkit',
+        code: 'vdaf.leaderContinued(leader.state, vdaf.helperInit({ ...report, inbound: vdaf.leaderInit(report).outbound }).outbound)',
+        run: () => verifyOurs(c.ours, ours),
+        check: () => recovered(roundTripOurs(c, ours), c),
+      },
+      {
+        id: 'divviup',
+        label: '@divviup/prio3 (BigInt)',
+        kind: 'baseline',
+        code: 'prepareInit x 2, unshardPreparationShares, prepareNext x 2',
+        run: () => verifyTheirs(c.theirs, nonce, theirs),
+        check: async () => recovered(await roundTripTheirs(c, nonce, rand), c),
+      },
+    ],
+  };
+}
+
+/** The circuits of this run, made once (a Prio3 object holds the circuit's precomputed tables). */
+const circuitsOf = (ctx: BenchContext) => ctx.once('prio/circuits', () => circuits(ctx));
+const circuit = (ctx: BenchContext, id: string) => circuitsOf(ctx).find((c) => c.id === id)!;
+
+export const prio: Family = {
+  id: 'prio',
+  title: 'Prio3 verifiable aggregation',
+  intro:
+    'A client splitting its measurement into two shares with a proof that it is valid, and the two aggregators checking the proof on their shares ' +
+    '(draft-irtf-cfrg-vdaf-20), against @divviup/prio3, the JavaScript implementation (draft 08, BigInt field arithmetic).',
+  groups: [
+    { id: 'sumvec-shard', title: 'Prio3SumVec: shard a report', prepare: (ctx) => shardGroup(circuit(ctx, 'sumvec')) },
+    { id: 'sumvec-verify', title: 'Prio3SumVec: verify a report (both aggregators)', prepare: (ctx) => verifyGroup(circuit(ctx, 'sumvec')) },
+    { id: 'histogram-shard', title: 'Prio3Histogram: shard a report', prepare: (ctx) => shardGroup(circuit(ctx, 'histogram')) },
+    { id: 'histogram-verify', title: 'Prio3Histogram: verify a report (both aggregators)', prepare: (ctx) => verifyGroup(circuit(ctx, 'histogram')) },
+  ],
+};
