@@ -10,6 +10,7 @@ import { protectBrowserSuite } from './protect-browser.js';
 import { protectSuite } from './protect.js';
 import { prioSuite } from './prio.js';
 import { secaggSuite } from './secagg.js';
+import { serverSuite } from './server.js';
 import { tfjsSuite } from './tfjs.js';
 
 const suites: Record<string, () => Promise<void>> = {
@@ -24,6 +25,7 @@ const suites: Record<string, () => Promise<void>> = {
   tfjs: tfjsSuite,
   prio: prioSuite,
   'prio-browser': () => demoBrowserSuite('prio-browser', ['prio']),
+  server: serverSuite,
 };
 
 async function main(): Promise<void> {

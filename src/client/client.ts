@@ -5,11 +5,23 @@
 // privkit's CSPRNG). It uses only the WebSocket and WebCrypto globals (no Node imports), so the same
 // code runs in browsers, Web Workers and Node (pass `ws`'s WebSocket where no global one exists).
 //
+// Secure aggregation (a task whose welcome says 'secagg'): the client enrols its Ed25519 signing key
+// once (signed over the task and its id), then for each round it is sampled for it trains, clips its
+// update to clipNorm, rotates, quantizes and noises it with the round's plan (as privkit/fl's
+// SecureAggregator does for a simulated client) and runs privkit/secagg's SecAggClient over the wire,
+// signing every message with the enrolled key. Its minParticipants is the application's, never the
+// server's.
+//
 // Adversary: a malicious or broken server or network peer. Every frame is decoded with bounded
 // sizes, the server's sequence numbers must increase, the model spec is re-validated (createModel)
-// and the parameters must fit it; a violation closes the session with the PrivkitError. The client
-// trusts the server with its update in the clear (central DP): its data is protected from everyone
-// else by the server's noise, not from the server.
+// and the parameters must fit it; a violation closes the session with the PrivkitError. With central
+// DP the client trusts the server with its update in the clear: its data is protected from everyone
+// else by the server's noise, not from the server. With secure aggregation the server sees only
+// masked inputs, and SecAggClient's checks hold against it (signed advertisements, minParticipants,
+// the survivor-set checks, signature quorums before revealing): a relayed message that fails them is
+// refused (the round is recorded in `refusedRounds`, nothing more is sent for it, and the client
+// checks in for the next one). Still trusted: the round's quantization plan (the noise it asks for)
+// and the other clients' keys (no PKI of the client's own).
 import { PrivkitError } from '../errors.js';
 import { createRng, type Rng } from '../dp/rng.js';
 import { localUpdate } from '../fl/local.js';
@@ -18,7 +30,14 @@ import type { Dataset } from '../fl/data.js';
 import { assertInteger, describe, readOptions } from '../validate.js';
 import { checkTypedArray } from '../wasm/boundary.js';
 import { ready } from '../wasm/runtime.js';
-import { decodeFrame, encodeFrame, maxFrameBytes, type Message, type RoundStatus, type WireLimits } from '../service/wire.js';
+import { decodeFrame, encodeFrame, enrolmentBytes, maxFrameBytes, type Message, type RoundStatus, type WireLimits } from '../service/wire.js';
+import { clipByL2 } from '../kernels/clip.js';
+import { decodeBinaryMessage, encodeBinaryMessage } from '../secagg/binary.js';
+import { SecAggClient } from '../secagg/client.js';
+import { checkSigningKeyPair, generateSigningKeyPair, sign, type SigningKeyPair } from '../secagg/crypto.js';
+import type { ClientMessage, SetupMessage } from '../secagg/messages.js';
+import { quantize } from '../secagg/quantize.js';
+import { randomizedHadamard, rotationLength } from '../secagg/rotation.js';
 
 /** The browser-shaped WebSocket a client needs (the global one, or `ws`'s in Node 20). */
 export interface WebSocketLike {
@@ -65,6 +84,33 @@ export interface ClientOptions {
   attempts?: number;
   /** Called with every round result the server broadcasts. */
   onRound?(result: RoundResult): void;
+  /**
+   * Secure-aggregation tasks: the fewest clients this client lets its input be summed with (a round
+   * registering fewer, or a survivor set smaller, is refused). The application's choice, never the
+   * server's; required when the task uses secure aggregation (an integer >= 1).
+   */
+  minParticipants?: number;
+  /**
+   * Secure-aggregation tasks: this client's Ed25519 key pair (privkit/secagg's generateSigningKeyPair),
+   * enrolled with the server once and bound to this client for good: keep it (and pass it again) across
+   * sessions. Default: a fresh pair for this session, which a server that enrolled another refuses.
+   */
+  signingKey?: SigningKeyPair;
+  /**
+   * Secure aggregation: called with this client's quantized, noised input of each round once its
+   * masked form is sent (only the masked form leaves the client), for local audits of the unmasked sum.
+   */
+  onInput?(input: QuantizedInput): void;
+}
+
+/** A secure-aggregation round this client refused: a server message failed privkit/secagg's checks. */
+export interface RefusedRound {
+  /** The round. */
+  round: number;
+  /** The PrivkitError code (E_PROTOCOL, E_THRESHOLD, E_AUTH). */
+  code: string;
+  /** What was wrong. */
+  message: string;
 }
 
 /** A round's outcome as the server reports it. */
@@ -91,6 +137,16 @@ export interface ClientSummary {
   results: RoundResult[];
   /** Connections opened (1 + reconnects). */
   connections: number;
+  /** Secure-aggregation rounds this client refused (see {@link RefusedRound}). */
+  refusedRounds: RefusedRound[];
+}
+
+/** One secure-aggregation round's quantized, noised input of this client (see {@link ClientOptions.onInput}). */
+export interface QuantizedInput {
+  /** The round. */
+  round: number;
+  /** The input before masking: values in Z_2^bits, of the rotated length. */
+  input: Uint32Array;
 }
 
 /** A running client (see {@link connect}). */
@@ -123,7 +179,12 @@ const CLOSE_REFUSED = 4001;
  * @throws {PrivkitError} E_ARG when an option is missing or out of range (the message names it), or no WebSocket implementation is available.
  */
 export function connect(given: ClientOptions): ClientSession {
-  const options = readOptions(given, ['url', 'taskId', 'token', 'data', 'WebSocket', 'limits', 'retryMs', 'maxRetryMs', 'attempts', 'onRound'], 'options', true) as ClientOptions;
+  const options = readOptions(
+    given,
+    ['url', 'taskId', 'token', 'data', 'WebSocket', 'limits', 'retryMs', 'maxRetryMs', 'attempts', 'onRound', 'minParticipants', 'signingKey', 'onInput'],
+    'options',
+    true,
+  ) as ClientOptions;
   for (const key of ['url', 'taskId', 'token'] as const) {
     if (typeof options[key] !== 'string' || options[key].length === 0) {
       throw new PrivkitError('E_ARG', `options.${key} must be a non-empty string, got ${describe(options[key])}`, { argument: `options.${key}` });
@@ -138,11 +199,14 @@ export function connect(given: ClientOptions): ClientSession {
   };
   const Socket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (typeof Socket !== 'function') throw new PrivkitError('E_ARG', 'options.WebSocket must be given where there is no global WebSocket (Node 20: the ws package)', { argument: 'options.WebSocket' });
-  if (options.onRound !== undefined && typeof options.onRound !== 'function') throw new PrivkitError('E_ARG', 'options.onRound must be a function', { argument: 'options.onRound' });
+  for (const key of ['onRound', 'onInput'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'function') throw new PrivkitError('E_ARG', `options.${key} must be a function`, { argument: `options.${key}` });
+  }
   if (options.limits !== undefined) maxFrameBytes(options.limits); // checks them now, not at the first frame
   const retryMs = options.retryMs === undefined ? 250 : assertInteger('options.retryMs', options.retryMs, 1, 2 ** 31 - 1);
   const maxRetryMs = options.maxRetryMs === undefined ? 10000 : assertInteger('options.maxRetryMs', options.maxRetryMs, retryMs, 2 ** 31 - 1);
   const attempts = options.attempts === undefined ? 10 : assertInteger('options.attempts', options.attempts, 1, 2 ** 31 - 1);
+  if (options.minParticipants !== undefined) assertInteger('options.minParticipants', options.minParticipants, 1, 65536);
   return new Session({ ...options, data }, Socket, retryMs, maxRetryMs, attempts);
 }
 
@@ -158,7 +222,12 @@ class Session implements ClientSession {
   #model: Model | undefined;
   #rng: Rng | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly #summary: ClientSummary = { clientId: undefined, trainedRounds: [], results: [], connections: 0 };
+  readonly #summary: ClientSummary = { clientId: undefined, trainedRounds: [], results: [], connections: 0, refusedRounds: [] };
+  /** Secure aggregation: the signing key (checked once), the serial queue of protocol work, the round in flight. */
+  #signing: Promise<SigningKeyPair> | undefined;
+  #queue: Promise<void> = Promise.resolve();
+  #secAgg: { round: number; setup: SetupMessage; client: SecAggClient; input: Uint32Array } | undefined;
+  #checkedIn = false;
 
   constructor(
     private readonly options: ClientOptions,
@@ -201,10 +270,18 @@ class Session implements ClientSession {
     this.#reject(error);
   }
 
+  /** Runs secure-aggregation work in order (each step awaits WebCrypto); an unexpected error ends the session. */
+  #enqueue(work: () => Promise<void>): void {
+    this.#queue = this.#queue
+      .then(work)
+      .catch((error: unknown) => this.#fail(error instanceof PrivkitError ? error : new PrivkitError('E_PROTOCOL', 'secure aggregation failed', { cause: error })));
+  }
+
   #open(): void {
     if (this.#stopped) return;
     this.#seqOut = 0;
     this.#lastSeqIn = 0;
+    this.#checkedIn = false;
     this.#summary.connections += 1;
     const socket = new this.Socket(this.options.url);
     this.#socket = socket;
@@ -266,18 +343,35 @@ class Session implements ClientSession {
         this.#welcome = message;
         this.#summary.clientId = message.clientId;
         this.#failures = 0;
-        this.#send({ type: 'check-in' });
+        if (message.aggregator === 'secagg') return this.#enrol(message.clientId);
+        this.#checkIn();
+        return;
+      case 'enrolled':
+        this.#checkIn();
         return;
       case 'checked-in':
         return;
       case 'task':
+        this.#checkedIn = false;
         this.#train(message);
         return;
+      case 'secagg-task':
+        this.#checkedIn = false;
+        return this.#enqueue(() => this.#startSecAgg(message));
+      case 'secagg-relay':
+        return this.#enqueue(() => this.#relay(message));
       case 'round-result': {
         const { round, status, included, modelVersion, epsilon } = message;
         const result = { round, status, included, modelVersion, epsilon };
         this.#summary.results.push(result);
         this.options.onRound?.(result);
+        // secure aggregation: a round over (whatever this client's part) -> ready for the next one
+        if (this.#signing !== undefined) {
+          this.#enqueue(async () => {
+            if (this.#secAgg?.round === round) this.#secAgg = undefined;
+            if (this.#secAgg === undefined) this.#checkIn();
+          });
+        }
         return;
       }
       case 'error':
@@ -305,6 +399,108 @@ class Session implements ClientSession {
     });
     this.#send({ type: 'update', round: task.round, delta });
     this.#summary.trainedRounds.push(task.round);
+    this.#checkIn();
+  }
+
+  #checkIn(): void {
+    if (this.#checkedIn) return;
+    this.#checkedIn = true;
     this.#send({ type: 'check-in' });
+  }
+
+  /** Enrols the signing key (the server answers 'enrolled' when it is, or already was, this client's key). */
+  #enrol(clientId: string): void {
+    if (this.options.minParticipants === undefined) {
+      throw new PrivkitError('E_ARG', 'options.minParticipants must be given to join a secure-aggregation task (the application chooses it, not the server)', {
+        argument: 'options.minParticipants',
+      });
+    }
+    this.#signing ??= this.options.signingKey === undefined ? generateSigningKeyPair() : checkSigningKeyPair(this.options.signingKey, 'options.signingKey');
+    this.#enqueue(async () => {
+      const key = await this.#signing!;
+      const signature = await sign(key.privateKey, enrolmentBytes(this.options.taskId, clientId, key.publicKey));
+      this.#send({ type: 'enrol', signingPublicKey: key.publicKey, signature });
+    });
+  }
+
+  /** A secure-aggregation round: train, clip, rotate, quantize with noise (as SecureAggregator), advertise keys. */
+  async #startSecAgg(task: Extract<Message, { type: 'secagg-task' }>): Promise<void> {
+    const current = this.#model;
+    const welcome = this.#welcome;
+    if (current === undefined || welcome === undefined || this.#signing === undefined) {
+      throw new PrivkitError('E_PROTOCOL', 'the server sent a secure-aggregation task before its welcome', { argument: 'frame' });
+    }
+    const model: Model = current;
+    model.checkParams(task.params, 'task.params');
+    const setup = decodeBinaryMessage(task.setup);
+    if (setup.type !== 'setup' || setup.length !== rotationLength(model.paramCount) || task.rotationSeed.length !== 32) {
+      throw new PrivkitError('E_PROTOCOL', "the secure-aggregation task does not fit the model (setup, vector length or rotation seed)", { argument: 'frame' });
+    }
+    const { images, labels } = this.options.data;
+    const delta = localUpdate(model, task.params, images, labels, { epochs: welcome.epochs, batchSize: welcome.batchSize, learningRate: welcome.learningRate, divergence: 'zero' });
+    this.#summary.trainedRounds.push(task.round);
+    // the server can not clip what it never sees: the client clips to the task's bound
+    const clipped = clipByL2(delta, 1, welcome.clipNorm);
+    const options = { scale: task.scale, bits: setup.bits, noiseSigma: task.localSigma, rounding: 'conditional', conditionalBound: task.conditionalBound, rng: this.#rng! } as const;
+    let input: Uint32Array;
+    try {
+      input = quantize(randomizedHadamard(clipped, task.rotationSeed), options);
+    } catch (error) {
+      // as SecureAggregator: conditional rounding giving up (probability < 1e-21) sends the zero update plus noise
+      if (!(error instanceof PrivkitError && error.argument === 'opts.conditionalBound')) throw error;
+      input = quantize(new Float32Array(clipped.length), options);
+    }
+    const client = new SecAggClient(this.#summary.clientId!, { minParticipants: this.options.minParticipants!, signingKey: await this.#signing });
+    this.#secAgg = { round: task.round, setup, client, input };
+    await this.#protocolStep(task.round, () => client.advertiseKeys(setup));
+  }
+
+  /** A relayed server message of the round in flight: the client's next step. */
+  async #relay(relay: Extract<Message, { type: 'secagg-relay' }>): Promise<void> {
+    const state = this.#secAgg;
+    if (state === undefined || relay.round !== state.round) return; // a round this client left (refused or dropped): nothing to answer
+    let message;
+    try {
+      message = decodeBinaryMessage(relay.payload, { setup: state.setup });
+    } catch (error) {
+      if (error instanceof PrivkitError) return this.#refuse(state.round, error);
+      throw error;
+    }
+    const { client, input } = state;
+    await this.#protocolStep(state.round, () => {
+      switch (message.type) {
+        case 'public-keys':
+          return client.shareKeys(message);
+        case 'encrypted-shares':
+          return client.maskedInput(message, input);
+        case 'consistency-check':
+          return client.consistencyCheck(message);
+        case 'unmask-request':
+          return client.unmask(message);
+        default:
+          throw new PrivkitError('E_PROTOCOL', `the server relayed a '${message.type}' message, which clients send`, { argument: 'frame' });
+      }
+    });
+  }
+
+  /** Runs one SecAggClient step and sends its signed message; a refusal leaves the round (recorded, nothing sent). */
+  async #protocolStep(round: number, step: () => Promise<ClientMessage>): Promise<void> {
+    let reply: ClientMessage;
+    try {
+      reply = await step();
+    } catch (error) {
+      if (error instanceof PrivkitError && ['E_PROTOCOL', 'E_THRESHOLD', 'E_AUTH'].includes(error.code)) return this.#refuse(round, error);
+      throw error;
+    }
+    const state = this.#secAgg!;
+    this.#send({ type: 'secagg', round, payload: encodeBinaryMessage(reply, state.setup) });
+    if (reply.type === 'masked-input') this.options.onInput?.({ round, input: state.input });
+    if (reply.type === 'unmasking') this.#secAgg = undefined; // this client's part is done
+  }
+
+  #refuse(round: number, error: PrivkitError): void {
+    this.#summary.refusedRounds.push({ round, code: error.code, message: error.message });
+    this.#secAgg = undefined;
+    this.#checkIn();
   }
 }

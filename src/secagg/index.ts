@@ -12,6 +12,8 @@ export type { SecAggResult, SecAggServerOptions, SecAggServerRound } from './ser
 export { simulateRound } from './simulate.js';
 export type { SimulateRoundOptions, SimulateRoundResult } from './simulate.js';
 export { encodeMessage, decodeMessage, signMessage, signedBytes, survivorsDigest } from './messages.js';
+export { encodeBinaryMessage, decodeBinaryMessage } from './binary.js';
+export type { BinaryDecodeOptions } from './binary.js';
 export { MAX_CLIENTS, MAX_NEIGHBOURHOOD, MAX_ID_LENGTH, MAX_MESSAGE_CHARS } from './limits.js';
 export type {
   AdvertiseKeysMessage,

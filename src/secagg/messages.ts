@@ -279,8 +279,9 @@ export type EncodedMessage = {
 // ---- Schemas ----
 
 /** A list bounded by the round's client count, or by the size of a neighbourhood. */
-type Bound = 'round' | 'neighbourhood';
-type Field =
+export type Bound = 'round' | 'neighbourhood';
+/** @internal a field of a message schema. */
+export type Field =
   | 'string'
   | 'integer'
   | 'curve'
@@ -289,11 +290,13 @@ type Field =
   | { strings: Bound }
   | { optional: Field }
   | { list: Schema; bound: Bound };
-type Schema = Readonly<Record<string, Field>>;
+/** @internal the fields of one message type, in wire (and signing) order. */
+export type Schema = Readonly<Record<string, Field>>;
 
 const SHARE: Schema = { peer: 'string', keyShare: 'bytes', selfMaskShare: 'bytes' };
 const REVEALED: Schema = { owner: 'string', share: 'bytes', key: 'bytes' };
-const SCHEMAS: Readonly<Record<SecAggMessage['type'], Schema>> = {
+/** @internal the schema of every message type (shared by the JSON and binary forms). */
+export const SCHEMAS: Readonly<Record<SecAggMessage['type'], Schema>> = {
   setup: {
     roundId: 'string',
     clients: { strings: 'round' },
@@ -349,14 +352,16 @@ const SCHEMAS: Readonly<Record<SecAggMessage['type'], Schema>> = {
 };
 
 /** Limits a message is checked against: its round's setup (list lengths, the vector length), if known. */
-interface Limits {
+/** @internal list and vector bounds of a round. */
+export interface Limits {
   round: number;
   neighbourhood: number;
   /** Exact vector length, when the round is known. */
   length?: number;
 }
 
-function limitsOf(setup: SetupMessage | undefined): Limits {
+/** @internal the bounds a message of the round of `setup` is checked against. */
+export function limitsOf(setup: SetupMessage | undefined): Limits {
   if (setup === undefined) return { round: MAX_CLIENTS, neighbourhood: MAX_CLIENTS };
   return { round: setup.clients.length, neighbourhood: neighbourhoodSize(setup.clients.length, setup.neighbours), length: setup.length };
 }
@@ -705,7 +710,8 @@ function matches(value: unknown, field: Field): boolean {
   }
 }
 
-function typeOf(message: unknown): SecAggMessage['type'] {
+/** @internal the message type of `message`, or E_PROTOCOL. */
+export function typeOf(message: unknown): SecAggMessage['type'] {
   const type = isObject(message) ? message.type : undefined;
   if (typeof type !== 'string' || !Object.hasOwn(SCHEMAS, type)) {
     throw new PrivkitError('E_PROTOCOL', `not a secure-aggregation message (type ${quote(type)})`, { argument: 'message' });

@@ -1,5 +1,6 @@
 // The crash-safe state of privkit/server on SQLite (better-sqlite3, WAL, synchronous=FULL): tasks,
-// enrolled clients (hashes of their bearer tokens), rounds, model versions and the privacy ledger
+// enrolled clients (hashes of their bearer tokens, and the Ed25519 signing key each bound to its
+// identity for secure aggregation: set once, never replaced), rounds, model versions and the privacy ledger
 // (the accounting event charged for each round, with the running epsilon).
 //
 // The rules that make a crash (kill -9 at any instant) lose no committed round and never under- or
@@ -12,7 +13,9 @@
 //      are never reused: a restart marks every round in flight 'aborted' (recover), keeping a charged
 //      round's charge, and the task continues with the next round number from the last released model;
 //   4. a withheld round (too few updates) is decided on the public count before any aggregation and
-//      charges nothing, as in privkit/fl's FedAvg.
+//      charges nothing, as in privkit/fl's FedAvg;
+//   5. a charged round that fails before its release (secure aggregation could not unmask) becomes
+//      'aborted' and keeps its charge, as after a crash.
 // The accountant's state is never stored, only the events: epsilon is recomputed from the ledger rows.
 //
 // Adversary: a crash of the server process at any point (not a malicious operator: whoever controls
@@ -37,7 +40,7 @@ export interface LedgerRound {
   checkedIn: number;
   /** Clients sampled. */
   sampled: number;
-  /** Updates aggregated (released) or received (withheld); 0 while open. */
+  /** Updates aggregated (released), received (withheld), or charged for (a secure-aggregation round aborted after its charge: its survivors); 0 while open. */
   included: number;
   /** The charged event (JSON), when the round was charged. */
   event?: PrivacyEvent;
@@ -57,6 +60,13 @@ CREATE TABLE IF NOT EXISTS clients (
   client_id TEXT NOT NULL,
   token_hash BLOB NOT NULL UNIQUE,
   PRIMARY KEY (task_id, client_id)
+);
+CREATE TABLE IF NOT EXISTS signing_keys (
+  task_id TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  public_key BLOB NOT NULL UNIQUE,
+  PRIMARY KEY (task_id, client_id),
+  FOREIGN KEY (task_id, client_id) REFERENCES clients(task_id, client_id)
 );
 CREATE TABLE IF NOT EXISTS rounds (
   task_id TEXT NOT NULL REFERENCES tasks(id),
@@ -137,6 +147,27 @@ export class Ledger {
     return row?.client_id;
   }
 
+  /**
+   * Binds an Ed25519 public key to a client for good (in one transaction): returns 'enrolled' when
+   * stored now, 'same' when this key was already the client's, 'other' (nothing changed) when the
+   * client has another key or the key belongs to another client.
+   */
+  enrolSigningKey(taskId: string, clientId: string, publicKey: Uint8Array): 'enrolled' | 'same' | 'other' {
+    return this.#db.transaction(() => {
+      const current = this.signingKey(taskId, clientId);
+      if (current !== undefined) return Buffer.compare(Buffer.from(current), Buffer.from(publicKey)) === 0 ? 'same' : 'other';
+      if (this.#db.prepare('SELECT 1 FROM signing_keys WHERE public_key = ?').get(publicKey) !== undefined) return 'other';
+      this.#db.prepare('INSERT INTO signing_keys (task_id, client_id, public_key) VALUES (?, ?, ?)').run(taskId, clientId, publicKey);
+      return 'enrolled';
+    })();
+  }
+
+  /** The Ed25519 public key enrolled for a client, if any. */
+  signingKey(taskId: string, clientId: string): Uint8Array | undefined {
+    const row = this.#db.prepare('SELECT public_key FROM signing_keys WHERE task_id = ? AND client_id = ?').get(taskId, clientId) as { public_key: Uint8Array } | undefined;
+    return row === undefined ? undefined : new Uint8Array(row.public_key);
+  }
+
   /** How many clients a task has enrolled. */
   clientCount(taskId: string): number {
     return (this.#db.prepare('SELECT COUNT(*) AS n FROM clients WHERE task_id = ?').get(taskId) as { n: number }).n;
@@ -172,6 +203,13 @@ export class Ledger {
   chargeRound(taskId: string, round: number, event: PrivacyEvent, epsilonAfter: number): void {
     this.#transition(taskId, round, 'open', 'charged', () => {
       this.#db.prepare('INSERT INTO charges (task_id, round, event, epsilon_after) VALUES (?, ?, ?, ?)').run(taskId, round, JSON.stringify(event), epsilonAfter);
+    });
+  }
+
+  /** Aborts a charged round that will not be released (rule 5): its charge stays; `included` is what it charged for. */
+  abortRound(taskId: string, round: number, included: number): void {
+    this.#transition(taskId, round, 'charged', 'aborted', () => {
+      this.#db.prepare('UPDATE rounds SET included = ? WHERE task_id = ? AND round = ?').run(included, taskId, round);
     });
   }
 

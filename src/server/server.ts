@@ -33,6 +33,31 @@
 // every checked-in client is sampled, q = 1 is charged, and neither assumption is needed. Timing (how
 // fast a round completes) is not covered, as in FedAvg.
 //
+// Secure aggregation (aggregator: 'secagg'). Each client enrols an Ed25519 key once (Enrol, signed
+// with it over the task and client ids: proof of possession); the ledger binds it to the client for
+// good, and a sampled client's SecAgg+ messages must be signed with it (privkit/secagg's
+// expectedParticipants at the server: an advertisement under any other key is refused, E_AUTH). A
+// round runs privkit/secagg's SecAggServer (Bonawitz et al. 2017 with the consistency check, SecAgg+
+// neighbourhoods of Bell et al. 2020) over the wire: the server sends each sampled client the model,
+// the round's quantization plan and setup (SecAggTask); the client trains, clips its update to
+// clipNorm, rotates, quantizes and adds its share of the distributed discrete Gaussian (Kairouz, Liu,
+// Steinke 2021) exactly as privkit/fl's SecureAggregator, and runs SecAggClient; the server relays
+// the five phases (advertise keys, share keys, masked input, consistency check, unmasking), each with
+// a deadline (trainMs for the first, phaseMs for the others): a client that misses it is a dropout.
+// A phase closing below its threshold (E_THRESHOLD), or fewer masked inputs than minUpdates (the
+// survivors the noise is planned for), withholds the round before any share is revealed: nothing
+// released, nothing charged (rule 4 of the ledger). The charge is committed when the consistency
+// check closes, BEFORE any unmask request goes out (the survivor set, hence the count, is fixed by
+// then); a round that fails after it (too few unmask responses, a cheating holder) is aborted and
+// keeps its charge. The charge is FedAvg + SecureAggregator's: the distributed discrete Gaussian
+// of the survivors, subsampled without replacement at q = min(1, k / (n - c)), replace-one. The
+// server no longer sees updates, only the sum over the signed survivor set: against it the epsilon
+// is the composition without sampling (status().epsilonAgainstServer). What the clients still trust
+// the server with: the quantization plan and noise of a round (a malicious server can lower the
+// noise it asks for), and the other clients' signing keys (clients have no PKI of their own: the
+// server could stand in for other clients, Sybils); the client-side checks of privkit/secagg
+// (signatures on relayed advertisements, minParticipants, survivor-set checks) hold against it.
+//
 // Adversary of the protocol: network clients, authenticated or not. Every message goes through the
 // wire decoder (bounded sizes, E_PROTOCOL), then through checks in this order: authentication
 // (E_AUTH), per-connection sequence numbers (replay, E_PROTOCOL), a per-connection rate limit, and the
@@ -42,22 +67,29 @@
 // authenticate within helloMs is closed (slow clients cannot hold sockets). Not covered in this
 // version: Sybil clients with valid tokens (each token is one client: the operator issues them), and
 // a malicious server (clients trust it: use privkit/secagg's SecureAggregator in simulation for that).
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, verify as verifySignature } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type * as WsTypes from 'ws';
 import { PrivkitError } from '../errors.js';
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
-import { assertDelta, type PrivacyEvent } from '../accounting/events.js';
+import { assertDelta, type DistributedDiscreteGaussianEvent, type PrivacyEvent } from '../accounting/events.js';
 import { createRng } from '../dp/rng.js';
 import { CentralDpAggregator, centralRoundEvent } from '../fl/aggregators.js';
+import { decodeBinaryMessage, encodeBinaryMessage } from '../secagg/binary.js';
+import { equalBytes, SIGNING_KEY_BYTES } from '../secagg/crypto.js';
+import { planDistributedDp, type DistributedDpPlan } from '../secagg/ddp.js';
+import type { ClientMessage, ServerMessage, SetupMessage } from '../secagg/messages.js';
+import { dequantize } from '../secagg/quantize.js';
+import { inverseRandomizedHadamard, rotationLength } from '../secagg/rotation.js';
+import { SecAggServer } from '../secagg/server.js';
 import { checkLocalOptions, type LocalTrainingOptions } from '../fl/local.js';
 import { createModel, type Model, type ModelSpecInput } from '../fl/model.js';
 import { fixedSizeSample, UniformIntegers } from '../fl/sampling.js';
-import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
+import { assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
-import { decodeFrame, encodeFrame, maxFrameBytes, type Message, type RoundStatus, type WireLimits, type WireModelSpec } from '../service/wire.js';
+import { decodeFrame, encodeFrame, enrolmentBytes, maxFrameBytes, type Message, type RoundStatus, type WireAggregator, type WireLimits, type WireModelSpec } from '../service/wire.js';
 import { Ledger, type LedgerRound } from './ledger.js';
 
 /** The task a server runs. */
@@ -93,8 +125,21 @@ export interface TaskOptions {
   delta?: number;
   /** eta: the server step on the averaged update; default 1. */
   serverLearningRate?: number;
-  /** Milliseconds a sampled client has to upload its update; default 60000. */
+  /** Milliseconds a sampled client has to upload its update (with 'secagg': to train and advertise its keys); default 60000. */
   trainMs?: number;
+  /**
+   * 'central-dp' (default): clients upload updates, the server clips, sums and adds Gaussian noise.
+   * 'secagg': SecAgg+ with the distributed discrete Gaussian; the server sees only the sum (see the file header).
+   * With 'secagg', minUpdates is the fewest masked inputs a round is unmasked with, and each client's
+   * noise is planned so that minUpdates of them carry z C (default: clientsPerRound).
+   */
+  aggregator?: WireAggregator;
+  /** 'secagg': the sum lives in Z_2^bits; default 20. */
+  bits?: number;
+  /** 'secagg': SecAgg+ neighbours per client (even, >= 2); default 16 (a round of at most neighbours + 1 clients uses the complete graph). */
+  neighbours?: number;
+  /** 'secagg': milliseconds each protocol phase after the first has; default 10000. */
+  phaseMs?: number;
 }
 
 /** Options of {@link createServer}. */
@@ -107,7 +152,7 @@ export interface ServerOptions {
   host?: string;
   /** Directory of the SQLite ledger; default './data'. */
   dataDir?: string;
-  /** Wire limits: longest vector (default: the model's parameter count, the least that works) and string a frame may carry. */
+  /** Wire limits: longest vector (default: the model's parameter count, the least that works), string and byte field (default: the largest SecAgg+ message of the task; 128 without secure aggregation) a frame may carry. */
   limits?: WireLimits;
   /** Milliseconds a new connection has to authenticate; default 10000. */
   helloMs?: number;
@@ -135,6 +180,8 @@ export interface TaskStatus {
   delta: number;
   /** Who the epsilon holds for, given what they see. */
   observer: string;
+  /** 'secagg' only: epsilon against the aggregation server itself (it knows who took part: no amplification by sampling). */
+  epsilonAgainstServer?: number;
   /** Every round in the ledger. */
   rounds: LedgerRound[];
 }
@@ -147,6 +194,8 @@ export interface IssuedToken {
   token: string;
 }
 
+const SECAGG_OBSERVER =
+  'observers of the released model versions, round results and task status (checked-in counts included), replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in and deadlines do not depend on the data; the server sees only the sum over each signed survivor set (epsilonAgainstServer: without sampling)';
 const OBSERVER =
   'observers of the released model versions, round results and task status (checked-in counts included), not the server itself, which sees updates in the clear (central DP); replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in and deadlines do not depend on the data';
 const TASK_ID = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -165,6 +214,10 @@ const TASK_KEYS = [
   'delta',
   'serverLearningRate',
   'trainMs',
+  'aggregator',
+  'bits',
+  'neighbours',
+  'phaseMs',
 ] as const satisfies readonly (keyof TaskOptions)[];
 
 interface ResolvedTask {
@@ -182,6 +235,10 @@ interface ResolvedTask {
   delta: number;
   serverLearningRate: number;
   trainMs: number;
+  aggregator: WireAggregator;
+  bits: number;
+  neighbours: number;
+  phaseMs: number;
 }
 
 function resolveTask(given: TaskOptions): ResolvedTask {
@@ -193,6 +250,9 @@ function resolveTask(given: TaskOptions): ResolvedTask {
   const local = checkLocalOptions(t.local, 'options.task.local');
   const clientsPerRound = assertInteger('options.task.clientsPerRound', t.clientsPerRound, 1, 2 ** 20);
   const minCheckIns = t.minCheckIns === undefined ? clientsPerRound : assertInteger('options.task.minCheckIns', t.minCheckIns, clientsPerRound, 2 ** 30);
+  const aggregator = assertOneOf('options.task.aggregator', t.aggregator, ['central-dp', 'secagg'] as const, 'central-dp');
+  const neighbours = t.neighbours === undefined ? 16 : assertInteger('options.task.neighbours', t.neighbours, 2, 1022);
+  if (neighbours % 2 !== 0) throw new PrivkitError('E_ARG', `options.task.neighbours must be even, got ${neighbours}`, { argument: 'options.task.neighbours' });
   return {
     id: t.id,
     model,
@@ -200,7 +260,7 @@ function resolveTask(given: TaskOptions): ResolvedTask {
     rounds: assertInteger('options.task.rounds', t.rounds, 1, 2 ** 20),
     clientsPerRound,
     minCheckIns,
-    minUpdates: t.minUpdates === undefined ? 1 : assertInteger('options.task.minUpdates', t.minUpdates, 1, clientsPerRound),
+    minUpdates: t.minUpdates === undefined ? (aggregator === 'secagg' ? clientsPerRound : 1) : assertInteger('options.task.minUpdates', t.minUpdates, 1, clientsPerRound),
     colludingClients: t.colludingClients === undefined ? 1 : assertInteger('options.task.colludingClients', t.colludingClients, 0, minCheckIns - 1),
     clipNorm: assertNumber('options.task.clipNorm', t.clipNorm, 'positive'),
     noiseMultiplier: assertNumber('options.task.noiseMultiplier', t.noiseMultiplier, 'positive'),
@@ -208,6 +268,10 @@ function resolveTask(given: TaskOptions): ResolvedTask {
     delta: t.delta === undefined ? 1e-5 : assertDelta('options.task.delta', t.delta),
     serverLearningRate: t.serverLearningRate === undefined ? 1 : assertNumber('options.task.serverLearningRate', t.serverLearningRate, 'positive'),
     trainMs: t.trainMs === undefined ? 60000 : assertInteger('options.task.trainMs', t.trainMs, 1, 2 ** 31 - 1),
+    aggregator,
+    bits: t.bits === undefined ? 20 : assertInteger('options.task.bits', t.bits, 1, 32),
+    neighbours,
+    phaseMs: t.phaseMs === undefined ? 10000 : assertInteger('options.task.phaseMs', t.phaseMs, 1, 2 ** 31 - 1),
   };
 }
 
@@ -234,8 +298,43 @@ interface Connection {
   helloTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
+/** The raw 32-byte Ed25519 public key as a Node key object (SPKI DER: a fixed 12-byte prefix + the key). */
+const ED25519_SPKI_PREFIX = Uint8Array.of(0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00);
+function verifyEd25519(publicKey: Uint8Array, signature: Uint8Array, bytes: Uint8Array): boolean {
+  try {
+    const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+    return verifySignature(null, bytes, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+/** A secure-aggregation round in flight. */
+interface SecAggRoundState {
+  kind: 'secagg';
+  round: number;
+  /** q of the round's charge. */
+  sampleRate: number;
+  sampled: Set<string>;
+  server: SecAggServer;
+  setup: SetupMessage | undefined;
+  rotationSeed: Uint8Array;
+  /** The clients the open phase waits for (those sent its opening message). */
+  expected: Set<string>;
+  /** receive() calls not yet settled (a phase closes once they have). */
+  pending: Set<Promise<void>>;
+  /** True while a phase closes (and before setup): client messages are refused as out of phase. */
+  closing: boolean;
+  /** Masked inputs received, and the survivor set's size once fixed. */
+  maskedInputs: number;
+  survivors: number;
+  charged: boolean;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
 /** The round in flight. */
 interface RoundState {
+  kind: 'central';
   round: number;
   event: PrivacyEvent;
   sampled: Set<string>;
@@ -265,7 +364,7 @@ export class PrivkitServer {
   /** ws://host:port: what clients connect to. */
   readonly url: string;
   /** Who the task's epsilon holds for. */
-  readonly observer = OBSERVER;
+  readonly observer: string;
   /** Resolves with the final status once the task has finished (all rounds, or the budget). */
   readonly finished: Promise<TaskStatus>;
 
@@ -283,7 +382,9 @@ export class PrivkitServer {
   readonly #checkedIn = new Set<string>();
   #params: Float32Array;
   #modelVersion: number;
-  #round: RoundState | undefined;
+  #round: RoundState | SecAggRoundState | undefined;
+  readonly #plan: DistributedDpPlan | undefined;
+  readonly #serverAccountant = new RdpAccountant();
   #finishedBy: 'rounds' | 'budget' | undefined;
   #resolveFinished!: (status: TaskStatus) => void;
   #closing = false;
@@ -302,9 +403,15 @@ export class PrivkitServer {
     this.finished = new Promise((resolve) => (this.#resolveFinished = resolve));
     const task = this.#task;
     this.#aggregator = new CentralDpAggregator({ dimension: task.model.paramCount, clipNorm: task.clipNorm, noiseMultiplier: task.noiseMultiplier });
+    this.observer = task.aggregator === 'secagg' ? SECAGG_OBSERVER : OBSERVER;
+    // the same plan as SecureAggregator: minUpdates survivors carry the central noise z C
+    this.#plan =
+      task.aggregator === 'secagg'
+        ? planDistributedDp({ clipNorm: task.clipNorm, dimension: task.model.paramCount, clients: task.clientsPerRound, noiseClients: task.minUpdates, noiseMultiplier: task.noiseMultiplier, bits: task.bits })
+        : undefined;
     // Rule 3 of the ledger: a round in flight at a crash is aborted; its charge (if any) stays.
     this.#ledger.recover(task.id);
-    for (const { event } of this.#ledger.charges(task.id)) this.#accountant.step(event);
+    for (const { event } of this.#ledger.charges(task.id)) this.#charge(event);
     this.#ledger.initModel(task.id, task.model.initParams());
     const latest = this.#ledger.latestModel(task.id)!;
     this.#params = latest.params;
@@ -342,7 +449,8 @@ export class PrivkitServer {
       checkedIn: this.#checkedIn.size,
       epsilon: this.epsilon,
       delta: this.#task.delta,
-      observer: OBSERVER,
+      observer: this.observer,
+      ...(this.#plan === undefined ? {} : { epsilonAgainstServer: this.#ledger.charges(this.#task.id).length === 0 ? 0 : this.#serverAccountant.getEpsilon(this.#task.delta).epsilon }),
       rounds,
     };
   }
@@ -357,6 +465,7 @@ export class PrivkitServer {
     if (this.#closing) return;
     this.#closing = true;
     if (this.#round !== undefined) clearTimeout(this.#round.timer);
+    await Promise.allSettled(this.#round?.kind === 'secagg' ? [...this.#round.pending] : []);
     const stopped = new Promise<void>((resolve) => this.#http.close(() => resolve())); // no new connections
     for (const client of this.#wss.clients) client.terminate();
     this.#wss.close();
@@ -449,8 +558,11 @@ export class PrivkitServer {
       case 'check-in': {
         if (this.#finishedBy !== undefined) throw new Refusal('E_PROTOCOL', 'the task has finished');
         if (this.#checkedIn.has(id)) throw new Refusal('E_PROTOCOL', 'already checked in');
+        if (this.#plan !== undefined && this.#ledger.signingKey(this.#task.id, id) === undefined) {
+          throw new Refusal('E_PROTOCOL', 'a secure-aggregation task: enrol a signing key before checking in');
+        }
         const round = this.#round;
-        if (round !== undefined && round.sampled.has(id) && !round.updates.has(id) && round.phase === 'training') {
+        if (round?.kind === 'central' && round.sampled.has(id) && !round.updates.has(id) && round.phase === 'training') {
           throw new Refusal('E_PROTOCOL', `check-in while sampled for round ${round.round}: upload its update first`);
         }
         return () => {
@@ -461,8 +573,8 @@ export class PrivkitServer {
       }
       case 'update': {
         const round = this.#round;
-        if (round === undefined || message.round !== round.round || round.phase !== 'training') {
-          throw new Refusal('E_PROTOCOL', `an update for round ${message.round} is out of phase (round in training: ${round?.phase === 'training' ? round.round : 'none'})`);
+        if (round?.kind !== 'central' || message.round !== round.round || round.phase !== 'training') {
+          throw new Refusal('E_PROTOCOL', `an update for round ${message.round} is out of phase (round in training: ${round?.kind === 'central' && round.phase === 'training' ? round.round : 'none'})`);
         }
         if (!round.sampled.has(id)) throw new Refusal('E_PROTOCOL', `client was not sampled for round ${round.round}`);
         if (round.updates.has(id)) throw new Refusal('E_PROTOCOL', `a second update for round ${round.round}`);
@@ -474,9 +586,69 @@ export class PrivkitServer {
           if (round.updates.size === round.sampled.size) void this.#finishRound(round);
         };
       }
+      case 'enrol':
+        return this.#checkEnrol(connection, id, message);
+      case 'secagg':
+        return this.#checkSecAgg(connection, id, message);
       default:
         throw new Refusal('E_PROTOCOL', `a ${message.type} message is sent by the server, not to it`);
     }
+  }
+
+  /** Enrol: a 32-byte Ed25519 key, signed over (task, client, key); once bound, no other key is accepted. */
+  #checkEnrol(connection: Connection, id: string, message: Extract<Message, { type: 'enrol' }>): () => void {
+    if (this.#plan === undefined) throw new Refusal('E_PROTOCOL', 'this task does not use secure aggregation: there is no key to enrol');
+    const key = message.signingPublicKey;
+    if (key.length !== SIGNING_KEY_BYTES || message.signature.length !== 64) throw new Refusal('E_PROTOCOL', 'an enrolment carries a 32-byte Ed25519 key and a 64-byte signature');
+    const current = this.#ledger.signingKey(this.#task.id, id);
+    if (current !== undefined && !equalBytes(current, key)) throw new Refusal('E_AUTH', 'this client has enrolled another signing key: it can not be replaced');
+    if (!verifyEd25519(key, message.signature, enrolmentBytes(this.#task.id, id, key))) {
+      throw new Refusal('E_AUTH', 'the enrolment signature does not verify under the enrolled key');
+    }
+    return () => {
+      // 'other' here: the key is another client's (a copied key) -> refused, nothing stored
+      if (current === undefined && this.#ledger.enrolSigningKey(this.#task.id, id, key) === 'other') {
+        return this.#send(connection, { type: 'error', code: 'E_AUTH', message: 'this signing key is enrolled by another client', refSeq: connection.lastSeqIn });
+      }
+      this.#send(connection, { type: 'enrolled' });
+    };
+  }
+
+  /**
+   * A SecAgg+ message: of the round and phase in flight, from a client the phase waits for, in the
+   * binary form bounded by the round's setup, in the sender's own name. Its signature (under the
+   * enrolled key) and protocol checks are SecAggServer.receive's, which keeps nothing of a refused
+   * message; its refusal comes back as an error frame with its code.
+   */
+  #checkSecAgg(connection: Connection, id: string, message: Extract<Message, { type: 'secagg' }>): () => void {
+    const round = this.#round;
+    if (round?.kind !== 'secagg' || message.round !== round.round || round.closing || round.setup === undefined) {
+      throw new Refusal('E_PROTOCOL', `a secure-aggregation message for round ${message.round} is out of phase`);
+    }
+    if (!round.expected.has(id)) throw new Refusal('E_PROTOCOL', `the ${round.server.round} phase of round ${round.round} does not wait for this client`);
+    let decoded;
+    try {
+      decoded = decodeBinaryMessage(message.payload, { setup: round.setup });
+    } catch (error) {
+      throw new Refusal('E_PROTOCOL', error instanceof Error ? error.message : 'undecodable secure-aggregation message');
+    }
+    if (!('sender' in decoded)) throw new Refusal('E_PROTOCOL', `a ${decoded.type} message is sent by the server, not to it`);
+    if (decoded.sender !== id) throw new Refusal('E_AUTH', 'a secure-aggregation message in the name of another client');
+    const clientMessage: ClientMessage = decoded;
+    return () => {
+      const refSeq = connection.lastSeqIn;
+      const received: Promise<void> = round.server.receive(clientMessage).then(
+        () => {
+          if (round.server.receivedFrom.length >= round.expected.size) void this.#closePhase(round);
+        },
+        (error: unknown) => {
+          const code = error instanceof PrivkitError ? error.code : 'E_PROTOCOL';
+          this.#send(connection, { type: 'error', code, message: (error instanceof Error ? error.message : 'refused').slice(0, 240), refSeq });
+        },
+      );
+      round.pending.add(received);
+      void received.finally(() => round.pending.delete(received));
+    };
   }
 
   #checkHello(connection: Connection, message: Extract<Message, { type: 'hello' }>): () => void {
@@ -502,11 +674,12 @@ export class PrivkitServer {
         model: task.model.spec as WireModelSpec,
         ...task.local,
         clipNorm: task.clipNorm,
+        aggregator: task.aggregator,
       });
       if (this.#finishedBy !== undefined) return void connection.socket.close(1000, 'task finished');
       // a sampled client that reconnects mid-round gets its task again
       const round = this.#round;
-      if (round !== undefined && round.phase === 'training' && round.sampled.has(clientId) && !round.updates.has(clientId)) this.#sendTask(connection, round);
+      if (round?.kind === 'central' && round.phase === 'training' && round.sampled.has(clientId) && !round.updates.has(clientId)) this.#sendTask(connection, round);
     };
   }
 
@@ -532,7 +705,10 @@ export class PrivkitServer {
     const n = this.#checkedIn.size;
     if (n < task.minCheckIns) return;
     // to an observer who is (or colludes with) c of the n checked-in clients, the others were sampled at k / (n - c)
-    const event = centralRoundEvent(this.#aggregator, Math.min(1, task.clientsPerRound / (n - task.colludingClients)), 'without-replacement');
+    const sampleRate = Math.min(1, task.clientsPerRound / (n - task.colludingClients));
+    // secure aggregation: the costliest round is the one with the fewest survivors unmasked (minUpdates)
+    const event =
+      this.#plan === undefined ? centralRoundEvent(this.#aggregator, sampleRate, 'without-replacement') : this.#plan.event({ sampleRate, sampling: 'without-replacement' });
     if (task.targetEpsilon !== undefined && !(this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon <= task.targetEpsilon)) {
       this.#finish('budget');
       return;
@@ -542,7 +718,9 @@ export class PrivkitServer {
     const roundNumber = this.#ledger.nextRound(task.id);
     this.#ledger.openRound(task.id, roundNumber, n, task.clientsPerRound);
     for (const id of sampled) this.#checkedIn.delete(id);
+    if (this.#plan !== undefined) return void this.#startSecAggRound(roundNumber, sampleRate, [...sampled]);
     const round: RoundState = {
+      kind: 'central',
       round: roundNumber,
       event,
       sampled,
@@ -574,7 +752,7 @@ export class PrivkitServer {
     } else {
       const after = this.#accountant.clone().step(round.event);
       this.#ledger.chargeRound(task.id, round.round, round.event, after.getEpsilon(task.delta).epsilon); // rule 1: charge, then compute
-      this.#accountant.step(round.event);
+      this.#charge(round.event);
       const { sum } = await this.#aggregator.aggregate(updates, round.round);
       if (this.#closing) return; // never released: aborted (charged) at the next start
       const next = this.#params.slice();
@@ -584,10 +762,155 @@ export class PrivkitServer {
       this.#params = next;
       status = 'released';
     }
+    this.#endRound(round.round, status, updates.length);
+  }
+
+  /** Tells everyone a round's outcome and starts the next round (or finishes). */
+  #endRound(round: number, status: RoundStatus, included: number): void {
     this.#round = undefined;
-    const result: Message = { type: 'round-result', round: round.round, status, included: updates.length, modelVersion: this.#modelVersion, epsilon: this.epsilon };
+    const result: Message = { type: 'round-result', round, status, included, modelVersion: this.#modelVersion, epsilon: this.epsilon };
     for (const connection of this.#connections.values()) this.#send(connection, result);
     this.#maybeStartRound(); // or finish: all rounds done, or the next one would overspend
+  }
+
+  /** Steps the accountants with a charged event (the server's: the same release without sampling). */
+  #charge(event: PrivacyEvent): void {
+    this.#accountant.step(event);
+    if (this.#plan !== undefined) this.#serverAccountant.step({ ...(event as DistributedDiscreteGaussianEvent), sampleRate: 1 });
+  }
+
+  // ------------------------------------------------------------------------ secure aggregation
+
+  async #startSecAggRound(roundNumber: number, sampleRate: number, sampled: string[]): Promise<void> {
+    const task = this.#task;
+    const plan = this.#plan!;
+    const k = sampled.length;
+    // as SecureAggregator: the complete graph when a neighbourhood would hold every client; t a neighbourhood majority
+    const neighbours = task.neighbours >= k - 1 ? undefined : task.neighbours;
+    const threshold = Math.floor(Math.min(k, task.neighbours + 1) / 2) + 1;
+    const server = new SecAggServer({
+      clients: sampled,
+      bits: plan.bits,
+      length: plan.dimension,
+      threshold,
+      minSurvivors: Math.max(threshold, task.minUpdates),
+      ...(neighbours === undefined ? {} : { neighbours }),
+      expectedParticipants: sampled.map((id) => ({ id, signingPublicKey: this.#ledger.signingKey(task.id, id)! })),
+    });
+    const round: SecAggRoundState = {
+      kind: 'secagg',
+      round: roundNumber,
+      sampleRate,
+      sampled: new Set(sampled),
+      server,
+      setup: undefined,
+      rotationSeed: createRng().bytes(32),
+      expected: new Set(sampled),
+      pending: new Set(),
+      closing: true,
+      maskedInputs: 0,
+      survivors: 0,
+      charged: false,
+      timer: undefined,
+    };
+    this.#round = round;
+    round.setup = await server.setup();
+    if (this.#closing) return;
+    round.closing = false;
+    const setup = encodeBinaryMessage(round.setup);
+    for (const id of sampled) {
+      const connection = this.#connections.get(id);
+      if (connection === undefined) continue;
+      this.#send(connection, {
+        type: 'secagg-task',
+        round: roundNumber,
+        modelVersion: this.#modelVersion,
+        deadlineMs: task.trainMs,
+        phaseMs: task.phaseMs,
+        params: this.#params,
+        rotationSeed: round.rotationSeed,
+        scale: plan.scale,
+        localSigma: plan.localSigma,
+        conditionalBound: plan.conditionalBound,
+        setup,
+      });
+    }
+    round.timer = setTimeout(() => void this.#closePhase(round), task.trainMs);
+  }
+
+  /**
+   * Closes the open phase (all awaited clients answered, or its deadline passed) and relays the next
+   * phase's messages; the clients that did not answer are dropouts. E_THRESHOLD before the charge
+   * withholds the round; any failure after it aborts the round, which keeps its charge.
+   */
+  async #closePhase(round: SecAggRoundState): Promise<void> {
+    if (round.closing || this.#round !== round || this.#closing) return;
+    round.closing = true;
+    clearTimeout(round.timer);
+    await Promise.allSettled([...round.pending]);
+    if (this.#closing) return;
+    const server = round.server;
+    const task = this.#task;
+    try {
+      let out: Map<string, ServerMessage>;
+      switch (server.round) {
+        case 'advertise-keys':
+          out = server.closeAdvertiseKeys();
+          break;
+        case 'share-keys':
+          out = server.closeShareKeys();
+          break;
+        case 'masked-input': {
+          round.maskedInputs = server.receivedFrom.length;
+          const checks = server.closeMaskedInput(); // refuses fewer than max(t, minUpdates) survivors
+          round.survivors = checks.values().next().value!.survivors.length;
+          out = checks;
+          break;
+        }
+        case 'consistency-check': {
+          out = server.closeConsistencyCheck();
+          // Rule 1: charged before any unmask request (the first thing from which the sum can be computed) leaves the server.
+          const event = this.#plan!.event({ clients: round.survivors, sampleRate: round.sampleRate, sampling: 'without-replacement' });
+          this.#ledger.chargeRound(task.id, round.round, event, this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon);
+          this.#charge(event);
+          round.charged = true;
+          break;
+        }
+        default:
+          return await this.#releaseSecAgg(round);
+      }
+      round.expected = new Set(out.keys());
+      for (const [id, message] of out) {
+        const connection = this.#connections.get(id);
+        if (connection !== undefined) this.#send(connection, { type: 'secagg-relay', round: round.round, payload: encodeBinaryMessage(message, round.setup) });
+      }
+      round.closing = false;
+      round.timer = setTimeout(() => void this.#closePhase(round), task.phaseMs);
+    } catch (error) {
+      // E_THRESHOLD (too few clients went on), E_AUTH (a cheating holder), or anything else: the round ends unreleased
+      if (this.#closing) return;
+      if (round.charged) {
+        this.#ledger.abortRound(task.id, round.round, round.survivors); // rule 5: the charge stays
+        return this.#endRound(round.round, 'aborted', round.survivors);
+      }
+      this.#ledger.withholdRound(task.id, round.round, round.maskedInputs);
+      this.#endRound(round.round, 'withheld', round.maskedInputs);
+    }
+  }
+
+  /** Unmasks the sum, maps it back (dequantize, inverse rotation), steps the model and releases it (rule 2). */
+  async #releaseSecAgg(round: SecAggRoundState): Promise<void> {
+    const task = this.#task;
+    const plan = this.#plan!;
+    const result = await round.server.closeUnmasking();
+    if (this.#closing) return;
+    const sum = inverseRandomizedHadamard(dequantize(result.sum, { scale: plan.scale, bits: plan.bits }), round.rotationSeed, task.model.paramCount);
+    const next = this.#params.slice();
+    const step = task.serverLearningRate / task.clientsPerRound; // FedAvg's fixed denominator
+    for (let j = 0; j < next.length; j++) next[j] += step * sum[j]!;
+    this.#modelVersion = this.#ledger.releaseRound(task.id, round.round, result.included.length, next);
+    this.#params = next;
+    this.#endRound(round.round, 'released', result.included.length);
   }
 }
 
@@ -625,8 +948,18 @@ export async function createServer(given: ServerOptions): Promise<PrivkitServer>
   if (typeof host !== 'string' || host.length === 0) throw new PrivkitError('E_ARG', 'options.host must be a non-empty string', { argument: 'options.host' });
   maxFrameBytes(options.limits); // checks the limits
   // by default no frame may carry a vector longer than the model: the tightest bound, applied before allocation
-  const givenLimits = readOptions(options.limits, ['maxVector', 'maxString'], 'options.limits');
-  const limits: WireLimits = { maxVector: givenLimits.maxVector ?? task.model.paramCount, ...(givenLimits.maxString === undefined ? {} : { maxString: givenLimits.maxString }) };
+  const givenLimits = readOptions(options.limits, ['maxVector', 'maxString', 'maxBytes'], 'options.limits');
+  // The longest byte field a client may send: with secure aggregation, a message holding a masked input of the
+  // rotated length at `bits` bits a value and lists of one neighbourhood (ids of this server's clients are 14
+  // characters: an entry of a list costs well under 512 bytes); else an enrolment's key and signature (refused anyway).
+  const neighbourhood = Math.min(task.clientsPerRound, task.neighbours + 1);
+  const maxBytes =
+    givenLimits.maxBytes ?? (task.aggregator === 'secagg' ? Math.ceil((rotationLength(task.model.paramCount) * task.bits) / 8) + 2 ** 16 + 512 * neighbourhood : 128);
+  const limits: WireLimits = {
+    maxVector: givenLimits.maxVector ?? task.model.paramCount,
+    ...(givenLimits.maxString === undefined ? {} : { maxString: givenLimits.maxString }),
+    maxBytes,
+  };
   if (limits.maxVector! < task.model.paramCount) {
     throw new PrivkitError('E_ARG', `options.limits.maxVector must be >= the model's ${task.model.paramCount} parameters`, { argument: 'options.limits.maxVector' });
   }

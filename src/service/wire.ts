@@ -8,8 +8,9 @@
 //   bytes 4-7   sequence number, u32 little-endian: strictly increasing per connection and sender
 //               (starting at 1), so a replayed or reordered frame is refused
 //   bytes 8-11  body length in bytes, u32 little-endian (the frame must be exactly 12 + length bytes)
-// Bodies are fixed layouts of little-endian fields: u8, u32, f64, strings (u16 byte length + UTF-8)
-// and float32 vectors (u32 count + 4 count bytes). Every length is checked against the frame and the
+// Bodies are fixed layouts of little-endian fields: u8, u32, f64, strings (u16 byte length + UTF-8),
+// float32 vectors (u32 count + 4 count bytes) and byte fields (u32 length + bytes: keys, signatures,
+// and secure-aggregation messages in the binary form of privkit/secagg, src/secagg/binary.ts). Every length is checked against the frame and the
 // receiver's limits (WireLimits) before anything is allocated, and a frame that does not decode
 // exactly (bad version or type, nonzero reserved bytes, truncated, trailing bytes, oversized, a
 // string that is not UTF-8, a non-finite float) is refused with PrivkitError E_PROTOCOL.
@@ -23,7 +24,7 @@ import { checkTypedArray } from '../wasm/boundary.js';
 import { readOptions } from '../validate.js';
 
 /** The wire-format version this code speaks; a frame of another version is refused. */
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
 /** Bytes of a frame header. */
 export const HEADER_BYTES = 12;
 
@@ -35,6 +36,10 @@ export const MessageType = Object.freeze({
   CheckIn: 2,
   /** client -> server: the client's model update for the round it was given. */
   Update: 3,
+  /** client -> server: enrols the client's Ed25519 public key (with a signature proving it holds the private key). */
+  Enrol: 4,
+  /** client -> server: one secure-aggregation message of the round (binary form of privkit/secagg). */
+  SecAgg: 5,
   /** server -> client: authenticated; the task's model and local-training settings. */
   Welcome: 16,
   /** server -> client: checked in for the next round. */
@@ -45,6 +50,12 @@ export const MessageType = Object.freeze({
   RoundResult: 19,
   /** server -> client: a refused message (its code, a message, and the refused frame's sequence number). */
   Error: 20,
+  /** server -> client: the client's signing key is enrolled (bound to its identity for good). */
+  Enrolled: 21,
+  /** server -> client: sampled for a secure-aggregation round: the model, the quantization plan and the round's setup. */
+  SecAggTask: 22,
+  /** server -> client: one secure-aggregation message of the round, relayed by the server. */
+  SecAggRelay: 23,
 } as const);
 /** A message type number (see MessageType). */
 export type MessageTypeNumber = (typeof MessageType)[keyof typeof MessageType];
@@ -69,6 +80,9 @@ export type WireModelSpec =
       /** Classes. */
       classes: number;
     };
+
+/** How a task aggregates updates: central DP at the server, or secure aggregation with distributed DP. */
+export type WireAggregator = 'central-dp' | 'secagg';
 
 /** How a round ended, as reported to clients. */
 export type RoundStatus = 'released' | 'withheld' | 'aborted';
@@ -96,6 +110,22 @@ export type Message =
       delta: Float32Array;
     }
   | {
+      /** client -> server: enrol a signing key. */
+      type: 'enrol';
+      /** The raw 32-byte Ed25519 public key. */
+      signingPublicKey: Uint8Array;
+      /** Its signature of enrolmentBytes(taskId, clientId, signingPublicKey): the client holds the private key. */
+      signature: Uint8Array;
+    }
+  | {
+      /** client -> server: a secure-aggregation message. */
+      type: 'secagg';
+      /** The round it belongs to. */
+      round: number;
+      /** The message in privkit/secagg's binary form. */
+      payload: Uint8Array;
+    }
+  | {
       /** server -> client: authenticated. */
       type: 'welcome';
       /** The client's id in the ledger. */
@@ -110,6 +140,44 @@ export type Message =
       learningRate: number;
       /** The L2 bound the server clips each update to. */
       clipNorm: number;
+      /** How the task aggregates: 'secagg' clients enrol a signing key and take part in secure aggregation. */
+      aggregator: WireAggregator;
+    }
+  | {
+      /** server -> client: the signing key is enrolled. */
+      type: 'enrolled';
+    }
+  | {
+      /** server -> client: sampled for a secure-aggregation round. */
+      type: 'secagg-task';
+      /** The round. */
+      round: number;
+      /** The version of `params`. */
+      modelVersion: number;
+      /** Milliseconds the client has to train and advertise its keys. */
+      deadlineMs: number;
+      /** Milliseconds the client has for each later phase. */
+      phaseMs: number;
+      /** The global model's parameters. */
+      params: Float32Array;
+      /** The round's public seed of the randomized Hadamard rotation (32 bytes). */
+      rotationSeed: Uint8Array;
+      /** Quantized value = round(scale x rotated value). */
+      scale: number;
+      /** Each client's discrete Gaussian standard deviation, in quantized units. */
+      localSigma: number;
+      /** Conditional rounding's bound on a client's quantized L2 norm. */
+      conditionalBound: number;
+      /** The round's SetupMessage in privkit/secagg's binary form. */
+      setup: Uint8Array;
+    }
+  | {
+      /** server -> client: a secure-aggregation message relayed by the server. */
+      type: 'secagg-relay';
+      /** The round it belongs to. */
+      round: number;
+      /** The message in privkit/secagg's binary form. */
+      payload: Uint8Array;
     }
   | {
       /** server -> client: checked in. */
@@ -168,6 +236,8 @@ export interface WireLimits {
   maxVector?: number;
   /** Most bytes of one string (token, ids, error message). Default 1024. */
   maxString?: number;
+  /** Most bytes of one byte field (a key, a signature, a secure-aggregation message). Default 4 maxVector + 2^20. */
+  maxBytes?: number;
 }
 
 const DEFAULT_MAX_VECTOR = 2 ** 22;
@@ -178,15 +248,21 @@ const NAMES = {
   [MessageType.Hello]: 'hello',
   [MessageType.CheckIn]: 'check-in',
   [MessageType.Update]: 'update',
+  [MessageType.Enrol]: 'enrol',
+  [MessageType.SecAgg]: 'secagg',
   [MessageType.Welcome]: 'welcome',
   [MessageType.CheckedIn]: 'checked-in',
   [MessageType.Task]: 'task',
   [MessageType.RoundResult]: 'round-result',
   [MessageType.Error]: 'error',
+  [MessageType.Enrolled]: 'enrolled',
+  [MessageType.SecAggTask]: 'secagg-task',
+  [MessageType.SecAggRelay]: 'secagg-relay',
 } as const;
 const TYPES = new Map<string, number>(Object.entries(NAMES).map(([n, name]) => [name, Number(n)]));
 const STATUSES: readonly RoundStatus[] = ['released', 'withheld', 'aborted'];
 const MODEL_TYPES = ['softmax-regression', 'mlp'] as const;
+const AGGREGATORS: readonly WireAggregator[] = ['central-dp', 'secagg'];
 
 function protocolError(message: string): PrivkitError {
   return new PrivkitError('E_PROTOCOL', `wire frame refused: ${message}`, { argument: 'bytes' });
@@ -194,13 +270,14 @@ function protocolError(message: string): PrivkitError {
 
 /** The largest frame (header included) a receiver with `limits` accepts: a bound for transport buffers. */
 export function maxFrameBytes(limits?: WireLimits | null): number {
-  const { maxVector, maxString } = resolveLimits(limits);
-  // the largest body: a task (3 u32 + vector) or a welcome (string + model + settings), whichever is larger
-  return HEADER_BYTES + Math.max(16 + 4 * maxVector, 2 + maxString + 64, 4 + 2 * (2 + maxString));
+  const { maxVector, maxString, maxBytes } = resolveLimits(limits);
+  // the largest body: a secagg task (4 u32 + vector + 3 f64 + two byte fields), a welcome (string + model + settings)
+  // or an error (two strings + u32), whichever is larger
+  return HEADER_BYTES + Math.max(48 + 4 * maxVector + 2 * (4 + maxBytes), 2 + maxString + 64, 4 + 2 * (2 + maxString));
 }
 
 function resolveLimits(given: WireLimits | null | undefined): Required<WireLimits> {
-  const limits = readOptions(given, ['maxVector', 'maxString'], 'limits', true);
+  const limits = readOptions(given, ['maxVector', 'maxString', 'maxBytes'], 'limits', true);
   const check = (name: keyof WireLimits, value: number | undefined, fallback: number, max: number): number => {
     if (value === undefined) return fallback;
     if (!Number.isInteger(value) || value < 1 || value > max) {
@@ -208,9 +285,11 @@ function resolveLimits(given: WireLimits | null | undefined): Required<WireLimit
     }
     return value;
   };
+  const maxVector = check('maxVector', limits.maxVector, DEFAULT_MAX_VECTOR, 2 ** 27);
   return {
-    maxVector: check('maxVector', limits.maxVector, DEFAULT_MAX_VECTOR, 2 ** 27),
+    maxVector,
     maxString: check('maxString', limits.maxString, DEFAULT_MAX_STRING, 65535),
+    maxBytes: check('maxBytes', limits.maxBytes, 4 * maxVector + 2 ** 20, 2 ** 30),
   };
 }
 
@@ -253,6 +332,12 @@ class Writer {
     this.bytes.set(encoded, this.length + 2);
     this.length += 2 + encoded.length;
   }
+  blob(value: Uint8Array): void {
+    this.u32(value.length);
+    this.reserve(value.length);
+    this.bytes.set(value, this.length);
+    this.length += value.length;
+  }
   vector(values: Float32Array): void {
     this.u32(values.length);
     this.reserve(4 * values.length);
@@ -271,6 +356,10 @@ function u32Field(name: string, value: unknown): number {
   return value;
 }
 
+function bytesField(name: string, value: unknown): Uint8Array {
+  return checkTypedArray(`message.${name}`, value as Uint8Array, ['Uint8Array']);
+}
+
 /**
  * Encodes one message as a frame with sequence number `seq` (>= 1).
  *
@@ -287,10 +376,32 @@ export function encodeFrame(seq: number, message: Message): Uint8Array {
       body.string(message.token);
       break;
     case 'check-in':
+    case 'enrolled':
       break;
     case 'update':
       body.u32(u32Field('round', message.round));
       body.vector(message.delta);
+      break;
+    case 'enrol':
+      body.blob(bytesField('signingPublicKey', message.signingPublicKey));
+      body.blob(bytesField('signature', message.signature));
+      break;
+    case 'secagg':
+    case 'secagg-relay':
+      body.u32(u32Field('round', message.round));
+      body.blob(bytesField('payload', message.payload));
+      break;
+    case 'secagg-task':
+      body.u32(u32Field('round', message.round));
+      body.u32(u32Field('modelVersion', message.modelVersion));
+      body.u32(u32Field('deadlineMs', message.deadlineMs));
+      body.u32(u32Field('phaseMs', message.phaseMs));
+      body.vector(message.params);
+      body.blob(bytesField('rotationSeed', message.rotationSeed));
+      body.f64(message.scale);
+      body.f64(message.localSigma);
+      body.f64(message.conditionalBound);
+      body.blob(bytesField('setup', message.setup));
       break;
     case 'welcome': {
       body.string(message.clientId);
@@ -303,6 +414,9 @@ export function encodeFrame(seq: number, message: Message): Uint8Array {
       body.u32(u32Field('batchSize', message.batchSize));
       body.f64(message.learningRate);
       body.f64(message.clipNorm);
+      const aggregator = AGGREGATORS.indexOf(message.aggregator);
+      if (aggregator < 0) throw new PrivkitError('E_ARG', `message.aggregator must be one of ${AGGREGATORS.join(', ')}`, { argument: 'message.aggregator' });
+      body.u8(aggregator);
       break;
     }
     case 'checked-in':
@@ -384,6 +498,14 @@ class Reader {
       throw protocolError(`${what} is not UTF-8`);
     }
   }
+  blob(what: string): Uint8Array {
+    const length = this.u32(`${what} length`);
+    if (length > this.limits.maxBytes) throw protocolError(`${what} of ${length} bytes exceeds the limit of ${this.limits.maxBytes}`);
+    this.need(length, what);
+    const value = this.bytes.slice(this.offset, this.offset + length);
+    this.offset += length;
+    return value;
+  }
   vector(what: string): Float32Array {
     const count = this.u32(`${what} length`);
     if (count > this.limits.maxVector) throw protocolError(`${what} of ${count} values exceeds the limit of ${this.limits.maxVector}`);
@@ -441,6 +563,33 @@ export function decodeFrame(bytes: Uint8Array, limits?: WireLimits | null): Fram
     case MessageType.Update:
       message = { type: 'update', round: r.u32('round'), delta: r.vector('delta') };
       break;
+    case MessageType.Enrol:
+      message = { type: 'enrol', signingPublicKey: r.blob('signingPublicKey'), signature: r.blob('signature') };
+      break;
+    case MessageType.SecAgg:
+      message = { type: 'secagg', round: r.u32('round'), payload: r.blob('payload') };
+      break;
+    case MessageType.Enrolled:
+      message = { type: 'enrolled' };
+      break;
+    case MessageType.SecAggTask:
+      message = {
+        type: 'secagg-task',
+        round: r.u32('round'),
+        modelVersion: r.u32('modelVersion'),
+        deadlineMs: r.u32('deadlineMs'),
+        phaseMs: r.u32('phaseMs'),
+        params: r.vector('params'),
+        rotationSeed: r.blob('rotationSeed'),
+        scale: r.f64('scale'),
+        localSigma: r.f64('localSigma'),
+        conditionalBound: r.f64('conditionalBound'),
+        setup: r.blob('setup'),
+      };
+      break;
+    case MessageType.SecAggRelay:
+      message = { type: 'secagg-relay', round: r.u32('round'), payload: r.blob('payload') };
+      break;
     case MessageType.Welcome: {
       const clientId = r.string('clientId');
       const kind = MODEL_TYPES[r.u8('model type')];
@@ -450,7 +599,10 @@ export function decodeFrame(bytes: Uint8Array, limits?: WireLimits | null): Fram
       const classes = r.u32('model.classes');
       if (kind !== 'mlp' && hidden !== 0) throw protocolError('model.hidden must be 0 for a softmax-regression model');
       const model: WireModelSpec = kind === 'mlp' ? { type: kind, inputs, hidden, classes } : { type: kind, inputs, classes };
-      message = { type: 'welcome', clientId, model, epochs: r.u32('epochs'), batchSize: r.u32('batchSize'), learningRate: r.f64('learningRate'), clipNorm: r.f64('clipNorm') };
+      const settings = { epochs: r.u32('epochs'), batchSize: r.u32('batchSize'), learningRate: r.f64('learningRate'), clipNorm: r.f64('clipNorm') };
+      const aggregator = AGGREGATORS[r.u8('aggregator')];
+      if (aggregator === undefined) throw protocolError('unknown aggregator');
+      message = { type: 'welcome', clientId, model, ...settings, aggregator };
       break;
     }
     case MessageType.CheckedIn:
@@ -471,4 +623,27 @@ export function decodeFrame(bytes: Uint8Array, limits?: WireLimits | null): Fram
   }
   r.end();
   return { seq, message };
+}
+
+const ENROLMENT_DOMAIN = 'privkit/server enrol v1';
+
+/**
+ * The bytes a client signs to enrol its Ed25519 key: the domain 'privkit/server enrol v1', the task
+ * id and the client id (each as a u16 length + UTF-8) and the 32-byte public key. The signature
+ * proves the enrolling client holds the private key, and names the task and identity it binds it to.
+ *
+ * @throws {PrivkitError} E_ARG when an id is not a string of at most 65535 UTF-8 bytes or the key is not a Uint8Array.
+ */
+export function enrolmentBytes(taskId: string, clientId: string, signingPublicKey: Uint8Array): Uint8Array {
+  const out = new Writer();
+  for (const [name, value] of [
+    ['domain', ENROLMENT_DOMAIN],
+    ['taskId', taskId],
+    ['clientId', clientId],
+  ] as const) {
+    if (typeof value !== 'string') throw new PrivkitError('E_ARG', `${name} must be a string`, { argument: name });
+    out.string(value);
+  }
+  out.blob(checkTypedArray('signingPublicKey', signingPublicKey, ['Uint8Array']));
+  return out.finish();
 }

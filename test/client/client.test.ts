@@ -9,7 +9,7 @@ import { connect } from 'privkit/client';
 import { encodeFrame, type Message } from 'privkit/server';
 
 const model = { type: 'softmax-regression', inputs: 2, classes: 2 } as const;
-const welcome: Message = { type: 'welcome', clientId: 'c', model, epochs: 1, batchSize: 1, learningRate: 0.1, clipNorm: 1 };
+const welcome: Message = { type: 'welcome', clientId: 'c', model, epochs: 1, batchSize: 1, learningRate: 0.1, clipNorm: 1, aggregator: 'central-dp' };
 const data = { images: Float32Array.of(0, 1, 1, 0), labels: Uint8Array.of(0, 1) };
 let wss: WebSocketServer | undefined;
 afterEach(() => new Promise<void>((resolve) => (wss ? wss.close(() => resolve()) : resolve())));

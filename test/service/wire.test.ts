@@ -2,7 +2,7 @@
 // malformed, truncated, oversized or padded frame is refused with E_PROTOCOL (property tests, fixed seed).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodeFrame, HEADER_BYTES, maxFrameBytes, type Message } from 'privkit/server';
+import { decodeFrame, encodeFrame, HEADER_BYTES, maxFrameBytes, WIRE_VERSION, type Message } from 'privkit/server';
 import { PrivkitError } from 'privkit';
 import { FC_SEED } from '../support/helpers.js';
 
@@ -12,6 +12,7 @@ const u32 = fc.integer({ min: 0, max: 2 ** 32 - 1 });
 const text = fc.string({ maxLength: 40 });
 const finite = fc.double({ noNaN: true, noDefaultInfinity: true });
 const vector = fc.float32Array({ noNaN: true, noDefaultInfinity: true, maxLength: 50 });
+const blob = fc.uint8Array({ maxLength: 70 });
 const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('hello' as const), taskId: text, token: text }),
   fc.constant({ type: 'check-in' as const }),
@@ -27,6 +28,23 @@ const message: fc.Arbitrary<Message> = fc.oneof(
     batchSize: u32,
     learningRate: finite,
     clipNorm: finite,
+    aggregator: fc.constantFrom('central-dp' as const, 'secagg' as const),
+  }),
+  fc.record({ type: fc.constant('enrol' as const), signingPublicKey: blob, signature: blob }),
+  fc.record({ type: fc.constantFrom('secagg' as const, 'secagg-relay' as const), round: u32, payload: blob }),
+  fc.constant({ type: 'enrolled' as const }),
+  fc.record({
+    type: fc.constant('secagg-task' as const),
+    round: u32,
+    modelVersion: u32,
+    deadlineMs: u32,
+    phaseMs: u32,
+    params: vector,
+    rotationSeed: blob,
+    scale: finite,
+    localSigma: finite,
+    conditionalBound: finite,
+    setup: blob,
   }),
   fc.record({ type: fc.constant('checked-in' as const), round: u32 }),
   fc.record({ type: fc.constant('task' as const), round: u32, modelVersion: u32, deadlineMs: u32, params: vector }),
@@ -101,7 +119,7 @@ describe('wire format', () => {
     // a 12-byte frame claiming a 4 GB body: refused on the header alone
     const header = new Uint8Array(HEADER_BYTES);
     const view = new DataView(header.buffer);
-    view.setUint8(0, 1);
+    view.setUint8(0, WIRE_VERSION);
     view.setUint8(1, 3);
     view.setUint32(4, 1, true);
     view.setUint32(8, 2 ** 32 - 1, true);
@@ -114,12 +132,16 @@ describe('wire format', () => {
     lv.setUint32(HEADER_BYTES + 4, 2 ** 32 - 1, true);
     expect(refusal(() => decodeFrame(lying))).toBe('E_PROTOCOL');
     expect(maxFrameBytes({ maxVector: 100 })).toBeGreaterThanOrEqual(HEADER_BYTES + 16 + 400);
+    // a byte field (a secure-aggregation message) over maxBytes: refused on its length
+    const secagg = encodeFrame(1, { type: 'secagg', round: 1, payload: new Uint8Array(65) });
+    expect(decodeFrame(secagg, { maxBytes: 65 }).message.type).toBe('secagg');
+    expect(() => decodeFrame(secagg, { maxBytes: 64 })).toThrow(/payload of 65 bytes exceeds the limit of 64/);
   });
 
   it('refuses bad versions, unknown types, nonzero reserved bytes, sequence 0, non-finite floats and invalid UTF-8', () => {
     const good = () => encodeFrame(7, { type: 'round-result', round: 1, status: 'released', included: 3, modelVersion: 1, epsilon: 0.5 });
     const cases: [string, (b: Uint8Array, v: DataView) => void, RegExp][] = [
-      ['version', (b) => (b[0] = 2), /version 2/],
+      ['version', (b) => (b[0] = WIRE_VERSION + 1), new RegExp(`version ${WIRE_VERSION + 1}`)],
       ['type', (b) => (b[1] = 99), /unknown message type/],
       ['reserved', (b) => (b[2] = 1), /reserved/],
       ['seq', (_, v) => v.setUint32(4, 0, true), /sequence number 0/],

@@ -507,6 +507,27 @@ const wireRows: Row[] = [
   },
   {
     entry,
+    export: 'encodeBinaryMessage',
+    aliases: { message: ['message'], setup: ['setup'] },
+    params: [
+      { name: 'message', domain: wireSetupDomain },
+      { name: 'setup', domain: { ...wireSetupDomain, optional: true } },
+    ],
+    args: () => [fixedSetup(), fixedSetup()],
+    call: ([m, setup]) => sa.encodeBinaryMessage(m, setup),
+  },
+  {
+    entry,
+    export: 'decodeBinaryMessage',
+    params: [
+      { name: 'bytes', domain: typed('Uint8Array') },
+      { name: 'options', domain: obj({ setup: { ...wireSetupDomain, optional: true } }, { optional: true }) },
+    ],
+    args: () => [sa.encodeBinaryMessage(fixedSetup()), { setup: fixedSetup() }],
+    call: ([bytes, o]) => sa.decodeBinaryMessage(bytes, o),
+  },
+  {
+    entry,
     export: 'signedBytes',
     setup: async () => (await (await TestRound.create({ n: 3 })).advertise())[0],
     params: [{ name: 'message', domain: advertiseDomain }],

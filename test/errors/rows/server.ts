@@ -9,7 +9,10 @@ import * as client from 'privkit/client';
 import { fn, int, obj, oneOf, opaque, positive, str, typed, type SweepRow } from '../sweep-harness.js';
 
 const entry = 'privkit/server';
-const limitsDomain = obj({ maxVector: int(1, 2 ** 27, { optional: true }), maxString: int(1, 65535, { optional: true }) }, { optional: true });
+const limitsDomain = obj(
+  { maxVector: int(1, 2 ** 27, { optional: true }), maxString: int(1, 65535, { optional: true }), maxBytes: int(1, 2 ** 30, { optional: true }) },
+  { optional: true },
+);
 
 const dataDirs: string[] = [];
 const dataDir = (): string => {
@@ -58,6 +61,10 @@ export const serverRows: SweepRow[] = [
             delta: { kind: 'number', above: 0, below: 1, optional: true },
             serverLearningRate: positive({ optional: true }),
             trainMs: int(1, 2 ** 31 - 1, { optional: true }),
+            aggregator: oneOf(['central-dp', 'secagg'], { optional: true }),
+            bits: int(1, 32, { optional: true }),
+            neighbours: oneOf([2, 4, 16], { optional: true }),
+            phaseMs: int(1, 2 ** 31 - 1, { optional: true }),
           }),
           port: int(0, 65535, { optional: true }),
           host: { ...opaque('an interface name; a name that cannot be listened on is E_ARG options.host (DNS lookups of random names are not run)'), optional: true },
@@ -105,6 +112,17 @@ export const serverRows: SweepRow[] = [
   },
   {
     entry,
+    export: 'enrolmentBytes',
+    params: [
+      { name: 'taskId', domain: str() },
+      { name: 'clientId', domain: str() },
+      { name: 'signingPublicKey', domain: typed('Uint8Array') },
+    ],
+    args: () => ['task', 'c-1', new Uint8Array(32).fill(7)],
+    call: ([taskId, clientId, key]) => server.enrolmentBytes(taskId, clientId, key),
+  },
+  {
+    entry,
     export: 'maxFrameBytes',
     params: [{ name: 'limits', domain: limitsDomain }],
     args: () => [{ maxVector: 8, maxString: 16 }],
@@ -127,6 +145,9 @@ export const serverRows: SweepRow[] = [
           maxRetryMs: int(1, 2 ** 31 - 1, { optional: true }),
           attempts: int(1, 2 ** 31 - 1, { optional: true }),
           onRound: fn({ optional: true }),
+          minParticipants: int(1, 65536, { optional: true }),
+          onInput: fn({ optional: true }),
+          signingKey: opaque('an Ed25519 key pair: checked (a working pair) when the client enrols it, after it connects'),
         }),
       },
     ],

@@ -1,0 +1,275 @@
+// The binary form of the secure-aggregation messages (messages.ts), for transports that carry bytes
+// (privkit/server and privkit/client put it inside their frames). It walks the same schemas as the
+// JSON form, in schema order:
+//   message   u8 type (index in MESSAGE_TYPES), then its fields
+//   string    u16 UTF-8 byte length + UTF-8 (at most 3 x MAX_ID_LENGTH bytes)
+//   integer   u64 (two u32, low first; a safe integer)
+//   curve     u8 (0 X25519, 1 P-256)
+//   bytes     u16 length (at most MAX_FIELD_BYTES) + bytes
+//   words     u8 bits + u32 count + the count values packed at `bits` bits each, little-endian bit
+//             order (ceil(count x bits / 8) bytes, unused high bits of the last byte zero): a masked
+//             input in Z_2^bits costs bits/8 bytes per coordinate, not the 4/3 x 4 of base64url words
+//   strings   u32 count + strings;  list  u32 count + items;  optional  u8 0 or 1 + the value
+// all little-endian. Decoding checks every count against the round's limits (given its setup) and the
+// bytes left before allocating, refuses trailing bytes and non-canonical forms (a nonzero padding
+// bit, an optional flag other than 0 or 1), and ends with the same schema check as the JSON form:
+// malformed -> E_PROTOCOL. Adversary: whoever sends the bytes (a client to the server, the server to a client).
+import { PrivkitError } from '../errors.js';
+import { readOptions } from '../validate.js';
+import { checkTypedArray } from '../wasm/boundary.js';
+import { MAX_FIELD_BYTES, MAX_ID_LENGTH, MAX_VECTOR_LENGTH } from './limits.js';
+import { SCHEMAS, checkMessage, limitsOf, typeOf, type Field, type Limits, type Schema, type SecAggMessage, type SetupMessage } from './messages.js';
+
+const MESSAGE_TYPES = Object.keys(SCHEMAS) as SecAggMessage['type'][];
+const CURVES = ['X25519', 'P-256'] as const;
+const MAX_STRING_BYTES = 3 * MAX_ID_LENGTH; // UTF-8 of at most MAX_ID_LENGTH UTF-16 code units
+
+function malformed(what: string): PrivkitError {
+  return new PrivkitError('E_PROTOCOL', `malformed binary message: ${what}`, { argument: 'bytes' });
+}
+
+/**
+ * The binary form of a message (see the file header). A message with a vector (masked-input) needs
+ * the round's `bits`, from its setup.
+ *
+ * @throws {PrivkitError} E_PROTOCOL when message (or setup) is not a well-formed message of a known type, or message carries a vector and no setup is given.
+ */
+export function encodeBinaryMessage(message: SecAggMessage, setup?: SetupMessage): Uint8Array {
+  const type = typeOf(message);
+  if (setup !== undefined) checkMessage(setup, 'setup', undefined, 'setup');
+  checkMessage(message, type, setup);
+  const out = new BinaryWriter();
+  out.u8(MESSAGE_TYPES.indexOf(type));
+  const writeField = (field: Field, value: unknown): void => {
+    if (field === 'string') out.string(value as string);
+    else if (field === 'integer') out.u64(value as number);
+    else if (field === 'curve') out.u8(CURVES.indexOf(value as (typeof CURVES)[number]));
+    else if (field === 'bytes') out.bytes(value as Uint8Array);
+    else if (field === 'words') {
+      if (setup === undefined) throw new PrivkitError('E_PROTOCOL', 'a message with a vector needs the round setup (its bits) to be encoded', { argument: 'setup' });
+      out.words(value as Uint32Array, setup.bits);
+    } else if ('strings' in field) {
+      const list = value as string[];
+      out.u32(list.length);
+      for (const s of list) out.string(s);
+    } else if ('optional' in field) {
+      out.u8(value === undefined ? 0 : 1);
+      if (value !== undefined) writeField(field.optional, value);
+    } else {
+      const list = value as Record<string, unknown>[];
+      out.u32(list.length);
+      for (const item of list) writeObject(field.list, item);
+    }
+  };
+  const writeObject = (schema: Schema, object: Record<string, unknown>): void => {
+    for (const [name, field] of Object.entries(schema)) writeField(field, object[name]);
+  };
+  writeObject(SCHEMAS[type], message as unknown as Record<string, unknown>);
+  return out.finish();
+}
+
+/** Options of {@link decodeBinaryMessage}. */
+export interface BinaryDecodeOptions {
+  /** The round's setup: bounds every list by the round and the vector to its length and bits. */
+  setup?: SetupMessage;
+}
+
+/**
+ * Decodes the binary form of a message, checking every count against the round (given its setup)
+ * and the bytes left before allocating.
+ *
+ * @throws {PrivkitError} E_PROTOCOL when the bytes are truncated, carry trailing bytes, are not canonical, exceed the round's limits or do not form a well-formed message.
+ * @throws {PrivkitError} E_PROTOCOL when options.setup is not a well-formed setup message.
+ * @throws {PrivkitError} E_ARG when bytes is not a Uint8Array or options is not an object.
+ */
+export function decodeBinaryMessage(bytes: Uint8Array, options?: BinaryDecodeOptions): SecAggMessage {
+  checkTypedArray('bytes', bytes, ['Uint8Array']);
+  const { setup } = readOptions(options, ['setup'], 'options');
+  if (setup !== undefined) checkMessage(setup, 'setup', undefined, 'options.setup');
+  const limits: Limits = limitsOf(setup);
+  const r = new BinaryReader(bytes);
+  const type = MESSAGE_TYPES[r.u8('type')];
+  if (type === undefined) throw malformed('unknown message type');
+  const readField = (field: Field, path: string): unknown => {
+    if (field === 'string') return r.string(path);
+    if (field === 'integer') return r.u64(path);
+    if (field === 'curve') {
+      const curve = CURVES[r.u8(path)];
+      if (curve === undefined) throw malformed(`${path} is not a curve`);
+      return curve;
+    }
+    if (field === 'bytes') return r.bytes(path);
+    if (field === 'words') return r.words(path, setup, limits.length ?? MAX_VECTOR_LENGTH);
+    if ('strings' in field) return Array.from({ length: r.count(path, limits[field.strings], 3) }, (_, i) => r.string(`${path}[${i}]`));
+    if ('optional' in field) {
+      const flag = r.u8(path);
+      if (flag > 1) throw malformed(`${path} has presence flag ${flag}`);
+      return flag === 1 ? readField(field.optional, path) : undefined;
+    }
+    return Array.from({ length: r.count(path, limits[field.bound], 1) }, (_, i) => readObject(field.list, `${path}[${i}]`));
+  };
+  const readObject = (schema: Schema, path: string): Record<string, unknown> => {
+    const object: Record<string, unknown> = {};
+    for (const [name, field] of Object.entries(schema)) {
+      const value = readField(field, `${path}.${name}`);
+      if (value !== undefined) object[name] = value;
+    }
+    return object;
+  };
+  const message = { type, ...readObject(SCHEMAS[type], 'message') };
+  r.end();
+  return checkMessage(message, type, setup);
+}
+
+class BinaryWriter {
+  #bytes = new Uint8Array(256);
+  #view = new DataView(this.#bytes.buffer);
+  #length = 0;
+
+  #reserve(n: number): number {
+    if (this.#length + n > this.#bytes.length) {
+      const grown = new Uint8Array(Math.max(2 * this.#bytes.length, this.#length + n));
+      grown.set(this.#bytes.subarray(0, this.#length));
+      this.#bytes = grown;
+      this.#view = new DataView(grown.buffer);
+    }
+    const at = this.#length;
+    this.#length += n;
+    return at;
+  }
+  // each reserves first: it may replace the buffer and its view
+  u8(v: number): void {
+    const at = this.#reserve(1);
+    this.#view.setUint8(at, v);
+  }
+  u16(v: number): void {
+    const at = this.#reserve(2);
+    this.#view.setUint16(at, v, true);
+  }
+  u32(v: number): void {
+    const at = this.#reserve(4);
+    this.#view.setUint32(at, v, true);
+  }
+  u64(v: number): void {
+    this.u32(v % 2 ** 32);
+    this.u32(Math.floor(v / 2 ** 32));
+  }
+  bytes(b: Uint8Array): void {
+    this.u16(b.length);
+    const at = this.#reserve(b.length);
+    this.#bytes.set(b, at);
+  }
+  string(s: string): void {
+    this.bytes(new TextEncoder().encode(s));
+  }
+  words(words: Uint32Array, bits: number): void {
+    this.u8(bits);
+    this.u32(words.length);
+    const at = this.#reserve(Math.ceil((words.length * bits) / 8));
+    const out = this.#bytes;
+    let p = at;
+    let acc = 0; // < 2^(7 + 32): exact in a double
+    let held = 0;
+    for (let i = 0; i < words.length; i++) {
+      acc += words[i]! * 2 ** held;
+      held += bits;
+      while (held >= 8) {
+        const byte = acc % 256;
+        out[p++] = byte;
+        acc = (acc - byte) / 256;
+        held -= 8;
+      }
+    }
+    if (held > 0) out[p] = acc;
+  }
+  finish(): Uint8Array {
+    return this.#bytes.slice(0, this.#length);
+  }
+}
+
+class BinaryReader {
+  #offset = 0;
+  readonly #view: DataView;
+
+  constructor(private readonly bytesIn: Uint8Array) {
+    this.#view = new DataView(bytesIn.buffer, bytesIn.byteOffset, bytesIn.byteLength);
+  }
+  #need(n: number, what: string): void {
+    if (this.#offset + n > this.bytesIn.length) throw malformed(`truncated at ${what}`);
+  }
+  u8(what: string): number {
+    this.#need(1, what);
+    return this.#view.getUint8(this.#offset++);
+  }
+  u16(what: string): number {
+    this.#need(2, what);
+    const v = this.#view.getUint16(this.#offset, true);
+    this.#offset += 2;
+    return v;
+  }
+  u32(what: string): number {
+    this.#need(4, what);
+    const v = this.#view.getUint32(this.#offset, true);
+    this.#offset += 4;
+    return v;
+  }
+  u64(what: string): number {
+    const low = this.u32(what);
+    const high = this.u32(what);
+    if (high >= 2 ** 21) throw malformed(`${what} is not a safe integer`);
+    return high * 2 ** 32 + low;
+  }
+  /** A list count: at most `limit`, and at most what the bytes left can hold at `least` bytes an item. */
+  count(what: string, limit: number, least: number): number {
+    const n = this.u32(what);
+    if (n > limit) throw malformed(`${what} has ${n} entries, at most ${limit} fit the round`);
+    this.#need(n * least, what);
+    return n;
+  }
+  bytes(what: string, max = MAX_FIELD_BYTES): Uint8Array {
+    const n = this.u16(what);
+    if (n > max) throw malformed(`${what} has ${n} bytes, at most ${max}`);
+    this.#need(n, what);
+    const b = this.bytesIn.slice(this.#offset, this.#offset + n);
+    this.#offset += n;
+    return b;
+  }
+  string(what: string): string {
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(this.bytes(what, MAX_STRING_BYTES));
+    } catch (error) {
+      if (error instanceof PrivkitError) throw error;
+      throw malformed(`${what} is not UTF-8`);
+    }
+  }
+  words(what: string, setup: SetupMessage | undefined, maxLength: number): Uint32Array {
+    const bits = this.u8(what);
+    if (bits < 1 || bits > 32 || (setup !== undefined && bits !== setup.bits)) throw malformed(`${what} is packed at ${bits} bits`);
+    const n = this.u32(what);
+    if (n > maxLength) throw malformed(`${what} has ${n} values, at most ${maxLength}`);
+    const size = Math.ceil((n * bits) / 8);
+    this.#need(size, what); // before the allocation below
+    const words = new Uint32Array(n);
+    const data = this.bytesIn;
+    let p = this.#offset;
+    let acc = 0;
+    let held = 0;
+    const top = 2 ** bits;
+    for (let i = 0; i < n; i++) {
+      while (held < bits) {
+        acc += data[p++]! * 2 ** held;
+        held += 8;
+      }
+      const word = acc % top;
+      words[i] = word;
+      acc = (acc - word) / top;
+      held -= bits;
+    }
+    if (acc !== 0) throw malformed(`${what} has nonzero padding bits`);
+    this.#offset += size;
+    return words;
+  }
+  end(): void {
+    if (this.#offset !== this.bytesIn.length) throw malformed(`${this.bytesIn.length - this.#offset} trailing bytes`);
+  }
+}

@@ -1,0 +1,335 @@
+// privkit/server with aggregator 'secagg' and privkit/client over 127.0.0.1 (random port): clients
+// enrol Ed25519 keys and complete SecAgg+ rounds whose unmasked sum is exactly the sum of their
+// quantized, noised inputs, charged as FedAvg + SecureAggregator charge; a client that goes silent in
+// any phase is a dropout and the round completes above threshold; a message signed by a key other
+// than the enrolled one is refused with a code and changes nothing; a server that relays a forged
+// key advertisement or a too-small survivor set is refused by the clients.
+//
+// Adversaries: a network client with a valid token but the wrong key (the server must refuse it),
+// and a malicious server as seen by a client (played by a WebSocket wrapper around the client's
+// socket that rewrites what the real server relays: the client-side checks must fire).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RdpAccountant, subsampledDistributedEvent } from 'privkit/accounting';
+import { SecureAggregator } from 'privkit/fl';
+import { connect, type ClientSummary, type WebSocketLike } from 'privkit/client';
+import {
+  SecAggClient,
+  decodeBinaryMessage,
+  dequantize,
+  encodeBinaryMessage,
+  generateSigningKeyPair,
+  inverseRandomizedHadamard,
+  planDistributedDp,
+  type SecAggMessage,
+  type SetupMessage,
+} from 'privkit/secagg';
+import { createServer, decodeFrame, encodeFrame, enrolmentBytes, type Message, type PrivkitServer, type TaskOptions } from 'privkit/server';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const model = { type: 'softmax-regression', inputs: 4, classes: 2 } as const;
+const PARAMS = 10;
+
+function dataOf(c: number) {
+  const labels = Uint8Array.from({ length: 6 }, (_, i) => (i + c) % 2);
+  const images = Float32Array.from({ length: 24 }, (_, k) => labels[k >> 2]! - 0.5 + 0.3 * Math.sin(k + c));
+  return { images, labels };
+}
+
+type Task = Omit<TaskOptions, 'model' | 'local' | 'clipNorm' | 'aggregator' | 'noiseMultiplier'> & Partial<TaskOptions>;
+
+async function start(task: Task): Promise<PrivkitServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'privkit-secagg-'));
+  dirs.push(dataDir);
+  return createServer({
+    port: 0,
+    dataDir,
+    messagesPerSecond: 1000,
+    task: { model, local: { epochs: 1, batchSize: 2, learningRate: 0.2 }, clipNorm: 1, noiseMultiplier: 1, aggregator: 'secagg', trainMs: 4000, phaseMs: 2000, ...task },
+  });
+}
+
+/** A frame's SecAgg message, decoded (the setup comes from the client's secagg-task). */
+type Rewrite = (message: SecAggMessage, setup: SetupMessage) => SecAggMessage | undefined;
+
+/**
+ * A WebSocket class for one client that plays the network: `silentFrom` drops every SecAgg message the
+ * client sends from that phase on (a client gone silent), `rewrite` alters what the server relays (a
+ * malicious server as the client sees it), and every frame out is counted.
+ */
+function wiredSocket(opts: { silentFrom?: SecAggMessage['type']; rewrite?: Rewrite; sent?: Message[]; received?: Message[] }): new (url: string) => WebSocketLike {
+  const order: SecAggMessage['type'][] = ['advertise-keys', 'share-keys', 'masked-input', 'consistency-signature', 'unmasking'];
+  let setup: SetupMessage | undefined;
+  let silent = false;
+  return class extends (WebSocket as unknown as new (url: string) => WebSocketLike) {
+    #onmessage: WebSocketLike['onmessage'] = null;
+    override send(data: Uint8Array): void {
+      const { message } = decodeFrame(data);
+      opts.sent?.push(message);
+      if (message.type === 'secagg' && opts.silentFrom !== undefined) {
+        const type = decodeBinaryMessage(message.payload, { setup }).type;
+        if (order.indexOf(type) >= order.indexOf(opts.silentFrom)) silent = true;
+      }
+      if (!silent) super.send(data);
+    }
+    override set onmessage(handler: WebSocketLike['onmessage']) {
+      this.#onmessage = handler;
+      super.onmessage = (event) => {
+        const bytes = new Uint8Array(event.data as ArrayBuffer);
+        const { seq, message } = decodeFrame(bytes);
+        opts.received?.push(message);
+        if (message.type === 'secagg-task') setup = decodeBinaryMessage(message.setup) as SetupMessage;
+        if (message.type === 'secagg-relay' && opts.rewrite !== undefined && setup !== undefined) {
+          const altered = opts.rewrite(decodeBinaryMessage(message.payload, { setup }), setup);
+          if (altered !== undefined) {
+            const frame = encodeFrame(seq, { ...message, payload: encodeBinaryMessage(altered, setup) });
+            return handler?.({ data: frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength) });
+          }
+        }
+        handler?.(event);
+      };
+    }
+    override get onmessage(): WebSocketLike['onmessage'] {
+      return this.#onmessage;
+    }
+  };
+}
+
+function join_(server: PrivkitServer, taskId: string, c: number, extra: Partial<Parameters<typeof connect>[0]> = {}) {
+  return connect({ url: server.url, taskId, token: server.issueToken().token, data: dataOf(c), WebSocket: WebSocket as never, minParticipants: 3, ...extra });
+}
+
+describe('privkit/server SecAgg+ over 127.0.0.1', () => {
+  it('6 enrolled clients complete 2 SecAgg+ rounds: the model moves by exactly the sum of their quantized inputs, charged as SecureAggregator', async () => {
+    const server = await start({ id: 'secagg', rounds: 2, clientsPerRound: 6, minCheckIns: 6, minUpdates: 4, neighbours: 4 });
+    const params: Float32Array[] = [server.params];
+    const received: Message[] = [];
+    const inputs: { round: number; input: Uint32Array }[] = [];
+    const sessions = Array.from({ length: 6 }, (_, c) =>
+      join_(server, 'secagg', c, {
+        onInput: (q) => void inputs.push(q),
+        ...(c > 0 ? {} : { WebSocket: wiredSocket({ received }), onRound: (r) => void (r.status === 'released' && params.push(server.params)) }),
+      }),
+    );
+    const final = await server.finished;
+    const summaries: ClientSummary[] = await Promise.all(sessions.map((s) => s.done));
+    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([
+      ['released', 6],
+      ['released', 6],
+    ]);
+    expect(summaries.every((s) => s.refusedRounds.length === 0)).toBe(true);
+    const plan = planDistributedDp({ clipNorm: 1, dimension: PARAMS, clients: 6, noiseClients: 4, noiseMultiplier: 1, bits: 20 });
+    // the in-process FedAvg + SecureAggregator charges a round of 6 survivors (sampled at q = 1 here) with this event
+    const inProcess = new SecureAggregator({ dimension: PARAMS, clipNorm: 1, noiseMultiplier: 1, clientsPerRound: 6, minClients: 4, neighbours: 4, wire: 'structured-clone' });
+    const { event } = await inProcess.aggregate(Array.from({ length: 6 }, () => new Float32Array(PARAMS)), 1);
+    const fedAvgCharge = subsampledDistributedEvent(event!, 1, 'without-replacement');
+    const independent = new RdpAccountant();
+    for (const [i, r] of final.rounds.entries()) {
+      // the unmasked sum is the sum mod 2^bits of every client's quantized input; the server steps by eta / k of its inverse rotation
+      const sum = new Uint32Array(plan.dimension);
+      const ofRound = inputs.filter((q) => q.round === r.round);
+      expect(ofRound.length).toBe(6);
+      for (const { input } of ofRound) {
+        for (let j = 0; j < sum.length; j++) sum[j] = (sum[j]! + input[j]!) % 2 ** 20;
+      }
+      const seed = received.flatMap((m) => (m.type === 'secagg-task' && m.round === r.round ? [m.rotationSeed] : []))[0]!;
+      const step = inverseRandomizedHadamard(dequantize(sum, { scale: plan.scale, bits: 20 }), seed, PARAMS);
+      const expected = params[i]!.slice();
+      for (let j = 0; j < PARAMS; j++) expected[j] += (1 / 6) * step[j]!;
+      expect(params[i + 1]).toEqual(expected);
+      expect(r.event).toEqual(fedAvgCharge);
+      independent.step(fedAvgCharge);
+      expect(r.epsilonAfter).toBeCloseTo(independent.getEpsilon(1e-5).epsilon, 12);
+    }
+    expect(final.epsilonAgainstServer).toBeCloseTo(independent.getEpsilon(1e-5).epsilon, 12); // q = 1 here: the same
+    await server.close();
+  });
+
+  const PHASES = ['advertise-keys', 'share-keys', 'masked-input', 'consistency-signature', 'unmasking'] as const;
+  it.each(PHASES)('a client silent from its %s message on is a dropout; the round completes above threshold', async (phase) => {
+    const server = await start({ id: `silent-${phase}`, rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 1500, phaseMs: 400 });
+    const sessions = Array.from({ length: 6 }, (_, c) => join_(server, `silent-${phase}`, c, c === 0 ? { WebSocket: wiredSocket({ silentFrom: phase }) } : {}));
+    const final = await server.finished;
+    const summaries = await Promise.all(sessions.map((s) => s.done));
+    // silent before its masked input: out of the sum; after it (no signature, no shares): its input is recovered
+    const inSum = phase === 'consistency-signature' || phase === 'unmasking';
+    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', inSum ? 6 : 5]]);
+    expect(summaries[1]!.results).toEqual([expect.objectContaining({ round: 1, status: 'released', included: inSum ? 6 : 5 })]);
+    await server.close();
+  });
+
+  it('a round below threshold before the charge is withheld (nothing charged); one that fails after it is aborted and keeps its charge', async () => {
+    const until = async (server: PrivkitServer, status: string) => {
+      while (!server.status().rounds.some((r) => r.status === status)) await new Promise((r) => setTimeout(r, 20));
+      return server.status();
+    };
+    // 3 of 6 silent before their masked input: 3 < minUpdates = 4 masked inputs
+    const short = await start({ id: 'withheld', rounds: 5, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 2000, phaseMs: 300 });
+    const a = Array.from({ length: 6 }, (_, c) => join_(short, 'withheld', c, c < 3 ? { WebSocket: wiredSocket({ silentFrom: 'masked-input' }) } : {}));
+    const withheld = await until(short, 'withheld');
+    expect(withheld.rounds[0]).toMatchObject({ round: 1, status: 'withheld', included: 3 });
+    expect(withheld.rounds[0]!.event).toBeUndefined();
+    expect(withheld.epsilon).toBe(0);
+    await short.close();
+    a.forEach((s) => s.close());
+    // 4 of 6 sign the survivor set but never reveal: the charge is committed, the unmasking fails
+    const late = await start({ id: 'aborted', rounds: 5, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 2000, phaseMs: 300 });
+    const b = Array.from({ length: 6 }, (_, c) => join_(late, 'aborted', c, c < 4 ? { WebSocket: wiredSocket({ silentFrom: 'unmasking' }) } : {}));
+    const aborted = await until(late, 'aborted');
+    expect(aborted.rounds[0]).toMatchObject({ round: 1, status: 'aborted', included: 6 });
+    expect(aborted.rounds[0]!.event).toMatchObject({ mechanism: 'distributed-discrete-gaussian', clients: 6 });
+    expect(aborted.epsilon).toBeGreaterThan(0);
+    expect(aborted.modelVersion).toBe(0); // nothing released
+    await late.close();
+    b.forEach((s) => s.close());
+  });
+
+  it('an enrolled client whose messages are signed by another key is refused (E_AUTH) and changes nothing', async () => {
+    const server = await start({ id: 'wrong-key', rounds: 1, clientsPerRound: 4, minUpdates: 3, neighbours: 4, trainMs: 3000, phaseMs: 1000 });
+    const sessions = [1, 2, 3].map((c) => join_(server, 'wrong-key', c));
+    const raw = new Raw(server.url);
+    const welcome = await raw.hello('wrong-key', server.issueToken().token);
+    raw.send({ type: 'check-in' });
+    expect(await raw.next('error')).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('enrol a signing key') });
+    const [enrolled, other] = [await generateSigningKeyPair(), await generateSigningKeyPair()];
+    const sign = async (key: CryptoKey, bytes: Uint8Array) => new Uint8Array(await crypto.subtle.sign('Ed25519', key, bytes as Uint8Array<ArrayBuffer>));
+    // an enrolment signed by another key than the one it enrols: refused
+    raw.send({ type: 'enrol', signingPublicKey: enrolled.publicKey, signature: await sign(other.privateKey, enrolmentBytes('wrong-key', welcome.clientId, enrolled.publicKey)) });
+    expect(await raw.next('error')).toMatchObject({ code: 'E_AUTH' });
+    raw.send({ type: 'enrol', signingPublicKey: enrolled.publicKey, signature: await sign(enrolled.privateKey, enrolmentBytes('wrong-key', welcome.clientId, enrolled.publicKey)) });
+    await raw.next('enrolled');
+    // a second key for the same client: refused, the first stays bound
+    raw.send({ type: 'enrol', signingPublicKey: other.publicKey, signature: await sign(other.privateKey, enrolmentBytes('wrong-key', welcome.clientId, other.publicKey)) });
+    expect(await raw.next('error')).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('another signing key') });
+    raw.send({ type: 'check-in' });
+    const task = await raw.next('secagg-task');
+    const setup = decodeBinaryMessage(task.setup) as SetupMessage;
+    const advertise = async (signingKey: typeof enrolled) => {
+      const message = await new SecAggClient(welcome.clientId, { minParticipants: 3, signingKey }).advertiseKeys(setup);
+      raw.send({ type: 'secagg', round: task.round, payload: encodeBinaryMessage(message, setup) });
+    };
+    // out of phase (another round) and undecodable payloads: refused before SecAggServer sees them
+    raw.send({ type: 'secagg', round: task.round + 1, payload: new Uint8Array(4) });
+    expect(await raw.next('error')).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('out of phase') });
+    raw.send({ type: 'secagg', round: task.round, payload: Uint8Array.of(1, 2, 3) });
+    expect(await raw.next('error')).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('malformed binary message') });
+    await advertise(other); // signed with (and advertising) a key other than the enrolled one
+    expect(await raw.next('error')).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('other than the expected') });
+    // nothing was kept of it: the same client can still advertise under its enrolled key, which is accepted (no error) ...
+    await advertise(enrolled);
+    const relay = await raw.next('secagg-relay');
+    expect(decodeBinaryMessage(relay.payload, { setup }).type).toBe('public-keys');
+    // ... a message in another client's name is refused before SecAggServer sees it, and a server message sent back too
+    const someoneElse = setup.clients.find((id) => id !== welcome.clientId)!;
+    const impersonation = await new SecAggClient(someoneElse, { minParticipants: 3, signingKey: enrolled }).advertiseKeys(setup);
+    raw.send({ type: 'secagg', round: task.round, payload: encodeBinaryMessage(impersonation, setup) });
+    expect(await raw.next('error')).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('another client') });
+    raw.send({ type: 'secagg', round: task.round, payload: relay.payload });
+    expect(await raw.next('error')).toMatchObject({ code: 'E_PROTOCOL' });
+    // the raw client goes silent: a dropout; the three others finish the round
+    const final = await server.finished;
+    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 3]]);
+    raw.socket.close();
+    await Promise.all(sessions.map((s) => s.done));
+    await server.close();
+  });
+
+  it('the enrolled key survives a restart: the ledger refuses another key for the client, and the same key for another client', async () => {
+    const first = await start({ id: 'durable', rounds: 1, clientsPerRound: 2 });
+    const dataDir = dirs.at(-1)!;
+    const [alice, bob] = [first.issueToken(), first.issueToken()];
+    const [key, other] = [await generateSigningKeyPair(), await generateSigningKeyPair()];
+    const enrol = async (raw: Raw, clientId: string, pair: typeof key) => {
+      const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', pair.privateKey, enrolmentBytes('durable', clientId, pair.publicKey) as Uint8Array<ArrayBuffer>));
+      raw.send({ type: 'enrol', signingPublicKey: pair.publicKey, signature });
+    };
+    const a1 = new Raw(first.url);
+    await a1.hello('durable', alice.token);
+    await enrol(a1, alice.clientId, key);
+    await a1.next('enrolled');
+    await first.close();
+    const second = await createServer({ port: 0, dataDir, task: { id: 'durable', model, local: { epochs: 1, batchSize: 2, learningRate: 0.2 }, clipNorm: 1, noiseMultiplier: 1, aggregator: 'secagg', trainMs: 4000, phaseMs: 2000, rounds: 1, clientsPerRound: 2 } });
+    const a2 = new Raw(second.url);
+    await a2.hello('durable', alice.token);
+    await enrol(a2, alice.clientId, other);
+    expect(await a2.next('error')).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('another signing key') });
+    await enrol(a2, alice.clientId, key); // its own key again: acknowledged, nothing changes
+    await a2.next('enrolled');
+    const b2 = new Raw(second.url);
+    await b2.hello('durable', bob.token);
+    await enrol(b2, bob.clientId, key); // alice's key, with a valid signature over bob's id
+    expect(await b2.next('error')).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('another client') });
+    b2.send({ type: 'check-in' });
+    expect(await b2.next('error')).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('enrol a signing key') });
+    for (const raw of [a1, a2, b2]) raw.socket.close();
+    await second.close();
+  });
+
+  it('a forged key advertisement relayed by the server is refused by the client (its keys rejected: below threshold, nothing shared)', async () => {
+    const server = await start({ id: 'forged', rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 3000, phaseMs: 800 });
+    const forged = new Uint8Array(await crypto.subtle.exportKey('raw', ((await crypto.subtle.generateKey({ name: 'X25519' }, true, ['deriveBits'])) as CryptoKeyPair).publicKey));
+    const sent: Message[] = [];
+    // the "server" replaces every neighbour's mask key with its own (the neighbours' signatures no longer match)
+    const rewrite: Rewrite = (m) => (m.type === 'public-keys' ? { ...m, keys: m.keys.map((k) => (k.id === m.recipient ? k : { ...k, sPublicKey: forged })) } : undefined);
+    const sessions = Array.from({ length: 6 }, (_, c) => join_(server, 'forged', c, c === 0 ? { WebSocket: wiredSocket({ rewrite, sent }) } : {}));
+    const final = await server.finished;
+    const [victim] = await Promise.all(sessions.map((s) => s.done));
+    expect(victim!.refusedRounds).toEqual([{ round: 1, code: 'E_THRESHOLD', message: expect.stringContaining('keys rejected') }]);
+    const secaggSent = sent.flatMap((m) => (m.type === 'secagg' ? [decodeBinaryMessage(m.payload).type] : []));
+    expect(secaggSent).toEqual(['advertise-keys']); // no shares dealt under forged keys
+    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 5]]);
+    await server.close();
+  });
+
+  it('a survivor set smaller than minParticipants relayed by the server is refused by the client (nothing signed)', async () => {
+    const server = await start({ id: 'small-set', rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 3000, phaseMs: 800 });
+    const sent: Message[] = [];
+    const rewrite: Rewrite = (m, setup) =>
+      m.type === 'consistency-check' ? { ...m, survivors: setup.clients.filter((id) => id === m.recipient || id === m.survivors.find((s) => s !== m.recipient)) } : undefined;
+    const sessions = Array.from({ length: 6 }, (_, c) => join_(server, 'small-set', c, c === 0 ? { WebSocket: wiredSocket({ rewrite, sent }) } : {}));
+    const final = await server.finished;
+    const [victim] = await Promise.all(sessions.map((s) => s.done));
+    expect(victim!.refusedRounds).toEqual([{ round: 1, code: 'E_THRESHOLD', message: expect.stringContaining('survivor set has 2 clients') }]);
+    const types = sent.flatMap((m) => (m.type === 'secagg' ? [decodeBinaryMessage(m.payload).type] : []));
+    expect(types).toEqual(['advertise-keys', 'share-keys', 'masked-input']); // no signature on the forged set, no shares revealed
+    // its masked input is in the real survivor set; its neighbours reveal its shares
+    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 6]]);
+    await server.close();
+  });
+});
+
+/** A hand-driven client: raw frames in, decoded frames out. */
+class Raw {
+  readonly socket: WebSocket;
+  readonly inbox: Message[] = [];
+  seq = 0;
+  #waiters: (() => void)[] = [];
+
+  constructor(url: string) {
+    this.socket = new WebSocket(url);
+    this.socket.binaryType = 'arraybuffer';
+    this.socket.on('message', (data: ArrayBuffer) => {
+      this.inbox.push(decodeFrame(new Uint8Array(data)).message);
+      this.#waiters.splice(0).forEach((w) => w());
+    });
+  }
+  send(message: Message): void {
+    this.socket.send(encodeFrame(++this.seq, message));
+  }
+  async next<T extends Message['type']>(type: T): Promise<Extract<Message, { type: T }>> {
+    for (;;) {
+      const k = this.inbox.findIndex((m) => m.type === type);
+      if (k >= 0) return this.inbox.splice(k, 1)[0] as Extract<Message, { type: T }>;
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+  async hello(taskId: string, token: string): Promise<Extract<Message, { type: 'welcome' }>> {
+    await new Promise<void>((resolve) => (this.socket.readyState === WebSocket.OPEN ? resolve() : this.socket.once('open', () => resolve())));
+    this.send({ type: 'hello', taskId, token });
+    return this.next('welcome');
+  }
+}
