@@ -34,12 +34,11 @@
 // reports is revealed (hidesCount is false; Poisson sampling is refused by FedAvg).
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import { assertDelta, subsampledDistributedEvent, type DistributedDiscreteGaussianEvent } from '../accounting/events.js';
-import { discreteGaussian, MAX_DISCRETE_SCALE } from '../dp/discrete.js';
+import { MAX_DISCRETE_SCALE } from '../dp/discrete.js';
 import { resolveRng } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
 import { PrivkitError } from '../errors.js';
 import { MAX_BOUNDED_L2_BITS, prio3BoundedL2VecSum } from '../prio/bounded-l2.js';
-import { decodeVec, encodeVec, Field128, fromInt, type Field } from '../prio/field.js';
 import { NONCE_SIZE, type Prio3, type Prio3Aggregator, type Prio3Report } from '../prio/prio3.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { currentLength, typedArrayKind } from '../wasm/boundary.js';
@@ -120,14 +119,9 @@ class PrioParty {
 
   /** The aggregate share with this aggregator's noise added (mod p), and a fresh sum for the next round. */
   release(): Uint8Array {
-    const f: Field = Field128;
-    const share = decodeVec(f, this.sum.share(), 'share');
+    const share = this.sigma > 0 ? this.sum.share({ noiseSigma: this.sigma, rng: this.rng }) : this.sum.share();
     this.sum = this.vdaf.aggregator();
-    if (this.sigma > 0) {
-      const noise = discreteGaussian(share.length, this.sigma, { rng: this.rng });
-      for (let i = 0; i < share.length; i++) share[i] = (share[i]! + fromInt(f, BigInt(noise[i]!))) % f.modulus;
-    }
-    return encodeVec(f, share);
+    return share;
   }
 }
 

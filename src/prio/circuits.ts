@@ -18,9 +18,19 @@ import {
  * An aggregate element as a JS number, from `count` reports each contributing at most `max`.
  * Aggregates are sums mod p, so a true sum of p or more wraps: E_OVERFLOW when the element plus p
  * is still a possible sum (valid reports near max could otherwise wrap past p and subtract from
- * the others' total, unnoticed), and above 2^53 - 1 (never rounded).
+ * the others' total, unnoticed), and above 2^53 - 1 (never rounded). `noised`: the aggregators added
+ * signed DP noise, so the element is the signed integer in (-p/2, p/2) it stands for (E_OVERFLOW
+ * beyond 2^53 - 1 in magnitude); a noised sum of valid reports is far from p/2 for any count
+ * that fits a JS number.
  */
-function toCount(f: Field, x: bigint, count: number, max: number): number {
+function toCount(f: Field, x: bigint, count: number, max: number, noised = false): number {
+  if (noised) {
+    const v = x > f.modulus >> 1n ? x - f.modulus : x;
+    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new PrivkitError('E_OVERFLOW', 'a noised aggregate element exceeds 2^53 - 1 in magnitude: the aggregate shares do not belong together', { argument: 'aggShares' });
+    }
+    return Number(v);
+  }
   if (x + f.modulus <= BigInt(count) * BigInt(max)) {
     throw new PrivkitError('E_OVERFLOW', `an aggregate element is ambiguous: ${count} reports of at most ${max} may sum past the ${f.name} modulus and wrap`, { argument: 'numMeasurements' });
   }
@@ -43,7 +53,7 @@ export function countCircuit(f: Field): Circuit<number, number> {
     encode: (m) => [BigInt(m)],
     eval: (meas, _jointRand, _numShares, [g]) => [sub(f, g!([meas[0]!, meas[0]!]), meas[0]!)],
     truncate: (meas) => meas.slice(),
-    decode: (output, count) => toCount(f, output[0]!, count, 1),
+    decode: (output, count, noised) => toCount(f, output[0]!, count, 1, noised),
   };
 }
 
@@ -60,7 +70,7 @@ export function higherDegreeCircuit(f: Field): Circuit<number, number> {
     encode: (m) => [BigInt(m)],
     eval: (meas, _jointRand, _numShares, [g]) => [g!([meas[0]!])],
     truncate: (meas) => meas.slice(),
-    decode: (output, count) => toCount(f, output[0]!, count, 2),
+    decode: (output, count, noised) => toCount(f, output[0]!, count, 2, noised),
   };
 }
 
@@ -78,7 +88,7 @@ export function sumCircuit(f: Field, max: number): Circuit<number, number> {
     encode: (m) => encodeRangeChecked(m, max),
     eval: (meas, _jointRand, _numShares, [g]) => meas.map((b) => g!([b])),
     truncate: (meas) => [decodeRangeChecked(f, meas, max)],
-    decode: (output, count) => toCount(f, output[0]!, count, max),
+    decode: (output, count, noised) => toCount(f, output[0]!, count, max, noised),
   };
 }
 
@@ -97,7 +107,7 @@ export function sumVecCircuit(f: Field, length: number, max: number, chunkLength
     encode: (m) => m.flatMap((v) => encodeRangeChecked(v, max)),
     eval: (meas, jointRand, numShares, [g]) => [chunkedRangeCheck(f, meas, jointRand, numShares, chunkLength, calls, g!)],
     truncate: (meas) => Array.from({ length }, (_, i) => decodeRangeChecked(f, meas, max, i * bits)),
-    decode: (output, count) => output.map((x) => toCount(f, x, count, max)),
+    decode: (output, count, noised) => output.map((x) => toCount(f, x, count, max, noised)),
   };
 }
 
@@ -120,7 +130,7 @@ export function histogramCircuit(f: Field, length: number, chunkLength: number):
       return [rangeCheck, sumCheck];
     },
     truncate: (meas) => meas.slice(),
-    decode: (output, count) => output.map((x) => toCount(f, x, count, 1)),
+    decode: (output, count, noised) => output.map((x) => toCount(f, x, count, 1, noised)),
   };
 }
 
@@ -145,6 +155,6 @@ export function multihotCountVecCircuit(f: Field, length: number, maxWeight: num
       return [rangeCheck, sub(f, weight, reported)];
     },
     truncate: (meas) => meas.slice(0, length),
-    decode: (output, count) => output.map((x) => toCount(f, x, count, 1)),
+    decode: (output, count, noised) => output.map((x) => toCount(f, x, count, 1, noised)),
   };
 }

@@ -54,7 +54,8 @@ export interface Circuit<M, R> {
   /** The circuit on a measurement (share); `gadgets[i]` performs the calls of gadget i. */
   eval(meas: readonly bigint[], jointRand: readonly bigint[], numShares: number, gadgets: readonly GadgetCall[]): bigint[];
   truncate(meas: readonly bigint[]): bigint[];
-  decode(output: readonly bigint[], numMeasurements: number): R;
+  /** The aggregate result; `noised`: the aggregators added signed DP noise (elements read as signed integers, no wrap check). */
+  decode(output: readonly bigint[], numMeasurements: number, noised?: boolean): R;
 }
 
 export const wirePolyLen = (gadgetCalls: number): number => nextPowerOf2(1 + gadgetCalls);

@@ -3,7 +3,8 @@
 // reports taken through one aggregator's ping-pong step, the batch split over the workers. A worker
 // makes the VDAF again from its recipe (factory and options, ./variants.ts) and keeps it for later
 // calls. A report that fails verification is an outcome, not an error: the rest of the batch goes on.
-import { PrivkitError, type PrivkitErrorCode } from '../errors.js';
+import { PrivkitError } from '../errors.js';
+import { fromWorkerError, toWorkerError, type WorkerError } from '../pool/errors.js';
 import type { Plan, PoolOperation } from '../pool/types.js';
 import { checkTypedArray } from '../wasm/boundary.js';
 import { assertBytes, describe, readOptions } from '../validate.js';
@@ -63,7 +64,7 @@ export const prio3Shard: PoolOperation<[vdaf: Prio3<unknown, unknown>, measureme
         return vdaf.checkMeasurement(m);
       } catch (error) {
         if (!(error instanceof PrivkitError)) throw error;
-        throw new PrivkitError(error.code, `measurements[${i}]: ${error.message}`, { argument: 'measurements', index: i });
+        throw new PrivkitError(error.code, `measurements[${i}]: ${toWorkerError(error).text}`, { argument: 'measurements', index: i });
       }
     });
     return { rows: checked.length, task: (part) => ({ recipe, measurements: checked.slice(part.row, part.row + part.rows), ctx }) };
@@ -88,7 +89,7 @@ export interface ReportInput {
 /** A report's outcome in a worker: the step's messages, or the PrivkitError that refused the report. */
 export type StepOutcome =
   | { ok: true; outbound: Uint8Array; outShare: Uint8Array; jointRandSeed: Uint8Array | undefined }
-  | { ok: false; code: PrivkitErrorCode; message: string; argument: string | undefined };
+  | { ok: false; error: WorkerError };
 
 export type Role = 'leader' | 'helper';
 
@@ -126,7 +127,7 @@ function step(vdaf: Prio3<unknown, unknown>, task: StepTask, report: ReportInput
     return { ok: true, outbound, outShare, jointRandSeed: undefined };
   } catch (error) {
     if (!(error instanceof PrivkitError)) throw error;
-    return { ok: false, code: error.code, message: error.message, argument: error.argument };
+    return { ok: false, error: toWorkerError(error) };
   }
 }
 
@@ -157,7 +158,7 @@ export const prio3Step: PoolOperation<
   },
   merge: (parts, { vdaf, role }) =>
     parts.flat().map((outcome): StepResult => {
-      if (!outcome.ok) return { status: 'rejected', reason: new PrivkitError(outcome.code, outcome.message, outcome.argument === undefined ? {} : { argument: outcome.argument }) };
+      if (!outcome.ok) return { status: 'rejected', reason: fromWorkerError(outcome.error, undefined) };
       const value = role === 'leader' ? { state: adoptLeaderState(vdaf, outcome.outShare, outcome.jointRandSeed), outbound: outcome.outbound } : { outShare: outcome.outShare, outbound: outcome.outbound };
       return { status: 'fulfilled', value };
     }),

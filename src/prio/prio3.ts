@@ -6,7 +6,8 @@
 import { PrivkitError } from '../errors.js';
 import { createRng, isRng, type Rng } from '../dp/rng.js';
 import { checkTypedArray, currentLength } from '../wasm/boundary.js';
-import { assertBytes, assertInteger, describe, readOptions } from '../validate.js';
+import { assertBytes, assertInteger, assertNumber, describe, readOptions } from '../validate.js';
+import { discreteGaussian, MAX_DISCRETE_SCALE } from '../dp/discrete.js';
 import { decodeVec, encodeVec, type Field, vecAdd, vecSub } from './field.js';
 import { type Circuit, decide, proofLen, prove, proveRandLen, query, queryRandLen, verifierLen } from './flp.js';
 import { deriveSeed, type EncodedVec, expandIntoEncodedVec, expandIntoVec } from './kernels.js';
@@ -434,11 +435,16 @@ export class Prio3<M, R> {
    *
    * @param aggShares - one encoded aggregate share per aggregator.
    * @param numMeasurements - the number of reports aggregated.
+   * @param opts - `noised: true` when the aggregators added DP noise to their shares
+   *   (`aggregator.share({ noiseSigma })`): each element is then read as the signed integer it stands
+   *   for (a noisy count may be negative) instead of being checked as a sum of valid measurements.
    * @throws {PrivkitError} E_ARG when aggShares is not an array of `shares` aggregate shares of the right length, or numMeasurements is not an integer >= 1;
    *   E_OVERFLOW when an aggregate element exceeds 2^53 - 1 (shares that do not belong together, or a sum too large for a JS number), or when numMeasurements reports could sum past the modulus p to it (sums wrap mod p as in the draft: the result would be ambiguous).
    */
-  unshard(aggShares: readonly Uint8Array[], numMeasurements: number): R {
+  unshard(aggShares: readonly Uint8Array[], numMeasurements: number, opts: { noised?: boolean } = {}): R {
     const count = assertInteger('numMeasurements', numMeasurements, 1);
+    const { noised } = readOptions(opts, ['noised'], 'opts', true);
+    if (noised !== undefined && typeof noised !== 'boolean') throw new PrivkitError('E_ARG', `opts.noised must be a boolean, got ${describe(noised)}`, { argument: 'opts.noised' });
     if (!Array.isArray(aggShares) || aggShares.length !== this.shares) {
       throw new PrivkitError('E_ARG', `aggShares must be an array of ${this.shares} Uint8Arrays, got ${describe(aggShares)}`, { argument: 'aggShares' });
     }
@@ -448,7 +454,7 @@ export class Prio3<M, R> {
       if (share.length !== agg.length) throw new PrivkitError('E_ARG', `aggShares[${j}] must hold ${agg.length} field elements, got ${share.length}`, { argument: 'aggShares', index: j });
       agg = vecAdd(this.field, agg, share);
     }
-    return this.circuit.decode(agg, count);
+    return this.circuit.decode(agg, count, noised === true);
   }
 
   // ---- Ping-pong topology (section 5.7.1): two aggregators, one round trip ----
@@ -577,8 +583,30 @@ export class Prio3Aggregator {
     this.sum = vecAdd(this.field, this.sum, share);
   }
 
-  /** The encoded aggregate share, sent to the collector. */
-  share(): Uint8Array {
-    return encodeVec(this.field, this.sum);
+  /**
+   * The encoded aggregate share, sent to the collector. With `noiseSigma`, this aggregator's share
+   * gets exact discrete Gaussian noise N_Z(0, noiseSigma^2) added to every element (mod p; Canonne,
+   * Kamath and Steinke 2020, privkit/dp's discreteGaussian), fresh at each call: the released
+   * aggregate is then DP against the other aggregators (each knows its own noise, not this one's) and
+   * against every other observer; the collector unshards with `{ noised: true }`. For replace-one
+   * neighbours the sensitivity of a histogram or count vector is sqrt(2) (one report moves one unit
+   * between two buckets), of a Sum or SumVec its max change in L2 norm: the accountant's zCDP is
+   * rho = sensitivity^2 / (2 noiseSigma^2) per release against an aggregator (one other noise).
+   *
+   * @param opts - `noiseSigma` (> 0, at most 2^24; default no noise) and `rng` (default the CSPRNG; a seeded rng only for tests).
+   * @throws {PrivkitError} E_ARG when opts is not an object, noiseSigma is not finite in [1/2, 2^24], or rng is not made by createRng.
+   */
+  share(opts: { noiseSigma?: number; rng?: Rng } = {}): Uint8Array {
+    const o = readOptions(opts, ['noiseSigma', 'rng'], 'opts', true);
+    if (o.noiseSigma === undefined) {
+      if (o.rng !== undefined) throw new PrivkitError('E_ARG', 'opts.rng is only used with opts.noiseSigma', { argument: 'opts.rng' });
+      return encodeVec(this.field, this.sum);
+    }
+    const sigma = assertNumber('opts.noiseSigma', o.noiseSigma, 'positive');
+    if (sigma < 0.5 || sigma > MAX_DISCRETE_SCALE) throw new PrivkitError('E_ARG', `opts.noiseSigma must be in [1/2, 2^24], got ${sigma}`, { argument: 'opts.noiseSigma' });
+    if (o.rng !== undefined && !isRng(o.rng)) throw new PrivkitError('E_ARG', `opts.rng must be a generator made by createRng, got ${describe(o.rng)}`, { argument: 'opts.rng' });
+    const noise = discreteGaussian(this.sum.length, sigma, { rng: o.rng ?? (defaultRng ??= createRng()) });
+    const p = this.field.modulus;
+    return encodeVec(this.field, this.sum.map((x, i) => (x + BigInt(noise[i]!) + p) % p));
   }
 }

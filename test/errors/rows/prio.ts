@@ -2,7 +2,8 @@
 // buckets and the other variants' shard), the ping-pong steps and the streaming aggregator. Reports
 // are sharded with a fixed nonce and randomness, so a call and its variants give the same bytes.
 import * as pr from 'privkit/prio';
-import { arrayOf, bool, fn, instance, int, obj, opaque, rngField, typed, type Row, type SweepRow } from '../sweep-harness.js';
+import { arrayOf, bool, fn, instance, int, num, obj, opaque, rngField, typed, type Row, type SweepRow } from '../sweep-harness.js';
+import { createRng } from 'privkit/dp';
 
 const entry = 'privkit/prio';
 
@@ -157,12 +158,21 @@ const methods: Row[] = [
     entry,
     export: 'Prio3',
     label: 'Prio3#unshard',
-    params: [{ name: 'aggShares', domain: arrayOf(typed('Uint8Array')) }, { name: 'numMeasurements', domain: int(1) }],
-    args: () => [[outShare(0), outShare(1)], 1],
-    call: ([shares, n]) => histogram.unshard(shares, n),
+    params: [{ name: 'aggShares', domain: arrayOf(typed('Uint8Array')) }, { name: 'numMeasurements', domain: int(1) }, { name: 'opts', domain: obj({ noised: bool({ optional: true }) }, { optional: true }) }],
+    args: () => [[outShare(0), outShare(1)], 1, { noised: false }],
+    call: ([shares, n, o]) => histogram.unshard(shares, n, o),
     aliases: { aggShares: ['aggShares[0]', 'aggShares[1]'] },
   },
   { entry, export: 'Prio3', label: 'Prio3#aggregator', params: [], args: () => [], call: () => histogram.aggregator(), observe: (a: pr.Prio3Aggregator) => a.share() },
+  {
+    entry,
+    export: 'Prio3Aggregator',
+    label: 'Prio3Aggregator#share',
+    params: [{ name: 'opts', domain: obj({ noiseSigma: num({ min: 0.5, max: 2 ** 24, optional: true }), rng: rngField() }, { optional: true }) }],
+    args: () => [{ noiseSigma: 2, rng: createRng({ seed: new Uint8Array(32).fill(8) }) }],
+    call: ([o]) => histogram.aggregator().share(o),
+    notApplicable: { 'opts.noiseSigma=missing': 'no noise: then opts.rng is refused (E_ARG opts.rng), a documented dependency' },
+  },
   {
     entry,
     export: 'Prio3',
