@@ -474,50 +474,107 @@ export function parallelSumMulScratchBytes(field: i32, p: i32): i32 {
   return (4 + 2 * half + p + 2 * p + 2 * p + p) * (field == 64 ? 8 : 16);
 }
 
+/** a^-1 (Montgomery form in and out), as a^(p-2) by square and multiply; 0 for 0. */
+function inverse(field: i32, aLo: u64, aHi: u64): u64 {
+  // p - 2: Field64 0xfffffffeffffffff; Field128 (0xffffffffffffffe3, 0xffffffffffffffff)
+  const eHi: u64 = field == 64 ? 0 : 0xffffffffffffffe3;
+  const eLo: u64 = field == 64 ? 0xfffffffeffffffff : 0xffffffffffffffff;
+  let lo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
+  let hi: u64 = field == 64 ? 0 : 0x1b;
+  for (let bit = field == 64 ? 63 : 127; bit >= 0; bit--) {
+    lo = mulAny(field, lo, hi, lo, hi);
+    hi = resHi;
+    const word = bit >= 64 ? eHi : eLo;
+    if ((word >> (<u64>bit & 63)) & 1) {
+      lo = mulAny(field, lo, hi, aLo, aHi);
+      hi = resHi;
+    }
+  }
+  resHi = hi;
+  return lo;
+}
+
 /**
- * Evaluates `count` polynomials, each given by its n evaluations at the powers of W_n (canonical,
- * polynomial i at polys + i * n elements; n a power of 2), at the point x, in linear time (the
- * draft's Lagrange poly_eval_batched, after Faz25). consts holds three canonical elements: W_n, x
- * and (-1)^(n-1) / n. out gets `count` canonical elements. scratch: lagrangeEvalScratchBytes.
+ * Evaluates `count` polynomials, each given by its n evaluations at the nodes w_i = W_n^i (canonical,
+ * polynomial j at polys + j * n elements; n a power of 2), at the point x, by the barycentric form
+ * p(x) = sum_i p_i * lambda_i with lambda_i = (x^n - 1) w_i / (n (x - w_i)) (Berrut and Trefethen
+ * 2004; the nodes' weights are 1/(n w_i^(n-1)) = w_i / n): the lambdas (one batch inversion) are
+ * shared, so each polynomial costs n products. When x is a node w_i, p(x) = p_i. consts holds three
+ * canonical elements: W_n, x and 1/n. out gets `count` canonical elements. scratch: lagrangeEvalScratchBytes.
  */
 export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, consts: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
   const c = scratch;
-  const nodes = c + 3 * size;
+  const lambda = c + 3 * size;
+  const prefix = lambda + <usize>n * size;
   memory.copy(c, consts, 3 * size);
   toMontgomery(field, c, 3);
-  powers(field, nodes, get(field, c, 0), resHi, n);
+  // lambda_i = w_i for now; prefix_i = (x - w_0) ... (x - w_i)
+  powers(field, lambda, get(field, c, 0), resHi, n);
   const xLo = get(field, c, 1);
   const xHi = resHi;
-  // u_j = p_j[0] (canonical, in out); k = 1 and d = nodes[0] - x (Montgomery form)
-  for (let j = 0; j < count; j++) memory.copy(out + <usize>j * size, polys + <usize>(j * n) * size, size);
-  let kLo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
-  let kHi: u64 = field == 64 ? 0 : 0x1b;
-  let dLo = diff(field, get(field, nodes, 0), resHi, xLo, xHi);
-  let dHi = resHi;
-  for (let i = 1; i < n; i++) {
-    kLo = mulAny(field, kLo, kHi, dLo, dHi);
-    kHi = resHi;
-    dLo = diff(field, get(field, nodes, i), resHi, xLo, xHi);
-    dHi = resHi;
-    const tLo = mulAny(field, kLo, kHi, get(field, nodes, i), resHi);
-    const tHi = resHi;
-    for (let j = 0; j < count; j++) {
-      // u_j = u_j * d + t * p_j[i]
-      const pLo = get(field, polys, j * n + i);
-      const bLo = mulAny(field, tLo, tHi, pLo, resHi);
-      const bHi = resHi;
-      const uLo = get(field, out, j);
-      const aLo = mulAny(field, uLo, resHi, dLo, dHi);
-      put(field, out, j, sum(field, aLo, resHi, bLo, bHi), resHi);
-    }
+  let node = -1;
+  let pLo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
+  let pHi: u64 = field == 64 ? 0 : 0x1b;
+  for (let i = 0; i < n; i++) {
+    const dLo = diff(field, xLo, xHi, get(field, lambda, i), resHi);
+    const dHi = resHi;
+    if ((dLo | dHi) == 0) node = i;
+    pLo = mulAny(field, pLo, pHi, dLo, dHi);
+    pHi = resHi;
+    put(field, prefix, i, pLo, pHi);
   }
-  scale(field, out, count, c + 2 * size, true);
+  if (node >= 0) {
+    for (let j = 0; j < count; j++) memory.copy(out + <usize>j * size, polys + <usize>(j * n + node) * size, size);
+    return;
+  }
+  // (x^n - 1) / n / prod_i (x - w_i), then walked down: inv_i = 1 / (x - w_i)
+  let tLo = xLo;
+  let tHi = xHi;
+  for (let m = 1; m < n; m <<= 1) {
+    tLo = mulAny(field, tLo, tHi, tLo, tHi);
+    tHi = resHi;
+  }
+  tLo = diff(field, tLo, tHi, field == 64 ? 0xffffffff : 0xffffffffffffffff, field == 64 ? 0 : 0x1b);
+  tHi = resHi;
+  tLo = mulAny(field, tLo, tHi, get(field, c, 2), resHi);
+  tHi = resHi;
+  let qLo = inverse(field, pLo, pHi);
+  let qHi = resHi;
+  qLo = mulAny(field, qLo, qHi, tLo, tHi);
+  qHi = resHi;
+  for (let i = n - 1; i >= 0; i--) {
+    // q = (x^n - 1) / n / prod_(k <= i) (x - w_k)
+    let invLo = qLo;
+    let invHi = qHi;
+    if (i > 0) {
+      invLo = mulAny(field, qLo, qHi, get(field, prefix, i - 1), resHi);
+      invHi = resHi;
+      qLo = mulAny(field, qLo, qHi, diff(field, xLo, xHi, get(field, lambda, i), resHi), resHi);
+      qHi = resHi;
+    }
+    const wLo = get(field, lambda, i);
+    put(field, lambda, i, mulAny(field, wLo, resHi, invLo, invHi), resHi);
+  }
+  for (let j = 0; j < count; j++) {
+    let uLo: u64 = 0;
+    let uHi: u64 = 0;
+    const poly = polys + <usize>(j * n) * size;
+    for (let i = 0; i < n; i++) {
+      const yLo = get(field, poly, i);
+      const yHi = resHi;
+      const lLo = get(field, lambda, i);
+      const termLo = mulAny(field, yLo, yHi, lLo, resHi);
+      uLo = sum(field, uLo, uHi, termLo, resHi);
+      uHi = resHi;
+    }
+    put(field, out, j, uLo, uHi);
+  }
 }
 
 /** Bytes of lagrangeEval's scratch block. */
 export function lagrangeEvalScratchBytes(field: i32, count: i32, n: i32): i32 {
-  return (3 + n) * (field == 64 ? 8 : 16);
+  return (3 + 2 * n) * (field == 64 ? 8 : 16);
 }
 
 /**

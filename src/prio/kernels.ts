@@ -176,15 +176,13 @@ export function parallelSumMulWasm(f: Field, wires: readonly (readonly bigint[])
 export function polyEvalBatchedWasm(f: Field, polys: readonly (readonly bigint[])[], x: bigint): bigint[] {
   const n = polys[0]!.length;
   const size = f.encodedSize;
-  let factor = invInt(f, n);
-  if ((n - 1) % 2 === 1) factor = f.modulus - factor;
   return prioWasm.run((k, arena) => {
     const p = arena.allocSecret(polys.length * n * size);
     const consts = arena.allocSecret(3 * size);
     const out = arena.allocSecret(polys.length * size);
     const scratch = arena.allocSecret(k.lagrangeEvalScratchBytes(fieldId(f), polys.length, n));
     polys.forEach((poly, i) => stage(f, arena, p + i * n * size, poly));
-    stage(f, arena, consts, [nthRoot(f, n), x, factor]);
+    stage(f, arena, consts, [nthRoot(f, n), x, invInt(f, n)]);
     k.lagrangeEval(fieldId(f), p, polys.length, n, consts, out, scratch);
     return unstage(f, arena, out, polys.length);
   });
@@ -248,10 +246,8 @@ export function chunkedRangeCheckWasm(
       stage(f, arena, consts, [root, nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]);
       k.parallelSumMul(id, wires, chunkLength, p, consts, out, scratch);
     } else {
-      let factor = invInt(f, p);
-      if ((p - 1) % 2 === 1) factor = f.modulus - factor;
       const scratch = arena.allocSecret(k.lagrangeEvalScratchBytes(id, arity, p));
-      stage(f, arena, consts, [root, at, factor]);
+      stage(f, arena, consts, [root, at, invInt(f, p)]);
       k.lagrangeEval(id, wires, arity, p, consts, out, scratch);
     }
     return unstage(f, arena, out, outLength);
