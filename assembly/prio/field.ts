@@ -496,11 +496,13 @@ function inverse(field: i32, aLo: u64, aHi: u64): u64 {
 
 /**
  * Evaluates `count` polynomials, each given by its n evaluations at the nodes w_i = W_n^i (canonical,
- * polynomial j at polys + j * n elements; n a power of 2), at the point x, by the barycentric form
- * p(x) = sum_i p_i * lambda_i with lambda_i = (x^n - 1) w_i / (n (x - w_i)) (Berrut and Trefethen
- * 2004; the nodes' weights are 1/(n w_i^(n-1)) = w_i / n): the lambdas (one batch inversion) are
- * shared, so each polynomial costs n products. When x is a node w_i, p(x) = p_i. consts holds three
- * canonical elements: W_n, x and 1/n. out gets `count` canonical elements. scratch: lagrangeEvalScratchBytes.
+ * polynomial j at polys + j * n elements; n a power of 2), at the point x. Many polynomials take the
+ * barycentric form p(x) = sum_i p_i * lambda_i with lambda_i = (x^n - 1) w_i / (n (x - w_i))
+ * (Berrut and Trefethen 2004; the nodes' weights are 1/(n w_i^(n-1)) = w_i / n): the lambdas (one
+ * batch inversion, about 4n + 256 products) are shared, so each polynomial costs n products, and x
+ * on a node w_i gives p_i. Few take the draft's linear-time recurrence (lagrangeRecurrence), 2n
+ * products each and no inversion. consts holds three canonical elements: W_n, x and 1/n. out gets
+ * `count` canonical elements. scratch: lagrangeEvalScratchBytes.
  */
 export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, consts: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
@@ -513,6 +515,10 @@ export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, const
   powers(field, lambda, get(field, c, 0), resHi, n);
   const xLo = get(field, c, 1);
   const xHi = resHi;
+  if ((count - 1) * n <= 256) {
+    lagrangeRecurrence(field, polys, count, n, lambda, xLo, xHi, c + 2 * size, out);
+    return;
+  }
   let node = -1;
   let pLo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
   let pHi: u64 = field == 64 ? 0 : 0x1b;
@@ -570,6 +576,42 @@ export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, const
     }
     put(field, out, j, uLo, uHi);
   }
+}
+
+/**
+ * lagrangeEval by the draft's poly_eval_batched (after Faz25): u_j = p_j[0], then for each node
+ * u_j = u_j * d + t * p_j[i] with d = w_i - x and t = w_i prod_(k < i) (w_k - x), and at the end
+ * u_j * (-1)^(n-1) / n. nodes (w_i), x and invN (1/n) in Montgomery form; u stays canonical.
+ */
+function lagrangeRecurrence(field: i32, polys: usize, count: i32, n: i32, nodes: usize, xLo: u64, xHi: u64, invN: usize, out: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  for (let j = 0; j < count; j++) memory.copy(out + <usize>j * size, polys + <usize>(j * n) * size, size);
+  let kLo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
+  let kHi: u64 = field == 64 ? 0 : 0x1b;
+  let dLo = diff(field, get(field, nodes, 0), resHi, xLo, xHi);
+  let dHi = resHi;
+  for (let i = 1; i < n; i++) {
+    kLo = mulAny(field, kLo, kHi, dLo, dHi);
+    kHi = resHi;
+    dLo = diff(field, get(field, nodes, i), resHi, xLo, xHi);
+    dHi = resHi;
+    const tLo = mulAny(field, kLo, kHi, get(field, nodes, i), resHi);
+    const tHi = resHi;
+    for (let j = 0; j < count; j++) {
+      const bLo = mulAny(field, tLo, tHi, get(field, polys, j * n + i), resHi);
+      const bHi = resHi;
+      const aLo = mulAny(field, get(field, out, j), resHi, dLo, dHi);
+      put(field, out, j, sum(field, aLo, resHi, bLo, bHi), resHi);
+    }
+  }
+  // (-1)^(n-1) / n
+  let fLo = get(field, invN, 0);
+  let fHi = resHi;
+  if (n > 1) {
+    fLo = diff(field, 0, 0, fLo, fHi);
+    fHi = resHi;
+  }
+  for (let j = 0; j < count; j++) put(field, out, j, mulAny(field, get(field, out, j), resHi, fLo, fHi), resHi);
 }
 
 /** Bytes of lagrangeEval's scratch block. */
