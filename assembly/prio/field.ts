@@ -217,6 +217,137 @@ let resHi: u64 = 0;
   return nlo;
 }
 
+// ---- Field128, two products at a time (SIMD) ----
+
+const MASK32: v128 = i64x2.splat(0xffffffff);
+
+// @ts-ignore: decorator
+@inline function lo32(q: v128): v128 {
+  return v128.and(q, MASK32);
+}
+
+// @ts-ignore: decorator
+@inline function hi32(q: v128): v128 {
+  return i64x2.shr_u(q, 32);
+}
+
+/** The high words of the last mont128Pair. */
+let pairHi: v128 = i64x2.splat(0);
+
+/**
+ * Two Montgomery products at once (i64x2 lanes): x0 * y0 and x1 * y1 for the Field128 elements at
+ * the four addresses; the low words returned, the high words in pairHi. mont128 in 32-bit columns
+ * with i64x2.extmul products; the REDC runs by 32-bit words too (p = 1 - 28 * 2^64 + 2^128, so
+ * m = -c_i mod 2^32 and m * p adds m at column i, -28m at column i + 2 and m at column i + 4).
+ */
+// @ts-ignore: decorator
+@inline function mont128Pair(x0: usize, x1: usize, y0: usize, y1: usize): v128 {
+  const A0 = v128.load(x0);
+  const A1 = v128.load(x1);
+  const B0 = v128.load(y0);
+  const B1 = v128.load(y1);
+  // limbs across the two lanes: [l0 of 0, l0 of 1, l1 of 0, l1 of 1] and the same for l2, l3
+  const X01 = i32x4.shuffle(A0, A1, 0, 4, 1, 5);
+  const X23 = i32x4.shuffle(A0, A1, 2, 6, 3, 7);
+  const Y01 = i32x4.shuffle(B0, B1, 0, 4, 1, 5);
+  const Y23 = i32x4.shuffle(B0, B1, 2, 6, 3, 7);
+  const Y10 = i8x16.shuffle(Y01, Y01, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+  const Y32 = i8x16.shuffle(Y23, Y23, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+  let q = i64x2.extmul_low_i32x4_u(X01, Y01);
+  let c0 = lo32(q);
+  let c1 = hi32(q);
+  q = i64x2.extmul_high_i32x4_u(X01, Y01);
+  let c2 = lo32(q);
+  let c3 = hi32(q);
+  q = i64x2.extmul_low_i32x4_u(X01, Y10);
+  c1 = i64x2.add(c1, lo32(q));
+  c2 = i64x2.add(c2, hi32(q));
+  q = i64x2.extmul_high_i32x4_u(X01, Y10);
+  c1 = i64x2.add(c1, lo32(q));
+  c2 = i64x2.add(c2, hi32(q));
+  q = i64x2.extmul_low_i32x4_u(X01, Y23);
+  c2 = i64x2.add(c2, lo32(q));
+  c3 = i64x2.add(c3, hi32(q));
+  q = i64x2.extmul_high_i32x4_u(X01, Y23);
+  let c4 = lo32(q);
+  let c5 = hi32(q);
+  q = i64x2.extmul_low_i32x4_u(X01, Y32);
+  c3 = i64x2.add(c3, lo32(q));
+  c4 = i64x2.add(c4, hi32(q));
+  q = i64x2.extmul_high_i32x4_u(X01, Y32);
+  c3 = i64x2.add(c3, lo32(q));
+  c4 = i64x2.add(c4, hi32(q));
+  q = i64x2.extmul_low_i32x4_u(X23, Y01);
+  c2 = i64x2.add(c2, lo32(q));
+  c3 = i64x2.add(c3, hi32(q));
+  q = i64x2.extmul_high_i32x4_u(X23, Y01);
+  c4 = i64x2.add(c4, lo32(q));
+  c5 = i64x2.add(c5, hi32(q));
+  q = i64x2.extmul_low_i32x4_u(X23, Y10);
+  c3 = i64x2.add(c3, lo32(q));
+  c4 = i64x2.add(c4, hi32(q));
+  q = i64x2.extmul_high_i32x4_u(X23, Y10);
+  c3 = i64x2.add(c3, lo32(q));
+  c4 = i64x2.add(c4, hi32(q));
+  q = i64x2.extmul_low_i32x4_u(X23, Y23);
+  c4 = i64x2.add(c4, lo32(q));
+  c5 = i64x2.add(c5, hi32(q));
+  q = i64x2.extmul_high_i32x4_u(X23, Y23);
+  let c6 = lo32(q);
+  let c7 = hi32(q);
+  q = i64x2.extmul_low_i32x4_u(X23, Y32);
+  c5 = i64x2.add(c5, lo32(q));
+  c6 = i64x2.add(c6, hi32(q));
+  q = i64x2.extmul_high_i32x4_u(X23, Y32);
+  c5 = i64x2.add(c5, lo32(q));
+  c6 = i64x2.add(c6, hi32(q));
+  // REDC: columns 2 and up may go negative (their carries are arithmetic shifts), 0 and 1 never do
+  const zero = i64x2.splat(0);
+  let m = v128.and(i64x2.sub(zero, c0), MASK32);
+  c1 = i64x2.add(c1, hi32(i64x2.add(c0, m)));
+  c2 = i64x2.sub(c2, i64x2.sub(i64x2.shl(m, 5), i64x2.shl(m, 2)));
+  c4 = i64x2.add(c4, m);
+  m = v128.and(i64x2.sub(zero, c1), MASK32);
+  c2 = i64x2.add(c2, hi32(i64x2.add(c1, m)));
+  c3 = i64x2.sub(c3, i64x2.sub(i64x2.shl(m, 5), i64x2.shl(m, 2)));
+  c5 = i64x2.add(c5, m);
+  m = v128.and(i64x2.sub(zero, c2), MASK32);
+  c3 = i64x2.add(c3, i64x2.shr_s(i64x2.add(c2, m), 32));
+  c4 = i64x2.sub(c4, i64x2.sub(i64x2.shl(m, 5), i64x2.shl(m, 2)));
+  c6 = i64x2.add(c6, m);
+  m = v128.and(i64x2.sub(zero, c3), MASK32);
+  c4 = i64x2.add(c4, i64x2.shr_s(i64x2.add(c3, m), 32));
+  c5 = i64x2.sub(c5, i64x2.sub(i64x2.shl(m, 5), i64x2.shl(m, 2)));
+  c7 = i64x2.add(c7, m);
+  // normalize (c4..c7) to 32-bit columns: V in [0, 2p)
+  c5 = i64x2.add(c5, i64x2.shr_s(c4, 32));
+  c4 = lo32(c4);
+  c6 = i64x2.add(c6, i64x2.shr_s(c5, 32));
+  c5 = lo32(c5);
+  c7 = i64x2.add(c7, i64x2.shr_s(c6, 32));
+  c6 = lo32(c6);
+  // e = V + 2^129 - p (columns 2^32 - 1, 2^32 - 1, 2^32 - 1 + 28, 2^32 - 1): V >= p exactly when e >= 2^129,
+  // and then V - p = e - 2^129
+  let e4 = i64x2.add(c4, MASK32);
+  let e5 = i64x2.add(i64x2.add(c5, MASK32), hi32(e4));
+  e4 = lo32(e4);
+  let e6 = i64x2.add(i64x2.add(c6, i64x2.splat(0xffffffff + 28)), hi32(e5));
+  e5 = lo32(e5);
+  let e7 = i64x2.add(i64x2.add(c7, MASK32), hi32(e6));
+  e6 = lo32(e6);
+  const atLeastP = i64x2.sub(zero, i64x2.shr_u(e7, 33));
+  e7 = lo32(e7);
+  pairHi = v128.bitselect(v128.or(e6, i64x2.shl(e7, 32)), v128.or(c6, i64x2.shl(c7, 32)), atLeastP);
+  return v128.bitselect(v128.or(e4, i64x2.shl(e5, 32)), v128.or(c4, i64x2.shl(c5, 32)), atLeastP);
+}
+
+/** Stores the products of the last mont128Pair (low words lo): lane 0 at p0, lane 1 at p1. */
+// @ts-ignore: decorator
+@inline function storePair(p0: usize, p1: usize, lo: v128): void {
+  v128.store(p0, i64x2.shuffle(lo, pairHi, 0, 2));
+  v128.store(p1, i64x2.shuffle(lo, pairHi, 1, 3));
+}
+
 // ---- Vectors ----
 // Vector data stays canonical in every kernel; only constants (roots of unity, twists, scale
 // factors, random points) are brought into Montgomery form. The Montgomery product of a canonical x
@@ -310,7 +441,15 @@ function powers(field: i32, table: usize, wLo: u64, wHi: u64, n: i32): void {
 
 /** v[i] *= c[i] (c in Montgomery form); with `constant`, c[0] for every i. */
 function scale(field: i32, v: usize, n: i32, c: usize, constant: bool): void {
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  if (field == 128) {
+    for (; i + 1 < n; i += 2) {
+      const at = v + (<usize>i << 4);
+      const ci = constant ? c : c + (<usize>i << 4);
+      storePair(at, at + 16, mont128Pair(at, at + 16, ci, constant ? c : ci + 16));
+    }
+  }
+  for (; i < n; i++) {
     const cLo = get(field, c, constant ? 0 : i);
     const cHi = resHi;
     const xLo = get(field, v, i);
@@ -357,6 +496,28 @@ function bitReverse(field: i32, v: usize, n: i32): void {
   put(field, v, j, diff(field, uLo, uHi, xLo, xHi), resHi);
 }
 
+/** Two Field128 butterflies: (v[i0], v[j0]) with the twiddle at w0 and (v[i1], v[j1]) with the one at w1. */
+// @ts-ignore: decorator
+@inline function butterflyPair(v: usize, i0: i32, j0: i32, w0: usize, i1: i32, j1: i32, w1: usize): void {
+  const lo = mont128Pair(v + (<usize>j0 << 4), v + (<usize>j1 << 4), w0, w1);
+  const hi = pairHi;
+  butterflyWith(v, i0, j0, i64x2.extract_lane(lo, 0), i64x2.extract_lane(hi, 0));
+  butterflyWith(v, i1, j1, i64x2.extract_lane(lo, 1), i64x2.extract_lane(hi, 1));
+}
+
+/** (v[i], v[j]) = (v[i] + t, v[i] - t) in Field128. */
+// @ts-ignore: decorator
+@inline function butterflyWith(v: usize, i: i32, j: i32, tLo: u64, tHi: u64): void {
+  const pi = v + (<usize>i << 4);
+  const pj = v + (<usize>j << 4);
+  const uLo = load<u64>(pi);
+  const uHi = load<u64>(pi, 8);
+  store<u64>(pi, add128(uLo, uHi, tLo, tHi));
+  store<u64>(pi, resHi, 8);
+  store<u64>(pj, sub128(uLo, uHi, tLo, tHi));
+  store<u64>(pj, resHi, 8);
+}
+
 /**
  * In-place radix-2 NTT of n (a power of 2) elements at v: v[k] = sum_j v[j] * root^(jk), in
  * whatever form v is (the transform is linear). `table` holds root^0..root^(n/2-1) in Montgomery
@@ -369,7 +530,20 @@ function transform(field: i32, v: usize, n: i32, table: usize): void {
     const len = half << 1;
     const stride = n / len;
     for (let i = 0; i < n; i += len) butterfly(field, v, i, i + half, 0, 0, true);
-    for (let k = 1; k < half; k++) {
+    let k = 1;
+    if (field == 128) {
+      // two butterflies at a time: a twiddle's pairs along the layer, or in the last layer (one
+      // butterfly per twiddle) neighbouring twiddles
+      if (len < n) {
+        for (; k < half; k++) {
+          const w = table + (<usize>(k * stride) << 4);
+          for (let i = k; i < n; i += 2 * len) butterflyPair(v, i, i + half, w, i + len, i + len + half, w);
+        }
+      } else {
+        for (; k + 1 < half; k += 2) butterflyPair(v, k, k + half, table + (<usize>k << 4), k + 1, k + 1 + half, table + (<usize>(k + 1) << 4));
+      }
+    }
+    for (; k < half; k++) {
       const wLo = get(field, table, k * stride);
       const wHi = resHi;
       for (let i = k; i < n; i += len) butterfly(field, v, i, i + half, wLo, wHi, false);
