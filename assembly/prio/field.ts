@@ -3,8 +3,8 @@
 // Field64 (p = 2^64 - 2^32 + 1, R = 2^64) and Field128 (p = 2^128 - 28 * 2^64 + 1, two 64-bit limbs,
 // R = 2^128), and on vectors of them: the radix-2 NTT and inverse NTT, and the ParallelSum(Mul)
 // gadget polynomial of the FLP (the sum over pairs of wire polynomials of their Lagrange-basis
-// products). Vectors cross the boundary as the draft encodes them: canonical little-endian
-// elements of 8 or 16 bytes; kernels convert to Montgomery form and back.
+// products), its batched Lagrange evaluation and the chunked bit check's wires. Vectors cross the
+// boundary as the draft encodes them: canonical little-endian elements of 8 or 16 bytes.
 
 // ---- 64 x 64 -> 128-bit products ----
 
@@ -20,22 +20,6 @@
   const p10 = a1 * b0;
   const mid = (p00 >> 32) + (p01 & 0xffffffff) + (p10 & 0xffffffff);
   return a1 * b1 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
-}
-
-/** The high word of the last mac. */
-let macHi: u64 = 0;
-
-/** t + x * y + carry as (low word returned, high word in macHi); never overflows 128 bits. */
-// @ts-ignore: decorator
-@inline function mac(t: u64, x: u64, y: u64, carry: u64): u64 {
-  const lo = x * y;
-  let hi = mulHi(x, y);
-  const lo2 = lo + t;
-  hi += u64(lo2 < lo);
-  const lo3 = lo2 + carry;
-  hi += u64(lo3 < lo2);
-  macHi = hi;
-  return lo3;
 }
 
 // ---- Field64 ----
@@ -73,140 +57,340 @@ const R2_64: u64 = 0xfffffffe00000001; // R^2 mod p
 // ---- Field128: elements (lo, hi); results' high limb in resHi ----
 
 const P0: u64 = 1; // mont128's reduction relies on p0 = 1
-const P1: u64 = 0xffffffffffffffe4;
-const NP128: u64 = 0xffffffffffffffff; // -p^-1 mod 2^64 (p = 1 mod 2^64)
+const P1: u64 = 0xffffffffffffffe4; // 2^64 - 28
 const R2_LO: u64 = 0xfffffffffffffcf1;
 const R2_HI: u64 = 0x5587;
+const M32: u64 = 0xffffffff;
 
 let resHi: u64 = 0;
 
-/** (x, xHi) - p when it is >= p or when `carry` (a 2^128 bit) is set. */
+/**
+ * (lo, hi) - p when it is >= p or when `carry` (a 2^128 bit) is set, else (lo, hi). Branch-free:
+ * in the NTT and in sums the outcome is a coin flip a branch would mispredict.
+ */
 // @ts-ignore: decorator
 @inline function reduce128(lo: u64, hi: u64, carry: bool): u64 {
-  if (carry || hi > P1 || (hi == P1 && lo >= P0)) {
-    const nlo = lo - P0;
-    resHi = hi - P1 - u64(lo < P0);
-    return nlo;
-  }
-  resHi = hi;
-  return lo;
+  const dLo = lo - P0;
+  const b1 = u64(lo < P0);
+  const dHi = hi - P1 - b1;
+  const below = u64(hi < P1) | (u64(hi == P1) & b1);
+  const take = carry || below == 0;
+  resHi = select<u64>(dHi, hi, take);
+  return select<u64>(dLo, lo, take);
 }
 
-/** Montgomery product (a0, a1) * (b0, b1) / 2^128 mod p: schoolbook then word-by-word REDC. */
-function mont128(a0: u64, a1: u64, b0: u64, b1: u64): u64 {
-  let t0 = mac(0, a0, b0, 0);
-  let c = macHi;
-  let t1 = mac(0, a0, b1, c);
-  let t2 = macHi;
-  t1 = mac(t1, a1, b0, 0);
-  c = macHi;
-  t2 = mac(t2, a1, b1, c);
-  let t3 = macHi;
-  let t4: u64 = 0;
-  // first reduction word; p0 = 1 and -p^-1 = -1 mod 2^64, so m = -t0 and t0 + m * p0 leaves
-  // only the carry (t0 != 0)
-  let m = t0 * NP128;
-  c = u64(t0 != 0);
-  t1 = mac(t1, m, P1, c);
-  c = macHi;
-  t2 += c;
-  c = u64(t2 < c);
-  t3 += c;
-  t4 += u64(t3 < c);
-  // second reduction word (as the first)
-  m = t1 * NP128;
-  c = u64(t1 != 0);
-  t2 = mac(t2, m, P1, c);
-  c = macHi;
-  t3 += c;
-  t4 += u64(t3 < c);
+/** The high word of m * P1 = m * 2^64 - 28m (28m = 32m - 4m, no multiplication); the low word is -28m mod 2^64. */
+// @ts-ignore: decorator
+@inline function mulP1Hi(m: u64): u64 {
+  const lo32 = m << 5;
+  const lo4 = m << 2;
+  const hi28 = (m >> 59) - (m >> 62) - u64(lo32 < lo4);
+  return m - hi28 - u64(lo32 != lo4);
+}
+
+/**
+ * Montgomery product (a0, a1) * (b0, b1) / 2^128 mod p, a, b < p. The 256-bit product from sixteen
+ * 32 x 32-bit products, their halves summed per 32-bit column (at most eight terms below 2^32 each,
+ * so no column overflows); then word-by-word REDC, where p0 = 1 makes m = -t (mod 2^64) and
+ * m * p1 = m * 2^64 - 28m needs no multiplication.
+ */
+// @ts-ignore: decorator
+@inline function mont128(a0: u64, a1: u64, b0: u64, b1: u64): u64 {
+  const x0 = a0 & M32;
+  const x1 = a0 >> 32;
+  const x2 = a1 & M32;
+  const x3 = a1 >> 32;
+  const y0 = b0 & M32;
+  const y1 = b0 >> 32;
+  const y2 = b1 & M32;
+  const y3 = b1 >> 32;
+  let q = x0 * y0;
+  const c0 = q & M32;
+  let c1 = q >> 32;
+  q = x0 * y1;
+  c1 += q & M32;
+  let c2 = q >> 32;
+  q = x1 * y0;
+  c1 += q & M32;
+  c2 += q >> 32;
+  q = x0 * y2;
+  c2 += q & M32;
+  let c3 = q >> 32;
+  q = x1 * y1;
+  c2 += q & M32;
+  c3 += q >> 32;
+  q = x2 * y0;
+  c2 += q & M32;
+  c3 += q >> 32;
+  q = x0 * y3;
+  c3 += q & M32;
+  let c4 = q >> 32;
+  q = x1 * y2;
+  c3 += q & M32;
+  c4 += q >> 32;
+  q = x2 * y1;
+  c3 += q & M32;
+  c4 += q >> 32;
+  q = x3 * y0;
+  c3 += q & M32;
+  c4 += q >> 32;
+  q = x1 * y3;
+  c4 += q & M32;
+  let c5 = q >> 32;
+  q = x2 * y2;
+  c4 += q & M32;
+  c5 += q >> 32;
+  q = x3 * y1;
+  c4 += q & M32;
+  c5 += q >> 32;
+  q = x2 * y3;
+  c5 += q & M32;
+  let c6 = q >> 32;
+  q = x3 * y2;
+  c5 += q & M32;
+  c6 += q >> 32;
+  q = x3 * y3;
+  c6 += q & M32;
+  let c7 = q >> 32;
+  // carries between columns; t = (t0, t1, t2, t3) in 64-bit words
+  c1 += c0 >> 32;
+  const t0 = (c0 & M32) | (c1 << 32);
+  c2 += c1 >> 32;
+  c3 += c2 >> 32;
+  let t1 = (c2 & M32) | (c3 << 32);
+  c4 += c3 >> 32;
+  c5 += c4 >> 32;
+  let t2 = (c4 & M32) | (c5 << 32);
+  c6 += c5 >> 32;
+  c7 += c6 >> 32;
+  let t3 = (c6 & M32) | (c7 << 32);
+  // first reduction word: m = -t0, t0 + m * p0 leaves the carry (t0 != 0); add m * p1 at word 1
+  let m = 0 - t0;
+  let mLo = 0 - (m << 5) + (m << 2);
+  let mHi = mulP1Hi(m);
+  let s = t1 + mLo;
+  let k = u64(s < t1);
+  t1 = s + u64(t0 != 0);
+  k += u64(t1 < s);
+  s = t2 + mHi;
+  let k2 = u64(s < t2);
+  t2 = s + k;
+  k2 += u64(t2 < s);
+  t3 += k2;
+  let t4 = u64(t3 < k2);
+  // second reduction word (as the first), into words 2 and 3
+  m = 0 - t1;
+  mLo = 0 - (m << 5) + (m << 2);
+  mHi = mulP1Hi(m);
+  s = t2 + mLo;
+  k = u64(s < t2);
+  t2 = s + u64(t1 != 0);
+  k += u64(t2 < s);
+  s = t3 + mHi;
+  k2 = u64(s < t3);
+  t3 = s + k;
+  k2 += u64(t3 < s);
+  t4 += k2;
   return reduce128(t2, t3, t4 != 0);
 }
 
-function add128(a0: u64, a1: u64, b0: u64, b1: u64): u64 {
+// @ts-ignore: decorator
+@inline function add128(a0: u64, a1: u64, b0: u64, b1: u64): u64 {
   const lo = a0 + b0;
   const c = u64(lo < a0);
   const hiPartial = a1 + b1;
-  const c1 = hiPartial < a1;
   const hi = hiPartial + c;
-  const c2 = hi < hiPartial;
-  return reduce128(lo, hi, c1 || c2);
+  const carry = (u64(hiPartial < a1) | u64(hi < hiPartial)) != 0;
+  return reduce128(lo, hi, carry);
 }
 
-function sub128(a0: u64, a1: u64, b0: u64, b1: u64): u64 {
+/** a - b, adding p back on a borrow (branch-free). */
+// @ts-ignore: decorator
+@inline function sub128(a0: u64, a1: u64, b0: u64, b1: u64): u64 {
   const lo = a0 - b0;
   const borrow = u64(a0 < b0);
   const hi = a1 - b1 - borrow;
-  const under = a1 < b1 || (a1 == b1 && borrow != 0);
-  if (under) {
-    const nlo = lo + P0;
-    resHi = hi + P1 + u64(nlo < lo);
-    return nlo;
-  }
-  resHi = hi;
-  return lo;
+  const under = u64(a1 < b1) | (u64(a1 == b1) & borrow);
+  const mask = 0 - under;
+  const nlo = lo + (mask & P0);
+  resHi = hi + (mask & P1) + u64(nlo < lo);
+  return nlo;
 }
 
-// ---- Vectors: conversion to and from Montgomery form ----
+// ---- Field128, two products at a time (SIMD) ----
 
-/** Converts n canonical elements at x into Montgomery form in place. */
-export function toMontgomery(field: i32, x: usize, n: i32): void {
+const MASK32: v128 = i64x2.splat(0xffffffff);
+
+// @ts-ignore: decorator
+@inline function lo32(q: v128): v128 {
+  return v128.and(q, MASK32);
+}
+
+// @ts-ignore: decorator
+@inline function hi32(q: v128): v128 {
+  return i64x2.shr_u(q, 32);
+}
+
+/** The high words of the last mont128Pair. */
+let pairHi: v128 = i64x2.splat(0);
+
+/**
+ * Two Montgomery products at once (i64x2 lanes): x0 * y0 and x1 * y1 for the Field128 elements at
+ * the four addresses; the low words returned, the high words in pairHi. mont128 in 32-bit columns
+ * with i64x2.extmul products; the REDC runs by 32-bit words too (p = 1 - 28 * 2^64 + 2^128, so
+ * m = -c_i mod 2^32 and m * p adds m at column i, -28m at column i + 2 and m at column i + 4).
+ */
+// @ts-ignore: decorator
+@inline function mont128Pair(x0: usize, x1: usize, y0: usize, y1: usize): v128 {
+  const A0 = v128.load(x0);
+  const A1 = v128.load(x1);
+  const B0 = v128.load(y0);
+  const B1 = v128.load(y1);
+  // limbs across the two lanes: [l0 of 0, l0 of 1, l1 of 0, l1 of 1] and the same for l2, l3
+  const X01 = i32x4.shuffle(A0, A1, 0, 4, 1, 5);
+  const X23 = i32x4.shuffle(A0, A1, 2, 6, 3, 7);
+  const Y01 = i32x4.shuffle(B0, B1, 0, 4, 1, 5);
+  const Y23 = i32x4.shuffle(B0, B1, 2, 6, 3, 7);
+  const Y10 = i8x16.shuffle(Y01, Y01, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+  const Y32 = i8x16.shuffle(Y23, Y23, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+  let q = i64x2.extmul_low_i32x4_u(X01, Y01);
+  let c0 = lo32(q);
+  let c1 = hi32(q);
+  q = i64x2.extmul_high_i32x4_u(X01, Y01);
+  let c2 = lo32(q);
+  let c3 = hi32(q);
+  q = i64x2.extmul_low_i32x4_u(X01, Y10);
+  c1 = i64x2.add(c1, lo32(q));
+  c2 = i64x2.add(c2, hi32(q));
+  q = i64x2.extmul_high_i32x4_u(X01, Y10);
+  c1 = i64x2.add(c1, lo32(q));
+  c2 = i64x2.add(c2, hi32(q));
+  q = i64x2.extmul_low_i32x4_u(X01, Y23);
+  c2 = i64x2.add(c2, lo32(q));
+  c3 = i64x2.add(c3, hi32(q));
+  q = i64x2.extmul_high_i32x4_u(X01, Y23);
+  let c4 = lo32(q);
+  let c5 = hi32(q);
+  q = i64x2.extmul_low_i32x4_u(X01, Y32);
+  c3 = i64x2.add(c3, lo32(q));
+  c4 = i64x2.add(c4, hi32(q));
+  q = i64x2.extmul_high_i32x4_u(X01, Y32);
+  c3 = i64x2.add(c3, lo32(q));
+  c4 = i64x2.add(c4, hi32(q));
+  q = i64x2.extmul_low_i32x4_u(X23, Y01);
+  c2 = i64x2.add(c2, lo32(q));
+  c3 = i64x2.add(c3, hi32(q));
+  q = i64x2.extmul_high_i32x4_u(X23, Y01);
+  c4 = i64x2.add(c4, lo32(q));
+  c5 = i64x2.add(c5, hi32(q));
+  q = i64x2.extmul_low_i32x4_u(X23, Y10);
+  c3 = i64x2.add(c3, lo32(q));
+  c4 = i64x2.add(c4, hi32(q));
+  q = i64x2.extmul_high_i32x4_u(X23, Y10);
+  c3 = i64x2.add(c3, lo32(q));
+  c4 = i64x2.add(c4, hi32(q));
+  q = i64x2.extmul_low_i32x4_u(X23, Y23);
+  c4 = i64x2.add(c4, lo32(q));
+  c5 = i64x2.add(c5, hi32(q));
+  q = i64x2.extmul_high_i32x4_u(X23, Y23);
+  let c6 = lo32(q);
+  let c7 = hi32(q);
+  q = i64x2.extmul_low_i32x4_u(X23, Y32);
+  c5 = i64x2.add(c5, lo32(q));
+  c6 = i64x2.add(c6, hi32(q));
+  q = i64x2.extmul_high_i32x4_u(X23, Y32);
+  c5 = i64x2.add(c5, lo32(q));
+  c6 = i64x2.add(c6, hi32(q));
+  // REDC: columns 2 and up may go negative (their carries are arithmetic shifts), 0 and 1 never do
+  const zero = i64x2.splat(0);
+  let m = v128.and(i64x2.sub(zero, c0), MASK32);
+  c1 = i64x2.add(c1, hi32(i64x2.add(c0, m)));
+  c2 = i64x2.sub(c2, i64x2.sub(i64x2.shl(m, 5), i64x2.shl(m, 2)));
+  c4 = i64x2.add(c4, m);
+  m = v128.and(i64x2.sub(zero, c1), MASK32);
+  c2 = i64x2.add(c2, hi32(i64x2.add(c1, m)));
+  c3 = i64x2.sub(c3, i64x2.sub(i64x2.shl(m, 5), i64x2.shl(m, 2)));
+  c5 = i64x2.add(c5, m);
+  m = v128.and(i64x2.sub(zero, c2), MASK32);
+  c3 = i64x2.add(c3, i64x2.shr_s(i64x2.add(c2, m), 32));
+  c4 = i64x2.sub(c4, i64x2.sub(i64x2.shl(m, 5), i64x2.shl(m, 2)));
+  c6 = i64x2.add(c6, m);
+  m = v128.and(i64x2.sub(zero, c3), MASK32);
+  c4 = i64x2.add(c4, i64x2.shr_s(i64x2.add(c3, m), 32));
+  c5 = i64x2.sub(c5, i64x2.sub(i64x2.shl(m, 5), i64x2.shl(m, 2)));
+  c7 = i64x2.add(c7, m);
+  // normalize (c4..c7) to 32-bit columns: V in [0, 2p)
+  c5 = i64x2.add(c5, i64x2.shr_s(c4, 32));
+  c4 = lo32(c4);
+  c6 = i64x2.add(c6, i64x2.shr_s(c5, 32));
+  c5 = lo32(c5);
+  c7 = i64x2.add(c7, i64x2.shr_s(c6, 32));
+  c6 = lo32(c6);
+  // e = V + 2^129 - p (columns 2^32 - 1, 2^32 - 1, 2^32 - 1 + 28, 2^32 - 1): V >= p exactly when e >= 2^129,
+  // and then V - p = e - 2^129
+  let e4 = i64x2.add(c4, MASK32);
+  let e5 = i64x2.add(i64x2.add(c5, MASK32), hi32(e4));
+  e4 = lo32(e4);
+  let e6 = i64x2.add(i64x2.add(c6, i64x2.splat(0xffffffff + 28)), hi32(e5));
+  e5 = lo32(e5);
+  let e7 = i64x2.add(i64x2.add(c7, MASK32), hi32(e6));
+  e6 = lo32(e6);
+  const atLeastP = i64x2.sub(zero, i64x2.shr_u(e7, 33));
+  e7 = lo32(e7);
+  pairHi = v128.bitselect(v128.or(e6, i64x2.shl(e7, 32)), v128.or(c6, i64x2.shl(c7, 32)), atLeastP);
+  return v128.bitselect(v128.or(e4, i64x2.shl(e5, 32)), v128.or(c4, i64x2.shl(c5, 32)), atLeastP);
+}
+
+/** Stores the products of the last mont128Pair (low words lo): lane 0 at p0, lane 1 at p1. */
+// @ts-ignore: decorator
+@inline function storePair(p0: usize, p1: usize, lo: v128): void {
+  v128.store(p0, i64x2.shuffle(lo, pairHi, 0, 2));
+  v128.store(p1, i64x2.shuffle(lo, pairHi, 1, 3));
+}
+
+// ---- Vectors ----
+// Vector data stays canonical in every kernel; only constants (roots of unity, twists, scale
+// factors, random points) are brought into Montgomery form. The Montgomery product of a canonical x
+// and the Montgomery form cR of a constant c is x * c, canonical again, and the NTT is linear, so no
+// vector needs converting.
+
+/** a * b in either field (Montgomery product); Field128's high limb in resHi. */
+// @ts-ignore: decorator
+@inline function mulAny(field: i32, aLo: u64, aHi: u64, bLo: u64, bHi: u64): u64 {
   if (field == 64) {
-    for (let i = 0; i < n; i++) {
-      const p = x + (<usize>i << 3);
-      store<u64>(p, mont64(load<u64>(p), R2_64));
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const p = x + (<usize>i << 4);
-      const lo = mont128(load<u64>(p), load<u64>(p, 8), R2_LO, R2_HI);
-      store<u64>(p, lo);
-      store<u64>(p, resHi, 8);
-    }
+    resHi = 0;
+    return mont64(aLo, bLo);
   }
+  return mont128(aLo, aHi, bLo, bHi);
 }
 
-/** Converts n Montgomery-form elements at x back to canonical form in place. */
-export function fromMontgomery(field: i32, x: usize, n: i32): void {
+/** a + b in either field; Field128's high limb in resHi. */
+// @ts-ignore: decorator
+@inline function sum(field: i32, aLo: u64, aHi: u64, bLo: u64, bHi: u64): u64 {
   if (field == 64) {
-    for (let i = 0; i < n; i++) {
-      const p = x + (<usize>i << 3);
-      store<u64>(p, mont64(load<u64>(p), 1));
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const p = x + (<usize>i << 4);
-      const lo = mont128(load<u64>(p), load<u64>(p, 8), 1, 0);
-      store<u64>(p, lo);
-      store<u64>(p, resHi, 8);
-    }
+    resHi = 0;
+    return add64(aLo, bLo);
   }
+  return add128(aLo, aHi, bLo, bHi);
 }
 
-/** out[i] = a[i] * b[i] for n canonical elements (out may alias a or b). */
-export function mulVec(field: i32, out: usize, a: usize, b: usize, n: i32): void {
+/** a - b in either field; Field128's high limb in resHi. */
+// @ts-ignore: decorator
+@inline function diff(field: i32, aLo: u64, aHi: u64, bLo: u64, bHi: u64): u64 {
   if (field == 64) {
-    for (let i = 0; i < n; i++) {
-      const o = <usize>i << 3;
-      store<u64>(out + o, mont64(mont64(load<u64>(a + o), load<u64>(b + o)), R2_64));
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const o = <usize>i << 4;
-      const lo = mont128(load<u64>(a + o), load<u64>(a + o, 8), load<u64>(b + o), load<u64>(b + o, 8));
-      const lo2 = mont128(lo, resHi, R2_LO, R2_HI);
-      store<u64>(out + o, lo2);
-      store<u64>(out + o, resHi, 8);
-    }
+    resHi = 0;
+    return sub64(aLo, bLo);
   }
+  return sub128(aLo, aHi, bLo, bHi);
 }
 
-// ---- NTT on Montgomery-form vectors ----
-
-/** Element i of vector v (Montgomery form): its low limb returned, its high limb (Field128) in resHi. */
+/** Element i of vector v: its low limb returned, its high limb (0 in Field64) in resHi. */
 // @ts-ignore: decorator
 @inline function get(field: i32, v: usize, i: i32): u64 {
-  if (field == 64) return load<u64>(v + (<usize>i << 3));
+  if (field == 64) {
+    resHi = 0;
+    return load<u64>(v + (<usize>i << 3));
+  }
   const p = v + (<usize>i << 4);
   resHi = load<u64>(p, 8);
   return load<u64>(p);
@@ -223,31 +407,60 @@ export function mulVec(field: i32, out: usize, a: usize, b: usize, n: i32): void
   }
 }
 
-/** v[i] *= w^i for i < n, w in Montgomery form at wPtr (the powers go to table). */
-function powers(field: i32, table: usize, wLo: u64, wHi: u64, n: i32): void {
-  // table[0] = 1 in Montgomery form = R mod p
-  if (field == 64) {
-    let x: u64 = 0xffffffff;
-    for (let i = 0; i < n; i++) {
-      store<u64>(table + (<usize>i << 3), x);
-      x = mont64(x, wLo);
-    }
-  } else {
-    let lo: u64 = 0xffffffffffffffff;
-    let hi: u64 = 0x1b;
-    for (let i = 0; i < n; i++) {
-      put(field, table, i, lo, hi);
-      lo = mont128(lo, hi, wLo, wHi);
-      hi = resHi;
-    }
+/** Converts n canonical elements at x into Montgomery form in place (x * R^2 / R). */
+export function toMontgomery(field: i32, x: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const lo = get(field, x, i);
+    put(field, x, i, mulAny(field, lo, resHi, field == 64 ? R2_64 : R2_LO, field == 64 ? 0 : R2_HI), resHi);
   }
 }
 
-/**
- * In-place NTT of n (a power of 2) Montgomery-form elements at v: v[k] = sum_j v[j] * root^(jk).
- * `table` holds the n/2 powers root^0..root^(n/2-1) (Montgomery form).
- */
-function transform(field: i32, v: usize, n: i32, table: usize): void {
+/** out[i] = a[i] * b[i] for n canonical elements (out may alias a or b). */
+export function mulVec(field: i32, out: usize, a: usize, b: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const aLo = get(field, a, i);
+    const aHi = resHi;
+    const bLo = get(field, b, i);
+    // a * b / R, then times R^2 / R
+    const lo = mulAny(field, aLo, aHi, bLo, resHi);
+    put(field, out, i, mulAny(field, lo, resHi, field == 64 ? R2_64 : R2_LO, field == 64 ? 0 : R2_HI), resHi);
+  }
+}
+
+/** table[i] = w^i for i < n, in Montgomery form (w given in Montgomery form). */
+function powers(field: i32, table: usize, wLo: u64, wHi: u64, n: i32): void {
+  // 1 in Montgomery form is R mod p
+  let lo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
+  let hi: u64 = field == 64 ? 0 : 0x1b;
+  for (let i = 0; i < n; i++) {
+    put(field, table, i, lo, hi);
+    lo = mulAny(field, lo, hi, wLo, wHi);
+    hi = resHi;
+  }
+}
+
+/** v[i] *= c[i] (c in Montgomery form); with `constant`, c[0] for every i. */
+function scale(field: i32, v: usize, n: i32, c: usize, constant: bool): void {
+  let i = 0;
+  if (field == 128) {
+    for (; i + 1 < n; i += 2) {
+      const at = v + (<usize>i << 4);
+      const ci = constant ? c : c + (<usize>i << 4);
+      storePair(at, at + 16, mont128Pair(at, at + 16, ci, constant ? c : ci + 16));
+    }
+  }
+  for (; i < n; i++) {
+    const cLo = get(field, c, constant ? 0 : i);
+    const cHi = resHi;
+    const xLo = get(field, v, i);
+    put(field, v, i, mulAny(field, xLo, resHi, cLo, cHi), resHi);
+  }
+}
+
+// ---- NTT ----
+
+/** Swaps v[i] and v[j] for every i < j with j the bit reversal of i (n a power of 2). */
+function bitReverse(field: i32, v: usize, n: i32): void {
   for (let i = 1, j = 0; i < n; i++) {
     let bit = n >> 1;
     for (; j & bit; bit >>= 1) j ^= bit;
@@ -266,55 +479,74 @@ function transform(field: i32, v: usize, n: i32, table: usize): void {
       }
     }
   }
-  for (let len = 2; len <= n; len <<= 1) {
-    const half = len >> 1;
+}
+
+/** The butterfly (v[i], v[j]) = (v[i] + w v[j], v[i] - w v[j]); w in Montgomery form, `one` when w = 1. */
+// @ts-ignore: decorator
+@inline function butterfly(field: i32, v: usize, i: i32, j: i32, wLo: u64, wHi: u64, one: bool): void {
+  let xLo = get(field, v, j);
+  let xHi = resHi;
+  if (!one) {
+    xLo = mulAny(field, xLo, xHi, wLo, wHi);
+    xHi = resHi;
+  }
+  const uLo = get(field, v, i);
+  const uHi = resHi;
+  put(field, v, i, sum(field, uLo, uHi, xLo, xHi), resHi);
+  put(field, v, j, diff(field, uLo, uHi, xLo, xHi), resHi);
+}
+
+/** Two Field128 butterflies: (v[i0], v[j0]) with the twiddle at w0 and (v[i1], v[j1]) with the one at w1. */
+// @ts-ignore: decorator
+@inline function butterflyPair(v: usize, i0: i32, j0: i32, w0: usize, i1: i32, j1: i32, w1: usize): void {
+  const lo = mont128Pair(v + (<usize>j0 << 4), v + (<usize>j1 << 4), w0, w1);
+  const hi = pairHi;
+  butterflyWith(v, i0, j0, i64x2.extract_lane(lo, 0), i64x2.extract_lane(hi, 0));
+  butterflyWith(v, i1, j1, i64x2.extract_lane(lo, 1), i64x2.extract_lane(hi, 1));
+}
+
+/** (v[i], v[j]) = (v[i] + t, v[i] - t) in Field128. */
+// @ts-ignore: decorator
+@inline function butterflyWith(v: usize, i: i32, j: i32, tLo: u64, tHi: u64): void {
+  const pi = v + (<usize>i << 4);
+  const pj = v + (<usize>j << 4);
+  const uLo = load<u64>(pi);
+  const uHi = load<u64>(pi, 8);
+  store<u64>(pi, add128(uLo, uHi, tLo, tHi));
+  store<u64>(pi, resHi, 8);
+  store<u64>(pj, sub128(uLo, uHi, tLo, tHi));
+  store<u64>(pj, resHi, 8);
+}
+
+/**
+ * In-place radix-2 NTT of n (a power of 2) elements at v: v[k] = sum_j v[j] * root^(jk), in
+ * whatever form v is (the transform is linear). `table` holds root^0..root^(n/2-1) in Montgomery
+ * form. Each layer goes twiddle by twiddle, so a twiddle is loaded once and the first (1) costs no
+ * multiplication.
+ */
+function transform(field: i32, v: usize, n: i32, table: usize): void {
+  bitReverse(field, v, n);
+  for (let half = 1; half < n; half <<= 1) {
+    const len = half << 1;
     const stride = n / len;
-    for (let start = 0; start < n; start += len) {
-      for (let k = 0; k < half; k++) {
-        const i = start + k;
-        const j = i + half;
-        if (field == 64) {
-          const u = load<u64>(v + (<usize>i << 3));
-          const t = mont64(load<u64>(v + (<usize>j << 3)), load<u64>(table + (<usize>(k * stride) << 3)));
-          store<u64>(v + (<usize>i << 3), add64(u, t));
-          store<u64>(v + (<usize>j << 3), sub64(u, t));
-        } else {
-          const uLo = get(field, v, i);
-          const uHi = resHi;
-          const xLo = get(field, v, j);
-          const xHi = resHi;
-          const wLo = get(field, table, k * stride);
-          const wHi = resHi;
-          const tLo = mont128(xLo, xHi, wLo, wHi);
-          const tHi = resHi;
-          const sLo = add128(uLo, uHi, tLo, tHi);
-          put(field, v, i, sLo, resHi);
-          const dLo = sub128(uLo, uHi, tLo, tHi);
-          put(field, v, j, dLo, resHi);
+    for (let i = 0; i < n; i += len) butterfly(field, v, i, i + half, 0, 0, true);
+    let k = 1;
+    if (field == 128) {
+      // two butterflies at a time: a twiddle's pairs along the layer, or in the last layer (one
+      // butterfly per twiddle) neighbouring twiddles
+      if (len < n) {
+        for (; k < half; k++) {
+          const w = table + (<usize>(k * stride) << 4);
+          for (let i = k; i < n; i += 2 * len) butterflyPair(v, i, i + half, w, i + len, i + len + half, w);
         }
+      } else {
+        for (; k + 1 < half; k += 2) butterflyPair(v, k, k + half, table + (<usize>k << 4), k + 1, k + 1 + half, table + (<usize>(k + 1) << 4));
       }
     }
-  }
-}
-
-/** v[i] *= s^i (Montgomery form), for the shifted NTT. */
-function twist(field: i32, v: usize, n: i32, sLo: u64, sHi: u64, scratch: usize): void {
-  powers(field, scratch, sLo, sHi, n);
-  scale(field, v, n, scratch, false);
-}
-
-/** v[i] *= c[i] (both Montgomery form); with `constant`, c[0] for every i. */
-function scale(field: i32, v: usize, n: i32, c: usize, constant: bool): void {
-  for (let i = 0; i < n; i++) {
-    const ci = constant ? 0 : i;
-    if (field == 64) {
-      store<u64>(v + (<usize>i << 3), mont64(load<u64>(v + (<usize>i << 3)), load<u64>(c + (<usize>ci << 3))));
-    } else {
-      const xLo = get(field, v, i);
-      const xHi = resHi;
-      const cLo = get(field, c, ci);
-      const lo = mont128(xLo, xHi, cLo, resHi);
-      put(field, v, i, lo, resHi);
+    for (; k < half; k++) {
+      const wLo = get(field, table, k * stride);
+      const wHi = resHi;
+      for (let i = k; i < n; i += len) butterfly(field, v, i, i + half, wLo, wHi, false);
     }
   }
 }
@@ -323,29 +555,32 @@ function scale(field: i32, v: usize, n: i32, c: usize, constant: bool): void {
  * The draft's NTT of n canonical elements at v, in place: with `inverse`, the inverse NTT (root is
  * W_n^-1 and the result is scaled by `nInv`); otherwise v[i] = p(s * W_n^i) where `shift` is s
  * (1 for the plain NTT). root, shift and nInv are canonical elements at their pointers; `scratch`
- * holds n elements.
+ * holds n + 3 elements.
  */
 export function ntt(field: i32, v: usize, n: i32, root: usize, shift: usize, nInv: usize, inverse: bool, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
-  toMontgomery(field, v, n);
   // constants to Montgomery form in the scratch block's tail
   const consts = scratch + <usize>n * size;
   memory.copy(consts, root, size);
   memory.copy(consts + size, shift, size);
   memory.copy(consts + 2 * size, nInv, size);
   toMontgomery(field, consts, 3);
-  if (!inverse) twist(field, v, n, get(field, consts, 1), resHi, scratch);
-  const wLo = get(field, consts, 0);
-  powers(field, scratch, wLo, resHi, n >> 1 > 0 ? n >> 1 : 1);
+  if (!inverse) {
+    // v[i] *= s^i
+    powers(field, scratch, get(field, consts, 1), resHi, n);
+    scale(field, v, n, scratch, false);
+  }
+  powers(field, scratch, get(field, consts, 0), resHi, n >> 1 > 0 ? n >> 1 : 1);
   transform(field, v, n, scratch);
   if (inverse) scale(field, v, n, consts + 2 * size, true);
-  fromMontgomery(field, v, n);
 }
 
 /** Bytes of ntt's scratch block for n points. */
 export function nttScratchBytes(field: i32, n: i32): i32 {
   return (n + 3) * (field == 64 ? 8 : 16);
 }
+
+// ---- FLP kernels ----
 
 /**
  * The gadget polynomial of ParallelSum(Mul) on `count` pairs of wire polynomials, each given by p
@@ -374,33 +609,25 @@ export function parallelSumMul(field: i32, wires: usize, count: i32, p: i32, con
   for (let j = 0; j < count; j++) {
     doubled(field, wires + <usize>(2 * j * p) * size, p, a, tmp, rootTable, invTable, sPowers);
     doubled(field, wires + <usize>((2 * j + 1) * p) * size, p, b, tmp, rootTable, invTable, sPowers);
+    // out += a * b / R
     for (let k = 0; k < 2 * p; k++) {
-      if (field == 64) {
-        const o = <usize>k << 3;
-        store<u64>(out + o, add64(load<u64>(out + o), mont64(load<u64>(a + o), load<u64>(b + o))));
-      } else {
-        const xLo = get(field, a, k);
-        const xHi = resHi;
-        const yLo = get(field, b, k);
-        const pLo = mont128(xLo, xHi, yLo, resHi);
-        const pHi = resHi;
-        const sLo = get(field, out, k);
-        const lo = add128(sLo, resHi, pLo, pHi);
-        put(field, out, k, lo, resHi);
-      }
+      const xLo = get(field, a, k);
+      const xHi = resHi;
+      const yLo = get(field, b, k);
+      const pLo = mulAny(field, xLo, xHi, yLo, resHi);
+      const pHi = resHi;
+      const sLo = get(field, out, k);
+      put(field, out, k, sum(field, sLo, resHi, pLo, pHi), resHi);
     }
   }
-  fromMontgomery(field, out, 2 * p);
+  // (sum of a * b / R) * R^2 / R is the canonical sum
+  toMontgomery(field, out, 2 * p);
 }
 
-/**
- * dst (2p Montgomery elements) = the doubled evaluations of the canonical wire polynomial at src;
- * `twist` holds s^i / p (Montgomery form).
- */
+/** dst (2p canonical elements) = the doubled evaluations of the canonical wire polynomial at src; `twist` holds s^i / p. */
 function doubled(field: i32, src: usize, p: i32, dst: usize, tmp: usize, rootTable: usize, invTable: usize, twist: usize): void {
   const size: usize = field == 64 ? 8 : 16;
   memory.copy(tmp, src, <usize>p * size);
-  toMontgomery(field, tmp, p);
   for (let i = 0; i < p; i++) {
     // even evaluations are the inputs themselves
     if (field == 64) store<u64>(dst + (<usize>(2 * i) << 3), load<u64>(tmp + (<usize>i << 3)));
@@ -421,27 +648,118 @@ export function parallelSumMulScratchBytes(field: i32, p: i32): i32 {
   return (4 + 2 * half + p + 2 * p + 2 * p + p) * (field == 64 ? 8 : 16);
 }
 
+/** a^-1 (Montgomery form in and out), as a^(p-2) by square and multiply; 0 for 0. */
+function inverse(field: i32, aLo: u64, aHi: u64): u64 {
+  // p - 2: Field64 0xfffffffeffffffff; Field128 (0xffffffffffffffe3, 0xffffffffffffffff)
+  const eHi: u64 = field == 64 ? 0 : 0xffffffffffffffe3;
+  const eLo: u64 = field == 64 ? 0xfffffffeffffffff : 0xffffffffffffffff;
+  let lo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
+  let hi: u64 = field == 64 ? 0 : 0x1b;
+  for (let bit = field == 64 ? 63 : 127; bit >= 0; bit--) {
+    lo = mulAny(field, lo, hi, lo, hi);
+    hi = resHi;
+    const word = bit >= 64 ? eHi : eLo;
+    if ((word >> (<u64>bit & 63)) & 1) {
+      lo = mulAny(field, lo, hi, aLo, aHi);
+      hi = resHi;
+    }
+  }
+  resHi = hi;
+  return lo;
+}
+
 /**
- * Evaluates `count` polynomials, each given by its n evaluations at the powers of W_n (canonical,
- * polynomial i at polys + i * n elements; n a power of 2), at the point x, in linear time (the
- * draft's Lagrange poly_eval_batched, after Faz25). consts holds three canonical elements: W_n, x
- * and (-1)^(n-1) / n. out gets `count` canonical elements. scratch: lagrangeEvalScratchBytes.
+ * Evaluates `count` polynomials, each given by its n evaluations at the nodes w_i = W_n^i (canonical,
+ * polynomial j at polys + j * n elements; n a power of 2), at the point x. Many polynomials take the
+ * barycentric form p(x) = sum_i p_i * lambda_i with lambda_i = (x^n - 1) w_i / (n (x - w_i))
+ * (Berrut and Trefethen 2004; the nodes' weights are 1/(n w_i^(n-1)) = w_i / n): the lambdas (one
+ * batch inversion, about 4n + 256 products) are shared, so each polynomial costs n products, and x
+ * on a node w_i gives p_i. Few take the draft's linear-time recurrence (lagrangeRecurrence), 2n
+ * products each and no inversion. consts holds three canonical elements: W_n, x and 1/n. out gets
+ * `count` canonical elements. scratch: lagrangeEvalScratchBytes.
  */
 export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, consts: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
   const c = scratch;
-  const nodes = c + 3 * size;
-  const u = nodes + <usize>n * size;
+  const lambda = c + 3 * size;
+  const prefix = lambda + <usize>n * size;
   memory.copy(c, consts, 3 * size);
   toMontgomery(field, c, 3);
-  powers(field, nodes, get(field, c, 0), resHi, n);
+  // lambda_i = w_i for now; prefix_i = (x - w_0) ... (x - w_i)
+  powers(field, lambda, get(field, c, 0), resHi, n);
   const xLo = get(field, c, 1);
   const xHi = resHi;
-  // u_j = p_j[0]; k = 1; d = nodes[0] - x
-  for (let j = 0; j < count; j++) {
-    memory.copy(u + <usize>j * size, polys + <usize>(j * n) * size, size);
+  if ((count - 1) * n <= 256) {
+    lagrangeRecurrence(field, polys, count, n, lambda, xLo, xHi, c + 2 * size, out);
+    return;
   }
-  toMontgomery(field, u, count);
+  let node = -1;
+  let pLo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
+  let pHi: u64 = field == 64 ? 0 : 0x1b;
+  for (let i = 0; i < n; i++) {
+    const dLo = diff(field, xLo, xHi, get(field, lambda, i), resHi);
+    const dHi = resHi;
+    if ((dLo | dHi) == 0) node = i;
+    pLo = mulAny(field, pLo, pHi, dLo, dHi);
+    pHi = resHi;
+    put(field, prefix, i, pLo, pHi);
+  }
+  if (node >= 0) {
+    for (let j = 0; j < count; j++) memory.copy(out + <usize>j * size, polys + <usize>(j * n + node) * size, size);
+    return;
+  }
+  // (x^n - 1) / n / prod_i (x - w_i), then walked down: inv_i = 1 / (x - w_i)
+  let tLo = xLo;
+  let tHi = xHi;
+  for (let m = 1; m < n; m <<= 1) {
+    tLo = mulAny(field, tLo, tHi, tLo, tHi);
+    tHi = resHi;
+  }
+  tLo = diff(field, tLo, tHi, field == 64 ? 0xffffffff : 0xffffffffffffffff, field == 64 ? 0 : 0x1b);
+  tHi = resHi;
+  tLo = mulAny(field, tLo, tHi, get(field, c, 2), resHi);
+  tHi = resHi;
+  let qLo = inverse(field, pLo, pHi);
+  let qHi = resHi;
+  qLo = mulAny(field, qLo, qHi, tLo, tHi);
+  qHi = resHi;
+  for (let i = n - 1; i >= 0; i--) {
+    // q = (x^n - 1) / n / prod_(k <= i) (x - w_k)
+    let invLo = qLo;
+    let invHi = qHi;
+    if (i > 0) {
+      invLo = mulAny(field, qLo, qHi, get(field, prefix, i - 1), resHi);
+      invHi = resHi;
+      qLo = mulAny(field, qLo, qHi, diff(field, xLo, xHi, get(field, lambda, i), resHi), resHi);
+      qHi = resHi;
+    }
+    const wLo = get(field, lambda, i);
+    put(field, lambda, i, mulAny(field, wLo, resHi, invLo, invHi), resHi);
+  }
+  for (let j = 0; j < count; j++) {
+    let uLo: u64 = 0;
+    let uHi: u64 = 0;
+    const poly = polys + <usize>(j * n) * size;
+    for (let i = 0; i < n; i++) {
+      const yLo = get(field, poly, i);
+      const yHi = resHi;
+      const lLo = get(field, lambda, i);
+      const termLo = mulAny(field, yLo, yHi, lLo, resHi);
+      uLo = sum(field, uLo, uHi, termLo, resHi);
+      uHi = resHi;
+    }
+    put(field, out, j, uLo, uHi);
+  }
+}
+
+/**
+ * lagrangeEval by the draft's poly_eval_batched (after Faz25): u_j = p_j[0], then for each node
+ * u_j = u_j * d + t * p_j[i] with d = w_i - x and t = w_i prod_(k < i) (w_k - x), and at the end
+ * u_j * (-1)^(n-1) / n. nodes (w_i), x and invN (1/n) in Montgomery form; u stays canonical.
+ */
+function lagrangeRecurrence(field: i32, polys: usize, count: i32, n: i32, nodes: usize, xLo: u64, xHi: u64, invN: usize, out: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  for (let j = 0; j < count; j++) memory.copy(out + <usize>j * size, polys + <usize>(j * n) * size, size);
   let kLo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
   let kHi: u64 = field == 64 ? 0 : 0x1b;
   let dLo = diff(field, get(field, nodes, 0), resHi, xLo, xHi);
@@ -454,52 +772,25 @@ export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, const
     const tLo = mulAny(field, kLo, kHi, get(field, nodes, i), resHi);
     const tHi = resHi;
     for (let j = 0; j < count; j++) {
-      // u_j = u_j * d + t * p_j[i] (p_j[i] converted to Montgomery form on the fly)
-      const at = polys + <usize>(j * n + i) * size;
-      let pLo: u64;
-      let pHi: u64 = 0;
-      if (field == 64) {
-        pLo = mont64(load<u64>(at), R2_64);
-      } else {
-        pLo = mont128(load<u64>(at), load<u64>(at, 8), R2_LO, R2_HI);
-        pHi = resHi;
-      }
-      const aLo = mulAny(field, get(field, u, j), resHi, dLo, dHi);
-      const aHi = resHi;
-      const bLo = mulAny(field, tLo, tHi, pLo, pHi);
+      const bLo = mulAny(field, tLo, tHi, get(field, polys, j * n + i), resHi);
       const bHi = resHi;
-      const sLo = field == 64 ? add64(aLo, bLo) : add128(aLo, aHi, bLo, bHi);
-      put(field, u, j, sLo, resHi);
+      const aLo = mulAny(field, get(field, out, j), resHi, dLo, dHi);
+      put(field, out, j, sum(field, aLo, resHi, bLo, bHi), resHi);
     }
   }
-  scale(field, u, count, c + 2 * size, true);
-  fromMontgomery(field, u, count);
-  memory.copy(out, u, <usize>count * size);
-}
-
-/** a * b in either field (Montgomery form); Field128's high limb in resHi. */
-// @ts-ignore: decorator
-@inline function mulAny(field: i32, aLo: u64, aHi: u64, bLo: u64, bHi: u64): u64 {
-  if (field == 64) {
-    resHi = 0;
-    return mont64(aLo, bLo);
+  // (-1)^(n-1) / n
+  let fLo = get(field, invN, 0);
+  let fHi = resHi;
+  if (n > 1) {
+    fLo = diff(field, 0, 0, fLo, fHi);
+    fHi = resHi;
   }
-  return mont128(aLo, aHi, bLo, bHi);
-}
-
-/** a - b in either field; Field128's high limb in resHi. */
-// @ts-ignore: decorator
-@inline function diff(field: i32, aLo: u64, aHi: u64, bLo: u64, bHi: u64): u64 {
-  if (field == 64) {
-    resHi = 0;
-    return sub64(aLo, bLo);
-  }
-  return sub128(aLo, aHi, bLo, bHi);
+  for (let j = 0; j < count; j++) put(field, out, j, mulAny(field, get(field, out, j), resHi, fLo, fHi), resHi);
 }
 
 /** Bytes of lagrangeEval's scratch block. */
 export function lagrangeEvalScratchBytes(field: i32, count: i32, n: i32): i32 {
-  return (3 + n + count) * (field == 64 ? 8 : 16);
+  return (3 + 2 * n) * (field == 64 ? 8 : 16);
 }
 
 /**
@@ -514,24 +805,13 @@ export function chunkWires(field: i32, meas: usize, measLen: i32, jointRand: usi
   const arity = 2 * chunk;
   memory.fill(wires, 0, <usize>(arity * p) * size);
   for (let i = 0; i < arity; i++) memory.copy(wires + <usize>(i * p) * size, seeds + <usize>i * size, size);
-  let sLo: u64;
-  let sHi: u64 = 0;
-  if (field == 64) {
-    sLo = mont64(load<u64>(sharesInv), R2_64);
-  } else {
-    sLo = mont128(load<u64>(sharesInv), load<u64>(sharesInv, 8), R2_LO, R2_HI);
-    sHi = resHi;
-  }
+  const sLo = get(field, sharesInv, 0);
+  const sHi = resHi;
   for (let k = 1; k <= calls; k++) {
-    let rLo: u64;
-    let rHi: u64 = 0;
-    const rp = jointRand + <usize>(k - 1) * size;
-    if (field == 64) {
-      rLo = mont64(load<u64>(rp), R2_64);
-    } else {
-      rLo = mont128(load<u64>(rp), load<u64>(rp, 8), R2_LO, R2_HI);
-      rHi = resHi;
-    }
+    // r in Montgomery form, so that r^(j+1) (Montgomery) times the canonical x_j is canonical
+    const r0 = get(field, jointRand, k - 1);
+    const rLo = mulAny(field, r0, resHi, field == 64 ? R2_64 : R2_LO, field == 64 ? 0 : R2_HI);
+    const rHi = resHi;
     let powLo = rLo;
     let powHi = rHi;
     for (let j = 0; j < chunk; j++) {
@@ -539,21 +819,11 @@ export function chunkWires(field: i32, meas: usize, measLen: i32, jointRand: usi
       let xLo: u64 = 0;
       let xHi: u64 = 0;
       if (index < measLen) {
-        const xp = meas + <usize>index * size;
-        if (field == 64) {
-          xLo = mont64(load<u64>(xp), R2_64);
-        } else {
-          xLo = mont128(load<u64>(xp), load<u64>(xp, 8), R2_LO, R2_HI);
-          xHi = resHi;
-        }
+        xLo = get(field, meas, index);
+        xHi = resHi;
       }
-      const aLo = mulAny(field, powLo, powHi, xLo, xHi);
-      const aHi = resHi;
-      const bLo = diff(field, xLo, xHi, sLo, sHi);
-      const bHi = resHi;
-      // back to canonical form
-      put(field, wires, (2 * j) * p + k, mulAny(field, aLo, aHi, 1, 0), resHi);
-      put(field, wires, (2 * j + 1) * p + k, mulAny(field, bLo, bHi, 1, 0), resHi);
+      put(field, wires, 2 * j * p + k, mulAny(field, powLo, powHi, xLo, xHi), resHi);
+      put(field, wires, (2 * j + 1) * p + k, diff(field, xLo, xHi, sLo, sHi), resHi);
       powLo = mulAny(field, powLo, powHi, rLo, rHi);
       powHi = resHi;
     }

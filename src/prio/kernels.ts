@@ -2,12 +2,45 @@
 // src/prio/xof.ts, src/prio/flp.ts) as the fallback before `ready()` loads the module: NTT and
 // inverse NTT, the ParallelSum(Mul) gadget polynomial, TurboSHAKE128 and XofTurboShake128 seed
 // derivation and expansion. Vectors cross the boundary in the draft's encoding (canonical
-// little-endian elements); every staged region is secret (zeroed when the call returns).
-import { decodeVec, encodeVec, type Field, invInt, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
+// little-endian elements), written into and read from wasm memory directly; every staged region is
+// secret (zeroed when the call returns).
+import type { Arena } from '../wasm/arena.js';
+import { encodeVec, type Field, invInt, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
 import { SEED_SIZE, XofTurboShake128 } from './xof.js';
 import { prioWasm } from './wasm.js';
 
 const fieldId = (f: Field): number => f.encodedSize * 8;
+
+const memoryView = (arena: Arena, ptr: number, bytes: number): DataView => {
+  const view = arena.bytes(ptr, bytes);
+  return new DataView(view.buffer, view.byteOffset, view.byteLength);
+};
+
+/** Writes the encoding of `vec` (elements < p) at ptr in wasm memory. */
+function stage(f: Field, arena: Arena, ptr: number, vec: readonly bigint[]): void {
+  const view = memoryView(arena, ptr, vec.length * f.encodedSize);
+  if (f.encodedSize === 8) {
+    for (let i = 0; i < vec.length; i++) view.setBigUint64(8 * i, vec[i]!, true);
+  } else {
+    for (let i = 0; i < vec.length; i++) {
+      const x = vec[i]!;
+      view.setBigUint64(16 * i, BigInt.asUintN(64, x), true);
+      view.setBigUint64(16 * i + 8, x >> 64n, true);
+    }
+  }
+}
+
+/** The `length` elements a kernel wrote at ptr (canonical by construction). */
+function unstage(f: Field, arena: Arena, ptr: number, length: number): bigint[] {
+  const view = memoryView(arena, ptr, length * f.encodedSize);
+  const vec = new Array<bigint>(length);
+  if (f.encodedSize === 8) {
+    for (let i = 0; i < length; i++) vec[i] = view.getBigUint64(8 * i, true);
+  } else {
+    for (let i = 0; i < length; i++) vec[i] = (view.getBigUint64(16 * i + 8, true) << 64n) | view.getBigUint64(16 * i, true);
+  }
+  return vec;
+}
 
 /** True once the prio wasm module is loaded (the kernels below use it then). */
 export const wasmLoaded = (): boolean => prioWasm.loaded;
@@ -38,22 +71,22 @@ export function turboShake128Wasm(message: Uint8Array, domain: number, length: n
 
 /** XofTurboShake128.expandIntoVec in wasm: `length` field elements. */
 export function xofExpandWasm(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): bigint[] {
-  return decodeVec(f, xofExpandBytes(f, seed, dst, binder, length), 'xof');
+  return xofExpandRun(f, seed, dst, binder, length, (arena, out) => unstage(f, arena, out, length));
 }
 
-/** The canonical encoding of XofTurboShake128.expandIntoVec, computed in wasm. */
-function xofExpandBytes(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): Uint8Array {
+/** Runs XofTurboShake128.expandIntoVec in wasm; `read` takes the `length` elements from `out` before the call returns. */
+function xofExpandRun<T>(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number, read: (arena: Arena, out: number) => T): T {
   const message = xofMessage(seed, dst, binder);
-  const bytes = prioWasm.run((k, arena) => {
+  const result = prioWasm.run((k, arena) => {
     const msg = arena.allocSecret(Math.max(message.length, 1));
     const out = arena.allocSecret(Math.max(length * f.encodedSize, 1));
     const st = arena.allocSecret(k.SHAKE_STATE_BYTES.value);
     arena.bytes(msg, message.length).set(message);
     k.xofExpand(fieldId(f), msg, message.length, out, length, st);
-    return arena.bytes(out, length * f.encodedSize).slice();
+    return read(arena, out);
   });
   message.fill(0);
-  return bytes;
+  return result;
 }
 
 /** A field vector together with its encoding (canonical little-endian elements). */
@@ -68,8 +101,7 @@ export function expandIntoEncodedVec(f: Field, seed: Uint8Array, dst: Uint8Array
     const vec = XofTurboShake128.expandIntoVec(f, seed, dst, binder, length);
     return { vec, bytes: encodeVec(f, vec) };
   }
-  const bytes = xofExpandBytes(f, seed, dst, binder, length);
-  return { vec: decodeVec(f, bytes, 'xof'), bytes };
+  return xofExpandRun(f, seed, dst, binder, length, (arena, out) => ({ vec: unstage(f, arena, out, length), bytes: arena.bytes(out, length * f.encodedSize).slice() }));
 }
 
 /** Derives a seed (wasm when loaded, else the reference). */
@@ -100,16 +132,15 @@ export function invNttWasm(f: Field, values: readonly bigint[], n: number): bigi
 function transformWasm(f: Field, values: readonly bigint[], root: bigint, shift: bigint, nInv: bigint, inverse: boolean): bigint[] {
   const n = values.length;
   const size = f.encodedSize;
-  const bytes = prioWasm.run((k, arena) => {
+  return prioWasm.run((k, arena) => {
     const v = arena.allocSecret(n * size);
     const consts = arena.alloc(3 * size);
     const scratch = arena.allocSecret(k.nttScratchBytes(fieldId(f), n));
-    arena.bytes(v, n * size).set(encodeVec(f, values));
-    arena.bytes(consts, 3 * size).set(encodeVec(f, [root, shift, nInv]));
+    stage(f, arena, v, values);
+    stage(f, arena, consts, [root, shift, nInv]);
     k.ntt(fieldId(f), v, n, consts, consts + size, consts + 2 * size, inverse, scratch);
-    return arena.bytes(v, n * size).slice();
+    return unstage(f, arena, v, n);
   });
-  return decodeVec(f, bytes, 'ntt');
 }
 
 /** NTT: wasm when loaded, else the reference. */
@@ -128,19 +159,16 @@ export function parallelSumMulWasm(f: Field, wires: readonly (readonly bigint[])
   const p = wires[0]!.length;
   const count = wires.length / 2;
   const size = f.encodedSize;
-  const bytes = prioWasm.run((k, arena) => {
+  return prioWasm.run((k, arena) => {
     const w = arena.allocSecret(wires.length * p * size);
     const consts = arena.alloc(4 * size);
     const out = arena.allocSecret(2 * p * size);
     const scratch = arena.allocSecret(k.parallelSumMulScratchBytes(fieldId(f), p));
-    const view = arena.bytes(w, wires.length * p * size);
-    wires.forEach((wire, i) => view.set(encodeVec(f, wire), i * p * size));
-    const root = nthRoot(f, p);
-    arena.bytes(consts, 4 * size).set(encodeVec(f, [root, nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]));
+    wires.forEach((wire, i) => stage(f, arena, w + i * p * size, wire));
+    stage(f, arena, consts, [nthRoot(f, p), nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]);
     k.parallelSumMul(fieldId(f), w, count, p, consts, out, scratch);
-    return arena.bytes(out, 2 * p * size).slice();
+    return unstage(f, arena, out, 2 * p);
   });
-  return decodeVec(f, bytes, 'parallelSumMul');
 }
 
 
@@ -148,20 +176,16 @@ export function parallelSumMulWasm(f: Field, wires: readonly (readonly bigint[])
 export function polyEvalBatchedWasm(f: Field, polys: readonly (readonly bigint[])[], x: bigint): bigint[] {
   const n = polys[0]!.length;
   const size = f.encodedSize;
-  let factor = invInt(f, n);
-  if ((n - 1) % 2 === 1) factor = f.modulus - factor;
-  const bytes = prioWasm.run((k, arena) => {
+  return prioWasm.run((k, arena) => {
     const p = arena.allocSecret(polys.length * n * size);
     const consts = arena.allocSecret(3 * size);
     const out = arena.allocSecret(polys.length * size);
     const scratch = arena.allocSecret(k.lagrangeEvalScratchBytes(fieldId(f), polys.length, n));
-    const view = arena.bytes(p, polys.length * n * size);
-    polys.forEach((poly, i) => view.set(encodeVec(f, poly), i * n * size));
-    arena.bytes(consts, 3 * size).set(encodeVec(f, [nthRoot(f, n), x, factor]));
+    polys.forEach((poly, i) => stage(f, arena, p + i * n * size, poly));
+    stage(f, arena, consts, [nthRoot(f, n), x, invInt(f, n)]);
     k.lagrangeEval(fieldId(f), p, polys.length, n, consts, out, scratch);
-    return arena.bytes(out, polys.length * size).slice();
+    return unstage(f, arena, out, polys.length);
   });
-  return decodeVec(f, bytes, 'polyEvalBatched');
 }
 
 /** poly_eval_batched: wasm when loaded, else the reference. */
@@ -172,15 +196,14 @@ export const polyEvalBatched = (f: Field, polys: readonly (readonly bigint[])[],
 export function mulVecWasm(f: Field, a: readonly bigint[], b: readonly bigint[]): bigint[] {
   const n = a.length;
   const size = f.encodedSize;
-  const bytes = prioWasm.run((k, arena) => {
+  return prioWasm.run((k, arena) => {
     const x = arena.allocSecret(Math.max(n * size, 1));
     const y = arena.allocSecret(Math.max(n * size, 1));
-    arena.bytes(x, n * size).set(encodeVec(f, a));
-    arena.bytes(y, n * size).set(encodeVec(f, b));
+    stage(f, arena, x, a);
+    stage(f, arena, y, b);
     k.mulVec(fieldId(f), x, x, y, n);
-    return arena.bytes(x, n * size).slice();
+    return unstage(f, arena, x, n);
   });
-  return decodeVec(f, bytes, 'mulVec');
 }
 
 /**
@@ -203,7 +226,7 @@ export function chunkedRangeCheckWasm(
   const size = f.encodedSize;
   const arity = 2 * chunkLength;
   const outLength = at === undefined ? 2 * p : arity;
-  const bytes = prioWasm.run((k, arena) => {
+  return prioWasm.run((k, arena) => {
     const m = arena.allocSecret(Math.max(meas.length * size, 1));
     const r = arena.allocSecret(calls * size);
     const s = arena.allocSecret(size);
@@ -211,25 +234,22 @@ export function chunkedRangeCheckWasm(
     const wires = arena.allocSecret(arity * p * size);
     const consts = arena.allocSecret(4 * size);
     const out = arena.allocSecret(outLength * size);
-    arena.bytes(m, meas.length * size).set(encodeVec(f, meas));
-    arena.bytes(r, calls * size).set(encodeVec(f, jointRand.slice(0, calls)));
-    arena.bytes(s, size).set(encodeVec(f, [invInt(f, numShares)]));
-    arena.bytes(seedPtr, arity * size).set(encodeVec(f, seeds));
+    stage(f, arena, m, meas);
+    stage(f, arena, r, jointRand.slice(0, calls));
+    stage(f, arena, s, [invInt(f, numShares)]);
+    stage(f, arena, seedPtr, seeds);
     const id = fieldId(f);
     k.chunkWires(id, m, meas.length, r, calls, chunkLength, s, seedPtr, p, wires);
     const root = nthRoot(f, p);
     if (at === undefined) {
       const scratch = arena.allocSecret(k.parallelSumMulScratchBytes(id, p));
-      arena.bytes(consts, 4 * size).set(encodeVec(f, [root, nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]));
+      stage(f, arena, consts, [root, nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]);
       k.parallelSumMul(id, wires, chunkLength, p, consts, out, scratch);
     } else {
-      let factor = invInt(f, p);
-      if ((p - 1) % 2 === 1) factor = f.modulus - factor;
       const scratch = arena.allocSecret(k.lagrangeEvalScratchBytes(id, arity, p));
-      arena.bytes(consts, 3 * size).set(encodeVec(f, [root, at, factor]));
+      stage(f, arena, consts, [root, at, invInt(f, p)]);
       k.lagrangeEval(id, wires, arity, p, consts, out, scratch);
     }
-    return arena.bytes(out, outLength * size).slice();
+    return unstage(f, arena, out, outLength);
   });
-  return decodeVec(f, bytes, 'chunkedRangeCheck');
 }

@@ -109,6 +109,21 @@ describe.each(FIELDS)('%s', (_, f) => {
     );
   });
 
+  it('wasm batched Lagrange evaluation of many polynomials (the barycentric path) equals the reference, also at the nodes', () => {
+    const input = fc.tuple(fc.integer({ min: 6, max: 7 }), fc.integer({ min: 6, max: 9 })).chain(([log, count]) =>
+      fc.tuple(
+        fc.array(vector(f, 2 ** log), { minLength: count, maxLength: count }),
+        fc.oneof(element(f), fc.integer({ min: 0, max: 2 ** log - 1 }).map((k) => pow(f, nthRoot(f, 2 ** log), BigInt(k)))),
+      ),
+    );
+    fc.assert(
+      fc.property(input, ([polys, x]) => {
+        expect(polyEvalBatchedWasm(f, polys, x)).toEqual(polyEvalBatched(f, polys, x));
+      }),
+      { numRuns: 20 },
+    );
+  });
+
   it('Lagrange evaluation and extension agree with the monomial basis', () => {
     const input = fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 32 })).chain(([log, degree]) =>
       fc.tuple(fc.constant(2 ** log), vector(f, Math.min(degree, 2 ** log)), element(f)),
