@@ -113,8 +113,8 @@ async function expectOneProcessResult(coordinator: ClusterCoordinator, task: Tas
       const event = {
         noiseMultiplier: task.noiseMultiplier,
         sampleRate: Math.min(1, task.clientsPerRound / (round.checkedIn - 1)), // c = 1, the default
-        sampling: 'without-replacement',
-        neighbours: 'replace-one',
+        sampling: 'without-replacement' as const,
+        neighbours: 'replace-one' as const,
         slack: reference.slack,
       };
       expect(round.event).toEqual(event);
