@@ -44,7 +44,7 @@ import type * as WsTypes from 'ws';
 import { PrivkitError } from '../errors.js';
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import type { PrivacyEvent } from '../accounting/events.js';
-import { createRng, type Rng } from '../dp/rng.js';
+import { createRng, isRng, type Rng } from '../dp/rng.js';
 import { secureGaussian } from '../dp/secure.js';
 import { CentralDpAggregator, centralRoundEvent } from '../fl/aggregators.js';
 import { fixedSizeSample, UniformIntegers } from '../fl/sampling.js';
@@ -425,8 +425,8 @@ export async function createCoordinator(given: CoordinatorOptions): Promise<Clus
   const task = resolveTask(options.task);
   const leaseMs = readMs('options.leaseMs', options.leaseMs, 5000);
   const graceMs = readMs('options.graceMs', options.graceMs, 2000);
-  const rng = options.rng === undefined ? createRng() : options.rng;
-  new CentralDpAggregator({ dimension: 1, clipNorm: 1, noiseMultiplier: 1, rng }); // checks rng as the aggregator would
+  if (options.rng !== undefined && !isRng(options.rng)) throw new PrivkitError('E_ARG', `options.rng must be an Rng from createRng(), got ${describe(options.rng)}`, { argument: 'options.rng' });
+  const rng = options.rng ?? createRng();
   const redis = await connectRedis(options.redis, 'options.redis');
   const keys = taskKeys(task.id);
   const lease = new Lease(redis, keys, leaseMs);
