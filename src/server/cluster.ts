@@ -347,23 +347,25 @@ export class ClusterCoordinator {
   }
 
   async #maybeFinishRound(round: CoordinatorRound): Promise<void> {
-    const parts = (await binary(this.#redis).hGetAll(this.#keys.part(round.round))) as unknown as Record<string, Buffer>;
-    const pending = [...round.sampledPerAggregator.keys()].filter((a) => parts[a] === undefined);
+    const written = new Set(await this.#redis.hKeys(this.#keys.part(round.round))); // names only: the sums are read once, at the end
+    const pending = [...round.sampledPerAggregator.keys()].filter((a) => !written.has(a));
     if (pending.length > 0 && Date.now() < round.deadline) {
       const beats = await Promise.all(pending.map((a) => this.#redis.exists(this.#keys.alive(a))));
       if (beats.some((b) => b === 1)) return; // a living aggregator is still collecting
     }
-    await this.#finishRound(round, parts);
+    await this.#finishRound(round, [...written].filter((a) => round.sampledPerAggregator.has(a)));
   }
 
-  async #finishRound(round: CoordinatorRound, parts: Record<string, Buffer>): Promise<void> {
+  async #finishRound(round: CoordinatorRound, written: string[]): Promise<void> {
     const task = this.#task;
     const d = task.model.paramCount;
+    const parts = (await Promise.all(written.map((a) => binary(this.#redis).hGet(this.#keys.part(round.round), a)))) as unknown as (Buffer | null)[];
     // the partials this round counts: one per sampled aggregator, well-formed, with no more updates than it was sampled
     const counted: Float64Array[] = [];
-    for (const [a, sampled] of round.sampledPerAggregator) {
-      const bytes = parts[a];
-      if (bytes === undefined || bytes.byteLength !== 8 * (d + 1)) continue;
+    for (const [i, a] of written.entries()) {
+      const bytes = parts[i];
+      const sampled = round.sampledPerAggregator.get(a)!;
+      if (bytes == null || bytes.byteLength !== 8 * (d + 1)) continue;
       const partial = new Float64Array(new Uint8Array(bytes).buffer); // own, aligned copy
       const count = partial[0]!;
       if (Number.isInteger(count) && count >= 0 && count <= sampled) counted.push(partial);
@@ -552,6 +554,7 @@ export class ClusterAggregator {
   #round: AggregatorRound | undefined;
   #lastRound = 0;
   #fence = 0;
+  #checkInWake: ReturnType<typeof setTimeout> | undefined;
   #finished = false;
   #closing = false;
 
@@ -605,6 +608,7 @@ export class ClusterAggregator {
     if (this.#closing) return;
     this.#closing = true;
     clearInterval(this.#heartbeat);
+    clearTimeout(this.#checkInWake);
     if (this.#round !== undefined) clearTimeout(this.#round.timer);
     const stopped = new Promise<void>((resolve) => this.#http.close(() => resolve()));
     for (const client of this.#wss.clients) client.terminate();
@@ -795,12 +799,12 @@ export class ClusterAggregator {
         return () => {
           this.#checkedIn.add(id);
           this.#send(connection, { type: 'checked-in', round: this.#lastRound + 1 });
-          void this.#redis
-            .multi()
-            .hSet(this.#keys.checkins, id, this.id)
-            .publish(this.#keys.events, 'checkin')
-            .exec()
-            .catch(() => undefined);
+          void this.#redis.hSet(this.#keys.checkins, id, this.id).catch(() => undefined);
+          // one wake-up of the coordinator per 10 ms of check-ins, not one per client (sent after the HSETs on the same connection)
+          this.#checkInWake ??= setTimeout(() => {
+            this.#checkInWake = undefined;
+            void this.#redis.publish(this.#keys.events, 'checkin').catch(() => undefined);
+          }, 10);
         };
       }
       case 'update': {
