@@ -8,7 +8,8 @@
 // counted. Configurations alternate 1, 2, 1, 2 aggregators so a change in the machine's load hits
 // both; the load average is reported with each. Then the Redis figures docs/SCALE.md rests on: the
 // throughput of partial-sum writes (HSET of a float64 vector, 10^4 and 10^6 parameters) and of
-// check-in writes (HSET of a client id), one client, pipelined.
+// check-in writes (client id -> aggregator id, 10^6 of them in HSETs of 100 as an aggregator batches
+// them, then the HGETALL snapshot of all 10^6), one client, pipelined.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir } from 'node:os';
@@ -119,24 +120,39 @@ interface Throughput {
   writes: number;
   opsPerSecond: number;
   megabytesPerSecond: number;
+  /** For check-ins: reading the whole hash back with HGETALL (the coordinator's snapshot). */
+  snapshot?: { fields: number; ms: number };
 }
 
-/** Writes `count` values of `valueBytes` bytes with HSET, `inFlight` at a time; returns the rate. */
-async function measureWrites(redisUrl: string, write: string, valueBytes: number, count: number, inFlight: number): Promise<Throughput> {
+/** Writes `count` fields of `valueBytes` bytes with HSETs of `fieldsPerWrite` fields, `inFlight` HSETs at a time; returns the rate. */
+async function measureWrites(redisUrl: string, write: string, valueBytes: number, count: number, inFlight: number, fieldsPerWrite = 1): Promise<Throughput> {
   const client = createClient({ url: redisUrl });
   await client.connect();
   try {
     const value = Buffer.alloc(valueBytes, 7);
     const key = `bench:${write}`;
     const start = performance.now();
-    for (let i = 0; i < count; i += inFlight) {
-      const batch = Array.from({ length: Math.min(inFlight, count - i) }, (_, j) => client.hSet(key, `f${i + j}`, value));
+    const field = (i: number) => `c-${String(i).padStart(12, '0')}`; // as long as a client id
+    for (let i = 0; i < count; i += inFlight * fieldsPerWrite) {
+      const batch = [];
+      for (let w = i; w < Math.min(count, i + inFlight * fieldsPerWrite); w += fieldsPerWrite) {
+        const fields = Array.from({ length: Math.min(fieldsPerWrite, count - w) }, (_, f) => [field(w + f), value]).flat();
+        batch.push(client.hSet(key, fields));
+      }
       await Promise.all(batch);
       if (valueBytes > 1024) await client.del(key); // keep memory bounded: the coordinator deletes each round's partials
     }
     const seconds = (performance.now() - start) / 1000;
+    let snapshot: Throughput['snapshot'];
+    if (valueBytes <= 1024) {
+      // the coordinator's snapshot of the check-ins: one HGETALL of the whole hash
+      const t0 = performance.now();
+      const all = await client.hGetAll(key);
+      const fields = Object.keys(all).length;
+      snapshot = { fields, ms: performance.now() - t0 };
+    }
     await client.del(key);
-    return { write, valueBytes, writes: count, opsPerSecond: count / seconds, megabytesPerSecond: (count * valueBytes) / seconds / 1e6 };
+    return { write, valueBytes, writes: count, opsPerSecond: count / seconds, megabytesPerSecond: (count * valueBytes) / seconds / 1e6, ...(snapshot === undefined ? {} : { snapshot }) };
   } finally {
     client.destroy();
   }
@@ -148,7 +164,7 @@ export async function clusterSuite(): Promise<void> {
     const throughput = [
       await measureWrites(redis.url, 'partial sum, 10^4 params (float64)', 8 * (1 + 1e4), 2000, 16),
       await measureWrites(redis.url, 'partial sum, 10^6 params (float64)', 8 * (1 + 1e6), 40, 4),
-      await measureWrites(redis.url, 'check-in (client id -> aggregator id)', 20, 200000, 1000),
+      await measureWrites(redis.url, 'check-ins (client id -> aggregator id), 100 per HSET', 10, 1000000, 10, 100),
     ];
     const trials: Trial[] = [];
     for (const [i, aggregators] of [1, 2, 1, 2].entries()) trials.push(await runTrial(redis.url, aggregators, i));
@@ -165,10 +181,11 @@ export async function clusterSuite(): Promise<void> {
     console.log('\nRedis writes, one client, pipelined');
     console.log(
       textTable(
-        ['write', 'value bytes', 'ops/s', 'MB/s'],
+        ['write', 'value bytes', 'fields/s', 'MB/s'],
         throughput.map((t) => [t.write, String(t.valueBytes), t.opsPerSecond.toFixed(0), t.megabytesPerSecond.toFixed(0)]),
       ),
     );
+    for (const { snapshot } of throughput) if (snapshot !== undefined) console.log(`snapshot of ${snapshot.fields} check-ins (HGETALL): ${snapshot.ms.toFixed(0)} ms`);
     const file = join(here, '../../bench/results/cluster.json');
     mkdirSync(dirname(file), { recursive: true });
     const machine = { cpu: cpus()[0]?.model, cores: cpus().length, platform: `${platform()} ${release()}`, node: process.version };

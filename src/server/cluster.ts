@@ -554,7 +554,8 @@ export class ClusterAggregator {
   #round: AggregatorRound | undefined;
   #lastRound = 0;
   #fence = 0;
-  #checkInWake: ReturnType<typeof setTimeout> | undefined;
+  readonly #pendingCheckIns = new Set<string>();
+  #checkInFlush: ReturnType<typeof setTimeout> | undefined;
   #finished = false;
   #closing = false;
 
@@ -608,7 +609,7 @@ export class ClusterAggregator {
     if (this.#closing) return;
     this.#closing = true;
     clearInterval(this.#heartbeat);
-    clearTimeout(this.#checkInWake);
+    clearTimeout(this.#checkInFlush);
     if (this.#round !== undefined) clearTimeout(this.#round.timer);
     const stopped = new Promise<void>((resolve) => this.#http.close(() => resolve()));
     for (const client of this.#wss.clients) client.terminate();
@@ -715,7 +716,18 @@ export class ClusterAggregator {
     for (const connection of this.#connections.values()) connection.socket.close(1000, 'task finished');
   }
 
-  #checkOut(id: string): Promise<unknown> {
+  /** Registers the check-ins of the last 10 ms in one HSET and wakes the coordinator once (not one command and wake-up per client). */
+  #flushCheckIns(): void {
+    this.#checkInFlush = undefined;
+    const fields = [...this.#pendingCheckIns].flatMap((id) => [id, this.id]);
+    this.#pendingCheckIns.clear();
+    if (fields.length === 0 || this.#closing) return;
+    void this.#redis.multi().hSet(this.#keys.checkins, fields).publish(this.#keys.events, 'checkin').exec().catch(() => undefined);
+  }
+
+  /** Withdraws a check-in: from the next batch, or from Redis (commands on one connection run in order). */
+  async #checkOut(id: string): Promise<unknown> {
+    if (this.#pendingCheckIns.delete(id)) return;
     return this.#redis.eval(CHECK_OUT, { keys: [this.#keys.checkins], arguments: [id, this.id] });
   }
 
@@ -799,12 +811,8 @@ export class ClusterAggregator {
         return () => {
           this.#checkedIn.add(id);
           this.#send(connection, { type: 'checked-in', round: this.#lastRound + 1 });
-          void this.#redis.hSet(this.#keys.checkins, id, this.id).catch(() => undefined);
-          // one wake-up of the coordinator per 10 ms of check-ins, not one per client (sent after the HSETs on the same connection)
-          this.#checkInWake ??= setTimeout(() => {
-            this.#checkInWake = undefined;
-            void this.#redis.publish(this.#keys.events, 'checkin').catch(() => undefined);
-          }, 10);
+          this.#pendingCheckIns.add(id);
+          this.#checkInFlush ??= setTimeout(() => this.#flushCheckIns(), 10);
         };
       }
       case 'update': {
