@@ -3,7 +3,8 @@
 import { createAggregator } from '../src/server/index.js';
 
 const [redis, taskId, id] = process.argv.slice(2);
-const aggregator = await createAggregator({ redis: redis!, taskId: taskId!, id: id!, port: 0 });
+// a long heartbeat: on this oversubscribed machine a busy process can miss a short one, which would drop its clients
+const aggregator = await createAggregator({ redis: redis!, taskId: taskId!, id: id!, port: 0, aliveMs: 15000 });
 process.stdout.write(`ready ${aggregator.port}\n`);
 process.once('SIGTERM', () => {
   const { user, system } = process.cpuUsage();

@@ -31,6 +31,8 @@ interface Trial {
   roundMs: number[];
   medianRoundMs: number;
   aggregatorCpuMsPerRound: number;
+  clientCpuMsPerRound: number;
+  coordinatorCpuMsPerRound: number;
   loadAverage: number;
 }
 
@@ -78,11 +80,14 @@ async function runTrial(redisUrl: string, aggregatorCount: number, trial: number
     const urls = ports.map((port) => `ws://127.0.0.1:${port}`);
     const tokens = await Promise.all(Array.from({ length: CLIENTS }, async () => (await coordinator.issueToken()).token));
     const loadBefore = loadavg()[0]!;
+    const coordinatorCpu = process.cpuUsage(); // this process: the coordinator (and the bench's polling)
     for (let p = 0; p < CLIENT_PROCESSES; p++) {
       const share = tokens.filter((_, i) => i % CLIENT_PROCESSES === p);
       // client i of process p goes to aggregator (i mod aggregators): both processes spread over all of them
       clients.push(spawnNode('cluster-clients.js', [], JSON.stringify({ taskId: task.id, urls, tokens: share, inputs: INPUTS })));
     }
+    const clientCpu = clients.map((child) => lineOf(child, 'cpu ').then(Number));
+    for (const cpu of clientCpu) cpu.catch(() => undefined); // awaited below; a trial that fails first kills the clients
     const completions: number[] = [];
     const watch = setInterval(() => {
       const done = coordinator.status().completedRounds;
@@ -90,8 +95,11 @@ async function runTrial(redisUrl: string, aggregatorCount: number, trial: number
     }, 5);
     const final = await coordinator.finished;
     clearInterval(watch);
+    const { user, system } = process.cpuUsage(coordinatorCpu);
     while (completions.length < final.completedRounds) completions.push(performance.now());
-    if (final.rounds.some((r) => r.status !== 'released' || r.included !== CLIENTS)) throw new Error(`a bench round did not include all ${CLIENTS} clients`);
+    if (final.rounds.some((r) => r.status !== 'released' || r.included !== CLIENTS)) {
+      throw new Error(`a bench round did not include all ${CLIENTS} clients: ${JSON.stringify(final.rounds.map(({ round, status, included, checkedIn }) => ({ round, status, included, checkedIn })))}`);
+    }
     const cpuMs = await Promise.all(
       aggregators.map((child) => {
         const cpu = lineOf(child, 'cpu ');
@@ -105,6 +113,8 @@ async function runTrial(redisUrl: string, aggregatorCount: number, trial: number
       roundMs,
       medianRoundMs: median(roundMs),
       aggregatorCpuMsPerRound: cpuMs.reduce((a, b) => a + b, 0) / ROUNDS,
+      clientCpuMsPerRound: (await Promise.all(clientCpu)).reduce((a, b) => a + b, 0) / ROUNDS,
+      coordinatorCpuMsPerRound: (user + system) / 1000 / ROUNDS,
       loadAverage: (loadBefore + loadavg()[0]!) / 2,
     };
   } finally {
@@ -170,11 +180,19 @@ export async function clusterSuite(): Promise<void> {
     for (const [i, aggregators] of [1, 2, 1, 2].entries()) trials.push(await runTrial(redis.url, aggregators, i));
     const one = median(trials.filter((t) => t.aggregators === 1).flatMap((t) => t.roundMs));
     const two = median(trials.filter((t) => t.aggregators === 2).flatMap((t) => t.roundMs));
-    console.log(`\nprivkit/server over Redis: ${CLIENTS} clients x 10,000 params, all sampled, clients in ${CLIENT_PROCESSES} processes; round wall time (ms)`);
+    console.log(`\nprivkit/server over Redis: ${CLIENTS} clients x 10,000 params, all sampled, clients in ${CLIENT_PROCESSES} processes; round wall time (ms); CPU ms per round of each kind of process, start-up included, over all ${ROUNDS} rounds`);
     console.log(
       textTable(
-        ['aggregators', 'median round', 'rounds (ms)', 'aggregator CPU ms / round', 'load average'],
-        trials.map((t) => [String(t.aggregators), t.medianRoundMs.toFixed(0), t.roundMs.map((x) => x.toFixed(0)).join(' '), t.aggregatorCpuMsPerRound.toFixed(0), t.loadAverage.toFixed(1)]),
+        ['aggregators', 'median round', 'rounds (ms)', 'CPU ms / round: aggregators', 'clients', 'coordinator', 'load average'],
+        trials.map((t) => [
+          String(t.aggregators),
+          t.medianRoundMs.toFixed(0),
+          t.roundMs.map((x) => x.toFixed(0)).join(' '),
+          t.aggregatorCpuMsPerRound.toFixed(0),
+          t.clientCpuMsPerRound.toFixed(0),
+          t.coordinatorCpuMsPerRound.toFixed(0),
+          t.loadAverage.toFixed(1),
+        ]),
       ),
     );
     console.log(`speed-up of 2 aggregators over 1 (median round): ${(one / two).toFixed(2)}x (goal >= 1.7x) on ${cpus().length} cores`);

@@ -3,6 +3,7 @@
 import { createAggregator } from 'privkit/server';
 
 const [redis, taskId, id] = process.argv.slice(2);
-const aggregator = await createAggregator({ redis, taskId, id, port: 0, aliveMs: 600 });
+// a heartbeat of 3 s: a loaded test machine must not stall a living aggregator past it
+const aggregator = await createAggregator({ redis, taskId, id, port: 0, aliveMs: 3000 });
 process.stdout.write(`ready ${aggregator.port}\n`);
 process.once('SIGTERM', () => void aggregator.close().then(() => process.exit(0)));
