@@ -434,6 +434,7 @@ export async function createCoordinator(given: CoordinatorOptions): Promise<Clus
   const lease = new Lease(redis, keys, leaseMs);
   let ledger: Ledger | undefined;
   let subscriber: RedisClient | undefined;
+  let coordinator: ClusterCoordinator | undefined;
   try {
     if (!(await lease.acquire(leaseMs))) {
       throw new PrivkitError('E_ARG', `another coordinator holds the lease of task ${task.id} in Redis`, { argument: 'options.redis' });
@@ -447,15 +448,14 @@ export async function createCoordinator(given: CoordinatorOptions): Promise<Clus
     subscriber = redis.duplicate();
     subscriber.on('error', () => undefined);
     await subscriber.connect();
-    const coordinator = new ClusterCoordinator({ task, ledger, redis, subscriber, lease, graceMs, rng });
-    await coordinator.start(aborted).catch(async (error: unknown) => {
-      await coordinator.close();
-      throw error;
-    });
+    coordinator = new ClusterCoordinator({ task, ledger, redis, subscriber, lease, graceMs, rng });
+    await coordinator.start(aborted);
     return coordinator;
   } catch (error) {
-    if (ledger !== undefined && subscriber === undefined) ledger.close();
-    if (subscriber === undefined) {
+    if (coordinator !== undefined) await coordinator.close(); // releases the lease, closes the ledger and both connections
+    else {
+      ledger?.close();
+      subscriber?.destroy();
       await lease.release().catch(() => undefined);
       redis.destroy();
     }

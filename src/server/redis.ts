@@ -82,12 +82,10 @@ export function taskKeys(taskId: string) {
 /** The key names of one task (see the file header). */
 export type TaskKeys = ReturnType<typeof taskKeys>;
 
-// KEYS[1] lock; ARGV[1] token, ARGV[2] ttl ms: 1 when the lock was taken or is already ours (renewed)
-const ACQUIRE = `
-local holder = redis.call('GET', KEYS[1])
-if holder == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-return 0`;
+// KEYS[1] lock; ARGV[1] token, ARGV[2] ttl ms: 1 when the lock was free and is now ours
+const ACQUIRE = `return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0`;
+// the same arguments: 1 when the lock still holds the token (extended); a lapsed lease is not taken again
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
 // A fenced batch: KEYS[1] lock, KEYS[2..] the keys the commands name by index; ARGV[1] token, ARGV[2] the
 // commands as JSON [[name, arg, ...], ...] where an arg {"k": i} stands for KEYS[i] and {"b": i} for
@@ -134,15 +132,15 @@ export class Lease {
     this.#token = String(await this.#client.incr(this.#keys.epoch));
     const until = Date.now() + waitMs;
     for (;;) {
-      if (await this.renew()) return true;
+      if ((await this.#client.eval(ACQUIRE, { keys: [this.#keys.lock], arguments: [this.#token, String(this.#ttlMs)] })) === 1) return true;
       if (Date.now() >= until) return false;
       await new Promise((resolve) => setTimeout(resolve, Math.min(100, this.#ttlMs / 4)));
     }
   }
 
-  /** Renews the lease; false when the lock is no longer this lease's (it lapsed and another took it). */
+  /** Renews the lease; false when the lock is no longer this lease's (it lapsed, whether or not another took it). */
   async renew(): Promise<boolean> {
-    return (await this.#client.eval(ACQUIRE, { keys: [this.#keys.lock], arguments: [this.#token, String(this.#ttlMs)] })) === 1;
+    return (await this.#client.eval(RENEW, { keys: [this.#keys.lock], arguments: [this.#token, String(this.#ttlMs)] })) === 1;
   }
 
   /** Releases the lock if it is still this lease's. */

@@ -4,8 +4,9 @@
 // process (CentralDpAggregator with the same seed) computes from the updates the clients sent, and the
 // ledger must charge every released round as a one-process server would. One aggregator is killed
 // (SIGKILL) mid-round: the round completes without its clients or is withheld, and nothing is
-// under-charged. Also: a second coordinator cannot take a living one's lease, and a coordinator whose
-// lease was taken over stops without publishing.
+// under-charged. Also: a coordinator restarted on its ledger mid-round aborts that round and carries
+// on; a second coordinator cannot take a living one's lease, and one whose lease was taken over stops
+// without publishing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -212,6 +213,41 @@ describe('privkit/server over Redis: 3 aggregator processes', () => {
     await expectOneProcessResult(coordinator, task, sent, initial);
     for (const { child } of aggregators) child.kill('SIGTERM');
     await coordinator.close();
+  }, 60000);
+
+  it('a coordinator restarted on its ledger aborts the round in flight and carries on with new round numbers', async () => {
+    const task = { ...baseTask('cluster-restart'), rounds: 2 };
+    const dir = dataDir();
+    const first = await createCoordinator({ redis: redis.url, task, dataDir: dir, leaseMs: 1000 });
+    const aggregators = await Promise.all(['r1', 'r2', 'r3'].map((id) => startAggregator(task.id, id)));
+    let restarted: Promise<ClusterCoordinator> | undefined;
+    // the coordinator stops as the first update of round 1 leaves its client: the round is in flight
+    const clients = startClients(
+      first,
+      task.id,
+      aggregators.map((a) => a.url),
+      4,
+      [],
+      () => {
+        restarted ??= first.close().then(() => createCoordinator({ redis: redis.url, task, dataDir: dir, leaseMs: 1000 }));
+        return false;
+      },
+    );
+    await expect.poll(() => restarted, { timeout: 20000 }).toBeDefined();
+    const second = await restarted!;
+    const final = await second.finished;
+    await clients;
+    expect(final.rounds.map((r) => [r.round, r.status])).toEqual([
+      [1, 'aborted'],
+      [2, 'released'],
+      [3, 'released'],
+    ]);
+    expect(final.rounds[0]!.event).toBeUndefined(); // stopped before its charge: nothing was released of it
+    const accountant = new RdpAccountant();
+    for (const r of final.rounds.slice(1)) accountant.step(r.event!);
+    expect(final.epsilon).toBeCloseTo(accountant.getEpsilon(1e-5).epsilon, 12);
+    for (const { child } of aggregators) child.kill('SIGTERM');
+    await second.close();
   }, 60000);
 
   it('fences coordinators: a second one cannot take a living lease, and one whose lease was taken stops', async () => {
