@@ -1,6 +1,7 @@
 // `npm run bench [suite ...]`: runs the benchmark suites (all by default, in this order) in one
 // process; each prints its tables and writes bench/results/<suite>.json.
 import { accountingSuite } from './accounting.js';
+import { clusterSuite } from './cluster.js';
 import { demoBrowserSuite } from './demo-browser.js';
 import { desensitizeSuite } from './desensitize.js';
 import { kernelsSuite } from './kernels.js';
@@ -26,6 +27,7 @@ const suites: Record<string, () => Promise<void>> = {
   prio: prioSuite,
   'prio-browser': () => demoBrowserSuite('prio-browser', ['prio']),
   server: serverSuite,
+  cluster: clusterSuite,
 };
 
 async function main(): Promise<void> {

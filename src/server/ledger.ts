@@ -168,6 +168,12 @@ export class Ledger {
     return row === undefined ? undefined : new Uint8Array(row.public_key);
   }
 
+  /** Every enrolled client of a task with the hash of its token (what a cluster coordinator mirrors into Redis). */
+  clients(taskId: string): { clientId: string; tokenHash: Uint8Array }[] {
+    const rows = this.#db.prepare('SELECT client_id, token_hash FROM clients WHERE task_id = ?').all(taskId) as { client_id: string; token_hash: Uint8Array }[];
+    return rows.map((r) => ({ clientId: r.client_id, tokenHash: new Uint8Array(r.token_hash) }));
+  }
+
   /** How many clients a task has enrolled. */
   clientCount(taskId: string): number {
     return (this.#db.prepare('SELECT COUNT(*) AS n FROM clients WHERE task_id = ?').get(taskId) as { n: number }).n;

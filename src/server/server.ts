@@ -220,7 +220,8 @@ const TASK_KEYS = [
   'phaseMs',
 ] as const satisfies readonly (keyof TaskOptions)[];
 
-interface ResolvedTask {
+/** @internal a checked TaskOptions (shared with the cluster coordinator, src/server/cluster.ts). */
+export interface ResolvedTask {
   id: string;
   model: Model;
   local: { epochs: number; batchSize: number; learningRate: number };
@@ -241,7 +242,8 @@ interface ResolvedTask {
   phaseMs: number;
 }
 
-function resolveTask(given: TaskOptions): ResolvedTask {
+/** @internal checks a TaskOptions (shared with src/server/cluster.ts). */
+export function resolveTask(given: TaskOptions): ResolvedTask {
   const t = readOptions(given, TASK_KEYS, 'options.task', true) as TaskOptions;
   if (typeof t.id !== 'string' || !TASK_ID.test(t.id)) {
     throw new PrivkitError('E_ARG', `options.task.id must be 1-64 characters of [A-Za-z0-9_.-], got ${describe(t.id)}`, { argument: 'options.task.id' });
@@ -275,7 +277,8 @@ function resolveTask(given: TaskOptions): ResolvedTask {
   };
 }
 
-function loadWs(): typeof WsTypes {
+/** @internal loads the optional peer dependency ws (shared with src/server/cluster.ts). */
+export function loadWs(): typeof WsTypes {
   try {
     return createRequire(import.meta.url)('ws') as typeof WsTypes;
   } catch (cause) {
@@ -283,7 +286,8 @@ function loadWs(): typeof WsTypes {
   }
 }
 
-function tokenHash(token: string): Uint8Array {
+/** @internal the SHA-256 of a bearer token, as the ledger stores it (shared with src/server/cluster.ts). */
+export function tokenHash(token: string): Uint8Array {
   return new Uint8Array(createHash('sha256').update(token, 'utf8').digest());
 }
 

@@ -96,17 +96,21 @@ describe('the npm package', () => {
     expect(execFileSync(process.execPath, ['cjs.cjs'], { cwd: app, encoding: 'utf8' }).trim()).toBe('10 true');
   });
 
-  it('installs without the optional peers of privkit/server (ws, better-sqlite3), which then says what to install', () => {
+  it('installs without the optional peers of privkit/server (ws, better-sqlite3, redis), which then says what to install', () => {
     const app = join(work, 'app');
     expect(existsSync(join(app, 'node_modules/ws'))).toBe(false);
     expect(existsSync(join(app, 'node_modules/better-sqlite3'))).toBe(false);
+    expect(existsSync(join(app, 'node_modules/redis'))).toBe(false);
     writeFileSync(join(app, 'server.mjs'), `
       import { connect } from 'privkit/client';
-      import { createServer } from 'privkit/server';
+      import { createCoordinator, createServer } from 'privkit/server';
       const task = { id: 't', model: { type: 'softmax-regression', inputs: 2, classes: 2 }, rounds: 1, clientsPerRound: 1,
         local: { epochs: 1, batchSize: 1, learningRate: 0.1 }, clipNorm: 1, noiseMultiplier: 1 };
       await createServer({ task, port: 0, dataDir: 'data' }).catch((e) => console.log(typeof connect, e.code, e.message));
+      await createCoordinator({ redis: 'redis://127.0.0.1:9', task, dataDir: 'data' }).catch((e) => console.log(e.code, e.message));
     `);
-    expect(execFileSync(process.execPath, ['server.mjs'], { cwd: app, encoding: 'utf8' }).trim()).toMatch(/^function E_ARG .*npm install ws@8/);
+    const [server, coordinator] = execFileSync(process.execPath, ['server.mjs'], { cwd: app, encoding: 'utf8' }).trim().split('\n');
+    expect(server).toMatch(/^function E_ARG .*npm install ws@8/);
+    expect(coordinator).toMatch(/^E_ARG .*npm install redis@6/);
   });
 });

@@ -18,6 +18,7 @@ import { coreRows } from './rows/core.js';
 import { dpRows } from './rows/dp.js';
 import { flRows } from './rows/fl.js';
 import { serverRows } from './rows/server.js';
+import { closeClusterEnv, clusterEnv, clusterRows } from './rows/cluster.js';
 import { paillierEnv, paillierRows } from './rows/paillier.js';
 import { closeSweepPool, poolRows, sweepPool } from './rows/pool.js';
 import { protectRows } from './rows/protect.js';
@@ -27,7 +28,7 @@ import { tfjsRows } from './rows/tfjs.js';
 
 const ENTRY_POINTS = ['privkit', 'privkit/dp', 'privkit/accounting', 'privkit/pool', 'privkit/paillier', 'privkit/secagg', 'privkit/fl', 'privkit/audit', 'privkit/protect', 'privkit/tfjs', 'privkit/prio', 'privkit/reference', 'privkit/server', 'privkit/client'] as const;
 
-const TABLE: SweepRow[] = [...coreRows, ...dpRows, ...accountingRows, ...poolRows, ...paillierRows, ...secaggRows, ...flRows, ...protectRows, ...tfjsRows, ...prioRows, ...serverRows];
+const TABLE: SweepRow[] = [...coreRows, ...dpRows, ...accountingRows, ...poolRows, ...paillierRows, ...secaggRows, ...flRows, ...protectRows, ...tfjsRows, ...prioRows, ...serverRows, ...clusterRows];
 
 const isConstant = (row: SweepRow): row is ConstantRow => 'constant' in row;
 
@@ -62,9 +63,13 @@ beforeAll(async () => {
   };
   await paillierEnv();
   await sweepPool();
+  await clusterEnv();
 });
 
-afterAll(closeSweepPool);
+afterAll(async () => {
+  await closeSweepPool();
+  await closeClusterEnv();
+});
 
 const reports: RowReport[] = [];
 /** The entry point of each report, for the totals. */

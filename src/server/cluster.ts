@@ -1,0 +1,924 @@
+// privkit/server scaled out over Redis: several aggregator processes each hold their own clients'
+// WebSocket connections, and one coordinator runs the task's rounds through one Redis (key layout and
+// the coordinator's fenced lease in redis.ts). The round is the one of server.ts (DP-FedAvg with
+// central DP, McMahan et al. 2018), split across processes:
+//   1. each aggregator registers its clients' check-ins in Redis (hash client -> aggregator) and keeps
+//      a heartbeat key with a TTL;
+//   2. the coordinator takes a snapshot of the check-ins of living aggregators (n of them), samples
+//      exactly k uniformly without replacement with privkit's CSPRNG, opens the round in its SQLite
+//      ledger and publishes each aggregator's part of the sample (a fenced write);
+//   3. each aggregator sends its sampled clients the model, clips each update to clipNorm as it
+//      arrives and adds it to a float64 partial sum; when all its sampled clients have uploaded, or at
+//      the deadline trainMs, it writes its partial sum and count to Redis;
+//   4. the coordinator waits for the partials of every aggregator that was sampled from, until
+//      trainMs + graceMs, and no longer than the heartbeat of an aggregator whose partial is missing:
+//      an aggregator that died mid-round makes its sampled clients dropouts. With fewer than minUpdates
+//      updates in the partials the round is withheld (on the count alone, nothing charged); otherwise
+//      the ledger is charged FIRST, the partials are added, the noise is drawn ONCE on the total, and
+//      the model version is released in the ledger before it is published to the aggregators.
+// The ledger's crash rules (ledger.ts) are unchanged: it lives with the coordinator, and a coordinator
+// restarted on the same data directory aborts the round in flight (charged rounds keep their charge).
+// A partial that arrives after the coordinator decided is ignored; round numbers are never reused, so
+// no partial can be counted in two rounds and no round is charged twice.
+//
+// Sums: every update is clipped by the same kernel as CentralDpAggregator and summed in float64; the
+// partial sums are added in float64 again. Rounding error of a sum of n terms is bounded by
+// (n - 1) u sum |x| whatever the order or grouping of the additions (Higham, Accuracy and Stability of
+// Numerical Algorithms, 2nd ed., section 4.2), so the sensitivity CentralDpAggregator charges (which
+// allows that error) covers this sum too, and the noise and the charge are CentralDpAggregator's.
+//
+// Trust model. Central DP, as in server.ts: the epsilon is for observers of what the service releases
+// (model versions, round results, task status with the checked-in counts); it gives no protection
+// against the service itself. The service here is the coordinator, every aggregator process AND the
+// Redis server: all of them are inside the trusted boundary. Partial sums in Redis are unnoised, the
+// aggregators see each update in the clear, and Redis holds the token hashes, the check-ins (which
+// client is connected where) and each round's sample. Whoever reads Redis (or its network traffic)
+// learns every round's unnoised partial sums (for a partial of one client: that client's clipped
+// update), which clients were sampled, and the released models; whoever can write to Redis can forge
+// partial sums and check-ins (poisoning the model and the sample) but cannot take the lease from a
+// living coordinator, make it skip a charge, or change its ledger. Run Redis on a private network
+// with authentication (a redis://user:password@ or rediss:// URL) and treat it like the ledger's disk.
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type * as WsTypes from 'ws';
+import { PrivkitError } from '../errors.js';
+import { RdpAccountant } from '../accounting/rdp-accountant.js';
+import type { PrivacyEvent } from '../accounting/events.js';
+import { createRng, isRng, type Rng } from '../dp/rng.js';
+import { secureGaussian } from '../dp/secure.js';
+import { CentralDpAggregator, centralRoundEvent } from '../fl/aggregators.js';
+import { fixedSizeSample, UniformIntegers } from '../fl/sampling.js';
+import { clipByL2 } from '../kernels/clip.js';
+import { assertInteger, describe, readOptions } from '../validate.js';
+import { ready } from '../wasm/runtime.js';
+import { decodeFrame, encodeFrame, maxFrameBytes, type Message, type RoundStatus, type WireLimits, type WireModelSpec } from '../service/wire.js';
+import { Ledger } from './ledger.js';
+import { binary, connectRedis, Lease, taskKeys, type FencedArg, type RedisClient, type TaskKeys } from './redis.js';
+import { loadWs, resolveTask, tokenHash, type IssuedToken, type ResolvedTask, type TaskOptions, type TaskStatus } from './server.js';
+
+const OBSERVER =
+  'observers of the released model versions, round results and task status (checked-in counts included), not the service itself: the coordinator, every aggregator process and the Redis server see updates or unnoised partial sums (central DP); replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in, deadlines and aggregator failures do not depend on the data';
+
+/** What aggregators read from Redis to serve the task's clients. */
+interface PublishedTask {
+  model: WireModelSpec;
+  paramCount: number;
+  local: { epochs: number; batchSize: number; learningRate: number };
+  clipNorm: number;
+  trainMs: number;
+}
+
+/** A round result as the coordinator publishes it. */
+interface PublishedResult {
+  round: number;
+  status: RoundStatus;
+  included: number;
+  modelVersion: number;
+  epsilon: number;
+}
+
+const toHex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function readMs(name: string, value: unknown, fallback: number): number {
+  return value === undefined ? fallback : assertInteger(name, value, 1, 2 ** 31 - 1);
+}
+
+// ============================================================================== the coordinator
+
+/** Options of {@link createCoordinator}. */
+export interface CoordinatorOptions {
+  /** The Redis URL (redis:// or rediss://, with credentials where Redis requires them). */
+  redis: string;
+  /** The task to run (resumed from the ledger when the data directory already holds it). */
+  task: TaskOptions;
+  /** Directory of the SQLite ledger; default './data'. */
+  dataDir?: string;
+  /** Milliseconds of the coordinator lease (its TTL); default 5000. A crashed coordinator's successor waits up to this long. */
+  leaseMs?: number;
+  /** Milliseconds past trainMs the coordinator waits for living aggregators' partial sums; default 2000. */
+  graceMs?: number;
+  /** The noise's random generator; default a fresh CSPRNG. A seeded one (createRng({ seed })) is for tests only. */
+  rng?: Rng;
+}
+
+/** The round in flight at the coordinator. */
+interface CoordinatorRound {
+  round: number;
+  event: PrivacyEvent;
+  sampledPerAggregator: Map<string, number>;
+  deadline: number;
+}
+
+/**
+ * The coordinator of a task scaled out over Redis (see {@link createCoordinator}): it holds the
+ * ledger, samples the clients of all aggregators, merges their partial sums, adds the noise and
+ * publishes the models. It serves no clients itself.
+ */
+export class ClusterCoordinator {
+  /** Who the task's epsilon holds for. */
+  readonly observer = OBSERVER;
+  /** Resolves with the final status once the task has finished; rejects when the coordinator stops on an error (e.g. its lease lapsed). */
+  readonly finished: Promise<TaskStatus>;
+
+  readonly #task: ResolvedTask;
+  readonly #ledger: Ledger;
+  readonly #redis: RedisClient;
+  readonly #subscriber: RedisClient;
+  readonly #keys: TaskKeys;
+  readonly #lease: Lease;
+  readonly #graceMs: number;
+  readonly #aggregator: CentralDpAggregator;
+  readonly #rng: Rng;
+  readonly #integers = new UniformIntegers(createRng());
+  readonly #accountant = new RdpAccountant();
+  readonly #poll: ReturnType<typeof setInterval>;
+  #params: Float32Array;
+  #modelVersion: number;
+  #checkedIn = 0;
+  #round: CoordinatorRound | undefined;
+  #finishedBy: 'rounds' | 'budget' | undefined;
+  #running = false;
+  #again = false;
+  #closing = false;
+  #resolveFinished!: (status: TaskStatus) => void;
+  #rejectFinished!: (error: unknown) => void;
+
+  /** @internal use {@link createCoordinator}. */
+  constructor(parts: { task: ResolvedTask; ledger: Ledger; redis: RedisClient; subscriber: RedisClient; lease: Lease; graceMs: number; rng: Rng }) {
+    this.#task = parts.task;
+    this.#ledger = parts.ledger;
+    this.#redis = parts.redis;
+    this.#subscriber = parts.subscriber;
+    this.#keys = taskKeys(parts.task.id);
+    this.#lease = parts.lease;
+    this.#graceMs = parts.graceMs;
+    this.#rng = parts.rng;
+    this.finished = new Promise((resolve, reject) => {
+      this.#resolveFinished = resolve;
+      this.#rejectFinished = reject;
+    });
+    this.finished.catch(() => undefined); // observed by whoever awaits it
+    const task = this.#task;
+    this.#aggregator = new CentralDpAggregator({ dimension: task.model.paramCount, clipNorm: task.clipNorm, noiseMultiplier: task.noiseMultiplier });
+    for (const { event } of this.#ledger.charges(task.id)) this.#accountant.step(event);
+    this.#ledger.initModel(task.id, task.model.initParams());
+    const latest = this.#ledger.latestModel(task.id)!;
+    this.#params = latest.params;
+    this.#modelVersion = latest.version;
+    this.#poll = setInterval(() => this.#wake(), 50); // deadlines, heartbeats and any missed wake-up
+  }
+
+  /** @internal publishes the task and the model, then starts the rounds. */
+  async start(aborted: number[]): Promise<void> {
+    const task = this.#task;
+    const published: PublishedTask = { model: task.model.spec as WireModelSpec, paramCount: task.model.paramCount, local: task.local, clipNorm: task.clipNorm, trainMs: task.trainMs };
+    const clients = this.#ledger.clients(task.id);
+    for (let i = 0; i < clients.length; i += 1000) {
+      const chunk = clients.slice(i, i + 1000).flatMap((c) => [toHex(c.tokenHash), c.clientId]);
+      await this.#redis.hSet(this.#keys.tokens, chunk);
+    }
+    const last = aborted.at(-1);
+    await this.#act([
+      ['SET', { key: this.#keys.task }, JSON.stringify(published)],
+      ...this.#modelCommands(),
+      ['DEL', { key: this.#keys.round }, { key: this.#keys.finished }],
+      // the round a previous coordinator left in flight is aborted (ledger rule 3): aggregators drop it
+      ...(last === undefined ? [] : [['PUBLISH', { key: this.#keys.events }, `result ${JSON.stringify(this.#result(last, 'aborted', 0))}`]]),
+    ]);
+    await this.#subscriber.subscribe(this.#keys.events, (message) => {
+      if (message === 'checkin' || message.startsWith('part ')) this.#wake();
+    });
+    this.#wake();
+  }
+
+  /** Epsilon charged so far at the task's delta (0 before any charge). */
+  get epsilon(): number {
+    return this.#ledger.charges(this.#task.id).length === 0 ? 0 : this.#accountant.getEpsilon(this.#task.delta).epsilon;
+  }
+
+  /** The latest released model parameters (a copy). */
+  get params(): Float32Array {
+    return this.#params.slice();
+  }
+
+  /** Enrols a new client of the task (in the ledger and in Redis, where aggregators check tokens) and returns its bearer token. */
+  async issueToken(): Promise<IssuedToken> {
+    const rng = createRng();
+    const clientId = `c-${Buffer.from(rng.bytes(9)).toString('base64url')}`;
+    const token = Buffer.from(rng.bytes(32)).toString('base64url');
+    const hash = tokenHash(token);
+    this.#ledger.addClient(this.#task.id, clientId, hash);
+    await this.#redis.hSet(this.#keys.tokens, toHex(hash), clientId);
+    return { clientId, token };
+  }
+
+  /** The task's state (checkedIn: the living aggregators' check-ins at the coordinator's last look). */
+  status(): TaskStatus {
+    const rounds = this.#ledger.rounds(this.#task.id);
+    return {
+      id: this.#task.id,
+      state: this.#finishedBy !== undefined ? 'finished' : this.#round !== undefined ? 'training' : 'waiting',
+      ...(this.#finishedBy === undefined ? {} : { finishedBy: this.#finishedBy }),
+      completedRounds: rounds.filter((r) => r.status === 'released' || r.status === 'withheld').length,
+      modelVersion: this.#modelVersion,
+      checkedIn: this.#checkedIn,
+      epsilon: this.epsilon,
+      delta: this.#task.delta,
+      observer: OBSERVER,
+      rounds,
+    };
+  }
+
+  /** Stops the coordinator: releases its lease and closes the ledger. A round in flight is aborted at the next start. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    clearInterval(this.#poll);
+    while (this.#running) await sleep(5); // let a step finish its ledger transaction
+    await this.#lease.release().catch(() => undefined);
+    this.#subscriber.destroy();
+    this.#redis.destroy();
+    this.#ledger.close();
+  }
+
+  // ------------------------------------------------------------------------------------ the loop
+
+  /** Runs steps one at a time; a wake-up during a step runs another after it. */
+  #wake(): void {
+    if (this.#closing) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = true;
+    void (async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.#step();
+        } while (this.#again && !this.#closing);
+      } catch (error) {
+        // conservative: stop acting; a restart on the ledger aborts the round in flight (its charge stays)
+        this.#running = false;
+        this.#rejectFinished(error);
+        await this.close();
+      } finally {
+        this.#running = false;
+      }
+    })();
+  }
+
+  async #step(): Promise<void> {
+    if (this.#closing || this.#finishedBy !== undefined) return;
+    if (!(await this.#lease.renew())) throw new PrivkitError('E_PROTOCOL', `the coordinator lease of task ${this.#task.id} lapsed and was taken over`, { argument: 'leaseMs' });
+    const round = this.#round;
+    if (round === undefined) await this.#maybeStartRound();
+    else await this.#maybeFinishRound(round);
+  }
+
+  /** A fenced write; a coordinator that lost its lease stops. */
+  async #act(commands: FencedArg[][]): Promise<void> {
+    if (!(await this.#lease.run(commands))) throw new PrivkitError('E_PROTOCOL', `the coordinator lease of task ${this.#task.id} was taken over`, { argument: 'leaseMs' });
+  }
+
+  #modelCommands(): FencedArg[][] {
+    const p = this.#params;
+    return [['HSET', { key: this.#keys.model }, 'version', this.#modelVersion, 'params', { bytes: Buffer.from(p.buffer, p.byteOffset, p.byteLength) }]];
+  }
+
+  #result(round: number, status: RoundStatus, included: number): PublishedResult {
+    return { round, status, included, modelVersion: this.#modelVersion, epsilon: this.epsilon };
+  }
+
+  async #checkFinished(): Promise<boolean> {
+    const done = this.#ledger.rounds(this.#task.id).filter((r) => r.status === 'released' || r.status === 'withheld').length;
+    if (done >= this.#task.rounds) await this.#finish('rounds');
+    return this.#finishedBy !== undefined;
+  }
+
+  async #finish(by: 'rounds' | 'budget'): Promise<void> {
+    await this.#act([
+      ['SET', { key: this.#keys.finished }, by],
+      ['PUBLISH', { key: this.#keys.events }, 'finished'],
+    ]);
+    this.#finishedBy = by;
+    this.#resolveFinished(this.status());
+  }
+
+  async #maybeStartRound(): Promise<void> {
+    if (await this.#checkFinished()) return;
+    const task = this.#task;
+    // the check-ins of living aggregators, in a fixed order before sampling
+    const checkins = await this.#redis.hGetAll(this.#keys.checkins);
+    const aggregators = [...new Set(Object.values(checkins))];
+    const beats = await Promise.all(aggregators.map((a) => this.#redis.exists(this.#keys.alive(a))));
+    const alive = new Set(aggregators.filter((_, i) => beats[i] === 1));
+    const candidates = Object.keys(checkins).filter((id) => alive.has(checkins[id]!));
+    const n = candidates.length;
+    this.#checkedIn = n;
+    if (n < task.minCheckIns) return;
+    const event = centralRoundEvent(this.#aggregator, Math.min(1, task.clientsPerRound / (n - task.colludingClients)), 'without-replacement');
+    if (task.targetEpsilon !== undefined && !(this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon <= task.targetEpsilon)) {
+      await this.#finish('budget');
+      return;
+    }
+    const sampled = fixedSizeSample(n, task.clientsPerRound, this.#integers).map((i) => candidates[i]!);
+    const perAggregator = new Map<string, string[]>();
+    for (const id of sampled) {
+      const a = checkins[id]!;
+      perAggregator.set(a, [...(perAggregator.get(a) ?? []), id]);
+    }
+    const roundNumber = this.#ledger.nextRound(task.id);
+    this.#ledger.openRound(task.id, roundNumber, n, task.clientsPerRound);
+    const samples = [...perAggregator].flatMap(([a, ids]) => [`s:${a}`, ids.join(',')]);
+    await this.#act([
+      ['DEL', { key: this.#keys.round }, { key: this.#keys.part(roundNumber) }],
+      ['HSET', { key: this.#keys.round }, 'round', roundNumber, 'fence', this.#lease.token, 'version', this.#modelVersion, 'trainMs', task.trainMs, ...samples],
+      ['HDEL', { key: this.#keys.checkins }, ...sampled],
+      ['PUBLISH', { key: this.#keys.events }, `round ${roundNumber}`],
+    ]);
+    this.#round = {
+      round: roundNumber,
+      event,
+      sampledPerAggregator: new Map([...perAggregator].map(([a, ids]) => [a, ids.length])),
+      deadline: Date.now() + task.trainMs + this.#graceMs,
+    };
+  }
+
+  async #maybeFinishRound(round: CoordinatorRound): Promise<void> {
+    const written = new Set(await this.#redis.hKeys(this.#keys.part(round.round))); // names only: the sums are read once, at the end
+    const pending = [...round.sampledPerAggregator.keys()].filter((a) => !written.has(a));
+    if (pending.length > 0 && Date.now() < round.deadline) {
+      const beats = await Promise.all(pending.map((a) => this.#redis.exists(this.#keys.alive(a))));
+      if (beats.some((b) => b === 1)) return; // a living aggregator is still collecting
+    }
+    await this.#finishRound(round, [...written].filter((a) => round.sampledPerAggregator.has(a)));
+  }
+
+  async #finishRound(round: CoordinatorRound, written: string[]): Promise<void> {
+    const task = this.#task;
+    const d = task.model.paramCount;
+    const parts = (await Promise.all(written.map((a) => binary(this.#redis).hGet(this.#keys.part(round.round), a)))) as unknown as (Buffer | null)[];
+    // the partials this round counts: one per sampled aggregator, well-formed, with no more updates than it was sampled
+    const counted: Float64Array[] = [];
+    for (const [i, a] of written.entries()) {
+      const bytes = parts[i];
+      const sampled = round.sampledPerAggregator.get(a)!;
+      if (bytes == null || bytes.byteLength !== 8 * (d + 1)) continue;
+      const partial = new Float64Array(new Uint8Array(bytes).buffer); // own, aligned copy
+      const count = partial[0]!;
+      if (Number.isInteger(count) && count >= 0 && count <= sampled) counted.push(partial);
+    }
+    const included = counted.reduce((n, p) => n + p[0]!, 0);
+    const commands: FencedArg[][] = [];
+    let status: RoundStatus;
+    if (included < task.minUpdates) {
+      this.#ledger.withholdRound(task.id, round.round, included);
+      status = 'withheld';
+    } else {
+      const after = this.#accountant.clone().step(round.event);
+      this.#ledger.chargeRound(task.id, round.round, round.event, after.getEpsilon(task.delta).epsilon); // ledger rule 1: charge, then compute
+      this.#accountant.step(round.event);
+      const total = new Float64Array(d);
+      for (const partial of counted) for (let j = 0; j < d; j++) total[j] += partial[j + 1]!;
+      const sum = Float32Array.from(secureGaussian(total, this.#aggregator.noiseStddev, { rng: this.#rng }).values); // the noise, once
+      const next = this.#params.slice();
+      const step = task.serverLearningRate / task.clientsPerRound; // FedAvg's fixed denominator under DP
+      for (let j = 0; j < d; j++) next[j] += step * sum[j]!;
+      this.#modelVersion = this.#ledger.releaseRound(task.id, round.round, included, next); // ledger rule 2, before publishing
+      this.#params = next;
+      commands.push(...this.#modelCommands());
+      status = 'released';
+    }
+    this.#round = undefined;
+    await this.#act([
+      ...commands,
+      ['DEL', { key: this.#keys.round }, { key: this.#keys.part(round.round) }],
+      ['PUBLISH', { key: this.#keys.events }, `result ${JSON.stringify(this.#result(round.round, status, included))}`],
+    ]);
+    this.#again = true; // the next round, or the end
+  }
+}
+
+/**
+ * Starts the coordinator of a task scaled out over Redis: takes the task's coordinator lease (waiting
+ * up to leaseMs for a crashed predecessor's to lapse), opens the SQLite ledger under `dataDir`
+ * (resuming the task when present) and publishes the task for aggregators
+ * ({@link createAggregator}). See the header of src/server/cluster.ts for the round and the trust model.
+ *
+ * @example
+ * ```ts
+ * import { createCoordinator } from 'privkit/server';
+ * const started = await createCoordinator({
+ *   redis: 'redis://127.0.0.1:9', // no Redis on port 9: refused
+ *   dataDir: './data',
+ *   task: { id: 'demo', model: { type: 'softmax-regression', inputs: 4, classes: 2 }, rounds: 3, clientsPerRound: 2,
+ *     local: { epochs: 1, batchSize: 2, learningRate: 0.1 }, clipNorm: 1, noiseMultiplier: 1 },
+ * }).catch((error) => error.code);
+ * console.log(started); // 'E_ARG'
+ * ```
+ *
+ * @throws {PrivkitError} E_ARG (as a rejection) when an option is out of range (the message names it), Redis cannot be reached, another coordinator holds the task's lease, the data directory holds a different task of the same id, or redis / better-sqlite3 is not installed.
+ */
+export async function createCoordinator(given: CoordinatorOptions): Promise<ClusterCoordinator> {
+  const options = readOptions(given, ['redis', 'task', 'dataDir', 'leaseMs', 'graceMs', 'rng'], 'options', true) as CoordinatorOptions;
+  await ready();
+  const task = resolveTask(options.task);
+  const leaseMs = readMs('options.leaseMs', options.leaseMs, 5000);
+  const graceMs = readMs('options.graceMs', options.graceMs, 2000);
+  if (options.rng !== undefined && !isRng(options.rng)) throw new PrivkitError('E_ARG', `options.rng must be an Rng from createRng(), got ${describe(options.rng)}`, { argument: 'options.rng' });
+  const rng = options.rng ?? createRng();
+  const redis = await connectRedis(options.redis, 'options.redis');
+  const keys = taskKeys(task.id);
+  const lease = new Lease(redis, keys, leaseMs);
+  let ledger: Ledger | undefined;
+  let subscriber: RedisClient | undefined;
+  let coordinator: ClusterCoordinator | undefined;
+  try {
+    if (!(await lease.acquire(leaseMs))) {
+      throw new PrivkitError('E_ARG', `another coordinator holds the lease of task ${task.id} in Redis`, { argument: 'options.redis' });
+    }
+    ledger = new Ledger(options.dataDir ?? './data');
+    const spec = JSON.stringify({ ...task, model: task.model.spec });
+    if (!ledger.ensureTask(task.id, spec)) {
+      throw new PrivkitError('E_ARG', `the data directory holds a task ${task.id} with other settings: use another id or directory`, { argument: 'options.task' });
+    }
+    const aborted = ledger.recover(task.id); // ledger rule 3
+    subscriber = redis.duplicate();
+    subscriber.on('error', () => undefined);
+    await subscriber.connect();
+    coordinator = new ClusterCoordinator({ task, ledger, redis, subscriber, lease, graceMs, rng });
+    await coordinator.start(aborted);
+    return coordinator;
+  } catch (error) {
+    if (coordinator !== undefined) await coordinator.close(); // releases the lease, closes the ledger and both connections
+    else {
+      ledger?.close();
+      subscriber?.destroy();
+      await lease.release().catch(() => undefined);
+      redis.destroy();
+    }
+    throw error;
+  }
+}
+
+// ============================================================================== an aggregator
+
+/** Options of {@link createAggregator}. */
+export interface AggregatorOptions {
+  /** The Redis URL the coordinator uses. */
+  redis: string;
+  /** The task's id; its coordinator must have published it (createCoordinator). */
+  taskId: string;
+  /** This aggregator's name in Redis (1-64 characters of [A-Za-z0-9_.-]); default a random one. Unique per living process. */
+  id?: string;
+  /** TCP port for clients; default 8080, 0 for any free port. */
+  port?: number;
+  /** Interface to listen on; default '127.0.0.1'. */
+  host?: string;
+  /** Milliseconds of the heartbeat's TTL: an aggregator silent this long is taken for dead; default 1500. */
+  aliveMs?: number;
+  /** Milliseconds a new connection has to authenticate; default 10000. */
+  helloMs?: number;
+  /** Messages per second one connection may send; default 50. */
+  messagesPerSecond?: number;
+}
+
+/** One client connection and what it has proven (as in server.ts). */
+interface Connection {
+  socket: WsTypes.WebSocket;
+  clientId: string | undefined;
+  authenticating: boolean;
+  lastSeqIn: number;
+  seqOut: number;
+  tokens: number;
+  refilledAt: number;
+  helloTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** The round an aggregator is collecting. */
+interface AggregatorRound {
+  round: number;
+  sampled: Set<string>;
+  uploaded: Set<string>;
+  sum: Float64Array;
+  timer: ReturnType<typeof setTimeout>;
+  written: boolean;
+}
+
+class Refusal extends Error {
+  constructor(
+    readonly code: 'E_PROTOCOL' | 'E_AUTH',
+    message: string,
+    readonly close = false,
+  ) {
+    super(message);
+  }
+}
+
+const AGGREGATOR_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+// deletes a check-in only if it is this aggregator's (the client may have moved to another)
+const CHECK_OUT = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0`;
+
+/**
+ * An aggregator process's share of a task scaled out over Redis (see {@link createAggregator}): it
+ * serves its clients over WebSocket with privkit/server's wire protocol and bearer tokens, and sends
+ * the coordinator the clipped partial sum of its sampled clients' updates.
+ */
+export class ClusterAggregator {
+  /** This aggregator's name in Redis. */
+  readonly id: string;
+  /** The task it serves. */
+  readonly taskId: string;
+  /** The TCP port clients connect to. */
+  readonly port: number;
+  /** ws://host:port: what clients connect to. */
+  readonly url: string;
+
+  readonly #task: PublishedTask;
+  readonly #redis: RedisClient;
+  readonly #subscriber: RedisClient;
+  readonly #keys: TaskKeys;
+  readonly #http: HttpServer;
+  readonly #wss: WsTypes.WebSocketServer;
+  readonly #limits: WireLimits;
+  readonly #aliveMs: number;
+  readonly #helloMs: number;
+  readonly #rate: number;
+  readonly #heartbeat: ReturnType<typeof setInterval>;
+  readonly #connections = new Map<string, Connection>();
+  readonly #checkedIn = new Set<string>();
+  #model: { version: number; params: Float32Array } | undefined;
+  #round: AggregatorRound | undefined;
+  #lastRound = 0;
+  #fence = 0;
+  readonly #pendingCheckIns = new Set<string>();
+  #checkInFlush: ReturnType<typeof setTimeout> | undefined;
+  #finished = false;
+  #closing = false;
+
+  /** @internal use {@link createAggregator}. */
+  constructor(parts: {
+    id: string;
+    taskId: string;
+    task: PublishedTask;
+    keys: TaskKeys;
+    redis: RedisClient;
+    subscriber: RedisClient;
+    http: HttpServer;
+    wss: WsTypes.WebSocketServer;
+    port: number;
+    host: string;
+    aliveMs: number;
+    helloMs: number;
+    rate: number;
+  }) {
+    this.id = parts.id;
+    this.taskId = parts.taskId;
+    this.#task = parts.task;
+    this.#keys = parts.keys;
+    this.#redis = parts.redis;
+    this.#subscriber = parts.subscriber;
+    this.#http = parts.http;
+    this.#wss = parts.wss;
+    this.#limits = { maxVector: parts.task.paramCount };
+    this.#aliveMs = parts.aliveMs;
+    this.#helloMs = parts.helloMs;
+    this.#rate = parts.rate;
+    this.port = parts.port;
+    this.url = `ws://${parts.host.includes(':') ? `[${parts.host}]` : parts.host}:${parts.port}`;
+    this.#heartbeat = setInterval(() => void this.#beat(), Math.max(1, Math.floor(parts.aliveMs / 3)));
+    this.#http.on('request', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ ok: true, aggregator: this.id, connections: this.#connections.size, checkedIn: this.#checkedIn.size }));
+    });
+    this.#wss.on('connection', (socket) => this.#accept(socket));
+  }
+
+  /** @internal announces the aggregator and subscribes to the coordinator's events. */
+  async start(): Promise<void> {
+    await this.#beat();
+    await this.#subscriber.subscribe(this.#keys.events, (message) => void this.#event(message).catch(() => undefined));
+    await this.#syncRound();
+  }
+
+  /** Stops serving: withdraws its check-ins and heartbeat, closes every connection. Its sampled clients of a round in flight are dropouts. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    clearInterval(this.#heartbeat);
+    clearTimeout(this.#checkInFlush);
+    if (this.#round !== undefined) clearTimeout(this.#round.timer);
+    const stopped = new Promise<void>((resolve) => this.#http.close(() => resolve()));
+    for (const client of this.#wss.clients) client.terminate();
+    this.#wss.close();
+    this.#http.closeAllConnections();
+    await stopped;
+    await Promise.all([...this.#checkedIn].map((id) => this.#checkOut(id))).catch(() => undefined);
+    await this.#redis.del(this.#keys.alive(this.id)).catch(() => undefined);
+    this.#subscriber.destroy();
+    this.#redis.destroy();
+  }
+
+  // ------------------------------------------------------------------------------------ Redis
+
+  /** The heartbeat; it also catches a round or an end whose event this process missed. */
+  async #beat(): Promise<void> {
+    if (this.#closing) return;
+    try {
+      await this.#redis.set(this.#keys.alive(this.id), '1', { PX: this.#aliveMs });
+      if ((await this.#redis.exists(this.#keys.finished)) === 1) this.#finish();
+      else await this.#syncRound();
+    } catch {
+      // Redis unreachable: the heartbeat lapses and the coordinator counts this aggregator's clients as dropouts
+    }
+  }
+
+  async #event(message: string): Promise<void> {
+    if (this.#closing) return;
+    if (message.startsWith('round ')) await this.#syncRound();
+    else if (message.startsWith('result ')) this.#result(JSON.parse(message.slice(7)) as PublishedResult);
+    else if (message === 'finished') this.#finish();
+  }
+
+  /** Starts collecting the round the coordinator published, if it is new. */
+  async #syncRound(): Promise<void> {
+    const [round, fence, version, sample] = await this.#redis.hmGet(this.#keys.round, ['round', 'fence', 'version', `s:${this.id}`]);
+    if (round == null || fence == null || version == null) return;
+    const r = Number(round);
+    if (r <= this.#lastRound || Number(fence) < this.#fence || this.#closing) return; // seen, or from a coordinator whose lease is gone
+    this.#lastRound = r;
+    this.#fence = Number(fence);
+    const sampled = new Set(sample == null || sample === '' ? [] : sample.split(','));
+    if (sampled.size === 0) return;
+    for (const id of sampled) this.#checkedIn.delete(id);
+    await this.#loadModel(Number(version));
+    if (this.#lastRound !== r) return; // a newer round arrived while the model loaded
+    if (this.#round !== undefined) clearTimeout(this.#round.timer);
+    const state: AggregatorRound = {
+      round: r,
+      sampled,
+      uploaded: new Set(),
+      sum: new Float64Array(this.#task.paramCount),
+      timer: setTimeout(() => void this.#writePartial(state), this.#task.trainMs),
+      written: false,
+    };
+    this.#round = state;
+    for (const id of sampled) {
+      const connection = this.#connections.get(id);
+      if (connection !== undefined) this.#sendTask(connection, state);
+    }
+  }
+
+  async #loadModel(version: number): Promise<void> {
+    if (this.#model?.version === version) return;
+    const [storedVersion, params] = (await binary(this.#redis).hmGet(this.#keys.model, ['version', 'params'])) as unknown as (Buffer | null)[];
+    if (storedVersion == null || params == null || Number(storedVersion.toString()) !== version || params.byteLength !== 4 * this.#task.paramCount) {
+      throw new PrivkitError('E_PROTOCOL', `model version ${version} of task is not in Redis`, { argument: 'model' });
+    }
+    this.#model = { version, params: new Float32Array(new Uint8Array(params).buffer) };
+  }
+
+  /** Writes the round's partial sum: the count, then the float64 sum of the clipped updates. */
+  async #writePartial(round: AggregatorRound): Promise<void> {
+    if (round.written || this.#closing) return;
+    round.written = true;
+    clearTimeout(round.timer);
+    const partial = new Float64Array(1 + round.sum.length);
+    partial[0] = round.uploaded.size;
+    partial.set(round.sum, 1);
+    const key = this.#keys.part(round.round);
+    await this.#redis
+      .multi()
+      .hSet(key, this.id, Buffer.from(partial.buffer))
+      .pExpire(key, 10 * this.#task.trainMs + 60000) // a partial nobody collects (its round was decided) does not stay
+      .publish(this.#keys.events, `part ${round.round} ${this.id}`)
+      .exec();
+  }
+
+  #result(result: PublishedResult): void {
+    const round = this.#round;
+    if (round !== undefined && round.round <= result.round) {
+      clearTimeout(round.timer);
+      this.#round = undefined;
+    }
+    if (result.status === 'aborted') return;
+    const message: Message = { type: 'round-result', round: result.round, status: result.status, included: result.included, modelVersion: result.modelVersion, epsilon: result.epsilon };
+    for (const connection of this.#connections.values()) this.#send(connection, message);
+  }
+
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#checkedIn.clear();
+    for (const connection of this.#connections.values()) connection.socket.close(1000, 'task finished');
+  }
+
+  /** Registers the check-ins of the last 10 ms in one HSET and wakes the coordinator once (not one command and wake-up per client). */
+  #flushCheckIns(): void {
+    this.#checkInFlush = undefined;
+    const fields = [...this.#pendingCheckIns].flatMap((id) => [id, this.id]);
+    this.#pendingCheckIns.clear();
+    if (fields.length === 0 || this.#closing) return;
+    void this.#redis.multi().hSet(this.#keys.checkins, fields).publish(this.#keys.events, 'checkin').exec().catch(() => undefined);
+  }
+
+  /** Withdraws a check-in: from the next batch, or from Redis (commands on one connection run in order). */
+  async #checkOut(id: string): Promise<unknown> {
+    if (this.#pendingCheckIns.delete(id)) return;
+    return this.#redis.eval(CHECK_OUT, { keys: [this.#keys.checkins], arguments: [id, this.id] });
+  }
+
+  // ------------------------------------------------------------------------------------ clients
+
+  #accept(socket: WsTypes.WebSocket): void {
+    if (this.#closing) return void socket.terminate();
+    const connection: Connection = { socket, clientId: undefined, authenticating: false, lastSeqIn: 0, seqOut: 0, tokens: this.#rate, refilledAt: Date.now(), helloTimer: undefined };
+    connection.helloTimer = setTimeout(() => socket.close(4001, 'E_AUTH: no hello in time'), this.#helloMs);
+    socket.on('message', (data, isBinary) => this.#receive(connection, data as Buffer, isBinary));
+    socket.on('close', () => this.#disconnect(connection));
+    socket.on('error', () => socket.terminate());
+  }
+
+  #disconnect(connection: Connection): void {
+    clearTimeout(connection.helloTimer);
+    const id = connection.clientId;
+    if (id !== undefined && this.#connections.get(id) === connection) {
+      this.#connections.delete(id);
+      if (this.#checkedIn.delete(id)) void this.#checkOut(id).catch(() => undefined);
+    }
+  }
+
+  #send(connection: Connection, message: Message): void {
+    if (connection.socket.readyState !== connection.socket.OPEN) return;
+    connection.seqOut += 1;
+    connection.socket.send(encodeFrame(connection.seqOut, message));
+  }
+
+  #sendTask(connection: Connection, round: AggregatorRound): void {
+    this.#send(connection, { type: 'task', round: round.round, modelVersion: this.#model!.version, deadlineMs: this.#task.trainMs, params: this.#model!.params });
+  }
+
+  #refuse(connection: Connection, error: Refusal, seq: number): void {
+    this.#send(connection, { type: 'error', code: error.code, message: error.message.slice(0, 240), refSeq: seq });
+    if (error.close || connection.clientId === undefined) connection.socket.close(error.code === 'E_AUTH' ? 4001 : 4002, error.code);
+  }
+
+  #receive(connection: Connection, data: Buffer, isBinary: boolean): void {
+    let seq = 0;
+    try {
+      const now = Date.now();
+      connection.tokens = Math.min(this.#rate, connection.tokens + ((now - connection.refilledAt) / 1000) * this.#rate) - 1;
+      connection.refilledAt = now;
+      if (connection.tokens < 0) throw new Refusal('E_PROTOCOL', `rate limit of ${this.#rate} messages per second exceeded`, connection.tokens <= -this.#rate);
+      if (!isBinary) throw new Refusal('E_PROTOCOL', 'text frames are not part of the protocol');
+      let frame;
+      try {
+        frame = decodeFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), this.#limits);
+      } catch (error) {
+        throw new Refusal('E_PROTOCOL', error instanceof Error ? error.message : 'undecodable frame');
+      }
+      seq = frame.seq;
+      if (frame.seq <= connection.lastSeqIn) throw new Refusal('E_PROTOCOL', `sequence number ${frame.seq} replayed (last accepted ${connection.lastSeqIn})`);
+      const accept = this.#check(connection, frame.message, frame.seq); // throws a Refusal; changes nothing
+      connection.lastSeqIn = frame.seq;
+      accept();
+    } catch (error) {
+      if (!(error instanceof Refusal)) throw error;
+      this.#refuse(connection, error, seq);
+    }
+  }
+
+  /** Checks a message against the connection and the round; returns the state change to apply. */
+  #check(connection: Connection, message: Message, seq: number): () => void {
+    if (message.type === 'hello') {
+      if (connection.clientId !== undefined || connection.authenticating) throw new Refusal('E_PROTOCOL', 'already authenticated');
+      if (message.taskId !== this.taskId) throw new Refusal('E_AUTH', 'unknown task', true);
+      return () => void this.#authenticate(connection, message.token, seq); // the token is looked up in Redis
+    }
+    const id = connection.clientId;
+    if (id === undefined) throw new Refusal('E_AUTH', `${message.type} before authentication`, true);
+    const round = this.#round;
+    switch (message.type) {
+      case 'check-in': {
+        if (this.#finished) throw new Refusal('E_PROTOCOL', 'the task has finished');
+        if (this.#checkedIn.has(id)) throw new Refusal('E_PROTOCOL', 'already checked in');
+        if (round !== undefined && !round.written && round.sampled.has(id) && !round.uploaded.has(id)) {
+          throw new Refusal('E_PROTOCOL', `check-in while sampled for round ${round.round}: upload its update first`);
+        }
+        return () => {
+          this.#checkedIn.add(id);
+          this.#send(connection, { type: 'checked-in', round: this.#lastRound + 1 });
+          this.#pendingCheckIns.add(id);
+          this.#checkInFlush ??= setTimeout(() => this.#flushCheckIns(), 10);
+        };
+      }
+      case 'update': {
+        if (round === undefined || message.round !== round.round || round.written) {
+          throw new Refusal('E_PROTOCOL', `an update for round ${message.round} is out of phase (round in training: ${round !== undefined && !round.written ? round.round : 'none'})`);
+        }
+        if (!round.sampled.has(id)) throw new Refusal('E_PROTOCOL', `client was not sampled for round ${round.round}`);
+        if (round.uploaded.has(id)) throw new Refusal('E_PROTOCOL', `a second update for round ${round.round}`);
+        if (message.delta.length !== this.#task.paramCount) throw new Refusal('E_PROTOCOL', `an update of ${message.delta.length} values; the model has ${this.#task.paramCount}`);
+        let clipped: Float32Array;
+        try {
+          clipped = clipByL2(message.delta, 1, this.#task.clipNorm); // CentralDpAggregator's clipping
+        } catch (error) {
+          throw new Refusal('E_PROTOCOL', `an update that cannot be clipped: ${(error as Error).message}`);
+        }
+        return () => {
+          round.uploaded.add(id);
+          for (let j = 0; j < clipped.length; j++) round.sum[j] += clipped[j]!;
+          if (round.uploaded.size === round.sampled.size) void this.#writePartial(round).catch(() => undefined);
+        };
+      }
+      default:
+        throw new Refusal('E_PROTOCOL', `a ${message.type} message is sent by the server, not to it`);
+    }
+  }
+
+  async #authenticate(connection: Connection, token: string, seq: number): Promise<void> {
+    connection.authenticating = true;
+    const clientId = await this.#redis.hGet(this.#keys.tokens, toHex(tokenHash(token))).catch(() => null);
+    connection.authenticating = false;
+    if (connection.socket.readyState !== connection.socket.OPEN) return;
+    if (clientId == null) return this.#refuse(connection, new Refusal('E_AUTH', 'unknown token', true), seq);
+    clearTimeout(connection.helloTimer);
+    const previous = this.#connections.get(clientId);
+    if (previous !== undefined) {
+      // a reconnect supersedes the old socket; its check-in lapses with it
+      if (this.#checkedIn.delete(clientId)) void this.#checkOut(clientId).catch(() => undefined);
+      this.#connections.delete(clientId);
+      previous.socket.close(4000, 'superseded by a new connection');
+    }
+    connection.clientId = clientId;
+    this.#connections.set(clientId, connection);
+    const task = this.#task;
+    this.#send(connection, { type: 'welcome', clientId, model: task.model, ...task.local, clipNorm: task.clipNorm, aggregator: 'central-dp' });
+    if (this.#finished) return void connection.socket.close(1000, 'task finished');
+    const round = this.#round; // a sampled client that reconnects mid-round gets its task again
+    if (round !== undefined && !round.written && round.sampled.has(clientId) && !round.uploaded.has(clientId)) this.#sendTask(connection, round);
+  }
+}
+
+/**
+ * Starts an aggregator of a task scaled out over Redis: it reads the task its coordinator published
+ * ({@link createCoordinator}), serves clients (privkit/client's connect, unchanged) over WebSocket on
+ * `port` and sends the coordinator the clipped partial sums of its sampled clients. Any number of
+ * aggregators may serve one task; each client connects to one of them.
+ *
+ * @example
+ * ```ts
+ * import { createAggregator } from 'privkit/server';
+ * const started = await createAggregator({ redis: 'redis://127.0.0.1:9', taskId: 'demo', port: 0 }).catch((error) => error.code);
+ * console.log(started); // 'E_ARG': no Redis on port 9
+ * ```
+ *
+ * @throws {PrivkitError} E_ARG (as a rejection) when an option is out of range (the message names it), Redis cannot be reached, no coordinator has published the task, or redis / ws is not installed.
+ */
+export async function createAggregator(given: AggregatorOptions): Promise<ClusterAggregator> {
+  const options = readOptions(given, ['redis', 'taskId', 'id', 'port', 'host', 'aliveMs', 'helloMs', 'messagesPerSecond'], 'options', true) as AggregatorOptions;
+  await ready();
+  if (typeof options.taskId !== 'string' || !AGGREGATOR_ID.test(options.taskId)) {
+    throw new PrivkitError('E_ARG', `options.taskId must be 1-64 characters of [A-Za-z0-9_.-], got ${describe(options.taskId)}`, { argument: 'options.taskId' });
+  }
+  const id = options.id === undefined ? `a-${Buffer.from(createRng().bytes(6)).toString('base64url')}` : options.id;
+  if (typeof id !== 'string' || !AGGREGATOR_ID.test(id)) throw new PrivkitError('E_ARG', `options.id must be 1-64 characters of [A-Za-z0-9_.-], got ${describe(id)}`, { argument: 'options.id' });
+  const port = options.port === undefined ? 8080 : assertInteger('options.port', options.port, 0, 65535);
+  const host = options.host === undefined ? '127.0.0.1' : options.host;
+  if (typeof host !== 'string' || host.length === 0) throw new PrivkitError('E_ARG', 'options.host must be a non-empty string', { argument: 'options.host' });
+  const aliveMs = readMs('options.aliveMs', options.aliveMs, 1500);
+  const helloMs = readMs('options.helloMs', options.helloMs, 10000);
+  const rate = options.messagesPerSecond === undefined ? 50 : assertInteger('options.messagesPerSecond', options.messagesPerSecond, 1, 1e6);
+  const ws = loadWs();
+  const redis = await connectRedis(options.redis, 'options.redis');
+  const keys = taskKeys(options.taskId);
+  let subscriber: RedisClient | undefined;
+  try {
+    const published = await redis.get(keys.task);
+    if (published === null) throw new PrivkitError('E_ARG', `no coordinator has published task ${options.taskId} in Redis`, { argument: 'options.taskId' });
+    const task = JSON.parse(published) as PublishedTask;
+    subscriber = redis.duplicate();
+    subscriber.on('error', () => undefined);
+    await subscriber.connect();
+    const http = createHttpServer({ headersTimeout: 10000, requestTimeout: 10000 });
+    const wss = new ws.WebSocketServer({ server: http, maxPayload: maxFrameBytes({ maxVector: task.paramCount }) });
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', (cause: NodeJS.ErrnoException) => {
+        const argument = cause.code === 'EADDRINUSE' || cause.code === 'EACCES' ? 'options.port' : 'options.host';
+        reject(new PrivkitError('E_ARG', `cannot listen on ${describe(host)} port ${port}: ${cause.code ?? cause.message}`, { argument, cause }));
+      });
+      http.listen(port, host, () => resolve());
+    });
+    const bound = (http.address() as AddressInfo).port;
+    const aggregator = new ClusterAggregator({ id, taskId: options.taskId, task, keys, redis, subscriber, http, wss, port: bound, host, aliveMs, helloMs, rate });
+    await aggregator.start();
+    return aggregator;
+  } catch (error) {
+    subscriber?.destroy();
+    redis.destroy();
+    throw error;
+  }
+}

@@ -1,0 +1,266 @@
+// privkit/server scaled out over Redis, over real sockets: a redis-server on a random local port,
+// 3 aggregator child processes, a coordinator (in this process, so the noise can be seeded for the
+// check) and Node clients spread over the aggregators. Each released model must equal what one
+// process (CentralDpAggregator with the same seed) computes from the updates the clients sent, and the
+// ledger must charge every released round as a one-process server would. One aggregator is killed
+// (SIGKILL) mid-round: the round completes without its clients or is withheld, and nothing is
+// under-charged. Also: a coordinator restarted on its ledger mid-round aborts that round and carries
+// on; a second coordinator cannot take a living one's lease, and one whose lease was taken over stops
+// without publishing.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ready } from 'privkit';
+import { RdpAccountant } from 'privkit/accounting';
+import { createRng } from 'privkit/dp';
+import { CentralDpAggregator } from 'privkit/fl';
+import { connect } from 'privkit/client';
+import { createCoordinator, decodeFrame, type ClusterCoordinator, type TaskOptions } from 'privkit/server';
+import { startRedis, type TestRedis } from '../support/redis.js';
+
+let redis: TestRedis;
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+beforeAll(async () => {
+  await ready();
+  redis = await startRedis();
+});
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await redis?.stop();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const dataDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'privkit-cluster-'));
+  dirs.push(dir);
+  return dir;
+};
+
+const SEED = Uint8Array.from({ length: 32 }, (_, i) => i + 7);
+
+function startAggregator(taskId: string, id: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'cluster-aggregator.mjs'), redis.url, taskId, id], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`aggregator ${id} exited early with ${code}`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const port = /ready (\d+)/.exec(chunk.toString())?.[1];
+      if (port !== undefined) resolve({ child, url: `ws://127.0.0.1:${port}` });
+    });
+  });
+}
+
+/** An update a client sent: its round, the aggregator it went to, the values. */
+interface Sent {
+  round: number;
+  url: string;
+  delta: Float32Array;
+}
+
+/**
+ * Connects `perAggregator` clients to each aggregator; every update frame a client sends is recorded,
+ * or handed to `intercept`, which may drop it (return true) instead of sending.
+ */
+function startClients(coordinator: ClusterCoordinator, taskId: string, urls: string[], perAggregator: number, sent: Sent[], intercept?: (update: Sent) => boolean) {
+  class RecordingSocket extends WebSocket {
+    readonly #url: string;
+    constructor(url: string) {
+      super(url);
+      this.#url = url;
+    }
+    override send(data: Uint8Array): void {
+      const { message } = decodeFrame(data);
+      if (message.type === 'update') {
+        const update = { round: message.round, url: this.#url, delta: message.delta };
+        if (intercept?.(update) === true) return;
+        sent.push(update);
+      }
+      super.send(data);
+    }
+  }
+  return Promise.all(
+    urls.flatMap((url, a) =>
+      Array.from({ length: perAggregator }, async (_, i) => {
+        const c = a * perAggregator + i;
+        const labels = Uint8Array.from({ length: 6 }, (_, k) => (k + c) % 3);
+        const images = Float32Array.from({ length: 6 * 8 }, (_, k) => Math.sin(0.7 * k + c));
+        const { token } = await coordinator.issueToken();
+        return connect({ url, taskId, token, data: { images, labels }, WebSocket: RecordingSocket as never, retryMs: 20, maxRetryMs: 100, attempts: 5 }).done.catch(() => undefined);
+      }),
+    ),
+  );
+}
+
+/**
+ * Replays the task as one process would: each released round's model is the previous one plus
+ * eta / k x CentralDpAggregator(seeded).aggregate(the updates sent in that round); each round's
+ * charge is the one-process server's event at its checked-in count; epsilon replays the charges.
+ */
+async function expectOneProcessResult(coordinator: ClusterCoordinator, task: TaskOptions, sent: Sent[], initial: Float32Array): Promise<void> {
+  const status = coordinator.status();
+  const reference = new CentralDpAggregator({ dimension: initial.length, clipNorm: task.clipNorm, noiseMultiplier: task.noiseMultiplier, rng: createRng({ seed: SEED }) });
+  const accountant = new RdpAccountant();
+  let params = initial.slice();
+  let charged = 0;
+  for (const round of status.rounds) {
+    const updates = sent.filter((u) => u.round === round.round).map((u) => u.delta);
+    if (round.status === 'released') {
+      expect(round.included).toBe(updates.length);
+      const event = {
+        noiseMultiplier: task.noiseMultiplier,
+        sampleRate: Math.min(1, task.clientsPerRound / (round.checkedIn - 1)), // c = 1, the default
+        sampling: 'without-replacement' as const,
+        neighbours: 'replace-one' as const,
+        slack: reference.slack,
+      };
+      expect(round.event).toEqual(event);
+      accountant.step(event);
+      charged += 1;
+      expect(round.epsilonAfter).toBeCloseTo(accountant.getEpsilon(1e-5).epsilon, 12);
+      const { sum } = await reference.aggregate(updates, round.round);
+      const next = params.slice();
+      for (let j = 0; j < next.length; j++) next[j] += ((task.serverLearningRate ?? 1) / task.clientsPerRound) * sum[j]!;
+      params = next;
+    } else {
+      expect(round.status).toBe('withheld');
+      expect(round.included).toBeLessThan(task.minUpdates!);
+      expect(round.event).toBeUndefined();
+    }
+  }
+  expect(charged).toBeGreaterThan(0);
+  expect(status.epsilon).toBeCloseTo(accountant.getEpsilon(1e-5).epsilon, 12);
+  const got = coordinator.params;
+  // float64 sums of the same clipped updates in another grouping: equal to a few float32 ulps
+  for (let j = 0; j < got.length; j++) expect(Math.abs(got[j]! - params[j]!)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(params[j]!)));
+}
+
+const baseTask = (id: string): TaskOptions => ({
+  id,
+  model: { type: 'softmax-regression', inputs: 8, classes: 3 },
+  local: { epochs: 1, batchSize: 3, learningRate: 0.5 },
+  rounds: 3,
+  clientsPerRound: 6,
+  minCheckIns: 8,
+  minUpdates: 3,
+  clipNorm: 0.05, // below the updates' norms: clipping is exercised
+  noiseMultiplier: 1,
+  trainMs: 8000,
+});
+
+describe('privkit/server over Redis: 3 aggregator processes', () => {
+  it('runs rounds whose models and ledger equal one process on the same updates', async () => {
+    const task = baseTask('cluster');
+    const coordinator = await createCoordinator({ redis: redis.url, task, dataDir: dataDir(), rng: createRng({ seed: SEED }) });
+    const initial = coordinator.params;
+    const aggregators = await Promise.all(['a1', 'a2', 'a3'].map((id) => startAggregator(task.id, id)));
+    const sent: Sent[] = [];
+    const clients = startClients(
+      coordinator,
+      task.id,
+      aggregators.map((a) => a.url),
+      4,
+      sent,
+    );
+    const final = await coordinator.finished;
+    await clients;
+    expect(final.finishedBy).toBe('rounds');
+    expect(final.rounds.map((r) => r.status)).toEqual(['released', 'released', 'released']);
+    expect(final.rounds.every((r) => r.sampled === 6 && r.included === 6 && r.checkedIn >= 8)).toBe(true);
+    // the updates came through all three aggregators
+    expect(new Set(sent.map((u) => u.url)).size).toBe(3);
+    await expectOneProcessResult(coordinator, task, sent, initial);
+    for (const { child } of aggregators) child.kill('SIGTERM');
+    await coordinator.close();
+  }, 60000);
+
+  it('completes or withholds a round whose aggregator is killed mid-round, never under-charging', async () => {
+    const task = baseTask('cluster-kill');
+    const coordinator = await createCoordinator({ redis: redis.url, task, dataDir: dataDir(), rng: createRng({ seed: SEED }) });
+    const initial = coordinator.params;
+    const aggregators = await Promise.all(['k1', 'k2', 'k3'].map((id) => startAggregator(task.id, id)));
+    const victim = aggregators[1]!;
+    let killedInRound = 0;
+    const sent: Sent[] = [];
+    // the first update bound for the victim kills it instead: its round is in flight, its sample published
+    const clients = startClients(
+      coordinator,
+      task.id,
+      aggregators.map((a) => a.url),
+      4,
+      sent,
+      (update) => {
+        if (update.url !== victim.url) return false;
+        if (killedInRound === 0) {
+          killedInRound = update.round;
+          victim.child.kill('SIGKILL');
+        }
+        return true;
+      },
+    );
+    const final = await coordinator.finished;
+    await clients;
+    expect(killedInRound).toBeGreaterThan(0);
+    const killed = final.rounds.find((r) => r.round === killedInRound)!;
+    const sampledElsewhere = sent.filter((u) => u.round === killedInRound).length;
+    expect(killed.included).toBe(sampledElsewhere); // the victim's sampled clients are dropouts
+    expect(killed.status).toBe(sampledElsewhere >= task.minUpdates! ? 'released' : 'withheld');
+    expect(final.rounds.filter((r) => r.status === 'released' || r.status === 'withheld')).toHaveLength(3);
+    await expectOneProcessResult(coordinator, task, sent, initial);
+    for (const { child } of aggregators) child.kill('SIGTERM');
+    await coordinator.close();
+  }, 60000);
+
+  it('a coordinator restarted on its ledger aborts the round in flight and carries on with new round numbers', async () => {
+    const task = { ...baseTask('cluster-restart'), rounds: 2 };
+    const dir = dataDir();
+    const first = await createCoordinator({ redis: redis.url, task, dataDir: dir, leaseMs: 1000 });
+    const aggregators = await Promise.all(['r1', 'r2', 'r3'].map((id) => startAggregator(task.id, id)));
+    let restarted: Promise<ClusterCoordinator> | undefined;
+    // the coordinator stops as the first update of round 1 leaves its client: the round is in flight
+    const clients = startClients(
+      first,
+      task.id,
+      aggregators.map((a) => a.url),
+      4,
+      [],
+      () => {
+        restarted ??= first.close().then(() => createCoordinator({ redis: redis.url, task, dataDir: dir, leaseMs: 1000 }));
+        return false;
+      },
+    );
+    await expect.poll(() => restarted, { timeout: 20000 }).toBeDefined();
+    const second = await restarted!;
+    const final = await second.finished;
+    await clients;
+    expect(final.rounds.map((r) => [r.round, r.status])).toEqual([
+      [1, 'aborted'],
+      [2, 'released'],
+      [3, 'released'],
+    ]);
+    expect(final.rounds[0]!.event).toBeUndefined(); // stopped before its charge: nothing was released of it
+    const accountant = new RdpAccountant();
+    for (const r of final.rounds.slice(1)) accountant.step(r.event!);
+    expect(final.epsilon).toBeCloseTo(accountant.getEpsilon(1e-5).epsilon, 12);
+    for (const { child } of aggregators) child.kill('SIGTERM');
+    await second.close();
+  }, 60000);
+
+  it('fences coordinators: a second one cannot take a living lease, and one whose lease was taken stops', async () => {
+    const task = baseTask('cluster-lease');
+    const dir = dataDir();
+    const first = await createCoordinator({ redis: redis.url, task, dataDir: dir, leaseMs: 400 });
+    await expect(createCoordinator({ redis: redis.url, task, dataDir: dataDir(), leaseMs: 400 })).rejects.toMatchObject({ code: 'E_ARG' });
+    // another process takes the lock (as after a lapsed lease): the first must stop acting
+    const other = createClient({ url: redis.url });
+    await other.connect();
+    await other.set(`privkit:${task.id}:lock`, '999999');
+    await expect(first.finished).rejects.toMatchObject({ code: 'E_PROTOCOL' });
+    expect(await other.get(`privkit:${task.id}:lock`)).toBe('999999');
+    other.destroy();
+  }, 20000);
+});
