@@ -16,7 +16,7 @@ import { ready } from '../wasm/runtime.js';
 import { assertFunction, assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import { LayerChain, type LayersModelLike } from './layers.js';
 import { resolveLoss, type LossName, type PerExampleLoss } from './losses.js';
-import { noisedClippedMean } from './noised-sum.js';
+import { noisedClippedMean, planRelease, stepSlack, type Release } from './noised-sum.js';
 import { isBatchTensor, poissonStepEvent } from './options.js';
 import { assertSampleRate, poissonSample } from './sampling.js';
 
@@ -128,6 +128,8 @@ interface Plan {
   datasetSize: number;
   sampleRate: number;
   noiseMultiplier: number;
+  /** How each step's sum is released (its batches have at most datasetSize + 1 examples: the dataset's or its neighbour's). */
+  release: Release;
 }
 
 /** A model trained with DP-SGD, made by {@link makePrivate}. */
@@ -182,7 +184,12 @@ export class PrivateModel {
   epsilon(delta?: number): number {
     if (delta === undefined && this.#options.delta === undefined) throw new PrivkitError('E_ARG', 'delta must be given (makePrivate was called without one)', { argument: 'delta' });
     const d = delta === undefined ? this.#options.delta! : assertDelta(delta);
-    return this.#steps === 0 ? 0 : this.#accountant.getEpsilon(d).epsilon;
+    if (this.#steps === 0) return 0;
+    if (this.#options.accountant === 'rdp') return this.#accountant.getEpsilon(d).epsilon;
+    // the PLD composes ideal Gaussians; the lattice sampler's slack s per step is charged on the
+    // whole transcript (noised-sum.ts, step 4): (epsilon, delta e^(-T s)) -> (epsilon + 2 T s, delta)
+    const total = this.#steps * stepSlack(this.#dimension);
+    return this.#accountant.getEpsilon(d * Math.exp(-total)).epsilon + 2 * total;
   }
 
   /**
@@ -256,45 +263,54 @@ export class PrivateModel {
     return { epochs: history };
   }
 
+  /** d: the number of trained parameters. */
+  get #dimension(): number {
+    return this.#chain.variables.reduce((n, v) => n + v.size, 0);
+  }
+
   #makePlan(datasetSize: number): Plan {
     const { sampleRate, expectedBatchSize, noiseMultiplier, targetEpsilon, delta, epochs, accountant } = this.#options;
     const q = sampleRate ?? expectedBatchSize! / datasetSize;
     if (q > 1) throw new PrivkitError('E_ARG', `expectedBatchSize must be <= the dataset size (${datasetSize}), got ${expectedBatchSize}`, { argument: 'expectedBatchSize' });
-    const z = noiseMultiplier ?? calibrateNoiseMultiplier({ targetEpsilon: targetEpsilon!, delta: delta!, sampleRate: q, steps: epochs * Math.max(1, Math.round(1 / q)), accountant }).noiseMultiplier;
-    return { datasetSize, sampleRate: q, noiseMultiplier: z };
+    const z = noiseMultiplier ?? this.#calibrate(targetEpsilon!, delta!, q, epochs * Math.max(1, Math.round(1 / q)), accountant);
+    return { datasetSize, sampleRate: q, noiseMultiplier: z, release: planRelease(this.#dimension, this.#options.maxGradNorm, z, datasetSize + 1) };
+  }
+
+  /** The noise multiplier for which `steps` steps spend targetEpsilon at delta, the sampler's slack included (as epsilon() charges it). */
+  #calibrate(targetEpsilon: number, delta: number, sampleRate: number, steps: number, accountant: 'rdp' | 'pld'): number {
+    const slack = stepSlack(this.#dimension);
+    if (accountant === 'rdp') return calibrateNoiseMultiplier({ targetEpsilon, delta, sampleRate, steps, accountant, slack }).noiseMultiplier;
+    const total = steps * slack;
+    if (!(targetEpsilon > 2 * total)) {
+      throw new PrivkitError('E_ARG', `targetEpsilon ${targetEpsilon} does not cover the noise sampler's slack over ${steps} steps (${2 * total})`, { argument: 'targetEpsilon' });
+    }
+    return calibrateNoiseMultiplier({ targetEpsilon: targetEpsilon - 2 * total, delta: delta * Math.exp(-total), sampleRate, steps, accountant }).noiseMultiplier;
   }
 
   #step(plan: Plan, xs: tf.Tensor, ys: tf.Tensor): StepResult {
     const size = xs.shape[0]!;
-    if (size === 0) {
-      const none = tf.zeros([0]) as tf.Tensor1D;
-      try {
-        return this.#update(plan, none, () => ({}), NaN);
-      } finally {
-        none.dispose();
-      }
-    }
+    if (size === 0) return this.#update(plan, new Float32Array(0), () => ({ sum: new Float64Array(0) }), NaN);
     const pass = this.#chain.backward(xs, (output) => tf.sum(this.#loss(ys, output)));
     try {
-      return this.#update(plan, pass.norms, pass.weightedSum, pass.loss.dataSync()[0]! / size);
+      return this.#update(plan, pass.norms.dataSync() as Float32Array, pass.clippedSum, pass.loss.dataSync()[0]! / size);
     } finally {
       tf.dispose([pass.norms, pass.loss]);
       pass.dispose();
     }
   }
 
-  #update(plan: Plan, norms: tf.Tensor1D, weightedSum: (weights: tf.Tensor1D) => tf.NamedTensorMap, loss: number): StepResult {
-    const { grads, clippedCount } = noisedClippedMean(this.#chain.variables, norms, weightedSum, {
-      maxGradNorm: this.#options.maxGradNorm,
-      noiseMultiplier: plan.noiseMultiplier,
+  #update(plan: Plan, norms: Float32Array, clippedSum: (clipFactors: Float64Array, maxGradNorm: number) => { sum: Float64Array }, loss: number): StepResult {
+    const { grads, clippedCount } = noisedClippedMean(this.#chain.variables, norms, clippedSum, {
+      release: plan.release,
       denominator: plan.sampleRate * plan.datasetSize,
       rng: this.#rng,
     });
     this.#optimizer.applyGradients(grads);
     tf.dispose(Object.values(grads));
-    this.#accountant.step(poissonStepEvent(plan.noiseMultiplier, plan.sampleRate));
+    // the PLD accountant composes the ideal Gaussian; its slack is charged in epsilon()
+    this.#accountant.step(poissonStepEvent(plan.noiseMultiplier, plan.sampleRate, this.#options.accountant === 'rdp' ? plan.release.slack : 0));
     this.#steps++;
-    return { loss, batchSize: norms.shape[0], clippedCount };
+    return { loss, batchSize: norms.length, clippedCount };
   }
 }
 
