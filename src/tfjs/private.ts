@@ -196,7 +196,7 @@ export class PrivateModel {
    * One private step on a batch the caller drew by Poisson sampling at the plan's sampleRate
    * (e.g. with `poissonSample`): norms, clipped sum, noise, optimizer update, accounting.
    *
-   * @throws {PrivkitError} E_ARG when the dataset size is unknown (neither datasetSize nor an earlier fit), or batch.xs / batch.ys are not tensors of the same batch size.
+   * @throws {PrivkitError} E_ARG when the dataset size is unknown (neither datasetSize nor an earlier fit), batch.xs / batch.ys are not tensors of the same batch size, or the batch holds more examples than the dataset, or an Embedding layer's ids are not integers in [0, inputDim).
    */
   async step(batch: TrainingBatch): Promise<StepResult> {
     await ready();
@@ -205,6 +205,10 @@ export class PrivateModel {
       throw new PrivkitError('E_ARG', `batch must be { xs, ys }: tensors with the same size on axis 0, got ${describe(xs)} and ${describe(ys)}`, { argument: 'batch' });
     }
     if (this.#plan === undefined) throw new PrivkitError('E_ARG', 'datasetSize must be given to makePrivate before step() (or call fit)', { argument: 'datasetSize' });
+    // the sum's rounding is charged for batches of up to datasetSize + 1 examples (noised-sum.ts)
+    if (xs.shape[0]! > this.#plan.datasetSize) {
+      throw new PrivkitError('E_ARG', `batch must hold at most datasetSize (${this.#plan.datasetSize}) examples, got ${xs.shape[0]}`, { argument: 'batch' });
+    }
     return this.#step(this.#plan, xs, ys);
   }
 

@@ -189,6 +189,32 @@ describe('clipping holds against examples built to defeat the norm formulas', ()
   });
 });
 
+describe('refused batches', () => {
+  it('Embedding ids that are not integers in [0, inputDim) (tfjs would gather a wrong row silently)', async () => {
+    const model = tfl.sequential({ layers: [tfl.layers.embedding({ inputDim: 3, outputDim: 2, inputLength: 2, inputShape: [2] }), tfl.layers.flatten(), tfl.layers.dense({ units: 2, activation: 'softmax' })] });
+    const dp = makePrivate(model, { noiseMultiplier: 1, maxGradNorm: 1, sampleRate: 0.5, datasetSize: 8, loss: 'categoricalCrossentropy', optimizer: tf.train.sgd(0.1), rng: createRng({ seed: seed(1) }) });
+    const ys = tf.tensor2d([[1, 0]]);
+    for (const ids of [[0, 3], [-1, 0], [1.5, 2], [NaN, 1]]) {
+      await expect(dp.step({ xs: tf.tensor2d([ids]), ys })).rejects.toMatchObject({ code: 'E_ARG', argument: 'xs' });
+    }
+    expect(dp.steps).toBe(0);
+    await dp.step({ xs: tf.tensor2d([[0, 2]]), ys });
+    expect(dp.steps).toBe(1);
+  });
+
+  it("a batch larger than the dataset (the sum's rounding is charged for datasetSize + 1)", async () => {
+    const dp = makePrivate(buildModel(), { noiseMultiplier: 1, maxGradNorm: 1, sampleRate: 0.5, datasetSize: 4 });
+    const { xs, ys } = batch(5, [6], 1);
+    await expect(dp.step({ xs, ys })).rejects.toMatchObject({ code: 'E_ARG', argument: 'batch' });
+  });
+
+  it('dpGradients with a PldAccountant (each step carries the lattice sampler slack)', () => {
+    const w = tf.variable(tf.ones([2, 1]));
+    const call = () => dpGradients(([x]: tf.Tensor[]) => tf.sum(tf.matMul(x as tf.Tensor2D, w), 1), [w], [tf.ones([2, 2])], { maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: 2, accountant: new PldAccountant(), sampleRate: 0.5 });
+    expect(call).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'accountant' }));
+  });
+});
+
 describe('dpGradients equals the slow reference', () => {
   it('a custom loss over a batch given as an array of tensors', () => {
     const model = buildModel();
