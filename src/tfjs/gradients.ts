@@ -10,7 +10,7 @@ import type { Accountant } from '../accounting/budget.js';
 import { assertFunction, assertNumber, describe, readOptions } from '../validate.js';
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import { MAX_BATCH, noisedClippedMean, planRelease, type NoisedGradients } from './noised-sum.js';
-import { clippedSum, materialized } from './per-example.js';
+import { clippedSum, materialized, type ClipGroup } from './per-example.js';
 import { assertAccountant, isBatchTensor, poissonStepEvent } from './options.js';
 import { assertSampleRate } from './sampling.js';
 
@@ -113,8 +113,8 @@ export function dpGradients<B extends Batch>(lossFn: (batch: B) => tf.Tensor, va
   }
   const layout = [variables.map((v) => v.size)];
   const release = planRelease(layout[0]!.reduce((s, m) => s + m, 0), maxGradNorm, noiseMultiplier, MAX_BATCH);
-  const sum = (clipFactors: Float64Array, bound: number) => clippedSum([materialized(values, size)], layout, clipFactors, bound);
-  const result = noisedClippedMean(variables, norms, sum, { release, denominator: expectedBatchSize, rng });
+  const sum = (groups: ClipGroup[]) => clippedSum([materialized(values, size)], layout, groups);
+  const result = noisedClippedMean(variables, [{ layers: [0], norms, bound: maxGradNorm }], sum, { release, denominator: expectedBatchSize, rng });
   values.forEach((v) => v.fill(0));
   if (accountant !== undefined) accountant.step(poissonStepEvent(noiseMultiplier, sampleRate!, release.slack));
   return { ...result, loss: size === 0 ? NaN : lossSum / size };

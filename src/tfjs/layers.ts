@@ -31,7 +31,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
-import { clippedSum, embeddingRows, materialized, outerProducts, type PerExampleGradients } from './per-example.js';
+import { clippedSum, embeddingRows, materialized, outerProducts, type ClipGroup, type PerExampleGradients } from './per-example.js';
 
 /** A tfjs layer as privkit reads it (tf.layers.Layer satisfies it). */
 export interface LayerLike {
@@ -80,15 +80,17 @@ interface Step {
 export interface ExampleGradients {
   /** Each example's gradient norm over all trainable weights, [batch]. */
   norms: tf.Tensor1D;
+  /** Each example's gradient norm over each trainable layer's weights: per layer (in order), [batch]. */
+  layerNorms: Float32Array[];
   /** The sum of the examples' losses. */
   loss: tf.Scalar;
   /**
    * The clipped sum sum_i e_i over all trainable variables (laid end to end in `variables` order),
-   * in float64, with ||e_i|| <= maxGradNorm for every example whatever the rounding (per-example.ts):
-   * e_i is example i's gradient weighted by min(c_i, maxGradNorm / its float64 norm); c_i = 0 leaves
-   * it out. Also returns those weights.
+   * in float64, with e_i's part over each group's trainable layers (indexes among the trainable
+   * layers) of norm <= the group's bound for every example whatever the rounding (per-example.ts):
+   * example i's gradient weighted by min(c_i, C_g / its float64 norm); c_i = 0 leaves it out.
    */
-  clippedSum(clipFactors: Float64Array, maxGradNorm: number): { sum: Float64Array; weights: Float64Array };
+  clippedSum(groups: ClipGroup[]): { sum: Float64Array; weights: Float64Array[] };
   /** Releases the saved inputs and gradients. */
   dispose(): void;
 }
@@ -375,6 +377,8 @@ export class LayerChain {
   readonly variables: tf.Variable[];
   /** Names of the layers whose norms come from per-example gradients (no ghost formula). */
   readonly perExampleLayers: string[];
+  /** Names of the layers with trainable weights, in order (the layers of ExampleGradients.layerNorms and of clipping groups). */
+  readonly trainableLayers: string[];
   readonly #steps: Step[];
 
   /**
@@ -424,6 +428,7 @@ export class LayerChain {
       }
     }
     this.perExampleLayers = this.#steps.filter((step) => step.variables.length > 0 && !step.ghost).map((step) => step.layer.name);
+    this.trainableLayers = this.#steps.filter((step) => step.variables.length > 0).map((step) => step.layer.name);
   }
 
   /** The model's output for `input`. */
@@ -462,11 +467,15 @@ export class LayerChain {
       tf.dispose(grads);
       // a layer the loss does not depend on has zero gradients
       const gradientAt = (k: number) => gradients[k] ?? tf.zeros(trainable[k]!.point(inputs[k]!).shape);
-      const norms = tf.tidy(() => tf.sqrt(tf.addN(trainable.map((step, k) => step.squaredNorms!(inputs[k]!, gradientAt(k))))) as tf.Tensor1D);
+      const squared = tf.tidy(() => trainable.map((step, k) => step.squaredNorms!(inputs[k]!, gradientAt(k))));
+      const norms = tf.tidy(() => tf.sqrt(tf.addN(squared)) as tf.Tensor1D);
+      const layerNorms = squared.map((s) => Float32Array.from(s.dataSync(), Math.sqrt));
+      tf.dispose(squared);
       return {
         norms,
+        layerNorms,
         loss: loss as tf.Scalar,
-        clippedSum: (clipFactors, maxGradNorm) => {
+        clippedSum: (groups) => {
           const layers = trainable.map((step, k) => {
             const gradient = gradientAt(k);
             try {
@@ -475,7 +484,7 @@ export class LayerChain {
               if (gradient !== gradients[k]) gradient.dispose();
             }
           });
-          return clippedSum(layers, trainable.map((step) => step.variables.map((v) => v.size)), clipFactors, maxGradNorm);
+          return clippedSum(layers, trainable.map((step) => step.variables.map((v) => v.size)), groups);
         },
         dispose: release,
       };

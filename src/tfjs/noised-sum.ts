@@ -49,6 +49,7 @@ import type { Rng } from '../dp/rng.js';
 import { nextUp } from '../dp/calibration.js';
 import { gaussianOnLattice, gaussianResolutionAt, gaussianSlackAt, latticeSensitivity } from '../dp/secure.js';
 import { PrivkitError } from '../errors.js';
+import type { ClipGroup } from './per-example.js';
 
 /** What one private gradient step produced: only `grads` is private; `norms`, `clippedCount` and `loss` are computed from the batch without noise (the trainer's diagnostics, outside the epsilon). */
 export interface NoisedGradients {
@@ -120,27 +121,55 @@ export interface NoiseParameters {
   rng: Rng;
 }
 
+/** Layers clipped together in a step (all of them for flat clipping, one for per-layer): their indexes, each example's norm over them, and their bound C_g. */
+export interface NormGroup {
+  /** Indexes of the group's layers (as the clipped sum numbers them). */
+  layers: number[];
+  /** Each example's gradient norm over the group's layers. */
+  norms: Float32Array;
+  /** C_g: the bound on each example's norm over them. */
+  bound: number;
+}
+
 /**
- * The noised clipped mean gradient of `variables`, given each example's gradient norm and the
- * float64 clipped sum for per-example clip factors (`clippedSum(c, C)`: every example's
- * contribution of norm <= C, per-example.ts; examples with c_i = 0 left out).
+ * The total bound C of per-group bounds C_g: sqrt(sum_g C_g^2) in float64. Each group's part of a
+ * contribution is bounded by C_g (1 - 2^-40)(1 + 2^-50) (per-example.ts), and the computed square
+ * root is within (groups + 2) 2^-53 of the exact one, so the exact bound on ||e_i|| is below it for
+ * up to 2^11 groups.
+ */
+export function totalBound(bounds: readonly number[]): number {
+  if (bounds.length > 2 ** 11) throw new PrivkitError('E_ARG', `at most 2048 clipping groups, got ${bounds.length}`, { argument: 'maxGradNorm' });
+  return Math.sqrt(bounds.reduce((s, c) => s + c * c, 0));
+}
+
+/**
+ * The noised clipped mean gradient of `variables`, given each example's gradient norms per group of
+ * layers and the float64 clipped sum for per-example clip factors (`clippedSum(groups)`: every
+ * example's contribution over a group of norm <= C_g, per-example.ts; examples with c_i = 0 left
+ * out). The release's maxGradNorm must be totalBound of the groups' bounds.
  */
 export function noisedClippedMean(
   variables: readonly tf.Variable[],
-  norms: Float32Array,
-  clippedSum: (clipFactors: Float64Array, maxGradNorm: number) => { sum: Float64Array },
+  groups: readonly NormGroup[],
+  clippedSum: (groups: ClipGroup[]) => { sum: Float64Array },
   params: NoiseParameters,
 ): Omit<NoisedGradients, 'loss'> {
   const { release, denominator, rng } = params;
-  const { maxGradNorm, sigma, bits } = release;
+  const { sigma, bits } = release;
+  const size = groups[0]?.norms.length ?? 0;
+  const norms = Float32Array.from({ length: size }, (_, i) => Math.sqrt(groups.reduce((s, g) => s + g.norms[i]! ** 2, 0)));
   let clippedCount = 0;
-  for (const norm of norms) if (!(norm <= maxGradNorm)) clippedCount++;
+  for (let i = 0; i < size; i++) if (groups.some((g) => !(g.norms[i]! <= g.bound))) clippedCount++;
   const dimension = variables.reduce((n, v) => n + v.size, 0);
   let sum: Float64Array = new Float64Array(dimension);
-  if (norms.length > 0) {
-    // an example whose norm is not finite (an infinite or NaN feature, an overflow) is left out
-    const clipFactors = Float64Array.from(norms, (norm) => (Number.isFinite(norm) ? Math.min(1, maxGradNorm / (norm + 1e-6)) : 0));
-    sum = clippedSum(clipFactors, maxGradNorm).sum;
+  if (size > 0) {
+    // c_i = min(1, C_g / (norm + 1e-6)) per group; an example whose norm is not finite (an infinite or NaN feature, an overflow) is left out
+    const clipGroups = groups.map(({ layers, norms: groupNorms, bound }) => ({
+      layers,
+      bound,
+      factors: Float64Array.from(groupNorms, (norm) => (Number.isFinite(norm) ? Math.min(1, bound / (norm + 1e-6)) : 0)),
+    }));
+    sum = clippedSum(clipGroups).sum;
     if (sum.length !== dimension) throw new PrivkitError('E_SHAPE', `the clipped sum has ${sum.length} coordinates, the variables ${dimension}`);
   }
   const noised = gaussianOnLattice(sum, sigma, bits, { rng }).values;
@@ -153,5 +182,5 @@ export function noisedClippedMean(
     grads[variable.name] = tf.tensor(mean, variable.shape, 'float32');
   }
   noised.fill(0);
-  return { grads, norms: norms.slice(), clippedCount };
+  return { grads, norms, clippedCount };
 }

@@ -10,7 +10,8 @@
 // 2. its weight w_i = min(c_i, C (1 - 2^-40) / norm_i) (c_i: the clip factor of the ghost norms), so
 //    that the contribution e_i whose entries are computed below (at most two roundings each, 2^-52
 //    relative) has ||e_i|| <= C exactly, whatever the backend's rounding; w_i = 0 leaves an example
-//    out entirely (an example whose values are not finite gets w_i = 0);
+//    out entirely (an example whose values are not finite gets w_i = 0). With per-layer clipping
+//    each group of layers has its own bound C_g and weights, so ||e_i||^2 <= sum_g C_g^2;
 // 3. the entries of e_i added into one float64 accumulator per coordinate, examples in batch order.
 import { PrivkitError } from '../errors.js';
 
@@ -130,27 +131,46 @@ export function embeddingRows(ids: Int32Array, g: Float32Array, n: number, dim: 
 /** 1 - 2^-40: room for the roundings of the norm's square root, the division and the entries' products (< 8 x 2^-53). */
 const WEIGHT_MARGIN = 1 - 2 ** -40;
 
+/** Layers clipped together: their indexes, each example's clip factor c_i in [0, 1], and the bound C_g on the examples' norms over them. */
+export interface ClipGroup {
+  /** Indexes of the group's layers (every layer in exactly one group). */
+  layers: number[];
+  /** Each example's clip factor (0 leaves it out). */
+  factors: Float64Array;
+  /** C_g > 0 (Infinity: weight by the factors alone). */
+  bound: number;
+}
+
 /**
  * The clipped sum sum_i e_i over the layers' per-example gradients (the variables' sums laid end to
- * end, `layout` giving each variable's size, layer by layer), with each example's weight
- * w_i = min(c_i, C (1 - 2^-40) / ||grad_i||) so that ||e_i|| <= C. Returns the sum and the weights.
+ * end, `layout` giving each variable's size, layer by layer). In each group, example i's weight is
+ * w_i = min(c_i, C_g (1 - 2^-40) / (its float64 norm over the group's layers)), so that its part of
+ * e_i has norm <= C_g. Returns the sum and the weights per group.
  */
-export function clippedSum(layers: PerExampleGradients[], layout: number[][], clipFactors: Float64Array, maxGradNorm: number): { sum: Float64Array; weights: Float64Array } {
-  const n = clipFactors.length;
-  const squared = new Float64Array(n);
-  for (const layer of layers) layer.addSquaredNorms(squared);
-  const bound = maxGradNorm * WEIGHT_MARGIN;
-  const weights = Float64Array.from(clipFactors, (c, i) => {
-    const s = squared[i]!;
-    if (!(c > 0) || !Number.isFinite(s)) return 0;
-    return s === 0 ? c : Math.min(c, bound / Math.sqrt(s));
+export function clippedSum(layers: PerExampleGradients[], layout: number[][], groups: ClipGroup[]): { sum: Float64Array; weights: Float64Array[] } {
+  const weightOf: Float64Array[] = [];
+  const weights = groups.map((group) => {
+    const squared = new Float64Array(group.factors.length);
+    for (const k of group.layers) layers[k]!.addSquaredNorms(squared);
+    const bound = group.bound * WEIGHT_MARGIN;
+    const w = Float64Array.from(group.factors, (c, i) => {
+      const s = squared[i]!;
+      if (!(c > 0) || !Number.isFinite(s)) return 0;
+      return s === 0 ? c : Math.min(c, bound / Math.sqrt(s));
+    });
+    for (const k of group.layers) {
+      if (weightOf[k] !== undefined) throw new PrivkitError('E_ARG', `layer ${k} is in two clipping groups`);
+      weightOf[k] = w;
+    }
+    return w;
   });
   const total = layout.flat().reduce((s, m) => s + m, 0);
   const sum = new Float64Array(total);
   let offset = 0;
   layers.forEach((layer, k) => {
     const parts = layout[k]!.map((size) => sum.subarray(offset, (offset += size)));
-    layer.accumulate(weights, parts);
+    if (weightOf[k] === undefined) throw new PrivkitError('E_ARG', `layer ${k} is in no clipping group`);
+    layer.accumulate(weightOf[k], parts);
   });
   if (offset !== total) throw new PrivkitError('E_SHAPE', `per-example gradients cover ${offset} of ${total} parameters`);
   return { sum, weights };

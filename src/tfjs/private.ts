@@ -1,9 +1,10 @@
 // makePrivate: DP-SGD for a tfjs layers model, as Opacus' make_private. Each step draws a Poisson
-// batch, computes every example's gradient norm by ghost clipping (layers.ts), forms the clipped
-// sum as the backward pass of the clip-weighted loss (layer by layer from the same activations and
-// output gradients), adds Gaussian noise from privkit's CSPRNG,
-// divides by the expected batch size, applies the model's optimizer and charges the accountant
-// one subsampled-Gaussian step (Poisson sampling, add/remove neighbours).
+// batch, computes every example's gradient norm by ghost clipping (layers.ts), per layer or over
+// all layers (flat or per-layer clipping: Opacus' clipping modes), forms the clipped sum in float64
+// from each example's own gradient (per-example.ts), adds lattice Gaussian noise from privkit's
+// CSPRNG calibrated to the total bound (noised-sum.ts: the privacy argument), divides by the
+// expected batch size, applies the model's optimizer and charges the accountant one
+// subsampled-Gaussian step (Poisson sampling, add/remove neighbours).
 import * as tf from '@tensorflow/tfjs-core';
 import { calibrateNoiseMultiplier } from '../accounting/calibrate.js';
 import { PldAccountant } from '../accounting/pld-accountant.js';
@@ -16,7 +17,8 @@ import { ready } from '../wasm/runtime.js';
 import { assertFunction, assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import { LayerChain, type LayersModelLike } from './layers.js';
 import { resolveLoss, type LossName, type PerExampleLoss } from './losses.js';
-import { noisedClippedMean, planRelease, stepSlack, type Release } from './noised-sum.js';
+import { noisedClippedMean, planRelease, stepSlack, totalBound, type NormGroup, type Release } from './noised-sum.js';
+import type { ClipGroup } from './per-example.js';
 import { isBatchTensor, poissonStepEvent } from './options.js';
 import { assertSampleRate, poissonSample } from './sampling.js';
 
@@ -28,8 +30,15 @@ export interface MakePrivateOptions {
   targetEpsilon?: number;
   /** delta in (0, 1): required with targetEpsilon, and the default of `epsilon()`. */
   delta?: number;
-  /** C > 0: each example's gradient is clipped to L2 norm <= C (flat clipping over all trainable weights). */
-  maxGradNorm: number;
+  /**
+   * C > 0: each example's gradient is clipped to L2 norm <= C (flat clipping over all trainable
+   * weights). With `clipping: 'per-layer'`, each trainable layer's part is clipped to C / sqrt(L)
+   * (L trainable layers), or to its own threshold C_l when an array of L thresholds is given (the
+   * total bound is then sqrt(sum_l C_l^2)).
+   */
+  maxGradNorm: number | number[];
+  /** 'flat' (default): one clip over all weights; 'per-layer': each trainable layer's gradient clipped to its own threshold (Opacus' per-layer clipping, by layer), the noise calibrated to the total bound. */
+  clipping?: 'flat' | 'per-layer';
   /** q in (0, 1]: each record's Poisson inclusion probability. Give this or `expectedBatchSize`. */
   sampleRate?: number;
   /** q N: the expected batch size (q = expectedBatchSize / dataset size). */
@@ -113,6 +122,9 @@ const MAX_EPOCHS = 1e6;
 
 /** makePrivate's options, checked. */
 interface ResolvedOptions {
+  /** C_g of each clipping group: [C] (flat) or one per trainable layer. */
+  bounds: number[];
+  /** The total bound: sqrt(sum_g C_g^2) (noised-sum.ts totalBound). */
   maxGradNorm: number;
   noiseMultiplier: number | undefined;
   targetEpsilon: number | undefined;
@@ -280,6 +292,13 @@ export class PrivateModel {
     return { datasetSize, sampleRate: q, noiseMultiplier: z, release: planRelease(this.#dimension, this.#options.maxGradNorm, z, datasetSize + 1) };
   }
 
+  /** The clipping groups of a batch: all trainable layers under the total norm (flat), or each layer under its own. */
+  #groups(pass: { norms: tf.Tensor1D; layerNorms: Float32Array[] }): NormGroup[] {
+    const { bounds } = this.#options;
+    if (bounds.length === 1) return [{ layers: pass.layerNorms.map((_, k) => k), norms: pass.norms.dataSync() as Float32Array, bound: bounds[0]! }];
+    return bounds.map((bound, k) => ({ layers: [k], norms: pass.layerNorms[k]!, bound }));
+  }
+
   /** The noise multiplier for which `steps` steps spend targetEpsilon at delta, the sampler's slack included (as epsilon() charges it). */
   #calibrate(targetEpsilon: number, delta: number, sampleRate: number, steps: number, accountant: 'rdp' | 'pld'): number {
     const slack = stepSlack(this.#dimension);
@@ -293,18 +312,18 @@ export class PrivateModel {
 
   #step(plan: Plan, xs: tf.Tensor, ys: tf.Tensor): StepResult {
     const size = xs.shape[0]!;
-    if (size === 0) return this.#update(plan, new Float32Array(0), () => ({ sum: new Float64Array(0) }), NaN);
+    if (size === 0) return this.#update(plan, [], () => ({ sum: new Float64Array(0) }), NaN);
     const pass = this.#chain.backward(xs, (output) => tf.sum(this.#loss(ys, output)));
     try {
-      return this.#update(plan, pass.norms.dataSync() as Float32Array, pass.clippedSum, pass.loss.dataSync()[0]! / size);
+      return this.#update(plan, this.#groups(pass), pass.clippedSum, pass.loss.dataSync()[0]! / size);
     } finally {
       tf.dispose([pass.norms, pass.loss]);
       pass.dispose();
     }
   }
 
-  #update(plan: Plan, norms: Float32Array, clippedSum: (clipFactors: Float64Array, maxGradNorm: number) => { sum: Float64Array }, loss: number): StepResult {
-    const { grads, clippedCount } = noisedClippedMean(this.#chain.variables, norms, clippedSum, {
+  #update(plan: Plan, groups: NormGroup[], clippedSum: (groups: ClipGroup[]) => { sum: Float64Array }, loss: number): StepResult {
+    const { grads, clippedCount, norms } = noisedClippedMean(this.#chain.variables, groups, clippedSum, {
       release: plan.release,
       denominator: plan.sampleRate * plan.datasetSize,
       rng: this.#rng,
@@ -328,7 +347,7 @@ function assertDelta(value: unknown): number {
  * Makes a tfjs layers model (tf.Sequential, or a tf.LayersModel whose layers form a chain) train
  * with DP-SGD: per-example gradient norms by ghost clipping for Dense, Conv2D, Embedding and
  * LayerNormalization layers (other layers with weights by per-example gradients of that layer, with
- * a one-time warning naming it), flat clipping to maxGradNorm, Gaussian noise from privkit's
+ * a one-time warning naming it), flat or per-layer clipping to maxGradNorm, Gaussian noise from privkit's
  * CSPRNG, Poisson batches, the expected batch size as denominator and an RDP or PLD accountant.
  * Layers that are random in training (Dropout, GaussianNoise, ...), BatchNormalization and
  * stateful, regularized or constrained layers and tied weights are refused. Custom layers must
@@ -337,7 +356,7 @@ function assertDelta(value: unknown): number {
  *
  * @param model - the model (compiled, or give `loss` and `optimizer`).
  * @param opts - noise or target epsilon, clip norm, sampling, accountant.
- * @throws {PrivkitError} E_ARG when the model is not a chain of tfjs layers with trainable weights, a layer is refused, or an option is missing or out of range (exactly one of noiseMultiplier / targetEpsilon, and of sampleRate / expectedBatchSize; delta with targetEpsilon).
+ * @throws {PrivkitError} E_ARG when the model is not a chain of tfjs layers with trainable weights, a layer is refused, or an option is missing or out of range (exactly one of noiseMultiplier / targetEpsilon, and of sampleRate / expectedBatchSize; delta with targetEpsilon; maxGradNorm an array only with clipping 'per-layer', of one positive threshold per trainable layer).
  *
  * @example
  * ```ts
@@ -355,8 +374,12 @@ function assertDelta(value: unknown): number {
  * ```
  */
 export function makePrivate(model: LayersModelLike, opts: MakePrivateOptions): PrivateModel {
-  const given = readOptions(opts, ['noiseMultiplier', 'targetEpsilon', 'delta', 'maxGradNorm', 'sampleRate', 'expectedBatchSize', 'datasetSize', 'epochs', 'accountant', 'loss', 'optimizer', 'rng', 'onWarning']);
-  const maxGradNorm = assertNumber('maxGradNorm', given.maxGradNorm, 'positive');
+  const given = readOptions(opts, ['noiseMultiplier', 'targetEpsilon', 'delta', 'maxGradNorm', 'clipping', 'sampleRate', 'expectedBatchSize', 'datasetSize', 'epochs', 'accountant', 'loss', 'optimizer', 'rng', 'onWarning']);
+  const clipping = assertOneOf('clipping', given.clipping, ['flat', 'per-layer'] as const, 'flat');
+  if (Array.isArray(given.maxGradNorm) && clipping !== 'per-layer') {
+    throw new PrivkitError('E_ARG', "maxGradNorm must be a number with clipping 'flat' (an array of thresholds is per layer)", { argument: 'maxGradNorm' });
+  }
+  const thresholds = Array.isArray(given.maxGradNorm) ? given.maxGradNorm.map((c, k) => assertNumber(`maxGradNorm[${k}]`, c, 'positive')) : [assertNumber('maxGradNorm', given.maxGradNorm, 'positive')];
   if ((given.noiseMultiplier === undefined) === (given.targetEpsilon === undefined)) {
     throw new PrivkitError('E_ARG', 'exactly one of noiseMultiplier and targetEpsilon must be given', { argument: given.noiseMultiplier === undefined ? 'noiseMultiplier' : 'targetEpsilon' });
   }
@@ -375,6 +398,13 @@ export function makePrivate(model: LayersModelLike, opts: MakePrivateOptions): P
   const rng = generatorOf(given.rng);
   const onWarning = given.onWarning === undefined ? (message: string) => console.warn(message) : assertFunction<(message: string) => void>('onWarning', given.onWarning);
   const chain = new LayerChain(model);
+  const layers = chain.trainableLayers.length;
+  if (Array.isArray(given.maxGradNorm) && thresholds.length !== layers) {
+    throw new PrivkitError('E_ARG', `maxGradNorm must hold one threshold per trainable layer (${layers}: ${chain.trainableLayers.join(', ')}), got ${thresholds.length}`, { argument: 'maxGradNorm' });
+  }
+  // per-layer with one number: the equal split C / sqrt(L), whose total bound is C
+  const bounds = clipping === 'flat' || Array.isArray(given.maxGradNorm) ? thresholds : Array.from({ length: layers }, () => thresholds[0]! / Math.sqrt(layers));
+  const maxGradNorm = totalBound(bounds);
   const compiled = model as { loss?: unknown; optimizer?: unknown };
   const loss = resolveLoss(given.loss, compiled.loss);
   const optimizer = given.optimizer === undefined ? compiled.optimizer : given.optimizer;
@@ -384,6 +414,6 @@ export function makePrivate(model: LayersModelLike, opts: MakePrivateOptions): P
   if (chain.perExampleLayers.length > 0) {
     onWarning(`privkit/tfjs: no ghost-clipping formula for layer(s) ${chain.perExampleLayers.map((name) => JSON.stringify(name)).join(', ')}; their gradient norms are computed example by example (slower)`);
   }
-  const options = { maxGradNorm, noiseMultiplier, targetEpsilon, delta, sampleRate, expectedBatchSize, epochs, accountant };
+  const options = { bounds, maxGradNorm, noiseMultiplier, targetEpsilon, delta, sampleRate, expectedBatchSize, epochs, accountant };
   return new PrivateModel(model, chain, loss, optimizer, rng, options, datasetSize);
 }

@@ -39,7 +39,7 @@ function compare(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor, c: Float3
   const chain = new LayerChain(model);
   const pass = chain.backward(xs, (out) => tf.sum(perExampleLoss(ys)(out)));
   // no clipping (an infinite bound): the float64 sum weighted by c alone
-  const { sum } = pass.clippedSum(Float64Array.from(c), Infinity);
+  const { sum } = pass.clippedSum([{ layers: pass.layerNorms.map((_, k) => k), factors: Float64Array.from(c), bound: Infinity }]);
   const norms = pass.norms.dataSync();
   slow.forEach((grads, i) => {
     const norm = Math.sqrt(grads.reduce((s, g) => s + g.reduce((t, x) => t + x * x, 0), 0));

@@ -53,25 +53,35 @@ function referenceSigma(d: number, clip: number, z: number, maxBatch: number): n
  * The DP-SGD update (the mean gradient) computed the slow way, with lattice noise from a generator
  * seeded like the one under test (batches of at most maxBatch examples), and the tolerance of a
  * comparison: 5e-6 plus one lattice step over the denominator (the slow sum and the step's differ by
- * float32 rounding, and may round to neighbouring lattice points).
+ * float32 rounding, and may round to neighbouring lattice points). `clip` is C (flat clipping) or
+ * one threshold per trainable layer (per-layer clipping: each layer's gradient clipped by
+ * min(1, C_l / (its norm + 1e-6)), the noise for the total bound sqrt(sum C_l^2)).
  */
-function referenceUpdate(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor, clip: number, z: number, denominator: number, noiseSeed: Uint8Array, maxBatch: number): { update: Float64Array[]; tolerance: number } {
+function referenceUpdate(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor, clip: number | number[], z: number, denominator: number, noiseSeed: Uint8Array, maxBatch: number): { update: Float64Array[]; tolerance: number } {
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const sums = variables.map((v) => new Float64Array(v.size));
+  // the variables' indexes per clipping group: all of them, or each trainable layer's
+  const layerSizes = model.layers.map((l) => l.trainableWeights.length).filter((n) => n > 0);
+  let first = 0;
+  const groups = Array.isArray(clip) ? layerSizes.map((n) => Array.from({ length: n }, () => first++)) : [variables.map((_, k) => k)];
+  const bounds = Array.isArray(clip) ? clip : [clip];
   for (let i = 0; i < xs.shape[0]!; i++) {
     tf.tidy(() => {
       const { grads } = tf.variableGrads(() => tf.sum(categorical(tf.slice(ys, i, 1), model.apply(tf.slice(xs, i, 1)) as tf.Tensor)), variables);
       const values = variables.map((v) => grads[v.name]!.dataSync());
-      const norm = Math.sqrt(values.reduce((s, g) => s + Array.from(g).reduce((t, x) => t + x * x, 0), 0));
-      const factor = Math.min(1, clip / (norm + 1e-6));
-      values.forEach((g, k) => g.forEach((x, j) => (sums[k]![j]! += factor * x)));
+      groups.forEach((group, g) => {
+        const norm = Math.sqrt(group.reduce((s, k) => s + Array.from(values[k]!).reduce((t, x) => t + x * x, 0), 0));
+        const factor = Math.min(1, bounds[g]! / (norm + 1e-6));
+        for (const k of group) values[k]!.forEach((x, j) => (sums[k]![j]! += factor * x));
+      });
     });
   }
+  const total = Math.sqrt(bounds.reduce((s, c) => s + c * c, 0));
   const d = sums.reduce((n, s) => n + s.length, 0);
   const flat = new Float64Array(d);
   let offset = 0;
   for (const s of sums) flat.set(s, (offset += s.length) - s.length);
-  const sigma = referenceSigma(d, clip, z, maxBatch);
+  const sigma = referenceSigma(d, total, z, maxBatch);
   const noised = gaussianOnLattice(flat, sigma, latticeBits(d), { rng: createRng({ seed: noiseSeed }) as unknown as Rng }).values;
   offset = 0;
   const update = sums.map((s) => s.map(() => noised[offset++]! / denominator));
@@ -112,6 +122,31 @@ describe('makePrivate step equals the slow reference', () => {
       expect(tf.memory().numTensors).toBe(tensors);
     });
   }
+
+  for (const thresholds of [[0.3, 0.2], undefined]) {
+    it(`per-layer clipping (${thresholds === undefined ? 'C / sqrt(L) each' : 'thresholds per layer'}): each layer's gradient clipped to its own threshold, noise for the total`, async () => {
+      const model = buildModel();
+      const clip = thresholds ?? [0.4 / Math.SQRT2, 0.4 / Math.SQRT2];
+      const dp = makePrivate(model, { noiseMultiplier: 0.8, maxGradNorm: thresholds ?? 0.4, clipping: 'per-layer', sampleRate: 0.25, datasetSize: 40, rng: createRng({ seed: seed(8) }) });
+      const { xs, ys } = batch(9, [6], 17);
+      const before = weightsOf(model);
+      const update = referenceUpdate(model, xs, ys, clip, 0.8, 10, seed(8), 41);
+      const result = await dp.step({ xs, ys });
+      expect(result.clippedCount).toBeGreaterThan(0);
+      expectUpdate(before, weightsOf(model), update);
+      // flat clipping at the total bound is a different update (its clip factors are not per layer)
+      const flat = referenceUpdate(model, xs, ys, Math.hypot(...clip), 0.8, 10, seed(8), 41);
+      expect(flat.update.some((u, k) => u.some((x, j) => Math.abs(x - update.update[k]![j]!) > 10 * update.tolerance))).toBe(true);
+    });
+  }
+
+  it('per-layer thresholds: one positive threshold per trainable layer, and only with per-layer clipping', () => {
+    const options = { noiseMultiplier: 1, sampleRate: 0.5 };
+    expect(() => makePrivate(buildModel(), { ...options, maxGradNorm: [1, 2, 3], clipping: 'per-layer' })).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'maxGradNorm' }));
+    expect(() => makePrivate(buildModel(), { ...options, maxGradNorm: [1], clipping: 'per-layer' })).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'maxGradNorm' }));
+    expect(() => makePrivate(buildModel(), { ...options, maxGradNorm: [1, 2] })).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'maxGradNorm' }));
+    expect(() => makePrivate(buildModel(), { ...options, maxGradNorm: [1, -2], clipping: 'per-layer' })).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'maxGradNorm[1]' }));
+  });
 
   it('an empty batch updates by the noise alone', async () => {
     const model = buildModel();

@@ -54,7 +54,7 @@ describe('the clipped sum', () => {
       const { xs, ys } = data(withRecord);
       const pass = chain.backward(xs, (out) => tf.sum(tf.square(tf.sub(out, ys))));
       const clipFactors = Float64Array.from(pass.norms.dataSync(), (norm) => Math.min(1, C / (norm + 1e-6)));
-      const { sum } = pass.clippedSum(clipFactors, C);
+      const { sum } = pass.clippedSum([{ layers: [0], factors: clipFactors, bound: C }]);
       tf.dispose([pass.norms, pass.loss, xs, ys]);
       pass.dispose();
       return sum[0]!;
@@ -82,7 +82,7 @@ describe('the clipped sum', () => {
     const pass = chain.backward(xs, (out) => tf.sum(tf.mul(out, tf.tensor2d([[1e15, 3], [1, -1], [1e-20, 0]]))));
     for (const example of [0, 1, 2]) {
       const clipFactors = Float64Array.from([0, 1, 2], (i) => (i === example ? 1 : 0));
-      const { sum } = pass.clippedSum(clipFactors, 0.75);
+      const { sum } = pass.clippedSum([{ layers: [0], factors: clipFactors, bound: 0.75 }]);
       expect(Math.hypot(...sum)).toBeLessThanOrEqual(0.75);
     }
     tf.dispose([pass.norms, pass.loss, xs]);
@@ -102,7 +102,7 @@ describe("an example's contribution is a function of that example alone (the bac
       const x = tf.slice(xs, from);
       const y = tf.slice(ys, from);
       const pass = chain.backward(x, loss(y));
-      const { sum } = pass.clippedSum(Float64Array.from({ length: 101 - from }, (_, i) => (i + from === index ? 1 : 0)), 0.5);
+      const { sum } = pass.clippedSum([{ layers: [0, 1], factors: Float64Array.from({ length: 101 - from }, (_, i) => (i + from === index ? 1 : 0)), bound: 0.5 }]);
       tf.dispose([pass.norms, pass.loss, x, y]);
       pass.dispose();
       return sum;
@@ -112,7 +112,7 @@ describe("an example's contribution is a function of that example alone (the bac
         const x = tf.slice(xs, index, 1);
         const y = tf.slice(ys, index, 1);
         const pass = chain.backward(x, loss(y));
-        const { sum } = pass.clippedSum(Float64Array.of(1), 0.5);
+        const { sum } = pass.clippedSum([{ layers: [0, 1], factors: Float64Array.of(1), bound: 0.5 }]);
         tf.dispose([pass.norms, pass.loss, x, y]);
         pass.dispose();
         return sum;
@@ -127,7 +127,7 @@ describe('the noised sum lies on the lattice', () => {
   const variables = [tf.variable(tf.zeros([4, 3])), tf.variable(tf.zeros([3]))];
   const release = planRelease(15, 1, 1.1, 100);
   const noised = (sum: Float64Array) => {
-    const { grads } = noisedClippedMean(variables, new Float32Array(1), () => ({ sum: sum.slice() }), { release, denominator: 1, rng: createRng({ seed: seed(6) }) as unknown as Rng });
+    const { grads } = noisedClippedMean(variables, [{ layers: [0], norms: new Float32Array(1), bound: 1 }], () => ({ sum: sum.slice() }), { release, denominator: 1, rng: createRng({ seed: seed(6) }) as unknown as Rng });
     const values = variables.flatMap((v) => Array.from(grads[v.name]!.dataSync()));
     tf.dispose(Object.values(grads));
     return values;
