@@ -98,6 +98,10 @@ export function planRelease(dimension: number, maxGradNorm: number, noiseMultipl
     if (noiseMultiplier * sensitivity <= sigma) break;
     sigma = nextUp(noiseMultiplier * sensitivity);
   }
+  // the lattice is exact for |sum| <= 2^52 r (secure.ts); a sum of maxBatch contributions stays within it, or the plan is refused up front (never a data-dependent error mid-training)
+  if (maxBatch * summed > 2 ** 52 * gaussianResolutionAt(sigma, bits)) {
+    throw new PrivkitError('E_ARG', `noiseMultiplier ${noiseMultiplier} is too small for sums of up to ${maxBatch} examples on the noise lattice (they could exceed 2^52 lattice steps)`, { argument: 'noiseMultiplier' });
+  }
   return { maxGradNorm, noiseMultiplier, sensitivity, sigma, bits, slack: stepSlack(dimension) };
 }
 

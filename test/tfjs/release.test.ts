@@ -91,39 +91,42 @@ describe('the clipped sum', () => {
 });
 
 describe("an example's contribution is a function of that example alone (the backend assumption of the privacy argument)", () => {
-  it('is bit-identical in a batch of 1, of 100 and of 101 (one record added in front), cpu backend', () => {
+  it('is bit-identical (ghost norm, clip factor and contribution) in a batch of 1, of 100 and of 101 (one record added in front), cpu backend', () => {
     const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [70], units: 50, activation: 'tanh' }), tfl.layers.dense({ units: 10, activation: 'softmax' })] });
     const chain = new LayerChain(model);
     const xs = tf.randomNormal([101, 70], 0, 1, 'float32', 5);
     const ys = tf.oneHot(tf.randomUniform([101], 0, 10, 'int32', 6), 10);
     const loss = (y: tf.Tensor) => (out: tf.Tensor) => tf.neg(tf.sum(tf.mul(y, tf.log(out)))) as tf.Scalar;
-    /** Example `index` of the rows [from, 101)'s clipped contribution (all other clip factors 0). */
-    const contribution = (from: number, index: number) => {
-      const x = tf.slice(xs, from);
-      const y = tf.slice(ys, from);
+    /** Example `index`'s clipped contribution in the batch of rows [from, to): its ghost-norm clip factor (makePrivate's), all others 0. */
+    const contribution = (from: number, to: number, index: number) => {
+      const x = tf.slice(xs, from, to - from);
+      const y = tf.slice(ys, from, to - from);
       const pass = chain.backward(x, loss(y));
-      const { sum } = pass.clippedSum([{ layers: [0, 1], factors: Float64Array.from({ length: 101 - from }, (_, i) => (i + from === index ? 1 : 0)), bound: 0.5 }]);
+      const norms = pass.norms.dataSync();
+      const factors = Float64Array.from(norms, (norm, i) => (i + from === index ? Math.min(1, 0.05 / (norm + 1e-6)) : 0));
+      const { sum } = pass.clippedSum([{ layers: [0, 1], factors, bound: 0.05 }]);
       tf.dispose([pass.norms, pass.loss, x, y]);
       pass.dispose();
-      return sum;
+      return { sum, norm: norms[index - from]! };
     };
     for (const index of [1, 37, 100]) {
-      const alone = (() => {
-        const x = tf.slice(xs, index, 1);
-        const y = tf.slice(ys, index, 1);
-        const pass = chain.backward(x, loss(y));
-        const { sum } = pass.clippedSum([{ layers: [0, 1], factors: Float64Array.of(1), bound: 0.5 }]);
-        tf.dispose([pass.norms, pass.loss, x, y]);
-        pass.dispose();
-        return sum;
-      })();
-      expect(contribution(1, index)).toEqual(alone);
-      expect(contribution(0, index)).toEqual(alone);
+      const alone = contribution(index, index + 1, index);
+      expect(alone.norm).toBeGreaterThan(0.05); // clipped: the factor matters
+      for (const [from, to] of [[1, 101], [0, 101]] as const) {
+        const inBatch = contribution(from, to, index);
+        expect(inBatch.norm).toBe(alone.norm);
+        expect(inBatch.sum).toEqual(alone.sum);
+      }
     }
   });
 });
 
 describe('the noised sum lies on the lattice', () => {
+  it('a plan whose sums could leave the lattice exact range (2^52 steps) is refused up front, not mid-training', () => {
+    expect(() => planRelease(10, 1, 1e-12, 2 ** 20)).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'noiseMultiplier' }));
+    expect(planRelease(10, 1, 1e-9, 2 ** 10).sigma).toBeGreaterThan(1e-9);
+  });
+
   const variables = [tf.variable(tf.zeros([4, 3])), tf.variable(tf.zeros([3]))];
   const release = planRelease(15, 1, 1.1, 100);
   const noised = (sum: Float64Array) => {
