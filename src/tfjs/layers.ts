@@ -90,7 +90,7 @@ export interface ExampleGradients {
    * layers) of norm <= the group's bound for every example whatever the rounding (per-example.ts):
    * example i's gradient weighted by min(c_i, C_g / its float64 norm); c_i = 0 leaves it out.
    */
-  clippedSum(groups: ClipGroup[]): { sum: Float64Array; weights: Float64Array[] };
+  clippedSum(groups: ClipGroup[]): { sum: Float64Array };
   /** Releases the saved inputs and gradients. */
   dispose(): void;
 }

@@ -145,11 +145,11 @@ export interface ClipGroup {
  * The clipped sum sum_i e_i over the layers' per-example gradients (the variables' sums laid end to
  * end, `layout` giving each variable's size, layer by layer). In each group, example i's weight is
  * w_i = min(c_i, C_g (1 - 2^-40) / (its float64 norm over the group's layers)), so that its part of
- * e_i has norm <= C_g. Returns the sum and the weights per group.
+ * e_i has norm <= C_g.
  */
-export function clippedSum(layers: PerExampleGradients[], layout: number[][], groups: ClipGroup[]): { sum: Float64Array; weights: Float64Array[] } {
+export function clippedSum(layers: PerExampleGradients[], layout: number[][], groups: ClipGroup[]): { sum: Float64Array } {
   const weightOf: Float64Array[] = [];
-  const weights = groups.map((group) => {
+  for (const group of groups) {
     const squared = new Float64Array(group.factors.length);
     for (const k of group.layers) layers[k]!.addSquaredNorms(squared);
     const bound = group.bound * WEIGHT_MARGIN;
@@ -162,8 +162,7 @@ export function clippedSum(layers: PerExampleGradients[], layout: number[][], gr
       if (weightOf[k] !== undefined) throw new PrivkitError('E_ARG', `layer ${k} is in two clipping groups`);
       weightOf[k] = w;
     }
-    return w;
-  });
+  }
   const total = layout.flat().reduce((s, m) => s + m, 0);
   const sum = new Float64Array(total);
   let offset = 0;
@@ -173,5 +172,5 @@ export function clippedSum(layers: PerExampleGradients[], layout: number[][], gr
     layer.accumulate(weightOf[k], parts);
   });
   if (offset !== total) throw new PrivkitError('E_SHAPE', `per-example gradients cover ${offset} of ${total} parameters`);
-  return { sum, weights };
+  return { sum };
 }
