@@ -72,6 +72,41 @@ const SAMPLER_PMF_ERROR: Readonly<Record<NoiseKind, number>> = Object.freeze({ g
 export function samplerSlack(noise: NoiseKind, coordinates: number): number {
   return nextUp(coordinates * -Math.log1p(-SAMPLER_PMF_ERROR[noise]));
 }
+
+/**
+ * The slack of {@link gaussianOnLattice} at a granularity of `bits` over `coordinates` coordinates
+ * (internal): the rounded Ziggurat normal's pmf error grows with the noise scale in lattice units t
+ * (<= 2^bits), as 16 t 2^-53 (each rounding cell of width 1 / t holds >= 2^51 / t points of the
+ * Ziggurat's grid of spacing <= 4 x 2^-53, and its probability is off by at most two of them;
+ * 2^-25 at the default 24 bits, SAMPLER_PMF_ERROR).
+ */
+export function gaussianSlackAt(bits: number, coordinates: number): number {
+  return nextUp(coordinates * -Math.log1p(-(2 ** (checkBits(bits) - 49))));
+}
+
+/** The lattice step of {@link gaussianOnLattice} for `sigma` at `bits` (internal): 2^(ceil(log2 sigma) - bits). */
+export function gaussianResolutionAt(sigma: number, bits: number): number {
+  return resolution('sigma', sigma, checkBits(bits));
+}
+
+/**
+ * secureGaussian at a coarser lattice (internal): t = sigma / r in (2^(bits-1), 2^bits] instead of
+ * (2^23, 2^24]. A smaller `bits` charges more lattice rounding (r sqrt(k)) and less sampler slack
+ * ({@link gaussianSlackAt}): for a long vector released many times (DP-SGD's gradient) the slack
+ * of 24 bits would dominate the privacy cost.
+ *
+ * @throws {PrivkitError} as secureGaussian; E_ARG when bits is not an integer in [8, 24].
+ */
+export function gaussianOnLattice(values: Float64Array, sigma: number, bits: number, opts?: SecureNoiseOptions): SecureNoiseResult {
+  const { rng } = readOptions(opts, ['rng']);
+  const r = resolution('sigma', sigma, checkBits(bits));
+  const t = sigma / r;
+  return lattice(values, r, rng, (kernels, g, ptr, count, bound) => kernels.secureGaussianLattice(g, ptr, count, r, t, bound));
+}
+
+function checkBits(bits: number): number {
+  return assertInteger('bits', bits, 8, SECURE_GRANULARITY_BITS);
+}
 const MIN_SCALE = 2 ** -1000;
 const MAX_SCALE = 2 ** 990;
 /**
@@ -206,13 +241,10 @@ export function secureLaplace(values: Float64Array, scale: number, opts?: Secure
  * ```
  */
 export function secureGaussian(values: Float64Array, sigma: number, opts?: SecureNoiseOptions): SecureNoiseResult {
-  const { rng } = readOptions(opts, ['rng']);
-  const r = resolution('sigma', sigma);
-  const t = sigma / r;
-  return lattice(values, r, rng, (kernels, g, ptr, count, bound) => kernels.secureGaussianLattice(g, ptr, count, r, t, bound));
+  return gaussianOnLattice(values, sigma, SECURE_GRANULARITY_BITS, opts);
 }
 
-function resolution(name: string, scale: number): number {
+function resolution(name: string, scale: number, bits = SECURE_GRANULARITY_BITS): number {
   assertNumber(name, scale, 'positive');
   if (scale < MIN_SCALE || scale > MAX_SCALE) {
     throw new PrivkitError('E_ARG', `${name} must be in [2^-1000, 2^990] for secure noise, got ${scale}`, { argument: name });
@@ -221,7 +253,7 @@ function resolution(name: string, scale: number): number {
   let e = Math.ceil(Math.log2(scale));
   while (2 ** e < scale) e++;
   while (2 ** (e - 1) >= scale) e--;
-  return 2 ** (e - SECURE_GRANULARITY_BITS);
+  return 2 ** (e - bits);
 }
 
 /** The lattice release of `values` with the `rng` option already read (see the file header). */

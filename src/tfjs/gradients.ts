@@ -1,15 +1,16 @@
 // dpGradients: the private gradient of any tfjs loss for custom training loops. It knows nothing
-// of the model's layers, so each example's gradient norm comes from that example's own gradient
-// (one backward pass per example: the general, slow path; makePrivate uses ghost norms instead);
-// the clipped sum is one backward pass of the loss weighted by the clip factors; noise and scaling
-// are makePrivate's (noised-sum.ts).
+// of the model's layers, so each example's gradient comes from its own backward pass (the general,
+// slow path; makePrivate uses ghost norms instead); the clipped sum of those gradients in float64,
+// the noise and the scaling are makePrivate's (per-example.ts, noised-sum.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import { PrivkitError } from '../errors.js';
 import { generatorOf } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
 import type { Accountant } from '../accounting/budget.js';
 import { assertFunction, assertNumber, describe, readOptions } from '../validate.js';
-import { noisedClippedMean, type NoisedGradients } from './noised-sum.js';
+import { RdpAccountant } from '../accounting/rdp-accountant.js';
+import { MAX_BATCH, noisedClippedMean, planRelease, type NoisedGradients } from './noised-sum.js';
+import { clippedSum, materialized, type ClipGroup } from './per-example.js';
 import { assertAccountant, isBatchTensor, poissonStepEvent } from './options.js';
 import { assertSampleRate } from './sampling.js';
 
@@ -26,7 +27,7 @@ export interface DpGradientsOptions {
   expectedBatchSize: number;
   /** The noise generator (privkit's CSPRNG by default; a seeded one only for tests). */
   rng?: Rng;
-  /** When given, charged one Poisson-sampled step (`sampleRate` required). */
+  /** When given, charged one Poisson-sampled step (`sampleRate` required): an RdpAccountant (the step carries the lattice sampler's slack, which PldAccountant does not compose). */
   accountant?: Accountant;
   /** q: the Poisson sampling rate of the batch, for the accountant. */
   sampleRate?: number;
@@ -46,7 +47,7 @@ export interface DpGradientsOptions {
  * @param variables - the variables to differentiate (all trainable variables the loss uses).
  * @param batch - the batch (may be empty: then the result is the noise alone).
  * @param opts - clip norm, noise multiplier, denominator, generator and accounting.
- * @throws {PrivkitError} E_ARG when lossFn is not a function, variables is not a non-empty array of tf.Variable, batch holds no tensor or tensors of different batch sizes, or an option is out of range (maxGradNorm, noiseMultiplier, expectedBatchSize > 0; sampleRate in (0, 1] and given with accountant).
+ * @throws {PrivkitError} E_ARG when lossFn is not a function, variables is not a non-empty array of tf.Variable, batch holds no tensor, tensors of different batch sizes or more than 2^20 examples, or an option is out of range (maxGradNorm, noiseMultiplier, expectedBatchSize > 0; sampleRate in (0, 1] and given with accountant; accountant an RdpAccountant).
  * @throws {PrivkitError} E_SHAPE when lossFn does not return [batch] losses.
  * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  *
@@ -72,6 +73,9 @@ export function dpGradients<B extends Batch>(lossFn: (batch: B) => tf.Tensor, va
   const expectedBatchSize = assertNumber('expectedBatchSize', given.expectedBatchSize, 'positive');
   const rng = generatorOf(given.rng);
   const accountant = given.accountant === undefined ? undefined : assertAccountant('accountant', given.accountant);
+  if (accountant !== undefined && !(accountant instanceof RdpAccountant)) {
+    throw new PrivkitError('E_ARG', "accountant must be an RdpAccountant: each step carries the lattice noise sampler's slack, which PldAccountant does not compose", { argument: 'accountant' });
+  }
   const sampleRate = given.sampleRate === undefined ? undefined : assertSampleRate(given.sampleRate);
   if (accountant !== undefined && sampleRate === undefined) throw new PrivkitError('E_ARG', 'sampleRate must be given with accountant', { argument: 'sampleRate' });
   const loss = assertFunction<(batch: B) => tf.Tensor>('lossFn', lossFn);
@@ -79,6 +83,7 @@ export function dpGradients<B extends Batch>(lossFn: (batch: B) => tf.Tensor, va
     throw new PrivkitError('E_ARG', `variables must be a non-empty array of tf.Variable, got ${describe(variables)}`, { argument: 'variables' });
   }
   const size = batchSize(batch);
+  if (size > MAX_BATCH) throw new PrivkitError('E_ARG', `batch must hold at most ${MAX_BATCH} examples (the public bound of the sum's rounding), got ${size}`, { argument: 'batch' });
   const perExampleLoss = (b: B): tf.Tensor1D => {
     const out = loss(b);
     const rows = batchSize(b);
@@ -88,35 +93,31 @@ export function dpGradients<B extends Batch>(lossFn: (batch: B) => tf.Tensor, va
     return out as tf.Tensor1D;
   };
 
+  // each example's gradient per variable, row i of a [size, variable size] array
+  const values = variables.map((v) => new Float32Array(size * v.size));
+  const norms = new Float32Array(size);
   let lossSum = 0;
-  const norms = tf.tidy(() => {
-    const squares: number[] = [];
-    for (let i = 0; i < size; i++) {
+  for (let i = 0; i < size; i++) {
+    tf.tidy(() => {
       const example = sliceBatch(batch, i);
       const { value, grads } = tf.variableGrads(() => tf.sum(perExampleLoss(example)), variables);
       lossSum += value.dataSync()[0]!;
-      squares.push(Object.values(grads).reduce((s, g) => s + (tf.sum(tf.square(g)).dataSync()[0] ?? 0), 0));
-    }
-    return tf.sqrt(tf.tensor1d(squares));
-  }) as tf.Tensor1D;
-  try {
-    // the examples with c_i != 0 only: one whose loss is not finite (c_i = 0) would make 0 x Infinity = NaN
-    const weightedSum = (weights: tf.Tensor1D): tf.NamedTensorMap => {
-      const kept = Int32Array.from(Array.from(weights.dataSync()).flatMap((c, i) => (c !== 0 ? [i] : [])));
-      if (kept.length === 0) return {};
-      const { value, grads } = tf.tidy(() => {
-        const indexes = tf.tensor1d(kept, 'int32');
-        return tf.variableGrads(() => tf.sum(tf.mul(tf.gather(weights, indexes), perExampleLoss(gatherBatch(batch, indexes)))), variables);
+      let squared = 0;
+      variables.forEach((v, k) => {
+        const g = grads[v.name] === undefined ? new Float32Array(v.size) : (grads[v.name]!.dataSync() as Float32Array);
+        values[k]!.set(g, i * v.size);
+        for (const x of g) squared += x * x;
       });
-      value.dispose();
-      return grads;
-    };
-    const result = noisedClippedMean(variables, norms, weightedSum, { maxGradNorm, noiseMultiplier, denominator: expectedBatchSize, rng });
-    if (accountant !== undefined) accountant.step(poissonStepEvent(noiseMultiplier, sampleRate!));
-    return { ...result, loss: size === 0 ? NaN : lossSum / size };
-  } finally {
-    norms.dispose();
+      norms[i] = Math.sqrt(squared);
+    });
   }
+  const layout = [variables.map((v) => v.size)];
+  const release = planRelease(layout[0]!.reduce((s, m) => s + m, 0), maxGradNorm, noiseMultiplier, MAX_BATCH);
+  const sum = (groups: ClipGroup[]) => clippedSum([materialized(values, size)], layout, groups);
+  const result = noisedClippedMean(variables, [{ layers: [0], norms, bound: maxGradNorm }], sum, { release, denominator: expectedBatchSize, rng });
+  values.forEach((v) => v.fill(0));
+  if (accountant !== undefined) accountant.step(poissonStepEvent(noiseMultiplier, sampleRate!, release.slack));
+  return { ...result, loss: size === 0 ? NaN : lossSum / size };
 }
 
 function tensorsOf(batch: Batch): tf.Tensor[] {
@@ -137,12 +138,6 @@ export function batchSize(batch: Batch): number {
     throw new PrivkitError('E_ARG', `batch tensors must have the same size on axis 0, got ${tensors.map((t) => t.shape[0]).join(', ')}`, { argument: 'batch' });
   }
   return size;
-}
-
-function gatherBatch<B extends Batch>(batch: B, indexes: tf.Tensor1D): B {
-  if (batch instanceof tf.Tensor) return tf.gather(batch, indexes) as B;
-  if (Array.isArray(batch)) return batch.map((t) => tf.gather(t, indexes)) as B;
-  return Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, tf.gather(t, indexes)])) as B;
 }
 
 function sliceBatch<B extends Batch>(batch: B, i: number): B {

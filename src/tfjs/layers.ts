@@ -13,11 +13,14 @@
 // such formulas; any other layer with trainable weights falls back to per-example gradients of that
 // layer alone (a vector-Jacobian product per example, from its saved input and output gradient).
 //
-// The clipped sum sum_i c_i grad_i is the gradient of the weighted loss sum_i c_i loss_i, whose
-// gradient at each layer's output is c_i g_i for example i: its backward pass is run layer by layer
-// from the same saved inputs and output gradients (A^T diag(c) G for Dense; a vector-Jacobian product
-// of the layer otherwise), without a second forward pass, and the norms and the sum come from the
-// very same tensors.
+// The clipped sum is formed in float64 by privkit (per-example.ts, noised-sum.ts: the privacy
+// argument) from each example's own gradient as the backend computes it from the saved inputs and
+// output gradients, without a second forward pass: a dense layer on rank-2 input by the outer
+// products of its rows (never built); a layer over positions (Conv2D through the unfolded input,
+// Dense on sequences, LayerNormalization) by its per-example gradients from one batched matMul or
+// sum; an Embedding by its rows summed per example; any other layer by per-example vector-Jacobian
+// products. The ghost norms below give the clip factors; the sum re-checks each example's norm in
+// float64 on the very values it adds.
 //
 // The norms are computed in the backend's floats, and a Gram-matrix formula squares before it
 // cancels: its rounding error is relative to (sum_t |a_t| |g_t|)^2, not to the result, so an example
@@ -28,6 +31,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { PrivkitError } from '../errors.js';
 import { describe } from '../validate.js';
+import { clippedSum, embeddingRows, materialized, outerProducts, type ClipGroup, type PerExampleGradients } from './per-example.js';
 
 /** A tfjs layer as privkit reads it (tf.layers.Layer satisfies it). */
 export interface LayerLike {
@@ -68,24 +72,25 @@ interface Step {
   after?(point: tf.Tensor): tf.Tensor;
   /** Each example's squared gradient norm over this layer's variables, [batch], from its input and the gradient at its tap point. */
   squaredNorms?(input: tf.Tensor, gradient: tf.Tensor): tf.Tensor1D;
-  /** sum_i c_i grad_i for this layer's variables, given the gradient at the tap point already scaled by c per example (explicit formula; else a vector-Jacobian product). */
-  weightedSum?(input: tf.Tensor, scaledGradient: tf.Tensor): tf.Tensor[];
+  /** Each example's gradient of this layer's variables, as privkit sums it in float64 (per-example.ts), from its input and the gradient at its tap point. */
+  perExample(input: tf.Tensor, gradient: tf.Tensor): PerExampleGradients;
 }
 
 /** A batch's backward pass through the chain: each example's gradient norm, and the clip-weighted gradient sum on demand. */
 export interface ExampleGradients {
   /** Each example's gradient norm over all trainable weights, [batch]. */
   norms: tf.Tensor1D;
+  /** Each example's gradient norm over each trainable layer's weights: per layer (in order), [batch]. */
+  layerNorms: Float32Array[];
   /** The sum of the examples' losses. */
   loss: tf.Scalar;
   /**
-   * sum_i c_i grad_i per variable name for per-example weights c [batch]. For per-example losses,
-   * the gradient of sum_i c_i loss_i at a layer's output is c_i g_i, so this is the backward pass
-   * of the weighted loss, run layer by layer from the saved inputs and output gradients. Examples
-   * with c_i = 0 are left out (their inputs and gradients replaced by zeros), so that one with
-   * non-finite values adds nothing.
+   * The clipped sum sum_i e_i over all trainable variables (laid end to end in `variables` order),
+   * in float64, with e_i's part over each group's trainable layers (indexes among the trainable
+   * layers) of norm <= the group's bound for every example whatever the rounding (per-example.ts):
+   * example i's gradient weighted by min(c_i, C_g / its float64 norm); c_i = 0 leaves it out.
    */
-  weightedSum(weights: tf.Tensor1D): tf.NamedTensorMap;
+  clippedSum(groups: ClipGroup[]): { sum: Float64Array };
   /** Releases the saved inputs and gradients. */
   dispose(): void;
 }
@@ -187,10 +192,10 @@ function denseStep(layer: LayerLike, variables: tf.Variable[]): Step | undefined
       const norms = weightSquaredNorms(positions(input), g);
       return bias === undefined ? norms : tf.add(norms, biasSquaredNorms(g));
     },
-    weightedSum(input, scaledGradient) {
-      const g = rows(scaledGradient);
-      const kernelSum = tf.matMul(rows(input), g, true, false);
-      return bias === undefined ? [kernelSum] : [kernelSum, tf.sum(g, 0)];
+    perExample(input, gradient) {
+      const n = input.shape[0]!;
+      if (input.rank === 2) return outerProducts(input.dataSync() as Float32Array, gradient.dataSync() as Float32Array, n, bias !== undefined);
+      return materialized(download(() => positionSums(positions(input), positions(gradient), bias !== undefined)), n);
     },
   };
 }
@@ -229,16 +234,28 @@ function conv2dStep(layer: LayerLike, variables: tf.Variable[]): Step | undefine
       const norms = weightSquaredNorms(positions(patches), g);
       return bias === undefined ? norms : tf.add(norms, biasSquaredNorms(g));
     },
+    perExample(input, gradient) {
+      const values = download(() => {
+        unfold ??= tf.keep(unfoldFilter(kh, kw, channels));
+        return positionSums(positions(tf.conv2d(input as tf.Tensor4D, unfold, strides, padding, 'NHWC', dilations)), positions(gradient), bias !== undefined);
+      });
+      return materialized(values, input.shape[0]!);
+    },
   };
 }
 
 function embeddingStep(layer: LayerLike, variables: tf.Variable[]): Step | undefined {
-  if (variables.length !== 1) return undefined;
+  const [table] = variables;
+  if (variables.length !== 1 || table === undefined || table.rank !== 2) return undefined;
+  const [vocabulary, dim] = table.shape as [number, number];
   return {
     layer,
     variables,
     ghost: true,
-    point: (input) => applyLayer(layer, input),
+    point(input) {
+      checkIds(layer, input, vocabulary);
+      return applyLayer(layer, input);
+    },
     squaredNorms(input, gradient) {
       // the example's gradient has row v = sum of g_t over the positions t holding token v, so its
       // squared norm is sum_{t,s} [id_t = id_s] <g_t, g_s>
@@ -248,7 +265,25 @@ function embeddingStep(layer: LayerLike, variables: tf.Variable[]): Step | undef
       const t = g.shape[1];
       return gramBound(tf.sum(tf.mul(same, tf.matMul(g, g, false, true)), [1, 2]), rowNormSum(g), g.shape[2] + t * t);
     },
+    perExample(input, gradient) {
+      const [ids] = download(() => [tf.cast(input, 'int32')]);
+      return embeddingRows(ids as unknown as Int32Array, gradient.dataSync() as Float32Array, input.shape[0]!, dim);
+    },
   };
+}
+
+/**
+ * Refuses ids that are not integers in [0, vocabulary) (tfjs would cast them and gather a wrong
+ * or zero row: training on another token than the data's, silently).
+ */
+function checkIds(layer: LayerLike, input: tf.Tensor, vocabulary: number): void {
+  const ids = input.dataSync();
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (!(Number.isInteger(id) && id >= 0 && id < vocabulary)) {
+      throw new PrivkitError('E_ARG', `xs: layer ${JSON.stringify(layer.name)} (Embedding) takes integer ids in [0, ${vocabulary}), got ${id} at flat index ${i}`, { argument: 'xs', index: i });
+    }
+  }
 }
 
 function layerNormalizationStep(layer: LayerLike, variables: tf.Variable[], rank: number | undefined): Step | undefined {
@@ -276,6 +311,13 @@ function layerNormalizationStep(layer: LayerLike, variables: tf.Variable[], rank
       const terms = tf.mul(g, positions(normalize(input))) as tf.Tensor3D;
       return tf.add(explicitBound(tf.sum(tf.square(tf.sum(terms, 1)), 1), g.shape[2], rowNormSum(terms), g.shape[1]), biasSquaredNorms(g));
     },
+    perExample(input, gradient) {
+      const values = download(() => {
+        const g = positions(gradient);
+        return [tf.sum(tf.mul(g, positions(normalize(input))), 1), tf.sum(g, 1)];
+      });
+      return materialized(values, input.shape[0]!);
+    },
   };
 }
 
@@ -298,11 +340,35 @@ function perExampleStep(layer: LayerLike, variables: tf.Variable[]): Step {
       }
       return batch === 0 ? tf.zeros([0]) : tf.stack(norms) as tf.Tensor1D;
     },
+    perExample(input, gradient) {
+      const batch = input.shape[0]!;
+      const values = download(() => {
+        const each = Array.from({ length: batch }, (_, i) => layerVjp(variables, (x) => applyLayer(layer, x), tf.slice(input, i, 1), tf.slice(gradient, i, 1)));
+        return variables.map((_, k) => tf.stack(each.map((grads) => grads[k]!)));
+      });
+      return materialized(values, batch);
+    },
   };
 }
 
+/** Each example's gradient of a layer's kernel, sum_t a_t^T g_t ([batch, p, q]), and of its bias, sum_t g_t ([batch, q]), from a [batch, T, p] and g [batch, T, q]: each batch entry from that example's rows alone. */
+function positionSums(a: tf.Tensor3D, g: tf.Tensor3D, withBias: boolean): tf.Tensor[] {
+  const kernel = tf.matMul(a, g, true, false);
+  return withBias ? [kernel, tf.sum(g, 1)] : [kernel];
+}
+
+/** The values of the tensors `build` makes (disposed). */
+function download(build: () => tf.Tensor[]): Float32Array[] {
+  const tensors = tf.tidy(build);
+  try {
+    return tensors.map((t) => t.dataSync() as Float32Array);
+  } finally {
+    tf.dispose(tensors);
+  }
+}
+
 function plainStep(layer: LayerLike): Step {
-  return { layer, variables: [], ghost: true, point: (input) => applyLayer(layer, input) };
+  return { layer, variables: [], ghost: true, point: (input) => applyLayer(layer, input), perExample: () => materialized([], 0) };
 }
 
 /** The layers of a model that run as a chain, each with its norm formula. */
@@ -311,6 +377,8 @@ export class LayerChain {
   readonly variables: tf.Variable[];
   /** Names of the layers whose norms come from per-example gradients (no ghost formula). */
   readonly perExampleLayers: string[];
+  /** Names of the layers with trainable weights, in order (the layers of ExampleGradients.layerNorms and of clipping groups). */
+  readonly trainableLayers: string[];
   readonly #steps: Step[];
 
   /**
@@ -360,6 +428,7 @@ export class LayerChain {
       }
     }
     this.perExampleLayers = this.#steps.filter((step) => step.variables.length > 0 && !step.ghost).map((step) => step.layer.name);
+    this.trainableLayers = this.#steps.filter((step) => step.variables.length > 0).map((step) => step.layer.name);
   }
 
   /** The model's output for `input`. */
@@ -377,7 +446,6 @@ export class LayerChain {
     const trainable = this.#steps.filter((step) => step.variables.length > 0);
     const inputs: tf.Tensor[] = [];
     const gradients: (tf.Tensor | undefined)[] = [];
-    const batch = input.shape[0]!;
     const anchor = tf.scalar(0);
     const release = () => tf.dispose([...inputs, ...gradients.filter((t): t is tf.Tensor => t !== undefined)]);
     try {
@@ -399,24 +467,25 @@ export class LayerChain {
       tf.dispose(grads);
       // a layer the loss does not depend on has zero gradients
       const gradientAt = (k: number) => gradients[k] ?? tf.zeros(trainable[k]!.point(inputs[k]!).shape);
-      const norms = tf.tidy(() => tf.sqrt(tf.addN(trainable.map((step, k) => step.squaredNorms!(inputs[k]!, gradientAt(k))))) as tf.Tensor1D);
+      const squared = tf.tidy(() => trainable.map((step, k) => step.squaredNorms!(inputs[k]!, gradientAt(k))));
+      const norms = tf.tidy(() => tf.sqrt(tf.addN(squared)) as tf.Tensor1D);
+      const layerNorms = squared.map((s) => Float32Array.from(s.dataSync(), Math.sqrt));
+      tf.dispose(squared);
       return {
         norms,
+        layerNorms,
         loss: loss as tf.Scalar,
-        weightedSum: (weights) =>
-          tf.tidy(() => {
-            const sums: tf.NamedTensorMap = {};
-            const kept = tf.notEqual(weights, 0);
-            const keep = (x: tf.Tensor) => tf.where(tf.reshape(kept, [batch, ...x.shape.slice(1).map(() => 1)]), x, tf.zerosLike(x));
-            trainable.forEach((step, k) => {
-              const gradient = gradientAt(k);
-              const scaled = keep(tf.mul(gradient, tf.reshape(weights, [batch, ...gradient.shape.slice(1).map(() => 1)])));
-              const input = keep(inputs[k]!);
-              const parts = step.weightedSum?.(input, scaled) ?? layerVjp(step, input, scaled);
-              step.variables.forEach((v, i) => (sums[v.name] = parts[i]!));
-            });
-            return sums;
-          }),
+        clippedSum: (groups) => {
+          const layers = trainable.map((step, k) => {
+            const gradient = gradientAt(k);
+            try {
+              return step.perExample(inputs[k]!, gradient);
+            } finally {
+              if (gradient !== gradients[k]) gradient.dispose();
+            }
+          });
+          return clippedSum(layers, trainable.map((step) => step.variables.map((v) => v.size)), groups);
+        },
         dispose: release,
       };
     } catch (error) {
@@ -433,11 +502,11 @@ function run(step: Step, input: tf.Tensor): tf.Tensor {
   return step.after === undefined ? point : step.after(point);
 }
 
-/** The gradient of sum(point(input) * cotangent) with respect to the layer's variables: its weight gradient for that output gradient. */
-function layerVjp(step: Step, input: tf.Tensor, cotangent: tf.Tensor): tf.Tensor[] {
-  const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(step.point(input), cotangent)), step.variables);
+/** The gradient of sum(point(input) * cotangent) with respect to a layer's variables: its weight gradient for that output gradient. */
+function layerVjp(variables: tf.Variable[], point: (input: tf.Tensor) => tf.Tensor, input: tf.Tensor, cotangent: tf.Tensor): tf.Tensor[] {
+  const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(point(input), cotangent)), variables);
   value.dispose();
-  return step.variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
+  return variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
 }
 
 /** The identity on `x` whose backward pass hands the incoming gradient to `onGradient`. */

@@ -1,15 +1,55 @@
-// The private part of a DP-SGD step, shared by makePrivate and dpGradients: from each example's
-// gradient norm, the clip factors c_i = min(1, C / (norm_i + 1e-6)) (as Opacus' flat clipping); the
-// clipped sum sum_i c_i grad_i, the gradient of the loss weighted by c (never per-example
-// gradients); Gaussian noise N(0, (z C)^2) per coordinate from privkit's CSPRNG sampler, copied
-// into the backend once; and the division by the expected batch size (a fixed denominator, so that
-// a batch's size reveals nothing: Opacus' expected_batch_size).
+// The private part of a DP-SGD step, shared by makePrivate and dpGradients: each example's clip
+// factor c_i = min(1, C / (norm_i + 1e-6)) from its gradient norm (as Opacus' flat clipping); the
+// clipped sum in float64 (per-example.ts); Gaussian noise on a lattice (privkit/dp's secure
+// Gaussian, Google's "Secure Noise Generation" 2020) of standard deviation z C_eff; the division by
+// the expected batch size (a fixed denominator, so that a batch's size reveals nothing: Opacus'
+// expected_batch_size); the result converted to float32 for the optimizer.
+//
+// Privacy argument (the observer sees every released step: the noised sum, or anything computed
+// from it, e.g. the model after each update; neighbouring datasets differ by adding or removing one
+// record; the sampling is Poisson):
+//
+// 1. Per-example contributions. The backend computes each example's rows (activations, output
+//    gradients, per-example gradients of batched ops) from that example's rows alone, with an order
+//    of operations that does not depend on the other rows or on their number (true of tfjs' cpu,
+//    wasm and webgl kernels: a row of a matMul, an entry of a batched matMul; tested on cpu by
+//    adding an example to a batch and comparing the others' rows bit for bit). So the contribution
+//    e_i that per-example.ts forms in float64 is a function of example i alone, and ||e_i|| <= C
+//    holds exactly: its weight divides by a float64 norm of the very values summed, rounded up.
+//    The float32 rounding of the backend only changes what e_i is, never its norm bound (this is
+//    what the earlier float32 sum lacked: there, the rounding of the sum depended on all examples,
+//    and a batch of n clipped gradients could sum to more than n C).
+// 2. The float64 sum. Each coordinate is a recursive float64 sum of the n examples' entries, so
+//    |computed - exact| <= gamma_(n-1) sum_i |e_i| per coordinate (Higham 2002, eq. 4.4), and in L2
+//    <= gamma_(n-1) sum_i ||e_i|| <= gamma_n n C, with gamma_n = n 2^-53 / (1 - n 2^-53). The batch
+//    has at most M examples, M a public bound (datasetSize + 1 for makePrivate: a batch is drawn
+//    from the dataset or from its neighbour; 2^20 for dpGradients, which refuses larger batches).
+//    So the computed sums of neighbouring batches differ by at most
+//        Delta = C (1 + 2 M gamma_M)   (1 + 1.4e-8 for M = 8,001).
+// 3. The lattice. The sum is rounded to the lattice r Z per coordinate and integer noise times r is
+//    added (secure.ts; no floating-point operation after the noise, so the low-order bits of the
+//    output reveal nothing of the sum: Mironov 2012). Rounding d coordinates moves a difference of
+//    Delta by at most r sqrt(d) in L2 (latticeSensitivity): the release has L2 sensitivity
+//    Delta_eff = Delta + r sqrt(d). The noise's standard deviation is sigma = z Delta_eff (z the
+//    noise multiplier), so the accountant's Gaussian is the ideal subsampled Gaussian of noise
+//    multiplier z on the rounded sum: the released lattice point is nearest(sum / r) + nearest(t N)
+//    with t = sigma / r, a rounding (post-processing) of the continuous Gaussian mechanism.
+// 4. The sampler's error. The rounded Ziggurat normal's pmf is within a factor e^(+-eta) of the
+//    ideal per coordinate, eta = -ln(1 - 2^(bits - 49)) (gaussianSlackAt), so one step's output pmf
+//    is within e^(+-s) of the ideal mechanism's, s = d eta: the RDP accountant adds s (2 alpha - 1)
+//    / (alpha - 1) per step (the event's slack); over T steps the transcript's pmf is within
+//    e^(+-T s), so the PLD accountant's (epsilon, delta e^(-T s)) becomes (epsilon + 2 T s, delta).
+//    The lattice step is 2^(ceil(log2 sigma) - bits) with bits = ceil(8 + log2 sqrt(d)) in
+//    [12, 24]: r sqrt(d) <= 2^-7 sigma, i.e. at most ~0.8% z more noise, against a slack of
+//    d 2^(bits-49) per step (MNIST MLP, d = 101,770: bits 17, s = 2.4e-5 per step).
+// 5. Post-processing: the division by the (public) expected batch size, the conversion to float32
+//    and the optimizer.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../dp/rng.js';
-import { gaussianNoise } from '../dp/noise.js';
-
-/** 1 - 8 u for float32's unit roundoff u = 2^-24. */
-const CLIP_MARGIN = 1 - 2 ** -21;
+import { nextUp } from '../dp/calibration.js';
+import { gaussianOnLattice, gaussianResolutionAt, gaussianSlackAt, latticeSensitivity } from '../dp/secure.js';
+import { PrivkitError } from '../errors.js';
+import type { ClipGroup } from './per-example.js';
 
 /** What one private gradient step produced: only `grads` is private; `norms`, `clippedCount` and `loss` are computed from the batch without noise (the trainer's diagnostics, outside the epsilon). */
 export interface NoisedGradients {
@@ -23,63 +63,128 @@ export interface NoisedGradients {
   loss: number;
 }
 
-/** The parameters of the private sum. */
-export interface NoiseParameters {
-  /** C: the bound on each example's gradient norm. */
+/** How a step's sum is released: fixed by the model's size, the clip norm, the noise multiplier and the batch bound. */
+export interface Release {
+  /** C: the bound on each example's contribution. */
   maxGradNorm: number;
-  /** z: the noise standard deviation over C. */
+  /** z: the noise standard deviation over the charged sensitivity (the accountant's noise multiplier). */
   noiseMultiplier: number;
+  /** The charged L2 sensitivity of the released lattice sum: C (1 + 2 M gamma_M) + r sqrt(d). */
+  sensitivity: number;
+  /** The noise's standard deviation: noiseMultiplier x sensitivity. */
+  sigma: number;
+  /** The lattice granularity: sigma / r in (2^(bits-1), 2^bits]. */
+  bits: number;
+  /** The sampler's pmf slack per step over the d coordinates (gaussianSlackAt). */
+  slack: number;
+}
+
+/** The largest batch dpGradients takes (its public bound M). */
+export const MAX_BATCH = 2 ** 20;
+
+/**
+ * The release of a d-coordinate sum of at most `maxBatch` contributions of norm <= maxGradNorm with
+ * noise multiplier z (see the file header, steps 2-4).
+ */
+export function planRelease(dimension: number, maxGradNorm: number, noiseMultiplier: number, maxBatch: number): Release {
+  const gamma = (maxBatch * 2 ** -53) / (1 - maxBatch * 2 ** -53);
+  const summed = nextUp(maxGradNorm * nextUp(1 + nextUp(2 * maxBatch * gamma)));
+  const bits = latticeBits(dimension);
+  // the lattice step grows with sigma and sigma with the charged sensitivity: iterate to the fixed point (one or two steps)
+  let sigma = nextUp(noiseMultiplier * summed);
+  let sensitivity: number;
+  for (;;) {
+    sensitivity = latticeSensitivity('gaussian', summed, dimension, gaussianResolutionAt(sigma, bits));
+    if (noiseMultiplier * sensitivity <= sigma) break;
+    sigma = nextUp(noiseMultiplier * sensitivity);
+  }
+  // the lattice is exact for |sum| <= 2^52 r (secure.ts); a sum of maxBatch contributions stays within it, or the plan is refused up front (never a data-dependent error mid-training)
+  if (maxBatch * summed > 2 ** 52 * gaussianResolutionAt(sigma, bits)) {
+    throw new PrivkitError('E_ARG', `noiseMultiplier ${noiseMultiplier} is too small for sums of up to ${maxBatch} examples on the noise lattice (they could exceed 2^52 lattice steps)`, { argument: 'noiseMultiplier' });
+  }
+  return { maxGradNorm, noiseMultiplier, sensitivity, sigma, bits, slack: stepSlack(dimension) };
+}
+
+/** The lattice granularity for d coordinates: ceil(8 + log2 sqrt(d)) in [12, 24], so that r sqrt(d) <= 2^-7 sigma. */
+function latticeBits(dimension: number): number {
+  return Math.min(24, Math.max(12, Math.ceil(8 + Math.log2(Math.sqrt(dimension)))));
+}
+
+/** The sampler's pmf slack of one step's release of d coordinates (the Release's slack, known before the noise multiplier). */
+export function stepSlack(dimension: number): number {
+  return gaussianSlackAt(latticeBits(dimension), dimension);
+}
+
+/** The parameters of one noised step. */
+export interface NoiseParameters {
+  /** How the sum is released (planRelease). */
+  release: Release;
   /** What the noised sum is divided by: q N for Poisson batches. */
   denominator: number;
   /** The noise generator. */
   rng: Rng;
 }
 
+/** Layers clipped together in a step (all of them for flat clipping, one for per-layer): their indexes, each example's norm over them, and their bound C_g. */
+export interface NormGroup {
+  /** Indexes of the group's layers (as the clipped sum numbers them). */
+  layers: number[];
+  /** Each example's gradient norm over the group's layers. */
+  norms: Float32Array;
+  /** C_g: the bound on each example's norm over them. */
+  bound: number;
+}
+
 /**
- * The noised clipped mean gradient of `variables`, given each example's gradient norm and the
- * gradient of the batch's loss weighted per example (`weightedSum(c)` = the gradient of
- * sum_i c_i loss_i per variable name, where an example with c_i = 0 must add exactly nothing,
- * even when its own gradient is not finite).
+ * The total bound C of per-group bounds C_g: sqrt(sum_g C_g^2) in float64. Each group's part of a
+ * contribution is bounded by C_g (1 - 2^-40)(1 + 2^-50) (per-example.ts), and the computed square
+ * root is within (groups + 2) 2^-53 of the exact one, so the exact bound on ||e_i|| is below it for
+ * up to 2^11 groups.
+ */
+export function totalBound(bounds: readonly number[]): number {
+  if (bounds.length > 2 ** 11) throw new PrivkitError('E_ARG', `at most 2048 clipping groups, got ${bounds.length}`, { argument: 'maxGradNorm' });
+  return Math.sqrt(bounds.reduce((s, c) => s + c * c, 0));
+}
+
+/**
+ * The noised clipped mean gradient of `variables`, given each example's gradient norms per group of
+ * layers and the float64 clipped sum for per-example clip factors (`clippedSum(groups)`: every
+ * example's contribution over a group of norm <= C_g, per-example.ts; examples with c_i = 0 left
+ * out). The release's maxGradNorm must be totalBound of the groups' bounds.
  */
 export function noisedClippedMean(
   variables: readonly tf.Variable[],
-  norms: tf.Tensor1D,
-  weightedSum: (weights: tf.Tensor1D) => tf.NamedTensorMap,
+  groups: readonly NormGroup[],
+  clippedSum: (groups: ClipGroup[]) => { sum: Float64Array },
   params: NoiseParameters,
 ): Omit<NoisedGradients, 'loss'> {
-  const { maxGradNorm, noiseMultiplier, denominator, rng } = params;
-  const normValues = norms.dataSync() as Float32Array;
+  const { release, denominator, rng } = params;
+  const { sigma, bits } = release;
+  const size = groups[0]?.norms.length ?? 0;
+  const norms = Float32Array.from({ length: size }, (_, i) => Math.sqrt(groups.reduce((s, g) => s + g.norms[i]! ** 2, 0)));
   let clippedCount = 0;
-  for (const norm of normValues) if (!(norm <= maxGradNorm)) clippedCount++;
-  const sums = new Map<tf.Variable, tf.Tensor>();
-  if (normValues.length > 0) {
-    // C shrunk by a few float32 roundings (of the sum, the division and the scaling), so that c_i
-    // times an upper bound of the norm stays <= C after rounding; an example whose norm is not
-    // finite (an infinite or NaN feature, an overflow) gets c_i = 0, and weightedSum leaves it out
-    // entirely (0 x Infinity would be NaN)
-    const weights = tf.tidy(() => tf.where(tf.isFinite(norms), tf.minimum(1, tf.div(maxGradNorm * CLIP_MARGIN, tf.add(norms, 1e-6))), tf.zerosLike(norms)) as tf.Tensor1D);
-    try {
-      const grads = weightedSum(weights);
-      for (const variable of variables) {
-        const grad = grads[variable.name];
-        if (grad !== undefined) sums.set(variable, grad);
-      }
-    } finally {
-      weights.dispose();
-    }
+  for (let i = 0; i < size; i++) if (groups.some((g) => !(g.norms[i]! <= g.bound))) clippedCount++;
+  const dimension = variables.reduce((n, v) => n + v.size, 0);
+  let sum: Float64Array = new Float64Array(dimension);
+  if (size > 0) {
+    // c_i = min(1, C_g / (norm + 1e-6)) per group; an example whose norm is not finite (an infinite or NaN feature, an overflow) is left out
+    const clipGroups = groups.map(({ layers, norms: groupNorms, bound }) => ({
+      layers,
+      bound,
+      factors: Float64Array.from(groupNorms, (norm) => (Number.isFinite(norm) ? Math.min(1, bound / (norm + 1e-6)) : 0)),
+    }));
+    sum = clippedSum(clipGroups).sum;
+    if (sum.length !== dimension) throw new PrivkitError('E_SHAPE', `the clipped sum has ${sum.length} coordinates, the variables ${dimension}`);
   }
-  const total = variables.reduce((n, v) => n + v.size, 0);
-  const noise = gaussianNoise(total, noiseMultiplier * maxGradNorm, { rng, dtype: 'float32' });
+  const noised = gaussianOnLattice(sum, sigma, bits, { rng }).values;
+  sum.fill(0);
   const grads: tf.NamedTensorMap = {};
   let offset = 0;
   for (const variable of variables) {
-    const part = tf.tensor(noise.subarray(offset, offset + variable.size), variable.shape, 'float32');
+    const mean = Float32Array.from(noised.subarray(offset, offset + variable.size), (x) => x / denominator);
     offset += variable.size;
-    const sum = sums.get(variable);
-    grads[variable.name] = tf.tidy(() => tf.div(sum === undefined ? part : tf.add(sum, part), denominator));
-    part.dispose();
-    sum?.dispose();
+    grads[variable.name] = tf.tensor(mean, variable.shape, 'float32');
   }
-  noise.fill(0);
-  return { grads, norms: normValues.slice(), clippedCount };
+  noised.fill(0);
+  return { grads, norms, clippedCount };
 }

@@ -12,9 +12,13 @@ export function assertAccountant(name: string, value: unknown): Accountant {
   throw new PrivkitError('E_ARG', `${name} must be an RdpAccountant or a PldAccountant, got ${describe(value)}`, { argument: name });
 }
 
-/** The accounting event of one DP-SGD step on a Poisson sample (add/remove neighbours: one record's term moves the sum by <= C). */
-export function poissonStepEvent(noiseMultiplier: number, sampleRate: number, steps = 1) {
-  return { noiseMultiplier, sampleRate, steps, sampling: 'poisson', neighbours: 'add-remove' } as const;
+/**
+ * The accounting event of DP-SGD steps on Poisson samples (add/remove neighbours: one record moves
+ * the released lattice sum by at most the charged sensitivity, of which the noise is
+ * noiseMultiplier times), with the lattice sampler's pmf slack per step (noised-sum.ts).
+ */
+export function poissonStepEvent(noiseMultiplier: number, sampleRate: number, slack: number, steps = 1) {
+  return { noiseMultiplier, sampleRate, steps, sampling: 'poisson', neighbours: 'add-remove', slack } as const;
 }
 
 /** A live tensor (not a forged or disposed one) of rank >= 1: examples on axis 0. */

@@ -1,9 +1,10 @@
 // makePrivate: DP-SGD for a tfjs layers model, as Opacus' make_private. Each step draws a Poisson
-// batch, computes every example's gradient norm by ghost clipping (layers.ts), forms the clipped
-// sum as the backward pass of the clip-weighted loss (layer by layer from the same activations and
-// output gradients), adds Gaussian noise from privkit's CSPRNG,
-// divides by the expected batch size, applies the model's optimizer and charges the accountant
-// one subsampled-Gaussian step (Poisson sampling, add/remove neighbours).
+// batch, computes every example's gradient norm by ghost clipping (layers.ts), per layer or over
+// all layers (flat or per-layer clipping: Opacus' clipping modes), forms the clipped sum in float64
+// from each example's own gradient (per-example.ts), adds lattice Gaussian noise from privkit's
+// CSPRNG calibrated to the total bound (noised-sum.ts: the privacy argument), divides by the
+// expected batch size, applies the model's optimizer and charges the accountant one
+// subsampled-Gaussian step (Poisson sampling, add/remove neighbours).
 import * as tf from '@tensorflow/tfjs-core';
 import { calibrateNoiseMultiplier } from '../accounting/calibrate.js';
 import { PldAccountant } from '../accounting/pld-accountant.js';
@@ -16,7 +17,8 @@ import { ready } from '../wasm/runtime.js';
 import { assertFunction, assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import { LayerChain, type LayersModelLike } from './layers.js';
 import { resolveLoss, type LossName, type PerExampleLoss } from './losses.js';
-import { noisedClippedMean } from './noised-sum.js';
+import { noisedClippedMean, planRelease, stepSlack, totalBound, type NormGroup, type Release } from './noised-sum.js';
+import type { ClipGroup } from './per-example.js';
 import { isBatchTensor, poissonStepEvent } from './options.js';
 import { assertSampleRate, poissonSample } from './sampling.js';
 
@@ -28,8 +30,15 @@ export interface MakePrivateOptions {
   targetEpsilon?: number;
   /** delta in (0, 1): required with targetEpsilon, and the default of `epsilon()`. */
   delta?: number;
-  /** C > 0: each example's gradient is clipped to L2 norm <= C (flat clipping over all trainable weights). */
-  maxGradNorm: number;
+  /**
+   * C > 0: each example's gradient is clipped to L2 norm <= C (flat clipping over all trainable
+   * weights). With `clipping: 'per-layer'`, each trainable layer's part is clipped to C / sqrt(L)
+   * (L trainable layers), or to its own threshold C_l when an array of L thresholds is given (the
+   * total bound is then sqrt(sum_l C_l^2)).
+   */
+  maxGradNorm: number | number[];
+  /** 'flat' (default): one clip over all weights; 'per-layer': each trainable layer's gradient clipped to its own threshold (Opacus' per-layer clipping, by layer), the noise calibrated to the total bound. */
+  clipping?: 'flat' | 'per-layer';
   /** q in (0, 1]: each record's Poisson inclusion probability. Give this or `expectedBatchSize`. */
   sampleRate?: number;
   /** q N: the expected batch size (q = expectedBatchSize / dataset size). */
@@ -113,6 +122,9 @@ const MAX_EPOCHS = 1e6;
 
 /** makePrivate's options, checked. */
 interface ResolvedOptions {
+  /** C_g of each clipping group: [C] (flat) or one per trainable layer. */
+  bounds: number[];
+  /** The total bound: sqrt(sum_g C_g^2) (noised-sum.ts totalBound). */
   maxGradNorm: number;
   noiseMultiplier: number | undefined;
   targetEpsilon: number | undefined;
@@ -128,6 +140,8 @@ interface Plan {
   datasetSize: number;
   sampleRate: number;
   noiseMultiplier: number;
+  /** How each step's sum is released (its batches have at most datasetSize + 1 examples: the dataset's or its neighbour's). */
+  release: Release;
 }
 
 /** A model trained with DP-SGD, made by {@link makePrivate}. */
@@ -182,14 +196,19 @@ export class PrivateModel {
   epsilon(delta?: number): number {
     if (delta === undefined && this.#options.delta === undefined) throw new PrivkitError('E_ARG', 'delta must be given (makePrivate was called without one)', { argument: 'delta' });
     const d = delta === undefined ? this.#options.delta! : assertDelta(delta);
-    return this.#steps === 0 ? 0 : this.#accountant.getEpsilon(d).epsilon;
+    if (this.#steps === 0) return 0;
+    if (this.#options.accountant === 'rdp') return this.#accountant.getEpsilon(d).epsilon;
+    // the PLD composes ideal Gaussians; the lattice sampler's slack s per step is charged on the
+    // whole transcript (noised-sum.ts, step 4): (epsilon, delta e^(-T s)) -> (epsilon + 2 T s, delta)
+    const total = this.#steps * stepSlack(this.#dimension);
+    return this.#accountant.getEpsilon(d * Math.exp(-total)).epsilon + 2 * total;
   }
 
   /**
    * One private step on a batch the caller drew by Poisson sampling at the plan's sampleRate
    * (e.g. with `poissonSample`): norms, clipped sum, noise, optimizer update, accounting.
    *
-   * @throws {PrivkitError} E_ARG when the dataset size is unknown (neither datasetSize nor an earlier fit), or batch.xs / batch.ys are not tensors of the same batch size.
+   * @throws {PrivkitError} E_ARG when the dataset size is unknown (neither datasetSize nor an earlier fit), batch.xs / batch.ys are not tensors of the same batch size, or the batch holds more examples than the dataset, or an Embedding layer's ids are not integers in [0, inputDim).
    */
   async step(batch: TrainingBatch): Promise<StepResult> {
     await ready();
@@ -198,6 +217,10 @@ export class PrivateModel {
       throw new PrivkitError('E_ARG', `batch must be { xs, ys }: tensors with the same size on axis 0, got ${describe(xs)} and ${describe(ys)}`, { argument: 'batch' });
     }
     if (this.#plan === undefined) throw new PrivkitError('E_ARG', 'datasetSize must be given to makePrivate before step() (or call fit)', { argument: 'datasetSize' });
+    // the sum's rounding is charged for batches of up to datasetSize + 1 examples (noised-sum.ts)
+    if (xs.shape[0]! > this.#plan.datasetSize) {
+      throw new PrivkitError('E_ARG', `batch must hold at most datasetSize (${this.#plan.datasetSize}) examples, got ${xs.shape[0]}`, { argument: 'batch' });
+    }
     return this.#step(this.#plan, xs, ys);
   }
 
@@ -256,45 +279,61 @@ export class PrivateModel {
     return { epochs: history };
   }
 
+  /** d: the number of trained parameters. */
+  get #dimension(): number {
+    return this.#chain.variables.reduce((n, v) => n + v.size, 0);
+  }
+
   #makePlan(datasetSize: number): Plan {
     const { sampleRate, expectedBatchSize, noiseMultiplier, targetEpsilon, delta, epochs, accountant } = this.#options;
     const q = sampleRate ?? expectedBatchSize! / datasetSize;
     if (q > 1) throw new PrivkitError('E_ARG', `expectedBatchSize must be <= the dataset size (${datasetSize}), got ${expectedBatchSize}`, { argument: 'expectedBatchSize' });
-    const z = noiseMultiplier ?? calibrateNoiseMultiplier({ targetEpsilon: targetEpsilon!, delta: delta!, sampleRate: q, steps: epochs * Math.max(1, Math.round(1 / q)), accountant }).noiseMultiplier;
-    return { datasetSize, sampleRate: q, noiseMultiplier: z };
+    const z = noiseMultiplier ?? this.#calibrate(targetEpsilon!, delta!, q, epochs * Math.max(1, Math.round(1 / q)), accountant);
+    return { datasetSize, sampleRate: q, noiseMultiplier: z, release: planRelease(this.#dimension, this.#options.maxGradNorm, z, datasetSize + 1) };
+  }
+
+  /** The clipping groups of a batch: all trainable layers under the total norm (flat), or each layer under its own. */
+  #groups(pass: { norms: tf.Tensor1D; layerNorms: Float32Array[] }): NormGroup[] {
+    const { bounds } = this.#options;
+    if (bounds.length === 1) return [{ layers: pass.layerNorms.map((_, k) => k), norms: pass.norms.dataSync() as Float32Array, bound: bounds[0]! }];
+    return bounds.map((bound, k) => ({ layers: [k], norms: pass.layerNorms[k]!, bound }));
+  }
+
+  /** The noise multiplier for which `steps` steps spend targetEpsilon at delta, the sampler's slack included (as epsilon() charges it). */
+  #calibrate(targetEpsilon: number, delta: number, sampleRate: number, steps: number, accountant: 'rdp' | 'pld'): number {
+    const slack = stepSlack(this.#dimension);
+    if (accountant === 'rdp') return calibrateNoiseMultiplier({ targetEpsilon, delta, sampleRate, steps, accountant, slack }).noiseMultiplier;
+    const total = steps * slack;
+    if (!(targetEpsilon > 2 * total)) {
+      throw new PrivkitError('E_ARG', `targetEpsilon ${targetEpsilon} does not cover the noise sampler's slack over ${steps} steps (${2 * total})`, { argument: 'targetEpsilon' });
+    }
+    return calibrateNoiseMultiplier({ targetEpsilon: targetEpsilon - 2 * total, delta: delta * Math.exp(-total), sampleRate, steps, accountant }).noiseMultiplier;
   }
 
   #step(plan: Plan, xs: tf.Tensor, ys: tf.Tensor): StepResult {
     const size = xs.shape[0]!;
-    if (size === 0) {
-      const none = tf.zeros([0]) as tf.Tensor1D;
-      try {
-        return this.#update(plan, none, () => ({}), NaN);
-      } finally {
-        none.dispose();
-      }
-    }
+    if (size === 0) return this.#update(plan, [], () => ({ sum: new Float64Array(0) }), NaN);
     const pass = this.#chain.backward(xs, (output) => tf.sum(this.#loss(ys, output)));
     try {
-      return this.#update(plan, pass.norms, pass.weightedSum, pass.loss.dataSync()[0]! / size);
+      return this.#update(plan, this.#groups(pass), pass.clippedSum, pass.loss.dataSync()[0]! / size);
     } finally {
       tf.dispose([pass.norms, pass.loss]);
       pass.dispose();
     }
   }
 
-  #update(plan: Plan, norms: tf.Tensor1D, weightedSum: (weights: tf.Tensor1D) => tf.NamedTensorMap, loss: number): StepResult {
-    const { grads, clippedCount } = noisedClippedMean(this.#chain.variables, norms, weightedSum, {
-      maxGradNorm: this.#options.maxGradNorm,
-      noiseMultiplier: plan.noiseMultiplier,
+  #update(plan: Plan, groups: NormGroup[], clippedSum: (groups: ClipGroup[]) => { sum: Float64Array }, loss: number): StepResult {
+    const { grads, clippedCount, norms } = noisedClippedMean(this.#chain.variables, groups, clippedSum, {
+      release: plan.release,
       denominator: plan.sampleRate * plan.datasetSize,
       rng: this.#rng,
     });
     this.#optimizer.applyGradients(grads);
     tf.dispose(Object.values(grads));
-    this.#accountant.step(poissonStepEvent(plan.noiseMultiplier, plan.sampleRate));
+    // the PLD accountant composes the ideal Gaussian; its slack is charged in epsilon()
+    this.#accountant.step(poissonStepEvent(plan.noiseMultiplier, plan.sampleRate, this.#options.accountant === 'rdp' ? plan.release.slack : 0));
     this.#steps++;
-    return { loss, batchSize: norms.shape[0], clippedCount };
+    return { loss, batchSize: norms.length, clippedCount };
   }
 }
 
@@ -308,7 +347,7 @@ function assertDelta(value: unknown): number {
  * Makes a tfjs layers model (tf.Sequential, or a tf.LayersModel whose layers form a chain) train
  * with DP-SGD: per-example gradient norms by ghost clipping for Dense, Conv2D, Embedding and
  * LayerNormalization layers (other layers with weights by per-example gradients of that layer, with
- * a one-time warning naming it), flat clipping to maxGradNorm, Gaussian noise from privkit's
+ * a one-time warning naming it), flat or per-layer clipping to maxGradNorm, Gaussian noise from privkit's
  * CSPRNG, Poisson batches, the expected batch size as denominator and an RDP or PLD accountant.
  * Layers that are random in training (Dropout, GaussianNoise, ...), BatchNormalization and
  * stateful, regularized or constrained layers and tied weights are refused. Custom layers must
@@ -317,7 +356,7 @@ function assertDelta(value: unknown): number {
  *
  * @param model - the model (compiled, or give `loss` and `optimizer`).
  * @param opts - noise or target epsilon, clip norm, sampling, accountant.
- * @throws {PrivkitError} E_ARG when the model is not a chain of tfjs layers with trainable weights, a layer is refused, or an option is missing or out of range (exactly one of noiseMultiplier / targetEpsilon, and of sampleRate / expectedBatchSize; delta with targetEpsilon).
+ * @throws {PrivkitError} E_ARG when the model is not a chain of tfjs layers with trainable weights, a layer is refused, or an option is missing or out of range (exactly one of noiseMultiplier / targetEpsilon, and of sampleRate / expectedBatchSize; delta with targetEpsilon; maxGradNorm an array only with clipping 'per-layer', of one positive threshold per trainable layer).
  *
  * @example
  * ```ts
@@ -335,8 +374,12 @@ function assertDelta(value: unknown): number {
  * ```
  */
 export function makePrivate(model: LayersModelLike, opts: MakePrivateOptions): PrivateModel {
-  const given = readOptions(opts, ['noiseMultiplier', 'targetEpsilon', 'delta', 'maxGradNorm', 'sampleRate', 'expectedBatchSize', 'datasetSize', 'epochs', 'accountant', 'loss', 'optimizer', 'rng', 'onWarning']);
-  const maxGradNorm = assertNumber('maxGradNorm', given.maxGradNorm, 'positive');
+  const given = readOptions(opts, ['noiseMultiplier', 'targetEpsilon', 'delta', 'maxGradNorm', 'clipping', 'sampleRate', 'expectedBatchSize', 'datasetSize', 'epochs', 'accountant', 'loss', 'optimizer', 'rng', 'onWarning']);
+  const clipping = assertOneOf('clipping', given.clipping, ['flat', 'per-layer'] as const, 'flat');
+  if (Array.isArray(given.maxGradNorm) && clipping !== 'per-layer') {
+    throw new PrivkitError('E_ARG', "maxGradNorm must be a number with clipping 'flat' (an array of thresholds is per layer)", { argument: 'maxGradNorm' });
+  }
+  const thresholds = Array.isArray(given.maxGradNorm) ? given.maxGradNorm.map((c, k) => assertNumber(`maxGradNorm[${k}]`, c, 'positive')) : [assertNumber('maxGradNorm', given.maxGradNorm, 'positive')];
   if ((given.noiseMultiplier === undefined) === (given.targetEpsilon === undefined)) {
     throw new PrivkitError('E_ARG', 'exactly one of noiseMultiplier and targetEpsilon must be given', { argument: given.noiseMultiplier === undefined ? 'noiseMultiplier' : 'targetEpsilon' });
   }
@@ -355,6 +398,13 @@ export function makePrivate(model: LayersModelLike, opts: MakePrivateOptions): P
   const rng = generatorOf(given.rng);
   const onWarning = given.onWarning === undefined ? (message: string) => console.warn(message) : assertFunction<(message: string) => void>('onWarning', given.onWarning);
   const chain = new LayerChain(model);
+  const layers = chain.trainableLayers.length;
+  if (Array.isArray(given.maxGradNorm) && thresholds.length !== layers) {
+    throw new PrivkitError('E_ARG', `maxGradNorm must hold one threshold per trainable layer (${layers}: ${chain.trainableLayers.join(', ')}), got ${thresholds.length}`, { argument: 'maxGradNorm' });
+  }
+  // per-layer with one number: the equal split C / sqrt(L), whose total bound is C
+  const bounds = clipping === 'flat' || Array.isArray(given.maxGradNorm) ? thresholds : Array.from({ length: layers }, () => thresholds[0]! / Math.sqrt(layers));
+  const maxGradNorm = totalBound(bounds);
   const compiled = model as { loss?: unknown; optimizer?: unknown };
   const loss = resolveLoss(given.loss, compiled.loss);
   const optimizer = given.optimizer === undefined ? compiled.optimizer : given.optimizer;
@@ -364,6 +414,6 @@ export function makePrivate(model: LayersModelLike, opts: MakePrivateOptions): P
   if (chain.perExampleLayers.length > 0) {
     onWarning(`privkit/tfjs: no ghost-clipping formula for layer(s) ${chain.perExampleLayers.map((name) => JSON.stringify(name)).join(', ')}; their gradient norms are computed example by example (slower)`);
   }
-  const options = { maxGradNorm, noiseMultiplier, targetEpsilon, delta, sampleRate, expectedBatchSize, epochs, accountant };
+  const options = { bounds, maxGradNorm, noiseMultiplier, targetEpsilon, delta, sampleRate, expectedBatchSize, epochs, accountant };
   return new PrivateModel(model, chain, loss, optimizer, rng, options, datasetSize);
 }

@@ -1,16 +1,19 @@
 // makePrivate and dpGradients against a reference DP-SGD step built the slow way: each example's
 // gradient by its own backward pass through the layers' own forward, clipped by
-// min(1, C / (norm + 1e-6)), summed, plus the same seeded noise, divided by q N. Also: empty
-// batches, accounting (the RDP/PLD accountants' epsilon for the same q, z, steps), calibration,
-// the Poisson sampler and the fallback warning.
+// min(1, C / (norm + 1e-6)), summed, plus the same seeded lattice noise of the standard deviation
+// the file header of src/tfjs/noised-sum.ts derives (recomputed here), divided by q N. Also: empty
+// batches, accounting (the RDP/PLD accountants' epsilon for the same q, z, steps and the lattice
+// sampler's slack), calibration, the Poisson sampler and the fallback warning.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { PrivkitError, ready } from 'privkit';
 import { PldAccountant, RdpAccountant } from 'privkit/accounting';
-import { createRng, gaussianNoise } from 'privkit/dp';
+import { createRng } from 'privkit/dp';
+import type { Rng } from '../../dist/src/dp/rng.js';
 import { dpGradients, makePrivate, poissonSample } from 'privkit/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { gaussianOnLattice } from '../../dist/src/dp/secure.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -28,28 +31,67 @@ function buildModel(fallback = false): tfl.Sequential {
 
 const categorical = (y: tf.Tensor, p: tf.Tensor) => tf.neg(tf.sum(tf.mul(y, tf.log(tf.clipByValue(tf.div(p, tf.sum(p, -1, true)), 1e-7, 1 - 1e-7))), -1));
 
-/** The DP-SGD update (the mean gradient) computed the slow way, with noise from a generator seeded like the one under test. */
-function referenceUpdate(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor, clip: number, z: number, denominator: number, noiseSeed: Uint8Array): Float64Array[] {
+/** The lattice granularity for d coordinates: ceil(8 + log2 sqrt(d)) bits, in [12, 24]. */
+const latticeBits = (d: number) => Math.min(24, Math.max(12, Math.ceil(8 + Math.log2(Math.sqrt(d)))));
+
+/** The sampler's slack of one step over d coordinates: d (-ln(1 - 2^(bits - 49))). */
+const stepSlack = (d: number) => d * -Math.log1p(-(2 ** (latticeBits(d) - 49)));
+
+/**
+ * The noise's standard deviation for d coordinates, clip C, noise multiplier z and batches of at most
+ * M examples: z times C (1 + 2 M gamma_M) + r sqrt(d), r = 2^(ceil(log2 sigma) - bits).
+ */
+function referenceSigma(d: number, clip: number, z: number, maxBatch: number): number {
+  const gamma = (maxBatch * 2 ** -53) / (1 - maxBatch * 2 ** -53);
+  const summed = clip * (1 + 2 * maxBatch * gamma);
+  let sigma = z * summed;
+  for (let i = 0; i < 4; i++) sigma = z * (summed + 2 ** (Math.ceil(Math.log2(sigma)) - latticeBits(d)) * Math.sqrt(d));
+  return sigma;
+}
+
+/**
+ * The DP-SGD update (the mean gradient) computed the slow way, with lattice noise from a generator
+ * seeded like the one under test (batches of at most maxBatch examples), and the tolerance of a
+ * comparison: 5e-6 plus one lattice step over the denominator (the slow sum and the step's differ by
+ * float32 rounding, and may round to neighbouring lattice points). `clip` is C (flat clipping) or
+ * one threshold per trainable layer (per-layer clipping: each layer's gradient clipped by
+ * min(1, C_l / (its norm + 1e-6)), the noise for the total bound sqrt(sum C_l^2)).
+ */
+function referenceUpdate(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor, clip: number | number[], z: number, denominator: number, noiseSeed: Uint8Array, maxBatch: number): { update: Float64Array[]; tolerance: number } {
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const sums = variables.map((v) => new Float64Array(v.size));
+  // the variables' indexes per clipping group: all of them, or each trainable layer's
+  const layerSizes = model.layers.map((l) => l.trainableWeights.length).filter((n) => n > 0);
+  let first = 0;
+  const groups = Array.isArray(clip) ? layerSizes.map((n) => Array.from({ length: n }, () => first++)) : [variables.map((_, k) => k)];
+  const bounds = Array.isArray(clip) ? clip : [clip];
   for (let i = 0; i < xs.shape[0]!; i++) {
     tf.tidy(() => {
       const { grads } = tf.variableGrads(() => tf.sum(categorical(tf.slice(ys, i, 1), model.apply(tf.slice(xs, i, 1)) as tf.Tensor)), variables);
       const values = variables.map((v) => grads[v.name]!.dataSync());
-      const norm = Math.sqrt(values.reduce((s, g) => s + Array.from(g).reduce((t, x) => t + x * x, 0), 0));
-      const factor = Math.min(1, clip / (norm + 1e-6));
-      values.forEach((g, k) => g.forEach((x, j) => (sums[k]![j]! += factor * x)));
+      groups.forEach((group, g) => {
+        const norm = Math.sqrt(group.reduce((s, k) => s + Array.from(values[k]!).reduce((t, x) => t + x * x, 0), 0));
+        const factor = Math.min(1, bounds[g]! / (norm + 1e-6));
+        for (const k of group) values[k]!.forEach((x, j) => (sums[k]![j]! += factor * x));
+      });
     });
   }
-  const noise = gaussianNoise(sums.reduce((n, s) => n + s.length, 0), z * clip, { rng: createRng({ seed: noiseSeed }), dtype: 'float32' });
+  const total = Math.sqrt(bounds.reduce((s, c) => s + c * c, 0));
+  const d = sums.reduce((n, s) => n + s.length, 0);
+  const flat = new Float64Array(d);
   let offset = 0;
-  return sums.map((s) => s.map((x) => (x + noise[offset++]!) / denominator));
+  for (const s of sums) flat.set(s, (offset += s.length) - s.length);
+  const sigma = referenceSigma(d, total, z, maxBatch);
+  const noised = gaussianOnLattice(flat, sigma, latticeBits(d), { rng: createRng({ seed: noiseSeed }) as unknown as Rng }).values;
+  offset = 0;
+  const update = sums.map((s) => s.map(() => noised[offset++]! / denominator));
+  return { update, tolerance: 5e-6 + 2 ** (Math.ceil(Math.log2(sigma)) - latticeBits(d)) / denominator };
 }
 
 const weightsOf = (model: tfl.LayersModel) => model.trainableWeights.map((w) => Float64Array.from(w.read().dataSync()));
 
-function expectUpdate(before: Float64Array[], after: Float64Array[], update: Float64Array[]): void {
-  update.forEach((u, k) => u.forEach((x, j) => expect(before[k]![j]! - after[k]![j]!).toBeCloseTo(x, 5)));
+function expectUpdate(before: Float64Array[], after: Float64Array[], { update, tolerance }: { update: Float64Array[]; tolerance: number }): void {
+  update.forEach((u, k) => u.forEach((x, j) => expect(Math.abs(before[k]![j]! - after[k]![j]! - x)).toBeLessThanOrEqual(tolerance)));
 }
 
 function batch(n: number, shape: number[], dataSeed: number) {
@@ -68,7 +110,7 @@ describe('makePrivate step equals the slow reference', () => {
       if (fallback) expect(warnings[0]).toContain('"slow_conv"');
       const { xs, ys } = batch(9, fallback ? [3, 2] : [6], 11);
       const before = weightsOf(model);
-      const update = referenceUpdate(model, xs, ys, 0.5, 0.7, 10, seed(3));
+      const update = referenceUpdate(model, xs, ys, 0.5, 0.7, 10, seed(3), 41);
       const result = await dp.step({ xs, ys });
       expect(result.batchSize).toBe(9);
       expect(result.clippedCount).toBeGreaterThan(0);
@@ -81,13 +123,38 @@ describe('makePrivate step equals the slow reference', () => {
     });
   }
 
+  for (const thresholds of [[0.3, 0.2], undefined]) {
+    it(`per-layer clipping (${thresholds === undefined ? 'C / sqrt(L) each' : 'thresholds per layer'}): each layer's gradient clipped to its own threshold, noise for the total`, async () => {
+      const model = buildModel();
+      const clip = thresholds ?? [0.4 / Math.SQRT2, 0.4 / Math.SQRT2];
+      const dp = makePrivate(model, { noiseMultiplier: 0.8, maxGradNorm: thresholds ?? 0.4, clipping: 'per-layer', sampleRate: 0.25, datasetSize: 40, rng: createRng({ seed: seed(8) }) });
+      const { xs, ys } = batch(9, [6], 17);
+      const before = weightsOf(model);
+      const update = referenceUpdate(model, xs, ys, clip, 0.8, 10, seed(8), 41);
+      const result = await dp.step({ xs, ys });
+      expect(result.clippedCount).toBeGreaterThan(0);
+      expectUpdate(before, weightsOf(model), update);
+      // flat clipping at the total bound is a different update (its clip factors are not per layer)
+      const flat = referenceUpdate(model, xs, ys, Math.hypot(...clip), 0.8, 10, seed(8), 41);
+      expect(flat.update.some((u, k) => u.some((x, j) => Math.abs(x - update.update[k]![j]!) > 10 * update.tolerance))).toBe(true);
+    });
+  }
+
+  it('per-layer thresholds: one positive threshold per trainable layer, and only with per-layer clipping', () => {
+    const options = { noiseMultiplier: 1, sampleRate: 0.5 };
+    expect(() => makePrivate(buildModel(), { ...options, maxGradNorm: [1, 2, 3], clipping: 'per-layer' })).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'maxGradNorm' }));
+    expect(() => makePrivate(buildModel(), { ...options, maxGradNorm: [1], clipping: 'per-layer' })).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'maxGradNorm' }));
+    expect(() => makePrivate(buildModel(), { ...options, maxGradNorm: [1, 2] })).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'maxGradNorm' }));
+    expect(() => makePrivate(buildModel(), { ...options, maxGradNorm: [1, -2], clipping: 'per-layer' })).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'maxGradNorm[1]' }));
+  });
+
   it('an empty batch updates by the noise alone', async () => {
     const model = buildModel();
     const dp = makePrivate(model, { noiseMultiplier: 1.3, maxGradNorm: 2, expectedBatchSize: 8, datasetSize: 64, rng: createRng({ seed: seed(5) }) });
     const { xs, ys } = batch(0, [6], 1);
     const before = weightsOf(model);
-    const update = referenceUpdate(model, xs, ys, 2, 1.3, 8, seed(5));
-    expect(update.some((u) => u.some((x) => x !== 0))).toBe(true);
+    const update = referenceUpdate(model, xs, ys, 2, 1.3, 8, seed(5), 65);
+    expect(update.update.some((u) => u.some((x) => x !== 0))).toBe(true);
     const result = await dp.step({ xs, ys });
     expect(result).toEqual({ loss: NaN, batchSize: 0, clippedCount: 0 });
     expectUpdate(before, weightsOf(model), update);
@@ -157,20 +224,47 @@ describe('clipping holds against examples built to defeat the norm formulas', ()
   });
 });
 
+describe('refused batches', () => {
+  it('Embedding ids that are not integers in [0, inputDim) (tfjs would gather a wrong row silently)', async () => {
+    const model = tfl.sequential({ layers: [tfl.layers.embedding({ inputDim: 3, outputDim: 2, inputLength: 2, inputShape: [2] }), tfl.layers.flatten(), tfl.layers.dense({ units: 2, activation: 'softmax' })] });
+    const dp = makePrivate(model, { noiseMultiplier: 1, maxGradNorm: 1, sampleRate: 0.5, datasetSize: 8, loss: 'categoricalCrossentropy', optimizer: tf.train.sgd(0.1), rng: createRng({ seed: seed(1) }) });
+    const ys = tf.tensor2d([[1, 0]]);
+    for (const ids of [[0, 3], [-1, 0], [1.5, 2], [NaN, 1]]) {
+      await expect(dp.step({ xs: tf.tensor2d([ids]), ys })).rejects.toMatchObject({ code: 'E_ARG', argument: 'xs' });
+    }
+    expect(dp.steps).toBe(0);
+    await dp.step({ xs: tf.tensor2d([[0, 2]]), ys });
+    expect(dp.steps).toBe(1);
+  });
+
+  it("a batch larger than the dataset (the sum's rounding is charged for datasetSize + 1)", async () => {
+    const dp = makePrivate(buildModel(), { noiseMultiplier: 1, maxGradNorm: 1, sampleRate: 0.5, datasetSize: 4 });
+    const { xs, ys } = batch(5, [6], 1);
+    await expect(dp.step({ xs, ys })).rejects.toMatchObject({ code: 'E_ARG', argument: 'batch' });
+  });
+
+  it('dpGradients with a PldAccountant (each step carries the lattice sampler slack)', () => {
+    const w = tf.variable(tf.ones([2, 1]));
+    const call = () => dpGradients(([x]: tf.Tensor[]) => tf.sum(tf.matMul(x as tf.Tensor2D, w), 1), [w], [tf.ones([2, 2])], { maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: 2, accountant: new PldAccountant(), sampleRate: 0.5 });
+    expect(call).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'accountant' }));
+  });
+});
+
 describe('dpGradients equals the slow reference', () => {
   it('a custom loss over a batch given as an array of tensors', () => {
     const model = buildModel();
     const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const { xs, ys } = batch(7, [6], 21);
-    const update = referenceUpdate(model, xs, ys, 0.3, 2, 5, seed(9));
+    const { update, tolerance } = referenceUpdate(model, xs, ys, 0.3, 2, 5, seed(9), 2 ** 20);
     const accountant = new RdpAccountant();
     const result = dpGradients(([x, y]: tf.Tensor[]) => categorical(y!, model.apply(x!) as tf.Tensor), variables, [xs, ys], { maxGradNorm: 0.3, noiseMultiplier: 2, expectedBatchSize: 5, rng: createRng({ seed: seed(9) }), accountant, sampleRate: 0.1 });
     variables.forEach((v, k) => {
       const got = result.grads[v.name]!.dataSync();
-      update[k]!.forEach((x, j) => expect(got[j]!).toBeCloseTo(x, 5));
+      update[k]!.forEach((x, j) => expect(Math.abs(got[j]! - x)).toBeLessThanOrEqual(tolerance));
     });
     expect(result.norms.length).toBe(7);
-    expect(accountant.getEpsilon(1e-5).epsilon).toBe(new RdpAccountant().step({ noiseMultiplier: 2, sampleRate: 0.1 }).getEpsilon(1e-5).epsilon);
+    const d = variables.reduce((n, v) => n + v.size, 0);
+    expect(accountant.getEpsilon(1e-5).epsilon).toBeCloseTo(new RdpAccountant().step({ noiseMultiplier: 2, sampleRate: 0.1, slack: stepSlack(d) }).getEpsilon(1e-5).epsilon, 12);
     tf.dispose(Object.values(result.grads));
   });
 
@@ -194,8 +288,11 @@ describe('accounting', () => {
       expect(epochsSeen).toEqual([0, 1]);
       expect(dp.sampleRate).toBe(0.25);
       expect(dp.steps).toBe(8);
-      const reference = (accountant === 'rdp' ? new RdpAccountant() : new PldAccountant()).step({ noiseMultiplier: dp.noiseMultiplier!, sampleRate: 0.25, steps: 8, sampling: 'poisson', neighbours: 'add-remove' });
-      expect(dp.epsilon()).toBeCloseTo(reference.getEpsilon(1e-5).epsilon, accountant === 'rdp' ? 12 : 6);
+      // the lattice sampler's slack s per step: in each RDP step, or as (epsilon + 2 T s, delta e^(-T s)) on the PLD's transcript
+      const s = stepSlack(model.trainableWeights.reduce((n, w) => n + w.read().size, 0));
+      const event = { noiseMultiplier: dp.noiseMultiplier!, sampleRate: 0.25, steps: 8, sampling: 'poisson', neighbours: 'add-remove' } as const;
+      const expected = accountant === 'rdp' ? new RdpAccountant().step({ ...event, slack: s }).getEpsilon(1e-5).epsilon : new PldAccountant().step(event).getEpsilon(1e-5 * Math.exp(-8 * s)).epsilon + 16 * s;
+      expect(dp.epsilon()).toBeCloseTo(expected, accountant === 'rdp' ? 12 : 6);
       expect(dp.epsilon()).toBeLessThanOrEqual(2);
       expect(dp.epsilon()).toBeGreaterThan(1.9);
       expect(history.epochs[1]!.epsilon).toBe(dp.epsilon());

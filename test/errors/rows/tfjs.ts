@@ -26,6 +26,7 @@ const lossNames = ['categoricalCrossentropy', 'sparseCategoricalCrossentropy', '
 
 const common = {
   maxGradNorm: positive(),
+  clipping: oneOf(['flat', 'per-layer'], { optional: true }),
   delta: probability({ optional: true }),
   datasetSize: int(1, 2 ** 28, { optional: true }),
   accountant: oneOf(['rdp', 'pld'], { optional: true }),
