@@ -11,7 +11,7 @@ import { gumbelArgmax } from '../dp/exponential.js';
 import { calibrateSecureGaussian } from '../dp/mechanisms.js';
 import { generatorOf } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
-import { secureGaussian, secureValueBound } from '../dp/secure.js';
+import { gaussianResolution, secureGaussian } from '../dp/secure.js';
 
 /** A value of a contingency table's public domain. */
 export type DomainValue = string | number | boolean | null;
@@ -195,11 +195,15 @@ export function dpContingencyTable(records: readonly object[], opts: Contingency
     if (cell >= 0) counts[cell]!++;
   }
   if (guarantee.kind === 'epsilon-delta') {
-    // counts above the lattice's exact range are clamped to it (1-Lipschitz per count: the sensitivity holds); post-processing rounds to integers >= 0
-    const bound = secureValueBound(scale);
-    for (let i = 0; i < cells; i++) counts[i] = Math.min(counts[i]!, bound);
-    const noisy = secureGaussian(counts, scale, { rng }).values;
-    for (let i = 0; i < cells; i++) counts[i] = Math.max(0, Math.round(noisy[i]!));
+    // The lattice mechanism releases round_r(count) + N, N on rZ (src/dp/secure.ts); post-processing rounds
+    // to integers >= 0. With r <= 1 an integer count is on the lattice and round(count + N) = count +
+    // round(N) exactly: N is drawn for zero inputs and the counts added as integers, so no count meets
+    // the sampler's exact range (2^52 r, below real counts once sigma < 2^-4: such counts used to be
+    // capped silently). With r > 1 the counts go through the sampler, whose rounding to the lattice is
+    // what the calibration charges for; its range, 2^52 r >= 2^53, exceeds every count.
+    const onLattice = gaussianResolution(scale) <= 1;
+    const noisy = secureGaussian(onLattice ? new Float64Array(cells) : counts, scale, { rng }).values;
+    for (let i = 0; i < cells; i++) counts[i] = Math.max(0, onLattice ? counts[i]! + Math.round(noisy[i]!) : Math.round(noisy[i]!));
     noisy.fill(0);
   } else {
     const noiseValues = guarantee.kind === 'epsilon' ? discreteLaplace(cells, scale, { rng }) : discreteGaussian(cells, scale, { rng });

@@ -111,6 +111,15 @@ describe('dpContingencyTable', () => {
     expect(Math.abs(mean.mean)).toBeLessThan(5 * mean.error);
   });
 
+  it('releases large counts exactly at tiny noise on the (epsilon, delta) path: no silent cap at the sampler range (found by review)', () => {
+    // sigma ~ 0.002: the lattice's exact range 2^52 r is below 2^21, where counts used to be capped
+    const records = Array.from({ length: 2 ** 21 }, () => ({ a: 'x' }));
+    for (const epsilon of [1e4, 1e5, 1e6]) {
+      const table = dpContingencyTable(records, { columns: ['a'], domains: { a: ['x', 'y'] }, noise: 'gaussian', epsilon, delta: 0.5, rng: seeded(9) });
+      expect([...table.counts]).toEqual([2 ** 21, 0]);
+    }
+  });
+
   it('refuses bad arguments, naming them', () => {
     const base = { columns: ['s'], domains: { s: ['a', 'b'] }, epsilon: 1 };
     expectPrivkitError(() => dpContingencyTable([], { ...base, columns: [] }), 'E_ARG', 'columns');
