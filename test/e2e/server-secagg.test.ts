@@ -61,7 +61,13 @@ type Rewrite = (message: SecAggMessage, setup: SetupMessage) => SecAggMessage | 
  * client sends from that phase on (a client gone silent), `rewrite` alters what the server relays (a
  * malicious server as the client sees it), and every frame out is counted.
  */
-function wiredSocket(opts: { silentFrom?: SecAggMessage['type']; rewrite?: Rewrite; sent?: Message[]; received?: Message[] }): new (url: string) => WebSocketLike {
+function wiredSocket(opts: {
+  silentFrom?: SecAggMessage['type'];
+  rewrite?: Rewrite;
+  rewriteTask?: (task: Extract<Message, { type: 'secagg-task' }>) => Extract<Message, { type: 'secagg-task' }>;
+  sent?: Message[];
+  received?: Message[];
+}): new (url: string) => WebSocketLike {
   const order: SecAggMessage['type'][] = ['advertise-keys', 'share-keys', 'masked-input', 'consistency-signature', 'unmasking'];
   let setup: SetupMessage | undefined;
   let silent = false;
@@ -83,6 +89,10 @@ function wiredSocket(opts: { silentFrom?: SecAggMessage['type']; rewrite?: Rewri
         const { seq, message } = decodeFrame(bytes);
         opts.received?.push(message);
         if (message.type === 'secagg-task') setup = decodeBinaryMessage(message.setup) as SetupMessage;
+        if (message.type === 'secagg-task' && opts.rewriteTask !== undefined) {
+          const frame = encodeFrame(seq, opts.rewriteTask(message));
+          return handler?.({ data: frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength) });
+        }
         if (message.type === 'secagg-relay' && opts.rewrite !== undefined && setup !== undefined) {
           const altered = opts.rewrite(decodeBinaryMessage(message.payload, { setup }), setup);
           if (altered !== undefined) {
@@ -100,7 +110,7 @@ function wiredSocket(opts: { silentFrom?: SecAggMessage['type']; rewrite?: Rewri
 }
 
 function join_(server: PrivkitServer, taskId: string, c: number, extra: Partial<Parameters<typeof connect>[0]> = {}) {
-  return connect({ url: server.url, taskId, token: server.issueToken().token, data: dataOf(c), WebSocket: WebSocket as never, minParticipants: 3, ...extra });
+  return connect({ url: server.url, taskId, token: server.issueToken().token, data: dataOf(c), WebSocket: WebSocket as never, minParticipants: 3, minNoiseMultiplier: 0.8, ...extra });
 }
 
 describe('privkit/server SecAgg+ over 127.0.0.1', () => {
@@ -298,6 +308,38 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     expect(types).toEqual(['advertise-keys', 'share-keys', 'masked-input']); // no signature on the forged set, no shares revealed
     // its masked input is in the real survivor set; its neighbours reveal its shares
     expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 6]]);
+    await server.close();
+  });
+  // The plan comes from the server: one that cuts the noise (sigma 0, a tenth of it, or a looser rounding bound) is
+  // refused before the client advertises a key. The honest plan (z = 1 over minUpdates = 4) gives 3 clients
+  // z sqrt(3/4) = 0.866, above the harness's floor of 0.8; a client asking for 0.9 refuses it too.
+  it.each([
+    ['sigma 0', { localSigma: 0 }, 'not finite and positive'],
+    ['a tenth of the noise', (t: { localSigma: number }) => ({ localSigma: t.localSigma / 10 }), 'below this client'],
+    ['a looser rounding bound', (t: { conditionalBound: number }) => ({ conditionalBound: 2 * t.conditionalBound }), 'conditional rounding bound'],
+    ['a larger clip norm at the same noise', (t: { scale: number }) => ({ scale: 2 * t.scale }), 'below this client'],
+    ['the honest plan, to a client whose floor is above it', {}, 'below this client'],
+  ] as const)('a noise plan of %s is refused by the client (E_BUDGET, no key advertised); the others complete the round', async (name, change, expected) => {
+    const id = `plan-${name.replace(/[^a-z]+/g, '-')}`;
+    const server = await start({ id, rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 1500, phaseMs: 800 });
+    const sent: Message[] = [];
+    const rewriteTask = (task: Extract<Message, { type: 'secagg-task' }>) => ({ ...task, ...(typeof change === 'function' ? change(task as never) : change) });
+    const honest = Object.keys(change).length === 0 && typeof change !== 'function';
+    const victimOptions = { WebSocket: wiredSocket({ rewriteTask, sent }), ...(honest ? { minNoiseMultiplier: 0.9 } : {}) };
+    const sessions = Array.from({ length: 6 }, (_, c) => join_(server, id, c, c === 0 ? victimOptions : {}));
+    const final = await server.finished;
+    const [victim] = await Promise.all(sessions.map((s) => s.done));
+    expect(victim!.refusedRounds).toEqual([{ round: 1, code: 'E_BUDGET', message: expect.stringContaining(expected) }]);
+    expect(victim!.trainedRounds).toEqual([]); // refused before training: nothing of its data was used
+    expect(sent.filter((m) => m.type === 'secagg')).toEqual([]);
+    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 5]]);
+    await server.close();
+  });
+
+  it('a client without minNoiseMultiplier can not join a secure-aggregation task (E_ARG: the floor is the application\'s)', async () => {
+    const server = await start({ id: 'no-floor', rounds: 1, clientsPerRound: 2 });
+    const session = connect({ url: server.url, taskId: 'no-floor', token: server.issueToken().token, data: dataOf(0), WebSocket: WebSocket as never, minParticipants: 2 });
+    await expect(session.done).rejects.toMatchObject({ code: 'E_ARG', argument: 'options.minNoiseMultiplier' });
     await server.close();
   });
 });

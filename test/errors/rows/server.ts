@@ -146,6 +146,7 @@ export const serverRows: SweepRow[] = [
           attempts: int(1, 2 ** 31 - 1, { optional: true }),
           onRound: fn({ optional: true }),
           minParticipants: int(1, 65536, { optional: true }),
+          minNoiseMultiplier: positive({ optional: true }),
           onInput: fn({ optional: true }),
           signingKey: opaque('an Ed25519 key pair: checked (a working pair) when the client enrols it, after it connects'),
         }),
