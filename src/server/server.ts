@@ -64,7 +64,10 @@
 // phase (an update for another round, a second update, a check-in while assigned: E_PROTOCOL). A
 // refused message gets an Error frame and changes no state of the task; a refusal before
 // authentication, or a second's worth of rate-limited messages, also closes the connection. A connection that does not
-// authenticate within helloMs is closed (slow clients cannot hold sockets). Not covered in this
+// authenticate within helloMs is closed (slow clients cannot hold sockets), and at most
+// maxUnauthenticated connections may be waiting to authenticate at once (more are cut at once): before
+// authentication a peer can make the server buffer up to one frame of the largest size, so this bounds
+// what a connection flood costs to maxUnauthenticated frames. Not covered in this
 // version: Sybil clients with valid tokens (each token is one client: the operator issues them), and
 // a malicious server (clients trust it: use privkit/secagg's SecureAggregator in simulation for that).
 import { createHash, createPublicKey, verify as verifySignature } from 'node:crypto';
@@ -158,6 +161,12 @@ export interface ServerOptions {
   helloMs?: number;
   /** Messages per second one connection may send (a token bucket of this size); default 50. */
   messagesPerSecond?: number;
+  /**
+   * Connections that may wait to authenticate at once; a new one beyond it is cut (the client retries
+   * with back-off). Each may make the server buffer one frame of the largest size before it is refused,
+   * so this bounds the memory of a connection flood. Default 256.
+   */
+  maxUnauthenticated?: number;
 }
 
 /** What GET /task and {@link PrivkitServer.status} report (all of it public: covered by the epsilon). */
@@ -375,6 +384,9 @@ export class PrivkitServer {
   readonly #limits: WireLimits;
   readonly #helloMs: number;
   readonly #rate: number;
+  readonly #maxUnauthenticated: number;
+  /** Connections not yet authenticated (open, no successful hello). */
+  #unauthenticated = 0;
   readonly #aggregator: CentralDpAggregator;
   readonly #integers = new UniformIntegers(createRng());
   readonly #accountant = new RdpAccountant();
@@ -390,7 +402,7 @@ export class PrivkitServer {
   #closing = false;
 
   /** @internal use {@link createServer}. */
-  constructor(parts: { task: ResolvedTask; ledger: Ledger; http: HttpServer; wss: WsTypes.WebSocketServer; port: number; host: string; limits: WireLimits; helloMs: number; rate: number }) {
+  constructor(parts: { task: ResolvedTask; ledger: Ledger; http: HttpServer; wss: WsTypes.WebSocketServer; port: number; host: string; limits: WireLimits; helloMs: number; rate: number; maxUnauthenticated: number }) {
     this.#task = parts.task;
     this.#ledger = parts.ledger;
     this.#http = parts.http;
@@ -398,6 +410,7 @@ export class PrivkitServer {
     this.#limits = parts.limits;
     this.#helloMs = parts.helloMs;
     this.#rate = parts.rate;
+    this.#maxUnauthenticated = parts.maxUnauthenticated;
     this.port = parts.port;
     this.url = `ws://${parts.host.includes(':') ? `[${parts.host}]` : parts.host}:${parts.port}`;
     this.finished = new Promise((resolve) => (this.#resolveFinished = resolve));
@@ -491,7 +504,9 @@ export class PrivkitServer {
   // ------------------------------------------------------------------------------------ connections
 
   #accept(socket: WsTypes.WebSocket): void {
-    if (this.#closing) return void socket.terminate();
+    // a flood of connections that never authenticate: cut beyond the bound, before any frame is buffered
+    if (this.#closing || this.#unauthenticated >= this.#maxUnauthenticated) return void socket.terminate();
+    this.#unauthenticated += 1;
     const connection: Connection = { socket, clientId: undefined, lastSeqIn: 0, seqOut: 0, tokens: this.#rate, refilledAt: Date.now(), helloTimer: undefined };
     connection.helloTimer = setTimeout(() => socket.close(4001, 'E_AUTH: no hello in time'), this.#helloMs);
     socket.on('message', (data, isBinary) => this.#receive(connection, data as Buffer, isBinary));
@@ -502,6 +517,7 @@ export class PrivkitServer {
   #disconnect(connection: Connection): void {
     clearTimeout(connection.helloTimer);
     const id = connection.clientId;
+    if (id === undefined) this.#unauthenticated -= 1;
     if (id !== undefined && this.#connections.get(id) === connection) {
       this.#connections.delete(id);
       this.#checkedIn.delete(id);
@@ -658,6 +674,7 @@ export class PrivkitServer {
     if (clientId === undefined) throw new Refusal('E_AUTH', 'unknown token', true);
     return () => {
       clearTimeout(connection.helloTimer);
+      this.#unauthenticated -= 1;
       const previous = this.#connections.get(clientId);
       if (previous !== undefined) {
         // a reconnect supersedes the old socket; its check-in lapses with it
@@ -940,7 +957,7 @@ function toBase64Url(bytes: Uint8Array): string {
  * @throws {PrivkitError} E_ARG (as a rejection) when an option is out of range (the message names it), the data directory holds a different task of the same id, or ws / better-sqlite3 is not installed.
  */
 export async function createServer(given: ServerOptions): Promise<PrivkitServer> {
-  const options = readOptions(given, ['task', 'port', 'host', 'dataDir', 'limits', 'helloMs', 'messagesPerSecond'], 'options', true) as ServerOptions;
+  const options = readOptions(given, ['task', 'port', 'host', 'dataDir', 'limits', 'helloMs', 'messagesPerSecond', 'maxUnauthenticated'], 'options', true) as ServerOptions;
   await ready();
   const task = resolveTask(options.task);
   const port = options.port === undefined ? 8080 : assertInteger('options.port', options.port, 0, 65535);
@@ -966,6 +983,7 @@ export async function createServer(given: ServerOptions): Promise<PrivkitServer>
   const frameBytes = maxFrameBytes(limits);
   const helloMs = options.helloMs === undefined ? 10000 : assertInteger('options.helloMs', options.helloMs, 1, 2 ** 31 - 1);
   const rate = options.messagesPerSecond === undefined ? 50 : assertInteger('options.messagesPerSecond', options.messagesPerSecond, 1, 1e6);
+  const maxUnauthenticated = options.maxUnauthenticated === undefined ? 256 : assertInteger('options.maxUnauthenticated', options.maxUnauthenticated, 1, 2 ** 20);
   const ws = loadWs();
   const ledger = new Ledger(options.dataDir ?? './data');
   try {
@@ -983,7 +1001,7 @@ export async function createServer(given: ServerOptions): Promise<PrivkitServer>
       http.listen(port, host, () => resolve());
     });
     const bound = (http.address() as AddressInfo).port;
-    return new PrivkitServer({ task, ledger, http, wss, port: bound, host, limits, helloMs, rate });
+    return new PrivkitServer({ task, ledger, http, wss, port: bound, host, limits, helloMs, rate, maxUnauthenticated });
   } catch (error) {
     ledger.close();
     throw error;

@@ -71,6 +71,7 @@ export const serverRows: SweepRow[] = [
           dataDir: { ...opaque('a directory path: any string names one, and creating it is the valid outcome'), optional: true },
           limits: limitsDomain,
           helloMs: int(1, 2 ** 31 - 1, { optional: true }),
+          maxUnauthenticated: int(1, 2 ** 20, { optional: true }),
           messagesPerSecond: int(1, 1e6, { optional: true }),
         }),
       },
