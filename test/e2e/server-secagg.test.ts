@@ -310,6 +310,52 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 6]]);
     await server.close();
   });
+  it('a survivor set lied to one client (S without one other member) gets its signature refused by the server (E_PROTOCOL): it reveals nothing, its input stays in the real S', async () => {
+    const server = await start({ id: 'two-sets', rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 3000, phaseMs: 800 });
+    const [sent, received]: Message[][] = [[], []];
+    // the victim is shown S' = S minus a client outside its neighbourhood (with that client's statement and key dropped)
+    const rewrite: Rewrite = (m) => {
+      if (m.type !== 'consistency-check') return undefined;
+      const near = new Set([m.recipient, ...m.statements.map((st) => st.sender)]);
+      const dropped = m.survivors.find((id) => !near.has(id))!;
+      return { ...m, survivors: m.survivors.filter((id) => id !== dropped), signingKeys: m.signingKeys.filter((k) => k.id !== dropped) };
+    };
+    const sessions = Array.from({ length: 6 }, (_, c) => join_(server, 'two-sets', c, c === 0 ? { WebSocket: wiredSocket({ rewrite, sent, received }) } : {}));
+    const final = await server.finished;
+    await Promise.all(sessions.map((s) => s.done));
+    const types = sent.flatMap((m) => (m.type === 'secagg' ? [decodeBinaryMessage(m.payload).type] : []));
+    expect(types).toEqual(['advertise-keys', 'share-keys', 'masked-input', 'consistency-signature']); // signed S', revealed nothing
+    expect(received.filter((m) => m.type === 'error')).toEqual([expect.objectContaining({ code: 'E_PROTOCOL', message: expect.stringContaining('signed another survivor set') })]);
+    expect(received.some((m) => m.type === 'secagg-relay' && decodeBinaryMessage(m.payload).type === 'unmask-request')).toBe(false);
+    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 6]]);
+    await server.close();
+  });
+
+  it('an enrolment replayed on another task, or by another client, does not verify (it is signed over task and client id)', async () => {
+    const first = await start({ id: 'enrol-a', rounds: 1, clientsPerRound: 2 });
+    const second = await start({ id: 'enrol-b', rounds: 1, clientsPerRound: 2 });
+    const key = await generateSigningKeyPair();
+    const victim = new Raw(first.url);
+    const { clientId } = await victim.hello('enrol-a', first.issueToken().token);
+    const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', key.privateKey, enrolmentBytes('enrol-a', clientId, key.publicKey) as Uint8Array<ArrayBuffer>));
+    const captured: Message = { type: 'enrol', signingPublicKey: key.publicKey, signature };
+    victim.send(captured);
+    await victim.next('enrolled');
+    for (const [server, taskId] of [[second, 'enrol-b'], [first, 'enrol-a']] as const) {
+      const attacker = new Raw(server.url);
+      await attacker.hello(taskId, server.issueToken().token);
+      const before = JSON.stringify(server.status());
+      attacker.send(captured);
+      expect(await attacker.next('error')).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('does not verify') });
+      attacker.send({ type: 'check-in' });
+      expect(await attacker.next('error')).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('enrol a signing key') });
+      expect(JSON.stringify(server.status())).toBe(before);
+      attacker.socket.close();
+    }
+    victim.socket.close();
+    await Promise.all([first.close(), second.close()]);
+  });
+
   // The plan comes from the server: one that cuts the noise (sigma 0, a tenth of it, or a looser rounding bound) is
   // refused before the client advertises a key. The honest plan (z = 1 over minUpdates = 4) gives 3 clients
   // z sqrt(3/4) = 0.866, above the harness's floor of 0.8; a client asking for 0.9 refuses it too.
