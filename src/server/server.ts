@@ -50,7 +50,8 @@
 // check closes, BEFORE any unmask request goes out (the survivor set, hence the count, is fixed by
 // then); a round that fails after it (too few unmask responses, a cheating holder) is aborted and
 // keeps its charge. The charge is FedAvg + SecureAggregator's: the distributed discrete Gaussian
-// of the survivors, subsampled without replacement at q = min(1, k / (n - c)), replace-one. The
+// of the survivors less the c colluding clients (whose noise the observer knows: a malicious client
+// can add none), subsampled without replacement at q = min(1, k / (n - c)), replace-one. The
 // server no longer sees updates, only the sum over the signed survivor set: against it the epsilon
 // is the composition without sampling (status().epsilonAgainstServer). What the clients still trust
 // the server with: the quantization plan and noise of a round (a malicious server can lower the
@@ -887,7 +888,10 @@ export class PrivkitServer {
         case 'consistency-check': {
           out = server.closeConsistencyCheck();
           // Rule 1: charged before any unmask request (the first thing from which the sum can be computed) leaves the server.
-          const event = this.#plan!.event({ clients: round.survivors, sampleRate: round.sampleRate, sampling: 'without-replacement' });
+          // The noise in the sum is the honest survivors': the c clients the epsilon lets the observer collude with know
+          // (or left out) their own, so they are not counted; the target's own noise always is (hence at least 1).
+          const noisy = Math.max(1, round.survivors - task.colludingClients);
+          const event = this.#plan!.event({ clients: noisy, sampleRate: round.sampleRate, sampling: 'without-replacement' });
           this.#ledger.chargeRound(task.id, round.round, event, this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon);
           this.#charge(event);
           round.charged = true;

@@ -133,9 +133,11 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     ]);
     expect(summaries.every((s) => s.refusedRounds.length === 0)).toBe(true);
     const plan = planDistributedDp({ clipNorm: 1, dimension: PARAMS, clients: 6, noiseClients: 4, noiseMultiplier: 1, bits: 20 });
-    // the in-process FedAvg + SecureAggregator charges a round of 6 survivors (sampled at q = 1 here) with this event
+    // the in-process FedAvg + SecureAggregator charges a round of 5 survivors (sampled at q = 1 here) with this event: of the
+    // 6 survivors, colludingClients = 1 may be the observer's, whose noise it knows (a malicious client adds none)
     const inProcess = new SecureAggregator({ dimension: PARAMS, clipNorm: 1, noiseMultiplier: 1, clientsPerRound: 6, minClients: 4, neighbours: 4, wire: 'structured-clone' });
-    const { event } = await inProcess.aggregate(Array.from({ length: 6 }, () => new Float32Array(PARAMS)), 1);
+    const { event } = await inProcess.aggregate(Array.from({ length: 5 }, () => new Float32Array(PARAMS)), 1);
+    expect(event).toMatchObject({ clients: 5 });
     const fedAvgCharge = subsampledDistributedEvent(event!, 1, 'without-replacement');
     const independent = new RdpAccountant();
     for (const [i, r] of final.rounds.entries()) {
@@ -191,7 +193,7 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     const b = Array.from({ length: 6 }, (_, c) => join_(late, 'aborted', c, c < 4 ? { WebSocket: wiredSocket({ silentFrom: 'unmasking' }) } : {}));
     const aborted = await until(late, 'aborted');
     expect(aborted.rounds[0]).toMatchObject({ round: 1, status: 'aborted', included: 6 });
-    expect(aborted.rounds[0]!.event).toMatchObject({ mechanism: 'distributed-discrete-gaussian', clients: 6 });
+    expect(aborted.rounds[0]!.event).toMatchObject({ mechanism: 'distributed-discrete-gaussian', clients: 5 }); // 6 survivors, 1 colluding
     expect(aborted.epsilon).toBeGreaterThan(0);
     expect(aborted.modelVersion).toBe(0); // nothing released
     await late.close();
