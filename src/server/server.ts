@@ -48,8 +48,9 @@
 // survivors the noise is planned for), withholds the round before any share is revealed: nothing
 // released, nothing charged (rule 4 of the ledger). The charge is committed when the consistency
 // check closes, BEFORE any unmask request goes out (the survivor set, hence the count, is fixed by
-// then); a round that fails after it (too few unmask responses, a cheating holder) is aborted and
-// keeps its charge. The charge is FedAvg + SecureAggregator's: the distributed discrete Gaussian
+// then); a holder that reveals a share its dealer never sent is discarded and the unmasking retried
+// without it; a round that still fails (too few unmask responses, a dealer of inconsistent shares
+// whose secret can not be rebuilt) is aborted and keeps its charge. The charge is FedAvg + SecureAggregator's: the distributed discrete Gaussian
 // of the survivors less the c colluding clients (whose noise the observer knows: a malicious client
 // can add none), subsampled without replacement at q = min(1, k / (n - c)), replace-one. The
 // server no longer sees updates, only the sum over the signed survivor set: against it the epsilon
@@ -923,7 +924,19 @@ export class PrivkitServer {
   async #releaseSecAgg(round: SecAggRoundState): Promise<void> {
     const task = this.#task;
     const plan = this.#plan!;
-    const result = await round.server.closeUnmasking();
+    let result;
+    for (;;) {
+      const responses = round.server.receivedFrom.length;
+      try {
+        result = await round.server.closeUnmasking();
+        break;
+      } catch (error) {
+        // A holder revealed shares its dealer never sent: SecAggServer discards its response (E_AUTH) and the unmasking
+        // is retried with the rest (below threshold: E_THRESHOLD, aborted). Without the retry one malicious client
+        // aborted every round after its charge, burning the budget with nothing released.
+        if (!(error instanceof PrivkitError && error.code === 'E_AUTH' && round.server.receivedFrom.length < responses) || this.#closing) throw error;
+      }
+    }
     if (this.#closing) return;
     const sum = inverseRandomizedHadamard(dequantize(result.sum, { scale: plan.scale, bits: plan.bits }), round.rotationSeed, task.model.paramCount);
     const next = this.#params.slice();

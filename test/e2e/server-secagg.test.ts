@@ -24,8 +24,11 @@ import {
   generateSigningKeyPair,
   inverseRandomizedHadamard,
   planDistributedDp,
+  signMessage,
+  type RevealedShare,
   type SecAggMessage,
   type SetupMessage,
+  type UnmaskMessage,
 } from 'privkit/secagg';
 import { createServer, decodeFrame, encodeFrame, enrolmentBytes, type Message, type PrivkitServer, type TaskOptions } from 'privkit/server';
 
@@ -330,6 +333,43 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     expect(received.filter((m) => m.type === 'error')).toEqual([expect.objectContaining({ code: 'E_PROTOCOL', message: expect.stringContaining('signed another survivor set') })]);
     expect(received.some((m) => m.type === 'secagg-relay' && decodeBinaryMessage(m.payload).type === 'unmask-request')).toBe(false);
     expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 6]]);
+    await server.close();
+  });
+
+  it('a cheating holder (a validly signed unmasking with a share its dealer never sent) is discarded and the unmasking retried: the round is released, not aborted after its charge', async () => {
+    const server = await start({ id: 'cheat', rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 3000, phaseMs: 800 });
+    const signingKey = await generateSigningKeyPair();
+    // the cheater signs, with its own enrolled key, an Unmasking whose share of another owner is altered
+    const Cheating = class extends (WebSocket as unknown as new (url: string) => WebSocketLike) {
+      #setup: SetupMessage | undefined;
+      override send(data: Uint8Array): void {
+        const { seq, message } = decodeFrame(data);
+        if (message.type !== 'secagg' || this.#setup === undefined || decodeBinaryMessage(message.payload, { setup: this.#setup }).type !== 'unmasking') return super.send(data);
+        const setup = this.#setup;
+        const honest = decodeBinaryMessage(message.payload, { setup }) as UnmaskMessage;
+        const { signature: _, ...unsigned } = honest;
+        const alter = (r: RevealedShare) => (r.owner === honest.sender ? r : { ...r, share: Uint8Array.from(r.share, (b, i) => (i === r.share.length - 1 ? b ^ 1 : b)) });
+        void signMessage<UnmaskMessage>({ ...unsigned, selfMaskShares: unsigned.selfMaskShares.map(alter), keyShares: unsigned.keyShares.map(alter) }, signingKey.privateKey).then((cheat) =>
+          super.send(encodeFrame(seq, { ...message, payload: encodeBinaryMessage(cheat, setup) })),
+        );
+      }
+      override set onmessage(handler: WebSocketLike['onmessage']) {
+        super.onmessage = (event) => {
+          const { message } = decodeFrame(new Uint8Array(event.data as ArrayBuffer));
+          if (message.type === 'secagg-task') this.#setup = decodeBinaryMessage(message.setup) as SetupMessage;
+          handler?.(event);
+        };
+      }
+    };
+    const sessions = Array.from({ length: 6 }, (_, c) => join_(server, 'cheat', c, c === 0 ? { WebSocket: Cheating as never, signingKey } : {}));
+    // (an aborted round does not count: before the fix the cheater aborted every round, each charged, and the task never ended)
+    while (!server.status().rounds.some((r) => r.status === 'released' || r.status === 'aborted')) await new Promise((r) => setTimeout(r, 20));
+    const { rounds } = server.status();
+    // its neighbours' shares suffice (t = 3 of each neighbourhood of 5): every masked input is in the released sum
+    expect(rounds.map((r) => [r.status, r.included])).toEqual([['released', 6]]);
+    expect(rounds[0]!.event).toMatchObject({ clients: 5 });
+    await server.finished;
+    await Promise.all(sessions.map((s) => s.done));
     await server.close();
   });
 
