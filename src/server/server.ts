@@ -50,7 +50,9 @@
 // check closes, BEFORE any unmask request goes out (the survivor set, hence the count, is fixed by
 // then); a holder that reveals a share its dealer never sent is discarded and the unmasking retried
 // without it; a round that still fails (too few unmask responses, a dealer of inconsistent shares
-// whose secret can not be rebuilt) is aborted and keeps its charge. The charge is FedAvg + SecureAggregator's: the distributed discrete Gaussian
+// whose secret can not be rebuilt) is aborted and keeps its charge. A dealer convicted by its own
+// signed messages takes no further part in the task (in this process: a restart forgets it), so one
+// malicious client can abort at most one charged round. The charge is FedAvg + SecureAggregator's: the distributed discrete Gaussian
 // of the survivors less the c colluding clients (whose noise the observer knows: a malicious client
 // can add none), subsampled without replacement at q = min(1, k / (n - c)), replace-one. The
 // server no longer sees updates, only the sum over the signed survivor set: against it the epsilon
@@ -394,6 +396,8 @@ export class PrivkitServer {
   readonly #accountant = new RdpAccountant();
   readonly #connections = new Map<string, Connection>(); // by client id, the authenticated ones
   readonly #checkedIn = new Set<string>();
+  /** Clients convicted (by their own signed messages) of dealing inconsistent shares: refused for the rest of this process. */
+  readonly #convicted = new Set<string>();
   #params: Float32Array;
   #modelVersion: number;
   #round: RoundState | SecAggRoundState | undefined;
@@ -576,6 +580,7 @@ export class PrivkitServer {
       case 'check-in': {
         if (this.#finishedBy !== undefined) throw new Refusal('E_PROTOCOL', 'the task has finished');
         if (this.#checkedIn.has(id)) throw new Refusal('E_PROTOCOL', 'already checked in');
+        if (this.#convicted.has(id)) throw new Refusal('E_AUTH', 'this client was convicted of dealing inconsistent shares (by its own signatures): it takes no further part');
         if (this.#plan !== undefined && this.#ledger.signingKey(this.#task.id, id) === undefined) {
           throw new Refusal('E_PROTOCOL', 'a secure-aggregation task: enrol a signing key before checking in');
         }
@@ -911,12 +916,24 @@ export class PrivkitServer {
     } catch (error) {
       // E_THRESHOLD (too few clients went on), E_AUTH (a cheating holder), or anything else: the round ends unreleased
       if (this.#closing) return;
+      this.#convict(round);
       if (round.charged) {
         this.#ledger.abortRound(task.id, round.round, round.survivors); // rule 5: the charge stays
         return this.#endRound(round.round, 'aborted', round.survivors);
       }
       this.#ledger.withholdRound(task.id, round.round, round.maskedInputs);
       this.#endRound(round.round, 'withheld', round.maskedInputs);
+    }
+  }
+
+  /**
+   * Keeps the round's convicted dealers out of later rounds: a dealer whose secret can not be rebuilt aborts
+   * the round after its charge, and would otherwise do so in every round it is sampled for.
+   */
+  #convict(round: SecAggRoundState): void {
+    for (const id of round.server.convicted) {
+      this.#convicted.add(id);
+      this.#checkedIn.delete(id);
     }
   }
 
@@ -938,6 +955,7 @@ export class PrivkitServer {
       }
     }
     if (this.#closing) return;
+    this.#convict(round);
     const sum = inverseRandomizedHadamard(dequantize(result.sum, { scale: plan.scale, bits: plan.bits }), round.rotationSeed, task.model.paramCount);
     const next = this.#params.slice();
     const step = task.serverLearningRate / task.clientsPerRound; // FedAvg's fixed denominator

@@ -25,7 +25,10 @@ import {
   inverseRandomizedHadamard,
   planDistributedDp,
   signMessage,
+  type ClientMessage,
   type RevealedShare,
+  type ShareKeysMessage,
+  type SigningKeyPair,
   type SecAggMessage,
   type SetupMessage,
   type UnmaskMessage,
@@ -110,6 +113,31 @@ function wiredSocket(opts: {
       return this.#onmessage;
     }
   };
+}
+
+/**
+ * A WebSocket class for a malicious client: its outgoing SecAgg message of `type` is altered and signed
+ * again with the client's own (enrolled) key, so the server sees a validly signed lie.
+ */
+function cheatingSocket<T extends ClientMessage>(signingKey: SigningKeyPair, type: T['type'], alter: (message: Omit<T, 'signature'>) => Omit<T, 'signature'>) {
+  return class extends (WebSocket as unknown as new (url: string) => WebSocketLike) {
+    #setup: SetupMessage | undefined;
+    override send(data: Uint8Array): void {
+      const { seq, message } = decodeFrame(data);
+      const setup = this.#setup;
+      if (message.type !== 'secagg' || setup === undefined) return super.send(data);
+      const { signature: _, ...unsigned } = decodeBinaryMessage(message.payload, { setup }) as T;
+      if (unsigned.type !== type) return super.send(data);
+      void signMessage<T>(alter(unsigned), signingKey.privateKey).then((cheat) => super.send(encodeFrame(seq, { ...message, payload: encodeBinaryMessage(cheat, setup) })));
+    }
+    override set onmessage(handler: WebSocketLike['onmessage']) {
+      super.onmessage = (event) => {
+        const { message } = decodeFrame(new Uint8Array(event.data as ArrayBuffer));
+        if (message.type === 'secagg-task') this.#setup = decodeBinaryMessage(message.setup) as SetupMessage;
+        handler?.(event);
+      };
+    }
+  } as never;
 }
 
 function join_(server: PrivkitServer, taskId: string, c: number, extra: Partial<Parameters<typeof connect>[0]> = {}) {
@@ -340,28 +368,12 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     const server = await start({ id: 'cheat', rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 3000, phaseMs: 800 });
     const signingKey = await generateSigningKeyPair();
     // the cheater signs, with its own enrolled key, an Unmasking whose share of another owner is altered
-    const Cheating = class extends (WebSocket as unknown as new (url: string) => WebSocketLike) {
-      #setup: SetupMessage | undefined;
-      override send(data: Uint8Array): void {
-        const { seq, message } = decodeFrame(data);
-        if (message.type !== 'secagg' || this.#setup === undefined || decodeBinaryMessage(message.payload, { setup: this.#setup }).type !== 'unmasking') return super.send(data);
-        const setup = this.#setup;
-        const honest = decodeBinaryMessage(message.payload, { setup }) as UnmaskMessage;
-        const { signature: _, ...unsigned } = honest;
-        const alter = (r: RevealedShare) => (r.owner === honest.sender ? r : { ...r, share: Uint8Array.from(r.share, (b, i) => (i === r.share.length - 1 ? b ^ 1 : b)) });
-        void signMessage<UnmaskMessage>({ ...unsigned, selfMaskShares: unsigned.selfMaskShares.map(alter), keyShares: unsigned.keyShares.map(alter) }, signingKey.privateKey).then((cheat) =>
-          super.send(encodeFrame(seq, { ...message, payload: encodeBinaryMessage(cheat, setup) })),
-        );
-      }
-      override set onmessage(handler: WebSocketLike['onmessage']) {
-        super.onmessage = (event) => {
-          const { message } = decodeFrame(new Uint8Array(event.data as ArrayBuffer));
-          if (message.type === 'secagg-task') this.#setup = decodeBinaryMessage(message.setup) as SetupMessage;
-          handler?.(event);
-        };
-      }
-    };
-    const sessions = Array.from({ length: 6 }, (_, c) => join_(server, 'cheat', c, c === 0 ? { WebSocket: Cheating as never, signingKey } : {}));
+    const flip = (b: Uint8Array) => Uint8Array.from(b, (x, i) => (i === b.length - 1 ? x ^ 1 : x));
+    const Cheating = cheatingSocket<UnmaskMessage>(signingKey, 'unmasking', (m) => {
+      const alter = (r: RevealedShare) => (r.owner === m.sender ? r : { ...r, share: flip(r.share) });
+      return { ...m, selfMaskShares: m.selfMaskShares.map(alter), keyShares: m.keyShares.map(alter) };
+    });
+    const sessions = Array.from({ length: 6 }, (_, c) => join_(server, 'cheat', c, c === 0 ? { WebSocket: Cheating, signingKey } : {}));
     // (an aborted round does not count: before the fix the cheater aborted every round, each charged, and the task never ended)
     while (!server.status().rounds.some((r) => r.status === 'released' || r.status === 'aborted')) await new Promise((r) => setTimeout(r, 20));
     const { rounds } = server.status();
@@ -370,6 +382,32 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     expect(rounds[0]!.event).toMatchObject({ clients: 5 });
     await server.finished;
     await Promise.all(sessions.map((s) => s.done));
+    await server.close();
+  });
+
+  it('a dealer convicted by its own signed commitment (its self-mask seed can not be rebuilt) aborts one round after its charge, then is refused for the task: it can not burn the budget round after round', async () => {
+    const server = await start({ id: 'convicted', rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 3000, phaseMs: 800 });
+    const signingKey = await generateSigningKeyPair();
+    const received: Message[] = [];
+    // a commitment to another seed than the one it shared: b_u fails its check whichever shares rebuild it
+    const Cheating = cheatingSocket<ShareKeysMessage>(signingKey, 'share-keys', (m) => ({ ...m, selfMaskCommitment: m.selfMaskCommitment.map((b) => b ^ 0xff) }));
+    const Recording = class extends (Cheating as new (url: string) => WebSocketLike) {
+      override set onmessage(handler: WebSocketLike['onmessage']) {
+        super.onmessage = (event) => {
+          received.push(decodeFrame(new Uint8Array(event.data as ArrayBuffer)).message);
+          handler?.(event);
+        };
+      }
+    };
+    const sessions = Array.from({ length: 6 }, (_, c) => join_(server, 'convicted', c, c === 0 ? { WebSocket: Recording as never, signingKey } : {}));
+    while (!server.status().rounds.some((r) => r.status === 'aborted')) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300)); // the clients check in again; the cheater is refused
+    const status = server.status();
+    expect(status.rounds.map((r) => [r.status, r.included])).toEqual([['aborted', 6]]); // charged: the unmasking had started
+    expect(status.rounds[0]!.event).toMatchObject({ clients: 5 });
+    expect(status.checkedIn).toBe(5); // the five honest clients wait for a sixth; the convicted one is not admitted
+    expect(received.filter((m) => m.type === 'error').at(-1)).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('convicted') });
+    sessions.forEach((s) => s.close());
     await server.close();
   });
 
