@@ -20,14 +20,18 @@
 // masked inputs, and SecAggClient's checks hold against it (signed advertisements, minParticipants,
 // the survivor-set checks, signature quorums before revealing): a relayed message that fails them is
 // refused (the round is recorded in `refusedRounds`, nothing more is sent for it, and the client
-// checks in for the next one). Still trusted: the round's quantization plan (the noise it asks for)
-// and the other clients' keys (no PKI of the client's own).
+// checks in for the next one). The round's quantization plan comes from the server, so the client
+// holds it to a floor of its own (minNoiseMultiplier): the noise of any minParticipants inputs must be
+// at least minNoiseMultiplier x the clip norm in quantized units, and the rounding bound no looser
+// than KLS21's; a plan below it (a server cutting the noise) is refused before any key is advertised.
+// Still trusted: the other clients' keys (no PKI of the client's own: Sybils can stand in for the
+// minParticipants).
 import { PrivkitError } from '../errors.js';
 import { createRng, type Rng } from '../dp/rng.js';
 import { localUpdate } from '../fl/local.js';
 import { createModel, type Model } from '../fl/model.js';
 import type { Dataset } from '../fl/data.js';
-import { assertInteger, describe, readOptions } from '../validate.js';
+import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { checkTypedArray } from '../wasm/boundary.js';
 import { ready } from '../wasm/runtime.js';
 import { decodeFrame, encodeFrame, enrolmentBytes, maxFrameBytes, type Message, type RoundStatus, type WireLimits } from '../service/wire.js';
@@ -91,6 +95,16 @@ export interface ClientOptions {
    */
   minParticipants?: number;
   /**
+   * Secure-aggregation tasks: the least noise this client lets a round plan, as a noise multiplier:
+   * the discrete Gaussian noise of minParticipants clients together must have a standard deviation of
+   * at least minNoiseMultiplier x the clip norm (in quantized units, localSigma x sqrt(minParticipants)
+   * >= minNoiseMultiplier x scale x clipNorm). A round whose plan asks for less is refused (E_BUDGET in
+   * `refusedRounds`), so a server can not cut the noise its epsilonAgainstServer counts on. The
+   * application's choice, never the server's; required when the task uses secure aggregation (> 0;
+   * the server's noiseMultiplier x sqrt(minParticipants / minUpdates) accepts its plan).
+   */
+  minNoiseMultiplier?: number;
+  /**
    * Secure-aggregation tasks: this client's Ed25519 key pair (privkit/secagg's generateSigningKeyPair),
    * enrolled with the server once and bound to this client for good: keep it (and pass it again) across
    * sessions. Default: a fresh pair for this session, which a server that enrolled another refuses.
@@ -107,7 +121,7 @@ export interface ClientOptions {
 export interface RefusedRound {
   /** The round. */
   round: number;
-  /** The PrivkitError code (E_PROTOCOL, E_THRESHOLD, E_AUTH). */
+  /** The PrivkitError code (E_PROTOCOL, E_THRESHOLD, E_AUTH; E_BUDGET for a noise plan below minNoiseMultiplier). */
   code: string;
   /** What was wrong. */
   message: string;
@@ -181,7 +195,7 @@ const CLOSE_REFUSED = 4001;
 export function connect(given: ClientOptions): ClientSession {
   const options = readOptions(
     given,
-    ['url', 'taskId', 'token', 'data', 'WebSocket', 'limits', 'retryMs', 'maxRetryMs', 'attempts', 'onRound', 'minParticipants', 'signingKey', 'onInput'],
+    ['url', 'taskId', 'token', 'data', 'WebSocket', 'limits', 'retryMs', 'maxRetryMs', 'attempts', 'onRound', 'minParticipants', 'minNoiseMultiplier', 'signingKey', 'onInput'],
     'options',
     true,
   ) as ClientOptions;
@@ -207,6 +221,7 @@ export function connect(given: ClientOptions): ClientSession {
   const maxRetryMs = options.maxRetryMs === undefined ? 10000 : assertInteger('options.maxRetryMs', options.maxRetryMs, retryMs, 2 ** 31 - 1);
   const attempts = options.attempts === undefined ? 10 : assertInteger('options.attempts', options.attempts, 1, 2 ** 31 - 1);
   if (options.minParticipants !== undefined) assertInteger('options.minParticipants', options.minParticipants, 1, 65536);
+  if (options.minNoiseMultiplier !== undefined) assertNumber('options.minNoiseMultiplier', options.minNoiseMultiplier, 'positive');
   return new Session({ ...options, data }, Socket, retryMs, maxRetryMs, attempts);
 }
 
@@ -410,10 +425,10 @@ class Session implements ClientSession {
 
   /** Enrols the signing key (the server answers 'enrolled' when it is, or already was, this client's key). */
   #enrol(clientId: string): void {
-    if (this.options.minParticipants === undefined) {
-      throw new PrivkitError('E_ARG', 'options.minParticipants must be given to join a secure-aggregation task (the application chooses it, not the server)', {
-        argument: 'options.minParticipants',
-      });
+    for (const key of ['minParticipants', 'minNoiseMultiplier'] as const) {
+      if (this.options[key] === undefined) {
+        throw new PrivkitError('E_ARG', `options.${key} must be given to join a secure-aggregation task (the application chooses it, not the server)`, { argument: `options.${key}` });
+      }
     }
     this.#signing ??= this.options.signingKey === undefined ? generateSigningKeyPair() : checkSigningKeyPair(this.options.signingKey, 'options.signingKey');
     this.#enqueue(async () => {
@@ -436,6 +451,8 @@ class Session implements ClientSession {
     if (setup.type !== 'setup' || setup.length !== rotationLength(model.paramCount) || task.rotationSeed.length !== 32) {
       throw new PrivkitError('E_PROTOCOL', "the secure-aggregation task does not fit the model (setup, vector length or rotation seed)", { argument: 'frame' });
     }
+    const weak = this.#planProblem(task, welcome.clipNorm, setup.length);
+    if (weak !== undefined) return this.#refuse(task.round, new PrivkitError('E_BUDGET', weak, { argument: 'options.minNoiseMultiplier' }));
     const { images, labels } = this.options.data;
     const delta = localUpdate(model, task.params, images, labels, { epochs: welcome.epochs, batchSize: welcome.batchSize, learningRate: welcome.learningRate, divergence: 'zero' });
     this.#summary.trainedRounds.push(task.round);
@@ -453,6 +470,31 @@ class Session implements ClientSession {
     const client = new SecAggClient(this.#summary.clientId!, { minParticipants: this.options.minParticipants!, signingKey: await this.#signing });
     this.#secAgg = { round: task.round, setup, client, input };
     await this.#protocolStep(task.round, () => client.advertiseKeys(setup));
+  }
+
+  /**
+   * Why the round's plan gives less privacy than this client's floor, or undefined. In quantized units
+   * the clip norm is c = scale x clipNorm; the noise of minParticipants clients, localSigma x
+   * sqrt(minParticipants), must be at least minNoiseMultiplier x c, and the conditional rounding bound
+   * at most KLS21's (Thm 31, beta = e^-1/2 as planDistributedDp) for c and the rotated length d, so the
+   * sensitivity is what the noise was planned against. (Relative slack 1e-9: the server computed the
+   * same numbers in another order.)
+   */
+  #planProblem(task: Extract<Message, { type: 'secagg-task' }>, clipNorm: number, d: number): string | undefined {
+    const { scale, localSigma, conditionalBound } = task;
+    const c = scale * clipNorm;
+    if (![scale, localSigma, conditionalBound, c].every((v) => Number.isFinite(v) && v > 0)) {
+      return `the round's plan is not finite and positive (scale ${scale}, localSigma ${localSigma}, conditionalBound ${conditionalBound})`;
+    }
+    const m = this.options.minParticipants!;
+    const floor = this.options.minNoiseMultiplier!;
+    const multiplier = (localSigma * Math.sqrt(m)) / c;
+    if (multiplier < floor * (1 - 1e-9)) {
+      return `the round's plan adds noise of multiplier ${multiplier.toPrecision(4)} over ${m} clients, below this client's minNoiseMultiplier ${floor}`;
+    }
+    const bound = Math.sqrt(c * c + d / 4 + (c + Math.sqrt(d) / 2));
+    if (conditionalBound > bound * (1 + 1e-9)) return `the round's conditional rounding bound ${conditionalBound} exceeds ${bound} (KLS21 for its clip norm)`;
+    return undefined;
   }
 
   /** A relayed server message of the round in flight: the client's next step. */

@@ -48,9 +48,13 @@
 // survivors the noise is planned for), withholds the round before any share is revealed: nothing
 // released, nothing charged (rule 4 of the ledger). The charge is committed when the consistency
 // check closes, BEFORE any unmask request goes out (the survivor set, hence the count, is fixed by
-// then); a round that fails after it (too few unmask responses, a cheating holder) is aborted and
-// keeps its charge. The charge is FedAvg + SecureAggregator's: the distributed discrete Gaussian
-// of the survivors, subsampled without replacement at q = min(1, k / (n - c)), replace-one. The
+// then); a holder that reveals a share its dealer never sent is discarded and the unmasking retried
+// without it; a round that still fails (too few unmask responses, a dealer of inconsistent shares
+// whose secret can not be rebuilt) is aborted and keeps its charge. A dealer convicted by its own
+// signed messages takes no further part in the task (in this process: a restart forgets it), so one
+// malicious client can abort at most one charged round. The charge is FedAvg + SecureAggregator's: the distributed discrete Gaussian
+// of the survivors less the c colluding clients (whose noise the observer knows: a malicious client
+// can add none), subsampled without replacement at q = min(1, k / (n - c)), replace-one. The
 // server no longer sees updates, only the sum over the signed survivor set: against it the epsilon
 // is the composition without sampling (status().epsilonAgainstServer). What the clients still trust
 // the server with: the quantization plan and noise of a round (a malicious server can lower the
@@ -64,7 +68,10 @@
 // phase (an update for another round, a second update, a check-in while assigned: E_PROTOCOL). A
 // refused message gets an Error frame and changes no state of the task; a refusal before
 // authentication, or a second's worth of rate-limited messages, also closes the connection. A connection that does not
-// authenticate within helloMs is closed (slow clients cannot hold sockets). Not covered in this
+// authenticate within helloMs is closed (slow clients cannot hold sockets), and at most
+// maxUnauthenticated connections may be waiting to authenticate at once (more are cut at once): before
+// authentication a peer can make the server buffer up to one frame of the largest size, so this bounds
+// what a connection flood costs to maxUnauthenticated frames. Not covered in this
 // version: Sybil clients with valid tokens (each token is one client: the operator issues them), and
 // a malicious server (clients trust it: use privkit/secagg's SecureAggregator in simulation for that).
 import { createHash, createPublicKey, verify as verifySignature } from 'node:crypto';
@@ -158,6 +165,12 @@ export interface ServerOptions {
   helloMs?: number;
   /** Messages per second one connection may send (a token bucket of this size); default 50. */
   messagesPerSecond?: number;
+  /**
+   * Connections that may wait to authenticate at once; a new one beyond it is cut (the client retries
+   * with back-off). Each may make the server buffer one frame of the largest size before it is refused,
+   * so this bounds the memory of a connection flood. Default 256.
+   */
+  maxUnauthenticated?: number;
 }
 
 /** What GET /task and {@link PrivkitServer.status} report (all of it public: covered by the epsilon). */
@@ -379,11 +392,16 @@ export class PrivkitServer {
   readonly #limits: WireLimits;
   readonly #helloMs: number;
   readonly #rate: number;
+  readonly #maxUnauthenticated: number;
+  /** Connections not yet authenticated (open, no successful hello). */
+  #unauthenticated = 0;
   readonly #aggregator: CentralDpAggregator;
   readonly #integers = new UniformIntegers(createRng());
   readonly #accountant = new RdpAccountant();
   readonly #connections = new Map<string, Connection>(); // by client id, the authenticated ones
   readonly #checkedIn = new Set<string>();
+  /** Clients convicted (by their own signed messages) of dealing inconsistent shares: refused for the rest of this process. */
+  readonly #convicted = new Set<string>();
   #params: Float32Array;
   #modelVersion: number;
   #round: RoundState | SecAggRoundState | undefined;
@@ -394,7 +412,7 @@ export class PrivkitServer {
   #closing = false;
 
   /** @internal use {@link createServer}. */
-  constructor(parts: { task: ResolvedTask; ledger: Ledger; http: HttpServer; wss: WsTypes.WebSocketServer; port: number; host: string; limits: WireLimits; helloMs: number; rate: number }) {
+  constructor(parts: { task: ResolvedTask; ledger: Ledger; http: HttpServer; wss: WsTypes.WebSocketServer; port: number; host: string; limits: WireLimits; helloMs: number; rate: number; maxUnauthenticated: number }) {
     this.#task = parts.task;
     this.#ledger = parts.ledger;
     this.#http = parts.http;
@@ -402,6 +420,7 @@ export class PrivkitServer {
     this.#limits = parts.limits;
     this.#helloMs = parts.helloMs;
     this.#rate = parts.rate;
+    this.#maxUnauthenticated = parts.maxUnauthenticated;
     this.port = parts.port;
     this.url = `ws://${parts.host.includes(':') ? `[${parts.host}]` : parts.host}:${parts.port}`;
     this.finished = new Promise((resolve) => (this.#resolveFinished = resolve));
@@ -495,7 +514,9 @@ export class PrivkitServer {
   // ------------------------------------------------------------------------------------ connections
 
   #accept(socket: WsTypes.WebSocket): void {
-    if (this.#closing) return void socket.terminate();
+    // a flood of connections that never authenticate: cut beyond the bound, before any frame is buffered
+    if (this.#closing || this.#unauthenticated >= this.#maxUnauthenticated) return void socket.terminate();
+    this.#unauthenticated += 1;
     const connection: Connection = { socket, clientId: undefined, lastSeqIn: 0, seqOut: 0, tokens: this.#rate, refilledAt: Date.now(), helloTimer: undefined };
     connection.helloTimer = setTimeout(() => socket.close(4001, 'E_AUTH: no hello in time'), this.#helloMs);
     socket.on('message', (data, isBinary) => this.#receive(connection, data as Buffer, isBinary));
@@ -506,6 +527,7 @@ export class PrivkitServer {
   #disconnect(connection: Connection): void {
     clearTimeout(connection.helloTimer);
     const id = connection.clientId;
+    if (id === undefined) this.#unauthenticated -= 1;
     if (id !== undefined && this.#connections.get(id) === connection) {
       this.#connections.delete(id);
       this.#checkedIn.delete(id);
@@ -562,6 +584,7 @@ export class PrivkitServer {
       case 'check-in': {
         if (this.#finishedBy !== undefined) throw new Refusal('E_PROTOCOL', 'the task has finished');
         if (this.#checkedIn.has(id)) throw new Refusal('E_PROTOCOL', 'already checked in');
+        if (this.#convicted.has(id)) throw new Refusal('E_AUTH', 'this client was convicted of dealing inconsistent shares (by its own signatures): it takes no further part');
         if (this.#plan !== undefined && this.#ledger.signingKey(this.#task.id, id) === undefined) {
           throw new Refusal('E_PROTOCOL', 'a secure-aggregation task: enrol a signing key before checking in');
         }
@@ -662,6 +685,7 @@ export class PrivkitServer {
     if (clientId === undefined) throw new Refusal('E_AUTH', 'unknown token', true);
     return () => {
       clearTimeout(connection.helloTimer);
+      this.#unauthenticated -= 1;
       const previous = this.#connections.get(clientId);
       if (previous !== undefined) {
         // a reconnect supersedes the old socket; its check-in lapses with it
@@ -874,7 +898,10 @@ export class PrivkitServer {
         case 'consistency-check': {
           out = server.closeConsistencyCheck();
           // Rule 1: charged before any unmask request (the first thing from which the sum can be computed) leaves the server.
-          const event = this.#plan!.event({ clients: round.survivors, sampleRate: round.sampleRate, sampling: 'without-replacement' });
+          // The noise in the sum is the honest survivors': the c clients the epsilon lets the observer collude with know
+          // (or left out) their own, so they are not counted; the target's own noise always is (hence at least 1).
+          const noisy = Math.max(1, round.survivors - task.colludingClients);
+          const event = this.#plan!.event({ clients: noisy, sampleRate: round.sampleRate, sampling: 'without-replacement' });
           this.#ledger.chargeRound(task.id, round.round, event, this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon);
           this.#charge(event);
           round.charged = true;
@@ -893,6 +920,7 @@ export class PrivkitServer {
     } catch (error) {
       // E_THRESHOLD (too few clients went on), E_AUTH (a cheating holder), or anything else: the round ends unreleased
       if (this.#closing) return;
+      this.#convict(round);
       if (round.charged) {
         this.#ledger.abortRound(task.id, round.round, round.survivors); // rule 5: the charge stays
         return this.#endRound(round.round, 'aborted', round.survivors);
@@ -902,12 +930,36 @@ export class PrivkitServer {
     }
   }
 
+  /**
+   * Keeps the round's convicted dealers out of later rounds: a dealer whose secret can not be rebuilt aborts
+   * the round after its charge, and would otherwise do so in every round it is sampled for.
+   */
+  #convict(round: SecAggRoundState): void {
+    for (const id of round.server.convicted) {
+      this.#convicted.add(id);
+      this.#checkedIn.delete(id);
+    }
+  }
+
   /** Unmasks the sum, maps it back (dequantize, inverse rotation), steps the model and releases it (rule 2). */
   async #releaseSecAgg(round: SecAggRoundState): Promise<void> {
     const task = this.#task;
     const plan = this.#plan!;
-    const result = await round.server.closeUnmasking();
+    let result;
+    for (;;) {
+      const responses = round.server.receivedFrom.length;
+      try {
+        result = await round.server.closeUnmasking();
+        break;
+      } catch (error) {
+        // A holder revealed shares its dealer never sent: SecAggServer discards its response (E_AUTH) and the unmasking
+        // is retried with the rest (below threshold: E_THRESHOLD, aborted). Without the retry one malicious client
+        // aborted every round after its charge, burning the budget with nothing released.
+        if (!(error instanceof PrivkitError && error.code === 'E_AUTH' && round.server.receivedFrom.length < responses) || this.#closing) throw error;
+      }
+    }
     if (this.#closing) return;
+    this.#convict(round);
     const sum = inverseRandomizedHadamard(dequantize(result.sum, { scale: plan.scale, bits: plan.bits }), round.rotationSeed, task.model.paramCount);
     const next = this.#params.slice();
     const step = task.serverLearningRate / task.clientsPerRound; // FedAvg's fixed denominator
@@ -944,7 +996,7 @@ function toBase64Url(bytes: Uint8Array): string {
  * @throws {PrivkitError} E_ARG (as a rejection) when an option is out of range (the message names it), the data directory holds a different task of the same id, or ws / better-sqlite3 is not installed.
  */
 export async function createServer(given: ServerOptions): Promise<PrivkitServer> {
-  const options = readOptions(given, ['task', 'port', 'host', 'dataDir', 'limits', 'helloMs', 'messagesPerSecond'], 'options', true) as ServerOptions;
+  const options = readOptions(given, ['task', 'port', 'host', 'dataDir', 'limits', 'helloMs', 'messagesPerSecond', 'maxUnauthenticated'], 'options', true) as ServerOptions;
   await ready();
   const task = resolveTask(options.task);
   const port = options.port === undefined ? 8080 : assertInteger('options.port', options.port, 0, 65535);
@@ -970,6 +1022,7 @@ export async function createServer(given: ServerOptions): Promise<PrivkitServer>
   const frameBytes = maxFrameBytes(limits);
   const helloMs = options.helloMs === undefined ? 10000 : assertInteger('options.helloMs', options.helloMs, 1, 2 ** 31 - 1);
   const rate = options.messagesPerSecond === undefined ? 50 : assertInteger('options.messagesPerSecond', options.messagesPerSecond, 1, 1e6);
+  const maxUnauthenticated = options.maxUnauthenticated === undefined ? 256 : assertInteger('options.maxUnauthenticated', options.maxUnauthenticated, 1, 2 ** 20);
   const ws = loadWs();
   const ledger = new Ledger(options.dataDir ?? './data');
   try {
@@ -987,7 +1040,7 @@ export async function createServer(given: ServerOptions): Promise<PrivkitServer>
       http.listen(port, host, () => resolve());
     });
     const bound = (http.address() as AddressInfo).port;
-    return new PrivkitServer({ task, ledger, http, wss, port: bound, host, limits, helloMs, rate });
+    return new PrivkitServer({ task, ledger, http, wss, port: bound, host, limits, helloMs, rate, maxUnauthenticated });
   } catch (error) {
     ledger.close();
     throw error;

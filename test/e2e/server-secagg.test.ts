@@ -24,8 +24,14 @@ import {
   generateSigningKeyPair,
   inverseRandomizedHadamard,
   planDistributedDp,
+  signMessage,
+  type ClientMessage,
+  type RevealedShare,
+  type ShareKeysMessage,
+  type SigningKeyPair,
   type SecAggMessage,
   type SetupMessage,
+  type UnmaskMessage,
 } from 'privkit/secagg';
 import { createServer, decodeFrame, encodeFrame, enrolmentBytes, type Message, type PrivkitServer, type TaskOptions } from 'privkit/server';
 
@@ -61,7 +67,13 @@ type Rewrite = (message: SecAggMessage, setup: SetupMessage) => SecAggMessage | 
  * client sends from that phase on (a client gone silent), `rewrite` alters what the server relays (a
  * malicious server as the client sees it), and every frame out is counted.
  */
-function wiredSocket(opts: { silentFrom?: SecAggMessage['type']; rewrite?: Rewrite; sent?: Message[]; received?: Message[] }): new (url: string) => WebSocketLike {
+function wiredSocket(opts: {
+  silentFrom?: SecAggMessage['type'];
+  rewrite?: Rewrite;
+  rewriteTask?: (task: Extract<Message, { type: 'secagg-task' }>) => Extract<Message, { type: 'secagg-task' }>;
+  sent?: Message[];
+  received?: Message[];
+}): new (url: string) => WebSocketLike {
   const order: SecAggMessage['type'][] = ['advertise-keys', 'share-keys', 'masked-input', 'consistency-signature', 'unmasking'];
   let setup: SetupMessage | undefined;
   let silent = false;
@@ -83,6 +95,10 @@ function wiredSocket(opts: { silentFrom?: SecAggMessage['type']; rewrite?: Rewri
         const { seq, message } = decodeFrame(bytes);
         opts.received?.push(message);
         if (message.type === 'secagg-task') setup = decodeBinaryMessage(message.setup) as SetupMessage;
+        if (message.type === 'secagg-task' && opts.rewriteTask !== undefined) {
+          const frame = encodeFrame(seq, opts.rewriteTask(message));
+          return handler?.({ data: frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength) });
+        }
         if (message.type === 'secagg-relay' && opts.rewrite !== undefined && setup !== undefined) {
           const altered = opts.rewrite(decodeBinaryMessage(message.payload, { setup }), setup);
           if (altered !== undefined) {
@@ -99,8 +115,33 @@ function wiredSocket(opts: { silentFrom?: SecAggMessage['type']; rewrite?: Rewri
   };
 }
 
+/**
+ * A WebSocket class for a malicious client: its outgoing SecAgg message of `type` is altered and signed
+ * again with the client's own (enrolled) key, so the server sees a validly signed lie.
+ */
+function cheatingSocket<T extends ClientMessage>(signingKey: SigningKeyPair, type: T['type'], alter: (message: Omit<T, 'signature'>) => Omit<T, 'signature'>) {
+  return class extends (WebSocket as unknown as new (url: string) => WebSocketLike) {
+    #setup: SetupMessage | undefined;
+    override send(data: Uint8Array): void {
+      const { seq, message } = decodeFrame(data);
+      const setup = this.#setup;
+      if (message.type !== 'secagg' || setup === undefined) return super.send(data);
+      const { signature: _, ...unsigned } = decodeBinaryMessage(message.payload, { setup }) as T;
+      if (unsigned.type !== type) return super.send(data);
+      void signMessage<T>(alter(unsigned), signingKey.privateKey).then((cheat) => super.send(encodeFrame(seq, { ...message, payload: encodeBinaryMessage(cheat, setup) })));
+    }
+    override set onmessage(handler: WebSocketLike['onmessage']) {
+      super.onmessage = (event) => {
+        const { message } = decodeFrame(new Uint8Array(event.data as ArrayBuffer));
+        if (message.type === 'secagg-task') this.#setup = decodeBinaryMessage(message.setup) as SetupMessage;
+        handler?.(event);
+      };
+    }
+  } as never;
+}
+
 function join_(server: PrivkitServer, taskId: string, c: number, extra: Partial<Parameters<typeof connect>[0]> = {}) {
-  return connect({ url: server.url, taskId, token: server.issueToken().token, data: dataOf(c), WebSocket: WebSocket as never, minParticipants: 3, ...extra });
+  return connect({ url: server.url, taskId, token: server.issueToken().token, data: dataOf(c), WebSocket: WebSocket as never, minParticipants: 3, minNoiseMultiplier: 0.8, ...extra });
 }
 
 describe('privkit/server SecAgg+ over 127.0.0.1', () => {
@@ -123,9 +164,11 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     ]);
     expect(summaries.every((s) => s.refusedRounds.length === 0)).toBe(true);
     const plan = planDistributedDp({ clipNorm: 1, dimension: PARAMS, clients: 6, noiseClients: 4, noiseMultiplier: 1, bits: 20 });
-    // the in-process FedAvg + SecureAggregator charges a round of 6 survivors (sampled at q = 1 here) with this event
+    // the in-process FedAvg + SecureAggregator charges a round of 5 survivors (sampled at q = 1 here) with this event: of the
+    // 6 survivors, colludingClients = 1 may be the observer's, whose noise it knows (a malicious client adds none)
     const inProcess = new SecureAggregator({ dimension: PARAMS, clipNorm: 1, noiseMultiplier: 1, clientsPerRound: 6, minClients: 4, neighbours: 4, wire: 'structured-clone' });
-    const { event } = await inProcess.aggregate(Array.from({ length: 6 }, () => new Float32Array(PARAMS)), 1);
+    const { event } = await inProcess.aggregate(Array.from({ length: 5 }, () => new Float32Array(PARAMS)), 1);
+    expect(event).toMatchObject({ clients: 5 });
     const fedAvgCharge = subsampledDistributedEvent(event!, 1, 'without-replacement');
     const independent = new RdpAccountant();
     for (const [i, r] of final.rounds.entries()) {
@@ -181,7 +224,7 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     const b = Array.from({ length: 6 }, (_, c) => join_(late, 'aborted', c, c < 4 ? { WebSocket: wiredSocket({ silentFrom: 'unmasking' }) } : {}));
     const aborted = await until(late, 'aborted');
     expect(aborted.rounds[0]).toMatchObject({ round: 1, status: 'aborted', included: 6 });
-    expect(aborted.rounds[0]!.event).toMatchObject({ mechanism: 'distributed-discrete-gaussian', clients: 6 });
+    expect(aborted.rounds[0]!.event).toMatchObject({ mechanism: 'distributed-discrete-gaussian', clients: 5 }); // 6 survivors, 1 colluding
     expect(aborted.epsilon).toBeGreaterThan(0);
     expect(aborted.modelVersion).toBe(0); // nothing released
     await late.close();
@@ -298,6 +341,131 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     expect(types).toEqual(['advertise-keys', 'share-keys', 'masked-input']); // no signature on the forged set, no shares revealed
     // its masked input is in the real survivor set; its neighbours reveal its shares
     expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 6]]);
+    await server.close();
+  });
+  it('a survivor set lied to one client (S without one other member) gets its signature refused by the server (E_PROTOCOL): it reveals nothing, its input stays in the real S', async () => {
+    const server = await start({ id: 'two-sets', rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 3000, phaseMs: 800 });
+    const [sent, received]: Message[][] = [[], []];
+    // the victim is shown S' = S minus a client outside its neighbourhood (with that client's statement and key dropped)
+    const rewrite: Rewrite = (m) => {
+      if (m.type !== 'consistency-check') return undefined;
+      const near = new Set([m.recipient, ...m.statements.map((st) => st.sender)]);
+      const dropped = m.survivors.find((id) => !near.has(id))!;
+      return { ...m, survivors: m.survivors.filter((id) => id !== dropped), signingKeys: m.signingKeys.filter((k) => k.id !== dropped) };
+    };
+    const sessions = Array.from({ length: 6 }, (_, c) => join_(server, 'two-sets', c, c === 0 ? { WebSocket: wiredSocket({ rewrite, sent, received }) } : {}));
+    const final = await server.finished;
+    await Promise.all(sessions.map((s) => s.done));
+    const types = sent.flatMap((m) => (m.type === 'secagg' ? [decodeBinaryMessage(m.payload).type] : []));
+    expect(types).toEqual(['advertise-keys', 'share-keys', 'masked-input', 'consistency-signature']); // signed S', revealed nothing
+    expect(received.filter((m) => m.type === 'error')).toEqual([expect.objectContaining({ code: 'E_PROTOCOL', message: expect.stringContaining('signed another survivor set') })]);
+    expect(received.some((m) => m.type === 'secagg-relay' && decodeBinaryMessage(m.payload).type === 'unmask-request')).toBe(false);
+    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 6]]);
+    await server.close();
+  });
+
+  it('a cheating holder (a validly signed unmasking with a share its dealer never sent) is discarded and the unmasking retried: the round is released, not aborted after its charge', async () => {
+    const server = await start({ id: 'cheat', rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 3000, phaseMs: 800 });
+    const signingKey = await generateSigningKeyPair();
+    // the cheater signs, with its own enrolled key, an Unmasking whose share of another owner is altered
+    const flip = (b: Uint8Array) => Uint8Array.from(b, (x, i) => (i === b.length - 1 ? x ^ 1 : x));
+    const Cheating = cheatingSocket<UnmaskMessage>(signingKey, 'unmasking', (m) => {
+      const alter = (r: RevealedShare) => (r.owner === m.sender ? r : { ...r, share: flip(r.share) });
+      return { ...m, selfMaskShares: m.selfMaskShares.map(alter), keyShares: m.keyShares.map(alter) };
+    });
+    const sessions = Array.from({ length: 6 }, (_, c) => join_(server, 'cheat', c, c === 0 ? { WebSocket: Cheating, signingKey } : {}));
+    // (an aborted round does not count: before the fix the cheater aborted every round, each charged, and the task never ended)
+    while (!server.status().rounds.some((r) => r.status === 'released' || r.status === 'aborted')) await new Promise((r) => setTimeout(r, 20));
+    const { rounds } = server.status();
+    // its neighbours' shares suffice (t = 3 of each neighbourhood of 5): every masked input is in the released sum
+    expect(rounds.map((r) => [r.status, r.included])).toEqual([['released', 6]]);
+    expect(rounds[0]!.event).toMatchObject({ clients: 5 });
+    await server.finished;
+    await Promise.all(sessions.map((s) => s.done));
+    await server.close();
+  });
+
+  it('a dealer convicted by its own signed commitment (its self-mask seed can not be rebuilt) aborts one round after its charge, then is refused for the task: it can not burn the budget round after round', async () => {
+    const server = await start({ id: 'convicted', rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 3000, phaseMs: 800 });
+    const signingKey = await generateSigningKeyPair();
+    const received: Message[] = [];
+    // a commitment to another seed than the one it shared: b_u fails its check whichever shares rebuild it
+    const Cheating = cheatingSocket<ShareKeysMessage>(signingKey, 'share-keys', (m) => ({ ...m, selfMaskCommitment: m.selfMaskCommitment.map((b) => b ^ 0xff) }));
+    const Recording = class extends (Cheating as new (url: string) => WebSocketLike) {
+      override set onmessage(handler: WebSocketLike['onmessage']) {
+        super.onmessage = (event) => {
+          received.push(decodeFrame(new Uint8Array(event.data as ArrayBuffer)).message);
+          handler?.(event);
+        };
+      }
+    };
+    const sessions = Array.from({ length: 6 }, (_, c) => join_(server, 'convicted', c, c === 0 ? { WebSocket: Recording as never, signingKey } : {}));
+    while (!server.status().rounds.some((r) => r.status === 'aborted')) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300)); // the clients check in again; the cheater is refused
+    const status = server.status();
+    expect(status.rounds.map((r) => [r.status, r.included])).toEqual([['aborted', 6]]); // charged: the unmasking had started
+    expect(status.rounds[0]!.event).toMatchObject({ clients: 5 });
+    expect(status.checkedIn).toBe(5); // the five honest clients wait for a sixth; the convicted one is not admitted
+    expect(received.filter((m) => m.type === 'error').at(-1)).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('convicted') });
+    sessions.forEach((s) => s.close());
+    await server.close();
+  });
+
+  it('an enrolment replayed on another task, or by another client, does not verify (it is signed over task and client id)', async () => {
+    const first = await start({ id: 'enrol-a', rounds: 1, clientsPerRound: 2 });
+    const second = await start({ id: 'enrol-b', rounds: 1, clientsPerRound: 2 });
+    const key = await generateSigningKeyPair();
+    const victim = new Raw(first.url);
+    const { clientId } = await victim.hello('enrol-a', first.issueToken().token);
+    const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', key.privateKey, enrolmentBytes('enrol-a', clientId, key.publicKey) as Uint8Array<ArrayBuffer>));
+    const captured: Message = { type: 'enrol', signingPublicKey: key.publicKey, signature };
+    victim.send(captured);
+    await victim.next('enrolled');
+    for (const [server, taskId] of [[second, 'enrol-b'], [first, 'enrol-a']] as const) {
+      const attacker = new Raw(server.url);
+      await attacker.hello(taskId, server.issueToken().token);
+      const before = JSON.stringify(server.status());
+      attacker.send(captured);
+      expect(await attacker.next('error')).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('does not verify') });
+      attacker.send({ type: 'check-in' });
+      expect(await attacker.next('error')).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('enrol a signing key') });
+      expect(JSON.stringify(server.status())).toBe(before);
+      attacker.socket.close();
+    }
+    victim.socket.close();
+    await Promise.all([first.close(), second.close()]);
+  });
+
+  // The plan comes from the server: one that cuts the noise (sigma 0, a tenth of it, or a looser rounding bound) is
+  // refused before the client advertises a key. The honest plan (z = 1 over minUpdates = 4) gives 3 clients
+  // z sqrt(3/4) = 0.866, above the harness's floor of 0.8; a client asking for 0.9 refuses it too.
+  it.each([
+    ['sigma 0', { localSigma: 0 }, 'not finite and positive'],
+    ['a tenth of the noise', (t: { localSigma: number }) => ({ localSigma: t.localSigma / 10 }), 'below this client'],
+    ['a looser rounding bound', (t: { conditionalBound: number }) => ({ conditionalBound: 2 * t.conditionalBound }), 'conditional rounding bound'],
+    ['a larger clip norm at the same noise', (t: { scale: number }) => ({ scale: 2 * t.scale }), 'below this client'],
+    ['the honest plan, to a client whose floor is above it', {}, 'below this client'],
+  ] as const)('a noise plan of %s is refused by the client (E_BUDGET, no key advertised); the others complete the round', async (name, change, expected) => {
+    const id = `plan-${name.replace(/[^a-z]+/g, '-')}`;
+    const server = await start({ id, rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 1500, phaseMs: 800 });
+    const sent: Message[] = [];
+    const rewriteTask = (task: Extract<Message, { type: 'secagg-task' }>) => ({ ...task, ...(typeof change === 'function' ? change(task as never) : change) });
+    const honest = Object.keys(change).length === 0 && typeof change !== 'function';
+    const victimOptions = { WebSocket: wiredSocket({ rewriteTask, sent }), ...(honest ? { minNoiseMultiplier: 0.9 } : {}) };
+    const sessions = Array.from({ length: 6 }, (_, c) => join_(server, id, c, c === 0 ? victimOptions : {}));
+    const final = await server.finished;
+    const [victim] = await Promise.all(sessions.map((s) => s.done));
+    expect(victim!.refusedRounds).toEqual([{ round: 1, code: 'E_BUDGET', message: expect.stringContaining(expected) }]);
+    expect(victim!.trainedRounds).toEqual([]); // refused before training: nothing of its data was used
+    expect(sent.filter((m) => m.type === 'secagg')).toEqual([]);
+    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 5]]);
+    await server.close();
+  });
+
+  it('a client without minNoiseMultiplier can not join a secure-aggregation task (E_ARG: the floor is the application\'s)', async () => {
+    const server = await start({ id: 'no-floor', rounds: 1, clientsPerRound: 2 });
+    const session = connect({ url: server.url, taskId: 'no-floor', token: server.issueToken().token, data: dataOf(0), WebSocket: WebSocket as never, minParticipants: 2 });
+    await expect(session.done).rejects.toMatchObject({ code: 'E_ARG', argument: 'options.minNoiseMultiplier' });
     await server.close();
   });
 });

@@ -214,6 +214,40 @@ describe('privkit/server with privkit/client over 127.0.0.1', () => {
     await server.close();
   });
 
+  it('a connection flood is bounded: beyond maxUnauthenticated waiting connections a new one is cut at once; authenticated ones do not count; an honest client gets in once a slot frees', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'privkit-server-'));
+    dirs.push(dataDir);
+    const server = await createServer({
+      port: 0,
+      dataDir,
+      maxUnauthenticated: 3,
+      limits: { maxVector: PARAMS, maxString: 256 },
+      task: { id: 'conn-flood', model, local: { epochs: 1, batchSize: 2, learningRate: 0.2 }, clipNorm: 1, rounds: 1, clientsPerRound: 1, noiseMultiplier: 1, trainMs: 3000 },
+    });
+    // three never-hello connections fill the bound (each could make the server buffer a frame of the largest size)
+    const flood = [new Raw(server.url), new Raw(server.url), new Raw(server.url)];
+    await Promise.all(flood.map((r) => r.opened()));
+    const cut = new Raw(server.url);
+    expect(await cut.closed).toBe(1006); // terminated at once, nothing buffered or answered
+    expect(cut.inbox).toEqual([]);
+    // one of them authenticates: it no longer counts, so one more may wait
+    await flood[0]!.hello('conn-flood', server.issueToken().token);
+    const waiting = new Raw(server.url);
+    await waiting.opened();
+    const stillOpen = await Promise.race([waiting.closed.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 200))]);
+    expect(stillOpen).toBe(true);
+    // an honest client retries with back-off while the bound is full, and gets in once a flood socket leaves
+    const honest = connect({ url: server.url, taskId: 'conn-flood', token: server.issueToken().token, data: dataOf(0), WebSocket: WebSocket as never, retryMs: 50, maxRetryMs: 100, attempts: 50 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(server.status().checkedIn).toBe(0);
+    flood[1]!.socket.close();
+    const final = await server.finished;
+    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 1]]);
+    expect((await honest.done).connections).toBeGreaterThan(1);
+    for (const raw of [...flood, waiting]) raw.socket.terminate();
+    await server.close();
+  });
+
   it('refuses every attack with a code and no state change; a silent client is a dropout; too few updates withhold a round', async () => {
     const server = await start({ id: 'attacked', rounds: 2, clientsPerRound: 3, minCheckIns: 3, minUpdates: 2, noiseMultiplier: 1, trainMs: 700 }, 400);
     // the whole task state; while honest clients act concurrently, the ledger's rounds only
