@@ -493,7 +493,10 @@ export class Prio3<M, R> {
   }
 
   /**
-   * The leader's last ping-pong step on the helper's `finish` message: its output share.
+   * The leader's last ping-pong step on the helper's `finish` message: its output share. The message
+   * carries no secret (the joint-randomness seed follows from the public share), so it must arrive
+   * over a channel that authenticates the helper, or anyone can make the leader keep a report the
+   * helper rejected.
    *
    * @throws {PrivkitError} E_AUTH when the joint randomness check fails; E_PROTOCOL when inbound is not a well-formed `finish` message; E_ARG when state is not this VDAF's.
    */
