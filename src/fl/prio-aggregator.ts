@@ -24,12 +24,13 @@
 // (public under FedAvg's fixed-size sampling with replace-one neighbours). S + Z_other is the discrete
 // Gaussian mechanism: rho = D^2 / (2 sigma^2) zCDP (Canonne, Kamath, Steinke 2020). The aggregators see
 // who sends reports, so against them there is no amplification by sampling: epsilonAgainstAggregators()
-// composes the released rounds without it, replace-one. (2) Every other observer of the models (the
-// collector included): its view, S + Z_leader + Z_helper, is S + Z_other with independent noise added,
-// a post-processing, so the same guarantee holds; FedAvg charges each round with the event returned
-// here, one discrete Gaussian of sigma (KLS21's distributed discrete Gaussian with one client: tau = 0,
-// the exact discrete Gaussian curve), with its sampling rate, which assumes the sample is secret from
-// the observer. The second aggregator's noise is not counted: the charge is conservative by a factor 2
+// composes the released rounds without it, replace-one. (2) The collector (FedAvg's server, which
+// draws the sample and so knows who took part): its view, S + Z_leader + Z_helper, is S + Z_other with
+// independent noise added, a post-processing, so epsilonAgainstAggregators() bounds it too (not
+// FedAvg's amplified epsilon). (3) Every other observer of the models, to whom the sample is secret:
+// FedAvg charges each round with the event returned here, one discrete Gaussian of sigma (KLS21's
+// distributed discrete Gaussian with one client: tau = 0, the exact discrete Gaussian curve), with its
+// sampling rate. The second aggregator's noise is not counted: the charge is conservative by a factor 2
 // in the noise variance against observers, and exact against each aggregator. The number of accepted
 // reports is revealed (hidesCount is false; Poisson sampling is refused by FedAvg).
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
@@ -240,8 +241,9 @@ export class PrioAggregator implements UpdateAggregator {
   }
 
   /**
-   * Epsilon at delta against each aggregator (which sees who sends reports): the released rounds
-   * composed without amplification by sampling, replace-one neighbours.
+   * Epsilon at delta against each aggregator (which sees who sends reports) and against the collector
+   * (FedAvg's server, which draws the sample): the released rounds composed without amplification by
+   * sampling, replace-one neighbours.
    *
    * @throws {PrivkitError} E_ARG when delta is not in (0, 1).
    */

@@ -20,11 +20,17 @@ import {
  * is still a possible sum (valid reports near max could otherwise wrap past p and subtract from
  * the others' total, unnoticed), and above 2^53 - 1 (never rounded). `noised`: the aggregators added
  * signed DP noise, so the element is the signed integer in (-p/2, p/2) it stands for (E_OVERFLOW
- * beyond 2^53 - 1 in magnitude); a noised sum of valid reports is far from p/2 for any count
- * that fits a JS number.
+ * beyond 2^53 - 1 in magnitude), and E_OVERFLOW when count reports of at most max could reach
+ * p/2 - 2^53 (in Field64 a Sum of max 2^53 - 1 does so at 1,023 reports: a large sum would read as a
+ * small negative one).
  */
 function toCount(f: Field, x: bigint, count: number, max: number, noised = false): number {
   if (noised) {
+    // Read centred, S + N is exact when every valid sum S <= count max stays below p/2 - 2^53 (and |N|
+    // < 2^53, else E_OVERFLOW below); past that a large sum would read as a small negative one.
+    if (BigInt(count) * BigInt(max) >= (f.modulus >> 1n) - (1n << 53n)) {
+      throw new PrivkitError('E_OVERFLOW', `a noised aggregate element is ambiguous: ${count} reports of at most ${max} may sum past (p - 1)/2 - 2^53 of ${f.name} and read as negative`, { argument: 'numMeasurements' });
+    }
     const v = x > f.modulus >> 1n ? x - f.modulus : x;
     if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) {
       throw new PrivkitError('E_OVERFLOW', 'a noised aggregate element exceeds 2^53 - 1 in magnitude: the aggregate shares do not belong together', { argument: 'aggShares' });

@@ -439,7 +439,7 @@ export class Prio3<M, R> {
    *   (`aggregator.share({ noiseSigma })`): each element is then read as the signed integer it stands
    *   for (a noisy count may be negative) instead of being checked as a sum of valid measurements.
    * @throws {PrivkitError} E_ARG when aggShares is not an array of `shares` aggregate shares of the right length, or numMeasurements is not an integer >= 1;
-   *   E_OVERFLOW when an aggregate element exceeds 2^53 - 1 (shares that do not belong together, or a sum too large for a JS number), or when numMeasurements reports could sum past the modulus p to it (sums wrap mod p as in the draft: the result would be ambiguous).
+   *   E_OVERFLOW when an aggregate element exceeds 2^53 - 1 (shares that do not belong together, or a sum too large for a JS number), or when numMeasurements reports could sum past the modulus p to it (sums wrap mod p as in the draft: the result would be ambiguous); with `noised`, when they could sum to p/2 - 2^53 or more (a large sum would read as a negative one).
    */
   unshard(aggShares: readonly Uint8Array[], numMeasurements: number, opts: { noised?: boolean } = {}): R {
     const count = assertInteger('numMeasurements', numMeasurements, 1);
@@ -493,7 +493,10 @@ export class Prio3<M, R> {
   }
 
   /**
-   * The leader's last ping-pong step on the helper's `finish` message: its output share.
+   * The leader's last ping-pong step on the helper's `finish` message: its output share. The message
+   * carries no secret (the joint-randomness seed follows from the public share), so it must arrive
+   * over a channel that authenticates the helper, or anyone can make the leader keep a report the
+   * helper rejected.
    *
    * @throws {PrivkitError} E_AUTH when the joint randomness check fails; E_PROTOCOL when inbound is not a well-formed `finish` message; E_ARG when state is not this VDAF's.
    */
@@ -547,13 +550,16 @@ function decodePingPong(bytes: Uint8Array, expectedType: number): Uint8Array[] {
 
 /**
  * One aggregator's running aggregate share: output shares are added as their reports verify. Each
- * report's nonce may be added once (a replayed report is refused).
+ * report's nonce may be added once (a replayed report is refused). A noised share is released once:
+ * after `share({ noiseSigma })` the aggregator is sealed (see {@link Prio3Aggregator.share}).
  */
 export class Prio3Aggregator {
   private sum: bigint[];
   private readonly seen = new Set<string>();
   private readonly field: Field;
   private readonly name: string;
+  /** What share() has released: nothing yet, the exact share, or the one noised share (kept for retries). */
+  private released: undefined | 'exact' | { sigma: number; share: Uint8Array } = undefined;
 
   /** @internal */
   constructor(name: string, field: Field, outputLen: number) {
@@ -572,12 +578,13 @@ export class Prio3Aggregator {
    *
    * @param nonce - the report's nonce (a nonce already added is refused).
    * @param outShare - the output share from verifyNext, helperInit or leaderContinued.
-   * @throws {PrivkitError} E_PROTOCOL when the nonce was added before; E_ARG when nonce is not 16 bytes or outShare is not an output share of this VDAF.
+   * @throws {PrivkitError} E_PROTOCOL when the nonce was added before, or a noised share was already released (a second noised release of an updated sum would be a second, uncharged release); E_ARG when nonce is not 16 bytes or outShare is not an output share of this VDAF.
    */
   add(nonce: Uint8Array, outShare: Uint8Array): void {
     const key = Array.from(assertBytes('nonce', nonce, NONCE_SIZE), (b) => b.toString(16).padStart(2, '0')).join('');
     const share = decodeVec(this.field, readBytes('outShare', outShare), 'outShare');
     if (share.length !== this.sum.length) throw new PrivkitError('E_ARG', `outShare must hold ${this.sum.length} ${this.field.name} elements for ${this.name}, got ${share.length}`, { argument: 'outShare' });
+    if (typeof this.released === 'object') throw new PrivkitError('E_PROTOCOL', `this ${this.name} aggregator released its noised share: start a new aggregator for more reports`, { argument: 'outShare' });
     if (this.seen.has(key)) throw new PrivkitError('E_PROTOCOL', `a report with nonce ${key} was already aggregated`, { argument: 'nonce' });
     this.seen.add(key);
     this.sum = vecAdd(this.field, this.sum, share);
@@ -586,27 +593,44 @@ export class Prio3Aggregator {
   /**
    * The encoded aggregate share, sent to the collector. With `noiseSigma`, this aggregator's share
    * gets exact discrete Gaussian noise N_Z(0, noiseSigma^2) added to every element (mod p; Canonne,
-   * Kamath and Steinke 2020, privkit/dp's discreteGaussian), fresh at each call: the released
-   * aggregate is then DP against the other aggregators (each knows its own noise, not this one's) and
-   * against every other observer; the collector unshards with `{ noised: true }`. For replace-one
-   * neighbours the sensitivity of a histogram or count vector is sqrt(2) (one report moves one unit
-   * between two buckets), of a Sum or SumVec its max change in L2 norm: the accountant's zCDP is
-   * rho = sensitivity^2 / (2 noiseSigma^2) per release against an aggregator (one other noise).
+   * Kamath and Steinke 2020, privkit/dp's discreteGaussian): the released aggregate is then DP against
+   * the other aggregators (each knows its own noise, not this one's) and against every other observer;
+   * the collector unshards with `{ noised: true }`. For replace-one neighbours the sensitivity of a
+   * histogram or count vector is sqrt(2) (one report moves one unit between two buckets), of a Sum or
+   * SumVec its max change in L2 norm: the accountant's zCDP is rho = sensitivity^2 / (2 noiseSigma^2)
+   * per release against an aggregator (one other noise).
+   *
+   * One release per aggregator: the noise is drawn once, and a repeated call with the same noiseSigma
+   * returns the same bytes (a retried send reveals nothing new). Fresh noise for a second call would
+   * hand out independent noisy copies of one sum, whose average has noise sigma / sqrt(k): k uncharged
+   * releases. So after a noised share, another noiseSigma, an exact share() or add() is E_PROTOCOL, and
+   * a noised share after an exact one is E_PROTOCOL too (the exact share may have left already).
    *
    * @param opts - `noiseSigma` (> 0, at most 2^24; default no noise) and `rng` (default the CSPRNG; a seeded rng only for tests).
-   * @throws {PrivkitError} E_ARG when opts is not an object, noiseSigma is not finite in [1/2, 2^24], or rng is not made by createRng.
+   * @throws {PrivkitError} E_ARG when opts is not an object, noiseSigma is not finite in [1/2, 2^24], or rng is not made by createRng;
+   *   E_PROTOCOL when the release would be a second one (see above).
    */
   share(opts: { noiseSigma?: number; rng?: Rng } = {}): Uint8Array {
     const o = readOptions(opts, ['noiseSigma', 'rng'], 'opts', true);
+    const released = this.released;
     if (o.noiseSigma === undefined) {
       if (o.rng !== undefined) throw new PrivkitError('E_ARG', 'opts.rng is only used with opts.noiseSigma', { argument: 'opts.rng' });
+      if (typeof released === 'object') throw new PrivkitError('E_PROTOCOL', `this ${this.name} aggregator released a noised share: its exact share would undo the noise`, { argument: 'opts.noiseSigma' });
+      this.released = 'exact';
       return encodeVec(this.field, this.sum);
     }
     const sigma = assertNumber('opts.noiseSigma', o.noiseSigma, 'positive');
     if (sigma < 0.5 || sigma > MAX_DISCRETE_SCALE) throw new PrivkitError('E_ARG', `opts.noiseSigma must be in [1/2, 2^24], got ${sigma}`, { argument: 'opts.noiseSigma' });
     if (o.rng !== undefined && !isRng(o.rng)) throw new PrivkitError('E_ARG', `opts.rng must be a generator made by createRng, got ${describe(o.rng)}`, { argument: 'opts.rng' });
+    if (released === 'exact') throw new PrivkitError('E_PROTOCOL', `this ${this.name} aggregator already released its exact share: noise added now would not protect the sum`, { argument: 'opts.noiseSigma' });
+    if (released !== undefined) {
+      if (released.sigma !== sigma) throw new PrivkitError('E_PROTOCOL', `this ${this.name} aggregator released its share with noiseSigma ${released.sigma}: a second release (noiseSigma ${sigma}) is refused`, { argument: 'opts.noiseSigma' });
+      return released.share.slice();
+    }
     const noise = discreteGaussian(this.sum.length, sigma, { rng: o.rng ?? (defaultRng ??= createRng()) });
     const p = this.field.modulus;
-    return encodeVec(this.field, this.sum.map((x, i) => (x + BigInt(noise[i]!) + p) % p));
+    const share = encodeVec(this.field, this.sum.map((x, i) => (x + BigInt(noise[i]!) + p) % p));
+    this.released = { sigma, share };
+    return share.slice();
   }
 }

@@ -4,6 +4,7 @@
 // aggregator really adds its discrete Gaussian (the released noise has variance 2 sigma^2); the round's
 // event charges one discrete Gaussian of sigma with sensitivity sqrt(M), checked against the zCDP
 // curve rho = D^2 / (2 sigma^2) computed here; FedAvg runs with it.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ready } from 'privkit';
 import { RdpAccountant } from 'privkit/accounting';
@@ -108,6 +109,26 @@ describe('PrioAggregator', () => {
     const reference = new RdpAccountant().step({ mechanism: 'zcdp', rho, steps: 4 }).getEpsilon(1e-6).epsilon;
     expect(aggregator.epsilonAgainstAggregators(1e-6)).toBeCloseTo(reference, 9);
     expectPrivkitError(() => aggregator.epsilonAgainstAggregators(0), 'E_ARG', 'delta');
+  });
+
+  // test/vectors/prio-fl-epsilon-vectors.py (mpmath): M from the quantization, rho = 2 rounds / z^2,
+  // CKS20's conversion minimised over a continuous order, and the continuous Gaussian's exact epsilon.
+  const epsilonVectors = JSON.parse(readFileSync(new URL('../vectors/prio-fl-epsilon.json', import.meta.url), 'utf8')) as {
+    dimension: number; bits: number; noiseMultiplier: number; rounds: number; delta: number; bound: number; rho: number; epsilonCks20: number; epsilonGaussianExact: number;
+  }[];
+  it.each(epsilonVectors)('epsilon against the aggregators matches mpmath: d $dimension, bits $bits, z $noiseMultiplier, $rounds rounds', async (v) => {
+    const aggregator = new PrioAggregator({ dimension: v.dimension, clipNorm: 1, bits: v.bits, noiseMultiplier: v.noiseMultiplier });
+    expect(aggregator.bound).toBe(v.bound);
+    expect(aggregator.noiseSigma).toBeCloseTo(v.noiseMultiplier * Math.sqrt(v.bound), 9);
+    const update = new Float32Array(v.dimension);
+    update[0] = 0.6;
+    update[v.dimension - 1] = -0.8;
+    for (let round = 1; round <= v.rounds; round++) await aggregator.aggregate([update], round);
+    const epsilon = aggregator.epsilonAgainstAggregators(v.delta);
+    // the accountant's grid of orders can only be above the continuous optimum, and close to it
+    expect(epsilon).toBeGreaterThanOrEqual(v.epsilonCks20 * (1 - 1e-12));
+    expect(epsilon).toBeLessThan(v.epsilonCks20 * 1.002);
+    expect(epsilon).toBeGreaterThan(v.epsilonGaussianExact);
   });
 
   it('refuses bad options', () => {

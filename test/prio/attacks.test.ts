@@ -12,6 +12,7 @@ import { createRng } from 'privkit/dp';
 import {
   Prio3,
   prio3Count,
+  prio3BoundedL2VecSum,
   prio3HigherDegree,
   prio3Histogram,
   prio3MultihotCountVec,
@@ -46,6 +47,9 @@ const VARIANTS: { name: string; make: (shares: number) => AnyPrio3; valid: unkno
   // length 4, maxWeight 2 (weight bits [b0, last] with weights 1, 1): 3 trues claiming weight 2, or weight 3 as [1, 2]
   { name: 'MultihotCountVec', make: (shares) => prio3MultihotCountVec({ length: 4, maxWeight: 2, chunkLength: 2, shares }), valid: [true, false, false, true], other: [false, true, false, false], invalid: [[1n, 1n, 1n, 0n, 1n, 1n], [1n, 1n, 1n, 0n, 1n, 2n]] },
   { name: 'HigherDegree', make: (shares) => prio3HigherDegree({ shares }), valid: 2, other: 1, invalid: [[3n], [Field64.modulus - 1n]] },
+  // length 2, bits 3 (offsets e = q + 4 as 3 bits), bound 10 (slack: 3 binary digits and a last bit of weight 3):
+  // (3, -4) with norm 25 and slack 0; e_0 = 2 sent as the non-bit (2, 0, 0) with e_1 = 4 and an honest slack 6 for norm 4
+  { name: 'BoundedL2VecSum', make: (shares) => prio3BoundedL2VecSum({ length: 2, bits: 3, bound: 10, chunkLength: 3, normChunkLength: 1, shares }), valid: [3, -1], other: [0, 2], invalid: [[1n, 1n, 1n, 0n, 0n, 0n, 0n, 0n, 0n, 0n], [2n, 0n, 0n, 0n, 0n, 1n, 0n, 1n, 1n, 0n]] },
 ];
 const TWO = VARIANTS.map((v) => [v.name, v.make(2), v] as const);
 
@@ -225,6 +229,7 @@ describe('a malicious client cannot get an invalid measurement accepted', () => 
       Histogram: [4, -1, 1.5],
       MultihotCountVec: [[true, true, true, false], [true, false, false], [1, 0, 0, 0]],
       HigherDegree: [3, -1],
+      BoundedL2VecSum: [[3, -2], [4, 0], [-5, 0], [0.5, 0], [0]],
     };
     for (const m of bad[name]!) expectPrivkitError(() => vdaf.shard(m as never), 'E_ARG', 'measurement');
   });

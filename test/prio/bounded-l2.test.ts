@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ready } from 'privkit';
 import { createRng } from 'privkit/dp';
 import { Prio3, prio3BoundedL2VecSum, type Prio3Report } from 'privkit/prio';
-import { boundedL2Circuit, PRIO3_BOUNDED_L2_ID } from '../../dist/src/prio/bounded-l2.js';
+import { BIT_SLICE_LENGTH, boundedL2Circuit, PRIO3_BOUNDED_L2_ID } from '../../dist/src/prio/bounded-l2.js';
 import { Field128, Field64 } from '../../dist/src/prio/field.js';
 import { encodeRangeChecked } from '../../dist/src/prio/flp.js';
 import { encodeBoundedL2 } from '../../dist/src/reference/bounded-l2.js';
@@ -80,7 +80,7 @@ describe('honest clients: vectors within the bound aggregate to the exact sum', 
     expect(aggregate(vdaf, [[3, -4], [-3, 4], [3, 4]])).toEqual([3, 4]);
   });
 
-  it('several bit-check slices (BIT_SLICE_LENGTH) and a non-default chunking verify too', () => {
+  it('a non-default chunking verifies too', () => {
     const vdaf = prio3BoundedL2VecSum({ length: 40, bits: 5, bound: 1000, chunkLength: 7, normChunkLength: 3 });
     const vectors = [randomVector(40, 5, 1000), randomVector(40, 5, 1000)];
     expect(aggregate(vdaf, vectors)).toEqual(vectors[0]!.map((x, i) => x + vectors[1]![i]!));
@@ -145,6 +145,26 @@ describe('malicious clients: invalid encodings sent past the checks are rejected
       expectPrivkitError(() => verifyPingPong(vdaf, report), 'E_AUTH');
       expectPrivkitError(() => verifyStar(vdaf, report), 'E_AUTH');
     }
+  });
+
+  it('several bit-check slices (over BIT_SLICE_LENGTH elements): a non-bit in the second slice or in the last slack bit is rejected', () => {
+    // 2^15 + 1 coordinates of 16 bits and 10 slack bits: 524,314 elements, two slices of 262,157 (attacker review)
+    const big = boundedL2Circuit(Field128, { length: 2 ** 15 + 1, bits: 16, bound: 1000, chunkLength: 700, normChunkLength: 181 });
+    expect(big.gadgets).toHaveLength(3);
+    expect(big.measLen).toBeGreaterThan(BIT_SLICE_LENGTH);
+    const vdaf = (encoded: bigint[]): Vdaf => new Prio3('Prio3BoundedL2VecSum', PRIO3_BOUNDED_L2_ID, { ...big, encode: () => encoded } as never, 1, 2, (m: unknown) => m as never);
+    const zero = big.encode(new Array<number>(2 ** 15 + 1).fill(0));
+    const at = (index: number): bigint[] => {
+      const e = zero.slice();
+      e[index] = 2n;
+      return e;
+    };
+    const check = (encoded: bigint[]): Uint8Array[] => {
+      const cheat = vdaf(encoded);
+      return verifyPingPong(cheat, cheat.shard([], { rng }));
+    };
+    for (const index of [Math.ceil(big.measLen / 2), big.measLen - 1]) expectPrivkitError(() => check(at(index)), 'E_AUTH');
+    expect(check(zero)).toHaveLength(2);
   });
 
   it('the honest encoding through the same forged VDAF verifies (the rejections are the encodings)', () => {

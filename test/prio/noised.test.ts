@@ -8,7 +8,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ready } from 'privkit';
 import { createRng } from 'privkit/dp';
-import { prio3Count, prio3Histogram, prio3SumVec } from 'privkit/prio';
+import { helperInitReports, leaderInitReports, prio3Count, prio3Histogram, prio3Sum, prio3SumVec, shardReports } from 'privkit/prio';
+import { expectPrivkitError } from '../support/helpers.js';
 
 beforeAll(() => ready());
 
@@ -17,12 +18,12 @@ const LENGTH = 1 << 17;
 const Z = 4.89; // two-sided normal quantile at alpha = 1e-6
 
 describe('Prio3Aggregator.share({ noiseSigma })', () => {
-  it('adds discrete Gaussian noise of variance sigma^2 to each element, fresh at each release', () => {
+  it('adds discrete Gaussian noise of variance sigma^2 to each element, fresh for each aggregator', () => {
     const vdaf = prio3Histogram({ length: LENGTH, chunkLength: 512 });
-    const empty = vdaf.aggregator(); // no reports: the share is all zeros, so it holds the noise alone
+    // no reports: the share is all zeros, so it holds the noise alone
     const sigma = 3.5;
-    const first = vdaf.unshard([empty.share({ noiseSigma: sigma, rng: createRng({ seed: new Uint8Array(32).fill(2) }) }), vdaf.aggregator().share()], 1, { noised: true });
-    const second = vdaf.unshard([empty.share({ noiseSigma: sigma }), vdaf.aggregator().share()], 1, { noised: true });
+    const first = vdaf.unshard([vdaf.aggregator().share({ noiseSigma: sigma, rng: createRng({ seed: new Uint8Array(32).fill(2) }) }), vdaf.aggregator().share()], 1, { noised: true });
+    const second = vdaf.unshard([vdaf.aggregator().share({ noiseSigma: sigma }), vdaf.aggregator().share()], 1, { noised: true });
     for (const noise of [first, second]) {
       expect(noise.every(Number.isInteger)).toBe(true);
       const mean = noise.reduce((s, v) => s + v, 0) / LENGTH;
@@ -88,5 +89,62 @@ describe('Prio3Aggregator.share({ noiseSigma })', () => {
     expect(code(() => aggregator.share({ noiseSigma: 1, rng: {} as never }))).toBe('E_ARG opts.rng');
     expect(code(() => aggregator.share({ sigma: 1 } as never))).toBe('E_ARG opts.sigma');
     expect(code(() => prio3Count().unshard([aggregator.share(), aggregator.share()], 1, { noised: 1 as never }))).toBe('E_ARG opts.noised');
+  });
+});
+
+describe('one noised release per aggregator (attacker review)', () => {
+  it('a repeated share({ noiseSigma }) returns the same bytes: averaging k copies no longer shrinks the noise', () => {
+    // The attack: each call used to draw fresh noise, so the mean of k releases of one sum had noise
+    // sigma / sqrt(k), k releases charged as one. Now the noise is drawn once per aggregator.
+    const vdaf = prio3Histogram({ length: 4096, chunkLength: 64 });
+    const aggregator = vdaf.aggregator();
+    const copies = Array.from({ length: 16 }, () => aggregator.share({ noiseSigma: 3 }));
+    for (const copy of copies) expect(copy).toEqual(copies[0]);
+    const noise = vdaf.unshard([copies[0]!, vdaf.aggregator().share()], 1, { noised: true });
+    const variance = noise.reduce((s, v) => s + v * v, 0) / noise.length;
+    // sigma^2 = 9, not 9 / 16: the sample variance of 4096 draws is within 4.89 x 9 sqrt(2 / 4096)
+    expect(Math.abs(variance - 9)).toBeLessThan(Z * 9 * Math.sqrt(2 / 4096));
+    copies[0]![0]! ^= 1; // the returned bytes are a copy: the kept share is not the caller's
+    expect(aggregator.share({ noiseSigma: 3 })).toEqual(copies[1]);
+  });
+
+  it('after a noised share: another sigma, the exact share and add() are E_PROTOCOL; a noised share after an exact one too', () => {
+    const vdaf = prio3Count();
+    const report = vdaf.shard(1);
+    const common = { verifyKey, nonce: report.nonce, publicShare: report.publicShare };
+    const leaderInit = vdaf.leaderInit({ ...common, inputShare: report.inputShares[0]! });
+    const outShare = vdaf.helperInit({ ...common, inputShare: report.inputShares[1]!, inbound: leaderInit.outbound }).outShare;
+    const noised = vdaf.aggregator();
+    noised.share({ noiseSigma: 2 });
+    expectPrivkitError(() => noised.share({ noiseSigma: 2.5 }), 'E_PROTOCOL', 'opts.noiseSigma');
+    expectPrivkitError(() => noised.share(), 'E_PROTOCOL', 'opts.noiseSigma');
+    expectPrivkitError(() => noised.add(report.nonce, outShare), 'E_PROTOCOL', 'outShare');
+    const exact = vdaf.aggregator();
+    exact.add(report.nonce, outShare);
+    expect(exact.share()).toEqual(exact.share()); // exact shares carry no noise: repeating them is harmless
+    expectPrivkitError(() => exact.share({ noiseSigma: 2 }), 'E_PROTOCOL', 'opts.noiseSigma');
+  });
+});
+
+describe('noised decoding near p/2 (attacker review)', () => {
+  it('Sum in Field64: 2,048 valid reports of max 2^53 - 1 wrap past p; the noised reading is refused, not a small positive number', async () => {
+    // 2048 (2^53 - 1) = 2^64 - 2048 = p + 2^32 - 2049: read centred it used to come out as 4,294,965,247 plus noise.
+    const max = Number.MAX_SAFE_INTEGER;
+    const vdaf = prio3Sum({ max });
+    const reports = await shardReports(vdaf, new Array<number>(2048).fill(max));
+    const led = await leaderInitReports(vdaf, reports.map((r) => ({ ...r, inputShare: r.inputShares[0]! })), { verifyKey });
+    const fulfilled = led.map((l) => (l.status === 'fulfilled' ? l.value : expect.fail('an honest report was refused')));
+    const helped = await helperInitReports(vdaf, reports.map((r, i) => ({ ...r, inputShare: r.inputShares[1]!, inbound: fulfilled[i]!.outbound })), { verifyKey });
+    const [leader, helper] = [vdaf.aggregator(), vdaf.aggregator()];
+    reports.forEach((r, i) => {
+      const h = helped[i]!.status === 'fulfilled' ? helped[i]!.value : expect.fail('an honest report was refused');
+      leader.add(r.nonce, vdaf.leaderContinued(fulfilled[i]!.state, h.outbound));
+      helper.add(r.nonce, h.outShare);
+    });
+    const shares = [leader.share({ noiseSigma: 4 }), helper.share({ noiseSigma: 4 })];
+    expectPrivkitError(() => vdaf.unshard(shares, 2048, { noised: true }), 'E_OVERFLOW', 'numMeasurements');
+    // the limit: count max < (p - 1)/2 - 2^53 = 2^63 - 2^53 - 2^31, i.e. 1022 reports of 2^53 - 1 still decode, 1023 do not
+    expect(() => vdaf.unshard([vdaf.aggregator().share({ noiseSigma: 4 }), vdaf.aggregator().share()], 1022, { noised: true })).not.toThrow();
+    expectPrivkitError(() => vdaf.unshard([vdaf.aggregator().share({ noiseSigma: 4 }), vdaf.aggregator().share()], 1023, { noised: true }), 'E_OVERFLOW', 'numMeasurements');
   });
 });
