@@ -239,7 +239,7 @@ export class PrivateModel {
    * datasetSize); without one, the first call fixes it to xs' size (which the updates then reveal:
    * see MakePrivateOptions.datasetSize).
    *
-   * @throws {PrivkitError} E_ARG when xs and ys are not tensors with the same number of records, their count exceeds datasetSize, or an option is out of range.
+   * @throws {PrivkitError} E_ARG when xs and ys are not tensors with the same number of records, their count exceeds datasetSize, an option is out of range, or (before any step) an Embedding first layer's ids in xs are not integers in [0, inputDim).
    * @throws {PrivkitError} E_ABORTED when the signal aborts (between steps).
    */
   async fit(xs: tf.Tensor, ys: tf.Tensor, opts?: FitOptions): Promise<FitHistory> {
@@ -260,6 +260,8 @@ export class PrivateModel {
     const plan = this.#plan;
     // the declared size is the public N of the plan: a neighbouring dataset (one record more or less) trains with the same plan
     if (size > plan.datasetSize) throw new PrivkitError('E_ARG', `xs must hold at most datasetSize (${plan.datasetSize}) records, got ${size}`, { argument: 'xs' });
+    // every record is checked before the first step: a record refused when first sampled would end the released steps at a data-dependent count
+    this.#chain.checkInput(xs);
     const stepsPerEpoch = Math.max(1, Math.round(1 / plan.sampleRate));
     const history: EpochLogs[] = [];
     for (let epoch = 0; epoch < epochs; epoch++) {

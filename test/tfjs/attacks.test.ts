@@ -11,6 +11,9 @@
 //    the true N): fit took N from the data, so adding or removing a record was visible in the model
 //    with near certainty. The declared datasetSize is now the plan's public N for any dataset of at
 //    most that many records.
+// 3. A malformed record stopping training: an Embedding id out of range was refused when its record
+//    was first sampled, after the steps before it were released, so the number of released steps
+//    depended on the record's presence. fit now checks every record before the first step.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -113,6 +116,24 @@ describe('attack: the dataset size read from the lattice of the released update'
     const dp = makePrivate(model, { noiseMultiplier: 1, maxGradNorm: 1, sampleRate: q, datasetSize: N, loss: 'meanSquaredError', optimizer: tf.train.sgd(1) });
     const { xs, ys } = data(N + 1);
     await expect(dp.fit(xs, ys)).rejects.toMatchObject({ code: 'E_ARG', argument: 'xs' });
+    tf.dispose([xs, ys]);
+  });
+});
+
+describe('attack: a malformed record ends training at a data-dependent step', () => {
+  it('fit refuses an Embedding id out of range before any step is released', async () => {
+    const model = tfl.sequential({ layers: [tfl.layers.embedding({ inputDim: 5, outputDim: 2, inputLength: 2, inputShape: [2] }), tfl.layers.flatten(), tfl.layers.dense({ units: 2, activation: 'softmax' })] });
+    const before = model.getWeights().map((t) => Array.from(t.dataSync()));
+    const dp = makePrivate(model, { noiseMultiplier: 1, maxGradNorm: 1, sampleRate: 0.01, datasetSize: 200, loss: 'categoricalCrossentropy', optimizer: tf.train.sgd(1), rng: createRng({ seed: seed(2) }) });
+    const ids = Array.from({ length: 400 }, (_, i) => i % 5);
+    ids[399] = 5; // the last record's second id is out of range: rarely in the first batches at q = 0.01
+    const xs = tf.tensor2d(ids, [200, 2]);
+    const ys = tf.oneHot(tf.tensor1d(Array.from({ length: 200 }, (_, i) => i % 2), 'int32'), 2);
+    let steps = 0;
+    await expect(dp.fit(xs, ys, { callbacks: { onBatchEnd: () => void steps++ } })).rejects.toMatchObject({ code: 'E_ARG', argument: 'xs', index: 399 });
+    expect(steps).toBe(0);
+    expect(dp.steps).toBe(0);
+    expect(model.getWeights().map((t) => Array.from(t.dataSync()))).toEqual(before);
     tf.dispose([xs, ys]);
   });
 });
