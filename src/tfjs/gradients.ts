@@ -47,7 +47,7 @@ export interface DpGradientsOptions {
  * @param variables - the variables to differentiate (all trainable variables the loss uses).
  * @param batch - the batch (may be empty: then the result is the noise alone).
  * @param opts - clip norm, noise multiplier, denominator, generator and accounting.
- * @throws {PrivkitError} E_ARG when lossFn is not a function, variables is not a non-empty array of tf.Variable, batch holds no tensor, tensors of different batch sizes or more than 2^20 examples, or an option is out of range (maxGradNorm, noiseMultiplier, expectedBatchSize > 0; sampleRate in (0, 1] and given with accountant; accountant an RdpAccountant).
+ * @throws {PrivkitError} E_ARG when lossFn is not a function, variables is not a non-empty array of tf.Variable, batch holds no tensor, tensors of different batch sizes or more than 2^20 examples, or an option is out of range (maxGradNorm >= 2^-500; noiseMultiplier, expectedBatchSize > 0; sampleRate in (0, 1] and given with accountant; accountant an RdpAccountant).
  * @throws {PrivkitError} E_SHAPE when lossFn does not return [batch] losses.
  * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  *
@@ -93,6 +93,10 @@ export function dpGradients<B extends Batch>(lossFn: (batch: B) => tf.Tensor, va
     return out as tf.Tensor1D;
   };
 
+  // the plan first: a refused clip norm or noise multiplier costs no backward pass
+  const layout = [variables.map((v) => v.size)];
+  const release = planRelease(layout[0]!.reduce((s, m) => s + m, 0), maxGradNorm, noiseMultiplier, MAX_BATCH);
+
   // each example's gradient per variable, row i of a [size, variable size] array
   const values = variables.map((v) => new Float32Array(size * v.size));
   const norms = new Float32Array(size);
@@ -111,8 +115,6 @@ export function dpGradients<B extends Batch>(lossFn: (batch: B) => tf.Tensor, va
       norms[i] = Math.sqrt(squared);
     });
   }
-  const layout = [variables.map((v) => v.size)];
-  const release = planRelease(layout[0]!.reduce((s, m) => s + m, 0), maxGradNorm, noiseMultiplier, MAX_BATCH);
   const sum = (groups: ClipGroup[]) => clippedSum([materialized(values, size)], layout, groups);
   const result = noisedClippedMean(variables, [{ layers: [0], norms, bound: maxGradNorm }], sum, { release, denominator: expectedBatchSize, rng });
   values.forEach((v) => v.fill(0));

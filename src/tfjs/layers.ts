@@ -66,6 +66,8 @@ interface Step {
   readonly variables: tf.Variable[];
   /** False for a layer whose norms come from per-example gradients. */
   readonly ghost: boolean;
+  /** Refuses inputs the layer can not train on (an Embedding's ids), for a whole dataset before training. */
+  checkInput?(input: tf.Tensor): void;
   /** The layer's output before its activation: where its output gradient is taken. */
   point(input: tf.Tensor): tf.Tensor;
   /** The activation after the tap point (none when absent). */
@@ -252,6 +254,7 @@ function embeddingStep(layer: LayerLike, variables: tf.Variable[]): Step | undef
     layer,
     variables,
     ghost: true,
+    checkInput: (input) => checkIds(layer, input, vocabulary),
     point(input) {
       checkIds(layer, input, vocabulary);
       return applyLayer(layer, input);
@@ -429,6 +432,17 @@ export class LayerChain {
     }
     this.perExampleLayers = this.#steps.filter((step) => step.variables.length > 0 && !step.ghost).map((step) => step.layer.name);
     this.trainableLayers = this.#steps.filter((step) => step.variables.length > 0).map((step) => step.layer.name);
+  }
+
+  /**
+   * Refuses a dataset that the first layer can not train on (an Embedding's ids not integers in
+   * [0, inputDim)) before any step: a record refused mid-training would stop the released steps
+   * when it is first sampled, and their number would tell whether it is in the dataset.
+   *
+   * @throws {PrivkitError} E_ARG naming the layer and the flat index of the first bad id.
+   */
+  checkInput(input: tf.Tensor): void {
+    this.#steps[0]!.checkInput?.(input);
   }
 
   /** The model's output for `input`. */

@@ -83,10 +83,25 @@ export interface Release {
 export const MAX_BATCH = 2 ** 20;
 
 /**
+ * The smallest clip bound C (each group's C_g): the float64 norm of any example's values is below
+ * 2^512 (its square is a finite double), so every weight C (1 - 2^-40) / norm is a normal double and
+ * the absolute rounding of subnormal products (2^-1075 each) stays far below 2^-40 C. Below it, a
+ * subnormal weight rounds with a relative error up to 2^-1074 / w (8e-9 at C = 1e-296 and a norm of
+ * 1.6e19) and a contribution exceeds C.
+ */
+export const MIN_CLIP_NORM = 2 ** -500;
+
+/** Refuses a clip bound below MIN_CLIP_NORM. */
+function assertClipNorm(bound: number, argument: string): void {
+  if (!(bound >= MIN_CLIP_NORM)) throw new PrivkitError('E_ARG', `${argument} must be >= 2^-500 (smaller clip weights are subnormal doubles whose rounding is not bounded relative to the clip norm), got ${bound}`, { argument });
+}
+
+/**
  * The release of a d-coordinate sum of at most `maxBatch` contributions of norm <= maxGradNorm with
  * noise multiplier z (see the file header, steps 2-4).
  */
 export function planRelease(dimension: number, maxGradNorm: number, noiseMultiplier: number, maxBatch: number): Release {
+  assertClipNorm(maxGradNorm, 'maxGradNorm');
   const gamma = (maxBatch * 2 ** -53) / (1 - maxBatch * 2 ** -53);
   const summed = nextUp(maxGradNorm * nextUp(1 + nextUp(2 * maxBatch * gamma)));
   const bits = latticeBits(dimension);
@@ -143,6 +158,7 @@ export interface NormGroup {
  */
 export function totalBound(bounds: readonly number[]): number {
   if (bounds.length > 2 ** 11) throw new PrivkitError('E_ARG', `at most 2048 clipping groups, got ${bounds.length}`, { argument: 'maxGradNorm' });
+  bounds.forEach((c) => assertClipNorm(c, 'maxGradNorm'));
   return Math.sqrt(bounds.reduce((s, c) => s + c * c, 0));
 }
 

@@ -43,7 +43,15 @@ export interface MakePrivateOptions {
   sampleRate?: number;
   /** q N: the expected batch size (q = expectedBatchSize / dataset size). */
   expectedBatchSize?: number;
-  /** N: the number of training records; taken from `fit`'s xs when not given (`step` needs it). */
+  /**
+   * N: the number of training records, public (a bound on them, fixed before seeing the data): the
+   * sampling rate, the denominator q N, the steps per epoch and a calibrated noise multiplier come
+   * from it, and `fit` accepts datasets of at most N records, so the epsilon covers adding or
+   * removing any record of a dataset of up to N. When not given (`step` needs it), the first `fit`
+   * takes it from its xs, and every update then reveals that dataset's exact size (the noised sum is
+   * a lattice point divided by q N: one coordinate tells N from N + 1), i.e. whether a record was
+   * added or removed: give it whenever the dataset's size is not public.
+   */
   datasetSize?: number;
   /** The number of epochs `fit` trains by default and that targetEpsilon is calibrated for (1 by default; training longer spends more than targetEpsilon, which `epsilon()` reports). */
   epochs?: number;
@@ -226,9 +234,12 @@ export class PrivateModel {
 
   /**
    * Trains with DP-SGD: each epoch is round(1 / q) steps on Poisson samples of (xs, ys) drawn from
-   * the CSPRNG (batches vary in size and may be empty). Fixes the dataset size at the first call.
+   * the CSPRNG (batches vary in size and may be empty). The plan (q, the denominator q N, the steps
+   * per epoch) comes from the declared datasetSize, whatever the number of records in xs (at most
+   * datasetSize); without one, the first call fixes it to xs' size (which the updates then reveal:
+   * see MakePrivateOptions.datasetSize).
    *
-   * @throws {PrivkitError} E_ARG when xs and ys are not tensors with the same number of records, their count differs from datasetSize, or an option is out of range.
+   * @throws {PrivkitError} E_ARG when xs and ys are not tensors with the same number of records, their count exceeds datasetSize, an option is out of range, or (before any step) an Embedding first layer's ids in xs are not integers in [0, inputDim).
    * @throws {PrivkitError} E_ABORTED when the signal aborts (between steps).
    */
   async fit(xs: tf.Tensor, ys: tf.Tensor, opts?: FitOptions): Promise<FitHistory> {
@@ -247,7 +258,10 @@ export class PrivateModel {
     const size = xs.shape[0]!;
     this.#plan ??= this.#makePlan(size);
     const plan = this.#plan;
-    if (plan.datasetSize !== size) throw new PrivkitError('E_ARG', `xs must have datasetSize (${plan.datasetSize}) records, got ${size}`, { argument: 'xs' });
+    // the declared size is the public N of the plan: a neighbouring dataset (one record more or less) trains with the same plan
+    if (size > plan.datasetSize) throw new PrivkitError('E_ARG', `xs must hold at most datasetSize (${plan.datasetSize}) records, got ${size}`, { argument: 'xs' });
+    // every record is checked before the first step: a record refused when first sampled would end the released steps at a data-dependent count
+    this.#chain.checkInput(xs);
     const stepsPerEpoch = Math.max(1, Math.round(1 / plan.sampleRate));
     const history: EpochLogs[] = [];
     for (let epoch = 0; epoch < epochs; epoch++) {
@@ -356,7 +370,7 @@ function assertDelta(value: unknown): number {
  *
  * @param model - the model (compiled, or give `loss` and `optimizer`).
  * @param opts - noise or target epsilon, clip norm, sampling, accountant.
- * @throws {PrivkitError} E_ARG when the model is not a chain of tfjs layers with trainable weights, a layer is refused, or an option is missing or out of range (exactly one of noiseMultiplier / targetEpsilon, and of sampleRate / expectedBatchSize; delta with targetEpsilon; maxGradNorm an array only with clipping 'per-layer', of one positive threshold per trainable layer).
+ * @throws {PrivkitError} E_ARG when the model is not a chain of tfjs layers with trainable weights, a layer is refused, or an option is missing or out of range (exactly one of noiseMultiplier / targetEpsilon, and of sampleRate / expectedBatchSize; delta with targetEpsilon; maxGradNorm an array only with clipping 'per-layer', of one threshold >= 2^-500 per trainable layer; a single maxGradNorm >= 2^-500, or C / sqrt(L) with per-layer clipping).
  *
  * @example
  * ```ts
