@@ -132,7 +132,9 @@ describe('privkit/client in Chromium against privkit/server', () => {
         onInput: (q) => void nodeInputs.push(q),
       }),
     );
-    const final = await server.finished;
+    // a client that fails ends the test with its error (the task would wait for its check-in)
+    const untilFailure = (done: Promise<unknown>) => done.then(() => new Promise<never>(() => undefined));
+    const final = await Promise.race([server.finished, untilFailure(browserRun), ...nodeSessions.map((s) => untilFailure(s.done))]);
     const reports: BrowserClientReport[] = await browserRun;
     const nodeSummaries = await Promise.all(nodeSessions.map((s) => s.done));
     const status = (await (await fetch(`${server.url.replace(/^ws/, 'http')}/task`)).json()) as typeof final;

@@ -2,7 +2,8 @@
 // connect() with the browser's own WebSocket and WebCrypto (no WebSocket option, nothing of Node).
 // The same bundle is the page script and, loaded again as a module Web Worker, the worker script:
 // on the page, window.__serverClients.run(jobs) runs each job on the page itself or in a new worker
-// and resolves with every client's report (its summary, its quantized inputs and its enrolled key).
+// and resolves with every client's report (its summary, its quantized inputs and its enrolled key),
+// or rejects as soon as one fails.
 import { connect, type ClientSummary } from 'privkit/client';
 import { detectKeyAgreement, generateSigningKeyPair } from 'privkit/secagg';
 import { serverClientData } from './server-client-data.js';
@@ -21,7 +22,7 @@ export interface BrowserClientJob {
 /** What a finished browser client reports (plain data: it crosses postMessage and page.evaluate). */
 export interface BrowserClientReport {
   where: 'page' | 'worker';
-  /** The session's summary, or the error that ended it ("CODE: message"). */
+  /** The session's summary, or the message of the error that ended it (a PrivkitError's: "CODE: ..."). */
   summary?: ClientSummary;
   error?: string;
   /** Each round's quantized, noised input (before masking). */
@@ -51,8 +52,7 @@ async function runClient(job: BrowserClientJob, where: 'page' | 'worker'): Promi
     });
     report.summary = await session.done;
   } catch (error) {
-    const { code, message } = error as { code?: string; message?: string };
-    report.error = `${code}: ${message}`;
+    report.error = error instanceof Error ? error.message : String(error); // a PrivkitError's message starts with its code
   }
   return report;
 }
@@ -78,5 +78,8 @@ if (typeof document === 'undefined') {
   const scope = globalThis as unknown as { onmessage: (event: MessageEvent<BrowserClientJob>) => void; postMessage(report: BrowserClientReport): void };
   scope.onmessage = (event) => void runClient(event.data, 'worker').then((report) => scope.postMessage(report));
 } else {
-  window.__serverClients = { run: (jobs) => Promise.all(jobs.map((job) => (job.where === 'worker' ? inWorker(job) : runClient(job, 'page')))) };
+  // rejects at the first client that fails (the others would wait for the task to end)
+  const run = (job: BrowserClientJob) => (job.where === 'worker' ? inWorker(job) : runClient(job, 'page'));
+  const checked = (job: BrowserClientJob) => run(job).then((report) => (report.error === undefined ? report : Promise.reject(new Error(`${job.where} client ${job.client}: ${report.error}`))));
+  window.__serverClients = { run: (jobs) => Promise.all(jobs.map(checked)) };
 }
