@@ -3,7 +3,8 @@
 // runs) through the same aliases the tests use. The dev and preview servers send COOP/COEP, which
 // make the page cross-origin isolated, so SharedArrayBuffer exists and the pool shares memory with
 // its workers; the static build works without them too (e.g. on GitHub Pages: the pool then copies).
-// The mnistAsset plugin serves and emits the digits of the training panel.
+// The mnistAsset plugin serves and emits the digits of the training panels. The DP-SGD panel's
+// worker imports TensorFlow.js (only the demo does: privkit/tfjs keeps it an optional peer).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
@@ -28,7 +29,18 @@ export default defineConfig({
   // The version the page reports (environment.ts).
   define: { __PRIVKIT_VERSION__: JSON.stringify(version) },
   // These are only reached from worker code; pre-bundling them up front avoids a mid-run reload in dev.
-  optimizeDeps: { include: ['@noble/ciphers/chacha.js', 'paillier-bigint', '@divviup/prio3', 'buffer'] },
+  optimizeDeps: {
+    include: [
+      '@noble/ciphers/chacha.js',
+      'paillier-bigint',
+      '@divviup/prio3',
+      'buffer',
+      '@tensorflow/tfjs-core',
+      '@tensorflow/tfjs-backend-cpu',
+      '@tensorflow/tfjs-backend-wasm',
+      '@tensorflow/tfjs-layers',
+    ],
+  },
   server: { headers: crossOriginIsolation },
   preview: { headers: crossOriginIsolation },
   // ES workers: the default 'iife' format can not code-split, and the pool spawns nested module workers.

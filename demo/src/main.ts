@@ -1,7 +1,9 @@
 // The demo page: the environment line (browser, cores, cross-origin isolation, privkit version),
-// the benchmark panel (bench-panel.ts) and the federated training panel (train-panel.ts, `?train`).
+// the benchmark panel (bench-panel.ts), the federated training panel (train-panel.ts, `?train`) and
+// the DP-SGD panel of a TensorFlow.js model (tfjs-panel.ts, `?tfjs`).
 import { setupBenchmark } from './bench-panel';
 import { machine, PRIVKIT_VERSION } from './environment';
+import { setupTfjsTraining } from './tfjs-panel';
 import { setupTraining } from './train-panel';
 
 const $ = <T extends Element>(selector: string) => document.querySelector<T>(selector)!;
@@ -24,3 +26,4 @@ function showEnvironment(): void {
 showEnvironment();
 setupBenchmark(params);
 setupTraining(params);
+setupTfjsTraining(params);

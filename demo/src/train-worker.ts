@@ -8,14 +8,11 @@
 // Training settings are those of `npm start` (examples/fl-mnist.ts). One message per round.
 import { ready } from 'privkit';
 import { createRng } from 'privkit/dp';
-import { calibrateSecureNoise, createModel, FedAvg, SecureAggregator, splitClients, type Dataset } from 'privkit/fl';
+import { calibrateSecureNoise, createModel, FedAvg, SecureAggregator, splitClients } from 'privkit/fl';
 import { createPool, sharedFloat32Array } from 'privkit/pool';
+import { loadDigits, seedBytes } from './digits';
 import {
   DELTA,
-  DIGITS_PER_CLASS,
-  MNIST_PIXELS,
-  TEST_IMAGES,
-  TRAIN_IMAGES,
   TRAIN_THREADS,
   type RoundUpdate,
   type TrainMessage,
@@ -28,50 +25,15 @@ const post = (message: TrainMessage) => postMessage(message);
 const CLIP_NORM = 0.1;
 const LOCAL = { epochs: 2, batchSize: 8, learningRate: 0.5 };
 const SERVER_MOMENTUM = 0.9;
-/** Key of the shuffle that splits the digits: the same split on every run. */
-const DATA_SEED = new Uint8Array(32);
 /** Stream of the aggregator's generator under a run's seed (FedAvg uses streams 0 to 3). */
 const AGGREGATOR_STREAM = 16;
-
-/** The asset's digits in a seeded random order: TRAIN_IMAGES for the clients, then TEST_IMAGES held out. */
-async function loadDigits(url: string): Promise<{ train: Dataset; test: Dataset }> {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`could not load the digits (${url}): HTTP ${response.status}`);
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  const count = 10 * DIGITS_PER_CLASS;
-  if (bytes.length !== count * (1 + MNIST_PIXELS)) {
-    throw new Error(`the digits asset holds ${bytes.length} bytes, expected ${count * (1 + MNIST_PIXELS)}`);
-  }
-  // A uniformly random permutation: sort by independent uniform keys (ties have probability ~2^-40).
-  const keys = createRng({ seed: DATA_SEED }).uniform(count);
-  const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => keys[a]! - keys[b]!);
-  // On shared memory (when the page is isolated) the pool's workers read the clients' digits in place.
-  const take = (from: number, size: number): Dataset => {
-    const images = sharedFloat32Array(size * MNIST_PIXELS);
-    const labels = new Uint8Array(size);
-    for (let k = 0; k < size; k++) {
-      const i = order[from + k]!;
-      labels[k] = bytes[i]!;
-      const pixels = bytes.subarray(count + i * MNIST_PIXELS, count + (i + 1) * MNIST_PIXELS);
-      for (let j = 0; j < MNIST_PIXELS; j++) images[k * MNIST_PIXELS + j] = pixels[j]! / 255;
-    }
-    return { images, labels };
-  };
-  return { train: take(0, TRAIN_IMAGES), test: take(TRAIN_IMAGES, TEST_IMAGES) };
-}
-
-/** The 32-byte key of a numeric seed (its little-endian bytes, then zeros). */
-function seedBytes(seed: number): Uint8Array {
-  const bytes = new Uint8Array(32);
-  new DataView(bytes.buffer).setUint32(0, seed, true);
-  return bytes;
-}
 
 async function train({ config, dataUrl }: TrainRequest): Promise<void> {
   const started = performance.now();
   await ready();
   post({ type: 'progress', text: 'Loading the digits...' });
-  const data = await loadDigits(dataUrl);
+  // On shared memory (when the page is isolated) the pool's workers read the clients' digits in place.
+  const data = await loadDigits(dataUrl, sharedFloat32Array);
   const seed = config.seed === undefined ? undefined : seedBytes(config.seed);
   const rng = seed === undefined ? {} : { rng: createRng({ seed, stream: AGGREGATOR_STREAM }) };
   const model = createModel({ type: 'softmax-regression' });
