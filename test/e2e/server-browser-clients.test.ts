@@ -26,6 +26,8 @@ import { serverClientData, serverClientModel } from './browser/server-client-dat
 const CLIENTS = 6;
 const PARAMS = 10; // softmax regression, 4 inputs, 2 classes
 const BITS = 20;
+/** Each client's floor on the noise plan: the task plans noiseMultiplier 1 over minUpdates 4, which is 1 x sqrt(3 / 4) = 0.87 over minParticipants 3. */
+const MIN_NOISE_MULTIPLIER = 0.8;
 
 let browser: Browser | undefined;
 let pages: Server | undefined;
@@ -116,7 +118,7 @@ describe('privkit/client in Chromium against privkit/server', () => {
     const { page, problems } = await openPage(browser!, pageUrl);
     await page.waitForFunction(() => window.__serverClients !== undefined, null, { timeout: 20_000 });
     const where = ['worker', 'worker', 'page'] as const;
-    const jobs: BrowserClientJob[] = where.map((w, c) => ({ where: w, url: server.url, taskId: 'browsers', token: tokens[c]!.token, client: c, minParticipants: 3 }));
+    const jobs: BrowserClientJob[] = where.map((w, c) => ({ where: w, url: server.url, taskId: 'browsers', token: tokens[c]!.token, client: c, minParticipants: 3, minNoiseMultiplier: MIN_NOISE_MULTIPLIER }));
     const browserRun = page.evaluate((given) => window.__serverClients!.run(given), jobs);
     // the Node clients 3..5 over ws (Node 20 has no global WebSocket)
     const received: Message[] = [];
@@ -129,6 +131,7 @@ describe('privkit/client in Chromium against privkit/server', () => {
         data: serverClientData(c),
         WebSocket: (c === 3 ? recordingSocket(received) : WebSocket) as never,
         minParticipants: 3,
+        minNoiseMultiplier: MIN_NOISE_MULTIPLIER,
         onInput: (q) => void nodeInputs.push(q),
       }),
     );

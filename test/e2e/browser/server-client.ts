@@ -17,6 +17,8 @@ export interface BrowserClientJob {
   /** The client's number (its data: serverClientData(client)). */
   client: number;
   minParticipants: number;
+  /** The client's own floor on the noise plan (required for SecAgg tasks). */
+  minNoiseMultiplier: number;
 }
 
 /** What a finished browser client reports (plain data: it crosses postMessage and page.evaluate). */
@@ -47,6 +49,7 @@ async function runClient(job: BrowserClientJob, where: 'page' | 'worker'): Promi
       token: job.token,
       data: serverClientData(job.client),
       minParticipants: job.minParticipants,
+      minNoiseMultiplier: job.minNoiseMultiplier,
       signingKey,
       onInput: ({ round, input }) => void report.inputs.push({ round, input: Array.from(input) }),
     });
