@@ -52,6 +52,7 @@ import {
   mulGadget,
   parallelSumGadget,
 } from './flp.js';
+import { signedElement } from './circuits.js';
 import { Prio3 } from './prio3.js';
 import { made } from './recipes.js';
 import { MAX_MEASUREMENT_LENGTH, type Prio3CommonOptions } from './variants.js';
@@ -175,21 +176,9 @@ export function boundedL2Circuit(f: Field, params: BoundedL2Params): Circuit<rea
     truncate: (meas) => Array.from({ length }, (_, i) => coordinateShare(f, meas, i * bits, bits, 0n)),
     decode: (output, numMeasurements) => {
       const shift = (BigInt(numMeasurements) * half) % f.modulus;
-      return output.map((e, i) => centred(f, sub(f, e, shift), i));
+      return output.map((e, i) => signedElement(f, sub(f, e, shift), i));
     },
   };
-}
-
-/** A field element as the integer in (-p/2, p/2) it stands for: E_OVERFLOW beyond 2^53 - 1 in magnitude. */
-function centred(f: Field, x: bigint, index: number): number {
-  const v = x > f.modulus >> 1n ? x - f.modulus : x;
-  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new PrivkitError('E_OVERFLOW', `aggregate coordinate ${index} exceeds 2^53 - 1 in magnitude: the aggregate shares do not belong together, or the sum is too large for a JS number`, {
-      argument: 'aggShares',
-      index,
-    });
-  }
-  return Number(v);
 }
 
 /** Options of {@link prio3BoundedL2VecSum}. */

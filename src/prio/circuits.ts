@@ -15,6 +15,22 @@ import {
 } from './flp.js';
 
 /**
+ * A field element as the integer in (-p/2, p/2) it stands for (a noised or signed aggregate):
+ * E_OVERFLOW naming aggShares (and `index`, the coordinate, when given) beyond 2^53 - 1 in magnitude.
+ */
+export function signedElement(f: Field, x: bigint, index?: number): number {
+  const v = x > f.modulus >> 1n ? x - f.modulus : x;
+  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) {
+    const where = index === undefined ? 'an aggregate element' : `aggregate coordinate ${index}`;
+    throw new PrivkitError('E_OVERFLOW', `${where} exceeds 2^53 - 1 in magnitude: the aggregate shares do not belong together, or the sum is too large for a JS number`, {
+      argument: 'aggShares',
+      ...(index === undefined ? {} : { index }),
+    });
+  }
+  return Number(v);
+}
+
+/**
  * An aggregate element as a JS number, from `count` reports each contributing at most `max`.
  * Aggregates are sums mod p, so a true sum of p or more wraps: E_OVERFLOW when the element plus p
  * is still a possible sum (valid reports near max could otherwise wrap past p and subtract from
@@ -31,11 +47,7 @@ function toCount(f: Field, x: bigint, count: number, max: number, noised = false
     if (BigInt(count) * BigInt(max) >= (f.modulus >> 1n) - (1n << 53n)) {
       throw new PrivkitError('E_OVERFLOW', `a noised aggregate element is ambiguous: ${count} reports of at most ${max} may sum past (p - 1)/2 - 2^53 of ${f.name} and read as negative`, { argument: 'numMeasurements' });
     }
-    const v = x > f.modulus >> 1n ? x - f.modulus : x;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new PrivkitError('E_OVERFLOW', 'a noised aggregate element exceeds 2^53 - 1 in magnitude: the aggregate shares do not belong together', { argument: 'aggShares' });
-    }
-    return Number(v);
+    return signedElement(f, x);
   }
   if (x + f.modulus <= BigInt(count) * BigInt(max)) {
     throw new PrivkitError('E_OVERFLOW', `an aggregate element is ambiguous: ${count} reports of at most ${max} may sum past the ${f.name} modulus and wrap`, { argument: 'numMeasurements' });
