@@ -13,6 +13,7 @@ export { chachaBytes } from './dp/rng';
 export { gaussianFill64, gaussianFill32, laplaceFill64, laplaceFill32, gaussianAdd64, gaussianAdd32, laplaceAdd64, laplaceAdd32 } from './dp/noise';
 export { secureLaplaceLattice, secureLaplaceTable, secureGaussianLattice } from './dp/secure';
 export { discreteGaussianFill, discreteGaussianAcceptance } from './dp/discrete';
+export { zigguratNormalTables } from './dp/ziggurat';
 export { andWords, addKeystreams, addWords } from './secagg/masks';
 export { hadamardRotate, hadamardSigns, hadamardBlock, hadamardSpans } from './secagg/rotation';
 export { quantizeChunk } from './secagg/quantize';

@@ -1,4 +1,4 @@
-// Internal to the wasm (no TS module calls it); its plain-TS reference is in src/reference/discrete-gaussian.ts.
+// Internal to the wasm (TS modules call only the samplers; zigguratNormalTables is exported for its test); its plain-TS reference is in src/reference/discrete-gaussian.ts.
 // The Ziggurat samplers of the standard normal and the standard exponential, shared by the noise
 // kernels (assembly/dp/noise.ts), the secure lattice Gaussian (dp/secure.ts) and the fast discrete
 // Gaussian (dp/discrete.ts); every draw comes from the ChaCha20 generator (dp/rng.ts).
@@ -161,4 +161,14 @@ export function exponentialRare(g: usize, layer: usize, x: f64): f64 {
   const f0 = load<f64>(EF + layer);
   const y = f0 + <f64>(<i64>(nextU64(g) >> 11)) * TWO_M53 * (load<f64>(EF + layer + 8) - f0);
   return y < Math.exp(-x) ? x : exponentialMagnitude(g);
+}
+
+/**
+ * Copies the normal sampler's tables X[0..256] then f(X[0..256]) to `out` (514 doubles) and returns
+ * their count: for the test that checks every layer's area against the normal (src/dp/sampler-error.ts).
+ */
+export function zigguratNormalTables(out: usize): i32 {
+  memory.copy(out, NX, (LAYERS + 1) << 3);
+  memory.copy(out + ((LAYERS + 1) << 3), NF, (LAYERS + 1) << 3);
+  return (LAYERS + 1) * 2;
 }

@@ -27,6 +27,8 @@ export interface CalibrationOptions {
   neighbours?: Neighbours;
   /** The sampler's slack, as in the events (RDP accountant only); 0 by default. */
   slack?: number;
+  /** The sampler's tail mass per step, as in the events; 0 by default. */
+  tailMass?: number;
   /** RDP orders (RDP accountant only). */
   orders?: readonly number[];
 }
@@ -74,15 +76,17 @@ function epsilonFunction(options: CalibrationOptions, delta: number, sampleRate:
   // Checks sampling and neighbours once, as the accountant will (a without-replacement call must name replace-one).
   const { sampling, neighbours } = resolveSampling('', options.sampling, options.neighbours, sampleRate);
   const slack = options.slack === undefined ? 0 : assertNumber('slack', options.slack, 'nonnegative');
+  const tailMass = options.tailMass === undefined ? 0 : assertNumber('tailMass', options.tailMass, 'nonnegative');
+  if (!(tailMass < 1)) throw argError('tailMass', `must be < 1, got ${tailMass}`);
   if (accountant === 'rdp') {
     const orders = normalizeOrders(options.orders);
     return (noiseMultiplier, steps) =>
-      new RdpAccountant({ orders }).step({ noiseMultiplier, sampleRate, steps, sampling, neighbours, slack }).getEpsilon(delta).epsilon;
+      new RdpAccountant({ orders }).step({ noiseMultiplier, sampleRate, steps, sampling, neighbours, slack, tailMass }).getEpsilon(delta).epsilon;
   }
   if (accountant === 'pld') {
     if (sampling !== 'poisson') throw argError('sampling', "must be 'poisson' with accountant 'pld'");
     if (slack > 0) throw argError('slack', "must be 0 with accountant 'pld' (use 'rdp')");
-    return (noiseMultiplier, steps) => new PldAccountant().step({ noiseMultiplier, sampleRate, steps }).getEpsilon(delta).epsilon;
+    return (noiseMultiplier, steps) => new PldAccountant().step({ noiseMultiplier, sampleRate, steps, tailMass }).getEpsilon(delta).epsilon;
   }
   throw argError('accountant', `must be 'rdp' or 'pld', got ${describe(accountant)}`);
 }
@@ -92,7 +96,7 @@ function epsilonFunction(options: CalibrationOptions, delta: number, sampleRate:
  * Throws E_ARG (targetEpsilon) when no noise multiplier up to 1e6 reaches the target.
  *
  * @returns the noise multiplier sigma / C (C the clip norm), its epsilon and the steps.
- * @throws {PrivkitError} E_ARG when options is not an object, targetEpsilon is not finite and > 0, delta is not in (0, 1), sampleRate is not in (0, 1], not exactly one of steps (a positive integer) and epochs (> 0) is given, sampling, neighbours, slack, orders or accountant is invalid (or 'pld' with sampling without replacement or a slack), or the target is unreachable.
+ * @throws {PrivkitError} E_ARG when options is not an object, targetEpsilon is not finite and > 0, delta is not in (0, 1), sampleRate is not in (0, 1], not exactly one of steps (a positive integer) and epochs (> 0) is given, sampling, neighbours, slack, tailMass, orders or accountant is invalid (or 'pld' with sampling without replacement or a slack), or the target is unreachable.
  *
  * @example
  * ```ts
@@ -107,7 +111,7 @@ function epsilonFunction(options: CalibrationOptions, delta: number, sampleRate:
  * ```
  */
 export function calibrateNoiseMultiplier(given: CalibrationOptions): CalibrationResult {
-  const options = readOptions(given, ['targetEpsilon', 'delta', 'sampleRate', 'steps', 'epochs', 'accountant', 'sampling', 'neighbours', 'slack', 'orders'], 'options', true) as CalibrationOptions;
+  const options = readOptions(given, ['targetEpsilon', 'delta', 'sampleRate', 'steps', 'epochs', 'accountant', 'sampling', 'neighbours', 'slack', 'tailMass', 'orders'], 'options', true) as CalibrationOptions;
   const target = assertTarget(options.targetEpsilon);
   const delta = assertDelta('delta', options.delta);
   const sampleRate = assertSampleRate('sampleRate', options.sampleRate);
@@ -167,6 +171,8 @@ export interface StepsCalibrationOptions {
   neighbours?: Neighbours;
   /** The sampler's slack, as in {@link CalibrationOptions.slack} (RDP accountant only); 0 by default. */
   slack?: number;
+  /** The sampler's tail mass per step, as in {@link CalibrationOptions.tailMass}; 0 by default. */
+  tailMass?: number;
   /** RDP orders (RDP accountant only). */
   orders?: readonly number[];
 }
@@ -183,7 +189,7 @@ export function calibrateSteps(given: StepsCalibrationOptions): {
   /** Their epsilon. */
   epsilon: number;
 } {
-  const options = readOptions(given, ['targetEpsilon', 'delta', 'sampleRate', 'noiseMultiplier', 'accountant', 'sampling', 'neighbours', 'slack', 'orders'], 'options', true) as StepsCalibrationOptions;
+  const options = readOptions(given, ['targetEpsilon', 'delta', 'sampleRate', 'noiseMultiplier', 'accountant', 'sampling', 'neighbours', 'slack', 'tailMass', 'orders'], 'options', true) as StepsCalibrationOptions;
   const target = assertTarget(options.targetEpsilon);
   const delta = assertDelta('delta', options.delta);
   const sampleRate = assertSampleRate('sampleRate', options.sampleRate);

@@ -1,5 +1,6 @@
 // RDP -> (epsilon, delta) and back, with the conversion of Balle et al. 2020 (Thm 21), optimized over the orders.
 // A NaN RDP (a bug upstream) throws rather than being skipped, which would report a smaller epsilon.
+import { tailDelta } from '../dp/sampler-error.js';
 import { PrivkitError } from '../errors.js';
 
 /** An accountant's epsilon at a given delta. */
@@ -77,4 +78,29 @@ export function rdpToDelta(orders: readonly number[], rdp: ArrayLike<number>, ep
     }
   }
   return Number.isNaN(order) ? { delta: 1 } : { delta: Math.exp(logDelta), order };
+}
+
+/**
+ * The epsilon at `delta` of a mechanism whose output is within total variation `tail` of one that is
+ * (epsilon, epsilonAt(delta'))-DP (a sampler's tail set, src/dp/sampler-error.ts): for every set S,
+ * P_D(S) <= e^epsilon P_D'(S) + delta' + (1 + e^epsilon) tail. Returns epsilonAt(delta') for the largest
+ * delta' this leaves: starting from delta' = delta - 2 tail, each pass reserves (1 + e^(epsilon + m)) tail
+ * with a margin m and stops when the result is within it; Infinity when delta cannot cover the tail.
+ */
+export function epsilonWithTail<R extends EpsilonResult>(epsilonAt: (delta: number) => R, delta: number, tail: number, unreachable: R): R {
+  if (tail === 0) return epsilonAt(delta);
+  let reserved = 2 * tail;
+  for (let pass = 0; pass < 64 && reserved < delta; pass++) {
+    const result = epsilonAt(delta - reserved);
+    if (result.epsilon === Number.POSITIVE_INFINITY) return result;
+    if (tailDelta(result.epsilon, tail) <= reserved) return result;
+    reserved = tailDelta(result.epsilon + Math.max(1e-3, 1e-3 * result.epsilon), tail);
+  }
+  return unreachable;
+}
+
+/** The delta at `epsilon` of such a mechanism: epsilon's delta plus (1 + e^epsilon) tail, at most 1. */
+export function deltaWithTail(result: DeltaResult, epsilon: number, tail: number): DeltaResult {
+  if (tail === 0) return result;
+  return { ...result, delta: Math.min(1, result.delta + tailDelta(epsilon, tail)) };
 }

@@ -38,6 +38,12 @@ export interface SubsampledGaussianEvent {
    * RDP grows by s (2 alpha - 1) / (alpha - 1).
    */
   slack?: number;
+  /**
+   * T >= 0 (default 0): the probability, under the sampler and under the ideal Gaussian, of the
+   * outputs the slack does not cover (the lattice sampler's tail beyond about 8 sigma). It is a
+   * total-variation term: accountants add (1 + e^epsilon) x the steps' total tail mass to delta.
+   */
+  tailMass?: number;
 }
 
 /** A released statistic with Gaussian noise: sigma = noiseMultiplier x l2 sensitivity. */
@@ -50,6 +56,8 @@ export interface GaussianEvent {
   steps?: number;
   /** As in SubsampledGaussianEvent. */
   slack?: number;
+  /** As in SubsampledGaussianEvent. */
+  tailMass?: number;
 }
 
 /** A released statistic with Laplace noise: scale b = noiseMultiplier x l1 sensitivity (pure epsilon = 1 / noiseMultiplier). */
@@ -110,6 +118,8 @@ export interface DistributedDiscreteGaussianEvent {
   steps?: number;
   /** The samplers' pmf slack over the released sum, as in SubsampledGaussianEvent; 0 by default. */
   slack?: number;
+  /** The samplers' tail mass over the released sum, as in SubsampledGaussianEvent; 0 by default. */
+  tailMass?: number;
 }
 
 /**
@@ -140,6 +150,8 @@ export type NormalizedEvent =
       neighbours: Neighbours;
       /** The sampler's pmf slack (0 when none). */
       slack: number;
+      /** The sampler's tail mass (0 when none). */
+      tailMass: number;
     }
   | {
       /** See {@link GaussianEvent}. */
@@ -150,6 +162,8 @@ export type NormalizedEvent =
       steps: number;
       /** The sampler's pmf slack (0 when none). */
       slack: number;
+      /** The sampler's tail mass (0 when none). */
+      tailMass: number;
     }
   | {
       /** See {@link LaplaceEvent}. */
@@ -192,6 +206,8 @@ export type NormalizedEvent =
       steps: number;
       /** The samplers' pmf slack (0 when none). */
       slack: number;
+      /** The samplers' tail mass (0 when none). */
+      tailMass: number;
     };
 
 /** An E_ARG error about `argument` (and, for an array, the element at `index`). */
@@ -258,6 +274,7 @@ const EVENT_KEYS = [
   'sampling',
   'neighbours',
   'slack',
+  'tailMass',
   'rho',
   'localSigma',
   'clients',
@@ -284,6 +301,7 @@ export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent 
         steps,
         ...resolveSampling(`${name}.`, e['sampling'], e['neighbours'], sampleRate),
         slack: e['slack'] === undefined ? 0 : assertNumber(`${name}.slack`, e['slack'], 'nonnegative'),
+        tailMass: tailMass(name, e['tailMass']),
       };
     }
     case 'gaussian':
@@ -292,6 +310,7 @@ export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent 
         noiseMultiplier: assertNumber(`${name}.noiseMultiplier`, e['noiseMultiplier'], 'nonnegative'),
         steps,
         slack: e['slack'] === undefined ? 0 : assertNumber(`${name}.slack`, e['slack'], 'nonnegative'),
+        tailMass: tailMass(name, e['tailMass']),
       };
     case 'laplace':
       return { mechanism: 'laplace', noiseMultiplier: assertNumber(`${name}.noiseMultiplier`, e['noiseMultiplier'], 'nonnegative'), steps };
@@ -318,6 +337,7 @@ export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent 
         ...resolveSampling(`${name}.`, e['sampling'], e['neighbours'], sampleRate),
         steps,
         slack: e['slack'] === undefined ? 0 : assertNumber(`${name}.slack`, e['slack'], 'nonnegative'),
+        tailMass: tailMass(name, e['tailMass']),
       };
     }
     default:
@@ -326,6 +346,24 @@ export function normalizeEvent(event: unknown, name = 'event'): NormalizedEvent 
         `must be 'subsampled-gaussian', 'gaussian', 'laplace', 'zcdp' or 'distributed-discrete-gaussian', got ${typeof mechanism === 'string' ? `'${mechanism.slice(0, 40)}'` : describe(mechanism)}`,
       );
   }
+}
+
+/**
+ * The total tail mass of `events` (each event's tailMass times its steps, rounded up): a union bound
+ * on the probability that any release met its sampler's tail set.
+ */
+export function totalTailMass(events: readonly NormalizedEvent[]): number {
+  let total = 0;
+  for (const e of events) if ('tailMass' in e && e.tailMass > 0) total += e.tailMass * e.steps * (1 + 1e-15);
+  return Math.min(1, total * (1 + 1e-12));
+}
+
+/** A tail mass: in [0, 1), 0 by default. */
+function tailMass(name: string, value: unknown): number {
+  if (value === undefined) return 0;
+  const t = assertNumber(`${name}.tailMass`, value, 'nonnegative');
+  if (!(t < 1)) throw argError(`${name}.tailMass`, `must be < 1, got ${t}`);
+  return t;
 }
 
 /** The l1 bound of a distributed discrete Gaussian event: l2 <= l1 <= sqrt(d) l2 for any vector. */
@@ -368,7 +406,7 @@ export function subsampledDistributedEvent(
   sampleRate: number,
   sampling: Sampling,
 ): DistributedDiscreteGaussianEvent {
-  const r = readOptions(release, ['localSigma', 'clients', 'tauClients', 'dimension', 'l2Sensitivity', 'l1Sensitivity', 'slack'], 'release');
+  const r = readOptions(release, ['localSigma', 'clients', 'tauClients', 'dimension', 'l2Sensitivity', 'l1Sensitivity', 'slack', 'tailMass'], 'release');
   const q = assertSampleRate('sampleRate', sampleRate);
   const s = assertOneOf('sampling', sampling, ['poisson', 'without-replacement'] as const);
   const e = normalizeEvent(
@@ -381,6 +419,7 @@ export function subsampledDistributedEvent(
       l2Sensitivity: r.l2Sensitivity,
       l1Sensitivity: r.l1Sensitivity,
       slack: r.slack,
+      tailMass: r.tailMass,
       sampleRate: q,
       sampling: s,
       neighbours: s === 'poisson' ? 'add-remove' : 'replace-one',

@@ -4,8 +4,8 @@
 // epsilon or delta is asked for.
 import { PrivkitError } from '../errors.js';
 import { assertNumber, readOptions } from '../validate.js';
-import type { DeltaResult, EpsilonResult } from './conversion.js';
-import { assertDelta, normalizeEvent, type NormalizedEvent, type PrivacyEvent } from './events.js';
+import { deltaWithTail, epsilonWithTail, type DeltaResult, type EpsilonResult } from './conversion.js';
+import { assertDelta, normalizeEvent, totalTailMass, type NormalizedEvent, type PrivacyEvent } from './events.js';
 import { ACCOUNTANT_FORMAT, ACCOUNTANT_VERSION, EventLedger, parseAccountantJson, replayEvents, type AccountantJson } from './ledger.js';
 import { composePld, pldDelta, pldEpsilon, type ComposedPld, type PldGroup } from './pld.js';
 import { RdpAccountant } from './rdp-accountant.js';
@@ -92,7 +92,8 @@ export class PldAccountant {
     const e = normalizeEvent(event);
     pldGroup(e);
     this.#ledger.add(e);
-    this.#rdp.step(e);
+    // the tail mass is a delta term this accountant adds itself, after min(PLD, RDP)
+    this.#rdp.step('tailMass' in e ? { ...e, tailMass: 0 } : e);
     if (this.#cache.size > 0) this.#cache = new Map();
     return this;
   }
@@ -124,7 +125,8 @@ export class PldAccountant {
   }
 
   /**
-   * An upper bound on epsilon at `delta`: min(PLD upper bound, RDP bound).
+   * An upper bound on epsilon at `delta`: min(PLD upper bound, RDP bound), with the events' tail mass
+   * T taking (1 + e^epsilon) T of delta (as in {@link RdpAccountant.getEpsilon}).
    *
    * @param delta - in (0, 1).
    * @throws {PrivkitError} E_ARG when delta is not in (0, 1).
@@ -132,6 +134,11 @@ export class PldAccountant {
   getEpsilon(delta: number): PldEpsilonResult {
     assertDelta('delta', delta);
     if (this.#ledger.size === 0) return { epsilon: 0, estimate: 0, errorBound: 0 };
+    const infinite = { epsilon: Number.POSITIVE_INFINITY, estimate: Number.POSITIVE_INFINITY, errorBound: 0 };
+    return epsilonWithTail((d) => this.#epsilonOfComposition(d), delta, totalTailMass(this.events), infinite);
+  }
+
+  #epsilonOfComposition(delta: number): PldEpsilonResult {
     const rdp = this.#rdp.getEpsilon(delta).epsilon;
     if (rdp === Number.POSITIVE_INFINITY) return { epsilon: rdp, estimate: rdp, errorBound: 0 };
     const pld = this.#compose(delta * SLACK_SHARE);
@@ -142,7 +149,8 @@ export class PldAccountant {
   }
 
   /**
-   * An upper bound on delta at `epsilon`: min(PLD bound, RDP bound).
+   * An upper bound on delta at `epsilon`: min(PLD bound, RDP bound), plus (1 + e^epsilon) times the
+   * events' tail mass.
    *
    * @param epsilon - finite and >= 0.
    * @throws {PrivkitError} E_ARG when epsilon is not finite and >= 0.
@@ -150,6 +158,10 @@ export class PldAccountant {
   getDelta(epsilon: number): DeltaResult {
     assertNumber('epsilon', epsilon, 'nonnegative');
     if (this.#ledger.size === 0) return { delta: 0 };
+    return deltaWithTail(this.#deltaOfComposition(epsilon), epsilon, totalTailMass(this.events));
+  }
+
+  #deltaOfComposition(epsilon: number): DeltaResult {
     const rdp = this.#rdp.getDelta(epsilon);
     if (rdp.delta === 0) return { delta: 0 };
     if (this.#groups().some((g) => g.noiseMultiplier === 0)) return { delta: 1 };

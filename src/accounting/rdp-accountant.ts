@@ -2,8 +2,8 @@
 // total to (epsilon, delta) (Mironov 2017; Balle et al. 2020, Thm 21). Repeated events are merged
 // (EventLedger), so a training loop that calls step() once per step pays O(1) per call; the RDP of
 // each distinct event is computed once and the total is summed when an epsilon is asked for.
-import { rdpToDelta, rdpToEpsilon, type DeltaResult, type EpsilonResult } from './conversion.js';
-import { argError, assertDelta, normalizeEvent, type NormalizedEvent, type PrivacyEvent } from './events.js';
+import { deltaWithTail, epsilonWithTail, rdpToDelta, rdpToEpsilon, type DeltaResult, type EpsilonResult } from './conversion.js';
+import { argError, assertDelta, normalizeEvent, totalTailMass, type NormalizedEvent, type PrivacyEvent } from './events.js';
 import { ACCOUNTANT_FORMAT, ACCOUNTANT_VERSION, EventLedger, parseAccountantJson, replayEvents, type AccountantJson } from './ledger.js';
 import { normalizeOrders } from './orders.js';
 import { eventRdp } from './rdp.js';
@@ -89,7 +89,8 @@ export class RdpAccountant {
   }
 
   /**
-   * The smallest epsilon over the orders at which the recorded events are (epsilon, delta)-DP.
+   * The smallest epsilon over the orders at which the recorded events are (epsilon, delta)-DP; the
+   * events' tail mass T takes (1 + e^epsilon) T of delta (epsilonWithTail).
    *
    * @param delta - in (0, 1).
    * @throws {PrivkitError} E_ARG when delta is not in (0, 1).
@@ -98,20 +99,23 @@ export class RdpAccountant {
     assertDelta('delta', delta);
     let result = this.#epsilons.get(delta);
     if (result === undefined) {
-      result = rdpToEpsilon(this.orders, this.#rdp(), delta);
+      const rdp = this.#rdp();
+      result = epsilonWithTail((d) => rdpToEpsilon(this.orders, rdp, d), delta, totalTailMass(this.#ledger.events()), { epsilon: Number.POSITIVE_INFINITY });
       this.#epsilons.set(delta, result);
     }
     return { ...result };
   }
 
   /**
-   * The smallest delta over the orders at which the recorded events are (epsilon, delta)-DP.
+   * The smallest delta over the orders at which the recorded events are (epsilon, delta)-DP, plus
+   * (1 + e^epsilon) times the events' tail mass.
    *
    * @param epsilon - finite and >= 0.
    * @throws {PrivkitError} E_ARG when epsilon is not finite and >= 0.
    */
   getDelta(epsilon: number): DeltaResult {
-    return rdpToDelta(this.orders, this.#rdp(), assertNumber('epsilon', epsilon, 'nonnegative'));
+    assertNumber('epsilon', epsilon, 'nonnegative');
+    return deltaWithTail(rdpToDelta(this.orders, this.#rdp(), epsilon), epsilon, totalTailMass(this.#ledger.events()));
   }
 
   /** An independent accountant with the same orders and events (O(distinct events)). */

@@ -47,6 +47,8 @@ export class CanaryAggregator implements UpdateAggregator {
   readonly hidesCount: boolean;
   /** The inner aggregator's sampler slack (0 when it has none). */
   readonly slack: number;
+  /** The inner aggregator's sampler tail mass (0 when it has none). */
+  readonly tailMass: number;
   /** Canary directions, canaries x dimension, each of norm clipNorm. */
   readonly directions: Float32Array;
   /** 1 for the canaries present in the population. */
@@ -68,7 +70,7 @@ export class CanaryAggregator implements UpdateAggregator {
     }
     this.#inner = inner as UpdateAggregator;
     // the aggregator's own fields, each read once; a bad one is the aggregator's fault
-    const { noiseMultiplier, hidesCount, slack } = inner;
+    const { noiseMultiplier, hidesCount, slack, tailMass } = inner;
     const aggregatorField = (name: string, value: unknown) => {
       if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
         throw new PrivkitError('E_ARG', `options.aggregator.${name} must be a finite number >= 0, got ${describe(value)}`, { argument: 'options.aggregator' });
@@ -78,6 +80,7 @@ export class CanaryAggregator implements UpdateAggregator {
     this.noiseMultiplier = aggregatorField('noiseMultiplier', noiseMultiplier);
     this.hidesCount = hidesCount === true;
     this.slack = slack === undefined ? 0 : aggregatorField('slack', slack);
+    this.tailMass = tailMass === undefined ? 0 : aggregatorField('tailMass', tailMass);
     const m = assertInteger('options.canaries', options.canaries, 1, MAX_CANARIES);
     const d = (this.#dimension = assertInteger('options.dimension', options.dimension, 1, MAX_DIMENSION));
     if (m * d > MAX_NOISE_LENGTH) {

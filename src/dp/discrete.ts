@@ -9,6 +9,8 @@ import { assertInteger, assertNumber, assertOneOf, readOptions } from '../valida
 import { StagingWindow } from '../wasm/boundary.js';
 import { generatorOf, resolveRng } from './noise.js';
 import type { Rng } from './rng.js';
+import { nextUp } from './calibration.js';
+import { roundedNormalError, type SamplerError } from './sampler-error.js';
 import { dpWasm } from './wasm.js';
 
 /** Largest discrete Laplace scale / discrete Gaussian sigma: samples then leave Int32 with probability < 2^-180. */
@@ -293,14 +295,21 @@ export interface DiscreteGaussianOptions extends DiscreteOptions {
 }
 
 /**
- * Relative pmf error of the 'wasm' discrete Gaussian at `sigma` (internal): its proposals round a
- * Ziggurat normal whose values lie on a grid of spacing <= 4 x 2^-53, so each rounding cell of width
- * 1 / sigma holds >= 2^51 / sigma grid points and its probability is off by at most two of them
- * (16 sigma 2^-53 relative, as the secure lattice Gaussian's 2^-25 at 2^24), plus 1e-14 for the float64
- * acceptance probability.
+ * The error of the 'wasm' discrete Gaussian at `sigma` per sample (internal; sampler-error.ts): its
+ * proposals nearest(sigma N) have the rounded normal's error (eta, tau). The acceptance ratio R is
+ * computed within 1e-14 + 3e-16 |ln R| relative, |ln R| <= (208 / sigma)^2 / 8 for every proposal.
+ * Accepted samples are proposals renormalized, so their pmf is within (1 + eta')/(1 - eta'), eta' =
+ * eta + the acceptance error, i.e. a relative error 1 - (1 - eta')^2 <= 2 eta' in the slack's terms.
+ * Each attempt meets the tail set with probability <= tau, and an attempt is accepted with
+ * probability >= e^(-1 / (8 sigma^2)), so the tail mass of a sample is at most e^(1 / (8 sigma^2)) tau.
  */
-export function wasmDiscreteGaussianPmfError(sigma: number): number {
-  return 16 * sigma * 2 ** -53 + 1e-14;
+export function wasmDiscreteGaussianError(sigma: number): SamplerError {
+  const proposal = roundedNormalError(sigma);
+  const acceptance = 1e-14 + 3e-16 * ((208 / sigma) ** 2 / 8);
+  return {
+    pmfError: nextUp(2 * (proposal.pmfError + acceptance)),
+    tailMass: proposal.tailMass === 0 ? 0 : nextUp(proposal.tailMass * Math.exp(1 / (8 * sigma * sigma))),
+  };
 }
 
 /**

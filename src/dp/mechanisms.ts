@@ -10,8 +10,9 @@ import { checkTypedArray } from '../wasm/boundary.js';
 import { analyticGaussianSigma, nextUp } from './calibration.js';
 import { discreteGaussianSampler, ExactSource, MAX_DISCRETE_SCALE } from './discrete.js';
 import { MAX_NOISE_LENGTH, resolveRng, type NoiseKind } from './noise.js';
+import { tailDelta } from './sampler-error.js';
 import type { Rng } from './rng.js';
-import { gaussianResolution, laplaceResolution, latticeSensitivity, samplerSlack, secureGaussian, secureLaplace } from './secure.js';
+import { gaussianResolution, laplaceResolution, latticeSensitivity, samplerSlack, samplerTailMass, secureGaussian, secureLaplace } from './secure.js';
 
 /** The generator option every mechanism takes. */
 export interface MechanismOptions {
@@ -166,11 +167,11 @@ function latticeCalibration(
   );
 }
 
-/** epsilon does not cover twice the samplers' pmf slack over this many coordinates (named as latticeCalibration names them). */
+/** epsilon does not cover twice the samplers' pmf slack (or delta its tail) over this many coordinates (named as latticeCalibration names them). */
 function slackError(epsilon: number, coordinates: number): PrivkitError {
   return new PrivkitError(
     'E_ARG',
-    `epsilon ${epsilon} does not cover the noise sampler's pmf error over ${coordinates} coordinate(s) (twice samplerSlack): raise epsilon or release fewer coordinates`,
+    `epsilon ${epsilon} (or delta) does not cover the noise sampler's error over ${coordinates} coordinate(s) (twice samplerSlack, and samplerTailMass): raise epsilon or release fewer coordinates`,
     { argument: coordinates === 1 ? 'epsilon' : 'dimension' },
   );
 }
@@ -205,10 +206,12 @@ export function calibrateSecureGaussian(
   l2Sensitivity: number,
   coordinates = 1,
 ): { sigma: number; resolution: number } {
-  // The sampler's pmf slack s (samplerSlack): the ideal mechanism at (epsilon - 2s, e^-s delta) is (epsilon, delta) here.
+  // The sampler's pmf slack s and tail mass T (samplerSlack, samplerTailMass): the ideal mechanism at
+  // (epsilon - 2s, e^-s (delta - (1 + e^epsilon) T)) is (epsilon, delta) here (sampler-error.ts).
   const slack = samplerSlack('gaussian', coordinates);
-  const ideal = { epsilon: epsilon - 2 * slack, delta: delta * Math.exp(-slack) };
-  if (!(ideal.epsilon > 0)) throw slackError(epsilon, coordinates);
+  const tail = tailDelta(epsilon, samplerTailMass('gaussian', coordinates));
+  const ideal = { epsilon: epsilon - 2 * slack, delta: (delta - tail) * Math.exp(-slack) * (1 - 1e-15) };
+  if (!(ideal.epsilon > 0) || !(ideal.delta > 0)) throw slackError(epsilon, coordinates);
   const sigmaFor = (charged: number) => {
     const sigma = analyticGaussianSigma({ ...ideal, l2Sensitivity: charged });
     if (!(sigma >= 2 ** -990 && sigma <= 2 ** 980)) {
@@ -259,7 +262,7 @@ export function laplaceMechanism(opts: LaplaceMechanismOptions): LaplaceMechanis
  * The analytic Gaussian mechanism (Balle and Wang 2018): releases values + N(0, sigma^2) noise on the
  * lattice of secureGaussian, sigma calibrated for sensitivity Delta + resolution x sqrt(dimension).
  * (epsilon, delta)-DP for any query of L2 sensitivity Delta with at most `dimension` values, up to
- * the 2^-25 relative pmf error of the lattice Gaussian (see secure.ts).
+ * the lattice Gaussian's sampler error, which the calibration pays for (samplerSlack, samplerTailMass; see secure.ts).
  *
  * @throws {PrivkitError} E_ARG when opts is not an object, epsilon or l2Sensitivity is not finite and > 0, delta is not in (0, 1), dimension is not an integer in [1, 2^28], the calibrated sigma is outside [2^-990, 2^980], epsilon is too small for the lattice rounding of `dimension` coordinates, or opts.rng is not an Rng from createRng.
  *

@@ -6,7 +6,7 @@
 // from the data); the noise scale in lattice units t = scale / r lies in (2^23, 2^24]. Google uses
 // 2^40 (Laplace) and 2^57 (binomial Gaussian); we take 2^24 so that (a) every output is an exact
 // double for |value| <= 2^52 r (>= 2^28 scale, e.g. counts up to 2.7e8 at scale 1) instead of
-// Google's ~4096 scale, (b) the Gaussian discretization below stays at relative 2^-25 and (c) the
+// Google's ~4096 scale, (b) the Gaussian discretization below stays near relative 2^-22 and (c) the
 // sensitivity cost r / Delta stays below 2^-23 scale / Delta (about 1.2e-7 scale / Delta).
 //
 // Output. value -> (nearest(value / r) + Z) r with Z an integer: Laplace, Z two-sided geometric
@@ -18,11 +18,10 @@
 // rounded continuous density); Gaussian, Z = nearest(t N) with N the wasm Ziggurat normal: for an
 // integer centre a, nearest(a + t N) = a + Z, so the release is a post-processing (rounding) of the
 // continuous Gaussian mechanism on the rounded input, and has its privacy profile and RDP, up to the
-// sampler's relative pmf error of 2^-25 per coordinate (each lattice cell holds >= 2^26 points of the
-// sampler's 2^-53 grid). The Ziggurat's support ends near |N| = 207.7 (the tail's 1074 ln 2 / R): the
-// outputs beyond it have probability below e^-21000 per coordinate, a delta below the smallest double,
-// which is not charged. Every step is exact in float64: value / r and the product by r are
-// scalings by a power of two, and |nearest(value / r) + Z| < 2^53.
+// sampler's error (sampler-error.ts): a relative pmf error of about 12 t 2^-50 (3 x 2^-24 at the
+// default 24 bits) for outputs within 16 sigma, and a tail set beyond about 16 sigma of probability
+// below 1.4e-57 per coordinate, charged to delta (samplerTailMass). Every step is exact in float64:
+// value / r and the product by r are scalings by a power of two, and |nearest(value / r) + Z| < 2^53.
 //
 // Why this defeats the attacks. Mironov (CCS 2012) shows that value + noise computed in floating
 // point has a porous, input-dependent support: many doubles reachable from input 0 are unreachable
@@ -40,9 +39,10 @@
 // midpoint the same way; latticeSensitivity). Laplace with scale b is then (Delta_1 + k r) / b-DP,
 // i.e. epsilon grows by the factor 1 + k r / Delta_1 <= 1 + k 2^-23 / epsilon. Gaussian: calibrate the
 // continuous Gaussian for sensitivity Delta_2 + r sqrt(k). The samplers' pmf errors are charged too
-// (samplerSlack): over d released coordinates the output's pmf is within e^{+-s} of the ideal
-// mechanism's, s = d (-log(1 - eta)), which turns (epsilon, delta) into (epsilon + 2s, e^s delta)
-// and adds s (2 alpha - 1) / (alpha - 1) to the RDP at order alpha.
+// (samplerSlack, samplerTailMass): over d released coordinates the output's pmf is within e^{+-s} of
+// the ideal mechanism's off a tail set of probability at most T, s = d (-log(1 - eta)), T = d tau,
+// which turns (epsilon, delta) into (epsilon + 2s, e^s delta + (1 + e^(epsilon + 2s)) T) and adds
+// s (2 alpha - 1) / (alpha - 1) to the RDP at order alpha (the tail is added at the conversion).
 //
 // Limits. scale in [2^-1000, 2^990]; values finite (E_NONFINITE) with |value| <= 2^52 r (E_ARG),
 // which keeps value + noise exactly representable on the lattice.
@@ -52,36 +52,70 @@ import { nextUp } from './calibration.js';
 import { checkTypedArray, currentLength, StagingWindow } from '../wasm/boundary.js';
 import { generatorOf, type NoiseKind } from './noise.js';
 import type { Rng } from './rng.js';
+import { roundedNormalError, slackOf } from './sampler-error.js';
 import { dpWasm, type DpExports } from './wasm.js';
 
 /** log2 of the noise scale in lattice units (t = scale / r is in (2^(BITS-1), 2^BITS]). */
 export const SECURE_GRANULARITY_BITS = 24;
 
 /**
- * Relative error of one coordinate's noise pmf against the ideal mechanism: the lattice Gaussian's
- * Ziggurat grid (2^-25), and the lattice Laplace's threshold table and acceptance (5e-16 + 7.4e-16,
- * with 1.7e-16 per restart, rounded up).
+ * Relative error of one coordinate's Laplace noise pmf against the ideal mechanism: the threshold
+ * table and acceptance (5e-16 + 7.4e-16, with 1.7e-16 per restart, rounded up). It has no tail set.
  */
-const SAMPLER_PMF_ERROR: Readonly<Record<NoiseKind, number>> = Object.freeze({ gaussian: 2 ** -25, laplace: 2e-15 });
+const LAPLACE_PMF_ERROR = 2e-15;
 
 /**
- * The slack s of a release of `coordinates` lattice values (internal): the output's pmf is within a
- * factor e^{+-s} of the ideal mechanism's, s = coordinates x -log(1 - eta). A (epsilon, delta) guarantee
- * of the ideal mechanism becomes (epsilon + 2s, e^s delta); RDP at order alpha grows by s (2 alpha - 1) / (alpha - 1).
+ * The slack s of a release of `coordinates` lattice values (internal): off the tail set
+ * ({@link samplerTailMass}), the output's pmf is within a factor e^{+-s} of the ideal mechanism's,
+ * s = coordinates x -log(1 - eta). A (epsilon, delta) guarantee of the ideal mechanism becomes
+ * (epsilon + 2s, e^s delta) before the tail; RDP at order alpha grows by s (2 alpha - 1) / (alpha - 1).
  */
 export function samplerSlack(noise: NoiseKind, coordinates: number): number {
-  return nextUp(coordinates * -Math.log1p(-SAMPLER_PMF_ERROR[noise]));
+  return noise === 'laplace' ? nextUp(coordinates * slackOf(LAPLACE_PMF_ERROR)) : gaussianSlackAt(SECURE_GRANULARITY_BITS, coordinates);
+}
+
+/**
+ * The tail mass T of a release of `coordinates` lattice values (internal): the probability of the
+ * outputs the slack does not cover (sampler-error.ts), which adds (1 + e^epsilon) T to delta.
+ */
+export function samplerTailMass(noise: NoiseKind, coordinates: number): number {
+  return noise === 'laplace' ? 0 : gaussianTailAt(SECURE_GRANULARITY_BITS, coordinates);
 }
 
 /**
  * The slack of {@link gaussianOnLattice} at a granularity of `bits` over `coordinates` coordinates
- * (internal): the rounded Ziggurat normal's pmf error grows with the noise scale in lattice units t
- * (<= 2^bits), as 16 t 2^-53 (each rounding cell of width 1 / t holds >= 2^51 / t points of the
- * Ziggurat's grid of spacing <= 4 x 2^-53, and its probability is off by at most two of them;
- * 2^-25 at the default 24 bits, SAMPLER_PMF_ERROR).
+ * (internal): the rounded Ziggurat normal's pmf error at the largest noise scale in lattice units,
+ * t = 2^bits (sampler-error.ts: about 12 t 2^-50).
  */
 export function gaussianSlackAt(bits: number, coordinates: number): number {
-  return nextUp(coordinates * -Math.log1p(-(2 ** (checkBits(bits) - 49))));
+  return nextUp(coordinates * slackOf(roundedNormalError(2 ** checkBits(bits)).pmfError));
+}
+
+/**
+ * The tail mass of {@link gaussianOnLattice} at a granularity of `bits` over `coordinates`
+ * coordinates (internal): at the smallest noise scale in lattice units, t = 2^(bits-1), where the
+ * cells reaching past 16 sigma start closest to the centre.
+ */
+export function gaussianTailAt(bits: number, coordinates: number): number {
+  return nextUp(coordinates * roundedNormalError(2 ** (checkBits(bits) - 1)).tailMass);
+}
+
+/**
+ * The granularity for a Gaussian release of d coordinates (internal): ceil(8 + log2 sqrt(d)) in
+ * [12, 24], so that the rounding's r sqrt(d) <= 2^-7 sigma (at most ~0.8% more noise) while the
+ * sampler's slack, about 12 d 2^(bits-50), stays far below what 24 bits would charge for long vectors.
+ */
+export function gaussianBitsFor(coordinates: number): number {
+  return Math.min(SECURE_GRANULARITY_BITS, Math.max(12, Math.ceil(8 + Math.log2(Math.sqrt(coordinates)))));
+}
+
+/**
+ * A Gaussian release of d coordinates at {@link gaussianBitsFor}(d) (internal): its granularity and
+ * the sampler's slack and tail mass over the d coordinates, as the accountants' events take them.
+ */
+export function gaussianLatticeFor(coordinates: number): { bits: number; slack: number; tailMass: number } {
+  const bits = gaussianBitsFor(coordinates);
+  return { bits, slack: gaussianSlackAt(bits, coordinates), tailMass: gaussianTailAt(bits, coordinates) };
 }
 
 /** The lattice step of {@link gaussianOnLattice} for `sigma` at `bits` (internal): 2^(ceil(log2 sigma) - bits). */

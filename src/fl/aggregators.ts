@@ -11,7 +11,7 @@ import { clipByL2 } from '../kernels/clip.js';
 import { sum } from '../kernels/reduce.js';
 import { resolveRng } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
-import { gaussianResolution, latticeSensitivity, samplerSlack, secureGaussian } from '../dp/secure.js';
+import { gaussianLatticeFor, gaussianOnLattice, gaussianResolutionAt, latticeSensitivity } from '../dp/secure.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { currentLength, typedArrayKind } from '../wasm/boundary.js';
 import { assertFinite } from './model.js';
@@ -51,6 +51,8 @@ export interface UpdateAggregator {
   readonly hidesCount?: boolean;
   /** The release's sampler slack (SubsampledGaussianEvent.slack) charged with noiseMultiplier; 0 by default. */
   readonly slack?: number;
+  /** The release's sampler tail mass (SubsampledGaussianEvent.tailMass) charged with noiseMultiplier; 0 by default. */
+  readonly tailMass?: number;
   /**
    * The L2 bound on one update that the noise is calibrated to, when the aggregator has one: FedAvg
    * clips to it (and refuses a different options.clipNorm).
@@ -117,7 +119,7 @@ const MAX_UPDATES_PER_ROUND = 2 ** 20;
 
 /**
  * User-level central DP: clips each update to clipNorm (clipByL2, float32), sums them in float64 and
- * adds Gaussian noise with the secure lattice sampler (secureGaussian), so the released sum resists
+ * adds Gaussian noise with the secure lattice sampler (on the lattice of gaussianBitsFor(d) bits), so the released sum resists
  * floating-point attacks. The noise does not depend on how many updates arrived and is added even
  * when none did, so the release hides the count (an empty Poisson round looks like any other).
  *
@@ -128,8 +130,9 @@ const MAX_UPDATES_PER_ROUND = 2 ** 20;
  * (latticeSensitivity). So adding or removing one update moves the release by at most
  * C_eff = C1 (1 + 2 N gamma_N) + r sqrt(d), and replacing one by at most 2 C_eff. The noise has
  * standard deviation noiseMultiplier x C_eff: the accountant's noise multiplier is exactly
- * noiseMultiplier (about 2.5e-4 relative more noise than z C, almost all of it the summation bound),
- * and the lattice sampler's pmf error is charged as the event's slack (samplerSlack).
+ * noiseMultiplier (about 2.5e-4 relative more noise than z C from the summation bound, and up to 2^-7
+ * from the lattice), and the lattice sampler's error is charged as the event's slack and tail mass
+ * (gaussianSlackAt, gaussianTailAt).
  */
 export class CentralDpAggregator implements UpdateAggregator {
   /** True: the noise does not depend on the count, and empty rounds are released too. */
@@ -142,8 +145,12 @@ export class CentralDpAggregator implements UpdateAggregator {
   readonly noiseMultiplier: number;
   /** The standard deviation of the noise on every coordinate of the sum: noiseMultiplier x C_eff. */
   readonly noiseStddev: number;
-  /** The lattice sampler's pmf slack over the dimension's coordinates (samplerSlack), charged by FedAvg. */
+  /** The lattice granularity (gaussianLatticeFor(dimension)): noiseStddev / resolution in (2^(bits-1), 2^bits]. */
+  readonly latticeBits: number;
+  /** The lattice sampler's pmf slack over the dimension's coordinates (gaussianSlackAt), charged by FedAvg. */
   readonly slack: number;
+  /** The lattice sampler's tail mass over the dimension's coordinates (gaussianTailAt), charged by FedAvg. */
+  readonly tailMass: number;
   private readonly rng: Rng;
 
   /**
@@ -160,15 +167,18 @@ export class CentralDpAggregator implements UpdateAggregator {
     const n = MAX_UPDATES_PER_ROUND;
     const gamma = (n * 2 ** -53) / (1 - n * 2 ** -53);
     const summed = rowBound * (1 + 2 * n * gamma);
+    const { bits, slack, tailMass } = gaussianLatticeFor(d);
+    this.latticeBits = bits;
+    this.slack = slack;
+    this.tailMass = tailMass;
     // The lattice step grows with sigma, and sigma with the charged bound: iterate to the fixed point (one or two steps).
     let sigma = this.noiseMultiplier * summed;
     for (;;) {
-      const charged = latticeSensitivity('gaussian', summed, d, gaussianResolution(sigma));
+      const charged = latticeSensitivity('gaussian', summed, d, gaussianResolutionAt(sigma, bits));
       if (this.noiseMultiplier * charged <= sigma) break;
       sigma = this.noiseMultiplier * charged;
     }
     this.noiseStddev = sigma;
-    this.slack = samplerSlack('gaussian', d);
   }
 
   /**
@@ -191,8 +201,20 @@ export class CentralDpAggregator implements UpdateAggregator {
         for (let j = 0; j < this.dimension; j++) total[j] += row[j]!;
       }
     }
-    const noisy = secureGaussian(total, this.noiseStddev, { rng: this.rng }).values;
-    return { sum: Float32Array.from(noisy), included: n };
+    return { sum: this.noisedSum(total), included: n };
+  }
+
+  /**
+   * The release of an exact float64 sum of clipped updates (its summation error within the charged
+   * bound, see the class comment): the lattice noise added, as float32.
+   *
+   * @throws {PrivkitError} E_SHAPE when total is not a Float64Array of length `dimension`; as gaussianOnLattice otherwise.
+   */
+  noisedSum(total: Float64Array): Float32Array {
+    if (!(total instanceof Float64Array) || total.length !== this.dimension) {
+      throw new PrivkitError('E_SHAPE', `total must be a Float64Array of length ${this.dimension}, got ${describe(total)}`, { argument: 'total' });
+    }
+    return Float32Array.from(gaussianOnLattice(total, this.noiseStddev, this.latticeBits, { rng: this.rng }).values);
   }
 }
 
@@ -209,6 +231,7 @@ export function centralRoundEvent(aggregator: UpdateAggregator, sampleRate: numb
     sampling,
     neighbours: sampling === 'poisson' ? 'add-remove' : 'replace-one',
     slack: aggregator.slack ?? 0,
+    tailMass: aggregator.tailMass ?? 0,
   };
 }
 

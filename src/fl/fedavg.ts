@@ -40,7 +40,7 @@ import { calibrateNoiseMultiplier } from '../accounting/calibrate.js';
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import { assertDelta, subsampledDistributedEvent, type PrivacyEvent, type Sampling } from '../accounting/events.js';
 import { createRng, type Rng } from '../dp/rng.js';
-import { samplerSlack } from '../dp/secure.js';
+import { gaussianLatticeFor } from '../dp/secure.js';
 import { abortedError, assertPool, callOptions, checkpoint } from '../pool/guards.js';
 import type { CallOptions, PoolRunner } from '../pool/types.js';
 import { assertFloat32Array, assertFunction, assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
@@ -560,7 +560,9 @@ export class FedAvg {
         steps: this.rounds,
         sampling: this.sampling,
         neighbours: this.sampling === 'poisson' ? 'add-remove' : 'replace-one',
-        slack: samplerSlack('gaussian', dimension),
+        // CentralDpAggregator's lattice sampler error
+        slack: gaussianLatticeFor(dimension).slack,
+        tailMass: gaussianLatticeFor(dimension).tailMass,
       }).noiseMultiplier;
     }
     if (noiseMultiplier === 0) return new NonPrivateAggregator({ dimension });

@@ -5,7 +5,8 @@
 // server's sum carries N_Z-like noise of variance clients x localSigma^2 = (noiseMultiplier x clipNorm
 // x scale)^2, the central noise. The plan also bounds the probability that the modular sum wraps.
 import { subsampledDistributedEvent, type DistributedDiscreteGaussianEvent } from '../accounting/events.js';
-import { wasmDiscreteGaussianPmfError } from '../dp/discrete.js';
+import { wasmDiscreteGaussianError } from '../dp/discrete.js';
+import { slackOf } from '../dp/sampler-error.js';
 import { PrivkitError } from '../errors.js';
 import { assertInteger, assertNumber, readOptions } from '../validate.js';
 import { wordMask } from './masks.js';
@@ -166,10 +167,12 @@ export function planDistributedDp(given: DistributedDpOptions): DistributedDpPla
     event: (given) => {
       const round = readOptions(given, ['clients', 'sampleRate', 'sampling'], 'round', true);
       const survivors = round.clients === undefined ? noiseClients : assertInteger('round.clients', round.clients, 1, clients);
-      // Each client's noise pmf is within a relative eta of N_Z on each coordinate, so the sum's is within (1 + eta)^clients.
-      const slack = dimension * clients * -Math.log1p(-wasmDiscreteGaussianPmfError(localSigma));
+      // Each client's noise pmf is within a relative eta of N_Z on each coordinate off a tail set of mass tau
+      // (sampler-error.ts), so the sum's is within (1 + eta)^clients off a set of mass clients tau.
+      const { pmfError, tailMass } = wasmDiscreteGaussianError(localSigma);
+      const draws = dimension * clients;
       return subsampledDistributedEvent(
-        { localSigma, clients: survivors, tauClients: clients, l2Sensitivity, l1Sensitivity, dimension, slack },
+        { localSigma, clients: survivors, tauClients: clients, l2Sensitivity, l1Sensitivity, dimension, slack: draws * slackOf(pmfError), tailMass: draws * tailMass },
         round.sampleRate === undefined ? 1 : round.sampleRate,
         round.sampling === undefined ? 'poisson' : round.sampling,
       );

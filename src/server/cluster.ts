@@ -45,7 +45,6 @@ import { PrivkitError } from '../errors.js';
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import type { PrivacyEvent } from '../accounting/events.js';
 import { createRng, isRng, type Rng } from '../dp/rng.js';
-import { secureGaussian } from '../dp/secure.js';
 import { CentralDpAggregator, centralRoundEvent } from '../fl/aggregators.js';
 import { fixedSizeSample, UniformIntegers } from '../fl/sampling.js';
 import { clipByL2 } from '../kernels/clip.js';
@@ -129,7 +128,6 @@ export class ClusterCoordinator {
   readonly #lease: Lease;
   readonly #graceMs: number;
   readonly #aggregator: CentralDpAggregator;
-  readonly #rng: Rng;
   readonly #integers = new UniformIntegers(createRng());
   readonly #accountant = new RdpAccountant();
   readonly #poll: ReturnType<typeof setInterval>;
@@ -153,14 +151,13 @@ export class ClusterCoordinator {
     this.#keys = taskKeys(parts.task.id);
     this.#lease = parts.lease;
     this.#graceMs = parts.graceMs;
-    this.#rng = parts.rng;
     this.finished = new Promise((resolve, reject) => {
       this.#resolveFinished = resolve;
       this.#rejectFinished = reject;
     });
     this.finished.catch(() => undefined); // observed by whoever awaits it
     const task = this.#task;
-    this.#aggregator = new CentralDpAggregator({ dimension: task.model.paramCount, clipNorm: task.clipNorm, noiseMultiplier: task.noiseMultiplier });
+    this.#aggregator = new CentralDpAggregator({ dimension: task.model.paramCount, clipNorm: task.clipNorm, noiseMultiplier: task.noiseMultiplier, rng: parts.rng });
     for (const { event } of this.#ledger.charges(task.id)) this.#accountant.step(event);
     this.#ledger.initModel(task.id, task.model.initParams());
     const latest = this.#ledger.latestModel(task.id)!;
@@ -382,7 +379,7 @@ export class ClusterCoordinator {
       this.#accountant.step(round.event);
       const total = new Float64Array(d);
       for (const partial of counted) for (let j = 0; j < d; j++) total[j] += partial[j + 1]!;
-      const sum = Float32Array.from(secureGaussian(total, this.#aggregator.noiseStddev, { rng: this.#rng }).values); // the noise, once
+      const sum = this.#aggregator.noisedSum(total); // the noise, once
       const next = this.#params.slice();
       const step = task.serverLearningRate / task.clientsPerRound; // FedAvg's fixed denominator under DP
       for (let j = 0; j < d; j++) next[j] += step * sum[j]!;

@@ -118,7 +118,7 @@ export function dpGradients<B extends Batch>(lossFn: (batch: B) => tf.Tensor, va
   const sum = (groups: ClipGroup[]) => clippedSum([materialized(values, size)], layout, groups);
   const result = noisedClippedMean(variables, [{ layers: [0], norms, bound: maxGradNorm }], sum, { release, denominator: expectedBatchSize, rng });
   values.forEach((v) => v.fill(0));
-  if (accountant !== undefined) accountant.step(poissonStepEvent(noiseMultiplier, sampleRate!, release.slack));
+  if (accountant !== undefined) accountant.step(poissonStepEvent(noiseMultiplier, sampleRate!, release));
   return { ...result, loss: size === 0 ? NaN : lossSum / size };
 }
 

@@ -34,20 +34,23 @@
 //    noise multiplier), so the accountant's Gaussian is the ideal subsampled Gaussian of noise
 //    multiplier z on the rounded sum: the released lattice point is nearest(sum / r) + nearest(t N)
 //    with t = sigma / r, a rounding (post-processing) of the continuous Gaussian mechanism.
-// 4. The sampler's error. The rounded Ziggurat normal's pmf is within a factor e^(+-eta) of the
-//    ideal per coordinate, eta = -ln(1 - 2^(bits - 49)) (gaussianSlackAt), so one step's output pmf
-//    is within e^(+-s) of the ideal mechanism's, s = d eta: the RDP accountant adds s (2 alpha - 1)
-//    / (alpha - 1) per step (the event's slack); over T steps the transcript's pmf is within
-//    e^(+-T s), so the PLD accountant's (epsilon, delta e^(-T s)) becomes (epsilon + 2 T s, delta).
+// 4. The sampler's error (src/dp/sampler-error.ts). Off a tail set beyond about 16 sigma, the rounded
+//    Ziggurat normal's pmf is within a factor e^(+-eta) of the ideal per coordinate, eta about
+//    -ln(1 - 12 x 2^(bits - 50)) (gaussianSlackAt); the tail set has probability tau <= 1.4e-57 per
+//    coordinate (gaussianTailAt). So one step's output pmf is within e^(+-s) of a mechanism A' that is
+//    within total variation d tau of the real one, s = d eta: the RDP accountant adds s (2 alpha - 1)
+//    / (alpha - 1) per step (the event's slack) and (1 + e^epsilon) T d tau to delta over T steps (the
+//    event's tailMass); with the PLD accountant, (epsilon, delta) of the ideal Gaussians becomes
+//    (epsilon + 2 T s, e^(T s) delta + (1 + e^epsilon) T d tau) (epsilon()).
 //    The lattice step is 2^(ceil(log2 sigma) - bits) with bits = ceil(8 + log2 sqrt(d)) in
-//    [12, 24]: r sqrt(d) <= 2^-7 sigma, i.e. at most ~0.8% z more noise, against a slack of
-//    d 2^(bits-49) per step (MNIST MLP, d = 101,770: bits 17, s = 2.4e-5 per step).
+//    [12, 24]: r sqrt(d) <= 2^-7 sigma, i.e. at most ~0.8% z more noise, against a slack of about
+//    12 d 2^(bits-50) per step (MNIST MLP, d = 101,770: bits 17, s = 1.4e-4 per step; tail 1.4e-52).
 // 5. Post-processing: the division by the (public) expected batch size, the conversion to float32
 //    and the optimizer.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../dp/rng.js';
 import { nextUp } from '../dp/calibration.js';
-import { gaussianOnLattice, gaussianResolutionAt, gaussianSlackAt, latticeSensitivity } from '../dp/secure.js';
+import { gaussianLatticeFor, gaussianOnLattice, gaussianResolutionAt, latticeSensitivity } from '../dp/secure.js';
 import { PrivkitError } from '../errors.js';
 import type { ClipGroup } from './per-example.js';
 
@@ -77,6 +80,8 @@ export interface Release {
   bits: number;
   /** The sampler's pmf slack per step over the d coordinates (gaussianSlackAt). */
   slack: number;
+  /** The sampler's tail mass per step over the d coordinates (gaussianTailAt). */
+  tailMass: number;
 }
 
 /** The largest batch dpGradients takes (its public bound M). */
@@ -104,7 +109,7 @@ export function planRelease(dimension: number, maxGradNorm: number, noiseMultipl
   assertClipNorm(maxGradNorm, 'maxGradNorm');
   const gamma = (maxBatch * 2 ** -53) / (1 - maxBatch * 2 ** -53);
   const summed = nextUp(maxGradNorm * nextUp(1 + nextUp(2 * maxBatch * gamma)));
-  const bits = latticeBits(dimension);
+  const { bits, slack, tailMass } = gaussianLatticeFor(dimension);
   // the lattice step grows with sigma and sigma with the charged sensitivity: iterate to the fixed point (one or two steps)
   let sigma = nextUp(noiseMultiplier * summed);
   let sensitivity: number;
@@ -117,17 +122,13 @@ export function planRelease(dimension: number, maxGradNorm: number, noiseMultipl
   if (maxBatch * summed > 2 ** 52 * gaussianResolutionAt(sigma, bits)) {
     throw new PrivkitError('E_ARG', `noiseMultiplier ${noiseMultiplier} is too small for sums of up to ${maxBatch} examples on the noise lattice (they could exceed 2^52 lattice steps)`, { argument: 'noiseMultiplier' });
   }
-  return { maxGradNorm, noiseMultiplier, sensitivity, sigma, bits, slack: stepSlack(dimension) };
+  return { maxGradNorm, noiseMultiplier, sensitivity, sigma, bits, slack, tailMass };
 }
 
-/** The lattice granularity for d coordinates: ceil(8 + log2 sqrt(d)) in [12, 24], so that r sqrt(d) <= 2^-7 sigma. */
-function latticeBits(dimension: number): number {
-  return Math.min(24, Math.max(12, Math.ceil(8 + Math.log2(Math.sqrt(dimension)))));
-}
-
-/** The sampler's pmf slack of one step's release of d coordinates (the Release's slack, known before the noise multiplier). */
-export function stepSlack(dimension: number): number {
-  return gaussianSlackAt(latticeBits(dimension), dimension);
+/** The sampler's pmf slack and tail mass of one step's release of d coordinates (the Release's, known before the noise multiplier). */
+export function stepError(dimension: number): { slack: number; tailMass: number } {
+  const { slack, tailMass } = gaussianLatticeFor(dimension);
+  return { slack, tailMass };
 }
 
 /** The parameters of one noised step. */

@@ -15,10 +15,10 @@ export function assertAccountant(name: string, value: unknown): Accountant {
 /**
  * The accounting event of DP-SGD steps on Poisson samples (add/remove neighbours: one record moves
  * the released lattice sum by at most the charged sensitivity, of which the noise is
- * noiseMultiplier times), with the lattice sampler's pmf slack per step (noised-sum.ts).
+ * noiseMultiplier times), with the lattice sampler's pmf slack and tail mass per step (noised-sum.ts).
  */
-export function poissonStepEvent(noiseMultiplier: number, sampleRate: number, slack: number, steps = 1) {
-  return { noiseMultiplier, sampleRate, steps, sampling: 'poisson', neighbours: 'add-remove', slack } as const;
+export function poissonStepEvent(noiseMultiplier: number, sampleRate: number, error: { slack: number; tailMass: number }, steps = 1) {
+  return { noiseMultiplier, sampleRate, steps, sampling: 'poisson', neighbours: 'add-remove', slack: error.slack, tailMass: error.tailMass } as const;
 }
 
 /** A live tensor (not a forged or disposed one) of rank >= 1: examples on axis 0. */

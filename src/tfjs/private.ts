@@ -7,6 +7,8 @@
 // subsampled-Gaussian step (Poisson sampling, add/remove neighbours).
 import * as tf from '@tensorflow/tfjs-core';
 import { calibrateNoiseMultiplier } from '../accounting/calibrate.js';
+import { epsilonWithTail } from '../accounting/conversion.js';
+import { tailDelta } from '../dp/sampler-error.js';
 import { PldAccountant } from '../accounting/pld-accountant.js';
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import type { Accountant } from '../accounting/budget.js';
@@ -17,7 +19,7 @@ import { ready } from '../wasm/runtime.js';
 import { assertFunction, assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import { LayerChain, type LayersModelLike } from './layers.js';
 import { resolveLoss, type LossName, type PerExampleLoss } from './losses.js';
-import { noisedClippedMean, planRelease, stepSlack, totalBound, type NormGroup, type Release } from './noised-sum.js';
+import { noisedClippedMean, planRelease, stepError, totalBound, type NormGroup, type Release } from './noised-sum.js';
 import type { ClipGroup } from './per-example.js';
 import { isBatchTensor, poissonStepEvent } from './options.js';
 import { assertSampleRate, poissonSample } from './sampling.js';
@@ -206,10 +208,12 @@ export class PrivateModel {
     const d = delta === undefined ? this.#options.delta! : assertDelta(delta);
     if (this.#steps === 0) return 0;
     if (this.#options.accountant === 'rdp') return this.#accountant.getEpsilon(d).epsilon;
-    // the PLD composes ideal Gaussians; the lattice sampler's slack s per step is charged on the
-    // whole transcript (noised-sum.ts, step 4): (epsilon, delta e^(-T s)) -> (epsilon + 2 T s, delta)
-    const total = this.#steps * stepSlack(this.#dimension);
-    return this.#accountant.getEpsilon(d * Math.exp(-total)).epsilon + 2 * total;
+    // the PLD composes ideal Gaussians; the lattice sampler's slack s and tail mass per step are charged
+    // on the whole transcript (noised-sum.ts, step 4): (epsilon, delta) -> (epsilon + 2 T s, e^(T s) delta + (1 + e^epsilon) T tau)
+    const { slack, tailMass } = stepError(this.#dimension);
+    const total = this.#steps * slack;
+    const ideal = (at: number) => ({ epsilon: this.#accountant.getEpsilon(at * Math.exp(-total)).epsilon + 2 * total });
+    return epsilonWithTail(ideal, d, this.#steps * tailMass * (1 + 1e-15), { epsilon: Number.POSITIVE_INFINITY }).epsilon;
   }
 
   /**
@@ -315,13 +319,18 @@ export class PrivateModel {
 
   /** The noise multiplier for which `steps` steps spend targetEpsilon at delta, the sampler's slack included (as epsilon() charges it). */
   #calibrate(targetEpsilon: number, delta: number, sampleRate: number, steps: number, accountant: 'rdp' | 'pld'): number {
-    const slack = stepSlack(this.#dimension);
-    if (accountant === 'rdp') return calibrateNoiseMultiplier({ targetEpsilon, delta, sampleRate, steps, accountant, slack }).noiseMultiplier;
+    const { slack, tailMass } = stepError(this.#dimension);
+    if (accountant === 'rdp') return calibrateNoiseMultiplier({ targetEpsilon, delta, sampleRate, steps, accountant, slack, tailMass }).noiseMultiplier;
     const total = steps * slack;
+    // epsilon() reserves (1 + e^epsilon) of the tail from delta; epsilon <= targetEpsilon, so this reserve covers it
+    const idealDelta = (delta - tailDelta(targetEpsilon, steps * tailMass * (1 + 1e-15))) * Math.exp(-total);
     if (!(targetEpsilon > 2 * total)) {
       throw new PrivkitError('E_ARG', `targetEpsilon ${targetEpsilon} does not cover the noise sampler's slack over ${steps} steps (${2 * total})`, { argument: 'targetEpsilon' });
     }
-    return calibrateNoiseMultiplier({ targetEpsilon: targetEpsilon - 2 * total, delta: delta * Math.exp(-total), sampleRate, steps, accountant }).noiseMultiplier;
+    if (!(idealDelta > 0)) {
+      throw new PrivkitError('E_ARG', `delta ${delta} does not cover the noise sampler's tail over ${steps} steps`, { argument: 'delta' });
+    }
+    return calibrateNoiseMultiplier({ targetEpsilon: targetEpsilon - 2 * total, delta: idealDelta, sampleRate, steps, accountant }).noiseMultiplier;
   }
 
   #step(plan: Plan, xs: tf.Tensor, ys: tf.Tensor): StepResult {
@@ -344,8 +353,8 @@ export class PrivateModel {
     });
     this.#optimizer.applyGradients(grads);
     tf.dispose(Object.values(grads));
-    // the PLD accountant composes the ideal Gaussian; its slack is charged in epsilon()
-    this.#accountant.step(poissonStepEvent(plan.noiseMultiplier, plan.sampleRate, this.#options.accountant === 'rdp' ? plan.release.slack : 0));
+    // the PLD accountant composes the ideal Gaussian; its slack and tail are charged in epsilon()
+    this.#accountant.step(poissonStepEvent(plan.noiseMultiplier, plan.sampleRate, this.#options.accountant === 'rdp' ? plan.release : { slack: 0, tailMass: 0 }));
     this.#steps++;
     return { loss, batchSize: norms.length, clippedCount };
   }

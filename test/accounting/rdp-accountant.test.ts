@@ -315,7 +315,7 @@ describe('PrivacyBudget', () => {
     const error = expectPrivkitError(() => budget.spend(event), 'E_BUDGET', 'event');
     expect(error.message).toMatch(/budget 2/);
     expect(budget.spent).toBe(spent);
-    expect(budget.events).toEqual([{ ...event, steps: 800, mechanism: 'subsampled-gaussian', sampling: 'poisson', neighbours: 'add-remove', slack: 0 }]);
+    expect(budget.events).toEqual([{ ...event, steps: 800, mechanism: 'subsampled-gaussian', sampling: 'poisson', neighbours: 'add-remove', slack: 0, tailMass: 0 }]);
     expect(budget.canSpend({ mechanism: 'gaussian', noiseMultiplier: 50 })).toBe(true);
   });
 

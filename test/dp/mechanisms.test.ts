@@ -23,7 +23,7 @@ import {
   normalCdf,
   secureValueBound,
 } from 'privkit/dp';
-import { samplerSlack } from '../../dist/src/dp/secure.js';
+import { samplerSlack, samplerTailMass } from '../../dist/src/dp/secure.js';
 import { FC_SEED } from '../support/helpers.js';
 
 beforeAll(ready);
@@ -230,9 +230,11 @@ describe('gaussianMechanism', () => {
       const m = gaussianMechanism({ epsilon, delta, l2Sensitivity });
       expect(m.resolution).toBe(gaussianResolution(m.sigma));
       expect(m.sigma).toBeGreaterThan(analyticGaussianSigma({ epsilon, delta, l2Sensitivity }));
-      // The ideal mechanism is calibrated at (epsilon - 2s, e^-s delta) for the sampler's slack s (samplerSlack).
+      // The ideal mechanism is calibrated at (epsilon - 2s, e^-s (delta - (1 + e^epsilon) T)) for the sampler's slack s and tail mass T.
       const slack = samplerSlack('gaussian', 1);
-      const ideal = { epsilon: epsilon - 2 * slack, delta: delta * Math.exp(-slack) };
+      const tail = samplerTailMass('gaussian', 1);
+      expect(tail).toBeLessThan(1e-56);
+      const ideal = { epsilon: epsilon - 2 * slack, delta: (delta - (1 + Math.exp(epsilon)) * tail * (1 + 1e-12)) * Math.exp(-slack) * (1 - 1e-15) };
       expect(rel(m.sigma, analyticGaussianSigma({ ...ideal, l2Sensitivity: l2Sensitivity + m.resolution }))).toBeLessThan(1e-15);
       expect(gaussianDelta(m.sigma, { epsilon: ideal.epsilon, l2Sensitivity: l2Sensitivity + m.resolution })).toBeLessThanOrEqual(ideal.delta * (1 + 1e-12));
     }
@@ -390,7 +392,7 @@ describe('bounded aggregates', () => {
     const h = dpHistogram(data, { epsilon: 1e4, edges: [0, 1, 2, 3], rng });
     expect(Array.from(h.edges)).toEqual([0, 1, 2, 3]);
     expect(Array.from(h.counts, (c) => Math.round(c))).toEqual([2, 2, 3]);
-    const g = dpHistogram(records, { epsilon: 1e3, delta: 1e-9, noise: 'gaussian', bins: 4, lower: 0, upper: 8, rng });
+    const g = dpHistogram(records, { epsilon: 100, delta: 1e-9, noise: 'gaussian', bins: 4, lower: 0, upper: 8, rng });
     expect(Array.from(g.edges)).toEqual([0, 2, 4, 6, 8]);
     expect(Array.from(g.counts, (c) => Math.round(c))).toEqual([200, 200, 200, 201]); // 8 itself is in the last bin
     // noise of the right size: Laplace scale 1 at epsilon 1

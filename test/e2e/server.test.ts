@@ -95,7 +95,7 @@ describe('privkit/server with privkit/client over 127.0.0.1', () => {
       expect(r.checkedIn).toBeGreaterThanOrEqual(8);
       expect(r.included).toBe(4);
       // colludingClients defaults to 1: q = k / (n - 1)
-      independent.step({ noiseMultiplier: 1.5, sampleRate: Math.min(1, 4 / (r.checkedIn - 1)), sampling: 'without-replacement', neighbours: 'replace-one', slack: (r.event as { slack: number }).slack });
+      independent.step({ noiseMultiplier: 1.5, sampleRate: Math.min(1, 4 / (r.checkedIn - 1)), sampling: 'without-replacement', neighbours: 'replace-one', slack: (r.event as { slack: number }).slack, tailMass: (r.event as { tailMass: number }).tailMass });
       expect(r.epsilonAfter).toBeCloseTo(independent.getEpsilon(1e-5).epsilon, 12);
     }
     expect(final.epsilon).toBeCloseTo(independent.getEpsilon(1e-5).epsilon, 12);

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clipAndSum, ready } from 'privkit';
 import { RdpAccountant } from 'privkit/accounting';
-import { createRng, secureGaussian } from 'privkit/dp';
+import { createRng } from 'privkit/dp';
 import {
   CentralDpAggregator,
   createModel,
@@ -21,7 +21,8 @@ import {
   type UpdateAggregator,
 } from 'privkit/fl';
 import { createPool, sharedFloat32Array, type Pool } from 'privkit/pool';
-import { samplerSlack } from '../../dist/src/dp/secure.js';
+import { gaussianLatticeFor, gaussianOnLattice } from '../../dist/src/dp/secure.js';
+import { createRng as createDistRng } from '../../dist/src/dp/rng.js';
 import { expectPrivkitError } from '../support/helpers.js';
 
 const seedOf = (n: number): Uint8Array => {
@@ -204,20 +205,23 @@ describe('aggregators', () => {
     // Same arithmetic by hand: clip (3,4,..) to norm 1 and (..,5,..) to 1, sum, then the secure sampler from the same seed.
     const clipped = Float64Array.from(clipAndSum(new Float32Array([...deltas[0]!, ...deltas[1]!, ...deltas[2]!]), 3, 1).sum);
     expect(Array.from(clipped).map((v) => Math.fround(v))).toEqual(Array.from(Float32Array.of(0.6, 0.8, 0.1, 0, 1, 0.2)));
-    const expected = secureGaussian(clipped, aggregator.noiseStddev, { rng: createRng({ seed: seedOf(3) }) }).values;
+    expect(aggregator.latticeBits).toBe(12); // ceil(8 + log2 sqrt(6)), at least 12
+    const expected = gaussianOnLattice(clipped, aggregator.noiseStddev, 12, { rng: createDistRng({ seed: seedOf(3) }) }).values;
     expect(sum).toEqual(Float32Array.from(expected));
   });
 
   it('CentralDpAggregator charges the float32 clipping, the float64 sum and the lattice rounding (independent recomputation)', () => {
     const d = 7850;
     const aggregator = new CentralDpAggregator({ dimension: d, clipNorm: 0.1, noiseMultiplier: 3.8 });
-    // C1 = C (1 + 5 * 2^-24) (+ a subnormal term), the sum of up to 2^20 rows: 2 N gamma_N, the lattice: r sqrt(d), r <= 2^-23 sigma.
+    // C1 = C (1 + 5 * 2^-24) (+ a subnormal term), the sum of up to 2^20 rows: 2 N gamma_N, the lattice: r sqrt(d),
+    // r <= 2^(1 - bits) sigma with bits = ceil(8 + log2 sqrt(d)) = 15 at d = 7850 (so r sqrt(d) <= 2^-7 sigma).
+    expect(aggregator.latticeBits).toBe(15);
     const n = 2 ** 20;
     const gamma = (n * 2 ** -53) / (1 - n * 2 ** -53);
-    const bound = 0.1 * (1 + 5 * 2 ** -24) * (1 + 2 * n * gamma) + 2 ** -23 * aggregator.noiseStddev * Math.sqrt(d);
+    const bound = 0.1 * (1 + 5 * 2 ** -24) * (1 + 2 * n * gamma) + 2 ** -14 * aggregator.noiseStddev * Math.sqrt(d);
     expect(aggregator.noiseStddev).toBeGreaterThanOrEqual(3.8 * 0.1 * (1 + 5 * 2 ** -24) * (1 + 2 * n * gamma));
     expect(aggregator.noiseStddev).toBeLessThanOrEqual(3.8 * bound * (1 + 1e-12));
-    expect(aggregator.noiseStddev / (3.8 * 0.1)).toBeLessThan(1.001);
+    expect(aggregator.noiseStddev / (3.8 * 0.1)).toBeLessThan(1 / (1 - 3.8 * 2 ** -7)); // r sqrt(d) <= 2^-7 sigma: at most z x 0.8% more noise
   });
 
   it('CentralDpAggregator noise has standard deviation z C_eff (about z C), also in an empty round', async () => {
@@ -478,11 +482,12 @@ describe('FedAvg', () => {
     const dp = { ...base, rounds: 5, clipNorm: 1, noiseMultiplier: 1.1, delta: 1e-6 };
     const wor = await runFedAvg(dp);
     expect(wor.history.every((m) => m.sampled === 20)).toBe(true);
-    // The secure lattice sampler's pmf slack over the model's coordinates is charged with every round.
-    const slack = samplerSlack('gaussian', model.paramCount);
+    // The secure lattice sampler's pmf slack and tail mass over the model's coordinates are charged with every round.
+    const { slack, tailMass } = gaussianLatticeFor(model.paramCount);
     expect(slack).toBeGreaterThan(0);
+    expect(tailMass).toBeGreaterThan(0);
     const worExpected = new RdpAccountant()
-      .step({ noiseMultiplier: 1.1, sampleRate: 0.2, steps: 5, sampling: 'without-replacement', neighbours: 'replace-one', slack })
+      .step({ noiseMultiplier: 1.1, sampleRate: 0.2, steps: 5, sampling: 'without-replacement', neighbours: 'replace-one', slack, tailMass })
       .getEpsilon(1e-6).epsilon;
     expect(wor.epsilon).toBeCloseTo(worExpected, 12);
     expect(wor.delta).toBe(1e-6);
@@ -490,7 +495,7 @@ describe('FedAvg', () => {
     const epsilons = wor.history.map((m) => m.epsilon);
     expect([...epsilons].sort((a, b) => a - b)).toEqual(epsilons);
     const poisson = await runFedAvg({ ...dp, sampling: 'poisson' });
-    const expected = new RdpAccountant().step({ noiseMultiplier: 1.1, sampleRate: 0.2, steps: 5, slack }).getEpsilon(1e-6).epsilon;
+    const expected = new RdpAccountant().step({ noiseMultiplier: 1.1, sampleRate: 0.2, steps: 5, slack, tailMass }).getEpsilon(1e-6).epsilon;
     expect(poisson.epsilon).toBeCloseTo(expected, 12);
     expect(poisson.epsilon).toBeGreaterThan(new RdpAccountant().step({ noiseMultiplier: 1.1, sampleRate: 0.2, steps: 5 }).getEpsilon(1e-6).epsilon);
     expect(poisson.observer).toMatch(/only/);
@@ -512,7 +517,8 @@ describe('FedAvg', () => {
         steps: 4,
         sampling: 'without-replacement',
         neighbours: 'replace-one',
-        slack: samplerSlack('gaussian', model.paramCount),
+        slack: gaussianLatticeFor(model.paramCount).slack,
+        tailMass: gaussianLatticeFor(model.paramCount).tailMass,
       })
       .getEpsilon(1e-5).epsilon;
     expect(accounted).toBeLessThanOrEqual(2);

@@ -117,6 +117,7 @@ async function expectOneProcessResult(coordinator: ClusterCoordinator, task: Tas
         sampling: 'without-replacement' as const,
         neighbours: 'replace-one' as const,
         slack: reference.slack,
+        tailMass: reference.tailMass,
       };
       expect(round.event).toEqual(event);
       accountant.step(event);

@@ -34,8 +34,12 @@ const categorical = (y: tf.Tensor, p: tf.Tensor) => tf.neg(tf.sum(tf.mul(y, tf.l
 /** The lattice granularity for d coordinates: ceil(8 + log2 sqrt(d)) bits, in [12, 24]. */
 const latticeBits = (d: number) => Math.min(24, Math.max(12, Math.ceil(8 + Math.log2(Math.sqrt(d)))));
 
-/** The sampler's slack of one step over d coordinates: d (-ln(1 - 2^(bits - 49))). */
-const stepSlack = (d: number) => d * -Math.log1p(-(2 ** (latticeBits(d) - 49)));
+/**
+ * The sampler's slack of one step over d coordinates (src/dp/sampler-error.ts): d (-ln(1 - eta)) with
+ * eta = 2 D b / (1 - e^(-b / t)) + 1e-12 at b = 16 (the tail set's start), D = 2 x 3 x 2^-50 (the
+ * displacement bound in [8, 16)) and t = 2^bits (the largest scale on the lattice).
+ */
+const stepSlack = (d: number) => d * -Math.log1p(-((2 * 6 * 2 ** -50 * 16) / -Math.expm1(-16 / 2 ** latticeBits(d)) + 1e-12));
 
 /**
  * The noise's standard deviation for d coordinates, clip C, noise multiplier z and batches of at most

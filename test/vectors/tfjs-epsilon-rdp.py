@@ -5,6 +5,7 @@
 # the exact binomial sum, fractional orders by numerical integration of E_{mu0}[(mu/mu0)^alpha],
 # mu = (1-q) mu0 + q mu1 (add/remove; for the Gaussian the mu0-vs-mu direction dominates, MTZ Thm 5),
 # plus the lattice sampler's slack s (2 alpha - 1)/(alpha - 1) per step; (eps, delta) by Balle et al. 2020 Thm 21.
+# The sampler's tail mass (1.3e-52 per step: (1 + e^3) x 160 x 1.3e-52 = 4e-49 of delta) is far below this resolution and not modeled.
 import sys, json, mpmath as mp
 mp.mp.dps = 50
 def rdp_int(q, z, a):

@@ -24,7 +24,7 @@ describe('each module exports exactly its own kernels', () => {
     dp: [
       ...['wipeScratch', 'firstNonFinite', 'chachaBytes'],
       ...['gaussianFill64', 'gaussianFill32', 'laplaceFill64', 'laplaceFill32', 'gaussianAdd64', 'gaussianAdd32', 'laplaceAdd64', 'laplaceAdd32'],
-      ...['secureLaplaceLattice', 'secureLaplaceTable', 'secureGaussianLattice', 'discreteGaussianFill', 'discreteGaussianAcceptance'],
+      ...['secureLaplaceLattice', 'secureLaplaceTable', 'secureGaussianLattice', 'discreteGaussianFill', 'discreteGaussianAcceptance', 'zigguratNormalTables'],
       ...['andWords', 'addKeystreams', 'addWords', 'hadamardRotate', 'hadamardSigns', 'hadamardBlock', 'hadamardSpans', 'quantizeChunk'],
     ],
     paillier: ['montPow', 'montPowScratchBytes', 'montPowSecret', 'montPowSecretScratchBytes', 'secretWindowBits', 'montCounters'],

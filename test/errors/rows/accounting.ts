@@ -24,11 +24,13 @@ const neighbours = oneOf(['add-remove', 'replace-one'], { optional: true });
 const steps = int(1, Number.MAX_SAFE_INTEGER, { optional: true });
 const orders = arrayOf(num({ above: 1, infinite: true }), { optional: true });
 const sampleRate = num({ above: 0, max: 1 });
+/** A sampler's tail mass: in [0, 1), optional. */
+const tailMass = num({ min: 0, below: 1, optional: true });
 
 /** One valid event of every kind, with the domain of its fields. */
 const EVENTS: Record<string, { event: () => Record<string, unknown>; domain: Domain }> = {
   'subsampled-gaussian': {
-    event: () => ({ mechanism: 'subsampled-gaussian', noiseMultiplier: 1.1, sampleRate: 0.01, steps: 100, sampling: 'poisson', neighbours: 'add-remove', slack: 0 }),
+    event: () => ({ mechanism: 'subsampled-gaussian', noiseMultiplier: 1.1, sampleRate: 0.01, steps: 100, sampling: 'poisson', neighbours: 'add-remove', slack: 0, tailMass: 1e-20 }),
     domain: obj({
       mechanism: oneOf(['subsampled-gaussian'], { optional: true }),
       noiseMultiplier: nonNegative(),
@@ -37,11 +39,12 @@ const EVENTS: Record<string, { event: () => Record<string, unknown>; domain: Dom
       sampling,
       neighbours,
       slack: nonNegative({ optional: true }),
+      tailMass,
     }),
   },
   gaussian: {
     event: () => ({ mechanism: 'gaussian', noiseMultiplier: 2, steps: 3, slack: 0.001 }),
-    domain: obj({ mechanism: oneOf(['gaussian', 'laplace', 'subsampled-gaussian', 'zcdp', 'distributed-discrete-gaussian']), noiseMultiplier: nonNegative(), steps, slack: nonNegative({ optional: true }) }),
+    domain: obj({ mechanism: oneOf(['gaussian', 'laplace', 'subsampled-gaussian', 'zcdp', 'distributed-discrete-gaussian']), noiseMultiplier: nonNegative(), steps, slack: nonNegative({ optional: true }), tailMass }),
   },
   laplace: {
     event: () => ({ mechanism: 'laplace', noiseMultiplier: 2, steps: 3 }),
@@ -64,6 +67,7 @@ const EVENTS: Record<string, { event: () => Record<string, unknown>; domain: Dom
       neighbours: 'add-remove',
       steps: 2,
       slack: 0,
+      tailMass: 0,
     }),
     domain: obj({
       mechanism: oneOf(['distributed-discrete-gaussian', 'gaussian', 'laplace', 'zcdp', 'subsampled-gaussian']),
@@ -77,6 +81,7 @@ const EVENTS: Record<string, { event: () => Record<string, unknown>; domain: Dom
       neighbours,
       steps,
       slack: nonNegative({ optional: true }),
+      tailMass,
     }),
   },
 };
@@ -230,11 +235,12 @@ const calibrationRows: Row[] = [
           sampling,
           neighbours,
           slack: nonNegative({ optional: true }),
+          tailMass,
           orders,
         }),
       },
     ],
-    args: () => [{ targetEpsilon: 2, delta: 1e-5, sampleRate: 0.01, steps: 200, accountant: 'rdp', sampling: 'poisson', neighbours: 'add-remove', slack: 0, orders: [2, 4, 8, 16, 32] }],
+    args: () => [{ targetEpsilon: 2, delta: 1e-5, sampleRate: 0.01, steps: 200, accountant: 'rdp', sampling: 'poisson', neighbours: 'add-remove', slack: 0, tailMass: 1e-20, orders: [2, 4, 8, 16, 32] }],
     call: ([o]) => acc.calibrateNoiseMultiplier(o),
   },
   {
