@@ -4,15 +4,16 @@
 // value is released through the secure lattice mechanisms of mechanisms.ts. Sums are computed exactly
 // and rounded once (Shewchuk's partials), so float summation cannot raise the sensitivity beyond the
 // documented margin (the order- and rounding-based attacks of Casacuberta et al. 2022). No call fails
-// because of the data's values or size: a value beyond the lattice's exact range (2^28 x the noise
-// scale) is clamped to it before the noise, a public bound (clampToLattice).
+// because of the data's values or size: counts are released exactly at any size (releaseCounts), and a
+// sum beyond the lattice's exact range (2^28 x the noise scale) is clamped to it before the noise, a
+// public bound (clampToLattice).
 import { PrivkitError } from '../errors.js';
 import { assertInteger, assertNumber, assertOneOf, readNumbers, readOptions } from '../validate.js';
 import { checkTypedArray } from '../wasm/boundary.js';
 import { calibrateSecureGaussian, calibrateSecureLaplace, laplaceMechanism } from './mechanisms.js';
 import { resolveRng } from './noise.js';
 import type { Rng } from './rng.js';
-import { secureGaussian, secureLaplace, secureValueBound } from './secure.js';
+import { gaussianResolution, laplaceResolution, secureGaussian, secureLaplace, secureValueBound } from './secure.js';
 
 /** Options of every DP aggregate. */
 export interface AggregateOptions {
@@ -153,10 +154,30 @@ function releaseOne(value: number, epsilon: number, sensitivity: number, rng: Rn
   return mechanism.release(clampToLattice(Float64Array.of(value), mechanism.scale))[0]!;
 }
 
+/** A count with lattice Laplace noise for sensitivity 1, exact at any size (releaseCounts). */
+function releaseCount(n: number, epsilon: number, rng: Rng | undefined): number {
+  const mechanism = laplaceMechanism({ epsilon, l1Sensitivity: 1, rng });
+  return releaseCounts(Float64Array.of(n), mechanism.resolution, (values) => mechanism.release(values))[0]!;
+}
+
+/**
+ * Integer counts (below 2^53) with lattice noise of step `resolution`, at any size. With r <= 1 every
+ * integer is a lattice point, so the noise is drawn for zeros (`noise` returns Z r) and the release is
+ * count + Z r, rounded to the nearest double by the addition: a function of the exact lattice release
+ * (post-processing), so no count meets the sampler's exact range 2^52 r. With r > 1 that range is at
+ * least 2^53 and holds every count.
+ */
+function releaseCounts(counts: Float64Array, resolution: number, noise: (values: Float64Array) => Float64Array): Float64Array {
+  if (resolution > 1) return noise(counts);
+  const released = noise(new Float64Array(counts.length));
+  for (let i = 0; i < counts.length; i++) released[i] = counts[i]! + released[i]!;
+  return released;
+}
+
 /**
  * Noisy count of records (or of a given count), Laplace noise of scale about 1/epsilon on the
  * secure lattice: epsilon-DP under add/remove neighbours. Not rounded (round as post-processing).
- * Counts above 2^28 x scale (2.7e8 at epsilon 1, 2.7e5 at epsilon 1000) are released saturated.
+ * Any count is released exactly plus the noise (no range limit: see releaseCounts).
  *
  * @param records - the records (only their number counts), or the exact count itself.
  * @throws {PrivkitError} E_ARG when opts is not an object, epsilon is not finite and > 0, records is neither a Float64Array (of at most 2^32 - 1 records) nor a non-negative integer, or opts.rng is not an Rng from createRng.
@@ -167,7 +188,7 @@ export function dpCount(records: Float64Array | number, opts: AggregateOptions):
   const { epsilon: e, rng } = readOptions(opts, ['epsilon', 'rng'], 'opts', true);
   const epsilon = assertNumber('epsilon', e, 'positive');
   const n = typeof records === 'number' ? assertInteger('records', records) : checkRecords(records).length;
-  return releaseOne(n, epsilon, 1, rng);
+  return releaseCount(n, epsilon, rng);
 }
 
 /**
@@ -220,7 +241,7 @@ export function dpMean(records: Float64Array, opts: BoundedOptions): number {
   // rounding is monotone, so no normalized value exceeds the normalized bounds computed the same way
   const half = Math.max(Math.abs(b.lower - mid), Math.abs(b.upper - mid));
   const noisySum = releaseOne(sumOfFinite(normalized), epsilon / 2, half * SUM_MARGIN, rng);
-  const noisyCount = releaseOne(x.length, epsilon / 2, 1, rng);
+  const noisyCount = releaseCount(x.length, epsilon / 2, rng);
   return clamp(noisySum / Math.max(1, noisyCount) + mid, b.lower, b.upper);
 }
 
@@ -275,7 +296,7 @@ function binOf(x: number, edges: Float64Array): number {
  * Laplace noise (epsilon-DP) or analytic Gaussian noise ((epsilon, delta)-DP). Under add/remove
  * neighbours one record changes one count by 1: L1 and L2 sensitivity 1, and only that coordinate
  * is rounded differently, so the lattice charge is 1 + resolution whatever the number of bins.
- * Counts beyond the lattice's exact range (2^28 x scale) are released saturated (see clampToLattice).
+ * Counts of any size are released exactly plus the noise (releaseCounts).
  *
  * @throws {PrivkitError} E_ARG when opts is not an object, epsilon is not finite and > 0, records is not a Float64Array of at most 2^32 - 1 records, noise is not 'laplace' or 'gaussian', delta is missing for (or given with) the wrong noise or not in (0, 1), the bins are not given as exactly one of `edges` (finite, strictly increasing, >= 2) or `bins` (1 to 2^24, with valid lower < upper), or opts.rng is not an Rng from createRng.
  * @throws {PrivkitError} E_NONFINITE when a record is NaN.
@@ -301,7 +322,7 @@ export function dpHistogram(records: Float64Array, opts: HistogramOptions): DpHi
     const bin = binOf(x[i]!, edges);
     if (bin >= 0) counts[bin]!++;
   }
-  clampToLattice(counts, scale);
-  const noisy = noise === 'laplace' ? secureLaplace(counts, scale, { rng }) : secureGaussian(counts, scale, { rng });
-  return { counts: noisy.values, edges };
+  const resolution = noise === 'laplace' ? laplaceResolution(scale) : gaussianResolution(scale);
+  const released = releaseCounts(counts, resolution, (values) => (noise === 'laplace' ? secureLaplace(values, scale, { rng }) : secureGaussian(values, scale, { rng })).values);
+  return { counts: released, edges };
 }
