@@ -34,6 +34,7 @@ import {
   type UnmaskMessage,
 } from 'privkit/secagg';
 import { createServer, decodeFrame, encodeFrame, enrolmentBytes, type Message, type PrivkitServer, type TaskOptions } from 'privkit/server';
+import { Raw } from '../support/raw-client.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -470,34 +471,3 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
   });
 });
 
-/** A hand-driven client: raw frames in, decoded frames out. */
-class Raw {
-  readonly socket: WebSocket;
-  readonly inbox: Message[] = [];
-  seq = 0;
-  #waiters: (() => void)[] = [];
-
-  constructor(url: string) {
-    this.socket = new WebSocket(url);
-    this.socket.binaryType = 'arraybuffer';
-    this.socket.on('message', (data: ArrayBuffer) => {
-      this.inbox.push(decodeFrame(new Uint8Array(data)).message);
-      this.#waiters.splice(0).forEach((w) => w());
-    });
-  }
-  send(message: Message): void {
-    this.socket.send(encodeFrame(++this.seq, message));
-  }
-  async next<T extends Message['type']>(type: T): Promise<Extract<Message, { type: T }>> {
-    for (;;) {
-      const k = this.inbox.findIndex((m) => m.type === type);
-      if (k >= 0) return this.inbox.splice(k, 1)[0] as Extract<Message, { type: T }>;
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    }
-  }
-  async hello(taskId: string, token: string): Promise<Extract<Message, { type: 'welcome' }>> {
-    await new Promise<void>((resolve) => (this.socket.readyState === WebSocket.OPEN ? resolve() : this.socket.once('open', () => resolve())));
-    this.send({ type: 'hello', taskId, token });
-    return this.next('welcome');
-  }
-}
