@@ -56,7 +56,7 @@ import type { Message, RoundStatus, WireModelSpec } from '../service/wire.js';
 import { CLOSE_FINISHED, CLOSE_REFUSED, LISTEN_KEYS, Refusal, listen, readListenOptions, tokenHash, type Connection, type Connections, type ListenOptions } from './connections.js';
 import { Ledger } from './ledger.js';
 import { binary, connectRedis, Lease, taskKeys, type FencedArg, type RedisClient, type TaskKeys } from './redis.js';
-import { resolveTask, type IssuedToken, type ResolvedTask, type TaskOptions, type TaskStatus } from './server.js';
+import { endOfTask, resolveTask, type FinishedBy, type IssuedToken, type ResolvedTask, type TaskOptions, type TaskStatus } from './server.js';
 
 const OBSERVER =
   'observers of the released model versions, round results and task status (checked-in counts included), not the service itself: the coordinator, every aggregator process and the Redis server see updates or unnoised partial sums (central DP); replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in, deadlines and aggregator failures do not depend on the data';
@@ -139,7 +139,7 @@ export class ClusterCoordinator {
   #modelVersion: number;
   #checkedIn = 0;
   #round: CoordinatorRound | undefined;
-  #finishedBy: 'rounds' | 'budget' | undefined;
+  #finishedBy: FinishedBy | undefined;
   #running = false;
   #again = false;
   #closing = false;
@@ -294,12 +294,12 @@ export class ClusterCoordinator {
   }
 
   async #checkFinished(): Promise<boolean> {
-    const done = this.#ledger.rounds(this.#task.id).filter((r) => r.status === 'released' || r.status === 'withheld').length;
-    if (done >= this.#task.rounds) await this.#finish('rounds');
+    const end = endOfTask(this.#task, this.#ledger.rounds(this.#task.id));
+    if (end !== undefined) await this.#finish(end);
     return this.#finishedBy !== undefined;
   }
 
-  async #finish(by: 'rounds' | 'budget'): Promise<void> {
+  async #finish(by: FinishedBy): Promise<void> {
     await this.#act([
       ['SET', { key: this.#keys.finished }, by],
       ['PUBLISH', { key: this.#keys.events }, 'finished'],

@@ -51,8 +51,12 @@
 // then); a holder that reveals a share its dealer never sent is discarded and the unmasking retried
 // without it; a round that still fails (too few unmask responses, a dealer of inconsistent shares
 // whose secret can not be rebuilt) is aborted and keeps its charge. A dealer convicted by its own
-// signed messages takes no further part in the task (in this process: a restart forgets it), so one
-// malicious client can abort at most one charged round. The charge is FedAvg + SecureAggregator's: the distributed discrete Gaussian
+// signed messages is banned from the task for good (stored in the ledger before its round is aborted,
+// so a restart does not forget it): its connection is closed (4001) and its hello refused from then
+// on, so one malicious client can abort at most one charged round. Whatever aborts them (clients that
+// go silent in the unmasking phase are dropouts, not convicted), at most maxAbortedRounds rounds are
+// aborted after their charge: then the task ends (finishedBy 'aborts'), so a coalition can not burn
+// the budget on rounds that release nothing. The charge is FedAvg + SecureAggregator's: the distributed discrete Gaussian
 // of the survivors less the c colluding clients (whose noise the observer knows: a malicious client
 // can add none), subsampled without replacement at q = min(1, k / (n - c)), replace-one. The
 // server no longer sees updates, only the sum over the signed survivor set: against it the epsilon
@@ -123,6 +127,12 @@ export interface TaskOptions {
   noiseMultiplier: number;
   /** A budget: a round whose charge would take epsilon past it is not started, and the task ends. */
   targetEpsilon?: number;
+  /**
+   * Rounds that may be aborted after their charge (secure aggregation that could not unmask: each costs
+   * its epsilon and releases nothing) before the task ends with finishedBy 'aborts'. Rounds aborted by a
+   * restart of the server do not count. Default 3.
+   */
+  maxAbortedRounds?: number;
   /** delta of the reported epsilon; default 1e-5. */
   delta?: number;
   /** eta: the server step on the averaged update; default 1. */
@@ -160,8 +170,8 @@ export interface TaskStatus {
   id: string;
   /** 'waiting' for check-ins, 'training' a round, or 'finished'. */
   state: 'waiting' | 'training' | 'finished';
-  /** Why the task finished: all rounds done, or the budget. */
-  finishedBy?: 'rounds' | 'budget';
+  /** Why the task finished: all rounds done, the budget, or maxAbortedRounds rounds aborted after their charge. */
+  finishedBy?: FinishedBy;
   /** Rounds completed (released or withheld). */
   completedRounds: number;
   /** The latest model version (0: the initial model). */
@@ -180,6 +190,16 @@ export interface TaskStatus {
   rounds: LedgerRound[];
 }
 
+/** Why a task finished (see {@link TaskStatus}). */
+export type FinishedBy = 'rounds' | 'budget' | 'aborts';
+
+/** @internal why the ledger's rounds end the task, if they do (shared with src/server/cluster.ts): all rounds completed, or too many aborted after their charge. */
+export function endOfTask(task: ResolvedTask, rounds: readonly LedgerRound[]): FinishedBy | undefined {
+  if (rounds.filter((r) => r.status === 'released' || r.status === 'withheld').length >= task.rounds) return 'rounds';
+  if (rounds.filter((r) => r.abortedBy === 'protocol').length >= task.maxAbortedRounds) return 'aborts';
+  return undefined;
+}
+
 /** A bearer token issued for one client of the task. */
 export interface IssuedToken {
   /** The client's id in the ledger. */
@@ -192,6 +212,7 @@ const SECAGG_OBSERVER =
   'observers of the released model versions, round results and task status (checked-in counts included), replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in and deadlines do not depend on the data; the server sees only the sum over each signed survivor set (epsilonAgainstServer: without sampling)';
 const OBSERVER =
   'observers of the released model versions, round results and task status (checked-in counts included), not the server itself, which sees updates in the clear (central DP); replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in and deadlines do not depend on the data';
+const BAN_REASON = 'this client was convicted of dealing inconsistent shares (by its own signed messages)';
 const TASK_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const TASK_KEYS = [
   'id',
@@ -205,6 +226,7 @@ const TASK_KEYS = [
   'clipNorm',
   'noiseMultiplier',
   'targetEpsilon',
+  'maxAbortedRounds',
   'delta',
   'serverLearningRate',
   'trainMs',
@@ -227,6 +249,7 @@ export interface ResolvedTask {
   clipNorm: number;
   noiseMultiplier: number;
   targetEpsilon: number | undefined;
+  maxAbortedRounds: number;
   delta: number;
   serverLearningRate: number;
   trainMs: number;
@@ -261,6 +284,7 @@ export function resolveTask(given: TaskOptions): ResolvedTask {
     clipNorm: assertNumber('options.task.clipNorm', t.clipNorm, 'positive'),
     noiseMultiplier: assertNumber('options.task.noiseMultiplier', t.noiseMultiplier, 'positive'),
     targetEpsilon: t.targetEpsilon === undefined ? undefined : assertNumber('options.task.targetEpsilon', t.targetEpsilon, 'positive'),
+    maxAbortedRounds: t.maxAbortedRounds === undefined ? 3 : assertInteger('options.task.maxAbortedRounds', t.maxAbortedRounds, 1, 2 ** 20),
     delta: t.delta === undefined ? 1e-5 : assertDelta('options.task.delta', t.delta),
     serverLearningRate: t.serverLearningRate === undefined ? 1 : assertNumber('options.task.serverLearningRate', t.serverLearningRate, 'positive'),
     trainMs: t.trainMs === undefined ? 60000 : assertInteger('options.task.trainMs', t.trainMs, 1, 2 ** 31 - 1),
@@ -337,14 +361,12 @@ export class PrivkitServer {
   readonly #integers = new UniformIntegers(createRng());
   readonly #accountant = new RdpAccountant();
   readonly #checkedIn = new Set<string>();
-  /** Clients convicted (by their own signed messages) of dealing inconsistent shares: refused for the rest of this process. */
-  readonly #convicted = new Set<string>();
   #params: Float32Array;
   #modelVersion: number;
   #round: RoundState | SecAggRoundState | undefined;
   readonly #plan: DistributedDpPlan | undefined;
   readonly #serverAccountant = new RdpAccountant();
-  #finishedBy: 'rounds' | 'budget' | undefined;
+  #finishedBy: FinishedBy | undefined;
   #resolveFinished!: (status: TaskStatus) => void;
   #closing = false;
 
@@ -452,7 +474,6 @@ export class PrivkitServer {
       case 'check-in': {
         if (this.#finishedBy !== undefined) throw new Refusal('E_PROTOCOL', 'the task has finished');
         if (this.#checkedIn.has(id)) throw new Refusal('E_PROTOCOL', 'already checked in');
-        if (this.#convicted.has(id)) throw new Refusal('E_AUTH', 'this client was convicted of dealing inconsistent shares (by its own signatures): it takes no further part');
         if (this.#plan !== undefined && this.#ledger.signingKey(this.#task.id, id) === undefined) {
           throw new Refusal('E_PROTOCOL', 'a secure-aggregation task: enrol a signing key before checking in');
         }
@@ -550,6 +571,8 @@ export class PrivkitServer {
   #authenticate(token: string): string {
     const clientId = this.#ledger.findClient(this.#task.id, tokenHash(token));
     if (clientId === undefined) throw new Refusal('E_AUTH', 'unknown token', CLOSE_REFUSED);
+    const ban = this.#ledger.ban(this.#task.id, clientId);
+    if (ban !== undefined) throw new Refusal('E_AUTH', `${ban.reason} in round ${ban.round}: banned from the task`, CLOSE_REFUSED);
     return clientId;
   }
 
@@ -574,12 +597,12 @@ export class PrivkitServer {
 
   #checkFinished(): boolean {
     if (this.#finishedBy !== undefined) return true;
-    const done = this.#ledger.rounds(this.#task.id).filter((r) => r.status === 'released' || r.status === 'withheld').length;
-    if (done >= this.#task.rounds) this.#finish('rounds');
+    const end = endOfTask(this.#task, this.#ledger.rounds(this.#task.id));
+    if (end !== undefined) this.#finish(end);
     return this.#finishedBy !== undefined;
   }
 
-  #finish(by: 'rounds' | 'budget'): void {
+  #finish(by: FinishedBy): void {
     this.#finishedBy = by;
     this.#checkedIn.clear();
     for (const connection of this.#connections.authenticated()) connection.close(CLOSE_FINISHED, 'task finished');
@@ -790,13 +813,16 @@ export class PrivkitServer {
   }
 
   /**
-   * Keeps the round's convicted dealers out of later rounds: a dealer whose secret can not be rebuilt aborts
-   * the round after its charge, and would otherwise do so in every round it is sampled for.
+   * Bans the round's convicted dealers from the task for good (in the ledger first): a dealer whose secret can
+   * not be rebuilt aborts the round after its charge, and would otherwise do so in every round it is sampled for.
    */
   #convict(round: SecAggRoundState): void {
     for (const id of round.server.convicted) {
-      this.#convicted.add(id);
+      this.#ledger.banClient(this.#task.id, id, round.round, BAN_REASON);
       this.#checkedIn.delete(id);
+      const connection = this.#connections.get(id);
+      connection?.send({ type: 'error', code: 'E_AUTH', message: `${BAN_REASON} in round ${round.round}: banned from the task`, refSeq: 0 });
+      connection?.close(CLOSE_REFUSED, 'banned');
     }
   }
 
