@@ -739,7 +739,7 @@ export class ClusterAggregator {
 
   /** The client a hello's token belongs to, looked up in Redis (mirrored from the coordinator's ledger). */
   async #authenticate(token: string): Promise<string> {
-    const clientId = await this.#redis.hGet(this.#keys.tokens, toHex(tokenHash(token))).catch(() => null);
+    const clientId = await this.#redis.hGet(this.#keys.tokens, toHex(tokenHash(token))); // a failed lookup rejects: closed with 1011 (retry), not refused
     if (clientId == null) throw new Refusal('E_AUTH', 'unknown token', CLOSE_REFUSED);
     return clientId;
   }

@@ -25,6 +25,7 @@
 //   1000  the task finished: the client ends normally;
 //   1006  (no close frame) a connection beyond maxUnauthenticated, cut at once: retry with back-off;
 //   1009  a frame over the transport limit (ws's maxPayload);
+//   1011  the hello's token could not be looked up (e.g. Redis unreachable): retry with back-off;
 //   4000  superseded: the same client authenticated on a newer connection;
 //   4001  credentials refused (unknown task or token, a banned client, a message before hello): E_AUTH,
 //         the client must not retry;
@@ -41,6 +42,7 @@ import { decodeFrame, encodeFrame, maxFrameBytes, type Message, type WireLimits 
 
 /** The close codes of the file header. */
 export const CLOSE_FINISHED = 1000;
+export const CLOSE_INTERNAL = 1011;
 export const CLOSE_SUPERSEDED = 4000;
 export const CLOSE_REFUSED = 4001;
 export const CLOSE_HELLO_LATE = 4002;
@@ -128,6 +130,7 @@ export interface ConnectionHandlers {
 
 /** One WebSocket connection and what it has proven. */
 export class Connection {
+  // the fields below are the connection layer's; hosts read clientId and lastSeqIn, and call send and close
   /** The client it authenticated as (undefined before its hello is accepted). */
   clientId: string | undefined;
   /** The sequence number of the last frame accepted from it. */
@@ -310,7 +313,8 @@ export class Connections {
           },
           (error: unknown) => {
             connection.authenticating = false;
-            this.#refuse(connection, error instanceof Refusal ? error : new Refusal('E_AUTH', 'the token could not be checked', CLOSE_REFUSED), seq);
+            // a refusal of the client, or a failure of the lookup itself: not the client's fault, so not 4001
+            this.#refuse(connection, error instanceof Refusal ? error : new Refusal('E_PROTOCOL', 'the token could not be checked now: retry', CLOSE_INTERNAL), seq);
           },
         );
       };

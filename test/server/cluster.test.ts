@@ -267,8 +267,9 @@ describe('privkit/server over Redis: 3 aggregator processes', () => {
     other.destroy();
   }, 20000);
 
-  it('an aggregator refuses a connection flood beyond maxUnauthenticated, closes late hellos with 4002, refused credentials with 4001 and violations with 4003; an honest client still completes the round', async () => {
-    const task = { ...baseTask('cluster-attacked'), rounds: 1, clientsPerRound: 1, minCheckIns: 1, minUpdates: 1 };
+  it('an aggregator refuses a connection flood beyond maxUnauthenticated, closes late hellos with 4002, refused credentials with 4001 and violations with 4003; honest clients still complete the round', async () => {
+    // two check-ins per round: the attacker's own check-in (lapsed when it is cut) can never make a round alone
+    const task = { ...baseTask('cluster-attacked'), rounds: 1, clientsPerRound: 2, minCheckIns: 2, minUpdates: 2 };
     const coordinator = await createCoordinator({ redis: redis.url, task, dataDir: dataDir() });
     const aggregator = await createAggregator({ redis: redis.url, taskId: task.id, id: 'under-attack', port: 0, maxUnauthenticated: 3, helloMs: 1500, messagesPerSecond: 5 });
     const url = aggregator.url;
@@ -313,13 +314,17 @@ describe('privkit/server over Redis: 3 aggregator processes', () => {
     for (let i = 0; i < 20; i++) attacker.send({ type: 'check-in' });
     expect(await attacker.closed).toBe(4003);
     expect(await health()).toEqual({ ok: true, aggregator: 'under-attack', connections: 0, checkedIn: 0 }); // its check-in lapsed with the socket
-    // an honest client gets in and completes the task's round through this aggregator
+    // honest clients get in and complete the task's round through this aggregator
     const labels = Uint8Array.of(0, 1, 2, 0, 1, 2);
-    const images = Float32Array.from({ length: 48 }, (_, k) => Math.sin(k));
-    const honest = connect({ url, taskId: task.id, token: (await coordinator.issueToken()).token, data: { images, labels }, WebSocket: WebSocket as never });
+    const honest = await Promise.all(
+      [1, 2].map(async (c) => {
+        const images = Float32Array.from({ length: 48 }, (_, k) => Math.sin(k * c));
+        return connect({ url, taskId: task.id, token: (await coordinator.issueToken()).token, data: { images, labels }, WebSocket: WebSocket as never });
+      }),
+    );
     const final = await coordinator.finished;
-    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 1]]);
-    expect((await honest.done).trainedRounds).toEqual([1]);
+    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 2]]);
+    for (const session of honest) expect((await session.done).trainedRounds).toEqual([1]);
     await aggregator.close();
     await coordinator.close();
   }, 30000);
