@@ -14,8 +14,9 @@
 // A refused frame gets an Error frame and changes no state. Before authentication a connection gets
 // one refusal and is closed, so it cannot keep a socket busy with refused frames; after it, a second's
 // worth of rate-limited frames closes it (its error frames cannot grow the send buffer without bound).
-// Slow clients: a connection must say hello within helloMs of opening (a hello after that deadline is
-// not read, whether or not the timer has fired yet), and at most maxUnauthenticated connections may
+// Frames that arrive while a connection is being closed are not read. Slow clients: a connection must
+// say hello within helloMs of opening (a hello after that deadline is not read, whether or not the
+// timer has fired yet), and at most maxUnauthenticated connections may
 // wait to authenticate at once: a new one beyond it is cut before anything is read. Before
 // authentication a peer can make the server buffer one frame of the largest size, so this bounds what
 // a connection flood costs to maxUnauthenticated such frames (a per-address limit belongs to the
@@ -256,6 +257,8 @@ export class Connections {
   }
 
   #receive(connection: Connection, data: Buffer, isBinary: boolean): void {
+    // a connection being closed (refused, banned, superseded, late) is not read: ws still delivers frames until the peer's close arrives
+    if (connection.socket.readyState !== connection.socket.OPEN) return;
     let seq = 0;
     try {
       this.#spendToken(connection);
@@ -297,8 +300,8 @@ export class Connections {
   #check(connection: Connection, message: Message, seq: number): () => void {
     if (message.type === 'hello') {
       if (connection.clientId !== undefined || connection.authenticating) throw new Refusal('E_PROTOCOL', 'already authenticated');
-      // past its deadline a hello is not read, even when it arrives before the timer's close (a busy event loop, a close in progress)
-      if (Date.now() >= connection.helloDeadline || connection.socket.readyState !== connection.socket.OPEN) {
+      // past its deadline a hello is not read, even when it is read before the timer's close (a busy event loop)
+      if (Date.now() >= connection.helloDeadline) {
         throw new Refusal('E_PROTOCOL', `a hello after the ${this.#settings.helloMs} ms deadline: retry`, CLOSE_HELLO_LATE);
       }
       if (message.taskId !== this.#taskId) throw new Refusal('E_AUTH', 'unknown task', CLOSE_REFUSED);
