@@ -139,6 +139,7 @@ export class Connection {
   #seqOut = 0;
   /** While its hello's token is looked up (asynchronously): no second hello, no other message. */
   authenticating = false;
+  /** Rate-limit tokens left (a bucket of messagesPerSecond, refilled continuously) and when it was last refilled. */
   tokens: number;
   refilledAt = Date.now();
   /** When its hello is due (Date.now() milliseconds). */
