@@ -328,4 +328,23 @@ describe('privkit/server over Redis: 3 aggregator processes', () => {
     await aggregator.close();
     await coordinator.close();
   }, 30000);
+
+  it('an aggregator whose token lookup fails closes the hello with 1011 (retry), not 4001 (which would end an honest client for good)', async () => {
+    const task = baseTask('cluster-lookup');
+    const coordinator = await createCoordinator({ redis: redis.url, task, dataDir: dataDir() });
+    const aggregator = await createAggregator({ redis: redis.url, taskId: task.id, id: 'lookup', port: 0 });
+    const { token } = await coordinator.issueToken();
+    // the token hash becomes a string: HGET fails with WRONGTYPE, as any failing Redis command would
+    const other = createClient({ url: redis.url });
+    await other.connect();
+    await other.set(`privkit:${task.id}:tokens`, 'not a hash');
+    const raw = new Raw(aggregator.url);
+    await raw.opened();
+    raw.send({ type: 'hello', taskId: task.id, token });
+    expect(await raw.next('error')).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('could not be checked') });
+    expect(await raw.closed).toBe(1011);
+    other.destroy();
+    await aggregator.close();
+    await coordinator.close();
+  }, 20000);
 });
