@@ -38,9 +38,10 @@
 // partial sums and check-ins (poisoning the model and the sample) but cannot take the lease from a
 // living coordinator, make it skip a charge, or change its ledger. Run Redis on a private network
 // with authentication (a redis://user:password@ or rediss:// URL) and treat it like the ledger's disk.
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type * as WsTypes from 'ws';
+//
+// Clients reach aggregators through the connection layer of the one-process server (connections.ts:
+// rate limit, bounded frames, replays, bearer tokens looked up in Redis, maxUnauthenticated, the hello
+// deadline and the close codes), so an aggregator refuses what createServer refuses.
 import { PrivkitError } from '../errors.js';
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import type { PrivacyEvent } from '../accounting/events.js';
@@ -50,10 +51,11 @@ import { fixedSizeSample, UniformIntegers } from '../fl/sampling.js';
 import { clipByL2 } from '../kernels/clip.js';
 import { assertInteger, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
-import { decodeFrame, encodeFrame, maxFrameBytes, type Message, type RoundStatus, type WireLimits, type WireModelSpec } from '../service/wire.js';
+import type { Message, RoundStatus, WireModelSpec } from '../service/wire.js';
+import { CLOSE_FINISHED, CLOSE_REFUSED, LISTEN_KEYS, Refusal, listen, readListenOptions, tokenHash, type Connection, type Connections, type ListenOptions } from './connections.js';
 import { Ledger } from './ledger.js';
 import { binary, connectRedis, Lease, taskKeys, type FencedArg, type RedisClient, type TaskKeys } from './redis.js';
-import { loadWs, resolveTask, tokenHash, type IssuedToken, type ResolvedTask, type TaskOptions, type TaskStatus } from './server.js';
+import { endOfTask, resolveTask, type FinishedBy, type IssuedToken, type ResolvedTask, type TaskOptions, type TaskStatus } from './server.js';
 
 const OBSERVER =
   'observers of the released model versions, round results and task status (checked-in counts included), not the service itself: the coordinator, every aggregator process and the Redis server see updates or unnoised partial sums (central DP); replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in, deadlines and aggregator failures do not depend on the data';
@@ -135,7 +137,7 @@ export class ClusterCoordinator {
   #modelVersion: number;
   #checkedIn = 0;
   #round: CoordinatorRound | undefined;
-  #finishedBy: 'rounds' | 'budget' | undefined;
+  #finishedBy: FinishedBy | undefined;
   #running = false;
   #again = false;
   #closing = false;
@@ -289,12 +291,12 @@ export class ClusterCoordinator {
   }
 
   async #checkFinished(): Promise<boolean> {
-    const done = this.#ledger.rounds(this.#task.id).filter((r) => r.status === 'released' || r.status === 'withheld').length;
-    if (done >= this.#task.rounds) await this.#finish('rounds');
+    const end = endOfTask(this.#task, this.#ledger.rounds(this.#task.id));
+    if (end !== undefined) await this.#finish(end);
     return this.#finishedBy !== undefined;
   }
 
-  async #finish(by: 'rounds' | 'budget'): Promise<void> {
+  async #finish(by: FinishedBy): Promise<void> {
     await this.#act([
       ['SET', { key: this.#keys.finished }, by],
       ['PUBLISH', { key: this.#keys.events }, 'finished'],
@@ -462,36 +464,16 @@ export async function createCoordinator(given: CoordinatorOptions): Promise<Clus
 
 // ============================================================================== an aggregator
 
-/** Options of {@link createAggregator}. */
-export interface AggregatorOptions {
+/** Options of {@link createAggregator} (with the listening options port, host, helloMs, messagesPerSecond and maxUnauthenticated, as createServer's). */
+export interface AggregatorOptions extends ListenOptions {
   /** The Redis URL the coordinator uses. */
   redis: string;
   /** The task's id; its coordinator must have published it (createCoordinator). */
   taskId: string;
   /** This aggregator's name in Redis (1-64 characters of [A-Za-z0-9_.-]); default a random one. Unique per living process. */
   id?: string;
-  /** TCP port for clients; default 8080, 0 for any free port. */
-  port?: number;
-  /** Interface to listen on; default '127.0.0.1'. */
-  host?: string;
   /** Milliseconds of the heartbeat's TTL: an aggregator silent this long is taken for dead; default 1500. */
   aliveMs?: number;
-  /** Milliseconds a new connection has to authenticate; default 10000. */
-  helloMs?: number;
-  /** Messages per second one connection may send; default 50. */
-  messagesPerSecond?: number;
-}
-
-/** One client connection and what it has proven (as in server.ts). */
-interface Connection {
-  socket: WsTypes.WebSocket;
-  clientId: string | undefined;
-  authenticating: boolean;
-  lastSeqIn: number;
-  seqOut: number;
-  tokens: number;
-  refilledAt: number;
-  helloTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** The round an aggregator is collecting. */
@@ -502,16 +484,6 @@ interface AggregatorRound {
   sum: Float64Array;
   timer: ReturnType<typeof setTimeout>;
   written: boolean;
-}
-
-class Refusal extends Error {
-  constructor(
-    readonly code: 'E_PROTOCOL' | 'E_AUTH',
-    message: string,
-    readonly close = false,
-  ) {
-    super(message);
-  }
 }
 
 const AGGREGATOR_ID = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -538,14 +510,9 @@ export class ClusterAggregator {
   readonly #redis: RedisClient;
   readonly #subscriber: RedisClient;
   readonly #keys: TaskKeys;
-  readonly #http: HttpServer;
-  readonly #wss: WsTypes.WebSocketServer;
-  readonly #limits: WireLimits;
+  readonly #connections: Connections;
   readonly #aliveMs: number;
-  readonly #helloMs: number;
-  readonly #rate: number;
   readonly #heartbeat: ReturnType<typeof setInterval>;
-  readonly #connections = new Map<string, Connection>();
   readonly #checkedIn = new Set<string>();
   #model: { version: number; params: Float32Array } | undefined;
   #round: AggregatorRound | undefined;
@@ -564,13 +531,8 @@ export class ClusterAggregator {
     keys: TaskKeys;
     redis: RedisClient;
     subscriber: RedisClient;
-    http: HttpServer;
-    wss: WsTypes.WebSocketServer;
-    port: number;
-    host: string;
+    connections: Connections;
     aliveMs: number;
-    helloMs: number;
-    rate: number;
   }) {
     this.id = parts.id;
     this.taskId = parts.taskId;
@@ -578,20 +540,21 @@ export class ClusterAggregator {
     this.#keys = parts.keys;
     this.#redis = parts.redis;
     this.#subscriber = parts.subscriber;
-    this.#http = parts.http;
-    this.#wss = parts.wss;
-    this.#limits = { maxVector: parts.task.paramCount };
+    this.#connections = parts.connections;
     this.#aliveMs = parts.aliveMs;
-    this.#helloMs = parts.helloMs;
-    this.#rate = parts.rate;
-    this.port = parts.port;
-    this.url = `ws://${parts.host.includes(':') ? `[${parts.host}]` : parts.host}:${parts.port}`;
+    this.port = parts.connections.port;
+    this.url = parts.connections.url;
     this.#heartbeat = setInterval(() => void this.#beat(), Math.max(1, Math.floor(parts.aliveMs / 3)));
-    this.#http.on('request', (_req, res) => {
+    this.#connections.http.on('request', (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(JSON.stringify({ ok: true, aggregator: this.id, connections: this.#connections.size, checkedIn: this.#checkedIn.size }));
     });
-    this.#wss.on('connection', (socket) => this.#accept(socket));
+    this.#connections.serve({
+      authenticate: (token) => this.#authenticate(token),
+      welcome: (connection) => this.#welcome(connection),
+      check: (connection, id, message) => this.#check(connection, id, message),
+      left: (id) => void (this.#checkedIn.delete(id) && this.#checkOut(id).catch(() => undefined)),
+    });
   }
 
   /** @internal announces the aggregator and subscribes to the coordinator's events. */
@@ -608,11 +571,7 @@ export class ClusterAggregator {
     clearInterval(this.#heartbeat);
     clearTimeout(this.#checkInFlush);
     if (this.#round !== undefined) clearTimeout(this.#round.timer);
-    const stopped = new Promise<void>((resolve) => this.#http.close(() => resolve()));
-    for (const client of this.#wss.clients) client.terminate();
-    this.#wss.close();
-    this.#http.closeAllConnections();
-    await stopped;
+    await this.#connections.close();
     await Promise.all([...this.#checkedIn].map((id) => this.#checkOut(id))).catch(() => undefined);
     await this.#redis.del(this.#keys.alive(this.id)).catch(() => undefined);
     this.#subscriber.destroy();
@@ -703,14 +662,14 @@ export class ClusterAggregator {
     }
     if (result.status === 'aborted') return;
     const message: Message = { type: 'round-result', round: result.round, status: result.status, included: result.included, modelVersion: result.modelVersion, epsilon: result.epsilon };
-    for (const connection of this.#connections.values()) this.#send(connection, message);
+    for (const connection of this.#connections.authenticated()) connection.send(message);
   }
 
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#checkedIn.clear();
-    for (const connection of this.#connections.values()) connection.socket.close(1000, 'task finished');
+    for (const connection of this.#connections.authenticated()) connection.close(CLOSE_FINISHED, 'task finished');
   }
 
   /** Registers the check-ins of the last 10 ms in one HSET and wakes the coordinator once (not one command and wake-up per client). */
@@ -730,73 +689,12 @@ export class ClusterAggregator {
 
   // ------------------------------------------------------------------------------------ clients
 
-  #accept(socket: WsTypes.WebSocket): void {
-    if (this.#closing) return void socket.terminate();
-    const connection: Connection = { socket, clientId: undefined, authenticating: false, lastSeqIn: 0, seqOut: 0, tokens: this.#rate, refilledAt: Date.now(), helloTimer: undefined };
-    connection.helloTimer = setTimeout(() => socket.close(4001, 'E_AUTH: no hello in time'), this.#helloMs);
-    socket.on('message', (data, isBinary) => this.#receive(connection, data as Buffer, isBinary));
-    socket.on('close', () => this.#disconnect(connection));
-    socket.on('error', () => socket.terminate());
-  }
-
-  #disconnect(connection: Connection): void {
-    clearTimeout(connection.helloTimer);
-    const id = connection.clientId;
-    if (id !== undefined && this.#connections.get(id) === connection) {
-      this.#connections.delete(id);
-      if (this.#checkedIn.delete(id)) void this.#checkOut(id).catch(() => undefined);
-    }
-  }
-
-  #send(connection: Connection, message: Message): void {
-    if (connection.socket.readyState !== connection.socket.OPEN) return;
-    connection.seqOut += 1;
-    connection.socket.send(encodeFrame(connection.seqOut, message));
-  }
-
   #sendTask(connection: Connection, round: AggregatorRound): void {
-    this.#send(connection, { type: 'task', round: round.round, modelVersion: this.#model!.version, deadlineMs: this.#task.trainMs, params: this.#model!.params });
+    connection.send({ type: 'task', round: round.round, modelVersion: this.#model!.version, deadlineMs: this.#task.trainMs, params: this.#model!.params });
   }
 
-  #refuse(connection: Connection, error: Refusal, seq: number): void {
-    this.#send(connection, { type: 'error', code: error.code, message: error.message.slice(0, 240), refSeq: seq });
-    if (error.close || connection.clientId === undefined) connection.socket.close(error.code === 'E_AUTH' ? 4001 : 4002, error.code);
-  }
-
-  #receive(connection: Connection, data: Buffer, isBinary: boolean): void {
-    let seq = 0;
-    try {
-      const now = Date.now();
-      connection.tokens = Math.min(this.#rate, connection.tokens + ((now - connection.refilledAt) / 1000) * this.#rate) - 1;
-      connection.refilledAt = now;
-      if (connection.tokens < 0) throw new Refusal('E_PROTOCOL', `rate limit of ${this.#rate} messages per second exceeded`, connection.tokens <= -this.#rate);
-      if (!isBinary) throw new Refusal('E_PROTOCOL', 'text frames are not part of the protocol');
-      let frame;
-      try {
-        frame = decodeFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), this.#limits);
-      } catch (error) {
-        throw new Refusal('E_PROTOCOL', error instanceof Error ? error.message : 'undecodable frame');
-      }
-      seq = frame.seq;
-      if (frame.seq <= connection.lastSeqIn) throw new Refusal('E_PROTOCOL', `sequence number ${frame.seq} replayed (last accepted ${connection.lastSeqIn})`);
-      const accept = this.#check(connection, frame.message, frame.seq); // throws a Refusal; changes nothing
-      connection.lastSeqIn = frame.seq;
-      accept();
-    } catch (error) {
-      if (!(error instanceof Refusal)) throw error;
-      this.#refuse(connection, error, seq);
-    }
-  }
-
-  /** Checks a message against the connection and the round; returns the state change to apply. */
-  #check(connection: Connection, message: Message, seq: number): () => void {
-    if (message.type === 'hello') {
-      if (connection.clientId !== undefined || connection.authenticating) throw new Refusal('E_PROTOCOL', 'already authenticated');
-      if (message.taskId !== this.taskId) throw new Refusal('E_AUTH', 'unknown task', true);
-      return () => void this.#authenticate(connection, message.token, seq); // the token is looked up in Redis
-    }
-    const id = connection.clientId;
-    if (id === undefined) throw new Refusal('E_AUTH', `${message.type} before authentication`, true);
+  /** Checks an authenticated client's message against the round; returns the state change to apply. */
+  #check(connection: Connection, id: string, message: Message): () => void {
     const round = this.#round;
     switch (message.type) {
       case 'check-in': {
@@ -807,7 +705,7 @@ export class ClusterAggregator {
         }
         return () => {
           this.#checkedIn.add(id);
-          this.#send(connection, { type: 'checked-in', round: this.#lastRound + 1 });
+          connection.send({ type: 'checked-in', round: this.#lastRound + 1 });
           this.#pendingCheckIns.add(id);
           this.#checkInFlush ??= setTimeout(() => this.#flushCheckIns(), 10);
         };
@@ -836,25 +734,18 @@ export class ClusterAggregator {
     }
   }
 
-  async #authenticate(connection: Connection, token: string, seq: number): Promise<void> {
-    connection.authenticating = true;
-    const clientId = await this.#redis.hGet(this.#keys.tokens, toHex(tokenHash(token))).catch(() => null);
-    connection.authenticating = false;
-    if (connection.socket.readyState !== connection.socket.OPEN) return;
-    if (clientId == null) return this.#refuse(connection, new Refusal('E_AUTH', 'unknown token', true), seq);
-    clearTimeout(connection.helloTimer);
-    const previous = this.#connections.get(clientId);
-    if (previous !== undefined) {
-      // a reconnect supersedes the old socket; its check-in lapses with it
-      if (this.#checkedIn.delete(clientId)) void this.#checkOut(clientId).catch(() => undefined);
-      this.#connections.delete(clientId);
-      previous.socket.close(4000, 'superseded by a new connection');
-    }
-    connection.clientId = clientId;
-    this.#connections.set(clientId, connection);
+  /** The client a hello's token belongs to, looked up in Redis (mirrored from the coordinator's ledger). */
+  async #authenticate(token: string): Promise<string> {
+    const clientId = await this.#redis.hGet(this.#keys.tokens, toHex(tokenHash(token))); // a failed lookup rejects: closed with 1011 (retry), not refused
+    if (clientId == null) throw new Refusal('E_AUTH', 'unknown token', CLOSE_REFUSED);
+    return clientId;
+  }
+
+  #welcome(connection: Connection): void {
+    const clientId = connection.clientId!;
     const task = this.#task;
-    this.#send(connection, { type: 'welcome', clientId, model: task.model, ...task.local, clipNorm: task.clipNorm, aggregator: 'central-dp' });
-    if (this.#finished) return void connection.socket.close(1000, 'task finished');
+    connection.send({ type: 'welcome', clientId, model: task.model, ...task.local, clipNorm: task.clipNorm, aggregator: 'central-dp' });
+    if (this.#finished) return connection.close(CLOSE_FINISHED, 'task finished');
     const round = this.#round; // a sampled client that reconnects mid-round gets its task again
     if (round !== undefined && !round.written && round.sampled.has(clientId) && !round.uploaded.has(clientId)) this.#sendTask(connection, round);
   }
@@ -876,23 +767,20 @@ export class ClusterAggregator {
  * @throws {PrivkitError} E_ARG (as a rejection) when an option is out of range (the message names it), Redis cannot be reached, no coordinator has published the task, or redis / ws is not installed.
  */
 export async function createAggregator(given: AggregatorOptions): Promise<ClusterAggregator> {
-  const options = readOptions(given, ['redis', 'taskId', 'id', 'port', 'host', 'aliveMs', 'helloMs', 'messagesPerSecond'], 'options', true) as AggregatorOptions;
+  const options = readOptions(given, ['redis', 'taskId', 'id', 'aliveMs', ...LISTEN_KEYS], 'options', true) as AggregatorOptions;
   await ready();
   if (typeof options.taskId !== 'string' || !AGGREGATOR_ID.test(options.taskId)) {
     throw new PrivkitError('E_ARG', `options.taskId must be 1-64 characters of [A-Za-z0-9_.-], got ${describe(options.taskId)}`, { argument: 'options.taskId' });
   }
   const id = options.id === undefined ? `a-${Buffer.from(createRng().bytes(6)).toString('base64url')}` : options.id;
   if (typeof id !== 'string' || !AGGREGATOR_ID.test(id)) throw new PrivkitError('E_ARG', `options.id must be 1-64 characters of [A-Za-z0-9_.-], got ${describe(id)}`, { argument: 'options.id' });
-  const port = options.port === undefined ? 8080 : assertInteger('options.port', options.port, 0, 65535);
-  const host = options.host === undefined ? '127.0.0.1' : options.host;
-  if (typeof host !== 'string' || host.length === 0) throw new PrivkitError('E_ARG', 'options.host must be a non-empty string', { argument: 'options.host' });
+  const listening = readListenOptions(options);
   const aliveMs = readMs('options.aliveMs', options.aliveMs, 1500);
-  const helloMs = readMs('options.helloMs', options.helloMs, 10000);
-  const rate = options.messagesPerSecond === undefined ? 50 : assertInteger('options.messagesPerSecond', options.messagesPerSecond, 1, 1e6);
-  const ws = loadWs();
   const redis = await connectRedis(options.redis, 'options.redis');
   const keys = taskKeys(options.taskId);
   let subscriber: RedisClient | undefined;
+  let connections: Connections | undefined;
+  let aggregator: ClusterAggregator | undefined;
   try {
     const published = await redis.get(keys.task);
     if (published === null) throw new PrivkitError('E_ARG', `no coordinator has published task ${options.taskId} in Redis`, { argument: 'options.taskId' });
@@ -900,22 +788,17 @@ export async function createAggregator(given: AggregatorOptions): Promise<Cluste
     subscriber = redis.duplicate();
     subscriber.on('error', () => undefined);
     await subscriber.connect();
-    const http = createHttpServer({ headersTimeout: 10000, requestTimeout: 10000 });
-    const wss = new ws.WebSocketServer({ server: http, maxPayload: maxFrameBytes({ maxVector: task.paramCount }) });
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', (cause: NodeJS.ErrnoException) => {
-        const argument = cause.code === 'EADDRINUSE' || cause.code === 'EACCES' ? 'options.port' : 'options.host';
-        reject(new PrivkitError('E_ARG', `cannot listen on ${describe(host)} port ${port}: ${cause.code ?? cause.message}`, { argument, cause }));
-      });
-      http.listen(port, host, () => resolve());
-    });
-    const bound = (http.address() as AddressInfo).port;
-    const aggregator = new ClusterAggregator({ id, taskId: options.taskId, task, keys, redis, subscriber, http, wss, port: bound, host, aliveMs, helloMs, rate });
+    connections = await listen(listening, { taskId: options.taskId, limits: { maxVector: task.paramCount } });
+    aggregator = new ClusterAggregator({ id, taskId: options.taskId, task, keys, redis, subscriber, connections, aliveMs });
     await aggregator.start();
     return aggregator;
   } catch (error) {
-    subscriber?.destroy();
-    redis.destroy();
+    if (aggregator !== undefined) await aggregator.close(); // stops its heartbeat, its connections and both Redis connections
+    else {
+      await connections?.close();
+      subscriber?.destroy();
+      redis.destroy();
+    }
     throw error;
   }
 }

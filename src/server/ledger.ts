@@ -15,7 +15,11 @@
 //   4. a withheld round (too few updates) is decided on the public count before any aggregation and
 //      charges nothing, as in privkit/fl's FedAvg;
 //   5. a charged round that fails before its release (secure aggregation could not unmask) becomes
-//      'aborted' and keeps its charge, as after a crash.
+//      'aborted' and keeps its charge, as after a crash. Each aborted round records what aborted it
+//      ('restart': the crash rule 3; 'protocol': rule 5), so a task can stop after too many protocol
+//      aborts (TaskOptions.maxAbortedRounds) without counting the operator's restarts.
+// Banned clients (a SecAgg+ dealer convicted by its own signed messages) are stored with the round
+// that convicted them, before that round is aborted: a restart does not forget them.
 // The accountant's state is never stored, only the events: epsilon is recomputed from the ledger rows.
 //
 // Adversary: a crash of the server process at any point (not a malicious operator: whoever controls
@@ -48,6 +52,8 @@ export interface LedgerRound {
   epsilonAfter?: number;
   /** The model version the round released. */
   modelVersion?: number;
+  /** What aborted an aborted round: a restart of the server (crash rule 3) or the protocol (rule 5: it failed after its charge). */
+  abortedBy?: 'restart' | 'protocol';
 }
 
 const SCHEMA = `
@@ -75,6 +81,7 @@ CREATE TABLE IF NOT EXISTS rounds (
   checked_in INTEGER NOT NULL,
   sampled INTEGER NOT NULL,
   included INTEGER NOT NULL DEFAULT 0,
+  aborted_by TEXT CHECK (aborted_by IN ('restart', 'protocol')),
   PRIMARY KEY (task_id, round)
 );
 CREATE TABLE IF NOT EXISTS charges (
@@ -83,6 +90,15 @@ CREATE TABLE IF NOT EXISTS charges (
   event TEXT NOT NULL,
   epsilon_after REAL NOT NULL,
   PRIMARY KEY (task_id, round),
+  FOREIGN KEY (task_id, round) REFERENCES rounds(task_id, round)
+);
+CREATE TABLE IF NOT EXISTS banned_clients (
+  task_id TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  round INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  PRIMARY KEY (task_id, client_id),
+  FOREIGN KEY (task_id, client_id) REFERENCES clients(task_id, client_id),
   FOREIGN KEY (task_id, round) REFERENCES rounds(task_id, round)
 );
 CREATE TABLE IF NOT EXISTS models (
@@ -183,7 +199,7 @@ export class Ledger {
   recover(taskId: string): number[] {
     return this.#db.transaction(() => {
       const rows = this.#db.prepare("SELECT round FROM rounds WHERE task_id = ? AND status IN ('open', 'charged') ORDER BY round").all(taskId) as { round: number }[];
-      this.#db.prepare("UPDATE rounds SET status = 'aborted' WHERE task_id = ? AND status IN ('open', 'charged')").run(taskId);
+      this.#db.prepare("UPDATE rounds SET status = 'aborted', aborted_by = 'restart' WHERE task_id = ? AND status IN ('open', 'charged')").run(taskId);
       return rows.map((r) => r.round);
     })();
   }
@@ -215,8 +231,18 @@ export class Ledger {
   /** Aborts a charged round that will not be released (rule 5): its charge stays; `included` is what it charged for. */
   abortRound(taskId: string, round: number, included: number): void {
     this.#transition(taskId, round, 'charged', 'aborted', () => {
-      this.#db.prepare('UPDATE rounds SET included = ? WHERE task_id = ? AND round = ?').run(included, taskId, round);
+      this.#db.prepare("UPDATE rounds SET included = ?, aborted_by = 'protocol' WHERE task_id = ? AND round = ?").run(included, taskId, round);
     });
+  }
+
+  /** Bans a client of a task for good (a convicted dealer): `round` convicted it, `reason` says how. A second ban keeps the first. */
+  banClient(taskId: string, clientId: string, round: number, reason: string): void {
+    this.#db.prepare('INSERT OR IGNORE INTO banned_clients (task_id, client_id, round, reason) VALUES (?, ?, ?, ?)').run(taskId, clientId, round, reason);
+  }
+
+  /** Why a client of a task is banned (with the round that convicted it), if it is. */
+  ban(taskId: string, clientId: string): { round: number; reason: string } | undefined {
+    return this.#db.prepare('SELECT round, reason FROM banned_clients WHERE task_id = ? AND client_id = ?').get(taskId, clientId) as { round: number; reason: string } | undefined;
   }
 
   /** Releases a charged round and stores its model version in one transaction (rule 2); returns the version. */
@@ -262,7 +288,7 @@ export class Ledger {
   rounds(taskId: string): LedgerRound[] {
     const rows = this.#db
       .prepare(
-        `SELECT r.round, r.status, r.checked_in, r.sampled, r.included, c.event, c.epsilon_after, m.version
+        `SELECT r.round, r.status, r.checked_in, r.sampled, r.included, r.aborted_by, c.event, c.epsilon_after, m.version
          FROM rounds r LEFT JOIN charges c ON c.task_id = r.task_id AND c.round = r.round
          LEFT JOIN models m ON m.task_id = r.task_id AND m.round = r.round
          WHERE r.task_id = ? ORDER BY r.round`,
@@ -273,6 +299,7 @@ export class Ledger {
       checked_in: number;
       sampled: number;
       included: number;
+      aborted_by: 'restart' | 'protocol' | null;
       event: string | null;
       epsilon_after: number | null;
       version: number | null;
@@ -286,6 +313,7 @@ export class Ledger {
       ...(r.event === null ? {} : { event: JSON.parse(r.event) as PrivacyEvent }),
       ...(r.epsilon_after === null ? {} : { epsilonAfter: r.epsilon_after }),
       ...(r.version === null ? {} : { modelVersion: r.version }),
+      ...(r.aborted_by === null ? {} : { abortedBy: r.aborted_by }),
     }));
   }
 

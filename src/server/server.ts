@@ -51,8 +51,12 @@
 // then); a holder that reveals a share its dealer never sent is discarded and the unmasking retried
 // without it; a round that still fails (too few unmask responses, a dealer of inconsistent shares
 // whose secret can not be rebuilt) is aborted and keeps its charge. A dealer convicted by its own
-// signed messages takes no further part in the task (in this process: a restart forgets it), so one
-// malicious client can abort at most one charged round. The charge is FedAvg + SecureAggregator's: the distributed discrete Gaussian
+// signed messages is banned from the task for good (stored in the ledger before its round is aborted,
+// so a restart does not forget it): its connection is closed (4001) and its hello refused from then
+// on, so one malicious client can abort at most one charged round. Whatever aborts them (clients that
+// go silent in the unmasking phase are dropouts, not convicted), at most maxAbortedRounds rounds are
+// aborted after their charge: then the task ends (finishedBy 'aborts'), so a coalition can not burn
+// the budget on rounds that release nothing. The charge is FedAvg + SecureAggregator's: the distributed discrete Gaussian
 // of the survivors less the c colluding clients (whose noise the observer knows: a malicious client
 // can add none), subsampled without replacement at q = min(1, k / (n - c)), replace-one. The
 // server no longer sees updates, only the sum over the signed survivor set: against it the epsilon
@@ -62,23 +66,17 @@
 // server could stand in for other clients, Sybils); the client-side checks of privkit/secagg
 // (signatures on relayed advertisements, minParticipants, survivor-set checks) hold against it.
 //
-// Adversary of the protocol: network clients, authenticated or not. Every message goes through the
-// wire decoder (bounded sizes, E_PROTOCOL), then through checks in this order: authentication
-// (E_AUTH), per-connection sequence numbers (replay, E_PROTOCOL), a per-connection rate limit, and the
-// phase (an update for another round, a second update, a check-in while assigned: E_PROTOCOL). A
-// refused message gets an Error frame and changes no state of the task; a refusal before
-// authentication, or a second's worth of rate-limited messages, also closes the connection. A connection that does not
-// authenticate within helloMs is closed (slow clients cannot hold sockets), and at most
-// maxUnauthenticated connections may be waiting to authenticate at once (more are cut at once): before
-// authentication a peer can make the server buffer up to one frame of the largest size, so this bounds
-// what a connection flood costs to maxUnauthenticated frames. Not covered in this
-// version: Sybil clients with valid tokens (each token is one client: the operator issues them), and
-// a malicious server (clients trust it: use privkit/secagg's SecureAggregator in simulation for that).
-import { createHash, createPublicKey, verify as verifySignature } from 'node:crypto';
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import type * as WsTypes from 'ws';
+// Adversary of the protocol: network clients, authenticated or not. The connection layer
+// (connections.ts, shared with the Redis aggregators) rate-limits, decodes (bounded sizes), refuses
+// replays, authenticates (bearer tokens, looked up in the ledger), bounds the connections waiting to
+// authenticate (maxUnauthenticated) and the time they may wait (helloMs), and documents the close
+// codes; this file then checks the phase (an update for another round, a second update, a check-in
+// while assigned: E_PROTOCOL). A refused message gets an Error frame and changes no state of the task.
+// Not covered in this version: Sybil clients with valid tokens (each token is one client: the operator
+// issues them), and a malicious server (clients trust it: use privkit/secagg's SecureAggregator in
+// simulation for that).
+import { createPublicKey, verify as verifySignature } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PrivkitError } from '../errors.js';
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import { assertDelta, type DistributedDiscreteGaussianEvent, type PrivacyEvent } from '../accounting/events.js';
@@ -96,7 +94,8 @@ import { createModel, type Model, type ModelSpecInput } from '../fl/model.js';
 import { fixedSizeSample, UniformIntegers } from '../fl/sampling.js';
 import { assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
-import { decodeFrame, encodeFrame, enrolmentBytes, maxFrameBytes, type Message, type RoundStatus, type WireAggregator, type WireLimits, type WireModelSpec } from '../service/wire.js';
+import { enrolmentBytes, maxFrameBytes, type Message, type RoundStatus, type WireAggregator, type WireLimits, type WireModelSpec } from '../service/wire.js';
+import { CLOSE_FINISHED, CLOSE_REFUSED, Refusal, listen, readListenOptions, tokenHash, LISTEN_KEYS, type Connection, type Connections, type ListenOptions } from './connections.js';
 import { Ledger, type LedgerRound } from './ledger.js';
 
 /** The task a server runs. */
@@ -128,6 +127,12 @@ export interface TaskOptions {
   noiseMultiplier: number;
   /** A budget: a round whose charge would take epsilon past it is not started, and the task ends. */
   targetEpsilon?: number;
+  /**
+   * Rounds that may be aborted after their charge (secure aggregation that could not unmask: each costs
+   * its epsilon and releases nothing) before the task ends with finishedBy 'aborts'. Rounds aborted by a
+   * restart of the server do not count. Default 3.
+   */
+  maxAbortedRounds?: number;
   /** delta of the reported epsilon; default 1e-5. */
   delta?: number;
   /** eta: the server step on the averaged update; default 1. */
@@ -149,28 +154,14 @@ export interface TaskOptions {
   phaseMs?: number;
 }
 
-/** Options of {@link createServer}. */
-export interface ServerOptions {
+/** Options of {@link createServer} (with the listening options port, host, helloMs, messagesPerSecond and maxUnauthenticated). */
+export interface ServerOptions extends ListenOptions {
   /** The task to run (resumed from the ledger when the data directory already holds it). */
   task: TaskOptions;
-  /** TCP port; default 8080, 0 for any free port. */
-  port?: number;
-  /** Interface to listen on; default '127.0.0.1'. */
-  host?: string;
   /** Directory of the SQLite ledger; default './data'. */
   dataDir?: string;
   /** Wire limits: longest vector (default: the model's parameter count, the least that works), string and byte field (default: the largest SecAgg+ message of the task; 128 without secure aggregation) a frame may carry. */
   limits?: WireLimits;
-  /** Milliseconds a new connection has to authenticate; default 10000. */
-  helloMs?: number;
-  /** Messages per second one connection may send (a token bucket of this size); default 50. */
-  messagesPerSecond?: number;
-  /**
-   * Connections that may wait to authenticate at once; a new one beyond it is cut (the client retries
-   * with back-off). Each may make the server buffer one frame of the largest size before it is refused,
-   * so this bounds the memory of a connection flood. Default 256.
-   */
-  maxUnauthenticated?: number;
 }
 
 /** What GET /task and {@link PrivkitServer.status} report (all of it public: covered by the epsilon). */
@@ -179,8 +170,8 @@ export interface TaskStatus {
   id: string;
   /** 'waiting' for check-ins, 'training' a round, or 'finished'. */
   state: 'waiting' | 'training' | 'finished';
-  /** Why the task finished: all rounds done, or the budget. */
-  finishedBy?: 'rounds' | 'budget';
+  /** Why the task finished: all rounds done, the budget, or maxAbortedRounds rounds aborted after their charge. */
+  finishedBy?: FinishedBy;
   /** Rounds completed (released or withheld). */
   completedRounds: number;
   /** The latest model version (0: the initial model). */
@@ -199,6 +190,16 @@ export interface TaskStatus {
   rounds: LedgerRound[];
 }
 
+/** Why a task finished (see {@link TaskStatus}). */
+export type FinishedBy = 'rounds' | 'budget' | 'aborts';
+
+/** @internal why the ledger's rounds end the task, if they do (shared with src/server/cluster.ts): all rounds completed, or too many aborted after their charge. */
+export function endOfTask(task: ResolvedTask, rounds: readonly LedgerRound[]): FinishedBy | undefined {
+  if (rounds.filter((r) => r.status === 'released' || r.status === 'withheld').length >= task.rounds) return 'rounds';
+  if (rounds.filter((r) => r.abortedBy === 'protocol').length >= task.maxAbortedRounds) return 'aborts';
+  return undefined;
+}
+
 /** A bearer token issued for one client of the task. */
 export interface IssuedToken {
   /** The client's id in the ledger. */
@@ -211,6 +212,7 @@ const SECAGG_OBSERVER =
   'observers of the released model versions, round results and task status (checked-in counts included), replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in and deadlines do not depend on the data; the server sees only the sum over each signed survivor set (epsilonAgainstServer: without sampling)';
 const OBSERVER =
   'observers of the released model versions, round results and task status (checked-in counts included), not the server itself, which sees updates in the clear (central DP); replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in and deadlines do not depend on the data';
+const BAN_REASON = 'this client was convicted of dealing inconsistent shares (by its own signed messages)';
 const TASK_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const TASK_KEYS = [
   'id',
@@ -224,6 +226,7 @@ const TASK_KEYS = [
   'clipNorm',
   'noiseMultiplier',
   'targetEpsilon',
+  'maxAbortedRounds',
   'delta',
   'serverLearningRate',
   'trainMs',
@@ -246,6 +249,7 @@ export interface ResolvedTask {
   clipNorm: number;
   noiseMultiplier: number;
   targetEpsilon: number | undefined;
+  maxAbortedRounds: number;
   delta: number;
   serverLearningRate: number;
   trainMs: number;
@@ -280,6 +284,7 @@ export function resolveTask(given: TaskOptions): ResolvedTask {
     clipNorm: assertNumber('options.task.clipNorm', t.clipNorm, 'positive'),
     noiseMultiplier: assertNumber('options.task.noiseMultiplier', t.noiseMultiplier, 'positive'),
     targetEpsilon: t.targetEpsilon === undefined ? undefined : assertNumber('options.task.targetEpsilon', t.targetEpsilon, 'positive'),
+    maxAbortedRounds: t.maxAbortedRounds === undefined ? 3 : assertInteger('options.task.maxAbortedRounds', t.maxAbortedRounds, 1, 2 ** 20),
     delta: t.delta === undefined ? 1e-5 : assertDelta('options.task.delta', t.delta),
     serverLearningRate: t.serverLearningRate === undefined ? 1 : assertNumber('options.task.serverLearningRate', t.serverLearningRate, 'positive'),
     trainMs: t.trainMs === undefined ? 60000 : assertInteger('options.task.trainMs', t.trainMs, 1, 2 ** 31 - 1),
@@ -288,31 +293,6 @@ export function resolveTask(given: TaskOptions): ResolvedTask {
     neighbours,
     phaseMs: t.phaseMs === undefined ? 10000 : assertInteger('options.task.phaseMs', t.phaseMs, 1, 2 ** 31 - 1),
   };
-}
-
-/** @internal loads the optional peer dependency ws (shared with src/server/cluster.ts). */
-export function loadWs(): typeof WsTypes {
-  try {
-    return createRequire(import.meta.url)('ws') as typeof WsTypes;
-  } catch (cause) {
-    throw new PrivkitError('E_ARG', 'privkit/server needs its optional peer dependency ws 8.x: npm install ws@8', { argument: 'ws', cause });
-  }
-}
-
-/** @internal the SHA-256 of a bearer token, as the ledger stores it (shared with src/server/cluster.ts). */
-export function tokenHash(token: string): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(token, 'utf8').digest());
-}
-
-/** One WebSocket connection and what it has proven. */
-interface Connection {
-  socket: WsTypes.WebSocket;
-  clientId: string | undefined;
-  lastSeqIn: number;
-  seqOut: number;
-  tokens: number;
-  refilledAt: number;
-  helloTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** The raw 32-byte Ed25519 public key as a Node key object (SPKI DER: a fixed 12-byte prefix + the key). */
@@ -360,17 +340,6 @@ interface RoundState {
   timer: ReturnType<typeof setTimeout>;
 }
 
-/** A refusal: the error frame's code and message. */
-class Refusal extends Error {
-  constructor(
-    readonly code: 'E_PROTOCOL' | 'E_AUTH',
-    message: string,
-    readonly close = false,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * A running federated-averaging service (see {@link createServer}). Its task's state lives in the
  * ledger; {@link PrivkitServer.close} stops it, and a new server on the same data directory resumes it.
@@ -387,42 +356,27 @@ export class PrivkitServer {
 
   readonly #task: ResolvedTask;
   readonly #ledger: Ledger;
-  readonly #http: HttpServer;
-  readonly #wss: WsTypes.WebSocketServer;
-  readonly #limits: WireLimits;
-  readonly #helloMs: number;
-  readonly #rate: number;
-  readonly #maxUnauthenticated: number;
-  /** Connections not yet authenticated (open, no successful hello). */
-  #unauthenticated = 0;
+  readonly #connections: Connections;
   readonly #aggregator: CentralDpAggregator;
   readonly #integers = new UniformIntegers(createRng());
   readonly #accountant = new RdpAccountant();
-  readonly #connections = new Map<string, Connection>(); // by client id, the authenticated ones
   readonly #checkedIn = new Set<string>();
-  /** Clients convicted (by their own signed messages) of dealing inconsistent shares: refused for the rest of this process. */
-  readonly #convicted = new Set<string>();
   #params: Float32Array;
   #modelVersion: number;
   #round: RoundState | SecAggRoundState | undefined;
   readonly #plan: DistributedDpPlan | undefined;
   readonly #serverAccountant = new RdpAccountant();
-  #finishedBy: 'rounds' | 'budget' | undefined;
+  #finishedBy: FinishedBy | undefined;
   #resolveFinished!: (status: TaskStatus) => void;
   #closing = false;
 
   /** @internal use {@link createServer}. */
-  constructor(parts: { task: ResolvedTask; ledger: Ledger; http: HttpServer; wss: WsTypes.WebSocketServer; port: number; host: string; limits: WireLimits; helloMs: number; rate: number; maxUnauthenticated: number }) {
+  constructor(parts: { task: ResolvedTask; ledger: Ledger; connections: Connections }) {
     this.#task = parts.task;
     this.#ledger = parts.ledger;
-    this.#http = parts.http;
-    this.#wss = parts.wss;
-    this.#limits = parts.limits;
-    this.#helloMs = parts.helloMs;
-    this.#rate = parts.rate;
-    this.#maxUnauthenticated = parts.maxUnauthenticated;
-    this.port = parts.port;
-    this.url = `ws://${parts.host.includes(':') ? `[${parts.host}]` : parts.host}:${parts.port}`;
+    this.#connections = parts.connections;
+    this.port = parts.connections.port;
+    this.url = parts.connections.url;
     this.finished = new Promise((resolve) => (this.#resolveFinished = resolve));
     const task = this.#task;
     this.#aggregator = new CentralDpAggregator({ dimension: task.model.paramCount, clipNorm: task.clipNorm, noiseMultiplier: task.noiseMultiplier });
@@ -440,8 +394,13 @@ export class PrivkitServer {
     this.#params = latest.params;
     this.#modelVersion = latest.version;
     this.#checkFinished();
-    this.#http.on('request', (req, res) => this.#serveHttp(req, res));
-    this.#wss.on('connection', (socket) => this.#accept(socket));
+    this.#connections.http.on('request', (req, res) => this.#serveHttp(req, res));
+    this.#connections.serve({
+      authenticate: (token) => this.#authenticate(token),
+      welcome: (connection) => this.#welcome(connection),
+      check: (connection, id, message) => this.#check(connection, id, message),
+      left: (id) => void this.#checkedIn.delete(id),
+    });
   }
 
   /** Epsilon charged so far at the task's delta (0 before any charge). */
@@ -489,11 +448,7 @@ export class PrivkitServer {
     this.#closing = true;
     if (this.#round !== undefined) clearTimeout(this.#round.timer);
     await Promise.allSettled(this.#round?.kind === 'secagg' ? [...this.#round.pending] : []);
-    const stopped = new Promise<void>((resolve) => this.#http.close(() => resolve())); // no new connections
-    for (const client of this.#wss.clients) client.terminate();
-    this.#wss.close();
-    this.#http.closeAllConnections(); // upgrades and requests still in progress
-    await stopped;
+    await this.#connections.close();
     this.#ledger.close();
   }
 
@@ -513,78 +468,12 @@ export class PrivkitServer {
 
   // ------------------------------------------------------------------------------------ connections
 
-  #accept(socket: WsTypes.WebSocket): void {
-    // a flood of connections that never authenticate: cut beyond the bound, before any frame is buffered
-    if (this.#closing || this.#unauthenticated >= this.#maxUnauthenticated) return void socket.terminate();
-    this.#unauthenticated += 1;
-    const connection: Connection = { socket, clientId: undefined, lastSeqIn: 0, seqOut: 0, tokens: this.#rate, refilledAt: Date.now(), helloTimer: undefined };
-    connection.helloTimer = setTimeout(() => socket.close(4001, 'E_AUTH: no hello in time'), this.#helloMs);
-    socket.on('message', (data, isBinary) => this.#receive(connection, data as Buffer, isBinary));
-    socket.on('close', () => this.#disconnect(connection));
-    socket.on('error', () => socket.terminate());
-  }
-
-  #disconnect(connection: Connection): void {
-    clearTimeout(connection.helloTimer);
-    const id = connection.clientId;
-    if (id === undefined) this.#unauthenticated -= 1;
-    if (id !== undefined && this.#connections.get(id) === connection) {
-      this.#connections.delete(id);
-      this.#checkedIn.delete(id);
-    }
-  }
-
-  #send(connection: Connection, message: Message): void {
-    if (connection.socket.readyState !== connection.socket.OPEN) return;
-    connection.seqOut += 1;
-    connection.socket.send(encodeFrame(connection.seqOut, message));
-  }
-
-  #receive(connection: Connection, data: Buffer, isBinary: boolean): void {
-    let seq = 0;
-    try {
-      this.#spendToken(connection);
-      if (!isBinary) throw new Refusal('E_PROTOCOL', 'text frames are not part of the protocol');
-      let frame;
-      try {
-        frame = decodeFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), this.#limits);
-      } catch (error) {
-        throw new Refusal('E_PROTOCOL', error instanceof Error ? error.message : 'undecodable frame');
-      }
-      seq = frame.seq;
-      if (frame.seq <= connection.lastSeqIn) throw new Refusal('E_PROTOCOL', `sequence number ${frame.seq} replayed (last accepted ${connection.lastSeqIn})`);
-      const accept = this.#check(connection, frame.message); // throws a Refusal; changes nothing
-      connection.lastSeqIn = frame.seq;
-      accept();
-    } catch (error) {
-      if (!(error instanceof Refusal)) throw error;
-      this.#send(connection, { type: 'error', code: error.code, message: error.message.slice(0, 240), refSeq: seq }); // <= 960 UTF-8 bytes: within a client's default limit
-      // an unauthenticated connection gets one refusal: it cannot keep a socket busy with refused frames
-      // (4001 refuses the client's credentials, which it must not retry; 4002 a protocol violation, after which it may reconnect)
-      if (error.close || connection.clientId === undefined) connection.socket.close(error.code === 'E_AUTH' ? 4001 : 4002, error.code);
-    }
-  }
-
-  #spendToken(connection: Connection): void {
-    const now = Date.now();
-    connection.tokens = Math.min(this.#rate, connection.tokens + ((now - connection.refilledAt) / 1000) * this.#rate);
-    connection.refilledAt = now;
-    connection.tokens -= 1;
-    // over the limit a message is refused; a second's worth of refused messages closes the connection,
-    // so a flood (whose every frame would cost an error frame) cannot grow the send buffer without bound
-    if (connection.tokens < 0) throw new Refusal('E_PROTOCOL', `rate limit of ${this.#rate} messages per second exceeded`, connection.tokens <= -this.#rate);
-  }
-
-  /** Checks a message against the connection and the task; returns the state change to apply. */
-  #check(connection: Connection, message: Message): () => void {
-    if (message.type === 'hello') return this.#checkHello(connection, message);
-    const id = connection.clientId;
-    if (id === undefined) throw new Refusal('E_AUTH', `${message.type} before authentication`, true);
+  /** Checks an authenticated client's message against the task; returns the state change to apply. */
+  #check(connection: Connection, id: string, message: Message): () => void {
     switch (message.type) {
       case 'check-in': {
         if (this.#finishedBy !== undefined) throw new Refusal('E_PROTOCOL', 'the task has finished');
         if (this.#checkedIn.has(id)) throw new Refusal('E_PROTOCOL', 'already checked in');
-        if (this.#convicted.has(id)) throw new Refusal('E_AUTH', 'this client was convicted of dealing inconsistent shares (by its own signatures): it takes no further part');
         if (this.#plan !== undefined && this.#ledger.signingKey(this.#task.id, id) === undefined) {
           throw new Refusal('E_PROTOCOL', 'a secure-aggregation task: enrol a signing key before checking in');
         }
@@ -594,7 +483,7 @@ export class PrivkitServer {
         }
         return () => {
           this.#checkedIn.add(id);
-          this.#send(connection, { type: 'checked-in', round: this.#ledger.nextRound(this.#task.id) });
+          connection.send({ type: 'checked-in', round: this.#ledger.nextRound(this.#task.id) });
           this.#maybeStartRound();
         };
       }
@@ -635,9 +524,9 @@ export class PrivkitServer {
     return () => {
       // 'other' here: the key is another client's (a copied key) -> refused, nothing stored
       if (current === undefined && this.#ledger.enrolSigningKey(this.#task.id, id, key) === 'other') {
-        return this.#send(connection, { type: 'error', code: 'E_AUTH', message: 'this signing key is enrolled by another client', refSeq: connection.lastSeqIn });
+        return connection.send({ type: 'error', code: 'E_AUTH', message: 'this signing key is enrolled by another client', refSeq: connection.lastSeqIn });
       }
-      this.#send(connection, { type: 'enrolled' });
+      connection.send({ type: 'enrolled' });
     };
   }
 
@@ -670,7 +559,7 @@ export class PrivkitServer {
         },
         (error: unknown) => {
           const code = error instanceof PrivkitError ? error.code : 'E_PROTOCOL';
-          this.#send(connection, { type: 'error', code, message: (error instanceof Error ? error.message : 'refused').slice(0, 240), refSeq });
+          connection.send({ type: 'error', code, message: (error instanceof Error ? error.message : 'refused').slice(0, 240), refSeq });
         },
       );
       round.pending.add(received);
@@ -678,52 +567,45 @@ export class PrivkitServer {
     };
   }
 
-  #checkHello(connection: Connection, message: Extract<Message, { type: 'hello' }>): () => void {
-    if (connection.clientId !== undefined) throw new Refusal('E_PROTOCOL', 'already authenticated');
-    if (message.taskId !== this.#task.id) throw new Refusal('E_AUTH', 'unknown task', true);
-    const clientId = this.#ledger.findClient(this.#task.id, tokenHash(message.token));
-    if (clientId === undefined) throw new Refusal('E_AUTH', 'unknown token', true);
-    return () => {
-      clearTimeout(connection.helloTimer);
-      this.#unauthenticated -= 1;
-      const previous = this.#connections.get(clientId);
-      if (previous !== undefined) {
-        // a reconnect supersedes the old socket; its check-in lapses with it
-        this.#checkedIn.delete(clientId);
-        this.#connections.delete(clientId);
-        previous.socket.close(4000, 'superseded by a new connection');
-      }
-      connection.clientId = clientId;
-      this.#connections.set(clientId, connection);
-      const task = this.#task;
-      this.#send(connection, {
-        type: 'welcome',
-        clientId,
-        model: task.model.spec as WireModelSpec,
-        ...task.local,
-        clipNorm: task.clipNorm,
-        aggregator: task.aggregator,
-      });
-      if (this.#finishedBy !== undefined) return void connection.socket.close(1000, 'task finished');
-      // a sampled client that reconnects mid-round gets its task again
-      const round = this.#round;
-      if (round?.kind === 'central' && round.phase === 'training' && round.sampled.has(clientId) && !round.updates.has(clientId)) this.#sendTask(connection, round);
-    };
+  /** The client a hello's token belongs to (the connection layer checks the task, the deadline and the rest). */
+  #authenticate(token: string): string {
+    const clientId = this.#ledger.findClient(this.#task.id, tokenHash(token));
+    if (clientId === undefined) throw new Refusal('E_AUTH', 'unknown token', CLOSE_REFUSED);
+    const ban = this.#ledger.ban(this.#task.id, clientId);
+    if (ban !== undefined) throw new Refusal('E_AUTH', `${ban.reason} in round ${ban.round}: banned from the task`, CLOSE_REFUSED);
+    return clientId;
+  }
+
+  #welcome(connection: Connection): void {
+    const clientId = connection.clientId!;
+    const task = this.#task;
+    connection.send({
+      type: 'welcome',
+      clientId,
+      model: task.model.spec as WireModelSpec,
+      ...task.local,
+      clipNorm: task.clipNorm,
+      aggregator: task.aggregator,
+    });
+    if (this.#finishedBy !== undefined) return connection.close(CLOSE_FINISHED, 'task finished');
+    // a sampled client that reconnects mid-round gets its task again
+    const round = this.#round;
+    if (round?.kind === 'central' && round.phase === 'training' && round.sampled.has(clientId) && !round.updates.has(clientId)) this.#sendTask(connection, round);
   }
 
   // ------------------------------------------------------------------------------------ rounds
 
   #checkFinished(): boolean {
     if (this.#finishedBy !== undefined) return true;
-    const done = this.#ledger.rounds(this.#task.id).filter((r) => r.status === 'released' || r.status === 'withheld').length;
-    if (done >= this.#task.rounds) this.#finish('rounds');
+    const end = endOfTask(this.#task, this.#ledger.rounds(this.#task.id));
+    if (end !== undefined) this.#finish(end);
     return this.#finishedBy !== undefined;
   }
 
-  #finish(by: 'rounds' | 'budget'): void {
+  #finish(by: FinishedBy): void {
     this.#finishedBy = by;
     this.#checkedIn.clear();
-    for (const connection of this.#connections.values()) connection.socket.close(1000, 'task finished');
+    for (const connection of this.#connections.authenticated()) connection.close(CLOSE_FINISHED, 'task finished');
     this.#resolveFinished(this.status());
   }
 
@@ -764,7 +646,7 @@ export class PrivkitServer {
   }
 
   #sendTask(connection: Connection, round: RoundState): void {
-    this.#send(connection, { type: 'task', round: round.round, modelVersion: this.#modelVersion, deadlineMs: this.#task.trainMs, params: this.#params });
+    connection.send({ type: 'task', round: round.round, modelVersion: this.#modelVersion, deadlineMs: this.#task.trainMs, params: this.#params });
   }
 
   async #finishRound(round: RoundState): Promise<void> {
@@ -797,7 +679,7 @@ export class PrivkitServer {
   #endRound(round: number, status: RoundStatus, included: number): void {
     this.#round = undefined;
     const result: Message = { type: 'round-result', round, status, included, modelVersion: this.#modelVersion, epsilon: this.epsilon };
-    for (const connection of this.#connections.values()) this.#send(connection, result);
+    for (const connection of this.#connections.authenticated()) connection.send(result);
     this.#maybeStartRound(); // or finish: all rounds done, or the next one would overspend
   }
 
@@ -849,7 +731,7 @@ export class PrivkitServer {
     for (const id of sampled) {
       const connection = this.#connections.get(id);
       if (connection === undefined) continue;
-      this.#send(connection, {
+      connection.send({
         type: 'secagg-task',
         round: roundNumber,
         modelVersion: this.#modelVersion,
@@ -913,7 +795,7 @@ export class PrivkitServer {
       round.expected = new Set(out.keys());
       for (const [id, message] of out) {
         const connection = this.#connections.get(id);
-        if (connection !== undefined) this.#send(connection, { type: 'secagg-relay', round: round.round, payload: encodeBinaryMessage(message, round.setup) });
+        if (connection !== undefined) connection.send({ type: 'secagg-relay', round: round.round, payload: encodeBinaryMessage(message, round.setup) });
       }
       round.closing = false;
       round.timer = setTimeout(() => void this.#closePhase(round), task.phaseMs);
@@ -931,13 +813,16 @@ export class PrivkitServer {
   }
 
   /**
-   * Keeps the round's convicted dealers out of later rounds: a dealer whose secret can not be rebuilt aborts
-   * the round after its charge, and would otherwise do so in every round it is sampled for.
+   * Bans the round's convicted dealers from the task for good (in the ledger first): a dealer whose secret can
+   * not be rebuilt aborts the round after its charge, and would otherwise do so in every round it is sampled for.
    */
   #convict(round: SecAggRoundState): void {
     for (const id of round.server.convicted) {
-      this.#convicted.add(id);
+      this.#ledger.banClient(this.#task.id, id, round.round, BAN_REASON);
       this.#checkedIn.delete(id);
+      const connection = this.#connections.get(id);
+      connection?.send({ type: 'error', code: 'E_AUTH', message: `${BAN_REASON} in round ${round.round}: banned from the task`, refSeq: 0 });
+      connection?.close(CLOSE_REFUSED, 'banned');
     }
   }
 
@@ -996,12 +881,10 @@ function toBase64Url(bytes: Uint8Array): string {
  * @throws {PrivkitError} E_ARG (as a rejection) when an option is out of range (the message names it), the data directory holds a different task of the same id, or ws / better-sqlite3 is not installed.
  */
 export async function createServer(given: ServerOptions): Promise<PrivkitServer> {
-  const options = readOptions(given, ['task', 'port', 'host', 'dataDir', 'limits', 'helloMs', 'messagesPerSecond', 'maxUnauthenticated'], 'options', true) as ServerOptions;
+  const options = readOptions(given, ['task', 'dataDir', 'limits', ...LISTEN_KEYS], 'options', true) as ServerOptions;
   await ready();
   const task = resolveTask(options.task);
-  const port = options.port === undefined ? 8080 : assertInteger('options.port', options.port, 0, 65535);
-  const host = options.host === undefined ? '127.0.0.1' : options.host;
-  if (typeof host !== 'string' || host.length === 0) throw new PrivkitError('E_ARG', 'options.host must be a non-empty string', { argument: 'options.host' });
+  const listening = readListenOptions(options);
   maxFrameBytes(options.limits); // checks the limits
   // by default no frame may carry a vector longer than the model: the tightest bound, applied before allocation
   const givenLimits = readOptions(options.limits, ['maxVector', 'maxString', 'maxBytes'], 'options.limits');
@@ -1019,28 +902,14 @@ export async function createServer(given: ServerOptions): Promise<PrivkitServer>
   if (limits.maxVector! < task.model.paramCount) {
     throw new PrivkitError('E_ARG', `options.limits.maxVector must be >= the model's ${task.model.paramCount} parameters`, { argument: 'options.limits.maxVector' });
   }
-  const frameBytes = maxFrameBytes(limits);
-  const helloMs = options.helloMs === undefined ? 10000 : assertInteger('options.helloMs', options.helloMs, 1, 2 ** 31 - 1);
-  const rate = options.messagesPerSecond === undefined ? 50 : assertInteger('options.messagesPerSecond', options.messagesPerSecond, 1, 1e6);
-  const maxUnauthenticated = options.maxUnauthenticated === undefined ? 256 : assertInteger('options.maxUnauthenticated', options.maxUnauthenticated, 1, 2 ** 20);
-  const ws = loadWs();
   const ledger = new Ledger(options.dataDir ?? './data');
   try {
     const spec = JSON.stringify({ ...task, model: task.model.spec });
     if (!ledger.ensureTask(task.id, spec)) {
       throw new PrivkitError('E_ARG', `the data directory holds a task ${task.id} with other settings: use another id or directory`, { argument: 'options.task' });
     }
-    const http = createHttpServer({ headersTimeout: 10000, requestTimeout: 10000 });
-    const wss = new ws.WebSocketServer({ server: http, maxPayload: frameBytes });
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', (cause: NodeJS.ErrnoException) => {
-        const argument = cause.code === 'EADDRINUSE' || cause.code === 'EACCES' ? 'options.port' : 'options.host';
-        reject(new PrivkitError('E_ARG', `cannot listen on ${describe(host)} port ${port}: ${cause.code ?? cause.message}`, { argument, cause }));
-      });
-      http.listen(port, host, () => resolve());
-    });
-    const bound = (http.address() as AddressInfo).port;
-    return new PrivkitServer({ task, ledger, http, wss, port: bound, host, limits, helloMs, rate, maxUnauthenticated });
+    const connections = await listen(listening, { taskId: task.id, limits });
+    return new PrivkitServer({ task, ledger, connections });
   } catch (error) {
     ledger.close();
     throw error;

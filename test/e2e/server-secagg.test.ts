@@ -8,6 +8,7 @@
 // Adversaries: a network client with a valid token but the wrong key (the server must refuse it),
 // and a malicious server as seen by a client (played by a WebSocket wrapper around the client's
 // socket that rewrites what the real server relays: the client-side checks must fire).
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,13 +28,13 @@ import {
   signMessage,
   type ClientMessage,
   type RevealedShare,
-  type ShareKeysMessage,
   type SigningKeyPair,
   type SecAggMessage,
   type SetupMessage,
   type UnmaskMessage,
 } from 'privkit/secagg';
 import { createServer, decodeFrame, encodeFrame, enrolmentBytes, type Message, type PrivkitServer, type TaskOptions } from 'privkit/server';
+import { Raw } from '../support/raw-client.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -64,11 +65,12 @@ type Rewrite = (message: SecAggMessage, setup: SetupMessage) => SecAggMessage | 
 
 /**
  * A WebSocket class for one client that plays the network: `silentFrom` drops every SecAgg message the
- * client sends from that phase on (a client gone silent), `rewrite` alters what the server relays (a
+ * client sends from that phase on (a client gone silent), `dropOnly` its messages of one phase, every round, `rewrite` alters what the server relays (a
  * malicious server as the client sees it), and every frame out is counted.
  */
 function wiredSocket(opts: {
   silentFrom?: SecAggMessage['type'];
+  dropOnly?: SecAggMessage['type'];
   rewrite?: Rewrite;
   rewriteTask?: (task: Extract<Message, { type: 'secagg-task' }>) => Extract<Message, { type: 'secagg-task' }>;
   sent?: Message[];
@@ -82,11 +84,9 @@ function wiredSocket(opts: {
     override send(data: Uint8Array): void {
       const { message } = decodeFrame(data);
       opts.sent?.push(message);
-      if (message.type === 'secagg' && opts.silentFrom !== undefined) {
-        const type = decodeBinaryMessage(message.payload, { setup }).type;
-        if (order.indexOf(type) >= order.indexOf(opts.silentFrom)) silent = true;
-      }
-      if (!silent) super.send(data);
+      const type = message.type === 'secagg' ? decodeBinaryMessage(message.payload, { setup }).type : undefined;
+      if (type !== undefined && opts.silentFrom !== undefined && order.indexOf(type) >= order.indexOf(opts.silentFrom)) silent = true;
+      if (!silent && (type === undefined || type !== opts.dropOnly)) super.send(data);
     }
     override set onmessage(handler: WebSocketLike['onmessage']) {
       this.#onmessage = handler;
@@ -142,6 +142,15 @@ function cheatingSocket<T extends ClientMessage>(signingKey: SigningKeyPair, typ
 
 function join_(server: PrivkitServer, taskId: string, c: number, extra: Partial<Parameters<typeof connect>[0]> = {}) {
   return connect({ url: server.url, taskId, token: server.issueToken().token, data: dataOf(c), WebSocket: WebSocket as never, minParticipants: 3, minNoiseMultiplier: 0.8, ...extra });
+}
+
+/** Runs test/server/convicted-dealer.mjs (a cheating dealer in its own process) until its session ends; returns its JSON lines. */
+async function attacker(url: string, taskId: string, token: string): Promise<{ error?: string; end?: string; message?: string }[]> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, '../server/convicted-dealer.mjs'), url, taskId, token], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => void (out += chunk.toString()));
+  await new Promise((resolve) => child.once('exit', resolve));
+  return out.trim().split('\n').map((line) => JSON.parse(line));
 }
 
 describe('privkit/server SecAgg+ over 127.0.0.1', () => {
@@ -385,30 +394,82 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     await server.close();
   });
 
-  it('a dealer convicted by its own signed commitment (its self-mask seed can not be rebuilt) aborts one round after its charge, then is refused for the task: it can not burn the budget round after round', async () => {
-    const server = await start({ id: 'convicted', rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 3000, phaseMs: 800 });
-    const signingKey = await generateSigningKeyPair();
-    const received: Message[] = [];
-    // a commitment to another seed than the one it shared: b_u fails its check whichever shares rebuild it
-    const Cheating = cheatingSocket<ShareKeysMessage>(signingKey, 'share-keys', (m) => ({ ...m, selfMaskCommitment: m.selfMaskCommitment.map((b) => b ^ 0xff) }));
-    const Recording = class extends (Cheating as new (url: string) => WebSocketLike) {
-      override set onmessage(handler: WebSocketLike['onmessage']) {
-        super.onmessage = (event) => {
-          received.push(decodeFrame(new Uint8Array(event.data as ArrayBuffer)).message);
-          handler?.(event);
-        };
-      }
-    };
-    const sessions = Array.from({ length: 6 }, (_, c) => join_(server, 'convicted', c, c === 0 ? { WebSocket: Recording as never, signingKey } : {}));
-    while (!server.status().rounds.some((r) => r.status === 'aborted')) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 300)); // the clients check in again; the cheater is refused
-    const status = server.status();
-    expect(status.rounds.map((r) => [r.status, r.included])).toEqual([['aborted', 6]]); // charged: the unmasking had started
-    expect(status.rounds[0]!.event).toMatchObject({ clients: 5 });
-    expect(status.checkedIn).toBe(5); // the five honest clients wait for a sixth; the convicted one is not admitted
-    expect(received.filter((m) => m.type === 'error').at(-1)).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('convicted') });
-    sessions.forEach((s) => s.close());
+  it('a dealer convicted by its own signed commitment (an attacker in its own process) aborts one round after its charge and is banned for good: closed with 4001, its reconnects refused, also after a server restart', async () => {
+    const task = { id: 'convicted', rounds: 2, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 3000, phaseMs: 800 };
+    const first = await start(task);
+    const dataDir = dirs.at(-1)!;
+    const attackerToken = first.issueToken().token;
+    const honest = Array.from({ length: 5 }, (_, c) => join_(first, 'convicted', c + 1, { retryMs: 50, maxRetryMs: 200, attempts: 60 }));
+    const attack = await attacker(first.url, 'convicted', attackerToken);
+    // its own signatures convict it in round 1, after the charge: the round is aborted, the dealer banned and cut
+    expect(attack.at(-1)).toMatchObject({ end: 'E_AUTH' });
+    expect(attack.filter((l) => l.error !== undefined).at(-1)).toMatchObject({ error: 'E_AUTH', message: expect.stringContaining('convicted of dealing inconsistent shares') });
+    const status = first.status();
+    expect(status.rounds.map((r) => [r.round, r.status, r.abortedBy, r.included])).toEqual([[1, 'aborted', 'protocol', 6]]);
+    expect(status.rounds[0]!.event).toMatchObject({ clients: 5 }); // charged: the unmasking had started
+    // the attacker comes back: refused at its hello (4001), so it never checks in again
+    const again = new Raw(first.url);
+    await again.opened();
+    again.send({ type: 'hello', taskId: 'convicted', token: attackerToken });
+    expect(await again.next('error')).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('in round 1: banned from the task') });
+    expect(await again.closed).toBe(4001);
+    // the server restarts on its ledger: the ban holds, the attacker's client process is refused at once
+    await first.close();
+    const second = await createServer({
+      port: first.port,
+      dataDir,
+      messagesPerSecond: 1000,
+      task: { model, local: { epochs: 1, batchSize: 2, learningRate: 0.2 }, clipNorm: 1, noiseMultiplier: 1, aggregator: 'secagg', ...task },
+    });
+    const reattack = await attacker(second.url, 'convicted', attackerToken);
+    expect(reattack).toEqual([
+      { error: 'E_AUTH', message: expect.stringContaining('in round 1: banned from the task') },
+      { end: 'E_AUTH', message: expect.stringContaining('the server refused this client') },
+    ]);
+    // the honest clients (and a new one in the attacker's seat) carry on without it
+    const newcomer = join_(second, 'convicted', 0);
+    const final = await second.finished;
+    expect(final.rounds.map((r) => [r.round, r.status, r.included])).toEqual([
+      [1, 'aborted', 6],
+      [2, 'released', 6],
+      [3, 'released', 6],
+    ]);
+    await Promise.all([...honest, newcomer].map((s) => s.done));
+    await second.close();
+  });
+
+  it('a task stops after maxAbortedRounds rounds aborted after their charge (clients silent in the unmasking phase), says so in its status, and stays stopped after a restart; each aborted round keeps its charge', async () => {
+    const task = { id: 'abort-cap', rounds: 5, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 2000, phaseMs: 300, maxAbortedRounds: 2 };
+    const server = await start(task);
+    const dataDir = dirs.at(-1)!;
+    // 4 of 6 sign the survivor set but never answer an unmask request (dropouts, not convicted): every round fails after its charge
+    const sessions = Array.from({ length: 6 }, (_, c) => join_(server, 'abort-cap', c, c < 4 ? { WebSocket: wiredSocket({ dropOnly: 'unmasking' }) } : {}));
+    const final = await server.finished;
+    await Promise.all(sessions.map((s) => s.done)); // closed with 1000: the task is over
+    expect(final.finishedBy).toBe('aborts');
+    expect(final.state).toBe('finished');
+    expect(final.rounds.map((r) => [r.round, r.status, r.abortedBy, r.included])).toEqual([
+      [1, 'aborted', 'protocol', 6],
+      [2, 'aborted', 'protocol', 6],
+    ]);
+    expect(final.modelVersion).toBe(0); // nothing released
+    // conservative: every aborted round is charged (its unmasking had started), and the epsilon composes both
+    const independent = new RdpAccountant();
+    for (const r of final.rounds) {
+      expect(r.event).toMatchObject({ mechanism: 'distributed-discrete-gaussian', clients: 5 });
+      independent.step(r.event!);
+      expect(r.epsilonAfter).toBeCloseTo(independent.getEpsilon(1e-5).epsilon, 12);
+    }
+    expect(final.epsilon).toBeCloseTo(independent.getEpsilon(1e-5).epsilon, 12);
     await server.close();
+    const restarted = await createServer({
+      port: 0,
+      dataDir,
+      task: { model, local: { epochs: 1, batchSize: 2, learningRate: 0.2 }, clipNorm: 1, noiseMultiplier: 1, aggregator: 'secagg', ...task },
+    });
+    expect(restarted.status()).toMatchObject({ state: 'finished', finishedBy: 'aborts', epsilon: final.epsilon });
+    expect((await restarted.finished).rounds).toEqual(final.rounds);
+    await restarted.close();
   });
 
   it('an enrolment replayed on another task, or by another client, does not verify (it is signed over task and client id)', async () => {
@@ -470,34 +531,3 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
   });
 });
 
-/** A hand-driven client: raw frames in, decoded frames out. */
-class Raw {
-  readonly socket: WebSocket;
-  readonly inbox: Message[] = [];
-  seq = 0;
-  #waiters: (() => void)[] = [];
-
-  constructor(url: string) {
-    this.socket = new WebSocket(url);
-    this.socket.binaryType = 'arraybuffer';
-    this.socket.on('message', (data: ArrayBuffer) => {
-      this.inbox.push(decodeFrame(new Uint8Array(data)).message);
-      this.#waiters.splice(0).forEach((w) => w());
-    });
-  }
-  send(message: Message): void {
-    this.socket.send(encodeFrame(++this.seq, message));
-  }
-  async next<T extends Message['type']>(type: T): Promise<Extract<Message, { type: T }>> {
-    for (;;) {
-      const k = this.inbox.findIndex((m) => m.type === type);
-      if (k >= 0) return this.inbox.splice(k, 1)[0] as Extract<Message, { type: T }>;
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    }
-  }
-  async hello(taskId: string, token: string): Promise<Extract<Message, { type: 'welcome' }>> {
-    await new Promise<void>((resolve) => (this.socket.readyState === WebSocket.OPEN ? resolve() : this.socket.once('open', () => resolve())));
-    this.send({ type: 'hello', taskId, token });
-    return this.next('welcome');
-  }
-}

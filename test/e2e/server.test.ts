@@ -10,7 +10,8 @@ import { WebSocket } from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RdpAccountant } from 'privkit/accounting';
 import { connect, type ClientSummary } from 'privkit/client';
-import { createServer, decodeFrame, encodeFrame, maxFrameBytes, type Message, type PrivkitServer, type TaskOptions } from 'privkit/server';
+import { createServer, encodeFrame, maxFrameBytes, type PrivkitServer, type TaskOptions } from 'privkit/server';
+import { Raw } from '../support/raw-client.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -36,44 +37,6 @@ async function start(task: Omit<TaskOptions, 'model' | 'local' | 'clipNorm'> & P
   });
 }
 
-/** A hand-driven client for the attacks: raw frames in, decoded frames out. */
-class Raw {
-  readonly socket: WebSocket;
-  readonly inbox: Message[] = [];
-  readonly closed: Promise<number>;
-  seq = 0;
-  #waiters: (() => void)[] = [];
-
-  constructor(url: string) {
-    this.socket = new WebSocket(url);
-    this.socket.binaryType = 'arraybuffer';
-    this.socket.on('message', (data: ArrayBuffer) => {
-      this.inbox.push(decodeFrame(new Uint8Array(data)).message);
-      this.#waiters.splice(0).forEach((w) => w());
-    });
-    this.closed = new Promise((resolve) => this.socket.on('close', (code) => resolve(code)));
-  }
-  opened(): Promise<void> {
-    return new Promise((resolve) => (this.socket.readyState === WebSocket.OPEN ? resolve() : this.socket.once('open', () => resolve())));
-  }
-  send(message: Message): Uint8Array {
-    const bytes = encodeFrame(++this.seq, message);
-    this.socket.send(bytes);
-    return bytes;
-  }
-  async next<T extends Message['type']>(type: T): Promise<Extract<Message, { type: T }>> {
-    for (;;) {
-      const k = this.inbox.findIndex((m) => m.type === type);
-      if (k >= 0) return this.inbox.splice(k, 1)[0] as Extract<Message, { type: T }>;
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    }
-  }
-  async hello(taskId: string, token: string): Promise<void> {
-    await this.opened();
-    this.send({ type: 'hello', taskId, token });
-    await this.next('welcome');
-  }
-}
 
 describe('privkit/server with privkit/client over 127.0.0.1', () => {
   it('10 clients complete 3 central-DP rounds; the ledger matches an independent accountant at rate k / checked-in', async () => {
@@ -199,7 +162,7 @@ describe('privkit/server with privkit/client over 127.0.0.1', () => {
     const stranger = new Raw(server.url);
     await stranger.opened();
     for (let i = 0; i < 20; i++) stranger.socket.send(Uint8Array.of(1, 2, 3));
-    expect(await stranger.closed).toBe(4002); // a protocol violation, not a refused token
+    expect(await stranger.closed).toBe(4003); // a protocol violation, not a refused token
     expect(stranger.inbox.filter((m) => m.type === 'error')).toHaveLength(1);
     // an authenticated flood of 40 frames at 3 per second: refused, then closed, long before 40 error frames
     const raw = new Raw(server.url);
@@ -208,7 +171,7 @@ describe('privkit/server with privkit/client over 127.0.0.1', () => {
     await raw.next('checked-in');
     const before = server.status();
     for (let i = 0; i < 40; i++) raw.send({ type: 'check-in' });
-    expect(await raw.closed).toBe(4002); // an honest client may reconnect after it (4001 would end it with E_AUTH)
+    expect(await raw.closed).toBe(4003); // an honest client may reconnect after it (4001 would end it with E_AUTH)
     expect(raw.inbox.filter((m) => m.type === 'error').length).toBeLessThanOrEqual(6);
     expect({ ...server.status(), checkedIn: 1 }).toEqual(before); // refused: nothing changed but the lapse of its check-in with the socket
     await server.close();
@@ -248,6 +211,29 @@ describe('privkit/server with privkit/client over 127.0.0.1', () => {
     await server.close();
   });
 
+  it('a hello that arrives after helloMs is closed with 4002 (retry) and not read: it cannot supersede the live connection of its client', async () => {
+    const server = await start({ id: 'late-hello', rounds: 1, clientsPerRound: 2, noiseMultiplier: 1 }, 300);
+    const { token } = server.issueToken();
+    const live = new Raw(server.url);
+    await live.hello('late-hello', token);
+    const late = new Raw(server.url);
+    await late.opened();
+    late.send({ type: 'hello', taskId: 'late-hello', token });
+    // this process is the server too: blocking it past the deadline makes the hello arrive late, whether the
+    // server's timer (close 4002) or its read of the hello runs first when it resumes
+    const blockedUntil = Date.now() + 450;
+    while (Date.now() < blockedUntil);
+    expect(await late.closed).toBe(4002);
+    expect(late.inbox.some((m) => m.type === 'welcome')).toBe(false);
+    // a late hello read while the close is in progress would have authenticated and superseded the live connection (4000)
+    expect(await live.openAfter(100)).toBe(true);
+    live.send({ type: 'check-in' });
+    expect(await live.next('checked-in')).toEqual({ type: 'checked-in', round: 1 });
+    expect(server.status().checkedIn).toBe(1);
+    live.socket.close();
+    await server.close();
+  });
+
   it('refuses every attack with a code and no state change; a silent client is a dropout; too few updates withhold a round', async () => {
     const server = await start({ id: 'attacked', rounds: 2, clientsPerRound: 3, minCheckIns: 3, minUpdates: 2, noiseMultiplier: 1, trainMs: 700 }, 400);
     // the whole task state; while honest clients act concurrently, the ledger's rounds only
@@ -274,10 +260,10 @@ describe('privkit/server with privkit/client over 127.0.0.1', () => {
       expect(await raw.closed).toBe(4001);
     }
 
-    // a slow client that never says hello is cut after helloMs
+    // a slow client that never says hello is cut after helloMs, with the retry code (4001 would end an honest client)
     const slow = new Raw(url);
     await slow.opened();
-    expect(await slow.closed).toBe(4001);
+    expect(await slow.closed).toBe(4002);
 
     const attacker = new Raw(url);
     await attacker.hello('attacked', server.issueToken().token);

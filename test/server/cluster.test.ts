@@ -6,7 +6,9 @@
 // (SIGKILL) mid-round: the round completes without its clients or is withheld, and nothing is
 // under-charged. Also: a coordinator restarted on its ledger mid-round aborts that round and carries
 // on; a second coordinator cannot take a living one's lease, and one whose lease was taken over stops
-// without publishing.
+// without publishing. And an aggregator under attack has every protection of the one-process server
+// (one shared connection layer): the cap on connections waiting to authenticate, the hello deadline,
+// refused tokens and tasks, protocol violations and the rate limit.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +21,8 @@ import { RdpAccountant } from 'privkit/accounting';
 import { createRng } from 'privkit/dp';
 import { CentralDpAggregator } from 'privkit/fl';
 import { connect } from 'privkit/client';
-import { createCoordinator, decodeFrame, type ClusterCoordinator, type TaskOptions } from 'privkit/server';
+import { createAggregator, createCoordinator, decodeFrame, type ClusterCoordinator, type TaskOptions } from 'privkit/server';
+import { Raw } from '../support/raw-client.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 
 let redis: TestRedis;
@@ -263,5 +266,86 @@ describe('privkit/server over Redis: 3 aggregator processes', () => {
     await expect(first.finished).rejects.toMatchObject({ code: 'E_PROTOCOL' });
     expect(await other.get(`privkit:${task.id}:lock`)).toBe('999999');
     other.destroy();
+  }, 20000);
+
+  it('an aggregator refuses a connection flood beyond maxUnauthenticated, closes late hellos with 4002, refused credentials with 4001 and violations with 4003; honest clients still complete the round', async () => {
+    // two check-ins per round: the attacker's own check-in (lapsed when it is cut) can never make a round alone
+    const task = { ...baseTask('cluster-attacked'), rounds: 1, clientsPerRound: 2, minCheckIns: 2, minUpdates: 2 };
+    const coordinator = await createCoordinator({ redis: redis.url, task, dataDir: dataDir() });
+    const aggregator = await createAggregator({ redis: redis.url, taskId: task.id, id: 'under-attack', port: 0, maxUnauthenticated: 3, helloMs: 1500, messagesPerSecond: 5 });
+    const url = aggregator.url;
+    const health = async () => (await (await fetch(`http://127.0.0.1:${aggregator.port}/`)).json()) as { connections: number; checkedIn: number };
+    // three connections that never say hello fill the bound: a fourth is cut before anything is read
+    const flood = [new Raw(url), new Raw(url), new Raw(url)];
+    await Promise.all(flood.map((r) => r.opened()));
+    const cut = new Raw(url);
+    expect(await cut.closed).toBe(1006);
+    expect(cut.inbox).toEqual([]);
+    // one authenticates (its token looked up in Redis): it no longer counts, so one more may wait, and the next is cut
+    await flood[0]!.hello(task.id, (await coordinator.issueToken()).token);
+    const waiting = new Raw(url);
+    await waiting.opened();
+    expect(await waiting.openAfter(150)).toBe(true);
+    expect(await new Raw(url).closed).toBe(1006);
+    // the waiting ones never say hello: closed at their deadline with the retry code, which frees the bound
+    expect(await Promise.all([flood[1]!.closed, flood[2]!.closed, waiting.closed])).toEqual([4002, 4002, 4002]);
+    // refused credentials end with 4001 (an E_AUTH error frame first); a violation before hello with 4003
+    for (const attempt of [
+      (r: Raw) => r.send({ type: 'hello', taskId: task.id, token: 'guessed' }),
+      (r: Raw) => r.send({ type: 'hello', taskId: 'another-task', token: 'guessed' }),
+      (r: Raw) => r.send({ type: 'check-in' }),
+    ]) {
+      const raw = new Raw(url);
+      await raw.opened();
+      attempt(raw);
+      expect(await raw.next('error')).toMatchObject({ code: 'E_AUTH' });
+      expect(await raw.closed).toBe(4001);
+    }
+    const garbage = new Raw(url);
+    await garbage.opened();
+    for (let i = 0; i < 20; i++) garbage.socket.send(Uint8Array.of(1, 2, 3));
+    expect(await garbage.closed).toBe(4003);
+    expect(garbage.inbox.filter((m) => m.type === 'error')).toHaveLength(1); // one refusal, then the close
+    // an authenticated client: a replayed frame is refused, a flood past 5 per second is closed with 4003
+    const attacker = flood[0]!;
+    const checkIn = attacker.send({ type: 'check-in' });
+    await attacker.next('checked-in');
+    attacker.socket.send(checkIn);
+    expect(await attacker.next('error')).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('replayed') });
+    for (let i = 0; i < 20; i++) attacker.send({ type: 'check-in' });
+    expect(await attacker.closed).toBe(4003);
+    expect(await health()).toEqual({ ok: true, aggregator: 'under-attack', connections: 0, checkedIn: 0 }); // its check-in lapsed with the socket
+    // honest clients get in and complete the task's round through this aggregator
+    const labels = Uint8Array.of(0, 1, 2, 0, 1, 2);
+    const honest = await Promise.all(
+      [1, 2].map(async (c) => {
+        const images = Float32Array.from({ length: 48 }, (_, k) => Math.sin(k * c));
+        return connect({ url, taskId: task.id, token: (await coordinator.issueToken()).token, data: { images, labels }, WebSocket: WebSocket as never });
+      }),
+    );
+    const final = await coordinator.finished;
+    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 2]]);
+    for (const session of honest) expect((await session.done).trainedRounds).toEqual([1]);
+    await aggregator.close();
+    await coordinator.close();
+  }, 30000);
+
+  it('an aggregator whose token lookup fails closes the hello with 1011 (retry), not 4001 (which would end an honest client for good)', async () => {
+    const task = baseTask('cluster-lookup');
+    const coordinator = await createCoordinator({ redis: redis.url, task, dataDir: dataDir() });
+    const aggregator = await createAggregator({ redis: redis.url, taskId: task.id, id: 'lookup', port: 0 });
+    const { token } = await coordinator.issueToken();
+    // the token hash becomes a string: HGET fails with WRONGTYPE, as any failing Redis command would
+    const other = createClient({ url: redis.url });
+    await other.connect();
+    await other.set(`privkit:${task.id}:tokens`, 'not a hash');
+    const raw = new Raw(aggregator.url);
+    await raw.opened();
+    raw.send({ type: 'hello', taskId: task.id, token });
+    expect(await raw.next('error')).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('could not be checked') });
+    expect(await raw.closed).toBe(1011);
+    other.destroy();
+    await aggregator.close();
+    await coordinator.close();
   }, 20000);
 });

@@ -31,6 +31,7 @@ const task = (id: string) => ({
   clipNorm: 1,
   noiseMultiplier: 1,
   targetEpsilon: 50,
+  maxAbortedRounds: 3,
   delta: 1e-5,
   serverLearningRate: 1,
   trainMs: 1000,
@@ -47,6 +48,7 @@ const taskDomain = obj({
   clipNorm: positive(),
   noiseMultiplier: positive(),
   targetEpsilon: positive({ optional: true }),
+  maxAbortedRounds: int(1, 2 ** 20, { optional: true }),
   delta: { kind: 'number', above: 0, below: 1, optional: true },
   serverLearningRate: positive({ optional: true }),
   trainMs: int(1, 2 ** 31 - 1, { optional: true }),
@@ -107,10 +109,11 @@ export const clusterRows: SweepRow[] = [
           aliveMs: int(1, 2 ** 31 - 1, { optional: true }),
           helloMs: int(1, 2 ** 31 - 1, { optional: true }),
           messagesPerSecond: int(1, 1e6, { optional: true }),
+          maxUnauthenticated: int(1, 2 ** 20, { optional: true }),
         }),
       },
     ],
-    args: () => [{ redis: redis!.url, taskId: 'sweep-published', id: 'sweep-aggregator', port: 0, host: '127.0.0.1', aliveMs: 1000, helloMs: 1000, messagesPerSecond: 10 }],
+    args: () => [{ redis: redis!.url, taskId: 'sweep-published', id: 'sweep-aggregator', port: 0, host: '127.0.0.1', aliveMs: 1000, helloMs: 1000, messagesPerSecond: 10, maxUnauthenticated: 8 }],
     call: async ([options]) => {
       const aggregator = await server.createAggregator(options);
       const { id, taskId } = aggregator;
