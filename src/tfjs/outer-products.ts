@@ -48,9 +48,8 @@ export function addWeightedOuterProducts(a: Float32Array, g: Float32Array, w: Fl
       const kc = Math.min(columns, q - k0);
       for (let j0 = 0; j0 < p; j0 += rows) {
         const jc = Math.min(rows, p - j0);
-        const tile = arena.f64(sumAt, padded(jc) * padded(kc));
-        tile.fill(0);
-        for (let j = 0; j < jc; j++) copyIn(row(arena, sumAt, j * padded(kc), kc), sum, (j0 + j) * q + k0, 'sum');
+        arena.f64(sumAt, padded(jc) * padded(kc)).fill(0);
+        copyRows(jc, kc, padded(kc), q, (r, length) => copyIn(row(arena, sumAt, r * padded(kc), length), sum, (j0 + r) * q + k0, 'sum'));
         for (let first = 0; first < used.length; first += batch) {
           const count = Math.min(batch, used.length - first);
           stage(arena, xAt, a, p, j0, jc, used, first, count);
@@ -59,7 +58,7 @@ export function addWeightedOuterProducts(a: Float32Array, g: Float32Array, w: Fl
           for (let r = 0; r < count; r++) weights[r] = w[used[first + r]!]!;
           kernels.weightedOuterSum(xAt, gAt, wAt, usedAt, count, padded(jc), padded(kc), sumAt);
         }
-        for (let j = 0; j < jc; j++) copyOut(row(arena, sumAt, j * padded(kc), kc), sum, (j0 + j) * q + k0, 'sum');
+        copyRows(jc, kc, padded(kc), q, (r, length) => copyOut(row(arena, sumAt, r * padded(kc), length), sum, (j0 + r) * q + k0, 'sum'));
       }
     }
   });
@@ -70,9 +69,27 @@ function row(arena: Arena, ptr: number, start: number, length: number): Float64A
   return arena.f64(ptr + 8 * start, length);
 }
 
-/** Stages columns [col, col + cols) of the listed examples' rows of m [, width] as float64 rows of padded(cols) (padding 0). */
+/**
+ * Copies `rows` rows of `cols` values between a tile (row stride `stride`) and a matrix (row stride
+ * `width`) by `copy(first row, length)`: as one run when both are the same contiguous block.
+ */
+function copyRows(rows: number, cols: number, stride: number, width: number, copy: (row: number, length: number) => void): void {
+  if (cols === stride && cols === width) copy(0, rows * cols);
+  else for (let r = 0; r < rows; r++) copy(r, cols);
+}
+
+/**
+ * Stages columns [col, col + cols) of the listed examples' rows of m [, width] as float64 rows of
+ * padded(cols) (padding 0); consecutive examples' whole rows in one copy.
+ */
 function stage(arena: Arena, ptr: number, m: Float32Array, width: number, col: number, cols: number, used: number[], first: number, count: number): void {
   const stride = padded(cols);
   if (stride !== cols) arena.f64(ptr, count * stride).fill(0);
-  for (let r = 0; r < count; r++) copyIn(row(arena, ptr, r * stride, cols), m, used[first + r]! * width + col, 'values');
+  const whole = stride === cols && cols === width;
+  for (let r = 0; r < count; ) {
+    let end = r + 1;
+    if (whole) while (end < count && used[first + end] === used[first + end - 1]! + 1) end++;
+    copyIn(row(arena, ptr, r * stride, (end - r) * cols), m, used[first + r]! * width + col, 'values');
+    r = end;
+  }
 }
