@@ -1,7 +1,6 @@
 // Plain-TypeScript reference of privkit/tfjs's outer-product sum (assembly/tfjs/outer-products.ts,
-// weightedOuterSum): the loop per-example.ts ran in JS before the kernel, and the exact float64
-// operations of the privacy argument (src/tfjs/noised-sum.ts). The oracle of the kernel's property
-// test (bit for bit); not exported.
+// weightedOuterSum): the exact float64 operations, in their order, that the privacy argument of
+// src/tfjs/noised-sum.ts bounds. The oracle of the kernel's property test (bit for bit); not exported.
 
 /**
  * sum[j q + k] += fl(fl(w_i a[i p + j]) g[i q + k]) for the examples i = 0..n-1 in order, skipping

@@ -8,9 +8,9 @@
 // wasm memory while the examples with w_i != 0 stream through it in order, at most TILE_FLOATS
 // values of their inputs and output gradients at a time (converted to float64 when staged, exact),
 // so a call uses a few MiB of wasm memory whatever the layer's size, and each coordinate still
-// receives its examples' terms in example order. Columns are zero-padded to a multiple of 4 (a padded
-// input contributes products that go only to padded coordinates, which are never copied out). Every
-// staged region is secret: zeroed when the call ends.
+// receives its examples' terms in example order. Both tiles' columns are zero-padded to a multiple
+// of 4 (a padded input or gradient column contributes products only to padded coordinates of the
+// sum tile, which are never copied out). Every staged region is secret: zeroed when the call ends.
 import { copyIn, copyOut } from '../wasm/boundary.js';
 import type { Arena } from '../wasm/arena.js';
 import { withWasm } from '../wasm/runtime.js';
@@ -27,7 +27,8 @@ const padded = (m: number) => Math.ceil(m / 4) * 4;
 
 /**
  * Adds sum_i fl(fl(w_i a_ij) g_ik) to sum[j q + k] for the examples i with w_i != 0, in order
- * (a [n, p] and g [n, q] row-major, sum [p, q]): bit-identical to the reference loop.
+ * (a [n, p] and g [n, q] row-major, sum [p, q], holding no -0 as a sum starting at +0): bit-identical
+ * to the reference loop.
  *
  * @throws {PrivkitError} E_NOT_READY before `await ready()`.
  */
