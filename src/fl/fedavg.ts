@@ -305,7 +305,7 @@ export class FedAvg {
     this.#test = options.test === undefined ? undefined : checkDataset(model, options.test, 'options.test');
     this.#evalEvery = options.evalEvery === undefined ? DEFAULT_EVAL_EVERY : assertInteger('options.evalEvery', options.evalEvery, 1);
     if (options.pool !== undefined) assertPool(options.pool, 'options.pool');
-    if (options.pool !== undefined && model.spec.type === 'custom') {
+    if (options.pool !== undefined && model.spec.type === 'custom' && model.spec.rebuild === undefined) {
       throw new PrivkitError('E_ARG', `options.model (${model.spec.name}) can not be rebuilt in pool workers: leave options.pool out`, { argument: 'options.pool' });
     }
     this.#pool = options.pool;

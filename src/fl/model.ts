@@ -36,16 +36,20 @@ export type ModelSpec =
     }
   | {
       /**
-       * A model privkit cannot rebuild from plain data (a subclass of Model written elsewhere, such
-       * as privkit/tfjs's flModel): it trains on the caller's thread only, never in pool workers.
+       * A model of another family (a subclass of Model written elsewhere, such as privkit/tfjs's
+       * flModel). It trains in pool workers only when it carries `rebuild` and the pool's workers
+       * register a factory for its `name` (./model-factories.ts; privkit/tfjs/worker registers
+       * 'tfjs'); otherwise on the caller's thread only.
        */
       type: 'custom';
-      /** What the model is, for messages (e.g. 'tfjs'). */
+      /** What the model is, for messages, and the factory that rebuilds it in a worker (e.g. 'tfjs'). */
       name: string;
       /** Features per sample. */
       inputs: number;
       /** Classes (2 to 256). */
       classes: number;
+      /** Plain (structured-cloneable) data from which the factory of `name` rebuilds the model in a pool worker. */
+      rebuild?: unknown;
     };
 
 /** What createModel takes: a ModelSpec whose sizes default to MNIST (784 inputs, 10 classes, 64 hidden units). */

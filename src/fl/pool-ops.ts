@@ -1,7 +1,8 @@
 // FedAvg client training as a pooled operation (the contract is in src/pool/types.ts;
 // Pool.localUpdates and FedAvg({ pool }) run it): the client tasks split into one contiguous part
 // per worker, each trained with localUpdate (./local.ts), the updates written as one matrix, tasks
-// x model.paramCount. The plan checks as localUpdate does and refuses `opts.seed` (each task carries
+// x model.paramCount. A model of another family is rebuilt by the factory the worker registered for
+// it (./model-factories.ts). The plan checks as localUpdate does and refuses `opts.seed` (each task carries
 // its own). Client samples on a SharedArrayBuffer are read in place; others are copied once and
 // moved to their worker. Each worker keeps the model of its last part (its scratch buffers are reused).
 import { PrivkitError } from '../errors.js';
@@ -9,26 +10,27 @@ import { refuseInPool } from '../pool/guards.js';
 import type { PoolOperation } from '../pool/types.js';
 import { isSharedArray } from '../wasm/boundary.js';
 import { checkClientTasks, checkLocalOptions, checkModel, localUpdate, type ClientTask, type LocalTrainingOptions } from './local.js';
+import { rebuildModel } from './model-factories.js';
 import { createModel, type Model, type ModelSpec } from './model.js';
 
 export type LocalOptions = Omit<LocalTrainingOptions, 'seed'>;
 
 export interface LocalTask {
-  spec: Exclude<ModelSpec, { type: 'custom' }>;
+  spec: ModelSpec;
   params: Float32Array;
   clients: ClientTask[];
   opts: LocalOptions;
 }
 
-/** The model of this worker's last part. */
-let workerModel: Model | undefined;
+/** The model of this worker's last part, and its spec as JSON. */
+let workerModel: { model: Model; spec: string } | undefined;
 
 export const localUpdates: PoolOperation<[model: Model, params: Float32Array, clients: readonly ClientTask[], opts: LocalOptions], LocalTask, void, Float32Array> = {
   name: 'localUpdates',
   plan(model: Model, params: Float32Array, clients: readonly ClientTask[], opts: LocalOptions) {
     checkModel(model);
     const spec = model.spec;
-    if (spec.type === 'custom') {
+    if (spec.type === 'custom' && spec.rebuild === undefined) {
       throw new PrivkitError('E_ARG', `model (${spec.name}) can not be rebuilt in pool workers: train it without a pool`, { argument: 'model' });
     }
     model.checkParams(params);
@@ -52,9 +54,10 @@ export const localUpdates: PoolOperation<[model: Model, params: Float32Array, cl
       }),
     };
   },
-  run({ spec, params, clients, opts }, { output }, progress) {
-    if (workerModel === undefined || JSON.stringify(workerModel.spec) !== JSON.stringify(spec)) workerModel = createModel(spec);
-    const model = workerModel;
+  async run({ spec, params, clients, opts }, { output }, progress) {
+    const key = JSON.stringify(spec);
+    if (workerModel?.spec !== key) workerModel = { model: spec.type === 'custom' ? await rebuildModel(spec) : createModel(spec), spec: key };
+    const { model } = workerModel;
     const d = model.paramCount;
     clients.forEach((task, k) => {
       progress(k);

@@ -2,8 +2,9 @@
 // trains it like the built-in models: its trainable weights are read and written as one flat
 // Float32Array (layer by layer, each weight in its row-major order), and a batch's summed
 // cross-entropy and its gradient come from tfjs. Samples are FedAvg's: rows of a Float32Array and
-// Uint8Array class labels; the model must end in a softmax over `classes`. privkit can not rebuild
-// a tfjs model in pool workers, so it trains on the caller's thread (FedAvg without `pool`).
+// Uint8Array class labels; the model must end in a softmax over `classes`. Its spec carries the
+// model's topology (model.toJSON) and the backend, from which a pool worker started from
+// privkit/tfjs/worker (./worker.ts) rebuilds it, so clients also train in a pool.
 import * as tf from '@tensorflow/tfjs-core';
 import { PrivkitError } from '../errors.js';
 import { Model, type BatchTotals, type ModelSpec } from '../fl/model.js';
@@ -22,18 +23,36 @@ export interface FlModelOptions {
 
 const MAX_WIDTH = 1 << 16;
 
+/** What a pool worker rebuilds a tfjs model from (the spec's `rebuild`): its topology, the sample shape and the backend. */
+export interface TfjsRebuild {
+  /** The model's topology as plain data (model.toJSON(null, false)). */
+  topology: object;
+  /** The shape one sample is given to the model in. */
+  inputShape: number[];
+  /** The tfjs backend the caller trains on (the worker must have it registered). */
+  backend: string;
+}
+
+/** The rebuild data of a tfjs layers model (one that serializes its topology), else undefined. */
+function rebuildOf(model: LayersModelLike, inputShape: number[]): TfjsRebuild | undefined {
+  const toJSON = (model as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON !== 'function') return undefined;
+  const topology: unknown = toJSON.call(model, null, false);
+  return typeof topology === 'object' && topology !== null ? { topology, inputShape: inputShape.slice(), backend: tf.getBackend() } : undefined;
+}
+
 class TfjsModel extends Model {
   readonly spec: ModelSpec;
   readonly paramCount: number;
   readonly #chain: LayerChain;
   readonly #inputShape: number[];
 
-  constructor(chain: LayerChain, inputs: number, classes: number, inputShape: number[]) {
+  constructor(chain: LayerChain, inputs: number, classes: number, inputShape: number[], rebuild: TfjsRebuild | undefined) {
     super(inputs, classes);
     this.#chain = chain;
     this.#inputShape = inputShape;
     this.paramCount = chain.variables.reduce((n, v) => n + v.size, 0);
-    this.spec = { type: 'custom', name: 'tfjs', inputs, classes };
+    this.spec = { type: 'custom', name: 'tfjs', inputs, classes, ...(rebuild === undefined ? {} : { rebuild }) };
   }
 
   /** The tfjs model's current weights, flattened (the seed is checked but unused: tfjs draws its own initial weights). */
@@ -97,8 +116,11 @@ class TfjsModel extends Model {
 /**
  * A privkit/fl `Model` backed by a tfjs layers model (a chain of layers ending in a softmax), for
  * `FedAvg` / `runFedAvg` with central DP or secure aggregation. Parameters are the model's
- * trainable weights flattened layer by layer; local training runs tfjs on the caller's thread
- * (FedAvg refuses a `pool` for it). `initParams()` returns the model's current weights.
+ * trainable weights flattened layer by layer. Local training runs tfjs on the caller's thread, or in
+ * a pool whose workers start from a script that imports a tfjs backend and then
+ * 'privkit/tfjs/worker' (`createPool({ workerUrl })`): each worker rebuilds the model from its
+ * topology (layers tfjs can deserialize) on the backend active when flModel was called.
+ * `initParams()` returns the model's current weights.
  *
  * @param model - the tfjs model (its weights are overwritten while it trains).
  * @param opts - the sample width and class count, and the shape a sample is given to the model in.
@@ -129,5 +151,5 @@ export function flModel(model: LayersModelLike, opts: FlModelOptions): Model {
   if (!Array.isArray(inputShape) || inputShape.length === 0 || inputShape.some((d) => !Number.isSafeInteger(d) || d < 1) || inputShape.reduce((a, b) => a * b, 1) !== inputs) {
     throw new PrivkitError('E_ARG', `inputShape must be positive integers whose product is inputs (${inputs})`, { argument: 'inputShape' });
   }
-  return new TfjsModel(new LayerChain(model), inputs, classes, inputShape.slice());
+  return new TfjsModel(new LayerChain(model), inputs, classes, inputShape.slice(), rebuildOf(model, inputShape));
 }

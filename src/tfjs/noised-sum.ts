@@ -198,7 +198,8 @@ export function noisedClippedMean(
   const grads: tf.NamedTensorMap = {};
   let offset = 0;
   for (const variable of variables) {
-    const mean = Float32Array.from(noised.subarray(offset, offset + variable.size), (x) => x / denominator);
+    const mean = new Float32Array(variable.size);
+    for (let j = 0; j < mean.length; j++) mean[j] = noised[offset + j]! / denominator;
     offset += variable.size;
     grads[variable.name] = tf.tensor(mean, variable.shape, 'float32');
   }

@@ -14,6 +14,7 @@
 //    each group of layers has its own bound C_g and weights, so ||e_i||^2 <= sum_g C_g^2;
 // 3. the entries of e_i added into one float64 accumulator per coordinate, examples in batch order.
 import { PrivkitError } from '../errors.js';
+import { addWeightedOuterProducts } from './outer-products.js';
 
 /** One layer's per-example gradients of a batch of n examples, as privkit sums them. */
 export interface PerExampleGradients {
@@ -39,7 +40,8 @@ function squares(x: ArrayLike<number>, start: number, length: number): number {
  * A dense layer on rank-2 input: example i's kernel gradient is the outer product a_i^T g_i of its
  * input row a [n, p] and output gradient row g [n, q] (norm ||a_i|| ||g_i||), its bias gradient g_i.
  * The sum adds fl(fl(w_i a_ij) g_ik) per entry: p q multiply-adds per example, as the backend's own
- * matMul, but accumulated in float64 (skipping a_ij = 0: sparse inputs cost less).
+ * matMul, but accumulated in float64, by the wasm kernel of outer-products.ts (bit-identical to the
+ * plain loop, src/reference/outer-products.ts; sparse inputs cost less).
  */
 export function outerProducts(a: Float32Array, g: Float32Array, n: number, withBias: boolean): PerExampleGradients {
   const p = a.length / n;
@@ -52,17 +54,12 @@ export function outerProducts(a: Float32Array, g: Float32Array, n: number, withB
       }
     },
     accumulate(w, [kernel, bias]) {
+      addWeightedOuterProducts(a, g, w, n, p, q, kernel!);
+      if (!withBias) return;
       for (let i = 0; i < n; i++) {
         const wi = w[i]!;
         if (wi === 0) continue;
-        const gi = i * q;
-        for (let j = 0; j < p; j++) {
-          const x = wi * a[i * p + j]!;
-          if (x === 0) continue;
-          const row = j * q;
-          for (let k = 0; k < q; k++) kernel![row + k] = kernel![row + k]! + x * g[gi + k]!;
-        }
-        if (withBias) for (let k = 0; k < q; k++) bias![k] = bias![k]! + wi * g[gi + k]!;
+        for (let k = 0; k < q; k++) bias![k] = bias![k]! + wi * g[i * q + k]!;
       }
     },
   };

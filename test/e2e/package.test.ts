@@ -74,6 +74,8 @@ describe('the npm package', () => {
     const load = (entry: string) =>
       execFileSync(process.execPath, ['--input-type=module', '-e', `import('${entry}').then(() => console.log('loaded'), (e) => console.log(e.code))`], { cwd: app, encoding: 'utf8' }).trim();
     expect(load('privkit/tfjs')).toBe('ERR_MODULE_NOT_FOUND');
+    expect(packedFiles).toContain('dist/src/tfjs/worker.js');
+    expect(load('privkit/tfjs/worker')).toBe('ERR_MODULE_NOT_FOUND'); // exported, and needs the peer too
     for (const entry of ['privkit', 'privkit/dp', 'privkit/accounting', 'privkit/fl', 'privkit/pool']) expect(load(entry)).toBe('loaded');
   });
 

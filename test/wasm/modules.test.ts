@@ -11,7 +11,7 @@ import * as runtime from '../../dist/src/wasm/runtime.js';
 import { expectPrivkitError } from '../support/helpers.js';
 
 /** The base64 of each module, as embedded in the package. */
-const MODULES = ['kernels', 'kernels-shared', 'rng', 'dp', 'paillier', 'protect'] as const;
+const MODULES = ['kernels', 'kernels-shared', 'rng', 'dp', 'paillier', 'protect', 'tfjs'] as const;
 async function embedded(name: (typeof MODULES)[number]): Promise<string> {
   return ((await import(`../../dist/src/wasm/generated/${name}-wasm.js`)) as { WASM_BASE64: string }).WASM_BASE64;
 }
@@ -29,6 +29,7 @@ describe('each module exports exactly its own kernels', () => {
     ],
     paillier: ['montPow', 'montPowScratchBytes', 'montPowSecret', 'montPowSecretScratchBytes', 'secretWindowBits', 'montCounters'],
     protect: ['sha256', 'hmacKeyStates', 'hmacStart', 'hmacAbsorb', 'hmacFinish', 'hmacTokens', 'hmacWorkBytes'],
+    tfjs: ['weightedOuterSum'],
   };
 
   for (const name of MODULES) {

@@ -140,7 +140,11 @@ const rows: Row[] = [
     ],
     args: () => [model(), { inputs: 4, classes: 2, inputShape: [2, 2] }],
     call: ([m, o]) => tj.flModel(m, o),
-    observe: (m: { paramCount: number; spec: unknown }) => [m.paramCount, m.spec],
+    // the topology names each fresh model differently (dense_Dense1, dense_Dense2, ...): what the options set is compared
+    observe: (m: { paramCount: number; spec: { rebuild?: { inputShape: number[]; backend: string } } }) => {
+      const { rebuild, ...spec } = m.spec;
+      return [m.paramCount, spec, rebuild?.inputShape, rebuild?.backend];
+    },
   },
   {
     entry,
