@@ -4,9 +4,7 @@
 // everything that draws from a generator in batches). Each declaration is marked pure, so a bundle
 // drops a module none of its code uses.
 import { instantiate as instantiateDp } from '../wasm/generated/dp.js';
-import { WASM_BASE64 as DP_BASE64 } from '../wasm/generated/dp-wasm.js';
 import { instantiate as instantiateRng } from '../wasm/generated/rng.js';
-import { WASM_BASE64 as RNG_BASE64 } from '../wasm/generated/rng-wasm.js';
 import { defineModule } from '../wasm/runtime.js';
 
 /** The rng module's exports: chachaBytes, uniformDoubles, generatorBytes, memory and heapBase. */
@@ -14,5 +12,5 @@ export type RngExports = Awaited<ReturnType<typeof instantiateRng>>;
 /** The dp module's exports: its kernels, wipeScratch, memory and heapBase. */
 export type DpExports = Awaited<ReturnType<typeof instantiateDp>>;
 
-export const rngWasm = /* @__PURE__ */ defineModule('rng', RNG_BASE64, instantiateRng);
-export const dpWasm = /* @__PURE__ */ defineModule('dp', DP_BASE64, instantiateDp);
+export const rngWasm = /* @__PURE__ */ defineModule('rng', () => import('../wasm/generated/rng-wasm.js'), instantiateRng);
+export const dpWasm = /* @__PURE__ */ defineModule('dp', () => import('../wasm/generated/dp-wasm.js'), instantiateDp);

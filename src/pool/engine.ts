@@ -433,7 +433,7 @@ export class WorkerPool implements PoolRunner {
       if (firstTime) this.markSent(running, inputMemory.id, inputMemory.memory!);
       try {
         const modules = unsentModules(running, compiledModules());
-        const sharedModules = inputMemory && unsentModules(running, compiledSharedModules(), '-shared');
+        const sharedModules = unsentModules(running, compiledSharedModules(), '-shared');
         const sentMemory = inputMemory && (firstTime ? inputMemory : { ...inputMemory, memory: undefined });
         running.spawned!.post({ ...request, id, inputMemory: sentMemory, modules, sharedModules }, transfer);
       } catch (error) {

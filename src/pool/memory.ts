@@ -19,7 +19,7 @@ const MAX_SPARE_STAGING = 4;
 const TYPES = { float32: Float32Array, float64: Float64Array } as const;
 
 /** Longest shared array (2^28 elements: 1 GiB of float32, 2 GiB of float64). */
-export const MAX_SHARED_LENGTH = 2 ** 28;
+const MAX_SHARED_LENGTH = 2 ** 28;
 
 /**
  * A zeroed Float32Array on shared memory when the runtime allows it (Node; cross-origin-isolated

@@ -26,7 +26,7 @@ export interface Request {
    * worker into garbage collections.
    */
   inputMemory?: { id: number; memory?: WebAssembly.Memory; place?: { byteOffset: number; length: number; dtype: FloatDtype } };
-  /** With inputMemory: the modules built for shared memory that the pool's thread compiled and had not yet sent this worker. */
+  /** The modules built for shared memory that the pool's thread compiled and had not yet sent this worker. */
   sharedModules?: Record<string, WebAssembly.Module>;
   /** The part's rows of the output, a view of shared memory. */
   output?: FloatArray;

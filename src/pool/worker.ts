@@ -1,11 +1,13 @@
 // The pool's worker: announces that it is ready, then runs each request's part through the
 // operation of that name in the registry (src/registry.ts) and answers with the result, its fresh
 // arrays moved rather than copied. An operation's family is imported on its first request, and the
-// wasm modules it declares are instantiated then (ready() loads every module declared so far), so a
-// worker loads only the families it runs. An input that lies in a shared wasm memory is read in
-// place: the worker gets that memory (and the compiled shared modules) with the first request naming
-// it, and keeps it until the pool's thread says to forget it (see Request.inputMemory). Errors go back as their fields (./errors.ts). Progress of a part, when asked for, goes back
-// at most every PROGRESS_INTERVAL_MS.
+// wasm modules it declares are instantiated then (ready() loads every module declared so far), from
+// the modules the pool's thread compiled when it sent them (with a worker's first requests), so a
+// worker loads only the families it runs and, given their compiled modules, never their base64. An
+// input that lies in a shared wasm memory is read in place: the worker gets that memory with the
+// first request naming it, and keeps it until the pool's thread says to forget it (see
+// Request.inputMemory). Errors go back as their fields (./errors.ts). Progress of a part, when
+// asked for, goes back at most every PROGRESS_INTERVAL_MS.
 import { PrivkitError } from '../errors.js';
 import { isOperationName, operation } from '../registry.js';
 import { adoptModules, ready } from '../wasm/runtime.js';
@@ -27,10 +29,12 @@ const send = (reply: Reply, transfer: ArrayBuffer[] = []) => port.post(reply, tr
  * The registered operation called `name`, with the wasm modules of its family instantiated (from the
  * modules compiled by the pool's thread, when it sent them).
  */
-async function operationNamed(name: string, modules: Request['modules']): Promise<PoolOperation<never, unknown, unknown, unknown>> {
+async function operationNamed(request: Request): Promise<PoolOperation<never, unknown, unknown, unknown>> {
+  const { operation: name, modules, sharedModules } = request;
   if (!isOperationName(name)) throw new PrivkitError('E_ARG', `no pool operation is registered as '${name}'`, { argument: 'operation' });
   const found = await operation(name);
   if (modules !== undefined) adoptModules(modules);
+  if (sharedModules !== undefined) adoptSharedModules(sharedModules);
   await ready();
   return found as unknown as PoolOperation<never, unknown, unknown, unknown>;
 }
@@ -49,9 +53,8 @@ function progressOf(request: Request): (done: number) => void {
 
 async function serve(request: Request): Promise<void> {
   try {
-    const operation = await operationNamed(request.operation, request.modules);
-    const { allocate, inputMemory, sharedModules } = request;
-    if (sharedModules !== undefined) adoptSharedModules(sharedModules);
+    const operation = await operationNamed(request);
+    const { allocate, inputMemory } = request;
     let input = request.input;
     if (inputMemory !== undefined) {
       const memory = inputMemory.memory ?? memories.get(inputMemory.id);

@@ -2,10 +2,9 @@
 // here so that importing the pseudonymizer registers it and `ready()` loads it. The declaration is
 // marked pure, so a bundle that never pseudonymizes drops the module.
 import { instantiate } from '../wasm/generated/protect.js';
-import { WASM_BASE64 } from '../wasm/generated/protect-wasm.js';
 import { defineModule } from '../wasm/runtime.js';
 
 /** The module's exports: sha256, the HMAC kernels, hmacWorkBytes, memory and heapBase. */
 export type ProtectExports = Awaited<ReturnType<typeof instantiate>>;
 
-export const protectWasm = /* @__PURE__ */ defineModule('protect', WASM_BASE64, instantiate);
+export const protectWasm = /* @__PURE__ */ defineModule('protect', () => import('../wasm/generated/protect-wasm.js'), instantiate);

@@ -2,7 +2,9 @@
 // each), each embedded as base64 and declared by the family that uses it (src/<family>/wasm.ts)
 // with defineModule. Declaring registers the module; ready() instantiates every registered one. A
 // family's kernels import its declaration, so a bundle carries exactly the modules its imports reach,
-// and `ready()` loads exactly those.
+// and `ready()` loads exactly those. A declaration names its base64 by a dynamic import of the
+// generated file, taken only when the module is compiled here: a bundler makes it a chunk of its
+// own, which a pool worker given the module compiled by its pool's thread never loads.
 // Each module has its own instance, memory and arena, loaded once per thread; a pool worker uses the
 // modules its pool's thread compiled (compiledModules / adoptModules) rather than compiling them again. Kernel calls run
 // inside an arena scope (withWasm); traps (WebAssembly.RuntimeError) become PrivkitError E_WASM, and
@@ -24,6 +26,9 @@ export interface ModuleExports {
   readonly memory: WebAssembly.Memory;
   heapBase(): number;
 }
+
+/** The module's bytes as embedded base64: a dynamic import of its generated file (src/wasm/generated/<name>-wasm.js). */
+export type WasmSource = () => Promise<{ readonly WASM_BASE64: string }>;
 
 /** The bindings asc generates for a module: instantiates it and adapts its exports. */
 export type Instantiate<K extends ModuleExports> = (module: WebAssembly.Module, imports: Record<string, never>) => Promise<K>;
@@ -57,7 +62,7 @@ class Module<K extends ModuleExports> implements WasmModule<K> {
 
   constructor(
     readonly name: string,
-    private readonly base64: string,
+    private readonly source: WasmSource,
     private readonly instantiate: Instantiate<K>,
   ) {}
 
@@ -111,11 +116,7 @@ class Module<K extends ModuleExports> implements WasmModule<K> {
       this.engine = await this.instance(this.adopted);
       return;
     }
-    const bytes = decodeBase64(this.base64);
-    if (!WebAssembly.validate(bytes)) {
-      throw new PrivkitError('E_WASM', 'this runtime does not support WebAssembly SIMD (fixed-width v128)');
-    }
-    this.engine = await this.instance(await WebAssembly.compile(bytes));
+    this.engine = await this.instance(await compileSource(this.source));
   }
 
   private async instance(module: WebAssembly.Module): Promise<Engine<K>> {
@@ -141,10 +142,10 @@ const registered: WasmModule<ModuleExports>[] = [];
 
 /**
  * Declares a wasm module (from the family that uses it, src/<family>/wasm.ts) and registers it, so
- * that ready() loads it. `base64` is the module's bytes, `instantiate` its generated bindings.
+ * that ready() loads it. `source` imports the module's bytes, `instantiate` is its generated bindings.
  */
-export function defineModule<K extends ModuleExports>(name: string, base64: string, instantiate: Instantiate<K>): WasmModule<K> {
-  const module = new Module(name, base64, instantiate);
+export function defineModule<K extends ModuleExports>(name: string, source: WasmSource, instantiate: Instantiate<K>): WasmModule<K> {
+  const module = new Module(name, source, instantiate);
   registered.push(module);
   return module;
 }
@@ -174,8 +175,16 @@ export function registeredModules(): readonly WasmModule<ModuleExports>[] {
   return registered;
 }
 
-/** The last call's promise, and how many modules were registered then (a module registered later is loaded by the next call). */
-let loading: { promise: Promise<void>; modules: number } | undefined;
+/** What ready() waits for besides the modules: the loads registered with loadWhenReady, in order. */
+const preloads: Array<() => Promise<void>> = [];
+
+/** Makes ready() also wait for `load` (e.g. the compiling of a module built for shared memory, src/wasm/shared-memory.ts). */
+export function loadWhenReady(load: () => Promise<void>): void {
+  preloads.push(load);
+}
+
+/** The last call's promise, and how many loads were registered then (a module registered later is loaded by the next call). */
+let loading: { promise: Promise<void>; loads: number } | undefined;
 
 /**
  * Compiles and instantiates the wasm modules of every family imported so far (once per thread).
@@ -192,8 +201,9 @@ let loading: { promise: Promise<void>; modules: number } | undefined;
  * ```
  */
 export function ready(): Promise<void> {
-  if (loading === undefined || loading.modules !== registered.length) {
-    const call = { promise: Promise.all(registered.map((module) => module.load())).then(() => {}), modules: registered.length };
+  const loads = registered.length + preloads.length;
+  if (loading === undefined || loading.loads !== loads) {
+    const call = { promise: Promise.all([...registered.map((module) => module.load()), ...preloads.map((load) => load())]).then(() => {}), loads };
     call.promise.catch(() => {
       if (loading === call) loading = undefined;
     });
@@ -230,8 +240,17 @@ export function kernelFailure(error: unknown): unknown {
   return error;
 }
 
+/** Compiles the module `source` imports: E_WASM when the runtime lacks the fixed-width SIMD it uses. */
+export async function compileSource(source: WasmSource): Promise<WebAssembly.Module> {
+  const bytes = decodeBase64((await source()).WASM_BASE64);
+  if (!WebAssembly.validate(bytes)) {
+    throw new PrivkitError('E_WASM', 'this runtime does not support WebAssembly SIMD (fixed-width v128)');
+  }
+  return WebAssembly.compile(bytes);
+}
+
 /** The bytes of a module embedded as base64. */
-export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);

@@ -5,7 +5,8 @@
 // <name>-shared, importing its memory, keeping no state in it) is instantiated on that memory by
 // each thread that reads the array: the main thread's sync kernels and every pool worker read it
 // where it lies, with no copy into a module's private memory. The compiled module is made once per
-// thread that creates it and handed to workers with the memory (no second compile).
+// thread by ready(), only where the runtime can share memory (its base64, imported then, is never
+// loaded elsewhere), and handed to workers with the other modules (no second compile).
 // Why a memory per array rather than one for all: a memory, like a SharedArrayBuffer, lives until no
 // view of it remains, so an array's memory is reclaimed by the garbage collector exactly when the
 // array and every view made from it (subarray, new Float32Array(x.buffer, ...)) are gone. One memory
@@ -36,7 +37,7 @@
 import { PrivkitError } from '../errors.js';
 import { Arena } from './arena.js';
 import { arrayPlace, type TypedArray } from './boundary.js';
-import { decodeBase64, kernelFailure, type ModuleExports } from './runtime.js';
+import { compileSource, kernelFailure, loadWhenReady, type ModuleExports, type WasmSource } from './runtime.js';
 
 const PAGE = 65536;
 const MAX_PAGES = 65536;
@@ -107,37 +108,51 @@ export function adoptMemory(array: TypedArray, memory: WebAssembly.Memory): void
 
 /** A module built to run on shared memory (assembly/<name>.ts -> <name>-shared), declared by the family that uses it. */
 export class SharedWasmModule<K extends ModuleExports> {
-  private compiled: WebAssembly.Module | undefined;
+  /** The compiled module: compiled once in this thread by ready(), unless another thread handed it over. */
+  module: WebAssembly.Module | undefined;
+  private loading: Promise<void> | undefined;
   /** This thread's instance of the module on each memory it ran on. */
   private readonly instances = new WeakMap<WebAssembly.Memory, K>();
 
   constructor(
     readonly name: string,
-    private readonly base64: string,
+    private readonly source: WasmSource,
   ) {
     sharedModules.set(name, this);
+    loadWhenReady(() => this.load());
   }
 
-  /** The compiled module: compiled once in this thread, unless another thread handed it over. */
-  get module(): WebAssembly.Module {
-    this.compiled ??= new WebAssembly.Module(decodeBase64(this.base64));
-    return this.compiled;
+  /** Compiles the module where the runtime can share memory (elsewhere no array lies in a shared wasm memory); a failed load may be retried. */
+  private load(): Promise<void> {
+    if (this.module !== undefined || !canShareMemory()) return Promise.resolve();
+    this.loading ??= compileSource(this.source).then(
+      (module) => {
+        this.module ??= module;
+      },
+      (cause: unknown) => {
+        this.loading = undefined;
+        throw cause instanceof PrivkitError ? cause : new PrivkitError('E_WASM', `could not compile the ${this.name} wasm module for shared memory: ${String(cause)}`, { cause });
+      },
+    );
+    return this.loading;
   }
 
   /** Uses `module`, compiled by another thread, instead of compiling one (a worker gets it with its first request). */
   adopt(module: WebAssembly.Module): void {
-    if (this.compiled === undefined && module instanceof WebAssembly.Module) this.compiled = module;
+    if (this.module === undefined && module instanceof WebAssembly.Module) this.module = module;
   }
 
   /**
    * Runs `body` on the memory `array` lies in, with this thread's instance on it, an arena scope in
    * a free scratch slot and the array's address: `{ value }` of its result. Undefined when the array
-   * lies in no wasm memory or every slot is taken (the caller then stages it). A trap becomes E_WASM.
+   * lies in no wasm memory, the module is not compiled in this thread yet (ready() compiles it) or
+   * every slot is taken (the caller then stages it). A trap becomes E_WASM.
    */
   runInPlace<T>(array: TypedArray, body: (kernels: K, arena: Arena, ptr: number) => T): { value: T } | undefined {
     const { buffer: arrayBuffer, byteOffset } = arrayPlace(array);
     const memory = memories.get(arrayBuffer);
-    if (memory === undefined) return undefined;
+    const module = this.module;
+    if (memory === undefined || module === undefined) return undefined;
     const buffer = memory.buffer as unknown as SharedArrayBuffer;
     const words = header(buffer);
     const slot = takeSlot(words, owners(buffer));
@@ -147,7 +162,7 @@ export class SharedWasmModule<K extends ModuleExports> {
       const arena = new Arena(memory, Atomics.load(words, SCRATCH_START) + slot * SLOT_BYTES, SLOT_BYTES);
       const mark = arena.open();
       try {
-        return { value: body(this.instanceOn(memory), arena, byteOffset) };
+        return { value: body(this.instanceOn(module, memory), arena, byteOffset) };
       } finally {
         arena.close(mark);
       }
@@ -158,10 +173,10 @@ export class SharedWasmModule<K extends ModuleExports> {
     }
   }
 
-  private instanceOn(memory: WebAssembly.Memory): K {
+  private instanceOn(module: WebAssembly.Module, memory: WebAssembly.Memory): K {
     let kernels = this.instances.get(memory);
     if (kernels === undefined) {
-      kernels = new WebAssembly.Instance(this.module, { env: { memory } }).exports as unknown as K;
+      kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as K;
       if (kernels.heapBase() > STATIC_BYTES) {
         throw new PrivkitError('E_WASM', `the ${this.name} module's static data (${kernels.heapBase()} bytes) does not fit a shared memory's ${STATIC_BYTES}`);
       }
@@ -174,9 +189,11 @@ export class SharedWasmModule<K extends ModuleExports> {
 /** The shared modules declared in this thread, by name. */
 const sharedModules = new Map<string, SharedWasmModule<ModuleExports>>();
 
-/** The compiled shared modules of this thread, by name: sent to a worker with the memory of an array. */
+/** The compiled shared modules of this thread, by name: sent to a worker with its first request. */
 export function compiledSharedModules(): Record<string, WebAssembly.Module> {
-  return Object.fromEntries([...sharedModules].map(([name, module]) => [name, module.module]));
+  const compiled: Record<string, WebAssembly.Module> = {};
+  for (const [name, module] of sharedModules) if (module.module !== undefined) compiled[name] = module.module;
+  return compiled;
 }
 
 /** In a worker: uses the modules another thread compiled (see compiledSharedModules), for those declared here. */
@@ -228,6 +245,15 @@ function owners(buffer: SharedArrayBuffer): BigInt64Array {
 function randomThreadId(): bigint {
   const id = crypto.getRandomValues(new BigInt64Array(1))[0]!;
   return id === 0n ? 1n : id;
+}
+
+/**
+ * Whether this runtime shares memory between threads (Node; cross-origin-isolated pages and their
+ * workers), as the platform's canShareMemory says, read here without `#platform`: a worker's module
+ * graph holds relative imports only (see src/pool/port.ts).
+ */
+function canShareMemory(): boolean {
+  return typeof SharedArrayBuffer === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
 }
 
 function alignUp(n: number, to: number): number {

@@ -81,12 +81,17 @@ describe('ready() loads every declared module', () => {
     expect([dpWasm.loaded, rngWasm.loaded, runtime.isReady()]).toEqual([true, true, true]);
   });
 
-  it('a module compiled by another thread (a pool hands its workers compiledModules()) is loaded without compiling it again', async () => {
+  it('a module compiled by another thread (a pool hands its workers compiledModules()) is loaded without importing its bytes', async () => {
     const compiled = runtime.compiledModules();
     expect(Object.keys(compiled).sort()).toEqual(['dp', 'kernels', 'paillier', 'rng']);
-    // declared with bytes that could not be decoded: only the adopted module can load it
+    // declared with a source that fails: only the adopted module can load it
     const { instantiate } = await import('../../dist/src/wasm/generated/kernels.js');
-    const twin = runtime.defineModule('kernels twin', 'not base64 at all!', instantiate);
+    let imported = 0;
+    const source = async () => {
+      imported++;
+      return { WASM_BASE64: 'not base64 at all!' };
+    };
+    const twin = runtime.defineModule('kernels twin', source, instantiate);
     runtime.adoptModules({ 'kernels twin': compiled.kernels! });
     await runtime.ready();
     expect(twin.loaded).toBe(true);
@@ -96,6 +101,7 @@ describe('ready() loads every declared module', () => {
       return kernels.firstNonFinite(ptr, 4);
     });
     expect(data).toBe(2);
+    expect(imported, 'the bytes of an adopted module are never imported').toBe(0);
   });
 });
 
@@ -117,7 +123,7 @@ describe('a bundle carries the modules its imports reach (Vite)', () => {
     expect(await modulesIn(`import { ready } from 'privkit';\nimport { gaussianNoise } from 'privkit/dp';\nawait ready();\nconsole.log(gaussianNoise(8, 1));\n`)).toEqual(['rng', 'dp']);
   });
 
-  it("the pool's worker imports a family on its first operation: with ES workers, the worker's entry holds no module", async () => {
+  it("each module's bytes are a chunk of their own; with ES workers, the pool's worker entry and the families' chunks hold none", async () => {
     const files = await buildApp(
       `import { createPool } from 'privkit/pool';\nconst pool = await createPool();\nconsole.log(await pool.sum(new Float32Array(4), 2));\n`,
       { worker: 'es' },
@@ -128,10 +134,13 @@ describe('a bundle carries the modules its imports reach (Vite)', () => {
     const worker = files.find((file) => /^assets\/worker-[\w-]+\.js$/.test(file.name));
     expect(worker, 'the worker entry').toBeDefined();
     expect(holds(worker!)).toEqual([]);
-    // the kernels family's chunks (the main thread's and the worker's) hold its modules, and only them
-    const kernelsChunks = files.filter((file) => holds(file).includes('kernels'));
-    expect(kernelsChunks.length).toBe(2);
-    for (const file of kernelsChunks) expect(holds(file), file.name).toEqual(['kernels', 'kernels-shared']);
+    // a module's bytes are imported when it is compiled: each is a chunk holding it alone (one for the
+    // main thread, one for the worker), which a worker given the compiled module never loads
+    for (const name of ['kernels', 'kernels-shared'] as const) {
+      const chunks = files.filter((file) => holds(file).includes(name));
+      expect(chunks.map((file) => file.name.replace(/-[\w-]{8}\.js$/, '')), name).toEqual([`assets/${name}-wasm`, `assets/${name}-wasm`]);
+      for (const file of chunks) expect(holds(file), file.name).toEqual([name]);
+    }
   });
 
   it('privkit/protect: the protect module only with the pseudonymizer', async () => {

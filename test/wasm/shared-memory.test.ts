@@ -36,6 +36,7 @@ function readOnlyCalls(x: Float32Array, rows: number, cols: number): unknown[] {
     l2Norms(x, rows),
     clipAndSum(x, rows, 1),
     clipAndSum(x, rows, [0.5, 2], { layerSizes: [half, cols - half] }),
+    clipAndSum(x, rows, 1e-37), // clip scales below float32's normal range: summed in float64
     sum(x, rows),
     mean(x, rows),
     weightedMean(x, rows, weights),
