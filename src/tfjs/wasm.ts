@@ -2,10 +2,9 @@
 // gradient), declared here so that importing privkit/tfjs registers it and `ready()` loads it. The
 // declaration is marked pure, so a bundle that never forms a clipped sum drops the module.
 import { instantiate } from '../wasm/generated/tfjs.js';
-import { WASM_BASE64 } from '../wasm/generated/tfjs-wasm.js';
 import { defineModule } from '../wasm/runtime.js';
 
 /** The module's exports: weightedOuterSum, memory and heapBase. */
 export type TfjsExports = Awaited<ReturnType<typeof instantiate>>;
 
-export const tfjsWasm = /* @__PURE__ */ defineModule('tfjs', WASM_BASE64, instantiate);
+export const tfjsWasm = /* @__PURE__ */ defineModule('tfjs', () => import('../wasm/generated/tfjs-wasm.js'), instantiate);
