@@ -11,7 +11,7 @@ import { protectBrowserSuite } from './protect-browser.js';
 import { protectSuite } from './protect.js';
 import { prioSuite } from './prio.js';
 import { secaggSuite } from './secagg.js';
-import { serverSuite } from './server.js';
+import { serverScaleSuite, serverSuite } from './server.js';
 import { tfjsSuite } from './tfjs.js';
 
 const suites: Record<string, () => Promise<void>> = {
@@ -27,6 +27,7 @@ const suites: Record<string, () => Promise<void>> = {
   prio: prioSuite,
   'prio-browser': () => demoBrowserSuite('prio-browser', ['prio']),
   server: serverSuite,
+  'server-scale': serverScaleSuite,
   cluster: clusterSuite,
 };
 

@@ -168,19 +168,25 @@ class BinaryWriter {
     const at = this.#reserve(Math.ceil((words.length * bits) / 8));
     const out = this.#bytes;
     let p = at;
-    let acc = 0; // < 2^(7 + 32): exact in a double
+    // 32-bit integer arithmetic (a masked input is 10^5-10^6 words): `pending` holds the held < 8 bits not yet
+    // written; a word shifted past them spills its top `held` bits into `spill` (at most 39 bits in all)
+    let pending = 0;
     let held = 0;
     for (let i = 0; i < words.length; i++) {
-      acc += words[i]! * 2 ** held;
-      held += bits;
-      while (held >= 8) {
-        const byte = acc % 256;
-        out[p++] = byte;
-        acc = (acc - byte) / 256;
-        held -= 8;
+      const word = words[i]!;
+      let low = (pending | (word << held)) >>> 0;
+      let spill = held === 0 ? 0 : word >>> (32 - held);
+      let total = held + bits;
+      while (total >= 8) {
+        out[p++] = low & 0xff;
+        low = ((low >>> 8) | (spill << 24)) >>> 0;
+        spill >>>= 8;
+        total -= 8;
       }
+      pending = low;
+      held = total;
     }
-    if (held > 0) out[p] = acc;
+    if (held > 0) out[p] = pending;
   }
   finish(): Uint8Array {
     return this.#bytes.slice(0, this.#length);
@@ -251,21 +257,23 @@ class BinaryReader {
     this.#need(size, what); // before the allocation below
     const words = new Uint32Array(n);
     const data = this.bytesIn;
+    const end = this.#offset + size;
+    const byteAt = (k: number): number => (k < end ? data[k]! : 0);
+    // 32-bit integer arithmetic (a masked input is 10^5-10^6 words): a word starts `shift` < 8 bits into byte `p`
+    // and spans at most 5 bytes; only bytes of this field are read, and bits of the next word are masked off
+    const mask = bits === 32 ? -1 : (1 << bits) - 1;
     let p = this.#offset;
-    let acc = 0;
-    let held = 0;
-    const top = 2 ** bits;
+    let shift = 0;
     for (let i = 0; i < n; i++) {
-      while (held < bits) {
-        acc += data[p++]! * 2 ** held;
-        held += 8;
-      }
-      const word = acc % top;
-      words[i] = word;
-      acc = (acc - word) / top;
-      held -= bits;
+      let word = (data[p]! | (byteAt(p + 1) << 8) | (byteAt(p + 2) << 16) | (byteAt(p + 3) << 24)) >>> shift;
+      if (shift + bits > 32) word |= data[p + 4]! << (32 - shift);
+      words[i] = word & mask;
+      shift += bits;
+      p += shift >>> 3;
+      shift &= 7;
     }
-    if (acc !== 0) throw malformed(`${what} has nonzero padding bits`);
+    const padding = (n * bits) % 8;
+    if (padding !== 0 && data[end - 1]! >>> padding !== 0) throw malformed(`${what} has nonzero padding bits`);
     this.#offset += size;
     return words;
   }

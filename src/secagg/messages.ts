@@ -624,10 +624,17 @@ function utf8(text: string): Uint8Array {
   return ENCODER.encode(text);
 }
 
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
 export function wordsToBytes(words: Uint32Array): Uint8Array {
   const bytes = new Uint8Array(words.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < words.length; i++) view.setUint32(4 * i, words[i]!, true);
+  // little-endian words: a copy of their memory (a masked input is hashed whole: 10^5-10^6 words)
+  if (LITTLE_ENDIAN) {
+    bytes.set(new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
+  } else {
+    const view = new DataView(bytes.buffer);
+    for (let i = 0; i < words.length; i++) view.setUint32(4 * i, words[i]!, true);
+  }
   return bytes;
 }
 

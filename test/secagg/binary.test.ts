@@ -69,13 +69,20 @@ describe('binary secure-aggregation messages', () => {
   it('packs a masked input at bits bits per value (exact for every bits and value)', () => {
     const masked = messages.find((m) => m.type === 'masked-input') as MaskedInputMessage;
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 32 }), fc.array(fc.nat(), { minLength: 1, maxLength: 40 }), (bits, raw) => {
+      fc.property(fc.integer({ min: 1, max: 32 }), fc.array(fc.nat({ max: 2 ** 32 - 1 }), { minLength: 1, maxLength: 40 }), (bits, raw) => {
         const words = Uint32Array.from(raw, (v) => v % 2 ** bits);
         const round = { ...setup, bits, length: words.length };
         const message = { ...masked, maskedInput: words };
         const bytes = encodeBinaryMessage(message, round);
         const fixed = encodeBinaryMessage({ ...message, maskedInput: new Uint32Array(0) }, { ...round, length: 0 } as never);
         expect(bytes.length - fixed.length).toBe(Math.ceil((words.length * bits) / 8));
+        // the layout, against a BigInt reference: value i at bits [i bits, (i + 1) bits) of a little-endian integer,
+        // after the type byte, the two strings (u16 length + UTF-8) and the vector's bits (u8) and count (u32)
+        const start = 1 + 2 + new TextEncoder().encode(message.roundId).length + 2 + new TextEncoder().encode(message.sender).length + 5;
+        let packed = 0n;
+        words.forEach((w, i) => (packed |= BigInt(w) << BigInt(i * bits)));
+        const expected = Uint8Array.from({ length: Math.ceil((words.length * bits) / 8) }, (_, k) => Number((packed >> BigInt(8 * k)) & 0xffn));
+        expect(bytes.subarray(start, start + expected.length)).toEqual(expected);
         expect(decodeBinaryMessage(bytes, { setup: round })).toEqual(message);
       }),
     );
