@@ -208,7 +208,7 @@ export type Message =
       included: number;
       /** The latest model version after the round. */
       modelVersion: number;
-      /** The task's epsilon after the round. */
+      /** The task's epsilon after the round (+Infinity when no delta covers it). */
       epsilon: number;
     }
   | {
@@ -478,10 +478,16 @@ class Reader {
     return value;
   }
   f64(what: string): number {
+    const value = this.f64OrInfinity(what);
+    if (value === Number.POSITIVE_INFINITY) throw protocolError(`${what} is not finite`);
+    return value;
+  }
+  /** A finite double or +Infinity (an epsilon no delta covers); NaN and -Infinity are refused. */
+  f64OrInfinity(what: string): number {
     this.need(8, what);
     const value = this.view.getFloat64(this.offset, true);
     this.offset += 8;
-    if (!Number.isFinite(value)) throw protocolError(`${what} is not finite`);
+    if (!(Number.isFinite(value) || value === Number.POSITIVE_INFINITY)) throw protocolError(`${what} is not finite`);
     return value;
   }
   string(what: string): string {
@@ -615,7 +621,7 @@ export function decodeFrame(bytes: Uint8Array, limits?: WireLimits | null): Fram
       const round = r.u32('round');
       const status = STATUSES[r.u8('status')];
       if (status === undefined) throw protocolError('unknown round status');
-      message = { type: 'round-result', round, status, included: r.u32('included'), modelVersion: r.u32('modelVersion'), epsilon: r.f64('epsilon') };
+      message = { type: 'round-result', round, status, included: r.u32('included'), modelVersion: r.u32('modelVersion'), epsilon: r.f64OrInfinity('epsilon') };
       break;
     }
     default:
