@@ -427,6 +427,41 @@ export function mulVec(field: i32, out: usize, a: usize, b: usize, n: i32): void
   }
 }
 
+/** out[i] = a[i] + b[i] (negate: a[i] - b[i]) for n canonical elements (out may alias a or b). */
+export function addVec(field: i32, out: usize, a: usize, b: usize, n: i32, negate: bool): void {
+  for (let i = 0; i < n; i++) {
+    const aLo = get(field, a, i);
+    const aHi = resHi;
+    const bLo = get(field, b, i);
+    const bHi = resHi;
+    put(field, out, i, negate ? diff(field, aLo, aHi, bLo, bHi) : sum(field, aLo, aHi, bLo, bHi), resHi);
+  }
+}
+
+/**
+ * out[i] = sum_l weights[l] * x[i * width + l] for i < count (canonical in and out): the linear
+ * decodings of Prio3's encodings (bit weights of a range-checked integer, all ones for a sum).
+ * `weights` (width elements) is converted to Montgomery form in place.
+ */
+export function weightedSums(field: i32, x: usize, count: i32, width: i32, weights: usize, out: usize): void {
+  toMontgomery(field, weights, width);
+  for (let i = 0; i < count; i++) {
+    let accLo: u64 = 0;
+    let accHi: u64 = 0;
+    const row = i * width;
+    for (let l = 0; l < width; l++) {
+      const wLo = get(field, weights, l);
+      const wHi = resHi;
+      const xLo = get(field, x, row + l);
+      // (w R) * x / R = w * x, canonical
+      const pLo = mulAny(field, wLo, wHi, xLo, resHi);
+      accLo = sum(field, accLo, accHi, pLo, resHi);
+      accHi = resHi;
+    }
+    put(field, out, i, accLo, accHi);
+  }
+}
+
 /** table[i] = w^i for i < n, in Montgomery form (w given in Montgomery form). */
 function powers(field: i32, table: usize, wLo: u64, wHi: u64, n: i32): void {
   // 1 in Montgomery form is R mod p

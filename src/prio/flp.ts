@@ -7,6 +7,7 @@ import {
   doubleEvaluations,
   extendValuesToPowerOf2,
   type Field,
+  FieldVec,
   fromInt,
   invInt,
   mul,
@@ -37,7 +38,7 @@ export interface Gadget {
  * output, or undefined when the calls must be made one by one.
  */
 export type GadgetCall = ((inp: readonly bigint[]) => bigint) & {
-  chunkedRangeCheck?: (meas: readonly bigint[], jointRand: readonly bigint[], numShares: number, chunkLength: number, calls: number) => bigint | undefined;
+  chunkedRangeCheck?: (meas: FieldVec, jointRand: readonly bigint[], numShares: number, chunkLength: number, calls: number) => bigint | undefined;
 };
 
 /** A validity circuit (section 7.3.2): accepts a measurement when every output is zero. */
@@ -50,10 +51,11 @@ export interface Circuit<M, R> {
   readonly evalOutputLen: number;
   readonly outputLen: number;
   /** Encodes a checked measurement (callers validate it first). */
-  encode(measurement: M): bigint[];
+  encode(measurement: M): FieldVec;
   /** The circuit on a measurement (share); `gadgets[i]` performs the calls of gadget i. */
-  eval(meas: readonly bigint[], jointRand: readonly bigint[], numShares: number, gadgets: readonly GadgetCall[]): bigint[];
-  truncate(meas: readonly bigint[]): bigint[];
+  eval(meas: FieldVec, jointRand: readonly bigint[], numShares: number, gadgets: readonly GadgetCall[]): bigint[];
+  /** The output share of a measurement share. */
+  truncate(meas: FieldVec): FieldVec;
   /** The aggregate result; `noised`: the aggregators added signed DP noise (elements read as signed integers, no wrap check). */
   decode(output: readonly bigint[], numMeasurements: number, noised?: boolean): R;
 }
@@ -131,7 +133,7 @@ function recordingWires(seeds: readonly bigint[], calls: number): bigint[][] {
 }
 
 /** Generates a proof that `meas` (the encoded measurement) is valid. */
-export function prove(c: Circuit<unknown, unknown>, meas: readonly bigint[], proveRand: readonly bigint[], jointRand: readonly bigint[]): bigint[] {
+export function prove(c: Circuit<unknown, unknown>, meas: FieldVec | readonly bigint[], proveRand: readonly bigint[], jointRand: readonly bigint[]): bigint[] {
   const f = c.field;
   let offset = 0;
   const wires = c.gadgets.map((g, i) => {
@@ -153,13 +155,13 @@ export function prove(c: Circuit<unknown, unknown>, meas: readonly bigint[], pro
       call.chunkedRangeCheck = (m, r, numShares, chunkLength, gadgetCalls) => {
         if (k !== 0 || bulkPolys.has(i) || chunkLength !== g.mulPairs || gadgetCalls !== c.gadgetCalls[i]) return undefined;
         const seeds = wires[i]!.map((wire) => wire[0]!);
-        bulkPolys.set(i, chunkedRangeCheckWasm(f, m, r, numShares, chunkLength, gadgetCalls, seeds, wirePolyLen(gadgetCalls), undefined));
+        bulkPolys.set(i, chunkedRangeCheckWasm(f, m.bytes, r, numShares, chunkLength, gadgetCalls, seeds, wirePolyLen(gadgetCalls), undefined));
         return 0n;
       };
     }
     return call;
   });
-  c.eval(meas, jointRand, 1, calls);
+  c.eval(FieldVec.of(f, meas), jointRand, 1, calls);
   const proof: bigint[] = [];
   c.gadgets.forEach((g, i) => {
     const w = wires[i]!;
@@ -173,7 +175,7 @@ export function prove(c: Circuit<unknown, unknown>, meas: readonly bigint[], pro
 /** The linear query on a measurement share and proof share: a share of the verifier message. */
 export function query(
   c: Circuit<unknown, unknown>,
-  meas: readonly bigint[],
+  meas: FieldVec | readonly bigint[],
   proof: readonly bigint[],
   queryRand: readonly bigint[],
   jointRand: readonly bigint[],
@@ -210,7 +212,7 @@ export function query(
       call.chunkedRangeCheck = (m, r, shares, chunkLength, gadgetCalls) => {
         if (k !== 0 || bulkChecks.has(i) || chunkLength !== gadget.mulPairs || gadgetCalls !== c.gadgetCalls[i]) return undefined;
         const seeds = g.wires.map((wire) => wire[0]!);
-        bulkChecks.set(i, chunkedRangeCheckWasm(f, m, r, shares, chunkLength, gadgetCalls, seeds, g.wires[0]!.length, testPoints[i]!));
+        bulkChecks.set(i, chunkedRangeCheckWasm(f, m.bytes, r, shares, chunkLength, gadgetCalls, seeds, g.wires[0]!.length, testPoints[i]!));
         let out = 0n;
         for (let call = 1; call <= gadgetCalls; call++) out = add(f, out, g.poly[call * g.step]!);
         return out;
@@ -218,7 +220,7 @@ export function query(
     }
     return call;
   });
-  const out = c.eval(meas, jointRand, numShares, calls);
+  const out = c.eval(FieldVec.of(f, meas), jointRand, numShares, calls);
   let rest = queryRand;
   let v: bigint;
   if (c.evalOutputLen > 1) {
@@ -262,18 +264,30 @@ export const bitLength = (x: number): number => (x < 2 ** 32 ? 32 - Math.clz32(x
  * max - (2^(bits-1) - 1), so exactly the integers in [0, max] are representable.
  */
 export function encodeRangeChecked(value: number, max: number): bigint[] {
+  const encoded = new Array<number>(bitLength(max));
+  encodeRangeCheckedInto(encoded, 0, value, max);
+  return encoded.map(BigInt);
+}
+
+/** encodeRangeChecked's digits (0 or 1) written into `out` from `offset`. */
+export function encodeRangeCheckedInto(out: number[], offset: number, value: number, max: number): void {
   const bits = bitLength(max);
   const restAllOnes = 2 ** (bits - 1) - 1;
   const lastWeight = max - restAllOnes;
-  const [rest, last] = value <= restAllOnes ? [value, 0n] : [value - lastWeight, 1n];
-  const encoded: bigint[] = [];
-  let r = BigInt(rest);
-  for (let l = 0; l < bits - 1; l++) {
-    encoded.push(r & 1n);
-    r >>= 1n;
-  }
-  encoded.push(last);
-  return encoded;
+  const [rest, last] = value <= restAllOnes ? [value, 0] : [value - lastWeight, 1];
+  // rest < 2^52: the digits come from its 32-bit halves
+  const low = rest >>> 0;
+  const high = Math.floor(rest / 2 ** 32);
+  for (let l = 0; l < bits - 1; l++) out[offset + l] = l < 32 ? (low >>> l) & 1 : (high >>> (l - 32)) & 1;
+  out[offset + bits - 1] = last;
+}
+
+/** The weights of encodeRangeChecked's digits: 2^l for the first bits-1, then max - (2^(bits-1) - 1). */
+export function rangeCheckedWeights(max: number): bigint[] {
+  const bits = bitLength(max);
+  const weights = Array.from({ length: bits - 1 }, (_, l) => 1n << BigInt(l));
+  weights.push(BigInt(max - (2 ** (bits - 1) - 1)));
+  return weights;
 }
 
 /**
@@ -294,7 +308,7 @@ export function decodeRangeChecked(f: Field, encoded: readonly bigint[], max: nu
  */
 export function chunkedRangeCheck(
   f: Field,
-  meas: readonly bigint[],
+  meas: FieldVec,
   jointRand: readonly bigint[],
   numShares: number,
   chunkLength: number,
@@ -303,6 +317,7 @@ export function chunkedRangeCheck(
 ): bigint {
   const bulk = gadget.chunkedRangeCheck?.(meas, jointRand, numShares, chunkLength, calls);
   if (bulk !== undefined) return bulk;
+  const values = meas.vec;
   const sharesInv = invInt(f, numShares);
   let out = 0n;
   const inputs = new Array<bigint>(2 * chunkLength);
@@ -311,7 +326,7 @@ export function chunkedRangeCheck(
     let rPower = r;
     for (let j = 0; j < chunkLength; j++) {
       const index = i * chunkLength + j;
-      const x = index < meas.length ? meas[index]! : 0n;
+      const x = index < values.length ? values[index]! : 0n;
       inputs[2 * j] = mul(f, rPower, x);
       inputs[2 * j + 1] = sub(f, x, sharesInv);
       rPower = mul(f, rPower, r);

@@ -1,11 +1,13 @@
 // The Prio3 hot paths in wasm (assembly/prio.ts), with the plain-TS references (src/prio/field.ts,
 // src/prio/xof.ts, src/prio/flp.ts) as the fallback before `ready()` loads the module: NTT and
 // inverse NTT, the ParallelSum(Mul) gadget polynomial, TurboSHAKE128 and XofTurboShake128 seed
-// derivation and expansion. Vectors cross the boundary in the draft's encoding (canonical
+// derivation and expansion, element-wise sums and differences and the weighted sums of encoded
+// vectors (Prio3's shares stay encoded between these kernels). Vectors cross the boundary in the draft's encoding (canonical
 // little-endian elements), written into and read from wasm memory directly; every staged region is
 // secret (zeroed when the call returns).
+import { PrivkitError } from '../errors.js';
 import type { Arena } from '../wasm/arena.js';
-import { encodeVec, type Field, invInt, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
+import { decodeVec, encodeVec, type Field, FieldVec, invInt, vecAdd, vecSub, weightedSums as weightedSumsReference, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
 import { SEED_SIZE, XofTurboShake128 } from './xof.js';
 import { prioWasm } from './wasm.js';
 
@@ -89,19 +91,10 @@ function xofExpandRun<T>(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Ui
   return result;
 }
 
-/** A field vector together with its encoding (canonical little-endian elements). */
-export interface EncodedVec {
-  readonly vec: bigint[];
-  readonly bytes: Uint8Array;
-}
-
-/** XofTurboShake128.expandIntoVec with the expansion's encoding kept (wasm when loaded, else the reference). */
-export function expandIntoEncodedVec(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): EncodedVec {
-  if (!wasmLoaded()) {
-    const vec = XofTurboShake128.expandIntoVec(f, seed, dst, binder, length);
-    return { vec, bytes: encodeVec(f, vec) };
-  }
-  return xofExpandRun(f, seed, dst, binder, length, (arena, out) => ({ vec: unstage(f, arena, out, length), bytes: arena.bytes(out, length * f.encodedSize).slice() }));
+/** XofTurboShake128.expandIntoVec as the encoded vector (wasm when loaded, else the reference). */
+export function expandIntoFieldVec(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): FieldVec {
+  if (!wasmLoaded()) return FieldVec.fromValues(f, XofTurboShake128.expandIntoVec(f, seed, dst, binder, length));
+  return FieldVec.fromBytes(f, xofExpandRun(f, seed, dst, binder, length, (arena, out) => arena.bytes(out, length * f.encodedSize).slice()));
 }
 
 /** Derives a seed (wasm when loaded, else the reference). */
@@ -210,11 +203,11 @@ export function mulVecWasm(f: Field, a: readonly bigint[], b: readonly bigint[])
  * The chunked bit check's wires (SumVec, Histogram, MultihotCountVec: ParallelSum(Mul) over
  * (r^(j+1) x_j, x_j - 1/shares)) built in wasm from the measurement (share), then either its gadget
  * polynomial (`at` undefined: the prover's, 2p evaluations) or every wire polynomial evaluated at
- * `at` (the query's wire checks), without the wires leaving wasm memory.
+ * `at` (the query's wire checks), without the wires leaving wasm memory. `meas` is encoded.
  */
 export function chunkedRangeCheckWasm(
   f: Field,
-  meas: readonly bigint[],
+  meas: Uint8Array,
   jointRand: readonly bigint[],
   numShares: number,
   chunkLength: number,
@@ -227,19 +220,20 @@ export function chunkedRangeCheckWasm(
   const arity = 2 * chunkLength;
   const outLength = at === undefined ? 2 * p : arity;
   return prioWasm.run((k, arena) => {
-    const m = arena.allocSecret(Math.max(meas.length * size, 1));
+    const measLen = meas.length / size;
+    const m = arena.allocSecret(Math.max(meas.length, 1));
     const r = arena.allocSecret(calls * size);
     const s = arena.allocSecret(size);
     const seedPtr = arena.allocSecret(arity * size);
     const wires = arena.allocSecret(arity * p * size);
     const consts = arena.allocSecret(4 * size);
     const out = arena.allocSecret(outLength * size);
-    stage(f, arena, m, meas);
+    arena.bytes(m, meas.length).set(meas);
     stage(f, arena, r, jointRand.slice(0, calls));
     stage(f, arena, s, [invInt(f, numShares)]);
     stage(f, arena, seedPtr, seeds);
     const id = fieldId(f);
-    k.chunkWires(id, m, meas.length, r, calls, chunkLength, s, seedPtr, p, wires);
+    k.chunkWires(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, wires);
     const root = nthRoot(f, p);
     if (at === undefined) {
       const scratch = arena.allocSecret(k.parallelSumMulScratchBytes(id, p));
@@ -253,3 +247,37 @@ export function chunkedRangeCheckWasm(
     return unstage(f, arena, out, outLength);
   });
 }
+
+/** a[i] + b[i], or a[i] - b[i] when `negate`, on encoded vectors of equal length (wasm when loaded, else the reference). */
+export function addEncoded(f: Field, a: Uint8Array, b: Uint8Array, negate = false): Uint8Array {
+  if (a.length !== b.length) throw new PrivkitError('E_SHAPE', `encoded vectors of ${a.length} and ${b.length} bytes cannot be combined`);
+  if (!wasmLoaded()) return encodeVec(f, (negate ? vecSub : vecAdd)(f, decodeVec(f, a, 'a'), decodeVec(f, b, 'b')));
+  return prioWasm.run((k, arena) => {
+    const x = arena.allocSecret(Math.max(a.length, 1));
+    const y = arena.allocSecret(Math.max(b.length, 1));
+    arena.bytes(x, a.length).set(a);
+    arena.bytes(y, b.length).set(b);
+    k.addVec(fieldId(f), x, x, y, a.length / f.encodedSize, negate);
+    return arena.bytes(x, a.length).slice();
+  });
+}
+
+/**
+ * out[i] = sum_l weights[l] * x[i * width + l] for i < count, on the encoded vector x (wasm when
+ * loaded, else the reference): the linear decodings of range-checked integers and sums of shares.
+ */
+export function weightedSums(f: Field, x: Uint8Array, count: number, width: number, weights: readonly bigint[]): Uint8Array {
+  const size = f.encodedSize;
+  if (x.length < count * width * size || weights.length !== width) throw new PrivkitError('E_SHAPE', `weighted sums of ${count} x ${width} elements need as many elements and ${width} weights`);
+  if (!wasmLoaded()) return encodeVec(f, weightedSumsReference(f, decodeVec(f, x.subarray(0, count * width * size), 'x'), count, width, weights));
+  return prioWasm.run((k, arena) => {
+    const xs = arena.allocSecret(Math.max(count * width * size, 1));
+    const w = arena.alloc(Math.max(width * size, 1));
+    const out = arena.allocSecret(Math.max(count * size, 1));
+    arena.bytes(xs, count * width * size).set(x.subarray(0, count * width * size));
+    stage(f, arena, w, weights);
+    k.weightedSums(fieldId(f), xs, count, width, w, out);
+    return arena.bytes(out, count * size).slice();
+  });
+}
+

@@ -8,9 +8,9 @@ import { createRng, isRng, type Rng } from '../dp/rng.js';
 import { checkTypedArray, currentLength } from '../wasm/boundary.js';
 import { assertBytes, assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { discreteGaussian, MAX_DISCRETE_SCALE } from '../dp/discrete.js';
-import { decodeVec, encodeVec, type Field, vecAdd, vecSub } from './field.js';
+import { checkEncodedVec, decodeVec, encodeVec, type Field, FieldVec, vecAdd } from './field.js';
 import { type Circuit, decide, proofLen, prove, proveRandLen, query, queryRandLen, verifierLen } from './flp.js';
-import { deriveSeed, type EncodedVec, expandIntoEncodedVec, expandIntoVec } from './kernels.js';
+import { addEncoded, deriveSeed, expandIntoFieldVec, expandIntoVec } from './kernels.js';
 import { SEED_SIZE } from './xof.js';
 
 /** The draft's VERSION constant (draft 20 keeps the wire format of draft 18). */
@@ -70,8 +70,8 @@ export interface Prio3VerifyInput {
 
 /** One aggregator's verification state of a report (opaque; consumed by verifyNext). */
 export interface Prio3VerifyState {
-  /** @internal */
-  readonly outShare: readonly bigint[];
+  /** @internal The encoded output share. */
+  readonly outShare: Uint8Array;
   /** @internal */
   readonly jointRandSeed: Uint8Array | undefined;
   /** @internal */
@@ -196,12 +196,12 @@ export class Prio3<M, R> {
   }
 
   /** A helper's measurement share, as field elements and in its encoding (the joint randomness part hashes the latter). */
-  private helperMeasShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): EncodedVec {
-    return expandIntoEncodedVec(this.field, seed, this.dst(USAGE_MEAS_SHARE, ctx), new Uint8Array([aggId]), this.circuit.measLen);
+  private helperMeasShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): FieldVec {
+    return expandIntoFieldVec(this.field, seed, this.dst(USAGE_MEAS_SHARE, ctx), new Uint8Array([aggId]), this.circuit.measLen);
   }
 
-  private helperProofsShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): bigint[] {
-    return expandIntoVec(this.field, seed, this.dst(USAGE_PROOF_SHARE, ctx), new Uint8Array([this.proofs, aggId]), this.proofLength * this.proofs);
+  private helperProofsShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): FieldVec {
+    return expandIntoFieldVec(this.field, seed, this.dst(USAGE_PROOF_SHARE, ctx), new Uint8Array([this.proofs, aggId]), this.proofLength * this.proofs);
   }
 
   private jointRandPart(ctx: Uint8Array, aggId: number, blind: Uint8Array, encodedMeasShare: Uint8Array, nonce: Uint8Array): Uint8Array {
@@ -248,7 +248,7 @@ export class Prio3<M, R> {
     }
   }
 
-  private shardWith(ctx: Uint8Array, meas: bigint[], nonce: Uint8Array, rand: Uint8Array): Omit<Prio3Report, 'nonce'> {
+  private shardWith(ctx: Uint8Array, meas: FieldVec, nonce: Uint8Array, rand: Uint8Array): Omit<Prio3Report, 'nonce'> {
     const f = this.field;
     const c = this.circuit;
     const seeds: Uint8Array[] = [];
@@ -261,28 +261,28 @@ export class Prio3<M, R> {
     const leaderBlind = withJointRand ? rest[0]! : undefined;
     const proveSeed = rest[withJointRand ? 1 : 0]!;
 
-    let leaderMeasShare = meas;
+    let leaderMeasBytes = meas.bytes;
     const parts: Uint8Array[] = [];
     for (let j = 0; j < this.shares - 1; j++) {
       const helperShare = this.helperMeasShare(ctx, j + 1, helperSeeds[j]!);
-      leaderMeasShare = vecSub(f, leaderMeasShare, helperShare.vec);
+      leaderMeasBytes = addEncoded(f, leaderMeasBytes, helperShare.bytes, true);
       if (withJointRand) parts.push(this.jointRandPart(ctx, j + 1, helperBlinds[j]!, helperShare.bytes, nonce));
     }
-    const leaderMeasBytes = encodeVec(f, leaderMeasShare);
     if (withJointRand) parts.unshift(this.jointRandPart(ctx, 0, leaderBlind!, leaderMeasBytes, nonce));
 
     const proveRandLength = proveRandLen(c);
     const proveRands = expandIntoVec(f, proveSeed, this.dst(USAGE_PROVE_RANDOMNESS, ctx), new Uint8Array([this.proofs]), proveRandLength * this.proofs);
     const jointRands = withJointRand ? this.jointRands(ctx, this.jointRandSeed(ctx, parts)) : [];
-    let leaderProofs: bigint[] = [];
+    const proofs: bigint[] = [];
     for (let i = 0; i < this.proofs; i++) {
       const proveRand = proveRands.slice(i * proveRandLength, (i + 1) * proveRandLength);
       const jointRand = jointRands.slice(i * c.jointRandLen, (i + 1) * c.jointRandLen);
-      leaderProofs.push(...prove(c, meas, proveRand, jointRand));
+      proofs.push(...prove(c, meas, proveRand, jointRand));
     }
-    for (let j = 0; j < this.shares - 1; j++) leaderProofs = vecSub(f, leaderProofs, this.helperProofsShare(ctx, j + 1, helperSeeds[j]!));
+    let leaderProofs = encodeVec(f, proofs);
+    for (let j = 0; j < this.shares - 1; j++) leaderProofs = addEncoded(f, leaderProofs, this.helperProofsShare(ctx, j + 1, helperSeeds[j]!).bytes, true);
 
-    const inputShares = [bytesOf(leaderMeasBytes, encodeVec(f, leaderProofs), leaderBlind ?? [])];
+    const inputShares = [bytesOf(leaderMeasBytes, leaderProofs, leaderBlind ?? [])];
     for (let j = 0; j < this.shares - 1; j++) inputShares.push(bytesOf(helperSeeds[j]!, withJointRand ? helperBlinds[j]! : []));
     return { publicShare: bytesOf(...parts), inputShares };
   }
@@ -318,16 +318,17 @@ export class Prio3<M, R> {
     if (inputShare.length !== expectedInput) {
       throw new PrivkitError('E_ARG', `inputShare of aggregator ${aggId} must be ${expectedInput} bytes, got ${inputShare.length}`, { argument: 'inputShare' });
     }
-    let measShare: EncodedVec;
+    let measShare: FieldVec;
     let proofsShare: bigint[];
     if (aggId === 0) {
-      const bytes = inputShare.subarray(0, f.encodedSize * c.measLen);
-      measShare = { vec: decodeVec(f, bytes, 'inputShare'), bytes };
+      const measBytes = inputShare.subarray(0, f.encodedSize * c.measLen);
+      checkEncodedVec(f, measBytes, 'inputShare');
+      measShare = FieldVec.fromBytes(f, measBytes);
       proofsShare = decodeVec(f, inputShare.subarray(f.encodedSize * c.measLen, f.encodedSize * (c.measLen + proofsLength)), 'inputShare');
     } else {
       const seed = inputShare.subarray(0, SEED_SIZE);
       measShare = this.helperMeasShare(ctx, aggId, seed);
-      proofsShare = this.helperProofsShare(ctx, aggId, seed);
+      proofsShare = this.helperProofsShare(ctx, aggId, seed).vec;
     }
     const blind = withJointRand ? inputShare.subarray(inputShare.length - SEED_SIZE) : undefined;
 
@@ -354,7 +355,7 @@ export class Prio3<M, R> {
       verifiers.push(
         ...query(
           c,
-          measShare.vec,
+          measShare,
           proofsShare.slice(i * proofLength, (i + 1) * proofLength),
           queryRands.slice(i * queryLength, (i + 1) * queryLength),
           jointRands.slice(i * c.jointRandLen, (i + 1) * c.jointRandLen),
@@ -362,7 +363,7 @@ export class Prio3<M, R> {
         ),
       );
     }
-    const state: Prio3VerifyState = { outShare: c.truncate(measShare.vec), jointRandSeed, owner: this };
+    const state: Prio3VerifyState = { outShare: c.truncate(measShare).bytes, jointRandSeed, owner: this };
     pendingStates.add(state);
     return { state, verifierShare: bytesOf(encodeVec(f, verifiers), part ?? []) };
   }
@@ -422,7 +423,7 @@ export class Prio3<M, R> {
     pendingStates.delete(state);
     const expected = state.jointRandSeed ?? new Uint8Array(0);
     if (!equalBytes(message, expected)) throw new PrivkitError('E_AUTH', `${this.name} joint randomness check failed: the report is invalid or the message is not this report's`);
-    return encodeVec(this.field, state.outShare);
+    return state.outShare.slice();
   }
 
   /** A streaming aggregate share: add output shares as reports verify. */
@@ -514,7 +515,8 @@ export class Prio3<M, R> {
  * worker's leaderInit returned.
  */
 export function adoptLeaderState(vdaf: Prio3<unknown, unknown>, outShare: Uint8Array, jointRandSeed: Uint8Array | undefined): Prio3VerifyState {
-  const state: Prio3VerifyState = { outShare: decodeVec(vdaf.circuit.field, outShare, 'outShare'), jointRandSeed, owner: vdaf };
+  checkEncodedVec(vdaf.circuit.field, outShare, 'outShare');
+  const state: Prio3VerifyState = { outShare, jointRandSeed, owner: vdaf };
   pendingStates.add(state);
   return state;
 }
