@@ -86,7 +86,7 @@ export function squaredNorm(q: readonly number[]): bigint {
 
 /** The shares of sum_l 2^l m_(i B + l) for each coordinate i, from its B bit shares (encoded). */
 function offsetCoordinates(f: Field, meas: FieldVec, length: number, bits: number): Uint8Array {
-  return weightedSums(f, meas.bytes, length, bits, Array.from({ length: bits }, (_, l) => 1n << BigInt(l)));
+  return weightedSums(f, meas.bytes, length, bits, FieldVec.fromValues(f, Array.from({ length: bits }, (_, l) => 1n << BigInt(l))));
 }
 
 /**

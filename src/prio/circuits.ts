@@ -2,7 +2,7 @@
 // SumVec, Histogram and MultihotCountVec, plus the draft's test-only circuit with a degree-3
 // gadget (a count in {0, 1, 2}, checked by x(x-1)(x-2) = 0). Measurements reach encode() checked.
 import { PrivkitError } from '../errors.js';
-import { type Field, FieldVec, decodeVec, encodeSmallInts, invInt, sub } from './field.js';
+import { type Field, FieldVec, encodeSmallInts, invInt, sub, sumEncoded } from './field.js';
 import { weightedSums } from './kernels.js';
 import {
   bitLength,
@@ -59,11 +59,6 @@ function toCount(f: Field, x: bigint, count: number, max: number, noised = false
     throw new PrivkitError('E_OVERFLOW', 'an aggregate element exceeds 2^53 - 1: the aggregate shares do not belong together, or the sum is too large for a JS number', { argument: 'aggShares' });
   }
   return Number(x);
-}
-
-/** The sum of the first `count` elements of a measurement (share). */
-function elementSum(f: Field, meas: FieldVec, count: number): bigint {
-  return decodeVec(f, weightedSums(f, meas.bytes, 1, count, new Array<bigint>(count).fill(1n)), 'sum')[0]!;
 }
 
 /** Count: x in {0, 1}, checked by Mul(x, x) - x = 0. */
@@ -125,7 +120,7 @@ export function sumCircuit(f: Field, max: number): Circuit<number, number> {
 export function sumVecCircuit(f: Field, length: number, max: number, chunkLength: number): Circuit<readonly number[], number[]> {
   const bits = bitLength(max);
   const calls = Math.ceil((length * bits) / chunkLength);
-  const weights = rangeCheckedWeights(max);
+  const weights = FieldVec.fromValues(f, rangeCheckedWeights(max));
   return {
     field: f,
     gadgets: [parallelSumGadget(mulGadget, chunkLength)],
@@ -159,7 +154,7 @@ export function histogramCircuit(f: Field, length: number, chunkLength: number):
     encode: (m) => encodeSmallInts(f, Array.from({ length }, (_, i) => (i === m ? 1 : 0))),
     eval: (meas, jointRand, numShares, [g]) => {
       const rangeCheck = chunkedRangeCheck(f, meas, jointRand, numShares, chunkLength, calls, g!);
-      return [rangeCheck, sub(f, elementSum(f, meas, length), invInt(f, numShares))];
+      return [rangeCheck, sub(f, sumEncoded(f, meas.bytes), invInt(f, numShares))];
     },
     truncate: (meas) => meas,
     decode: (output, count, noised) => output.map((x) => toCount(f, x, count, 1, noised)),
@@ -186,7 +181,7 @@ export function multihotCountVecCircuit(f: Field, length: number, maxWeight: num
     eval: (meas, jointRand, numShares, [g]) => {
       const rangeCheck = chunkedRangeCheck(f, meas, jointRand, numShares, chunkLength, calls, g!);
       const reported = decodeRangeChecked(f, meas.slice(length, length + weightBits).vec, maxWeight);
-      return [rangeCheck, sub(f, elementSum(f, meas, length), reported)];
+      return [rangeCheck, sub(f, sumEncoded(f, meas.slice(0, length).bytes), reported)];
     },
     truncate: (meas) => meas.slice(0, length),
     decode: (output, count, noised) => output.map((x) => toCount(f, x, count, 1, noised)),

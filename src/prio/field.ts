@@ -188,6 +188,28 @@ export function vecSub(f: Field, a: readonly bigint[], b: readonly bigint[]): bi
   return a.map((x, i) => sub(f, x, b[i]!));
 }
 
+/**
+ * The sum mod p of the canonical elements encoded in `bytes`, without a bigint per element: the
+ * 32-bit limbs are summed as exact JS numbers (blocks of 2^20 elements keep each limb sum below
+ * 2^52) and combined once.
+ */
+export function sumEncoded(f: Field, bytes: Uint8Array): bigint {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const size = f.encodedSize;
+  const limbs = size / 4;
+  const n = bytes.length / size;
+  const block = 2 ** 20;
+  let total = 0n;
+  const sums = new Array<number>(limbs);
+  for (let start = 0; start < n; start += block) {
+    sums.fill(0);
+    const end = Math.min(n, start + block);
+    for (let i = start; i < end; i++) for (let l = 0; l < limbs; l++) sums[l]! += view.getUint32(i * size + 4 * l, true);
+    for (let l = 0; l < limbs; l++) total += BigInt(sums[l]!) << BigInt(32 * l);
+  }
+  return total % f.modulus;
+}
+
 /** out[i] = sum_l weights[l] * x[i * width + l] for i < count (the reference of the wasm weightedSums). */
 export function weightedSums(f: Field, x: readonly bigint[], count: number, width: number, weights: readonly bigint[]): bigint[] {
   return Array.from({ length: count }, (_, i) => {

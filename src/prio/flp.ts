@@ -188,13 +188,20 @@ export function query(
     const wires = recordingWires(proof.slice(offset, offset + g.arity), c.gadgetCalls[i]!);
     offset += g.arity;
     const polyLen = gadgetPolyLen(g.degree, p);
-    let poly = proof.slice(offset, offset + polyLen);
+    const given = proof.slice(offset, offset + polyLen);
     offset += polyLen;
-    // Recover all evaluations of the gadget polynomial at the powers of W_size.
-    extendValuesToPowerOf2(f, poly, nextPowerOf2(poly.length));
     const size = nextPowerOf2(polyLen);
-    while (poly.length < size) poly = doubleEvaluations(f, poly);
-    return { wires, poly, step: size / p };
+    let all: bigint[] | undefined;
+    /** All evaluations of the gadget polynomial at the powers of W_size, recovered when first asked for. */
+    const poly = (): bigint[] => {
+      if (all === undefined) {
+        all = given.slice();
+        extendValuesToPowerOf2(f, all, nextPowerOf2(all.length));
+        while (all.length < size) all = doubleEvaluations(f, all);
+      }
+      return all;
+    };
+    return { wires, given, poly, step: size / p };
   });
   const testPoints = queryRand.slice(c.evalOutputLen > 1 ? c.evalOutputLen : 0);
   const bulkChecks = new Map<number, bigint[]>();
@@ -204,17 +211,18 @@ export function query(
       if (bulkChecks.has(i)) throw new PrivkitError('E_SHAPE', 'a circuit called a gadget after its whole chunked bit check');
       k++;
       for (let j = 0; j < inp.length; j++) g.wires[j]![k] = inp[j]!;
-      return g.poly[k * g.step]!;
+      return g.poly()[k * g.step]!;
     };
     const gadget = c.gadgets[i]!;
     if (gadget.mulPairs !== undefined && wasmLoaded()) {
-      // the wire checks at the test point come from wasm; the output is the sum of the gadget values
+      // the wire and gadget checks at the test point come from wasm; the output is the sum of the
+      // gadget values, which the proof gives (a degree-2 gadget: call * step < 2p - 1 evaluations)
       call.chunkedRangeCheck = (m, r, shares, chunkLength, gadgetCalls) => {
         if (k !== 0 || bulkChecks.has(i) || chunkLength !== gadget.mulPairs || gadgetCalls !== c.gadgetCalls[i]) return undefined;
         const seeds = g.wires.map((wire) => wire[0]!);
-        bulkChecks.set(i, chunkedRangeCheckWasm(f, m.bytes, r, shares, chunkLength, gadgetCalls, seeds, g.wires[0]!.length, testPoints[i]!));
+        bulkChecks.set(i, chunkedRangeCheckWasm(f, m.bytes, r, shares, chunkLength, gadgetCalls, seeds, g.wires[0]!.length, { at: testPoints[i]!, gadgetPoly: g.given }));
         let out = 0n;
-        for (let call = 1; call <= gadgetCalls; call++) out = add(f, out, g.poly[call * g.step]!);
+        for (let call = 1; call <= gadgetCalls; call++) out = add(f, out, g.given[call * g.step]!);
         return out;
       };
     }
@@ -235,8 +243,7 @@ export function query(
     const t = rest[i]!;
     // A test point among the wire nodes would leak gadget outputs (section 7.3.4).
     if (pow(f, t, BigInt(g.wires[0]!.length)) === 1n) throw new PrivkitError('E_AUTH', 'the query randomness hit a root of unity; the report cannot be verified');
-    verifier.push(...(bulkChecks.get(i) ?? polyEvalBatched(f, g.wires, t)));
-    verifier.push(polyEvalBatched(f, [g.poly], t)[0]!);
+    verifier.push(...(bulkChecks.get(i) ?? [...polyEvalBatched(f, g.wires, t), polyEvalBatched(f, [g.poly()], t)[0]!]));
   });
   return verifier;
 }

@@ -44,6 +44,18 @@ function unstage(f: Field, arena: Arena, ptr: number, length: number): bigint[] 
   return vec;
 }
 
+const encodedConstants = new Map<string, Uint8Array>();
+/** The encoding of public constants of a field (roots of unity, inverses), made once per key. */
+function constantBytes(f: Field, key: string, values: () => bigint[]): Uint8Array {
+  const name = `${f.name} ${key}`;
+  let bytes = encodedConstants.get(name);
+  if (bytes === undefined) encodedConstants.set(name, (bytes = encodeVec(f, values())));
+  return bytes;
+}
+
+/** W_p, W_p^-1, W_2p and 1/p: the constants of parallelSumMul. */
+const gadgetConstants = (f: Field, p: number): Uint8Array => constantBytes(f, `gadget ${p}`, () => [nthRoot(f, p), nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]);
+
 /** True once the prio wasm module is loaded (the kernels below use it then). */
 export const wasmLoaded = (): boolean => prioWasm.loaded;
 
@@ -158,7 +170,7 @@ export function parallelSumMulWasm(f: Field, wires: readonly (readonly bigint[])
     const out = arena.allocSecret(2 * p * size);
     const scratch = arena.allocSecret(k.parallelSumMulScratchBytes(fieldId(f), p));
     wires.forEach((wire, i) => stage(f, arena, w + i * p * size, wire));
-    stage(f, arena, consts, [nthRoot(f, p), nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]);
+    arena.bytes(consts, 4 * size).set(gadgetConstants(f, p));
     k.parallelSumMul(fieldId(f), w, count, p, consts, out, scratch);
     return unstage(f, arena, out, 2 * p);
   });
@@ -202,8 +214,10 @@ export function mulVecWasm(f: Field, a: readonly bigint[], b: readonly bigint[])
 /**
  * The chunked bit check's wires (SumVec, Histogram, MultihotCountVec: ParallelSum(Mul) over
  * (r^(j+1) x_j, x_j - 1/shares)) built in wasm from the measurement (share), then either its gadget
- * polynomial (`at` undefined: the prover's, 2p evaluations) or every wire polynomial evaluated at
- * `at` (the query's wire checks), without the wires leaving wasm memory. `meas` is encoded.
+ * polynomial (`query` undefined: the prover's, 2p evaluations) or the query's checks at the test
+ * point: every wire polynomial evaluated there, then the gadget polynomial, given by the proof's
+ * 2p - 1 evaluations at the powers of W_2p, completed and evaluated there (arity + 1 elements). The
+ * wires never leave wasm memory. `meas` is encoded.
  */
 export function chunkedRangeCheckWasm(
   f: Field,
@@ -214,11 +228,12 @@ export function chunkedRangeCheckWasm(
   calls: number,
   seeds: readonly bigint[],
   p: number,
-  at: bigint | undefined,
+  query: { at: bigint; gadgetPoly: readonly bigint[] } | undefined,
 ): bigint[] {
   const size = f.encodedSize;
   const arity = 2 * chunkLength;
-  const outLength = at === undefined ? 2 * p : arity;
+  if (query !== undefined && query.gadgetPoly.length !== 2 * p - 1) throw new PrivkitError('E_SHAPE', `the gadget polynomial of the chunked bit check has ${2 * p - 1} evaluations, got ${query.gadgetPoly.length}`);
+  const outLength = query === undefined ? 2 * p : arity + 1;
   return prioWasm.run((k, arena) => {
     const measLen = meas.length / size;
     const m = arena.allocSecret(Math.max(meas.length, 1));
@@ -230,21 +245,39 @@ export function chunkedRangeCheckWasm(
     const out = arena.allocSecret(outLength * size);
     arena.bytes(m, meas.length).set(meas);
     stage(f, arena, r, jointRand.slice(0, calls));
-    stage(f, arena, s, [invInt(f, numShares)]);
+    arena.bytes(s, size).set(constantBytes(f, `1/${numShares}`, () => [invInt(f, numShares)]));
     stage(f, arena, seedPtr, seeds);
     const id = fieldId(f);
     k.chunkWires(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, wires);
-    const root = nthRoot(f, p);
-    if (at === undefined) {
+    if (query === undefined) {
       const scratch = arena.allocSecret(k.parallelSumMulScratchBytes(id, p));
-      stage(f, arena, consts, [root, nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]);
+      arena.bytes(consts, 4 * size).set(gadgetConstants(f, p));
       k.parallelSumMul(id, wires, chunkLength, p, consts, out, scratch);
     } else {
-      const scratch = arena.allocSecret(k.lagrangeEvalScratchBytes(id, arity, p));
-      stage(f, arena, consts, [root, at, invInt(f, p)]);
+      const scratch = arena.allocSecret(k.lagrangeEvalScratchBytes(id, arity, 2 * p));
+      stage(f, arena, consts, [nthRoot(f, p), query.at, invInt(f, p)]);
       k.lagrangeEval(id, wires, arity, p, consts, out, scratch);
+      const poly = arena.allocSecret(2 * p * size);
+      stage(f, arena, poly, query.gadgetPoly);
+      stage(f, arena, consts, [nthRoot(f, 2 * p), query.at, invInt(f, 2 * p)]);
+      k.extendLast(id, poly, 2 * p, consts);
+      k.lagrangeEval(id, poly, 1, 2 * p, consts, out + arity * size, scratch);
     }
     return unstage(f, arena, out, outLength);
+  });
+}
+
+/** extendValuesToPowerOf2 for one missing value (n - 1 evaluations given) in wasm. */
+export function extendLastWasm(f: Field, values: readonly bigint[]): bigint[] {
+  const n = values.length + 1;
+  const size = f.encodedSize;
+  return prioWasm.run((k, arena) => {
+    const v = arena.allocSecret(n * size);
+    const root = arena.alloc(size);
+    stage(f, arena, v, values);
+    stage(f, arena, root, [nthRoot(f, n)]);
+    k.extendLast(fieldId(f), v, n, root);
+    return unstage(f, arena, v, n);
   });
 }
 
@@ -266,16 +299,16 @@ export function addEncoded(f: Field, a: Uint8Array, b: Uint8Array, negate = fals
  * out[i] = sum_l weights[l] * x[i * width + l] for i < count, on the encoded vector x (wasm when
  * loaded, else the reference): the linear decodings of range-checked integers and sums of shares.
  */
-export function weightedSums(f: Field, x: Uint8Array, count: number, width: number, weights: readonly bigint[]): Uint8Array {
+export function weightedSums(f: Field, x: Uint8Array, count: number, width: number, weights: FieldVec): Uint8Array {
   const size = f.encodedSize;
   if (x.length < count * width * size || weights.length !== width) throw new PrivkitError('E_SHAPE', `weighted sums of ${count} x ${width} elements need as many elements and ${width} weights`);
-  if (!wasmLoaded()) return encodeVec(f, weightedSumsReference(f, decodeVec(f, x.subarray(0, count * width * size), 'x'), count, width, weights));
+  if (!wasmLoaded()) return encodeVec(f, weightedSumsReference(f, decodeVec(f, x.subarray(0, count * width * size), 'x'), count, width, weights.vec));
   return prioWasm.run((k, arena) => {
     const xs = arena.allocSecret(Math.max(count * width * size, 1));
     const w = arena.alloc(Math.max(width * size, 1));
     const out = arena.allocSecret(Math.max(count * size, 1));
     arena.bytes(xs, count * width * size).set(x.subarray(0, count * width * size));
-    stage(f, arena, w, weights);
+    arena.bytes(w, width * size).set(weights.bytes);
     k.weightedSums(fieldId(f), xs, count, width, w, out);
     return arena.bytes(out, count * size).slice();
   });

@@ -178,17 +178,14 @@ export class Prio3<M, R> {
     this.checkMeasurement = check;
     this.field = circuit.field;
     this.randSize = SEED_SIZE * shares * (circuit.jointRandLen > 0 ? 2 : 1);
+    this.proofLength = proofLen(circuit);
+    this.verifierLength = verifierLen(circuit);
   }
 
   /** Field elements of one proof. */
-  get proofLength(): number {
-    return proofLen(this.circuit);
-  }
-
+  readonly proofLength: number;
   /** Field elements of one verifier (per proof). */
-  get verifierLength(): number {
-    return verifierLen(this.circuit);
-  }
+  readonly verifierLength: number;
 
   private dst(usage: number, ctx: Uint8Array): Uint8Array {
     const id = this.id;

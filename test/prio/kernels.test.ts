@@ -28,9 +28,11 @@ import {
   encodeSmallInts,
   encodeVec,
   weightedSums,
+  sumEncoded,
+  FieldVec,
   type Field,
 } from '../../dist/src/prio/field.js';
-import { addEncoded, invNttWasm, mulVecWasm, weightedSums as weightedSumsWasm, nttWasm, parallelSumMulWasm, polyEvalBatchedWasm, turboShake128Wasm, wasmLoaded, xofExpandWasm } from '../../dist/src/prio/kernels.js';
+import { addEncoded, extendLastWasm, invNttWasm, mulVecWasm, weightedSums as weightedSumsWasm, nttWasm, parallelSumMulWasm, polyEvalBatchedWasm, turboShake128Wasm, wasmLoaded, xofExpandWasm } from '../../dist/src/prio/kernels.js';
 import { turboShake128, XofTurboShake128 } from '../../dist/src/prio/xof.js';
 import { FC_SEED } from '../support/helpers.js';
 
@@ -173,7 +175,7 @@ describe.each(FIELDS)('%s', (_, f) => {
       fc.property(input, ([x, weights, count]) => {
         const width = weights.length;
         const want = weightedSums(f, x, count, width, weights);
-        expect(weightedSumsWasm(f, encodeVec(f, x), count, width, weights)).toEqual(encodeVec(f, want));
+        expect(weightedSumsWasm(f, encodeVec(f, x), count, width, FieldVec.fromValues(f, weights))).toEqual(encodeVec(f, want));
         for (let i = 0; i < count; i++) {
           let direct = 0n;
           for (let l = 0; l < width; l++) direct += weights[l]! * x[i * width + l]!;
@@ -181,6 +183,26 @@ describe.each(FIELDS)('%s', (_, f) => {
         }
       }),
     );
+  });
+
+  it('wasm extension by one missing value equals the reference extendValuesToPowerOf2', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 7 }).chain((log) => vector(f, 2 ** log - 1)), (values) => {
+        const want = values.slice();
+        extendValuesToPowerOf2(f, want, values.length + 1);
+        expect(extendLastWasm(f, values)).toEqual(want);
+      }),
+    );
+  });
+
+  it('sumEncoded is the sum of the decoded elements', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 60 }).chain((n) => vector(f, n)), (v) => {
+        expect(sumEncoded(f, encodeVec(f, v))).toBe(v.reduce((s, x) => add(f, s, x), 0n));
+      }),
+    );
+    const top = new Array<bigint>(3000).fill(f.modulus - 1n);
+    expect(sumEncoded(f, encodeVec(f, top))).toBe((3000n * (f.modulus - 1n)) % f.modulus);
   });
 
   it('checkEncodedVec accepts what decodeVec accepts and refuses the same element; encodeSmallInts is encodeVec', () => {
