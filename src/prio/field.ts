@@ -195,16 +195,15 @@ export function vecSub(f: Field, a: readonly bigint[], b: readonly bigint[]): bi
  */
 export function sumEncoded(f: Field, bytes: Uint8Array): bigint {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const size = f.encodedSize;
-  const limbs = size / 4;
-  const n = bytes.length / size;
-  const block = 2 ** 20;
+  const limbs = f.encodedSize / 4;
+  const words = bytes.length / 4;
+  const block = limbs * 2 ** 20;
   let total = 0n;
-  const sums = new Array<number>(limbs);
-  for (let start = 0; start < n; start += block) {
+  const sums = new Float64Array(limbs);
+  for (let start = 0; start < words; start += block) {
     sums.fill(0);
-    const end = Math.min(n, start + block);
-    for (let i = start; i < end; i++) for (let l = 0; l < limbs; l++) sums[l]! += view.getUint32(i * size + 4 * l, true);
+    const end = Math.min(words, start + block);
+    for (let w = start; w < end; w += limbs) for (let l = 0; l < limbs; l++) sums[l] += view.getUint32(4 * (w + l), true);
     for (let l = 0; l < limbs; l++) total += BigInt(sums[l]!) << BigInt(32 * l);
   }
   return total % f.modulus;

@@ -384,14 +384,17 @@ export class Prio3<M, R> {
     const vLength = this.verifierLength * this.proofs;
     const withJointRand = this.circuit.jointRandLen > 0;
     const expected = f.encodedSize * vLength + (withJointRand ? SEED_SIZE : 0);
-    let verifiers = new Array<bigint>(vLength).fill(0n);
+    let sum: Uint8Array | undefined;
     const parts: Uint8Array[] = [];
     for (let j = 0; j < this.shares; j++) {
       const share = readBytes(`verifierShares[${j}]`, verifierShares[j]);
       if (share.length !== expected) throw new PrivkitError('E_ARG', `verifierShares[${j}] must be ${expected} bytes, got ${share.length}`, { argument: 'verifierShares', index: j });
-      verifiers = vecAdd(f, verifiers, decodeVec(f, share.subarray(0, f.encodedSize * vLength), `verifierShares[${j}]`));
+      const encoded = share.subarray(0, f.encodedSize * vLength);
+      checkEncodedVec(f, encoded, `verifierShares[${j}]`);
+      sum = sum === undefined ? encoded : addEncoded(f, sum, encoded);
       if (withJointRand) parts.push(share.subarray(f.encodedSize * vLength));
     }
+    const verifiers = decodeVec(f, sum!, 'verifierShares');
     for (let i = 0; i < this.proofs; i++) {
       const verifier = verifiers.slice(i * this.verifierLength, (i + 1) * this.verifierLength);
       if (!decide(this.circuit, verifier)) throw new PrivkitError('E_AUTH', `${this.name} proof ${i} failed verification: the report is invalid`);
