@@ -9,7 +9,6 @@ import {
   chunkedRangeCheck,
   type Circuit,
   decodeRangeChecked,
-  encodeRangeChecked,
   encodeRangeCheckedInto,
   mulGadget,
   parallelSumGadget,
@@ -109,7 +108,11 @@ export function sumCircuit(f: Field, max: number): Circuit<number, number> {
     jointRandLen: 0,
     evalOutputLen: bits,
     outputLen: 1,
-    encode: (m) => FieldVec.fromValues(f, encodeRangeChecked(m, max)),
+    encode: (m) => {
+      const digits = new Array<number>(bits);
+      encodeRangeCheckedInto(digits, 0, m, max);
+      return encodeSmallInts(f, digits);
+    },
     eval: (meas, _jointRand, _numShares, [g]) => meas.vec.map((b) => g!([b])),
     truncate: (meas) => FieldVec.fromValues(f, [decodeRangeChecked(f, meas.vec, max)]),
     decode: (output, count, noised) => toCount(f, output[0]!, count, max, noised),

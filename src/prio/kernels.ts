@@ -59,16 +59,38 @@ const gadgetConstants = (f: Field, p: number): Uint8Array => constantBytes(f, `g
 /** True once the prio wasm module is loaded (the kernels below use it then). */
 export const wasmLoaded = (): boolean => prioWasm.loaded;
 
-/** The XofTurboShake128 message: le16(|dst|) || dst || u8(|seed|) || seed || binder. */
-function xofMessage(seed: Uint8Array, dst: Uint8Array, binder: Uint8Array): Uint8Array {
-  const m = new Uint8Array(3 + dst.length + seed.length + binder.length);
+/** Binder parts as one array (the reference's binder). */
+const joined = (parts: readonly Uint8Array[]): Uint8Array => {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+};
+
+/**
+ * Writes the XofTurboShake128 message le16(|dst|) || dst || u8(|seed|) || seed || binder (the binder
+ * given in parts) into secret wasm memory, without a JS copy of it (a measurement share can be
+ * large); returns its address and length.
+ */
+function stageXofMessage(arena: Arena, seed: Uint8Array, dst: Uint8Array, binder: readonly Uint8Array[]): [number, number] {
+  const length = binder.reduce((s, p) => s + p.length, 3 + dst.length + seed.length);
+  const ptr = arena.allocSecret(length);
+  const m = arena.bytes(ptr, length);
   m[0] = dst.length & 0xff;
   m[1] = dst.length >> 8;
   m.set(dst, 2);
   m[2 + dst.length] = seed.length;
   m.set(seed, 3 + dst.length);
-  m.set(binder, 3 + dst.length + seed.length);
-  return m;
+  let offset = 3 + dst.length + seed.length;
+  for (const part of binder) {
+    m.set(part, offset);
+    offset += part.length;
+  }
+  return [ptr, length];
 }
 
 /** TurboSHAKE128(M, D, L) in wasm. */
@@ -85,37 +107,36 @@ export function turboShake128Wasm(message: Uint8Array, domain: number, length: n
 
 /** XofTurboShake128.expandIntoVec in wasm: `length` field elements. */
 export function xofExpandWasm(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): bigint[] {
-  return xofExpandRun(f, seed, dst, binder, length, (arena, out) => unstage(f, arena, out, length));
+  return xofExpandRun(f, seed, dst, [binder], length, (arena, out) => unstage(f, arena, out, length));
 }
 
 /** Runs XofTurboShake128.expandIntoVec in wasm; `read` takes the `length` elements from `out` before the call returns. */
-function xofExpandRun<T>(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number, read: (arena: Arena, out: number) => T): T {
-  const message = xofMessage(seed, dst, binder);
-  const result = prioWasm.run((k, arena) => {
-    const msg = arena.allocSecret(Math.max(message.length, 1));
+function xofExpandRun<T>(f: Field, seed: Uint8Array, dst: Uint8Array, binder: readonly Uint8Array[], length: number, read: (arena: Arena, out: number) => T): T {
+  return prioWasm.run((k, arena) => {
+    const [msg, msgLength] = stageXofMessage(arena, seed, dst, binder);
     const out = arena.allocSecret(Math.max(length * f.encodedSize, 1));
     const st = arena.allocSecret(k.SHAKE_STATE_BYTES.value);
-    arena.bytes(msg, message.length).set(message);
-    k.xofExpand(fieldId(f), msg, message.length, out, length, st);
+    k.xofExpand(fieldId(f), msg, msgLength, out, length, st);
     return read(arena, out);
   });
-  message.fill(0);
-  return result;
 }
 
 /** XofTurboShake128.expandIntoVec as the encoded vector (wasm when loaded, else the reference). */
 export function expandIntoFieldVec(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): FieldVec {
   if (!wasmLoaded()) return FieldVec.fromValues(f, XofTurboShake128.expandIntoVec(f, seed, dst, binder, length));
-  return FieldVec.fromBytes(f, xofExpandRun(f, seed, dst, binder, length, (arena, out) => arena.bytes(out, length * f.encodedSize).slice()));
+  return FieldVec.fromBytes(f, xofExpandRun(f, seed, dst, [binder], length, (arena, out) => arena.bytes(out, length * f.encodedSize).slice()));
 }
 
-/** Derives a seed (wasm when loaded, else the reference). */
-export function deriveSeed(seed: Uint8Array, dst: Uint8Array, binder: Uint8Array): Uint8Array {
-  if (!wasmLoaded()) return XofTurboShake128.deriveSeed(seed, dst, binder);
-  const message = xofMessage(seed, dst, binder);
-  const out = turboShake128Wasm(message, 1, SEED_SIZE);
-  message.fill(0);
-  return out;
+/** Derives a seed, the binder given in parts (wasm when loaded, else the reference). */
+export function deriveSeed(seed: Uint8Array, dst: Uint8Array, binder: readonly Uint8Array[]): Uint8Array {
+  if (!wasmLoaded()) return XofTurboShake128.deriveSeed(seed, dst, joined(binder));
+  return prioWasm.run((k, arena) => {
+    const [msg, msgLength] = stageXofMessage(arena, seed, dst, binder);
+    const out = arena.allocSecret(SEED_SIZE);
+    const st = arena.allocSecret(k.SHAKE_STATE_BYTES.value);
+    k.turboShake128(msg, msgLength, 1, out, SEED_SIZE, st);
+    return arena.bytes(out, SEED_SIZE).slice();
+  });
 }
 
 /** Expands a seed into field elements (wasm when loaded, else the reference). */
@@ -281,17 +302,24 @@ export function extendLastWasm(f: Field, values: readonly bigint[]): bigint[] {
   });
 }
 
-/** a[i] + b[i], or a[i] - b[i] when `negate`, on encoded vectors of equal length (wasm when loaded, else the reference). */
-export function addEncoded(f: Field, a: Uint8Array, b: Uint8Array, negate = false): Uint8Array {
-  if (a.length !== b.length) throw new PrivkitError('E_SHAPE', `encoded vectors of ${a.length} and ${b.length} bytes cannot be combined`);
-  if (!wasmLoaded()) return encodeVec(f, (negate ? vecSub : vecAdd)(f, decodeVec(f, a, 'a'), decodeVec(f, b, 'b')));
+/**
+ * a[i] + b[i], or a[i] - b[i] when `negate`, on encoded vectors of equal length, written into `out`
+ * (which may be a; a new array by default) and returned (wasm when loaded, else the reference).
+ */
+export function addEncoded(f: Field, a: Uint8Array, b: Uint8Array, negate = false, out = new Uint8Array(a.length)): Uint8Array {
+  if (a.length !== b.length || out.length !== a.length) throw new PrivkitError('E_SHAPE', `encoded vectors of ${a.length}, ${b.length} and ${out.length} bytes cannot be combined`);
+  if (!wasmLoaded()) {
+    out.set(encodeVec(f, (negate ? vecSub : vecAdd)(f, decodeVec(f, a, 'a'), decodeVec(f, b, 'b'))));
+    return out;
+  }
   return prioWasm.run((k, arena) => {
     const x = arena.allocSecret(Math.max(a.length, 1));
     const y = arena.allocSecret(Math.max(b.length, 1));
     arena.bytes(x, a.length).set(a);
     arena.bytes(y, b.length).set(b);
     k.addVec(fieldId(f), x, x, y, a.length / f.encodedSize, negate);
-    return arena.bytes(x, a.length).slice();
+    out.set(arena.bytes(x, a.length));
+    return out;
   });
 }
 

@@ -202,11 +202,11 @@ export class Prio3<M, R> {
   }
 
   private jointRandPart(ctx: Uint8Array, aggId: number, blind: Uint8Array, encodedMeasShare: Uint8Array, nonce: Uint8Array): Uint8Array {
-    return deriveSeed(blind, this.dst(USAGE_JOINT_RAND_PART, ctx), bytesOf([aggId], nonce, encodedMeasShare));
+    return deriveSeed(blind, this.dst(USAGE_JOINT_RAND_PART, ctx), [new Uint8Array([aggId]), nonce, encodedMeasShare]);
   }
 
   private jointRandSeed(ctx: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
-    return deriveSeed(new Uint8Array(SEED_SIZE), this.dst(USAGE_JOINT_RAND_SEED, ctx), bytesOf(...parts));
+    return deriveSeed(new Uint8Array(SEED_SIZE), this.dst(USAGE_JOINT_RAND_SEED, ctx), parts);
   }
 
   private jointRands(ctx: Uint8Array, seed: Uint8Array): bigint[] {
@@ -258,11 +258,17 @@ export class Prio3<M, R> {
     const leaderBlind = withJointRand ? rest[0]! : undefined;
     const proveSeed = rest[withJointRand ? 1 : 0]!;
 
-    let leaderMeasBytes = meas.bytes;
+    // the leader's input share is assembled in place: measurement share, proofs share, blind
+    const measBytes = f.encodedSize * c.measLen;
+    const proofsBytes = f.encodedSize * this.proofLength * this.proofs;
+    const leaderShare = new Uint8Array(measBytes + proofsBytes + (leaderBlind?.length ?? 0));
+    const leaderMeasBytes = leaderShare.subarray(0, measBytes);
+    const leaderProofs = leaderShare.subarray(measBytes, measBytes + proofsBytes);
+    leaderMeasBytes.set(meas.bytes);
     const parts: Uint8Array[] = [];
     for (let j = 0; j < this.shares - 1; j++) {
       const helperShare = this.helperMeasShare(ctx, j + 1, helperSeeds[j]!);
-      leaderMeasBytes = addEncoded(f, leaderMeasBytes, helperShare.bytes, true);
+      addEncoded(f, leaderMeasBytes, helperShare.bytes, true, leaderMeasBytes);
       if (withJointRand) parts.push(this.jointRandPart(ctx, j + 1, helperBlinds[j]!, helperShare.bytes, nonce));
     }
     if (withJointRand) parts.unshift(this.jointRandPart(ctx, 0, leaderBlind!, leaderMeasBytes, nonce));
@@ -276,10 +282,11 @@ export class Prio3<M, R> {
       const jointRand = jointRands.slice(i * c.jointRandLen, (i + 1) * c.jointRandLen);
       proofs.push(...prove(c, meas, proveRand, jointRand));
     }
-    let leaderProofs = encodeVec(f, proofs);
-    for (let j = 0; j < this.shares - 1; j++) leaderProofs = addEncoded(f, leaderProofs, this.helperProofsShare(ctx, j + 1, helperSeeds[j]!).bytes, true);
+    leaderProofs.set(encodeVec(f, proofs));
+    for (let j = 0; j < this.shares - 1; j++) addEncoded(f, leaderProofs, this.helperProofsShare(ctx, j + 1, helperSeeds[j]!).bytes, true, leaderProofs);
+    if (leaderBlind !== undefined) leaderShare.set(leaderBlind, measBytes + proofsBytes);
 
-    const inputShares = [bytesOf(leaderMeasBytes, leaderProofs, leaderBlind ?? [])];
+    const inputShares: Uint8Array[] = [leaderShare];
     for (let j = 0; j < this.shares - 1; j++) inputShares.push(bytesOf(helperSeeds[j]!, withJointRand ? helperBlinds[j]! : []));
     return { publicShare: bytesOf(...parts), inputShares };
   }
