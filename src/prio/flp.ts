@@ -122,14 +122,28 @@ export const proofLen = (c: Circuit<unknown, unknown>): number =>
   c.gadgets.reduce((s, g, i) => s + g.arity + gadgetPolyLen(g.degree, wirePolyLen(c.gadgetCalls[i]!)), 0);
 export const verifierLen = (c: Circuit<unknown, unknown>): number => c.gadgets.reduce((s, g) => s + g.arity + 1, 1);
 
-/** Wire polynomials of one gadget: wires[j][0] is the seed, wires[j][k] the j-th input of call k. */
-function recordingWires(seeds: readonly bigint[], calls: number): bigint[][] {
-  const p = wirePolyLen(calls);
-  return seeds.map((seed) => {
-    const wire = new Array<bigint>(p).fill(0n);
-    wire[0] = seed;
-    return wire;
-  });
+/**
+ * Wire polynomials of one gadget, made on the first recorded call (the wasm chunked bit check needs
+ * only the seeds): wires()[j][0] is seeds[j], wires()[j][k] the j-th input of call k; p points each.
+ */
+class RecordingWires {
+  private made: bigint[][] | undefined;
+  readonly p: number;
+
+  constructor(
+    readonly seeds: readonly bigint[],
+    calls: number,
+  ) {
+    this.p = wirePolyLen(calls);
+  }
+
+  wires(): bigint[][] {
+    return (this.made ??= this.seeds.map((seed) => {
+      const wire = new Array<bigint>(this.p).fill(0n);
+      wire[0] = seed;
+      return wire;
+    }));
+  }
 }
 
 /** Generates a proof that `meas` (the encoded measurement) is valid. */
@@ -137,7 +151,7 @@ export function prove(c: Circuit<unknown, unknown>, meas: FieldVec | readonly bi
   const f = c.field;
   let offset = 0;
   const wires = c.gadgets.map((g, i) => {
-    const w = recordingWires(proveRand.slice(offset, offset + g.arity), c.gadgetCalls[i]!);
+    const w = new RecordingWires(proveRand.slice(offset, offset + g.arity), c.gadgetCalls[i]!);
     offset += g.arity;
     return w;
   });
@@ -147,14 +161,15 @@ export function prove(c: Circuit<unknown, unknown>, meas: FieldVec | readonly bi
     const call: GadgetCall = (inp: readonly bigint[]): bigint => {
       if (bulkPolys.has(i)) throw new PrivkitError('E_SHAPE', 'a circuit called a gadget after its whole chunked bit check');
       k++;
-      for (let j = 0; j < inp.length; j++) wires[i]![j]![k] = inp[j]!;
+      const w = wires[i]!.wires();
+      for (let j = 0; j < inp.length; j++) w[j]![k] = inp[j]!;
       return g.eval(f, inp);
     };
     if (g.mulPairs !== undefined && wasmLoaded()) {
       // the prover ignores the circuit's output: only the gadget polynomial is needed
       call.chunkedRangeCheck = (m, r, numShares, chunkLength, gadgetCalls) => {
         if (k !== 0 || bulkPolys.has(i) || chunkLength !== g.mulPairs || gadgetCalls !== c.gadgetCalls[i]) return undefined;
-        const seeds = wires[i]!.map((wire) => wire[0]!);
+        const seeds = wires[i]!.seeds;
         bulkPolys.set(i, chunkedRangeCheckWasm(f, m.bytes, r, numShares, chunkLength, gadgetCalls, seeds, wirePolyLen(gadgetCalls), undefined));
         return 0n;
       };
@@ -165,9 +180,9 @@ export function prove(c: Circuit<unknown, unknown>, meas: FieldVec | readonly bi
   const proof: bigint[] = [];
   c.gadgets.forEach((g, i) => {
     const w = wires[i]!;
-    for (const wire of w) proof.push(wire[0]!);
-    const gadgetPoly = bulkPolys.get(i) ?? g.evalPoly(f, w);
-    proof.push(...gadgetPoly.slice(0, gadgetPolyLen(g.degree, w[0]!.length)));
+    proof.push(...w.seeds);
+    const gadgetPoly = bulkPolys.get(i) ?? g.evalPoly(f, w.wires());
+    proof.push(...gadgetPoly.slice(0, gadgetPolyLen(g.degree, w.p)));
   });
   return proof;
 }
@@ -185,7 +200,7 @@ export function query(
   let offset = 0;
   const gadgets = c.gadgets.map((g, i) => {
     const p = wirePolyLen(c.gadgetCalls[i]!);
-    const wires = recordingWires(proof.slice(offset, offset + g.arity), c.gadgetCalls[i]!);
+    const wires = new RecordingWires(proof.slice(offset, offset + g.arity), c.gadgetCalls[i]!);
     offset += g.arity;
     const polyLen = gadgetPolyLen(g.degree, p);
     const given = proof.slice(offset, offset + polyLen);
@@ -210,7 +225,8 @@ export function query(
     const call: GadgetCall = (inp: readonly bigint[]): bigint => {
       if (bulkChecks.has(i)) throw new PrivkitError('E_SHAPE', 'a circuit called a gadget after its whole chunked bit check');
       k++;
-      for (let j = 0; j < inp.length; j++) g.wires[j]![k] = inp[j]!;
+      const w = g.wires.wires();
+      for (let j = 0; j < inp.length; j++) w[j]![k] = inp[j]!;
       return g.poly()[k * g.step]!;
     };
     const gadget = c.gadgets[i]!;
@@ -219,8 +235,7 @@ export function query(
       // gadget values, which the proof gives (a degree-2 gadget: call * step < 2p - 1 evaluations)
       call.chunkedRangeCheck = (m, r, shares, chunkLength, gadgetCalls) => {
         if (k !== 0 || bulkChecks.has(i) || chunkLength !== gadget.mulPairs || gadgetCalls !== c.gadgetCalls[i]) return undefined;
-        const seeds = g.wires.map((wire) => wire[0]!);
-        bulkChecks.set(i, chunkedRangeCheckWasm(f, m.bytes, r, shares, chunkLength, gadgetCalls, seeds, g.wires[0]!.length, { at: testPoints[i]!, gadgetPoly: g.given }));
+        bulkChecks.set(i, chunkedRangeCheckWasm(f, m.bytes, r, shares, chunkLength, gadgetCalls, g.wires.seeds, g.wires.p, { at: testPoints[i]!, gadgetPoly: g.given }));
         let out = 0n;
         for (let call = 1; call <= gadgetCalls; call++) out = add(f, out, g.given[call * g.step]!);
         return out;
@@ -242,8 +257,8 @@ export function query(
   gadgets.forEach((g, i) => {
     const t = rest[i]!;
     // A test point among the wire nodes would leak gadget outputs (section 7.3.4).
-    if (pow(f, t, BigInt(g.wires[0]!.length)) === 1n) throw new PrivkitError('E_AUTH', 'the query randomness hit a root of unity; the report cannot be verified');
-    verifier.push(...(bulkChecks.get(i) ?? [...polyEvalBatched(f, g.wires, t), polyEvalBatched(f, [g.poly()], t)[0]!]));
+    if (pow(f, t, BigInt(g.wires.p)) === 1n) throw new PrivkitError('E_AUTH', 'the query randomness hit a root of unity; the report cannot be verified');
+    verifier.push(...(bulkChecks.get(i) ?? [...polyEvalBatched(f, g.wires.wires(), t), polyEvalBatched(f, [g.poly()], t)[0]!]));
   });
   return verifier;
 }

@@ -430,7 +430,7 @@ export class Prio3<M, R> {
     pendingStates.delete(state);
     const expected = state.jointRandSeed ?? new Uint8Array(0);
     if (!equalBytes(message, expected)) throw new PrivkitError('E_AUTH', `${this.name} joint randomness check failed: the report is invalid or the message is not this report's`);
-    return state.outShare.slice();
+    return state.outShare; // the state is finished: its share is handed over, not copied
   }
 
   /** A streaming aggregate share: add output shares as reports verify. */
