@@ -131,14 +131,14 @@ class RecordingWires {
   readonly p: number;
 
   constructor(
-    readonly seeds: readonly bigint[],
+    readonly seeds: FieldVec,
     calls: number,
   ) {
     this.p = wirePolyLen(calls);
   }
 
   wires(): bigint[][] {
-    return (this.made ??= this.seeds.map((seed) => {
+    return (this.made ??= this.seeds.vec.map((seed) => {
       const wire = new Array<bigint>(this.p).fill(0n);
       wire[0] = seed;
       return wire;
@@ -151,7 +151,7 @@ export function prove(c: Circuit<unknown, unknown>, meas: FieldVec | readonly bi
   const f = c.field;
   let offset = 0;
   const wires = c.gadgets.map((g, i) => {
-    const w = new RecordingWires(proveRand.slice(offset, offset + g.arity), c.gadgetCalls[i]!);
+    const w = new RecordingWires(FieldVec.fromValues(f, proveRand.slice(offset, offset + g.arity)), c.gadgetCalls[i]!);
     offset += g.arity;
     return w;
   });
@@ -180,7 +180,7 @@ export function prove(c: Circuit<unknown, unknown>, meas: FieldVec | readonly bi
   const proof: bigint[] = [];
   c.gadgets.forEach((g, i) => {
     const w = wires[i]!;
-    proof.push(...w.seeds);
+    proof.push(...w.seeds.vec);
     const gadgetPoly = bulkPolys.get(i) ?? g.evalPoly(f, w.wires());
     proof.push(...gadgetPoly.slice(0, gadgetPolyLen(g.degree, w.p)));
   });
@@ -191,26 +191,27 @@ export function prove(c: Circuit<unknown, unknown>, meas: FieldVec | readonly bi
 export function query(
   c: Circuit<unknown, unknown>,
   meas: FieldVec | readonly bigint[],
-  proof: readonly bigint[],
+  proof: FieldVec | readonly bigint[],
   queryRand: readonly bigint[],
   jointRand: readonly bigint[],
   numShares: number,
 ): bigint[] {
   const f = c.field;
+  const proofVec = FieldVec.of(f, proof);
   let offset = 0;
   const gadgets = c.gadgets.map((g, i) => {
     const p = wirePolyLen(c.gadgetCalls[i]!);
-    const wires = new RecordingWires(proof.slice(offset, offset + g.arity), c.gadgetCalls[i]!);
+    const wires = new RecordingWires(proofVec.slice(offset, offset + g.arity), c.gadgetCalls[i]!);
     offset += g.arity;
     const polyLen = gadgetPolyLen(g.degree, p);
-    const given = proof.slice(offset, offset + polyLen);
+    const given = proofVec.slice(offset, offset + polyLen);
     offset += polyLen;
     const size = nextPowerOf2(polyLen);
     let all: bigint[] | undefined;
     /** All evaluations of the gadget polynomial at the powers of W_size, recovered when first asked for. */
     const poly = (): bigint[] => {
       if (all === undefined) {
-        all = given.slice();
+        all = given.vec.slice();
         extendValuesToPowerOf2(f, all, nextPowerOf2(all.length));
         while (all.length < size) all = doubleEvaluations(f, all);
       }
@@ -237,7 +238,8 @@ export function query(
         if (k !== 0 || bulkChecks.has(i) || chunkLength !== gadget.mulPairs || gadgetCalls !== c.gadgetCalls[i]) return undefined;
         bulkChecks.set(i, chunkedRangeCheckWasm(f, m.bytes, r, shares, chunkLength, gadgetCalls, g.wires.seeds, g.wires.p, { at: testPoints[i]!, gadgetPoly: g.given }));
         let out = 0n;
-        for (let call = 1; call <= gadgetCalls; call++) out = add(f, out, g.given[call * g.step]!);
+        const values = g.given.vec;
+        for (let call = 1; call <= gadgetCalls; call++) out = add(f, out, values[call * g.step]!);
         return out;
       };
     }

@@ -247,9 +247,9 @@ export function chunkedRangeCheckWasm(
   numShares: number,
   chunkLength: number,
   calls: number,
-  seeds: readonly bigint[],
+  seeds: FieldVec,
   p: number,
-  query: { at: bigint; gadgetPoly: readonly bigint[] } | undefined,
+  query: { at: bigint; gadgetPoly: FieldVec } | undefined,
 ): bigint[] {
   const size = f.encodedSize;
   const arity = 2 * chunkLength;
@@ -267,7 +267,7 @@ export function chunkedRangeCheckWasm(
     arena.bytes(m, meas.length).set(meas);
     stage(f, arena, r, jointRand.slice(0, calls));
     arena.bytes(s, size).set(constantBytes(f, `1/${numShares}`, () => [invInt(f, numShares)]));
-    stage(f, arena, seedPtr, seeds);
+    arena.bytes(seedPtr, arity * size).set(seeds.bytes);
     const id = fieldId(f);
     k.chunkWires(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, wires);
     if (query === undefined) {
@@ -279,7 +279,7 @@ export function chunkedRangeCheckWasm(
       stage(f, arena, consts, [nthRoot(f, p), query.at, invInt(f, p)]);
       k.lagrangeEval(id, wires, arity, p, consts, out, scratch);
       const poly = arena.allocSecret(2 * p * size);
-      stage(f, arena, poly, query.gadgetPoly);
+      arena.bytes(poly, (2 * p - 1) * size).set(query.gadgetPoly.bytes);
       stage(f, arena, consts, [nthRoot(f, 2 * p), query.at, invInt(f, 2 * p)]);
       k.extendLast(id, poly, 2 * p, consts);
       k.lagrangeEval(id, poly, 1, 2 * p, consts, out + arity * size, scratch);

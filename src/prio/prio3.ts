@@ -323,16 +323,18 @@ export class Prio3<M, R> {
       throw new PrivkitError('E_ARG', `inputShare of aggregator ${aggId} must be ${expectedInput} bytes, got ${inputShare.length}`, { argument: 'inputShare' });
     }
     let measShare: FieldVec;
-    let proofsShare: bigint[];
+    let proofsShare: FieldVec;
     if (aggId === 0) {
       const measBytes = inputShare.subarray(0, f.encodedSize * c.measLen);
       checkEncodedVec(f, measBytes, 'inputShare');
       measShare = FieldVec.fromBytes(f, measBytes);
-      proofsShare = decodeVec(f, inputShare.subarray(f.encodedSize * c.measLen, f.encodedSize * (c.measLen + proofsLength)), 'inputShare');
+      const proofsBytes = inputShare.subarray(f.encodedSize * c.measLen, f.encodedSize * (c.measLen + proofsLength));
+      checkEncodedVec(f, proofsBytes, 'inputShare');
+      proofsShare = FieldVec.fromBytes(f, proofsBytes);
     } else {
       const seed = inputShare.subarray(0, SEED_SIZE);
       measShare = this.helperMeasShare(ctx, aggId, seed);
-      proofsShare = this.helperProofsShare(ctx, aggId, seed).vec;
+      proofsShare = this.helperProofsShare(ctx, aggId, seed);
     }
     const blind = withJointRand ? inputShare.subarray(inputShare.length - SEED_SIZE) : undefined;
 
