@@ -4,6 +4,7 @@
 // gadget polynomials are kept in the Lagrange basis over roots of unity.
 import {
   add,
+  decodeVec,
   doubleEvaluations,
   extendValuesToPowerOf2,
   type Field,
@@ -148,6 +149,23 @@ class RecordingWires {
 
 /** Generates a proof that `meas` (the encoded measurement) is valid. */
 export function prove(c: Circuit<unknown, unknown>, meas: FieldVec | readonly bigint[], proveRand: readonly bigint[], jointRand: readonly bigint[]): bigint[] {
+  return proofParts(c, meas, proveRand, jointRand).flatMap((part) => part.vec);
+}
+
+/** prove's proof, encoded (the wasm gadget polynomial never becomes bigints). */
+export function proveEncoded(c: Circuit<unknown, unknown>, meas: FieldVec, proveRand: readonly bigint[], jointRand: readonly bigint[]): Uint8Array {
+  const parts = proofParts(c, meas, proveRand, jointRand).map((part) => part.bytes);
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** The proof in parts: each gadget's wire seeds, then its gadget polynomial's evaluations. */
+function proofParts(c: Circuit<unknown, unknown>, meas: FieldVec | readonly bigint[], proveRand: readonly bigint[], jointRand: readonly bigint[]): FieldVec[] {
   const f = c.field;
   let offset = 0;
   const wires = c.gadgets.map((g, i) => {
@@ -155,7 +173,7 @@ export function prove(c: Circuit<unknown, unknown>, meas: FieldVec | readonly bi
     offset += g.arity;
     return w;
   });
-  const bulkPolys = new Map<number, bigint[]>();
+  const bulkPolys = new Map<number, FieldVec>();
   const calls = c.gadgets.map((g, i) => {
     let k = 0;
     const call: GadgetCall = (inp: readonly bigint[]): bigint => {
@@ -170,21 +188,19 @@ export function prove(c: Circuit<unknown, unknown>, meas: FieldVec | readonly bi
       call.chunkedRangeCheck = (m, r, numShares, chunkLength, gadgetCalls) => {
         if (k !== 0 || bulkPolys.has(i) || chunkLength !== g.mulPairs || gadgetCalls !== c.gadgetCalls[i]) return undefined;
         const seeds = wires[i]!.seeds;
-        bulkPolys.set(i, chunkedRangeCheckWasm(f, m.bytes, r, numShares, chunkLength, gadgetCalls, seeds, wirePolyLen(gadgetCalls), undefined));
+        bulkPolys.set(i, FieldVec.fromBytes(f, chunkedRangeCheckWasm(f, m.bytes, r, numShares, chunkLength, gadgetCalls, seeds, wirePolyLen(gadgetCalls), undefined)));
         return 0n;
       };
     }
     return call;
   });
   c.eval(FieldVec.of(f, meas), jointRand, 1, calls);
-  const proof: bigint[] = [];
-  c.gadgets.forEach((g, i) => {
+  return c.gadgets.flatMap((g, i) => {
     const w = wires[i]!;
-    proof.push(...w.seeds.vec);
-    const gadgetPoly = bulkPolys.get(i) ?? g.evalPoly(f, w.wires());
-    proof.push(...gadgetPoly.slice(0, gadgetPolyLen(g.degree, w.p)));
+    const length = gadgetPolyLen(g.degree, w.p);
+    const gadgetPoly = bulkPolys.get(i)?.slice(0, length) ?? FieldVec.fromValues(f, g.evalPoly(f, w.wires()).slice(0, length));
+    return [w.seeds, gadgetPoly];
   });
-  return proof;
 }
 
 /** The linear query on a measurement share and proof share: a share of the verifier message. */
@@ -236,7 +252,7 @@ export function query(
       // gadget values, which the proof gives (a degree-2 gadget: call * step < 2p - 1 evaluations)
       call.chunkedRangeCheck = (m, r, shares, chunkLength, gadgetCalls) => {
         if (k !== 0 || bulkChecks.has(i) || chunkLength !== gadget.mulPairs || gadgetCalls !== c.gadgetCalls[i]) return undefined;
-        bulkChecks.set(i, chunkedRangeCheckWasm(f, m.bytes, r, shares, chunkLength, gadgetCalls, g.wires.seeds, g.wires.p, { at: testPoints[i]!, gadgetPoly: g.given }));
+        bulkChecks.set(i, decodeVec(f, chunkedRangeCheckWasm(f, m.bytes, r, shares, chunkLength, gadgetCalls, g.wires.seeds, g.wires.p, { at: testPoints[i]!, gadgetPoly: g.given }), 'checks'));
         let out = 0n;
         const values = g.given.vec;
         for (let call = 1; call <= gadgetCalls; call++) out = add(f, out, values[call * g.step]!);

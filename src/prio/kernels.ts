@@ -238,7 +238,7 @@ export function mulVecWasm(f: Field, a: readonly bigint[], b: readonly bigint[])
  * polynomial (`query` undefined: the prover's, 2p evaluations) or the query's checks at the test
  * point: every wire polynomial evaluated there, then the gadget polynomial, given by the proof's
  * 2p - 1 evaluations at the powers of W_2p, completed and evaluated there (arity + 1 elements). The
- * wires never leave wasm memory. `meas` is encoded.
+ * wires never leave wasm memory. `meas` and the result are encoded.
  */
 export function chunkedRangeCheckWasm(
   f: Field,
@@ -250,7 +250,7 @@ export function chunkedRangeCheckWasm(
   seeds: FieldVec,
   p: number,
   query: { at: bigint; gadgetPoly: FieldVec } | undefined,
-): bigint[] {
+): Uint8Array {
   const size = f.encodedSize;
   const arity = 2 * chunkLength;
   if (query !== undefined && query.gadgetPoly.length !== 2 * p - 1) throw new PrivkitError('E_SHAPE', `the gadget polynomial of the chunked bit check has ${2 * p - 1} evaluations, got ${query.gadgetPoly.length}`);
@@ -284,7 +284,7 @@ export function chunkedRangeCheckWasm(
       k.extendLast(id, poly, 2 * p, consts);
       k.lagrangeEval(id, poly, 1, 2 * p, consts, out + arity * size, scratch);
     }
-    return unstage(f, arena, out, outLength);
+    return arena.bytes(out, outLength * size).slice();
   });
 }
 

@@ -9,7 +9,7 @@ import { checkTypedArray, currentLength } from '../wasm/boundary.js';
 import { assertBytes, assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { discreteGaussian, MAX_DISCRETE_SCALE } from '../dp/discrete.js';
 import { checkEncodedVec, decodeVec, encodeVec, type Field, FieldVec, vecAdd } from './field.js';
-import { type Circuit, decide, proofLen, prove, proveRandLen, query, queryRandLen, verifierLen } from './flp.js';
+import { type Circuit, decide, proofLen, proveEncoded, proveRandLen, query, queryRandLen, verifierLen } from './flp.js';
 import { addEncoded, deriveSeed, expandIntoFieldVec, expandIntoVec } from './kernels.js';
 import { SEED_SIZE } from './xof.js';
 
@@ -276,13 +276,11 @@ export class Prio3<M, R> {
     const proveRandLength = proveRandLen(c);
     const proveRands = expandIntoVec(f, proveSeed, this.dst(USAGE_PROVE_RANDOMNESS, ctx), new Uint8Array([this.proofs]), proveRandLength * this.proofs);
     const jointRands = withJointRand ? this.jointRands(ctx, this.jointRandSeed(ctx, parts)) : [];
-    const proofs: bigint[] = [];
     for (let i = 0; i < this.proofs; i++) {
       const proveRand = proveRands.slice(i * proveRandLength, (i + 1) * proveRandLength);
       const jointRand = jointRands.slice(i * c.jointRandLen, (i + 1) * c.jointRandLen);
-      proofs.push(...prove(c, meas, proveRand, jointRand));
+      leaderProofs.set(proveEncoded(c, meas, proveRand, jointRand), i * this.proofLength * f.encodedSize);
     }
-    leaderProofs.set(encodeVec(f, proofs));
     for (let j = 0; j < this.shares - 1; j++) addEncoded(f, leaderProofs, this.helperProofsShare(ctx, j + 1, helperSeeds[j]!).bytes, true, leaderProofs);
     if (leaderBlind !== undefined) leaderShare.set(leaderBlind, measBytes + proofsBytes);
 
