@@ -154,7 +154,11 @@ export function histogramCircuit(f: Field, length: number, chunkLength: number):
     jointRandLen: calls,
     evalOutputLen: 2,
     outputLen: length,
-    encode: (m) => encodeSmallInts(f, Array.from({ length }, (_, i) => (i === m ? 1 : 0))),
+    encode: (m) => {
+      const oneHot = new Uint8Array(length * f.encodedSize);
+      oneHot[m * f.encodedSize] = 1;
+      return FieldVec.fromBytes(f, oneHot);
+    },
     eval: (meas, jointRand, numShares, [g]) => {
       const rangeCheck = chunkedRangeCheck(f, meas, jointRand, numShares, chunkLength, calls, g!);
       return [rangeCheck, sub(f, sumEncoded(f, meas.bytes), invInt(f, numShares))];
