@@ -427,6 +427,41 @@ export function mulVec(field: i32, out: usize, a: usize, b: usize, n: i32): void
   }
 }
 
+/** out[i] = a[i] + b[i] (negate: a[i] - b[i]) for n canonical elements (out may alias a or b). */
+export function addVec(field: i32, out: usize, a: usize, b: usize, n: i32, negate: bool): void {
+  for (let i = 0; i < n; i++) {
+    const aLo = get(field, a, i);
+    const aHi = resHi;
+    const bLo = get(field, b, i);
+    const bHi = resHi;
+    put(field, out, i, negate ? diff(field, aLo, aHi, bLo, bHi) : sum(field, aLo, aHi, bLo, bHi), resHi);
+  }
+}
+
+/**
+ * out[i] = sum_l weights[l] * x[i * width + l] for i < count (canonical in and out): the linear
+ * decodings of Prio3's encodings (bit weights of a range-checked integer, all ones for a sum).
+ * `weights` (width elements) is converted to Montgomery form in place.
+ */
+export function weightedSums(field: i32, x: usize, count: i32, width: i32, weights: usize, out: usize): void {
+  toMontgomery(field, weights, width);
+  for (let i = 0; i < count; i++) {
+    let accLo: u64 = 0;
+    let accHi: u64 = 0;
+    const row = i * width;
+    for (let l = 0; l < width; l++) {
+      const wLo = get(field, weights, l);
+      const wHi = resHi;
+      const xLo = get(field, x, row + l);
+      // (w R) * x / R = w * x, canonical
+      const pLo = mulAny(field, wLo, wHi, xLo, resHi);
+      accLo = sum(field, accLo, accHi, pLo, resHi);
+      accHi = resHi;
+    }
+    put(field, out, i, accLo, accHi);
+  }
+}
+
 /** table[i] = w^i for i < n, in Montgomery form (w given in Montgomery form). */
 function powers(field: i32, table: usize, wLo: u64, wHi: u64, n: i32): void {
   // 1 in Montgomery form is R mod p
@@ -786,6 +821,33 @@ function lagrangeRecurrence(field: i32, polys: usize, count: i32, n: i32, nodes:
     fHi = resHi;
   }
   for (let j = 0; j < count; j++) put(field, out, j, mulAny(field, get(field, out, j), resHi, fLo, fHi), resHi);
+}
+
+/**
+ * Completes n - 1 canonical evaluations at v (at W_n^i, i < n - 1) of a polynomial of degree < n - 1
+ * with its evaluation at W_n^(n-1), written at v + (n - 1) elements: the interpolant's coefficient of
+ * x^(n-1), (1/n) sum_i v_i W^i, is zero, so v_(n-1) = -W sum_(i<n-1) v_i W^i (the draft's
+ * extend_values_to_power_of_2 for one missing value). root: W_n, canonical.
+ */
+export function extendLast(field: i32, v: usize, n: i32, root: usize): void {
+  const wLo0 = get(field, root, 0);
+  const wLo = mulAny(field, wLo0, resHi, field == 64 ? R2_64 : R2_LO, field == 64 ? 0 : R2_HI);
+  const wHi = resHi;
+  // p = W^i in Montgomery form, from R (the Montgomery one): v_i * p / R = v_i W^i, canonical
+  let pLo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
+  let pHi: u64 = field == 64 ? 0 : 0x1b;
+  let accLo: u64 = 0;
+  let accHi: u64 = 0;
+  for (let i = 0; i < n - 1; i++) {
+    const tLo = mulAny(field, get(field, v, i), resHi, pLo, pHi);
+    accLo = sum(field, accLo, accHi, tLo, resHi);
+    accHi = resHi;
+    pLo = mulAny(field, pLo, pHi, wLo, wHi);
+    pHi = resHi;
+  }
+  const lastLo = mulAny(field, accLo, accHi, wLo, wHi);
+  const lastHi = resHi;
+  put(field, v, n - 1, diff(field, 0, 0, lastLo, lastHi), resHi);
 }
 
 /** Bytes of lagrangeEval's scratch block. */

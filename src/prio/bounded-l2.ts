@@ -42,13 +42,14 @@
 // at most Q times the bit-check term (the draft's robustness analysis, DPRS23).
 import { PrivkitError } from '../errors.js';
 import { assertInteger, describe, readOptions } from '../validate.js';
-import { add, type Field, Field128, invInt, mul, sub } from './field.js';
+import { add, decodeVec, encodeSmallInts, type Field, Field128, FieldVec, invInt, mul, sub } from './field.js';
+import { weightedSums } from './kernels.js';
 import {
   bitLength,
   chunkedRangeCheck,
   type Circuit,
   decodeRangeChecked,
-  encodeRangeChecked,
+  encodeRangeCheckedInto,
   mulGadget,
   parallelSumGadget,
 } from './flp.js';
@@ -83,11 +84,9 @@ export function squaredNorm(q: readonly number[]): bigint {
   return norm;
 }
 
-/** The share of x_i = sum_l 2^l m_(offset + l) - offsetShare, from B bit shares. */
-function coordinateShare(f: Field, meas: readonly bigint[], offset: number, bits: number, offsetShare: bigint): bigint {
-  let x = 0n;
-  for (let l = bits - 1; l >= 0; l--) x = (x << 1n) + meas[offset + l]!;
-  return sub(f, x % f.modulus, offsetShare);
+/** The shares of sum_l 2^l m_(i B + l) for each coordinate i, from its B bit shares (encoded). */
+function offsetCoordinates(f: Field, meas: FieldVec, length: number, bits: number): Uint8Array {
+  return weightedSums(f, meas.bytes, length, bits, FieldVec.fromValues(f, Array.from({ length: bits }, (_, l) => 1n << BigInt(l))));
 }
 
 /**
@@ -134,18 +133,16 @@ export function boundedL2Circuit(f: Field, params: BoundedL2Params): Circuit<rea
     evalOutputLen: 2,
     outputLen: length,
     encode: (q) => {
-      const encoded = new Array<bigint>(measLen);
-      const bitValues = [0n, 1n];
+      const encoded = new Array<number>(measLen);
       for (let i = 0; i < length; i++) {
         let e = q[i]! + 2 ** (bits - 1); // < 2^32: exact as a JS number
         for (let l = 0; l < bits; l++) {
-          encoded[i * bits + l] = bitValues[e % 2]!;
+          encoded[i * bits + l] = e % 2;
           e = Math.floor(e / 2);
         }
       }
-      const slack = encodeRangeChecked(Number(BigInt(bound) - squaredNorm(q)), bound);
-      for (let l = 0; l < slackBits; l++) encoded[length * bits + l] = slack[l]!;
-      return encoded;
+      encodeRangeCheckedInto(encoded, length * bits, Number(BigInt(bound) - squaredNorm(q)), bound);
+      return encodeSmallInts(f, encoded);
     },
     eval: (meas, jointRand, numShares, gadgets) => {
       const sharesInv = invInt(f, numShares);
@@ -158,22 +155,23 @@ export function boundedL2Circuit(f: Field, params: BoundedL2Params): Circuit<rea
       });
       const squareGadget = gadgets[slices.length]!;
       const offsetShare = mul(f, half % f.modulus, sharesInv);
+      const coordinates = decodeVec(f, offsetCoordinates(f, meas, length, bits), 'coordinates');
       let norm = 0n;
       const inputs = new Array<bigint>(2 * normChunkLength);
       for (let k = 0; k < normCalls; k++) {
         for (let j = 0; j < normChunkLength; j++) {
           const i = k * normChunkLength + j;
-          const x = i < length ? coordinateShare(f, meas, i * bits, bits, offsetShare) : 0n;
+          const x = i < length ? sub(f, coordinates[i]!, offsetShare) : 0n;
           inputs[2 * j] = x;
           inputs[2 * j + 1] = x;
         }
         norm = add(f, norm, squareGadget(inputs));
       }
-      const slack = decodeRangeChecked(f, meas, bound, length * bits);
+      const slack = decodeRangeChecked(f, meas.slice(length * bits, measLen).vec, bound);
       const normCheck = sub(f, add(f, norm, slack), mul(f, BigInt(bound), sharesInv));
       return [bitCheck, normCheck];
     },
-    truncate: (meas) => Array.from({ length }, (_, i) => coordinateShare(f, meas, i * bits, bits, 0n)),
+    truncate: (meas) => FieldVec.fromBytes(f, offsetCoordinates(f, meas, length, bits)),
     decode: (output, numMeasurements) => {
       const shift = (BigInt(numMeasurements) * half) % f.modulus;
       return output.map((e, i) => signedElement(f, sub(f, e, shift), i));

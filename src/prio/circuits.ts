@@ -2,16 +2,18 @@
 // SumVec, Histogram and MultihotCountVec, plus the draft's test-only circuit with a degree-3
 // gadget (a count in {0, 1, 2}, checked by x(x-1)(x-2) = 0). Measurements reach encode() checked.
 import { PrivkitError } from '../errors.js';
-import { add, type Field, invInt, sub } from './field.js';
+import { type Field, FieldVec, encodeSmallInts, invInt, sub, sumEncoded } from './field.js';
+import { weightedSums } from './kernels.js';
 import {
   bitLength,
   chunkedRangeCheck,
   type Circuit,
   decodeRangeChecked,
-  encodeRangeChecked,
+  encodeRangeCheckedInto,
   mulGadget,
   parallelSumGadget,
   polyEvalGadget,
+  rangeCheckedWeights,
 } from './flp.js';
 
 /**
@@ -68,9 +70,12 @@ export function countCircuit(f: Field): Circuit<number, number> {
     jointRandLen: 0,
     evalOutputLen: 1,
     outputLen: 1,
-    encode: (m) => [BigInt(m)],
-    eval: (meas, _jointRand, _numShares, [g]) => [sub(f, g!([meas[0]!, meas[0]!]), meas[0]!)],
-    truncate: (meas) => meas.slice(),
+    encode: (m) => encodeSmallInts(f, [m]),
+    eval: (meas, _jointRand, _numShares, [g]) => {
+      const x = meas.vec[0]!;
+      return [sub(f, g!([x, x]), x)];
+    },
+    truncate: (meas) => meas,
     decode: (output, count, noised) => toCount(f, output[0]!, count, 1, noised),
   };
 }
@@ -85,9 +90,9 @@ export function higherDegreeCircuit(f: Field): Circuit<number, number> {
     jointRandLen: 0,
     evalOutputLen: 1,
     outputLen: 1,
-    encode: (m) => [BigInt(m)],
-    eval: (meas, _jointRand, _numShares, [g]) => [g!([meas[0]!])],
-    truncate: (meas) => meas.slice(),
+    encode: (m) => encodeSmallInts(f, [m]),
+    eval: (meas, _jointRand, _numShares, [g]) => [g!([meas.vec[0]!])],
+    truncate: (meas) => meas,
     decode: (output, count, noised) => toCount(f, output[0]!, count, 2, noised),
   };
 }
@@ -103,9 +108,13 @@ export function sumCircuit(f: Field, max: number): Circuit<number, number> {
     jointRandLen: 0,
     evalOutputLen: bits,
     outputLen: 1,
-    encode: (m) => encodeRangeChecked(m, max),
-    eval: (meas, _jointRand, _numShares, [g]) => meas.map((b) => g!([b])),
-    truncate: (meas) => [decodeRangeChecked(f, meas, max)],
+    encode: (m) => {
+      const digits = new Array<number>(bits);
+      encodeRangeCheckedInto(digits, 0, m, max);
+      return encodeSmallInts(f, digits);
+    },
+    eval: (meas, _jointRand, _numShares, [g]) => meas.vec.map((b) => g!([b])),
+    truncate: (meas) => FieldVec.fromValues(f, [decodeRangeChecked(f, meas.vec, max)]),
     decode: (output, count, noised) => toCount(f, output[0]!, count, max, noised),
   };
 }
@@ -114,6 +123,7 @@ export function sumCircuit(f: Field, max: number): Circuit<number, number> {
 export function sumVecCircuit(f: Field, length: number, max: number, chunkLength: number): Circuit<readonly number[], number[]> {
   const bits = bitLength(max);
   const calls = Math.ceil((length * bits) / chunkLength);
+  const weights = FieldVec.fromValues(f, rangeCheckedWeights(max));
   return {
     field: f,
     gadgets: [parallelSumGadget(mulGadget, chunkLength)],
@@ -122,9 +132,13 @@ export function sumVecCircuit(f: Field, length: number, max: number, chunkLength
     jointRandLen: calls,
     evalOutputLen: 1,
     outputLen: length,
-    encode: (m) => m.flatMap((v) => encodeRangeChecked(v, max)),
+    encode: (m) => {
+      const digits = new Array<number>(length * bits);
+      m.forEach((v, i) => encodeRangeCheckedInto(digits, i * bits, v, max));
+      return encodeSmallInts(f, digits);
+    },
     eval: (meas, jointRand, numShares, [g]) => [chunkedRangeCheck(f, meas, jointRand, numShares, chunkLength, calls, g!)],
-    truncate: (meas) => Array.from({ length }, (_, i) => decodeRangeChecked(f, meas, max, i * bits)),
+    truncate: (meas) => FieldVec.fromBytes(f, weightedSums(f, meas.bytes, length, bits, weights)),
     decode: (output, count, noised) => output.map((x) => toCount(f, x, count, max, noised)),
   };
 }
@@ -140,14 +154,16 @@ export function histogramCircuit(f: Field, length: number, chunkLength: number):
     jointRandLen: calls,
     evalOutputLen: 2,
     outputLen: length,
-    encode: (m) => Array.from({ length }, (_, i) => (i === m ? 1n : 0n)),
+    encode: (m) => {
+      const oneHot = new Uint8Array(length * f.encodedSize);
+      oneHot[m * f.encodedSize] = 1;
+      return FieldVec.fromBytes(f, oneHot);
+    },
     eval: (meas, jointRand, numShares, [g]) => {
       const rangeCheck = chunkedRangeCheck(f, meas, jointRand, numShares, chunkLength, calls, g!);
-      let sumCheck = sub(f, 0n, invInt(f, numShares));
-      for (const b of meas) sumCheck = add(f, sumCheck, b);
-      return [rangeCheck, sumCheck];
+      return [rangeCheck, sub(f, sumEncoded(f, meas.bytes), invInt(f, numShares))];
     },
-    truncate: (meas) => meas.slice(),
+    truncate: (meas) => meas,
     decode: (output, count, noised) => output.map((x) => toCount(f, x, count, 1, noised)),
   };
 }
@@ -164,13 +180,15 @@ export function multihotCountVecCircuit(f: Field, length: number, maxWeight: num
     jointRandLen: calls,
     evalOutputLen: 2,
     outputLen: length,
-    encode: (m) => [...m.map((b) => (b ? 1n : 0n)), ...encodeRangeChecked(m.filter(Boolean).length, maxWeight)],
+    encode: (m) => {
+      const digits = m.map((b) => (b ? 1 : 0));
+      encodeRangeCheckedInto(digits, length, m.filter(Boolean).length, maxWeight);
+      return encodeSmallInts(f, digits);
+    },
     eval: (meas, jointRand, numShares, [g]) => {
       const rangeCheck = chunkedRangeCheck(f, meas, jointRand, numShares, chunkLength, calls, g!);
-      let weight = 0n;
-      for (let i = 0; i < length; i++) weight = add(f, weight, meas[i]!);
-      const reported = decodeRangeChecked(f, meas, maxWeight, length);
-      return [rangeCheck, sub(f, weight, reported)];
+      const reported = decodeRangeChecked(f, meas.slice(length, length + weightBits).vec, maxWeight);
+      return [rangeCheck, sub(f, sumEncoded(f, meas.slice(0, length).bytes), reported)];
     },
     truncate: (meas) => meas.slice(0, length),
     decode: (output, count, noised) => output.map((x) => toCount(f, x, count, 1, noised)),

@@ -91,6 +91,93 @@ export function decodeVec(f: Field, bytes: Uint8Array, argument: string): bigint
   return vec;
 }
 
+/**
+ * Checks that `bytes` holds whole canonical elements (the checks of decodeVec, without making bigints):
+ * E_ARG naming `argument` (and the element's index) otherwise. Returns the number of elements.
+ */
+export function checkEncodedVec(f: Field, bytes: Uint8Array, argument: string): number {
+  if (bytes.length % f.encodedSize !== 0) {
+    throw new PrivkitError('E_ARG', `${argument} must hold whole ${f.name} elements of ${f.encodedSize} bytes, got ${bytes.length} bytes`, { argument });
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = bytes.length / f.encodedSize;
+  // Both moduli have all-ones top 32 bits; an element whose top word is below 0xffffffff is below p.
+  const top = f.encodedSize - 4;
+  for (let i = 0; i < n; i++) {
+    if (view.getUint32(i * f.encodedSize + top, true) === 0xffffffff) {
+      const x = f.encodedSize === 16 ? (view.getBigUint64(16 * i + 8, true) << 64n) | view.getBigUint64(16 * i, true) : view.getBigUint64(8 * i, true);
+      if (x >= f.modulus) throw new PrivkitError('E_ARG', `${argument} element ${i} is not below the ${f.name} modulus`, { argument, index: i });
+    }
+  }
+  return n;
+}
+
+/** A vector of integers in [0, 2^53) (all below p), encoded: encoded measurements. */
+export function encodeSmallInts(f: Field, values: ArrayLike<number>): FieldVec {
+  const out = new Uint8Array(values.length * f.encodedSize);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v === 0) continue;
+    view.setUint32(f.encodedSize * i, v >>> 0, true);
+    view.setUint32(f.encodedSize * i + 4, Math.floor(v / 2 ** 32), true);
+  }
+  return FieldVec.fromBytes(f, out);
+}
+
+/**
+ * A field vector held as its encoding (canonical little-endian elements), its bigint elements made
+ * only when asked for: Prio3's shares stay bytes for the wasm kernels, bigint is for the circuits'
+ * plain-TS paths.
+ */
+export class FieldVec {
+  /** Number of elements. */
+  readonly length: number;
+
+  // public fields (not private): the type stays structural, so src and dist declarations agree
+  private constructor(
+    readonly field: Field,
+    /** The encoding, once made. */
+    public encoded: Uint8Array | undefined,
+    /** The bigint elements, once made. */
+    public values: bigint[] | undefined,
+  ) {
+    this.length = encoded !== undefined ? encoded.length / field.encodedSize : values!.length;
+  }
+
+  /** A vector of canonical encoded elements (checked by the caller: decoded input, or a kernel's output). */
+  static fromBytes(f: Field, bytes: Uint8Array): FieldVec {
+    return new FieldVec(f, bytes, undefined);
+  }
+
+  /** A vector of elements in [0, p). */
+  static fromValues(f: Field, values: bigint[]): FieldVec {
+    return new FieldVec(f, undefined, values);
+  }
+
+  /** A bigint vector as is, or a FieldVec. */
+  static of(f: Field, v: FieldVec | readonly bigint[]): FieldVec {
+    return v instanceof FieldVec ? v : new FieldVec(f, undefined, v.slice());
+  }
+
+  /** The encoding (made once; do not modify it). */
+  get bytes(): Uint8Array {
+    return (this.encoded ??= encodeVec(this.field, this.values!));
+  }
+
+  /** The elements as bigints (made once; do not modify them). */
+  get vec(): bigint[] {
+    return (this.values ??= decodeVec(this.field, this.encoded!, 'vector'));
+  }
+
+  /** Elements start..end-1 (a view of the same encoding when it is held). */
+  slice(start: number, end: number): FieldVec {
+    const size = this.field.encodedSize;
+    if (this.encoded !== undefined) return new FieldVec(this.field, this.encoded.subarray(start * size, end * size), undefined);
+    return new FieldVec(this.field, undefined, this.values!.slice(start, end));
+  }
+}
+
 export function vecAdd(f: Field, a: readonly bigint[], b: readonly bigint[]): bigint[] {
   if (a.length !== b.length) throw new PrivkitError('E_SHAPE', `vectors of ${a.length} and ${b.length} field elements cannot be added`);
   return a.map((x, i) => add(f, x, b[i]!));
@@ -99,6 +186,36 @@ export function vecAdd(f: Field, a: readonly bigint[], b: readonly bigint[]): bi
 export function vecSub(f: Field, a: readonly bigint[], b: readonly bigint[]): bigint[] {
   if (a.length !== b.length) throw new PrivkitError('E_SHAPE', `vectors of ${a.length} and ${b.length} field elements cannot be subtracted`);
   return a.map((x, i) => sub(f, x, b[i]!));
+}
+
+/**
+ * The sum mod p of the canonical elements encoded in `bytes`, without a bigint per element: the
+ * 32-bit limbs are summed as exact JS numbers (blocks of 2^20 elements keep each limb sum below
+ * 2^52) and combined once.
+ */
+export function sumEncoded(f: Field, bytes: Uint8Array): bigint {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const limbs = f.encodedSize / 4;
+  const words = bytes.length / 4;
+  const block = limbs * 2 ** 20;
+  let total = 0n;
+  const sums = new Float64Array(limbs);
+  for (let start = 0; start < words; start += block) {
+    sums.fill(0);
+    const end = Math.min(words, start + block);
+    for (let w = start; w < end; w += limbs) for (let l = 0; l < limbs; l++) sums[l] += view.getUint32(4 * (w + l), true);
+    for (let l = 0; l < limbs; l++) total += BigInt(sums[l]!) << BigInt(32 * l);
+  }
+  return total % f.modulus;
+}
+
+/** out[i] = sum_l weights[l] * x[i * width + l] for i < count (the reference of the wasm weightedSums). */
+export function weightedSums(f: Field, x: readonly bigint[], count: number, width: number, weights: readonly bigint[]): bigint[] {
+  return Array.from({ length: count }, (_, i) => {
+    let acc = 0n;
+    for (let l = 0; l < width; l++) acc = add(f, acc, mul(f, weights[l]!, x[i * width + l]!));
+    return acc;
+  });
 }
 
 export function nextPowerOf2(n: number): number {

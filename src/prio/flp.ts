@@ -4,9 +4,11 @@
 // gadget polynomials are kept in the Lagrange basis over roots of unity.
 import {
   add,
+  decodeVec,
   doubleEvaluations,
   extendValuesToPowerOf2,
   type Field,
+  FieldVec,
   fromInt,
   invInt,
   mul,
@@ -37,7 +39,7 @@ export interface Gadget {
  * output, or undefined when the calls must be made one by one.
  */
 export type GadgetCall = ((inp: readonly bigint[]) => bigint) & {
-  chunkedRangeCheck?: (meas: readonly bigint[], jointRand: readonly bigint[], numShares: number, chunkLength: number, calls: number) => bigint | undefined;
+  chunkedRangeCheck?: (meas: FieldVec, jointRand: readonly bigint[], numShares: number, chunkLength: number, calls: number) => bigint | undefined;
 };
 
 /** A validity circuit (section 7.3.2): accepts a measurement when every output is zero. */
@@ -50,10 +52,11 @@ export interface Circuit<M, R> {
   readonly evalOutputLen: number;
   readonly outputLen: number;
   /** Encodes a checked measurement (callers validate it first). */
-  encode(measurement: M): bigint[];
+  encode(measurement: M): FieldVec;
   /** The circuit on a measurement (share); `gadgets[i]` performs the calls of gadget i. */
-  eval(meas: readonly bigint[], jointRand: readonly bigint[], numShares: number, gadgets: readonly GadgetCall[]): bigint[];
-  truncate(meas: readonly bigint[]): bigint[];
+  eval(meas: FieldVec, jointRand: readonly bigint[], numShares: number, gadgets: readonly GadgetCall[]): bigint[];
+  /** The output share of a measurement share. */
+  truncate(meas: FieldVec): FieldVec;
   /** The aggregate result; `noised`: the aggregators added signed DP noise (elements read as signed integers, no wrap check). */
   decode(output: readonly bigint[], numMeasurements: number, noised?: boolean): R;
 }
@@ -120,79 +123,117 @@ export const proofLen = (c: Circuit<unknown, unknown>): number =>
   c.gadgets.reduce((s, g, i) => s + g.arity + gadgetPolyLen(g.degree, wirePolyLen(c.gadgetCalls[i]!)), 0);
 export const verifierLen = (c: Circuit<unknown, unknown>): number => c.gadgets.reduce((s, g) => s + g.arity + 1, 1);
 
-/** Wire polynomials of one gadget: wires[j][0] is the seed, wires[j][k] the j-th input of call k. */
-function recordingWires(seeds: readonly bigint[], calls: number): bigint[][] {
-  const p = wirePolyLen(calls);
-  return seeds.map((seed) => {
-    const wire = new Array<bigint>(p).fill(0n);
-    wire[0] = seed;
-    return wire;
-  });
+/**
+ * Wire polynomials of one gadget, made on the first recorded call (the wasm chunked bit check needs
+ * only the seeds): wires()[j][0] is seeds[j], wires()[j][k] the j-th input of call k; p points each.
+ */
+class RecordingWires {
+  private made: bigint[][] | undefined;
+  readonly p: number;
+
+  constructor(
+    readonly seeds: FieldVec,
+    calls: number,
+  ) {
+    this.p = wirePolyLen(calls);
+  }
+
+  wires(): bigint[][] {
+    return (this.made ??= this.seeds.vec.map((seed) => {
+      const wire = new Array<bigint>(this.p).fill(0n);
+      wire[0] = seed;
+      return wire;
+    }));
+  }
 }
 
 /** Generates a proof that `meas` (the encoded measurement) is valid. */
-export function prove(c: Circuit<unknown, unknown>, meas: readonly bigint[], proveRand: readonly bigint[], jointRand: readonly bigint[]): bigint[] {
+export function prove(c: Circuit<unknown, unknown>, meas: FieldVec | readonly bigint[], proveRand: readonly bigint[], jointRand: readonly bigint[]): bigint[] {
+  return proofParts(c, meas, proveRand, jointRand).flatMap((part) => part.vec);
+}
+
+/** prove's proof, encoded (the wasm gadget polynomial never becomes bigints). */
+export function proveEncoded(c: Circuit<unknown, unknown>, meas: FieldVec, proveRand: readonly bigint[], jointRand: readonly bigint[]): Uint8Array {
+  const parts = proofParts(c, meas, proveRand, jointRand).map((part) => part.bytes);
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** The proof in parts: each gadget's wire seeds, then its gadget polynomial's evaluations. */
+function proofParts(c: Circuit<unknown, unknown>, meas: FieldVec | readonly bigint[], proveRand: readonly bigint[], jointRand: readonly bigint[]): FieldVec[] {
   const f = c.field;
   let offset = 0;
   const wires = c.gadgets.map((g, i) => {
-    const w = recordingWires(proveRand.slice(offset, offset + g.arity), c.gadgetCalls[i]!);
+    const w = new RecordingWires(FieldVec.fromValues(f, proveRand.slice(offset, offset + g.arity)), c.gadgetCalls[i]!);
     offset += g.arity;
     return w;
   });
-  const bulkPolys = new Map<number, bigint[]>();
+  const bulkPolys = new Map<number, FieldVec>();
   const calls = c.gadgets.map((g, i) => {
     let k = 0;
     const call: GadgetCall = (inp: readonly bigint[]): bigint => {
       if (bulkPolys.has(i)) throw new PrivkitError('E_SHAPE', 'a circuit called a gadget after its whole chunked bit check');
       k++;
-      for (let j = 0; j < inp.length; j++) wires[i]![j]![k] = inp[j]!;
+      const w = wires[i]!.wires();
+      for (let j = 0; j < inp.length; j++) w[j]![k] = inp[j]!;
       return g.eval(f, inp);
     };
     if (g.mulPairs !== undefined && wasmLoaded()) {
       // the prover ignores the circuit's output: only the gadget polynomial is needed
       call.chunkedRangeCheck = (m, r, numShares, chunkLength, gadgetCalls) => {
         if (k !== 0 || bulkPolys.has(i) || chunkLength !== g.mulPairs || gadgetCalls !== c.gadgetCalls[i]) return undefined;
-        const seeds = wires[i]!.map((wire) => wire[0]!);
-        bulkPolys.set(i, chunkedRangeCheckWasm(f, m, r, numShares, chunkLength, gadgetCalls, seeds, wirePolyLen(gadgetCalls), undefined));
+        const seeds = wires[i]!.seeds;
+        bulkPolys.set(i, FieldVec.fromBytes(f, chunkedRangeCheckWasm(f, m.bytes, r, numShares, chunkLength, gadgetCalls, seeds, wirePolyLen(gadgetCalls), undefined)));
         return 0n;
       };
     }
     return call;
   });
-  c.eval(meas, jointRand, 1, calls);
-  const proof: bigint[] = [];
-  c.gadgets.forEach((g, i) => {
+  c.eval(FieldVec.of(f, meas), jointRand, 1, calls);
+  return c.gadgets.flatMap((g, i) => {
     const w = wires[i]!;
-    for (const wire of w) proof.push(wire[0]!);
-    const gadgetPoly = bulkPolys.get(i) ?? g.evalPoly(f, w);
-    proof.push(...gadgetPoly.slice(0, gadgetPolyLen(g.degree, w[0]!.length)));
+    const length = gadgetPolyLen(g.degree, w.p);
+    const gadgetPoly = bulkPolys.get(i)?.slice(0, length) ?? FieldVec.fromValues(f, g.evalPoly(f, w.wires()).slice(0, length));
+    return [w.seeds, gadgetPoly];
   });
-  return proof;
 }
 
 /** The linear query on a measurement share and proof share: a share of the verifier message. */
 export function query(
   c: Circuit<unknown, unknown>,
-  meas: readonly bigint[],
-  proof: readonly bigint[],
+  meas: FieldVec | readonly bigint[],
+  proof: FieldVec | readonly bigint[],
   queryRand: readonly bigint[],
   jointRand: readonly bigint[],
   numShares: number,
 ): bigint[] {
   const f = c.field;
+  const proofVec = FieldVec.of(f, proof);
   let offset = 0;
   const gadgets = c.gadgets.map((g, i) => {
     const p = wirePolyLen(c.gadgetCalls[i]!);
-    const wires = recordingWires(proof.slice(offset, offset + g.arity), c.gadgetCalls[i]!);
+    const wires = new RecordingWires(proofVec.slice(offset, offset + g.arity), c.gadgetCalls[i]!);
     offset += g.arity;
     const polyLen = gadgetPolyLen(g.degree, p);
-    let poly = proof.slice(offset, offset + polyLen);
+    const given = proofVec.slice(offset, offset + polyLen);
     offset += polyLen;
-    // Recover all evaluations of the gadget polynomial at the powers of W_size.
-    extendValuesToPowerOf2(f, poly, nextPowerOf2(poly.length));
     const size = nextPowerOf2(polyLen);
-    while (poly.length < size) poly = doubleEvaluations(f, poly);
-    return { wires, poly, step: size / p };
+    let all: bigint[] | undefined;
+    /** All evaluations of the gadget polynomial at the powers of W_size, recovered when first asked for. */
+    const poly = (): bigint[] => {
+      if (all === undefined) {
+        all = given.vec.slice();
+        extendValuesToPowerOf2(f, all, nextPowerOf2(all.length));
+        while (all.length < size) all = doubleEvaluations(f, all);
+      }
+      return all;
+    };
+    return { wires, given, poly, step: size / p };
   });
   const testPoints = queryRand.slice(c.evalOutputLen > 1 ? c.evalOutputLen : 0);
   const bulkChecks = new Map<number, bigint[]>();
@@ -201,24 +242,26 @@ export function query(
     const call: GadgetCall = (inp: readonly bigint[]): bigint => {
       if (bulkChecks.has(i)) throw new PrivkitError('E_SHAPE', 'a circuit called a gadget after its whole chunked bit check');
       k++;
-      for (let j = 0; j < inp.length; j++) g.wires[j]![k] = inp[j]!;
-      return g.poly[k * g.step]!;
+      const w = g.wires.wires();
+      for (let j = 0; j < inp.length; j++) w[j]![k] = inp[j]!;
+      return g.poly()[k * g.step]!;
     };
     const gadget = c.gadgets[i]!;
     if (gadget.mulPairs !== undefined && wasmLoaded()) {
-      // the wire checks at the test point come from wasm; the output is the sum of the gadget values
+      // the wire and gadget checks at the test point come from wasm; the output is the sum of the
+      // gadget values, which the proof gives (a degree-2 gadget: call * step < 2p - 1 evaluations)
       call.chunkedRangeCheck = (m, r, shares, chunkLength, gadgetCalls) => {
         if (k !== 0 || bulkChecks.has(i) || chunkLength !== gadget.mulPairs || gadgetCalls !== c.gadgetCalls[i]) return undefined;
-        const seeds = g.wires.map((wire) => wire[0]!);
-        bulkChecks.set(i, chunkedRangeCheckWasm(f, m, r, shares, chunkLength, gadgetCalls, seeds, g.wires[0]!.length, testPoints[i]!));
+        bulkChecks.set(i, decodeVec(f, chunkedRangeCheckWasm(f, m.bytes, r, shares, chunkLength, gadgetCalls, g.wires.seeds, g.wires.p, { at: testPoints[i]!, gadgetPoly: g.given }), 'checks'));
         let out = 0n;
-        for (let call = 1; call <= gadgetCalls; call++) out = add(f, out, g.poly[call * g.step]!);
+        const values = g.given.vec;
+        for (let call = 1; call <= gadgetCalls; call++) out = add(f, out, values[call * g.step]!);
         return out;
       };
     }
     return call;
   });
-  const out = c.eval(meas, jointRand, numShares, calls);
+  const out = c.eval(FieldVec.of(f, meas), jointRand, numShares, calls);
   let rest = queryRand;
   let v: bigint;
   if (c.evalOutputLen > 1) {
@@ -232,9 +275,8 @@ export function query(
   gadgets.forEach((g, i) => {
     const t = rest[i]!;
     // A test point among the wire nodes would leak gadget outputs (section 7.3.4).
-    if (pow(f, t, BigInt(g.wires[0]!.length)) === 1n) throw new PrivkitError('E_AUTH', 'the query randomness hit a root of unity; the report cannot be verified');
-    verifier.push(...(bulkChecks.get(i) ?? polyEvalBatched(f, g.wires, t)));
-    verifier.push(polyEvalBatched(f, [g.poly], t)[0]!);
+    if (pow(f, t, BigInt(g.wires.p)) === 1n) throw new PrivkitError('E_AUTH', 'the query randomness hit a root of unity; the report cannot be verified');
+    verifier.push(...(bulkChecks.get(i) ?? [...polyEvalBatched(f, g.wires.wires(), t), polyEvalBatched(f, [g.poly()], t)[0]!]));
   });
   return verifier;
 }
@@ -262,18 +304,30 @@ export const bitLength = (x: number): number => (x < 2 ** 32 ? 32 - Math.clz32(x
  * max - (2^(bits-1) - 1), so exactly the integers in [0, max] are representable.
  */
 export function encodeRangeChecked(value: number, max: number): bigint[] {
+  const encoded = new Array<number>(bitLength(max));
+  encodeRangeCheckedInto(encoded, 0, value, max);
+  return encoded.map(BigInt);
+}
+
+/** encodeRangeChecked's digits (0 or 1) written into `out` from `offset`. */
+export function encodeRangeCheckedInto(out: number[], offset: number, value: number, max: number): void {
   const bits = bitLength(max);
   const restAllOnes = 2 ** (bits - 1) - 1;
   const lastWeight = max - restAllOnes;
-  const [rest, last] = value <= restAllOnes ? [value, 0n] : [value - lastWeight, 1n];
-  const encoded: bigint[] = [];
-  let r = BigInt(rest);
-  for (let l = 0; l < bits - 1; l++) {
-    encoded.push(r & 1n);
-    r >>= 1n;
-  }
-  encoded.push(last);
-  return encoded;
+  const [rest, last] = value <= restAllOnes ? [value, 0] : [value - lastWeight, 1];
+  // rest < 2^52: the digits come from its 32-bit halves
+  const low = rest >>> 0;
+  const high = Math.floor(rest / 2 ** 32);
+  for (let l = 0; l < bits - 1; l++) out[offset + l] = l < 32 ? (low >>> l) & 1 : (high >>> (l - 32)) & 1;
+  out[offset + bits - 1] = last;
+}
+
+/** The weights of encodeRangeChecked's digits: 2^l for the first bits-1, then max - (2^(bits-1) - 1). */
+export function rangeCheckedWeights(max: number): bigint[] {
+  const bits = bitLength(max);
+  const weights = Array.from({ length: bits - 1 }, (_, l) => 1n << BigInt(l));
+  weights.push(BigInt(max - (2 ** (bits - 1) - 1)));
+  return weights;
 }
 
 /**
@@ -294,7 +348,7 @@ export function decodeRangeChecked(f: Field, encoded: readonly bigint[], max: nu
  */
 export function chunkedRangeCheck(
   f: Field,
-  meas: readonly bigint[],
+  meas: FieldVec,
   jointRand: readonly bigint[],
   numShares: number,
   chunkLength: number,
@@ -303,6 +357,7 @@ export function chunkedRangeCheck(
 ): bigint {
   const bulk = gadget.chunkedRangeCheck?.(meas, jointRand, numShares, chunkLength, calls);
   if (bulk !== undefined) return bulk;
+  const values = meas.vec;
   const sharesInv = invInt(f, numShares);
   let out = 0n;
   const inputs = new Array<bigint>(2 * chunkLength);
@@ -311,7 +366,7 @@ export function chunkedRangeCheck(
     let rPower = r;
     for (let j = 0; j < chunkLength; j++) {
       const index = i * chunkLength + j;
-      const x = index < meas.length ? meas[index]! : 0n;
+      const x = index < values.length ? values[index]! : 0n;
       inputs[2 * j] = mul(f, rPower, x);
       inputs[2 * j + 1] = sub(f, x, sharesInv);
       rPower = mul(f, rPower, r);

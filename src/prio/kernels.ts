@@ -1,11 +1,13 @@
 // The Prio3 hot paths in wasm (assembly/prio.ts), with the plain-TS references (src/prio/field.ts,
 // src/prio/xof.ts, src/prio/flp.ts) as the fallback before `ready()` loads the module: NTT and
 // inverse NTT, the ParallelSum(Mul) gadget polynomial, TurboSHAKE128 and XofTurboShake128 seed
-// derivation and expansion. Vectors cross the boundary in the draft's encoding (canonical
+// derivation and expansion, element-wise sums and differences and the weighted sums of encoded
+// vectors (Prio3's shares stay encoded between these kernels). Vectors cross the boundary in the draft's encoding (canonical
 // little-endian elements), written into and read from wasm memory directly; every staged region is
 // secret (zeroed when the call returns).
+import { PrivkitError } from '../errors.js';
 import type { Arena } from '../wasm/arena.js';
-import { encodeVec, type Field, invInt, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
+import { decodeVec, encodeVec, type Field, FieldVec, invInt, vecAdd, vecSub, weightedSums as weightedSumsReference, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
 import { SEED_SIZE, XofTurboShake128 } from './xof.js';
 import { prioWasm } from './wasm.js';
 
@@ -42,19 +44,53 @@ function unstage(f: Field, arena: Arena, ptr: number, length: number): bigint[] 
   return vec;
 }
 
+const encodedConstants = new Map<string, Uint8Array>();
+/** The encoding of public constants of a field (roots of unity, inverses), made once per key. */
+function constantBytes(f: Field, key: string, values: () => bigint[]): Uint8Array {
+  const name = `${f.name} ${key}`;
+  let bytes = encodedConstants.get(name);
+  if (bytes === undefined) encodedConstants.set(name, (bytes = encodeVec(f, values())));
+  return bytes;
+}
+
+/** W_p, W_p^-1, W_2p and 1/p: the constants of parallelSumMul. */
+const gadgetConstants = (f: Field, p: number): Uint8Array => constantBytes(f, `gadget ${p}`, () => [nthRoot(f, p), nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]);
+
 /** True once the prio wasm module is loaded (the kernels below use it then). */
 export const wasmLoaded = (): boolean => prioWasm.loaded;
 
-/** The XofTurboShake128 message: le16(|dst|) || dst || u8(|seed|) || seed || binder. */
-function xofMessage(seed: Uint8Array, dst: Uint8Array, binder: Uint8Array): Uint8Array {
-  const m = new Uint8Array(3 + dst.length + seed.length + binder.length);
+/** Binder parts as one array (the reference's binder). */
+const joined = (parts: readonly Uint8Array[]): Uint8Array => {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+};
+
+/**
+ * Writes the XofTurboShake128 message le16(|dst|) || dst || u8(|seed|) || seed || binder (the binder
+ * given in parts) into secret wasm memory, without a JS copy of it (a measurement share can be
+ * large); returns its address and length.
+ */
+function stageXofMessage(arena: Arena, seed: Uint8Array, dst: Uint8Array, binder: readonly Uint8Array[]): [number, number] {
+  const length = binder.reduce((s, p) => s + p.length, 3 + dst.length + seed.length);
+  const ptr = arena.allocSecret(length);
+  const m = arena.bytes(ptr, length);
   m[0] = dst.length & 0xff;
   m[1] = dst.length >> 8;
   m.set(dst, 2);
   m[2 + dst.length] = seed.length;
   m.set(seed, 3 + dst.length);
-  m.set(binder, 3 + dst.length + seed.length);
-  return m;
+  let offset = 3 + dst.length + seed.length;
+  for (const part of binder) {
+    m.set(part, offset);
+    offset += part.length;
+  }
+  return [ptr, length];
 }
 
 /** TurboSHAKE128(M, D, L) in wasm. */
@@ -71,46 +107,36 @@ export function turboShake128Wasm(message: Uint8Array, domain: number, length: n
 
 /** XofTurboShake128.expandIntoVec in wasm: `length` field elements. */
 export function xofExpandWasm(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): bigint[] {
-  return xofExpandRun(f, seed, dst, binder, length, (arena, out) => unstage(f, arena, out, length));
+  return xofExpandRun(f, seed, dst, [binder], length, (arena, out) => unstage(f, arena, out, length));
 }
 
 /** Runs XofTurboShake128.expandIntoVec in wasm; `read` takes the `length` elements from `out` before the call returns. */
-function xofExpandRun<T>(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number, read: (arena: Arena, out: number) => T): T {
-  const message = xofMessage(seed, dst, binder);
-  const result = prioWasm.run((k, arena) => {
-    const msg = arena.allocSecret(Math.max(message.length, 1));
+function xofExpandRun<T>(f: Field, seed: Uint8Array, dst: Uint8Array, binder: readonly Uint8Array[], length: number, read: (arena: Arena, out: number) => T): T {
+  return prioWasm.run((k, arena) => {
+    const [msg, msgLength] = stageXofMessage(arena, seed, dst, binder);
     const out = arena.allocSecret(Math.max(length * f.encodedSize, 1));
     const st = arena.allocSecret(k.SHAKE_STATE_BYTES.value);
-    arena.bytes(msg, message.length).set(message);
-    k.xofExpand(fieldId(f), msg, message.length, out, length, st);
+    k.xofExpand(fieldId(f), msg, msgLength, out, length, st);
     return read(arena, out);
   });
-  message.fill(0);
-  return result;
 }
 
-/** A field vector together with its encoding (canonical little-endian elements). */
-export interface EncodedVec {
-  readonly vec: bigint[];
-  readonly bytes: Uint8Array;
+/** XofTurboShake128.expandIntoVec as the encoded vector (wasm when loaded, else the reference). */
+export function expandIntoFieldVec(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): FieldVec {
+  if (!wasmLoaded()) return FieldVec.fromValues(f, XofTurboShake128.expandIntoVec(f, seed, dst, binder, length));
+  return FieldVec.fromBytes(f, xofExpandRun(f, seed, dst, [binder], length, (arena, out) => arena.bytes(out, length * f.encodedSize).slice()));
 }
 
-/** XofTurboShake128.expandIntoVec with the expansion's encoding kept (wasm when loaded, else the reference). */
-export function expandIntoEncodedVec(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): EncodedVec {
-  if (!wasmLoaded()) {
-    const vec = XofTurboShake128.expandIntoVec(f, seed, dst, binder, length);
-    return { vec, bytes: encodeVec(f, vec) };
-  }
-  return xofExpandRun(f, seed, dst, binder, length, (arena, out) => ({ vec: unstage(f, arena, out, length), bytes: arena.bytes(out, length * f.encodedSize).slice() }));
-}
-
-/** Derives a seed (wasm when loaded, else the reference). */
-export function deriveSeed(seed: Uint8Array, dst: Uint8Array, binder: Uint8Array): Uint8Array {
-  if (!wasmLoaded()) return XofTurboShake128.deriveSeed(seed, dst, binder);
-  const message = xofMessage(seed, dst, binder);
-  const out = turboShake128Wasm(message, 1, SEED_SIZE);
-  message.fill(0);
-  return out;
+/** Derives a seed, the binder given in parts (wasm when loaded, else the reference). */
+export function deriveSeed(seed: Uint8Array, dst: Uint8Array, binder: readonly Uint8Array[]): Uint8Array {
+  if (!wasmLoaded()) return XofTurboShake128.deriveSeed(seed, dst, joined(binder));
+  return prioWasm.run((k, arena) => {
+    const [msg, msgLength] = stageXofMessage(arena, seed, dst, binder);
+    const out = arena.allocSecret(SEED_SIZE);
+    const st = arena.allocSecret(k.SHAKE_STATE_BYTES.value);
+    k.turboShake128(msg, msgLength, 1, out, SEED_SIZE, st);
+    return arena.bytes(out, SEED_SIZE).slice();
+  });
 }
 
 /** Expands a seed into field elements (wasm when loaded, else the reference). */
@@ -165,7 +191,7 @@ export function parallelSumMulWasm(f: Field, wires: readonly (readonly bigint[])
     const out = arena.allocSecret(2 * p * size);
     const scratch = arena.allocSecret(k.parallelSumMulScratchBytes(fieldId(f), p));
     wires.forEach((wire, i) => stage(f, arena, w + i * p * size, wire));
-    stage(f, arena, consts, [nthRoot(f, p), nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]);
+    arena.bytes(consts, 4 * size).set(gadgetConstants(f, p));
     k.parallelSumMul(fieldId(f), w, count, p, consts, out, scratch);
     return unstage(f, arena, out, 2 * p);
   });
@@ -209,47 +235,110 @@ export function mulVecWasm(f: Field, a: readonly bigint[], b: readonly bigint[])
 /**
  * The chunked bit check's wires (SumVec, Histogram, MultihotCountVec: ParallelSum(Mul) over
  * (r^(j+1) x_j, x_j - 1/shares)) built in wasm from the measurement (share), then either its gadget
- * polynomial (`at` undefined: the prover's, 2p evaluations) or every wire polynomial evaluated at
- * `at` (the query's wire checks), without the wires leaving wasm memory.
+ * polynomial (`query` undefined: the prover's, 2p evaluations) or the query's checks at the test
+ * point: every wire polynomial evaluated there, then the gadget polynomial, given by the proof's
+ * 2p - 1 evaluations at the powers of W_2p, completed and evaluated there (arity + 1 elements). The
+ * wires never leave wasm memory. `meas` and the result are encoded.
  */
 export function chunkedRangeCheckWasm(
   f: Field,
-  meas: readonly bigint[],
+  meas: Uint8Array,
   jointRand: readonly bigint[],
   numShares: number,
   chunkLength: number,
   calls: number,
-  seeds: readonly bigint[],
+  seeds: FieldVec,
   p: number,
-  at: bigint | undefined,
-): bigint[] {
+  query: { at: bigint; gadgetPoly: FieldVec } | undefined,
+): Uint8Array {
   const size = f.encodedSize;
   const arity = 2 * chunkLength;
-  const outLength = at === undefined ? 2 * p : arity;
+  if (query !== undefined && query.gadgetPoly.length !== 2 * p - 1) throw new PrivkitError('E_SHAPE', `the gadget polynomial of the chunked bit check has ${2 * p - 1} evaluations, got ${query.gadgetPoly.length}`);
+  const outLength = query === undefined ? 2 * p : arity + 1;
   return prioWasm.run((k, arena) => {
-    const m = arena.allocSecret(Math.max(meas.length * size, 1));
+    const measLen = meas.length / size;
+    const m = arena.allocSecret(Math.max(meas.length, 1));
     const r = arena.allocSecret(calls * size);
     const s = arena.allocSecret(size);
     const seedPtr = arena.allocSecret(arity * size);
     const wires = arena.allocSecret(arity * p * size);
     const consts = arena.allocSecret(4 * size);
     const out = arena.allocSecret(outLength * size);
-    stage(f, arena, m, meas);
+    arena.bytes(m, meas.length).set(meas);
     stage(f, arena, r, jointRand.slice(0, calls));
-    stage(f, arena, s, [invInt(f, numShares)]);
-    stage(f, arena, seedPtr, seeds);
+    arena.bytes(s, size).set(constantBytes(f, `1/${numShares}`, () => [invInt(f, numShares)]));
+    arena.bytes(seedPtr, arity * size).set(seeds.bytes);
     const id = fieldId(f);
-    k.chunkWires(id, m, meas.length, r, calls, chunkLength, s, seedPtr, p, wires);
-    const root = nthRoot(f, p);
-    if (at === undefined) {
+    k.chunkWires(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, wires);
+    if (query === undefined) {
       const scratch = arena.allocSecret(k.parallelSumMulScratchBytes(id, p));
-      stage(f, arena, consts, [root, nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]);
+      arena.bytes(consts, 4 * size).set(gadgetConstants(f, p));
       k.parallelSumMul(id, wires, chunkLength, p, consts, out, scratch);
     } else {
-      const scratch = arena.allocSecret(k.lagrangeEvalScratchBytes(id, arity, p));
-      stage(f, arena, consts, [root, at, invInt(f, p)]);
+      const scratch = arena.allocSecret(k.lagrangeEvalScratchBytes(id, arity, 2 * p));
+      stage(f, arena, consts, [nthRoot(f, p), query.at, invInt(f, p)]);
       k.lagrangeEval(id, wires, arity, p, consts, out, scratch);
+      const poly = arena.allocSecret(2 * p * size);
+      arena.bytes(poly, (2 * p - 1) * size).set(query.gadgetPoly.bytes);
+      stage(f, arena, consts, [nthRoot(f, 2 * p), query.at, invInt(f, 2 * p)]);
+      k.extendLast(id, poly, 2 * p, consts);
+      k.lagrangeEval(id, poly, 1, 2 * p, consts, out + arity * size, scratch);
     }
-    return unstage(f, arena, out, outLength);
+    return arena.bytes(out, outLength * size).slice();
   });
 }
+
+/** extendValuesToPowerOf2 for one missing value (n - 1 evaluations given) in wasm. */
+export function extendLastWasm(f: Field, values: readonly bigint[]): bigint[] {
+  const n = values.length + 1;
+  const size = f.encodedSize;
+  return prioWasm.run((k, arena) => {
+    const v = arena.allocSecret(n * size);
+    const root = arena.alloc(size);
+    stage(f, arena, v, values);
+    stage(f, arena, root, [nthRoot(f, n)]);
+    k.extendLast(fieldId(f), v, n, root);
+    return unstage(f, arena, v, n);
+  });
+}
+
+/**
+ * a[i] + b[i], or a[i] - b[i] when `negate`, on encoded vectors of equal length, written into `out`
+ * (which may be a; a new array by default) and returned (wasm when loaded, else the reference).
+ */
+export function addEncoded(f: Field, a: Uint8Array, b: Uint8Array, negate = false, out = new Uint8Array(a.length)): Uint8Array {
+  if (a.length !== b.length || out.length !== a.length) throw new PrivkitError('E_SHAPE', `encoded vectors of ${a.length}, ${b.length} and ${out.length} bytes cannot be combined`);
+  if (!wasmLoaded()) {
+    out.set(encodeVec(f, (negate ? vecSub : vecAdd)(f, decodeVec(f, a, 'a'), decodeVec(f, b, 'b'))));
+    return out;
+  }
+  return prioWasm.run((k, arena) => {
+    const x = arena.allocSecret(Math.max(a.length, 1));
+    const y = arena.allocSecret(Math.max(b.length, 1));
+    arena.bytes(x, a.length).set(a);
+    arena.bytes(y, b.length).set(b);
+    k.addVec(fieldId(f), x, x, y, a.length / f.encodedSize, negate);
+    out.set(arena.bytes(x, a.length));
+    return out;
+  });
+}
+
+/**
+ * out[i] = sum_l weights[l] * x[i * width + l] for i < count, on the encoded vector x (wasm when
+ * loaded, else the reference): the linear decodings of range-checked integers and sums of shares.
+ */
+export function weightedSums(f: Field, x: Uint8Array, count: number, width: number, weights: FieldVec): Uint8Array {
+  const size = f.encodedSize;
+  if (x.length < count * width * size || weights.length !== width) throw new PrivkitError('E_SHAPE', `weighted sums of ${count} x ${width} elements need as many elements and ${width} weights`);
+  if (!wasmLoaded()) return encodeVec(f, weightedSumsReference(f, decodeVec(f, x.subarray(0, count * width * size), 'x'), count, width, weights.vec));
+  return prioWasm.run((k, arena) => {
+    const xs = arena.allocSecret(Math.max(count * width * size, 1));
+    const w = arena.alloc(Math.max(width * size, 1));
+    const out = arena.allocSecret(Math.max(count * size, 1));
+    arena.bytes(xs, count * width * size).set(x.subarray(0, count * width * size));
+    arena.bytes(w, width * size).set(weights.bytes);
+    k.weightedSums(fieldId(f), xs, count, width, w, out);
+    return arena.bytes(out, count * size).slice();
+  });
+}
+

@@ -8,7 +8,6 @@ import { fromWorkerError, toWorkerError, type WorkerError } from '../pool/errors
 import type { Plan, PoolOperation } from '../pool/types.js';
 import { checkTypedArray } from '../wasm/boundary.js';
 import { assertBytes, describe, readOptions } from '../validate.js';
-import { encodeVec } from './field.js';
 import { adoptLeaderState, MAX_CTX_LENGTH, VERIFY_KEY_SIZE, type Prio3, type Prio3HelperInit, type Prio3LeaderInit, type Prio3Report } from './prio3.js';
 import { prio3BoundedL2VecSum } from './bounded-l2.js';
 import { recipeOf, type Prio3Recipe } from './recipes.js';
@@ -121,7 +120,7 @@ function step(vdaf: Prio3<unknown, unknown>, task: StepTask, report: ReportInput
   try {
     if (task.role === 'leader') {
       const { state, outbound } = vdaf.leaderInit(input);
-      return { ok: true, outbound, outShare: encodeVec(vdaf.circuit.field, state.outShare), jointRandSeed: state.jointRandSeed };
+      return { ok: true, outbound, outShare: state.outShare.slice(), jointRandSeed: state.jointRandSeed };
     }
     const { outShare, outbound } = vdaf.helperInit({ ...input, inbound: report.inbound! });
     return { ok: true, outbound, outShare, jointRandSeed: undefined };

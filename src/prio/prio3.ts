@@ -8,9 +8,9 @@ import { createRng, isRng, type Rng } from '../dp/rng.js';
 import { checkTypedArray, currentLength } from '../wasm/boundary.js';
 import { assertBytes, assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { discreteGaussian, MAX_DISCRETE_SCALE } from '../dp/discrete.js';
-import { decodeVec, encodeVec, type Field, vecAdd, vecSub } from './field.js';
-import { type Circuit, decide, proofLen, prove, proveRandLen, query, queryRandLen, verifierLen } from './flp.js';
-import { deriveSeed, type EncodedVec, expandIntoEncodedVec, expandIntoVec } from './kernels.js';
+import { checkEncodedVec, decodeVec, encodeVec, type Field, FieldVec, vecAdd } from './field.js';
+import { type Circuit, decide, proofLen, proveEncoded, proveRandLen, query, queryRandLen, verifierLen } from './flp.js';
+import { addEncoded, deriveSeed, expandIntoFieldVec, expandIntoVec } from './kernels.js';
 import { SEED_SIZE } from './xof.js';
 
 /** The draft's VERSION constant (draft 20 keeps the wire format of draft 18). */
@@ -70,8 +70,8 @@ export interface Prio3VerifyInput {
 
 /** One aggregator's verification state of a report (opaque; consumed by verifyNext). */
 export interface Prio3VerifyState {
-  /** @internal */
-  readonly outShare: readonly bigint[];
+  /** @internal The encoded output share. */
+  readonly outShare: Uint8Array;
   /** @internal */
   readonly jointRandSeed: Uint8Array | undefined;
   /** @internal */
@@ -178,17 +178,14 @@ export class Prio3<M, R> {
     this.checkMeasurement = check;
     this.field = circuit.field;
     this.randSize = SEED_SIZE * shares * (circuit.jointRandLen > 0 ? 2 : 1);
+    this.proofLength = proofLen(circuit);
+    this.verifierLength = verifierLen(circuit);
   }
 
   /** Field elements of one proof. */
-  get proofLength(): number {
-    return proofLen(this.circuit);
-  }
-
+  readonly proofLength: number;
   /** Field elements of one verifier (per proof). */
-  get verifierLength(): number {
-    return verifierLen(this.circuit);
-  }
+  readonly verifierLength: number;
 
   private dst(usage: number, ctx: Uint8Array): Uint8Array {
     const id = this.id;
@@ -196,20 +193,20 @@ export class Prio3<M, R> {
   }
 
   /** A helper's measurement share, as field elements and in its encoding (the joint randomness part hashes the latter). */
-  private helperMeasShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): EncodedVec {
-    return expandIntoEncodedVec(this.field, seed, this.dst(USAGE_MEAS_SHARE, ctx), new Uint8Array([aggId]), this.circuit.measLen);
+  private helperMeasShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): FieldVec {
+    return expandIntoFieldVec(this.field, seed, this.dst(USAGE_MEAS_SHARE, ctx), new Uint8Array([aggId]), this.circuit.measLen);
   }
 
-  private helperProofsShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): bigint[] {
-    return expandIntoVec(this.field, seed, this.dst(USAGE_PROOF_SHARE, ctx), new Uint8Array([this.proofs, aggId]), this.proofLength * this.proofs);
+  private helperProofsShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): FieldVec {
+    return expandIntoFieldVec(this.field, seed, this.dst(USAGE_PROOF_SHARE, ctx), new Uint8Array([this.proofs, aggId]), this.proofLength * this.proofs);
   }
 
   private jointRandPart(ctx: Uint8Array, aggId: number, blind: Uint8Array, encodedMeasShare: Uint8Array, nonce: Uint8Array): Uint8Array {
-    return deriveSeed(blind, this.dst(USAGE_JOINT_RAND_PART, ctx), bytesOf([aggId], nonce, encodedMeasShare));
+    return deriveSeed(blind, this.dst(USAGE_JOINT_RAND_PART, ctx), [new Uint8Array([aggId]), nonce, encodedMeasShare]);
   }
 
   private jointRandSeed(ctx: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
-    return deriveSeed(new Uint8Array(SEED_SIZE), this.dst(USAGE_JOINT_RAND_SEED, ctx), bytesOf(...parts));
+    return deriveSeed(new Uint8Array(SEED_SIZE), this.dst(USAGE_JOINT_RAND_SEED, ctx), parts);
   }
 
   private jointRands(ctx: Uint8Array, seed: Uint8Array): bigint[] {
@@ -248,7 +245,7 @@ export class Prio3<M, R> {
     }
   }
 
-  private shardWith(ctx: Uint8Array, meas: bigint[], nonce: Uint8Array, rand: Uint8Array): Omit<Prio3Report, 'nonce'> {
+  private shardWith(ctx: Uint8Array, meas: FieldVec, nonce: Uint8Array, rand: Uint8Array): Omit<Prio3Report, 'nonce'> {
     const f = this.field;
     const c = this.circuit;
     const seeds: Uint8Array[] = [];
@@ -261,28 +258,33 @@ export class Prio3<M, R> {
     const leaderBlind = withJointRand ? rest[0]! : undefined;
     const proveSeed = rest[withJointRand ? 1 : 0]!;
 
-    let leaderMeasShare = meas;
+    // the leader's input share is assembled in place: measurement share, proofs share, blind
+    const measBytes = f.encodedSize * c.measLen;
+    const proofsBytes = f.encodedSize * this.proofLength * this.proofs;
+    const leaderShare = new Uint8Array(measBytes + proofsBytes + (leaderBlind?.length ?? 0));
+    const leaderMeasBytes = leaderShare.subarray(0, measBytes);
+    const leaderProofs = leaderShare.subarray(measBytes, measBytes + proofsBytes);
+    leaderMeasBytes.set(meas.bytes);
     const parts: Uint8Array[] = [];
     for (let j = 0; j < this.shares - 1; j++) {
       const helperShare = this.helperMeasShare(ctx, j + 1, helperSeeds[j]!);
-      leaderMeasShare = vecSub(f, leaderMeasShare, helperShare.vec);
+      addEncoded(f, leaderMeasBytes, helperShare.bytes, true, leaderMeasBytes);
       if (withJointRand) parts.push(this.jointRandPart(ctx, j + 1, helperBlinds[j]!, helperShare.bytes, nonce));
     }
-    const leaderMeasBytes = encodeVec(f, leaderMeasShare);
     if (withJointRand) parts.unshift(this.jointRandPart(ctx, 0, leaderBlind!, leaderMeasBytes, nonce));
 
     const proveRandLength = proveRandLen(c);
     const proveRands = expandIntoVec(f, proveSeed, this.dst(USAGE_PROVE_RANDOMNESS, ctx), new Uint8Array([this.proofs]), proveRandLength * this.proofs);
     const jointRands = withJointRand ? this.jointRands(ctx, this.jointRandSeed(ctx, parts)) : [];
-    let leaderProofs: bigint[] = [];
     for (let i = 0; i < this.proofs; i++) {
       const proveRand = proveRands.slice(i * proveRandLength, (i + 1) * proveRandLength);
       const jointRand = jointRands.slice(i * c.jointRandLen, (i + 1) * c.jointRandLen);
-      leaderProofs.push(...prove(c, meas, proveRand, jointRand));
+      leaderProofs.set(proveEncoded(c, meas, proveRand, jointRand), i * this.proofLength * f.encodedSize);
     }
-    for (let j = 0; j < this.shares - 1; j++) leaderProofs = vecSub(f, leaderProofs, this.helperProofsShare(ctx, j + 1, helperSeeds[j]!));
+    for (let j = 0; j < this.shares - 1; j++) addEncoded(f, leaderProofs, this.helperProofsShare(ctx, j + 1, helperSeeds[j]!).bytes, true, leaderProofs);
+    if (leaderBlind !== undefined) leaderShare.set(leaderBlind, measBytes + proofsBytes);
 
-    const inputShares = [bytesOf(leaderMeasBytes, encodeVec(f, leaderProofs), leaderBlind ?? [])];
+    const inputShares: Uint8Array[] = [leaderShare];
     for (let j = 0; j < this.shares - 1; j++) inputShares.push(bytesOf(helperSeeds[j]!, withJointRand ? helperBlinds[j]! : []));
     return { publicShare: bytesOf(...parts), inputShares };
   }
@@ -318,12 +320,15 @@ export class Prio3<M, R> {
     if (inputShare.length !== expectedInput) {
       throw new PrivkitError('E_ARG', `inputShare of aggregator ${aggId} must be ${expectedInput} bytes, got ${inputShare.length}`, { argument: 'inputShare' });
     }
-    let measShare: EncodedVec;
-    let proofsShare: bigint[];
+    let measShare: FieldVec;
+    let proofsShare: FieldVec;
     if (aggId === 0) {
-      const bytes = inputShare.subarray(0, f.encodedSize * c.measLen);
-      measShare = { vec: decodeVec(f, bytes, 'inputShare'), bytes };
-      proofsShare = decodeVec(f, inputShare.subarray(f.encodedSize * c.measLen, f.encodedSize * (c.measLen + proofsLength)), 'inputShare');
+      const measBytes = inputShare.subarray(0, f.encodedSize * c.measLen);
+      checkEncodedVec(f, measBytes, 'inputShare');
+      measShare = FieldVec.fromBytes(f, measBytes);
+      const proofsBytes = inputShare.subarray(f.encodedSize * c.measLen, f.encodedSize * (c.measLen + proofsLength));
+      checkEncodedVec(f, proofsBytes, 'inputShare');
+      proofsShare = FieldVec.fromBytes(f, proofsBytes);
     } else {
       const seed = inputShare.subarray(0, SEED_SIZE);
       measShare = this.helperMeasShare(ctx, aggId, seed);
@@ -354,7 +359,7 @@ export class Prio3<M, R> {
       verifiers.push(
         ...query(
           c,
-          measShare.vec,
+          measShare,
           proofsShare.slice(i * proofLength, (i + 1) * proofLength),
           queryRands.slice(i * queryLength, (i + 1) * queryLength),
           jointRands.slice(i * c.jointRandLen, (i + 1) * c.jointRandLen),
@@ -362,7 +367,7 @@ export class Prio3<M, R> {
         ),
       );
     }
-    const state: Prio3VerifyState = { outShare: c.truncate(measShare.vec), jointRandSeed, owner: this };
+    const state: Prio3VerifyState = { outShare: c.truncate(measShare).bytes, jointRandSeed, owner: this };
     pendingStates.add(state);
     return { state, verifierShare: bytesOf(encodeVec(f, verifiers), part ?? []) };
   }
@@ -386,14 +391,17 @@ export class Prio3<M, R> {
     const vLength = this.verifierLength * this.proofs;
     const withJointRand = this.circuit.jointRandLen > 0;
     const expected = f.encodedSize * vLength + (withJointRand ? SEED_SIZE : 0);
-    let verifiers = new Array<bigint>(vLength).fill(0n);
+    let sum: Uint8Array | undefined;
     const parts: Uint8Array[] = [];
     for (let j = 0; j < this.shares; j++) {
       const share = readBytes(`verifierShares[${j}]`, verifierShares[j]);
       if (share.length !== expected) throw new PrivkitError('E_ARG', `verifierShares[${j}] must be ${expected} bytes, got ${share.length}`, { argument: 'verifierShares', index: j });
-      verifiers = vecAdd(f, verifiers, decodeVec(f, share.subarray(0, f.encodedSize * vLength), `verifierShares[${j}]`));
+      const encoded = share.subarray(0, f.encodedSize * vLength);
+      checkEncodedVec(f, encoded, `verifierShares[${j}]`);
+      sum = sum === undefined ? encoded : addEncoded(f, sum, encoded);
       if (withJointRand) parts.push(share.subarray(f.encodedSize * vLength));
     }
+    const verifiers = decodeVec(f, sum!, 'verifierShares');
     for (let i = 0; i < this.proofs; i++) {
       const verifier = verifiers.slice(i * this.verifierLength, (i + 1) * this.verifierLength);
       if (!decide(this.circuit, verifier)) throw new PrivkitError('E_AUTH', `${this.name} proof ${i} failed verification: the report is invalid`);
@@ -422,7 +430,7 @@ export class Prio3<M, R> {
     pendingStates.delete(state);
     const expected = state.jointRandSeed ?? new Uint8Array(0);
     if (!equalBytes(message, expected)) throw new PrivkitError('E_AUTH', `${this.name} joint randomness check failed: the report is invalid or the message is not this report's`);
-    return encodeVec(this.field, state.outShare);
+    return state.outShare; // the state is finished: its share is handed over, not copied
   }
 
   /** A streaming aggregate share: add output shares as reports verify. */
@@ -514,7 +522,8 @@ export class Prio3<M, R> {
  * worker's leaderInit returned.
  */
 export function adoptLeaderState(vdaf: Prio3<unknown, unknown>, outShare: Uint8Array, jointRandSeed: Uint8Array | undefined): Prio3VerifyState {
-  const state: Prio3VerifyState = { outShare: decodeVec(vdaf.circuit.field, outShare, 'outShare'), jointRandSeed, owner: vdaf };
+  checkEncodedVec(vdaf.circuit.field, outShare, 'outShare');
+  const state: Prio3VerifyState = { outShare, jointRandSeed, owner: vdaf };
   pendingStates.add(state);
   return state;
 }

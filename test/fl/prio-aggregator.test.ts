@@ -12,7 +12,7 @@ import { createRng } from 'privkit/dp';
 import { createModel, FedAvg, PrioAggregator, splitClients } from 'privkit/fl';
 import { Prio3, type Prio3Report } from 'privkit/prio';
 import { boundedL2Circuit, PRIO3_BOUNDED_L2_ID } from '../../dist/src/prio/bounded-l2.js';
-import { Field128 } from '../../dist/src/prio/field.js';
+import { Field128, FieldVec } from '../../dist/src/prio/field.js';
 import { expectPrivkitError } from '../support/helpers.js';
 
 await ready();
@@ -59,9 +59,9 @@ describe('PrioAggregator', () => {
     const circuit = aggregator.vdaf.circuit;
     const overNorm = new Array<number>(d).fill(511);
     const forgedCircuit = { ...boundedL2Circuit(Field128, { length: d, bits: 10, bound: aggregator.bound, chunkLength: (circuit.gadgets[0] as { mulPairs: number }).mulPairs, normChunkLength: (circuit.gadgets[1] as { mulPairs: number }).mulPairs }) };
-    const encoded = forgedCircuit.encode(overNorm.map(() => 0)); // valid slack bits for the zero vector...
+    const encoded = [...forgedCircuit.encode(overNorm.map(() => 0)).vec]; // valid slack bits for the zero vector...
     for (let i = 0; i < d; i++) for (let l = 0; l < 10; l++) encoded[i * 10 + l] = BigInt(((511 + 512) >> l) & 1); // ...coordinates set to 511
-    const cheater = new Prio3<readonly number[], number[]>('Prio3BoundedL2VecSum', PRIO3_BOUNDED_L2_ID, { ...forgedCircuit, encode: () => encoded } as never, 1, 2, (m: unknown) => m as never);
+    const cheater = new Prio3<readonly number[], number[]>('Prio3BoundedL2VecSum', PRIO3_BOUNDED_L2_ID, { ...forgedCircuit, encode: () => FieldVec.fromValues(Field128, encoded) } as never, 1, 2, (m: unknown) => m as never);
     const overNormReport = cheater.shard([], { rng: createRng({ seed: seed(3) }) });
     const flipped = aggregator.clientReport(xs[0]!);
     const leaderShare = flipped.inputShares[0]!.slice();

@@ -113,7 +113,7 @@ function forge(vdaf: AnyPrio3, encoded: bigint[], opts: { lie?: number; proof?: 
     const honest = (): bigint[] => prove(c, encoded, proveRand, jointRand.slice(index * c.jointRandLen, (index + 1) * c.jointRandLen));
     proofs = proofs.concat(opts.proof ? opts.proof({ index, proveRand, jointRand, jointRandOf, measShares }) : honest());
   }
-  const leaderProofs = helperSeeds.reduce((acc, seed, j) => vecSub(f, acc, v.helperProofsShare(ctx, j + 1, seed)), proofs);
+  const leaderProofs = helperSeeds.reduce((acc, seed, j) => vecSub(f, acc, v.helperProofsShare(ctx, j + 1, seed).vec), proofs);
   const blind = (j: number): Uint8Array => (withJointRand ? blinds[j]! : new Uint8Array(0));
   return {
     nonce,
@@ -199,7 +199,7 @@ describe('a malicious client cannot get an invalid measurement accepted', () => 
   it.each(TWO)('%s: an all-zero proof, for an invalid and for a valid non-zero measurement', (_, vdaf, variant) => {
     const zero = (): bigint[] => new Array<bigint>((vdaf as AnyPrio3).proofLength).fill(0n);
     expectRefused(vdaf, forge(vdaf, variant.invalid[0]!, { proof: zero }));
-    expectRefused(vdaf, forge(vdaf, vdaf.circuit.encode(variant.valid), { proof: zero }));
+    expectRefused(vdaf, forge(vdaf, vdaf.circuit.encode(variant.valid).vec, { proof: zero }));
   });
 
   it.each(TWO)("%s: a proof reused for another measurement (the leader's measurement share shifted, its joint-randomness part redone)", (_, vdaf, variant) => {
@@ -208,7 +208,7 @@ describe('a malicious client cannot get an invalid measurement accepted', () => 
     const honest = vdaf.shard(variant.valid, { rng });
     const leader = honest.inputShares[0]!;
     const reuse = (target: bigint[]): Prio3Report => {
-      const delta = vecSub(f, target, vdaf.circuit.encode(variant.valid));
+      const delta = vecSub(f, target, vdaf.circuit.encode(variant.valid).vec);
       const meas = encodeVec(f, vecAdd(f, decode(f, leader.subarray(0, measBytes)), delta));
       const inputShare = concat(meas, leader.subarray(measBytes));
       if (vdaf.circuit.jointRandLen === 0) return { ...honest, inputShares: [inputShare, honest.inputShares[1]!] };
@@ -217,7 +217,7 @@ describe('a malicious client cannot get an invalid measurement accepted', () => 
       return { ...honest, publicShare: concat(part, honest.publicShare.subarray(32)), inputShares: [inputShare, honest.inputShares[1]!] };
     };
     expectRefused(vdaf, reuse(variant.invalid[0]!));
-    expectRefused(vdaf, reuse(vdaf.circuit.encode(variant.other)));
+    expectRefused(vdaf, reuse(vdaf.circuit.encode(variant.other).vec));
   });
 
   it.each(TWO)('%s: a valid measurement out of the domain through the API is E_ARG before sharding', (name, vdaf) => {
@@ -254,7 +254,7 @@ describe('a lying joint-randomness part cannot make the aggregators disagree', (
 
   it.each(allOnes)('%s: the lie is refused by the aggregator whose part it is, and nothing is aggregated', (_, vdaf, valid) => {
     for (const lie of [0, 1]) {
-      const report = forge(vdaf, vdaf.circuit.encode(valid), { lie, proof: mixedProof(vdaf.circuit) });
+      const report = forge(vdaf, vdaf.circuit.encode(valid).vec, { lie, proof: mixedProof(vdaf.circuit) });
       const common = { verifyKey, nonce: report.nonce, publicShare: report.publicShare };
       if (lie === 0) {
         expectPrivkitError(() => vdaf.leaderInit({ ...common, inputShare: report.inputShares[0]! }), 'E_AUTH');
@@ -271,7 +271,7 @@ describe('a lying joint-randomness part cannot make the aggregators disagree', (
     const aggregators = [vdaf.aggregator(), vdaf.aggregator()];
     const honest = [[1, 2, 3], [0, 0, 1]];
     for (const m of honest) pingPong(vdaf, vdaf.shard(m, { rng }), aggregators);
-    const liar = forge(vdaf, vdaf.circuit.encode([3, 3, 3]), { lie: 1, proof: mixedProof(vdaf.circuit) });
+    const liar = forge(vdaf, vdaf.circuit.encode([3, 3, 3]).vec, { lie: 1, proof: mixedProof(vdaf.circuit) });
     catchPrivkitError(() => pingPong(vdaf, liar, aggregators));
     expect(aggregators.map((a) => a.count)).toEqual([2, 2]);
     expect(vdaf.unshard(aggregators.map((a) => a.share()), 2)).toEqual([1, 2, 4]);
@@ -280,7 +280,7 @@ describe('a lying joint-randomness part cannot make the aggregators disagree', (
   it('with 3 aggregators (star), a lie in any part is refused before any output share exists', () => {
     const vdaf = prio3SumVec({ length: 3, bits: 2, chunkLength: 2, shares: 3 });
     for (const lie of [0, 1, 2]) {
-      const report = forge(vdaf, vdaf.circuit.encode([3, 3, 3]), { lie, proof: mixedProof(vdaf.circuit) });
+      const report = forge(vdaf, vdaf.circuit.encode([3, 3, 3]).vec, { lie, proof: mixedProof(vdaf.circuit) });
       const error = catchPrivkitError(() =>
         vdaf.verifyInit({ verifyKey, aggregatorId: lie, nonce: report.nonce, publicShare: report.publicShare, inputShare: report.inputShares[lie]! }),
       );
@@ -292,7 +292,7 @@ describe('a lying joint-randomness part cannot make the aggregators disagree', (
   it('the mixed proof is a real attack: without a lie it is an honest proof and is accepted', () => {
     const [, vdaf] = allOnes[0]!;
     const aggregators = [vdaf.aggregator(), vdaf.aggregator()];
-    pingPong(vdaf, forge(vdaf, vdaf.circuit.encode([3, 3, 3]), { proof: mixedProof(vdaf.circuit) }), aggregators);
+    pingPong(vdaf, forge(vdaf, vdaf.circuit.encode([3, 3, 3]).vec, { proof: mixedProof(vdaf.circuit) }), aggregators);
     expect(vdaf.unshard(aggregators.map((a) => a.share()), 1)).toEqual([3, 3, 3]);
   });
 });
@@ -434,7 +434,7 @@ describe('the network: tampered, truncated, oversized and non-canonical messages
     vdaf.verifyNext(inits[0]!.state, message);
     expectPrivkitError(() => vdaf.verifyNext(copy, message), 'E_PROTOCOL', 'state');
     expectPrivkitError(() => vdaf.verifyNext(inits[0]!.state, message), 'E_PROTOCOL', 'state');
-    const forged = { outShare: [1n], jointRandSeed: inits[1]!.state.jointRandSeed, owner: vdaf };
+    const forged = { outShare: new Uint8Array(16), jointRandSeed: inits[1]!.state.jointRandSeed, owner: vdaf };
     expectPrivkitError(() => vdaf.verifyNext(forged, message), 'E_PROTOCOL', 'state');
     vdaf.verifyNext(inits[1]!.state, message);
     expectPrivkitError(() => vdaf.verifyNext(inits[1]!.state, message), 'E_PROTOCOL', 'state');

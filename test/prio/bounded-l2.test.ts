@@ -9,7 +9,7 @@ import { ready } from 'privkit';
 import { createRng } from 'privkit/dp';
 import { Prio3, prio3BoundedL2VecSum, type Prio3Report } from 'privkit/prio';
 import { BIT_SLICE_LENGTH, boundedL2Circuit, PRIO3_BOUNDED_L2_ID } from '../../dist/src/prio/bounded-l2.js';
-import { Field128, Field64 } from '../../dist/src/prio/field.js';
+import { Field128, Field64, FieldVec } from '../../dist/src/prio/field.js';
 import { encodeRangeChecked } from '../../dist/src/prio/flp.js';
 import { encodeBoundedL2 } from '../../dist/src/reference/bounded-l2.js';
 import { expectPrivkitError, FC_SEED } from '../support/helpers.js';
@@ -93,8 +93,8 @@ describe('malicious clients: invalid encodings sent past the checks are rejected
   const bound = 30;
   const circuit = boundedL2Circuit(Field128, { length, bits, bound, chunkLength: 5, normChunkLength: 2 });
   // A client that skips the API's checks: the same circuit with its own encoding.
-  const cheat = (encoded: bigint[]): Vdaf => new Prio3('Prio3BoundedL2VecSum', PRIO3_BOUNDED_L2_ID, { ...circuit, encode: () => encoded } as never, 1, 2, (m: unknown) => m as never);
-  const honest = (q: number[]): bigint[] => circuit.encode(q);
+  const cheat = (encoded: bigint[]): Vdaf => new Prio3('Prio3BoundedL2VecSum', PRIO3_BOUNDED_L2_ID, { ...circuit, encode: () => FieldVec.fromValues(Field128, encoded) } as never, 1, 2, (m: unknown) => m as never);
+  const honest = (q: number[]): bigint[] => [...circuit.encode(q).vec];
   const slackStart = length * bits;
 
   const cases: [string, () => bigint[]][] = [
@@ -152,8 +152,8 @@ describe('malicious clients: invalid encodings sent past the checks are rejected
     const big = boundedL2Circuit(Field128, { length: 2 ** 15 + 1, bits: 16, bound: 1000, chunkLength: 700, normChunkLength: 181 });
     expect(big.gadgets).toHaveLength(3);
     expect(big.measLen).toBeGreaterThan(BIT_SLICE_LENGTH);
-    const vdaf = (encoded: bigint[]): Vdaf => new Prio3('Prio3BoundedL2VecSum', PRIO3_BOUNDED_L2_ID, { ...big, encode: () => encoded } as never, 1, 2, (m: unknown) => m as never);
-    const zero = big.encode(new Array<number>(2 ** 15 + 1).fill(0));
+    const vdaf = (encoded: bigint[]): Vdaf => new Prio3('Prio3BoundedL2VecSum', PRIO3_BOUNDED_L2_ID, { ...big, encode: () => FieldVec.fromValues(Field128, encoded) } as never, 1, 2, (m: unknown) => m as never);
+    const zero = [...big.encode(new Array<number>(2 ** 15 + 1).fill(0)).vec];
     const at = (index: number): bigint[] => {
       const e = zero.slice();
       e[index] = 2n;
@@ -176,7 +176,7 @@ describe('malicious clients: invalid encodings sent past the checks are rejected
 describe('the encoding and the circuit against the plain-TS reference', () => {
   /** The circuit's outputs on a whole measurement (one share), gadgets evaluated directly. */
   const outputs = (c: ReturnType<typeof boundedL2Circuit>, meas: bigint[]): bigint[] =>
-    c.eval(meas, Array.from({ length: c.jointRandLen }, (_, i) => BigInt(i + 2)), 1, c.gadgets.map((g) => (inp: readonly bigint[]) => g.eval(Field128, inp)));
+    c.eval(FieldVec.fromValues(Field128, meas), Array.from({ length: c.jointRandLen }, (_, i) => BigInt(i + 2)), 1, c.gadgets.map((g) => (inp: readonly bigint[]) => g.eval(Field128, inp)));
 
   it('encode is the reference encoding; truncate and decode give the vector back; valid vectors give zero outputs', () => {
     const params = fc
@@ -193,9 +193,9 @@ describe('the encoding and the circuit against the plain-TS reference', () => {
       fc.property(params, ({ length, bits, q, extra }) => {
         const bound = q.reduce((s, v) => s + v * v, 0) + extra || 1;
         const c = boundedL2Circuit(Field128, { length, bits, bound, chunkLength: 3, normChunkLength: 2 });
-        const encoded = c.encode(q);
+        const encoded = [...c.encode(q).vec];
         expect(encoded.map(Number)).toEqual(encodeBoundedL2(q, bits, bound));
-        expect(c.decode(c.truncate(encoded), 1)).toEqual(q);
+        expect(c.decode(c.truncate(FieldVec.fromValues(Field128, encoded)).vec, 1)).toEqual(q);
         expect(outputs(c, encoded)).toEqual([0n, 0n]);
       }),
     );

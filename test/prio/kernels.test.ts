@@ -1,6 +1,6 @@
 // The prio wasm kernels against their plain-TS references (fast-check, fixed seed): NTT, shifted NTT
-// and inverse NTT in Field64 and Field128, the ParallelSum(Mul) gadget polynomial, TurboSHAKE128 and
-// XofTurboShake128 expansion; the references themselves against direct definitions (naive
+// and inverse NTT in Field64 and Field128, the ParallelSum(Mul) gadget polynomial, element-wise sums
+// and weighted sums of encoded vectors, TurboSHAKE128 and XofTurboShake128 expansion; the references themselves against direct definitions (naive
 // evaluation at roots of unity, Horner, Lagrange extension against interpolation), and TurboSHAKE128
 // against RFC 9861's test vectors.
 import fc from 'fast-check';
@@ -22,9 +22,17 @@ import {
   pow,
   rootPowers,
   vecAdd,
+  vecSub,
+  checkEncodedVec,
+  decodeVec,
+  encodeSmallInts,
+  encodeVec,
+  weightedSums,
+  sumEncoded,
+  FieldVec,
   type Field,
 } from '../../dist/src/prio/field.js';
-import { invNttWasm, mulVecWasm, nttWasm, parallelSumMulWasm, polyEvalBatchedWasm, turboShake128Wasm, wasmLoaded, xofExpandWasm } from '../../dist/src/prio/kernels.js';
+import { addEncoded, extendLastWasm, invNttWasm, mulVecWasm, weightedSums as weightedSumsWasm, nttWasm, parallelSumMulWasm, polyEvalBatchedWasm, turboShake128Wasm, wasmLoaded, xofExpandWasm } from '../../dist/src/prio/kernels.js';
 import { turboShake128, XofTurboShake128 } from '../../dist/src/prio/xof.js';
 import { FC_SEED } from '../support/helpers.js';
 
@@ -40,6 +48,15 @@ const element = (f: Field) => fc.oneof(fc.constantFrom(0n, 1n, f.modulus - 1n), 
 const vector = (f: Field, n: number) => fc.array(element(f), { minLength: n, maxLength: n });
 const logSize = fc.integer({ min: 0, max: 7 });
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+/** The PrivkitError `run` throws, or undefined. */
+const catchError = (run: () => unknown): { code: string; message: string } | undefined => {
+  try {
+    run();
+    return undefined;
+  } catch (error) {
+    return error as { code: string; message: string };
+  }
+};
 
 it('the prio module is loaded by ready()', () => {
   expect(wasmLoaded()).toBe(true);
@@ -137,6 +154,73 @@ describe.each(FIELDS)('%s', (_, f) => {
         const known = values.slice(0, coeffs.length);
         extendValuesToPowerOf2(f, known, n);
         expect(known).toEqual(values);
+      }),
+    );
+  });
+
+  it('wasm element-wise sum and difference of encoded vectors equal the reference', () => {
+    const input = fc.integer({ min: 0, max: 40 }).chain((n) => fc.tuple(vector(f, n), vector(f, n)));
+    fc.assert(
+      fc.property(input, ([a, b]) => {
+        const [x, y] = [encodeVec(f, a), encodeVec(f, b)];
+        expect(addEncoded(f, x, y)).toEqual(encodeVec(f, vecAdd(f, a, b)));
+        expect(addEncoded(f, x, y, true)).toEqual(encodeVec(f, vecSub(f, a, b)));
+      }),
+    );
+  });
+
+  it('wasm weighted sums equal the reference, and the reference equals the direct sum', () => {
+    const input = fc.tuple(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 1, max: 9 })).chain(([count, width]) => fc.tuple(vector(f, count * width), vector(f, width), fc.constant(count)));
+    fc.assert(
+      fc.property(input, ([x, weights, count]) => {
+        const width = weights.length;
+        const want = weightedSums(f, x, count, width, weights);
+        expect(weightedSumsWasm(f, encodeVec(f, x), count, width, FieldVec.fromValues(f, weights))).toEqual(encodeVec(f, want));
+        for (let i = 0; i < count; i++) {
+          let direct = 0n;
+          for (let l = 0; l < width; l++) direct += weights[l]! * x[i * width + l]!;
+          expect(want[i]).toBe(direct % f.modulus);
+        }
+      }),
+    );
+  });
+
+  it('wasm extension by one missing value equals the reference extendValuesToPowerOf2', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 7 }).chain((log) => vector(f, 2 ** log - 1)), (values) => {
+        const want = values.slice();
+        extendValuesToPowerOf2(f, want, values.length + 1);
+        expect(extendLastWasm(f, values)).toEqual(want);
+      }),
+    );
+  });
+
+  it('sumEncoded is the sum of the decoded elements', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 60 }).chain((n) => vector(f, n)), (v) => {
+        expect(sumEncoded(f, encodeVec(f, v))).toBe(v.reduce((s, x) => add(f, s, x), 0n));
+      }),
+    );
+    const top = new Array<bigint>(3000).fill(f.modulus - 1n);
+    expect(sumEncoded(f, encodeVec(f, top))).toBe((3000n * (f.modulus - 1n)) % f.modulus);
+  });
+
+  it('checkEncodedVec accepts what decodeVec accepts and refuses the same element; encodeSmallInts is encodeVec', () => {
+    const word = fc.constantFrom(0, 1, 0xfffffffe, 0xffffffff, 0xffffffe4);
+    const input = fc.array(fc.array(word, { minLength: f.encodedSize / 4, maxLength: f.encodedSize / 4 }), { maxLength: 6 });
+    fc.assert(
+      fc.property(input, (elements) => {
+        const bytes = new Uint8Array(elements.length * f.encodedSize);
+        const view = new DataView(bytes.buffer);
+        elements.forEach((words, i) => words.forEach((w, k) => view.setUint32(i * f.encodedSize + 4 * k, w, true)));
+        const decoded = catchError(() => decodeVec(f, bytes, 'x'));
+        const checked = catchError(() => checkEncodedVec(f, bytes, 'x'));
+        expect(checked === undefined ? undefined : [checked.code, checked.message]).toEqual(decoded === undefined ? undefined : [decoded.code, decoded.message]);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.constantFrom(0, 1, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER), fc.maxSafeNat()), { maxLength: 8 }), (values) => {
+        expect(encodeSmallInts(f, values).bytes).toEqual(encodeVec(f, values.map(BigInt)));
       }),
     );
   });

@@ -17,7 +17,7 @@ import {
   type Prio3Report,
 } from 'privkit/prio';
 import { countCircuit, histogramCircuit, multihotCountVecCircuit, sumCircuit, sumVecCircuit } from '../../dist/src/prio/circuits.js';
-import { Field128, Field64 } from '../../dist/src/prio/field.js';
+import { Field128, Field64, FieldVec, type Field } from '../../dist/src/prio/field.js';
 import { expectPrivkitError } from '../support/helpers.js';
 
 await ready();
@@ -73,8 +73,8 @@ describe('honest reports aggregate to the true result', () => {
 
 describe('malicious clients: invalid measurements encoded past the checks are rejected', () => {
   // A client that skips the API's checks: the same circuit with another encoding.
-  const cheat = <M,>(circuit: { encode: (m: M) => bigint[] }, name: string, id: number, encoded: bigint[]): AnyPrio3 => {
-    const forged = { ...circuit, encode: () => encoded } as never;
+  const cheat = <M,>(circuit: { field: Field; encode: (m: M) => FieldVec }, name: string, id: number, encoded: bigint[]): AnyPrio3 => {
+    const forged = { ...circuit, encode: () => FieldVec.fromValues(circuit.field, encoded) } as never;
     return new Prio3(name, id, forged, 1, 2, (m: unknown) => m as never);
   };
   const cases: [string, AnyPrio3][] = [
