@@ -13,7 +13,7 @@ import { checkTypedArray } from '../wasm/boundary.js';
 import { calibrateSecureGaussian, calibrateSecureLaplace, laplaceMechanism } from './mechanisms.js';
 import { resolveRng } from './noise.js';
 import type { Rng } from './rng.js';
-import { gaussianResolution, laplaceResolution, secureGaussian, secureLaplace, secureValueBound } from './secure.js';
+import { gaussianOnLattice, secureLaplace, secureValueBound } from './secure.js';
 
 /** Options of every DP aggregate. */
 export interface AggregateOptions {
@@ -316,13 +316,15 @@ export function dpHistogram(records: Float64Array, opts: HistogramOptions): DpHi
   const edges = histogramEdges(o);
   const rng = resolveRng({ rng: o.rng });
   // one record changes one count: the lattice rounding is charged for one coordinate, whatever the bins
-  const scale = noise === 'laplace' ? calibrateSecureLaplace(epsilon, 1, 1).scale : calibrateSecureGaussian(epsilon, assertNumber('delta', o.delta, 'positive'), 1, 1).sigma;
+  const calibration = noise === 'laplace' ? calibrateSecureLaplace(epsilon, 1, 1) : calibrateSecureGaussian(epsilon, assertNumber('delta', o.delta, 'positive'), 1, 1);
+  const scale = 'sigma' in calibration ? calibration.sigma : calibration.scale;
   const counts = new Float64Array(edges.length - 1);
   for (let i = 0; i < x.length; i++) {
     const bin = binOf(x[i]!, edges);
     if (bin >= 0) counts[bin]!++;
   }
-  const resolution = noise === 'laplace' ? laplaceResolution(scale) : gaussianResolution(scale);
-  const released = releaseCounts(counts, resolution, (values) => (noise === 'laplace' ? secureLaplace(values, scale, { rng }) : secureGaussian(values, scale, { rng })).values);
+  const released = releaseCounts(counts, calibration.resolution, (values) =>
+    ('bits' in calibration ? gaussianOnLattice(values, scale, calibration.bits, { rng }) : secureLaplace(values, scale, { rng })).values,
+  );
   return { counts: released, edges };
 }

@@ -12,7 +12,7 @@ import { discreteGaussianSampler, ExactSource, MAX_DISCRETE_SCALE } from './disc
 import { MAX_NOISE_LENGTH, resolveRng, type NoiseKind } from './noise.js';
 import { tailDelta } from './sampler-error.js';
 import type { Rng } from './rng.js';
-import { gaussianResolution, laplaceResolution, latticeSensitivity, samplerSlack, samplerTailMass, secureGaussian, secureLaplace } from './secure.js';
+import { gaussianMechanismBits, gaussianOnLattice, gaussianResolutionAt, gaussianSlackAt, gaussianTailAt, laplaceResolution, latticeSensitivity, samplerSlack, secureLaplace } from './secure.js';
 
 /** The generator option every mechanism takes. */
 export interface MechanismOptions {
@@ -197,19 +197,22 @@ export function calibrateSecureLaplace(
 }
 
 /**
- * Sigma and lattice step of an (epsilon, delta)-DP lattice Gaussian release of vectors that differ in
- * at most `coordinates` coordinates: the analytic sigma for sensitivity Delta + r(sigma) sqrt(coordinates).
+ * Sigma, lattice step and granularity of an (epsilon, delta)-DP lattice Gaussian release (gaussianOnLattice
+ * at `bits`) of vectors that differ in at most `coordinates` coordinates: the analytic sigma for
+ * sensitivity Delta + r(sigma) sqrt(coordinates).
  */
 export function calibrateSecureGaussian(
   epsilon: number,
   delta: number,
   l2Sensitivity: number,
   coordinates = 1,
-): { sigma: number; resolution: number } {
-  // The sampler's pmf slack s and tail mass T (samplerSlack, samplerTailMass): the ideal mechanism at
-  // (epsilon - 2s, e^-s (delta - (1 + e^epsilon) T)) is (epsilon, delta) here (sampler-error.ts).
-  const slack = samplerSlack('gaussian', coordinates);
-  const tail = tailDelta(epsilon, samplerTailMass('gaussian', coordinates));
+): { sigma: number; resolution: number; bits: number } {
+  // The lattice's granularity for this many differing coordinates (gaussianMechanismBits), and the sampler's
+  // pmf slack s and tail mass T there: the ideal mechanism at (epsilon - 2s, e^-s (delta - (1 + e^epsilon) T))
+  // is (epsilon, delta) here (sampler-error.ts).
+  const bits = gaussianMechanismBits(coordinates);
+  const slack = gaussianSlackAt(bits, coordinates);
+  const tail = tailDelta(epsilon, gaussianTailAt(bits, coordinates));
   const ideal = { epsilon: epsilon - 2 * slack, delta: (delta - tail) * Math.exp(-slack) * (1 - 1e-15) };
   if (!(ideal.epsilon > 0) || !(ideal.delta > 0)) throw slackError(epsilon, coordinates);
   const sigmaFor = (charged: number) => {
@@ -219,8 +222,8 @@ export function calibrateSecureGaussian(
     }
     return sigma;
   };
-  const { scale, resolution } = latticeCalibration('gaussian', l2Sensitivity, coordinates, sigmaFor, gaussianResolution);
-  return { sigma: scale, resolution };
+  const { scale, resolution } = latticeCalibration('gaussian', l2Sensitivity, coordinates, sigmaFor, (sigma) => gaussianResolutionAt(sigma, bits));
+  return { sigma: scale, resolution, bits };
 }
 
 /**
@@ -285,7 +288,7 @@ export function gaussianMechanism(opts: GaussianMechanismOptions): GaussianMecha
   const { dimension: givenDimension, rng } = o;
   const dimension = checkDimension(givenDimension);
   const generator = resolveRng({ rng });
-  const { sigma, resolution } = calibrateSecureGaussian(epsilon, delta, l2Sensitivity, dimension);
+  const { sigma, resolution, bits } = calibrateSecureGaussian(epsilon, delta, l2Sensitivity, dimension);
   return {
     epsilon,
     delta,
@@ -293,7 +296,7 @@ export function gaussianMechanism(opts: GaussianMechanismOptions): GaussianMecha
     dimension,
     sigma,
     resolution,
-    release: (values) => secureGaussian(checkValues(values, dimension), sigma, { rng: generator }).values,
+    release: (values) => gaussianOnLattice(checkValues(values, dimension), sigma, bits, { rng: generator }).values,
   };
 }
 

@@ -110,6 +110,17 @@ export function gaussianBitsFor(coordinates: number): number {
 }
 
 /**
+ * The granularity of a one-shot (epsilon, delta) Gaussian release whose neighbours differ in k
+ * coordinates (internal; gaussianMechanism and its callers). Its two charges in epsilon are about
+ * epsilon z 2^(1-bits) sqrt(k) for the rounding (z = sigma / Delta) and 24 k 2^(bits-50) for the
+ * sampler's slack; at epsilon z ~ 5 (delta 1e-5..1e-6) their sum is smallest at bits ~ 24.4 - log2(k) / 4:
+ * 24 bits for one coordinate, 19 for 2^22.
+ */
+export function gaussianMechanismBits(coordinates: number): number {
+  return Math.min(SECURE_GRANULARITY_BITS, Math.max(12, Math.round(24.4 - Math.log2(coordinates) / 4)));
+}
+
+/**
  * A Gaussian release of d coordinates at {@link gaussianBitsFor}(d) (internal): its granularity and
  * the sampler's slack and tail mass over the d coordinates, as the accountants' events take them.
  */

@@ -11,7 +11,7 @@ import { gumbelArgmax } from '../dp/exponential.js';
 import { calibrateSecureGaussian } from '../dp/mechanisms.js';
 import { generatorOf } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
-import { gaussianResolution, secureGaussian } from '../dp/secure.js';
+import { gaussianOnLattice, gaussianResolutionAt } from '../dp/secure.js';
 
 /** A value of a contingency table's public domain. */
 export type DomainValue = string | number | boolean | null;
@@ -152,9 +152,10 @@ export function dpContingencyTable(records: readonly object[], opts: Contingency
   if (o.privacyUnit === undefined && o.maxRecordsPerUnit !== undefined) throw new PrivkitError('E_ARG', 'maxRecordsPerUnit applies with privacyUnit only', { argument: 'maxRecordsPerUnit' });
   const perUnit = o.maxRecordsPerUnit === undefined ? 1 : assertInteger('maxRecordsPerUnit', o.maxRecordsPerUnit, 1, 2 ** 20);
   let scale: number;
+  let latticeBits = 0; // the (epsilon, delta) path's granularity
   if (guarantee.kind === 'epsilon-delta') {
     // L2 sensitivity perUnit, in at most min(perUnit, cells) cells: the lattice rounding is charged for that many coordinates
-    scale = calibrateSecureGaussian(guarantee.epsilon, guarantee.delta, perUnit, Math.min(perUnit, cells)).sigma;
+    ({ sigma: scale, bits: latticeBits } = calibrateSecureGaussian(guarantee.epsilon, guarantee.delta, perUnit, Math.min(perUnit, cells)));
   } else {
     // every rounding is followed by nextUp, so the scale is at least the exact one and the guarantee at least the one asked for
     const unitScale = guarantee.kind === 'epsilon' ? nextUp(1 / guarantee.epsilon) : nextUp(nextUp(Math.sqrt(1 / (2 * guarantee.rho))));
@@ -201,8 +202,8 @@ export function dpContingencyTable(records: readonly object[], opts: Contingency
     // the sampler's exact range (2^52 r, below real counts once sigma < 2^-4: such counts used to be
     // capped silently). With r > 1 the counts go through the sampler, whose rounding to the lattice is
     // what the calibration charges for; its range, 2^52 r >= 2^53, exceeds every count.
-    const onLattice = gaussianResolution(scale) <= 1;
-    const noisy = secureGaussian(onLattice ? new Float64Array(cells) : counts, scale, { rng }).values;
+    const onLattice = gaussianResolutionAt(scale, latticeBits) <= 1;
+    const noisy = gaussianOnLattice(onLattice ? new Float64Array(cells) : counts, scale, latticeBits, { rng }).values;
     for (let i = 0; i < cells; i++) counts[i] = Math.max(0, onLattice ? counts[i]! + Math.round(noisy[i]!) : Math.round(noisy[i]!));
     noisy.fill(0);
   } else {
