@@ -26,10 +26,11 @@
 // f(a + s) >= f(a) e^(-b s) on the cell). So the relative error is at most
 //   2 D(b) b / (1 - e^(-b / t)),
 // increasing in b. Taking b <= 16 gives eta16(t), about 12.5 t 2^-50 for large t; taking b <= 40 gives
-// eta40(t), for the wide cells of t < 1. Multiplicative errors add TABLE_ERROR: layer areas of the
-// float64 tables off by <= 1.2e-13 (test/dp/sampler-error.test.ts recomputes them), wedge tests with a
-// rounded exp, and the tail's acceptance test 2 b >= a^2, decided on the displaced a with rounded
-// logarithms: relative a D(b) + (a^2 / 2) 2^-51, below 3e-14 for b <= 16 and 8.3e-13 for b <= 40.
+// eta40(t), for the wide cells of t < 1. Two multiplicative errors add to it: the tail's acceptance
+// test 2 b >= a^2 (a = |N| - R), decided on the displaced a with rounded logarithms, relative
+// a D(b) + (a^2 / 2) 2^-50 (acceptanceError: 1.4e-13 for b <= 16, 1.3e-12 for b <= 40); and
+// TABLE_ERROR: layer areas of the float64 tables off by <= 1.2e-13 (test/dp/sampler-error.test.ts
+// recomputes them) and wedge tests with a rounded exp.
 //
 // The tail's saturation. The acceptance test needs -ln U2 >= a^2 / 2, and U2 is below 2^-1022 only as
 // the least subnormal (probability 2^-1022, -ln U2 = 744.4): for a^2 / 2 in (1022 ln 2, 744.4], i.e.
@@ -40,7 +41,7 @@
 //
 // The tail set. The cells that reach past L (16 for t >= 1, 40 for t < 1) lie in |N| >= L - 1/t.
 // Their ideal mass is at most 2 phi(a) / a at a = L - 1/t (Mills' ratio), and their real mass at most
-// (1 + eta40) times that plus the saturated cells' (within the bound's 1e-12 margin). At L = 16, tau is
+// (1 + eta40 + the errors above at 40) times that plus the saturated cells' (within the bound's 1e-12 margin). At L = 16, tau is
 // so small that the (1 + e^epsilon) below costs nothing at any epsilon a release would use
 // (e^epsilon tau < 1e-15 up to epsilon = 96); at L = 40 it is below the smallest double for t >= 0.27.
 // How it is charged (the accountants' tailMass): build a mechanism A' equal to the real one off T
@@ -61,7 +62,7 @@ const LOG_ULPS = 1;
 const TAIL_START = 16;
 /** The tail set at scales t < 1, whose wide cells would reach 16 close to the centre: past 40 (the tail's acceptance saturates at 41.29). */
 const WIDE_TAIL_START = 40;
-/** Relative pmf error of the tables and wedge tests, with margin (1.2e-13 measured). */
+/** Relative pmf error of the tables and wedge tests, with margin (layer areas: 1.2e-13 measured). */
 const TABLE_ERROR = 1e-12;
 
 /** A sampler's error per coordinate: pmf ratio within (1 +- pmfError) off a tail set of mass <= tailMass. */
@@ -91,6 +92,17 @@ function cellError(b: number, scale: number): number {
   return nextUp(nextUp(2 * displacement(b) * b) / -Math.expm1(-b / scale)) * (1 + 1e-12);
 }
 
+/** The relative error of the tail's acceptance test up to |N| = b: a D(b) + (a^2 / 2) 2^-50, a = b - R. */
+function acceptanceError(b: number): number {
+  const a = Math.max(0, b - ZIGGURAT_R);
+  return nextUp(nextUp(a * displacement(b)) + nextUp(a * a * 2 ** -51));
+}
+
+/** The relative pmf error off the tail set of cells up to |N| = b at scale t, every multiplicative error included. */
+function pmfErrorUpTo(b: number, scale: number): number {
+  return nextUp(cellError(b, scale) + acceptanceError(b) + TABLE_ERROR);
+}
+
 /** An upper bound on P(|N| >= a), a > 0, by Mills' ratio: 2 phi(a) / a. */
 function twoSidedNormalTail(a: number): number {
   return nextUp((2 * Math.exp(-0.5 * a * a)) / (Math.sqrt(2 * Math.PI) * a)) * (1 + 1e-12);
@@ -99,11 +111,11 @@ function twoSidedNormalTail(a: number): number {
 /** The error of nearest(scale N), N the wasm Ziggurat normal, per coordinate (see the file header). */
 export function roundedNormalError(scale: number): SamplerError {
   const start = scale >= 1 ? TAIL_START : WIDE_TAIL_START;
-  const pmfError = cellError(start, scale) + TABLE_ERROR;
+  const pmfError = pmfErrorUpTo(start, scale);
   const inner = start - 1 / scale;
   if (!(inner > 0)) return { pmfError, tailMass: 1 }; // cells wider than 40: everything but the centre is in the tail set
   // the tail set's real mass: (1 + eta40) x the ideal bound (the saturated cells within its margin)
-  return { pmfError, tailMass: Math.min(1, nextUp(twoSidedNormalTail(inner) * (1 + cellError(WIDE_TAIL_START, scale) + TABLE_ERROR))) };
+  return { pmfError, tailMass: Math.min(1, nextUp(twoSidedNormalTail(inner) * (1 + pmfErrorUpTo(WIDE_TAIL_START, scale)))) };
 }
 
 /** The slack -log(1 - eta) of a relative pmf error eta, rounded up. */
