@@ -41,9 +41,10 @@
 //
 // The tail set. The cells that reach past L (16 for t >= 1, 40 for t < 1) lie in |N| >= L - 1/t.
 // Their ideal mass is at most 2 phi(a) / a at a = L - 1/t (Mills' ratio), and their real mass at most
-// (1 + eta40 + the errors above at 40) times that plus the saturated cells' (within the bound's 1e-12 margin). At L = 16, tau is
-// so small that the (1 + e^epsilon) below costs nothing at any epsilon a release would use
-// (e^epsilon tau < 1e-15 up to epsilon = 96); at L = 40 it is below the smallest double for t >= 0.27.
+// (1 + eta40 + the errors above at 40) times that, plus the saturated cells' (within the bound's
+// 1e-12 margin). At L = 16, tau is so small that the (1 + e^epsilon) below costs nothing at any
+// epsilon a release would use (e^epsilon tau < 1e-15 up to epsilon = 96); at L = 40 it is below
+// 1e-290 for t >= 0.3.
 // How it is charged (the accountants' tailMass): build a mechanism A' equal to the real one off T
 // (rescaled by (1 - q_ideal) / (1 - q_real), within e^(+-2e-15)) and equal to the ideal one on T.
 // A' is within eta of the ideal mechanism at every output, and its output distribution is within
