@@ -281,13 +281,16 @@ export function secureLaplaceTable(t: f64, mBits: i32, out: usize): i32 {
 /**
  * values[i] <- (nearest(values[i] / r) + nearest(t N)) * r with N the Ziggurat normal: integer noise
  * of standard deviation t on the lattice. Returns the index of the first value with !(|v| <= bound) or -1.
+ * The noise is never -0: nearest(t N) is -0 for t N in [-1/2, 0), and -0 + nearest(v / r) stays -0
+ * exactly when v is in [-r/2, 0), so a -0 output would reveal the sign of an input the lattice rounds
+ * to 0 (with probability ~0.2 / t, outside any accounting). Adding +0 turns -0 into +0 only.
  */
 export function secureGaussianLattice(g: usize, values: usize, n: i32, r: f64, t: f64, bound: f64): i32 {
   for (let i = 0; i < n; i++) {
     const p = values + (<usize>i << 3);
     const v = load<f64>(p);
     if (!(Math.abs(v) <= bound)) return i;
-    const z = nearest(t * nextGaussian(g));
+    const z = nearest(t * nextGaussian(g)) + 0;
     store<f64>(p, (nearest(v / r) + z) * r);
   }
   return -1;

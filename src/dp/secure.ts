@@ -18,7 +18,7 @@
 // rounded continuous density); Gaussian, Z = nearest(t N) with N the wasm Ziggurat normal: for an
 // integer centre a, nearest(a + t N) = a + Z, so the release is a post-processing (rounding) of the
 // continuous Gaussian mechanism on the rounded input, and has its privacy profile and RDP, up to the
-// sampler's error (sampler-error.ts): a relative pmf error of about 12 t 2^-50 (3 x 2^-24 at the
+// sampler's error (sampler-error.ts): a relative pmf error of about 12.5 t 2^-50 (3.13 x 2^-24 at the
 // default 24 bits) for outputs within 16 sigma, and a tail set beyond about 16 sigma of probability
 // below 1.4e-57 per coordinate, charged to delta (samplerTailMass). Every step is exact in float64:
 // value / r and the product by r are scalings by a power of two, and |nearest(value / r) + Z| < 2^53.
@@ -85,7 +85,7 @@ export function samplerTailMass(noise: NoiseKind, coordinates: number): number {
 /**
  * The slack of {@link gaussianOnLattice} at a granularity of `bits` over `coordinates` coordinates
  * (internal): the rounded Ziggurat normal's pmf error at the largest noise scale in lattice units,
- * t = 2^bits (sampler-error.ts: about 12 t 2^-50).
+ * t = 2^bits (sampler-error.ts: about 12.5 t 2^-50).
  */
 export function gaussianSlackAt(bits: number, coordinates: number): number {
   return nextUp(coordinates * slackOf(roundedNormalError(2 ** checkBits(bits)).pmfError));
@@ -103,7 +103,7 @@ export function gaussianTailAt(bits: number, coordinates: number): number {
 /**
  * The granularity for a Gaussian release of d coordinates (internal): ceil(8 + log2 sqrt(d)) in
  * [12, 24], so that the rounding's r sqrt(d) <= 2^-7 sigma (at most ~0.8% more noise) while the
- * sampler's slack, about 12 d 2^(bits-50), stays far below what 24 bits would charge for long vectors.
+ * sampler's slack, about 12.5 d 2^(bits-50), stays far below what 24 bits would charge for long vectors.
  */
 export function gaussianBitsFor(coordinates: number): number {
   return Math.min(SECURE_GRANULARITY_BITS, Math.max(12, Math.ceil(8 + Math.log2(Math.sqrt(coordinates)))));

@@ -36,7 +36,7 @@
 //    with t = sigma / r, a rounding (post-processing) of the continuous Gaussian mechanism.
 // 4. The sampler's error (src/dp/sampler-error.ts). Off a tail set beyond about 16 sigma, the rounded
 //    Ziggurat normal's pmf is within a factor e^(+-eta) of the ideal per coordinate, eta about
-//    -ln(1 - 12 x 2^(bits - 50)) (gaussianSlackAt); the tail set has probability tau <= 1.4e-57 per
+//    -ln(1 - 12.5 x 2^(bits - 50)) (gaussianSlackAt); the tail set has probability tau <= 1.4e-57 per
 //    coordinate (gaussianTailAt). So one step's output pmf is within e^(+-s) of a mechanism A' that is
 //    within total variation d tau of the real one, s = d eta: the RDP accountant adds s (2 alpha - 1)
 //    / (alpha - 1) per step (the event's slack) and (1 + e^epsilon) T d tau to delta over T steps (the
@@ -44,7 +44,7 @@
 //    (epsilon + 2 T s, e^(T s) delta + (1 + e^epsilon) T d tau) (epsilon()).
 //    The lattice step is 2^(ceil(log2 sigma) - bits) with bits = ceil(8 + log2 sqrt(d)) in
 //    [12, 24]: r sqrt(d) <= 2^-7 sigma, i.e. at most ~0.8% z more noise, against a slack of about
-//    12 d 2^(bits-50) per step (MNIST MLP, d = 101,770: bits 17, s = 1.4e-4 per step; tail 1.4e-52).
+//    12.5 d 2^(bits-50) per step (MNIST MLP, d = 101,770: bits 17, s = 1.5e-4 per step; tail 1.4e-52).
 // 5. Post-processing: the division by the (public) expected batch size, the conversion to float32
 //    and the optimizer.
 import * as tf from '@tensorflow/tfjs-core';

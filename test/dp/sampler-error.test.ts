@@ -52,33 +52,86 @@ describe('the Ziggurat tables the wasm samples from', () => {
   });
 });
 
-describe('roundedNormalError', () => {
-  it('bounds the mpmath cell-mass change under the displacement D(b), at every scale, within 16 and within 208', () => {
-    for (const { scale, top, worst } of vectors.cells) {
+/**
+ * D(b): the largest distance between the wasm's computed normal and the exact one for |N| <= b, step by
+ * step from assembly/dp/ziggurat.ts (sampler-error.ts's table), with any libm's logarithm (< 1 ulp).
+ */
+function displacement(b: number): number {
+  const R = 3.6541528853610088;
+  const below = (x: number) => 2 ** (Math.ceil(Math.log2(x)) - 53); // the spacing of the doubles just below x
+  // layers: the uniform's 2^-53 grid times X[i] <= X[0] = 3.911, and fl(k X[i] 2^-53) below 4
+  const layers = 3.92 * 2 ** -53 + 2 ** -52;
+  // tail: U1's relative 2^-52 grid, log (1 ulp of R (b - R)) and the division by R, the division's and the sum's roundings
+  const tail = b <= R ? 0 : (2 ** -52 + below(R * (b - R))) / R + below(b - R) / 2 + below(b) / 2;
+  return Math.max(layers, tail) + b * 2 ** -53; // and fl(t N)
+}
+
+/** A lower bound on P(|N| >= a) (Gordon's Mills-ratio bound): 2 phi(a) a / (1 + a^2). */
+const twoSidedTailBelow = (a: number) => (2 * Math.exp(-0.5 * a * a) * a) / (Math.sqrt(2 * Math.PI) * (1 + a * a));
+
+describe('the displacement table against the charge', () => {
+  it('D(b) as derived step by step: 2.62 x 2^-50 at 8, 6.26 x 2^-50 at 16 (not 2 x 3: the logarithm passes 16 and 32)', () => {
+    expect(displacement(8) / 2 ** -50).toBeCloseTo(2.616, 3);
+    expect(displacement(12.4) / 2 ** -50).toBeLessThan(4.72);
+    expect(displacement(12.42) / 2 ** -50).toBeGreaterThan(5.8);
+    expect(displacement(16) / 2 ** -50).toBeCloseTo(6.258, 3);
+    expect(displacement(40) / 2 ** -50).toBeCloseTo(21.83, 2);
+  });
+
+  it('every cell outside what tailMass can hold has its relative error within pmfError: 2 D(b) b / (1 - e^(-b/t)), the tail acceptance, the tables', () => {
+    for (const scale of [0.3, 0.5, 1, 3, 128, 2 ** 12, 2 ** 17, 2 ** 23, 2 ** 24]) {
       const { pmfError, tailMass } = roundedNormalError(scale);
-      if (top === 16 && tailMass > 0) {
-        expect(pmfError, `scale ${scale}`).toBeGreaterThanOrEqual(worst + 1e-12);
-        expect(pmfError, `scale ${scale}`).toBeLessThan(1.1 * worst + 1.1e-12); // and tight
+      for (let b = 0.25; b <= 42.25; b += 1 / 64) {
+        // a cell [b - 1/t, b] whose ideal mass beyond its inner edge exceeds tailMass is not in the tail set
+        if (!(twoSidedTailBelow(Math.max(1e-9, b - 1 / scale)) > tailMass)) continue;
+        // the tail's acceptance test on the displaced a = b - R with rounded logarithms: a D(b) + (a^2 / 2) 2^-50
+        const a = Math.max(0, b - 3.6541528853610088);
+        const needed = (2 * displacement(b) * b) / -Math.expm1(-b / scale) + a * displacement(b) + a * a * 2 ** -51 + 1e-12;
+        expect(pmfError, `scale ${scale}, cells up to ${b}`).toBeGreaterThanOrEqual(needed);
       }
-      if (top === 208 && tailMass === 0) expect(pmfError, `scale ${scale}`).toBeGreaterThanOrEqual(worst + 1e-12);
+    }
+  });
+});
+
+describe('roundedNormalError', () => {
+  it('bounds the mpmath cell-mass change under the charged displacement, at every scale, up to the tail set (16, or 40 below scale 1)', () => {
+    for (const { scale, top, worst } of vectors.cells) {
+      if (top !== (scale >= 1 ? 16 : 40)) continue;
+      const { pmfError } = roundedNormalError(scale);
+      expect(pmfError, `scale ${scale}`).toBeGreaterThanOrEqual(worst + 1e-12);
+      // and tight where cells are narrow (a wide cell's mass is near f(a) / a, the bound's f(a) / (2 b))
+      if (scale >= 1) expect(pmfError, `scale ${scale}`).toBeLessThan(1.1 * worst + 1.3e-12);
     }
   });
 
-  it("charges the tail set's mpmath mass (times 1 + etaAll for the real sampler), tightly", () => {
+  it("charges the tail set's mpmath mass (times 1 + eta40 for the real sampler), tightly", () => {
     for (const { scale, mass } of vectors.tails) {
       const { tailMass } = roundedNormalError(scale);
+      if (mass < 1e-300) {
+        expect(tailMass, `scale ${scale}`).toBeLessThan(1e-300); // below the normal doubles: no ratio to check
+        continue;
+      }
       expect(tailMass, `scale ${scale}`).toBeGreaterThanOrEqual(mass * (1 + 1e-9));
       expect(tailMass, `scale ${scale}`).toBeLessThan(mass * 1.1); // Mills' ratio is within 1/a^2 of the tail
     }
   });
 
-  it('uses no tail set below scale 1 (wide cells), the bound over all 208 then', () => {
-    expect(roundedNormalError(0.5).tailMass).toBe(0);
-    expect(roundedNormalError(0.5).pmfError).toBeGreaterThanOrEqual(vectors.cells.find((c) => c.scale === 1 && c.top === 208)!.worst);
+  it('puts the cells past 40 in the tail set below scale 1 (the tail sampler saturates at 41.29), with their mass', () => {
+    // the acceptance test -ln U2 >= a^2 / 2 passes with probability 2^-1022 (not e^(-a^2/2)) once a^2 / 2 > 1022 ln 2
+    const R = 3.6541528853610088;
+    const saturation = R + Math.sqrt(2 * 1022 * Math.LN2);
+    expect(saturation).toBeCloseTo(41.29, 2);
+    // the saturated cells' real mass, R e^(-a R) 2^-1022 at a = saturation - R, in logs: far below the ideal bound at 40
+    const logSaturated = Math.log(R) - R * (saturation - R) - 1022 * Math.LN2;
+    const logIdealAt40 = Math.log(2 / (Math.sqrt(2 * Math.PI) * 40)) - 800;
+    expect(logSaturated).toBeLessThan(logIdealAt40 - 40);
+    // scale 0.3: cells of width 3.3 reach past 40 from 36.7, a mass that is still a double
+    expect(roundedNormalError(0.3).tailMass).toBeGreaterThan(1e-294);
+    expect(roundedNormalError(0.3).pmfError).toBeGreaterThanOrEqual(vectors.cells.find((c) => c.scale === 0.3 && c.top === 40)!.worst);
   });
 
-  it('gives the secure lattice 3 x 2^-24 per coordinate at 24 bits (6x the unsound 2^-25 it replaces) and a tail below 1.3e-57', () => {
-    expect(samplerSlack('gaussian', 1) / slackOf(2 ** -25)).toBeCloseTo(6, 3);
+  it('gives the secure lattice 3.13 x 2^-24 per coordinate at 24 bits (6.26x the unsound 2^-25 it replaces) and a tail below 1.3e-57', () => {
+    expect(samplerSlack('gaussian', 1) / slackOf(2 ** -25)).toBeCloseTo(6.258, 3);
     expect(samplerSlack('gaussian', 1000)).toBeCloseTo(1000 * samplerSlack('gaussian', 1), 12);
     expect(samplerTailMass('gaussian', 1)).toBeLessThan(1.3e-57);
     expect(samplerTailMass('laplace', 1000)).toBe(0);

@@ -312,3 +312,22 @@ describe("Mironov's attack (CCS 2012): naive float Laplace vs the lattice", () =
     expect(d).toBeLessThan(Math.sqrt(-Math.log(1e-6 / 2) * (2 / n) / 2));
   });
 });
+
+describe('the sign of zero (found by review)', () => {
+  // z = nearest(t N) is -0 when t N is in [-1/2, 0); -0 + nearest(v / r) stays -0 only when v / r rounds
+  // to -0, i.e. v in [-r/2, 0): a -0 output would reveal an input's sign that the lattice hides (an
+  // output impossible from v >= 0, with probability ~0.2 / t per such coordinate, uncharged).
+  it('no Gaussian lattice output is -0, from negative or positive inputs that round to zero', async () => {
+    const { gaussianOnLattice } = await import('../../dist/src/dp/secure.js');
+    const { createRng: distRng } = await import('../../dist/src/dp/rng.js'); // the internal function's own Rng type
+    const n = 200_000; // at 8 bits (t = 256) about 160 draws of z are -0
+    for (const v of [-Number.MIN_VALUE, -(2 ** -10), Number.MIN_VALUE]) {
+      const out = gaussianOnLattice(new Float64Array(n).fill(v), 1, 8, { rng: distRng({ seed: seed(70) }) }).values;
+      const zeros = out.filter((x) => x === 0);
+      expect(zeros.length).toBeGreaterThan(100); // the zero cell is reached (the check measures something)
+      expect(zeros.filter((x) => Object.is(x, -0)).length, `input ${v}`).toBe(0);
+    }
+    const secure = secureGaussian(new Float64Array(n).fill(-Number.MIN_VALUE), 2 ** -20, { rng: createRng({ seed: seed(71) }) }).values;
+    expect(secure.filter((x) => Object.is(x, -0)).length).toBe(0);
+  });
+});

@@ -36,10 +36,14 @@ const latticeBits = (d: number) => Math.min(24, Math.max(12, Math.ceil(8 + Math.
 
 /**
  * The sampler's slack of one step over d coordinates (src/dp/sampler-error.ts): d (-ln(1 - eta)) with
- * eta = 2 D b / (1 - e^(-b / t)) + 1e-12 at b = 16 (the tail set's start), D = 2 x 3 x 2^-50 (the
- * displacement bound in [8, 16)) and t = 2^bits (the largest scale on the lattice).
+ * eta = 2 D b / (1 - e^(-b / t)) + a D + a^2 2^-51 + 1e-12 at b = 16 (the tail set's start), a = b - R,
+ * D the displacement below 16 (U1's grid and the logarithm's ulp of 45.1 over R, half ulps of 12.3 and
+ * 16, and 16 x 2^-53) and t = 2^bits (the largest scale on the lattice).
  */
-const stepSlack = (d: number) => d * -Math.log1p(-((2 * 6 * 2 ** -50 * 16) / -Math.expm1(-16 / 2 ** latticeBits(d)) + 1e-12));
+const R = 3.6541528853610088;
+const D16 = (2 ** -52 + 2 ** -47) / R + 2 ** -50 + 2 ** -50 + 16 * 2 ** -53;
+const A16 = 16 - R;
+const stepSlack = (d: number) => d * -Math.log1p(-((2 * D16 * 16) / -Math.expm1(-16 / 2 ** latticeBits(d)) + A16 * D16 + A16 * A16 * 2 ** -51 + 1e-12));
 
 /**
  * The noise's standard deviation for d coordinates, clip C, noise multiplier z and batches of at most
