@@ -113,6 +113,13 @@ CREATE TABLE IF NOT EXISTS models (
 /** The database file inside the data directory. */
 export const LEDGER_FILE = 'privkit-ledger.sqlite';
 
+/**
+ * The ledger's format (SQLite user_version). 2: rounds.aborted_by, banned_clients, and charges whose
+ * events carry the sampler's tailMass and the slack of src/dp/sampler-error.ts. An earlier file's
+ * charges replay under-charged (the old slack, no tail), so it is refused, not migrated.
+ */
+export const LEDGER_FORMAT = 2;
+
 function loadDriver(): typeof BetterSqlite3 {
   try {
     return createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
@@ -131,7 +138,7 @@ export class Ledger {
   /**
    * Opens (creating when missing) the ledger in directory `dir`, in WAL mode.
    *
-   * @throws {PrivkitError} E_ARG when dir is not a non-empty string, or better-sqlite3 is not installed.
+   * @throws {PrivkitError} E_ARG when dir is not a non-empty string, better-sqlite3 is not installed, or the ledger there has another format (LEDGER_FORMAT).
    */
   constructor(dir: string) {
     if (typeof dir !== 'string' || dir.length === 0) throw new PrivkitError('E_ARG', 'dir must be a non-empty directory path', { argument: 'dir' });
@@ -141,7 +148,14 @@ export class Ledger {
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('foreign_keys = ON');
+    const format = this.#db.pragma('user_version', { simple: true }) as number;
+    const fresh = (this.#db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n === 0;
+    if (!fresh && format !== LEDGER_FORMAT) {
+      this.#db.close();
+      throw new PrivkitError('E_ARG', `the ledger in ${dir} has format ${format}; this privkit reads format ${LEDGER_FORMAT} only (its charges would replay under-charged): start the task in a new data directory`, { argument: 'dir' });
+    }
     this.#db.exec(SCHEMA);
+    if (fresh) this.#db.pragma(`user_version = ${LEDGER_FORMAT}`);
   }
 
   /** Stores a task's spec, or checks that the stored one is the same (a restart). Returns false when they differ. */

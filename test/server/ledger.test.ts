@@ -138,3 +138,24 @@ describe('privacy ledger under kill -9', () => {
     expect(landed.open).toBeGreaterThan(0); // some kills hit a round in flight
   }, 90_000);
 });
+
+describe('ledger format', () => {
+  it('refuses a ledger of an earlier format (its charges would replay under the old sampler slack, without tail mass) and changes nothing in it', async () => {
+    const { Ledger, LEDGER_FORMAT } = await import('../../dist/src/server/ledger.js');
+    const dir = mkdtempSync(join(tmpdir(), 'privkit-ledger-format-'));
+    try {
+      new Ledger(dir).close();
+      const file = join(dir, LEDGER_FILE);
+      const db = new Database(file);
+      expect(db.pragma('user_version', { simple: true })).toBe(LEDGER_FORMAT);
+      db.pragma('user_version = 1'); // as a file from before the format existed would read (0) or an older one
+      db.close();
+      expect(() => new Ledger(dir)).toThrow(/has format 1; this privkit reads format 2/);
+      const after = new Database(file);
+      expect(after.pragma('user_version', { simple: true })).toBe(1);
+      after.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
