@@ -158,7 +158,7 @@ async function train(requested: string): Promise<BackendReport> {
   tf.dispose([xs, ys]);
   model.dispose();
   const backend = tf.getBackend();
-  return { requested, backend, accuracy, epsilon: dp.epsilon(), steps: dp.steps, noiseMultiplier: dp.noiseMultiplier!, ...rows, rowsMs, trainMs, ...(backend === 'webgl' && { webgl: webglFloats() }) };
+  return { requested, backend, accuracy, epsilon: dp.epsilon(), steps: dp.steps, noiseMultiplier: dp.noiseMultiplier, ...rows, rowsMs, trainMs, ...(backend === 'webgl' && { webgl: webglFloats() }) };
 }
 
 async function main(): Promise<void> {
