@@ -72,7 +72,7 @@ export async function runMnist(recipe: MnistRecipe = DEFAULT_RECIPE): Promise<Mn
   const test = tensors(mnist.test);
 
   const privateModel = buildModel(recipe);
-  const dp = makePrivate(privateModel, { targetEpsilon: recipe.targetEpsilon, delta: 1e-5, maxGradNorm: recipe.maxGradNorm, expectedBatchSize: recipe.batch, epochs: recipe.epochs, accountant: recipe.accountant });
+  const dp = makePrivate(privateModel, { targetEpsilon: recipe.targetEpsilon, delta: 1e-5, maxGradNorm: recipe.maxGradNorm, expectedBatchSize: recipe.batch, datasetSize: recipe.train, epochs: recipe.epochs, accountant: recipe.accountant });
   let average = recipe.ema > 0 ? privateModel.getWeights().map((w) => tf.keep(w.clone())) : [];
   const onBatchEnd = () => {
     const next = tf.tidy(() => privateModel.getWeights().map((w, k) => tf.keep(tf.add(tf.mul(average[k]!, recipe.ema), tf.mul(w, 1 - recipe.ema)))));
@@ -109,7 +109,7 @@ export async function runMnist(recipe: MnistRecipe = DEFAULT_RECIPE): Promise<Mn
     privateAccuracy: accuracy(privateModel, test.xs, test.ys),
     nonPrivateAccuracy: accuracy(plainModel, test.xs, test.ys),
     epsilon: dp.epsilon(),
-    noiseMultiplier: dp.noiseMultiplier!,
+    noiseMultiplier: dp.noiseMultiplier,
     msPerEpochPrivate,
     msPerEpochNonPrivate,
   };

@@ -76,7 +76,7 @@ async function train({ config, dataUrl }: TfjsRequest): Promise<void> {
   const model = buildModel(config);
   const initial = model.getWeights().map((w) => w.clone());
   post({ type: 'progress', text: `Calibrating the noise to epsilon ${config.targetEpsilon}...` });
-  // With the dataset size given, makePrivate calibrates the noise multiplier up front.
+  // makePrivate calibrates the noise multiplier up front, for the declared (public) dataset size.
   const dp = makePrivate(model, {
     targetEpsilon: config.targetEpsilon,
     delta: DELTA,
@@ -87,13 +87,13 @@ async function train({ config, dataUrl }: TfjsRequest): Promise<void> {
     accountant: TFJS_RECIPE.accountant,
     ...(config.seed === undefined ? {} : { rng: createRng({ seed: seedBytes(config.seed) }) }),
   });
-  const sampleRate = dp.sampleRate!;
+  const sampleRate = dp.sampleRate;
   post({
     type: 'setup',
     setup: {
       backend: tf.getBackend(),
       paramCount: model.countParams(),
-      noiseMultiplier: dp.noiseMultiplier!,
+      noiseMultiplier: dp.noiseMultiplier,
       sampleRate,
       stepsPerEpoch: Math.max(1, Math.round(1 / sampleRate)),
       testImages: test.xs.shape[0],

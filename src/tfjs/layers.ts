@@ -374,6 +374,16 @@ function plainStep(layer: LayerLike): Step {
   return { layer, variables: [], ghost: true, point: (input) => applyLayer(layer, input), perExample: () => materialized([], 0) };
 }
 
+/**
+ * The float width the backend computes in. The webgl backend's own floatPrecision() answers 16
+ * whenever tfjs renders to float32 textures (tfjs 4.22, tensorflow/tfjs#6980), so for it the flag
+ * that picks the texture format is read instead.
+ */
+function backendFloatBits(): number {
+  if (tf.getBackend() === 'webgl') return tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED') ? 32 : 16;
+  return tf.backend().floatPrecision();
+}
+
 /** The layers of a model that run as a chain, each with its norm formula. */
 export class LayerChain {
   /** The trainable variables of every layer, in order. */
@@ -396,7 +406,7 @@ export class LayerChain {
     }
     // In 16-bit floats (WebGL without float32 textures) the norms' rounding bound exceeds 1: every
     // example would be left out and training would silently do nothing.
-    const precision = tf.backend().floatPrecision();
+    const precision = backendFloatBits();
     if (precision !== 32) {
       throw new PrivkitError('E_ARG', `model: the tfjs backend '${tf.getBackend()}' computes in ${precision}-bit floats; DP-SGD needs 32-bit (e.g. WebGL with float32 textures, wasm or cpu)`, {
         argument: 'model',

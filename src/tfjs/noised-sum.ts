@@ -12,9 +12,11 @@
 // 1. Per-example contributions. The backend computes each example's rows (activations, output
 //    gradients, per-example gradients of batched ops) from that example's rows alone, with an order
 //    of operations that does not depend on the other rows or on their number (true of tfjs' cpu,
-//    wasm and webgl kernels: a row of a matMul, an entry of a batched matMul; tested on cpu by
-//    adding an example to a batch and comparing the others' rows bit for bit). So the contribution
-//    e_i that per-example.ts forms in float64 is a function of example i alone, and ||e_i|| <= C
+//    wasm and webgl kernels: a row of a matMul, an entry of a batched matMul; tested by comparing
+//    examples' norms and contributions bit for bit alone and in batches: cpu and wasm in Node,
+//    test/tfjs/release.test.ts and wasm-rows.test.ts; cpu, wasm and webgl (SwiftShader) in
+//    Chromium, test/e2e/tfjs-browser.test.ts). So the contribution e_i that per-example.ts forms
+//    in float64 is a function of example i alone, and ||e_i|| <= C
 //    holds exactly: its weight divides by a float64 norm of the very values summed, rounded up.
 //    The float32 rounding of the backend only changes what e_i is, never its norm bound (this is
 //    what the earlier float32 sum lacked: there, the rounding of the sum depended on all examples,

@@ -43,18 +43,17 @@ export interface MakePrivateOptions {
   clipping?: 'flat' | 'per-layer';
   /** q in (0, 1]: each record's Poisson inclusion probability. Give this or `expectedBatchSize`. */
   sampleRate?: number;
-  /** q N: the expected batch size (q = expectedBatchSize / dataset size). */
+  /** q N: the expected batch size (q = expectedBatchSize / datasetSize). */
   expectedBatchSize?: number;
   /**
-   * N: the number of training records, public (a bound on them, fixed before seeing the data): the
-   * sampling rate, the denominator q N, the steps per epoch and a calibrated noise multiplier come
-   * from it, and `fit` accepts datasets of at most N records, so the epsilon covers adding or
-   * removing any record of a dataset of up to N. When not given (`step` needs it), the first `fit`
-   * takes it from its xs, and every update then reveals that dataset's exact size (the noised sum is
-   * a lattice point divided by q N: one coordinate tells N from N + 1), i.e. whether a record was
-   * added or removed: give it whenever the dataset's size is not public.
+   * N (required): the number of training records, public (a bound on them, fixed before seeing the
+   * data). The sampling rate, the denominator q N, the steps per epoch and a calibrated noise
+   * multiplier come from it, and `fit` and `step` accept at most N records, so the epsilon covers
+   * adding or removing any record of a dataset of up to N. It is never taken from the data: every
+   * update is a lattice point divided by q N, so one coordinate would tell the dataset's size N from
+   * N + 1, i.e. whether a record was added or removed.
    */
-  datasetSize?: number;
+  datasetSize: number;
   /** The number of epochs `fit` trains by default and that targetEpsilon is calibrated for (1 by default; training longer spends more than targetEpsilon, which `epsilon()` reports). */
   epochs?: number;
   /** The accountant: 'rdp' (default) or 'pld' (tighter). */
@@ -145,7 +144,7 @@ interface ResolvedOptions {
   accountant: 'rdp' | 'pld';
 }
 
-/** The privacy plan, fixed once the dataset size is known. */
+/** The privacy plan, fixed by makePrivate's options and the model's size. */
 interface Plan {
   datasetSize: number;
   sampleRate: number;
@@ -166,11 +165,11 @@ export class PrivateModel {
   readonly #rng: Rng;
   readonly #accountant: Accountant;
   readonly #options: ResolvedOptions;
-  #plan: Plan | undefined;
+  readonly #plan: Plan;
   #steps = 0;
 
   /** @internal use makePrivate */
-  constructor(model: LayersModelLike, chain: LayerChain, loss: PerExampleLoss, optimizer: tf.Optimizer, rng: Rng, options: ResolvedOptions, datasetSize?: number) {
+  constructor(model: LayersModelLike, chain: LayerChain, loss: PerExampleLoss, optimizer: tf.Optimizer, rng: Rng, options: ResolvedOptions, datasetSize: number) {
     this.model = model;
     this.#chain = chain;
     this.perExampleLayers = chain.perExampleLayers;
@@ -179,17 +178,17 @@ export class PrivateModel {
     this.#rng = rng;
     this.#options = options;
     this.#accountant = options.accountant === 'pld' ? new PldAccountant() : new RdpAccountant();
-    if (datasetSize !== undefined) this.#plan = this.#makePlan(datasetSize);
+    this.#plan = this.#makePlan(datasetSize);
   }
 
-  /** z: the noise multiplier in use (calibrated when targetEpsilon was given); undefined until the dataset size is known. */
-  get noiseMultiplier(): number | undefined {
-    return this.#plan?.noiseMultiplier;
+  /** z: the noise multiplier in use (calibrated when targetEpsilon was given). */
+  get noiseMultiplier(): number {
+    return this.#plan.noiseMultiplier;
   }
 
-  /** q: the Poisson sampling rate in use; undefined until the dataset size is known. */
-  get sampleRate(): number | undefined {
-    return this.#plan?.sampleRate;
+  /** q: the Poisson sampling rate in use. */
+  get sampleRate(): number {
+    return this.#plan.sampleRate;
   }
 
   /** The private steps taken so far. */
@@ -220,7 +219,7 @@ export class PrivateModel {
    * One private step on a batch the caller drew by Poisson sampling at the plan's sampleRate
    * (e.g. with `poissonSample`): norms, clipped sum, noise, optimizer update, accounting.
    *
-   * @throws {PrivkitError} E_ARG when the dataset size is unknown (neither datasetSize nor an earlier fit), batch.xs / batch.ys are not tensors of the same batch size, or the batch holds more examples than the dataset, or an Embedding layer's ids are not integers in [0, inputDim).
+   * @throws {PrivkitError} E_ARG when batch.xs / batch.ys are not tensors of the same batch size, the batch holds more than datasetSize examples, or an Embedding layer's ids are not integers in [0, inputDim).
    */
   async step(batch: TrainingBatch): Promise<StepResult> {
     await ready();
@@ -228,7 +227,6 @@ export class PrivateModel {
     if (!isBatchTensor(xs) || !isBatchTensor(ys) || xs.shape[0] !== ys.shape[0]) {
       throw new PrivkitError('E_ARG', `batch must be { xs, ys }: tensors with the same size on axis 0, got ${describe(xs)} and ${describe(ys)}`, { argument: 'batch' });
     }
-    if (this.#plan === undefined) throw new PrivkitError('E_ARG', 'datasetSize must be given to makePrivate before step() (or call fit)', { argument: 'datasetSize' });
     // the sum's rounding is charged for batches of up to datasetSize + 1 examples (noised-sum.ts)
     if (xs.shape[0]! > this.#plan.datasetSize) {
       throw new PrivkitError('E_ARG', `batch must hold at most datasetSize (${this.#plan.datasetSize}) examples, got ${xs.shape[0]}`, { argument: 'batch' });
@@ -240,8 +238,7 @@ export class PrivateModel {
    * Trains with DP-SGD: each epoch is round(1 / q) steps on Poisson samples of (xs, ys) drawn from
    * the CSPRNG (batches vary in size and may be empty). The plan (q, the denominator q N, the steps
    * per epoch) comes from the declared datasetSize, whatever the number of records in xs (at most
-   * datasetSize); without one, the first call fixes it to xs' size (which the updates then reveal:
-   * see MakePrivateOptions.datasetSize).
+   * datasetSize: see MakePrivateOptions.datasetSize).
    *
    * @throws {PrivkitError} E_ARG when xs and ys are not tensors with the same number of records, their count exceeds datasetSize, an option is out of range, or (before any step) an Embedding first layer's ids in xs are not integers in [0, inputDim).
    * @throws {PrivkitError} E_ABORTED when the signal aborts (between steps).
@@ -260,7 +257,6 @@ export class PrivateModel {
     }
     await ready();
     const size = xs.shape[0]!;
-    this.#plan ??= this.#makePlan(size);
     const plan = this.#plan;
     // the declared size is the public N of the plan: a neighbouring dataset (one record more or less) trains with the same plan
     if (size > plan.datasetSize) throw new PrivkitError('E_ARG', `xs must hold at most datasetSize (${plan.datasetSize}) records, got ${size}`, { argument: 'xs' });
@@ -305,7 +301,7 @@ export class PrivateModel {
   #makePlan(datasetSize: number): Plan {
     const { sampleRate, expectedBatchSize, noiseMultiplier, targetEpsilon, delta, epochs, accountant } = this.#options;
     const q = sampleRate ?? expectedBatchSize! / datasetSize;
-    if (q > 1) throw new PrivkitError('E_ARG', `expectedBatchSize must be <= the dataset size (${datasetSize}), got ${expectedBatchSize}`, { argument: 'expectedBatchSize' });
+    if (q > 1) throw new PrivkitError('E_ARG', `expectedBatchSize must be <= datasetSize (${datasetSize}), got ${expectedBatchSize}`, { argument: 'expectedBatchSize' });
     const z = noiseMultiplier ?? this.#calibrate(targetEpsilon!, delta!, q, epochs * Math.max(1, Math.round(1 / q)), accountant);
     return { datasetSize, sampleRate: q, noiseMultiplier: z, release: planRelease(this.#dimension, this.#options.maxGradNorm, z, datasetSize + 1) };
   }
@@ -378,8 +374,8 @@ function assertDelta(value: unknown): number {
  * mixes the batch is outside the epsilon).
  *
  * @param model - the model (compiled, or give `loss` and `optimizer`).
- * @param opts - noise or target epsilon, clip norm, sampling, accountant.
- * @throws {PrivkitError} E_ARG when the model is not a chain of tfjs layers with trainable weights, a layer is refused, or an option is missing or out of range (exactly one of noiseMultiplier / targetEpsilon, and of sampleRate / expectedBatchSize; delta with targetEpsilon; maxGradNorm an array only with clipping 'per-layer', of one threshold >= 2^-500 per trainable layer; a single maxGradNorm >= 2^-500, or C / sqrt(L) with per-layer clipping).
+ * @param opts - noise or target epsilon, clip norm, sampling, the (public) dataset size, accountant.
+ * @throws {PrivkitError} E_ARG when the model is not a chain of tfjs layers with trainable weights, a layer is refused, or an option is missing or out of range (datasetSize always, an integer >= 1; exactly one of noiseMultiplier / targetEpsilon, and of sampleRate / expectedBatchSize <= datasetSize; delta with targetEpsilon; maxGradNorm an array only with clipping 'per-layer', of one threshold >= 2^-500 per trainable layer; a single maxGradNorm >= 2^-500, or C / sqrt(L) with per-layer clipping).
  *
  * @example
  * ```ts
@@ -389,9 +385,9 @@ function assertDelta(value: unknown): number {
  * import { makePrivate } from 'privkit/tfjs';
  * const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [4], units: 8, activation: 'relu' }), tfl.layers.dense({ units: 2, activation: 'softmax' })] });
  * model.compile({ optimizer: tf.train.sgd(0.1), loss: 'categoricalCrossentropy' });
- * const dp = makePrivate(model, { targetEpsilon: 3, delta: 1e-5, maxGradNorm: 1, expectedBatchSize: 16, epochs: 2 });
  * const xs = tf.randomNormal([64, 4]);
  * const ys = tf.oneHot(tf.randomUniform([64], 0, 2, 'int32'), 2);
+ * const dp = makePrivate(model, { targetEpsilon: 3, delta: 1e-5, maxGradNorm: 1, expectedBatchSize: 16, datasetSize: 64, epochs: 2 });
  * await dp.fit(xs, ys);
  * console.log(dp.epsilon()); // <= 3
  * ```
@@ -415,7 +411,10 @@ export function makePrivate(model: LayersModelLike, opts: MakePrivateOptions): P
   }
   const sampleRate = given.sampleRate === undefined ? undefined : assertSampleRate(given.sampleRate);
   const expectedBatchSize = given.expectedBatchSize === undefined ? undefined : assertNumber('expectedBatchSize', given.expectedBatchSize, 'positive');
-  const datasetSize = given.datasetSize === undefined ? undefined : assertInteger('datasetSize', given.datasetSize, 1, MAX_RNG_LENGTH);
+  if (given.datasetSize === undefined) {
+    throw new PrivkitError('E_ARG', 'datasetSize must be given: the number of training records, public (or a public bound on it); taken from the data, every update would reveal it exactly', { argument: 'datasetSize' });
+  }
+  const datasetSize = assertInteger('datasetSize', given.datasetSize, 1, MAX_RNG_LENGTH);
   const epochs = given.epochs === undefined ? 1 : assertInteger('epochs', given.epochs, 1, MAX_EPOCHS);
   const accountant = assertOneOf('accountant', given.accountant, ['rdp', 'pld'] as const, 'rdp');
   const rng = generatorOf(given.rng);

@@ -72,6 +72,7 @@ async function expectedEpsilons(): Promise<number[]> {
     delta: DELTA,
     maxGradNorm: 1,
     expectedBatchSize: RUN.batch,
+    datasetSize: RUN.examples,
     epochs: RUN.epochs,
     accountant: 'pld',
   });

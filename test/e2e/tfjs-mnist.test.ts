@@ -31,12 +31,12 @@ async function trainPrivately(backend: string, epochs: number) {
   const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [MNIST_PIXELS], units: 64, activation: 'relu' }), tfl.layers.dense({ units: 10, activation: 'softmax' })] });
   model.compile({ optimizer: tf.train.momentum(0.5, 0.9), loss: 'categoricalCrossentropy' });
   // the generator is seeded only to make the test reproducible; training code leaves rng out (CSPRNG)
-  const dp = makePrivate(model, { targetEpsilon: 3, delta: 1e-5, maxGradNorm: 1, expectedBatchSize: 200, epochs, rng: createRng({ seed: new Uint8Array(32).fill(4) }) });
+  const dp = makePrivate(model, { targetEpsilon: 3, delta: 1e-5, maxGradNorm: 1, expectedBatchSize: 200, datasetSize: train.xs.shape[0], epochs, rng: createRng({ seed: new Uint8Array(32).fill(4) }) });
   await dp.fit(train.xs, train.ys);
   const accuracy = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(model.predict(test.xs) as tf.Tensor, -1), tf.argMax(test.ys, -1)), 'float32')).dataSync()[0]!);
   tf.dispose([train.xs, train.ys, test.xs, test.ys]);
   model.dispose();
-  console.log(`tfjs ${backend}: DP-SGD test accuracy ${(100 * accuracy).toFixed(1)}% at epsilon ${dp.epsilon().toFixed(2)} (delta 1e-5, noise multiplier ${dp.noiseMultiplier!.toFixed(3)}, ${dp.steps} steps)`);
+  console.log(`tfjs ${backend}: DP-SGD test accuracy ${(100 * accuracy).toFixed(1)}% at epsilon ${dp.epsilon().toFixed(2)} (delta 1e-5, noise multiplier ${dp.noiseMultiplier.toFixed(3)}, ${dp.steps} steps)`);
   return { accuracy, epsilon: dp.epsilon(), steps: dp.steps };
 }
 

@@ -9,8 +9,8 @@
 // 2. The dataset's size through the lattice: the release is a lattice point k r divided by q N, so
 //    one coordinate of one update tells N from N + 1 (k = update x q N / r is an integer only for
 //    the true N): fit took N from the data, so adding or removing a record was visible in the model
-//    with near certainty. The declared datasetSize is now the plan's public N for any dataset of at
-//    most that many records.
+//    with near certainty. datasetSize is now required: the plan's public N for any dataset of at
+//    most that many records, never taken from the data.
 // 3. A malformed record stopping training: an Embedding id out of range was refused when its record
 //    was first sampled, after the steps before it were released, so the number of released steps
 //    depended on the record's presence. fit now checks every record before the first step.
@@ -77,7 +77,7 @@ describe('attack: the dataset size read from the lattice of the released update'
   const data = (records: number) => ({ xs: tf.randomNormal([records, 3], 0, 1, 'float32', 11), ys: tf.randomNormal([records, 2], 0, 1, 'float32', 12) });
 
   /** The model after the first private step on `records` records (zero weights, SGD with learning rate 1: the weights are minus the released update). */
-  const firstUpdate = async (records: number, datasetSize: number | undefined) => {
+  const firstUpdate = async (records: number, datasetSize: number) => {
     const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [3], units: 2, kernelInitializer: 'zeros', biasInitializer: 'zeros' })] });
     const dp = makePrivate(model, { noiseMultiplier: 1, maxGradNorm: 1, sampleRate: q, datasetSize, loss: 'meanSquaredError', optimizer: tf.train.sgd(1), rng: createRng({ seed: seed(4) }) });
     const { xs, ys } = data(records);
@@ -97,8 +97,13 @@ describe('attack: the dataset size read from the lattice of the released update'
     }).length;
   };
 
-  it('without a declared datasetSize the update reveals whether a record was removed (what datasetSize documents)', async () => {
-    const removed = await firstUpdate(N - 1, undefined);
+  it('makePrivate refuses to run without a declared datasetSize: N taken from the data shows in the update whether a record was removed', async () => {
+    const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [3], units: 2 })] });
+    const options = { noiseMultiplier: 1, maxGradNorm: 1, sampleRate: q, loss: 'meanSquaredError', optimizer: tf.train.sgd(1) } as const;
+    // @ts-expect-error datasetSize is required
+    expect(() => makePrivate(model, options)).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'datasetSize' }));
+    // what it would leak: a plan whose N is the data's own size (N - 1 records after a removal)
+    const removed = await firstUpdate(N - 1, N - 1);
     expect(latticeHits(removed, N - 1)).toBe(8);
     expect(latticeHits(removed, N)).toBeLessThan(4);
   });

@@ -149,7 +149,7 @@ describe('makePrivate step equals the slow reference', () => {
   }
 
   it('per-layer thresholds: one positive threshold per trainable layer, and only with per-layer clipping', () => {
-    const options = { noiseMultiplier: 1, sampleRate: 0.5 };
+    const options = { noiseMultiplier: 1, sampleRate: 0.5, datasetSize: 8 };
     expect(() => makePrivate(buildModel(), { ...options, maxGradNorm: [1, 2, 3], clipping: 'per-layer' })).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'maxGradNorm' }));
     expect(() => makePrivate(buildModel(), { ...options, maxGradNorm: [1], clipping: 'per-layer' })).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'maxGradNorm' }));
     expect(() => makePrivate(buildModel(), { ...options, maxGradNorm: [1, 2] })).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'maxGradNorm' }));
@@ -288,7 +288,7 @@ describe('accounting', () => {
   it('epsilon is the accountant of the same (q, z, steps); targetEpsilon is met after the calibrated epochs', async () => {
     for (const accountant of ['rdp', 'pld'] as const) {
       const model = buildModel();
-      const dp = makePrivate(model, { targetEpsilon: 2, delta: 1e-5, maxGradNorm: 1, expectedBatchSize: 10, epochs: 2, accountant, rng: createRng({ seed: seed(7) }) });
+      const dp = makePrivate(model, { targetEpsilon: 2, delta: 1e-5, maxGradNorm: 1, expectedBatchSize: 10, datasetSize: 40, epochs: 2, accountant, rng: createRng({ seed: seed(7) }) });
       expect(dp.epsilon()).toBe(0);
       const { xs, ys } = batch(40, [6], 3);
       const epochsSeen: number[] = [];
@@ -298,7 +298,7 @@ describe('accounting', () => {
       expect(dp.steps).toBe(8);
       // the lattice sampler's slack s per step: in each RDP step, or as (epsilon + 2 T s, delta e^(-T s)) on the PLD's transcript
       const s = stepSlack(model.trainableWeights.reduce((n, w) => n + w.read().size, 0));
-      const event = { noiseMultiplier: dp.noiseMultiplier!, sampleRate: 0.25, steps: 8, sampling: 'poisson', neighbours: 'add-remove' } as const;
+      const event = { noiseMultiplier: dp.noiseMultiplier, sampleRate: 0.25, steps: 8, sampling: 'poisson', neighbours: 'add-remove' } as const;
       const expected = accountant === 'rdp' ? new RdpAccountant().step({ ...event, slack: s }).getEpsilon(1e-5).epsilon : new PldAccountant().step(event).getEpsilon(1e-5 * Math.exp(-8 * s)).epsilon + 16 * s;
       expect(dp.epsilon()).toBeCloseTo(expected, accountant === 'rdp' ? 12 : 6);
       expect(dp.epsilon()).toBeLessThanOrEqual(2);
@@ -308,7 +308,7 @@ describe('accounting', () => {
   });
 
   it('fit aborts between steps', async () => {
-    const dp = makePrivate(buildModel(), { noiseMultiplier: 1, maxGradNorm: 1, sampleRate: 0.5 });
+    const dp = makePrivate(buildModel(), { noiseMultiplier: 1, maxGradNorm: 1, sampleRate: 0.5, datasetSize: 10 });
     const { xs, ys } = batch(10, [6], 3);
     const controller = new AbortController();
     const run = dp.fit(xs, ys, { epochs: 3, signal: controller.signal, callbacks: { onBatchEnd: () => controller.abort() } });

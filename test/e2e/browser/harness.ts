@@ -37,14 +37,18 @@ export function requirePrerequisites(): void {
   }
 }
 
-export function launchChromium(): Promise<Browser> {
+/**
+ * Launches headless Chromium. With `webgl`, WebGL is rendered by SwiftShader (ANGLE's software
+ * Vulkan: no GPU here), which Chromium enables only when asked; otherwise the GPU is disabled.
+ */
+export function launchChromium(options: { webgl?: boolean } = {}): Promise<Browser> {
   requirePrerequisites();
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: [
       '--no-sandbox',
-      '--disable-gpu',
+      ...(options.webgl === true ? ['--use-angle=swiftshader', '--enable-unsafe-swiftshader'] : ['--disable-gpu']),
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',

@@ -28,7 +28,7 @@ const common = {
   maxGradNorm: positive(),
   clipping: oneOf(['flat', 'per-layer'], { optional: true }),
   delta: probability({ optional: true }),
-  datasetSize: int(1, 2 ** 28, { optional: true }),
+  datasetSize: int(1, 2 ** 28),
   accountant: oneOf(['rdp', 'pld'], { optional: true }),
   loss: union([oneOf(lossNames), fn()], { optional: true }),
   optimizer: instance('tf.Optimizer', { optional: true }),
