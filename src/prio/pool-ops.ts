@@ -3,8 +3,7 @@
 // reports taken through one aggregator's ping-pong step, the batch split over the workers. A worker
 // makes the VDAF again from its recipe (factory and options, ./variants.ts) and keeps it for later
 // calls. A report that fails verification is an outcome, not an error: the rest of the batch goes on.
-import { PrivkitError } from '../errors.js';
-import { fromWorkerError, toWorkerError, type WorkerError } from '../pool/errors.js';
+import { fromWorkerError, PrivkitError, toWorkerError, type WorkerError } from '../errors.js';
 import type { Plan, PoolOperation } from '../pool/types.js';
 import { checkTypedArray } from '../wasm/boundary.js';
 import { assertBytes, describe, readOptions } from '../validate.js';
