@@ -1,10 +1,18 @@
-// Checks of array arguments read element by element (readNumbers, readArray) and of numbers by a
-// rule (checkNumber). Apart from ./validate.ts so that a bundle whose code uses only the basic
-// checks (the kernels and the pool) does not carry these: a bundler puts each module in the chunks
-// that use it, never part of one. Each throws a PrivkitError naming the argument.
+// Checks of array arguments read element by element (readNumbers, readArray), of numbers by a rule
+// (checkNumber) and of byte strings of a fixed length (assertBytes: keys, seeds, nonces). Apart from
+// ./validate.ts so that a bundle whose code uses only the basic checks (the kernels and the pool)
+// does not carry these: a bundler puts each module in the chunks that use it, never part of one.
+// Each throws a PrivkitError naming the argument.
 import { PrivkitError } from './errors.js';
 import { describe } from './validate.js';
 import { checkTypedArray, currentLength, typedArrayKind } from './wasm/boundary.js';
+
+/** A genuine, attached Uint8Array of exactly `length` bytes (a key, a seed, a nonce). */
+export function assertBytes(name: string, value: unknown, length: number): Uint8Array {
+  const bytes = checkTypedArray(name, value, ['Uint8Array']);
+  if (currentLength(bytes) !== length) throw new PrivkitError('E_ARG', `${name} must be a Uint8Array of ${length} bytes, got ${describe(value)}`, { argument: name });
+  return bytes;
+}
 
 /** Longest array (of options, bounds, records given as a JS array) a check reads: 2^28 elements. */
 const MAX_ARRAY_LENGTH = 2 ** 28;

@@ -3,6 +3,8 @@
 // Proxy, a DataView or an array-like object never passes for one, and a view whose buffer was
 // transferred (detached) is refused rather than read as empty. Options are read once (readOptions).
 // Messages describe values with `describe`, which never throws and never copies a long input whole.
+// Also the check of the cancellation and progress options of long operations (callOptions). The
+// checks that the kernels and the pool never use are in ./validate-arrays.ts.
 import { PrivkitError } from './errors.js';
 import { checkTypedArray, currentLength, isDetached, typedArrayKind, type TypedArray } from './wasm/boundary.js';
 
@@ -41,13 +43,6 @@ export function describe(value: unknown): string {
   } catch {
     return 'an unreadable value';
   }
-}
-
-/** A genuine, attached Uint8Array of exactly `length` bytes (a key, a seed, a nonce). */
-export function assertBytes(name: string, value: unknown, length: number): Uint8Array {
-  const bytes = checkTypedArray(name, value, ['Uint8Array']);
-  if (currentLength(bytes) !== length) throw new PrivkitError('E_ARG', `${name} must be a Uint8Array of ${length} bytes, got ${describe(value)}`, { argument: name });
-  return bytes;
 }
 
 /** A genuine, attached Float32Array (see checkTypedArray in wasm/boundary.ts). */

@@ -6,7 +6,8 @@
 import { fromWorkerError, PrivkitError, toWorkerError, type WorkerError } from '../errors.js';
 import type { Plan, PoolOperation } from '../pool/types.js';
 import { checkTypedArray } from '../wasm/boundary.js';
-import { assertBytes, describe, readOptions } from '../validate.js';
+import { describe, readOptions } from '../validate.js';
+import { assertBytes } from '../validate-arrays.js';
 import { adoptLeaderState, MAX_CTX_LENGTH, VERIFY_KEY_SIZE, type Prio3, type Prio3HelperInit, type Prio3LeaderInit, type Prio3Report } from './prio3.js';
 import { prio3BoundedL2VecSum } from './bounded-l2.js';
 import { recipeOf, type Prio3Recipe } from './recipes.js';
