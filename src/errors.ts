@@ -156,6 +156,7 @@ export interface ElementOffset {
   offset: number;
 }
 
+/** A thrown value as it crosses to the caller's thread: a PrivkitError as its fields, anything else as its message. */
 export function toWorkerError(error: unknown): WorkerError {
   if (!(error instanceof PrivkitError)) return { text: error instanceof Error ? error.message : String(error) };
   const prefix = `${error.code}: `;
@@ -163,6 +164,10 @@ export function toWorkerError(error: unknown): WorkerError {
   return { code: error.code, text, argument: error.argument, index: error.index };
 }
 
+/**
+ * A worker's error rebuilt on the caller's thread: a PrivkitError re-indexed into the caller's array
+ * when `part` says where the part's elements start (see the header), anything else E_WORKER.
+ */
 export function fromWorkerError(error: WorkerError, part: ElementOffset | undefined): PrivkitError {
   const { code, text, argument, index } = error;
   if (code === undefined) return new PrivkitError('E_WORKER', `a pool worker failed: ${text}`);
