@@ -1,4 +1,12 @@
-// PrivkitError: the one error type of the engine, with a stable machine-readable code.
+// PrivkitError: the one error type of the engine, with a stable machine-readable code; and its
+// form as plain fields, in which it crosses between threads (a pool worker's error, a prio
+// measurement's outcome). A worker sends a PrivkitError as its fields (code, the message text after
+// the code, argument, index); the caller's thread rebuilds it. An element error of a part's rows of
+// the input (its argument is the input's name) is re-indexed structurally: the index moves by the
+// part's first element, and so does the element reference `argument[index]` that such messages name
+// (nonFiniteError and the kernels' element errors). Anything else a worker throws becomes E_WORKER.
+// These live here rather than in src/pool/ so that a bundle puts them in the chunk of the error type
+// that every family loads, not in a small chunk of their own.
 
 /**
  * The stable, machine-readable code of a {@link PrivkitError}: branch on `error.code`, never on the
@@ -125,4 +133,48 @@ export function nonFiniteError(argument: string, index: number, value: number): 
     argument,
     index,
   });
+}
+
+/** The rejection of an aborted operation: E_ABORTED with the signal's reason as its cause. */
+export function abortedError(signal: AbortSignal): PrivkitError {
+  return new PrivkitError('E_ABORTED', 'the operation was aborted', { cause: signal.reason });
+}
+
+/** A worker's error as it crosses to the caller's thread (structured-cloneable). */
+export interface WorkerError {
+  /** Set for a PrivkitError. */
+  code?: PrivkitErrorCode;
+  /** The message, without the `CODE: ` prefix of a PrivkitError. */
+  text: string;
+  argument?: string;
+  index?: number;
+}
+
+/** Where a part's elements start in the caller's array named `argument`. */
+export interface ElementOffset {
+  argument: string;
+  offset: number;
+}
+
+/** A thrown value as it crosses to the caller's thread: a PrivkitError as its fields, anything else as its message. */
+export function toWorkerError(error: unknown): WorkerError {
+  if (!(error instanceof PrivkitError)) return { text: error instanceof Error ? error.message : String(error) };
+  const prefix = `${error.code}: `;
+  const text = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+  return { code: error.code, text, argument: error.argument, index: error.index };
+}
+
+/**
+ * A worker's error rebuilt on the caller's thread: a PrivkitError re-indexed into the caller's array
+ * when `part` says where the part's elements start (see the header), anything else E_WORKER.
+ */
+export function fromWorkerError(error: WorkerError, part: ElementOffset | undefined): PrivkitError {
+  const { code, text, argument, index } = error;
+  if (code === undefined) return new PrivkitError('E_WORKER', `a pool worker failed: ${text}`);
+  if (part === undefined || argument !== part.argument || index === undefined) return new PrivkitError(code, text, { argument, index });
+  const moved = index + part.offset;
+  const reference = `${argument}[${index}]`;
+  const at = text.indexOf(reference);
+  const message = at < 0 ? text : `${text.slice(0, at)}${argument}[${moved}]${text.slice(at + reference.length)}`;
+  return new PrivkitError(code, message, { argument, index: moved });
 }

@@ -3,6 +3,8 @@
 // Proxy, a DataView or an array-like object never passes for one, and a view whose buffer was
 // transferred (detached) is refused rather than read as empty. Options are read once (readOptions).
 // Messages describe values with `describe`, which never throws and never copies a long input whole.
+// Also the check of the cancellation and progress options of long operations (callOptions). The
+// checks that the kernels and the pool never use are in ./validate-arrays.ts.
 import { PrivkitError } from './errors.js';
 import { checkTypedArray, currentLength, isDetached, typedArrayKind, type TypedArray } from './wasm/boundary.js';
 
@@ -41,13 +43,6 @@ export function describe(value: unknown): string {
   } catch {
     return 'an unreadable value';
   }
-}
-
-/** A genuine, attached Uint8Array of exactly `length` bytes (a key, a seed, a nonce). */
-export function assertBytes(name: string, value: unknown, length: number): Uint8Array {
-  const bytes = checkTypedArray(name, value, ['Uint8Array']);
-  if (currentLength(bytes) !== length) throw new PrivkitError('E_ARG', `${name} must be a Uint8Array of ${length} bytes, got ${describe(value)}`, { argument: name });
-  return bytes;
 }
 
 /** A genuine, attached Float32Array (see checkTypedArray in wasm/boundary.ts). */
@@ -103,99 +98,6 @@ export function assertInteger(name: string, value: unknown, min = 0, max = Numbe
   }
   if (value > max) throw new PrivkitError('E_ARG', `${name} must be at most ${max}, got ${value}`, { argument: name });
   return value;
-}
-
-/** Longest array (of options, bounds, records given as a JS array) a check reads: 2^28 elements. */
-const MAX_ARRAY_LENGTH = 2 ** 28;
-
-/** The length of an array-like argument: an Array, a genuine attached typed array, or an object with a length; at most `maxLength`. */
-function arrayLength(name: string, value: unknown, maxLength = MAX_ARRAY_LENGTH): number {
-  if (value === null || typeof value !== 'object') {
-    throw new PrivkitError('E_ARG', `${name} must be an array, got ${describe(value)}`, { argument: name });
-  }
-  const kind = typedArrayKind(value);
-  if (kind !== undefined) return checkLength(name, currentLength(checkTypedArray(name, value, [kind])), maxLength);
-  if (ArrayBuffer.isView(value)) throw new PrivkitError('E_ARG', `${name} must be an array, got ${describe(value)}`, { argument: name });
-  const length = (value as ArrayLike<unknown>).length;
-  if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
-    throw new PrivkitError('E_ARG', `${name} must be an array, got ${describe(value)}`, { argument: name });
-  }
-  return checkLength(name, length, maxLength);
-}
-
-function checkLength(name: string, length: number, maxLength: number): number {
-  if (length > maxLength) throw new PrivkitError('E_ARG', `${name} must have at most ${maxLength} elements, got ${length}`, { argument: name });
-  return length;
-}
-
-/** What a number must be: finite unless `finite` is false, an integer, within bounds (inclusive min/max, exclusive above/below). */
-export interface NumberRule {
-  finite?: boolean;
-  integer?: boolean;
-  min?: number;
-  max?: number;
-  above?: number;
-  below?: number;
-}
-
-/** The rule in words, for messages: "a finite integer >= 1". */
-function ruleText(rule: NumberRule): string {
-  const parts = [rule.integer ? 'an integer' : rule.finite === false ? 'a number' : 'a finite number'];
-  if (rule.min !== undefined) parts.push(`>= ${rule.min}`);
-  if (rule.above !== undefined) parts.push(`> ${rule.above}`);
-  if (rule.max !== undefined) parts.push(`<= ${rule.max}`);
-  if (rule.below !== undefined) parts.push(`< ${rule.below}`);
-  return parts.join(' ');
-}
-
-function followsRule(v: number, rule: NumberRule): boolean {
-  if (Number.isNaN(v) || (rule.finite !== false && !Number.isFinite(v))) return false;
-  if (rule.integer && !Number.isSafeInteger(v)) return false;
-  return !(
-    (rule.min !== undefined && v < rule.min) ||
-    (rule.max !== undefined && v > rule.max) ||
-    (rule.above !== undefined && !(v > rule.above)) ||
-    (rule.below !== undefined && !(v < rule.below))
-  );
-}
-
-/**
- * The numbers of an array-like argument (an Array, a typed array or an array-like object), each
- * checked by `rule`, copied into a new Float64Array (so later reads can not see other values). A
- * bad element gives E_ARG (E_NONFINITE for NaN or +-Infinity where finite numbers are required)
- * with the argument and the element's index.
- */
-export function readNumbers(name: string, value: unknown, rule: NumberRule = {}, maxLength = MAX_ARRAY_LENGTH): Float64Array {
-  const length = arrayLength(name, value, maxLength);
-  const out = new Float64Array(length);
-  for (let i = 0; i < length; i++) {
-    const v = (value as ArrayLike<unknown>)[i];
-    if (typeof v !== 'number' || !followsRule(v, rule)) {
-      const code = typeof v === 'number' && !Number.isFinite(v) && !rule.integer ? 'E_NONFINITE' : 'E_ARG';
-      throw new PrivkitError(code, `${name}[${i}] must be ${ruleText(rule)}, got ${describe(v)}`, { argument: name, index: i });
-    }
-    out[i] = v;
-  }
-  return out;
-}
-
-/** One number checked by `rule` (E_ARG naming `name` otherwise). */
-export function checkNumber(name: string, value: unknown, rule: NumberRule): number {
-  if (typeof value !== 'number' || !followsRule(value, rule)) {
-    throw new PrivkitError('E_ARG', `${name} must be ${ruleText(rule)}, got ${describe(value)}`, { argument: name });
-  }
-  return value;
-}
-
-/**
- * The elements of an array-like argument (at most `maxLength`), each checked by `element` (called
- * with the element's name `name[i]`, value and index); returns them as a new Array.
- */
-export function readArray<T>(name: string, value: unknown, element: (name: string, value: unknown, index: number) => T, maxLength = MAX_ARRAY_LENGTH): T[] {
-  const length = arrayLength(name, value, maxLength);
-  const out: T[] = new Array(length);
-  for (let i = 0; i < length; i++) out[i] = element(`${name}[${i}]`, (value as ArrayLike<unknown>)[i], i);
-  return out;
 }
 
 /**
@@ -262,3 +164,28 @@ export function readOptions<T extends object, K extends keyof T & string>(opts: 
   return read;
 }
 
+/** The cancellation and progress options of a long operation (the public type is CallOptions in src/pool/types.ts). */
+interface CallOptionValues {
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** `signal` and `onProgress` of the options object `opts` (named `name`), checked: E_ARG naming the bad one. */
+export function callOptions(opts: CallOptionValues | null | undefined, name = 'opts'): CallOptionValues {
+  const { signal, onProgress } = readOptions(opts, ['signal', 'onProgress'], name);
+  if (signal !== undefined && !isAbortSignal(signal)) {
+    throw new PrivkitError('E_ARG', `${name}.signal must be an AbortSignal, got ${describe(signal)}`, { argument: `${name}.signal` });
+  }
+  if (onProgress !== undefined) assertFunction(`${name}.onProgress`, onProgress);
+  return { signal, onProgress };
+}
+
+/** Whether `value` is a genuine AbortSignal (a forged one, made from its prototype, fails its own getters). */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  if (!(value instanceof AbortSignal)) return false;
+  try {
+    return typeof value.aborted === 'boolean';
+  } catch {
+    return false;
+  }
+}

@@ -14,7 +14,8 @@
 // (For i > v, f(v - i) = 1 and the ratio only decreases with i, so the maximum is over i <= v.)
 import { PrivkitError } from '../errors.js';
 import { binomialUpperTail, logBinomialPmf } from '../math/beta.js';
-import { assertInteger, assertNumber, describe, readArray, readNumbers, readOptions } from '../validate.js';
+import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
+import { readArray, readNumbers } from '../validate-arrays.js';
 import { assertConfidence } from './statistics.js';
 
 /** The counts of a one-run audit (Steinke, Nasr, Jagielski 2023). */

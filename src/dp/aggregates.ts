@@ -8,7 +8,8 @@
 // sum beyond the lattice's exact range (2^28 x the noise scale) is clamped to it before the noise, a
 // public bound (clampToLattice).
 import { PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, assertOneOf, readNumbers, readOptions } from '../validate.js';
+import { assertInteger, assertNumber, assertOneOf, readOptions } from '../validate.js';
+import { readNumbers } from '../validate-arrays.js';
 import { checkTypedArray } from '../wasm/boundary.js';
 import { calibrateSecureGaussian, calibrateSecureLaplace, laplaceMechanism } from './mechanisms.js';
 import { resolveRng } from './noise.js';

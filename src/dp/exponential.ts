@@ -17,7 +17,8 @@
 // but not a formal proof: callers that need a hard bound charge a sensitivity margin (dpQuantiles
 // does). Outputs are candidate indices, a public finite set, so no output is porous.
 import { PrivkitError } from '../errors.js';
-import { assertNumber, readNumbers, readOptions } from '../validate.js';
+import { assertNumber, readOptions } from '../validate.js';
+import { readNumbers } from '../validate-arrays.js';
 import { generatorOf } from './noise.js';
 import type { Rng } from './rng.js';
 

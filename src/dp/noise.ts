@@ -5,7 +5,8 @@
 // use the secure mode (src/dp/secure.ts), which resists floating-point attacks.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
-import { checkTypedArray, copyOut, currentLength, snapshot, StagingWindow } from '../wasm/boundary.js';
+import { checkTypedArray, copyOut, currentLength, StagingWindow } from '../wasm/boundary.js';
+import { snapshot } from '../wasm/snapshot.js';
 import { createRng, isRng, type Rng } from './rng.js';
 import { dpWasm, type DpExports } from './wasm.js';
 

@@ -8,7 +8,8 @@
 import { PrivkitError } from '../errors.js';
 import { assertFunction, assertInteger, describe, readOptions } from '../validate.js';
 import type { Arena } from '../wasm/arena.js';
-import { byteRegion, checkTypedArray, currentLength, StagingWindow } from '../wasm/boundary.js';
+import { checkTypedArray, currentLength, StagingWindow } from '../wasm/boundary.js';
+import { byteRegion } from '../wasm/snapshot.js';
 import { isWasmModule, withWasm, type ModuleExports, type WasmModule } from '../wasm/runtime.js';
 import { rngWasm, type RngExports } from './wasm.js';
 

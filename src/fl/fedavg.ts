@@ -35,15 +35,15 @@
 // `rounds` rounds (calibrateNoiseMultiplier, same sampling and neighbours); with an aggregator of its
 // own, targetEpsilon is a budget. Either way a private FedAvg refuses (E_BUDGET) a round past `rounds`
 // or one whose costliest outcome could take epsilon past the target.
-import { PrivkitError } from '../errors.js';
+import { abortedError, PrivkitError } from '../errors.js';
 import { calibrateNoiseMultiplier } from '../accounting/calibrate.js';
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import { assertDelta, subsampledDistributedEvent, type PrivacyEvent, type Sampling } from '../accounting/events.js';
 import { createRng, type Rng } from '../dp/rng.js';
 import { gaussianLatticeFor } from '../dp/secure.js';
-import { abortedError, assertPool, callOptions, checkpoint } from '../pool/guards.js';
+import { assertPool, checkpoint } from '../pool/guards.js';
 import type { CallOptions, PoolRunner } from '../pool/types.js';
-import { assertFloat32Array, assertFunction, assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
+import { assertFloat32Array, assertFunction, assertInteger, assertNumber, assertOneOf, callOptions, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import { CentralDpAggregator, centralRoundEvent, NonPrivateAggregator, type AggregateResult, type UpdateAggregator } from './aggregators.js';
 import type { Dataset } from './data.js';

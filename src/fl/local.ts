@@ -6,7 +6,8 @@
 // in pool workers (Pool.localUpdates).
 import { PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
-import { assertBytes, assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
+import { assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
+import { assertBytes } from '../validate-arrays.js';
 import type { Model } from './model.js';
 import { UniformIntegers } from './sampling.js';
 

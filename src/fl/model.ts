@@ -11,7 +11,8 @@
 // which is what crosses to pool workers.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
-import { assertBytes, assertFloat32Array, assertInteger, describe, readOptions } from '../validate.js';
+import { assertFloat32Array, assertInteger, describe, readOptions } from '../validate.js';
+import { assertBytes } from '../validate-arrays.js';
 import { checkTypedArray } from '../wasm/boundary.js';
 
 /** A model's architecture as plain data (what crosses to pool workers): every size given. */

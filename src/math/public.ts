@@ -2,7 +2,8 @@
 // arguments checked (a PrivkitError naming the argument instead of NaN or garbage). The engine calls
 // the unchecked forms in its inner loops.
 import { PrivkitError } from '../errors.js';
-import { checkNumber, optionalBoolean, readOptions } from '../validate.js';
+import { optionalBoolean, readOptions } from '../validate.js';
+import { checkNumber } from '../validate-arrays.js';
 import * as beta from './beta.js';
 import * as special from './special.js';
 

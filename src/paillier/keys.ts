@@ -10,10 +10,11 @@
 // Packed vectors (the layout and packing in ./packing.ts) are encrypted, added and decrypted here,
 // beside the key methods that serve them.
 import { createRng, type Rng } from '../dp/rng.js';
-import { PrivkitError } from '../errors.js';
-import { abortedError, assertPool, callOptions, checkpoint, refuseInPool } from '../pool/guards.js';
+import { abortedError, PrivkitError } from '../errors.js';
+import { assertPool, checkpoint, refuseInPool } from '../pool/guards.js';
 import type { CallOptions, PoolRunner } from '../pool/types.js';
-import { assertInteger, describe, optionalBoolean, readArray, readOptions } from '../validate.js';
+import { assertInteger, callOptions, describe, optionalBoolean, readOptions } from '../validate.js';
+import { readArray } from '../validate-arrays.js';
 import { ready } from '../wasm/runtime.js';
 import { paillierPrimes, paillierRandomness } from './key-pool-ops.js';
 import { gcd, modInverse } from '../math/modular.js';

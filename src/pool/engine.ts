@@ -17,14 +17,12 @@
 // workers running only its parts are ended and replaced. In Node, workers keep the process alive only
 // while calls run (or while they start), so a forgotten pool does not hold a finished program.
 import { platform } from '#platform';
-import { PrivkitError } from '../errors.js';
-import { assertInteger, describe, readOptions, type FloatArray } from '../validate.js';
+import { abortedError, fromWorkerError, PrivkitError, type ElementOffset } from '../errors.js';
+import { assertInteger, callOptions, describe, readOptions, type FloatArray } from '../validate.js';
 import { copyIn, copyOut, isSharedArray, region } from '../wasm/boundary.js';
 import { compiledModules } from '../wasm/runtime.js';
 import { compiledSharedModules, freeSlotsOf, wasmMemoryOf } from '../wasm/shared-memory.js';
 import type { SpawnedWorker } from '../platform/types.js';
-import { fromWorkerError, type ElementOffset } from './errors.js';
-import { abortedError, callOptions } from './guards.js';
 import { dtypeOf, sharedArray, Staging } from './memory.js';
 import { splitRows } from './parts.js';
 import { plainArray, type Forget, type Reply, type Request } from './protocol.js';

@@ -3,7 +3,7 @@
 // runs one part of a pooled operation, named as in the registry, and is answered by its id with the
 // part's result or its error (and, when asked for, progress messages before that).
 import type { FloatArray } from '../validate.js';
-import type { WorkerError } from './errors.js';
+import type { WorkerError } from '../errors.js';
 import type { FloatDtype } from './types.js';
 
 /** A new plain array of `dtype`. */

@@ -6,13 +6,13 @@
 // worker loads only the families it runs and, given their compiled modules, never their base64. An
 // input that lies in a shared wasm memory is read in place: the worker gets that memory with the
 // first request naming it, and keeps it until the pool's thread says to forget it (see
-// Request.inputMemory). Errors go back as their fields (./errors.ts). Progress of a part, when
+// Request.inputMemory). Errors go back as their fields (toWorkerError in src/errors.ts). Progress of a part, when
 // asked for, goes back at most every PROGRESS_INTERVAL_MS.
-import { PrivkitError } from '../errors.js';
+import { PrivkitError, toWorkerError } from '../errors.js';
 import { isOperationName, operation } from '../registry.js';
+import { describe } from '../validate.js';
 import { adoptModules, ready } from '../wasm/runtime.js';
 import { adoptMemory, adoptSharedModules, THREAD_ID } from '../wasm/shared-memory.js';
-import { toWorkerError } from './errors.js';
 import { poolWorkerPort } from './port.js';
 import { freshBuffers, plainArray, type Forget, type Reply, type Request } from './protocol.js';
 import type { PoolOperation } from './types.js';
@@ -31,7 +31,7 @@ const send = (reply: Reply, transfer: ArrayBuffer[] = []) => port.post(reply, tr
  */
 async function operationNamed(request: Request): Promise<PoolOperation<never, unknown, unknown, unknown>> {
   const { operation: name, modules, sharedModules } = request;
-  if (!isOperationName(name)) throw new PrivkitError('E_ARG', `no pool operation is registered as '${name}'`, { argument: 'operation' });
+  if (!isOperationName(name)) throw new PrivkitError('E_ARG', `no pool operation is registered as ${describe(name)}`, { argument: 'operation' });
   const found = await operation(name);
   if (modules !== undefined) adoptModules(modules);
   if (sharedModules !== undefined) adoptSharedModules(sharedModules);

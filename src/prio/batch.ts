@@ -3,9 +3,10 @@
 // or on this thread. An aggregator's step settles each report on its own, as Promise.allSettled does:
 // a report that fails verification is `rejected` with the PrivkitError that refused it, and the rest
 // of the batch is verified as if it were absent.
-import { abortedError, assertPool, callOptions } from '../pool/guards.js';
+import { abortedError } from '../errors.js';
+import { assertPool } from '../pool/guards.js';
 import type { CallOptions, Plan, PoolOperation, PoolRunner } from '../pool/types.js';
-import { readOptions } from '../validate.js';
+import { callOptions, readOptions } from '../validate.js';
 import type { Prio3, Prio3HelperInit, Prio3LeaderInit, Prio3Report } from './prio3.js';
 import { prio3Shard, prio3Step, type Role, type StepResult } from './pool-ops.js';
 

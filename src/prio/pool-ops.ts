@@ -3,11 +3,11 @@
 // reports taken through one aggregator's ping-pong step, the batch split over the workers. A worker
 // makes the VDAF again from its recipe (factory and options, ./variants.ts) and keeps it for later
 // calls. A report that fails verification is an outcome, not an error: the rest of the batch goes on.
-import { PrivkitError } from '../errors.js';
-import { fromWorkerError, toWorkerError, type WorkerError } from '../pool/errors.js';
+import { fromWorkerError, PrivkitError, toWorkerError, type WorkerError } from '../errors.js';
 import type { Plan, PoolOperation } from '../pool/types.js';
 import { checkTypedArray } from '../wasm/boundary.js';
-import { assertBytes, describe, readOptions } from '../validate.js';
+import { describe, readOptions } from '../validate.js';
+import { assertBytes } from '../validate-arrays.js';
 import { adoptLeaderState, MAX_CTX_LENGTH, VERIFY_KEY_SIZE, type Prio3, type Prio3HelperInit, type Prio3LeaderInit, type Prio3Report } from './prio3.js';
 import { prio3BoundedL2VecSum } from './bounded-l2.js';
 import { recipeOf, type Prio3Recipe } from './recipes.js';

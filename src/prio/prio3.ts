@@ -6,7 +6,8 @@
 import { PrivkitError } from '../errors.js';
 import { createRng, isRng, type Rng } from '../dp/rng.js';
 import { checkTypedArray, currentLength } from '../wasm/boundary.js';
-import { assertBytes, assertInteger, assertNumber, describe, readOptions } from '../validate.js';
+import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
+import { assertBytes } from '../validate-arrays.js';
 import { discreteGaussian, MAX_DISCRETE_SCALE } from '../dp/discrete.js';
 import { checkEncodedVec, decodeVec, encodeVec, type Field, FieldVec, vecAdd } from './field.js';
 import { type Circuit, decide, proofLen, proveEncoded, proveRandLen, query, queryRandLen, verifierLen } from './flp.js';

@@ -7,7 +7,8 @@
 // other releases or outside data, skewed or semantically close sensitive values (t-closeness), or an
 // adversary who knows some records. k-anonymity is not differential privacy.
 import { PrivkitError } from '../errors.js';
-import { assertInteger, describe, readArray, readOptions } from '../validate.js';
+import { assertInteger, describe, readOptions } from '../validate.js';
+import { readArray } from '../validate-arrays.js';
 
 /** Options of {@link anonymityReport}. */
 export interface AnonymityOptions {

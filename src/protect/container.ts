@@ -6,7 +6,8 @@
 // at most WINDOW chunks are in progress at once, and the engines hold one partial chunk.
 import { PrivkitError } from '../errors.js';
 import { toBase64Url } from '../secagg/base64url.js';
-import { assertOneOf, checkNumber, describe, readArray, readOptions } from '../validate.js';
+import { assertOneOf, describe, readOptions } from '../validate.js';
+import { checkNumber, readArray } from '../validate-arrays.js';
 import { checkTypedArray, currentLength, typedArrayKind } from '../wasm/boundary.js';
 import { ByteQueue, equalBytes, randomBytes, readBigEndian, sha256, wipe } from './bytes.js';
 import {

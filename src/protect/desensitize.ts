@@ -11,7 +11,8 @@
 import { PrivkitError } from '../errors.js';
 import { checkTypedArray, currentLength } from '../wasm/boundary.js';
 import { ready } from '../wasm/runtime.js';
-import { assertInteger, assertNumber, assertOneOf, describe, readArray, readOptions } from '../validate.js';
+import { assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
+import { readArray } from '../validate-arrays.js';
 import { hmacKeyStates, hmacTokens } from './hmac.js';
 
 /** A keyed pseudonymizer made by {@link createPseudonymizer}. */

@@ -4,7 +4,8 @@
 // one record per person (a person with several records needs them merged, or the guarantee is
 // the per-record one only).
 import { PrivkitError } from '../errors.js';
-import { assertInteger, assertNumber, assertOneOf, describe, readArray, readNumbers, readOptions } from '../validate.js';
+import { assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
+import { readArray, readNumbers } from '../validate-arrays.js';
 import { nextUp } from '../dp/calibration.js';
 import { discreteGaussian, discreteLaplace, MAX_DISCRETE_SCALE, uniformBelow } from '../dp/discrete.js';
 import { gumbelArgmax } from '../dp/exponential.js';

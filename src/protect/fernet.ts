@@ -3,7 +3,8 @@
 // timestamp, IV and ciphertext, all base64url (padded). Both primitives are WebCrypto's.
 // Every invalid token (bad encoding, wrong key, tampered, expired, from the far future) is E_AUTH.
 import { PrivkitError } from '../errors.js';
-import { checkNumber, describe, readOptions } from '../validate.js';
+import { describe, readOptions } from '../validate.js';
+import { checkNumber } from '../validate-arrays.js';
 import { checkTypedArray } from '../wasm/boundary.js';
 import { bigEndian, concat, own, randomBytes, readBigEndian, utf8, wipe } from './bytes.js';
 

@@ -1,7 +1,7 @@
 // Plain-TypeScript reference of the ChaCha20 block function (RFC 8439 section 2.3) and of the
 // full-precision uniform double conversion: the oracle for the wasm generator.
 import { PrivkitError } from '../errors.js';
-import { assertBytes, checkNumber } from '../validate.js';
+import { assertBytes, checkNumber } from '../validate-arrays.js';
 import { checkTypedArray } from '../wasm/boundary.js';
 
 const SIGMA = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574];

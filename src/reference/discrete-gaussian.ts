@@ -6,7 +6,7 @@
 // its uniform and acceptance word, then wedges, tails, tie uniforms and restarts, in value order.
 // The oracle of the SIMD batch: any lane that decides differently shows as a different value.
 import { PrivkitError } from '../errors.js';
-import { checkNumber } from '../validate.js';
+import { checkNumber } from '../validate-arrays.js';
 import { checkedSource, type KeystreamSource } from './source.js';
 
 export type { KeystreamSource } from './source.js';

@@ -2,7 +2,8 @@
 // results rounded to float32 once. They are the oracle of the property tests and the JS baseline
 // of the benchmarks; they check shapes but not finiteness.
 import { PrivkitError } from '../errors.js';
-import { assertFloat32Array, assertNumber, matrixColumns, readNumbers } from '../validate.js';
+import { assertFloat32Array, assertNumber, matrixColumns } from '../validate.js';
+import { readNumbers } from '../validate-arrays.js';
 
 /**
  * Reference of {@link index.l2Norms}: the L2 norm of each row, summed in float64, rounded to float32 once.

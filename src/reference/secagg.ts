@@ -4,7 +4,8 @@
 // They are the oracles of the property tests and the JS baselines of the benchmarks.
 import { PrivkitError } from '../errors.js';
 import { MAX_ROTATION_LENGTH, ROTATION_STREAM } from '../secagg/rotation.js';
-import { assertBytes, assertFloat32Array, checkNumber, readNumbers, readOptions } from '../validate.js';
+import { assertFloat32Array, readOptions } from '../validate.js';
+import { assertBytes, checkNumber, readNumbers } from '../validate-arrays.js';
 import { checkTypedArray } from '../wasm/boundary.js';
 import { chachaBlock } from './chacha.js';
 

@@ -4,7 +4,7 @@
 // of the kernel's branch-free count of Q and of its table.
 
 import { PrivkitError } from '../errors.js';
-import { checkNumber } from '../validate.js';
+import { checkNumber } from '../validate-arrays.js';
 import { checkTypedArray } from '../wasm/boundary.js';
 import { checkedSource, type KeystreamSource } from './source.js';
 

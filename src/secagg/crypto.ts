@@ -17,7 +17,8 @@
 //   altered on its way;
 // - a SHA-256 commitment to each client's self-mask seed b_u, so a wrongly rebuilt b_u is detected.
 import { PrivkitError } from '../errors.js';
-import { assertBytes, assertOneOf, describe } from '../validate.js';
+import { assertOneOf, describe } from '../validate.js';
+import { assertBytes } from '../validate-arrays.js';
 import { typedArrayKind } from '../wasm/boundary.js';
 import { fromBase64Url } from './base64url.js';
 import { MAX_CLIENTS, MAX_ID_LENGTH } from './limits.js';

@@ -23,7 +23,8 @@
 // missing from S never split it; the complete graph never splits.
 import { PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
-import { assertBytes, assertInteger, describe } from '../validate.js';
+import { assertInteger, describe } from '../validate.js';
+import { assertBytes } from '../validate-arrays.js';
 import { MAX_CLIENTS } from './limits.js';
 
 /** Most adjacency entries communicationGraph returns as lists (count x degree). */

@@ -6,7 +6,8 @@ import { PrivkitError } from '../errors.js';
 import { GENERATOR_BYTES, generatorState } from '../dp/rng.js';
 import { dpWasm } from '../dp/wasm.js';
 import { assertInteger, describe } from '../validate.js';
-import { checkTypedArray, currentLength, isDetached, snapshot, StagingWindow, typedArrayKind } from '../wasm/boundary.js';
+import { checkTypedArray, currentLength, isDetached, StagingWindow, typedArrayKind } from '../wasm/boundary.js';
+import { snapshot } from '../wasm/snapshot.js';
 import { withWasm } from '../wasm/runtime.js';
 
 /** One mask of {@link applyMasks}: the ChaCha20 keystream of a 32-byte seed, added or subtracted. */

@@ -6,8 +6,10 @@
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import { createRng } from '../dp/rng.js';
 import { dpWasm } from '../dp/wasm.js';
-import { assertBytes, assertFloat32Array, assertInteger } from '../validate.js';
-import { currentLength, snapshot, StagingWindow, WINDOW_BYTES } from '../wasm/boundary.js';
+import { assertFloat32Array, assertInteger } from '../validate.js';
+import { assertBytes } from '../validate-arrays.js';
+import { currentLength, StagingWindow, WINDOW_BYTES } from '../wasm/boundary.js';
+import { snapshot } from '../wasm/snapshot.js';
 
 /** Longest vector the rotation accepts (its padded copy lives in wasm memory: 4 bytes per value). */
 export const MAX_ROTATION_LENGTH = 2 ** 28;

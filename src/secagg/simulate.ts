@@ -9,7 +9,8 @@
 // pairwise masks are in the survivors' inputs) and after it (their input is in the sum, but they
 // neither sign the survivor set nor reveal shares).
 import { PrivkitError } from '../errors.js';
-import { assertOneOf, describe, readArray, readOptions } from '../validate.js';
+import { assertOneOf, describe, readOptions } from '../validate.js';
+import { readArray } from '../validate-arrays.js';
 import { checkTypedArray } from '../wasm/boundary.js';
 import { SecAggClient } from './client.js';
 import { generateSigningKeyPair, type KeyAgreementCurve } from './crypto.js';

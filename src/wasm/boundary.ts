@@ -112,12 +112,6 @@ export function region<T extends TypedArray>(array: T, start: number, count: num
   return new type(bufferOf.call(array) as ArrayBuffer, byteOffsetOf.call(array) + start * type.BYTES_PER_ELEMENT, count) as T;
 }
 
-/** The bytes of array[start, start + count) (elements), checked as by `region`. */
-export function byteRegion(array: TypedArray, start: number, count: number, name: string): Uint8Array {
-  const view = region(array, start, count, name);
-  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-}
-
 /** Copies array[start, start + target.length) into `target` (a view of wasm memory), checked as by `region`. */
 export function copyIn(target: TypedArray, array: TypedArray, start: number, name: string): void {
   target.set(region(array, start, target.length, name) as ArrayLike<number>);
@@ -211,11 +205,6 @@ export function packStrings(texts: readonly string[], first: number, bytes: Uint
     offsets[++count] = end;
   }
   return count;
-}
-
-/** A plain copy of array[0, length): the caller's later changes to the array do not reach it. */
-export function snapshot<T extends TypedArray>(array: T, length: number, name: string): T {
-  return region(array, 0, length, name).slice() as T;
 }
 
 function describeValue(value: unknown): string {
