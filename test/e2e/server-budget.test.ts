@@ -77,7 +77,7 @@ describe('privkit/server targetEpsilon with secure aggregation', () => {
     const targetEpsilon = price(k - 1) * (1 + 1e-9);
     const final = await run(targetEpsilon, k);
     expect(final.finishedBy).toBe('budget');
-    expect(final.rounds.map((r) => [r.status, r.event?.clients])).toEqual([['released', k - 1]]);
+    expect(final.rounds.map((r) => [r.status, (r.event as { clients?: number } | undefined)?.clients])).toEqual([['released', k - 1]]);
     expect(final.epsilon).toBeLessThanOrEqual(targetEpsilon);
   }, 30000);
 });
