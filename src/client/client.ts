@@ -24,6 +24,9 @@
 // holds it to a floor of its own (minNoiseMultiplier): the noise of any minParticipants inputs must be
 // at least minNoiseMultiplier x the clip norm in quantized units, and the rounding bound no looser
 // than KLS21's; a plan below it (a server cutting the noise) is refused before any key is advertised.
+// A client given these secure-aggregation options joins only secure aggregation: a central-DP welcome,
+// or a plain task frame in a secure-aggregation session (a server downgrading the aggregation to see
+// the update in the clear), ends the session with E_PROTOCOL before any update is sent.
 // Still trusted: the other clients' keys (no PKI of the client's own: Sybils can stand in for the
 // minParticipants).
 import { PrivkitError } from '../errors.js';
@@ -91,7 +94,9 @@ export interface ClientOptions {
   /**
    * Secure-aggregation tasks: the fewest clients this client lets its input be summed with (a round
    * registering fewer, or a survivor set smaller, is refused). The application's choice, never the
-   * server's; required when the task uses secure aggregation (an integer >= 1).
+   * server's; required when the task uses secure aggregation (an integer >= 1). Given (or with
+   * minNoiseMultiplier), the client joins only secure-aggregation tasks: a server that offers a
+   * central-DP task, which would see the update in the clear, ends the session (E_PROTOCOL).
    */
   minParticipants?: number;
   /**
@@ -101,7 +106,8 @@ export interface ClientOptions {
    * >= minNoiseMultiplier x scale x clipNorm). A round whose plan asks for less is refused (E_BUDGET in
    * `refusedRounds`), so a server can not cut the noise its epsilonAgainstServer counts on. The
    * application's choice, never the server's; required when the task uses secure aggregation (> 0;
-   * the server's noiseMultiplier x sqrt(minParticipants / minUpdates) accepts its plan).
+   * the server's noiseMultiplier x sqrt(minParticipants / minUpdates) accepts its plan). Given, the client
+   * joins only secure-aggregation tasks (as with minParticipants).
    */
   minNoiseMultiplier?: number;
   /**
@@ -352,6 +358,13 @@ class Session implements ClientSession {
     this.#lastSeqIn = seq;
     switch (message.type) {
       case 'welcome':
+        // secure-aggregation options state that the server must never see this client's update: a central-DP task
+        // (a server downgrading the aggregation) would receive it in the clear
+        if (message.aggregator !== 'secagg' && (this.options.minParticipants !== undefined || this.options.minNoiseMultiplier !== undefined)) {
+          throw new PrivkitError('E_PROTOCOL', `the server offers a ${message.aggregator} task, whose updates it sees in the clear; this client (minParticipants, minNoiseMultiplier) joins only secure aggregation`, {
+            argument: 'frame',
+          });
+        }
         const model: Model = createModel(message.model);
         model.checkData(this.options.data.images, this.options.data.labels);
         this.#model = model;
@@ -403,6 +416,8 @@ class Session implements ClientSession {
     const current = this.#model;
     const welcome = this.#welcome;
     if (current === undefined || welcome === undefined) throw new PrivkitError('E_PROTOCOL', 'the server sent a task before its welcome', { argument: 'frame' });
+    // a plain task uploads the update in the clear: only in a central-DP session, never in a secure-aggregation one
+    if (welcome.aggregator !== 'central-dp') throw new PrivkitError('E_PROTOCOL', `the server sent a central-DP task in a ${welcome.aggregator} session`, { argument: 'frame' });
     const model: Model = current;
     model.checkParams(task.params, 'task.params');
     const { images, labels } = this.options.data;
