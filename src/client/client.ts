@@ -302,6 +302,7 @@ class Session implements ClientSession {
     if (this.#stopped) return;
     this.#seqOut = 0;
     this.#lastSeqIn = 0;
+    this.#enrolSeq = undefined;
     this.#checkedIn = false;
     this.#summary.connections += 1;
     const socket = new this.Socket(this.options.url);
@@ -403,7 +404,11 @@ class Session implements ClientSession {
         return;
       }
       case 'error':
-        // a refused message of ours: the server changed nothing; an authentication refusal is followed by a close (4001)
+        // a refused enrolment can not be retried (the identity is bound to another key, or the key to another identity): waiting would be for good
+        if (this.#enrolSeq !== undefined && message.refSeq === this.#enrolSeq) {
+          throw new PrivkitError('E_AUTH', `the server refused this client's signing key: ${message.message}`, { argument: 'options.signingKey' });
+        }
+        // any other refused message of ours: the server changed nothing; an authentication refusal is followed by a close (4001)
         return;
       default:
         throw new PrivkitError('E_PROTOCOL', `the server sent a ${message.type} message, which only clients send`, { argument: 'frame' });
@@ -411,6 +416,8 @@ class Session implements ClientSession {
   }
 
   #welcome: Extract<Message, { type: 'welcome' }> | undefined;
+  /** The sequence number of this connection's enrol frame (an error frame naming it refuses the key). */
+  #enrolSeq: number | undefined;
 
   #train(task: Extract<Message, { type: 'task' }>): void {
     const current = this.#model;
@@ -450,6 +457,7 @@ class Session implements ClientSession {
       const key = await this.#signing!;
       const signature = await sign(key.privateKey, enrolmentBytes(this.options.taskId, clientId, key.publicKey));
       this.#send({ type: 'enrol', signingPublicKey: key.publicKey, signature });
+      this.#enrolSeq = this.#seqOut;
     });
   }
 

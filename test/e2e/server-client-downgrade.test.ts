@@ -5,14 +5,17 @@
 // server that downgrades the aggregation: it would see the update in the clear), and (b) by a
 // WebSocket wrapper around the client's socket that turns the real SecAgg+ server's secagg-task into a
 // central-DP task frame mid-session. Each time the client must end the session (E_PROTOCOL) without
-// sending an update frame.
+// sending an update frame. And a network attacker who stole a client's token (a ws:// hello is in the
+// clear) and enrolled its own key first: the client must end with E_AUTH, not wait for good.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect, type WebSocketLike } from 'privkit/client';
-import { createServer, decodeFrame, encodeFrame, type Message, type PrivkitServer, type TaskOptions } from 'privkit/server';
+import { generateSigningKeyPair } from 'privkit/secagg';
+import { createServer, decodeFrame, encodeFrame, enrolmentBytes, type Message, type PrivkitServer, type TaskOptions } from 'privkit/server';
+import { Raw } from '../support/raw-client.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -82,6 +85,24 @@ describe('privkit/client against a server that downgrades secure aggregation', (
     expect(sent.filter((m) => m.type === 'update').map((m) => m.type)).toEqual([]);
     expect(outcome).toMatchObject({ code: 'E_PROTOCOL' });
     for (const s of others) s.close();
+    await server.close();
+  });
+
+  it('a client whose enrolment is refused (an attacker with its stolen token enrolled a key first) ends with E_AUTH instead of waiting for good', async () => {
+    const server = await start({ id: 'enrol-first', aggregator: 'secagg' });
+    const victim = server.issueToken();
+    // a network attacker who read the token off a ws:// hello enrols its own key for the victim's identity first
+    const attacker = new Raw(server.url);
+    await attacker.hello('enrol-first', victim.token);
+    const pair = await generateSigningKeyPair();
+    const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', pair.privateKey, enrolmentBytes('enrol-first', victim.clientId, pair.publicKey) as Uint8Array<ArrayBuffer>));
+    attacker.send({ type: 'enrol', signingPublicKey: pair.publicKey, signature });
+    await attacker.next('enrolled');
+    attacker.socket.close();
+    const session = connect({ url: server.url, taskId: 'enrol-first', token: victim.token, data: dataOf(0), WebSocket: WebSocket as never, ...SECAGG_OPTIONS });
+    const outcome = await Promise.race([session.done.then(() => 'completed', (error: unknown) => error), new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5000))]);
+    expect(outcome).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('another signing key') });
+    session.close();
     await server.close();
   });
 });
