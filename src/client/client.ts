@@ -22,7 +22,8 @@
 // refused (the round is recorded in `refusedRounds`, nothing more is sent for it, and the client
 // checks in for the next one). The round's quantization plan comes from the server, so the client
 // holds it to a floor of its own (minNoiseMultiplier): the noise of any minParticipants inputs must be
-// at least minNoiseMultiplier x the clip norm in quantized units, and the rounding bound no looser
+// at least minNoiseMultiplier x the L2 sensitivity the accounting charges (the rounded input's norm
+// bound, which a coarse grid makes far larger than the clip norm), and the rounding bound no looser
 // than KLS21's; a plan below it (a server cutting the noise) is refused before any key is advertised.
 // A client given these secure-aggregation options joins only secure aggregation: a central-DP welcome,
 // or a plain task frame in a secure-aggregation session (a server downgrading the aggregation to see
@@ -102,11 +103,15 @@ export interface ClientOptions {
   /**
    * Secure-aggregation tasks: the least noise this client lets a round plan, as a noise multiplier:
    * the discrete Gaussian noise of minParticipants clients together must have a standard deviation of
-   * at least minNoiseMultiplier x the clip norm (in quantized units, localSigma x sqrt(minParticipants)
-   * >= minNoiseMultiplier x scale x clipNorm). A round whose plan asks for less is refused (E_BUDGET in
-   * `refusedRounds`), so a server can not cut the noise its epsilonAgainstServer counts on. The
-   * application's choice, never the server's; required when the task uses secure aggregation (> 0;
-   * the server's noiseMultiplier x sqrt(minParticipants / minUpdates) accepts its plan). Given, the client
+   * at least minNoiseMultiplier x the L2 sensitivity of a quantized input (in quantized units,
+   * localSigma x sqrt(minParticipants) >= minNoiseMultiplier x max(c, min(conditionalBound, c + sqrt(d)))
+   * with c = scale x clipNorm: what planDistributedDp's accounting charges; it exceeds c by a relative
+   * (d / 4 + c) / (2 c^2), about 1e-5 at 20 bits, but many times over on a coarse grid of few bits;
+   * a relative 1e-3 is allowed, so a floor of the server's noiseMultiplier passes its plan at 20 bits). A round whose
+   * plan asks for less is refused (E_BUDGET in `refusedRounds`), so a server can not cut the noise its
+   * epsilonAgainstServer counts on. The application's choice, never the server's; required when the
+   * task uses secure aggregation (> 0; the server's noiseMultiplier x sqrt(minParticipants / minUpdates)
+   * accepts its plan when its bits leave the rounding that share). Given, the client
    * joins only secure-aggregation tasks (as with minParticipants).
    */
   minNoiseMultiplier?: number;
@@ -497,11 +502,14 @@ class Session implements ClientSession {
 
   /**
    * Why the round's plan gives less privacy than this client's floor, or undefined. In quantized units
-   * the clip norm is c = scale x clipNorm; the noise of minParticipants clients, localSigma x
-   * sqrt(minParticipants), must be at least minNoiseMultiplier x c, and the conditional rounding bound
-   * at most KLS21's (Thm 31, beta = e^-1/2 as planDistributedDp) for c and the rotated length d, so the
-   * sensitivity is what the noise was planned against. (Relative slack 1e-9: the server computed the
-   * same numbers in another order.)
+   * the clip norm is c = scale x clipNorm; the conditional rounding bound must be at most KLS21's
+   * (Thm 31, beta = e^-1/2 as planDistributedDp) for c and the rotated length d, and the noise of
+   * minParticipants clients, localSigma x sqrt(minParticipants), at least minNoiseMultiplier x the L2
+   * sensitivity planDistributedDp charges, min(conditionalBound, c + sqrt(d)), and x c (the larger):
+   * measured against c alone, a plan on a coarse grid (few bits, small c) passed at the floor with many
+   * times the epsilon. Relative slack: 1e-9 on the rounding bound (the server computed the same numbers
+   * in another order); 1e-3 on the noise, so that the honest plan at noiseMultiplier z passes a floor of
+   * z, its sensitivity exceeding c by a relative (d / 4 + c) / (2 c^2) (about 1e-5 at 20 bits).
    */
   #planProblem(task: Extract<Message, { type: 'secagg-task' }>, clipNorm: number, d: number): string | undefined {
     const { scale, localSigma, conditionalBound } = task;
@@ -509,14 +517,15 @@ class Session implements ClientSession {
     if (![scale, localSigma, conditionalBound, c].every((v) => Number.isFinite(v) && v > 0)) {
       return `the round's plan is not finite and positive (scale ${scale}, localSigma ${localSigma}, conditionalBound ${conditionalBound})`;
     }
-    const m = this.options.minParticipants!;
-    const floor = this.options.minNoiseMultiplier!;
-    const multiplier = (localSigma * Math.sqrt(m)) / c;
-    if (multiplier < floor * (1 - 1e-9)) {
-      return `the round's plan adds noise of multiplier ${multiplier.toPrecision(4)} over ${m} clients, below this client's minNoiseMultiplier ${floor}`;
-    }
     const bound = Math.sqrt(c * c + d / 4 + (c + Math.sqrt(d) / 2));
     if (conditionalBound > bound * (1 + 1e-9)) return `the round's conditional rounding bound ${conditionalBound} exceeds ${bound} (KLS21 for its clip norm)`;
+    const m = this.options.minParticipants!;
+    const floor = this.options.minNoiseMultiplier!;
+    const sensitivity = Math.max(c, Math.min(conditionalBound, c + Math.sqrt(d)));
+    const multiplier = (localSigma * Math.sqrt(m)) / sensitivity;
+    if (multiplier < floor * (1 - 1e-3)) {
+      return `the round's plan adds noise of multiplier ${multiplier.toPrecision(4)} (of its L2 sensitivity) over ${m} clients, below this client's minNoiseMultiplier ${floor}`;
+    }
     return undefined;
   }
 
