@@ -14,7 +14,8 @@
 // A refused frame gets an Error frame and changes no state. Before authentication a connection gets
 // one refusal and is closed, so it cannot keep a socket busy with refused frames; after it, a second's
 // worth of rate-limited frames closes it (its error frames cannot grow the send buffer without bound).
-// Frames that arrive while a connection is being closed are not read. A peer that stops reading (a slow
+// Frames that arrive while a connection is being closed are not read, and a peer that has not answered
+// the server's close frame a second later is cut (its slot freed). A peer that stops reading (a slow
 // reader, which could otherwise have every refusal and broadcast queued for it without end) is cut once
 // the bytes sent to it and not yet taken pass maxUnsentBytes (4 of the largest frames + 1 MiB: far more
 // than one model and a round's relays in flight to an honest client). Slow clients: a connection must
@@ -52,6 +53,13 @@ export const CLOSE_SUPERSEDED = 4000;
 export const CLOSE_REFUSED = 4001;
 export const CLOSE_HELLO_LATE = 4002;
 export const CLOSE_VIOLATION = 4003;
+
+/**
+ * Milliseconds a peer has to answer the server's close frame before its socket is cut (ws alone would
+ * wait 30 s): until then an unauthenticated connection holds its maxUnauthenticated slot, so a peer
+ * that never answers could lock new clients out for 30 s, not helloMs.
+ */
+const CLOSE_GRACE_MS = 1000;
 
 /** A refusal: the error frame's code and message, and the close code when the connection must end. */
 export class Refusal extends Error {
@@ -168,9 +176,10 @@ export class Connection {
     if (this.socket.bufferedAmount > this.maxUnsentBytes) this.socket.terminate(); // a slow reader: see the file header
   }
 
-  /** Closes the connection with a close code of the file header. */
+  /** Closes the connection with a close code of the file header; a peer that has not answered the close frame CLOSE_GRACE_MS later is cut. */
   close(code: number, reason: string): void {
     this.socket.close(code, reason);
+    setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS).unref();
   }
 }
 
