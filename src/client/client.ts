@@ -411,7 +411,7 @@ class Session implements ClientSession {
       case 'error':
         // a refused enrolment can not be retried (the identity is bound to another key, or the key to another identity): waiting would be for good
         if (this.#enrolSeq !== undefined && message.refSeq === this.#enrolSeq) {
-          throw new PrivkitError('E_AUTH', `the server refused this client's signing key: ${message.message}`, { argument: 'options.signingKey' });
+          throw new PrivkitError(message.code === 'E_AUTH' ? 'E_AUTH' : 'E_PROTOCOL', `the server refused this client's enrolment: ${message.message}`, { argument: 'options.signingKey' });
         }
         // any other refused message of ours: the server changed nothing; an authentication refusal is followed by a close (4001)
         return;
