@@ -22,8 +22,12 @@
 // refused (the round is recorded in `refusedRounds`, nothing more is sent for it, and the client
 // checks in for the next one). The round's quantization plan comes from the server, so the client
 // holds it to a floor of its own (minNoiseMultiplier): the noise of any minParticipants inputs must be
-// at least minNoiseMultiplier x the clip norm in quantized units, and the rounding bound no looser
+// at least minNoiseMultiplier x the L2 sensitivity the accounting charges (the rounded input's norm
+// bound, which a coarse grid makes far larger than the clip norm), and the rounding bound no looser
 // than KLS21's; a plan below it (a server cutting the noise) is refused before any key is advertised.
+// A client given these secure-aggregation options joins only secure aggregation: a central-DP welcome,
+// or a plain task frame in a secure-aggregation session (a server downgrading the aggregation to see
+// the update in the clear), ends the session with E_PROTOCOL before any update is sent.
 // Still trusted: the other clients' keys (no PKI of the client's own: Sybils can stand in for the
 // minParticipants).
 import { PrivkitError } from '../errors.js';
@@ -91,17 +95,24 @@ export interface ClientOptions {
   /**
    * Secure-aggregation tasks: the fewest clients this client lets its input be summed with (a round
    * registering fewer, or a survivor set smaller, is refused). The application's choice, never the
-   * server's; required when the task uses secure aggregation (an integer >= 1).
+   * server's; required when the task uses secure aggregation (an integer >= 1). Given (or with
+   * minNoiseMultiplier), the client joins only secure-aggregation tasks: a server that offers a
+   * central-DP task, which would see the update in the clear, ends the session (E_PROTOCOL).
    */
   minParticipants?: number;
   /**
    * Secure-aggregation tasks: the least noise this client lets a round plan, as a noise multiplier:
    * the discrete Gaussian noise of minParticipants clients together must have a standard deviation of
-   * at least minNoiseMultiplier x the clip norm (in quantized units, localSigma x sqrt(minParticipants)
-   * >= minNoiseMultiplier x scale x clipNorm). A round whose plan asks for less is refused (E_BUDGET in
-   * `refusedRounds`), so a server can not cut the noise its epsilonAgainstServer counts on. The
-   * application's choice, never the server's; required when the task uses secure aggregation (> 0;
-   * the server's noiseMultiplier x sqrt(minParticipants / minUpdates) accepts its plan).
+   * at least minNoiseMultiplier x the L2 sensitivity of a quantized input (in quantized units,
+   * localSigma x sqrt(minParticipants) >= minNoiseMultiplier x max(c, min(conditionalBound, c + sqrt(d)))
+   * with c = scale x clipNorm: what planDistributedDp's accounting charges; it exceeds c by a relative
+   * (d / 4 + c) / (2 c^2), about 1e-5 at 20 bits, but many times over on a coarse grid of few bits;
+   * a relative 1e-3 is allowed, so a floor of the server's noiseMultiplier passes its plan at 20 bits). A round whose
+   * plan asks for less is refused (E_BUDGET in `refusedRounds`), so a server can not cut the noise its
+   * epsilonAgainstServer counts on. The application's choice, never the server's; required when the
+   * task uses secure aggregation (> 0; the server's noiseMultiplier x sqrt(minParticipants / minUpdates)
+   * accepts its plan when its bits leave the rounding that share). Given, the client
+   * joins only secure-aggregation tasks (as with minParticipants).
    */
   minNoiseMultiplier?: number;
   /**
@@ -296,6 +307,7 @@ class Session implements ClientSession {
     if (this.#stopped) return;
     this.#seqOut = 0;
     this.#lastSeqIn = 0;
+    this.#enrolSeq = undefined;
     this.#checkedIn = false;
     this.#summary.connections += 1;
     const socket = new this.Socket(this.options.url);
@@ -352,6 +364,13 @@ class Session implements ClientSession {
     this.#lastSeqIn = seq;
     switch (message.type) {
       case 'welcome':
+        // secure-aggregation options state that the server must never see this client's update: a central-DP task
+        // (a server downgrading the aggregation) would receive it in the clear
+        if (message.aggregator !== 'secagg' && (this.options.minParticipants !== undefined || this.options.minNoiseMultiplier !== undefined)) {
+          throw new PrivkitError('E_PROTOCOL', `the server offers a ${message.aggregator} task, whose updates it sees in the clear; this client (minParticipants, minNoiseMultiplier) joins only secure aggregation`, {
+            argument: 'frame',
+          });
+        }
         const model: Model = createModel(message.model);
         model.checkData(this.options.data.images, this.options.data.labels);
         this.#model = model;
@@ -390,7 +409,11 @@ class Session implements ClientSession {
         return;
       }
       case 'error':
-        // a refused message of ours: the server changed nothing; an authentication refusal is followed by a close (4001)
+        // a refused enrolment can not be retried (the identity is bound to another key, or the key to another identity): waiting would be for good
+        if (this.#enrolSeq !== undefined && message.refSeq === this.#enrolSeq) {
+          throw new PrivkitError(message.code === 'E_AUTH' ? 'E_AUTH' : 'E_PROTOCOL', `the server refused this client's enrolment: ${message.message}`, { argument: 'options.signingKey' });
+        }
+        // any other refused message of ours: the server changed nothing; an authentication refusal is followed by a close (4001)
         return;
       default:
         throw new PrivkitError('E_PROTOCOL', `the server sent a ${message.type} message, which only clients send`, { argument: 'frame' });
@@ -398,11 +421,15 @@ class Session implements ClientSession {
   }
 
   #welcome: Extract<Message, { type: 'welcome' }> | undefined;
+  /** The sequence number of this connection's enrol frame (an error frame naming it refuses the key). */
+  #enrolSeq: number | undefined;
 
   #train(task: Extract<Message, { type: 'task' }>): void {
     const current = this.#model;
     const welcome = this.#welcome;
     if (current === undefined || welcome === undefined) throw new PrivkitError('E_PROTOCOL', 'the server sent a task before its welcome', { argument: 'frame' });
+    // a plain task uploads the update in the clear: only in a central-DP session, never in a secure-aggregation one
+    if (welcome.aggregator !== 'central-dp') throw new PrivkitError('E_PROTOCOL', `the server sent a central-DP task in a ${welcome.aggregator} session`, { argument: 'frame' });
     const model: Model = current;
     model.checkParams(task.params, 'task.params');
     const { images, labels } = this.options.data;
@@ -435,6 +462,7 @@ class Session implements ClientSession {
       const key = await this.#signing!;
       const signature = await sign(key.privateKey, enrolmentBytes(this.options.taskId, clientId, key.publicKey));
       this.#send({ type: 'enrol', signingPublicKey: key.publicKey, signature });
+      this.#enrolSeq = this.#seqOut;
     });
   }
 
@@ -474,11 +502,14 @@ class Session implements ClientSession {
 
   /**
    * Why the round's plan gives less privacy than this client's floor, or undefined. In quantized units
-   * the clip norm is c = scale x clipNorm; the noise of minParticipants clients, localSigma x
-   * sqrt(minParticipants), must be at least minNoiseMultiplier x c, and the conditional rounding bound
-   * at most KLS21's (Thm 31, beta = e^-1/2 as planDistributedDp) for c and the rotated length d, so the
-   * sensitivity is what the noise was planned against. (Relative slack 1e-9: the server computed the
-   * same numbers in another order.)
+   * the clip norm is c = scale x clipNorm; the conditional rounding bound must be at most KLS21's
+   * (Thm 31, beta = e^-1/2 as planDistributedDp) for c and the rotated length d, and the noise of
+   * minParticipants clients, localSigma x sqrt(minParticipants), at least minNoiseMultiplier x the L2
+   * sensitivity planDistributedDp charges, min(conditionalBound, c + sqrt(d)), and x c (the larger):
+   * measured against c alone, a plan on a coarse grid (few bits, small c) passed at the floor with many
+   * times the epsilon. Relative slack: 1e-9 on the rounding bound (the server computed the same numbers
+   * in another order); 1e-3 on the noise, so that the honest plan at noiseMultiplier z passes a floor of
+   * z, its sensitivity exceeding c by a relative (d / 4 + c) / (2 c^2) (about 1e-5 at 20 bits).
    */
   #planProblem(task: Extract<Message, { type: 'secagg-task' }>, clipNorm: number, d: number): string | undefined {
     const { scale, localSigma, conditionalBound } = task;
@@ -486,14 +517,15 @@ class Session implements ClientSession {
     if (![scale, localSigma, conditionalBound, c].every((v) => Number.isFinite(v) && v > 0)) {
       return `the round's plan is not finite and positive (scale ${scale}, localSigma ${localSigma}, conditionalBound ${conditionalBound})`;
     }
-    const m = this.options.minParticipants!;
-    const floor = this.options.minNoiseMultiplier!;
-    const multiplier = (localSigma * Math.sqrt(m)) / c;
-    if (multiplier < floor * (1 - 1e-9)) {
-      return `the round's plan adds noise of multiplier ${multiplier.toPrecision(4)} over ${m} clients, below this client's minNoiseMultiplier ${floor}`;
-    }
     const bound = Math.sqrt(c * c + d / 4 + (c + Math.sqrt(d) / 2));
     if (conditionalBound > bound * (1 + 1e-9)) return `the round's conditional rounding bound ${conditionalBound} exceeds ${bound} (KLS21 for its clip norm)`;
+    const m = this.options.minParticipants!;
+    const floor = this.options.minNoiseMultiplier!;
+    const sensitivity = Math.max(c, Math.min(conditionalBound, c + Math.sqrt(d)));
+    const multiplier = (localSigma * Math.sqrt(m)) / sensitivity;
+    if (multiplier < floor * (1 - 1e-3)) {
+      return `the round's plan adds noise of multiplier ${multiplier.toPrecision(4)} (of its L2 sensitivity) over ${m} clients, below this client's minNoiseMultiplier ${floor}`;
+    }
     return undefined;
   }
 

@@ -14,7 +14,11 @@
 // A refused frame gets an Error frame and changes no state. Before authentication a connection gets
 // one refusal and is closed, so it cannot keep a socket busy with refused frames; after it, a second's
 // worth of rate-limited frames closes it (its error frames cannot grow the send buffer without bound).
-// Frames that arrive while a connection is being closed are not read. Slow clients: a connection must
+// Frames that arrive while a connection is being closed are not read, and a peer that has not answered
+// the server's close frame a second later is cut (its slot freed). A peer that stops reading (a slow
+// reader, which could otherwise have every refusal and broadcast queued for it without end) is cut once
+// the bytes sent to it and not yet taken pass maxUnsentBytes (4 of the largest frames + 1 MiB: far more
+// than one model and a round's relays in flight to an honest client). Slow clients: a connection must
 // say hello within helloMs of opening (a hello after that deadline is not read, whether or not the
 // timer has fired yet), and at most maxUnauthenticated connections may
 // wait to authenticate at once: a new one beyond it is cut before anything is read. Before
@@ -24,7 +28,8 @@
 //
 // Close codes (privkit/client acts on them):
 //   1000  the task finished: the client ends normally;
-//   1006  (no close frame) a connection beyond maxUnauthenticated, cut at once: retry with back-off;
+//   1006  (no close frame) a connection beyond maxUnauthenticated, cut at once, or a peer that stopped
+//         reading (over maxUnsentBytes unsent): retry with back-off;
 //   1009  a frame over the transport limit (ws's maxPayload);
 //   1011  the hello's token could not be looked up (e.g. Redis unreachable): retry with back-off;
 //   4000  superseded: the same client authenticated on a newer connection;
@@ -48,6 +53,13 @@ export const CLOSE_SUPERSEDED = 4000;
 export const CLOSE_REFUSED = 4001;
 export const CLOSE_HELLO_LATE = 4002;
 export const CLOSE_VIOLATION = 4003;
+
+/**
+ * Milliseconds a peer has to answer the server's close frame before its socket is cut (ws alone would
+ * wait 30 s): until then an unauthenticated connection holds its maxUnauthenticated slot, so a peer
+ * that never answers could lock new clients out for 30 s, not helloMs.
+ */
+const CLOSE_GRACE_MS = 1000;
 
 /** A refusal: the error frame's code and message, and the close code when the connection must end. */
 export class Refusal extends Error {
@@ -150,21 +162,24 @@ export class Connection {
     readonly socket: WsTypes.WebSocket,
     rate: number,
     helloMs: number,
+    readonly maxUnsentBytes: number,
   ) {
     this.tokens = rate;
     this.helloDeadline = this.refilledAt + helloMs;
   }
 
-  /** Sends a message (dropped once the socket is no longer open). */
+  /** Sends a message (dropped once the socket is no longer open); a peer holding more than maxUnsentBytes unread is cut. */
   send(message: Message): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
     this.#seqOut += 1;
     this.socket.send(encodeFrame(this.#seqOut, message));
+    if (this.socket.bufferedAmount > this.maxUnsentBytes) this.socket.terminate(); // a slow reader: see the file header
   }
 
-  /** Closes the connection with a close code of the file header. */
+  /** Closes the connection with a close code of the file header; a peer that has not answered the close frame CLOSE_GRACE_MS later is cut. */
   close(code: number, reason: string): void {
     this.socket.close(code, reason);
+    setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS).unref();
   }
 }
 
@@ -240,7 +255,7 @@ export class Connections {
     // a flood of connections that never authenticate: cut beyond the bound, before any frame is buffered
     if (this.#closing || this.#handlers === undefined || this.#unauthenticated >= this.#settings.maxUnauthenticated) return void socket.terminate();
     this.#unauthenticated += 1;
-    const connection = new Connection(socket, this.#settings.messagesPerSecond, this.#settings.helloMs);
+    const connection = new Connection(socket, this.#settings.messagesPerSecond, this.#settings.helloMs, 4 * maxFrameBytes(this.#limits) + 2 ** 20);
     connection.helloTimer = setTimeout(() => connection.close(CLOSE_HELLO_LATE, 'no hello in time: retry'), this.#settings.helloMs);
     socket.on('message', (data, isBinary) => this.#receive(connection, data as Buffer, isBinary));
     socket.on('close', () => this.#disconnect(connection));

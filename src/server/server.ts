@@ -616,9 +616,12 @@ export class PrivkitServer {
     if (n < task.minCheckIns) return;
     // to an observer who is (or colludes with) c of the n checked-in clients, the others were sampled at k / (n - c)
     const sampleRate = Math.min(1, task.clientsPerRound / (n - task.colludingClients));
-    // secure aggregation: the costliest round is the one with the fewest survivors unmasked (minUpdates)
+    // secure aggregation: the costliest round is the one charged for the fewest noisy clients, its fewest survivors
+    // unmasked less the colludingClients (the charge of #closePhase): priced at minUpdates, a round could pass the budget
     const event =
-      this.#plan === undefined ? centralRoundEvent(this.#aggregator, sampleRate, 'without-replacement') : this.#plan.event({ sampleRate, sampling: 'without-replacement' });
+      this.#plan === undefined
+        ? centralRoundEvent(this.#aggregator, sampleRate, 'without-replacement')
+        : this.#plan.event({ clients: Math.max(1, secAggShape(task).minSurvivors - task.colludingClients), sampleRate, sampling: 'without-replacement' });
     if (task.targetEpsilon !== undefined && !(this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon <= task.targetEpsilon)) {
       this.#finish('budget');
       return;
@@ -694,16 +697,13 @@ export class PrivkitServer {
   async #startSecAggRound(roundNumber: number, sampleRate: number, sampled: string[]): Promise<void> {
     const task = this.#task;
     const plan = this.#plan!;
-    const k = sampled.length;
-    // as SecureAggregator: the complete graph when a neighbourhood would hold every client; t a neighbourhood majority
-    const neighbours = task.neighbours >= k - 1 ? undefined : task.neighbours;
-    const threshold = Math.floor(Math.min(k, task.neighbours + 1) / 2) + 1;
+    const { neighbours, threshold, minSurvivors } = secAggShape(task);
     const server = new SecAggServer({
       clients: sampled,
       bits: plan.bits,
       length: plan.dimension,
       threshold,
-      minSurvivors: Math.max(threshold, task.minUpdates),
+      minSurvivors,
       ...(neighbours === undefined ? {} : { neighbours }),
       expectedParticipants: sampled.map((id) => ({ id, signingPublicKey: this.#ledger.signingKey(task.id, id)! })),
     });
@@ -853,6 +853,16 @@ export class PrivkitServer {
     this.#params = next;
     this.#endRound(round.round, 'released', result.included.length);
   }
+}
+
+/**
+ * A SecAgg+ round of clientsPerRound clients, as SecureAggregator shapes it: the complete graph when a neighbourhood
+ * would hold every client, t a neighbourhood majority, and at least max(t, minUpdates) masked inputs unmasked.
+ */
+function secAggShape(task: ResolvedTask): { neighbours: number | undefined; threshold: number; minSurvivors: number } {
+  const k = task.clientsPerRound;
+  const threshold = Math.floor(Math.min(k, task.neighbours + 1) / 2) + 1;
+  return { neighbours: task.neighbours >= k - 1 ? undefined : task.neighbours, threshold, minSurvivors: Math.max(threshold, task.minUpdates) };
 }
 
 function toBase64Url(bytes: Uint8Array): string {

@@ -506,6 +506,8 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     ['a looser rounding bound', (t: { conditionalBound: number }) => ({ conditionalBound: 2 * t.conditionalBound }), 'conditional rounding bound'],
     ['a larger clip norm at the same noise', (t: { scale: number }) => ({ scale: 2 * t.scale }), 'below this client'],
     ['the honest plan, to a client whose floor is above it', {}, 'below this client'],
+    // c = 1 quantized unit: the noise is 0.866 c as planned, but the rounding sets the sensitivity (sqrt(8) for d = 16)
+    ['a coarse grid whose rounding outweighs the clip norm', { scale: 1, localSigma: 0.5, conditionalBound: Math.sqrt(8) }, 'below this client'],
   ] as const)('a noise plan of %s is refused by the client (E_BUDGET, no key advertised); the others complete the round', async (name, change, expected) => {
     const id = `plan-${name.replace(/[^a-z]+/g, '-')}`;
     const server = await start({ id, rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 1500, phaseMs: 800 });
