@@ -112,7 +112,7 @@ describe('the npm package', () => {
       await createCoordinator({ redis: 'redis://127.0.0.1:9', task, dataDir: 'data' }).catch((e) => console.log(e.code, e.message));
     `);
     const [server, coordinator] = execFileSync(process.execPath, ['server.mjs'], { cwd: app, encoding: 'utf8' }).trim().split('\n');
-    expect(server).toMatch(/^function E_ARG .*npm install ws@8/);
+    expect(server).toMatch(/^function E_ARG .*npm install (ws@8|better-sqlite3@12)/); // the first missing peer it loads
     expect(coordinator).toMatch(/^E_ARG .*npm install redis@6/);
   });
 });
