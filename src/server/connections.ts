@@ -39,7 +39,7 @@ import type { AddressInfo } from 'node:net';
 import type * as WsTypes from 'ws';
 import { PrivkitError } from '../errors.js';
 import { assertInteger, describe } from '../validate.js';
-import { decodeFrame, encodeFrame, maxFrameBytes, type Message, type WireLimits } from '../service/wire.js';
+import { decodeFrame, encodeFrame, maxFrameBytes, withSeq, type Message, type WireLimits } from '../service/wire.js';
 
 /** The close codes of the file header. */
 export const CLOSE_FINISHED = 1000;
@@ -129,6 +129,23 @@ export interface ConnectionHandlers {
   left(clientId: string): void;
 }
 
+/**
+ * A message encoded once for many connections (a round's model goes to every sampled client: 10^5-10^6
+ * parameters each): each connection sends a copy numbered with its own sequence number.
+ */
+export class SharedFrame {
+  readonly #frame: Uint8Array;
+
+  constructor(message: Message) {
+    this.#frame = encodeFrame(1, message);
+  }
+
+  /** The frame numbered `seq`. */
+  numbered(seq: number): Uint8Array {
+    return withSeq(this.#frame, seq);
+  }
+}
+
 /** One WebSocket connection and what it has proven. */
 export class Connection {
   // the fields below are the connection layer's; hosts read clientId and lastSeqIn, and call send and close
@@ -155,11 +172,11 @@ export class Connection {
     this.helloDeadline = this.refilledAt + helloMs;
   }
 
-  /** Sends a message (dropped once the socket is no longer open). */
-  send(message: Message): void {
+  /** Sends a message, or a message encoded once for many connections (dropped once the socket is no longer open). */
+  send(message: Message | SharedFrame): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
     this.#seqOut += 1;
-    this.socket.send(encodeFrame(this.#seqOut, message));
+    this.socket.send(message instanceof SharedFrame ? message.numbered(this.#seqOut) : encodeFrame(this.#seqOut, message));
   }
 
   /** Closes the connection with a close code of the file header. */
