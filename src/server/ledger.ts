@@ -154,7 +154,15 @@ export class Ledger {
 
   /** Enrols a client of a task under the hash of its bearer token. */
   addClient(taskId: string, clientId: string, tokenHash: Uint8Array): void {
-    this.#db.prepare('INSERT INTO clients (task_id, client_id, token_hash) VALUES (?, ?, ?)').run(taskId, clientId, tokenHash);
+    this.addClients(taskId, [{ clientId, tokenHash }]);
+  }
+
+  /** Enrols clients of a task under the hashes of their bearer tokens, all in one transaction (one fsync, not one each). */
+  addClients(taskId: string, clients: readonly { clientId: string; tokenHash: Uint8Array }[]): void {
+    const insert = this.#db.prepare('INSERT INTO clients (task_id, client_id, token_hash) VALUES (?, ?, ?)');
+    this.#db.transaction(() => {
+      for (const { clientId, tokenHash } of clients) insert.run(taskId, clientId, tokenHash);
+    })();
   }
 
   /** The client of a task holding the token with this hash, if any. */
@@ -164,18 +172,23 @@ export class Ledger {
   }
 
   /**
-   * Binds an Ed25519 public key to a client for good (in one transaction): returns 'enrolled' when
-   * stored now, 'same' when this key was already the client's, 'other' (nothing changed) when the
-   * client has another key or the key belongs to another client.
+   * Binds Ed25519 public keys to clients for good, all in one transaction (one fsync, not one each),
+   * in order (a key bound by an earlier entry belongs to another client for a later one). Returns each
+   * entry's outcome: 'enrolled' when stored now, 'same' when this key was already the client's,
+   * 'other' (nothing changed) when the client has another key or the key belongs to another client.
    */
-  enrolSigningKey(taskId: string, clientId: string, publicKey: Uint8Array): 'enrolled' | 'same' | 'other' {
-    return this.#db.transaction(() => {
-      const current = this.signingKey(taskId, clientId);
-      if (current !== undefined) return Buffer.compare(Buffer.from(current), Buffer.from(publicKey)) === 0 ? 'same' : 'other';
-      if (this.#db.prepare('SELECT 1 FROM signing_keys WHERE public_key = ?').get(publicKey) !== undefined) return 'other';
-      this.#db.prepare('INSERT INTO signing_keys (task_id, client_id, public_key) VALUES (?, ?, ?)').run(taskId, clientId, publicKey);
-      return 'enrolled';
-    })();
+  enrolSigningKeys(taskId: string, entries: readonly { clientId: string; publicKey: Uint8Array }[]): ('enrolled' | 'same' | 'other')[] {
+    const taken = this.#db.prepare('SELECT 1 FROM signing_keys WHERE public_key = ?');
+    const insert = this.#db.prepare('INSERT INTO signing_keys (task_id, client_id, public_key) VALUES (?, ?, ?)');
+    return this.#db.transaction(() =>
+      entries.map(({ clientId, publicKey }) => {
+        const current = this.signingKey(taskId, clientId);
+        if (current !== undefined) return Buffer.compare(Buffer.from(current), Buffer.from(publicKey)) === 0 ? 'same' : 'other';
+        if (taken.get(publicKey) !== undefined) return 'other';
+        insert.run(taskId, clientId, publicKey);
+        return 'enrolled';
+      }),
+    )();
   }
 
   /** The Ed25519 public key enrolled for a client, if any. */
