@@ -371,6 +371,9 @@ export class PrivkitServer {
   #round: RoundState | SecAggRoundState | undefined;
   readonly #plan: DistributedDpPlan | undefined;
   readonly #serverAccountant = new RdpAccountant();
+  /** Whether any charge was made (the ledger's, replayed at start, or this run's), and the epsilons since the last one (status() is polled). */
+  #charged = false;
+  #epsilons: { observer: number; server: number } | undefined;
   #finishedBy: FinishedBy | undefined;
   #resolveFinished!: (status: TaskStatus) => void;
   #closing = false;
@@ -413,7 +416,14 @@ export class PrivkitServer {
 
   /** Epsilon charged so far at the task's delta (0 before any charge). */
   get epsilon(): number {
-    return this.#ledger.charges(this.#task.id).length === 0 ? 0 : this.#accountant.getEpsilon(this.#task.delta).epsilon;
+    return (this.#epsilons ??= this.#computeEpsilons()).observer;
+  }
+
+  /** The epsilons of the charges so far (0 before any), against the observer and against the server (computed once a charge). */
+  #computeEpsilons(): { observer: number; server: number } {
+    if (!this.#charged) return { observer: 0, server: 0 };
+    const delta = this.#task.delta;
+    return { observer: this.#accountant.getEpsilon(delta).epsilon, server: this.#plan === undefined ? 0 : this.#serverAccountant.getEpsilon(delta).epsilon };
   }
 
   /**
@@ -453,7 +463,7 @@ export class PrivkitServer {
       epsilon: this.epsilon,
       delta: this.#task.delta,
       observer: this.observer,
-      ...(this.#plan === undefined ? {} : { epsilonAgainstServer: this.#ledger.charges(this.#task.id).length === 0 ? 0 : this.#serverAccountant.getEpsilon(this.#task.delta).epsilon }),
+      ...(this.#plan === undefined ? {} : { epsilonAgainstServer: (this.#epsilons ??= this.#computeEpsilons()).server }),
       rounds,
     };
   }
@@ -719,6 +729,8 @@ export class PrivkitServer {
   #charge(event: PrivacyEvent): void {
     this.#accountant.step(event);
     if (this.#plan !== undefined) this.#serverAccountant.step({ ...(event as DistributedDiscreteGaussianEvent), sampleRate: 1 });
+    this.#charged = true;
+    this.#epsilons = undefined;
   }
 
   // ------------------------------------------------------------------------ secure aggregation
