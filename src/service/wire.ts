@@ -461,9 +461,10 @@ export function encodeFrame(seq: number, message: Message): Uint8Array {
 }
 
 /**
- * @internal A copy of an encoded frame with sequence number `seq` (>= 1) instead of its own: a message
- * sent to many connections is encoded once (privkit/server's broadcasts), each copy numbered for its
- * connection. A copy, because a transport may hold a sent buffer until its socket drains.
+ * @internal A copy of an encoded frame, or of its header alone, with sequence number `seq` (>= 1)
+ * instead of its own: a message sent to many connections is encoded once (privkit/server's
+ * broadcasts), each copy numbered for its connection. A copy, because a transport may hold a sent
+ * buffer until its socket drains.
  */
 export function withSeq(frame: Uint8Array, seq: number): Uint8Array {
   if (!Number.isInteger(seq) || seq < 1 || seq > MAX_SEQ) throw new PrivkitError('E_ARG', `seq must be an integer in [1, 2^32), got ${String(seq)}`, { argument: 'seq' });
