@@ -35,37 +35,8 @@ function malformed(what: string): PrivkitError {
  * @throws {PrivkitError} E_PROTOCOL when message (or setup) is not a well-formed message of a known type, or message carries a vector and no setup is given.
  */
 export function encodeBinaryMessage(message: SecAggMessage, setup?: SetupMessage): Uint8Array {
-  const type = typeOf(message);
-  if (setup !== undefined) checkMessage(setup, 'setup', undefined, 'setup');
-  checkMessage(message, type, setup);
-  const out = new BinaryWriter();
-  out.u8(MESSAGE_TYPES.indexOf(type));
-  const writeField = (field: Field, value: unknown): void => {
-    if (field === 'string') out.string(value as string);
-    else if (field === 'integer') out.u64(value as number);
-    else if (field === 'curve') out.u8(CURVES.indexOf(value as (typeof CURVES)[number]));
-    else if (field === 'bytes') out.bytes(value as Uint8Array);
-    else if (field === 'words') {
-      if (setup === undefined) throw new PrivkitError('E_PROTOCOL', 'a message with a vector needs the round setup (its bits) to be encoded', { argument: 'setup' });
-      out.words(value as Uint32Array, setup.bits);
-    } else if ('strings' in field) {
-      const list = value as string[];
-      out.u32(list.length);
-      for (const s of list) out.string(s);
-    } else if ('optional' in field) {
-      out.u8(value === undefined ? 0 : 1);
-      if (value !== undefined) writeField(field.optional, value);
-    } else {
-      const list = value as Record<string, unknown>[];
-      out.u32(list.length);
-      for (const item of list) writeObject(field.list, item);
-    }
-  };
-  const writeObject = (schema: Schema, object: Record<string, unknown>): void => {
-    for (const [name, field] of Object.entries(schema)) writeField(field, object[name]);
-  };
-  writeObject(SCHEMAS[type], message as unknown as Record<string, unknown>);
-  return out.finish();
+  typeOf(message);
+  return new RoundCodec(setup).encode(message);
 }
 
 /** Options of {@link decodeBinaryMessage}. */
@@ -85,41 +56,110 @@ export interface BinaryDecodeOptions {
 export function decodeBinaryMessage(bytes: Uint8Array, options?: BinaryDecodeOptions): SecAggMessage {
   checkTypedArray('bytes', bytes, ['Uint8Array']);
   const { setup } = readOptions(options, ['setup'], 'options');
-  if (setup !== undefined) checkMessage(setup, 'setup', undefined, 'options.setup');
-  const limits: Limits = limitsOf(setup);
-  const r = new BinaryReader(bytes);
-  const type = MESSAGE_TYPES[r.u8('type')];
-  if (type === undefined) throw malformed('unknown message type');
-  const readField = (field: Field, path: string): unknown => {
-    if (field === 'string') return r.string(path);
-    if (field === 'integer') return r.u64(path);
-    if (field === 'curve') {
-      const curve = CURVES[r.u8(path)];
-      if (curve === undefined) throw malformed(`${path} is not a curve`);
-      return curve;
-    }
-    if (field === 'bytes') return r.bytes(path);
-    if (field === 'words') return r.words(path, setup, limits.length ?? MAX_VECTOR_LENGTH);
-    if ('strings' in field) return Array.from({ length: r.count(path, limits[field.strings], 3) }, (_, i) => r.string(`${path}[${i}]`));
-    if ('optional' in field) {
-      const flag = r.u8(path);
-      if (flag > 1) throw malformed(`${path} has presence flag ${flag}`);
-      return flag === 1 ? readField(field.optional, path) : undefined;
-    }
-    return Array.from({ length: r.count(path, limits[field.bound], 1) }, (_, i) => readObject(field.list, `${path}[${i}]`));
-  };
-  const readObject = (schema: Schema, path: string): Record<string, unknown> => {
-    const object: Record<string, unknown> = {};
-    for (const [name, field] of Object.entries(schema)) {
-      const value = readField(field, `${path}.${name}`);
-      if (value !== undefined) object[name] = value;
-    }
-    return object;
-  };
-  const message = { type, ...readObject(SCHEMAS[type], 'message') };
-  r.end();
-  return checkMessage(message, type, setup);
+  return new RoundCodec(setup, 'options.setup').decode(bytes);
 }
+
+/**
+ * @internal The binary form bound to one round: its setup (which lists every client of the round:
+ * 10^3-10^4 ids) is checked once and copied, then every message of the round is encoded or decoded
+ * against that copy (privkit/server and privkit/client hold one per round).
+ */
+export class RoundCodec {
+  readonly #setup: SetupMessage | undefined;
+  readonly #limits: Limits;
+
+  /** @throws {PrivkitError} E_PROTOCOL when setup is not a well-formed setup message (naming `argument`). */
+  constructor(setup?: SetupMessage, argument = 'setup') {
+    if (setup !== undefined) checkMessage(setup, 'setup', undefined, argument);
+    // a copy: what was checked stays as it was checked, whatever becomes of the caller's object
+    this.#setup = setup === undefined ? undefined : { ...setup, clients: [...setup.clients], graphSeed: setup.graphSeed.slice() };
+    this.#limits = limitsOf(this.#setup);
+  }
+
+  /**
+   * The binary form of a message of the round.
+   *
+   * @throws {PrivkitError} E_PROTOCOL when message is not a well-formed message of a known type, or carries a vector and the codec has no setup.
+   */
+  encode(message: SecAggMessage): Uint8Array {
+    const setup = this.#setup;
+    const type = typeOf(message);
+    checkMessage(message, type, setup);
+    const out = new BinaryWriter();
+    out.u8(MESSAGE_TYPES.indexOf(type));
+    const writeField = (field: Field, value: unknown): void => {
+      if (field === 'string') out.string(value as string);
+      else if (field === 'integer') out.u64(value as number);
+      else if (field === 'curve') out.u8(CURVES.indexOf(value as (typeof CURVES)[number]));
+      else if (field === 'bytes') out.bytes(value as Uint8Array);
+      else if (field === 'words') {
+        if (setup === undefined) throw new PrivkitError('E_PROTOCOL', 'a message with a vector needs the round setup (its bits) to be encoded', { argument: 'setup' });
+        out.words(value as Uint32Array, setup.bits);
+      } else if ('strings' in field) {
+        const list = value as string[];
+        out.u32(list.length);
+        for (const s of list) out.string(s);
+      } else if ('optional' in field) {
+        out.u8(value === undefined ? 0 : 1);
+        if (value !== undefined) writeField(field.optional, value);
+      } else {
+        const list = value as Record<string, unknown>[];
+        out.u32(list.length);
+        for (const item of list) writeObject(field.list, item);
+      }
+    };
+    const writeObject = (schema: Schema, object: Record<string, unknown>): void => {
+      for (const [name, field] of Object.entries(schema)) writeField(field, object[name]);
+    };
+    writeObject(SCHEMAS[type], message as unknown as Record<string, unknown>);
+    return out.finish();
+  }
+
+  /**
+   * Decodes the binary form of a message of the round (see {@link decodeBinaryMessage}).
+   *
+   * @throws {PrivkitError} E_PROTOCOL when the bytes are truncated, carry trailing bytes, are not canonical, exceed the round's limits or do not form a well-formed message.
+   */
+  decode(bytes: Uint8Array): SecAggMessage {
+    const setup = this.#setup;
+    const limits = this.#limits;
+    const r = new BinaryReader(bytes);
+    const type = MESSAGE_TYPES[r.u8('type')];
+    if (type === undefined) throw malformed('unknown message type');
+    const readField = (field: Field, path: string): unknown => {
+      if (field === 'string') return r.string(path);
+      if (field === 'integer') return r.u64(path);
+      if (field === 'curve') {
+        const curve = CURVES[r.u8(path)];
+        if (curve === undefined) throw malformed(`${path} is not a curve`);
+        return curve;
+      }
+      if (field === 'bytes') return r.bytes(path);
+      if (field === 'words') return r.words(path, setup, limits.length ?? MAX_VECTOR_LENGTH);
+      if ('strings' in field) return Array.from({ length: r.count(path, limits[field.strings], 3) }, (_, i) => r.string(`${path}[${i}]`));
+      if ('optional' in field) {
+        const flag = r.u8(path);
+        if (flag > 1) throw malformed(`${path} has presence flag ${flag}`);
+        return flag === 1 ? readField(field.optional, path) : undefined;
+      }
+      return Array.from({ length: r.count(path, limits[field.bound], 1) }, (_, i) => readObject(field.list, `${path}[${i}]`));
+    };
+    const readObject = (schema: Schema, path: string): Record<string, unknown> => {
+      const object: Record<string, unknown> = {};
+      for (const [name, field] of Object.entries(schema)) {
+        const value = readField(field, `${path}.${name}`);
+        if (value !== undefined) object[name] = value;
+      }
+      return object;
+    };
+    const message = { type, ...readObject(SCHEMAS[type], 'message') };
+    r.end();
+    return checkMessage(message, type, setup);
+  }
+}
+
+const UTF8 = new TextEncoder();
+const UTF8_FATAL = new TextDecoder('utf-8', { fatal: true });
 
 class BinaryWriter {
   #bytes = new Uint8Array(256);
@@ -160,7 +200,11 @@ class BinaryWriter {
     this.#bytes.set(b, at);
   }
   string(s: string): void {
-    this.bytes(new TextEncoder().encode(s));
+    // UTF-8 straight into the buffer (a consistency check lists every survivor: 10^3-10^4 strings a message)
+    const at = this.#reserve(2 + 3 * s.length); // UTF-8 takes at most 3 bytes a UTF-16 code unit
+    const { written } = UTF8.encodeInto(s, this.#bytes.subarray(at + 2));
+    this.#view.setUint16(at, written, true);
+    this.#length = at + 2 + written;
   }
   words(words: Uint32Array, bits: number): void {
     this.u8(bits);
@@ -242,7 +286,7 @@ class BinaryReader {
   }
   string(what: string): string {
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(this.bytes(what, MAX_STRING_BYTES));
+      return UTF8_FATAL.decode(this.bytes(what, MAX_STRING_BYTES));
     } catch (error) {
       if (error instanceof PrivkitError) throw error;
       throw malformed(`${what} is not UTF-8`);
@@ -260,11 +304,21 @@ class BinaryReader {
     const end = this.#offset + size;
     const byteAt = (k: number): number => (k < end ? data[k]! : 0);
     // 32-bit integer arithmetic (a masked input is 10^5-10^6 words): a word starts `shift` < 8 bits into byte `p`
-    // and spans at most 5 bytes; only bytes of this field are read, and bits of the next word are masked off
+    // and spans at most 5 bytes; only bytes of this field are read, and bits of the next word are masked off.
+    // The words that start before end - 4 have all five bytes in the field: read without the end check.
     const mask = bits === 32 ? -1 : (1 << bits) - 1;
     let p = this.#offset;
     let shift = 0;
-    for (let i = 0; i < n; i++) {
+    let i = 0;
+    for (const inner = end - 4; i < n && p < inner; i++) {
+      let word = (data[p]! | (data[p + 1]! << 8) | (data[p + 2]! << 16) | (data[p + 3]! << 24)) >>> shift;
+      if (shift + bits > 32) word |= data[p + 4]! << (32 - shift);
+      words[i] = word & mask;
+      shift += bits;
+      p += shift >>> 3;
+      shift &= 7;
+    }
+    for (; i < n; i++) {
       let word = (data[p]! | (byteAt(p + 1) << 8) | (byteAt(p + 2) << 16) | (byteAt(p + 3) << 24)) >>> shift;
       if (shift + bits > 32) word |= data[p + 4]! << (32 - shift);
       words[i] = word & mask;

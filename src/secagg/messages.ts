@@ -626,15 +626,14 @@ function utf8(text: string): Uint8Array {
 
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
+/** The words as little-endian bytes (4 a word). */
 export function wordsToBytes(words: Uint32Array): Uint8Array {
+  // little-endian hosts: a view of the words' own memory, not a copy (a masked input is hashed whole: 10^5-10^6 words);
+  // every caller only reads it
+  if (LITTLE_ENDIAN) return new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
   const bytes = new Uint8Array(words.length * 4);
-  // little-endian words: a copy of their memory (a masked input is hashed whole: 10^5-10^6 words)
-  if (LITTLE_ENDIAN) {
-    bytes.set(new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
-  } else {
-    const view = new DataView(bytes.buffer);
-    for (let i = 0; i < words.length; i++) view.setUint32(4 * i, words[i]!, true);
-  }
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < words.length; i++) view.setUint32(4 * i, words[i]!, true);
   return bytes;
 }
 

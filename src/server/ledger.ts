@@ -134,6 +134,8 @@ function loadDriver(): typeof BetterSqlite3 {
 /** The server's persistent state; one per data directory (see the file header for the crash rules). */
 export class Ledger {
   readonly #db: BetterSqlite3.Database;
+  /** Prepared statements by their SQL: each is compiled once (the task status is read often, e.g. polled over HTTP). */
+  readonly #statements = new Map<string, BetterSqlite3.Statement>();
 
   /**
    * Opens (creating when missing) the ledger in directory `dir`, in WAL mode.
@@ -158,105 +160,127 @@ export class Ledger {
     if (fresh) this.#db.pragma(`user_version = ${LEDGER_FORMAT}`);
   }
 
+  #sql(text: string): BetterSqlite3.Statement {
+    let statement = this.#statements.get(text);
+    if (statement === undefined) {
+      statement = this.#db.prepare(text);
+      this.#statements.set(text, statement);
+    }
+    return statement;
+  }
+
   /** Stores a task's spec, or checks that the stored one is the same (a restart). Returns false when they differ. */
   ensureTask(id: string, spec: string): boolean {
-    const row = this.#db.prepare('SELECT spec FROM tasks WHERE id = ?').get(id) as { spec: string } | undefined;
+    const row = this.#sql('SELECT spec FROM tasks WHERE id = ?').get(id) as { spec: string } | undefined;
     if (row !== undefined) return row.spec === spec;
-    this.#db.prepare('INSERT INTO tasks (id, spec) VALUES (?, ?)').run(id, spec);
+    this.#sql('INSERT INTO tasks (id, spec) VALUES (?, ?)').run(id, spec);
     return true;
   }
 
   /** Enrols a client of a task under the hash of its bearer token. */
   addClient(taskId: string, clientId: string, tokenHash: Uint8Array): void {
-    this.#db.prepare('INSERT INTO clients (task_id, client_id, token_hash) VALUES (?, ?, ?)').run(taskId, clientId, tokenHash);
+    this.addClients(taskId, [{ clientId, tokenHash }]);
+  }
+
+  /** Enrols clients of a task under the hashes of their bearer tokens, all in one transaction (one fsync, not one each). */
+  addClients(taskId: string, clients: readonly { clientId: string; tokenHash: Uint8Array }[]): void {
+    const insert = this.#sql('INSERT INTO clients (task_id, client_id, token_hash) VALUES (?, ?, ?)');
+    this.#db.transaction(() => {
+      for (const { clientId, tokenHash } of clients) insert.run(taskId, clientId, tokenHash);
+    })();
   }
 
   /** The client of a task holding the token with this hash, if any. */
   findClient(taskId: string, tokenHash: Uint8Array): string | undefined {
-    const row = this.#db.prepare('SELECT client_id FROM clients WHERE task_id = ? AND token_hash = ?').get(taskId, tokenHash) as { client_id: string } | undefined;
+    const row = this.#sql('SELECT client_id FROM clients WHERE task_id = ? AND token_hash = ?').get(taskId, tokenHash) as { client_id: string } | undefined;
     return row?.client_id;
   }
 
   /**
-   * Binds an Ed25519 public key to a client for good (in one transaction): returns 'enrolled' when
-   * stored now, 'same' when this key was already the client's, 'other' (nothing changed) when the
-   * client has another key or the key belongs to another client.
+   * Binds Ed25519 public keys to clients for good, all in one transaction (one fsync, not one each),
+   * in order (a key bound by an earlier entry belongs to another client for a later one). Returns each
+   * entry's outcome: 'enrolled' when stored now, 'same' when this key was already the client's,
+   * 'other' (nothing changed) when the client has another key or the key belongs to another client.
    */
-  enrolSigningKey(taskId: string, clientId: string, publicKey: Uint8Array): 'enrolled' | 'same' | 'other' {
-    return this.#db.transaction(() => {
-      const current = this.signingKey(taskId, clientId);
-      if (current !== undefined) return Buffer.compare(Buffer.from(current), Buffer.from(publicKey)) === 0 ? 'same' : 'other';
-      if (this.#db.prepare('SELECT 1 FROM signing_keys WHERE public_key = ?').get(publicKey) !== undefined) return 'other';
-      this.#db.prepare('INSERT INTO signing_keys (task_id, client_id, public_key) VALUES (?, ?, ?)').run(taskId, clientId, publicKey);
-      return 'enrolled';
-    })();
+  enrolSigningKeys(taskId: string, entries: readonly { clientId: string; publicKey: Uint8Array }[]): ('enrolled' | 'same' | 'other')[] {
+    const taken = this.#sql('SELECT 1 FROM signing_keys WHERE public_key = ?');
+    const insert = this.#sql('INSERT INTO signing_keys (task_id, client_id, public_key) VALUES (?, ?, ?)');
+    return this.#db.transaction(() =>
+      entries.map(({ clientId, publicKey }) => {
+        const current = this.signingKey(taskId, clientId);
+        if (current !== undefined) return Buffer.compare(Buffer.from(current), Buffer.from(publicKey)) === 0 ? 'same' : 'other';
+        if (taken.get(publicKey) !== undefined) return 'other';
+        insert.run(taskId, clientId, publicKey);
+        return 'enrolled';
+      }),
+    )();
   }
 
   /** The Ed25519 public key enrolled for a client, if any. */
   signingKey(taskId: string, clientId: string): Uint8Array | undefined {
-    const row = this.#db.prepare('SELECT public_key FROM signing_keys WHERE task_id = ? AND client_id = ?').get(taskId, clientId) as { public_key: Uint8Array } | undefined;
+    const row = this.#sql('SELECT public_key FROM signing_keys WHERE task_id = ? AND client_id = ?').get(taskId, clientId) as { public_key: Uint8Array } | undefined;
     return row === undefined ? undefined : new Uint8Array(row.public_key);
   }
 
   /** Every enrolled client of a task with the hash of its token (what a cluster coordinator mirrors into Redis). */
   clients(taskId: string): { clientId: string; tokenHash: Uint8Array }[] {
-    const rows = this.#db.prepare('SELECT client_id, token_hash FROM clients WHERE task_id = ?').all(taskId) as { client_id: string; token_hash: Uint8Array }[];
+    const rows = this.#sql('SELECT client_id, token_hash FROM clients WHERE task_id = ?').all(taskId) as { client_id: string; token_hash: Uint8Array }[];
     return rows.map((r) => ({ clientId: r.client_id, tokenHash: new Uint8Array(r.token_hash) }));
   }
 
   /** How many clients a task has enrolled. */
   clientCount(taskId: string): number {
-    return (this.#db.prepare('SELECT COUNT(*) AS n FROM clients WHERE task_id = ?').get(taskId) as { n: number }).n;
+    return (this.#sql('SELECT COUNT(*) AS n FROM clients WHERE task_id = ?').get(taskId) as { n: number }).n;
   }
 
   /** Marks every round of the task still in flight 'aborted' (a charged one keeps its charge); returns their numbers. */
   recover(taskId: string): number[] {
     return this.#db.transaction(() => {
-      const rows = this.#db.prepare("SELECT round FROM rounds WHERE task_id = ? AND status IN ('open', 'charged') ORDER BY round").all(taskId) as { round: number }[];
-      this.#db.prepare("UPDATE rounds SET status = 'aborted', aborted_by = 'restart' WHERE task_id = ? AND status IN ('open', 'charged')").run(taskId);
+      const rows = this.#sql("SELECT round FROM rounds WHERE task_id = ? AND status IN ('open', 'charged') ORDER BY round").all(taskId) as { round: number }[];
+      this.#sql("UPDATE rounds SET status = 'aborted', aborted_by = 'restart' WHERE task_id = ? AND status IN ('open', 'charged')").run(taskId);
       return rows.map((r) => r.round);
     })();
   }
 
   /** The number the task's next round takes (one past every round ever opened). */
   nextRound(taskId: string): number {
-    return ((this.#db.prepare('SELECT MAX(round) AS r FROM rounds WHERE task_id = ?').get(taskId) as { r: number | null }).r ?? 0) + 1;
+    return ((this.#sql('SELECT MAX(round) AS r FROM rounds WHERE task_id = ?').get(taskId) as { r: number | null }).r ?? 0) + 1;
   }
 
   /** Opens a round (nothing charged yet). */
   openRound(taskId: string, round: number, checkedIn: number, sampled: number): void {
-    this.#db.prepare("INSERT INTO rounds (task_id, round, status, checked_in, sampled) VALUES (?, ?, 'open', ?, ?)").run(taskId, round, checkedIn, sampled);
+    this.#sql("INSERT INTO rounds (task_id, round, status, checked_in, sampled) VALUES (?, ?, 'open', ?, ?)").run(taskId, round, checkedIn, sampled);
   }
 
   /** Withholds an open round (too few updates): nothing charged, nothing released. */
   withholdRound(taskId: string, round: number, received: number): void {
     this.#transition(taskId, round, 'open', 'withheld', () => {
-      this.#db.prepare('UPDATE rounds SET included = ? WHERE task_id = ? AND round = ?').run(received, taskId, round);
+      this.#sql('UPDATE rounds SET included = ? WHERE task_id = ? AND round = ?').run(received, taskId, round);
     });
   }
 
   /** Charges an open round with its event in one transaction (rule 1: before its aggregation). */
   chargeRound(taskId: string, round: number, event: PrivacyEvent, epsilonAfter: number): void {
     this.#transition(taskId, round, 'open', 'charged', () => {
-      this.#db.prepare('INSERT INTO charges (task_id, round, event, epsilon_after) VALUES (?, ?, ?, ?)').run(taskId, round, JSON.stringify(event), epsilonAfter);
+      this.#sql('INSERT INTO charges (task_id, round, event, epsilon_after) VALUES (?, ?, ?, ?)').run(taskId, round, JSON.stringify(event), epsilonAfter);
     });
   }
 
   /** Aborts a charged round that will not be released (rule 5): its charge stays; `included` is what it charged for. */
   abortRound(taskId: string, round: number, included: number): void {
     this.#transition(taskId, round, 'charged', 'aborted', () => {
-      this.#db.prepare("UPDATE rounds SET included = ?, aborted_by = 'protocol' WHERE task_id = ? AND round = ?").run(included, taskId, round);
+      this.#sql("UPDATE rounds SET included = ?, aborted_by = 'protocol' WHERE task_id = ? AND round = ?").run(included, taskId, round);
     });
   }
 
   /** Bans a client of a task for good (a convicted dealer): `round` convicted it, `reason` says how. A second ban keeps the first. */
   banClient(taskId: string, clientId: string, round: number, reason: string): void {
-    this.#db.prepare('INSERT OR IGNORE INTO banned_clients (task_id, client_id, round, reason) VALUES (?, ?, ?, ?)').run(taskId, clientId, round, reason);
+    this.#sql('INSERT OR IGNORE INTO banned_clients (task_id, client_id, round, reason) VALUES (?, ?, ?, ?)').run(taskId, clientId, round, reason);
   }
 
   /** Why a client of a task is banned (with the round that convicted it), if it is. */
   ban(taskId: string, clientId: string): { round: number; reason: string } | undefined {
-    return this.#db.prepare('SELECT round, reason FROM banned_clients WHERE task_id = ? AND client_id = ?').get(taskId, clientId) as { round: number; reason: string } | undefined;
+    return this.#sql('SELECT round, reason FROM banned_clients WHERE task_id = ? AND client_id = ?').get(taskId, clientId) as { round: number; reason: string } | undefined;
   }
 
   /** Releases a charged round and stores its model version in one transaction (rule 2); returns the version. */
@@ -266,8 +290,8 @@ export class Ledger {
       version = this.latestModel(taskId)?.version ?? 0;
       version += 1;
       const bytes = new Uint8Array(params.buffer, params.byteOffset, params.byteLength);
-      this.#db.prepare('INSERT INTO models (task_id, version, round, params) VALUES (?, ?, ?, ?)').run(taskId, version, round, bytes);
-      this.#db.prepare('UPDATE rounds SET included = ? WHERE task_id = ? AND round = ?').run(included, taskId, round);
+      this.#sql('INSERT INTO models (task_id, version, round, params) VALUES (?, ?, ?, ?)').run(taskId, version, round, bytes);
+      this.#sql('UPDATE rounds SET included = ? WHERE task_id = ? AND round = ?').run(included, taskId, round);
     });
     return version;
   }
@@ -275,12 +299,12 @@ export class Ledger {
   /** Stores the initial model (version 0, round 0) when the task has none. */
   initModel(taskId: string, params: Float32Array): void {
     if (this.latestModel(taskId) !== undefined) return;
-    this.#db.prepare('INSERT INTO models (task_id, version, round, params) VALUES (?, 0, 0, ?)').run(taskId, new Uint8Array(params.buffer, params.byteOffset, params.byteLength));
+    this.#sql('INSERT INTO models (task_id, version, round, params) VALUES (?, 0, 0, ?)').run(taskId, new Uint8Array(params.buffer, params.byteOffset, params.byteLength));
   }
 
   /** The task's latest model version, if any. */
   latestModel(taskId: string): { version: number; round: number; params: Float32Array } | undefined {
-    const row = this.#db.prepare('SELECT version, round, params FROM models WHERE task_id = ? ORDER BY version DESC LIMIT 1').get(taskId) as
+    const row = this.#sql('SELECT version, round, params FROM models WHERE task_id = ? ORDER BY version DESC LIMIT 1').get(taskId) as
       | { version: number; round: number; params: Uint8Array }
       | undefined;
     if (row === undefined) return undefined;
@@ -290,7 +314,7 @@ export class Ledger {
 
   /** The charged events of a task, in round order (what the accountant replays). */
   charges(taskId: string): { round: number; event: PrivacyEvent; epsilonAfter: number }[] {
-    const rows = this.#db.prepare('SELECT round, event, epsilon_after FROM charges WHERE task_id = ? ORDER BY round').all(taskId) as {
+    const rows = this.#sql('SELECT round, event, epsilon_after FROM charges WHERE task_id = ? ORDER BY round').all(taskId) as {
       round: number;
       event: string;
       epsilon_after: number;
@@ -338,7 +362,7 @@ export class Ledger {
 
   #transition(taskId: string, round: number, from: LedgerRoundStatus, to: LedgerRoundStatus, also: () => void): void {
     this.#db.transaction(() => {
-      const changed = this.#db.prepare('UPDATE rounds SET status = ? WHERE task_id = ? AND round = ? AND status = ?').run(to, taskId, round, from).changes;
+      const changed = this.#sql('UPDATE rounds SET status = ? WHERE task_id = ? AND round = ? AND status = ?').run(to, taskId, round, from).changes;
       if (changed !== 1) throw new PrivkitError('E_PROTOCOL', `round ${round} of task ${taskId} is not ${from}: it cannot become ${to}`, { argument: 'round' });
       also();
     })();

@@ -82,10 +82,10 @@ import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import { assertDelta, type DistributedDiscreteGaussianEvent, type PrivacyEvent } from '../accounting/events.js';
 import { createRng } from '../dp/rng.js';
 import { CentralDpAggregator, centralRoundEvent } from '../fl/aggregators.js';
-import { decodeBinaryMessage, encodeBinaryMessage } from '../secagg/binary.js';
+import { encodeBinaryMessage, RoundCodec } from '../secagg/binary.js';
 import { equalBytes, SIGNING_KEY_BYTES } from '../secagg/crypto.js';
 import { planDistributedDp, type DistributedDpPlan } from '../secagg/ddp.js';
-import type { ClientMessage, ServerMessage, SetupMessage } from '../secagg/messages.js';
+import type { ClientMessage, ServerMessage } from '../secagg/messages.js';
 import { dequantize } from '../secagg/quantize.js';
 import { inverseRandomizedHadamard, rotationLength } from '../secagg/rotation.js';
 import { SecAggServer } from '../secagg/server.js';
@@ -95,7 +95,7 @@ import { fixedSizeSample, UniformIntegers } from '../fl/sampling.js';
 import { assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import { enrolmentBytes, maxFrameBytes, type Message, type RoundStatus, type WireAggregator, type WireLimits, type WireModelSpec } from '../service/wire.js';
-import { CLOSE_FINISHED, CLOSE_REFUSED, Refusal, listen, readListenOptions, tokenHash, LISTEN_KEYS, type Connection, type Connections, type ListenOptions } from './connections.js';
+import { CLOSE_FINISHED, CLOSE_REFUSED, Refusal, SharedFrame, listen, readListenOptions, tokenHash, LISTEN_KEYS, type Connection, type Connections, type ListenOptions } from './connections.js';
 import { Ledger, type LedgerRound } from './ledger.js';
 
 /** The task a server runs. */
@@ -212,6 +212,8 @@ const SECAGG_OBSERVER =
   'observers of the released model versions, round results and task status (checked-in counts included), replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in and deadlines do not depend on the data; the server sees only the sum over each signed survivor set (epsilonAgainstServer: without sampling)';
 const OBSERVER =
   'observers of the released model versions, round results and task status (checked-in counts included), not the server itself, which sees updates in the clear (central DP); replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in and deadlines do not depend on the data';
+/** Milliseconds enrolments are gathered before they are committed together. */
+const ENROLMENT_BATCH_MS = 10;
 const BAN_REASON = 'this client was convicted of dealing inconsistent shares (by its own signed messages)';
 const TASK_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const TASK_KEYS = [
@@ -314,7 +316,8 @@ interface SecAggRoundState {
   sampleRate: number;
   sampled: Set<string>;
   server: SecAggServer;
-  setup: SetupMessage | undefined;
+  /** The binary form of the round's messages (its setup checked once); undefined before setup. */
+  codec: RoundCodec | undefined;
   rotationSeed: Uint8Array;
   /** The clients the open phase waits for (those sent its opening message). */
   expected: Set<string>;
@@ -337,6 +340,8 @@ interface RoundState {
   sampled: Set<string>;
   updates: Map<string, Float32Array>;
   phase: 'training' | 'aggregating';
+  /** The model sent to each sampled client (encoded once). */
+  task: SharedFrame;
   timer: ReturnType<typeof setTimeout>;
 }
 
@@ -366,9 +371,15 @@ export class PrivkitServer {
   #round: RoundState | SecAggRoundState | undefined;
   readonly #plan: DistributedDpPlan | undefined;
   readonly #serverAccountant = new RdpAccountant();
+  /** Whether any charge was made (the ledger's, replayed at start, or this run's), and the epsilons since the last one (status() is polled). */
+  #charged = false;
+  #epsilons: { observer: number; server: number } | undefined;
   #finishedBy: FinishedBy | undefined;
   #resolveFinished!: (status: TaskStatus) => void;
   #closing = false;
+  /** Enrolments checked and accepted, waiting for the next flush (#flushEnrolments). */
+  readonly #pendingEnrolments: { connection: Connection; clientId: string; publicKey: Uint8Array; refSeq: number }[] = [];
+  #enrolmentFlush: ReturnType<typeof setTimeout> | undefined;
 
   /** @internal use {@link createServer}. */
   constructor(parts: { task: ResolvedTask; ledger: Ledger; connections: Connections }) {
@@ -405,18 +416,38 @@ export class PrivkitServer {
 
   /** Epsilon charged so far at the task's delta (0 before any charge). */
   get epsilon(): number {
-    return this.#ledger.charges(this.#task.id).length === 0 ? 0 : this.#accountant.getEpsilon(this.#task.delta).epsilon;
+    return (this.#epsilons ??= this.#computeEpsilons()).observer;
+  }
+
+  /** The epsilons of the charges so far (0 before any), against the observer and against the server (computed once a charge). */
+  #computeEpsilons(): { observer: number; server: number } {
+    if (!this.#charged) return { observer: 0, server: 0 };
+    const delta = this.#task.delta;
+    return { observer: this.#accountant.getEpsilon(delta).epsilon, server: this.#plan === undefined ? 0 : this.#serverAccountant.getEpsilon(delta).epsilon };
   }
 
   /**
    * Enrols a new client of the task and returns its bearer token (shown once; the ledger keeps its hash).
    */
   issueToken(): IssuedToken {
+    return this.issueTokens(1)[0]!;
+  }
+
+  /**
+   * Enrols `count` new clients of the task at once (one ledger transaction) and returns their bearer
+   * tokens (shown once; the ledger keeps their hashes).
+   *
+   * @throws {PrivkitError} E_ARG when count is not an integer in [1, 2^20].
+   */
+  issueTokens(count: number): IssuedToken[] {
+    assertInteger('count', count, 1, 2 ** 20);
     const rng = createRng();
-    const clientId = `c-${toBase64Url(rng.bytes(9))}`;
-    const token = toBase64Url(rng.bytes(32));
-    this.#ledger.addClient(this.#task.id, clientId, tokenHash(token));
-    return { clientId, token };
+    const issued = Array.from({ length: count }, () => ({ clientId: `c-${toBase64Url(rng.bytes(9))}`, token: toBase64Url(rng.bytes(32)) }));
+    this.#ledger.addClients(
+      this.#task.id,
+      issued.map(({ clientId, token }) => ({ clientId, tokenHash: tokenHash(token) })),
+    );
+    return issued;
   }
 
   /** The task's state (what GET /task returns). */
@@ -432,7 +463,7 @@ export class PrivkitServer {
       epsilon: this.epsilon,
       delta: this.#task.delta,
       observer: this.observer,
-      ...(this.#plan === undefined ? {} : { epsilonAgainstServer: this.#ledger.charges(this.#task.id).length === 0 ? 0 : this.#serverAccountant.getEpsilon(this.#task.delta).epsilon }),
+      ...(this.#plan === undefined ? {} : { epsilonAgainstServer: (this.#epsilons ??= this.#computeEpsilons()).server }),
       rounds,
     };
   }
@@ -446,6 +477,7 @@ export class PrivkitServer {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    clearTimeout(this.#enrolmentFlush);
     if (this.#round !== undefined) clearTimeout(this.#round.timer);
     await Promise.allSettled(this.#round?.kind === 'secagg' ? [...this.#round.pending] : []);
     await this.#connections.close();
@@ -522,12 +554,25 @@ export class PrivkitServer {
       throw new Refusal('E_AUTH', 'the enrolment signature does not verify under the enrolled key');
     }
     return () => {
-      // 'other' here: the key is another client's (a copied key) -> refused, nothing stored
-      if (current === undefined && this.#ledger.enrolSigningKey(this.#task.id, id, key) === 'other') {
-        return connection.send({ type: 'error', code: 'E_AUTH', message: 'this signing key is enrolled by another client', refSeq: connection.lastSeqIn });
-      }
-      connection.send({ type: 'enrolled' });
+      if (current !== undefined) return connection.send({ type: 'enrolled' });
+      // stored with the enrolments of the next ENROLMENT_BATCH_MS in one transaction, and acknowledged once committed
+      this.#pendingEnrolments.push({ connection, clientId: id, publicKey: key, refSeq: connection.lastSeqIn });
+      this.#enrolmentFlush ??= setTimeout(() => this.#flushEnrolments(), ENROLMENT_BATCH_MS);
     };
+  }
+
+  /** Commits the pending enrolments in one transaction (one fsync for a crowd of new clients, not one each), then answers each. */
+  #flushEnrolments(): void {
+    this.#enrolmentFlush = undefined;
+    if (this.#closing) return; // never acknowledged: the clients enrol again when they reconnect
+    const batch = this.#pendingEnrolments.splice(0);
+    const outcomes = this.#ledger.enrolSigningKeys(this.#task.id, batch);
+    batch.forEach(({ connection, refSeq }, i) => {
+      // 'other': the key is another client's (a copied key), or this client enrolled another meanwhile -> refused, nothing stored
+      if (outcomes[i] === 'other') {
+        connection.send({ type: 'error', code: 'E_AUTH', message: 'this signing key is enrolled by another client, or this client enrolled another', refSeq });
+      } else connection.send({ type: 'enrolled' });
+    });
   }
 
   /**
@@ -538,13 +583,13 @@ export class PrivkitServer {
    */
   #checkSecAgg(connection: Connection, id: string, message: Extract<Message, { type: 'secagg' }>): () => void {
     const round = this.#round;
-    if (round?.kind !== 'secagg' || message.round !== round.round || round.closing || round.setup === undefined) {
+    if (round?.kind !== 'secagg' || message.round !== round.round || round.closing || round.codec === undefined) {
       throw new Refusal('E_PROTOCOL', `a secure-aggregation message for round ${message.round} is out of phase`);
     }
     if (!round.expected.has(id)) throw new Refusal('E_PROTOCOL', `the ${round.server.round} phase of round ${round.round} does not wait for this client`);
     let decoded;
     try {
-      decoded = decodeBinaryMessage(message.payload, { setup: round.setup });
+      decoded = round.codec!.decode(message.payload);
     } catch (error) {
       throw new Refusal('E_PROTOCOL', error instanceof Error ? error.message : 'undecodable secure-aggregation message');
     }
@@ -590,7 +635,7 @@ export class PrivkitServer {
     if (this.#finishedBy !== undefined) return connection.close(CLOSE_FINISHED, 'task finished');
     // a sampled client that reconnects mid-round gets its task again
     const round = this.#round;
-    if (round?.kind === 'central' && round.phase === 'training' && round.sampled.has(clientId) && !round.updates.has(clientId)) this.#sendTask(connection, round);
+    if (round?.kind === 'central' && round.phase === 'training' && round.sampled.has(clientId) && !round.updates.has(clientId)) connection.send(round.task);
   }
 
   // ------------------------------------------------------------------------------------ rounds
@@ -639,17 +684,14 @@ export class PrivkitServer {
       sampled,
       updates: new Map(),
       phase: 'training',
+      task: new SharedFrame({ type: 'task', round: roundNumber, modelVersion: this.#modelVersion, deadlineMs: task.trainMs, params: this.#params }),
       timer: setTimeout(() => void this.#finishRound(round), task.trainMs),
     };
     this.#round = round;
     for (const id of sampled) {
       const connection = this.#connections.get(id);
-      if (connection !== undefined) this.#sendTask(connection, round);
+      if (connection !== undefined) connection.send(round.task);
     }
-  }
-
-  #sendTask(connection: Connection, round: RoundState): void {
-    connection.send({ type: 'task', round: round.round, modelVersion: this.#modelVersion, deadlineMs: this.#task.trainMs, params: this.#params });
   }
 
   async #finishRound(round: RoundState): Promise<void> {
@@ -681,7 +723,7 @@ export class PrivkitServer {
   /** Tells everyone a round's outcome and starts the next round (or finishes). */
   #endRound(round: number, status: RoundStatus, included: number): void {
     this.#round = undefined;
-    const result: Message = { type: 'round-result', round, status, included, modelVersion: this.#modelVersion, epsilon: this.epsilon };
+    const result = new SharedFrame({ type: 'round-result', round, status, included, modelVersion: this.#modelVersion, epsilon: this.epsilon });
     for (const connection of this.#connections.authenticated()) connection.send(result);
     this.#maybeStartRound(); // or finish: all rounds done, or the next one would overspend
   }
@@ -690,6 +732,8 @@ export class PrivkitServer {
   #charge(event: PrivacyEvent): void {
     this.#accountant.step(event);
     if (this.#plan !== undefined) this.#serverAccountant.step({ ...(event as DistributedDiscreteGaussianEvent), sampleRate: 1 });
+    this.#charged = true;
+    this.#epsilons = undefined;
   }
 
   // ------------------------------------------------------------------------ secure aggregation
@@ -713,7 +757,7 @@ export class PrivkitServer {
       sampleRate,
       sampled: new Set(sampled),
       server,
-      setup: undefined,
+      codec: undefined,
       rotationSeed: createRng().bytes(32),
       expected: new Set(sampled),
       pending: new Set(),
@@ -724,14 +768,12 @@ export class PrivkitServer {
       timer: undefined,
     };
     this.#round = round;
-    round.setup = await server.setup();
+    const setup = await server.setup();
+    round.codec = new RoundCodec(setup);
     if (this.#closing) return;
     round.closing = false;
-    const setup = encodeBinaryMessage(round.setup);
-    for (const id of sampled) {
-      const connection = this.#connections.get(id);
-      if (connection === undefined) continue;
-      connection.send({
+    // the same task for every sampled client: encoded once (the model is most of the frame)
+    const frame = new SharedFrame({
         type: 'secagg-task',
         round: roundNumber,
         modelVersion: this.#modelVersion,
@@ -742,9 +784,9 @@ export class PrivkitServer {
         scale: plan.scale,
         localSigma: plan.localSigma,
         conditionalBound: plan.conditionalBound,
-        setup,
-      });
-    }
+        setup: encodeBinaryMessage(setup),
+    });
+    for (const id of sampled) this.#connections.get(id)?.send(frame);
     round.timer = setTimeout(() => void this.#closePhase(round), task.trainMs);
   }
 
@@ -795,7 +837,7 @@ export class PrivkitServer {
       round.expected = new Set(out.keys());
       for (const [id, message] of out) {
         const connection = this.#connections.get(id);
-        if (connection !== undefined) connection.send({ type: 'secagg-relay', round: round.round, payload: encodeBinaryMessage(message, round.setup) });
+        if (connection !== undefined) connection.send({ type: 'secagg-relay', round: round.round, payload: round.codec!.encode(message) });
       }
       round.closing = false;
       round.timer = setTimeout(() => void this.#closePhase(round), task.phaseMs);

@@ -309,6 +309,10 @@ class Writer {
     this.bytes = grown;
     this.view = new DataView(grown.buffer);
   }
+  zeros(n: number): void {
+    this.reserve(n);
+    this.length += n; // a fresh buffer: zero-filled
+  }
   u8(value: number): void {
     this.reserve(1);
     this.view.setUint8(this.length, value);
@@ -341,13 +345,17 @@ class Writer {
   vector(values: Float32Array): void {
     this.u32(values.length);
     this.reserve(4 * values.length);
-    for (let i = 0; i < values.length; i++) this.view.setFloat32(this.length + 4 * i, values[i]!, true);
+    // little-endian hosts (all that run privkit): the floats' own memory is the wire form, copied whole (a model is 10^5-10^6 values)
+    if (LITTLE_ENDIAN) this.bytes.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), this.length);
+    else for (let i = 0; i < values.length; i++) this.view.setFloat32(this.length + 4 * i, values[i]!, true);
     this.length += 4 * values.length;
   }
   finish(): Uint8Array {
     return this.bytes.slice(0, this.length);
   }
 }
+
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 function u32Field(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_SEQ) {
@@ -370,6 +378,7 @@ export function encodeFrame(seq: number, message: Message): Uint8Array {
   const type = TYPES.get((message as { type?: unknown } | null)?.type as string);
   if (type === undefined) throw new PrivkitError('E_ARG', 'message.type is not a wire message type', { argument: 'message.type' });
   const body = new Writer();
+  body.zeros(HEADER_BYTES); // the header, written last
   switch (message.type) {
     case 'hello':
       body.string(message.taskId);
@@ -441,15 +450,27 @@ export function encodeFrame(seq: number, message: Message): Uint8Array {
       body.u32(u32Field('refSeq', message.refSeq));
       break;
   }
-  const payload = body.finish();
-  const frame = new Uint8Array(HEADER_BYTES + payload.length);
+  // the body was written after HEADER_BYTES of zeros (the reserved bytes stay zero)
+  const frame = body.finish();
   const view = new DataView(frame.buffer);
   view.setUint8(0, WIRE_VERSION);
   view.setUint8(1, type);
   view.setUint32(4, seq, true);
-  view.setUint32(8, payload.length, true);
-  frame.set(payload, HEADER_BYTES);
+  view.setUint32(8, frame.length - HEADER_BYTES, true);
   return frame;
+}
+
+/**
+ * @internal A copy of an encoded frame, or of its header alone, with sequence number `seq` (>= 1)
+ * instead of its own: a message sent to many connections is encoded once (privkit/server's
+ * broadcasts), each copy numbered for its connection. A copy, because a transport may hold a sent
+ * buffer until its socket drains.
+ */
+export function withSeq(frame: Uint8Array, seq: number): Uint8Array {
+  if (!Number.isInteger(seq) || seq < 1 || seq > MAX_SEQ) throw new PrivkitError('E_ARG', `seq must be an integer in [1, 2^32), got ${String(seq)}`, { argument: 'seq' });
+  const copy = frame.slice();
+  new DataView(copy.buffer).setUint32(4, seq, true);
+  return copy;
 }
 
 // ---------------------------------------------------------------------------------------------- decode

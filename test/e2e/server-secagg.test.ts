@@ -321,6 +321,36 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     await second.close();
   });
 
+  it('issueTokens enrols clients at once; enrolments committed together keep their order: one key enrolled twice at once goes to one client', async () => {
+    const server = await start({ id: 'batched', rounds: 1, clientsPerRound: 2 });
+    expect(() => server.issueTokens(0)).toThrow(expect.objectContaining({ code: 'E_ARG' }));
+    const issued = server.issueTokens(3);
+    expect(new Set(issued.map((t) => t.clientId)).size).toBe(3);
+    const raws = issued.map(() => new Raw(server.url));
+    await Promise.all(raws.map((raw, i) => raw.hello('batched', issued[i]!.token))); // every token authenticates
+    const [shared, own] = [await generateSigningKeyPair(), await generateSigningKeyPair()];
+    const enrol = async (raw: Raw, clientId: string, pair: typeof shared) => {
+      const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', pair.privateKey, enrolmentBytes('batched', clientId, pair.publicKey) as Uint8Array<ArrayBuffer>));
+      raw.send({ type: 'enrol', signingPublicKey: pair.publicKey, signature });
+    };
+    const answer = async (raw: Raw): Promise<Message> => {
+      const settled = () => raw.inbox.findIndex((m) => m.type === 'enrolled' || m.type === 'error');
+      while (settled() < 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      return raw.inbox.splice(settled(), 1)[0]!;
+    };
+    // the same key, validly signed for two clients, sent together (gathered into one transaction)
+    await Promise.all([enrol(raws[0]!, issued[0]!.clientId, shared), enrol(raws[1]!, issued[1]!.clientId, shared), enrol(raws[2]!, issued[2]!.clientId, own)]);
+    const answers = await Promise.all(raws.map(answer));
+    expect(answers[2]).toMatchObject({ type: 'enrolled' });
+    const outcomes = answers.slice(0, 2).map((m) => (m.type === 'error' ? m.code : m.type)).sort();
+    expect(outcomes).toEqual(['E_AUTH', 'enrolled']);
+    const loser = answers[0]!.type === 'error' ? raws[0]! : raws[1]!;
+    loser.send({ type: 'check-in' }); // nothing was stored for the refused one
+    expect(await loser.next('error')).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('enrol a signing key') });
+    for (const raw of raws) raw.socket.close();
+    await server.close();
+  });
+
   it('a forged key advertisement relayed by the server is refused by the client (its keys rejected: below threshold, nothing shared)', async () => {
     const server = await start({ id: 'forged', rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 3000, phaseMs: 800 });
     const forged = new Uint8Array(await crypto.subtle.exportKey('raw', ((await crypto.subtle.generateKey({ name: 'X25519' }, true, ['deriveBits'])) as CryptoKeyPair).publicKey));
