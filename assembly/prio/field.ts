@@ -782,31 +782,11 @@ export function parallelSumMulScratchBytes(field: i32, p: i32): i32 {
   return (4 + 2 * half + p + 2 * p + 2 * p + p) * (field == 64 ? 8 : 16);
 }
 
-/** a^-1 (Montgomery form in and out), as a^(p-2) by square and multiply; 0 for 0. */
-function inverse(field: i32, aLo: u64, aHi: u64): u64 {
-  // p - 2: Field64 0xfffffffeffffffff; Field128 (0xffffffffffffffe3, 0xffffffffffffffff)
-  const eHi: u64 = field == 64 ? 0 : 0xffffffffffffffe3;
-  const eLo: u64 = field == 64 ? 0xfffffffeffffffff : 0xffffffffffffffff;
-  let lo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
-  let hi: u64 = field == 64 ? 0 : 0x1b;
-  for (let bit = field == 64 ? 63 : 127; bit >= 0; bit--) {
-    lo = mulAny(field, lo, hi, lo, hi);
-    hi = resHi;
-    const word = bit >= 64 ? eHi : eLo;
-    if ((word >> (<u64>bit & 63)) & 1) {
-      lo = mulAny(field, lo, hi, aLo, aHi);
-      hi = resHi;
-    }
-  }
-  resHi = hi;
-  return lo;
-}
-
 /**
  * Evaluates `count` polynomials, each given by its n evaluations at the nodes w_i = W_n^i (canonical,
  * polynomial j at polys + j * n elements; n a power of 2), at the point x. Many polynomials take the
- * barycentric form (lagrangeWeights), n products each, summed unreduced (dot); few take the draft's
- * linear-time recurrence (lagrangeRecurrence), 2n products each and no inversion. consts holds three
+ * Lagrange weights (lagrangeWeights, 4n products), n products each, summed unreduced (dot); one or
+ * two take the draft's linear-time recurrence (lagrangeRecurrence), 2n products each. consts holds three
  * canonical elements: W_n, x and 1/n. out gets `count` canonical elements. scratch:
  * lagrangeEvalScratchBytes.
  */
@@ -816,7 +796,7 @@ export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, const
   const lambda = c + 3 * size;
   memory.copy(c, consts, 3 * size);
   toMontgomery(field, c, 3);
-  if ((count - 1) * n <= 256) {
+  if (count <= 2) {
     powers(field, lambda, get(field, c, 0), resHi, n);
     lagrangeRecurrence(field, polys, count, n, lambda, get(field, c, 1), resHi, c + 2 * size, out);
     return;
@@ -826,62 +806,35 @@ export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, const
 }
 
 /**
- * The barycentric weights at x of the n nodes w_i = W_n^i, in Montgomery form: p(x) = sum_i p_i
- * lambda_i with lambda_i = (x^n - 1) w_i / (n (x - w_i)) (Berrut and Trefethen 2004; the nodes'
- * weights are 1/(n w_i^(n-1)) = w_i / n), from one inversion (about 4n + 256 products); x on a node
- * w_k gives the unit vector at k. c holds W_n, x and 1/n in Montgomery form; prefix: n elements.
+ * The Lagrange weights at x of the n nodes w_i = W_n^i, in Montgomery form, so that p(x) = sum_i p_i
+ * lambda_i: lambda_i = prod_(k != i) (x - w_k) / prod_(k != i) (w_i - w_k), where the denominator is
+ * the derivative of X^n - 1 at w_i, n w_i^(n-1) = n / w_i. So lambda_i = (w_i / n) prefix_i suffix_i
+ * with the products of (x - w_k) below and above i: 4n products, no inversion, and x on a node w_k
+ * gives the unit vector at k. c holds W_n, x and 1/n in Montgomery form; prefix: n elements.
  */
 function lagrangeWeights(field: i32, n: i32, c: usize, lambda: usize, prefix: usize): void {
-  const size: usize = field == 64 ? 8 : 16;
-  const oneLo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
-  const oneHi: u64 = field == 64 ? 0 : 0x1b;
-  // lambda_i = w_i for now; prefix_i = (x - w_0) ... (x - w_i)
+  // lambda_i = w_i for now; prefix_i = (x - w_0) ... (x - w_(i-1))
   powers(field, lambda, get(field, c, 0), resHi, n);
   const xLo = get(field, c, 1);
   const xHi = resHi;
-  let node = -1;
-  let pLo = oneLo;
-  let pHi = oneHi;
+  let pLo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
+  let pHi: u64 = field == 64 ? 0 : 0x1b;
   for (let i = 0; i < n; i++) {
-    const dLo = diff(field, xLo, xHi, get(field, lambda, i), resHi);
-    const dHi = resHi;
-    if ((dLo | dHi) == 0) node = i;
-    pLo = mulAny(field, pLo, pHi, dLo, dHi);
-    pHi = resHi;
     put(field, prefix, i, pLo, pHi);
+    pLo = mulAny(field, pLo, pHi, diff(field, xLo, xHi, get(field, lambda, i), resHi), resHi);
+    pHi = resHi;
   }
-  if (node >= 0) {
-    memory.fill(lambda, 0, <usize>n * size);
-    put(field, lambda, node, oneLo, oneHi);
-    return;
-  }
-  // (x^n - 1) / n / prod_i (x - w_i), then walked down: inv_i = 1 / (x - w_i)
-  let tLo = xLo;
-  let tHi = xHi;
-  for (let m = 1; m < n; m <<= 1) {
-    tLo = mulAny(field, tLo, tHi, tLo, tHi);
-    tHi = resHi;
-  }
-  tLo = diff(field, tLo, tHi, oneLo, oneHi);
-  tHi = resHi;
-  tLo = mulAny(field, tLo, tHi, get(field, c, 2), resHi);
-  tHi = resHi;
-  let qLo = inverse(field, pLo, pHi);
+  // walked down with q = (1/n) (x - w_(i+1)) ... (x - w_(n-1))
+  let qLo = get(field, c, 2);
   let qHi = resHi;
-  qLo = mulAny(field, qLo, qHi, tLo, tHi);
-  qHi = resHi;
   for (let i = n - 1; i >= 0; i--) {
-    // q = (x^n - 1) / n / prod_(k <= i) (x - w_k)
-    let invLo = qLo;
-    let invHi = qHi;
-    if (i > 0) {
-      invLo = mulAny(field, qLo, qHi, get(field, prefix, i - 1), resHi);
-      invHi = resHi;
-      qLo = mulAny(field, qLo, qHi, diff(field, xLo, xHi, get(field, lambda, i), resHi), resHi);
-      qHi = resHi;
-    }
     const wLo = get(field, lambda, i);
-    put(field, lambda, i, mulAny(field, wLo, resHi, invLo, invHi), resHi);
+    const wHi = resHi;
+    const tLo = mulAny(field, qLo, qHi, get(field, prefix, i), resHi);
+    const tHi = resHi;
+    put(field, lambda, i, mulAny(field, tLo, tHi, wLo, wHi), resHi);
+    qLo = mulAny(field, qLo, qHi, diff(field, xLo, xHi, wLo, wHi), resHi);
+    qHi = resHi;
   }
 }
 
@@ -993,7 +946,7 @@ export function chunkWires(field: i32, meas: usize, measLen: i32, jointRand: usi
 /**
  * The query's wire checks of the chunked bit check without its wires: for the wire polynomials
  * chunkWires defines (p evaluations each), their values at the test point t, as lagrangeEval on
- * them would give. With the barycentric weights lambda_k at t, wire 2j's value is
+ * them would give. With the Lagrange weights lambda_k at t, wire 2j's value is
  * lambda_0 seeds[2j] + sum_k (lambda_k r_k^(j+1)) x_(k,j) and wire 2j+1's is
  * lambda_0 seeds[2j+1] + sum_k lambda_k x_(k,j) - sharesInv sum_(k=1..calls) lambda_k, where
  * x_(k,j) = meas[(k-1) * chunk + j] (the sums stop at measLen, past which x is zero). Per element:
