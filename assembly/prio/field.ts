@@ -3,8 +3,10 @@
 // Field64 (p = 2^64 - 2^32 + 1, R = 2^64) and Field128 (p = 2^128 - 28 * 2^64 + 1, two 64-bit limbs,
 // R = 2^128), and on vectors of them: the radix-2 NTT and inverse NTT, and the ParallelSum(Mul)
 // gadget polynomial of the FLP (the sum over pairs of wire polynomials of their Lagrange-basis
-// products), its batched Lagrange evaluation and the chunked bit check's wires. Vectors cross the
-// boundary as the draft encodes them: canonical little-endian elements of 8 or 16 bytes.
+// products), its batched Lagrange evaluation, the chunked bit check's wires and the query's checks of
+// them at a test point (made from the measurement share, without the wires), with dot products that
+// reduce once per sum. Vectors cross the boundary as the draft encodes them: canonical little-endian
+// elements of 8 or 16 bytes.
 
 // ---- 64 x 64 -> 128-bit products ----
 
@@ -89,10 +91,68 @@ let resHi: u64 = 0;
 }
 
 /**
+ * The Montgomery reduction (t / 2^128 mod p, canonical) of t = sum_k c_k 2^(32k), given by eight
+ * 32-bit columns c_k < 2^63 (carries not yet propagated); word-by-word REDC, where p0 = 1 makes
+ * m = -t (mod 2^64) and m * p1 = m * 2^64 - 28m needs no multiplication. `wide`: t may reach past
+ * 2^256 (a sum of many products), so the REDC result may pass 2^129 and is folded by
+ * 2^128 = 28 * 2^64 - 1 (mod p); otherwise t < p^2 (one product) and the result is below 2p.
+ */
+// @ts-ignore: decorator
+@inline function redc(c0: u64, c1: u64, c2: u64, c3: u64, c4: u64, c5: u64, c6: u64, c7: u64, wide: bool): u64 {
+  // carries between columns; t = (t0, t1, t2, t3) in 64-bit words, then `top` at 2^256
+  c1 += c0 >> 32;
+  const t0 = (c0 & M32) | (c1 << 32);
+  c2 += c1 >> 32;
+  c3 += c2 >> 32;
+  let t1 = (c2 & M32) | (c3 << 32);
+  c4 += c3 >> 32;
+  c5 += c4 >> 32;
+  let t2 = (c4 & M32) | (c5 << 32);
+  c6 += c5 >> 32;
+  c7 += c6 >> 32;
+  let t3 = (c6 & M32) | (c7 << 32);
+  const top = wide ? c7 >> 32 : 0;
+  // first reduction word: m = -t0, t0 + m * p0 leaves the carry (t0 != 0); add m * p1 at word 1
+  let m = 0 - t0;
+  let mLo = 0 - (m << 5) + (m << 2);
+  let mHi = mulP1Hi(m);
+  let s = t1 + mLo;
+  let k = u64(s < t1);
+  t1 = s + u64(t0 != 0);
+  k += u64(t1 < s);
+  s = t2 + mHi;
+  let k2 = u64(s < t2);
+  t2 = s + k;
+  k2 += u64(t2 < s);
+  t3 += k2;
+  let t4 = top + u64(t3 < k2);
+  // second reduction word (as the first), into words 2 and 3
+  m = 0 - t1;
+  mLo = 0 - (m << 5) + (m << 2);
+  mHi = mulP1Hi(m);
+  s = t2 + mLo;
+  k = u64(s < t2);
+  t2 = s + u64(t1 != 0);
+  k += u64(t2 < s);
+  s = t3 + mHi;
+  k2 = u64(s < t3);
+  t3 = s + k;
+  k2 += u64(t3 < s);
+  t4 += k2;
+  if (!wide) return reduce128(t2, t3, t4 != 0);
+  // (t2, t3) + t4 (28 * 2^64 - 1); t4 < 2^40, so a carry out leaves a high word below 2^45 and the
+  // value minus p is canonical, and without one the value is below 2^128 < 2p
+  const lo = t2 - t4;
+  const borrow = u64(t2 < t4);
+  const hi = t3 + t4 * 28;
+  const carry = u64(hi < t3) - u64(hi < borrow);
+  return reduce128(lo, hi - borrow, carry != 0);
+}
+
+/**
  * Montgomery product (a0, a1) * (b0, b1) / 2^128 mod p, a, b < p. The 256-bit product from sixteen
  * 32 x 32-bit products, their halves summed per 32-bit column (at most eight terms below 2^32 each,
- * so no column overflows); then word-by-word REDC, where p0 = 1 makes m = -t (mod 2^64) and
- * m * p1 = m * 2^64 - 28m needs no multiplication.
+ * so no column overflows); then redc.
  */
 // @ts-ignore: decorator
 @inline function mont128(a0: u64, a1: u64, b0: u64, b1: u64): u64 {
@@ -152,46 +212,7 @@ let resHi: u64 = 0;
   q = x3 * y3;
   c6 += q & M32;
   let c7 = q >> 32;
-  // carries between columns; t = (t0, t1, t2, t3) in 64-bit words
-  c1 += c0 >> 32;
-  const t0 = (c0 & M32) | (c1 << 32);
-  c2 += c1 >> 32;
-  c3 += c2 >> 32;
-  let t1 = (c2 & M32) | (c3 << 32);
-  c4 += c3 >> 32;
-  c5 += c4 >> 32;
-  let t2 = (c4 & M32) | (c5 << 32);
-  c6 += c5 >> 32;
-  c7 += c6 >> 32;
-  let t3 = (c6 & M32) | (c7 << 32);
-  // first reduction word: m = -t0, t0 + m * p0 leaves the carry (t0 != 0); add m * p1 at word 1
-  let m = 0 - t0;
-  let mLo = 0 - (m << 5) + (m << 2);
-  let mHi = mulP1Hi(m);
-  let s = t1 + mLo;
-  let k = u64(s < t1);
-  t1 = s + u64(t0 != 0);
-  k += u64(t1 < s);
-  s = t2 + mHi;
-  let k2 = u64(s < t2);
-  t2 = s + k;
-  k2 += u64(t2 < s);
-  t3 += k2;
-  let t4 = u64(t3 < k2);
-  // second reduction word (as the first), into words 2 and 3
-  m = 0 - t1;
-  mLo = 0 - (m << 5) + (m << 2);
-  mHi = mulP1Hi(m);
-  s = t2 + mLo;
-  k = u64(s < t2);
-  t2 = s + u64(t1 != 0);
-  k += u64(t2 < s);
-  s = t3 + mHi;
-  k2 = u64(s < t3);
-  t3 = s + k;
-  k2 += u64(t3 < s);
-  t4 += k2;
-  return reduce128(t2, t3, t4 != 0);
+  return redc(c0, c1, c2, c3, c4, c5, c6, c7, false);
 }
 
 // @ts-ignore: decorator
@@ -348,6 +369,96 @@ let pairHi: v128 = i64x2.splat(0);
   v128.store(p1, i64x2.shuffle(lo, pairHi, 1, 3));
 }
 
+// ---- Dot products, reduced once ----
+
+/**
+ * sum_i a[i * aStride] * b[i] / R mod p over n elements (canonical a and b in Montgomery form give
+ * the canonical sum of products). Field128 sums the 256-bit products without reducing them: two at a
+ * time in i64x2 lanes, by 32-bit columns as mont128Pair makes them (a product adds under 2^35 to a
+ * column, so up to 2^27 products fit in its 64 bits), and one wide redc at the end.
+ */
+function dot(field: i32, a: usize, aStride: i32, b: usize, n: i32): u64 {
+  if (field == 64) {
+    let acc: u64 = 0;
+    for (let i = 0; i < n; i++) acc = add64(acc, mont64(load<u64>(a + (<usize>(i * aStride) << 3)), load<u64>(b + (<usize>i << 3))));
+    resHi = 0;
+    return acc;
+  }
+  const zero = i64x2.splat(0);
+  let c0 = zero;
+  let c1 = zero;
+  let c2 = zero;
+  let c3 = zero;
+  let c4 = zero;
+  let c5 = zero;
+  let c6 = zero;
+  let c7 = zero;
+  const step = <usize>aStride << 4;
+  let pa = a;
+  let pb = b;
+  for (let i = 0; i < n; i += 2) {
+    const A0 = v128.load(pa);
+    const B0 = v128.load(pb);
+    // an odd last product pairs with zero
+    const A1 = i + 1 < n ? v128.load(pa + step) : zero;
+    const B1 = i + 1 < n ? v128.load(pb, 16) : zero;
+    pa += 2 * step;
+    pb += 32;
+    const X01 = i32x4.shuffle(A0, A1, 0, 4, 1, 5);
+    const X23 = i32x4.shuffle(A0, A1, 2, 6, 3, 7);
+    const Y01 = i32x4.shuffle(B0, B1, 0, 4, 1, 5);
+    const Y23 = i32x4.shuffle(B0, B1, 2, 6, 3, 7);
+    const Y10 = i8x16.shuffle(Y01, Y01, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+    const Y32 = i8x16.shuffle(Y23, Y23, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+    let q = i64x2.extmul_low_i32x4_u(X01, Y01);
+    c0 = i64x2.add(c0, lo32(q));
+    c1 = i64x2.add(c1, hi32(q));
+    q = i64x2.extmul_high_i32x4_u(X01, Y01);
+    c2 = i64x2.add(c2, lo32(q));
+    c3 = i64x2.add(c3, hi32(q));
+    // the cross products x0 y1 + x1 y0 (and the like) share columns: summed as halves
+    q = i64x2.extmul_low_i32x4_u(X01, Y10);
+    let r = i64x2.extmul_high_i32x4_u(X01, Y10);
+    c1 = i64x2.add(c1, i64x2.add(lo32(q), lo32(r)));
+    c2 = i64x2.add(c2, i64x2.add(hi32(q), hi32(r)));
+    q = i64x2.extmul_low_i32x4_u(X01, Y23);
+    r = i64x2.extmul_low_i32x4_u(X23, Y01);
+    c2 = i64x2.add(c2, i64x2.add(lo32(q), lo32(r)));
+    c3 = i64x2.add(c3, i64x2.add(hi32(q), hi32(r)));
+    q = i64x2.extmul_low_i32x4_u(X01, Y32);
+    r = i64x2.extmul_high_i32x4_u(X01, Y32);
+    c3 = i64x2.add(c3, i64x2.add(lo32(q), lo32(r)));
+    c4 = i64x2.add(c4, i64x2.add(hi32(q), hi32(r)));
+    q = i64x2.extmul_low_i32x4_u(X23, Y10);
+    r = i64x2.extmul_high_i32x4_u(X23, Y10);
+    c3 = i64x2.add(c3, i64x2.add(lo32(q), lo32(r)));
+    c4 = i64x2.add(c4, i64x2.add(hi32(q), hi32(r)));
+    q = i64x2.extmul_high_i32x4_u(X01, Y23);
+    r = i64x2.extmul_high_i32x4_u(X23, Y01);
+    c4 = i64x2.add(c4, i64x2.add(lo32(q), lo32(r)));
+    c5 = i64x2.add(c5, i64x2.add(hi32(q), hi32(r)));
+    q = i64x2.extmul_low_i32x4_u(X23, Y23);
+    c4 = i64x2.add(c4, lo32(q));
+    c5 = i64x2.add(c5, hi32(q));
+    q = i64x2.extmul_low_i32x4_u(X23, Y32);
+    r = i64x2.extmul_high_i32x4_u(X23, Y32);
+    c5 = i64x2.add(c5, i64x2.add(lo32(q), lo32(r)));
+    c6 = i64x2.add(c6, i64x2.add(hi32(q), hi32(r)));
+    q = i64x2.extmul_high_i32x4_u(X23, Y23);
+    c6 = i64x2.add(c6, lo32(q));
+    c7 = i64x2.add(c7, hi32(q));
+  }
+  return redc(
+    lanes(c0), lanes(c1), lanes(c2), lanes(c3), lanes(c4), lanes(c5), lanes(c6), lanes(c7), true,
+  );
+}
+
+/** The sum of the two i64x2 lanes. */
+// @ts-ignore: decorator
+@inline function lanes(c: v128): u64 {
+  return i64x2.extract_lane(c, 0) + i64x2.extract_lane(c, 1);
+}
+
 // ---- Vectors ----
 // Vector data stays canonical in every kernel; only constants (roots of unity, twists, scale
 // factors, random points) are brought into Montgomery form. The Montgomery product of a canonical x
@@ -445,21 +556,9 @@ export function addVec(field: i32, out: usize, a: usize, b: usize, n: i32, negat
  */
 export function weightedSums(field: i32, x: usize, count: i32, width: i32, weights: usize, out: usize): void {
   toMontgomery(field, weights, width);
-  for (let i = 0; i < count; i++) {
-    let accLo: u64 = 0;
-    let accHi: u64 = 0;
-    const row = i * width;
-    for (let l = 0; l < width; l++) {
-      const wLo = get(field, weights, l);
-      const wHi = resHi;
-      const xLo = get(field, x, row + l);
-      // (w R) * x / R = w * x, canonical
-      const pLo = mulAny(field, wLo, wHi, xLo, resHi);
-      accLo = sum(field, accLo, accHi, pLo, resHi);
-      accHi = resHi;
-    }
-    put(field, out, i, accLo, accHi);
-  }
+  const size: usize = field == 64 ? 8 : 16;
+  // (w R) * x / R = w * x, canonical
+  for (let i = 0; i < count; i++) put(field, out, i, dot(field, x + <usize>(i * width) * size, 1, weights, width), resHi);
 }
 
 /** table[i] = w^i for i < n, in Montgomery form (w given in Montgomery form). */
@@ -683,107 +782,59 @@ export function parallelSumMulScratchBytes(field: i32, p: i32): i32 {
   return (4 + 2 * half + p + 2 * p + 2 * p + p) * (field == 64 ? 8 : 16);
 }
 
-/** a^-1 (Montgomery form in and out), as a^(p-2) by square and multiply; 0 for 0. */
-function inverse(field: i32, aLo: u64, aHi: u64): u64 {
-  // p - 2: Field64 0xfffffffeffffffff; Field128 (0xffffffffffffffe3, 0xffffffffffffffff)
-  const eHi: u64 = field == 64 ? 0 : 0xffffffffffffffe3;
-  const eLo: u64 = field == 64 ? 0xfffffffeffffffff : 0xffffffffffffffff;
-  let lo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
-  let hi: u64 = field == 64 ? 0 : 0x1b;
-  for (let bit = field == 64 ? 63 : 127; bit >= 0; bit--) {
-    lo = mulAny(field, lo, hi, lo, hi);
-    hi = resHi;
-    const word = bit >= 64 ? eHi : eLo;
-    if ((word >> (<u64>bit & 63)) & 1) {
-      lo = mulAny(field, lo, hi, aLo, aHi);
-      hi = resHi;
-    }
-  }
-  resHi = hi;
-  return lo;
-}
-
 /**
  * Evaluates `count` polynomials, each given by its n evaluations at the nodes w_i = W_n^i (canonical,
  * polynomial j at polys + j * n elements; n a power of 2), at the point x. Many polynomials take the
- * barycentric form p(x) = sum_i p_i * lambda_i with lambda_i = (x^n - 1) w_i / (n (x - w_i))
- * (Berrut and Trefethen 2004; the nodes' weights are 1/(n w_i^(n-1)) = w_i / n): the lambdas (one
- * batch inversion, about 4n + 256 products) are shared, so each polynomial costs n products, and x
- * on a node w_i gives p_i. Few take the draft's linear-time recurrence (lagrangeRecurrence), 2n
- * products each and no inversion. consts holds three canonical elements: W_n, x and 1/n. out gets
- * `count` canonical elements. scratch: lagrangeEvalScratchBytes.
+ * Lagrange weights (lagrangeWeights, 4n products), n products each, summed unreduced (dot); one or
+ * two take the draft's linear-time recurrence (lagrangeRecurrence), 2n products each. consts holds three
+ * canonical elements: W_n, x and 1/n. out gets `count` canonical elements. scratch:
+ * lagrangeEvalScratchBytes.
  */
 export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, consts: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
   const c = scratch;
   const lambda = c + 3 * size;
-  const prefix = lambda + <usize>n * size;
   memory.copy(c, consts, 3 * size);
   toMontgomery(field, c, 3);
-  // lambda_i = w_i for now; prefix_i = (x - w_0) ... (x - w_i)
+  if (count <= 2) {
+    powers(field, lambda, get(field, c, 0), resHi, n);
+    lagrangeRecurrence(field, polys, count, n, lambda, get(field, c, 1), resHi, c + 2 * size, out);
+    return;
+  }
+  lagrangeWeights(field, n, c, lambda, lambda + <usize>n * size);
+  for (let j = 0; j < count; j++) put(field, out, j, dot(field, polys + <usize>(j * n) * size, 1, lambda, n), resHi);
+}
+
+/**
+ * The Lagrange weights at x of the n nodes w_i = W_n^i, in Montgomery form, so that p(x) = sum_i p_i
+ * lambda_i: lambda_i = prod_(k != i) (x - w_k) / prod_(k != i) (w_i - w_k), where the denominator is
+ * the derivative of X^n - 1 at w_i, n w_i^(n-1) = n / w_i. So lambda_i = (w_i / n) prefix_i suffix_i
+ * with the products of (x - w_k) below and above i: 4n products, no inversion, and x on a node w_k
+ * gives the unit vector at k. c holds W_n, x and 1/n in Montgomery form; prefix: n elements.
+ */
+function lagrangeWeights(field: i32, n: i32, c: usize, lambda: usize, prefix: usize): void {
+  // lambda_i = w_i for now; prefix_i = (x - w_0) ... (x - w_(i-1))
   powers(field, lambda, get(field, c, 0), resHi, n);
   const xLo = get(field, c, 1);
   const xHi = resHi;
-  if ((count - 1) * n <= 256) {
-    lagrangeRecurrence(field, polys, count, n, lambda, xLo, xHi, c + 2 * size, out);
-    return;
-  }
-  let node = -1;
   let pLo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
   let pHi: u64 = field == 64 ? 0 : 0x1b;
   for (let i = 0; i < n; i++) {
-    const dLo = diff(field, xLo, xHi, get(field, lambda, i), resHi);
-    const dHi = resHi;
-    if ((dLo | dHi) == 0) node = i;
-    pLo = mulAny(field, pLo, pHi, dLo, dHi);
-    pHi = resHi;
     put(field, prefix, i, pLo, pHi);
+    pLo = mulAny(field, pLo, pHi, diff(field, xLo, xHi, get(field, lambda, i), resHi), resHi);
+    pHi = resHi;
   }
-  if (node >= 0) {
-    for (let j = 0; j < count; j++) memory.copy(out + <usize>j * size, polys + <usize>(j * n + node) * size, size);
-    return;
-  }
-  // (x^n - 1) / n / prod_i (x - w_i), then walked down: inv_i = 1 / (x - w_i)
-  let tLo = xLo;
-  let tHi = xHi;
-  for (let m = 1; m < n; m <<= 1) {
-    tLo = mulAny(field, tLo, tHi, tLo, tHi);
-    tHi = resHi;
-  }
-  tLo = diff(field, tLo, tHi, field == 64 ? 0xffffffff : 0xffffffffffffffff, field == 64 ? 0 : 0x1b);
-  tHi = resHi;
-  tLo = mulAny(field, tLo, tHi, get(field, c, 2), resHi);
-  tHi = resHi;
-  let qLo = inverse(field, pLo, pHi);
+  // walked down with q = (1/n) (x - w_(i+1)) ... (x - w_(n-1))
+  let qLo = get(field, c, 2);
   let qHi = resHi;
-  qLo = mulAny(field, qLo, qHi, tLo, tHi);
-  qHi = resHi;
   for (let i = n - 1; i >= 0; i--) {
-    // q = (x^n - 1) / n / prod_(k <= i) (x - w_k)
-    let invLo = qLo;
-    let invHi = qHi;
-    if (i > 0) {
-      invLo = mulAny(field, qLo, qHi, get(field, prefix, i - 1), resHi);
-      invHi = resHi;
-      qLo = mulAny(field, qLo, qHi, diff(field, xLo, xHi, get(field, lambda, i), resHi), resHi);
-      qHi = resHi;
-    }
     const wLo = get(field, lambda, i);
-    put(field, lambda, i, mulAny(field, wLo, resHi, invLo, invHi), resHi);
-  }
-  for (let j = 0; j < count; j++) {
-    let uLo: u64 = 0;
-    let uHi: u64 = 0;
-    const poly = polys + <usize>(j * n) * size;
-    for (let i = 0; i < n; i++) {
-      const yLo = get(field, poly, i);
-      const yHi = resHi;
-      const lLo = get(field, lambda, i);
-      const termLo = mulAny(field, yLo, yHi, lLo, resHi);
-      uLo = sum(field, uLo, uHi, termLo, resHi);
-      uHi = resHi;
-    }
-    put(field, out, j, uLo, uHi);
+    const wHi = resHi;
+    const tLo = mulAny(field, qLo, qHi, get(field, prefix, i), resHi);
+    const tHi = resHi;
+    put(field, lambda, i, mulAny(field, tLo, tHi, wLo, wHi), resHi);
+    qLo = mulAny(field, qLo, qHi, diff(field, xLo, xHi, wLo, wHi), resHi);
+    qHi = resHi;
   }
 }
 
@@ -890,4 +941,62 @@ export function chunkWires(field: i32, meas: usize, measLen: i32, jointRand: usi
       powHi = resHi;
     }
   }
+}
+
+/**
+ * The query's wire checks of the chunked bit check without its wires: for the wire polynomials
+ * chunkWires defines (p evaluations each), their values at the test point t, as lagrangeEval on
+ * them would give. With the Lagrange weights lambda_k at t, wire 2j's value is
+ * lambda_0 seeds[2j] + sum_k (lambda_k r_k^(j+1)) x_(k,j) and wire 2j+1's is
+ * lambda_0 seeds[2j+1] + sum_k lambda_k x_(k,j) - sharesInv sum_(k=1..calls) lambda_k, where
+ * x_(k,j) = meas[(k-1) * chunk + j] (the sums stop at measLen, past which x is zero). Per element:
+ * one product to advance lambda_k r_k^(j+1) and two summed unreduced (dot). consts holds three
+ * canonical elements: W_p, t and 1/p; out gets 2 * chunk canonical elements. scratch:
+ * chunkWireChecksScratchBytes.
+ */
+export function chunkWireChecks(field: i32, meas: usize, measLen: i32, jointRand: usize, calls: i32, chunk: i32, sharesInv: usize, seeds: usize, p: i32, consts: usize, out: usize, scratch: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  const c = scratch;
+  const lambda = c + 3 * size;
+  const coef = lambda + <usize>p * size;
+  const r = coef + <usize>calls * size;
+  memory.copy(c, consts, 3 * size);
+  toMontgomery(field, c, 3);
+  lagrangeWeights(field, p, c, lambda, coef);
+  // sum_(k=1..calls) lambda_k, Montgomery; times the canonical 1/shares, canonical
+  let totalLo: u64 = 0;
+  let totalHi: u64 = 0;
+  for (let k = 1; k <= calls; k++) {
+    totalLo = sum(field, totalLo, totalHi, get(field, lambda, k), resHi);
+    totalHi = resHi;
+  }
+  const sLo = mulAny(field, get(field, sharesInv, 0), resHi, totalLo, totalHi);
+  const sHi = resHi;
+  const l0Lo = get(field, lambda, 0);
+  const l0Hi = resHi;
+  // coef_k = lambda_k r_k (Montgomery), advanced by r_k per element of the chunk
+  memory.copy(r, jointRand, <usize>calls * size);
+  toMontgomery(field, r, calls);
+  memory.copy(coef, lambda + size, <usize>calls * size);
+  scale(field, coef, calls, r, false);
+  for (let j = 0; j < chunk; j++) {
+    // calls whose element j lies before measLen
+    const terms = j < measLen ? min(calls, (measLen - j + chunk - 1) / chunk) : 0;
+    const x = meas + <usize>j * size;
+    let vLo = dot(field, x, chunk, coef, terms);
+    let vHi = resHi;
+    vLo = sum(field, vLo, vHi, mulAny(field, get(field, seeds, 2 * j), resHi, l0Lo, l0Hi), resHi);
+    put(field, out, 2 * j, vLo, resHi);
+    vLo = dot(field, x, chunk, lambda + size, terms);
+    vHi = resHi;
+    vLo = sum(field, vLo, vHi, mulAny(field, get(field, seeds, 2 * j + 1), resHi, l0Lo, l0Hi), resHi);
+    vHi = resHi;
+    put(field, out, 2 * j + 1, diff(field, vLo, vHi, sLo, sHi), resHi);
+    if (j + 1 < chunk) scale(field, coef, calls, r, false);
+  }
+}
+
+/** Bytes of chunkWireChecks' scratch block (calls < p). */
+export function chunkWireChecksScratchBytes(field: i32, p: i32): i32 {
+  return (3 + 3 * p) * (field == 64 ? 8 : 16);
 }

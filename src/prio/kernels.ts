@@ -233,12 +233,13 @@ export function mulVecWasm(f: Field, a: readonly bigint[], b: readonly bigint[])
 }
 
 /**
- * The chunked bit check's wires (SumVec, Histogram, MultihotCountVec: ParallelSum(Mul) over
- * (r^(j+1) x_j, x_j - 1/shares)) built in wasm from the measurement (share), then either its gadget
- * polynomial (`query` undefined: the prover's, 2p evaluations) or the query's checks at the test
- * point: every wire polynomial evaluated there, then the gadget polynomial, given by the proof's
- * 2p - 1 evaluations at the powers of W_2p, completed and evaluated there (arity + 1 elements). The
- * wires never leave wasm memory. `meas` and the result are encoded.
+ * The chunked bit check (SumVec, Histogram, MultihotCountVec: ParallelSum(Mul) over
+ * (r^(j+1) x_j, x_j - 1/shares)) in wasm on the measurement (share): either its gadget polynomial
+ * (`query` undefined: the prover's, 2p evaluations, from the wires built in wasm memory) or the
+ * query's checks at the test point: every wire polynomial evaluated there (straight from the
+ * measurement share, no wires made), then the gadget polynomial, given by the proof's 2p - 1
+ * evaluations at the powers of W_2p, completed and evaluated there (arity + 1 elements). `meas` and
+ * the result are encoded.
  */
 export function chunkedRangeCheckWasm(
   f: Field,
@@ -261,7 +262,6 @@ export function chunkedRangeCheckWasm(
     const r = arena.allocSecret(calls * size);
     const s = arena.allocSecret(size);
     const seedPtr = arena.allocSecret(arity * size);
-    const wires = arena.allocSecret(arity * p * size);
     const consts = arena.allocSecret(4 * size);
     const out = arena.allocSecret(outLength * size);
     arena.bytes(m, meas.length).set(meas);
@@ -269,15 +269,16 @@ export function chunkedRangeCheckWasm(
     arena.bytes(s, size).set(constantBytes(f, `1/${numShares}`, () => [invInt(f, numShares)]));
     arena.bytes(seedPtr, arity * size).set(seeds.bytes);
     const id = fieldId(f);
-    k.chunkWires(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, wires);
     if (query === undefined) {
+      const wires = arena.allocSecret(arity * p * size);
+      k.chunkWires(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, wires);
       const scratch = arena.allocSecret(k.parallelSumMulScratchBytes(id, p));
       arena.bytes(consts, 4 * size).set(gadgetConstants(f, p));
       k.parallelSumMul(id, wires, chunkLength, p, consts, out, scratch);
     } else {
-      const scratch = arena.allocSecret(k.lagrangeEvalScratchBytes(id, arity, 2 * p));
+      const scratch = arena.allocSecret(Math.max(k.chunkWireChecksScratchBytes(id, p), k.lagrangeEvalScratchBytes(id, 1, 2 * p)));
       stage(f, arena, consts, [nthRoot(f, p), query.at, invInt(f, p)]);
-      k.lagrangeEval(id, wires, arity, p, consts, out, scratch);
+      k.chunkWireChecks(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, consts, out, scratch);
       const poly = arena.allocSecret(2 * p * size);
       arena.bytes(poly, (2 * p - 1) * size).set(query.gadgetPoly.bytes);
       stage(f, arena, consts, [nthRoot(f, 2 * p), query.at, invInt(f, 2 * p)]);

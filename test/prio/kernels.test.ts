@@ -1,6 +1,6 @@
 // The prio wasm kernels against their plain-TS references (fast-check, fixed seed): NTT, shifted NTT
-// and inverse NTT in Field64 and Field128, the ParallelSum(Mul) gadget polynomial, element-wise sums
-// and weighted sums of encoded vectors, TurboSHAKE128 and XofTurboShake128 expansion; the references themselves against direct definitions (naive
+// and inverse NTT in Field64 and Field128, the ParallelSum(Mul) gadget polynomial, the chunked bit
+// check's query checks, element-wise sums and weighted sums of encoded vectors (dot products reduced once), TurboSHAKE128 and XofTurboShake128 expansion; the references themselves against direct definitions (naive
 // evaluation at roots of unity, Horner, Lagrange extension against interpolation), and TurboSHAKE128
 // against RFC 9861's test vectors.
 import fc from 'fast-check';
@@ -32,8 +32,9 @@ import {
   FieldVec,
   type Field,
 } from '../../dist/src/prio/field.js';
-import { addEncoded, extendLastWasm, invNttWasm, mulVecWasm, weightedSums as weightedSumsWasm, nttWasm, parallelSumMulWasm, polyEvalBatchedWasm, turboShake128Wasm, wasmLoaded, xofExpandWasm } from '../../dist/src/prio/kernels.js';
+import { addEncoded, chunkedRangeCheckWasm, extendLastWasm, invNttWasm, mulVecWasm, weightedSums as weightedSumsWasm, nttWasm, parallelSumMulWasm, polyEvalBatchedWasm, turboShake128Wasm, wasmLoaded, xofExpandWasm } from '../../dist/src/prio/kernels.js';
 import { turboShake128, XofTurboShake128 } from '../../dist/src/prio/xof.js';
+import { chunkedRangeCheck, wirePolyLen } from '../../dist/src/prio/flp.js';
 import { FC_SEED } from '../support/helpers.js';
 
 fc.configureGlobal({ seed: FC_SEED, numRuns: 60, endOnFailure: true });
@@ -117,7 +118,7 @@ describe.each(FIELDS)('%s', (_, f) => {
 
   it('wasm batched Lagrange evaluation equals the reference', () => {
     const input = fc.tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 5 })).chain(([log, count]) =>
-      fc.tuple(fc.array(vector(f, 2 ** log), { minLength: count, maxLength: count }), element(f)),
+      fc.tuple(fc.array(vector(f, 2 ** log), { minLength: count, maxLength: count }), fc.oneof(element(f), fc.integer({ min: 0, max: 2 ** log - 1 }).map((k) => pow(f, nthRoot(f, 2 ** log), BigInt(k))))),
     );
     fc.assert(
       fc.property(input, ([polys, x]) => {
@@ -126,8 +127,8 @@ describe.each(FIELDS)('%s', (_, f) => {
     );
   });
 
-  it('wasm batched Lagrange evaluation of many polynomials (the barycentric path) equals the reference, also at the nodes', () => {
-    const input = fc.tuple(fc.integer({ min: 6, max: 7 }), fc.integer({ min: 6, max: 9 })).chain(([log, count]) =>
+  it('wasm batched Lagrange evaluation of many polynomials (the Lagrange-weights path) equals the reference, also at the nodes', () => {
+    const input = fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 3, max: 9 })).chain(([log, count]) =>
       fc.tuple(
         fc.array(vector(f, 2 ** log), { minLength: count, maxLength: count }),
         fc.oneof(element(f), fc.integer({ min: 0, max: 2 ** log - 1 }).map((k) => pow(f, nthRoot(f, 2 ** log), BigInt(k)))),
@@ -182,6 +183,52 @@ describe.each(FIELDS)('%s', (_, f) => {
           expect(want[i]).toBe(direct % f.modulus);
         }
       }),
+    );
+  });
+
+  it('wasm dot products reduced once: weighted sums of many extreme elements', () => {
+    // (p - 1)^2 = 1: a sum of n such products is n, the most any column and the fold take
+    for (const width of [1, 2, 255, 1000, 4097]) {
+      const x = new Array<bigint>(width).fill(f.modulus - 1n);
+      expect(decodeVec(f, weightedSumsWasm(f, encodeVec(f, x), 1, width, FieldVec.fromValues(f, x)), 'sums')).toEqual([BigInt(width)]);
+    }
+  });
+
+  it("wasm chunked bit check's query (wire checks made from the measurement share) equals the reference Lagrange evaluation of the wires it defines", () => {
+    const shape = fc.tuple(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 11 }), fc.constantFrom(1, 2, 3));
+    const input = shape.chain(([chunk, calls, short, shares]) => {
+      const measLen = Math.max(1, calls * chunk - short);
+      const p = wirePolyLen(calls);
+      return fc.record({
+        chunk: fc.constant(chunk),
+        calls: fc.constant(calls),
+        shares: fc.constant(shares),
+        meas: vector(f, measLen),
+        jointRand: vector(f, calls),
+        seeds: vector(f, 2 * chunk),
+        gadgetPoly: vector(f, 2 * p - 1),
+        at: fc.oneof(element(f), fc.integer({ min: 0, max: p - 1 }).map((k) => pow(f, nthRoot(f, p), BigInt(k)))),
+      });
+    });
+    fc.assert(
+      fc.property(input, ({ chunk, calls, shares, meas, jointRand, seeds, gadgetPoly, at }) => {
+        const p = wirePolyLen(calls);
+        // the wires, recorded from the plain-TS circuit's gadget calls
+        const wires = seeds.map((seed) => [seed, ...new Array<bigint>(p - 1).fill(0n)]);
+        let k = 0;
+        const gadget = (inp: readonly bigint[]): bigint => {
+          k++;
+          inp.forEach((x, j) => (wires[j]![k] = x));
+          return 0n;
+        };
+        chunkedRangeCheck(f, FieldVec.fromValues(f, meas), jointRand, shares, chunk, calls, gadget);
+        const extended = gadgetPoly.slice();
+        extendValuesToPowerOf2(f, extended, 2 * p);
+        const want = [...polyEvalBatched(f, wires, at), ...polyEvalBatched(f, [extended], at)];
+        const got = chunkedRangeCheckWasm(f, encodeVec(f, meas), jointRand, shares, chunk, calls, FieldVec.fromValues(f, seeds), p, { at, gadgetPoly: FieldVec.fromValues(f, gadgetPoly) });
+        expect(decodeVec(f, got, 'checks')).toEqual(want);
+      }),
+      { numRuns: 40 },
     );
   });
 
