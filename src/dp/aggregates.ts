@@ -317,15 +317,21 @@ export function dpHistogram(records: Float64Array, opts: HistogramOptions): DpHi
   const edges = histogramEdges(o);
   const rng = resolveRng({ rng: o.rng });
   // one record changes one count: the lattice rounding is charged for one coordinate, whatever the bins
-  const calibration = noise === 'laplace' ? calibrateSecureLaplace(epsilon, 1, 1) : calibrateSecureGaussian(epsilon, assertNumber('delta', o.delta, 'positive'), 1, 1);
-  const scale = 'sigma' in calibration ? calibration.sigma : calibration.scale;
+  let resolution: number;
+  let noised: (values: Float64Array) => Float64Array;
+  if (noise === 'laplace') {
+    const calibration = calibrateSecureLaplace(epsilon, 1, 1);
+    resolution = calibration.resolution;
+    noised = (values) => secureLaplace(values, calibration.scale, { rng }).values;
+  } else {
+    const calibration = calibrateSecureGaussian(epsilon, assertNumber('delta', o.delta, 'positive'), 1, 1);
+    resolution = calibration.resolution;
+    noised = (values) => gaussianOnLattice(values, calibration.sigma, calibration.bits, { rng }).values;
+  }
   const counts = new Float64Array(edges.length - 1);
   for (let i = 0; i < x.length; i++) {
     const bin = binOf(x[i]!, edges);
     if (bin >= 0) counts[bin]!++;
   }
-  const released = releaseCounts(counts, calibration.resolution, (values) =>
-    ('bits' in calibration ? gaussianOnLattice(values, scale, calibration.bits, { rng }) : secureLaplace(values, scale, { rng })).values,
-  );
-  return { counts: released, edges };
+  return { counts: releaseCounts(counts, resolution, noised), edges };
 }

@@ -553,6 +553,7 @@ export class FedAvg {
           argument: 'options.noiseMultiplier',
         });
       }
+      const { slack, tailMass } = gaussianLatticeFor(dimension); // CentralDpAggregator's lattice sampler error
       noiseMultiplier = calibrateNoiseMultiplier({
         targetEpsilon: this.targetEpsilon!,
         delta: this.delta,
@@ -560,9 +561,8 @@ export class FedAvg {
         steps: this.rounds,
         sampling: this.sampling,
         neighbours: this.sampling === 'poisson' ? 'add-remove' : 'replace-one',
-        // CentralDpAggregator's lattice sampler error
-        slack: gaussianLatticeFor(dimension).slack,
-        tailMass: gaussianLatticeFor(dimension).tailMass,
+        slack,
+        tailMass,
       }).noiseMultiplier;
     }
     if (noiseMultiplier === 0) return new NonPrivateAggregator({ dimension });

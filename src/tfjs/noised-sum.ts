@@ -127,12 +127,6 @@ export function planRelease(dimension: number, maxGradNorm: number, noiseMultipl
   return { maxGradNorm, noiseMultiplier, sensitivity, sigma, bits, slack, tailMass };
 }
 
-/** The sampler's pmf slack and tail mass of one step's release of d coordinates (the Release's, known before the noise multiplier). */
-export function stepError(dimension: number): { slack: number; tailMass: number } {
-  const { slack, tailMass } = gaussianLatticeFor(dimension);
-  return { slack, tailMass };
-}
-
 /** The parameters of one noised step. */
 export interface NoiseParameters {
   /** How the sum is released (planRelease). */

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { calibrateNoiseMultiplier } from '../accounting/calibrate.js';
 import { epsilonWithTail } from '../accounting/conversion.js';
 import { tailDelta } from '../dp/sampler-error.js';
+import { gaussianLatticeFor } from '../dp/secure.js';
 import { PldAccountant } from '../accounting/pld-accountant.js';
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import type { Accountant } from '../accounting/budget.js';
@@ -19,7 +20,7 @@ import { ready } from '../wasm/runtime.js';
 import { assertFunction, assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import { LayerChain, type LayersModelLike } from './layers.js';
 import { resolveLoss, type LossName, type PerExampleLoss } from './losses.js';
-import { noisedClippedMean, planRelease, stepError, totalBound, type NormGroup, type Release } from './noised-sum.js';
+import { noisedClippedMean, planRelease, totalBound, type NormGroup, type Release } from './noised-sum.js';
 import type { ClipGroup } from './per-example.js';
 import { isBatchTensor, poissonStepEvent } from './options.js';
 import { assertSampleRate, poissonSample } from './sampling.js';
@@ -209,7 +210,7 @@ export class PrivateModel {
     if (this.#options.accountant === 'rdp') return this.#accountant.getEpsilon(d).epsilon;
     // the PLD composes ideal Gaussians; the lattice sampler's slack s and tail mass per step are charged
     // on the whole transcript (noised-sum.ts, step 4): (epsilon, delta) -> (epsilon + 2 T s, e^(T s) delta + (1 + e^epsilon) T tau)
-    const { slack, tailMass } = stepError(this.#dimension);
+    const { slack, tailMass } = gaussianLatticeFor(this.#dimension);
     const total = this.#steps * slack;
     const ideal = (at: number) => ({ epsilon: this.#accountant.getEpsilon(at * Math.exp(-total)).epsilon + 2 * total });
     return epsilonWithTail(ideal, d, this.#steps * tailMass * (1 + 1e-15), { epsilon: Number.POSITIVE_INFINITY }).epsilon;
@@ -315,7 +316,7 @@ export class PrivateModel {
 
   /** The noise multiplier for which `steps` steps spend targetEpsilon at delta, the sampler's slack included (as epsilon() charges it). */
   #calibrate(targetEpsilon: number, delta: number, sampleRate: number, steps: number, accountant: 'rdp' | 'pld'): number {
-    const { slack, tailMass } = stepError(this.#dimension);
+    const { slack, tailMass } = gaussianLatticeFor(this.#dimension);
     if (accountant === 'rdp') return calibrateNoiseMultiplier({ targetEpsilon, delta, sampleRate, steps, accountant, slack, tailMass }).noiseMultiplier;
     const total = steps * slack;
     // epsilon() reserves (1 + e^epsilon) of the tail from delta; epsilon <= targetEpsilon, so this reserve covers it
