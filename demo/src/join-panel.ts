@@ -176,13 +176,21 @@ export function setupJoin(): void {
           if (message.event.type === 'welcome') progress.textContent = `Joined task ${config.taskId} as client ${message.event.clientId}.`;
           renderState(view);
           break;
-        case 'round':
+        case 'round': {
+          const { round } = message.result;
           view.results.push(message.result);
-          addRound(message.result, view.part.get(message.result.round));
+          // a client not sampled stays checked in, and one that took part checked in again: it waits for the next round
+          if (view.round === undefined || view.round <= round) {
+            view.round = round + 1;
+            view.phase = `checked in, waiting to be sampled for round ${round + 1}`;
+          }
+          addRound(message.result, view.part.get(round));
           renderState(view);
           break;
+        }
         case 'done':
           view.connection = 'closed by the server: the task is finished';
+          view.round = view.results.at(-1)?.round;
           view.phase = '-';
           finish('done', `The task is finished: ${view.results.length} round results, this client trained in ${message.trainedRounds.length} of them.`);
           break;

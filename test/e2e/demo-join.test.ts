@@ -147,6 +147,7 @@ function expectRoundsShown({ final, nodeSummaries, rows, state }: Awaited<Return
   expect(Number(rows.at(-1)!.epsilon)).toBe(final.epsilon);
   expect(state.epsilon).toEqual([`${final.epsilon.toFixed(3)} after round ${ROUNDS} (at the task's delta)`, String(final.epsilon)]);
   expect(state.withheld).toEqual(['none', '0']);
+  expect(state.round).toEqual([String(ROUNDS), String(ROUNDS)]);
   expect(state.error).toBeUndefined();
   expect(state.connection![0]).toBe('closed by the server: the task is finished');
 }
