@@ -146,23 +146,66 @@ export interface RefusedRound {
 }
 
 /**
- * A step of a client's session, as {@link ClientOptions.onEvent} sees it: a connection opened
- * (`attempt` counts them), authenticated (`welcome`: the id and the task's aggregation), the signing
- * key enrolled (secure aggregation), checked in and waiting to be sampled for `round`, sampled and
- * training, this client's message of a SecAgg+ phase sent (`step`: the message type), its update
- * (central DP) or masked input (secure aggregation) uploaded, a secure-aggregation round refused,
- * and a lost connection retried after `retryMs`. Round results go to onRound.
+ * A step of a client's session, as {@link ClientOptions.onEvent} sees it, in the order they happen.
+ * Round results go to onRound.
  */
 export type ClientEvent =
-  | { type: 'connecting'; attempt: number }
-  | { type: 'welcome'; clientId: string; aggregator: 'central-dp' | 'secagg' }
-  | { type: 'enrolled' }
-  | { type: 'checked-in'; round: number }
-  | { type: 'training'; round: number }
-  | { type: 'secagg'; round: number; step: ClientMessage['type'] }
-  | { type: 'uploaded'; round: number }
-  | ({ type: 'refused' } & RefusedRound)
-  | { type: 'disconnected'; code: number; retryMs: number };
+  | {
+      /** A connection opened (the first, or a reconnect). */
+      type: 'connecting';
+      /** Connections opened so far, this one included. */
+      attempt: number;
+    }
+  | {
+      /** The server authenticated this client. */
+      type: 'welcome';
+      /** The id the server enrolled this client under. */
+      clientId: string;
+      /** The task's aggregation. */
+      aggregator: 'central-dp' | 'secagg';
+    }
+  | {
+      /** Secure aggregation: the server accepted this client's signing key. */
+      type: 'enrolled';
+    }
+  | {
+      /** Checked in: waiting to be sampled. */
+      type: 'checked-in';
+      /** The number the next round will take. */
+      round: number;
+    }
+  | {
+      /** Sampled: training locally on this client's data. */
+      type: 'training';
+      /** The round. */
+      round: number;
+    }
+  | {
+      /** Secure aggregation: this client's message of a SecAgg+ phase was sent. */
+      type: 'secagg';
+      /** The round. */
+      round: number;
+      /** The message sent: 'advertise-keys', 'share-keys', 'masked-input', 'consistency-signature' or 'unmasking'. */
+      step: ClientMessage['type'];
+    }
+  | {
+      /** This client's update (central DP) or masked input (secure aggregation) was sent. */
+      type: 'uploaded';
+      /** The round. */
+      round: number;
+    }
+  | ({
+      /** A secure-aggregation round this client refused (see {@link RefusedRound}). */
+      type: 'refused';
+    } & RefusedRound)
+  | {
+      /** The connection was lost; the client reconnects after retryMs. */
+      type: 'disconnected';
+      /** The close code. */
+      code: number;
+      /** Milliseconds until the next attempt. */
+      retryMs: number;
+    };
 
 /** A round's outcome as the server reports it. */
 export interface RoundResult {
