@@ -74,7 +74,8 @@ function apply(view: SessionView, event: ClientEvent): void {
       break;
     case 'uploaded':
       view.part.set(event.round, 'uploaded');
-      view.phase = `${view.aggregator === 'secagg' ? 'masked input' : 'update'} for round ${event.round} uploaded, waiting for the result`;
+      // with secure aggregation the SecAgg+ phases go on (the 'secagg' events show them)
+      if (view.aggregator !== 'secagg') view.phase = `update for round ${event.round} uploaded, waiting for the result`;
       break;
     case 'refused':
       view.part.set(event.round, event.code);

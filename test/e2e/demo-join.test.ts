@@ -199,7 +199,7 @@ describe('the demo page joins a privkit server', () => {
           `sampled for round ${round}: training on this tab's digits`,
           `SecAgg+ phase 1 of 5 of round ${round}: keys advertised`,
           `SecAgg+ phase 2 of 5 of round ${round}: encrypted key shares sent`,
-          `masked input for round ${round} uploaded, waiting for the result`,
+          `SecAgg+ phase 3 of 5 of round ${round}: masked input sent`,
           `SecAgg+ phase 4 of 5 of round ${round}: survivor set signed`,
           `SecAgg+ phase 5 of 5 of round ${round}: unmasking shares sent`,
         ]),
