@@ -4,6 +4,8 @@
 // checks in again; a lost connection is retried with capped exponential back-off (randomized from
 // privkit's CSPRNG). It uses only the WebSocket and WebCrypto globals (no Node imports), so the same
 // code runs in browsers, Web Workers and Node (pass `ws`'s WebSocket where no global one exists).
+// onEvent reports each step of the session (connected, checked in, sampled, training, each SecAgg+
+// phase, uploaded, refused, retrying) for live displays such as the demo page's join panel.
 //
 // Secure aggregation (a task whose welcome says 'secagg'): the client enrols its Ed25519 signing key
 // once (signed over the task and its id), then for each round it is sampled for it trains, clips its
@@ -93,6 +95,11 @@ export interface ClientOptions {
   /** Called with every round result the server broadcasts. */
   onRound?(result: RoundResult): void;
   /**
+   * Called at every step of the session (see {@link ClientEvent}), e.g. to show its progress live;
+   * a callback that throws ends the session with E_ARG.
+   */
+  onEvent?(event: ClientEvent): void;
+  /**
    * Secure-aggregation tasks: the fewest clients this client lets its input be summed with (a round
    * registering fewer, or a survivor set smaller, is refused). The application's choice, never the
    * server's; required when the task uses secure aggregation (an integer >= 1). Given (or with
@@ -137,6 +144,68 @@ export interface RefusedRound {
   /** What was wrong. */
   message: string;
 }
+
+/**
+ * A step of a client's session, as {@link ClientOptions.onEvent} sees it, in the order they happen.
+ * Round results go to onRound.
+ */
+export type ClientEvent =
+  | {
+      /** A connection opened (the first, or a reconnect). */
+      type: 'connecting';
+      /** Connections opened so far, this one included. */
+      attempt: number;
+    }
+  | {
+      /** The server authenticated this client. */
+      type: 'welcome';
+      /** The id the server enrolled this client under. */
+      clientId: string;
+      /** The task's aggregation. */
+      aggregator: 'central-dp' | 'secagg';
+    }
+  | {
+      /** Secure aggregation: the server accepted this client's signing key. */
+      type: 'enrolled';
+    }
+  | {
+      /** Checked in: waiting to be sampled. */
+      type: 'checked-in';
+      /** The number the next round will take. */
+      round: number;
+    }
+  | {
+      /** Sampled: training locally on this client's data. */
+      type: 'training';
+      /** The round. */
+      round: number;
+    }
+  | {
+      /** Secure aggregation: this client's message of a SecAgg+ phase was sent. */
+      type: 'secagg';
+      /** The round. */
+      round: number;
+      /** The message sent: 'advertise-keys', 'share-keys', 'masked-input', 'consistency-signature' or 'unmasking'. */
+      step: ClientMessage['type'];
+    }
+  | {
+      /** This client's update (central DP) or masked input (secure aggregation) was sent. */
+      type: 'uploaded';
+      /** The round. */
+      round: number;
+    }
+  | ({
+      /** A secure-aggregation round this client refused (see {@link RefusedRound}). */
+      type: 'refused';
+    } & RefusedRound)
+  | {
+      /** The connection was lost; the client reconnects after retryMs. */
+      type: 'disconnected';
+      /** The close code. */
+      code: number;
+      /** Milliseconds until the next attempt. */
+      retryMs: number;
+    };
 
 /** A round's outcome as the server reports it. */
 export interface RoundResult {
@@ -206,7 +275,7 @@ const CLOSE_REFUSED = 4001;
 export function connect(given: ClientOptions): ClientSession {
   const options = readOptions(
     given,
-    ['url', 'taskId', 'token', 'data', 'WebSocket', 'limits', 'retryMs', 'maxRetryMs', 'attempts', 'onRound', 'minParticipants', 'minNoiseMultiplier', 'signingKey', 'onInput'],
+    ['url', 'taskId', 'token', 'data', 'WebSocket', 'limits', 'retryMs', 'maxRetryMs', 'attempts', 'onRound', 'onEvent', 'minParticipants', 'minNoiseMultiplier', 'signingKey', 'onInput'],
     'options',
     true,
   ) as ClientOptions;
@@ -224,7 +293,7 @@ export function connect(given: ClientOptions): ClientSession {
   };
   const Socket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (typeof Socket !== 'function') throw new PrivkitError('E_ARG', 'options.WebSocket must be given where there is no global WebSocket (Node 20: the ws package)', { argument: 'options.WebSocket' });
-  for (const key of ['onRound', 'onInput'] as const) {
+  for (const key of ['onRound', 'onEvent', 'onInput'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'function') throw new PrivkitError('E_ARG', `options.${key} must be a function`, { argument: `options.${key}` });
   }
   if (options.limits !== undefined) maxFrameBytes(options.limits); // checks them now, not at the first frame
@@ -296,6 +365,16 @@ class Session implements ClientSession {
     this.#reject(error);
   }
 
+  /** Tells the application (onEvent) about a step; a callback that throws ends the session. */
+  #emit(event: ClientEvent): void {
+    if (this.#stopped) return;
+    try {
+      this.options.onEvent?.(event);
+    } catch (error) {
+      this.#fail(new PrivkitError('E_ARG', 'options.onEvent threw', { argument: 'options.onEvent', cause: error }));
+    }
+  }
+
   /** Runs secure-aggregation work in order (each step awaits WebCrypto); an unexpected error ends the session. */
   #enqueue(work: () => Promise<void>): void {
     this.#queue = this.#queue
@@ -326,6 +405,7 @@ class Session implements ClientSession {
     socket.onclose = (event) => {
       if (this.#socket === socket) this.#closed(event.code, event.reason);
     };
+    this.#emit({ type: 'connecting', attempt: this.#summary.connections });
   }
 
   #closed(code: number, reason: string): void {
@@ -348,6 +428,7 @@ class Session implements ClientSession {
     const ceiling = Math.min(this.maxRetryMs, this.retryMs * 2 ** (this.#failures - 1));
     const delay = ceiling * (0.5 + 0.5 * this.#rng!.uniform(1)[0]!);
     this.#retryTimer = setTimeout(() => this.#open(), delay);
+    this.#emit({ type: 'disconnected', code, retryMs: delay });
   }
 
   #send(message: Message): void {
@@ -377,13 +458,16 @@ class Session implements ClientSession {
         this.#welcome = message;
         this.#summary.clientId = message.clientId;
         this.#failures = 0;
+        this.#emit({ type: 'welcome', clientId: message.clientId, aggregator: message.aggregator });
         if (message.aggregator === 'secagg') return this.#enrol(message.clientId);
         this.#checkIn();
         return;
       case 'enrolled':
+        this.#emit({ type: 'enrolled' });
         this.#checkIn();
         return;
       case 'checked-in':
+        this.#emit({ type: 'checked-in', round: message.round });
         return;
       case 'task':
         this.#checkedIn = false;
@@ -432,6 +516,7 @@ class Session implements ClientSession {
     if (welcome.aggregator !== 'central-dp') throw new PrivkitError('E_PROTOCOL', `the server sent a central-DP task in a ${welcome.aggregator} session`, { argument: 'frame' });
     const model: Model = current;
     model.checkParams(task.params, 'task.params');
+    this.#emit({ type: 'training', round: task.round });
     const { images, labels } = this.options.data;
     const delta = localUpdate(model, task.params, images, labels, {
       epochs: welcome.epochs,
@@ -441,6 +526,7 @@ class Session implements ClientSession {
     });
     this.#send({ type: 'update', round: task.round, delta });
     this.#summary.trainedRounds.push(task.round);
+    this.#emit({ type: 'uploaded', round: task.round });
     this.#checkIn();
   }
 
@@ -481,6 +567,7 @@ class Session implements ClientSession {
     }
     const weak = this.#planProblem(task, welcome.clipNorm, setup.length);
     if (weak !== undefined) return this.#refuse(task.round, new PrivkitError('E_BUDGET', weak, { argument: 'options.minNoiseMultiplier' }));
+    this.#emit({ type: 'training', round: task.round });
     const { images, labels } = this.options.data;
     const delta = localUpdate(model, task.params, images, labels, { epochs: welcome.epochs, batchSize: welcome.batchSize, learningRate: welcome.learningRate, divergence: 'zero' });
     this.#summary.trainedRounds.push(task.round);
@@ -568,12 +655,18 @@ class Session implements ClientSession {
     }
     const state = this.#secAgg!;
     this.#send({ type: 'secagg', round, payload: encodeBinaryMessage(reply, state.setup) });
-    if (reply.type === 'masked-input') this.options.onInput?.({ round, input: state.input });
+    this.#emit({ type: 'secagg', round, step: reply.type });
+    if (reply.type === 'masked-input') {
+      this.#emit({ type: 'uploaded', round });
+      this.options.onInput?.({ round, input: state.input });
+    }
     if (reply.type === 'unmasking') this.#secAgg = undefined; // this client's part is done
   }
 
   #refuse(round: number, error: PrivkitError): void {
-    this.#summary.refusedRounds.push({ round, code: error.code, message: error.message });
+    const refused = { round, code: error.code, message: error.message };
+    this.#summary.refusedRounds.push(refused);
+    this.#emit({ type: 'refused', ...refused });
     this.#secAgg = undefined;
     this.#checkIn();
   }

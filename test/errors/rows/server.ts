@@ -148,6 +148,7 @@ export const serverRows: SweepRow[] = [
           maxRetryMs: int(1, 2 ** 31 - 1, { optional: true }),
           attempts: int(1, 2 ** 31 - 1, { optional: true }),
           onRound: fn({ optional: true }),
+          onEvent: fn({ optional: true }),
           minParticipants: int(1, 65536, { optional: true }),
           minNoiseMultiplier: positive({ optional: true }),
           onInput: fn({ optional: true }),
