@@ -8,9 +8,10 @@
 // token issued with its client's signing key bound cannot re-bind it; (2) a peer flooding GET /task:
 // rate-limited per address (429 with Retry-After), while the status is served from a cache that is
 // rebuilt only when the ledger or the live state changes.
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, get as httpsGet } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,6 +130,9 @@ describe('privkit/server and privkit/client against a network attacker', () => {
   });
 
   it('over wss:// (the tls option) clients complete a round; a man in the middle without the server certificate gets no hello, so never sees a token', async () => {
+    for (const tls of [{ key: 'not a key', cert: 'not a certificate' }, { key: TLS.key }, 5, { ...TLS, ca: TLS.cert }]) {
+      await expect(start({ id: 'tls' }, { tls: tls as never })).rejects.toMatchObject({ code: 'E_ARG', argument: expect.stringMatching(/^options\.tls/) });
+    }
     const server = await start({ id: 'tls' }, { tls: TLS });
     expect(server.url).toBe(`wss://127.0.0.1:${server.port}`);
     const sessions = [0, 1].map((c) => connect({ url: server.url, taskId: 'tls', token: server.issueToken().token, data: dataOf(c), WebSocket: trusting(TLS.cert) }));
@@ -158,6 +162,38 @@ describe('privkit/server and privkit/client against a network attacker', () => {
     wss.close();
     https.closeAllConnections();
     await new Promise((resolve) => https.close(resolve));
+  });
+
+  it('privkit-server --tls-key --tls-cert serves wss:// and HTTPS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'privkit-cli-tls-'));
+    dirs.push(dir);
+    const taskFile = join(dir, 'task.json');
+    writeFileSync(taskFile, JSON.stringify({ id: 'cli-tls', model, local: { epochs: 1, batchSize: 2, learningRate: 0.2 }, clipNorm: 1, rounds: 1, clientsPerRound: 1, noiseMultiplier: 1 }));
+    const tls = join(import.meta.dirname, '../support/tls');
+    const cli = join(import.meta.dirname, '../../dist/src/server/cli.js');
+    const args = ['--task', taskFile, '--port', '0', '--db', join(dir, 'data'), '--tls-key', join(tls, 'localhost-key.pem'), '--tls-cert', join(tls, 'localhost-cert.pem')];
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const url = await new Promise<string>((resolve, reject) => {
+      let err = '';
+      child.stderr!.on('data', (chunk: Buffer) => {
+        err += chunk.toString();
+        const found = /on (wss:\/\/\S+) /.exec(err);
+        if (found !== null) resolve(found[1]!);
+      });
+      child.once('exit', () => reject(new Error(`privkit-server exited: ${err}`)));
+    });
+    expect(url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/);
+    const health = await new Promise<string>((resolve, reject) => {
+      httpsGet(`${url.replace('wss://', 'https://')}/health`, { ca: TLS.cert }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => void (body += chunk.toString()));
+        res.on('end', () => resolve(body));
+      }).on('error', reject);
+    });
+    expect(JSON.parse(health)).toEqual({ ok: true, task: 'cli-tls' });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
   });
 
   it('a token issued with its client key bound can not re-bind it: the thief enrolling its own key is refused (E_AUTH) and the client completes its round', async () => {
