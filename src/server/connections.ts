@@ -103,7 +103,12 @@ export interface ListenOptions {
    * Serve HTTPS and wss:// with this PEM private key and certificate chain (what node:https takes). Without it
    * the server speaks plain ws://, and only to loopback peers unless allowInsecureTransport is true.
    */
-  tls?: { key: string | Uint8Array; cert: string | Uint8Array };
+  tls?: {
+    /** The server's private key, PEM. */
+    key: string | Uint8Array;
+    /** Its certificate chain, PEM. */
+    cert: string | Uint8Array;
+  };
   /**
    * Without tls: true admits WebSocket clients from non-loopback addresses over plain ws://, whose bearer tokens
    * anyone on the network path can read (only for a private network the operator trusts). Default false: such

@@ -53,7 +53,12 @@ export interface TaskStatus {
    * revealing a share its dealer never sent), in the order they were banned, and how many. Public: only a
    * client that broke the protocol is banned, whatever its data.
    */
-  banned: { count: number; clients: BannedClient[] };
+  banned: {
+    /** How many clients are banned. */
+    count: number;
+    /** Each of them, in the order they were banned. */
+    clients: BannedClient[];
+  };
   /** Every round in the ledger. */
   rounds: LedgerRound[];
 }
