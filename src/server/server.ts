@@ -37,8 +37,9 @@
 // with it over the task and client ids: proof of possession); the ledger binds it to the client for
 // good (or the operator binds it when issuing the token: issueTokens' signingPublicKeys, so that a
 // token read off the network before its client enrolled can not bind the reader's key); a connection
-// checks in only after presenting that signed enrolment (a token alone takes no seat), and a sampled client's SecAgg+ messages must be signed with it (privkit/secagg's
-// expectedParticipants at the server: an advertisement under any other key is refused, E_AUTH). A
+// checks in only after presenting that signed enrolment (a token alone takes no seat), and a sampled
+// client's SecAgg+ messages must be signed with it (privkit/secagg's expectedParticipants at the
+// server: an advertisement under any other key is refused, E_AUTH). A
 // round runs privkit/secagg's SecAggServer (Bonawitz et al. 2017 with the consistency check, SecAgg+
 // neighbourhoods of Bell et al. 2020) over the wire: the server sends each sampled client the model,
 // the round's quantization plan and setup (SecAggTask); the client trains, clips its update to
@@ -51,8 +52,9 @@
 // released, nothing charged (rule 4 of the ledger). The charge is committed when the consistency
 // check closes, BEFORE any unmask request goes out (the survivor set, hence the count, is fixed by
 // then); a holder that reveals a share its dealer never sent (its own signed response shows it) is
-// discarded, banned from the task as a convicted dealer is, and the unmasking retried without it; a round that still fails (too few unmask responses, a dealer of inconsistent shares
-// whose secret can not be rebuilt) is aborted and keeps its charge. A dealer convicted by its own
+// discarded, banned from the task as a convicted dealer is, and the unmasking retried without it; a
+// round that still fails (too few unmask responses, a dealer of inconsistent shares whose secret can
+// not be rebuilt) is aborted and keeps its charge. A dealer convicted by its own
 // signed messages is banned from the task for good (stored in the ledger before its round is aborted,
 // so a restart does not forget it): its connection is closed (4001) and its hello refused from then
 // on, so one malicious client can abort at most one charged round. Whatever aborts them (clients that
