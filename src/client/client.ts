@@ -14,6 +14,15 @@
 // signing every message with the enrolled key. Its minParticipants is the application's, never the
 // server's.
 //
+// Adversary on the network path (who can read and alter the traffic): the bearer token is the client's
+// identity, and over ws:// it travels in the clear, so the client sends it only over wss:// or to a
+// loopback host (127.0.0.0/8, ::1, localhost); a ws:// URL naming any other host is refused at connect()
+// (E_ARG naming the URL) unless allowInsecureTransport is set, for a private network the application
+// trusts. TLS is what protects the token: a network attacker who has one can authenticate as the client
+// (take its seat in rounds, supersede its connection), and, if the client has not enrolled its signing
+// key yet, bind its own key to the client's identity; an operator who binds each client's key when it
+// issues the token (privkit/server's issueTokens with signingPublicKeys) takes that last step away.
+//
 // Adversary: a malicious or broken server or network peer. Every frame is decoded with bounded
 // sizes, the server's sequence numbers must increase, the model spec is re-validated (createModel)
 // and the parameters must fit it; a violation closes the session with the PrivkitError. With central
@@ -40,6 +49,7 @@ import type { Dataset } from '../fl/data.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { checkTypedArray } from '../wasm/boundary.js';
 import { ready } from '../wasm/runtime.js';
+import { isLoopbackHost } from '../service/transport.js';
 import { decodeFrame, encodeFrame, enrolmentBytes, maxFrameBytes, type Message, type RoundStatus, type WireLimits } from '../service/wire.js';
 import { clipByL2 } from '../kernels/clip.js';
 import { decodeBinaryMessage, encodeBinaryMessage } from '../secagg/binary.js';
@@ -74,8 +84,18 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 /** Options of {@link connect}. */
 export interface ClientOptions {
-  /** The server's ws:// or wss:// URL. */
+  /**
+   * The server's wss:// URL, or a ws:// one on a loopback host (127.0.0.0/8, ::1, localhost): the bearer
+   * token travels in the hello, readable by anyone on the path without TLS. A ws:// URL to any other host
+   * is refused unless allowInsecureTransport is true.
+   */
   url: string;
+  /**
+   * true lets the client send its token over ws:// to a non-loopback host: only for a private network the
+   * application trusts with the token (anyone who can read the traffic can authenticate as this client).
+   * Default false.
+   */
+  allowInsecureTransport?: boolean;
   /** The task's id. */
   taskId: string;
   /** The bearer token the server issued for this client. */
@@ -270,12 +290,12 @@ const CLOSE_REFUSED = 4001;
  * console.log(outcome);
  * ```
  *
- * @throws {PrivkitError} E_ARG when an option is missing or out of range (the message names it), or no WebSocket implementation is available.
+ * @throws {PrivkitError} E_ARG when an option is missing or out of range (the message names it), the URL is ws:// to a non-loopback host without allowInsecureTransport, or no WebSocket implementation is available.
  */
 export function connect(given: ClientOptions): ClientSession {
   const options = readOptions(
     given,
-    ['url', 'taskId', 'token', 'data', 'WebSocket', 'limits', 'retryMs', 'maxRetryMs', 'attempts', 'onRound', 'onEvent', 'minParticipants', 'minNoiseMultiplier', 'signingKey', 'onInput'],
+    ['url', 'taskId', 'token', 'data', 'WebSocket', 'limits', 'retryMs', 'maxRetryMs', 'attempts', 'onRound', 'onEvent', 'minParticipants', 'minNoiseMultiplier', 'signingKey', 'onInput', 'allowInsecureTransport'],
     'options',
     true,
   ) as ClientOptions;
@@ -285,6 +305,10 @@ export function connect(given: ClientOptions): ClientSession {
     }
   }
   if (!/^wss?:\/\//.test(options.url)) throw new PrivkitError('E_ARG', `options.url must be a ws:// or wss:// URL, got ${describe(options.url)}`, { argument: 'options.url' });
+  if (options.allowInsecureTransport !== undefined && typeof options.allowInsecureTransport !== 'boolean') {
+    throw new PrivkitError('E_ARG', `options.allowInsecureTransport must be a boolean, got ${describe(options.allowInsecureTransport)}`, { argument: 'options.allowInsecureTransport' });
+  }
+  checkTransport(options.url, options.allowInsecureTransport === true);
   const givenData = readOptions(options.data, ['images', 'labels'], 'options.data');
   if (options.data === undefined || options.data === null) throw new PrivkitError('E_ARG', 'options.data must be { images: Float32Array, labels: Uint8Array }', { argument: 'options.data' });
   const data: Dataset = {
@@ -303,6 +327,23 @@ export function connect(given: ClientOptions): ClientSession {
   if (options.minParticipants !== undefined) assertInteger('options.minParticipants', options.minParticipants, 1, 65536);
   if (options.minNoiseMultiplier !== undefined) assertNumber('options.minNoiseMultiplier', options.minNoiseMultiplier, 'positive');
   return new Session({ ...options, data }, Socket, retryMs, maxRetryMs, attempts);
+}
+
+/** Refuses a ws:// URL to a non-loopback host (the token would travel in the clear), unless the application allows it. */
+function checkTransport(url: string, allowInsecure: boolean): void {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch (cause) {
+    throw new PrivkitError('E_ARG', `options.url is not a valid URL: ${describe(url)}`, { argument: 'options.url', cause });
+  }
+  if (url.startsWith('ws://') && !isLoopbackHost(host) && !allowInsecure) {
+    throw new PrivkitError(
+      'E_ARG',
+      `options.url ${describe(url)} would send the bearer token in the clear (ws:// to the non-loopback host ${host}): use wss://, or set options.allowInsecureTransport on a network you trust`,
+      { argument: 'options.url' },
+    );
+  }
 }
 
 class Session implements ClientSession {

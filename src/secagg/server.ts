@@ -249,6 +249,14 @@ export class SecAggServer {
     return this.#ordered(this.#convicted);
   }
 
+  /**
+   * Clients whose Unmasking response was discarded for revealing a share its dealer never sent (their own
+   * signed response shows it), in registration order.
+   */
+  get discarded(): string[] {
+    return this.#ordered(this.#discarded);
+  }
+
   /** The result, once closeUnmasking() has succeeded. */
   get result(): SecAggResult | undefined {
     return this.#result;
