@@ -263,6 +263,11 @@ export class SecAggServer {
     return received === undefined ? [] : this.#clients.filter((id) => received.has(id));
   }
 
+  /** How many clients' messages for the current round have been accepted: receivedFrom.length, in O(1). */
+  get receivedCount(): number {
+    return this.#collected()?.size ?? 0;
+  }
+
   /** Clients proven (by their own signatures) to have dealt inconsistent shares, in registration order. */
   get convicted(): string[] {
     return this.#ordered(this.#convicted);
