@@ -615,7 +615,7 @@ export class PrivkitServer {
       const refSeq = connection.lastSeqIn;
       const received: Promise<void> = round.server.receive(clientMessage).then(
         () => {
-          if (round.server.receivedFrom.length >= round.expected.size) void this.#closePhase(round);
+          if (round.server.receivedCount >= round.expected.size) void this.#closePhase(round);
         },
         (error: unknown) => {
           const code = error instanceof PrivkitError ? error.code : 'E_PROTOCOL';
