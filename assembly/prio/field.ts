@@ -263,10 +263,12 @@ let pairHi: v128 = i64x2.splat(0);
  */
 // @ts-ignore: decorator
 @inline function mont128Pair(x0: usize, x1: usize, y0: usize, y1: usize): v128 {
-  const A0 = v128.load(x0);
-  const A1 = v128.load(x1);
-  const B0 = v128.load(y0);
-  const B1 = v128.load(y1);
+  return mont128PairOf(v128.load(x0), v128.load(x1), v128.load(y0), v128.load(y1));
+}
+
+/** mont128Pair on elements in registers (each v128 one element: low limb in lane 0, high in lane 1). */
+// @ts-ignore: decorator
+@inline function mont128PairOf(A0: v128, A1: v128, B0: v128, B1: v128): v128 {
   // limbs across the two lanes: [l0 of 0, l0 of 1, l1 of 0, l1 of 1] and the same for l2, l3
   const X01 = i32x4.shuffle(A0, A1, 0, 4, 1, 5);
   const X23 = i32x4.shuffle(A0, A1, 2, 6, 3, 7);
@@ -372,10 +374,85 @@ let pairHi: v128 = i64x2.splat(0);
 // ---- Dot products, reduced once ----
 
 /**
+ * Adds the 256-bit products A0 * B0 (lane 0) and A1 * B1 (lane 1) of Field128 elements, by 32-bit
+ * columns as mont128Pair makes them and without reducing, to the eight i64x2 column sums at acc
+ * (a product adds under 2^35 to a column, so up to 2^27 products fit in its 64 bits).
+ */
+// @ts-ignore: decorator
+@inline function accumulatePair(acc: usize, A0: v128, A1: v128, B0: v128, B1: v128): void {
+  const X01 = i32x4.shuffle(A0, A1, 0, 4, 1, 5);
+  const X23 = i32x4.shuffle(A0, A1, 2, 6, 3, 7);
+  const Y01 = i32x4.shuffle(B0, B1, 0, 4, 1, 5);
+  const Y23 = i32x4.shuffle(B0, B1, 2, 6, 3, 7);
+  const Y10 = i8x16.shuffle(Y01, Y01, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+  const Y32 = i8x16.shuffle(Y23, Y23, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+  let q = i64x2.extmul_low_i32x4_u(X01, Y01);
+  let c0 = lo32(q);
+  let c1 = hi32(q);
+  q = i64x2.extmul_high_i32x4_u(X01, Y01);
+  let c2 = lo32(q);
+  let c3 = hi32(q);
+  // the cross products x0 y1 + x1 y0 (and the like) share columns: summed as halves
+  q = i64x2.extmul_low_i32x4_u(X01, Y10);
+  let r = i64x2.extmul_high_i32x4_u(X01, Y10);
+  c1 = i64x2.add(c1, i64x2.add(lo32(q), lo32(r)));
+  c2 = i64x2.add(c2, i64x2.add(hi32(q), hi32(r)));
+  q = i64x2.extmul_low_i32x4_u(X01, Y23);
+  r = i64x2.extmul_low_i32x4_u(X23, Y01);
+  c2 = i64x2.add(c2, i64x2.add(lo32(q), lo32(r)));
+  c3 = i64x2.add(c3, i64x2.add(hi32(q), hi32(r)));
+  q = i64x2.extmul_low_i32x4_u(X01, Y32);
+  r = i64x2.extmul_high_i32x4_u(X01, Y32);
+  c3 = i64x2.add(c3, i64x2.add(lo32(q), lo32(r)));
+  let c4 = i64x2.add(hi32(q), hi32(r));
+  q = i64x2.extmul_low_i32x4_u(X23, Y10);
+  r = i64x2.extmul_high_i32x4_u(X23, Y10);
+  c3 = i64x2.add(c3, i64x2.add(lo32(q), lo32(r)));
+  c4 = i64x2.add(c4, i64x2.add(hi32(q), hi32(r)));
+  q = i64x2.extmul_high_i32x4_u(X01, Y23);
+  r = i64x2.extmul_high_i32x4_u(X23, Y01);
+  c4 = i64x2.add(c4, i64x2.add(lo32(q), lo32(r)));
+  let c5 = i64x2.add(hi32(q), hi32(r));
+  q = i64x2.extmul_low_i32x4_u(X23, Y23);
+  c4 = i64x2.add(c4, lo32(q));
+  c5 = i64x2.add(c5, hi32(q));
+  q = i64x2.extmul_low_i32x4_u(X23, Y32);
+  r = i64x2.extmul_high_i32x4_u(X23, Y32);
+  c5 = i64x2.add(c5, i64x2.add(lo32(q), lo32(r)));
+  let c6 = i64x2.add(hi32(q), hi32(r));
+  q = i64x2.extmul_high_i32x4_u(X23, Y23);
+  c6 = i64x2.add(c6, lo32(q));
+  const c7 = hi32(q);
+  v128.store(acc, i64x2.add(v128.load(acc), c0));
+  v128.store(acc, i64x2.add(v128.load(acc, 16), c1), 16);
+  v128.store(acc, i64x2.add(v128.load(acc, 32), c2), 32);
+  v128.store(acc, i64x2.add(v128.load(acc, 48), c3), 48);
+  v128.store(acc, i64x2.add(v128.load(acc, 64), c4), 64);
+  v128.store(acc, i64x2.add(v128.load(acc, 80), c5), 80);
+  v128.store(acc, i64x2.add(v128.load(acc, 96), c6), 96);
+  v128.store(acc, i64x2.add(v128.load(acc, 112), c7), 112);
+}
+
+/** Column i of the sums at acc: lane 0 or 1, or both lanes added (lane -1). */
+// @ts-ignore: decorator
+@inline function column(acc: usize, i: i32, lane: i32): u64 {
+  const at = acc + (<usize>i << 4);
+  return lane < 0 ? load<u64>(at) + load<u64>(at, 8) : load<u64>(at + (<usize>lane << 3));
+}
+
+/** The canonical wide REDC of accumulatePair's column sums at acc (lane 0 or 1, or -1 for both); high limb in resHi. */
+// @ts-ignore: decorator
+@inline function reduceColumns(acc: usize, lane: i32): u64 {
+  return redc(column(acc, 0, lane), column(acc, 1, lane), column(acc, 2, lane), column(acc, 3, lane), column(acc, 4, lane), column(acc, 5, lane), column(acc, 6, lane), column(acc, 7, lane), true);
+}
+
+/** dot's column sums (secret: zeroed before dot returns). */
+const DOT_COLUMNS: usize = memory.data(128, 16);
+
+/**
  * sum_i a[i * aStride] * b[i] / R mod p over n elements (canonical a and b in Montgomery form give
- * the canonical sum of products). Field128 sums the 256-bit products without reducing them: two at a
- * time in i64x2 lanes, by 32-bit columns as mont128Pair makes them (a product adds under 2^35 to a
- * column, so up to 2^27 products fit in its 64 bits), and one wide redc at the end.
+ * the canonical sum of products). Field128 sums the 256-bit products without reducing them, two at
+ * a time (accumulatePair), and reduces once at the end.
  */
 function dot(field: i32, a: usize, aStride: i32, b: usize, n: i32): u64 {
   if (field == 64) {
@@ -385,78 +462,19 @@ function dot(field: i32, a: usize, aStride: i32, b: usize, n: i32): u64 {
     return acc;
   }
   const zero = i64x2.splat(0);
-  let c0 = zero;
-  let c1 = zero;
-  let c2 = zero;
-  let c3 = zero;
-  let c4 = zero;
-  let c5 = zero;
-  let c6 = zero;
-  let c7 = zero;
   const step = <usize>aStride << 4;
   let pa = a;
   let pb = b;
   for (let i = 0; i < n; i += 2) {
-    const A0 = v128.load(pa);
-    const B0 = v128.load(pb);
     // an odd last product pairs with zero
-    const A1 = i + 1 < n ? v128.load(pa + step) : zero;
-    const B1 = i + 1 < n ? v128.load(pb, 16) : zero;
+    const last = i + 1 >= n;
+    accumulatePair(DOT_COLUMNS, v128.load(pa), last ? zero : v128.load(pa + step), v128.load(pb), last ? zero : v128.load(pb, 16));
     pa += 2 * step;
     pb += 32;
-    const X01 = i32x4.shuffle(A0, A1, 0, 4, 1, 5);
-    const X23 = i32x4.shuffle(A0, A1, 2, 6, 3, 7);
-    const Y01 = i32x4.shuffle(B0, B1, 0, 4, 1, 5);
-    const Y23 = i32x4.shuffle(B0, B1, 2, 6, 3, 7);
-    const Y10 = i8x16.shuffle(Y01, Y01, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
-    const Y32 = i8x16.shuffle(Y23, Y23, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
-    let q = i64x2.extmul_low_i32x4_u(X01, Y01);
-    c0 = i64x2.add(c0, lo32(q));
-    c1 = i64x2.add(c1, hi32(q));
-    q = i64x2.extmul_high_i32x4_u(X01, Y01);
-    c2 = i64x2.add(c2, lo32(q));
-    c3 = i64x2.add(c3, hi32(q));
-    // the cross products x0 y1 + x1 y0 (and the like) share columns: summed as halves
-    q = i64x2.extmul_low_i32x4_u(X01, Y10);
-    let r = i64x2.extmul_high_i32x4_u(X01, Y10);
-    c1 = i64x2.add(c1, i64x2.add(lo32(q), lo32(r)));
-    c2 = i64x2.add(c2, i64x2.add(hi32(q), hi32(r)));
-    q = i64x2.extmul_low_i32x4_u(X01, Y23);
-    r = i64x2.extmul_low_i32x4_u(X23, Y01);
-    c2 = i64x2.add(c2, i64x2.add(lo32(q), lo32(r)));
-    c3 = i64x2.add(c3, i64x2.add(hi32(q), hi32(r)));
-    q = i64x2.extmul_low_i32x4_u(X01, Y32);
-    r = i64x2.extmul_high_i32x4_u(X01, Y32);
-    c3 = i64x2.add(c3, i64x2.add(lo32(q), lo32(r)));
-    c4 = i64x2.add(c4, i64x2.add(hi32(q), hi32(r)));
-    q = i64x2.extmul_low_i32x4_u(X23, Y10);
-    r = i64x2.extmul_high_i32x4_u(X23, Y10);
-    c3 = i64x2.add(c3, i64x2.add(lo32(q), lo32(r)));
-    c4 = i64x2.add(c4, i64x2.add(hi32(q), hi32(r)));
-    q = i64x2.extmul_high_i32x4_u(X01, Y23);
-    r = i64x2.extmul_high_i32x4_u(X23, Y01);
-    c4 = i64x2.add(c4, i64x2.add(lo32(q), lo32(r)));
-    c5 = i64x2.add(c5, i64x2.add(hi32(q), hi32(r)));
-    q = i64x2.extmul_low_i32x4_u(X23, Y23);
-    c4 = i64x2.add(c4, lo32(q));
-    c5 = i64x2.add(c5, hi32(q));
-    q = i64x2.extmul_low_i32x4_u(X23, Y32);
-    r = i64x2.extmul_high_i32x4_u(X23, Y32);
-    c5 = i64x2.add(c5, i64x2.add(lo32(q), lo32(r)));
-    c6 = i64x2.add(c6, i64x2.add(hi32(q), hi32(r)));
-    q = i64x2.extmul_high_i32x4_u(X23, Y23);
-    c6 = i64x2.add(c6, lo32(q));
-    c7 = i64x2.add(c7, hi32(q));
   }
-  return redc(
-    lanes(c0), lanes(c1), lanes(c2), lanes(c3), lanes(c4), lanes(c5), lanes(c6), lanes(c7), true,
-  );
-}
-
-/** The sum of the two i64x2 lanes. */
-// @ts-ignore: decorator
-@inline function lanes(c: v128): u64 {
-  return i64x2.extract_lane(c, 0) + i64x2.extract_lane(c, 1);
+  const lo = reduceColumns(DOT_COLUMNS, -1);
+  memory.fill(DOT_COLUMNS, 0, 128);
+  return lo;
 }
 
 // ---- Vectors ----
@@ -652,14 +670,62 @@ function bitReverse(field: i32, v: usize, n: i32): void {
   store<u64>(pj, resHi, 8);
 }
 
+/** The Gentleman-Sande butterfly (v[i], v[j]) = (v[i] + v[j], (v[i] - v[j]) w); w in Montgomery form, `one` when w = 1. */
+// @ts-ignore: decorator
+@inline function difButterfly(field: i32, v: usize, i: i32, j: i32, wLo: u64, wHi: u64, one: bool): void {
+  const uLo = get(field, v, i);
+  const uHi = resHi;
+  const xLo = get(field, v, j);
+  const xHi = resHi;
+  put(field, v, i, sum(field, uLo, uHi, xLo, xHi), resHi);
+  let dLo = diff(field, uLo, uHi, xLo, xHi);
+  let dHi = resHi;
+  if (!one) {
+    dLo = mulAny(field, dLo, dHi, wLo, wHi);
+    dHi = resHi;
+  }
+  put(field, v, j, dLo, dHi);
+}
+
+/** Two Field128 Gentleman-Sande butterflies: (v[i0], v[j0]) with the twiddle at w0 and (v[i1], v[j1]) with the one at w1. */
+// @ts-ignore: decorator
+@inline function difButterflyPair(v: usize, i0: i32, j0: i32, w0: usize, i1: i32, j1: i32, w1: usize): void {
+  const d0 = sumAndDiff(v, i0, j0);
+  const d1 = sumAndDiff(v, i1, j1);
+  storePair(v + (<usize>j0 << 4), v + (<usize>j1 << 4), mont128PairOf(d0, d1, v128.load(w0), v128.load(w1)));
+}
+
+/** v[i] = v[i] + v[j] in Field128; returns v[i] - v[j] (the old v[i]) as one v128. */
+// @ts-ignore: decorator
+@inline function sumAndDiff(v: usize, i: i32, j: i32): v128 {
+  const pi = v + (<usize>i << 4);
+  const pj = v + (<usize>j << 4);
+  const uLo = load<u64>(pi);
+  const uHi = load<u64>(pi, 8);
+  const xLo = load<u64>(pj);
+  const xHi = load<u64>(pj, 8);
+  store<u64>(pi, add128(uLo, uHi, xLo, xHi));
+  store<u64>(pi, resHi, 8);
+  const dLo = sub128(uLo, uHi, xLo, xHi);
+  return i64x2.replace_lane(i64x2.splat(dLo), 1, resHi);
+}
+
 /**
  * In-place radix-2 NTT of n (a power of 2) elements at v: v[k] = sum_j v[j] * root^(jk), in
  * whatever form v is (the transform is linear). `table` holds root^0..root^(n/2-1) in Montgomery
- * form. Each layer goes twiddle by twiddle, so a twiddle is loaded once and the first (1) costs no
- * multiplication.
+ * form.
  */
 function transform(field: i32, v: usize, n: i32, table: usize): void {
   bitReverse(field, v, n);
+  ditLayers(field, v, n, table);
+}
+
+/**
+ * The decimation-in-time layers of the NTT (Cooley-Tukey): from v in bit-reversed order to the
+ * transform in natural order. Each layer goes twiddle by twiddle, so a twiddle is loaded once and
+ * the first (1) costs no multiplication.
+ */
+function ditLayers(field: i32, v: usize, n: i32, table: usize): void {
   for (let half = 1; half < n; half <<= 1) {
     const len = half << 1;
     const stride = n / len;
@@ -681,6 +747,36 @@ function transform(field: i32, v: usize, n: i32, table: usize): void {
       const wLo = get(field, table, k * stride);
       const wHi = resHi;
       for (let i = k; i < n; i += len) butterfly(field, v, i, i + half, wLo, wHi, false);
+    }
+  }
+}
+
+/**
+ * The decimation-in-frequency layers of the NTT (Gentleman-Sande): from v in natural order to the
+ * transform in bit-reversed order, so that a transform followed by ditLayers' (the inverse and the
+ * forward transform of the prover's wire polynomials) needs no bit reversal. The butterfly is
+ * (v[i], v[j]) = (v[i] + v[j], (v[i] - v[j]) w); twiddles as in ditLayers, paired the same way.
+ */
+function difLayers(field: i32, v: usize, n: i32, table: usize): void {
+  for (let half = n >> 1; half >= 1; half >>= 1) {
+    const len = half << 1;
+    const stride = n / len;
+    for (let i = 0; i < n; i += len) difButterfly(field, v, i, i + half, 0, 0, true);
+    let k = 1;
+    if (field == 128) {
+      if (len < n) {
+        for (; k < half; k++) {
+          const w = table + (<usize>(k * stride) << 4);
+          for (let i = k; i < n; i += 2 * len) difButterflyPair(v, i, i + half, w, i + len, i + len + half, w);
+        }
+      } else {
+        for (; k + 1 < half; k += 2) difButterflyPair(v, k, k + half, table + (<usize>k << 4), k + 1, k + 1 + half, table + (<usize>(k + 1) << 4));
+      }
+    }
+    for (; k < half; k++) {
+      const wLo = get(field, table, k * stride);
+      const wHi = resHi;
+      for (let i = k; i < n; i += len) difButterfly(field, v, i, i + half, wLo, wHi, false);
     }
   }
 }
@@ -720,7 +816,9 @@ export function nttScratchBytes(field: i32, n: i32): i32 {
  * The gadget polynomial of ParallelSum(Mul) on `count` pairs of wire polynomials, each given by p
  * evaluations at the powers of W_p (canonical, pair j at wires + 2j * p elements): out gets the 2p
  * evaluations at the powers of W_2p of sum_j wire_2j * wire_2j+1 (the draft's poly_mul, summed).
- * consts holds four canonical elements: W_p, W_p^-1, W_2p and 1/p. scratch: parallelSumMulScratchBytes.
+ * In Field128 the products are summed over the pairs unreduced (accumulatePair), one reduction per
+ * evaluation. consts holds four canonical elements: W_p, W_p^-1, W_2p and 1/p.
+ * scratch: parallelSumMulScratchBytes.
  */
 export function parallelSumMul(field: i32, wires: usize, count: i32, p: i32, consts: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
@@ -728,48 +826,62 @@ export function parallelSumMul(field: i32, wires: usize, count: i32, p: i32, con
   const c = scratch;
   const rootTable = c + 4 * size;
   const invTable = rootTable + <usize>half * size;
-  const sPowers = invTable + <usize>half * size;
-  const a = sPowers + <usize>p * size;
+  const twist = invTable + <usize>half * size;
+  const a = twist + <usize>p * size;
   const b = a + <usize>(2 * p) * size;
   const tmp = b + <usize>(2 * p) * size;
+  const columns = tmp + <usize>p * size;
   memory.copy(c, consts, 4 * size);
   toMontgomery(field, c, 4);
   powers(field, rootTable, get(field, c, 0), resHi, half);
   powers(field, invTable, get(field, c, 1), resHi, half);
-  // the twist table s^i / p: the inverse transform's 1/p and the coset shift in one pass
-  powers(field, sPowers, get(field, c, 2), resHi, p);
-  scale(field, sPowers, p, c + 3 * size, true);
-  memory.fill(out, 0, <usize>(2 * p) * size);
+  // the twist table s^i / p (the inverse transform's 1/p and the coset shift in one pass), in the
+  // bit-reversed order of the inverse transform's output
+  powers(field, twist, get(field, c, 2), resHi, p);
+  scale(field, twist, p, c + 3 * size, true);
+  bitReverse(field, twist, p);
+  if (field == 128) memory.fill(columns, 0, <usize>p << 7);
+  else memory.fill(out, 0, <usize>(2 * p) * size);
   for (let j = 0; j < count; j++) {
-    doubled(field, wires + <usize>(2 * j * p) * size, p, a, tmp, rootTable, invTable, sPowers);
-    doubled(field, wires + <usize>((2 * j + 1) * p) * size, p, b, tmp, rootTable, invTable, sPowers);
+    doubled(field, wires + <usize>(2 * j * p) * size, p, a, tmp, rootTable, invTable, twist);
+    doubled(field, wires + <usize>((2 * j + 1) * p) * size, p, b, tmp, rootTable, invTable, twist);
+    if (field == 128) {
+      // evaluations k and k + 1 in the lanes of one set of column sums
+      for (let k = 0; k < 2 * p; k += 2) {
+        const at = <usize>k << 4;
+        accumulatePair(columns + (<usize>k << 6), v128.load(a + at), v128.load(a + at, 16), v128.load(b + at), v128.load(b + at, 16));
+      }
+      continue;
+    }
     // out += a * b / R
     for (let k = 0; k < 2 * p; k++) {
-      const xLo = get(field, a, k);
-      const xHi = resHi;
-      const yLo = get(field, b, k);
-      const pLo = mulAny(field, xLo, xHi, yLo, resHi);
-      const pHi = resHi;
-      const sLo = get(field, out, k);
-      put(field, out, k, sum(field, sLo, resHi, pLo, pHi), resHi);
+      const pLo = mulAny(field, get(field, a, k), 0, get(field, b, k), 0);
+      put(field, out, k, sum(field, get(field, out, k), 0, pLo, 0), 0);
     }
+  }
+  if (field == 128) {
+    for (let k = 0; k < 2 * p; k++) put(field, out, k, reduceColumns(columns + (<usize>(k >> 1) << 7), k & 1), resHi);
   }
   // (sum of a * b / R) * R^2 / R is the canonical sum
   toMontgomery(field, out, 2 * p);
 }
 
-/** dst (2p canonical elements) = the doubled evaluations of the canonical wire polynomial at src; `twist` holds s^i / p. */
+/**
+ * dst (2p canonical elements) = the doubled evaluations of the canonical wire polynomial at src:
+ * the inputs at the even positions, and at the odd ones the evaluations at the coset W_2p W_p^i,
+ * from the inverse transform (difLayers: coefficients in bit-reversed order), the twist (s^i / p,
+ * bit-reversed) and the forward transform (ditLayers: back to natural order).
+ */
 function doubled(field: i32, src: usize, p: i32, dst: usize, tmp: usize, rootTable: usize, invTable: usize, twist: usize): void {
   const size: usize = field == 64 ? 8 : 16;
   memory.copy(tmp, src, <usize>p * size);
   for (let i = 0; i < p; i++) {
-    // even evaluations are the inputs themselves
     if (field == 64) store<u64>(dst + (<usize>(2 * i) << 3), load<u64>(tmp + (<usize>i << 3)));
     else v128.store(dst + (<usize>(2 * i) << 4), v128.load(tmp + (<usize>i << 4)));
   }
-  transform(field, tmp, p, invTable);
+  difLayers(field, tmp, p, invTable);
   scale(field, tmp, p, twist, false);
-  transform(field, tmp, p, rootTable);
+  ditLayers(field, tmp, p, rootTable);
   for (let i = 0; i < p; i++) {
     if (field == 64) store<u64>(dst + (<usize>(2 * i + 1) << 3), load<u64>(tmp + (<usize>i << 3)));
     else v128.store(dst + (<usize>(2 * i + 1) << 4), v128.load(tmp + (<usize>i << 4)));
@@ -779,7 +891,8 @@ function doubled(field: i32, src: usize, p: i32, dst: usize, tmp: usize, rootTab
 /** Bytes of parallelSumMul's scratch block for wire polynomials of p evaluations. */
 export function parallelSumMulScratchBytes(field: i32, p: i32): i32 {
   const half = p >> 1 > 0 ? p >> 1 : 1;
-  return (4 + 2 * half + p + 2 * p + 2 * p + p) * (field == 64 ? 8 : 16);
+  // constants, two twiddle tables, the twist, a, b, tmp; Field128's column sums (128 bytes per two evaluations)
+  return (4 + 2 * half + p + 2 * p + 2 * p + p) * (field == 64 ? 8 : 16) + (field == 128 ? p << 7 : 0);
 }
 
 /**
