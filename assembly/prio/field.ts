@@ -1033,7 +1033,37 @@ export function chunkWires(field: i32, meas: usize, measLen: i32, jointRand: usi
   for (let i = 0; i < arity; i++) memory.copy(wires + <usize>(i * p) * size, seeds + <usize>i * size, size);
   const sLo = get(field, sharesInv, 0);
   const sHi = resHi;
-  for (let k = 1; k <= calls; k++) {
+  let k = 1;
+  if (field == 128) {
+    // two calls at a time, in the lanes of mont128PairOf: their elements sit side by side in each wire
+    const zero = i64x2.splat(0);
+    for (; k + 1 <= calls; k += 2) {
+      const r0 = get(field, jointRand, k - 1);
+      const rLo0 = mont128(r0, resHi, R2_LO, R2_HI);
+      const R0 = i64x2.replace_lane(i64x2.splat(rLo0), 1, resHi);
+      const r1 = get(field, jointRand, k);
+      const rLo1 = mont128(r1, resHi, R2_LO, R2_HI);
+      const R1 = i64x2.replace_lane(i64x2.splat(rLo1), 1, resHi);
+      let pow0 = R0;
+      let pow1 = R1;
+      for (let j = 0; j < chunk; j++) {
+        const index = (k - 1) * chunk + j;
+        const X0 = index < measLen ? v128.load(meas + (<usize>index << 4)) : zero;
+        const X1 = index + chunk < measLen ? v128.load(meas + (<usize>(index + chunk) << 4)) : zero;
+        const at = wires + (<usize>(2 * j * p + k) << 4);
+        storePair(at, at + 16, mont128PairOf(pow0, pow1, X0, X1));
+        const minus = wires + (<usize>((2 * j + 1) * p + k) << 4);
+        const d0 = sub128(i64x2.extract_lane(X0, 0), i64x2.extract_lane(X0, 1), sLo, sHi);
+        v128.store(minus, i64x2.replace_lane(i64x2.splat(d0), 1, resHi));
+        const d1 = sub128(i64x2.extract_lane(X1, 0), i64x2.extract_lane(X1, 1), sLo, sHi);
+        v128.store(minus, i64x2.replace_lane(i64x2.splat(d1), 1, resHi), 16);
+        const next = mont128PairOf(pow0, pow1, R0, R1);
+        pow0 = i64x2.shuffle(next, pairHi, 0, 2);
+        pow1 = i64x2.shuffle(next, pairHi, 1, 3);
+      }
+    }
+  }
+  for (; k <= calls; k++) {
     // r in Montgomery form, so that r^(j+1) (Montgomery) times the canonical x_j is canonical
     const r0 = get(field, jointRand, k - 1);
     const rLo = mulAny(field, r0, resHi, field == 64 ? R2_64 : R2_LO, field == 64 ? 0 : R2_HI);
