@@ -42,7 +42,7 @@
 // at most Q times the bit-check term (the draft's robustness analysis, DPRS23).
 import { PrivkitError } from '../errors.js';
 import { assertInteger, describe, readOptions } from '../validate.js';
-import { add, decodeVec, encodeSmallInts, type Field, Field128, FieldVec, invInt, mul, sub } from './field.js';
+import { add, decodeVec, type Field, Field128, FieldVec, invInt, mul, sub } from './field.js';
 import { weightedSums } from './kernels.js';
 import {
   bitLength,
@@ -77,11 +77,18 @@ export interface BoundedL2Params {
   readonly normChunkLength: number;
 }
 
-/** The squared L2 norm of an integer vector, exactly. */
+/** The squared L2 norm of an integer vector, exactly (in JS numbers while every partial sum is a safe integer). */
 export function squaredNorm(q: readonly number[]): bigint {
-  let norm = 0n;
-  for (const v of q) norm += BigInt(v) * BigInt(v);
-  return norm;
+  let sum = 0;
+  for (const v of q) {
+    sum += v * v;
+    if (sum > Number.MAX_SAFE_INTEGER) {
+      let norm = 0n;
+      for (const w of q) norm += BigInt(w) * BigInt(w);
+      return norm;
+    }
+  }
+  return BigInt(sum);
 }
 
 /** The shares of sum_l 2^l m_(i B + l) for each coordinate i, from its B bit shares (encoded). */
@@ -138,16 +145,17 @@ export function boundedL2Circuit(f: Field, params: BoundedL2Params): Circuit<rea
     evalOutputLen: 2,
     outputLen: length,
     encode: (q) => {
-      const encoded = new Array<number>(measLen);
+      // the bits straight into the encoding: element e holds its bit in byte e * encodedSize
+      const size = f.encodedSize;
+      const out = new Uint8Array(measLen * size);
       for (let i = 0; i < length; i++) {
-        let e = q[i]! + 2 ** (bits - 1); // < 2^32: exact as a JS number
-        for (let l = 0; l < bits; l++) {
-          encoded[i * bits + l] = e % 2;
-          e = Math.floor(e / 2);
-        }
+        const e = q[i]! + 2 ** (bits - 1); // in [0, 2^32): its bits by >>>
+        for (let l = 0; l < bits; l++) out[(i * bits + l) * size] = (e >>> l) & 1;
       }
-      encodeRangeCheckedInto(encoded, length * bits, Number(BigInt(bound) - squaredNorm(q)), bound);
-      return encodeSmallInts(f, encoded);
+      const slack = new Array<number>(slackBits);
+      encodeRangeCheckedInto(slack, 0, Number(BigInt(bound) - squaredNorm(q)), bound);
+      slack.forEach((bit, l) => (out[(length * bits + l) * size] = bit));
+      return FieldVec.fromBytes(f, out);
     },
     eval: (meas, jointRand, numShares, gadgets) => {
       const sharesInv = invInt(f, numShares);
