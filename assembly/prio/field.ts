@@ -822,15 +822,30 @@ export function nttScratchBytes(field: i32, n: i32): i32 {
  */
 export function parallelSumMul(field: i32, wires: usize, count: i32, p: i32, consts: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
+  gadgetBegin(field, p, consts, out, scratch);
+  for (let j = 0; j < count; j++) gadgetPair(field, p, wires + <usize>(2 * j * p) * size, wires + <usize>((2 * j + 1) * p) * size, out, scratch);
+  gadgetEnd(field, p, out, scratch);
+}
+
+/** Bytes of parallelSumMul's scratch block for wire polynomials of p evaluations. */
+export function parallelSumMulScratchBytes(field: i32, p: i32): i32 {
+  const half = p >> 1 > 0 ? p >> 1 : 1;
+  // constants, two twiddle tables, the twist, a, b, tmp; Field128's column sums (128 bytes per two evaluations)
+  return (4 + 2 * half + p + 2 * p + 2 * p + p) * (field == 64 ? 8 : 16) + (field == 128 ? p << 7 : 0);
+}
+
+// The parts of a ParallelSum(Mul) gadget polynomial, in the scratch block of parallelSumMul:
+// constants, the twiddle tables and the twist (gadgetBegin), each pair's doubled wires summed in
+// (gadgetPair), the sums reduced and out canonical (gadgetEnd).
+
+/** Prepares the scratch block's tables and zeroes the sums. */
+function gadgetBegin(field: i32, p: i32, consts: usize, out: usize, scratch: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
   const half = p >> 1 > 0 ? p >> 1 : 1;
   const c = scratch;
   const rootTable = c + 4 * size;
   const invTable = rootTable + <usize>half * size;
   const twist = invTable + <usize>half * size;
-  const a = twist + <usize>p * size;
-  const b = a + <usize>(2 * p) * size;
-  const tmp = b + <usize>(2 * p) * size;
-  const columns = tmp + <usize>p * size;
   memory.copy(c, consts, 4 * size);
   toMontgomery(field, c, 4);
   powers(field, rootTable, get(field, c, 0), resHi, half);
@@ -840,30 +855,124 @@ export function parallelSumMul(field: i32, wires: usize, count: i32, p: i32, con
   powers(field, twist, get(field, c, 2), resHi, p);
   scale(field, twist, p, c + 3 * size, true);
   bitReverse(field, twist, p);
-  if (field == 128) memory.fill(columns, 0, <usize>p << 7);
+  if (field == 128) memory.fill(gadgetColumns(p, scratch), 0, <usize>p << 7);
   else memory.fill(out, 0, <usize>(2 * p) * size);
-  for (let j = 0; j < count; j++) {
-    doubled(field, wires + <usize>(2 * j * p) * size, p, a, tmp, rootTable, invTable, twist);
-    doubled(field, wires + <usize>((2 * j + 1) * p) * size, p, b, tmp, rootTable, invTable, twist);
-    if (field == 128) {
-      // evaluations k and k + 1 in the lanes of one set of column sums
-      for (let k = 0; k < 2 * p; k += 2) {
-        const at = <usize>k << 4;
-        accumulatePair(columns + (<usize>k << 6), v128.load(a + at), v128.load(a + at, 16), v128.load(b + at), v128.load(b + at, 16));
-      }
-      continue;
-    }
-    // out += a * b / R
-    for (let k = 0; k < 2 * p; k++) {
-      const pLo = mulAny(field, get(field, a, k), 0, get(field, b, k), 0);
-      put(field, out, k, sum(field, get(field, out, k), 0, pLo, 0), 0);
-    }
-  }
+}
+
+/** Field128's column sums in the scratch block. */
+// @ts-ignore: decorator
+@inline function gadgetColumns(p: i32, scratch: usize): usize {
+  const half = p >> 1 > 0 ? p >> 1 : 1;
+  return scratch + (<usize>(4 + 2 * half + 6 * p) << 4);
+}
+
+/** Adds the product of the wire polynomials at wireA and wireB (p canonical evaluations each), doubled. */
+function gadgetPair(field: i32, p: i32, wireA: usize, wireB: usize, out: usize, scratch: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  const half = p >> 1 > 0 ? p >> 1 : 1;
+  const rootTable = scratch + 4 * size;
+  const invTable = rootTable + <usize>half * size;
+  const twist = invTable + <usize>half * size;
+  const a = twist + <usize>p * size;
+  const b = a + <usize>(2 * p) * size;
+  const tmp = b + <usize>(2 * p) * size;
+  doubled(field, wireA, p, a, tmp, rootTable, invTable, twist);
+  doubled(field, wireB, p, b, tmp, rootTable, invTable, twist);
   if (field == 128) {
+    // evaluations k and k + 1 in the lanes of one set of column sums
+    const columns = gadgetColumns(p, scratch);
+    for (let k = 0; k < 2 * p; k += 2) {
+      const at = <usize>k << 4;
+      accumulatePair(columns + (<usize>k << 6), v128.load(a + at), v128.load(a + at, 16), v128.load(b + at), v128.load(b + at, 16));
+    }
+    return;
+  }
+  // out += a * b / R
+  for (let k = 0; k < 2 * p; k++) {
+    const pLo = mulAny(field, get(field, a, k), 0, get(field, b, k), 0);
+    put(field, out, k, sum(field, get(field, out, k), 0, pLo, 0), 0);
+  }
+}
+
+/** out = the canonical sum of the pairs' products. */
+function gadgetEnd(field: i32, p: i32, out: usize, scratch: usize): void {
+  if (field == 128) {
+    const columns = gadgetColumns(p, scratch);
     for (let k = 0; k < 2 * p; k++) put(field, out, k, reduceColumns(columns + (<usize>(k >> 1) << 7), k & 1), resHi);
   }
   // (sum of a * b / R) * R^2 / R is the canonical sum
   toMontgomery(field, out, 2 * p);
+}
+
+/**
+ * The prover's gadget polynomial of the chunked bit check: parallelSumMul on the wires chunkWires
+ * defines, each pair of wires made in the scratch block when its turn comes (no wire array: the
+ * wires of a large measurement would not fit a cache, or for 2^19 elements even 64 MiB). The calls'
+ * r_k^(j+1) advance by one product per element, two calls at a time in Field128. Arguments as
+ * chunkWires', and consts (W_p, W_p^-1, W_2p, 1/p) and out (2p elements) as parallelSumMul's.
+ * scratch: chunkGadgetPolyScratchBytes.
+ */
+export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand: usize, calls: i32, chunk: i32, sharesInv: usize, seeds: usize, p: i32, consts: usize, out: usize, scratch: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  const r = scratch + <usize>parallelSumMulScratchBytes(field, p);
+  const pow = r + <usize>calls * size;
+  const wireA = pow + <usize>calls * size;
+  const wireB = wireA + <usize>p * size;
+  gadgetBegin(field, p, consts, out, scratch);
+  // r_k in Montgomery form, so that r_k^(j+1) (Montgomery) times the canonical x is canonical
+  memory.copy(r, jointRand, <usize>calls * size);
+  toMontgomery(field, r, calls);
+  memory.copy(pow, r, <usize>calls * size);
+  memory.fill(wireA, 0, <usize>(2 * p) * size);
+  const sLo = get(field, sharesInv, 0);
+  const sHi = resHi;
+  const zero = i64x2.splat(0);
+  for (let j = 0; j < chunk; j++) {
+    memory.copy(wireA, seeds + <usize>(2 * j) * size, size);
+    memory.copy(wireB, seeds + <usize>(2 * j + 1) * size, size);
+    let k = 1;
+    if (field == 128) {
+      // calls k and k + 1 in the lanes of mont128PairOf
+      for (; k + 1 <= calls; k += 2) {
+        const index = (k - 1) * chunk + j;
+        const X0 = index < measLen ? v128.load(meas + (<usize>index << 4)) : zero;
+        const X1 = index + chunk < measLen ? v128.load(meas + (<usize>(index + chunk) << 4)) : zero;
+        const at = <usize>k << 4;
+        const powAt = pow + (<usize>(k - 1) << 4);
+        const P0 = v128.load(powAt);
+        const P1 = v128.load(powAt, 16);
+        storePair(wireA + at, wireA + at + 16, mont128PairOf(P0, P1, X0, X1));
+        const d0 = sub128(i64x2.extract_lane(X0, 0), i64x2.extract_lane(X0, 1), sLo, sHi);
+        v128.store(wireB + at, i64x2.replace_lane(i64x2.splat(d0), 1, resHi));
+        const d1 = sub128(i64x2.extract_lane(X1, 0), i64x2.extract_lane(X1, 1), sLo, sHi);
+        v128.store(wireB + at, i64x2.replace_lane(i64x2.splat(d1), 1, resHi), 16);
+        const rAt = r + (<usize>(k - 1) << 4);
+        storePair(powAt, powAt + 16, mont128PairOf(P0, P1, v128.load(rAt), v128.load(rAt, 16)));
+      }
+    }
+    for (; k <= calls; k++) {
+      const index = (k - 1) * chunk + j;
+      let xLo: u64 = 0;
+      let xHi: u64 = 0;
+      if (index < measLen) {
+        xLo = get(field, meas, index);
+        xHi = resHi;
+      }
+      const pLo = get(field, pow, k - 1);
+      const pHi = resHi;
+      put(field, wireA, k, mulAny(field, pLo, pHi, xLo, xHi), resHi);
+      put(field, wireB, k, diff(field, xLo, xHi, sLo, sHi), resHi);
+      const rLo = get(field, r, k - 1);
+      put(field, pow, k - 1, mulAny(field, pLo, pHi, rLo, resHi), resHi);
+    }
+    gadgetPair(field, p, wireA, wireB, out, scratch);
+  }
+  gadgetEnd(field, p, out, scratch);
+}
+
+/** Bytes of chunkGadgetPoly's scratch block. */
+export function chunkGadgetPolyScratchBytes(field: i32, p: i32, calls: i32): i32 {
+  return parallelSumMulScratchBytes(field, p) + (2 * calls + 2 * p) * (field == 64 ? 8 : 16);
 }
 
 /**
@@ -886,13 +995,6 @@ function doubled(field: i32, src: usize, p: i32, dst: usize, tmp: usize, rootTab
     if (field == 64) store<u64>(dst + (<usize>(2 * i + 1) << 3), load<u64>(tmp + (<usize>i << 3)));
     else v128.store(dst + (<usize>(2 * i + 1) << 4), v128.load(tmp + (<usize>i << 4)));
   }
-}
-
-/** Bytes of parallelSumMul's scratch block for wire polynomials of p evaluations. */
-export function parallelSumMulScratchBytes(field: i32, p: i32): i32 {
-  const half = p >> 1 > 0 ? p >> 1 : 1;
-  // constants, two twiddle tables, the twist, a, b, tmp; Field128's column sums (128 bytes per two evaluations)
-  return (4 + 2 * half + p + 2 * p + 2 * p + p) * (field == 64 ? 8 : 16) + (field == 128 ? p << 7 : 0);
 }
 
 /**
@@ -1033,37 +1135,7 @@ export function chunkWires(field: i32, meas: usize, measLen: i32, jointRand: usi
   for (let i = 0; i < arity; i++) memory.copy(wires + <usize>(i * p) * size, seeds + <usize>i * size, size);
   const sLo = get(field, sharesInv, 0);
   const sHi = resHi;
-  let k = 1;
-  if (field == 128) {
-    // two calls at a time, in the lanes of mont128PairOf: their elements sit side by side in each wire
-    const zero = i64x2.splat(0);
-    for (; k + 1 <= calls; k += 2) {
-      const r0 = get(field, jointRand, k - 1);
-      const rLo0 = mont128(r0, resHi, R2_LO, R2_HI);
-      const R0 = i64x2.replace_lane(i64x2.splat(rLo0), 1, resHi);
-      const r1 = get(field, jointRand, k);
-      const rLo1 = mont128(r1, resHi, R2_LO, R2_HI);
-      const R1 = i64x2.replace_lane(i64x2.splat(rLo1), 1, resHi);
-      let pow0 = R0;
-      let pow1 = R1;
-      for (let j = 0; j < chunk; j++) {
-        const index = (k - 1) * chunk + j;
-        const X0 = index < measLen ? v128.load(meas + (<usize>index << 4)) : zero;
-        const X1 = index + chunk < measLen ? v128.load(meas + (<usize>(index + chunk) << 4)) : zero;
-        const at = wires + (<usize>(2 * j * p + k) << 4);
-        storePair(at, at + 16, mont128PairOf(pow0, pow1, X0, X1));
-        const minus = wires + (<usize>((2 * j + 1) * p + k) << 4);
-        const d0 = sub128(i64x2.extract_lane(X0, 0), i64x2.extract_lane(X0, 1), sLo, sHi);
-        v128.store(minus, i64x2.replace_lane(i64x2.splat(d0), 1, resHi));
-        const d1 = sub128(i64x2.extract_lane(X1, 0), i64x2.extract_lane(X1, 1), sLo, sHi);
-        v128.store(minus, i64x2.replace_lane(i64x2.splat(d1), 1, resHi), 16);
-        const next = mont128PairOf(pow0, pow1, R0, R1);
-        pow0 = i64x2.shuffle(next, pairHi, 0, 2);
-        pow1 = i64x2.shuffle(next, pairHi, 1, 3);
-      }
-    }
-  }
-  for (; k <= calls; k++) {
+  for (let k = 1; k <= calls; k++) {
     // r in Montgomery form, so that r^(j+1) (Montgomery) times the canonical x_j is canonical
     const r0 = get(field, jointRand, k - 1);
     const rLo = mulAny(field, r0, resHi, field == 64 ? R2_64 : R2_LO, field == 64 ? 0 : R2_HI);
