@@ -648,11 +648,9 @@ function bitReverse(field: i32, v: usize, n: i32): void {
   put(field, v, j, diff(field, uLo, uHi, xLo, xHi), resHi);
 }
 
-/** Two Field128 butterflies: (v[i0], v[j0]) with the twiddle at w0 and (v[i1], v[j1]) with the one at w1. */
+/** Two Field128 butterflies (v[i0], v[j0]) and (v[i1], v[j1]) given the products w v[j] of a mont128Pair (low words lo, high words hi). */
 // @ts-ignore: decorator
-@inline function butterflyPair(v: usize, i0: i32, j0: i32, w0: usize, i1: i32, j1: i32, w1: usize): void {
-  const lo = mont128Pair(v + (<usize>j0 << 4), v + (<usize>j1 << 4), w0, w1);
-  const hi = pairHi;
+@inline function butterflyPairWith(v: usize, i0: i32, j0: i32, i1: i32, j1: i32, lo: v128, hi: v128): void {
   butterflyWith(v, i0, j0, i64x2.extract_lane(lo, 0), i64x2.extract_lane(hi, 0));
   butterflyWith(v, i1, j1, i64x2.extract_lane(lo, 1), i64x2.extract_lane(hi, 1));
 }
@@ -685,14 +683,6 @@ function bitReverse(field: i32, v: usize, n: i32): void {
     dHi = resHi;
   }
   put(field, v, j, dLo, dHi);
-}
-
-/** Two Field128 Gentleman-Sande butterflies: (v[i0], v[j0]) with the twiddle at w0 and (v[i1], v[j1]) with the one at w1. */
-// @ts-ignore: decorator
-@inline function difButterflyPair(v: usize, i0: i32, j0: i32, w0: usize, i1: i32, j1: i32, w1: usize): void {
-  const d0 = sumAndDiff(v, i0, j0);
-  const d1 = sumAndDiff(v, i1, j1);
-  storePair(v + (<usize>j0 << 4), v + (<usize>j1 << 4), mont128PairOf(d0, d1, v128.load(w0), v128.load(w1)));
 }
 
 /** v[i] = v[i] + v[j] in Field128; returns v[i] - v[j] (the old v[i]) as one v128. */
@@ -734,13 +724,36 @@ function ditLayers(field: i32, v: usize, n: i32, table: usize): void {
     if (field == 128) {
       // two butterflies at a time: a twiddle's pairs along the layer, or in the last layer (one
       // butterfly per twiddle) neighbouring twiddles
+      // neighbouring twiddles. Software-pipelined: the next pair's products are made before this
+      // pair's sums and differences, which wait on its products
       if (len < n) {
         for (; k < half; k++) {
           const w = table + (<usize>(k * stride) << 4);
-          for (let i = k; i < n; i += 2 * len) butterflyPair(v, i, i + half, w, i + len, i + len + half, w);
+          let i = k;
+          let lo = mont128Pair(v + (<usize>(i + half) << 4), v + (<usize>(i + len + half) << 4), w, w);
+          let hi = pairHi;
+          for (let next = i + 2 * len; next < n; next += 2 * len) {
+            const nextLo = mont128Pair(v + (<usize>(next + half) << 4), v + (<usize>(next + len + half) << 4), w, w);
+            const nextHi = pairHi;
+            butterflyPairWith(v, i, i + half, i + len, i + len + half, lo, hi);
+            lo = nextLo;
+            hi = nextHi;
+            i = next;
+          }
+          butterflyPairWith(v, i, i + half, i + len, i + len + half, lo, hi);
         }
-      } else {
-        for (; k + 1 < half; k += 2) butterflyPair(v, k, k + half, table + (<usize>k << 4), k + 1, k + 1 + half, table + (<usize>(k + 1) << 4));
+      } else if (k + 1 < half) {
+        let lo = mont128Pair(v + (<usize>(k + half) << 4), v + (<usize>(k + 1 + half) << 4), table + (<usize>k << 4), table + (<usize>(k + 1) << 4));
+        let hi = pairHi;
+        for (; k + 3 < half; k += 2) {
+          const nextLo = mont128Pair(v + (<usize>(k + 2 + half) << 4), v + (<usize>(k + 3 + half) << 4), table + (<usize>(k + 2) << 4), table + (<usize>(k + 3) << 4));
+          const nextHi = pairHi;
+          butterflyPairWith(v, k, k + half, k + 1, k + 1 + half, lo, hi);
+          lo = nextLo;
+          hi = nextHi;
+        }
+        butterflyPairWith(v, k, k + half, k + 1, k + 1 + half, lo, hi);
+        k += 2;
       }
     }
     for (; k < half; k++) {
@@ -764,13 +777,35 @@ function difLayers(field: i32, v: usize, n: i32, table: usize): void {
     for (let i = 0; i < n; i += len) difButterfly(field, v, i, i + half, 0, 0, true);
     let k = 1;
     if (field == 128) {
+      // software-pipelined as in ditLayers: the next pair's sums and differences before this pair's products
       if (len < n) {
         for (; k < half; k++) {
-          const w = table + (<usize>(k * stride) << 4);
-          for (let i = k; i < n; i += 2 * len) difButterflyPair(v, i, i + half, w, i + len, i + len + half, w);
+          const w = v128.load(table + (<usize>(k * stride) << 4));
+          let i = k;
+          let d0 = sumAndDiff(v, i, i + half);
+          let d1 = sumAndDiff(v, i + len, i + len + half);
+          for (let next = i + 2 * len; next < n; next += 2 * len) {
+            const e0 = sumAndDiff(v, next, next + half);
+            const e1 = sumAndDiff(v, next + len, next + len + half);
+            storePair(v + (<usize>(i + half) << 4), v + (<usize>(i + len + half) << 4), mont128PairOf(d0, d1, w, w));
+            d0 = e0;
+            d1 = e1;
+            i = next;
+          }
+          storePair(v + (<usize>(i + half) << 4), v + (<usize>(i + len + half) << 4), mont128PairOf(d0, d1, w, w));
         }
-      } else {
-        for (; k + 1 < half; k += 2) difButterflyPair(v, k, k + half, table + (<usize>k << 4), k + 1, k + 1 + half, table + (<usize>(k + 1) << 4));
+      } else if (k + 1 < half) {
+        let d0 = sumAndDiff(v, k, k + half);
+        let d1 = sumAndDiff(v, k + 1, k + 1 + half);
+        for (; k + 3 < half; k += 2) {
+          const e0 = sumAndDiff(v, k + 2, k + 2 + half);
+          const e1 = sumAndDiff(v, k + 3, k + 3 + half);
+          storePair(v + (<usize>(k + half) << 4), v + (<usize>(k + 1 + half) << 4), mont128PairOf(d0, d1, v128.load(table + (<usize>k << 4)), v128.load(table + (<usize>(k + 1) << 4))));
+          d0 = e0;
+          d1 = e1;
+        }
+        storePair(v + (<usize>(k + half) << 4), v + (<usize>(k + 1 + half) << 4), mont128PairOf(d0, d1, v128.load(table + (<usize>k << 4)), v128.load(table + (<usize>(k + 1) << 4))));
+        k += 2;
       }
     }
     for (; k < half; k++) {
