@@ -707,16 +707,26 @@ function bitReverse(field: i32, v: usize, n: i32): void {
  */
 function transform(field: i32, v: usize, n: i32, table: usize): void {
   bitReverse(field, v, n);
-  ditLayers(field, v, n, table);
+  ditLayers(field, v, n, table, 0);
 }
 
 /**
  * The decimation-in-time layers of the NTT (Cooley-Tukey): from v in bit-reversed order to the
  * transform in natural order. Each layer goes twiddle by twiddle, so a twiddle is loaded once and
- * the first (1) costs no multiplication.
+ * the first (1) costs no multiplication. A `twist` table (Montgomery form, 0 for none) multiplies v
+ * element-wise first; in Field128 inside the first layer's pass.
  */
-function ditLayers(field: i32, v: usize, n: i32, table: usize): void {
-  for (let half = 1; half < n; half <<= 1) {
+function ditLayers(field: i32, v: usize, n: i32, table: usize, twist: usize): void {
+  let first = 1;
+  if (twist != 0) {
+    if (field == 128 && n >= 2) {
+      twistedFirstLayer(v, n, twist);
+      first = 2;
+    } else {
+      scale(field, v, n, twist, false);
+    }
+  }
+  for (let half = first; half < n; half <<= 1) {
     const len = half << 1;
     const stride = n / len;
     for (let i = 0; i < n; i += len) butterfly(field, v, i, i + half, 0, 0, true);
@@ -762,6 +772,35 @@ function ditLayers(field: i32, v: usize, n: i32, table: usize): void {
       for (let i = k; i < n; i += len) butterfly(field, v, i, i + half, wLo, wHi, false);
     }
   }
+}
+
+/** The first DIT layer of Field128 after the twist: (v[i], v[i+1]) = (t_i v[i] + t_(i+1) v[i+1], t_i v[i] - t_(i+1) v[i+1]), pipelined. */
+function twistedFirstLayer(v: usize, n: i32, twist: usize): void {
+  let lo = mont128Pair(v, v + 16, twist, twist + 16);
+  let hi = pairHi;
+  for (let i = 2; i < n; i += 2) {
+    const at = <usize>i << 4;
+    const nextLo = mont128Pair(v + at, v + at + 16, twist + at, twist + at + 16);
+    const nextHi = pairHi;
+    twistedPair(v, i - 2, lo, hi);
+    lo = nextLo;
+    hi = nextHi;
+  }
+  twistedPair(v, n - 2, lo, hi);
+}
+
+/** (v[i], v[i+1]) = (a + b, a - b) for the products a (lane 0) and b (lane 1) of a mont128Pair. */
+// @ts-ignore: decorator
+@inline function twistedPair(v: usize, i: i32, lo: v128, hi: v128): void {
+  const aLo = i64x2.extract_lane(lo, 0);
+  const aHi = i64x2.extract_lane(hi, 0);
+  const bLo = i64x2.extract_lane(lo, 1);
+  const bHi = i64x2.extract_lane(hi, 1);
+  const at = v + (<usize>i << 4);
+  store<u64>(at, add128(aLo, aHi, bLo, bHi));
+  store<u64>(at, resHi, 8);
+  store<u64>(at, sub128(aLo, aHi, bLo, bHi), 16);
+  store<u64>(at, resHi, 24);
 }
 
 /**
@@ -1014,7 +1053,7 @@ export function chunkGadgetPolyScratchBytes(field: i32, p: i32, calls: i32): i32
  * dst (2p canonical elements) = the doubled evaluations of the canonical wire polynomial at src:
  * the inputs at the even positions, and at the odd ones the evaluations at the coset W_2p W_p^i,
  * from the inverse transform (difLayers: coefficients in bit-reversed order), the twist (s^i / p,
- * bit-reversed) and the forward transform (ditLayers: back to natural order).
+ * bit-reversed) and the forward transform (ditLayers, which applies the twist: back to natural order).
  */
 function doubled(field: i32, src: usize, p: i32, dst: usize, tmp: usize, rootTable: usize, invTable: usize, twist: usize): void {
   const size: usize = field == 64 ? 8 : 16;
@@ -1024,8 +1063,7 @@ function doubled(field: i32, src: usize, p: i32, dst: usize, tmp: usize, rootTab
     else v128.store(dst + (<usize>(2 * i) << 4), v128.load(tmp + (<usize>i << 4)));
   }
   difLayers(field, tmp, p, invTable);
-  scale(field, tmp, p, twist, false);
-  ditLayers(field, tmp, p, rootTable);
+  ditLayers(field, tmp, p, rootTable, twist);
   for (let i = 0; i < p; i++) {
     if (field == 64) store<u64>(dst + (<usize>(2 * i + 1) << 3), load<u64>(tmp + (<usize>i << 3)));
     else v128.store(dst + (<usize>(2 * i + 1) << 4), v128.load(tmp + (<usize>i << 4)));
