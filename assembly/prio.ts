@@ -2,5 +2,5 @@
 // the ParallelSum(Mul) gadget polynomial (assembly/prio/field.ts), TurboSHAKE128 and the
 // XofTurboShake128 expansion into field elements (assembly/prio/keccak.ts).
 export { heapBase } from './wasm/runtime';
-export { toMontgomery, mulVec, addVec, weightedSums, ntt, nttScratchBytes, parallelSumMul, parallelSumMulScratchBytes, lagrangeEval, lagrangeEvalScratchBytes, extendLast, chunkWires, chunkWireChecks, chunkWireChecksScratchBytes } from './prio/field';
+export { toMontgomery, mulVec, addVec, weightedSums, ntt, nttScratchBytes, parallelSumMul, parallelSumMulScratchBytes, lagrangeEval, lagrangeEvalScratchBytes, extendLast, chunkWires, chunkGadgetPoly, chunkGadgetPolyScratchBytes, chunkWireChecks, chunkWireChecksScratchBytes } from './prio/field';
 export { turboShake128, xofExpand, SHAKE_STATE_BYTES } from './prio/keccak';
