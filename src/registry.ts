@@ -99,3 +99,15 @@ export async function operation<N extends OperationName>(name: N): Promise<Regis
 export async function partRun<N extends OperationName>(name: N): Promise<RegisteredRun<N>> {
   return (await exportsOf(runs[REGISTRY[name]]))[name] as RegisteredRun<N>;
 }
+
+/** The task a registered operation's plan hands each part, and the result of a part its merge takes. */
+type PlannedTask<N extends OperationName> = ReturnType<ReturnType<RegisteredOperation<N>['plan']>['task']>;
+type MergedPart<N extends OperationName> = Parameters<RegisteredOperation<N>['merge']>[0][number];
+
+/** The names whose run does not take the task of their plan or does not give the part result of their merge. */
+type MismatchedHalves = {
+  [N in OperationName]: [PlannedTask<N>] extends [Parameters<RegisteredRun<N>>[0]] ? ([Awaited<ReturnType<RegisteredRun<N>>>] extends [MergedPart<N>] ? never : N) : N;
+}[OperationName];
+
+/** Compiles only when every operation's halves fit: a mismatched name fails its `never` constraint here. */
+export type HalvesFit<Names extends never = MismatchedHalves> = Names;
