@@ -1,12 +1,11 @@
-// The trials of a privacy audit as a pooled operation (the contract is in src/pool/types.ts;
-// auditMechanism({ pool }) and Pool.auditSamples run it): the mechanism runs `trials` times on each
-// of two inputs, the trials split over the workers. Each worker imports `mechanism.module` itself
-// (a closure can not cross threads), so a mechanism should draw from the worker's CSPRNG, not a seed
-// fixed in its module; `inputs` are structured-cloned to every worker.
+// The trials of a privacy audit as a pooled operation, its plan and merge (the contract is in
+// src/pool/types.ts; auditMechanism({ pool }) and Pool.auditSamples run it; the workers' run is in
+// ./pool-run.ts): the mechanism runs `trials` times on each of two inputs, the trials split over the
+// workers. `inputs` are structured-cloned to every worker.
 import { PrivkitError } from '../errors.js';
 import type { PoolOperation } from '../pool/types.js';
 import { assertInteger, describe } from '../validate.js';
-import { checkMechanismModule, collectSamples, concatSamples, loadMechanism, MAX_SAMPLE_VALUES, type MechanismModule, type Samples } from './sampling.js';
+import { checkMechanismModule, concatSamples, MAX_SAMPLE_VALUES, type MechanismModule, type Samples } from './sampling.js';
 
 export interface TrialsTask {
   mechanism: MechanismModule;
@@ -25,6 +24,5 @@ export const auditSamples: PoolOperation<[mechanism: MechanismModule, inputs: re
     const pair: [unknown, unknown] = [inputs[0], inputs[1]];
     return { rows: count, task: (part) => ({ mechanism: spec, inputs: pair, trials: part.rows }) };
   },
-  run: async ({ mechanism, inputs, trials }) => collectSamples(await loadMechanism(mechanism), inputs, trials),
   merge: (parts) => concatSamples(parts),
 };

@@ -1,12 +1,10 @@
-// The fast noise samplers as pooled operations (the contract is in src/pool/types.ts; the Pool
-// methods of the same names run them). Each plan checks its arguments with the sync function's
-// checks, in the same order, refusing an `rng` (a generator can not cross threads); each worker
-// draws its part from its own CSPRNG (ChaCha20 keyed by crypto.getRandomValues in that worker), so
-// the parts are independent and no noise is drawn twice. In-place noise goes into a staged copy of
-// x that replaces x only when every part succeeded, and each worker's generator moves past the
-// noise it drew even when its part fails.
+// The fast noise samplers as pooled operations, their plans and merges (the contract is in
+// src/pool/types.ts; the Pool methods of the same names run them; the workers' runs, drawing from
+// each worker's own CSPRNG, are in ./pool-run.ts). Each plan checks its arguments with the sync
+// function's checks, in the same order, refusing an `rng` (a generator can not cross threads).
+// In-place noise goes into a staged copy of x that replaces x only when every part succeeded.
 import { refuseInPool } from '../pool/guards.js';
-import type { PartMemory, Plan, PoolOperation } from '../pool/types.js';
+import type { Plan, PoolOperation } from '../pool/types.js';
 import type { FloatArray } from '../validate.js';
 import { currentLength, typedArrayKind } from '../wasm/boundary.js';
 import * as noise from './noise.js';
@@ -29,7 +27,6 @@ export type NoiseAdd = PoolOperation<[x: FloatArray, scale: number], NoiseTask, 
 export const gaussianNoise: NoiseFill = {
   name: 'gaussianNoise',
   plan: (length, sigma, opts) => fillPlan('gaussian', length, noise.noiseScale('gaussian', sigma), opts),
-  run: fillPart,
   merge: (_, __, output) => output!,
 };
 
@@ -37,7 +34,6 @@ export const gaussianNoise: NoiseFill = {
 export const laplaceNoise: NoiseFill = {
   name: 'laplaceNoise',
   plan: (length, scale, opts) => fillPlan('laplace', length, noise.noiseScale('laplace', scale), opts),
-  run: fillPart,
   merge: (_, __, output) => output!,
 };
 
@@ -45,7 +41,6 @@ export const laplaceNoise: NoiseFill = {
 export const addGaussianNoise: NoiseAdd = {
   name: 'addGaussianNoise',
   plan: (x, sigma) => addPlan('gaussian', x, noise.noiseScale('gaussian', sigma)),
-  run: addPart,
   merge: (_, __, output) => output!,
 };
 
@@ -53,7 +48,6 @@ export const addGaussianNoise: NoiseAdd = {
 export const addLaplaceNoise: NoiseAdd = {
   name: 'addLaplaceNoise',
   plan: (x, scale) => addPlan('laplace', x, noise.noiseScale('laplace', scale)),
-  run: addPart,
   merge: (_, __, output) => output!,
 };
 
@@ -73,12 +67,4 @@ function addPlan(kind: noise.NoiseKind, x: FloatArray, scale: number): Plan<Nois
     output: { dtype, cols: 1, target: x, inPlace: true, allOrNothing: true },
     task: () => ({ kind, scale }),
   };
-}
-
-function fillPart({ kind, scale }: NoiseTask, { output }: PartMemory): void {
-  noise.fillNoise(kind, output!, scale, noise.generatorOf(undefined));
-}
-
-function addPart({ kind, scale }: NoiseTask, { output }: PartMemory): void {
-  noise.addNoise(kind, output!, scale, noise.generatorOf(undefined));
 }

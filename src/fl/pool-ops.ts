@@ -1,17 +1,15 @@
-// FedAvg client training as a pooled operation (the contract is in src/pool/types.ts;
-// Pool.localUpdates and FedAvg({ pool }) run it): the client tasks split into one contiguous part
-// per worker, each trained with localUpdate (./local.ts), the updates written as one matrix, tasks
-// x model.paramCount. A model of another family is rebuilt by the factory the worker registered for
-// it (./model-factories.ts). The plan checks as localUpdate does and refuses `opts.seed` (each task carries
-// its own). Client samples on a SharedArrayBuffer are read in place; others are copied once and
-// moved to their worker. Each worker keeps the model of its last part (its scratch buffers are reused).
+// FedAvg client training as a pooled operation, its plan and merge (the contract is in
+// src/pool/types.ts; Pool.localUpdates and FedAvg({ pool }) run it; the workers' run is in
+// ./pool-run.ts): the client tasks split into one contiguous part per worker, the updates written
+// as one matrix, tasks x model.paramCount. The plan checks as localUpdate does and refuses
+// `opts.seed` (each task carries its own). Client samples on a SharedArrayBuffer are read in place;
+// others are copied once and moved to their worker.
 import { PrivkitError } from '../errors.js';
 import { refuseInPool } from '../pool/guards.js';
 import type { PoolOperation } from '../pool/types.js';
 import { isSharedArray } from '../wasm/boundary.js';
-import { checkClientTasks, checkLocalOptions, checkModel, localUpdate, type ClientTask, type LocalTrainingOptions } from './local.js';
-import { rebuildModel } from './model-factories.js';
-import { createModel, type Model, type ModelSpec } from './model.js';
+import { checkClientTasks, checkLocalOptions, checkModel, type ClientTask, type LocalTrainingOptions } from './local.js';
+import type { Model, ModelSpec } from './model.js';
 
 export type LocalOptions = Omit<LocalTrainingOptions, 'seed'>;
 
@@ -21,9 +19,6 @@ export interface LocalTask {
   clients: ClientTask[];
   opts: LocalOptions;
 }
-
-/** The model of this worker's last part, and its spec as JSON. */
-let workerModel: { model: Model; spec: string } | undefined;
 
 export const localUpdates: PoolOperation<[model: Model, params: Float32Array, clients: readonly ClientTask[], opts: LocalOptions], LocalTask, void, Float32Array> = {
   name: 'localUpdates',
@@ -53,16 +48,6 @@ export const localUpdates: PoolOperation<[model: Model, params: Float32Array, cl
         opts: local,
       }),
     };
-  },
-  async run({ spec, params, clients, opts }, { output }, progress) {
-    const key = JSON.stringify(spec);
-    if (workerModel?.spec !== key) workerModel = { model: spec.type === 'custom' ? await rebuildModel(spec) : createModel(spec), spec: key };
-    const { model } = workerModel;
-    const d = model.paramCount;
-    clients.forEach((task, k) => {
-      progress(k);
-      output!.set(localUpdate(model, params, task.images, task.labels, { ...opts, seed: task.seed }), k * d);
-    });
   },
   merge: (_, __, output) => output as Float32Array,
 };

@@ -6,7 +6,7 @@ import { assertFloat32Array, assertInteger, assertNumber, batchColumns, describe
 import type { Arena } from '../wasm/arena.js';
 import { checkTypedArray, currentLength, overlapsElsewhere, StagingWindow } from '../wasm/boundary.js';
 import { withWasm } from '../wasm/runtime.js';
-import { kernelsSharedWasm, kernelsWasm, type KernelsExports } from './wasm.js';
+import { kernelsWasm, type KernelsExports } from './wasm.js';
 import {
   Accumulator,
   columnBlocks,
@@ -16,8 +16,8 @@ import {
   readMatrix,
   rowGroups,
   MatrixWindow,
-  TargetMatrix,
   WINDOW_FLOATS,
+  writeMatrix,
   type Chunk,
   type ColumnBlock,
   type MatrixSource,
@@ -198,12 +198,18 @@ export function clipValues(x: Float32Array, min: number, max: number, opts: Clip
 
 function clipInto(x: Float32Array, rows: number, cols: number, layers: Layer[], opts: ClipOptions): Float32Array {
   const out = outputFor(x, rows * cols, opts);
-  clipRows(x, rows, cols, layers, { out, name: out === x ? 'x' : 'opts.out' });
+  clipRows(x, rows, cols, layers, { out, name: out === x ? 'x' : 'opts.out' }, (pass) => writeMatrix(x, out, rows * cols, cols, pass));
   return out;
 }
 
 /** Where clipped rows go: scaled into `out`, summed (column sums returned as `sum`), or nowhere (`normsOnly`). */
 type Sink = { out: Float32Array; name: string } | { sum: true } | { normsOnly: true };
+
+/**
+ * How a pass reaches the chunks of x: readMatrix for the read-only passes (the default), writeMatrix
+ * for a pass into a target (clipInto chooses it, so the read-only functions do not carry it).
+ */
+type MatrixStream = <T>(pass: (kernels: KernelsExports, arena: Arena, source: MatrixSource) => T) => T;
 
 /**
  * The shared clipping pass. Squared norms per (row, layer), the scales min(1, C_k / norm), then
@@ -219,6 +225,7 @@ function clipRows(
   cols: number,
   layers: Layer[],
   sink: Sink,
+  stream: MatrixStream = (pass) => readMatrix(x, rows * cols, cols, pass),
 ): { norms: Float64Array; clippedCount: number; sum?: Float32Array } {
   const nLayers = layers.length;
   const length = rows * cols;
@@ -298,15 +305,7 @@ function clipRows(
     }
     return { norms, clippedCount, sum: acc?.sum };
   };
-  if (!('out' in sink)) return readMatrix(x, length, cols, pass);
-  // a target in a shared wasm memory is scaled where it lies (x's values copied in chunk by chunk);
-  // any other is written in the staging window and copied out
-  const { out } = sink;
-  if (kernelsWasm.loaded && currentLength(out) >= length) {
-    const inPlace = kernelsSharedWasm.runInPlace(out, (kernels, arena, ptr) => pass(kernels, arena, new TargetMatrix(x, out, ptr, cols)));
-    if (inPlace !== undefined) return inPlace.value;
-  }
-  return withWasm(kernelsWasm, (kernels, arena) => pass(kernels, arena, new MatrixWindow(arena, { array: x, name: 'x' }, length, cols)));
+  return stream(pass);
 }
 
 /** Norms as returned to callers: float32, with E_OVERFLOW for a (finite) norm beyond the float32 range. */

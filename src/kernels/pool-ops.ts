@@ -1,19 +1,25 @@
-// The kernels as pooled operations (the contract is in src/pool/types.ts; the Pool methods of the
-// same names run them). Each plan checks its arguments with the sync function's own checks, in the
-// same order, and cuts x into row ranges; each worker runs its rows through the sync kernel; the
-// merges join norms, add per-worker column sums, or return the output the workers wrote.
+// The kernels as pooled operations, their plans and merges (the contract is in src/pool/types.ts;
+// the Pool methods of the same names run them; the workers' runs are in ./pool-run.ts). Each plan
+// checks its arguments with the sync function's own checks, in the same order, and cuts x into row
+// ranges; the merges join norms, add per-worker column sums, or return the output the workers wrote.
 import { PrivkitError } from '../errors.js';
-import type { Part, PartMemory, Plan, PoolOperation } from '../pool/types.js';
+import type { Part, Plan, PoolOperation } from '../pool/types.js';
 import { assertFloat32Array, batchColumns, matrixColumns, readOptions } from '../validate.js';
 import { currentLength } from '../wasm/boundary.js';
 import * as clip from './clip.js';
-import { normalizeWeights, readWeights, weightedSum } from './reduce.js';
+import { normalizeWeights, readWeights } from './reduce.js';
 
 /** A part's rows, with the layers of a clipping call as plain arrays. */
 export interface ClipTask {
   rows: number;
   sizes: number[];
   bounds: number[];
+}
+
+/** The bounds of an element-wise clamp (its part's elements are its rows). */
+export interface ClampTask {
+  min: number;
+  max: number;
 }
 
 /** A part's rows and their weights. */
@@ -34,7 +40,6 @@ export interface SumPlan extends Plan<SumTask> {
 export const l2Norms: PoolOperation<[x: Float32Array, rows: number], { rows: number }, Float32Array, Float32Array> = {
   name: 'l2Norms',
   plan: (x, rows) => ({ rows, input: { name: 'x', array: x, cols: matrixColumns(x, rows) }, task: (part) => ({ rows: part.rows }) }),
-  run: ({ rows }, { input }) => clip.l2Norms(input as Float32Array, rows),
   merge: (norms, plan) => concat(norms, plan.rows),
 };
 
@@ -45,7 +50,6 @@ export const clipByL2: PoolOperation<[x: Float32Array, rows: number, maxNorm: nu
     const cols = matrixColumns(x, rows);
     return clipPlan(x, rows, cols, clip.clipLayers(cols, maxNorm), options);
   },
-  run: clipPart,
   merge: (_, __, output) => output as Float32Array,
 };
 
@@ -62,7 +66,6 @@ export const clipPerLayer: PoolOperation<
     const cols = matrixColumns(x, rows);
     return clipPlan(x, rows, cols, clip.layerPlan(cols, sizes, bounds, 'maxNorms'), options);
   },
-  run: clipPart,
   merge: (_, __, output) => output as Float32Array,
 };
 
@@ -82,7 +85,6 @@ export const clipAndSum: PoolOperation<
     const arrays = layerArrays(layers);
     return { rows, cols, layers: layers.length, input: { name: 'x', array: x, cols }, task: (part) => ({ rows: part.rows, ...arrays }) };
   },
-  run: ({ rows, sizes, bounds }, { input }) => clip.clipAndSum(input as Float32Array, rows, bounds, { layerSizes: sizes }),
   merge: (parts, plan) => ({
     sum: addAll(parts.map((part) => part.sum), plan.cols),
     norms: concat(parts.map((part) => part.norms), plan.rows * plan.layers),
@@ -90,7 +92,7 @@ export const clipAndSum: PoolOperation<
   }),
 };
 
-export const clipValues: PoolOperation<[x: Float32Array, min: number, max: number, opts?: clip.ClipOptions], { min: number; max: number }, void, Float32Array> = {
+export const clipValues: PoolOperation<[x: Float32Array, min: number, max: number, opts?: clip.ClipOptions], ClampTask, void, Float32Array> = {
   name: 'clipValues',
   plan(x, min, max, opts = {}) {
     const options = readOptions(opts, ['inPlace', 'out']);
@@ -106,23 +108,18 @@ export const clipValues: PoolOperation<[x: Float32Array, min: number, max: numbe
       task: () => ({ min, max }),
     };
   },
-  run({ min, max }, { input, output }) {
-    clip.clipValues(input as Float32Array, min, max, output === input ? { inPlace: true } : { out: output as Float32Array });
-  },
   merge: (_, __, output) => output as Float32Array,
 };
 
 export const sum: PoolOperation<[x: Float32Array, rows: number], SumTask, Float32Array, Float32Array, SumPlan> = {
   name: 'sum',
   plan: (x, rows) => sumPlan(x, rows, matrixColumns(x, rows), new Float64Array(rows).fill(1)),
-  run: sumPart,
   merge: (parts, plan) => addAll(parts, plan.cols),
 };
 
 export const mean: PoolOperation<[x: Float32Array, rows: number], SumTask, Float32Array, Float32Array, SumPlan> = {
   name: 'mean',
   plan: (x, rows) => sumPlan(x, rows, matrixColumns(x, rows), new Float64Array(rows).fill(1 / rows)),
-  run: sumPart,
   merge: (parts, plan) => addAll(parts, plan.cols),
 };
 
@@ -133,7 +130,6 @@ export const weightedMean: PoolOperation<[x: Float32Array, rows: number, weights
     const cols = matrixColumns(x, rows);
     return sumPlan(x, rows, cols, normalizeWeights(read, rows));
   },
-  run: sumPart,
   merge: (parts, plan) => addAll(parts, plan.cols),
 };
 
@@ -149,11 +145,6 @@ function clipPlan(x: Float32Array, rows: number, cols: number, layers: clip.Laye
   };
 }
 
-/** Flat clipping is per-layer clipping with one layer. */
-function clipPart({ rows, sizes, bounds }: ClipTask, { input, output }: PartMemory): void {
-  clip.clipPerLayer(input as Float32Array, rows, sizes, bounds, output === input ? { inPlace: true } : { out: output as Float32Array });
-}
-
 function sumPlan(x: Float32Array, rows: number, cols: number, weights: Float64Array): SumPlan {
   return {
     rows,
@@ -162,11 +153,6 @@ function sumPlan(x: Float32Array, rows: number, cols: number, weights: Float64Ar
     task: (part) => ({ rows: part.rows, weights: weights.slice(part.row, part.row + part.rows) }),
   };
 }
-
-function sumPart({ rows, weights }: SumTask, { input }: PartMemory): Float32Array {
-  return weightedSum(input as Float32Array, rows, weights);
-}
-
 
 /** Layers as the plain arrays a part's task carries. */
 function layerArrays(layers: clip.Layer[]): { sizes: number[]; bounds: number[] } {

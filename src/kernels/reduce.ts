@@ -56,10 +56,7 @@ export function weightedMean(x: Float32Array, rows: number, weights: ArrayLike<n
  */
 export function readWeights(weights: unknown, rows: unknown): unknown[] {
   const r = assertInteger('rows', rows, 1);
-  if (weights === null || typeof weights !== 'object') {
-    throw new PrivkitError('E_ARG', `weights must be an array of numbers, got ${describe(weights)}`, { argument: 'weights' });
-  }
-  const length = (weights as ArrayLike<unknown>).length;
+  const length = weights !== null && typeof weights === 'object' ? (weights as ArrayLike<unknown>).length : undefined;
   if (typeof length !== 'number') {
     throw new PrivkitError('E_ARG', `weights must be an array of numbers, got ${describe(weights)}`, { argument: 'weights' });
   }
@@ -67,18 +64,11 @@ export function readWeights(weights: unknown, rows: unknown): unknown[] {
   return Array.from({ length }, (_, i) => (weights as ArrayLike<unknown>)[i]);
 }
 
-/** Returns w_r / sum(w), after checking that `weights` fits `rows` (scaled by the largest weight first, so no sum overflows). */
-export function normalizeWeights(weights: ArrayLike<unknown>, rows: number): Float64Array {
-  if (weights === null || typeof weights !== 'object' || typeof weights.length !== 'number') {
-    throw new PrivkitError('E_ARG', `weights must be an array of numbers, got ${describe(weights)}`, {
-      argument: 'weights',
-    });
-  }
-  if (weights.length !== rows) {
-    throw new PrivkitError('E_SHAPE', `weights.length (${weights.length}) must equal rows (${rows})`, {
-      argument: 'weights',
-    });
-  }
+/**
+ * Returns w_r / sum(w) of the weights readWeights read (an array of `rows` elements), after checking
+ * each (scaled by the largest weight first, so no sum overflows).
+ */
+export function normalizeWeights(weights: readonly unknown[], rows: number): Float64Array {
   let largest = 0;
   for (let r = 0; r < rows; r++) {
     const w = weights[r];

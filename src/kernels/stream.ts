@@ -88,7 +88,7 @@ class InPlaceMatrix implements MatrixSource {
  * first chunks in the order of x (row groups, or each row's chunks in turn), so "first time" is
  * "beyond what was copied so far".
  */
-export class TargetMatrix implements MatrixSource {
+class TargetMatrix implements MatrixSource {
   ptr: number;
   private copiedTo = 0;
 
@@ -120,6 +120,19 @@ export class TargetMatrix implements MatrixSource {
 export function readMatrix<T>(x: Float32Array, length: number, cols: number, pass: (kernels: KernelsExports, arena: Arena, source: MatrixSource) => T): T {
   if (kernelsWasm.loaded && currentLength(x) >= length) {
     const inPlace = kernelsSharedWasm.runInPlace(x, (kernels, arena, ptr) => pass(kernels, arena, new InPlaceMatrix(ptr, cols)));
+    if (inPlace !== undefined) return inPlace.value;
+  }
+  return withWasm(kernelsWasm, (kernels, arena) => pass(kernels, arena, new MatrixWindow(arena, { array: x, name: 'x' }, length, cols)));
+}
+
+/**
+ * Runs a pass that scales x into `out` (`length` values each, rows of `cols`): where out lies when it
+ * is in a shared wasm memory with a scratch slot free (see TargetMatrix), else through a staging
+ * window of this thread's kernels instance, whose chunks the pass copies out (MatrixWindow.storeChunk).
+ */
+export function writeMatrix<T>(x: Float32Array, out: Float32Array, length: number, cols: number, pass: (kernels: KernelsExports, arena: Arena, source: MatrixSource) => T): T {
+  if (kernelsWasm.loaded && currentLength(out) >= length) {
+    const inPlace = kernelsSharedWasm.runInPlace(out, (kernels, arena, ptr) => pass(kernels, arena, new TargetMatrix(x, out, ptr, cols)));
     if (inPlace !== undefined) return inPlace.value;
   }
   return withWasm(kernelsWasm, (kernels, arena) => pass(kernels, arena, new MatrixWindow(arena, { array: x, name: 'x' }, length, cols)));

@@ -1,14 +1,15 @@
-// Packed Paillier vectors as pooled operations (the contract is in src/pool/types.ts; Pool's
-// encryptVector and decryptVector run them): the ciphertexts split over the workers. Plans check as
-// the sync encryptVector and decryptVector do; encryption refuses `opts.rng` (each worker draws r
-// from its own CSPRNG, never from r^n values queued on the caller's key), and worker results are
-// checked to lie in Z*_{n^2} before they become Ciphertexts. Decryption sends the private key's p
-// and q to this pool's own worker threads only; each worker keeps the last key it was given.
-// (Key generation's and precomputation's pooled work is in ./key-pool-ops.ts, below the key classes.)
+// Packed Paillier vectors as pooled operations, their plans and merges (the contract is in
+// src/pool/types.ts; Pool's encryptVector and decryptVector run them; the workers' runs are in
+// ./pool-run.ts): the ciphertexts split over the workers. Plans check as the sync encryptVector and
+// decryptVector do; encryption refuses `opts.rng` (each worker draws r from its own CSPRNG, never
+// from r^n values queued on the caller's key), and worker results are checked to lie in Z*_{n^2}
+// before they become Ciphertexts. Decryption sends the private key's p and q to this pool's own
+// worker threads only. (Key generation's and precomputation's pooled work is in ./key-pool-ops.ts,
+// below the key classes.)
 import { PrivkitError } from '../errors.js';
 import { refuseInPool } from '../pool/guards.js';
 import type { Plan, PoolOperation } from '../pool/types.js';
-import { assertPublicKey, checkEncryptedVector, PrivateKey, PublicKey, type Ciphertext, type EncryptedVector } from './keys.js';
+import { assertPublicKey, checkEncryptedVector, type Ciphertext, type EncryptedVector, type PrivateKey, type PublicKey } from './keys.js';
 import { packVector, unpackVector, type PackingLayout, type PackingOptions } from './packing.js';
 
 export interface EncryptTask {
@@ -32,11 +33,6 @@ export interface DecryptPlan extends Plan<DecryptTask> {
   vector: EncryptedVector;
 }
 
-/** The public key of this worker's last encryption part (its n^2 Montgomery constants are reused). */
-let workerPublicKey: PublicKey | undefined;
-/** The private key of this worker's last decryption part (its CRT constants are reused). */
-let workerPrivateKey: PrivateKey | undefined;
-
 export const encryptVector: PoolOperation<[publicKey: PublicKey, x: Float32Array, opts: PackingOptions], EncryptTask, bigint[], EncryptedVector, EncryptPlan> = {
   name: 'encryptVector',
   plan(publicKey, x, opts) {
@@ -50,15 +46,6 @@ export const encryptVector: PoolOperation<[publicKey: PublicKey, x: Float32Array
       length: x.length,
       task: (part) => ({ n: publicKey.n, plaintexts: plaintexts.slice(part.row, part.row + part.rows) }),
     };
-  },
-  run({ n, plaintexts }, _, progress) {
-    // any test-key size: the caller's key enforced its policy
-    if (workerPublicKey?.n !== n) workerPublicKey = new PublicKey(n, { allowInsecureTestKeys: true });
-    const key = workerPublicKey;
-    return plaintexts.map((m, k) => {
-      progress(k);
-      return key.encrypt(m).value;
-    });
   },
   merge: (parts, plan) => {
     const ciphertexts = parts.flat().map((value) => plan.publicKey.ciphertext(value));
@@ -78,15 +65,6 @@ export const decryptVector: PoolOperation<[privateKey: PrivateKey, v: EncryptedV
     });
     const { p, q } = privateKey;
     return { rows: values.length, vector: v, task: (part) => ({ p, q, ciphertexts: values.slice(part.row, part.row + part.rows) }) };
-  },
-  run({ p, q, ciphertexts }, _, progress) {
-    if (workerPrivateKey?.p !== p || workerPrivateKey.q !== q) workerPrivateKey = new PrivateKey(p, q, { allowInsecureTestKeys: true });
-    const key = workerPrivateKey;
-    // each value is checked to lie in Z*_{n^2}
-    return ciphertexts.map((c, k) => {
-      progress(k);
-      return key.decrypt(c);
-    });
   },
   merge: (parts, plan) => unpackVector(plan.vector, parts.flat()),
 };

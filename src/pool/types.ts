@@ -1,10 +1,13 @@
 // The contract between the pool (src/pool/, which knows no family) and the families' pooled
-// operations (src/<family>/pool-ops.ts, listed in src/registry.ts). An operation is three functions:
-// `plan` on the caller's thread checks the arguments as the sync API does and describes the work,
-// `run` in a worker does one part of it through the family's sync code, and `merge` on the caller's
-// thread makes the call's result of the parts' results. The pool cuts the work into parts, moves the
-// memory (shared in place, staged into shared memory, or transferred), carries errors back and
-// replaces crashed workers. Families see only these types and the runner.
+// operations (listed in src/registry.ts). An operation is three functions in two files: `plan` on
+// the caller's thread checks the arguments as the sync API does and describes the work, and `merge`
+// there makes the call's result of the parts' results (the PoolOperation, in the family's
+// pool-ops.ts); `run` in a worker does one part of the work through the family's sync code (a
+// PartRun, in the family's pool-run.ts under the operation's name). Apart, each thread loads only
+// its half: a page never loads the workers' run code, a worker never loads the plans and merges.
+// The pool cuts the work into parts, moves the memory (shared in place, staged into shared memory,
+// or transferred), carries errors back and replaces crashed workers. Families see only these types
+// and the runner.
 import type { FloatArray } from '../validate.js';
 
 /** A contiguous range of the work's rows handed to one worker. */
@@ -56,20 +59,22 @@ export interface PartMemory {
   output?: FloatArray;
 }
 
+/** The caller's thread's half of a pooled operation; its worker half is the PartRun of the same name. */
 export interface PoolOperation<Args extends unknown[], Task, PartResult, Result, P extends Plan<Task> = Plan<Task>> {
-  /** The name the operation is exported and registered under (src/registry.ts), by which a worker finds it. */
+  /** The name the operation is exported and registered under (src/registry.ts), by which a worker finds its PartRun. */
   readonly name: string;
   /** Caller's thread: the checks of the sync API (the same code, so the same errors), then the work. */
   plan(...args: Args): P;
-  /**
-   * Worker: one part through the family's sync code. Fresh arrays in the result are moved back, not
-   * copied. An operation whose part takes long calls `progress` with the units of its part done so
-   * far (the pool throttles and adds them up for the caller's onProgress).
-   */
-  run(task: Task, memory: PartMemory, progress: (done: number) => void): PartResult | Promise<PartResult>;
   /** Caller's thread: the call's result from the parts' results (in order) and the planned output, when there is one. */
   merge(results: PartResult[], plan: P, output: FloatArray | undefined): Result;
 }
+
+/**
+ * Worker: one part of the operation of the same name through the family's sync code. Fresh arrays
+ * in the result are moved back, not copied. An operation whose part takes long calls `progress` with
+ * the units of its part done so far (the pool throttles and adds them up for the caller's onProgress).
+ */
+export type PartRun<Task, PartResult> = (task: Task, memory: PartMemory, progress: (done: number) => void) => PartResult | Promise<PartResult>;
 
 /** Cancellation and progress of one pool call (or of a longer operation made of pool calls). */
 export interface CallOptions {

@@ -1,21 +1,22 @@
-// The pool's worker: announces that it is ready, then runs each request's part through the
-// operation of that name in the registry (src/registry.ts) and answers with the result, its fresh
-// arrays moved rather than copied. An operation's family is imported on its first request, and the
-// wasm modules it declares are instantiated then (ready() loads every module declared so far), from
-// the modules the pool's thread compiled when it sent them (with a worker's first requests), so a
-// worker loads only the families it runs and, given their compiled modules, never their base64. An
+// The pool's worker: announces that it is ready, then runs each request's part through the run of
+// the operation of that name in the registry (src/registry.ts) and answers with the result, its
+// fresh arrays moved rather than copied. A family's pool-run file is imported on its first request,
+// and the wasm modules it declares are instantiated then (ready() loads every module declared so
+// far), from the modules the pool's thread compiled when it sent them (with a worker's first
+// requests), so a worker loads only the runs of the families it runs (never their plans) and, given
+// their compiled modules, never their base64. An
 // input that lies in a shared wasm memory is read in place: the worker gets that memory with the
 // first request naming it, and keeps it until the pool's thread says to forget it (see
 // Request.inputMemory). Errors go back as their fields (toWorkerError in src/errors.ts). Progress of a part, when
 // asked for, goes back at most every PROGRESS_INTERVAL_MS.
 import { PrivkitError, toWorkerError } from '../errors.js';
-import { isOperationName, operation } from '../registry.js';
+import { isOperationName, partRun } from '../registry.js';
 import { describe } from '../validate.js';
 import { adoptModules, ready } from '../wasm/runtime.js';
 import { adoptMemory, adoptSharedModules, THREAD_ID } from '../wasm/shared-memory.js';
 import { poolWorkerPort } from './port.js';
 import { freshBuffers, plainArray, type Forget, type Reply, type Request } from './protocol.js';
-import type { PoolOperation } from './types.js';
+import type { PartRun } from './types.js';
 
 /** Least time between two progress messages of one part. */
 const PROGRESS_INTERVAL_MS = 20;
@@ -26,17 +27,17 @@ const memories = new Map<number, WebAssembly.Memory>();
 const send = (reply: Reply, transfer: ArrayBuffer[] = []) => port.post(reply, transfer);
 
 /**
- * The registered operation called `name`, with the wasm modules of its family instantiated (from the
- * modules compiled by the pool's thread, when it sent them).
+ * The run of the registered operation the request names, with the wasm modules of its family
+ * instantiated (from the modules compiled by the pool's thread, when it sent them).
  */
-async function operationNamed(request: Request): Promise<PoolOperation<never, unknown, unknown, unknown>> {
+async function runOf(request: Request): Promise<PartRun<unknown, unknown>> {
   const { operation: name, modules, sharedModules } = request;
   if (!isOperationName(name)) throw new PrivkitError('E_ARG', `no pool operation is registered as ${describe(name)}`, { argument: 'operation' });
-  const found = await operation(name);
+  const run = await partRun(name);
   if (modules !== undefined) adoptModules(modules);
   if (sharedModules !== undefined) adoptSharedModules(sharedModules);
   await ready();
-  return found as unknown as PoolOperation<never, unknown, unknown, unknown>;
+  return run as PartRun<unknown, unknown>;
 }
 
 /** The progress callback of a request: throttled messages when asked for, else nothing. */
@@ -53,7 +54,7 @@ function progressOf(request: Request): (done: number) => void {
 
 async function serve(request: Request): Promise<void> {
   try {
-    const operation = await operationNamed(request);
+    const run = await runOf(request);
     const { allocate, inputMemory } = request;
     let input = request.input;
     if (inputMemory !== undefined) {
@@ -65,7 +66,7 @@ async function serve(request: Request): Promise<void> {
       if (input !== undefined) adoptMemory(input, memory);
     }
     const output = request.output ?? (request.inPlace ? input : allocate && plainArray(allocate.dtype, allocate.length));
-    const value = await operation.run(request.task, { input, output }, progressOf(request));
+    const value = await run(request.task, { input, output }, progressOf(request));
     const sentBack = request.output === undefined ? output : undefined;
     send({ kind: 'done', id: request.id, value, output: sentBack }, freshBuffers([value, sentBack]));
   } catch (error) {

@@ -1,14 +1,15 @@
 // Prio3 on batches: many measurements sharded, or many reports taken through one aggregator's
-// ping-pong step, on a worker pool when one is given (the batch split over its workers, ./pool-ops.ts)
-// or on this thread. An aggregator's step settles each report on its own, as Promise.allSettled does:
+// ping-pong step, on a worker pool when one is given (the batch split over its workers, ./pool-ops.ts
+// and ./pool-run.ts) or on this thread. An aggregator's step settles each report on its own, as Promise.allSettled does:
 // a report that fails verification is `rejected` with the PrivkitError that refused it, and the rest
 // of the batch is verified as if it were absent.
 import { abortedError } from '../errors.js';
 import { assertPool } from '../pool/guards.js';
-import type { CallOptions, Plan, PoolOperation, PoolRunner } from '../pool/types.js';
+import type { CallOptions, PartRun, Plan, PoolOperation, PoolRunner } from '../pool/types.js';
 import { callOptions, readOptions } from '../validate.js';
 import type { Prio3, Prio3HelperInit, Prio3LeaderInit, Prio3Report } from './prio3.js';
 import { prio3Shard, prio3Step, type Role, type StepResult } from './pool-ops.js';
+import * as runs from './pool-run.js';
 
 /** Options of {@link shardReports}. */
 export interface Prio3BatchOptions extends CallOptions {
@@ -40,18 +41,24 @@ export interface Prio3HelperInput extends Prio3LeaderInput {
   inbound: Uint8Array;
 }
 
-/** An operation's plan, its one part on this thread and its merge: the pool's contract without a pool. */
-async function runHere<Args extends unknown[], Task, Part, Result, P extends Plan<Task>>(operation: PoolOperation<Args, Task, Part, Result, P>, call: CallOptions, ...args: Args): Promise<Result> {
+/** An operation's plan, its one part on this thread (through the operation's run) and its merge: the pool's contract without a pool. */
+async function runHere<Args extends unknown[], Task, Part, Result, P extends Plan<Task>>(
+  operation: PoolOperation<Args, Task, Part, Result, P>,
+  run: PartRun<Task, Part>,
+  call: CallOptions,
+  ...args: Args
+): Promise<Result> {
   const plan = operation.plan(...args);
-  const part = await operation.run(plan.task({ row: 0, rows: plan.rows }, []), {}, () => undefined);
+  const part = await run(plan.task({ row: 0, rows: plan.rows }, []), {}, () => undefined);
   call.onProgress?.(plan.rows, plan.rows);
   return operation.merge([part], plan, undefined);
 }
 
 /** The batch on the pool when one is given, else on this thread (refusing an aborted signal first, reporting progress once at the end). */
-async function runBatch<Args extends unknown[], Result, P extends Plan<unknown>>(
+async function runBatch<Args extends unknown[], Task, Part, Result, P extends Plan<Task>>(
   opts: Prio3BatchOptions,
-  operation: PoolOperation<Args, unknown, unknown, Result, P>,
+  operation: PoolOperation<Args, Task, Part, Result, P>,
+  run: PartRun<Task, Part>,
   ...args: Args
 ): Promise<Result> {
   const call = callOptions({ signal: opts.signal, onProgress: opts.onProgress });
@@ -61,7 +68,7 @@ async function runBatch<Args extends unknown[], Result, P extends Plan<unknown>>
     return pool.runWith(call, operation as unknown as PoolOperation<Args, unknown, unknown, Result, Plan<unknown>>, ...args);
   }
   if (call.signal?.aborted) throw abortedError(call.signal);
-  return runHere(operation, call, ...args);
+  return runHere(operation, run, call, ...args);
 }
 
 /**
@@ -92,12 +99,12 @@ async function runBatch<Args extends unknown[], Result, P extends Plan<unknown>>
  */
 export async function shardReports(vdaf: Prio3<any, unknown>, measurements: readonly unknown[], opts: Prio3BatchOptions = {}): Promise<Prio3Report[]> {
   const o = readOptions(opts, ['pool', 'ctx', 'signal', 'onProgress'], 'opts', true);
-  return runBatch(o, prio3Shard, vdaf as Prio3<unknown, unknown>, measurements, o.ctx);
+  return runBatch(o, prio3Shard, runs.prio3Shard, vdaf as Prio3<unknown, unknown>, measurements, o.ctx);
 }
 
 function step(role: Role, vdaf: Prio3<any, unknown>, reports: readonly unknown[], opts: Prio3StepOptions): Promise<StepResult[]> {
   const o = readOptions(opts, ['verifyKey', 'pool', 'ctx', 'signal', 'onProgress'], 'opts', true);
-  return runBatch(o, prio3Step, vdaf as Prio3<unknown, unknown>, role, o.verifyKey, reports, o.ctx);
+  return runBatch(o, prio3Step, runs.prio3Step, vdaf as Prio3<unknown, unknown>, role, o.verifyKey, reports, o.ctx);
 }
 
 /**

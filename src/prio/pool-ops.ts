@@ -1,44 +1,15 @@
-// Prio3 as pooled operations (the contract is in src/pool/types.ts; shardReports, leaderInitReports
-// and helperInitReports in ./batch.ts run them): a batch of measurements sharded, or a batch of
-// reports taken through one aggregator's ping-pong step, the batch split over the workers. A worker
-// makes the VDAF again from its recipe (factory and options, ./variants.ts) and keeps it for later
-// calls. A report that fails verification is an outcome, not an error: the rest of the batch goes on.
+// Prio3 as pooled operations, their plans and merges (the contract is in src/pool/types.ts;
+// shardReports, leaderInitReports and helperInitReports in ./batch.ts run them; the workers' runs
+// are in ./pool-run.ts): a batch of measurements sharded, or a batch of reports taken through one
+// aggregator's ping-pong step, the batch split over the workers. A report that fails verification
+// is an outcome, not an error: the rest of the batch goes on.
 import { fromWorkerError, PrivkitError, toWorkerError, type WorkerError } from '../errors.js';
 import type { Plan, PoolOperation } from '../pool/types.js';
 import { checkTypedArray } from '../wasm/boundary.js';
 import { describe, readOptions } from '../validate.js';
 import { assertBytes } from '../validate-arrays.js';
 import { adoptLeaderState, MAX_CTX_LENGTH, VERIFY_KEY_SIZE, type Prio3, type Prio3HelperInit, type Prio3LeaderInit, type Prio3Report } from './prio3.js';
-import { prio3BoundedL2VecSum } from './bounded-l2.js';
 import { recipeOf, type Prio3Recipe } from './recipes.js';
-import { prio3Count, prio3HigherDegree, prio3Histogram, prio3MultihotCountVec, prio3Sum, prio3SumVec, prio3SumVecWithMultiproof } from './variants.js';
-
-/** The factories a recipe may name. */
-const FACTORIES: Record<string, (options: never) => Prio3<any, unknown>> = {
-  prio3Count,
-  prio3Sum,
-  prio3SumVec,
-  prio3SumVecWithMultiproof,
-  prio3Histogram,
-  prio3MultihotCountVec,
-  prio3HigherDegree,
-  prio3BoundedL2VecSum,
-};
-
-/** The VDAFs this thread made from recipes, by recipe. */
-const remade = new Map<string, Prio3<unknown, unknown>>();
-
-/** The VDAF a recipe describes, made again by its factory (which checks the options again) once per thread. */
-function vdafOf(recipe: Prio3Recipe): Prio3<unknown, unknown> {
-  const key = JSON.stringify(recipe);
-  let vdaf = remade.get(key);
-  if (vdaf === undefined) {
-    const factory = FACTORIES[recipe.factory];
-    if (factory === undefined) throw new PrivkitError('E_ARG', `no privkit/prio factory is named ${recipe.factory}`, { argument: 'vdaf' });
-    remade.set(key, (vdaf = factory(recipe.options as never) as Prio3<unknown, unknown>));
-  }
-  return vdaf;
-}
 
 /** A copy of an array argument, holes read as undefined (so each element is checked). */
 function checkList(name: string, value: unknown): unknown[] {
@@ -48,7 +19,7 @@ function checkList(name: string, value: unknown): unknown[] {
 
 // ---- Sharding ----
 
-interface ShardTask {
+export interface ShardTask {
   recipe: Prio3Recipe;
   measurements: unknown[];
   ctx: Uint8Array | undefined;
@@ -67,10 +38,6 @@ export const prio3Shard: PoolOperation<[vdaf: Prio3<unknown, unknown>, measureme
       }
     });
     return { rows: checked.length, task: (part) => ({ recipe, measurements: checked.slice(part.row, part.row + part.rows), ctx }) };
-  },
-  run: ({ recipe, measurements, ctx }) => {
-    const vdaf = vdafOf(recipe);
-    return measurements.map((m) => vdaf.shard(m, ctx === undefined ? {} : { ctx }));
   },
   merge: (parts) => parts.flat(),
 };
@@ -92,7 +59,7 @@ export type StepOutcome =
 
 export type Role = 'leader' | 'helper';
 
-interface StepTask {
+export interface StepTask {
   recipe: Prio3Recipe;
   role: Role;
   verifyKey: Uint8Array;
@@ -115,21 +82,6 @@ function checkReport(report: unknown, index: number, role: Role): ReportInput {
   return { nonce: bytes('nonce'), publicShare: bytes('publicShare'), inputShare: bytes('inputShare'), ...(role === 'helper' ? { inbound: bytes('inbound') } : {}) };
 }
 
-function step(vdaf: Prio3<unknown, unknown>, task: StepTask, report: ReportInput): StepOutcome {
-  const input = { verifyKey: task.verifyKey, nonce: report.nonce, publicShare: report.publicShare, inputShare: report.inputShare, ...(task.ctx === undefined ? {} : { ctx: task.ctx }) };
-  try {
-    if (task.role === 'leader') {
-      const { state, outbound } = vdaf.leaderInit(input);
-      return { ok: true, outbound, outShare: state.outShare.slice(), jointRandSeed: state.jointRandSeed };
-    }
-    const { outShare, outbound } = vdaf.helperInit({ ...input, inbound: report.inbound! });
-    return { ok: true, outbound, outShare, jointRandSeed: undefined };
-  } catch (error) {
-    if (!(error instanceof PrivkitError)) throw error;
-    return { ok: false, error: toWorkerError(error) };
-  }
-}
-
 /** What a step gives the caller for one report: the leader's or the helper's result, or why the report was refused. */
 export type StepResult = PromiseSettledResult<Prio3LeaderInit | Prio3HelperInit>;
 
@@ -150,10 +102,6 @@ export const prio3Step: PoolOperation<
     }
     const checked = checkList('reports', reports).map((r, i) => checkReport(r, i, role));
     return { vdaf, role, rows: checked.length, task: (part) => ({ recipe, role, verifyKey: key, ctx, reports: checked.slice(part.row, part.row + part.rows) }) };
-  },
-  run: (task) => {
-    const vdaf = vdafOf(task.recipe);
-    return task.reports.map((report) => step(vdaf, task, report));
   },
   merge: (parts, { vdaf, role }) =>
     parts.flat().map((outcome): StepResult => {

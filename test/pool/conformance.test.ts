@@ -12,8 +12,8 @@
 //   r (chi-square over 16 bins, alpha 1e-6: a gross bias such as r from a subrange) and the
 //   properties that define them (each exactly r^n mod n^2, all distinct); primes by theirs.
 // - Bad arguments: the pooled operation rejects with exactly the sync twin's error.
-// Adding a pool operation = its pool-ops.ts entry + one row here; a registered operation without a
-// row (or a row without an operation) fails the first test.
+// Adding a pool operation = its pool-ops.ts entry (plan, merge) and pool-run.ts entry (run) + one row
+// here; a registered operation without a row, a half or a registration fails the first test.
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +25,7 @@ import { generateKeyPair, millerRabin, Modulus, randomPrime, type KeyPair } from
 import { createPool, sharedFloat32Array, type Pool } from 'privkit/pool';
 import { prio3SumVec, type Prio3Report } from 'privkit/prio';
 import { collectSamples } from '../../dist/src/audit/sampling.js';
-import { operation, REGISTRY, type OperationName } from '../../dist/src/registry.js';
+import { operation, partRun, REGISTRY, type OperationName } from '../../dist/src/registry.js';
 import { chiSquareCritical, ksCritical, moments } from '../support/noise-stats.js';
 
 type Name = OperationName;
@@ -504,27 +504,33 @@ afterAll(async () => {
 });
 
 describe('the registry', () => {
-  it('has a row here for every registered operation, and registers every operation its pool-ops files export', async () => {
+  it('has a row here for every registered operation, and registers every operation its pool-ops and pool-run files export', async () => {
     expect(Object.keys(table).sort()).toEqual(Object.keys(REGISTRY).sort());
-    const operations = Object.fromEntries(await Promise.all(Object.keys(REGISTRY).map(async (name) => [name, await operation(name as Name)])));
+    const names = Object.keys(REGISTRY) as Name[];
+    const operations = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await operation(name)])));
+    const runs = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await partRun(name)])));
     for (const [name, registered] of Object.entries(operations)) expect((registered as { name: string }).name, name).toBe(name);
+    for (const [name, run] of Object.entries(runs)) expect(typeof run, `the run of ${name}`).toBe('function');
     const src = fileURLToPath(new URL('../../src/', import.meta.url));
-    const files = (function list(dir: string): string[] {
-      return readdirSync(dir).flatMap((entry) => {
-        const path = join(dir, entry);
-        return statSync(path).isDirectory() ? list(path) : path.endsWith('pool-ops.ts') ? [path] : [];
-      });
-    })(src);
-    expect(files.length).toBeGreaterThan(0);
-    let exported = 0;
-    for (const file of files) {
-      const module = (await import(new URL(`../../dist/src/${relative(src, file).replace(/\.ts$/, '.js')}`, import.meta.url).href)) as Record<string, unknown>;
-      for (const [name, value] of Object.entries(module)) {
-        expect(operations[name], `${name} of ${relative(src, file)}`).toBe(value);
-        exported++;
+    const halves: Array<[suffix: string, registered: Record<string, unknown>]> = [['pool-ops.ts', operations], ['pool-run.ts', runs]];
+    for (const [suffix, registered] of halves) {
+      const files = (function list(dir: string): string[] {
+        return readdirSync(dir).flatMap((entry) => {
+          const path = join(dir, entry);
+          return statSync(path).isDirectory() ? list(path) : path.endsWith(suffix) ? [path] : [];
+        });
+      })(src);
+      expect(files.length).toBeGreaterThan(0);
+      let exported = 0;
+      for (const file of files) {
+        const module = (await import(new URL(`../../dist/src/${relative(src, file).replace(/\.ts$/, '.js')}`, import.meta.url).href)) as Record<string, unknown>;
+        for (const [name, value] of Object.entries(module)) {
+          expect(registered[name], `${name} of ${relative(src, file)}`).toBe(value);
+          exported++;
+        }
       }
+      expect(exported, `two ${suffix} files export an operation under one name`).toBe(names.length);
     }
-    expect(exported, 'two files export an operation under one name').toBe(Object.keys(operations).length);
   });
 });
 
