@@ -42,6 +42,24 @@ export type GadgetCall = ((inp: readonly bigint[]) => bigint) & {
   chunkedRangeCheck?: (meas: FieldVec, jointRand: readonly bigint[], numShares: number, chunkLength: number, calls: number) => bigint | undefined;
 };
 
+/**
+ * What the one-call wasm kernels of Prio3 (src/prio/kernels.ts: shardChunkedWasm and its
+ * siblings) need to know of a circuit whose only gadget is the chunked bit check, called once by
+ * eval (SumVec, Histogram, MultihotCountVec) besides that gadget: eval's outputs after the bit check
+ * as a linear form, and truncate as weighted sums. eval and truncate stay the definition (the
+ * plain-TS path, property-tested against the kernels).
+ */
+export interface ChunkedCheck {
+  /** Mul pairs per ParallelSum call. */
+  readonly chunkLength: number;
+  /** Gadget calls (the joint randomness length). */
+  readonly calls: number;
+  /** With evalOutputLen 2, eval's second output: sum_i weights[i] x_i - constant / numShares (weights encoded, measLen elements). */
+  readonly linear?: { readonly weights: FieldVec; readonly constant: bigint };
+  /** truncate: out[i] = sum_l weights[l] x[i * width + l] for i < outputLen (weights encoded, width elements); absent: the first outputLen elements. */
+  readonly truncate?: { readonly width: number; readonly weights: FieldVec };
+}
+
 /** A validity circuit (section 7.3.2): accepts a measurement when every output is zero. */
 export interface Circuit<M, R> {
   readonly field: Field;
@@ -59,6 +77,8 @@ export interface Circuit<M, R> {
   truncate(meas: FieldVec): FieldVec;
   /** The aggregate result; `noised`: the aggregators added signed DP noise (elements read as signed integers, no wrap check). */
   decode(output: readonly bigint[], numMeasurements: number, noised?: boolean): R;
+  /** Present when the circuit is a chunked bit check (see ChunkedCheck). */
+  readonly chunked?: ChunkedCheck;
 }
 
 export const wirePolyLen = (gadgetCalls: number): number => nextPowerOf2(1 + gadgetCalls);
@@ -275,11 +295,14 @@ export function query(
   gadgets.forEach((g, i) => {
     const t = rest[i]!;
     // A test point among the wire nodes would leak gadget outputs (section 7.3.4).
-    if (pow(f, t, BigInt(g.wires.p)) === 1n) throw new PrivkitError('E_AUTH', 'the query randomness hit a root of unity; the report cannot be verified');
+    if (pow(f, t, BigInt(g.wires.p)) === 1n) throw rootOfUnityError();
     verifier.push(...(bulkChecks.get(i) ?? [...polyEvalBatched(f, g.wires.wires(), t), polyEvalBatched(f, [g.poly()], t)[0]!]));
   });
   return verifier;
 }
+
+/** The E_AUTH of a query whose test point is a wire node (a p-th root of unity). */
+export const rootOfUnityError = (): PrivkitError => new PrivkitError('E_AUTH', 'the query randomness hit a root of unity; the report cannot be verified');
 
 /** The decision on a whole verifier message: the circuit output is zero and every gadget test holds. */
 export function decide(c: Circuit<unknown, unknown>, verifier: readonly bigint[]): boolean {

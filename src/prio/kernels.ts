@@ -7,9 +7,10 @@
 // secret (zeroed when the call returns).
 import { PrivkitError } from '../errors.js';
 import type { Arena } from '../wasm/arena.js';
-import { decodeVec, encodeVec, type Field, FieldVec, invInt, vecAdd, vecSub, weightedSums as weightedSumsReference, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
+import { checkEncodedVec, decodeVec, encodeVec, type Field, FieldVec, invInt, nextPowerOf2, vecAdd, vecSub, weightedSums as weightedSumsReference, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
 import { SEED_SIZE, XofTurboShake128 } from './xof.js';
 import { prioWasm } from './wasm.js';
+import type { Circuit } from './flp.js';
 
 const fieldId = (f: Field): number => f.encodedSize * 8;
 
@@ -343,3 +344,178 @@ export function weightedSums(f: Field, x: Uint8Array, count: number, width: numb
   });
 }
 
+
+// ---- Prio3 of the chunked bit-check circuits, one kernel call per step (assembly/prio/prio3.ts) ----
+
+/** A Prio3 instance's constants for the one-call kernels (made once per instance by chunkedPlan). */
+export interface ChunkedPlan {
+  readonly field: Field;
+  readonly shares: number;
+  readonly proofs: number;
+  readonly measLen: number;
+  readonly chunkLength: number;
+  readonly calls: number;
+  /** Evaluations of a wire polynomial (a power of 2 above calls). */
+  readonly p: number;
+  /** Circuit outputs: 1 (the bit check) or 2 (and the linear check). */
+  readonly outputs: number;
+  /** Weights of the linear check (measLen, or 0 without one). */
+  readonly linearLen: number;
+  readonly outputLen: number;
+  /** Elements per output element (0: the output share is the first outputLen elements). */
+  readonly truncWidth: number;
+  /** shardChunked's constants: 1, W_p, W_p^-1, W_2p, 1/p. */
+  readonly shardConsts: Uint8Array;
+  /** verifyChunked's constants (1/shares, W_p, W_2p, 1/p, 1/2p, the linear check's constant), then the linear check's and the truncation's weights in Montgomery form, staged as one block. */
+  readonly verifyConsts: Uint8Array;
+  /** Bytes of one proof, of one verifier share (verifiers and joint-randomness part). */
+  readonly proofBytes: number;
+  readonly verifierShareBytes: number;
+}
+
+/** The plan of a Prio3 over a chunked bit-check circuit. */
+export function chunkedPlan(c: Circuit<unknown, unknown>, shares: number, proofs: number): ChunkedPlan | undefined {
+  const check = c.chunked;
+  if (check === undefined) return undefined;
+  const f = c.field;
+  const size = f.encodedSize;
+  const linear = check.linear;
+  if (c.gadgets.length !== 1 || c.gadgetCalls[0] !== check.calls || c.evalOutputLen !== (linear === undefined ? 1 : 2)) {
+    throw new PrivkitError('E_SHAPE', 'a chunked bit-check circuit has one gadget, called `calls` times, and one output besides the bit check exactly when it has a linear check');
+  }
+  // the wire polynomials' length (flp.ts's wirePolyLen)
+  const p = nextPowerOf2(1 + check.calls);
+  const truncWidth = check.truncate?.width ?? 0;
+  const montgomery = (values: readonly bigint[]): Uint8Array => encodeVec(f, values.map((w) => (w << BigInt(8 * size)) % f.modulus));
+  const linearLen = linear === undefined ? 0 : c.measLen;
+  const verifyConsts = new Uint8Array(size * (6 + linearLen + truncWidth));
+  verifyConsts.set(encodeVec(f, [invInt(f, shares), nthRoot(f, p), nthRoot(f, 2 * p), invInt(f, p), invInt(f, 2 * p), linear?.constant ?? 0n]));
+  if (linear !== undefined) verifyConsts.set(montgomery(linear.weights.vec), 6 * size);
+  if (check.truncate !== undefined) verifyConsts.set(montgomery(check.truncate.weights.vec), (6 + linearLen) * size);
+  return {
+    field: f,
+    shares,
+    proofs,
+    measLen: c.measLen,
+    chunkLength: check.chunkLength,
+    calls: check.calls,
+    p,
+    outputs: linear === undefined ? 1 : 2,
+    linearLen,
+    outputLen: c.outputLen,
+    truncWidth,
+    shardConsts: encodeVec(f, [1n, nthRoot(f, p), nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]),
+    verifyConsts,
+    proofBytes: size * (2 * check.chunkLength + 2 * p - 1),
+    verifierShareBytes: size * proofs * (2 * check.chunkLength + 2) + SEED_SIZE,
+  };
+}
+
+/** Offsets of consecutive regions of the given byte lengths, each 16-byte aligned; the last is the total. */
+function layout(...lengths: number[]): number[] {
+  const offsets = [0];
+  for (const n of lengths) offsets.push(offsets[offsets.length - 1]! + Math.ceil(n / 16) * 16);
+  return offsets;
+}
+
+/**
+ * A client's sharding in one call: the encoded measurement, the sharding randomness (`randSize`
+ * bytes) and the nonce give the leader's input share and the public share (the helpers' input
+ * shares are slices of the randomness). `dst` is the draft's 8-byte prefix (any usage) and the ctx.
+ */
+export function shardChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, meas: Uint8Array, rand: Uint8Array, nonce: Uint8Array): { leaderShare: Uint8Array; publicShare: Uint8Array } {
+  const f = plan.field;
+  const id = fieldId(f);
+  const leaderBytes = meas.length + plan.proofs * plan.proofBytes + SEED_SIZE;
+  const publicBytes = plan.shares * SEED_SIZE;
+  return prioWasm.run((k, arena) => {
+    const scratchBytes = k.shardChunkedScratchBytes(id, plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, dst.length);
+    const [dstAt, constsAt, measAt, randAt, nonceAt, leaderAt, publicAt, scratchAt, total] = layout(dst.length, plan.shardConsts.length, meas.length, rand.length, nonce.length, leaderBytes, publicBytes, scratchBytes);
+    const base = arena.allocSecret(total!);
+    const view = arena.bytes(base, total!);
+    view.set(dst, dstAt);
+    view.set(plan.shardConsts, constsAt);
+    view.set(meas, measAt);
+    view.set(rand, randAt);
+    view.set(nonce, nonceAt);
+    k.shardChunked(id, plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, base + dstAt!, dst.length, base + constsAt!, base + measAt!, base + randAt!, base + nonceAt!, base + leaderAt!, base + publicAt!, base + scratchAt!);
+    return { leaderShare: view.slice(leaderAt, leaderAt! + leaderBytes), publicShare: view.slice(publicAt, publicAt! + publicBytes) };
+  });
+}
+
+/** verifyChunkedWasm's result: the verifier share and, once verifyNext checks the message, the joint-randomness seed and output share. */
+export type ChunkedVerify =
+  | { readonly ok: true; readonly verifierShare: Uint8Array; readonly jointRandSeed: Uint8Array; readonly outShare: Uint8Array }
+  | { readonly ok: false; readonly reason: 'part' | 'root of unity' };
+
+/**
+ * One aggregator's verification of its input share in one call (lengths checked by the caller).
+ * The leader's measurement and proofs shares are checked canonical on the copy in wasm memory (E_ARG
+ * naming `inputShare` and the element, as in the step-by-step path) before the kernel reads them.
+ */
+export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Array, verifyKey: Uint8Array, nonce: Uint8Array, publicShare: Uint8Array, inputShare: Uint8Array): ChunkedVerify {
+  const f = plan.field;
+  const id = fieldId(f);
+  const size = f.encodedSize;
+  const verifierBytes = plan.verifierShareBytes;
+  const outBytes = plan.outputLen * size;
+  return prioWasm.run((k, arena) => {
+    const scratchBytes = k.verifyChunkedScratchBytes(id, plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, dst.length);
+    const consts = plan.verifyConsts;
+    const [dstAt, constsAt, keyAt, nonceAt, publicAt, inputAt, verifierAt, seedAt, outAt, scratchAt, total] = layout(
+      dst.length, consts.length, verifyKey.length, nonce.length, publicShare.length, inputShare.length, verifierBytes, SEED_SIZE, outBytes, scratchBytes,
+    );
+    const base = arena.allocSecret(total!);
+    const view = arena.bytes(base, total!);
+    view.set(dst, dstAt);
+    view.set(consts, constsAt);
+    view.set(verifyKey, keyAt);
+    view.set(nonce, nonceAt);
+    view.set(publicShare, publicAt);
+    view.set(inputShare, inputAt);
+    if (aggId === 0) {
+      const measBytes = plan.measLen * size;
+      checkEncodedVec(f, view.subarray(inputAt, inputAt! + measBytes), 'inputShare');
+      checkEncodedVec(f, view.subarray(inputAt! + measBytes, inputAt! + measBytes + plan.proofs * plan.proofBytes), 'inputShare');
+    }
+    const linearAt = base + constsAt! + 6 * size;
+    const status = k.verifyChunked(
+      id, plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, plan.outputs, aggId,
+      base + dstAt!, dst.length, base + constsAt!, base + keyAt!, base + nonceAt!, base + publicAt!, base + inputAt!,
+      linearAt, plan.outputLen, plan.truncWidth, linearAt + plan.linearLen * size,
+      base + verifierAt!, base + seedAt!, base + outAt!, base + scratchAt!,
+    );
+    if (status !== 0) return { ok: false, reason: status === 1 ? 'part' : 'root of unity' };
+    return {
+      ok: true,
+      verifierShare: view.slice(verifierAt, verifierAt! + verifierBytes),
+      jointRandSeed: view.slice(seedAt, seedAt! + SEED_SIZE),
+      outShare: view.slice(outAt, outAt! + outBytes),
+    };
+  });
+}
+
+/**
+ * The verifier message of the verifier shares (each `verifierShareBytes` long, checked by the
+ * caller; their elements are checked canonical here, E_ARG naming `verifierShares[j]`): the joint-
+ * randomness seed, or the index of the first proof that fails.
+ */
+export function combineChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, shares: readonly Uint8Array[]): { seed: Uint8Array } | { failed: number } {
+  const f = plan.field;
+  const id = fieldId(f);
+  const shareBytes = plan.verifierShareBytes;
+  return prioWasm.run((k, arena) => {
+    const scratchBytes = k.combineChunkedScratchBytes(id, plan.shares, plan.proofs, plan.chunkLength, dst.length);
+    const [dstAt, sharesAt, seedAt, scratchAt, total] = layout(dst.length, shares.length * shareBytes, SEED_SIZE, scratchBytes);
+    const base = arena.allocSecret(total!);
+    const view = arena.bytes(base, total!);
+    view.set(dst, dstAt);
+    shares.forEach((share, j) => {
+      const at = sharesAt! + j * shareBytes;
+      view.set(share, at);
+      checkEncodedVec(f, view.subarray(at, at + shareBytes - SEED_SIZE), `verifierShares[${j}]`);
+    });
+    const failed = k.combineChunked(id, plan.shares, plan.proofs, plan.chunkLength, base + dstAt!, dst.length, base + sharesAt!, base + seedAt!, base + scratchAt!);
+    return failed === 0 ? { seed: view.slice(seedAt, seedAt! + SEED_SIZE) } : { failed: failed - 1 };
+  });
+}

@@ -10,8 +10,8 @@ import { assertInteger, assertNumber, describe, readOptions } from '../validate.
 import { assertBytes } from '../validate-arrays.js';
 import { discreteGaussian, MAX_DISCRETE_SCALE } from '../dp/discrete.js';
 import { checkEncodedVec, decodeVec, encodeVec, type Field, FieldVec, vecAdd } from './field.js';
-import { type Circuit, decide, proofLen, proveEncoded, proveRandLen, query, queryRandLen, verifierLen } from './flp.js';
-import { addEncoded, deriveSeed, expandIntoFieldVec, expandIntoVec } from './kernels.js';
+import { type Circuit, decide, proofLen, proveEncoded, proveRandLen, query, queryRandLen, rootOfUnityError, verifierLen } from './flp.js';
+import { addEncoded, type ChunkedPlan, chunkedPlan, combineChunkedWasm, deriveSeed, expandIntoFieldVec, expandIntoVec, shardChunkedWasm, verifyChunkedWasm, wasmLoaded } from './kernels.js';
 import { SEED_SIZE } from './xof.js';
 
 /** The draft's VERSION constant (draft 20 keeps the wire format of draft 18). */
@@ -181,6 +181,15 @@ export class Prio3<M, R> {
     this.randSize = SEED_SIZE * shares * (circuit.jointRandLen > 0 ? 2 : 1);
     this.proofLength = proofLen(circuit);
     this.verifierLength = verifierLen(circuit);
+    this.plan = chunkedPlan(circuit, shares, proofs);
+  }
+
+  /** The one-call wasm kernels' constants, for a chunked bit-check circuit (used once the module is loaded). */
+  private readonly plan: ChunkedPlan | undefined;
+
+  /** The plan when the one-call kernels run this VDAF (a chunked bit-check circuit, the wasm module loaded). */
+  private wasmPlan(): ChunkedPlan | undefined {
+    return this.plan !== undefined && wasmLoaded() ? this.plan : undefined;
   }
 
   /** Field elements of one proof. */
@@ -188,6 +197,7 @@ export class Prio3<M, R> {
   /** Field elements of one verifier (per proof). */
   readonly verifierLength: number;
 
+  /** The domain separation tag of XOF calls of `usage` (the one-call kernels set the usage bytes 6 and 7 themselves). */
   private dst(usage: number, ctx: Uint8Array): Uint8Array {
     const id = this.id;
     return bytesOf([VERSION, 0, id >>> 24, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff, usage >> 8, usage & 0xff], ctx);
@@ -240,10 +250,20 @@ export class Prio3<M, R> {
     const nonce = nonceGiven ?? rng!.bytes(NONCE_SIZE);
     const rand = randGiven ?? rng!.bytes(this.randSize);
     try {
+      const plan = this.wasmPlan();
+      if (plan !== undefined) return { nonce, ...this.shardChunked(plan, ctx, this.circuit.encode(m), nonce, rand) };
       return { nonce, ...this.shardWith(ctx, this.circuit.encode(m), nonce, rand) };
     } finally {
       rand.fill(0);
     }
+  }
+
+  /** shardWith in one kernel call: the helpers' input shares are their seeds and blinds, slices of rand. */
+  private shardChunked(plan: ChunkedPlan, ctx: Uint8Array, meas: FieldVec, nonce: Uint8Array, rand: Uint8Array): Omit<Prio3Report, 'nonce'> {
+    const { leaderShare, publicShare } = shardChunkedWasm(plan, this.dst(0, ctx), meas.bytes, rand, nonce);
+    const inputShares = [leaderShare];
+    for (let j = 0; j < this.shares - 1; j++) inputShares.push(rand.slice(2 * SEED_SIZE * j, 2 * SEED_SIZE * (j + 1)));
+    return { publicShare, inputShares };
   }
 
   private shardWith(ctx: Uint8Array, meas: FieldVec, nonce: Uint8Array, rand: Uint8Array): Omit<Prio3Report, 'nonce'> {
@@ -321,6 +341,14 @@ export class Prio3<M, R> {
     if (inputShare.length !== expectedInput) {
       throw new PrivkitError('E_ARG', `inputShare of aggregator ${aggId} must be ${expectedInput} bytes, got ${inputShare.length}`, { argument: 'inputShare' });
     }
+    const plan = this.wasmPlan();
+    if (plan !== undefined) {
+      const result = verifyChunkedWasm(plan, aggId, this.dst(0, ctx), verifyKey, nonce, publicShare, inputShare);
+      if (!result.ok) throw this.verifyFailure(result.reason, aggId);
+      const state: Prio3VerifyState = { outShare: result.outShare, jointRandSeed: result.jointRandSeed, owner: this };
+      pendingStates.add(state);
+      return { state, verifierShare: result.verifierShare };
+    }
     let measShare: FieldVec;
     let proofsShare: FieldVec;
     if (aggId === 0) {
@@ -345,9 +373,7 @@ export class Prio3<M, R> {
       // Beyond the draft: an aggregator whose own part differs from the public share's would accept a
       // report the others reject in verifyNext (they use the public share's part); refusing it here
       // makes every honest aggregator decide alike, so no one adds an output share the others drop.
-      if (!equalBytes(part, publicShare.subarray(aggId * SEED_SIZE, (aggId + 1) * SEED_SIZE))) {
-        throw new PrivkitError('E_AUTH', `${this.name} joint-randomness part ${aggId} of the public share is not the one input share ${aggId} derives: the report is invalid`);
-      }
+      if (!equalBytes(part, publicShare.subarray(aggId * SEED_SIZE, (aggId + 1) * SEED_SIZE))) throw this.verifyFailure('part', aggId);
       const parts = Array.from({ length: this.shares }, (_, j) => (j === aggId ? part! : publicShare.subarray(j * SEED_SIZE, (j + 1) * SEED_SIZE)));
       jointRandSeed = this.jointRandSeed(ctx, parts);
       jointRands = this.jointRands(ctx, jointRandSeed);
@@ -373,6 +399,13 @@ export class Prio3<M, R> {
     return { state, verifierShare: bytesOf(encodeVec(f, verifiers), part ?? []) };
   }
 
+  /** The E_AUTH of an input share verifyInit refuses: its joint-randomness part differs from the public share's, or the query point is a root of unity. */
+  private verifyFailure(reason: 'part' | 'root of unity', aggId: number): PrivkitError {
+    return reason === 'part'
+      ? new PrivkitError('E_AUTH', `${this.name} joint-randomness part ${aggId} of the public share is not the one input share ${aggId} derives: the report is invalid`)
+      : rootOfUnityError();
+  }
+
   /**
    * Combines every aggregator's verifier share (in aggregator order) into the verifier message,
    * deciding the proof(s).
@@ -392,11 +425,23 @@ export class Prio3<M, R> {
     const vLength = this.verifierLength * this.proofs;
     const withJointRand = this.circuit.jointRandLen > 0;
     const expected = f.encodedSize * vLength + (withJointRand ? SEED_SIZE : 0);
+    const checked = (j: number): Uint8Array => {
+      const share = checkTypedArray(`verifierShares[${j}]`, verifierShares[j], ['Uint8Array']);
+      const length = currentLength(share);
+      if (length !== expected) throw new PrivkitError('E_ARG', `verifierShares[${j}] must be ${expected} bytes, got ${length}`, { argument: 'verifierShares', index: j });
+      return share;
+    };
+    const plan = this.wasmPlan();
+    if (plan !== undefined) {
+      // the kernel checks the elements on its copy of the shares
+      const result = combineChunkedWasm(plan, this.dst(0, ctx), Array.from({ length: this.shares }, (_, j) => checked(j)));
+      if ('failed' in result) throw this.proofFailure(result.failed);
+      return result.seed;
+    }
     let sum: Uint8Array | undefined;
     const parts: Uint8Array[] = [];
     for (let j = 0; j < this.shares; j++) {
-      const share = readBytes(`verifierShares[${j}]`, verifierShares[j]);
-      if (share.length !== expected) throw new PrivkitError('E_ARG', `verifierShares[${j}] must be ${expected} bytes, got ${share.length}`, { argument: 'verifierShares', index: j });
+      const share = copyBytes(checked(j));
       const encoded = share.subarray(0, f.encodedSize * vLength);
       checkEncodedVec(f, encoded, `verifierShares[${j}]`);
       sum = sum === undefined ? encoded : addEncoded(f, sum, encoded);
@@ -405,9 +450,13 @@ export class Prio3<M, R> {
     const verifiers = decodeVec(f, sum!, 'verifierShares');
     for (let i = 0; i < this.proofs; i++) {
       const verifier = verifiers.slice(i * this.verifierLength, (i + 1) * this.verifierLength);
-      if (!decide(this.circuit, verifier)) throw new PrivkitError('E_AUTH', `${this.name} proof ${i} failed verification: the report is invalid`);
+      if (!decide(this.circuit, verifier)) throw this.proofFailure(i);
     }
     return withJointRand ? this.jointRandSeed(ctx, parts) : new Uint8Array(0);
+  }
+
+  private proofFailure(proof: number): PrivkitError {
+    return new PrivkitError('E_AUTH', `${this.name} proof ${proof} failed verification: the report is invalid`);
   }
 
   /**
