@@ -130,12 +130,21 @@ const pendingStates = new WeakSet<Prio3VerifyState>();
  */
 const copyBytes = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
 
-/** A copy of a Uint8Array argument of any length up to `max`. */
-function readBytes(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): Uint8Array {
+/**
+ * A Uint8Array argument of any length up to `max`, checked but not copied: for bytes a kernel call
+ * stages into wasm memory at once (its snapshot), or that are read before any other code runs.
+ */
+function checkBytes(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): Uint8Array {
   const bytes = checkTypedArray(name, value, ['Uint8Array']);
   if (currentLength(bytes) > max) throw new PrivkitError('E_ARG', `${name} must be at most ${max} bytes, got ${describe(value)}`, { argument: name });
-  return copyBytes(bytes);
+  return bytes;
 }
+
+/** A copy of a Uint8Array argument of any length up to `max`. */
+const readBytes = (name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): Uint8Array => copyBytes(checkBytes(name, value, max));
+
+/** The keys of a verifyInit input without aggregatorId (leaderInit and helperInit take them). */
+const VERIFY_INPUT_KEYS = ['verifyKey', 'nonce', 'publicShare', 'inputShare', 'ctx'] as const;
 
 /**
  * A Prio3 VDAF: made by {@link prio3Count}, {@link prio3Sum}, {@link prio3SumVec},
@@ -247,8 +256,11 @@ export class Prio3<M, R> {
     const nonceGiven = o.nonce === undefined ? undefined : copyBytes(assertBytes('nonce', o.nonce, NONCE_SIZE));
     const randGiven = o.rand === undefined ? undefined : copyBytes(assertBytes('rand', o.rand, this.randSize));
     const rng = o.rng ?? (nonceGiven === undefined || randGiven === undefined ? (defaultRng ??= createRng()) : undefined);
-    const nonce = nonceGiven ?? rng!.bytes(NONCE_SIZE);
-    const rand = randGiven ?? rng!.bytes(this.randSize);
+    // what is not given is drawn at once, the nonce first (the keystream as two draws would give it)
+    const toDraw = (nonceGiven === undefined ? NONCE_SIZE : 0) + (randGiven === undefined ? this.randSize : 0);
+    const drawn = toDraw > 0 ? rng!.bytes(toDraw) : undefined;
+    const nonce = nonceGiven ?? drawn!.slice(0, NONCE_SIZE);
+    const rand = randGiven ?? drawn!.subarray(nonceGiven === undefined ? NONCE_SIZE : 0);
     try {
       const plan = this.wasmPlan();
       if (plan !== undefined) return { nonce, ...this.shardChunked(plan, ctx, this.circuit.encode(m), nonce, rand) };
@@ -322,33 +334,42 @@ export class Prio3<M, R> {
    */
   verifyInit(input: Prio3VerifyInput): Prio3VerifyInit {
     const o = readOptions(input, ['verifyKey', 'aggregatorId', 'nonce', 'publicShare', 'inputShare', 'ctx'], 'input');
+    return this.init(o, o.aggregatorId, this.readCtx(o.ctx));
+  }
+
+  /** verifyInit on its options, read once (by verifyInit, leaderInit or helperInit), and the read ctx. */
+  private init(o: Partial<Omit<Prio3VerifyInput, 'aggregatorId' | 'ctx'>>, aggregatorId: unknown, ctx: Uint8Array): Prio3VerifyInit {
     const f = this.field;
     const c = this.circuit;
     const verifyKey = assertBytes('verifyKey', o.verifyKey, VERIFY_KEY_SIZE);
-    const aggId = assertInteger('aggregatorId', o.aggregatorId, 0, this.shares - 1);
-    const nonce = copyBytes(assertBytes('nonce', o.nonce, NONCE_SIZE));
-    const ctx = this.readCtx(o.ctx);
+    const aggId = assertInteger('aggregatorId', aggregatorId, 0, this.shares - 1);
+    const nonceGiven = assertBytes('nonce', o.nonce, NONCE_SIZE);
     const withJointRand = c.jointRandLen > 0;
-    const publicShare = readBytes('publicShare', o.publicShare);
+    const publicGiven = checkBytes('publicShare', o.publicShare);
     const expectedPublic = withJointRand ? SEED_SIZE * this.shares : 0;
-    if (publicShare.length !== expectedPublic) {
-      throw new PrivkitError('E_ARG', `publicShare must be ${expectedPublic} bytes for ${this.name} with ${this.shares} shares, got ${publicShare.length}`, { argument: 'publicShare' });
+    if (currentLength(publicGiven) !== expectedPublic) {
+      throw new PrivkitError('E_ARG', `publicShare must be ${expectedPublic} bytes for ${this.name} with ${this.shares} shares, got ${currentLength(publicGiven)}`, { argument: 'publicShare' });
     }
-    const inputShare = readBytes('inputShare', o.inputShare);
+    const inputGiven = checkBytes('inputShare', o.inputShare);
     const proofsLength = this.proofLength * this.proofs;
     const blindLength = withJointRand ? SEED_SIZE : 0;
     const expectedInput = aggId === 0 ? f.encodedSize * (c.measLen + proofsLength) + blindLength : SEED_SIZE + blindLength;
-    if (inputShare.length !== expectedInput) {
-      throw new PrivkitError('E_ARG', `inputShare of aggregator ${aggId} must be ${expectedInput} bytes, got ${inputShare.length}`, { argument: 'inputShare' });
+    if (currentLength(inputGiven) !== expectedInput) {
+      throw new PrivkitError('E_ARG', `inputShare of aggregator ${aggId} must be ${expectedInput} bytes, got ${currentLength(inputGiven)}`, { argument: 'inputShare' });
     }
     const plan = this.wasmPlan();
     if (plan !== undefined) {
-      const result = verifyChunkedWasm(plan, aggId, this.dst(0, ctx), verifyKey, nonce, publicShare, inputShare);
+      // the kernel call stages the arguments (checked above, no code runs in between) and checks the leader's elements on its copy
+      const result = verifyChunkedWasm(plan, aggId, this.dst(0, ctx), verifyKey, nonceGiven, publicGiven, inputGiven);
       if (!result.ok) throw this.verifyFailure(result.reason, aggId);
       const state: Prio3VerifyState = { outShare: result.outShare, jointRandSeed: result.jointRandSeed, owner: this };
       pendingStates.add(state);
       return { state, verifierShare: result.verifierShare };
     }
+    // the step-by-step path reads its arguments over many calls: copies
+    const nonce = copyBytes(nonceGiven);
+    const publicShare = copyBytes(publicGiven);
+    const inputShare = copyBytes(inputGiven);
     let measShare: FieldVec;
     let proofsShare: FieldVec;
     if (aggId === 0) {
@@ -417,7 +438,11 @@ export class Prio3<M, R> {
    */
   verifierSharesToMessage(verifierShares: readonly Uint8Array[], opts: { ctx?: Uint8Array } = {}): Uint8Array {
     const o = readOptions(opts, ['ctx']);
-    const ctx = this.readCtx(o.ctx);
+    return this.combine(verifierShares, this.readCtx(o.ctx));
+  }
+
+  /** verifierSharesToMessage with the ctx read. */
+  private combine(verifierShares: readonly Uint8Array[], ctx: Uint8Array): Uint8Array {
     const f = this.field;
     if (!Array.isArray(verifierShares) || verifierShares.length !== this.shares) {
       throw new PrivkitError('E_ARG', `verifierShares must be an array of ${this.shares} Uint8Arrays, got ${describe(verifierShares)}`, { argument: 'verifierShares' });
@@ -473,7 +498,11 @@ export class Prio3<M, R> {
     if (typeof state !== 'object' || state === null || state.owner !== this) {
       throw new PrivkitError('E_ARG', `state must be a verification state of this ${this.name}, got ${describe(state)}`, { argument: 'state' });
     }
-    const message = readBytes('verifierMessage', verifierMessage);
+    return this.finish(state, checkBytes('verifierMessage', verifierMessage));
+  }
+
+  /** verifyNext on a checked state and message (read before anything else runs). */
+  private finish(state: Prio3VerifyState, message: Uint8Array): Uint8Array {
     if (!pendingStates.has(state)) {
       throw new PrivkitError('E_PROTOCOL', `this ${this.name} verification state was already finished or not made by verifyInit: a report yields one output share`, { argument: 'state' });
     }
@@ -529,8 +558,8 @@ export class Prio3<M, R> {
    */
   leaderInit(input: Omit<Prio3VerifyInput, 'aggregatorId'>): Prio3LeaderInit {
     this.requireTwo();
-    const o = readOptions(input, ['verifyKey', 'nonce', 'publicShare', 'inputShare', 'ctx'], 'input');
-    const { state, verifierShare } = this.verifyInit({ ...o, aggregatorId: 0 } as Prio3VerifyInput);
+    const o = readOptions(input, VERIFY_INPUT_KEYS, 'input');
+    const { state, verifierShare } = this.init(o, 0, this.readCtx(o.ctx));
     return { state, outbound: encodePingPong(0, [verifierShare]) };
   }
 
@@ -543,11 +572,13 @@ export class Prio3<M, R> {
    */
   helperInit(input: Omit<Prio3VerifyInput, 'aggregatorId'> & { inbound: Uint8Array }): Prio3HelperInit {
     this.requireTwo();
-    const o = readOptions(input, ['verifyKey', 'nonce', 'publicShare', 'inputShare', 'ctx', 'inbound'], 'input');
-    const { state, verifierShare } = this.verifyInit({ ...o, aggregatorId: 1 } as Prio3VerifyInput);
-    const [leaderShare] = decodePingPong(readBytes('inbound', o.inbound), 0);
-    const message = this.verifierSharesToMessage([leaderShare!, verifierShare], { ctx: o.ctx ?? new Uint8Array(0) });
-    return { outShare: this.verifyNext(state, message), outbound: encodePingPong(2, [message]) };
+    const o = readOptions(input, [...VERIFY_INPUT_KEYS, 'inbound'], 'input');
+    const ctx = this.readCtx(o.ctx);
+    const { state, verifierShare } = this.init(o, 1, ctx);
+    // the leader's share is read (and staged, or copied) before any other code runs
+    const [leaderShare] = decodePingPong(checkBytes('inbound', o.inbound), 0);
+    const message = this.combine([leaderShare!, verifierShare], ctx);
+    return { outShare: this.finish(state, message), outbound: encodePingPong(2, [message]) };
   }
 
   /**
@@ -560,7 +591,7 @@ export class Prio3<M, R> {
    */
   leaderContinued(state: Prio3VerifyState, inbound: Uint8Array): Uint8Array {
     this.requireTwo();
-    const [message] = decodePingPong(readBytes('inbound', inbound), 2);
+    const [message] = decodePingPong(checkBytes('inbound', inbound), 2);
     return this.verifyNext(state, message!);
   }
 }
