@@ -5,10 +5,11 @@
 // verifier share, joint-randomness seed, output share) and the combination of the verifier shares
 // (decision and joint-randomness seed). Every XOF message, random vector, wire check and gadget
 // evaluation stays in the caller's scratch block, which the caller allocates secret (wiped after
-// the call). The circuit's outputs beyond the bit check are one linear form of the measurement
-// share minus a constant / shares (Histogram: the sum minus 1; MultihotCountVec: the count minus the
-// encoded weight); the output share is weighted sums of the measurement share (SumVec) or its first
-// elements (Histogram, MultihotCountVec).
+// the call). The circuit's output beyond the bit check, if any, is a linear check of the measurement
+// share: the sum of its first elements plus a weighted sum of the next ones, minus a constant /
+// shares (Histogram: the sum minus 1; MultihotCountVec: the count minus the encoded weight); the
+// output share is weighted sums of the measurement share (SumVec) or its first elements (Histogram,
+// MultihotCountVec).
 import { addVec, chunkWireChecks, chunkWireChecksScratchBytes, chunkWires, dotMontgomery, extendLast, lagrangeEval, lagrangeEvalScratchBytes, mulVec, parallelSumMul, parallelSumMulScratchBytes, weightedSums } from './field';
 import { SHAKE_STATE_BYTES, turboShake128, xofExpand } from './keccak';
 
@@ -202,16 +203,17 @@ export function verifyChunkedScratchBytes(field: i32, shares: i32, proofs: i32, 
  * verifierOut, the joint-randomness seed into seedOut and the output share into outShare. The
  * leader's input share (aggId 0) holds its measurement share and proofs share (canonical, checked by
  * the caller) and its blind; a helper's its seed and blind. `outputs` is 1 (the bit check only) or 2
- * (and the linear check: sum_i linear[i] x_i - linearConst / shares). The output share is
- * out[i] = sum_l truncWeights[l] x[i * truncWidth + l], i < truncCount, or with truncWidth 0 the first
- * truncCount elements. consts: 1/shares, W_p, W_2p, 1/p, 1/2p and linearConst (canonical); the
- * weights linear and truncWeights are in Montgomery form. Returns VERIFY_OK, or VERIFY_BAD_PART or
- * VERIFY_ROOT_OF_UNITY (the report must be refused).
+ * (and the linear check: sum_(i < ones) x_i + sum_l tail[l] x_(ones + l) - linearConst / shares,
+ * l < tailLen). The output share is out[i] = sum_l truncWeights[l] x[i * truncWidth + l],
+ * i < truncCount, or with truncWidth 0 the first truncCount elements. consts: 1/shares, W_p, W_2p,
+ * 1/p, 1/2p, linearConst (canonical) and 1 in Montgomery form; the weights tail and truncWeights are
+ * in Montgomery form. Returns VERIFY_OK, or VERIFY_BAD_PART or VERIFY_ROOT_OF_UNITY (the report must
+ * be refused).
  */
 export function verifyChunked(
   field: i32, shares: i32, proofs: i32, measLen: i32, chunk: i32, calls: i32, p: i32, outputs: i32, aggId: i32,
   dst: usize, dstLen: i32, consts: usize, verifyKey: usize, nonce: usize, publicShare: usize, inputShare: usize,
-  linear: usize, truncCount: i32, truncWidth: i32, truncWeights: usize,
+  ones: i32, tail: usize, tailLen: i32, truncCount: i32, truncWidth: i32, truncWeights: usize,
   verifierOut: usize, seedOut: usize, outShare: usize, scratch: usize,
 ): i32 {
   const size = elementBytes(field);
@@ -259,10 +261,14 @@ export function verifyChunked(
   const invP = consts + 3 * size;
   const inv2p = consts + 4 * size;
   const linearConst = consts + 5 * size;
+  const oneMontgomery = consts + 6 * size;
   // the linear check of the measurement share (the same for every proof): tmp[6]
   const linearCheck = tmp + 6 * size;
   if (outputs > 1) {
-    dotMontgomery(field, meas, 1, linear, measLen, linearCheck);
+    // the sum of the first elements as their dot product with 1 (R / R), then the tail's
+    dotMontgomery(field, oneMontgomery, 0, meas, ones, linearCheck);
+    dotMontgomery(field, meas + <usize>ones * size, 1, tail, tailLen, tmp);
+    addVec(field, linearCheck, linearCheck, tmp, 1, false);
     mulVec(field, tmp, linearConst, sharesInv, 1);
     addVec(field, linearCheck, linearCheck, tmp, 1, true);
   }

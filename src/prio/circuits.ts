@@ -60,9 +60,6 @@ function toCount(f: Field, x: bigint, count: number, max: number, noised = false
   return Number(x);
 }
 
-/** `n` ones, encoded. */
-const ones = (f: Field, n: number): FieldVec => encodeSmallInts(f, new Array<number>(n).fill(1));
-
 /** Count: x in {0, 1}, checked by Mul(x, x) - x = 0. */
 export function countCircuit(f: Field): Circuit<number, number> {
   return {
@@ -169,7 +166,7 @@ export function histogramCircuit(f: Field, length: number, chunkLength: number):
     },
     truncate: (meas) => meas,
     decode: (output, count, noised) => output.map((x) => toCount(f, x, count, 1, noised)),
-    chunked: { chunkLength, calls, linear: { weights: ones(f, length), constant: 1n } },
+    chunked: { chunkLength, calls, linear: { ones: length, tail: FieldVec.fromValues(f, []), constant: 1n } },
   };
 }
 
@@ -201,7 +198,7 @@ export function multihotCountVecCircuit(f: Field, length: number, maxWeight: num
       chunkLength,
       calls,
       // the count of the first `length` elements minus the weight they encode after them
-      linear: { weights: FieldVec.fromValues(f, [...ones(f, length).vec, ...rangeCheckedWeights(maxWeight).map((w) => neg(f, w))]), constant: 0n },
+      linear: { ones: length, tail: FieldVec.fromValues(f, rangeCheckedWeights(maxWeight).map((w) => neg(f, w))), constant: 0n },
     },
   };
 }

@@ -54,8 +54,11 @@ export interface ChunkedCheck {
   readonly chunkLength: number;
   /** Gadget calls (the joint randomness length). */
   readonly calls: number;
-  /** With evalOutputLen 2, eval's second output: sum_i weights[i] x_i - constant / numShares (weights encoded, measLen elements). */
-  readonly linear?: { readonly weights: FieldVec; readonly constant: bigint };
+  /**
+   * With evalOutputLen 2, eval's second output: sum_(i < ones) x_i + sum_l tail[l] x_(ones + l) -
+   * constant / numShares (a count of the first elements, minus what the next ones encode).
+   */
+  readonly linear?: { readonly ones: number; readonly tail: FieldVec; readonly constant: bigint };
   /** truncate: out[i] = sum_l weights[l] x[i * width + l] for i < outputLen (weights encoded, width elements); absent: the first outputLen elements. */
   readonly truncate?: { readonly width: number; readonly weights: FieldVec };
 }

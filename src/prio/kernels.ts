@@ -6,7 +6,7 @@
 // little-endian elements), written into and read from wasm memory directly; every staged region is
 // secret (zeroed when the call returns).
 import { PrivkitError } from '../errors.js';
-import type { Arena } from '../wasm/arena.js';
+import { type Arena, MAX_CALL_BYTES } from '../wasm/arena.js';
 import { checkEncodedVec, decodeVec, encodeVec, type Field, FieldVec, invInt, nextPowerOf2, vecAdd, vecSub, weightedSums as weightedSumsReference, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
 import { SEED_SIZE, XofTurboShake128 } from './xof.js';
 import { prioWasm } from './wasm.js';
@@ -359,19 +359,29 @@ export interface ChunkedPlan {
   readonly p: number;
   /** Circuit outputs: 1 (the bit check) or 2 (and the linear check). */
   readonly outputs: number;
-  /** Weights of the linear check (measLen, or 0 without one). */
-  readonly linearLen: number;
+  /** The linear check's unit weights (its first `ones` elements) and further weights. */
+  readonly ones: number;
+  readonly tailLength: number;
   readonly outputLen: number;
   /** Elements per output element (0: the output share is the first outputLen elements). */
   readonly truncWidth: number;
   /** shardChunked's constants: 1, W_p, W_p^-1, W_2p, 1/p. */
   readonly shardConsts: Uint8Array;
-  /** verifyChunked's constants (1/shares, W_p, W_2p, 1/p, 1/2p, the linear check's constant), then the linear check's and the truncation's weights in Montgomery form, staged as one block. */
+  /**
+   * verifyChunked's constants (1/shares, W_p, W_2p, 1/p, 1/2p, the linear check's constant, 1 in
+   * Montgomery form), then the linear check's further weights and the truncation's weights in
+   * Montgomery form, staged as one block.
+   */
   readonly verifyConsts: Uint8Array;
   /** Bytes of one proof, of one verifier share (verifiers and joint-randomness part). */
   readonly proofBytes: number;
   readonly verifierShareBytes: number;
+  /** Whether a step fits in one call's wasm memory, by step and dst length (worked out once the module is loaded). */
+  readonly fits: Map<string, boolean>;
 }
+
+/** Constants of verifyChunked's block before the weights. */
+const VERIFY_CONSTS = 7;
 
 /** The plan of a Prio3 over a chunked bit-check circuit. */
 export function chunkedPlan(c: Circuit<unknown, unknown>, shares: number, proofs: number): ChunkedPlan | undefined {
@@ -386,12 +396,14 @@ export function chunkedPlan(c: Circuit<unknown, unknown>, shares: number, proofs
   // the wire polynomials' length (flp.ts's wirePolyLen)
   const p = nextPowerOf2(1 + check.calls);
   const truncWidth = check.truncate?.width ?? 0;
-  const montgomery = (values: readonly bigint[]): Uint8Array => encodeVec(f, values.map((w) => (w << BigInt(8 * size)) % f.modulus));
-  const linearLen = linear === undefined ? 0 : c.measLen;
-  const verifyConsts = new Uint8Array(size * (6 + linearLen + truncWidth));
-  verifyConsts.set(encodeVec(f, [invInt(f, shares), nthRoot(f, p), nthRoot(f, 2 * p), invInt(f, p), invInt(f, 2 * p), linear?.constant ?? 0n]));
-  if (linear !== undefined) verifyConsts.set(montgomery(linear.weights.vec), 6 * size);
-  if (check.truncate !== undefined) verifyConsts.set(montgomery(check.truncate.weights.vec), (6 + linearLen) * size);
+  const tail = linear?.tail.vec ?? [];
+  /** w R mod p: a weight in Montgomery form, so the kernel's dot products (x w R / R) give x w. */
+  const montgomery = (values: readonly bigint[]): bigint[] => values.map((w) => (w << BigInt(8 * size)) % f.modulus);
+  const verifyConsts = encodeVec(f, [
+    invInt(f, shares), nthRoot(f, p), nthRoot(f, 2 * p), invInt(f, p), invInt(f, 2 * p), linear?.constant ?? 0n, ...montgomery([1n]),
+    ...montgomery(tail),
+    ...montgomery(check.truncate?.weights.vec ?? []),
+  ]);
   return {
     field: f,
     shares,
@@ -401,13 +413,15 @@ export function chunkedPlan(c: Circuit<unknown, unknown>, shares: number, proofs
     calls: check.calls,
     p,
     outputs: linear === undefined ? 1 : 2,
-    linearLen,
+    ones: linear?.ones ?? 0,
+    tailLength: tail.length,
     outputLen: c.outputLen,
     truncWidth,
     shardConsts: encodeVec(f, [1n, nthRoot(f, p), nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]),
     verifyConsts,
     proofBytes: size * (2 * check.chunkLength + 2 * p - 1),
     verifierShareBytes: size * proofs * (2 * check.chunkLength + 2) + SEED_SIZE,
+    fits: new Map(),
   };
 }
 
@@ -418,19 +432,48 @@ function layout(...lengths: number[]): number[] {
   return offsets;
 }
 
+type Kernels = Parameters<Parameters<typeof prioWasm.run>[0]>[0];
+
+/** shardChunked's regions: dst, constants, measurement, randomness, nonce, leader share, public share, scratch; and the total. */
+function shardLayout(k: Kernels, plan: ChunkedPlan, dstLength: number): number[] {
+  const size = plan.field.encodedSize;
+  const scratchBytes = k.shardChunkedScratchBytes(fieldId(plan.field), plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, dstLength);
+  const leaderBytes = plan.measLen * size + plan.proofs * plan.proofBytes + SEED_SIZE;
+  return layout(dstLength, plan.shardConsts.length, plan.measLen * size, 2 * plan.shares * SEED_SIZE, 16, leaderBytes, plan.shares * SEED_SIZE, scratchBytes);
+}
+
+/** verifyChunked's regions: dst, constants, verify key, nonce, public share, input share (the leader's, the longer), verifier share, seed, output share, scratch; and the total. */
+function verifyLayout(k: Kernels, plan: ChunkedPlan, dstLength: number): number[] {
+  const size = plan.field.encodedSize;
+  const scratchBytes = k.verifyChunkedScratchBytes(fieldId(plan.field), plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, dstLength);
+  const leaderBytes = plan.measLen * size + plan.proofs * plan.proofBytes + SEED_SIZE;
+  return layout(dstLength, plan.verifyConsts.length, SEED_SIZE, 16, plan.shares * SEED_SIZE, leaderBytes, plan.verifierShareBytes, SEED_SIZE, plan.outputLen * size, scratchBytes);
+}
+
+/**
+ * Whether the one-call kernels run `plan` with a dst of `dstLength` bytes: the wasm module is loaded
+ * and sharding and verification each fit in one call's wasm memory (MAX_CALL_BYTES). Otherwise the
+ * step-by-step path runs (its kernel calls stage less at a time).
+ */
+export function chunkedKernelsFit(plan: ChunkedPlan, dstLength: number): boolean {
+  if (!wasmLoaded()) return false;
+  const key = String(dstLength);
+  let fits = plan.fits.get(key);
+  if (fits === undefined) {
+    fits = prioWasm.run((k) => Math.max(shardLayout(k, plan, dstLength).at(-1)!, verifyLayout(k, plan, dstLength).at(-1)!) <= MAX_CALL_BYTES);
+    plan.fits.set(key, fits);
+  }
+  return fits;
+}
+
 /**
  * A client's sharding in one call: the encoded measurement, the sharding randomness (`randSize`
  * bytes) and the nonce give the leader's input share and the public share (the helpers' input
  * shares are slices of the randomness). `dst` is the draft's 8-byte prefix (any usage) and the ctx.
  */
 export function shardChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, meas: Uint8Array, rand: Uint8Array, nonce: Uint8Array): { leaderShare: Uint8Array; publicShare: Uint8Array } {
-  const f = plan.field;
-  const id = fieldId(f);
-  const leaderBytes = meas.length + plan.proofs * plan.proofBytes + SEED_SIZE;
-  const publicBytes = plan.shares * SEED_SIZE;
   return prioWasm.run((k, arena) => {
-    const scratchBytes = k.shardChunkedScratchBytes(id, plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, dst.length);
-    const [dstAt, constsAt, measAt, randAt, nonceAt, leaderAt, publicAt, scratchAt, total] = layout(dst.length, plan.shardConsts.length, meas.length, rand.length, nonce.length, leaderBytes, publicBytes, scratchBytes);
+    const [dstAt, constsAt, measAt, randAt, nonceAt, leaderAt, publicAt, scratchAt, total] = shardLayout(k, plan, dst.length);
     const base = arena.allocSecret(total!);
     const view = arena.bytes(base, total!);
     view.set(dst, dstAt);
@@ -438,8 +481,8 @@ export function shardChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, meas: Uint8
     view.set(meas, measAt);
     view.set(rand, randAt);
     view.set(nonce, nonceAt);
-    k.shardChunked(id, plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, base + dstAt!, dst.length, base + constsAt!, base + measAt!, base + randAt!, base + nonceAt!, base + leaderAt!, base + publicAt!, base + scratchAt!);
-    return { leaderShare: view.slice(leaderAt, leaderAt! + leaderBytes), publicShare: view.slice(publicAt, publicAt! + publicBytes) };
+    k.shardChunked(fieldId(plan.field), plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, base + dstAt!, dst.length, base + constsAt!, base + measAt!, base + randAt!, base + nonceAt!, base + leaderAt!, base + publicAt!, base + scratchAt!);
+    return { leaderShare: view.slice(leaderAt, leaderAt! + meas.length + plan.proofs * plan.proofBytes + SEED_SIZE), publicShare: view.slice(publicAt, publicAt! + plan.shares * SEED_SIZE) };
   });
 }
 
@@ -455,20 +498,13 @@ export type ChunkedVerify =
  */
 export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Array, verifyKey: Uint8Array, nonce: Uint8Array, publicShare: Uint8Array, inputShare: Uint8Array): ChunkedVerify {
   const f = plan.field;
-  const id = fieldId(f);
   const size = f.encodedSize;
-  const verifierBytes = plan.verifierShareBytes;
-  const outBytes = plan.outputLen * size;
   return prioWasm.run((k, arena) => {
-    const scratchBytes = k.verifyChunkedScratchBytes(id, plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, dst.length);
-    const consts = plan.verifyConsts;
-    const [dstAt, constsAt, keyAt, nonceAt, publicAt, inputAt, verifierAt, seedAt, outAt, scratchAt, total] = layout(
-      dst.length, consts.length, verifyKey.length, nonce.length, publicShare.length, inputShare.length, verifierBytes, SEED_SIZE, outBytes, scratchBytes,
-    );
+    const [dstAt, constsAt, keyAt, nonceAt, publicAt, inputAt, verifierAt, seedAt, outAt, scratchAt, total] = verifyLayout(k, plan, dst.length);
     const base = arena.allocSecret(total!);
     const view = arena.bytes(base, total!);
     view.set(dst, dstAt);
-    view.set(consts, constsAt);
+    view.set(plan.verifyConsts, constsAt);
     view.set(verifyKey, keyAt);
     view.set(nonce, nonceAt);
     view.set(publicShare, publicAt);
@@ -478,19 +514,19 @@ export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Ar
       checkEncodedVec(f, view.subarray(inputAt, inputAt! + measBytes), 'inputShare');
       checkEncodedVec(f, view.subarray(inputAt! + measBytes, inputAt! + measBytes + plan.proofs * plan.proofBytes), 'inputShare');
     }
-    const linearAt = base + constsAt! + 6 * size;
+    const tailAt = base + constsAt! + VERIFY_CONSTS * size;
     const status = k.verifyChunked(
-      id, plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, plan.outputs, aggId,
+      fieldId(f), plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, plan.outputs, aggId,
       base + dstAt!, dst.length, base + constsAt!, base + keyAt!, base + nonceAt!, base + publicAt!, base + inputAt!,
-      linearAt, plan.outputLen, plan.truncWidth, linearAt + plan.linearLen * size,
+      plan.ones, tailAt, plan.tailLength, plan.outputLen, plan.truncWidth, tailAt + plan.tailLength * size,
       base + verifierAt!, base + seedAt!, base + outAt!, base + scratchAt!,
     );
     if (status !== 0) return { ok: false, reason: status === 1 ? 'part' : 'root of unity' };
     return {
       ok: true,
-      verifierShare: view.slice(verifierAt, verifierAt! + verifierBytes),
+      verifierShare: view.slice(verifierAt, verifierAt! + plan.verifierShareBytes),
       jointRandSeed: view.slice(seedAt, seedAt! + SEED_SIZE),
-      outShare: view.slice(outAt, outAt! + outBytes),
+      outShare: view.slice(outAt, outAt! + plan.outputLen * size),
     };
   });
 }

@@ -11,7 +11,7 @@ import { assertBytes } from '../validate-arrays.js';
 import { discreteGaussian, MAX_DISCRETE_SCALE } from '../dp/discrete.js';
 import { checkEncodedVec, decodeVec, encodeVec, type Field, FieldVec, vecAdd } from './field.js';
 import { type Circuit, decide, proofLen, proveEncoded, proveRandLen, query, queryRandLen, rootOfUnityError, verifierLen } from './flp.js';
-import { addEncoded, type ChunkedPlan, chunkedPlan, combineChunkedWasm, deriveSeed, expandIntoFieldVec, expandIntoVec, shardChunkedWasm, verifyChunkedWasm, wasmLoaded } from './kernels.js';
+import { addEncoded, chunkedKernelsFit, type ChunkedPlan, chunkedPlan, combineChunkedWasm, deriveSeed, expandIntoFieldVec, expandIntoVec, shardChunkedWasm, verifyChunkedWasm } from './kernels.js';
 import { SEED_SIZE } from './xof.js';
 
 /** The draft's VERSION constant (draft 20 keeps the wire format of draft 18). */
@@ -23,6 +23,8 @@ const USAGE_PROVE_RANDOMNESS = 4;
 const USAGE_QUERY_RANDOMNESS = 5;
 const USAGE_JOINT_RAND_SEED = 6;
 const USAGE_JOINT_RAND_PART = 7;
+/** Bytes of the domain separation tag before the ctx. */
+const DST_PREFIX = 8;
 
 /** Bytes of the verification key shared by the aggregators (an XOF seed). */
 export const VERIFY_KEY_SIZE = SEED_SIZE;
@@ -196,9 +198,9 @@ export class Prio3<M, R> {
   /** The one-call wasm kernels' constants, for a chunked bit-check circuit (used once the module is loaded). */
   private readonly plan: ChunkedPlan | undefined;
 
-  /** The plan when the one-call kernels run this VDAF (a chunked bit-check circuit, the wasm module loaded). */
-  private wasmPlan(): ChunkedPlan | undefined {
-    return this.plan !== undefined && wasmLoaded() ? this.plan : undefined;
+  /** The plan when the one-call kernels run this VDAF with this ctx (a chunked bit-check circuit, the wasm module loaded, each step within one call's memory). */
+  private wasmPlan(ctx: Uint8Array): ChunkedPlan | undefined {
+    return this.plan !== undefined && chunkedKernelsFit(this.plan, DST_PREFIX + ctx.length) ? this.plan : undefined;
   }
 
   /** Field elements of one proof. */
@@ -262,7 +264,7 @@ export class Prio3<M, R> {
     const nonce = nonceGiven ?? drawn!.slice(0, NONCE_SIZE);
     const rand = randGiven ?? drawn!.subarray(nonceGiven === undefined ? NONCE_SIZE : 0);
     try {
-      const plan = this.wasmPlan();
+      const plan = this.wasmPlan(ctx);
       if (plan !== undefined) return { nonce, ...this.shardChunked(plan, ctx, this.circuit.encode(m), nonce, rand) };
       return { nonce, ...this.shardWith(ctx, this.circuit.encode(m), nonce, rand) };
     } finally {
@@ -357,7 +359,7 @@ export class Prio3<M, R> {
     if (currentLength(inputGiven) !== expectedInput) {
       throw new PrivkitError('E_ARG', `inputShare of aggregator ${aggId} must be ${expectedInput} bytes, got ${currentLength(inputGiven)}`, { argument: 'inputShare' });
     }
-    const plan = this.wasmPlan();
+    const plan = this.wasmPlan(ctx);
     if (plan !== undefined) {
       // the kernel call stages the arguments (checked above, no code runs in between) and checks the leader's elements on its copy
       const result = verifyChunkedWasm(plan, aggId, this.dst(0, ctx), verifyKey, nonceGiven, publicGiven, inputGiven);
@@ -456,7 +458,7 @@ export class Prio3<M, R> {
       if (length !== expected) throw new PrivkitError('E_ARG', `verifierShares[${j}] must be ${expected} bytes, got ${length}`, { argument: 'verifierShares', index: j });
       return share;
     };
-    const plan = this.wasmPlan();
+    const plan = this.wasmPlan(ctx);
     if (plan !== undefined) {
       // the kernel checks the elements on its copy of the shares
       const result = combineChunkedWasm(plan, this.dst(0, ctx), Array.from({ length: this.shares }, (_, j) => checked(j)));
@@ -480,6 +482,7 @@ export class Prio3<M, R> {
     return withJointRand ? this.jointRandSeed(ctx, parts) : new Uint8Array(0);
   }
 
+  /** The E_AUTH of a verifier message whose proof `proof` fails. */
   private proofFailure(proof: number): PrivkitError {
     return new PrivkitError('E_AUTH', `${this.name} proof ${proof} failed verification: the report is invalid`);
   }

@@ -33,7 +33,7 @@ import {
   FieldVec,
   type Field,
 } from '../../dist/src/prio/field.js';
-import { addEncoded, chunkedRangeCheckWasm, extendLastWasm, invNttWasm, mulVecWasm, weightedSums as weightedSumsWasm, nttWasm, parallelSumMulWasm, polyEvalBatchedWasm, turboShake128Wasm, wasmLoaded, xofExpandWasm } from '../../dist/src/prio/kernels.js';
+import { addEncoded, chunkedKernelsFit, chunkedPlan, chunkedRangeCheckWasm, extendLastWasm, invNttWasm, mulVecWasm, weightedSums as weightedSumsWasm, nttWasm, parallelSumMulWasm, polyEvalBatchedWasm, turboShake128Wasm, wasmLoaded, xofExpandWasm } from '../../dist/src/prio/kernels.js';
 import { turboShake128, XofTurboShake128 } from '../../dist/src/prio/xof.js';
 import { chunkedRangeCheck, wirePolyLen } from '../../dist/src/prio/flp.js';
 import { FC_SEED } from '../support/helpers.js';
@@ -396,6 +396,14 @@ describe('the one-call Prio3 kernels (shardChunked, verifyChunked, combineChunke
       }),
       { numRuns: 80 },
     );
+  });
+
+  it('a VDAF whose one-call steps would pass one call\'s wasm memory takes the step-by-step path', () => {
+    const plan = (vdaf: Prio3<any, any>) => chunkedPlan(vdaf.circuit, vdaf.shares, vdaf.proofs)!;
+    expect(chunkedKernelsFit(plan(prio3Histogram({ length: 100, chunkLength: 10 })), 8)).toBe(true);
+    expect(chunkedKernelsFit(plan(prio3SumVec({ length: 1000, bits: 8, chunkLength: 100 })), 8 + 65527)).toBe(true);
+    // 2^20 Field128 elements are 16 MiB: the measurement, its shares and the XOF message pass 64 MiB
+    expect(chunkedKernelsFit(plan(prio3SumVec({ length: 2 ** 18, bits: 4, chunkLength: 1024 })), 8)).toBe(false);
   });
 
   it('a valid measurement verifies and aggregates to itself on the one-call path; an invalid one is refused there', () => {
