@@ -19,7 +19,7 @@ import {
   sub,
 } from './field.js';
 import { PrivkitError } from '../errors.js';
-import { chunkedRangeCheckWasm, invNtt, ntt, parallelSumMulWasm, polyEvalBatched, wasmLoaded } from './kernels.js';
+import { type ChunkedCheck, chunkedRangeCheckWasm, invNtt, ntt, parallelSumMulWasm, polyEvalBatched, wasmLoaded } from './kernels.js';
 
 /** A non-affine sub-circuit whose calls the proof covers (appendix A of the draft). */
 export interface Gadget {
@@ -41,27 +41,6 @@ export interface Gadget {
 export type GadgetCall = ((inp: readonly bigint[]) => bigint) & {
   chunkedRangeCheck?: (meas: FieldVec, jointRand: readonly bigint[], numShares: number, chunkLength: number, calls: number) => bigint | undefined;
 };
-
-/**
- * What the one-call wasm kernels of Prio3 (src/prio/kernels.ts: shardChunkedWasm and its
- * siblings) need to know of a circuit whose only gadget is the chunked bit check, called once by
- * eval (SumVec, Histogram, MultihotCountVec) besides that gadget: eval's outputs after the bit check
- * as a linear form, and truncate as weighted sums. eval and truncate stay the definition (the
- * plain-TS path, property-tested against the kernels).
- */
-export interface ChunkedCheck {
-  /** Mul pairs per ParallelSum call. */
-  readonly chunkLength: number;
-  /** Gadget calls (the joint randomness length). */
-  readonly calls: number;
-  /**
-   * With evalOutputLen 2, eval's second output: sum_(i < ones) x_i + sum_l tail[l] x_(ones + l) -
-   * constant / numShares (a count of the first elements, minus what the next ones encode).
-   */
-  readonly linear?: { readonly ones: number; readonly tail: FieldVec; readonly constant: bigint };
-  /** truncate: out[i] = sum_l weights[l] x[i * width + l] for i < outputLen (weights encoded, width elements); absent: the first outputLen elements. */
-  readonly truncate?: { readonly width: number; readonly weights: FieldVec };
-}
 
 /** A validity circuit (section 7.3.2): accepts a measurement when every output is zero. */
 export interface Circuit<M, R> {

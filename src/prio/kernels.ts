@@ -10,7 +10,6 @@ import { type Arena, MAX_CALL_BYTES } from '../wasm/arena.js';
 import { checkEncodedVec, decodeVec, encodeVec, type Field, FieldVec, invInt, nextPowerOf2, vecAdd, vecSub, weightedSums as weightedSumsReference, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
 import { SEED_SIZE, XofTurboShake128 } from './xof.js';
 import { prioWasm } from './wasm.js';
-import type { Circuit } from './flp.js';
 
 const fieldId = (f: Field): number => f.encodedSize * 8;
 
@@ -347,6 +346,27 @@ export function weightedSums(f: Field, x: Uint8Array, count: number, width: numb
 
 // ---- Prio3 of the chunked bit-check circuits, one kernel call per step (assembly/prio/prio3.ts) ----
 
+/**
+ * What the one-call kernels below need to know of a circuit (flp.ts's Circuit) whose only gadget
+ * is the chunked bit check, called once by eval (SumVec, Histogram, MultihotCountVec), besides that
+ * gadget: eval's output after the bit check as a linear form, and truncate as weighted sums. The
+ * circuit's eval and truncate stay the definition (the plain-TS path, property-tested against the
+ * kernels).
+ */
+export interface ChunkedCheck {
+  /** Mul pairs per ParallelSum call. */
+  readonly chunkLength: number;
+  /** Gadget calls (the joint randomness length). */
+  readonly calls: number;
+  /**
+   * With evalOutputLen 2, eval's second output: sum_(i < ones) x_i + sum_l tail[l] x_(ones + l) -
+   * constant / numShares (a count of the first elements, minus what the next ones encode).
+   */
+  readonly linear?: { readonly ones: number; readonly tail: FieldVec; readonly constant: bigint };
+  /** truncate: out[i] = sum_l weights[l] x[i * width + l] for i < outputLen (weights encoded, width elements); absent: the first outputLen elements. */
+  readonly truncate?: { readonly width: number; readonly weights: FieldVec };
+}
+
 /** A Prio3 instance's constants for the one-call kernels (made once per instance by chunkedPlan). */
 export interface ChunkedPlan {
   readonly field: Field;
@@ -384,13 +404,17 @@ export interface ChunkedPlan {
 const VERIFY_CONSTS = 7;
 
 /** The plan of a Prio3 over a chunked bit-check circuit. */
-export function chunkedPlan(c: Circuit<unknown, unknown>, shares: number, proofs: number): ChunkedPlan | undefined {
+export function chunkedPlan(
+  c: { readonly field: Field; readonly measLen: number; readonly outputLen: number; readonly evalOutputLen: number; readonly gadgetCalls: readonly number[]; readonly chunked?: ChunkedCheck },
+  shares: number,
+  proofs: number,
+): ChunkedPlan | undefined {
   const check = c.chunked;
   if (check === undefined) return undefined;
   const f = c.field;
   const size = f.encodedSize;
   const linear = check.linear;
-  if (c.gadgets.length !== 1 || c.gadgetCalls[0] !== check.calls || c.evalOutputLen !== (linear === undefined ? 1 : 2)) {
+  if (c.gadgetCalls.length !== 1 || c.gadgetCalls[0] !== check.calls || c.evalOutputLen !== (linear === undefined ? 1 : 2)) {
     throw new PrivkitError('E_SHAPE', 'a chunked bit-check circuit has one gadget, called `calls` times, and one output besides the bit check exactly when it has a linear check');
   }
   // the wire polynomials' length (flp.ts's wirePolyLen)
