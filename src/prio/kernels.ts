@@ -396,8 +396,8 @@ export interface ChunkedPlan {
   /** Bytes of one proof, of one verifier share (verifiers and joint-randomness part). */
   readonly proofBytes: number;
   readonly verifierShareBytes: number;
-  /** Whether a step fits in one call's wasm memory, by step and dst length (worked out once the module is loaded). */
-  readonly fits: Map<string, boolean>;
+  /** Whether sharding and verification fit in one call's wasm memory, by dst length (worked out once the module is loaded). */
+  readonly fits: Map<number, boolean>;
 }
 
 /** Constants of verifyChunked's block before the weights. */
@@ -481,11 +481,10 @@ function verifyLayout(k: Kernels, plan: ChunkedPlan, dstLength: number): number[
  */
 export function chunkedKernelsFit(plan: ChunkedPlan, dstLength: number): boolean {
   if (!wasmLoaded()) return false;
-  const key = String(dstLength);
-  let fits = plan.fits.get(key);
+  let fits = plan.fits.get(dstLength);
   if (fits === undefined) {
     fits = prioWasm.run((k) => Math.max(shardLayout(k, plan, dstLength).at(-1)!, verifyLayout(k, plan, dstLength).at(-1)!) <= MAX_CALL_BYTES);
-    plan.fits.set(key, fits);
+    plan.fits.set(dstLength, fits);
   }
   return fits;
 }
