@@ -117,12 +117,22 @@ export async function kernelsSuite(): Promise<void> {
     const sharedOut = sharedFloat32Array(x.length);
     check('wasm clipByL2', clipByL2(xPlain, CLIP_ROWS, maxNorm, { out }), expectedClip);
     for (const [name, pool] of pools) check(`${name} clipByL2`, await pool.clipByL2(x, CLIP_ROWS, maxNorm, { out: sharedOut }), expectedClip);
+    // in place on a shared array: each call clips to a bound 0.1% below the last one, so the rows
+    // above it (at least half of them) are scaled and written every call, as in the first
+    const xInPlace = sharedFloat32Array(x.length);
+    xInPlace.set(xPlain);
+    let shrinkingNorm = maxNorm;
+    check('wasm clipByL2 into a shared output', clipByL2(x, CLIP_ROWS, maxNorm, { out: sharedOut }), expectedClip);
+    check('wasm clipByL2 in place on a shared array', clipByL2(xInPlace, CLIP_ROWS, maxNorm, { inPlace: true }), expectedClip);
+    xInPlace.set(xPlain);
     const clipSpec: KernelSpec = {
       kernel: 'clipByL2',
       shape,
       inputBytes: bytes,
       tasks: [
         { name: 'wasm (sync)', kind: 'library', fn: () => clipByL2(xPlain, CLIP_ROWS, maxNorm, { out }) },
+        { name: 'wasm (sync), shared input and output', kind: 'library', fn: () => clipByL2(x, CLIP_ROWS, maxNorm, { out: sharedOut }) },
+        { name: 'wasm (sync), in place on a shared array', kind: 'library', fn: () => clipByL2(xInPlace, CLIP_ROWS, (shrinkingNorm *= 0.999), { inPlace: true }) },
         ...pools.map(([name, pool]): BenchTask => ({
           name,
           kind: 'library',

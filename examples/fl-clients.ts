@@ -2,6 +2,8 @@
 // 100 --server ws://127.0.0.1:8080` (after `npm run serve`, which writes 100 tokens to
 // data/tokens.jsonl). Each client holds one shard of MNIST's training digits and trains the task's
 // model with privkit/client until the server ends the task; client 0 prints every round's result.
+// Against a server with TLS: `--server wss://host:8080`, and `--ca cert.pem` when its certificate is
+// self-signed (the clients then trust only that certificate).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
@@ -15,8 +17,16 @@ const { values } = parseArgs({
     server: { type: 'string', default: 'ws://127.0.0.1:8080' },
     tokens: { type: 'string', default: 'data/tokens.jsonl' },
     task: { type: 'string', default: 'mnist' },
+    ca: { type: 'string' },
   },
 });
+const ca = values.ca === undefined ? undefined : readFileSync(values.ca, 'utf8');
+/** ws's WebSocket, trusting only --ca when it is given. */
+const Socket = ca === undefined ? WebSocket : class extends WebSocket {
+  constructor(url: string) {
+    super(url, { ca });
+  }
+};
 const count = Number(values.count);
 const tokens = readFileSync(values.tokens, 'utf8')
   .split('\n')
@@ -34,7 +44,7 @@ const sessions = shards.map((data, c) =>
     taskId: values.task,
     token: tokens[c]!,
     data,
-    WebSocket: WebSocket as never,
+    WebSocket: Socket as never,
     onRound: c === 0 ? (r) => console.log(`round ${r.round}: ${r.status}, ${r.included} updates, model v${r.modelVersion}, epsilon ${r.epsilon.toFixed(3)}`) : undefined,
   }),
 );

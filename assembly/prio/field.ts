@@ -263,10 +263,12 @@ let pairHi: v128 = i64x2.splat(0);
  */
 // @ts-ignore: decorator
 @inline function mont128Pair(x0: usize, x1: usize, y0: usize, y1: usize): v128 {
-  const A0 = v128.load(x0);
-  const A1 = v128.load(x1);
-  const B0 = v128.load(y0);
-  const B1 = v128.load(y1);
+  return mont128PairOf(v128.load(x0), v128.load(x1), v128.load(y0), v128.load(y1));
+}
+
+/** mont128Pair on elements in registers (each v128 one element: low limb in lane 0, high in lane 1). */
+// @ts-ignore: decorator
+@inline function mont128PairOf(A0: v128, A1: v128, B0: v128, B1: v128): v128 {
   // limbs across the two lanes: [l0 of 0, l0 of 1, l1 of 0, l1 of 1] and the same for l2, l3
   const X01 = i32x4.shuffle(A0, A1, 0, 4, 1, 5);
   const X23 = i32x4.shuffle(A0, A1, 2, 6, 3, 7);
@@ -372,10 +374,85 @@ let pairHi: v128 = i64x2.splat(0);
 // ---- Dot products, reduced once ----
 
 /**
+ * Adds the 256-bit products A0 * B0 (lane 0) and A1 * B1 (lane 1) of Field128 elements, by 32-bit
+ * columns as mont128Pair makes them and without reducing, to the eight i64x2 column sums at acc
+ * (a product adds under 2^35 to a column, so up to 2^27 products fit in its 64 bits).
+ */
+// @ts-ignore: decorator
+@inline function accumulatePair(acc: usize, A0: v128, A1: v128, B0: v128, B1: v128): void {
+  const X01 = i32x4.shuffle(A0, A1, 0, 4, 1, 5);
+  const X23 = i32x4.shuffle(A0, A1, 2, 6, 3, 7);
+  const Y01 = i32x4.shuffle(B0, B1, 0, 4, 1, 5);
+  const Y23 = i32x4.shuffle(B0, B1, 2, 6, 3, 7);
+  const Y10 = i8x16.shuffle(Y01, Y01, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+  const Y32 = i8x16.shuffle(Y23, Y23, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+  let q = i64x2.extmul_low_i32x4_u(X01, Y01);
+  let c0 = lo32(q);
+  let c1 = hi32(q);
+  q = i64x2.extmul_high_i32x4_u(X01, Y01);
+  let c2 = lo32(q);
+  let c3 = hi32(q);
+  // the cross products x0 y1 + x1 y0 (and the like) share columns: summed as halves
+  q = i64x2.extmul_low_i32x4_u(X01, Y10);
+  let r = i64x2.extmul_high_i32x4_u(X01, Y10);
+  c1 = i64x2.add(c1, i64x2.add(lo32(q), lo32(r)));
+  c2 = i64x2.add(c2, i64x2.add(hi32(q), hi32(r)));
+  q = i64x2.extmul_low_i32x4_u(X01, Y23);
+  r = i64x2.extmul_low_i32x4_u(X23, Y01);
+  c2 = i64x2.add(c2, i64x2.add(lo32(q), lo32(r)));
+  c3 = i64x2.add(c3, i64x2.add(hi32(q), hi32(r)));
+  q = i64x2.extmul_low_i32x4_u(X01, Y32);
+  r = i64x2.extmul_high_i32x4_u(X01, Y32);
+  c3 = i64x2.add(c3, i64x2.add(lo32(q), lo32(r)));
+  let c4 = i64x2.add(hi32(q), hi32(r));
+  q = i64x2.extmul_low_i32x4_u(X23, Y10);
+  r = i64x2.extmul_high_i32x4_u(X23, Y10);
+  c3 = i64x2.add(c3, i64x2.add(lo32(q), lo32(r)));
+  c4 = i64x2.add(c4, i64x2.add(hi32(q), hi32(r)));
+  q = i64x2.extmul_high_i32x4_u(X01, Y23);
+  r = i64x2.extmul_high_i32x4_u(X23, Y01);
+  c4 = i64x2.add(c4, i64x2.add(lo32(q), lo32(r)));
+  let c5 = i64x2.add(hi32(q), hi32(r));
+  q = i64x2.extmul_low_i32x4_u(X23, Y23);
+  c4 = i64x2.add(c4, lo32(q));
+  c5 = i64x2.add(c5, hi32(q));
+  q = i64x2.extmul_low_i32x4_u(X23, Y32);
+  r = i64x2.extmul_high_i32x4_u(X23, Y32);
+  c5 = i64x2.add(c5, i64x2.add(lo32(q), lo32(r)));
+  let c6 = i64x2.add(hi32(q), hi32(r));
+  q = i64x2.extmul_high_i32x4_u(X23, Y23);
+  c6 = i64x2.add(c6, lo32(q));
+  const c7 = hi32(q);
+  v128.store(acc, i64x2.add(v128.load(acc), c0));
+  v128.store(acc, i64x2.add(v128.load(acc, 16), c1), 16);
+  v128.store(acc, i64x2.add(v128.load(acc, 32), c2), 32);
+  v128.store(acc, i64x2.add(v128.load(acc, 48), c3), 48);
+  v128.store(acc, i64x2.add(v128.load(acc, 64), c4), 64);
+  v128.store(acc, i64x2.add(v128.load(acc, 80), c5), 80);
+  v128.store(acc, i64x2.add(v128.load(acc, 96), c6), 96);
+  v128.store(acc, i64x2.add(v128.load(acc, 112), c7), 112);
+}
+
+/** Column i of the sums at acc: lane 0 or 1, or both lanes added (lane -1). */
+// @ts-ignore: decorator
+@inline function column(acc: usize, i: i32, lane: i32): u64 {
+  const at = acc + (<usize>i << 4);
+  return lane < 0 ? load<u64>(at) + load<u64>(at, 8) : load<u64>(at + (<usize>lane << 3));
+}
+
+/** The canonical wide REDC of accumulatePair's column sums at acc (lane 0 or 1, or -1 for both); high limb in resHi. */
+// @ts-ignore: decorator
+@inline function reduceColumns(acc: usize, lane: i32): u64 {
+  return redc(column(acc, 0, lane), column(acc, 1, lane), column(acc, 2, lane), column(acc, 3, lane), column(acc, 4, lane), column(acc, 5, lane), column(acc, 6, lane), column(acc, 7, lane), true);
+}
+
+/** dot's column sums (secret: zeroed before dot returns). */
+const DOT_COLUMNS: usize = memory.data(128, 16);
+
+/**
  * sum_i a[i * aStride] * b[i] / R mod p over n elements (canonical a and b in Montgomery form give
- * the canonical sum of products). Field128 sums the 256-bit products without reducing them: two at a
- * time in i64x2 lanes, by 32-bit columns as mont128Pair makes them (a product adds under 2^35 to a
- * column, so up to 2^27 products fit in its 64 bits), and one wide redc at the end.
+ * the canonical sum of products). Field128 sums the 256-bit products without reducing them, two at
+ * a time (accumulatePair), and reduces once at the end.
  */
 function dot(field: i32, a: usize, aStride: i32, b: usize, n: i32): u64 {
   if (field == 64) {
@@ -385,78 +462,19 @@ function dot(field: i32, a: usize, aStride: i32, b: usize, n: i32): u64 {
     return acc;
   }
   const zero = i64x2.splat(0);
-  let c0 = zero;
-  let c1 = zero;
-  let c2 = zero;
-  let c3 = zero;
-  let c4 = zero;
-  let c5 = zero;
-  let c6 = zero;
-  let c7 = zero;
   const step = <usize>aStride << 4;
   let pa = a;
   let pb = b;
   for (let i = 0; i < n; i += 2) {
-    const A0 = v128.load(pa);
-    const B0 = v128.load(pb);
     // an odd last product pairs with zero
-    const A1 = i + 1 < n ? v128.load(pa + step) : zero;
-    const B1 = i + 1 < n ? v128.load(pb, 16) : zero;
+    const last = i + 1 >= n;
+    accumulatePair(DOT_COLUMNS, v128.load(pa), last ? zero : v128.load(pa + step), v128.load(pb), last ? zero : v128.load(pb, 16));
     pa += 2 * step;
     pb += 32;
-    const X01 = i32x4.shuffle(A0, A1, 0, 4, 1, 5);
-    const X23 = i32x4.shuffle(A0, A1, 2, 6, 3, 7);
-    const Y01 = i32x4.shuffle(B0, B1, 0, 4, 1, 5);
-    const Y23 = i32x4.shuffle(B0, B1, 2, 6, 3, 7);
-    const Y10 = i8x16.shuffle(Y01, Y01, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
-    const Y32 = i8x16.shuffle(Y23, Y23, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
-    let q = i64x2.extmul_low_i32x4_u(X01, Y01);
-    c0 = i64x2.add(c0, lo32(q));
-    c1 = i64x2.add(c1, hi32(q));
-    q = i64x2.extmul_high_i32x4_u(X01, Y01);
-    c2 = i64x2.add(c2, lo32(q));
-    c3 = i64x2.add(c3, hi32(q));
-    // the cross products x0 y1 + x1 y0 (and the like) share columns: summed as halves
-    q = i64x2.extmul_low_i32x4_u(X01, Y10);
-    let r = i64x2.extmul_high_i32x4_u(X01, Y10);
-    c1 = i64x2.add(c1, i64x2.add(lo32(q), lo32(r)));
-    c2 = i64x2.add(c2, i64x2.add(hi32(q), hi32(r)));
-    q = i64x2.extmul_low_i32x4_u(X01, Y23);
-    r = i64x2.extmul_low_i32x4_u(X23, Y01);
-    c2 = i64x2.add(c2, i64x2.add(lo32(q), lo32(r)));
-    c3 = i64x2.add(c3, i64x2.add(hi32(q), hi32(r)));
-    q = i64x2.extmul_low_i32x4_u(X01, Y32);
-    r = i64x2.extmul_high_i32x4_u(X01, Y32);
-    c3 = i64x2.add(c3, i64x2.add(lo32(q), lo32(r)));
-    c4 = i64x2.add(c4, i64x2.add(hi32(q), hi32(r)));
-    q = i64x2.extmul_low_i32x4_u(X23, Y10);
-    r = i64x2.extmul_high_i32x4_u(X23, Y10);
-    c3 = i64x2.add(c3, i64x2.add(lo32(q), lo32(r)));
-    c4 = i64x2.add(c4, i64x2.add(hi32(q), hi32(r)));
-    q = i64x2.extmul_high_i32x4_u(X01, Y23);
-    r = i64x2.extmul_high_i32x4_u(X23, Y01);
-    c4 = i64x2.add(c4, i64x2.add(lo32(q), lo32(r)));
-    c5 = i64x2.add(c5, i64x2.add(hi32(q), hi32(r)));
-    q = i64x2.extmul_low_i32x4_u(X23, Y23);
-    c4 = i64x2.add(c4, lo32(q));
-    c5 = i64x2.add(c5, hi32(q));
-    q = i64x2.extmul_low_i32x4_u(X23, Y32);
-    r = i64x2.extmul_high_i32x4_u(X23, Y32);
-    c5 = i64x2.add(c5, i64x2.add(lo32(q), lo32(r)));
-    c6 = i64x2.add(c6, i64x2.add(hi32(q), hi32(r)));
-    q = i64x2.extmul_high_i32x4_u(X23, Y23);
-    c6 = i64x2.add(c6, lo32(q));
-    c7 = i64x2.add(c7, hi32(q));
   }
-  return redc(
-    lanes(c0), lanes(c1), lanes(c2), lanes(c3), lanes(c4), lanes(c5), lanes(c6), lanes(c7), true,
-  );
-}
-
-/** The sum of the two i64x2 lanes. */
-// @ts-ignore: decorator
-@inline function lanes(c: v128): u64 {
-  return i64x2.extract_lane(c, 0) + i64x2.extract_lane(c, 1);
+  const lo = reduceColumns(DOT_COLUMNS, -1);
+  memory.fill(DOT_COLUMNS, 0, 128);
+  return lo;
 }
 
 // ---- Vectors ----
@@ -638,11 +656,9 @@ function bitReverse(field: i32, v: usize, n: i32): void {
   put(field, v, j, diff(field, uLo, uHi, xLo, xHi), resHi);
 }
 
-/** Two Field128 butterflies: (v[i0], v[j0]) with the twiddle at w0 and (v[i1], v[j1]) with the one at w1. */
+/** Two Field128 butterflies (v[i0], v[j0]) and (v[i1], v[j1]) given the products w v[j] of a mont128Pair (low words lo, high words hi). */
 // @ts-ignore: decorator
-@inline function butterflyPair(v: usize, i0: i32, j0: i32, w0: usize, i1: i32, j1: i32, w1: usize): void {
-  const lo = mont128Pair(v + (<usize>j0 << 4), v + (<usize>j1 << 4), w0, w1);
-  const hi = pairHi;
+@inline function butterflyPairWith(v: usize, i0: i32, j0: i32, i1: i32, j1: i32, lo: v128, hi: v128): void {
   butterflyWith(v, i0, j0, i64x2.extract_lane(lo, 0), i64x2.extract_lane(hi, 0));
   butterflyWith(v, i1, j1, i64x2.extract_lane(lo, 1), i64x2.extract_lane(hi, 1));
 }
@@ -660,15 +676,65 @@ function bitReverse(field: i32, v: usize, n: i32): void {
   store<u64>(pj, resHi, 8);
 }
 
+/** The Gentleman-Sande butterfly (v[i], v[j]) = (v[i] + v[j], (v[i] - v[j]) w); w in Montgomery form, `one` when w = 1. */
+// @ts-ignore: decorator
+@inline function difButterfly(field: i32, v: usize, i: i32, j: i32, wLo: u64, wHi: u64, one: bool): void {
+  const uLo = get(field, v, i);
+  const uHi = resHi;
+  const xLo = get(field, v, j);
+  const xHi = resHi;
+  put(field, v, i, sum(field, uLo, uHi, xLo, xHi), resHi);
+  let dLo = diff(field, uLo, uHi, xLo, xHi);
+  let dHi = resHi;
+  if (!one) {
+    dLo = mulAny(field, dLo, dHi, wLo, wHi);
+    dHi = resHi;
+  }
+  put(field, v, j, dLo, dHi);
+}
+
+/** v[i] = v[i] + v[j] in Field128; returns v[i] - v[j] (the old v[i]) as one v128. */
+// @ts-ignore: decorator
+@inline function sumAndDiff(v: usize, i: i32, j: i32): v128 {
+  const pi = v + (<usize>i << 4);
+  const pj = v + (<usize>j << 4);
+  const uLo = load<u64>(pi);
+  const uHi = load<u64>(pi, 8);
+  const xLo = load<u64>(pj);
+  const xHi = load<u64>(pj, 8);
+  store<u64>(pi, add128(uLo, uHi, xLo, xHi));
+  store<u64>(pi, resHi, 8);
+  const dLo = sub128(uLo, uHi, xLo, xHi);
+  return i64x2.replace_lane(i64x2.splat(dLo), 1, resHi);
+}
+
 /**
  * In-place radix-2 NTT of n (a power of 2) elements at v: v[k] = sum_j v[j] * root^(jk), in
  * whatever form v is (the transform is linear). `table` holds root^0..root^(n/2-1) in Montgomery
- * form. Each layer goes twiddle by twiddle, so a twiddle is loaded once and the first (1) costs no
- * multiplication.
+ * form.
  */
 function transform(field: i32, v: usize, n: i32, table: usize): void {
   bitReverse(field, v, n);
-  for (let half = 1; half < n; half <<= 1) {
+  ditLayers(field, v, n, table, 0);
+}
+
+/**
+ * The decimation-in-time layers of the NTT (Cooley-Tukey): from v in bit-reversed order to the
+ * transform in natural order. Each layer goes twiddle by twiddle, so a twiddle is loaded once and
+ * the first (1) costs no multiplication. A `twist` table (Montgomery form, 0 for none) multiplies v
+ * element-wise first; in Field128 inside the first layer's pass.
+ */
+function ditLayers(field: i32, v: usize, n: i32, table: usize, twist: usize): void {
+  let first = 1;
+  if (twist != 0) {
+    if (field == 128 && n >= 2) {
+      twistedFirstLayer(v, n, twist);
+      first = 2;
+    } else {
+      scale(field, v, n, twist, false);
+    }
+  }
+  for (let half = first; half < n; half <<= 1) {
     const len = half << 1;
     const stride = n / len;
     for (let i = 0; i < n; i += len) butterfly(field, v, i, i + half, 0, 0, true);
@@ -676,19 +742,123 @@ function transform(field: i32, v: usize, n: i32, table: usize): void {
     if (field == 128) {
       // two butterflies at a time: a twiddle's pairs along the layer, or in the last layer (one
       // butterfly per twiddle) neighbouring twiddles
+      // neighbouring twiddles. Software-pipelined: the next pair's products are made before this
+      // pair's sums and differences, which wait on its products
       if (len < n) {
         for (; k < half; k++) {
           const w = table + (<usize>(k * stride) << 4);
-          for (let i = k; i < n; i += 2 * len) butterflyPair(v, i, i + half, w, i + len, i + len + half, w);
+          let i = k;
+          let lo = mont128Pair(v + (<usize>(i + half) << 4), v + (<usize>(i + len + half) << 4), w, w);
+          let hi = pairHi;
+          for (let next = i + 2 * len; next < n; next += 2 * len) {
+            const nextLo = mont128Pair(v + (<usize>(next + half) << 4), v + (<usize>(next + len + half) << 4), w, w);
+            const nextHi = pairHi;
+            butterflyPairWith(v, i, i + half, i + len, i + len + half, lo, hi);
+            lo = nextLo;
+            hi = nextHi;
+            i = next;
+          }
+          butterflyPairWith(v, i, i + half, i + len, i + len + half, lo, hi);
         }
-      } else {
-        for (; k + 1 < half; k += 2) butterflyPair(v, k, k + half, table + (<usize>k << 4), k + 1, k + 1 + half, table + (<usize>(k + 1) << 4));
+      } else if (k + 1 < half) {
+        let lo = mont128Pair(v + (<usize>(k + half) << 4), v + (<usize>(k + 1 + half) << 4), table + (<usize>k << 4), table + (<usize>(k + 1) << 4));
+        let hi = pairHi;
+        for (; k + 3 < half; k += 2) {
+          const nextLo = mont128Pair(v + (<usize>(k + 2 + half) << 4), v + (<usize>(k + 3 + half) << 4), table + (<usize>(k + 2) << 4), table + (<usize>(k + 3) << 4));
+          const nextHi = pairHi;
+          butterflyPairWith(v, k, k + half, k + 1, k + 1 + half, lo, hi);
+          lo = nextLo;
+          hi = nextHi;
+        }
+        butterflyPairWith(v, k, k + half, k + 1, k + 1 + half, lo, hi);
+        k += 2;
       }
     }
     for (; k < half; k++) {
       const wLo = get(field, table, k * stride);
       const wHi = resHi;
       for (let i = k; i < n; i += len) butterfly(field, v, i, i + half, wLo, wHi, false);
+    }
+  }
+}
+
+/** The first DIT layer of Field128 after the twist: (v[i], v[i+1]) = (t_i v[i] + t_(i+1) v[i+1], t_i v[i] - t_(i+1) v[i+1]), pipelined. */
+function twistedFirstLayer(v: usize, n: i32, twist: usize): void {
+  let lo = mont128Pair(v, v + 16, twist, twist + 16);
+  let hi = pairHi;
+  for (let i = 2; i < n; i += 2) {
+    const at = <usize>i << 4;
+    const nextLo = mont128Pair(v + at, v + at + 16, twist + at, twist + at + 16);
+    const nextHi = pairHi;
+    twistedPair(v, i - 2, lo, hi);
+    lo = nextLo;
+    hi = nextHi;
+  }
+  twistedPair(v, n - 2, lo, hi);
+}
+
+/** (v[i], v[i+1]) = (a + b, a - b) for the products a (lane 0) and b (lane 1) of a mont128Pair. */
+// @ts-ignore: decorator
+@inline function twistedPair(v: usize, i: i32, lo: v128, hi: v128): void {
+  const aLo = i64x2.extract_lane(lo, 0);
+  const aHi = i64x2.extract_lane(hi, 0);
+  const bLo = i64x2.extract_lane(lo, 1);
+  const bHi = i64x2.extract_lane(hi, 1);
+  const at = v + (<usize>i << 4);
+  store<u64>(at, add128(aLo, aHi, bLo, bHi));
+  store<u64>(at, resHi, 8);
+  store<u64>(at, sub128(aLo, aHi, bLo, bHi), 16);
+  store<u64>(at, resHi, 24);
+}
+
+/**
+ * The decimation-in-frequency layers of the NTT (Gentleman-Sande): from v in natural order to the
+ * transform in bit-reversed order, so that a transform followed by ditLayers' (the inverse and the
+ * forward transform of the prover's wire polynomials) needs no bit reversal. The butterfly is
+ * (v[i], v[j]) = (v[i] + v[j], (v[i] - v[j]) w); twiddles as in ditLayers, paired the same way.
+ */
+function difLayers(field: i32, v: usize, n: i32, table: usize): void {
+  for (let half = n >> 1; half >= 1; half >>= 1) {
+    const len = half << 1;
+    const stride = n / len;
+    for (let i = 0; i < n; i += len) difButterfly(field, v, i, i + half, 0, 0, true);
+    let k = 1;
+    if (field == 128) {
+      // software-pipelined as in ditLayers: the next pair's sums and differences before this pair's products
+      if (len < n) {
+        for (; k < half; k++) {
+          const w = v128.load(table + (<usize>(k * stride) << 4));
+          let i = k;
+          let d0 = sumAndDiff(v, i, i + half);
+          let d1 = sumAndDiff(v, i + len, i + len + half);
+          for (let next = i + 2 * len; next < n; next += 2 * len) {
+            const e0 = sumAndDiff(v, next, next + half);
+            const e1 = sumAndDiff(v, next + len, next + len + half);
+            storePair(v + (<usize>(i + half) << 4), v + (<usize>(i + len + half) << 4), mont128PairOf(d0, d1, w, w));
+            d0 = e0;
+            d1 = e1;
+            i = next;
+          }
+          storePair(v + (<usize>(i + half) << 4), v + (<usize>(i + len + half) << 4), mont128PairOf(d0, d1, w, w));
+        }
+      } else if (k + 1 < half) {
+        let d0 = sumAndDiff(v, k, k + half);
+        let d1 = sumAndDiff(v, k + 1, k + 1 + half);
+        for (; k + 3 < half; k += 2) {
+          const e0 = sumAndDiff(v, k + 2, k + 2 + half);
+          const e1 = sumAndDiff(v, k + 3, k + 3 + half);
+          storePair(v + (<usize>(k + half) << 4), v + (<usize>(k + 1 + half) << 4), mont128PairOf(d0, d1, v128.load(table + (<usize>k << 4)), v128.load(table + (<usize>(k + 1) << 4))));
+          d0 = e0;
+          d1 = e1;
+        }
+        storePair(v + (<usize>(k + half) << 4), v + (<usize>(k + 1 + half) << 4), mont128PairOf(d0, d1, v128.load(table + (<usize>k << 4)), v128.load(table + (<usize>(k + 1) << 4))));
+        k += 2;
+      }
+    }
+    for (; k < half; k++) {
+      const wLo = get(field, table, k * stride);
+      const wHi = resHi;
+      for (let i = k; i < n; i += len) difButterfly(field, v, i, i + half, wLo, wHi, false);
     }
   }
 }
@@ -728,66 +898,184 @@ export function nttScratchBytes(field: i32, n: i32): i32 {
  * The gadget polynomial of ParallelSum(Mul) on `count` pairs of wire polynomials, each given by p
  * evaluations at the powers of W_p (canonical, pair j at wires + 2j * p elements): out gets the 2p
  * evaluations at the powers of W_2p of sum_j wire_2j * wire_2j+1 (the draft's poly_mul, summed).
- * consts holds four canonical elements: W_p, W_p^-1, W_2p and 1/p. scratch: parallelSumMulScratchBytes.
+ * In Field128 the products are summed over the pairs unreduced (accumulatePair), one reduction per
+ * evaluation. consts holds four canonical elements: W_p, W_p^-1, W_2p and 1/p.
+ * scratch: parallelSumMulScratchBytes.
  */
 export function parallelSumMul(field: i32, wires: usize, count: i32, p: i32, consts: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
-  const half = p >> 1 > 0 ? p >> 1 : 1;
-  const c = scratch;
-  const rootTable = c + 4 * size;
-  const invTable = rootTable + <usize>half * size;
-  const sPowers = invTable + <usize>half * size;
-  const a = sPowers + <usize>p * size;
-  const b = a + <usize>(2 * p) * size;
-  const tmp = b + <usize>(2 * p) * size;
-  memory.copy(c, consts, 4 * size);
-  toMontgomery(field, c, 4);
-  powers(field, rootTable, get(field, c, 0), resHi, half);
-  powers(field, invTable, get(field, c, 1), resHi, half);
-  // the twist table s^i / p: the inverse transform's 1/p and the coset shift in one pass
-  powers(field, sPowers, get(field, c, 2), resHi, p);
-  scale(field, sPowers, p, c + 3 * size, true);
-  memory.fill(out, 0, <usize>(2 * p) * size);
-  for (let j = 0; j < count; j++) {
-    doubled(field, wires + <usize>(2 * j * p) * size, p, a, tmp, rootTable, invTable, sPowers);
-    doubled(field, wires + <usize>((2 * j + 1) * p) * size, p, b, tmp, rootTable, invTable, sPowers);
-    // out += a * b / R
-    for (let k = 0; k < 2 * p; k++) {
-      const xLo = get(field, a, k);
-      const xHi = resHi;
-      const yLo = get(field, b, k);
-      const pLo = mulAny(field, xLo, xHi, yLo, resHi);
-      const pHi = resHi;
-      const sLo = get(field, out, k);
-      put(field, out, k, sum(field, sLo, resHi, pLo, pHi), resHi);
-    }
-  }
-  // (sum of a * b / R) * R^2 / R is the canonical sum
-  toMontgomery(field, out, 2 * p);
-}
-
-/** dst (2p canonical elements) = the doubled evaluations of the canonical wire polynomial at src; `twist` holds s^i / p. */
-function doubled(field: i32, src: usize, p: i32, dst: usize, tmp: usize, rootTable: usize, invTable: usize, twist: usize): void {
-  const size: usize = field == 64 ? 8 : 16;
-  memory.copy(tmp, src, <usize>p * size);
-  for (let i = 0; i < p; i++) {
-    // even evaluations are the inputs themselves
-    if (field == 64) store<u64>(dst + (<usize>(2 * i) << 3), load<u64>(tmp + (<usize>i << 3)));
-    else v128.store(dst + (<usize>(2 * i) << 4), v128.load(tmp + (<usize>i << 4)));
-  }
-  transform(field, tmp, p, invTable);
-  scale(field, tmp, p, twist, false);
-  transform(field, tmp, p, rootTable);
-  for (let i = 0; i < p; i++) {
-    if (field == 64) store<u64>(dst + (<usize>(2 * i + 1) << 3), load<u64>(tmp + (<usize>i << 3)));
-    else v128.store(dst + (<usize>(2 * i + 1) << 4), v128.load(tmp + (<usize>i << 4)));
-  }
+  gadgetBegin(field, p, consts, out, scratch);
+  for (let j = 0; j < count; j++) gadgetPair(field, p, wires + <usize>(2 * j * p) * size, wires + <usize>((2 * j + 1) * p) * size, out, scratch);
+  gadgetEnd(field, p, out, scratch);
 }
 
 /** Bytes of parallelSumMul's scratch block for wire polynomials of p evaluations. */
 export function parallelSumMulScratchBytes(field: i32, p: i32): i32 {
   const half = p >> 1 > 0 ? p >> 1 : 1;
-  return (4 + 2 * half + p + 2 * p + 2 * p + p) * (field == 64 ? 8 : 16);
+  // constants, two twiddle tables, the twist, a, b, tmp; Field128's column sums (128 bytes per two evaluations)
+  return (4 + 2 * half + p + 2 * p + 2 * p + p) * (field == 64 ? 8 : 16) + (field == 128 ? p << 7 : 0);
+}
+
+// The parts of a ParallelSum(Mul) gadget polynomial, in the scratch block of parallelSumMul:
+// constants, the twiddle tables and the twist (gadgetBegin), each pair's doubled wires summed in
+// (gadgetPair), the sums reduced and out canonical (gadgetEnd).
+
+/** Prepares the scratch block's tables and zeroes the sums. */
+function gadgetBegin(field: i32, p: i32, consts: usize, out: usize, scratch: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  const half = p >> 1 > 0 ? p >> 1 : 1;
+  const c = scratch;
+  const rootTable = c + 4 * size;
+  const invTable = rootTable + <usize>half * size;
+  const twist = invTable + <usize>half * size;
+  memory.copy(c, consts, 4 * size);
+  toMontgomery(field, c, 4);
+  powers(field, rootTable, get(field, c, 0), resHi, half);
+  powers(field, invTable, get(field, c, 1), resHi, half);
+  // the twist table s^i / p (the inverse transform's 1/p and the coset shift in one pass), in the
+  // bit-reversed order of the inverse transform's output
+  powers(field, twist, get(field, c, 2), resHi, p);
+  scale(field, twist, p, c + 3 * size, true);
+  bitReverse(field, twist, p);
+  if (field == 128) memory.fill(gadgetColumns(p, scratch), 0, <usize>p << 7);
+  else memory.fill(out, 0, <usize>(2 * p) * size);
+}
+
+/** Field128's column sums in the scratch block. */
+// @ts-ignore: decorator
+@inline function gadgetColumns(p: i32, scratch: usize): usize {
+  const half = p >> 1 > 0 ? p >> 1 : 1;
+  return scratch + (<usize>(4 + 2 * half + 6 * p) << 4);
+}
+
+/** Adds the product of the wire polynomials at wireA and wireB (p canonical evaluations each), doubled. */
+function gadgetPair(field: i32, p: i32, wireA: usize, wireB: usize, out: usize, scratch: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  const half = p >> 1 > 0 ? p >> 1 : 1;
+  const rootTable = scratch + 4 * size;
+  const invTable = rootTable + <usize>half * size;
+  const twist = invTable + <usize>half * size;
+  const a = twist + <usize>p * size;
+  const b = a + <usize>(2 * p) * size;
+  const tmp = b + <usize>(2 * p) * size;
+  doubled(field, wireA, p, a, tmp, rootTable, invTable, twist);
+  doubled(field, wireB, p, b, tmp, rootTable, invTable, twist);
+  if (field == 128) {
+    // evaluations k and k + 1 in the lanes of one set of column sums
+    const columns = gadgetColumns(p, scratch);
+    for (let k = 0; k < 2 * p; k += 2) {
+      const at = <usize>k << 4;
+      accumulatePair(columns + (<usize>k << 6), v128.load(a + at), v128.load(a + at, 16), v128.load(b + at), v128.load(b + at, 16));
+    }
+    return;
+  }
+  // out += a * b / R
+  for (let k = 0; k < 2 * p; k++) {
+    const pLo = mulAny(field, get(field, a, k), 0, get(field, b, k), 0);
+    put(field, out, k, sum(field, get(field, out, k), 0, pLo, 0), 0);
+  }
+}
+
+/** out = the canonical sum of the pairs' products. */
+function gadgetEnd(field: i32, p: i32, out: usize, scratch: usize): void {
+  if (field == 128) {
+    const columns = gadgetColumns(p, scratch);
+    for (let k = 0; k < 2 * p; k++) put(field, out, k, reduceColumns(columns + (<usize>(k >> 1) << 7), k & 1), resHi);
+  }
+  // (sum of a * b / R) * R^2 / R is the canonical sum
+  toMontgomery(field, out, 2 * p);
+}
+
+/**
+ * The prover's gadget polynomial of the chunked bit check: parallelSumMul on the wires chunkWires
+ * defines, each pair of wires made in the scratch block when its turn comes (no wire array: the
+ * wires of a large measurement would not fit a cache, or for 2^19 elements even 64 MiB). The calls'
+ * r_k^(j+1) advance by one product per element, two calls at a time in Field128. Arguments as
+ * chunkWires', and consts (W_p, W_p^-1, W_2p, 1/p) and out (2p elements) as parallelSumMul's.
+ * scratch: chunkGadgetPolyScratchBytes.
+ */
+export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand: usize, calls: i32, chunk: i32, sharesInv: usize, seeds: usize, p: i32, consts: usize, out: usize, scratch: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  const r = scratch + <usize>parallelSumMulScratchBytes(field, p);
+  const pow = r + <usize>calls * size;
+  const wireA = pow + <usize>calls * size;
+  const wireB = wireA + <usize>p * size;
+  gadgetBegin(field, p, consts, out, scratch);
+  // r_k in Montgomery form, so that r_k^(j+1) (Montgomery) times the canonical x is canonical
+  memory.copy(r, jointRand, <usize>calls * size);
+  toMontgomery(field, r, calls);
+  memory.copy(pow, r, <usize>calls * size);
+  memory.fill(wireA, 0, <usize>(2 * p) * size);
+  const sLo = get(field, sharesInv, 0);
+  const sHi = resHi;
+  const zero = i64x2.splat(0);
+  for (let j = 0; j < chunk; j++) {
+    memory.copy(wireA, seeds + <usize>(2 * j) * size, size);
+    memory.copy(wireB, seeds + <usize>(2 * j + 1) * size, size);
+    let k = 1;
+    if (field == 128) {
+      // calls k and k + 1 in the lanes of mont128PairOf
+      for (; k + 1 <= calls; k += 2) {
+        const index = (k - 1) * chunk + j;
+        const X0 = index < measLen ? v128.load(meas + (<usize>index << 4)) : zero;
+        const X1 = index + chunk < measLen ? v128.load(meas + (<usize>(index + chunk) << 4)) : zero;
+        const at = <usize>k << 4;
+        const powAt = pow + (<usize>(k - 1) << 4);
+        const P0 = v128.load(powAt);
+        const P1 = v128.load(powAt, 16);
+        storePair(wireA + at, wireA + at + 16, mont128PairOf(P0, P1, X0, X1));
+        const d0 = sub128(i64x2.extract_lane(X0, 0), i64x2.extract_lane(X0, 1), sLo, sHi);
+        v128.store(wireB + at, i64x2.replace_lane(i64x2.splat(d0), 1, resHi));
+        const d1 = sub128(i64x2.extract_lane(X1, 0), i64x2.extract_lane(X1, 1), sLo, sHi);
+        v128.store(wireB + at, i64x2.replace_lane(i64x2.splat(d1), 1, resHi), 16);
+        const rAt = r + (<usize>(k - 1) << 4);
+        storePair(powAt, powAt + 16, mont128PairOf(P0, P1, v128.load(rAt), v128.load(rAt, 16)));
+      }
+    }
+    for (; k <= calls; k++) {
+      const index = (k - 1) * chunk + j;
+      let xLo: u64 = 0;
+      let xHi: u64 = 0;
+      if (index < measLen) {
+        xLo = get(field, meas, index);
+        xHi = resHi;
+      }
+      const pLo = get(field, pow, k - 1);
+      const pHi = resHi;
+      put(field, wireA, k, mulAny(field, pLo, pHi, xLo, xHi), resHi);
+      put(field, wireB, k, diff(field, xLo, xHi, sLo, sHi), resHi);
+      const rLo = get(field, r, k - 1);
+      put(field, pow, k - 1, mulAny(field, pLo, pHi, rLo, resHi), resHi);
+    }
+    gadgetPair(field, p, wireA, wireB, out, scratch);
+  }
+  gadgetEnd(field, p, out, scratch);
+}
+
+/** Bytes of chunkGadgetPoly's scratch block. */
+export function chunkGadgetPolyScratchBytes(field: i32, p: i32, calls: i32): i32 {
+  return parallelSumMulScratchBytes(field, p) + (2 * calls + 2 * p) * (field == 64 ? 8 : 16);
+}
+
+/**
+ * dst (2p canonical elements) = the doubled evaluations of the canonical wire polynomial at src:
+ * the inputs at the even positions, and at the odd ones the evaluations at the coset W_2p W_p^i,
+ * from the inverse transform (difLayers: coefficients in bit-reversed order), the twist (s^i / p,
+ * bit-reversed) and the forward transform (ditLayers, which applies the twist: back to natural order).
+ */
+function doubled(field: i32, src: usize, p: i32, dst: usize, tmp: usize, rootTable: usize, invTable: usize, twist: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  memory.copy(tmp, src, <usize>p * size);
+  for (let i = 0; i < p; i++) {
+    if (field == 64) store<u64>(dst + (<usize>(2 * i) << 3), load<u64>(tmp + (<usize>i << 3)));
+    else v128.store(dst + (<usize>(2 * i) << 4), v128.load(tmp + (<usize>i << 4)));
+  }
+  difLayers(field, tmp, p, invTable);
+  ditLayers(field, tmp, p, rootTable, twist);
+  for (let i = 0; i < p; i++) {
+    if (field == 64) store<u64>(dst + (<usize>(2 * i + 1) << 3), load<u64>(tmp + (<usize>i << 3)));
+    else v128.store(dst + (<usize>(2 * i + 1) << 4), v128.load(tmp + (<usize>i << 4)));
+  }
 }
 
 /**

@@ -10,7 +10,7 @@
 // shares (Histogram: the sum minus 1; MultihotCountVec: the count minus the encoded weight); the
 // output share is weighted sums of the measurement share (SumVec) or its first elements (Histogram,
 // MultihotCountVec).
-import { addVec, chunkWireChecks, chunkWireChecksScratchBytes, chunkWires, dotMontgomery, extendLast, lagrangeEval, lagrangeEvalScratchBytes, mulVec, parallelSumMul, parallelSumMulScratchBytes, weightedSums } from './field';
+import { addVec, chunkGadgetPoly, chunkGadgetPolyScratchBytes, chunkWireChecks, chunkWireChecksScratchBytes, dotMontgomery, extendLast, lagrangeEval, lagrangeEvalScratchBytes, mulVec, weightedSums } from './field';
 import { SHAKE_STATE_BYTES, turboShake128, xofExpand } from './keccak';
 
 const SEED: usize = 32;
@@ -115,10 +115,9 @@ export function shardChunkedScratchBytes(field: i32, shares: i32, proofs: i32, m
     align(arity * <usize>proofs * size) +
     align(<usize>(calls * proofs) * size) +
     align(<usize>(proofLength(chunk, p) * proofs) * size) +
-    align(arity * <usize>p * size) +
     align(<usize>(2 * p) * size) +
     align(SEED) +
-    align(<usize>parallelSumMulScratchBytes(field, p))
+    align(<usize>chunkGadgetPolyScratchBytes(field, p, calls))
   );
 }
 
@@ -143,8 +142,7 @@ export function shardChunked(
   const proveRands = helperMeas + align(<usize>measLen * size);
   const joint = proveRands + align(<usize>(arity * proofs) * size);
   const helperProofs = joint + align(<usize>(calls * proofs) * size);
-  const wires = helperProofs + align(<usize>(proofLen * proofs) * size);
-  const gadget = wires + align(<usize>(arity * p) * size);
+  const gadget = helperProofs + align(<usize>(proofLen * proofs) * size);
   const seed = gadget + align(<usize>(2 * p) * size);
   const kernelScratch = seed + align(SEED);
 
@@ -168,8 +166,7 @@ export function shardChunked(
   for (let i = 0; i < proofs; i++) {
     const proof = leaderProofs + <usize>(i * proofLen) * size;
     const seeds = proveRands + <usize>(i * arity) * size;
-    chunkWires(field, meas, measLen, joint + <usize>(i * calls) * size, calls, chunk, consts, seeds, p, wires);
-    parallelSumMul(field, wires, chunk, p, consts + size, gadget, kernelScratch);
+    chunkGadgetPoly(field, meas, measLen, joint + <usize>(i * calls) * size, calls, chunk, consts, seeds, p, consts + size, gadget, kernelScratch);
     memory.copy(proof, seeds, <usize>arity * size);
     memory.copy(proof + <usize>arity * size, gadget, <usize>(2 * p - 1) * size);
   }

@@ -1,12 +1,14 @@
 // The demo page: the environment line (browser, cores, cross-origin isolation, privkit version),
-// the benchmark panel (bench-panel.ts), the federated training panel (train-panel.ts, `?train`) and
-// the DP-SGD panel of a TensorFlow.js model (tfjs-panel.ts, `?tfjs`).
+// the benchmark panel (bench-panel.ts), the federated training panel (train-panel.ts, `?train`),
+// the DP-SGD panel of a TensorFlow.js model (tfjs-panel.ts, `?tfjs`) and the panel that joins a
+// running privkit/server as a client (join-panel.ts).
 import { setupBenchmark } from './bench-panel';
 import { machine, PRIVKIT_VERSION } from './environment';
+import { setupJoin } from './join-panel';
+import { $ } from './panel';
 import { setupTfjsTraining } from './tfjs-panel';
 import { setupTraining } from './train-panel';
 
-const $ = <T extends Element>(selector: string) => document.querySelector<T>(selector)!;
 const params = new URLSearchParams(location.search);
 
 function showEnvironment(): void {
@@ -27,3 +29,4 @@ showEnvironment();
 setupBenchmark(params);
 setupTraining(params);
 setupTfjsTraining(params);
+setupJoin();

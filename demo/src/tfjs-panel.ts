@@ -5,10 +5,9 @@
 // `?tfjsBatch=`, `?tfjsHidden=`, `?tfjsSeed=` and `?tfjsBaseline=0|1` preset the controls. The
 // section's data-status is 'idle' | 'running' | 'done' | 'error' (the end-to-end test waits on it);
 // table cells and report lines carry their numbers in data-value.
+import { $, panelStatus, presetControls, reportLine, type PanelStatus } from './panel';
 import { TFJS_BACKENDS, TFJS_RECIPE, type TfjsConfig, type TfjsEpoch, type TfjsMessage, type TfjsRequest, type TfjsSetup, type TfjsBackend } from './tfjs-protocol';
 import { DELTA, MNIST_ASSET } from './train-protocol';
-
-const $ = <T extends Element>(selector: string) => document.querySelector<T>(selector)!;
 
 /** URL parameter -> control id. */
 const PRESETS = [
@@ -20,8 +19,6 @@ const PRESETS = [
   ['tfjsHidden', 'tfjs-hidden'],
   ['tfjsSeed', 'tfjs-seed'],
 ] as const;
-
-type Status = 'idle' | 'running' | 'done' | 'error';
 
 function cell(field: string, text: string, value?: number): HTMLTableCellElement {
   const td = document.createElement('td');
@@ -46,27 +43,17 @@ export function setupTfjsTraining(params: URLSearchParams): void {
   const progress = $<HTMLParagraphElement>('#tfjs-progress');
   const body = $<HTMLTableSectionElement>('#tfjs-epochs-table tbody');
   const report = $<HTMLDListElement>('#tfjs-report');
+  const setStatus = panelStatus(section, form, progress, startButton, stopButton);
 
   const backend = $<HTMLSelectElement>('#tfjs-backend');
   backend.replaceChildren(...TFJS_BACKENDS.map((name) => new Option(name, name)));
-  for (const [param, id] of PRESETS) {
-    const value = params.get(param);
-    if (value !== null) control(id).value = value;
-  }
+  presetControls(params, PRESETS);
   if (params.has('tfjsBaseline')) baseline.checked = params.get('tfjsBaseline') !== '0';
 
   const examples = control('tfjs-examples') as HTMLInputElement;
   const batch = control('tfjs-batch') as HTMLInputElement;
   const checkBatch = () => batch.setCustomValidity(Number(batch.value) > Number(examples.value) ? `at most the number of training digits (${examples.value})` : '');
   for (const input of [examples, batch]) input.addEventListener('input', checkBatch);
-
-  function setStatus(status: Status, text: string): void {
-    section.dataset.status = status;
-    progress.textContent = text;
-    for (const element of form.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) element.disabled = status === 'running';
-    startButton.disabled = status === 'running';
-    stopButton.disabled = status !== 'running';
-  }
 
   function readConfig(): TfjsConfig {
     const number = (id: string) => Number(control(id).value);
@@ -108,23 +95,13 @@ export function setupTfjsTraining(params: URLSearchParams): void {
     }
   }
 
-  function line(field: string, term: string, text: string, value: number | string): HTMLElement[] {
-    const dt = document.createElement('dt');
-    dt.textContent = term;
-    const dd = document.createElement('dd');
-    dd.textContent = text;
-    dd.dataset.field = field;
-    dd.dataset.value = String(value);
-    return [dt, dd];
-  }
-
   function renderReport(config: TfjsConfig, setup: TfjsSetup, epochs: TfjsEpoch[], totalMs: number): void {
     const runs = (run: TfjsEpoch['run']) => epochs.filter((e) => e.run === run);
     const meanMs = (list: TfjsEpoch[]) => list.reduce((s, e) => s + e.ms, 0) / list.length;
     const last = runs('private').at(-1)!;
     const lines = [
-      line('accuracy', 'DP-SGD', `${percent(last.accuracy)} test accuracy on ${setup.testImages} held-out digits after ${config.epochs} epochs`, last.accuracy),
-      line(
+      reportLine('accuracy', 'DP-SGD', `${percent(last.accuracy)} test accuracy on ${setup.testImages} held-out digits after ${config.epochs} epochs`, last.accuracy),
+      reportLine(
         'epsilon',
         'Privacy',
         `epsilon ${last.epsilon!.toFixed(3)} at delta ${DELTA.toExponential()} (target ${config.targetEpsilon}, ${TFJS_RECIPE.accountant.toUpperCase()} accountant); noise multiplier ${setup.noiseMultiplier.toFixed(3)}, clip ${TFJS_RECIPE.maxGradNorm}, sampling rate ${setup.sampleRate.toFixed(4)}, ${setup.stepsPerEpoch} steps an epoch`,
@@ -133,15 +110,15 @@ export function setupTfjsTraining(params: URLSearchParams): void {
     ];
     const plain = runs('baseline').at(-1);
     if (plain !== undefined) {
-      lines.push(line('baselineAccuracy', 'Without privacy', `${percent(plain.accuracy)} test accuracy (same model, initial weights and epochs)`, plain.accuracy));
+      lines.push(reportLine('baselineAccuracy', 'Without privacy', `${percent(plain.accuracy)} test accuracy (same model, initial weights and epochs)`, plain.accuracy));
     }
     const privateMs = meanMs(runs('private'));
     const timing = plain === undefined ? '' : ` (without privacy ${meanMs(runs('baseline')).toFixed(0)} ms: ${(privateMs / meanMs(runs('baseline'))).toFixed(2)}x)`;
     lines.push(
-      line('msPerEpoch', 'Time per epoch', `${privateMs.toFixed(0)} ms with DP-SGD${timing}`, privateMs),
-      line('model', 'Model', `MLP 784-${config.hidden}-10 (${TFJS_RECIPE.activation}), ${setup.paramCount} parameters, on ${config.examples} training digits`, setup.paramCount),
-      line('backend', 'Backend', `tfjs ${setup.backend} in a Web Worker; ${(totalMs / 1000).toFixed(1)} s in all`, setup.backend),
-      line(
+      reportLine('msPerEpoch', 'Time per epoch', `${privateMs.toFixed(0)} ms with DP-SGD${timing}`, privateMs),
+      reportLine('model', 'Model', `MLP 784-${config.hidden}-10 (${TFJS_RECIPE.activation}), ${setup.paramCount} parameters, on ${config.examples} training digits`, setup.paramCount),
+      reportLine('backend', 'Backend', `tfjs ${setup.backend} in a Web Worker; ${(totalMs / 1000).toFixed(1)} s in all`, setup.backend),
+      reportLine(
         'randomness',
         'Randomness',
         config.seed === undefined ? 'CSPRNG' : `seed ${config.seed}: a reproducible simulation (seeded noise protects nothing)`,
@@ -164,7 +141,7 @@ export function setupTfjsTraining(params: URLSearchParams): void {
     report.replaceChildren();
     setStatus('running', 'Starting the tfjs worker...');
     const worker = new Worker(new URL('./tfjs-worker.ts', import.meta.url), { type: 'module' });
-    const finish = (status: Status, text: string) => {
+    const finish = (status: PanelStatus, text: string) => {
       worker.terminate();
       setStatus(status, text);
     };

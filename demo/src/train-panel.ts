@@ -4,10 +4,9 @@
 // `?clients=`, `?perRound=`, `?dropout=`, `?seed=` and `?secagg=0|1` preset the controls. The
 // section's data-status is 'idle' | 'running' | 'done' | 'error' (the end-to-end test waits on it),
 // and each report line carries its number in data-value.
+import { $, panelStatus, presetControls, reportLine, type PanelStatus } from './panel';
 import { renderTrainingChart, SERIES_COLORS } from './train-chart';
 import { DELTA, MNIST_ASSET, TRAIN_IMAGES, type RoundUpdate, type TrainConfig, type TrainMessage, type TrainRequest, type TrainSetup } from './train-protocol';
-
-const $ = <T extends Element>(selector: string) => document.querySelector<T>(selector)!;
 
 /** URL parameter -> control id. */
 const PRESETS = [
@@ -18,8 +17,6 @@ const PRESETS = [
   ['dropout', 'dropout'],
   ['seed', 'seed'],
 ] as const;
-
-type Status = 'idle' | 'running' | 'done' | 'error';
 
 const sum = (values: number[]) => values.reduce((s, v) => s + v, 0);
 const mean = (values: number[]) => sum(values) / Math.max(1, values.length);
@@ -34,11 +31,9 @@ export function setupTraining(params: URLSearchParams): void {
   const progress = $<HTMLParagraphElement>('#train-progress');
   const chart = $<SVGSVGElement>('#train-chart');
   const report = $<HTMLDListElement>('#train-report');
+  const setStatus = panelStatus(section, form, progress, startButton, stopButton);
 
-  for (const [param, id] of PRESETS) {
-    const value = params.get(param);
-    if (value !== null) input(id).value = value;
-  }
+  presetControls(params, PRESETS);
   if (params.has('secagg')) secagg.checked = params.get('secagg') !== '0';
   $('#train-legend').replaceChildren(
     ...(
@@ -60,14 +55,6 @@ export function setupTraining(params: URLSearchParams): void {
     perRound.setCustomValidity(Number(perRound.value) > Number(input('clients').value) ? `at most the number of clients (${input('clients').value})` : '');
   for (const id of ['clients', 'per-round']) input(id).addEventListener('input', checkPerRound);
 
-  function setStatus(status: Status, text: string): void {
-    section.dataset.status = status;
-    progress.textContent = text;
-    for (const control of form.querySelectorAll('input')) control.disabled = status === 'running';
-    startButton.disabled = status === 'running';
-    stopButton.disabled = status !== 'running';
-  }
-
   function readConfig(): TrainConfig {
     const config: TrainConfig = {
       epsilon: Number(input('epsilon').value),
@@ -81,16 +68,6 @@ export function setupTraining(params: URLSearchParams): void {
     return config;
   }
 
-  function line(field: string, term: string, text: string, value: number | string): HTMLElement[] {
-    const dt = document.createElement('dt');
-    dt.textContent = term;
-    const dd = document.createElement('dd');
-    dd.textContent = text;
-    dd.dataset.field = field;
-    dd.dataset.value = String(value);
-    return [dt, dd];
-  }
-
   function renderReport(config: TrainConfig, setup: TrainSetup, rounds: RoundUpdate[], totalMs: number): void {
     const last = rounds[rounds.length - 1]!;
     const included = rounds.map((r) => r.included);
@@ -98,14 +75,14 @@ export function setupTraining(params: URLSearchParams): void {
     const [fewest, most] = [Math.floor(TRAIN_IMAGES / config.clients), Math.ceil(TRAIN_IMAGES / config.clients)];
     const recovered = sum(rounds.map((r) => r.recovered));
     const lines = [
-      line('accuracy', 'Test accuracy', `${(100 * last.accuracy).toFixed(1)}% on 500 held-out digits`, last.accuracy),
-      line(
+      reportLine('accuracy', 'Test accuracy', `${(100 * last.accuracy).toFixed(1)}% on 500 held-out digits`, last.accuracy),
+      reportLine(
         'epsilon',
         'Privacy',
         `epsilon ${last.epsilon.toFixed(3)} at delta ${DELTA.toExponential()} (target ${config.epsilon}); noise multiplier ${setup.noiseMultiplier.toFixed(3)}, clip ${setup.clipNorm}`,
         last.epsilon,
       ),
-      line(
+      reportLine(
         'aggregation',
         'Aggregation',
         setup.secure === undefined
@@ -113,13 +90,13 @@ export function setupTraining(params: URLSearchParams): void {
           : `secure aggregation: SecAgg+ (${setup.secure.neighbours} neighbours) summing mod 2^${setup.secure.bits}, distributed discrete Gaussian (local sigma ${setup.secure.localSigma.toFixed(1)} units)`,
         setup.secure === undefined ? 'central' : 'secure',
       ),
-      line(
+      reportLine(
         'included',
         'Clients per round',
         `${config.clients} clients of ${fewest === most ? fewest : `${fewest}-${most}`} digits; per round ${mean(rounds.map((r) => r.sampled)).toFixed(1)} sampled and ${mean(included).toFixed(1)} in the sum on average (fewest ${Math.min(...included)})`,
         Math.min(...included),
       ),
-      line(
+      reportLine(
         'dropouts',
         'Dropouts survived',
         setup.secure === undefined
@@ -127,25 +104,25 @@ export function setupTraining(params: URLSearchParams): void {
           : `${lost + recovered} clients (${lost} before sending their masked input, ${recovered} after it and recovered); every round unmasked`,
         lost + recovered,
       ),
-      line('roundMs', 'Round', `${mean(rounds.map((r) => r.roundMs)).toFixed(0)} ms on average (local training, aggregation, evaluation)`, mean(rounds.map((r) => r.roundMs))),
+      reportLine('roundMs', 'Round', `${mean(rounds.map((r) => r.roundMs)).toFixed(0)} ms on average (local training, aggregation, evaluation)`, mean(rounds.map((r) => r.roundMs))),
     ];
     const secure = rounds.filter((r) => r.clientMs !== undefined);
     if (secure.length > 0) {
       const clientMs = mean(secure.map((r) => r.clientMs!));
       const protocolMs = mean(secure.map((r) => r.protocolMs!));
       lines.push(
-        line('clientMs', 'Client work', `${clientMs.toFixed(1)} ms per round (rotate, quantize, add noise)`, clientMs),
-        line('protocolMs', 'Protocol', `${protocolMs.toFixed(0)} ms per round (key agreement, Shamir shares, masked inputs, unmasking)`, protocolMs),
+        reportLine('clientMs', 'Client work', `${clientMs.toFixed(1)} ms per round (rotate, quantize, add noise)`, clientMs),
+        reportLine('protocolMs', 'Protocol', `${protocolMs.toFixed(0)} ms per round (key agreement, Shamir shares, masked inputs, unmasking)`, protocolMs),
       );
     }
     lines.push(
-      line(
+      reportLine(
         'wallTime',
         'Wall time',
         `${(totalMs / 1000).toFixed(1)} s for ${rounds.length} rounds, ${setup.threads} pool workers (${setup.sharedMemory ? 'shared memory' : 'copies: not cross-origin isolated'}), ${setup.paramCount} parameters`,
         totalMs,
       ),
-      line(
+      reportLine(
         'randomness',
         'Randomness',
         config.seed === undefined ? 'CSPRNG' : `seed ${config.seed}: a reproducible simulation (seeded noise protects nothing)`,
@@ -168,7 +145,7 @@ export function setupTraining(params: URLSearchParams): void {
     renderTrainingChart(chart, rounds, config.rounds, config.epsilon);
     setStatus('running', 'Starting the training worker...');
     const worker = new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module' });
-    const finish = (status: Status, text: string) => {
+    const finish = (status: PanelStatus, text: string) => {
       worker.terminate();
       setStatus(status, text);
     };

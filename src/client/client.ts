@@ -4,6 +4,8 @@
 // checks in again; a lost connection is retried with capped exponential back-off (randomized from
 // privkit's CSPRNG). It uses only the WebSocket and WebCrypto globals (no Node imports), so the same
 // code runs in browsers, Web Workers and Node (pass `ws`'s WebSocket where no global one exists).
+// onEvent reports each step of the session (connected, checked in, sampled, training, each SecAgg+
+// phase, uploaded, refused, retrying) for live displays such as the demo page's join panel.
 //
 // Secure aggregation (a task whose welcome says 'secagg'): the client enrols its Ed25519 signing key
 // once (signed over the task and its id), then for each round it is sampled for it trains, clips its
@@ -11,6 +13,15 @@
 // SecureAggregator does for a simulated client) and runs privkit/secagg's SecAggClient over the wire,
 // signing every message with the enrolled key. Its minParticipants is the application's, never the
 // server's.
+//
+// Adversary on the network path (who can read and alter the traffic): the bearer token is the client's
+// identity, and over ws:// it travels in the clear, so the client sends it only over wss:// or to a
+// loopback host (127.0.0.0/8, ::1, localhost); a ws:// URL naming any other host is refused at connect()
+// (E_ARG naming the URL) unless allowInsecureTransport is set, for a private network the application
+// trusts. TLS is what protects the token: a network attacker who has one can authenticate as the client
+// (take its seat in rounds, supersede its connection), and, if the client has not enrolled its signing
+// key yet, bind its own key to the client's identity; an operator who binds each client's key when it
+// issues the token (privkit/server's issueTokens with signingPublicKeys) takes that last step away.
 //
 // Adversary: a malicious or broken server or network peer. Every frame is decoded with bounded
 // sizes, the server's sequence numbers must increase, the model spec is re-validated (createModel)
@@ -38,6 +49,7 @@ import type { Dataset } from '../fl/data.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { checkTypedArray } from '../wasm/boundary.js';
 import { ready } from '../wasm/runtime.js';
+import { isLoopbackHost } from '../service/transport.js';
 import { decodeFrame, encodeFrame, enrolmentBytes, maxFrameBytes, type Message, type RoundStatus, type WireLimits } from '../service/wire.js';
 import { clipByL2 } from '../kernels/clip.js';
 import { decodeBinaryMessage, encodeBinaryMessage } from '../secagg/binary.js';
@@ -72,8 +84,18 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 /** Options of {@link connect}. */
 export interface ClientOptions {
-  /** The server's ws:// or wss:// URL. */
+  /**
+   * The server's wss:// URL, or a ws:// one on a loopback host (127.0.0.0/8, ::1, localhost): the bearer
+   * token travels in the hello, readable by anyone on the path without TLS. A ws:// URL to any other host
+   * is refused unless allowInsecureTransport is true.
+   */
   url: string;
+  /**
+   * true lets the client send its token over ws:// to a non-loopback host: only for a private network the
+   * application trusts with the token (anyone who can read the traffic can authenticate as this client).
+   * Default false.
+   */
+  allowInsecureTransport?: boolean;
   /** The task's id. */
   taskId: string;
   /** The bearer token the server issued for this client. */
@@ -92,6 +114,11 @@ export interface ClientOptions {
   attempts?: number;
   /** Called with every round result the server broadcasts. */
   onRound?(result: RoundResult): void;
+  /**
+   * Called at every step of the session (see {@link ClientEvent}), e.g. to show its progress live;
+   * a callback that throws ends the session with E_ARG.
+   */
+  onEvent?(event: ClientEvent): void;
   /**
    * Secure-aggregation tasks: the fewest clients this client lets its input be summed with (a round
    * registering fewer, or a survivor set smaller, is refused). The application's choice, never the
@@ -137,6 +164,68 @@ export interface RefusedRound {
   /** What was wrong. */
   message: string;
 }
+
+/**
+ * A step of a client's session, as {@link ClientOptions.onEvent} sees it, in the order they happen.
+ * Round results go to onRound.
+ */
+export type ClientEvent =
+  | {
+      /** A connection opened (the first, or a reconnect). */
+      type: 'connecting';
+      /** Connections opened so far, this one included. */
+      attempt: number;
+    }
+  | {
+      /** The server authenticated this client. */
+      type: 'welcome';
+      /** The id the server enrolled this client under. */
+      clientId: string;
+      /** The task's aggregation. */
+      aggregator: 'central-dp' | 'secagg';
+    }
+  | {
+      /** Secure aggregation: the server accepted this client's signing key. */
+      type: 'enrolled';
+    }
+  | {
+      /** Checked in: waiting to be sampled. */
+      type: 'checked-in';
+      /** The number the next round will take. */
+      round: number;
+    }
+  | {
+      /** Sampled: training locally on this client's data. */
+      type: 'training';
+      /** The round. */
+      round: number;
+    }
+  | {
+      /** Secure aggregation: this client's message of a SecAgg+ phase was sent. */
+      type: 'secagg';
+      /** The round. */
+      round: number;
+      /** The message sent: 'advertise-keys', 'share-keys', 'masked-input', 'consistency-signature' or 'unmasking'. */
+      step: ClientMessage['type'];
+    }
+  | {
+      /** This client's update (central DP) or masked input (secure aggregation) was sent. */
+      type: 'uploaded';
+      /** The round. */
+      round: number;
+    }
+  | ({
+      /** A secure-aggregation round this client refused (see {@link RefusedRound}). */
+      type: 'refused';
+    } & RefusedRound)
+  | {
+      /** The connection was lost; the client reconnects after retryMs. */
+      type: 'disconnected';
+      /** The close code. */
+      code: number;
+      /** Milliseconds until the next attempt. */
+      retryMs: number;
+    };
 
 /** A round's outcome as the server reports it. */
 export interface RoundResult {
@@ -201,12 +290,12 @@ const CLOSE_REFUSED = 4001;
  * console.log(outcome);
  * ```
  *
- * @throws {PrivkitError} E_ARG when an option is missing or out of range (the message names it), or no WebSocket implementation is available.
+ * @throws {PrivkitError} E_ARG when an option is missing or out of range (the message names it), the URL is ws:// to a non-loopback host without allowInsecureTransport, or no WebSocket implementation is available.
  */
 export function connect(given: ClientOptions): ClientSession {
   const options = readOptions(
     given,
-    ['url', 'taskId', 'token', 'data', 'WebSocket', 'limits', 'retryMs', 'maxRetryMs', 'attempts', 'onRound', 'minParticipants', 'minNoiseMultiplier', 'signingKey', 'onInput'],
+    ['url', 'taskId', 'token', 'data', 'WebSocket', 'limits', 'retryMs', 'maxRetryMs', 'attempts', 'onRound', 'onEvent', 'minParticipants', 'minNoiseMultiplier', 'signingKey', 'onInput', 'allowInsecureTransport'],
     'options',
     true,
   ) as ClientOptions;
@@ -216,6 +305,10 @@ export function connect(given: ClientOptions): ClientSession {
     }
   }
   if (!/^wss?:\/\//.test(options.url)) throw new PrivkitError('E_ARG', `options.url must be a ws:// or wss:// URL, got ${describe(options.url)}`, { argument: 'options.url' });
+  if (options.allowInsecureTransport !== undefined && typeof options.allowInsecureTransport !== 'boolean') {
+    throw new PrivkitError('E_ARG', `options.allowInsecureTransport must be a boolean, got ${describe(options.allowInsecureTransport)}`, { argument: 'options.allowInsecureTransport' });
+  }
+  checkTransport(options.url, options.allowInsecureTransport === true);
   const givenData = readOptions(options.data, ['images', 'labels'], 'options.data');
   if (options.data === undefined || options.data === null) throw new PrivkitError('E_ARG', 'options.data must be { images: Float32Array, labels: Uint8Array }', { argument: 'options.data' });
   const data: Dataset = {
@@ -224,7 +317,7 @@ export function connect(given: ClientOptions): ClientSession {
   };
   const Socket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (typeof Socket !== 'function') throw new PrivkitError('E_ARG', 'options.WebSocket must be given where there is no global WebSocket (Node 20: the ws package)', { argument: 'options.WebSocket' });
-  for (const key of ['onRound', 'onInput'] as const) {
+  for (const key of ['onRound', 'onEvent', 'onInput'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'function') throw new PrivkitError('E_ARG', `options.${key} must be a function`, { argument: `options.${key}` });
   }
   if (options.limits !== undefined) maxFrameBytes(options.limits); // checks them now, not at the first frame
@@ -234,6 +327,23 @@ export function connect(given: ClientOptions): ClientSession {
   if (options.minParticipants !== undefined) assertInteger('options.minParticipants', options.minParticipants, 1, 65536);
   if (options.minNoiseMultiplier !== undefined) assertNumber('options.minNoiseMultiplier', options.minNoiseMultiplier, 'positive');
   return new Session({ ...options, data }, Socket, retryMs, maxRetryMs, attempts);
+}
+
+/** Refuses a ws:// URL to a non-loopback host (the token would travel in the clear), unless the application allows it. */
+function checkTransport(url: string, allowInsecure: boolean): void {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch (cause) {
+    throw new PrivkitError('E_ARG', `options.url is not a valid URL: ${describe(url)}`, { argument: 'options.url', cause });
+  }
+  if (url.startsWith('ws://') && !isLoopbackHost(host) && !allowInsecure) {
+    throw new PrivkitError(
+      'E_ARG',
+      `options.url ${describe(url)} would send the bearer token in the clear (ws:// to the non-loopback host ${host}): use wss://, or set options.allowInsecureTransport on a network you trust`,
+      { argument: 'options.url' },
+    );
+  }
 }
 
 class Session implements ClientSession {
@@ -296,6 +406,16 @@ class Session implements ClientSession {
     this.#reject(error);
   }
 
+  /** Tells the application (onEvent) about a step; a callback that throws ends the session. */
+  #emit(event: ClientEvent): void {
+    if (this.#stopped) return;
+    try {
+      this.options.onEvent?.(event);
+    } catch (error) {
+      this.#fail(new PrivkitError('E_ARG', 'options.onEvent threw', { argument: 'options.onEvent', cause: error }));
+    }
+  }
+
   /** Runs secure-aggregation work in order (each step awaits WebCrypto); an unexpected error ends the session. */
   #enqueue(work: () => Promise<void>): void {
     this.#queue = this.#queue
@@ -326,6 +446,7 @@ class Session implements ClientSession {
     socket.onclose = (event) => {
       if (this.#socket === socket) this.#closed(event.code, event.reason);
     };
+    this.#emit({ type: 'connecting', attempt: this.#summary.connections });
   }
 
   #closed(code: number, reason: string): void {
@@ -348,6 +469,7 @@ class Session implements ClientSession {
     const ceiling = Math.min(this.maxRetryMs, this.retryMs * 2 ** (this.#failures - 1));
     const delay = ceiling * (0.5 + 0.5 * this.#rng!.uniform(1)[0]!);
     this.#retryTimer = setTimeout(() => this.#open(), delay);
+    this.#emit({ type: 'disconnected', code, retryMs: delay });
   }
 
   #send(message: Message): void {
@@ -377,13 +499,16 @@ class Session implements ClientSession {
         this.#welcome = message;
         this.#summary.clientId = message.clientId;
         this.#failures = 0;
+        this.#emit({ type: 'welcome', clientId: message.clientId, aggregator: message.aggregator });
         if (message.aggregator === 'secagg') return this.#enrol(message.clientId);
         this.#checkIn();
         return;
       case 'enrolled':
+        this.#emit({ type: 'enrolled' });
         this.#checkIn();
         return;
       case 'checked-in':
+        this.#emit({ type: 'checked-in', round: message.round });
         return;
       case 'task':
         this.#checkedIn = false;
@@ -432,6 +557,7 @@ class Session implements ClientSession {
     if (welcome.aggregator !== 'central-dp') throw new PrivkitError('E_PROTOCOL', `the server sent a central-DP task in a ${welcome.aggregator} session`, { argument: 'frame' });
     const model: Model = current;
     model.checkParams(task.params, 'task.params');
+    this.#emit({ type: 'training', round: task.round });
     const { images, labels } = this.options.data;
     const delta = localUpdate(model, task.params, images, labels, {
       epochs: welcome.epochs,
@@ -441,6 +567,7 @@ class Session implements ClientSession {
     });
     this.#send({ type: 'update', round: task.round, delta });
     this.#summary.trainedRounds.push(task.round);
+    this.#emit({ type: 'uploaded', round: task.round });
     this.#checkIn();
   }
 
@@ -481,6 +608,7 @@ class Session implements ClientSession {
     }
     const weak = this.#planProblem(task, welcome.clipNorm, setup.length);
     if (weak !== undefined) return this.#refuse(task.round, new PrivkitError('E_BUDGET', weak, { argument: 'options.minNoiseMultiplier' }));
+    this.#emit({ type: 'training', round: task.round });
     const { images, labels } = this.options.data;
     const delta = localUpdate(model, task.params, images, labels, { epochs: welcome.epochs, batchSize: welcome.batchSize, learningRate: welcome.learningRate, divergence: 'zero' });
     this.#summary.trainedRounds.push(task.round);
@@ -568,12 +696,18 @@ class Session implements ClientSession {
     }
     const state = this.#secAgg!;
     this.#send({ type: 'secagg', round, payload: encodeBinaryMessage(reply, state.setup) });
-    if (reply.type === 'masked-input') this.options.onInput?.({ round, input: state.input });
+    this.#emit({ type: 'secagg', round, step: reply.type });
+    if (reply.type === 'masked-input') {
+      this.#emit({ type: 'uploaded', round });
+      this.options.onInput?.({ round, input: state.input });
+    }
     if (reply.type === 'unmasking') this.#secAgg = undefined; // this client's part is done
   }
 
   #refuse(round: number, error: PrivkitError): void {
-    this.#summary.refusedRounds.push({ round, code: error.code, message: error.message });
+    const refused = { round, code: error.code, message: error.message };
+    this.#summary.refusedRounds.push(refused);
+    this.#emit({ type: 'refused', ...refused });
     this.#secAgg = undefined;
     this.#checkIn();
   }

@@ -4,9 +4,9 @@
 import { PrivkitError } from '../errors.js';
 import { assertFloat32Array, assertInteger, assertNumber, batchColumns, describe, matrixColumns, optionalBoolean, readOptions } from '../validate.js';
 import type { Arena } from '../wasm/arena.js';
-import { checkTypedArray, currentLength, StagingWindow } from '../wasm/boundary.js';
+import { checkTypedArray, currentLength, overlapsElsewhere, StagingWindow } from '../wasm/boundary.js';
 import { withWasm } from '../wasm/runtime.js';
-import { kernelsWasm, type KernelsExports } from './wasm.js';
+import { kernelsSharedWasm, kernelsWasm, type KernelsExports } from './wasm.js';
 import {
   Accumulator,
   columnBlocks,
@@ -16,6 +16,7 @@ import {
   readMatrix,
   rowGroups,
   MatrixWindow,
+  TargetMatrix,
   WINDOW_FLOATS,
   type Chunk,
   type ColumnBlock,
@@ -257,7 +258,7 @@ function clipRows(
         if (acc === undefined) kernels.scaleRows(rowsPtr, chunk.rows, len, chunk.cols, scales + 8 * k, nLayers);
         else kernels.accumulateRows(rowsPtr, chunk.rows, len, chunk.cols, scales + 8 * k, nLayers, acc.ptr + 4 * (chunk.col - block.col + offset));
       });
-      if ('out' in sink) (window as MatrixWindow).storeChunk(chunk, { array: sink.out, name: sink.name });
+      if ('out' in sink && window instanceof MatrixWindow) window.storeChunk(chunk, { array: sink.out, name: sink.name });
     };
 
     if (!long) {
@@ -297,9 +298,15 @@ function clipRows(
     }
     return { norms, clippedCount, sum: acc?.sum };
   };
-  // scaled rows are written in the window and copied out: only the read-only passes may read x in place
-  if ('out' in sink) return withWasm(kernelsWasm, (kernels, arena) => pass(kernels, arena, new MatrixWindow(arena, { array: x, name: 'x' }, length, cols)));
-  return readMatrix(x, length, cols, pass);
+  if (!('out' in sink)) return readMatrix(x, length, cols, pass);
+  // a target in a shared wasm memory is scaled where it lies (x's values copied in chunk by chunk);
+  // any other is written in the staging window and copied out
+  const { out } = sink;
+  if (kernelsWasm.loaded && currentLength(out) >= length) {
+    const inPlace = kernelsSharedWasm.runInPlace(out, (kernels, arena, ptr) => pass(kernels, arena, new TargetMatrix(x, out, ptr, cols)));
+    if (inPlace !== undefined) return inPlace.value;
+  }
+  return withWasm(kernelsWasm, (kernels, arena) => pass(kernels, arena, new MatrixWindow(arena, { array: x, name: 'x' }, length, cols)));
 }
 
 /** Norms as returned to callers: float32, with E_OVERFLOW for a (finite) norm beyond the float32 range. */
@@ -337,6 +344,11 @@ export function resultTarget(x: Float32Array, length: number, opts: ClipOptions)
     checkTypedArray('opts.out', out, ['Float32Array']);
     if (currentLength(out) !== length) {
       throw new PrivkitError('E_SHAPE', `opts.out.length (${currentLength(out)}) must equal x.length (${length})`, {
+        argument: 'opts.out',
+      });
+    }
+    if (overlapsElsewhere(out, x)) {
+      throw new PrivkitError('E_ARG', 'opts.out overlaps x without starting where x starts: its writes would overwrite rows not yet read (use inPlace)', {
         argument: 'opts.out',
       });
     }

@@ -14,7 +14,7 @@
 // of accumulator, within SLOT_BYTES).
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import type { Arena } from '../wasm/arena.js';
-import { currentLength, StagingWindow, WINDOW_BYTES, type Staged } from '../wasm/boundary.js';
+import { copyIn, currentLength, region, StagingWindow, WINDOW_BYTES, type Staged } from '../wasm/boundary.js';
 import { withWasm } from '../wasm/runtime.js';
 import { kernelsSharedWasm, kernelsWasm, type KernelsExports } from './wasm.js';
 
@@ -78,6 +78,37 @@ class InPlaceMatrix implements MatrixSource {
 
   loadChunk(chunk: Chunk): void {
     this.ptr = this.base + 4 * (chunk.row * this.cols + chunk.col);
+  }
+}
+
+/**
+ * The target `out` read and written where it lies (in a shared wasm memory): the first time a chunk
+ * is loaded, x's values are copied to their place in out (nothing to copy when out is x), and the
+ * kernels then scale them there, so nothing is staged and nothing copied back. A pass loads its
+ * first chunks in the order of x (row groups, or each row's chunks in turn), so "first time" is
+ * "beyond what was copied so far".
+ */
+export class TargetMatrix implements MatrixSource {
+  ptr: number;
+  private copiedTo = 0;
+
+  constructor(
+    private readonly x: Float32Array,
+    private readonly out: Float32Array,
+    private readonly base: number,
+    private readonly cols: number,
+  ) {
+    this.ptr = base;
+  }
+
+  loadChunk(chunk: Chunk): void {
+    const start = chunk.row * this.cols + chunk.col;
+    const count = chunk.rows * chunk.cols;
+    if (start + count > this.copiedTo) {
+      if (this.out !== this.x) copyIn(region(this.out, start, count, 'opts.out'), this.x, start, 'x');
+      this.copiedTo = start + count;
+    }
+    this.ptr = this.base + 4 * start;
   }
 }
 

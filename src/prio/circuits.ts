@@ -133,9 +133,15 @@ export function sumVecCircuit(f: Field, length: number, max: number, chunkLength
     evalOutputLen: 1,
     outputLen: length,
     encode: (m) => {
-      const digits = new Array<number>(length * bits);
-      m.forEach((v, i) => encodeRangeCheckedInto(digits, i * bits, v, max));
-      return encodeSmallInts(f, digits);
+      // each value's digits straight into the encoding: element e holds its digit in byte e * encodedSize
+      const size = f.encodedSize;
+      const out = new Uint8Array(length * bits * size);
+      const digits = new Array<number>(bits);
+      m.forEach((v, i) => {
+        encodeRangeCheckedInto(digits, 0, v, max);
+        for (let l = 0; l < bits; l++) out[(i * bits + l) * size] = digits[l]!;
+      });
+      return FieldVec.fromBytes(f, out);
     },
     eval: (meas, jointRand, numShares, [g]) => [chunkedRangeCheck(f, meas, jointRand, numShares, chunkLength, calls, g!)],
     truncate: (meas) => FieldVec.fromBytes(f, weightedSums(f, meas.bytes, length, bits, weights)),

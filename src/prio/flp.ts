@@ -318,12 +318,14 @@ export function encodeRangeChecked(value: number, max: number): bigint[] {
 export function encodeRangeCheckedInto(out: number[], offset: number, value: number, max: number): void {
   const bits = bitLength(max);
   const restAllOnes = 2 ** (bits - 1) - 1;
-  const lastWeight = max - restAllOnes;
-  const [rest, last] = value <= restAllOnes ? [value, 0] : [value - lastWeight, 1];
+  const last = value <= restAllOnes ? 0 : 1;
+  const rest = last === 0 ? value : value - (max - restAllOnes);
   // rest < 2^52: the digits come from its 32-bit halves
   const low = rest >>> 0;
   const high = Math.floor(rest / 2 ** 32);
-  for (let l = 0; l < bits - 1; l++) out[offset + l] = l < 32 ? (low >>> l) & 1 : (high >>> (l - 32)) & 1;
+  const lowDigits = Math.min(bits - 1, 32);
+  for (let l = 0; l < lowDigits; l++) out[offset + l] = (low >>> l) & 1;
+  for (let l = 32; l < bits - 1; l++) out[offset + l] = (high >>> (l - 32)) & 1;
   out[offset + bits - 1] = last;
 }
 

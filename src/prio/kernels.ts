@@ -235,7 +235,7 @@ export function mulVecWasm(f: Field, a: readonly bigint[], b: readonly bigint[])
 /**
  * The chunked bit check (SumVec, Histogram, MultihotCountVec: ParallelSum(Mul) over
  * (r^(j+1) x_j, x_j - 1/shares)) in wasm on the measurement (share): either its gadget polynomial
- * (`query` undefined: the prover's, 2p evaluations, from the wires built in wasm memory) or the
+ * (`query` undefined: the prover's, 2p evaluations, each pair of wires built in wasm memory in its turn) or the
  * query's checks at the test point: every wire polynomial evaluated there (straight from the
  * measurement share, no wires made), then the gadget polynomial, given by the proof's 2p - 1
  * evaluations at the powers of W_2p, completed and evaluated there (arity + 1 elements). `meas` and
@@ -270,11 +270,9 @@ export function chunkedRangeCheckWasm(
     arena.bytes(seedPtr, arity * size).set(seeds.bytes);
     const id = fieldId(f);
     if (query === undefined) {
-      const wires = arena.allocSecret(arity * p * size);
-      k.chunkWires(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, wires);
-      const scratch = arena.allocSecret(k.parallelSumMulScratchBytes(id, p));
+      const scratch = arena.allocSecret(k.chunkGadgetPolyScratchBytes(id, p, calls));
       arena.bytes(consts, 4 * size).set(gadgetConstants(f, p));
-      k.parallelSumMul(id, wires, chunkLength, p, consts, out, scratch);
+      k.chunkGadgetPoly(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, consts, out, scratch);
     } else {
       const scratch = arena.allocSecret(Math.max(k.chunkWireChecksScratchBytes(id, p), k.lagrangeEvalScratchBytes(id, 1, 2 * p)));
       stage(f, arena, consts, [nthRoot(f, p), query.at, invInt(f, p)]);

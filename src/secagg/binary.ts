@@ -305,18 +305,30 @@ class BinaryReader {
     const byteAt = (k: number): number => (k < end ? data[k]! : 0);
     // 32-bit integer arithmetic (a masked input is 10^5-10^6 words): a word starts `shift` < 8 bits into byte `p`
     // and spans at most 5 bytes; only bytes of this field are read, and bits of the next word are masked off.
-    // The words that start before end - 4 have all five bytes in the field: read without the end check.
+    // The words that start before end - 4 have all five bytes in the field: one little-endian 32-bit read
+    // each, without the end check, and with bits <= 25 (shift + bits <= 32) no fifth byte (a loop of its own:
+    // the test for the fifth byte doubles the time of a word).
     const mask = bits === 32 ? -1 : (1 << bits) - 1;
+    const view = this.#view;
     let p = this.#offset;
     let shift = 0;
     let i = 0;
-    for (const inner = end - 4; i < n && p < inner; i++) {
-      let word = (data[p]! | (data[p + 1]! << 8) | (data[p + 2]! << 16) | (data[p + 3]! << 24)) >>> shift;
-      if (shift + bits > 32) word |= data[p + 4]! << (32 - shift);
-      words[i] = word & mask;
-      shift += bits;
-      p += shift >>> 3;
-      shift &= 7;
+    if (bits <= 25) {
+      for (const inner = end - 4; i < n && p < inner; i++) {
+        words[i] = (view.getUint32(p, true) >>> shift) & mask;
+        shift += bits;
+        p += shift >>> 3;
+        shift &= 7;
+      }
+    } else {
+      for (const inner = end - 4; i < n && p < inner; i++) {
+        let word = view.getUint32(p, true) >>> shift;
+        if (shift + bits > 32) word |= data[p + 4]! << (32 - shift);
+        words[i] = word & mask;
+        shift += bits;
+        p += shift >>> 3;
+        shift &= 7;
+      }
     }
     for (; i < n; i++) {
       let word = (data[p]! | (byteAt(p + 1) << 8) | (byteAt(p + 2) << 16) | (byteAt(p + 3) << 24)) >>> shift;

@@ -12,6 +12,11 @@
 // message can be neither forged nor altered, and a message that fails is refused without blaming
 // its claimed sender. The transport must still bind clients to their ids (TLS or another
 // authenticated channel) if nobody is to advertise keys in another client's name.
+// Masked inputs are summed as they arrive, into one running sum: an input joins it once it can no
+// longer leave S (each of the sender's neighbours has either sent a masked input masking both ways
+// with it, or can no longer send one), and is held until then; closeMaskedInput adds the held inputs
+// of S and drops the rest. So the server keeps one vector plus the undecided ones, not one per client,
+// and the sum it unmasks is the same sum over S.
 // Rounds: setup() -> receive(AdvertiseKeys)* -> closeAdvertiseKeys() -> receive(ShareKeys)* ->
 // closeShareKeys() -> receive(MaskedInput)* -> closeMaskedInput() -> receive(ConsistencySignature)*
 // -> closeConsistencyCheck() -> receive(Unmasking)* -> closeUnmasking(). A message that fails a
@@ -43,7 +48,7 @@ import {
 } from './crypto.js';
 import { toBase64Url } from './base64url.js';
 import { CommunicationGraph } from './graph.js';
-import { maskedSum, type Mask } from './masks.js';
+import { maskedSum, wordMask, type Mask } from './masks.js';
 import {
   checkMessage,
   checkRoundParameters,
@@ -119,6 +124,9 @@ export interface SecAggResult {
 }
 
 /** The message type each collecting round receives. */
+/** A MaskedInput message as the server keeps it: the masking statement, the vector summed apart. */
+type MaskingStatement = Omit<MaskedInputMessage, 'maskedInput'>;
+
 const RECEIVES = {
   'advertise-keys': 'advertise-keys',
   'share-keys': 'share-keys',
@@ -169,7 +177,18 @@ export class SecAggServer {
   readonly #shared = new Map<string, ShareKeysMessage>();
   /** The senders whose shares closeShareKeys relayed to each client. */
   readonly #relayed = new Map<string, Set<string>>();
-  readonly #masked = new Map<string, MaskedInputMessage>();
+  /** U3's masking statements: each accepted MaskedInput message without its vector (summed or held apart). */
+  readonly #masked = new Map<string, MaskingStatement>();
+  /** maskedWith of each client in U3, as a set. */
+  readonly #maskedWith = new Map<string, Set<string>>();
+  /** Sum mod 2^bits of the masked inputs that can no longer leave S (allocated with the first). */
+  #sum: Uint32Array | undefined;
+  /** Accepted masked inputs not in #sum yet, by sender. */
+  readonly #held = new Map<string, Uint32Array>();
+  /** For each held input, its neighbours that may still send a masked input (the edge to each is undecided). */
+  readonly #undecided = new Map<string, number>();
+  /** Held inputs with an edge not masked both ways: they may leave S, closeMaskedInput decides. */
+  readonly #disputed = new Set<string>();
   readonly #inputDigests = new Map<string, Uint8Array>();
   /** The survivor set S (registration order) and the digest its signers sign. */
   #survivors: string[] = [];
@@ -244,9 +263,22 @@ export class SecAggServer {
     return received === undefined ? [] : this.#clients.filter((id) => received.has(id));
   }
 
+  /** How many clients' messages for the current round have been accepted: receivedFrom.length, in O(1). */
+  get receivedCount(): number {
+    return this.#collected()?.size ?? 0;
+  }
+
   /** Clients proven (by their own signatures) to have dealt inconsistent shares, in registration order. */
   get convicted(): string[] {
     return this.#ordered(this.#convicted);
+  }
+
+  /**
+   * Clients whose Unmasking response was discarded for revealing a share its dealer never sent (their own
+   * signed response shows it), in registration order.
+   */
+  get discarded(): string[] {
+    return this.#ordered(this.#discarded);
   }
 
   /** The result, once closeUnmasking() has succeeded. */
@@ -349,10 +381,14 @@ export class SecAggServer {
         case 'share-keys':
           this.#shared.set(sender, checked);
           break;
-        case 'masked-input':
-          this.#masked.set(sender, checked);
+        case 'masked-input': {
+          const { maskedInput, ...statement } = checked;
+          this.#masked.set(sender, statement);
+          this.#maskedWith.set(sender, new Set(checked.maskedWith));
           this.#inputDigests.set(sender, inputDigest!);
+          this.#hold(sender, maskedInput);
           break;
+        }
         case 'consistency-signature':
           this.#signatures.set(sender, checked);
           break;
@@ -467,6 +503,10 @@ export class SecAggServer {
         .map((id) => ({ id, signingPublicKey: this.#advertised.get(id)!.signingPublicKey }));
       out.set(v, { type: 'consistency-check', roundId: this.roundId, recipient: v, survivors: [...survivors], statements, signingKeys });
     }
+    for (const u of survivors) if (this.#held.has(u)) this.#addToSum(u);
+    this.#held.clear(); // the inputs of U3 outside S: never summed
+    this.#undecided.clear();
+    this.#disputed.clear();
     this.#survivors = survivors;
     this.#survivorsDigest = survivorsDigest(this.roundId, survivors);
     this.#round = 'consistency-check';
@@ -585,13 +625,8 @@ export class SecAggServer {
         }
       }
       await ready();
-      // Sum of the masked inputs and removal of the masks in one chunked pass in wasm.
-      const sum = maskedSum(
-        survivors.map((u) => this.#masked.get(u)!.maskedInput),
-        masks,
-        bits,
-        length,
-      );
+      // Removal of the masks from the running sum of S's masked inputs, in one chunked pass in wasm.
+      const sum = maskedSum([this.#sum!], masks, bits, length);
       this.#result = { sum, included: [...survivors], dropped: this.#clients.filter((id) => !inS.has(id)), convicted: this.convicted };
       this.#round = 'done';
       return this.#result;
@@ -657,10 +692,47 @@ export class SecAggServer {
     return recovered;
   }
 
+  /**
+   * Holds the accepted masked input of `sender`, then adds to the running sum each held input that
+   * can no longer leave S: #survivorSet drops a client of U3 only for an edge to a neighbour in U3
+   * not masked both ways, so a client is in S for sure once each neighbour has sent a masked input
+   * masking both ways with it or can not send one (it got no shares relayed, or already sent).
+   */
+  #hold(sender: string, input: Uint32Array): void {
+    this.#held.set(sender, input);
+    let undecided = 0;
+    const decided: string[] = [sender];
+    for (const w of this.#neighbours(sender)) {
+      if (this.#masked.has(w)) {
+        if (this.#maskedWith.get(sender)!.has(w) && this.#maskedWith.get(w)!.has(sender)) {
+          if (this.#held.has(w)) {
+            this.#undecided.set(w, this.#undecided.get(w)! - 1);
+            decided.push(w);
+          }
+        } else {
+          this.#disputed.add(sender);
+          this.#disputed.add(w);
+        }
+      } else if (this.#relayed.has(w)) undecided += 1;
+    }
+    this.#undecided.set(sender, undecided);
+    for (const u of decided) if (this.#undecided.get(u) === 0 && !this.#disputed.has(u)) this.#addToSum(u);
+  }
+
+  /** Adds the held input of `u` to the running sum (mod 2^bits) and lets it go. */
+  #addToSum(u: string): void {
+    const input = this.#held.get(u)!;
+    const sum = (this.#sum ??= new Uint32Array(this.#options.length));
+    const mask = wordMask(this.#options.bits); // `&` keeps the low bits (and wraps a 33-bit sum when bits = 32)
+    for (let i = 0; i < sum.length; i++) sum[i] = (sum[i]! + input[i]!) & mask;
+    this.#held.delete(u);
+    this.#undecided.delete(u);
+  }
+
   /** U3 without every client that a neighbour in U3 did not mask with because it rejected that client's keys or shares. */
   #survivorSet(): string[] {
     const u3 = this.#ordered(this.#masked.keys());
-    const maskedWith = new Map(u3.map((u) => [u, new Set(this.#masked.get(u)!.maskedWith)]));
+    const maskedWith = this.#maskedWith;
     const rejectedBy = new Map(u3.map((u) => [u, new Set([...this.#shared.get(u)!.rejected, ...this.#masked.get(u)!.rejected])]));
     const accused = new Set<string>();
     for (const u of u3) {

@@ -54,6 +54,7 @@ import { ready } from '../wasm/runtime.js';
 import type { Message, RoundStatus, WireModelSpec } from '../service/wire.js';
 import { CLOSE_FINISHED, CLOSE_REFUSED, LISTEN_KEYS, Refusal, listen, readListenOptions, tokenHash, type Connection, type Connections, type ListenOptions } from './connections.js';
 import { Ledger } from './ledger.js';
+import { StatusCache } from './status.js';
 import { binary, connectRedis, Lease, taskKeys, type FencedArg, type RedisClient, type TaskKeys } from './redis.js';
 import { endOfTask, resolveTask, type FinishedBy, type IssuedToken, type ResolvedTask, type TaskOptions, type TaskStatus } from './server.js';
 
@@ -124,6 +125,7 @@ export class ClusterCoordinator {
 
   readonly #task: ResolvedTask;
   readonly #ledger: Ledger;
+  readonly #status: StatusCache;
   readonly #redis: RedisClient;
   readonly #subscriber: RedisClient;
   readonly #keys: TaskKeys;
@@ -148,6 +150,7 @@ export class ClusterCoordinator {
   constructor(parts: { task: ResolvedTask; ledger: Ledger; redis: RedisClient; subscriber: RedisClient; lease: Lease; graceMs: number; rng: Rng }) {
     this.#task = parts.task;
     this.#ledger = parts.ledger;
+    this.#status = new StatusCache(parts.ledger, parts.task, OBSERVER);
     this.#redis = parts.redis;
     this.#subscriber = parts.subscriber;
     this.#keys = taskKeys(parts.task.id);
@@ -214,19 +217,14 @@ export class ClusterCoordinator {
 
   /** The task's state (checkedIn: the living aggregators' check-ins at the coordinator's last look). */
   status(): TaskStatus {
-    const rounds = this.#ledger.rounds(this.#task.id);
-    return {
-      id: this.#task.id,
+    return this.#status.status({
       state: this.#finishedBy !== undefined ? 'finished' : this.#round !== undefined ? 'training' : 'waiting',
-      ...(this.#finishedBy === undefined ? {} : { finishedBy: this.#finishedBy }),
-      completedRounds: rounds.filter((r) => r.status === 'released' || r.status === 'withheld').length,
+      finishedBy: this.#finishedBy,
       modelVersion: this.#modelVersion,
       checkedIn: this.#checkedIn,
       epsilon: this.epsilon,
-      delta: this.#task.delta,
-      observer: OBSERVER,
-      rounds,
-    };
+      epsilonAgainstServer: undefined,
+    });
   }
 
   /** Stops the coordinator: releases its lease and closes the ledger. A round in flight is aborted at the next start. */
@@ -503,7 +501,7 @@ export class ClusterAggregator {
   readonly taskId: string;
   /** The TCP port clients connect to. */
   readonly port: number;
-  /** ws://host:port: what clients connect to. */
+  /** ws://host:port (wss:// with the tls option): what clients connect to. */
   readonly url: string;
 
   readonly #task: PublishedTask;

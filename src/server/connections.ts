@@ -4,6 +4,15 @@
 // hello, and hands each authenticated client's messages to its host (the server or the aggregator),
 // which checks them against its task and round.
 //
+// Adversary on the network path (who reads and alters traffic between clients and the server): the
+// bearer token in a hello is the client's identity, so it must not travel in the clear. Given `tls`
+// (a key and certificate) the server serves HTTPS and wss:// itself; without it, a WebSocket upgrade
+// from a peer that is not on a loopback address is refused (HTTP 403, before any hello is sent) unless
+// allowInsecureTransport is set, for a private network the operator trusts. What the server can not
+// tell: a peer on loopback may be a reverse proxy that terminates TLS (accepted: the proxy's side is the
+// operator's to secure), or a proxy that forwards plain ws:// from elsewhere (privkit/client refuses to
+// send its token over ws:// to a non-loopback host on its side). See src/service/transport.ts.
+//
 // Adversary: any network client, authenticated or not. Every frame goes through, in this order:
 //   - a per-connection rate limit (a token bucket of messagesPerSecond);
 //   - the wire decoder (binary frames only, bounded sizes checked before allocation: E_PROTOCOL);
@@ -39,11 +48,13 @@
 //   4003  a protocol violation, or a second's worth of rate-limited frames: the client may reconnect.
 import { createHash } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type * as WsTypes from 'ws';
 import { PrivkitError } from '../errors.js';
-import { assertInteger, describe } from '../validate.js';
+import { assertInteger, describe, readOptions } from '../validate.js';
+import { isLoopbackHost } from '../service/transport.js';
 import { decodeFrame, encodeFrame, HEADER_BYTES, maxFrameBytes, withSeq, type Message, type WireLimits } from '../service/wire.js';
 
 /** The close codes of the file header. */
@@ -88,10 +99,26 @@ export interface ListenOptions {
    * so this bounds the memory of a connection flood. Default 256.
    */
   maxUnauthenticated?: number;
+  /**
+   * Serve HTTPS and wss:// with this PEM private key and certificate chain (what node:https takes). Without it
+   * the server speaks plain ws://, and only to loopback peers unless allowInsecureTransport is true.
+   */
+  tls?: {
+    /** The server's private key, PEM. */
+    key: string | Uint8Array;
+    /** Its certificate chain, PEM. */
+    cert: string | Uint8Array;
+  };
+  /**
+   * Without tls: true admits WebSocket clients from non-loopback addresses over plain ws://, whose bearer tokens
+   * anyone on the network path can read (only for a private network the operator trusts). Default false: such
+   * an upgrade is refused with HTTP 403 before the client sends its token.
+   */
+  allowInsecureTransport?: boolean;
 }
 
 /** The option names of {@link ListenOptions} (for readOptions). */
-export const LISTEN_KEYS = ['port', 'host', 'helloMs', 'messagesPerSecond', 'maxUnauthenticated'] as const satisfies readonly (keyof ListenOptions)[];
+export const LISTEN_KEYS = ['port', 'host', 'helloMs', 'messagesPerSecond', 'maxUnauthenticated', 'tls', 'allowInsecureTransport'] as const satisfies readonly (keyof ListenOptions)[];
 
 /** Checked listening options. */
 export interface ListenSettings {
@@ -100,6 +127,8 @@ export interface ListenSettings {
   helloMs: number;
   messagesPerSecond: number;
   maxUnauthenticated: number;
+  tls: { key: string | Uint8Array; cert: string | Uint8Array } | undefined;
+  allowInsecureTransport: boolean;
 }
 
 /** Checks {@link ListenOptions}, naming `options.<key>` in errors. */
@@ -112,7 +141,27 @@ export function readListenOptions(options: ListenOptions): ListenSettings {
     helloMs: options.helloMs === undefined ? 10000 : assertInteger('options.helloMs', options.helloMs, 1, 2 ** 31 - 1),
     messagesPerSecond: options.messagesPerSecond === undefined ? 50 : assertInteger('options.messagesPerSecond', options.messagesPerSecond, 1, 1e6),
     maxUnauthenticated: options.maxUnauthenticated === undefined ? 256 : assertInteger('options.maxUnauthenticated', options.maxUnauthenticated, 1, 2 ** 20),
+    tls: readTls(options.tls),
+    allowInsecureTransport: readBoolean('options.allowInsecureTransport', options.allowInsecureTransport),
   };
+}
+
+function readBoolean(name: string, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new PrivkitError('E_ARG', `${name} must be a boolean, got ${describe(value)}`, { argument: name });
+  return value;
+}
+
+function readTls(given: ListenOptions['tls']): ListenSettings['tls'] {
+  if (given === undefined) return undefined;
+  const tls = readOptions(given, ['key', 'cert'], 'options.tls', true) as NonNullable<ListenOptions['tls']>;
+  for (const key of ['key', 'cert'] as const) {
+    const value = tls[key];
+    if (!((typeof value === 'string' && value.length > 0) || (value instanceof Uint8Array && value.length > 0))) {
+      throw new PrivkitError('E_ARG', `options.tls.${key} must be a non-empty PEM string or Uint8Array, got ${describe(value)}`, { argument: `options.tls.${key}` });
+    }
+  }
+  return { key: tls.key, cert: tls.cert };
 }
 
 /** Loads the optional peer dependency ws. */
@@ -221,7 +270,7 @@ export class Connection {
 export class Connections {
   /** The TCP port bound. */
   readonly port: number;
-  /** ws://host:port: what clients connect to. */
+  /** ws://host:port (wss:// with tls): what clients connect to. */
   readonly url: string;
 
   readonly #http: HttpServer;
@@ -243,7 +292,7 @@ export class Connections {
     this.#settings = parts.settings;
     this.port = parts.port;
     const host = parts.settings.host;
-    this.url = `ws://${host.includes(':') ? `[${host}]` : host}:${parts.port}`;
+    this.url = `${parts.settings.tls === undefined ? 'ws' : 'wss'}://${host.includes(':') ? `[${host}]` : host}:${parts.port}`;
     this.#wss.on('connection', (socket) => this.#accept(socket));
   }
 
@@ -399,8 +448,25 @@ export class Connections {
  */
 export async function listen(settings: ListenSettings, parts: { taskId: string; limits: WireLimits }): Promise<Connections> {
   const ws = loadWs();
-  const http = createHttpServer({ headersTimeout: 10000, requestTimeout: 10000 });
-  const wss = new ws.WebSocketServer({ server: http, maxPayload: maxFrameBytes(parts.limits) });
+  const timeouts = { headersTimeout: 10000, requestTimeout: 10000 };
+  let http: HttpServer;
+  try {
+    const pem = (value: string | Uint8Array) => (typeof value === 'string' ? value : Buffer.from(value));
+    // an https.Server is an http.Server with TLS underneath (the same request, upgrade and close API)
+    http = settings.tls === undefined ? createHttpServer(timeouts) : (createHttpsServer({ ...timeouts, key: pem(settings.tls.key), cert: pem(settings.tls.cert) }) as unknown as HttpServer);
+  } catch (cause) {
+    throw new PrivkitError('E_ARG', `options.tls could not be used: ${cause instanceof Error ? cause.message : String(cause)}`, { argument: 'options.tls', cause });
+  }
+  const wss = new ws.WebSocketServer({
+    server: http,
+    maxPayload: maxFrameBytes(parts.limits),
+    // the network adversary of the file header: no plain upgrade from off the machine (the hello's token would follow in the clear)
+    verifyClient: (info: { secure: boolean; req: { socket: { remoteAddress?: string } } }, done: (ok: boolean, code?: number, message?: string) => void) => {
+      const plainRemote = !info.secure && !isLoopbackHost(info.req.socket.remoteAddress ?? '');
+      if (plainRemote && !settings.allowInsecureTransport) return done(false, 403, 'plain ws:// from a non-loopback address: use wss://');
+      done(true);
+    },
+  });
   await new Promise<void>((resolve, reject) => {
     http.once('error', (cause: NodeJS.ErrnoException) => {
       const argument = cause.code === 'EADDRINUSE' || cause.code === 'EACCES' ? 'options.port' : 'options.host';

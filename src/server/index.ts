@@ -3,7 +3,7 @@
 // ledger on SQLite. Needs the optional peer dependencies `ws` (8.x) and `better-sqlite3` (12.x); its
 // scale-out over Redis (createCoordinator, createAggregator; central DP) also `redis` (node-redis 6.x).
 export { createServer } from './server.js';
-export type { FinishedBy, IssuedToken, PrivkitServer, ServerOptions, TaskOptions, TaskStatus } from './server.js';
+export type { BannedClient, FinishedBy, IssuedToken, PrivkitServer, ServerOptions, TaskOptions, TaskStatus } from './server.js';
 export type { ListenOptions } from './connections.js';
 export { createAggregator, createCoordinator } from './cluster.js';
 export type { AggregatorOptions, ClusterAggregator, ClusterCoordinator, CoordinatorOptions } from './cluster.js';

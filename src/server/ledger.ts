@@ -18,8 +18,9 @@
 //      'aborted' and keeps its charge, as after a crash. Each aborted round records what aborted it
 //      ('restart': the crash rule 3; 'protocol': rule 5), so a task can stop after too many protocol
 //      aborts (TaskOptions.maxAbortedRounds) without counting the operator's restarts.
-// Banned clients (a SecAgg+ dealer convicted by its own signed messages) are stored with the round
-// that convicted them, before that round is aborted: a restart does not forget them.
+// Banned clients (a SecAgg+ dealer convicted by its own signed messages, or a holder whose own signed
+// unmasking response reveals a share its dealer never sent) are stored with the round that convicted
+// them, before that round is aborted or released: a restart does not forget them.
 // The accountant's state is never stored, only the events: epsilon is recomputed from the ledger rows.
 //
 // Adversary: a crash of the server process at any point (not a malicious operator: whoever controls
@@ -182,11 +183,23 @@ export class Ledger {
     this.addClients(taskId, [{ clientId, tokenHash }]);
   }
 
-  /** Enrols clients of a task under the hashes of their bearer tokens, all in one transaction (one fsync, not one each). */
-  addClients(taskId: string, clients: readonly { clientId: string; tokenHash: Uint8Array }[]): void {
+  /**
+   * Enrols clients of a task under the hashes of their bearer tokens, all in one transaction (one fsync, not one
+   * each); a client given a signingPublicKey has it bound at once, as an enrolment would (for good).
+   *
+   * @throws {PrivkitError} E_ARG (nothing stored) when a signing key is already bound to a client.
+   */
+  addClients(taskId: string, clients: readonly { clientId: string; tokenHash: Uint8Array; signingPublicKey?: Uint8Array }[]): void {
     const insert = this.#sql('INSERT INTO clients (task_id, client_id, token_hash) VALUES (?, ?, ?)');
+    const taken = this.#sql('SELECT 1 FROM signing_keys WHERE public_key = ?');
+    const bind = this.#sql('INSERT INTO signing_keys (task_id, client_id, public_key) VALUES (?, ?, ?)');
     this.#db.transaction(() => {
-      for (const { clientId, tokenHash } of clients) insert.run(taskId, clientId, tokenHash);
+      for (const { clientId, tokenHash, signingPublicKey } of clients) {
+        insert.run(taskId, clientId, tokenHash);
+        if (signingPublicKey === undefined) continue;
+        if (taken.get(signingPublicKey) !== undefined) throw new PrivkitError('E_ARG', 'a signing key is already bound to a client: each client needs its own', { argument: 'signingPublicKeys' });
+        bind.run(taskId, clientId, signingPublicKey);
+      }
     })();
   }
 
@@ -281,6 +294,17 @@ export class Ledger {
   /** Why a client of a task is banned (with the round that convicted it), if it is. */
   ban(taskId: string, clientId: string): { round: number; reason: string } | undefined {
     return this.#sql('SELECT round, reason FROM banned_clients WHERE task_id = ? AND client_id = ?').get(taskId, clientId) as { round: number; reason: string } | undefined;
+  }
+
+  /** Every banned client of a task, in the order they were banned. */
+  bans(taskId: string): { clientId: string; round: number; reason: string }[] {
+    const rows = this.#sql('SELECT client_id, round, reason FROM banned_clients WHERE task_id = ? ORDER BY rowid').all(taskId) as { client_id: string; round: number; reason: string }[];
+    return rows.map((r) => ({ clientId: r.client_id, round: r.round, reason: r.reason }));
+  }
+
+  /** A counter of the rows this ledger has written (SQLite's total_changes()): unchanged means nothing was written since (status caches key on it). */
+  changes(): number {
+    return (this.#sql('SELECT total_changes() AS n').get() as { n: number }).n;
   }
 
   /** Releases a charged round and stores its model version in one transaction (rule 2); returns the version. */

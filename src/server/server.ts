@@ -35,8 +35,11 @@
 //
 // Secure aggregation (aggregator: 'secagg'). Each client enrols an Ed25519 key once (Enrol, signed
 // with it over the task and client ids: proof of possession); the ledger binds it to the client for
-// good, and a sampled client's SecAgg+ messages must be signed with it (privkit/secagg's
-// expectedParticipants at the server: an advertisement under any other key is refused, E_AUTH). A
+// good (or the operator binds it when issuing the token: issueTokens' signingPublicKeys, so that a
+// token read off the network before its client enrolled can not bind the reader's key); a connection
+// checks in only after presenting that signed enrolment (a token alone takes no seat), and a sampled
+// client's SecAgg+ messages must be signed with it (privkit/secagg's expectedParticipants at the
+// server: an advertisement under any other key is refused, E_AUTH). A
 // round runs privkit/secagg's SecAggServer (Bonawitz et al. 2017 with the consistency check, SecAgg+
 // neighbourhoods of Bell et al. 2020) over the wire: the server sends each sampled client the model,
 // the round's quantization plan and setup (SecAggTask); the client trains, clips its update to
@@ -48,9 +51,10 @@
 // survivors the noise is planned for), withholds the round before any share is revealed: nothing
 // released, nothing charged (rule 4 of the ledger). The charge is committed when the consistency
 // check closes, BEFORE any unmask request goes out (the survivor set, hence the count, is fixed by
-// then); a holder that reveals a share its dealer never sent is discarded and the unmasking retried
-// without it; a round that still fails (too few unmask responses, a dealer of inconsistent shares
-// whose secret can not be rebuilt) is aborted and keeps its charge. A dealer convicted by its own
+// then); a holder that reveals a share its dealer never sent (its own signed response shows it) is
+// discarded, banned from the task as a convicted dealer is, and the unmasking retried without it; a
+// round that still fails (too few unmask responses, a dealer of inconsistent shares whose secret can
+// not be rebuilt) is aborted and keeps its charge. A dealer convicted by its own
 // signed messages is banned from the task for good (stored in the ledger before its round is aborted,
 // so a restart does not forget it): its connection is closed (4001) and its hello refused from then
 // on, so one malicious client can abort at most one charged round. Whatever aborts them (clients that
@@ -72,11 +76,20 @@
 // authenticate (maxUnauthenticated) and the time they may wait (helloMs), and documents the close
 // codes; this file then checks the phase (an update for another round, a second update, a check-in
 // while assigned: E_PROTOCOL). A refused message gets an Error frame and changes no state of the task.
+// Adversary on the network path (reads and alters traffic): bearer tokens and enrolments travel in
+// the hello and enrol frames, so the transport must be TLS (the tls option, or a TLS-terminating proxy
+// on loopback); without tls the connection layer refuses plain upgrades from non-loopback peers unless
+// allowInsecureTransport is set, and privkit/client refuses ws:// to non-loopback hosts. Over a plain
+// network path an attacker who reads a token can authenticate as its client (supersede its connection,
+// take its seat in central-DP rounds); in secure aggregation it can also bind its own key to a client
+// that has not enrolled yet, unless the key was bound at issue. The enrolment signature is not a
+// challenge (it is the same on every connection): whoever reads it with the token can replay both, so
+// it protects the seat only where TLS keeps the traffic private. The HTTP status (GET /task) is public
+// and rate-limited per address (status.ts).
 // Not covered in this version: Sybil clients with valid tokens (each token is one client: the operator
 // issues them), and a malicious server (clients trust it: use privkit/secagg's SecureAggregator in
 // simulation for that).
 import { createPublicKey, verify as verifySignature } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PrivkitError } from '../errors.js';
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import { assertDelta, type DistributedDiscreteGaussianEvent, type PrivacyEvent } from '../accounting/events.js';
@@ -96,7 +109,10 @@ import { assertInteger, assertNumber, assertOneOf, describe, readOptions } from 
 import { ready } from '../wasm/runtime.js';
 import { enrolmentBytes, maxFrameBytes, type Message, type RoundStatus, type WireAggregator, type WireLimits, type WireModelSpec } from '../service/wire.js';
 import { CLOSE_FINISHED, CLOSE_REFUSED, Refusal, SharedFrame, listen, readListenOptions, tokenHash, LISTEN_KEYS, type Connection, type Connections, type ListenOptions } from './connections.js';
-import { Ledger, type LedgerRound } from './ledger.js';
+import { Ledger } from './ledger.js';
+import { AddressRateLimiter, endOfTask, serveStatusHttp, StatusCache, type FinishedBy, type LiveStatus, type TaskStatus } from './status.js';
+
+export { endOfTask, type BannedClient, type FinishedBy, type TaskStatus } from './status.js';
 
 /** The task a server runs. */
 export interface TaskOptions {
@@ -154,50 +170,16 @@ export interface TaskOptions {
   phaseMs?: number;
 }
 
-/** Options of {@link createServer} (with the listening options port, host, helloMs, messagesPerSecond and maxUnauthenticated). */
+/** Options of {@link createServer} (with the listening options of {@link ListenOptions}). */
 export interface ServerOptions extends ListenOptions {
   /** The task to run (resumed from the ledger when the data directory already holds it). */
   task: TaskOptions;
   /** Directory of the SQLite ledger; default './data'. */
   dataDir?: string;
+  /** Requests per second each remote address may make to the HTTP endpoints (GET /health, GET /task); beyond it 429 with Retry-After. Default 10. */
+  httpRequestsPerSecond?: number;
   /** Wire limits: longest vector (default: the model's parameter count, the least that works), string and byte field (default: the largest SecAgg+ message of the task; 128 without secure aggregation) a frame may carry. */
   limits?: WireLimits;
-}
-
-/** What GET /task and {@link PrivkitServer.status} report (all of it public: covered by the epsilon). */
-export interface TaskStatus {
-  /** The task id. */
-  id: string;
-  /** 'waiting' for check-ins, 'training' a round, or 'finished'. */
-  state: 'waiting' | 'training' | 'finished';
-  /** Why the task finished: all rounds done, the budget, or maxAbortedRounds rounds aborted after their charge. */
-  finishedBy?: FinishedBy;
-  /** Rounds completed (released or withheld). */
-  completedRounds: number;
-  /** The latest model version (0: the initial model). */
-  modelVersion: number;
-  /** Clients checked in now. */
-  checkedIn: number;
-  /** Epsilon charged so far (at `delta`), for `observer`. */
-  epsilon: number;
-  /** The delta of epsilon. */
-  delta: number;
-  /** Who the epsilon holds for, given what they see. */
-  observer: string;
-  /** 'secagg' only: epsilon against the aggregation server itself (it knows who took part: no amplification by sampling). */
-  epsilonAgainstServer?: number;
-  /** Every round in the ledger. */
-  rounds: LedgerRound[];
-}
-
-/** Why a task finished (see {@link TaskStatus}). */
-export type FinishedBy = 'rounds' | 'budget' | 'aborts';
-
-/** @internal why the ledger's rounds end the task, if they do (shared with src/server/cluster.ts): all rounds completed, or too many aborted after their charge. */
-export function endOfTask(task: ResolvedTask, rounds: readonly LedgerRound[]): FinishedBy | undefined {
-  if (rounds.filter((r) => r.status === 'released' || r.status === 'withheld').length >= task.rounds) return 'rounds';
-  if (rounds.filter((r) => r.abortedBy === 'protocol').length >= task.maxAbortedRounds) return 'aborts';
-  return undefined;
 }
 
 /** A bearer token issued for one client of the task. */
@@ -214,7 +196,11 @@ const OBSERVER =
   'observers of the released model versions, round results and task status (checked-in counts included), not the server itself, which sees updates in the clear (central DP); replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in and deadlines do not depend on the data';
 /** Milliseconds enrolments are gathered before they are committed together. */
 const ENROLMENT_BATCH_MS = 10;
-const BAN_REASON = 'this client was convicted of dealing inconsistent shares (by its own signed messages)';
+/** Why a client is banned from a secure-aggregation task, as its own signed messages prove. */
+const BAN_REASONS = {
+  dealer: 'this client was convicted of dealing inconsistent shares (by its own signed messages)',
+  holder: 'this client revealed a share its dealer never sent (by its own signed unmasking response)',
+} as const;
 const TASK_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const TASK_KEYS = [
   'id',
@@ -352,7 +338,7 @@ interface RoundState {
 export class PrivkitServer {
   /** The TCP port the server listens on. */
   readonly port: number;
-  /** ws://host:port: what clients connect to. */
+  /** ws://host:port (wss:// with the tls option): what clients connect to. */
   readonly url: string;
   /** Who the task's epsilon holds for. */
   readonly observer: string;
@@ -362,6 +348,7 @@ export class PrivkitServer {
   readonly #task: ResolvedTask;
   readonly #ledger: Ledger;
   readonly #connections: Connections;
+  readonly #status: StatusCache;
   readonly #aggregator: CentralDpAggregator;
   readonly #integers = new UniformIntegers(createRng());
   readonly #accountant = new RdpAccountant();
@@ -379,10 +366,12 @@ export class PrivkitServer {
   #closing = false;
   /** Enrolments checked and accepted, waiting for the next flush (#flushEnrolments). */
   readonly #pendingEnrolments: { connection: Connection; clientId: string; publicKey: Uint8Array; refSeq: number }[] = [];
+  /** Secure aggregation: the connections that proved their client's enrolled key (a signed enrolment); only they may check in. */
+  readonly #proven = new WeakSet<Connection>();
   #enrolmentFlush: ReturnType<typeof setTimeout> | undefined;
 
   /** @internal use {@link createServer}. */
-  constructor(parts: { task: ResolvedTask; ledger: Ledger; connections: Connections }) {
+  constructor(parts: { task: ResolvedTask; ledger: Ledger; connections: Connections; httpRequestsPerSecond: number }) {
     this.#task = parts.task;
     this.#ledger = parts.ledger;
     this.#connections = parts.connections;
@@ -404,8 +393,10 @@ export class PrivkitServer {
     const latest = this.#ledger.latestModel(task.id)!;
     this.#params = latest.params;
     this.#modelVersion = latest.version;
+    this.#status = new StatusCache(this.#ledger, task, this.observer);
     this.#checkFinished();
-    this.#connections.http.on('request', (req, res) => this.#serveHttp(req, res));
+    const http = { taskId: task.id, limiter: new AddressRateLimiter(parts.httpRequestsPerSecond), statusJson: () => this.#status.json(this.#live()) };
+    this.#connections.http.on('request', (req, res) => serveStatusHttp(req, res, http));
     this.#connections.serve({
       authenticate: (token) => this.#authenticate(token),
       welcome: (connection) => this.#welcome(connection),
@@ -427,44 +418,73 @@ export class PrivkitServer {
   }
 
   /**
-   * Enrols a new client of the task and returns its bearer token (shown once; the ledger keeps its hash).
+   * Enrols a new client of the task and returns its bearer token (shown once; the ledger keeps its hash);
+   * `options.signingPublicKey` binds the client's Ed25519 key at once (see {@link PrivkitServer.issueTokens}).
+   *
+   * @throws {PrivkitError} E_ARG as issueTokens.
    */
-  issueToken(): IssuedToken {
-    return this.issueTokens(1)[0]!;
+  issueToken(options?: { signingPublicKey?: Uint8Array }): IssuedToken {
+    const key = readOptions(options, ['signingPublicKey'], 'options', true).signingPublicKey;
+    return this.issueTokens(1, key === undefined ? undefined : { signingPublicKeys: [key] })[0]!;
   }
 
   /**
    * Enrols `count` new clients of the task at once (one ledger transaction) and returns their bearer
    * tokens (shown once; the ledger keeps their hashes).
    *
-   * @throws {PrivkitError} E_ARG when count is not an integer in [1, 2^20].
+   * Secure aggregation: `options.signingPublicKeys` (one 32-byte Ed25519 public key per client, in order)
+   * binds each client's signing key with its token, for good. A client's first enrolment otherwise binds
+   * whatever key it presents, so whoever reads a token off the network before its client enrols could
+   * bind its own key to the client's identity; with the key bound at issue, a stolen token can not
+   * re-bind it (the enrolment of another key is refused, E_AUTH) and the thief can not sign the client's
+   * SecAgg+ messages. The client still proves possession of the key when it enrols.
+   *
+   * @throws {PrivkitError} E_ARG when count is not an integer in [1, 2^20], signingPublicKeys is given for a
+   * task without secure aggregation, is not `count` 32-byte Uint8Arrays, repeats a key, or holds a key
+   * already bound to a client (nothing is stored then).
    */
-  issueTokens(count: number): IssuedToken[] {
+  issueTokens(count: number, options?: { signingPublicKeys?: readonly Uint8Array[] }): IssuedToken[] {
     assertInteger('count', count, 1, 2 ** 20);
+    const keys = this.#readSigningKeys(count, readOptions(options, ['signingPublicKeys'], 'options', true).signingPublicKeys);
     const rng = createRng();
     const issued = Array.from({ length: count }, () => ({ clientId: `c-${toBase64Url(rng.bytes(9))}`, token: toBase64Url(rng.bytes(32)) }));
     this.#ledger.addClients(
       this.#task.id,
-      issued.map(({ clientId, token }) => ({ clientId, tokenHash: tokenHash(token) })),
+      issued.map(({ clientId, token }, i) => ({ clientId, tokenHash: tokenHash(token), ...(keys === undefined ? {} : { signingPublicKey: keys[i]! }) })),
     );
     return issued;
   }
 
+  /** Checks issueTokens' signingPublicKeys (copied: the caller's arrays may change later). */
+  #readSigningKeys(count: number, given: readonly Uint8Array[] | undefined): Uint8Array[] | undefined {
+    if (given === undefined) return undefined;
+    const name = 'options.signingPublicKeys';
+    if (this.#plan === undefined) throw new PrivkitError('E_ARG', `${name}: this task does not use secure aggregation, so there is no signing key to bind`, { argument: name });
+    if (!Array.isArray(given) || given.length !== count) throw new PrivkitError('E_ARG', `${name} must be an array of ${count} keys (one per token), got ${describe(given)}`, { argument: name });
+    const keys = given.map((key: unknown, i) => {
+      if (!(key instanceof Uint8Array) || key.length !== SIGNING_KEY_BYTES) {
+        throw new PrivkitError('E_ARG', `${name}[${i}] must be a ${SIGNING_KEY_BYTES}-byte Uint8Array (a raw Ed25519 public key), got ${describe(key)}`, { argument: name });
+      }
+      return key.slice();
+    });
+    if (new Set(keys.map(toBase64Url)).size !== keys.length) throw new PrivkitError('E_ARG', `${name} repeats a key: each client needs its own`, { argument: name });
+    return keys;
+  }
+
   /** The task's state (what GET /task returns). */
   status(): TaskStatus {
-    const rounds = this.#ledger.rounds(this.#task.id);
+    return this.#status.status(this.#live());
+  }
+
+  /** What the status holds beyond the ledger. */
+  #live(): LiveStatus {
     return {
-      id: this.#task.id,
       state: this.#finishedBy !== undefined ? 'finished' : this.#round !== undefined ? 'training' : 'waiting',
-      ...(this.#finishedBy === undefined ? {} : { finishedBy: this.#finishedBy }),
-      completedRounds: rounds.filter((r) => r.status === 'released' || r.status === 'withheld').length,
+      finishedBy: this.#finishedBy,
       modelVersion: this.#modelVersion,
       checkedIn: this.#checkedIn.size,
       epsilon: this.epsilon,
-      delta: this.#task.delta,
-      observer: this.observer,
-      ...(this.#plan === undefined ? {} : { epsilonAgainstServer: (this.#epsilons ??= this.#computeEpsilons()).server }),
-      rounds,
+      epsilonAgainstServer: this.#plan === undefined ? undefined : (this.#epsilons ??= this.#computeEpsilons()).server,
     };
   }
 
@@ -486,18 +506,6 @@ export class PrivkitServer {
 
   // ------------------------------------------------------------------------------------ HTTP
 
-  #serveHttp(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0];
-    const send = (status: number, body: unknown): void => {
-      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify(body));
-    };
-    if (req.method !== 'GET') return send(405, { error: 'E_PROTOCOL', message: 'only GET' });
-    if (path === '/health') return send(200, { ok: true, task: this.#task.id });
-    if (path === '/task' || path === `/tasks/${this.#task.id}`) return send(200, this.status());
-    send(404, { error: 'E_PROTOCOL', message: 'not found' });
-  }
-
   // ------------------------------------------------------------------------------------ connections
 
   /** Checks an authenticated client's message against the task; returns the state change to apply. */
@@ -506,8 +514,9 @@ export class PrivkitServer {
       case 'check-in': {
         if (this.#finishedBy !== undefined) throw new Refusal('E_PROTOCOL', 'the task has finished');
         if (this.#checkedIn.has(id)) throw new Refusal('E_PROTOCOL', 'already checked in');
-        if (this.#plan !== undefined && this.#ledger.signingKey(this.#task.id, id) === undefined) {
-          throw new Refusal('E_PROTOCOL', 'a secure-aggregation task: enrol a signing key before checking in');
+        // a bearer token alone does not take a seat in secure aggregation: the connection must prove the client's key
+        if (this.#plan !== undefined && !this.#proven.has(connection)) {
+          throw new Refusal('E_PROTOCOL', 'a secure-aggregation task: enrol a signing key (its signed enrolment, on this connection) before checking in');
         }
         const round = this.#round;
         if (round?.kind === 'central' && round.sampled.has(id) && !round.updates.has(id) && round.phase === 'training') {
@@ -554,7 +563,10 @@ export class PrivkitServer {
       throw new Refusal('E_AUTH', 'the enrolment signature does not verify under the enrolled key');
     }
     return () => {
-      if (current !== undefined) return connection.send({ type: 'enrolled' });
+      if (current !== undefined) {
+        this.#proven.add(connection);
+        return connection.send({ type: 'enrolled' });
+      }
       // stored with the enrolments of the next ENROLMENT_BATCH_MS in one transaction, and acknowledged once committed
       this.#pendingEnrolments.push({ connection, clientId: id, publicKey: key, refSeq: connection.lastSeqIn });
       this.#enrolmentFlush ??= setTimeout(() => this.#flushEnrolments(), ENROLMENT_BATCH_MS);
@@ -571,7 +583,10 @@ export class PrivkitServer {
       // 'other': the key is another client's (a copied key), or this client enrolled another meanwhile -> refused, nothing stored
       if (outcomes[i] === 'other') {
         connection.send({ type: 'error', code: 'E_AUTH', message: 'this signing key is enrolled by another client, or this client enrolled another', refSeq });
-      } else connection.send({ type: 'enrolled' });
+      } else {
+        this.#proven.add(connection);
+        connection.send({ type: 'enrolled' });
+      }
     });
   }
 
@@ -600,7 +615,7 @@ export class PrivkitServer {
       const refSeq = connection.lastSeqIn;
       const received: Promise<void> = round.server.receive(clientMessage).then(
         () => {
-          if (round.server.receivedFrom.length >= round.expected.size) void this.#closePhase(round);
+          if (round.server.receivedCount >= round.expected.size) void this.#closePhase(round);
         },
         (error: unknown) => {
           const code = error instanceof PrivkitError ? error.code : 'E_PROTOCOL';
@@ -855,15 +870,21 @@ export class PrivkitServer {
   }
 
   /**
-   * Bans the round's convicted dealers from the task for good (in the ledger first): a dealer whose secret can
-   * not be rebuilt aborts the round after its charge, and would otherwise do so in every round it is sampled for.
+   * Bans the round's convicted dealers and discarded holders from the task for good (in the ledger first). A
+   * dealer whose secret can not be rebuilt aborts the round after its charge; a holder that reveals a share its
+   * dealer never sent makes the unmasking retry without it (and aborts the round when too few holders remain).
+   * Either would do so in every round it is sampled for; each is proven by its own signed messages (an honest
+   * holder opens every share at the masked-input phase and rejects a dealer whose share does not open), so no
+   * honest client is banned.
    */
   #convict(round: SecAggRoundState): void {
-    for (const id of round.server.convicted) {
-      this.#ledger.banClient(this.#task.id, id, round.round, BAN_REASON);
+    const culprits = [...round.server.convicted.map((id) => [id, BAN_REASONS.dealer] as const), ...round.server.discarded.map((id) => [id, BAN_REASONS.holder] as const)];
+    for (const [id, reason] of culprits) {
+      if (this.#ledger.ban(this.#task.id, id) !== undefined) continue; // banned earlier in this round
+      this.#ledger.banClient(this.#task.id, id, round.round, reason);
       this.#checkedIn.delete(id);
       const connection = this.#connections.get(id);
-      connection?.send({ type: 'error', code: 'E_AUTH', message: `${BAN_REASON} in round ${round.round}: banned from the task`, refSeq: 0 });
+      connection?.send({ type: 'error', code: 'E_AUTH', message: `${reason} in round ${round.round}: banned from the task`, refSeq: 0 });
       connection?.close(CLOSE_REFUSED, 'banned');
     }
   }
@@ -883,6 +904,7 @@ export class PrivkitServer {
         // is retried with the rest (below threshold: E_THRESHOLD, aborted). Without the retry one malicious client
         // aborted every round after its charge, burning the budget with nothing released.
         if (!(error instanceof PrivkitError && error.code === 'E_AUTH' && round.server.receivedFrom.length < responses) || this.#closing) throw error;
+        this.#convict(round); // the discarded holders are banned before the retry
       }
     }
     if (this.#closing) return;
@@ -933,10 +955,11 @@ function toBase64Url(bytes: Uint8Array): string {
  * @throws {PrivkitError} E_ARG (as a rejection) when an option is out of range (the message names it), the data directory holds a different task of the same id, or ws / better-sqlite3 is not installed.
  */
 export async function createServer(given: ServerOptions): Promise<PrivkitServer> {
-  const options = readOptions(given, ['task', 'dataDir', 'limits', ...LISTEN_KEYS], 'options', true) as ServerOptions;
+  const options = readOptions(given, ['task', 'dataDir', 'limits', 'httpRequestsPerSecond', ...LISTEN_KEYS], 'options', true) as ServerOptions;
   await ready();
   const task = resolveTask(options.task);
   const listening = readListenOptions(options);
+  const httpRequestsPerSecond = options.httpRequestsPerSecond === undefined ? 10 : assertInteger('options.httpRequestsPerSecond', options.httpRequestsPerSecond, 1, 1e6);
   maxFrameBytes(options.limits); // checks the limits
   // by default no frame may carry a vector longer than the model: the tightest bound, applied before allocation
   const givenLimits = readOptions(options.limits, ['maxVector', 'maxString', 'maxBytes'], 'options.limits');
@@ -961,7 +984,7 @@ export async function createServer(given: ServerOptions): Promise<PrivkitServer>
       throw new PrivkitError('E_ARG', `the data directory holds a task ${task.id} with other settings: use another id or directory`, { argument: 'options.task' });
     }
     const connections = await listen(listening, { taskId: task.id, limits });
-    return new PrivkitServer({ task, ledger, connections });
+    return new PrivkitServer({ task, ledger, connections, httpRequestsPerSecond });
   } catch (error) {
     ledger.close();
     throw error;

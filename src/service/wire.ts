@@ -122,7 +122,7 @@ export type Message =
       type: 'secagg';
       /** The round it belongs to. */
       round: number;
-      /** The message in privkit/secagg's binary form. */
+      /** The message in privkit/secagg's binary form (decoded: a view of the frame, see decodeFrame). */
       payload: Uint8Array;
     }
   | {
@@ -168,7 +168,7 @@ export type Message =
       localSigma: number;
       /** Conditional rounding's bound on a client's quantized L2 norm. */
       conditionalBound: number;
-      /** The round's SetupMessage in privkit/secagg's binary form. */
+      /** The round's SetupMessage in privkit/secagg's binary form (decoded: a view of the frame, see decodeFrame). */
       setup: Uint8Array;
     }
   | {
@@ -176,7 +176,7 @@ export type Message =
       type: 'secagg-relay';
       /** The round it belongs to. */
       round: number;
-      /** The message in privkit/secagg's binary form. */
+      /** The message in privkit/secagg's binary form (decoded: a view of the frame, see decodeFrame). */
       payload: Uint8Array;
     }
   | {
@@ -525,11 +525,20 @@ class Reader {
       throw protocolError(`${what} is not UTF-8`);
     }
   }
+  /** A byte field, copied: the caller may keep it (keys, signatures, seeds). */
   blob(what: string): Uint8Array {
+    return this.aliased(what).slice();
+  }
+  /**
+   * A byte field as a view of the frame's bytes, not a copy: for a field the receiver decodes once
+   * and drops (a secure-aggregation message: a masked input is 10^5-10^6 bytes, and a copy of each
+   * is as much garbage). It keeps the frame's buffer alive while it is held, and reads change with it.
+   */
+  aliased(what: string): Uint8Array {
     const length = this.u32(`${what} length`);
     if (length > this.limits.maxBytes) throw protocolError(`${what} of ${length} bytes exceeds the limit of ${this.limits.maxBytes}`);
     this.need(length, what);
-    const value = this.bytes.slice(this.offset, this.offset + length);
+    const value = this.bytes.subarray(this.offset, this.offset + length);
     this.offset += length;
     return value;
   }
@@ -570,6 +579,9 @@ function readHeader(bytes: Uint8Array, limits: Required<WireLimits>): { type: nu
 
 /**
  * Decodes one frame, checking every length against the frame and `limits` before allocating.
+ * The secure-aggregation fields (`payload` of 'secagg' and 'secagg-relay', `setup` of
+ * 'secagg-task') are views of `bytes`, not copies: decode them before `bytes` is changed or reused;
+ * every other field is a copy.
  *
  * @throws {PrivkitError} E_PROTOCOL when the frame is malformed, truncated, oversized or has trailing bytes.
  * @throws {PrivkitError} E_ARG when bytes is not a Uint8Array or a limit is out of range.
@@ -594,7 +606,7 @@ export function decodeFrame(bytes: Uint8Array, limits?: WireLimits | null): Fram
       message = { type: 'enrol', signingPublicKey: r.blob('signingPublicKey'), signature: r.blob('signature') };
       break;
     case MessageType.SecAgg:
-      message = { type: 'secagg', round: r.u32('round'), payload: r.blob('payload') };
+      message = { type: 'secagg', round: r.u32('round'), payload: r.aliased('payload') };
       break;
     case MessageType.Enrolled:
       message = { type: 'enrolled' };
@@ -611,11 +623,11 @@ export function decodeFrame(bytes: Uint8Array, limits?: WireLimits | null): Fram
         scale: r.f64('scale'),
         localSigma: r.f64('localSigma'),
         conditionalBound: r.f64('conditionalBound'),
-        setup: r.blob('setup'),
+        setup: r.aliased('setup'),
       };
       break;
     case MessageType.SecAggRelay:
-      message = { type: 'secagg-relay', round: r.u32('round'), payload: r.blob('payload') };
+      message = { type: 'secagg-relay', round: r.u32('round'), payload: r.aliased('payload') };
       break;
     case MessageType.Welcome: {
       const clientId = r.string('clientId');

@@ -67,6 +67,19 @@ export function arrayPlace(array: TypedArray): { buffer: ArrayBufferLike; byteOf
   return { buffer: bufferOf.call(array), byteOffset: byteOffsetOf.call(array) };
 }
 
+/**
+ * True when two genuine typed arrays share memory but do not start at the same byte: writing one in
+ * order would overwrite parts of the other before they are read.
+ */
+export function overlapsElsewhere(a: TypedArray, b: TypedArray): boolean {
+  const placeA = arrayPlace(a);
+  const placeB = arrayPlace(b);
+  if (placeA.buffer !== placeB.buffer || placeA.byteOffset === placeB.byteOffset) return false;
+  const endA = placeA.byteOffset + lengthOf.call(a) * a.BYTES_PER_ELEMENT;
+  const endB = placeB.byteOffset + lengthOf.call(b) * b.BYTES_PER_ELEMENT;
+  return placeA.byteOffset < endB && placeB.byteOffset < endA;
+}
+
 /** True when the buffer of a genuine typed array has been detached (transferred). */
 export function isDetached(array: TypedArray): boolean {
   if (lengthOf.call(array) > 0) return false; // a detached array has no elements

@@ -1,12 +1,13 @@
 // privkit/client against a hostile or broken server (a bare ws server playing one): every frame it
 // cannot trust ends the session with a coded PrivkitError, a refusal of its token ends it with
-// E_AUTH, and an unreachable server is retried with back-off until the attempts run out.
+// E_AUTH, and an unreachable server is retried with back-off until the attempts run out. Also: the
+// steps of an honest central-DP round as onEvent reports them.
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PrivkitError } from 'privkit';
-import { connect } from 'privkit/client';
-import { encodeFrame, type Message } from 'privkit/server';
+import { connect, type ClientEvent, type RoundResult } from 'privkit/client';
+import { decodeFrame, encodeFrame, type Message } from 'privkit/server';
 
 const model = { type: 'softmax-regression', inputs: 2, classes: 2 } as const;
 const welcome: Message = { type: 'welcome', clientId: 'c', model, epochs: 1, batchSize: 1, learningRate: 0.1, clipNorm: 1, aggregator: 'central-dp' };
@@ -75,5 +76,52 @@ describe('privkit/client against a hostile server', () => {
     const started = performance.now();
     expect(await outcome(url, 4)).toMatch(/^E_PROTOCOL .*could not reach .* in 4 attempts/);
     expect(performance.now() - started).toBeGreaterThanOrEqual(2.5 + 5 + 10); // the three waits: >= half of 5, 10 and 20 ms
+  });
+});
+
+describe('privkit/client progress', () => {
+  it('tells onEvent each step of a central-DP round (connected, welcome, checked in, training, uploaded) and onRound its result', async () => {
+    wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((resolve) => wss!.once('listening', resolve));
+    // the server's side: welcome the hello, sample the first check-in for round 1, answer the next with round 1's result and end the task
+    wss.on('connection', (socket) => {
+      let seq = 0;
+      const send = (message: Message) => socket.send(encodeFrame(++seq, message));
+      let checkIns = 0;
+      socket.on('message', (raw) => {
+        const { message } = decodeFrame(new Uint8Array(raw as Buffer));
+        if (message.type === 'hello') send(welcome);
+        if (message.type !== 'check-in') return;
+        checkIns += 1;
+        send({ type: 'checked-in', round: checkIns });
+        if (checkIns === 1) send({ type: 'task', round: 1, modelVersion: 0, deadlineMs: 1000, params: new Float32Array(6) });
+        else {
+          send({ type: 'round-result', round: 1, status: 'released', included: 1, modelVersion: 1, epsilon: 0.5 });
+          socket.close(1000, 'task finished');
+        }
+      });
+    });
+    const events: ClientEvent[] = [];
+    const results: RoundResult[] = [];
+    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+    const session = connect({ url, taskId: 't', token: 'x', data, WebSocket: WebSocket as never, onEvent: (e) => void events.push(e), onRound: (r) => void results.push(r) });
+    expect((await session.done).trainedRounds).toEqual([1]);
+    expect(events).toEqual([
+      { type: 'connecting', attempt: 1 },
+      { type: 'welcome', clientId: 'c', aggregator: 'central-dp' },
+      { type: 'checked-in', round: 1 },
+      { type: 'training', round: 1 },
+      { type: 'uploaded', round: 1 },
+      { type: 'checked-in', round: 2 },
+    ]);
+    expect(results).toEqual([{ round: 1, status: 'released', included: 1, modelVersion: 1, epsilon: 0.5 }]);
+  });
+
+  it('ends the session with E_ARG when onEvent throws', async () => {
+    const url = await fakeServer((send) => send(encodeFrame(1, welcome)));
+    const session = connect({ url, taskId: 't', token: 'x', data, WebSocket: WebSocket as never, onEvent: () => {
+      throw new Error('display failed');
+    } });
+    await expect(session.done).rejects.toMatchObject({ code: 'E_ARG', argument: 'options.onEvent' });
   });
 });

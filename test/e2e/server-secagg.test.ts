@@ -403,8 +403,10 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     await server.close();
   });
 
-  it('a cheating holder (a validly signed unmasking with a share its dealer never sent) is discarded and the unmasking retried: the round is released, not aborted after its charge', async () => {
-    const server = await start({ id: 'cheat', rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 3000, phaseMs: 800 });
+  it('a cheating holder (a validly signed unmasking with a share its dealer never sent) is discarded, banned for good (listed in the status, refused at its hello, also after a restart) and the unmasking retried: the round is released, not aborted after its charge', async () => {
+    const task = { id: 'cheat', rounds: 1, clientsPerRound: 6, minUpdates: 4, neighbours: 4, trainMs: 3000, phaseMs: 800 };
+    const server = await start(task);
+    const dataDir = dirs.at(-1)!;
     const signingKey = await generateSigningKeyPair();
     // the cheater signs, with its own enrolled key, an Unmasking whose share of another owner is altered
     const flip = (b: Uint8Array) => Uint8Array.from(b, (x, i) => (i === b.length - 1 ? x ^ 1 : x));
@@ -412,16 +414,35 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
       const alter = (r: RevealedShare) => (r.owner === m.sender ? r : { ...r, share: flip(r.share) });
       return { ...m, selfMaskShares: m.selfMaskShares.map(alter), keyShares: m.keyShares.map(alter) };
     });
-    const sessions = Array.from({ length: 6 }, (_, c) => join_(server, 'cheat', c, c === 0 ? { WebSocket: Cheating, signingKey } : {}));
+    const cheater = server.issueToken();
+    const sessions = Array.from({ length: 6 }, (_, c) =>
+      c === 0 ? connect({ url: server.url, taskId: 'cheat', token: cheater.token, data: dataOf(0), WebSocket: Cheating, signingKey, minParticipants: 3, minNoiseMultiplier: 0.8 }) : join_(server, 'cheat', c),
+    );
     // (an aborted round does not count: before the fix the cheater aborted every round, each charged, and the task never ended)
-    while (!server.status().rounds.some((r) => r.status === 'released' || r.status === 'aborted')) await new Promise((r) => setTimeout(r, 20));
-    const { rounds } = server.status();
+    const final = await server.finished;
     // its neighbours' shares suffice (t = 3 of each neighbourhood of 5): every masked input is in the released sum
-    expect(rounds.map((r) => [r.status, r.included])).toEqual([['released', 6]]);
-    expect(rounds[0]!.event).toMatchObject({ clients: 5 });
-    await server.finished;
-    await Promise.all(sessions.map((s) => s.done));
+    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 6]]);
+    expect(final.rounds[0]!.event).toMatchObject({ clients: 5 });
+    // banned in the ledger, listed in the public status, its session cut with 4001 (E_AUTH: it must not retry)
+    const banned = { count: 1, clients: [{ clientId: cheater.clientId, round: 1, reason: expect.stringContaining('revealed a share its dealer never sent') }] };
+    expect(final.banned).toEqual(banned);
+    expect(await sessions[0]!.done.catch((e: unknown) => e)).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('the server refused this client: banned') });
+    await Promise.all(sessions.slice(1).map((s) => s.done));
     await server.close();
+    // a restart on the same ledger: still banned, its hello refused (4001), and still listed
+    const second = await createServer({
+      port: 0,
+      dataDir,
+      messagesPerSecond: 1000,
+      task: { model, local: { epochs: 1, batchSize: 2, learningRate: 0.2 }, clipNorm: 1, noiseMultiplier: 1, aggregator: 'secagg', ...task },
+    });
+    expect(second.status().banned).toEqual(banned);
+    const again = new Raw(second.url);
+    await again.opened();
+    again.send({ type: 'hello', taskId: 'cheat', token: cheater.token });
+    expect(await again.next('error')).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('revealed a share its dealer never sent (by its own signed unmasking response) in round 1: banned from the task') });
+    expect(await again.closed).toBe(4001);
+    await second.close();
   });
 
   it('a dealer convicted by its own signed commitment (an attacker in its own process) aborts one round after its charge and is banned for good: closed with 4001, its reconnects refused, also after a server restart', async () => {
@@ -436,6 +457,7 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     expect(attack.filter((l) => l.error !== undefined).at(-1)).toMatchObject({ error: 'E_AUTH', message: expect.stringContaining('convicted of dealing inconsistent shares') });
     const status = first.status();
     expect(status.rounds.map((r) => [r.round, r.status, r.abortedBy, r.included])).toEqual([[1, 'aborted', 'protocol', 6]]);
+    expect(status.banned).toEqual({ count: 1, clients: [{ clientId: expect.stringMatching(/^c-/), round: 1, reason: expect.stringContaining('convicted of dealing inconsistent shares') }] });
     expect(status.rounds[0]!.event).toMatchObject({ clients: 5 }); // charged: the unmasking had started
     // the attacker comes back: refused at its hello (4001), so it never checks in again
     const again = new Raw(first.url);

@@ -4,7 +4,7 @@
 // fails), a call finding every slot taken stages instead, and many threads growing one memory at
 // once leave it correct and no larger than their slots need.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clipAndSum, l2Norms, mean, ready, sum, weightedMean } from 'privkit';
+import { clipAndSum, clipByL2, clipPerLayer, l2Norms, mean, ready, sum, weightedMean } from 'privkit';
 import { createPool, sharedFloat32Array, sharedFloat64Array, type Pool } from 'privkit/pool';
 import { kernelsSharedWasm } from '../../dist/src/kernels/wasm.js';
 import { WINDOW_FLOATS } from '../../dist/src/kernels/stream.js';
@@ -78,6 +78,43 @@ describe('the sync kernels in place', () => {
     expect(wasmMemoryOf(x)).toBeDefined();
     expect(readOnlyCalls(x, rows, cols)).toEqual(readOnlyCalls(values, rows, cols));
     expect(scratchSlots(x).inUse).toBe(0);
+  });
+
+  it.each([
+    ['short rows', 512, 1024],
+    ['long rows (cols > the staging window)', 3, WINDOW_FLOATS + 1000],
+  ])('clip into a shared target where it lies, as the staged calls do bit for bit: %s', (_, rows, cols) => {
+    const values = randomMatrix(rows, cols, rows * cols);
+    const half = Math.floor(cols / 2);
+    const staged = [clipByL2(values, rows, 1), clipPerLayer(values, rows, [half, cols - half], [0.5, 1e-37])];
+    const clipInto = (x: Float32Array, out: Float32Array) => [
+      clipByL2(x, rows, 1, { out }).slice(),
+      clipPerLayer(x, rows, [half, cols - half], [0.5, 1e-37], { out }).slice(),
+    ];
+    const target = sharedFloat32Array(values.length);
+    expect(wasmMemoryOf(target)).toBeDefined();
+    // x plain or shared (another memory), the target in place; then x its own target (inPlace)
+    expect(clipInto(values, target)).toEqual(staged);
+    const x = shared(values);
+    expect(clipInto(x, target)).toEqual(staged);
+    expect(x).toEqual(values);
+    expect(clipByL2(x, rows, 1, { inPlace: true })).toBe(x);
+    expect(x).toEqual(staged[0]);
+    expect(scratchSlots(target)).toEqual({ inUse: 0, assigned: 1 }); // the calls ran in the target's memory
+    expect(scratchSlots(x).inUse).toBe(0);
+  });
+
+  it('refuses a target that overlaps x elsewhere than where x starts (its writes would overwrite rows not yet read)', () => {
+    const x = sharedFloat32Array(4 * 65_536);
+    x.fill(1);
+    const rows = 3;
+    const input = x.subarray(0, rows * 65_536);
+    expectPrivkitError(() => clipByL2(input, rows, 1, { out: x.subarray(65_536) }), 'E_ARG', 'opts.out');
+    const plain = new Float32Array(8).fill(1);
+    expectPrivkitError(() => clipByL2(plain.subarray(2, 6), 2, 1, { out: plain.subarray(0, 4) }), 'E_ARG', 'opts.out');
+    expect(x.every((v) => v === 1)).toBe(true);
+    // the same range through another view is x itself
+    expect(clipByL2(input, rows, 1, { out: x.subarray(0, rows * 65_536) })[0]).toBeCloseTo(1 / 256, 7);
   });
 
   it('run in the array memory: the first call takes a scratch region there and grows the memory for it, later calls reuse it', () => {

@@ -3,11 +3,16 @@
 // privkit (wasm field arithmetic and TurboSHAKE128) against @divviup/prio3 0.8 (draft 08, BigInt
 // fields) on the same circuits: Prio3SumVec (length 1,000, 8 bits, chunks of 100; length 100 in
 // quick mode) and Prio3Histogram (100 buckets, chunks of 10). Every row's check runs the whole
-// round trip once and unshards the aggregate back to the client's measurement.
+// round trip once and unshards the aggregate back to the client's measurement. Then privkit alone
+// (no JS implementation has the circuit): the norm-bounded FL update of privkit/fl's PrioAggregator
+// (Prio3BoundedL2VecSum, 100,000 parameters at 16 bits; 10,000 in quick mode), sharded by a client
+// and verified by each aggregator.
 import { Buffer } from 'buffer';
 import { Prio3Histogram, Prio3SumVec } from '@divviup/prio3';
+import { createRng } from 'privkit/dp';
+import { PrioAggregator } from 'privkit/fl';
 import { prio3Histogram, prio3SumVec, type Prio3, type Prio3Report } from 'privkit/prio';
-import { lcg, type BenchContext, type Family, type Group } from './family';
+import { bytes, count, lcg, type BenchContext, type Family, type Group } from './family';
 
 const VERIFY_KEY = new Uint8Array(32).fill(7);
 
@@ -155,6 +160,78 @@ async function verifyGroup(c: Circuit): Promise<Group> {
   };
 }
 
+/** The bounded-L2 FL update: PrioAggregator's circuit, one update of norm just below the clip norm, and its report. */
+function boundedL2(ctx: BenchContext) {
+  const dimension = ctx.mode === 'quick' ? 10_000 : 100_000;
+  const rng = createRng({ seed: new Uint8Array(32).fill(1) });
+  const aggregator = new PrioAggregator({ dimension, clipNorm: 1, bits: 16, noiseMultiplier: 1, rng });
+  const next = lcg(2);
+  const update = Float32Array.from({ length: dimension }, () => next() - 0.5);
+  const norm = Math.sqrt(update.reduce((s, v) => s + v * v, 0));
+  for (let i = 0; i < dimension; i++) update[i] = (update[i]! * 0.999) / norm;
+  const report = aggregator.clientReport(update);
+  const reportBytes = report.nonce.length + report.publicShare.length + report.inputShares.reduce((s, share) => s + share.length, 0);
+  const shape =
+    `a float32 update of ${count(dimension)} parameters, clip norm 1, 16-bit fixed point, proven squared norm <= ${count(aggregator.bound)} ` +
+    `(Prio3BoundedL2VecSum, Field128, 2 aggregators); report ${bytes(reportBytes)}, ${(reportBytes / (4 * dimension)).toFixed(1)}x the float32 update`;
+  const setup = `import { PrioAggregator } from 'privkit/fl';\nconst aggregator = new PrioAggregator({ dimension: ${dimension}, clipNorm: 1, bits: 16, noiseMultiplier: 1 });\nconst vdaf = aggregator.vdaf;`;
+  return { aggregator, vdaf: aggregator.vdaf, update, report, shape, setup };
+}
+
+const boundedL2Of = (ctx: BenchContext) => ctx.once('prio/bounded-l2', () => boundedL2(ctx));
+
+/** The leader's and the helper's verification of one bounded-L2 report; returns their output shares. */
+function verifyBoundedL2(vdaf: Prio3<readonly number[], number[]>, report: Prio3Report) {
+  const common = { verifyKey: VERIFY_KEY, nonce: report.nonce, publicShare: report.publicShare };
+  const leader = vdaf.leaderInit({ ...common, inputShare: report.inputShares[0]! });
+  const helper = vdaf.helperInit({ ...common, inputShare: report.inputShares[1]!, inbound: leader.outbound });
+  return { leader, helper, leaderOut: vdaf.leaderContinued(leader.state, helper.outbound) };
+}
+
+/** The verified report's output shares, aggregated and unsharded, against the quantized update. */
+function boundedL2Check(b: ReturnType<typeof boundedL2>, report: Prio3Report): string {
+  const { helper, leaderOut } = verifyBoundedL2(b.vdaf, report);
+  const sums = [leaderOut, helper.outShare].map((share) => {
+    const aggregator = b.vdaf.aggregator();
+    aggregator.add(report.nonce, share);
+    return aggregator.share();
+  });
+  const sum = b.vdaf.unshard(sums, 1);
+  const wrong = sum.findIndex((q, i) => q !== Math.round(b.aggregator.scale * b.update[i]!));
+  return wrong < 0 ? 'verified; unshards to the quantized update' : `WRONG: coordinate ${wrong} differs from the quantized update`;
+}
+
+function boundedL2ShardGroup(ctx: BenchContext): Group {
+  const b = boundedL2Of(ctx);
+  return {
+    shape: b.shape,
+    setup: b.setup,
+    rate: { unit: 'reports/s', perCall: 1, scale: 1 },
+    baseline: 'privkit',
+    timing: { warmup: true, minSamples: ctx.mode === 'quick' ? 1 : 5, budgetMs: ctx.mode === 'quick' ? 0 : 4000 },
+    tasks: [{ id: 'privkit', label: 'privkit (wasm)', kind: 'privkit', code: 'aggregator.clientReport(update)', run: () => b.aggregator.clientReport(b.update), check: () => boundedL2Check(b, b.aggregator.clientReport(b.update)) }],
+  };
+}
+
+function boundedL2VerifyGroup(ctx: BenchContext): Group {
+  const b = boundedL2Of(ctx);
+  const common = { verifyKey: VERIFY_KEY, nonce: b.report.nonce, publicShare: b.report.publicShare };
+  const leaderInit = () => b.vdaf.leaderInit({ ...common, inputShare: b.report.inputShares[0]! });
+  const inbound = leaderInit().outbound;
+  const finish = b.vdaf.helperInit({ ...common, inputShare: b.report.inputShares[1]!, inbound }).outbound;
+  return {
+    shape: `${b.shape}; each aggregator's work on one report`,
+    setup: `${b.setup}\nconst report = aggregator.clientReport(update);`,
+    rate: { unit: 'reports/s', perCall: 1, scale: 1 },
+    baseline: 'leader',
+    timing: { warmup: true, minSamples: ctx.mode === 'quick' ? 1 : 5, budgetMs: ctx.mode === 'quick' ? 0 : 3000 },
+    tasks: [
+      { id: 'leader', label: 'privkit (wasm), leader', kind: 'privkit', code: 'vdaf.leaderContinued(vdaf.leaderInit(report).state, helperMessage)', run: () => b.vdaf.leaderContinued(leaderInit().state, finish), check: () => boundedL2Check(b, b.report) },
+      { id: 'helper', label: 'privkit (wasm), helper', kind: 'privkit', code: 'vdaf.helperInit({ ...report, inbound: leaderMessage })', run: () => b.vdaf.helperInit({ ...common, inputShare: b.report.inputShares[1]!, inbound }), check: () => boundedL2Check(b, b.report) },
+    ],
+  };
+}
+
 /** The circuits of this run, made once (a Prio3 object holds the circuit's precomputed tables). */
 const circuitsOf = (ctx: BenchContext) => ctx.once('prio/circuits', () => circuits(ctx));
 const circuit = (ctx: BenchContext, id: string) => circuitsOf(ctx).find((c) => c.id === id)!;
@@ -170,5 +247,7 @@ export const prio: Family = {
     { id: 'sumvec-verify', title: 'Prio3SumVec: verify a report (both aggregators)', prepare: (ctx) => verifyGroup(circuit(ctx, 'sumvec')) },
     { id: 'histogram-shard', title: 'Prio3Histogram: shard a report', prepare: (ctx) => shardGroup(circuit(ctx, 'histogram')) },
     { id: 'histogram-verify', title: 'Prio3Histogram: verify a report (both aggregators)', prepare: (ctx) => verifyGroup(circuit(ctx, 'histogram')) },
+    { id: 'bounded-l2-shard', title: 'Norm-bounded FL update (Prio3BoundedL2VecSum): shard a report', prepare: boundedL2ShardGroup },
+    { id: 'bounded-l2-verify', title: 'Norm-bounded FL update (Prio3BoundedL2VecSum): verify a report (each aggregator)', prepare: boundedL2VerifyGroup },
   ],
 };

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as server from 'privkit/server';
 import * as client from 'privkit/client';
-import { fn, int, obj, oneOf, opaque, positive, str, typed, type SweepRow } from '../sweep-harness.js';
+import { bool, fn, int, obj, oneOf, opaque, positive, str, typed, type SweepRow } from '../sweep-harness.js';
 
 const entry = 'privkit/server';
 const limitsDomain = obj(
@@ -75,6 +75,9 @@ export const serverRows: SweepRow[] = [
           helloMs: int(1, 2 ** 31 - 1, { optional: true }),
           maxUnauthenticated: int(1, 2 ** 20, { optional: true }),
           messagesPerSecond: int(1, 1e6, { optional: true }),
+          httpRequestsPerSecond: int(1, 1e6, { optional: true }),
+          allowInsecureTransport: bool({ optional: true }),
+          tls: { ...opaque('a PEM key and certificate for node:https: a value it can not use is E_ARG options.tls (test/e2e/server-network.test.ts)'), optional: true },
         }),
       },
     ],
@@ -148,9 +151,11 @@ export const serverRows: SweepRow[] = [
           maxRetryMs: int(1, 2 ** 31 - 1, { optional: true }),
           attempts: int(1, 2 ** 31 - 1, { optional: true }),
           onRound: fn({ optional: true }),
+          onEvent: fn({ optional: true }),
           minParticipants: int(1, 65536, { optional: true }),
           minNoiseMultiplier: positive({ optional: true }),
           onInput: fn({ optional: true }),
+          allowInsecureTransport: bool({ optional: true }),
           signingKey: opaque('an Ed25519 key pair: checked (a working pair) when the client enrols it, after it connects'),
         }),
       },
