@@ -138,7 +138,8 @@ const memory = (arena: { bytes(ptr: number, length: number): Uint8Array }): Uint
   return new Uint8Array(view.buffer);
 };
 
-const f2 = (x: number): string => (x < 10 ? x.toFixed(2) : x.toFixed(1));
+/** Milliseconds with 3 significant digits below 1 (a Histogram report takes tens of microseconds). */
+const f2 = (x: number): string => (x < 1 ? x.toPrecision(3) : x < 10 ? x.toFixed(2) : x.toFixed(1));
 
 export async function prioSuite(): Promise<void> {
   await ready();
@@ -174,12 +175,11 @@ export async function prioSuite(): Promise<void> {
       verifySpeedup: theirs.verifyMs / ours.verifyMs,
     });
   }
-  const f = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(1));
   console.log('\nPrio3: one report, median ms (verify = both aggregators, ping-pong)');
   console.log(
     textTable(
       ['circuit', 'privkit shard', '@divviup shard', 'x', 'privkit verify', '@divviup verify', 'x'],
-      rows.map((r) => [r.circuit, f(r.privkitShardMs), f(r.divviupShardMs), r.shardSpeedup.toFixed(1), f(r.privkitVerifyMs), f(r.divviupVerifyMs), r.verifySpeedup.toFixed(1)]),
+      rows.map((r) => [r.circuit, f2(r.privkitShardMs), f2(r.divviupShardMs), r.shardSpeedup.toFixed(1), f2(r.privkitVerifyMs), f2(r.divviupVerifyMs), r.verifySpeedup.toFixed(1)]),
     ),
   );
   const bounded = boundedL2Row();
@@ -187,7 +187,7 @@ export async function prioSuite(): Promise<void> {
   console.log(
     textTable(
       ['circuit', 'shard ms (CPU)', 'leader verify ms (CPU)', 'helper verify ms (CPU)', 'report MB', 'x float32 update', 'x 16-bit update', 'reports/min/core'],
-      [[bounded.circuit, `${f(bounded.shardMs)} (${f(bounded.shardCpuMs)})`, `${f(bounded.leaderVerifyMs)} (${f(bounded.leaderVerifyCpuMs)})`, `${f(bounded.helperVerifyMs)} (${f(bounded.helperVerifyCpuMs)})`, (bounded.reportBytes / 1e6).toFixed(2), bounded.sizeVsFloat32.toFixed(1), bounded.sizeVs16Bit.toFixed(1), bounded.reportsPerMinutePerCore.toFixed(0)]],
+      [[bounded.circuit, `${f2(bounded.shardMs)} (${f2(bounded.shardCpuMs)})`, `${f2(bounded.leaderVerifyMs)} (${f2(bounded.leaderVerifyCpuMs)})`, `${f2(bounded.helperVerifyMs)} (${f2(bounded.helperVerifyCpuMs)})`, (bounded.reportBytes / 1e6).toFixed(2), bounded.sizeVsFloat32.toFixed(1), bounded.sizeVs16Bit.toFixed(1), bounded.reportsPerMinutePerCore.toFixed(0)]],
     ),
   );
   const file = join(dirname(fileURLToPath(import.meta.url)), '../../bench/results/prio.json');

@@ -579,6 +579,14 @@ export function weightedSums(field: i32, x: usize, count: i32, width: i32, weigh
   for (let i = 0; i < count; i++) put(field, out, i, dot(field, x + <usize>(i * width) * size, 1, weights, width), resHi);
 }
 
+/**
+ * out = sum_i weights[i] * x[i * stride] for i < n: canonical x, weights already in Montgomery form
+ * (a linear form converted once by its caller), a canonical result.
+ */
+export function dotMontgomery(field: i32, x: usize, stride: i32, weights: usize, n: i32, out: usize): void {
+  put(field, out, 0, dot(field, x, stride, weights, n), resHi);
+}
+
 /** table[i] = w^i for i < n, in Montgomery form (w given in Montgomery form). */
 function powers(field: i32, table: usize, wLo: u64, wHi: u64, n: i32): void {
   // 1 in Montgomery form is R mod p

@@ -2,7 +2,7 @@
 // SumVec, Histogram and MultihotCountVec, plus the draft's test-only circuit with a degree-3
 // gadget (a count in {0, 1, 2}, checked by x(x-1)(x-2) = 0). Measurements reach encode() checked.
 import { PrivkitError } from '../errors.js';
-import { type Field, FieldVec, encodeSmallInts, invInt, sub, sumEncoded } from './field.js';
+import { type Field, FieldVec, encodeSmallInts, invInt, neg, sub, sumEncoded } from './field.js';
 import { weightedSums } from './kernels.js';
 import {
   bitLength,
@@ -146,6 +146,7 @@ export function sumVecCircuit(f: Field, length: number, max: number, chunkLength
     eval: (meas, jointRand, numShares, [g]) => [chunkedRangeCheck(f, meas, jointRand, numShares, chunkLength, calls, g!)],
     truncate: (meas) => FieldVec.fromBytes(f, weightedSums(f, meas.bytes, length, bits, weights)),
     decode: (output, count, noised) => output.map((x) => toCount(f, x, count, max, noised)),
+    chunked: { chunkLength, calls, truncate: { width: bits, weights } },
   };
 }
 
@@ -171,6 +172,7 @@ export function histogramCircuit(f: Field, length: number, chunkLength: number):
     },
     truncate: (meas) => meas,
     decode: (output, count, noised) => output.map((x) => toCount(f, x, count, 1, noised)),
+    chunked: { chunkLength, calls, linear: { ones: length, tail: FieldVec.fromValues(f, []), constant: 1n } },
   };
 }
 
@@ -198,5 +200,11 @@ export function multihotCountVecCircuit(f: Field, length: number, maxWeight: num
     },
     truncate: (meas) => meas.slice(0, length),
     decode: (output, count, noised) => output.map((x) => toCount(f, x, count, 1, noised)),
+    chunked: {
+      chunkLength,
+      calls,
+      // the count of the first `length` elements minus the weight they encode after them
+      linear: { ones: length, tail: FieldVec.fromValues(f, rangeCheckedWeights(maxWeight).map((w) => neg(f, w))), constant: 0n },
+    },
   };
 }

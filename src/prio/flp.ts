@@ -19,7 +19,7 @@ import {
   sub,
 } from './field.js';
 import { PrivkitError } from '../errors.js';
-import { chunkedRangeCheckWasm, invNtt, ntt, parallelSumMulWasm, polyEvalBatched, wasmLoaded } from './kernels.js';
+import { type ChunkedCheck, chunkedRangeCheckWasm, invNtt, ntt, parallelSumMulWasm, polyEvalBatched, wasmLoaded } from './kernels.js';
 
 /** A non-affine sub-circuit whose calls the proof covers (appendix A of the draft). */
 export interface Gadget {
@@ -59,6 +59,8 @@ export interface Circuit<M, R> {
   truncate(meas: FieldVec): FieldVec;
   /** The aggregate result; `noised`: the aggregators added signed DP noise (elements read as signed integers, no wrap check). */
   decode(output: readonly bigint[], numMeasurements: number, noised?: boolean): R;
+  /** Present when the circuit is a chunked bit check (see ChunkedCheck). */
+  readonly chunked?: ChunkedCheck;
 }
 
 export const wirePolyLen = (gadgetCalls: number): number => nextPowerOf2(1 + gadgetCalls);
@@ -275,11 +277,14 @@ export function query(
   gadgets.forEach((g, i) => {
     const t = rest[i]!;
     // A test point among the wire nodes would leak gadget outputs (section 7.3.4).
-    if (pow(f, t, BigInt(g.wires.p)) === 1n) throw new PrivkitError('E_AUTH', 'the query randomness hit a root of unity; the report cannot be verified');
+    if (pow(f, t, BigInt(g.wires.p)) === 1n) throw rootOfUnityError();
     verifier.push(...(bulkChecks.get(i) ?? [...polyEvalBatched(f, g.wires.wires(), t), polyEvalBatched(f, [g.poly()], t)[0]!]));
   });
   return verifier;
 }
+
+/** The E_AUTH of a query whose test point is a wire node (a p-th root of unity). */
+export const rootOfUnityError = (): PrivkitError => new PrivkitError('E_AUTH', 'the query randomness hit a root of unity; the report cannot be verified');
 
 /** The decision on a whole verifier message: the circuit output is zero and every gadget test holds. */
 export function decide(c: Circuit<unknown, unknown>, verifier: readonly bigint[]): boolean {

@@ -6,8 +6,8 @@
 // little-endian elements), written into and read from wasm memory directly; every staged region is
 // secret (zeroed when the call returns).
 import { PrivkitError } from '../errors.js';
-import type { Arena } from '../wasm/arena.js';
-import { decodeVec, encodeVec, type Field, FieldVec, invInt, vecAdd, vecSub, weightedSums as weightedSumsReference, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
+import { type Arena, MAX_CALL_BYTES } from '../wasm/arena.js';
+import { checkEncodedVec, decodeVec, encodeVec, type Field, FieldVec, invInt, nextPowerOf2, vecAdd, vecSub, weightedSums as weightedSumsReference, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
 import { SEED_SIZE, XofTurboShake128 } from './xof.js';
 import { prioWasm } from './wasm.js';
 
@@ -341,3 +341,238 @@ export function weightedSums(f: Field, x: Uint8Array, count: number, width: numb
   });
 }
 
+
+// ---- Prio3 of the chunked bit-check circuits, one kernel call per step (assembly/prio/prio3.ts) ----
+
+/**
+ * What the one-call kernels below need to know of a circuit (flp.ts's Circuit) whose only gadget
+ * is the chunked bit check, called once by eval (SumVec, Histogram, MultihotCountVec), besides that
+ * gadget: eval's output after the bit check as a linear form, and truncate as weighted sums. The
+ * circuit's eval and truncate stay the definition (the plain-TS path, property-tested against the
+ * kernels).
+ */
+export interface ChunkedCheck {
+  /** Mul pairs per ParallelSum call. */
+  readonly chunkLength: number;
+  /** Gadget calls (the joint randomness length). */
+  readonly calls: number;
+  /**
+   * With evalOutputLen 2, eval's second output: sum_(i < ones) x_i + sum_l tail[l] x_(ones + l) -
+   * constant / numShares (a count of the first elements, minus what the next ones encode).
+   */
+  readonly linear?: { readonly ones: number; readonly tail: FieldVec; readonly constant: bigint };
+  /** truncate: out[i] = sum_l weights[l] x[i * width + l] for i < outputLen (weights encoded, width elements); absent: the first outputLen elements. */
+  readonly truncate?: { readonly width: number; readonly weights: FieldVec };
+}
+
+/** A Prio3 instance's constants for the one-call kernels (made once per instance by chunkedPlan). */
+export interface ChunkedPlan {
+  readonly field: Field;
+  readonly shares: number;
+  readonly proofs: number;
+  readonly measLen: number;
+  readonly chunkLength: number;
+  readonly calls: number;
+  /** Evaluations of a wire polynomial (a power of 2 above calls). */
+  readonly p: number;
+  /** Circuit outputs: 1 (the bit check) or 2 (and the linear check). */
+  readonly outputs: number;
+  /** The linear check's unit weights (its first `ones` elements) and further weights. */
+  readonly ones: number;
+  readonly tailLength: number;
+  readonly outputLen: number;
+  /** Elements per output element (0: the output share is the first outputLen elements). */
+  readonly truncWidth: number;
+  /** shardChunked's constants: 1, W_p, W_p^-1, W_2p, 1/p. */
+  readonly shardConsts: Uint8Array;
+  /**
+   * verifyChunked's constants (1/shares, W_p, W_2p, 1/p, 1/2p, the linear check's constant, 1 in
+   * Montgomery form), then the linear check's further weights and the truncation's weights in
+   * Montgomery form, staged as one block.
+   */
+  readonly verifyConsts: Uint8Array;
+  /** Bytes of one proof, of one verifier share (verifiers and joint-randomness part). */
+  readonly proofBytes: number;
+  readonly verifierShareBytes: number;
+  /** Whether sharding and verification fit in one call's wasm memory, by dst length (worked out once the module is loaded). */
+  readonly fits: Map<number, boolean>;
+}
+
+/** Constants of verifyChunked's block before the weights. */
+const VERIFY_CONSTS = 7;
+
+/** The plan of a Prio3 over a chunked bit-check circuit. */
+export function chunkedPlan(
+  c: { readonly field: Field; readonly measLen: number; readonly outputLen: number; readonly evalOutputLen: number; readonly gadgetCalls: readonly number[]; readonly chunked?: ChunkedCheck },
+  shares: number,
+  proofs: number,
+): ChunkedPlan | undefined {
+  const check = c.chunked;
+  if (check === undefined) return undefined;
+  const f = c.field;
+  const size = f.encodedSize;
+  const linear = check.linear;
+  if (c.gadgetCalls.length !== 1 || c.gadgetCalls[0] !== check.calls || c.evalOutputLen !== (linear === undefined ? 1 : 2)) {
+    throw new PrivkitError('E_SHAPE', 'a chunked bit-check circuit has one gadget, called `calls` times, and one output besides the bit check exactly when it has a linear check');
+  }
+  // the wire polynomials' length (flp.ts's wirePolyLen)
+  const p = nextPowerOf2(1 + check.calls);
+  const truncWidth = check.truncate?.width ?? 0;
+  const tail = linear?.tail.vec ?? [];
+  /** w R mod p: a weight in Montgomery form, so the kernel's dot products (x w R / R) give x w. */
+  const montgomery = (values: readonly bigint[]): bigint[] => values.map((w) => (w << BigInt(8 * size)) % f.modulus);
+  const verifyConsts = encodeVec(f, [
+    invInt(f, shares), nthRoot(f, p), nthRoot(f, 2 * p), invInt(f, p), invInt(f, 2 * p), linear?.constant ?? 0n, ...montgomery([1n]),
+    ...montgomery(tail),
+    ...montgomery(check.truncate?.weights.vec ?? []),
+  ]);
+  return {
+    field: f,
+    shares,
+    proofs,
+    measLen: c.measLen,
+    chunkLength: check.chunkLength,
+    calls: check.calls,
+    p,
+    outputs: linear === undefined ? 1 : 2,
+    ones: linear?.ones ?? 0,
+    tailLength: tail.length,
+    outputLen: c.outputLen,
+    truncWidth,
+    shardConsts: encodeVec(f, [1n, nthRoot(f, p), nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]),
+    verifyConsts,
+    proofBytes: size * (2 * check.chunkLength + 2 * p - 1),
+    verifierShareBytes: size * proofs * (2 * check.chunkLength + 2) + SEED_SIZE,
+    fits: new Map(),
+  };
+}
+
+/** Offsets of consecutive regions of the given byte lengths, each 16-byte aligned; the last is the total. */
+function layout(...lengths: number[]): number[] {
+  const offsets = [0];
+  for (const n of lengths) offsets.push(offsets[offsets.length - 1]! + Math.ceil(n / 16) * 16);
+  return offsets;
+}
+
+type Kernels = Parameters<Parameters<typeof prioWasm.run>[0]>[0];
+
+/** shardChunked's regions: dst, constants, measurement, randomness, nonce, leader share, public share, scratch; and the total. */
+function shardLayout(k: Kernels, plan: ChunkedPlan, dstLength: number): number[] {
+  const size = plan.field.encodedSize;
+  const scratchBytes = k.shardChunkedScratchBytes(fieldId(plan.field), plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, dstLength);
+  const leaderBytes = plan.measLen * size + plan.proofs * plan.proofBytes + SEED_SIZE;
+  return layout(dstLength, plan.shardConsts.length, plan.measLen * size, 2 * plan.shares * SEED_SIZE, 16, leaderBytes, plan.shares * SEED_SIZE, scratchBytes);
+}
+
+/** verifyChunked's regions: dst, constants, verify key, nonce, public share, input share (the leader's, the longer), verifier share, seed, output share, scratch; and the total. */
+function verifyLayout(k: Kernels, plan: ChunkedPlan, dstLength: number): number[] {
+  const size = plan.field.encodedSize;
+  const scratchBytes = k.verifyChunkedScratchBytes(fieldId(plan.field), plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, dstLength);
+  const leaderBytes = plan.measLen * size + plan.proofs * plan.proofBytes + SEED_SIZE;
+  return layout(dstLength, plan.verifyConsts.length, SEED_SIZE, 16, plan.shares * SEED_SIZE, leaderBytes, plan.verifierShareBytes, SEED_SIZE, plan.outputLen * size, scratchBytes);
+}
+
+/**
+ * Whether the one-call kernels run `plan` with a dst of `dstLength` bytes: the wasm module is loaded
+ * and sharding and verification each fit in one call's wasm memory (MAX_CALL_BYTES). Otherwise the
+ * step-by-step path runs (its kernel calls stage less at a time).
+ */
+export function chunkedKernelsFit(plan: ChunkedPlan, dstLength: number): boolean {
+  if (!wasmLoaded()) return false;
+  let fits = plan.fits.get(dstLength);
+  if (fits === undefined) {
+    fits = prioWasm.run((k) => Math.max(shardLayout(k, plan, dstLength).at(-1)!, verifyLayout(k, plan, dstLength).at(-1)!) <= MAX_CALL_BYTES);
+    plan.fits.set(dstLength, fits);
+  }
+  return fits;
+}
+
+/**
+ * A client's sharding in one call: the encoded measurement, the sharding randomness (`randSize`
+ * bytes) and the nonce give the leader's input share and the public share (the helpers' input
+ * shares are slices of the randomness). `dst` is the draft's 8-byte prefix (any usage) and the ctx.
+ */
+export function shardChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, meas: Uint8Array, rand: Uint8Array, nonce: Uint8Array): { leaderShare: Uint8Array; publicShare: Uint8Array } {
+  return prioWasm.run((k, arena) => {
+    const [dstAt, constsAt, measAt, randAt, nonceAt, leaderAt, publicAt, scratchAt, total] = shardLayout(k, plan, dst.length);
+    const base = arena.allocSecret(total!);
+    const view = arena.bytes(base, total!);
+    view.set(dst, dstAt);
+    view.set(plan.shardConsts, constsAt);
+    view.set(meas, measAt);
+    view.set(rand, randAt);
+    view.set(nonce, nonceAt);
+    k.shardChunked(fieldId(plan.field), plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, base + dstAt!, dst.length, base + constsAt!, base + measAt!, base + randAt!, base + nonceAt!, base + leaderAt!, base + publicAt!, base + scratchAt!);
+    return { leaderShare: view.slice(leaderAt, leaderAt! + meas.length + plan.proofs * plan.proofBytes + SEED_SIZE), publicShare: view.slice(publicAt, publicAt! + plan.shares * SEED_SIZE) };
+  });
+}
+
+/** verifyChunkedWasm's result: the verifier share and, once verifyNext checks the message, the joint-randomness seed and output share. */
+export type ChunkedVerify =
+  | { readonly ok: true; readonly verifierShare: Uint8Array; readonly jointRandSeed: Uint8Array; readonly outShare: Uint8Array }
+  | { readonly ok: false; readonly reason: 'part' | 'root of unity' };
+
+/**
+ * One aggregator's verification of its input share in one call (lengths checked by the caller).
+ * The leader's measurement and proofs shares are checked canonical on the copy in wasm memory (E_ARG
+ * naming `inputShare` and the element, as in the step-by-step path) before the kernel reads them.
+ */
+export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Array, verifyKey: Uint8Array, nonce: Uint8Array, publicShare: Uint8Array, inputShare: Uint8Array): ChunkedVerify {
+  const f = plan.field;
+  const size = f.encodedSize;
+  return prioWasm.run((k, arena) => {
+    const [dstAt, constsAt, keyAt, nonceAt, publicAt, inputAt, verifierAt, seedAt, outAt, scratchAt, total] = verifyLayout(k, plan, dst.length);
+    const base = arena.allocSecret(total!);
+    const view = arena.bytes(base, total!);
+    view.set(dst, dstAt);
+    view.set(plan.verifyConsts, constsAt);
+    view.set(verifyKey, keyAt);
+    view.set(nonce, nonceAt);
+    view.set(publicShare, publicAt);
+    view.set(inputShare, inputAt);
+    if (aggId === 0) {
+      const measBytes = plan.measLen * size;
+      checkEncodedVec(f, view.subarray(inputAt, inputAt! + measBytes), 'inputShare');
+      checkEncodedVec(f, view.subarray(inputAt! + measBytes, inputAt! + measBytes + plan.proofs * plan.proofBytes), 'inputShare');
+    }
+    const tailAt = base + constsAt! + VERIFY_CONSTS * size;
+    const status = k.verifyChunked(
+      fieldId(f), plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, plan.outputs, aggId,
+      base + dstAt!, dst.length, base + constsAt!, base + keyAt!, base + nonceAt!, base + publicAt!, base + inputAt!,
+      plan.ones, tailAt, plan.tailLength, plan.outputLen, plan.truncWidth, tailAt + plan.tailLength * size,
+      base + verifierAt!, base + seedAt!, base + outAt!, base + scratchAt!,
+    );
+    if (status !== 0) return { ok: false, reason: status === 1 ? 'part' : 'root of unity' };
+    return {
+      ok: true,
+      verifierShare: view.slice(verifierAt, verifierAt! + plan.verifierShareBytes),
+      jointRandSeed: view.slice(seedAt, seedAt! + SEED_SIZE),
+      outShare: view.slice(outAt, outAt! + plan.outputLen * size),
+    };
+  });
+}
+
+/**
+ * The verifier message of the verifier shares (each `verifierShareBytes` long, checked by the
+ * caller; their elements are checked canonical here, E_ARG naming `verifierShares[j]`): the joint-
+ * randomness seed, or the index of the first proof that fails.
+ */
+export function combineChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, shares: readonly Uint8Array[]): { seed: Uint8Array } | { failed: number } {
+  const f = plan.field;
+  const id = fieldId(f);
+  const shareBytes = plan.verifierShareBytes;
+  return prioWasm.run((k, arena) => {
+    const scratchBytes = k.combineChunkedScratchBytes(id, plan.shares, plan.proofs, plan.chunkLength, dst.length);
+    const [dstAt, sharesAt, seedAt, scratchAt, total] = layout(dst.length, shares.length * shareBytes, SEED_SIZE, scratchBytes);
+    const base = arena.allocSecret(total!);
+    const view = arena.bytes(base, total!);
+    view.set(dst, dstAt);
+    shares.forEach((share, j) => {
+      const at = sharesAt! + j * shareBytes;
+      view.set(share, at);
+      checkEncodedVec(f, view.subarray(at, at + shareBytes - SEED_SIZE), `verifierShares[${j}]`);
+    });
+    const failed = k.combineChunked(id, plan.shares, plan.proofs, plan.chunkLength, base + dstAt!, dst.length, base + sharesAt!, base + seedAt!, base + scratchAt!);
+    return failed === 0 ? { seed: view.slice(seedAt, seedAt! + SEED_SIZE) } : { failed: failed - 1 };
+  });
+}

@@ -10,8 +10,8 @@ import { assertInteger, assertNumber, describe, readOptions } from '../validate.
 import { assertBytes } from '../validate-arrays.js';
 import { discreteGaussian, MAX_DISCRETE_SCALE } from '../dp/discrete.js';
 import { checkEncodedVec, decodeVec, encodeVec, type Field, FieldVec, vecAdd } from './field.js';
-import { type Circuit, decide, proofLen, proveEncoded, proveRandLen, query, queryRandLen, verifierLen } from './flp.js';
-import { addEncoded, deriveSeed, expandIntoFieldVec, expandIntoVec } from './kernels.js';
+import { type Circuit, decide, proofLen, proveEncoded, proveRandLen, query, queryRandLen, rootOfUnityError, verifierLen } from './flp.js';
+import { addEncoded, chunkedKernelsFit, type ChunkedPlan, chunkedPlan, combineChunkedWasm, deriveSeed, expandIntoFieldVec, expandIntoVec, shardChunkedWasm, verifyChunkedWasm } from './kernels.js';
 import { SEED_SIZE } from './xof.js';
 
 /** The draft's VERSION constant (draft 20 keeps the wire format of draft 18). */
@@ -23,6 +23,8 @@ const USAGE_PROVE_RANDOMNESS = 4;
 const USAGE_QUERY_RANDOMNESS = 5;
 const USAGE_JOINT_RAND_SEED = 6;
 const USAGE_JOINT_RAND_PART = 7;
+/** Bytes of the domain separation tag before the ctx. */
+const DST_PREFIX = 8;
 
 /** Bytes of the verification key shared by the aggregators (an XOF seed). */
 export const VERIFY_KEY_SIZE = SEED_SIZE;
@@ -130,12 +132,21 @@ const pendingStates = new WeakSet<Prio3VerifyState>();
  */
 const copyBytes = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
 
-/** A copy of a Uint8Array argument of any length up to `max`. */
-function readBytes(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): Uint8Array {
+/**
+ * A Uint8Array argument of any length up to `max`, checked but not copied: for bytes a kernel call
+ * stages into wasm memory at once (its snapshot), or that are read before any other code runs.
+ */
+function checkBytes(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): Uint8Array {
   const bytes = checkTypedArray(name, value, ['Uint8Array']);
   if (currentLength(bytes) > max) throw new PrivkitError('E_ARG', `${name} must be at most ${max} bytes, got ${describe(value)}`, { argument: name });
-  return copyBytes(bytes);
+  return bytes;
 }
+
+/** A copy of a Uint8Array argument of any length up to `max`. */
+const readBytes = (name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): Uint8Array => copyBytes(checkBytes(name, value, max));
+
+/** The keys of a verifyInit input without aggregatorId (leaderInit and helperInit take them). */
+const VERIFY_INPUT_KEYS = ['verifyKey', 'nonce', 'publicShare', 'inputShare', 'ctx'] as const;
 
 /**
  * A Prio3 VDAF: made by {@link prio3Count}, {@link prio3Sum}, {@link prio3SumVec},
@@ -181,6 +192,15 @@ export class Prio3<M, R> {
     this.randSize = SEED_SIZE * shares * (circuit.jointRandLen > 0 ? 2 : 1);
     this.proofLength = proofLen(circuit);
     this.verifierLength = verifierLen(circuit);
+    this.plan = chunkedPlan(circuit, shares, proofs);
+  }
+
+  /** The one-call wasm kernels' constants, for a chunked bit-check circuit (used once the module is loaded). */
+  private readonly plan: ChunkedPlan | undefined;
+
+  /** The plan when the one-call kernels run this VDAF with this ctx (a chunked bit-check circuit, the wasm module loaded, each step within one call's memory). */
+  private wasmPlan(ctx: Uint8Array): ChunkedPlan | undefined {
+    return this.plan !== undefined && chunkedKernelsFit(this.plan, DST_PREFIX + ctx.length) ? this.plan : undefined;
   }
 
   /** Field elements of one proof. */
@@ -188,6 +208,7 @@ export class Prio3<M, R> {
   /** Field elements of one verifier (per proof). */
   readonly verifierLength: number;
 
+  /** The domain separation tag of XOF calls of `usage` (the one-call kernels set the usage bytes 6 and 7 themselves). */
   private dst(usage: number, ctx: Uint8Array): Uint8Array {
     const id = this.id;
     return bytesOf([VERSION, 0, id >>> 24, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff, usage >> 8, usage & 0xff], ctx);
@@ -237,13 +258,26 @@ export class Prio3<M, R> {
     const nonceGiven = o.nonce === undefined ? undefined : copyBytes(assertBytes('nonce', o.nonce, NONCE_SIZE));
     const randGiven = o.rand === undefined ? undefined : copyBytes(assertBytes('rand', o.rand, this.randSize));
     const rng = o.rng ?? (nonceGiven === undefined || randGiven === undefined ? (defaultRng ??= createRng()) : undefined);
-    const nonce = nonceGiven ?? rng!.bytes(NONCE_SIZE);
-    const rand = randGiven ?? rng!.bytes(this.randSize);
+    // what is not given is drawn at once, the nonce first (the keystream as two draws would give it)
+    const toDraw = (nonceGiven === undefined ? NONCE_SIZE : 0) + (randGiven === undefined ? this.randSize : 0);
+    const drawn = toDraw > 0 ? rng!.bytes(toDraw) : undefined;
+    const nonce = nonceGiven ?? drawn!.slice(0, NONCE_SIZE);
+    const rand = randGiven ?? drawn!.subarray(nonceGiven === undefined ? NONCE_SIZE : 0);
     try {
+      const plan = this.wasmPlan(ctx);
+      if (plan !== undefined) return { nonce, ...this.shardChunked(plan, ctx, this.circuit.encode(m), nonce, rand) };
       return { nonce, ...this.shardWith(ctx, this.circuit.encode(m), nonce, rand) };
     } finally {
       rand.fill(0);
     }
+  }
+
+  /** shardWith in one kernel call: the helpers' input shares are their seeds and blinds, slices of rand. */
+  private shardChunked(plan: ChunkedPlan, ctx: Uint8Array, meas: FieldVec, nonce: Uint8Array, rand: Uint8Array): Omit<Prio3Report, 'nonce'> {
+    const { leaderShare, publicShare } = shardChunkedWasm(plan, this.dst(0, ctx), meas.bytes, rand, nonce);
+    const inputShares = [leaderShare];
+    for (let j = 0; j < this.shares - 1; j++) inputShares.push(rand.slice(2 * SEED_SIZE * j, 2 * SEED_SIZE * (j + 1)));
+    return { publicShare, inputShares };
   }
 
   private shardWith(ctx: Uint8Array, meas: FieldVec, nonce: Uint8Array, rand: Uint8Array): Omit<Prio3Report, 'nonce'> {
@@ -302,25 +336,42 @@ export class Prio3<M, R> {
    */
   verifyInit(input: Prio3VerifyInput): Prio3VerifyInit {
     const o = readOptions(input, ['verifyKey', 'aggregatorId', 'nonce', 'publicShare', 'inputShare', 'ctx'], 'input');
+    return this.init(o, o.aggregatorId, this.readCtx(o.ctx));
+  }
+
+  /** verifyInit on its options, read once (by verifyInit, leaderInit or helperInit), and the read ctx. */
+  private init(o: Partial<Omit<Prio3VerifyInput, 'aggregatorId' | 'ctx'>>, aggregatorId: unknown, ctx: Uint8Array): Prio3VerifyInit {
     const f = this.field;
     const c = this.circuit;
     const verifyKey = assertBytes('verifyKey', o.verifyKey, VERIFY_KEY_SIZE);
-    const aggId = assertInteger('aggregatorId', o.aggregatorId, 0, this.shares - 1);
-    const nonce = copyBytes(assertBytes('nonce', o.nonce, NONCE_SIZE));
-    const ctx = this.readCtx(o.ctx);
+    const aggId = assertInteger('aggregatorId', aggregatorId, 0, this.shares - 1);
+    const nonceGiven = assertBytes('nonce', o.nonce, NONCE_SIZE);
     const withJointRand = c.jointRandLen > 0;
-    const publicShare = readBytes('publicShare', o.publicShare);
+    const publicGiven = checkBytes('publicShare', o.publicShare);
     const expectedPublic = withJointRand ? SEED_SIZE * this.shares : 0;
-    if (publicShare.length !== expectedPublic) {
-      throw new PrivkitError('E_ARG', `publicShare must be ${expectedPublic} bytes for ${this.name} with ${this.shares} shares, got ${publicShare.length}`, { argument: 'publicShare' });
+    if (currentLength(publicGiven) !== expectedPublic) {
+      throw new PrivkitError('E_ARG', `publicShare must be ${expectedPublic} bytes for ${this.name} with ${this.shares} shares, got ${currentLength(publicGiven)}`, { argument: 'publicShare' });
     }
-    const inputShare = readBytes('inputShare', o.inputShare);
+    const inputGiven = checkBytes('inputShare', o.inputShare);
     const proofsLength = this.proofLength * this.proofs;
     const blindLength = withJointRand ? SEED_SIZE : 0;
     const expectedInput = aggId === 0 ? f.encodedSize * (c.measLen + proofsLength) + blindLength : SEED_SIZE + blindLength;
-    if (inputShare.length !== expectedInput) {
-      throw new PrivkitError('E_ARG', `inputShare of aggregator ${aggId} must be ${expectedInput} bytes, got ${inputShare.length}`, { argument: 'inputShare' });
+    if (currentLength(inputGiven) !== expectedInput) {
+      throw new PrivkitError('E_ARG', `inputShare of aggregator ${aggId} must be ${expectedInput} bytes, got ${currentLength(inputGiven)}`, { argument: 'inputShare' });
     }
+    const plan = this.wasmPlan(ctx);
+    if (plan !== undefined) {
+      // the kernel call stages the arguments (checked above, no code runs in between) and checks the leader's elements on its copy
+      const result = verifyChunkedWasm(plan, aggId, this.dst(0, ctx), verifyKey, nonceGiven, publicGiven, inputGiven);
+      if (!result.ok) throw this.verifyFailure(result.reason, aggId);
+      const state: Prio3VerifyState = { outShare: result.outShare, jointRandSeed: result.jointRandSeed, owner: this };
+      pendingStates.add(state);
+      return { state, verifierShare: result.verifierShare };
+    }
+    // the step-by-step path reads its arguments over many calls: copies
+    const nonce = copyBytes(nonceGiven);
+    const publicShare = copyBytes(publicGiven);
+    const inputShare = copyBytes(inputGiven);
     let measShare: FieldVec;
     let proofsShare: FieldVec;
     if (aggId === 0) {
@@ -345,9 +396,7 @@ export class Prio3<M, R> {
       // Beyond the draft: an aggregator whose own part differs from the public share's would accept a
       // report the others reject in verifyNext (they use the public share's part); refusing it here
       // makes every honest aggregator decide alike, so no one adds an output share the others drop.
-      if (!equalBytes(part, publicShare.subarray(aggId * SEED_SIZE, (aggId + 1) * SEED_SIZE))) {
-        throw new PrivkitError('E_AUTH', `${this.name} joint-randomness part ${aggId} of the public share is not the one input share ${aggId} derives: the report is invalid`);
-      }
+      if (!equalBytes(part, publicShare.subarray(aggId * SEED_SIZE, (aggId + 1) * SEED_SIZE))) throw this.verifyFailure('part', aggId);
       const parts = Array.from({ length: this.shares }, (_, j) => (j === aggId ? part! : publicShare.subarray(j * SEED_SIZE, (j + 1) * SEED_SIZE)));
       jointRandSeed = this.jointRandSeed(ctx, parts);
       jointRands = this.jointRands(ctx, jointRandSeed);
@@ -373,6 +422,13 @@ export class Prio3<M, R> {
     return { state, verifierShare: bytesOf(encodeVec(f, verifiers), part ?? []) };
   }
 
+  /** The E_AUTH of an input share verifyInit refuses: its joint-randomness part differs from the public share's, or the query point is a root of unity. */
+  private verifyFailure(reason: 'part' | 'root of unity', aggId: number): PrivkitError {
+    return reason === 'part'
+      ? new PrivkitError('E_AUTH', `${this.name} joint-randomness part ${aggId} of the public share is not the one input share ${aggId} derives: the report is invalid`)
+      : rootOfUnityError();
+  }
+
   /**
    * Combines every aggregator's verifier share (in aggregator order) into the verifier message,
    * deciding the proof(s).
@@ -384,7 +440,11 @@ export class Prio3<M, R> {
    */
   verifierSharesToMessage(verifierShares: readonly Uint8Array[], opts: { ctx?: Uint8Array } = {}): Uint8Array {
     const o = readOptions(opts, ['ctx']);
-    const ctx = this.readCtx(o.ctx);
+    return this.combine(verifierShares, this.readCtx(o.ctx));
+  }
+
+  /** verifierSharesToMessage with the ctx read. */
+  private combine(verifierShares: readonly Uint8Array[], ctx: Uint8Array): Uint8Array {
     const f = this.field;
     if (!Array.isArray(verifierShares) || verifierShares.length !== this.shares) {
       throw new PrivkitError('E_ARG', `verifierShares must be an array of ${this.shares} Uint8Arrays, got ${describe(verifierShares)}`, { argument: 'verifierShares' });
@@ -392,11 +452,23 @@ export class Prio3<M, R> {
     const vLength = this.verifierLength * this.proofs;
     const withJointRand = this.circuit.jointRandLen > 0;
     const expected = f.encodedSize * vLength + (withJointRand ? SEED_SIZE : 0);
+    const checked = (j: number): Uint8Array => {
+      const share = checkTypedArray(`verifierShares[${j}]`, verifierShares[j], ['Uint8Array']);
+      const length = currentLength(share);
+      if (length !== expected) throw new PrivkitError('E_ARG', `verifierShares[${j}] must be ${expected} bytes, got ${length}`, { argument: 'verifierShares', index: j });
+      return share;
+    };
+    const plan = this.wasmPlan(ctx);
+    if (plan !== undefined) {
+      // the kernel checks the elements on its copy of the shares
+      const result = combineChunkedWasm(plan, this.dst(0, ctx), Array.from({ length: this.shares }, (_, j) => checked(j)));
+      if ('failed' in result) throw this.proofFailure(result.failed);
+      return result.seed;
+    }
     let sum: Uint8Array | undefined;
     const parts: Uint8Array[] = [];
     for (let j = 0; j < this.shares; j++) {
-      const share = readBytes(`verifierShares[${j}]`, verifierShares[j]);
-      if (share.length !== expected) throw new PrivkitError('E_ARG', `verifierShares[${j}] must be ${expected} bytes, got ${share.length}`, { argument: 'verifierShares', index: j });
+      const share = copyBytes(checked(j));
       const encoded = share.subarray(0, f.encodedSize * vLength);
       checkEncodedVec(f, encoded, `verifierShares[${j}]`);
       sum = sum === undefined ? encoded : addEncoded(f, sum, encoded);
@@ -405,9 +477,14 @@ export class Prio3<M, R> {
     const verifiers = decodeVec(f, sum!, 'verifierShares');
     for (let i = 0; i < this.proofs; i++) {
       const verifier = verifiers.slice(i * this.verifierLength, (i + 1) * this.verifierLength);
-      if (!decide(this.circuit, verifier)) throw new PrivkitError('E_AUTH', `${this.name} proof ${i} failed verification: the report is invalid`);
+      if (!decide(this.circuit, verifier)) throw this.proofFailure(i);
     }
     return withJointRand ? this.jointRandSeed(ctx, parts) : new Uint8Array(0);
+  }
+
+  /** The E_AUTH of a verifier message whose proof `proof` fails. */
+  private proofFailure(proof: number): PrivkitError {
+    return new PrivkitError('E_AUTH', `${this.name} proof ${proof} failed verification: the report is invalid`);
   }
 
   /**
@@ -424,7 +501,11 @@ export class Prio3<M, R> {
     if (typeof state !== 'object' || state === null || state.owner !== this) {
       throw new PrivkitError('E_ARG', `state must be a verification state of this ${this.name}, got ${describe(state)}`, { argument: 'state' });
     }
-    const message = readBytes('verifierMessage', verifierMessage);
+    return this.finish(state, checkBytes('verifierMessage', verifierMessage));
+  }
+
+  /** verifyNext on a checked state and message (read before anything else runs). */
+  private finish(state: Prio3VerifyState, message: Uint8Array): Uint8Array {
     if (!pendingStates.has(state)) {
       throw new PrivkitError('E_PROTOCOL', `this ${this.name} verification state was already finished or not made by verifyInit: a report yields one output share`, { argument: 'state' });
     }
@@ -480,8 +561,8 @@ export class Prio3<M, R> {
    */
   leaderInit(input: Omit<Prio3VerifyInput, 'aggregatorId'>): Prio3LeaderInit {
     this.requireTwo();
-    const o = readOptions(input, ['verifyKey', 'nonce', 'publicShare', 'inputShare', 'ctx'], 'input');
-    const { state, verifierShare } = this.verifyInit({ ...o, aggregatorId: 0 } as Prio3VerifyInput);
+    const o = readOptions(input, VERIFY_INPUT_KEYS, 'input');
+    const { state, verifierShare } = this.init(o, 0, this.readCtx(o.ctx));
     return { state, outbound: encodePingPong(0, [verifierShare]) };
   }
 
@@ -494,11 +575,13 @@ export class Prio3<M, R> {
    */
   helperInit(input: Omit<Prio3VerifyInput, 'aggregatorId'> & { inbound: Uint8Array }): Prio3HelperInit {
     this.requireTwo();
-    const o = readOptions(input, ['verifyKey', 'nonce', 'publicShare', 'inputShare', 'ctx', 'inbound'], 'input');
-    const { state, verifierShare } = this.verifyInit({ ...o, aggregatorId: 1 } as Prio3VerifyInput);
-    const [leaderShare] = decodePingPong(readBytes('inbound', o.inbound), 0);
-    const message = this.verifierSharesToMessage([leaderShare!, verifierShare], { ctx: o.ctx ?? new Uint8Array(0) });
-    return { outShare: this.verifyNext(state, message), outbound: encodePingPong(2, [message]) };
+    const o = readOptions(input, [...VERIFY_INPUT_KEYS, 'inbound'], 'input');
+    const ctx = this.readCtx(o.ctx);
+    const { state, verifierShare } = this.init(o, 1, ctx);
+    // the leader's share is read (and staged, or copied) before any other code runs
+    const [leaderShare] = decodePingPong(checkBytes('inbound', o.inbound), 0);
+    const message = this.combine([leaderShare!, verifierShare], ctx);
+    return { outShare: this.finish(state, message), outbound: encodePingPong(2, [message]) };
   }
 
   /**
@@ -511,7 +594,7 @@ export class Prio3<M, R> {
    */
   leaderContinued(state: Prio3VerifyState, inbound: Uint8Array): Uint8Array {
     this.requireTwo();
-    const [message] = decodePingPong(readBytes('inbound', inbound), 2);
+    const [message] = decodePingPong(checkBytes('inbound', inbound), 2);
     return this.verifyNext(state, message!);
   }
 }

@@ -2,11 +2,12 @@
 // and inverse NTT in Field64 and Field128, the ParallelSum(Mul) gadget polynomial, the chunked bit
 // check's query checks, element-wise sums and weighted sums of encoded vectors (dot products reduced once), TurboSHAKE128 and XofTurboShake128 expansion; the references themselves against direct definitions (naive
 // evaluation at roots of unity, Horner, Lagrange extension against interpolation), and TurboSHAKE128
-// against RFC 9861's test vectors.
+// against RFC 9861's test vectors; and Prio3's one-call kernels of the chunked bit-check circuits
+// against the step-by-step path (the same VDAF on its circuit without the one-call plan).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ready } from 'privkit';
-import 'privkit/prio';
+import { Prio3, prio3Histogram, prio3MultihotCountVec, prio3SumVec, prio3SumVecWithMultiproof } from 'privkit/prio';
 import {
   add,
   extendValuesToPowerOf2,
@@ -32,7 +33,7 @@ import {
   FieldVec,
   type Field,
 } from '../../dist/src/prio/field.js';
-import { addEncoded, chunkedRangeCheckWasm, extendLastWasm, invNttWasm, mulVecWasm, weightedSums as weightedSumsWasm, nttWasm, parallelSumMulWasm, polyEvalBatchedWasm, turboShake128Wasm, wasmLoaded, xofExpandWasm } from '../../dist/src/prio/kernels.js';
+import { addEncoded, chunkedKernelsFit, chunkedPlan, chunkedRangeCheckWasm, extendLastWasm, invNttWasm, mulVecWasm, weightedSums as weightedSumsWasm, nttWasm, parallelSumMulWasm, polyEvalBatchedWasm, turboShake128Wasm, wasmLoaded, xofExpandWasm } from '../../dist/src/prio/kernels.js';
 import { turboShake128, XofTurboShake128 } from '../../dist/src/prio/xof.js';
 import { chunkedRangeCheck, wirePolyLen } from '../../dist/src/prio/flp.js';
 import { FC_SEED } from '../support/helpers.js';
@@ -340,4 +341,118 @@ describe('TurboSHAKE128', () => {
 it('field helpers: add wraps at p', () => {
   expect(add(Field64, Field64.modulus - 1n, 2n)).toBe(1n);
   expect(add(Field128, Field128.modulus - 1n, 1n)).toBe(0n);
+});
+
+describe('the one-call Prio3 kernels (shardChunked, verifyChunked, combineChunked) equal the step-by-step path', () => {
+  /** The VDAF made by `make` and the same VDAF without the one-call plan (the step-by-step path: flp.ts's prove and query on the circuit). */
+  const pair = (vdaf: Prio3<any, any>, forged?: bigint[]): [Prio3<any, any>, Prio3<any, any>] => {
+    const circuit = forged === undefined ? vdaf.circuit : { ...vdaf.circuit, encode: () => FieldVec.fromValues(vdaf.circuit.field, forged) };
+    const fast = new Prio3(vdaf.name, vdaf.id, circuit, vdaf.proofs, vdaf.shares, vdaf.checkMeasurement);
+    const slow = new Prio3(vdaf.name, vdaf.id, { ...circuit, chunked: undefined }, vdaf.proofs, vdaf.shares, vdaf.checkMeasurement);
+    return [fast, slow];
+  };
+  const shares = fc.integer({ min: 2, max: 3 });
+  const chunk = fc.integer({ min: 1, max: 7 });
+  const variant = fc.oneof(
+    fc.tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 4 }), chunk, shares).chain(([length, bits, chunkLength, n]) =>
+      fc.record({ vdaf: fc.constant(prio3SumVec({ length, bits, chunkLength: Math.min(chunkLength, length * bits), shares: n })), m: fc.array(fc.integer({ min: 0, max: 2 ** bits - 1 }), { minLength: length, maxLength: length }) }),
+    ),
+    fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 3, max: 4 }), chunk, shares).chain(([length, proofs, chunkLength, n]) =>
+      fc.record({ vdaf: fc.constant(prio3SumVecWithMultiproof({ length, bits: 2, chunkLength: Math.min(chunkLength, 2 * length), shares: n, proofs })), m: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: length, maxLength: length }) }),
+    ),
+    fc.tuple(fc.integer({ min: 1, max: 30 }), chunk, shares).chain(([length, chunkLength, n]) =>
+      fc.record({ vdaf: fc.constant(prio3Histogram({ length, chunkLength: Math.min(chunkLength, length), shares: n })), m: fc.integer({ min: 0, max: length - 1 }) }),
+    ),
+    fc.tuple(fc.integer({ min: 1, max: 12 }), chunk, shares).chain(([length, chunkLength, n]) =>
+      fc.record({
+        vdaf: fc.constant(prio3MultihotCountVec({ length, maxWeight: Math.max(1, length >> 1), chunkLength: Math.min(chunkLength, length + 1), shares: n })),
+        m: fc.array(fc.boolean(), { minLength: length, maxLength: length }).map((bits) => {
+          let weight = 0;
+          return bits.map((b) => b && ++weight <= Math.max(1, length >> 1));
+        }),
+      }),
+    ),
+  );
+  /** A report, maybe of a forged encoding (an invalid measurement past the checks), maybe tampered with on the way. */
+  const input = variant.chain(({ vdaf, m }) =>
+    fc.record({
+      vdaf: fc.constant(vdaf as Prio3<any, any>),
+      m: fc.constant(m as unknown),
+      forged: fc.option(fc.array(fc.constantFrom(0n, 1n, 2n, vdaf.circuit.field.modulus - 1n), { minLength: vdaf.circuit.measLen, maxLength: vdaf.circuit.measLen }), { freq: 3 }),
+      rand: fc.uint8Array({ minLength: vdaf.randSize, maxLength: vdaf.randSize }),
+      nonce: fc.uint8Array({ minLength: 16, maxLength: 16 }),
+      ctx: fc.uint8Array({ maxLength: 5 }),
+      verifyKey: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+      // byte offset into the leader's input share (or -1: the public share's first byte), value to xor
+      tamper: fc.option(fc.tuple(fc.integer({ min: -1, max: 1 << 16 }), fc.integer({ min: 1, max: 255 })), { freq: 3 }),
+    }),
+  );
+  /** What a call returns, as hex, or the error code and message it throws. */
+  const outcome = (run: () => Uint8Array | Uint8Array[]): string[] => {
+    const error = catchError(run);
+    if (error !== undefined) return [error.code, error.message];
+    const out = run();
+    return (Array.isArray(out) ? out : [out]).map(hex);
+  };
+
+  it('on honest, invalid and tampered reports of SumVec, SumVecWithMultiproof, Histogram and MultihotCountVec: the same report, verifier shares, decision, message and output shares', () => {
+    fc.assert(
+      fc.property(input, ({ vdaf, m, forged, rand, nonce, ctx, verifyKey, tamper }) => {
+        const [fast, slow] = pair(vdaf, forged ?? undefined);
+        const opts = { rand, nonce, ctx };
+        const report = fast.shard(m, opts);
+        const slowReport = slow.shard(m, opts);
+        expect(report.inputShares.map(hex)).toEqual(slowReport.inputShares.map(hex));
+        expect(hex(report.publicShare)).toBe(hex(slowReport.publicShare));
+        const inputShares = report.inputShares.map((s) => s.slice());
+        const publicShare = report.publicShare.slice();
+        if (tamper !== null) {
+          const [at, xor] = tamper;
+          if (at < 0) publicShare[0]! ^= xor;
+          else inputShares[0]![at % inputShares[0]!.length]! ^= xor;
+        }
+        const input = (aggregatorId: number) => ({ verifyKey, aggregatorId, nonce, publicShare, inputShare: inputShares[aggregatorId]!, ctx });
+        const inits = (v: Prio3<any, any>) => inputShares.map((_, j) => v.verifyInit(input(j)));
+        for (let j = 0; j < vdaf.shares; j++) expect(outcome(() => fast.verifyInit(input(j)).verifierShare)).toEqual(outcome(() => slow.verifyInit(input(j)).verifierShare));
+        if (catchError(() => inits(fast)) !== undefined) return;
+        const message = (v: Prio3<any, any>) => v.verifierSharesToMessage(inits(v).map((i) => i.verifierShare), { ctx });
+        expect(outcome(() => message(fast))).toEqual(outcome(() => message(slow)));
+        if (catchError(() => message(fast)) !== undefined) return;
+        const outShares = (v: Prio3<any, any>) => {
+          const all = inits(v);
+          const msg = v.verifierSharesToMessage(all.map((i) => i.verifierShare), { ctx });
+          return all.map((i) => v.verifyNext(i.state, msg));
+        };
+        expect(outcome(() => outShares(fast))).toEqual(outcome(() => outShares(slow)));
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it('a VDAF whose one-call steps would pass one call\'s wasm memory takes the step-by-step path', () => {
+    const plan = (vdaf: Prio3<any, any>) => chunkedPlan(vdaf.circuit, vdaf.shares, vdaf.proofs)!;
+    expect(chunkedKernelsFit(plan(prio3Histogram({ length: 100, chunkLength: 10 })), 8)).toBe(true);
+    expect(chunkedKernelsFit(plan(prio3SumVec({ length: 1000, bits: 8, chunkLength: 100 })), 8 + 65527)).toBe(true);
+    // 2^20 Field128 elements are 16 MiB: the measurement, its shares and the XOF message pass 64 MiB
+    expect(chunkedKernelsFit(plan(prio3SumVec({ length: 2 ** 18, bits: 4, chunkLength: 1024 })), 8)).toBe(false);
+  });
+
+  it('a valid measurement verifies and aggregates to itself on the one-call path; an invalid one is refused there', () => {
+    const vdaf = prio3Histogram({ length: 12, chunkLength: 4 });
+    const [fast] = pair(vdaf);
+    const verifyKey = new Uint8Array(32).fill(9);
+    const report = fast.shard(5);
+    const inits = report.inputShares.map((inputShare, aggregatorId) => fast.verifyInit({ verifyKey, aggregatorId, nonce: report.nonce, publicShare: report.publicShare, inputShare }));
+    const message = fast.verifierSharesToMessage(inits.map((i) => i.verifierShare));
+    const aggShares = inits.map((i) => {
+      const aggregator = fast.aggregator();
+      aggregator.add(report.nonce, fast.verifyNext(i.state, message));
+      return aggregator.share();
+    });
+    expect(fast.unshard(aggShares, 1)).toEqual(Array.from({ length: 12 }, (_, i) => (i === 5 ? 1 : 0)));
+    const [cheat] = pair(vdaf, [1n, 1n, ...new Array<bigint>(10).fill(0n)]);
+    const bad = cheat.shard(5);
+    const badInits = bad.inputShares.map((inputShare, aggregatorId) => cheat.verifyInit({ verifyKey, aggregatorId, nonce: bad.nonce, publicShare: bad.publicShare, inputShare }));
+    expect(catchError(() => cheat.verifierSharesToMessage(badInits.map((i) => i.verifierShare)))?.code).toBe('E_AUTH');
+  });
 });
