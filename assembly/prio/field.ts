@@ -987,12 +987,15 @@ function gadgetEnd(field: i32, p: i32, out: usize, scratch: usize): void {
 }
 
 /**
- * The prover's gadget polynomial of the chunked bit check: parallelSumMul on the wires chunkWires
- * defines, each pair of wires made in the scratch block when its turn comes (no wire array: the
- * wires of a large measurement would not fit a cache, or for 2^19 elements even 64 MiB). The calls'
- * r_k^(j+1) advance by one product per element, two calls at a time in Field128. Arguments as
- * chunkWires', and consts (W_p, W_p^-1, W_2p, 1/p) and out (2p elements) as parallelSumMul's.
- * scratch: chunkGadgetPolyScratchBytes.
+ * The prover's gadget polynomial of the chunked bit check: parallelSumMul on its wires, each pair of
+ * wires made in the scratch block when its turn comes (no wire array: the wires of a large
+ * measurement would not fit a cache, or for 2^19 elements even 64 MiB). The calls' r_k^(j+1)
+ * advance by one product per element, two calls at a time in Field128.
+ * The wires (ParallelSum(Mul) in SumVec, Histogram and MultihotCountVec): for call k = 1..calls with
+ * r = jointRand[k-1] and the chunk's elements x_j (meas[(k-1) * chunk + j], zero past measLen), wire
+ * 2j gets r^(j+1) * x_j and wire 2j+1 gets x_j - sharesInv at position k; position 0 of wire i is
+ * seeds[i]; the rest up to p is zero. consts (W_p, W_p^-1, W_2p, 1/p) and out (2p elements) as
+ * parallelSumMul's. scratch: chunkGadgetPolyScratchBytes.
  */
 export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand: usize, calls: i32, chunk: i32, sharesInv: usize, seeds: usize, p: i32, consts: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
@@ -1203,45 +1206,8 @@ export function lagrangeEvalScratchBytes(field: i32, count: i32, n: i32): i32 {
 }
 
 /**
- * The wire polynomials of the chunked bit check (ParallelSum(Mul) in SumVec, Histogram and
- * MultihotCountVec): for call k = 1..calls with r = jointRand[k-1] and the chunk's elements x_j
- * (meas[(k-1) * chunk + j], zero past measLen), wire 2j gets r^(j+1) * x_j and wire 2j+1 gets
- * x_j - sharesInv at position k; position 0 of wire i is seeds[i]; the rest up to p is zero.
- * All canonical; wire i at wires + i * p elements (2 * chunk wires).
- */
-export function chunkWires(field: i32, meas: usize, measLen: i32, jointRand: usize, calls: i32, chunk: i32, sharesInv: usize, seeds: usize, p: i32, wires: usize): void {
-  const size: usize = field == 64 ? 8 : 16;
-  const arity = 2 * chunk;
-  memory.fill(wires, 0, <usize>(arity * p) * size);
-  for (let i = 0; i < arity; i++) memory.copy(wires + <usize>(i * p) * size, seeds + <usize>i * size, size);
-  const sLo = get(field, sharesInv, 0);
-  const sHi = resHi;
-  for (let k = 1; k <= calls; k++) {
-    // r in Montgomery form, so that r^(j+1) (Montgomery) times the canonical x_j is canonical
-    const r0 = get(field, jointRand, k - 1);
-    const rLo = mulAny(field, r0, resHi, field == 64 ? R2_64 : R2_LO, field == 64 ? 0 : R2_HI);
-    const rHi = resHi;
-    let powLo = rLo;
-    let powHi = rHi;
-    for (let j = 0; j < chunk; j++) {
-      const index = (k - 1) * chunk + j;
-      let xLo: u64 = 0;
-      let xHi: u64 = 0;
-      if (index < measLen) {
-        xLo = get(field, meas, index);
-        xHi = resHi;
-      }
-      put(field, wires, 2 * j * p + k, mulAny(field, powLo, powHi, xLo, xHi), resHi);
-      put(field, wires, (2 * j + 1) * p + k, diff(field, xLo, xHi, sLo, sHi), resHi);
-      powLo = mulAny(field, powLo, powHi, rLo, rHi);
-      powHi = resHi;
-    }
-  }
-}
-
-/**
  * The query's wire checks of the chunked bit check without its wires: for the wire polynomials
- * chunkWires defines (p evaluations each), their values at the test point t, as lagrangeEval on
+ * chunkGadgetPoly describes (p evaluations each), their values at the test point t, as lagrangeEval on
  * them would give. With the Lagrange weights lambda_k at t, wire 2j's value is
  * lambda_0 seeds[2j] + sum_k (lambda_k r_k^(j+1)) x_(k,j) and wire 2j+1's is
  * lambda_0 seeds[2j+1] + sum_k lambda_k x_(k,j) - sharesInv sum_(k=1..calls) lambda_k, where
