@@ -51,7 +51,7 @@ import { checkTypedArray } from '../wasm/boundary.js';
 import { ready } from '../wasm/runtime.js';
 import { isLoopbackHost } from '../service/transport.js';
 import { decodeFrame, encodeFrame, enrolmentBytes, maxFrameBytes, type Message, type RoundStatus, type WireLimits } from '../service/wire.js';
-import { clipByL2 } from '../kernels/clip.js';
+import { clipByL2 } from '../kernels/clip-into.js';
 import { decodeBinaryMessage, encodeBinaryMessage } from '../secagg/binary.js';
 import { SecAggClient } from '../secagg/client.js';
 import { checkSigningKeyPair, generateSigningKeyPair, sign, type SigningKeyPair } from '../secagg/crypto.js';

@@ -7,7 +7,7 @@
 // interface. NonPrivateAggregator is plain FedAvg (McMahan et al. 2017).
 import type { DistributedDiscreteGaussianEvent, Sampling, SubsampledGaussianEvent } from '../accounting/events.js';
 import { PrivkitError } from '../errors.js';
-import { clipByL2 } from '../kernels/clip.js';
+import { clipByL2 } from '../kernels/clip-into.js';
 import { sum } from '../kernels/reduce.js';
 import { resolveRng } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';

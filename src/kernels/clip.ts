@@ -1,12 +1,11 @@
-// Per-sample gradient clipping: L2 norms, flat and per-layer clipping, the fused clip-and-sum of
-// DP-SGD (Abadi et al. 2016), and element-wise clamping. Every function is one pass of the shared
-// row-group stream: load a chunk, take per-(row, layer) squared norms, scale or accumulate.
+// Per-sample gradient clipping: L2 norms, the fused clip-and-sum of DP-SGD (Abadi et al. 2016), and
+// the shared clipping pass that flat and per-layer clipping (./clip-into.ts, with element-wise
+// clamping) run as well. Every function is one pass of the shared row-group stream: load a chunk,
+// take per-(row, layer) squared norms, scale or accumulate.
 import { PrivkitError } from '../errors.js';
-import { assertFloat32Array, assertInteger, assertNumber, batchColumns, describe, matrixColumns, optionalBoolean, readOptions } from '../validate.js';
+import { assertInteger, assertNumber, batchColumns, describe, matrixColumns, readOptions } from '../validate.js';
 import type { Arena } from '../wasm/arena.js';
-import { checkTypedArray, currentLength, overlapsElsewhere, StagingWindow } from '../wasm/boundary.js';
-import { withWasm } from '../wasm/runtime.js';
-import { kernelsWasm, type KernelsExports } from './wasm.js';
+import type { KernelsExports } from './wasm.js';
 import {
   Accumulator,
   columnBlocks,
@@ -17,7 +16,6 @@ import {
   rowGroups,
   MatrixWindow,
   WINDOW_FLOATS,
-  writeMatrix,
   type Chunk,
   type ColumnBlock,
   type MatrixSource,
@@ -82,54 +80,6 @@ export function l2Norms(x: Float32Array, rows: number): Float32Array {
 }
 
 /**
- * Scales every row whose L2 norm exceeds maxNorm down to maxNorm (flat per-sample clipping); rows
- * within the bound are copied unchanged.
- *
- * @param x - the matrix (rows x cols, row-major).
- * @param rows - the number of rows (>= 1).
- * @param maxNorm - the clipping bound C (> 0).
- * @param opts - where the result goes (a new array by default).
- * @returns the clipped matrix: a new array, `opts.out`, or x itself with `opts.inPlace`.
- * @throws {PrivkitError} E_NOT_READY before `await ready()`.
- * @throws {PrivkitError} E_ARG when x is not an attached Float32Array, rows is not an integer >= 1, or maxNorm is not finite and > 0.
- * @throws {PrivkitError} E_SHAPE when x.length is not a multiple of rows or opts.out.length differs from x.length.
- * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity (`index` is the first one); E_OVERFLOW when a norm exceeds the float32 range.
- */
-export function clipByL2(x: Float32Array, rows: number, maxNorm: number, opts: ClipOptions = {}): Float32Array {
-  const options = readOptions(opts, ['inPlace', 'out']);
-  const cols = matrixColumns(x, rows);
-  return clipInto(x, rows, cols, clipLayers(cols, maxNorm), options);
-}
-
-/**
- * Per-layer clipping (as Opacus' per-layer mode): each row is split into consecutive layers of
- * `layerSizes`, and layer k of every row is clipped to `maxNorms[k]` (or one bound for all layers).
- *
- * @param x - the matrix (rows x cols, row-major).
- * @param rows - the number of rows (>= 1).
- * @param layerSizes - the layer lengths (at most {@link MAX_LAYERS}), summing to the row length.
- * @param maxNorms - one bound (> 0) for every layer, or one bound per layer.
- * @param opts - where the result goes (a new array by default).
- * @returns the clipped matrix: a new array, `opts.out`, or x itself with `opts.inPlace`.
- * @throws {PrivkitError} E_NOT_READY before `await ready()`.
- * @throws {PrivkitError} E_ARG when x is not an attached Float32Array, rows or a layer size is not an integer, layerSizes is empty or too long, or a bound is not finite and > 0.
- * @throws {PrivkitError} E_SHAPE when x.length is not a multiple of rows, layerSizes do not sum to the row length, maxNorms has a different length than layerSizes, or opts.out.length differs from x.length.
- * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity; E_OVERFLOW when a norm exceeds the float32 range.
- */
-export function clipPerLayer(
-  x: Float32Array,
-  rows: number,
-  layerSizes: ArrayLike<number>,
-  maxNorms: number | ArrayLike<number>,
-  opts: ClipOptions = {},
-): Float32Array {
-  const options = readOptions(opts, ['inPlace', 'out']);
-  const layerArguments = readLayerArguments(layerSizes, maxNorms, 'maxNorms');
-  const cols = matrixColumns(x, rows);
-  return clipInto(x, rows, cols, layerPlan(cols, layerArguments.sizes, layerArguments.bounds, 'maxNorms'), options);
-}
-
-/**
  * The fused DP-SGD step: per-row norm, scale min(1, maxNorm / norm), and the sum of the clipped rows,
  * in one streaming pass over x. With `layerSizes`, maxNorm may be one bound per layer. x is not
  * modified. An empty batch (rows = 0, x empty, `opts.columns` given) sums to zeros.
@@ -168,46 +118,12 @@ export function clipAndSum(
   return { sum: sum!, norms: float32Norms(norms), clippedCount };
 }
 
-/**
- * Clamps every element of x into [min, max].
- *
- * @param x - the values.
- * @param min - the lower bound (finite, <= max, not above the float32 range).
- * @param max - the upper bound (finite, not below the float32 range).
- * @param opts - where the result goes (a new array by default).
- * @returns the clamped values: a new array, `opts.out`, or x itself with `opts.inPlace`.
- * @throws {PrivkitError} E_NOT_READY before `await ready()`.
- * @throws {PrivkitError} E_ARG when x is not an attached Float32Array, a bound is not finite, min > max, or a bound lies outside the float32 range.
- * @throws {PrivkitError} E_SHAPE when opts.out.length differs from x.length.
- * @throws {PrivkitError} E_NONFINITE when x holds NaN or +-Infinity.
- */
-export function clipValues(x: Float32Array, min: number, max: number, opts: ClipOptions = {}): Float32Array {
-  const options = readOptions(opts, ['inPlace', 'out']);
-  assertFloat32Array('x', x);
-  assertClampBounds(min, max);
-  const length = currentLength(x);
-  const out = outputFor(x, length, options);
-  withWasm(kernelsWasm, (kernels, arena) => {
-    const io = { input: { array: x, name: 'x' }, output: { array: out, name: out === x ? 'x' : 'opts.out' } };
-    new StagingWindow(arena, 4, length, false).stream(length, io, (ptr, count, start) => {
-      if (kernels.clampValues(ptr, count, min, max) !== 0) throw nonFiniteResultError(x, start, start + count);
-    });
-  });
-  return out;
-}
-
-function clipInto(x: Float32Array, rows: number, cols: number, layers: Layer[], opts: ClipOptions): Float32Array {
-  const out = outputFor(x, rows * cols, opts);
-  clipRows(x, rows, cols, layers, { out, name: out === x ? 'x' : 'opts.out' }, (pass) => writeMatrix(x, out, rows * cols, cols, pass));
-  return out;
-}
-
 /** Where clipped rows go: scaled into `out`, summed (column sums returned as `sum`), or nowhere (`normsOnly`). */
 type Sink = { out: Float32Array; name: string } | { sum: true } | { normsOnly: true };
 
 /**
  * How a pass reaches the chunks of x: readMatrix for the read-only passes (the default), writeMatrix
- * for a pass into a target (clipInto chooses it, so the read-only functions do not carry it).
+ * (./clip-into.ts) for a pass into a target, which clipInto chooses there.
  */
 type MatrixStream = <T>(pass: (kernels: KernelsExports, arena: Arena, source: MatrixSource) => T) => T;
 
@@ -219,7 +135,7 @@ type MatrixStream = <T>(pass: (kernels: KernelsExports, arena: Arena, source: Ma
  * column sums need one block of accumulator only). Both orders add the rows into each column sum
  * in row order: the results are the same.
  */
-function clipRows(
+export function clipRows(
   x: Float32Array,
   rows: number,
   cols: number,
@@ -316,48 +232,6 @@ function float32Norms(norms: Float64Array): Float32Array {
     throw new PrivkitError('E_OVERFLOW', `the L2 norm norms[${index}] (${norms[index]}) overflows float32`, { argument: 'x' });
   }
   return out;
-}
-
-/**
- * Clamp bounds: finite, min <= max, and not forcing values out of the float32 range (a min above
- * the largest float32 would turn every value into Infinity; a min below -max float32 clamps nothing).
- */
-export function assertClampBounds(min: number, max: number): void {
-  assertNumber('min', min);
-  assertNumber('max', max);
-  if (min > max) throw new PrivkitError('E_ARG', `min (${min}) must be <= max (${max})`, { argument: 'min' });
-  if (min > FLOAT32_MAX) throw new PrivkitError('E_ARG', `min (${min}) exceeds the float32 range`, { argument: 'min' });
-  if (max < -FLOAT32_MAX) throw new PrivkitError('E_ARG', `max (${max}) is below the float32 range`, { argument: 'max' });
-}
-
-const FLOAT32_MAX = 3.4028234663852886e38;
-
-/**
- * Where a result of `length` values goes when the caller chose: `out` (checked) or x itself for
- * `inPlace`. `opts` are options already read (see readOptions).
- */
-export function resultTarget(x: Float32Array, length: number, opts: ClipOptions): Float32Array | undefined {
-  const { out } = opts;
-  const inPlace = optionalBoolean('opts.inPlace', opts.inPlace);
-  if (out !== undefined) {
-    checkTypedArray('opts.out', out, ['Float32Array']);
-    if (currentLength(out) !== length) {
-      throw new PrivkitError('E_SHAPE', `opts.out.length (${currentLength(out)}) must equal x.length (${length})`, {
-        argument: 'opts.out',
-      });
-    }
-    if (overlapsElsewhere(out, x)) {
-      throw new PrivkitError('E_ARG', 'opts.out overlaps x without starting where x starts: its writes would overwrite rows not yet read (use inPlace)', {
-        argument: 'opts.out',
-      });
-    }
-    return out;
-  }
-  return inPlace ? x : undefined;
-}
-
-function outputFor(x: Float32Array, length: number, opts: ClipOptions): Float32Array {
-  return resultTarget(x, length, opts) ?? new Float32Array(length);
 }
 
 /** The layers of a clipping call: one spanning the whole row, or the given layer sizes with their bounds. */

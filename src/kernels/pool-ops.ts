@@ -7,6 +7,7 @@ import type { Part, Plan, PoolOperation } from '../pool/types.js';
 import { assertFloat32Array, batchColumns, matrixColumns, readOptions } from '../validate.js';
 import { currentLength } from '../wasm/boundary.js';
 import * as clip from './clip.js';
+import { assertClampBounds, resultTarget } from './clip-into.js';
 import { normalizeWeights, readWeights } from './reduce.js';
 
 /** A part's rows, with the layers of a clipping call as plain arrays. */
@@ -97,9 +98,9 @@ export const clipValues: PoolOperation<[x: Float32Array, min: number, max: numbe
   plan(x, min, max, opts = {}) {
     const options = readOptions(opts, ['inPlace', 'out']);
     assertFloat32Array('x', x);
-    clip.assertClampBounds(min, max);
+    assertClampBounds(min, max);
     const length = currentLength(x);
-    const target = clip.resultTarget(x, length, options);
+    const target = resultTarget(x, length, options);
     // element-wise: the values are cut as if each were a row of one column
     return {
       rows: length,
@@ -135,7 +136,7 @@ export const weightedMean: PoolOperation<[x: Float32Array, rows: number, weights
 
 /** A clipping call writing rows x cols values into its target (x itself in place, `out`, or a new array). */
 function clipPlan(x: Float32Array, rows: number, cols: number, layers: clip.Layer[], options: clip.ClipOptions): Plan<ClipTask> {
-  const target = clip.resultTarget(x, rows * cols, options);
+  const target = resultTarget(x, rows * cols, options);
   const arrays = layerArrays(layers);
   return {
     rows,

@@ -1,7 +1,8 @@
 // The kernels' pooled operations, their runs in the workers (the contract is in src/pool/types.ts;
 // the plans and merges are in ./pool-ops.ts): each part's rows through the sync kernel, which checks
 // them again. A clipping part writes its rows into the output the pool gave it (in place when that
-// is its input).
+// is its input). The writing runs import ./clip-into.ts on their first part, so a worker that runs
+// only the read-only operations (norms, clipAndSum, the sums) never loads the writing path.
 import type { PartMemory, PartRun } from '../pool/types.js';
 import * as clip from './clip.js';
 import type { ClampTask, ClipTask, SumTask } from './pool-ops.js';
@@ -16,8 +17,8 @@ export const clipPerLayer: PartRun<ClipTask, void> = clipPart;
 export const clipAndSum: PartRun<ClipTask, clip.ClipAndSumResult> = ({ rows, sizes, bounds }, { input }) =>
   clip.clipAndSum(input as Float32Array, rows, bounds, { layerSizes: sizes });
 
-export const clipValues: PartRun<ClampTask, void> = ({ min, max }, { input, output }) => {
-  clip.clipValues(input as Float32Array, min, max, targetOf(input, output));
+export const clipValues: PartRun<ClampTask, void> = async ({ min, max }, { input, output }) => {
+  (await import('./clip-into.js')).clipValues(input as Float32Array, min, max, targetOf(input, output));
 };
 
 export const sum: PartRun<SumTask, Float32Array> = sumPart;
@@ -27,8 +28,8 @@ export const mean: PartRun<SumTask, Float32Array> = sumPart;
 export const weightedMean: PartRun<SumTask, Float32Array> = sumPart;
 
 /** Flat clipping is per-layer clipping with one layer. */
-function clipPart({ rows, sizes, bounds }: ClipTask, { input, output }: PartMemory): void {
-  clip.clipPerLayer(input as Float32Array, rows, sizes, bounds, targetOf(input, output));
+async function clipPart({ rows, sizes, bounds }: ClipTask, { input, output }: PartMemory): Promise<void> {
+  (await import('./clip-into.js')).clipPerLayer(input as Float32Array, rows, sizes, bounds, targetOf(input, output));
 }
 
 function sumPart({ rows, weights }: SumTask, { input }: PartMemory): Float32Array {

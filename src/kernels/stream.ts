@@ -11,10 +11,10 @@
 // sharedFloat32Array, src/wasm/shared-memory.ts) reads it in place instead: its chunks are
 // addresses in x, nothing is copied, and the scratch (norms, scales, weights, accumulator) takes
 // a few MiB of a slot of that memory (at most 2 x 2 MiB of per-row values, 2 MiB of weights and 1 MiB
-// of accumulator, within SLOT_BYTES).
+// of accumulator, within SLOT_BYTES). A pass that writes a target (writeMatrix) is in ./clip-into.ts.
 import { nonFiniteError, PrivkitError } from '../errors.js';
 import type { Arena } from '../wasm/arena.js';
-import { copyIn, currentLength, region, StagingWindow, WINDOW_BYTES, type Staged } from '../wasm/boundary.js';
+import { currentLength, StagingWindow, WINDOW_BYTES, type Staged } from '../wasm/boundary.js';
 import { withWasm } from '../wasm/runtime.js';
 import { kernelsSharedWasm, kernelsWasm, type KernelsExports } from './wasm.js';
 
@@ -82,37 +82,6 @@ class InPlaceMatrix implements MatrixSource {
 }
 
 /**
- * The target `out` read and written where it lies (in a shared wasm memory): the first time a chunk
- * is loaded, x's values are copied to their place in out (nothing to copy when out is x), and the
- * kernels then scale them there, so nothing is staged and nothing copied back. A pass loads its
- * first chunks in the order of x (row groups, or each row's chunks in turn), so "first time" is
- * "beyond what was copied so far".
- */
-class TargetMatrix implements MatrixSource {
-  ptr: number;
-  private copiedTo = 0;
-
-  constructor(
-    private readonly x: Float32Array,
-    private readonly out: Float32Array,
-    private readonly base: number,
-    private readonly cols: number,
-  ) {
-    this.ptr = base;
-  }
-
-  loadChunk(chunk: Chunk): void {
-    const start = chunk.row * this.cols + chunk.col;
-    const count = chunk.rows * chunk.cols;
-    if (start + count > this.copiedTo) {
-      if (this.out !== this.x) copyIn(region(this.out, start, count, 'opts.out'), this.x, start, 'x');
-      this.copiedTo = start + count;
-    }
-    this.ptr = this.base + 4 * start;
-  }
-}
-
-/**
  * Runs a read-only pass over x (`length` values, rows of `cols`): in place when x lies in a shared
  * wasm memory with a scratch slot free, else through a staging window of this thread's kernels
  * instance. Either way E_NOT_READY before `await ready()`.
@@ -120,19 +89,6 @@ class TargetMatrix implements MatrixSource {
 export function readMatrix<T>(x: Float32Array, length: number, cols: number, pass: (kernels: KernelsExports, arena: Arena, source: MatrixSource) => T): T {
   if (kernelsWasm.loaded && currentLength(x) >= length) {
     const inPlace = kernelsSharedWasm.runInPlace(x, (kernels, arena, ptr) => pass(kernels, arena, new InPlaceMatrix(ptr, cols)));
-    if (inPlace !== undefined) return inPlace.value;
-  }
-  return withWasm(kernelsWasm, (kernels, arena) => pass(kernels, arena, new MatrixWindow(arena, { array: x, name: 'x' }, length, cols)));
-}
-
-/**
- * Runs a pass that scales x into `out` (`length` values each, rows of `cols`): where out lies when it
- * is in a shared wasm memory with a scratch slot free (see TargetMatrix), else through a staging
- * window of this thread's kernels instance, whose chunks the pass copies out (MatrixWindow.storeChunk).
- */
-export function writeMatrix<T>(x: Float32Array, out: Float32Array, length: number, cols: number, pass: (kernels: KernelsExports, arena: Arena, source: MatrixSource) => T): T {
-  if (kernelsWasm.loaded && currentLength(out) >= length) {
-    const inPlace = kernelsSharedWasm.runInPlace(out, (kernels, arena, ptr) => pass(kernels, arena, new TargetMatrix(x, out, ptr, cols)));
     if (inPlace !== undefined) return inPlace.value;
   }
   return withWasm(kernelsWasm, (kernels, arena) => pass(kernels, arena, new MatrixWindow(arena, { array: x, name: 'x' }, length, cols)));

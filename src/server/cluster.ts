@@ -48,7 +48,7 @@ import type { PrivacyEvent } from '../accounting/events.js';
 import { createRng, isRng, type Rng } from '../dp/rng.js';
 import { CentralDpAggregator, centralRoundEvent } from '../fl/aggregators.js';
 import { fixedSizeSample, UniformIntegers } from '../fl/sampling.js';
-import { clipByL2 } from '../kernels/clip.js';
+import { clipByL2 } from '../kernels/clip-into.js';
 import { assertInteger, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import type { Message, RoundStatus, WireModelSpec } from '../service/wire.js';
