@@ -1,7 +1,7 @@
 // The operation registry: every pooled operation of every family, by name, with the family whose
-// files define it — the one list through which the Pool facade (src/pool-api.ts) and the pool's
-// worker (src/pool/worker.ts) find operations, in the spirit of tfjs-backend-wasm's
-// register_all_kernels.ts. An operation is two halves (src/pool/types.ts): its plan and merge, for
+// files define it — the one list through which the Pool facade (src/pool-api.ts) finds operations,
+// in the spirit of tfjs-backend-wasm's register_all_kernels.ts (the pool's worker, src/pool/worker.ts,
+// finds a run by the family and name its request carries, so it needs no copy of the list). An operation is two halves (src/pool/types.ts): its plan and merge, for
 // the caller's thread, exported from the family's pool-ops file, and its run, for the workers,
 // exported under the same name from the family's pool-run file. Each file is imported on the first
 // use of one of its operations (a dynamic import each), so a page loads only the plans of the
@@ -34,7 +34,10 @@ const runs = {
   prio: () => import('./prio/pool-run.js'),
 } satisfies Record<Family, unknown>;
 
-/** Every registered operation: its name and the family whose files export its halves under that name. */
+/**
+ * Every registered operation: its name and the family whose files export its halves under that name
+ * (each operation object names its family too: test/pool/conformance.test.ts checks they agree).
+ */
 export const REGISTRY = {
   l2Norms: 'kernels',
   clipByL2: 'kernels',
@@ -68,11 +71,6 @@ export type RegisteredOperation<N extends OperationName> = N extends keyof Expor
 /** The run of the operation registered as N (its family's pool-run file exports it under that name). */
 export type RegisteredRun<N extends OperationName> = N extends keyof Exported<typeof runs, N> ? Exported<typeof runs, N>[N] : never;
 
-/** True for the name of a registered operation. */
-export function isOperationName(name: unknown): name is OperationName {
-  return typeof name === 'string' && Object.hasOwn(REGISTRY, name);
-}
-
 /**
  * Each file once imported: a dynamic import of a module already loaded still resolves its specifier
  * through the module loader (tens of microseconds in Node), on every call.
@@ -95,9 +93,16 @@ export async function operation<N extends OperationName>(name: N): Promise<Regis
   return (await exportsOf(operations[REGISTRY[name]]))[name] as RegisteredOperation<N>;
 }
 
-/** The run of the operation registered as `name`, its family's pool-run file imported on first use. */
-export async function partRun<N extends OperationName>(name: N): Promise<RegisteredRun<N>> {
-  return (await exportsOf(runs[REGISTRY[name]]))[name] as RegisteredRun<N>;
+/**
+ * The run a worker's request names: export `name` of the pool-run file of `family` (an operation's
+ * family and name, see PoolOperation), the file imported on first use; undefined when no family of
+ * that name exports a run of that name. A worker needs no table of the operations: each request
+ * names its family.
+ */
+export async function partRun(family: unknown, name: unknown): Promise<unknown> {
+  if (typeof family !== 'string' || !Object.hasOwn(runs, family) || typeof name !== 'string') return undefined;
+  const file = await exportsOf(runs[family as Family]);
+  return Object.hasOwn(file, name) ? file[name] : undefined;
 }
 
 /** The task a registered operation's plan hands each part, and the result of a part its merge takes. */

@@ -15,6 +15,7 @@ export interface TrialsTask {
 
 export const auditSamples: PoolOperation<[mechanism: MechanismModule, inputs: readonly [unknown, unknown], trials: number], TrialsTask, Samples, Samples> = {
   name: 'auditSamples',
+  family: 'audit',
   plan(mechanism, inputs, trials) {
     const spec = checkMechanismModule(mechanism);
     if (!Array.isArray(inputs) || inputs.length !== 2) {

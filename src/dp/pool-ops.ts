@@ -26,6 +26,7 @@ export type NoiseAdd = PoolOperation<[x: FloatArray, scale: number], NoiseTask, 
 /** `length` samples of N(0, sigma^2). */
 export const gaussianNoise: NoiseFill = {
   name: 'gaussianNoise',
+  family: 'dp',
   plan: (length, sigma, opts) => fillPlan('gaussian', length, noise.noiseScale('gaussian', sigma), opts),
   merge: (_, __, output) => output!,
 };
@@ -33,6 +34,7 @@ export const gaussianNoise: NoiseFill = {
 /** `length` samples of Laplace(0, scale). */
 export const laplaceNoise: NoiseFill = {
   name: 'laplaceNoise',
+  family: 'dp',
   plan: (length, scale, opts) => fillPlan('laplace', length, noise.noiseScale('laplace', scale), opts),
   merge: (_, __, output) => output!,
 };
@@ -40,6 +42,7 @@ export const laplaceNoise: NoiseFill = {
 /** N(0, sigma^2) added to every element of x in place. */
 export const addGaussianNoise: NoiseAdd = {
   name: 'addGaussianNoise',
+  family: 'dp',
   plan: (x, sigma) => addPlan('gaussian', x, noise.noiseScale('gaussian', sigma)),
   merge: (_, __, output) => output!,
 };
@@ -47,6 +50,7 @@ export const addGaussianNoise: NoiseAdd = {
 /** Laplace(0, scale) added to every element of x in place. */
 export const addLaplaceNoise: NoiseAdd = {
   name: 'addLaplaceNoise',
+  family: 'dp',
   plan: (x, scale) => addPlan('laplace', x, noise.noiseScale('laplace', scale)),
   merge: (_, __, output) => output!,
 };

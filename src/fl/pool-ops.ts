@@ -22,6 +22,7 @@ export interface LocalTask {
 
 export const localUpdates: PoolOperation<[model: Model, params: Float32Array, clients: readonly ClientTask[], opts: LocalOptions], LocalTask, void, Float32Array> = {
   name: 'localUpdates',
+  family: 'fl',
   plan(model: Model, params: Float32Array, clients: readonly ClientTask[], opts: LocalOptions) {
     checkModel(model);
     const spec = model.spec;

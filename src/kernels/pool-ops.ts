@@ -40,12 +40,14 @@ export interface SumPlan extends Plan<SumTask> {
 
 export const l2Norms: PoolOperation<[x: Float32Array, rows: number], { rows: number }, Float32Array, Float32Array> = {
   name: 'l2Norms',
+  family: 'kernels',
   plan: (x, rows) => ({ rows, input: { name: 'x', array: x, cols: matrixColumns(x, rows) }, task: (part) => ({ rows: part.rows }) }),
   merge: (norms, plan) => concat(norms, plan.rows),
 };
 
 export const clipByL2: PoolOperation<[x: Float32Array, rows: number, maxNorm: number, opts?: clip.ClipOptions], ClipTask, void, Float32Array> = {
   name: 'clipByL2',
+  family: 'kernels',
   plan(x, rows, maxNorm, opts = {}) {
     const options = readOptions(opts, ['inPlace', 'out']);
     const cols = matrixColumns(x, rows);
@@ -61,6 +63,7 @@ export const clipPerLayer: PoolOperation<
   Float32Array
 > = {
   name: 'clipPerLayer',
+  family: 'kernels',
   plan(x, rows, layerSizes, maxNorms, opts = {}) {
     const options = readOptions(opts, ['inPlace', 'out']);
     const { sizes, bounds } = clip.readLayerArguments(layerSizes, maxNorms, 'maxNorms');
@@ -78,6 +81,7 @@ export const clipAndSum: PoolOperation<
   ClipAndSumPlan
 > = {
   name: 'clipAndSum',
+  family: 'kernels',
   plan(x, rows, maxNorm, opts = {}) {
     const { columns, layerSizes } = readOptions(opts, ['columns', 'layerSizes']);
     const layerArguments = layerSizes === undefined ? undefined : clip.readLayerArguments(layerSizes, maxNorm, 'maxNorm');
@@ -95,6 +99,7 @@ export const clipAndSum: PoolOperation<
 
 export const clipValues: PoolOperation<[x: Float32Array, min: number, max: number, opts?: clip.ClipOptions], ClampTask, void, Float32Array> = {
   name: 'clipValues',
+  family: 'kernels',
   plan(x, min, max, opts = {}) {
     const options = readOptions(opts, ['inPlace', 'out']);
     assertFloat32Array('x', x);
@@ -114,18 +119,21 @@ export const clipValues: PoolOperation<[x: Float32Array, min: number, max: numbe
 
 export const sum: PoolOperation<[x: Float32Array, rows: number], SumTask, Float32Array, Float32Array, SumPlan> = {
   name: 'sum',
+  family: 'kernels',
   plan: (x, rows) => sumPlan(x, rows, matrixColumns(x, rows), new Float64Array(rows).fill(1)),
   merge: (parts, plan) => addAll(parts, plan.cols),
 };
 
 export const mean: PoolOperation<[x: Float32Array, rows: number], SumTask, Float32Array, Float32Array, SumPlan> = {
   name: 'mean',
+  family: 'kernels',
   plan: (x, rows) => sumPlan(x, rows, matrixColumns(x, rows), new Float64Array(rows).fill(1 / rows)),
   merge: (parts, plan) => addAll(parts, plan.cols),
 };
 
 export const weightedMean: PoolOperation<[x: Float32Array, rows: number, weights: ArrayLike<number>], SumTask, Float32Array, Float32Array, SumPlan> = {
   name: 'weightedMean',
+  family: 'kernels',
   plan(x, rows, weights) {
     const read = readWeights(weights, rows);
     const cols = matrixColumns(x, rows);

@@ -22,6 +22,7 @@ export interface RandomnessTask {
 /** `count` random probable primes of `bits` bits (as randomPrime), split over the workers. */
 export const paillierPrimes: PoolOperation<[bits: number, count: number], PrimesTask, bigint[], bigint[]> = {
   name: 'paillierPrimes',
+  family: 'paillierKeys',
   plan(bits, count) {
     checkPrimeBits(bits);
     return { rows: assertInteger('count', count), task: (part) => ({ bits, count: part.rows }) };
@@ -36,6 +37,7 @@ export const paillierPrimes: PoolOperation<[bits: number, count: number], Primes
  */
 export const paillierRandomness: PoolOperation<[n: bigint, count: number], RandomnessTask, bigint[], bigint[]> = {
   name: 'paillierRandomness',
+  family: 'paillierKeys',
   plan(n, count) {
     if (typeof n !== 'bigint' || n <= 1n || (n & 1n) === 0n) {
       throw new PrivkitError('E_ARG', `n must be an odd bigint > 1, got ${describe(n)}`, { argument: 'n' });

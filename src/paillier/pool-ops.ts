@@ -35,6 +35,7 @@ export interface DecryptPlan extends Plan<DecryptTask> {
 
 export const encryptVector: PoolOperation<[publicKey: PublicKey, x: Float32Array, opts: PackingOptions], EncryptTask, bigint[], EncryptedVector, EncryptPlan> = {
   name: 'encryptVector',
+  family: 'paillier',
   plan(publicKey, x, opts) {
     assertPublicKey('publicKey', publicKey);
     const { layout, plaintexts } = packVector(publicKey, x, opts);
@@ -55,6 +56,7 @@ export const encryptVector: PoolOperation<[publicKey: PublicKey, x: Float32Array
 
 export const decryptVector: PoolOperation<[privateKey: PrivateKey, v: EncryptedVector], DecryptTask, bigint[], Float64Array, DecryptPlan> = {
   name: 'decryptVector',
+  family: 'paillier',
   plan(privateKey, v) {
     checkEncryptedVector(privateKey, v);
     const values = v.ciphertexts.map((c, k) => {

@@ -243,7 +243,7 @@ export class WorkerPool implements PoolRunner {
     const running = new Call(parts, plan.rows, onProgress, signal, (cancelled) => this.cancel(cancelled));
     if (this.active++ === 0) this.hold(true);
     try {
-      const { results, output } = platform.canShareMemory() ? await this.runShared(operation.name, plan, running) : await this.runCopying(operation.name, plan, running);
+      const { results, output } = platform.canShareMemory() ? await this.runShared(operation, plan, running) : await this.runCopying(operation, plan, running);
       return operation.merge(results, plan, output);
     } finally {
       running.finish();
@@ -280,7 +280,7 @@ export class WorkerPool implements PoolRunner {
   }
 
   /** With shared memory: the parts read and write views of shared arrays (see CallMemory). */
-  private async runShared(name: string, plan: Plan<unknown>, call: Call): Promise<{ results: unknown[]; output?: FloatArray }> {
+  private async runShared(operation: Operation, plan: Plan<unknown>, call: Call): Promise<{ results: unknown[]; output?: FloatArray }> {
     const { input, output } = plan;
     const lent: FloatArray[] = [];
     let writesCaller = false;
@@ -288,7 +288,7 @@ export class WorkerPool implements PoolRunner {
       const memory = this.sharedMemory(plan, lent);
       writesCaller = output?.target !== undefined && memory.output === output.target;
       const inputMemory = memory.input && wasmMemoryOf(memory.input);
-      const replies = await this.dispatch(name, plan, call, (part) => {
+      const replies = await this.dispatch(operation, plan, call, (part) => {
         const view = input && region(memory.input!, part.row * input.cols, part.rows * input.cols, input.name);
         const target = output && region(memory.output!, part.row * output.cols, part.rows * output.cols, 'the target');
         if (inputMemory === undefined || view === undefined) return { input: view, output: target };
@@ -349,10 +349,10 @@ export class WorkerPool implements PoolRunner {
   }
 
   /** Without shared memory: each part gets a copy of its rows, moved to its worker, and sends its output rows back. */
-  private async runCopying(name: string, plan: Plan<unknown>, call: Call): Promise<{ results: unknown[]; output?: FloatArray }> {
+  private async runCopying(operation: Operation, plan: Plan<unknown>, call: Call): Promise<{ results: unknown[]; output?: FloatArray }> {
     const { input, output } = plan;
     const { parts } = call;
-    const replies = await this.dispatch(name, plan, call, (part, transfer) => {
+    const replies = await this.dispatch(operation, plan, call, (part, transfer) => {
       const copy = input && region(input.array, part.row * input.cols, part.rows * input.cols, input.name).slice();
       if (copy !== undefined) transfer.push(copy.buffer as ArrayBuffer);
       if (output === undefined) return { input: copy };
@@ -372,15 +372,15 @@ export class WorkerPool implements PoolRunner {
    * once with the call's cancellation.
    */
   private async dispatch(
-    name: string,
+    { name, family }: Operation,
     plan: Plan<unknown>,
     call: Call,
-    memoryOf: (part: Part, transfer: ArrayBuffer[]) => Omit<Request, 'id' | 'operation' | 'task'>,
+    memoryOf: (part: Part, transfer: ArrayBuffer[]) => Omit<Request, 'id' | 'operation' | 'family' | 'task'>,
   ): Promise<Extract<Reply, { kind: 'done' }>[]> {
     const parts = Promise.allSettled(
       call.parts.map((part, i) => {
         const transfer: ArrayBuffer[] = [];
-        const request = { operation: name, ...memoryOf(part, transfer), task: plan.task(part, transfer), progress: call.wantsProgress };
+        const request = { operation: name, family, ...memoryOf(part, transfer), task: plan.task(part, transfer), progress: call.wantsProgress };
         const elements = plan.input && { argument: plan.input.name, offset: part.row * plan.input.cols };
         return this.send(i, request, transfer, elements, call);
       }),
@@ -572,6 +572,9 @@ export class WorkerPool implements PoolRunner {
 }
 
 /** Ids of the shared wasm memories of inputs sent to workers, numbered in this thread. */
+/** What a request names of its operation: the run a worker looks up (see PoolOperation). */
+type Operation = Pick<PoolOperation<never, unknown, unknown, unknown>, 'name' | 'family'>;
+
 const memoryIds = new WeakMap<WebAssembly.Memory, number>();
 let nextMemoryId = 1;
 

@@ -14,6 +14,8 @@ export function plainArray(dtype: FloatDtype, length: number): FloatArray {
 export interface Request {
   id: number;
   operation: string;
+  /** The registry family whose pool-run file exports the operation's run (see PoolOperation.family). */
+  family: string;
   task: unknown;
   /** The part's rows of the input: a view of shared memory, or a copy moved to the worker. */
   input?: FloatArray;

@@ -61,8 +61,10 @@ export interface PartMemory {
 
 /** The caller's thread's half of a pooled operation; its worker half is the PartRun of the same name. */
 export interface PoolOperation<Args extends unknown[], Task, PartResult, Result, P extends Plan<Task> = Plan<Task>> {
-  /** The name the operation is exported and registered under (src/registry.ts), by which a worker finds its PartRun. */
+  /** The name the operation is exported and registered under (src/registry.ts); with `family`, how a worker finds its PartRun. */
   readonly name: string;
+  /** The family it is registered under (src/registry.ts), whose pool-run file a worker imports for its PartRun. */
+  readonly family: string;
   /** Caller's thread: the checks of the sync API (the same code, so the same errors), then the work. */
   plan(...args: Args): P;
   /** Caller's thread: the call's result from the parts' results (in order) and the planned output, when there is one. */

@@ -1,5 +1,5 @@
 // The pool's worker: announces that it is ready, then runs each request's part through the run of
-// the operation of that name in the registry (src/registry.ts) and answers with the result, its
+// the operation of that family and name in the registry (src/registry.ts) and answers with the result, its
 // fresh arrays moved rather than copied. A family's pool-run file is imported on its first request,
 // and the wasm modules it declares are instantiated then (ready() loads every module declared so
 // far), from the modules the pool's thread compiled when it sent them (with a worker's first
@@ -10,7 +10,7 @@
 // Request.inputMemory). Errors go back as their fields (toWorkerError in src/errors.ts). Progress of a part, when
 // asked for, goes back at most every PROGRESS_INTERVAL_MS.
 import { PrivkitError, toWorkerError } from '../errors.js';
-import { isOperationName, partRun } from '../registry.js';
+import { partRun } from '../registry.js';
 import { describe } from '../validate.js';
 import { adoptModules, ready } from '../wasm/runtime.js';
 import { adoptMemory, adoptSharedModules, THREAD_ID } from '../wasm/shared-memory.js';
@@ -27,13 +27,13 @@ const memories = new Map<number, WebAssembly.Memory>();
 const send = (reply: Reply, transfer: ArrayBuffer[] = []) => port.post(reply, transfer);
 
 /**
- * The run of the registered operation the request names, with the wasm modules of its family
+ * The run of the registered operation the request names (its family and name), with the wasm modules of its family
  * instantiated (from the modules compiled by the pool's thread, when it sent them).
  */
 async function runOf(request: Request): Promise<PartRun<unknown, unknown>> {
-  const { operation: name, modules, sharedModules } = request;
-  if (!isOperationName(name)) throw new PrivkitError('E_ARG', `no pool operation is registered as ${describe(name)}`, { argument: 'operation' });
-  const run = await partRun(name);
+  const { operation: name, family, modules, sharedModules } = request;
+  const run = await partRun(family, name);
+  if (typeof run !== 'function') throw new PrivkitError('E_ARG', `no pool operation is registered as ${describe(name)}`, { argument: 'operation' });
   if (modules !== undefined) adoptModules(modules);
   if (sharedModules !== undefined) adoptSharedModules(sharedModules);
   await ready();

@@ -27,6 +27,7 @@ export interface ShardTask {
 
 export const prio3Shard: PoolOperation<[vdaf: Prio3<unknown, unknown>, measurements: readonly unknown[], ctx: Uint8Array | undefined], ShardTask, Prio3Report[], Prio3Report[]> = {
   name: 'prio3Shard',
+  family: 'prio',
   plan(vdaf, measurements, ctx) {
     const recipe = recipeOf(vdaf, 'vdaf');
     const checked = checkList('measurements', measurements).map((m, i) => {
@@ -93,6 +94,7 @@ export const prio3Step: PoolOperation<
   StepPlan
 > = {
   name: 'prio3Step',
+  family: 'prio',
   plan(vdaf, role, verifyKey, reports, ctx) {
     const recipe = recipeOf(vdaf, 'vdaf');
     const key = new Uint8Array(assertBytes('verifyKey', verifyKey, VERIFY_KEY_SIZE));

@@ -508,8 +508,11 @@ describe('the registry', () => {
     expect(Object.keys(table).sort()).toEqual(Object.keys(REGISTRY).sort());
     const names = Object.keys(REGISTRY) as Name[];
     const operations = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await operation(name)])));
-    const runs = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await partRun(name)])));
-    for (const [name, registered] of Object.entries(operations)) expect((registered as { name: string }).name, name).toBe(name);
+    const runs = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await partRun(REGISTRY[name], name)])));
+    for (const [name, registered] of Object.entries(operations)) {
+      expect((registered as { name: string }).name, name).toBe(name);
+      expect((registered as { family: string }).family, name).toBe(REGISTRY[name as Name]);
+    }
     for (const [name, run] of Object.entries(runs)) expect(typeof run, `the run of ${name}`).toBe('function');
     const src = fileURLToPath(new URL('../../src/', import.meta.url));
     const halves: Array<[suffix: string, registered: Record<string, unknown>]> = [['pool-ops.ts', operations], ['pool-run.ts', runs]];
