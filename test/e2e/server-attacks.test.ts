@@ -1,0 +1,69 @@
+// Attacks on privkit/server and privkit/client over 127.0.0.1 (random ports, bounded time), each a break
+// found by playing the attacker against the service, kept as a regression test:
+//   - a secure-aggregation dealer whose shares are not field elements (test/server/unfit-share-dealer.mjs,
+//     in its own process) must be rejected by its holders at the masked-input phase; before, they kept the
+//     shares, revealed them, and the server refused their whole unmasking responses: every round it was
+//     sampled for was aborted after its charge, nobody was banned, and the task ended by maxAbortedRounds.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connect } from 'privkit/client';
+import { createServer, type PrivkitServer, type TaskOptions } from 'privkit/server';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const model = { type: 'softmax-regression', inputs: 4, classes: 2 } as const;
+
+function dataOf(c: number) {
+  const labels = Uint8Array.from({ length: 6 }, (_, i) => (i + c) % 2);
+  const images = Float32Array.from({ length: 24 }, (_, k) => labels[k >> 2]! - 0.5 + 0.3 * Math.sin(k + c));
+  return { images, labels };
+}
+
+async function startSecAgg(task: Pick<TaskOptions, 'id' | 'rounds' | 'clientsPerRound'> & Partial<TaskOptions>): Promise<PrivkitServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'privkit-attacks-'));
+  dirs.push(dataDir);
+  return createServer({
+    port: 0,
+    dataDir,
+    messagesPerSecond: 1000,
+    task: { model, local: { epochs: 1, batchSize: 2, learningRate: 0.2 }, clipNorm: 1, noiseMultiplier: 1, aggregator: 'secagg', trainMs: 4000, phaseMs: 1000, ...task },
+  });
+}
+
+/** Runs one of the attacker scripts of test/server/ against a task until its session ends; returns its JSON lines. */
+async function attacker(script: string, url: string, taskId: string, token: string): Promise<Record<string, string>[]> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, '../server', script), url, taskId, token], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => void (out += chunk.toString()));
+  await new Promise((resolve) => child.once('exit', resolve));
+  return out.trim().split('\n').map((line) => JSON.parse(line));
+}
+
+describe('privkit/server under attack: secure aggregation', () => {
+  it('a dealer of shares that are not field elements is rejected by its holders (left out of the survivor set): the rounds are released without it, not aborted after their charge', async () => {
+    const task = { id: 'unfit-shares', rounds: 2, clientsPerRound: 6, minUpdates: 4, neighbours: 4, maxAbortedRounds: 2 };
+    const server = await startSecAgg(task);
+    const honest = Array.from({ length: 5 }, (_, c) =>
+      connect({ url: server.url, taskId: task.id, token: server.issueToken().token, data: dataOf(c), WebSocket: WebSocket as never, minParticipants: 3, minNoiseMultiplier: 0.8 }),
+    );
+    const [attack, final] = await Promise.all([attacker('unfit-share-dealer.mjs', server.url, task.id, server.issueToken().token), server.finished]);
+    // before the fix: [[1, 'aborted', 6], [2, 'aborted', 6]], finishedBy 'aborts', both charges kept and nothing released
+    expect(final.rounds.map((r) => [r.round, r.status, r.included])).toEqual([
+      [1, 'released', 5],
+      [2, 'released', 5],
+    ]);
+    expect(final.finishedBy).toBe('rounds');
+    expect(attack.at(-1)).toEqual({ end: 'resolved' }); // closed with 1000 at the end of the task, as everyone
+    const summaries = await Promise.all(honest.map((s) => s.done));
+    // every honest client took part in both rounds (none of them refused a round or was refused)
+    for (const summary of summaries) {
+      expect(summary.trainedRounds).toEqual([1, 2]);
+      expect(summary.refusedRounds).toEqual([]);
+    }
+    await server.close();
+  });
+});
