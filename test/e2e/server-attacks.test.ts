@@ -3,7 +3,10 @@
 //   - a secure-aggregation dealer whose shares are not field elements (test/server/unfit-share-dealer.mjs,
 //     in its own process) must be rejected by its holders at the masked-input phase; before, they kept the
 //     shares, revealed them, and the server refused their whole unmasking responses: every round it was
-//     sampled for was aborted after its charge, nobody was banned, and the task ended by maxAbortedRounds.
+//     sampled for was aborted after its charge, nobody was banned, and the task ended by maxAbortedRounds;
+//   - privkit/client must not count as loopback a host name that Node resolves through DNS ('localhost.',
+//     names under '.localhost'): a network attacker forging the DNS answer would draw the ws:// connection,
+//     and the bearer token in its hello, to itself.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +45,24 @@ async function attacker(script: string, url: string, taskId: string, token: stri
   await new Promise((resolve) => child.once('exit', resolve));
   return out.trim().split('\n').map((line) => JSON.parse(line));
 }
+
+describe('privkit/client under attack: the network path', () => {
+  it("refuses ws:// to names that only look local ('localhost.', '*.localhost': resolved through DNS by Node), and still takes every spelling of a loopback address", async () => {
+    const base = { taskId: 't', token: 'secret-token', data: dataOf(0), WebSocket: WebSocket as never, attempts: 1 };
+    // Node's resolver does not pin these to loopback (getaddrinfo asks DNS: a forged answer is the attacker's address)
+    for (const url of ['ws://localhost.:9', 'ws://LOCALHOST.:9', 'ws://attacker.localhost:9', 'ws://evil.localhost.:9', 'ws://localhost.evil.example:9', 'ws://127.0.0.1.nip.io:9']) {
+      expect(() => connect({ ...base, url }).close(), url).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'options.url' }));
+    }
+    // the WHATWG URL parser (as ws and browsers use) turns these into 127.0.0.1, [::1] or [::ffff:7f00:1]: loopback, accepted
+    for (const url of ['ws://2130706433:9', 'ws://0x7f.1:9', 'ws://0177.0.0.1:9', 'ws://127.1:9', 'ws://LocalHost:9', 'ws://%6cocalhost:9', 'ws://[0:0:0:0:0:0:0:1]:9', 'ws://[::ffff:127.0.0.1]:9']) {
+      connect({ ...base, url }).close();
+    }
+    // userinfo and backslashes do not smuggle a remote host past the check: the URL's host is what the socket dials
+    for (const url of ['ws://127.0.0.1@evil.example:9', 'ws://evil.example\\@127.0.0.1:9', 'ws://127.0.0.1%2f@evil.example:9']) {
+      expect(() => connect({ ...base, url }).close(), url).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'options.url' }));
+    }
+  });
+});
 
 describe('privkit/server under attack: secure aggregation', () => {
   it('a dealer of shares that are not field elements is rejected by its holders (left out of the survivor set): the rounds are released without it, not aborted after their charge', async () => {
