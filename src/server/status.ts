@@ -7,8 +7,9 @@
 // host's live state; it is cached and rebuilt only when either changed: the ledger's write counter
 // (SQLite's total_changes(), so any committed write, whoever made it, invalidates it) or a live field
 // (state, checked-in count, model version, epsilon). A flood of GET /task therefore costs one string
-// copy a request, not a ledger read, and each remote address may make at most httpRequestsPerSecond
-// requests a second (a token bucket; beyond it: 429 with Retry-After). Behind a reverse proxy every
+// copy a request, not a ledger read, and each remote address (an IPv6 one by its /64: one host may hold
+// all of it) may make at most httpRequestsPerSecond requests a second (a token bucket; beyond it: 429
+// with Retry-After). Behind a reverse proxy every
 // request comes from the proxy's address: limit per client there, or raise httpRequestsPerSecond.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Ledger, LedgerRound } from './ledger.js';
@@ -156,9 +157,30 @@ export class StatusCache {
 const MAX_ADDRESSES = 4096;
 
 /**
- * @internal a token bucket of `rate` requests (refilled at `rate` a second) per remote address. The map is
- * bounded (MAX_ADDRESSES, least recently seen forgotten first): a peer with more addresses than that gets a
- * fresh bucket on each, and then the status cache is what bounds its cost.
+ * @internal the unit a peer is rate-limited by: an IPv4 address (also when a dual-stack socket shows it
+ * mapped into IPv6, ::ffff:a.b.c.d), or the /64 prefix of an IPv6 address. A single IPv6 host is routinely
+ * given a whole /64 (SLAAC, privacy addresses) and can send from any of its 2^64 addresses: keyed by the full
+ * address, each request of a rotating peer found a fresh bucket, and the limit did not hold.
+ */
+export function rateLimitKey(address: string): string {
+  const name = address.toLowerCase().replace(/%.*$/, ''); // a link-local zone (fe80::1%eth0) names the interface, not the peer
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(name); // how Node shows an IPv4 peer of a dual-stack socket
+  if (mapped !== null) return mapped[1]!;
+  if (!name.includes(':')) return name;
+  const [head = '', tail] = name.split('::');
+  // the groups of each side of '::' (an embedded IPv4 address counts as two; only their number matters here)
+  const groups = (part: string) => (part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])));
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const full = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${full.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+/**
+ * @internal a token bucket of `rate` requests (refilled at `rate` a second) per peer (rateLimitKey: an IPv4
+ * address or an IPv6 /64). The map is bounded (MAX_ADDRESSES, least recently seen forgotten first): a peer
+ * with more IPv4 addresses or IPv6 /64s than that gets a fresh bucket on each, and then the status cache is
+ * what bounds its cost (forgetting a bucket only ever refills it: an honest peer is never locked out by it).
  */
 export class AddressRateLimiter {
   readonly #rate: number;
@@ -168,16 +190,17 @@ export class AddressRateLimiter {
     this.#rate = rate;
   }
 
-  /** Spends one token of `address`; returns 0 when allowed, else the seconds until the next token (Retry-After). */
+  /** Spends one token of the peer at `address`; returns 0 when allowed, else the seconds until the next token (Retry-After). */
   take(address: string): number {
+    const key = rateLimitKey(address);
     const now = Date.now();
     const rate = this.#rate;
-    let bucket = this.#buckets.get(address);
+    let bucket = this.#buckets.get(key);
     if (bucket === undefined) {
       if (this.#buckets.size >= MAX_ADDRESSES) this.#buckets.delete(this.#buckets.keys().next().value!);
       bucket = { tokens: rate, refilledAt: now };
-    } else this.#buckets.delete(address); // re-inserted below: the map stays in order of last use
-    this.#buckets.set(address, bucket);
+    } else this.#buckets.delete(key); // re-inserted below: the map stays in order of last use
+    this.#buckets.set(key, bucket);
     bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.refilledAt) / 1000) * rate);
     bucket.refilledAt = now;
     if (bucket.tokens < 1) return Math.max(1, Math.ceil((1 - bucket.tokens) / rate));
