@@ -224,8 +224,8 @@ export class Connection {
   authenticating = false;
   /** Rate-limit tokens left (a bucket of messagesPerSecond, refilled continuously) and when it was last refilled. */
   tokens: number;
-  refilledAt = Date.now();
-  /** When its hello is due (Date.now() milliseconds). */
+  refilledAt = performance.now();
+  /** When its hello is due (performance.now() milliseconds: a monotonic clock, which a step of the wall clock does not move). */
   readonly helloDeadline: number;
   helloTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -385,7 +385,7 @@ export class Connections {
 
   #spendToken(connection: Connection): void {
     const rate = this.#settings.messagesPerSecond;
-    const now = Date.now();
+    const now = performance.now(); // monotonic: with Date.now() a wall clock stepped back an hour put every bucket an hour in debt (the next frame closed the connection)
     connection.tokens = Math.min(rate, connection.tokens + ((now - connection.refilledAt) / 1000) * rate) - 1;
     connection.refilledAt = now;
     // over the limit a message is refused; a second's worth of refused messages closes the connection,
@@ -397,7 +397,7 @@ export class Connections {
     if (message.type === 'hello') {
       if (connection.clientId !== undefined || connection.authenticating) throw new Refusal('E_PROTOCOL', 'already authenticated');
       // past its deadline a hello is not read, even when it is read before the timer's close (a busy event loop)
-      if (Date.now() >= connection.helloDeadline) {
+      if (performance.now() >= connection.helloDeadline) {
         throw new Refusal('E_PROTOCOL', `a hello after the ${this.#settings.helloMs} ms deadline: retry`, CLOSE_HELLO_LATE);
       }
       if (message.taskId !== this.#taskId) throw new Refusal('E_AUTH', 'unknown task', CLOSE_REFUSED);

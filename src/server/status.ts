@@ -193,7 +193,7 @@ export class AddressRateLimiter {
   /** Spends one token of the peer at `address`; returns 0 when allowed, else the seconds until the next token (Retry-After). */
   take(address: string): number {
     const key = rateLimitKey(address);
-    const now = Date.now();
+    const now = performance.now(); // monotonic: a wall clock stepped back must not put every bucket in debt (429 for as long as the step)
     const rate = this.#rate;
     let bucket = this.#buckets.get(key);
     if (bucket === undefined) {

@@ -6,15 +6,19 @@
 //     sampled for was aborted after its charge, nobody was banned, and the task ended by maxAbortedRounds;
 //   - privkit/client must not count as loopback a host name that Node resolves through DNS ('localhost.',
 //     names under '.localhost'): a network attacker forging the DNS answer would draw the ws:// connection,
-//     and the bearer token in its hello, to itself.
+//     and the bearer token in its hello, to itself;
+//   - the rate limits (per connection, per HTTP peer) must run on a monotonic clock: on Date.now() a wall
+//     clock stepped back (NTP, a resumed VM) put every bucket in debt for as long as the step, so the next
+//     frame of every authenticated client closed its connection (4003) and every known peer got 429.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { connect } from 'privkit/client';
 import { createServer, type PrivkitServer, type TaskOptions } from 'privkit/server';
+import { Raw } from '../support/raw-client.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -61,6 +65,34 @@ describe('privkit/client under attack: the network path', () => {
     for (const url of ['ws://127.0.0.1@evil.example:9', 'ws://evil.example\\@127.0.0.1:9', 'ws://127.0.0.1%2f@evil.example:9']) {
       expect(() => connect({ ...base, url }).close(), url).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'options.url' }));
     }
+  });
+});
+
+describe('privkit/server when the wall clock steps back', () => {
+  afterEach(() => void vi.useRealTimers());
+
+  it('an hour back: authenticated connections are still read (not closed as flooding) and GET /task is still served', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'privkit-attacks-'));
+    dirs.push(dataDir);
+    const server = await createServer({
+      port: 0,
+      dataDir,
+      httpRequestsPerSecond: 5,
+      task: { id: 'clock', model, local: { epochs: 1, batchSize: 2, learningRate: 0.2 }, clipNorm: 1, noiseMultiplier: 1, rounds: 1, clientsPerRound: 2 },
+    });
+    const raw = new Raw(server.url);
+    await raw.hello('clock', server.issueToken().token);
+    expect((await fetch(`http://127.0.0.1:${server.port}/task`)).status).toBe(200);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() - 3_600_000);
+    // before the fix: an error frame (rate limit exceeded) and close 4003; and 429 with Retry-After 3600
+    raw.send({ type: 'check-in' });
+    expect(await Promise.race([raw.next('checked-in'), raw.next('error')])).toMatchObject({ type: 'checked-in', round: 1 });
+    const status = await fetch(`http://127.0.0.1:${server.port}/task`);
+    expect([status.status, status.headers.get('retry-after')]).toEqual([200, null]);
+    vi.useRealTimers();
+    raw.socket.close();
+    await server.close();
   });
 });
 
