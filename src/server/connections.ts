@@ -72,6 +72,13 @@ export const CLOSE_VIOLATION = 4003;
  */
 const CLOSE_GRACE_MS = 1000;
 
+/**
+ * Milliseconds an HTTP connection may go without any progress (a request not read, a response not taken)
+ * before it is cut; Node checks twice before it gives up on a response in progress, so a stalled one is cut
+ * 5-10 s after its last byte was taken.
+ */
+const HTTP_STALL_MS = 5000;
+
 /** A refusal: the error frame's code and message, and the close code when the connection must end. */
 export class Refusal extends Error {
   constructor(
@@ -457,6 +464,10 @@ export async function listen(settings: ListenSettings, parts: { taskId: string; 
   } catch (cause) {
     throw new PrivkitError('E_ARG', `options.tls could not be used: ${cause instanceof Error ? cause.message : String(cause)}`, { argument: 'options.tls', cause });
   }
+  // a response the peer stops reading (a large GET /task) is cut after HTTP_STALL_MS without progress; without
+  // it Node keeps it, with its unsent bytes, for as long as the peer holds the socket (ws clears the timeout of
+  // an upgraded socket: WebSocket connections are bounded by the rules of the file header instead)
+  http.timeout = HTTP_STALL_MS;
   const wss = new ws.WebSocketServer({
     server: http,
     maxPayload: maxFrameBytes(parts.limits),

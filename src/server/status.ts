@@ -105,7 +105,7 @@ export class StatusCache {
   #stored: { rounds: LedgerRound[]; banned: TaskStatus['banned']; completed: number } | undefined;
   #liveKey = '';
   #status: TaskStatus | undefined;
-  #json: string | undefined;
+  #body: Buffer | undefined;
 
   constructor(ledger: Ledger, task: { id: string; delta: number }, observer: string) {
     this.#ledger = ledger;
@@ -141,15 +141,18 @@ export class StatusCache {
         rounds: stored.rounds,
       });
       this.#liveKey = liveKey;
-      this.#json = undefined;
+      this.#body = undefined;
     }
     return this.#status;
   }
 
-  /** The status as the JSON body of GET /task (serialized once per change). */
-  json(live: LiveStatus): string {
+  /**
+   * The status as the JSON body of GET /task, serialized once per change into one buffer that every response
+   * sends (a response whose peer reads slowly holds a reference to it, not a copy of its own).
+   */
+  body(live: LiveStatus): Buffer {
     const status = this.status(live);
-    return (this.#json ??= JSON.stringify(status));
+    return (this.#body ??= Buffer.from(JSON.stringify(status), 'utf8'));
   }
 }
 
@@ -213,8 +216,8 @@ export class AddressRateLimiter {
  * @internal answers one HTTP request of the server's endpoints: GET /health, and GET /task (or /tasks/<id>)
  * with the cached status body; each remote address rate-limited (429 with Retry-After).
  */
-export function serveStatusHttp(req: IncomingMessage, res: ServerResponse, parts: { taskId: string; limiter: AddressRateLimiter; statusJson: () => string }): void {
-  const send = (status: number, body: string, headers: Record<string, string> = {}): void => {
+export function serveStatusHttp(req: IncomingMessage, res: ServerResponse, parts: { taskId: string; limiter: AddressRateLimiter; statusBody: () => Buffer }): void {
+  const send = (status: number, body: string | Buffer, headers: Record<string, string> = {}): void => {
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
     res.end(body);
   };
@@ -223,6 +226,6 @@ export function serveStatusHttp(req: IncomingMessage, res: ServerResponse, parts
   const path = (req.url ?? '/').split('?')[0];
   if (req.method !== 'GET') return send(405, JSON.stringify({ error: 'E_PROTOCOL', message: 'only GET' }));
   if (path === '/health') return send(200, JSON.stringify({ ok: true, task: parts.taskId }));
-  if (path === '/task' || path === `/tasks/${parts.taskId}`) return send(200, parts.statusJson());
+  if (path === '/task' || path === `/tasks/${parts.taskId}`) return send(200, parts.statusBody());
   send(404, JSON.stringify({ error: 'E_PROTOCOL', message: 'not found' }));
 }

@@ -9,15 +9,21 @@
 //     and the bearer token in its hello, to itself;
 //   - the rate limits (per connection, per HTTP peer) must run on a monotonic clock: on Date.now() a wall
 //     clock stepped back (NTP, a resumed VM) put every bucket in debt for as long as the step, so the next
-//     frame of every authenticated client closed its connection (4003) and every known peer got 429.
+//     frame of every authenticated client closed its connection (4003) and every known peer got 429;
+//   - a GET /task whose peer stops reading must be cut once it makes no progress: before, a stalled
+//     response was kept (with its own copy of the status body, megabytes for a long task) for as long as
+//     the peer held the socket, so a few requests a second grew the server's memory and descriptors
+//     without bound.
 import { spawn } from 'node:child_process';
+import { connect as connectTcp } from 'node:net';
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { connect } from 'privkit/client';
-import { createServer, type PrivkitServer, type TaskOptions } from 'privkit/server';
+import { createServer, LEDGER_FILE, type PrivkitServer, type TaskOptions } from 'privkit/server';
 import { Raw } from '../support/raw-client.js';
 
 const dirs: string[] = [];
@@ -94,6 +100,40 @@ describe('privkit/server when the wall clock steps back', () => {
     raw.socket.close();
     await server.close();
   });
+});
+
+describe('GET /task against a peer that stops reading', () => {
+  it('a response that makes no progress is cut (5-10 s without progress), not kept with its copy of the body for as long as the peer likes', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'privkit-attacks-'));
+    dirs.push(dataDir);
+    const task = { id: 'stall', model, local: { epochs: 1, batchSize: 2, learningRate: 0.2 }, clipNorm: 1, noiseMultiplier: 1, rounds: 2 ** 20, clientsPerRound: 2 };
+    await (await createServer({ port: 0, dataDir, task })).close();
+    // a long-running task's ledger: 200,000 withheld rounds, a status body of about 15 MB (more than loopback's socket buffers hold)
+    const db = new Database(join(dataDir, LEDGER_FILE));
+    const insert = db.prepare("INSERT INTO rounds (task_id, round, status, checked_in, sampled, included) VALUES ('stall', ?, 'withheld', 2, 2, 0)");
+    db.transaction(() => {
+      for (let round = 1; round <= 200_000; round++) insert.run(round);
+    })();
+    db.close();
+    const server = await createServer({ port: 0, dataDir, task });
+    const bodyBytes = Buffer.byteLength(JSON.stringify(server.status()));
+    expect(bodyBytes).toBeGreaterThan(12e6);
+    // the slow reader asks for the status and stops reading; 12 s later it reads what it can get
+    const socket = connectTcp(server.port, '127.0.0.1');
+    socket.write('GET /task HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    socket.pause();
+    await new Promise((resolve) => setTimeout(resolve, 12_000));
+    let received = 0;
+    socket.on('data', (chunk: Buffer) => void (received += chunk.length));
+    socket.on('error', () => undefined);
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.resume();
+    await closed;
+    // before the fix the server had kept the whole response for it: every byte arrived
+    expect(received).toBeGreaterThan(0);
+    expect(received).toBeLessThan(bodyBytes);
+    await server.close();
+  }, 40_000);
 });
 
 describe('privkit/server under attack: secure aggregation', () => {
