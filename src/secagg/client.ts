@@ -122,7 +122,6 @@ interface Peer {
   holding: ShareKeys;
 }
 
-/** The holder's own share pair is not encrypted: its keys are empty. */
 /**
  * Whether a decrypted share is a value the server takes at the unmasking: 66 bytes below the Shamir prime.
  * A share that is not (a malicious dealer's) is refused at once: kept, its reveal would have the server
@@ -132,6 +131,7 @@ function isFieldElement(share: Uint8Array | undefined): share is Uint8Array {
   return share?.length === SHAMIR_SHARE_BYTES && bytesToBigInt(share) < SHAMIR_PRIME;
 }
 
+/** The holder's own share pair is not encrypted: its keys are empty. */
 const OWN_SHARE_KEYS: ShareKeys = { key: new Uint8Array(0), selfMask: new Uint8Array(0) };
 
 interface Survivors {

@@ -6,8 +6,8 @@
 // covered by the task's epsilon). A status is built from the ledger (every round, the bans) and the
 // host's live state; it is cached and rebuilt only when either changed: the ledger's write counter
 // (SQLite's total_changes(), so any committed write, whoever made it, invalidates it) or a live field
-// (state, checked-in count, model version, epsilon). A flood of GET /task therefore costs one string
-// copy a request, not a ledger read, and each remote address (an IPv6 one by its /64: one host may hold
+// (state, checked-in count, model version, epsilon). A flood of GET /task therefore costs a write of one
+// shared buffer a request, not a ledger read, and each remote address (an IPv6 one by its /64: one host may hold
 // all of it) may make at most httpRequestsPerSecond requests a second (a token bucket; beyond it: 429
 // with Retry-After). Behind a reverse proxy every
 // request comes from the proxy's address: limit per client there, or raise httpRequestsPerSecond.
