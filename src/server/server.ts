@@ -395,7 +395,7 @@ export class PrivkitServer {
     this.#modelVersion = latest.version;
     this.#status = new StatusCache(this.#ledger, task, this.observer);
     this.#checkFinished();
-    const http = { taskId: task.id, limiter: new AddressRateLimiter(parts.httpRequestsPerSecond), statusJson: () => this.#status.json(this.#live()) };
+    const http = { taskId: task.id, limiter: new AddressRateLimiter(parts.httpRequestsPerSecond), statusBody: () => this.#status.body(this.#live()) };
     this.#connections.http.on('request', (req, res) => serveStatusHttp(req, res, http));
     this.#connections.serve({
       authenticate: (token) => this.#authenticate(token),
