@@ -1,0 +1,217 @@
+// privkit/server's SecAgg+ task scaled out over Redis, over real sockets: a redis-server on a random
+// local port, 3 aggregator child processes, a coordinator in this process and Node clients (privkit/
+// client with Ed25519 enrolment, minParticipants and minNoiseMultiplier) spread over the aggregators.
+// Each aggregator runs SecAgg+ among its sampled clients (its shard); the coordinator adds the shards'
+// unmasked sums. Checked against what the clients sent (their quantized, noised inputs, onInput):
+// every released model is the previous one plus eta / k x the inverse rotation of the dequantized sum
+// of the shards' sums (each shard's sum is the sum of its clients' inputs), and every charge is the
+// per-shard distributed discrete Gaussian of the smallest admitted shard (its survivors less the one
+// colluding client), subsampled without replacement at k / (checked-in - 1), recomputed here from the
+// inputs and the rounds' checked-in counts and replayed in an RdpAccountant. An aggregator killed
+// (SIGKILL) mid-round makes its shard withheld: its clients are not in the sum, the round is charged
+// once (for the shards left), and nothing else changes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ready } from 'privkit';
+import { RdpAccountant } from 'privkit/accounting';
+import { connect } from 'privkit/client';
+import { dequantize, inverseRandomizedHadamard, planDistributedDp } from 'privkit/secagg';
+import { createCoordinator, decodeFrame, type ClusterCoordinator, type TaskOptions } from 'privkit/server';
+import { startRedis, type TestRedis } from '../support/redis.js';
+
+let redis: TestRedis;
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+beforeAll(async () => {
+  await ready();
+  redis = await startRedis();
+});
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await redis?.stop();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function startAggregator(taskId: string, id: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'cluster-aggregator.mjs'), redis.url, taskId, id], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`aggregator ${id} exited early with ${code}`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const port = /ready (\d+)/.exec(chunk.toString())?.[1];
+      if (port !== undefined) resolve({ child, url: `ws://127.0.0.1:${port}` });
+    });
+  });
+}
+
+const task = (id: string): TaskOptions => ({
+  id,
+  model: { type: 'softmax-regression', inputs: 4, classes: 2 },
+  local: { epochs: 1, batchSize: 2, learningRate: 0.2 },
+  rounds: 2,
+  clientsPerRound: 6, // 6 of 3 x 3 clients: at least two shards hold >= 2 (3 + 3, 3 + 2 + 1 or 2 + 2 + 2)
+  minCheckIns: 6,
+  minUpdates: 2, // per shard
+  clipNorm: 1,
+  noiseMultiplier: 1,
+  aggregator: 'secagg',
+  bits: 20,
+  trainMs: 8000,
+  phaseMs: 4000,
+});
+
+/** A client's quantized, noised input of a round, and the aggregator it went to. */
+interface Input {
+  round: number;
+  url: string;
+  input: Uint32Array;
+}
+
+/**
+ * Runs a task on 3 aggregators with 3 clients each; `onSecAggSend(url, round)` sees every SecAgg+
+ * frame a client sends (before it is sent). Records each round's rotation seed from Redis.
+ */
+async function run(t: TaskOptions, onSecAggSend?: (url: string, aggregators: { child: ChildProcess; url: string }[]) => void) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'privkit-cluster-secagg-'));
+  dirs.push(dataDir);
+  const coordinator = await createCoordinator({ redis: redis.url, task: t, dataDir });
+  const initial = coordinator.params;
+  const watcher = createClient({ url: redis.url });
+  watcher.on('error', () => undefined);
+  await watcher.connect();
+  const subscriber = watcher.duplicate();
+  subscriber.on('error', () => undefined);
+  await subscriber.connect();
+  const seeds = new Map<number, Uint8Array>();
+  await subscriber.subscribe(`privkit:${t.id}:events`, (message) => {
+    if (!message.startsWith('round ')) return;
+    void watcher.hGet(`privkit:${t.id}:round`, 'rot').then((hex) => hex != null && seeds.set(Number(message.slice(6)), new Uint8Array(Buffer.from(hex, 'hex'))));
+  });
+  const aggregators = await Promise.all(['1', '2', '3'].map((a) => startAggregator(t.id, `${t.id}-${a}`)));
+  const inputs: Input[] = [];
+  class WatchedSocket extends WebSocket {
+    readonly #url: string;
+    constructor(url: string) {
+      super(url);
+      this.#url = url;
+    }
+    override send(data: Uint8Array): void {
+      if (decodeFrame(data).message.type === 'secagg') onSecAggSend?.(this.#url, aggregators);
+      super.send(data);
+    }
+  }
+  const clients = Promise.all(
+    aggregators.flatMap(({ url }, a) =>
+      [0, 1, 2].map(async (i) => {
+        const c = 3 * a + i;
+        const labels = Uint8Array.from({ length: 6 }, (_, k) => (k + c) % 2);
+        const images = Float32Array.from({ length: 24 }, (_, k) => labels[k >> 2]! - 0.5 + 0.3 * Math.sin(k + c));
+        const { token } = await coordinator.issueToken();
+        return connect({
+          url,
+          taskId: t.id,
+          token,
+          data: { images, labels },
+          WebSocket: WatchedSocket as never,
+          minParticipants: 2,
+          minNoiseMultiplier: 0.5,
+          onInput: (q) => void inputs.push({ round: q.round, url, input: q.input }),
+          retryMs: 20,
+          maxRetryMs: 100,
+          attempts: 5,
+        }).done.catch(() => undefined);
+      }),
+    ),
+  );
+  const final = await coordinator.finished;
+  await clients;
+  for (const { child } of aggregators) child.kill('SIGTERM');
+  subscriber.destroy();
+  watcher.destroy();
+  return { coordinator, initial, final, inputs, seeds, aggregators };
+}
+
+/**
+ * Replays the task from the clients' inputs: the shards of a round are its inputs grouped by
+ * aggregator; the released sum is the sum of the shards' sums mod 2^bits; the charge is the plan's
+ * event for the smallest shard's survivors less 1 at k / (checked-in - 1), without replacement.
+ */
+function expectReplay(t: TaskOptions, coordinator: ClusterCoordinator, initial: Float32Array, inputs: Input[], seeds: Map<number, Uint8Array>) {
+  const status = coordinator.status();
+  const plan = planDistributedDp({ clipNorm: t.clipNorm, dimension: initial.length, clients: t.clientsPerRound, noiseClients: t.minUpdates!, noiseMultiplier: t.noiseMultiplier, bits: t.bits! });
+  const observer = new RdpAccountant();
+  const server = new RdpAccountant();
+  let params = initial.slice();
+  let charges = 0;
+  for (const round of status.rounds) {
+    const shards = new Map<string, Uint32Array[]>();
+    for (const { round: r, url, input } of inputs) if (r === round.round) shards.set(url, [...(shards.get(url) ?? []), input]);
+    if (round.status !== 'released') {
+      expect(round.status).toBe('withheld');
+      expect(round.event).toBeUndefined();
+      expect(shards.size).toBe(0); // a withheld round unmasked nothing: no shard reached its masked inputs
+      continue;
+    }
+    const shardSums = [...shards.values()].map((members) => {
+      const sum = new Uint32Array(plan.dimension);
+      for (const input of members) for (let j = 0; j < sum.length; j++) sum[j] = (sum[j]! + input[j]!) % 2 ** plan.bits;
+      return sum;
+    });
+    const total = new Uint32Array(plan.dimension);
+    for (const shardSum of shardSums) for (let j = 0; j < total.length; j++) total[j] = (total[j]! + shardSum[j]!) % 2 ** plan.bits;
+    expect(round.included).toBe([...shards.values()].reduce((n, m) => n + m.length, 0));
+    const fewest = Math.min(...[...shards.values()].map((m) => m.length));
+    const event = plan.event({ clients: Math.max(1, fewest - 1), sampleRate: Math.min(1, t.clientsPerRound / (round.checkedIn - 1)), sampling: 'without-replacement' });
+    expect(round.event).toEqual(event);
+    observer.step(event);
+    server.step({ ...event, sampleRate: 1 });
+    charges += 1;
+    expect(round.epsilonAfter).toBeCloseTo(observer.getEpsilon(1e-5).epsilon, 12);
+    const sum = inverseRandomizedHadamard(dequantize(total, { scale: plan.scale, bits: plan.bits }), seeds.get(round.round)!, initial.length);
+    const next = params.slice();
+    for (let j = 0; j < next.length; j++) next[j] += (1 / t.clientsPerRound) * sum[j]!;
+    params = next;
+  }
+  expect(charges).toBeGreaterThan(0);
+  expect(status.epsilon).toBeCloseTo(observer.getEpsilon(1e-5).epsilon, 12);
+  expect(status.epsilonAgainstServer).toBeCloseTo(server.getEpsilon(1e-5).epsilon, 12);
+  const got = coordinator.params;
+  for (let j = 0; j < got.length; j++) expect(Math.abs(got[j]! - params[j]!)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(params[j]!)));
+}
+
+describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
+  it('runs rounds whose released sum is the sum of the shards\' sums, charged for the smallest shard', async () => {
+    const t = task('cluster-secagg');
+    const { coordinator, initial, final, inputs, seeds } = await run(t);
+    expect(final.finishedBy).toBe('rounds');
+    expect(final.rounds.map((r) => r.status)).toEqual(['released', 'released']);
+    // every round summed shards of more than one aggregator
+    for (const round of [1, 2]) expect(new Set(inputs.filter((i) => i.round === round).map((i) => i.url)).size).toBeGreaterThan(1);
+    expectReplay(t, coordinator, initial, inputs, seeds);
+    await coordinator.close();
+  }, 60000);
+
+  it('an aggregator killed mid-round has its shard withheld; the round is charged once, for the shards left', async () => {
+    const t = task('cluster-secagg-kill');
+    let killed: string | undefined;
+    const { coordinator, initial, final, inputs, seeds } = await run(t, (url, aggregators) => {
+      if (killed !== undefined) return;
+      killed = url;
+      aggregators.find((a) => a.url === url)!.child.kill('SIGKILL'); // at its first SecAgg+ message: its shard is in flight
+    });
+    expect(killed).toBeDefined();
+    expect(inputs.some((i) => i.url === killed)).toBe(false); // its shard never reached its masked inputs
+    expect(final.finishedBy).toBe('rounds');
+    expect(final.rounds.filter((r) => r.status === 'aborted')).toEqual([]);
+    // each round charged at most once, and exactly the released ones
+    const charged = coordinator.status().rounds.filter((r) => r.event !== undefined);
+    expect(charged.every((r) => r.status === 'released')).toBe(true);
+    expectReplay(t, coordinator, initial, inputs, seeds);
+    await coordinator.close();
+  }, 60000);
+});
