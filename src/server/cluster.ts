@@ -27,7 +27,7 @@
 // Numerical Algorithms, 2nd ed., section 4.2), so the sensitivity CentralDpAggregator charges (which
 // allows that error) covers this sum too, and the noise and the charge are CentralDpAggregator's.
 //
-// Trust model. Central DP, as in server.ts: the epsilon is for observers of what the service releases
+// Trust model of 'central-dp'. Central DP, as in server.ts: the epsilon is for observers of what the service releases
 // (model versions, round results, task status with the checked-in counts); it gives no protection
 // against the service itself. The service here is the coordinator, every aggregator process AND the
 // Redis server: all of them are inside the trusted boundary. Partial sums in Redis are unnoised, the
@@ -38,6 +38,60 @@
 // partial sums and check-ins (poisoning the model and the sample) but cannot take the lease from a
 // living coordinator, make it skip a charge, or change its ledger. Run Redis on a private network
 // with authentication (a redis://user:password@ or rediss:// URL) and treat it like the ledger's disk.
+//
+// Secure aggregation (aggregator: 'secagg'): one SecAgg+ shard per aggregator. Steps 1-2 are as
+// above (a check-in needs an enrolled Ed25519 key: aggregators verify enrolments and bind each key to
+// one client in Redis, and the coordinator binds the keys of the clients it samples in its ledger, for
+// good; bans of convicted dealers go the same way). Then:
+//   3'. each aggregator runs the one-process server's SecAgg+ round (secagg-round.ts: 16 neighbours,
+//      signed key adverts, the distributed discrete Gaussian) among ITS sampled clients, its shard,
+//      with the round's rotation seed from the coordinator; when the shard's consistency check closes
+//      (its survivor set fixed and signed) it reports the survivors (0: below the shard's minimum,
+//      withheld) and waits: no unmask request leaves yet;
+//   4'. the coordinator waits for every sampled shard's report, until trainMs + 3 phaseMs + graceMs and
+//      no longer than a silent aggregator's heartbeat: a shard that did not report (its aggregator died
+//      mid-round) or has fewer than minUpdates survivors is withheld (its clients are dropouts). If no
+//      shard is left the round is withheld, nothing charged. Otherwise the ledger is charged FIRST, then
+//      the coordinator admits the shards left (a fenced write); only they unmask and write their sums
+//      (Z_2^bits); the coordinator adds them mod 2^bits, dequantizes, rotates back and releases. A
+//      shard that fails or dies after its admission is left out of the sum (the charge covers it: the
+//      round released a function of the admitted shards' sums); with none left the round is aborted
+//      and keeps its charge (counted toward maxAbortedRounds). The round is charged once, whatever fails.
+// Noise: ONE plan for every shard (planDistributedDp with clients = clientsPerRound, noiseClients =
+// minUpdates, as one SecureAggregator round of k): each client adds 1/minUpdates of the central
+// variance (z C)^2, so every shard with at least minUpdates survivors carries at least the central noise
+// by itself: per-shard distributed DP. The quantization is planned for all k clients, so neither a
+// shard (at most k clients) nor the total of the shards (at most k clients) wraps beyond the plan's bound.
+// Cost in utility: the shards' noises are independent, so the released total carries about
+// sqrt(#admitted shards) x the central noise (each shard at least z C); a cohort served by N
+// aggregators learns with ~sqrt(N) x the noise of one process at the same epsilon.
+// Accounting. A client's update lies in exactly one shard's sum (its aggregator's, fixed by its
+// check-in, not by its data), and the shards' noises are independent. Write client j's quantized input
+// x_j as y_j = x_j placed in block a(j) of a vector of B blocks (B admitted shards): the shard sums are
+// the blocks of sum_{j in sample} y_j, y_j has x_j's L1 and L2 norms, and one client's data replaced
+// changes y only in its own block. Each block carries the discrete Gaussians of its shard's honest
+// survivors, at least s = min over admitted shards of (survivors - c) of them (c = colludingClients,
+// whose noise the observer knows); more draws in a block are independent noise added after the fact
+// (post-processing). So the view of the shard sums is at most the subsampled distributed discrete
+// Gaussian sum of dimension B x (rotated length) with s noisy clients: the round is charged the plan's
+// event (with the samplers' error of all k clients' draws, sampler-error.ts) for max(1, s) clients, its
+// dimension B x the rotated length (the accountant's tau x dimension term grows with it), sampled
+// without replacement at q = min(1, k / (n - c)), replace-one, as server.ts charges one SecAgg+ round.
+// Before a round starts it is priced at minUpdates - c clients and one block per living aggregator
+// against targetEpsilon.
+// Adversaries and whose epsilon:
+//   - the coordinator and anyone who reads Redis (semi-honest): they see every admitted shard's unmasked
+//     sum, each DP by itself, and no update: the epsilon (observer) holds against them, as for
+//     observers of the released models and status;
+//   - an aggregator that deviates: against its own shard it is the one-process SecAgg+ server (it sees
+//     only the sum over its shard's signed survivor set; epsilonAgainstServer: without sampling), and
+//     the client-side checks of privkit/client hold against it, against the SHARD: a client's
+//     SecAggClient sees only its shard's participants, so minParticipants bounds the shard's survivor
+//     set, and minNoiseMultiplier the plan's noise of minParticipants clients. Like the one-process
+//     server it is trusted with the plan and for the survivor count it reports (a lying aggregator can
+//     make the charge too small for its shard's clients, who are protected by their own minimums);
+//   - malicious clients: as against the one-process server (signed messages, bans of convicted dealers).
+// Aggregator failures and check-ins must not depend on the data (as above).
 //
 // Clients reach aggregators through the connection layer of the one-process server (connections.ts:
 // rate limit, bounded frames, replays, bearer tokens looked up in Redis, maxUnauthenticated, the hello
@@ -388,7 +442,7 @@ export class ClusterCoordinator {
     const event =
       this.#plan === undefined
         ? centralRoundEvent(this.#aggregator, sampleRate, 'without-replacement')
-        : this.#plan.event({ clients: Math.max(1, task.minUpdates - task.colludingClients), sampleRate, sampling: 'without-replacement' });
+        : this.#shardEvent(task.minUpdates, alive.size, sampleRate);
     if (task.targetEpsilon !== undefined && !(this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon <= task.targetEpsilon)) {
       await this.#finish('budget');
       return;
@@ -513,8 +567,7 @@ export class ClusterCoordinator {
       }
       // Rule 1: charged before any shard is unmasked. Each client's update is in one shard's sum; the costliest is the
       // one with the fewest noisy survivors (the c colluding clients know their own noise: not counted).
-      const fewest = Math.min(...admitted.values());
-      const event = this.#plan!.event({ clients: Math.max(1, fewest - task.colludingClients), sampleRate: round.sampleRate, sampling: 'without-replacement' });
+      const event = this.#shardEvent(Math.min(...admitted.values()), admitted.size, round.sampleRate);
       this.#ledger.chargeRound(task.id, round.round, event, this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon);
       this.#charge(event);
       round.admitted = admitted;
@@ -547,6 +600,13 @@ export class ClusterCoordinator {
     }
     const sum = inverseRandomizedHadamard(dequantize(total, { scale: plan.scale, bits: plan.bits }), round.rotationSeed, task.model.paramCount);
     await this.#release(round.round, included, sum);
+  }
+
+  /** The charge of a secure-aggregation round whose smallest of `shards` shards has `survivors` survivors (see the file header). */
+  #shardEvent(survivors: number, shards: number, sampleRate: number): PrivacyEvent {
+    const plan = this.#plan!;
+    const event = plan.event({ clients: Math.max(1, survivors - this.#task.colludingClients), sampleRate, sampling: 'without-replacement' });
+    return { ...event, dimension: plan.dimension * Math.max(1, shards) };
   }
 
   /** Stores the bans aggregators reported (convicted dealers) in the ledger, for good. */
@@ -888,6 +948,13 @@ export class ClusterAggregator {
     if (this.#lastRound !== round || this.#closing) return;
     const clients = sampled.flatMap((id, i) => (keys[i] == null ? [] : [{ id, signingPublicKey: new Uint8Array(Buffer.from(keys[i]!, 'hex')) }]));
     if (rotationSeed.length !== 32 || clients.length < secAggShape(clients.length, s.neighbours, s.minUpdates).minSurvivors) {
+      // too few to reach the shard's minimum: withheld before it starts; its clients, never sent a task, stay checked in
+      for (const id of sampled) {
+        if (this.#connections.get(id) === undefined) continue;
+        this.#checkedIn.add(id);
+        this.#pendingCheckIns.add(id);
+      }
+      this.#checkInFlush ??= setTimeout(() => this.#flushCheckIns(), 10);
       return this.#writePart(round, `r:${this.id}`, '0');
     }
     const shard: ShardRound = { round, runner: undefined as unknown as SecAggRound, admit: undefined, reported: false };

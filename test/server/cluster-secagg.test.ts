@@ -6,48 +6,20 @@
 // every released model is the previous one plus eta / k x the inverse rotation of the dequantized sum
 // of the shards' sums (each shard's sum is the sum of its clients' inputs), and every charge is the
 // per-shard distributed discrete Gaussian of the smallest admitted shard (its survivors less the one
-// colluding client), subsampled without replacement at k / (checked-in - 1), recomputed here from the
+// colluding client; the dimension all shards' together), subsampled without replacement at k / (checked-in - 1), recomputed here from the
 // inputs and the rounds' checked-in counts and replayed in an RdpAccountant. An aggregator killed
 // (SIGKILL) mid-round makes its shard withheld: its clients are not in the sum, the round is charged
 // once (for the shards left), and nothing else changes.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { createClient } from 'redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ready } from 'privkit';
+import { describe, expect, it } from 'vitest';
 import { RdpAccountant } from 'privkit/accounting';
 import { connect } from 'privkit/client';
 import { dequantize, inverseRandomizedHadamard, planDistributedDp } from 'privkit/secagg';
 import { createCoordinator, decodeFrame, type ClusterCoordinator, type TaskOptions } from 'privkit/server';
-import { startRedis, type TestRedis } from '../support/redis.js';
+import { clusterFixture, type ChildAggregator } from '../support/cluster.js';
 
-let redis: TestRedis;
-const dirs: string[] = [];
-const children: ChildProcess[] = [];
-beforeAll(async () => {
-  await ready();
-  redis = await startRedis();
-});
-afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-  await redis?.stop();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function startAggregator(taskId: string, id: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'cluster-aggregator.mjs'), redis.url, taskId, id], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`aggregator ${id} exited early with ${code}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      const port = /ready (\d+)/.exec(chunk.toString())?.[1];
-      if (port !== undefined) resolve({ child, url: `ws://127.0.0.1:${port}` });
-    });
-  });
-}
+const redis = clusterFixture();
 
 const task = (id: string): TaskOptions => ({
   id,
@@ -76,10 +48,8 @@ interface Input {
  * Runs a task on 3 aggregators with 3 clients each; `onSecAggSend(url, round)` sees every SecAgg+
  * frame a client sends (before it is sent). Records each round's rotation seed from Redis.
  */
-async function run(t: TaskOptions, onSecAggSend?: (url: string, aggregators: { child: ChildProcess; url: string }[]) => void) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'privkit-cluster-secagg-'));
-  dirs.push(dataDir);
-  const coordinator = await createCoordinator({ redis: redis.url, task: t, dataDir });
+async function run(t: TaskOptions, onSecAggSend?: (url: string, aggregators: ChildAggregator[]) => void) {
+  const coordinator = await createCoordinator({ redis: redis.url, task: t, dataDir: redis.dataDir() });
   const initial = coordinator.params;
   const watcher = createClient({ url: redis.url });
   watcher.on('error', () => undefined);
@@ -92,7 +62,7 @@ async function run(t: TaskOptions, onSecAggSend?: (url: string, aggregators: { c
     if (!message.startsWith('round ')) return;
     void watcher.hGet(`privkit:${t.id}:round`, 'rot').then((hex) => hex != null && seeds.set(Number(message.slice(6)), new Uint8Array(Buffer.from(hex, 'hex'))));
   });
-  const aggregators = await Promise.all(['1', '2', '3'].map((a) => startAggregator(t.id, `${t.id}-${a}`)));
+  const aggregators = await Promise.all(['1', '2', '3'].map((a) => redis.startAggregator(t.id, `${t.id}-${a}`)));
   const inputs: Input[] = [];
   class WatchedSocket extends WebSocket {
     readonly #url: string;
@@ -166,7 +136,11 @@ function expectReplay(t: TaskOptions, coordinator: ClusterCoordinator, initial: 
     for (const shardSum of shardSums) for (let j = 0; j < total.length; j++) total[j] = (total[j]! + shardSum[j]!) % 2 ** plan.bits;
     expect(round.included).toBe([...shards.values()].reduce((n, m) => n + m.length, 0));
     const fewest = Math.min(...[...shards.values()].map((m) => m.length));
-    const event = plan.event({ clients: Math.max(1, fewest - 1), sampleRate: Math.min(1, t.clientsPerRound / (round.checkedIn - 1)), sampling: 'without-replacement' });
+    // the shard sums as blocks of one vector: the dimension is the shards' rotated lengths together
+    const event = {
+      ...plan.event({ clients: Math.max(1, fewest - 1), sampleRate: Math.min(1, t.clientsPerRound / (round.checkedIn - 1)), sampling: 'without-replacement' }),
+      dimension: plan.dimension * shards.size,
+    };
     expect(round.event).toEqual(event);
     observer.step(event);
     server.step({ ...event, sampleRate: 1 });
