@@ -9,7 +9,10 @@
 // colluding client; the dimension all shards' together), subsampled without replacement at k / (checked-in - 1), recomputed here from the
 // inputs and the rounds' checked-in counts and replayed in an RdpAccountant. An aggregator killed
 // (SIGKILL) mid-round makes its shard withheld: its clients are not in the sum, the round is charged
-// once (for the shards left), and nothing else changes.
+// once (for the shards left), and nothing else changes. One killed after the coordinator charged the
+// round and admitted its shard (at its clients' unmasking responses) is left out of the sum, and the
+// round keeps its one charge, computed with that shard. A client's minParticipants holds against its
+// shard: clients asking for more participants than a shard holds leave every round withheld.
 import { WebSocket } from 'ws';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
@@ -44,11 +47,19 @@ interface Input {
   input: Uint32Array;
 }
 
+/** A SecAgg+ frame a client is about to send: to which aggregator, of which round, its how-manieth of the round (5: unmasking). */
+interface Sending {
+  url: string;
+  round: number;
+  index: number;
+}
+
 /**
- * Runs a task on 3 aggregators with 3 clients each; `onSecAggSend(url, round)` sees every SecAgg+
- * frame a client sends (before it is sent). Records each round's rotation seed from Redis.
+ * Runs a task on 3 aggregators with 3 clients each (with `minParticipants` 2 unless given);
+ * `onSecAggSend` sees every SecAgg+ frame a client sends, before it is sent, and may drop it (true).
+ * Records each round's rotation seed from Redis.
  */
-async function run(t: TaskOptions, onSecAggSend?: (url: string, aggregators: ChildAggregator[]) => void) {
+async function run(t: TaskOptions, onSecAggSend?: (sending: Sending, aggregators: ChildAggregator[]) => boolean, minParticipants = 2) {
   const coordinator = await createCoordinator({ redis: redis.url, task: t, dataDir: redis.dataDir() });
   const initial = coordinator.params;
   const watcher = createClient({ url: redis.url });
@@ -66,12 +77,18 @@ async function run(t: TaskOptions, onSecAggSend?: (url: string, aggregators: Chi
   const inputs: Input[] = [];
   class WatchedSocket extends WebSocket {
     readonly #url: string;
+    readonly #sentInRound = new Map<number, number>();
     constructor(url: string) {
       super(url);
       this.#url = url;
     }
     override send(data: Uint8Array): void {
-      if (decodeFrame(data).message.type === 'secagg') onSecAggSend?.(this.#url, aggregators);
+      const { message } = decodeFrame(data);
+      if (message.type === 'secagg') {
+        const index = (this.#sentInRound.get(message.round) ?? 0) + 1;
+        this.#sentInRound.set(message.round, index);
+        if (onSecAggSend?.({ url: this.#url, round: message.round, index }, aggregators) === true) return;
+      }
       super.send(data);
     }
   }
@@ -88,7 +105,7 @@ async function run(t: TaskOptions, onSecAggSend?: (url: string, aggregators: Chi
           token,
           data: { images, labels },
           WebSocket: WatchedSocket as never,
-          minParticipants: 2,
+          minParticipants,
           minNoiseMultiplier: 0.5,
           onInput: (q) => void inputs.push({ round: q.round, url, input: q.input }),
           retryMs: 20,
@@ -108,10 +125,12 @@ async function run(t: TaskOptions, onSecAggSend?: (url: string, aggregators: Chi
 
 /**
  * Replays the task from the clients' inputs: the shards of a round are its inputs grouped by
- * aggregator; the released sum is the sum of the shards' sums mod 2^bits; the charge is the plan's
- * event for the smallest shard's survivors less 1 at k / (checked-in - 1), without replacement.
+ * aggregator (the admitted ones); the released sum is the sum of their sums mod 2^bits but for the
+ * shard `lost` (admitted, then its aggregator died); the charge is the plan's event for the smallest
+ * admitted shard's survivors less 1 at k / (checked-in - 1), without replacement, its dimension the
+ * admitted shards' together. A round whose admitted shards were all lost is aborted with its charge.
  */
-function expectReplay(t: TaskOptions, coordinator: ClusterCoordinator, initial: Float32Array, inputs: Input[], seeds: Map<number, Uint8Array>) {
+function expectReplay(t: TaskOptions, coordinator: ClusterCoordinator, initial: Float32Array, inputs: Input[], seeds: Map<number, Uint8Array>, lost?: { round: number; url: string }) {
   const status = coordinator.status();
   const plan = planDistributedDp({ clipNorm: t.clipNorm, dimension: initial.length, clients: t.clientsPerRound, noiseClients: t.minUpdates!, noiseMultiplier: t.noiseMultiplier, bits: t.bits! });
   const observer = new RdpAccountant();
@@ -121,20 +140,19 @@ function expectReplay(t: TaskOptions, coordinator: ClusterCoordinator, initial: 
   for (const round of status.rounds) {
     const shards = new Map<string, Uint32Array[]>();
     for (const { round: r, url, input } of inputs) if (r === round.round) shards.set(url, [...(shards.get(url) ?? []), input]);
-    if (round.status !== 'released') {
-      expect(round.status).toBe('withheld');
+    if (round.status === 'withheld') {
       expect(round.event).toBeUndefined();
       expect(shards.size).toBe(0); // a withheld round unmasked nothing: no shard reached its masked inputs
       continue;
     }
-    const shardSums = [...shards.values()].map((members) => {
+    const released = [...shards].filter(([url]) => !(lost?.round === round.round && lost.url === url)).map(([, members]) => members);
+    const shardSums = released.map((members) => {
       const sum = new Uint32Array(plan.dimension);
       for (const input of members) for (let j = 0; j < sum.length; j++) sum[j] = (sum[j]! + input[j]!) % 2 ** plan.bits;
       return sum;
     });
     const total = new Uint32Array(plan.dimension);
     for (const shardSum of shardSums) for (let j = 0; j < total.length; j++) total[j] = (total[j]! + shardSum[j]!) % 2 ** plan.bits;
-    expect(round.included).toBe([...shards.values()].reduce((n, m) => n + m.length, 0));
     const fewest = Math.min(...[...shards.values()].map((m) => m.length));
     // the shard sums as blocks of one vector: the dimension is the shards' rotated lengths together
     const event = {
@@ -146,6 +164,12 @@ function expectReplay(t: TaskOptions, coordinator: ClusterCoordinator, initial: 
     server.step({ ...event, sampleRate: 1 });
     charges += 1;
     expect(round.epsilonAfter).toBeCloseTo(observer.getEpsilon(1e-5).epsilon, 12);
+    if (released.length === 0) {
+      expect(round.status).toBe('aborted'); // charged, nothing released
+      continue;
+    }
+    expect(round.status).toBe('released');
+    expect(round.included).toBe(released.reduce((n, m) => n + m.length, 0));
     const sum = inverseRandomizedHadamard(dequantize(total, { scale: plan.scale, bits: plan.bits }), seeds.get(round.round)!, initial.length);
     const next = params.slice();
     for (let j = 0; j < next.length; j++) next[j] += (1 / t.clientsPerRound) * sum[j]!;
@@ -173,10 +197,11 @@ describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
   it('an aggregator killed mid-round has its shard withheld; the round is charged once, for the shards left', async () => {
     const t = task('cluster-secagg-kill');
     let killed: string | undefined;
-    const { coordinator, initial, final, inputs, seeds } = await run(t, (url, aggregators) => {
-      if (killed !== undefined) return;
+    const { coordinator, initial, final, inputs, seeds } = await run(t, ({ url }, aggregators) => {
+      if (killed !== undefined) return false;
       killed = url;
       aggregators.find((a) => a.url === url)!.child.kill('SIGKILL'); // at its first SecAgg+ message: its shard is in flight
+      return true;
     });
     expect(killed).toBeDefined();
     expect(inputs.some((i) => i.url === killed)).toBe(false); // its shard never reached its masked inputs
@@ -186,6 +211,36 @@ describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
     const charged = coordinator.status().rounds.filter((r) => r.event !== undefined);
     expect(charged.every((r) => r.status === 'released')).toBe(true);
     expectReplay(t, coordinator, initial, inputs, seeds);
+    await coordinator.close();
+  }, 60000);
+
+  it('an aggregator killed after its shard was admitted (and charged) is left out of the sum; the round is charged once', async () => {
+    const t = task('cluster-secagg-late');
+    let lost: { round: number; url: string } | undefined;
+    const { coordinator, initial, final, inputs, seeds } = await run(t, ({ url, round, index }, aggregators) => {
+      if (index !== 5) return false; // the unmasking response: the coordinator has charged and admitted the shard
+      if (lost === undefined) {
+        lost = { round, url };
+        aggregators.find((a) => a.url === url)!.child.kill('SIGKILL');
+      }
+      return lost.url === url;
+    });
+    expect(lost).toBeDefined();
+    expect(inputs.some((i) => i.round === lost!.round && i.url === lost!.url)).toBe(true); // its shard got its masked inputs
+    expect(final.finishedBy).toBe('rounds');
+    const charged = coordinator.status().rounds.filter((r) => r.event !== undefined);
+    expect(charged.map((r) => r.round)).toContain(lost!.round);
+    expectReplay(t, coordinator, initial, inputs, seeds, lost);
+    await coordinator.close();
+  }, 60000);
+
+  it("checks a client's minParticipants against its shard: shards smaller than it never unmask", async () => {
+    // 3 clients an aggregator: a client that wants 4 participants refuses every shard, although 6 are sampled a round
+    const t = { ...task('cluster-secagg-small'), trainMs: 2500, phaseMs: 1500 }; // refused before advertising: each round waits out trainMs
+    const { coordinator, final, inputs } = await run(t, undefined, 4);
+    expect(final.rounds.map((r) => r.status)).toEqual(['withheld', 'withheld']);
+    expect(inputs).toEqual([]);
+    expect(final.epsilon).toBe(0);
     await coordinator.close();
   }, 60000);
 });
