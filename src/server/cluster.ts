@@ -108,10 +108,10 @@ import { dequantize } from '../secagg/quantize.js';
 import { inverseRandomizedHadamard } from '../secagg/rotation.js';
 import { assertInteger, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
-import { enrolmentBytes, type Message, type RoundStatus, type WireAggregator, type WireModelSpec } from '../service/wire.js';
+import type { Message, RoundStatus, WireAggregator, WireModelSpec } from '../service/wire.js';
 import { CLOSE_FINISHED, CLOSE_REFUSED, LISTEN_KEYS, Refusal, listen, readListenOptions, tokenHash, type Connection, type Connections, type ListenOptions } from './connections.js';
 import { Ledger } from './ledger.js';
-import { BAN_REASON, secAggMaxBytes, secAggShape, SecAggRound, verifyEd25519, type SecAggOutcome } from './secagg-round.js';
+import { BAN_REASON, secAggMaxBytes, secAggShape, SecAggRound, checkEnrolment, type SecAggOutcome } from './secagg-round.js';
 import { binary, connectRedis, Lease, taskKeys, type FencedArg, type RedisClient, type TaskKeys } from './redis.js';
 import { endOfTask, resolveTask, type FinishedBy, type IssuedToken, type ResolvedTask, type TaskOptions, type TaskStatus } from './server.js';
 
@@ -548,18 +548,16 @@ export class ClusterCoordinator {
    */
   async #maybeFinishSecAgg(round: CoordinatorRound & { kind: 'secagg' }): Promise<void> {
     const task = this.#task;
-    const fields = await this.#redis.hmGet(
-      this.#keys.part(round.round),
-      [...round.sampledPerAggregator.keys()].flatMap((a) => [`r:${a}`, `s:${a}`]),
-    );
-    const field = (prefix: 'r' | 's', a: string): string | null | undefined => fields[2 * [...round.sampledPerAggregator.keys()].indexOf(a) + (prefix === 'r' ? 0 : 1)];
+    const aggregators = [...round.sampledPerAggregator.keys()];
+    const written = new Set(await this.#redis.hKeys(this.#keys.part(round.round))); // names only: the sums are read once, at the end
     if (round.admitted === undefined) {
-      const pending = [...round.sampledPerAggregator.keys()].filter((a) => field('r', a) == null);
+      const pending = aggregators.filter((a) => !written.has(`r:${a}`));
       if (await this.#waitFor(pending, round.deadline)) return;
+      const reports = await this.#redis.hmGet(this.#keys.part(round.round), aggregators.map((a) => `r:${a}`));
       const admitted = new Map<string, number>();
-      for (const [a, sampled] of round.sampledPerAggregator) {
-        const survivors = Number(field('r', a) ?? 0);
-        if (Number.isInteger(survivors) && survivors >= task.minUpdates && survivors <= sampled) admitted.set(a, survivors);
+      for (const [i, a] of aggregators.entries()) {
+        const survivors = Number(reports[i] ?? 0);
+        if (Number.isInteger(survivors) && survivors >= task.minUpdates && survivors <= round.sampledPerAggregator.get(a)!) admitted.set(a, survivors);
       }
       if (admitted.size === 0) {
         this.#ledger.withholdRound(task.id, round.round, 0);
@@ -578,7 +576,7 @@ export class ClusterCoordinator {
       ]);
       return;
     }
-    const pending = [...round.admitted.keys()].filter((a) => field('s', a) == null);
+    const pending = [...round.admitted.keys()].filter((a) => !written.has(`s:${a}`));
     if (await this.#waitFor(pending, round.deadline)) return;
     const plan = this.#plan!;
     const words = plan.dimension;
@@ -957,8 +955,7 @@ export class ClusterAggregator {
       this.#checkInFlush ??= setTimeout(() => this.#flushCheckIns(), 10);
       return this.#writePart(round, `r:${this.id}`, '0');
     }
-    const shard: ShardRound = { round, runner: undefined as unknown as SecAggRound, admit: undefined, reported: false };
-    shard.runner = new SecAggRound({
+    const runner = new SecAggRound({
       round,
       clients,
       plan: this.#plan!,
@@ -974,6 +971,7 @@ export class ClusterAggregator {
       convict: (ids) => this.#convict(round, ids),
       end: (outcome) => void this.#endShard(shard, outcome).catch(() => undefined),
     });
+    const shard: ShardRound = { round, runner, admit: undefined, reported: false }; // the hooks above run once started
     this.#shard = shard;
     await shard.runner.start();
   }
@@ -1117,9 +1115,8 @@ export class ClusterAggregator {
   /** Enrol: a 32-byte Ed25519 key, signed over (task, client, key), bound in Redis once per client and key (ENROL). */
   #checkEnrol(connection: Connection, id: string, message: Extract<Message, { type: 'enrol' }>): () => void {
     if (this.#plan === undefined) throw new Refusal('E_PROTOCOL', 'this task does not use secure aggregation: there is no key to enrol');
+    checkEnrolment(this.taskId, id, message);
     const key = message.signingPublicKey;
-    if (key.length !== 32 || message.signature.length !== 64) throw new Refusal('E_PROTOCOL', 'an enrolment carries a 32-byte Ed25519 key and a 64-byte signature');
-    if (!verifyEd25519(key, message.signature, enrolmentBytes(this.taskId, id, key))) throw new Refusal('E_AUTH', 'the enrolment signature does not verify under the enrolled key');
     return () => {
       const refSeq = connection.lastSeqIn;
       this.#redis.eval(ENROL, { keys: [this.#keys.keys, this.#keys.owners], arguments: [id, toHex(key)] }).then(

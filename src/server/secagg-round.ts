@@ -24,7 +24,8 @@ import type { DistributedDpPlan } from '../secagg/ddp.js';
 import type { ClientMessage, ServerMessage } from '../secagg/messages.js';
 import { rotationLength } from '../secagg/rotation.js';
 import { SecAggServer } from '../secagg/server.js';
-import type { Message } from '../service/wire.js';
+import { SIGNING_KEY_BYTES } from '../secagg/crypto.js';
+import { enrolmentBytes, type Message } from '../service/wire.js';
 import { Refusal, SharedFrame, type Connection } from './connections.js';
 
 /** Why a convicted dealer is banned (the reason stored with the ban). */
@@ -33,14 +34,24 @@ export const BAN_REASON = 'this client was convicted of dealing inconsistent sha
 /** The raw 32-byte Ed25519 public key as a Node key object (SPKI DER: a fixed 12-byte prefix + the key). */
 const ED25519_SPKI_PREFIX = Uint8Array.of(0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00);
 
-/** Whether `signature` is `publicKey`'s Ed25519 signature over `bytes` (an enrolment's proof of possession). */
-export function verifyEd25519(publicKey: Uint8Array, signature: Uint8Array, bytes: Uint8Array): boolean {
+function verifyEd25519(publicKey: Uint8Array, signature: Uint8Array, bytes: Uint8Array): boolean {
   try {
     const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
     return verifySignature(null, bytes, key, signature);
   } catch {
     return false;
   }
+}
+
+/**
+ * Checks an enrolment's form and its proof of possession: a 32-byte Ed25519 key whose signature over
+ * (task, client, key) verifies. Throws a Refusal (E_PROTOCOL, E_AUTH); whether the key may be bound
+ * to the client is the caller's to check.
+ */
+export function checkEnrolment(taskId: string, clientId: string, message: Extract<Message, { type: 'enrol' }>): void {
+  const key = message.signingPublicKey;
+  if (key.length !== SIGNING_KEY_BYTES || message.signature.length !== 64) throw new Refusal('E_PROTOCOL', 'an enrolment carries a 32-byte Ed25519 key and a 64-byte signature');
+  if (!verifyEd25519(key, message.signature, enrolmentBytes(taskId, clientId, key))) throw new Refusal('E_AUTH', 'the enrolment signature does not verify under the enrolled key');
 }
 
 /**

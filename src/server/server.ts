@@ -81,7 +81,7 @@ import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import { assertDelta, type DistributedDiscreteGaussianEvent, type PrivacyEvent } from '../accounting/events.js';
 import { createRng } from '../dp/rng.js';
 import { CentralDpAggregator, centralRoundEvent } from '../fl/aggregators.js';
-import { equalBytes, SIGNING_KEY_BYTES } from '../secagg/crypto.js';
+import { equalBytes } from '../secagg/crypto.js';
 import { planDistributedDp, type DistributedDpPlan } from '../secagg/ddp.js';
 import { dequantize } from '../secagg/quantize.js';
 import { inverseRandomizedHadamard } from '../secagg/rotation.js';
@@ -90,10 +90,10 @@ import { createModel, type Model, type ModelSpecInput } from '../fl/model.js';
 import { fixedSizeSample, UniformIntegers } from '../fl/sampling.js';
 import { assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
-import { enrolmentBytes, maxFrameBytes, type Message, type RoundStatus, type WireAggregator, type WireLimits, type WireModelSpec } from '../service/wire.js';
+import { maxFrameBytes, type Message, type RoundStatus, type WireAggregator, type WireLimits, type WireModelSpec } from '../service/wire.js';
 import { CLOSE_FINISHED, CLOSE_REFUSED, Refusal, SharedFrame, listen, readListenOptions, tokenHash, LISTEN_KEYS, type Connection, type Connections, type ListenOptions } from './connections.js';
 import { Ledger, type LedgerRound } from './ledger.js';
-import { BAN_REASON, secAggMaxBytes, secAggShape, SecAggRound, verifyEd25519, type SecAggOutcome } from './secagg-round.js';
+import { BAN_REASON, secAggMaxBytes, secAggShape, SecAggRound, checkEnrolment, type SecAggOutcome } from './secagg-round.js';
 
 /** The task a server runs. */
 export interface TaskOptions {
@@ -515,12 +515,9 @@ export class PrivkitServer {
   #checkEnrol(connection: Connection, id: string, message: Extract<Message, { type: 'enrol' }>): () => void {
     if (this.#plan === undefined) throw new Refusal('E_PROTOCOL', 'this task does not use secure aggregation: there is no key to enrol');
     const key = message.signingPublicKey;
-    if (key.length !== SIGNING_KEY_BYTES || message.signature.length !== 64) throw new Refusal('E_PROTOCOL', 'an enrolment carries a 32-byte Ed25519 key and a 64-byte signature');
+    checkEnrolment(this.#task.id, id, message);
     const current = this.#ledger.signingKey(this.#task.id, id);
     if (current !== undefined && !equalBytes(current, key)) throw new Refusal('E_AUTH', 'this client has enrolled another signing key: it can not be replaced');
-    if (!verifyEd25519(key, message.signature, enrolmentBytes(this.#task.id, id, key))) {
-      throw new Refusal('E_AUTH', 'the enrolment signature does not verify under the enrolled key');
-    }
     return () => {
       if (current !== undefined) return connection.send({ type: 'enrolled' });
       // stored with the enrolments of the next ENROLMENT_BATCH_MS in one transaction, and acknowledged once committed

@@ -243,4 +243,9 @@ describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
     expect(final.epsilon).toBe(0);
     await coordinator.close();
   }, 60000);
+
+  it('refuses a secure-aggregation task without its per-shard minUpdates (a one-process default of clientsPerRound would withhold every shard)', async () => {
+    const { minUpdates: _, ...given } = task('cluster-secagg-default');
+    await expect(createCoordinator({ redis: redis.url, task: given, dataDir: redis.dataDir() })).rejects.toMatchObject({ code: 'E_ARG', argument: 'options.task.minUpdates' });
+  });
 });
