@@ -41,8 +41,9 @@
 //
 // Secure aggregation (aggregator: 'secagg'): one SecAgg+ shard per aggregator. Steps 1-2 are as
 // above (a check-in needs an enrolled Ed25519 key: aggregators verify enrolments and bind each key to
-// one client in Redis, and the coordinator binds the keys of the clients it samples in its ledger, for
-// good; bans of convicted dealers go the same way). Then:
+// one client in Redis, and before each sample the coordinator binds the candidates' keys in its
+// ledger, for good, leaving out a client whose key the ledger binds elsewhere; bans of convicted
+// dealers go the same way, and the ledger's bindings and bans are written back to Redis at start). Then:
 //   3'. each aggregator runs the one-process server's SecAgg+ round (secagg-round.ts: 16 neighbours,
 //      signed key adverts, the distributed discrete Gaussian) among ITS sampled clients, its shard,
 //      with the round's rotation seed from the coordinator; when the shard's consistency check closes
@@ -503,17 +504,23 @@ export class ClusterCoordinator {
     await this.#finishRound(round, [...written].filter((a) => round.sampledPerAggregator.has(a)));
   }
 
-  /** Whether to wait on: an aggregator is pending, the deadline has not passed and one of them is alive. */
+  /**
+   * Whether to wait on: an aggregator is pending, the deadline has not passed and one of them is alive;
+   * or the coordinator is closing (it decides nothing more: the round is aborted at the next start).
+   */
   async #waitFor(pending: string[], deadline: number): Promise<boolean> {
-    if (pending.length === 0 || Date.now() >= deadline) return false;
-    const beats = await Promise.all(pending.map((a) => this.#redis.exists(this.#keys.alive(a))));
-    return beats.some((b) => b === 1); // a living aggregator is still collecting
+    if (pending.length > 0 && Date.now() < deadline) {
+      const beats = await Promise.all(pending.map((a) => this.#redis.exists(this.#keys.alive(a))));
+      if (beats.some((b) => b === 1)) return true; // a living aggregator is still collecting
+    }
+    return this.#closing;
   }
 
   async #finishRound(round: CoordinatorRound & { kind: 'central' }, written: string[]): Promise<void> {
     const task = this.#task;
     const d = task.model.paramCount;
     const parts = (await Promise.all(written.map((a) => binary(this.#redis).hGet(this.#keys.part(round.round), a)))) as unknown as (Buffer | null)[];
+    if (this.#closing) return; // decided by the next start: aborted
     // the partials this round counts: one per sampled aggregator, well-formed, with no more updates than it was sampled
     const counted: Float64Array[] = [];
     for (const [i, a] of written.entries()) {
@@ -554,6 +561,7 @@ export class ClusterCoordinator {
       const pending = aggregators.filter((a) => !written.has(`r:${a}`));
       if (await this.#waitFor(pending, round.deadline)) return;
       const reports = await this.#redis.hmGet(this.#keys.part(round.round), aggregators.map((a) => `r:${a}`));
+      if (this.#closing) return; // decided by the next start: aborted
       const admitted = new Map<string, number>();
       for (const [i, a] of aggregators.entries()) {
         const survivors = Number(reports[i] ?? 0);

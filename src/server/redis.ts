@@ -6,7 +6,7 @@
 //                 with secure aggregation the noise plan's inputs, bits, neighbours, phaseMs)
 //   tokens        hash  SHA-256(token) hex -> client id            (mirrored from the coordinator's ledger)
 //   keys, owners  hashes client id -> Ed25519 key hex, key hex -> client id (secure aggregation: enrolled
-//                 by aggregators, once per client and key; the coordinator binds sampled ones in its ledger)
+//                 by aggregators, once per client and key; the coordinator binds a sample's candidates in its ledger)
 //   bans          hash  client id -> the round that convicted it   (secure aggregation; kept in the ledger)
 //   checkins      hash  client id -> aggregator id                 (clients checked in now)
 //   alive:A       aggregator A's heartbeat, a key with a TTL
