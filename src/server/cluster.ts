@@ -1038,7 +1038,8 @@ export class ClusterAggregator {
       void shard.runner.stop();
       this.#shard = undefined;
     }
-    if (result.status === 'aborted') return;
+    // a secure-aggregation client checks in again at a round's result, aborted ones too (as from the one-process server)
+    if (result.status === 'aborted' && this.#plan === undefined) return;
     const message: Message = { type: 'round-result', round: result.round, status: result.status, included: result.included, modelVersion: result.modelVersion, epsilon: result.epsilon };
     for (const connection of this.#connections.authenticated()) connection.send(message);
   }

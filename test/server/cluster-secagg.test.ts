@@ -13,13 +13,15 @@
 // round and admitted its shard (at its clients' unmasking responses) is left out of the sum, and the
 // round keeps its one charge, computed with that shard. A client's minParticipants holds against its
 // shard: clients asking for more participants than a shard holds leave every round withheld.
+// A coordinator stopped after a round's charge and admission, and restarted on its ledger, aborts that
+// round (its one charge kept) and the task carries on with the same aggregators and clients.
 import { WebSocket } from 'ws';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { RdpAccountant } from 'privkit/accounting';
 import { connect } from 'privkit/client';
 import { dequantize, inverseRandomizedHadamard, planDistributedDp } from 'privkit/secagg';
-import { createCoordinator, decodeFrame, type ClusterCoordinator, type TaskOptions } from 'privkit/server';
+import { createCoordinator, decodeFrame, type ClusterCoordinator, type TaskOptions, type TaskStatus } from 'privkit/server';
 import { clusterFixture, type ChildAggregator } from '../support/cluster.js';
 
 const redis = clusterFixture();
@@ -54,13 +56,25 @@ interface Sending {
   index: number;
 }
 
+/** What a run may do to the deployment. */
+interface Play {
+  /** Sees every SecAgg+ frame a client sends, before it is sent, and may drop it (true). */
+  onSecAggSend?: (sending: Sending, aggregators: ChildAggregator[]) => boolean;
+  /** The clients' minParticipants; default 2. */
+  minParticipants?: number;
+  /** The first frame for which it is true stops the coordinator; a new one starts on its ledger. */
+  restartAt?: (sending: Sending) => boolean;
+}
+
 /**
- * Runs a task on 3 aggregators with 3 clients each (with `minParticipants` 2 unless given);
- * `onSecAggSend` sees every SecAgg+ frame a client sends, before it is sent, and may drop it (true).
- * Records each round's rotation seed from Redis.
+ * Runs a task on 3 aggregators with 3 clients each, as `play` says. Records each round's rotation
+ * seed from Redis. Returns the coordinator that finished the task.
  */
-async function run(t: TaskOptions, onSecAggSend?: (sending: Sending, aggregators: ChildAggregator[]) => boolean, minParticipants = 2) {
-  const coordinator = await createCoordinator({ redis: redis.url, task: t, dataDir: redis.dataDir() });
+async function run(t: TaskOptions, play: Play = {}) {
+  const dataDir = redis.dataDir();
+  const first = await createCoordinator({ redis: redis.url, task: t, dataDir, leaseMs: 1000 });
+  let coordinator = first;
+  let restarted: Promise<ClusterCoordinator> | undefined;
   const initial = coordinator.params;
   const watcher = createClient({ url: redis.url });
   watcher.on('error', () => undefined);
@@ -87,7 +101,11 @@ async function run(t: TaskOptions, onSecAggSend?: (sending: Sending, aggregators
       if (message.type === 'secagg') {
         const index = (this.#sentInRound.get(message.round) ?? 0) + 1;
         this.#sentInRound.set(message.round, index);
-        if (onSecAggSend?.({ url: this.#url, round: message.round, index }, aggregators) === true) return;
+        const sending = { url: this.#url, round: message.round, index };
+        if (restarted === undefined && play.restartAt?.(sending) === true) {
+          restarted = first.close().then(() => createCoordinator({ redis: redis.url, task: t, dataDir, leaseMs: 1000 }));
+        }
+        if (play.onSecAggSend?.(sending, aggregators) === true) return;
       }
       super.send(data);
     }
@@ -105,7 +123,7 @@ async function run(t: TaskOptions, onSecAggSend?: (sending: Sending, aggregators
           token,
           data: { images, labels },
           WebSocket: WatchedSocket as never,
-          minParticipants,
+          minParticipants: play.minParticipants ?? 2,
           minNoiseMultiplier: 0.5,
           onInput: (q) => void inputs.push({ round: q.round, url, input: q.input }),
           retryMs: 20,
@@ -115,7 +133,11 @@ async function run(t: TaskOptions, onSecAggSend?: (sending: Sending, aggregators
       }),
     ),
   );
-  const final = await coordinator.finished;
+  let final: TaskStatus | undefined;
+  while (final === undefined) {
+    final = await Promise.race([coordinator.finished, new Promise<undefined>((resolve) => setTimeout(resolve, 100))]);
+    if (restarted !== undefined && coordinator === first) coordinator = await restarted;
+  }
   await clients;
   for (const { child } of aggregators) child.kill('SIGTERM');
   subscriber.destroy();
@@ -126,11 +148,11 @@ async function run(t: TaskOptions, onSecAggSend?: (sending: Sending, aggregators
 /**
  * Replays the task from the clients' inputs: the shards of a round are its inputs grouped by
  * aggregator (the admitted ones); the released sum is the sum of their sums mod 2^bits but for the
- * shard `lost` (admitted, then its aggregator died); the charge is the plan's event for the smallest
+ * shards `lost` (admitted, then their aggregator or the coordinator stopped); the charge is the plan's event for the smallest
  * admitted shard's survivors less 1 at k / (checked-in - 1), without replacement, its dimension the
  * admitted shards' together. A round whose admitted shards were all lost is aborted with its charge.
  */
-function expectReplay(t: TaskOptions, coordinator: ClusterCoordinator, initial: Float32Array, inputs: Input[], seeds: Map<number, Uint8Array>, lost?: { round: number; url: string }) {
+function expectReplay(t: TaskOptions, coordinator: ClusterCoordinator, initial: Float32Array, inputs: Input[], seeds: Map<number, Uint8Array>, lost = (_round: number, _url: string) => false) {
   const status = coordinator.status();
   const plan = planDistributedDp({ clipNorm: t.clipNorm, dimension: initial.length, clients: t.clientsPerRound, noiseClients: t.minUpdates!, noiseMultiplier: t.noiseMultiplier, bits: t.bits! });
   const observer = new RdpAccountant();
@@ -145,7 +167,7 @@ function expectReplay(t: TaskOptions, coordinator: ClusterCoordinator, initial: 
       expect(shards.size).toBe(0); // a withheld round unmasked nothing: no shard reached its masked inputs
       continue;
     }
-    const released = [...shards].filter(([url]) => !(lost?.round === round.round && lost.url === url)).map(([, members]) => members);
+    const released = [...shards].filter(([url]) => !lost(round.round, url)).map(([, members]) => members);
     const shardSums = released.map((members) => {
       const sum = new Uint32Array(plan.dimension);
       for (const input of members) for (let j = 0; j < sum.length; j++) sum[j] = (sum[j]! + input[j]!) % 2 ** plan.bits;
@@ -197,11 +219,13 @@ describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
   it('an aggregator killed mid-round has its shard withheld; the round is charged once, for the shards left', async () => {
     const t = task('cluster-secagg-kill');
     let killed: string | undefined;
-    const { coordinator, initial, final, inputs, seeds } = await run(t, ({ url }, aggregators) => {
-      if (killed !== undefined) return false;
-      killed = url;
-      aggregators.find((a) => a.url === url)!.child.kill('SIGKILL'); // at its first SecAgg+ message: its shard is in flight
-      return true;
+    const { coordinator, initial, final, inputs, seeds } = await run(t, {
+      onSecAggSend: ({ url }, aggregators) => {
+        if (killed !== undefined) return false;
+        killed = url;
+        aggregators.find((a) => a.url === url)!.child.kill('SIGKILL'); // at its first SecAgg+ message: its shard is in flight
+        return true;
+      },
     });
     expect(killed).toBeDefined();
     expect(inputs.some((i) => i.url === killed)).toBe(false); // its shard never reached its masked inputs
@@ -217,30 +241,52 @@ describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
   it('an aggregator killed after its shard was admitted (and charged) is left out of the sum; the round is charged once', async () => {
     const t = task('cluster-secagg-late');
     let lost: { round: number; url: string } | undefined;
-    const { coordinator, initial, final, inputs, seeds } = await run(t, ({ url, round, index }, aggregators) => {
-      if (index !== 5) return false; // the unmasking response: the coordinator has charged and admitted the shard
-      if (lost === undefined) {
-        lost = { round, url };
-        aggregators.find((a) => a.url === url)!.child.kill('SIGKILL');
-      }
-      return lost.url === url;
+    const { coordinator, initial, final, inputs, seeds } = await run(t, {
+      onSecAggSend: ({ url, round, index }, aggregators) => {
+        if (index !== 5) return false; // the unmasking response: the coordinator has charged and admitted the shard
+        if (lost === undefined) {
+          lost = { round, url };
+          aggregators.find((a) => a.url === url)!.child.kill('SIGKILL');
+        }
+        return lost.url === url;
+      },
     });
     expect(lost).toBeDefined();
     expect(inputs.some((i) => i.round === lost!.round && i.url === lost!.url)).toBe(true); // its shard got its masked inputs
     expect(final.finishedBy).toBe('rounds');
     const charged = coordinator.status().rounds.filter((r) => r.event !== undefined);
     expect(charged.map((r) => r.round)).toContain(lost!.round);
-    expectReplay(t, coordinator, initial, inputs, seeds, lost);
+    expectReplay(t, coordinator, initial, inputs, seeds, (round, url) => round === lost!.round && url === lost!.url);
     await coordinator.close();
   }, 60000);
 
   it("checks a client's minParticipants against its shard: shards smaller than it never unmask", async () => {
     // 3 clients an aggregator: a client that wants 4 participants refuses every shard, although 6 are sampled a round
     const t = { ...task('cluster-secagg-small'), trainMs: 2500, phaseMs: 1500 }; // refused before advertising: each round waits out trainMs
-    const { coordinator, final, inputs } = await run(t, undefined, 4);
+    const { coordinator, final, inputs } = await run(t, { minParticipants: 4 });
     expect(final.rounds.map((r) => r.status)).toEqual(['withheld', 'withheld']);
     expect(inputs).toEqual([]);
     expect(final.epsilon).toBe(0);
+    await coordinator.close();
+  }, 60000);
+
+  it('a coordinator stopped after it charged a round and admitted its shards is restarted on its ledger: that round aborted with its one charge, the task carries on', async () => {
+    const t = task('cluster-secagg-restart');
+    let stoppedIn: number | undefined;
+    const { coordinator, initial, final, inputs, seeds } = await run(t, {
+      restartAt: ({ round, index }) => {
+        if (index !== 5) return false; // the first unmasking response: charged and admitted
+        stoppedIn = round;
+        return true;
+      },
+    });
+    expect(stoppedIn).toBe(1);
+    expect(final.rounds.map((r) => [r.round, r.status, r.abortedBy])).toEqual([
+      [1, 'aborted', 'restart'],
+      [2, 'released', undefined],
+      [3, 'released', undefined],
+    ]);
+    expectReplay(t, coordinator, initial, inputs, seeds, (round) => round === 1); // round 1's charge is in the epsilon, once
     await coordinator.close();
   }, 60000);
 
