@@ -63,9 +63,10 @@
 // variance (z C)^2, so every shard with at least minUpdates survivors carries at least the central noise
 // by itself: per-shard distributed DP. The quantization is planned for all k clients, so neither a
 // shard (at most k clients) nor the total of the shards (at most k clients) wraps beyond the plan's bound.
-// Cost in utility: the shards' noises are independent, so the released total carries about
-// sqrt(#admitted shards) x the central noise (each shard at least z C); a cohort served by N
-// aggregators learns with ~sqrt(N) x the noise of one process at the same epsilon.
+// Cost in utility: the shards' noises are independent and add up, so the released total of S
+// survivors carries sqrt(S / minUpdates) x z C. Each shard must reach z C alone, so minUpdates is a
+// shard's share of the sample (about k / N with N shards) where one process sets it near k: a cohort
+// served by N aggregators learns with about sqrt(N) x the noise of one process at the same epsilon.
 // Accounting. A client's update lies in exactly one shard's sum (its aggregator's, fixed by its
 // check-in, not by its data), and the shards' noises are independent. Write client j's quantized input
 // x_j as y_j = x_j placed in block a(j) of a vector of B blocks (B admitted shards): the shard sums are
