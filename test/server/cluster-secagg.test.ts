@@ -72,7 +72,7 @@ interface Play {
  */
 async function run(t: TaskOptions, play: Play = {}) {
   const dataDir = redis.dataDir();
-  const first = await createCoordinator({ redis: redis.url, task: t, dataDir, leaseMs: 1000 });
+  const first = await createCoordinator({ redis: redis.url, task: t, dataDir });
   let coordinator = first;
   let restarted: Promise<ClusterCoordinator> | undefined;
   const initial = coordinator.params;
@@ -103,7 +103,7 @@ async function run(t: TaskOptions, play: Play = {}) {
         this.#sentInRound.set(message.round, index);
         const sending = { url: this.#url, round: message.round, index };
         if (restarted === undefined && play.restartAt?.(sending) === true) {
-          restarted = first.close().then(() => createCoordinator({ redis: redis.url, task: t, dataDir, leaseMs: 1000 }));
+          restarted = first.close().then(() => createCoordinator({ redis: redis.url, task: t, dataDir }));
         }
         if (play.onSecAggSend?.(sending, aggregators) === true) return;
       }
