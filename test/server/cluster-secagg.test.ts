@@ -15,14 +15,17 @@
 // shard: clients asking for more participants than a shard holds leave every round withheld.
 // A coordinator stopped after a round's charge and admission, and restarted on its ledger, aborts that
 // round (its one charge kept) and the task carries on with the same aggregators and clients.
+// A key the operator binds at issue (issueToken's signingPublicKey) can not be re-bound by a thief
+// holding the token, and an aggregator seats only a connection that presented the signed enrolment.
 import { WebSocket } from 'ws';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { RdpAccountant } from 'privkit/accounting';
 import { connect } from 'privkit/client';
-import { dequantize, inverseRandomizedHadamard, planDistributedDp } from 'privkit/secagg';
-import { createCoordinator, decodeFrame, type ClusterCoordinator, type TaskOptions, type TaskStatus } from 'privkit/server';
+import { dequantize, generateSigningKeyPair, inverseRandomizedHadamard, planDistributedDp, type SigningKeyPair } from 'privkit/secagg';
+import { createCoordinator, decodeFrame, enrolmentBytes, type ClusterCoordinator, type TaskOptions, type TaskStatus } from 'privkit/server';
 import { clusterFixture, type ChildAggregator } from '../support/cluster.js';
+import { Raw } from '../support/raw-client.js';
 
 const redis = clusterFixture();
 
@@ -289,6 +292,58 @@ describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
     expectReplay(t, coordinator, initial, inputs, seeds, (round) => round === 1); // round 1's charge is in the epsilon, once
     await coordinator.close();
   }, 60000);
+
+  it('binds a key at issue (issueToken({ signingPublicKey })): a thief with the token can not enrol its own key (E_AUTH) nor, after the client enrolled, check in without the signed enrolment on its own connection', async () => {
+    const t = task('cluster-secagg-bound');
+    const coordinator = await createCoordinator({ redis: redis.url, task: t, dataDir: redis.dataDir() });
+    const aggregator = await redis.startAggregator(t.id, `${t.id}-1`);
+    const enrol = async (socket: Raw, key: SigningKeyPair, clientId: string) => {
+      const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', key.privateKey, enrolmentBytes(t.id, clientId, key.publicKey) as Uint8Array<ArrayBuffer>));
+      socket.send({ type: 'enrol', signingPublicKey: key.publicKey, signature });
+    };
+    const key = await generateSigningKeyPair();
+    const victim = await coordinator.issueToken({ signingPublicKey: key.publicKey });
+    // the thief read the token off the network before the client ever connected
+    const thief = new Raw(aggregator.url);
+    await thief.hello(t.id, victim.token);
+    await enrol(thief, await generateSigningKeyPair(), victim.clientId);
+    expect(await thief.next('error')).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('enrolled by another client, or this client enrolled another') });
+    thief.socket.close();
+    // the client enrols its own key and takes its seat
+    const watcher = createClient({ url: redis.url });
+    watcher.on('error', () => undefined);
+    await watcher.connect();
+    const client = new Raw(aggregator.url);
+    await client.hello(t.id, victim.token);
+    await enrol(client, key, victim.clientId);
+    await client.next('enrolled');
+    client.send({ type: 'check-in' });
+    let checkedInAt: string | null = null;
+    for (let i = 0; i < 100 && checkedInAt == null; i++) {
+      checkedInAt = await watcher.hGet(`privkit:${t.id}:checkins`, victim.clientId);
+      if (checkedInAt == null) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(checkedInAt).toBe(`${t.id}-1`);
+    client.socket.close();
+    watcher.destroy();
+    // the client's enrolment does not seat another connection with its token: that one must present it too
+    const later = new Raw(aggregator.url);
+    await later.hello(t.id, victim.token);
+    later.send({ type: 'check-in' });
+    expect(await later.next('error')).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('its signed enrolment, on this connection') });
+    later.socket.close();
+    // bad keys: E_ARG, nothing stored
+    const fresh = await generateSigningKeyPair();
+    await expect(coordinator.issueToken({ signingPublicKey: key.publicKey })).rejects.toMatchObject({ code: 'E_ARG', message: expect.stringContaining('already bound') });
+    await expect(coordinator.issueToken({ signingPublicKey: fresh.publicKey.subarray(1) })).rejects.toMatchObject({ code: 'E_ARG', message: expect.stringContaining('32-byte Uint8Array') });
+    await expect(coordinator.issueToken({ signingPublicKeys: [fresh.publicKey] } as never)).rejects.toMatchObject({ code: 'E_ARG', argument: 'options.signingPublicKeys' });
+    expect((await coordinator.issueToken({ signingPublicKey: fresh.publicKey })).clientId).toMatch(/^c-/);
+    aggregator.child.kill('SIGTERM');
+    await coordinator.close();
+    const central = await createCoordinator({ redis: redis.url, task: { ...task('cluster-central-bound'), aggregator: 'central-dp' }, dataDir: redis.dataDir() });
+    await expect(central.issueToken({ signingPublicKey: fresh.publicKey })).rejects.toMatchObject({ code: 'E_ARG', message: expect.stringContaining('does not use secure aggregation') });
+    await central.close();
+  });
 
   it('refuses a secure-aggregation task without its per-shard minUpdates (a one-process default of clientsPerRound would withhold every shard)', async () => {
     const { minUpdates: _, ...given } = task('cluster-secagg-default');
