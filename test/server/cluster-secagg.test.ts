@@ -15,16 +15,18 @@
 // shard: clients asking for more participants than a shard holds leave every round withheld.
 // A coordinator stopped after a round's charge and admission, and restarted on its ledger, aborts that
 // round (its one charge kept) and the task carries on with the same aggregators and clients.
-// A key the operator binds at issue (issueToken's signingPublicKey) can not be re-bound by a thief
+// A holder revealing a share its dealer never sent is banned through Redis into the coordinator's
+// ledger (its shard, too small without it, left out). A key the operator binds at issue (issueToken's signingPublicKey) can not be re-bound by a thief
 // holding the token, and an aggregator seats only a connection that presented the signed enrolment.
 import { WebSocket } from 'ws';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { RdpAccountant } from 'privkit/accounting';
 import { connect } from 'privkit/client';
-import { dequantize, generateSigningKeyPair, inverseRandomizedHadamard, planDistributedDp, type SigningKeyPair } from 'privkit/secagg';
+import { dequantize, generateSigningKeyPair, inverseRandomizedHadamard, planDistributedDp, type RevealedShare, type SigningKeyPair, type UnmaskMessage } from 'privkit/secagg';
 import { createCoordinator, decodeFrame, enrolmentBytes, type ClusterCoordinator, type TaskOptions, type TaskStatus } from 'privkit/server';
 import { clusterFixture, type ChildAggregator } from '../support/cluster.js';
+import { cheatingSocket } from '../support/cheating-socket.js';
 import { Raw } from '../support/raw-client.js';
 
 const redis = clusterFixture();
@@ -67,6 +69,8 @@ interface Play {
   minParticipants?: number;
   /** The first frame for which it is true stops the coordinator; a new one starts on its ledger. */
   restartAt?: (sending: Sending) => boolean;
+  /** Client `index` (of 0-8) connects with this WebSocket class and signing key instead (a malicious client: not watched). */
+  malicious?: { index: number; WebSocket: unknown; signingKey: SigningKeyPair };
 }
 
 /**
@@ -92,6 +96,7 @@ async function run(t: TaskOptions, play: Play = {}) {
   });
   const aggregators = await Promise.all(['1', '2', '3'].map((a) => redis.startAggregator(t.id, `${t.id}-${a}`)));
   const inputs: Input[] = [];
+  const clientIds: string[] = [];
   class WatchedSocket extends WebSocket {
     readonly #url: string;
     readonly #sentInRound = new Map<number, number>();
@@ -119,13 +124,16 @@ async function run(t: TaskOptions, play: Play = {}) {
         const c = 3 * a + i;
         const labels = Uint8Array.from({ length: 6 }, (_, k) => (k + c) % 2);
         const images = Float32Array.from({ length: 24 }, (_, k) => labels[k >> 2]! - 0.5 + 0.3 * Math.sin(k + c));
-        const { token } = await coordinator.issueToken();
+        const { clientId, token } = await coordinator.issueToken();
+        clientIds[c] = clientId;
+        const malicious = play.malicious?.index === c ? play.malicious : undefined;
         return connect({
           url,
           taskId: t.id,
           token,
           data: { images, labels },
-          WebSocket: WatchedSocket as never,
+          WebSocket: (malicious?.WebSocket ?? WatchedSocket) as never,
+          ...(malicious === undefined ? {} : { signingKey: malicious.signingKey }),
           minParticipants: play.minParticipants ?? 2,
           minNoiseMultiplier: 0.5,
           onInput: (q) => void inputs.push({ round: q.round, url, input: q.input }),
@@ -145,7 +153,7 @@ async function run(t: TaskOptions, play: Play = {}) {
   for (const { child } of aggregators) child.kill('SIGTERM');
   subscriber.destroy();
   watcher.destroy();
-  return { coordinator, initial, final, inputs, seeds, aggregators };
+  return { coordinator, initial, final, inputs, seeds, aggregators, clientIds };
 }
 
 /**
@@ -290,6 +298,34 @@ describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
       [3, 'released', undefined],
     ]);
     expectReplay(t, coordinator, initial, inputs, seeds, (round) => round === 1); // round 1's charge is in the epsilon, once
+    await coordinator.close();
+  }, 60000);
+
+  it('a cheating holder (a validly signed unmasking with a share its dealer never sent) is discarded and banned through Redis into the ledger (listed in the status with its reason); its shard is left out, the others released', async () => {
+    // every checked-in client sampled: three shards of 3 (t = 2 of each). In the cheater's shard one honest client's unmasking
+    // response is dropped, so the cheater's shares are among the t used (its lie is always traced), and without it too few remain
+    const t = { ...task('cluster-secagg-holder'), rounds: 1, clientsPerRound: 9, minCheckIns: 9, phaseMs: 1500 };
+    const signingKey = await generateSigningKeyPair();
+    const flip = (b: Uint8Array) => Uint8Array.from(b, (x, i) => (i === b.length - 1 ? x ^ 1 : x));
+    const Cheating = cheatingSocket<UnmaskMessage>(signingKey, 'unmasking', (m) => {
+      const alter = (r: RevealedShare) => (r.owner === m.sender ? r : { ...r, share: flip(r.share) });
+      return { ...m, selfMaskShares: m.selfMaskShares.map(alter), keyShares: m.keyShares.map(alter) };
+    });
+    let dropped = false;
+    let cheaters: string | undefined;
+    const { coordinator, initial, final, inputs, seeds, clientIds } = await run(t, {
+      malicious: { index: 0, WebSocket: Cheating, signingKey },
+      onSecAggSend: ({ url, index }, aggregators) => {
+        cheaters = aggregators[0]!.url; // client 0's aggregator
+        if (dropped || index !== 5 || url !== cheaters) return false;
+        dropped = true;
+        return true;
+      },
+    });
+    expect(dropped).toBe(true);
+    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 6]]);
+    expect(final.banned).toEqual({ count: 1, clients: [{ clientId: clientIds[0], round: 1, reason: expect.stringContaining('revealed a share its dealer never sent') }] });
+    expectReplay(t, coordinator, initial, inputs, seeds, (_round, url) => url === cheaters);
     await coordinator.close();
   }, 60000);
 
