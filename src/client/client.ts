@@ -112,7 +112,7 @@ export interface ClientOptions {
   maxRetryMs?: number;
   /** Connection attempts in a row without a successful authentication before giving up; default 10. */
   attempts?: number;
-  /** Called with every round result the server broadcasts. */
+  /** Called with every round result the server broadcasts; a callback that throws ends the session with E_ARG. */
   onRound?(result: RoundResult): void;
   /**
    * Called at every step of the session (see {@link ClientEvent}), e.g. to show its progress live;
@@ -150,7 +150,8 @@ export interface ClientOptions {
   signingKey?: SigningKeyPair;
   /**
    * Secure aggregation: called with this client's quantized, noised input of each round once its
-   * masked form is sent (only the masked form leaves the client), for local audits of the unmasked sum.
+   * masked form is sent (only the masked form leaves the client), for local audits of the unmasked sum;
+   * a callback that throws ends the session with E_ARG.
    */
   onInput?(input: QuantizedInput): void;
 }
@@ -408,11 +409,19 @@ class Session implements ClientSession {
 
   /** Tells the application (onEvent) about a step; a callback that throws ends the session. */
   #emit(event: ClientEvent): void {
+    this.#call('onEvent', event);
+  }
+
+  /**
+   * Calls one of the application's callbacks (none once the session has ended); one that throws ends the
+   * session with E_ARG naming it: the application's fault, never reported as the server's (E_PROTOCOL).
+   */
+  #call<K extends 'onEvent' | 'onRound' | 'onInput'>(name: K, argument: Parameters<NonNullable<ClientOptions[K]>>[0]): void {
     if (this.#stopped) return;
     try {
-      this.options.onEvent?.(event);
+      (this.options[name] as ((value: typeof argument) => void) | undefined)?.(argument);
     } catch (error) {
-      this.#fail(new PrivkitError('E_ARG', 'options.onEvent threw', { argument: 'options.onEvent', cause: error }));
+      this.#fail(new PrivkitError('E_ARG', `options.${name} threw`, { argument: `options.${name}`, cause: error }));
     }
   }
 
@@ -523,7 +532,7 @@ class Session implements ClientSession {
         const { round, status, included, modelVersion, epsilon } = message;
         const result = { round, status, included, modelVersion, epsilon };
         this.#summary.results.push(result);
-        this.options.onRound?.(result);
+        this.#call('onRound', result);
         // secure aggregation: a round over (whatever this client's part) -> ready for the next one
         if (this.#signing !== undefined) {
           this.#enqueue(async () => {
@@ -699,7 +708,7 @@ class Session implements ClientSession {
     this.#emit({ type: 'secagg', round, step: reply.type });
     if (reply.type === 'masked-input') {
       this.#emit({ type: 'uploaded', round });
-      this.options.onInput?.({ round, input: state.input });
+      this.#call('onInput', { round, input: state.input });
     }
     if (reply.type === 'unmasking') this.#secAgg = undefined; // this client's part is done
   }

@@ -84,7 +84,7 @@ import {
   type UnmaskMessage,
   type UnmaskRequestMessage,
 } from './messages.js';
-import { SHAMIR_SHARE_BYTES, bigIntToBytes, bytesToBigInt, shamirSplit } from './shamir.js';
+import { SHAMIR_PRIME, SHAMIR_SHARE_BYTES, bigIntToBytes, bytesToBigInt, shamirSplit } from './shamir.js';
 
 /** The server message a client waits for next. */
 export type SecAggClientState = 'setup' | 'public-keys' | 'encrypted-shares' | 'consistency-check' | 'unmask-request' | 'done';
@@ -120,6 +120,15 @@ interface Peer {
   /** Keys of this client's shares for the peer, and of the peer's shares for this client. */
   dealing: ShareKeys;
   holding: ShareKeys;
+}
+
+/**
+ * Whether a decrypted share is a value the server takes at the unmasking: 66 bytes below the Shamir prime.
+ * A share that is not (a malicious dealer's) is refused at once: kept, its reveal would have the server
+ * refuse the holder's whole Unmasking response, with nobody blamed, and the round abort after its charge.
+ */
+function isFieldElement(share: Uint8Array | undefined): share is Uint8Array {
+  return share?.length === SHAMIR_SHARE_BYTES && bytesToBigInt(share) < SHAMIR_PRIME;
 }
 
 /** The holder's own share pair is not encrypted: its keys are empty. */
@@ -379,8 +388,9 @@ export class SecAggClient {
   }
 
   /**
-   * MaskedInputCollection: decrypts the shares of the accepted neighbours and checks their size; a
-   * neighbour whose shares fail is rejected (named in the message, not masked with). Returns y_u = x_u + PRG(b_u) + sum_{v>u} PRG(s_uv) - sum_{v<u} PRG(s_uv) mod
+   * MaskedInputCollection: decrypts the shares of the accepted neighbours and checks that each is an
+   * element of the Shamir field (66 bytes, below 2^521 - 1: what the server accepts when it is revealed);
+   * a neighbour whose shares fail is rejected (named in the message, not masked with). Returns y_u = x_u + PRG(b_u) + sum_{v>u} PRG(s_uv) - sum_{v<u} PRG(s_uv) mod
    * 2^bits over the neighbours v whose shares it now holds (Bonawitz et al. 2017, §4: double
    * masking), signed together with the list of those neighbours.
    *
@@ -405,7 +415,7 @@ export class SecAggClient {
         this.#inClientOrder(message.shares.map((share) => ({ ...share, id: share.peer }))).map(async (share): Promise<[string, HeldShares | undefined]> => {
           const keys = round.peers.get(share.peer)!.holding;
           const [keyShare, selfMaskShare] = await Promise.all([openShare(keys.key, share.keyShare), openShare(keys.selfMask, share.selfMaskShare)]);
-          const usable = keyShare?.length === SHAMIR_SHARE_BYTES && selfMaskShare?.length === SHAMIR_SHARE_BYTES;
+          const usable = isFieldElement(keyShare) && isFieldElement(selfMaskShare);
           return [share.peer, usable ? { keyShare: keyShare!, selfMaskShare: selfMaskShare!, keys } : undefined];
         }),
       );

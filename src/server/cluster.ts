@@ -27,7 +27,7 @@
 // Numerical Algorithms, 2nd ed., section 4.2), so the sensitivity CentralDpAggregator charges (which
 // allows that error) covers this sum too, and the noise and the charge are CentralDpAggregator's.
 //
-// Trust model. Central DP, as in server.ts: the epsilon is for observers of what the service releases
+// Trust model of 'central-dp'. Central DP, as in server.ts: the epsilon is for observers of what the service releases
 // (model versions, round results, task status with the checked-in counts); it gives no protection
 // against the service itself. The service here is the coordinator, every aggregator process AND the
 // Redis server: all of them are inside the trusted boundary. Partial sums in Redis are unnoised, the
@@ -39,27 +39,94 @@
 // living coordinator, make it skip a charge, or change its ledger. Run Redis on a private network
 // with authentication (a redis://user:password@ or rediss:// URL) and treat it like the ledger's disk.
 //
+// Secure aggregation (aggregator: 'secagg'): one SecAgg+ shard per aggregator. Steps 1-2 are as
+// above (a check-in needs an enrolled Ed25519 key: aggregators verify enrolments and bind each key to
+// one client in Redis, and before each sample the coordinator binds the candidates' keys in its
+// ledger, for good, leaving out a client whose key the ledger binds elsewhere, unless the operator
+// bound the key at issue (issueToken's signingPublicKey: written to the ledger and Redis at once); as
+// on the one-process server only a connection that presented the signed enrolment checks in; bans of
+// convicted dealers and of holders revealing shares their dealers never sent go the same way, and
+// the ledger's bindings and bans are written back to Redis at start). Then:
+//   3'. each aggregator runs the one-process server's SecAgg+ round (secagg-round.ts: 16 neighbours,
+//      signed key adverts, the distributed discrete Gaussian) among ITS sampled clients, its shard,
+//      with the round's rotation seed from the coordinator; when the shard's consistency check closes
+//      (its survivor set fixed and signed) it reports the survivors (0: below the shard's minimum,
+//      withheld) and waits: no unmask request leaves yet;
+//   4'. the coordinator waits for every sampled shard's report, until trainMs + 3 phaseMs + graceMs and
+//      no longer than a silent aggregator's heartbeat: a shard that did not report (its aggregator died
+//      mid-round) or has fewer than minUpdates survivors is withheld (its clients are dropouts). If no
+//      shard is left the round is withheld, nothing charged. Otherwise the ledger is charged FIRST, then
+//      the coordinator admits the shards left (a fenced write); only they unmask and write their sums
+//      (Z_2^bits); the coordinator adds them mod 2^bits, dequantizes, rotates back and releases. A
+//      shard that fails or dies after its admission is left out of the sum (the charge covers it: the
+//      round released a function of the admitted shards' sums); with none left the round is aborted
+//      and keeps its charge (counted toward maxAbortedRounds). The round is charged once, whatever fails.
+// Noise: ONE plan for every shard (planDistributedDp with clients = clientsPerRound, noiseClients =
+// minUpdates, as one SecureAggregator round of k): each client adds 1/minUpdates of the central
+// variance (z C)^2, so every shard with at least minUpdates survivors carries at least the central noise
+// by itself: per-shard distributed DP. The quantization is planned for all k clients, so neither a
+// shard (at most k clients) nor the total of the shards (at most k clients) wraps beyond the plan's bound.
+// Cost in utility: the shards' noises are independent and add up, so the released total of S
+// survivors carries sqrt(S / minUpdates) x z C. Each shard must reach z C alone, so minUpdates is a
+// shard's share of the sample (about k / N with N shards) where one process sets it near k: a cohort
+// served by N aggregators learns with about sqrt(N) x the noise of one process at the same epsilon.
+// Accounting. A client's update lies in exactly one shard's sum (its aggregator's, fixed by its
+// check-in, not by its data), and the shards' noises are independent. Write client j's quantized input
+// x_j as y_j = x_j placed in block a(j) of a vector of B blocks (B admitted shards): the shard sums are
+// the blocks of sum_{j in sample} y_j, y_j has x_j's L1 and L2 norms, and one client's data replaced
+// changes y only in its own block. Each block carries the discrete Gaussians of its shard's honest
+// survivors, at least s = min over admitted shards of (survivors - c) of them (c = colludingClients,
+// whose noise the observer knows); more draws in a block are independent noise added after the fact
+// (post-processing). So the view of the shard sums is at most the subsampled distributed discrete
+// Gaussian sum of dimension B x (rotated length) with s noisy clients: the round is charged the plan's
+// event (with the samplers' error of all k clients' draws, sampler-error.ts) for max(1, s) clients, its
+// dimension B x the rotated length (the accountant's tau x dimension term grows with it), sampled
+// without replacement at q = min(1, k / (n - c)), replace-one, as server.ts charges one SecAgg+ round.
+// Before a round starts it is priced at minUpdates - c clients and one block per living aggregator
+// against targetEpsilon.
+// Adversaries and whose epsilon:
+//   - the coordinator and anyone who reads Redis (semi-honest): they see every admitted shard's unmasked
+//     sum, each DP by itself, and no update: the epsilon (observer) holds against them, as for
+//     observers of the released models and status;
+//   - an aggregator that deviates: against its own shard it is the one-process SecAgg+ server (it sees
+//     only the sum over its shard's signed survivor set; epsilonAgainstServer: without sampling), and
+//     the client-side checks of privkit/client hold against it, against the SHARD: a client's
+//     SecAggClient sees only its shard's participants, so minParticipants bounds the shard's survivor
+//     set, and minNoiseMultiplier the plan's noise of minParticipants clients. Like the one-process
+//     server it is trusted with the plan and for the survivor count it reports (a lying aggregator can
+//     make the charge too small for its shard's clients, who are protected by their own minimums);
+//   - malicious clients: as against the one-process server (signed messages, bans of convicted dealers
+//     and discarded holders).
+// Aggregator failures and check-ins must not depend on the data (as above).
+//
 // Clients reach aggregators through the connection layer of the one-process server (connections.ts:
 // rate limit, bounded frames, replays, bearer tokens looked up in Redis, maxUnauthenticated, the hello
 // deadline and the close codes), so an aggregator refuses what createServer refuses.
 import { PrivkitError } from '../errors.js';
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
-import type { PrivacyEvent } from '../accounting/events.js';
+import type { DistributedDiscreteGaussianEvent, PrivacyEvent } from '../accounting/events.js';
 import { createRng, isRng, type Rng } from '../dp/rng.js';
 import { CentralDpAggregator, centralRoundEvent } from '../fl/aggregators.js';
 import { fixedSizeSample, UniformIntegers } from '../fl/sampling.js';
 import { clipByL2 } from '../kernels/clip-into.js';
+import { planDistributedDp, type DistributedDpPlan } from '../secagg/ddp.js';
+import { dequantize } from '../secagg/quantize.js';
+import { inverseRandomizedHadamard } from '../secagg/rotation.js';
 import { assertInteger, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
-import type { Message, RoundStatus, WireModelSpec } from '../service/wire.js';
+import type { Message, RoundStatus, WireAggregator, WireModelSpec } from '../service/wire.js';
 import { CLOSE_FINISHED, CLOSE_REFUSED, LISTEN_KEYS, Refusal, listen, readListenOptions, tokenHash, type Connection, type Connections, type ListenOptions } from './connections.js';
 import { Ledger } from './ledger.js';
+import { BAN_REASONS, checkEnrolment, EnrolledConnections, readSigningKeys, secAggMaxBytes, secAggShape, SecAggRound, type Culprit, type SecAggOutcome } from './secagg-round.js';
 import { StatusCache } from './status.js';
 import { binary, connectRedis, Lease, taskKeys, type FencedArg, type RedisClient, type TaskKeys } from './redis.js';
 import { endOfTask, resolveTask, type FinishedBy, type IssuedToken, type ResolvedTask, type TaskOptions, type TaskStatus } from './server.js';
 
 const OBSERVER =
   'observers of the released model versions, round results and task status (checked-in counts included), not the service itself: the coordinator, every aggregator process and the Redis server see updates or unnoised partial sums (central DP); replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in, deadlines and aggregator failures do not depend on the data';
+
+const SECAGG_OBSERVER =
+  'observers of the released model versions, round results and task status (checked-in counts included), and the coordinator and readers of Redis, who see each shard\'s unmasked sum (every one carrying the distributed discrete Gaussian of its survivors) but no update; replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in, deadlines and aggregator failures do not depend on the data; an aggregator sees only the sum over its shard\'s signed survivor set (epsilonAgainstServer: without sampling)';
 
 /** What aggregators read from Redis to serve the task's clients. */
 interface PublishedTask {
@@ -68,6 +135,15 @@ interface PublishedTask {
   local: { epochs: number; batchSize: number; learningRate: number };
   clipNorm: number;
   trainMs: number;
+  aggregator: WireAggregator;
+  /** Secure aggregation: the noise plan's inputs (every aggregator plans the same) and the protocol's settings. */
+  secagg?: { clientsPerRound: number; minUpdates: number; noiseMultiplier: number; bits: number; neighbours: number; phaseMs: number };
+}
+
+/** The one noise plan of a secure-aggregation task, for every shard: minUpdates survivors of a shard carry z C (see the file header). */
+function planOf(task: PublishedTask): DistributedDpPlan {
+  const s = task.secagg!;
+  return planDistributedDp({ clipNorm: task.clipNorm, dimension: task.paramCount, clients: s.clientsPerRound, noiseClients: s.minUpdates, noiseMultiplier: s.noiseMultiplier, bits: s.bits });
 }
 
 /** A round result as the coordinator publishes it. */
@@ -81,6 +157,24 @@ interface PublishedResult {
 
 const toHex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A ban as the `bans` hash in Redis holds it: the round that convicted the client and why (one of BAN_REASONS). */
+const banValue = (round: number, reason: string): string => JSON.stringify({ round, reason });
+
+/** Reads a `bans` value back (a value of another form: a dealer's ban, in round `round`). */
+function readBan(value: string, round: number): { round: number; reason: string } {
+  let ban: { round?: unknown; reason?: unknown } = {};
+  try {
+    ban = JSON.parse(value) as typeof ban;
+  } catch {
+    // not JSON: the defaults below
+  }
+  const reasons: readonly string[] = Object.values(BAN_REASONS);
+  return {
+    round: Number.isInteger(ban?.round) ? (ban.round as number) : round,
+    reason: typeof ban?.reason === 'string' && reasons.includes(ban.reason) ? ban.reason : BAN_REASONS.dealer,
+  };
+}
 
 function readMs(name: string, value: unknown, fallback: number): number {
   return value === undefined ? fallback : assertInteger(name, value, 1, 2 ** 31 - 1);
@@ -105,12 +199,20 @@ export interface CoordinatorOptions {
 }
 
 /** The round in flight at the coordinator. */
-interface CoordinatorRound {
+type CoordinatorRound = {
   round: number;
-  event: PrivacyEvent;
   sampledPerAggregator: Map<string, number>;
   deadline: number;
-}
+} & (
+  | { kind: 'central'; event: PrivacyEvent }
+  | {
+      kind: 'secagg';
+      sampleRate: number;
+      rotationSeed: Uint8Array;
+      /** Once charged: the shards admitted to unmasking, with their survivors. */
+      admitted: Map<string, number> | undefined;
+    }
+);
 
 /**
  * The coordinator of a task scaled out over Redis (see {@link createCoordinator}): it holds the
@@ -119,7 +221,7 @@ interface CoordinatorRound {
  */
 export class ClusterCoordinator {
   /** Who the task's epsilon holds for. */
-  readonly observer = OBSERVER;
+  readonly observer: string;
   /** Resolves with the final status once the task has finished; rejects when the coordinator stops on an error (e.g. its lease lapsed). */
   readonly finished: Promise<TaskStatus>;
 
@@ -134,6 +236,10 @@ export class ClusterCoordinator {
   readonly #aggregator: CentralDpAggregator;
   readonly #integers = new UniformIntegers(createRng());
   readonly #accountant = new RdpAccountant();
+  /** Secure aggregation: the same charges without sampling (an aggregator knows who its shard's clients were). */
+  readonly #serverAccountant = new RdpAccountant();
+  readonly #plan: DistributedDpPlan | undefined;
+  readonly #published: PublishedTask;
   readonly #poll: ReturnType<typeof setInterval>;
   #params: Float32Array;
   #modelVersion: number;
@@ -150,7 +256,6 @@ export class ClusterCoordinator {
   constructor(parts: { task: ResolvedTask; ledger: Ledger; redis: RedisClient; subscriber: RedisClient; lease: Lease; graceMs: number; rng: Rng }) {
     this.#task = parts.task;
     this.#ledger = parts.ledger;
-    this.#status = new StatusCache(parts.ledger, parts.task, OBSERVER);
     this.#redis = parts.redis;
     this.#subscriber = parts.subscriber;
     this.#keys = taskKeys(parts.task.id);
@@ -163,7 +268,21 @@ export class ClusterCoordinator {
     this.finished.catch(() => undefined); // observed by whoever awaits it
     const task = this.#task;
     this.#aggregator = new CentralDpAggregator({ dimension: task.model.paramCount, clipNorm: task.clipNorm, noiseMultiplier: task.noiseMultiplier, rng: parts.rng });
-    for (const { event } of this.#ledger.charges(task.id)) this.#accountant.step(event);
+    this.#published = {
+      model: task.model.spec as WireModelSpec,
+      paramCount: task.model.paramCount,
+      local: task.local,
+      clipNorm: task.clipNorm,
+      trainMs: task.trainMs,
+      aggregator: task.aggregator,
+      ...(task.aggregator === 'secagg'
+        ? { secagg: { clientsPerRound: task.clientsPerRound, minUpdates: task.minUpdates, noiseMultiplier: task.noiseMultiplier, bits: task.bits, neighbours: task.neighbours, phaseMs: task.phaseMs } }
+        : {}),
+    };
+    this.#plan = task.aggregator === 'secagg' ? planOf(this.#published) : undefined;
+    this.observer = task.aggregator === 'secagg' ? SECAGG_OBSERVER : OBSERVER;
+    this.#status = new StatusCache(parts.ledger, task, this.observer);
+    for (const { event } of this.#ledger.charges(task.id)) this.#charge(event);
     this.#ledger.initModel(task.id, task.model.initParams());
     const latest = this.#ledger.latestModel(task.id)!;
     this.#params = latest.params;
@@ -174,11 +293,26 @@ export class ClusterCoordinator {
   /** @internal publishes the task and the model, then starts the rounds. */
   async start(aborted: number[]): Promise<void> {
     const task = this.#task;
-    const published: PublishedTask = { model: task.model.spec as WireModelSpec, paramCount: task.model.paramCount, local: task.local, clipNorm: task.clipNorm, trainMs: task.trainMs };
+    const published = this.#published;
     const clients = this.#ledger.clients(task.id);
     for (let i = 0; i < clients.length; i += 1000) {
-      const chunk = clients.slice(i, i + 1000).flatMap((c) => [toHex(c.tokenHash), c.clientId]);
-      await this.#redis.hSet(this.#keys.tokens, chunk);
+      const chunk = clients.slice(i, i + 1000);
+      await this.#redis.hSet(this.#keys.tokens, chunk.flatMap((c) => [toHex(c.tokenHash), c.clientId]));
+      if (this.#plan === undefined) continue;
+      // the ledger's key bindings and bans win over whatever Redis holds (Redis may have been emptied)
+      const keys = chunk.flatMap((c) => {
+        const key = this.#ledger.signingKey(task.id, c.clientId);
+        return key === undefined ? [] : [[c.clientId, toHex(key)] as const];
+      });
+      const bans = chunk.flatMap((c) => {
+        const ban = this.#ledger.ban(task.id, c.clientId);
+        return ban === undefined ? [] : [c.clientId, banValue(ban.round, ban.reason)];
+      });
+      if (keys.length > 0) {
+        await this.#redis.hSet(this.#keys.keys, keys.flat());
+        await this.#redis.hSet(this.#keys.owners, keys.flatMap(([id, key]) => [key, id]));
+      }
+      if (bans.length > 0) await this.#redis.hSet(this.#keys.bans, bans);
     }
     const last = aborted.at(-1);
     await this.#act([
@@ -204,15 +338,36 @@ export class ClusterCoordinator {
     return this.#params.slice();
   }
 
-  /** Enrols a new client of the task (in the ledger and in Redis, where aggregators check tokens) and returns its bearer token. */
-  async issueToken(): Promise<IssuedToken> {
+  /**
+   * Enrols a new client of the task (in the ledger and in Redis, where aggregators check tokens) and returns its
+   * bearer token. Secure aggregation: `options.signingPublicKey` (a 32-byte Ed25519 public key) binds the client's
+   * signing key with its token, for good, as PrivkitServer.issueTokens' signingPublicKeys does: whoever reads the
+   * token off the network before its client enrols can not bind another key to the client.
+   *
+   * @throws {PrivkitError} E_ARG (as a rejection) when signingPublicKey is given for a task without secure
+   * aggregation, is not a 32-byte Uint8Array, or is already bound to a client (nothing is stored then).
+   */
+  async issueToken(options?: { signingPublicKey?: Uint8Array }): Promise<IssuedToken> {
+    const given = readOptions(options, ['signingPublicKey'], 'options', true).signingPublicKey;
+    const key = readSigningKeys(1, given === undefined ? undefined : [given], this.#plan !== undefined)?.[0];
     const rng = createRng();
     const clientId = `c-${Buffer.from(rng.bytes(9)).toString('base64url')}`;
     const token = Buffer.from(rng.bytes(32)).toString('base64url');
     const hash = tokenHash(token);
-    this.#ledger.addClient(this.#task.id, clientId, hash);
+    this.#ledger.addClients(this.#task.id, [{ clientId, tokenHash: hash, ...(key === undefined ? {} : { signingPublicKey: key }) }]);
+    if (key !== undefined) {
+      // bound in Redis before the token is usable (the ledger's binding wins over whatever Redis holds, as at start)
+      await this.#redis.hSet(this.#keys.keys, clientId, toHex(key));
+      await this.#redis.hSet(this.#keys.owners, toHex(key), clientId);
+    }
     await this.#redis.hSet(this.#keys.tokens, toHex(hash), clientId);
     return { clientId, token };
+  }
+
+  /** Steps the accountants with a charged event (secure aggregation: the aggregators' without sampling). */
+  #charge(event: PrivacyEvent): void {
+    this.#accountant.step(event);
+    if (this.#plan !== undefined) this.#serverAccountant.step({ ...(event as DistributedDiscreteGaussianEvent), sampleRate: 1 });
   }
 
   /** The task's state (checkedIn: the living aggregators' check-ins at the coordinator's last look). */
@@ -223,7 +378,7 @@ export class ClusterCoordinator {
       modelVersion: this.#modelVersion,
       checkedIn: this.#checkedIn,
       epsilon: this.epsilon,
-      epsilonAgainstServer: undefined,
+      epsilonAgainstServer: this.#plan === undefined ? undefined : this.#ledger.charges(this.#task.id).length === 0 ? 0 : this.#serverAccountant.getEpsilon(this.#task.delta).epsilon,
     });
   }
 
@@ -311,11 +466,17 @@ export class ClusterCoordinator {
     const aggregators = [...new Set(Object.values(checkins))];
     const beats = await Promise.all(aggregators.map((a) => this.#redis.exists(this.#keys.alive(a))));
     const alive = new Set(aggregators.filter((_, i) => beats[i] === 1));
-    const candidates = Object.keys(checkins).filter((id) => alive.has(checkins[id]!));
+    let candidates = Object.keys(checkins).filter((id) => alive.has(checkins[id]!));
+    if (this.#plan !== undefined) candidates = await this.#bindKeys(candidates);
     const n = candidates.length;
     this.#checkedIn = n;
     if (n < task.minCheckIns) return;
-    const event = centralRoundEvent(this.#aggregator, Math.min(1, task.clientsPerRound / (n - task.colludingClients)), 'without-replacement');
+    const sampleRate = Math.min(1, task.clientsPerRound / (n - task.colludingClients));
+    // secure aggregation: the costliest round is charged for the fewest noisy survivors a shard is unmasked with
+    const event =
+      this.#plan === undefined
+        ? centralRoundEvent(this.#aggregator, sampleRate, 'without-replacement')
+        : this.#shardEvent(task.minUpdates, alive.size, sampleRate);
     if (task.targetEpsilon !== undefined && !(this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon <= task.targetEpsilon)) {
       await this.#finish('budget');
       return;
@@ -329,34 +490,70 @@ export class ClusterCoordinator {
     const roundNumber = this.#ledger.nextRound(task.id);
     this.#ledger.openRound(task.id, roundNumber, n, task.clientsPerRound);
     const samples = [...perAggregator].flatMap(([a, ids]) => [`s:${a}`, ids.join(',')]);
+    const rotationSeed = createRng().bytes(32);
     await this.#act([
       ['DEL', { key: this.#keys.round }, { key: this.#keys.part(roundNumber) }],
-      ['HSET', { key: this.#keys.round }, 'round', roundNumber, 'fence', this.#lease.token, 'version', this.#modelVersion, 'trainMs', task.trainMs, ...samples],
+      ['HSET', { key: this.#keys.round }, 'round', roundNumber, 'fence', this.#lease.token, 'version', this.#modelVersion, 'trainMs', task.trainMs, 'rot', toHex(rotationSeed), ...samples],
       ['HDEL', { key: this.#keys.checkins }, ...sampled],
       ['PUBLISH', { key: this.#keys.events }, `round ${roundNumber}`],
     ]);
-    this.#round = {
-      round: roundNumber,
-      event,
-      sampledPerAggregator: new Map([...perAggregator].map(([a, ids]) => [a, ids.length])),
-      deadline: Date.now() + task.trainMs + this.#graceMs,
-    };
+    const sampledPerAggregator = new Map([...perAggregator].map(([a, ids]) => [a, ids.length]));
+    this.#round =
+      this.#plan === undefined
+        ? { kind: 'central', round: roundNumber, event, sampledPerAggregator, deadline: Date.now() + task.trainMs + this.#graceMs }
+        : {
+            kind: 'secagg',
+            round: roundNumber,
+            sampleRate,
+            rotationSeed,
+            admitted: undefined,
+            sampledPerAggregator,
+            // the shards' phases up to the end of their consistency checks
+            deadline: Date.now() + task.trainMs + 3 * task.phaseMs + this.#graceMs,
+          };
+  }
+
+  /**
+   * Secure aggregation: the candidates whose Ed25519 keys (enrolled through aggregators into Redis) are
+   * bound to them in the ledger, for good, and who are not banned; a key the ledger binds to another
+   * client (Redis written behind the coordinator's back) leaves its client out.
+   */
+  async #bindKeys(candidates: string[]): Promise<string[]> {
+    if (candidates.length === 0) return candidates;
+    const [keys, bans] = await Promise.all([this.#redis.hmGet(this.#keys.keys, candidates), this.#redis.hmGet(this.#keys.bans, candidates)]);
+    const entries = candidates.flatMap((clientId, i) => {
+      const key = keys[i];
+      return key == null || bans[i] != null || this.#ledger.ban(this.#task.id, clientId) !== undefined ? [] : [{ clientId, publicKey: new Uint8Array(Buffer.from(key, 'hex')) }];
+    });
+    const outcomes = this.#ledger.enrolSigningKeys(this.#task.id, entries);
+    return entries.filter((_, i) => outcomes[i] !== 'other').map((e) => e.clientId);
   }
 
   async #maybeFinishRound(round: CoordinatorRound): Promise<void> {
+    if (round.kind === 'secagg') return this.#maybeFinishSecAgg(round);
     const written = new Set(await this.#redis.hKeys(this.#keys.part(round.round))); // names only: the sums are read once, at the end
     const pending = [...round.sampledPerAggregator.keys()].filter((a) => !written.has(a));
-    if (pending.length > 0 && Date.now() < round.deadline) {
-      const beats = await Promise.all(pending.map((a) => this.#redis.exists(this.#keys.alive(a))));
-      if (beats.some((b) => b === 1)) return; // a living aggregator is still collecting
-    }
+    if (await this.#waitFor(pending, round.deadline)) return;
     await this.#finishRound(round, [...written].filter((a) => round.sampledPerAggregator.has(a)));
   }
 
-  async #finishRound(round: CoordinatorRound, written: string[]): Promise<void> {
+  /**
+   * Whether to wait on: an aggregator is pending, the deadline has not passed and one of them is alive;
+   * or the coordinator is closing (it decides nothing more: the round is aborted at the next start).
+   */
+  async #waitFor(pending: string[], deadline: number): Promise<boolean> {
+    if (pending.length > 0 && Date.now() < deadline) {
+      const beats = await Promise.all(pending.map((a) => this.#redis.exists(this.#keys.alive(a))));
+      if (beats.some((b) => b === 1)) return true; // a living aggregator is still collecting
+    }
+    return this.#closing;
+  }
+
+  async #finishRound(round: CoordinatorRound & { kind: 'central' }, written: string[]): Promise<void> {
     const task = this.#task;
     const d = task.model.paramCount;
     const parts = (await Promise.all(written.map((a) => binary(this.#redis).hGet(this.#keys.part(round.round), a)))) as unknown as (Buffer | null)[];
+    if (this.#closing) return; // decided by the next start: aborted
     // the partials this round counts: one per sampled aggregator, well-formed, with no more updates than it was sampled
     const counted: Float64Array[] = [];
     for (const [i, a] of written.entries()) {
@@ -368,31 +565,116 @@ export class ClusterCoordinator {
       if (Number.isInteger(count) && count >= 0 && count <= sampled) counted.push(partial);
     }
     const included = counted.reduce((n, p) => n + p[0]!, 0);
-    const commands: FencedArg[][] = [];
-    let status: RoundStatus;
     if (included < task.minUpdates) {
       this.#ledger.withholdRound(task.id, round.round, included);
-      status = 'withheld';
-    } else {
-      const after = this.#accountant.clone().step(round.event);
-      this.#ledger.chargeRound(task.id, round.round, round.event, after.getEpsilon(task.delta).epsilon); // ledger rule 1: charge, then compute
-      this.#accountant.step(round.event);
-      const total = new Float64Array(d);
-      for (const partial of counted) for (let j = 0; j < d; j++) total[j] += partial[j + 1]!;
-      const sum = this.#aggregator.noisedSum(total); // the noise, once
-      const next = this.#params.slice();
-      const step = task.serverLearningRate / task.clientsPerRound; // FedAvg's fixed denominator under DP
-      for (let j = 0; j < d; j++) next[j] += step * sum[j]!;
-      this.#modelVersion = this.#ledger.releaseRound(task.id, round.round, included, next); // ledger rule 2, before publishing
-      this.#params = next;
-      commands.push(...this.#modelCommands());
-      status = 'released';
+      return this.#endRound(round.round, 'withheld', included);
     }
+    const after = this.#accountant.clone().step(round.event);
+    this.#ledger.chargeRound(task.id, round.round, round.event, after.getEpsilon(task.delta).epsilon); // ledger rule 1: charge, then compute
+    this.#charge(round.event);
+    const total = new Float64Array(d);
+    for (const partial of counted) for (let j = 0; j < d; j++) total[j] += partial[j + 1]!;
+    await this.#release(round.round, included, this.#aggregator.noisedSum(total)); // the noise, once
+  }
+
+  /**
+   * A secure-aggregation round. Stage 1: every sampled shard reports its survivors once its consistency
+   * check closed (0: withheld), or is dead, or the deadline passed; the shards below minUpdates are
+   * withheld. If any is left, the round is charged for the smallest survivor count among them (less
+   * the colluding clients) BEFORE the coordinator admits them to unmasking. Stage 2: the admitted
+   * shards' unmasked sums are added mod 2^bits and released; a shard that fails or dies after its
+   * admission is left out (the charge covers every admitted shard's sum), and a round with no sum
+   * left is aborted, its charge kept.
+   */
+  async #maybeFinishSecAgg(round: CoordinatorRound & { kind: 'secagg' }): Promise<void> {
+    const task = this.#task;
+    const aggregators = [...round.sampledPerAggregator.keys()];
+    const written = new Set(await this.#redis.hKeys(this.#keys.part(round.round))); // names only: the sums are read once, at the end
+    if (round.admitted === undefined) {
+      const pending = aggregators.filter((a) => !written.has(`r:${a}`));
+      if (await this.#waitFor(pending, round.deadline)) return;
+      const reports = await this.#redis.hmGet(this.#keys.part(round.round), aggregators.map((a) => `r:${a}`));
+      if (this.#closing) return; // decided by the next start: aborted
+      const admitted = new Map<string, number>();
+      for (const [i, a] of aggregators.entries()) {
+        const survivors = Number(reports[i] ?? 0);
+        if (Number.isInteger(survivors) && survivors >= task.minUpdates && survivors <= round.sampledPerAggregator.get(a)!) admitted.set(a, survivors);
+      }
+      if (admitted.size === 0) {
+        this.#ledger.withholdRound(task.id, round.round, 0);
+        return this.#endRound(round.round, 'withheld', 0);
+      }
+      // Rule 1: charged before any shard is unmasked. Each client's update is in one shard's sum; the costliest is the
+      // one with the fewest noisy survivors (the c colluding clients know their own noise: not counted).
+      const event = this.#shardEvent(Math.min(...admitted.values()), admitted.size, round.sampleRate);
+      this.#ledger.chargeRound(task.id, round.round, event, this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon);
+      this.#charge(event);
+      round.admitted = admitted;
+      round.deadline = Date.now() + task.phaseMs + this.#graceMs;
+      await this.#act([
+        ['HSET', { key: this.#keys.round }, 'admit', [...admitted.keys()].join(',')],
+        ['PUBLISH', { key: this.#keys.events }, `admit ${round.round}`],
+      ]);
+      return;
+    }
+    const pending = [...round.admitted.keys()].filter((a) => !written.has(`s:${a}`));
+    if (await this.#waitFor(pending, round.deadline)) return;
+    const plan = this.#plan!;
+    const words = plan.dimension;
+    const modulus = 2 ** plan.bits;
+    const total = new Uint32Array(words);
+    let included = 0;
+    for (const [a, survivors] of round.admitted) {
+      const bytes = (await binary(this.#redis).hGet(this.#keys.part(round.round), `s:${a}`)) as unknown as Buffer | null;
+      if (bytes == null || bytes.byteLength !== 4 * (words + 1)) continue; // failed, died or malformed: left out
+      const shard = new Uint32Array(new Uint8Array(bytes).buffer); // own, aligned copy
+      if (shard[0]! < 1 || shard[0]! > survivors || shard.subarray(1).some((v) => v >= modulus)) continue;
+      included += shard[0]!;
+      for (let j = 0; j < words; j++) total[j] = (total[j]! + shard[j + 1]!) % modulus;
+    }
+    await this.#banConvicted(round.round);
+    if (included === 0) {
+      this.#ledger.abortRound(task.id, round.round, [...round.admitted.values()].reduce((x, y) => x + y, 0)); // rule 5: the charge stays
+      return this.#endRound(round.round, 'aborted', 0);
+    }
+    const sum = inverseRandomizedHadamard(dequantize(total, { scale: plan.scale, bits: plan.bits }), round.rotationSeed, task.model.paramCount);
+    await this.#release(round.round, included, sum);
+  }
+
+  /** The charge of a secure-aggregation round whose smallest of `shards` shards has `survivors` survivors (see the file header). */
+  #shardEvent(survivors: number, shards: number, sampleRate: number): PrivacyEvent {
+    const plan = this.#plan!;
+    const event = plan.event({ clients: Math.max(1, survivors - this.#task.colludingClients), sampleRate, sampling: 'without-replacement' });
+    return { ...event, dimension: plan.dimension * Math.max(1, shards) };
+  }
+
+  /** Stores the bans aggregators reported (convicted dealers, discarded holders) in the ledger, for good. */
+  async #banConvicted(round: number): Promise<void> {
+    for (const [clientId, value] of Object.entries(await this.#redis.hGetAll(this.#keys.bans))) {
+      if (this.#ledger.ban(this.#task.id, clientId) !== undefined) continue;
+      const ban = readBan(value, round);
+      this.#ledger.banClient(this.#task.id, clientId, ban.round, ban.reason);
+    }
+  }
+
+  /** Steps the model by eta / k x the round's noised sum and releases it (ledger rule 2, before publishing). */
+  async #release(round: number, included: number, sum: ArrayLike<number>): Promise<void> {
+    const task = this.#task;
+    const next = this.#params.slice();
+    const step = task.serverLearningRate / task.clientsPerRound; // FedAvg's fixed denominator under DP
+    for (let j = 0; j < next.length; j++) next[j] += step * sum[j]!;
+    this.#modelVersion = this.#ledger.releaseRound(task.id, round, included, next);
+    this.#params = next;
+    await this.#endRound(round, 'released', included, this.#modelCommands());
+  }
+
+  /** Publishes a round's outcome (with the model commands of a release) and moves on. */
+  async #endRound(round: number, status: RoundStatus, included: number, commands: FencedArg[][] = []): Promise<void> {
     this.#round = undefined;
     await this.#act([
       ...commands,
-      ['DEL', { key: this.#keys.round }, { key: this.#keys.part(round.round) }],
-      ['PUBLISH', { key: this.#keys.events }, `result ${JSON.stringify(this.#result(round.round, status, included))}`],
+      ['DEL', { key: this.#keys.round }, { key: this.#keys.part(round) }],
+      ['PUBLISH', { key: this.#keys.events }, `result ${JSON.stringify(this.#result(round, status, included))}`],
     ]);
     this.#again = true; // the next round, or the end
   }
@@ -422,6 +704,10 @@ export async function createCoordinator(given: CoordinatorOptions): Promise<Clus
   const options = readOptions(given, ['redis', 'task', 'dataDir', 'leaseMs', 'graceMs', 'rng'], 'options', true) as CoordinatorOptions;
   await ready();
   const task = resolveTask(options.task);
+  if (task.aggregator === 'secagg' && options.task.minUpdates === undefined) {
+    // one-process servers default it to clientsPerRound; a shard holds a part of the sample
+    throw new PrivkitError('E_ARG', 'options.task.minUpdates must be given for a secure-aggregation task scaled out over Redis: it is each shard\'s minimum', { argument: 'options.task.minUpdates' });
+  }
   const leaseMs = readMs('options.leaseMs', options.leaseMs, 5000);
   const graceMs = readMs('options.graceMs', options.graceMs, 2000);
   if (options.rng !== undefined && !isRng(options.rng)) throw new PrivkitError('E_ARG', `options.rng must be an Rng from createRng(), got ${describe(options.rng)}`, { argument: 'options.rng' });
@@ -484,7 +770,26 @@ interface AggregatorRound {
   written: boolean;
 }
 
+/** A shard's SecAgg+ round at its aggregator (secure aggregation). */
+interface ShardRound {
+  round: number;
+  runner: SecAggRound;
+  /** Settles the charge hook's wait: true once the coordinator admitted this shard to unmasking, false when the round ended without. */
+  admit: ((admitted: boolean) => void) | undefined;
+  /** Whether the shard's survivors were reported (its consistency check closed). */
+  reported: boolean;
+}
+
 const AGGREGATOR_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+// binds a key to a client once (KEYS[1] keys, KEYS[2] owners; ARGV[1] client, ARGV[2] key hex): 'enrolled' when stored
+// now, 'same' when already this client's, 'other' (nothing changed) when the client has another key or the key another client
+const ENROL = `local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current then if current == ARGV[2] then return 'same' end return 'other' end
+if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return 'other' end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
+return 'enrolled'`;
 
 // deletes a check-in only if it is this aggregator's (the client may have moved to another)
 const CHECK_OUT = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0`;
@@ -514,6 +819,10 @@ export class ClusterAggregator {
   readonly #checkedIn = new Set<string>();
   #model: { version: number; params: Float32Array } | undefined;
   #round: AggregatorRound | undefined;
+  readonly #plan: DistributedDpPlan | undefined;
+  #shard: ShardRound | undefined;
+  /** Secure aggregation: the connections whose signed enrolment this aggregator accepted (only they may check in). */
+  readonly #enrolled = new EnrolledConnections();
   #lastRound = 0;
   #fence = 0;
   readonly #pendingCheckIns = new Set<string>();
@@ -540,6 +849,7 @@ export class ClusterAggregator {
     this.#subscriber = parts.subscriber;
     this.#connections = parts.connections;
     this.#aliveMs = parts.aliveMs;
+    this.#plan = parts.task.aggregator === 'secagg' ? planOf(parts.task) : undefined;
     this.port = parts.connections.port;
     this.url = parts.connections.url;
     this.#heartbeat = setInterval(() => void this.#beat(), Math.max(1, Math.floor(parts.aliveMs / 3)));
@@ -569,6 +879,8 @@ export class ClusterAggregator {
     clearInterval(this.#heartbeat);
     clearTimeout(this.#checkInFlush);
     if (this.#round !== undefined) clearTimeout(this.#round.timer);
+    this.#shard?.admit?.(false);
+    await this.#shard?.runner.stop();
     await this.#connections.close();
     await Promise.all([...this.#checkedIn].map((id) => this.#checkOut(id))).catch(() => undefined);
     await this.#redis.del(this.#keys.alive(this.id)).catch(() => undefined);
@@ -584,7 +896,10 @@ export class ClusterAggregator {
     try {
       await this.#redis.set(this.#keys.alive(this.id), '1', { PX: this.#aliveMs });
       if ((await this.#redis.exists(this.#keys.finished)) === 1) this.#finish();
-      else await this.#syncRound();
+      else {
+        await this.#syncRound();
+        await this.#checkAdmission();
+      }
     } catch {
       // Redis unreachable: the heartbeat lapses and the coordinator counts this aggregator's clients as dropouts
     }
@@ -593,13 +908,14 @@ export class ClusterAggregator {
   async #event(message: string): Promise<void> {
     if (this.#closing) return;
     if (message.startsWith('round ')) await this.#syncRound();
+    else if (message.startsWith('admit ')) await this.#checkAdmission();
     else if (message.startsWith('result ')) this.#result(JSON.parse(message.slice(7)) as PublishedResult);
     else if (message === 'finished') this.#finish();
   }
 
   /** Starts collecting the round the coordinator published, if it is new. */
   async #syncRound(): Promise<void> {
-    const [round, fence, version, sample] = await this.#redis.hmGet(this.#keys.round, ['round', 'fence', 'version', `s:${this.id}`]);
+    const [round, fence, version, sample, rotation] = await this.#redis.hmGet(this.#keys.round, ['round', 'fence', 'version', `s:${this.id}`, 'rot']);
     if (round == null || fence == null || version == null) return;
     const r = Number(round);
     if (r <= this.#lastRound || Number(fence) < this.#fence || this.#closing) return; // seen, or from a coordinator whose lease is gone
@@ -610,6 +926,7 @@ export class ClusterAggregator {
     for (const id of sampled) this.#checkedIn.delete(id);
     await this.#loadModel(Number(version));
     if (this.#lastRound !== r) return; // a newer round arrived while the model loaded
+    if (this.#plan !== undefined) return this.#startShard(r, [...sampled], new Uint8Array(Buffer.from(rotation ?? '', 'hex')));
     if (this.#round !== undefined) clearTimeout(this.#round.timer);
     const state: AggregatorRound = {
       round: r,
@@ -643,13 +960,107 @@ export class ClusterAggregator {
     const partial = new Float64Array(1 + round.sum.length);
     partial[0] = round.uploaded.size;
     partial.set(round.sum, 1);
-    const key = this.#keys.part(round.round);
+    await this.#writePart(round.round, this.id, Buffer.from(partial.buffer));
+  }
+
+  /** Writes a field of the round's part hash and wakes the coordinator. */
+  async #writePart(round: number, field: string, value: string | Buffer): Promise<void> {
+    const key = this.#keys.part(round);
     await this.#redis
       .multi()
-      .hSet(key, this.id, Buffer.from(partial.buffer))
-      .pExpire(key, 10 * this.#task.trainMs + 60000) // a partial nobody collects (its round was decided) does not stay
-      .publish(this.#keys.events, `part ${round.round} ${this.id}`)
+      .hSet(key, field, value)
+      .pExpire(key, 10 * this.#task.trainMs + 60000) // a part nobody collects (its round was decided) does not stay
+      .publish(this.#keys.events, `part ${round} ${this.id}`)
       .exec();
+  }
+
+  // ------------------------------------------------------------------------------------ a shard (secure aggregation)
+
+  /** Runs SecAgg+ among this aggregator's sampled clients; a shard that can not reach its minimum reports 0 survivors (withheld). */
+  async #startShard(round: number, sampled: string[], rotationSeed: Uint8Array): Promise<void> {
+    const previous = this.#shard;
+    this.#shard = undefined;
+    previous?.admit?.(false);
+    await previous?.runner.stop();
+    for (const id of sampled) this.#checkedIn.delete(id);
+    const task = this.#task;
+    const s = task.secagg!;
+    const keys = await this.#redis.hmGet(this.#keys.keys, sampled);
+    if (this.#lastRound !== round || this.#closing) return;
+    const clients = sampled.flatMap((id, i) => (keys[i] == null ? [] : [{ id, signingPublicKey: new Uint8Array(Buffer.from(keys[i]!, 'hex')) }]));
+    if (rotationSeed.length !== 32 || clients.length < secAggShape(clients.length, s.neighbours, s.minUpdates).minSurvivors) {
+      // too few to reach the shard's minimum: withheld before it starts; its clients, never sent a task, stay checked in
+      for (const id of sampled) {
+        if (this.#connections.get(id) === undefined) continue;
+        this.#checkedIn.add(id);
+        this.#pendingCheckIns.add(id);
+      }
+      this.#checkInFlush ??= setTimeout(() => this.#flushCheckIns(), 10);
+      return this.#writePart(round, `r:${this.id}`, '0');
+    }
+    const runner = new SecAggRound({
+      round,
+      clients,
+      plan: this.#plan!,
+      minUpdates: s.minUpdates,
+      neighbours: s.neighbours,
+      trainMs: task.trainMs,
+      phaseMs: s.phaseMs,
+      modelVersion: this.#model!.version,
+      params: this.#model!.params,
+      rotationSeed,
+      connection: (id) => this.#connections.get(id),
+      charge: (survivors) => this.#awaitAdmission(shard, survivors),
+      convict: (culprits) => this.#convict(round, culprits),
+      end: (outcome) => void this.#endShard(shard, outcome).catch(() => undefined),
+    });
+    const shard: ShardRound = { round, runner, admit: undefined, reported: false }; // the hooks above run once started
+    this.#shard = shard;
+    await shard.runner.start();
+  }
+
+  /** The charge hook of a shard: reports its survivors and waits for the coordinator to charge the round and admit it. */
+  async #awaitAdmission(shard: ShardRound, survivors: number): Promise<boolean> {
+    const admitted = new Promise<boolean>((resolve) => (shard.admit = resolve));
+    shard.reported = true;
+    await this.#writePart(shard.round, `r:${this.id}`, String(survivors));
+    return admitted;
+  }
+
+  /** Settles a waiting shard once the coordinator's admission of its round is in Redis. */
+  async #checkAdmission(): Promise<void> {
+    const shard = this.#shard;
+    if (shard?.admit === undefined) return;
+    const [round, admit] = await this.#redis.hmGet(this.#keys.round, ['round', 'admit']);
+    if (Number(round) !== shard.round || admit == null || shard.admit === undefined) return;
+    shard.admit(admit.split(',').includes(this.id));
+    shard.admit = undefined;
+  }
+
+  /** Sends the coordinator a shard's outcome: its sum (included, then the words), or that it failed. */
+  async #endShard(shard: ShardRound, outcome: SecAggOutcome): Promise<void> {
+    if (outcome.status === 'released') {
+      const bytes = new Uint32Array(1 + outcome.sum.length);
+      bytes[0] = outcome.included;
+      bytes.set(outcome.sum, 1);
+      return this.#writePart(shard.round, `s:${this.id}`, Buffer.from(bytes.buffer));
+    }
+    if (!shard.reported) return this.#writePart(shard.round, `r:${this.id}`, '0'); // withheld below its minimum
+    if (outcome.status === 'aborted') return this.#writePart(shard.round, `s:${this.id}`, ''); // failed after its admission
+  }
+
+  /**
+   * Bans convicted dealers and discarded holders (in Redis, where aggregators check hellos; the coordinator keeps
+   * them in its ledger) and cuts them off.
+   */
+  #convict(round: number, culprits: readonly Culprit[]): void {
+    void this.#redis.hSet(this.#keys.bans, culprits.flatMap(({ id, reason }) => [id, banValue(round, reason)])).catch(() => undefined);
+    for (const { id, reason } of culprits) {
+      if (this.#checkedIn.delete(id)) void this.#checkOut(id).catch(() => undefined);
+      const connection = this.#connections.get(id);
+      connection?.send({ type: 'error', code: 'E_AUTH', message: `${reason} in round ${round}: banned from the task`, refSeq: 0 });
+      connection?.close(CLOSE_REFUSED, 'banned');
+    }
   }
 
   #result(result: PublishedResult): void {
@@ -658,7 +1069,14 @@ export class ClusterAggregator {
       clearTimeout(round.timer);
       this.#round = undefined;
     }
-    if (result.status === 'aborted') return;
+    const shard = this.#shard;
+    if (shard !== undefined && shard.round <= result.round) {
+      shard.admit?.(false);
+      void shard.runner.stop();
+      this.#shard = undefined;
+    }
+    // a secure-aggregation client checks in again at a round's result, aborted ones too (as from the one-process server)
+    if (result.status === 'aborted' && this.#plan === undefined) return;
     const message: Message = { type: 'round-result', round: result.round, status: result.status, included: result.included, modelVersion: result.modelVersion, epsilon: result.epsilon };
     for (const connection of this.#connections.authenticated()) connection.send(message);
   }
@@ -698,6 +1116,8 @@ export class ClusterAggregator {
       case 'check-in': {
         if (this.#finished) throw new Refusal('E_PROTOCOL', 'the task has finished');
         if (this.#checkedIn.has(id)) throw new Refusal('E_PROTOCOL', 'already checked in');
+        // a bearer token alone does not take a seat in secure aggregation: the connection must prove the client's key
+        if (this.#plan !== undefined) this.#enrolled.assertSeat(connection);
         if (round !== undefined && !round.written && round.sampled.has(id) && !round.uploaded.has(id)) {
           throw new Refusal('E_PROTOCOL', `check-in while sampled for round ${round.round}: upload its update first`);
         }
@@ -727,22 +1147,52 @@ export class ClusterAggregator {
           if (round.uploaded.size === round.sampled.size) void this.#writePartial(round).catch(() => undefined);
         };
       }
+      case 'enrol':
+        return this.#checkEnrol(connection, id, message);
+      case 'secagg': {
+        const shard = this.#shard;
+        if (shard === undefined) throw new Refusal('E_PROTOCOL', `a secure-aggregation message for round ${message.round} is out of phase`);
+        return shard.runner.check(connection, id, message);
+      }
       default:
         throw new Refusal('E_PROTOCOL', `a ${message.type} message is sent by the server, not to it`);
     }
   }
 
-  /** The client a hello's token belongs to, looked up in Redis (mirrored from the coordinator's ledger). */
+  /** Enrol: a 32-byte Ed25519 key, signed over (task, client, key), bound in Redis once per client and key (ENROL). */
+  #checkEnrol(connection: Connection, id: string, message: Extract<Message, { type: 'enrol' }>): () => void {
+    if (this.#plan === undefined) throw new Refusal('E_PROTOCOL', 'this task does not use secure aggregation: there is no key to enrol');
+    checkEnrolment(this.taskId, id, message);
+    const key = message.signingPublicKey;
+    return () => {
+      const refSeq = connection.lastSeqIn;
+      this.#redis.eval(ENROL, { keys: [this.#keys.keys, this.#keys.owners], arguments: [id, toHex(key)] }).then(
+        (outcome) => {
+          if (outcome === 'other') return connection.send({ type: 'error', code: 'E_AUTH', message: 'this signing key is enrolled by another client, or this client enrolled another', refSeq });
+          this.#enrolled.add(connection);
+          connection.send({ type: 'enrolled' });
+        },
+        () => connection.close(1011, 'the enrolment could not be stored: retry'),
+      );
+    };
+  }
+
+  /** The client a hello's token belongs to, looked up in Redis (mirrored from the coordinator's ledger); a banned client is refused. */
   async #authenticate(token: string): Promise<string> {
     const clientId = await this.#redis.hGet(this.#keys.tokens, toHex(tokenHash(token))); // a failed lookup rejects: closed with 1011 (retry), not refused
     if (clientId == null) throw new Refusal('E_AUTH', 'unknown token', CLOSE_REFUSED);
+    const value = await this.#redis.hGet(this.#keys.bans, clientId);
+    if (value != null) {
+      const ban = readBan(value, 0);
+      throw new Refusal('E_AUTH', `${ban.reason} in round ${ban.round}: banned from the task`, CLOSE_REFUSED);
+    }
     return clientId;
   }
 
   #welcome(connection: Connection): void {
     const clientId = connection.clientId!;
     const task = this.#task;
-    connection.send({ type: 'welcome', clientId, model: task.model, ...task.local, clipNorm: task.clipNorm, aggregator: 'central-dp' });
+    connection.send({ type: 'welcome', clientId, model: task.model, ...task.local, clipNorm: task.clipNorm, aggregator: task.aggregator });
     if (this.#finished) return connection.close(CLOSE_FINISHED, 'task finished');
     const round = this.#round; // a sampled client that reconnects mid-round gets its task again
     if (round !== undefined && !round.written && round.sampled.has(clientId) && !round.uploaded.has(clientId)) this.#sendTask(connection, round);
@@ -786,7 +1236,9 @@ export async function createAggregator(given: AggregatorOptions): Promise<Cluste
     subscriber = redis.duplicate();
     subscriber.on('error', () => undefined);
     await subscriber.connect();
-    connections = await listen(listening, { taskId: options.taskId, limits: { maxVector: task.paramCount } });
+    const s = task.secagg;
+    const limits = { maxVector: task.paramCount, ...(s === undefined ? {} : { maxBytes: secAggMaxBytes(task.paramCount, s.bits, s.clientsPerRound, s.neighbours) }) };
+    connections = await listen(listening, { taskId: options.taskId, limits });
     aggregator = new ClusterAggregator({ id, taskId: options.taskId, task, keys, redis, subscriber, connections, aliveMs });
     await aggregator.start();
     return aggregator;

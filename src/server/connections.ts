@@ -72,6 +72,13 @@ export const CLOSE_VIOLATION = 4003;
  */
 const CLOSE_GRACE_MS = 1000;
 
+/**
+ * Milliseconds an HTTP connection may go without any progress (a request not read, a response not taken)
+ * before it is cut; Node checks twice before it gives up on a response in progress, so a stalled one is cut
+ * 5-10 s after its last byte was taken.
+ */
+const HTTP_STALL_MS = 5000;
+
 /** A refusal: the error frame's code and message, and the close code when the connection must end. */
 export class Refusal extends Error {
   constructor(
@@ -224,8 +231,8 @@ export class Connection {
   authenticating = false;
   /** Rate-limit tokens left (a bucket of messagesPerSecond, refilled continuously) and when it was last refilled. */
   tokens: number;
-  refilledAt = Date.now();
-  /** When its hello is due (Date.now() milliseconds). */
+  refilledAt = performance.now();
+  /** When its hello is due (performance.now() milliseconds: a monotonic clock, which a step of the wall clock does not move). */
   readonly helloDeadline: number;
   helloTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -385,7 +392,7 @@ export class Connections {
 
   #spendToken(connection: Connection): void {
     const rate = this.#settings.messagesPerSecond;
-    const now = Date.now();
+    const now = performance.now(); // monotonic: with Date.now() a wall clock stepped back an hour put every bucket an hour in debt (the next frame closed the connection)
     connection.tokens = Math.min(rate, connection.tokens + ((now - connection.refilledAt) / 1000) * rate) - 1;
     connection.refilledAt = now;
     // over the limit a message is refused; a second's worth of refused messages closes the connection,
@@ -397,7 +404,7 @@ export class Connections {
     if (message.type === 'hello') {
       if (connection.clientId !== undefined || connection.authenticating) throw new Refusal('E_PROTOCOL', 'already authenticated');
       // past its deadline a hello is not read, even when it is read before the timer's close (a busy event loop)
-      if (Date.now() >= connection.helloDeadline) {
+      if (performance.now() >= connection.helloDeadline) {
         throw new Refusal('E_PROTOCOL', `a hello after the ${this.#settings.helloMs} ms deadline: retry`, CLOSE_HELLO_LATE);
       }
       if (message.taskId !== this.#taskId) throw new Refusal('E_AUTH', 'unknown task', CLOSE_REFUSED);
@@ -457,6 +464,10 @@ export async function listen(settings: ListenSettings, parts: { taskId: string; 
   } catch (cause) {
     throw new PrivkitError('E_ARG', `options.tls could not be used: ${cause instanceof Error ? cause.message : String(cause)}`, { argument: 'options.tls', cause });
   }
+  // a response the peer stops reading (a large GET /task) is cut after HTTP_STALL_MS without progress; without
+  // it Node keeps it, with its unsent bytes, for as long as the peer holds the socket (ws clears the timeout of
+  // an upgraded socket: WebSocket connections are bounded by the rules of the file header instead)
+  http.timeout = HTTP_STALL_MS;
   const wss = new ws.WebSocketServer({
     server: http,
     maxPayload: maxFrameBytes(parts.limits),

@@ -178,11 +178,6 @@ export class Ledger {
     return true;
   }
 
-  /** Enrols a client of a task under the hash of its bearer token. */
-  addClient(taskId: string, clientId: string, tokenHash: Uint8Array): void {
-    this.addClients(taskId, [{ clientId, tokenHash }]);
-  }
-
   /**
    * Enrols clients of a task under the hashes of their bearer tokens, all in one transaction (one fsync, not one
    * each); a client given a signingPublicKey has it bound at once, as an enrolment would (for good).

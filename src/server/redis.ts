@@ -2,16 +2,24 @@
 // `redis` (node-redis), the key layout of one task, and the coordinator's lock with a fencing token.
 //
 // Keys of task T (all under `privkit:T:`):
-//   task          JSON of what aggregators need to serve clients (model spec, local options, clipNorm, trainMs)
+//   task          JSON of what aggregators need to serve clients (model spec, local options, clipNorm, trainMs;
+//                 with secure aggregation the noise plan's inputs, bits, neighbours, phaseMs)
 //   tokens        hash  SHA-256(token) hex -> client id            (mirrored from the coordinator's ledger)
+//   keys, owners  hashes client id -> Ed25519 key hex, key hex -> client id (secure aggregation: enrolled
+//                 by aggregators, once per client and key; the coordinator binds a sample's candidates in its ledger)
+//   bans          hash  client id -> JSON {round, reason}: the round that convicted it and why (secure
+//                 aggregation: a dealer of inconsistent shares, a holder revealing a share never sent; kept in the ledger)
 //   checkins      hash  client id -> aggregator id                 (clients checked in now)
 //   alive:A       aggregator A's heartbeat, a key with a TTL
 //   model         hash  version, params (float32 little-endian)    (the latest released model)
-//   round         hash  round, fence, version, trainMs, s:A (aggregator A's sampled client ids, comma-separated)
-//   part:R        hash  A -> aggregator A's partial sum of round R: float64 count, then float64 x paramCount
+//   round         hash  round, fence, version, trainMs, s:A (aggregator A's sampled client ids, comma-separated);
+//                 secure aggregation: rot (the round's rotation seed, hex) and, once charged, admit (the shards to unmask)
+//   part:R        hash  A -> aggregator A's partial sum of round R: float64 count, then float64 x paramCount;
+//                 secure aggregation: r:A (shard A's survivors once its consistency check closed, 0 if withheld)
+//                 and s:A (its unmasked sum: uint32 included, then uint32 x rotated length; empty if it failed)
 //   finished      'rounds' or 'budget' once the task has ended
 //   lock, epoch   the coordinator lock (value: its fencing token) and the counter tokens come from
-//   channel events: 'checkin', 'round R', 'part R A', 'result {json}', 'finished' (wake-ups; the keys hold the state)
+//   channel events: 'checkin', 'round R', 'part R A', 'admit R', 'result {json}', 'finished' (wake-ups; the keys hold the state)
 //
 // The lock (Kleppmann's fencing tokens over a lease, https://martin.kleppmann.com/2016/02/08/how-to-do-distributed-locking.html):
 // a coordinator takes `lock` with SET NX PX ttl, its value a token from INCR `epoch`, and renews it
@@ -67,6 +75,9 @@ export function taskKeys(taskId: string) {
   return {
     task: `${p}task`,
     tokens: `${p}tokens`,
+    keys: `${p}keys`,
+    owners: `${p}owners`,
+    bans: `${p}bans`,
     checkins: `${p}checkins`,
     alive: (aggregator: string) => `${p}alive:${aggregator}`,
     model: `${p}model`,

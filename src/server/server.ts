@@ -41,7 +41,8 @@
 // client's SecAgg+ messages must be signed with it (privkit/secagg's expectedParticipants at the
 // server: an advertisement under any other key is refused, E_AUTH). A
 // round runs privkit/secagg's SecAggServer (Bonawitz et al. 2017 with the consistency check, SecAgg+
-// neighbourhoods of Bell et al. 2020) over the wire: the server sends each sampled client the model,
+// neighbourhoods of Bell et al. 2020) over the wire (secagg-round.ts, shared with the shards of the
+// Redis aggregators, as are the enrolment checks and the bans): the server sends each sampled client the model,
 // the round's quantization plan and setup (SecAggTask); the client trains, clips its update to
 // clipNorm, rotates, quantizes and adds its share of the distributed discrete Gaussian (Kairouz, Liu,
 // Steinke 2021) exactly as privkit/fl's SecureAggregator, and runs SecAggClient; the server relays
@@ -89,27 +90,24 @@
 // Not covered in this version: Sybil clients with valid tokens (each token is one client: the operator
 // issues them), and a malicious server (clients trust it: use privkit/secagg's SecureAggregator in
 // simulation for that).
-import { createPublicKey, verify as verifySignature } from 'node:crypto';
 import { PrivkitError } from '../errors.js';
 import { RdpAccountant } from '../accounting/rdp-accountant.js';
 import { assertDelta, type DistributedDiscreteGaussianEvent, type PrivacyEvent } from '../accounting/events.js';
 import { createRng } from '../dp/rng.js';
 import { CentralDpAggregator, centralRoundEvent } from '../fl/aggregators.js';
-import { encodeBinaryMessage, RoundCodec } from '../secagg/binary.js';
-import { equalBytes, SIGNING_KEY_BYTES } from '../secagg/crypto.js';
+import { equalBytes } from '../secagg/crypto.js';
 import { planDistributedDp, type DistributedDpPlan } from '../secagg/ddp.js';
-import type { ClientMessage, ServerMessage } from '../secagg/messages.js';
 import { dequantize } from '../secagg/quantize.js';
-import { inverseRandomizedHadamard, rotationLength } from '../secagg/rotation.js';
-import { SecAggServer } from '../secagg/server.js';
+import { inverseRandomizedHadamard } from '../secagg/rotation.js';
 import { checkLocalOptions, type LocalTrainingOptions } from '../fl/local.js';
 import { createModel, type Model, type ModelSpecInput } from '../fl/model.js';
 import { fixedSizeSample, UniformIntegers } from '../fl/sampling.js';
 import { assertInteger, assertNumber, assertOneOf, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
-import { enrolmentBytes, maxFrameBytes, type Message, type RoundStatus, type WireAggregator, type WireLimits, type WireModelSpec } from '../service/wire.js';
+import { maxFrameBytes, type Message, type RoundStatus, type WireAggregator, type WireLimits, type WireModelSpec } from '../service/wire.js';
 import { CLOSE_FINISHED, CLOSE_REFUSED, Refusal, SharedFrame, listen, readListenOptions, tokenHash, LISTEN_KEYS, type Connection, type Connections, type ListenOptions } from './connections.js';
 import { Ledger } from './ledger.js';
+import { checkEnrolment, EnrolledConnections, readSigningKeys, secAggMaxBytes, secAggShape, SecAggRound, type Culprit, type SecAggOutcome } from './secagg-round.js';
 import { AddressRateLimiter, endOfTask, serveStatusHttp, StatusCache, type FinishedBy, type LiveStatus, type TaskStatus } from './status.js';
 
 export { endOfTask, type BannedClient, type FinishedBy, type TaskStatus } from './status.js';
@@ -196,11 +194,6 @@ const OBSERVER =
   'observers of the released model versions, round results and task status (checked-in counts included), not the server itself, which sees updates in the clear (central DP); replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in and deadlines do not depend on the data';
 /** Milliseconds enrolments are gathered before they are committed together. */
 const ENROLMENT_BATCH_MS = 10;
-/** Why a client is banned from a secure-aggregation task, as its own signed messages prove. */
-const BAN_REASONS = {
-  dealer: 'this client was convicted of dealing inconsistent shares (by its own signed messages)',
-  holder: 'this client revealed a share its dealer never sent (by its own signed unmasking response)',
-} as const;
 const TASK_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const TASK_KEYS = [
   'id',
@@ -283,39 +276,11 @@ export function resolveTask(given: TaskOptions): ResolvedTask {
   };
 }
 
-/** The raw 32-byte Ed25519 public key as a Node key object (SPKI DER: a fixed 12-byte prefix + the key). */
-const ED25519_SPKI_PREFIX = Uint8Array.of(0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00);
-function verifyEd25519(publicKey: Uint8Array, signature: Uint8Array, bytes: Uint8Array): boolean {
-  try {
-    const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
-    return verifySignature(null, bytes, key, signature);
-  } catch {
-    return false;
-  }
-}
-
 /** A secure-aggregation round in flight. */
 interface SecAggRoundState {
   kind: 'secagg';
   round: number;
-  /** q of the round's charge. */
-  sampleRate: number;
-  sampled: Set<string>;
-  server: SecAggServer;
-  /** The binary form of the round's messages (its setup checked once); undefined before setup. */
-  codec: RoundCodec | undefined;
-  rotationSeed: Uint8Array;
-  /** The clients the open phase waits for (those sent its opening message). */
-  expected: Set<string>;
-  /** receive() calls not yet settled (a phase closes once they have). */
-  pending: Set<Promise<void>>;
-  /** True while a phase closes (and before setup): client messages are refused as out of phase. */
-  closing: boolean;
-  /** Masked inputs received, and the survivor set's size once fixed. */
-  maskedInputs: number;
-  survivors: number;
-  charged: boolean;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  runner: SecAggRound;
 }
 
 /** The round in flight. */
@@ -367,7 +332,7 @@ export class PrivkitServer {
   /** Enrolments checked and accepted, waiting for the next flush (#flushEnrolments). */
   readonly #pendingEnrolments: { connection: Connection; clientId: string; publicKey: Uint8Array; refSeq: number }[] = [];
   /** Secure aggregation: the connections that proved their client's enrolled key (a signed enrolment); only they may check in. */
-  readonly #proven = new WeakSet<Connection>();
+  readonly #enrolled = new EnrolledConnections();
   #enrolmentFlush: ReturnType<typeof setTimeout> | undefined;
 
   /** @internal use {@link createServer}. */
@@ -395,7 +360,7 @@ export class PrivkitServer {
     this.#modelVersion = latest.version;
     this.#status = new StatusCache(this.#ledger, task, this.observer);
     this.#checkFinished();
-    const http = { taskId: task.id, limiter: new AddressRateLimiter(parts.httpRequestsPerSecond), statusJson: () => this.#status.json(this.#live()) };
+    const http = { taskId: task.id, limiter: new AddressRateLimiter(parts.httpRequestsPerSecond), statusBody: () => this.#status.body(this.#live()) };
     this.#connections.http.on('request', (req, res) => serveStatusHttp(req, res, http));
     this.#connections.serve({
       authenticate: (token) => this.#authenticate(token),
@@ -445,7 +410,7 @@ export class PrivkitServer {
    */
   issueTokens(count: number, options?: { signingPublicKeys?: readonly Uint8Array[] }): IssuedToken[] {
     assertInteger('count', count, 1, 2 ** 20);
-    const keys = this.#readSigningKeys(count, readOptions(options, ['signingPublicKeys'], 'options', true).signingPublicKeys);
+    const keys = readSigningKeys(count, readOptions(options, ['signingPublicKeys'], 'options', true).signingPublicKeys, this.#plan !== undefined);
     const rng = createRng();
     const issued = Array.from({ length: count }, () => ({ clientId: `c-${toBase64Url(rng.bytes(9))}`, token: toBase64Url(rng.bytes(32)) }));
     this.#ledger.addClients(
@@ -453,22 +418,6 @@ export class PrivkitServer {
       issued.map(({ clientId, token }, i) => ({ clientId, tokenHash: tokenHash(token), ...(keys === undefined ? {} : { signingPublicKey: keys[i]! }) })),
     );
     return issued;
-  }
-
-  /** Checks issueTokens' signingPublicKeys (copied: the caller's arrays may change later). */
-  #readSigningKeys(count: number, given: readonly Uint8Array[] | undefined): Uint8Array[] | undefined {
-    if (given === undefined) return undefined;
-    const name = 'options.signingPublicKeys';
-    if (this.#plan === undefined) throw new PrivkitError('E_ARG', `${name}: this task does not use secure aggregation, so there is no signing key to bind`, { argument: name });
-    if (!Array.isArray(given) || given.length !== count) throw new PrivkitError('E_ARG', `${name} must be an array of ${count} keys (one per token), got ${describe(given)}`, { argument: name });
-    const keys = given.map((key: unknown, i) => {
-      if (!(key instanceof Uint8Array) || key.length !== SIGNING_KEY_BYTES) {
-        throw new PrivkitError('E_ARG', `${name}[${i}] must be a ${SIGNING_KEY_BYTES}-byte Uint8Array (a raw Ed25519 public key), got ${describe(key)}`, { argument: name });
-      }
-      return key.slice();
-    });
-    if (new Set(keys.map(toBase64Url)).size !== keys.length) throw new PrivkitError('E_ARG', `${name} repeats a key: each client needs its own`, { argument: name });
-    return keys;
   }
 
   /** The task's state (what GET /task returns). */
@@ -498,8 +447,8 @@ export class PrivkitServer {
     if (this.#closing) return;
     this.#closing = true;
     clearTimeout(this.#enrolmentFlush);
-    if (this.#round !== undefined) clearTimeout(this.#round.timer);
-    await Promise.allSettled(this.#round?.kind === 'secagg' ? [...this.#round.pending] : []);
+    if (this.#round?.kind === 'central') clearTimeout(this.#round.timer);
+    if (this.#round?.kind === 'secagg') await this.#round.runner.stop();
     await this.#connections.close();
     this.#ledger.close();
   }
@@ -515,9 +464,7 @@ export class PrivkitServer {
         if (this.#finishedBy !== undefined) throw new Refusal('E_PROTOCOL', 'the task has finished');
         if (this.#checkedIn.has(id)) throw new Refusal('E_PROTOCOL', 'already checked in');
         // a bearer token alone does not take a seat in secure aggregation: the connection must prove the client's key
-        if (this.#plan !== undefined && !this.#proven.has(connection)) {
-          throw new Refusal('E_PROTOCOL', 'a secure-aggregation task: enrol a signing key (its signed enrolment, on this connection) before checking in');
-        }
+        if (this.#plan !== undefined) this.#enrolled.assertSeat(connection);
         const round = this.#round;
         if (round?.kind === 'central' && round.sampled.has(id) && !round.updates.has(id) && round.phase === 'training') {
           throw new Refusal('E_PROTOCOL', `check-in while sampled for round ${round.round}: upload its update first`);
@@ -556,15 +503,12 @@ export class PrivkitServer {
   #checkEnrol(connection: Connection, id: string, message: Extract<Message, { type: 'enrol' }>): () => void {
     if (this.#plan === undefined) throw new Refusal('E_PROTOCOL', 'this task does not use secure aggregation: there is no key to enrol');
     const key = message.signingPublicKey;
-    if (key.length !== SIGNING_KEY_BYTES || message.signature.length !== 64) throw new Refusal('E_PROTOCOL', 'an enrolment carries a 32-byte Ed25519 key and a 64-byte signature');
+    checkEnrolment(this.#task.id, id, message);
     const current = this.#ledger.signingKey(this.#task.id, id);
     if (current !== undefined && !equalBytes(current, key)) throw new Refusal('E_AUTH', 'this client has enrolled another signing key: it can not be replaced');
-    if (!verifyEd25519(key, message.signature, enrolmentBytes(this.#task.id, id, key))) {
-      throw new Refusal('E_AUTH', 'the enrolment signature does not verify under the enrolled key');
-    }
     return () => {
       if (current !== undefined) {
-        this.#proven.add(connection);
+        this.#enrolled.add(connection);
         return connection.send({ type: 'enrolled' });
       }
       // stored with the enrolments of the next ENROLMENT_BATCH_MS in one transaction, and acknowledged once committed
@@ -584,47 +528,17 @@ export class PrivkitServer {
       if (outcomes[i] === 'other') {
         connection.send({ type: 'error', code: 'E_AUTH', message: 'this signing key is enrolled by another client, or this client enrolled another', refSeq });
       } else {
-        this.#proven.add(connection);
+        this.#enrolled.add(connection);
         connection.send({ type: 'enrolled' });
       }
     });
   }
 
-  /**
-   * A SecAgg+ message: of the round and phase in flight, from a client the phase waits for, in the
-   * binary form bounded by the round's setup, in the sender's own name. Its signature (under the
-   * enrolled key) and protocol checks are SecAggServer.receive's, which keeps nothing of a refused
-   * message; its refusal comes back as an error frame with its code.
-   */
+  /** A SecAgg+ message: of the round in flight (its phase, sender and contents are checked by the round, secagg-round.ts). */
   #checkSecAgg(connection: Connection, id: string, message: Extract<Message, { type: 'secagg' }>): () => void {
     const round = this.#round;
-    if (round?.kind !== 'secagg' || message.round !== round.round || round.closing || round.codec === undefined) {
-      throw new Refusal('E_PROTOCOL', `a secure-aggregation message for round ${message.round} is out of phase`);
-    }
-    if (!round.expected.has(id)) throw new Refusal('E_PROTOCOL', `the ${round.server.round} phase of round ${round.round} does not wait for this client`);
-    let decoded;
-    try {
-      decoded = round.codec!.decode(message.payload);
-    } catch (error) {
-      throw new Refusal('E_PROTOCOL', error instanceof Error ? error.message : 'undecodable secure-aggregation message');
-    }
-    if (!('sender' in decoded)) throw new Refusal('E_PROTOCOL', `a ${decoded.type} message is sent by the server, not to it`);
-    if (decoded.sender !== id) throw new Refusal('E_AUTH', 'a secure-aggregation message in the name of another client');
-    const clientMessage: ClientMessage = decoded;
-    return () => {
-      const refSeq = connection.lastSeqIn;
-      const received: Promise<void> = round.server.receive(clientMessage).then(
-        () => {
-          if (round.server.receivedCount >= round.expected.size) void this.#closePhase(round);
-        },
-        (error: unknown) => {
-          const code = error instanceof PrivkitError ? error.code : 'E_PROTOCOL';
-          connection.send({ type: 'error', code, message: (error instanceof Error ? error.message : 'refused').slice(0, 240), refSeq });
-        },
-      );
-      round.pending.add(received);
-      void received.finally(() => round.pending.delete(received));
-    };
+    if (round?.kind !== 'secagg') throw new Refusal('E_PROTOCOL', `a secure-aggregation message for round ${message.round} is out of phase`);
+    return round.runner.check(connection, id, message);
   }
 
   /** The client a hello's token belongs to (the connection layer checks the task, the deadline and the rest). */
@@ -681,7 +595,7 @@ export class PrivkitServer {
     const event =
       this.#plan === undefined
         ? centralRoundEvent(this.#aggregator, sampleRate, 'without-replacement')
-        : this.#plan.event({ clients: Math.max(1, secAggShape(task).minSurvivors - task.colludingClients), sampleRate, sampling: 'without-replacement' });
+        : this.#plan.event({ clients: Math.max(1, secAggShape(task.clientsPerRound, task.neighbours, task.minUpdates).minSurvivors - task.colludingClients), sampleRate, sampling: 'without-replacement' });
     if (task.targetEpsilon !== undefined && !(this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon <= task.targetEpsilon)) {
       this.#finish('budget');
       return;
@@ -753,120 +667,36 @@ export class PrivkitServer {
 
   // ------------------------------------------------------------------------ secure aggregation
 
-  async #startSecAggRound(roundNumber: number, sampleRate: number, sampled: string[]): Promise<void> {
+  #startSecAggRound(roundNumber: number, sampleRate: number, sampled: string[]): void {
     const task = this.#task;
     const plan = this.#plan!;
-    const { neighbours, threshold, minSurvivors } = secAggShape(task);
-    const server = new SecAggServer({
-      clients: sampled,
-      bits: plan.bits,
-      length: plan.dimension,
-      threshold,
-      minSurvivors,
-      ...(neighbours === undefined ? {} : { neighbours }),
-      expectedParticipants: sampled.map((id) => ({ id, signingPublicKey: this.#ledger.signingKey(task.id, id)! })),
-    });
-    const round: SecAggRoundState = {
-      kind: 'secagg',
+    const rotationSeed = createRng().bytes(32);
+    const runner: SecAggRound = new SecAggRound({
       round: roundNumber,
-      sampleRate,
-      sampled: new Set(sampled),
-      server,
-      codec: undefined,
-      rotationSeed: createRng().bytes(32),
-      expected: new Set(sampled),
-      pending: new Set(),
-      closing: true,
-      maskedInputs: 0,
-      survivors: 0,
-      charged: false,
-      timer: undefined,
-    };
-    this.#round = round;
-    const setup = await server.setup();
-    round.codec = new RoundCodec(setup);
-    if (this.#closing) return;
-    round.closing = false;
-    // the same task for every sampled client: encoded once (the model is most of the frame)
-    const frame = new SharedFrame({
-        type: 'secagg-task',
-        round: roundNumber,
-        modelVersion: this.#modelVersion,
-        deadlineMs: task.trainMs,
-        phaseMs: task.phaseMs,
-        params: this.#params,
-        rotationSeed: round.rotationSeed,
-        scale: plan.scale,
-        localSigma: plan.localSigma,
-        conditionalBound: plan.conditionalBound,
-        setup: encodeBinaryMessage(setup),
+      clients: sampled.map((id) => ({ id, signingPublicKey: this.#ledger.signingKey(task.id, id)! })),
+      plan,
+      minUpdates: task.minUpdates,
+      neighbours: task.neighbours,
+      trainMs: task.trainMs,
+      phaseMs: task.phaseMs,
+      modelVersion: this.#modelVersion,
+      params: this.#params,
+      rotationSeed,
+      connection: (id) => this.#connections.get(id),
+      charge: (survivors) => {
+        // Rule 1: charged before any unmask request leaves the server. The noise in the sum is the honest survivors': the
+        // c clients the epsilon lets the observer collude with know (or left out) their own, so they are not counted; the
+        // target's own noise always is (hence at least 1).
+        const event = plan.event({ clients: Math.max(1, survivors - task.colludingClients), sampleRate, sampling: 'without-replacement' });
+        this.#ledger.chargeRound(task.id, roundNumber, event, this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon);
+        this.#charge(event);
+        return true;
+      },
+      convict: (culprits) => this.#convict(roundNumber, culprits),
+      end: (outcome) => this.#endSecAgg(roundNumber, rotationSeed, outcome),
     });
-    for (const id of sampled) this.#connections.get(id)?.send(frame);
-    round.timer = setTimeout(() => void this.#closePhase(round), task.trainMs);
-  }
-
-  /**
-   * Closes the open phase (all awaited clients answered, or its deadline passed) and relays the next
-   * phase's messages; the clients that did not answer are dropouts. E_THRESHOLD before the charge
-   * withholds the round; any failure after it aborts the round, which keeps its charge.
-   */
-  async #closePhase(round: SecAggRoundState): Promise<void> {
-    if (round.closing || this.#round !== round || this.#closing) return;
-    round.closing = true;
-    clearTimeout(round.timer);
-    await Promise.allSettled([...round.pending]);
-    if (this.#closing) return;
-    const server = round.server;
-    const task = this.#task;
-    try {
-      let out: Map<string, ServerMessage>;
-      switch (server.round) {
-        case 'advertise-keys':
-          out = server.closeAdvertiseKeys();
-          break;
-        case 'share-keys':
-          out = server.closeShareKeys();
-          break;
-        case 'masked-input': {
-          round.maskedInputs = server.receivedFrom.length;
-          const checks = server.closeMaskedInput(); // refuses fewer than max(t, minUpdates) survivors
-          round.survivors = checks.values().next().value!.survivors.length;
-          out = checks;
-          break;
-        }
-        case 'consistency-check': {
-          out = server.closeConsistencyCheck();
-          // Rule 1: charged before any unmask request (the first thing from which the sum can be computed) leaves the server.
-          // The noise in the sum is the honest survivors': the c clients the epsilon lets the observer collude with know
-          // (or left out) their own, so they are not counted; the target's own noise always is (hence at least 1).
-          const noisy = Math.max(1, round.survivors - task.colludingClients);
-          const event = this.#plan!.event({ clients: noisy, sampleRate: round.sampleRate, sampling: 'without-replacement' });
-          this.#ledger.chargeRound(task.id, round.round, event, this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon);
-          this.#charge(event);
-          round.charged = true;
-          break;
-        }
-        default:
-          return await this.#releaseSecAgg(round);
-      }
-      round.expected = new Set(out.keys());
-      for (const [id, message] of out) {
-        const connection = this.#connections.get(id);
-        if (connection !== undefined) connection.send({ type: 'secagg-relay', round: round.round, payload: round.codec!.encode(message) });
-      }
-      round.closing = false;
-      round.timer = setTimeout(() => void this.#closePhase(round), task.phaseMs);
-    } catch (error) {
-      // E_THRESHOLD (too few clients went on), E_AUTH (a cheating holder), or anything else: the round ends unreleased
-      if (this.#closing) return;
-      this.#convict(round);
-      if (round.charged) {
-        this.#ledger.abortRound(task.id, round.round, round.survivors); // rule 5: the charge stays
-        return this.#endRound(round.round, 'aborted', round.survivors);
-      }
-      this.#ledger.withholdRound(task.id, round.round, round.maskedInputs);
-      this.#endRound(round.round, 'withheld', round.maskedInputs);
-    }
+    this.#round = { kind: 'secagg', round: roundNumber, runner };
+    void runner.start();
   }
 
   /**
@@ -877,56 +707,36 @@ export class PrivkitServer {
    * holder opens every share at the masked-input phase and rejects a dealer whose share does not open), so no
    * honest client is banned.
    */
-  #convict(round: SecAggRoundState): void {
-    const culprits = [...round.server.convicted.map((id) => [id, BAN_REASONS.dealer] as const), ...round.server.discarded.map((id) => [id, BAN_REASONS.holder] as const)];
-    for (const [id, reason] of culprits) {
-      if (this.#ledger.ban(this.#task.id, id) !== undefined) continue; // banned earlier in this round
-      this.#ledger.banClient(this.#task.id, id, round.round, reason);
+  #convict(round: number, culprits: readonly Culprit[]): void {
+    for (const { id, reason } of culprits) {
+      this.#ledger.banClient(this.#task.id, id, round, reason);
       this.#checkedIn.delete(id);
       const connection = this.#connections.get(id);
-      connection?.send({ type: 'error', code: 'E_AUTH', message: `${reason} in round ${round.round}: banned from the task`, refSeq: 0 });
+      connection?.send({ type: 'error', code: 'E_AUTH', message: `${reason} in round ${round}: banned from the task`, refSeq: 0 });
       connection?.close(CLOSE_REFUSED, 'banned');
     }
   }
 
-  /** Unmasks the sum, maps it back (dequantize, inverse rotation), steps the model and releases it (rule 2). */
-  async #releaseSecAgg(round: SecAggRoundState): Promise<void> {
+  /** Records a secure-aggregation round's outcome; a released sum is mapped back (dequantize, inverse rotation) and steps the model (rule 2). */
+  #endSecAgg(round: number, rotationSeed: Uint8Array, outcome: SecAggOutcome): void {
     const task = this.#task;
-    const plan = this.#plan!;
-    let result;
-    for (;;) {
-      const responses = round.server.receivedFrom.length;
-      try {
-        result = await round.server.closeUnmasking();
-        break;
-      } catch (error) {
-        // A holder revealed shares its dealer never sent: SecAggServer discards its response (E_AUTH) and the unmasking
-        // is retried with the rest (below threshold: E_THRESHOLD, aborted). Without the retry one malicious client
-        // aborted every round after its charge, burning the budget with nothing released.
-        if (!(error instanceof PrivkitError && error.code === 'E_AUTH' && round.server.receivedFrom.length < responses) || this.#closing) throw error;
-        this.#convict(round); // the discarded holders are banned before the retry
-      }
+    if (outcome.status === 'withheld') {
+      this.#ledger.withholdRound(task.id, round, outcome.count);
+      return this.#endRound(round, 'withheld', outcome.count);
     }
-    if (this.#closing) return;
-    this.#convict(round);
-    const sum = inverseRandomizedHadamard(dequantize(result.sum, { scale: plan.scale, bits: plan.bits }), round.rotationSeed, task.model.paramCount);
+    if (outcome.status === 'aborted') {
+      this.#ledger.abortRound(task.id, round, outcome.count); // rule 5: the charge stays
+      return this.#endRound(round, 'aborted', outcome.count);
+    }
+    const plan = this.#plan!;
+    const sum = inverseRandomizedHadamard(dequantize(outcome.sum, { scale: plan.scale, bits: plan.bits }), rotationSeed, task.model.paramCount);
     const next = this.#params.slice();
     const step = task.serverLearningRate / task.clientsPerRound; // FedAvg's fixed denominator
     for (let j = 0; j < next.length; j++) next[j] += step * sum[j]!;
-    this.#modelVersion = this.#ledger.releaseRound(task.id, round.round, result.included.length, next);
+    this.#modelVersion = this.#ledger.releaseRound(task.id, round, outcome.included, next);
     this.#params = next;
-    this.#endRound(round.round, 'released', result.included.length);
+    this.#endRound(round, 'released', outcome.included);
   }
-}
-
-/**
- * A SecAgg+ round of clientsPerRound clients, as SecureAggregator shapes it: the complete graph when a neighbourhood
- * would hold every client, t a neighbourhood majority, and at least max(t, minUpdates) masked inputs unmasked.
- */
-function secAggShape(task: ResolvedTask): { neighbours: number | undefined; threshold: number; minSurvivors: number } {
-  const k = task.clientsPerRound;
-  const threshold = Math.floor(Math.min(k, task.neighbours + 1) / 2) + 1;
-  return { neighbours: task.neighbours >= k - 1 ? undefined : task.neighbours, threshold, minSurvivors: Math.max(threshold, task.minUpdates) };
 }
 
 function toBase64Url(bytes: Uint8Array): string {
@@ -963,12 +773,10 @@ export async function createServer(given: ServerOptions): Promise<PrivkitServer>
   maxFrameBytes(options.limits); // checks the limits
   // by default no frame may carry a vector longer than the model: the tightest bound, applied before allocation
   const givenLimits = readOptions(options.limits, ['maxVector', 'maxString', 'maxBytes'], 'options.limits');
-  // The longest byte field a client may send: with secure aggregation, a message holding a masked input of the
-  // rotated length at `bits` bits a value and lists of one neighbourhood (ids of this server's clients are 14
-  // characters: an entry of a list costs well under 512 bytes); else an enrolment's key and signature (refused anyway).
-  const neighbourhood = Math.min(task.clientsPerRound, task.neighbours + 1);
+  // The longest byte field a client may send: with secure aggregation, a message of one round (secagg-round.ts);
+  // else an enrolment's key and signature (refused anyway).
   const maxBytes =
-    givenLimits.maxBytes ?? (task.aggregator === 'secagg' ? Math.ceil((rotationLength(task.model.paramCount) * task.bits) / 8) + 2 ** 16 + 512 * neighbourhood : 128);
+    givenLimits.maxBytes ?? (task.aggregator === 'secagg' ? secAggMaxBytes(task.model.paramCount, task.bits, task.clientsPerRound, task.neighbours) : 128);
   const limits: WireLimits = {
     maxVector: givenLimits.maxVector ?? task.model.paramCount,
     ...(givenLimits.maxString === undefined ? {} : { maxString: givenLimits.maxString }),

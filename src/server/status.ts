@@ -6,9 +6,10 @@
 // covered by the task's epsilon). A status is built from the ledger (every round, the bans) and the
 // host's live state; it is cached and rebuilt only when either changed: the ledger's write counter
 // (SQLite's total_changes(), so any committed write, whoever made it, invalidates it) or a live field
-// (state, checked-in count, model version, epsilon). A flood of GET /task therefore costs one string
-// copy a request, not a ledger read, and each remote address may make at most httpRequestsPerSecond
-// requests a second (a token bucket; beyond it: 429 with Retry-After). Behind a reverse proxy every
+// (state, checked-in count, model version, epsilon). A flood of GET /task therefore costs a write of one
+// shared buffer a request, not a ledger read, and each remote address (an IPv6 one by its /64: one host may hold
+// all of it) may make at most httpRequestsPerSecond requests a second (a token bucket; beyond it: 429
+// with Retry-After). Behind a reverse proxy every
 // request comes from the proxy's address: limit per client there, or raise httpRequestsPerSecond.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Ledger, LedgerRound } from './ledger.js';
@@ -104,7 +105,7 @@ export class StatusCache {
   #stored: { rounds: LedgerRound[]; banned: TaskStatus['banned']; completed: number } | undefined;
   #liveKey = '';
   #status: TaskStatus | undefined;
-  #json: string | undefined;
+  #body: Buffer | undefined;
 
   constructor(ledger: Ledger, task: { id: string; delta: number }, observer: string) {
     this.#ledger = ledger;
@@ -140,15 +141,18 @@ export class StatusCache {
         rounds: stored.rounds,
       });
       this.#liveKey = liveKey;
-      this.#json = undefined;
+      this.#body = undefined;
     }
     return this.#status;
   }
 
-  /** The status as the JSON body of GET /task (serialized once per change). */
-  json(live: LiveStatus): string {
+  /**
+   * The status as the JSON body of GET /task, serialized once per change into one buffer that every response
+   * sends (a response whose peer reads slowly holds a reference to it, not a copy of its own).
+   */
+  body(live: LiveStatus): Buffer {
     const status = this.status(live);
-    return (this.#json ??= JSON.stringify(status));
+    return (this.#body ??= Buffer.from(JSON.stringify(status), 'utf8'));
   }
 }
 
@@ -156,9 +160,30 @@ export class StatusCache {
 const MAX_ADDRESSES = 4096;
 
 /**
- * @internal a token bucket of `rate` requests (refilled at `rate` a second) per remote address. The map is
- * bounded (MAX_ADDRESSES, least recently seen forgotten first): a peer with more addresses than that gets a
- * fresh bucket on each, and then the status cache is what bounds its cost.
+ * @internal the unit a peer is rate-limited by: an IPv4 address (also when a dual-stack socket shows it
+ * mapped into IPv6, ::ffff:a.b.c.d), or the /64 prefix of an IPv6 address. A single IPv6 host is routinely
+ * given a whole /64 (SLAAC, privacy addresses) and can send from any of its 2^64 addresses: keyed by the full
+ * address, each request of a rotating peer found a fresh bucket, and the limit did not hold.
+ */
+export function rateLimitKey(address: string): string {
+  const name = address.toLowerCase().replace(/%.*$/, ''); // a link-local zone (fe80::1%eth0) names the interface, not the peer
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(name); // how Node shows an IPv4 peer of a dual-stack socket
+  if (mapped !== null) return mapped[1]!;
+  if (!name.includes(':')) return name;
+  const [head = '', tail] = name.split('::');
+  // the groups of each side of '::' (an embedded IPv4 address counts as two; only their number matters here)
+  const groups = (part: string) => (part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])));
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const full = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${full.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+/**
+ * @internal a token bucket of `rate` requests (refilled at `rate` a second) per peer (rateLimitKey: an IPv4
+ * address or an IPv6 /64). The map is bounded (MAX_ADDRESSES, least recently seen forgotten first): a peer
+ * with more IPv4 addresses or IPv6 /64s than that gets a fresh bucket on each, and then the status cache is
+ * what bounds its cost (forgetting a bucket only ever refills it: an honest peer is never locked out by it).
  */
 export class AddressRateLimiter {
   readonly #rate: number;
@@ -168,16 +193,17 @@ export class AddressRateLimiter {
     this.#rate = rate;
   }
 
-  /** Spends one token of `address`; returns 0 when allowed, else the seconds until the next token (Retry-After). */
+  /** Spends one token of the peer at `address`; returns 0 when allowed, else the seconds until the next token (Retry-After). */
   take(address: string): number {
-    const now = Date.now();
+    const key = rateLimitKey(address);
+    const now = performance.now(); // monotonic: a wall clock stepped back must not put every bucket in debt (429 for as long as the step)
     const rate = this.#rate;
-    let bucket = this.#buckets.get(address);
+    let bucket = this.#buckets.get(key);
     if (bucket === undefined) {
       if (this.#buckets.size >= MAX_ADDRESSES) this.#buckets.delete(this.#buckets.keys().next().value!);
       bucket = { tokens: rate, refilledAt: now };
-    } else this.#buckets.delete(address); // re-inserted below: the map stays in order of last use
-    this.#buckets.set(address, bucket);
+    } else this.#buckets.delete(key); // re-inserted below: the map stays in order of last use
+    this.#buckets.set(key, bucket);
     bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.refilledAt) / 1000) * rate);
     bucket.refilledAt = now;
     if (bucket.tokens < 1) return Math.max(1, Math.ceil((1 - bucket.tokens) / rate));
@@ -190,8 +216,8 @@ export class AddressRateLimiter {
  * @internal answers one HTTP request of the server's endpoints: GET /health, and GET /task (or /tasks/<id>)
  * with the cached status body; each remote address rate-limited (429 with Retry-After).
  */
-export function serveStatusHttp(req: IncomingMessage, res: ServerResponse, parts: { taskId: string; limiter: AddressRateLimiter; statusJson: () => string }): void {
-  const send = (status: number, body: string, headers: Record<string, string> = {}): void => {
+export function serveStatusHttp(req: IncomingMessage, res: ServerResponse, parts: { taskId: string; limiter: AddressRateLimiter; statusBody: () => Buffer }): void {
+  const send = (status: number, body: string | Buffer, headers: Record<string, string> = {}): void => {
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
     res.end(body);
   };
@@ -200,6 +226,6 @@ export function serveStatusHttp(req: IncomingMessage, res: ServerResponse, parts
   const path = (req.url ?? '/').split('?')[0];
   if (req.method !== 'GET') return send(405, JSON.stringify({ error: 'E_PROTOCOL', message: 'only GET' }));
   if (path === '/health') return send(200, JSON.stringify({ ok: true, task: parts.taskId }));
-  if (path === '/task' || path === `/tasks/${parts.taskId}`) return send(200, parts.statusJson());
+  if (path === '/task' || path === `/tasks/${parts.taskId}`) return send(200, parts.statusBody());
   send(404, JSON.stringify({ error: 'E_PROTOCOL', message: 'not found' }));
 }

@@ -124,4 +124,20 @@ describe('privkit/client progress', () => {
     } });
     await expect(session.done).rejects.toMatchObject({ code: 'E_ARG', argument: 'options.onEvent' });
   });
+
+  it('ends the session with E_ARG naming onRound when it throws (the application\'s fault: before, reported as the server\'s, E_PROTOCOL)', async () => {
+    const url = await fakeServer((send) => {
+      send(encodeFrame(1, welcome));
+      send(encodeFrame(2, { type: 'round-result', round: 1, status: 'withheld', included: 0, modelVersion: 0, epsilon: 0 }));
+    });
+    const events: ClientEvent[] = [];
+    const session = connect({ url, taskId: 't', token: 'x', data, WebSocket: WebSocket as never, onEvent: (e) => void events.push(e), onRound: () => {
+      throw new Error('display failed');
+    } });
+    await expect(session.done).rejects.toMatchObject({ code: 'E_ARG', argument: 'options.onRound', message: expect.stringContaining('options.onRound threw') });
+    // once ended, no callback is called again
+    const seen = events.length;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(events.length).toBe(seen);
+  });
 });

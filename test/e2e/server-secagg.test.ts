@@ -25,15 +25,13 @@ import {
   generateSigningKeyPair,
   inverseRandomizedHadamard,
   planDistributedDp,
-  signMessage,
-  type ClientMessage,
   type RevealedShare,
-  type SigningKeyPair,
   type SecAggMessage,
   type SetupMessage,
   type UnmaskMessage,
 } from 'privkit/secagg';
 import { createServer, decodeFrame, encodeFrame, enrolmentBytes, type Message, type PrivkitServer, type TaskOptions } from 'privkit/server';
+import { cheatingSocket } from '../support/cheating-socket.js';
 import { Raw } from '../support/raw-client.js';
 
 const dirs: string[] = [];
@@ -113,31 +111,6 @@ function wiredSocket(opts: {
       return this.#onmessage;
     }
   };
-}
-
-/**
- * A WebSocket class for a malicious client: its outgoing SecAgg message of `type` is altered and signed
- * again with the client's own (enrolled) key, so the server sees a validly signed lie.
- */
-function cheatingSocket<T extends ClientMessage>(signingKey: SigningKeyPair, type: T['type'], alter: (message: Omit<T, 'signature'>) => Omit<T, 'signature'>) {
-  return class extends (WebSocket as unknown as new (url: string) => WebSocketLike) {
-    #setup: SetupMessage | undefined;
-    override send(data: Uint8Array): void {
-      const { seq, message } = decodeFrame(data);
-      const setup = this.#setup;
-      if (message.type !== 'secagg' || setup === undefined) return super.send(data);
-      const { signature: _, ...unsigned } = decodeBinaryMessage(message.payload, { setup }) as T;
-      if (unsigned.type !== type) return super.send(data);
-      void signMessage<T>(alter(unsigned), signingKey.privateKey).then((cheat) => super.send(encodeFrame(seq, { ...message, payload: encodeBinaryMessage(cheat, setup) })));
-    }
-    override set onmessage(handler: WebSocketLike['onmessage']) {
-      super.onmessage = (event) => {
-        const { message } = decodeFrame(new Uint8Array(event.data as ArrayBuffer));
-        if (message.type === 'secagg-task') this.#setup = decodeBinaryMessage(message.setup) as SetupMessage;
-        handler?.(event);
-      };
-    }
-  } as never;
 }
 
 function join_(server: PrivkitServer, taskId: string, c: number, extra: Partial<Parameters<typeof connect>[0]> = {}) {

@@ -281,7 +281,7 @@ describe('malicious clients', () => {
   });
 
   /** A round of c0..c5 (t = 4) in which c5 is a MaliciousDealer that shares its keys, then drops: its masking key is rebuilt. */
-  async function dealerRound(deal: (holder: string) => 'other-polynomial' | 'garbage' | undefined) {
+  async function dealerRound(deal: (holder: string) => 'other-polynomial' | 'garbage' | 'not-a-field-element' | undefined) {
     const round = await TestRound.create({ n: 6, threshold: 4, bits: BITS, length: LENGTH, input: inputOf });
     const dealer = new MaliciousDealer('c5', round.signingKeys.get('c5')!);
     const honest = round.clients.slice(0, 5);
@@ -316,6 +316,17 @@ describe('malicious clients', () => {
 
   it('a dealer that sends a holder a ciphertext that does not open: that holder rejects and names it, and the round completes', async () => {
     const round = await dealerRound((holder) => (holder === 'c2' ? 'garbage' : undefined));
+    const masked = (await round.maskedInput()) as MaskedInputMessage[];
+    expect(masked.find((m) => m.sender === 'c2')!.rejected).toEqual(['c5']);
+    await round.deliver(masked);
+    round.checks = round.server.closeMaskedInput();
+    const result = await round.finish();
+    expect(result.included).toEqual(['c0', 'c1', 'c2', 'c3', 'c4']);
+    expect(result.convicted).toEqual([]);
+  });
+
+  it('a dealer that sends a holder a share that opens but is not a field element (>= 2^521 - 1): that holder rejects and names it (kept, its reveal would get its whole Unmasking refused), and the round completes', async () => {
+    const round = await dealerRound((holder) => (holder === 'c2' ? 'not-a-field-element' : undefined));
     const masked = (await round.maskedInput()) as MaskedInputMessage[];
     expect(masked.find((m) => m.sender === 'c2')!.rejected).toEqual(['c5']);
     await round.deliver(masked);

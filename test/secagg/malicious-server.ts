@@ -244,7 +244,7 @@ export class MaliciousDealer {
     );
   }
 
-  async shareKeys(setup: SetupMessage, keys: PublicKeysMessage, deal: (holder: string) => 'other-polynomial' | 'garbage' | undefined): Promise<ShareKeysMessage> {
+  async shareKeys(setup: SetupMessage, keys: PublicKeysMessage, deal: (holder: string) => 'other-polynomial' | 'garbage' | 'not-a-field-element' | undefined): Promise<ShareKeysMessage> {
     const { roundId, threshold, clients } = setup;
     const holders = [this.id, ...keys.keys.map((k) => k.id).filter((id) => id !== this.id)];
     const xs = holders.map((id) => clients.indexOf(id) + 1);
@@ -260,7 +260,8 @@ export class MaliciousDealer {
       if (holder === this.id) continue;
       const how = deal(holder);
       const { key, selfMask } = await this.#shareKeys(roundId, clients, holder, keys);
-      const keyShare = await seal(key, bytes((how === 'other-polynomial' ? otherKeyShares : keyShares)[i]!.y));
+      // 'not-a-field-element': 66 bytes of 0xff, 2^528 - 1 >= the Shamir prime 2^521 - 1 (sealed with the right key: it opens)
+      const keyShare = await seal(key, how === 'not-a-field-element' ? new Uint8Array(66).fill(0xff) : bytes((how === 'other-polynomial' ? otherKeyShares : keyShares)[i]!.y));
       const selfMaskShare = await seal(selfMask, bytes(maskShares[i]!.y));
       if (how === 'garbage') keyShare[0] = keyShare[0]! ^ 1;
       shares.push({ peer: holder, keyShare, selfMaskShare });

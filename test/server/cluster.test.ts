@@ -9,54 +9,21 @@
 // without publishing. And an aggregator under attack has every protection of the one-process server
 // (one shared connection layer): the cap on connections waiting to authenticate, the hello deadline,
 // refused tokens and tasks, protocol violations and the rate limit.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { createClient } from 'redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ready } from 'privkit';
+import { describe, expect, it } from 'vitest';
 import { RdpAccountant } from 'privkit/accounting';
 import { createRng } from 'privkit/dp';
 import { CentralDpAggregator } from 'privkit/fl';
 import { connect } from 'privkit/client';
 import { createAggregator, createCoordinator, decodeFrame, type ClusterCoordinator, type TaskOptions } from 'privkit/server';
 import { Raw } from '../support/raw-client.js';
-import { startRedis, type TestRedis } from '../support/redis.js';
+import { clusterFixture } from '../support/cluster.js';
 
-let redis: TestRedis;
-const dirs: string[] = [];
-const children: ChildProcess[] = [];
-beforeAll(async () => {
-  await ready();
-  redis = await startRedis();
-});
-afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-  await redis?.stop();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-const dataDir = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'privkit-cluster-'));
-  dirs.push(dir);
-  return dir;
-};
+const redis = clusterFixture();
+const { dataDir, startAggregator } = redis;
 
 const SEED = Uint8Array.from({ length: 32 }, (_, i) => i + 7);
-
-function startAggregator(taskId: string, id: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'cluster-aggregator.mjs'), redis.url, taskId, id], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`aggregator ${id} exited early with ${code}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      const port = /ready (\d+)/.exec(chunk.toString())?.[1];
-      if (port !== undefined) resolve({ child, url: `ws://127.0.0.1:${port}` });
-    });
-  });
-}
 
 /** An update a client sent: its round, the aggregator it went to, the values. */
 interface Sent {

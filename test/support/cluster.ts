@@ -1,0 +1,55 @@
+// The deployment of the Redis scale-out tests (test/server/cluster*.test.ts): a redis-server started
+// before the file's tests, aggregator child processes (test/server/cluster-aggregator.mjs) and ledger
+// directories, all torn down after them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { ready } from 'privkit';
+import { startRedis, type TestRedis } from './redis.js';
+
+/** An aggregator child process and the URL its clients connect to. */
+export interface ChildAggregator {
+  child: ChildProcess;
+  url: string;
+}
+
+/** Registers the file's beforeAll / afterAll; `url` is the Redis URL once the tests run. */
+export function clusterFixture() {
+  let redis: TestRedis | undefined;
+  const dirs: string[] = [];
+  const children: ChildProcess[] = [];
+  beforeAll(async () => {
+    await ready();
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await redis?.stop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get url(): string {
+      return redis!.url;
+    },
+    /** A fresh ledger directory. */
+    dataDir: (): string => {
+      const dir = mkdtempSync(join(tmpdir(), 'privkit-cluster-'));
+      dirs.push(dir);
+      return dir;
+    },
+    /** Starts an aggregator process of the task; resolves once it serves clients. */
+    startAggregator: (taskId: string, id: string): Promise<ChildAggregator> => {
+      const child = spawn(process.execPath, [join(import.meta.dirname, '../server/cluster-aggregator.mjs'), redis!.url, taskId, id], { stdio: ['ignore', 'pipe', 'inherit'] });
+      children.push(child);
+      return new Promise((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`aggregator ${id} exited early with ${code}`)));
+        child.stdout!.on('data', (chunk: Buffer) => {
+          const port = /ready (\d+)/.exec(chunk.toString())?.[1];
+          if (port !== undefined) resolve({ child, url: `ws://127.0.0.1:${port}` });
+        });
+      });
+    },
+  };
+}
