@@ -1,6 +1,6 @@
 // Attacks on privkit/server and privkit/client over 127.0.0.1 (random ports, bounded time), each a break
 // found by playing the attacker against the service, kept as a regression test:
-//   - a secure-aggregation dealer whose shares are not field elements (test/server/unfit-share-dealer.mjs,
+//   - a secure-aggregation dealer whose shares are not field elements (test/e2e/fixtures/unfit-share-dealer.mjs,
 //     in its own process) must be rejected by its holders at the masked-input phase; before, they kept the
 //     shares, revealed them, and the server refused their whole unmasking responses: every round it was
 //     sampled for was aborted after its charge, nobody was banned, and the task ended by maxAbortedRounds;
@@ -47,9 +47,9 @@ async function startSecAgg(task: Pick<TaskOptions, 'id' | 'rounds' | 'clientsPer
   });
 }
 
-/** Runs one of the attacker scripts of test/server/ against a task until its session ends; returns its JSON lines. */
+/** Runs one of the attacker scripts of test/e2e/fixtures/ against a task until its session ends; returns its JSON lines. */
 async function attacker(script: string, url: string, taskId: string, token: string): Promise<Record<string, string>[]> {
-  const child = spawn(process.execPath, [join(import.meta.dirname, '../server', script), url, taskId, token], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'fixtures', script), url, taskId, token], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => void (out += chunk.toString()));
   await new Promise((resolve) => child.once('exit', resolve));

@@ -117,9 +117,9 @@ function join_(server: PrivkitServer, taskId: string, c: number, extra: Partial<
   return connect({ url: server.url, taskId, token: server.issueToken().token, data: dataOf(c), WebSocket: WebSocket as never, minParticipants: 3, minNoiseMultiplier: 0.8, ...extra });
 }
 
-/** Runs test/server/convicted-dealer.mjs (a cheating dealer in its own process) until its session ends; returns its JSON lines. */
+/** Runs test/e2e/fixtures/convicted-dealer.mjs (a cheating dealer in its own process) until its session ends; returns its JSON lines. */
 async function attacker(url: string, taskId: string, token: string): Promise<{ error?: string; end?: string; message?: string }[]> {
-  const child = spawn(process.execPath, [join(import.meta.dirname, '../server/convicted-dealer.mjs'), url, taskId, token], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'fixtures/convicted-dealer.mjs'), url, taskId, token], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => void (out += chunk.toString()));
   await new Promise((resolve) => child.once('exit', resolve));

@@ -1,5 +1,5 @@
 // A WebSocket class for a malicious client of privkit/server (test/e2e/server-secagg.test.ts,
-// test/server/cluster-secagg.test.ts): one kind of its outgoing SecAgg+ messages is altered and signed
+// test/e2e/cluster-secagg.test.ts): one kind of its outgoing SecAgg+ messages is altered and signed
 // again with the client's own enrolled key, so the server sees a validly signed lie.
 import { WebSocket } from 'ws';
 import type { WebSocketLike } from 'privkit/client';

@@ -1,5 +1,5 @@
-// The deployment of the Redis scale-out tests (test/server/cluster*.test.ts): a redis-server started
-// before the file's tests, aggregator child processes (test/server/cluster-aggregator.mjs) and ledger
+// The deployment of the Redis scale-out tests (test/e2e/cluster*.test.ts): a redis-server started
+// before the file's tests, aggregator child processes (test/e2e/fixtures/cluster-aggregator.mjs) and ledger
 // directories, all torn down after them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -41,7 +41,7 @@ export function clusterFixture() {
     },
     /** Starts an aggregator process of the task; resolves once it serves clients. */
     startAggregator: (taskId: string, id: string): Promise<ChildAggregator> => {
-      const child = spawn(process.execPath, [join(import.meta.dirname, '../server/cluster-aggregator.mjs'), redis!.url, taskId, id], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [join(import.meta.dirname, '../e2e/fixtures/cluster-aggregator.mjs'), redis!.url, taskId, id], { stdio: ['ignore', 'pipe', 'inherit'] });
       children.push(child);
       return new Promise((resolve, reject) => {
         child.once('exit', (code) => reject(new Error(`aggregator ${id} exited early with ${code}`)));

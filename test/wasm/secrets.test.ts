@@ -80,12 +80,33 @@ function fragmentsIn(haystack: Uint8Array, needle: Uint8Array, size = 16): numbe
   }
   const found: number[] = [];
   const words = new DataView(haystack.buffer, haystack.byteOffset, haystack.byteLength);
+  // a word at offset i lies within the aligned words at i & ~3 and the next: where both are zero, so is it
+  const aligned = new Uint32Array(haystack.buffer, haystack.byteOffset, haystack.byteLength >>> 2);
   for (let i = 0; i + size <= haystack.length; i++) {
+    const a = i >>> 2;
+    if ((i & 3) === 0 && aligned[a] === 0 && (aligned[a + 1] ?? 0) === 0) {
+      i += 3;
+      continue;
+    }
     const candidates = starts.get(words.getUint32(i, true));
     if (candidates === undefined) continue;
     if (candidates.some((j) => haystack.subarray(i, i + size).every((byte, k) => byte === needle[j + k]))) found.push(i);
   }
   return found;
+}
+
+/** The index of the first non-zero byte of `bytes` (-1 if none), skipping zero 4-byte words. */
+function firstNonZero(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length && (bytes.byteOffset + i) % 4 !== 0) {
+    if (bytes[i] !== 0) return i;
+    i++;
+  }
+  const words = new Uint32Array(bytes.buffer, bytes.byteOffset + i, (bytes.length - i) >>> 2);
+  let w = 0;
+  while (w < words.length && words[w] === 0) w++;
+  for (i += 4 * w; i < bytes.length; i++) if (bytes[i] !== 0) return i;
+  return -1;
 }
 
 const contains = (haystack: Uint8Array, needle: Uint8Array) => Buffer.from(haystack.buffer, haystack.byteOffset, haystack.length).indexOf(Buffer.from(needle)) >= 0;
@@ -103,7 +124,7 @@ function leftovers(secrets: { keys: Uint8Array[]; streams: Uint8Array[] }): stri
     });
     if (contains(memory, SIGMA)) report('a generator state (its ChaCha20 constants)');
     const arena = memory.subarray(heapBase(module));
-    const dirty = arena.findIndex((byte) => byte !== 0);
+    const dirty = firstNonZero(arena);
     if (dirty >= 0) report(`non-zero arena byte at heapBase + ${dirty}`);
   }
   return found;

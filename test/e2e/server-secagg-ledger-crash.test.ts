@@ -93,7 +93,7 @@ class Lines {
 }
 
 function spawnChild(script: string, args: string[]): { child: ChildProcess; lines: Lines } {
-  const child = spawn(process.execPath, [join(import.meta.dirname, script), ...args], {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'fixtures', script), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, PRIVKIT_CRASH_ROUNDS: String(ROUNDS) },
   });
