@@ -1,0 +1,4 @@
+// The bad-input sweep of privkit/accounting (run-entry.ts; rows and fixtures in entry-points.ts).
+import { sweepEntry } from './run-entry.js';
+
+sweepEntry('privkit/accounting');
