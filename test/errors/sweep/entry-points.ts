@@ -9,8 +9,8 @@ import type { ConstantRow, SweepRow } from '../sweep-harness.js';
 export interface EntrySweep {
   /** The rows module(s) holding this entry point's rows. */
   rows(): Promise<SweepRow[]>;
-  /** Starts the fixtures the rows use; resolves to what stops them. */
-  fixtures?(): Promise<() => Promise<void>>;
+  /** Starts the fixtures the rows use; resolves to what stops them, if anything needs stopping. */
+  fixtures?(): Promise<(() => Promise<void>) | undefined>;
 }
 
 export const ENTRY_POINTS = {
@@ -31,7 +31,7 @@ export const ENTRY_POINTS = {
     rows: async () => (await import('../rows/paillier.js')).paillierRows,
     fixtures: async () => {
       await (await import('../rows/paillier.js')).paillierEnv();
-      return async () => undefined;
+      return undefined;
     },
   },
   'privkit/secagg': { rows: async () => (await import('../rows/secagg.js')).secaggRows },
