@@ -684,9 +684,11 @@ function decodePingPong(bytes: Uint8Array, expectedType: number): Uint8Array[] {
 }
 
 /**
- * E_PROTOCOL unless `mine` and `theirs` summarize the same reports (equal counts and checksums). A
- * checksum is a XOR of hashes, so equal checksums of different report sets need a SHA-256 collision
- * of XORs (a hash of a nonce set, not a proof: DAP's own guarantee).
+ * E_PROTOCOL unless `mine` and `theirs` summarize the same reports (equal counts and checksums). As
+ * in DAP, this catches aggregators that diverge by fault (a report lost, kept twice or from another
+ * batch); it is not a commitment against a malicious aggregator: XOR is linear over GF(2), so whoever
+ * picks reports from a few hundred candidates can solve for another set with the same checksum (the
+ * aggregators are trusted for correctness anyway: honest-but-curious).
  */
 function assertSameReports(mine: { count: number; checksum: Uint8Array }, theirs: { count: number; checksum: Uint8Array }, mineName: string, theirsName: string): void {
   if (mine.count !== theirs.count) {
