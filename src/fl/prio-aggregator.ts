@@ -7,7 +7,8 @@
 // share, each aggregator adds its own discrete Gaussian noise N_Z(0, sigma^2) per coordinate (the exact
 // sampler of privkit/dp); the collector (the FedAvg server) adds the two noisy shares and maps the sum
 // back to floats. Secure aggregation (SecureAggregator) hides each update but cannot stop a poisoned
-// one; here no update can exceed the clip norm, and no single aggregator sees any update.
+// one; here no update can exceed the clip norm, and no single aggregator sees any update. Before
+// release the helper checks that it aggregated the leader's reports (DAP's report count and checksum).
 //
 // Quantization and the proven bound: with Q = 2^(bits-1) - 1 and C' = clipNorm (1 + 1e-6) (the slack
 // FedAvg's float32 clipping needs), each coordinate is q_i = round(s u_i), s = Q / C'. For ||u|| <= C',
@@ -40,7 +41,7 @@ import { resolveRng } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
 import { PrivkitError } from '../errors.js';
 import { MAX_BOUNDED_L2_BITS, prio3BoundedL2VecSum } from '../prio/bounded-l2.js';
-import { NONCE_SIZE, type Prio3, type Prio3Aggregator, type Prio3Report } from '../prio/prio3.js';
+import { NONCE_SIZE, type Prio3, type Prio3AggregateShare, type Prio3Aggregator, type Prio3Report } from '../prio/prio3.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { currentLength, typedArrayKind } from '../wasm/boundary.js';
 import { checkDimension, stack, type AggregateResult, type UpdateAggregator } from './aggregators.js';
@@ -118,11 +119,25 @@ class PrioParty {
     this.sum.add(nonce, outShare);
   }
 
-  /** The aggregate share with this aggregator's noise added (mod p), and a fresh sum for the next round. */
-  release(): Uint8Array {
-    const share = this.sigma > 0 ? this.sum.share({ noiseSigma: this.sigma, rng: this.rng }) : this.sum.share();
+  /** The report count and checksum of the current sum (what DAP's leader sends with its aggregate share request). */
+  summary(): { count: number; checksum: Uint8Array } {
+    return { count: this.sum.count, checksum: this.sum.checksum };
+  }
+
+  /**
+   * The aggregate share with this aggregator's noise added (mod p), with its count and checksum; with
+   * `peer`, refused (E_PROTOCOL, nothing released) when the peer's count or checksum differs. The sum
+   * starts afresh for the next round either way.
+   */
+  release(peer?: { count: number; checksum: Uint8Array }): Prio3AggregateShare {
+    const sum = this.sum;
     this.sum = this.vdaf.aggregator();
-    return share;
+    return sum.aggregateShare({ ...(this.sigma > 0 ? { noiseSigma: this.sigma, rng: this.rng } : {}), ...(peer === undefined ? {} : { peer }) });
+  }
+
+  /** Drops the current sum (a round that was refused). */
+  discard(): void {
+    this.sum = this.vdaf.aggregator();
   }
 }
 
@@ -257,9 +272,12 @@ export class PrioAggregator implements UpdateAggregator {
    * The aggregators' side of a round: verifies every report (leader and helper over ping-pong), sums
    * the valid ones, adds each aggregator's noise to its share and returns the dequantized sum. A report
    * that fails verification or is malformed is rejected (its position in `reports[].rejected`); a round
-   * with no valid report is withheld (zeros, event null).
+   * with no valid report is withheld (zeros, event null). Before release the helper compares its
+   * report count and checksum with the leader's (DAP's check, {@link Prio3Aggregator.aggregateShare}).
    *
-   * @throws {PrivkitError} E_ARG when round is not an integer >= 1 or reports is not an array.
+   * @throws {PrivkitError} E_ARG when round is not an integer >= 1 or reports is not an array;
+   *   E_PROTOCOL when the leader and the helper aggregated different reports (their counts or report
+   *   checksums differ): nothing is released, the round is recorded as withheld and both sums are dropped.
    */
   async aggregateReports(reports: readonly Prio3Report[], round: number): Promise<AggregateResult> {
     return this.#verifyAndRelease(reports, round, 0);
@@ -293,10 +311,27 @@ export class PrioAggregator implements UpdateAggregator {
     });
     const accepted = reports.length - rejected.length;
     const verifyMs = performance.now() - started;
-    const withheld = accepted === 0;
-    this.reports.push({ round, received: reports.length, accepted, rejected, withheld, clientMs, verifyMs });
-    if (withheld) return { sum: new Float32Array(this.dimension), included: 0, event: null };
-    const integerSum = this.vdaf.unshard([this.leader.release(), this.helper.release()], accepted);
+    const record = (withheld: boolean): void => void this.reports.push({ round, received: reports.length, accepted, rejected, withheld, clientMs, verifyMs });
+    if (accepted === 0) {
+      record(true);
+      this.leader.discard();
+      this.helper.discard();
+      return { sum: new Float32Array(this.dimension), included: 0, event: null };
+    }
+    let shares: [Prio3AggregateShare, Prio3AggregateShare];
+    try {
+      // DAP's check (draft-ietf-ppm-dap, "Collecting Results"): the leader's aggregate share request
+      // carries its report count and checksum, and the helper refuses to release when its own differ,
+      // so a helper that aggregated other reports than the leader is caught before any share leaves.
+      const helperShare = this.helper.release(this.leader.summary());
+      shares = [this.leader.release(), helperShare];
+    } catch (error) {
+      this.leader.discard();
+      record(true);
+      throw error;
+    }
+    record(false);
+    const integerSum = this.vdaf.unshardChecked(shares);
     const sum = Float32Array.from(integerSum, (v) => v / this.scale);
     if (this.noiseMultiplier === 0) return { sum, included: accepted };
     const event = this.event();

@@ -3,8 +3,8 @@
 // verify the proof on their shares, sum the valid reports' output shares, and hand the aggregate
 // shares to a collector. Malicious clients' invalid reports are rejected; no single aggregator
 // learns a measurement.
-export { Prio3, Prio3Aggregator, VERIFY_KEY_SIZE, NONCE_SIZE, MAX_CTX_LENGTH } from './prio3.js';
-export type { Prio3Report, Prio3ShardOptions, Prio3VerifyInput, Prio3VerifyState, Prio3VerifyInit, Prio3LeaderInit, Prio3HelperInit } from './prio3.js';
+export { Prio3, Prio3Aggregator, VERIFY_KEY_SIZE, NONCE_SIZE, MAX_CTX_LENGTH, CHECKSUM_SIZE } from './prio3.js';
+export type { Prio3Report, Prio3AggregateShare, Prio3ShardOptions, Prio3VerifyInput, Prio3VerifyState, Prio3VerifyInit, Prio3LeaderInit, Prio3HelperInit } from './prio3.js';
 export {
   prio3Count,
   prio3Sum,

@@ -9,6 +9,7 @@ import { checkTypedArray, currentLength } from '../wasm/boundary.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { assertBytes } from '../validate-arrays.js';
 import { discreteGaussian, MAX_DISCRETE_SCALE } from '../dp/discrete.js';
+import { sha256 } from '../reference/hmac.js';
 import { checkEncodedVec, decodeVec, encodeVec, type Field, FieldVec, vecAdd } from './field.js';
 import { type Circuit, decide, proofLen, proveEncoded, proveRandLen, query, queryRandLen, rootOfUnityError, verifierLen } from './flp.js';
 import { addEncoded, chunkedKernelsFit, type ChunkedPlan, chunkedPlan, combineChunkedWasm, deriveSeed, expandIntoFieldVec, expandIntoVec, shardChunkedWasm, verifyChunkedWasm } from './kernels.js';
@@ -95,6 +96,22 @@ export interface Prio3LeaderInit {
   readonly state: Prio3VerifyState;
   /** The `initialize` message for the helper. */
   readonly outbound: Uint8Array;
+}
+
+/** Bytes of an aggregate share's report checksum (a SHA-256 digest). */
+export const CHECKSUM_SIZE = 32;
+
+/**
+ * One aggregator's aggregate share with the DAP-style summary of what it holds
+ * ({@link Prio3Aggregator.aggregateShare}); the collector unshards these with {@link Prio3.unshardChecked}.
+ */
+export interface Prio3AggregateShare {
+  /** The encoded aggregate share (what {@link Prio3Aggregator.share} returns). */
+  readonly share: Uint8Array;
+  /** Number of reports aggregated. */
+  readonly count: number;
+  /** XOR of SHA-256(nonce) over the reports aggregated (32 bytes). */
+  readonly checksum: Uint8Array;
 }
 
 /** The helper's ping-pong step ({@link Prio3.helperInit}). */
@@ -547,6 +564,31 @@ export class Prio3<M, R> {
     return this.circuit.decode(agg, count, noised === true);
   }
 
+  /**
+   * {@link Prio3.unshard} of every aggregator's {@link Prio3Aggregator.aggregateShare}, refused unless
+   * all aggregated the same reports: their counts and report checksums must agree (DAP's check, see
+   * {@link Prio3Aggregator.aggregateShare}). The count is the number of measurements.
+   *
+   * @param aggShares - one `{ share, count, checksum }` per aggregator, leader first.
+   * @param opts - `noised: true` when the aggregators added DP noise (as for unshard).
+   * @throws {PrivkitError} E_PROTOCOL when two aggregators' counts or checksums differ (they aggregated
+   *   different reports: nothing is unsharded); E_ARG when aggShares is not an array of `shares` objects
+   *   with a share, an integer count >= 1 and a 32-byte checksum, or opts is malformed; as unshard otherwise.
+   */
+  unshardChecked(aggShares: readonly Prio3AggregateShare[], opts: { noised?: boolean } = {}): R {
+    if (!Array.isArray(aggShares) || aggShares.length !== this.shares) {
+      throw new PrivkitError('E_ARG', `aggShares must be an array of ${this.shares} aggregate shares, got ${describe(aggShares)}`, { argument: 'aggShares' });
+    }
+    const read = Array.from({ length: this.shares }, (_, j) => {
+      const given: unknown = aggShares[j];
+      if (typeof given !== 'object' || given === null) throw new PrivkitError('E_ARG', `aggShares[${j}] must be an aggregate share object, got ${describe(given)}`, { argument: `aggShares[${j}]` });
+      const o = readOptions(given as Prio3AggregateShare, ['share', 'count', 'checksum'], `aggShares[${j}]`, true);
+      return { share: o.share as Uint8Array, count: assertInteger(`aggShares[${j}].count`, o.count, 1), checksum: copyBytes(assertBytes(`aggShares[${j}].checksum`, o.checksum, CHECKSUM_SIZE)) };
+    });
+    for (let j = 1; j < read.length; j++) assertSameReports(read[j]!, read[0]!, `aggShares[${j}]`, 'aggShares[0]');
+    return this.unshard(read.map((a) => a.share), read[0]!.count, opts);
+  }
+
   // ---- Ping-pong topology (section 5.7.1): two aggregators, one round trip ----
 
   private requireTwo(): void {
@@ -642,13 +684,37 @@ function decodePingPong(bytes: Uint8Array, expectedType: number): Uint8Array[] {
 }
 
 /**
+ * E_PROTOCOL unless `mine` and `theirs` summarize the same reports (equal counts and checksums). As
+ * in DAP, this catches aggregators that diverge by fault (a report lost, kept twice or from another
+ * batch); it is not a commitment against a malicious aggregator: XOR is linear over GF(2), so whoever
+ * picks reports from a few hundred candidates can solve for another set with the same checksum (the
+ * aggregators are trusted for correctness anyway: honest-but-curious).
+ */
+function assertSameReports(mine: { count: number; checksum: Uint8Array }, theirs: { count: number; checksum: Uint8Array }, mineName: string, theirsName: string): void {
+  if (mine.count !== theirs.count) {
+    throw new PrivkitError('E_PROTOCOL', `${mineName} aggregated ${mine.count} reports, ${theirsName} ${theirs.count}: the aggregators did not aggregate the same reports`, { argument: mineName });
+  }
+  if (!equalBytes(mine.checksum, theirs.checksum)) {
+    throw new PrivkitError('E_PROTOCOL', `${mineName} and ${theirsName} have different report checksums: the aggregators did not aggregate the same reports`, { argument: mineName });
+  }
+}
+
+/**
  * One aggregator's running aggregate share: output shares are added as their reports verify. Each
  * report's nonce may be added once (a replayed report is refused). A noised share is released once:
  * after `share({ noiseSigma })` the aggregator is sealed (see {@link Prio3Aggregator.share}).
+ *
+ * It also keeps DAP's report checksum (draft-ietf-ppm-dap, "Collecting Results": the leader's
+ * aggregate share request carries its report count and checksum, the XOR of SHA-256(report ID) over
+ * the batch's reports, and the helper refuses with batchMismatch when its own differ): here the
+ * report ID is the nonce. {@link Prio3Aggregator.aggregateShare} releases the share with count and
+ * checksum and can check a peer's first; {@link Prio3.unshardChecked} refuses mismatched shares.
  */
 export class Prio3Aggregator {
   private sum: bigint[];
   private readonly seen = new Set<string>();
+  /** XOR of SHA-256(nonce) over the reports added. */
+  private readonly digest = new Uint8Array(CHECKSUM_SIZE);
   private readonly field: Field;
   private readonly name: string;
   /** What share() has released: nothing yet, the exact share, or the one noised share (kept for retries). */
@@ -666,6 +732,11 @@ export class Prio3Aggregator {
     return this.seen.size;
   }
 
+  /** The report checksum: XOR of SHA-256(nonce) over the reports added (32 bytes, a copy; zeros when none). */
+  get checksum(): Uint8Array {
+    return this.digest.slice();
+  }
+
   /**
    * Adds one verified report's output share.
    *
@@ -674,13 +745,36 @@ export class Prio3Aggregator {
    * @throws {PrivkitError} E_PROTOCOL when the nonce was added before, or a noised share was already released (a second noised release of an updated sum would be a second, uncharged release); E_ARG when nonce is not 16 bytes or outShare is not an output share of this VDAF.
    */
   add(nonce: Uint8Array, outShare: Uint8Array): void {
-    const key = Array.from(assertBytes('nonce', nonce, NONCE_SIZE), (b) => b.toString(16).padStart(2, '0')).join('');
+    const id = copyBytes(assertBytes('nonce', nonce, NONCE_SIZE));
+    const key = Array.from(id, (b) => b.toString(16).padStart(2, '0')).join('');
     const share = decodeVec(this.field, readBytes('outShare', outShare), 'outShare');
     if (share.length !== this.sum.length) throw new PrivkitError('E_ARG', `outShare must hold ${this.sum.length} ${this.field.name} elements for ${this.name}, got ${share.length}`, { argument: 'outShare' });
     if (typeof this.released === 'object') throw new PrivkitError('E_PROTOCOL', `this ${this.name} aggregator released its noised share: start a new aggregator for more reports`, { argument: 'outShare' });
     if (this.seen.has(key)) throw new PrivkitError('E_PROTOCOL', `a report with nonce ${key} was already aggregated`, { argument: 'nonce' });
     this.seen.add(key);
     this.sum = vecAdd(this.field, this.sum, share);
+    const hash = sha256(id);
+    for (let i = 0; i < CHECKSUM_SIZE; i++) this.digest[i]! ^= hash[i]!;
+  }
+
+  /**
+   * {@link Prio3Aggregator.share} with the count and report checksum of what it sums, for
+   * {@link Prio3.unshardChecked}. With `peer` (the other aggregator's count and checksum, as DAP's
+   * leader sends them to the helper), a mismatch is refused before anything is released or noised.
+   *
+   * @param opts - `noiseSigma` and `rng` as for share; `peer`: `{ count, checksum }` to compare first.
+   * @throws {PrivkitError} E_PROTOCOL when peer's count or checksum differs from this aggregator's (nothing is released), or as share;
+   *   E_ARG when peer is not an object with an integer count >= 0 and a 32-byte checksum, or as share.
+   */
+  aggregateShare(opts: { noiseSigma?: number; rng?: Rng; peer?: { count: number; checksum: Uint8Array } } = {}): Prio3AggregateShare {
+    const o = readOptions(opts, ['noiseSigma', 'rng', 'peer'], 'opts', true);
+    if (o.peer !== undefined) {
+      const p = readOptions(o.peer, ['count', 'checksum'], 'opts.peer', true);
+      const peer = { count: assertInteger('opts.peer.count', p.count, 0), checksum: assertBytes('opts.peer.checksum', p.checksum, CHECKSUM_SIZE) };
+      assertSameReports(peer, { count: this.count, checksum: this.digest }, 'opts.peer', `this ${this.name} aggregator`);
+    }
+    const share = this.share({ ...(o.noiseSigma === undefined ? {} : { noiseSigma: o.noiseSigma }), ...(o.rng === undefined ? {} : { rng: o.rng }) });
+    return { share, count: this.count, checksum: this.checksum };
   }
 
   /**

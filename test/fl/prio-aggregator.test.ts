@@ -3,14 +3,16 @@
 // something that is not a report) are rejected and counted while the honest sum is unchanged; each
 // aggregator really adds its discrete Gaussian (the released noise has variance 2 sigma^2); the round's
 // event charges one discrete Gaussian of sigma with sensitivity sqrt(M), checked against the zCDP
-// curve rho = D^2 / (2 sigma^2) computed here; FedAvg runs with it.
+// curve rho = D^2 / (2 sigma^2) computed here; FedAvg runs with it; a helper that aggregated other
+// reports than the leader (one dropped, one under another nonce) is refused before release.
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ready } from 'privkit';
 import { RdpAccountant } from 'privkit/accounting';
 import { createRng } from 'privkit/dp';
 import { createModel, FedAvg, PrioAggregator, splitClients } from 'privkit/fl';
-import { Prio3, type Prio3Report } from 'privkit/prio';
+import { PrivkitError } from 'privkit';
+import { Prio3, Prio3Aggregator, type Prio3Report } from 'privkit/prio';
 import { boundedL2Circuit, PRIO3_BOUNDED_L2_ID } from '../../dist/src/prio/bounded-l2.js';
 import { Field128, FieldVec } from '../../dist/src/prio/field.js';
 import { expectPrivkitError } from '../support/helpers.js';
@@ -78,6 +80,55 @@ describe('PrioAggregator', () => {
     const next = await aggregator.aggregateReports([honest[1]!], 2);
     expect(next).toEqual({ sum: new Float32Array(d), included: 0, event: null });
     expect(aggregator.reports[1]).toMatchObject({ accepted: 0, rejected: [0], withheld: true });
+  });
+
+  /**
+   * Runs a round of honest reports where the helper's add of report `target` is replaced by `helperAdd`
+   * (the leader adds each report first, then the helper); returns the round's error, if any.
+   */
+  async function roundWithFaultyHelper(target: number, helperAdd: (add: (nonce: Uint8Array, share: Uint8Array) => void, nonce: Uint8Array, share: Uint8Array) => void) {
+    const aggregator = new PrioAggregator({ dimension: d, clipNorm, bits: 10, noiseMultiplier: 0, rng: createRng({ seed: seed(9) }) });
+    const reports = updates(4, d, clipNorm).map((u) => aggregator.clientReport(u));
+    const original = Prio3Aggregator.prototype.add;
+    let calls = 0;
+    const spy = vi.spyOn(Prio3Aggregator.prototype, 'add').mockImplementation(function (this: Prio3Aggregator, nonce, share) {
+      const add = (n: Uint8Array, s: Uint8Array): void => original.call(this, n, s);
+      if (calls++ === 2 * target + 1) helperAdd(add, nonce, share);
+      else add(nonce, share);
+    });
+    try {
+      const error = await aggregator.aggregateReports(reports, 1).then(() => undefined, (e: unknown) => e);
+      return { aggregator, reports, error };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it("refuses to release when the helper's reports differ from the leader's (count or checksum), then runs on", async () => {
+    const dropped = await roundWithFaultyHelper(2, () => undefined);
+    expect(dropped.error).toBeInstanceOf(PrivkitError);
+    expect((dropped.error as PrivkitError).code).toBe('E_PROTOCOL');
+    expect((dropped.error as PrivkitError).message).toMatch(/aggregated 4 reports, this .* aggregator 3/);
+    expect(dropped.aggregator.reports[0]).toMatchObject({ accepted: 4, withheld: true });
+    expect(dropped.aggregator.epsilonAgainstAggregators(1e-5)).toBe(0); // nothing released (noiseless: any release would be infinite)
+    const swapped = await roundWithFaultyHelper(1, (add, nonce, share) => add(nonce.map((b) => b ^ 1), share));
+    expect((swapped.error as PrivkitError).code).toBe('E_PROTOCOL');
+    expect((swapped.error as PrivkitError).message).toMatch(/different report checksums/);
+    // the refused round's sums were dropped: the next round of fresh reports releases their sum alone
+    const fresh = updates(3, d, clipNorm).map((u) => swapped.aggregator.clientReport(u.map((v) => -v)));
+    const next = await swapped.aggregator.aggregateReports(fresh, 2);
+    expect(next.included).toBe(3);
+    const want = trueSum(updates(3, d, clipNorm), d);
+    for (let j = 0; j < d; j++) expect(Math.abs(next.sum[j]! + want[j]!)).toBeLessThanOrEqual(3 / (2 * swapped.aggregator.scale) + 1e-6);
+  });
+
+  it('the honest path releases as before, and a report sent twice is aggregated once', async () => {
+    const { aggregator, reports, error } = await roundWithFaultyHelper(0, (add, nonce, share) => add(nonce, share));
+    expect(error).toBeUndefined();
+    expect(aggregator.reports[0]).toMatchObject({ accepted: 4, withheld: false });
+    const again = await aggregator.aggregateReports([reports[0]!, reports[0]!], 2);
+    expect(again.included).toBe(0);
+    expect(aggregator.reports[1]).toMatchObject({ rejected: [0, 1], withheld: true });
   });
 
   it('refuses an update over the clip norm at the client', () => {

@@ -2,7 +2,9 @@
 // aggregators over ping-pong, three over the star exchange); a malicious client's invalid
 // measurement (encoded past the API's checks), a tampered share, proof, seed, blind, joint
 // randomness part, verifier share or message, a wrong verify key, a wrong ctx and a replayed nonce
-// are each refused; a measurement out of the domain is E_ARG before sharding.
+// are each refused; a measurement out of the domain is E_ARG before sharding; aggregators that summed
+// different reports are caught by DAP's report count and checksum (node:crypto's SHA-256 as the oracle).
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ready } from 'privkit';
 import { createRng } from 'privkit/dp';
@@ -190,6 +192,67 @@ describe('tampered reports and messages are refused', () => {
     aggregator.add(r.nonce, out0!);
     expectPrivkitError(() => aggregator.add(r.nonce, out0!), 'E_PROTOCOL', 'nonce');
     expect(aggregator.count).toBe(1);
+  });
+});
+
+describe("DAP's report checksum: aggregators that summed different reports are refused", () => {
+  const vdaf = prio3Histogram({ length: 4, chunkLength: 2 });
+  const reports = [0, 1, 2, 3, 1].map((m) => vdaf.shard(m, { rng }));
+  const outs = reports.map((r) => verifyPingPong(vdaf, r));
+  /** XOR of SHA-256(nonce) over the reports, by node:crypto. */
+  const expectedChecksum = (rs: Prio3Report[]): Uint8Array => {
+    const x = new Uint8Array(32);
+    for (const r of rs) createHash('sha256').update(r.nonce).digest().forEach((b, i) => (x[i]! ^= b));
+    return x;
+  };
+  /** Aggregator j's sum over the reports at `positions`, added in that order. */
+  const aggregatorOf = (j: number, positions: number[]) => {
+    const a = vdaf.aggregator();
+    for (const k of positions) a.add(reports[k]!.nonce, outs[k]![j]!);
+    return a;
+  };
+  const all = [0, 1, 2, 3, 4];
+
+  it('honest aggregators agree, the checksum is the XOR of SHA-256(nonce), and unshardChecked equals unshard', () => {
+    expect(vdaf.aggregator().checksum).toEqual(new Uint8Array(32));
+    const leader = aggregatorOf(0, all);
+    const helper = aggregatorOf(1, [4, 2, 0, 3, 1]); // another order: the same checksum
+    expect(leader.checksum).toEqual(expectedChecksum(reports));
+    expect(helper.checksum).toEqual(leader.checksum);
+    const leaderShare = leader.aggregateShare();
+    const helperShare = helper.aggregateShare({ peer: { count: leader.count, checksum: leader.checksum } });
+    expect([leaderShare.count, helperShare.count]).toEqual([5, 5]);
+    expect(vdaf.unshardChecked([leaderShare, helperShare])).toEqual([1, 2, 1, 1]);
+    expect(vdaf.unshardChecked([leaderShare, helperShare])).toEqual(vdaf.unshard([leaderShare.share, helperShare.share], 5));
+  });
+
+  it('a helper that dropped a report is refused before it releases, and at the collector', () => {
+    const leader = aggregatorOf(0, all);
+    const helper = aggregatorOf(1, [0, 1, 3, 4]);
+    const peer = { count: leader.count, checksum: leader.checksum };
+    expectPrivkitError(() => helper.aggregateShare({ peer }), 'E_PROTOCOL', 'opts.peer');
+    expectPrivkitError(() => helper.aggregateShare({ peer: { count: 4, checksum: leader.checksum } }), 'E_PROTOCOL', 'opts.peer');
+    // the refusal released nothing: the helper may still release (its noised share was not drawn)
+    const helperShare = helper.aggregateShare({ noiseSigma: 2, rng: createRng({ seed: new Uint8Array(32).fill(4) }) });
+    expectPrivkitError(() => vdaf.unshardChecked([leader.aggregateShare(), helperShare], { noised: true }), 'E_PROTOCOL', 'aggShares[1]');
+  });
+
+  it('the same count over other reports is refused by the checksum', () => {
+    const leader = aggregatorOf(0, [0, 1, 2, 3]);
+    const helper = aggregatorOf(1, [0, 1, 2, 4]);
+    expect(helper.count).toBe(leader.count);
+    expectPrivkitError(() => helper.aggregateShare({ peer: { count: leader.count, checksum: leader.checksum } }), 'E_PROTOCOL', 'opts.peer');
+    const shares = [leader.aggregateShare(), helper.aggregateShare()];
+    expectPrivkitError(() => vdaf.unshardChecked(shares), 'E_PROTOCOL', 'aggShares[1]');
+    // a forged count beside the same shares is refused too
+    expectPrivkitError(() => vdaf.unshardChecked([shares[0]!, { ...shares[0]!, count: 5 }]), 'E_PROTOCOL', 'aggShares[1]');
+  });
+
+  it('a report added twice is refused and leaves count and checksum as they were', () => {
+    const aggregator = aggregatorOf(1, [0, 1]);
+    expectPrivkitError(() => aggregator.add(reports[1]!.nonce, outs[1]![1]!), 'E_PROTOCOL', 'nonce');
+    expect(aggregator.count).toBe(2);
+    expect(aggregator.checksum).toEqual(expectedChecksum(reports.slice(0, 2)));
   });
 });
 

@@ -7,7 +7,7 @@ import { createRng } from 'privkit/dp';
 
 const entry = 'privkit/prio';
 
-const constants: SweepRow[] = ['VERIFY_KEY_SIZE', 'NONCE_SIZE', 'MAX_CTX_LENGTH', 'MAX_MEASUREMENT_LENGTH', 'MAX_SUM_MAX', 'PRIO3_BOUNDED_L2_ID', 'MAX_BOUNDED_L2_BITS'].map((name) => ({ entry, export: name, constant: true }));
+const constants: SweepRow[] = ['VERIFY_KEY_SIZE', 'NONCE_SIZE', 'MAX_CTX_LENGTH', 'MAX_MEASUREMENT_LENGTH', 'MAX_SUM_MAX', 'PRIO3_BOUNDED_L2_ID', 'MAX_BOUNDED_L2_BITS', 'CHECKSUM_SIZE'].map((name) => ({ entry, export: name, constant: true }));
 
 const shares = int(2, 255, { optional: true });
 const constructors: Row[] = [
@@ -81,6 +81,12 @@ const initOf = (aggregatorId: number): pr.Prio3VerifyInit => {
 const message = (): Uint8Array => histogram.verifierSharesToMessage([initOf(0).verifierShare, initOf(1).verifierShare]);
 const outShare = (aggregatorId: number): Uint8Array => histogram.verifyNext(initOf(aggregatorId).state, message());
 
+/** Aggregator j with the fixed report's output share added. */
+const aggregatorWith = (j: number): pr.Prio3Aggregator => {
+  const aggregator = histogram.aggregator();
+  aggregator.add(fixedNonce(), outShare(j));
+  return aggregator;
+};
 const shardOptions = () =>
   obj({ ctx: typed('Uint8Array', { optional: true }), nonce: typed('Uint8Array', { optional: true }), rand: typed('Uint8Array', { optional: true }), rng: rngField() }, { optional: true });
 
@@ -162,6 +168,36 @@ const methods: Row[] = [
     args: () => [[outShare(0), outShare(1)], 1, { noised: false }],
     call: ([shares, n, o]) => histogram.unshard(shares, n, o),
     aliases: { aggShares: ['aggShares[0]', 'aggShares[1]'] },
+  },
+  {
+    entry,
+    export: 'Prio3',
+    label: 'Prio3#unshardChecked',
+    params: [
+      { name: 'aggShares', domain: arrayOf(obj({ share: typed('Uint8Array'), count: int(1), checksum: typed('Uint8Array') })) },
+      { name: 'opts', domain: obj({ noised: bool({ optional: true }) }, { optional: true }) },
+    ],
+    args: () => [[0, 1].map((j) => aggregatorWith(j).aggregateShare()), { noised: false }],
+    call: ([shares, o]) => histogram.unshardChecked(shares, o),
+    aliases: { aggShares: ['aggShares[0]', 'aggShares[1]'] },
+  },
+  {
+    entry,
+    export: 'Prio3Aggregator',
+    label: 'Prio3Aggregator#aggregateShare',
+    setup: () => aggregatorWith(1),
+    params: [
+      {
+        name: 'opts',
+        domain: obj({ noiseSigma: num({ min: 0.5, max: 2 ** 24, optional: true }), rng: rngField(), peer: obj({ count: int(0), checksum: typed('Uint8Array') }, { optional: true }) }, { optional: true }),
+      },
+    ],
+    args: () => {
+      const leader = aggregatorWith(0);
+      return [{ noiseSigma: 2, rng: createRng({ seed: new Uint8Array(32).fill(8) }), peer: { count: leader.count, checksum: leader.checksum } }];
+    },
+    call: ([o], aggregator: pr.Prio3Aggregator) => aggregator.aggregateShare(o).share,
+    notApplicable: { 'opts.noiseSigma=missing': 'no noise: then opts.rng is refused (E_ARG opts.rng), a documented dependency' },
   },
   { entry, export: 'Prio3', label: 'Prio3#aggregator', params: [], args: () => [], call: () => histogram.aggregator(), observe: (a: pr.Prio3Aggregator) => a.share() },
   {
