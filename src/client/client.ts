@@ -509,7 +509,7 @@ class Session implements ClientSession {
         this.#summary.clientId = message.clientId;
         this.#failures = 0;
         this.#emit({ type: 'welcome', clientId: message.clientId, aggregator: message.aggregator });
-        if (message.aggregator === 'secagg') return this.#enrol(message.clientId);
+        if (message.aggregator === 'secagg') return this.#enrol(message.clientId, message.challenge);
         this.#checkIn();
         return;
       case 'enrolled':
@@ -586,8 +586,11 @@ class Session implements ClientSession {
     this.#send({ type: 'check-in' });
   }
 
-  /** Enrols the signing key (the server answers 'enrolled' when it is, or already was, this client's key). */
-  #enrol(clientId: string): void {
+  /**
+   * Enrols the signing key, signing this connection's welcome challenge with it (the enrolment is good
+   * on this connection only); the server answers 'enrolled' when it is, or already was, this client's key.
+   */
+  #enrol(clientId: string, challenge: Uint8Array): void {
     for (const key of ['minParticipants', 'minNoiseMultiplier'] as const) {
       if (this.options[key] === undefined) {
         throw new PrivkitError('E_ARG', `options.${key} must be given to join a secure-aggregation task (the application chooses it, not the server)`, { argument: `options.${key}` });
@@ -596,7 +599,7 @@ class Session implements ClientSession {
     this.#signing ??= this.options.signingKey === undefined ? generateSigningKeyPair() : checkSigningKeyPair(this.options.signingKey, 'options.signingKey');
     this.#enqueue(async () => {
       const key = await this.#signing!;
-      const signature = await sign(key.privateKey, enrolmentBytes(this.options.taskId, clientId, key.publicKey));
+      const signature = await sign(key.privateKey, enrolmentBytes(this.options.taskId, clientId, key.publicKey, challenge));
       this.#send({ type: 'enrol', signingPublicKey: key.publicKey, signature });
       this.#enrolSeq = this.#seqOut;
     });

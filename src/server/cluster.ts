@@ -1159,10 +1159,10 @@ export class ClusterAggregator {
     }
   }
 
-  /** Enrol: a 32-byte Ed25519 key, signed over (task, client, key), bound in Redis once per client and key (ENROL). */
+  /** Enrol: a 32-byte Ed25519 key, signed over (task, client, key, this connection's challenge), bound in Redis once per client and key (ENROL). */
   #checkEnrol(connection: Connection, id: string, message: Extract<Message, { type: 'enrol' }>): () => void {
     if (this.#plan === undefined) throw new Refusal('E_PROTOCOL', 'this task does not use secure aggregation: there is no key to enrol');
-    checkEnrolment(this.taskId, id, message);
+    checkEnrolment(this.taskId, id, connection.challenge, message);
     const key = message.signingPublicKey;
     return () => {
       const refSeq = connection.lastSeqIn;
@@ -1192,7 +1192,7 @@ export class ClusterAggregator {
   #welcome(connection: Connection): void {
     const clientId = connection.clientId!;
     const task = this.#task;
-    connection.send({ type: 'welcome', clientId, model: task.model, ...task.local, clipNorm: task.clipNorm, aggregator: task.aggregator });
+    connection.send({ type: 'welcome', clientId, model: task.model, ...task.local, clipNorm: task.clipNorm, aggregator: task.aggregator, challenge: connection.challenge });
     if (this.#finished) return connection.close(CLOSE_FINISHED, 'task finished');
     const round = this.#round; // a sampled client that reconnects mid-round gets its task again
     if (round !== undefined && !round.written && round.sampled.has(clientId) && !round.uploaded.has(clientId)) this.#sendTask(connection, round);

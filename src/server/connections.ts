@@ -46,7 +46,7 @@
 //         the client must not retry;
 //   4002  the hello deadline (helloMs) passed: a slow connection, not a refusal; retry with back-off;
 //   4003  a protocol violation, or a second's worth of rate-limited frames: the client may reconnect.
-import { createHash } from 'node:crypto';
+import { createHash, getRandomValues } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createRequire } from 'node:module';
@@ -55,7 +55,7 @@ import type * as WsTypes from 'ws';
 import { PrivkitError } from '../errors.js';
 import { assertInteger, describe, readOptions } from '../validate.js';
 import { isLoopbackHost } from '../service/transport.js';
-import { decodeFrame, encodeFrame, HEADER_BYTES, maxFrameBytes, withSeq, type Message, type WireLimits } from '../service/wire.js';
+import { decodeFrame, encodeFrame, ENROLMENT_CHALLENGE_BYTES, HEADER_BYTES, maxFrameBytes, withSeq, type Message, type WireLimits } from '../service/wire.js';
 
 /** The close codes of the file header. */
 export const CLOSE_FINISHED = 1000;
@@ -234,6 +234,11 @@ export class Connection {
   refilledAt = performance.now();
   /** When its hello is due (performance.now() milliseconds: a monotonic clock, which a step of the wall clock does not move). */
   readonly helloDeadline: number;
+  /**
+   * This connection's enrolment challenge (sent in its welcome): fresh CSPRNG bytes, so a signed
+   * enrolment verifies on the connection it was made for and on no other (checkEnrolment).
+   */
+  readonly challenge = getRandomValues(new Uint8Array(ENROLMENT_CHALLENGE_BYTES));
   helloTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(

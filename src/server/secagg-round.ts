@@ -58,13 +58,17 @@ function verifyEd25519(publicKey: Uint8Array, signature: Uint8Array, bytes: Uint
 
 /**
  * Checks an enrolment's form and its proof of possession: a 32-byte Ed25519 key whose signature over
- * (task, client, key) verifies. Throws a Refusal (E_PROTOCOL, E_AUTH); whether the key may be bound
- * to the client is the caller's to check.
+ * (task, client, key, challenge) verifies, where `challenge` is the one the welcome of the connection
+ * it came on carried (Connection.challenge), so an enrolment (and the token before it) read off another
+ * connection and replayed here is refused. Throws a Refusal (E_PROTOCOL, E_AUTH); whether the key may
+ * be bound to the client is the caller's to check.
  */
-export function checkEnrolment(taskId: string, clientId: string, message: Extract<Message, { type: 'enrol' }>): void {
+export function checkEnrolment(taskId: string, clientId: string, challenge: Uint8Array, message: Extract<Message, { type: 'enrol' }>): void {
   const key = message.signingPublicKey;
   if (key.length !== SIGNING_KEY_BYTES || message.signature.length !== 64) throw new Refusal('E_PROTOCOL', 'an enrolment carries a 32-byte Ed25519 key and a 64-byte signature');
-  if (!verifyEd25519(key, message.signature, enrolmentBytes(taskId, clientId, key))) throw new Refusal('E_AUTH', 'the enrolment signature does not verify under the enrolled key');
+  if (!verifyEd25519(key, message.signature, enrolmentBytes(taskId, clientId, key, challenge))) {
+    throw new Refusal('E_AUTH', "the enrolment signature does not verify under the enrolled key and this connection's challenge");
+  }
 }
 
 /**

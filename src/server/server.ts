@@ -499,11 +499,11 @@ export class PrivkitServer {
     }
   }
 
-  /** Enrol: a 32-byte Ed25519 key, signed over (task, client, key); once bound, no other key is accepted. */
+  /** Enrol: a 32-byte Ed25519 key, signed over (task, client, key, this connection's challenge); once bound, no other key is accepted. */
   #checkEnrol(connection: Connection, id: string, message: Extract<Message, { type: 'enrol' }>): () => void {
     if (this.#plan === undefined) throw new Refusal('E_PROTOCOL', 'this task does not use secure aggregation: there is no key to enrol');
     const key = message.signingPublicKey;
-    checkEnrolment(this.#task.id, id, message);
+    checkEnrolment(this.#task.id, id, connection.challenge, message);
     const current = this.#ledger.signingKey(this.#task.id, id);
     if (current !== undefined && !equalBytes(current, key)) throw new Refusal('E_AUTH', 'this client has enrolled another signing key: it can not be replaced');
     return () => {
@@ -560,6 +560,7 @@ export class PrivkitServer {
       ...task.local,
       clipNorm: task.clipNorm,
       aggregator: task.aggregator,
+      challenge: connection.challenge,
     });
     if (this.#finishedBy !== undefined) return connection.close(CLOSE_FINISHED, 'task finished');
     // a sampled client that reconnects mid-round gets its task again

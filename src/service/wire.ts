@@ -14,6 +14,8 @@
 // receiver's limits (WireLimits) before anything is allocated, and a frame that does not decode
 // exactly (bad version or type, nonzero reserved bytes, truncated, trailing bytes, oversized, a
 // string that is not UTF-8, a non-finite float) is refused with PrivkitError E_PROTOCOL.
+// Version 3: a welcome carries the connection's enrolment challenge, which an enrolment signs
+// (enrolmentBytes); a peer of version 2 is refused at its first frame.
 //
 // Adversary: any peer on the connection (an unauthenticated client, a malicious enrolled client, or a
 // malicious server as seen by the client) sending arbitrary bytes. The decoder bounds the memory and
@@ -24,7 +26,9 @@ import { checkTypedArray } from '../wasm/boundary.js';
 import { readOptions } from '../validate.js';
 
 /** The wire-format version this code speaks; a frame of another version is refused. */
-export const WIRE_VERSION = 2;
+export const WIRE_VERSION = 3;
+/** Bytes of the enrolment challenge a welcome carries (fresh per connection; the client's enrolment signs it). */
+export const ENROLMENT_CHALLENGE_BYTES = 32;
 /** Bytes of a frame header. */
 export const HEADER_BYTES = 12;
 
@@ -114,7 +118,7 @@ export type Message =
       type: 'enrol';
       /** The raw 32-byte Ed25519 public key. */
       signingPublicKey: Uint8Array;
-      /** Its signature of enrolmentBytes(taskId, clientId, signingPublicKey): the client holds the private key. */
+      /** Its signature of enrolmentBytes(taskId, clientId, signingPublicKey, challenge) with this connection's welcome challenge: the client holds the private key, now. */
       signature: Uint8Array;
     }
   | {
@@ -142,6 +146,11 @@ export type Message =
       clipNorm: number;
       /** How the task aggregates: 'secagg' clients enrol a signing key and take part in secure aggregation. */
       aggregator: WireAggregator;
+      /**
+       * ENROLMENT_CHALLENGE_BYTES random bytes, fresh for this connection: an enrolment on it signs them,
+       * so an enrolment read off one connection does not verify on another.
+       */
+      challenge: Uint8Array;
     }
   | {
       /** server -> client: the signing key is enrolled. */
@@ -271,9 +280,9 @@ function protocolError(message: string): PrivkitError {
 /** The largest frame (header included) a receiver with `limits` accepts: a bound for transport buffers. */
 export function maxFrameBytes(limits?: WireLimits | null): number {
   const { maxVector, maxString, maxBytes } = resolveLimits(limits);
-  // the largest body: a secagg task (4 u32 + vector + 3 f64 + two byte fields), a welcome (string + model + settings)
-  // or an error (two strings + u32), whichever is larger
-  return HEADER_BYTES + Math.max(48 + 4 * maxVector + 2 * (4 + maxBytes), 2 + maxString + 64, 4 + 2 * (2 + maxString));
+  // the largest body: a secagg task (4 u32 + vector + 3 f64 + two byte fields), a welcome (string + model + settings
+  // + challenge: 38 bytes and a byte field) or an error (two strings + u32), whichever is larger
+  return HEADER_BYTES + Math.max(48 + 4 * maxVector + 2 * (4 + maxBytes), 2 + maxString + 38 + 4 + ENROLMENT_CHALLENGE_BYTES, 4 + 2 * (2 + maxString));
 }
 
 function resolveLimits(given: WireLimits | null | undefined): Required<WireLimits> {
@@ -426,6 +435,11 @@ export function encodeFrame(seq: number, message: Message): Uint8Array {
       const aggregator = AGGREGATORS.indexOf(message.aggregator);
       if (aggregator < 0) throw new PrivkitError('E_ARG', `message.aggregator must be one of ${AGGREGATORS.join(', ')}`, { argument: 'message.aggregator' });
       body.u8(aggregator);
+      const challenge = bytesField('challenge', message.challenge);
+      if (challenge.length !== ENROLMENT_CHALLENGE_BYTES) {
+        throw new PrivkitError('E_ARG', `message.challenge must be ${ENROLMENT_CHALLENGE_BYTES} bytes, got ${challenge.length}`, { argument: 'message.challenge' });
+      }
+      body.blob(challenge);
       break;
     }
     case 'checked-in':
@@ -641,7 +655,9 @@ export function decodeFrame(bytes: Uint8Array, limits?: WireLimits | null): Fram
       const settings = { epochs: r.u32('epochs'), batchSize: r.u32('batchSize'), learningRate: r.f64('learningRate'), clipNorm: r.f64('clipNorm') };
       const aggregator = AGGREGATORS[r.u8('aggregator')];
       if (aggregator === undefined) throw protocolError('unknown aggregator');
-      message = { type: 'welcome', clientId, model, ...settings, aggregator };
+      const challenge = r.blob('challenge');
+      if (challenge.length !== ENROLMENT_CHALLENGE_BYTES) throw protocolError(`a welcome challenge of ${challenge.length} bytes, not ${ENROLMENT_CHALLENGE_BYTES}`);
+      message = { type: 'welcome', clientId, model, ...settings, aggregator, challenge };
       break;
     }
     case MessageType.CheckedIn:
@@ -664,16 +680,18 @@ export function decodeFrame(bytes: Uint8Array, limits?: WireLimits | null): Fram
   return { seq, message };
 }
 
-const ENROLMENT_DOMAIN = 'privkit/server enrol v1';
+const ENROLMENT_DOMAIN = 'privkit/server enrol v2';
 
 /**
- * The bytes a client signs to enrol its Ed25519 key: the domain 'privkit/server enrol v1', the task
- * id and the client id (each as a u16 length + UTF-8) and the 32-byte public key. The signature
- * proves the enrolling client holds the private key, and names the task and identity it binds it to.
+ * The bytes a client signs to enrol its Ed25519 key: the domain 'privkit/server enrol v2', the task
+ * id and the client id (each as a u16 length + UTF-8), the 32-byte public key and the challenge of the
+ * connection's welcome (each as a u32 length + bytes). The signature proves the enrolling client holds
+ * the private key, names the task and identity it binds it to, and is good on that connection only
+ * (the server draws a fresh challenge for each): an enrolment replayed on another connection fails.
  *
- * @throws {PrivkitError} E_ARG when an id is not a string of at most 65535 UTF-8 bytes or the key is not a Uint8Array.
+ * @throws {PrivkitError} E_ARG when an id is not a string of at most 65535 UTF-8 bytes, the key is not a Uint8Array, or the challenge is not a Uint8Array of ENROLMENT_CHALLENGE_BYTES bytes.
  */
-export function enrolmentBytes(taskId: string, clientId: string, signingPublicKey: Uint8Array): Uint8Array {
+export function enrolmentBytes(taskId: string, clientId: string, signingPublicKey: Uint8Array, challenge: Uint8Array): Uint8Array {
   const out = new Writer();
   for (const [name, value] of [
     ['domain', ENROLMENT_DOMAIN],
@@ -684,5 +702,10 @@ export function enrolmentBytes(taskId: string, clientId: string, signingPublicKe
     out.string(value);
   }
   out.blob(checkTypedArray('signingPublicKey', signingPublicKey, ['Uint8Array']));
+  checkTypedArray('challenge', challenge, ['Uint8Array']);
+  if (challenge.length !== ENROLMENT_CHALLENGE_BYTES) {
+    throw new PrivkitError('E_ARG', `challenge must be ${ENROLMENT_CHALLENGE_BYTES} bytes, got ${challenge.length}`, { argument: 'challenge' });
+  }
+  out.blob(challenge);
   return out.finish();
 }

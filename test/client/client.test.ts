@@ -10,7 +10,7 @@ import { connect, type ClientEvent, type RoundResult } from 'privkit/client';
 import { decodeFrame, encodeFrame, type Message } from 'privkit/server';
 
 const model = { type: 'softmax-regression', inputs: 2, classes: 2 } as const;
-const welcome: Message = { type: 'welcome', clientId: 'c', model, epochs: 1, batchSize: 1, learningRate: 0.1, clipNorm: 1, aggregator: 'central-dp' };
+const welcome: Message = { type: 'welcome', clientId: 'c', model, epochs: 1, batchSize: 1, learningRate: 0.1, clipNorm: 1, aggregator: 'central-dp', challenge: new Uint8Array(32) };
 const data = { images: Float32Array.of(0, 1, 1, 0), labels: Uint8Array.of(0, 1) };
 let wss: WebSocketServer | undefined;
 afterEach(() => new Promise<void>((resolve) => (wss ? wss.close(() => resolve()) : resolve())));

@@ -334,7 +334,7 @@ describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
     const coordinator = await createCoordinator({ redis: redis.url, task: t, dataDir: redis.dataDir() });
     const aggregator = await redis.startAggregator(t.id, `${t.id}-1`);
     const enrol = async (socket: Raw, key: SigningKeyPair, clientId: string) => {
-      const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', key.privateKey, enrolmentBytes(t.id, clientId, key.publicKey) as Uint8Array<ArrayBuffer>));
+      const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', key.privateKey, enrolmentBytes(t.id, clientId, key.publicKey, socket.welcome!.challenge) as Uint8Array<ArrayBuffer>));
       socket.send({ type: 'enrol', signingPublicKey: key.publicKey, signature });
     };
     const key = await generateSigningKeyPair();

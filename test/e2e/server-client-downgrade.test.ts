@@ -95,7 +95,7 @@ describe('privkit/client against a server that downgrades secure aggregation', (
     const attacker = new Raw(server.url);
     await attacker.hello('enrol-first', victim.token);
     const pair = await generateSigningKeyPair();
-    const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', pair.privateKey, enrolmentBytes('enrol-first', victim.clientId, pair.publicKey) as Uint8Array<ArrayBuffer>));
+    const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', pair.privateKey, enrolmentBytes('enrol-first', victim.clientId, pair.publicKey, attacker.welcome!.challenge) as Uint8Array<ArrayBuffer>));
     attacker.send({ type: 'enrol', signingPublicKey: pair.publicKey, signature });
     await attacker.next('enrolled');
     attacker.socket.close();

@@ -205,7 +205,7 @@ describe('privkit/server and privkit/client against a network attacker', () => {
     const thief = new Raw(server.url);
     await thief.hello('bound', victim.token);
     const stolen = await generateSigningKeyPair();
-    const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', stolen.privateKey, enrolmentBytes('bound', victim.clientId, stolen.publicKey) as Uint8Array<ArrayBuffer>));
+    const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', stolen.privateKey, enrolmentBytes('bound', victim.clientId, stolen.publicKey, thief.welcome!.challenge) as Uint8Array<ArrayBuffer>));
     thief.send({ type: 'enrol', signingPublicKey: stolen.publicKey, signature });
     expect(await thief.next('error')).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('another signing key') });
     // nor can it take the victim's seat: a connection checks in only after proving the enrolled key

@@ -223,12 +223,12 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     const [enrolled, other] = [await generateSigningKeyPair(), await generateSigningKeyPair()];
     const sign = async (key: CryptoKey, bytes: Uint8Array) => new Uint8Array(await crypto.subtle.sign('Ed25519', key, bytes as Uint8Array<ArrayBuffer>));
     // an enrolment signed by another key than the one it enrols: refused
-    raw.send({ type: 'enrol', signingPublicKey: enrolled.publicKey, signature: await sign(other.privateKey, enrolmentBytes('wrong-key', welcome.clientId, enrolled.publicKey)) });
+    raw.send({ type: 'enrol', signingPublicKey: enrolled.publicKey, signature: await sign(other.privateKey, enrolmentBytes('wrong-key', welcome.clientId, enrolled.publicKey, welcome.challenge)) });
     expect(await raw.next('error')).toMatchObject({ code: 'E_AUTH' });
-    raw.send({ type: 'enrol', signingPublicKey: enrolled.publicKey, signature: await sign(enrolled.privateKey, enrolmentBytes('wrong-key', welcome.clientId, enrolled.publicKey)) });
+    raw.send({ type: 'enrol', signingPublicKey: enrolled.publicKey, signature: await sign(enrolled.privateKey, enrolmentBytes('wrong-key', welcome.clientId, enrolled.publicKey, welcome.challenge)) });
     await raw.next('enrolled');
     // a second key for the same client: refused, the first stays bound
-    raw.send({ type: 'enrol', signingPublicKey: other.publicKey, signature: await sign(other.privateKey, enrolmentBytes('wrong-key', welcome.clientId, other.publicKey)) });
+    raw.send({ type: 'enrol', signingPublicKey: other.publicKey, signature: await sign(other.privateKey, enrolmentBytes('wrong-key', welcome.clientId, other.publicKey, welcome.challenge)) });
     expect(await raw.next('error')).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('another signing key') });
     raw.send({ type: 'check-in' });
     const task = await raw.next('secagg-task');
@@ -269,7 +269,7 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     const [alice, bob] = [first.issueToken(), first.issueToken()];
     const [key, other] = [await generateSigningKeyPair(), await generateSigningKeyPair()];
     const enrol = async (raw: Raw, clientId: string, pair: typeof key) => {
-      const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', pair.privateKey, enrolmentBytes('durable', clientId, pair.publicKey) as Uint8Array<ArrayBuffer>));
+      const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', pair.privateKey, enrolmentBytes('durable', clientId, pair.publicKey, raw.welcome!.challenge) as Uint8Array<ArrayBuffer>));
       raw.send({ type: 'enrol', signingPublicKey: pair.publicKey, signature });
     };
     const a1 = new Raw(first.url);
@@ -303,7 +303,7 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     await Promise.all(raws.map((raw, i) => raw.hello('batched', issued[i]!.token))); // every token authenticates
     const [shared, own] = [await generateSigningKeyPair(), await generateSigningKeyPair()];
     const enrol = async (raw: Raw, clientId: string, pair: typeof shared) => {
-      const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', pair.privateKey, enrolmentBytes('batched', clientId, pair.publicKey) as Uint8Array<ArrayBuffer>));
+      const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', pair.privateKey, enrolmentBytes('batched', clientId, pair.publicKey, raw.welcome!.challenge) as Uint8Array<ArrayBuffer>));
       raw.send({ type: 'enrol', signingPublicKey: pair.publicKey, signature });
     };
     const answer = async (raw: Raw): Promise<Message> => {
@@ -502,8 +502,8 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     const second = await start({ id: 'enrol-b', rounds: 1, clientsPerRound: 2 });
     const key = await generateSigningKeyPair();
     const victim = new Raw(first.url);
-    const { clientId } = await victim.hello('enrol-a', first.issueToken().token);
-    const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', key.privateKey, enrolmentBytes('enrol-a', clientId, key.publicKey) as Uint8Array<ArrayBuffer>));
+    const { clientId, challenge } = await victim.hello('enrol-a', first.issueToken().token);
+    const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', key.privateKey, enrolmentBytes('enrol-a', clientId, key.publicKey, challenge) as Uint8Array<ArrayBuffer>));
     const captured: Message = { type: 'enrol', signingPublicKey: key.publicKey, signature };
     victim.send(captured);
     await victim.next('enrolled');
@@ -520,6 +520,37 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     }
     victim.socket.close();
     await Promise.all([first.close(), second.close()]);
+  });
+
+  it("a client's token and enrolment read off its connection and replayed on a new one take no seat (the enrolment signs that connection's welcome challenge); the client still completes its round", async () => {
+    const server = await start({ id: 'enrol-replay', rounds: 1, clientsPerRound: 3, minCheckIns: 3, minUpdates: 3 });
+    // the network path of the victim, as a reader of plain ws:// or a proxy log sees it: every frame it sends
+    const sent: Message[] = [];
+    const victim = join_(server, 'enrol-replay', 0, { WebSocket: wiredSocket({ sent }), retryMs: 1000 });
+    while (!sent.some((m) => m.type === 'check-in')) await new Promise((resolve) => setTimeout(resolve, 5)); // enrolled, then checked in
+    const hello = sent.find((m) => m.type === 'hello')!;
+    const enrol = sent.find((m) => m.type === 'enrol')!;
+    const attacker = new Raw(server.url);
+    await attacker.hello('enrol-replay', (hello as Extract<Message, { type: 'hello' }>).token); // the token alone authenticates (superseding the victim's connection)
+    // the server's answer, whichever it is (accepted, the attack would go on: 'enrolled', then 'checked-in')
+    const answer = async (): Promise<Message> => {
+      const settled = () => attacker.inbox.findIndex((m) => ['enrolled', 'checked-in', 'error'].includes(m.type));
+      while (settled() < 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      return attacker.inbox.splice(settled(), 1)[0]!;
+    };
+    attacker.send(enrol);
+    expect(await answer()).toMatchObject({ type: 'error', code: 'E_AUTH', message: expect.stringContaining('does not verify') });
+    attacker.send({ type: 'check-in' });
+    expect(await answer()).toMatchObject({ type: 'error', code: 'E_PROTOCOL', message: expect.stringContaining('enrol a signing key') });
+    attacker.socket.close();
+    // the victim reconnects, enrols on its new connection and takes part with two more clients
+    const sessions = [victim, join_(server, 'enrol-replay', 1), join_(server, 'enrol-replay', 2)];
+    const final = await server.finished;
+    expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 3]]);
+    const summaries = await Promise.all(sessions.map((s) => s.done));
+    expect(summaries[0]).toMatchObject({ connections: 2, trainedRounds: [1] });
+    expect(sent.filter((m) => m.type === 'enrol')).toHaveLength(2); // a second enrolment, for the new connection's challenge
+    await server.close();
   });
 
   // The plan comes from the server: one that cuts the noise (sigma 0, a tenth of it, or a looser rounding bound) is

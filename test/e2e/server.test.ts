@@ -269,7 +269,7 @@ describe('privkit/server with privkit/client over 127.0.0.1', () => {
     await attacker.hello('attacked', server.issueToken().token);
     await refused(attacker, () => attacker.socket.send(Uint8Array.of(1, 2, 3)), 'E_PROTOCOL', /shorter than the 12-byte header/);
     await refused(attacker, () => attacker.socket.send('{"type":"check-in"}'), 'E_PROTOCOL', /text frames/);
-    await refused(attacker, () => attacker.send({ type: 'welcome', clientId: 'x', model, epochs: 1, batchSize: 1, learningRate: 1, clipNorm: 1, aggregator: 'central-dp' }), 'E_PROTOCOL', /sent by the server/);
+    await refused(attacker, () => attacker.send({ type: 'welcome', clientId: 'x', model, epochs: 1, batchSize: 1, learningRate: 1, clipNorm: 1, aggregator: 'central-dp', challenge: new Uint8Array(32) }), 'E_PROTOCOL', /sent by the server/);
     await refused(attacker, () => attacker.send({ type: 'update', round: 1, delta: new Float32Array(PARAMS) }), 'E_PROTOCOL', /out of phase/);
     await refused(attacker, () => attacker.send({ type: 'hello', taskId: 'attacked', token: 'again' }), 'E_PROTOCOL', /already authenticated/);
     const oversized = encodeFrame(++attacker.seq, { type: 'update', round: 1, delta: new Float32Array(PARAMS + 1) });

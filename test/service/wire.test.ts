@@ -29,6 +29,7 @@ const message: fc.Arbitrary<Message> = fc.oneof(
     learningRate: finite,
     clipNorm: finite,
     aggregator: fc.constantFrom('central-dp' as const, 'secagg' as const),
+    challenge: fc.uint8Array({ minLength: 32, maxLength: 32 }),
   }),
   fc.record({ type: fc.constant('enrol' as const), signingPublicKey: blob, signature: blob }),
   fc.record({ type: fc.constantFrom('secagg' as const, 'secagg-relay' as const), round: u32, payload: blob }),

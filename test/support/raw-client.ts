@@ -9,6 +9,8 @@ export class Raw {
   /** The close code the connection ended with (1006: cut without a close frame). */
   readonly closed: Promise<number>;
   seq = 0;
+  /** The welcome of this connection (its hello's answer), whose challenge an enrolment on it signs. */
+  welcome: Extract<Message, { type: 'welcome' }> | undefined;
   #waiters: (() => void)[] = [];
 
   constructor(url: string) {
@@ -46,7 +48,8 @@ export class Raw {
   async hello(taskId: string, token: string): Promise<Extract<Message, { type: 'welcome' }>> {
     await this.opened();
     this.send({ type: 'hello', taskId, token });
-    return this.next('welcome');
+    this.welcome = await this.next('welcome');
+    return this.welcome;
   }
 
   /** Whether the connection is still open after `ms` milliseconds. */

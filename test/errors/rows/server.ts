@@ -123,9 +123,10 @@ export const serverRows: SweepRow[] = [
       { name: 'taskId', domain: str() },
       { name: 'clientId', domain: str() },
       { name: 'signingPublicKey', domain: typed('Uint8Array') },
+      { name: 'challenge', domain: typed('Uint8Array') },
     ],
-    args: () => ['task', 'c-1', new Uint8Array(32).fill(7)],
-    call: ([taskId, clientId, key]) => server.enrolmentBytes(taskId, clientId, key),
+    args: () => ['task', 'c-1', new Uint8Array(32).fill(7), new Uint8Array(32).fill(9)],
+    call: ([taskId, clientId, key, challenge]) => server.enrolmentBytes(taskId, clientId, key, challenge),
   },
   {
     entry,
