@@ -34,10 +34,10 @@
 // fast a round completes) is not covered, as in FedAvg.
 //
 // Secure aggregation (aggregator: 'secagg'). Each client enrols an Ed25519 key once (Enrol, signed
-// with it over the task and client ids: proof of possession); the ledger binds it to the client for
+// with it over the task and client ids and its connection's challenge: proof of possession); the ledger binds it to the client for
 // good (or the operator binds it when issuing the token: issueTokens' signingPublicKeys, so that a
 // token read off the network before its client enrolled can not bind the reader's key); a connection
-// checks in only after presenting that signed enrolment (a token alone takes no seat), and a sampled
+// checks in only after presenting a signed enrolment for its own challenge (a token alone takes no seat), and a sampled
 // client's SecAgg+ messages must be signed with it (privkit/secagg's expectedParticipants at the
 // server: an advertisement under any other key is refused, E_AUTH). A
 // round runs privkit/secagg's SecAggServer (Bonawitz et al. 2017 with the consistency check, SecAgg+
@@ -83,9 +83,10 @@
 // allowInsecureTransport is set, and privkit/client refuses ws:// to non-loopback hosts. Over a plain
 // network path an attacker who reads a token can authenticate as its client (supersede its connection,
 // take its seat in central-DP rounds); in secure aggregation it can also bind its own key to a client
-// that has not enrolled yet, unless the key was bound at issue. The enrolment signature is not a
-// challenge (it is the same on every connection): whoever reads it with the token can replay both, so
-// it protects the seat only where TLS keeps the traffic private. The HTTP status (GET /task) is public
+// that has not enrolled yet, unless the key was bound at issue. It can not take an enrolled client's
+// seat: the enrolment signs a challenge the welcome of its connection carries (32 fresh random bytes per
+// connection, Connection.challenge), so an enrolment read with the token off one connection does not
+// verify on another (E_AUTH; the same in the Redis aggregators). The HTTP status (GET /task) is public
 // and rate-limited per address (status.ts).
 // Not covered in this version: Sybil clients with valid tokens (each token is one client: the operator
 // issues them), and a malicious server (clients trust it: use privkit/secagg's SecureAggregator in

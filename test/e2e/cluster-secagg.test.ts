@@ -329,13 +329,15 @@ describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
     await coordinator.close();
   }, 60000);
 
-  it('binds a key at issue (issueToken({ signingPublicKey })): a thief with the token can not enrol its own key (E_AUTH) nor, after the client enrolled, check in without the signed enrolment on its own connection', async () => {
+  it("binds a key at issue (issueToken({ signingPublicKey })): a thief with the token can not enrol its own key (E_AUTH) nor, after the client enrolled, replay the client's enrolment on its own connection (E_AUTH: it signs the client's connection challenge) or check in without one", async () => {
     const t = task('cluster-secagg-bound');
     const coordinator = await createCoordinator({ redis: redis.url, task: t, dataDir: redis.dataDir() });
     const aggregator = await redis.startAggregator(t.id, `${t.id}-1`);
     const enrol = async (socket: Raw, key: SigningKeyPair, clientId: string) => {
       const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', key.privateKey, enrolmentBytes(t.id, clientId, key.publicKey, socket.welcome!.challenge) as Uint8Array<ArrayBuffer>));
-      socket.send({ type: 'enrol', signingPublicKey: key.publicKey, signature });
+      const enrolment = { type: 'enrol', signingPublicKey: key.publicKey, signature } as const;
+      socket.send(enrolment);
+      return enrolment;
     };
     const key = await generateSigningKeyPair();
     const victim = await coordinator.issueToken({ signingPublicKey: key.publicKey });
@@ -351,7 +353,7 @@ describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
     await watcher.connect();
     const client = new Raw(aggregator.url);
     await client.hello(t.id, victim.token);
-    await enrol(client, key, victim.clientId);
+    const enrolment = await enrol(client, key, victim.clientId);
     await client.next('enrolled');
     client.send({ type: 'check-in' });
     let checkedInAt: string | null = null;
@@ -362,9 +364,12 @@ describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
     expect(checkedInAt).toBe(`${t.id}-1`);
     client.socket.close();
     watcher.destroy();
-    // the client's enrolment does not seat another connection with its token: that one must present it too
+    // the client's enrolment does not seat another connection with its token: that one must present its own,
+    // and the client's, read off its connection, does not verify on another
     const later = new Raw(aggregator.url);
     await later.hello(t.id, victim.token);
+    later.send(enrolment);
+    expect(await later.next('error')).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('does not verify') });
     later.send({ type: 'check-in' });
     expect(await later.next('error')).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('its signed enrolment, on this connection') });
     later.socket.close();

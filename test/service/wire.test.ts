@@ -2,7 +2,7 @@
 // malformed, truncated, oversized or padded frame is refused with E_PROTOCOL (property tests, fixed seed).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodeFrame, HEADER_BYTES, maxFrameBytes, WIRE_VERSION, type Message } from 'privkit/server';
+import { decodeFrame, encodeFrame, enrolmentBytes, HEADER_BYTES, maxFrameBytes, WIRE_VERSION, type Message } from 'privkit/server';
 import { PrivkitError } from 'privkit';
 import { FC_SEED } from '../support/helpers.js';
 
@@ -160,6 +160,29 @@ describe('wire format', () => {
     const update = encodeFrame(1, { type: 'update', round: 1, delta: Float32Array.of(1, 2) });
     new DataView(update.buffer).setFloat32(HEADER_BYTES + 8, Number.POSITIVE_INFINITY, true);
     expect(() => decodeFrame(update)).toThrow(/delta\[0\] is not finite/);
+  });
+
+  it("a welcome's enrolment challenge is 32 bytes, and an enrolment signs it (a version-2 peer, which has none, is refused)", () => {
+    const welcome = { type: 'welcome', clientId: 'c', model: { type: 'softmax-regression', inputs: 2, classes: 2 }, epochs: 1, batchSize: 1, learningRate: 0.1, clipNorm: 1, aggregator: 'secagg' } as const;
+    const challenge = Uint8Array.from({ length: 32 }, (_, i) => i);
+    const frame = encodeFrame(1, { ...welcome, challenge });
+    expect(decodeFrame(frame).message).toEqual({ ...welcome, challenge });
+    // the challenge's length field says 31, its last byte dropped from the body: refused
+    const short = frame.slice(0, -1);
+    const view = new DataView(short.buffer);
+    view.setUint32(8, short.length - HEADER_BYTES, true);
+    view.setUint32(short.length - 35, 31, true);
+    expect(() => decodeFrame(short)).toThrow(/challenge of 31 bytes, not 32/);
+    expect(refusal(() => encodeFrame(1, { ...welcome, challenge: challenge.subarray(1) }))).toBe('E_ARG');
+    const v2 = frame.slice();
+    v2[0] = 2;
+    expect(() => decodeFrame(v2)).toThrow(new RegExp(`version 2, this side speaks ${WIRE_VERSION}`));
+    // the signed bytes name the challenge: another connection's challenge gives other bytes
+    const key = new Uint8Array(32).fill(7);
+    const other = challenge.map((b) => b ^ 1);
+    expect(enrolmentBytes('t', 'c', key, challenge)).not.toEqual(enrolmentBytes('t', 'c', key, other));
+    expect(enrolmentBytes('t', 'c', key, challenge).subarray(-32)).toEqual(challenge);
+    expect(refusal(() => enrolmentBytes('t', 'c', key, challenge.subarray(1)))).toBe('E_ARG');
   });
 
   it('refuses to encode out-of-range fields with E_ARG', () => {
