@@ -7,9 +7,9 @@
 const FAST_SUM_MIN: f64 = 8.271806125530277e-25; // 2^-80
 
 /**
- * Sum of squares with float32 products summed 8 per lane (32 values a block), each block's sum then
- * flushed into float64. Relative error <= 5 * 2^-24 (3e-7) for normal products. Overflow, NaN/Infinity
- * and denormal-range results are detected by the caller and recomputed with sumSquaresExact.
+ * Sum of squares with float32 products summed 4 per lane, then flushed into float64.
+ * Relative error <= 5 * 2^-24 (3e-7) for normal products. Overflow, NaN/Infinity and
+ * denormal-range results are detected by the caller and recomputed with sumSquaresExact.
  */
 function sumSquaresFast(x: usize, n: i32): f64 {
   let f0 = f64x2.splat(0);
