@@ -152,7 +152,7 @@ export function expandBytes(seed: Uint8Array, dst: Uint8Array, binder: Uint8Arra
 }
 
 /** Largest dimension of wraparoundDotProducts: its float64 limb sums stay exact (dimension (2^32 - 1) < 2^53). */
-export const MAX_WRAPAROUND_DIMENSION = 2 ** 20;
+export const MAX_WRAPAROUND_DIMENSION = 2 ** 21;
 
 /**
  * PINE's wraparound dot products (arXiv 2311.10237, section 3) of the first `dimension` encoded

@@ -193,7 +193,7 @@ export function pineCircuit(f: Field, params: PineParams): Circuit<readonly numb
 
 /** Options of {@link prio3PineL2VecSum}. */
 export interface Prio3PineL2Options extends Prio3CommonOptions {
-  /** n: coordinates per vector, 1..2^20. */
+  /** n: coordinates per vector, 1..2^21. */
   length: number;
   /** The largest squared L2 norm of a vector: an integer in [1, 2^53 - 1]. */
   bound: number;
@@ -242,7 +242,7 @@ function checkMeasurement(params: PineParams, m: unknown): number[] {
  * header of src/prio/pine.ts for the circuit and its soundness).
  *
  * @param opts - `length`, `bound`, `proofs`, the chunk lengths and the number of aggregators.
- * @throws {PrivkitError} E_ARG when an option is out of range (length in [1, 2^20], bound a safe
+ * @throws {PrivkitError} E_ARG when an option is out of range (length in [1, 2^21], bound a safe
  *   integer >= 1, proofs in [3, 255], chunk lengths in range, shares in [2, 255]).
  *
  * @example
