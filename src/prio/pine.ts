@@ -36,8 +36,8 @@
 // is an integer in [0, bound] and each y_k (as an integer in (-p/2, p/2)) is in [-(W - 1), W], and
 // sum x_i^2 = V mod p. If the integer sum of the squares of x's centred coordinates were p or more (a
 // wraparound: the field sum lands in [0, bound] although the norm is huge), each test passes with
-// probability at most 1/2 over z_k (the paper's Lemma 3.3, which needs p >= 2600 W and p >= 2r,
-// checked), so all r = 100 pass with probability at most 2^-100 (its rho_S = Bin(r, r, 1/2)).
+// probability at most 1/2 over z_k (the paper's Lemma 3.3, which needs p >= 2600 W, W^2 <= 4000 p and
+// p >= 2r, checked), so all r = 100 pass with probability at most 2^-100 (its rho_S = Bin(r, r, 1/2)).
 // Otherwise the integer sum is below p and congruent to V, hence equal: the norm is at most bound.
 // FLP error of one proof: with gadget g called M_g times through wire polynomials of P_g =
 // nextPowerOf2(1 + M_g) points (degree 2), the gadget test misses with probability <= 2 (P_g - 1) /
@@ -110,9 +110,10 @@ export function pineCircuit(f: Field, params: PineParams): Circuit<readonly numb
   const r = PINE_WRAPAROUND_CHECKS;
   const w = wraparoundBound(bound);
   const p = f.modulus;
-  // the paper's field conditions: the norm's range check (Figure 1) and Lemma 3.3
-  if (p <= 3n * BigInt(bound) + 2n || p < 2600n * BigInt(w) || p < BigInt(2 * r)) {
-    throw new PrivkitError('E_ARG', `bound ${bound} is too large for PINE over ${f.name} (p > 3 bound + 2 and p >= 2600 W are needed)`, { argument: 'bound' });
+  // the paper's field conditions: the norm's range check (Figure 1) and Lemma 3.3 (as the draft's
+  // reference code states them: p >= 2600 W, W^2 <= 4000 p, p >= 2r)
+  if (p <= 3n * BigInt(bound) + 2n || p < 2600n * BigInt(w) || BigInt(w) ** 2n > 4000n * p || p < BigInt(2 * r)) {
+    throw new PrivkitError('E_ARG', `bound ${bound} is too large for PINE over ${f.name} (p > 3 bound + 2, p >= 2600 W and W^2 <= 4000 p are needed)`, { argument: 'bound' });
   }
   const normBits = bitLength(bound);
   const testBits = bitLength(2 * w - 1);

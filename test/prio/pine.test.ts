@@ -278,6 +278,12 @@ describe('bad input gets coded errors', () => {
     expectPrivkitError(() => prio3PineL2VecSum('length 4' as never), 'E_ARG', 'opts');
   });
 
+  it("a field too small for the paper's conditions (p >= 2600 W) is E_ARG naming the bound", () => {
+    const small = { ...Field64, name: 'F65537', modulus: 65537n };
+    expectPrivkitError(() => pineCircuit(small, { length: 4, bound: 100, chunkLength: 10, normChunkLength: 2 }), 'E_ARG', 'bound');
+    expect(pineCircuit(Field64, { length: 4, bound: Number.MAX_SAFE_INTEGER, chunkLength: 10, normChunkLength: 2 }).measLen).toBeGreaterThan(4);
+  });
+
   it('an aggregate of too many reports to read centred is E_OVERFLOW', () => {
     const wide = prio3PineL2VecSum({ length: 2, bound: 2 ** 52 });
     const shares = [wide.aggregator().share(), wide.aggregator().share()];
