@@ -24,7 +24,7 @@
 // Privacy. sigma = noiseMultiplier x sqrt(M). Whose view: (1) each aggregator. It knows its own noise
 // and aggregate share, so from the release it learns S + Z_other, the sum of the accepted updates plus
 // the other aggregator's noise alone; its input shares are uniformly random and the FLP is
-// zero-knowledge towards one verifier, so besides that it learns which reports were valid and how many
+// zero-knowledge towards one verifier (PINE's statistically, within 2^-101: src/prio/pine.ts), so besides that it learns which reports were valid and how many
 // (public under FedAvg's fixed-size sampling with replace-one neighbours). S + Z_other is the discrete
 // Gaussian mechanism: rho = D^2 / (2 sigma^2) zCDP (Canonne, Kamath, Steinke 2020). The aggregators see
 // who sends reports, so against them there is no amplification by sampling: epsilonAgainstAggregators()

@@ -50,6 +50,9 @@
 // Completeness: an honest vector fails a test with probability eta = 2 exp(-alpha^2) (z_k's entries are
 // sub-Gaussian with variance proxy 1/2), about 2^-108 for alpha = 8.7; all 100 pass except with
 // probability below 2^-101 (shard then throws E_PROTOCOL: shard again).
+// Zero knowledge: every share an aggregator holds is uniformly random, and the FLP is zero-knowledge
+// towards one verifier; the reports sent are conditioned on all tests passing, which moves their
+// distribution by at most that 2^-101 (the paper's statistical zero knowledge, rho_C of Lemma 3.3).
 import { PrivkitError } from '../errors.js';
 import { assertInteger, describe, readOptions } from '../validate.js';
 import { add, encodeVec, type Field, Field64, FieldVec, fromInt, invInt, mul, nextPowerOf2, sub } from './field.js';
