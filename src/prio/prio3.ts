@@ -470,7 +470,7 @@ export class Prio3<M, R> {
       // as for the joint randomness: this aggregator's wraparound part must be the public share's
       const wrPublic = publicShare.subarray(SEED_SIZE * this.shares);
       const wrPart = this.wraparoundPart(ctx, aggId, blind!, measShare.bytes.subarray(0, f.encodedSize * w.prefixLen), nonce);
-      if (!equalBytes(wrPart, wrPublic.subarray(aggId * SEED_SIZE, (aggId + 1) * SEED_SIZE))) throw this.verifyFailure('part', aggId);
+      if (!equalBytes(wrPart, wrPublic.subarray(aggId * SEED_SIZE, (aggId + 1) * SEED_SIZE))) throw this.verifyFailure('wraparound part', aggId);
       const wrParts = Array.from({ length: this.shares }, (_, j) => wrPublic.subarray(j * SEED_SIZE, (j + 1) * SEED_SIZE));
       // the circuit sees the share followed by its dot products
       measShare = FieldVec.fromBytes(f, bytesOf(measShare.bytes, encodeVec(f, this.wraparoundResults(ctx, wrParts, measShare))));
@@ -496,11 +496,11 @@ export class Prio3<M, R> {
     return { state, verifierShare: bytesOf(encodeVec(f, verifiers), part ?? []) };
   }
 
-  /** The E_AUTH of an input share verifyInit refuses: its joint-randomness part differs from the public share's, or the query point is a root of unity. */
-  private verifyFailure(reason: 'part' | 'root of unity', aggId: number): PrivkitError {
-    return reason === 'part'
-      ? new PrivkitError('E_AUTH', `${this.name} joint-randomness part ${aggId} of the public share is not the one input share ${aggId} derives: the report is invalid`)
-      : rootOfUnityError();
+  /** The E_AUTH of an input share verifyInit refuses: its joint-randomness or wraparound part differs from the public share's, or the query point is a root of unity. */
+  private verifyFailure(reason: 'part' | 'wraparound part' | 'root of unity', aggId: number): PrivkitError {
+    if (reason === 'root of unity') return rootOfUnityError();
+    const which = reason === 'part' ? 'joint-randomness' : 'wraparound';
+    return new PrivkitError('E_AUTH', `${this.name} ${which} part ${aggId} of the public share is not the one input share ${aggId} derives: the report is invalid`);
   }
 
   /**
