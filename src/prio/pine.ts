@@ -37,7 +37,9 @@
 // sum x_i^2 = V mod p. If the integer sum of the squares of x's centred coordinates were p or more (a
 // wraparound: the field sum lands in [0, bound] although the norm is huge), each test passes with
 // probability at most 1/2 over z_k (the paper's Lemma 3.3, which needs p >= 2600 W, W^2 <= 4000 p and
-// p >= 2r, checked), so all r = 100 pass with probability at most 2^-100 (its rho_S = Bin(r, r, 1/2)).
+// p >= 2r, checked), so all r = 100 pass with probability at most 2^-100 (its rho_S, the probability
+// of at least r_succ passes out of r at 1/2 each, as the draft's parameter search computes it, with
+// r_succ = r).
 // Otherwise the integer sum is below p and congruent to V, hence equal: the norm is at most bound.
 // FLP error of one proof: with gadget g called M_g times through wire polynomials of P_g =
 // nextPowerOf2(1 + M_g) points (degree 2), the gadget test misses with probability <= 2 (P_g - 1) /
