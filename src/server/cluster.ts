@@ -6,7 +6,16 @@
 //      a heartbeat key with a TTL;
 //   2. the coordinator takes a snapshot of the check-ins of living aggregators (n of them), samples
 //      exactly k uniformly without replacement with privkit's CSPRNG, opens the round in its SQLite
-//      ledger and publishes each aggregator's part of the sample (a fenced write);
+//      ledger and publishes each aggregator's part of the sample (a fenced write).
+//      Sampling rate. How many of an aggregator's n_a candidates were sampled (k_a) is public: its
+//      clients leave its check-ins (its HTTP endpoint and Redis show them), an aggregator that dies takes
+//      its k_a clients out of the round's public count, and in secure aggregation a shard is released
+//      or withheld on its own count. Given k_a, an aggregator's clients were sampled at k_a / n_a, which
+//      exceeds k / n whenever the sample is not spread in proportion (3 aggregators of 3 clients, k = 6:
+//      a shard of 2 or 3 sampled had all, or 2 of 3, of its clients sampled, not 6 of 9). So a round is
+//      charged at q = max over the aggregators it can release of min(1, k_a / (n_a - c)) (c colluding
+//      clients, at worst all among that aggregator's candidates and not sampled), computed once the
+//      sample is drawn, and it is priced against targetEpsilon at that rate before it opens;
 //   3. each aggregator sends its sampled clients the model, clips each update to clipNorm as it
 //      arrives and adds it to a float64 partial sum; when all its sampled clients have uploaded, or at
 //      the deadline trainMs, it writes its partial sum and count to Redis;
@@ -81,13 +90,19 @@
 // Gaussian sum of dimension B x (rotated length) with s noisy clients: the round is charged the plan's
 // event (with the samplers' error of all k clients' draws, sampler-error.ts) for max(1, s) clients, its
 // dimension B x the rotated length (the accountant's tau x dimension term grows with it), sampled
-// without replacement at q = min(1, k / (n - c)), replace-one, as server.ts charges one SecAgg+ round.
-// Before a round starts it is priced at minUpdates - c clients and one block per living aggregator
-// against targetEpsilon.
+// without replacement at q = the largest admitted shard's rate min(1, k_a / (n_a - c)) (step 2),
+// replace-one, as server.ts charges one SecAgg+ round. Before a round opens it is priced at
+// minUpdates - c clients, one block per aggregator with at least minUpdates sampled, and the largest of
+// their rates, against targetEpsilon.
 // Adversaries and whose epsilon:
 //   - the coordinator and anyone who reads Redis (semi-honest): they see every admitted shard's unmasked
-//     sum, each DP by itself, and no update: the epsilon (observer) holds against them, as for
-//     observers of the released models and status;
+//     sum, each DP by itself, and no update; but they also see the sample (the coordinator draws it and
+//     writes each aggregator's part to Redis), and amplification by sampling needs the sample hidden: a
+//     sampled client's round is an unsampled release to them. Their epsilon is epsilonAgainstServer (the
+//     same charges without sampling), not the epsilon, which is for observers of the released models,
+//     round results and status only. Whoever can WRITE to Redis is inside the trust boundary here too: it
+//     can forge an admission (aggregators unmask on it) or the shards' reports (the coordinator then
+//     withholds, uncharged), or the published task's noise (clients' minNoiseMultiplier bounds that);
 //   - an aggregator that deviates: against its own shard it is the one-process SecAgg+ server (it sees
 //     only the sum over its shard's signed survivor set; epsilonAgainstServer: without sampling), and
 //     the client-side checks of privkit/client hold against it, against the SHARD: a client's
@@ -123,10 +138,10 @@ import { binary, connectRedis, Lease, taskKeys, type FencedArg, type RedisClient
 import { endOfTask, resolveTask, type FinishedBy, type IssuedToken, type ResolvedTask, type TaskOptions, type TaskStatus } from './server.js';
 
 const OBSERVER =
-  'observers of the released model versions, round results and task status (checked-in counts included), not the service itself: the coordinator, every aggregator process and the Redis server see updates or unnoised partial sums (central DP); replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in, deadlines and aggregator failures do not depend on the data';
+  'observers of the released model versions, round results and task status (checked-in counts included), not the service itself: the coordinator, every aggregator process and the Redis server see updates or unnoised partial sums (central DP); replace-one neighbours, sampling without replacement at the largest rate of an aggregator\'s clients, min(1, sampled / (its checked-in - colludingClients)), assuming check-in, deadlines and aggregator failures do not depend on the data';
 
 const SECAGG_OBSERVER =
-  'observers of the released model versions, round results and task status (checked-in counts included), and the coordinator and readers of Redis, who see each shard\'s unmasked sum (every one carrying the distributed discrete Gaussian of its survivors) but no update; replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in, deadlines and aggregator failures do not depend on the data; an aggregator sees only the sum over its shard\'s signed survivor set (epsilonAgainstServer: without sampling)';
+  'observers of the released model versions, round results and task status (checked-in counts included); replace-one neighbours, sampling without replacement at the largest released shard\'s rate min(1, sampled / (its checked-in - colludingClients)), assuming check-in, deadlines and aggregator failures do not depend on the data. Not the coordinator nor readers of Redis: they see each shard\'s unmasked sum (every one carrying the distributed discrete Gaussian of its survivors) but also who was sampled; they, and each aggregator (which sees the sum over its shard\'s signed survivor set), get epsilonAgainstServer (without sampling)';
 
 /** What aggregators read from Redis to serve the task's clients. */
 interface PublishedTask {
@@ -176,6 +191,15 @@ function readBan(value: string, round: number): { round: number; reason: string 
   };
 }
 
+/**
+ * The rate at which one aggregator's clients were sampled, to an observer who knows how many of its `candidates`
+ * were sampled (`sampled`) and is (or colludes with) c clients, all of them, at worst, among its candidates and
+ * left out of the sample: min(1, sampled / (candidates - c)).
+ */
+function shardSampleRate(sampled: number, candidates: number, colluding: number): number {
+  return candidates - colluding <= sampled ? 1 : sampled / (candidates - colluding);
+}
+
 function readMs(name: string, value: unknown, fallback: number): number {
   return value === undefined ? fallback : assertInteger(name, value, 1, 2 ** 31 - 1);
 }
@@ -207,7 +231,8 @@ type CoordinatorRound = {
   | { kind: 'central'; event: PrivacyEvent }
   | {
       kind: 'secagg';
-      sampleRate: number;
+      /** Each sampled aggregator's clients' sampling rate, given its public sampled count (shardSampleRate). */
+      sampleRates: Map<string, number>;
       rotationSeed: Uint8Array;
       /** Once charged: the shards admitted to unmasking, with their survivors. */
       admitted: Map<string, number> | undefined;
@@ -471,25 +496,35 @@ export class ClusterCoordinator {
     const n = candidates.length;
     this.#checkedIn = n;
     if (n < task.minCheckIns) return;
-    const sampleRate = Math.min(1, task.clientsPerRound / (n - task.colludingClients));
-    // secure aggregation: the costliest round is charged for the fewest noisy survivors a shard is unmasked with
-    const event =
-      this.#plan === undefined
-        ? centralRoundEvent(this.#aggregator, sampleRate, 'without-replacement')
-        : this.#shardEvent(task.minUpdates, alive.size, sampleRate);
-    if (task.targetEpsilon !== undefined && !(this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon <= task.targetEpsilon)) {
-      await this.#finish('budget');
-      return;
-    }
     const sampled = fixedSizeSample(n, task.clientsPerRound, this.#integers).map((i) => candidates[i]!);
     const perAggregator = new Map<string, string[]>();
     for (const id of sampled) {
       const a = checkins[id]!;
       perAggregator.set(a, [...(perAggregator.get(a) ?? []), id]);
     }
+    const candidatesPerAggregator = new Map<string, number>();
+    for (const id of candidates) candidatesPerAggregator.set(checkins[id]!, (candidatesPerAggregator.get(checkins[id]!) ?? 0) + 1);
+    // the sampled count of each aggregator is public (its clients leave its check-ins; a shard's release or withholding
+    // shows in the round's count): given it, an aggregator's clients were sampled at their own rate (see the header)
+    const rate = (a: string) => shardSampleRate(perAggregator.get(a)!.length, candidatesPerAggregator.get(a)!, task.colludingClients);
+    // secure aggregation: the costliest round is charged for the fewest noisy survivors a shard is unmasked with, and
+    // only a shard with minUpdates sampled clients can be unmasked
+    const admissible = [...perAggregator.keys()].filter((a) => this.#plan === undefined || perAggregator.get(a)!.length >= task.minUpdates);
+    const sampleRate = Math.max(0, ...admissible.map(rate));
+    const event =
+      admissible.length === 0
+        ? undefined
+        : this.#plan === undefined
+          ? centralRoundEvent(this.#aggregator, sampleRate, 'without-replacement')
+          : this.#shardEvent(task.minUpdates, admissible.length, sampleRate);
+    if (event !== undefined && task.targetEpsilon !== undefined && !(this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon <= task.targetEpsilon)) {
+      await this.#finish('budget');
+      return;
+    }
     const roundNumber = this.#ledger.nextRound(task.id);
     this.#ledger.openRound(task.id, roundNumber, n, task.clientsPerRound);
-    const samples = [...perAggregator].flatMap(([a, ids]) => [`s:${a}`, ids.join(',')]);
+    // each aggregator's part of the sample and its candidates' count (what the per-shard rates are computed from)
+    const samples = [...perAggregator].flatMap(([a, ids]) => [`s:${a}`, ids.join(','), `n:${a}`, candidatesPerAggregator.get(a)!]);
     const rotationSeed = createRng().bytes(32);
     await this.#act([
       ['DEL', { key: this.#keys.round }, { key: this.#keys.part(roundNumber) }],
@@ -500,11 +535,11 @@ export class ClusterCoordinator {
     const sampledPerAggregator = new Map([...perAggregator].map(([a, ids]) => [a, ids.length]));
     this.#round =
       this.#plan === undefined
-        ? { kind: 'central', round: roundNumber, event, sampledPerAggregator, deadline: Date.now() + task.trainMs + this.#graceMs }
+        ? { kind: 'central', round: roundNumber, event: event!, sampledPerAggregator, deadline: Date.now() + task.trainMs + this.#graceMs }
         : {
             kind: 'secagg',
             round: roundNumber,
-            sampleRate,
+            sampleRates: new Map([...perAggregator.keys()].map((a) => [a, rate(a)])),
             rotationSeed,
             admitted: undefined,
             sampledPerAggregator,
@@ -606,7 +641,8 @@ export class ClusterCoordinator {
       }
       // Rule 1: charged before any shard is unmasked. Each client's update is in one shard's sum; the costliest is the
       // one with the fewest noisy survivors (the c colluding clients know their own noise: not counted).
-      const event = this.#shardEvent(Math.min(...admitted.values()), admitted.size, round.sampleRate);
+      const sampleRate = Math.max(...[...admitted.keys()].map((a) => round.sampleRates.get(a)!));
+      const event = this.#shardEvent(Math.min(...admitted.values()), admitted.size, sampleRate);
       this.#ledger.chargeRound(task.id, round.round, event, this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon);
       this.#charge(event);
       round.admitted = admitted;

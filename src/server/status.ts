@@ -47,7 +47,10 @@ export interface TaskStatus {
   delta: number;
   /** Who the epsilon holds for, given what they see. */
   observer: string;
-  /** 'secagg' only: epsilon against the aggregation server itself (it knows who took part: no amplification by sampling). */
+  /**
+   * 'secagg' only: epsilon against the aggregation server itself (it knows who took part: no amplification by
+   * sampling); scaled out over Redis, against the coordinator, readers of Redis and each aggregator.
+   */
   epsilonAgainstServer?: number;
   /**
    * Clients banned from the task for good (secure aggregation: a dealer of inconsistent shares, a holder
