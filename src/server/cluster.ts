@@ -133,7 +133,7 @@ import type { Message, RoundStatus, WireAggregator, WireModelSpec } from '../ser
 import { CLOSE_FINISHED, CLOSE_REFUSED, LISTEN_KEYS, Refusal, listen, readListenOptions, tokenHash, type Connection, type Connections, type ListenOptions } from './connections.js';
 import { Ledger } from './ledger.js';
 import { BAN_REASONS, checkEnrolment, EnrolledConnections, readSigningKeys, secAggMaxBytes, secAggShape, SecAggRound, type Culprit, type SecAggOutcome } from './secagg-round.js';
-import { StatusCache } from './status.js';
+import { AddressRateLimiter, admitHttp, sendJson, StatusCache } from './status.js';
 import { binary, connectRedis, Lease, taskKeys, type FencedArg, type RedisClient, type TaskKeys } from './redis.js';
 import { endOfTask, resolveTask, type FinishedBy, type IssuedToken, type ResolvedTask, type TaskOptions, type TaskStatus } from './server.js';
 
@@ -794,6 +794,8 @@ export interface AggregatorOptions extends ListenOptions {
   id?: string;
   /** Milliseconds of the heartbeat's TTL: an aggregator silent this long is taken for dead; default 1500. */
   aliveMs?: number;
+  /** Requests per second each remote address may make to its HTTP endpoint (its health); beyond it 429 with Retry-After. Default 10. */
+  httpRequestsPerSecond?: number;
 }
 
 /** The round an aggregator is collecting. */
@@ -876,6 +878,7 @@ export class ClusterAggregator {
     subscriber: RedisClient;
     connections: Connections;
     aliveMs: number;
+    httpRequestsPerSecond: number;
   }) {
     this.id = parts.id;
     this.taskId = parts.taskId;
@@ -889,9 +892,11 @@ export class ClusterAggregator {
     this.port = parts.connections.port;
     this.url = parts.connections.url;
     this.#heartbeat = setInterval(() => void this.#beat(), Math.max(1, Math.floor(parts.aliveMs / 3)));
-    this.#connections.http.on('request', (_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ ok: true, aggregator: this.id, connections: this.#connections.size, checkedIn: this.#checkedIn.size }));
+    // its health, to any peer (the checked-in count is public: see the header), each address rate-limited as createServer's endpoints
+    const limiter = new AddressRateLimiter(parts.httpRequestsPerSecond);
+    this.#connections.http.on('request', (req, res) => {
+      if (!admitHttp(req, res, limiter)) return;
+      sendJson(res, 200, JSON.stringify({ ok: true, aggregator: this.id, connections: this.#connections.size, checkedIn: this.#checkedIn.size }));
     });
     this.#connections.serve({
       authenticate: (token) => this.#authenticate(token),
@@ -1251,7 +1256,7 @@ export class ClusterAggregator {
  * @throws {PrivkitError} E_ARG (as a rejection) when an option is out of range (the message names it), Redis cannot be reached, no coordinator has published the task, or redis / ws is not installed.
  */
 export async function createAggregator(given: AggregatorOptions): Promise<ClusterAggregator> {
-  const options = readOptions(given, ['redis', 'taskId', 'id', 'aliveMs', ...LISTEN_KEYS], 'options', true) as AggregatorOptions;
+  const options = readOptions(given, ['redis', 'taskId', 'id', 'aliveMs', 'httpRequestsPerSecond', ...LISTEN_KEYS], 'options', true) as AggregatorOptions;
   await ready();
   if (typeof options.taskId !== 'string' || !AGGREGATOR_ID.test(options.taskId)) {
     throw new PrivkitError('E_ARG', `options.taskId must be 1-64 characters of [A-Za-z0-9_.-], got ${describe(options.taskId)}`, { argument: 'options.taskId' });
@@ -1260,6 +1265,7 @@ export async function createAggregator(given: AggregatorOptions): Promise<Cluste
   if (typeof id !== 'string' || !AGGREGATOR_ID.test(id)) throw new PrivkitError('E_ARG', `options.id must be 1-64 characters of [A-Za-z0-9_.-], got ${describe(id)}`, { argument: 'options.id' });
   const listening = readListenOptions(options);
   const aliveMs = readMs('options.aliveMs', options.aliveMs, 1500);
+  const httpRequestsPerSecond = options.httpRequestsPerSecond === undefined ? 10 : assertInteger('options.httpRequestsPerSecond', options.httpRequestsPerSecond, 1, 1e6);
   const redis = await connectRedis(options.redis, 'options.redis');
   const keys = taskKeys(options.taskId);
   let subscriber: RedisClient | undefined;
@@ -1275,7 +1281,7 @@ export async function createAggregator(given: AggregatorOptions): Promise<Cluste
     const s = task.secagg;
     const limits = { maxVector: task.paramCount, ...(s === undefined ? {} : { maxBytes: secAggMaxBytes(task.paramCount, s.bits, s.clientsPerRound, s.neighbours) }) };
     connections = await listen(listening, { taskId: options.taskId, limits });
-    aggregator = new ClusterAggregator({ id, taskId: options.taskId, task, keys, redis, subscriber, connections, aliveMs });
+    aggregator = new ClusterAggregator({ id, taskId: options.taskId, task, keys, redis, subscriber, connections, aliveMs, httpRequestsPerSecond });
     await aggregator.start();
     return aggregator;
   } catch (error) {

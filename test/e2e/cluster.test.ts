@@ -271,7 +271,7 @@ describe('privkit/server over Redis: 3 aggregator processes', () => {
     // two check-ins per round: the attacker's own check-in (lapsed when it is cut) can never make a round alone
     const task = { ...baseTask('cluster-attacked'), rounds: 1, clientsPerRound: 2, minCheckIns: 2, minUpdates: 2 };
     const coordinator = await createCoordinator({ redis: redis.url, task, dataDir: dataDir() });
-    const aggregator = await createAggregator({ redis: redis.url, taskId: task.id, id: 'under-attack', port: 0, maxUnauthenticated: 3, helloMs: 1500, messagesPerSecond: 5 });
+    const aggregator = await createAggregator({ redis: redis.url, taskId: task.id, id: 'under-attack', port: 0, maxUnauthenticated: 3, helloMs: 1500, messagesPerSecond: 5, httpRequestsPerSecond: 5 });
     const url = aggregator.url;
     const health = async () => (await (await fetch(`http://127.0.0.1:${aggregator.port}/`)).json()) as { connections: number; checkedIn: number };
     // three connections that never say hello fill the bound: a fourth is cut before anything is read
@@ -325,6 +325,12 @@ describe('privkit/server over Redis: 3 aggregator processes', () => {
     const final = await coordinator.finished;
     expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 2]]);
     for (const session of honest) expect((await session.done).trainedRounds).toEqual([1]);
+    // a flood of its HTTP endpoint: 5 requests a second per address, beyond them 429 with Retry-After
+    const burst = await Promise.all(Array.from({ length: 12 }, () => fetch(`http://127.0.0.1:${aggregator.port}/`)));
+    const refused = burst.filter((r) => r.status === 429);
+    expect(refused.length).toBeGreaterThanOrEqual(6);
+    expect(refused[0]!.headers.get('retry-after')).toBe('1');
+    await Promise.all(burst.map((r) => r.arrayBuffer()));
     await aggregator.close();
     await coordinator.close();
   }, 30000);
