@@ -51,9 +51,9 @@
 // Secure aggregation (aggregator: 'secagg'): one SecAgg+ shard per aggregator. Steps 1-2 are as
 // above (a check-in needs an enrolled Ed25519 key: aggregators verify enrolments and bind each key to
 // one client in Redis, and before each sample the coordinator binds the candidates' keys in its
-// ledger, for good, leaving out a client whose key the ledger binds elsewhere, unless the operator
-// bound the key at issue (issueToken's signingPublicKey: written to the ledger and Redis at once); as
-// on the one-process server only a connection that presented the signed enrolment checks in; bans of
+// ledger, for good (once per client and key: the coordinator remembers what its ledger bound),
+// leaving out a client whose key the ledger binds elsewhere, unless the operator bound the key at
+// issue (issueToken's signingPublicKey: written to the ledger and Redis at once); as on the one-process server only a connection that presented the signed enrolment checks in; bans of
 // convicted dealers and of holders revealing shares their dealers never sent go the same way, and
 // the ledger's bindings and bans are written back to Redis at start). Then:
 //   3'. each aggregator runs the one-process server's SecAgg+ round (secagg-round.ts: 16 neighbours,
@@ -264,6 +264,10 @@ export class ClusterCoordinator {
   /** Secure aggregation: the same charges without sampling (an aggregator knows who its shard's clients were). */
   readonly #serverAccountant = new RdpAccountant();
   readonly #plan: DistributedDpPlan | undefined;
+  /** Secure aggregation: the clients whose key (hex) the ledger binds to them, as seen so far (each read from the ledger once). */
+  readonly #bound = new Map<string, string>();
+  /** Secure aggregation: the clients the ledger bans (loaded at start, then as this coordinator bans them). */
+  readonly #banned = new Set<string>();
   readonly #published: PublishedTask;
   readonly #poll: ReturnType<typeof setInterval>;
   #params: Float32Array;
@@ -308,6 +312,7 @@ export class ClusterCoordinator {
     this.observer = task.aggregator === 'secagg' ? SECAGG_OBSERVER : OBSERVER;
     this.#status = new StatusCache(parts.ledger, task, this.observer);
     for (const { event } of this.#ledger.charges(task.id)) this.#charge(event);
+    for (const { clientId } of this.#ledger.bans(task.id)) this.#banned.add(clientId);
     this.#ledger.initModel(task.id, task.model.initParams());
     const latest = this.#ledger.latestModel(task.id)!;
     this.#params = latest.params;
@@ -556,12 +561,15 @@ export class ClusterCoordinator {
   async #bindKeys(candidates: string[]): Promise<string[]> {
     if (candidates.length === 0) return candidates;
     const [keys, bans] = await Promise.all([this.#redis.hmGet(this.#keys.keys, candidates), this.#redis.hmGet(this.#keys.bans, candidates)]);
-    const entries = candidates.flatMap((clientId, i) => {
-      const key = keys[i];
-      return key == null || bans[i] != null || this.#ledger.ban(this.#task.id, clientId) !== undefined ? [] : [{ clientId, publicKey: new Uint8Array(Buffer.from(key, 'hex')) }];
+    const usable = candidates.map((clientId, i) => (keys[i] == null || bans[i] != null || this.#banned.has(clientId) ? undefined : keys[i]!));
+    // the ledger is read and written once per client and key, at first sight: a key it bound to this client before is known here
+    const fresh = candidates.flatMap((clientId, i) => {
+      const key = usable[i];
+      return key === undefined || this.#bound.get(clientId) === key ? [] : [{ clientId, key, publicKey: new Uint8Array(Buffer.from(key, 'hex')) }];
     });
-    const outcomes = this.#ledger.enrolSigningKeys(this.#task.id, entries);
-    return entries.filter((_, i) => outcomes[i] !== 'other').map((e) => e.clientId);
+    const outcomes = this.#ledger.enrolSigningKeys(this.#task.id, fresh);
+    for (const [i, { clientId, key }] of fresh.entries()) if (outcomes[i] !== 'other') this.#bound.set(clientId, key);
+    return candidates.filter((clientId, i) => usable[i] !== undefined && this.#bound.get(clientId) === usable[i]);
   }
 
   async #maybeFinishRound(round: CoordinatorRound): Promise<void> {
@@ -687,9 +695,10 @@ export class ClusterCoordinator {
   /** Stores the bans aggregators reported (convicted dealers, discarded holders) in the ledger, for good. */
   async #banConvicted(round: number): Promise<void> {
     for (const [clientId, value] of Object.entries(await this.#redis.hGetAll(this.#keys.bans))) {
-      if (this.#ledger.ban(this.#task.id, clientId) !== undefined) continue;
+      if (this.#banned.has(clientId)) continue;
       const ban = readBan(value, round);
       this.#ledger.banClient(this.#task.id, clientId, ban.round, ban.reason);
+      this.#banned.add(clientId);
     }
   }
 
