@@ -66,7 +66,8 @@
 //      mid-round) or has fewer than minUpdates survivors is withheld (its clients are dropouts). If no
 //      shard is left the round is withheld, nothing charged. Otherwise the ledger is charged FIRST, then
 //      the coordinator admits the shards left (a fenced write); only they unmask and write their sums
-//      (Z_2^bits); the coordinator adds them mod 2^bits, dequantizes, rotates back and releases. A
+//      (Z_2^bits) with their counts (a sum whose count is not the survivors it reported is left out: it
+//      would carry less noise than charged); the coordinator adds them mod 2^bits, dequantizes, rotates back and releases. A
 //      shard that fails or dies after its admission is left out of the sum (the charge covers it: the
 //      round released a function of the admitted shards' sums); with none left the round is aborted
 //      and keeps its charge (counted toward maxAbortedRounds). The round is charged once, whatever fails.
@@ -672,7 +673,9 @@ export class ClusterCoordinator {
       const bytes = (await binary(this.#redis).hGet(this.#keys.part(round.round), `s:${a}`)) as unknown as Buffer | null;
       if (bytes == null || bytes.byteLength !== 4 * (words + 1)) continue; // failed, died or malformed: left out
       const shard = new Uint32Array(new Uint8Array(bytes).buffer); // own, aligned copy
-      if (shard[0]! < 1 || shard[0]! > survivors || shard.subarray(1).some((v) => v >= modulus)) continue;
+      // the sum of exactly the survivors it was charged and admitted with (SecAgg+ sums its whole survivor set): fewer
+      // would carry less noise than the charge counts
+      if (shard[0]! !== survivors || shard.subarray(1).some((v) => v >= modulus)) continue;
       included += shard[0]!;
       for (let j = 0; j < words; j++) total[j] = (total[j]! + shard[j + 1]!) % modulus;
     }

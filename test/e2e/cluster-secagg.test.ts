@@ -309,6 +309,36 @@ describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
     await coordinator.close();
   }, 60000);
 
+  it('an aggregator that reports its survivors, is charged and admitted, then writes a sum of fewer clients (less noise than charged) is left out of the sum', async () => {
+    const t = task('cluster-secagg-fewer');
+    const forger = createClient({ url: redis.url });
+    forger.on('error', () => undefined);
+    await forger.connect();
+    const plan = planDistributedDp({ clipNorm: t.clipNorm, dimension: 10, clients: t.clientsPerRound, noiseClients: t.minUpdates!, noiseMultiplier: t.noiseMultiplier, bits: t.bits! });
+    let deviating: { round: number; url: string } | undefined;
+    const { coordinator, initial, final, inputs, seeds, splits } = await run(t, {
+      onSecAggSend: ({ url, round, index }, aggregators) => {
+        if (index !== 5) return false; // the unmasking response: its shard was charged and admitted with its survivors
+        if (deviating === undefined) {
+          deviating = { round, url };
+          // the deviating aggregator (played here through Redis, as it writes there): its sum, claiming one client only
+          const i = aggregators.findIndex((a) => a.url === url);
+          aggregators[i]!.child.kill('SIGKILL');
+          const sum = new Uint32Array(1 + plan.dimension);
+          sum[0] = 1;
+          void forger.hSet(`privkit:${t.id}:part:${round}`, `s:${t.id}-${i + 1}`, Buffer.from(sum.buffer));
+        }
+        return deviating.url === url;
+      },
+    });
+    forger.destroy();
+    expect(deviating).toBeDefined();
+    expect(final.rounds.find((r) => r.round === deviating!.round)!.event).toBeDefined(); // charged with its survivors
+    // left out of the sum (and of the count), as an aggregator that failed after its admission
+    expectReplay(t, coordinator, initial, inputs, seeds, splits, (round, url) => round === deviating!.round && url === deviating!.url);
+    await coordinator.close();
+  }, 60000);
+
   it("checks a client's minParticipants against its shard: shards smaller than it never unmask", async () => {
     // 3 clients an aggregator: a client that wants 4 participants refuses every shard, although 6 are sampled a round
     const t = { ...task('cluster-secagg-small'), trainMs: 2500, phaseMs: 1500 }; // refused before advertising: each round waits out trainMs
