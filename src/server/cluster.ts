@@ -27,6 +27,9 @@
 //      the model version is released in the ledger before it is published to the aggregators.
 // The ledger's crash rules (ledger.ts) are unchanged: it lives with the coordinator, and a coordinator
 // restarted on the same data directory aborts the round in flight (charged rounds keep their charge).
+// One started on another ledger (which would charge from zero) is refused: Redis keeps the number of the
+// last round opened (a fenced write with the sample, before any charge of it), and a ledger that never
+// opened it is not the task's (a Redis emptied since cannot tell: keep the data directory).
 // A partial that arrives after the coordinator decided is ignored; round numbers are never reused, so
 // no partial can be counted in two rounds and no round is charged twice.
 //
@@ -536,6 +539,7 @@ export class ClusterCoordinator {
       ['DEL', { key: this.#keys.round }, { key: this.#keys.part(roundNumber) }],
       ['HSET', { key: this.#keys.round }, 'round', roundNumber, 'fence', this.#lease.token, 'version', this.#modelVersion, 'trainMs', task.trainMs, 'rot', toHex(rotationSeed), ...samples],
       ['HDEL', { key: this.#keys.checkins }, ...sampled],
+      ['SET', { key: this.#keys.opened }, roundNumber],
       ['PUBLISH', { key: this.#keys.events }, `round ${roundNumber}`],
     ]);
     const sampledPerAggregator = new Map([...perAggregator].map(([a, ids]) => [a, ids.length]));
@@ -774,6 +778,14 @@ export async function createCoordinator(given: CoordinatorOptions): Promise<Clus
     const spec = JSON.stringify({ ...task, model: task.model.spec });
     if (!ledger.ensureTask(task.id, spec)) {
       throw new PrivkitError('E_ARG', `the data directory holds a task ${task.id} with other settings: use another id or directory`, { argument: 'options.task' });
+    }
+    // Redis remembers the last round opened: a ledger that did not open it (another data directory, a lost one) would
+    // charge the task from zero while the models released so far are public
+    const opened = Number((await redis.get(keys.opened)) ?? 0);
+    if (opened >= ledger.nextRound(task.id)) {
+      throw new PrivkitError('E_ARG', `Redis shows round ${opened} of task ${task.id} opened, which this ledger never opened: start the coordinator on the ledger that ran the task`, {
+        argument: 'options.dataDir',
+      });
     }
     const aborted = ledger.recover(task.id); // ledger rule 3
     subscriber = redis.duplicate();

@@ -6,7 +6,7 @@
 // rate of one aggregator's clients (how many of them were sampled is public). One aggregator is killed
 // (SIGKILL) mid-round: the round completes without its clients or is withheld, and nothing is
 // under-charged. Also: a coordinator restarted on its ledger mid-round aborts that round and carries
-// on; a second coordinator cannot take a living one's lease, and one whose lease was taken over stops
+// on, and one started on another ledger (charging from zero) is refused; a second coordinator cannot take a living one's lease, and one whose lease was taken over stops
 // without publishing. And an aggregator under attack has every protection of the one-process server
 // (one shared connection layer): the cap on connections waiting to authenticate, the hello deadline,
 // refused tokens and tasks, protocol violations and the rate limit.
@@ -251,6 +251,16 @@ describe('privkit/server over Redis: 3 aggregator processes', () => {
     expect(final.epsilon).toBeCloseTo(accountant.getEpsilon(1e-5).epsilon, 12);
     for (const { child } of aggregators) child.kill('SIGTERM');
     await second.close();
+    // a coordinator on another (here: a fresh) ledger would charge the task from zero although its models are public: refused
+    await expect(createCoordinator({ redis: redis.url, task, dataDir: dataDir(), leaseMs: 1000 })).rejects.toMatchObject({
+      code: 'E_ARG',
+      argument: 'options.dataDir',
+      message: expect.stringContaining('Redis shows round 3'),
+    });
+    // the task's own ledger still starts (and finds the task finished)
+    const third = await createCoordinator({ redis: redis.url, task, dataDir: dir, leaseMs: 1000 });
+    expect((await third.finished).finishedBy).toBe('rounds');
+    await third.close();
   }, 60000);
 
   it('fences coordinators: a second one cannot take a living lease, and one whose lease was taken stops', async () => {
