@@ -4,15 +4,17 @@
 // central DP, McMahan et al. 2018), split across processes:
 //   1. each aggregator registers its clients' check-ins in Redis (hash client -> aggregator) and keeps
 //      a heartbeat key with a TTL;
-//   2. the coordinator takes a snapshot of the check-ins of living aggregators (n of them), samples
-//      exactly k uniformly without replacement with privkit's CSPRNG, opens the round in its SQLite
-//      ledger and publishes each aggregator's part of the sample (a fenced write).
+//   2. the coordinator takes a snapshot of the check-ins of living aggregators (n of them, n_a at
+//      aggregator a), samples exactly k of them with privkit's CSPRNG, stratified: k_a = k n_a / n
+//      rounded (largest remainders) at aggregator a, uniformly without replacement among its candidates,
+//      opens the round in its SQLite ledger and publishes each aggregator's part of the sample (a fenced write).
 //      Sampling rate. How many of an aggregator's n_a candidates were sampled (k_a) is public: its
 //      clients leave its check-ins (its HTTP endpoint and Redis show them), an aggregator that dies takes
 //      its k_a clients out of the round's public count, and in secure aggregation a shard is released
 //      or withheld on its own count. Given k_a, an aggregator's clients were sampled at k_a / n_a, which
-//      exceeds k / n whenever the sample is not spread in proportion (3 aggregators of 3 clients, k = 6:
-//      a shard of 2 or 3 sampled had all, or 2 of 3, of its clients sampled, not 6 of 9). So a round is
+//      exceeds k / n whenever the sample is not spread in proportion (3 aggregators of 3 clients, k = 6,
+//      sampled uniformly among all 9: a shard of 3 had all its clients sampled, not 6 of 9; hence the
+//      stratified sample, whose k_a / n_a is within 1 / n_a of k / n). So a round is
 //      charged at q = max over the aggregators it can release of min(1, k_a / (n_a - c)) (c colluding
 //      clients, at worst all among that aggregator's candidates and not sampled), computed once the
 //      sample is drawn, and it is priced against targetEpsilon at that rate before it opens;
@@ -193,6 +195,18 @@ function readBan(value: string, round: number): { round: number; reason: string 
     round: Number.isInteger(ban?.round) ? (ban.round as number) : round,
     reason: typeof ban?.reason === 'string' && reasons.includes(ban.reason) ? ban.reason : BAN_REASONS.dealer,
   };
+}
+
+/**
+ * Splits a sample of k among groups of the given sizes (n in all, k <= n) in proportion: floor(k n_a / n) each,
+ * and one more to the groups with the largest remainders (ties: the earlier group), so no group gets more than it holds.
+ */
+function allocate(k: number, groups: readonly (readonly [string, number])[]): Map<string, number> {
+  const n = groups.reduce((sum, [, size]) => sum + size, 0);
+  const shares = groups.map(([a, size], order) => ({ a, order, size: Math.floor((k * size) / n), remainder: (k * size) % n }));
+  const left = k - shares.reduce((sum, share) => sum + share.size, 0);
+  for (const share of [...shares].sort((x, y) => y.remainder - x.remainder || x.order - y.order).slice(0, left)) share.size += 1;
+  return new Map(shares.map(({ a, size }) => [a, size]));
 }
 
 /**
@@ -505,14 +519,17 @@ export class ClusterCoordinator {
     const n = candidates.length;
     this.#checkedIn = n;
     if (n < task.minCheckIns) return;
-    const sampled = fixedSizeSample(n, task.clientsPerRound, this.#integers).map((i) => candidates[i]!);
+    // stratified: each aggregator's share of the sample is fixed by the counts (k n_a / n, rounded), then drawn uniformly
+    // among its candidates, so that every aggregator's clients are sampled at about k / n (see the header)
+    const byAggregator = new Map<string, string[]>();
+    for (const id of candidates) byAggregator.set(checkins[id]!, [...(byAggregator.get(checkins[id]!) ?? []), id]);
     const perAggregator = new Map<string, string[]>();
-    for (const id of sampled) {
-      const a = checkins[id]!;
-      perAggregator.set(a, [...(perAggregator.get(a) ?? []), id]);
+    for (const [a, size] of allocate(task.clientsPerRound, [...byAggregator].map(([a, ids]) => [a, ids.length] as const))) {
+      const ids = byAggregator.get(a)!;
+      if (size > 0) perAggregator.set(a, fixedSizeSample(ids.length, size, this.#integers).map((i) => ids[i]!));
     }
-    const candidatesPerAggregator = new Map<string, number>();
-    for (const id of candidates) candidatesPerAggregator.set(checkins[id]!, (candidatesPerAggregator.get(checkins[id]!) ?? 0) + 1);
+    const sampled = [...perAggregator.values()].flat();
+    const candidatesPerAggregator = new Map([...byAggregator].map(([a, ids]) => [a, ids.length]));
     // the sampled count of each aggregator is public (its clients leave its check-ins; a shard's release or withholding
     // shows in the round's count): given it, an aggregator's clients were sampled at their own rate (see the header)
     const rate = (a: string) => shardSampleRate(perAggregator.get(a)!.length, candidatesPerAggregator.get(a)!, task.colludingClients);

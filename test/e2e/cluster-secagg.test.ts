@@ -199,6 +199,9 @@ function expectReplay(
   let params = initial.slice();
   let charges = 0;
   for (const round of status.rounds) {
+    // the sample is stratified: each aggregator's part is its share k n_a / n of it, rounded
+    const split = splits.get(round.round)!;
+    for (const { sampled, candidates } of split.values()) expect(Math.abs(sampled.length - (t.clientsPerRound * candidates) / round.checkedIn)).toBeLessThan(1);
     const shards = new Map<string, Uint32Array[]>();
     for (const { round: r, url, input } of inputs) if (r === round.round) shards.set(url, [...(shards.get(url) ?? []), input]);
     if (round.status === 'withheld') {
@@ -217,7 +220,6 @@ function expectReplay(
     const fewest = Math.min(...[...shards.values()].map((m) => m.length));
     // given how many of each aggregator's clients were sampled (public), its clients were sampled at sampled / candidates:
     // the charge's rate is the largest admitted shard's (less the one colluding client among its candidates)
-    const split = splits.get(round.round)!;
     const sampleRate = Math.max(...[...shards.keys()].map((url) => Math.min(1, split.get(url)!.sampled.length / (split.get(url)!.candidates - 1))));
     // the shard sums as blocks of one vector: the dimension is the shards' rotated lengths together
     const event = {

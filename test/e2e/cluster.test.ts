@@ -106,6 +106,8 @@ async function expectOneProcessResult(coordinator: ClusterCoordinator, task: Tas
   let params = initial.slice();
   let charged = 0;
   for (const round of status.rounds) {
+    // the sample is stratified: each aggregator's part is its share k n_a / n of it, rounded
+    for (const { sampled, candidates } of splits.get(round.round)!) expect(Math.abs(sampled - (task.clientsPerRound * candidates) / round.checkedIn)).toBeLessThan(1);
     const updates = sent.filter((u) => u.round === round.round).map((u) => u.delta);
     if (round.status === 'released') {
       expect(round.included).toBe(updates.length);
