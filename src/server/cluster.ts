@@ -7,7 +7,8 @@
 //   2. the coordinator takes a snapshot of the check-ins of living aggregators (n of them, n_a at
 //      aggregator a), samples exactly k of them with privkit's CSPRNG, stratified: k_a = k n_a / n
 //      rounded (largest remainders) at aggregator a, uniformly without replacement among its candidates,
-//      opens the round in its SQLite ledger and publishes each aggregator's part of the sample (a fenced write).
+//      opens the round in its SQLite ledger and publishes each aggregator's part of the sample and
+//      its candidates' count (a fenced write).
 //      Sampling rate. How many of an aggregator's n_a candidates were sampled (k_a) is public: its
 //      clients leave its check-ins (its HTTP endpoint and Redis show them), an aggregator that dies takes
 //      its k_a clients out of the round's public count, and in secure aggregation a shard is released
@@ -58,7 +59,8 @@
 // one client in Redis, and before each sample the coordinator binds the candidates' keys in its
 // ledger, for good (once per client and key: the coordinator remembers what its ledger bound),
 // leaving out a client whose key the ledger binds elsewhere, unless the operator bound the key at
-// issue (issueToken's signingPublicKey: written to the ledger and Redis at once); as on the one-process server only a connection that presented the signed enrolment checks in; bans of
+// issue (issueToken's signingPublicKey: written to the ledger and Redis at once); as on the
+// one-process server only a connection that presented the signed enrolment checks in; bans of
 // convicted dealers and of holders revealing shares their dealers never sent go the same way, and
 // the ledger's bindings and bans are written back to Redis at start). Then:
 //   3'. each aggregator runs the one-process server's SecAgg+ round (secagg-round.ts: 16 neighbours,
@@ -72,7 +74,8 @@
 //      shard is left the round is withheld, nothing charged. Otherwise the ledger is charged FIRST, then
 //      the coordinator admits the shards left (a fenced write); only they unmask and write their sums
 //      (Z_2^bits) with their counts (a sum whose count is not the survivors it reported is left out: it
-//      would carry less noise than charged); the coordinator adds them mod 2^bits, dequantizes, rotates back and releases. A
+//      would carry less noise than charged); the coordinator adds them mod 2^bits, dequantizes,
+//      rotates back and releases. A
 //      shard that fails or dies after its admission is left out of the sum (the charge covers it: the
 //      round released a function of the admitted shards' sums); with none left the round is aborted
 //      and keeps its charge (counted toward maxAbortedRounds). The round is charged once, whatever fails.
@@ -95,7 +98,9 @@
 // (post-processing). So the view of the shard sums is at most the subsampled distributed discrete
 // Gaussian sum of dimension B x (rotated length) with s noisy clients: the round is charged the plan's
 // event (with the samplers' error of all k clients' draws, sampler-error.ts) for max(1, s) clients, its
-// dimension B x the rotated length (the accountant's tau x dimension term grows with it), sampled
+// dimension B x the rotated length (the accountant's tau x dimension term grows with it; conservative:
+// the blocks are independent given the sample and only the replaced client's can differ, so its
+// rotated length alone would do), sampled
 // without replacement at q = the largest admitted shard's rate min(1, k_a / (n_a - c)) (step 2),
 // replace-one, as server.ts charges one SecAgg+ round. Before a round opens it is priced at
 // minUpdates - c clients, one block per aggregator with at least minUpdates sampled, and the largest of
@@ -114,8 +119,9 @@
 //     the client-side checks of privkit/client hold against it, against the SHARD: a client's
 //     SecAggClient sees only its shard's participants, so minParticipants bounds the shard's survivor
 //     set, and minNoiseMultiplier the plan's noise of minParticipants clients. Like the one-process
-//     server it is trusted with the plan and for the survivor count it reports (a lying aggregator can
-//     make the charge too small for its shard's clients, who are protected by their own minimums);
+//     server it is trusted with the plan, for the survivor count it reports and for the check-ins it
+//     registers (a lying aggregator can make the charge too small for its shard's clients, e.g. by
+//     registering absent clients to lower its rate k_a / n_a; its clients are protected by their own minimums);
 //   - malicious clients: as against the one-process server (signed messages, bans of convicted dealers
 //     and discarded holders).
 // Aggregator failures and check-ins must not depend on the data (as above).
