@@ -269,6 +269,22 @@ let pairHi: v128 = i64x2.splat(0);
 /** mont128Pair on elements in registers (each v128 one element: low limb in lane 0, high in lane 1). */
 // @ts-ignore: decorator
 @inline function mont128PairOf(A0: v128, A1: v128, B0: v128, B1: v128): v128 {
+  return productPair(A0, A1, B0, B1, REDUCE);
+}
+
+/** productPair's `acc` for the Montgomery products (reduced) rather than column sums. */
+const REDUCE: usize = 0;
+
+/**
+ * The 256-bit products A0 * B0 (lane 0) and A1 * B1 (lane 1) of Field128 elements as eight i64x2
+ * columns of 32 bits (sixteen i64x2.extmul products of 32-bit limbs, their halves summed per
+ * column: each column below 2^35). With acc REDUCE, their Montgomery reductions: the low words
+ * returned, the high words in pairHi. Otherwise the columns are added, unreduced, to the eight i64x2
+ * column sums at acc (up to 2^27 products fit a column's 64 bits) and zero is returned. Inlined with
+ * a constant acc, so each caller keeps only its own ending.
+ */
+// @ts-ignore: decorator
+@inline function productPair(A0: v128, A1: v128, B0: v128, B1: v128, acc: usize): v128 {
   // limbs across the two lanes: [l0 of 0, l0 of 1, l1 of 0, l1 of 1] and the same for l2, l3
   const X01 = i32x4.shuffle(A0, A1, 0, 4, 1, 5);
   const X23 = i32x4.shuffle(A0, A1, 2, 6, 3, 7);
@@ -282,50 +298,50 @@ let pairHi: v128 = i64x2.splat(0);
   q = i64x2.extmul_high_i32x4_u(X01, Y01);
   let c2 = lo32(q);
   let c3 = hi32(q);
+  // the cross products x0 y1 + x1 y0 (and the like) share columns: summed as halves
   q = i64x2.extmul_low_i32x4_u(X01, Y10);
-  c1 = i64x2.add(c1, lo32(q));
-  c2 = i64x2.add(c2, hi32(q));
-  q = i64x2.extmul_high_i32x4_u(X01, Y10);
-  c1 = i64x2.add(c1, lo32(q));
-  c2 = i64x2.add(c2, hi32(q));
+  let r = i64x2.extmul_high_i32x4_u(X01, Y10);
+  c1 = i64x2.add(c1, i64x2.add(lo32(q), lo32(r)));
+  c2 = i64x2.add(c2, i64x2.add(hi32(q), hi32(r)));
   q = i64x2.extmul_low_i32x4_u(X01, Y23);
-  c2 = i64x2.add(c2, lo32(q));
-  c3 = i64x2.add(c3, hi32(q));
-  q = i64x2.extmul_high_i32x4_u(X01, Y23);
-  let c4 = lo32(q);
-  let c5 = hi32(q);
+  r = i64x2.extmul_low_i32x4_u(X23, Y01);
+  c2 = i64x2.add(c2, i64x2.add(lo32(q), lo32(r)));
+  c3 = i64x2.add(c3, i64x2.add(hi32(q), hi32(r)));
   q = i64x2.extmul_low_i32x4_u(X01, Y32);
-  c3 = i64x2.add(c3, lo32(q));
-  c4 = i64x2.add(c4, hi32(q));
-  q = i64x2.extmul_high_i32x4_u(X01, Y32);
-  c3 = i64x2.add(c3, lo32(q));
-  c4 = i64x2.add(c4, hi32(q));
-  q = i64x2.extmul_low_i32x4_u(X23, Y01);
-  c2 = i64x2.add(c2, lo32(q));
-  c3 = i64x2.add(c3, hi32(q));
-  q = i64x2.extmul_high_i32x4_u(X23, Y01);
-  c4 = i64x2.add(c4, lo32(q));
-  c5 = i64x2.add(c5, hi32(q));
+  r = i64x2.extmul_high_i32x4_u(X01, Y32);
+  c3 = i64x2.add(c3, i64x2.add(lo32(q), lo32(r)));
+  let c4 = i64x2.add(hi32(q), hi32(r));
   q = i64x2.extmul_low_i32x4_u(X23, Y10);
-  c3 = i64x2.add(c3, lo32(q));
-  c4 = i64x2.add(c4, hi32(q));
-  q = i64x2.extmul_high_i32x4_u(X23, Y10);
-  c3 = i64x2.add(c3, lo32(q));
-  c4 = i64x2.add(c4, hi32(q));
+  r = i64x2.extmul_high_i32x4_u(X23, Y10);
+  c3 = i64x2.add(c3, i64x2.add(lo32(q), lo32(r)));
+  c4 = i64x2.add(c4, i64x2.add(hi32(q), hi32(r)));
+  q = i64x2.extmul_high_i32x4_u(X01, Y23);
+  r = i64x2.extmul_high_i32x4_u(X23, Y01);
+  c4 = i64x2.add(c4, i64x2.add(lo32(q), lo32(r)));
+  let c5 = i64x2.add(hi32(q), hi32(r));
   q = i64x2.extmul_low_i32x4_u(X23, Y23);
   c4 = i64x2.add(c4, lo32(q));
   c5 = i64x2.add(c5, hi32(q));
-  q = i64x2.extmul_high_i32x4_u(X23, Y23);
-  let c6 = lo32(q);
-  let c7 = hi32(q);
   q = i64x2.extmul_low_i32x4_u(X23, Y32);
-  c5 = i64x2.add(c5, lo32(q));
-  c6 = i64x2.add(c6, hi32(q));
-  q = i64x2.extmul_high_i32x4_u(X23, Y32);
-  c5 = i64x2.add(c5, lo32(q));
-  c6 = i64x2.add(c6, hi32(q));
-  // REDC: columns 2 and up may go negative (their carries are arithmetic shifts), 0 and 1 never do
+  r = i64x2.extmul_high_i32x4_u(X23, Y32);
+  c5 = i64x2.add(c5, i64x2.add(lo32(q), lo32(r)));
+  let c6 = i64x2.add(hi32(q), hi32(r));
+  q = i64x2.extmul_high_i32x4_u(X23, Y23);
+  c6 = i64x2.add(c6, lo32(q));
+  let c7 = hi32(q);
   const zero = i64x2.splat(0);
+  if (acc != REDUCE) {
+    v128.store(acc, i64x2.add(v128.load(acc), c0));
+    v128.store(acc, i64x2.add(v128.load(acc, 16), c1), 16);
+    v128.store(acc, i64x2.add(v128.load(acc, 32), c2), 32);
+    v128.store(acc, i64x2.add(v128.load(acc, 48), c3), 48);
+    v128.store(acc, i64x2.add(v128.load(acc, 64), c4), 64);
+    v128.store(acc, i64x2.add(v128.load(acc, 80), c5), 80);
+    v128.store(acc, i64x2.add(v128.load(acc, 96), c6), 96);
+    v128.store(acc, i64x2.add(v128.load(acc, 112), c7), 112);
+    return zero;
+  }
+  // REDC: columns 2 and up may go negative (their carries are arithmetic shifts), 0 and 1 never do
   let m = v128.and(i64x2.sub(zero, c0), MASK32);
   c1 = i64x2.add(c1, hi32(i64x2.add(c0, m)));
   c2 = i64x2.sub(c2, i64x2.sub(i64x2.shl(m, 5), i64x2.shl(m, 2)));
@@ -373,64 +389,10 @@ let pairHi: v128 = i64x2.splat(0);
 
 // ---- Dot products, reduced once ----
 
-/**
- * Adds the 256-bit products A0 * B0 (lane 0) and A1 * B1 (lane 1) of Field128 elements, by 32-bit
- * columns as mont128Pair makes them and without reducing, to the eight i64x2 column sums at acc
- * (a product adds under 2^35 to a column, so up to 2^27 products fit in its 64 bits).
- */
+/** Adds the 256-bit products A0 * B0 (lane 0) and A1 * B1 (lane 1), unreduced, to the eight i64x2 column sums at acc (productPair). */
 // @ts-ignore: decorator
 @inline function accumulatePair(acc: usize, A0: v128, A1: v128, B0: v128, B1: v128): void {
-  const X01 = i32x4.shuffle(A0, A1, 0, 4, 1, 5);
-  const X23 = i32x4.shuffle(A0, A1, 2, 6, 3, 7);
-  const Y01 = i32x4.shuffle(B0, B1, 0, 4, 1, 5);
-  const Y23 = i32x4.shuffle(B0, B1, 2, 6, 3, 7);
-  const Y10 = i8x16.shuffle(Y01, Y01, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
-  const Y32 = i8x16.shuffle(Y23, Y23, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
-  let q = i64x2.extmul_low_i32x4_u(X01, Y01);
-  let c0 = lo32(q);
-  let c1 = hi32(q);
-  q = i64x2.extmul_high_i32x4_u(X01, Y01);
-  let c2 = lo32(q);
-  let c3 = hi32(q);
-  // the cross products x0 y1 + x1 y0 (and the like) share columns: summed as halves
-  q = i64x2.extmul_low_i32x4_u(X01, Y10);
-  let r = i64x2.extmul_high_i32x4_u(X01, Y10);
-  c1 = i64x2.add(c1, i64x2.add(lo32(q), lo32(r)));
-  c2 = i64x2.add(c2, i64x2.add(hi32(q), hi32(r)));
-  q = i64x2.extmul_low_i32x4_u(X01, Y23);
-  r = i64x2.extmul_low_i32x4_u(X23, Y01);
-  c2 = i64x2.add(c2, i64x2.add(lo32(q), lo32(r)));
-  c3 = i64x2.add(c3, i64x2.add(hi32(q), hi32(r)));
-  q = i64x2.extmul_low_i32x4_u(X01, Y32);
-  r = i64x2.extmul_high_i32x4_u(X01, Y32);
-  c3 = i64x2.add(c3, i64x2.add(lo32(q), lo32(r)));
-  let c4 = i64x2.add(hi32(q), hi32(r));
-  q = i64x2.extmul_low_i32x4_u(X23, Y10);
-  r = i64x2.extmul_high_i32x4_u(X23, Y10);
-  c3 = i64x2.add(c3, i64x2.add(lo32(q), lo32(r)));
-  c4 = i64x2.add(c4, i64x2.add(hi32(q), hi32(r)));
-  q = i64x2.extmul_high_i32x4_u(X01, Y23);
-  r = i64x2.extmul_high_i32x4_u(X23, Y01);
-  c4 = i64x2.add(c4, i64x2.add(lo32(q), lo32(r)));
-  let c5 = i64x2.add(hi32(q), hi32(r));
-  q = i64x2.extmul_low_i32x4_u(X23, Y23);
-  c4 = i64x2.add(c4, lo32(q));
-  c5 = i64x2.add(c5, hi32(q));
-  q = i64x2.extmul_low_i32x4_u(X23, Y32);
-  r = i64x2.extmul_high_i32x4_u(X23, Y32);
-  c5 = i64x2.add(c5, i64x2.add(lo32(q), lo32(r)));
-  let c6 = i64x2.add(hi32(q), hi32(r));
-  q = i64x2.extmul_high_i32x4_u(X23, Y23);
-  c6 = i64x2.add(c6, lo32(q));
-  const c7 = hi32(q);
-  v128.store(acc, i64x2.add(v128.load(acc), c0));
-  v128.store(acc, i64x2.add(v128.load(acc, 16), c1), 16);
-  v128.store(acc, i64x2.add(v128.load(acc, 32), c2), 32);
-  v128.store(acc, i64x2.add(v128.load(acc, 48), c3), 48);
-  v128.store(acc, i64x2.add(v128.load(acc, 64), c4), 64);
-  v128.store(acc, i64x2.add(v128.load(acc, 80), c5), 80);
-  v128.store(acc, i64x2.add(v128.load(acc, 96), c6), 96);
-  v128.store(acc, i64x2.add(v128.load(acc, 112), c7), 112);
+  productPair(A0, A1, B0, B1, acc);
 }
 
 /** Column i of the sums at acc: lane 0 or 1, or both lanes added (lane -1). */

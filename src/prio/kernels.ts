@@ -456,6 +456,19 @@ function layout(...lengths: number[]): number[] {
 
 type Kernels = Parameters<Parameters<typeof prioWasm.run>[0]>[0];
 
+/**
+ * One secret block for a one-call kernel: `regions` (layout's offsets, the total last) sized, the
+ * given parts copied to the first regions in order; the rest (outputs, scratch) is left to the
+ * kernel. Returns the block's address and a view of it.
+ */
+function stageRegions(arena: Arena, regions: readonly number[], parts: readonly Uint8Array[]): { base: number; view: Uint8Array } {
+  const total = regions[regions.length - 1]!;
+  const base = arena.allocSecret(total);
+  const view = arena.bytes(base, total);
+  parts.forEach((part, i) => view.set(part, regions[i]));
+  return { base, view };
+}
+
 /** shardChunked's regions: dst, constants, measurement, randomness, nonce, leader share, public share, scratch; and the total. */
 function shardLayout(k: Kernels, plan: ChunkedPlan, dstLength: number): number[] {
   const size = plan.field.encodedSize;
@@ -494,14 +507,9 @@ export function chunkedKernelsFit(plan: ChunkedPlan, dstLength: number): boolean
  */
 export function shardChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, meas: Uint8Array, rand: Uint8Array, nonce: Uint8Array): { leaderShare: Uint8Array; publicShare: Uint8Array } {
   return prioWasm.run((k, arena) => {
-    const [dstAt, constsAt, measAt, randAt, nonceAt, leaderAt, publicAt, scratchAt, total] = shardLayout(k, plan, dst.length);
-    const base = arena.allocSecret(total!);
-    const view = arena.bytes(base, total!);
-    view.set(dst, dstAt);
-    view.set(plan.shardConsts, constsAt);
-    view.set(meas, measAt);
-    view.set(rand, randAt);
-    view.set(nonce, nonceAt);
+    const regions = shardLayout(k, plan, dst.length);
+    const [dstAt, constsAt, measAt, randAt, nonceAt, leaderAt, publicAt, scratchAt] = regions;
+    const { base, view } = stageRegions(arena, regions, [dst, plan.shardConsts, meas, rand, nonce]);
     k.shardChunked(fieldId(plan.field), plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, base + dstAt!, dst.length, base + constsAt!, base + measAt!, base + randAt!, base + nonceAt!, base + leaderAt!, base + publicAt!, base + scratchAt!);
     return { leaderShare: view.slice(leaderAt, leaderAt! + meas.length + plan.proofs * plan.proofBytes + SEED_SIZE), publicShare: view.slice(publicAt, publicAt! + plan.shares * SEED_SIZE) };
   });
@@ -521,15 +529,9 @@ export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Ar
   const f = plan.field;
   const size = f.encodedSize;
   return prioWasm.run((k, arena) => {
-    const [dstAt, constsAt, keyAt, nonceAt, publicAt, inputAt, verifierAt, seedAt, outAt, scratchAt, total] = verifyLayout(k, plan, dst.length);
-    const base = arena.allocSecret(total!);
-    const view = arena.bytes(base, total!);
-    view.set(dst, dstAt);
-    view.set(plan.verifyConsts, constsAt);
-    view.set(verifyKey, keyAt);
-    view.set(nonce, nonceAt);
-    view.set(publicShare, publicAt);
-    view.set(inputShare, inputAt);
+    const regions = verifyLayout(k, plan, dst.length);
+    const [dstAt, constsAt, keyAt, nonceAt, publicAt, inputAt, verifierAt, seedAt, outAt, scratchAt] = regions;
+    const { base, view } = stageRegions(arena, regions, [dst, plan.verifyConsts, verifyKey, nonce, publicShare, inputShare]);
     if (aggId === 0) {
       const measBytes = plan.measLen * size;
       checkEncodedVec(f, view.subarray(inputAt, inputAt! + measBytes), 'inputShare');
@@ -563,10 +565,9 @@ export function combineChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, shares: r
   const shareBytes = plan.verifierShareBytes;
   return prioWasm.run((k, arena) => {
     const scratchBytes = k.combineChunkedScratchBytes(id, plan.shares, plan.proofs, plan.chunkLength, dst.length);
-    const [dstAt, sharesAt, seedAt, scratchAt, total] = layout(dst.length, shares.length * shareBytes, SEED_SIZE, scratchBytes);
-    const base = arena.allocSecret(total!);
-    const view = arena.bytes(base, total!);
-    view.set(dst, dstAt);
+    const regions = layout(dst.length, shares.length * shareBytes, SEED_SIZE, scratchBytes);
+    const [dstAt, sharesAt, seedAt, scratchAt] = regions;
+    const { base, view } = stageRegions(arena, regions, [dst]);
     shares.forEach((share, j) => {
       const at = sharesAt! + j * shareBytes;
       view.set(share, at);
