@@ -1044,25 +1044,34 @@ function doubled(field: i32, src: usize, p: i32, dst: usize, tmp: usize, rootTab
 }
 
 /**
+ * table[i] = W^i for i < n in Montgomery form, from W canonical at root: the nodes of the
+ * Lagrange-basis kernels below (public constants: a caller that runs them often makes them once).
+ */
+export function nodePowers(field: i32, root: usize, n: i32, table: usize): void {
+  const lo = get(field, root, 0);
+  const wLo = mulAny(field, lo, resHi, field == 64 ? R2_64 : R2_LO, field == 64 ? 0 : R2_HI);
+  powers(field, table, wLo, resHi, n);
+}
+
+/**
  * Evaluates `count` polynomials, each given by its n evaluations at the nodes w_i = W_n^i (canonical,
  * polynomial j at polys + j * n elements; n a power of 2), at the point x. Many polynomials take the
- * Lagrange weights (lagrangeWeights, 4n products), n products each, summed unreduced (dot); one or
- * two take the draft's linear-time recurrence (lagrangeRecurrence), 2n products each. consts holds three
- * canonical elements: W_n, x and 1/n. out gets `count` canonical elements. scratch:
- * lagrangeEvalScratchBytes.
+ * Lagrange weights (lagrangeWeights, 3n products), n products each, summed unreduced (dot); one or
+ * two take the draft's linear-time recurrence (lagrangeRecurrence), 2n products each. nodes: the n
+ * nodes (nodePowers); consts holds two canonical elements: x and 1/n. out gets `count` canonical
+ * elements. scratch: lagrangeEvalScratchBytes.
  */
-export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, consts: usize, out: usize, scratch: usize): void {
+export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, nodes: usize, consts: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
   const c = scratch;
-  const lambda = c + 3 * size;
-  memory.copy(c, consts, 3 * size);
-  toMontgomery(field, c, 3);
+  const lambda = c + 2 * size;
+  memory.copy(c, consts, 2 * size);
+  toMontgomery(field, c, 2);
   if (count <= 2) {
-    powers(field, lambda, get(field, c, 0), resHi, n);
-    lagrangeRecurrence(field, polys, count, n, lambda, get(field, c, 1), resHi, c + 2 * size, out);
+    lagrangeRecurrence(field, polys, count, n, nodes, get(field, c, 0), resHi, c + size, out);
     return;
   }
-  lagrangeWeights(field, n, c, lambda, lambda + <usize>n * size);
+  lagrangeWeights(field, n, nodes, c, lambda, lambda + <usize>n * size);
   for (let j = 0; j < count; j++) put(field, out, j, dot(field, polys + <usize>(j * n) * size, 1, lambda, n), resHi);
 }
 
@@ -1070,13 +1079,14 @@ export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, const
  * The Lagrange weights at x of the n nodes w_i = W_n^i, in Montgomery form, so that p(x) = sum_i p_i
  * lambda_i: lambda_i = prod_(k != i) (x - w_k) / prod_(k != i) (w_i - w_k), where the denominator is
  * the derivative of X^n - 1 at w_i, n w_i^(n-1) = n / w_i. So lambda_i = (w_i / n) prefix_i suffix_i
- * with the products of (x - w_k) below and above i: 4n products, no inversion, and x on a node w_k
- * gives the unit vector at k. c holds W_n, x and 1/n in Montgomery form; prefix: n elements.
+ * with the products of (x - w_k) below and above i: 3n products, no inversion, and x on a node w_k
+ * gives the unit vector at k. nodes: the n nodes (nodePowers); c holds x and 1/n in Montgomery
+ * form; prefix: n elements.
  */
-function lagrangeWeights(field: i32, n: i32, c: usize, lambda: usize, prefix: usize): void {
+function lagrangeWeights(field: i32, n: i32, nodes: usize, c: usize, lambda: usize, prefix: usize): void {
   // lambda_i = w_i for now; prefix_i = (x - w_0) ... (x - w_(i-1))
-  powers(field, lambda, get(field, c, 0), resHi, n);
-  const xLo = get(field, c, 1);
+  memory.copy(lambda, nodes, <usize>n * (field == 64 ? 8 : 16));
+  const xLo = get(field, c, 0);
   const xHi = resHi;
   let pLo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
   let pHi: u64 = field == 64 ? 0 : 0x1b;
@@ -1086,7 +1096,7 @@ function lagrangeWeights(field: i32, n: i32, c: usize, lambda: usize, prefix: us
     pHi = resHi;
   }
   // walked down with q = (1/n) (x - w_(i+1)) ... (x - w_(n-1))
-  let qLo = get(field, c, 2);
+  let qLo = get(field, c, 1);
   let qHi = resHi;
   for (let i = n - 1; i >= 0; i--) {
     const wLo = get(field, lambda, i);
@@ -1138,33 +1148,19 @@ function lagrangeRecurrence(field: i32, polys: usize, count: i32, n: i32, nodes:
 /**
  * Completes n - 1 canonical evaluations at v (at W_n^i, i < n - 1) of a polynomial of degree < n - 1
  * with its evaluation at W_n^(n-1), written at v + (n - 1) elements: the interpolant's coefficient of
- * x^(n-1), (1/n) sum_i v_i W^i, is zero, so v_(n-1) = -W sum_(i<n-1) v_i W^i (the draft's
- * extend_values_to_power_of_2 for one missing value). root: W_n, canonical.
+ * x^(n-1), (1/n) sum_i v_i W^i, is zero, so v_(n-1) = -sum_(i<n-1) v_i W^(i+1) (the draft's
+ * extend_values_to_power_of_2 for one missing value): one dot product with the nodes W^1..W^(n-1)
+ * (nodePowers, n elements).
  */
-export function extendLast(field: i32, v: usize, n: i32, root: usize): void {
-  const wLo0 = get(field, root, 0);
-  const wLo = mulAny(field, wLo0, resHi, field == 64 ? R2_64 : R2_LO, field == 64 ? 0 : R2_HI);
-  const wHi = resHi;
-  // p = W^i in Montgomery form, from R (the Montgomery one): v_i * p / R = v_i W^i, canonical
-  let pLo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
-  let pHi: u64 = field == 64 ? 0 : 0x1b;
-  let accLo: u64 = 0;
-  let accHi: u64 = 0;
-  for (let i = 0; i < n - 1; i++) {
-    const tLo = mulAny(field, get(field, v, i), resHi, pLo, pHi);
-    accLo = sum(field, accLo, accHi, tLo, resHi);
-    accHi = resHi;
-    pLo = mulAny(field, pLo, pHi, wLo, wHi);
-    pHi = resHi;
-  }
-  const lastLo = mulAny(field, accLo, accHi, wLo, wHi);
-  const lastHi = resHi;
-  put(field, v, n - 1, diff(field, 0, 0, lastLo, lastHi), resHi);
+export function extendLast(field: i32, v: usize, n: i32, nodes: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  const lo = dot(field, v, 1, nodes + size, n - 1);
+  put(field, v, n - 1, diff(field, 0, 0, lo, resHi), resHi);
 }
 
 /** Bytes of lagrangeEval's scratch block. */
 export function lagrangeEvalScratchBytes(field: i32, count: i32, n: i32): i32 {
-  return (3 + 2 * n) * (field == 64 ? 8 : 16);
+  return (2 + 2 * n) * (field == 64 ? 8 : 16);
 }
 
 /**
@@ -1174,19 +1170,19 @@ export function lagrangeEvalScratchBytes(field: i32, count: i32, n: i32): i32 {
  * lambda_0 seeds[2j] + sum_k (lambda_k r_k^(j+1)) x_(k,j) and wire 2j+1's is
  * lambda_0 seeds[2j+1] + sum_k lambda_k x_(k,j) - sharesInv sum_(k=1..calls) lambda_k, where
  * x_(k,j) = meas[(k-1) * chunk + j] (the sums stop at measLen, past which x is zero). Per element:
- * one product to advance lambda_k r_k^(j+1) and two summed unreduced (dot). consts holds three
- * canonical elements: W_p, t and 1/p; out gets 2 * chunk canonical elements. scratch:
- * chunkWireChecksScratchBytes.
+ * one product to advance lambda_k r_k^(j+1) and two summed unreduced (dot). nodes: the p nodes
+ * W_p^i (nodePowers); consts holds two canonical elements: t and 1/p; out gets 2 * chunk canonical
+ * elements. scratch: chunkWireChecksScratchBytes.
  */
-export function chunkWireChecks(field: i32, meas: usize, measLen: i32, jointRand: usize, calls: i32, chunk: i32, sharesInv: usize, seeds: usize, p: i32, consts: usize, out: usize, scratch: usize): void {
+export function chunkWireChecks(field: i32, meas: usize, measLen: i32, jointRand: usize, calls: i32, chunk: i32, sharesInv: usize, seeds: usize, p: i32, nodes: usize, consts: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
   const c = scratch;
-  const lambda = c + 3 * size;
+  const lambda = c + 2 * size;
   const coef = lambda + <usize>p * size;
   const r = coef + <usize>calls * size;
-  memory.copy(c, consts, 3 * size);
-  toMontgomery(field, c, 3);
-  lagrangeWeights(field, p, c, lambda, coef);
+  memory.copy(c, consts, 2 * size);
+  toMontgomery(field, c, 2);
+  lagrangeWeights(field, p, nodes, c, lambda, coef);
   // sum_(k=1..calls) lambda_k, Montgomery; times the canonical 1/shares, canonical
   let totalLo: u64 = 0;
   let totalHi: u64 = 0;
@@ -1222,5 +1218,5 @@ export function chunkWireChecks(field: i32, meas: usize, measLen: i32, jointRand
 
 /** Bytes of chunkWireChecks' scratch block (calls < p). */
 export function chunkWireChecksScratchBytes(field: i32, p: i32): i32 {
-  return (3 + 3 * p) * (field == 64 ? 8 : 16);
+  return (2 + 3 * p) * (field == 64 ? 8 : 16);
 }

@@ -205,11 +205,13 @@ export function polyEvalBatchedWasm(f: Field, polys: readonly (readonly bigint[]
   return prioWasm.run((k, arena) => {
     const p = arena.allocSecret(polys.length * n * size);
     const consts = arena.allocSecret(3 * size);
+    const nodes = arena.alloc(n * size);
     const out = arena.allocSecret(polys.length * size);
     const scratch = arena.allocSecret(k.lagrangeEvalScratchBytes(fieldId(f), polys.length, n));
     polys.forEach((poly, i) => stage(f, arena, p + i * n * size, poly));
-    stage(f, arena, consts, [nthRoot(f, n), x, invInt(f, n)]);
-    k.lagrangeEval(fieldId(f), p, polys.length, n, consts, out, scratch);
+    stage(f, arena, consts, [x, invInt(f, n), nthRoot(f, n)]);
+    k.nodePowers(fieldId(f), consts + 2 * size, n, nodes);
+    k.lagrangeEval(fieldId(f), p, polys.length, n, nodes, consts, out, scratch);
     return unstage(f, arena, out, polys.length);
   });
 }
@@ -275,13 +277,16 @@ export function chunkedRangeCheckWasm(
       k.chunkGadgetPoly(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, consts, out, scratch);
     } else {
       const scratch = arena.allocSecret(Math.max(k.chunkWireChecksScratchBytes(id, p), k.lagrangeEvalScratchBytes(id, 1, 2 * p)));
-      stage(f, arena, consts, [nthRoot(f, p), query.at, invInt(f, p)]);
-      k.chunkWireChecks(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, consts, out, scratch);
+      const nodes = arena.alloc(2 * p * size);
+      stage(f, arena, consts, [query.at, invInt(f, p), nthRoot(f, p)]);
+      k.nodePowers(id, consts + 2 * size, p, nodes);
+      k.chunkWireChecks(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, nodes, consts, out, scratch);
       const poly = arena.allocSecret(2 * p * size);
       arena.bytes(poly, (2 * p - 1) * size).set(query.gadgetPoly.bytes);
-      stage(f, arena, consts, [nthRoot(f, 2 * p), query.at, invInt(f, 2 * p)]);
-      k.extendLast(id, poly, 2 * p, consts);
-      k.lagrangeEval(id, poly, 1, 2 * p, consts, out + arity * size, scratch);
+      stage(f, arena, consts, [query.at, invInt(f, 2 * p), nthRoot(f, 2 * p)]);
+      k.nodePowers(id, consts + 2 * size, 2 * p, nodes);
+      k.extendLast(id, poly, 2 * p, nodes);
+      k.lagrangeEval(id, poly, 1, 2 * p, nodes, consts, out + arity * size, scratch);
     }
     return arena.bytes(out, outLength * size).slice();
   });
@@ -294,9 +299,11 @@ export function extendLastWasm(f: Field, values: readonly bigint[]): bigint[] {
   return prioWasm.run((k, arena) => {
     const v = arena.allocSecret(n * size);
     const root = arena.alloc(size);
+    const nodes = arena.alloc(n * size);
     stage(f, arena, v, values);
     stage(f, arena, root, [nthRoot(f, n)]);
-    k.extendLast(fieldId(f), v, n, root);
+    k.nodePowers(fieldId(f), root, n, nodes);
+    k.extendLast(fieldId(f), v, n, nodes);
     return unstage(f, arena, v, n);
   });
 }
@@ -386,20 +393,20 @@ export interface ChunkedPlan {
   /** shardChunked's constants: 1, W_p, W_p^-1, W_2p, 1/p. */
   readonly shardConsts: Uint8Array;
   /**
-   * verifyChunked's constants (1/shares, W_p, W_2p, 1/p, 1/2p, the linear check's constant, 1 in
-   * Montgomery form), then the linear check's further weights and the truncation's weights in
-   * Montgomery form, staged as one block.
+   * verifyChunked's constants (1/shares, 1/p, 1/2p, the linear check's constant, 1 in Montgomery
+   * form), then the linear check's further weights, the truncation's weights and the nodes W_p^i
+   * (i < p) and W_2p^i (i < 2p), all in Montgomery form, staged as one block.
    */
   readonly verifyConsts: Uint8Array;
   /** Bytes of one proof, of one verifier share (verifiers and joint-randomness part). */
   readonly proofBytes: number;
   readonly verifierShareBytes: number;
-  /** Whether sharding and verification fit in one call's wasm memory, by dst length (worked out once the module is loaded). */
-  readonly fits: Map<number, boolean>;
+  /** The one-call kernels' regions by dst length, or null when a step does not fit one call's wasm memory (worked out once, the module loaded). */
+  readonly layouts: Map<number, ChunkedLayouts | null>;
 }
 
 /** Constants of verifyChunked's block before the weights. */
-const VERIFY_CONSTS = 7;
+const VERIFY_CONSTS = 5;
 
 /** The plan of a Prio3 over a chunked bit-check circuit. */
 export function chunkedPlan(
@@ -421,10 +428,18 @@ export function chunkedPlan(
   const tail = linear?.tail.vec ?? [];
   /** w R mod p: a weight in Montgomery form, so the kernel's dot products (x w R / R) give x w. */
   const montgomery = (values: readonly bigint[]): bigint[] => values.map((w) => (w << BigInt(8 * size)) % f.modulus);
+  /** W_n^i for i < n. */
+  const nodes = (n: number): bigint[] => {
+    const w = nthRoot(f, n);
+    const out = [1n];
+    while (out.length < n) out.push((out[out.length - 1]! * w) % f.modulus);
+    return out;
+  };
   const verifyConsts = encodeVec(f, [
-    invInt(f, shares), nthRoot(f, p), nthRoot(f, 2 * p), invInt(f, p), invInt(f, 2 * p), linear?.constant ?? 0n, ...montgomery([1n]),
+    invInt(f, shares), invInt(f, p), invInt(f, 2 * p), linear?.constant ?? 0n, ...montgomery([1n]),
     ...montgomery(tail),
     ...montgomery(check.truncate?.weights.vec ?? []),
+    ...montgomery([...nodes(p), ...nodes(2 * p)]),
   ]);
   return {
     field: f,
@@ -443,7 +458,7 @@ export function chunkedPlan(
     verifyConsts,
     proofBytes: size * (2 * check.chunkLength + 2 * p - 1),
     verifierShareBytes: size * proofs * (2 * check.chunkLength + 2) + SEED_SIZE,
-    fits: new Map(),
+    layouts: new Map(),
   };
 }
 
@@ -469,6 +484,13 @@ function stageRegions(arena: Arena, regions: readonly number[], parts: readonly 
   return { base, view };
 }
 
+/** The offsets of each one-call kernel's regions in its secret block (layout's, the total last). */
+interface ChunkedLayouts {
+  readonly shard: readonly number[];
+  readonly verify: readonly number[];
+  readonly combine: readonly number[];
+}
+
 /** shardChunked's regions: dst, constants, measurement, randomness, nonce, leader share, public share, scratch; and the total. */
 function shardLayout(k: Kernels, plan: ChunkedPlan, dstLength: number): number[] {
   const size = plan.field.encodedSize;
@@ -485,19 +507,38 @@ function verifyLayout(k: Kernels, plan: ChunkedPlan, dstLength: number): number[
   return layout(dstLength, plan.verifyConsts.length, SEED_SIZE, 16, plan.shares * SEED_SIZE, leaderBytes, plan.verifierShareBytes, SEED_SIZE, plan.outputLen * size, scratchBytes);
 }
 
+/** combineChunked's regions: dst, verifier shares, seed, scratch; and the total. */
+function combineLayout(k: Kernels, plan: ChunkedPlan, dstLength: number): number[] {
+  const scratchBytes = k.combineChunkedScratchBytes(fieldId(plan.field), plan.shares, plan.proofs, plan.chunkLength, dstLength);
+  return layout(dstLength, plan.shares * plan.verifierShareBytes, SEED_SIZE, scratchBytes);
+}
+
+/** The layouts of `plan` with a dst of `dstLength` bytes (made once), or null when sharding or verification would not fit one call's wasm memory. */
+function layoutsOf(k: Kernels, plan: ChunkedPlan, dstLength: number): ChunkedLayouts | null {
+  let layouts = plan.layouts.get(dstLength);
+  if (layouts === undefined) {
+    const shard = shardLayout(k, plan, dstLength);
+    const verify = verifyLayout(k, plan, dstLength);
+    layouts = Math.max(shard.at(-1)!, verify.at(-1)!) <= MAX_CALL_BYTES ? { shard, verify, combine: combineLayout(k, plan, dstLength) } : null;
+    plan.layouts.set(dstLength, layouts);
+  }
+  return layouts;
+}
+
+/** The layouts of a plan the caller found fitting (chunkedKernelsFit). */
+function fittingLayouts(k: Kernels, plan: ChunkedPlan, dstLength: number): ChunkedLayouts {
+  const layouts = layoutsOf(k, plan, dstLength);
+  if (layouts === null) throw new PrivkitError('E_OVERFLOW', `a step of this Prio3 does not fit one call's wasm memory (${MAX_CALL_BYTES / 2 ** 20} MiB)`);
+  return layouts;
+}
+
 /**
  * Whether the one-call kernels run `plan` with a dst of `dstLength` bytes: the wasm module is loaded
  * and sharding and verification each fit in one call's wasm memory (MAX_CALL_BYTES). Otherwise the
  * step-by-step path runs (its kernel calls stage less at a time).
  */
 export function chunkedKernelsFit(plan: ChunkedPlan, dstLength: number): boolean {
-  if (!wasmLoaded()) return false;
-  let fits = plan.fits.get(dstLength);
-  if (fits === undefined) {
-    fits = prioWasm.run((k) => Math.max(shardLayout(k, plan, dstLength).at(-1)!, verifyLayout(k, plan, dstLength).at(-1)!) <= MAX_CALL_BYTES);
-    plan.fits.set(dstLength, fits);
-  }
-  return fits;
+  return wasmLoaded() && (plan.layouts.get(dstLength) ?? prioWasm.run((k) => layoutsOf(k, plan, dstLength))) !== null;
 }
 
 /**
@@ -507,7 +548,7 @@ export function chunkedKernelsFit(plan: ChunkedPlan, dstLength: number): boolean
  */
 export function shardChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, meas: Uint8Array, rand: Uint8Array, nonce: Uint8Array): { leaderShare: Uint8Array; publicShare: Uint8Array } {
   return prioWasm.run((k, arena) => {
-    const regions = shardLayout(k, plan, dst.length);
+    const regions = fittingLayouts(k, plan, dst.length).shard;
     const [dstAt, constsAt, measAt, randAt, nonceAt, leaderAt, publicAt, scratchAt] = regions;
     const { base, view } = stageRegions(arena, regions, [dst, plan.shardConsts, meas, rand, nonce]);
     k.shardChunked(fieldId(plan.field), plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, base + dstAt!, dst.length, base + constsAt!, base + measAt!, base + randAt!, base + nonceAt!, base + leaderAt!, base + publicAt!, base + scratchAt!);
@@ -529,7 +570,7 @@ export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Ar
   const f = plan.field;
   const size = f.encodedSize;
   return prioWasm.run((k, arena) => {
-    const regions = verifyLayout(k, plan, dst.length);
+    const regions = fittingLayouts(k, plan, dst.length).verify;
     const [dstAt, constsAt, keyAt, nonceAt, publicAt, inputAt, verifierAt, seedAt, outAt, scratchAt] = regions;
     const { base, view } = stageRegions(arena, regions, [dst, plan.verifyConsts, verifyKey, nonce, publicShare, inputShare]);
     if (aggId === 0) {
@@ -541,7 +582,7 @@ export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Ar
     const status = k.verifyChunked(
       fieldId(f), plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, plan.outputs, aggId,
       base + dstAt!, dst.length, base + constsAt!, base + keyAt!, base + nonceAt!, base + publicAt!, base + inputAt!,
-      plan.ones, tailAt, plan.tailLength, plan.outputLen, plan.truncWidth, tailAt + plan.tailLength * size,
+      plan.ones, tailAt, plan.tailLength, plan.outputLen, plan.truncWidth, tailAt + plan.tailLength * size, tailAt + (plan.tailLength + plan.truncWidth) * size,
       base + verifierAt!, base + seedAt!, base + outAt!, base + scratchAt!,
     );
     if (status !== 0) return { ok: false, reason: status === 1 ? 'part' : 'root of unity' };
@@ -564,8 +605,7 @@ export function combineChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, shares: r
   const id = fieldId(f);
   const shareBytes = plan.verifierShareBytes;
   return prioWasm.run((k, arena) => {
-    const scratchBytes = k.combineChunkedScratchBytes(id, plan.shares, plan.proofs, plan.chunkLength, dst.length);
-    const regions = layout(dst.length, shares.length * shareBytes, SEED_SIZE, scratchBytes);
+    const regions = fittingLayouts(k, plan, dst.length).combine;
     const [dstAt, sharesAt, seedAt, scratchAt] = regions;
     const { base, view } = stageRegions(arena, regions, [dst]);
     shares.forEach((share, j) => {

@@ -140,6 +140,12 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 let defaultRng: Rng | undefined;
+/**
+ * shard's draws from the CSPRNG (nonce and randomness), one block reused from call to call (a new
+ * array of more than 64 bytes is allocated off the JS heap, which costs more than a small report's
+ * sharding in wasm); wiped before shard returns. No caller's code runs while it is in use.
+ */
+let drawBlock = new Uint8Array(0);
 /** Verification states verifyInit made and verifyNext has not consumed (each gives at most one output share). */
 const pendingStates = new WeakSet<Prio3VerifyState>();
 
@@ -225,8 +231,16 @@ export class Prio3<M, R> {
   /** Field elements of one verifier (per proof). */
   readonly verifierLength: number;
 
-  /** The domain separation tag of XOF calls of `usage` (the one-call kernels set the usage bytes 6 and 7 themselves). */
+  /** The tags of the empty ctx by usage, made once (only read: staged or hashed). */
+  private readonly emptyCtxDst: Uint8Array[] = [];
+
+  /** The domain separation tag of XOF calls of `usage` (the one-call kernels set the usage bytes 6 and 7 themselves); not to be written to. */
   private dst(usage: number, ctx: Uint8Array): Uint8Array {
+    if (ctx.length === 0) return (this.emptyCtxDst[usage] ??= this.makeDst(usage, ctx));
+    return this.makeDst(usage, ctx);
+  }
+
+  private makeDst(usage: number, ctx: Uint8Array): Uint8Array {
     const id = this.id;
     return bytesOf([VERSION, 0, id >>> 24, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff, usage >> 8, usage & 0xff], ctx);
   }
@@ -277,7 +291,8 @@ export class Prio3<M, R> {
     const rng = o.rng ?? (nonceGiven === undefined || randGiven === undefined ? (defaultRng ??= createRng()) : undefined);
     // what is not given is drawn at once, the nonce first (the keystream as two draws would give it)
     const toDraw = (nonceGiven === undefined ? NONCE_SIZE : 0) + (randGiven === undefined ? this.randSize : 0);
-    const drawn = toDraw > 0 ? rng!.bytes(toDraw) : undefined;
+    if (drawBlock.length < toDraw) drawBlock = new Uint8Array(toDraw);
+    const drawn = toDraw > 0 ? rng!.fill(drawBlock.subarray(0, toDraw)) : undefined;
     const nonce = nonceGiven ?? drawn!.slice(0, NONCE_SIZE);
     const rand = randGiven ?? drawn!.subarray(nonceGiven === undefined ? NONCE_SIZE : 0);
     try {
@@ -286,6 +301,7 @@ export class Prio3<M, R> {
       return { nonce, ...this.shardWith(ctx, this.circuit.encode(m), nonce, rand) };
     } finally {
       rand.fill(0);
+      drawn?.fill(0);
     }
   }
 
