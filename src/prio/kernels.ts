@@ -562,11 +562,12 @@ export type ChunkedVerify =
   | { readonly ok: false; readonly reason: 'part' | 'root of unity' };
 
 /**
- * One aggregator's verification of its input share in one call (lengths checked by the caller).
+ * One aggregator's verification of its input share in one call (lengths checked by the caller); the
+ * verifier share is returned after `frame` free bytes, in the same array (a message's header).
  * The leader's measurement and proofs shares are checked canonical on the copy in wasm memory (E_ARG
  * naming `inputShare` and the element, as in the step-by-step path) before the kernel reads them.
  */
-export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Array, verifyKey: Uint8Array, nonce: Uint8Array, publicShare: Uint8Array, inputShare: Uint8Array): ChunkedVerify {
+export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Array, verifyKey: Uint8Array, nonce: Uint8Array, publicShare: Uint8Array, inputShare: Uint8Array, frame = 0): ChunkedVerify {
   const f = plan.field;
   const size = f.encodedSize;
   return prioWasm.run((k, arena) => {
@@ -586,9 +587,11 @@ export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Ar
       base + verifierAt!, base + seedAt!, base + outAt!, base + scratchAt!,
     );
     if (status !== 0) return { ok: false, reason: status === 1 ? 'part' : 'root of unity' };
+    const verifierShare = new Uint8Array(frame + plan.verifierShareBytes);
+    verifierShare.set(view.subarray(verifierAt, verifierAt! + plan.verifierShareBytes), frame);
     return {
       ok: true,
-      verifierShare: view.slice(verifierAt, verifierAt! + plan.verifierShareBytes),
+      verifierShare,
       jointRandSeed: view.slice(seedAt, seedAt! + SEED_SIZE),
       outShare: view.slice(outAt, outAt! + plan.outputLen * size),
     };

@@ -146,6 +146,8 @@ let defaultRng: Rng | undefined;
  * sharding in wasm); wiped before shard returns. No caller's code runs while it is in use.
  */
 let drawBlock = new Uint8Array(0);
+/** The absent ctx (nothing can be written to an empty array). */
+const EMPTY = new Uint8Array(0);
 /** Verification states verifyInit made and verifyNext has not consumed (each gives at most one output share). */
 const pendingStates = new WeakSet<Prio3VerifyState>();
 
@@ -267,7 +269,7 @@ export class Prio3<M, R> {
   }
 
   private readCtx(ctx: unknown): Uint8Array {
-    return ctx === undefined ? new Uint8Array(0) : readBytes('ctx', ctx, MAX_CTX_LENGTH);
+    return ctx === undefined ? EMPTY : readBytes('ctx', ctx, MAX_CTX_LENGTH);
   }
 
   /**
@@ -369,11 +371,12 @@ export class Prio3<M, R> {
    */
   verifyInit(input: Prio3VerifyInput): Prio3VerifyInit {
     const o = readOptions(input, ['verifyKey', 'aggregatorId', 'nonce', 'publicShare', 'inputShare', 'ctx'], 'input');
-    return this.init(o, o.aggregatorId, this.readCtx(o.ctx));
+    return this.init(o, o.aggregatorId, this.readCtx(o.ctx), 0);
   }
 
   /** verifyInit on its options, read once (by verifyInit, leaderInit or helperInit), and the read ctx. */
-  private init(o: Partial<Omit<Prio3VerifyInput, 'aggregatorId' | 'ctx'>>, aggregatorId: unknown, ctx: Uint8Array): Prio3VerifyInit {
+  /** verifyInit with the ctx read; the verifier share comes after `frame` free bytes (the leader's ping-pong header), in the same array. */
+  private init(o: Partial<Omit<Prio3VerifyInput, 'aggregatorId' | 'ctx'>>, aggregatorId: unknown, ctx: Uint8Array, frame: number): Prio3VerifyInit {
     const f = this.field;
     const c = this.circuit;
     const verifyKey = assertBytes('verifyKey', o.verifyKey, VERIFY_KEY_SIZE);
@@ -395,7 +398,7 @@ export class Prio3<M, R> {
     const plan = this.wasmPlan(ctx);
     if (plan !== undefined) {
       // the kernel call stages the arguments (checked above, no code runs in between) and checks the leader's elements on its copy
-      const result = verifyChunkedWasm(plan, aggId, this.dst(0, ctx), verifyKey, nonceGiven, publicGiven, inputGiven);
+      const result = verifyChunkedWasm(plan, aggId, this.dst(0, ctx), verifyKey, nonceGiven, publicGiven, inputGiven, frame);
       if (!result.ok) throw this.verifyFailure(result.reason, aggId);
       const state: Prio3VerifyState = { outShare: result.outShare, jointRandSeed: result.jointRandSeed, owner: this };
       pendingStates.add(state);
@@ -452,7 +455,7 @@ export class Prio3<M, R> {
     }
     const state: Prio3VerifyState = { outShare: c.truncate(measShare).bytes, jointRandSeed, owner: this };
     pendingStates.add(state);
-    return { state, verifierShare: bytesOf(encodeVec(f, verifiers), part ?? []) };
+    return { state, verifierShare: bytesOf(new Uint8Array(frame), encodeVec(f, verifiers), part ?? []) };
   }
 
   /** The E_AUTH of an input share verifyInit refuses: its joint-randomness part differs from the public share's, or the query point is a root of unity. */
@@ -620,8 +623,10 @@ export class Prio3<M, R> {
   leaderInit(input: Omit<Prio3VerifyInput, 'aggregatorId'>): Prio3LeaderInit {
     this.requireTwo();
     const o = readOptions(input, VERIFY_INPUT_KEYS, 'input');
-    const { state, verifierShare } = this.init(o, 0, this.readCtx(o.ctx));
-    return { state, outbound: encodePingPong(0, [verifierShare]) };
+    // the verifier share is made after room for the message's header: the message without a copy
+    const { state, verifierShare: outbound } = this.init(o, 0, this.readCtx(o.ctx), PING_PONG_HEADER);
+    writePingPongHeader(outbound, 0);
+    return { state, outbound };
   }
 
   /**
@@ -635,11 +640,11 @@ export class Prio3<M, R> {
     this.requireTwo();
     const o = readOptions(input, [...VERIFY_INPUT_KEYS, 'inbound'], 'input');
     const ctx = this.readCtx(o.ctx);
-    const { state, verifierShare } = this.init(o, 1, ctx);
+    const { state, verifierShare } = this.init(o, 1, ctx, 0);
     // the leader's share is read (and staged, or copied) before any other code runs
     const [leaderShare] = decodePingPong(checkBytes('inbound', o.inbound), 0);
     const message = this.combine([leaderShare!, verifierShare], ctx);
-    return { outShare: this.finish(state, message), outbound: encodePingPong(2, [message]) };
+    return { outShare: this.finish(state, message), outbound: encodePingPong(2, message) };
   }
 
   /**
@@ -670,14 +675,25 @@ export function adoptLeaderState(vdaf: Prio3<unknown, unknown>, outShare: Uint8A
   return state;
 }
 
-/** Encodes a ping-pong Message: a type byte, then each field as a 4-byte big-endian length and its bytes. */
-function encodePingPong(type: number, fields: readonly Uint8Array[]): Uint8Array {
-  const parts: (Uint8Array | number[])[] = [[type]];
-  for (const field of fields) {
-    const n = field.length;
-    parts.push([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff], field);
-  }
-  return bytesOf(...parts);
+/** Bytes of a one-field ping-pong Message before its field: the type byte and the field's 4-byte big-endian length. */
+const PING_PONG_HEADER = 5;
+
+/** Writes the header of the one-field ping-pong message of `type` that fills `out` (its field after the header). */
+function writePingPongHeader(out: Uint8Array, type: number): void {
+  const n = out.length - PING_PONG_HEADER;
+  out[0] = type;
+  out[1] = n >>> 24;
+  out[2] = (n >>> 16) & 0xff;
+  out[3] = (n >>> 8) & 0xff;
+  out[4] = n & 0xff;
+}
+
+/** Encodes a one-field ping-pong Message (the leader's verifier share, the verifier message). */
+function encodePingPong(type: number, field: Uint8Array): Uint8Array {
+  const out = new Uint8Array(PING_PONG_HEADER + field.length);
+  out.set(field, PING_PONG_HEADER);
+  writePingPongHeader(out, type);
+  return out;
 }
 
 function decodePingPong(bytes: Uint8Array, expectedType: number): Uint8Array[] {
