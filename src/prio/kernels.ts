@@ -558,16 +558,30 @@ export function shardChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, meas: Uint8
 
 /** verifyChunkedWasm's result: the verifier share and, once verifyNext checks the message, the joint-randomness seed and output share. */
 export type ChunkedVerify =
-  | { readonly ok: true; readonly verifierShare: Uint8Array; readonly jointRandSeed: Uint8Array; readonly outShare: Uint8Array }
+  | {
+      readonly ok: true;
+      /** Absent when the verifier shares were combined in the call (`peer` given). */
+      readonly verifierShare?: Uint8Array;
+      readonly jointRandSeed: Uint8Array;
+      readonly outShare: Uint8Array;
+      /** With `peer`: the verifier message's joint-randomness seed, or the first proof that fails. */
+      readonly combined?: ChunkedCombine;
+    }
   | { readonly ok: false; readonly reason: 'part' | 'root of unity' };
+
+/** combineChunkedWasm's result: the joint-randomness seed, or the index of the first proof that fails. */
+export type ChunkedCombine = { readonly seed: Uint8Array } | { readonly failed: number };
 
 /**
  * One aggregator's verification of its input share in one call (lengths checked by the caller); the
  * verifier share is returned after `frame` free bytes, in the same array (a message's header).
  * The leader's measurement and proofs shares are checked canonical on the copy in wasm memory (E_ARG
  * naming `inputShare` and the element, as in the step-by-step path) before the kernel reads them.
+ * With `peer` (the helper of two aggregators: the leader's verifier share, its length checked by the
+ * caller), the two verifier shares are combined in the same call (combineChunkedWasm), the helper's
+ * straight from wasm memory, and no verifier share is returned.
  */
-export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Array, verifyKey: Uint8Array, nonce: Uint8Array, publicShare: Uint8Array, inputShare: Uint8Array, frame = 0): ChunkedVerify {
+export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Array, verifyKey: Uint8Array, nonce: Uint8Array, publicShare: Uint8Array, inputShare: Uint8Array, frame = 0, peer?: Uint8Array): ChunkedVerify {
   const f = plan.field;
   const size = f.encodedSize;
   return prioWasm.run((k, arena) => {
@@ -587,14 +601,12 @@ export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Ar
       base + verifierAt!, base + seedAt!, base + outAt!, base + scratchAt!,
     );
     if (status !== 0) return { ok: false, reason: status === 1 ? 'part' : 'root of unity' };
+    const jointRandSeed = view.slice(seedAt, seedAt! + SEED_SIZE);
+    const outShare = view.slice(outAt, outAt! + plan.outputLen * size);
+    if (peer !== undefined) return { ok: true, jointRandSeed, outShare, combined: combineIn(k, arena, plan, dst, [peer, base + verifierAt!]) };
     const verifierShare = new Uint8Array(frame + plan.verifierShareBytes);
     verifierShare.set(view.subarray(verifierAt, verifierAt! + plan.verifierShareBytes), frame);
-    return {
-      ok: true,
-      verifierShare,
-      jointRandSeed: view.slice(seedAt, seedAt! + SEED_SIZE),
-      outShare: view.slice(outAt, outAt! + plan.outputLen * size),
-    };
+    return { ok: true, verifierShare, jointRandSeed, outShare };
   });
 }
 
@@ -603,20 +615,23 @@ export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Ar
  * caller; their elements are checked canonical here, E_ARG naming `verifierShares[j]`): the joint-
  * randomness seed, or the index of the first proof that fails.
  */
-export function combineChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, shares: readonly Uint8Array[]): { seed: Uint8Array } | { failed: number } {
+export function combineChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, shares: readonly Uint8Array[]): ChunkedCombine {
+  return prioWasm.run((k, arena) => combineIn(k, arena, plan, dst, shares));
+}
+
+/** combineChunkedWasm in the current kernel call; a share given as a number is at that address of wasm memory (read once the block is allocated: growing memory detaches older views). */
+function combineIn(k: Kernels, arena: Arena, plan: ChunkedPlan, dst: Uint8Array, shares: readonly (Uint8Array | number)[]): ChunkedCombine {
   const f = plan.field;
   const id = fieldId(f);
   const shareBytes = plan.verifierShareBytes;
-  return prioWasm.run((k, arena) => {
-    const regions = fittingLayouts(k, plan, dst.length).combine;
-    const [dstAt, sharesAt, seedAt, scratchAt] = regions;
-    const { base, view } = stageRegions(arena, regions, [dst]);
-    shares.forEach((share, j) => {
-      const at = sharesAt! + j * shareBytes;
-      view.set(share, at);
-      checkEncodedVec(f, view.subarray(at, at + shareBytes - SEED_SIZE), `verifierShares[${j}]`);
-    });
-    const failed = k.combineChunked(id, plan.shares, plan.proofs, plan.chunkLength, base + dstAt!, dst.length, base + sharesAt!, base + seedAt!, base + scratchAt!);
-    return failed === 0 ? { seed: view.slice(seedAt, seedAt! + SEED_SIZE) } : { failed: failed - 1 };
+  const regions = fittingLayouts(k, plan, dst.length).combine;
+  const [dstAt, sharesAt, seedAt, scratchAt] = regions;
+  const { base, view } = stageRegions(arena, regions, [dst]);
+  shares.forEach((share, j) => {
+    const at = sharesAt! + j * shareBytes;
+    view.set(typeof share === 'number' ? arena.bytes(share, shareBytes) : share, at);
+    checkEncodedVec(f, view.subarray(at, at + shareBytes - SEED_SIZE), `verifierShares[${j}]`);
   });
+  const failed = k.combineChunked(id, plan.shares, plan.proofs, plan.chunkLength, base + dstAt!, dst.length, base + sharesAt!, base + seedAt!, base + scratchAt!);
+  return failed === 0 ? { seed: view.slice(seedAt, seedAt! + SEED_SIZE) } : { failed: failed - 1 };
 }

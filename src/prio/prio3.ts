@@ -83,6 +83,15 @@ export interface Prio3VerifyState {
 }
 
 /** The result of {@link Prio3.verifyInit}. */
+/** verifyInit's arguments, their lengths checked. */
+interface CheckedVerifyInput {
+  readonly verifyKey: Uint8Array;
+  readonly aggId: number;
+  readonly nonceGiven: Uint8Array;
+  readonly publicGiven: Uint8Array;
+  readonly inputGiven: Uint8Array;
+}
+
 export interface Prio3VerifyInit {
   /** Kept by the aggregator until the verifier message arrives. */
   readonly state: Prio3VerifyState;
@@ -374,9 +383,16 @@ export class Prio3<M, R> {
     return this.init(o, o.aggregatorId, this.readCtx(o.ctx), 0);
   }
 
-  /** verifyInit on its options, read once (by verifyInit, leaderInit or helperInit), and the read ctx. */
-  /** verifyInit with the ctx read; the verifier share comes after `frame` free bytes (the leader's ping-pong header), in the same array. */
+  /**
+   * verifyInit on its options, read once (by verifyInit, leaderInit or helperInit), and the read ctx;
+   * the verifier share comes after `frame` free bytes (the leader's ping-pong header), in the same array.
+   */
   private init(o: Partial<Omit<Prio3VerifyInput, 'aggregatorId' | 'ctx'>>, aggregatorId: unknown, ctx: Uint8Array, frame: number): Prio3VerifyInit {
+    return this.initChecked(this.checkVerifyInput(o, aggregatorId), ctx, frame);
+  }
+
+  /** verifyInit's arguments checked (lengths; the leader's elements are checked where they are staged or copied). */
+  private checkVerifyInput(o: Partial<Omit<Prio3VerifyInput, 'aggregatorId' | 'ctx'>>, aggregatorId: unknown): CheckedVerifyInput {
     const f = this.field;
     const c = this.circuit;
     const verifyKey = assertBytes('verifyKey', o.verifyKey, VERIFY_KEY_SIZE);
@@ -395,6 +411,15 @@ export class Prio3<M, R> {
     if (currentLength(inputGiven) !== expectedInput) {
       throw new PrivkitError('E_ARG', `inputShare of aggregator ${aggId} must be ${expectedInput} bytes, got ${currentLength(inputGiven)}`, { argument: 'inputShare' });
     }
+    return { verifyKey, aggId, nonceGiven, publicGiven, inputGiven };
+  }
+
+  /** init on checked arguments. */
+  private initChecked({ verifyKey, aggId, nonceGiven, publicGiven, inputGiven }: CheckedVerifyInput, ctx: Uint8Array, frame: number): Prio3VerifyInit {
+    const f = this.field;
+    const c = this.circuit;
+    const withJointRand = c.jointRandLen > 0;
+    const proofsLength = this.proofLength * this.proofs;
     const plan = this.wasmPlan(ctx);
     if (plan !== undefined) {
       // the kernel call stages the arguments (checked above, no code runs in between) and checks the leader's elements on its copy
@@ -402,7 +427,7 @@ export class Prio3<M, R> {
       if (!result.ok) throw this.verifyFailure(result.reason, aggId);
       const state: Prio3VerifyState = { outShare: result.outShare, jointRandSeed: result.jointRandSeed, owner: this };
       pendingStates.add(state);
-      return { state, verifierShare: result.verifierShare };
+      return { state, verifierShare: result.verifierShare! }; // made: no peer to combine with
     }
     // the step-by-step path reads its arguments over many calls: copies
     const nonce = copyBytes(nonceGiven);
@@ -487,13 +512,7 @@ export class Prio3<M, R> {
     }
     const vLength = this.verifierLength * this.proofs;
     const withJointRand = this.circuit.jointRandLen > 0;
-    const expected = f.encodedSize * vLength + (withJointRand ? SEED_SIZE : 0);
-    const checked = (j: number): Uint8Array => {
-      const share = checkTypedArray(`verifierShares[${j}]`, verifierShares[j], ['Uint8Array']);
-      const length = currentLength(share);
-      if (length !== expected) throw new PrivkitError('E_ARG', `verifierShares[${j}] must be ${expected} bytes, got ${length}`, { argument: 'verifierShares', index: j });
-      return share;
-    };
+    const checked = (j: number): Uint8Array => this.checkVerifierShare(verifierShares[j], j);
     const plan = this.wasmPlan(ctx);
     if (plan !== undefined) {
       // the kernel checks the elements on its copy of the shares
@@ -516,6 +535,15 @@ export class Prio3<M, R> {
       if (!decide(this.circuit, verifier)) throw this.proofFailure(i);
     }
     return withJointRand ? this.jointRandSeed(ctx, parts) : new Uint8Array(0);
+  }
+
+  /** verifierShares[j] checked: a Uint8Array of the verifier share's length (its elements are checked where it is staged or copied). */
+  private checkVerifierShare(given: unknown, j: number): Uint8Array {
+    const expected = this.field.encodedSize * this.verifierLength * this.proofs + (this.circuit.jointRandLen > 0 ? SEED_SIZE : 0);
+    const share = checkTypedArray(`verifierShares[${j}]`, given, ['Uint8Array']);
+    const length = currentLength(share);
+    if (length !== expected) throw new PrivkitError('E_ARG', `verifierShares[${j}] must be ${expected} bytes, got ${length}`, { argument: 'verifierShares', index: j });
+    return share;
   }
 
   /** The E_AUTH of a verifier message whose proof `proof` fails. */
@@ -640,8 +668,21 @@ export class Prio3<M, R> {
     this.requireTwo();
     const o = readOptions(input, [...VERIFY_INPUT_KEYS, 'inbound'], 'input');
     const ctx = this.readCtx(o.ctx);
-    const { state, verifierShare } = this.init(o, 1, ctx, 0);
-    // the leader's share is read (and staged, or copied) before any other code runs
+    const checked = this.checkVerifyInput(o, 1);
+    const plan = this.wasmPlan(ctx);
+    if (plan !== undefined) {
+      // verification and the verifier shares' combination in one kernel call: the helper's share never leaves wasm memory
+      const leaderShare = this.checkVerifierShare(decodePingPong(checkBytes('inbound', o.inbound), 0)[0], 0);
+      const result = verifyChunkedWasm(plan, 1, this.dst(0, ctx), checked.verifyKey, checked.nonceGiven, checked.publicGiven, checked.inputGiven, 0, leaderShare);
+      if (!result.ok) throw this.verifyFailure(result.reason, 1);
+      const combined = result.combined!;
+      if ('failed' in combined) throw this.proofFailure(combined.failed);
+      const state: Prio3VerifyState = { outShare: result.outShare, jointRandSeed: result.jointRandSeed, owner: this };
+      pendingStates.add(state);
+      return { outShare: this.finish(state, combined.seed), outbound: encodePingPong(2, combined.seed) };
+    }
+    const { state, verifierShare } = this.initChecked(checked, ctx, 0);
+    // the leader's share is read (and copied) before any other code runs
     const [leaderShare] = decodePingPong(checkBytes('inbound', o.inbound), 0);
     const message = this.combine([leaderShare!, verifierShare], ctx);
     return { outShare: this.finish(state, message), outbound: encodePingPong(2, message) };
