@@ -699,13 +699,15 @@ function ditLayers(field: i32, v: usize, n: i32, table: usize, twist: usize): vo
   for (let half = first; half < n; half <<= 1) {
     const len = half << 1;
     const stride = n / len;
-    for (let i = 0; i < n; i += len) butterfly(field, v, i, i + half, 0, 0, true);
-    let k = 1;
+    // Field128's last layer (one butterfly per twiddle) pairs them from the first (w = 1, whose
+    // product by the Montgomery one is exact), so no twiddle is left alone for a scalar product
+    const pairAll = field == 128 && len == n && (half & 1) == 0;
+    if (!pairAll) for (let i = 0; i < n; i += len) butterfly(field, v, i, i + half, 0, 0, true);
+    let k = pairAll ? 0 : 1;
     if (field == 128) {
       // two butterflies at a time: a twiddle's pairs along the layer, or in the last layer (one
-      // butterfly per twiddle) neighbouring twiddles
-      // neighbouring twiddles. Software-pipelined: the next pair's products are made before this
-      // pair's sums and differences, which wait on its products
+      // butterfly per twiddle) neighbouring twiddles. Software-pipelined: the next pair's products
+      // are made before this pair's sums and differences, which wait on its products
       if (len < n) {
         for (; k < half; k++) {
           const w = table + (<usize>(k * stride) << 4);
@@ -783,8 +785,11 @@ function difLayers(field: i32, v: usize, n: i32, table: usize): void {
   for (let half = n >> 1; half >= 1; half >>= 1) {
     const len = half << 1;
     const stride = n / len;
-    for (let i = 0; i < n; i += len) difButterfly(field, v, i, i + half, 0, 0, true);
-    let k = 1;
+    // Field128's last layer (one butterfly per twiddle) pairs them from the first (w = 1, whose
+    // product by the Montgomery one is exact), so no twiddle is left alone for a scalar product
+    const pairAll = field == 128 && len == n && (half & 1) == 0;
+    if (!pairAll) for (let i = 0; i < n; i += len) difButterfly(field, v, i, i + half, 0, 0, true);
+    let k = pairAll ? 0 : 1;
     if (field == 128) {
       // software-pipelined as in ditLayers: the next pair's sums and differences before this pair's products
       if (len < n) {
