@@ -1062,7 +1062,7 @@ export function nodePowers(field: i32, root: usize, n: i32, table: usize): void 
  * Evaluates `count` polynomials, each given by its n evaluations at the nodes w_i = W_n^i (canonical,
  * polynomial j at polys + j * n elements; n a power of 2), at the point x. Many polynomials take the
  * Lagrange weights (lagrangeWeights, 3n products), n products each, summed unreduced (dot); one or
- * two take the draft's linear-time recurrence (lagrangeRecurrence), 2n products each. nodes: the n
+ * two take the draft's linear-time recurrence (lagrangeRecurrence), 3n products each and n more. nodes: the n
  * nodes (nodePowers); consts holds two canonical elements: x and 1/n. out gets `count` canonical
  * elements. scratch: lagrangeEvalScratchBytes.
  */
@@ -1073,7 +1073,7 @@ export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, nodes
   memory.copy(c, consts, 2 * size);
   toMontgomery(field, c, 2);
   if (count <= 2) {
-    lagrangeRecurrence(field, polys, count, n, nodes, get(field, c, 0), resHi, c + size, out);
+    lagrangeRecurrence(field, polys, count, n, nodes, get(field, c, 0), resHi, c + size, out, lambda);
     return;
   }
   lagrangeWeights(field, n, nodes, c, lambda, lambda + <usize>n * size);
@@ -1116,29 +1116,49 @@ function lagrangeWeights(field: i32, n: i32, nodes: usize, c: usize, lambda: usi
 
 /**
  * lagrangeEval by the draft's poly_eval_batched (after Faz25): u_j = p_j[0], then for each node
- * u_j = u_j * d + t * p_j[i] with d = w_i - x and t = w_i prod_(k < i) (w_k - x), and at the end
- * u_j * (-1)^(n-1) / n. nodes (w_i), x and invN (1/n) in Montgomery form; u stays canonical.
+ * u_j = u_j * d_i + k_i * q_j[i] with d_i = w_i - x, k_i = prod_(k < i) d_k and q_j[i] = w_i p_j[i]
+ * (the draft's t * p_j[i] with t = w_i k_i), and at the end u_j * (-1)^(n-1) / n. The d_i and q_j
+ * are made first (q_j two products at a time in Field128), so that in Field128 with one polynomial
+ * the next k and this node's k_i q[i] are one mont128Pair. nodes (w_i), x and invN (1/n) in
+ * Montgomery form; u stays canonical. scratch: (1 + count) * n elements.
  */
-function lagrangeRecurrence(field: i32, polys: usize, count: i32, n: i32, nodes: usize, xLo: u64, xHi: u64, invN: usize, out: usize): void {
+function lagrangeRecurrence(field: i32, polys: usize, count: i32, n: i32, nodes: usize, xLo: u64, xHi: u64, invN: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
-  for (let j = 0; j < count; j++) memory.copy(out + <usize>j * size, polys + <usize>(j * n) * size, size);
-  let kLo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
-  let kHi: u64 = field == 64 ? 0 : 0x1b;
-  let dLo = diff(field, get(field, nodes, 0), resHi, xLo, xHi);
-  let dHi = resHi;
+  const d = scratch;
+  const q = d + <usize>n * size;
+  for (let i = 0; i < n; i++) put(field, d, i, diff(field, get(field, nodes, i), resHi, xLo, xHi), resHi);
+  for (let j = 0; j < count; j++) {
+    const qj = q + <usize>(j * n) * size;
+    memory.copy(qj, polys + <usize>(j * n) * size, <usize>n * size);
+    scale(field, qj, n, nodes, false);
+    memory.copy(out + <usize>j * size, polys + <usize>(j * n) * size, size);
+  }
+  // k_1 = d_0 (k_0 = 1)
+  let kLo = get(field, d, 0);
+  let kHi = resHi;
   for (let i = 1; i < n; i++) {
-    kLo = mulAny(field, kLo, kHi, dLo, dHi);
-    kHi = resHi;
-    dLo = diff(field, get(field, nodes, i), resHi, xLo, xHi);
-    dHi = resHi;
-    const tLo = mulAny(field, kLo, kHi, get(field, nodes, i), resHi);
-    const tHi = resHi;
+    const dLo = get(field, d, i);
+    const dHi = resHi;
+    if (field == 128 && count == 1) {
+      // lane 0: k_(i+1) = k_i d_i; lane 1: k_i q[i]
+      const k = i64x2.replace_lane(i64x2.splat(kLo), 1, kHi);
+      const lo = mont128PairOf(k, k, v128.load(d + (<usize>i << 4)), v128.load(q + (<usize>i << 4)));
+      const hi = pairHi;
+      const aLo = mont128(load<u64>(out), load<u64>(out, 8), dLo, dHi);
+      store<u64>(out, add128(aLo, resHi, i64x2.extract_lane(lo, 1), i64x2.extract_lane(hi, 1)));
+      store<u64>(out, resHi, 8);
+      kLo = i64x2.extract_lane(lo, 0);
+      kHi = i64x2.extract_lane(hi, 0);
+      continue;
+    }
     for (let j = 0; j < count; j++) {
-      const bLo = mulAny(field, tLo, tHi, get(field, polys, j * n + i), resHi);
+      const bLo = mulAny(field, kLo, kHi, get(field, q, j * n + i), resHi);
       const bHi = resHi;
       const aLo = mulAny(field, get(field, out, j), resHi, dLo, dHi);
       put(field, out, j, sum(field, aLo, resHi, bLo, bHi), resHi);
     }
+    kLo = mulAny(field, kLo, kHi, dLo, dHi);
+    kHi = resHi;
   }
   // (-1)^(n-1) / n
   let fLo = get(field, invN, 0);
@@ -1165,7 +1185,8 @@ export function extendLast(field: i32, v: usize, n: i32, nodes: usize): void {
 
 /** Bytes of lagrangeEval's scratch block. */
 export function lagrangeEvalScratchBytes(field: i32, count: i32, n: i32): i32 {
-  return (2 + 2 * n) * (field == 64 ? 8 : 16);
+  // the weights and prefix products (2n), or the recurrence's d and q (3n at most)
+  return (2 + 3 * n) * (field == 64 ? 8 : 16);
 }
 
 /**
