@@ -1061,7 +1061,7 @@ export function nodePowers(field: i32, root: usize, n: i32, table: usize): void 
 /**
  * Evaluates `count` polynomials, each given by its n evaluations at the nodes w_i = W_n^i (canonical,
  * polynomial j at polys + j * n elements; n a power of 2), at the point x. Many polynomials take the
- * Lagrange weights (lagrangeWeights, 3n products), n products each, summed unreduced (dot); one or
+ * Lagrange weights (lagrangeWeights, 4n products), n products each, summed unreduced (dot); one or
  * two take the draft's linear-time recurrence (lagrangeRecurrence), 3n products each and n more. nodes: the n
  * nodes (nodePowers); consts holds two canonical elements: x and 1/n. out gets `count` canonical
  * elements. scratch: lagrangeEvalScratchBytes.
@@ -1084,34 +1084,42 @@ export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, nodes
  * The Lagrange weights at x of the n nodes w_i = W_n^i, in Montgomery form, so that p(x) = sum_i p_i
  * lambda_i: lambda_i = prod_(k != i) (x - w_k) / prod_(k != i) (w_i - w_k), where the denominator is
  * the derivative of X^n - 1 at w_i, n w_i^(n-1) = n / w_i. So lambda_i = (w_i / n) prefix_i suffix_i
- * with the products of (x - w_k) below and above i: 3n products, no inversion, and x on a node w_k
+ * with the products of (x - w_k) below and above i: 4n products, no inversion, and x on a node w_k
  * gives the unit vector at k. nodes: the n nodes (nodePowers); c holds x and 1/n in Montgomery
  * form; prefix: n elements.
  */
 function lagrangeWeights(field: i32, n: i32, nodes: usize, c: usize, lambda: usize, prefix: usize): void {
-  // lambda_i = w_i for now; prefix_i = (x - w_0) ... (x - w_(i-1))
-  memory.copy(lambda, nodes, <usize>n * (field == 64 ? 8 : 16));
+  // prefix_i = (x - w_0) ... (x - w_(i-1))
   const xLo = get(field, c, 0);
   const xHi = resHi;
   let pLo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
   let pHi: u64 = field == 64 ? 0 : 0x1b;
   for (let i = 0; i < n; i++) {
     put(field, prefix, i, pLo, pHi);
-    pLo = mulAny(field, pLo, pHi, diff(field, xLo, xHi, get(field, lambda, i), resHi), resHi);
+    pLo = mulAny(field, pLo, pHi, diff(field, xLo, xHi, get(field, nodes, i), resHi), resHi);
     pHi = resHi;
   }
-  // walked down with q = (1/n) (x - w_(i+1)) ... (x - w_(n-1))
+  // walked down with q = (1/n) (x - w_(i+1)) ... (x - w_(n-1)): lambda_i = q prefix_i for now (in
+  // Field128 one mont128Pair with the next q), then times w_i
   let qLo = get(field, c, 1);
   let qHi = resHi;
   for (let i = n - 1; i >= 0; i--) {
-    const wLo = get(field, lambda, i);
-    const wHi = resHi;
-    const tLo = mulAny(field, qLo, qHi, get(field, prefix, i), resHi);
-    const tHi = resHi;
-    put(field, lambda, i, mulAny(field, tLo, tHi, wLo, wHi), resHi);
-    qLo = mulAny(field, qLo, qHi, diff(field, xLo, xHi, wLo, wHi), resHi);
-    qHi = resHi;
+    const dLo = diff(field, xLo, xHi, get(field, nodes, i), resHi);
+    const dHi = resHi;
+    if (field == 128) {
+      const q = i64x2.replace_lane(i64x2.splat(qLo), 1, qHi);
+      const lo = mont128PairOf(q, q, v128.load(prefix + (<usize>i << 4)), i64x2.replace_lane(i64x2.splat(dLo), 1, dHi));
+      const hi = pairHi;
+      v128.store(lambda + (<usize>i << 4), i64x2.shuffle(lo, hi, 0, 2));
+      qLo = i64x2.extract_lane(lo, 1);
+      qHi = i64x2.extract_lane(hi, 1);
+    } else {
+      put(field, lambda, i, mulAny(field, qLo, qHi, get(field, prefix, i), resHi), resHi);
+      qLo = mulAny(field, qLo, qHi, dLo, dHi);
+      qHi = resHi;
+    }
   }
+  scale(field, lambda, n, nodes, false);
 }
 
 /**
