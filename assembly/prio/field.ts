@@ -269,6 +269,22 @@ let pairHi: v128 = i64x2.splat(0);
 /** mont128Pair on elements in registers (each v128 one element: low limb in lane 0, high in lane 1). */
 // @ts-ignore: decorator
 @inline function mont128PairOf(A0: v128, A1: v128, B0: v128, B1: v128): v128 {
+  return productPair(A0, A1, B0, B1, REDUCE);
+}
+
+/** productPair's `acc` for the Montgomery products (reduced) rather than column sums. */
+const REDUCE: usize = 0;
+
+/**
+ * The 256-bit products A0 * B0 (lane 0) and A1 * B1 (lane 1) of Field128 elements as eight i64x2
+ * columns of 32 bits (sixteen i64x2.extmul products of 32-bit limbs, their halves summed per
+ * column: each column below 2^35). With acc REDUCE, their Montgomery reductions: the low words
+ * returned, the high words in pairHi. Otherwise the columns are added, unreduced, to the eight i64x2
+ * column sums at acc (up to 2^27 products fit a column's 64 bits) and zero is returned. Inlined with
+ * a constant acc, so each caller keeps only its own ending.
+ */
+// @ts-ignore: decorator
+@inline function productPair(A0: v128, A1: v128, B0: v128, B1: v128, acc: usize): v128 {
   // limbs across the two lanes: [l0 of 0, l0 of 1, l1 of 0, l1 of 1] and the same for l2, l3
   const X01 = i32x4.shuffle(A0, A1, 0, 4, 1, 5);
   const X23 = i32x4.shuffle(A0, A1, 2, 6, 3, 7);
@@ -282,50 +298,50 @@ let pairHi: v128 = i64x2.splat(0);
   q = i64x2.extmul_high_i32x4_u(X01, Y01);
   let c2 = lo32(q);
   let c3 = hi32(q);
+  // the cross products x0 y1 + x1 y0 (and the like) share columns: summed as halves
   q = i64x2.extmul_low_i32x4_u(X01, Y10);
-  c1 = i64x2.add(c1, lo32(q));
-  c2 = i64x2.add(c2, hi32(q));
-  q = i64x2.extmul_high_i32x4_u(X01, Y10);
-  c1 = i64x2.add(c1, lo32(q));
-  c2 = i64x2.add(c2, hi32(q));
+  let r = i64x2.extmul_high_i32x4_u(X01, Y10);
+  c1 = i64x2.add(c1, i64x2.add(lo32(q), lo32(r)));
+  c2 = i64x2.add(c2, i64x2.add(hi32(q), hi32(r)));
   q = i64x2.extmul_low_i32x4_u(X01, Y23);
-  c2 = i64x2.add(c2, lo32(q));
-  c3 = i64x2.add(c3, hi32(q));
-  q = i64x2.extmul_high_i32x4_u(X01, Y23);
-  let c4 = lo32(q);
-  let c5 = hi32(q);
+  r = i64x2.extmul_low_i32x4_u(X23, Y01);
+  c2 = i64x2.add(c2, i64x2.add(lo32(q), lo32(r)));
+  c3 = i64x2.add(c3, i64x2.add(hi32(q), hi32(r)));
   q = i64x2.extmul_low_i32x4_u(X01, Y32);
-  c3 = i64x2.add(c3, lo32(q));
-  c4 = i64x2.add(c4, hi32(q));
-  q = i64x2.extmul_high_i32x4_u(X01, Y32);
-  c3 = i64x2.add(c3, lo32(q));
-  c4 = i64x2.add(c4, hi32(q));
-  q = i64x2.extmul_low_i32x4_u(X23, Y01);
-  c2 = i64x2.add(c2, lo32(q));
-  c3 = i64x2.add(c3, hi32(q));
-  q = i64x2.extmul_high_i32x4_u(X23, Y01);
-  c4 = i64x2.add(c4, lo32(q));
-  c5 = i64x2.add(c5, hi32(q));
+  r = i64x2.extmul_high_i32x4_u(X01, Y32);
+  c3 = i64x2.add(c3, i64x2.add(lo32(q), lo32(r)));
+  let c4 = i64x2.add(hi32(q), hi32(r));
   q = i64x2.extmul_low_i32x4_u(X23, Y10);
-  c3 = i64x2.add(c3, lo32(q));
-  c4 = i64x2.add(c4, hi32(q));
-  q = i64x2.extmul_high_i32x4_u(X23, Y10);
-  c3 = i64x2.add(c3, lo32(q));
-  c4 = i64x2.add(c4, hi32(q));
+  r = i64x2.extmul_high_i32x4_u(X23, Y10);
+  c3 = i64x2.add(c3, i64x2.add(lo32(q), lo32(r)));
+  c4 = i64x2.add(c4, i64x2.add(hi32(q), hi32(r)));
+  q = i64x2.extmul_high_i32x4_u(X01, Y23);
+  r = i64x2.extmul_high_i32x4_u(X23, Y01);
+  c4 = i64x2.add(c4, i64x2.add(lo32(q), lo32(r)));
+  let c5 = i64x2.add(hi32(q), hi32(r));
   q = i64x2.extmul_low_i32x4_u(X23, Y23);
   c4 = i64x2.add(c4, lo32(q));
   c5 = i64x2.add(c5, hi32(q));
-  q = i64x2.extmul_high_i32x4_u(X23, Y23);
-  let c6 = lo32(q);
-  let c7 = hi32(q);
   q = i64x2.extmul_low_i32x4_u(X23, Y32);
-  c5 = i64x2.add(c5, lo32(q));
-  c6 = i64x2.add(c6, hi32(q));
-  q = i64x2.extmul_high_i32x4_u(X23, Y32);
-  c5 = i64x2.add(c5, lo32(q));
-  c6 = i64x2.add(c6, hi32(q));
-  // REDC: columns 2 and up may go negative (their carries are arithmetic shifts), 0 and 1 never do
+  r = i64x2.extmul_high_i32x4_u(X23, Y32);
+  c5 = i64x2.add(c5, i64x2.add(lo32(q), lo32(r)));
+  let c6 = i64x2.add(hi32(q), hi32(r));
+  q = i64x2.extmul_high_i32x4_u(X23, Y23);
+  c6 = i64x2.add(c6, lo32(q));
+  let c7 = hi32(q);
   const zero = i64x2.splat(0);
+  if (acc != REDUCE) {
+    v128.store(acc, i64x2.add(v128.load(acc), c0));
+    v128.store(acc, i64x2.add(v128.load(acc, 16), c1), 16);
+    v128.store(acc, i64x2.add(v128.load(acc, 32), c2), 32);
+    v128.store(acc, i64x2.add(v128.load(acc, 48), c3), 48);
+    v128.store(acc, i64x2.add(v128.load(acc, 64), c4), 64);
+    v128.store(acc, i64x2.add(v128.load(acc, 80), c5), 80);
+    v128.store(acc, i64x2.add(v128.load(acc, 96), c6), 96);
+    v128.store(acc, i64x2.add(v128.load(acc, 112), c7), 112);
+    return zero;
+  }
+  // REDC: columns 2 and up may go negative (their carries are arithmetic shifts), 0 and 1 never do
   let m = v128.and(i64x2.sub(zero, c0), MASK32);
   c1 = i64x2.add(c1, hi32(i64x2.add(c0, m)));
   c2 = i64x2.sub(c2, i64x2.sub(i64x2.shl(m, 5), i64x2.shl(m, 2)));
@@ -373,64 +389,10 @@ let pairHi: v128 = i64x2.splat(0);
 
 // ---- Dot products, reduced once ----
 
-/**
- * Adds the 256-bit products A0 * B0 (lane 0) and A1 * B1 (lane 1) of Field128 elements, by 32-bit
- * columns as mont128Pair makes them and without reducing, to the eight i64x2 column sums at acc
- * (a product adds under 2^35 to a column, so up to 2^27 products fit in its 64 bits).
- */
+/** Adds the 256-bit products A0 * B0 (lane 0) and A1 * B1 (lane 1), unreduced, to the eight i64x2 column sums at acc (productPair). */
 // @ts-ignore: decorator
 @inline function accumulatePair(acc: usize, A0: v128, A1: v128, B0: v128, B1: v128): void {
-  const X01 = i32x4.shuffle(A0, A1, 0, 4, 1, 5);
-  const X23 = i32x4.shuffle(A0, A1, 2, 6, 3, 7);
-  const Y01 = i32x4.shuffle(B0, B1, 0, 4, 1, 5);
-  const Y23 = i32x4.shuffle(B0, B1, 2, 6, 3, 7);
-  const Y10 = i8x16.shuffle(Y01, Y01, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
-  const Y32 = i8x16.shuffle(Y23, Y23, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
-  let q = i64x2.extmul_low_i32x4_u(X01, Y01);
-  let c0 = lo32(q);
-  let c1 = hi32(q);
-  q = i64x2.extmul_high_i32x4_u(X01, Y01);
-  let c2 = lo32(q);
-  let c3 = hi32(q);
-  // the cross products x0 y1 + x1 y0 (and the like) share columns: summed as halves
-  q = i64x2.extmul_low_i32x4_u(X01, Y10);
-  let r = i64x2.extmul_high_i32x4_u(X01, Y10);
-  c1 = i64x2.add(c1, i64x2.add(lo32(q), lo32(r)));
-  c2 = i64x2.add(c2, i64x2.add(hi32(q), hi32(r)));
-  q = i64x2.extmul_low_i32x4_u(X01, Y23);
-  r = i64x2.extmul_low_i32x4_u(X23, Y01);
-  c2 = i64x2.add(c2, i64x2.add(lo32(q), lo32(r)));
-  c3 = i64x2.add(c3, i64x2.add(hi32(q), hi32(r)));
-  q = i64x2.extmul_low_i32x4_u(X01, Y32);
-  r = i64x2.extmul_high_i32x4_u(X01, Y32);
-  c3 = i64x2.add(c3, i64x2.add(lo32(q), lo32(r)));
-  let c4 = i64x2.add(hi32(q), hi32(r));
-  q = i64x2.extmul_low_i32x4_u(X23, Y10);
-  r = i64x2.extmul_high_i32x4_u(X23, Y10);
-  c3 = i64x2.add(c3, i64x2.add(lo32(q), lo32(r)));
-  c4 = i64x2.add(c4, i64x2.add(hi32(q), hi32(r)));
-  q = i64x2.extmul_high_i32x4_u(X01, Y23);
-  r = i64x2.extmul_high_i32x4_u(X23, Y01);
-  c4 = i64x2.add(c4, i64x2.add(lo32(q), lo32(r)));
-  let c5 = i64x2.add(hi32(q), hi32(r));
-  q = i64x2.extmul_low_i32x4_u(X23, Y23);
-  c4 = i64x2.add(c4, lo32(q));
-  c5 = i64x2.add(c5, hi32(q));
-  q = i64x2.extmul_low_i32x4_u(X23, Y32);
-  r = i64x2.extmul_high_i32x4_u(X23, Y32);
-  c5 = i64x2.add(c5, i64x2.add(lo32(q), lo32(r)));
-  let c6 = i64x2.add(hi32(q), hi32(r));
-  q = i64x2.extmul_high_i32x4_u(X23, Y23);
-  c6 = i64x2.add(c6, lo32(q));
-  const c7 = hi32(q);
-  v128.store(acc, i64x2.add(v128.load(acc), c0));
-  v128.store(acc, i64x2.add(v128.load(acc, 16), c1), 16);
-  v128.store(acc, i64x2.add(v128.load(acc, 32), c2), 32);
-  v128.store(acc, i64x2.add(v128.load(acc, 48), c3), 48);
-  v128.store(acc, i64x2.add(v128.load(acc, 64), c4), 64);
-  v128.store(acc, i64x2.add(v128.load(acc, 80), c5), 80);
-  v128.store(acc, i64x2.add(v128.load(acc, 96), c6), 96);
-  v128.store(acc, i64x2.add(v128.load(acc, 112), c7), 112);
+  productPair(A0, A1, B0, B1, acc);
 }
 
 /** Column i of the sums at acc: lane 0 or 1, or both lanes added (lane -1). */
@@ -737,13 +699,15 @@ function ditLayers(field: i32, v: usize, n: i32, table: usize, twist: usize): vo
   for (let half = first; half < n; half <<= 1) {
     const len = half << 1;
     const stride = n / len;
-    for (let i = 0; i < n; i += len) butterfly(field, v, i, i + half, 0, 0, true);
-    let k = 1;
+    // Field128's last layer (one butterfly per twiddle) pairs them from the first (w = 1, whose
+    // product by the Montgomery one is exact), so no twiddle is left alone for a scalar product
+    const pairAll = field == 128 && len == n && (half & 1) == 0;
+    if (!pairAll) for (let i = 0; i < n; i += len) butterfly(field, v, i, i + half, 0, 0, true);
+    let k = pairAll ? 0 : 1;
     if (field == 128) {
       // two butterflies at a time: a twiddle's pairs along the layer, or in the last layer (one
-      // butterfly per twiddle) neighbouring twiddles
-      // neighbouring twiddles. Software-pipelined: the next pair's products are made before this
-      // pair's sums and differences, which wait on its products
+      // butterfly per twiddle) neighbouring twiddles. Software-pipelined: the next pair's products
+      // are made before this pair's sums and differences, which wait on its products
       if (len < n) {
         for (; k < half; k++) {
           const w = table + (<usize>(k * stride) << 4);
@@ -821,8 +785,11 @@ function difLayers(field: i32, v: usize, n: i32, table: usize): void {
   for (let half = n >> 1; half >= 1; half >>= 1) {
     const len = half << 1;
     const stride = n / len;
-    for (let i = 0; i < n; i += len) difButterfly(field, v, i, i + half, 0, 0, true);
-    let k = 1;
+    // Field128's last layer (one butterfly per twiddle) pairs them from the first (w = 1, whose
+    // product by the Montgomery one is exact), so no twiddle is left alone for a scalar product
+    const pairAll = field == 128 && len == n && (half & 1) == 0;
+    if (!pairAll) for (let i = 0; i < n; i += len) difButterfly(field, v, i, i + half, 0, 0, true);
+    let k = pairAll ? 0 : 1;
     if (field == 128) {
       // software-pipelined as in ditLayers: the next pair's sums and differences before this pair's products
       if (len < n) {
@@ -1082,25 +1049,34 @@ function doubled(field: i32, src: usize, p: i32, dst: usize, tmp: usize, rootTab
 }
 
 /**
+ * table[i] = W^i for i < n in Montgomery form, from W canonical at root: the nodes of the
+ * Lagrange-basis kernels below (public constants: a caller that runs them often makes them once).
+ */
+export function nodePowers(field: i32, root: usize, n: i32, table: usize): void {
+  const lo = get(field, root, 0);
+  const wLo = mulAny(field, lo, resHi, field == 64 ? R2_64 : R2_LO, field == 64 ? 0 : R2_HI);
+  powers(field, table, wLo, resHi, n);
+}
+
+/**
  * Evaluates `count` polynomials, each given by its n evaluations at the nodes w_i = W_n^i (canonical,
  * polynomial j at polys + j * n elements; n a power of 2), at the point x. Many polynomials take the
  * Lagrange weights (lagrangeWeights, 4n products), n products each, summed unreduced (dot); one or
- * two take the draft's linear-time recurrence (lagrangeRecurrence), 2n products each. consts holds three
- * canonical elements: W_n, x and 1/n. out gets `count` canonical elements. scratch:
- * lagrangeEvalScratchBytes.
+ * two take the draft's linear-time recurrence (lagrangeRecurrence), 3n products each and n more. nodes: the n
+ * nodes (nodePowers); consts holds two canonical elements: x and 1/n. out gets `count` canonical
+ * elements. scratch: lagrangeEvalScratchBytes.
  */
-export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, consts: usize, out: usize, scratch: usize): void {
+export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, nodes: usize, consts: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
   const c = scratch;
-  const lambda = c + 3 * size;
-  memory.copy(c, consts, 3 * size);
-  toMontgomery(field, c, 3);
+  const lambda = c + 2 * size;
+  memory.copy(c, consts, 2 * size);
+  toMontgomery(field, c, 2);
   if (count <= 2) {
-    powers(field, lambda, get(field, c, 0), resHi, n);
-    lagrangeRecurrence(field, polys, count, n, lambda, get(field, c, 1), resHi, c + 2 * size, out);
+    lagrangeRecurrence(field, polys, count, n, nodes, get(field, c, 0), resHi, c + size, out, lambda);
     return;
   }
-  lagrangeWeights(field, n, c, lambda, lambda + <usize>n * size);
+  lagrangeWeights(field, n, nodes, c, lambda, lambda + <usize>n * size);
   for (let j = 0; j < count; j++) put(field, out, j, dot(field, polys + <usize>(j * n) * size, 1, lambda, n), resHi);
 }
 
@@ -1109,59 +1085,88 @@ export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, const
  * lambda_i: lambda_i = prod_(k != i) (x - w_k) / prod_(k != i) (w_i - w_k), where the denominator is
  * the derivative of X^n - 1 at w_i, n w_i^(n-1) = n / w_i. So lambda_i = (w_i / n) prefix_i suffix_i
  * with the products of (x - w_k) below and above i: 4n products, no inversion, and x on a node w_k
- * gives the unit vector at k. c holds W_n, x and 1/n in Montgomery form; prefix: n elements.
+ * gives the unit vector at k. nodes: the n nodes (nodePowers); c holds x and 1/n in Montgomery
+ * form; prefix: n elements.
  */
-function lagrangeWeights(field: i32, n: i32, c: usize, lambda: usize, prefix: usize): void {
-  // lambda_i = w_i for now; prefix_i = (x - w_0) ... (x - w_(i-1))
-  powers(field, lambda, get(field, c, 0), resHi, n);
-  const xLo = get(field, c, 1);
+function lagrangeWeights(field: i32, n: i32, nodes: usize, c: usize, lambda: usize, prefix: usize): void {
+  // prefix_i = (x - w_0) ... (x - w_(i-1))
+  const xLo = get(field, c, 0);
   const xHi = resHi;
   let pLo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
   let pHi: u64 = field == 64 ? 0 : 0x1b;
   for (let i = 0; i < n; i++) {
     put(field, prefix, i, pLo, pHi);
-    pLo = mulAny(field, pLo, pHi, diff(field, xLo, xHi, get(field, lambda, i), resHi), resHi);
+    pLo = mulAny(field, pLo, pHi, diff(field, xLo, xHi, get(field, nodes, i), resHi), resHi);
     pHi = resHi;
   }
-  // walked down with q = (1/n) (x - w_(i+1)) ... (x - w_(n-1))
-  let qLo = get(field, c, 2);
+  // walked down with q = (1/n) (x - w_(i+1)) ... (x - w_(n-1)): lambda_i = q prefix_i for now (in
+  // Field128 one mont128Pair with the next q), then times w_i
+  let qLo = get(field, c, 1);
   let qHi = resHi;
   for (let i = n - 1; i >= 0; i--) {
-    const wLo = get(field, lambda, i);
-    const wHi = resHi;
-    const tLo = mulAny(field, qLo, qHi, get(field, prefix, i), resHi);
-    const tHi = resHi;
-    put(field, lambda, i, mulAny(field, tLo, tHi, wLo, wHi), resHi);
-    qLo = mulAny(field, qLo, qHi, diff(field, xLo, xHi, wLo, wHi), resHi);
-    qHi = resHi;
+    const dLo = diff(field, xLo, xHi, get(field, nodes, i), resHi);
+    const dHi = resHi;
+    if (field == 128) {
+      const q = i64x2.replace_lane(i64x2.splat(qLo), 1, qHi);
+      const lo = mont128PairOf(q, q, v128.load(prefix + (<usize>i << 4)), i64x2.replace_lane(i64x2.splat(dLo), 1, dHi));
+      const hi = pairHi;
+      v128.store(lambda + (<usize>i << 4), i64x2.shuffle(lo, hi, 0, 2));
+      qLo = i64x2.extract_lane(lo, 1);
+      qHi = i64x2.extract_lane(hi, 1);
+    } else {
+      put(field, lambda, i, mulAny(field, qLo, qHi, get(field, prefix, i), resHi), resHi);
+      qLo = mulAny(field, qLo, qHi, dLo, dHi);
+      qHi = resHi;
+    }
   }
+  scale(field, lambda, n, nodes, false);
 }
 
 /**
  * lagrangeEval by the draft's poly_eval_batched (after Faz25): u_j = p_j[0], then for each node
- * u_j = u_j * d + t * p_j[i] with d = w_i - x and t = w_i prod_(k < i) (w_k - x), and at the end
- * u_j * (-1)^(n-1) / n. nodes (w_i), x and invN (1/n) in Montgomery form; u stays canonical.
+ * u_j = u_j * d_i + k_i * q_j[i] with d_i = w_i - x, k_i = prod_(k < i) d_k and q_j[i] = w_i p_j[i]
+ * (the draft's t * p_j[i] with t = w_i k_i), and at the end u_j * (-1)^(n-1) / n. The d_i and q_j
+ * are made first (q_j two products at a time in Field128), so that in Field128 with one polynomial
+ * the next k and this node's k_i q[i] are one mont128Pair. nodes (w_i), x and invN (1/n) in
+ * Montgomery form; u stays canonical. scratch: (1 + count) * n elements.
  */
-function lagrangeRecurrence(field: i32, polys: usize, count: i32, n: i32, nodes: usize, xLo: u64, xHi: u64, invN: usize, out: usize): void {
+function lagrangeRecurrence(field: i32, polys: usize, count: i32, n: i32, nodes: usize, xLo: u64, xHi: u64, invN: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
-  for (let j = 0; j < count; j++) memory.copy(out + <usize>j * size, polys + <usize>(j * n) * size, size);
-  let kLo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
-  let kHi: u64 = field == 64 ? 0 : 0x1b;
-  let dLo = diff(field, get(field, nodes, 0), resHi, xLo, xHi);
-  let dHi = resHi;
+  const d = scratch;
+  const q = d + <usize>n * size;
+  for (let i = 0; i < n; i++) put(field, d, i, diff(field, get(field, nodes, i), resHi, xLo, xHi), resHi);
+  for (let j = 0; j < count; j++) {
+    const qj = q + <usize>(j * n) * size;
+    memory.copy(qj, polys + <usize>(j * n) * size, <usize>n * size);
+    scale(field, qj, n, nodes, false);
+    memory.copy(out + <usize>j * size, polys + <usize>(j * n) * size, size);
+  }
+  // k_1 = d_0 (k_0 = 1)
+  let kLo = get(field, d, 0);
+  let kHi = resHi;
   for (let i = 1; i < n; i++) {
-    kLo = mulAny(field, kLo, kHi, dLo, dHi);
-    kHi = resHi;
-    dLo = diff(field, get(field, nodes, i), resHi, xLo, xHi);
-    dHi = resHi;
-    const tLo = mulAny(field, kLo, kHi, get(field, nodes, i), resHi);
-    const tHi = resHi;
+    const dLo = get(field, d, i);
+    const dHi = resHi;
+    if (field == 128 && count == 1) {
+      // lane 0: k_(i+1) = k_i d_i; lane 1: k_i q[i]
+      const k = i64x2.replace_lane(i64x2.splat(kLo), 1, kHi);
+      const lo = mont128PairOf(k, k, v128.load(d + (<usize>i << 4)), v128.load(q + (<usize>i << 4)));
+      const hi = pairHi;
+      const aLo = mont128(load<u64>(out), load<u64>(out, 8), dLo, dHi);
+      store<u64>(out, add128(aLo, resHi, i64x2.extract_lane(lo, 1), i64x2.extract_lane(hi, 1)));
+      store<u64>(out, resHi, 8);
+      kLo = i64x2.extract_lane(lo, 0);
+      kHi = i64x2.extract_lane(hi, 0);
+      continue;
+    }
     for (let j = 0; j < count; j++) {
-      const bLo = mulAny(field, tLo, tHi, get(field, polys, j * n + i), resHi);
+      const bLo = mulAny(field, kLo, kHi, get(field, q, j * n + i), resHi);
       const bHi = resHi;
       const aLo = mulAny(field, get(field, out, j), resHi, dLo, dHi);
       put(field, out, j, sum(field, aLo, resHi, bLo, bHi), resHi);
     }
+    kLo = mulAny(field, kLo, kHi, dLo, dHi);
+    kHi = resHi;
   }
   // (-1)^(n-1) / n
   let fLo = get(field, invN, 0);
@@ -1176,33 +1181,20 @@ function lagrangeRecurrence(field: i32, polys: usize, count: i32, n: i32, nodes:
 /**
  * Completes n - 1 canonical evaluations at v (at W_n^i, i < n - 1) of a polynomial of degree < n - 1
  * with its evaluation at W_n^(n-1), written at v + (n - 1) elements: the interpolant's coefficient of
- * x^(n-1), (1/n) sum_i v_i W^i, is zero, so v_(n-1) = -W sum_(i<n-1) v_i W^i (the draft's
- * extend_values_to_power_of_2 for one missing value). root: W_n, canonical.
+ * x^(n-1), (1/n) sum_i v_i W^i, is zero, so v_(n-1) = -sum_(i<n-1) v_i W^(i+1) (the draft's
+ * extend_values_to_power_of_2 for one missing value): one dot product with the nodes W^1..W^(n-1)
+ * (nodePowers, n elements).
  */
-export function extendLast(field: i32, v: usize, n: i32, root: usize): void {
-  const wLo0 = get(field, root, 0);
-  const wLo = mulAny(field, wLo0, resHi, field == 64 ? R2_64 : R2_LO, field == 64 ? 0 : R2_HI);
-  const wHi = resHi;
-  // p = W^i in Montgomery form, from R (the Montgomery one): v_i * p / R = v_i W^i, canonical
-  let pLo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
-  let pHi: u64 = field == 64 ? 0 : 0x1b;
-  let accLo: u64 = 0;
-  let accHi: u64 = 0;
-  for (let i = 0; i < n - 1; i++) {
-    const tLo = mulAny(field, get(field, v, i), resHi, pLo, pHi);
-    accLo = sum(field, accLo, accHi, tLo, resHi);
-    accHi = resHi;
-    pLo = mulAny(field, pLo, pHi, wLo, wHi);
-    pHi = resHi;
-  }
-  const lastLo = mulAny(field, accLo, accHi, wLo, wHi);
-  const lastHi = resHi;
-  put(field, v, n - 1, diff(field, 0, 0, lastLo, lastHi), resHi);
+export function extendLast(field: i32, v: usize, n: i32, nodes: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  const lo = dot(field, v, 1, nodes + size, n - 1);
+  put(field, v, n - 1, diff(field, 0, 0, lo, resHi), resHi);
 }
 
 /** Bytes of lagrangeEval's scratch block. */
 export function lagrangeEvalScratchBytes(field: i32, count: i32, n: i32): i32 {
-  return (3 + 2 * n) * (field == 64 ? 8 : 16);
+  // the weights and prefix products (2n), or the recurrence's d and q (3n at most)
+  return (2 + 3 * n) * (field == 64 ? 8 : 16);
 }
 
 /**
@@ -1212,19 +1204,19 @@ export function lagrangeEvalScratchBytes(field: i32, count: i32, n: i32): i32 {
  * lambda_0 seeds[2j] + sum_k (lambda_k r_k^(j+1)) x_(k,j) and wire 2j+1's is
  * lambda_0 seeds[2j+1] + sum_k lambda_k x_(k,j) - sharesInv sum_(k=1..calls) lambda_k, where
  * x_(k,j) = meas[(k-1) * chunk + j] (the sums stop at measLen, past which x is zero). Per element:
- * one product to advance lambda_k r_k^(j+1) and two summed unreduced (dot). consts holds three
- * canonical elements: W_p, t and 1/p; out gets 2 * chunk canonical elements. scratch:
- * chunkWireChecksScratchBytes.
+ * one product to advance lambda_k r_k^(j+1) and two summed unreduced (dot). nodes: the p nodes
+ * W_p^i (nodePowers); consts holds two canonical elements: t and 1/p; out gets 2 * chunk canonical
+ * elements. scratch: chunkWireChecksScratchBytes.
  */
-export function chunkWireChecks(field: i32, meas: usize, measLen: i32, jointRand: usize, calls: i32, chunk: i32, sharesInv: usize, seeds: usize, p: i32, consts: usize, out: usize, scratch: usize): void {
+export function chunkWireChecks(field: i32, meas: usize, measLen: i32, jointRand: usize, calls: i32, chunk: i32, sharesInv: usize, seeds: usize, p: i32, nodes: usize, consts: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
   const c = scratch;
-  const lambda = c + 3 * size;
+  const lambda = c + 2 * size;
   const coef = lambda + <usize>p * size;
   const r = coef + <usize>calls * size;
-  memory.copy(c, consts, 3 * size);
-  toMontgomery(field, c, 3);
-  lagrangeWeights(field, p, c, lambda, coef);
+  memory.copy(c, consts, 2 * size);
+  toMontgomery(field, c, 2);
+  lagrangeWeights(field, p, nodes, c, lambda, coef);
   // sum_(k=1..calls) lambda_k, Montgomery; times the canonical 1/shares, canonical
   let totalLo: u64 = 0;
   let totalHi: u64 = 0;
@@ -1260,5 +1252,5 @@ export function chunkWireChecks(field: i32, meas: usize, measLen: i32, jointRand
 
 /** Bytes of chunkWireChecks' scratch block (calls < p). */
 export function chunkWireChecksScratchBytes(field: i32, p: i32): i32 {
-  return (3 + 3 * p) * (field == 64 ? 8 : 16);
+  return (2 + 3 * p) * (field == 64 ? 8 : 16);
 }

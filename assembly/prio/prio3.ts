@@ -202,15 +202,16 @@ export function verifyChunkedScratchBytes(field: i32, shares: i32, proofs: i32, 
  * the caller) and its blind; a helper's its seed and blind. `outputs` is 1 (the bit check only) or 2
  * (and the linear check: sum_(i < ones) x_i + sum_l tail[l] x_(ones + l) - linearConst / shares,
  * l < tailLen). The output share is out[i] = sum_l truncWeights[l] x[i * truncWidth + l],
- * i < truncCount, or with truncWidth 0 the first truncCount elements. consts: 1/shares, W_p, W_2p,
- * 1/p, 1/2p, linearConst (canonical) and 1 in Montgomery form; the weights tail and truncWeights are
- * in Montgomery form. Returns VERIFY_OK, or VERIFY_BAD_PART or VERIFY_ROOT_OF_UNITY (the report must
- * be refused).
+ * i < truncCount, or with truncWidth 0 the first truncCount elements. consts: 1/shares, 1/p,
+ * 1/2p, linearConst (canonical) and 1 in Montgomery form; the weights tail and truncWeights are in
+ * Montgomery form; nodes: W_p^i (i < p), then W_2p^i (i < 2p), in Montgomery form (the circuit's
+ * constants, made once by the caller: see nodePowers). Returns VERIFY_OK, or VERIFY_BAD_PART or
+ * VERIFY_ROOT_OF_UNITY (the report must be refused).
  */
 export function verifyChunked(
   field: i32, shares: i32, proofs: i32, measLen: i32, chunk: i32, calls: i32, p: i32, outputs: i32, aggId: i32,
   dst: usize, dstLen: i32, consts: usize, verifyKey: usize, nonce: usize, publicShare: usize, inputShare: usize,
-  ones: i32, tail: usize, tailLen: i32, truncCount: i32, truncWidth: i32, truncWeights: usize,
+  ones: i32, tail: usize, tailLen: i32, truncCount: i32, truncWidth: i32, truncWeights: usize, nodes: usize,
   verifierOut: usize, seedOut: usize, outShare: usize, scratch: usize,
 ): i32 {
   const size = elementBytes(field);
@@ -253,12 +254,10 @@ export function verifyChunked(
   xofExpand(field, msg, <i32>(binder + 1 + NONCE - msg), query, queryLen * proofs, st);
 
   const sharesInv = consts;
-  const rootP = consts + size;
-  const root2p = consts + 2 * size;
-  const invP = consts + 3 * size;
-  const inv2p = consts + 4 * size;
-  const linearConst = consts + 5 * size;
-  const oneMontgomery = consts + 6 * size;
+  const invP = consts + size;
+  const inv2p = consts + 2 * size;
+  const linearConst = consts + 3 * size;
+  const oneMontgomery = consts + 4 * size;
   // the linear check of the measurement share (the same for every proof): tmp[6]
   const linearCheck = tmp + 6 * size;
   if (outputs > 1) {
@@ -279,18 +278,17 @@ export function verifyChunked(
     for (let n = 1; n < p; n <<= 1) mulVec(field, tmp, tmp, tmp, 1);
     if (load<u64>(tmp) == 1 && (field == 64 || load<u64>(tmp, 8) == 0)) return VERIFY_ROOT_OF_UNITY;
     const verifier = verifierOut + <usize>(i * verifierLen) * size;
-    // wire checks at t: consts W_p, t, 1/p
-    memory.copy(tmp, rootP, size);
-    memory.copy(tmp + size, t, size);
-    memory.copy(tmp + 2 * size, invP, size);
-    chunkWireChecks(field, meas, measLen, joint + <usize>(i * calls) * size, calls, chunk, sharesInv, proof, p, tmp, verifier + size, kernelScratch);
-    // the gadget check: the proof's 2p - 1 evaluations completed, evaluated at t (W_2p, t, 1/2p)
+    // wire checks at t: consts t, 1/p
+    memory.copy(tmp, t, size);
+    memory.copy(tmp + size, invP, size);
+    chunkWireChecks(field, meas, measLen, joint + <usize>(i * calls) * size, calls, chunk, sharesInv, proof, p, nodes, tmp, verifier + size, kernelScratch);
+    // the gadget check: the proof's 2p - 1 evaluations completed, evaluated at t (t, 1/2p)
+    const nodes2p = nodes + <usize>p * size;
     memory.copy(poly, gadgetPoly, <usize>(2 * p - 1) * size);
-    extendLast(field, poly, 2 * p, root2p);
-    memory.copy(tmp, root2p, size);
-    memory.copy(tmp + size, t, size);
-    memory.copy(tmp + 2 * size, inv2p, size);
-    lagrangeEval(field, poly, 1, 2 * p, tmp, verifier + <usize>(1 + arity) * size, kernelScratch);
+    extendLast(field, poly, 2 * p, nodes2p);
+    memory.copy(tmp, t, size);
+    memory.copy(tmp + size, inv2p, size);
+    lagrangeEval(field, poly, 1, 2 * p, nodes2p, tmp, verifier + <usize>(1 + arity) * size, kernelScratch);
     // the bit check's output: the sum of the gadget's values at the calls' nodes W_p^k = W_2p^(2k)
     memory.fill(verifier, 0, size);
     for (let k = 1; k <= calls; k++) addVec(field, verifier, verifier, gadgetPoly + <usize>(2 * k) * size, 1, false);

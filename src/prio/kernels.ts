@@ -265,11 +265,13 @@ export function polyEvalBatchedWasm(f: Field, polys: readonly (readonly bigint[]
   return prioWasm.run((k, arena) => {
     const p = arena.allocSecret(polys.length * n * size);
     const consts = arena.allocSecret(3 * size);
+    const nodes = arena.alloc(n * size);
     const out = arena.allocSecret(polys.length * size);
     const scratch = arena.allocSecret(k.lagrangeEvalScratchBytes(fieldId(f), polys.length, n));
     polys.forEach((poly, i) => stage(f, arena, p + i * n * size, poly));
-    stage(f, arena, consts, [nthRoot(f, n), x, invInt(f, n)]);
-    k.lagrangeEval(fieldId(f), p, polys.length, n, consts, out, scratch);
+    stage(f, arena, consts, [x, invInt(f, n), nthRoot(f, n)]);
+    k.nodePowers(fieldId(f), consts + 2 * size, n, nodes);
+    k.lagrangeEval(fieldId(f), p, polys.length, n, nodes, consts, out, scratch);
     return unstage(f, arena, out, polys.length);
   });
 }
@@ -335,13 +337,16 @@ export function chunkedRangeCheckWasm(
       k.chunkGadgetPoly(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, consts, out, scratch);
     } else {
       const scratch = arena.allocSecret(Math.max(k.chunkWireChecksScratchBytes(id, p), k.lagrangeEvalScratchBytes(id, 1, 2 * p)));
-      stage(f, arena, consts, [nthRoot(f, p), query.at, invInt(f, p)]);
-      k.chunkWireChecks(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, consts, out, scratch);
+      const nodes = arena.alloc(2 * p * size);
+      stage(f, arena, consts, [query.at, invInt(f, p), nthRoot(f, p)]);
+      k.nodePowers(id, consts + 2 * size, p, nodes);
+      k.chunkWireChecks(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, nodes, consts, out, scratch);
       const poly = arena.allocSecret(2 * p * size);
       arena.bytes(poly, (2 * p - 1) * size).set(query.gadgetPoly.bytes);
-      stage(f, arena, consts, [nthRoot(f, 2 * p), query.at, invInt(f, 2 * p)]);
-      k.extendLast(id, poly, 2 * p, consts);
-      k.lagrangeEval(id, poly, 1, 2 * p, consts, out + arity * size, scratch);
+      stage(f, arena, consts, [query.at, invInt(f, 2 * p), nthRoot(f, 2 * p)]);
+      k.nodePowers(id, consts + 2 * size, 2 * p, nodes);
+      k.extendLast(id, poly, 2 * p, nodes);
+      k.lagrangeEval(id, poly, 1, 2 * p, nodes, consts, out + arity * size, scratch);
     }
     return arena.bytes(out, outLength * size).slice();
   });
@@ -354,9 +359,11 @@ export function extendLastWasm(f: Field, values: readonly bigint[]): bigint[] {
   return prioWasm.run((k, arena) => {
     const v = arena.allocSecret(n * size);
     const root = arena.alloc(size);
+    const nodes = arena.alloc(n * size);
     stage(f, arena, v, values);
     stage(f, arena, root, [nthRoot(f, n)]);
-    k.extendLast(fieldId(f), v, n, root);
+    k.nodePowers(fieldId(f), root, n, nodes);
+    k.extendLast(fieldId(f), v, n, nodes);
     return unstage(f, arena, v, n);
   });
 }
@@ -446,20 +453,20 @@ export interface ChunkedPlan {
   /** shardChunked's constants: 1, W_p, W_p^-1, W_2p, 1/p. */
   readonly shardConsts: Uint8Array;
   /**
-   * verifyChunked's constants (1/shares, W_p, W_2p, 1/p, 1/2p, the linear check's constant, 1 in
-   * Montgomery form), then the linear check's further weights and the truncation's weights in
-   * Montgomery form, staged as one block.
+   * verifyChunked's constants (1/shares, 1/p, 1/2p, the linear check's constant, 1 in Montgomery
+   * form), then the linear check's further weights, the truncation's weights and the nodes W_p^i
+   * (i < p) and W_2p^i (i < 2p), all in Montgomery form, staged as one block.
    */
   readonly verifyConsts: Uint8Array;
   /** Bytes of one proof, of one verifier share (verifiers and joint-randomness part). */
   readonly proofBytes: number;
   readonly verifierShareBytes: number;
-  /** Whether sharding and verification fit in one call's wasm memory, by dst length (worked out once the module is loaded). */
-  readonly fits: Map<number, boolean>;
+  /** The one-call kernels' regions by dst length, or null when a step does not fit one call's wasm memory (worked out once, the module loaded). */
+  readonly layouts: Map<number, ChunkedLayouts | null>;
 }
 
 /** Constants of verifyChunked's block before the weights. */
-const VERIFY_CONSTS = 7;
+const VERIFY_CONSTS = 5;
 
 /** The plan of a Prio3 over a chunked bit-check circuit. */
 export function chunkedPlan(
@@ -481,10 +488,18 @@ export function chunkedPlan(
   const tail = linear?.tail.vec ?? [];
   /** w R mod p: a weight in Montgomery form, so the kernel's dot products (x w R / R) give x w. */
   const montgomery = (values: readonly bigint[]): bigint[] => values.map((w) => (w << BigInt(8 * size)) % f.modulus);
+  /** W_n^i for i < n. */
+  const nodes = (n: number): bigint[] => {
+    const w = nthRoot(f, n);
+    const out = [1n];
+    while (out.length < n) out.push((out[out.length - 1]! * w) % f.modulus);
+    return out;
+  };
   const verifyConsts = encodeVec(f, [
-    invInt(f, shares), nthRoot(f, p), nthRoot(f, 2 * p), invInt(f, p), invInt(f, 2 * p), linear?.constant ?? 0n, ...montgomery([1n]),
+    invInt(f, shares), invInt(f, p), invInt(f, 2 * p), linear?.constant ?? 0n, ...montgomery([1n]),
     ...montgomery(tail),
     ...montgomery(check.truncate?.weights.vec ?? []),
+    ...montgomery([...nodes(p), ...nodes(2 * p)]),
   ]);
   return {
     field: f,
@@ -503,7 +518,7 @@ export function chunkedPlan(
     verifyConsts,
     proofBytes: size * (2 * check.chunkLength + 2 * p - 1),
     verifierShareBytes: size * proofs * (2 * check.chunkLength + 2) + SEED_SIZE,
-    fits: new Map(),
+    layouts: new Map(),
   };
 }
 
@@ -515,6 +530,26 @@ function layout(...lengths: number[]): number[] {
 }
 
 type Kernels = Parameters<Parameters<typeof prioWasm.run>[0]>[0];
+
+/**
+ * One secret block for a one-call kernel: `regions` (layout's offsets, the total last) sized, the
+ * given parts copied to the first regions in order; the rest (outputs, scratch) is left to the
+ * kernel. Returns the block's address and a view of it.
+ */
+function stageRegions(arena: Arena, regions: readonly number[], parts: readonly Uint8Array[]): { base: number; view: Uint8Array } {
+  const total = regions[regions.length - 1]!;
+  const base = arena.allocSecret(total);
+  const view = arena.bytes(base, total);
+  parts.forEach((part, i) => view.set(part, regions[i]));
+  return { base, view };
+}
+
+/** The offsets of each one-call kernel's regions in its secret block (layout's, the total last). */
+interface ChunkedLayouts {
+  readonly shard: readonly number[];
+  readonly verify: readonly number[];
+  readonly combine: readonly number[];
+}
 
 /** shardChunked's regions: dst, constants, measurement, randomness, nonce, leader share, public share, scratch; and the total. */
 function shardLayout(k: Kernels, plan: ChunkedPlan, dstLength: number): number[] {
@@ -532,19 +567,38 @@ function verifyLayout(k: Kernels, plan: ChunkedPlan, dstLength: number): number[
   return layout(dstLength, plan.verifyConsts.length, SEED_SIZE, 16, plan.shares * SEED_SIZE, leaderBytes, plan.verifierShareBytes, SEED_SIZE, plan.outputLen * size, scratchBytes);
 }
 
+/** combineChunked's regions: dst, verifier shares, seed, scratch; and the total. */
+function combineLayout(k: Kernels, plan: ChunkedPlan, dstLength: number): number[] {
+  const scratchBytes = k.combineChunkedScratchBytes(fieldId(plan.field), plan.shares, plan.proofs, plan.chunkLength, dstLength);
+  return layout(dstLength, plan.shares * plan.verifierShareBytes, SEED_SIZE, scratchBytes);
+}
+
+/** The layouts of `plan` with a dst of `dstLength` bytes (made once), or null when sharding or verification would not fit one call's wasm memory. */
+function layoutsOf(k: Kernels, plan: ChunkedPlan, dstLength: number): ChunkedLayouts | null {
+  let layouts = plan.layouts.get(dstLength);
+  if (layouts === undefined) {
+    const shard = shardLayout(k, plan, dstLength);
+    const verify = verifyLayout(k, plan, dstLength);
+    layouts = Math.max(shard.at(-1)!, verify.at(-1)!) <= MAX_CALL_BYTES ? { shard, verify, combine: combineLayout(k, plan, dstLength) } : null;
+    plan.layouts.set(dstLength, layouts);
+  }
+  return layouts;
+}
+
+/** The layouts of a plan the caller found fitting (chunkedKernelsFit). */
+function fittingLayouts(k: Kernels, plan: ChunkedPlan, dstLength: number): ChunkedLayouts {
+  const layouts = layoutsOf(k, plan, dstLength);
+  if (layouts === null) throw new PrivkitError('E_OVERFLOW', `a step of this Prio3 does not fit one call's wasm memory (${MAX_CALL_BYTES / 2 ** 20} MiB)`);
+  return layouts;
+}
+
 /**
  * Whether the one-call kernels run `plan` with a dst of `dstLength` bytes: the wasm module is loaded
  * and sharding and verification each fit in one call's wasm memory (MAX_CALL_BYTES). Otherwise the
  * step-by-step path runs (its kernel calls stage less at a time).
  */
 export function chunkedKernelsFit(plan: ChunkedPlan, dstLength: number): boolean {
-  if (!wasmLoaded()) return false;
-  let fits = plan.fits.get(dstLength);
-  if (fits === undefined) {
-    fits = prioWasm.run((k) => Math.max(shardLayout(k, plan, dstLength).at(-1)!, verifyLayout(k, plan, dstLength).at(-1)!) <= MAX_CALL_BYTES);
-    plan.fits.set(dstLength, fits);
-  }
-  return fits;
+  return wasmLoaded() && (plan.layouts.get(dstLength) ?? prioWasm.run((k) => layoutsOf(k, plan, dstLength))) !== null;
 }
 
 /**
@@ -554,14 +608,9 @@ export function chunkedKernelsFit(plan: ChunkedPlan, dstLength: number): boolean
  */
 export function shardChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, meas: Uint8Array, rand: Uint8Array, nonce: Uint8Array): { leaderShare: Uint8Array; publicShare: Uint8Array } {
   return prioWasm.run((k, arena) => {
-    const [dstAt, constsAt, measAt, randAt, nonceAt, leaderAt, publicAt, scratchAt, total] = shardLayout(k, plan, dst.length);
-    const base = arena.allocSecret(total!);
-    const view = arena.bytes(base, total!);
-    view.set(dst, dstAt);
-    view.set(plan.shardConsts, constsAt);
-    view.set(meas, measAt);
-    view.set(rand, randAt);
-    view.set(nonce, nonceAt);
+    const regions = fittingLayouts(k, plan, dst.length).shard;
+    const [dstAt, constsAt, measAt, randAt, nonceAt, leaderAt, publicAt, scratchAt] = regions;
+    const { base, view } = stageRegions(arena, regions, [dst, plan.shardConsts, meas, rand, nonce]);
     k.shardChunked(fieldId(plan.field), plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, base + dstAt!, dst.length, base + constsAt!, base + measAt!, base + randAt!, base + nonceAt!, base + leaderAt!, base + publicAt!, base + scratchAt!);
     return { leaderShare: view.slice(leaderAt, leaderAt! + meas.length + plan.proofs * plan.proofBytes + SEED_SIZE), publicShare: view.slice(publicAt, publicAt! + plan.shares * SEED_SIZE) };
   });
@@ -569,27 +618,36 @@ export function shardChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, meas: Uint8
 
 /** verifyChunkedWasm's result: the verifier share and, once verifyNext checks the message, the joint-randomness seed and output share. */
 export type ChunkedVerify =
-  | { readonly ok: true; readonly verifierShare: Uint8Array; readonly jointRandSeed: Uint8Array; readonly outShare: Uint8Array }
+  | {
+      readonly ok: true;
+      /** Absent when the verifier shares were combined in the call (`peer` given). */
+      readonly verifierShare?: Uint8Array;
+      readonly jointRandSeed: Uint8Array;
+      readonly outShare: Uint8Array;
+      /** With `peer`: the verifier message's joint-randomness seed, or the first proof that fails. */
+      readonly combined?: ChunkedCombine;
+    }
   | { readonly ok: false; readonly reason: 'part' | 'root of unity' };
 
+/** combineChunkedWasm's result: the joint-randomness seed, or the index of the first proof that fails. */
+export type ChunkedCombine = { readonly seed: Uint8Array } | { readonly failed: number };
+
 /**
- * One aggregator's verification of its input share in one call (lengths checked by the caller).
+ * One aggregator's verification of its input share in one call (lengths checked by the caller); the
+ * verifier share is returned after `frame` free bytes, in the same array (a message's header).
  * The leader's measurement and proofs shares are checked canonical on the copy in wasm memory (E_ARG
  * naming `inputShare` and the element, as in the step-by-step path) before the kernel reads them.
+ * With `peer` (the helper of two aggregators: the leader's verifier share, its length checked by the
+ * caller), the two verifier shares are combined in the same call (combineChunkedWasm), the helper's
+ * straight from wasm memory, and no verifier share is returned.
  */
-export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Array, verifyKey: Uint8Array, nonce: Uint8Array, publicShare: Uint8Array, inputShare: Uint8Array): ChunkedVerify {
+export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Array, verifyKey: Uint8Array, nonce: Uint8Array, publicShare: Uint8Array, inputShare: Uint8Array, frame = 0, peer?: Uint8Array): ChunkedVerify {
   const f = plan.field;
   const size = f.encodedSize;
   return prioWasm.run((k, arena) => {
-    const [dstAt, constsAt, keyAt, nonceAt, publicAt, inputAt, verifierAt, seedAt, outAt, scratchAt, total] = verifyLayout(k, plan, dst.length);
-    const base = arena.allocSecret(total!);
-    const view = arena.bytes(base, total!);
-    view.set(dst, dstAt);
-    view.set(plan.verifyConsts, constsAt);
-    view.set(verifyKey, keyAt);
-    view.set(nonce, nonceAt);
-    view.set(publicShare, publicAt);
-    view.set(inputShare, inputAt);
+    const regions = fittingLayouts(k, plan, dst.length).verify;
+    const [dstAt, constsAt, keyAt, nonceAt, publicAt, inputAt, verifierAt, seedAt, outAt, scratchAt] = regions;
+    const { base, view } = stageRegions(arena, regions, [dst, plan.verifyConsts, verifyKey, nonce, publicShare, inputShare]);
     if (aggId === 0) {
       const measBytes = plan.measLen * size;
       checkEncodedVec(f, view.subarray(inputAt, inputAt! + measBytes), 'inputShare');
@@ -599,16 +657,16 @@ export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Ar
     const status = k.verifyChunked(
       fieldId(f), plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, plan.outputs, aggId,
       base + dstAt!, dst.length, base + constsAt!, base + keyAt!, base + nonceAt!, base + publicAt!, base + inputAt!,
-      plan.ones, tailAt, plan.tailLength, plan.outputLen, plan.truncWidth, tailAt + plan.tailLength * size,
+      plan.ones, tailAt, plan.tailLength, plan.outputLen, plan.truncWidth, tailAt + plan.tailLength * size, tailAt + (plan.tailLength + plan.truncWidth) * size,
       base + verifierAt!, base + seedAt!, base + outAt!, base + scratchAt!,
     );
     if (status !== 0) return { ok: false, reason: status === 1 ? 'part' : 'root of unity' };
-    return {
-      ok: true,
-      verifierShare: view.slice(verifierAt, verifierAt! + plan.verifierShareBytes),
-      jointRandSeed: view.slice(seedAt, seedAt! + SEED_SIZE),
-      outShare: view.slice(outAt, outAt! + plan.outputLen * size),
-    };
+    const jointRandSeed = view.slice(seedAt, seedAt! + SEED_SIZE);
+    const outShare = view.slice(outAt, outAt! + plan.outputLen * size);
+    if (peer !== undefined) return { ok: true, jointRandSeed, outShare, combined: combineIn(k, arena, plan, dst, [peer, base + verifierAt!]) };
+    const verifierShare = new Uint8Array(frame + plan.verifierShareBytes);
+    verifierShare.set(view.subarray(verifierAt, verifierAt! + plan.verifierShareBytes), frame);
+    return { ok: true, verifierShare, jointRandSeed, outShare };
   });
 }
 
@@ -617,22 +675,23 @@ export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Ar
  * caller; their elements are checked canonical here, E_ARG naming `verifierShares[j]`): the joint-
  * randomness seed, or the index of the first proof that fails.
  */
-export function combineChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, shares: readonly Uint8Array[]): { seed: Uint8Array } | { failed: number } {
+export function combineChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, shares: readonly Uint8Array[]): ChunkedCombine {
+  return prioWasm.run((k, arena) => combineIn(k, arena, plan, dst, shares));
+}
+
+/** combineChunkedWasm in the current kernel call; a share given as a number is at that address of wasm memory (read once the block is allocated: growing memory detaches older views). */
+function combineIn(k: Kernels, arena: Arena, plan: ChunkedPlan, dst: Uint8Array, shares: readonly (Uint8Array | number)[]): ChunkedCombine {
   const f = plan.field;
   const id = fieldId(f);
   const shareBytes = plan.verifierShareBytes;
-  return prioWasm.run((k, arena) => {
-    const scratchBytes = k.combineChunkedScratchBytes(id, plan.shares, plan.proofs, plan.chunkLength, dst.length);
-    const [dstAt, sharesAt, seedAt, scratchAt, total] = layout(dst.length, shares.length * shareBytes, SEED_SIZE, scratchBytes);
-    const base = arena.allocSecret(total!);
-    const view = arena.bytes(base, total!);
-    view.set(dst, dstAt);
-    shares.forEach((share, j) => {
-      const at = sharesAt! + j * shareBytes;
-      view.set(share, at);
-      checkEncodedVec(f, view.subarray(at, at + shareBytes - SEED_SIZE), `verifierShares[${j}]`);
-    });
-    const failed = k.combineChunked(id, plan.shares, plan.proofs, plan.chunkLength, base + dstAt!, dst.length, base + sharesAt!, base + seedAt!, base + scratchAt!);
-    return failed === 0 ? { seed: view.slice(seedAt, seedAt! + SEED_SIZE) } : { failed: failed - 1 };
+  const regions = fittingLayouts(k, plan, dst.length).combine;
+  const [dstAt, sharesAt, seedAt, scratchAt] = regions;
+  const { base, view } = stageRegions(arena, regions, [dst]);
+  shares.forEach((share, j) => {
+    const at = sharesAt! + j * shareBytes;
+    view.set(typeof share === 'number' ? arena.bytes(share, shareBytes) : share, at);
+    checkEncodedVec(f, view.subarray(at, at + shareBytes - SEED_SIZE), `verifierShares[${j}]`);
   });
+  const failed = k.combineChunked(id, plan.shares, plan.proofs, plan.chunkLength, base + dstAt!, dst.length, base + sharesAt!, base + seedAt!, base + scratchAt!);
+  return failed === 0 ? { seed: view.slice(seedAt, seedAt! + SEED_SIZE) } : { failed: failed - 1 };
 }

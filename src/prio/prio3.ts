@@ -87,6 +87,15 @@ export interface Prio3VerifyState {
 }
 
 /** The result of {@link Prio3.verifyInit}. */
+/** verifyInit's arguments, their lengths checked. */
+interface CheckedVerifyInput {
+  readonly verifyKey: Uint8Array;
+  readonly aggId: number;
+  readonly nonceGiven: Uint8Array;
+  readonly publicGiven: Uint8Array;
+  readonly inputGiven: Uint8Array;
+}
+
 export interface Prio3VerifyInit {
   /** Kept by the aggregator until the verifier message arrives. */
   readonly state: Prio3VerifyState;
@@ -144,6 +153,14 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 let defaultRng: Rng | undefined;
+/**
+ * shard's draws from the CSPRNG (nonce and randomness), one block reused from call to call (a new
+ * array of more than 64 bytes is allocated off the JS heap, which costs more than a small report's
+ * sharding in wasm); wiped before shard returns. No caller's code runs while it is in use.
+ */
+let drawBlock = new Uint8Array(0);
+/** The absent ctx (nothing can be written to an empty array). */
+const EMPTY = new Uint8Array(0);
 /** Verification states verifyInit made and verifyNext has not consumed (each gives at most one output share). */
 const pendingStates = new WeakSet<Prio3VerifyState>();
 
@@ -229,8 +246,16 @@ export class Prio3<M, R> {
   /** Field elements of one verifier (per proof). */
   readonly verifierLength: number;
 
-  /** The domain separation tag of XOF calls of `usage` (the one-call kernels set the usage bytes 6 and 7 themselves). */
+  /** The tags of the empty ctx by usage, made once (only read: staged or hashed). */
+  private readonly emptyCtxDst: Uint8Array[] = [];
+
+  /** The domain separation tag of XOF calls of `usage` (the one-call kernels set the usage bytes 6 and 7 themselves); not to be written to. */
   private dst(usage: number, ctx: Uint8Array): Uint8Array {
+    if (ctx.length === 0) return (this.emptyCtxDst[usage] ??= this.makeDst(usage, ctx));
+    return this.makeDst(usage, ctx);
+  }
+
+  private makeDst(usage: number, ctx: Uint8Array): Uint8Array {
     const id = this.id;
     return bytesOf([VERSION, 0, id >>> 24, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff, usage >> 8, usage & 0xff], ctx);
   }
@@ -276,7 +301,7 @@ export class Prio3<M, R> {
   }
 
   private readCtx(ctx: unknown): Uint8Array {
-    return ctx === undefined ? new Uint8Array(0) : readBytes('ctx', ctx, MAX_CTX_LENGTH);
+    return ctx === undefined ? EMPTY : readBytes('ctx', ctx, MAX_CTX_LENGTH);
   }
 
   /**
@@ -300,7 +325,8 @@ export class Prio3<M, R> {
     const rng = o.rng ?? (nonceGiven === undefined || randGiven === undefined ? (defaultRng ??= createRng()) : undefined);
     // what is not given is drawn at once, the nonce first (the keystream as two draws would give it)
     const toDraw = (nonceGiven === undefined ? NONCE_SIZE : 0) + (randGiven === undefined ? this.randSize : 0);
-    const drawn = toDraw > 0 ? rng!.bytes(toDraw) : undefined;
+    if (drawBlock.length < toDraw) drawBlock = new Uint8Array(toDraw);
+    const drawn = toDraw > 0 ? rng!.fill(drawBlock.subarray(0, toDraw)) : undefined;
     const nonce = nonceGiven ?? drawn!.slice(0, NONCE_SIZE);
     const rand = randGiven ?? drawn!.subarray(nonceGiven === undefined ? NONCE_SIZE : 0);
     try {
@@ -309,6 +335,7 @@ export class Prio3<M, R> {
       return { nonce, ...this.shardWith(ctx, this.circuit.encode(m), nonce, rand) };
     } finally {
       rand.fill(0);
+      drawn?.fill(0);
     }
   }
 
@@ -399,11 +426,19 @@ export class Prio3<M, R> {
    */
   verifyInit(input: Prio3VerifyInput): Prio3VerifyInit {
     const o = readOptions(input, ['verifyKey', 'aggregatorId', 'nonce', 'publicShare', 'inputShare', 'ctx'], 'input');
-    return this.init(o, o.aggregatorId, this.readCtx(o.ctx));
+    return this.init(o, o.aggregatorId, this.readCtx(o.ctx), 0);
   }
 
-  /** verifyInit on its options, read once (by verifyInit, leaderInit or helperInit), and the read ctx. */
-  private init(o: Partial<Omit<Prio3VerifyInput, 'aggregatorId' | 'ctx'>>, aggregatorId: unknown, ctx: Uint8Array): Prio3VerifyInit {
+  /**
+   * verifyInit on its options, read once (by verifyInit, leaderInit or helperInit), and the read ctx;
+   * the verifier share comes after `frame` free bytes (the leader's ping-pong header), in the same array.
+   */
+  private init(o: Partial<Omit<Prio3VerifyInput, 'aggregatorId' | 'ctx'>>, aggregatorId: unknown, ctx: Uint8Array, frame: number): Prio3VerifyInit {
+    return this.initChecked(this.checkVerifyInput(o, aggregatorId), ctx, frame);
+  }
+
+  /** verifyInit's arguments checked (lengths; the leader's elements are checked where they are staged or copied). */
+  private checkVerifyInput(o: Partial<Omit<Prio3VerifyInput, 'aggregatorId' | 'ctx'>>, aggregatorId: unknown): CheckedVerifyInput {
     const f = this.field;
     const c = this.circuit;
     const verifyKey = assertBytes('verifyKey', o.verifyKey, VERIFY_KEY_SIZE);
@@ -422,14 +457,23 @@ export class Prio3<M, R> {
     if (currentLength(inputGiven) !== expectedInput) {
       throw new PrivkitError('E_ARG', `inputShare of aggregator ${aggId} must be ${expectedInput} bytes, got ${currentLength(inputGiven)}`, { argument: 'inputShare' });
     }
+    return { verifyKey, aggId, nonceGiven, publicGiven, inputGiven };
+  }
+
+  /** init on checked arguments. */
+  private initChecked({ verifyKey, aggId, nonceGiven, publicGiven, inputGiven }: CheckedVerifyInput, ctx: Uint8Array, frame: number): Prio3VerifyInit {
+    const f = this.field;
+    const c = this.circuit;
+    const withJointRand = c.jointRandLen > 0;
+    const proofsLength = this.proofLength * this.proofs;
     const plan = this.wasmPlan(ctx);
     if (plan !== undefined) {
       // the kernel call stages the arguments (checked above, no code runs in between) and checks the leader's elements on its copy
-      const result = verifyChunkedWasm(plan, aggId, this.dst(0, ctx), verifyKey, nonceGiven, publicGiven, inputGiven);
+      const result = verifyChunkedWasm(plan, aggId, this.dst(0, ctx), verifyKey, nonceGiven, publicGiven, inputGiven, frame);
       if (!result.ok) throw this.verifyFailure(result.reason, aggId);
       const state: Prio3VerifyState = { outShare: result.outShare, jointRandSeed: result.jointRandSeed, owner: this };
       pendingStates.add(state);
-      return { state, verifierShare: result.verifierShare };
+      return { state, verifierShare: result.verifierShare! }; // made: no peer to combine with
     }
     // the step-by-step path reads its arguments over many calls: copies
     const nonce = copyBytes(nonceGiven);
@@ -493,7 +537,7 @@ export class Prio3<M, R> {
     }
     const state: Prio3VerifyState = { outShare: outShare.bytes, jointRandSeed, owner: this };
     pendingStates.add(state);
-    return { state, verifierShare: bytesOf(encodeVec(f, verifiers), part ?? []) };
+    return { state, verifierShare: bytesOf(new Uint8Array(frame), encodeVec(f, verifiers), part ?? []) };
   }
 
   /** The E_AUTH of an input share verifyInit refuses: its joint-randomness or wraparound part differs from the public share's, or the query point is a root of unity. */
@@ -525,13 +569,7 @@ export class Prio3<M, R> {
     }
     const vLength = this.verifierLength * this.proofs;
     const withJointRand = this.circuit.jointRandLen > 0;
-    const expected = f.encodedSize * vLength + (withJointRand ? SEED_SIZE : 0);
-    const checked = (j: number): Uint8Array => {
-      const share = checkTypedArray(`verifierShares[${j}]`, verifierShares[j], ['Uint8Array']);
-      const length = currentLength(share);
-      if (length !== expected) throw new PrivkitError('E_ARG', `verifierShares[${j}] must be ${expected} bytes, got ${length}`, { argument: 'verifierShares', index: j });
-      return share;
-    };
+    const checked = (j: number): Uint8Array => this.checkVerifierShare(verifierShares[j], j);
     const plan = this.wasmPlan(ctx);
     if (plan !== undefined) {
       // the kernel checks the elements on its copy of the shares
@@ -554,6 +592,15 @@ export class Prio3<M, R> {
       if (!decide(this.circuit, verifier)) throw this.proofFailure(i);
     }
     return withJointRand ? this.jointRandSeed(ctx, parts) : new Uint8Array(0);
+  }
+
+  /** verifierShares[j] checked: a Uint8Array of the verifier share's length (its elements are checked where it is staged or copied). */
+  private checkVerifierShare(given: unknown, j: number): Uint8Array {
+    const expected = this.field.encodedSize * this.verifierLength * this.proofs + (this.circuit.jointRandLen > 0 ? SEED_SIZE : 0);
+    const share = checkTypedArray(`verifierShares[${j}]`, given, ['Uint8Array']);
+    const length = currentLength(share);
+    if (length !== expected) throw new PrivkitError('E_ARG', `verifierShares[${j}] must be ${expected} bytes, got ${length}`, { argument: 'verifierShares', index: j });
+    return share;
   }
 
   /** The E_AUTH of a verifier message whose proof `proof` fails. */
@@ -661,8 +708,10 @@ export class Prio3<M, R> {
   leaderInit(input: Omit<Prio3VerifyInput, 'aggregatorId'>): Prio3LeaderInit {
     this.requireTwo();
     const o = readOptions(input, VERIFY_INPUT_KEYS, 'input');
-    const { state, verifierShare } = this.init(o, 0, this.readCtx(o.ctx));
-    return { state, outbound: encodePingPong(0, [verifierShare]) };
+    // the verifier share is made after room for the message's header: the message without a copy
+    const { state, verifierShare: outbound } = this.init(o, 0, this.readCtx(o.ctx), PING_PONG_HEADER);
+    writePingPongHeader(outbound, 0);
+    return { state, outbound };
   }
 
   /**
@@ -676,11 +725,24 @@ export class Prio3<M, R> {
     this.requireTwo();
     const o = readOptions(input, [...VERIFY_INPUT_KEYS, 'inbound'], 'input');
     const ctx = this.readCtx(o.ctx);
-    const { state, verifierShare } = this.init(o, 1, ctx);
-    // the leader's share is read (and staged, or copied) before any other code runs
+    const checked = this.checkVerifyInput(o, 1);
+    const plan = this.wasmPlan(ctx);
+    if (plan !== undefined) {
+      // verification and the verifier shares' combination in one kernel call: the helper's share never leaves wasm memory
+      const leaderShare = this.checkVerifierShare(decodePingPong(checkBytes('inbound', o.inbound), 0)[0], 0);
+      const result = verifyChunkedWasm(plan, 1, this.dst(0, ctx), checked.verifyKey, checked.nonceGiven, checked.publicGiven, checked.inputGiven, 0, leaderShare);
+      if (!result.ok) throw this.verifyFailure(result.reason, 1);
+      const combined = result.combined!;
+      if ('failed' in combined) throw this.proofFailure(combined.failed);
+      const state: Prio3VerifyState = { outShare: result.outShare, jointRandSeed: result.jointRandSeed, owner: this };
+      pendingStates.add(state);
+      return { outShare: this.finish(state, combined.seed), outbound: encodePingPong(2, combined.seed) };
+    }
+    const { state, verifierShare } = this.initChecked(checked, ctx, 0);
+    // the leader's share is read (and copied) before any other code runs
     const [leaderShare] = decodePingPong(checkBytes('inbound', o.inbound), 0);
     const message = this.combine([leaderShare!, verifierShare], ctx);
-    return { outShare: this.finish(state, message), outbound: encodePingPong(2, [message]) };
+    return { outShare: this.finish(state, message), outbound: encodePingPong(2, message) };
   }
 
   /**
@@ -711,14 +773,25 @@ export function adoptLeaderState(vdaf: Prio3<unknown, unknown>, outShare: Uint8A
   return state;
 }
 
-/** Encodes a ping-pong Message: a type byte, then each field as a 4-byte big-endian length and its bytes. */
-function encodePingPong(type: number, fields: readonly Uint8Array[]): Uint8Array {
-  const parts: (Uint8Array | number[])[] = [[type]];
-  for (const field of fields) {
-    const n = field.length;
-    parts.push([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff], field);
-  }
-  return bytesOf(...parts);
+/** Bytes of a one-field ping-pong Message before its field: the type byte and the field's 4-byte big-endian length. */
+const PING_PONG_HEADER = 5;
+
+/** Writes the header of the one-field ping-pong message of `type` that fills `out` (its field after the header). */
+function writePingPongHeader(out: Uint8Array, type: number): void {
+  const n = out.length - PING_PONG_HEADER;
+  out[0] = type;
+  out[1] = n >>> 24;
+  out[2] = (n >>> 16) & 0xff;
+  out[3] = (n >>> 8) & 0xff;
+  out[4] = n & 0xff;
+}
+
+/** Encodes a one-field ping-pong Message (the leader's verifier share, the verifier message). */
+function encodePingPong(type: number, field: Uint8Array): Uint8Array {
+  const out = new Uint8Array(PING_PONG_HEADER + field.length);
+  out.set(field, PING_PONG_HEADER);
+  writePingPongHeader(out, type);
+  return out;
 }
 
 function decodePingPong(bytes: Uint8Array, expectedType: number): Uint8Array[] {
