@@ -7,8 +7,13 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameS
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const buildStarted = new Date(); // the stamp carries this time, so an edit made during the build is seen as newer
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The generated modules' folder is made before the build's time is taken and only emptied after:
+// creating or removing it changes src/wasm's mtime, which scripts/setup.mjs would take for an edit
+// made after the build (and rebuild on every `npm test`).
+const generated = join(root, 'src/wasm/generated');
+mkdirSync(generated, { recursive: true });
+const buildStarted = new Date(); // the stamp carries this time, so an edit made during the build is seen as newer
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
 
@@ -69,9 +74,7 @@ function compile({ name, entry, flags }) {
 }
 if (!wasmFresh) await Promise.all(modules.map(compile));
 
-const generated = join(root, 'src/wasm/generated');
-rmSync(generated, { recursive: true, force: true });
-mkdirSync(generated, { recursive: true });
+for (const file of readdirSync(generated)) rmSync(join(generated, file), { recursive: true, force: true });
 for (const { name, entry } of modules) {
   const wasm = readFileSync(join(root, `build/${name}.wasm`));
   writeFileSync(

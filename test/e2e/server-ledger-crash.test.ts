@@ -8,44 +8,18 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RdpAccountant } from 'privkit/accounting';
 import { createRng } from 'privkit/dp';
 import { ready } from 'privkit';
-import { LEDGER_FILE } from 'privkit/server';
+import { ledgerRows, withLedger, type LedgerRow } from '../support/ledger-rows.js';
 
 const KILLS = 20;
 const dir = mkdtempSync(join(tmpdir(), 'privkit-ledger-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Row {
-  round: number;
-  status: string;
-  checked_in: number;
-  sampled: number;
-  included: number;
-  event: string | null;
-  epsilon_after: number | null;
-  versions: number;
-  version: number | null;
-}
-
-function readLedger(readonly = false): Row[] {
-  const db = new Database(join(dir, LEDGER_FILE), { readonly });
-  try {
-    return db
-      .prepare(
-        `SELECT r.round, r.status, r.checked_in, r.sampled, r.included, c.event, c.epsilon_after,
-           (SELECT COUNT(*) FROM models m WHERE m.task_id = r.task_id AND m.round = r.round) AS versions,
-           (SELECT MAX(version) FROM models m WHERE m.task_id = r.task_id AND m.round = r.round) AS version
-         FROM rounds r LEFT JOIN charges c ON c.task_id = r.task_id AND c.round = r.round ORDER BY r.round`,
-      )
-      .all() as Row[];
-  } finally {
-    db.close();
-  }
-}
+/** The ledger's rounds; read-only beside the running child. */
+const readLedger = (readonly = false): LedgerRow[] => withLedger(dir, readonly, ledgerRows);
 
 /**
  * Waits until the running child has opened a round beyond the first `known` (read-only reads of the
@@ -82,7 +56,7 @@ describe('privacy ledger under kill -9', () => {
   it(`loses no committed round and never under- or double-charges over ${KILLS} random kill points`, async () => {
     await ready();
     const rng = createRng({ seed: new Uint8Array(32).fill(15) });
-    let before: Row[] = [];
+    let before: LedgerRow[] = [];
     const landed: Record<string, number> = { open: 0, charged: 0, idle: 0 };
     for (let kill = 0; kill < KILLS; kill++) {
       const child = await startChild();

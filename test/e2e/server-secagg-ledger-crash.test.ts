@@ -17,12 +17,11 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RdpAccountant, type PrivacyEvent } from 'privkit/accounting';
 import { createRng } from 'privkit/dp';
 import { ready } from 'privkit';
-import { LEDGER_FILE } from 'privkit/server';
+import { ledgerRows, withLedger, type LedgerRow } from '../support/ledger-rows.js';
 
 const KILLS = 20;
 const ROUNDS = KILLS + 10; // a kill cycle releases at most about one round (rounds take ~70 ms, kills land within 20 ms of a phase)
@@ -36,34 +35,11 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Row {
-  round: number;
-  status: string;
-  checked_in: number;
-  sampled: number;
-  included: number;
-  event: string | null;
-  epsilon_after: number | null;
-  versions: number;
-  version: number | null;
-}
-
-function readLedger(): { rows: Row[]; modelHashes: Map<number, string> } {
-  const db = new Database(join(dir, LEDGER_FILE), { readonly: true });
-  try {
-    const rows = db
-      .prepare(
-        `SELECT r.round, r.status, r.checked_in, r.sampled, r.included, c.event, c.epsilon_after,
-           (SELECT COUNT(*) FROM models m WHERE m.task_id = r.task_id AND m.round = r.round) AS versions,
-           (SELECT MAX(version) FROM models m WHERE m.task_id = r.task_id AND m.round = r.round) AS version
-         FROM rounds r LEFT JOIN charges c ON c.task_id = r.task_id AND c.round = r.round ORDER BY r.round`,
-      )
-      .all() as Row[];
+function readLedger(): { rows: LedgerRow[]; modelHashes: Map<number, string> } {
+  return withLedger(dir, true, (db) => {
     const models = db.prepare('SELECT version, params FROM models ORDER BY version').all() as { version: number; params: Uint8Array }[];
-    return { rows, modelHashes: new Map(models.map((m) => [m.version, createHash('sha256').update(m.params).digest('hex')])) };
-  } finally {
-    db.close();
-  }
+    return { rows: ledgerRows(db), modelHashes: new Map(models.map((m) => [m.version, createHash('sha256').update(m.params).digest('hex')])) };
+  });
 }
 
 /** Lines of a child's stdout, and a way to wait for one that matches. */
@@ -130,7 +106,7 @@ function clientView(lines: Lines): { phases: Map<number, Set<Phase>>; tasks: Map
 }
 
 /** The invariants of the ledger that hold after any crash (see the file header). */
-function checkLedger(rows: Row[], modelHashes: Map<number, string>, clients: Lines): void {
+function checkLedger(rows: LedgerRow[], modelHashes: Map<number, string>, clients: Lines): void {
   const accountant = new RdpAccountant();
   let lastVersion = 0;
   const { phases, tasks } = clientView(clients);
@@ -169,7 +145,7 @@ describe('SecAgg+ privacy ledger under kill -9', () => {
     let server = await startServer(0, 6);
     const port = server.port;
     const clients = spawnChild('secagg-crash-clients.mjs', [`ws://127.0.0.1:${port}`, JSON.stringify(server.tokens)]);
-    let before: Row[] = [];
+    let before: LedgerRow[] = [];
     const landed = new Map<string, number>();
     for (let kill = 0; kill < KILLS; kill++) {
       if (kill > 0) server = await startServer(port, 0);

@@ -119,7 +119,7 @@ function expectClipInvariants(
         expect.fail(`row ${r} layer ${k}: norm ${after} after clipping exceeds the bound ${bound}`);
       }
       if (norm <= bound * (1 - NORM_REL)) {
-        expectBitEqual(out.subarray(start, end), x.subarray(start, end), `row ${r} layer ${k} (norm ${norm} <= ${bound})`);
+        expectBitEqual(out.subarray(start, end), x.subarray(start, end), () => `row ${r} layer ${k} (norm ${norm} <= ${bound})`);
       } else if (norm > bound * (1 + NORM_REL) && !(relativeError(after, bound) <= NORM_REL)) {
         expect.fail(`row ${r} layer ${k}: clipped norm ${after} is not the bound ${bound}`);
       }

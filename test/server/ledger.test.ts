@@ -1,16 +1,16 @@
 // The privacy ledger's on-disk format (the kill -9 test of the ledger, with a server in a child
 // process, is test/e2e/server-ledger-crash.test.ts).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { LEDGER_FILE } from 'privkit/server';
+import { scratchDir } from '../support/scratch.js';
 
 describe('ledger format', () => {
   it('refuses a ledger of an earlier format (its charges would replay under the old sampler slack, without tail mass) and changes nothing in it', async () => {
     const { Ledger, LEDGER_FORMAT } = await import('../../dist/src/server/ledger.js');
-    const dir = mkdtempSync(join(tmpdir(), 'privkit-ledger-format-'));
+    const dir = scratchDir('privkit-ledger-format-');
     try {
       new Ledger(dir).close();
       const file = join(dir, LEDGER_FILE);

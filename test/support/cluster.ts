@@ -2,12 +2,12 @@
 // before the file's tests, aggregator child processes (test/e2e/fixtures/cluster-aggregator.mjs) and ledger
 // directories, all torn down after them.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { ready } from 'privkit';
 import { startRedis, type TestRedis } from './redis.js';
+import { scratchDir } from './scratch.js';
 
 /** An aggregator child process and the URL its clients connect to. */
 export interface ChildAggregator {
@@ -35,7 +35,7 @@ export function clusterFixture() {
     },
     /** A fresh ledger directory. */
     dataDir: (): string => {
-      const dir = mkdtempSync(join(tmpdir(), 'privkit-cluster-'));
+      const dir = scratchDir('privkit-cluster-');
       dirs.push(dir);
       return dir;
     },

@@ -2,19 +2,18 @@
 // a Redis: clusterEnv starts one (test/support/redis.ts) and a coordinator that publishes the task the
 // aggregator row serves; closeClusterEnv stops both. A valid call starts a coordinator (its own task
 // id and data directory) or an aggregator on a free port, reads its status, and closes it.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import * as server from 'privkit/server';
 import { startRedis, type TestRedis } from '../../support/redis.js';
 import { int, obj, oneOf, opaque, positive, rngField, str, type SweepRow } from '../sweep-harness.js';
+import { scratchDir } from '../../support/scratch.js';
 
 const entry = 'privkit/server';
 let redis: TestRedis | undefined;
 let published: server.ClusterCoordinator | undefined;
 const dirs: string[] = [];
 const dataDir = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'privkit-sweep-cluster-'));
+  const dir = scratchDir('privkit-sweep-cluster-');
   dirs.push(dir);
   return dir;
 };

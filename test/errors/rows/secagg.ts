@@ -316,6 +316,12 @@ const fixedSetup = (): sa.SetupMessage => ({
 /** Protocol messages are checked as messages: errors name 'message' and give the field's path in the text. */
 const MESSAGE_ALIASES = { setup: ['message'], encoded: ['message'] };
 
+/**
+ * A round's protocol state on both sides (Row.stateOf): a call it refused without changing it hands
+ * the round to the next call, so the sweep builds a round only after a call that went through.
+ */
+const roundState = (r: TestRound) => ({ server: r.server.round, from: r.server.receivedFrom, convicted: r.server.convicted, clients: r.clients.map((c) => c.state) });
+
 /** A fresh 3-client round brought up to (not including) the server's close of `round`. */
 async function roundAt(round: Parameters<TestRound['until']>[0]): Promise<TestRound> {
   const r = await TestRound.create({ n: 3 });
@@ -368,6 +374,7 @@ const protocolRows: Row[] = [
       const [message] = await r.advertise([r.clients[0]!]);
       return { r, message };
     },
+    stateOf: ({ r }) => roundState(r),
     params: [{ name: 'message', domain: advertiseDomain }],
     args: ({ message }) => [message],
     call: async ([m], { r }) => {
@@ -403,6 +410,7 @@ const protocolRows: Row[] = [
       const r = await TestRound.create({ n: 3 });
       return { r, setup: await r.server.setup() };
     },
+    stateOf: ({ r }) => roundState(r),
     params: [{ name: 'setup', domain: setupDomain }],
     args: ({ setup }) => [setup],
     call: async ([s], { r }) => (await r.clients[0]!.advertiseKeys(s)).type,
@@ -412,6 +420,7 @@ const protocolRows: Row[] = [
     export: 'SecAggClient',
     label: 'SecAggClient#shareKeys',
     setup: () => roundAt('share-keys'),
+    stateOf: roundState,
     params: [{ name: 'message', domain: publicKeysDomain }],
     args: (r: TestRound) => [r.keys.get('c0')],
     call: async ([m], r: TestRound) => (await r.clients[0]!.shareKeys(m)).shares.length,
@@ -421,6 +430,7 @@ const protocolRows: Row[] = [
     export: 'SecAggClient',
     label: 'SecAggClient#maskedInput',
     setup: () => roundAt('masked-input'),
+    stateOf: roundState,
     params: [
       { name: 'message', domain: encryptedSharesDomain },
       { name: 'input', domain: typed('Uint32Array') },
@@ -433,6 +443,7 @@ const protocolRows: Row[] = [
     export: 'SecAggClient',
     label: 'SecAggClient#consistencyCheck',
     setup: () => roundAt('consistency-check'),
+    stateOf: roundState,
     params: [{ name: 'message', domain: consistencyDomain }],
     args: (r: TestRound) => [r.checks.get('c0')],
     call: async ([m], r: TestRound) => (await r.clients[0]!.consistencyCheck(m)).type,
@@ -442,6 +453,7 @@ const protocolRows: Row[] = [
     export: 'SecAggClient',
     label: 'SecAggClient#unmask',
     setup: () => roundAt('unmasking'),
+    stateOf: roundState,
     params: [{ name: 'message', domain: unmaskRequestDomain }],
     args: (r: TestRound) => [r.requests.get('c0')],
     call: async ([m], r: TestRound) => (await r.clients[0]!.unmask(m)).keyShares.length,
@@ -530,6 +542,7 @@ const wireRows: Row[] = [
     entry,
     export: 'signedBytes',
     setup: async () => (await (await TestRound.create({ n: 3 })).advertise())[0],
+    stateOf: (m: sa.ClientMessage) => m,
     params: [{ name: 'message', domain: advertiseDomain }],
     args: (m: sa.ClientMessage) => [m],
     call: ([m]) => sa.signedBytes(m),
@@ -543,6 +556,7 @@ const wireRows: Row[] = [
       const [message] = await r.advertise();
       return { message, key: r.signingKeys.get('c0')!.privateKey };
     },
+    stateOf: ({ message }) => message,
     params: [{ name: 'message', domain: unsignedAdvertiseDomain }, { name: 'privateKey', domain: instance('CryptoKey') }],
     args: ({ message: { signature: _signature, ...unsigned }, key }) => [unsigned, key],
     call: async ([m, k]) => (await sa.signMessage(m, k)).signature.length,

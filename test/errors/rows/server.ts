@@ -1,12 +1,11 @@
 // Sweep rows of privkit/server (createServer, the wire codec, constants) and privkit/client (connect).
 // A valid createServer call starts a server on a free port in a fresh data directory and closes it;
 // a valid connect call is closed before it opens a socket.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import * as server from 'privkit/server';
 import * as client from 'privkit/client';
 import { bool, fn, int, obj, oneOf, opaque, positive, str, typed, type SweepRow } from '../sweep-harness.js';
+import { scratchDir } from '../../support/scratch.js';
 
 const entry = 'privkit/server';
 const limitsDomain = obj(
@@ -16,7 +15,7 @@ const limitsDomain = obj(
 
 const dataDirs: string[] = [];
 const dataDir = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'privkit-sweep-'));
+  const dir = scratchDir('privkit-sweep-');
   dataDirs.push(dir);
   return dir;
 };
