@@ -1,7 +1,7 @@
 // `npm run bench cluster`: privkit/server scaled out over Redis on this machine: does a second
 // aggregator process serve a central-DP cohort faster? A redis-server on a free local port; a
-// coordinator in this process; 1 or 2 aggregator processes; 400 clients in 2 other processes (spread
-// round-robin over the aggregators), all sampled every round, a 10,000-parameter model (softmax
+// coordinator in this process; 1 or 2 aggregator processes; 400 or 1,000 clients in 2 other processes
+// (spread round-robin over the aggregators), all sampled every round, a 10,000-parameter model (softmax
 // regression, 999 inputs x 10 classes).
 // On 2 cores the clients compete with the aggregators for the CPU, so three kinds of trial:
 //   - light clients (cluster-light-clients.ts): the wire protocol with a precomputed update and no
@@ -9,8 +9,8 @@
 //     capacity of aggregator processes), with each aggregator pinned to a core of its own (aggregator
 //     i on core i, taskset: one aggregator process gets exactly one core in the 1-aggregator trial, as
 //     each does in the 2-aggregator one; clients, coordinator and Redis have no core of their own on 2
-//     cores and are left to the scheduler), and unpinned;
-//   - privkit/client training one sample (cluster-clients.ts), unpinned.
+//     cores and are left to the scheduler), 400 and 1,000 clients, and unpinned at 400;
+//   - privkit/client training one sample (cluster-clients.ts), unpinned, 400 clients.
 // Two measures of each trial: the wall time of a round (between two consecutive round results: result
 // broadcast, check-ins, sampling, model to the clients, uploads, clipping, partial sums, merge, noise,
 // ledger commit), and the CPU time of every process over rounds 2-8 (each process's own count, sampled
@@ -33,7 +33,6 @@ import { taskKeys } from '../src/server/redis.js';
 import { startRedis } from '../test/support/redis.js';
 import { textTable } from './harness.js';
 
-const CLIENTS = 400;
 const CLIENT_PROCESSES = 2;
 const INPUTS = 999; // (999 + 1) x 10 = 10,000 parameters
 const PARAMS = (INPUTS + 1) * 10;
@@ -46,6 +45,8 @@ const here = dirname(fileURLToPath(import.meta.url));
  * (aggregator i on core i, taskset) or left to the scheduler. Clients, coordinator and Redis are never pinned.
  */
 interface Config {
+  /** Clients, all sampled every round. */
+  cohort: number;
   aggregators: number;
   clients: 'light' | 'full';
   pinned: boolean;
@@ -133,8 +134,8 @@ async function runTrial(redisUrl: string, config: Config, trial: number): Promis
     model: { type: 'softmax-regression', inputs: INPUTS, classes: 10 },
     local: { epochs: 1, batchSize: 1, learningRate: 0.1 },
     rounds: ROUNDS,
-    clientsPerRound: CLIENTS,
-    minUpdates: CLIENTS / 2,
+    clientsPerRound: config.cohort,
+    minUpdates: config.cohort / 2,
     clipNorm: 1,
     noiseMultiplier: 1,
     trainMs: 120000,
@@ -148,7 +149,8 @@ async function runTrial(redisUrl: string, config: Config, trial: number): Promis
   try {
     const ports = await Promise.all(aggregators.map((child) => child.line('ready ')));
     const urls = ports.map((port) => `ws://127.0.0.1:${port}`);
-    const tokens = await Promise.all(Array.from({ length: CLIENTS }, async () => (await coordinator.issueToken()).token));
+    const tokens: string[] = [];
+    for (let i = 0; i < config.cohort; i++) tokens.push((await coordinator.issueToken()).token); // one at a time: each is a ledger transaction, and a burst would hold the coordinator's loop past its lease
     for (let p = 0; p < CLIENT_PROCESSES; p++) {
       const share = tokens.filter((_, i) => i % CLIENT_PROCESSES === p);
       // client i of process p goes to aggregator (i mod aggregators): both processes spread over all of them
@@ -182,8 +184,8 @@ async function runTrial(redisUrl: string, config: Config, trial: number): Promis
     const final = await coordinator.finished;
     for (let wait = 0; completions.length < ROUNDS && wait < 100; wait++) await new Promise((resolve) => setTimeout(resolve, 10)); // the last result's event
     subscriber.destroy();
-    if (completions.length !== ROUNDS || final.rounds.some((r) => r.status !== 'released' || r.included !== CLIENTS)) {
-      throw new Error(`a bench round did not include all ${CLIENTS} clients: ${JSON.stringify(final.rounds.map(({ round, status, included, checkedIn }) => ({ round, status, included, checkedIn })))}`);
+    if (completions.length !== ROUNDS || final.rounds.some((r) => r.status !== 'released' || r.included !== config.cohort)) {
+      throw new Error(`a bench round did not include all ${config.cohort} clients: ${JSON.stringify(final.rounds.map(({ round, status, included, checkedIn }) => ({ round, status, included, checkedIn })))}`);
     }
     const [from, to] = await Promise.all([first!, last!]);
     const counted = ROUNDS - 1;
@@ -277,20 +279,22 @@ export async function clusterSuite(): Promise<void> {
     ];
     // 1, 2, 1, 2 aggregators in each kind, so that a change in the machine's load hits both
     const kinds: Omit<Config, 'aggregators'>[] = [
-      { clients: 'light', pinned: true },
-      { clients: 'light', pinned: false },
-      { clients: 'full', pinned: false },
+      { cohort: 400, clients: 'light', pinned: true },
+      { cohort: 1000, clients: 'light', pinned: true },
+      { cohort: 400, clients: 'light', pinned: false },
+      { cohort: 400, clients: 'full', pinned: false },
     ];
     const trials: Trial[] = [];
     for (const kind of kinds) for (const aggregators of [1, 2, 1, 2]) trials.push(await runTrial(redis.url, { ...kind, aggregators }, trials.length));
     console.log(
-      `\nprivkit/server over Redis, central DP: ${CLIENTS} clients x ${PARAMS} params, all sampled, clients in ${CLIENT_PROCESSES} processes; round wall time (ms);` +
+      `\nprivkit/server over Redis, central DP: a cohort of clients x ${PARAMS} params, all sampled, clients in ${CLIENT_PROCESSES} processes; round wall time (ms);` +
         ` CPU ms per round of each process over rounds 2-${ROUNDS}; critical path = busiest aggregator + coordinator + Redis (CPU ms, a model, not wall time)`,
     );
     console.log(
       textTable(
-        ['clients', 'pinned', 'aggregators', 'median round (wall)', 'rounds (ms)', 'CPU/round: aggregators', 'coordinator', 'Redis', 'clients', 'critical path (CPU)', 'load before, after'],
+        ['cohort', 'clients', 'pinned', 'aggregators', 'median round (wall)', 'rounds (ms)', 'CPU/round: aggregators', 'coordinator', 'Redis', 'clients', 'critical path (CPU)', 'load before, after'],
         trials.map((t) => [
+          String(t.cohort),
           t.clients,
           t.pinned ? 'yes' : 'no',
           String(t.aggregators),
@@ -305,9 +309,9 @@ export async function clusterSuite(): Promise<void> {
         ]),
       ),
     );
-    const ratios = kinds.map((kind) => ({ ...kind, ...speedups(trials.filter((t) => t.clients === kind.clients && t.pinned === kind.pinned)) }));
+    const ratios = kinds.map((kind) => ({ ...kind, ...speedups(trials.filter((t) => t.cohort === kind.cohort && t.clients === kind.clients && t.pinned === kind.pinned)) }));
     for (const r of ratios) {
-      console.log(`${r.clients} clients, ${r.pinned ? 'aggregators pinned' : 'unpinned'}: 2 aggregators over 1: wall ${r.wall.toFixed(2)}x, CPU-based (critical path) ${r.cpu.toFixed(2)}x (goal >= 1.7x) on ${cpus().length} cores`);
+      console.log(`${r.cohort} ${r.clients} clients, ${r.pinned ? 'aggregators pinned' : 'unpinned'}: 2 aggregators over 1: wall ${r.wall.toFixed(2)}x, CPU-based (critical path) ${r.cpu.toFixed(2)}x (goal >= 1.7x) on ${cpus().length} cores`);
     }
     console.log('\nRedis writes, one client, pipelined');
     console.log(
@@ -320,7 +324,7 @@ export async function clusterSuite(): Promise<void> {
     const file = join(here, '../../bench/results/cluster.json');
     mkdirSync(dirname(file), { recursive: true });
     const machine = { cpu: cpus()[0]?.model, cores: cpus().length, platform: `${platform()} ${release()}`, node: process.version };
-    writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, clients: CLIENTS, params: PARAMS, trials, speedups: ratios, throughput }, null, 2) + '\n');
+    writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, params: PARAMS, trials, speedups: ratios, throughput }, null, 2) + '\n');
   } finally {
     await redis.stop();
   }
