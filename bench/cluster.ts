@@ -13,7 +13,7 @@
 //   - privkit/client training one sample (cluster-clients.ts), unpinned, 400 clients.
 // Two measures of each trial: the wall time of a round (between two consecutive round results: result
 // broadcast, check-ins, sampling, model to the clients, uploads, clipping, partial sums, merge, noise,
-// ledger commit), and the CPU time of every process over rounds 2-8 (each process's own count, sampled
+// ledger commit), and the CPU time of every process over rounds 2-16 (each process's own count, sampled
 // at the first and last round result). The CPU-based measure is a model of the server side on cores
 // of its own: its critical path per round = the busiest aggregator's CPU + the coordinator's + Redis's
 // (one each whatever the number of aggregators, taken as wholly serial); 2 aggregators over 1 is the
@@ -36,7 +36,7 @@ import { textTable } from './harness.js';
 const CLIENT_PROCESSES = 2;
 const INPUTS = 999; // (999 + 1) x 10 = 10,000 parameters
 const PARAMS = (INPUTS + 1) * 10;
-const ROUNDS = 8; // the first is not counted
+const ROUNDS = 16; // the first is not counted; 15 counted rounds even out a garbage collection that falls in one aggregator's window
 const here = dirname(fileURLToPath(import.meta.url));
 
 /**
