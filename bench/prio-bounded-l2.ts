@@ -1,5 +1,6 @@
-// The norm-bounded federated-learning row of the Prio3 bench suite: one Prio3BoundedL2VecSum report
-// of a 100,000-parameter update at 16 bits (the bound of PrioAggregator with clip norm 1), timed as
+// The norm-bounded federated-learning rows of the Prio3 bench suite: one report of a 100,000-parameter
+// update at 16 bits (the bound of PrioAggregator with clip norm 1) under each of PrioAggregator's
+// circuits, Prio3PineL2VecSum (PINE, 'pine') and Prio3BoundedL2VecSum ('bits'), timed as
 // client sharding, the leader's verification (leaderInit + leaderContinued) and the helper's
 // (helperInit), each the median of SAMPLES runs after one warm-up, as wall time and as this process's
 // CPU time; the report's size against the plain update (float32, and 16-bit integers); reports per
@@ -48,9 +49,9 @@ export interface BoundedL2Row {
   reportsPerMinutePerCore: number;
 }
 
-export function boundedL2Row(): BoundedL2Row {
+export function boundedL2Row(circuit: 'pine' | 'bits'): BoundedL2Row {
   const rng = createRng({ seed: new Uint8Array(32).fill(1) });
-  const aggregator = new PrioAggregator({ dimension: DIMENSION, clipNorm: 1, bits: BITS, noiseMultiplier: 1, rng });
+  const aggregator = new PrioAggregator({ dimension: DIMENSION, clipNorm: 1, bits: BITS, noiseMultiplier: 1, circuit, rng });
   const vdaf = aggregator.vdaf;
   const u = rng.uniform(DIMENSION);
   const update = Float32Array.from(u, (v) => v - 0.5);
@@ -69,7 +70,7 @@ export function boundedL2Row(): BoundedL2Row {
   const leader = median(() => vdaf.leaderContinued(leaderFirst().state, finish));
   const reportBytes = report.nonce.length + report.publicShare.length + report.inputShares.reduce((s, share) => s + share.length, 0);
   return {
-    circuit: `Prio3BoundedL2VecSum length ${DIMENSION}, bits ${BITS}, bound ${aggregator.bound}`,
+    circuit: `${vdaf.name} (${vdaf.circuit.field.name}, ${vdaf.proofs} proof${vdaf.proofs > 1 ? 's' : ''}) length ${DIMENSION}, bits ${BITS}, bound ${aggregator.bound}`,
     shardMs: shard.wall,
     leaderVerifyMs: leader.wall,
     helperVerifyMs: helper.wall,

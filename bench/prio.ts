@@ -182,16 +182,26 @@ export async function prioSuite(): Promise<void> {
       rows.map((r) => [r.circuit, f2(r.privkitShardMs), f2(r.divviupShardMs), r.shardSpeedup.toFixed(1), f2(r.privkitVerifyMs), f2(r.divviupVerifyMs), r.verifySpeedup.toFixed(1)]),
     ),
   );
-  const bounded = boundedL2Row();
-  console.log('\nPrio3BoundedL2VecSum: a norm-bounded FL update (goals: shard <= 1 s, verify <= 1 s per aggregator, report <= 3x the update, >= 100 reports/min/core)');
+  const pine = boundedL2Row('pine');
+  const bounded = boundedL2Row('bits');
+  console.log('\nA norm-bounded FL update, PrioAggregator\'s two circuits (goals: shard <= 1 s, verify <= 1 s per aggregator, report <= 3x the update, >= 100 reports/min/core)');
   console.log(
     textTable(
       ['circuit', 'shard ms (CPU)', 'leader verify ms (CPU)', 'helper verify ms (CPU)', 'report MB', 'x float32 update', 'x 16-bit update', 'reports/min/core'],
-      [[bounded.circuit, `${f2(bounded.shardMs)} (${f2(bounded.shardCpuMs)})`, `${f2(bounded.leaderVerifyMs)} (${f2(bounded.leaderVerifyCpuMs)})`, `${f2(bounded.helperVerifyMs)} (${f2(bounded.helperVerifyCpuMs)})`, (bounded.reportBytes / 1e6).toFixed(2), bounded.sizeVsFloat32.toFixed(1), bounded.sizeVs16Bit.toFixed(1), bounded.reportsPerMinutePerCore.toFixed(0)]],
+      [pine, bounded].map((row) => [
+        row.circuit,
+        `${f2(row.shardMs)} (${f2(row.shardCpuMs)})`,
+        `${f2(row.leaderVerifyMs)} (${f2(row.leaderVerifyCpuMs)})`,
+        `${f2(row.helperVerifyMs)} (${f2(row.helperVerifyCpuMs)})`,
+        (row.reportBytes / 1e6).toFixed(2),
+        row.sizeVsFloat32.toFixed(2),
+        row.sizeVs16Bit.toFixed(2),
+        row.reportsPerMinutePerCore.toFixed(0),
+      ]),
     ),
   );
   const file = join(dirname(fileURLToPath(import.meta.url)), '../../bench/results/prio.json');
   mkdirSync(dirname(file), { recursive: true });
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, platform: `${platform()} ${release()}`, node: process.version };
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, samples: SAMPLES, rows, kernels, boundedL2: bounded }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, samples: SAMPLES, rows, kernels, pineL2: pine, boundedL2: bounded }, null, 2) + '\n');
 }

@@ -1,9 +1,12 @@
 // Verifiable aggregation for FedAvg: each client quantizes its clipped update to integers and sends it
-// as a Prio3BoundedL2VecSum report (src/prio/bounded-l2.ts) to two non-colluding aggregators, a
-// leader and a helper, with a proof that its squared L2 norm is at most the public bound M. The
+// as a Prio3 report to two non-colluding aggregators, a leader and a helper, with a proof that its
+// squared L2 norm is at most the public bound M: by default a Prio3PineL2VecSum report (PINE,
+// src/prio/pine.ts: one Field64 element a coordinate, about 2x the float32 update), or with
+// `circuit: 'bits'` a Prio3BoundedL2VecSum one (src/prio/bounded-l2.ts: every coordinate as `bits`
+// Field128 bits, which also proves each coordinate in range; about 66x at 16 bits). The
 // aggregators verify every report on their shares (ping-pong) and sum the valid ones; a report that
-// fails (a malicious client: norm over the bound, a coordinate out of range, a forged proof or a
-// malformed share) is rejected and counted, and contributes nothing. Before releasing its aggregate
+// fails (a malicious client: norm over the bound, a forged proof or a malformed share) is rejected and
+// counted, and contributes nothing. Before releasing its aggregate
 // share, each aggregator adds its own discrete Gaussian noise N_Z(0, sigma^2) per coordinate (the exact
 // sampler of privkit/dp); the collector (the FedAvg server) adds the two noisy shares and maps the sum
 // back to floats. Secure aggregation (SecureAggregator) hides each update but cannot stop a poisoned
@@ -21,7 +24,7 @@
 // Privacy. sigma = noiseMultiplier x sqrt(M). Whose view: (1) each aggregator. It knows its own noise
 // and aggregate share, so from the release it learns S + Z_other, the sum of the accepted updates plus
 // the other aggregator's noise alone; its input shares are uniformly random and the FLP is
-// zero-knowledge towards one verifier, so besides that it learns which reports were valid and how many
+// zero-knowledge towards one verifier (PINE's statistically, within 2^-101: src/prio/pine.ts), so besides that it learns which reports were valid and how many
 // (public under FedAvg's fixed-size sampling with replace-one neighbours). S + Z_other is the discrete
 // Gaussian mechanism: rho = D^2 / (2 sigma^2) zCDP (Canonne, Kamath, Steinke 2020). The aggregators see
 // who sends reports, so against them there is no amplification by sampling: epsilonAgainstAggregators()
@@ -41,6 +44,7 @@ import { resolveRng } from '../dp/noise.js';
 import type { Rng } from '../dp/rng.js';
 import { PrivkitError } from '../errors.js';
 import { MAX_BOUNDED_L2_BITS, prio3BoundedL2VecSum } from '../prio/bounded-l2.js';
+import { prio3PineL2VecSum } from '../prio/pine.js';
 import { NONCE_SIZE, type Prio3, type Prio3AggregateShare, type Prio3Aggregator, type Prio3Report } from '../prio/prio3.js';
 import { assertInteger, assertNumber, describe, readOptions } from '../validate.js';
 import { currentLength, typedArrayKind } from '../wasm/boundary.js';
@@ -65,7 +69,13 @@ export interface PrioAggregatorOptions {
    * quantized update's squared norm) to its aggregate share. 0: no noise (verification only, not private).
    */
   noiseMultiplier: number;
-  /** Chunk lengths of the circuit's gadgets (see prio3BoundedL2VecSum). Default: near the square roots. */
+  /**
+   * The norm-bound circuit: 'pine' (default), Prio3PineL2VecSum (PINE: one Field64 element a
+   * coordinate, a report about 2x the float32 update); 'bits', Prio3BoundedL2VecSum (every
+   * coordinate as `bits` Field128 bits, also proving each in range; about 66x at 16 bits).
+   */
+  circuit?: 'pine' | 'bits';
+  /** Chunk lengths of the circuit's gadgets (see prio3PineL2VecSum and prio3BoundedL2VecSum). Default: the circuit's. */
   chunkLength?: number;
   /** See chunkLength. */
   normChunkLength?: number;
@@ -142,8 +152,8 @@ class PrioParty {
 }
 
 /**
- * Verifiable FedAvg aggregation with DP at the aggregators: clients send Prio3BoundedL2VecSum reports
- * of their quantized updates to a leader and a helper (simulated in this thread), which reject any
+ * Verifiable FedAvg aggregation with DP at the aggregators: clients send Prio3PineL2VecSum (default)
+ * or Prio3BoundedL2VecSum reports of their quantized updates to a leader and a helper (simulated in this thread), which reject any
  * report over the clip norm, sum the valid ones and each add discrete Gaussian noise before release.
  * Pass it to {@link FedAvg} as `aggregator` (sampling without replacement). See the file header for
  * the quantization, the proven bound and whose view the privacy guarantee is about.
@@ -182,7 +192,9 @@ export class PrioAggregator implements UpdateAggregator {
   readonly noiseMultiplier: number;
   /** sigma, in quantized units, of each aggregator's noise per coordinate. */
   readonly noiseSigma: number;
-  /** The Prio3BoundedL2VecSum VDAF of the reports. */
+  /** The norm-bound circuit of the reports. */
+  readonly circuit: 'pine' | 'bits';
+  /** The VDAF of the reports: Prio3PineL2VecSum or Prio3BoundedL2VecSum (options.circuit). */
   readonly vdaf: Prio3<readonly number[], number[]>;
   /** One report per round (withheld rounds included). */
   readonly reports: PrioRoundReport[] = [];
@@ -194,10 +206,10 @@ export class PrioAggregator implements UpdateAggregator {
   readonly #seenNonces = new Set<string>();
 
   /**
-   * @throws {PrivkitError} E_ARG when options is not an object, dimension is not a positive integer, clipNorm is not finite and > 0, bits not an integer in [2, 24], noiseMultiplier not finite and >= 0, sigma = z sqrt(M) outside [1/2, 2^24] when z > 0, a chunk length out of range, or rng not an Rng from createRng.
+   * @throws {PrivkitError} E_ARG when options is not an object, dimension is not a positive integer (at most 2^21 for 'pine'), clipNorm is not finite and > 0, bits not an integer in [2, 24], noiseMultiplier not finite and >= 0, sigma = z sqrt(M) outside [1/2, 2^24] when z > 0, circuit not 'pine' or 'bits', a chunk length out of range, or rng not an Rng from createRng.
    */
   constructor(given: PrioAggregatorOptions) {
-    const options = readOptions(given, ['dimension', 'clipNorm', 'bits', 'noiseMultiplier', 'chunkLength', 'normChunkLength', 'rng'], 'options', true);
+    const options = readOptions(given, ['dimension', 'clipNorm', 'bits', 'noiseMultiplier', 'circuit', 'chunkLength', 'normChunkLength', 'rng'], 'options', true);
     this.dimension = checkDimension(options.dimension);
     this.clipNorm = assertNumber('options.clipNorm', options.clipNorm, 'positive');
     this.bits = options.bits === undefined ? 16 : assertInteger('options.bits', options.bits, 2, Math.min(MAX_PRIO_FL_BITS, MAX_BOUNDED_L2_BITS));
@@ -209,13 +221,18 @@ export class PrioAggregator implements UpdateAggregator {
     if (this.noiseMultiplier > 0 && !(this.noiseSigma >= 0.5 && this.noiseSigma <= MAX_DISCRETE_SCALE)) {
       throw new PrivkitError('E_ARG', `options.noiseMultiplier ${this.noiseMultiplier} gives sigma = ${this.noiseSigma} quantized units; it must be in [1/2, 2^24]`, { argument: 'options.noiseMultiplier' });
     }
-    this.vdaf = prio3BoundedL2VecSum({
-      length: this.dimension,
-      bits: this.bits,
-      bound: this.bound,
+    if (options.circuit !== undefined && options.circuit !== 'pine' && options.circuit !== 'bits') {
+      throw new PrivkitError('E_ARG', `options.circuit must be 'pine' or 'bits', got ${describe(options.circuit)}`, { argument: 'options.circuit' });
+    }
+    this.circuit = options.circuit ?? 'pine';
+    const chunks = {
       ...(options.chunkLength === undefined ? {} : { chunkLength: options.chunkLength }),
       ...(options.normChunkLength === undefined ? {} : { normChunkLength: options.normChunkLength }),
-    });
+    };
+    this.vdaf =
+      this.circuit === 'pine'
+        ? prio3PineL2VecSum({ length: this.dimension, bound: this.bound, ...chunks })
+        : prio3BoundedL2VecSum({ length: this.dimension, bits: this.bits, bound: this.bound, ...chunks });
     this.rng = resolveRng({ rng: options.rng });
     // Always from the CSPRNG, even beside a seeded rng: a client that can predict the verify key can
     // predict the query randomness and forge a proof (only the outputs' reproducibility needs the seed).

@@ -174,6 +174,9 @@ export function clipRows(
     const sq = arena.alloc(group * nLayers * 8);
     const scales = arena.alloc(group * nLayers * 8);
     const acc = 'sum' in sink ? new Accumulator(arena, cols) : undefined;
+    // views made once, after the last allocation (nothing grows the memory during the pass)
+    const sqView = arena.f64(sq, group * nLayers);
+    const scaleView = arena.f64(scales, group * nLayers);
     /** Scales (into `out`) or sums (into the accumulator of `block`) the loaded chunk with the scales at `scales`. */
     const apply = (chunk: Chunk, block: ColumnBlock) => {
       pieces(chunk.col, chunk.cols, (k, offset, len) => {
@@ -189,10 +192,9 @@ export function clipRows(
       acc?.begin(block);
       for (const chunk of rowGroups(rows, cols, nLayers)) {
         window.loadChunk(chunk);
-        const n = chunk.rows * nLayers;
-        arena.f64(sq, n).fill(0);
+        sqView.fill(0, 0, chunk.rows * nLayers);
         pieces(0, cols, (k, offset, len) => kernels.sumSquaresRows(window.ptr + 4 * offset, chunk.rows, len, cols, sq + 8 * k, nLayers));
-        recordNorms(arena.f64(sq, n), arena.f64(scales, n), chunk.row, chunk.rows);
+        recordNorms(sqView, scaleView, chunk.row, chunk.rows);
         if (!('normsOnly' in sink)) apply(chunk, block);
       }
       acc?.end(kernels, block, x, length);
@@ -200,12 +202,12 @@ export function clipRows(
     }
 
     for (let row = 0; row < rows; row++) {
-      arena.f64(sq, nLayers).fill(0);
+      sqView.fill(0);
       for (const chunk of rowChunks(row, cols)) {
         window.loadChunk(chunk);
         pieces(chunk.col, chunk.cols, (k, offset, len) => kernels.sumSquaresRows(window.ptr + 4 * offset, 1, len, cols, sq + 8 * k, nLayers));
       }
-      recordNorms(arena.f64(sq, nLayers), arena.f64(scales, nLayers), row, 1);
+      recordNorms(sqView, scaleView, row, 1);
     }
     if ('normsOnly' in sink) return { norms, clippedCount };
     for (const block of columnBlocks(cols)) {
@@ -213,7 +215,6 @@ export function clipRows(
       for (let row = 0; row < rows; row++) {
         const chunk = { row, rows: 1, ...block };
         window.loadChunk(chunk);
-        const scaleView = arena.f64(scales, nLayers);
         pieces(block.col, block.cols, (k) => (scaleView[k] = scaleOf(norms[row * nLayers + k]!, k)));
         apply(chunk, block);
       }

@@ -61,6 +61,24 @@ export interface Circuit<M, R> {
   decode(output: readonly bigint[], numMeasurements: number, noised?: boolean): R;
   /** Present when the circuit is a chunked bit check (see ChunkedCheck). */
   readonly chunked?: ChunkedCheck;
+  /** Present when the circuit runs PINE's wraparound checks (see Wraparound). */
+  readonly wraparound?: Wraparound;
+}
+
+/**
+ * PINE's wraparound checks (Rothblum, Omri, Chen, Talwar, arXiv 2311.10237, section 3;
+ * draft-chen-cfrg-vdaf-pine): `checks` dot products of the measurement's first `dimension` elements
+ * with random {-1, 0, 1} vectors. The vectors come from a seed bound to the shares of the first
+ * `prefixLen` encoded elements (Prio3 derives it as it derives the joint randomness), so `encode`
+ * gives only those elements and `complete` the rest from the dot products; eval sees the whole
+ * measurement (share) followed by the `checks` dot products (of the share: they are linear).
+ */
+export interface Wraparound {
+  readonly prefixLen: number;
+  readonly dimension: number;
+  readonly checks: number;
+  /** The whole encoded measurement from encode's prefix and its dot products; undefined when a check fails (the client shards again). */
+  complete(prefix: FieldVec, results: readonly bigint[]): FieldVec | undefined;
 }
 
 export const wirePolyLen = (gadgetCalls: number): number => nextPowerOf2(1 + gadgetCalls);

@@ -21,3 +21,5 @@ export { shardReports, leaderInitReports, helperInitReports } from './batch.js';
 export type { Prio3BatchOptions, Prio3StepOptions, Prio3LeaderInput, Prio3HelperInput } from './batch.js';
 export { prio3BoundedL2VecSum, PRIO3_BOUNDED_L2_ID, MAX_BOUNDED_L2_BITS } from './bounded-l2.js';
 export type { Prio3BoundedL2Options } from './bounded-l2.js';
+export { prio3PineL2VecSum, PRIO3_PINE_L2_ID, PINE_ALPHA, PINE_WRAPAROUND_CHECKS, MAX_PINE_LENGTH } from './pine.js';
+export type { Prio3PineL2Options } from './pine.js';

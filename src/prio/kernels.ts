@@ -139,6 +139,66 @@ export function deriveSeed(seed: Uint8Array, dst: Uint8Array, binder: readonly U
   });
 }
 
+/** The first `length` bytes of XofTurboShake128(seed, dst, binder) (wasm when loaded, else the reference). */
+export function expandBytes(seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): Uint8Array {
+  if (!wasmLoaded()) return new XofTurboShake128(seed, dst, binder).next(length);
+  return prioWasm.run((k, arena) => {
+    const [msg, msgLength] = stageXofMessage(arena, seed, dst, [binder]);
+    const out = arena.allocSecret(Math.max(length, 1));
+    const st = arena.allocSecret(k.SHAKE_STATE_BYTES.value);
+    k.turboShake128(msg, msgLength, 1, out, length, st);
+    return arena.bytes(out, length).slice();
+  });
+}
+
+/** Largest dimension of wraparoundDotProducts: its float64 limb sums stay exact (dimension (2^32 - 1) < 2^53). */
+export const MAX_WRAPAROUND_DIMENSION = 2 ** 21;
+
+/** A projection entry from its two bits: 00 is -1, 01 and 10 are 0, 11 is +1. */
+const projectionSign = (bits: number): number => (bits === 3 ? 1 : bits === 0 ? -1 : 0);
+/** The four entries a byte of a projection stream gives, at 4 byte + q. */
+const BYTE_SIGNS = Float64Array.from({ length: 1024 }, (_, e) => projectionSign(((e >> 2) >> (2 * (e & 3))) & 3));
+
+/**
+ * PINE's wraparound dot products (arXiv 2311.10237, section 3) of the first `dimension` encoded
+ * elements of `meas` with `checks` random {-1, 0, 1} vectors: vector k comes from
+ * `stream(k)` (ceil(dimension / 4) bytes), coordinate i from bits 2(i mod 4) and up of byte
+ * floor(i / 4): 00 is -1, 01 and 10 are 0, 11 is +1 (probabilities 1/4, 1/2, 1/4). Each 32-bit limb
+ * of the elements is dotted with the vector in float64, a byte (four entries) at a time (exact: every
+ * partial sum is an integer below dimension 2^32 <= 2^53 in magnitude), and the limbs are recombined
+ * and reduced once per check. Linear, so on a share it gives a share of the dot products.
+ */
+export function wraparoundDotProducts(f: Field, meas: Uint8Array, dimension: number, checks: number, stream: (k: number) => Uint8Array): bigint[] {
+  if (dimension > MAX_WRAPAROUND_DIMENSION) throw new PrivkitError('E_ARG', `wraparound dimension must be at most ${MAX_WRAPAROUND_DIMENSION}, got ${dimension}`, { argument: 'dimension' });
+  const limbs = f.encodedSize / 4;
+  // the platform is little-endian (TurboSHAKE128 requires it): the words are the limbs, lowest first
+  const words = new Uint32Array(dimension * limbs);
+  new Uint8Array(words.buffer).set(meas.subarray(0, dimension * f.encodedSize));
+  const limbValues = Array.from({ length: limbs }, () => new Float64Array(dimension));
+  for (let l = 0; l < limbs; l++) {
+    const x = limbValues[l]!;
+    for (let i = 0; i < dimension; i++) x[i] = words[i * limbs + l]!;
+  }
+  const fullBytes = dimension >> 2;
+  const results = new Array<bigint>(checks);
+  for (let k = 0; k < checks; k++) {
+    const z = stream(k);
+    let sum = 0n;
+    for (let l = limbs - 1; l >= 0; l--) {
+      const x = limbValues[l]!;
+      let dot = 0;
+      for (let j = 0, i = 0; j < fullBytes; j++, i += 4) {
+        const e = z[j]! << 2;
+        dot += BYTE_SIGNS[e]! * x[i]! + BYTE_SIGNS[e + 1]! * x[i + 1]! + BYTE_SIGNS[e + 2]! * x[i + 2]! + BYTE_SIGNS[e + 3]! * x[i + 3]!;
+      }
+      for (let i = 4 * fullBytes; i < dimension; i++) dot += BYTE_SIGNS[(z[fullBytes]! << 2) + (i & 3)]! * x[i]!;
+      sum = (sum << 32n) + BigInt(dot);
+    }
+    results[k] = ((sum % f.modulus) + f.modulus) % f.modulus;
+  }
+  return results;
+}
+
 /** Expands a seed into field elements (wasm when loaded, else the reference). */
 export function expandIntoVec(f: Field, seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): bigint[] {
   return wasmLoaded() ? xofExpandWasm(f, seed, dst, binder, length) : XofTurboShake128.expandIntoVec(f, seed, dst, binder, length);

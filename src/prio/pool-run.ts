@@ -5,6 +5,7 @@
 import { PrivkitError, toWorkerError } from '../errors.js';
 import type { PartRun } from '../pool/types.js';
 import { prio3BoundedL2VecSum } from './bounded-l2.js';
+import { prio3PineL2VecSum } from './pine.js';
 import type { ReportInput, ShardTask, StepOutcome, StepTask } from './pool-ops.js';
 import type { Prio3, Prio3Report } from './prio3.js';
 import type { Prio3Recipe } from './recipes.js';
@@ -20,6 +21,7 @@ const FACTORIES: Record<string, (options: never) => Prio3<any, unknown>> = {
   prio3MultihotCountVec,
   prio3HigherDegree,
   prio3BoundedL2VecSum,
+  prio3PineL2VecSum,
 };
 
 /** The VDAFs this thread made from recipes, by recipe. */

@@ -12,7 +12,7 @@ import { discreteGaussian, MAX_DISCRETE_SCALE } from '../dp/discrete.js';
 import { sha256 } from '../reference/hmac.js';
 import { checkEncodedVec, decodeVec, encodeVec, type Field, FieldVec, vecAdd } from './field.js';
 import { type Circuit, decide, proofLen, proveEncoded, proveRandLen, query, queryRandLen, rootOfUnityError, verifierLen } from './flp.js';
-import { addEncoded, chunkedKernelsFit, type ChunkedPlan, chunkedPlan, combineChunkedWasm, deriveSeed, expandIntoFieldVec, expandIntoVec, shardChunkedWasm, verifyChunkedWasm } from './kernels.js';
+import { addEncoded, chunkedKernelsFit, type ChunkedPlan, chunkedPlan, combineChunkedWasm, deriveSeed, expandBytes, expandIntoFieldVec, expandIntoVec, shardChunkedWasm, verifyChunkedWasm, wraparoundDotProducts } from './kernels.js';
 import { SEED_SIZE } from './xof.js';
 
 /** The draft's VERSION constant (draft 20 keeps the wire format of draft 18). */
@@ -24,6 +24,10 @@ const USAGE_PROVE_RANDOMNESS = 4;
 const USAGE_QUERY_RANDOMNESS = 5;
 const USAGE_JOINT_RAND_SEED = 6;
 const USAGE_JOINT_RAND_PART = 7;
+// PINE's wraparound randomness (beyond the draft, for circuits with wraparound checks: flp.ts's Wraparound)
+const USAGE_WRAPAROUND_PART = 8;
+const USAGE_WRAPAROUND_SEED = 9;
+const USAGE_WRAPAROUND_RANDOMNESS = 10;
 /** Bytes of the domain separation tag before the ctx. */
 const DST_PREFIX = 8;
 
@@ -252,6 +256,25 @@ export class Prio3<M, R> {
     return expandIntoVec(this.field, seed, this.dst(USAGE_JOINT_RANDOMNESS, ctx), new Uint8Array([this.proofs]), this.circuit.jointRandLen * this.proofs);
   }
 
+  /** Bytes of the public share: the joint-randomness parts, then (with wraparound checks) the wraparound parts. */
+  private get publicShareLength(): number {
+    return this.circuit.jointRandLen > 0 ? SEED_SIZE * this.shares * (this.circuit.wraparound === undefined ? 1 : 2) : 0;
+  }
+
+  /** The wraparound part of aggregator aggId: its blind over its share of the wraparound prefix (as the joint-randomness part, under its own usage). */
+  private wraparoundPart(ctx: Uint8Array, aggId: number, blind: Uint8Array, encodedPrefixShare: Uint8Array, nonce: Uint8Array): Uint8Array {
+    return deriveSeed(blind, this.dst(USAGE_WRAPAROUND_PART, ctx), [new Uint8Array([aggId]), nonce, encodedPrefixShare]);
+  }
+
+  /** The wraparound dot products of a measurement (share), with the vectors from the seed of the wraparound parts. */
+  private wraparoundResults(ctx: Uint8Array, parts: readonly Uint8Array[], meas: FieldVec): bigint[] {
+    const w = this.circuit.wraparound!;
+    const seed = deriveSeed(new Uint8Array(SEED_SIZE), this.dst(USAGE_WRAPAROUND_SEED, ctx), parts);
+    const dst = this.dst(USAGE_WRAPAROUND_RANDOMNESS, ctx);
+    const streamLength = Math.ceil(w.dimension / 4);
+    return wraparoundDotProducts(this.field, meas.bytes, w.dimension, w.checks, (k) => expandBytes(seed, dst, new Uint8Array([k & 0xff, k >> 8]), streamLength));
+  }
+
   private readCtx(ctx: unknown): Uint8Array {
     return ctx === undefined ? new Uint8Array(0) : readBytes('ctx', ctx, MAX_CTX_LENGTH);
   }
@@ -309,6 +332,29 @@ export class Prio3<M, R> {
     const rest = seeds.slice(perHelper * (this.shares - 1));
     const leaderBlind = withJointRand ? rest[0]! : undefined;
     const proveSeed = rest[withJointRand ? 1 : 0]!;
+    const helperShares = helperSeeds.map((seed, j) => this.helperMeasShare(ctx, j + 1, seed));
+    // PINE: the wraparound randomness is bound to the shares of the prefix encode gave, then the
+    // measurement is completed from its dot products (the proof's circuit sees them after it)
+    let evalMeas = meas;
+    const wraparoundParts: Uint8Array[] = [];
+    const w = c.wraparound;
+    if (w !== undefined) {
+      const prefixBytes = f.encodedSize * w.prefixLen;
+      const leaderPrefix = new Uint8Array(meas.bytes.subarray(0, prefixBytes));
+      helperShares.forEach((share, j) => {
+        const helperPrefix = share.bytes.subarray(0, prefixBytes);
+        addEncoded(f, leaderPrefix, helperPrefix, true, leaderPrefix);
+        wraparoundParts.push(this.wraparoundPart(ctx, j + 1, helperBlinds[j]!, helperPrefix, nonce));
+      });
+      wraparoundParts.unshift(this.wraparoundPart(ctx, 0, leaderBlind!, leaderPrefix, nonce));
+      const results = this.wraparoundResults(ctx, wraparoundParts, meas);
+      const completed = w.complete(meas, results);
+      if (completed === undefined) {
+        throw new PrivkitError('E_PROTOCOL', `${this.name}: a wraparound check of a valid measurement failed (probability below 2^-100 per report); shard it again with fresh randomness`, { argument: 'measurement' });
+      }
+      meas = completed;
+      evalMeas = FieldVec.fromBytes(f, bytesOf(meas.bytes, encodeVec(f, results)));
+    }
 
     // the leader's input share is assembled in place: measurement share, proofs share, blind
     const measBytes = f.encodedSize * c.measLen;
@@ -319,7 +365,7 @@ export class Prio3<M, R> {
     leaderMeasBytes.set(meas.bytes);
     const parts: Uint8Array[] = [];
     for (let j = 0; j < this.shares - 1; j++) {
-      const helperShare = this.helperMeasShare(ctx, j + 1, helperSeeds[j]!);
+      const helperShare = helperShares[j]!;
       addEncoded(f, leaderMeasBytes, helperShare.bytes, true, leaderMeasBytes);
       if (withJointRand) parts.push(this.jointRandPart(ctx, j + 1, helperBlinds[j]!, helperShare.bytes, nonce));
     }
@@ -331,14 +377,14 @@ export class Prio3<M, R> {
     for (let i = 0; i < this.proofs; i++) {
       const proveRand = proveRands.slice(i * proveRandLength, (i + 1) * proveRandLength);
       const jointRand = jointRands.slice(i * c.jointRandLen, (i + 1) * c.jointRandLen);
-      leaderProofs.set(proveEncoded(c, meas, proveRand, jointRand), i * this.proofLength * f.encodedSize);
+      leaderProofs.set(proveEncoded(c, evalMeas, proveRand, jointRand), i * this.proofLength * f.encodedSize);
     }
     for (let j = 0; j < this.shares - 1; j++) addEncoded(f, leaderProofs, this.helperProofsShare(ctx, j + 1, helperSeeds[j]!).bytes, true, leaderProofs);
     if (leaderBlind !== undefined) leaderShare.set(leaderBlind, measBytes + proofsBytes);
 
     const inputShares: Uint8Array[] = [leaderShare];
     for (let j = 0; j < this.shares - 1; j++) inputShares.push(bytesOf(helperSeeds[j]!, withJointRand ? helperBlinds[j]! : []));
-    return { publicShare: bytesOf(...parts), inputShares };
+    return { publicShare: bytesOf(...parts, ...wraparoundParts), inputShares };
   }
 
   /**
@@ -365,7 +411,7 @@ export class Prio3<M, R> {
     const nonceGiven = assertBytes('nonce', o.nonce, NONCE_SIZE);
     const withJointRand = c.jointRandLen > 0;
     const publicGiven = checkBytes('publicShare', o.publicShare);
-    const expectedPublic = withJointRand ? SEED_SIZE * this.shares : 0;
+    const expectedPublic = this.publicShareLength;
     if (currentLength(publicGiven) !== expectedPublic) {
       throw new PrivkitError('E_ARG', `publicShare must be ${expectedPublic} bytes for ${this.name} with ${this.shares} shares, got ${currentLength(publicGiven)}`, { argument: 'publicShare' });
     }
@@ -418,6 +464,17 @@ export class Prio3<M, R> {
       jointRandSeed = this.jointRandSeed(ctx, parts);
       jointRands = this.jointRands(ctx, jointRandSeed);
     }
+    const outShare = c.truncate(measShare);
+    const w = c.wraparound;
+    if (w !== undefined) {
+      // as for the joint randomness: this aggregator's wraparound part must be the public share's
+      const wrPublic = publicShare.subarray(SEED_SIZE * this.shares);
+      const wrPart = this.wraparoundPart(ctx, aggId, blind!, measShare.bytes.subarray(0, f.encodedSize * w.prefixLen), nonce);
+      if (!equalBytes(wrPart, wrPublic.subarray(aggId * SEED_SIZE, (aggId + 1) * SEED_SIZE))) throw this.verifyFailure('wraparound part', aggId);
+      const wrParts = Array.from({ length: this.shares }, (_, j) => wrPublic.subarray(j * SEED_SIZE, (j + 1) * SEED_SIZE));
+      // the circuit sees the share followed by its dot products
+      measShare = FieldVec.fromBytes(f, bytesOf(measShare.bytes, encodeVec(f, this.wraparoundResults(ctx, wrParts, measShare))));
+    }
     const queryLength = queryRandLen(c);
     const queryRands = expandIntoVec(f, verifyKey, this.dst(USAGE_QUERY_RANDOMNESS, ctx), bytesOf([this.proofs], nonce), queryLength * this.proofs);
     const verifiers: bigint[] = [];
@@ -434,16 +491,16 @@ export class Prio3<M, R> {
         ),
       );
     }
-    const state: Prio3VerifyState = { outShare: c.truncate(measShare).bytes, jointRandSeed, owner: this };
+    const state: Prio3VerifyState = { outShare: outShare.bytes, jointRandSeed, owner: this };
     pendingStates.add(state);
     return { state, verifierShare: bytesOf(encodeVec(f, verifiers), part ?? []) };
   }
 
-  /** The E_AUTH of an input share verifyInit refuses: its joint-randomness part differs from the public share's, or the query point is a root of unity. */
-  private verifyFailure(reason: 'part' | 'root of unity', aggId: number): PrivkitError {
-    return reason === 'part'
-      ? new PrivkitError('E_AUTH', `${this.name} joint-randomness part ${aggId} of the public share is not the one input share ${aggId} derives: the report is invalid`)
-      : rootOfUnityError();
+  /** The E_AUTH of an input share verifyInit refuses: its joint-randomness or wraparound part differs from the public share's, or the query point is a root of unity. */
+  private verifyFailure(reason: 'part' | 'wraparound part' | 'root of unity', aggId: number): PrivkitError {
+    if (reason === 'root of unity') return rootOfUnityError();
+    const which = reason === 'part' ? 'joint-randomness' : 'wraparound';
+    return new PrivkitError('E_AUTH', `${this.name} ${which} part ${aggId} of the public share is not the one input share ${aggId} derives: the report is invalid`);
   }
 
   /**

@@ -18,7 +18,7 @@ import { PrivkitError } from '../errors.js';
 import { readOptions } from '../validate.js';
 import { checkTypedArray } from '../wasm/boundary.js';
 import { MAX_FIELD_BYTES, MAX_ID_LENGTH, MAX_VECTOR_LENGTH } from './limits.js';
-import { SCHEMAS, checkMessage, limitsOf, typeOf, type Field, type Limits, type Schema, type SecAggMessage, type SetupMessage } from './messages.js';
+import { SCHEMAS, checkMessage, fieldsOf, limitsOf, typeOf, type Field, type Limits, type Schema, type SecAggMessage, type SetupMessage } from './messages.js';
 
 const MESSAGE_TYPES = Object.keys(SCHEMAS) as SecAggMessage['type'][];
 const CURVES = ['X25519', 'P-256'] as const;
@@ -109,7 +109,7 @@ export class RoundCodec {
       }
     };
     const writeObject = (schema: Schema, object: Record<string, unknown>): void => {
-      for (const [name, field] of Object.entries(schema)) writeField(field, object[name]);
+      for (const [name, field] of fieldsOf(schema)) writeField(field, object[name]);
     };
     writeObject(SCHEMAS[type], message as unknown as Record<string, unknown>);
     return out.finish();
@@ -146,7 +146,7 @@ export class RoundCodec {
     };
     const readObject = (schema: Schema, path: string): Record<string, unknown> => {
       const object: Record<string, unknown> = {};
-      for (const [name, field] of Object.entries(schema)) {
+      for (const [name, field] of fieldsOf(schema)) {
         const value = readField(field, `${path}.${name}`);
         if (value !== undefined) object[name] = value;
       }
@@ -200,9 +200,17 @@ class BinaryWriter {
     this.#bytes.set(b, at);
   }
   string(s: string): void {
-    // UTF-8 straight into the buffer (a consistency check lists every survivor: 10^3-10^4 strings a message)
+    // UTF-8 straight into the buffer (a consistency check lists every survivor: 10^3-10^4 strings a message):
+    // ASCII (every id privkit makes) byte by byte, which costs less than an encodeInto call for a short string
     const at = this.#reserve(2 + 3 * s.length); // UTF-8 takes at most 3 bytes a UTF-16 code unit
-    const { written } = UTF8.encodeInto(s, this.#bytes.subarray(at + 2));
+    const out = this.#bytes;
+    let written = 0;
+    while (written < s.length) {
+      const unit = s.charCodeAt(written);
+      if (unit >= 0x80) break;
+      out[at + 2 + written++] = unit;
+    }
+    if (written < s.length) written = UTF8.encodeInto(s, out.subarray(at + 2)).written;
     this.#view.setUint16(at, written, true);
     this.#length = at + 2 + written;
   }
@@ -276,17 +284,21 @@ class BinaryReader {
     this.#need(n * least, what);
     return n;
   }
-  bytes(what: string, max = MAX_FIELD_BYTES): Uint8Array {
+  /** A byte field, as a view of the input (valid while the input is). */
+  #field(what: string, max: number): Uint8Array {
     const n = this.u16(what);
     if (n > max) throw malformed(`${what} has ${n} bytes, at most ${max}`);
     this.#need(n, what);
-    const b = this.bytesIn.slice(this.#offset, this.#offset + n);
+    const b = this.bytesIn.subarray(this.#offset, this.#offset + n);
     this.#offset += n;
     return b;
   }
+  bytes(what: string): Uint8Array {
+    return this.#field(what, MAX_FIELD_BYTES).slice();
+  }
   string(what: string): string {
     try {
-      return UTF8_FATAL.decode(this.bytes(what, MAX_STRING_BYTES));
+      return UTF8_FATAL.decode(this.#field(what, MAX_STRING_BYTES));
     } catch (error) {
       if (error instanceof PrivkitError) throw error;
       throw malformed(`${what} is not UTF-8`);

@@ -4,9 +4,21 @@
 // central DP, McMahan et al. 2018), split across processes:
 //   1. each aggregator registers its clients' check-ins in Redis (hash client -> aggregator) and keeps
 //      a heartbeat key with a TTL;
-//   2. the coordinator takes a snapshot of the check-ins of living aggregators (n of them), samples
-//      exactly k uniformly without replacement with privkit's CSPRNG, opens the round in its SQLite
-//      ledger and publishes each aggregator's part of the sample (a fenced write);
+//   2. the coordinator takes a snapshot of the check-ins of living aggregators (n of them, n_a at
+//      aggregator a), samples exactly k of them with privkit's CSPRNG, stratified: k_a = k n_a / n
+//      rounded (largest remainders) at aggregator a, uniformly without replacement among its candidates,
+//      opens the round in its SQLite ledger and publishes each aggregator's part of the sample and
+//      its candidates' count (a fenced write).
+//      Sampling rate. How many of an aggregator's n_a candidates were sampled (k_a) is public: its
+//      clients leave its check-ins (its HTTP endpoint and Redis show them), an aggregator that dies takes
+//      its k_a clients out of the round's public count, and in secure aggregation a shard is released
+//      or withheld on its own count. Given k_a, an aggregator's clients were sampled at k_a / n_a, which
+//      exceeds k / n whenever the sample is not spread in proportion (3 aggregators of 3 clients, k = 6,
+//      sampled uniformly among all 9: a shard of 3 had all its clients sampled, not 6 of 9; hence the
+//      stratified sample, whose k_a / n_a is within 1 / n_a of k / n). So a round is
+//      charged at q = max over the aggregators it can release of min(1, k_a / (n_a - c)) (c colluding
+//      clients, at worst all among that aggregator's candidates and not sampled), computed once the
+//      sample is drawn, and it is priced against targetEpsilon at that rate before it opens;
 //   3. each aggregator sends its sampled clients the model, clips each update to clipNorm as it
 //      arrives and adds it to a float64 partial sum; when all its sampled clients have uploaded, or at
 //      the deadline trainMs, it writes its partial sum and count to Redis;
@@ -18,6 +30,9 @@
 //      the model version is released in the ledger before it is published to the aggregators.
 // The ledger's crash rules (ledger.ts) are unchanged: it lives with the coordinator, and a coordinator
 // restarted on the same data directory aborts the round in flight (charged rounds keep their charge).
+// One started on another ledger (which would charge from zero) is refused: Redis keeps the number of the
+// last round opened (a fenced write with the sample, before any charge of it), and a ledger that never
+// opened it is not the task's (a Redis emptied since cannot tell: keep the data directory).
 // A partial that arrives after the coordinator decided is ignored; round numbers are never reused, so
 // no partial can be counted in two rounds and no round is charged twice.
 //
@@ -42,9 +57,10 @@
 // Secure aggregation (aggregator: 'secagg'): one SecAgg+ shard per aggregator. Steps 1-2 are as
 // above (a check-in needs an enrolled Ed25519 key: aggregators verify enrolments and bind each key to
 // one client in Redis, and before each sample the coordinator binds the candidates' keys in its
-// ledger, for good, leaving out a client whose key the ledger binds elsewhere, unless the operator
-// bound the key at issue (issueToken's signingPublicKey: written to the ledger and Redis at once); as
-// on the one-process server only a connection that presented the signed enrolment checks in; bans of
+// ledger, for good (once per client and key: the coordinator remembers what its ledger bound),
+// leaving out a client whose key the ledger binds elsewhere, unless the operator bound the key at
+// issue (issueToken's signingPublicKey: written to the ledger and Redis at once); as on the
+// one-process server only a connection that presented the signed enrolment checks in; bans of
 // convicted dealers and of holders revealing shares their dealers never sent go the same way, and
 // the ledger's bindings and bans are written back to Redis at start). Then:
 //   3'. each aggregator runs the one-process server's SecAgg+ round (secagg-round.ts: 16 neighbours,
@@ -57,7 +73,9 @@
 //      mid-round) or has fewer than minUpdates survivors is withheld (its clients are dropouts). If no
 //      shard is left the round is withheld, nothing charged. Otherwise the ledger is charged FIRST, then
 //      the coordinator admits the shards left (a fenced write); only they unmask and write their sums
-//      (Z_2^bits); the coordinator adds them mod 2^bits, dequantizes, rotates back and releases. A
+//      (Z_2^bits) with their counts (a sum whose count is not the survivors it reported is left out: it
+//      would carry less noise than charged); the coordinator adds them mod 2^bits, dequantizes,
+//      rotates back and releases. A
 //      shard that fails or dies after its admission is left out of the sum (the charge covers it: the
 //      round released a function of the admitted shards' sums); with none left the round is aborted
 //      and keeps its charge (counted toward maxAbortedRounds). The round is charged once, whatever fails.
@@ -80,21 +98,30 @@
 // (post-processing). So the view of the shard sums is at most the subsampled distributed discrete
 // Gaussian sum of dimension B x (rotated length) with s noisy clients: the round is charged the plan's
 // event (with the samplers' error of all k clients' draws, sampler-error.ts) for max(1, s) clients, its
-// dimension B x the rotated length (the accountant's tau x dimension term grows with it), sampled
-// without replacement at q = min(1, k / (n - c)), replace-one, as server.ts charges one SecAgg+ round.
-// Before a round starts it is priced at minUpdates - c clients and one block per living aggregator
-// against targetEpsilon.
+// dimension B x the rotated length (the accountant's tau x dimension term grows with it; conservative:
+// the blocks are independent given the sample and only the replaced client's can differ, so its
+// rotated length alone would do), sampled
+// without replacement at q = the largest admitted shard's rate min(1, k_a / (n_a - c)) (step 2),
+// replace-one, as server.ts charges one SecAgg+ round. Before a round opens it is priced at
+// minUpdates - c clients, one block per aggregator with at least minUpdates sampled, and the largest of
+// their rates, against targetEpsilon.
 // Adversaries and whose epsilon:
 //   - the coordinator and anyone who reads Redis (semi-honest): they see every admitted shard's unmasked
-//     sum, each DP by itself, and no update: the epsilon (observer) holds against them, as for
-//     observers of the released models and status;
+//     sum, each DP by itself, and no update; but they also see the sample (the coordinator draws it and
+//     writes each aggregator's part to Redis), and amplification by sampling needs the sample hidden: a
+//     sampled client's round is an unsampled release to them. Their epsilon is epsilonAgainstServer (the
+//     same charges without sampling), not the epsilon, which is for observers of the released models,
+//     round results and status only. Whoever can WRITE to Redis is inside the trust boundary here too: it
+//     can forge an admission (aggregators unmask on it) or the shards' reports (the coordinator then
+//     withholds, uncharged), or the published task's noise (clients' minNoiseMultiplier bounds that);
 //   - an aggregator that deviates: against its own shard it is the one-process SecAgg+ server (it sees
 //     only the sum over its shard's signed survivor set; epsilonAgainstServer: without sampling), and
 //     the client-side checks of privkit/client hold against it, against the SHARD: a client's
 //     SecAggClient sees only its shard's participants, so minParticipants bounds the shard's survivor
 //     set, and minNoiseMultiplier the plan's noise of minParticipants clients. Like the one-process
-//     server it is trusted with the plan and for the survivor count it reports (a lying aggregator can
-//     make the charge too small for its shard's clients, who are protected by their own minimums);
+//     server it is trusted with the plan, for the survivor count it reports and for the check-ins it
+//     registers (a lying aggregator can make the charge too small for its shard's clients, e.g. by
+//     registering absent clients to lower its rate k_a / n_a; its clients are protected by their own minimums);
 //   - malicious clients: as against the one-process server (signed messages, bans of convicted dealers
 //     and discarded holders).
 // Aggregator failures and check-ins must not depend on the data (as above).
@@ -118,15 +145,15 @@ import type { Message, RoundStatus, WireAggregator, WireModelSpec } from '../ser
 import { CLOSE_FINISHED, CLOSE_REFUSED, LISTEN_KEYS, Refusal, SharedFrame, listen, readListenOptions, tokenHash, type Connection, type Connections, type ListenOptions } from './connections.js';
 import { Ledger } from './ledger.js';
 import { BAN_REASONS, checkEnrolment, EnrolledConnections, readSigningKeys, secAggMaxBytes, secAggShape, SecAggRound, type Culprit, type SecAggOutcome } from './secagg-round.js';
-import { StatusCache } from './status.js';
+import { AddressRateLimiter, admitHttp, sendJson, StatusCache } from './status.js';
 import { binary, connectRedis, Lease, taskKeys, type FencedArg, type RedisClient, type TaskKeys } from './redis.js';
 import { endOfTask, resolveTask, type FinishedBy, type IssuedToken, type ResolvedTask, type TaskOptions, type TaskStatus } from './server.js';
 
 const OBSERVER =
-  'observers of the released model versions, round results and task status (checked-in counts included), not the service itself: the coordinator, every aggregator process and the Redis server see updates or unnoised partial sums (central DP); replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in, deadlines and aggregator failures do not depend on the data';
+  'observers of the released model versions, round results and task status (checked-in counts included), not the service itself: the coordinator, every aggregator process and the Redis server see updates or unnoised partial sums (central DP); replace-one neighbours, sampling without replacement at the largest rate of an aggregator\'s clients, min(1, sampled / (its checked-in - colludingClients)), assuming check-in, deadlines and aggregator failures do not depend on the data';
 
 const SECAGG_OBSERVER =
-  'observers of the released model versions, round results and task status (checked-in counts included), and the coordinator and readers of Redis, who see each shard\'s unmasked sum (every one carrying the distributed discrete Gaussian of its survivors) but no update; replace-one neighbours, sampling without replacement at min(1, k / (checked-in - colludingClients)), assuming check-in, deadlines and aggregator failures do not depend on the data; an aggregator sees only the sum over its shard\'s signed survivor set (epsilonAgainstServer: without sampling)';
+  'observers of the released model versions, round results and task status (checked-in counts included); replace-one neighbours, sampling without replacement at the largest released shard\'s rate min(1, sampled / (its checked-in - colludingClients)), assuming check-in, deadlines and aggregator failures do not depend on the data. Not the coordinator nor readers of Redis: they see each shard\'s unmasked sum (every one carrying the distributed discrete Gaussian of its survivors) but also who was sampled; they, and each aggregator (which sees the sum over its shard\'s signed survivor set), get epsilonAgainstServer (without sampling)';
 
 /** What aggregators read from Redis to serve the task's clients. */
 interface PublishedTask {
@@ -176,6 +203,27 @@ function readBan(value: string, round: number): { round: number; reason: string 
   };
 }
 
+/**
+ * Splits a sample of k among groups of the given sizes (n in all, k <= n) in proportion: floor(k n_a / n) each,
+ * and one more to the groups with the largest remainders (ties: the earlier group), so no group gets more than it holds.
+ */
+function allocate(k: number, groups: readonly (readonly [string, number])[]): Map<string, number> {
+  const n = groups.reduce((sum, [, size]) => sum + size, 0);
+  const shares = groups.map(([a, size], order) => ({ a, order, size: Math.floor((k * size) / n), remainder: (k * size) % n }));
+  const left = k - shares.reduce((sum, share) => sum + share.size, 0);
+  for (const share of [...shares].sort((x, y) => y.remainder - x.remainder || x.order - y.order).slice(0, left)) share.size += 1;
+  return new Map(shares.map(({ a, size }) => [a, size]));
+}
+
+/**
+ * The rate at which one aggregator's clients were sampled, to an observer who knows how many of its `candidates`
+ * were sampled (`sampled`) and is (or colludes with) c clients, all of them, at worst, among its candidates and
+ * left out of the sample: min(1, sampled / (candidates - c)).
+ */
+function shardSampleRate(sampled: number, candidates: number, colluding: number): number {
+  return candidates - colluding <= sampled ? 1 : sampled / (candidates - colluding);
+}
+
 function readMs(name: string, value: unknown, fallback: number): number {
   return value === undefined ? fallback : assertInteger(name, value, 1, 2 ** 31 - 1);
 }
@@ -207,7 +255,8 @@ type CoordinatorRound = {
   | { kind: 'central'; event: PrivacyEvent }
   | {
       kind: 'secagg';
-      sampleRate: number;
+      /** Each sampled aggregator's clients' sampling rate, given its public sampled count (shardSampleRate). */
+      sampleRates: Map<string, number>;
       rotationSeed: Uint8Array;
       /** Once charged: the shards admitted to unmasking, with their survivors. */
       admitted: Map<string, number> | undefined;
@@ -239,6 +288,10 @@ export class ClusterCoordinator {
   /** Secure aggregation: the same charges without sampling (an aggregator knows who its shard's clients were). */
   readonly #serverAccountant = new RdpAccountant();
   readonly #plan: DistributedDpPlan | undefined;
+  /** Secure aggregation: the clients whose key (hex) the ledger binds to them, as seen so far (each read from the ledger once). */
+  readonly #bound = new Map<string, string>();
+  /** Secure aggregation: the clients the ledger bans (loaded at start, then as this coordinator bans them). */
+  readonly #banned = new Set<string>();
   readonly #published: PublishedTask;
   readonly #poll: ReturnType<typeof setInterval>;
   #params: Float32Array;
@@ -283,6 +336,7 @@ export class ClusterCoordinator {
     this.observer = task.aggregator === 'secagg' ? SECAGG_OBSERVER : OBSERVER;
     this.#status = new StatusCache(parts.ledger, task, this.observer);
     for (const { event } of this.#ledger.charges(task.id)) this.#charge(event);
+    for (const { clientId } of this.#ledger.bans(task.id)) this.#banned.add(clientId);
     this.#ledger.initModel(task.id, task.model.initParams());
     const latest = this.#ledger.latestModel(task.id)!;
     this.#params = latest.params;
@@ -472,42 +526,58 @@ export class ClusterCoordinator {
     const n = candidates.length;
     this.#checkedIn = n;
     if (n < task.minCheckIns) return;
-    const sampleRate = Math.min(1, task.clientsPerRound / (n - task.colludingClients));
-    // secure aggregation: the costliest round is charged for the fewest noisy survivors a shard is unmasked with
+    // stratified: each aggregator's share of the sample is fixed by the counts (k n_a / n, rounded), then drawn uniformly
+    // among its candidates, so that every aggregator's clients are sampled at about k / n (see the header)
+    const byAggregator = new Map<string, string[]>();
+    for (const id of candidates) {
+      const ids = byAggregator.get(checkins[id]!);
+      if (ids === undefined) byAggregator.set(checkins[id]!, [id]);
+      else ids.push(id); // not a copy per id: n^2 / A copies at n = 1,000 cost the coordinator milliseconds a round
+    }
+    const perAggregator = new Map<string, string[]>();
+    for (const [a, size] of allocate(task.clientsPerRound, [...byAggregator].map(([a, ids]) => [a, ids.length] as const))) {
+      const ids = byAggregator.get(a)!;
+      if (size > 0) perAggregator.set(a, fixedSizeSample(ids.length, size, this.#integers).map((i) => ids[i]!));
+    }
+    const sampled = [...perAggregator.values()].flat();
+    const candidatesPerAggregator = new Map([...byAggregator].map(([a, ids]) => [a, ids.length]));
+    // the sampled count of each aggregator is public (its clients leave its check-ins; a shard's release or withholding
+    // shows in the round's count): given it, an aggregator's clients were sampled at their own rate (see the header)
+    const rate = (a: string) => shardSampleRate(perAggregator.get(a)!.length, candidatesPerAggregator.get(a)!, task.colludingClients);
+    // secure aggregation: the costliest round is charged for the fewest noisy survivors a shard is unmasked with, and
+    // only a shard with minUpdates sampled clients can be unmasked
+    const admissible = [...perAggregator.keys()].filter((a) => this.#plan === undefined || perAggregator.get(a)!.length >= task.minUpdates);
+    const sampleRate = Math.max(0, ...admissible.map(rate));
     const event =
-      this.#plan === undefined
-        ? centralRoundEvent(this.#aggregator, sampleRate, 'without-replacement')
-        : this.#shardEvent(task.minUpdates, alive.size, sampleRate);
-    if (task.targetEpsilon !== undefined && !(this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon <= task.targetEpsilon)) {
+      admissible.length === 0
+        ? undefined
+        : this.#plan === undefined
+          ? centralRoundEvent(this.#aggregator, sampleRate, 'without-replacement')
+          : this.#shardEvent(task.minUpdates, admissible.length, sampleRate);
+    if (event !== undefined && task.targetEpsilon !== undefined && !(this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon <= task.targetEpsilon)) {
       await this.#finish('budget');
       return;
     }
-    const sampled = fixedSizeSample(n, task.clientsPerRound, this.#integers).map((i) => candidates[i]!);
-    const perAggregator = new Map<string, string[]>();
-    for (const id of sampled) {
-      const a = checkins[id]!;
-      const ids = perAggregator.get(a);
-      if (ids === undefined) perAggregator.set(a, [id]);
-      else ids.push(id); // not a copy per id: k^2 / A copies at k = 1,000 cost the coordinator milliseconds a round
-    }
     const roundNumber = this.#ledger.nextRound(task.id);
     this.#ledger.openRound(task.id, roundNumber, n, task.clientsPerRound);
-    const samples = [...perAggregator].flatMap(([a, ids]) => [`s:${a}`, ids.join(',')]);
+    // each aggregator's part of the sample and its candidates' count (what the per-shard rates are computed from)
+    const samples = [...perAggregator].flatMap(([a, ids]) => [`s:${a}`, ids.join(','), `n:${a}`, candidatesPerAggregator.get(a)!]);
     const rotationSeed = createRng().bytes(32);
     await this.#act([
       ['DEL', { key: this.#keys.round }, { key: this.#keys.part(roundNumber) }],
       ['HSET', { key: this.#keys.round }, 'round', roundNumber, 'fence', this.#lease.token, 'version', this.#modelVersion, 'trainMs', task.trainMs, 'rot', toHex(rotationSeed), ...samples],
       ['HDEL', { key: this.#keys.checkins }, ...sampled],
+      ['SET', { key: this.#keys.opened }, roundNumber],
       ['PUBLISH', { key: this.#keys.events }, `round ${roundNumber}`],
     ]);
     const sampledPerAggregator = new Map([...perAggregator].map(([a, ids]) => [a, ids.length]));
     this.#round =
       this.#plan === undefined
-        ? { kind: 'central', round: roundNumber, event, sampledPerAggregator, deadline: Date.now() + task.trainMs + this.#graceMs }
+        ? { kind: 'central', round: roundNumber, event: event!, sampledPerAggregator, deadline: Date.now() + task.trainMs + this.#graceMs }
         : {
             kind: 'secagg',
             round: roundNumber,
-            sampleRate,
+            sampleRates: new Map([...perAggregator.keys()].map((a) => [a, rate(a)])),
             rotationSeed,
             admitted: undefined,
             sampledPerAggregator,
@@ -524,12 +594,15 @@ export class ClusterCoordinator {
   async #bindKeys(candidates: string[]): Promise<string[]> {
     if (candidates.length === 0) return candidates;
     const [keys, bans] = await Promise.all([this.#redis.hmGet(this.#keys.keys, candidates), this.#redis.hmGet(this.#keys.bans, candidates)]);
-    const entries = candidates.flatMap((clientId, i) => {
-      const key = keys[i];
-      return key == null || bans[i] != null || this.#ledger.ban(this.#task.id, clientId) !== undefined ? [] : [{ clientId, publicKey: new Uint8Array(Buffer.from(key, 'hex')) }];
+    const usable = candidates.map((clientId, i) => (keys[i] == null || bans[i] != null || this.#banned.has(clientId) ? undefined : keys[i]!));
+    // the ledger is read and written once per client and key, at first sight: a key it bound to this client before is known here
+    const fresh = candidates.flatMap((clientId, i) => {
+      const key = usable[i];
+      return key === undefined || this.#bound.get(clientId) === key ? [] : [{ clientId, key, publicKey: new Uint8Array(Buffer.from(key, 'hex')) }];
     });
-    const outcomes = this.#ledger.enrolSigningKeys(this.#task.id, entries);
-    return entries.filter((_, i) => outcomes[i] !== 'other').map((e) => e.clientId);
+    const outcomes = this.#ledger.enrolSigningKeys(this.#task.id, fresh);
+    for (const [i, { clientId, key }] of fresh.entries()) if (outcomes[i] !== 'other') this.#bound.set(clientId, key);
+    return candidates.filter((clientId, i) => usable[i] !== undefined && this.#bound.get(clientId) === usable[i]);
   }
 
   async #maybeFinishRound(round: CoordinatorRound): Promise<void> {
@@ -609,7 +682,8 @@ export class ClusterCoordinator {
       }
       // Rule 1: charged before any shard is unmasked. Each client's update is in one shard's sum; the costliest is the
       // one with the fewest noisy survivors (the c colluding clients know their own noise: not counted).
-      const event = this.#shardEvent(Math.min(...admitted.values()), admitted.size, round.sampleRate);
+      const sampleRate = Math.max(...[...admitted.keys()].map((a) => round.sampleRates.get(a)!));
+      const event = this.#shardEvent(Math.min(...admitted.values()), admitted.size, sampleRate);
       this.#ledger.chargeRound(task.id, round.round, event, this.#accountant.clone().step(event).getEpsilon(task.delta).epsilon);
       this.#charge(event);
       round.admitted = admitted;
@@ -631,7 +705,9 @@ export class ClusterCoordinator {
       const bytes = (await binary(this.#redis).hGet(this.#keys.part(round.round), `s:${a}`)) as unknown as Buffer | null;
       if (bytes == null || bytes.byteLength !== 4 * (words + 1)) continue; // failed, died or malformed: left out
       const shard = new Uint32Array(new Uint8Array(bytes).buffer); // own, aligned copy
-      if (shard[0]! < 1 || shard[0]! > survivors || shard.subarray(1).some((v) => v >= modulus)) continue;
+      // the sum of exactly the survivors it was charged and admitted with (SecAgg+ sums its whole survivor set): fewer
+      // would carry less noise than the charge counts
+      if (shard[0]! !== survivors || shard.subarray(1).some((v) => v >= modulus)) continue;
       included += shard[0]!;
       for (let j = 0; j < words; j++) total[j] = (total[j]! + shard[j + 1]!) % modulus;
     }
@@ -654,9 +730,10 @@ export class ClusterCoordinator {
   /** Stores the bans aggregators reported (convicted dealers, discarded holders) in the ledger, for good. */
   async #banConvicted(round: number): Promise<void> {
     for (const [clientId, value] of Object.entries(await this.#redis.hGetAll(this.#keys.bans))) {
-      if (this.#ledger.ban(this.#task.id, clientId) !== undefined) continue;
+      if (this.#banned.has(clientId)) continue;
       const ban = readBan(value, round);
       this.#ledger.banClient(this.#task.id, clientId, ban.round, ban.reason);
+      this.#banned.add(clientId);
     }
   }
 
@@ -730,6 +807,14 @@ export async function createCoordinator(given: CoordinatorOptions): Promise<Clus
     if (!ledger.ensureTask(task.id, spec)) {
       throw new PrivkitError('E_ARG', `the data directory holds a task ${task.id} with other settings: use another id or directory`, { argument: 'options.task' });
     }
+    // Redis remembers the last round opened: a ledger that did not open it (another data directory, a lost one) would
+    // charge the task from zero while the models released so far are public
+    const opened = Number((await redis.get(keys.opened)) ?? 0);
+    if (opened >= ledger.nextRound(task.id)) {
+      throw new PrivkitError('E_ARG', `Redis shows round ${opened} of task ${task.id} opened, which this ledger never opened: start the coordinator on the ledger that ran the task`, {
+        argument: 'options.dataDir',
+      });
+    }
     const aborted = ledger.recover(task.id); // ledger rule 3
     subscriber = redis.duplicate();
     subscriber.on('error', () => undefined);
@@ -761,6 +846,8 @@ export interface AggregatorOptions extends ListenOptions {
   id?: string;
   /** Milliseconds of the heartbeat's TTL: an aggregator silent this long is taken for dead; default 1500. */
   aliveMs?: number;
+  /** Requests per second each remote address may make to its HTTP endpoint (its health); beyond it 429 with Retry-After. Default 10. */
+  httpRequestsPerSecond?: number;
 }
 
 /** The round an aggregator is collecting. */
@@ -845,6 +932,7 @@ export class ClusterAggregator {
     subscriber: RedisClient;
     connections: Connections;
     aliveMs: number;
+    httpRequestsPerSecond: number;
   }) {
     this.id = parts.id;
     this.taskId = parts.taskId;
@@ -858,9 +946,11 @@ export class ClusterAggregator {
     this.port = parts.connections.port;
     this.url = parts.connections.url;
     this.#heartbeat = setInterval(() => void this.#beat(), Math.max(1, Math.floor(parts.aliveMs / 3)));
-    this.#connections.http.on('request', (_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ ok: true, aggregator: this.id, connections: this.#connections.size, checkedIn: this.#checkedIn.size }));
+    // its health, to any peer (the checked-in count is public: see the header), each address rate-limited as createServer's endpoints
+    const limiter = new AddressRateLimiter(parts.httpRequestsPerSecond);
+    this.#connections.http.on('request', (req, res) => {
+      if (!admitHttp(req, res, limiter)) return;
+      sendJson(res, 200, JSON.stringify({ ok: true, aggregator: this.id, connections: this.#connections.size, checkedIn: this.#checkedIn.size }));
     });
     this.#connections.serve({
       authenticate: (token) => this.#authenticate(token),
@@ -1217,7 +1307,7 @@ export class ClusterAggregator {
  * @throws {PrivkitError} E_ARG (as a rejection) when an option is out of range (the message names it), Redis cannot be reached, no coordinator has published the task, or redis / ws is not installed.
  */
 export async function createAggregator(given: AggregatorOptions): Promise<ClusterAggregator> {
-  const options = readOptions(given, ['redis', 'taskId', 'id', 'aliveMs', ...LISTEN_KEYS], 'options', true) as AggregatorOptions;
+  const options = readOptions(given, ['redis', 'taskId', 'id', 'aliveMs', 'httpRequestsPerSecond', ...LISTEN_KEYS], 'options', true) as AggregatorOptions;
   await ready();
   if (typeof options.taskId !== 'string' || !AGGREGATOR_ID.test(options.taskId)) {
     throw new PrivkitError('E_ARG', `options.taskId must be 1-64 characters of [A-Za-z0-9_.-], got ${describe(options.taskId)}`, { argument: 'options.taskId' });
@@ -1226,6 +1316,7 @@ export async function createAggregator(given: AggregatorOptions): Promise<Cluste
   if (typeof id !== 'string' || !AGGREGATOR_ID.test(id)) throw new PrivkitError('E_ARG', `options.id must be 1-64 characters of [A-Za-z0-9_.-], got ${describe(id)}`, { argument: 'options.id' });
   const listening = readListenOptions(options);
   const aliveMs = readMs('options.aliveMs', options.aliveMs, 1500);
+  const httpRequestsPerSecond = options.httpRequestsPerSecond === undefined ? 10 : assertInteger('options.httpRequestsPerSecond', options.httpRequestsPerSecond, 1, 1e6);
   const redis = await connectRedis(options.redis, 'options.redis');
   const keys = taskKeys(options.taskId);
   let subscriber: RedisClient | undefined;
@@ -1241,7 +1332,7 @@ export async function createAggregator(given: AggregatorOptions): Promise<Cluste
     const s = task.secagg;
     const limits = { maxVector: task.paramCount, ...(s === undefined ? {} : { maxBytes: secAggMaxBytes(task.paramCount, s.bits, s.clientsPerRound, s.neighbours) }) };
     connections = await listen(listening, { taskId: options.taskId, limits });
-    aggregator = new ClusterAggregator({ id, taskId: options.taskId, task, keys, redis, subscriber, connections, aliveMs });
+    aggregator = new ClusterAggregator({ id, taskId: options.taskId, task, keys, redis, subscriber, connections, aliveMs, httpRequestsPerSecond });
     await aggregator.start();
     return aggregator;
   } catch (error) {

@@ -17,6 +17,8 @@
 //   part:R        hash  A -> aggregator A's partial sum of round R: float64 count, then float64 x paramCount;
 //                 secure aggregation: r:A (shard A's survivors once its consistency check closed, 0 if withheld)
 //                 and s:A (its unmasked sum: uint32 included, then uint32 x rotated length; empty if it failed)
+//   opened        the number of the last round a coordinator opened (a coordinator on another ledger, which
+//                 would charge the task from zero, is refused at start)
 //   finished      'rounds' or 'budget' once the task has ended
 //   lock, epoch   the coordinator lock (value: its fencing token) and the counter tokens come from
 //   channel events: 'checkin', 'round R', 'part R A', 'admit R', 'result {json}', 'finished' (wake-ups; the keys hold the state)
@@ -83,6 +85,7 @@ export function taskKeys(taskId: string) {
     model: `${p}model`,
     round: `${p}round`,
     part: (round: number) => `${p}part:${round}`,
+    opened: `${p}opened`,
     finished: `${p}finished`,
     lock: `${p}lock`,
     epoch: `${p}epoch`,

@@ -47,7 +47,10 @@ export interface TaskStatus {
   delta: number;
   /** Who the epsilon holds for, given what they see. */
   observer: string;
-  /** 'secagg' only: epsilon against the aggregation server itself (it knows who took part: no amplification by sampling). */
+  /**
+   * 'secagg' only: epsilon against the aggregation server itself (it knows who took part: no amplification by
+   * sampling); scaled out over Redis, against the coordinator, readers of Redis and each aggregator.
+   */
   epsilonAgainstServer?: number;
   /**
    * Clients banned from the task for good (secure aggregation: a dealer of inconsistent shares, a holder
@@ -212,17 +215,26 @@ export class AddressRateLimiter {
   }
 }
 
+/** @internal sends a JSON response (never cached by the peer). */
+export function sendJson(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
+  res.end(body);
+}
+
+/** @internal spends a token of the request's peer; when it has none, answers 429 with Retry-After and returns false. */
+export function admitHttp(req: IncomingMessage, res: ServerResponse, limiter: AddressRateLimiter): boolean {
+  const wait = limiter.take(req.socket.remoteAddress ?? '');
+  if (wait > 0) sendJson(res, 429, JSON.stringify({ error: 'E_PROTOCOL', message: 'too many requests' }), { 'retry-after': String(wait) });
+  return wait === 0;
+}
+
 /**
  * @internal answers one HTTP request of the server's endpoints: GET /health, and GET /task (or /tasks/<id>)
  * with the cached status body; each remote address rate-limited (429 with Retry-After).
  */
 export function serveStatusHttp(req: IncomingMessage, res: ServerResponse, parts: { taskId: string; limiter: AddressRateLimiter; statusBody: () => Buffer }): void {
-  const send = (status: number, body: string | Buffer, headers: Record<string, string> = {}): void => {
-    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
-    res.end(body);
-  };
-  const wait = parts.limiter.take(req.socket.remoteAddress ?? '');
-  if (wait > 0) return send(429, JSON.stringify({ error: 'E_PROTOCOL', message: 'too many requests' }), { 'retry-after': String(wait) });
+  const send = (status: number, body: string | Buffer): void => sendJson(res, status, body);
+  if (!admitHttp(req, res, parts.limiter)) return;
   const path = (req.url ?? '/').split('?')[0];
   if (req.method !== 'GET') return send(405, JSON.stringify({ error: 'E_PROTOCOL', message: 'only GET' }));
   if (path === '/health') return send(200, JSON.stringify({ ok: true, task: parts.taskId }));

@@ -6,8 +6,11 @@
 // every released model is the previous one plus eta / k x the inverse rotation of the dequantized sum
 // of the shards' sums (each shard's sum is the sum of its clients' inputs), and every charge is the
 // per-shard distributed discrete Gaussian of the smallest admitted shard (its survivors less the one
-// colluding client; the dimension all shards' together), subsampled without replacement at k / (checked-in - 1), recomputed here from the
-// inputs and the rounds' checked-in counts and replayed in an RdpAccountant. An aggregator killed
+// colluding client; the dimension all shards' together), subsampled without replacement at the largest
+// admitted shard's rate sampled / (its candidates - 1) (given each aggregator's sampled count, which is
+// public, its clients were sampled at that rate, not at k / (checked-in - 1)), recomputed here from the
+// inputs and the split of the sample a reader of Redis sees, and replayed in an RdpAccountant. A reader
+// of Redis sees who was sampled, so the epsilon with sampling is not claimed against it. An aggregator killed
 // (SIGKILL) mid-round makes its shard withheld: its clients are not in the sum, the round is charged
 // once (for the shards left), and nothing else changes. One killed after the coordinator charged the
 // round and admitted its shard (at its clients' unmasking responses) is left out of the sum, and the
@@ -51,8 +54,13 @@ const task = (id: string): TaskOptions => ({
 interface Input {
   round: number;
   url: string;
+  /** The client's index (0-8). */
+  client: number;
   input: Uint32Array;
 }
+
+/** A round's sample as Redis shows it (to the coordinator and any reader): per aggregator URL, the sampled client ids and the candidates' count. */
+type Split = Map<string, { sampled: string[]; candidates: number }>;
 
 /** A SecAgg+ frame a client is about to send: to which aggregator, of which round, its how-manieth of the round (5: unmasking). */
 interface Sending {
@@ -90,11 +98,24 @@ async function run(t: TaskOptions, play: Play = {}) {
   subscriber.on('error', () => undefined);
   await subscriber.connect();
   const seeds = new Map<number, Uint8Array>();
+  const splits = new Map<number, Split>();
+  const names = ['1', '2', '3'];
   await subscriber.subscribe(`privkit:${t.id}:events`, (message) => {
     if (!message.startsWith('round ')) return;
-    void watcher.hGet(`privkit:${t.id}:round`, 'rot').then((hex) => hex != null && seeds.set(Number(message.slice(6)), new Uint8Array(Buffer.from(hex, 'hex'))));
+    // a reader of Redis: the round's rotation seed, and who was sampled where out of how many
+    void watcher.hGetAll(`privkit:${t.id}:round`).then((hash) => {
+      const round = Number(message.slice(6));
+      if (Number(hash.round) !== round) return;
+      seeds.set(round, new Uint8Array(Buffer.from(hash.rot!, 'hex')));
+      const split: Split = new Map();
+      for (const [i, a] of names.entries()) {
+        const ids = hash[`s:${t.id}-${a}`];
+        if (ids !== undefined) split.set(aggregators[i]!.url, { sampled: ids.split(','), candidates: Number(hash[`n:${t.id}-${a}`]) });
+      }
+      splits.set(round, split);
+    });
   });
-  const aggregators = await Promise.all(['1', '2', '3'].map((a) => redis.startAggregator(t.id, `${t.id}-${a}`)));
+  const aggregators = await Promise.all(names.map((a) => redis.startAggregator(t.id, `${t.id}-${a}`)));
   const inputs: Input[] = [];
   const clientIds: string[] = [];
   class WatchedSocket extends WebSocket {
@@ -136,7 +157,7 @@ async function run(t: TaskOptions, play: Play = {}) {
           ...(malicious === undefined ? {} : { signingKey: malicious.signingKey }),
           minParticipants: play.minParticipants ?? 2,
           minNoiseMultiplier: 0.5,
-          onInput: (q) => void inputs.push({ round: q.round, url, input: q.input }),
+          onInput: (q) => void inputs.push({ round: q.round, url, client: c, input: q.input }),
           retryMs: 20,
           maxRetryMs: 100,
           attempts: 5,
@@ -153,7 +174,7 @@ async function run(t: TaskOptions, play: Play = {}) {
   for (const { child } of aggregators) child.kill('SIGTERM');
   subscriber.destroy();
   watcher.destroy();
-  return { coordinator, initial, final, inputs, seeds, aggregators, clientIds };
+  return { coordinator, initial, final, inputs, seeds, splits, aggregators, clientIds };
 }
 
 /**
@@ -163,7 +184,14 @@ async function run(t: TaskOptions, play: Play = {}) {
  * admitted shard's survivors less 1 at k / (checked-in - 1), without replacement, its dimension the
  * admitted shards' together. A round whose admitted shards were all lost is aborted with its charge.
  */
-function expectReplay(t: TaskOptions, coordinator: ClusterCoordinator, initial: Float32Array, inputs: Input[], seeds: Map<number, Uint8Array>, lost = (_round: number, _url: string) => false) {
+function expectReplay(
+  t: TaskOptions,
+  coordinator: ClusterCoordinator,
+  initial: Float32Array,
+  inputs: Input[],
+  seeds: Map<number, Uint8Array>,
+  splits: Map<number, Split>,
+  lost = (_round: number, _url: string) => false) {
   const status = coordinator.status();
   const plan = planDistributedDp({ clipNorm: t.clipNorm, dimension: initial.length, clients: t.clientsPerRound, noiseClients: t.minUpdates!, noiseMultiplier: t.noiseMultiplier, bits: t.bits! });
   const observer = new RdpAccountant();
@@ -171,6 +199,9 @@ function expectReplay(t: TaskOptions, coordinator: ClusterCoordinator, initial: 
   let params = initial.slice();
   let charges = 0;
   for (const round of status.rounds) {
+    // the sample is stratified: each aggregator's part is its share k n_a / n of it, rounded
+    const split = splits.get(round.round)!;
+    for (const { sampled, candidates } of split.values()) expect(Math.abs(sampled.length - (t.clientsPerRound * candidates) / round.checkedIn)).toBeLessThan(1);
     const shards = new Map<string, Uint32Array[]>();
     for (const { round: r, url, input } of inputs) if (r === round.round) shards.set(url, [...(shards.get(url) ?? []), input]);
     if (round.status === 'withheld') {
@@ -187,9 +218,12 @@ function expectReplay(t: TaskOptions, coordinator: ClusterCoordinator, initial: 
     const total = new Uint32Array(plan.dimension);
     for (const shardSum of shardSums) for (let j = 0; j < total.length; j++) total[j] = (total[j]! + shardSum[j]!) % 2 ** plan.bits;
     const fewest = Math.min(...[...shards.values()].map((m) => m.length));
+    // given how many of each aggregator's clients were sampled (public), its clients were sampled at sampled / candidates:
+    // the charge's rate is the largest admitted shard's (less the one colluding client among its candidates)
+    const sampleRate = Math.max(...[...shards.keys()].map((url) => Math.min(1, split.get(url)!.sampled.length / (split.get(url)!.candidates - 1))));
     // the shard sums as blocks of one vector: the dimension is the shards' rotated lengths together
     const event = {
-      ...plan.event({ clients: Math.max(1, fewest - 1), sampleRate: Math.min(1, t.clientsPerRound / (round.checkedIn - 1)), sampling: 'without-replacement' }),
+      ...plan.event({ clients: Math.max(1, fewest - 1), sampleRate, sampling: 'without-replacement' }),
       dimension: plan.dimension * shards.size,
     };
     expect(round.event).toEqual(event);
@@ -218,19 +252,25 @@ function expectReplay(t: TaskOptions, coordinator: ClusterCoordinator, initial: 
 describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
   it('runs rounds whose released sum is the sum of the shards\' sums, charged for the smallest shard', async () => {
     const t = task('cluster-secagg');
-    const { coordinator, initial, final, inputs, seeds } = await run(t);
+    const { coordinator, initial, final, inputs, seeds, splits, clientIds } = await run(t);
     expect(final.finishedBy).toBe('rounds');
     expect(final.rounds.map((r) => r.status)).toEqual(['released', 'released']);
+    // a reader of Redis knows who was sampled (every client whose input is in a shard's sum is in its aggregator's part of the
+    // sample), so against it (and the coordinator, who drew the sample) a sampled client's round is unsampled: only
+    // epsilonAgainstServer holds, and the observer the epsilon names excludes them
+    for (const { round, url, client } of inputs) expect(splits.get(round)!.get(url)!.sampled).toContain(clientIds[client]);
+    expect(final.observer).toContain('Not the coordinator nor readers of Redis');
+    expect(final.observer).toMatch(/readers of Redis[^]*epsilonAgainstServer \(without sampling\)/);
     // every round summed shards of more than one aggregator
     for (const round of [1, 2]) expect(new Set(inputs.filter((i) => i.round === round).map((i) => i.url)).size).toBeGreaterThan(1);
-    expectReplay(t, coordinator, initial, inputs, seeds);
+    expectReplay(t, coordinator, initial, inputs, seeds, splits);
     await coordinator.close();
   }, 60000);
 
   it('an aggregator killed mid-round has its shard withheld; the round is charged once, for the shards left', async () => {
     const t = task('cluster-secagg-kill');
     let killed: string | undefined;
-    const { coordinator, initial, final, inputs, seeds } = await run(t, {
+    const { coordinator, initial, final, inputs, seeds, splits } = await run(t, {
       onSecAggSend: ({ url }, aggregators) => {
         if (killed !== undefined) return false;
         killed = url;
@@ -245,14 +285,14 @@ describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
     // each round charged at most once, and exactly the released ones
     const charged = coordinator.status().rounds.filter((r) => r.event !== undefined);
     expect(charged.every((r) => r.status === 'released')).toBe(true);
-    expectReplay(t, coordinator, initial, inputs, seeds);
+    expectReplay(t, coordinator, initial, inputs, seeds, splits);
     await coordinator.close();
   }, 60000);
 
   it('an aggregator killed after its shard was admitted (and charged) is left out of the sum; the round is charged once', async () => {
     const t = task('cluster-secagg-late');
     let lost: { round: number; url: string } | undefined;
-    const { coordinator, initial, final, inputs, seeds } = await run(t, {
+    const { coordinator, initial, final, inputs, seeds, splits } = await run(t, {
       onSecAggSend: ({ url, round, index }, aggregators) => {
         if (index !== 5) return false; // the unmasking response: the coordinator has charged and admitted the shard
         if (lost === undefined) {
@@ -267,7 +307,37 @@ describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
     expect(final.finishedBy).toBe('rounds');
     const charged = coordinator.status().rounds.filter((r) => r.event !== undefined);
     expect(charged.map((r) => r.round)).toContain(lost!.round);
-    expectReplay(t, coordinator, initial, inputs, seeds, (round, url) => round === lost!.round && url === lost!.url);
+    expectReplay(t, coordinator, initial, inputs, seeds, splits, (round, url) => round === lost!.round && url === lost!.url);
+    await coordinator.close();
+  }, 60000);
+
+  it('an aggregator that reports its survivors, is charged and admitted, then writes a sum of fewer clients (less noise than charged) is left out of the sum', async () => {
+    const t = task('cluster-secagg-fewer');
+    const forger = createClient({ url: redis.url });
+    forger.on('error', () => undefined);
+    await forger.connect();
+    const plan = planDistributedDp({ clipNorm: t.clipNorm, dimension: 10, clients: t.clientsPerRound, noiseClients: t.minUpdates!, noiseMultiplier: t.noiseMultiplier, bits: t.bits! });
+    let deviating: { round: number; url: string } | undefined;
+    const { coordinator, initial, final, inputs, seeds, splits } = await run(t, {
+      onSecAggSend: ({ url, round, index }, aggregators) => {
+        if (index !== 5) return false; // the unmasking response: its shard was charged and admitted with its survivors
+        if (deviating === undefined) {
+          deviating = { round, url };
+          // the deviating aggregator (played here through Redis, as it writes there): its sum, claiming one client only
+          const i = aggregators.findIndex((a) => a.url === url);
+          aggregators[i]!.child.kill('SIGKILL');
+          const sum = new Uint32Array(1 + plan.dimension);
+          sum[0] = 1;
+          void forger.hSet(`privkit:${t.id}:part:${round}`, `s:${t.id}-${i + 1}`, Buffer.from(sum.buffer));
+        }
+        return deviating.url === url;
+      },
+    });
+    forger.destroy();
+    expect(deviating).toBeDefined();
+    expect(final.rounds.find((r) => r.round === deviating!.round)!.event).toBeDefined(); // charged with its survivors
+    // left out of the sum (and of the count), as an aggregator that failed after its admission
+    expectReplay(t, coordinator, initial, inputs, seeds, splits, (round, url) => round === deviating!.round && url === deviating!.url);
     await coordinator.close();
   }, 60000);
 
@@ -284,7 +354,7 @@ describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
   it('a coordinator stopped after it charged a round and admitted its shards is restarted on its ledger: that round aborted with its one charge, the task carries on', async () => {
     const t = task('cluster-secagg-restart');
     let stoppedIn: number | undefined;
-    const { coordinator, initial, final, inputs, seeds } = await run(t, {
+    const { coordinator, initial, final, inputs, seeds, splits } = await run(t, {
       restartAt: ({ round, index }) => {
         if (index !== 5) return false; // the first unmasking response: charged and admitted
         stoppedIn = round;
@@ -297,7 +367,7 @@ describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
       [2, 'released', undefined],
       [3, 'released', undefined],
     ]);
-    expectReplay(t, coordinator, initial, inputs, seeds, (round) => round === 1); // round 1's charge is in the epsilon, once
+    expectReplay(t, coordinator, initial, inputs, seeds, splits, (round) => round === 1); // round 1's charge is in the epsilon, once
     await coordinator.close();
   }, 60000);
 
@@ -313,7 +383,7 @@ describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
     });
     let dropped = false;
     let cheaters: string | undefined;
-    const { coordinator, initial, final, inputs, seeds, clientIds } = await run(t, {
+    const { coordinator, initial, final, inputs, seeds, splits, clientIds } = await run(t, {
       malicious: { index: 0, WebSocket: Cheating, signingKey },
       onSecAggSend: ({ url, index }, aggregators) => {
         cheaters = aggregators[0]!.url; // client 0's aggregator
@@ -325,7 +395,7 @@ describe('privkit/server SecAgg+ over Redis: one shard per aggregator', () => {
     expect(dropped).toBe(true);
     expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 6]]);
     expect(final.banned).toEqual({ count: 1, clients: [{ clientId: clientIds[0], round: 1, reason: expect.stringContaining('revealed a share its dealer never sent') }] });
-    expectReplay(t, coordinator, initial, inputs, seeds, (_round, url) => url === cheaters);
+    expectReplay(t, coordinator, initial, inputs, seeds, splits, (_round, url) => url === cheaters);
     await coordinator.close();
   }, 60000);
 

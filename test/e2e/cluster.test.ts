@@ -2,10 +2,11 @@
 // 3 aggregator child processes, a coordinator (in this process, so the noise can be seeded for the
 // check) and Node clients spread over the aggregators. Each released model must equal what one
 // process (CentralDpAggregator with the same seed) computes from the updates the clients sent, and the
-// ledger must charge every released round as a one-process server would. One aggregator is killed
+// ledger must charge every released round as a one-process server would, but at the largest sampling
+// rate of one aggregator's clients (how many of them were sampled is public). One aggregator is killed
 // (SIGKILL) mid-round: the round completes without its clients or is withheld, and nothing is
 // under-charged. Also: a coordinator restarted on its ledger mid-round aborts that round and carries
-// on; a second coordinator cannot take a living one's lease, and one whose lease was taken over stops
+// on, and one started on another ledger (charging from zero) is refused; a second coordinator cannot take a living one's lease, and one whose lease was taken over stops
 // without publishing. And an aggregator under attack has every protection of the one-process server
 // (one shared connection layer): the cap on connections waiting to authenticate, the hello deadline,
 // refused tokens and tasks, protocol violations and the rate limit.
@@ -66,24 +67,53 @@ function startClients(coordinator: ClusterCoordinator, taskId: string, urls: str
   );
 }
 
+/** Per aggregator: how many of its candidates a round sampled, of how many. */
+type Split = { sampled: number; candidates: number }[];
+
+/**
+ * Reads each round's sample as Redis shows it (to any reader, and through the aggregators' check-ins to
+ * anyone): how many of each aggregator's candidates were sampled. Call stop() when done.
+ */
+async function watchSplits(taskId: string): Promise<{ splits: Map<number, Split>; stop: () => void }> {
+  const watcher = createClient({ url: redis.url });
+  watcher.on('error', () => undefined);
+  await watcher.connect();
+  const subscriber = watcher.duplicate();
+  subscriber.on('error', () => undefined);
+  await subscriber.connect();
+  const splits = new Map<number, Split>();
+  await subscriber.subscribe(`privkit:${taskId}:events`, (message) => {
+    if (!message.startsWith('round ')) return;
+    void watcher.hGetAll(`privkit:${taskId}:round`).then((hash) => {
+      if (hash.round !== message.slice(6)) return;
+      const aggregators = Object.keys(hash).filter((field) => field.startsWith('s:')).map((field) => field.slice(2));
+      splits.set(Number(hash.round), aggregators.map((a) => ({ sampled: hash[`s:${a}`]!.split(',').length, candidates: Number(hash[`n:${a}`]) })));
+    });
+  });
+  return { splits, stop: () => (subscriber.destroy(), watcher.destroy()) };
+}
+
 /**
  * Replays the task as one process would: each released round's model is the previous one plus
  * eta / k x CentralDpAggregator(seeded).aggregate(the updates sent in that round); each round's
- * charge is the one-process server's event at its checked-in count; epsilon replays the charges.
+ * charge is the one-process server's event, but at the largest sampling rate of an aggregator's
+ * clients (given its public sampled count: sampled / (candidates - 1), c = 1); epsilon replays the charges.
  */
-async function expectOneProcessResult(coordinator: ClusterCoordinator, task: TaskOptions, sent: Sent[], initial: Float32Array): Promise<void> {
+async function expectOneProcessResult(coordinator: ClusterCoordinator, task: TaskOptions, sent: Sent[], initial: Float32Array, splits: Map<number, Split>): Promise<void> {
   const status = coordinator.status();
   const reference = new CentralDpAggregator({ dimension: initial.length, clipNorm: task.clipNorm, noiseMultiplier: task.noiseMultiplier, rng: createRng({ seed: SEED }) });
   const accountant = new RdpAccountant();
   let params = initial.slice();
   let charged = 0;
   for (const round of status.rounds) {
+    // the sample is stratified: each aggregator's part is its share k n_a / n of it, rounded
+    for (const { sampled, candidates } of splits.get(round.round)!) expect(Math.abs(sampled - (task.clientsPerRound * candidates) / round.checkedIn)).toBeLessThan(1);
     const updates = sent.filter((u) => u.round === round.round).map((u) => u.delta);
     if (round.status === 'released') {
       expect(round.included).toBe(updates.length);
       const event = {
         noiseMultiplier: task.noiseMultiplier,
-        sampleRate: Math.min(1, task.clientsPerRound / (round.checkedIn - 1)), // c = 1, the default
+        sampleRate: Math.max(...splits.get(round.round)!.map(({ sampled, candidates }) => Math.min(1, sampled / (candidates - 1)))), // c = 1, the default
         sampling: 'without-replacement' as const,
         neighbours: 'replace-one' as const,
         slack: reference.slack,
@@ -128,6 +158,7 @@ describe('privkit/server over Redis: 3 aggregator processes', () => {
     const task = baseTask('cluster');
     const coordinator = await createCoordinator({ redis: redis.url, task, dataDir: dataDir(), rng: createRng({ seed: SEED }) });
     const initial = coordinator.params;
+    const { splits, stop } = await watchSplits(task.id);
     const aggregators = await Promise.all(['a1', 'a2', 'a3'].map((id) => startAggregator(task.id, id)));
     const sent: Sent[] = [];
     const clients = startClients(
@@ -144,7 +175,8 @@ describe('privkit/server over Redis: 3 aggregator processes', () => {
     expect(final.rounds.every((r) => r.sampled === 6 && r.included === 6 && r.checkedIn >= 8)).toBe(true);
     // the updates came through all three aggregators
     expect(new Set(sent.map((u) => u.url)).size).toBe(3);
-    await expectOneProcessResult(coordinator, task, sent, initial);
+    await expectOneProcessResult(coordinator, task, sent, initial, splits);
+    stop();
     for (const { child } of aggregators) child.kill('SIGTERM');
     await coordinator.close();
   }, 60000);
@@ -153,6 +185,7 @@ describe('privkit/server over Redis: 3 aggregator processes', () => {
     const task = baseTask('cluster-kill');
     const coordinator = await createCoordinator({ redis: redis.url, task, dataDir: dataDir(), rng: createRng({ seed: SEED }) });
     const initial = coordinator.params;
+    const { splits, stop } = await watchSplits(task.id);
     const aggregators = await Promise.all(['k1', 'k2', 'k3'].map((id) => startAggregator(task.id, id)));
     const victim = aggregators[1]!;
     let killedInRound = 0;
@@ -181,7 +214,8 @@ describe('privkit/server over Redis: 3 aggregator processes', () => {
     expect(killed.included).toBe(sampledElsewhere); // the victim's sampled clients are dropouts
     expect(killed.status).toBe(sampledElsewhere >= task.minUpdates! ? 'released' : 'withheld');
     expect(final.rounds.filter((r) => r.status === 'released' || r.status === 'withheld')).toHaveLength(3);
-    await expectOneProcessResult(coordinator, task, sent, initial);
+    await expectOneProcessResult(coordinator, task, sent, initial, splits);
+    stop();
     for (const { child } of aggregators) child.kill('SIGTERM');
     await coordinator.close();
   }, 60000);
@@ -219,6 +253,16 @@ describe('privkit/server over Redis: 3 aggregator processes', () => {
     expect(final.epsilon).toBeCloseTo(accountant.getEpsilon(1e-5).epsilon, 12);
     for (const { child } of aggregators) child.kill('SIGTERM');
     await second.close();
+    // a coordinator on another (here: a fresh) ledger would charge the task from zero although its models are public: refused
+    await expect(createCoordinator({ redis: redis.url, task, dataDir: dataDir(), leaseMs: 1000 })).rejects.toMatchObject({
+      code: 'E_ARG',
+      argument: 'options.dataDir',
+      message: expect.stringContaining('Redis shows round 3'),
+    });
+    // the task's own ledger still starts (and finds the task finished)
+    const third = await createCoordinator({ redis: redis.url, task, dataDir: dir, leaseMs: 1000 });
+    expect((await third.finished).finishedBy).toBe('rounds');
+    await third.close();
   }, 60000);
 
   it('fences coordinators: a second one cannot take a living lease, and one whose lease was taken stops', async () => {
@@ -239,7 +283,7 @@ describe('privkit/server over Redis: 3 aggregator processes', () => {
     // two check-ins per round: the attacker's own check-in (lapsed when it is cut) can never make a round alone
     const task = { ...baseTask('cluster-attacked'), rounds: 1, clientsPerRound: 2, minCheckIns: 2, minUpdates: 2 };
     const coordinator = await createCoordinator({ redis: redis.url, task, dataDir: dataDir() });
-    const aggregator = await createAggregator({ redis: redis.url, taskId: task.id, id: 'under-attack', port: 0, maxUnauthenticated: 3, helloMs: 1500, messagesPerSecond: 5 });
+    const aggregator = await createAggregator({ redis: redis.url, taskId: task.id, id: 'under-attack', port: 0, maxUnauthenticated: 3, helloMs: 1500, messagesPerSecond: 5, httpRequestsPerSecond: 5 });
     const url = aggregator.url;
     const health = async () => (await (await fetch(`http://127.0.0.1:${aggregator.port}/`)).json()) as { connections: number; checkedIn: number };
     // three connections that never say hello fill the bound: a fourth is cut before anything is read
@@ -293,6 +337,12 @@ describe('privkit/server over Redis: 3 aggregator processes', () => {
     const final = await coordinator.finished;
     expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 2]]);
     for (const session of honest) expect((await session.done).trainedRounds).toEqual([1]);
+    // a flood of its HTTP endpoint: 5 requests a second per address, beyond them 429 with Retry-After
+    const burst = await Promise.all(Array.from({ length: 12 }, () => fetch(`http://127.0.0.1:${aggregator.port}/`)));
+    const refused = burst.filter((r) => r.status === 429);
+    expect(refused.length).toBeGreaterThanOrEqual(6);
+    expect(refused[0]!.headers.get('retry-after')).toBe('1');
+    await Promise.all(burst.map((r) => r.arrayBuffer()));
     await aggregator.close();
     await coordinator.close();
   }, 30000);

@@ -1,6 +1,6 @@
 // PrioAggregator: honest clients' quantized updates sum to the true sum within the rounding bound;
-// malicious clients (a forged proof of an over-norm update, a flipped share byte, a replayed report,
-// something that is not a report) are rejected and counted while the honest sum is unchanged; each
+// malicious clients (a forged proof of an over-norm update under either circuit, PINE by default or
+// the bit-decomposed one, a flipped share byte, a replayed report, something that is not a report) are rejected and counted while the honest sum is unchanged; each
 // aggregator really adds its discrete Gaussian (the released noise has variance 2 sigma^2); the round's
 // event charges one discrete Gaussian of sigma with sensitivity sqrt(M), checked against the zCDP
 // curve rho = D^2 / (2 sigma^2) computed here; FedAvg runs with it; a helper that aggregated other
@@ -14,7 +14,8 @@ import { createModel, FedAvg, PrioAggregator, splitClients } from 'privkit/fl';
 import { PrivkitError } from 'privkit';
 import { Prio3, Prio3Aggregator, type Prio3Report } from 'privkit/prio';
 import { boundedL2Circuit, PRIO3_BOUNDED_L2_ID } from '../../dist/src/prio/bounded-l2.js';
-import { Field128, FieldVec } from '../../dist/src/prio/field.js';
+import { Field128, Field64, FieldVec } from '../../dist/src/prio/field.js';
+import { PRIO3_PINE_L2_ID } from '../../dist/src/prio/pine.js';
 import { expectPrivkitError } from '../support/helpers.js';
 
 await ready();
@@ -53,9 +54,10 @@ describe('PrioAggregator', () => {
     expect(aggregator.bound).toBe(Math.ceil((2047 * (1 + 2 ** -30) + Math.sqrt(d) / 2) ** 2));
   });
 
-  it('rejects malicious reports, counts them, and sums only the honest ones', async () => {
+  it("rejects malicious reports, counts them, and sums only the honest ones (circuit 'bits')", async () => {
     const xs = updates(3, d, clipNorm);
-    const aggregator = new PrioAggregator({ dimension: d, clipNorm, bits: 10, noiseMultiplier: 0, rng: createRng({ seed: seed(2) }) });
+    const aggregator = new PrioAggregator({ dimension: d, clipNorm, bits: 10, noiseMultiplier: 0, circuit: 'bits', rng: createRng({ seed: seed(2) }) });
+    expect(aggregator.vdaf.name).toBe('Prio3BoundedL2VecSum');
     const honest = xs.map((x) => aggregator.clientReport(x));
     // A client that proves its own encoding: every coordinate at the maximum 511 (norm^2 = 30 x 511^2, far over M).
     const circuit = aggregator.vdaf.circuit;
@@ -80,6 +82,26 @@ describe('PrioAggregator', () => {
     const next = await aggregator.aggregateReports([honest[1]!], 2);
     expect(next).toEqual({ sum: new Float32Array(d), included: 0, event: null });
     expect(aggregator.reports[1]).toMatchObject({ accepted: 0, rejected: [0], withheld: true });
+  });
+
+  it('PINE by default: a forged over-norm report is rejected and the honest ones summed', async () => {
+    const xs = updates(3, d, clipNorm);
+    const aggregator = new PrioAggregator({ dimension: d, clipNorm, bits: 10, noiseMultiplier: 0, rng: createRng({ seed: seed(4) }) });
+    expect(aggregator.circuit).toBe('pine');
+    expect(aggregator.vdaf.name).toBe('Prio3PineL2VecSum');
+    const honest = xs.map((x) => aggregator.clientReport(x));
+    // every coordinate at 511 (norm^2 = 30 x 511^2, far over M), with the norm digits of 0
+    const circuit = aggregator.vdaf.circuit;
+    const zero = circuit.encode(new Array<number>(d).fill(0)).vec;
+    const forged = { ...circuit, encode: () => FieldVec.fromValues(Field64, [...new Array<bigint>(d).fill(511n), ...zero.slice(d)]) };
+    const cheater = new Prio3<readonly number[], number[]>('Prio3PineL2VecSum', PRIO3_PINE_L2_ID, forged as never, aggregator.vdaf.proofs, 2, (m: unknown) => m as never);
+    const overNorm = cheater.shard([], { rng: createRng({ seed: seed(5) }) });
+    const { sum, included } = await aggregator.aggregateReports([honest[0]!, overNorm, honest[1]!, honest[2]!], 1);
+    expect(included).toBe(3);
+    expect(aggregator.reports[0]!.rejected).toEqual([1]);
+    const want = trueSum(xs, d);
+    for (let j = 0; j < d; j++) expect(Math.abs(sum[j]! - want[j]!)).toBeLessThanOrEqual(3 / (2 * aggregator.scale) + 1e-6);
+    expectPrivkitError(() => new PrioAggregator({ dimension: d, clipNorm, noiseMultiplier: 0, circuit: 'float' as never }), 'E_ARG', 'options.circuit');
   });
 
   /**

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrivkitError, ready } from 'privkit';
 import { createPool, type Pool } from 'privkit/pool';
-import { helperInitReports, leaderInitReports, prio3BoundedL2VecSum, prio3Histogram, prio3SumVec, shardReports, type Prio3Report } from 'privkit/prio';
+import { helperInitReports, leaderInitReports, prio3BoundedL2VecSum, prio3Histogram, prio3PineL2VecSum, prio3SumVec, shardReports, type Prio3Report } from 'privkit/prio';
 
 const BUCKETS = 5;
 const vdaf = prio3Histogram({ length: BUCKETS, chunkLength: 2 });
@@ -129,8 +129,11 @@ it('shards a large SumVec on the pool like on this thread (each report unshards 
   });
 });
 
-it('remakes every factory\'s VDAF on the workers: a norm-bounded vector round-trips through the pool', async () => {
-  const bounded = prio3BoundedL2VecSum({ length: 3, bits: 8, bound: 100 });
+it.each([
+  ['Prio3BoundedL2VecSum', () => prio3BoundedL2VecSum({ length: 3, bits: 8, bound: 100 })],
+  ['Prio3PineL2VecSum', () => prio3PineL2VecSum({ length: 3, bound: 100 })],
+])("remakes every factory's VDAF on the workers: a norm-bounded vector round-trips through the pool (%s)", async (_name, make) => {
+  const bounded = make();
   const [report] = await shardReports(bounded, [[6, -8, 0]], { pool });
   const [led] = await leaderInitReports(bounded, [{ ...report!, inputShare: report!.inputShares[0]! }], { verifyKey, pool });
   const [helped] = await helperInitReports(bounded, [{ ...report!, inputShare: report!.inputShares[1]!, inbound: ok(led).outbound }], { verifyKey, pool });

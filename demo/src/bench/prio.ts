@@ -4,9 +4,10 @@
 // fields) on the same circuits: Prio3SumVec (length 1,000, 8 bits, chunks of 100; length 100 in
 // quick mode) and Prio3Histogram (100 buckets, chunks of 10). Every row's check runs the whole
 // round trip once and unshards the aggregate back to the client's measurement. Then privkit alone
-// (no JS implementation has the circuit): the norm-bounded FL update of privkit/fl's PrioAggregator
-// (Prio3BoundedL2VecSum, 100,000 parameters at 16 bits; 10,000 in quick mode), sharded by a client
-// and verified by each aggregator.
+// (no JS implementation has the circuits): the norm-bounded FL update of privkit/fl's PrioAggregator
+// (100,000 parameters at 16 bits; 10,000 in quick mode) under both its circuits, Prio3PineL2VecSum
+// (PINE, the default) and Prio3BoundedL2VecSum (circuit 'bits'), sharded by a client and verified by
+// each aggregator.
 import { Buffer } from 'buffer';
 import { Prio3Histogram, Prio3SumVec } from '@divviup/prio3';
 import { createRng } from 'privkit/dp';
@@ -160,11 +161,11 @@ async function verifyGroup(c: Circuit): Promise<Group> {
   };
 }
 
-/** The bounded-L2 FL update: PrioAggregator's circuit, one update of norm just below the clip norm, and its report. */
-function boundedL2(ctx: BenchContext) {
+/** The norm-bounded FL update: PrioAggregator with `circuit`, one update of norm just below the clip norm, and its report. */
+function boundedL2(ctx: BenchContext, circuit: 'pine' | 'bits') {
   const dimension = ctx.mode === 'quick' ? 10_000 : 100_000;
   const rng = createRng({ seed: new Uint8Array(32).fill(1) });
-  const aggregator = new PrioAggregator({ dimension, clipNorm: 1, bits: 16, noiseMultiplier: 1, rng });
+  const aggregator = new PrioAggregator({ dimension, clipNorm: 1, bits: 16, noiseMultiplier: 1, circuit, rng });
   const next = lcg(2);
   const update = Float32Array.from({ length: dimension }, () => next() - 0.5);
   const norm = Math.sqrt(update.reduce((s, v) => s + v * v, 0));
@@ -173,12 +174,13 @@ function boundedL2(ctx: BenchContext) {
   const reportBytes = report.nonce.length + report.publicShare.length + report.inputShares.reduce((s, share) => s + share.length, 0);
   const shape =
     `a float32 update of ${count(dimension)} parameters, clip norm 1, 16-bit fixed point, proven squared norm <= ${count(aggregator.bound)} ` +
-    `(Prio3BoundedL2VecSum, Field128, 2 aggregators); report ${bytes(reportBytes)}, ${(reportBytes / (4 * dimension)).toFixed(1)}x the float32 update`;
-  const setup = `import { PrioAggregator } from 'privkit/fl';\nconst aggregator = new PrioAggregator({ dimension: ${dimension}, clipNorm: 1, bits: 16, noiseMultiplier: 1 });\nconst vdaf = aggregator.vdaf;`;
+    `(${aggregator.vdaf.name}, ${aggregator.vdaf.circuit.field.name}, ${aggregator.vdaf.proofs} proof(s), 2 aggregators); report ${bytes(reportBytes)}, ` +
+    `${(reportBytes / (4 * dimension)).toFixed(1)}x the float32 update, ${(reportBytes / (2 * dimension)).toFixed(1)}x the 16-bit one`;
+  const setup = `import { PrioAggregator } from 'privkit/fl';\nconst aggregator = new PrioAggregator({ dimension: ${dimension}, clipNorm: 1, bits: 16, noiseMultiplier: 1, circuit: '${circuit}' });\nconst vdaf = aggregator.vdaf;`;
   return { aggregator, vdaf: aggregator.vdaf, update, report, shape, setup };
 }
 
-const boundedL2Of = (ctx: BenchContext) => ctx.once('prio/bounded-l2', () => boundedL2(ctx));
+const boundedL2Of = (ctx: BenchContext, circuit: 'pine' | 'bits') => ctx.once(`prio/l2-${circuit}`, () => boundedL2(ctx, circuit));
 
 /** The leader's and the helper's verification of one bounded-L2 report; returns their output shares. */
 function verifyBoundedL2(vdaf: Prio3<readonly number[], number[]>, report: Prio3Report) {
@@ -201,8 +203,8 @@ function boundedL2Check(b: ReturnType<typeof boundedL2>, report: Prio3Report): s
   return wrong < 0 ? 'verified; unshards to the quantized update' : `WRONG: coordinate ${wrong} differs from the quantized update`;
 }
 
-function boundedL2ShardGroup(ctx: BenchContext): Group {
-  const b = boundedL2Of(ctx);
+function boundedL2ShardGroup(ctx: BenchContext, circuit: 'pine' | 'bits'): Group {
+  const b = boundedL2Of(ctx, circuit);
   return {
     shape: b.shape,
     setup: b.setup,
@@ -223,8 +225,8 @@ function memoryFloor(b: ReturnType<typeof boundedL2>): Task {
   return { id: 'copy', label: "memory floor: one copy of the leader's input share", kind: 'baseline', code: 'out.set(report.inputShares[0])', run: () => target.set(share), check: () => `copies ${bytes(share.length)}` };
 }
 
-function boundedL2VerifyGroup(ctx: BenchContext): Group {
-  const b = boundedL2Of(ctx);
+function boundedL2VerifyGroup(ctx: BenchContext, circuit: 'pine' | 'bits'): Group {
+  const b = boundedL2Of(ctx, circuit);
   const common = { verifyKey: VERIFY_KEY, nonce: b.report.nonce, publicShare: b.report.publicShare };
   const leaderInit = () => b.vdaf.leaderInit({ ...common, inputShare: b.report.inputShares[0]! });
   const inbound = leaderInit().outbound;
@@ -258,7 +260,9 @@ export const prio: Family = {
     { id: 'sumvec-verify', title: 'Prio3SumVec: verify a report (both aggregators)', prepare: (ctx) => verifyGroup(circuit(ctx, 'sumvec')) },
     { id: 'histogram-shard', title: 'Prio3Histogram: shard a report', prepare: (ctx) => shardGroup(circuit(ctx, 'histogram')) },
     { id: 'histogram-verify', title: 'Prio3Histogram: verify a report (both aggregators)', prepare: (ctx) => verifyGroup(circuit(ctx, 'histogram')) },
-    { id: 'bounded-l2-shard', title: 'Norm-bounded FL update (Prio3BoundedL2VecSum): shard a report', prepare: boundedL2ShardGroup },
-    { id: 'bounded-l2-verify', title: 'Norm-bounded FL update (Prio3BoundedL2VecSum): verify a report (each aggregator)', prepare: boundedL2VerifyGroup },
+    { id: 'pine-l2-shard', title: 'Norm-bounded FL update (Prio3PineL2VecSum, PINE): shard a report', prepare: (ctx) => boundedL2ShardGroup(ctx, 'pine') },
+    { id: 'pine-l2-verify', title: 'Norm-bounded FL update (Prio3PineL2VecSum, PINE): verify a report (each aggregator)', prepare: (ctx) => boundedL2VerifyGroup(ctx, 'pine') },
+    { id: 'bounded-l2-shard', title: 'Norm-bounded FL update (Prio3BoundedL2VecSum): shard a report', prepare: (ctx) => boundedL2ShardGroup(ctx, 'bits') },
+    { id: 'bounded-l2-verify', title: 'Norm-bounded FL update (Prio3BoundedL2VecSum): verify a report (each aggregator)', prepare: (ctx) => boundedL2VerifyGroup(ctx, 'bits') },
   ],
 };

@@ -247,7 +247,9 @@ const prioRows: SweepRow[] = [
           clipNorm: positive(),
           bits: int(2, 24, { optional: true }),
           noiseMultiplier: nonNegative({ max: 1000 }),
-          chunkLength: int(1, 80, { optional: true }),
+          circuit: oneOf(['pine', 'bits'], { optional: true }),
+          // PINE (the default) at dimension 10, bits 8 (M = 16,534): 15 norm bits and 100 tests of 12 bits
+          chunkLength: int(1, 1215, { optional: true }),
           normChunkLength: int(1, 10, { optional: true }),
           rng: rngField(),
         }),

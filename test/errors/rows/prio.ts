@@ -7,7 +7,7 @@ import { createRng } from 'privkit/dp';
 
 const entry = 'privkit/prio';
 
-const constants: SweepRow[] = ['VERIFY_KEY_SIZE', 'NONCE_SIZE', 'MAX_CTX_LENGTH', 'MAX_MEASUREMENT_LENGTH', 'MAX_SUM_MAX', 'PRIO3_BOUNDED_L2_ID', 'MAX_BOUNDED_L2_BITS', 'CHECKSUM_SIZE'].map((name) => ({ entry, export: name, constant: true }));
+const constants: SweepRow[] = ['VERIFY_KEY_SIZE', 'NONCE_SIZE', 'MAX_CTX_LENGTH', 'MAX_MEASUREMENT_LENGTH', 'MAX_SUM_MAX', 'PRIO3_BOUNDED_L2_ID', 'MAX_BOUNDED_L2_BITS', 'CHECKSUM_SIZE', 'PRIO3_PINE_L2_ID', 'PINE_ALPHA', 'PINE_WRAPAROUND_CHECKS', 'MAX_PINE_LENGTH'].map((name) => ({ entry, export: name, constant: true }));
 
 const shares = int(2, 255, { optional: true });
 const constructors: Row[] = [
@@ -67,6 +67,20 @@ const constructors: Row[] = [
     call: ([o]) => pr.prio3BoundedL2VecSum(o),
     observe: (v: pr.Prio3<unknown, unknown>) => v.proofLength,
   },
+  {
+    entry,
+    export: 'prio3PineL2VecSum',
+    params: [
+      {
+        name: 'opts',
+        // bound 1000: 10 norm bits and 100 tests of 10 bits (W = 512), 1,010 bits to check
+        domain: obj({ length: int(1, 2 ** 21), bound: int(1, Number.MAX_SAFE_INTEGER), proofs: int(3, 255, { optional: true }), chunkLength: int(1, 1010, { optional: true }), normChunkLength: int(1, 10, { optional: true }), shares }),
+      },
+    ],
+    args: () => [{ length: 10, bound: 1000, proofs: 3, chunkLength: 9, normChunkLength: 3 }],
+    call: ([o]) => pr.prio3PineL2VecSum(o),
+    observe: (v: pr.Prio3<unknown, unknown>) => v.proofLength,
+  },
 ];
 
 const histogram = pr.prio3Histogram({ length: 4, chunkLength: 2 });
@@ -116,6 +130,8 @@ const methods: Row[] = [
   shardRow('SumVec', pr.prio3SumVec({ length: 3, bits: 4 }) as pr.Prio3<any, unknown>, [1, 15, 0], arrayOf(int(0, 15))),
   // bound 3 x 8^2: every vector of the coordinate domain is within it
   shardRow('BoundedL2VecSum', pr.prio3BoundedL2VecSum({ length: 3, bits: 4, bound: 192 }) as pr.Prio3<any, unknown>, [-8, 7, 0], arrayOf(int(-8, 7))),
+  // bound 3 x 8^2: every vector of the coordinate domain is within it
+  shardRow('PineL2VecSum', pr.prio3PineL2VecSum({ length: 3, bound: 192 }) as pr.Prio3<any, unknown>, [-8, 7, 0], arrayOf(int(-8, 8))),
   shardRow('Histogram', histogram as pr.Prio3<any, unknown>, 2, int(0, 3)),
   shardRow('MultihotCountVec', pr.prio3MultihotCountVec({ length: 3, maxWeight: 2 }) as pr.Prio3<any, unknown>, [true, false, true], arrayOf(bool())),
   {
