@@ -1,15 +1,27 @@
-// `npm run bench cluster`: privkit/server scaled out over Redis on this machine. A redis-server on a
-// free local port; a coordinator in this process; 1 or 2 aggregator processes; 200 clients in 2 other
-// processes (privkit/client over real sockets, spread round-robin over the aggregators) training a
-// 10,000-parameter model (softmax regression, 999 inputs x 10 classes), all 200 sampled every round.
-// A round's wall time is the time between two consecutive round completions in the ledger (the
-// whole cycle: result broadcast, check-ins, sampling, model to 200 clients, training, 200 uploads,
-// clipping, partial sums, merge, noise, ledger commit); the first round (connections, JIT) is not
-// counted. Configurations alternate 1, 2, 1, 2 aggregators so a change in the machine's load hits
-// both; the load average is reported with each. Then the Redis figures docs/SCALE.md rests on: the
-// throughput of partial-sum writes (HSET of a float64 vector, 10^4 and 10^6 parameters) and of
-// check-in writes (client id -> aggregator id, 10^6 of them in HSETs of 100 as an aggregator batches
-// them, then the HGETALL snapshot of all 10^6), one client, pipelined.
+// `npm run bench cluster`: privkit/server scaled out over Redis on this machine: does a second
+// aggregator process serve a central-DP cohort faster? A redis-server on a free local port; a
+// coordinator in this process; 1 or 2 aggregator processes; 400 or 1,000 clients in 2 other processes
+// (spread round-robin over the aggregators), all sampled every round, a 10,000-parameter model (softmax
+// regression, 999 inputs x 10 classes).
+// On 2 cores the clients compete with the aggregators for the CPU, so three kinds of trial:
+//   - light clients (cluster-light-clients.ts): the wire protocol with a precomputed update and no
+//     local work, so that the aggregators are the bottleneck (what the goal is about: the serving
+//     capacity of aggregator processes), with each aggregator pinned to a core of its own (aggregator
+//     i on core i, taskset: one aggregator process gets exactly one core in the 1-aggregator trial, as
+//     each does in the 2-aggregator one; clients, coordinator and Redis have no core of their own on 2
+//     cores and are left to the scheduler), 400 and 1,000 clients, and unpinned at 400;
+//   - privkit/client training one sample (cluster-clients.ts), unpinned, 400 clients.
+// Two measures of each trial: the wall time of a round (between two consecutive round results: result
+// broadcast, check-ins, sampling, model to the clients, uploads, clipping, partial sums, merge, noise,
+// ledger commit), and the CPU time of every process over rounds 2-16 (each process's own count, sampled
+// at the first and last round result). The CPU-based measure is a model of the server side on cores
+// of its own: its critical path per round = the busiest aggregator's CPU + the coordinator's + Redis's
+// (one each whatever the number of aggregators, taken as wholly serial); 2 aggregators over 1 is the
+// ratio of critical paths. It is not a wall time. Configurations alternate 1, 2, 1, 2 aggregators so
+// a change in the machine's load hits both; the load average is reported with each. Then the Redis
+// figures docs/SCALE.md rests on: the throughput of partial-sum writes (HSET of a float64 vector, 10^4
+// and 10^6 parameters) and of check-in writes (client id -> aggregator id, 10^6 of them in HSETs of
+// 100 as an aggregator batches them, then the HGETALL snapshot of all 10^6), one client, pipelined.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir } from 'node:os';
@@ -17,23 +29,39 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
 import { createCoordinator, type TaskOptions } from '../src/server/index.js';
+import { taskKeys } from '../src/server/redis.js';
 import { startRedis } from '../test/support/redis.js';
 import { textTable } from './harness.js';
 
-const CLIENTS = 200;
 const CLIENT_PROCESSES = 2;
 const INPUTS = 999; // (999 + 1) x 10 = 10,000 parameters
-const ROUNDS = 7; // the first is not counted
+const PARAMS = (INPUTS + 1) * 10;
+const ROUNDS = 16; // the first is not counted; 15 counted rounds even out a garbage collection that falls in one aggregator's window
 const here = dirname(fileURLToPath(import.meta.url));
 
-interface Trial {
+/**
+ * A configuration: light clients (a precomputed update, no local work: cluster-light-clients.ts) or
+ * privkit/client training one sample (cluster-clients.ts); each aggregator pinned to a core of its own
+ * (aggregator i on core i, taskset) or left to the scheduler. Clients, coordinator and Redis are never pinned.
+ */
+interface Config {
+  /** Clients, all sampled every round. */
+  cohort: number;
   aggregators: number;
+  clients: 'light' | 'full';
+  pinned: boolean;
+}
+
+interface Trial extends Config {
   roundMs: number[];
   medianRoundMs: number;
-  aggregatorCpuMsPerRound: number;
-  clientCpuMsPerRound: number;
-  coordinatorCpuMsPerRound: number;
-  loadAverage: number;
+  /** Wall time from the first counted round's start to the last one's end, per round. */
+  wallMsPerRound: number;
+  /** CPU ms per counted round, over the same window: each aggregator, the coordinator (this process), Redis, the client processes together. */
+  cpuMsPerRound: { aggregators: number[]; coordinator: number; redis: number; clients: number };
+  /** The server side's critical path per round in CPU ms: the busiest aggregator + the coordinator + Redis (one each, whatever the aggregators). */
+  criticalPathMs: number;
+  loadAverage: [number, number];
 }
 
 const median = (xs: number[]): number => {
@@ -41,84 +69,148 @@ const median = (xs: number[]): number => {
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-function spawnNode(script: string, args: string[], stdin?: string): ChildProcess {
-  const child = spawn(process.execPath, [join(here, script), ...args], { stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'inherit'] });
-  if (stdin !== undefined) child.stdin!.end(stdin);
-  return child;
-}
+/** A child process of the bench and the lines it prints (stdout), taken in order by prefix. */
+class Child {
+  readonly process: ChildProcess;
+  readonly #lines: string[] = [];
+  readonly #waiting: { prefix: string; resolve: (rest: string) => void; reject: (error: Error) => void }[] = [];
+  #partial = '';
 
-function lineOf(child: ChildProcess, prefix: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    child.once('exit', (code) => reject(new Error(`a bench child exited with ${code} before "${prefix}"`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      const line = seen.split('\n').find((l) => l.startsWith(prefix));
-      if (line !== undefined) resolve(line.slice(prefix.length).trim());
+  constructor(command: string, args: string[]) {
+    this.process = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.process.stdout!.on('data', (chunk: Buffer) => {
+      const parts = (this.#partial + chunk.toString()).split('\n');
+      this.#partial = parts.pop()!;
+      this.#lines.push(...parts);
+      this.#match();
     });
-  });
+    this.process.once('exit', (code) => {
+      for (const w of this.#waiting.splice(0)) w.reject(new Error(`a bench child exited with ${code} before "${w.prefix}"`));
+    });
+  }
+
+  /** The rest of the first line starting with `prefix` not yet taken. */
+  line(prefix: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      if (this.process.exitCode !== null) return reject(new Error(`a bench child exited with ${this.process.exitCode} before "${prefix}"`));
+      this.#waiting.push({ prefix, resolve, reject });
+      this.#match();
+    });
+  }
+
+  /** This child's CPU time so far in ms (it answers a "cpu" line on stdin). */
+  cpu(): Promise<number> {
+    this.process.stdin!.write('cpu\n');
+    return this.line('cpu ').then(Number);
+  }
+
+  /** Gives each waiter the first line with its prefix (a line goes to one waiter). */
+  #match(): void {
+    for (const w of [...this.#waiting]) {
+      const i = this.#lines.findIndex((l) => l.startsWith(w.prefix));
+      if (i < 0) continue;
+      const [found] = this.#lines.splice(i, 1);
+      this.#waiting.splice(this.#waiting.indexOf(w), 1);
+      w.resolve(found!.slice(w.prefix.length).trim());
+    }
+  }
 }
 
-async function runTrial(redisUrl: string, aggregatorCount: number, trial: number): Promise<Trial> {
+function spawnNode(script: string, args: string[], cpu?: number): Child {
+  const node = [join(here, script), ...args];
+  return cpu === undefined ? new Child(process.execPath, node) : new Child('taskset', ['-c', String(cpu), process.execPath, ...node]);
+}
+
+/** Redis's CPU time so far in ms (INFO cpu: the server's main thread and its helpers). */
+async function redisCpu(redis: { info(section: string): Promise<string> }): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`\\b${name}:([0-9.]+)`).exec(info)?.[1] ?? NaN);
+  return 1000 * (field('used_cpu_user') + field('used_cpu_sys'));
+}
+
+async function runTrial(redisUrl: string, config: Config, trial: number): Promise<Trial> {
   const task: TaskOptions = {
     id: `bench-${trial}`,
     model: { type: 'softmax-regression', inputs: INPUTS, classes: 10 },
     local: { epochs: 1, batchSize: 1, learningRate: 0.1 },
     rounds: ROUNDS,
-    clientsPerRound: CLIENTS,
-    minUpdates: CLIENTS / 2,
+    clientsPerRound: config.cohort,
+    minUpdates: config.cohort / 2,
     clipNorm: 1,
     noiseMultiplier: 1,
     trainMs: 120000,
   };
   const dataDir = mkdtempSync(join(tmpdir(), 'privkit-bench-cluster-'));
   const coordinator = await createCoordinator({ redis: redisUrl, task, dataDir });
-  const aggregators = Array.from({ length: aggregatorCount }, (_, a) => spawnNode('cluster-aggregator.js', [redisUrl, task.id, `a${a}`]));
-  const clients: ChildProcess[] = [];
+  const redis = createClient({ url: redisUrl });
+  await redis.connect();
+  const aggregators = Array.from({ length: config.aggregators }, (_, a) => spawnNode('cluster-aggregator.js', [redisUrl, task.id, `a${a}`], config.pinned ? a % cpus().length : undefined));
+  const clients: Child[] = [];
   try {
-    const ports = await Promise.all(aggregators.map((child) => lineOf(child, 'ready ')));
+    const ports = await Promise.all(aggregators.map((child) => child.line('ready ')));
     const urls = ports.map((port) => `ws://127.0.0.1:${port}`);
-    const tokens = await Promise.all(Array.from({ length: CLIENTS }, async () => (await coordinator.issueToken()).token));
-    const loadBefore = loadavg()[0]!;
-    const coordinatorCpu = process.cpuUsage(); // this process: the coordinator (and the bench's polling)
+    const tokens: string[] = [];
+    for (let i = 0; i < config.cohort; i++) tokens.push((await coordinator.issueToken()).token); // one at a time: each is a ledger transaction, and a burst would hold the coordinator's loop past its lease
     for (let p = 0; p < CLIENT_PROCESSES; p++) {
       const share = tokens.filter((_, i) => i % CLIENT_PROCESSES === p);
       // client i of process p goes to aggregator (i mod aggregators): both processes spread over all of them
-      clients.push(spawnNode('cluster-clients.js', [], JSON.stringify({ taskId: task.id, urls, tokens: share, inputs: INPUTS })));
+      const child = spawnNode(config.clients === 'light' ? 'cluster-light-clients.js' : 'cluster-clients.js', []);
+      child.process.stdin!.write(JSON.stringify({ taskId: task.id, urls, tokens: share, inputs: INPUTS, params: PARAMS }) + '\n');
+      clients.push(child);
     }
-    const clientCpu = clients.map((child) => lineOf(child, 'cpu ').then(Number));
-    for (const cpu of clientCpu) cpu.catch(() => undefined); // awaited below; a trial that fails first kills the clients
+    const done = clients.map((child) => child.line('done'));
+    for (const d of done) d.catch(() => undefined); // awaited below; a trial that fails first kills the clients
+    // CPU of every process over the counted rounds: sampled at the end of the first round and of the last
+    const sample = async () => ({
+      at: performance.now(),
+      aggregators: await Promise.all(aggregators.map((child) => child.cpu())),
+      clients: (await Promise.all(clients.map((child) => child.cpu()))).reduce((a, b) => a + b, 0),
+      coordinator: (({ user, system }) => (user + system) / 1000)(process.cpuUsage()),
+      redis: await redisCpu(redis),
+    });
+    // round completions from the coordinator's result events (not its status(), whose epsilon would cost the coordinator CPU)
+    let first: ReturnType<typeof sample> | undefined;
+    let last: ReturnType<typeof sample> | undefined;
     const completions: number[] = [];
-    const watch = setInterval(() => {
-      const done = coordinator.status().completedRounds;
-      while (completions.length < done) completions.push(performance.now());
-    }, 5);
+    const subscriber = redis.duplicate();
+    await subscriber.connect();
+    await subscriber.subscribe(taskKeys(task.id).events, (message) => {
+      if (!message.startsWith('result ')) return;
+      completions.push(performance.now());
+      if (completions.length === 1) first = sample();
+      if (completions.length === ROUNDS) last = sample();
+    });
+    const loadBefore = loadavg()[0]!;
     const final = await coordinator.finished;
-    clearInterval(watch);
-    const { user, system } = process.cpuUsage(coordinatorCpu);
-    while (completions.length < final.completedRounds) completions.push(performance.now());
-    if (final.rounds.some((r) => r.status !== 'released' || r.included !== CLIENTS)) {
-      throw new Error(`a bench round did not include all ${CLIENTS} clients: ${JSON.stringify(final.rounds.map(({ round, status, included, checkedIn }) => ({ round, status, included, checkedIn })))}`);
+    for (let wait = 0; completions.length < ROUNDS && wait < 100; wait++) await new Promise((resolve) => setTimeout(resolve, 10)); // the last result's event
+    subscriber.destroy();
+    if (completions.length !== ROUNDS || final.rounds.some((r) => r.status !== 'released' || r.included !== config.cohort)) {
+      throw new Error(`a bench round did not include all ${config.cohort} clients: ${JSON.stringify(final.rounds.map(({ round, status, included, checkedIn }) => ({ round, status, included, checkedIn })))}`);
     }
-    const cpuMs = await Promise.all(
-      aggregators.map((child) => {
-        const cpu = lineOf(child, 'cpu ');
-        child.kill('SIGTERM');
-        return cpu.then(Number);
-      }),
-    );
+    const [from, to] = await Promise.all([first!, last!]);
+    const counted = ROUNDS - 1;
+    for (const child of aggregators) child.process.kill('SIGTERM');
+    await Promise.all(done);
+    for (const child of clients) child.process.stdin!.end();
     const roundMs = completions.slice(1).map((t, i) => t - completions[i]!);
+    const cpuMsPerRound = {
+      aggregators: to.aggregators.map((ms, a) => (ms - from.aggregators[a]!) / counted),
+      coordinator: (to.coordinator - from.coordinator) / counted,
+      redis: (to.redis - from.redis) / counted,
+      clients: (to.clients - from.clients) / counted,
+    };
     return {
-      aggregators: aggregatorCount,
+      ...config,
       roundMs,
       medianRoundMs: median(roundMs),
-      aggregatorCpuMsPerRound: cpuMs.reduce((a, b) => a + b, 0) / ROUNDS,
-      clientCpuMsPerRound: (await Promise.all(clientCpu)).reduce((a, b) => a + b, 0) / ROUNDS,
-      coordinatorCpuMsPerRound: (user + system) / 1000 / ROUNDS,
-      loadAverage: (loadBefore + loadavg()[0]!) / 2,
+      wallMsPerRound: (completions[ROUNDS - 1]! - completions[0]!) / counted,
+      cpuMsPerRound,
+      criticalPathMs: Math.max(...cpuMsPerRound.aggregators) + cpuMsPerRound.coordinator + cpuMsPerRound.redis,
+      loadAverage: [loadBefore, loadavg()[0]!],
     };
   } finally {
-    for (const child of [...aggregators, ...clients]) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const child of [...aggregators, ...clients]) if (child.process.exitCode === null) child.process.kill('SIGKILL');
+    redis.destroy();
     await coordinator.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
@@ -168,6 +260,15 @@ async function measureWrites(redisUrl: string, write: string, valueBytes: number
   }
 }
 
+/** The speed-ups of 2 aggregators over 1 among trials of one kind: wall (median round) and CPU-based (critical path). */
+function speedups(trials: Trial[]): { wall: number; cpu: number } {
+  const of = (a: number) => trials.filter((t) => t.aggregators === a);
+  return {
+    wall: median(of(1).flatMap((t) => t.roundMs)) / median(of(2).flatMap((t) => t.roundMs)),
+    cpu: median(of(1).map((t) => t.criticalPathMs)) / median(of(2).map((t) => t.criticalPathMs)),
+  };
+}
+
 export async function clusterSuite(): Promise<void> {
   const redis = await startRedis();
   try {
@@ -176,26 +277,42 @@ export async function clusterSuite(): Promise<void> {
       await measureWrites(redis.url, 'partial sum, 10^6 params (float64)', 8 * (1 + 1e6), 40, 4),
       await measureWrites(redis.url, 'check-ins (client id -> aggregator id), 100 per HSET', 10, 1000000, 10, 100),
     ];
+    // 1, 2, 1, 2 aggregators in each kind, so that a change in the machine's load hits both
+    const kinds: Omit<Config, 'aggregators'>[] = [
+      { cohort: 400, clients: 'light', pinned: true },
+      { cohort: 1000, clients: 'light', pinned: true },
+      { cohort: 400, clients: 'light', pinned: false },
+      { cohort: 400, clients: 'full', pinned: false },
+    ];
     const trials: Trial[] = [];
-    for (const [i, aggregators] of [1, 2, 1, 2].entries()) trials.push(await runTrial(redis.url, aggregators, i));
-    const one = median(trials.filter((t) => t.aggregators === 1).flatMap((t) => t.roundMs));
-    const two = median(trials.filter((t) => t.aggregators === 2).flatMap((t) => t.roundMs));
-    console.log(`\nprivkit/server over Redis: ${CLIENTS} clients x 10,000 params, all sampled, clients in ${CLIENT_PROCESSES} processes; round wall time (ms); CPU ms per round of each kind of process, start-up included, over all ${ROUNDS} rounds`);
+    for (const kind of kinds) for (const aggregators of [1, 2, 1, 2]) trials.push(await runTrial(redis.url, { ...kind, aggregators }, trials.length));
+    console.log(
+      `\nprivkit/server over Redis, central DP: a cohort of clients x ${PARAMS} params, all sampled, clients in ${CLIENT_PROCESSES} processes; round wall time (ms);` +
+        ` CPU ms per round of each process over rounds 2-${ROUNDS}; critical path = busiest aggregator + coordinator + Redis (CPU ms, a model, not wall time)`,
+    );
     console.log(
       textTable(
-        ['aggregators', 'median round', 'rounds (ms)', 'CPU ms / round: aggregators', 'clients', 'coordinator', 'load average'],
+        ['cohort', 'clients', 'pinned', 'aggregators', 'median round (wall)', 'rounds (ms)', 'CPU/round: aggregators', 'coordinator', 'Redis', 'clients', 'critical path (CPU)', 'load before, after'],
         trials.map((t) => [
+          String(t.cohort),
+          t.clients,
+          t.pinned ? 'yes' : 'no',
           String(t.aggregators),
           t.medianRoundMs.toFixed(0),
           t.roundMs.map((x) => x.toFixed(0)).join(' '),
-          t.aggregatorCpuMsPerRound.toFixed(0),
-          t.clientCpuMsPerRound.toFixed(0),
-          t.coordinatorCpuMsPerRound.toFixed(0),
-          t.loadAverage.toFixed(1),
+          t.cpuMsPerRound.aggregators.map((x) => x.toFixed(0)).join(' + '),
+          t.cpuMsPerRound.coordinator.toFixed(0),
+          t.cpuMsPerRound.redis.toFixed(0),
+          t.cpuMsPerRound.clients.toFixed(0),
+          t.criticalPathMs.toFixed(0),
+          t.loadAverage.map((x) => x.toFixed(2)).join(', '),
         ]),
       ),
     );
-    console.log(`speed-up of 2 aggregators over 1 (median round): ${(one / two).toFixed(2)}x (goal >= 1.7x) on ${cpus().length} cores`);
+    const ratios = kinds.map((kind) => ({ ...kind, ...speedups(trials.filter((t) => t.cohort === kind.cohort && t.clients === kind.clients && t.pinned === kind.pinned)) }));
+    for (const r of ratios) {
+      console.log(`${r.cohort} ${r.clients} clients, ${r.pinned ? 'aggregators pinned' : 'unpinned'}: 2 aggregators over 1: wall ${r.wall.toFixed(2)}x, CPU-based (critical path) ${r.cpu.toFixed(2)}x (goal >= 1.7x) on ${cpus().length} cores`);
+    }
     console.log('\nRedis writes, one client, pipelined');
     console.log(
       textTable(
@@ -207,7 +324,7 @@ export async function clusterSuite(): Promise<void> {
     const file = join(here, '../../bench/results/cluster.json');
     mkdirSync(dirname(file), { recursive: true });
     const machine = { cpu: cpus()[0]?.model, cores: cpus().length, platform: `${platform()} ${release()}`, node: process.version };
-    writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, clients: CLIENTS, params: 10000, trials, speedup: one / two, throughput }, null, 2) + '\n');
+    writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, params: PARAMS, trials, speedups: ratios, throughput }, null, 2) + '\n');
   } finally {
     await redis.stop();
   }

@@ -142,7 +142,7 @@ import { inverseRandomizedHadamard } from '../secagg/rotation.js';
 import { assertInteger, describe, readOptions } from '../validate.js';
 import { ready } from '../wasm/runtime.js';
 import type { Message, RoundStatus, WireAggregator, WireModelSpec } from '../service/wire.js';
-import { CLOSE_FINISHED, CLOSE_REFUSED, LISTEN_KEYS, Refusal, listen, readListenOptions, tokenHash, type Connection, type Connections, type ListenOptions } from './connections.js';
+import { CLOSE_FINISHED, CLOSE_REFUSED, LISTEN_KEYS, Refusal, SharedFrame, listen, readListenOptions, tokenHash, type Connection, type Connections, type ListenOptions } from './connections.js';
 import { Ledger } from './ledger.js';
 import { BAN_REASONS, checkEnrolment, EnrolledConnections, readSigningKeys, secAggMaxBytes, secAggShape, SecAggRound, type Culprit, type SecAggOutcome } from './secagg-round.js';
 import { AddressRateLimiter, admitHttp, sendJson, StatusCache } from './status.js';
@@ -377,7 +377,8 @@ export class ClusterCoordinator {
       ...(last === undefined ? [] : [['PUBLISH', { key: this.#keys.events }, `result ${JSON.stringify(this.#result(last, 'aborted', 0))}`]]),
     ]);
     await this.#subscriber.subscribe(this.#keys.events, (message) => {
-      if (message === 'checkin' || message.startsWith('part ')) this.#wake();
+      // check-ins matter only between rounds (clients check in again as soon as they upload: no wake-up per batch mid-round)
+      if ((message === 'checkin' && this.#round === undefined) || message.startsWith('part ')) this.#wake();
     });
     this.#wake();
   }
@@ -528,7 +529,11 @@ export class ClusterCoordinator {
     // stratified: each aggregator's share of the sample is fixed by the counts (k n_a / n, rounded), then drawn uniformly
     // among its candidates, so that every aggregator's clients are sampled at about k / n (see the header)
     const byAggregator = new Map<string, string[]>();
-    for (const id of candidates) byAggregator.set(checkins[id]!, [...(byAggregator.get(checkins[id]!) ?? []), id]);
+    for (const id of candidates) {
+      const ids = byAggregator.get(checkins[id]!);
+      if (ids === undefined) byAggregator.set(checkins[id]!, [id]);
+      else ids.push(id); // not a copy per id: n^2 / A copies at n = 1,000 cost the coordinator milliseconds a round
+    }
     const perAggregator = new Map<string, string[]>();
     for (const [a, size] of allocate(task.clientsPerRound, [...byAggregator].map(([a, ids]) => [a, ids.length] as const))) {
       const ids = byAggregator.get(a)!;
@@ -851,6 +856,8 @@ interface AggregatorRound {
   sampled: Set<string>;
   uploaded: Set<string>;
   sum: Float64Array;
+  /** The round's task (its model), encoded once for every sampled client. */
+  task: SharedFrame;
   timer: ReturnType<typeof setTimeout>;
   written: boolean;
 }
@@ -1021,13 +1028,14 @@ export class ClusterAggregator {
       sampled,
       uploaded: new Set(),
       sum: new Float64Array(this.#task.paramCount),
+      task: new SharedFrame({ type: 'task', round: r, modelVersion: this.#model!.version, deadlineMs: this.#task.trainMs, params: this.#model!.params }),
       timer: setTimeout(() => void this.#writePartial(state), this.#task.trainMs),
       written: false,
     };
     this.#round = state;
     for (const id of sampled) {
       const connection = this.#connections.get(id);
-      if (connection !== undefined) this.#sendTask(connection, state);
+      if (connection !== undefined) connection.send(state.task);
     }
   }
 
@@ -1165,7 +1173,7 @@ export class ClusterAggregator {
     }
     // a secure-aggregation client checks in again at a round's result, aborted ones too (as from the one-process server)
     if (result.status === 'aborted' && this.#plan === undefined) return;
-    const message: Message = { type: 'round-result', round: result.round, status: result.status, included: result.included, modelVersion: result.modelVersion, epsilon: result.epsilon };
+    const message = new SharedFrame({ type: 'round-result', round: result.round, status: result.status, included: result.included, modelVersion: result.modelVersion, epsilon: result.epsilon });
     for (const connection of this.#connections.authenticated()) connection.send(message);
   }
 
@@ -1192,10 +1200,6 @@ export class ClusterAggregator {
   }
 
   // ------------------------------------------------------------------------------------ clients
-
-  #sendTask(connection: Connection, round: AggregatorRound): void {
-    connection.send({ type: 'task', round: round.round, modelVersion: this.#model!.version, deadlineMs: this.#task.trainMs, params: this.#model!.params });
-  }
 
   /** Checks an authenticated client's message against the round; returns the state change to apply. */
   #check(connection: Connection, id: string, message: Message): () => void {
@@ -1283,7 +1287,7 @@ export class ClusterAggregator {
     connection.send({ type: 'welcome', clientId, model: task.model, ...task.local, clipNorm: task.clipNorm, aggregator: task.aggregator, challenge: connection.challenge });
     if (this.#finished) return connection.close(CLOSE_FINISHED, 'task finished');
     const round = this.#round; // a sampled client that reconnects mid-round gets its task again
-    if (round !== undefined && !round.written && round.sampled.has(clientId) && !round.uploaded.has(clientId)) this.#sendTask(connection, round);
+    if (round !== undefined && !round.written && round.sampled.has(clientId) && !round.uploaded.has(clientId)) connection.send(round.task);
   }
 }
 

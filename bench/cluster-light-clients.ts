@@ -1,0 +1,76 @@
+// Child process of the cluster bench suite: "light" clients of a central-DP task, one WebSocket per
+// token, spread over the aggregators round-robin. They speak the wire protocol directly and do no
+// local work: an update is the same precomputed vector every round (a client's training is its own
+// device's time, not the service's), encoded once per round for every client of the process and sent
+// as the header (numbered for its connection) and the shared body, as the server sends its model. A
+// task frame is read no further than its type and round. So the aggregators, not the clients, are the
+// bottleneck, which is what the scale-out goal is about: the serving capacity of aggregator processes.
+// The aggregators still decode, check, clip and add every update as they would a trained one (its L2
+// norm is 2, above the bench's clipNorm of 1, so clipping scales it).
+// stdin: JSON { taskId, urls, tokens, params } on the first line; then each line "cpu" is answered
+// with "cpu <ms>" (this process's CPU time so far). Prints "done" once every connection has closed; exits when stdin closes.
+import { createInterface } from 'node:readline';
+import { WebSocket } from 'ws';
+import { encodeFrame, HEADER_BYTES, MessageType, withSeq } from '../src/service/wire.js';
+
+const lines = createInterface({ input: process.stdin });
+const first = await new Promise<string>((resolve) => lines.once('line', resolve));
+const { taskId, urls, tokens, params } = JSON.parse(first) as { taskId: string; urls: string[]; tokens: string[]; params: number };
+lines.on('line', (line) => {
+  if (line !== 'cpu') return;
+  const { user, system } = process.cpuUsage();
+  process.stdout.write(`cpu ${(user + system) / 1000}\n`);
+});
+
+const delta = Float32Array.from({ length: params }, (_, k) => Math.sin(k + 1));
+const norm = Math.sqrt(delta.reduce((s, x) => s + x * x, 0));
+for (let k = 0; k < params; k++) delta[k] = (2 * delta[k]!) / norm;
+
+/** The update frame of a round, encoded once for every client of this process (its header is renumbered per connection). */
+const updates = new Map<number, Uint8Array>();
+function updateFrame(round: number): Uint8Array {
+  let frame = updates.get(round);
+  if (frame === undefined) {
+    updates.clear();
+    frame = encodeFrame(1, { type: 'update', round, delta });
+    updates.set(round, frame);
+  }
+  return frame;
+}
+
+let refused = 0;
+/** One client: connects, and reconnects after a cut (the aggregator admits maxUnauthenticated at once) until the task ends its session. */
+function session(url: string, token: string): Promise<void> {
+  return new Promise((resolve) => {
+    const open = () => {
+      const socket = new WebSocket(url, { perMessageDeflate: false });
+      let seq = 0;
+      const send = (message: Parameters<typeof encodeFrame>[1]) => socket.send(encodeFrame(++seq, message));
+      socket.on('open', () => send({ type: 'hello', taskId, token }));
+      socket.on('message', (data: Buffer) => {
+        switch (data[1]) {
+          case MessageType.Welcome:
+            return send({ type: 'check-in' });
+          case MessageType.Task: {
+            const frame = updateFrame(data.readUInt32LE(HEADER_BYTES)); // the body's first field: the round
+            socket.send(withSeq(frame.subarray(0, HEADER_BYTES), ++seq), { fin: false });
+            socket.send(frame.subarray(HEADER_BYTES));
+            return send({ type: 'check-in' }); // as privkit/client: ready for the next round once uploaded
+          }
+          case MessageType.Error:
+            refused += 1;
+            return;
+          default:
+            return; // checked-in, round-result: nothing to do
+        }
+      });
+      socket.on('error', () => undefined);
+      // 1000: the task finished; 4001: refused for good; anything else (a cut): again, after 50-150 ms
+      socket.on('close', (code) => (code === 1000 || code === 4001 ? resolve() : setTimeout(open, 50 + 100 * Math.random())));
+    };
+    open();
+  });
+}
+
+await Promise.all(tokens.map((token, i) => session(urls[i % urls.length]!, token)));
+process.stdout.write(`done ${refused}\n`);
