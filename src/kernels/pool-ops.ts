@@ -190,7 +190,7 @@ function concat(parts: Float32Array[], length: number): Float32Array {
   return out;
 }
 
-/** The call's column sums: the parts' partial sums as the workers added them, copied out of the pool's memory (zeros with no rows). */
+/** The call's column sums: the parts' partial sums as the workers added them (zeros with no rows). */
 function columnSums(sums: FloatArray | undefined, cols: number): Float32Array {
-  return sums === undefined ? new Float32Array(cols) : new Float32Array(sums);
+  return (sums as Float32Array | undefined) ?? new Float32Array(cols);
 }

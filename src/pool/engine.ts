@@ -293,8 +293,9 @@ export class WorkerPool implements PoolRunner {
       const memory = this.sharedMemory(plan, lent);
       writesCaller = output?.target !== undefined && memory.output === output.target;
       const inputMemory = memory.input && wasmMemoryOf(memory.input);
+      // one part's row is the reduction: its worker makes it and moves it here; several parts write staging
       const layout = partials && partialsLayout(parts, partials.length);
-      const staging = partials && this.staging.lend(partials.dtype, layout!.elements, true);
+      const staging = partials && parts > 1 ? this.staging.lend(partials.dtype, layout!.elements, true) : undefined;
       if (staging !== undefined) {
         lent.push(staging);
         Atomics.store(new Int32Array(staging.buffer, staging.byteOffset + layout!.counter * staging.BYTES_PER_ELEMENT, 1), 0, 0);
@@ -311,9 +312,7 @@ export class WorkerPool implements PoolRunner {
         return { input: inputRef.place === undefined ? view : undefined, inputMemory: inputRef, output: target, partials: partialsRequest };
       });
       memory.commit();
-      // one part's row is the reduction itself
-      const reducedAt = parts === 1 ? 0 : layout?.reduced;
-      const reduced = staging && parts > 0 ? staging.subarray(reducedAt, reducedAt! + partials!.length) : undefined;
+      const reduced = staging === undefined ? replies[0]?.partial : staging.slice(layout!.reduced, layout!.reduced + partials!.length);
       return merge(replies.map((reply) => reply.value), memory.result, reduced);
     } finally {
       const giveBack = (): void => lent.forEach((view) => this.staging.giveBack(view));

@@ -46,7 +46,8 @@ export interface PlanOutput {
  * lie in a reused staging array that the parts write in place, and the part that finishes last
  * reduces them in its worker before it replies (no array per part made, moved or copied, and no
  * reduction on the caller's thread); without it each part's worker moves its row back and one
- * worker reduces them in one more request. One part's row is the reduction itself.
+ * worker reduces them in one more request. One part's row is the reduction itself: its worker
+ * makes it and moves it back.
  */
 export interface PlanPartials {
   dtype: FloatDtype;
@@ -86,8 +87,8 @@ export interface PoolOperation<Args extends unknown[], Task, PartResult, Result,
   plan(...args: Args): P;
   /**
    * Caller's thread: the call's result from the parts' results (in order), the planned output, and
-   * the reduced row of the planned partials (a view of the pool's memory, valid until merge returns:
-   * copy what the result keeps), undefined when the plan has none or there were no parts.
+   * the reduced row of the planned partials (a fresh array, the merge's to keep), undefined when the
+   * plan has none or there were no parts.
    */
   merge(results: PartResult[], plan: P, output: FloatArray | undefined, reduced?: FloatArray): Result;
 }
