@@ -302,7 +302,7 @@ export class WorkerPool implements PoolRunner {
       }
       const stagingMemory = staging && wasmMemoryOf(staging);
       const stagingRef = stagingMemory && refOf(staging!, stagingMemory);
-      const replies = await this.dispatch(operation, plan, call, (part, _, index) => {
+      const replying = this.dispatch(operation, plan, call, (part, _, index) => {
         const partialsRequest = partials && { index, parts, ...partials, ...(stagingRef === undefined ? { staging } : { memory: stagingRef }) };
         const view = input && region(memory.input!, part.row * input.cols, part.rows * input.cols, input.name);
         const target = output && region(memory.output!, part.row * output.cols, part.rows * output.cols, 'the target');
@@ -311,9 +311,13 @@ export class WorkerPool implements PoolRunner {
         const inputRef = target === undefined ? refOf(view, inputMemory) : { id: memoryId(inputMemory), memory: inputMemory };
         return { input: inputRef.place === undefined ? view : undefined, inputMemory: inputRef, output: target, partials: partialsRequest };
       });
+      // the parts run: the reduced row's array is made meanwhile, its pages touched (a fresh array's
+      // pages are mapped on first write: after the last part, that would take as long as the copy)
+      const reduced = staging && plainArray(partials!.dtype, partials!.length).fill(0);
+      const replies = await replying;
       memory.commit();
-      const reduced = staging === undefined ? replies[0]?.partial : staging.slice(layout!.reduced, layout!.reduced + partials!.length);
-      return merge(replies.map((reply) => reply.value), memory.result, reduced);
+      reduced?.set(staging!.subarray(layout!.reduced, layout!.reduced + partials!.length));
+      return merge(replies.map((reply) => reply.value), memory.result, reduced ?? replies[0]?.partial);
     } finally {
       const giveBack = (): void => lent.forEach((view) => this.staging.giveBack(view));
       // a cancelled call's staging is reused once no worker can write it any more; a cancelled call
@@ -431,7 +435,21 @@ export class WorkerPool implements PoolRunner {
    * call's cancellation if it is cancelled first. A worker replaced while the part waited for it is
    * waited for in turn.
    */
-  private async send(
+  private send(
+    index: number,
+    request: Omit<Request, 'id'>,
+    transfer: ArrayBuffer[],
+    elements: ElementOffset | undefined,
+    call: Call,
+  ): Promise<Extract<Reply, { kind: 'done' }>> {
+    // a started worker is sent the part at once: every part of a call is posted before dispatch returns
+    const slot = this.slots[index]!;
+    if (slot.ready && call.cancelled === undefined && this.ended === undefined) return this.post(slot, index, request, transfer, elements, call);
+    return this.sendWhenStarted(index, request, transfer, elements, call);
+  }
+
+  /** As send, once worker `index` has started (or its replacement, when it was replaced meanwhile). */
+  private async sendWhenStarted(
     index: number,
     request: Omit<Request, 'id'>,
     transfer: ArrayBuffer[],
@@ -450,8 +468,19 @@ export class WorkerPool implements PoolRunner {
       if (this.slots[index] === slot) break;
       slot = this.slots[index]!;
     }
+    return this.post(slot, index, request, transfer, elements, call);
+  }
+
+  /** Posts part `index` of `call` to the started worker of `running`; resolves with its reply. */
+  private post(
+    running: Slot,
+    index: number,
+    request: Omit<Request, 'id'>,
+    transfer: ArrayBuffer[],
+    elements: ElementOffset | undefined,
+    call: Call,
+  ): Promise<Extract<Reply, { kind: 'done' }>> {
     const id = this.nextId++;
-    const running = slot;
     const rows = call.parts[index]!.rows;
     return new Promise((resolve, reject) => {
       const done = (reply: Extract<Reply, { kind: 'done' }>): void => {
