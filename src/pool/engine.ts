@@ -302,7 +302,7 @@ export class WorkerPool implements PoolRunner {
       }
       const stagingMemory = staging && wasmMemoryOf(staging);
       const stagingRef = stagingMemory && refOf(staging!, stagingMemory);
-      const replying = this.dispatch(operation, plan, call, (part, _, index) => {
+      const replies = await this.dispatch(operation, plan, call, (part, _, index) => {
         const partialsRequest = partials && { index, parts, ...partials, ...(stagingRef === undefined ? { staging } : { memory: stagingRef }) };
         const view = input && region(memory.input!, part.row * input.cols, part.rows * input.cols, input.name);
         const target = output && region(memory.output!, part.row * output.cols, part.rows * output.cols, 'the target');
@@ -311,13 +311,9 @@ export class WorkerPool implements PoolRunner {
         const inputRef = target === undefined ? refOf(view, inputMemory) : { id: memoryId(inputMemory), memory: inputMemory };
         return { input: inputRef.place === undefined ? view : undefined, inputMemory: inputRef, output: target, partials: partialsRequest };
       });
-      // the parts run: the reduced row's array is made meanwhile, its pages touched (a fresh array's
-      // pages are mapped on first write: after the last part, that would take as long as the copy)
-      const reduced = staging && plainArray(partials!.dtype, partials!.length).fill(0);
-      const replies = await replying;
       memory.commit();
-      reduced?.set(staging!.subarray(layout!.reduced, layout!.reduced + partials!.length));
-      return merge(replies.map((reply) => reply.value), memory.result, reduced ?? replies[0]?.partial);
+      const reduced = staging === undefined ? replies[0]?.partial : staging.slice(layout!.reduced, layout!.reduced + partials!.length);
+      return merge(replies.map((reply) => reply.value), memory.result, reduced);
     } finally {
       const giveBack = (): void => lent.forEach((view) => this.staging.giveBack(view));
       // a cancelled call's staging is reused once no worker can write it any more; a cancelled call
