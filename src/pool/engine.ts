@@ -5,10 +5,14 @@
 // inputs from one copy in reusable shared staging, and write outputs into shared memory (the target
 // itself, a new shared array, or staging copied to the target once every part succeeded). An input
 // that lies in a shared wasm memory (./memory.ts) is read there by the workers' kernels: each worker
-// is sent that memory once and keeps it until the memory is garbage here (see Request.inputMemory).
-// Without SharedArrayBuffer each worker gets a transferred copy of its rows and sends its output rows
-// back. The wasm modules this thread compiled go to each worker once, with its
-// first request after they were compiled, so workers compile none of them again.
+// is sent that memory once and keeps it until the memory is garbage here (see MemoryRef).
+// A reducing call's parts write their partials (./types.ts, PlanPartials) into reused shared staging,
+// where the part that finishes last reduces them before it replies; this thread copies out the
+// reduced row. Without SharedArrayBuffer each worker gets a transferred copy of its rows and sends its
+// output rows and partials back (several parts' partials are reduced by one worker in one more
+// request). Every part of a call is posted before the call waits. The wasm modules this thread
+// compiled go to each worker once, with its first request after they were compiled, so workers
+// compile none of them again.
 // Failures: a worker that can not start breaks the pool at once (createPool rejects with E_WORKER
 // naming the worker URL and the cause; nothing is respawned); a worker that dies later rejects its
 // calls with E_WORKER and is respawned after a back-off, and one that crashes MAX_CRASHES times
