@@ -102,16 +102,16 @@ describe('column sums: each part writes its partial sums, which the workers add 
     for (let i = 0; i < threads; i++) bounds.push(bounds[i]! + Math.floor(rows / threads) + (i < rows % threads ? 1 : 0));
     return bounds.slice(0, -1).map((start, i) => [start, bounds[i + 1]!] as const);
   };
-  /** The sync column sums of each part's rows (by `sums`), stacked, added by the sync sum: the pooled sums, bit for bit. */
+  /** The sync column sums of each part's rows (by `sums`) added in float32 in part order: the pooled sums, bit for bit. */
   const expected = (x: Float32Array, threads: number, sums: (rows: Float32Array, n: number) => Float32Array) => {
-    const parts = partsOf(threads);
-    const stacked = new Float32Array(parts.length * cols);
-    parts.forEach(([start, end], i) => stacked.set(sums(x.subarray(start * cols, end * cols), end - start), i * cols));
-    return sum(stacked, parts.length);
+    const [first, ...rest] = partsOf(threads).map(([start, end]) => sums(x.subarray(start * cols, end * cols), end - start));
+    const total = Float32Array.from(first!);
+    for (const part of rest) for (let j = 0; j < cols; j++) total[j] = Math.fround(total[j]! + part[j]!);
+    return total;
   };
 
   for (const threads of [3, 4]) {
-    it(`with ${threads} workers: sum and clipAndSum are the part order sums of the parts' sync sums, on shared and plain inputs`, async () => {
+    it(`with ${threads} workers: sum and clipAndSum add the parts' sync sums in float32 in part order, on shared and plain inputs`, async () => {
       const own = await createPool({ threads });
       try {
         for (const shared of [true, false]) {
