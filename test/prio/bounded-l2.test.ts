@@ -7,12 +7,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ready } from 'privkit';
 import { createRng } from 'privkit/dp';
-import { Prio3, prio3BoundedL2VecSum, type Prio3Report } from 'privkit/prio';
+import { Prio3, prio3BoundedL2VecSum } from 'privkit/prio';
 import { BIT_SLICE_LENGTH, boundedL2Circuit, PRIO3_BOUNDED_L2_ID } from '../../dist/src/prio/bounded-l2.js';
 import { Field128, Field64, FieldVec } from '../../dist/src/prio/field.js';
 import { encodeRangeChecked } from '../../dist/src/prio/flp.js';
 import { encodeBoundedL2 } from '../../dist/src/reference/bounded-l2.js';
 import { expectPrivkitError, FC_SEED } from '../support/helpers.js';
+import { prioRounds } from '../support/prio-rounds.js';
 
 await ready();
 fc.configureGlobal({ seed: FC_SEED, numRuns: 40, endOnFailure: true });
@@ -21,32 +22,7 @@ const verifyKey = rng.bytes(32);
 const p = Field128.modulus;
 
 type Vdaf = Prio3<readonly number[], number[]>;
-
-/** Every aggregator's init, the verifier message, every verifyNext (throws E_AUTH on an invalid report). */
-function verifyStar(vdaf: Vdaf, report: Prio3Report): Uint8Array[] {
-  const inits = report.inputShares.map((inputShare, aggregatorId) =>
-    vdaf.verifyInit({ verifyKey, aggregatorId, nonce: report.nonce, publicShare: report.publicShare, inputShare }),
-  );
-  const message = vdaf.verifierSharesToMessage(inits.map((i) => i.verifierShare));
-  return inits.map((i) => vdaf.verifyNext(i.state, message));
-}
-
-function verifyPingPong(vdaf: Vdaf, report: Prio3Report): Uint8Array[] {
-  const common = { verifyKey, nonce: report.nonce, publicShare: report.publicShare };
-  const leader = vdaf.leaderInit({ ...common, inputShare: report.inputShares[0]! });
-  const helper = vdaf.helperInit({ ...common, inputShare: report.inputShares[1]!, inbound: leader.outbound });
-  return [vdaf.leaderContinued(leader.state, helper.outbound), helper.outShare];
-}
-
-function aggregate(vdaf: Vdaf, vectors: number[][]): number[] {
-  const sums = Array.from({ length: vdaf.shares }, () => vdaf.aggregator());
-  for (const v of vectors) {
-    const report = vdaf.shard(v, { rng });
-    const outShares = vdaf.shares === 2 ? verifyPingPong(vdaf, report) : verifyStar(vdaf, report);
-    outShares.forEach((share, j) => sums[j]!.add(report.nonce, share));
-  }
-  return vdaf.unshard(sums.map((s) => s.share()), vectors.length);
-}
+const { verifyStar, verifyPingPong, aggregate } = prioRounds(verifyKey, rng);
 
 /** A random integer vector of `length` coordinates in the B-bit range with squared norm <= bound. */
 function randomVector(length: number, bits: number, bound: number): number[] {

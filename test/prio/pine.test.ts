@@ -14,6 +14,7 @@ import { decodeVec, encodeVec, Field128, Field64, FieldVec } from '../../dist/sr
 import { encodeRangeChecked } from '../../dist/src/prio/flp.js';
 import { wraparoundDotProducts } from '../../dist/src/prio/kernels.js';
 import { expectPrivkitError, FC_SEED } from '../support/helpers.js';
+import { prioRounds } from '../support/prio-rounds.js';
 
 await ready();
 fc.configureGlobal({ seed: FC_SEED, numRuns: 40, endOnFailure: true });
@@ -23,31 +24,7 @@ const p = Field64.modulus;
 const r = PINE_WRAPAROUND_CHECKS;
 
 type Vdaf = Prio3<readonly number[], number[]>;
-
-function verifyStar(vdaf: Vdaf, report: Prio3Report): Uint8Array[] {
-  const inits = report.inputShares.map((inputShare, aggregatorId) =>
-    vdaf.verifyInit({ verifyKey, aggregatorId, nonce: report.nonce, publicShare: report.publicShare, inputShare }),
-  );
-  const message = vdaf.verifierSharesToMessage(inits.map((i) => i.verifierShare));
-  return inits.map((i) => vdaf.verifyNext(i.state, message));
-}
-
-function verifyPingPong(vdaf: Vdaf, report: Prio3Report): Uint8Array[] {
-  const common = { verifyKey, nonce: report.nonce, publicShare: report.publicShare };
-  const leader = vdaf.leaderInit({ ...common, inputShare: report.inputShares[0]! });
-  const helper = vdaf.helperInit({ ...common, inputShare: report.inputShares[1]!, inbound: leader.outbound });
-  return [vdaf.leaderContinued(leader.state, helper.outbound), helper.outShare];
-}
-
-function aggregate(vdaf: Vdaf, vectors: number[][]): number[] {
-  const sums = Array.from({ length: vdaf.shares }, () => vdaf.aggregator());
-  for (const v of vectors) {
-    const report = vdaf.shard(v, { rng });
-    const outShares = vdaf.shares === 2 ? verifyPingPong(vdaf, report) : verifyStar(vdaf, report);
-    outShares.forEach((share, j) => sums[j]!.add(report.nonce, share));
-  }
-  return vdaf.unshard(sums.map((s) => s.share()), vectors.length);
-}
+const { verifyPingPong, aggregate } = prioRounds(verifyKey, rng);
 
 /** A random integer vector with squared norm <= bound (coordinates of either sign). */
 function randomVector(length: number, bound: number): number[] {

@@ -21,6 +21,7 @@ import {
 import { countCircuit, histogramCircuit, multihotCountVecCircuit, sumCircuit, sumVecCircuit } from '../../dist/src/prio/circuits.js';
 import { Field128, Field64, FieldVec, type Field } from '../../dist/src/prio/field.js';
 import { expectPrivkitError } from '../support/helpers.js';
+import { prioRounds } from '../support/prio-rounds.js';
 
 await ready();
 const rng = createRng({ seed: new Uint8Array(32).fill(11) });
@@ -28,31 +29,7 @@ const verifyKey = rng.bytes(32);
 
 type AnyPrio3 = Prio3<any, any>;
 
-/** Runs a report through the star exchange: every aggregator's init, the message, every verifyNext. */
-function verifyStar(vdaf: AnyPrio3, report: Prio3Report, opts: { keys?: Uint8Array[]; ctx?: Uint8Array } = {}): Uint8Array[] {
-  const inits = report.inputShares.map((inputShare, aggregatorId) =>
-    vdaf.verifyInit({ verifyKey: opts.keys?.[aggregatorId] ?? verifyKey, aggregatorId, nonce: report.nonce, publicShare: report.publicShare, inputShare, ctx: opts.ctx }),
-  );
-  const message = vdaf.verifierSharesToMessage(inits.map((i) => i.verifierShare));
-  return inits.map((i) => vdaf.verifyNext(i.state, message));
-}
-
-/** Runs a report through ping-pong (two aggregators). */
-function verifyPingPong(vdaf: AnyPrio3, report: Prio3Report): Uint8Array[] {
-  const common = { verifyKey, nonce: report.nonce, publicShare: report.publicShare };
-  const leader = vdaf.leaderInit({ ...common, inputShare: report.inputShares[0]! });
-  const helper = vdaf.helperInit({ ...common, inputShare: report.inputShares[1]!, inbound: leader.outbound });
-  return [vdaf.leaderContinued(leader.state, helper.outbound), helper.outShare];
-}
-
-function aggregate(vdaf: AnyPrio3, measurements: unknown[], verify: (v: AnyPrio3, r: Prio3Report) => Uint8Array[]): unknown {
-  const aggregators = Array.from({ length: vdaf.shares }, () => vdaf.aggregator());
-  for (const m of measurements) {
-    const report = vdaf.shard(m, { rng });
-    verify(vdaf, report).forEach((out, j) => aggregators[j]!.add(report.nonce, out));
-  }
-  return vdaf.unshard(aggregators.map((a) => a.share()), measurements.length);
-}
+const { verifyStar, verifyPingPong, aggregate } = prioRounds(verifyKey, rng);
 
 describe('honest reports aggregate to the true result', () => {
   const cases: [string, (shares: number) => AnyPrio3, unknown[], unknown][] = [
@@ -66,10 +43,10 @@ describe('honest reports aggregate to the true result', () => {
     ['SumVecWithMultiproof', (shares) => prio3SumVecWithMultiproof({ length: 3, max: 100, proofs: 3, shares }), [[100, 1, 2], [0, 50, 2]], [100, 51, 4]],
   ];
   it.each(cases)('%s over ping-pong', (_, make, measurements, want) => {
-    expect(aggregate(make(2), measurements, verifyPingPong)).toEqual(want);
+    expect(aggregate(make(2), measurements)).toEqual(want);
   });
   it.each(cases)('%s with 3 aggregators (star)', (_, make, measurements, want) => {
-    expect(aggregate(make(3), measurements, (v, r) => verifyStar(v, r))).toEqual(want);
+    expect(aggregate(make(3), measurements)).toEqual(want);
   });
 });
 
