@@ -28,7 +28,7 @@ import { RdpAccountant } from 'privkit/accounting';
 import { connect } from 'privkit/client';
 import { dequantize, generateSigningKeyPair, inverseRandomizedHadamard, planDistributedDp, type RevealedShare, type SigningKeyPair, type UnmaskMessage } from 'privkit/secagg';
 import { createCoordinator, decodeFrame, enrolmentBytes, type ClusterCoordinator, type TaskOptions, type TaskStatus } from 'privkit/server';
-import { clusterFixture, type ChildAggregator } from '../support/cluster.js';
+import { clusterFixture, watchRounds, type ChildAggregator } from '../support/cluster.js';
 import { cheatingSocket } from '../support/cheating-socket.js';
 import { Raw } from '../support/raw-client.js';
 
@@ -91,29 +91,18 @@ async function run(t: TaskOptions, play: Play = {}) {
   let coordinator = first;
   let restarted: Promise<ClusterCoordinator> | undefined;
   const initial = coordinator.params;
-  const watcher = createClient({ url: redis.url });
-  watcher.on('error', () => undefined);
-  await watcher.connect();
-  const subscriber = watcher.duplicate();
-  subscriber.on('error', () => undefined);
-  await subscriber.connect();
   const seeds = new Map<number, Uint8Array>();
   const splits = new Map<number, Split>();
   const names = ['1', '2', '3'];
-  await subscriber.subscribe(`privkit:${t.id}:events`, (message) => {
-    if (!message.startsWith('round ')) return;
-    // a reader of Redis: the round's rotation seed, and who was sampled where out of how many
-    void watcher.hGetAll(`privkit:${t.id}:round`).then((hash) => {
-      const round = Number(message.slice(6));
-      if (Number(hash.round) !== round) return;
-      seeds.set(round, new Uint8Array(Buffer.from(hash.rot!, 'hex')));
-      const split: Split = new Map();
-      for (const [i, a] of names.entries()) {
-        const ids = hash[`s:${t.id}-${a}`];
-        if (ids !== undefined) split.set(aggregators[i]!.url, { sampled: ids.split(','), candidates: Number(hash[`n:${t.id}-${a}`]) });
-      }
-      splits.set(round, split);
-    });
+  // a reader of Redis: the round's rotation seed, and who was sampled where out of how many
+  const stopWatching = await watchRounds(redis.url, t.id, (round, hash) => {
+    seeds.set(round, new Uint8Array(Buffer.from(hash.rot!, 'hex')));
+    const split: Split = new Map();
+    for (const [i, a] of names.entries()) {
+      const ids = hash[`s:${t.id}-${a}`];
+      if (ids !== undefined) split.set(aggregators[i]!.url, { sampled: ids.split(','), candidates: Number(hash[`n:${t.id}-${a}`]) });
+    }
+    splits.set(round, split);
   });
   const aggregators = await Promise.all(names.map((a) => redis.startAggregator(t.id, `${t.id}-${a}`)));
   const inputs: Input[] = [];
@@ -172,8 +161,7 @@ async function run(t: TaskOptions, play: Play = {}) {
   }
   await clients;
   for (const { child } of aggregators) child.kill('SIGTERM');
-  subscriber.destroy();
-  watcher.destroy();
+  stopWatching();
   return { coordinator, initial, final, inputs, seeds, splits, aggregators, clientIds };
 }
 

@@ -19,7 +19,7 @@ import { CentralDpAggregator } from 'privkit/fl';
 import { connect } from 'privkit/client';
 import { createAggregator, createCoordinator, decodeFrame, type ClusterCoordinator, type TaskOptions } from 'privkit/server';
 import { Raw } from '../support/raw-client.js';
-import { clusterFixture } from '../support/cluster.js';
+import { clusterFixture, watchRounds } from '../support/cluster.js';
 
 const redis = clusterFixture();
 const { dataDir, startAggregator } = redis;
@@ -75,22 +75,12 @@ type Split = { sampled: number; candidates: number }[];
  * anyone): how many of each aggregator's candidates were sampled. Call stop() when done.
  */
 async function watchSplits(taskId: string): Promise<{ splits: Map<number, Split>; stop: () => void }> {
-  const watcher = createClient({ url: redis.url });
-  watcher.on('error', () => undefined);
-  await watcher.connect();
-  const subscriber = watcher.duplicate();
-  subscriber.on('error', () => undefined);
-  await subscriber.connect();
   const splits = new Map<number, Split>();
-  await subscriber.subscribe(`privkit:${taskId}:events`, (message) => {
-    if (!message.startsWith('round ')) return;
-    void watcher.hGetAll(`privkit:${taskId}:round`).then((hash) => {
-      if (hash.round !== message.slice(6)) return;
-      const aggregators = Object.keys(hash).filter((field) => field.startsWith('s:')).map((field) => field.slice(2));
-      splits.set(Number(hash.round), aggregators.map((a) => ({ sampled: hash[`s:${a}`]!.split(',').length, candidates: Number(hash[`n:${a}`]) })));
-    });
+  const stop = await watchRounds(redis.url, taskId, (round, hash) => {
+    const aggregators = Object.keys(hash).filter((field) => field.startsWith('s:')).map((field) => field.slice(2));
+    splits.set(round, aggregators.map((a) => ({ sampled: hash[`s:${a}`]!.split(',').length, candidates: Number(hash[`n:${a}`]) })));
   });
-  return { splits, stop: () => (subscriber.destroy(), watcher.destroy()) };
+  return { splits, stop };
 }
 
 /**

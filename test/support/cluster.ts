@@ -8,6 +8,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { ready } from 'privkit';
 import { startRedis, type TestRedis } from './redis.js';
 import { scratchDir } from './scratch.js';
+import { createClient } from 'redis';
 
 /** An aggregator child process and the URL its clients connect to. */
 export interface ChildAggregator {
@@ -53,3 +54,26 @@ export function clusterFixture() {
     },
   };
 }
+
+/**
+ * Reads each round's hash as any reader of Redis sees it, when the coordinator announces the round:
+ * `onRound(round, hash)` gets the sample (s:A), the candidate counts (n:A) and, with secure
+ * aggregation, the rotation seed (rot). Call the returned stop() when done.
+ */
+export async function watchRounds(url: string, taskId: string, onRound: (round: number, hash: Record<string, string>) => void): Promise<() => void> {
+  const watcher = createClient({ url });
+  watcher.on('error', () => undefined);
+  await watcher.connect();
+  const subscriber = watcher.duplicate();
+  subscriber.on('error', () => undefined);
+  await subscriber.connect();
+  await subscriber.subscribe(`privkit:${taskId}:events`, (message) => {
+    if (!message.startsWith('round ')) return;
+    const round = Number(message.slice(6));
+    void watcher.hGetAll(`privkit:${taskId}:round`).then((hash) => {
+      if (Number(hash.round) === round) onRound(round, hash);
+    });
+  });
+  return () => (subscriber.destroy(), watcher.destroy());
+}
+
