@@ -498,6 +498,20 @@ function dot(field: i32, a: usize, aStride: i32, b: usize, n: i32): u64 {
   }
 }
 
+/**
+ * The index of the first of the n encoded elements at v that is not below p, or -1 when all are
+ * canonical (the check of src/prio/field.ts's checkEncodedVec on bytes already in wasm memory).
+ */
+export function firstNonCanonical(field: i32, v: usize, n: i32): i32 {
+  for (let i = 0; i < n; i++) {
+    const lo = get(field, v, i);
+    const hi = resHi;
+    const below = field == 64 ? lo < P64 : hi < P1 || (hi == P1 && lo < P0);
+    if (!below) return i;
+  }
+  return -1;
+}
+
 /** Converts n canonical elements at x into Montgomery form in place (x * R^2 / R). */
 export function toMontgomery(field: i32, x: usize, n: i32): void {
   for (let i = 0; i < n; i++) {

@@ -7,7 +7,7 @@
 // secret (zeroed when the call returns).
 import { PrivkitError } from '../errors.js';
 import { type Arena, MAX_CALL_BYTES } from '../wasm/arena.js';
-import { checkEncodedVec, decodeVec, encodeVec, type Field, FieldVec, invInt, nextPowerOf2, vecAdd, vecSub, weightedSums as weightedSumsReference, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
+import { decodeVec, encodeVec, nonCanonicalError, type Field, FieldVec, invInt, nextPowerOf2, vecAdd, vecSub, weightedSums as weightedSumsReference, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
 import { SEED_SIZE, XofTurboShake128 } from './xof.js';
 import { prioWasm } from './wasm.js';
 
@@ -650,8 +650,8 @@ export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Ar
     const { base, view } = stageRegions(arena, regions, [dst, plan.verifyConsts, verifyKey, nonce, publicShare, inputShare]);
     if (aggId === 0) {
       const measBytes = plan.measLen * size;
-      checkEncodedVec(f, view.subarray(inputAt, inputAt! + measBytes), 'inputShare');
-      checkEncodedVec(f, view.subarray(inputAt! + measBytes, inputAt! + measBytes + plan.proofs * plan.proofBytes), 'inputShare');
+      checkCanonical(k, f, base + inputAt!, plan.measLen, 'inputShare');
+      checkCanonical(k, f, base + inputAt! + measBytes, plan.proofs * plan.proofBytes / size, 'inputShare');
     }
     const tailAt = base + constsAt! + VERIFY_CONSTS * size;
     const status = k.verifyChunked(
@@ -668,6 +668,12 @@ export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Ar
     verifierShare.set(view.subarray(verifierAt, verifierAt! + plan.verifierShareBytes), frame);
     return { ok: true, verifierShare, jointRandSeed, outShare };
   });
+}
+
+/** checkEncodedVec on n encoded elements already in wasm memory at ptr (whole elements by the caller's layout): E_ARG naming `argument` and the first element not below the modulus. */
+function checkCanonical(k: Kernels, f: Field, ptr: number, n: number, argument: string): void {
+  const index = k.firstNonCanonical(fieldId(f), ptr, n);
+  if (index >= 0) throw nonCanonicalError(f, argument, index);
 }
 
 /**
@@ -690,7 +696,7 @@ function combineIn(k: Kernels, arena: Arena, plan: ChunkedPlan, dst: Uint8Array,
   shares.forEach((share, j) => {
     const at = sharesAt! + j * shareBytes;
     view.set(typeof share === 'number' ? arena.bytes(share, shareBytes) : share, at);
-    checkEncodedVec(f, view.subarray(at, at + shareBytes - SEED_SIZE), `verifierShares[${j}]`);
+    checkCanonical(k, f, base + at, (shareBytes - SEED_SIZE) / f.encodedSize, `verifierShares[${j}]`);
   });
   const failed = k.combineChunked(id, plan.shares, plan.proofs, plan.chunkLength, base + dstAt!, dst.length, base + sharesAt!, base + seedAt!, base + scratchAt!);
   return failed === 0 ? { seed: view.slice(seedAt, seedAt! + SEED_SIZE) } : { failed: failed - 1 };
