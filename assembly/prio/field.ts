@@ -556,6 +556,30 @@ export function weightedSums(field: i32, x: usize, count: i32, width: i32, weigh
 }
 
 /**
+ * out = sum_i x[i] over n canonical elements, a canonical result. Field128 adds no products: the
+ * elements' 32-bit columns summed (two i64x2 lanes each: below 2^32 n) are the top half of a t =
+ * sum * 2^128 whose wide REDC (t / 2^128 mod p) is the sum.
+ */
+export function sumVec(field: i32, x: usize, n: i32, out: usize): void {
+  if (field == 64) {
+    let acc: u64 = 0;
+    for (let i = 0; i < n; i++) acc = add64(acc, load<u64>(x + (<usize>i << 3)));
+    put(field, out, 0, acc, 0);
+    return;
+  }
+  // [column 4, column 6] and [column 5, column 7] of t
+  let even = i64x2.splat(0);
+  let odd = i64x2.splat(0);
+  for (let i = 0; i < n; i++) {
+    const v = v128.load(x + (<usize>i << 4));
+    even = i64x2.add(even, lo32(v));
+    odd = i64x2.add(odd, hi32(v));
+  }
+  const lo = redc(0, 0, 0, 0, i64x2.extract_lane(even, 0), i64x2.extract_lane(odd, 0), i64x2.extract_lane(even, 1), i64x2.extract_lane(odd, 1), true);
+  put(field, out, 0, lo, resHi);
+}
+
+/**
  * out = sum_i weights[i] * x[i * stride] for i < n: canonical x, weights already in Montgomery form
  * (a linear form converted once by its caller), a canonical result.
  */

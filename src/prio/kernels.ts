@@ -453,8 +453,8 @@ export interface ChunkedPlan {
   /** shardChunked's constants: 1, W_p, W_p^-1, W_2p, 1/p. */
   readonly shardConsts: Uint8Array;
   /**
-   * verifyChunked's constants (1/shares, 1/p, 1/2p, the linear check's constant, 1 in Montgomery
-   * form), then the linear check's further weights, the truncation's weights and the nodes W_p^i
+   * verifyChunked's constants (1/shares, 1/p, 1/2p, the linear check's constant), then the linear
+   * check's further weights, the truncation's weights and the nodes W_p^i
    * (i < p) and W_2p^i (i < 2p), all in Montgomery form, staged as one block.
    */
   readonly verifyConsts: Uint8Array;
@@ -466,7 +466,7 @@ export interface ChunkedPlan {
 }
 
 /** Constants of verifyChunked's block before the weights. */
-const VERIFY_CONSTS = 5;
+const VERIFY_CONSTS = 4;
 
 /** The plan of a Prio3 over a chunked bit-check circuit. */
 export function chunkedPlan(
@@ -496,7 +496,7 @@ export function chunkedPlan(
     return out;
   };
   const verifyConsts = encodeVec(f, [
-    invInt(f, shares), invInt(f, p), invInt(f, 2 * p), linear?.constant ?? 0n, ...montgomery([1n]),
+    invInt(f, shares), invInt(f, p), invInt(f, 2 * p), linear?.constant ?? 0n,
     ...montgomery(tail),
     ...montgomery(check.truncate?.weights.vec ?? []),
     ...montgomery([...nodes(p), ...nodes(2 * p)]),
