@@ -917,8 +917,8 @@ export function parallelSumMul(field: i32, wires: usize, count: i32, p: i32, con
 /** Bytes of parallelSumMul's scratch block for wire polynomials of p evaluations. */
 export function parallelSumMulScratchBytes(field: i32, p: i32): i32 {
   const half = p >> 1 > 0 ? p >> 1 : 1;
-  // constants, two twiddle tables, the twist, a, b, tmp; Field128's column sums (128 bytes per two evaluations)
-  return (4 + 2 * half + p + 2 * p + 2 * p + p) * (field == 64 ? 8 : 16) + (field == 128 ? p << 7 : 0);
+  // constants, two twiddle tables, the twist, the two wires' coset evaluations; Field128's column sums (128 bytes per two evaluations)
+  return (4 + 2 * half + p + 2 * p) * (field == 64 ? 8 : 16) + (field == 128 ? p << 7 : 0);
 }
 
 // The parts of a ParallelSum(Mul) gadget polynomial, in the scratch block of parallelSumMul:
@@ -950,10 +950,14 @@ function gadgetBegin(field: i32, p: i32, consts: usize, out: usize, scratch: usi
 // @ts-ignore: decorator
 @inline function gadgetColumns(p: i32, scratch: usize): usize {
   const half = p >> 1 > 0 ? p >> 1 : 1;
-  return scratch + (<usize>(4 + 2 * half + 6 * p) << 4);
+  return scratch + (<usize>(4 + 2 * half + 3 * p) << 4);
 }
 
-/** Adds the product of the wire polynomials at wireA and wireB (p canonical evaluations each), doubled. */
+/**
+ * Adds the product of the wire polynomials at wireA and wireB (p canonical evaluations each),
+ * doubled: at the even evaluations W_2p^2i = W_p^i the wires' values, at the odd ones their coset
+ * evaluations (coset).
+ */
 function gadgetPair(field: i32, p: i32, wireA: usize, wireB: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
   const half = p >> 1 > 0 ? p >> 1 : 1;
@@ -961,23 +965,24 @@ function gadgetPair(field: i32, p: i32, wireA: usize, wireB: usize, out: usize, 
   const invTable = rootTable + <usize>half * size;
   const twist = invTable + <usize>half * size;
   const a = twist + <usize>p * size;
-  const b = a + <usize>(2 * p) * size;
-  const tmp = b + <usize>(2 * p) * size;
-  doubled(field, wireA, p, a, tmp, rootTable, invTable, twist);
-  doubled(field, wireB, p, b, tmp, rootTable, invTable, twist);
+  const b = a + <usize>p * size;
+  coset(field, wireA, p, a, rootTable, invTable, twist);
+  coset(field, wireB, p, b, rootTable, invTable, twist);
   if (field == 128) {
-    // evaluations k and k + 1 in the lanes of one set of column sums
+    // evaluations 2i and 2i + 1 in the lanes of one set of column sums
     const columns = gadgetColumns(p, scratch);
-    for (let k = 0; k < 2 * p; k += 2) {
-      const at = <usize>k << 4;
-      accumulatePair(columns + (<usize>k << 6), v128.load(a + at), v128.load(a + at, 16), v128.load(b + at), v128.load(b + at, 16));
+    for (let i = 0; i < p; i++) {
+      const at = <usize>i << 4;
+      accumulatePair(columns + (<usize>i << 7), v128.load(wireA + at), v128.load(a + at), v128.load(wireB + at), v128.load(b + at));
     }
     return;
   }
   // out += a * b / R
-  for (let k = 0; k < 2 * p; k++) {
-    const pLo = mulAny(field, get(field, a, k), 0, get(field, b, k), 0);
-    put(field, out, k, sum(field, get(field, out, k), 0, pLo, 0), 0);
+  for (let i = 0; i < p; i++) {
+    let pLo = mulAny(field, get(field, wireA, i), 0, get(field, wireB, i), 0);
+    put(field, out, 2 * i, sum(field, get(field, out, 2 * i), 0, pLo, 0), 0);
+    pLo = mulAny(field, get(field, a, i), 0, get(field, b, i), 0);
+    put(field, out, 2 * i + 1, sum(field, get(field, out, 2 * i + 1), 0, pLo, 0), 0);
   }
 }
 
@@ -1066,24 +1071,15 @@ export function chunkGadgetPolyScratchBytes(field: i32, p: i32, calls: i32): i32
 }
 
 /**
- * dst (2p canonical elements) = the doubled evaluations of the canonical wire polynomial at src:
- * the inputs at the even positions, and at the odd ones the evaluations at the coset W_2p W_p^i,
- * from the inverse transform (difLayers: coefficients in bit-reversed order), the twist (s^i / p,
- * bit-reversed) and the forward transform (ditLayers, which applies the twist: back to natural order).
+ * dst (p canonical elements) = the evaluations of the canonical wire polynomial given by its values
+ * at src (at W_p^i) at the coset W_2p W_p^i: the inverse transform (difLayers: coefficients in
+ * bit-reversed order), the twist (s^i / p, bit-reversed) and the forward transform (ditLayers: back
+ * to natural order), in dst.
  */
-function doubled(field: i32, src: usize, p: i32, dst: usize, tmp: usize, rootTable: usize, invTable: usize, twist: usize): void {
-  const size: usize = field == 64 ? 8 : 16;
-  memory.copy(tmp, src, <usize>p * size);
-  for (let i = 0; i < p; i++) {
-    if (field == 64) store<u64>(dst + (<usize>(2 * i) << 3), load<u64>(tmp + (<usize>i << 3)));
-    else v128.store(dst + (<usize>(2 * i) << 4), v128.load(tmp + (<usize>i << 4)));
-  }
-  difLayers(field, tmp, p, invTable);
-  ditLayers(field, tmp, p, rootTable, twist);
-  for (let i = 0; i < p; i++) {
-    if (field == 64) store<u64>(dst + (<usize>(2 * i + 1) << 3), load<u64>(tmp + (<usize>i << 3)));
-    else v128.store(dst + (<usize>(2 * i + 1) << 4), v128.load(tmp + (<usize>i << 4)));
-  }
+function coset(field: i32, src: usize, p: i32, dst: usize, rootTable: usize, invTable: usize, twist: usize): void {
+  memory.copy(dst, src, <usize>p * (field == 64 ? 8 : 16));
+  difLayers(field, dst, p, invTable);
+  ditLayers(field, dst, p, rootTable, twist);
 }
 
 /**
