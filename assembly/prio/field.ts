@@ -439,6 +439,27 @@ function dot(field: i32, a: usize, aStride: i32, b: usize, n: i32): u64 {
   return lo;
 }
 
+/**
+ * out[0] = dot(x, u) and out[1] = dot(x, w) over the same n elements x[i * xStride] (u and w
+ * contiguous): in Field128 one pass, x[i] u[i] and x[i] w[i] in the two lanes of one accumulatePair.
+ */
+function dots(field: i32, x: usize, xStride: i32, u: usize, w: usize, n: i32, out: usize): void {
+  if (field == 64) {
+    put(field, out, 0, dot(field, x, xStride, u, n), 0);
+    put(field, out, 1, dot(field, x, xStride, w, n), 0);
+    return;
+  }
+  const step = <usize>xStride << 4;
+  for (let i = 0; i < n; i++) {
+    const X = v128.load(x + <usize>i * step);
+    const at = <usize>i << 4;
+    accumulatePair(DOT_COLUMNS, X, X, v128.load(u + at), v128.load(w + at));
+  }
+  put(field, out, 0, reduceColumns(DOT_COLUMNS, 0), resHi);
+  put(field, out, 1, reduceColumns(DOT_COLUMNS, 1), resHi);
+  memory.fill(DOT_COLUMNS, 0, 128);
+}
+
 // ---- Vectors ----
 // Vector data stays canonical in every kernel; only constants (roots of unity, twists, scale
 // factors, random points) are brought into Montgomery form. The Montgomery product of a canonical x
@@ -1271,11 +1292,12 @@ export function chunkWireChecks(field: i32, meas: usize, measLen: i32, jointRand
     // calls whose element j lies before measLen
     const terms = j < measLen ? min(calls, (measLen - j + chunk - 1) / chunk) : 0;
     const x = meas + <usize>j * size;
-    let vLo = dot(field, x, chunk, coef, terms);
+    dots(field, x, chunk, coef, lambda + size, terms, out + <usize>(2 * j) * size);
+    let vLo = get(field, out, 2 * j);
     let vHi = resHi;
     vLo = sum(field, vLo, vHi, mulAny(field, get(field, seeds, 2 * j), resHi, l0Lo, l0Hi), resHi);
     put(field, out, 2 * j, vLo, resHi);
-    vLo = dot(field, x, chunk, lambda + size, terms);
+    vLo = get(field, out, 2 * j + 1);
     vHi = resHi;
     vLo = sum(field, vLo, vHi, mulAny(field, get(field, seeds, 2 * j + 1), resHi, l0Lo, l0Hi), resHi);
     vHi = resHi;
