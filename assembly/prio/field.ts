@@ -439,6 +439,27 @@ function dot(field: i32, a: usize, aStride: i32, b: usize, n: i32): u64 {
   return lo;
 }
 
+/**
+ * out[0] = dot(x, u) and out[1] = dot(x, w) over the same n elements x[i * xStride] (u and w
+ * contiguous): in Field128 one pass, x[i] u[i] and x[i] w[i] in the two lanes of one accumulatePair.
+ */
+function dots(field: i32, x: usize, xStride: i32, u: usize, w: usize, n: i32, out: usize): void {
+  if (field == 64) {
+    put(field, out, 0, dot(field, x, xStride, u, n), 0);
+    put(field, out, 1, dot(field, x, xStride, w, n), 0);
+    return;
+  }
+  const step = <usize>xStride << 4;
+  for (let i = 0; i < n; i++) {
+    const X = v128.load(x + <usize>i * step);
+    const at = <usize>i << 4;
+    accumulatePair(DOT_COLUMNS, X, X, v128.load(u + at), v128.load(w + at));
+  }
+  put(field, out, 0, reduceColumns(DOT_COLUMNS, 0), resHi);
+  put(field, out, 1, reduceColumns(DOT_COLUMNS, 1), resHi);
+  memory.fill(DOT_COLUMNS, 0, 128);
+}
+
 // ---- Vectors ----
 // Vector data stays canonical in every kernel; only constants (roots of unity, twists, scale
 // factors, random points) are brought into Montgomery form. The Montgomery product of a canonical x
@@ -498,6 +519,20 @@ function dot(field: i32, a: usize, aStride: i32, b: usize, n: i32): u64 {
   }
 }
 
+/**
+ * The index of the first of the n encoded elements at v that is not below p, or -1 when all are
+ * canonical (the check of src/prio/field.ts's checkEncodedVec on bytes already in wasm memory).
+ */
+export function firstNonCanonical(field: i32, v: usize, n: i32): i32 {
+  for (let i = 0; i < n; i++) {
+    const lo = get(field, v, i);
+    const hi = resHi;
+    const below = field == 64 ? lo < P64 : hi < P1 || (hi == P1 && lo < P0);
+    if (!below) return i;
+  }
+  return -1;
+}
+
 /** Converts n canonical elements at x into Montgomery form in place (x * R^2 / R). */
 export function toMontgomery(field: i32, x: usize, n: i32): void {
   for (let i = 0; i < n; i++) {
@@ -539,6 +574,30 @@ export function weightedSums(field: i32, x: usize, count: i32, width: i32, weigh
   const size: usize = field == 64 ? 8 : 16;
   // (w R) * x / R = w * x, canonical
   for (let i = 0; i < count; i++) put(field, out, i, dot(field, x + <usize>(i * width) * size, 1, weights, width), resHi);
+}
+
+/**
+ * out = sum_i x[i] over n canonical elements, a canonical result. Field128 adds no products: the
+ * elements' 32-bit columns summed (two i64x2 lanes each: below 2^32 n) are the top half of a t =
+ * sum * 2^128 whose wide REDC (t / 2^128 mod p) is the sum.
+ */
+export function sumVec(field: i32, x: usize, n: i32, out: usize): void {
+  if (field == 64) {
+    let acc: u64 = 0;
+    for (let i = 0; i < n; i++) acc = add64(acc, load<u64>(x + (<usize>i << 3)));
+    put(field, out, 0, acc, 0);
+    return;
+  }
+  // [column 4, column 6] and [column 5, column 7] of t
+  let even = i64x2.splat(0);
+  let odd = i64x2.splat(0);
+  for (let i = 0; i < n; i++) {
+    const v = v128.load(x + (<usize>i << 4));
+    even = i64x2.add(even, lo32(v));
+    odd = i64x2.add(odd, hi32(v));
+  }
+  const lo = redc(0, 0, 0, 0, i64x2.extract_lane(even, 0), i64x2.extract_lane(odd, 0), i64x2.extract_lane(even, 1), i64x2.extract_lane(odd, 1), true);
+  put(field, out, 0, lo, resHi);
 }
 
 /**
@@ -879,8 +938,8 @@ export function parallelSumMul(field: i32, wires: usize, count: i32, p: i32, con
 /** Bytes of parallelSumMul's scratch block for wire polynomials of p evaluations. */
 export function parallelSumMulScratchBytes(field: i32, p: i32): i32 {
   const half = p >> 1 > 0 ? p >> 1 : 1;
-  // constants, two twiddle tables, the twist, a, b, tmp; Field128's column sums (128 bytes per two evaluations)
-  return (4 + 2 * half + p + 2 * p + 2 * p + p) * (field == 64 ? 8 : 16) + (field == 128 ? p << 7 : 0);
+  // constants, two twiddle tables, the twist, the two wires' coset evaluations; Field128's column sums (128 bytes per two evaluations)
+  return (4 + 2 * half + p + 2 * p) * (field == 64 ? 8 : 16) + (field == 128 ? p << 7 : 0);
 }
 
 // The parts of a ParallelSum(Mul) gadget polynomial, in the scratch block of parallelSumMul:
@@ -912,10 +971,14 @@ function gadgetBegin(field: i32, p: i32, consts: usize, out: usize, scratch: usi
 // @ts-ignore: decorator
 @inline function gadgetColumns(p: i32, scratch: usize): usize {
   const half = p >> 1 > 0 ? p >> 1 : 1;
-  return scratch + (<usize>(4 + 2 * half + 6 * p) << 4);
+  return scratch + (<usize>(4 + 2 * half + 3 * p) << 4);
 }
 
-/** Adds the product of the wire polynomials at wireA and wireB (p canonical evaluations each), doubled. */
+/**
+ * Adds the product of the wire polynomials at wireA and wireB (p canonical evaluations each),
+ * doubled: at the even evaluations W_2p^2i = W_p^i the wires' values, at the odd ones their coset
+ * evaluations (coset).
+ */
 function gadgetPair(field: i32, p: i32, wireA: usize, wireB: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
   const half = p >> 1 > 0 ? p >> 1 : 1;
@@ -923,23 +986,24 @@ function gadgetPair(field: i32, p: i32, wireA: usize, wireB: usize, out: usize, 
   const invTable = rootTable + <usize>half * size;
   const twist = invTable + <usize>half * size;
   const a = twist + <usize>p * size;
-  const b = a + <usize>(2 * p) * size;
-  const tmp = b + <usize>(2 * p) * size;
-  doubled(field, wireA, p, a, tmp, rootTable, invTable, twist);
-  doubled(field, wireB, p, b, tmp, rootTable, invTable, twist);
+  const b = a + <usize>p * size;
+  coset(field, wireA, p, a, rootTable, invTable, twist);
+  coset(field, wireB, p, b, rootTable, invTable, twist);
   if (field == 128) {
-    // evaluations k and k + 1 in the lanes of one set of column sums
+    // evaluations 2i and 2i + 1 in the lanes of one set of column sums
     const columns = gadgetColumns(p, scratch);
-    for (let k = 0; k < 2 * p; k += 2) {
-      const at = <usize>k << 4;
-      accumulatePair(columns + (<usize>k << 6), v128.load(a + at), v128.load(a + at, 16), v128.load(b + at), v128.load(b + at, 16));
+    for (let i = 0; i < p; i++) {
+      const at = <usize>i << 4;
+      accumulatePair(columns + (<usize>i << 7), v128.load(wireA + at), v128.load(a + at), v128.load(wireB + at), v128.load(b + at));
     }
     return;
   }
   // out += a * b / R
-  for (let k = 0; k < 2 * p; k++) {
-    const pLo = mulAny(field, get(field, a, k), 0, get(field, b, k), 0);
-    put(field, out, k, sum(field, get(field, out, k), 0, pLo, 0), 0);
+  for (let i = 0; i < p; i++) {
+    let pLo = mulAny(field, get(field, wireA, i), 0, get(field, wireB, i), 0);
+    put(field, out, 2 * i, sum(field, get(field, out, 2 * i), 0, pLo, 0), 0);
+    pLo = mulAny(field, get(field, a, i), 0, get(field, b, i), 0);
+    put(field, out, 2 * i + 1, sum(field, get(field, out, 2 * i + 1), 0, pLo, 0), 0);
   }
 }
 
@@ -1028,24 +1092,15 @@ export function chunkGadgetPolyScratchBytes(field: i32, p: i32, calls: i32): i32
 }
 
 /**
- * dst (2p canonical elements) = the doubled evaluations of the canonical wire polynomial at src:
- * the inputs at the even positions, and at the odd ones the evaluations at the coset W_2p W_p^i,
- * from the inverse transform (difLayers: coefficients in bit-reversed order), the twist (s^i / p,
- * bit-reversed) and the forward transform (ditLayers, which applies the twist: back to natural order).
+ * dst (p canonical elements) = the evaluations of the canonical wire polynomial given by its values
+ * at src (at W_p^i) at the coset W_2p W_p^i: the inverse transform (difLayers: coefficients in
+ * bit-reversed order), the twist (s^i / p, bit-reversed) and the forward transform (ditLayers: back
+ * to natural order), in dst.
  */
-function doubled(field: i32, src: usize, p: i32, dst: usize, tmp: usize, rootTable: usize, invTable: usize, twist: usize): void {
-  const size: usize = field == 64 ? 8 : 16;
-  memory.copy(tmp, src, <usize>p * size);
-  for (let i = 0; i < p; i++) {
-    if (field == 64) store<u64>(dst + (<usize>(2 * i) << 3), load<u64>(tmp + (<usize>i << 3)));
-    else v128.store(dst + (<usize>(2 * i) << 4), v128.load(tmp + (<usize>i << 4)));
-  }
-  difLayers(field, tmp, p, invTable);
-  ditLayers(field, tmp, p, rootTable, twist);
-  for (let i = 0; i < p; i++) {
-    if (field == 64) store<u64>(dst + (<usize>(2 * i + 1) << 3), load<u64>(tmp + (<usize>i << 3)));
-    else v128.store(dst + (<usize>(2 * i + 1) << 4), v128.load(tmp + (<usize>i << 4)));
-  }
+function coset(field: i32, src: usize, p: i32, dst: usize, rootTable: usize, invTable: usize, twist: usize): void {
+  memory.copy(dst, src, <usize>p * (field == 64 ? 8 : 16));
+  difLayers(field, dst, p, invTable);
+  ditLayers(field, dst, p, rootTable, twist);
 }
 
 /**
@@ -1237,11 +1292,12 @@ export function chunkWireChecks(field: i32, meas: usize, measLen: i32, jointRand
     // calls whose element j lies before measLen
     const terms = j < measLen ? min(calls, (measLen - j + chunk - 1) / chunk) : 0;
     const x = meas + <usize>j * size;
-    let vLo = dot(field, x, chunk, coef, terms);
+    dots(field, x, chunk, coef, lambda + size, terms, out + <usize>(2 * j) * size);
+    let vLo = get(field, out, 2 * j);
     let vHi = resHi;
     vLo = sum(field, vLo, vHi, mulAny(field, get(field, seeds, 2 * j), resHi, l0Lo, l0Hi), resHi);
     put(field, out, 2 * j, vLo, resHi);
-    vLo = dot(field, x, chunk, lambda + size, terms);
+    vLo = get(field, out, 2 * j + 1);
     vHi = resHi;
     vLo = sum(field, vLo, vHi, mulAny(field, get(field, seeds, 2 * j + 1), resHi, l0Lo, l0Hi), resHi);
     vHi = resHi;

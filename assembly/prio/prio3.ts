@@ -10,7 +10,7 @@
 // shares (Histogram: the sum minus 1; MultihotCountVec: the count minus the encoded weight); the
 // output share is weighted sums of the measurement share (SumVec) or its first elements (Histogram,
 // MultihotCountVec).
-import { addVec, chunkGadgetPoly, chunkGadgetPolyScratchBytes, chunkWireChecks, chunkWireChecksScratchBytes, dotMontgomery, extendLast, lagrangeEval, lagrangeEvalScratchBytes, mulVec, weightedSums } from './field';
+import { addVec, chunkGadgetPoly, chunkGadgetPolyScratchBytes, chunkWireChecks, chunkWireChecksScratchBytes, dotMontgomery, extendLast, lagrangeEval, lagrangeEvalScratchBytes, mulVec, sumVec, weightedSums } from './field';
 import { SHAKE_STATE_BYTES, turboShake128, xofExpand } from './keccak';
 
 const SEED: usize = 32;
@@ -203,9 +203,9 @@ export function verifyChunkedScratchBytes(field: i32, shares: i32, proofs: i32, 
  * (and the linear check: sum_(i < ones) x_i + sum_l tail[l] x_(ones + l) - linearConst / shares,
  * l < tailLen). The output share is out[i] = sum_l truncWeights[l] x[i * truncWidth + l],
  * i < truncCount, or with truncWidth 0 the first truncCount elements. consts: 1/shares, 1/p,
- * 1/2p, linearConst (canonical) and 1 in Montgomery form; the weights tail and truncWeights are in
- * Montgomery form; nodes: W_p^i (i < p), then W_2p^i (i < 2p), in Montgomery form (the circuit's
- * constants, made once by the caller: see nodePowers). Returns VERIFY_OK, or VERIFY_BAD_PART or
+ * 1/2p and linearConst (canonical); the weights tail and truncWeights are in Montgomery form;
+ * nodes: W_p^i (i < p), then W_2p^i (i < 2p), in Montgomery form (the circuit's constants, made
+ * once by the caller: see nodePowers). Returns VERIFY_OK, or VERIFY_BAD_PART or
  * VERIFY_ROOT_OF_UNITY (the report must be refused).
  */
 export function verifyChunked(
@@ -257,12 +257,11 @@ export function verifyChunked(
   const invP = consts + size;
   const inv2p = consts + 2 * size;
   const linearConst = consts + 3 * size;
-  const oneMontgomery = consts + 4 * size;
   // the linear check of the measurement share (the same for every proof): tmp[6]
   const linearCheck = tmp + 6 * size;
   if (outputs > 1) {
-    // the sum of the first elements as their dot product with 1 (R / R), then the tail's
-    dotMontgomery(field, oneMontgomery, 0, meas, ones, linearCheck);
+    // the sum of the first elements, then the tail's dot product
+    sumVec(field, meas, ones, linearCheck);
     dotMontgomery(field, meas + <usize>ones * size, 1, tail, tailLen, tmp);
     addVec(field, linearCheck, linearCheck, tmp, 1, false);
     mulVec(field, tmp, linearConst, sharesInv, 1);

@@ -91,6 +91,11 @@ export function decodeVec(f: Field, bytes: Uint8Array, argument: string): bigint
   return vec;
 }
 
+/** The E_ARG of an encoded vector (`argument`) whose element `index` is not below the modulus. */
+export function nonCanonicalError(f: Field, argument: string, index: number): PrivkitError {
+  return new PrivkitError('E_ARG', `${argument} element ${index} is not below the ${f.name} modulus`, { argument, index });
+}
+
 /**
  * Checks that `bytes` holds whole canonical elements (the checks of decodeVec, without making bigints):
  * E_ARG naming `argument` (and the element's index) otherwise. Returns the number of elements.
@@ -106,7 +111,7 @@ export function checkEncodedVec(f: Field, bytes: Uint8Array, argument: string): 
   for (let i = 0; i < n; i++) {
     if (view.getUint32(i * f.encodedSize + top, true) === 0xffffffff) {
       const x = f.encodedSize === 16 ? (view.getBigUint64(16 * i + 8, true) << 64n) | view.getBigUint64(16 * i, true) : view.getBigUint64(8 * i, true);
-      if (x >= f.modulus) throw new PrivkitError('E_ARG', `${argument} element ${i} is not below the ${f.name} modulus`, { argument, index: i });
+      if (x >= f.modulus) throw nonCanonicalError(f, argument, i);
     }
   }
   return n;

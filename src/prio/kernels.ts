@@ -7,7 +7,7 @@
 // secret (zeroed when the call returns).
 import { PrivkitError } from '../errors.js';
 import { type Arena, MAX_CALL_BYTES } from '../wasm/arena.js';
-import { checkEncodedVec, decodeVec, encodeVec, type Field, FieldVec, invInt, nextPowerOf2, vecAdd, vecSub, weightedSums as weightedSumsReference, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
+import { decodeVec, encodeVec, nonCanonicalError, type Field, FieldVec, invInt, nextPowerOf2, vecAdd, vecSub, weightedSums as weightedSumsReference, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
 import { SEED_SIZE, XofTurboShake128 } from './xof.js';
 import { prioWasm } from './wasm.js';
 
@@ -453,8 +453,8 @@ export interface ChunkedPlan {
   /** shardChunked's constants: 1, W_p, W_p^-1, W_2p, 1/p. */
   readonly shardConsts: Uint8Array;
   /**
-   * verifyChunked's constants (1/shares, 1/p, 1/2p, the linear check's constant, 1 in Montgomery
-   * form), then the linear check's further weights, the truncation's weights and the nodes W_p^i
+   * verifyChunked's constants (1/shares, 1/p, 1/2p, the linear check's constant), then the linear
+   * check's further weights, the truncation's weights and the nodes W_p^i
    * (i < p) and W_2p^i (i < 2p), all in Montgomery form, staged as one block.
    */
   readonly verifyConsts: Uint8Array;
@@ -466,7 +466,7 @@ export interface ChunkedPlan {
 }
 
 /** Constants of verifyChunked's block before the weights. */
-const VERIFY_CONSTS = 5;
+const VERIFY_CONSTS = 4;
 
 /** The plan of a Prio3 over a chunked bit-check circuit. */
 export function chunkedPlan(
@@ -496,7 +496,7 @@ export function chunkedPlan(
     return out;
   };
   const verifyConsts = encodeVec(f, [
-    invInt(f, shares), invInt(f, p), invInt(f, 2 * p), linear?.constant ?? 0n, ...montgomery([1n]),
+    invInt(f, shares), invInt(f, p), invInt(f, 2 * p), linear?.constant ?? 0n,
     ...montgomery(tail),
     ...montgomery(check.truncate?.weights.vec ?? []),
     ...montgomery([...nodes(p), ...nodes(2 * p)]),
@@ -650,8 +650,8 @@ export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Ar
     const { base, view } = stageRegions(arena, regions, [dst, plan.verifyConsts, verifyKey, nonce, publicShare, inputShare]);
     if (aggId === 0) {
       const measBytes = plan.measLen * size;
-      checkEncodedVec(f, view.subarray(inputAt, inputAt! + measBytes), 'inputShare');
-      checkEncodedVec(f, view.subarray(inputAt! + measBytes, inputAt! + measBytes + plan.proofs * plan.proofBytes), 'inputShare');
+      checkCanonical(k, f, base + inputAt!, plan.measLen, 'inputShare');
+      checkCanonical(k, f, base + inputAt! + measBytes, plan.proofs * plan.proofBytes / size, 'inputShare');
     }
     const tailAt = base + constsAt! + VERIFY_CONSTS * size;
     const status = k.verifyChunked(
@@ -668,6 +668,12 @@ export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Ar
     verifierShare.set(view.subarray(verifierAt, verifierAt! + plan.verifierShareBytes), frame);
     return { ok: true, verifierShare, jointRandSeed, outShare };
   });
+}
+
+/** checkEncodedVec on n encoded elements already in wasm memory at ptr (whole elements by the caller's layout): E_ARG naming `argument` and the first element not below the modulus. */
+function checkCanonical(k: Kernels, f: Field, ptr: number, n: number, argument: string): void {
+  const index = k.firstNonCanonical(fieldId(f), ptr, n);
+  if (index >= 0) throw nonCanonicalError(f, argument, index);
 }
 
 /**
@@ -690,7 +696,7 @@ function combineIn(k: Kernels, arena: Arena, plan: ChunkedPlan, dst: Uint8Array,
   shares.forEach((share, j) => {
     const at = sharesAt! + j * shareBytes;
     view.set(typeof share === 'number' ? arena.bytes(share, shareBytes) : share, at);
-    checkEncodedVec(f, view.subarray(at, at + shareBytes - SEED_SIZE), `verifierShares[${j}]`);
+    checkCanonical(k, f, base + at, (shareBytes - SEED_SIZE) / f.encodedSize, `verifierShares[${j}]`);
   });
   const failed = k.combineChunked(id, plan.shares, plan.proofs, plan.chunkLength, base + dstAt!, dst.length, base + sharesAt!, base + seedAt!, base + scratchAt!);
   return failed === 0 ? { seed: view.slice(seedAt, seedAt! + SEED_SIZE) } : { failed: failed - 1 };
