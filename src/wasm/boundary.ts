@@ -198,7 +198,8 @@ export class StagingWindow {
   }
 }
 
-const encoder = new TextEncoder();
+/** packStrings' encoder (marked pure: a bundle that uses no string packing drops it). */
+const encoder = /* @__PURE__ */ new TextEncoder();
 
 /**
  * Packs strings as UTF-8, end to end, into `bytes` (a view of wasm memory): texts[first], texts[first
