@@ -286,6 +286,22 @@ describe('a deviating leader learns nothing from the helper about the vector', (
     // the unforged public share verifies
     expect(verifyPingPong(vdaf, report)).toHaveLength(2);
   });
+
+  it('with three aggregators, each refuses a public share with any other aggregator\'s wraparound part changed', () => {
+    const vdaf = prio3PineL2VecSum({ length: 4, bound: 30, shares: 3 });
+    const report = vdaf.shard([1, -2, 3, 4], { rng });
+    for (let other = 0; other < 3; other++) {
+      for (let aggregatorId = 0; aggregatorId < 3; aggregatorId++) {
+        if (aggregatorId === other) continue;
+        const forged = report.publicShare.slice();
+        forged[3 * 32 + 32 * other + 7]! ^= 1;
+        const error = expectPrivkitError(() => vdaf.verifyInit({ verifyKey, aggregatorId, nonce: report.nonce, publicShare: forged, inputShare: report.inputShares[aggregatorId]! }), 'E_AUTH');
+        expect(error.message).toMatch(new RegExp(`joint-randomness part ${aggregatorId} of the public share`));
+      }
+    }
+    // every aggregator accepts the client's public share
+    for (let aggregatorId = 0; aggregatorId < 3; aggregatorId++) vdaf.verifyInit({ verifyKey, aggregatorId, nonce: report.nonce, publicShare: report.publicShare, inputShare: report.inputShares[aggregatorId]! });
+  });
 });
 
 describe('bad input gets coded errors', () => {
