@@ -1,7 +1,9 @@
 // Prio3PineL2VecSum (PINE): honest vectors verify (two aggregators over ping-pong, three over the star
 // exchange) and unshard to the exact sum; a client past the norm bound (lying about its norm, or with a
 // non-bit norm digit), a wraparound attack (a vector whose squared norm is p, so 0 in the field) and
-// flipped bytes of every part of a report are each rejected; the encoding decodes back to the vector,
+// flipped bytes of every part of a report are each rejected; an aggregator refuses a public share with
+// another aggregator's wraparound part changed before it sends a verifier share (a deviating leader
+// would otherwise read the client's vector from the verifier message); the encoding decodes back to the vector,
 // its norm and its dot products (against a plain reference), and the wraparound dot products match
 // BigInt arithmetic (fast-check); truncated and oversized inputs and bad options are coded errors.
 import fc from 'fast-check';
