@@ -18,7 +18,12 @@
 //     Remark 3.2 of the paper). Encoded length n + bitLength(bound) + r b1.
 // The vectors z_k come from a seed bound to the shares of x and of V's bits (the draft's wraparound
 // joint randomness: each aggregator's part hashes its share of them under its blind, the seed hashes
-// the parts; Prio3 derives it, flp.ts's Wraparound): the client fixes x before it learns z. The
+// the parts; Prio3 derives it, flp.ts's Wraparound): the client fixes x before it learns z. Each
+// aggregator's joint-randomness part also hashes the wraparound seed (beyond the draft), so an
+// aggregator refuses (E_AUTH, before it sends a verifier share) a public share whose wraparound parts
+// are not the client's: the verifier's reduced output is linear in the dot products, so a leader that
+// forwarded the helper other parts (other z'_k) would read sum_k rho_k <x, z'_k - z_k> in the
+// verifier message, one linear equation in x per proof. The
 // aggregators compute their shares of y_k from their shares of x themselves (it is linear) and append
 // them to the measurement share the circuit sees.
 //
@@ -53,7 +58,9 @@
 // sub-Gaussian with variance proxy 1/2), about 2^-108 for alpha = 8.7; all 100 pass except with
 // probability below 2^-101 (shard then throws E_PROTOCOL: shard again).
 // Zero knowledge: every share an aggregator holds is uniformly random, and the FLP is zero-knowledge
-// towards one verifier; the reports sent are conditioned on all tests passing, which moves their
+// towards one verifier that queries the shares it was given (the wraparound binding above keeps a
+// leader from changing the helper's dot products; a public share authenticated to each aggregator, as
+// DAP's HPKE associated data does, also keeps it from changing the helper's joint randomness); the reports sent are conditioned on all tests passing, which moves their
 // distribution by at most that 2^-101 (the paper's statistical zero knowledge, rho_C of Lemma 3.3).
 import { PrivkitError } from '../errors.js';
 import { assertInteger, describe, readOptions } from '../validate.js';

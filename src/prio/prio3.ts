@@ -269,8 +269,18 @@ export class Prio3<M, R> {
     return expandIntoFieldVec(this.field, seed, this.dst(USAGE_PROOF_SHARE, ctx), new Uint8Array([this.proofs, aggId]), this.proofLength * this.proofs);
   }
 
-  private jointRandPart(ctx: Uint8Array, aggId: number, blind: Uint8Array, encodedMeasShare: Uint8Array, nonce: Uint8Array): Uint8Array {
-    return deriveSeed(blind, this.dst(USAGE_JOINT_RAND_PART, ctx), [new Uint8Array([aggId]), nonce, encodedMeasShare]);
+  /**
+   * The joint-randomness part of aggregator aggId. With wraparound checks it also hashes the
+   * wraparound seed (beyond the draft): each aggregator checks its own part against the public share,
+   * so it refuses a public share whose other wraparound parts are not the client's before it sends a
+   * verifier share. Without this a leader could forward the helper other wraparound parts: the
+   * helper's dot products would then use other vectors z'_k, and the verifier's reduced output (linear
+   * in the dot products) would give the leader sum_k rho_k <x, z'_k - z_k>, one linear equation in the
+   * client's vector per proof. Only the helper's blind (secret to it) makes its part, so a leader
+   * cannot forge a part that matches other wraparound parts.
+   */
+  private jointRandPart(ctx: Uint8Array, aggId: number, blind: Uint8Array, encodedMeasShare: Uint8Array, nonce: Uint8Array, wraparoundSeed: Uint8Array = EMPTY): Uint8Array {
+    return deriveSeed(blind, this.dst(USAGE_JOINT_RAND_PART, ctx), [new Uint8Array([aggId]), nonce, encodedMeasShare, wraparoundSeed]);
   }
 
   private jointRandSeed(ctx: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
@@ -291,10 +301,14 @@ export class Prio3<M, R> {
     return deriveSeed(blind, this.dst(USAGE_WRAPAROUND_PART, ctx), [new Uint8Array([aggId]), nonce, encodedPrefixShare]);
   }
 
-  /** The wraparound dot products of a measurement (share), with the vectors from the seed of the wraparound parts. */
-  private wraparoundResults(ctx: Uint8Array, parts: readonly Uint8Array[], meas: FieldVec): bigint[] {
+  /** The wraparound seed: a hash of the wraparound parts. */
+  private wraparoundSeed(ctx: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
+    return deriveSeed(new Uint8Array(SEED_SIZE), this.dst(USAGE_WRAPAROUND_SEED, ctx), parts);
+  }
+
+  /** The wraparound dot products of a measurement (share), with the vectors from the wraparound seed. */
+  private wraparoundResults(ctx: Uint8Array, seed: Uint8Array, meas: FieldVec): bigint[] {
     const w = this.circuit.wraparound!;
-    const seed = deriveSeed(new Uint8Array(SEED_SIZE), this.dst(USAGE_WRAPAROUND_SEED, ctx), parts);
     const dst = this.dst(USAGE_WRAPAROUND_RANDOMNESS, ctx);
     const streamLength = Math.ceil(w.dimension / 4);
     return wraparoundDotProducts(this.field, meas.bytes, w.dimension, w.checks, (k) => expandBytes(seed, dst, new Uint8Array([k & 0xff, k >> 8]), streamLength));
@@ -364,6 +378,7 @@ export class Prio3<M, R> {
     // measurement is completed from its dot products (the proof's circuit sees them after it)
     let evalMeas = meas;
     const wraparoundParts: Uint8Array[] = [];
+    let wraparoundSeed: Uint8Array | undefined;
     const w = c.wraparound;
     if (w !== undefined) {
       const prefixBytes = f.encodedSize * w.prefixLen;
@@ -374,7 +389,8 @@ export class Prio3<M, R> {
         wraparoundParts.push(this.wraparoundPart(ctx, j + 1, helperBlinds[j]!, helperPrefix, nonce));
       });
       wraparoundParts.unshift(this.wraparoundPart(ctx, 0, leaderBlind!, leaderPrefix, nonce));
-      const results = this.wraparoundResults(ctx, wraparoundParts, meas);
+      wraparoundSeed = this.wraparoundSeed(ctx, wraparoundParts);
+      const results = this.wraparoundResults(ctx, wraparoundSeed, meas);
       const completed = w.complete(meas, results);
       if (completed === undefined) {
         throw new PrivkitError('E_PROTOCOL', `${this.name}: a wraparound check of a valid measurement failed (probability below 2^-100 per report); shard it again with fresh randomness`, { argument: 'measurement' });
@@ -394,9 +410,9 @@ export class Prio3<M, R> {
     for (let j = 0; j < this.shares - 1; j++) {
       const helperShare = helperShares[j]!;
       addEncoded(f, leaderMeasBytes, helperShare.bytes, true, leaderMeasBytes);
-      if (withJointRand) parts.push(this.jointRandPart(ctx, j + 1, helperBlinds[j]!, helperShare.bytes, nonce));
+      if (withJointRand) parts.push(this.jointRandPart(ctx, j + 1, helperBlinds[j]!, helperShare.bytes, nonce, wraparoundSeed));
     }
-    if (withJointRand) parts.unshift(this.jointRandPart(ctx, 0, leaderBlind!, leaderMeasBytes, nonce));
+    if (withJointRand) parts.unshift(this.jointRandPart(ctx, 0, leaderBlind!, leaderMeasBytes, nonce, wraparoundSeed));
 
     const proveRandLength = proveRandLen(c);
     const proveRands = expandIntoVec(f, proveSeed, this.dst(USAGE_PROVE_RANDOMNESS, ctx), new Uint8Array([this.proofs]), proveRandLength * this.proofs);
@@ -495,11 +511,21 @@ export class Prio3<M, R> {
     }
     const blind = withJointRand ? inputShare.subarray(inputShare.length - SEED_SIZE) : undefined;
 
+    const w = c.wraparound;
+    let wraparoundSeed: Uint8Array | undefined;
+    if (w !== undefined) {
+      // as for the joint randomness: this aggregator's wraparound part must be the public share's (the
+      // other parts are bound by the joint-randomness part, which hashes the wraparound seed)
+      const wrPublic = publicShare.subarray(SEED_SIZE * this.shares);
+      const wrPart = this.wraparoundPart(ctx, aggId, blind!, measShare.bytes.subarray(0, f.encodedSize * w.prefixLen), nonce);
+      if (!equalBytes(wrPart, wrPublic.subarray(aggId * SEED_SIZE, (aggId + 1) * SEED_SIZE))) throw this.verifyFailure('wraparound part', aggId);
+      wraparoundSeed = this.wraparoundSeed(ctx, Array.from({ length: this.shares }, (_, j) => wrPublic.subarray(j * SEED_SIZE, (j + 1) * SEED_SIZE)));
+    }
     let jointRands: bigint[] = [];
     let jointRandSeed: Uint8Array | undefined;
     let part: Uint8Array | undefined;
     if (withJointRand) {
-      part = this.jointRandPart(ctx, aggId, blind!, measShare.bytes, nonce);
+      part = this.jointRandPart(ctx, aggId, blind!, measShare.bytes, nonce, wraparoundSeed);
       // Beyond the draft: an aggregator whose own part differs from the public share's would accept a
       // report the others reject in verifyNext (they use the public share's part); refusing it here
       // makes every honest aggregator decide alike, so no one adds an output share the others drop.
@@ -509,16 +535,8 @@ export class Prio3<M, R> {
       jointRands = this.jointRands(ctx, jointRandSeed);
     }
     const outShare = c.truncate(measShare);
-    const w = c.wraparound;
-    if (w !== undefined) {
-      // as for the joint randomness: this aggregator's wraparound part must be the public share's
-      const wrPublic = publicShare.subarray(SEED_SIZE * this.shares);
-      const wrPart = this.wraparoundPart(ctx, aggId, blind!, measShare.bytes.subarray(0, f.encodedSize * w.prefixLen), nonce);
-      if (!equalBytes(wrPart, wrPublic.subarray(aggId * SEED_SIZE, (aggId + 1) * SEED_SIZE))) throw this.verifyFailure('wraparound part', aggId);
-      const wrParts = Array.from({ length: this.shares }, (_, j) => wrPublic.subarray(j * SEED_SIZE, (j + 1) * SEED_SIZE));
-      // the circuit sees the share followed by its dot products
-      measShare = FieldVec.fromBytes(f, bytesOf(measShare.bytes, encodeVec(f, this.wraparoundResults(ctx, wrParts, measShare))));
-    }
+    // the circuit sees the share followed by its dot products
+    if (wraparoundSeed !== undefined) measShare = FieldVec.fromBytes(f, bytesOf(measShare.bytes, encodeVec(f, this.wraparoundResults(ctx, wraparoundSeed, measShare))));
     const queryLength = queryRandLen(c);
     const queryRands = expandIntoVec(f, verifyKey, this.dst(USAGE_QUERY_RANDOMNESS, ctx), bytesOf([this.proofs], nonce), queryLength * this.proofs);
     const verifiers: bigint[] = [];

@@ -1,7 +1,9 @@
 // Prio3PineL2VecSum (PINE): honest vectors verify (two aggregators over ping-pong, three over the star
 // exchange) and unshard to the exact sum; a client past the norm bound (lying about its norm, or with a
 // non-bit norm digit), a wraparound attack (a vector whose squared norm is p, so 0 in the field) and
-// flipped bytes of every part of a report are each rejected; the encoding decodes back to the vector,
+// flipped bytes of every part of a report are each rejected; an aggregator refuses a public share with
+// another aggregator's wraparound part changed before it sends a verifier share (a deviating leader
+// would otherwise read the client's vector from the verifier message); the encoding decodes back to the vector,
 // its norm and its dot products (against a plain reference), and the wraparound dot products match
 // BigInt arithmetic (fast-check); truncated and oversized inputs and bad options are coded errors.
 import fc from 'fast-check';
@@ -10,9 +12,9 @@ import { ready } from 'privkit';
 import { createRng } from 'privkit/dp';
 import { Prio3, prio3PineL2VecSum, type Prio3Report } from 'privkit/prio';
 import { PINE_WRAPAROUND_CHECKS, pineCircuit, PRIO3_PINE_L2_ID, wraparoundBound } from '../../dist/src/prio/pine.js';
-import { decodeVec, encodeVec, Field128, Field64, FieldVec } from '../../dist/src/prio/field.js';
+import { add, decodeVec, encodeVec, Field128, Field64, FieldVec, inv, mul, sub } from '../../dist/src/prio/field.js';
 import { encodeRangeChecked } from '../../dist/src/prio/flp.js';
-import { wraparoundDotProducts } from '../../dist/src/prio/kernels.js';
+import { expandIntoVec, wraparoundDotProducts } from '../../dist/src/prio/kernels.js';
 import { expectPrivkitError, FC_SEED } from '../support/helpers.js';
 import { prioRounds } from '../support/prio-rounds.js';
 
@@ -223,8 +225,84 @@ describe('malicious clients are rejected', () => {
         inputShares: [where === 'leader' ? flip(leader) : leader, where === 'helper' ? flip(report.inputShares[1]!) : report.inputShares[1]!],
       };
       const error = expectPrivkitError(() => verifyPingPong(vdaf, bad), 'E_AUTH');
-      if (where === 'public' && at >= 64) expect(error.message).toMatch(/wraparound part [01] of the public share/);
+      // the leader checks its own wraparound part, and the helper's through its joint-randomness part (which hashes the wraparound seed)
+      if (where === 'public' && at >= 96) expect(error.message).toMatch(/joint-randomness part 0 of the public share/);
+      else if (where === 'public' && at >= 64) expect(error.message).toMatch(/wraparound part 0 of the public share/);
     }
+  });
+});
+
+describe('a deviating leader learns nothing from the helper about the vector', () => {
+  // The helper cannot check the leader's wraparound part (it hashes the leader's share). A leader that
+  // forwards the helper a public share with another leader part makes the helper dot its share with
+  // other vectors z'_k; the verifier's reduced output v = sum_k rho_k (y_k - v_k + W - 1) is linear in
+  // the y_k, so v = sum_k rho_k <x_H, z'_k - z_k>, and the leader, knowing x_L, rho and both z, reads
+  // sum_k rho_k <x, z'_k - z_k>: one linear equation in x per proof (3 here: x of length 3 solved).
+  it("the helper refuses a public share whose leader wraparound part is not the client's (E_AUTH) before sending a verifier share", () => {
+    const length = 3;
+    const vdaf = prio3PineL2VecSum({ length, bound: 25 });
+    const x = [3, -4, 0];
+    const report = vdaf.shard(x, { rng });
+    const forged = report.publicShare.slice();
+    forged.set(rng.bytes(32), 64); // the leader's wraparound part
+    const input = (aggregatorId: number, publicShare: Uint8Array) => ({ verifyKey, aggregatorId, nonce: report.nonce, publicShare, inputShare: report.inputShares[aggregatorId]! });
+    const attack = (): bigint[] => {
+      const helper = vdaf.verifyInit(input(1, forged));
+      const leader = vdaf.verifyInit(input(0, report.publicShare));
+      // each verifier share ends with its 32-byte joint-randomness part
+      const elements = (share: Uint8Array): bigint[] => decodeVec(Field64, share.subarray(0, share.length - 32), 'verifierShare');
+      const combined = elements(leader.verifierShare).map((e, i) => add(Field64, e, elements(helper.verifierShare)[i]!));
+      // the leader's view: rho from the verify key, z and z' from the two public shares, its share x_L
+      const internals = vdaf as unknown as { dst(usage: number, ctx: Uint8Array): Uint8Array; wraparoundSeed(ctx: Uint8Array, parts: Uint8Array[]): Uint8Array; wraparoundResults(ctx: Uint8Array, seed: Uint8Array, meas: FieldVec): bigint[] };
+      const ctx = new Uint8Array(0);
+      const proofs = 3;
+      const queryLength = 2 + 2 + r; // a test point per gadget, a coefficient per output
+      const rho = expandIntoVec(Field64, verifyKey, internals.dst(5, ctx), new Uint8Array([proofs, ...report.nonce]), queryLength * proofs);
+      const seed = (share: Uint8Array): Uint8Array => internals.wraparoundSeed(ctx, [0, 1].map((j) => share.subarray(64 + 32 * j, 96 + 32 * j)));
+      const unit = (i: number): FieldVec => FieldVec.fromValues(Field64, Array.from({ length }, (_, j) => (j === i ? 1n : 0n)));
+      const d = Array.from({ length }, (_, i) => {
+        const honest = internals.wraparoundResults(ctx, seed(report.publicShare), unit(i));
+        return internals.wraparoundResults(ctx, seed(forged), unit(i)).map((v, k) => sub(Field64, v, honest[k]!));
+      });
+      const xL = decodeVec(Field64, report.inputShares[0]!.subarray(0, 8 * length), 'x');
+      const verifierLength = combined.length / proofs;
+      const rows = Array.from({ length: proofs }, (_, j) => {
+        const coefficient = (i: number): bigint => d[i]!.reduce((s, dk, k) => add(Field64, s, mul(Field64, rho[j * queryLength + 2 + k]!, dk)), 0n);
+        const known = xL.reduce((s, xi, i) => add(Field64, s, mul(Field64, xi, coefficient(i))), 0n);
+        return [...Array.from({ length }, (_, i) => coefficient(i)), add(Field64, combined[j * verifierLength]!, known)];
+      });
+      // Gaussian elimination mod p
+      for (let col = 0; col < length; col++) {
+        const pivot = rows.findIndex((row, i) => i >= col && row[col] !== 0n);
+        [rows[col], rows[pivot]] = [rows[pivot]!, rows[col]!];
+        const scale = inv(Field64, rows[col]![col]!);
+        rows[col] = rows[col]!.map((e) => mul(Field64, e, scale));
+        for (let i = 0; i < length; i++) {
+          if (i !== col) rows[i] = rows[i]!.map((e, k) => sub(Field64, e, mul(Field64, rows[i]![col]!, rows[col]![k]!)));
+        }
+      }
+      return rows.map((row) => centred(row[length]!));
+    };
+    // without the binding this recovered x = [3n, -4n, 0n]: the helper must refuse first
+    expectPrivkitError(attack, 'E_AUTH');
+    // the unforged public share verifies
+    expect(verifyPingPong(vdaf, report)).toHaveLength(2);
+  });
+
+  it('with three aggregators, each refuses a public share with any other aggregator\'s wraparound part changed', () => {
+    const vdaf = prio3PineL2VecSum({ length: 4, bound: 30, shares: 3 });
+    const report = vdaf.shard([1, -2, 3, 4], { rng });
+    for (let other = 0; other < 3; other++) {
+      for (let aggregatorId = 0; aggregatorId < 3; aggregatorId++) {
+        if (aggregatorId === other) continue;
+        const forged = report.publicShare.slice();
+        forged[3 * 32 + 32 * other + 7]! ^= 1;
+        const error = expectPrivkitError(() => vdaf.verifyInit({ verifyKey, aggregatorId, nonce: report.nonce, publicShare: forged, inputShare: report.inputShares[aggregatorId]! }), 'E_AUTH');
+        expect(error.message).toMatch(new RegExp(`joint-randomness part ${aggregatorId} of the public share`));
+      }
+    }
+    // every aggregator accepts the client's public share
+    for (let aggregatorId = 0; aggregatorId < 3; aggregatorId++) vdaf.verifyInit({ verifyKey, aggregatorId, nonce: report.nonce, publicShare: report.publicShare, inputShare: report.inputShares[aggregatorId]! });
   });
 });
 
