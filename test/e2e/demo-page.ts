@@ -11,7 +11,7 @@ export const BENCH_GROUPS: Record<string, string[]> = {
   noise: ['gaussian', 'laplace', 'discrete-gaussian'],
   secagg: ['masks', 'quantize'],
   paillier: ['keygen', 'encrypt', 'decrypt'],
-  prio: ['sumvec-shard', 'sumvec-verify', 'histogram-shard', 'histogram-verify', 'bounded-l2-shard', 'bounded-l2-verify'],
+  prio: ['sumvec-shard', 'sumvec-verify', 'histogram-shard', 'histogram-verify', 'pine-l2-shard', 'pine-l2-verify', 'bounded-l2-shard', 'bounded-l2-verify'],
   accounting: ['epsilon'],
 };
 
