@@ -109,32 +109,17 @@ export function clipAndSum(
   maxNorm: number | ArrayLike<number>,
   opts: ClipAndSumOptions = {},
 ): ClipAndSumResult {
-  return clipAndSumInto(x, rows, maxNorm, opts);
-}
-
-/**
- * clipAndSum with its column sums written into `into` (of the row length) when given, rather than
- * into a new array: a pooled part writes them into its row of the pool's memory.
- */
-export function clipAndSumInto(
-  x: Float32Array,
-  rows: number,
-  maxNorm: number | ArrayLike<number>,
-  opts: ClipAndSumOptions = {},
-  into?: Float32Array,
-): ClipAndSumResult {
   const { columns, layerSizes } = readOptions(opts, ['columns', 'layerSizes']);
   const layerArguments = layerSizes === undefined ? undefined : readLayerArguments(layerSizes, maxNorm, 'maxNorm');
   const cols = batchColumns(x, rows, columns);
   const layers = layerArguments === undefined ? clipLayers(cols, maxNorm) : layerPlan(cols, layerArguments.sizes, layerArguments.bounds);
-  if (into !== undefined && into.length !== cols) throw new PrivkitError('E_SHAPE', `into must hold ${cols} values`, { argument: 'into' });
-  if (rows === 0) return { sum: into?.fill(0) ?? new Float32Array(cols), norms: new Float32Array(0), clippedCount: 0 };
-  const { norms, clippedCount, sum } = clipRows(x, rows, cols, layers, { sum: true, into });
+  if (rows === 0) return { sum: new Float32Array(cols), norms: new Float32Array(0), clippedCount: 0 };
+  const { norms, clippedCount, sum } = clipRows(x, rows, cols, layers, { sum: true });
   return { sum: sum!, norms: float32Norms(norms), clippedCount };
 }
 
-/** Where clipped rows go: scaled into `out`, summed (column sums as `sum`: a new array, or `into`), or nowhere (`normsOnly`). */
-type Sink = { out: Float32Array; name: string } | { sum: true; into?: Float32Array } | { normsOnly: true };
+/** Where clipped rows go: scaled into `out`, summed (column sums returned as `sum`), or nowhere (`normsOnly`). */
+type Sink = { out: Float32Array; name: string } | { sum: true } | { normsOnly: true };
 
 /**
  * How a pass reaches the chunks of x: readMatrix for the read-only passes (the default), writeMatrix
@@ -188,7 +173,7 @@ export function clipRows(
     const group = long ? 1 : Math.min(rows, groupRows(cols, nLayers));
     const sq = arena.alloc(group * nLayers * 8);
     const scales = arena.alloc(group * nLayers * 8);
-    const acc = 'sum' in sink ? new Accumulator(arena, cols, sink.into) : undefined;
+    const acc = 'sum' in sink ? new Accumulator(arena, cols) : undefined;
     // views made once, after the last allocation (nothing grows the memory during the pass)
     const sqView = arena.f64(sq, group * nLayers);
     const scaleView = arena.f64(scales, group * nLayers);

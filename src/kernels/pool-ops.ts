@@ -1,11 +1,10 @@
 // The kernels as pooled operations, their plans and merges (the contract is in src/pool/types.ts;
 // the Pool methods of the same names run them; the workers' runs are in ./pool-run.ts). Each plan
 // checks its arguments with the sync function's own checks, in the same order, and cuts x into row
-// ranges; the merges join norms, take the column sums (each part writes its rows' sums as its
-// partials, which the workers add in part order in float32, see ./pool-run.ts), or return the
-// output the workers wrote.
+// ranges; the merges join norms, add per-worker column sums, or return the output the workers wrote.
+import { PrivkitError } from '../errors.js';
 import type { Part, Plan, PoolOperation } from '../pool/types.js';
-import { assertFloat32Array, batchColumns, matrixColumns, readOptions, type FloatArray } from '../validate.js';
+import { assertFloat32Array, batchColumns, matrixColumns, readOptions } from '../validate.js';
 import { currentLength } from '../wasm/boundary.js';
 import * as clip from './clip.js';
 import { assertClampBounds, resultTarget } from './clip-into.js';
@@ -74,13 +73,10 @@ export const clipPerLayer: PoolOperation<
   merge: (_, __, output) => output as Float32Array,
 };
 
-/** What a clipAndSum part returns besides its column sums (its partials). */
-export type ClipAndSumPart = Omit<clip.ClipAndSumResult, 'sum'>;
-
 export const clipAndSum: PoolOperation<
   [x: Float32Array, rows: number, maxNorm: number | ArrayLike<number>, opts?: clip.ClipAndSumOptions],
   ClipTask,
-  ClipAndSumPart,
+  clip.ClipAndSumResult,
   clip.ClipAndSumResult,
   ClipAndSumPlan
 > = {
@@ -92,17 +88,10 @@ export const clipAndSum: PoolOperation<
     const cols = batchColumns(x, rows, columns);
     const layers = layerArguments === undefined ? clip.clipLayers(cols, maxNorm) : clip.layerPlan(cols, layerArguments.sizes, layerArguments.bounds);
     const arrays = layerArrays(layers);
-    return {
-      rows,
-      cols,
-      layers: layers.length,
-      input: { name: 'x', array: x, cols },
-      partials: { dtype: 'float32', length: cols },
-      task: (part) => ({ rows: part.rows, ...arrays }),
-    };
+    return { rows, cols, layers: layers.length, input: { name: 'x', array: x, cols }, task: (part) => ({ rows: part.rows, ...arrays }) };
   },
-  merge: (parts, plan, _, sums) => ({
-    sum: columnSums(sums, plan.cols),
+  merge: (parts, plan) => ({
+    sum: addAll(parts.map((part) => part.sum), plan.cols),
     norms: concat(parts.map((part) => part.norms), plan.rows * plan.layers),
     clippedCount: parts.reduce((count, part) => count + part.clippedCount, 0),
   }),
@@ -128,21 +117,21 @@ export const clipValues: PoolOperation<[x: Float32Array, min: number, max: numbe
   merge: (_, __, output) => output as Float32Array,
 };
 
-export const sum: PoolOperation<[x: Float32Array, rows: number], SumTask, void, Float32Array, SumPlan> = {
+export const sum: PoolOperation<[x: Float32Array, rows: number], SumTask, Float32Array, Float32Array, SumPlan> = {
   name: 'sum',
   family: 'kernels',
   plan: (x, rows) => sumPlan(x, rows, matrixColumns(x, rows), new Float64Array(rows).fill(1)),
-  merge: (_, plan, __, sums) => columnSums(sums, plan.cols),
+  merge: (parts, plan) => addAll(parts, plan.cols),
 };
 
-export const mean: PoolOperation<[x: Float32Array, rows: number], SumTask, void, Float32Array, SumPlan> = {
+export const mean: PoolOperation<[x: Float32Array, rows: number], SumTask, Float32Array, Float32Array, SumPlan> = {
   name: 'mean',
   family: 'kernels',
   plan: (x, rows) => sumPlan(x, rows, matrixColumns(x, rows), new Float64Array(rows).fill(1 / rows)),
-  merge: (_, plan, __, sums) => columnSums(sums, plan.cols),
+  merge: (parts, plan) => addAll(parts, plan.cols),
 };
 
-export const weightedMean: PoolOperation<[x: Float32Array, rows: number, weights: ArrayLike<number>], SumTask, void, Float32Array, SumPlan> = {
+export const weightedMean: PoolOperation<[x: Float32Array, rows: number, weights: ArrayLike<number>], SumTask, Float32Array, Float32Array, SumPlan> = {
   name: 'weightedMean',
   family: 'kernels',
   plan(x, rows, weights) {
@@ -150,7 +139,7 @@ export const weightedMean: PoolOperation<[x: Float32Array, rows: number, weights
     const cols = matrixColumns(x, rows);
     return sumPlan(x, rows, cols, normalizeWeights(read, rows));
   },
-  merge: (_, plan, __, sums) => columnSums(sums, plan.cols),
+  merge: (parts, plan) => addAll(parts, plan.cols),
 };
 
 /** A clipping call writing rows x cols values into its target (x itself in place, `out`, or a new array). */
@@ -170,7 +159,6 @@ function sumPlan(x: Float32Array, rows: number, cols: number, weights: Float64Ar
     rows,
     cols,
     input: { name: 'x', array: x, cols },
-    partials: { dtype: 'float32', length: cols },
     task: (part) => ({ rows: part.rows, weights: weights.slice(part.row, part.row + part.rows) }),
   };
 }
@@ -190,7 +178,24 @@ function concat(parts: Float32Array[], length: number): Float32Array {
   return out;
 }
 
-/** The call's column sums: the parts' partial sums as the workers added them (zeros with no rows). */
-function columnSums(sums: FloatArray | undefined, cols: number): Float32Array {
-  return (sums as Float32Array | undefined) ?? new Float32Array(cols);
+/**
+ * The workers' partial column sums added in float32, in part order, into the first part's array (a
+ * fresh array moved from its worker); E_OVERFLOW as the sync kernels when the total leaves float32.
+ * Each part is finite (its worker checked it), so one part needs no check.
+ */
+function addAll(parts: Float32Array[], length: number): Float32Array {
+  const [out = new Float32Array(length), ...rest] = parts;
+  for (const part of rest) {
+    let finite = true;
+    for (let j = 0; j < length; j++) {
+      const total = Math.fround(out[j]! + part[j]!);
+      out[j] = total;
+      finite &&= total - total === 0;
+    }
+    if (!finite) {
+      const column = out.findIndex((value) => !Number.isFinite(value));
+      throw new PrivkitError('E_OVERFLOW', `the result overflows float32 at column ${column}`, { argument: 'x' });
+    }
+  }
+  return out;
 }

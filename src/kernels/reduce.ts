@@ -90,18 +90,16 @@ export function normalizeWeights(weights: readonly unknown[], rows: number): Flo
 
 /**
  * sum_r weights[r] * x_r with float64 weights already validated (the shared core of sum, mean,
- * weightedMean and of their pooled versions, whose parts write their partial sums `into` a row of
- * the pool's memory, and which add those rows with weights 1).
+ * weightedMean and of their pooled versions, which add the partial sums of each worker).
  */
-export function weightedSum(x: Float32Array, rows: number, weights: Float64Array, into?: Float32Array): Float32Array {
+export function weightedSum(x: Float32Array, rows: number, weights: Float64Array): Float32Array {
   const cols = matrixColumns(x, rows);
   if (!(weights instanceof Float64Array) || weights.length !== rows) {
     throw new PrivkitError('E_SHAPE', `weights must be a Float64Array of length rows (${rows})`, { argument: 'weights' });
   }
-  if (into !== undefined && into.length !== cols) throw new PrivkitError('E_SHAPE', `into must hold ${cols} values`, { argument: 'into' });
   const length = rows * cols;
   return readMatrix(x, length, cols, (kernels, arena, window) => {
-    const acc = new Accumulator(arena, cols, into);
+    const acc = new Accumulator(arena, cols);
     if (cols <= WINDOW_FLOATS) {
       const w = arena.alloc(8 * Math.min(rows, groupRows(cols)));
       const block = { col: 0, cols };

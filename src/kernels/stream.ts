@@ -118,7 +118,7 @@ export class MatrixWindow extends StagingWindow implements MatrixSource {
 
 /**
  * Column sums of a call: a float32 accumulator in wasm for one column block at a time (the whole
- * row for short rows), written into `sum` (a new array, or `into`, of `cols` values) when the block ends.
+ * row for short rows), written into `sum` when the block ends.
  */
 export class Accumulator {
   readonly ptr: number;
@@ -127,10 +127,9 @@ export class Accumulator {
   constructor(
     private readonly arena: Arena,
     cols: number,
-    into?: Float32Array,
   ) {
     this.ptr = arena.allocF32(Math.min(cols, WINDOW_FLOATS));
-    this.sum = into ?? new Float32Array(cols);
+    this.sum = new Float32Array(cols);
   }
 
   /** Starts a block: its sums at zero. */

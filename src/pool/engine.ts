@@ -5,14 +5,10 @@
 // inputs from one copy in reusable shared staging, and write outputs into shared memory (the target
 // itself, a new shared array, or staging copied to the target once every part succeeded). An input
 // that lies in a shared wasm memory (./memory.ts) is read there by the workers' kernels: each worker
-// is sent that memory once and keeps it until the memory is garbage here (see MemoryRef).
-// A reducing call's parts write their partials (./types.ts, PlanPartials) into reused shared staging,
-// where the part that finishes last reduces them before it replies; this thread copies out the
-// reduced row. Without SharedArrayBuffer each worker gets a transferred copy of its rows and sends its
-// output rows and partials back (several parts' partials are reduced by one worker in one more
-// request). Every part of a call is posted before the call waits. The wasm modules this thread
-// compiled go to each worker once, with its first request after they were compiled, so workers
-// compile none of them again.
+// is sent that memory once and keeps it until the memory is garbage here (see Request.inputMemory).
+// Without SharedArrayBuffer each worker gets a transferred copy of its rows and sends its output rows
+// back. The wasm modules this thread compiled go to each worker once, with its
+// first request after they were compiled, so workers compile none of them again.
 // Failures: a worker that can not start breaks the pool at once (createPool rejects with E_WORKER
 // naming the worker URL and the cause; nothing is respawned); a worker that dies later rejects its
 // calls with E_WORKER and is respawned after a back-off, and one that crashes MAX_CRASHES times
@@ -29,7 +25,7 @@ import { compiledSharedModules, freeSlotsOf, wasmMemoryOf } from '../wasm/shared
 import type { SpawnedWorker } from '../platform/types.js';
 import { dtypeOf, sharedArray, Staging } from './memory.js';
 import { splitRows } from './parts.js';
-import { partialsLayout, plainArray, type Forget, type MemoryRef, type Reply, type Request } from './protocol.js';
+import { plainArray, type Forget, type Reply, type Request } from './protocol.js';
 import type { CallOptions, FloatDtype, Part, Plan, PlanInput, PoolOperation, PoolRunner } from './types.js';
 
 /** Options of createPool. */
@@ -92,9 +88,9 @@ interface Slot {
   abandoned: Map<number, () => void>;
   /** The worker's THREAD_ID (from its ready message), by which it takes scratch slots of shared wasm memories. */
   thread?: bigint;
-  /** The shared wasm memories each part in flight on the worker runs kernels on (its input, its partials), by request id. */
-  memories: Map<number, WebAssembly.Memory[]>;
-  /** Ids of the memories sent to the worker (each is sent once; the worker keeps it until told to forget it). */
+  /** The shared wasm memory of the input of each part in flight on the worker, by request id. */
+  memories: Map<number, WebAssembly.Memory>;
+  /** Ids of the input memories sent to the worker (each is sent once; the worker keeps it until told to forget it). */
   memoriesSent: Set<number>;
   /** Names of the compiled modules sent to the worker (each is sent once; the shared builds as <name>-shared). */
   modulesSent: Set<string>;
@@ -245,10 +241,10 @@ export class WorkerPool implements PoolRunner {
     if (signal?.aborted) throw abortedError(signal);
     const parts = splitRows(plan.rows, this.threads);
     const running = new Call(parts, plan.rows, onProgress, signal, (cancelled) => this.cancel(cancelled));
-    const merge: Merge<Result> = (results, output, reduced) => operation.merge(results, plan, output, reduced);
     if (this.active++ === 0) this.hold(true);
     try {
-      return platform.canShareMemory() ? await this.runShared(operation, plan, running, merge) : await this.runCopying(operation, plan, running, merge);
+      const { results, output } = platform.canShareMemory() ? await this.runShared(operation, plan, running) : await this.runCopying(operation, plan, running);
+      return operation.merge(results, plan, output);
     } finally {
       running.finish();
       if (--this.active === 0) this.hold(false);
@@ -283,41 +279,25 @@ export class WorkerPool implements PoolRunner {
     ).then(() => {});
   }
 
-  /**
-   * With shared memory: the parts read and write views of shared arrays (see CallMemory), and write
-   * their partials into staging, where the last of them reduces them (see PlanPartials); merged
-   * before the staging is given back.
-   */
-  private async runShared<Result>(operation: Operation, plan: Plan<unknown>, call: Call, merge: Merge<Result>): Promise<Result> {
-    const { input, output, partials } = plan;
-    const parts = call.parts.length;
+  /** With shared memory: the parts read and write views of shared arrays (see CallMemory). */
+  private async runShared(operation: Operation, plan: Plan<unknown>, call: Call): Promise<{ results: unknown[]; output?: FloatArray }> {
+    const { input, output } = plan;
     const lent: FloatArray[] = [];
     let writesCaller = false;
     try {
       const memory = this.sharedMemory(plan, lent);
       writesCaller = output?.target !== undefined && memory.output === output.target;
       const inputMemory = memory.input && wasmMemoryOf(memory.input);
-      // one part's row is the reduction: its worker makes it and moves it here; several parts write staging
-      const layout = partials && partialsLayout(parts, partials.length);
-      const staging = partials && parts > 1 ? this.staging.lend(partials.dtype, layout!.elements, true) : undefined;
-      if (staging !== undefined) {
-        lent.push(staging);
-        Atomics.store(new Int32Array(staging.buffer, staging.byteOffset + layout!.counter * staging.BYTES_PER_ELEMENT, 1), 0, 0);
-      }
-      const stagingMemory = staging && wasmMemoryOf(staging);
-      const stagingRef = stagingMemory && refOf(staging!, stagingMemory);
-      const replies = await this.dispatch(operation, plan, call, (part, _, index) => {
-        const partialsRequest = partials && { index, parts, ...partials, ...(stagingRef === undefined ? { staging } : { memory: stagingRef }) };
+      const replies = await this.dispatch(operation, plan, call, (part) => {
         const view = input && region(memory.input!, part.row * input.cols, part.rows * input.cols, input.name);
         const target = output && region(memory.output!, part.row * output.cols, part.rows * output.cols, 'the target');
-        if (inputMemory === undefined || view === undefined) return { input: view, output: target, partials: partialsRequest };
-        // a part writing no output gets its input as a place in the memory (see MemoryRef)
-        const inputRef = target === undefined ? refOf(view, inputMemory) : { id: memoryId(inputMemory), memory: inputMemory };
-        return { input: inputRef.place === undefined ? view : undefined, inputMemory: inputRef, output: target, partials: partialsRequest };
+        if (inputMemory === undefined || view === undefined) return { input: view, output: target };
+        // a part writing no output gets its input as a place in the memory (see Request.inputMemory)
+        const place = target === undefined ? { byteOffset: view.byteOffset, length: view.length, dtype: dtypeOf(view) } : undefined;
+        return { input: place === undefined ? view : undefined, inputMemory: { id: memoryId(inputMemory), memory: inputMemory, place }, output: target };
       });
       memory.commit();
-      const reduced = staging === undefined ? replies[0]?.partial : staging.slice(layout!.reduced, layout!.reduced + partials!.length);
-      return merge(replies.map((reply) => reply.value), memory.result, reduced);
+      return { results: replies.map((reply) => reply.value), output: memory.result };
     } finally {
       const giveBack = (): void => lent.forEach((view) => this.staging.giveBack(view));
       // a cancelled call's staging is reused once no worker can write it any more; a cancelled call
@@ -368,39 +348,21 @@ export class WorkerPool implements PoolRunner {
     return { input: inputMemory, output: written, result: target, commit: () => copyOut(written, target, 0, 'the target') };
   }
 
-  /**
-   * Without shared memory: each part gets a copy of its rows, moved to its worker, and sends its
-   * output rows and its partials back; the partials of several parts are reduced by the first
-   * worker in one more request.
-   */
-  private async runCopying<Result>(operation: Operation, plan: Plan<unknown>, call: Call, merge: Merge<Result>): Promise<Result> {
-    const { input, output, partials } = plan;
+  /** Without shared memory: each part gets a copy of its rows, moved to its worker, and sends its output rows back. */
+  private async runCopying(operation: Operation, plan: Plan<unknown>, call: Call): Promise<{ results: unknown[]; output?: FloatArray }> {
+    const { input, output } = plan;
     const { parts } = call;
-    const replies = await this.dispatch(operation, plan, call, (part, transfer, index) => {
+    const replies = await this.dispatch(operation, plan, call, (part, transfer) => {
       const copy = input && region(input.array, part.row * input.cols, part.rows * input.cols, input.name).slice();
       if (copy !== undefined) transfer.push(copy.buffer as ArrayBuffer);
-      const partialsRequest = partials && { index, parts: parts.length, ...partials };
-      if (output === undefined) return { input: copy, partials: partialsRequest };
-      const written = output.inPlace ? { inPlace: true } : { allocate: { dtype: output.dtype, length: part.rows * output.cols } };
-      return { input: copy, partials: partialsRequest, ...written };
+      if (output === undefined) return { input: copy };
+      return output.inPlace ? { input: copy, inPlace: true } : { input: copy, allocate: { dtype: output.dtype, length: part.rows * output.cols } };
     });
-    const results = replies.map((reply) => reply.value);
-    const reduced = partials && parts.length > 0 ? await this.reduceApart(operation, call, replies.map((reply) => reply.partial!)) : undefined;
-    if (output === undefined) return merge(results, undefined, reduced);
+    if (output === undefined) return { results: replies.map((reply) => reply.value) };
     const result = output.target ?? plainArray(output.dtype, plan.rows * output.cols);
     const targetName = output.inPlace ? input!.name : 'the target';
     parts.forEach((part, i) => copyOut(replies[i]!.output!, result, part.row * output.cols, targetName));
-    return merge(results, result, reduced);
-  }
-
-  /** Without shared memory: the parts' partials reduced by the first worker (one part's row is its own reduction). */
-  private async reduceApart(operation: Operation, call: Call, rows: FloatArray[]): Promise<FloatArray> {
-    if (rows.length === 1) return rows[0]!;
-    const partials = plainArray(dtypeOf(rows[0]!), rows.length * rows[0]!.length);
-    rows.forEach((row, i) => partials.set(row, i * row.length));
-    const request = { operation: operation.name, family: operation.family, task: undefined, reduce: { partials, parts: rows.length } };
-    const reply = await Promise.race([this.send(0, request, [partials.buffer as ArrayBuffer], undefined, call), call.whenCancelled]);
-    return reply.value as FloatArray;
+    return { results: replies.map((reply) => reply.value), output: result };
   }
 
   /**
@@ -413,12 +375,12 @@ export class WorkerPool implements PoolRunner {
     { name, family }: Operation,
     plan: Plan<unknown>,
     call: Call,
-    memoryOf: (part: Part, transfer: ArrayBuffer[], index: number) => Omit<Request, 'id' | 'operation' | 'family' | 'task'>,
+    memoryOf: (part: Part, transfer: ArrayBuffer[]) => Omit<Request, 'id' | 'operation' | 'family' | 'task'>,
   ): Promise<Extract<Reply, { kind: 'done' }>[]> {
     const parts = Promise.allSettled(
       call.parts.map((part, i) => {
         const transfer: ArrayBuffer[] = [];
-        const request = { operation: name, family, ...memoryOf(part, transfer, i), task: plan.task(part, transfer), progress: call.wantsProgress };
+        const request = { operation: name, family, ...memoryOf(part, transfer), task: plan.task(part, transfer), progress: call.wantsProgress };
         const elements = plan.input && { argument: plan.input.name, offset: part.row * plan.input.cols };
         return this.send(i, request, transfer, elements, call);
       }),
@@ -435,21 +397,7 @@ export class WorkerPool implements PoolRunner {
    * call's cancellation if it is cancelled first. A worker replaced while the part waited for it is
    * waited for in turn.
    */
-  private send(
-    index: number,
-    request: Omit<Request, 'id'>,
-    transfer: ArrayBuffer[],
-    elements: ElementOffset | undefined,
-    call: Call,
-  ): Promise<Extract<Reply, { kind: 'done' }>> {
-    // a started worker is sent the part at once: every part of a call is posted before dispatch returns
-    const slot = this.slots[index]!;
-    if (slot.ready && call.cancelled === undefined && this.ended === undefined) return this.post(slot, index, request, transfer, elements, call);
-    return this.sendWhenStarted(index, request, transfer, elements, call);
-  }
-
-  /** As send, once worker `index` has started (or its replacement, when it was replaced meanwhile). */
-  private async sendWhenStarted(
+  private async send(
     index: number,
     request: Omit<Request, 'id'>,
     transfer: ArrayBuffer[],
@@ -468,19 +416,8 @@ export class WorkerPool implements PoolRunner {
       if (this.slots[index] === slot) break;
       slot = this.slots[index]!;
     }
-    return this.post(slot, index, request, transfer, elements, call);
-  }
-
-  /** Posts part `index` of `call` to the started worker of `running`; resolves with its reply. */
-  private post(
-    running: Slot,
-    index: number,
-    request: Omit<Request, 'id'>,
-    transfer: ArrayBuffer[],
-    elements: ElementOffset | undefined,
-    call: Call,
-  ): Promise<Extract<Reply, { kind: 'done' }>> {
     const id = this.nextId++;
+    const running = slot;
     const rows = call.parts[index]!.rows;
     return new Promise((resolve, reject) => {
       const done = (reply: Extract<Reply, { kind: 'done' }>): void => {
@@ -488,20 +425,17 @@ export class WorkerPool implements PoolRunner {
         resolve(reply);
       };
       running.pending.set(id, { resolve: done, reject, elements, call, progress: (units) => call.progress(index, units) });
-      const { inputMemory, partials } = request;
-      const refs = [inputMemory, partials?.memory].filter((ref) => ref !== undefined);
-      running.memories.set(id, refs.map((ref) => ref.memory!));
-      // each memory goes to a worker once: later requests name it by its id
-      const unsent = refs.filter((ref) => !running.memoriesSent.has(ref.id));
-      const named = (ref: MemoryRef | undefined) => ref && (unsent.includes(ref) ? ref : { ...ref, memory: undefined });
+      const { inputMemory } = request;
+      if (inputMemory?.memory !== undefined) running.memories.set(id, inputMemory.memory);
+      const firstTime = inputMemory !== undefined && !running.memoriesSent.has(inputMemory.id);
+      if (firstTime) this.markSent(running, inputMemory.id, inputMemory.memory!);
       try {
         const modules = unsentModules(running, compiledModules());
         const sharedModules = unsentModules(running, compiledSharedModules(), '-shared');
-        const sent = { ...request, id, inputMemory: named(inputMemory), partials: partials && { ...partials, memory: named(partials.memory) }, modules, sharedModules };
-        running.spawned!.post(sent, transfer);
-        for (const ref of unsent) this.markSent(running, ref.id, ref.memory!);
+        const sentMemory = inputMemory && (firstTime ? inputMemory : { ...inputMemory, memory: undefined });
+        running.spawned!.post({ ...request, id, inputMemory: sentMemory, modules, sharedModules }, transfer);
       } catch (error) {
-        running.memories.delete(id);
+        if (firstTime) running.memoriesSent.delete(inputMemory.id);
         running.pending.delete(id);
         reject(new PrivkitError('E_WORKER', `a pool call could not be sent to its worker: ${errorText(error)}`, { cause: error }));
       }
@@ -637,20 +571,12 @@ export class WorkerPool implements PoolRunner {
   }
 }
 
+/** Ids of the shared wasm memories of inputs sent to workers, numbered in this thread. */
 /** What a request names of its operation: the run a worker looks up (see PoolOperation). */
 type Operation = Pick<PoolOperation<never, unknown, unknown, unknown>, 'name' | 'family'>;
 
-/** A call's merge, given the parts' results, the output and the reduced partials. */
-type Merge<Result> = (results: unknown[], output: FloatArray | undefined, reduced: FloatArray | undefined) => Result;
-
-/** Ids of the shared wasm memories sent to workers, numbered in this thread. */
 const memoryIds = new WeakMap<WebAssembly.Memory, number>();
 let nextMemoryId = 1;
-
-/** A view of the shared wasm memory `memory` as a request names it: the memory and the view's place there. */
-function refOf(view: FloatArray, memory: WebAssembly.Memory): MemoryRef {
-  return { id: memoryId(memory), memory, place: { byteOffset: view.byteOffset, length: view.length, dtype: dtypeOf(view) } };
-}
 
 function memoryId(memory: WebAssembly.Memory): number {
   let id = memoryIds.get(memory);
@@ -683,7 +609,7 @@ function releaseAbandoned(slot: Slot, id: number): void {
  */
 async function terminateSlot(slot: Slot): Promise<void> {
   await slot.spawned?.terminate().catch(() => {});
-  if (slot.thread !== undefined) for (const memories of slot.memories.values()) for (const memory of memories) freeSlotsOf(memory, slot.thread);
+  if (slot.thread !== undefined) for (const memory of slot.memories.values()) freeSlotsOf(memory, slot.thread);
   slot.memories.clear();
   for (const id of [...slot.abandoned.keys()]) releaseAbandoned(slot, id);
 }

@@ -57,20 +57,15 @@ export function sharedArray(dtype: FloatDtype, length: number): FloatArray {
   return onBuffer(dtype, place, length);
 }
 
-/**
- * A fresh zeroed shared place for `bytes` bytes: in a wasm memory of its own when large enough (or
- * `inWasm`) and possible.
- */
-function sharedPlace(bytes: number, inWasm = false): SharedPlace {
-  const wasm = inWasm || bytes >= MIN_WASM_ARRAY_BYTES ? wasmSharedBuffer(bytes) : undefined;
-  return wasm === undefined ? { buffer: new SharedArrayBuffer(bytes), byteOffset: 0, inWasm: false } : { ...wasm, inWasm: true };
+/** A fresh zeroed shared place for `bytes` bytes: in a wasm memory of its own when large enough and possible. */
+function sharedPlace(bytes: number): SharedPlace {
+  return (bytes >= MIN_WASM_ARRAY_BYTES ? wasmSharedBuffer(bytes) : undefined) ?? { buffer: new SharedArrayBuffer(bytes), byteOffset: 0 };
 }
 
-/** Shared bytes for an array: `buffer` from `byteOffset` on, and whether the buffer is a wasm memory. */
+/** Shared bytes for an array: `buffer` from `byteOffset` on. */
 interface SharedPlace {
   buffer: SharedArrayBuffer;
   byteOffset: number;
-  inWasm: boolean;
 }
 
 /** An array of `length` values of `dtype` at a shared place. */
@@ -90,14 +85,10 @@ export class Staging {
   /** The place and size of each view lent. */
   readonly #lent = new WeakMap<FloatArray, SharedPlace & { bytes: number }>();
 
-  /**
-   * A view of `length` values of `dtype`; `inWasm`: in a wasm memory, whatever its size (a worker
-   * keeps such a memory, so the view goes to it as a place, see Request.memories), where possible.
-   */
-  lend(dtype: FloatDtype, length: number, inWasm = false): FloatArray {
+  lend(dtype: FloatDtype, length: number): FloatArray {
     const bytes = length * TYPES[dtype].BYTES_PER_ELEMENT;
-    const i = this.#spare.findIndex((place) => place.bytes >= bytes && (place.inWasm || !inWasm));
-    const place = i >= 0 ? this.#spare.splice(i, 1)[0]! : { ...sharedPlace(bytes, inWasm), bytes };
+    const i = this.#spare.findIndex((place) => place.bytes >= bytes);
+    const place = i >= 0 ? this.#spare.splice(i, 1)[0]! : { ...sharedPlace(bytes), bytes };
     const view = onBuffer(dtype, place, length);
     this.#lent.set(view, place);
     return view;

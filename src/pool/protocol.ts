@@ -11,39 +11,6 @@ export function plainArray(dtype: FloatDtype, length: number): FloatArray {
   return dtype === 'float64' ? new Float64Array(length) : new Float32Array(length);
 }
 
-/**
- * A shared wasm memory a request names, by its id (numbered by the pool's thread), with the memory
- * itself only in the first request naming it to this worker (the worker keeps it until told to
- * forget it), and the place of the view the worker makes of it, when the request sends the view as
- * its place: a view brings the worker a new SharedArrayBuffer object per message, which V8 counts as
- * the whole memory of new external memory, pressing the worker into garbage collections.
- */
-export interface MemoryRef {
-  id: number;
-  memory?: WebAssembly.Memory;
-  place?: { byteOffset: number; length: number; dtype: FloatDtype };
-}
-
-/**
- * The partials of a reducing call (see PlanPartials) as one part sees them. With shared memory, the
- * call's staging holds each part's row (`length` values), then the reduced row, then an Int32
- * arrival counter (see partialsLayout); without it, the worker makes its row and sends it back.
- */
-export interface PartialsRequest {
-  index: number;
-  parts: number;
-  length: number;
-  dtype: FloatDtype;
-  /** The staging: a view of shared memory, or (`memory`) its place in a shared wasm memory. */
-  staging?: FloatArray;
-  memory?: MemoryRef;
-}
-
-/** Where the rows of a reduction lie in its staging: values of the staging's dtype, then the counter's element. */
-export function partialsLayout(parts: number, length: number): { reduced: number; counter: number; elements: number } {
-  return { reduced: parts * length, counter: (parts + 1) * length, elements: (parts + 1) * length + 1 };
-}
-
 export interface Request {
   id: number;
   operation: string;
@@ -53,10 +20,14 @@ export interface Request {
   /** The part's rows of the input: a view of shared memory, or a copy moved to the worker. */
   input?: FloatArray;
   /**
-   * When the input lies in a shared wasm memory, where the worker reads it in place: that memory,
-   * and for a part that writes no output, the input's place in it, sent instead of `input`.
+   * When the input lies in a shared wasm memory, where the worker reads it in place: the memory's id
+   * (numbered by the pool's thread), the memory itself only in the first request naming it to this
+   * worker (the worker keeps it until told to forget it), and for a part that writes no output, the
+   * input's place in it, sent instead of `input`: a view brings the worker a new SharedArrayBuffer
+   * object per message, which V8 counts as the whole memory of new external memory, pressing the
+   * worker into garbage collections.
    */
-  inputMemory?: MemoryRef;
+  inputMemory?: { id: number; memory?: WebAssembly.Memory; place?: { byteOffset: number; length: number; dtype: FloatDtype } };
   /** The modules built for shared memory that the pool's thread compiled and had not yet sent this worker. */
   sharedModules?: Record<string, WebAssembly.Module>;
   /** The part's rows of the output, a view of shared memory. */
@@ -65,13 +36,6 @@ export interface Request {
   allocate?: { dtype: FloatDtype; length: number };
   /** Without shared memory, in place: the worker writes into its copy of the input and sends it back. */
   inPlace?: boolean;
-  /** The part's partials, when the plan has them. */
-  partials?: PartialsRequest;
-  /**
-   * Without shared memory, after the parts: reduce these partials (parts x length, moved here) with
-   * the operation's reduce and send back the reduced row; `task` is then unused.
-   */
-  reduce?: { partials: FloatArray; parts: number };
   /** Modules the pool's thread compiled that it had not yet sent this worker: the worker loads them rather than compiling its own. */
   modules?: Record<string, WebAssembly.Module>;
   /** The caller wants progress: the worker sends `progress` replies while the part runs. */
@@ -87,7 +51,7 @@ export type Reply =
   | { kind: 'ready'; thread: bigint }
   | { kind: 'failed'; message: string }
   | { kind: 'progress'; id: number; done: number }
-  | { kind: 'done'; id: number; value: unknown; output?: FloatArray; partial?: FloatArray }
+  | { kind: 'done'; id: number; value: unknown; output?: FloatArray }
   | { kind: 'error'; id: number; error: WorkerError };
 
 /**

@@ -39,28 +39,12 @@ export interface PlanOutput {
   allOrNothing?: boolean;
 }
 
-/**
- * The partial results of a reduction: each part writes `length` values of `dtype` (e.g. its rows'
- * column sums) into its own row of a parts x `length` array, and the run's `reduce` (PartRun)
- * reduces the rows in part order into one row, which the merge gets. With shared memory the rows
- * lie in a reused staging array that the parts write in place, and the part that finishes last
- * reduces them in its worker before it replies (no array per part made, moved or copied, and no
- * reduction on the caller's thread); without it each part's worker moves its row back and one
- * worker reduces them in one more request. One part's row is the reduction itself: its worker
- * makes it and moves it back.
- */
-export interface PlanPartials {
-  dtype: FloatDtype;
-  length: number;
-}
-
 /** The work of one call, as planned on the caller's thread. */
 export interface Plan<Task> {
   /** Units of work (rows, elements, ciphertexts, trials, clients), cut into one contiguous part per worker. */
   rows: number;
   input?: PlanInput;
   output?: PlanOutput;
-  partials?: PlanPartials;
   /**
    * What the worker of `part` needs besides its rows of input and output (structured-cloned). Buffers
    * pushed onto `transfer` are moved to the worker instead of copied: only fresh copies made for it.
@@ -73,8 +57,6 @@ export interface PartMemory {
   input?: FloatArray;
   /** The input itself when the plan writes in place. */
   output?: FloatArray;
-  /** The part's row of the planned partials, which the run fills. */
-  partial?: FloatArray;
 }
 
 /** The caller's thread's half of a pooled operation; its worker half is the PartRun of the same name. */
@@ -85,24 +67,16 @@ export interface PoolOperation<Args extends unknown[], Task, PartResult, Result,
   readonly family: string;
   /** Caller's thread: the checks of the sync API (the same code, so the same errors), then the work. */
   plan(...args: Args): P;
-  /**
-   * Caller's thread: the call's result from the parts' results (in order), the planned output, and
-   * the reduced row of the planned partials (a fresh array, the merge's to keep), undefined when the
-   * plan has none or there were no parts.
-   */
-  merge(results: PartResult[], plan: P, output: FloatArray | undefined, reduced?: FloatArray): Result;
+  /** Caller's thread: the call's result from the parts' results (in order) and the planned output, when there is one. */
+  merge(results: PartResult[], plan: P, output: FloatArray | undefined): Result;
 }
 
 /**
  * Worker: one part of the operation of the same name through the family's sync code. Fresh arrays
  * in the result are moved back, not copied. An operation whose part takes long calls `progress` with
  * the units of its part done so far (the pool throttles and adds them up for the caller's onProgress).
- * An operation with partials has `reduce` too: it writes into `into` the reduction, in part order, of
- * the `parts` rows of `partials` (parts x into.length); the reduction of one row must be that row.
  */
-export type PartRun<Task, PartResult> = ((task: Task, memory: PartMemory, progress: (done: number) => void) => PartResult | Promise<PartResult>) & {
-  readonly reduce?: (partials: FloatArray, parts: number, into: FloatArray) => void;
-};
+export type PartRun<Task, PartResult> = (task: Task, memory: PartMemory, progress: (done: number) => void) => PartResult | Promise<PartResult>;
 
 /** Cancellation and progress of one pool call (or of a longer operation made of pool calls). */
 export interface CallOptions {

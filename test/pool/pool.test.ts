@@ -93,54 +93,6 @@ describe('pool results equal the sync kernels', () => {
   });
 });
 
-describe('column sums: each part writes its partial sums, which the workers add in part order', () => {
-  const rows = 11;
-  const cols = 1003;
-  /** The parts of `rows` rows over `threads` workers (as the pool cuts them: the first ones one row longer). */
-  const partsOf = (threads: number) => {
-    const bounds = [0];
-    for (let i = 0; i < threads; i++) bounds.push(bounds[i]! + Math.floor(rows / threads) + (i < rows % threads ? 1 : 0));
-    return bounds.slice(0, -1).map((start, i) => [start, bounds[i + 1]!] as const);
-  };
-  /** The sync column sums of each part's rows (by `sums`) added in float32 in part order: the pooled sums, bit for bit. */
-  const expected = (x: Float32Array, threads: number, sums: (rows: Float32Array, n: number) => Float32Array) => {
-    const [first, ...rest] = partsOf(threads).map(([start, end]) => sums(x.subarray(start * cols, end * cols), end - start));
-    const total = Float32Array.from(first!);
-    for (const part of rest) for (let j = 0; j < cols; j++) total[j] = Math.fround(total[j]! + part[j]!);
-    return total;
-  };
-
-  for (const threads of [3, 4]) {
-    it(`with ${threads} workers: sum and clipAndSum add the parts' sync sums in float32 in part order, on shared and plain inputs`, async () => {
-      const own = await createPool({ threads });
-      try {
-        for (const shared of [true, false]) {
-          const x = shared ? sharedFloat32Array(rows * cols) : new Float32Array(rows * cols);
-          x.set(matrix(rows * cols, 21, 3));
-          expect(await own.sum(x, rows)).toEqual(expected(x, threads, sum));
-          const pooled = await own.clipAndSum(x, rows, 20);
-          expect(pooled.sum).toEqual(expected(x, threads, (part, n) => clipAndSum(part, n, 20).sum));
-          expect(pooled.norms).toEqual(clipAndSum(x, rows, 20).norms);
-        }
-      } finally {
-        await own.close();
-      }
-    });
-  }
-
-  it('concurrent reducing calls each get their own partials, and a failed one leaves none behind', async () => {
-    const inputs = Array.from({ length: 6 }, (_, i) => matrix(rows * cols, 300 + i));
-    const alone: Float32Array[] = [];
-    for (const x of inputs) alone.push(await pool.sum(x, rows));
-    const together = await Promise.all(inputs.map((x, i) => (i % 2 === 0 ? pool.sum(x, rows) : pool.clipAndSum(x, rows, 20).then((r) => r.sum))));
-    together.forEach((result, i) => expect(result).toEqual(i % 2 === 0 ? alone[i] : expected(inputs[i]!, 2, (part, n) => clipAndSum(part, n, 20).sum)));
-    const bad = Float32Array.from(inputs[0]!);
-    bad[10 * cols + 5] = Number.NaN; // in the second part only: the first part writes its partials, then the call fails
-    await expect(pool.sum(bad, rows)).rejects.toMatchObject({ code: 'E_NONFINITE', index: 10 * cols + 5 });
-    expect(await pool.sum(inputs[1]!, rows)).toEqual(alone[1]);
-  });
-});
-
 describe('pool errors', () => {
   it('reports a non-finite value at its index in the caller array', async () => {
     const x = matrix(10 * 100, 5);
