@@ -1,8 +1,8 @@
 // Kernel suite of `npm run bench`: throughput of the clipping and aggregation kernels on 64 MiB inputs — wasm (sync)
 // on a plain array and on a sharedFloat32Array (which lies in shared wasm memory: read in place), the worker pool
 // with 1 and 2 workers, the plain-TypeScript reference and the copy-bandwidth baseline `dst.set(src)` — printed as
-// one table per kernel, after the machine's read-bandwidth ceiling (./ceiling.ts), and written to
-// bench/results/kernels.json.
+// one table per kernel, after the machine's read-bandwidth ceiling (./ceiling.ts) and the pool's round trip (a call
+// of almost no work: what every pooled call pays on top of its part), and written to bench/results/kernels.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -57,6 +57,32 @@ function median(values: Float32Array): number {
   return sorted[sorted.length >> 1]!;
 }
 
+/** Calls timed for the round trip, after as many to warm up. */
+const ROUND_TRIPS = 2000;
+
+/**
+ * The pool's round trip: l2Norms of one row of 4 plain values (plan, staging, one message each way, merge),
+ * mean and median over ROUND_TRIPS calls, per pool.
+ */
+async function poolRoundTrip(pools: Array<[string, Pool]>): Promise<Record<string, { meanMs: number; medianMs: number }>> {
+  const x = new Float32Array([1, 2, 3, 4]);
+  const result: Record<string, { meanMs: number; medianMs: number }> = {};
+  console.log('\npool round trip — l2Norms of 1 x 4 plain values\n');
+  for (const [name, pool] of pools) {
+    const times = new Float64Array(ROUND_TRIPS);
+    for (let i = 0; i < 2 * ROUND_TRIPS; i++) {
+      const start = performance.now();
+      await pool.l2Norms(x, 1);
+      if (i >= ROUND_TRIPS) times[i - ROUND_TRIPS] = performance.now() - start;
+    }
+    const meanMs = times.reduce((a, b) => a + b, 0) / ROUND_TRIPS;
+    const medianMs = times.sort()[ROUND_TRIPS >> 1]!;
+    result[name] = { meanMs, medianMs };
+    console.log(`${name}: mean ${(meanMs * 1000).toFixed(0)} µs, median ${(medianMs * 1000).toFixed(0)} µs`);
+  }
+  return result;
+}
+
 export async function kernelsSuite(): Promise<void> {
   const started = performance.now();
   await ready();
@@ -65,6 +91,7 @@ export async function kernelsSuite(): Promise<void> {
     ['pool 1 worker', await createPool({ threads: 1 })],
     ['pool 2 workers', await createPool({ threads: 2 })],
   ];
+  const roundTrip = await poolRoundTrip(pools);
   const rows: Row[] = [];
   const poolSpeedups: Record<string, number> = {};
   const report = (spec: KernelSpec, result: Row[]) => {
@@ -178,7 +205,7 @@ export async function kernelsSuite(): Promise<void> {
   };
   const file = join(dirname(fileURLToPath(import.meta.url)), '../../bench/results/kernels.json');
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, ceiling, poolSpeedups, rows }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, ceiling, roundTrip, poolSpeedups, rows }, null, 2) + '\n');
   console.log(`\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${((performance.now() - started) / 1000).toFixed(0)} s`);
   console.log(
     'GB/s = input bytes / mean time; "x copy" = throughput / dst.set(src) throughput; "x JS" = speed-up over the JS reference;\n' +
