@@ -1,8 +1,8 @@
 // The wasm engine: several modules (kernels, rng, dp, paillier: one entry file assembly/<module>.ts
-// each), each embedded as base64 and declared by the family that uses it (src/<family>/wasm.ts)
+// each), each embedded as a string of one character a byte and declared by the family that uses it (src/<family>/wasm.ts)
 // with defineModule. Declaring registers the module; ready() instantiates every registered one. A
 // family's kernels import its declaration, so a bundle carries exactly the modules its imports reach,
-// and `ready()` loads exactly those. A declaration names its base64 by a dynamic import of the
+// and `ready()` loads exactly those. A declaration names its bytes by a dynamic import of the
 // generated file, taken only when the module is compiled here: a bundler makes it a chunk of its
 // own, which a pool worker given the module compiled by its pool's thread never loads.
 // Each module has its own instance, memory and arena, loaded once per thread; a pool worker uses the
@@ -27,8 +27,8 @@ export interface ModuleExports {
   heapBase(): number;
 }
 
-/** The module's bytes as embedded base64: a dynamic import of its generated file (src/wasm/generated/<name>-wasm.js). */
-export type WasmSource = () => Promise<{ readonly WASM_BASE64: string }>;
+/** The module's bytes as an embedded string: a dynamic import of its generated file (src/wasm/generated/<name>-wasm.js). */
+export type WasmSource = () => Promise<{ readonly WASM_BYTES: string }>;
 
 /** The bindings asc generates for a module: instantiates it and adapts its exports. */
 export type Instantiate<K extends ModuleExports> = (module: WebAssembly.Module, imports: Record<string, never>) => Promise<K>;
@@ -242,17 +242,16 @@ export function kernelFailure(error: unknown): unknown {
 
 /** Compiles the module `source` imports: E_WASM when the runtime lacks the fixed-width SIMD it uses. */
 export async function compileSource(source: WasmSource): Promise<WebAssembly.Module> {
-  const bytes = decodeBase64((await source()).WASM_BASE64);
+  const bytes = decodeByteString((await source()).WASM_BYTES);
   if (!WebAssembly.validate(bytes)) {
     throw new PrivkitError('E_WASM', 'this runtime does not support WebAssembly SIMD (fixed-width v128)');
   }
   return WebAssembly.compile(bytes);
 }
 
-/** The bytes of a module embedded as base64. */
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+/** The bytes of a module embedded as a string of one character a byte (scripts/build.mjs). */
+function decodeByteString(text: string): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
   return bytes;
 }

@@ -5,7 +5,7 @@
 // <name>-shared, importing its memory, keeping no state in it) is instantiated on that memory by
 // each thread that reads the array: the main thread's sync kernels and every pool worker read it
 // where it lies, with no copy into a module's private memory. The compiled module is made once per
-// thread by ready(), only where the runtime can share memory (its base64, imported then, is never
+// thread by ready(), only where the runtime can share memory (its bytes, imported then, are never
 // loaded elsewhere), and handed to workers with the other modules (no second compile).
 // Why a memory per array rather than one for all: a memory, like a SharedArrayBuffer, lives until no
 // view of it remains, so an array's memory is reclaimed by the garbage collector exactly when the

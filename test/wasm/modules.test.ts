@@ -10,10 +10,23 @@ import { kernelsWasm } from '../../dist/src/kernels/wasm.js';
 import * as runtime from '../../dist/src/wasm/runtime.js';
 import { expectPrivkitError } from '../support/helpers.js';
 
-/** The base64 of each module, as embedded in the package. */
+/** Each module's bytes as embedded in the package: a string of one character a byte. */
 const MODULES = ['kernels', 'kernels-shared', 'rng', 'dp', 'paillier', 'protect', 'tfjs'] as const;
 async function embedded(name: (typeof MODULES)[number]): Promise<string> {
-  return ((await import(`../../dist/src/wasm/generated/${name}-wasm.js`)) as { WASM_BASE64: string }).WASM_BASE64;
+  return ((await import(`../../dist/src/wasm/generated/${name}-wasm.js`)) as { WASM_BYTES: string }).WASM_BYTES;
+}
+
+/**
+ * The embedded modules in a bundled file: each string literal starting with the wasm magic
+ * (\0asm), however the bundler re-quoted or re-escaped it, evaluated as the JavaScript it is.
+ */
+function embeddedModules(file: Buffer): string[] {
+  const code = file.toString('utf8');
+  return [...code.matchAll(/([`'"])\\(?:x00|0|u0000)asm/g)].map((start) => {
+    let end = start.index + 1;
+    while (code[end] !== start[1]) end += code[end] === '\\' ? 2 : 1;
+    return new Function(`return ${code.slice(start.index, end + 1)}`)() as string;
+  });
 }
 
 describe('each module exports exactly its own kernels', () => {
@@ -34,14 +47,14 @@ describe('each module exports exactly its own kernels', () => {
 
   for (const name of MODULES) {
     it(name, async () => {
-      const bytes = Buffer.from(await embedded(name), 'base64');
+      const bytes = Buffer.from(await embedded(name), 'latin1');
       const exports = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((entry) => entry.name);
       expect(exports.sort()).toEqual(['memory', 'heapBase', ...EXPORTS[name]].sort());
     });
   }
 
   it('the shared build imports its memory (shared, declared as one page at least) and imports nothing else', async () => {
-    const module = new WebAssembly.Module(Buffer.from(await embedded('kernels-shared'), 'base64'));
+    const module = new WebAssembly.Module(Buffer.from(await embedded('kernels-shared'), 'latin1'));
     expect(WebAssembly.Module.imports(module)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true });
     expect(() => new WebAssembly.Instance(module, { env: { memory } })).not.toThrow();
@@ -89,7 +102,7 @@ describe('ready() loads every declared module', () => {
     let imported = 0;
     const source = async () => {
       imported++;
-      return { WASM_BASE64: 'not base64 at all!' };
+      return { WASM_BYTES: 'not a module at all!' };
     };
     const twin = runtime.defineModule('kernels twin', source, instantiate);
     runtime.adoptModules({ 'kernels twin': compiled.kernels! });
@@ -108,9 +121,9 @@ describe('ready() loads every declared module', () => {
 describe('a bundle carries the modules its imports reach (Vite)', () => {
   /** The modules whose embedded bytes a bundle of `source` contains. */
   async function modulesIn(source: string): Promise<string[]> {
-    const code = (await buildApp(source)).map((file) => file.bytes.toString('latin1')).join('\n');
+    const embeddedIn = new Set((await buildApp(source)).flatMap((file) => embeddedModules(file.bytes)));
     const found: string[] = [];
-    for (const name of MODULES) if (code.includes(await embedded(name))) found.push(name);
+    for (const name of MODULES) if (embeddedIn.has(await embedded(name))) found.push(name);
     return found;
   }
 
@@ -128,9 +141,12 @@ describe('a bundle carries the modules its imports reach (Vite)', () => {
       `import { createPool } from 'privkit/pool';\nconst pool = await createPool();\nconsole.log(await pool.sum(new Float32Array(4), 2));\n`,
       { worker: 'es' },
     );
-    const base64 = await Promise.all(MODULES.map(embedded));
+    const bytes = await Promise.all(MODULES.map(embedded));
     /** The modules a file of the build holds. */
-    const holds = (file: { bytes: Buffer }) => MODULES.filter((_, i) => file.bytes.toString('latin1').includes(base64[i]!));
+    const holds = (file: { bytes: Buffer }) => {
+      const strings = embeddedModules(file.bytes);
+      return MODULES.filter((_, i) => strings.includes(bytes[i]!));
+    };
     const worker = files.find((file) => /^assets\/worker-[\w-]+\.js$/.test(file.name));
     expect(worker, 'the worker entry').toBeDefined();
     expect(holds(worker!)).toEqual([]);
