@@ -86,7 +86,6 @@ export interface Prio3VerifyState {
   readonly owner: object;
 }
 
-/** The result of {@link Prio3.verifyInit}. */
 /** verifyInit's arguments, their lengths checked. */
 interface CheckedVerifyInput {
   readonly verifyKey: Uint8Array;
@@ -96,6 +95,7 @@ interface CheckedVerifyInput {
   readonly inputGiven: Uint8Array;
 }
 
+/** The result of {@link Prio3.verifyInit}. */
 export interface Prio3VerifyInit {
   /** Kept by the aggregator until the verifier message arrives. */
   readonly state: Prio3VerifyState;
