@@ -33,17 +33,12 @@ import {
 import { createServer, decodeFrame, encodeFrame, enrolmentBytes, type Message, type PrivkitServer, type TaskOptions } from 'privkit/server';
 import { cheatingSocket } from '../support/cheating-socket.js';
 import { Raw } from '../support/raw-client.js';
+import { serverClientData } from './browser/server-client-data.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const model = { type: 'softmax-regression', inputs: 4, classes: 2 } as const;
 const PARAMS = 10;
-
-function dataOf(c: number) {
-  const labels = Uint8Array.from({ length: 6 }, (_, i) => (i + c) % 2);
-  const images = Float32Array.from({ length: 24 }, (_, k) => labels[k >> 2]! - 0.5 + 0.3 * Math.sin(k + c));
-  return { images, labels };
-}
 
 type Task = Omit<TaskOptions, 'model' | 'local' | 'clipNorm' | 'aggregator' | 'noiseMultiplier'> & Partial<TaskOptions>;
 
@@ -114,7 +109,7 @@ function wiredSocket(opts: {
 }
 
 function join_(server: PrivkitServer, taskId: string, c: number, extra: Partial<Parameters<typeof connect>[0]> = {}) {
-  return connect({ url: server.url, taskId, token: server.issueToken().token, data: dataOf(c), WebSocket: WebSocket as never, minParticipants: 3, minNoiseMultiplier: 0.8, ...extra });
+  return connect({ url: server.url, taskId, token: server.issueToken().token, data: serverClientData(c), WebSocket: WebSocket as never, minParticipants: 3, minNoiseMultiplier: 0.8, ...extra });
 }
 
 /** Runs test/e2e/fixtures/convicted-dealer.mjs (a cheating dealer in its own process) until its session ends; returns its JSON lines. */
@@ -389,8 +384,10 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     });
     const cheater = server.issueToken();
     const sessions = Array.from({ length: 6 }, (_, c) =>
-      c === 0 ? connect({ url: server.url, taskId: 'cheat', token: cheater.token, data: dataOf(0), WebSocket: Cheating, signingKey, minParticipants: 3, minNoiseMultiplier: 0.8 }) : join_(server, 'cheat', c),
+      c === 0 ? connect({ url: server.url, taskId: 'cheat', token: cheater.token, data: serverClientData(0), WebSocket: Cheating, signingKey, minParticipants: 3, minNoiseMultiplier: 0.8 }) : join_(server, 'cheat', c),
     );
+    // the cheater's end, caught at once: its session is cut (and its promise rejects) before the task finishes
+    const cheaterEnd = sessions[0]!.done.catch((e: unknown) => e);
     // (an aborted round does not count: before the fix the cheater aborted every round, each charged, and the task never ended)
     const final = await server.finished;
     // its neighbours' shares suffice (t = 3 of each neighbourhood of 5): every masked input is in the released sum
@@ -399,7 +396,7 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
     // banned in the ledger, listed in the public status, its session cut with 4001 (E_AUTH: it must not retry)
     const banned = { count: 1, clients: [{ clientId: cheater.clientId, round: 1, reason: expect.stringContaining('revealed a share its dealer never sent') }] };
     expect(final.banned).toEqual(banned);
-    expect(await sessions[0]!.done.catch((e: unknown) => e)).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('the server refused this client: banned') });
+    expect(await cheaterEnd).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('the server refused this client: banned') });
     await Promise.all(sessions.slice(1).map((s) => s.done));
     await server.close();
     // a restart on the same ledger: still banned, its hello refused (4001), and still listed
@@ -583,7 +580,7 @@ describe('privkit/server SecAgg+ over 127.0.0.1', () => {
 
   it('a client without minNoiseMultiplier can not join a secure-aggregation task (E_ARG: the floor is the application\'s)', async () => {
     const server = await start({ id: 'no-floor', rounds: 1, clientsPerRound: 2 });
-    const session = connect({ url: server.url, taskId: 'no-floor', token: server.issueToken().token, data: dataOf(0), WebSocket: WebSocket as never, minParticipants: 2 });
+    const session = connect({ url: server.url, taskId: 'no-floor', token: server.issueToken().token, data: serverClientData(0), WebSocket: WebSocket as never, minParticipants: 2 });
     await expect(session.done).rejects.toMatchObject({ code: 'E_ARG', argument: 'options.minNoiseMultiplier' });
     await server.close();
   });
