@@ -31,6 +31,7 @@ import { createCoordinator, decodeFrame, enrolmentBytes, type ClusterCoordinator
 import { clusterFixture, watchRounds, type ChildAggregator } from '../support/cluster.js';
 import { cheatingSocket } from '../support/cheating-socket.js';
 import { Raw } from '../support/raw-client.js';
+import { serverClientData } from './browser/server-client-data.js';
 
 const redis = clusterFixture();
 
@@ -132,8 +133,7 @@ async function run(t: TaskOptions, play: Play = {}) {
     aggregators.flatMap(({ url }, a) =>
       [0, 1, 2].map(async (i) => {
         const c = 3 * a + i;
-        const labels = Uint8Array.from({ length: 6 }, (_, k) => (k + c) % 2);
-        const images = Float32Array.from({ length: 24 }, (_, k) => labels[k >> 2]! - 0.5 + 0.3 * Math.sin(k + c));
+        const { images, labels } = serverClientData(c);
         const { clientId, token } = await coordinator.issueToken();
         clientIds[c] = clientId;
         const malicious = play.malicious?.index === c ? play.malicious : undefined;

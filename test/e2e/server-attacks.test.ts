@@ -25,16 +25,11 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { connect } from 'privkit/client';
 import { createServer, LEDGER_FILE, type PrivkitServer, type TaskOptions } from 'privkit/server';
 import { Raw } from '../support/raw-client.js';
+import { serverClientData } from './browser/server-client-data.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const model = { type: 'softmax-regression', inputs: 4, classes: 2 } as const;
-
-function dataOf(c: number) {
-  const labels = Uint8Array.from({ length: 6 }, (_, i) => (i + c) % 2);
-  const images = Float32Array.from({ length: 24 }, (_, k) => labels[k >> 2]! - 0.5 + 0.3 * Math.sin(k + c));
-  return { images, labels };
-}
 
 async function startSecAgg(task: Pick<TaskOptions, 'id' | 'rounds' | 'clientsPerRound'> & Partial<TaskOptions>): Promise<PrivkitServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'privkit-attacks-'));
@@ -58,7 +53,7 @@ async function attacker(script: string, url: string, taskId: string, token: stri
 
 describe('privkit/client under attack: the network path', () => {
   it("refuses ws:// to names that only look local ('localhost.', '*.localhost': resolved through DNS by Node), and still takes every spelling of a loopback address", async () => {
-    const base = { taskId: 't', token: 'secret-token', data: dataOf(0), WebSocket: WebSocket as never, attempts: 1 };
+    const base = { taskId: 't', token: 'secret-token', data: serverClientData(0), WebSocket: WebSocket as never, attempts: 1 };
     // Node's resolver does not pin these to loopback (getaddrinfo asks DNS: a forged answer is the attacker's address)
     for (const url of ['ws://localhost.:9', 'ws://LOCALHOST.:9', 'ws://attacker.localhost:9', 'ws://evil.localhost.:9', 'ws://localhost.evil.example:9', 'ws://127.0.0.1.nip.io:9']) {
       expect(() => connect({ ...base, url }).close(), url).toThrow(expect.objectContaining({ code: 'E_ARG', argument: 'options.url' }));
@@ -141,7 +136,7 @@ describe('privkit/server under attack: secure aggregation', () => {
     const task = { id: 'unfit-shares', rounds: 2, clientsPerRound: 6, minUpdates: 4, neighbours: 4, maxAbortedRounds: 2 };
     const server = await startSecAgg(task);
     const honest = Array.from({ length: 5 }, (_, c) =>
-      connect({ url: server.url, taskId: task.id, token: server.issueToken().token, data: dataOf(c), WebSocket: WebSocket as never, minParticipants: 3, minNoiseMultiplier: 0.8 }),
+      connect({ url: server.url, taskId: task.id, token: server.issueToken().token, data: serverClientData(c), WebSocket: WebSocket as never, minParticipants: 3, minNoiseMultiplier: 0.8 }),
     );
     const [attack, final] = await Promise.all([attacker('unfit-share-dealer.mjs', server.url, task.id, server.issueToken().token), server.finished]);
     // before the fix: [[1, 'aborted', 6], [2, 'aborted', 6]], finishedBy 'aborts', both charges kept and nothing released

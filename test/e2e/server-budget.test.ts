@@ -13,17 +13,12 @@ import { RdpAccountant } from 'privkit/accounting';
 import { connect } from 'privkit/client';
 import { planDistributedDp } from 'privkit/secagg';
 import { createServer } from 'privkit/server';
+import { serverClientData } from './browser/server-client-data.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const model = { type: 'softmax-regression', inputs: 4, classes: 2 } as const;
 const PARAMS = 10;
-
-function dataOf(c: number) {
-  const labels = Uint8Array.from({ length: 6 }, (_, i) => (i + c) % 2);
-  const images = Float32Array.from({ length: 24 }, (_, k) => labels[k >> 2]! - 0.5 + 0.3 * Math.sin(k + c));
-  return { images, labels };
-}
 
 describe('privkit/server targetEpsilon with secure aggregation', () => {
   async function run(targetEpsilon: number, k: number) {
@@ -48,7 +43,7 @@ describe('privkit/server targetEpsilon with secure aggregation', () => {
       },
     });
     const sessions = Array.from({ length: k }, (_, c) =>
-      connect({ url: server.url, taskId: 'budget', token: server.issueToken().token, data: dataOf(c), WebSocket: WebSocket as never, minParticipants: 2, minNoiseMultiplier: 0.5 }),
+      connect({ url: server.url, taskId: 'budget', token: server.issueToken().token, data: serverClientData(c), WebSocket: WebSocket as never, minParticipants: 2, minNoiseMultiplier: 0.5 }),
     );
     const final = await server.finished;
     await Promise.all(sessions.map((s) => s.done.catch(() => undefined)));

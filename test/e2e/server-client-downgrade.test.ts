@@ -16,16 +16,11 @@ import { connect, type WebSocketLike } from 'privkit/client';
 import { generateSigningKeyPair } from 'privkit/secagg';
 import { createServer, decodeFrame, encodeFrame, enrolmentBytes, type Message, type PrivkitServer, type TaskOptions } from 'privkit/server';
 import { Raw } from '../support/raw-client.js';
+import { serverClientData } from './browser/server-client-data.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const model = { type: 'softmax-regression', inputs: 4, classes: 2 } as const;
-
-function dataOf(c: number) {
-  const labels = Uint8Array.from({ length: 6 }, (_, i) => (i + c) % 2);
-  const images = Float32Array.from({ length: 24 }, (_, k) => labels[k >> 2]! - 0.5 + 0.3 * Math.sin(k + c));
-  return { images, labels };
-}
 
 async function start(task: Partial<TaskOptions> & { id: string }): Promise<PrivkitServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'privkit-downgrade-'));
@@ -62,8 +57,8 @@ describe('privkit/client against a server that downgrades secure aggregation', (
   it('a client with secure-aggregation options refuses a central-DP task (its update would reach the server in the clear)', async () => {
     const server = await start({ id: 'downgrade-welcome', aggregator: 'central-dp' });
     const sent: Message[] = [];
-    const victim = connect({ url: server.url, taskId: 'downgrade-welcome', token: server.issueToken().token, data: dataOf(0), WebSocket: recordingSocket(sent), ...SECAGG_OPTIONS });
-    const others = [1, 2].map((c) => connect({ url: server.url, taskId: 'downgrade-welcome', token: server.issueToken().token, data: dataOf(c), WebSocket: WebSocket as never }));
+    const victim = connect({ url: server.url, taskId: 'downgrade-welcome', token: server.issueToken().token, data: serverClientData(0), WebSocket: recordingSocket(sent), ...SECAGG_OPTIONS });
+    const others = [1, 2].map((c) => connect({ url: server.url, taskId: 'downgrade-welcome', token: server.issueToken().token, data: serverClientData(c), WebSocket: WebSocket as never }));
     const outcome = await victim.done.then(() => 'completed the task', (error: unknown) => error);
     expect(sent.filter((m) => m.type === 'update').map((m) => m.type)).toEqual([]);
     expect(outcome).toMatchObject({ code: 'E_PROTOCOL' });
@@ -76,9 +71,9 @@ describe('privkit/client against a server that downgrades secure aggregation', (
     const sent: Message[] = [];
     // the "server" answers the round's secagg-task with a plain task for the same round and model
     const toPlainTask = (m: Message): Message => (m.type === 'secagg-task' ? { type: 'task', round: m.round, modelVersion: m.modelVersion, deadlineMs: m.deadlineMs, params: m.params } : m);
-    const victim = connect({ url: server.url, taskId: 'downgrade-task', token: server.issueToken().token, data: dataOf(0), WebSocket: recordingSocket(sent, toPlainTask), ...SECAGG_OPTIONS });
+    const victim = connect({ url: server.url, taskId: 'downgrade-task', token: server.issueToken().token, data: serverClientData(0), WebSocket: recordingSocket(sent, toPlainTask), ...SECAGG_OPTIONS });
     const others = [1, 2].map((c) =>
-      connect({ url: server.url, taskId: 'downgrade-task', token: server.issueToken().token, data: dataOf(c), WebSocket: WebSocket as never, ...SECAGG_OPTIONS }),
+      connect({ url: server.url, taskId: 'downgrade-task', token: server.issueToken().token, data: serverClientData(c), WebSocket: WebSocket as never, ...SECAGG_OPTIONS }),
     );
     const outcome = await victim.done.then(() => 'completed the task', (error: unknown) => error);
     expect(sent.map((m) => m.type)).toContain('enrol'); // it had joined the secure-aggregation task
@@ -99,7 +94,7 @@ describe('privkit/client against a server that downgrades secure aggregation', (
     attacker.send({ type: 'enrol', signingPublicKey: pair.publicKey, signature });
     await attacker.next('enrolled');
     attacker.socket.close();
-    const session = connect({ url: server.url, taskId: 'enrol-first', token: victim.token, data: dataOf(0), WebSocket: WebSocket as never, ...SECAGG_OPTIONS });
+    const session = connect({ url: server.url, taskId: 'enrol-first', token: victim.token, data: serverClientData(0), WebSocket: WebSocket as never, ...SECAGG_OPTIONS });
     const outcome = await Promise.race([session.done.then(() => 'completed', (error: unknown) => error), new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5000))]);
     expect(outcome).toMatchObject({ code: 'E_AUTH', message: expect.stringContaining('another signing key') });
     session.close();

@@ -21,6 +21,7 @@ import { connect, type WebSocketLike } from 'privkit/client';
 import { generateSigningKeyPair } from 'privkit/secagg';
 import { createServer, enrolmentBytes, type PrivkitServer, type ServerOptions, type TaskOptions } from 'privkit/server';
 import { Raw } from '../support/raw-client.js';
+import { serverClientData } from './browser/server-client-data.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -32,12 +33,6 @@ const ATTACKER_TLS = { key: tlsFile('attacker-key.pem'), cert: tlsFile('attacker
 const OWN_ADDRESS = Object.values(networkInterfaces())
   .flat()
   .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address;
-
-function dataOf(c: number) {
-  const labels = Uint8Array.from({ length: 6 }, (_, i) => (i + c) % 2);
-  const images = Float32Array.from({ length: 24 }, (_, k) => labels[k >> 2]! - 0.5 + 0.3 * Math.sin(k + c));
-  return { images, labels };
-}
 
 async function start(task: Partial<TaskOptions> & { id: string }, options: Partial<ServerOptions> = {}): Promise<PrivkitServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'privkit-network-'));
@@ -91,7 +86,7 @@ function upgrade(url: string): Promise<'open' | number> {
 
 describe('privkit/server and privkit/client against a network attacker', () => {
   it('the client refuses to send its token over ws:// to a non-loopback host (E_ARG naming the URL) unless allowInsecureTransport is set', async () => {
-    const base = { taskId: 't', token: 'secret-token', data: dataOf(0), WebSocket: WebSocket as never, attempts: 1 };
+    const base = { taskId: 't', token: 'secret-token', data: serverClientData(0), WebSocket: WebSocket as never, attempts: 1 };
     for (const url of ['ws://192.0.2.7:8080', 'ws://example.com/task', 'ws://[2001:db8::1]:80', 'ws://127.0.0.1.example.com:80', 'ws://10.0.0.1']) {
       let error: unknown;
       try {
@@ -115,8 +110,8 @@ describe('privkit/server and privkit/client against a network attacker', () => {
     expect(await upgrade(strict.url)).toBe(403);
     const token = strict.issueToken().token;
     // privkit/client itself will not send the token there without the opt-out
-    expect(() => connect({ url: strict.url, taskId: 'plain', token, data: dataOf(0), WebSocket: WebSocket as never })).toThrow(expect.objectContaining({ code: 'E_ARG' }));
-    const opted = connect({ url: strict.url, taskId: 'plain', token, data: dataOf(0), WebSocket: WebSocket as never, allowInsecureTransport: true, attempts: 2, retryMs: 10 });
+    expect(() => connect({ url: strict.url, taskId: 'plain', token, data: serverClientData(0), WebSocket: WebSocket as never })).toThrow(expect.objectContaining({ code: 'E_ARG' }));
+    const opted = connect({ url: strict.url, taskId: 'plain', token, data: serverClientData(0), WebSocket: WebSocket as never, allowInsecureTransport: true, attempts: 2, retryMs: 10 });
     expect(await opted.done.catch((e: unknown) => e)).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('in 2 attempts') }); // refused at the upgrade both times
     const health = await fetch(`http://${OWN_ADDRESS}:${strict.port}/health`);
     expect(await health.json()).toEqual({ ok: true, task: 'plain' });
@@ -135,7 +130,7 @@ describe('privkit/server and privkit/client against a network attacker', () => {
     }
     const server = await start({ id: 'tls' }, { tls: TLS });
     expect(server.url).toBe(`wss://127.0.0.1:${server.port}`);
-    const sessions = [0, 1].map((c) => connect({ url: server.url, taskId: 'tls', token: server.issueToken().token, data: dataOf(c), WebSocket: trusting(TLS.cert) }));
+    const sessions = [0, 1].map((c) => connect({ url: server.url, taskId: 'tls', token: server.issueToken().token, data: serverClientData(c), WebSocket: trusting(TLS.cert) }));
     const final = await server.finished;
     expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 2]]);
     await Promise.all(sessions.map((s) => s.done));
@@ -150,11 +145,11 @@ describe('privkit/server and privkit/client against a network attacker', () => {
     wss.on('connection', (socket) => socket.on('message', (data: Buffer) => frames.push(data)));
     await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', () => resolve()));
     const url = `wss://127.0.0.1:${(https.address() as AddressInfo).port}`;
-    const victim = connect({ url, taskId: 'tls', token: 'the-victims-token', data: dataOf(0), WebSocket: trusting(TLS.cert), attempts: 3, retryMs: 10 });
+    const victim = connect({ url, taskId: 'tls', token: 'the-victims-token', data: serverClientData(0), WebSocket: trusting(TLS.cert), attempts: 3, retryMs: 10 });
     expect(await victim.done.catch((e: unknown) => e)).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('in 3 attempts') });
     expect(frames).toEqual([]);
     // the same client trusting the attacker's certificate would have sent its hello: the recorder works
-    const fooled = connect({ url, taskId: 'tls', token: 'the-victims-token', data: dataOf(0), WebSocket: trusting(ATTACKER_TLS.cert), attempts: 1 });
+    const fooled = connect({ url, taskId: 'tls', token: 'the-victims-token', data: serverClientData(0), WebSocket: trusting(ATTACKER_TLS.cert), attempts: 1 });
     while (frames.length === 0) await new Promise((r) => setTimeout(r, 10));
     expect(frames[0]!.includes('the-victims-token')).toBe(true);
     fooled.close();
@@ -213,7 +208,7 @@ describe('privkit/server and privkit/client against a network attacker', () => {
     expect(await thief.next('error')).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('enrol a signing key (its signed enrolment, on this connection)') });
     thief.socket.close();
     const sessions = issued.map(({ token }, c) =>
-      connect({ url: server.url, taskId: 'bound', token, data: dataOf(c), WebSocket: WebSocket as never, signingKey: keys[c]!, minParticipants: 3, minNoiseMultiplier: 0.8 }),
+      connect({ url: server.url, taskId: 'bound', token, data: serverClientData(c), WebSocket: WebSocket as never, signingKey: keys[c]!, minParticipants: 3, minNoiseMultiplier: 0.8 }),
     );
     const final = await server.finished;
     expect(final.rounds.map((r) => [r.status, r.included])).toEqual([['released', 3]]);
@@ -271,7 +266,7 @@ describe('GET /task under a flood', () => {
     expect(server.status()).toBe(before);
     expect(Object.isFrozen(before) && Object.isFrozen(before.rounds) && Object.isFrozen(before.banned)).toBe(true);
     expect(JSON.parse(served[0]!.body)).toEqual(JSON.parse(JSON.stringify(before)));
-    const sessions = [0, 1].map((c) => connect({ url: server.url, taskId: 'flood', token: server.issueToken().token, data: dataOf(c), WebSocket: WebSocket as never }));
+    const sessions = [0, 1].map((c) => connect({ url: server.url, taskId: 'flood', token: server.issueToken().token, data: serverClientData(c), WebSocket: WebSocket as never }));
     while (server.status().checkedIn === 0 && server.status().rounds.length === 0) await new Promise((r) => setTimeout(r, 5));
     expect(server.status()).not.toBe(before);
     await server.finished;

@@ -12,17 +12,12 @@ import { RdpAccountant } from 'privkit/accounting';
 import { connect, type ClientSummary } from 'privkit/client';
 import { createServer, encodeFrame, maxFrameBytes, type PrivkitServer, type TaskOptions } from 'privkit/server';
 import { Raw } from '../support/raw-client.js';
+import { serverClientData } from './browser/server-client-data.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const model = { type: 'softmax-regression', inputs: 4, classes: 2 } as const;
 const PARAMS = 10;
-
-function dataOf(c: number) {
-  const labels = Uint8Array.from({ length: 6 }, (_, i) => (i + c) % 2);
-  const images = Float32Array.from({ length: 24 }, (_, k) => labels[k >> 2]! - 0.5 + 0.3 * Math.sin(k + c));
-  return { images, labels };
-}
 
 async function start(task: Omit<TaskOptions, 'model' | 'local' | 'clipNorm'> & Partial<TaskOptions>, helloMs = 10000, messagesPerSecond = 1000): Promise<PrivkitServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'privkit-server-'));
@@ -44,7 +39,7 @@ describe('privkit/server with privkit/client over 127.0.0.1', () => {
     const health = await (await fetch(`http://127.0.0.1:${server.port}/health`)).json();
     expect(health).toEqual({ ok: true, task: 'amplified' });
     const sessions = Array.from({ length: 10 }, (_, c) =>
-      connect({ url: server.url, taskId: 'amplified', token: server.issueToken().token, data: dataOf(c), WebSocket: WebSocket as never }),
+      connect({ url: server.url, taskId: 'amplified', token: server.issueToken().token, data: serverClientData(c), WebSocket: WebSocket as never }),
     );
     const final = await server.finished;
     const summaries: ClientSummary[] = await Promise.all(sessions.map((s) => s.done));
@@ -74,7 +69,7 @@ describe('privkit/server with privkit/client over 127.0.0.1', () => {
     const tokens = Array.from({ length: 5 }, () => first.issueToken().token);
     const released: number[] = [];
     const sessions = tokens.map((token, c) =>
-      connect({ url: first.url, taskId: 'restarted', token, data: dataOf(c), WebSocket: WebSocket as never, retryMs: 50, maxRetryMs: 400, attempts: 40, onRound: (r) => void (c === 0 && released.push(r.round)) }),
+      connect({ url: first.url, taskId: 'restarted', token, data: serverClientData(c), WebSocket: WebSocket as never, retryMs: 50, maxRetryMs: 400, attempts: 40, onRound: (r) => void (c === 0 && released.push(r.round)) }),
     );
     while (first.status().completedRounds < 2) await new Promise((r) => setTimeout(r, 10));
     const before = first.status();
@@ -107,7 +102,7 @@ describe('privkit/server with privkit/client over 127.0.0.1', () => {
   it('stops the task before a round whose charge would pass targetEpsilon', async () => {
     const oneRound = new RdpAccountant().step({ noiseMultiplier: 3, sampleRate: 1, sampling: 'without-replacement', neighbours: 'replace-one' }).getEpsilon(1e-5).epsilon;
     const server = await start({ id: 'budgeted', rounds: 5, clientsPerRound: 2, noiseMultiplier: 3, targetEpsilon: 1.2 * oneRound });
-    const sessions = [0, 1].map((c) => connect({ url: server.url, taskId: 'budgeted', token: server.issueToken().token, data: dataOf(c), WebSocket: WebSocket as never }));
+    const sessions = [0, 1].map((c) => connect({ url: server.url, taskId: 'budgeted', token: server.issueToken().token, data: serverClientData(c), WebSocket: WebSocket as never }));
     const final = await server.finished;
     expect(final.finishedBy).toBe('budget');
     expect(final.rounds.map((r) => r.status)).toEqual(['released']); // a second round would charge past the budget: never opened
@@ -200,7 +195,7 @@ describe('privkit/server with privkit/client over 127.0.0.1', () => {
     const stillOpen = await Promise.race([waiting.closed.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 200))]);
     expect(stillOpen).toBe(true);
     // an honest client retries with back-off while the bound is full, and gets in once a flood socket leaves
-    const honest = connect({ url: server.url, taskId: 'conn-flood', token: server.issueToken().token, data: dataOf(0), WebSocket: WebSocket as never, retryMs: 50, maxRetryMs: 100, attempts: 50 });
+    const honest = connect({ url: server.url, taskId: 'conn-flood', token: server.issueToken().token, data: serverClientData(0), WebSocket: WebSocket as never, retryMs: 50, maxRetryMs: 100, attempts: 50 });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(server.status().checkedIn).toBe(0);
     flood[1]!.socket.close();
@@ -286,7 +281,7 @@ describe('privkit/server with privkit/client over 127.0.0.1', () => {
     silent.send({ type: 'check-in' });
     await silent.next('checked-in');
     const honestResults: number[] = [];
-    const honest = connect({ url, taskId: 'attacked', token: server.issueToken().token, data: dataOf(1), WebSocket: WebSocket as never, onRound: (r) => honestResults.push(r.included) });
+    const honest = connect({ url, taskId: 'attacked', token: server.issueToken().token, data: serverClientData(1), WebSocket: WebSocket as never, onRound: (r) => honestResults.push(r.included) });
 
     // round 1 samples all three: the attacker uploads once (accepted), then again (refused), then a wrong-length update (refused)
     const task = await attacker.next('task');

@@ -1,5 +1,6 @@
-// The task and the clients' data of test/e2e/server-browser-clients.test.ts, shared by the Node test
-// and the browser clients it starts (each client's data depends only on its number).
+// The model and the clients' data of the privkit/server end-to-end tests (test/e2e/server*.test.ts,
+// cluster-secagg.test.ts), shared with the browser clients server-browser-clients.test.ts starts (each
+// client's data depends only on its number).
 export const serverClientModel = { type: 'softmax-regression', inputs: 4, classes: 2 } as const;
 
 /** Client `c`'s six labelled samples of four features. */
