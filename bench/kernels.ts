@@ -106,6 +106,13 @@ export async function kernelsSuite(): Promise<void> {
       `\npool 2 workers / pool 1 worker speed-up: ${(one.meanMs / two.meanMs).toFixed(2)}x` +
         (busy > 0.3 ? ` (other processes kept ${busy.toFixed(1)} cores busy meanwhile: not representative)` : ''),
     );
+    // The copy baseline is bound by memory bandwidth alone, so other processes' memory traffic slows it more
+    // than the kernels (two runs, quiet and at bg load 1.2: copy 3.44 -> 4.86 ms, clipAndSum on shared input 3.14 -> 3.19 ms):
+    // a busy baseline inflates every "x copy" of the table.
+    const baselineBusy = result.find((r) => r.kind === 'baseline')!.backgroundCores;
+    if (baselineBusy > 0.3) {
+      console.log(`"x copy": other processes kept ${baselineBusy.toFixed(1)} cores busy while the copy baseline ran: it overstates every row, not representative`);
+    }
   };
 
   try {
