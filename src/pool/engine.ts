@@ -201,10 +201,7 @@ export class WorkerPool implements PoolRunner {
    * waits until they are ready.
    */
   constructor(threads: number, workerUrl?: string | URL) {
-    this.threads = assertInteger('threads', threads, 1);
-    if (this.threads > MAX_POOL_THREADS) {
-      throw new PrivkitError('E_ARG', `threads must be at most ${MAX_POOL_THREADS}, got ${this.threads}`, { argument: 'threads' });
-    }
+    this.threads = assertInteger('threads', threads, 1, MAX_POOL_THREADS);
     this.workerUrl = workerUrl === undefined ? undefined : checkWorkerUrl('workerUrl', workerUrl);
     for (let i = 0; i < this.threads; i++) {
       this.crashes.push([]);
