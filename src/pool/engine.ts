@@ -184,9 +184,8 @@ export class WorkerPool implements PoolRunner {
   private ended: string | undefined;
   /** The workers' termination, once the pool ended. */
   private terminated: Promise<void> | undefined;
-  /** Tells the workers to forget an input memory once it is garbage here (registered when first sent). */
+  /** Tells the workers to forget an input memory once it is garbage here (registered each time it is first sent to a worker). */
   private readonly forgetting = new FinalizationRegistry<number>((id) => this.forget(id));
-  private readonly registered = new WeakSet<WebAssembly.Memory>();
 
   /** Number of worker threads. */
   readonly threads: number;
@@ -420,7 +419,11 @@ export class WorkerPool implements PoolRunner {
       const { inputMemory } = request;
       if (inputMemory?.memory !== undefined) running.memories.set(id, inputMemory.memory);
       const firstTime = inputMemory !== undefined && !running.memoriesSent.has(inputMemory.id);
-      if (firstTime) this.markSent(running, inputMemory.id, inputMemory.memory!);
+      if (firstTime) {
+        running.memoriesSent.add(inputMemory.id);
+        // once per worker: the first forget() tells every worker holding it, the others find none
+        this.forgetting.register(inputMemory.memory!, inputMemory.id);
+      }
       try {
         const modules = unsentModules(running, compiledModules());
         const sharedModules = unsentModules(running, compiledSharedModules(), '-shared');
@@ -432,15 +435,6 @@ export class WorkerPool implements PoolRunner {
         reject(new PrivkitError('E_WORKER', `a pool call could not be sent to its worker: ${errorText(error)}`, { cause: error }));
       }
     });
-  }
-
-  /** Marks memory `id` sent to the worker of `slot`, and watches it, to have the workers forget it once it is garbage here. */
-  private markSent(slot: Slot, id: number, memory: WebAssembly.Memory): void {
-    slot.memoriesSent.add(id);
-    if (!this.registered.has(memory)) {
-      this.registered.add(memory);
-      this.forgetting.register(memory, id);
-    }
   }
 
   /** Memory `id` is garbage in this thread: the workers holding it drop it. */
