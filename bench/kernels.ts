@@ -2,7 +2,9 @@
 // on a plain array and on a sharedFloat32Array (which lies in shared wasm memory: read in place), the worker pool
 // with 1 and 2 workers, the plain-TypeScript reference and the copy-bandwidth baseline `dst.set(src)` — printed as
 // one table per kernel, after the machine's read-bandwidth ceiling (./ceiling.ts) and the pool's round trip (a call
-// of almost no work: what every pooled call pays on top of its part), and written to bench/results/kernels.json.
+// of almost no work: what every pooled call pays on top of its part), each pooled kernel followed by its own
+// ceiling on two threads (./kernel-ceiling.ts: the sync kernel in two bare threads, no pool), and written to
+// bench/results/kernels.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -11,6 +13,7 @@ import { clipAndSum, clipByL2, ready, weightedMean } from '../src/index.js';
 import { createPool, sharedFloat32Array, type Pool } from '../src/pool/index.js';
 import * as reference from '../src/reference/index.js';
 import { readCeiling, type CeilingRow } from './ceiling.js';
+import { kernelCeiling, type KernelCeilingRow } from './kernel-ceiling.js';
 import { formatTable, maxRelativeError, measure, xorshift32, type BenchTask, type KernelSpec, type Row } from './harness.js';
 
 const CLIP_ROWS = 256;
@@ -94,6 +97,8 @@ export async function kernelsSuite(): Promise<void> {
   const roundTrip = await poolRoundTrip(pools);
   const rows: Row[] = [];
   const poolSpeedups: Record<string, number> = {};
+  const kernelCeilings: KernelCeilingRow[] = [];
+  const [one, two] = [pools[0]![1], pools[1]![1]];
   const report = (spec: KernelSpec, result: Row[]) => {
     rows.push(...result);
     const one = result.find((r) => r.task === 'pool 1 worker')!;
@@ -137,12 +142,23 @@ export async function kernelsSuite(): Promise<void> {
         { name: 'wasm (sync)', kind: 'library', fn: () => clipAndSum(xPlain, CLIP_ROWS, maxNorm) },
         { name: 'wasm (sync), shared input', kind: 'library', fn: () => clipAndSum(x, CLIP_ROWS, maxNorm) },
         ...pools.map(([name, pool]): BenchTask => ({ name, kind: 'library', fn: () => pool.clipAndSum(x, CLIP_ROWS, maxNorm) })),
-        { name: 'pool 2 workers, non-shared input', kind: 'library', fn: () => pools[1]![1].clipAndSum(xPlain, CLIP_ROWS, maxNorm) },
+        { name: 'pool 2 workers, non-shared input', kind: 'library', fn: () => two.clipAndSum(xPlain, CLIP_ROWS, maxNorm) },
         { name: 'JS reference', kind: 'reference', fn: () => reference.clipAndSum(xPlain, CLIP_ROWS, maxNorm) },
         baseline,
       ],
     };
     report(clipAndSumSpec, await measure(clipAndSumSpec));
+    kernelCeilings.push(
+      await kernelCeiling({
+        kernel: 'clipAndSum',
+        x,
+        rows: CLIP_ROWS,
+        cols: CLIP_COLS,
+        maxNorm,
+        sync: () => clipAndSum(x, CLIP_ROWS, maxNorm),
+        pools: { one, two, call: (pool) => pool.clipAndSum(x, CLIP_ROWS, maxNorm) },
+      }),
+    );
 
     // clipByL2 writes B x D values: every library row writes into a preallocated output (`out`),
     // shared for the pool so workers write in place; the reference allocates its own.
@@ -200,6 +216,17 @@ export async function kernelsSuite(): Promise<void> {
       ],
     };
     report(meanSpec, await measure(meanSpec));
+    kernelCeilings.push(
+      await kernelCeiling({
+        kernel: 'weightedMean',
+        x: m,
+        rows: MEAN_ROWS,
+        cols: MEAN_COLS,
+        weights,
+        sync: () => weightedMean(m, MEAN_ROWS, weights),
+        pools: { one, two, call: (pool) => pool.weightedMean(m, MEAN_ROWS, weights) },
+      }),
+    );
   } finally {
     await Promise.all(pools.map(([, pool]) => pool.close()));
   }
@@ -212,7 +239,7 @@ export async function kernelsSuite(): Promise<void> {
   };
   const file = join(dirname(fileURLToPath(import.meta.url)), '../../bench/results/kernels.json');
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, ceiling, roundTrip, poolSpeedups, rows }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, ceiling, roundTrip, poolSpeedups, kernelCeilings, rows }, null, 2) + '\n');
   console.log(`\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${((performance.now() - started) / 1000).toFixed(0)} s`);
   console.log(
     'GB/s = input bytes / mean time; "x copy" = throughput / dst.set(src) throughput; "x JS" = speed-up over the JS reference;\n' +

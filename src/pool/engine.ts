@@ -48,11 +48,14 @@ const CRASH_WINDOW_MS = 60_000;
 /** Wait before the first respawn after a crash; each further crash in the window waits 4 times longer. */
 const RESPAWN_BACKOFF_MS = 100;
 
-/** The options of createPool, read once and checked: the workers' count and script. */
+/**
+ * The options of createPool, read once: the workers' script checked, their count as given (the
+ * WorkerPool constructor checks it, under the same name) or the default.
+ */
 export function poolOptions(opts: PoolOptions | undefined): { threads: number; workerUrl: string | URL | undefined } {
   const { threads, workerUrl } = readOptions(opts, ['threads', 'workerUrl']);
   return {
-    threads: threads === undefined ? Math.min(platform.defaultThreads(), MAX_POOL_THREADS) : assertInteger('threads', threads, 1, MAX_POOL_THREADS),
+    threads: threads === undefined ? Math.min(platform.defaultThreads(), MAX_POOL_THREADS) : (threads as number),
     workerUrl: workerUrl === undefined ? undefined : checkWorkerUrl('opts.workerUrl', workerUrl),
   };
 }
@@ -117,12 +120,14 @@ class Call {
   private readonly done: number[];
   private reported = 0;
   private cancel!: (error: unknown) => void;
-  private readonly stopListening: () => void;
+  /** The call is over: it no longer listens to its signal. */
+  readonly finish: () => void;
 
   constructor(
     readonly parts: Part[],
     private readonly total: number,
-    private readonly onProgress: CallOptions['onProgress'],
+    /** Called with the call's progress; the parts report theirs only when there is one. */
+    readonly onProgress: CallOptions['onProgress'],
     signal: AbortSignal | undefined,
     onCancel: (call: Call) => void,
   ) {
@@ -138,7 +143,7 @@ class Call {
     this.whenCancelled.catch(() => {}); // raced by dispatch
     const abort = (): void => this.cancel(abortedError(signal!));
     signal?.addEventListener('abort', abort, { once: true });
-    this.stopListening = () => signal?.removeEventListener('abort', abort);
+    this.finish = () => signal?.removeEventListener('abort', abort);
   }
 
   /** Part `i` has done `units` of its rows: tells onProgress the call's total when it grew. */
@@ -153,16 +158,6 @@ class Call {
     } catch (error) {
       this.cancel(error);
     }
-  }
-
-  /** Whether the caller asked for progress. */
-  get wantsProgress(): boolean {
-    return this.onProgress !== undefined;
-  }
-
-  /** The call is over: it no longer listens to its signal. */
-  finish(): void {
-    this.stopListening();
   }
 }
 
@@ -189,9 +184,8 @@ export class WorkerPool implements PoolRunner {
   private ended: string | undefined;
   /** The workers' termination, once the pool ended. */
   private terminated: Promise<void> | undefined;
-  /** Tells the workers to forget an input memory once it is garbage here (registered when first sent). */
+  /** Tells the workers to forget an input memory once it is garbage here (registered each time it is first sent to a worker). */
   private readonly forgetting = new FinalizationRegistry<number>((id) => this.forget(id));
-  private readonly registered = new WeakSet<WebAssembly.Memory>();
 
   /** Number of worker threads. */
   readonly threads: number;
@@ -201,10 +195,7 @@ export class WorkerPool implements PoolRunner {
    * waits until they are ready.
    */
   constructor(threads: number, workerUrl?: string | URL) {
-    this.threads = assertInteger('threads', threads, 1);
-    if (this.threads > MAX_POOL_THREADS) {
-      throw new PrivkitError('E_ARG', `threads must be at most ${MAX_POOL_THREADS}, got ${this.threads}`, { argument: 'threads' });
-    }
+    this.threads = assertInteger('threads', threads, 1, MAX_POOL_THREADS);
     this.workerUrl = workerUrl === undefined ? undefined : checkWorkerUrl('workerUrl', workerUrl);
     for (let i = 0; i < this.threads; i++) {
       this.crashes.push([]);
@@ -380,7 +371,7 @@ export class WorkerPool implements PoolRunner {
     const parts = Promise.allSettled(
       call.parts.map((part, i) => {
         const transfer: ArrayBuffer[] = [];
-        const request = { operation: name, family, ...memoryOf(part, transfer), task: plan.task(part, transfer), progress: call.wantsProgress };
+        const request = { operation: name, family, ...memoryOf(part, transfer), task: plan.task(part, transfer), progress: call.onProgress !== undefined };
         const elements = plan.input && { argument: plan.input.name, offset: part.row * plan.input.cols };
         return this.send(i, request, transfer, elements, call);
       }),
@@ -428,7 +419,11 @@ export class WorkerPool implements PoolRunner {
       const { inputMemory } = request;
       if (inputMemory?.memory !== undefined) running.memories.set(id, inputMemory.memory);
       const firstTime = inputMemory !== undefined && !running.memoriesSent.has(inputMemory.id);
-      if (firstTime) this.markSent(running, inputMemory.id, inputMemory.memory!);
+      if (firstTime) {
+        running.memoriesSent.add(inputMemory.id);
+        // once per worker: the first forget() tells every worker holding it, the others find none
+        this.forgetting.register(inputMemory.memory!, inputMemory.id);
+      }
       try {
         const modules = unsentModules(running, compiledModules());
         const sharedModules = unsentModules(running, compiledSharedModules(), '-shared');
@@ -440,15 +435,6 @@ export class WorkerPool implements PoolRunner {
         reject(new PrivkitError('E_WORKER', `a pool call could not be sent to its worker: ${errorText(error)}`, { cause: error }));
       }
     });
-  }
-
-  /** Marks memory `id` sent to the worker of `slot`, and watches it, to have the workers forget it once it is garbage here. */
-  private markSent(slot: Slot, id: number, memory: WebAssembly.Memory): void {
-    slot.memoriesSent.add(id);
-    if (!this.registered.has(memory)) {
-      this.registered.add(memory);
-      this.forgetting.register(memory, id);
-    }
   }
 
   /** Memory `id` is garbage in this thread: the workers holding it drop it. */
@@ -515,7 +501,10 @@ export class WorkerPool implements PoolRunner {
    */
   private crashed(slot: Slot, reason: string): void {
     if (this.ended !== undefined || this.slots[slot.index] !== slot) return;
-    if (!slot.ready) return this.break(`a pool worker failed to start from ${this.workerUrlText()}: ${reason}`);
+    if (!slot.ready) {
+      const url = this.workerUrl === undefined ? platform.defaultWorkerUrl() : String(this.workerUrl);
+      return this.break(`a pool worker failed to start from ${url}: ${reason}`);
+    }
     const now = Date.now();
     const recent = this.crashes[slot.index]!.filter((time) => now - time < CRASH_WINDOW_MS);
     recent.push(now);
@@ -565,16 +554,12 @@ export class WorkerPool implements PoolRunner {
     }
     call.released = Promise.all(over).then(() => {});
   }
-
-  private workerUrlText(): string {
-    return this.workerUrl === undefined ? platform.defaultWorkerUrl() : String(this.workerUrl);
-  }
 }
 
-/** Ids of the shared wasm memories of inputs sent to workers, numbered in this thread. */
 /** What a request names of its operation: the run a worker looks up (see PoolOperation). */
 type Operation = Pick<PoolOperation<never, unknown, unknown, unknown>, 'name' | 'family'>;
 
+/** Ids of the shared wasm memories of inputs sent to workers, numbered in this thread. */
 const memoryIds = new WeakMap<WebAssembly.Memory, number>();
 let nextMemoryId = 1;
 
