@@ -136,6 +136,11 @@ export class Lease {
     this.#ttlMs = ttlMs;
   }
 
+  /** Milliseconds the lease lasts unless renewed. */
+  get ttlMs(): number {
+    return this.#ttlMs;
+  }
+
   /** The fencing token (a decimal integer, larger for every new lease); '' before {@link acquire}. */
   get token(): string {
     return this.#token;
