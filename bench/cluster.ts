@@ -32,6 +32,7 @@ import { createCoordinator, type TaskOptions } from '../src/server/index.js';
 import { taskKeys } from '../src/server/redis.js';
 import { startRedis } from '../test/support/redis.js';
 import { textTable } from './harness.js';
+import { schedStat, syscalls, type ProcessUsage } from './cluster-usage.js';
 
 const CLIENT_PROCESSES = 2;
 const INPUTS = 999; // (999 + 1) x 10 = 10,000 parameters
@@ -42,23 +43,46 @@ const here = dirname(fileURLToPath(import.meta.url));
 /**
  * A configuration: light clients (a precomputed update, no local work: cluster-light-clients.ts) or
  * privkit/client training one sample (cluster-clients.ts); each aggregator pinned to a core of its own
- * (aggregator i on core i, taskset) or left to the scheduler. Clients, coordinator and Redis are never pinned.
+ * (aggregator i on core cores[i], taskset) or left to the scheduler. Clients, coordinator and Redis are never pinned.
  */
-interface Config {
+export interface Config {
   /** Clients, all sampled every round. */
   cohort: number;
   aggregators: number;
   clients: 'light' | 'full';
-  pinned: boolean;
+  /** Aggregator i runs on core cores[i] (taskset); none: unpinned. */
+  cores?: number[];
 }
 
-interface Trial extends Config {
+/** A process's usage so far (cluster-usage.ts), with its threads' run-queue wait (ms; NaN without /proc). */
+type Usage = ProcessUsage & { runQueueMs: number; reads: number; writes: number; tasks?: number[] };
+
+/** What one aggregator did per counted round. */
+export interface AggregatorRounds {
+  /** Its sampled clients per round (task frames the light clients received from it; NaN with privkit/client). */
+  sampled: number;
+  userMs: number;
+  systemMs: number;
+  voluntary: number;
+  involuntary: number;
+  /** Its event loop waiting (for clients, Redis, the coordinator) and running callbacks. */
+  idleMs: number;
+  activeMs: number;
+  /** Ready to run, waiting for a core. */
+  runQueueMs: number;
+  /** Read and write system calls (sockets: a message read in more pieces costs more calls). */
+  reads: number;
+  writes: number;
+}
+
+export interface Trial extends Config {
   roundMs: number[];
   medianRoundMs: number;
   /** Wall time from the first counted round's start to the last one's end, per round. */
   wallMsPerRound: number;
   /** CPU ms per counted round, over the same window: each aggregator, the coordinator (this process), Redis, the client processes together. */
   cpuMsPerRound: { aggregators: number[]; coordinator: number; redis: number; clients: number };
+  aggregatorRounds: AggregatorRounds[];
   /** The server side's critical path per round in CPU ms: the busiest aggregator + the coordinator + Redis (one each, whatever the aggregators). */
   criticalPathMs: number;
   loadAverage: [number, number];
@@ -98,10 +122,12 @@ class Child {
     });
   }
 
-  /** This child's CPU time so far in ms (it answers a "cpu" line on stdin). */
-  cpu(): Promise<number> {
+  /** This child's usage so far (it answers a "cpu" line on stdin), with its threads' run-queue wait from /proc. */
+  async usage(): Promise<Usage> {
     this.process.stdin!.write('cpu\n');
-    return this.line('cpu ').then(Number);
+    const own = JSON.parse(await this.line('cpu ')) as ProcessUsage;
+    const io = syscalls(this.process.pid!);
+    return { ...own, runQueueMs: schedStat(this.process.pid!)?.waitMs ?? NaN, reads: io?.reads ?? NaN, writes: io?.writes ?? NaN };
   }
 
   /** Gives each waiter the first line with its prefix (a line goes to one waiter). */
@@ -128,7 +154,7 @@ async function redisCpu(redis: { info(section: string): Promise<string> }): Prom
   return 1000 * (field('used_cpu_user') + field('used_cpu_sys'));
 }
 
-async function runTrial(redisUrl: string, config: Config, trial: number): Promise<Trial> {
+export async function runTrial(redisUrl: string, config: Config, trial: number): Promise<Trial> {
   const task: TaskOptions = {
     id: `bench-${trial}`,
     model: { type: 'softmax-regression', inputs: INPUTS, classes: 10 },
@@ -144,7 +170,7 @@ async function runTrial(redisUrl: string, config: Config, trial: number): Promis
   const coordinator = await createCoordinator({ redis: redisUrl, task, dataDir });
   const redis = createClient({ url: redisUrl });
   await redis.connect();
-  const aggregators = Array.from({ length: config.aggregators }, (_, a) => spawnNode('cluster-aggregator.js', [redisUrl, task.id, `a${a}`], config.pinned ? a % cpus().length : undefined));
+  const aggregators = Array.from({ length: config.aggregators }, (_, a) => spawnNode('cluster-aggregator.js', [redisUrl, task.id, `a${a}`], config.cores?.[a]));
   const clients: Child[] = [];
   try {
     const ports = await Promise.all(aggregators.map((child) => child.line('ready ')));
@@ -161,13 +187,18 @@ async function runTrial(redisUrl: string, config: Config, trial: number): Promis
     const done = clients.map((child) => child.line('done'));
     for (const d of done) d.catch(() => undefined); // awaited below; a trial that fails first kills the clients
     // CPU of every process over the counted rounds: sampled at the end of the first round and of the last
-    const sample = async () => ({
-      at: performance.now(),
-      aggregators: await Promise.all(aggregators.map((child) => child.cpu())),
-      clients: (await Promise.all(clients.map((child) => child.cpu()))).reduce((a, b) => a + b, 0),
-      coordinator: (({ user, system }) => (user + system) / 1000)(process.cpuUsage()),
-      redis: await redisCpu(redis),
-    });
+    const sample = async () => {
+      const clientUsage = await Promise.all(clients.map((child) => child.usage()));
+      return {
+        at: performance.now(),
+        aggregators: await Promise.all(aggregators.map((child) => child.usage())),
+        clients: clientUsage.reduce((sum, u) => sum + u.userMs + u.systemMs, 0),
+        // task frames the light clients received from each aggregator (its sampled clients); none from privkit/client
+        tasks: aggregators.map((_, a) => clientUsage.reduce((sum, u) => sum + (u.tasks?.[a] ?? NaN), 0)),
+        coordinator: (({ user, system }) => (user + system) / 1000)(process.cpuUsage()),
+        redis: await redisCpu(redis),
+      };
+    };
     // round completions from the coordinator's result events (not its status(), whose epsilon would cost the coordinator CPU)
     let first: ReturnType<typeof sample> | undefined;
     let last: ReturnType<typeof sample> | undefined;
@@ -193,8 +224,21 @@ async function runTrial(redisUrl: string, config: Config, trial: number): Promis
     await Promise.all(done);
     for (const child of clients) child.process.stdin!.end();
     const roundMs = completions.slice(1).map((t, i) => t - completions[i]!);
+    const perRound = (a: number, field: Exclude<keyof Usage, 'tasks'>) => (to.aggregators[a]![field] - from.aggregators[a]![field]) / counted;
+    const aggregatorRounds = aggregators.map((_, a) => ({
+      sampled: (to.tasks[a]! - from.tasks[a]!) / counted,
+      userMs: perRound(a, 'userMs'),
+      systemMs: perRound(a, 'systemMs'),
+      voluntary: perRound(a, 'voluntary'),
+      involuntary: perRound(a, 'involuntary'),
+      idleMs: perRound(a, 'idleMs'),
+      activeMs: perRound(a, 'activeMs'),
+      runQueueMs: perRound(a, 'runQueueMs'),
+      reads: perRound(a, 'reads'),
+      writes: perRound(a, 'writes'),
+    }));
     const cpuMsPerRound = {
-      aggregators: to.aggregators.map((ms, a) => (ms - from.aggregators[a]!) / counted),
+      aggregators: aggregatorRounds.map((r) => r.userMs + r.systemMs),
       coordinator: (to.coordinator - from.coordinator) / counted,
       redis: (to.redis - from.redis) / counted,
       clients: (to.clients - from.clients) / counted,
@@ -205,6 +249,7 @@ async function runTrial(redisUrl: string, config: Config, trial: number): Promis
       medianRoundMs: median(roundMs),
       wallMsPerRound: (completions[ROUNDS - 1]! - completions[0]!) / counted,
       cpuMsPerRound,
+      aggregatorRounds,
       criticalPathMs: Math.max(...cpuMsPerRound.aggregators) + cpuMsPerRound.coordinator + cpuMsPerRound.redis,
       loadAverage: [loadBefore, loadavg()[0]!],
     };
@@ -279,10 +324,10 @@ export async function clusterSuite(): Promise<void> {
     ];
     // 1, 2, 1, 2 aggregators in each kind, so that a change in the machine's load hits both
     const kinds: Omit<Config, 'aggregators'>[] = [
-      { cohort: 400, clients: 'light', pinned: true },
-      { cohort: 1000, clients: 'light', pinned: true },
-      { cohort: 400, clients: 'light', pinned: false },
-      { cohort: 400, clients: 'full', pinned: false },
+      { cohort: 400, clients: 'light', cores: [0, 1] },
+      { cohort: 1000, clients: 'light', cores: [0, 1] },
+      { cohort: 400, clients: 'light' },
+      { cohort: 400, clients: 'full' },
     ];
     const trials: Trial[] = [];
     for (const kind of kinds) for (const aggregators of [1, 2, 1, 2]) trials.push(await runTrial(redis.url, { ...kind, aggregators }, trials.length));
@@ -296,7 +341,7 @@ export async function clusterSuite(): Promise<void> {
         trials.map((t) => [
           String(t.cohort),
           t.clients,
-          t.pinned ? 'yes' : 'no',
+          t.cores === undefined ? 'no' : `cores ${t.cores.join(', ')}`,
           String(t.aggregators),
           t.medianRoundMs.toFixed(0),
           t.roundMs.map((x) => x.toFixed(0)).join(' '),
@@ -309,9 +354,9 @@ export async function clusterSuite(): Promise<void> {
         ]),
       ),
     );
-    const ratios = kinds.map((kind) => ({ ...kind, ...speedups(trials.filter((t) => t.cohort === kind.cohort && t.clients === kind.clients && t.pinned === kind.pinned)) }));
+    const ratios = kinds.map((kind) => ({ ...kind, ...speedups(trials.filter((t) => t.cohort === kind.cohort && t.clients === kind.clients && String(t.cores) === String(kind.cores))) }));
     for (const r of ratios) {
-      console.log(`${r.cohort} ${r.clients} clients, ${r.pinned ? 'aggregators pinned' : 'unpinned'}: 2 aggregators over 1: wall ${r.wall.toFixed(2)}x, CPU-based (critical path) ${r.cpu.toFixed(2)}x (goal >= 1.7x) on ${cpus().length} cores`);
+      console.log(`${r.cohort} ${r.clients} clients, ${r.cores === undefined ? 'unpinned' : `aggregators on cores ${r.cores.join(', ')}`}: 2 aggregators over 1: wall ${r.wall.toFixed(2)}x, CPU-based (critical path) ${r.cpu.toFixed(2)}x (goal >= 1.7x) on ${cpus().length} cores`);
     }
     console.log('\nRedis writes, one client, pipelined');
     console.log(
