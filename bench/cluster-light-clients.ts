@@ -1,9 +1,10 @@
 // Child process of the cluster bench suite: "light" clients of a central-DP task, one WebSocket per
 // token, spread over the aggregators round-robin. They speak the wire protocol directly and do no
 // local work: an update is the same precomputed vector every round (a client's training is its own
-// device's time, not the service's), encoded once per round for every client of the process and sent
-// as the header (numbered for its connection) and the shared body, as the server sends its model. A
-// task frame is read no further than its type and round. So the aggregators, not the clients, are the
+// device's time, not the service's), encoded once per round for every client of the process; each
+// client sends a copy numbered for its connection as ONE WebSocket frame, as privkit/client sends its
+// update (two fragments, header then a shared body, would cost the aggregator a reassembly per update
+// that no real client causes). A task frame is read no further than its type and round. So the aggregators, not the clients, are the
 // bottleneck, which is what the scale-out goal is about: the serving capacity of aggregator processes.
 // The aggregators still decode, check, clip and add every update as they would a trained one (its L2
 // norm is 2, above the bench's clipNorm of 1, so clipping scales it).
@@ -25,7 +26,7 @@ const delta = Float32Array.from({ length: params }, (_, k) => Math.sin(k + 1));
 const norm = Math.sqrt(delta.reduce((s, x) => s + x * x, 0));
 for (let k = 0; k < params; k++) delta[k] = (2 * delta[k]!) / norm;
 
-/** The update frame of a round, encoded once for every client of this process (its header is renumbered per connection). */
+/** The update frame of a round, encoded once for every client of this process (each sends a copy renumbered for its connection). */
 const updates = new Map<number, Uint8Array>();
 function updateFrame(round: number): Uint8Array {
   let frame = updates.get(round);
@@ -54,9 +55,7 @@ function session(aggregator: number, token: string): Promise<void> {
             return send({ type: 'check-in' });
           case MessageType.Task: {
             tasks[aggregator]! += 1;
-            const frame = updateFrame(data.readUInt32LE(HEADER_BYTES)); // the body's first field: the round
-            socket.send(withSeq(frame.subarray(0, HEADER_BYTES), ++seq), { fin: false });
-            socket.send(frame.subarray(HEADER_BYTES));
+            socket.send(withSeq(updateFrame(data.readUInt32LE(HEADER_BYTES)), ++seq)); // the body's first field: the round
             return send({ type: 'check-in' }); // as privkit/client: ready for the next round once uploaded
           }
           case MessageType.Error:

@@ -6,10 +6,11 @@
 // On 2 cores the clients compete with the aggregators for the CPU, so three kinds of trial:
 //   - light clients (cluster-light-clients.ts): the wire protocol with a precomputed update and no
 //     local work, so that the aggregators are the bottleneck (what the goal is about: the serving
-//     capacity of aggregator processes), with each aggregator pinned to a core of its own (aggregator
-//     i on core i, taskset: one aggregator process gets exactly one core in the 1-aggregator trial, as
-//     each does in the 2-aggregator one; clients, coordinator and Redis have no core of their own on 2
-//     cores and are left to the scheduler), 400 and 1,000 clients, and unpinned at 400;
+//     capacity of aggregator processes), with each aggregator pinned to a core of its own (taskset: one
+//     aggregator process gets exactly one core in the 1-aggregator trial, as each does in the
+//     2-aggregator one; the 1-aggregator trials take core 0 then core 1, the 2-aggregator ones cores
+//     0, 1 then 1, 0; clients, coordinator and Redis have no core of their own on 2 cores and are left
+//     to the scheduler), 400 and 1,000 clients, and unpinned at 400;
 //   - privkit/client training one sample (cluster-clients.ts), unpinned, 400 clients.
 // Two measures of each trial: the wall time of a round (between two consecutive round results: result
 // broadcast, check-ins, sampling, model to the clients, uploads, clipping, partial sums, merge, noise,
@@ -18,7 +19,10 @@
 // of its own: its critical path per round = the busiest aggregator's CPU + the coordinator's + Redis's
 // (one each whatever the number of aggregators, taken as wholly serial); 2 aggregators over 1 is the
 // ratio of critical paths. It is not a wall time. Configurations alternate 1, 2, 1, 2 aggregators so
-// a change in the machine's load hits both; the load average is reported with each. Then the Redis
+// a change in the machine's load hits both; the load average is reported with each. Per aggregator the
+// bench also reports what tells an uneven split of work from an uneven cost of the same work: its
+// sampled clients, user and system CPU, socket reads and writes per client (/proc/PID/io), context
+// switches and the time it waited for a core (/proc/PID/task/*/schedstat). Then the Redis
 // figures docs/SCALE.md rests on: the throughput of partial-sum writes (HSET of a float64 vector, 10^4
 // and 10^6 parameters) and of check-in writes (client id -> aggregator id, 10^6 of them in HSETs of
 // 100 as an aggregator batches them, then the HGETALL snapshot of all 10^6), one client, pipelined.
@@ -323,40 +327,67 @@ export async function clusterSuite(): Promise<void> {
       await measureWrites(redis.url, 'check-ins (client id -> aggregator id), 100 per HSET', 10, 1000000, 10, 100),
     ];
     // 1, 2, 1, 2 aggregators in each kind, so that a change in the machine's load hits both
-    const kinds: Omit<Config, 'aggregators'>[] = [
-      { cohort: 400, clients: 'light', cores: [0, 1] },
-      { cohort: 1000, clients: 'light', cores: [0, 1] },
-      { cohort: 400, clients: 'light' },
-      { cohort: 400, clients: 'full' },
+    // pinned kinds: the 1-aggregator trials take core 0 then core 1, the 2-aggregator ones cores 0, 1 then 1, 0, so that
+    // neither a core nor an aggregator's place in the order of Redis's subscribers (a0 hears of a round first) favours one side
+    const kinds: { cohort: number; clients: Config['clients']; pinned: boolean }[] = [
+      { cohort: 400, clients: 'light', pinned: true },
+      { cohort: 1000, clients: 'light', pinned: true },
+      { cohort: 400, clients: 'light', pinned: false },
+      { cohort: 400, clients: 'full', pinned: false },
     ];
-    const trials: Trial[] = [];
-    for (const kind of kinds) for (const aggregators of [1, 2, 1, 2]) trials.push(await runTrial(redis.url, { ...kind, aggregators }, trials.length));
+    const trials: (Trial & { pinned: boolean })[] = [];
+    for (const { pinned, ...kind } of kinds) {
+      for (const [i, aggregators] of [1, 2, 1, 2].entries()) {
+        const cores = pinned ? (i < 2 ? [0, 1] : [1, 0]).slice(0, aggregators) : undefined;
+        trials.push({ ...(await runTrial(redis.url, { ...kind, aggregators, ...(cores === undefined ? {} : { cores }) }, trials.length)), pinned });
+      }
+    }
     console.log(
       `\nprivkit/server over Redis, central DP: a cohort of clients x ${PARAMS} params, all sampled, clients in ${CLIENT_PROCESSES} processes; round wall time (ms);` +
         ` CPU ms per round of each process over rounds 2-${ROUNDS}; critical path = busiest aggregator + coordinator + Redis (CPU ms, a model, not wall time)`,
     );
+    const each = (t: Trial, value: (r: AggregatorRounds) => string) => t.aggregatorRounds.map(value).join(' + ');
+    const fixed = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : '-'); // no counts from privkit/client clients
     console.log(
       textTable(
-        ['cohort', 'clients', 'pinned', 'aggregators', 'median round (wall)', 'rounds (ms)', 'CPU/round: aggregators', 'coordinator', 'Redis', 'clients', 'critical path (CPU)', 'load before, after'],
+        ['cohort', 'clients', 'cores', 'aggregators', 'median round (wall)', 'CPU/round: aggregators', 'coordinator', 'Redis', 'clients', 'critical path (CPU)', 'load before, after'],
         trials.map((t) => [
           String(t.cohort),
           t.clients,
-          t.cores === undefined ? 'no' : `cores ${t.cores.join(', ')}`,
+          t.cores === undefined ? 'any' : t.cores.join(', '),
           String(t.aggregators),
           t.medianRoundMs.toFixed(0),
-          t.roundMs.map((x) => x.toFixed(0)).join(' '),
           t.cpuMsPerRound.aggregators.map((x) => x.toFixed(0)).join(' + '),
-          t.cpuMsPerRound.coordinator.toFixed(0),
-          t.cpuMsPerRound.redis.toFixed(0),
+          t.cpuMsPerRound.coordinator.toFixed(1),
+          t.cpuMsPerRound.redis.toFixed(1),
           t.cpuMsPerRound.clients.toFixed(0),
           t.criticalPathMs.toFixed(0),
           t.loadAverage.map((x) => x.toFixed(2)).join(', '),
         ]),
       ),
     );
-    const ratios = kinds.map((kind) => ({ ...kind, ...speedups(trials.filter((t) => t.cohort === kind.cohort && t.clients === kind.clients && String(t.cores) === String(kind.cores))) }));
+    // what each aggregator did per round: how evenly the work was split, and what its CPU went on
+    console.log('\nper aggregator and round: sampled clients; CPU user + system (ms); socket reads and writes per sampled client; context switches voluntary / forced; waiting for a core (ms)');
+    console.log(
+      textTable(
+        ['cohort', 'clients', 'cores', 'aggregators', 'sampled', 'user + system', 'reads/client', 'writes/client', 'switches', 'run-queue wait'],
+        trials.map((t) => [
+          String(t.cohort),
+          t.clients,
+          t.cores === undefined ? 'any' : t.cores.join(', '),
+          String(t.aggregators),
+          each(t, (r) => fixed(r.sampled, 0)),
+          each(t, (r) => `${r.userMs.toFixed(0)}+${r.systemMs.toFixed(0)}`),
+          each(t, (r) => fixed(r.reads / r.sampled, 2)),
+          each(t, (r) => fixed(r.writes / r.sampled, 2)),
+          each(t, (r) => `${r.voluntary.toFixed(0)}/${r.involuntary.toFixed(0)}`),
+          each(t, (r) => r.runQueueMs.toFixed(0)),
+        ]),
+      ),
+    );
+    const ratios = kinds.map((kind) => ({ ...kind, ...speedups(trials.filter((t) => t.cohort === kind.cohort && t.clients === kind.clients && t.pinned === kind.pinned)) }));
     for (const r of ratios) {
-      console.log(`${r.cohort} ${r.clients} clients, ${r.cores === undefined ? 'unpinned' : `aggregators on cores ${r.cores.join(', ')}`}: 2 aggregators over 1: wall ${r.wall.toFixed(2)}x, CPU-based (critical path) ${r.cpu.toFixed(2)}x (goal >= 1.7x) on ${cpus().length} cores`);
+      console.log(`${r.cohort} ${r.clients} clients, ${r.pinned ? 'aggregators pinned' : 'unpinned'}: 2 aggregators over 1: wall ${r.wall.toFixed(2)}x, CPU-based (critical path) ${r.cpu.toFixed(2)}x (goal >= 1.7x) on ${cpus().length} cores`);
     }
     console.log('\nRedis writes, one client, pipelined');
     console.log(
