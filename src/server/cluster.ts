@@ -386,7 +386,7 @@ export class ClusterCoordinator {
       // the round a previous coordinator left in flight is aborted (ledger rule 3): aggregators drop it
       ...(last === undefined ? [] : [['PUBLISH', { key: this.#keys.events }, `result ${JSON.stringify(this.#result(last, 'aborted', 0))}`]]),
     ]);
-    await this.#subscriber.subscribe(this.#keys.events, (message) => {
+    await this.#subscriber.subscribe(this.#keys.wakeups, (message) => {
       // check-ins matter only between rounds (clients check in again as soon as they upload: no wake-up per batch mid-round)
       if ((message === 'checkin' && this.#round === undefined) || message.startsWith('part ')) this.#wake();
     });
@@ -1101,7 +1101,7 @@ export class ClusterAggregator {
       .multi()
       .hSet(key, field, value)
       .pExpire(key, 10 * this.#task.trainMs + 60000) // a part nobody collects (its round was decided) does not stay
-      .publish(this.#keys.events, `part ${round} ${this.id}`)
+      .publish(this.#keys.wakeups, `part ${round} ${this.id}`)
       .exec();
   }
 
@@ -1225,7 +1225,7 @@ export class ClusterAggregator {
     const fields = [...this.#pendingCheckIns].flatMap((id) => [id, this.id]);
     this.#pendingCheckIns.clear();
     if (fields.length === 0 || this.#closing) return;
-    void this.#redis.multi().hSet(this.#keys.checkins, fields).publish(this.#keys.events, 'checkin').exec().catch(() => undefined);
+    void this.#redis.multi().hSet(this.#keys.checkins, fields).publish(this.#keys.wakeups, 'checkin').exec().catch(() => undefined);
   }
 
   /** Withdraws a check-in: from the next batch, or from Redis (commands on one connection run in order). */
