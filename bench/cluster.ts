@@ -1,6 +1,6 @@
 // `npm run bench cluster`: privkit/server scaled out over Redis on this machine: does a second
 // aggregator process serve a central-DP cohort faster? A redis-server on a free local port; a
-// coordinator in this process; 1 or 2 aggregator processes; 400 or 1,000 clients in 2 other processes
+// coordinator in a process of its own (cluster-coordinator.ts); 1 or 2 aggregator processes; 400 or 1,000 clients in 2 other processes
 // (spread round-robin over the aggregators), all sampled every round, a 10,000-parameter model (softmax
 // regression, 999 inputs x 10 classes).
 // On 2 cores the clients compete with the aggregators for the CPU, so three kinds of trial:
@@ -32,7 +32,7 @@ import { cpus, loadavg, platform, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
-import { createCoordinator, type TaskOptions } from '../src/server/index.js';
+import type { TaskOptions, TaskStatus } from '../src/server/index.js';
 import { taskKeys } from '../src/server/redis.js';
 import { startRedis } from '../test/support/redis.js';
 import { textTable } from './harness.js';
@@ -84,7 +84,7 @@ export interface Trial extends Config {
   medianRoundMs: number;
   /** Wall time from the first counted round's start to the last one's end, per round. */
   wallMsPerRound: number;
-  /** CPU ms per counted round, over the same window: each aggregator, the coordinator (this process), Redis, the client processes together. */
+  /** CPU ms per counted round, over the same window: each aggregator, the coordinator, Redis, the client processes together. */
   cpuMsPerRound: { aggregators: number[]; coordinator: number; redis: number; clients: number };
   aggregatorRounds: AggregatorRounds[];
   /** The server side's critical path per round in CPU ms: the busiest aggregator + the coordinator + Redis (one each, whatever the aggregators). */
@@ -171,16 +171,18 @@ export async function runTrial(redisUrl: string, config: Config, trial: number):
     trainMs: 120000,
   };
   const dataDir = mkdtempSync(join(tmpdir(), 'privkit-bench-cluster-'));
-  const coordinator = await createCoordinator({ redis: redisUrl, task, dataDir });
+  const coordinator = spawnNode('cluster-coordinator.js', []);
+  coordinator.process.stdin!.write(JSON.stringify({ redis: redisUrl, task, dataDir }) + '\n');
   const redis = createClient({ url: redisUrl });
   await redis.connect();
+  await coordinator.line('ready'); // the task is published: aggregators can start
   const aggregators = Array.from({ length: config.aggregators }, (_, a) => spawnNode('cluster-aggregator.js', [redisUrl, task.id, `a${a}`], config.cores?.[a]));
   const clients: Child[] = [];
   try {
     const ports = await Promise.all(aggregators.map((child) => child.line('ready ')));
     const urls = ports.map((port) => `ws://127.0.0.1:${port}`);
-    const tokens: string[] = [];
-    for (let i = 0; i < config.cohort; i++) tokens.push((await coordinator.issueToken()).token); // one at a time: each is a ledger transaction, and a burst would hold the coordinator's loop past its lease
+    coordinator.process.stdin!.write(`tokens ${config.cohort}\n`);
+    const tokens = JSON.parse(await coordinator.line('tokens ')) as string[];
     for (let p = 0; p < CLIENT_PROCESSES; p++) {
       const share = tokens.filter((_, i) => i % CLIENT_PROCESSES === p);
       // client i of process p goes to aggregator (i mod aggregators): both processes spread over all of them
@@ -199,7 +201,7 @@ export async function runTrial(redisUrl: string, config: Config, trial: number):
         clients: clientUsage.reduce((sum, u) => sum + u.userMs + u.systemMs, 0),
         // task frames the light clients received from each aggregator (its sampled clients); none from privkit/client
         tasks: aggregators.map((_, a) => clientUsage.reduce((sum, u) => sum + (u.tasks?.[a] ?? NaN), 0)),
-        coordinator: (({ user, system }) => (user + system) / 1000)(process.cpuUsage()),
+        coordinator: (({ userMs, systemMs }) => userMs + systemMs)(await coordinator.usage()),
         redis: await redisCpu(redis),
       };
     };
@@ -216,7 +218,7 @@ export async function runTrial(redisUrl: string, config: Config, trial: number):
       if (completions.length === ROUNDS) last = sample();
     });
     const loadBefore = loadavg()[0]!;
-    const final = await coordinator.finished;
+    const final = JSON.parse(await coordinator.line('finished ')) as TaskStatus;
     for (let wait = 0; completions.length < ROUNDS && wait < 100; wait++) await new Promise((resolve) => setTimeout(resolve, 10)); // the last result's event
     subscriber.destroy();
     if (completions.length !== ROUNDS || final.rounds.some((r) => r.status !== 'released' || r.included !== config.cohort)) {
@@ -260,7 +262,10 @@ export async function runTrial(redisUrl: string, config: Config, trial: number):
   } finally {
     for (const child of [...aggregators, ...clients]) if (child.process.exitCode === null) child.process.kill('SIGKILL');
     redis.destroy();
-    await coordinator.close();
+    if (coordinator.process.exitCode === null) {
+      coordinator.process.kill('SIGTERM'); // releases its lease and closes its ledger
+      await new Promise((resolve) => coordinator.process.once('exit', resolve));
+    }
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
