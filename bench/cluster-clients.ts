@@ -1,5 +1,5 @@
-// Child process of the cluster bench suite: privkit/client sessions, one per token, spread over the
-// aggregators round-robin. stdin: JSON { taskId, urls, tokens, inputs } on the first line; then each
+// Child process of the cluster bench suite: privkit/client sessions, one per token, spread round-robin over the
+// aggregators it is given (urls). stdin: JSON { taskId, urls, tokens, inputs } on the first line; then each
 // line "cpu" is answered with "cpu <json>" (cluster-usage.ts: this process's CPU time so far). Each client holds one
 // sample of `inputs` features, so its local training is small next to the transfer of the model and
 // update. Prints "done" once the task has ended every session; exits when stdin closes.

@@ -1,5 +1,5 @@
 // Child process of the cluster bench suite: "light" clients of a central-DP task, one WebSocket per
-// token, spread over the aggregators round-robin. They speak the wire protocol directly and do no
+// token, spread round-robin over the aggregators it is given (urls). They speak the wire protocol directly and do no
 // local work: an update is the same precomputed vector every round (a client's training is its own
 // device's time, not the service's), encoded once per round for every client of the process; each
 // client sends a copy numbered for its connection as ONE WebSocket frame, as privkit/client sends its

@@ -1,7 +1,7 @@
 // `npm run bench cluster`: privkit/server scaled out over Redis on this machine: does a second
 // aggregator process serve a central-DP cohort faster? A redis-server on a free local port; a
 // coordinator in a process of its own (cluster-coordinator.ts); 1 or 2 aggregator processes; 400 or 1,000 clients in 2 other processes
-// (spread round-robin over the aggregators), all sampled every round, a 10,000-parameter model (softmax
+// (with 2 aggregators, each process's clients connect to one of them), all sampled every round, a 10,000-parameter model (softmax
 // regression, 999 inputs x 10 classes).
 // On 2 cores the clients compete with the aggregators for the CPU, so three kinds of trial:
 //   - light clients (cluster-light-clients.ts): the wire protocol with a precomputed update and no
@@ -181,13 +181,18 @@ export async function runTrial(redisUrl: string, config: Config, trial: number):
   try {
     const ports = await Promise.all(aggregators.map((child) => child.line('ready ')));
     const urls = ports.map((port) => `ws://127.0.0.1:${port}`);
+    // the aggregators each client process connects to (its clients round-robin over them): with as many aggregators as
+    // processes, one each. A process that served both would couple them: one aggregator's clients would wait behind the
+    // other's traffic in the same single-threaded process, which independent devices never do (see docs/SCALE.md)
+    const servedBy = Array.from({ length: CLIENT_PROCESSES }, (_, p) =>
+      config.aggregators >= CLIENT_PROCESSES ? aggregators.map((_, a) => a).filter((a) => a % CLIENT_PROCESSES === p) : [p % config.aggregators],
+    );
     coordinator.process.stdin!.write(`tokens ${config.cohort}\n`);
     const tokens = JSON.parse(await coordinator.line('tokens ')) as string[];
     for (let p = 0; p < CLIENT_PROCESSES; p++) {
       const share = tokens.filter((_, i) => i % CLIENT_PROCESSES === p);
-      // client i of process p goes to aggregator (i mod aggregators): both processes spread over all of them
       const child = spawnNode(config.clients === 'light' ? 'cluster-light-clients.js' : 'cluster-clients.js', []);
-      child.process.stdin!.write(JSON.stringify({ taskId: task.id, urls, tokens: share, inputs: INPUTS, params: PARAMS }) + '\n');
+      child.process.stdin!.write(JSON.stringify({ taskId: task.id, urls: servedBy[p]!.map((a) => urls[a]!), tokens: share, inputs: INPUTS, params: PARAMS }) + '\n');
       clients.push(child);
     }
     const done = clients.map((child) => child.line('done'));
@@ -200,7 +205,7 @@ export async function runTrial(redisUrl: string, config: Config, trial: number):
         aggregators: await Promise.all(aggregators.map((child) => child.usage())),
         clients: clientUsage.reduce((sum, u) => sum + u.userMs + u.systemMs, 0),
         // task frames the light clients received from each aggregator (its sampled clients); none from privkit/client
-        tasks: aggregators.map((_, a) => clientUsage.reduce((sum, u) => sum + (u.tasks?.[a] ?? NaN), 0)),
+        tasks: aggregators.map((_, a) => clientUsage.reduce((sum, u, p) => sum + (servedBy[p]!.includes(a) ? (u.tasks?.[servedBy[p]!.indexOf(a)] ?? NaN) : 0), 0)),
         coordinator: (({ userMs, systemMs }) => userMs + systemMs)(await coordinator.usage()),
         redis: await redisCpu(redis),
       };
