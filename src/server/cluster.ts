@@ -511,6 +511,13 @@ export class ClusterCoordinator {
     const round = this.#round;
     if (round === undefined) await this.#maybeStartRound();
     else await this.#maybeFinishRound(round);
+    const waiting = this.#round;
+    if (waiting !== undefined && !this.#closing) {
+      // a round in flight (opened, waiting, or admitted): its aggregators' writes wake the coordinator; in case one
+      // dies without writing, a look at the heartbeats every HEARTBEAT_CHECK_MS, and one at the deadline
+      clearTimeout(this.#heartbeatLook);
+      this.#heartbeatLook = setTimeout(() => this.#wake(), Math.max(0, Math.min(HEARTBEAT_CHECK_MS, waiting.deadline - Date.now())));
+    }
   }
 
   /** A fenced write; a coordinator that lost its lease stops. */
@@ -649,13 +656,7 @@ export class ClusterCoordinator {
   async #waitFor(pending: string[], deadline: number): Promise<boolean> {
     if (pending.length > 0 && Date.now() < deadline) {
       const beats = await Promise.all(pending.map((a) => this.#redis.exists(this.#keys.alive(a))));
-      if (beats.some((b) => b === 1)) {
-        // a living aggregator is still collecting: its write wakes the coordinator; until then a look at the heartbeats
-        // every HEARTBEAT_CHECK_MS, and one at the deadline
-        clearTimeout(this.#heartbeatLook);
-        this.#heartbeatLook = setTimeout(() => this.#wake(), Math.max(0, Math.min(HEARTBEAT_CHECK_MS, deadline - Date.now())));
-        return true;
-      }
+      if (beats.some((b) => b === 1)) return true; // a living aggregator is still collecting
     }
     return this.#closing;
   }
