@@ -1,8 +1,10 @@
 // Child process of the cluster bench suite: one aggregator of a task scaled out over Redis.
 // argv: redis URL, task id, aggregator id. Prints "ready <port>"; then each stdin line "cpu" is
-// answered with "cpu <ms>" (this process's CPU time so far); SIGTERM closes it.
+// answered with "cpu <json>" (processUsage below: this process's CPU time so far, its context switches
+// and its event loop's idle time); SIGTERM closes it.
 import { createInterface } from 'node:readline';
 import { createAggregator } from '../src/server/index.js';
+import { processUsage } from './cluster-usage.js';
 
 const [redis, taskId, id] = process.argv.slice(2);
 // a long heartbeat: on this oversubscribed machine a busy process can miss a short one, which would drop its clients
@@ -10,9 +12,7 @@ const aggregator = await createAggregator({ redis: redis!, taskId: taskId!, id: 
 process.stdout.write(`ready ${aggregator.port}\n`);
 const lines = createInterface({ input: process.stdin });
 lines.on('line', (line) => {
-  if (line !== 'cpu') return;
-  const { user, system } = process.cpuUsage();
-  process.stdout.write(`cpu ${(user + system) / 1000}\n`);
+  if (line === 'cpu') process.stdout.write(`cpu ${JSON.stringify(processUsage())}\n`);
 });
 process.once('SIGTERM', () => {
   lines.close();

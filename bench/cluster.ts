@@ -1,15 +1,16 @@
 // `npm run bench cluster`: privkit/server scaled out over Redis on this machine: does a second
 // aggregator process serve a central-DP cohort faster? A redis-server on a free local port; a
-// coordinator in this process; 1 or 2 aggregator processes; 400 or 1,000 clients in 2 other processes
-// (spread round-robin over the aggregators), all sampled every round, a 10,000-parameter model (softmax
+// coordinator in a process of its own (cluster-coordinator.ts); 1 or 2 aggregator processes; 400 or 1,000 clients in 2 other processes
+// (with 2 aggregators, each process's clients connect to one of them), all sampled every round, a 10,000-parameter model (softmax
 // regression, 999 inputs x 10 classes).
 // On 2 cores the clients compete with the aggregators for the CPU, so three kinds of trial:
 //   - light clients (cluster-light-clients.ts): the wire protocol with a precomputed update and no
 //     local work, so that the aggregators are the bottleneck (what the goal is about: the serving
-//     capacity of aggregator processes), with each aggregator pinned to a core of its own (aggregator
-//     i on core i, taskset: one aggregator process gets exactly one core in the 1-aggregator trial, as
-//     each does in the 2-aggregator one; clients, coordinator and Redis have no core of their own on 2
-//     cores and are left to the scheduler), 400 and 1,000 clients, and unpinned at 400;
+//     capacity of aggregator processes), with each aggregator pinned to a core of its own (taskset: one
+//     aggregator process gets exactly one core in the 1-aggregator trial, as each does in the
+//     2-aggregator one; the 1-aggregator trials take core 0 then core 1, the 2-aggregator ones cores
+//     0, 1 then 1, 0; clients, coordinator and Redis have no core of their own on 2 cores and are left
+//     to the scheduler), 400 and 1,000 clients, and unpinned at 400;
 //   - privkit/client training one sample (cluster-clients.ts), unpinned, 400 clients.
 // Two measures of each trial: the wall time of a round (between two consecutive round results: result
 // broadcast, check-ins, sampling, model to the clients, uploads, clipping, partial sums, merge, noise,
@@ -18,7 +19,10 @@
 // of its own: its critical path per round = the busiest aggregator's CPU + the coordinator's + Redis's
 // (one each whatever the number of aggregators, taken as wholly serial); 2 aggregators over 1 is the
 // ratio of critical paths. It is not a wall time. Configurations alternate 1, 2, 1, 2 aggregators so
-// a change in the machine's load hits both; the load average is reported with each. Then the Redis
+// a change in the machine's load hits both; the load average is reported with each. Per aggregator the
+// bench also reports what tells an uneven split of work from an uneven cost of the same work: its
+// sampled clients, user and system CPU, socket reads and writes per client (/proc/PID/io), context
+// switches and the time it waited for a core (/proc/PID/task/*/schedstat). Then the Redis
 // figures docs/SCALE.md rests on: the throughput of partial-sum writes (HSET of a float64 vector, 10^4
 // and 10^6 parameters) and of check-in writes (client id -> aggregator id, 10^6 of them in HSETs of
 // 100 as an aggregator batches them, then the HGETALL snapshot of all 10^6), one client, pipelined.
@@ -28,10 +32,11 @@ import { cpus, loadavg, platform, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
-import { createCoordinator, type TaskOptions } from '../src/server/index.js';
+import type { TaskOptions, TaskStatus } from '../src/server/index.js';
 import { taskKeys } from '../src/server/redis.js';
 import { startRedis } from '../test/support/redis.js';
 import { textTable } from './harness.js';
+import { schedStat, syscalls, type ProcessUsage } from './cluster-usage.js';
 
 const CLIENT_PROCESSES = 2;
 const INPUTS = 999; // (999 + 1) x 10 = 10,000 parameters
@@ -42,23 +47,46 @@ const here = dirname(fileURLToPath(import.meta.url));
 /**
  * A configuration: light clients (a precomputed update, no local work: cluster-light-clients.ts) or
  * privkit/client training one sample (cluster-clients.ts); each aggregator pinned to a core of its own
- * (aggregator i on core i, taskset) or left to the scheduler. Clients, coordinator and Redis are never pinned.
+ * (aggregator i on core cores[i], taskset) or left to the scheduler. Clients, coordinator and Redis are never pinned.
  */
-interface Config {
+export interface Config {
   /** Clients, all sampled every round. */
   cohort: number;
   aggregators: number;
   clients: 'light' | 'full';
-  pinned: boolean;
+  /** Aggregator i runs on core cores[i] (taskset); none: unpinned. */
+  cores?: number[];
 }
 
-interface Trial extends Config {
+/** A process's usage so far (cluster-usage.ts), with its threads' run-queue wait (ms; NaN without /proc). */
+type Usage = ProcessUsage & { runQueueMs: number; reads: number; writes: number; tasks?: number[] };
+
+/** What one aggregator did per counted round. */
+export interface AggregatorRounds {
+  /** Its sampled clients per round (task frames the light clients received from it; NaN with privkit/client). */
+  sampled: number;
+  userMs: number;
+  systemMs: number;
+  voluntary: number;
+  involuntary: number;
+  /** Its event loop waiting (for clients, Redis, the coordinator) and running callbacks. */
+  idleMs: number;
+  activeMs: number;
+  /** Ready to run, waiting for a core. */
+  runQueueMs: number;
+  /** Read and write system calls (sockets: a message read in more pieces costs more calls). */
+  reads: number;
+  writes: number;
+}
+
+export interface Trial extends Config {
   roundMs: number[];
   medianRoundMs: number;
   /** Wall time from the first counted round's start to the last one's end, per round. */
   wallMsPerRound: number;
-  /** CPU ms per counted round, over the same window: each aggregator, the coordinator (this process), Redis, the client processes together. */
+  /** CPU ms per counted round, over the same window: each aggregator, the coordinator, Redis, the client processes together. */
   cpuMsPerRound: { aggregators: number[]; coordinator: number; redis: number; clients: number };
+  aggregatorRounds: AggregatorRounds[];
   /** The server side's critical path per round in CPU ms: the busiest aggregator + the coordinator + Redis (one each, whatever the aggregators). */
   criticalPathMs: number;
   loadAverage: [number, number];
@@ -98,10 +126,12 @@ class Child {
     });
   }
 
-  /** This child's CPU time so far in ms (it answers a "cpu" line on stdin). */
-  cpu(): Promise<number> {
+  /** This child's usage so far (it answers a "cpu" line on stdin), with its threads' run-queue wait from /proc. */
+  async usage(): Promise<Usage> {
     this.process.stdin!.write('cpu\n');
-    return this.line('cpu ').then(Number);
+    const own = JSON.parse(await this.line('cpu ')) as ProcessUsage;
+    const io = syscalls(this.process.pid!);
+    return { ...own, runQueueMs: schedStat(this.process.pid!)?.waitMs ?? NaN, reads: io?.reads ?? NaN, writes: io?.writes ?? NaN };
   }
 
   /** Gives each waiter the first line with its prefix (a line goes to one waiter). */
@@ -128,7 +158,7 @@ async function redisCpu(redis: { info(section: string): Promise<string> }): Prom
   return 1000 * (field('used_cpu_user') + field('used_cpu_sys'));
 }
 
-async function runTrial(redisUrl: string, config: Config, trial: number): Promise<Trial> {
+export async function runTrial(redisUrl: string, config: Config, trial: number): Promise<Trial> {
   const task: TaskOptions = {
     id: `bench-${trial}`,
     model: { type: 'softmax-regression', inputs: INPUTS, classes: 10 },
@@ -141,33 +171,45 @@ async function runTrial(redisUrl: string, config: Config, trial: number): Promis
     trainMs: 120000,
   };
   const dataDir = mkdtempSync(join(tmpdir(), 'privkit-bench-cluster-'));
-  const coordinator = await createCoordinator({ redis: redisUrl, task, dataDir });
+  const coordinator = spawnNode('cluster-coordinator.js', []);
+  coordinator.process.stdin!.write(JSON.stringify({ redis: redisUrl, task, dataDir }) + '\n');
   const redis = createClient({ url: redisUrl });
   await redis.connect();
-  const aggregators = Array.from({ length: config.aggregators }, (_, a) => spawnNode('cluster-aggregator.js', [redisUrl, task.id, `a${a}`], config.pinned ? a % cpus().length : undefined));
+  await coordinator.line('ready'); // the task is published: aggregators can start
+  const aggregators = Array.from({ length: config.aggregators }, (_, a) => spawnNode('cluster-aggregator.js', [redisUrl, task.id, `a${a}`], config.cores?.[a]));
   const clients: Child[] = [];
   try {
     const ports = await Promise.all(aggregators.map((child) => child.line('ready ')));
     const urls = ports.map((port) => `ws://127.0.0.1:${port}`);
-    const tokens: string[] = [];
-    for (let i = 0; i < config.cohort; i++) tokens.push((await coordinator.issueToken()).token); // one at a time: each is a ledger transaction, and a burst would hold the coordinator's loop past its lease
+    // the aggregators each client process connects to (its clients round-robin over them): with as many aggregators as
+    // processes, one each. A process that served both would couple them: one aggregator's clients would wait behind the
+    // other's traffic in the same single-threaded process, which independent devices never do (see docs/SCALE.md)
+    const servedBy = Array.from({ length: CLIENT_PROCESSES }, (_, p) =>
+      config.aggregators >= CLIENT_PROCESSES ? aggregators.map((_, a) => a).filter((a) => a % CLIENT_PROCESSES === p) : [p % config.aggregators],
+    );
+    coordinator.process.stdin!.write(`tokens ${config.cohort}\n`);
+    const tokens = JSON.parse(await coordinator.line('tokens ')) as string[];
     for (let p = 0; p < CLIENT_PROCESSES; p++) {
       const share = tokens.filter((_, i) => i % CLIENT_PROCESSES === p);
-      // client i of process p goes to aggregator (i mod aggregators): both processes spread over all of them
       const child = spawnNode(config.clients === 'light' ? 'cluster-light-clients.js' : 'cluster-clients.js', []);
-      child.process.stdin!.write(JSON.stringify({ taskId: task.id, urls, tokens: share, inputs: INPUTS, params: PARAMS }) + '\n');
+      child.process.stdin!.write(JSON.stringify({ taskId: task.id, urls: servedBy[p]!.map((a) => urls[a]!), tokens: share, inputs: INPUTS, params: PARAMS }) + '\n');
       clients.push(child);
     }
     const done = clients.map((child) => child.line('done'));
     for (const d of done) d.catch(() => undefined); // awaited below; a trial that fails first kills the clients
     // CPU of every process over the counted rounds: sampled at the end of the first round and of the last
-    const sample = async () => ({
-      at: performance.now(),
-      aggregators: await Promise.all(aggregators.map((child) => child.cpu())),
-      clients: (await Promise.all(clients.map((child) => child.cpu()))).reduce((a, b) => a + b, 0),
-      coordinator: (({ user, system }) => (user + system) / 1000)(process.cpuUsage()),
-      redis: await redisCpu(redis),
-    });
+    const sample = async () => {
+      const clientUsage = await Promise.all(clients.map((child) => child.usage()));
+      return {
+        at: performance.now(),
+        aggregators: await Promise.all(aggregators.map((child) => child.usage())),
+        clients: clientUsage.reduce((sum, u) => sum + u.userMs + u.systemMs, 0),
+        // task frames the light clients received from each aggregator (its sampled clients); none from privkit/client
+        tasks: aggregators.map((_, a) => clientUsage.reduce((sum, u, p) => sum + (servedBy[p]!.includes(a) ? (u.tasks?.[servedBy[p]!.indexOf(a)] ?? NaN) : 0), 0)),
+        coordinator: (({ userMs, systemMs }) => userMs + systemMs)(await coordinator.usage()),
+        redis: await redisCpu(redis),
+      };
+    };
     // round completions from the coordinator's result events (not its status(), whose epsilon would cost the coordinator CPU)
     let first: ReturnType<typeof sample> | undefined;
     let last: ReturnType<typeof sample> | undefined;
@@ -181,7 +223,7 @@ async function runTrial(redisUrl: string, config: Config, trial: number): Promis
       if (completions.length === ROUNDS) last = sample();
     });
     const loadBefore = loadavg()[0]!;
-    const final = await coordinator.finished;
+    const final = JSON.parse(await coordinator.line('finished ')) as TaskStatus;
     for (let wait = 0; completions.length < ROUNDS && wait < 100; wait++) await new Promise((resolve) => setTimeout(resolve, 10)); // the last result's event
     subscriber.destroy();
     if (completions.length !== ROUNDS || final.rounds.some((r) => r.status !== 'released' || r.included !== config.cohort)) {
@@ -193,8 +235,21 @@ async function runTrial(redisUrl: string, config: Config, trial: number): Promis
     await Promise.all(done);
     for (const child of clients) child.process.stdin!.end();
     const roundMs = completions.slice(1).map((t, i) => t - completions[i]!);
+    const perRound = (a: number, field: Exclude<keyof Usage, 'tasks'>) => (to.aggregators[a]![field] - from.aggregators[a]![field]) / counted;
+    const aggregatorRounds = aggregators.map((_, a) => ({
+      sampled: (to.tasks[a]! - from.tasks[a]!) / counted,
+      userMs: perRound(a, 'userMs'),
+      systemMs: perRound(a, 'systemMs'),
+      voluntary: perRound(a, 'voluntary'),
+      involuntary: perRound(a, 'involuntary'),
+      idleMs: perRound(a, 'idleMs'),
+      activeMs: perRound(a, 'activeMs'),
+      runQueueMs: perRound(a, 'runQueueMs'),
+      reads: perRound(a, 'reads'),
+      writes: perRound(a, 'writes'),
+    }));
     const cpuMsPerRound = {
-      aggregators: to.aggregators.map((ms, a) => (ms - from.aggregators[a]!) / counted),
+      aggregators: aggregatorRounds.map((r) => r.userMs + r.systemMs),
       coordinator: (to.coordinator - from.coordinator) / counted,
       redis: (to.redis - from.redis) / counted,
       clients: (to.clients - from.clients) / counted,
@@ -205,13 +260,17 @@ async function runTrial(redisUrl: string, config: Config, trial: number): Promis
       medianRoundMs: median(roundMs),
       wallMsPerRound: (completions[ROUNDS - 1]! - completions[0]!) / counted,
       cpuMsPerRound,
+      aggregatorRounds,
       criticalPathMs: Math.max(...cpuMsPerRound.aggregators) + cpuMsPerRound.coordinator + cpuMsPerRound.redis,
       loadAverage: [loadBefore, loadavg()[0]!],
     };
   } finally {
     for (const child of [...aggregators, ...clients]) if (child.process.exitCode === null) child.process.kill('SIGKILL');
     redis.destroy();
-    await coordinator.close();
+    if (coordinator.process.exitCode === null) {
+      coordinator.process.kill('SIGTERM'); // releases its lease and closes its ledger
+      await new Promise((resolve) => coordinator.process.once('exit', resolve));
+    }
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -278,34 +337,61 @@ export async function clusterSuite(): Promise<void> {
       await measureWrites(redis.url, 'check-ins (client id -> aggregator id), 100 per HSET', 10, 1000000, 10, 100),
     ];
     // 1, 2, 1, 2 aggregators in each kind, so that a change in the machine's load hits both
-    const kinds: Omit<Config, 'aggregators'>[] = [
+    // pinned kinds: the 1-aggregator trials take core 0 then core 1, the 2-aggregator ones cores 0, 1 then 1, 0, so that
+    // neither a core nor an aggregator's place in the order of Redis's subscribers (a0 hears of a round first) favours one side
+    const kinds: { cohort: number; clients: Config['clients']; pinned: boolean }[] = [
       { cohort: 400, clients: 'light', pinned: true },
       { cohort: 1000, clients: 'light', pinned: true },
       { cohort: 400, clients: 'light', pinned: false },
       { cohort: 400, clients: 'full', pinned: false },
     ];
-    const trials: Trial[] = [];
-    for (const kind of kinds) for (const aggregators of [1, 2, 1, 2]) trials.push(await runTrial(redis.url, { ...kind, aggregators }, trials.length));
+    const trials: (Trial & { pinned: boolean })[] = [];
+    for (const { pinned, ...kind } of kinds) {
+      for (const [i, aggregators] of [1, 2, 1, 2].entries()) {
+        const cores = pinned ? (i < 2 ? [0, 1] : [1, 0]).slice(0, aggregators) : undefined;
+        trials.push({ ...(await runTrial(redis.url, { ...kind, aggregators, ...(cores === undefined ? {} : { cores }) }, trials.length)), pinned });
+      }
+    }
     console.log(
       `\nprivkit/server over Redis, central DP: a cohort of clients x ${PARAMS} params, all sampled, clients in ${CLIENT_PROCESSES} processes; round wall time (ms);` +
         ` CPU ms per round of each process over rounds 2-${ROUNDS}; critical path = busiest aggregator + coordinator + Redis (CPU ms, a model, not wall time)`,
     );
+    const each = (t: Trial, value: (r: AggregatorRounds) => string) => t.aggregatorRounds.map(value).join(' + ');
+    const fixed = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : '-'); // no counts from privkit/client clients
     console.log(
       textTable(
-        ['cohort', 'clients', 'pinned', 'aggregators', 'median round (wall)', 'rounds (ms)', 'CPU/round: aggregators', 'coordinator', 'Redis', 'clients', 'critical path (CPU)', 'load before, after'],
+        ['cohort', 'clients', 'cores', 'aggregators', 'median round (wall)', 'CPU/round: aggregators', 'coordinator', 'Redis', 'clients', 'critical path (CPU)', 'load before, after'],
         trials.map((t) => [
           String(t.cohort),
           t.clients,
-          t.pinned ? 'yes' : 'no',
+          t.cores === undefined ? 'any' : t.cores.join(', '),
           String(t.aggregators),
           t.medianRoundMs.toFixed(0),
-          t.roundMs.map((x) => x.toFixed(0)).join(' '),
           t.cpuMsPerRound.aggregators.map((x) => x.toFixed(0)).join(' + '),
-          t.cpuMsPerRound.coordinator.toFixed(0),
-          t.cpuMsPerRound.redis.toFixed(0),
+          t.cpuMsPerRound.coordinator.toFixed(1),
+          t.cpuMsPerRound.redis.toFixed(1),
           t.cpuMsPerRound.clients.toFixed(0),
           t.criticalPathMs.toFixed(0),
           t.loadAverage.map((x) => x.toFixed(2)).join(', '),
+        ]),
+      ),
+    );
+    // what each aggregator did per round: how evenly the work was split, and what its CPU went on
+    console.log('\nper aggregator and round: sampled clients; CPU user + system (ms); socket reads and writes per sampled client; context switches voluntary / forced; waiting for a core (ms)');
+    console.log(
+      textTable(
+        ['cohort', 'clients', 'cores', 'aggregators', 'sampled', 'user + system', 'reads/client', 'writes/client', 'switches', 'run-queue wait'],
+        trials.map((t) => [
+          String(t.cohort),
+          t.clients,
+          t.cores === undefined ? 'any' : t.cores.join(', '),
+          String(t.aggregators),
+          each(t, (r) => fixed(r.sampled, 0)),
+          each(t, (r) => `${r.userMs.toFixed(0)}+${r.systemMs.toFixed(0)}`),
+          each(t, (r) => fixed(r.reads / r.sampled, 2)),
+          each(t, (r) => fixed(r.writes / r.sampled, 2)),
+          each(t, (r) => `${r.voluntary.toFixed(0)}/${r.involuntary.toFixed(0)}`),
+          each(t, (r) => r.runQueueMs.toFixed(0)),
         ]),
       ),
     );

@@ -224,6 +224,13 @@ function shardSampleRate(sampled: number, candidates: number, colluding: number)
   return candidates - colluding <= sampled ? 1 : sampled / (candidates - colluding);
 }
 
+/**
+ * Milliseconds between the coordinator's looks at the heartbeats of the aggregators a round still waits for (their
+ * partials, reports or sums): a dead one's clients are dropouts this long after its heartbeat lapses. Everything
+ * else wakes the coordinator by an event (check-ins between rounds, partials, reports, sums).
+ */
+const HEARTBEAT_CHECK_MS = 200;
+
 function readMs(name: string, value: unknown, fallback: number): number {
   return value === undefined ? fallback : assertInteger(name, value, 1, 2 ** 31 - 1);
 }
@@ -293,7 +300,10 @@ export class ClusterCoordinator {
   /** Secure aggregation: the clients the ledger bans (loaded at start, then as this coordinator bans them). */
   readonly #banned = new Set<string>();
   readonly #published: PublishedTask;
-  readonly #poll: ReturnType<typeof setInterval>;
+  /** Renews the lease every leaseMs / 5 (and catches a check-in event missed between rounds). */
+  readonly #renewal: ReturnType<typeof setInterval>;
+  /** A round's next look at the heartbeats it waits on, or its deadline. */
+  #heartbeatLook: ReturnType<typeof setTimeout> | undefined;
   #params: Float32Array;
   #modelVersion: number;
   #checkedIn = 0;
@@ -341,7 +351,7 @@ export class ClusterCoordinator {
     const latest = this.#ledger.latestModel(task.id)!;
     this.#params = latest.params;
     this.#modelVersion = latest.version;
-    this.#poll = setInterval(() => this.#wake(), 50); // deadlines, heartbeats and any missed wake-up
+    this.#renewal = setInterval(() => void this.#renewLease(), Math.max(1, Math.floor(parts.lease.ttlMs / 5)));
   }
 
   /** @internal publishes the task and the model, then starts the rounds. */
@@ -376,7 +386,7 @@ export class ClusterCoordinator {
       // the round a previous coordinator left in flight is aborted (ledger rule 3): aggregators drop it
       ...(last === undefined ? [] : [['PUBLISH', { key: this.#keys.events }, `result ${JSON.stringify(this.#result(last, 'aborted', 0))}`]]),
     ]);
-    await this.#subscriber.subscribe(this.#keys.events, (message) => {
+    await this.#subscriber.subscribe(this.#keys.wakeups, (message) => {
       // check-ins matter only between rounds (clients check in again as soon as they upload: no wake-up per batch mid-round)
       if ((message === 'checkin' && this.#round === undefined) || message.startsWith('part ')) this.#wake();
     });
@@ -441,7 +451,8 @@ export class ClusterCoordinator {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
-    clearInterval(this.#poll);
+    clearInterval(this.#renewal);
+    clearTimeout(this.#heartbeatLook);
     while (this.#running) await sleep(5); // let a step finish its ledger transaction
     await this.#lease.release().catch(() => undefined);
     this.#subscriber.destroy();
@@ -466,22 +477,47 @@ export class ClusterCoordinator {
           await this.#step();
         } while (this.#again && !this.#closing);
       } catch (error) {
-        // conservative: stop acting; a restart on the ledger aborts the round in flight (its charge stays)
         this.#running = false;
-        this.#rejectFinished(error);
-        await this.close();
+        await this.#stop(error);
       } finally {
         this.#running = false;
       }
     })();
   }
 
+  /** Conservative: stops acting; a restart on the ledger aborts the round in flight (its charge stays). */
+  async #stop(error: unknown): Promise<void> {
+    this.#rejectFinished(error);
+    await this.close();
+  }
+
+  /**
+   * Keeps the lease (a coordinator whose lease lapsed, or that cannot reach Redis, stops); between rounds it also
+   * takes a look at the check-ins, in case a check-in event was lost while the subscriber reconnected.
+   */
+  async #renewLease(): Promise<void> {
+    if (this.#closing) return;
+    try {
+      if (!(await this.#lease.renew())) throw new PrivkitError('E_PROTOCOL', `the coordinator lease of task ${this.#task.id} lapsed and was taken over`, { argument: 'leaseMs' });
+    } catch (error) {
+      if (!this.#closing) await this.#stop(error);
+      return;
+    }
+    if (this.#round === undefined) this.#wake();
+  }
+
   async #step(): Promise<void> {
     if (this.#closing || this.#finishedBy !== undefined) return;
-    if (!(await this.#lease.renew())) throw new PrivkitError('E_PROTOCOL', `the coordinator lease of task ${this.#task.id} lapsed and was taken over`, { argument: 'leaseMs' });
     const round = this.#round;
     if (round === undefined) await this.#maybeStartRound();
     else await this.#maybeFinishRound(round);
+    const waiting = this.#round;
+    if (waiting !== undefined && !this.#closing) {
+      // a round in flight (opened, waiting, or admitted): its aggregators' writes wake the coordinator; in case one
+      // dies without writing, a look at the heartbeats every HEARTBEAT_CHECK_MS, and one at the deadline
+      clearTimeout(this.#heartbeatLook);
+      this.#heartbeatLook = setTimeout(() => this.#wake(), Math.max(0, Math.min(HEARTBEAT_CHECK_MS, waiting.deadline - Date.now())));
+    }
   }
 
   /** A fenced write; a coordinator that lost its lease stops. */
@@ -1066,7 +1102,7 @@ export class ClusterAggregator {
       .multi()
       .hSet(key, field, value)
       .pExpire(key, 10 * this.#task.trainMs + 60000) // a part nobody collects (its round was decided) does not stay
-      .publish(this.#keys.events, `part ${round} ${this.id}`)
+      .publish(this.#keys.wakeups, `part ${round} ${this.id}`)
       .exec();
   }
 
@@ -1190,7 +1226,7 @@ export class ClusterAggregator {
     const fields = [...this.#pendingCheckIns].flatMap((id) => [id, this.id]);
     this.#pendingCheckIns.clear();
     if (fields.length === 0 || this.#closing) return;
-    void this.#redis.multi().hSet(this.#keys.checkins, fields).publish(this.#keys.events, 'checkin').exec().catch(() => undefined);
+    void this.#redis.multi().hSet(this.#keys.checkins, fields).publish(this.#keys.wakeups, 'checkin').exec().catch(() => undefined);
   }
 
   /** Withdraws a check-in: from the next batch, or from Redis (commands on one connection run in order). */

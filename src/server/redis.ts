@@ -21,7 +21,10 @@
 //                 would charge the task from zero, is refused at start)
 //   finished      'rounds' or 'budget' once the task has ended
 //   lock, epoch   the coordinator lock (value: its fencing token) and the counter tokens come from
-//   channel events: 'checkin', 'round R', 'part R A', 'admit R', 'result {json}', 'finished' (wake-ups; the keys hold the state)
+//   channel events: 'round R', 'admit R', 'result {json}', 'finished' (the coordinator's wake-ups of aggregators)
+//   channel wakeups: 'checkin', 'part R A' (aggregators' wake-ups of the coordinator: on a channel of their own, so
+//                 that no aggregator hears every other aggregator's check-in batches and partials)
+//   (the keys hold the state; a message only wakes its reader)
 //
 // The lock (Kleppmann's fencing tokens over a lease, https://martin.kleppmann.com/2016/02/08/how-to-do-distributed-locking.html):
 // a coordinator takes `lock` with SET NX PX ttl, its value a token from INCR `epoch`, and renews it
@@ -90,6 +93,7 @@ export function taskKeys(taskId: string) {
     lock: `${p}lock`,
     epoch: `${p}epoch`,
     events: `${p}events`,
+    wakeups: `${p}wakeups`,
   };
 }
 
@@ -134,6 +138,11 @@ export class Lease {
     this.#client = client;
     this.#keys = keys;
     this.#ttlMs = ttlMs;
+  }
+
+  /** Milliseconds the lease lasts unless renewed. */
+  get ttlMs(): number {
+    return this.#ttlMs;
   }
 
   /** The fencing token (a decimal integer, larger for every new lease); '' before {@link acquire}. */

@@ -210,6 +210,32 @@ describe('privkit/server over Redis: 3 aggregator processes', () => {
     await coordinator.close();
   }, 60000);
 
+  it('withholds a round whose only aggregator is killed before its partial: no write wakes the coordinator, its look at the heartbeats does, before the deadline', async () => {
+    const task = { ...baseTask('cluster-kill-solo'), rounds: 1, clientsPerRound: 3, minCheckIns: 3 };
+    const coordinator = await createCoordinator({ redis: redis.url, task, dataDir: dataDir() });
+    const solo = await startAggregator(task.id, 'solo');
+    let killedAt = 0;
+    const clients = startClients(coordinator, task.id, [solo.url], 3, [], () => {
+      if (killedAt === 0) {
+        killedAt = Date.now();
+        solo.child.kill('SIGKILL');
+      }
+      return true;
+    });
+    // the round ends once the heartbeat (aliveMs 3 s) lapses, well before trainMs (8 s) would end it
+    let round: ReturnType<ClusterCoordinator['status']>['rounds'][number] | undefined;
+    while (round === undefined || round.status === 'open') {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      round = coordinator.status().rounds.find((r) => r.round === 1);
+      if (killedAt > 0 && Date.now() - killedAt > task.trainMs!) break;
+    }
+    expect(killedAt).toBeGreaterThan(0);
+    expect(round).toMatchObject({ status: 'withheld', included: 0 });
+    expect(Date.now() - killedAt).toBeLessThan(task.trainMs!);
+    await coordinator.close();
+    await clients;
+  }, 60000);
+
   it('a coordinator restarted on its ledger aborts the round in flight and carries on with new round numbers', async () => {
     const task = { ...baseTask('cluster-restart'), rounds: 2 };
     const dir = dataDir();
