@@ -985,10 +985,26 @@ function gadgetPair(field: i32, p: i32, wireA: usize, wireB: usize, out: usize, 
   const rootTable = scratch + 4 * size;
   const invTable = rootTable + <usize>half * size;
   const twist = invTable + <usize>half * size;
-  const a = twist + <usize>p * size;
+  const a = gadgetOdd(p, scratch, field);
   const b = a + <usize>p * size;
   coset(field, wireA, p, a, rootTable, invTable, twist);
   coset(field, wireB, p, b, rootTable, invTable, twist);
+  gadgetAccumulate(field, p, wireA, wireB, out, scratch);
+}
+
+/** The two wires' odd (coset) evaluations in the scratch block: p elements each, wire A's then wire B's. */
+// @ts-ignore: decorator
+@inline function gadgetOdd(p: i32, scratch: usize, field: i32): usize {
+  const size: usize = field == 64 ? 8 : 16;
+  const half = p >> 1 > 0 ? p >> 1 : 1;
+  return scratch + (<usize>(4 + 2 * half + p)) * size;
+}
+
+/** Adds the doubled product of the wires at wireA and wireB, their odd evaluations at gadgetOdd. */
+function gadgetAccumulate(field: i32, p: i32, wireA: usize, wireB: usize, out: usize, scratch: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  const a = gadgetOdd(p, scratch, field);
+  const b = a + <usize>p * size;
   if (field == 128) {
     // evaluations 2i and 2i + 1 in the lanes of one set of column sums
     const columns = gadgetColumns(p, scratch);
@@ -1027,6 +1043,8 @@ function gadgetEnd(field: i32, p: i32, out: usize, scratch: usize): void {
  * 2j gets r^(j+1) * x_j and wire 2j+1 gets x_j - sharesInv at position k; position 0 of wire i is
  * seeds[i]; the rest up to p is zero. consts (W_p, W_p^-1, W_2p, 1/p) and out (2p elements) as
  * parallelSumMul's. scratch: chunkGadgetPolyScratchBytes.
+ * A pair whose chunk column has few nonzero x_j (a one-hot Histogram's, a sparse measurement's)
+ * gets its odd evaluations without transforms: see sparseOdd.
  */
 export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand: usize, calls: i32, chunk: i32, sharesInv: usize, seeds: usize, p: i32, consts: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
@@ -1034,6 +1052,8 @@ export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand
   const pow = r + <usize>calls * size;
   const wireA = pow + <usize>calls * size;
   const wireB = wireA + <usize>p * size;
+  const circulant = wireB + <usize>p * size;
+  const shift = circulant + <usize>p * size;
   gadgetBegin(field, p, consts, out, scratch);
   // r_k in Montgomery form, so that r_k^(j+1) (Montgomery) times the canonical x is canonical
   memory.copy(r, jointRand, <usize>calls * size);
@@ -1043,9 +1063,14 @@ export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand
   const sLo = get(field, sharesInv, 0);
   const sHi = resHi;
   const zero = i64x2.splat(0);
+  // a column with fewer nonzero elements than log2(p) costs fewer products by sparseOdd (p per
+  // nonzero wire value) than by the two transforms (about p log2(p) each)
+  const sparseBelow = ctz(p);
+  let circulantMade = false;
   for (let j = 0; j < chunk; j++) {
     memory.copy(wireA, seeds + <usize>(2 * j) * size, size);
     memory.copy(wireB, seeds + <usize>(2 * j + 1) * size, size);
+    let nonZero = 0;
     let k = 1;
     if (field == 128) {
       // calls k and k + 1 in the lanes of mont128PairOf
@@ -1053,6 +1078,7 @@ export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand
         const index = (k - 1) * chunk + j;
         const X0 = index < measLen ? v128.load(meas + (<usize>index << 4)) : zero;
         const X1 = index + chunk < measLen ? v128.load(meas + (<usize>(index + chunk) << 4)) : zero;
+        nonZero += i32(v128.any_true(X0)) + i32(v128.any_true(X1));
         const at = <usize>k << 4;
         const powAt = pow + (<usize>(k - 1) << 4);
         const P0 = v128.load(powAt);
@@ -1074,6 +1100,7 @@ export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand
         xLo = get(field, meas, index);
         xHi = resHi;
       }
+      nonZero += i32((xLo | xHi) != 0);
       const pLo = get(field, pow, k - 1);
       const pHi = resHi;
       put(field, wireA, k, mulAny(field, pLo, pHi, xLo, xHi), resHi);
@@ -1081,14 +1108,106 @@ export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand
       const rLo = get(field, r, k - 1);
       put(field, pow, k - 1, mulAny(field, pLo, pHi, rLo, resHi), resHi);
     }
-    gadgetPair(field, p, wireA, wireB, out, scratch);
+    if (nonZero < sparseBelow) {
+      if (!circulantMade) {
+        sparseTables(field, p, calls, sLo, sHi, circulant, shift, scratch);
+        circulantMade = true;
+      }
+      sparseOdd(field, p, meas, measLen, calls, chunk, j, wireA, wireB, circulant, shift, gadgetOdd(p, scratch, field));
+      gadgetAccumulate(field, p, wireA, wireB, out, scratch);
+    } else {
+      gadgetPair(field, p, wireA, wireB, out, scratch);
+    }
   }
   gadgetEnd(field, p, out, scratch);
 }
 
+/**
+ * sparseOdd's tables, in the scratch block after gadgetBegin: the circulant c_m = L_0(W_2p W_p^m)
+ * in Montgomery form (the coset evaluations of the Lagrange basis polynomial of node 1, made as
+ * those of the unit vector R e_0) and shift_m = sharesInv sum_(k=1..calls) L_k(W_2p W_p^m)
+ * (canonical: those of the vector sharesInv at positions 1..calls).
+ */
+function sparseTables(field: i32, p: i32, calls: i32, sLo: u64, sHi: u64, circulant: usize, shift: usize, scratch: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  const half = p >> 1 > 0 ? p >> 1 : 1;
+  const rootTable = scratch + 4 * size;
+  const invTable = rootTable + <usize>half * size;
+  const twist = invTable + <usize>half * size;
+  memory.fill(circulant, 0, <usize>p * size);
+  put(field, circulant, 0, field == 64 ? 0xffffffff : 0xffffffffffffffff, field == 64 ? 0 : 0x1b);
+  coset(field, circulant, p, circulant, rootTable, invTable, twist);
+  memory.fill(shift, 0, <usize>p * size);
+  for (let k = 1; k <= calls; k++) put(field, shift, k, sLo, sHi);
+  coset(field, shift, p, shift, rootTable, invTable, twist);
+}
+
+/**
+ * The odd evaluations (at W_2p W_p^m) of the pair of wires of chunk column j, into odd (wire A's p,
+ * then wire B's p), from the column's nonzero elements alone. Node k's Lagrange basis polynomial
+ * is node 0's turned: L_k(W_2p W_p^m) = L_0(W_2p W_p^(m-k)) = c_(m-k mod p), so a wire with values
+ * v_k at the nodes is sum_k v_k c_(m-k) there; wire B's values x_k - sharesInv (k = 1..calls) give
+ * its seed's term, minus shift, plus the x_k's. Products two at a time in Field128 (wire A's and
+ * B's in the lanes).
+ */
+function sparseOdd(field: i32, p: i32, meas: usize, measLen: i32, calls: i32, chunk: i32, j: i32, wireA: usize, wireB: usize, circulant: usize, shift: usize, odd: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  const a = odd;
+  const b = odd + <usize>p * size;
+  const mask = p - 1;
+  // the seeds' terms: seed c_m
+  for (let m = 0; m < p; m++) {
+    termPair(field, a, b, m, wireA, wireB, circulant + <usize>m * size, false);
+    put(field, b, m, diff(field, get(field, b, m), resHi, get(field, shift, m), resHi), resHi);
+  }
+  for (let k = 1; k <= calls; k++) {
+    const index = (k - 1) * chunk + j;
+    if (index >= measLen) break;
+    const x = meas + <usize>index * size;
+    const xLo = get(field, x, 0);
+    if ((xLo | resHi) == 0) continue;
+    // wire A's value r^(j+1) x is at wireA + k; wire B's x - sharesInv is taken as x (shift has the rest)
+    for (let m = 0; m < p; m++) termPair(field, a, b, m, wireA + <usize>k * size, x, circulant + <usize>((m - k) & mask) * size, true);
+  }
+}
+
+/** (a_m, b_m) = (or +=, with `add`) (va c, vb c) for the canonical va, vb and c in Montgomery form. */
+// @ts-ignore: decorator
+@inline function termPair(field: i32, a: usize, b: usize, m: i32, va: usize, vb: usize, c: usize, add: bool): void {
+  let aLo: u64;
+  let aHi: u64;
+  let bLo: u64;
+  let bHi: u64;
+  if (field == 128) {
+    const C = v128.load(c);
+    const lo = mont128PairOf(v128.load(va), v128.load(vb), C, C);
+    const hi = pairHi;
+    aLo = i64x2.extract_lane(lo, 0);
+    aHi = i64x2.extract_lane(hi, 0);
+    bLo = i64x2.extract_lane(lo, 1);
+    bHi = i64x2.extract_lane(hi, 1);
+  } else {
+    const cLo = get(field, c, 0);
+    const cHi = resHi;
+    aLo = mulAny(field, get(field, va, 0), resHi, cLo, cHi);
+    aHi = resHi;
+    bLo = mulAny(field, get(field, vb, 0), resHi, cLo, cHi);
+    bHi = resHi;
+  }
+  if (add) {
+    aLo = sum(field, get(field, a, m), resHi, aLo, aHi);
+    aHi = resHi;
+    bLo = sum(field, get(field, b, m), resHi, bLo, bHi);
+    bHi = resHi;
+  }
+  put(field, a, m, aLo, aHi);
+  put(field, b, m, bLo, bHi);
+}
+
 /** Bytes of chunkGadgetPoly's scratch block. */
 export function chunkGadgetPolyScratchBytes(field: i32, p: i32, calls: i32): i32 {
-  return parallelSumMulScratchBytes(field, p) + (2 * calls + 2 * p) * (field == 64 ? 8 : 16);
+  // parallelSumMul's, then r and its powers, the two wires, sparseOdd's circulant and shift
+  return parallelSumMulScratchBytes(field, p) + (2 * calls + 4 * p) * (field == 64 ? 8 : 16);
 }
 
 /**
