@@ -1036,15 +1036,17 @@ function gadgetEnd(field: i32, p: i32, out: usize, scratch: usize): void {
 /**
  * The prover's gadget polynomial of the chunked bit check: parallelSumMul on its wires, each pair of
  * wires made in the scratch block when its turn comes (no wire array: the wires of a large
- * measurement would not fit a cache, or for 2^19 elements even 64 MiB). The calls' r_k^(j+1)
- * advance by one product per element, two calls at a time in Field128.
+ * measurement would not fit a cache, or for 2^19 elements even 64 MiB).
  * The wires (ParallelSum(Mul) in SumVec, Histogram and MultihotCountVec): for call k = 1..calls with
  * r = jointRand[k-1] and the chunk's elements x_j (meas[(k-1) * chunk + j], zero past measLen), wire
  * 2j gets r^(j+1) * x_j and wire 2j+1 gets x_j - sharesInv at position k; position 0 of wire i is
  * seeds[i]; the rest up to p is zero. consts (W_p, W_p^-1, W_2p, 1/p) and out (2p elements) as
  * parallelSumMul's. scratch: chunkGadgetPolyScratchBytes.
- * A pair whose chunk column has few nonzero x_j (a one-hot Histogram's, a sparse measurement's)
- * gets its odd evaluations without transforms: see sparseOdd.
+ * A pair of wires is made from chunk column j (its x_j over the calls) in one of three ways: with
+ * log2(p) nonzero elements or more, both wires and their two transforms (denseColumn); with fewer,
+ * its odd evaluations from its nonzero elements (sparseOdd: a one-hot Histogram's, a sparse
+ * measurement's); with none, only its seeds count, summed over all such columns (emptyColumns).
+ * The calls' r_k^(j+1) advance by one product per element a column uses (catchUp).
  */
 export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand: usize, calls: i32, chunk: i32, sharesInv: usize, seeds: usize, p: i32, consts: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
@@ -1054,72 +1056,185 @@ export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand
   const wireB = wireA + <usize>p * size;
   const circulant = wireB + <usize>p * size;
   const shift = circulant + <usize>p * size;
+  const powExp = shift + <usize>p * size;
   gadgetBegin(field, p, consts, out, scratch);
-  // r_k in Montgomery form, so that r_k^(j+1) (Montgomery) times the canonical x is canonical
+  // r_k in Montgomery form, so that r_k^(j+1) (Montgomery) times the canonical x is canonical;
+  // pow_k = r_k^powExp_k
   memory.copy(r, jointRand, <usize>calls * size);
   toMontgomery(field, r, calls);
   memory.copy(pow, r, <usize>calls * size);
+  for (let k = 0; k < calls; k++) store<i32>(powExp + (<usize>k << 2), 1);
   memory.fill(wireA, 0, <usize>(2 * p) * size);
   const sLo = get(field, sharesInv, 0);
   const sHi = resHi;
-  const zero = i64x2.splat(0);
   // a column with fewer nonzero elements than log2(p) costs fewer products by sparseOdd (p per
   // nonzero wire value) than by the two transforms (about p log2(p) each)
   const sparseBelow = ctz(p);
-  let circulantMade = false;
+  let tablesMade = false;
+  // the empty columns' sum of seedA seedB and sum of seedA (canonical)
+  let abLo: u64 = 0;
+  let abHi: u64 = 0;
+  let aLo: u64 = 0;
+  let aHi: u64 = 0;
+  let empty = false;
   for (let j = 0; j < chunk; j++) {
-    memory.copy(wireA, seeds + <usize>(2 * j) * size, size);
-    memory.copy(wireB, seeds + <usize>(2 * j + 1) * size, size);
+    const seedA = seeds + <usize>(2 * j) * size;
+    const seedB = seedA + size;
     let nonZero = 0;
-    let k = 1;
-    if (field == 128) {
-      // calls k and k + 1 in the lanes of mont128PairOf
-      for (; k + 1 <= calls; k += 2) {
-        const index = (k - 1) * chunk + j;
-        const X0 = index < measLen ? v128.load(meas + (<usize>index << 4)) : zero;
-        const X1 = index + chunk < measLen ? v128.load(meas + (<usize>(index + chunk) << 4)) : zero;
-        nonZero += i32(v128.any_true(X0)) + i32(v128.any_true(X1));
-        const at = <usize>k << 4;
-        const powAt = pow + (<usize>(k - 1) << 4);
-        const P0 = v128.load(powAt);
-        const P1 = v128.load(powAt, 16);
-        storePair(wireA + at, wireA + at + 16, mont128PairOf(P0, P1, X0, X1));
-        const d0 = sub128(i64x2.extract_lane(X0, 0), i64x2.extract_lane(X0, 1), sLo, sHi);
-        v128.store(wireB + at, i64x2.replace_lane(i64x2.splat(d0), 1, resHi));
-        const d1 = sub128(i64x2.extract_lane(X1, 0), i64x2.extract_lane(X1, 1), sLo, sHi);
-        v128.store(wireB + at, i64x2.replace_lane(i64x2.splat(d1), 1, resHi), 16);
-        const rAt = r + (<usize>(k - 1) << 4);
-        storePair(powAt, powAt + 16, mont128PairOf(P0, P1, v128.load(rAt), v128.load(rAt, 16)));
-      }
-    }
-    for (; k <= calls; k++) {
+    for (let k = 1; k <= calls && nonZero < sparseBelow; k++) {
       const index = (k - 1) * chunk + j;
-      let xLo: u64 = 0;
-      let xHi: u64 = 0;
-      if (index < measLen) {
-        xLo = get(field, meas, index);
-        xHi = resHi;
-      }
-      nonZero += i32((xLo | xHi) != 0);
-      const pLo = get(field, pow, k - 1);
-      const pHi = resHi;
-      put(field, wireA, k, mulAny(field, pLo, pHi, xLo, xHi), resHi);
-      put(field, wireB, k, diff(field, xLo, xHi, sLo, sHi), resHi);
-      const rLo = get(field, r, k - 1);
-      put(field, pow, k - 1, mulAny(field, pLo, pHi, rLo, resHi), resHi);
+      if (index >= measLen) break;
+      const lo = get(field, meas, index);
+      nonZero += i32((lo | resHi) != 0);
     }
-    if (nonZero < sparseBelow) {
-      if (!circulantMade) {
-        sparseTables(field, p, calls, sLo, sHi, circulant, shift, scratch);
-        circulantMade = true;
-      }
-      sparseOdd(field, p, meas, measLen, calls, chunk, j, wireA, wireB, circulant, shift, gadgetOdd(p, scratch, field));
-      gadgetAccumulate(field, p, wireA, wireB, out, scratch);
-    } else {
+    if (nonZero >= sparseBelow) {
+      denseColumn(field, meas, measLen, calls, chunk, j, sLo, sHi, seedA, r, pow, powExp, wireA, wireB);
       gadgetPair(field, p, wireA, wireB, out, scratch);
+      continue;
+    }
+    if (!tablesMade) {
+      sparseTables(field, p, calls, sLo, sHi, circulant, shift, scratch);
+      tablesMade = true;
+    }
+    if (nonZero == 0) {
+      const sA = get(field, seedA, 0);
+      const sAHi = resHi;
+      const mA = mulAny(field, sA, sAHi, field == 64 ? R2_64 : R2_LO, field == 64 ? 0 : R2_HI);
+      const mAHi = resHi;
+      const tLo = mulAny(field, mA, mAHi, get(field, seedB, 0), resHi);
+      abLo = sum(field, abLo, abHi, tLo, resHi);
+      abHi = resHi;
+      aLo = sum(field, aLo, aHi, sA, sAHi);
+      aHi = resHi;
+      empty = true;
+      continue;
+    }
+    sparseColumn(field, meas, measLen, calls, chunk, j, p, sLo, sHi, seedA, r, pow, powExp, wireA, wireB);
+    sparseOdd(field, p, meas, measLen, calls, chunk, j, wireA, wireB, circulant, shift, gadgetOdd(p, scratch, field));
+    gadgetAccumulate(field, p, wireA, wireB, out, scratch);
+  }
+  if (empty) emptyColumns(field, p, abLo, abHi, aLo, aHi, wireA, wireB, circulant, shift, out, scratch);
+  gadgetEnd(field, p, out, scratch);
+}
+
+/** pow_k (index k of pow) = r_k^target, from r_k^powExp_k (powExp_k <= target). */
+// @ts-ignore: decorator
+@inline function catchUp(field: i32, r: usize, pow: usize, powExp: usize, k: i32, target: i32): void {
+  const at = powExp + (<usize>k << 2);
+  let e = load<i32>(at);
+  if (e == target) return;
+  let lo = get(field, pow, k);
+  let hi = resHi;
+  const rLo = get(field, r, k);
+  const rHi = resHi;
+  for (; e < target; e++) {
+    lo = mulAny(field, lo, hi, rLo, rHi);
+    hi = resHi;
+  }
+  put(field, pow, k, lo, hi);
+  store<i32>(at, target);
+}
+
+/** Both wires of chunk column j at wireA and wireB (positions 0..calls; the rest stays zero), advancing every pow_k past r_k^(j+1). */
+function denseColumn(field: i32, meas: usize, measLen: i32, calls: i32, chunk: i32, j: i32, sLo: u64, sHi: u64, seedA: usize, r: usize, pow: usize, powExp: usize, wireA: usize, wireB: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  memory.copy(wireA, seedA, size);
+  memory.copy(wireB, seedA + size, size);
+  const zero = i64x2.splat(0);
+  let k = 1;
+  if (field == 128) {
+    // calls k and k + 1 in the lanes of mont128PairOf
+    for (; k + 1 <= calls; k += 2) {
+      catchUp(field, r, pow, powExp, k - 1, j + 1);
+      catchUp(field, r, pow, powExp, k, j + 1);
+      const index = (k - 1) * chunk + j;
+      const X0 = index < measLen ? v128.load(meas + (<usize>index << 4)) : zero;
+      const X1 = index + chunk < measLen ? v128.load(meas + (<usize>(index + chunk) << 4)) : zero;
+      const at = <usize>k << 4;
+      const powAt = pow + (<usize>(k - 1) << 4);
+      const P0 = v128.load(powAt);
+      const P1 = v128.load(powAt, 16);
+      storePair(wireA + at, wireA + at + 16, mont128PairOf(P0, P1, X0, X1));
+      const d0 = sub128(i64x2.extract_lane(X0, 0), i64x2.extract_lane(X0, 1), sLo, sHi);
+      v128.store(wireB + at, i64x2.replace_lane(i64x2.splat(d0), 1, resHi));
+      const d1 = sub128(i64x2.extract_lane(X1, 0), i64x2.extract_lane(X1, 1), sLo, sHi);
+      v128.store(wireB + at, i64x2.replace_lane(i64x2.splat(d1), 1, resHi), 16);
+      const rAt = r + (<usize>(k - 1) << 4);
+      storePair(powAt, powAt + 16, mont128PairOf(P0, P1, v128.load(rAt), v128.load(rAt, 16)));
+      store<i32>(powExp + (<usize>(k - 1) << 2), j + 2);
+      store<i32>(powExp + (<usize>k << 2), j + 2);
     }
   }
-  gadgetEnd(field, p, out, scratch);
+  for (; k <= calls; k++) {
+    catchUp(field, r, pow, powExp, k - 1, j + 1);
+    const index = (k - 1) * chunk + j;
+    let xLo: u64 = 0;
+    let xHi: u64 = 0;
+    if (index < measLen) {
+      xLo = get(field, meas, index);
+      xHi = resHi;
+    }
+    const pLo = get(field, pow, k - 1);
+    const pHi = resHi;
+    put(field, wireA, k, mulAny(field, pLo, pHi, xLo, xHi), resHi);
+    put(field, wireB, k, diff(field, xLo, xHi, sLo, sHi), resHi);
+    const rLo = get(field, r, k - 1);
+    put(field, pow, k - 1, mulAny(field, pLo, pHi, rLo, resHi), resHi);
+    store<i32>(powExp + (<usize>(k - 1) << 2), j + 2);
+  }
+}
+
+/** Both wires of chunk column j as denseColumn's, with products for its nonzero elements only. */
+function sparseColumn(field: i32, meas: usize, measLen: i32, calls: i32, chunk: i32, j: i32, p: i32, sLo: u64, sHi: u64, seedA: usize, r: usize, pow: usize, powExp: usize, wireA: usize, wireB: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  memory.fill(wireA, 0, <usize>(2 * p) * size);
+  memory.copy(wireA, seedA, size);
+  memory.copy(wireB, seedA + size, size);
+  for (let k = 1; k <= calls; k++) {
+    const index = (k - 1) * chunk + j;
+    let xLo: u64 = 0;
+    let xHi: u64 = 0;
+    if (index < measLen) {
+      xLo = get(field, meas, index);
+      xHi = resHi;
+    }
+    put(field, wireB, k, diff(field, xLo, xHi, sLo, sHi), resHi);
+    if ((xLo | xHi) == 0) continue;
+    catchUp(field, r, pow, powExp, k - 1, j + 1);
+    const pLo = get(field, pow, k - 1);
+    put(field, wireA, k, mulAny(field, pLo, resHi, xLo, xHi), resHi);
+  }
+}
+
+/**
+ * Adds the product of the wires of every column without a nonzero element: wire A is seedA e_0
+ * and wire B seedB e_0 - sharesInv (e_1 + ... + e_calls), so at the nodes the product is seedA seedB
+ * at node 0 and zero elsewhere, and at the odd points c_m (seedA seedB c_m - seedA shift_m)
+ * (sparseTables). Summed over those columns, with ab the sum of seedA seedB and a that of seedA:
+ * ab at node 0, c_m (ab c_m - a shift_m) at the odd points, added as the products of wires
+ * (ab e_0, e_0) with odd evaluations (ab c_m - a shift_m, c_m).
+ */
+function emptyColumns(field: i32, p: i32, abLo: u64, abHi: u64, aLo: u64, aHi: u64, wireA: usize, wireB: usize, circulant: usize, shift: usize, out: usize, scratch: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  const a = gadgetOdd(p, scratch, field);
+  const b = a + <usize>p * size;
+  memory.fill(wireA, 0, <usize>(2 * p) * size);
+  put(field, wireA, 0, abLo, abHi);
+  put(field, wireB, 0, 1, 0);
+  // a in Montgomery form, so that a times the canonical shift is canonical
+  const mLo = mulAny(field, aLo, aHi, field == 64 ? R2_64 : R2_LO, field == 64 ? 0 : R2_HI);
+  const mHi = resHi;
+  for (let m = 0; m < p; m++) {
+    const cLo = get(field, circulant, m);
+    const cHi = resHi;
+    const uLo = mulAny(field, abLo, abHi, cLo, cHi);
+    const uHi = resHi;
+    const vLo = mulAny(field, mLo, mHi, get(field, shift, m), resHi);
+    put(field, a, m, diff(field, uLo, uHi, vLo, resHi), resHi);
+    // c_m canonical: its Montgomery form times 1
+    put(field, b, m, mulAny(field, cLo, cHi, 1, 0), resHi);
+  }
+  gadgetAccumulate(field, p, wireA, wireB, out, scratch);
 }
 
 /**
@@ -1206,8 +1321,8 @@ function sparseOdd(field: i32, p: i32, meas: usize, measLen: i32, calls: i32, ch
 
 /** Bytes of chunkGadgetPoly's scratch block. */
 export function chunkGadgetPolyScratchBytes(field: i32, p: i32, calls: i32): i32 {
-  // parallelSumMul's, then r and its powers, the two wires, sparseOdd's circulant and shift
-  return parallelSumMulScratchBytes(field, p) + (2 * calls + 4 * p) * (field == 64 ? 8 : 16);
+  // parallelSumMul's, then r and its powers, the two wires, sparseOdd's circulant and shift, the powers' exponents
+  return parallelSumMulScratchBytes(field, p) + (2 * calls + 4 * p) * (field == 64 ? 8 : 16) + 4 * calls;
 }
 
 /**

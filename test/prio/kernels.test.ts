@@ -209,7 +209,14 @@ describe.each(FIELDS)('%s', (_, f) => {
         chunk: fc.constant(chunk),
         calls: fc.constant(calls),
         shares: fc.constant(shares),
-        meas: fc.oneof(vector(f, Math.max(1, calls * chunk - short)), sparseVector(f, Math.max(1, calls * chunk - short))),
+        // dense, sparse, or dense with some chunk columns (elements j mod chunk) all zero
+        meas: fc.oneof(
+          vector(f, Math.max(1, calls * chunk - short)),
+          sparseVector(f, Math.max(1, calls * chunk - short)),
+          fc
+            .tuple(vector(f, Math.max(1, calls * chunk - short)), fc.array(fc.boolean(), { minLength: chunk, maxLength: chunk }))
+            .map(([v, zeroColumn]) => v.map((x, i) => (zeroColumn[i % chunk] ? 0n : x))),
+        ),
         jointRand: vector(f, calls),
         seeds: vector(f, 2 * chunk),
       }),
