@@ -541,6 +541,22 @@ export function toMontgomery(field: i32, x: usize, n: i32): void {
   }
 }
 
+/**
+ * Whether the canonical element at x has x^n = 1 (n a power of 2): squared log2(n) times in
+ * Montgomery form (one conversion, no conversions back), then compared with the Montgomery one.
+ */
+export function powerIsOne(field: i32, x: usize, n: i32): bool {
+  let lo = get(field, x, 0);
+  lo = mulAny(field, lo, resHi, field == 64 ? R2_64 : R2_LO, field == 64 ? 0 : R2_HI);
+  let hi = resHi;
+  for (let e = 1; e < n; e <<= 1) {
+    lo = mulAny(field, lo, hi, lo, hi);
+    hi = resHi;
+  }
+  // 1 in Montgomery form is R mod p
+  return field == 64 ? lo == 0xffffffff : lo == 0xffffffffffffffff && hi == 0x1b;
+}
+
 /** out[i] = a[i] * b[i] for n canonical elements (out may alias a or b). */
 export function mulVec(field: i32, out: usize, a: usize, b: usize, n: i32): void {
   for (let i = 0; i < n; i++) {

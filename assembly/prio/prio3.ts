@@ -10,7 +10,7 @@
 // shares (Histogram: the sum minus 1; MultihotCountVec: the count minus the encoded weight); the
 // output share is weighted sums of the measurement share (SumVec) or its first elements (Histogram,
 // MultihotCountVec).
-import { addVec, chunkGadgetPoly, chunkGadgetPolyScratchBytes, chunkWireChecks, chunkWireChecksScratchBytes, dotMontgomery, extendLast, lagrangeEval, lagrangeEvalScratchBytes, mulVec, sumVec, weightedSums } from './field';
+import { addVec, chunkGadgetPoly, chunkGadgetPolyScratchBytes, chunkWireChecks, chunkWireChecksScratchBytes, dotMontgomery, extendLast, lagrangeEval, lagrangeEvalScratchBytes, mulVec, powerIsOne, sumVec, weightedSums } from './field';
 import { SHAKE_STATE_BYTES, turboShake128, xofExpand } from './keccak';
 
 const SEED: usize = 32;
@@ -273,9 +273,7 @@ export function verifyChunked(
     const r = query + <usize>(i * queryLen) * size;
     const t = r + <usize>(queryLen - 1) * size;
     // t^p = 1 would put the test point on a wire node (section 7.3.4); p is a power of 2
-    memory.copy(tmp, t, size);
-    for (let n = 1; n < p; n <<= 1) mulVec(field, tmp, tmp, tmp, 1);
-    if (load<u64>(tmp) == 1 && (field == 64 || load<u64>(tmp, 8) == 0)) return VERIFY_ROOT_OF_UNITY;
+    if (powerIsOne(field, t, p)) return VERIFY_ROOT_OF_UNITY;
     const verifier = verifierOut + <usize>(i * verifierLen) * size;
     // wire checks at t: consts t, 1/p
     memory.copy(tmp, t, size);

@@ -280,6 +280,15 @@ export function polyEvalBatchedWasm(f: Field, polys: readonly (readonly bigint[]
 export const polyEvalBatched = (f: Field, polys: readonly (readonly bigint[])[], x: bigint): bigint[] =>
   wasmLoaded() ? polyEvalBatchedWasm(f, polys, x) : polyEvalBatchedReference(f, polys, x);
 
+/** Whether x^n = 1 (n a power of 2) in wasm: the verifier's test that its query point is not a wire node. */
+export function powerIsOneWasm(f: Field, x: bigint, n: number): boolean {
+  return prioWasm.run((k, arena) => {
+    const ptr = arena.alloc(f.encodedSize);
+    stage(f, arena, ptr, [x]);
+    return k.powerIsOne(fieldId(f), ptr, n);
+  });
+}
+
 /** a[i] * b[i] in wasm (Montgomery multiplication; canonical in and out). */
 export function mulVecWasm(f: Field, a: readonly bigint[], b: readonly bigint[]): bigint[] {
   const n = a.length;

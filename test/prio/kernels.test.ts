@@ -33,7 +33,7 @@ import {
   FieldVec,
   type Field,
 } from '../../dist/src/prio/field.js';
-import { addEncoded, chunkedKernelsFit, chunkedPlan, chunkedRangeCheckWasm, extendLastWasm, invNttWasm, mulVecWasm, weightedSums as weightedSumsWasm, nttWasm, parallelSumMulWasm, polyEvalBatchedWasm, turboShake128Wasm, wasmLoaded, xofExpandWasm } from '../../dist/src/prio/kernels.js';
+import { addEncoded, chunkedKernelsFit, chunkedPlan, chunkedRangeCheckWasm, extendLastWasm, invNttWasm, mulVecWasm, powerIsOneWasm, weightedSums as weightedSumsWasm, nttWasm, parallelSumMulWasm, polyEvalBatchedWasm, turboShake128Wasm, wasmLoaded, xofExpandWasm } from '../../dist/src/prio/kernels.js';
 import { turboShake128, XofTurboShake128 } from '../../dist/src/prio/xof.js';
 import { chunkedRangeCheck, wirePolyLen } from '../../dist/src/prio/flp.js';
 import { FC_SEED } from '../support/helpers.js';
@@ -192,6 +192,14 @@ describe.each(FIELDS)('%s', (_, f) => {
         }
       }),
     );
+  });
+
+  it('wasm x^n = 1 holds exactly for the n-th roots of unity (the query point check)', () => {
+    for (const n of [1, 2, 16, 128]) {
+      const w = nthRoot(f, n);
+      for (const x of [1n, w, pow(f, w, BigInt(n - 1)), f.modulus - 1n]) expect(powerIsOneWasm(f, x, n)).toBe(pow(f, x, BigInt(n)) === 1n);
+    }
+    fc.assert(fc.property(element(f), logSize, (x, log) => powerIsOneWasm(f, x, 2 ** log) === (pow(f, x, 2n ** BigInt(log)) === 1n)));
   });
 
   it('wasm dot products reduced once: weighted sums of many extreme elements', () => {
