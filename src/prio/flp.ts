@@ -51,8 +51,13 @@ export interface Circuit<M, R> {
   readonly jointRandLen: number;
   readonly evalOutputLen: number;
   readonly outputLen: number;
-  /** Encodes a checked measurement (callers validate it first). */
-  encode(measurement: M): FieldVec;
+  /**
+   * Encodes a checked measurement (callers validate it first). With `out` (measLen elements, all
+   * zero) a circuit may write the encoding there and return it as a vector on `out` (the one-call
+   * sharding gives a region of wasm memory: no array of the measurement in JS); the caller copies
+   * the returned vector into `out` when its bytes are elsewhere.
+   */
+  encode(measurement: M, out?: Uint8Array): FieldVec;
   /** The circuit on a measurement (share); `gadgets[i]` performs the calls of gadget i. */
   eval(meas: FieldVec, jointRand: readonly bigint[], numShares: number, gadgets: readonly GadgetCall[]): bigint[];
   /** The output share of a measurement share. */

@@ -614,14 +614,22 @@ export function chunkedKernelsFit(plan: ChunkedPlan, dstLength: number): boolean
  * A client's sharding in one call: the encoded measurement, the sharding randomness (`randSize`
  * bytes) and the nonce give the leader's input share and the public share (the helpers' input
  * shares are slices of the randomness). `dst` is the draft's 8-byte prefix (any usage) and the ctx.
+ * The measurement is given as a writer of its encoding into the zeroed region of wasm memory it
+ * is staged in (a circuit's encode with `out`: no array of it in JS).
  */
-export function shardChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, meas: Uint8Array, rand: Uint8Array, nonce: Uint8Array): { leaderShare: Uint8Array; publicShare: Uint8Array } {
+export function shardChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, meas: (out: Uint8Array) => void, rand: Uint8Array, nonce: Uint8Array): { leaderShare: Uint8Array; publicShare: Uint8Array } {
+  const measBytes = plan.measLen * plan.field.encodedSize;
   return prioWasm.run((k, arena) => {
     const regions = fittingLayouts(k, plan, dst.length).shard;
     const [dstAt, constsAt, measAt, randAt, nonceAt, leaderAt, publicAt, scratchAt] = regions;
-    const { base, view } = stageRegions(arena, regions, [dst, plan.shardConsts, meas, rand, nonce]);
+    const { base, view } = stageRegions(arena, regions, [dst, plan.shardConsts]);
+    const measRegion = view.subarray(measAt, measAt! + measBytes);
+    measRegion.fill(0);
+    meas(measRegion);
+    view.set(rand, randAt);
+    view.set(nonce, nonceAt);
     k.shardChunked(fieldId(plan.field), plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, base + dstAt!, dst.length, base + constsAt!, base + measAt!, base + randAt!, base + nonceAt!, base + leaderAt!, base + publicAt!, base + scratchAt!);
-    return { leaderShare: view.slice(leaderAt, leaderAt! + meas.length + plan.proofs * plan.proofBytes + SEED_SIZE), publicShare: view.slice(publicAt, publicAt! + plan.shares * SEED_SIZE) };
+    return { leaderShare: view.slice(leaderAt, leaderAt! + measBytes + plan.proofs * plan.proofBytes + SEED_SIZE), publicShare: view.slice(publicAt, publicAt! + plan.shares * SEED_SIZE) };
   });
 }
 
