@@ -964,6 +964,19 @@ export function parallelSumMulScratchBytes(field: i32, p: i32): i32 {
 
 /** Prepares the scratch block's tables and zeroes the sums. */
 function gadgetBegin(field: i32, p: i32, consts: usize, out: usize, scratch: usize): void {
+  gadgetTables(field, p, consts, scratch);
+  gadgetZero(field, p, out, scratch);
+}
+
+/** Zeroes the sums of the pairs' products. */
+function gadgetZero(field: i32, p: i32, out: usize, scratch: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  if (field == 128) memory.fill(gadgetColumns(p, scratch), 0, <usize>p << 7);
+  else memory.fill(out, 0, <usize>(2 * p) * size);
+}
+
+/** The constants in Montgomery form, the twiddle tables and the twist, in the scratch block (coset's). */
+function gadgetTables(field: i32, p: i32, consts: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
   const half = p >> 1 > 0 ? p >> 1 : 1;
   const c = scratch;
@@ -979,8 +992,6 @@ function gadgetBegin(field: i32, p: i32, consts: usize, out: usize, scratch: usi
   powers(field, twist, get(field, c, 2), resHi, p);
   scale(field, twist, p, c + 3 * size, true);
   bitReverse(field, twist, p);
-  if (field == 128) memory.fill(gadgetColumns(p, scratch), 0, <usize>p << 7);
-  else memory.fill(out, 0, <usize>(2 * p) * size);
 }
 
 /** Field128's column sums in the scratch block. */
@@ -1057,7 +1068,9 @@ function gadgetEnd(field: i32, p: i32, out: usize, scratch: usize): void {
  * r = jointRand[k-1] and the chunk's elements x_j (meas[(k-1) * chunk + j], zero past measLen), wire
  * 2j gets r^(j+1) * x_j and wire 2j+1 gets x_j - sharesInv at position k; position 0 of wire i is
  * seeds[i]; the rest up to p is zero. consts (W_p, W_p^-1, W_2p, 1/p) and out (2p elements) as
- * parallelSumMul's. scratch: chunkGadgetPolyScratchBytes.
+ * parallelSumMul's, followed by the circulant c_m (m < p) of sparseOdd in Montgomery form: the
+ * odd evaluations (at W_2p W_p^m) of the Lagrange basis polynomial of node 1, W_p^0 (a constant of
+ * p, made once by the caller). scratch: chunkGadgetPolyScratchBytes.
  * A pair of wires is made from chunk column j (its x_j over the calls) in one of three ways: with
  * log2(p) nonzero elements or more, both wires and their two transforms (denseColumn); with fewer,
  * its odd evaluations from its nonzero elements (sparseOdd: a one-hot Histogram's, a sparse
@@ -1070,10 +1083,12 @@ export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand
   const pow = r + <usize>calls * size;
   const wireA = pow + <usize>calls * size;
   const wireB = wireA + <usize>p * size;
-  const circulant = wireB + <usize>p * size;
-  const shift = circulant + <usize>p * size;
+  const circulant = consts + 4 * size;
+  const shift = wireB + <usize>p * size;
   const powExp = shift + <usize>p * size;
-  gadgetBegin(field, p, consts, out, scratch);
+  // the transforms' tables are made for the first dense column
+  gadgetZero(field, p, out, scratch);
+  let transforms = false;
   // r_k in Montgomery form, so that r_k^(j+1) (Montgomery) times the canonical x is canonical;
   // pow_k = r_k^powExp_k
   memory.copy(r, jointRand, <usize>calls * size);
@@ -1086,7 +1101,7 @@ export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand
   // a column with fewer nonzero elements than log2(p) costs fewer products by sparseOdd (p per
   // nonzero wire value) than by the two transforms (about p log2(p) each)
   const sparseBelow = ctz(p);
-  let tablesMade = false;
+  let shiftMade = false;
   // the empty columns' sum of seedA seedB and sum of seedA (canonical)
   let abLo: u64 = 0;
   let abHi: u64 = 0;
@@ -1104,13 +1119,17 @@ export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand
       nonZero += i32((lo | resHi) != 0);
     }
     if (nonZero >= sparseBelow) {
+      if (!transforms) {
+        gadgetTables(field, p, consts, scratch);
+        transforms = true;
+      }
       denseColumn(field, meas, measLen, calls, chunk, j, sLo, sHi, seedA, r, pow, powExp, wireA, wireB);
       gadgetPair(field, p, wireA, wireB, out, scratch);
       continue;
     }
-    if (!tablesMade) {
-      sparseTables(field, p, calls, sLo, sHi, circulant, shift, scratch);
-      tablesMade = true;
+    if (!shiftMade) {
+      sparseShift(field, p, calls, sLo, sHi, circulant, shift);
+      shiftMade = true;
     }
     if (nonZero == 0) {
       const sA = get(field, seedA, 0);
@@ -1226,7 +1245,7 @@ function sparseColumn(field: i32, meas: usize, measLen: i32, calls: i32, chunk: 
  * Adds the product of the wires of every column without a nonzero element: wire A is seedA e_0
  * and wire B seedB e_0 - sharesInv (e_1 + ... + e_calls), so at the nodes the product is seedA seedB
  * at node 0 and zero elsewhere, and at the odd points c_m (seedA seedB c_m - seedA shift_m)
- * (sparseTables). Summed over those columns, with ab the sum of seedA seedB and a that of seedA:
+ * (the circulant and sparseShift). Summed over those columns, with ab the sum of seedA seedB and a that of seedA:
  * ab at node 0, c_m (ab c_m - a shift_m) at the odd points, added as the products of wires
  * (ab e_0, e_0) with odd evaluations (ab c_m - a shift_m, c_m).
  */
@@ -1254,23 +1273,29 @@ function emptyColumns(field: i32, p: i32, abLo: u64, abHi: u64, aLo: u64, aHi: u
 }
 
 /**
- * sparseOdd's tables, in the scratch block after gadgetBegin: the circulant c_m = L_0(W_2p W_p^m)
- * in Montgomery form (the coset evaluations of the Lagrange basis polynomial of node 1, made as
- * those of the unit vector R e_0) and shift_m = sharesInv sum_(k=1..calls) L_k(W_2p W_p^m)
- * (canonical: those of the vector sharesInv at positions 1..calls).
+ * sparseOdd's shift_m = sharesInv sum_(k=1..calls) L_k(W_2p W_p^m) (canonical), the coset
+ * evaluations of the vector sharesInv at positions 1..calls: sharesInv times the sum of the
+ * circulant turned by k (L_k(W_2p W_p^m) = c_(m-k mod p)), a window of `calls` entries that slides
+ * by one per m (calls < p).
  */
-function sparseTables(field: i32, p: i32, calls: i32, sLo: u64, sHi: u64, circulant: usize, shift: usize, scratch: usize): void {
-  const size: usize = field == 64 ? 8 : 16;
-  const half = p >> 1 > 0 ? p >> 1 : 1;
-  const rootTable = scratch + 4 * size;
-  const invTable = rootTable + <usize>half * size;
-  const twist = invTable + <usize>half * size;
-  memory.fill(circulant, 0, <usize>p * size);
-  put(field, circulant, 0, field == 64 ? 0xffffffff : 0xffffffffffffffff, field == 64 ? 0 : 0x1b);
-  coset(field, circulant, p, circulant, rootTable, invTable, twist);
-  memory.fill(shift, 0, <usize>p * size);
-  for (let k = 1; k <= calls; k++) put(field, shift, k, sLo, sHi);
-  coset(field, shift, p, shift, rootTable, invTable, twist);
+function sparseShift(field: i32, p: i32, calls: i32, sLo: u64, sHi: u64, circulant: usize, shift: usize): void {
+  const mask = p - 1;
+  // the window of m = 0: c_(p-1), ..., c_(p-calls)
+  let lo: u64 = 0;
+  let hi: u64 = 0;
+  for (let k = 1; k <= calls; k++) {
+    lo = sum(field, lo, hi, get(field, circulant, (0 - k) & mask), resHi);
+    hi = resHi;
+  }
+  for (let m = 0; m < p; m++) {
+    // sharesInv (canonical) times the sum (Montgomery form): canonical
+    put(field, shift, m, mulAny(field, sLo, sHi, lo, hi), resHi);
+    // window of m + 1: c_m enters, c_(m-calls) leaves
+    lo = sum(field, lo, hi, get(field, circulant, m), resHi);
+    hi = resHi;
+    lo = diff(field, lo, hi, get(field, circulant, (m - calls) & mask), resHi);
+    hi = resHi;
+  }
 }
 
 /**
@@ -1337,8 +1362,8 @@ function sparseOdd(field: i32, p: i32, meas: usize, measLen: i32, calls: i32, ch
 
 /** Bytes of chunkGadgetPoly's scratch block. */
 export function chunkGadgetPolyScratchBytes(field: i32, p: i32, calls: i32): i32 {
-  // parallelSumMul's, then r and its powers, the two wires, sparseOdd's circulant and shift, the powers' exponents
-  return parallelSumMulScratchBytes(field, p) + (2 * calls + 4 * p) * (field == 64 ? 8 : 16) + 4 * calls;
+  // parallelSumMul's, then r and its powers, the two wires, sparseOdd's shift, the powers' exponents
+  return parallelSumMulScratchBytes(field, p) + (2 * calls + 3 * p) * (field == 64 ? 8 : 16) + 4 * calls;
 }
 
 /**

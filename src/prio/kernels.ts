@@ -7,7 +7,7 @@
 // secret (zeroed when the call returns).
 import { PrivkitError } from '../errors.js';
 import { type Arena, MAX_CALL_BYTES } from '../wasm/arena.js';
-import { decodeVec, encodeVec, nonCanonicalError, type Field, FieldVec, invInt, nextPowerOf2, vecAdd, vecSub, weightedSums as weightedSumsReference, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
+import { decodeVec, doubleEvaluations, encodeVec, nonCanonicalError, type Field, FieldVec, invInt, nextPowerOf2, vecAdd, vecSub, weightedSums as weightedSumsReference, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
 import { SEED_SIZE, XofTurboShake128 } from './xof.js';
 import { prioWasm } from './wasm.js';
 
@@ -54,7 +54,19 @@ function constantBytes(f: Field, key: string, values: () => bigint[]): Uint8Arra
 }
 
 /** W_p, W_p^-1, W_2p and 1/p: the constants of parallelSumMul. */
-const gadgetConstants = (f: Field, p: number): Uint8Array => constantBytes(f, `gadget ${p}`, () => [nthRoot(f, p), nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]);
+const gadgetConstants = (f: Field, p: number): Uint8Array => constantBytes(f, `gadget ${p}`, () => gadgetValues(f, p));
+const gadgetValues = (f: Field, p: number): bigint[] => [nthRoot(f, p), nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)];
+
+/**
+ * The constants of chunkGadgetPoly: parallelSumMul's, then the circulant of its sparse columns in
+ * Montgomery form (c R mod p): the odd evaluations, at W_2p W_p^m, of the polynomial that is 1 at
+ * W_p^0 and 0 at the other powers of W_p (the reference's doubleEvaluations of the unit vector).
+ */
+const chunkGadgetValues = (f: Field, p: number): bigint[] => {
+  const unit = Array.from({ length: p }, (_, i) => (i === 0 ? 1n : 0n));
+  const circulant = doubleEvaluations(f, unit).filter((_, i) => i % 2 === 1);
+  return [...gadgetValues(f, p), ...circulant.map((c) => (c << BigInt(8 * f.encodedSize)) % f.modulus)];
+};
 
 /** True once the prio wasm module is loaded (the kernels below use it then). */
 export const wasmLoaded = (): boolean => prioWasm.loaded;
@@ -342,8 +354,10 @@ export function chunkedRangeCheckWasm(
     const id = fieldId(f);
     if (query === undefined) {
       const scratch = arena.allocSecret(k.chunkGadgetPolyScratchBytes(id, p, calls));
-      arena.bytes(consts, 4 * size).set(gadgetConstants(f, p));
-      k.chunkGadgetPoly(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, consts, out, scratch);
+      const gadget = constantBytes(f, `chunk gadget ${p}`, () => chunkGadgetValues(f, p));
+      const gadgetConsts = arena.alloc(gadget.length);
+      arena.bytes(gadgetConsts, gadget.length).set(gadget);
+      k.chunkGadgetPoly(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, gadgetConsts, out, scratch);
     } else {
       const scratch = arena.allocSecret(Math.max(k.chunkWireChecksScratchBytes(id, p), k.lagrangeEvalScratchBytes(id, 1, 2 * p)));
       const nodes = arena.alloc(2 * p * size);
@@ -459,7 +473,7 @@ export interface ChunkedPlan {
   readonly outputLen: number;
   /** Elements per output element (0: the output share is the first outputLen elements). */
   readonly truncWidth: number;
-  /** shardChunked's constants: 1, W_p, W_p^-1, W_2p, 1/p. */
+  /** shardChunked's constants: 1, then chunkGadgetPoly's (W_p, W_p^-1, W_2p, 1/p, the circulant). */
   readonly shardConsts: Uint8Array;
   /**
    * verifyChunked's constants (1/shares, 1/p, 1/2p, the linear check's constant), then the linear
@@ -523,7 +537,7 @@ export function chunkedPlan(
     tailLength: tail.length,
     outputLen: c.outputLen,
     truncWidth,
-    shardConsts: encodeVec(f, [1n, nthRoot(f, p), nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]),
+    shardConsts: encodeVec(f, [1n, ...chunkGadgetValues(f, p)]),
     verifyConsts,
     proofBytes: size * (2 * check.chunkLength + 2 * p - 1),
     verifierShareBytes: size * proofs * (2 * check.chunkLength + 2) + SEED_SIZE,
