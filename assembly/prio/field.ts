@@ -1071,13 +1071,18 @@ function gadgetEnd(field: i32, p: i32, out: usize, scratch: usize): void {
  * parallelSumMul's, followed by the circulant c_m (m < p) of sparseOdd in Montgomery form: the
  * odd evaluations (at W_2p W_p^m) of the Lagrange basis polynomial of node 1, W_p^0 (a constant of
  * p, made once by the caller). scratch: chunkGadgetPolyScratchBytes.
- * A pair of wires is made from chunk column j (its x_j over the calls) in one of three ways: with
- * log2(p) nonzero elements or more, both wires and their two transforms (denseColumn); with fewer,
- * its odd evaluations from its nonzero elements (sparseOdd: a one-hot Histogram's, a sparse
- * measurement's); with none, only its seeds count, summed over all such columns (emptyColumns).
- * The calls' r_k^(j+1) advance by one product per element a column uses (catchUp).
+ * With sparseBelow 0 every column takes one path: both wires and their two transforms
+ * (denseColumn), the same work whatever the measurement. With sparseBelow > 0 (a circuit whose
+ * valid measurements have one nonzero element, the one-hot Histogram: the caller decides from the
+ * circuit, never from the data) a column is made in one of three ways: with sparseBelow nonzero
+ * elements or more, densely; with fewer, its odd evaluations from its nonzero elements (sparseOdd);
+ * with none, only its seeds count, summed over all such columns (emptyColumns). Every valid
+ * measurement then takes the same paths (one sparse column, the rest empty) with the same number
+ * of products (sparseColumn's powers by a fixed ladder); only the order and the addresses read
+ * follow the set bucket (not constant-time against code sharing the cache).
+ * The dense columns' r_k^(j+1) advance by one product per element a column uses (catchUp).
  */
-export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand: usize, calls: i32, chunk: i32, sharesInv: usize, seeds: usize, p: i32, consts: usize, out: usize, scratch: usize): void {
+export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand: usize, calls: i32, chunk: i32, sharesInv: usize, seeds: usize, p: i32, sparseBelow: i32, consts: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
   const r = scratch + <usize>parallelSumMulScratchBytes(field, p);
   const pow = r + <usize>calls * size;
@@ -1098,9 +1103,6 @@ export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand
   memory.fill(wireA, 0, <usize>(2 * p) * size);
   const sLo = get(field, sharesInv, 0);
   const sHi = resHi;
-  // a column with fewer nonzero elements than log2(p) costs fewer products by sparseOdd (p per
-  // nonzero wire value) than by the two transforms (about p log2(p) each)
-  const sparseBelow = ctz(p);
   let shiftMade = false;
   // the empty columns' sum of seedA seedB and sum of seedA (canonical)
   let abLo: u64 = 0;
@@ -1144,7 +1146,7 @@ export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand
       empty = true;
       continue;
     }
-    sparseColumn(field, meas, measLen, calls, chunk, j, p, sLo, sHi, seedA, r, pow, powExp, wireA, wireB);
+    sparseColumn(field, meas, measLen, calls, chunk, j, p, sLo, sHi, seedA, r, wireA, wireB);
     sparseOdd(field, p, meas, measLen, calls, chunk, j, wireA, wireB, circulant, shift, gadgetOdd(p, scratch, field));
     gadgetAccumulate(field, p, wireA, wireB, out, scratch);
   }
@@ -1219,8 +1221,35 @@ function denseColumn(field: i32, meas: usize, measLen: i32, calls: i32, chunk: i
   }
 }
 
-/** Both wires of chunk column j as denseColumn's, with products for its nonzero elements only. */
-function sparseColumn(field: i32, meas: usize, measLen: i32, calls: i32, chunk: i32, j: i32, p: i32, sLo: u64, sHi: u64, seedA: usize, r: usize, pow: usize, powExp: usize, wireA: usize, wireB: usize): void {
+/**
+ * r_k^e (r in Montgomery form, the result too) by a right-to-left ladder over the bits of e below
+ * 2^bits: the same products whatever e (bits is public, e a secret position), selected by masks.
+ */
+function powerFixed(field: i32, r: usize, k: i32, e: i32, bits: i32): u64 {
+  let baseLo = get(field, r, k);
+  let baseHi = resHi;
+  // one in Montgomery form: R mod p
+  let lo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
+  let hi: u64 = field == 64 ? 0 : 0x1b;
+  for (let i = 0; i < bits; i++) {
+    const tLo = mulAny(field, lo, hi, baseLo, baseHi);
+    const tHi = resHi;
+    const take: u64 = 0 - <u64>((e >> i) & 1);
+    lo = (tLo & take) | (lo & ~take);
+    hi = (tHi & take) | (hi & ~take);
+    const sLo = mulAny(field, baseLo, baseHi, baseLo, baseHi);
+    baseHi = resHi;
+    baseLo = sLo;
+  }
+  resHi = hi;
+  return lo;
+}
+
+/**
+ * Both wires of chunk column j as denseColumn's, with products for its nonzero elements only, each
+ * r_k^(j+1) by powerFixed (the dense columns' running powers are left as they are).
+ */
+function sparseColumn(field: i32, meas: usize, measLen: i32, calls: i32, chunk: i32, j: i32, p: i32, sLo: u64, sHi: u64, seedA: usize, r: usize, wireA: usize, wireB: usize): void {
   const size: usize = field == 64 ? 8 : 16;
   memory.fill(wireA, 0, <usize>(2 * p) * size);
   memory.copy(wireA, seedA, size);
@@ -1235,8 +1264,7 @@ function sparseColumn(field: i32, meas: usize, measLen: i32, calls: i32, chunk: 
     }
     put(field, wireB, k, diff(field, xLo, xHi, sLo, sHi), resHi);
     if ((xLo | xHi) == 0) continue;
-    catchUp(field, r, pow, powExp, k - 1, j + 1);
-    const pLo = get(field, pow, k - 1);
+    const pLo = powerFixed(field, r, k - 1, j + 1, 32 - clz(chunk));
     put(field, wireA, k, mulAny(field, pLo, resHi, xLo, xHi), resHi);
   }
 }

@@ -178,7 +178,7 @@ export function histogramCircuit(f: Field, length: number, chunkLength: number):
     },
     truncate: (meas) => meas,
     decode: (output, count, noised) => output.map((x) => toCount(f, x, count, 1, noised)),
-    chunked: { chunkLength, calls, linear: { ones: length, tail: FieldVec.fromValues(f, []), constant: 1n } },
+    chunked: { chunkLength, calls, linear: { ones: length, tail: FieldVec.fromValues(f, []), constant: 1n }, oneHot: true },
   };
 }
 

@@ -19,7 +19,7 @@ import {
   sub,
 } from './field.js';
 import { PrivkitError } from '../errors.js';
-import { type ChunkedCheck, chunkedRangeCheckWasm, invNtt, ntt, parallelSumMulWasm, polyEvalBatched, wasmLoaded } from './kernels.js';
+import { type ChunkedCheck, chunkedRangeCheckWasm, invNtt, ntt, parallelSumMulWasm, polyEvalBatched, sparseBelow, wasmLoaded } from './kernels.js';
 
 /** A non-affine sub-circuit whose calls the proof covers (appendix A of the draft). */
 export interface Gadget {
@@ -213,7 +213,7 @@ function proofParts(c: Circuit<unknown, unknown>, meas: FieldVec | readonly bigi
       call.chunkedRangeCheck = (m, r, numShares, chunkLength, gadgetCalls) => {
         if (k !== 0 || bulkPolys.has(i) || chunkLength !== g.mulPairs || gadgetCalls !== c.gadgetCalls[i]) return undefined;
         const seeds = wires[i]!.seeds;
-        bulkPolys.set(i, FieldVec.fromBytes(f, chunkedRangeCheckWasm(f, m.bytes, r, numShares, chunkLength, gadgetCalls, seeds, wirePolyLen(gadgetCalls), undefined)));
+        bulkPolys.set(i, FieldVec.fromBytes(f, chunkedRangeCheckWasm(f, m.bytes, r, numShares, chunkLength, gadgetCalls, seeds, wirePolyLen(gadgetCalls), c.chunked === undefined ? 0 : sparseBelow(c.chunked, wirePolyLen(gadgetCalls)), undefined)));
         return 0n;
       };
     }
@@ -277,7 +277,7 @@ export function query(
       // gadget values, which the proof gives (a degree-2 gadget: call * step < 2p - 1 evaluations)
       call.chunkedRangeCheck = (m, r, shares, chunkLength, gadgetCalls) => {
         if (k !== 0 || bulkChecks.has(i) || chunkLength !== gadget.mulPairs || gadgetCalls !== c.gadgetCalls[i]) return undefined;
-        bulkChecks.set(i, decodeVec(f, chunkedRangeCheckWasm(f, m.bytes, r, shares, chunkLength, gadgetCalls, g.wires.seeds, g.wires.p, { at: testPoints[i]!, gadgetPoly: g.given }), 'checks'));
+        bulkChecks.set(i, decodeVec(f, chunkedRangeCheckWasm(f, m.bytes, r, shares, chunkLength, gadgetCalls, g.wires.seeds, g.wires.p, 0, { at: testPoints[i]!, gadgetPoly: g.given }), 'checks'));
         let out = 0n;
         const values = g.given.vec;
         for (let call = 1; call <= gadgetCalls; call++) out = add(f, out, values[call * g.step]!);

@@ -322,7 +322,7 @@ export function mulVecWasm(f: Field, a: readonly bigint[], b: readonly bigint[])
  * query's checks at the test point: every wire polynomial evaluated there (straight from the
  * measurement share, no wires made), then the gadget polynomial, given by the proof's 2p - 1
  * evaluations at the powers of W_2p, completed and evaluated there (arity + 1 elements). `meas` and
- * the result are encoded.
+ * the result are encoded. sparseBelow: the prover's (the circuit's sparseBelow, 0 for dense only).
  */
 export function chunkedRangeCheckWasm(
   f: Field,
@@ -333,6 +333,7 @@ export function chunkedRangeCheckWasm(
   calls: number,
   seeds: FieldVec,
   p: number,
+  sparseBelow: number,
   query: { at: bigint; gadgetPoly: FieldVec } | undefined,
 ): Uint8Array {
   const size = f.encodedSize;
@@ -357,7 +358,7 @@ export function chunkedRangeCheckWasm(
       const gadget = constantBytes(f, `chunk gadget ${p}`, () => chunkGadgetValues(f, p));
       const gadgetConsts = arena.alloc(gadget.length);
       arena.bytes(gadgetConsts, gadget.length).set(gadget);
-      k.chunkGadgetPoly(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, gadgetConsts, out, scratch);
+      k.chunkGadgetPoly(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, sparseBelow, gadgetConsts, out, scratch);
     } else {
       const scratch = arena.allocSecret(Math.max(k.chunkWireChecksScratchBytes(id, p), k.lagrangeEvalScratchBytes(id, 1, 2 * p)));
       const nodes = arena.alloc(2 * p * size);
@@ -453,6 +454,23 @@ export interface ChunkedCheck {
   readonly linear?: { readonly ones: number; readonly tail: FieldVec; readonly constant: bigint };
   /** truncate: out[i] = sum_l weights[l] x[i * width + l] for i < outputLen (weights encoded, width elements); absent: the first outputLen elements. */
   readonly truncate?: { readonly width: number; readonly weights: FieldVec };
+  /**
+   * True when every valid measurement has exactly one nonzero element (Histogram). The prover
+   * then builds a column with few nonzero elements from them alone (see sparseBelow): the same
+   * work for every valid measurement. Without it every column is built densely, so the sharding
+   * time of SumVec or MultihotCountVec does not follow how sparse the measurement is.
+   */
+  readonly oneHot?: boolean;
+}
+
+/**
+ * chunkGadgetPoly's sparseBelow for a circuit: a column with fewer nonzero elements than log2(p)
+ * costs fewer products from them (p per nonzero value) than by the two transforms (about p log2(p)
+ * each); 0 (always dense) unless the circuit is one-hot and a one-element column is sparse.
+ */
+export function sparseBelow(check: ChunkedCheck, p: number): number {
+  const below = Math.log2(p);
+  return check.oneHot === true && below >= 2 ? below : 0;
 }
 
 /** A Prio3 instance's constants for the one-call kernels (made once per instance by chunkedPlan). */
@@ -465,6 +483,8 @@ export interface ChunkedPlan {
   readonly calls: number;
   /** Evaluations of a wire polynomial (a power of 2 above calls). */
   readonly p: number;
+  /** chunkGadgetPoly's sparseBelow (sparseBelow above). */
+  readonly sparseBelow: number;
   /** Circuit outputs: 1 (the bit check) or 2 (and the linear check). */
   readonly outputs: number;
   /** The linear check's unit weights (its first `ones` elements) and further weights. */
@@ -532,6 +552,7 @@ export function chunkedPlan(
     chunkLength: check.chunkLength,
     calls: check.calls,
     p,
+    sparseBelow: sparseBelow(check, p),
     outputs: linear === undefined ? 1 : 2,
     ones: linear?.ones ?? 0,
     tailLength: tail.length,
@@ -642,7 +663,7 @@ export function shardChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, meas: (out:
     meas(measRegion);
     view.set(rand, randAt);
     view.set(nonce, nonceAt);
-    k.shardChunked(fieldId(plan.field), plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, base + dstAt!, dst.length, base + constsAt!, base + measAt!, base + randAt!, base + nonceAt!, base + leaderAt!, base + publicAt!, base + scratchAt!);
+    k.shardChunked(fieldId(plan.field), plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, plan.sparseBelow, base + dstAt!, dst.length, base + constsAt!, base + measAt!, base + randAt!, base + nonceAt!, base + leaderAt!, base + publicAt!, base + scratchAt!);
     return { leaderShare: view.slice(leaderAt, leaderAt! + measBytes + plan.proofs * plan.proofBytes + SEED_SIZE), publicShare: view.slice(publicAt, publicAt! + plan.shares * SEED_SIZE) };
   });
 }

@@ -241,8 +241,11 @@ describe.each(FIELDS)('%s', (_, f) => {
         });
         let want = new Array<bigint>(2 * p).fill(0n);
         for (let j = 0; j < wires.length; j += 2) want = vecAdd(f, want, polyMul(f, wires[j]!, wires[j + 1]!));
-        const got = chunkedRangeCheckWasm(f, encodeVec(f, meas), jointRand, shares, chunk, calls, FieldVec.fromValues(f, seeds), p, undefined);
-        expect(decodeVec(f, got, 'gadget polynomial')).toEqual(want);
+        // both provers: dense only (SumVec's), and with sparse and empty columns (one-hot Histogram's)
+        for (const sparse of [0, Math.log2(p) >= 2 ? Math.log2(p) : 0]) {
+          const got = chunkedRangeCheckWasm(f, encodeVec(f, meas), jointRand, shares, chunk, calls, FieldVec.fromValues(f, seeds), p, sparse, undefined);
+          expect(decodeVec(f, got, 'gadget polynomial')).toEqual(want);
+        }
       }),
       { numRuns: 24 },
     );
@@ -279,7 +282,7 @@ describe.each(FIELDS)('%s', (_, f) => {
         const extended = gadgetPoly.slice();
         extendValuesToPowerOf2(f, extended, 2 * p);
         const want = [...polyEvalBatched(f, wires, at), ...polyEvalBatched(f, [extended], at)];
-        const got = chunkedRangeCheckWasm(f, encodeVec(f, meas), jointRand, shares, chunk, calls, FieldVec.fromValues(f, seeds), p, { at, gadgetPoly: FieldVec.fromValues(f, gadgetPoly) });
+        const got = chunkedRangeCheckWasm(f, encodeVec(f, meas), jointRand, shares, chunk, calls, FieldVec.fromValues(f, seeds), p, 0, { at, gadgetPoly: FieldVec.fromValues(f, gadgetPoly) });
         expect(decodeVec(f, got, 'checks')).toEqual(want);
       }),
       { numRuns: 40 },
