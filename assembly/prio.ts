@@ -4,6 +4,6 @@
 // verification and verifier-share combination of the chunked bit-check circuits, one call each
 // (assembly/prio/prio3.ts).
 export { heapBase } from './wasm/runtime';
-export { firstNonCanonical, toMontgomery, mulVec, addVec, weightedSums, sumVec, dotMontgomery, ntt, nttScratchBytes, parallelSumMul, parallelSumMulScratchBytes, nodePowers, lagrangeEval, lagrangeEvalScratchBytes, extendLast, chunkGadgetPoly, chunkGadgetPolyScratchBytes, chunkWireChecks, chunkWireChecksScratchBytes } from './prio/field';
+export { firstNonCanonical, toMontgomery, powerIsOne, mulVec, addVec, weightedSums, sumVec, dotMontgomery, ntt, nttScratchBytes, parallelSumMul, parallelSumMulScratchBytes, nodePowers, lagrangeEval, lagrangeEvalScratchBytes, extendLast, chunkGadgetPoly, chunkGadgetPolyScratchBytes, chunkWireChecks, chunkWireChecksScratchBytes } from './prio/field';
 export { turboShake128, xofExpand, SHAKE_STATE_BYTES } from './prio/keccak';
 export { shardChunked, shardChunkedScratchBytes, verifyChunked, verifyChunkedScratchBytes, combineChunked, combineChunkedScratchBytes } from './prio/prio3';

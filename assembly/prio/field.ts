@@ -541,6 +541,22 @@ export function toMontgomery(field: i32, x: usize, n: i32): void {
   }
 }
 
+/**
+ * Whether the canonical element at x has x^n = 1 (n a power of 2): squared log2(n) times in
+ * Montgomery form (one conversion, no conversions back), then compared with the Montgomery one.
+ */
+export function powerIsOne(field: i32, x: usize, n: i32): bool {
+  let lo = get(field, x, 0);
+  lo = mulAny(field, lo, resHi, field == 64 ? R2_64 : R2_LO, field == 64 ? 0 : R2_HI);
+  let hi = resHi;
+  for (let e = 1; e < n; e <<= 1) {
+    lo = mulAny(field, lo, hi, lo, hi);
+    hi = resHi;
+  }
+  // 1 in Montgomery form is R mod p
+  return field == 64 ? lo == 0xffffffff : lo == 0xffffffffffffffff && hi == 0x1b;
+}
+
 /** out[i] = a[i] * b[i] for n canonical elements (out may alias a or b). */
 export function mulVec(field: i32, out: usize, a: usize, b: usize, n: i32): void {
   for (let i = 0; i < n; i++) {
@@ -948,6 +964,19 @@ export function parallelSumMulScratchBytes(field: i32, p: i32): i32 {
 
 /** Prepares the scratch block's tables and zeroes the sums. */
 function gadgetBegin(field: i32, p: i32, consts: usize, out: usize, scratch: usize): void {
+  gadgetTables(field, p, consts, scratch);
+  gadgetZero(field, p, out, scratch);
+}
+
+/** Zeroes the sums of the pairs' products. */
+function gadgetZero(field: i32, p: i32, out: usize, scratch: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  if (field == 128) memory.fill(gadgetColumns(p, scratch), 0, <usize>p << 7);
+  else memory.fill(out, 0, <usize>(2 * p) * size);
+}
+
+/** The constants in Montgomery form, the twiddle tables and the twist, in the scratch block (coset's). */
+function gadgetTables(field: i32, p: i32, consts: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
   const half = p >> 1 > 0 ? p >> 1 : 1;
   const c = scratch;
@@ -963,8 +992,6 @@ function gadgetBegin(field: i32, p: i32, consts: usize, out: usize, scratch: usi
   powers(field, twist, get(field, c, 2), resHi, p);
   scale(field, twist, p, c + 3 * size, true);
   bitReverse(field, twist, p);
-  if (field == 128) memory.fill(gadgetColumns(p, scratch), 0, <usize>p << 7);
-  else memory.fill(out, 0, <usize>(2 * p) * size);
 }
 
 /** Field128's column sums in the scratch block. */
@@ -985,10 +1012,26 @@ function gadgetPair(field: i32, p: i32, wireA: usize, wireB: usize, out: usize, 
   const rootTable = scratch + 4 * size;
   const invTable = rootTable + <usize>half * size;
   const twist = invTable + <usize>half * size;
-  const a = twist + <usize>p * size;
+  const a = gadgetOdd(p, scratch, field);
   const b = a + <usize>p * size;
   coset(field, wireA, p, a, rootTable, invTable, twist);
   coset(field, wireB, p, b, rootTable, invTable, twist);
+  gadgetAccumulate(field, p, wireA, wireB, out, scratch);
+}
+
+/** The two wires' odd (coset) evaluations in the scratch block: p elements each, wire A's then wire B's. */
+// @ts-ignore: decorator
+@inline function gadgetOdd(p: i32, scratch: usize, field: i32): usize {
+  const size: usize = field == 64 ? 8 : 16;
+  const half = p >> 1 > 0 ? p >> 1 : 1;
+  return scratch + (<usize>(4 + 2 * half + p)) * size;
+}
+
+/** Adds the doubled product of the wires at wireA and wireB, their odd evaluations at gadgetOdd. */
+function gadgetAccumulate(field: i32, p: i32, wireA: usize, wireB: usize, out: usize, scratch: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  const a = gadgetOdd(p, scratch, field);
+  const b = a + <usize>p * size;
   if (field == 128) {
     // evaluations 2i and 2i + 1 in the lanes of one set of column sums
     const columns = gadgetColumns(p, scratch);
@@ -1020,75 +1063,335 @@ function gadgetEnd(field: i32, p: i32, out: usize, scratch: usize): void {
 /**
  * The prover's gadget polynomial of the chunked bit check: parallelSumMul on its wires, each pair of
  * wires made in the scratch block when its turn comes (no wire array: the wires of a large
- * measurement would not fit a cache, or for 2^19 elements even 64 MiB). The calls' r_k^(j+1)
- * advance by one product per element, two calls at a time in Field128.
+ * measurement would not fit a cache, or for 2^19 elements even 64 MiB).
  * The wires (ParallelSum(Mul) in SumVec, Histogram and MultihotCountVec): for call k = 1..calls with
  * r = jointRand[k-1] and the chunk's elements x_j (meas[(k-1) * chunk + j], zero past measLen), wire
  * 2j gets r^(j+1) * x_j and wire 2j+1 gets x_j - sharesInv at position k; position 0 of wire i is
  * seeds[i]; the rest up to p is zero. consts (W_p, W_p^-1, W_2p, 1/p) and out (2p elements) as
- * parallelSumMul's. scratch: chunkGadgetPolyScratchBytes.
+ * parallelSumMul's, followed by the circulant c_m (m < p) of sparseOdd in Montgomery form: the
+ * odd evaluations (at W_2p W_p^m) of the Lagrange basis polynomial of node 1, W_p^0 (a constant of
+ * p, made once by the caller). scratch: chunkGadgetPolyScratchBytes.
+ * With sparseBelow 0 every column takes one path: both wires and their two transforms
+ * (denseColumn), the same work whatever the measurement. With sparseBelow > 0 (a circuit whose
+ * valid measurements have one nonzero element, the one-hot Histogram: the caller decides from the
+ * circuit, never from the data) a column is made in one of three ways: with sparseBelow nonzero
+ * elements or more, densely; with fewer, its odd evaluations from its nonzero elements (sparseOdd);
+ * with none, only its seeds count, summed over all such columns (emptyColumns). Every valid
+ * measurement then takes the same paths (one sparse column, the rest empty) with the same number
+ * of products (sparseColumn's powers by a fixed ladder); only the order and the addresses read
+ * follow the set bucket (not constant-time against code sharing the cache).
+ * The dense columns' r_k^(j+1) advance by one product per element a column uses (catchUp).
  */
-export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand: usize, calls: i32, chunk: i32, sharesInv: usize, seeds: usize, p: i32, consts: usize, out: usize, scratch: usize): void {
+export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand: usize, calls: i32, chunk: i32, sharesInv: usize, seeds: usize, p: i32, sparseBelow: i32, consts: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
   const r = scratch + <usize>parallelSumMulScratchBytes(field, p);
   const pow = r + <usize>calls * size;
   const wireA = pow + <usize>calls * size;
   const wireB = wireA + <usize>p * size;
-  gadgetBegin(field, p, consts, out, scratch);
-  // r_k in Montgomery form, so that r_k^(j+1) (Montgomery) times the canonical x is canonical
+  const circulant = consts + 4 * size;
+  const shift = wireB + <usize>p * size;
+  const powExp = shift + <usize>p * size;
+  // the transforms' tables are made for the first dense column
+  gadgetZero(field, p, out, scratch);
+  let transforms = false;
+  // r_k in Montgomery form, so that r_k^(j+1) (Montgomery) times the canonical x is canonical;
+  // pow_k = r_k^powExp_k
   memory.copy(r, jointRand, <usize>calls * size);
   toMontgomery(field, r, calls);
   memory.copy(pow, r, <usize>calls * size);
+  for (let k = 0; k < calls; k++) store<i32>(powExp + (<usize>k << 2), 1);
   memory.fill(wireA, 0, <usize>(2 * p) * size);
   const sLo = get(field, sharesInv, 0);
   const sHi = resHi;
-  const zero = i64x2.splat(0);
+  let shiftMade = false;
+  // the empty columns' sum of seedA seedB and sum of seedA (canonical)
+  let abLo: u64 = 0;
+  let abHi: u64 = 0;
+  let aLo: u64 = 0;
+  let aHi: u64 = 0;
+  let empty = false;
   for (let j = 0; j < chunk; j++) {
-    memory.copy(wireA, seeds + <usize>(2 * j) * size, size);
-    memory.copy(wireB, seeds + <usize>(2 * j + 1) * size, size);
-    let k = 1;
-    if (field == 128) {
-      // calls k and k + 1 in the lanes of mont128PairOf
-      for (; k + 1 <= calls; k += 2) {
-        const index = (k - 1) * chunk + j;
-        const X0 = index < measLen ? v128.load(meas + (<usize>index << 4)) : zero;
-        const X1 = index + chunk < measLen ? v128.load(meas + (<usize>(index + chunk) << 4)) : zero;
-        const at = <usize>k << 4;
-        const powAt = pow + (<usize>(k - 1) << 4);
-        const P0 = v128.load(powAt);
-        const P1 = v128.load(powAt, 16);
-        storePair(wireA + at, wireA + at + 16, mont128PairOf(P0, P1, X0, X1));
-        const d0 = sub128(i64x2.extract_lane(X0, 0), i64x2.extract_lane(X0, 1), sLo, sHi);
-        v128.store(wireB + at, i64x2.replace_lane(i64x2.splat(d0), 1, resHi));
-        const d1 = sub128(i64x2.extract_lane(X1, 0), i64x2.extract_lane(X1, 1), sLo, sHi);
-        v128.store(wireB + at, i64x2.replace_lane(i64x2.splat(d1), 1, resHi), 16);
-        const rAt = r + (<usize>(k - 1) << 4);
-        storePair(powAt, powAt + 16, mont128PairOf(P0, P1, v128.load(rAt), v128.load(rAt, 16)));
-      }
-    }
-    for (; k <= calls; k++) {
+    const seedA = seeds + <usize>(2 * j) * size;
+    const seedB = seedA + size;
+    let nonZero = 0;
+    for (let k = 1; k <= calls && nonZero < sparseBelow; k++) {
       const index = (k - 1) * chunk + j;
-      let xLo: u64 = 0;
-      let xHi: u64 = 0;
-      if (index < measLen) {
-        xLo = get(field, meas, index);
-        xHi = resHi;
-      }
-      const pLo = get(field, pow, k - 1);
-      const pHi = resHi;
-      put(field, wireA, k, mulAny(field, pLo, pHi, xLo, xHi), resHi);
-      put(field, wireB, k, diff(field, xLo, xHi, sLo, sHi), resHi);
-      const rLo = get(field, r, k - 1);
-      put(field, pow, k - 1, mulAny(field, pLo, pHi, rLo, resHi), resHi);
+      if (index >= measLen) break;
+      const lo = get(field, meas, index);
+      nonZero += i32((lo | resHi) != 0);
     }
-    gadgetPair(field, p, wireA, wireB, out, scratch);
+    if (nonZero >= sparseBelow) {
+      if (!transforms) {
+        gadgetTables(field, p, consts, scratch);
+        transforms = true;
+      }
+      denseColumn(field, meas, measLen, calls, chunk, j, sLo, sHi, seedA, r, pow, powExp, wireA, wireB);
+      gadgetPair(field, p, wireA, wireB, out, scratch);
+      continue;
+    }
+    if (!shiftMade) {
+      sparseShift(field, p, calls, sLo, sHi, circulant, shift);
+      shiftMade = true;
+    }
+    if (nonZero == 0) {
+      const sA = get(field, seedA, 0);
+      const sAHi = resHi;
+      const mA = mulAny(field, sA, sAHi, field == 64 ? R2_64 : R2_LO, field == 64 ? 0 : R2_HI);
+      const mAHi = resHi;
+      const tLo = mulAny(field, mA, mAHi, get(field, seedB, 0), resHi);
+      abLo = sum(field, abLo, abHi, tLo, resHi);
+      abHi = resHi;
+      aLo = sum(field, aLo, aHi, sA, sAHi);
+      aHi = resHi;
+      empty = true;
+      continue;
+    }
+    sparseColumn(field, meas, measLen, calls, chunk, j, p, sLo, sHi, seedA, r, wireA, wireB);
+    sparseOdd(field, p, meas, measLen, calls, chunk, j, wireA, wireB, circulant, shift, gadgetOdd(p, scratch, field));
+    gadgetAccumulate(field, p, wireA, wireB, out, scratch);
   }
+  if (empty) emptyColumns(field, p, abLo, abHi, aLo, aHi, wireA, wireB, circulant, shift, out, scratch);
   gadgetEnd(field, p, out, scratch);
+}
+
+/** pow_k (index k of pow) = r_k^target, from r_k^powExp_k (powExp_k <= target). */
+// @ts-ignore: decorator
+@inline function catchUp(field: i32, r: usize, pow: usize, powExp: usize, k: i32, target: i32): void {
+  const at = powExp + (<usize>k << 2);
+  let e = load<i32>(at);
+  if (e == target) return;
+  let lo = get(field, pow, k);
+  let hi = resHi;
+  const rLo = get(field, r, k);
+  const rHi = resHi;
+  for (; e < target; e++) {
+    lo = mulAny(field, lo, hi, rLo, rHi);
+    hi = resHi;
+  }
+  put(field, pow, k, lo, hi);
+  store<i32>(at, target);
+}
+
+/** Both wires of chunk column j at wireA and wireB (positions 0..calls; the rest stays zero), advancing every pow_k past r_k^(j+1). */
+function denseColumn(field: i32, meas: usize, measLen: i32, calls: i32, chunk: i32, j: i32, sLo: u64, sHi: u64, seedA: usize, r: usize, pow: usize, powExp: usize, wireA: usize, wireB: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  memory.copy(wireA, seedA, size);
+  memory.copy(wireB, seedA + size, size);
+  const zero = i64x2.splat(0);
+  let k = 1;
+  if (field == 128) {
+    // calls k and k + 1 in the lanes of mont128PairOf
+    for (; k + 1 <= calls; k += 2) {
+      catchUp(field, r, pow, powExp, k - 1, j + 1);
+      catchUp(field, r, pow, powExp, k, j + 1);
+      const index = (k - 1) * chunk + j;
+      const X0 = index < measLen ? v128.load(meas + (<usize>index << 4)) : zero;
+      const X1 = index + chunk < measLen ? v128.load(meas + (<usize>(index + chunk) << 4)) : zero;
+      const at = <usize>k << 4;
+      const powAt = pow + (<usize>(k - 1) << 4);
+      const P0 = v128.load(powAt);
+      const P1 = v128.load(powAt, 16);
+      storePair(wireA + at, wireA + at + 16, mont128PairOf(P0, P1, X0, X1));
+      const d0 = sub128(i64x2.extract_lane(X0, 0), i64x2.extract_lane(X0, 1), sLo, sHi);
+      v128.store(wireB + at, i64x2.replace_lane(i64x2.splat(d0), 1, resHi));
+      const d1 = sub128(i64x2.extract_lane(X1, 0), i64x2.extract_lane(X1, 1), sLo, sHi);
+      v128.store(wireB + at, i64x2.replace_lane(i64x2.splat(d1), 1, resHi), 16);
+      const rAt = r + (<usize>(k - 1) << 4);
+      storePair(powAt, powAt + 16, mont128PairOf(P0, P1, v128.load(rAt), v128.load(rAt, 16)));
+      store<i32>(powExp + (<usize>(k - 1) << 2), j + 2);
+      store<i32>(powExp + (<usize>k << 2), j + 2);
+    }
+  }
+  for (; k <= calls; k++) {
+    catchUp(field, r, pow, powExp, k - 1, j + 1);
+    const index = (k - 1) * chunk + j;
+    let xLo: u64 = 0;
+    let xHi: u64 = 0;
+    if (index < measLen) {
+      xLo = get(field, meas, index);
+      xHi = resHi;
+    }
+    const pLo = get(field, pow, k - 1);
+    const pHi = resHi;
+    put(field, wireA, k, mulAny(field, pLo, pHi, xLo, xHi), resHi);
+    put(field, wireB, k, diff(field, xLo, xHi, sLo, sHi), resHi);
+    const rLo = get(field, r, k - 1);
+    put(field, pow, k - 1, mulAny(field, pLo, pHi, rLo, resHi), resHi);
+    store<i32>(powExp + (<usize>(k - 1) << 2), j + 2);
+  }
+}
+
+/**
+ * r_k^e (r in Montgomery form, the result too) by a right-to-left ladder over the bits of e below
+ * 2^bits: the same products whatever e (bits is public, e a secret position), selected by masks.
+ */
+function powerFixed(field: i32, r: usize, k: i32, e: i32, bits: i32): u64 {
+  let baseLo = get(field, r, k);
+  let baseHi = resHi;
+  // one in Montgomery form: R mod p
+  let lo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
+  let hi: u64 = field == 64 ? 0 : 0x1b;
+  for (let i = 0; i < bits; i++) {
+    const tLo = mulAny(field, lo, hi, baseLo, baseHi);
+    const tHi = resHi;
+    const take: u64 = 0 - <u64>((e >> i) & 1);
+    lo = (tLo & take) | (lo & ~take);
+    hi = (tHi & take) | (hi & ~take);
+    const sLo = mulAny(field, baseLo, baseHi, baseLo, baseHi);
+    baseHi = resHi;
+    baseLo = sLo;
+  }
+  resHi = hi;
+  return lo;
+}
+
+/**
+ * Both wires of chunk column j as denseColumn's, with products for its nonzero elements only, each
+ * r_k^(j+1) by powerFixed (the dense columns' running powers are left as they are).
+ */
+function sparseColumn(field: i32, meas: usize, measLen: i32, calls: i32, chunk: i32, j: i32, p: i32, sLo: u64, sHi: u64, seedA: usize, r: usize, wireA: usize, wireB: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  memory.fill(wireA, 0, <usize>(2 * p) * size);
+  memory.copy(wireA, seedA, size);
+  memory.copy(wireB, seedA + size, size);
+  for (let k = 1; k <= calls; k++) {
+    const index = (k - 1) * chunk + j;
+    let xLo: u64 = 0;
+    let xHi: u64 = 0;
+    if (index < measLen) {
+      xLo = get(field, meas, index);
+      xHi = resHi;
+    }
+    put(field, wireB, k, diff(field, xLo, xHi, sLo, sHi), resHi);
+    if ((xLo | xHi) == 0) continue;
+    const pLo = powerFixed(field, r, k - 1, j + 1, 32 - clz(chunk));
+    put(field, wireA, k, mulAny(field, pLo, resHi, xLo, xHi), resHi);
+  }
+}
+
+/**
+ * Adds the product of the wires of every column without a nonzero element: wire A is seedA e_0
+ * and wire B seedB e_0 - sharesInv (e_1 + ... + e_calls), so at the nodes the product is seedA seedB
+ * at node 0 and zero elsewhere, and at the odd points c_m (seedA seedB c_m - seedA shift_m)
+ * (the circulant and sparseShift). Summed over those columns, with ab the sum of seedA seedB and a that of seedA:
+ * ab at node 0, c_m (ab c_m - a shift_m) at the odd points, added as the products of wires
+ * (ab e_0, e_0) with odd evaluations (ab c_m - a shift_m, c_m).
+ */
+function emptyColumns(field: i32, p: i32, abLo: u64, abHi: u64, aLo: u64, aHi: u64, wireA: usize, wireB: usize, circulant: usize, shift: usize, out: usize, scratch: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  const a = gadgetOdd(p, scratch, field);
+  const b = a + <usize>p * size;
+  memory.fill(wireA, 0, <usize>(2 * p) * size);
+  put(field, wireA, 0, abLo, abHi);
+  put(field, wireB, 0, 1, 0);
+  // a in Montgomery form, so that a times the canonical shift is canonical
+  const mLo = mulAny(field, aLo, aHi, field == 64 ? R2_64 : R2_LO, field == 64 ? 0 : R2_HI);
+  const mHi = resHi;
+  for (let m = 0; m < p; m++) {
+    const cLo = get(field, circulant, m);
+    const cHi = resHi;
+    const uLo = mulAny(field, abLo, abHi, cLo, cHi);
+    const uHi = resHi;
+    const vLo = mulAny(field, mLo, mHi, get(field, shift, m), resHi);
+    put(field, a, m, diff(field, uLo, uHi, vLo, resHi), resHi);
+    // c_m canonical: its Montgomery form times 1
+    put(field, b, m, mulAny(field, cLo, cHi, 1, 0), resHi);
+  }
+  gadgetAccumulate(field, p, wireA, wireB, out, scratch);
+}
+
+/**
+ * sparseOdd's shift_m = sharesInv sum_(k=1..calls) L_k(W_2p W_p^m) (canonical), the coset
+ * evaluations of the vector sharesInv at positions 1..calls: sharesInv times the sum of the
+ * circulant turned by k (L_k(W_2p W_p^m) = c_(m-k mod p)), a window of `calls` entries that slides
+ * by one per m (calls < p).
+ */
+function sparseShift(field: i32, p: i32, calls: i32, sLo: u64, sHi: u64, circulant: usize, shift: usize): void {
+  const mask = p - 1;
+  // the window of m = 0: c_(p-1), ..., c_(p-calls)
+  let lo: u64 = 0;
+  let hi: u64 = 0;
+  for (let k = 1; k <= calls; k++) {
+    lo = sum(field, lo, hi, get(field, circulant, (0 - k) & mask), resHi);
+    hi = resHi;
+  }
+  for (let m = 0; m < p; m++) {
+    // sharesInv (canonical) times the sum (Montgomery form): canonical
+    put(field, shift, m, mulAny(field, sLo, sHi, lo, hi), resHi);
+    // window of m + 1: c_m enters, c_(m-calls) leaves
+    lo = sum(field, lo, hi, get(field, circulant, m), resHi);
+    hi = resHi;
+    lo = diff(field, lo, hi, get(field, circulant, (m - calls) & mask), resHi);
+    hi = resHi;
+  }
+}
+
+/**
+ * The odd evaluations (at W_2p W_p^m) of the pair of wires of chunk column j, into odd (wire A's p,
+ * then wire B's p), from the column's nonzero elements alone. Node k's Lagrange basis polynomial
+ * is node 0's turned: L_k(W_2p W_p^m) = L_0(W_2p W_p^(m-k)) = c_(m-k mod p), so a wire with values
+ * v_k at the nodes is sum_k v_k c_(m-k) there; wire B's values x_k - sharesInv (k = 1..calls) give
+ * its seed's term, minus shift, plus the x_k's. Products two at a time in Field128 (wire A's and
+ * B's in the lanes).
+ */
+function sparseOdd(field: i32, p: i32, meas: usize, measLen: i32, calls: i32, chunk: i32, j: i32, wireA: usize, wireB: usize, circulant: usize, shift: usize, odd: usize): void {
+  const size: usize = field == 64 ? 8 : 16;
+  const a = odd;
+  const b = odd + <usize>p * size;
+  const mask = p - 1;
+  // the seeds' terms: seed c_m
+  for (let m = 0; m < p; m++) {
+    termPair(field, a, b, m, wireA, wireB, circulant + <usize>m * size, false);
+    put(field, b, m, diff(field, get(field, b, m), resHi, get(field, shift, m), resHi), resHi);
+  }
+  for (let k = 1; k <= calls; k++) {
+    const index = (k - 1) * chunk + j;
+    if (index >= measLen) break;
+    const x = meas + <usize>index * size;
+    const xLo = get(field, x, 0);
+    if ((xLo | resHi) == 0) continue;
+    // wire A's value r^(j+1) x is at wireA + k; wire B's x - sharesInv is taken as x (shift has the rest)
+    for (let m = 0; m < p; m++) termPair(field, a, b, m, wireA + <usize>k * size, x, circulant + <usize>((m - k) & mask) * size, true);
+  }
+}
+
+/** (a_m, b_m) = (or +=, with `add`) (va c, vb c) for the canonical va, vb and c in Montgomery form. */
+// @ts-ignore: decorator
+@inline function termPair(field: i32, a: usize, b: usize, m: i32, va: usize, vb: usize, c: usize, add: bool): void {
+  let aLo: u64;
+  let aHi: u64;
+  let bLo: u64;
+  let bHi: u64;
+  if (field == 128) {
+    const C = v128.load(c);
+    const lo = mont128PairOf(v128.load(va), v128.load(vb), C, C);
+    const hi = pairHi;
+    aLo = i64x2.extract_lane(lo, 0);
+    aHi = i64x2.extract_lane(hi, 0);
+    bLo = i64x2.extract_lane(lo, 1);
+    bHi = i64x2.extract_lane(hi, 1);
+  } else {
+    const cLo = get(field, c, 0);
+    const cHi = resHi;
+    aLo = mulAny(field, get(field, va, 0), resHi, cLo, cHi);
+    aHi = resHi;
+    bLo = mulAny(field, get(field, vb, 0), resHi, cLo, cHi);
+    bHi = resHi;
+  }
+  if (add) {
+    aLo = sum(field, get(field, a, m), resHi, aLo, aHi);
+    aHi = resHi;
+    bLo = sum(field, get(field, b, m), resHi, bLo, bHi);
+    bHi = resHi;
+  }
+  put(field, a, m, aLo, aHi);
+  put(field, b, m, bLo, bHi);
 }
 
 /** Bytes of chunkGadgetPoly's scratch block. */
 export function chunkGadgetPolyScratchBytes(field: i32, p: i32, calls: i32): i32 {
-  return parallelSumMulScratchBytes(field, p) + (2 * calls + 2 * p) * (field == 64 ? 8 : 16);
+  // parallelSumMul's, then r and its powers, the two wires, sparseOdd's shift, the powers' exponents
+  return parallelSumMulScratchBytes(field, p) + (2 * calls + 3 * p) * (field == 64 ? 8 : 16) + 4 * calls;
 }
 
 /**

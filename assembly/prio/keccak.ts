@@ -146,7 +146,9 @@ function absorb(st: usize, msg: usize, msgLen: usize, domain: u8): void {
     pos += RATE;
   }
   const rest = msgLen - pos;
-  for (let i: usize = 0; i < rest; i++) store<u8>(st + i, load<u8>(st + i) ^ load<u8>(msg + pos + i));
+  let i: usize = 0;
+  for (; i + 8 <= rest; i += 8) store<u64>(st + i, load<u64>(st + i) ^ load<u64>(msg + pos + i));
+  for (; i < rest; i++) store<u8>(st + i, load<u8>(st + i) ^ load<u8>(msg + pos + i));
   store<u8>(st + rest, load<u8>(st + rest) ^ domain);
   store<u8>(st + RATE - 1, load<u8>(st + RATE - 1) ^ 0x80);
   permute(st);

@@ -10,7 +10,7 @@
 // shares (Histogram: the sum minus 1; MultihotCountVec: the count minus the encoded weight); the
 // output share is weighted sums of the measurement share (SumVec) or its first elements (Histogram,
 // MultihotCountVec).
-import { addVec, chunkGadgetPoly, chunkGadgetPolyScratchBytes, chunkWireChecks, chunkWireChecksScratchBytes, dotMontgomery, extendLast, lagrangeEval, lagrangeEvalScratchBytes, mulVec, sumVec, weightedSums } from './field';
+import { addVec, chunkGadgetPoly, chunkGadgetPolyScratchBytes, chunkWireChecks, chunkWireChecksScratchBytes, dotMontgomery, extendLast, lagrangeEval, lagrangeEvalScratchBytes, mulVec, powerIsOne, sumVec, weightedSums } from './field';
 import { SHAKE_STATE_BYTES, turboShake128, xofExpand } from './keccak';
 
 const SEED: usize = 32;
@@ -127,9 +127,10 @@ export function shardChunkedScratchBytes(field: i32, shares: i32, proofs: i32, m
  * the prove seed) and the nonce: the leader's input share (measurement share, proofs share, blind)
  * into leaderOut and the public share (every joint-randomness part) into publicOut. The helpers'
  * input shares are their seeds and blinds. consts: 1, W_p, W_p^-1, W_2p and 1/p (canonical).
+ * sparseBelow: chunkGadgetPoly's (0 unless the circuit's valid measurements are one-hot).
  */
 export function shardChunked(
-  field: i32, shares: i32, proofs: i32, measLen: i32, chunk: i32, calls: i32, p: i32,
+  field: i32, shares: i32, proofs: i32, measLen: i32, chunk: i32, calls: i32, p: i32, sparseBelow: i32,
   dst: usize, dstLen: i32, consts: usize, meas: usize, rand: usize, nonce: usize,
   leaderOut: usize, publicOut: usize, scratch: usize,
 ): void {
@@ -166,7 +167,7 @@ export function shardChunked(
   for (let i = 0; i < proofs; i++) {
     const proof = leaderProofs + <usize>(i * proofLen) * size;
     const seeds = proveRands + <usize>(i * arity) * size;
-    chunkGadgetPoly(field, meas, measLen, joint + <usize>(i * calls) * size, calls, chunk, consts, seeds, p, consts + size, gadget, kernelScratch);
+    chunkGadgetPoly(field, meas, measLen, joint + <usize>(i * calls) * size, calls, chunk, consts, seeds, p, sparseBelow, consts + size, gadget, kernelScratch);
     memory.copy(proof, seeds, <usize>arity * size);
     memory.copy(proof + <usize>arity * size, gadget, <usize>(2 * p - 1) * size);
   }
@@ -273,9 +274,7 @@ export function verifyChunked(
     const r = query + <usize>(i * queryLen) * size;
     const t = r + <usize>(queryLen - 1) * size;
     // t^p = 1 would put the test point on a wire node (section 7.3.4); p is a power of 2
-    memory.copy(tmp, t, size);
-    for (let n = 1; n < p; n <<= 1) mulVec(field, tmp, tmp, tmp, 1);
-    if (load<u64>(tmp) == 1 && (field == 64 || load<u64>(tmp, 8) == 0)) return VERIFY_ROOT_OF_UNITY;
+    if (powerIsOne(field, t, p)) return VERIFY_ROOT_OF_UNITY;
     const verifier = verifierOut + <usize>(i * verifierLen) * size;
     // wire checks at t: consts t, 1/p
     memory.copy(tmp, t, size);

@@ -123,6 +123,15 @@ export function sumCircuit(f: Field, max: number): Circuit<number, number> {
 export function sumVecCircuit(f: Field, length: number, max: number, chunkLength: number): Circuit<readonly number[], number[]> {
   const bits = bitLength(max);
   const calls = Math.ceil((length * bits) / chunkLength);
+  // each value's digits straight into the encoding: element e holds its digit in byte e * encodedSize
+  const write = (m: readonly number[], out: Uint8Array): void => {
+    const size = f.encodedSize;
+    const digits = new Array<number>(bits);
+    m.forEach((v, i) => {
+      encodeRangeCheckedInto(digits, 0, v, max);
+      for (let l = 0; l < bits; l++) out[(i * bits + l) * size] = digits[l]!;
+    });
+  };
   const weights = FieldVec.fromValues(f, rangeCheckedWeights(max));
   return {
     field: f,
@@ -132,17 +141,7 @@ export function sumVecCircuit(f: Field, length: number, max: number, chunkLength
     jointRandLen: calls,
     evalOutputLen: 1,
     outputLen: length,
-    encode: (m) => {
-      // each value's digits straight into the encoding: element e holds its digit in byte e * encodedSize
-      const size = f.encodedSize;
-      const out = new Uint8Array(length * bits * size);
-      const digits = new Array<number>(bits);
-      m.forEach((v, i) => {
-        encodeRangeCheckedInto(digits, 0, v, max);
-        for (let l = 0; l < bits; l++) out[(i * bits + l) * size] = digits[l]!;
-      });
-      return FieldVec.fromBytes(f, out);
-    },
+    encode: (m, out) => encodeWith(f, length * bits, m, out, write),
     eval: (meas, jointRand, numShares, [g]) => [chunkedRangeCheck(f, meas, jointRand, numShares, chunkLength, calls, g!)],
     truncate: (meas) => FieldVec.fromBytes(f, weightedSums(f, meas.bytes, length, bits, weights)),
     decode: (output, count, noised) => output.map((x) => toCount(f, x, count, max, noised)),
@@ -150,9 +149,20 @@ export function sumVecCircuit(f: Field, length: number, max: number, chunkLength
   };
 }
 
+/** encode by `write`, which sets the nonzero bytes of the measLen elements: into `out` (zero) when given, else a new array. */
+function encodeWith<M>(f: Field, measLen: number, m: M, out: Uint8Array | undefined, write: (m: M, out: Uint8Array) => void): FieldVec {
+  const bytes = out ?? new Uint8Array(measLen * f.encodedSize);
+  write(m, bytes);
+  return FieldVec.fromBytes(f, bytes);
+}
+
 /** Histogram: a one-hot vector of `length` buckets (bits checked in chunks, and their sum is 1). */
 export function histogramCircuit(f: Field, length: number, chunkLength: number): Circuit<number, number[]> {
   const calls = Math.ceil(length / chunkLength);
+  // one-hot: the bucket's element is 1
+  const write = (m: number, out: Uint8Array): void => {
+    out[m * f.encodedSize] = 1;
+  };
   return {
     field: f,
     gadgets: [parallelSumGadget(mulGadget, chunkLength)],
@@ -161,18 +171,14 @@ export function histogramCircuit(f: Field, length: number, chunkLength: number):
     jointRandLen: calls,
     evalOutputLen: 2,
     outputLen: length,
-    encode: (m) => {
-      const oneHot = new Uint8Array(length * f.encodedSize);
-      oneHot[m * f.encodedSize] = 1;
-      return FieldVec.fromBytes(f, oneHot);
-    },
+    encode: (m, out) => encodeWith(f, length, m, out, write),
     eval: (meas, jointRand, numShares, [g]) => {
       const rangeCheck = chunkedRangeCheck(f, meas, jointRand, numShares, chunkLength, calls, g!);
       return [rangeCheck, sub(f, sumEncoded(f, meas.bytes), invInt(f, numShares))];
     },
     truncate: (meas) => meas,
     decode: (output, count, noised) => output.map((x) => toCount(f, x, count, 1, noised)),
-    chunked: { chunkLength, calls, linear: { ones: length, tail: FieldVec.fromValues(f, []), constant: 1n } },
+    chunked: { chunkLength, calls, linear: { ones: length, tail: FieldVec.fromValues(f, []), constant: 1n }, oneHot: true },
   };
 }
 
@@ -180,6 +186,12 @@ export function histogramCircuit(f: Field, length: number, chunkLength: number):
 export function multihotCountVecCircuit(f: Field, length: number, maxWeight: number, chunkLength: number): Circuit<readonly boolean[], number[]> {
   const weightBits = bitLength(maxWeight);
   const calls = Math.ceil((length + weightBits) / chunkLength);
+  // the booleans as 0 and 1, then the weight's digits
+  const write = (m: readonly boolean[], out: Uint8Array): void => {
+    const digits = m.map((b) => (b ? 1 : 0));
+    encodeRangeCheckedInto(digits, length, m.filter(Boolean).length, maxWeight);
+    digits.forEach((d, i) => (out[i * f.encodedSize] = d));
+  };
   return {
     field: f,
     gadgets: [parallelSumGadget(mulGadget, chunkLength)],
@@ -188,11 +200,7 @@ export function multihotCountVecCircuit(f: Field, length: number, maxWeight: num
     jointRandLen: calls,
     evalOutputLen: 2,
     outputLen: length,
-    encode: (m) => {
-      const digits = m.map((b) => (b ? 1 : 0));
-      encodeRangeCheckedInto(digits, length, m.filter(Boolean).length, maxWeight);
-      return encodeSmallInts(f, digits);
-    },
+    encode: (m, out) => encodeWith(f, length + weightBits, m, out, write),
     eval: (meas, jointRand, numShares, [g]) => {
       const rangeCheck = chunkedRangeCheck(f, meas, jointRand, numShares, chunkLength, calls, g!);
       const reported = decodeRangeChecked(f, meas.slice(length, length + weightBits).vec, maxWeight);

@@ -19,7 +19,7 @@ import {
   sub,
 } from './field.js';
 import { PrivkitError } from '../errors.js';
-import { type ChunkedCheck, chunkedRangeCheckWasm, invNtt, ntt, parallelSumMulWasm, polyEvalBatched, wasmLoaded } from './kernels.js';
+import { type ChunkedCheck, chunkedRangeCheckWasm, invNtt, ntt, parallelSumMulWasm, polyEvalBatched, sparseBelow, wasmLoaded } from './kernels.js';
 
 /** A non-affine sub-circuit whose calls the proof covers (appendix A of the draft). */
 export interface Gadget {
@@ -51,8 +51,13 @@ export interface Circuit<M, R> {
   readonly jointRandLen: number;
   readonly evalOutputLen: number;
   readonly outputLen: number;
-  /** Encodes a checked measurement (callers validate it first). */
-  encode(measurement: M): FieldVec;
+  /**
+   * Encodes a checked measurement (callers validate it first). With `out` (measLen elements, all
+   * zero) a circuit may write the encoding there and return it as a vector on `out` (the one-call
+   * sharding gives a region of wasm memory: no array of the measurement in JS); the caller copies
+   * the returned vector into `out` when its bytes are elsewhere.
+   */
+  encode(measurement: M, out?: Uint8Array): FieldVec;
   /** The circuit on a measurement (share); `gadgets[i]` performs the calls of gadget i. */
   eval(meas: FieldVec, jointRand: readonly bigint[], numShares: number, gadgets: readonly GadgetCall[]): bigint[];
   /** The output share of a measurement share. */
@@ -208,7 +213,7 @@ function proofParts(c: Circuit<unknown, unknown>, meas: FieldVec | readonly bigi
       call.chunkedRangeCheck = (m, r, numShares, chunkLength, gadgetCalls) => {
         if (k !== 0 || bulkPolys.has(i) || chunkLength !== g.mulPairs || gadgetCalls !== c.gadgetCalls[i]) return undefined;
         const seeds = wires[i]!.seeds;
-        bulkPolys.set(i, FieldVec.fromBytes(f, chunkedRangeCheckWasm(f, m.bytes, r, numShares, chunkLength, gadgetCalls, seeds, wirePolyLen(gadgetCalls), undefined)));
+        bulkPolys.set(i, FieldVec.fromBytes(f, chunkedRangeCheckWasm(f, m.bytes, r, numShares, chunkLength, gadgetCalls, seeds, wirePolyLen(gadgetCalls), c.chunked === undefined ? 0 : sparseBelow(c.chunked, wirePolyLen(gadgetCalls)), undefined)));
         return 0n;
       };
     }
@@ -272,7 +277,7 @@ export function query(
       // gadget values, which the proof gives (a degree-2 gadget: call * step < 2p - 1 evaluations)
       call.chunkedRangeCheck = (m, r, shares, chunkLength, gadgetCalls) => {
         if (k !== 0 || bulkChecks.has(i) || chunkLength !== gadget.mulPairs || gadgetCalls !== c.gadgetCalls[i]) return undefined;
-        bulkChecks.set(i, decodeVec(f, chunkedRangeCheckWasm(f, m.bytes, r, shares, chunkLength, gadgetCalls, g.wires.seeds, g.wires.p, { at: testPoints[i]!, gadgetPoly: g.given }), 'checks'));
+        bulkChecks.set(i, decodeVec(f, chunkedRangeCheckWasm(f, m.bytes, r, shares, chunkLength, gadgetCalls, g.wires.seeds, g.wires.p, 0, { at: testPoints[i]!, gadgetPoly: g.given }), 'checks'));
         let out = 0n;
         const values = g.given.vec;
         for (let call = 1; call <= gadgetCalls; call++) out = add(f, out, values[call * g.step]!);

@@ -7,7 +7,7 @@
 // secret (zeroed when the call returns).
 import { PrivkitError } from '../errors.js';
 import { type Arena, MAX_CALL_BYTES } from '../wasm/arena.js';
-import { decodeVec, encodeVec, nonCanonicalError, type Field, FieldVec, invInt, nextPowerOf2, vecAdd, vecSub, weightedSums as weightedSumsReference, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
+import { decodeVec, doubleEvaluations, encodeVec, nonCanonicalError, type Field, FieldVec, invInt, nextPowerOf2, vecAdd, vecSub, weightedSums as weightedSumsReference, invNtt as invNttReference, ntt as nttReference, nthRoot, nthRootInverse, polyEvalBatched as polyEvalBatchedReference } from './field.js';
 import { SEED_SIZE, XofTurboShake128 } from './xof.js';
 import { prioWasm } from './wasm.js';
 
@@ -54,7 +54,19 @@ function constantBytes(f: Field, key: string, values: () => bigint[]): Uint8Arra
 }
 
 /** W_p, W_p^-1, W_2p and 1/p: the constants of parallelSumMul. */
-const gadgetConstants = (f: Field, p: number): Uint8Array => constantBytes(f, `gadget ${p}`, () => [nthRoot(f, p), nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]);
+const gadgetConstants = (f: Field, p: number): Uint8Array => constantBytes(f, `gadget ${p}`, () => gadgetValues(f, p));
+const gadgetValues = (f: Field, p: number): bigint[] => [nthRoot(f, p), nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)];
+
+/**
+ * The constants of chunkGadgetPoly: parallelSumMul's, then the circulant of its sparse columns in
+ * Montgomery form (c R mod p): the odd evaluations, at W_2p W_p^m, of the polynomial that is 1 at
+ * W_p^0 and 0 at the other powers of W_p (the reference's doubleEvaluations of the unit vector).
+ */
+const chunkGadgetValues = (f: Field, p: number): bigint[] => {
+  const unit = Array.from({ length: p }, (_, i) => (i === 0 ? 1n : 0n));
+  const circulant = doubleEvaluations(f, unit).filter((_, i) => i % 2 === 1);
+  return [...gadgetValues(f, p), ...circulant.map((c) => (c << BigInt(8 * f.encodedSize)) % f.modulus)];
+};
 
 /** True once the prio wasm module is loaded (the kernels below use it then). */
 export const wasmLoaded = (): boolean => prioWasm.loaded;
@@ -280,6 +292,15 @@ export function polyEvalBatchedWasm(f: Field, polys: readonly (readonly bigint[]
 export const polyEvalBatched = (f: Field, polys: readonly (readonly bigint[])[], x: bigint): bigint[] =>
   wasmLoaded() ? polyEvalBatchedWasm(f, polys, x) : polyEvalBatchedReference(f, polys, x);
 
+/** Whether x^n = 1 (n a power of 2) in wasm: the verifier's test that its query point is not a wire node. */
+export function powerIsOneWasm(f: Field, x: bigint, n: number): boolean {
+  return prioWasm.run((k, arena) => {
+    const ptr = arena.alloc(f.encodedSize);
+    stage(f, arena, ptr, [x]);
+    return k.powerIsOne(fieldId(f), ptr, n);
+  });
+}
+
 /** a[i] * b[i] in wasm (Montgomery multiplication; canonical in and out). */
 export function mulVecWasm(f: Field, a: readonly bigint[], b: readonly bigint[]): bigint[] {
   const n = a.length;
@@ -301,7 +322,7 @@ export function mulVecWasm(f: Field, a: readonly bigint[], b: readonly bigint[])
  * query's checks at the test point: every wire polynomial evaluated there (straight from the
  * measurement share, no wires made), then the gadget polynomial, given by the proof's 2p - 1
  * evaluations at the powers of W_2p, completed and evaluated there (arity + 1 elements). `meas` and
- * the result are encoded.
+ * the result are encoded. sparseBelow: the prover's (the circuit's sparseBelow, 0 for dense only).
  */
 export function chunkedRangeCheckWasm(
   f: Field,
@@ -312,6 +333,7 @@ export function chunkedRangeCheckWasm(
   calls: number,
   seeds: FieldVec,
   p: number,
+  sparseBelow: number,
   query: { at: bigint; gadgetPoly: FieldVec } | undefined,
 ): Uint8Array {
   const size = f.encodedSize;
@@ -333,8 +355,10 @@ export function chunkedRangeCheckWasm(
     const id = fieldId(f);
     if (query === undefined) {
       const scratch = arena.allocSecret(k.chunkGadgetPolyScratchBytes(id, p, calls));
-      arena.bytes(consts, 4 * size).set(gadgetConstants(f, p));
-      k.chunkGadgetPoly(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, consts, out, scratch);
+      const gadget = constantBytes(f, `chunk gadget ${p}`, () => chunkGadgetValues(f, p));
+      const gadgetConsts = arena.alloc(gadget.length);
+      arena.bytes(gadgetConsts, gadget.length).set(gadget);
+      k.chunkGadgetPoly(id, m, measLen, r, calls, chunkLength, s, seedPtr, p, sparseBelow, gadgetConsts, out, scratch);
     } else {
       const scratch = arena.allocSecret(Math.max(k.chunkWireChecksScratchBytes(id, p), k.lagrangeEvalScratchBytes(id, 1, 2 * p)));
       const nodes = arena.alloc(2 * p * size);
@@ -430,6 +454,23 @@ export interface ChunkedCheck {
   readonly linear?: { readonly ones: number; readonly tail: FieldVec; readonly constant: bigint };
   /** truncate: out[i] = sum_l weights[l] x[i * width + l] for i < outputLen (weights encoded, width elements); absent: the first outputLen elements. */
   readonly truncate?: { readonly width: number; readonly weights: FieldVec };
+  /**
+   * True when every valid measurement has exactly one nonzero element (Histogram). The prover
+   * then builds a column with few nonzero elements from them alone (see sparseBelow): the same
+   * work for every valid measurement. Without it every column is built densely, so the sharding
+   * time of SumVec or MultihotCountVec does not follow how sparse the measurement is.
+   */
+  readonly oneHot?: boolean;
+}
+
+/**
+ * chunkGadgetPoly's sparseBelow for a circuit: a column with fewer nonzero elements than log2(p)
+ * costs fewer products from them (p per nonzero value) than by the two transforms (about p log2(p)
+ * each); 0 (always dense) unless the circuit is one-hot and a one-element column is sparse.
+ */
+export function sparseBelow(check: ChunkedCheck, p: number): number {
+  const below = Math.log2(p);
+  return check.oneHot === true && below >= 2 ? below : 0;
 }
 
 /** A Prio3 instance's constants for the one-call kernels (made once per instance by chunkedPlan). */
@@ -442,6 +483,8 @@ export interface ChunkedPlan {
   readonly calls: number;
   /** Evaluations of a wire polynomial (a power of 2 above calls). */
   readonly p: number;
+  /** chunkGadgetPoly's sparseBelow (sparseBelow above). */
+  readonly sparseBelow: number;
   /** Circuit outputs: 1 (the bit check) or 2 (and the linear check). */
   readonly outputs: number;
   /** The linear check's unit weights (its first `ones` elements) and further weights. */
@@ -450,7 +493,7 @@ export interface ChunkedPlan {
   readonly outputLen: number;
   /** Elements per output element (0: the output share is the first outputLen elements). */
   readonly truncWidth: number;
-  /** shardChunked's constants: 1, W_p, W_p^-1, W_2p, 1/p. */
+  /** shardChunked's constants: 1, then chunkGadgetPoly's (W_p, W_p^-1, W_2p, 1/p, the circulant). */
   readonly shardConsts: Uint8Array;
   /**
    * verifyChunked's constants (1/shares, 1/p, 1/2p, the linear check's constant), then the linear
@@ -509,12 +552,13 @@ export function chunkedPlan(
     chunkLength: check.chunkLength,
     calls: check.calls,
     p,
+    sparseBelow: sparseBelow(check, p),
     outputs: linear === undefined ? 1 : 2,
     ones: linear?.ones ?? 0,
     tailLength: tail.length,
     outputLen: c.outputLen,
     truncWidth,
-    shardConsts: encodeVec(f, [1n, nthRoot(f, p), nthRootInverse(f, p), nthRoot(f, 2 * p), invInt(f, p)]),
+    shardConsts: encodeVec(f, [1n, ...chunkGadgetValues(f, p)]),
     verifyConsts,
     proofBytes: size * (2 * check.chunkLength + 2 * p - 1),
     verifierShareBytes: size * proofs * (2 * check.chunkLength + 2) + SEED_SIZE,
@@ -605,14 +649,22 @@ export function chunkedKernelsFit(plan: ChunkedPlan, dstLength: number): boolean
  * A client's sharding in one call: the encoded measurement, the sharding randomness (`randSize`
  * bytes) and the nonce give the leader's input share and the public share (the helpers' input
  * shares are slices of the randomness). `dst` is the draft's 8-byte prefix (any usage) and the ctx.
+ * The measurement is given as a writer of its encoding into the zeroed region of wasm memory it
+ * is staged in (a circuit's encode with `out`: no array of it in JS).
  */
-export function shardChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, meas: Uint8Array, rand: Uint8Array, nonce: Uint8Array): { leaderShare: Uint8Array; publicShare: Uint8Array } {
+export function shardChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, meas: (out: Uint8Array) => void, rand: Uint8Array, nonce: Uint8Array): { leaderShare: Uint8Array; publicShare: Uint8Array } {
+  const measBytes = plan.measLen * plan.field.encodedSize;
   return prioWasm.run((k, arena) => {
     const regions = fittingLayouts(k, plan, dst.length).shard;
     const [dstAt, constsAt, measAt, randAt, nonceAt, leaderAt, publicAt, scratchAt] = regions;
-    const { base, view } = stageRegions(arena, regions, [dst, plan.shardConsts, meas, rand, nonce]);
-    k.shardChunked(fieldId(plan.field), plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, base + dstAt!, dst.length, base + constsAt!, base + measAt!, base + randAt!, base + nonceAt!, base + leaderAt!, base + publicAt!, base + scratchAt!);
-    return { leaderShare: view.slice(leaderAt, leaderAt! + meas.length + plan.proofs * plan.proofBytes + SEED_SIZE), publicShare: view.slice(publicAt, publicAt! + plan.shares * SEED_SIZE) };
+    const { base, view } = stageRegions(arena, regions, [dst, plan.shardConsts]);
+    const measRegion = view.subarray(measAt, measAt! + measBytes);
+    measRegion.fill(0);
+    meas(measRegion);
+    view.set(rand, randAt);
+    view.set(nonce, nonceAt);
+    k.shardChunked(fieldId(plan.field), plan.shares, plan.proofs, plan.measLen, plan.chunkLength, plan.calls, plan.p, plan.sparseBelow, base + dstAt!, dst.length, base + constsAt!, base + measAt!, base + randAt!, base + nonceAt!, base + leaderAt!, base + publicAt!, base + scratchAt!);
+    return { leaderShare: view.slice(leaderAt, leaderAt! + measBytes + plan.proofs * plan.proofBytes + SEED_SIZE), publicShare: view.slice(publicAt, publicAt! + plan.shares * SEED_SIZE) };
   });
 }
 

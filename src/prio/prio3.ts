@@ -345,7 +345,13 @@ export class Prio3<M, R> {
     const rand = randGiven ?? drawn!.subarray(nonceGiven === undefined ? NONCE_SIZE : 0);
     try {
       const plan = this.wasmPlan(ctx);
-      if (plan !== undefined) return { nonce, ...this.shardChunked(plan, ctx, this.circuit.encode(m), nonce, rand) };
+      if (plan !== undefined) {
+        const encode = (out: Uint8Array): void => {
+          const encoded = this.circuit.encode(m, out).bytes;
+          if (encoded !== out) out.set(encoded);
+        };
+        return { nonce, ...this.shardChunked(plan, ctx, encode, nonce, rand) };
+      }
       return { nonce, ...this.shardWith(ctx, this.circuit.encode(m), nonce, rand) };
     } finally {
       rand.fill(0);
@@ -354,8 +360,8 @@ export class Prio3<M, R> {
   }
 
   /** shardWith in one kernel call: the helpers' input shares are their seeds and blinds, slices of rand. */
-  private shardChunked(plan: ChunkedPlan, ctx: Uint8Array, meas: FieldVec, nonce: Uint8Array, rand: Uint8Array): Omit<Prio3Report, 'nonce'> {
-    const { leaderShare, publicShare } = shardChunkedWasm(plan, this.dst(0, ctx), meas.bytes, rand, nonce);
+  private shardChunked(plan: ChunkedPlan, ctx: Uint8Array, meas: (out: Uint8Array) => void, nonce: Uint8Array, rand: Uint8Array): Omit<Prio3Report, 'nonce'> {
+    const { leaderShare, publicShare } = shardChunkedWasm(plan, this.dst(0, ctx), meas, rand, nonce);
     const inputShares = [leaderShare];
     for (let j = 0; j < this.shares - 1; j++) inputShares.push(rand.slice(2 * SEED_SIZE * j, 2 * SEED_SIZE * (j + 1)));
     return { publicShare, inputShares };

@@ -33,7 +33,7 @@ import {
   FieldVec,
   type Field,
 } from '../../dist/src/prio/field.js';
-import { addEncoded, chunkedKernelsFit, chunkedPlan, chunkedRangeCheckWasm, extendLastWasm, invNttWasm, mulVecWasm, weightedSums as weightedSumsWasm, nttWasm, parallelSumMulWasm, polyEvalBatchedWasm, turboShake128Wasm, wasmLoaded, xofExpandWasm } from '../../dist/src/prio/kernels.js';
+import { addEncoded, chunkedKernelsFit, chunkedPlan, chunkedRangeCheckWasm, extendLastWasm, invNttWasm, mulVecWasm, powerIsOneWasm, weightedSums as weightedSumsWasm, nttWasm, parallelSumMulWasm, polyEvalBatchedWasm, turboShake128Wasm, wasmLoaded, xofExpandWasm } from '../../dist/src/prio/kernels.js';
 import { turboShake128, XofTurboShake128 } from '../../dist/src/prio/xof.js';
 import { chunkedRangeCheck, wirePolyLen } from '../../dist/src/prio/flp.js';
 import { FC_SEED } from '../support/helpers.js';
@@ -48,6 +48,13 @@ const FIELDS: [string, Field][] = [
 /** A field element, with the edges 0, 1 and p - 1 often. */
 const element = (f: Field) => fc.oneof(fc.constantFrom(0n, 1n, f.modulus - 1n), fc.bigInt({ min: 0n, max: f.modulus - 1n }));
 const vector = (f: Field, n: number) => fc.array(element(f), { minLength: n, maxLength: n });
+/** A vector of n elements, most of them 0 (a one-hot or sparse measurement). */
+const sparseVector = (f: Field, n: number) =>
+  fc.array(fc.tuple(fc.nat({ max: n - 1 }), element(f)), { maxLength: 4 }).map((entries) => {
+    const v = new Array<bigint>(n).fill(0n);
+    for (const [i, x] of entries) v[i] = x;
+    return v;
+  });
 const logSize = fc.integer({ min: 0, max: 7 });
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 /** The PrivkitError `run` throws, or undefined. */
@@ -187,6 +194,14 @@ describe.each(FIELDS)('%s', (_, f) => {
     );
   });
 
+  it('wasm x^n = 1 holds exactly for the n-th roots of unity (the query point check)', () => {
+    for (const n of [1, 2, 16, 128]) {
+      const w = nthRoot(f, n);
+      for (const x of [1n, w, pow(f, w, BigInt(n - 1)), f.modulus - 1n]) expect(powerIsOneWasm(f, x, n)).toBe(pow(f, x, BigInt(n)) === 1n);
+    }
+    fc.assert(fc.property(element(f), logSize, (x, log) => powerIsOneWasm(f, x, 2 ** log) === (pow(f, x, 2n ** BigInt(log)) === 1n)));
+  });
+
   it('wasm dot products reduced once: weighted sums of many extreme elements', () => {
     // (p - 1)^2 = 1: a sum of n such products is n, the most any column and the fold take
     for (const width of [1, 2, 255, 1000, 4097]) {
@@ -195,14 +210,21 @@ describe.each(FIELDS)('%s', (_, f) => {
     }
   });
 
-  it("wasm chunked bit check's proof (wires built in wasm, doubled by the DIF and DIT transforms) equals the reference gadget polynomial of the wires it defines", () => {
+  it("wasm chunked bit check's proof (wires built in wasm, doubled by the DIF and DIT transforms, or from a sparse column's nonzero elements) equals the reference gadget polynomial of the wires it defines", () => {
     const shape = fc.tuple(fc.integer({ min: 1, max: 3 }), fc.oneof(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 100, max: 300 })), fc.integer({ min: 0, max: 2 }), fc.constantFrom(1, 2));
     const input = shape.chain(([chunk, calls, short, shares]) =>
       fc.record({
         chunk: fc.constant(chunk),
         calls: fc.constant(calls),
         shares: fc.constant(shares),
-        meas: vector(f, Math.max(1, calls * chunk - short)),
+        // dense, sparse, or dense with some chunk columns (elements j mod chunk) all zero
+        meas: fc.oneof(
+          vector(f, Math.max(1, calls * chunk - short)),
+          sparseVector(f, Math.max(1, calls * chunk - short)),
+          fc
+            .tuple(vector(f, Math.max(1, calls * chunk - short)), fc.array(fc.boolean(), { minLength: chunk, maxLength: chunk }))
+            .map(([v, zeroColumn]) => v.map((x, i) => (zeroColumn[i % chunk] ? 0n : x))),
+        ),
         jointRand: vector(f, calls),
         seeds: vector(f, 2 * chunk),
       }),
@@ -219,10 +241,13 @@ describe.each(FIELDS)('%s', (_, f) => {
         });
         let want = new Array<bigint>(2 * p).fill(0n);
         for (let j = 0; j < wires.length; j += 2) want = vecAdd(f, want, polyMul(f, wires[j]!, wires[j + 1]!));
-        const got = chunkedRangeCheckWasm(f, encodeVec(f, meas), jointRand, shares, chunk, calls, FieldVec.fromValues(f, seeds), p, undefined);
-        expect(decodeVec(f, got, 'gadget polynomial')).toEqual(want);
+        // both provers: dense only (SumVec's), and with sparse and empty columns (one-hot Histogram's)
+        for (const sparse of [0, Math.log2(p) >= 2 ? Math.log2(p) : 0]) {
+          const got = chunkedRangeCheckWasm(f, encodeVec(f, meas), jointRand, shares, chunk, calls, FieldVec.fromValues(f, seeds), p, sparse, undefined);
+          expect(decodeVec(f, got, 'gadget polynomial')).toEqual(want);
+        }
       }),
-      { numRuns: 12 },
+      { numRuns: 24 },
     );
   });
 
@@ -257,7 +282,7 @@ describe.each(FIELDS)('%s', (_, f) => {
         const extended = gadgetPoly.slice();
         extendValuesToPowerOf2(f, extended, 2 * p);
         const want = [...polyEvalBatched(f, wires, at), ...polyEvalBatched(f, [extended], at)];
-        const got = chunkedRangeCheckWasm(f, encodeVec(f, meas), jointRand, shares, chunk, calls, FieldVec.fromValues(f, seeds), p, { at, gadgetPoly: FieldVec.fromValues(f, gadgetPoly) });
+        const got = chunkedRangeCheckWasm(f, encodeVec(f, meas), jointRand, shares, chunk, calls, FieldVec.fromValues(f, seeds), p, 0, { at, gadgetPoly: FieldVec.fromValues(f, gadgetPoly) });
         expect(decodeVec(f, got, 'checks')).toEqual(want);
       }),
       { numRuns: 40 },
