@@ -231,6 +231,13 @@ function noiseFill(sync: typeof gaussianNoise | typeof laplaceNoise, law: NoiseL
   };
 }
 
+/** a - b element by element, in float64 (a loop: Float64Array.from with a map function takes ~0.2 s a million). */
+function minus(a: Float32Array, b: Float32Array): Float64Array {
+  const out = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! - b[i]!;
+  return out;
+}
+
 function noiseAdd(sync: typeof addGaussianNoise | typeof addLaplaceNoise, law: NoiseLaw): Row {
   const base = Float32Array.from(values(NOISE_SAMPLES, 3, 8));
   return {
@@ -240,11 +247,7 @@ function noiseAdd(sync: typeof addGaussianNoise | typeof addLaplaceNoise, law: N
       const x = make(base);
       expect(await run(x, law.sigmaOrScale)).toBe(x);
       const direct = sync(base.slice(), law.sigmaOrScale, { rng: seeded(9) });
-      expectNoise(
-        Float64Array.from(x, (v, i) => v - base[i]!),
-        Float64Array.from(direct, (v, i) => v - base[i]!),
-        law,
-      );
+      expectNoise(minus(x, base), minus(direct, base), law);
     },
     refuses: (make) =>
       [[new Int32Array(3), 1], [null, 1], [make([1, 2, 3]), 0], [make([1, Number.NaN]), 1], [make([0, 3e38]), 1e300]].map((args) => ({

@@ -166,8 +166,17 @@ describe('cancellation and progress', () => {
     const controller = new AbortController();
     const reason = new Error('the user pressed stop');
     const progress: number[] = [];
-    const call = pool.encryptVector(keys.publicKey, vector(100_000), { ...packing, signal: controller.signal, onProgress: (done) => progress.push(done) });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    let reported!: () => void;
+    const firstProgress = new Promise<void>((resolve) => (reported = resolve));
+    const call = pool.encryptVector(keys.publicKey, vector(100_000), {
+      ...packing,
+      signal: controller.signal,
+      onProgress: (done) => {
+        progress.push(done);
+        reported();
+      },
+    });
+    await Promise.race([firstProgress, call.catch(() => {})]); // the workers' first progress report (after 20 ms of work), not a fixed wait
     expect(progress.length).toBeGreaterThan(0); // it is running
     const started = performance.now();
     controller.abort(reason);
