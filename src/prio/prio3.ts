@@ -145,10 +145,11 @@ const bytesOf = (...parts: (Uint8Array | number[])[]): Uint8Array => {
   return out;
 };
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
+/** Whether a[aStart..] equals b (in place: no view of a, see pingPongField). */
+function equalBytes(a: Uint8Array, b: Uint8Array, aStart = 0): boolean {
+  if (a.length - aStart !== b.length) return false;
   let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  for (let i = 0; i < b.length; i++) diff |= a[aStart + i]! ^ b[i]!;
   return diff === 0;
 }
 
@@ -643,20 +644,25 @@ export class Prio3<M, R> {
    *   state is not a verification state of this VDAF or verifierMessage not a Uint8Array.
    */
   verifyNext(state: Prio3VerifyState, verifierMessage: Uint8Array): Uint8Array {
-    if (typeof state !== 'object' || state === null || state.owner !== this) {
-      throw new PrivkitError('E_ARG', `state must be a verification state of this ${this.name}, got ${describe(state)}`, { argument: 'state' });
-    }
+    this.checkState(state);
     return this.finish(state, checkBytes('verifierMessage', verifierMessage));
   }
 
-  /** verifyNext on a checked state and message (read before anything else runs). */
-  private finish(state: Prio3VerifyState, message: Uint8Array): Uint8Array {
+  /** E_ARG unless state is a verification state of this VDAF. */
+  private checkState(state: Prio3VerifyState): void {
+    if (typeof state !== 'object' || state === null || state.owner !== this) {
+      throw new PrivkitError('E_ARG', `state must be a verification state of this ${this.name}, got ${describe(state)}`, { argument: 'state' });
+    }
+  }
+
+  /** verifyNext on a checked state and message, the message being message[start..] (read before anything else runs). */
+  private finish(state: Prio3VerifyState, message: Uint8Array, start = 0): Uint8Array {
     if (!pendingStates.has(state)) {
       throw new PrivkitError('E_PROTOCOL', `this ${this.name} verification state was already finished or not made by verifyInit: a report yields one output share`, { argument: 'state' });
     }
     pendingStates.delete(state);
     const expected = state.jointRandSeed ?? new Uint8Array(0);
-    if (!equalBytes(message, expected)) throw new PrivkitError('E_AUTH', `${this.name} joint randomness check failed: the report is invalid or the message is not this report's`);
+    if (!equalBytes(message, expected, start)) throw new PrivkitError('E_AUTH', `${this.name} joint randomness check failed: the report is invalid or the message is not this report's`);
     return state.outShare; // the state is finished: its share is handed over, not copied
   }
 
@@ -753,7 +759,8 @@ export class Prio3<M, R> {
     const plan = this.wasmPlan(ctx);
     if (plan !== undefined) {
       // verification and the verifier shares' combination in one kernel call: the helper's share never leaves wasm memory
-      const leaderShare = this.checkVerifierShare(decodePingPong(checkBytes('inbound', o.inbound), 0)[0], 0);
+      const inbound = checkBytes('inbound', o.inbound);
+      const leaderShare = this.checkVerifierShare(inbound.subarray(pingPongField(inbound, 0)), 0);
       const result = verifyChunkedWasm(plan, 1, this.dst(0, ctx), checked.verifyKey, checked.nonceGiven, checked.publicGiven, checked.inputGiven, 0, leaderShare);
       if (!result.ok) throw this.verifyFailure(result.reason, 1);
       const combined = result.combined!;
@@ -764,8 +771,8 @@ export class Prio3<M, R> {
     }
     const { state, verifierShare } = this.initChecked(checked, ctx, 0);
     // the leader's share is read (and copied) before any other code runs
-    const [leaderShare] = decodePingPong(checkBytes('inbound', o.inbound), 0);
-    const message = this.combine([leaderShare!, verifierShare], ctx);
+    const inbound = checkBytes('inbound', o.inbound);
+    const message = this.combine([inbound.subarray(pingPongField(inbound, 0)), verifierShare], ctx);
     return { outShare: this.finish(state, message), outbound: encodePingPong(2, message) };
   }
 
@@ -779,8 +786,10 @@ export class Prio3<M, R> {
    */
   leaderContinued(state: Prio3VerifyState, inbound: Uint8Array): Uint8Array {
     this.requireTwo();
-    const [message] = decodePingPong(checkBytes('inbound', inbound), 2);
-    return this.verifyNext(state, message!);
+    const message = checkBytes('inbound', inbound);
+    const start = pingPongField(message, 2);
+    this.checkState(state);
+    return this.finish(state, message, start);
   }
 }
 
@@ -818,23 +827,21 @@ function encodePingPong(type: number, field: Uint8Array): Uint8Array {
   return out;
 }
 
-function decodePingPong(bytes: Uint8Array, expectedType: number): Uint8Array[] {
-  const fieldCount = expectedType === 1 ? 2 : 1;
+/**
+ * Where the field of a one-field ping-pong Message of `expectedType` starts in bytes (it runs to the
+ * end); E_PROTOCOL when bytes is not such a message. The callers read the field in place: a view
+ * (subarray) of a message of 64 bytes or less would first move its bytes off the JS heap, which
+ * costs more than a verification step's other allocations.
+ */
+function pingPongField(bytes: Uint8Array, expectedType: number): number {
   if (bytes.length < 1 || bytes[0] !== expectedType) {
     throw new PrivkitError('E_PROTOCOL', `inbound must be a ping-pong message of type ${expectedType}, got ${bytes.length < 1 ? 'an empty message' : `type ${bytes[0]}`}`);
   }
-  const fields: Uint8Array[] = [];
-  let offset = 1;
-  for (let i = 0; i < fieldCount; i++) {
-    if (offset + 4 > bytes.length) throw new PrivkitError('E_PROTOCOL', 'inbound ping-pong message is truncated');
-    const n = ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
-    offset += 4;
-    if (offset + n > bytes.length) throw new PrivkitError('E_PROTOCOL', 'inbound ping-pong message is truncated');
-    fields.push(bytes.subarray(offset, offset + n));
-    offset += n;
-  }
-  if (offset !== bytes.length) throw new PrivkitError('E_PROTOCOL', 'inbound ping-pong message has trailing bytes');
-  return fields;
+  if (PING_PONG_HEADER > bytes.length) throw new PrivkitError('E_PROTOCOL', 'inbound ping-pong message is truncated');
+  const n = ((bytes[1]! << 24) | (bytes[2]! << 16) | (bytes[3]! << 8) | bytes[4]!) >>> 0;
+  if (PING_PONG_HEADER + n > bytes.length) throw new PrivkitError('E_PROTOCOL', 'inbound ping-pong message is truncated');
+  if (PING_PONG_HEADER + n !== bytes.length) throw new PrivkitError('E_PROTOCOL', 'inbound ping-pong message has trailing bytes');
+  return PING_PONG_HEADER;
 }
 
 /**

@@ -379,7 +379,10 @@ describe('the network: tampered, truncated, oversized and non-canonical messages
     huge.set([0xff, 0xff, 0xff, 0xff], 1);
     expectPrivkitError(() => vdaf.helperInit({ ...common, inputShare: report.inputShares[1]!, inbound: huge }), 'E_PROTOCOL');
     const out = vdaf.aggregator();
-    const outShare = vdaf.leaderContinued(leader.state, vdaf.helperInit({ ...common, inputShare: report.inputShares[1]!, inbound: leader.outbound }).outbound);
+    const finish = vdaf.helperInit({ ...common, inputShare: report.inputShares[1]!, inbound: leader.outbound }).outbound;
+    // a finish message of another length is refused before the state is used: it still finishes after
+    for (const n of lengths(finish.length)) expectPrivkitError(() => vdaf.leaderContinued(leader.state, pad(finish, n)), 'E_PROTOCOL');
+    const outShare = vdaf.leaderContinued(leader.state, finish);
     for (const n of lengths(outShare.length)) expectPrivkitError(() => out.add(report.nonce, pad(outShare, n)), 'E_ARG', 'outShare');
     for (const n of lengths(outShare.length)) expectPrivkitError(() => vdaf.unshard([pad(outShare, n), outShare], 1), 'E_ARG', /^aggShares/);
     expect(out.count).toBe(0);
