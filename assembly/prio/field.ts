@@ -272,6 +272,11 @@ let pairHi: v128 = i64x2.splat(0);
   return productPair(A0, A1, B0, B1, REDUCE);
 }
 
+/** productPair's REDC bias: 2^40 at column 2, 2^40 - 2^8 at columns 3 to 6, -2^8 at column 7. */
+const BIAS_LOW: v128 = i64x2.splat(<u64>1 << 40);
+const BIAS: v128 = i64x2.splat((<u64>1 << 40) - 256);
+const BIAS_CARRY: v128 = i64x2.splat(256);
+
 /** productPair's `acc` for the Montgomery products (reduced) rather than column sums. */
 const REDUCE: usize = 0;
 
@@ -354,7 +359,15 @@ const REDUCE: usize = 0;
     v128.store(acc, i64x2.add(v128.load(acc, 112), c7), 112);
     return zero;
   }
-  // REDC: columns 2 and up may go negative (their carries are arithmetic shifts), 0 and 1 never do
+  // REDC. Its -28m terms would take columns 2 to 6 below zero; a bias keeps them positive, so that
+  // their carries are logical shifts (wasm's arithmetic i64x2 shift is six instructions on x64):
+  // 2^40 added to columns 2 to 6 and 2^8 (its carry) taken from columns 3 to 7, a sum of zero
+  c2 = i64x2.add(c2, BIAS_LOW);
+  c3 = i64x2.add(c3, BIAS);
+  c4 = i64x2.add(c4, BIAS);
+  c5 = i64x2.add(c5, BIAS);
+  c6 = i64x2.add(c6, BIAS);
+  c7 = i64x2.sub(c7, BIAS_CARRY);
   let m = v128.and(i64x2.sub(zero, c0), MASK32);
   c1 = i64x2.add(c1, hi32(i64x2.add(c0, m)));
   c2 = i64x2.sub(c2, i64x2.sub(i64x2.shl(m, 5), i64x2.shl(m, 2)));
@@ -364,19 +377,19 @@ const REDUCE: usize = 0;
   c3 = i64x2.sub(c3, i64x2.sub(i64x2.shl(m, 5), i64x2.shl(m, 2)));
   c5 = i64x2.add(c5, m);
   m = v128.and(i64x2.sub(zero, c2), MASK32);
-  c3 = i64x2.add(c3, i64x2.shr_s(i64x2.add(c2, m), 32));
+  c3 = i64x2.add(c3, i64x2.shr_u(i64x2.add(c2, m), 32));
   c4 = i64x2.sub(c4, i64x2.sub(i64x2.shl(m, 5), i64x2.shl(m, 2)));
   c6 = i64x2.add(c6, m);
   m = v128.and(i64x2.sub(zero, c3), MASK32);
-  c4 = i64x2.add(c4, i64x2.shr_s(i64x2.add(c3, m), 32));
+  c4 = i64x2.add(c4, i64x2.shr_u(i64x2.add(c3, m), 32));
   c5 = i64x2.sub(c5, i64x2.sub(i64x2.shl(m, 5), i64x2.shl(m, 2)));
   c7 = i64x2.add(c7, m);
   // normalize (c4..c7) to 32-bit columns: V in [0, 2p)
-  c5 = i64x2.add(c5, i64x2.shr_s(c4, 32));
+  c5 = i64x2.add(c5, i64x2.shr_u(c4, 32));
   c4 = lo32(c4);
-  c6 = i64x2.add(c6, i64x2.shr_s(c5, 32));
+  c6 = i64x2.add(c6, i64x2.shr_u(c5, 32));
   c5 = lo32(c5);
-  c7 = i64x2.add(c7, i64x2.shr_s(c6, 32));
+  c7 = i64x2.add(c7, i64x2.shr_u(c6, 32));
   c6 = lo32(c6);
   // e = V + 2^129 - p (columns 2^32 - 1, 2^32 - 1, 2^32 - 1 + 28, 2^32 - 1): V >= p exactly when e >= 2^129,
   // and then V - p = e - 2^129
