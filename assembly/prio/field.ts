@@ -429,25 +429,15 @@ let lanesHi: v128 = i64x2.splat(0);
   return i64x2.lt_s(v128.xor(a, SIGN), v128.xor(b, SIGN));
 }
 
-/** (aLo, aHi) + (bLo, bHi) mod p on both lanes (canonical operands), branch-free; high limbs in lanesHi. */
+/** (aLo, aHi) + (bLo, bHi) mod p on both lanes (canonical operands), branch-free: a - (p - b); high limbs in lanesHi. */
 // @ts-ignore: decorator
 @inline function addLanes(aLo: v128, aHi: v128, bLo: v128, bHi: v128): v128 {
-  const sLo = i64x2.add(aLo, bLo);
-  const c0 = lessU(sLo, aLo);
-  const t = i64x2.add(aHi, bHi);
-  const sHi = i64x2.sub(t, c0);
-  // a carry out of the high limbs: of aHi + bHi, or of adding c0 to 2^64 - 1
-  const carry = v128.or(lessU(t, aHi), v128.and(c0, i64x2.eq(sHi, i64x2.splat(0))));
-  // s - p, p = (1, P1): a borrow out of the low limb when sLo = 0; s < p when sHi < P1 + that borrow
-  const b1 = i64x2.eq(sLo, i64x2.splat(0));
-  const dLo = i64x2.sub(sLo, i64x2.splat(1));
-  const dHi = i64x2.add(i64x2.sub(sHi, P1_LANES), b1);
-  const take = v128.or(carry, v128.not(lessU(sHi, i64x2.sub(P1_LANES, b1))));
-  lanesHi = v128.bitselect(dHi, sHi, take);
-  return v128.bitselect(dLo, sLo, take);
+  // p - b in (0, p]: p = (1, P1), borrowing from the high limb when bLo > 1
+  const borrow = lessU(i64x2.splat(1), bLo);
+  return subLanes(aLo, aHi, i64x2.sub(i64x2.splat(1), bLo), i64x2.add(i64x2.sub(P1_LANES, bHi), borrow));
 }
 
-/** (aLo, aHi) - (bLo, bHi) mod p on both lanes (canonical operands), branch-free; high limbs in lanesHi. */
+/** (aLo, aHi) - (bLo, bHi) mod p on both lanes (a canonical, b <= p), branch-free; high limbs in lanesHi. */
 // @ts-ignore: decorator
 @inline function subLanes(aLo: v128, aHi: v128, bLo: v128, bHi: v128): v128 {
   const dLo = i64x2.sub(aLo, bLo);
