@@ -384,26 +384,18 @@ const REDUCE: usize = 0;
   c4 = i64x2.add(c4, i64x2.shr_u(i64x2.add(c3, m), 32));
   c5 = i64x2.sub(c5, i64x2.sub(i64x2.shl(m, 5), i64x2.shl(m, 2)));
   c7 = i64x2.add(c7, m);
-  // normalize (c4..c7) to 32-bit columns: V in [0, 2p)
+  // V = (c4..c7) in [0, 2p), its columns' carries made (a column's bits past 32 are shifted out
+  // when packed): V >= p when its bit 128 (c7's bit 32) is set or (hi, lo) >= p = (P1, 1), and then
+  // the result is (hi, lo) - p mod 2^128
   c5 = i64x2.add(c5, i64x2.shr_u(c4, 32));
-  c4 = lo32(c4);
   c6 = i64x2.add(c6, i64x2.shr_u(c5, 32));
-  c5 = lo32(c5);
   c7 = i64x2.add(c7, i64x2.shr_u(c6, 32));
-  c6 = lo32(c6);
-  // e = V + 2^129 - p (columns 2^32 - 1, 2^32 - 1, 2^32 - 1 + 28, 2^32 - 1): V >= p exactly when e >= 2^129,
-  // and then V - p = e - 2^129
-  let e4 = i64x2.add(c4, MASK32);
-  let e5 = i64x2.add(i64x2.add(c5, MASK32), hi32(e4));
-  e4 = lo32(e4);
-  let e6 = i64x2.add(i64x2.add(c6, i64x2.splat(0xffffffff + 28)), hi32(e5));
-  e5 = lo32(e5);
-  let e7 = i64x2.add(i64x2.add(c7, MASK32), hi32(e6));
-  e6 = lo32(e6);
-  const atLeastP = i64x2.sub(zero, i64x2.shr_u(e7, 33));
-  e7 = lo32(e7);
-  pairHi = v128.bitselect(v128.or(e6, i64x2.shl(e7, 32)), v128.or(c6, i64x2.shl(c7, 32)), atLeastP);
-  return v128.bitselect(v128.or(e4, i64x2.shl(e5, 32)), v128.or(c4, i64x2.shl(c5, 32)), atLeastP);
+  const lo = v128.or(lo32(c4), i64x2.shl(c5, 32));
+  const hi = v128.or(lo32(c6), i64x2.shl(c7, 32));
+  const borrow = i64x2.eq(lo, zero);
+  const take = v128.or(i64x2.sub(zero, i64x2.shr_u(c7, 32)), v128.not(lessU(hi, i64x2.sub(P1_LANES, borrow))));
+  pairHi = i64x2.add(i64x2.sub(hi, v128.and(take, P1_LANES)), v128.and(borrow, take));
+  return i64x2.add(lo, take);
 }
 
 /** Stores the products of the last mont128Pair (low words lo): lane 0 at p0, lane 1 at p1. */
