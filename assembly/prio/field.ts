@@ -272,6 +272,11 @@ let pairHi: v128 = i64x2.splat(0);
   return productPair(A0, A1, B0, B1, REDUCE);
 }
 
+/** productPair's REDC bias: 2^40 at column 2, 2^40 - 2^8 at columns 3 to 6, -2^8 at column 7. */
+const BIAS_LOW: v128 = i64x2.splat(<u64>1 << 40);
+const BIAS: v128 = i64x2.splat((<u64>1 << 40) - 256);
+const BIAS_CARRY: v128 = i64x2.splat(256);
+
 /** productPair's `acc` for the Montgomery products (reduced) rather than column sums. */
 const REDUCE: usize = 0;
 
@@ -286,12 +291,25 @@ const REDUCE: usize = 0;
 // @ts-ignore: decorator
 @inline function productPair(A0: v128, A1: v128, B0: v128, B1: v128, acc: usize): v128 {
   // limbs across the two lanes: [l0 of 0, l0 of 1, l1 of 0, l1 of 1] and the same for l2, l3
-  const X01 = i32x4.shuffle(A0, A1, 0, 4, 1, 5);
-  const X23 = i32x4.shuffle(A0, A1, 2, 6, 3, 7);
   const Y01 = i32x4.shuffle(B0, B1, 0, 4, 1, 5);
   const Y23 = i32x4.shuffle(B0, B1, 2, 6, 3, 7);
-  const Y10 = i8x16.shuffle(Y01, Y01, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
-  const Y32 = i8x16.shuffle(Y23, Y23, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+  return productLimbs(i32x4.shuffle(A0, A1, 0, 4, 1, 5), i32x4.shuffle(A0, A1, 2, 6, 3, 7), Y01, Y23, swapHalves(Y01), swapHalves(Y23), acc);
+}
+
+/** The two 64-bit halves of v swapped. */
+// @ts-ignore: decorator
+@inline function swapHalves(v: v128): v128 {
+  return i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+}
+
+/**
+ * productPair on its operands' 32-bit limbs across the lanes: X01 = [x0 of lane 0, x0 of lane 1,
+ * x1 of lane 0, x1 of lane 1], X23 the same for limbs 2 and 3, Y01 and Y23 the same for the other
+ * operand and Y10, Y32 those with their halves swapped (a caller multiplying by one element many
+ * times makes them once).
+ */
+// @ts-ignore: decorator
+@inline function productLimbs(X01: v128, X23: v128, Y01: v128, Y23: v128, Y10: v128, Y32: v128, acc: usize): v128 {
   let q = i64x2.extmul_low_i32x4_u(X01, Y01);
   let c0 = lo32(q);
   let c1 = hi32(q);
@@ -341,7 +359,15 @@ const REDUCE: usize = 0;
     v128.store(acc, i64x2.add(v128.load(acc, 112), c7), 112);
     return zero;
   }
-  // REDC: columns 2 and up may go negative (their carries are arithmetic shifts), 0 and 1 never do
+  // REDC. Its -28m terms would take columns 2 to 6 below zero; a bias keeps them positive, so that
+  // their carries are logical shifts (wasm's arithmetic i64x2 shift is six instructions on x64):
+  // 2^40 added to columns 2 to 6 and 2^8 (its carry) taken from columns 3 to 7, a sum of zero
+  c2 = i64x2.add(c2, BIAS_LOW);
+  c3 = i64x2.add(c3, BIAS);
+  c4 = i64x2.add(c4, BIAS);
+  c5 = i64x2.add(c5, BIAS);
+  c6 = i64x2.add(c6, BIAS);
+  c7 = i64x2.sub(c7, BIAS_CARRY);
   let m = v128.and(i64x2.sub(zero, c0), MASK32);
   c1 = i64x2.add(c1, hi32(i64x2.add(c0, m)));
   c2 = i64x2.sub(c2, i64x2.sub(i64x2.shl(m, 5), i64x2.shl(m, 2)));
@@ -351,33 +377,25 @@ const REDUCE: usize = 0;
   c3 = i64x2.sub(c3, i64x2.sub(i64x2.shl(m, 5), i64x2.shl(m, 2)));
   c5 = i64x2.add(c5, m);
   m = v128.and(i64x2.sub(zero, c2), MASK32);
-  c3 = i64x2.add(c3, i64x2.shr_s(i64x2.add(c2, m), 32));
+  c3 = i64x2.add(c3, i64x2.shr_u(i64x2.add(c2, m), 32));
   c4 = i64x2.sub(c4, i64x2.sub(i64x2.shl(m, 5), i64x2.shl(m, 2)));
   c6 = i64x2.add(c6, m);
   m = v128.and(i64x2.sub(zero, c3), MASK32);
-  c4 = i64x2.add(c4, i64x2.shr_s(i64x2.add(c3, m), 32));
+  c4 = i64x2.add(c4, i64x2.shr_u(i64x2.add(c3, m), 32));
   c5 = i64x2.sub(c5, i64x2.sub(i64x2.shl(m, 5), i64x2.shl(m, 2)));
   c7 = i64x2.add(c7, m);
-  // normalize (c4..c7) to 32-bit columns: V in [0, 2p)
-  c5 = i64x2.add(c5, i64x2.shr_s(c4, 32));
-  c4 = lo32(c4);
-  c6 = i64x2.add(c6, i64x2.shr_s(c5, 32));
-  c5 = lo32(c5);
-  c7 = i64x2.add(c7, i64x2.shr_s(c6, 32));
-  c6 = lo32(c6);
-  // e = V + 2^129 - p (columns 2^32 - 1, 2^32 - 1, 2^32 - 1 + 28, 2^32 - 1): V >= p exactly when e >= 2^129,
-  // and then V - p = e - 2^129
-  let e4 = i64x2.add(c4, MASK32);
-  let e5 = i64x2.add(i64x2.add(c5, MASK32), hi32(e4));
-  e4 = lo32(e4);
-  let e6 = i64x2.add(i64x2.add(c6, i64x2.splat(0xffffffff + 28)), hi32(e5));
-  e5 = lo32(e5);
-  let e7 = i64x2.add(i64x2.add(c7, MASK32), hi32(e6));
-  e6 = lo32(e6);
-  const atLeastP = i64x2.sub(zero, i64x2.shr_u(e7, 33));
-  e7 = lo32(e7);
-  pairHi = v128.bitselect(v128.or(e6, i64x2.shl(e7, 32)), v128.or(c6, i64x2.shl(c7, 32)), atLeastP);
-  return v128.bitselect(v128.or(e4, i64x2.shl(e5, 32)), v128.or(c4, i64x2.shl(c5, 32)), atLeastP);
+  // V = (c4..c7) in [0, 2p), its columns' carries made (a column's bits past 32 are shifted out
+  // when packed): V >= p when its bit 128 (c7's bit 32) is set or (hi, lo) >= p = (P1, 1), and then
+  // the result is (hi, lo) - p mod 2^128
+  c5 = i64x2.add(c5, i64x2.shr_u(c4, 32));
+  c6 = i64x2.add(c6, i64x2.shr_u(c5, 32));
+  c7 = i64x2.add(c7, i64x2.shr_u(c6, 32));
+  const lo = v128.or(lo32(c4), i64x2.shl(c5, 32));
+  const hi = v128.or(lo32(c6), i64x2.shl(c7, 32));
+  const borrow = i64x2.eq(lo, zero);
+  const take = v128.or(i64x2.sub(zero, i64x2.shr_u(c7, 32)), v128.not(lessU(hi, i64x2.sub(P1_LANES, borrow))));
+  pairHi = i64x2.add(i64x2.sub(hi, v128.and(take, P1_LANES)), v128.and(borrow, take));
+  return i64x2.add(lo, take);
 }
 
 /** Stores the products of the last mont128Pair (low words lo): lane 0 at p0, lane 1 at p1. */
@@ -385,6 +403,67 @@ const REDUCE: usize = 0;
 @inline function storePair(p0: usize, p1: usize, lo: v128): void {
   v128.store(p0, i64x2.shuffle(lo, pairHi, 0, 2));
   v128.store(p1, i64x2.shuffle(lo, pairHi, 1, 3));
+}
+
+// ---- Field128, two elements across the lanes ----
+// An element pair (a, b) as two v128: the low limbs [a0, b0] and the high limbs [a1, b1], so that
+// sums, differences and products of pairs run on both lanes without moving limbs between them.
+
+const SIGN: v128 = i64x2.splat(0x8000000000000000);
+const P1_LANES: v128 = i64x2.splat(P1);
+
+/** The high limbs of the last addLanes, subLanes or mulLanes. */
+let lanesHi: v128 = i64x2.splat(0);
+
+/** Lane masks of a < b (unsigned 64-bit). */
+// @ts-ignore: decorator
+@inline function lessU(a: v128, b: v128): v128 {
+  return i64x2.lt_s(v128.xor(a, SIGN), v128.xor(b, SIGN));
+}
+
+/** (aLo, aHi) + (bLo, bHi) mod p on both lanes (canonical operands), branch-free: a - (p - b); high limbs in lanesHi. */
+// @ts-ignore: decorator
+@inline function addLanes(aLo: v128, aHi: v128, bLo: v128, bHi: v128): v128 {
+  // p - b in (0, p]: p = (1, P1), borrowing from the high limb when bLo > 1
+  const borrow = lessU(i64x2.splat(1), bLo);
+  return subLanes(aLo, aHi, i64x2.sub(i64x2.splat(1), bLo), i64x2.add(i64x2.sub(P1_LANES, bHi), borrow));
+}
+
+/** (aLo, aHi) - (bLo, bHi) mod p on both lanes (a canonical, b <= p), branch-free; high limbs in lanesHi. */
+// @ts-ignore: decorator
+@inline function subLanes(aLo: v128, aHi: v128, bLo: v128, bHi: v128): v128 {
+  const dLo = i64x2.sub(aLo, bLo);
+  const borrow = lessU(aLo, bLo);
+  const dHi = i64x2.add(i64x2.sub(aHi, bHi), borrow);
+  // a < b: bHi - borrow does not overflow (bHi <= P1 < 2^64 - 1)
+  const under = lessU(aHi, i64x2.sub(bHi, borrow));
+  // + p where a < b: 1 to the low limb (carrying when it wraps to 0), P1 to the high
+  const nLo = i64x2.sub(dLo, under);
+  const carry = v128.and(under, i64x2.eq(nLo, i64x2.splat(0)));
+  lanesHi = i64x2.sub(i64x2.add(dHi, v128.and(under, P1_LANES)), carry);
+  return nLo;
+}
+
+/**
+ * The limbs of a twiddle w (one element, low limb then high in one v128) for mulLanes: W[0..3]
+ * get [w0, w0, w1, w1], [w2, w2, w3, w3] and those with their halves swapped.
+ */
+// @ts-ignore: decorator
+@inline function twiddleLimbs(w: v128, W: usize): void {
+  const W01 = i32x4.shuffle(w, w, 0, 0, 1, 1);
+  const W23 = i32x4.shuffle(w, w, 2, 2, 3, 3);
+  v128.store(W, W01);
+  v128.store(W, W23, 16);
+  v128.store(W, swapHalves(W01), 32);
+  v128.store(W, swapHalves(W23), 48);
+}
+
+/** (xLo, xHi) * w / R mod p on both lanes, w's limbs by twiddleLimbs at W; canonical, high limbs in lanesHi. */
+// @ts-ignore: decorator
+@inline function mulLanes(xLo: v128, xHi: v128, W: usize): v128 {
+  const lo = productLimbs(i32x4.shuffle(xLo, xLo, 0, 2, 1, 3), i32x4.shuffle(xHi, xHi, 0, 2, 1, 3), v128.load(W), v128.load(W, 16), v128.load(W, 32), v128.load(W, 48), REDUCE);
+  lanesHi = pairHi;
+  return lo;
 }
 
 // ---- Dot products, reduced once ----
@@ -730,21 +809,6 @@ function bitReverse(field: i32, v: usize, n: i32): void {
   put(field, v, j, dLo, dHi);
 }
 
-/** v[i] = v[i] + v[j] in Field128; returns v[i] - v[j] (the old v[i]) as one v128. */
-// @ts-ignore: decorator
-@inline function sumAndDiff(v: usize, i: i32, j: i32): v128 {
-  const pi = v + (<usize>i << 4);
-  const pj = v + (<usize>j << 4);
-  const uLo = load<u64>(pi);
-  const uHi = load<u64>(pi, 8);
-  const xLo = load<u64>(pj);
-  const xHi = load<u64>(pj, 8);
-  store<u64>(pi, add128(uLo, uHi, xLo, xHi));
-  store<u64>(pi, resHi, 8);
-  const dLo = sub128(uLo, uHi, xLo, xHi);
-  return i64x2.replace_lane(i64x2.splat(dLo), 1, resHi);
-}
-
 /**
  * In-place radix-2 NTT of n (a power of 2) elements at v: v[k] = sum_j v[j] * root^(jk), in
  * whatever form v is (the transform is linear). `table` holds root^0..root^(n/2-1) in Montgomery
@@ -759,19 +823,11 @@ function transform(field: i32, v: usize, n: i32, table: usize): void {
  * The decimation-in-time layers of the NTT (Cooley-Tukey): from v in bit-reversed order to the
  * transform in natural order. Each layer goes twiddle by twiddle, so a twiddle is loaded once and
  * the first (1) costs no multiplication. A `twist` table (Montgomery form, 0 for none) multiplies v
- * element-wise first; in Field128 inside the first layer's pass.
+ * element-wise first.
  */
 function ditLayers(field: i32, v: usize, n: i32, table: usize, twist: usize): void {
-  let first = 1;
-  if (twist != 0) {
-    if (field == 128 && n >= 2) {
-      twistedFirstLayer(v, n, twist);
-      first = 2;
-    } else {
-      scale(field, v, n, twist, false);
-    }
-  }
-  for (let half = first; half < n; half <<= 1) {
+  if (twist != 0) scale(field, v, n, twist, false);
+  for (let half = 1; half < n; half <<= 1) {
     const len = half << 1;
     const stride = n / len;
     // Field128's last layer (one butterfly per twiddle) pairs them from the first (w = 1, whose
@@ -821,83 +877,19 @@ function ditLayers(field: i32, v: usize, n: i32, table: usize, twist: usize): vo
   }
 }
 
-/** The first DIT layer of Field128 after the twist: (v[i], v[i+1]) = (t_i v[i] + t_(i+1) v[i+1], t_i v[i] - t_(i+1) v[i+1]), pipelined. */
-function twistedFirstLayer(v: usize, n: i32, twist: usize): void {
-  let lo = mont128Pair(v, v + 16, twist, twist + 16);
-  let hi = pairHi;
-  for (let i = 2; i < n; i += 2) {
-    const at = <usize>i << 4;
-    const nextLo = mont128Pair(v + at, v + at + 16, twist + at, twist + at + 16);
-    const nextHi = pairHi;
-    twistedPair(v, i - 2, lo, hi);
-    lo = nextLo;
-    hi = nextHi;
-  }
-  twistedPair(v, n - 2, lo, hi);
-}
-
-/** (v[i], v[i+1]) = (a + b, a - b) for the products a (lane 0) and b (lane 1) of a mont128Pair. */
-// @ts-ignore: decorator
-@inline function twistedPair(v: usize, i: i32, lo: v128, hi: v128): void {
-  const aLo = i64x2.extract_lane(lo, 0);
-  const aHi = i64x2.extract_lane(hi, 0);
-  const bLo = i64x2.extract_lane(lo, 1);
-  const bHi = i64x2.extract_lane(hi, 1);
-  const at = v + (<usize>i << 4);
-  store<u64>(at, add128(aLo, aHi, bLo, bHi));
-  store<u64>(at, resHi, 8);
-  store<u64>(at, sub128(aLo, aHi, bLo, bHi), 16);
-  store<u64>(at, resHi, 24);
-}
-
 /**
  * The decimation-in-frequency layers of the NTT (Gentleman-Sande): from v in natural order to the
  * transform in bit-reversed order, so that a transform followed by ditLayers' (the inverse and the
- * forward transform of the prover's wire polynomials) needs no bit reversal. The butterfly is
- * (v[i], v[j]) = (v[i] + v[j], (v[i] - v[j]) w); twiddles as in ditLayers, paired the same way.
+ * forward transform of the prover's wire polynomials in Field64; Field128's run in cosetPair)
+ * needs no bit reversal. The butterfly is (v[i], v[j]) = (v[i] + v[j], (v[i] - v[j]) w); twiddles
+ * as in ditLayers.
  */
 function difLayers(field: i32, v: usize, n: i32, table: usize): void {
   for (let half = n >> 1; half >= 1; half >>= 1) {
     const len = half << 1;
     const stride = n / len;
-    // Field128's last layer (one butterfly per twiddle) pairs them from the first (w = 1, whose
-    // product by the Montgomery one is exact), so no twiddle is left alone for a scalar product
-    const pairAll = field == 128 && len == n && (half & 1) == 0;
-    if (!pairAll) for (let i = 0; i < n; i += len) difButterfly(field, v, i, i + half, 0, 0, true);
-    let k = pairAll ? 0 : 1;
-    if (field == 128) {
-      // software-pipelined as in ditLayers: the next pair's sums and differences before this pair's products
-      if (len < n) {
-        for (; k < half; k++) {
-          const w = v128.load(table + (<usize>(k * stride) << 4));
-          let i = k;
-          let d0 = sumAndDiff(v, i, i + half);
-          let d1 = sumAndDiff(v, i + len, i + len + half);
-          for (let next = i + 2 * len; next < n; next += 2 * len) {
-            const e0 = sumAndDiff(v, next, next + half);
-            const e1 = sumAndDiff(v, next + len, next + len + half);
-            storePair(v + (<usize>(i + half) << 4), v + (<usize>(i + len + half) << 4), mont128PairOf(d0, d1, w, w));
-            d0 = e0;
-            d1 = e1;
-            i = next;
-          }
-          storePair(v + (<usize>(i + half) << 4), v + (<usize>(i + len + half) << 4), mont128PairOf(d0, d1, w, w));
-        }
-      } else if (k + 1 < half) {
-        let d0 = sumAndDiff(v, k, k + half);
-        let d1 = sumAndDiff(v, k + 1, k + 1 + half);
-        for (; k + 3 < half; k += 2) {
-          const e0 = sumAndDiff(v, k + 2, k + 2 + half);
-          const e1 = sumAndDiff(v, k + 3, k + 3 + half);
-          storePair(v + (<usize>(k + half) << 4), v + (<usize>(k + 1 + half) << 4), mont128PairOf(d0, d1, v128.load(table + (<usize>k << 4)), v128.load(table + (<usize>(k + 1) << 4))));
-          d0 = e0;
-          d1 = e1;
-        }
-        storePair(v + (<usize>(k + half) << 4), v + (<usize>(k + 1 + half) << 4), mont128PairOf(d0, d1, v128.load(table + (<usize>k << 4)), v128.load(table + (<usize>(k + 1) << 4))));
-        k += 2;
-      }
-    }
-    for (; k < half; k++) {
+    for (let i = 0; i < n; i += len) difButterfly(field, v, i, i + half, 0, 0, true);
+    for (let k = 1; k < half; k++) {
       const wLo = get(field, table, k * stride);
       const wHi = resHi;
       for (let i = k; i < n; i += len) difButterfly(field, v, i, i + half, wLo, wHi, false);
@@ -953,9 +945,16 @@ export function parallelSumMul(field: i32, wires: usize, count: i32, p: i32, con
 
 /** Bytes of parallelSumMul's scratch block for wire polynomials of p evaluations. */
 export function parallelSumMulScratchBytes(field: i32, p: i32): i32 {
+  const size = field == 64 ? 8 : 16;
+  // constants, two twiddle tables and the twist, the two wires' coset evaluations; Field128's column sums (128 bytes per two evaluations)
+  return 4 * size + <i32>gadgetTablesBytes(field, p) + 2 * p * size + (field == 128 ? p << 7 : 0);
+}
+
+/** Bytes of the twiddle tables and the twist: an element each, in Field128 by twiddleLimbs (64 bytes). */
+// @ts-ignore: decorator
+@inline function gadgetTablesBytes(field: i32, p: i32): usize {
   const half = p >> 1 > 0 ? p >> 1 : 1;
-  // constants, two twiddle tables, the twist, the two wires' coset evaluations; Field128's column sums (128 bytes per two evaluations)
-  return (4 + 2 * half + p + 2 * p) * (field == 64 ? 8 : 16) + (field == 128 ? p << 7 : 0);
+  return <usize>(2 * half + p) << (field == 64 ? 3 : 6);
 }
 
 // The parts of a ParallelSum(Mul) gadget polynomial, in the scratch block of parallelSumMul:
@@ -975,30 +974,42 @@ function gadgetZero(field: i32, p: i32, out: usize, scratch: usize): void {
   else memory.fill(out, 0, <usize>(2 * p) * size);
 }
 
-/** The constants in Montgomery form, the twiddle tables and the twist, in the scratch block (coset's). */
+/**
+ * The constants in Montgomery form, the twiddle tables and the twist, in the scratch block (coset's;
+ * in Field128 each entry by twiddleLimbs, for cosetPair).
+ */
 function gadgetTables(field: i32, p: i32, consts: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
+  const entry: usize = field == 64 ? 8 : 64;
   const half = p >> 1 > 0 ? p >> 1 : 1;
   const c = scratch;
   const rootTable = c + 4 * size;
-  const invTable = rootTable + <usize>half * size;
-  const twist = invTable + <usize>half * size;
+  const invTable = rootTable + <usize>half * entry;
+  const twist = invTable + <usize>half * entry;
   memory.copy(c, consts, 4 * size);
   toMontgomery(field, c, 4);
   powers(field, rootTable, get(field, c, 0), resHi, half);
+  expandTwiddles(field, rootTable, half);
   powers(field, invTable, get(field, c, 1), resHi, half);
+  expandTwiddles(field, invTable, half);
   // the twist table s^i / p (the inverse transform's 1/p and the coset shift in one pass), in the
   // bit-reversed order of the inverse transform's output
   powers(field, twist, get(field, c, 2), resHi, p);
   scale(field, twist, p, c + 3 * size, true);
   bitReverse(field, twist, p);
+  expandTwiddles(field, twist, p);
+}
+
+/** In Field128, the n elements at table to twiddleLimbs' form in place (the last first: entry i takes bytes 64i..64i+63). */
+function expandTwiddles(field: i32, table: usize, n: i32): void {
+  if (field == 64) return;
+  for (let i = n - 1; i >= 0; i--) twiddleLimbs(v128.load(table + (<usize>i << 4)), table + (<usize>i << 6));
 }
 
 /** Field128's column sums in the scratch block. */
 // @ts-ignore: decorator
 @inline function gadgetColumns(p: i32, scratch: usize): usize {
-  const half = p >> 1 > 0 ? p >> 1 : 1;
-  return scratch + (<usize>(4 + 2 * half + 3 * p) << 4);
+  return gadgetOdd(p, scratch, 128) + (<usize>p << 5);
 }
 
 /**
@@ -1008,11 +1019,17 @@ function gadgetTables(field: i32, p: i32, consts: usize, scratch: usize): void {
  */
 function gadgetPair(field: i32, p: i32, wireA: usize, wireB: usize, out: usize, scratch: usize): void {
   const size: usize = field == 64 ? 8 : 16;
+  const entry: usize = field == 64 ? 8 : 64;
   const half = p >> 1 > 0 ? p >> 1 : 1;
   const rootTable = scratch + 4 * size;
-  const invTable = rootTable + <usize>half * size;
-  const twist = invTable + <usize>half * size;
+  const invTable = rootTable + <usize>half * entry;
+  const twist = invTable + <usize>half * entry;
   const a = gadgetOdd(p, scratch, field);
+  if (field == 128) {
+    cosetPair(p, wireA, wireB, a, rootTable, invTable, twist);
+    accumulateLanes(p, wireA, wireB, a, gadgetColumns(p, scratch));
+    return;
+  }
   const b = a + <usize>p * size;
   coset(field, wireA, p, a, rootTable, invTable, twist);
   coset(field, wireB, p, b, rootTable, invTable, twist);
@@ -1023,8 +1040,7 @@ function gadgetPair(field: i32, p: i32, wireA: usize, wireB: usize, out: usize, 
 // @ts-ignore: decorator
 @inline function gadgetOdd(p: i32, scratch: usize, field: i32): usize {
   const size: usize = field == 64 ? 8 : 16;
-  const half = p >> 1 > 0 ? p >> 1 : 1;
-  return scratch + (<usize>(4 + 2 * half + p)) * size;
+  return scratch + 4 * size + gadgetTablesBytes(field, p);
 }
 
 /** Adds the doubled product of the wires at wireA and wireB, their odd evaluations at gadgetOdd. */
@@ -1398,12 +1414,120 @@ export function chunkGadgetPolyScratchBytes(field: i32, p: i32, calls: i32): i32
  * dst (p canonical elements) = the evaluations of the canonical wire polynomial given by its values
  * at src (at W_p^i) at the coset W_2p W_p^i: the inverse transform (difLayers: coefficients in
  * bit-reversed order), the twist (s^i / p, bit-reversed) and the forward transform (ditLayers: back
- * to natural order), in dst.
+ * to natural order), in dst. Field64's (Field128 runs cosetPair on both wires of a pair at once).
  */
 function coset(field: i32, src: usize, p: i32, dst: usize, rootTable: usize, invTable: usize, twist: usize): void {
   memory.copy(dst, src, <usize>p * (field == 64 ? 8 : 16));
   difLayers(field, dst, p, invTable);
   ditLayers(field, dst, p, rootTable, twist);
+}
+
+/**
+ * coset on the two wires of a pair at once (Field128), wire A's element in lane 0 and B's in lane 1
+ * (addLanes, subLanes, mulLanes): from their p canonical evaluations at wireA and wireB, the odd
+ * ones into z as p pairs (32 bytes each: the low limbs, then the high). The tables by twiddleLimbs.
+ * The inverse transform's first layer reads the wires, the twist is the forward transform's first
+ * layer's products, and twiddle 1 (k = 0) costs no product.
+ */
+function cosetPair(p: i32, wireA: usize, wireB: usize, z: usize, rootTable: usize, invTable: usize, twist: usize): void {
+  if (p == 1) {
+    // a constant: its value (the twist is 1)
+    const a = v128.load(wireA);
+    const b = v128.load(wireB);
+    v128.store(z, i64x2.shuffle(a, b, 0, 2));
+    v128.store(z, i64x2.shuffle(a, b, 1, 3), 16);
+    return;
+  }
+  const first = p >> 1;
+  for (let k = 0; k < first; k++) {
+    const at = <usize>k << 4;
+    const uA = v128.load(wireA + at);
+    const uB = v128.load(wireB + at);
+    const xA = v128.load(wireA + at + (<usize>first << 4));
+    const xB = v128.load(wireB + at + (<usize>first << 4));
+    difLanes(z, k, k + first, i64x2.shuffle(uA, uB, 0, 2), i64x2.shuffle(uA, uB, 1, 3), i64x2.shuffle(xA, xB, 0, 2), i64x2.shuffle(xA, xB, 1, 3), invTable + (<usize>k << 6), k != 0);
+  }
+  for (let half = first >> 1; half >= 1; half >>= 1) {
+    const len = half << 1;
+    const stride = p / len;
+    for (let i = 0; i < p; i += len) difLanesAt(z, i, i + half, 0, false);
+    for (let k = 1; k < half; k++) {
+      const W = invTable + (<usize>(k * stride) << 6);
+      for (let i = k; i < p; i += len) difLanesAt(z, i, i + half, W, true);
+    }
+  }
+  // the twist and the forward transform's first layer: (z_i t_i + z_(i+1) t_(i+1), z_i t_i - z_(i+1) t_(i+1))
+  for (let i = 0; i < p; i += 2) {
+    const at = z + (<usize>i << 5);
+    const W = twist + (<usize>i << 6);
+    const aLo = mulLanes(v128.load(at), v128.load(at, 16), W);
+    const aHi = lanesHi;
+    const bLo = mulLanes(v128.load(at, 32), v128.load(at, 48), W + 64);
+    const bHi = lanesHi;
+    v128.store(at, addLanes(aLo, aHi, bLo, bHi));
+    v128.store(at, lanesHi, 16);
+    v128.store(at, subLanes(aLo, aHi, bLo, bHi), 32);
+    v128.store(at, lanesHi, 48);
+  }
+  for (let half = 2; half < p; half <<= 1) {
+    const len = half << 1;
+    const stride = p / len;
+    for (let i = 0; i < p; i += len) ditLanes(z, i, i + half, 0, false);
+    for (let k = 1; k < half; k++) {
+      const W = rootTable + (<usize>(k * stride) << 6);
+      for (let i = k; i < p; i += len) ditLanes(z, i, i + half, W, true);
+    }
+  }
+}
+
+/** difLanes on the pairs z_i and z_j. */
+// @ts-ignore: decorator
+@inline function difLanesAt(z: usize, i: i32, j: i32, W: usize, twiddled: bool): void {
+  const u = z + (<usize>i << 5);
+  const x = z + (<usize>j << 5);
+  difLanes(z, i, j, v128.load(u), v128.load(u, 16), v128.load(x), v128.load(x, 16), W, twiddled);
+}
+
+/** The Gentleman-Sande butterfly on pairs: z_i = u + x, z_j = (u - x) w (w by twiddleLimbs at W; 1 unless `twiddled`). */
+// @ts-ignore: decorator
+@inline function difLanes(z: usize, i: i32, j: i32, uLo: v128, uHi: v128, xLo: v128, xHi: v128, W: usize, twiddled: bool): void {
+  const zi = z + (<usize>i << 5);
+  const zj = z + (<usize>j << 5);
+  v128.store(zi, addLanes(uLo, uHi, xLo, xHi));
+  v128.store(zi, lanesHi, 16);
+  let dLo = subLanes(uLo, uHi, xLo, xHi);
+  if (twiddled) dLo = mulLanes(dLo, lanesHi, W);
+  v128.store(zj, dLo);
+  v128.store(zj, lanesHi, 16);
+}
+
+/** The Cooley-Tukey butterfly on pairs: (z_i, z_j) = (z_i + z_j w, z_i - z_j w) (w by twiddleLimbs at W; 1 unless `twiddled`). */
+// @ts-ignore: decorator
+@inline function ditLanes(z: usize, i: i32, j: i32, W: usize, twiddled: bool): void {
+  const zi = z + (<usize>i << 5);
+  const zj = z + (<usize>j << 5);
+  let tLo = v128.load(zj);
+  let tHi = v128.load(zj, 16);
+  if (twiddled) {
+    tLo = mulLanes(tLo, tHi, W);
+    tHi = lanesHi;
+  }
+  const uLo = v128.load(zi);
+  const uHi = v128.load(zi, 16);
+  v128.store(zi, addLanes(uLo, uHi, tLo, tHi));
+  v128.store(zi, lanesHi, 16);
+  v128.store(zj, subLanes(uLo, uHi, tLo, tHi));
+  v128.store(zj, lanesHi, 16);
+}
+
+/** gadgetAccumulate for cosetPair's odd evaluations at z: wire A's and B's in the lanes of each pair. */
+function accumulateLanes(p: i32, wireA: usize, wireB: usize, z: usize, columns: usize): void {
+  for (let i = 0; i < p; i++) {
+    const at = <usize>i << 4;
+    const zLo = v128.load(z + (<usize>i << 5));
+    const zHi = v128.load(z + (<usize>i << 5), 16);
+    accumulatePair(columns + (<usize>i << 7), v128.load(wireA + at), i64x2.shuffle(zLo, zHi, 0, 2), v128.load(wireB + at), i64x2.shuffle(zLo, zHi, 1, 3));
+  }
 }
 
 /**

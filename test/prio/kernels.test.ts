@@ -115,6 +115,16 @@ describe.each(FIELDS)('%s', (_, f) => {
     );
   });
 
+  it('wasm ParallelSum(Mul) equals the reference at 64 and 128 points (every layer of the coset transforms; SumVec 1000 x 8 in chunks of 100 has 128)', () => {
+    const input = fc.constantFrom(6, 7).chain((log) => fc.array(vector(f, 2 ** log), { minLength: 2, maxLength: 2 }));
+    fc.assert(
+      fc.property(input, ([a, b]) => {
+        expect(parallelSumMulWasm(f, [a!, b!])).toEqual(polyMul(f, a!, b!));
+      }),
+      { numRuns: 6 },
+    );
+  });
+
   it('wasm Montgomery multiplication equals BigInt multiplication mod p', () => {
     const input = fc.integer({ min: 0, max: 40 }).chain((n) => fc.tuple(vector(f, n), vector(f, n)));
     fc.assert(
