@@ -1607,12 +1607,15 @@ function lagrangeWeights(field: i32, n: i32, nodes: usize, c: usize, lambda: usi
 /**
  * lagrangeEval by the draft's poly_eval_batched (after Faz25): u_j = p_j[0], then for each node
  * u_j = u_j * d_i + k_i * q_j[i] with d_i = w_i - x, k_i = prod_(k < i) d_k and q_j[i] = w_i p_j[i]
- * (the draft's t * p_j[i] with t = w_i k_i), and at the end u_j * (-1)^(n-1) / n. The d_i and q_j
- * are made first (q_j two products at a time in Field128), so that in Field128 with one polynomial
- * the next k and this node's k_i q[i] are one mont128Pair. nodes (w_i), x and invN (1/n) in
- * Montgomery form; u stays canonical. scratch: (1 + count) * n elements.
+ * (the draft's t * p_j[i] with t = w_i k_i), and at the end u_j * (-1)^(n-1) / n. One Field128
+ * polynomial takes lagrangeHalves. nodes (w_i), x and invN (1/n) in Montgomery form; u stays
+ * canonical. scratch: (1 + count) * n elements.
  */
 function lagrangeRecurrence(field: i32, polys: usize, count: i32, n: i32, nodes: usize, xLo: u64, xHi: u64, invN: usize, out: usize, scratch: usize): void {
+  if (field == 128 && count == 1 && n > 1) {
+    lagrangeHalves(polys, n, nodes, xLo, xHi, invN, out);
+    return;
+  }
   const size: usize = field == 64 ? 8 : 16;
   const d = scratch;
   const q = d + <usize>n * size;
@@ -1629,18 +1632,6 @@ function lagrangeRecurrence(field: i32, polys: usize, count: i32, n: i32, nodes:
   for (let i = 1; i < n; i++) {
     const dLo = get(field, d, i);
     const dHi = resHi;
-    if (field == 128 && count == 1) {
-      // lane 0: k_(i+1) = k_i d_i; lane 1: k_i q[i]
-      const k = i64x2.replace_lane(i64x2.splat(kLo), 1, kHi);
-      const lo = mont128PairOf(k, k, v128.load(d + (<usize>i << 4)), v128.load(q + (<usize>i << 4)));
-      const hi = pairHi;
-      const aLo = mont128(load<u64>(out), load<u64>(out, 8), dLo, dHi);
-      store<u64>(out, add128(aLo, resHi, i64x2.extract_lane(lo, 1), i64x2.extract_lane(hi, 1)));
-      store<u64>(out, resHi, 8);
-      kLo = i64x2.extract_lane(lo, 0);
-      kHi = i64x2.extract_lane(hi, 0);
-      continue;
-    }
     for (let j = 0; j < count; j++) {
       const bLo = mulAny(field, kLo, kHi, get(field, q, j * n + i), resHi);
       const bHi = resHi;
@@ -1658,6 +1649,71 @@ function lagrangeRecurrence(field: i32, polys: usize, count: i32, n: i32, nodes:
     fHi = resHi;
   }
   for (let j = 0; j < count; j++) put(field, out, j, mulAny(field, get(field, out, j), resHi, fLo, fHi), resHi);
+}
+
+/** (xLo, xHi) * (yLo, yHi) / R mod p on both lanes (canonical operands, one of them in Montgomery form for a canonical product); high limbs in lanesHi. */
+// @ts-ignore: decorator
+@inline function mulLanesBy(xLo: v128, xHi: v128, yLo: v128, yHi: v128): v128 {
+  const Y01 = i32x4.shuffle(yLo, yLo, 0, 2, 1, 3);
+  const Y23 = i32x4.shuffle(yHi, yHi, 0, 2, 1, 3);
+  const lo = productLimbs(i32x4.shuffle(xLo, xLo, 0, 2, 1, 3), i32x4.shuffle(xHi, xHi, 0, 2, 1, 3), Y01, Y23, swapHalves(Y01), swapHalves(Y23), REDUCE);
+  lanesHi = pairHi;
+  return lo;
+}
+
+/**
+ * lagrangeRecurrence for one Field128 polynomial p (n > 1 evaluations), its two halves at once in
+ * the two lanes (addLanes, mulLanesBy): the recurrence's sum is u = sum_i p_i kt_i prod_(i<l<n) d_l
+ * with kt_i = w_i k_i = w_i prod_(l<i) d_l, and kt_(i+1) = kt_i dt_i with dt_i = W d_i =
+ * w_(i+1) - W x, so no q = w p is made. Lane 0 runs nodes i < h = n/2 from kt = 1, giving A (its u)
+ * and K0 = kt_h; lane 1 nodes h + i from kt = 1, giving B and K1 = W^h prod_(h<=l<n) d_l, where
+ * W^h = -1; lane 1's kt are those of the whole run over kt_h = K0. So
+ * u = A prod_(h<=l<n) d_l + K0 B = K0 B - A K1: three products per node pair, all on both lanes.
+ * Then u (-1)^(n-1) / n into out.
+ */
+function lagrangeHalves(poly: usize, n: i32, nodes: usize, xLo: u64, xHi: u64, invN: usize, out: usize): void {
+  const h = n >> 1;
+  // x and W x in both lanes
+  const xLanes = i64x2.splat(xLo);
+  const xHiLanes = i64x2.splat(xHi);
+  const xwLanes = i64x2.splat(mont128(xLo, xHi, load<u64>(nodes, 16), load<u64>(nodes, 24)));
+  const xwHiLanes = i64x2.splat(resHi);
+  // the Montgomery one, kt = 1 in both lanes; u = 0
+  let kLo = i64x2.splat(0xffffffffffffffff);
+  let kHi = i64x2.splat(0x1b);
+  let uLo = i64x2.splat(0);
+  let uHi = i64x2.splat(0);
+  const mask = <usize>(n - 1);
+  for (let i = 0; i < h; i++) {
+    const a = <usize>i;
+    const b = <usize>(i + h);
+    const wA = v128.load(nodes + (a << 4));
+    const wB = v128.load(nodes + (b << 4));
+    const vA = v128.load(nodes + (((a + 1) & mask) << 4));
+    const vB = v128.load(nodes + (((b + 1) & mask) << 4));
+    const pA = v128.load(poly + (a << 4));
+    const pB = v128.load(poly + (b << 4));
+    const dLo = subLanes(i64x2.shuffle(wA, wB, 0, 2), i64x2.shuffle(wA, wB, 1, 3), xLanes, xHiLanes);
+    const dHi = lanesHi;
+    const tLo = subLanes(i64x2.shuffle(vA, vB, 0, 2), i64x2.shuffle(vA, vB, 1, 3), xwLanes, xwHiLanes);
+    const tHi = lanesHi;
+    const udLo = mulLanesBy(uLo, uHi, dLo, dHi);
+    const udHi = lanesHi;
+    const kpLo = mulLanesBy(i64x2.shuffle(pA, pB, 0, 2), i64x2.shuffle(pA, pB, 1, 3), kLo, kHi);
+    uLo = addLanes(udLo, udHi, kpLo, lanesHi);
+    uHi = lanesHi;
+    kLo = mulLanesBy(kLo, kHi, tLo, tHi);
+    kHi = lanesHi;
+  }
+  // K0 B (lane 0) and A K1 (lane 1)
+  const cLo = mulLanesBy(i64x2.shuffle(kLo, uLo, 0, 2), i64x2.shuffle(kHi, uHi, 0, 2), i64x2.shuffle(uLo, kLo, 1, 3), i64x2.shuffle(uHi, kHi, 1, 3));
+  const cHi = lanesHi;
+  const uL = sub128(i64x2.extract_lane(cLo, 0), i64x2.extract_lane(cHi, 0), i64x2.extract_lane(cLo, 1), i64x2.extract_lane(cHi, 1));
+  const uH = resHi;
+  // (-1)^(n-1) / n = -1/n (n even)
+  const fLo = sub128(0, 0, load<u64>(invN), load<u64>(invN, 8));
+  store<u64>(out, mont128(uL, uH, fLo, resHi));
+  store<u64>(out, resHi, 8);
 }
 
 /**
