@@ -1566,11 +1566,15 @@ export function lagrangeEval(field: i32, polys: usize, count: i32, n: i32, nodes
  * The Lagrange weights at x of the n nodes w_i = W_n^i, in Montgomery form, so that p(x) = sum_i p_i
  * lambda_i: lambda_i = prod_(k != i) (x - w_k) / prod_(k != i) (w_i - w_k), where the denominator is
  * the derivative of X^n - 1 at w_i, n w_i^(n-1) = n / w_i. So lambda_i = (w_i / n) prefix_i suffix_i
- * with the products of (x - w_k) below and above i: 4n products, no inversion, and x on a node w_k
- * gives the unit vector at k. nodes: the n nodes (nodePowers); c holds x and 1/n in Montgomery
+ * with the products of (x - w_k) below and above i: 4n products (3n in Field128, lagrangeWeightsLanes),
+ * no inversion, and x on a node w_k gives the unit vector at k. nodes: the n nodes (nodePowers); c holds x and 1/n in Montgomery
  * form; prefix: n elements.
  */
 function lagrangeWeights(field: i32, n: i32, nodes: usize, c: usize, lambda: usize, prefix: usize): void {
+  if (field == 128 && n > 1) {
+    lagrangeWeightsLanes(n, nodes, c, lambda, prefix);
+    return;
+  }
   // prefix_i = (x - w_0) ... (x - w_(i-1))
   const xLo = get(field, c, 0);
   const xHi = resHi;
@@ -1581,27 +1585,51 @@ function lagrangeWeights(field: i32, n: i32, nodes: usize, c: usize, lambda: usi
     pLo = mulAny(field, pLo, pHi, diff(field, xLo, xHi, get(field, nodes, i), resHi), resHi);
     pHi = resHi;
   }
-  // walked down with q = (1/n) (x - w_(i+1)) ... (x - w_(n-1)): lambda_i = q prefix_i for now (in
-  // Field128 one mont128Pair with the next q), then times w_i
+  // walked down with q = (1/n) (x - w_(i+1)) ... (x - w_(n-1)): lambda_i = q prefix_i, then times w_i
   let qLo = get(field, c, 1);
   let qHi = resHi;
   for (let i = n - 1; i >= 0; i--) {
     const dLo = diff(field, xLo, xHi, get(field, nodes, i), resHi);
     const dHi = resHi;
-    if (field == 128) {
-      const q = i64x2.replace_lane(i64x2.splat(qLo), 1, qHi);
-      const lo = mont128PairOf(q, q, v128.load(prefix + (<usize>i << 4)), i64x2.replace_lane(i64x2.splat(dLo), 1, dHi));
-      const hi = pairHi;
-      v128.store(lambda + (<usize>i << 4), i64x2.shuffle(lo, hi, 0, 2));
-      qLo = i64x2.extract_lane(lo, 1);
-      qHi = i64x2.extract_lane(hi, 1);
-    } else {
-      put(field, lambda, i, mulAny(field, qLo, qHi, get(field, prefix, i), resHi), resHi);
-      qLo = mulAny(field, qLo, qHi, dLo, dHi);
-      qHi = resHi;
-    }
+    put(field, lambda, i, mulAny(field, qLo, qHi, get(field, prefix, i), resHi), resHi);
+    qLo = mulAny(field, qLo, qHi, dLo, dHi);
+    qHi = resHi;
   }
   scale(field, lambda, n, nodes, false);
+}
+
+/**
+ * lagrangeWeights in Field128 (n > 1), the two chains in the two lanes of one product per node:
+ * lane 0 the prefix products with w_i folded in, pw_i = w_i prefix_i, advanced by
+ * pw_(i+1) = pw_i (W x - w_(i+1)) (w_(i+1) = W w_i), into prefix; lane 1 the suffix products
+ * q_i = (1/n) (x - w_(i+1)) ... (x - w_(n-1)) walked down, into lambda. Then lambda_i = pw_i q_i,
+ * two at a time.
+ */
+function lagrangeWeightsLanes(n: i32, nodes: usize, c: usize, lambda: usize, prefix: usize): void {
+  const xLo = load<u64>(c);
+  const xHi = load<u64>(c, 8);
+  const xwLo = mont128(xLo, xHi, load<u64>(nodes, 16), load<u64>(nodes, 24));
+  // lane 0 subtracts from W x, lane 1 from x
+  const fromLo = i64x2.replace_lane(i64x2.splat(xwLo), 1, xLo);
+  const fromHi = i64x2.replace_lane(i64x2.splat(resHi), 1, xHi);
+  // [1 (Montgomery), 1/n]
+  let kLo = i64x2.replace_lane(i64x2.splat(0xffffffffffffffff), 1, load<u64>(c, 16));
+  let kHi = i64x2.replace_lane(i64x2.splat(0x1b), 1, load<u64>(c, 24));
+  for (let i = 0; ; i++) {
+    const down = <usize>(n - 1 - i) << 4;
+    v128.store(prefix + (<usize>i << 4), i64x2.shuffle(kLo, kHi, 0, 2));
+    v128.store(lambda + down, i64x2.shuffle(kLo, kHi, 1, 3));
+    if (i == n - 1) break;
+    const wA = v128.load(nodes + (<usize>(i + 1) << 4));
+    const wB = v128.load(nodes + down);
+    const fLo = subLanes(fromLo, fromHi, i64x2.shuffle(wA, wB, 0, 2), i64x2.shuffle(wA, wB, 1, 3));
+    kLo = mulLanesBy(kLo, kHi, fLo, lanesHi);
+    kHi = lanesHi;
+  }
+  for (let i = 0; i < n; i += 2) {
+    const at = <usize>i << 4;
+    storePair(lambda + at, lambda + at + 16, mont128Pair(prefix + at, prefix + at + 16, lambda + at, lambda + at + 16));
+  }
 }
 
 /**
