@@ -1770,7 +1770,8 @@ export function lagrangeEvalScratchBytes(field: i32, count: i32, n: i32): i32 {
  * lambda_0 seeds[2j] + sum_k (lambda_k r_k^(j+1)) x_(k,j) and wire 2j+1's is
  * lambda_0 seeds[2j+1] + sum_k lambda_k x_(k,j) - sharesInv sum_(k=1..calls) lambda_k, where
  * x_(k,j) = meas[(k-1) * chunk + j] (the sums stop at measLen, past which x is zero). Per element:
- * one product to advance lambda_k r_k^(j+1) and two summed unreduced (dot). nodes: the p nodes
+ * one product to advance lambda_k r_k^(j+1) and two summed unreduced (dots; in Field128 the seeds'
+ * products join the sums). nodes: the p nodes
  * W_p^i (nodePowers); consts holds two canonical elements: t and 1/p; out gets 2 * chunk canonical
  * elements. scratch: chunkWireChecksScratchBytes.
  */
@@ -1803,16 +1804,18 @@ export function chunkWireChecks(field: i32, meas: usize, measLen: i32, jointRand
     // calls whose element j lies before measLen
     const terms = j < measLen ? min(calls, (measLen - j + chunk - 1) / chunk) : 0;
     const x = meas + <usize>j * size;
-    dots(field, x, chunk, coef, lambda + size, terms, out + <usize>(2 * j) * size);
-    let vLo = get(field, out, 2 * j);
-    let vHi = resHi;
-    vLo = sum(field, vLo, vHi, mulAny(field, get(field, seeds, 2 * j), resHi, l0Lo, l0Hi), resHi);
-    put(field, out, 2 * j, vLo, resHi);
-    vLo = get(field, out, 2 * j + 1);
-    vHi = resHi;
-    vLo = sum(field, vLo, vHi, mulAny(field, get(field, seeds, 2 * j + 1), resHi, l0Lo, l0Hi), resHi);
-    vHi = resHi;
-    put(field, out, 2 * j + 1, diff(field, vLo, vHi, sLo, sHi), resHi);
+    const even = out + <usize>(2 * j) * size;
+    if (field == 128) {
+      // lambda_0 seeds[2j] and lambda_0 seeds[2j+1] in the lanes of dots' sums, unreduced
+      const l0 = v128.load(lambda);
+      accumulatePair(DOT_COLUMNS, v128.load(seeds + (<usize>j << 5)), v128.load(seeds + (<usize>j << 5), 16), l0, l0);
+      dots(field, x, chunk, coef, lambda + size, terms, even);
+    } else {
+      dots(field, x, chunk, coef, lambda + size, terms, even);
+      put(field, even, 0, sum(field, get(field, even, 0), resHi, mulAny(field, get(field, seeds, 2 * j), resHi, l0Lo, l0Hi), resHi), resHi);
+      put(field, even, 1, sum(field, get(field, even, 1), resHi, mulAny(field, get(field, seeds, 2 * j + 1), resHi, l0Lo, l0Hi), resHi), resHi);
+    }
+    put(field, even, 1, diff(field, get(field, even, 1), resHi, sLo, sHi), resHi);
     if (j + 1 < chunk) scale(field, coef, calls, r, false);
   }
 }
