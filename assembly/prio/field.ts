@@ -612,12 +612,16 @@ export function firstNonCanonical(field: i32, v: usize, n: i32): i32 {
   return -1;
 }
 
-/** Converts n canonical elements at x into Montgomery form in place (x * R^2 / R). */
+/** R^2 mod p of Field128 in memory, for scale. */
+const R2_128: usize = memory.data<u64>([R2_LO, R2_HI], 16);
+
+/** Converts n canonical elements at x into Montgomery form in place (x * R^2 / R; Field128 two at a time). */
 export function toMontgomery(field: i32, x: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
-    const lo = get(field, x, i);
-    put(field, x, i, mulAny(field, lo, resHi, field == 64 ? R2_64 : R2_LO, field == 64 ? 0 : R2_HI), resHi);
+  if (field == 128) {
+    scale(field, x, n, R2_128, true);
+    return;
   }
+  for (let i = 0; i < n; i++) store<u64>(x + (<usize>i << 3), mont64(load<u64>(x + (<usize>i << 3)), R2_64));
 }
 
 /**
