@@ -701,9 +701,10 @@ export function verifyChunkedWasm(plan: ChunkedPlan, aggId: number, dst: Uint8Ar
     const [dstAt, constsAt, keyAt, nonceAt, publicAt, inputAt, verifierAt, seedAt, outAt, scratchAt] = regions;
     const { base, view } = stageRegions(arena, regions, [dst, plan.verifyConsts, verifyKey, nonce, publicShare, inputShare]);
     if (aggId === 0) {
-      const measBytes = plan.measLen * size;
-      checkCanonical(k, f, base + inputAt!, plan.measLen, 'inputShare');
-      checkCanonical(k, f, base + inputAt! + measBytes, plan.proofs * plan.proofBytes / size, 'inputShare');
+      // the measurement share and the proofs share, contiguous, in one pass; an element is named
+      // by its index in its own part, as the step-by-step path's two checks do
+      const index = k.firstNonCanonical(fieldId(f), base + inputAt!, plan.measLen + plan.proofs * plan.proofBytes / size);
+      if (index >= 0) throw nonCanonicalError(f, 'inputShare', index < plan.measLen ? index : index - plan.measLen);
     }
     const tailAt = base + constsAt! + VERIFY_CONSTS * size;
     const status = k.verifyChunked(
