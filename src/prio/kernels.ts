@@ -738,7 +738,7 @@ export function combineChunkedWasm(plan: ChunkedPlan, dst: Uint8Array, shares: r
   return prioWasm.run((k, arena) => combineIn(k, arena, plan, dst, shares));
 }
 
-/** combineChunkedWasm in the current kernel call; a share given as a number is at that address of wasm memory (read once the block is allocated: growing memory detaches older views). */
+/** combineChunkedWasm in the current kernel call; a share given as a number is at that address of wasm memory (read once the block is allocated: growing memory detaches older views), made by verifyChunked in this call and so not checked again. */
 function combineIn(k: Kernels, arena: Arena, plan: ChunkedPlan, dst: Uint8Array, shares: readonly (Uint8Array | number)[]): ChunkedCombine {
   const f = plan.field;
   const id = fieldId(f);
@@ -748,7 +748,12 @@ function combineIn(k: Kernels, arena: Arena, plan: ChunkedPlan, dst: Uint8Array,
   const { base, view } = stageRegions(arena, regions, [dst]);
   shares.forEach((share, j) => {
     const at = sharesAt! + j * shareBytes;
-    view.set(typeof share === 'number' ? arena.bytes(share, shareBytes) : share, at);
+    if (typeof share === 'number') {
+      // this call's own verifier share, canonical as verifyChunked made it
+      view.set(arena.bytes(share, shareBytes), at);
+      return;
+    }
+    view.set(share, at);
     checkCanonical(k, f, base + at, (shareBytes - SEED_SIZE) / f.encodedSize, `verifierShares[${j}]`);
   });
   const failed = k.combineChunked(id, plan.shares, plan.proofs, plan.chunkLength, base + dstAt!, dst.length, base + sharesAt!, base + seedAt!, base + scratchAt!);
