@@ -134,9 +134,16 @@ describe.each(FIELDS)('%s', (_, f) => {
     );
   });
 
-  it('wasm batched Lagrange evaluation equals the reference', () => {
+  it('wasm batched Lagrange evaluation equals the reference, also at the nodes and between them (the 2n-th roots)', () => {
     const input = fc.tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 5 })).chain(([log, count]) =>
-      fc.tuple(fc.array(vector(f, 2 ** log), { minLength: count, maxLength: count }), fc.oneof(element(f), fc.integer({ min: 0, max: 2 ** log - 1 }).map((k) => pow(f, nthRoot(f, 2 ** log), BigInt(k))))),
+      fc.tuple(
+        fc.array(vector(f, 2 ** log), { minLength: count, maxLength: count }),
+        fc.oneof(
+          element(f),
+          fc.integer({ min: 0, max: 2 ** log - 1 }).map((k) => pow(f, nthRoot(f, 2 ** log), BigInt(k))),
+          fc.integer({ min: 0, max: 2 ** log - 1 }).map((k) => pow(f, nthRoot(f, 2 ** (log + 1)), BigInt(2 * k + 1))),
+        ),
+      ),
     );
     fc.assert(
       fc.property(input, ([polys, x]) => {
