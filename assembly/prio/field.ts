@@ -1693,6 +1693,15 @@ function lagrangeRecurrence(field: i32, polys: usize, count: i32, n: i32, nodes:
   return lo;
 }
 
+/** Elements a and b of the Field128 vector v across the lanes: the low limbs returned, the high limbs in lanesHi. */
+// @ts-ignore: decorator
+@inline function lanesAt(v: usize, a: usize, b: usize): v128 {
+  const A = v128.load(v + (a << 4));
+  const B = v128.load(v + (b << 4));
+  lanesHi = i64x2.shuffle(A, B, 1, 3);
+  return i64x2.shuffle(A, B, 0, 2);
+}
+
 /**
  * lagrangeRecurrence for one Field128 polynomial p (n > 1 evaluations), its two halves at once in
  * the two lanes (addLanes, mulLanesBy): the recurrence's sum is u = sum_i p_i kt_i prod_(i<l<n) d_l
@@ -1710,28 +1719,22 @@ function lagrangeHalves(poly: usize, n: i32, nodes: usize, xLo: u64, xHi: u64, i
   const xHiLanes = i64x2.splat(xHi);
   const xwLanes = i64x2.splat(mont128(xLo, xHi, load<u64>(nodes, 16), load<u64>(nodes, 24)));
   const xwHiLanes = i64x2.splat(resHi);
-  // the Montgomery one, kt = 1 in both lanes; u = 0
-  let kLo = i64x2.splat(0xffffffffffffffff);
-  let kHi = i64x2.splat(0x1b);
-  let uLo = i64x2.splat(0);
-  let uHi = i64x2.splat(0);
+  // the first node of each half, from kt = 1 and u = 0: u = p_i (canonical), kt = dt_i (Montgomery)
   const mask = <usize>(n - 1);
-  for (let i = 0; i < h; i++) {
+  let uLo = lanesAt(poly, 0, <usize>h);
+  let uHi = lanesHi;
+  let kLo = subLanes(lanesAt(nodes, 1, <usize>(h + 1) & mask), lanesHi, xwLanes, xwHiLanes);
+  let kHi = lanesHi;
+  for (let i = 1; i < h; i++) {
     const a = <usize>i;
     const b = <usize>(i + h);
-    const wA = v128.load(nodes + (a << 4));
-    const wB = v128.load(nodes + (b << 4));
-    const vA = v128.load(nodes + (((a + 1) & mask) << 4));
-    const vB = v128.load(nodes + (((b + 1) & mask) << 4));
-    const pA = v128.load(poly + (a << 4));
-    const pB = v128.load(poly + (b << 4));
-    const dLo = subLanes(i64x2.shuffle(wA, wB, 0, 2), i64x2.shuffle(wA, wB, 1, 3), xLanes, xHiLanes);
+    const dLo = subLanes(lanesAt(nodes, a, b), lanesHi, xLanes, xHiLanes);
     const dHi = lanesHi;
-    const tLo = subLanes(i64x2.shuffle(vA, vB, 0, 2), i64x2.shuffle(vA, vB, 1, 3), xwLanes, xwHiLanes);
+    const tLo = subLanes(lanesAt(nodes, a + 1, (b + 1) & mask), lanesHi, xwLanes, xwHiLanes);
     const tHi = lanesHi;
     const udLo = mulLanesBy(uLo, uHi, dLo, dHi);
     const udHi = lanesHi;
-    const kpLo = mulLanesBy(i64x2.shuffle(pA, pB, 0, 2), i64x2.shuffle(pA, pB, 1, 3), kLo, kHi);
+    const kpLo = mulLanesBy(lanesAt(poly, a, b), lanesHi, kLo, kHi);
     uLo = addLanes(udLo, udHi, kpLo, lanesHi);
     uHi = lanesHi;
     kLo = mulLanesBy(kLo, kHi, tLo, tHi);
