@@ -58,26 +58,19 @@ export interface Config {
   cores?: number[];
 }
 
-/** A process's usage so far (cluster-usage.ts), with its threads' run-queue wait (ms; NaN without /proc). */
-type Usage = ProcessUsage & { runQueueMs: number; reads: number; writes: number; tasks?: number[] };
-
-/** What one aggregator did per counted round. */
-export interface AggregatorRounds {
+/** What one aggregator did per counted round: its own counts (cluster-usage.ts) and the bench's readings of it. */
+export type AggregatorRounds = ProcessUsage & {
   /** Its sampled clients per round (task frames the light clients received from it; NaN with privkit/client). */
   sampled: number;
-  userMs: number;
-  systemMs: number;
-  voluntary: number;
-  involuntary: number;
-  /** Its event loop waiting (for clients, Redis, the coordinator) and running callbacks. */
-  idleMs: number;
-  activeMs: number;
   /** Ready to run, waiting for a core. */
   runQueueMs: number;
   /** Read and write system calls (sockets: a message read in more pieces costs more calls). */
   reads: number;
   writes: number;
-}
+};
+
+/** A process's usage so far, with its threads' run-queue wait (ms; NaN without /proc). */
+type Usage = Omit<AggregatorRounds, 'sampled'> & { tasks?: number[] };
 
 export interface Trial extends Config {
   roundMs: number[];

@@ -29,6 +29,7 @@
 const P64: u64 = 0xffffffff00000001;
 const NP64: u64 = 0xfffffffeffffffff; // -p^-1 mod 2^64
 const R2_64: u64 = 0xfffffffe00000001; // R^2 mod p
+const ONE_64: u64 = 0xffffffff; // 1 in Montgomery form: R mod p
 
 /** a * b / R mod p (Montgomery), a, b < p. */
 // @ts-ignore: decorator
@@ -62,6 +63,9 @@ const P0: u64 = 1; // mont128's reduction relies on p0 = 1
 const P1: u64 = 0xffffffffffffffe4; // 2^64 - 28
 const R2_LO: u64 = 0xfffffffffffffcf1;
 const R2_HI: u64 = 0x5587;
+// 1 in Montgomery form: R mod p = 2^128 - p
+const ONE_LO: u64 = 0xffffffffffffffff;
+const ONE_HI: u64 = 0x1b;
 const M32: u64 = 0xffffffff;
 
 let resHi: u64 = 0;
@@ -636,8 +640,7 @@ export function powerIsOne(field: i32, x: usize, n: i32): bool {
     lo = mulAny(field, lo, hi, lo, hi);
     hi = resHi;
   }
-  // 1 in Montgomery form is R mod p
-  return field == 64 ? lo == 0xffffffff : lo == 0xffffffffffffffff && hi == 0x1b;
+  return field == 64 ? lo == ONE_64 : lo == ONE_LO && hi == ONE_HI;
 }
 
 /** out[i] = a[i] * b[i] for n canonical elements (out may alias a or b). */
@@ -709,9 +712,8 @@ export function dotMontgomery(field: i32, x: usize, stride: i32, weights: usize,
 
 /** table[i] = w^i for i < n, in Montgomery form (w given in Montgomery form). */
 function powers(field: i32, table: usize, wLo: u64, wHi: u64, n: i32): void {
-  // 1 in Montgomery form is R mod p
-  let lo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
-  let hi: u64 = field == 64 ? 0 : 0x1b;
+  let lo: u64 = field == 64 ? ONE_64 : ONE_LO;
+  let hi: u64 = field == 64 ? 0 : ONE_HI;
   for (let i = 0; i < n; i++) {
     put(field, table, i, lo, hi);
     lo = mulAny(field, lo, hi, wLo, wHi);
@@ -1192,6 +1194,14 @@ export function chunkGadgetPoly(field: i32, meas: usize, measLen: i32, jointRand
   store<i32>(at, target);
 }
 
+/** Element index of the measurement, zero past measLen (the chunks' padding); high limb in resHi. */
+// @ts-ignore: decorator
+@inline function columnElement(field: i32, meas: usize, measLen: i32, index: i32): u64 {
+  if (index < measLen) return get(field, meas, index);
+  resHi = 0;
+  return 0;
+}
+
 /** Both wires of chunk column j at wireA and wireB (positions 0..calls; the rest stays zero), advancing every pow_k past r_k^(j+1). */
 function denseColumn(field: i32, meas: usize, measLen: i32, calls: i32, chunk: i32, j: i32, sLo: u64, sHi: u64, seedA: usize, r: usize, pow: usize, powExp: usize, wireA: usize, wireB: usize): void {
   const size: usize = field == 64 ? 8 : 16;
@@ -1224,13 +1234,8 @@ function denseColumn(field: i32, meas: usize, measLen: i32, calls: i32, chunk: i
   }
   for (; k <= calls; k++) {
     catchUp(field, r, pow, powExp, k - 1, j + 1);
-    const index = (k - 1) * chunk + j;
-    let xLo: u64 = 0;
-    let xHi: u64 = 0;
-    if (index < measLen) {
-      xLo = get(field, meas, index);
-      xHi = resHi;
-    }
+    const xLo = columnElement(field, meas, measLen, (k - 1) * chunk + j);
+    const xHi = resHi;
     const pLo = get(field, pow, k - 1);
     const pHi = resHi;
     put(field, wireA, k, mulAny(field, pLo, pHi, xLo, xHi), resHi);
@@ -1248,9 +1253,8 @@ function denseColumn(field: i32, meas: usize, measLen: i32, calls: i32, chunk: i
 function powerFixed(field: i32, r: usize, k: i32, e: i32, bits: i32): u64 {
   let baseLo = get(field, r, k);
   let baseHi = resHi;
-  // one in Montgomery form: R mod p
-  let lo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
-  let hi: u64 = field == 64 ? 0 : 0x1b;
+  let lo: u64 = field == 64 ? ONE_64 : ONE_LO;
+  let hi: u64 = field == 64 ? 0 : ONE_HI;
   for (let i = 0; i < bits; i++) {
     const tLo = mulAny(field, lo, hi, baseLo, baseHi);
     const tHi = resHi;
@@ -1275,13 +1279,8 @@ function sparseColumn(field: i32, meas: usize, measLen: i32, calls: i32, chunk: 
   memory.copy(wireA, seedA, size);
   memory.copy(wireB, seedA + size, size);
   for (let k = 1; k <= calls; k++) {
-    const index = (k - 1) * chunk + j;
-    let xLo: u64 = 0;
-    let xHi: u64 = 0;
-    if (index < measLen) {
-      xLo = get(field, meas, index);
-      xHi = resHi;
-    }
+    const xLo = columnElement(field, meas, measLen, (k - 1) * chunk + j);
+    const xHi = resHi;
     put(field, wireB, k, diff(field, xLo, xHi, sLo, sHi), resHi);
     if ((xLo | xHi) == 0) continue;
     const pLo = powerFixed(field, r, k - 1, j + 1, 32 - clz(chunk));
@@ -1582,8 +1581,8 @@ function lagrangeWeights(field: i32, n: i32, nodes: usize, c: usize, lambda: usi
   // prefix_i = (x - w_0) ... (x - w_(i-1))
   const xLo = get(field, c, 0);
   const xHi = resHi;
-  let pLo: u64 = field == 64 ? 0xffffffff : 0xffffffffffffffff;
-  let pHi: u64 = field == 64 ? 0 : 0x1b;
+  let pLo: u64 = field == 64 ? ONE_64 : ONE_LO;
+  let pHi: u64 = field == 64 ? 0 : ONE_HI;
   for (let i = 0; i < n; i++) {
     put(field, prefix, i, pLo, pHi);
     pLo = mulAny(field, pLo, pHi, diff(field, xLo, xHi, get(field, nodes, i), resHi), resHi);
@@ -1617,8 +1616,8 @@ function lagrangeWeightsLanes(n: i32, nodes: usize, c: usize, lambda: usize, pre
   const fromLo = i64x2.replace_lane(i64x2.splat(xwLo), 1, xLo);
   const fromHi = i64x2.replace_lane(i64x2.splat(resHi), 1, xHi);
   // [1 (Montgomery), 1/n]
-  let kLo = i64x2.replace_lane(i64x2.splat(0xffffffffffffffff), 1, load<u64>(c, 16));
-  let kHi = i64x2.replace_lane(i64x2.splat(0x1b), 1, load<u64>(c, 24));
+  let kLo = i64x2.replace_lane(i64x2.splat(ONE_LO), 1, load<u64>(c, 16));
+  let kHi = i64x2.replace_lane(i64x2.splat(ONE_HI), 1, load<u64>(c, 24));
   for (let i = 0; ; i++) {
     const down = <usize>(n - 1 - i) << 4;
     v128.store(prefix + (<usize>i << 4), i64x2.shuffle(kLo, kHi, 0, 2));
